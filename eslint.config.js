@@ -1,0 +1,43 @@
+// Flat config: typed typescript-eslint rules plus the layering rules of STYLE.md §12.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'bench-results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  ...tseslint.configs.stylisticTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.test.json' })],
+    },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBigInt: true }],
+      'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: [
+        { target: './src/scsi', from: ['./src/cam', './src/virtio'] },
+        { target: './src/virtio', from: ['./src/cam', './src/scsi'] },
+        { target: './src/cam/*.ts', from: ['./src/cam/xpt', './src/cam/periph', './src/cam/sim', './src/virtio'] },
+        { target: './src/cam/xpt', from: ['./src/cam/periph', './src/cam/sim', './src/virtio'] },
+        { target: './src/cam/periph', from: ['./src/cam/sim', './src/virtio'] },
+        { target: './src/cam/periph', from: './src/cam/xpt', except: ['./periph-api.ts'] },
+        { target: './src/cam/sim', from: './src/cam/periph' },
+        { target: './src/cam/sim', from: './src/cam/xpt', except: ['./sim-api.ts'] },
+      ] }],
+    },
+  },
+  {
+    files: ['eslint.config.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,39 @@
+// The block backend interface: what the virtio-blk device model does its I/O on.
+// Byte offsets and lengths are in bytes and always multiples of 512 (virtio-blk
+// sectors, VIRTIO 1.2 §5.2.6); the device checks ranges before calling.
+
+/**
+ * Outcome of a backend operation. I/O outcomes are values, not exceptions: the
+ * device maps them onto virtio-blk statuses (`io-error` and `no-space` →
+ * VIRTIO_BLK_S_IOERR, `unsupported` → VIRTIO_BLK_S_UNSUPP).
+ */
+export type BackendStatus = 'ok' | 'io-error' | 'no-space' | 'unsupported';
+
+/** One extent of an allocation map (GET LBA STATUS style). */
+export interface AllocationExtent {
+  readonly offset: number;
+  readonly length: number;
+  /** True when the extent is mapped (holds written data); false for a hole that reads as zeros. */
+  readonly allocated: boolean;
+}
+
+export interface BlockBackend {
+  /** Capacity in bytes (a multiple of 512). */
+  readonly size: number;
+  /** True when the backend refuses writes, discards and write-zeroes. */
+  readonly readOnly: boolean;
+  /** Fills `dst` from [offset, offset + dst.length). */
+  read(offset: number, dst: Uint8Array): Promise<BackendStatus>;
+  /** Stores `src` at [offset, offset + src.length). */
+  write(offset: number, src: Uint8Array): Promise<BackendStatus>;
+  /** Makes every completed write durable. */
+  flush(): Promise<BackendStatus>;
+  /** Releases [offset, offset+length); afterwards the range reads as zeros. */
+  discard(offset: number, length: number): Promise<BackendStatus>;
+  /** Zeroes [offset, offset+length); `unmap` allows deallocating instead of writing zeros. */
+  writeZeroes(offset: number, length: number, unmap: boolean): Promise<BackendStatus>;
+  /** Optional allocation query: the extents covering [offset, offset+length), in order. */
+  allocation?(offset: number, length: number): Promise<readonly AllocationExtent[] | BackendStatus>;
+  /** Releases OS resources (file handles). Idempotent. */
+  close(): Promise<void>;
+}
