@@ -2,6 +2,7 @@
 // buffers. The driver owns it; the device never sees it (it only sees addresses).
 
 import type { GuestRange } from './guest-memory.js';
+import { isPowerOfTwo } from './ring-layout.js';
 
 interface Extent {
   addr: number;
@@ -46,7 +47,7 @@ export class GuestAllocator {
    */
   alloc(len: number, align = 8): GuestRange | undefined {
     if (!Number.isSafeInteger(len) || len <= 0) throw new RangeError(`allocation length must be a positive integer, got ${len}`);
-    if (!Number.isSafeInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
+    if (!isPowerOfTwo(align)) {
       throw new RangeError(`alignment must be a power of two, got ${align}`);
     }
     for (let i = 0; i < this.#free.length; i++) {
@@ -77,11 +78,11 @@ export class GuestAllocator {
     const next = this.#free[i];
     if (prev !== undefined && prev.addr + prev.len === addr) {
       prev.len += len;
-      if (next !== undefined && prev.addr + prev.len === next.addr) {
+      if (prev.addr + prev.len === next?.addr) {
         prev.len += next.len;
         this.#free.splice(i, 1);
       }
-    } else if (next !== undefined && addr + len === next.addr) {
+    } else if (next?.addr === addr + len) {
       next.addr = addr;
       next.len += len;
     } else {

@@ -5,6 +5,11 @@
 // value (`undefined` for reads, `false` for writes) — never a silent wrap and
 // never an exception, because the addresses come from an untrusted peer.
 
+/** A value that does not fit its field is the caller's bug, not a wrap (STYLE §6). */
+function checkValue(value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`value ${value} does not fit in 0..${max}`);
+}
+
 /** A guest-physical address range. */
 export interface GuestRange {
   readonly addr: number;
@@ -57,24 +62,28 @@ export class GuestMemory {
   }
 
   writeU8(addr: number, value: number): boolean {
+    checkValue(value, 0xff);
     if (!this.contains(addr, 1)) return false;
     this.#view.setUint8(addr, value);
     return true;
   }
 
   writeU16(addr: number, value: number): boolean {
+    checkValue(value, 0xffff);
     if (!this.contains(addr, 2)) return false;
     this.#view.setUint16(addr, value, true);
     return true;
   }
 
   writeU32(addr: number, value: number): boolean {
+    checkValue(value, 0xffff_ffff);
     if (!this.contains(addr, 4)) return false;
     this.#view.setUint32(addr, value, true);
     return true;
   }
 
   writeU64(addr: number, value: bigint): boolean {
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`value ${value} does not fit in a u64`);
     if (!this.contains(addr, 8)) return false;
     this.#view.setBigUint64(addr, value, true);
     return true;

@@ -43,6 +43,9 @@ export interface SplitRingLayout {
 export const isValidQueueSize = (qsz: number): boolean =>
   Number.isInteger(qsz) && qsz >= 1 && qsz <= VIRTQ_MAX_SIZE && (qsz & (qsz - 1)) === 0;
 
+/** A power of two small enough for 32-bit bit tests (2^30 at most); rejects NaN, Infinity and fractions. */
+export const isPowerOfTwo = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 2 ** 30 && (n & (n - 1)) === 0;
+
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /**
@@ -53,7 +56,7 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
  */
 export function splitRingLayout(qsz: number, usedAlign = 4): SplitRingLayout {
   if (!isValidQueueSize(qsz)) throw new RangeError(`queue size must be a power of two in 1..${VIRTQ_MAX_SIZE}, got ${qsz}`);
-  if (usedAlign < VirtqAlign.used || (usedAlign & (usedAlign - 1)) !== 0) throw new RangeError(`used ring alignment must be a power of two ≥ 4, got ${usedAlign}`);
+  if (!isPowerOfTwo(usedAlign) || usedAlign < VirtqAlign.used) throw new RangeError(`used ring alignment must be a power of two ≥ 4, got ${usedAlign}`);
   const avail = VirtqDesc.SIZE * qsz;
   const usedEvent = avail + VirtqAvail.ring + VirtqAvail.ENTRY_SIZE * qsz;
   const used = alignUp(usedEvent + 2, usedAlign);

@@ -1,0 +1,496 @@
+// The virtio-blk driver (guest side). Spec: VIRTIO 1.2 §3.1.1 (driver
+// initialization), §5.2 (block device). Cf. FreeBSD sys/dev/virtio/block/
+// virtio_blk.c and Linux drivers/block/virtio_blk.c.
+//
+// A request is a header (16 bytes, device-readable), data buffers, and a status
+// byte (device-writable). The driver preallocates one header and one status
+// byte per ring slot, so submitting costs no allocation besides an indirect
+// table (from the guest allocator) and, for discard/write-zeroes, the segment
+// array. Completion is a value (status or "aborted"), never an exception.
+
+import type { GuestRange } from './guest-memory.js';
+import type { GuestAllocator } from './guest-allocator.js';
+import { SplitVirtqDriver, splitRingAreaSizes, type VirtqBuffer } from './split-ring.js';
+import { VirtqAlign } from './ring-layout.js';
+import type { VirtioTransport } from './transport/transport.js';
+import {
+  VIRTIO_BLK_ID_BYTES,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_T_DISCARD,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_BLK_T_WRITE_ZEROES,
+  VirtioBlkReqHeader,
+  encodeDiscardSegments,
+  type DiscardSegment,
+} from './blk-wire.js';
+import { VIRTIO_BLK_CONFIG_SIZE, decodeBlkConfig, type VirtioBlkConfig } from './blk-config.js';
+import {
+  VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_CONFIG_WCE,
+  VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_FLUSH,
+  VIRTIO_BLK_F_GEOMETRY,
+  VIRTIO_BLK_F_MQ,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_F_SEG_MAX,
+  VIRTIO_BLK_F_SIZE_MAX,
+  VIRTIO_BLK_F_TOPOLOGY,
+  VIRTIO_BLK_F_WRITE_ZEROES,
+  VIRTIO_F_EVENT_IDX,
+  VIRTIO_F_INDIRECT_DESC,
+  VIRTIO_F_VERSION_1,
+  featureMask,
+  hasFeature,
+  negotiateFeatures,
+} from './blk-features.js';
+import {
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+} from './device-status.js';
+
+/** Features this driver understands. */
+export const VIRTIO_BLK_DRIVER_FEATURES = featureMask(
+  VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
+);
+
+/** One virtio-blk request. Data buffers are guest memory the caller owns until completion. */
+export type BlkRequest =
+  | { readonly type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT; readonly sector: bigint; readonly data: readonly GuestRange[] }
+  | { readonly type: typeof VIRTIO_BLK_T_FLUSH }
+  | { readonly type: typeof VIRTIO_BLK_T_GET_ID; readonly data: GuestRange }
+  | { readonly type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BLK_T_WRITE_ZEROES; readonly segments: readonly DiscardSegment[] };
+
+/**
+ * How a request ended: the device's status byte (VIRTIO_BLK_S_*; a status byte
+ * the device left unwritten or set to an undefined value reads as IOERR), or
+ * `aborted` when the request never got a status (device reset, ring broken).
+ */
+export type BlkCompletion =
+  | { readonly kind: 'done'; readonly status: number; readonly len: number }
+  | { readonly kind: 'aborted'; readonly reason: string };
+
+export interface BlkDriverOptions {
+  readonly transport: VirtioTransport;
+  /** Allocator over guest memory for rings, headers and indirect tables. */
+  readonly allocator: GuestAllocator;
+  /** Wanted virtqueue size (power of two); capped by the device's maximum. Default 256. */
+  readonly queueSize?: number;
+  /** Features to request (default all this driver understands); intersected with the device's. */
+  readonly features?: bigint;
+  /** Request queues to use (default 1; more needs VIRTIO_BLK_F_MQ). */
+  readonly queues?: number;
+}
+
+/** Driver initialization failure (a value: a device may legitimately refuse us). */
+export interface BlkDriverError {
+  readonly ok: false;
+  readonly reason: string;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly header: number;
+  readonly status: number;
+  done: ((c: BlkCompletion) => void) | undefined;
+  extra: number | undefined;
+}
+
+interface Queue {
+  readonly ring: SplitVirtqDriver<Slot>;
+  readonly slots: Slot[];
+  readonly freeSlots: number[];
+  readonly allocations: number[];
+  /** Callers of request() waiting for room, in FIFO order. */
+  readonly waiters: (() => boolean)[];
+  kickScheduled: boolean;
+}
+
+const STATUS_UNWRITTEN = 0xff;
+
+/** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
+export class VirtioBlkDriver {
+  readonly transport: VirtioTransport;
+  readonly #alloc: GuestAllocator;
+  readonly #opts: BlkDriverOptions;
+  #features = 0n;
+  #queues: Queue[] = [];
+  #config: VirtioBlkConfig | undefined;
+  #broken: string | undefined;
+  #configListeners: ((cfg: VirtioBlkConfig) => void)[] = [];
+  #notifies = 0;
+
+  private constructor(opts: BlkDriverOptions) {
+    this.transport = opts.transport;
+    this.#alloc = opts.allocator;
+    this.#opts = opts;
+  }
+
+  /** Runs the §3.1.1 initialization sequence and sets up the queues. */
+  static async attach(opts: BlkDriverOptions): Promise<VirtioBlkDriver | BlkDriverError> {
+    const d = new VirtioBlkDriver(opts);
+    const err = await d.#init();
+    return err ?? d;
+  }
+
+  /** Negotiated features. */
+  get features(): bigint {
+    return this.#features;
+  }
+
+  hasFeature(bit: number): boolean {
+    return hasFeature(this.#features, bit);
+  }
+
+  /** The device configuration as last read (re-read on every config interrupt). */
+  get config(): VirtioBlkConfig {
+    if (this.#config === undefined) throw new Error('driver is not attached');
+    return this.#config;
+  }
+
+  get queueCount(): number {
+    return this.#queues.length;
+  }
+
+  /** The negotiated ring size of queue `q`. */
+  queueSize(q = 0): number {
+    return this.#ring(q).size;
+  }
+
+  /** Why the driver stopped (ring broken, device needs reset), or undefined while healthy. */
+  get broken(): string | undefined {
+    return this.#broken;
+  }
+
+  /** Doorbells rung, and per-queue publish counters. */
+  get stats(): { notifies: number; suppressed: number; inFlight: number } {
+    let suppressed = 0;
+    let inFlight = 0;
+    for (const q of this.#queues) {
+      suppressed += q.ring.notifyStats.suppressed;
+      inFlight += q.ring.inFlight;
+    }
+    return { notifies: this.#notifies, suppressed, inFlight };
+  }
+
+  onConfigChange(fn: (cfg: VirtioBlkConfig) => void): void {
+    this.#configListeners.push(fn);
+  }
+
+  /** Data buffers a request carries (what its descriptor cost depends on). */
+  static dataBuffers(req: BlkRequest): number {
+    switch (req.type) {
+      case VIRTIO_BLK_T_IN:
+      case VIRTIO_BLK_T_OUT: return req.data.length;
+      case VIRTIO_BLK_T_GET_ID:
+      case VIRTIO_BLK_T_DISCARD:
+      case VIRTIO_BLK_T_WRITE_ZEROES: return 1;
+      case VIRTIO_BLK_T_FLUSH: return 0;
+    }
+  }
+
+  /** Descriptors a request with `dataBuffers` data buffers costs: header + data + status, or 1 indirect. */
+  descriptorCost(dataBuffers: number, q = 0): number {
+    return this.#ring(q).descriptorCost(dataBuffers + 2);
+  }
+
+  /** How many more requests with `dataBuffers` data buffers fit in queue `q` right now. */
+  fits(dataBuffers: number, q = 0): number {
+    const queue = this.#queue(q);
+    return Math.min(queue.ring.fits(dataBuffers + 2), queue.freeSlots.length);
+  }
+
+  /** Callers of {@link request} waiting for ring room on queue `q`. */
+  waiting(q = 0): number {
+    return this.#queue(q).waiters.length;
+  }
+
+  /** Requests in flight on queue `q`. */
+  inFlight(q = 0): number {
+    return this.#ring(q).inFlight;
+  }
+
+  /**
+   * Adds a request to queue `q` without notifying the device (call {@link kick}
+   * once per batch). Returns false, with nothing enqueued, when the ring has no
+   * room; `done` is called exactly once otherwise.
+   */
+  submit(req: BlkRequest, done: (c: BlkCompletion) => void, q = 0): boolean {
+    const queue = this.#queue(q);
+    if (this.#broken !== undefined) {
+      done({ kind: 'aborted', reason: this.#broken });
+      return true;
+    }
+    const slotIndex = queue.freeSlots.pop();
+    if (slotIndex === undefined) return false;
+    const slot = queue.slots[slotIndex] as Slot;
+    const buffers = this.#buffers(req, slot);
+    if (buffers === undefined) {
+      queue.freeSlots.push(slotIndex);
+      return false;
+    }
+    const mem = this.transport.memory;
+    mem.writeU32(slot.header + VirtioBlkReqHeader.type, req.type);
+    mem.writeU32(slot.header + VirtioBlkReqHeader.reserved, 0);
+    mem.writeU64(slot.header + VirtioBlkReqHeader.sector, 'sector' in req ? req.sector : 0n);
+    mem.writeU8(slot.status, STATUS_UNWRITTEN);
+    if (queue.ring.add(buffers, slot) === undefined) {
+      this.#freeExtra(slot);
+      queue.freeSlots.push(slotIndex);
+      return false;
+    }
+    slot.done = done;
+    return true;
+  }
+
+  /** Publishes what was submitted on queue `q` and rings the doorbell if the device wants it. */
+  kick(q = 0): void {
+    if (this.#queue(q).ring.publish()) {
+      this.#notifies++;
+      this.transport.notify(q);
+    }
+  }
+
+  /**
+   * Submits and resolves with the completion, waiting (in FIFO order) for ring
+   * room when the ring is full. Kicks are batched: requests issued in the same
+   * turn share one publish.
+   */
+  request(req: BlkRequest, q = 0): Promise<BlkCompletion> {
+    const queue = this.#queue(q);
+    return new Promise((resolve) => {
+      const attempt = (): boolean => {
+        if (!this.submit(req, resolve, q)) return false;
+        this.#scheduleKick(queue, q);
+        return true;
+      };
+      if (queue.waiters.length > 0 || !attempt()) queue.waiters.push(attempt);
+    });
+  }
+
+  /**
+   * Resets the device (waiting until it no longer touches guest memory), aborts
+   * every outstanding request, and runs initialization again.
+   */
+  async restart(): Promise<BlkDriverError | undefined> {
+    await this.#teardown('device reset');
+    return this.#init();
+  }
+
+  /** Resets the device and aborts everything outstanding. The driver is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.#teardown('driver closed');
+    this.#broken = 'driver closed';
+  }
+
+  async #init(): Promise<BlkDriverError | undefined> {
+    const t = this.transport;
+    this.#broken = undefined;
+    await t.reset();
+    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    const offered = t.getDeviceFeatures();
+    const wanted = (this.#opts.features ?? VIRTIO_BLK_DRIVER_FEATURES) & VIRTIO_BLK_DRIVER_FEATURES;
+    const neg = negotiateFeatures(offered, wanted);
+    if (!neg.ok) return this.#fail(neg.reason);
+    t.setDriverFeatures(neg.features);
+    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+    // §3.1.1 step 6: re-read; the device clears FEATURES_OK when it cannot accept them.
+    if ((t.getStatus() & VIRTIO_CONFIG_S_FEATURES_OK) === 0) return this.#fail('device did not accept the negotiated features (FEATURES_OK cleared)');
+    this.#features = neg.features;
+    this.#config = this.#readConfig();
+    const mq = hasFeature(this.#features, VIRTIO_BLK_F_MQ) ? this.#config.numQueues : 1;
+    const nq = Math.min(this.#opts.queues ?? 1, mq, t.numQueues());
+    if (nq < 1) return this.#fail('device has no request queue');
+    for (let q = 0; q < nq; q++) {
+      const err = this.#setupQueue(q);
+      if (err !== undefined) return this.#fail(err);
+    }
+    t.onInterrupt((irq) => {
+      if (irq.kind === 'queue') this.#drain(irq.queue);
+      else this.#configChanged();
+    });
+    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    if ((t.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) return this.#fail('device needs a reset right after DRIVER_OK');
+    return undefined;
+  }
+
+  #fail(reason: string): BlkDriverError {
+    this.transport.setStatus(this.transport.getStatus() | VIRTIO_CONFIG_S_FAILED);
+    this.#broken = reason;
+    return { ok: false, reason };
+  }
+
+  /** §2.5.1: read until config_generation is stable across the read. */
+  #readConfig(): VirtioBlkConfig {
+    for (;;) {
+      const before = this.transport.configGeneration();
+      const bytes = this.transport.readConfig(0, VIRTIO_BLK_CONFIG_SIZE);
+      if (this.transport.configGeneration() === before) return decodeBlkConfig(bytes);
+    }
+  }
+
+  #setupQueue(q: number): string | undefined {
+    const max = this.transport.queueMaxSize(q);
+    const size = Math.min(this.#opts.queueSize ?? 256, max);
+    if (max === 0 || size < 1) return `queue ${q} does not exist on the device`;
+    const sizes = splitRingAreaSizes(size);
+    const allocations: number[] = [];
+    const take = (len: number, align: number): number | undefined => {
+      const r = this.#alloc.alloc(len, align);
+      if (r !== undefined) allocations.push(r.addr);
+      return r?.addr;
+    };
+    const desc = take(sizes.desc, VirtqAlign.desc);
+    const avail = take(sizes.avail, VirtqAlign.avail);
+    const used = take(sizes.used, VirtqAlign.used);
+    // Headers are 16-byte aligned so a header never straddles anything odd.
+    const headers = take(size * VirtioBlkReqHeader.SIZE, 16);
+    const statuses = take(size, 1);
+    if (desc === undefined || avail === undefined || used === undefined || headers === undefined || statuses === undefined) {
+      for (const a of allocations) this.#alloc.free(a);
+      return `guest memory too small for a ${size}-entry queue`;
+    }
+    const ring = new SplitVirtqDriver<Slot>(this.transport.memory, size, { desc, avail, used }, {
+      indirect: hasFeature(this.#features, VIRTIO_F_INDIRECT_DESC),
+      eventIdx: hasFeature(this.#features, VIRTIO_F_EVENT_IDX),
+      allocator: this.#alloc,
+    });
+    const slots: Slot[] = [];
+    for (let i = 0; i < size; i++) slots.push({ index: i, header: headers + i * VirtioBlkReqHeader.SIZE, status: statuses + i, done: undefined, extra: undefined });
+    this.#queues[q] = { ring, slots, freeSlots: slots.map((s) => s.index).reverse(), allocations, waiters: [], kickScheduled: false };
+    this.transport.enableQueue(q, size, { desc, avail, used });
+    return undefined;
+  }
+
+  #buffers(req: BlkRequest, slot: Slot): VirtqBuffer[] | undefined {
+    const header: VirtqBuffer = { addr: slot.header, len: VirtioBlkReqHeader.SIZE, write: false };
+    const status: VirtqBuffer = { addr: slot.status, len: 1, write: true };
+    switch (req.type) {
+      case VIRTIO_BLK_T_IN:
+      case VIRTIO_BLK_T_OUT: {
+        const write = req.type === VIRTIO_BLK_T_IN;
+        const out: VirtqBuffer[] = [header];
+        for (const r of req.data) out.push({ addr: r.addr, len: r.len, write });
+        out.push(status);
+        return out;
+      }
+      case VIRTIO_BLK_T_FLUSH: return [header, status];
+      case VIRTIO_BLK_T_GET_ID:
+        if (req.data.len < VIRTIO_BLK_ID_BYTES) throw new RangeError(`GET_ID needs a ${VIRTIO_BLK_ID_BYTES}-byte buffer, got ${req.data.len}`);
+        return [header, { addr: req.data.addr, len: req.data.len, write: true }, status];
+      case VIRTIO_BLK_T_DISCARD:
+      case VIRTIO_BLK_T_WRITE_ZEROES: {
+        const bytes = encodeDiscardSegments(req.segments);
+        if (bytes.length === 0) throw new RangeError('discard/write-zeroes needs at least one segment');
+        const r = this.#alloc.alloc(bytes.length, 8);
+        if (r === undefined) return undefined;
+        this.transport.memory.copyIn(r.addr, bytes);
+        slot.extra = r.addr;
+        return [header, { addr: r.addr, len: bytes.length, write: false }, status];
+      }
+    }
+  }
+
+  #freeExtra(slot: Slot): void {
+    if (slot.extra !== undefined) this.#alloc.free(slot.extra);
+    slot.extra = undefined;
+  }
+
+  #scheduleKick(queue: Queue, q: number): void {
+    if (queue.kickScheduled) return;
+    queue.kickScheduled = true;
+    queueMicrotask(() => {
+      queue.kickScheduled = false;
+      if (this.#queues[q] === queue) this.kick(q);
+    });
+  }
+
+  /**
+   * Interrupt handler for queue `q`: collect every used buffer first, then run
+   * completions (so a callback's new I/O never re-enters the ring walk), then
+   * let waiting requests in.
+   */
+  #drain(q: number): void {
+    const queue = this.#queues[q];
+    if (queue === undefined) return;
+    const done: [Slot, BlkCompletion][] = [];
+    const mem = this.transport.memory;
+    do {
+      queue.ring.disableInterrupts();
+      for (let u = queue.ring.getUsed(); u !== undefined; u = queue.ring.getUsed()) {
+        const raw = mem.readU8(u.token.status) ?? STATUS_UNWRITTEN;
+        const status = raw === VIRTIO_BLK_S_OK || raw === VIRTIO_BLK_S_UNSUPP ? raw : VIRTIO_BLK_S_IOERR;
+        done.push([u.token, { kind: 'done', status, len: u.len }]);
+      }
+    } while (queue.ring.enableInterrupts() && queue.ring.broken === undefined);
+    if (queue.ring.broken !== undefined) {
+      this.#broken ??= `queue ${q}: ${queue.ring.broken}`;
+      for (const slot of queue.ring.detachAll()) done.push([slot, { kind: 'aborted', reason: this.#broken }]);
+    }
+    for (const [slot, c] of done) this.#complete(queue, slot, c);
+    this.#admitWaiters(queue, q);
+  }
+
+  #complete(queue: Queue, slot: Slot, c: BlkCompletion): void {
+    const fn = slot.done;
+    slot.done = undefined;
+    this.#freeExtra(slot);
+    queue.freeSlots.push(slot.index);
+    fn?.(c);
+  }
+
+  #admitWaiters(queue: Queue, q: number): void {
+    while (queue.waiters.length > 0) {
+      const attempt = queue.waiters[0] as () => boolean;
+      if (!attempt()) break;
+      queue.waiters.shift();
+    }
+    if (this.#broken !== undefined) return;
+    this.#scheduleKick(queue, q);
+  }
+
+  #configChanged(): void {
+    if ((this.transport.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
+      this.#broken ??= 'device needs a reset (DEVICE_NEEDS_RESET)';
+    }
+    this.#config = this.#readConfig();
+    for (const fn of this.#configListeners) fn(this.#config);
+  }
+
+  async #teardown(reason: string): Promise<void> {
+    await this.transport.reset();
+    for (const queue of this.#queues) {
+      for (const slot of queue.ring.detachAll()) this.#complete(queue, slot, { kind: 'aborted', reason });
+      for (const attempt of queue.waiters.splice(0)) {
+        this.#broken = reason;
+        attempt();
+      }
+      for (const a of queue.allocations) this.#alloc.free(a);
+    }
+    this.#queues = [];
+  }
+
+  #queue(q: number): Queue {
+    const queue = this.#queues[q];
+    if (queue === undefined) throw new RangeError(`queue ${q} is not set up (driver has ${this.#queues.length})`);
+    return queue;
+  }
+
+  #ring(q: number): SplitVirtqDriver<Slot> {
+    return this.#queue(q).ring;
+  }
+}
+
+/** Convenience for readers of a completion: did the request succeed? */
+export const blkOk = (c: BlkCompletion): boolean => c.kind === 'done' && c.status === VIRTIO_BLK_S_OK;

@@ -1,0 +1,331 @@
+// Image-file block backend over a node:fs/promises FileHandle.
+//
+// The capacity is fixed when the image is opened. Opening is the only place where
+// the user's input meets the file system, so its failures are values carrying a
+// message that says what to do next; after that every fs error becomes a
+// BackendStatus and nothing is thrown except for caller bugs (bad ranges).
+
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BackendStatus, BlockBackend } from '../backend.js';
+
+/** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
+const SECTOR = 512;
+/** Node rejects a single read or write above 2 GiB - 1; 1 GiB per call stays clear of it. */
+const MAX_IO = 1 << 30;
+/** Size of the shared zero buffer that discard and write-zeroes write from. */
+const ZERO_CHUNK = 1 << 20;
+
+/** Why {@link FileBackend.open} failed; a system error code Node reported, or `EINVAL` for a bad size. */
+export const FileBackendErrorCode = {
+  ENOENT: 'ENOENT',
+  EACCES: 'EACCES',
+  EPERM: 'EPERM',
+  EROFS: 'EROFS',
+  EISDIR: 'EISDIR',
+  EINVAL: 'EINVAL',
+  ENOSPC: 'ENOSPC',
+  /** Anything else; the message names the original code. */
+  EIO: 'EIO',
+} as const;
+export type FileBackendErrorCode = (typeof FileBackendErrorCode)[keyof typeof FileBackendErrorCode];
+
+/** A failed {@link FileBackend.open}: `message` is meant for the user and says how to fix it. */
+export interface FileBackendError {
+  readonly ok: false;
+  readonly code: FileBackendErrorCode;
+  readonly message: string;
+  readonly path: string;
+}
+
+/** Options for {@link FileBackend.open}. */
+export interface FileBackendOpenOptions {
+  /** Open the image read-only; writes, discards and write-zeroes complete `io-error`. */
+  readonly readOnly?: boolean;
+  /** When the image does not exist, create it sparse with this size in bytes. An existing image keeps its size. */
+  readonly create?: { readonly size: number };
+  /** Logical block size in bytes; 512 by default. The image size must be a multiple of it. */
+  readonly blockSize?: 512 | 4096;
+}
+
+function isBlockSize(n: number): n is 512 | 4096 {
+  return n === 512 || n === 4096;
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function failure(path: string, code: FileBackendErrorCode, message: string): FileBackendError {
+  return { ok: false, code, message, path };
+}
+
+/** The user-facing error for a failed open(2), per errno. */
+function openFailure(path: string, err: unknown, readOnly: boolean, creating: boolean): FileBackendError {
+  const code = errorCode(err) ?? 'unknown';
+  switch (code) {
+    case 'ENOENT':
+      return creating
+        ? failure(path, 'ENOENT', `cannot create image ${path}: directory ${dirname(path)} does not exist; create it first`)
+        : failure(path, 'ENOENT', `image ${path} not found; pass a size (the create option, --size on the command line) to create it`);
+    case 'EACCES':
+    case 'EPERM':
+      return failure(path, code, readOnly
+        ? `permission denied reading image ${path}; fix its permissions`
+        : `permission denied opening image ${path} for writing; fix its permissions or open it read-only`);
+    case 'EROFS':
+      return failure(path, 'EROFS', `image ${path} is on a read-only file system; open it read-only`);
+    case 'EISDIR':
+      return failure(path, 'EISDIR', `${path} is a directory, not a disk image; pass the path of an image file`);
+    case 'ENOSPC':
+      return failure(path, 'ENOSPC', `no space left to create image ${path}; free some space or choose a smaller size`);
+    default:
+      return failure(path, 'EIO', `cannot open image ${path}: ${code}: ${errorText(err)}`);
+  }
+}
+
+/** Checks an image size; undefined when it is usable. */
+function checkImageSize(path: string, size: number, blockSize: 512 | 4096): FileBackendError | undefined {
+  if (size === 0) {
+    return failure(path, 'EINVAL', `image ${path} is empty (0 bytes); delete it and pass a size to create it, or pad it with \`truncate -s <size> ${path}\``);
+  }
+  if (size % blockSize !== 0) {
+    const padded = Math.ceil(size / blockSize) * blockSize;
+    const unit = blockSize === SECTOR ? 'of 512' : `of the ${blockSize}-byte block size`;
+    return failure(path, 'EINVAL', `image ${path} is ${size} bytes, not a multiple ${unit}; pad it with \`truncate -s ${padded} ${path}\``);
+  }
+  return undefined;
+}
+
+/** Zero bytes, allocated on first use so that importing this module costs nothing. */
+let zeroes: Uint8Array | undefined;
+function zeroBuffer(): Uint8Array {
+  return (zeroes ??= new Uint8Array(ZERO_CHUNK));
+}
+
+/** Maps a failed fs call onto a backend status: running out of space is told apart from the rest. */
+function ioStatus(err: unknown): BackendStatus {
+  const code = errorCode(err);
+  return code === 'ENOSPC' || code === 'EDQUOT' ? 'no-space' : 'io-error';
+}
+
+/**
+ * A disk image in a regular file.
+ *
+ * Operations run concurrently on one FileHandle with positioned reads and writes,
+ * so they never share a file position. Caller bugs (ranges outside the disk,
+ * unaligned or non-integer offsets) throw `RangeError` synchronously; everything
+ * the file system reports becomes a {@link BackendStatus}.
+ */
+export class FileBackend implements BlockBackend {
+  /** Discriminant for the result of {@link FileBackend.open}. */
+  readonly ok = true;
+  readonly size: number;
+  readonly readOnly: boolean;
+  /** Logical block size in bytes. */
+  readonly blockSize: 512 | 4096;
+  /** The image path, for messages. */
+  readonly path: string;
+  #fh: FileHandle | undefined;
+
+  private constructor(fh: FileHandle, path: string, size: number, blockSize: 512 | 4096, readOnly: boolean) {
+    this.#fh = fh;
+    this.path = path;
+    this.size = size;
+    this.blockSize = blockSize;
+    this.readOnly = readOnly;
+  }
+
+  /**
+   * Opens the image at `path`, creating it sparse when it is missing and
+   * `options.create` is given. Never throws for file-system conditions: a missing,
+   * unreadable or badly sized image is a {@link FileBackendError}.
+   *
+   * Rejects with RangeError when `options.blockSize` is neither 512 nor 4096 (a caller bug).
+   */
+  static async open(path: string, options: FileBackendOpenOptions = {}): Promise<FileBackend | FileBackendError> {
+    // Widened to number: JS callers and casts can pass anything.
+    const blockSize: number = options.blockSize ?? SECTOR;
+    if (!isBlockSize(blockSize)) throw new RangeError(`FileBackend.open: blockSize must be 512 or 4096, got ${blockSize}`);
+    const readOnly = options.readOnly ?? false;
+
+    let fh: FileHandle;
+    try {
+      fh = await open(path, readOnly ? 'r' : 'r+');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT' || options.create === undefined) return openFailure(path, err, readOnly, false);
+      const created = await createImage(path, options.create.size, blockSize);
+      // Somebody else created it between our two opens: open theirs as it is.
+      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize });
+      if (!created.ok) return created;
+      fh = created.fh;
+    }
+
+    let size: number;
+    try {
+      const st = await fh.stat();
+      // open(2) of a directory succeeds read-only; the error only shows on read.
+      if (st.isDirectory()) return await closing(fh, openFailure(path, { code: 'EISDIR' }, readOnly, false));
+      if (!st.isFile()) {
+        return await closing(fh, failure(path, 'EINVAL', `${path} is not a regular file; only image files are supported`));
+      }
+      size = st.size;
+    } catch (err) {
+      return closing(fh, failure(path, 'EIO', `cannot stat image ${path}: ${errorText(err)}`));
+    }
+    const bad = checkImageSize(path, size, blockSize);
+    if (bad) return closing(fh, bad);
+    return new FileBackend(fh, path, size, blockSize, readOnly);
+  }
+
+  read(offset: number, dst: Uint8Array): Promise<BackendStatus> {
+    this.#assertRange('read', offset, dst.length);
+    return this.#io(async (fh) => {
+      let pos = 0;
+      while (pos < dst.length) {
+        const { bytesRead } = await fh.read(dst, pos, Math.min(dst.length - pos, MAX_IO), offset + pos);
+        if (bytesRead === 0) {
+          // End of file inside the disk: the image was truncated behind our back.
+          // The capacity was fixed at open, so the missing tail reads as a hole would.
+          dst.fill(0, pos);
+          break;
+        }
+        pos += bytesRead;
+      }
+      return 'ok';
+    });
+  }
+
+  write(offset: number, src: Uint8Array): Promise<BackendStatus> {
+    this.#assertRange('write', offset, src.length);
+    // Defence in depth: the device refuses writes to a read-only disk before it gets here.
+    if (this.readOnly) return Promise.resolve('io-error');
+    return this.#io((fh) => writeAll(fh, src, offset));
+  }
+
+  /** fdatasync(2): data and the metadata needed to read it back, not timestamps. */
+  flush(): Promise<BackendStatus> {
+    return this.#io(async (fh) => {
+      // Nothing was written through a read-only handle, and some systems refuse to sync one.
+      if (!this.readOnly) await fh.datasync();
+      return 'ok';
+    });
+  }
+
+  /**
+   * Writes zeros over the range. Node exposes neither fallocate(2) nor
+   * FALLOC_FL_PUNCH_HOLE, so the space is not returned to the file system; what
+   * the interface promises (the range reads as zeros) still holds.
+   */
+  discard(offset: number, length: number): Promise<BackendStatus> {
+    this.#assertRange('discard', offset, length);
+    if (this.readOnly) return Promise.resolve('io-error');
+    return this.#io((fh) => writeZeros(fh, offset, length));
+  }
+
+  /**
+   * Writes zeros over the range in 1 MiB pieces. `_unmap` is ignored:
+   * deallocating is impossible for the reason given at {@link discard}, and
+   * writing zeros is correct either way.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- part of BlockBackend; ignored as documented above
+  writeZeroes(offset: number, length: number, _unmap: boolean): Promise<BackendStatus> {
+    this.#assertRange('writeZeroes', offset, length);
+    if (this.readOnly) return Promise.resolve('io-error');
+    return this.#io((fh) => writeZeros(fh, offset, length));
+  }
+
+  /**
+   * Closes the file handle once in-flight operations finish; later operations
+   * complete `io-error`. Idempotent. A failing close(2) is ignored: flush() is
+   * where durability is reported, and there is nothing left to retry.
+   */
+  async close(): Promise<void> {
+    const fh = this.#fh;
+    if (fh === undefined) return;
+    this.#fh = undefined;
+    try {
+      await fh.close();
+    } catch {
+      // See above: nothing to report it to.
+    }
+  }
+
+  /** Runs `fn` on the open handle, turning a closed backend and every fs error into a status. */
+  #io(fn: (fh: FileHandle) => Promise<BackendStatus>): Promise<BackendStatus> {
+    const fh = this.#fh;
+    if (fh === undefined) return Promise.resolve('io-error');
+    return fn(fh).catch(ioStatus);
+  }
+
+  #assertRange(op: string, offset: number, length: number): void {
+    if (
+      !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) ||
+      offset < 0 || length < 0 || offset % SECTOR !== 0 || length % SECTOR !== 0 ||
+      offset + length > this.size
+    ) {
+      throw new RangeError(`FileBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${this.size}-byte image`);
+    }
+  }
+}
+
+/** Creates a sparse image of `size` bytes; 'exists' when another opener won the race. */
+async function createImage(
+  path: string,
+  size: number,
+  blockSize: 512 | 4096,
+): Promise<{ readonly ok: true; readonly fh: FileHandle } | FileBackendError | 'exists'> {
+  if (!Number.isSafeInteger(size) || size <= 0 || size % blockSize !== 0) {
+    return failure(path, 'EINVAL', `cannot create image ${path} of ${size} bytes: the size must be a positive multiple of ${blockSize}`);
+  }
+  let fh: FileHandle;
+  try {
+    // 'wx+': exclusive, so an image that appeared since our first open is never truncated.
+    fh = await open(path, 'wx+');
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return 'exists';
+    return openFailure(path, err, false, true);
+  }
+  try {
+    // ftruncate(2) extends with a hole: the image takes no space until written.
+    await fh.truncate(size);
+    return { ok: true, fh };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    // Do not leave a half-made image behind for the next open to trip over.
+    await rm(path, { force: true }).catch(() => undefined);
+    return openFailure(path, err, false, true);
+  }
+}
+
+/** Closes `fh` (ignoring failure: the open already failed) and returns `result`. */
+async function closing(fh: FileHandle, result: FileBackendError): Promise<FileBackendError> {
+  await fh.close().catch(() => undefined);
+  return result;
+}
+
+/** pwrite(2) until every byte is written: a short write is not an error, a zero-byte one would loop forever. */
+async function writeAll(fh: FileHandle, src: Uint8Array, offset: number): Promise<BackendStatus> {
+  let pos = 0;
+  while (pos < src.length) {
+    const { bytesWritten } = await fh.write(src, pos, Math.min(src.length - pos, MAX_IO), offset + pos);
+    if (bytesWritten === 0) return 'io-error';
+    pos += bytesWritten;
+  }
+  return 'ok';
+}
+
+/** Writes `length` zero bytes at `offset` from the shared buffer, one bounded piece at a time. */
+async function writeZeros(fh: FileHandle, offset: number, length: number): Promise<BackendStatus> {
+  const zero = zeroBuffer();
+  for (let done = 0; done < length; done += ZERO_CHUNK) {
+    const status = await writeAll(fh, zero.subarray(0, Math.min(ZERO_CHUNK, length - done)), offset + done);
+    if (status !== 'ok') return status;
+  }
+  return 'ok';
+}

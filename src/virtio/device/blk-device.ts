@@ -1,0 +1,634 @@
+// The virtio-blk device model. Spec: VIRTIO 1.2 §5.2 (Block Device), §2.1
+// (device status), §3.1 (initialization), §2.7 (split virtqueues).
+//
+// The device trusts nothing the driver wrote. Every chain is validated by the
+// ring (addresses, loops, order, indirect tables) and then here (header,
+// status byte, direction, lengths, sector range, read-only). A request that
+// cannot be served gets VIRTIO_BLK_S_IOERR or VIRTIO_BLK_S_UNSUPP in its status
+// byte; a ring that cannot be trusted sets DEVICE_NEEDS_RESET (§2.1.2) and the
+// device stops. Nothing here throws on driver input, and nothing is written
+// outside a chain's writable buffers.
+//
+// Error table (what the driver sees):
+//   header shorter than 16 bytes, data not a multiple of the block size,
+//   data in the wrong direction, sector range past capacity,
+//   write/discard/write-zeroes on a read-only device,
+//   backend I/O error or out of space                       → VIRTIO_BLK_S_IOERR
+//   unknown type, feature not negotiated (FLUSH, DISCARD, WRITE_ZEROES),
+//   reserved segment flags, UNMAP on DISCARD, too many segments,
+//   backend says unsupported                                → VIRTIO_BLK_S_UNSUPP
+//   ring corrupt, head already in flight, no status byte    → DEVICE_NEEDS_RESET
+
+import type { GuestMemory, GuestRange } from '../guest-memory.js';
+import { SplitVirtqDevice, checkSplitRing, type AvailChain, type SplitRingAddrs } from '../split-ring.js';
+import { isValidQueueSize } from '../ring-layout.js';
+import type { BackendStatus, BlockBackend } from './backend.js';
+import { sgLength, sgRead, sgSlice } from './sg.js';
+import {
+  VIRTIO_BLK_ID_BYTES,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_SECTOR_SIZE,
+  VIRTIO_BLK_T_DISCARD,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_BLK_T_WRITE_ZEROES,
+  VirtioBlkDiscardWriteZeroes,
+  VirtioBlkReqHeader,
+  decodeBlkReqHeader,
+  decodeDiscardSegment,
+  segmentFlagsStatus,
+} from '../blk-wire.js';
+import { VirtioBlkConfigLayout, encodeBlkConfig, type VirtioBlkConfig } from '../blk-config.js';
+import {
+  VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_CONFIG_WCE,
+  VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_FLUSH,
+  VIRTIO_BLK_F_GEOMETRY,
+  VIRTIO_BLK_F_MQ,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_F_SEG_MAX,
+  VIRTIO_BLK_F_SIZE_MAX,
+  VIRTIO_BLK_F_TOPOLOGY,
+  VIRTIO_BLK_F_WRITE_ZEROES,
+  VIRTIO_F_EVENT_IDX,
+  VIRTIO_F_INDIRECT_DESC,
+  VIRTIO_F_VERSION_1,
+  featureMask,
+  hasFeature,
+  validateDriverFeatures,
+} from '../blk-features.js';
+import {
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+} from '../device-status.js';
+import type { VirtioInterrupt } from '../transport/transport.js';
+
+/** §5: device ID of a block device. */
+export const VIRTIO_ID_BLOCK = 2;
+
+/** Everything this device model can offer. */
+export const VIRTIO_BLK_SUPPORTED_FEATURES = featureMask(
+  VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
+);
+
+export interface VirtioBlkDeviceOptions {
+  readonly memory: GuestMemory;
+  readonly backend: BlockBackend;
+  /** Features to offer (intersected with what the model supports); default all. RO and MQ follow the backend and `numQueues`. */
+  readonly features?: bigint;
+  /** Largest queue the driver may configure (power of two, default 1024). */
+  readonly queueMaxSize?: number;
+  /** Request queues (default 1; more offers VIRTIO_BLK_F_MQ). */
+  readonly numQueues?: number;
+  /** Logical block size reported in blk_size: 512 (default) or 4096. Requests must be aligned to it. */
+  readonly blockSize?: 512 | 4096;
+  /** Topology: log2(physical block / logical block). */
+  readonly physicalBlockExp?: number;
+  /** GET_ID serial (at most 20 bytes; shorter is NUL-padded). */
+  readonly serial?: string;
+  /** size_max: largest single data segment in bytes (default 1 MiB). */
+  readonly sizeMax?: number;
+  /** seg_max: most data segments in one request (default 126). */
+  readonly segMax?: number;
+  readonly maxDiscardSectors?: number;
+  readonly maxDiscardSeg?: number;
+  readonly maxWriteZeroesSectors?: number;
+  readonly maxWriteZeroesSeg?: number;
+  /** Write-back cache enabled at reset (default true). */
+  readonly writeback?: boolean;
+  /** How the device defers work (default setImmediate): publishing is batched per turn. */
+  readonly schedule?: (fn: () => void) => void;
+}
+
+interface Queue {
+  size: number;
+  addrs: SplitRingAddrs | undefined;
+  ring: SplitVirtqDevice | undefined;
+  /** Heads handed to the backend and not yet pushed back (a duplicate is ring corruption). */
+  busy: Uint8Array;
+  dirty: boolean;
+}
+
+interface Result {
+  readonly status: number;
+  /** Bytes written into the data-in buffers (the used length is this plus the status byte). */
+  readonly written: number;
+}
+
+const OK0: Result = { status: VIRTIO_BLK_S_OK, written: 0 };
+const IOERR: Result = { status: VIRTIO_BLK_S_IOERR, written: 0 };
+const UNSUPP: Result = { status: VIRTIO_BLK_S_UNSUPP, written: 0 };
+
+function fromBackend(s: BackendStatus, written = 0): Result {
+  switch (s) {
+    case 'ok': return written === 0 ? OK0 : { status: VIRTIO_BLK_S_OK, written };
+    case 'unsupported': return UNSUPP;
+    case 'io-error':
+    case 'no-space': return IOERR;
+  }
+}
+
+/** A parsed request, ready for its type's handler. */
+interface Request {
+  readonly sector: bigint;
+  readonly dataOut: readonly GuestRange[];
+  readonly dataOutLen: number;
+  readonly dataIn: readonly GuestRange[];
+  readonly dataInLen: number;
+}
+
+type Handler = (dev: VirtioBlkDevice, req: Request) => Promise<Result> | Result;
+
+/**
+ * A virtio-blk device over a {@link BlockBackend}. The transport calls the
+ * register-like methods (status, features, config, queues, notify) and receives
+ * interrupts through {@link setInterruptHandler}.
+ */
+export class VirtioBlkDevice {
+  readonly memory: GuestMemory;
+  readonly backend: BlockBackend;
+  readonly #maxQueueSize: number;
+  readonly blockSize: number;
+  readonly #offered: bigint;
+  readonly #serial: Uint8Array;
+  readonly #schedule: (fn: () => void) => void;
+  readonly #config: VirtioBlkConfig;
+  readonly #defaultWriteback: boolean;
+  #configBytes: Uint8Array;
+  #generation = 0;
+  #status = 0;
+  #driverFeatures = 0n;
+  #readOnly: boolean;
+  #queues: Queue[];
+  #inflight = 0;
+  #epoch = 0;
+  #resetting = false;
+  #idle: (() => void)[] = [];
+  #publishScheduled = false;
+  #irq: (irq: VirtioInterrupt) => void = () => undefined;
+  /** Why the device asked for a reset, for diagnostics. */
+  needsResetReason: string | undefined;
+
+  constructor(opts: VirtioBlkDeviceOptions) {
+    const numQueues = opts.numQueues ?? 1;
+    this.#maxQueueSize = opts.queueMaxSize ?? 1024;
+    this.blockSize = opts.blockSize ?? 512;
+    if (!isValidQueueSize(this.#maxQueueSize)) throw new RangeError(`queueMaxSize must be a power of two in 1..32768, got ${this.#maxQueueSize}`);
+    if (!Number.isInteger(numQueues) || numQueues < 1 || numQueues > 0xffff) throw new RangeError(`numQueues must be 1..65535, got ${numQueues}`);
+    if (opts.backend.size % this.blockSize !== 0 || opts.backend.size === 0) {
+      throw new RangeError(`backend size ${opts.backend.size} is not a non-zero multiple of the ${this.blockSize}-byte block size`);
+    }
+    const serial = new TextEncoder().encode(opts.serial ?? 'vtcam');
+    if (serial.length > VIRTIO_BLK_ID_BYTES) throw new RangeError(`serial is ${serial.length} bytes; GET_ID carries at most ${VIRTIO_BLK_ID_BYTES}`);
+    this.memory = opts.memory;
+    this.backend = opts.backend;
+    this.#serial = new Uint8Array(VIRTIO_BLK_ID_BYTES);
+    this.#serial.set(serial);
+    this.#schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    this.#readOnly = opts.backend.readOnly;
+    let offered = (opts.features ?? VIRTIO_BLK_SUPPORTED_FEATURES) & VIRTIO_BLK_SUPPORTED_FEATURES;
+    offered |= featureMask(VIRTIO_F_VERSION_1);
+    offered &= ~featureMask(VIRTIO_BLK_F_RO, VIRTIO_BLK_F_MQ);
+    if (numQueues > 1) offered |= featureMask(VIRTIO_BLK_F_MQ);
+    this.#offered = offered;
+    this.#defaultWriteback = opts.writeback ?? true;
+    const sectors = BigInt(opts.backend.size / VIRTIO_BLK_SECTOR_SIZE);
+    // A conventional 16-head, 63-sector geometry; only old software looks at it.
+    const cylinders = Math.min(0xffff, Math.floor(opts.backend.size / VIRTIO_BLK_SECTOR_SIZE / (16 * 63)));
+    this.#config = {
+      capacity: sectors,
+      sizeMax: opts.sizeMax ?? 1 << 20,
+      segMax: opts.segMax ?? 126,
+      geometry: { cylinders, heads: 16, sectors: 63 },
+      blkSize: this.blockSize,
+      topology: { physicalBlockExp: opts.physicalBlockExp ?? 0, alignmentOffset: 0, minIoSize: this.blockSize / VIRTIO_BLK_SECTOR_SIZE, optIoSize: 0 },
+      writeback: this.#defaultWriteback ? 1 : 0,
+      numQueues,
+      maxDiscardSectors: opts.maxDiscardSectors ?? 0x3fffff,
+      maxDiscardSeg: opts.maxDiscardSeg ?? 256,
+      discardSectorAlignment: this.blockSize / VIRTIO_BLK_SECTOR_SIZE,
+      maxWriteZeroesSectors: opts.maxWriteZeroesSectors ?? 0x3fffff,
+      maxWriteZeroesSeg: opts.maxWriteZeroesSeg ?? 256,
+      writeZeroesMayUnmap: 1,
+      maxSecureEraseSectors: 0,
+      maxSecureEraseSeg: 0,
+      secureEraseSectorAlignment: 0,
+    };
+    this.#configBytes = encodeBlkConfig(this.#config);
+    this.#queues = Array.from({ length: numQueues }, () => this.#freshQueue());
+  }
+
+  // ---- registers (what a transport exposes) ----
+
+  setInterruptHandler(fn: (irq: VirtioInterrupt) => void): void {
+    this.#irq = fn;
+  }
+
+  getStatus(): number {
+    return this.#status;
+  }
+
+  /** device_feature: the offered set, with RO reflecting the current read-only state. */
+  getDeviceFeatures(): bigint {
+    return this.#readOnly ? this.#offered | featureMask(VIRTIO_BLK_F_RO) : this.#offered;
+  }
+
+  get driverFeatures(): bigint {
+    return this.#driverFeatures;
+  }
+
+  setDriverFeatures(features: bigint): void {
+    // §3.1.1: features are written before FEATURES_OK; later writes are ignored.
+    if ((this.#status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 || this.#resetting) return;
+    this.#driverFeatures = features;
+  }
+
+  /**
+   * Driver writes to device_status. FEATURES_OK is kept only if the accepted
+   * features are acceptable (§3.1.1 step 5–6: the driver re-reads it);
+   * DRIVER_OK with queues the device cannot use sets NEEDS_RESET.
+   */
+  setStatus(status: number): void {
+    if (this.#resetting || (this.#status & VIRTIO_CONFIG_S_FAILED) !== 0) return;
+    const added = status & ~this.#status;
+    let next = this.#status | status;
+    if ((added & VIRTIO_CONFIG_S_FEATURES_OK) !== 0) {
+      const check = validateDriverFeatures(this.getDeviceFeatures(), this.#driverFeatures);
+      if (!check.ok) next &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+    }
+    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
+      if ((next & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
+        this.#status = next;
+        this.#needsReset('DRIVER_OK without FEATURES_OK');
+        return;
+      }
+    }
+    this.#status = next;
+    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
+      for (let q = 0; q < this.#queues.length; q++) this.notify(q);
+    }
+  }
+
+  /**
+   * Resets the device: stops taking requests at once, waits until no backend
+   * operation can still write guest memory, then clears all state.
+   */
+  async reset(): Promise<void> {
+    this.#resetting = true;
+    this.#epoch++;
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.#status = 0;
+    this.#driverFeatures = 0n;
+    this.needsResetReason = undefined;
+    this.#queues = this.#queues.map(() => this.#freshQueue());
+    this.#setConfig({ writeback: this.#defaultWriteback ? 1 : 0 }, false);
+    this.#resetting = false;
+  }
+
+  configGeneration(): number {
+    return this.#generation;
+  }
+
+  readConfig(offset: number, len: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, len));
+    if (offset >= 0 && offset < this.#configBytes.length) out.set(this.#configBytes.subarray(offset, offset + len));
+    return out;
+  }
+
+  /** Only `writeback` is driver-writable, and only with VIRTIO_BLK_F_CONFIG_WCE (§5.2.5). */
+  writeConfig(offset: number, bytes: Uint8Array): void {
+    if (offset !== VirtioBlkConfigLayout.writeback || bytes.length !== 1) return;
+    if (!hasFeature(this.#driverFeatures, VIRTIO_BLK_F_CONFIG_WCE)) return;
+    this.#setConfig({ writeback: (bytes[0] ?? 0) === 0 ? 0 : 1 }, false);
+  }
+
+  numQueues(): number {
+    return this.#queues.length;
+  }
+
+  queueMaxSize(q: number): number {
+    return q >= 0 && q < this.#queues.length ? this.#maxQueueSize : 0;
+  }
+
+  /** Programs queue `q`. A bad configuration makes the device ask for a reset. */
+  enableQueue(q: number, size: number, addrs: SplitRingAddrs): void {
+    const queue = this.#queues[q];
+    if (queue === undefined || this.#resetting) return;
+    if ((this.#status & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
+      this.#needsReset(`queue ${q} enabled before FEATURES_OK`);
+      return;
+    }
+    const why = size > this.#maxQueueSize ? `queue size ${size} exceeds the maximum ${this.#maxQueueSize}` : checkSplitRing(this.memory, size, addrs);
+    if (why !== undefined) {
+      this.#needsReset(`queue ${q}: ${why}`);
+      return;
+    }
+    queue.size = size;
+    queue.addrs = addrs;
+    queue.busy = new Uint8Array(size);
+    queue.ring = new SplitVirtqDevice(this.memory, size, addrs, {
+      indirect: hasFeature(this.#driverFeatures, VIRTIO_F_INDIRECT_DESC),
+      eventIdx: hasFeature(this.#driverFeatures, VIRTIO_F_EVENT_IDX),
+    });
+  }
+
+  /** Interrupt counters of queue `q` (for tests and benchmarks). */
+  interruptStats(q: number): { interrupted: number; suppressed: number } | undefined {
+    return this.#queues[q]?.ring?.interruptStats;
+  }
+
+  /** The doorbell: process every available chain of queue `q`. */
+  notify(q: number): void {
+    const queue = this.#queues[q];
+    const ring = queue?.ring;
+    if (queue === undefined || ring === undefined || !this.#running()) return;
+    for (;;) {
+      ring.disableNotifications();
+      for (;;) {
+        const chain = ring.pop();
+        if (chain === undefined) break;
+        if ('corrupt' in chain) {
+          this.#needsReset(`queue ${q}: ${chain.corrupt}`);
+          return;
+        }
+        if (queue.busy[chain.head] === 1) {
+          this.#needsReset(`queue ${q}: head ${chain.head} made available again while in flight`);
+          return;
+        }
+        this.#start(queue, q, chain);
+        if (!this.#running()) return;
+      }
+      if (!ring.enableNotifications()) break;
+    }
+  }
+
+  // ---- device-side events ----
+
+  /** Re-reads the backend size (after a resize) and raises a config change. */
+  refreshCapacity(): void {
+    this.#setConfig({ capacity: BigInt(this.backend.size / VIRTIO_BLK_SECTOR_SIZE) }, true);
+  }
+
+  /** Turns the write-back cache on or off from the device side. */
+  setWriteback(enabled: boolean): void {
+    this.#setConfig({ writeback: enabled ? 1 : 0 }, true);
+  }
+
+  /** Makes the medium read-only (or writable): writes fail with IOERR, RO shows in device_feature. */
+  setReadOnly(readOnly: boolean): void {
+    if (readOnly === this.#readOnly) return;
+    this.#readOnly = readOnly;
+    this.#generation++;
+    this.#configInterrupt();
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly || this.backend.readOnly;
+  }
+
+  get capacitySectors(): bigint {
+    return this.#config.capacity;
+  }
+
+  get writeback(): boolean {
+    return this.#config.writeback !== 0;
+  }
+
+  /** Backend operations in progress. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  // ---- request processing ----
+
+  #running(): boolean {
+    const s = this.#status;
+    return !this.#resetting && (s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 && (s & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)) === 0;
+  }
+
+  #start(queue: Queue, q: number, chain: AvailChain): void {
+    const status = lastByte(chain.writable);
+    if (status === undefined || !this.memory.contains(status, 1)) {
+      // Nowhere to put a status: the request cannot be answered at all.
+      this.#needsReset(`queue ${q}: head ${chain.head} has no writable status byte`);
+      return;
+    }
+    queue.busy[chain.head] = 1;
+    const epoch = this.#epoch;
+    const finish = (r: Result): void => {
+      this.#finish(queue, chain.head, status, r, epoch);
+    };
+    if (chain.fault !== undefined) {
+      finish(IOERR);
+      return;
+    }
+    const req = this.#parse(chain);
+    if (req === undefined) {
+      finish(IOERR);
+      return;
+    }
+    const handler = HANDLERS.get(req.type);
+    if (handler === undefined) {
+      finish(UNSUPP);
+      return;
+    }
+    const r = handler(this, req);
+    if (!(r instanceof Promise)) {
+      finish(r);
+      return;
+    }
+    this.#inflight++;
+    r.catch(() => IOERR).then((res) => {
+      this.#inflight--;
+      finish(res);
+      if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
+    }, () => undefined);
+  }
+
+  #parse(chain: AvailChain): (Request & { type: number }) | undefined {
+    const rlen = sgLength(chain.readable);
+    const wlen = sgLength(chain.writable);
+    const hdr = sgRead(this.memory, chain.readable, 0, VirtioBlkReqHeader.SIZE);
+    if (hdr === undefined) return undefined;
+    const { type, sector } = decodeBlkReqHeader(hdr);
+    return {
+      type,
+      sector,
+      dataOut: sgSlice(chain.readable, VirtioBlkReqHeader.SIZE, rlen - VirtioBlkReqHeader.SIZE),
+      dataOutLen: rlen - VirtioBlkReqHeader.SIZE,
+      dataIn: sgSlice(chain.writable, 0, wlen - 1),
+      dataInLen: wlen - 1,
+    };
+  }
+
+  #finish(queue: Queue, head: number, statusAddr: number, r: Result, epoch: number): void {
+    // A reset happened meanwhile: the ring belongs to nobody now; drop the answer.
+    if (epoch !== this.#epoch || queue.ring === undefined) return;
+    this.memory.writeU8(statusAddr, r.status);
+    queue.busy[head] = 0;
+    queue.ring.push(head, r.written + 1);
+    queue.dirty = true;
+    if (this.#publishScheduled) return;
+    this.#publishScheduled = true;
+    this.#schedule(() => {
+      this.#publishScheduled = false;
+      if (epoch !== this.#epoch) return;
+      this.#publishAll();
+    });
+  }
+
+  /** One used.idx store per queue per turn; interrupt only where the driver wants one. */
+  #publishAll(): void {
+    for (let q = 0; q < this.#queues.length; q++) {
+      const queue = this.#queues[q];
+      if (queue?.dirty !== true || queue.ring === undefined) continue;
+      queue.dirty = false;
+      if (queue.ring.publish()) this.#irq({ kind: 'queue', queue: q });
+    }
+  }
+
+  /** Checks a data transfer: block-aligned length, aligned start, inside capacity. */
+  checkRange(sector: bigint, bytes: number): boolean {
+    const perBlock = BigInt(this.blockSize / VIRTIO_BLK_SECTOR_SIZE);
+    if (bytes % this.blockSize !== 0 || sector % perBlock !== 0n) return false;
+    return sector + BigInt(bytes / VIRTIO_BLK_SECTOR_SIZE) <= this.#config.capacity;
+  }
+
+  hasDriverFeature(bit: number): boolean {
+    return hasFeature(this.#driverFeatures, bit);
+  }
+
+  get serial(): Uint8Array {
+    return this.#serial;
+  }
+
+  limits(): Pick<VirtioBlkConfig, 'maxDiscardSectors' | 'maxDiscardSeg' | 'maxWriteZeroesSectors' | 'maxWriteZeroesSeg'> {
+    return this.#config;
+  }
+
+  #freshQueue(): Queue {
+    return { size: 0, addrs: undefined, ring: undefined, busy: new Uint8Array(0), dirty: false };
+  }
+
+  #setConfig(change: Partial<VirtioBlkConfig>, interrupt: boolean): void {
+    Object.assign(this.#config, change);
+    this.#configBytes = encodeBlkConfig(this.#config);
+    this.#generation++;
+    if (interrupt) this.#configInterrupt();
+  }
+
+  #configInterrupt(): void {
+    if ((this.#status & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) this.#irq({ kind: 'config' });
+  }
+
+  /** §2.1.2: set DEVICE_NEEDS_RESET and send a configuration change notification. */
+  #needsReset(reason: string): void {
+    this.needsResetReason ??= reason;
+    this.#status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    this.#irq({ kind: 'config' });
+  }
+}
+
+function lastByte(ranges: readonly GuestRange[]): number | undefined {
+  for (let i = ranges.length - 1; i >= 0; i--) {
+    const r = ranges[i];
+    if (r !== undefined && r.len > 0) return r.addr + r.len - 1;
+  }
+  return undefined;
+}
+
+// ---- per-type handlers (§5.2.6), a table rather than a switch ladder ----
+
+async function ioSegments(dev: VirtioBlkDevice, sector: bigint, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
+  let offset = Number(sector) * VIRTIO_BLK_SECTOR_SIZE;
+  const ops: Promise<BackendStatus>[] = [];
+  for (const r of ranges) {
+    const view = dev.memory.view(r.addr, r.len);
+    if (view === undefined) return 'io-error';
+    ops.push(write ? dev.backend.write(offset, view) : dev.backend.read(offset, view));
+    offset += r.len;
+  }
+  const results = ops.length === 1 ? [await (ops[0] as Promise<BackendStatus>)] : await Promise.all(ops);
+  return results.find((s) => s !== 'ok') ?? 'ok';
+}
+
+const handleIn: Handler = async (dev, req) => {
+  if (req.dataOutLen !== 0 || !dev.checkRange(req.sector, req.dataInLen)) return IOERR;
+  const s = await ioSegments(dev, req.sector, req.dataIn, false);
+  return fromBackend(s, s === 'ok' ? req.dataInLen : 0);
+};
+
+const handleOut: Handler = async (dev, req) => {
+  if (req.dataInLen !== 0 || dev.readOnly || !dev.checkRange(req.sector, req.dataOutLen)) return IOERR;
+  const s = await ioSegments(dev, req.sector, req.dataOut, true);
+  // Write-through mode (writeback = 0): a write is durable before it completes.
+  if (s === 'ok' && !dev.writeback) return fromBackend(await dev.backend.flush());
+  return fromBackend(s);
+};
+
+const handleFlush: Handler = async (dev, req) => {
+  if (!dev.hasDriverFeature(VIRTIO_BLK_F_FLUSH)) return UNSUPP;
+  if (req.dataInLen !== 0) return IOERR;
+  return fromBackend(await dev.backend.flush());
+};
+
+const handleGetId: Handler = (dev, req) => {
+  // §5.2.6: the ID is 20 bytes, NUL-padded, not NUL-terminated when 20 long.
+  const n = Math.min(VIRTIO_BLK_ID_BYTES, req.dataInLen);
+  let done = 0;
+  for (const r of req.dataIn) {
+    if (done === n) break;
+    const take = Math.min(r.len, n - done);
+    dev.memory.copyIn(r.addr, dev.serial.subarray(done, done + take));
+    done += take;
+  }
+  return { status: VIRTIO_BLK_S_OK, written: n };
+};
+
+function makeDiscardHandler(type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BLK_T_WRITE_ZEROES): Handler {
+  const feature = type === VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+  return async (dev, req) => {
+    if (!dev.hasDriverFeature(feature)) return UNSUPP;
+    if (dev.readOnly || req.dataInLen !== 0) return IOERR;
+    const n = req.dataOutLen / VirtioBlkDiscardWriteZeroes.SIZE;
+    if (!Number.isInteger(n) || n === 0) return IOERR;
+    const lim = dev.limits();
+    const maxSeg = type === VIRTIO_BLK_T_DISCARD ? lim.maxDiscardSeg : lim.maxWriteZeroesSeg;
+    const maxSectors = type === VIRTIO_BLK_T_DISCARD ? lim.maxDiscardSectors : lim.maxWriteZeroesSectors;
+    if (n > maxSeg) return UNSUPP;
+    const payload = sgRead(dev.memory, req.dataOut, 0, req.dataOutLen);
+    if (payload === undefined) return IOERR;
+    const segs = [];
+    for (let i = 0; i < n; i++) {
+      const seg = decodeDiscardSegment(payload, i * VirtioBlkDiscardWriteZeroes.SIZE);
+      if (segmentFlagsStatus(type, seg.flags) !== VIRTIO_BLK_S_OK) return UNSUPP;
+      if (seg.numSectors > maxSectors || !dev.checkRange(seg.sector, seg.numSectors * VIRTIO_BLK_SECTOR_SIZE)) return IOERR;
+      segs.push(seg);
+    }
+    for (const seg of segs) {
+      const offset = Number(seg.sector) * VIRTIO_BLK_SECTOR_SIZE;
+      const length = seg.numSectors * VIRTIO_BLK_SECTOR_SIZE;
+      const s = type === VIRTIO_BLK_T_DISCARD ? await dev.backend.discard(offset, length) : await dev.backend.writeZeroes(offset, length, seg.unmap);
+      if (s !== 'ok') return fromBackend(s);
+    }
+    return OK0;
+  };
+}
+
+const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [VIRTIO_BLK_T_IN, handleIn],
+  [VIRTIO_BLK_T_OUT, handleOut],
+  [VIRTIO_BLK_T_FLUSH, handleFlush],
+  [VIRTIO_BLK_T_GET_ID, handleGetId],
+  [VIRTIO_BLK_T_DISCARD, makeDiscardHandler(VIRTIO_BLK_T_DISCARD)],
+  [VIRTIO_BLK_T_WRITE_ZEROES, makeDiscardHandler(VIRTIO_BLK_T_WRITE_ZEROES)],
+]);

@@ -1,0 +1,565 @@
+// Split virtqueue, driver side and device side. Spec: VIRTIO 1.2 §2.7.
+//
+// Both sides keep their private state (free list, tokens, shadow indices) in
+// TypeScript fields, never in ring memory: ring memory is shared with a peer
+// that may be buggy or hostile, so it is written to be read, never read back to
+// decide something we already knew.
+//
+// Memory ordering (§2.7.13 "Supplying Buffers to The Device", §2.7.14
+// "Receiving Used Buffers From The Device"): every ring index and every
+// event/flags field is accessed with Atomics on a Uint16Array alias. Atomics
+// are sequentially consistent, so a plain store to a descriptor or ring entry
+// that precedes an `Atomics.store` of the index is visible to a peer that
+// `Atomics.load`s that index and sees the new value (the analogue of
+// virtio_wmb before the idx store, virtio_rmb after the idx load, and
+// virtio_mb between publishing and reading the other side's event field).
+// On a plain ArrayBuffer the same calls are merely ordinary accesses.
+
+import type { GuestMemory, GuestRange } from './guest-memory.js';
+import type { GuestAllocator } from './guest-allocator.js';
+import {
+  VirtqAlign,
+  VirtqAvail,
+  VirtqDesc,
+  VirtqUsed,
+  VirtqUsedElem,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_USED_F_NO_NOTIFY,
+  isValidQueueSize,
+  needEvent,
+} from './ring-layout.js';
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  // The Atomics aliases below read le16 fields in host order.
+  throw new Error('vtcam virtio rings require a little-endian host');
+}
+
+/** Guest addresses of the three areas of one split virtqueue (§2.7: they need not be contiguous). */
+export interface SplitRingAddrs {
+  readonly desc: number;
+  readonly avail: number;
+  readonly used: number;
+}
+
+/** A buffer handed to the device: guest range plus direction (`write`: the device writes it). */
+export interface VirtqBuffer {
+  readonly addr: number;
+  readonly len: number;
+  readonly write: boolean;
+}
+
+/** Bytes each area occupies for a queue of `qsz` entries (with the event fields). */
+export function splitRingAreaSizes(qsz: number): { desc: number; avail: number; used: number } {
+  return {
+    desc: VirtqDesc.SIZE * qsz,
+    avail: VirtqAvail.ring + VirtqAvail.ENTRY_SIZE * qsz + 2,
+    used: VirtqUsed.ring + VirtqUsed.ENTRY_SIZE * qsz + 2,
+  };
+}
+
+/**
+ * Checks a queue's size and area addresses against the memory: a reason string
+ * when they are unusable, undefined when fine. Used by the device to refuse a
+ * bad queue configuration instead of faulting later.
+ */
+export function checkSplitRing(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs): string | undefined {
+  if (!isValidQueueSize(qsz)) return `queue size ${qsz} is not a power of two in 1..32768`;
+  const sizes = splitRingAreaSizes(qsz);
+  for (const area of ['desc', 'avail', 'used'] as const) {
+    const addr = addrs[area];
+    if (addr % VirtqAlign[area] !== 0) return `${area} area at ${addr} is not ${VirtqAlign[area]}-byte aligned`;
+    if (!mem.contains(addr, sizes[area])) return `${area} area [${addr}, +${sizes[area]}) is outside guest memory (${mem.size} bytes)`;
+  }
+  return undefined;
+}
+
+function assertRing(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs): void {
+  const why = checkSplitRing(mem, qsz, addrs);
+  if (why !== undefined) throw new RangeError(why);
+}
+
+/** Options of the driver side, from the negotiated features. */
+export interface DriverRingOptions {
+  /** VIRTIO_F_INDIRECT_DESC negotiated: multi-buffer requests may use one ring slot. */
+  readonly indirect?: boolean;
+  /** VIRTIO_F_EVENT_IDX negotiated: used_event / avail_event suppression. */
+  readonly eventIdx?: boolean;
+  /** Where indirect tables come from (required with `indirect`). */
+  readonly allocator?: GuestAllocator;
+  /** Longest indirect table the driver builds (default qsz). */
+  readonly indirectMax?: number;
+}
+
+/** A used-ring entry handed back to the driver. */
+export interface UsedBuffer<T> {
+  readonly token: T;
+  /** Bytes the device says it wrote (used_elem.len). */
+  readonly len: number;
+}
+
+const NO_CHAIN = 0xffff;
+
+/**
+ * Driver side of a split virtqueue: add buffers, publish them in batches, take
+ * back used buffers. Cf. Linux drivers/virtio/virtio_ring.c (split part) and
+ * FreeBSD sys/dev/virtio/virtqueue.c.
+ */
+export class SplitVirtqDriver<T> {
+  readonly size: number;
+  readonly indirect: boolean;
+  readonly eventIdx: boolean;
+  readonly #mem: GuestMemory;
+  readonly #view: DataView;
+  readonly #u16: Uint16Array;
+  readonly #addrs: SplitRingAddrs;
+  readonly #allocator: GuestAllocator | undefined;
+  readonly #indirectMax: number;
+  /** Private free list and chain links (never read back from ring memory). */
+  readonly #next: Uint16Array;
+  #freeHead = 0;
+  #numFree: number;
+  /** Per head: token, descriptors charged, indirect table address (-1 when direct). */
+  readonly #tokens: (T | undefined)[];
+  readonly #cost: Uint16Array;
+  readonly #table: Float64Array;
+  /** Next avail index to fill, and the one last published. */
+  #availShadow = 0;
+  #availPublished = 0;
+  #lastUsed = 0;
+  #inFlight = 0;
+  #broken: string | undefined;
+  #notifications = 0;
+  #suppressed = 0;
+
+  constructor(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs, opts: DriverRingOptions = {}) {
+    assertRing(mem, qsz, addrs);
+    if (opts.indirect === true && opts.allocator === undefined) throw new RangeError('indirect descriptors need an allocator for their tables');
+    this.size = qsz;
+    this.indirect = opts.indirect ?? false;
+    this.eventIdx = opts.eventIdx ?? false;
+    this.#mem = mem;
+    this.#view = new DataView(mem.buffer);
+    this.#u16 = new Uint16Array(mem.buffer);
+    this.#addrs = addrs;
+    this.#allocator = opts.allocator;
+    this.#indirectMax = opts.indirectMax ?? qsz;
+    this.#next = new Uint16Array(qsz);
+    for (let i = 0; i < qsz; i++) this.#next[i] = i + 1 < qsz ? i + 1 : NO_CHAIN;
+    this.#numFree = qsz;
+    this.#tokens = new Array<T | undefined>(qsz).fill(undefined);
+    this.#cost = new Uint16Array(qsz);
+    this.#table = new Float64Array(qsz).fill(-1);
+    // A fresh ring: idx fields and flags zero, used_event 0.
+    mem.fill(addrs.desc, splitRingAreaSizes(qsz).desc);
+    mem.fill(addrs.avail, splitRingAreaSizes(qsz).avail);
+    mem.fill(addrs.used, splitRingAreaSizes(qsz).used);
+  }
+
+  /** Free descriptors in the table. */
+  get numFree(): number {
+    return this.#numFree;
+  }
+
+  /** Requests added and not yet taken back. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Why the ring was declared broken (device misbehaved), or undefined. */
+  get broken(): string | undefined {
+    return this.#broken;
+  }
+
+  /** Publishes that asked for a notification, and those the device suppressed. */
+  get notifyStats(): { notified: number; suppressed: number } {
+    return { notified: this.#notifications, suppressed: this.#suppressed };
+  }
+
+  /** Used entries the device has published that the driver has not taken yet. */
+  get usedPending(): number {
+    return (Atomics.load(this.#u16, (this.#addrs.used + VirtqUsed.idx) >> 1) - this.#lastUsed) & 0xffff;
+  }
+
+  /**
+   * Descriptors a request of `buffers` buffers costs: 1 when it goes indirect,
+   * else one per buffer. (Linux uses indirect only for more than one buffer.)
+   */
+  descriptorCost(buffers: number): number {
+    return this.indirect && buffers > 1 && buffers <= this.#indirectMax ? 1 : buffers;
+  }
+
+  /** How many more requests of `buffers` buffers fit in the descriptor table now. */
+  fits(buffers: number): number {
+    if (this.#broken !== undefined || buffers < 1) return 0;
+    return Math.floor(this.#numFree / this.descriptorCost(buffers));
+  }
+
+  /**
+   * Adds one chain: device-readable buffers first, then device-writable ones
+   * (§2.7.4.2 "The driver MUST place any device-writable descriptor elements
+   * after any device-readable descriptor elements"). Returns the head index, or
+   * undefined when the ring has no room. Not visible to the device until
+   * {@link publish}.
+   */
+  add(buffers: readonly VirtqBuffer[], token: T): number | undefined {
+    const n = buffers.length;
+    if (n === 0) throw new RangeError('a virtqueue request needs at least one buffer');
+    let seenWrite = false;
+    for (const b of buffers) {
+      if (!this.#mem.contains(b.addr, b.len) || b.len > 0xffffffff) throw new RangeError(`buffer [${b.addr}, +${b.len}) is outside guest memory`);
+      if (b.write) seenWrite = true;
+      else if (seenWrite) throw new RangeError('device-readable buffer after a device-writable one');
+    }
+    if (this.#broken !== undefined) return undefined;
+    let cost = this.descriptorCost(n);
+    let table: GuestRange | undefined;
+    if (cost === 1 && n > 1) {
+      table = this.#allocator?.alloc(n * VirtqDesc.SIZE, VirtqAlign.desc);
+      // No memory for the table: fall back to a direct chain, as Linux does.
+      if (table === undefined) cost = n;
+    }
+    if (cost > this.#numFree) {
+      if (table !== undefined) this.#allocator?.free(table.addr);
+      return undefined;
+    }
+    const head = this.#freeHead;
+    if (table !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const b = buffers[i] as VirtqBuffer;
+        this.#writeDesc(table.addr + i * VirtqDesc.SIZE, b.addr, b.len,
+          (b.write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0), i + 1 < n ? i + 1 : 0);
+      }
+      this.#writeDesc(this.#addrs.desc + head * VirtqDesc.SIZE, table.addr, n * VirtqDesc.SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+      this.#freeHead = this.#next[head] ?? NO_CHAIN;
+    } else {
+      let d = head;
+      for (let i = 0; i < n; i++) {
+        const b = buffers[i] as VirtqBuffer;
+        const next = this.#next[d] ?? NO_CHAIN;
+        const last = i + 1 === n;
+        this.#writeDesc(this.#addrs.desc + d * VirtqDesc.SIZE, b.addr, b.len,
+          (b.write ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT), last ? 0 : next);
+        if (last) this.#freeHead = next;
+        d = next;
+      }
+    }
+    this.#numFree -= cost;
+    this.#tokens[head] = token;
+    this.#cost[head] = cost;
+    this.#table[head] = table?.addr ?? -1;
+    const slot = this.#availShadow & (this.size - 1);
+    this.#view.setUint16(this.#addrs.avail + VirtqAvail.ring + slot * VirtqAvail.ENTRY_SIZE, head, true);
+    this.#availShadow = (this.#availShadow + 1) & 0xffff;
+    this.#inFlight++;
+    return head;
+  }
+
+  /**
+   * Publishes every chain added since the last publish by storing avail.idx once,
+   * and says whether the device asked to be notified (§2.7.13.4): with EVENT_IDX
+   * when the new index crossed avail_event, otherwise unless used.flags has
+   * VIRTQ_USED_F_NO_NOTIFY. Cf. Linux virtqueue_kick_prepare.
+   */
+  publish(): boolean {
+    const old = this.#availPublished;
+    const now = this.#availShadow;
+    if (old === now) return false;
+    // Barrier: ring entries and descriptors are written before idx (seq-cst store).
+    Atomics.store(this.#u16, (this.#addrs.avail + VirtqAvail.idx) >> 1, now);
+    this.#availPublished = now;
+    // Barrier: the idx store above precedes this load of the device's event field.
+    const notify = this.eventIdx
+      ? needEvent(Atomics.load(this.#u16, (this.#addrs.used + VirtqUsed.ring + VirtqUsed.ENTRY_SIZE * this.size) >> 1), now, old)
+      : (Atomics.load(this.#u16, (this.#addrs.used + VirtqUsed.flags) >> 1) & VIRTQ_USED_F_NO_NOTIFY) === 0;
+    if (notify) this.#notifications++;
+    else this.#suppressed++;
+    return notify;
+  }
+
+  /**
+   * Takes the next used buffer, or undefined when none is pending. A used id
+   * that is out of range or not an outstanding head marks the ring broken
+   * (the device is untrusted, §2.7.8; Linux BAD_RING) and returns undefined.
+   */
+  getUsed(): UsedBuffer<T> | undefined {
+    if (this.#broken !== undefined) return undefined;
+    const usedIdx = Atomics.load(this.#u16, (this.#addrs.used + VirtqUsed.idx) >> 1);
+    if (usedIdx === this.#lastUsed) return undefined;
+    if (((usedIdx - this.#lastUsed) & 0xffff) > this.#inFlight) {
+      this.#broken = `used.idx ${usedIdx} ran ${(usedIdx - this.#lastUsed) & 0xffff} entries ahead with only ${this.#inFlight} in flight`;
+      return undefined;
+    }
+    const elem = this.#addrs.used + VirtqUsed.ring + (this.#lastUsed & (this.size - 1)) * VirtqUsed.ENTRY_SIZE;
+    const id = this.#view.getUint32(elem + VirtqUsedElem.id, true);
+    const len = this.#view.getUint32(elem + VirtqUsedElem.len, true);
+    const token = id < this.size ? this.#tokens[id] : undefined;
+    if (token === undefined) {
+      this.#broken = `used id ${id} is not an outstanding head`;
+      return undefined;
+    }
+    this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
+    this.#release(id);
+    return { token, len };
+  }
+
+  /** Asks the device not to interrupt (§2.7.7); with EVENT_IDX, parks used_event far away. */
+  disableInterrupts(): void {
+    if (this.eventIdx) this.#setUsedEvent((this.#lastUsed - 1) & 0xffff);
+    else Atomics.store(this.#u16, (this.#addrs.avail + VirtqAvail.flags) >> 1, VIRTQ_AVAIL_F_NO_INTERRUPT);
+  }
+
+  /**
+   * Re-enables interrupts for the next used buffer. Returns true when used
+   * buffers are already pending, so the caller must drain again instead of
+   * waiting (the race Linux virtqueue_enable_cb closes).
+   */
+  enableInterrupts(): boolean {
+    if (this.eventIdx) this.#setUsedEvent(this.#lastUsed);
+    else Atomics.store(this.#u16, (this.#addrs.avail + VirtqAvail.flags) >> 1, 0);
+    return this.usedPending > 0;
+  }
+
+  /**
+   * Takes back every outstanding chain without the device (after a device reset):
+   * returns their tokens in head order so the caller can complete or requeue them.
+   */
+  detachAll(): T[] {
+    const tokens: T[] = [];
+    for (let head = 0; head < this.size; head++) {
+      const token = this.#tokens[head];
+      if (token === undefined) continue;
+      tokens.push(token);
+      this.#release(head);
+    }
+    return tokens;
+  }
+
+  #setUsedEvent(value: number): void {
+    Atomics.store(this.#u16, (this.#addrs.avail + VirtqAvail.ring + VirtqAvail.ENTRY_SIZE * this.size) >> 1, value);
+  }
+
+  #writeDesc(at: number, addr: number, len: number, flags: number, next: number): void {
+    const v = this.#view;
+    v.setUint32(at + VirtqDesc.addr, addr >>> 0, true);
+    v.setUint32(at + VirtqDesc.addr + 4, Math.floor(addr / 0x1_0000_0000), true);
+    v.setUint32(at + VirtqDesc.len, len, true);
+    v.setUint16(at + VirtqDesc.flags, flags, true);
+    v.setUint16(at + VirtqDesc.next, next, true);
+  }
+
+  /** Returns a head's descriptors to the free list, following our private links. */
+  #release(head: number): void {
+    const cost = this.#cost[head] ?? 0;
+    const table = this.#table[head] ?? -1;
+    if (table >= 0) this.#allocator?.free(table);
+    let tail = head;
+    for (let i = 1; i < cost; i++) tail = this.#next[tail] ?? NO_CHAIN;
+    this.#next[tail] = this.#freeHead;
+    this.#freeHead = head;
+    this.#numFree += cost;
+    this.#tokens[head] = undefined;
+    this.#table[head] = -1;
+    this.#inFlight--;
+  }
+}
+
+/** Options of the device side, from the negotiated features. */
+export interface DeviceRingOptions {
+  readonly indirect?: boolean;
+  readonly eventIdx?: boolean;
+}
+
+/**
+ * Why a chain cannot be used. `ring` faults mean the ring itself is corrupt
+ * (the device must stop and ask for a reset: DEVICE_NEEDS_RESET, §2.1.2);
+ * `buffer` faults leave the ring intact and are answered per request.
+ */
+export type ChainFault =
+  | { readonly kind: 'ring'; readonly reason: string }
+  | { readonly kind: 'buffer'; readonly reason: string };
+
+/** A chain taken from the available ring. */
+export interface AvailChain {
+  readonly head: number;
+  /** Device-readable buffers, in chain order. */
+  readonly readable: readonly GuestRange[];
+  /** Device-writable buffers, in chain order. */
+  readonly writable: readonly GuestRange[];
+  /** Set when some buffer is unusable; the chain must then be answered with an error. */
+  readonly fault?: ChainFault;
+}
+
+/** Result of {@link SplitVirtqDevice.pop}: a chain, nothing pending, or a corrupt ring. */
+export type PopResult = AvailChain | undefined | { readonly corrupt: string };
+
+/**
+ * Device side of a split virtqueue: take available chains, validate them, put
+ * used buffers back, and decide whether to interrupt. Every descriptor is
+ * validated before anything is trusted: index in range, chain bounded (no
+ * loops), buffers inside guest memory, readable before writable (§2.7.4.2),
+ * indirect tables well-formed (§2.7.5.3).
+ */
+export class SplitVirtqDevice {
+  readonly size: number;
+  readonly indirect: boolean;
+  readonly eventIdx: boolean;
+  readonly #mem: GuestMemory;
+  readonly #view: DataView;
+  readonly #u16: Uint16Array;
+  readonly #addrs: SplitRingAddrs;
+  #lastAvail = 0;
+  #usedShadow = 0;
+  #usedPublished = 0;
+  #interrupts = 0;
+  #suppressed = 0;
+
+  constructor(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs, opts: DeviceRingOptions = {}) {
+    assertRing(mem, qsz, addrs);
+    this.size = qsz;
+    this.indirect = opts.indirect ?? false;
+    this.eventIdx = opts.eventIdx ?? false;
+    this.#mem = mem;
+    this.#view = new DataView(mem.buffer);
+    this.#u16 = new Uint16Array(mem.buffer);
+    this.#addrs = addrs;
+  }
+
+  /** Publishes that raised an interrupt, and those the driver suppressed. */
+  get interruptStats(): { interrupted: number; suppressed: number } {
+    return { interrupted: this.#interrupts, suppressed: this.#suppressed };
+  }
+
+  /** Chains the driver has published that the device has not popped yet. */
+  get availPending(): number {
+    return (Atomics.load(this.#u16, (this.#addrs.avail + VirtqAvail.idx) >> 1) - this.#lastAvail) & 0xffff;
+  }
+
+  /**
+   * Takes the next available chain. Returns undefined when none is pending and
+   * `{ corrupt }` when the ring cannot be trusted any more (avail.idx more than
+   * a ring ahead, head or next index out of range, a loop, a malformed
+   * indirect table); after that the caller must stop using the queue.
+   */
+  pop(): PopResult {
+    const pending = this.availPending;
+    if (pending === 0) return undefined;
+    if (pending > this.size) return { corrupt: `avail.idx moved ${pending} entries ahead of a ${this.size}-entry ring` };
+    // Barrier: the idx load above precedes reading the ring entry and descriptors.
+    const slot = this.#lastAvail & (this.size - 1);
+    const head = this.#view.getUint16(this.#addrs.avail + VirtqAvail.ring + slot * VirtqAvail.ENTRY_SIZE, true);
+    if (head >= this.size) return { corrupt: `avail ring entry ${slot} names head ${head} ≥ queue size ${this.size}` };
+    this.#lastAvail = (this.#lastAvail + 1) & 0xffff;
+    return this.#walk(head);
+  }
+
+  /**
+   * Records a used buffer (§2.7.8): `len` is the number of bytes written into
+   * the chain's writable buffers. Not visible to the driver until {@link publish}.
+   */
+  push(head: number, len: number): void {
+    const elem = this.#addrs.used + VirtqUsed.ring + (this.#usedShadow & (this.size - 1)) * VirtqUsed.ENTRY_SIZE;
+    this.#view.setUint32(elem + VirtqUsedElem.id, head, true);
+    this.#view.setUint32(elem + VirtqUsedElem.len, len, true);
+    this.#usedShadow = (this.#usedShadow + 1) & 0xffff;
+  }
+
+  /**
+   * Publishes pushed used buffers with one used.idx store and says whether to
+   * interrupt (§2.7.10): with EVENT_IDX when the index crossed used_event,
+   * otherwise unless avail.flags has VIRTQ_AVAIL_F_NO_INTERRUPT.
+   */
+  publish(): boolean {
+    const old = this.#usedPublished;
+    const now = this.#usedShadow;
+    if (old === now) return false;
+    // Barrier: used elements are written before idx (seq-cst store).
+    Atomics.store(this.#u16, (this.#addrs.used + VirtqUsed.idx) >> 1, now);
+    this.#usedPublished = now;
+    const interrupt = this.eventIdx
+      ? needEvent(Atomics.load(this.#u16, (this.#addrs.avail + VirtqAvail.ring + VirtqAvail.ENTRY_SIZE * this.size) >> 1), now, old)
+      : (Atomics.load(this.#u16, (this.#addrs.avail + VirtqAvail.flags) >> 1) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+    if (interrupt) this.#interrupts++;
+    else this.#suppressed++;
+    return interrupt;
+  }
+
+  /** Asks the driver not to notify while the device is already processing (§2.7.10). */
+  disableNotifications(): void {
+    if (!this.eventIdx) Atomics.store(this.#u16, (this.#addrs.used + VirtqUsed.flags) >> 1, VIRTQ_USED_F_NO_NOTIFY);
+    // With EVENT_IDX, leaving avail_event behind lastAvail suppresses notifications by itself.
+  }
+
+  /**
+   * Asks to be notified of the next publish. Returns true when chains are
+   * already pending, so the device must keep processing instead of sleeping.
+   */
+  enableNotifications(): boolean {
+    if (this.eventIdx) Atomics.store(this.#u16, (this.#addrs.used + VirtqUsed.ring + VirtqUsed.ENTRY_SIZE * this.size) >> 1, this.#lastAvail);
+    else Atomics.store(this.#u16, (this.#addrs.used + VirtqUsed.flags) >> 1, 0);
+    return this.availPending > 0;
+  }
+
+  #walk(head: number): PopResult {
+    const readable: GuestRange[] = [];
+    const writable: GuestRange[] = [];
+    let fault: ChainFault | undefined;
+    let table = this.#addrs.desc;
+    let inIndirect = false;
+    let entries = this.size;
+    let idx = head;
+    let first = this.#readDesc(table, idx);
+    if ((first.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+      if (!this.indirect) return { corrupt: `head ${head} is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated` };
+      if ((first.flags & VIRTQ_DESC_F_NEXT) !== 0) return { corrupt: `head ${head} sets both INDIRECT and NEXT (§2.7.5.3.1)` };
+      if (first.len === 0 || first.len % VirtqDesc.SIZE !== 0) return { corrupt: `indirect table of head ${head} has length ${first.len}, not a non-zero multiple of 16` };
+      if (first.addr % VirtqAlign.desc !== 0 || !this.#mem.contains(first.addr, first.len)) {
+        return { corrupt: `indirect table of head ${head} at [${first.addr}, +${first.len}) is misaligned or outside guest memory` };
+      }
+      table = first.addr;
+      inIndirect = true;
+      entries = first.len / VirtqDesc.SIZE;
+      idx = 0;
+      first = this.#readDesc(table, 0);
+    }
+    let d = first;
+    for (let count = 1; ; count++) {
+      if (inIndirect && (d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+        return { corrupt: `indirect table of head ${head} nests another indirect descriptor (§2.7.5.3.1)` };
+      }
+      if (!inIndirect && count > 1 && (d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+        return { corrupt: `chain of head ${head} has an indirect descriptor after its head` };
+      }
+      const range = { addr: d.addr, len: d.len };
+      if ((d.flags & VIRTQ_DESC_F_WRITE) !== 0) {
+        writable.push(range);
+      } else if (writable.length > 0) {
+        fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
+        readable.push(range);
+      } else {
+        readable.push(range);
+      }
+      if (!this.#mem.contains(d.addr, d.len)) {
+        fault ??= { kind: 'buffer', reason: `descriptor ${idx} buffer [${d.addr}, +${d.len}) is outside guest memory` };
+      }
+      if ((d.flags & VIRTQ_DESC_F_NEXT) === 0) break;
+      if (d.next >= entries) return { corrupt: `descriptor ${idx} of head ${head} links to ${d.next}, beyond ${entries} entries` };
+      if (count >= entries) return { corrupt: `chain of head ${head} is longer than ${entries} descriptors (a loop)` };
+      idx = d.next;
+      d = this.#readDesc(table, idx);
+    }
+    return fault === undefined ? { head, readable, writable } : { head, readable, writable, fault };
+  }
+
+  #readDesc(table: number, i: number): { addr: number; len: number; flags: number; next: number } {
+    const at = table + i * VirtqDesc.SIZE;
+    const v = this.#view;
+    const lo = v.getUint32(at + VirtqDesc.addr, true);
+    const hi = v.getUint32(at + VirtqDesc.addr + 4, true);
+    // Above 2^53 the address is certainly outside guest memory; keep it unsafe so contains() rejects it.
+    const addr = hi >= 0x200000 ? Number.MAX_VALUE : hi * 0x1_0000_0000 + lo;
+    return { addr, len: v.getUint32(at + VirtqDesc.len, true), flags: v.getUint16(at + VirtqDesc.flags, true), next: v.getUint16(at + VirtqDesc.next, true) };
+  }
+}

@@ -1,0 +1,242 @@
+// The virtio-blk driver over the local transport: initialization (§3.1.1),
+// descriptor accounting, batching, waiting for room, reset, and the device
+// misbehaving.
+
+import { describe, expect, test } from 'vitest';
+import { stack, until } from './harness.js';
+import { GuestMemory } from '../../src/virtio/guest-memory.js';
+import { GuestAllocator } from '../../src/virtio/guest-allocator.js';
+import { VirtioBlkDevice } from '../../src/virtio/device/blk-device.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { FaultyBackend } from '../../src/virtio/device/backends/faulty.js';
+import { LocalTransport } from '../../src/virtio/transport/local.js';
+import type { VirtioInterrupt } from '../../src/virtio/transport/transport.js';
+import type { BlockBackend } from '../../src/virtio/device/backend.js';
+import { VIRTIO_BLK_DRIVER_FEATURES, VirtioBlkDriver, type BlkCompletion } from '../../src/virtio/blk-driver.js';
+import { VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES } from '../../src/virtio/blk-wire.js';
+import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, featureMask } from '../../src/virtio/blk-features.js';
+
+const OK: BlkCompletion = { kind: 'done', status: 0, len: 1 };
+
+/** A local transport that can refuse FEATURES_OK and lets tests raise interrupts. */
+class SpyTransport extends LocalTransport {
+  refuseFeaturesOk = false;
+  handler: ((irq: VirtioInterrupt) => void) | undefined;
+  override setStatus(status: number): void {
+    super.setStatus(this.refuseFeaturesOk ? status & ~8 : status);
+  }
+  override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
+    this.handler = handler;
+    super.onInterrupt(handler);
+  }
+}
+
+function spy(backend: BlockBackend = new MemoryBackend({ blocks: 256 })) {
+  const mem = GuestMemory.create(1 << 22);
+  const alloc = new GuestAllocator(0, mem.size);
+  const dev = new VirtioBlkDevice({ memory: mem, backend });
+  return { mem, alloc, dev, transport: new SpyTransport(dev) };
+}
+
+describe('initialization', () => {
+  test('negotiates the intersection and reads the config space', async () => {
+    const s = await stack({ backend: new MemoryBackend({ blocks: 1000 }), driver: { features: featureMask(VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX) } });
+    expect(s.driver.features).toBe(featureMask(VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX));
+    expect(s.driver.config.capacity).toBe(1000n);
+    expect(s.dev.getStatus()).toBe(1 | 2 | 4 | 8);
+  });
+
+  test('a driver that will not speak VERSION_1 fails with a reason, device marked FAILED', async () => {
+    const { alloc, transport } = spy();
+    const d = await VirtioBlkDriver.attach({ transport, allocator: alloc, features: featureMask(VIRTIO_F_EVENT_IDX) });
+    expect(d).toMatchObject({ ok: false, reason: expect.stringMatching(/VERSION_1/) as unknown });
+    expect(transport.getStatus() & 128).toBe(128);
+  });
+
+  test('a device that clears FEATURES_OK is refused', async () => {
+    const { alloc, transport } = spy();
+    transport.refuseFeaturesOk = true;
+    const d = await VirtioBlkDriver.attach({ transport, allocator: alloc });
+    expect(d).toMatchObject({ ok: false, reason: expect.stringMatching(/FEATURES_OK/) as unknown });
+  });
+
+  test('guest memory too small for the rings is an error value, and nothing leaks', async () => {
+    const mem = GuestMemory.create(4096);
+    const alloc = new GuestAllocator(0, mem.size);
+    const dev = new VirtioBlkDevice({ memory: mem, backend: new MemoryBackend({ blocks: 8 }) });
+    const d = await VirtioBlkDriver.attach({ transport: new LocalTransport(dev), allocator: alloc, queueSize: 256 });
+    expect(d).toMatchObject({ ok: false, reason: expect.stringMatching(/too small/) as unknown });
+    expect(alloc.liveCount).toBe(0);
+  });
+
+  test('queue size is capped by the device maximum', async () => {
+    const s = await stack({ device: { queueMaxSize: 64 }, driver: { queueSize: 1024 } });
+    expect(s.driver.queueSize()).toBe(64);
+  });
+});
+
+describe('descriptor accounting', () => {
+  test('direct: 2 + data buffers per request; indirect: 1', async () => {
+    const direct = await stack({ driver: { queueSize: 16, features: VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIRECT_DESC) } });
+    expect(direct.driver.descriptorCost(3)).toBe(5);
+    expect(direct.driver.fits(3)).toBe(3);
+    expect(direct.driver.fits(0)).toBe(8);
+    const indirect = await stack({ driver: { queueSize: 16 } });
+    expect(indirect.driver.descriptorCost(3)).toBe(1);
+    expect(indirect.driver.fits(3)).toBe(16);
+  });
+
+  test('submit on a full ring returns false, enqueues nothing and never calls back', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, driver: { queueSize: 4, features: VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIRECT_DESC) } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    const calls: BlkCompletion[] = [];
+    expect(s.driver.submit({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }, (c) => calls.push(c))).toBe(true);
+    expect(s.driver.fits(1)).toBe(0);
+    expect(s.driver.submit({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }, (c) => calls.push(c))).toBe(false);
+    expect(s.driver.inFlight()).toBe(1);
+    s.driver.kick();
+    await until(() => calls.length === 1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual([{ kind: 'done', status: 0, len: 513 }]);
+  });
+});
+
+describe('batching and notification suppression', () => {
+  test('a batch of requests costs one publish and one doorbell; interrupts are coalesced', async () => {
+    const s = await stack({ driver: { queueSize: 128 } });
+    const buf = s.alloc.alloc(4096) as { addr: number; len: number };
+    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i * 8), data: [buf] })));
+    expect(all.every((c) => c.kind === 'done' && c.status === 0)).toBe(true);
+    expect(s.driver.stats.notifies).toBe(1);
+    expect(s.transport.doorbells).toBe(1);
+    const irq = s.dev.interruptStats(0);
+    expect(irq?.interrupted).toBe(1);
+  });
+
+  test('with EVENT_IDX, a second batch published while the device is busy does not ring again', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, driver: { queueSize: 64 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const first = Promise.all(Array.from({ length: 4 }, () => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] })));
+    await until(() => backend.stalledCount === 4);
+    const second = Promise.all(Array.from({ length: 4 }, () => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] })));
+    await until(() => backend.stalledCount === 8);
+    expect(s.driver.stats.notifies).toBe(2);
+    backend.release();
+    await Promise.all([first, second]);
+    const stats = s.driver.stats;
+    expect(stats.notifies + stats.suppressed).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('waiting for room', () => {
+  test('requests beyond the ring wait and are admitted in FIFO order', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, driver: { queueSize: 4 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const order: number[] = [];
+    const ps = Array.from({ length: 12 }, (_, i) => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [buf] }).then((c) => { order.push(i); return c; }));
+    await until(() => backend.stalledCount === 4);
+    expect(s.driver.waiting()).toBe(8);
+    expect(s.driver.inFlight()).toBe(4);
+    for (let round = 0; round < 3; round++) {
+      backend.release();
+      await until(() => backend.stalledCount === 4 || order.length === 12);
+    }
+    const all = await Promise.all(ps);
+    expect(all.every((c) => c.kind === 'done' && c.status === 0)).toBe(true);
+    expect(order).toEqual([...Array(12).keys()]);
+  });
+});
+
+describe('requests of every type', () => {
+  test('write, read, flush, get-id, discard, write-zeroes', async () => {
+    const s = await stack({ device: { serial: 'S/N 42' } });
+    const b = s.alloc.alloc(1024) as { addr: number; len: number };
+    s.mem.fill(b.addr, 1024, 0x77);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_OUT, sector: 4n, data: [b] })).toEqual(OK);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_FLUSH })).toEqual(OK);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_DISCARD, segments: [{ sector: 4n, numSectors: 1, unmap: false }] })).toEqual(OK);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments: [{ sector: 5n, numSectors: 1, unmap: true }] })).toEqual(OK);
+    s.mem.fill(b.addr, 1024, 0xff);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 4n, data: [b] })).toEqual({ kind: 'done', status: 0, len: 1025 });
+    expect(s.mem.view(b.addr, 1024)?.every((x) => x === 0)).toBe(true);
+    const id = s.alloc.alloc(20) as { addr: number; len: number };
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_GET_ID, data: id })).toEqual({ kind: 'done', status: 0, len: 21 });
+    expect(Buffer.from(s.mem.view(id.addr, 6) ?? []).toString()).toBe('S/N 42');
+    expect(() => s.driver.submit({ type: VIRTIO_BLK_T_GET_ID, data: { addr: id.addr, len: 8 } }, () => undefined)).toThrow(RangeError);
+    expect(() => s.driver.submit({ type: VIRTIO_BLK_T_DISCARD, segments: [] }, () => undefined)).toThrow(/at least one segment/);
+  });
+});
+
+describe('reset, device errors, config changes', () => {
+  test('restart aborts requests the device still held, exactly once, and the driver works again', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, driver: { queueSize: 8 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const results: BlkCompletion[] = [];
+    const ps = Array.from({ length: 3 }, () => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }).then((c) => results.push(c)));
+    await until(() => backend.stalledCount === 3);
+    const restarted = s.driver.restart();
+    backend.release();
+    expect(await restarted).toBeUndefined();
+    await Promise.all(ps);
+    expect(results).toEqual(Array(3).fill({ kind: 'aborted', reason: 'device reset' }));
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] })).toEqual({ kind: 'done', status: 0, len: 513 });
+  });
+
+  test('a used id that is not outstanding breaks the ring: everything outstanding is aborted', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const { mem, alloc, transport } = spy(backend);
+    const d = await VirtioBlkDriver.attach({ transport, allocator: alloc, queueSize: 8 });
+    if (!(d instanceof VirtioBlkDriver)) throw new Error(d.reason);
+    const buf = alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const p = d.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] });
+    await until(() => backend.stalledCount === 1);
+    // Forge used[0] = {id 7, len 1}, used.idx 1: head 7 was never handed out.
+    const usedAddr = usedRingAddr(8);
+    mem.writeU32(usedAddr + 4, 7);
+    mem.writeU32(usedAddr + 8, 1);
+    mem.writeU16(usedAddr + 2, 1);
+    transport.handler?.({ kind: 'queue', queue: 0 });
+    const c = await p;
+    expect(c).toMatchObject({ kind: 'aborted', reason: expect.stringMatching(/used id 7/) as unknown });
+    expect(d.broken).toMatch(/used id 7/);
+    expect(await d.request({ type: VIRTIO_BLK_T_FLUSH })).toMatchObject({ kind: 'aborted' });
+    backend.release();
+  });
+
+  test('DEVICE_NEEDS_RESET marks the driver broken and tells config listeners', async () => {
+    const s = await stack();
+    const seen: bigint[] = [];
+    s.driver.onConfigChange((cfg) => seen.push(cfg.capacity));
+    s.dev.enableQueue(0, 3, { desc: 0, avail: 0, used: 0 });
+    expect(s.driver.broken).toMatch(/needs a reset/);
+    expect(seen.length).toBe(1);
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_FLUSH })).toMatchObject({ kind: 'aborted' });
+    expect(await s.driver.restart()).toBeUndefined();
+    expect(await s.driver.request({ type: VIRTIO_BLK_T_FLUSH })).toEqual(OK);
+  });
+
+  test('capacity change reaches config listeners', async () => {
+    const backend = new MemoryBackend({ blocks: 64 });
+    const s = await stack({ backend });
+    const seen: bigint[] = [];
+    s.driver.onConfigChange((cfg) => seen.push(cfg.capacity));
+    backend.resize(96);
+    s.dev.refreshCapacity();
+    expect(seen).toEqual([96n]);
+    expect(s.driver.config.capacity).toBe(96n);
+  });
+});
+
+/** The driver allocates desc (16·qsz), avail, then used from address 0 of a fresh allocator. */
+function usedRingAddr(qsz: number): number {
+  const availEnd = 16 * qsz + 4 + 2 * qsz + 2;
+  return Math.ceil(availEnd / 4) * 4;
+}
