@@ -1,0 +1,117 @@
+// Command-line parsing for `vtcam`. Bad input is a value with a message that
+// says what to do next; the caller prints it and exits with status 2.
+
+import { parseArgs } from 'node:util';
+
+export interface DemoArgs {
+  readonly command: 'demo';
+  readonly image: string | undefined;
+  /** Bytes; for a memory disk its size, for a missing image the size to create. */
+  readonly size: number | undefined;
+  readonly blockSize: 512 | 4096;
+  readonly queueSize: number;
+  readonly requests: number;
+  readonly readOnly: boolean;
+  readonly indirect: boolean;
+  readonly eventIdx: boolean;
+}
+
+export type CliArgs = DemoArgs | { readonly command: 'help' } | { readonly command: 'version' };
+
+export type ParsedArgs = { readonly ok: true; readonly args: CliArgs } | { readonly ok: false; readonly message: string };
+
+export const USAGE = `Usage: vtcam [demo] [options]
+
+Builds a virtio-blk device (split virtqueue, local transport), prints what the
+driver negotiated, then runs a verified write/read pass through the ring.
+
+Options:
+  --image PATH          use an image file instead of memory (created sparse with --size if missing)
+  --size SIZE           disk size, e.g. 64M, 1G, 4096 (default 64M for memory)
+  --block-size 512|4096 logical block size (default 512)
+  --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --requests N          requests in the verified pass (default 20000, 0 skips it)
+  --read-only           export the disk read-only (the pass then only reads)
+  --no-indirect         do not negotiate VIRTIO_F_INDIRECT_DESC
+  --no-event-idx        do not negotiate VIRTIO_F_EVENT_IDX
+  -h, --help            this text
+  -v, --version         the version
+`;
+
+const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
+const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Parses "64M", "1G", "4096" (binary units) into bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = SIZE_RE.exec(text.trim());
+  if (m === null) return undefined;
+  const n = Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function intOption(name: string, text: string | undefined, def: number, min: number, max: number): number | string {
+  if (text === undefined) return def;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) return `--${name} must be an integer in ${min}..${max}, got '${text}'`;
+  return n;
+}
+
+export function parseCli(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        image: { type: 'string' },
+        size: { type: 'string' },
+        'block-size': { type: 'string' },
+        'queue-size': { type: 'string' },
+        requests: { type: 'string' },
+        'read-only': { type: 'boolean' },
+        'no-indirect': { type: 'boolean' },
+        'no-event-idx': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    return { ok: false, message: e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e) };
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help === true) return { ok: true, args: { command: 'help' } };
+  if (v.version === true) return { ok: true, args: { command: 'version' } };
+  const [command = 'demo', ...extra] = positionals;
+  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo)` };
+  if (extra.length > 0) return { ok: false, message: `unexpected argument '${extra[0] ?? ''}'` };
+  const bs = v['block-size'];
+  if (bs !== undefined && bs !== '512' && bs !== '4096') return { ok: false, message: `--block-size must be 512 or 4096, got '${bs}'` };
+  const blockSize = bs === '4096' ? 4096 : 512;
+  const queueSize = intOption('queue-size', v['queue-size'], 128, 1, 32768);
+  if (typeof queueSize === 'string') return { ok: false, message: queueSize };
+  if ((queueSize & (queueSize - 1)) !== 0) return { ok: false, message: `--queue-size must be a power of two, got ${queueSize}` };
+  const requests = intOption('requests', v.requests, 20_000, 0, 10_000_000);
+  if (typeof requests === 'string') return { ok: false, message: requests };
+  let size: number | undefined;
+  if (v.size !== undefined) {
+    size = parseSize(v.size);
+    if (size === undefined) return { ok: false, message: `--size must be a positive size such as 64M or 1G, got '${v.size}'` };
+    if (size % blockSize !== 0) return { ok: false, message: `--size ${size} is not a multiple of the ${blockSize}-byte block size` };
+  }
+  if (v.image?.length === 0) return { ok: false, message: '--image needs a path' };
+  return {
+    ok: true,
+    args: {
+      command: 'demo',
+      image: v.image,
+      size,
+      blockSize,
+      queueSize,
+      requests,
+      readOnly: v['read-only'] === true,
+      indirect: v['no-indirect'] !== true,
+      eventIdx: v['no-event-idx'] !== true,
+    },
+  };
+}

@@ -1,0 +1,18 @@
+// vtcam public API. This stage exports the virtio layer: guest memory, the
+// split virtqueue, the virtio-blk driver, device model, transports and backends.
+
+export { GuestMemory, type GuestRange } from './virtio/guest-memory.js';
+export { GuestAllocator } from './virtio/guest-allocator.js';
+export { splitRingLayout, needEvent, type SplitRingLayout } from './virtio/ring-layout.js';
+export { SplitVirtqDriver, SplitVirtqDevice, type SplitRingAddrs, type VirtqBuffer, type AvailChain, type ChainFault } from './virtio/split-ring.js';
+export * from './virtio/blk-wire.js';
+export * from './virtio/blk-features.js';
+export * from './virtio/device-status.js';
+export { VIRTIO_BLK_CONFIG_SIZE, VirtioBlkConfigLayout, decodeBlkConfig, encodeBlkConfig, type VirtioBlkConfig } from './virtio/blk-config.js';
+export { VirtioBlkDriver, VIRTIO_BLK_DRIVER_FEATURES, blkOk, type BlkRequest, type BlkCompletion, type BlkDriverOptions, type BlkDriverError } from './virtio/blk-driver.js';
+export { VirtioBlkDevice, VIRTIO_ID_BLOCK, VIRTIO_BLK_SUPPORTED_FEATURES, type VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
+export type { BlockBackend, BackendStatus, AllocationExtent } from './virtio/device/backend.js';
+export * from './virtio/device/backends/index.js';
+export type { VirtioTransport, VirtioInterrupt } from './virtio/transport/transport.js';
+export { LocalTransport } from './virtio/transport/local.js';
+export { attachLocalVirtioBlk, type LocalVirtioBlk, type LocalVirtioBlkOptions } from './virtio/local-stack.js';
