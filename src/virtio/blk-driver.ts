@@ -199,6 +199,15 @@ export class VirtioBlkDriver {
     }
   }
 
+  /**
+   * Most data buffers one request may carry on queue `q`: the device's seg_max
+   * (when negotiated) and the ring (header + data + status ≤ queue size, §2.7.5.3.1).
+   */
+  maxDataBuffers(q = 0): number {
+    const ring = this.#ring(q).size - 2;
+    return this.hasFeature(VIRTIO_BLK_F_SEG_MAX) ? Math.min(ring, this.config.segMax) : ring;
+  }
+
   /** Descriptors a request with `dataBuffers` data buffers costs: header + data + status, or 1 indirect. */
   descriptorCost(dataBuffers: number, q = 0): number {
     return this.#ring(q).descriptorCost(dataBuffers + 2);
@@ -231,6 +240,9 @@ export class VirtioBlkDriver {
       done({ kind: 'aborted', reason: this.#broken });
       return true;
     }
+    const segments = VirtioBlkDriver.dataBuffers(req);
+    const maxSegments = this.maxDataBuffers(q);
+    if (segments > maxSegments) throw new RangeError(`request has ${segments} data buffers; this queue takes at most ${maxSegments} (seg_max and ring size)`);
     const slotIndex = queue.freeSlots.pop();
     if (slotIndex === undefined) return false;
     const slot = queue.slots[slotIndex] as Slot;

@@ -146,6 +146,10 @@ export class SplitVirtqDriver<T> {
     this.#addrs = addrs;
     this.#allocator = opts.allocator;
     this.#indirectMax = opts.indirectMax ?? qsz;
+    // §2.7.5.3.1: no chain, indirect or not, may be longer than the queue.
+    if (!Number.isInteger(this.#indirectMax) || this.#indirectMax < 1 || this.#indirectMax > qsz) {
+      throw new RangeError(`indirectMax must be 1..${qsz} (the queue size), got ${this.#indirectMax}`);
+    }
     this.#next = new Uint16Array(qsz);
     for (let i = 0; i < qsz; i++) this.#next[i] = i + 1 < qsz ? i + 1 : NO_CHAIN;
     this.#numFree = qsz;
@@ -191,7 +195,11 @@ export class SplitVirtqDriver<T> {
     return this.indirect && buffers > 1 && buffers <= this.#indirectMax ? 1 : buffers;
   }
 
-  /** How many more requests of `buffers` buffers fit in the descriptor table now. */
+  /**
+   * How many more requests of `buffers` buffers fit in the descriptor table now.
+   * Counts descriptors only: when the allocator cannot supply an indirect table,
+   * add() falls back to a direct chain and may still find no room.
+   */
   fits(buffers: number): number {
     if (this.#broken !== undefined || buffers < 1) return 0;
     return Math.floor(this.#numFree / this.descriptorCost(buffers));
@@ -207,13 +215,16 @@ export class SplitVirtqDriver<T> {
   add(buffers: readonly VirtqBuffer[], token: T): number | undefined {
     const n = buffers.length;
     if (n === 0) throw new RangeError('a virtqueue request needs at least one buffer');
+    // undefined marks a free head in #tokens; as a token it would be lost.
+    if (token === undefined) throw new RangeError('a virtqueue token must not be undefined');
     let seenWrite = false;
     for (const b of buffers) {
       if (!this.#mem.contains(b.addr, b.len) || b.len > 0xffffffff) throw new RangeError(`buffer [${b.addr}, +${b.len}) is outside guest memory`);
       if (b.write) seenWrite = true;
       else if (seenWrite) throw new RangeError('device-readable buffer after a device-writable one');
     }
-    if (this.#broken !== undefined) return undefined;
+    // §2.7.5.3.1: no chain, indirect or not, may be longer than the queue; such a chain never fits.
+    if (this.#broken !== undefined || n > this.size) return undefined;
     let cost = this.descriptorCost(n);
     let table: GuestRange | undefined;
     if (cost === 1 && n > 1) {
@@ -507,38 +518,35 @@ export class SplitVirtqDevice {
     const writable: GuestRange[] = [];
     let fault: ChainFault | undefined;
     let table = this.#addrs.desc;
-    let inIndirect = false;
     let entries = this.size;
+    let inIndirect = false;
     let idx = head;
-    let first = this.#readDesc(table, idx);
-    if ((first.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-      if (!this.indirect) return { corrupt: `head ${head} is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated` };
-      if ((first.flags & VIRTQ_DESC_F_NEXT) !== 0) return { corrupt: `head ${head} sets both INDIRECT and NEXT (§2.7.5.3.1)` };
-      if (first.len === 0 || first.len % VirtqDesc.SIZE !== 0) return { corrupt: `indirect table of head ${head} has length ${first.len}, not a non-zero multiple of 16` };
-      if (first.addr % VirtqAlign.desc !== 0 || !this.#mem.contains(first.addr, first.len)) {
-        return { corrupt: `indirect table of head ${head} at [${first.addr}, +${first.len}) is misaligned or outside guest memory` };
+    // §2.7.5.3.1: a chain, indirect entries included, is at most queue-size
+    // descriptors long. Counting against that bound also catches loops, with
+    // work bounded by the ring, not by the size of a hostile indirect table.
+    for (let count = 0; ; ) {
+      const d = this.#readDesc(table, idx);
+      if ((d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+        // §2.7.5.3.2: a (direct) chain may end in one indirect descriptor; its WRITE flag is ignored.
+        if (inIndirect) return { corrupt: `indirect table of head ${head} nests another indirect descriptor (§2.7.5.3.1)` };
+        if (!this.indirect) return { corrupt: `head ${head} uses an indirect descriptor but VIRTIO_F_INDIRECT_DESC was not negotiated` };
+        if ((d.flags & VIRTQ_DESC_F_NEXT) !== 0) return { corrupt: `descriptor ${idx} of head ${head} sets both INDIRECT and NEXT (§2.7.5.3.1)` };
+        if (d.len === 0 || d.len % VirtqDesc.SIZE !== 0) return { corrupt: `indirect table of head ${head} has length ${d.len}, not a non-zero multiple of 16` };
+        if (d.addr % VirtqAlign.desc !== 0 || !this.#mem.contains(d.addr, d.len)) {
+          return { corrupt: `indirect table of head ${head} at [${d.addr}, +${d.len}) is misaligned or outside guest memory` };
+        }
+        table = d.addr;
+        entries = d.len / VirtqDesc.SIZE;
+        inIndirect = true;
+        idx = 0;
+        continue;
       }
-      table = first.addr;
-      inIndirect = true;
-      entries = first.len / VirtqDesc.SIZE;
-      idx = 0;
-      first = this.#readDesc(table, 0);
-    }
-    let d = first;
-    for (let count = 1; ; count++) {
-      if (inIndirect && (d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-        return { corrupt: `indirect table of head ${head} nests another indirect descriptor (§2.7.5.3.1)` };
-      }
-      if (!inIndirect && count > 1 && (d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-        return { corrupt: `chain of head ${head} has an indirect descriptor after its head` };
-      }
+      if (++count > this.size) return { corrupt: `chain of head ${head} is longer than the queue size ${this.size} (a loop?)` };
       const range = { addr: d.addr, len: d.len };
       if ((d.flags & VIRTQ_DESC_F_WRITE) !== 0) {
         writable.push(range);
-      } else if (writable.length > 0) {
-        fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
-        readable.push(range);
       } else {
+        if (writable.length > 0) fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
         readable.push(range);
       }
       if (!this.#mem.contains(d.addr, d.len)) {
@@ -546,9 +554,7 @@ export class SplitVirtqDevice {
       }
       if ((d.flags & VIRTQ_DESC_F_NEXT) === 0) break;
       if (d.next >= entries) return { corrupt: `descriptor ${idx} of head ${head} links to ${d.next}, beyond ${entries} entries` };
-      if (count >= entries) return { corrupt: `chain of head ${head} is longer than ${entries} descriptors (a loop)` };
       idx = d.next;
-      d = this.#readDesc(table, idx);
     }
     return fault === undefined ? { head, readable, writable } : { head, readable, writable, fault };
   }

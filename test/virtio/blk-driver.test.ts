@@ -86,6 +86,18 @@ describe('descriptor accounting', () => {
     expect(indirect.driver.fits(3)).toBe(16);
   });
 
+  test('a request with more data buffers than seg_max or the ring allows is a caller bug', async () => {
+    const s = await stack({ device: { segMax: 4 }, driver: { queueSize: 16 } });
+    expect(s.driver.maxDataBuffers()).toBe(4);
+    const b = s.alloc.alloc(512 * 5) as { addr: number; len: number };
+    const five = Array.from({ length: 5 }, (_, i) => ({ addr: b.addr + i * 512, len: 512 }));
+    expect(() => s.driver.submit({ type: VIRTIO_BLK_T_IN, sector: 0n, data: five }, () => undefined)).toThrow(/at most 4/);
+    expect(s.driver.inFlight()).toBe(0);
+    const small = await stack({ device: { segMax: 126 }, driver: { queueSize: 4 } });
+    expect(small.driver.maxDataBuffers()).toBe(2);
+    expect(await small.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: five.slice(0, 2) })).toEqual({ kind: 'done', status: 0, len: 1025 });
+  });
+
   test('submit on a full ring returns false, enqueues nothing and never calls back', async () => {
     const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
     const s = await stack({ backend, driver: { queueSize: 4, features: VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIRECT_DESC) } });
