@@ -172,25 +172,32 @@ function readDesc(v: DataView, at: number): RawDesc {
   return { addr: v.getBigUint64(at, true), len: v.getUint32(at + 8, true), flags: v.getUint16(at + 12, true), next: v.getUint16(at + 14, true) };
 }
 
+/**
+ * The spec's chain walk (§2.7.5.3): zero or more direct descriptors, optionally
+ * ending in one indirect descriptor whose table continues the chain; the whole
+ * chain is at most qsz descriptors long (§2.7.5.3.1), which also bounds loops.
+ */
 function walk(snap: DataView, r: Rig, head: number): Walk {
   if (head >= r.qsz) return { reset: `head ${head} ≥ qsz` };
   let base = r.rig.addrs.desc, entries = r.qsz, inTable = false;
   let d = readDesc(snap, base + 16 * head);
-  if ((d.flags & F_INDIRECT) !== 0) {
-    if (!r.indirect) return { reset: 'INDIRECT without VIRTIO_F_INDIRECT_DESC' };
-    if ((d.flags & F_NEXT) !== 0) return { reset: 'INDIRECT and NEXT' };
-    if (d.len === 0 || d.len % 16 !== 0) return { reset: `indirect table length ${d.len}` };
-    if (d.addr % 16n !== 0n || !inside(d.addr, d.len)) return { reset: 'indirect table misaligned or outside memory' };
-    base = Number(d.addr);
-    entries = d.len / 16;
-    inTable = true;
-    d = readDesc(snap, base);
-  }
   const bufs: Buf[] = [];
   let malformed: string | undefined;
   let seenWrite = false;
-  for (let steps = 1; ; steps++) {
-    if ((d.flags & F_INDIRECT) !== 0) return { reset: inTable ? 'nested indirect table' : 'INDIRECT after the head' };
+  for (let steps = 0; ; ) {
+    if ((d.flags & F_INDIRECT) !== 0) {
+      if (inTable) return { reset: 'nested indirect table' };
+      if (!r.indirect) return { reset: 'INDIRECT without VIRTIO_F_INDIRECT_DESC' };
+      if ((d.flags & F_NEXT) !== 0) return { reset: 'INDIRECT and NEXT' };
+      if (d.len === 0 || d.len % 16 !== 0) return { reset: `indirect table length ${d.len}` };
+      if (d.addr % 16n !== 0n || !inside(d.addr, d.len)) return { reset: 'indirect table misaligned or outside memory' };
+      base = Number(d.addr);
+      entries = d.len / 16;
+      inTable = true;
+      d = readDesc(snap, base);
+      continue;
+    }
+    if (++steps > r.qsz) return { reset: 'chain longer than the queue (a loop)' };
     const write = (d.flags & F_WRITE) !== 0;
     bufs.push({ addr: d.addr, len: d.len, write });
     if (!inside(d.addr, d.len)) malformed ??= 'buffer outside guest memory';
@@ -198,7 +205,6 @@ function walk(snap: DataView, r: Rig, head: number): Walk {
     seenWrite ||= write;
     if ((d.flags & F_NEXT) === 0) return { bufs, malformed };
     if (d.next >= entries) return { reset: `next ${d.next} ≥ ${entries}` };
-    if (steps >= entries) return { reset: 'chain longer than its table (a loop)' };
     d = readDesc(snap, base + 16 * d.next);
   }
 }

@@ -134,12 +134,13 @@ describe('FaultyBackend scheduling', () => {
     expect(await completionOrder({ reorder: true, seed: 7 })).toEqual(first);
   });
 
-  it('latency with reorder completes out of order, reproducibly for a seed', async () => {
+  // Wall-clock timers on a loaded machine may swap two delays a millisecond
+  // apart, so only the turn-based reorder above is asserted to be reproducible.
+  it('latency with reorder completes out of order, every op once', async () => {
     const options = { reorder: true, seed: 1234, latency: { minMs: 1, maxMs: 30 } };
     const first = await completionOrder(options);
     expect(first).not.toEqual(inOrder(16));
     expect(sorted(first)).toEqual(inOrder(16));
-    expect(await completionOrder(options)).toEqual(first);
   });
 
   it('latency without reorder is a FIFO device: random delays, submission order', async () => {
