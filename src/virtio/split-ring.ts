@@ -125,6 +125,12 @@ export class SplitVirtqDriver<T> {
   readonly #tokens: (T | undefined)[];
   readonly #cost: Uint16Array;
   readonly #table: Float64Array;
+  /**
+   * Freed indirect tables by entry count, reused before asking the allocator:
+   * a first-fit allocation per request costs more than the rest of add().
+   */
+  readonly #tableCache = new Map<number, number[]>();
+  readonly #tableLen: Uint16Array;
   /** Next avail index to fill, and the one last published. */
   #availShadow = 0;
   #availPublished = 0;
@@ -156,6 +162,7 @@ export class SplitVirtqDriver<T> {
     this.#tokens = new Array<T | undefined>(qsz).fill(undefined);
     this.#cost = new Uint16Array(qsz);
     this.#table = new Float64Array(qsz).fill(-1);
+    this.#tableLen = new Uint16Array(qsz);
     // A fresh ring: idx fields and flags zero, used_event 0.
     mem.fill(addrs.desc, splitRingAreaSizes(qsz).desc);
     mem.fill(addrs.avail, splitRingAreaSizes(qsz).avail);
@@ -175,6 +182,13 @@ export class SplitVirtqDriver<T> {
   /** Why the ring was declared broken (device misbehaved), or undefined. */
   get broken(): string | undefined {
     return this.#broken;
+  }
+
+  /** Freed indirect tables kept for reuse (still allocated from the guest allocator). */
+  get cachedIndirectTables(): number {
+    let n = 0;
+    for (const list of this.#tableCache.values()) n += list.length;
+    return n;
   }
 
   /** Publishes that asked for a notification, and those the device suppressed. */
@@ -228,12 +242,12 @@ export class SplitVirtqDriver<T> {
     let cost = this.descriptorCost(n);
     let table: GuestRange | undefined;
     if (cost === 1 && n > 1) {
-      table = this.#allocator?.alloc(n * VirtqDesc.SIZE, VirtqAlign.desc);
+      table = this.#allocTable(n);
       // No memory for the table: fall back to a direct chain, as Linux does.
       if (table === undefined) cost = n;
     }
     if (cost > this.#numFree) {
-      if (table !== undefined) this.#allocator?.free(table.addr);
+      if (table !== undefined) this.#freeTable(table.addr, n);
       return undefined;
     }
     const head = this.#freeHead;
@@ -261,6 +275,7 @@ export class SplitVirtqDriver<T> {
     this.#tokens[head] = token;
     this.#cost[head] = cost;
     this.#table[head] = table?.addr ?? -1;
+    this.#tableLen[head] = table === undefined ? 0 : n;
     const slot = this.#availShadow & (this.size - 1);
     this.#view.setUint16(this.#addrs.avail + VirtqAvail.ring + slot * VirtqAvail.ENTRY_SIZE, head, true);
     this.#availShadow = (this.#availShadow + 1) & 0xffff;
@@ -345,7 +360,31 @@ export class SplitVirtqDriver<T> {
       tokens.push(token);
       this.#release(head);
     }
+    this.#flushTableCache();
     return tokens;
+  }
+
+  /** Returns cached indirect tables to the allocator (detachAll does this too). */
+  #flushTableCache(): void {
+    for (const list of this.#tableCache.values()) for (const addr of list) this.#allocator?.free(addr);
+    this.#tableCache.clear();
+  }
+
+  #allocTable(n: number): GuestRange | undefined {
+    const cached = this.#tableCache.get(n)?.pop();
+    if (cached !== undefined) return { addr: cached, len: n * VirtqDesc.SIZE };
+    return this.#allocator?.alloc(n * VirtqDesc.SIZE, VirtqAlign.desc);
+  }
+
+  #freeTable(addr: number, n: number): void {
+    let list = this.#tableCache.get(n);
+    if (list === undefined) {
+      list = [];
+      this.#tableCache.set(n, list);
+    }
+    // Bounded: never more cached tables of one size than the ring has heads.
+    if (list.length < this.size) list.push(addr);
+    else this.#allocator?.free(addr);
   }
 
   #setUsedEvent(value: number): void {
@@ -365,7 +404,7 @@ export class SplitVirtqDriver<T> {
   #release(head: number): void {
     const cost = this.#cost[head] ?? 0;
     const table = this.#table[head] ?? -1;
-    if (table >= 0) this.#allocator?.free(table);
+    if (table >= 0) this.#freeTable(table, this.#tableLen[head] ?? 0);
     let tail = head;
     for (let i = 1; i < cost; i++) tail = this.#next[tail] ?? NO_CHAIN;
     this.#next[tail] = this.#freeHead;

@@ -1,0 +1,153 @@
+// virtio-blk request handlers, one per request type (VIRTIO 1.2 §5.2.6), as a
+// table rather than a switch ladder. They see the device only through
+// {@link BlkRequestContext}, which VirtioBlkDevice implements.
+
+import type { GuestMemory, GuestRange } from '../guest-memory.js';
+import type { BackendStatus, BlockBackend } from './backend.js';
+import type { VirtioBlkConfig } from '../blk-config.js';
+import { sgRead } from './sg.js';
+import {
+  VIRTIO_BLK_ID_BYTES,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_SECTOR_SIZE,
+  VIRTIO_BLK_T_DISCARD,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_BLK_T_WRITE_ZEROES,
+  VirtioBlkDiscardWriteZeroes,
+  decodeDiscardSegment,
+  segmentFlagsStatus,
+} from '../blk-wire.js';
+import { VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_WRITE_ZEROES } from '../blk-features.js';
+
+/** What a handler may ask of the device. */
+export interface BlkRequestContext {
+  readonly memory: GuestMemory;
+  readonly backend: BlockBackend;
+  readonly readOnly: boolean;
+  readonly writeback: boolean;
+  readonly serial: Uint8Array;
+  /** Block-aligned length, aligned start, inside capacity. */
+  checkRange(sector: bigint, bytes: number): boolean;
+  hasDriverFeature(bit: number): boolean;
+  limits(): Pick<VirtioBlkConfig, 'maxDiscardSectors' | 'maxDiscardSeg' | 'maxWriteZeroesSectors' | 'maxWriteZeroesSeg'>;
+}
+
+export interface BlkResult {
+  readonly status: number;
+  /** Bytes written into the data-in buffers (the used length is this plus the status byte). */
+  readonly written: number;
+}
+
+export const OK0: BlkResult = { status: VIRTIO_BLK_S_OK, written: 0 };
+export const IOERR: BlkResult = { status: VIRTIO_BLK_S_IOERR, written: 0 };
+export const UNSUPP: BlkResult = { status: VIRTIO_BLK_S_UNSUPP, written: 0 };
+
+function fromBackend(s: BackendStatus, written = 0): BlkResult {
+  switch (s) {
+    case 'ok': return written === 0 ? OK0 : { status: VIRTIO_BLK_S_OK, written };
+    case 'unsupported': return UNSUPP;
+    case 'io-error':
+    case 'no-space': return IOERR;
+  }
+}
+
+/** A parsed request, ready for its type's handler. */
+export interface BlkRequestData {
+  readonly sector: bigint;
+  readonly dataOut: readonly GuestRange[];
+  readonly dataOutLen: number;
+  readonly dataIn: readonly GuestRange[];
+  readonly dataInLen: number;
+}
+
+type Handler = (dev: BlkRequestContext, req: BlkRequestData) => Promise<BlkResult> | BlkResult;
+
+async function ioSegments(dev: BlkRequestContext, sector: bigint, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
+  let offset = Number(sector) * VIRTIO_BLK_SECTOR_SIZE;
+  const ops: Promise<BackendStatus>[] = [];
+  for (const r of ranges) {
+    const view = dev.memory.view(r.addr, r.len);
+    if (view === undefined) return 'io-error';
+    ops.push(write ? dev.backend.write(offset, view) : dev.backend.read(offset, view));
+    offset += r.len;
+  }
+  const results = ops.length === 1 ? [await (ops[0] as Promise<BackendStatus>)] : await Promise.all(ops);
+  return results.find((s) => s !== 'ok') ?? 'ok';
+}
+
+const handleIn: Handler = async (dev, req) => {
+  if (req.dataOutLen !== 0 || !dev.checkRange(req.sector, req.dataInLen)) return IOERR;
+  const s = await ioSegments(dev, req.sector, req.dataIn, false);
+  return fromBackend(s, s === 'ok' ? req.dataInLen : 0);
+};
+
+const handleOut: Handler = async (dev, req) => {
+  if (req.dataInLen !== 0 || dev.readOnly || !dev.checkRange(req.sector, req.dataOutLen)) return IOERR;
+  const s = await ioSegments(dev, req.sector, req.dataOut, true);
+  // Write-through mode (writeback = 0): a write is durable before it completes.
+  if (s === 'ok' && !dev.writeback) return fromBackend(await dev.backend.flush());
+  return fromBackend(s);
+};
+
+const handleFlush: Handler = async (dev, req) => {
+  if (!dev.hasDriverFeature(VIRTIO_BLK_F_FLUSH)) return UNSUPP;
+  if (req.dataInLen !== 0) return IOERR;
+  return fromBackend(await dev.backend.flush());
+};
+
+const handleGetId: Handler = (dev, req) => {
+  // §5.2.6: the ID is 20 bytes, NUL-padded, not NUL-terminated when 20 long.
+  const n = Math.min(VIRTIO_BLK_ID_BYTES, req.dataInLen);
+  let done = 0;
+  for (const r of req.dataIn) {
+    if (done === n) break;
+    const take = Math.min(r.len, n - done);
+    dev.memory.copyIn(r.addr, dev.serial.subarray(done, done + take));
+    done += take;
+  }
+  return { status: VIRTIO_BLK_S_OK, written: n };
+};
+
+function makeDiscardHandler(type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BLK_T_WRITE_ZEROES): Handler {
+  const feature = type === VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+  return async (dev, req) => {
+    if (!dev.hasDriverFeature(feature)) return UNSUPP;
+    if (dev.readOnly || req.dataInLen !== 0) return IOERR;
+    const n = req.dataOutLen / VirtioBlkDiscardWriteZeroes.SIZE;
+    if (!Number.isInteger(n) || n === 0) return IOERR;
+    const lim = dev.limits();
+    const maxSeg = type === VIRTIO_BLK_T_DISCARD ? lim.maxDiscardSeg : lim.maxWriteZeroesSeg;
+    const maxSectors = type === VIRTIO_BLK_T_DISCARD ? lim.maxDiscardSectors : lim.maxWriteZeroesSectors;
+    if (n > maxSeg) return UNSUPP;
+    const payload = sgRead(dev.memory, req.dataOut, 0, req.dataOutLen);
+    if (payload === undefined) return IOERR;
+    const segs = [];
+    for (let i = 0; i < n; i++) {
+      const seg = decodeDiscardSegment(payload, i * VirtioBlkDiscardWriteZeroes.SIZE);
+      if (segmentFlagsStatus(type, seg.flags) !== VIRTIO_BLK_S_OK) return UNSUPP;
+      if (seg.numSectors > maxSectors || !dev.checkRange(seg.sector, seg.numSectors * VIRTIO_BLK_SECTOR_SIZE)) return IOERR;
+      segs.push(seg);
+    }
+    for (const seg of segs) {
+      const offset = Number(seg.sector) * VIRTIO_BLK_SECTOR_SIZE;
+      const length = seg.numSectors * VIRTIO_BLK_SECTOR_SIZE;
+      const s = type === VIRTIO_BLK_T_DISCARD ? await dev.backend.discard(offset, length) : await dev.backend.writeZeroes(offset, length, seg.unmap);
+      if (s !== 'ok') return fromBackend(s);
+    }
+    return OK0;
+  };
+}
+
+export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [VIRTIO_BLK_T_IN, handleIn],
+  [VIRTIO_BLK_T_OUT, handleOut],
+  [VIRTIO_BLK_T_FLUSH, handleFlush],
+  [VIRTIO_BLK_T_GET_ID, handleGetId],
+  [VIRTIO_BLK_T_DISCARD, makeDiscardHandler(VIRTIO_BLK_T_DISCARD)],
+  [VIRTIO_BLK_T_WRITE_ZEROES, makeDiscardHandler(VIRTIO_BLK_T_WRITE_ZEROES)],
+]);
