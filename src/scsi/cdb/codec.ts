@@ -1,0 +1,81 @@
+// Helpers shared by the CDB codecs: the registry check every decoder runs
+// first, the CDB-length choice every multi-length encoder makes, and the
+// argument checks encoders throw on (a bad argument is a caller bug, STYLE §6).
+
+import type { Decoded } from '../sense.js';
+import { COMMANDS, validateCdb, type CommandDescriptor } from './registry.js';
+
+/** A CDB that passed lookup and the usage mask: its descriptor and a big-endian view. */
+export interface CheckedCdb {
+  readonly desc: CommandDescriptor;
+  readonly v: DataView;
+}
+
+/** Options every multi-length encoder takes: the smallest CDB length it may choose. */
+export interface EncodeOptions {
+  /** Smallest CDB length to use (6, 10, 12 or 16); the encoder picks the smallest that fits at or above it. */
+  readonly minLength?: number;
+}
+
+/**
+ * Runs validateCdb (lookup + usage mask) for a family decoder. A CDB whose
+ * operation code is not in `opcodes` was routed to the wrong decoder: a caller
+ * bug, so it throws.
+ */
+export function checkCdb(
+  cdb: Uint8Array,
+  family: string,
+  opcodes: readonly number[],
+  commands: readonly CommandDescriptor[] = COMMANDS,
+): Decoded<CheckedCdb> {
+  const op = cdb[0];
+  if (op !== undefined && !opcodes.includes(op)) {
+    throw new RangeError(`${family}: operation code 0x${op.toString(16).padStart(2, '0')} is not handled here`);
+  }
+  const r = validateCdb(cdb, commands);
+  if (!r.ok) return r;
+  return { ok: true, value: { desc: r.value, v: new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength) } };
+}
+
+/** A zeroed CDB of `length` bytes with `opcode` in byte 0, and its view. */
+export function newCdb(length: number, opcode: number): { readonly cdb: Uint8Array; readonly v: DataView } {
+  const cdb = new Uint8Array(length);
+  const v = new DataView(cdb.buffer);
+  v.setUint8(0, opcode);
+  return { cdb, v };
+}
+
+/**
+ * The smallest length in `lengths` (ascending) that is ≥ minLength and for which
+ * `fits` holds. Throws RangeError when none does (the request cannot be encoded).
+ */
+export function pickLength(
+  what: string,
+  lengths: readonly number[],
+  minLength: number,
+  fits: (length: number) => boolean,
+): number {
+  const max = lengths[lengths.length - 1] ?? 0;
+  if (!Number.isInteger(minLength) || minLength > max) throw new RangeError(`${what}: minLength ${minLength} must be an integer ≤ ${max}`);
+  for (const len of lengths) if (len >= minLength && fits(len)) return len;
+  throw new RangeError(`${what}: no CDB length ≥ ${minLength} can carry this request`);
+}
+
+/** Throws RangeError unless `value` is an integer in 0..max. */
+export function assertUint(what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${what} = ${value} is outside 0..${max}`);
+}
+
+/** Throws RangeError unless `value` is in 0..max. */
+export function assertBigUint(what: string, value: bigint, max: bigint): void {
+  if (value < 0n || value > max) throw new RangeError(`${what} = ${value} is outside 0..${max}`);
+}
+
+export const U16_MAX = 0xffff;
+export const U32_MAX = 0xffff_ffff;
+export const U32_MAX_N = 0xffff_ffffn;
+export const U64_MAX_N = 0xffff_ffff_ffff_ffffn;
+/** GROUP NUMBER: 6 bits (bits 5..0) in SBC-4 (5 bits in SBC-3). */
+export const GROUP_NUMBER_MASK = 0x3f;
+/** The CDB length for an encoder's default when it has one length below 10. */
+export const DEFAULT_MIN_LENGTH = 6;

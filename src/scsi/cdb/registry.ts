@@ -1,0 +1,360 @@
+// Command descriptors as data: one entry per operation code / service action
+// with its CDB length, data direction and CDB usage mask. The same table drives
+// CDB checking (reserved bits → INVALID FIELD IN CDB with the exact field
+// pointer), REPORT SUPPORTED OPERATION CODES (cdb/rsoc.ts), docs and fuzzers.
+// Spec: SPC-5 (REPORT SUPPORTED OPERATION CODES one_command format: CDB USAGE
+// DATA; CONTROL byte from SAM-5), SBC-4 for the block commands — a revision with
+// the 6-bit GROUP NUMBER, FORMAT UNIT FFMT (r10) and the DLD bits (r19).
+//
+// Usage mask convention: a 1 bit is a bit the device server evaluates and that
+// may therefore be set; every 0 bit is reserved, obsolete, or a field vtcam
+// does not implement, and setting it gets CHECK CONDITION, ILLEGAL REQUEST,
+// INVALID FIELD IN CDB. Notable zeros:
+// - CONTROL byte (last byte): NACA (bit 2, ACA is not supported — SAM-5 requires
+//   INVALID FIELD IN CDB then), the obsolete FLAG/LINK bits 1..0, the reserved
+//   bits 5..3 and the vendor-specific bits 7..6 (vtcam defines none).
+// - READ(6)/WRITE(6) byte 1 bits 7..5 (formerly the LUN) are the one exception:
+//   ignored (descriptor `ignored` mask), neither reported nor rejected.
+// - READ/WRITE byte 1 bit 2 (RARC on READ, reserved on WRITE), bit 1 (obsolete,
+//   formerly FUA_NV), bit 0 (obsolete; DLD2 on the 16-byte CDBs, command
+//   duration limits are not implemented), and DLD1/DLD0 in byte 14 bits 7..6.
+// - WRITE SAME byte 1 bits 2..1: PBDATA/LBDATA, obsolete in SBC-4 (SBC-3 let a
+//   device that does not implement them reject them; both set was always invalid).
+// - RESERVE(10)/RELEASE(10): third-party and long-ID reservations are not
+//   implemented, so 3RDPTY, LONGID, THIRD PARTY DEVICE ID and PARAMETER LIST LENGTH
+//   are all reserved here.
+// - FORMAT UNIT byte 4 bits 1..0 (FFMT, fast format) and the vendor-specific byte 2.
+// Protection (RDPROTECT/WRPROTECT/VRPROTECT) and DPO/FUA ARE in the masks: a
+// logical unit without them derives its own table with restrictUsage().
+
+import { Asc, invalidFieldInCdb, senseIllegalRequest, type Decoded, type SenseData } from '../sense.js';
+import { MaintenanceInSa, PersistentReserveInSa, PersistentReserveOutSa, ScsiOp, ServiceActionIn16Sa } from '../opcodes.js';
+
+/** Direction of the data transfer a command may have ('out' even when a field can make it zero-length). */
+export type DataDirection = 'none' | 'in' | 'out';
+
+/** One command (operation code, plus service action for commands that have them). */
+export interface CommandDescriptor {
+  /** T10 name in ScsiOp / service-action key style, e.g. `READ_10`, `READ_CAPACITY_16`. */
+  readonly name: string;
+  readonly opcode: number;
+  /** Service action (CDB byte 1 bits 4..0) for operation codes that have service actions. */
+  readonly serviceAction?: number;
+  readonly cdbLength: number;
+  readonly dataDir: DataDirection;
+  /**
+   * CDB USAGE DATA (SPC-5 one_command format): byte 0 is the operation code, then
+   * per CDB byte the bits that may be set. Length = cdbLength. Treat as read-only.
+   */
+  readonly usage: Uint8Array;
+  /**
+   * Bits accepted but not evaluated (absent: none). They are not in CDB USAGE
+   * DATA (SPC-5: an ignored bit reports 0) and checkUsage does not reject them.
+   * Length = cdbLength when present.
+   */
+  readonly ignored?: Uint8Array;
+  /** NOMINAL COMMAND PROCESSING TIMEOUT, seconds (RSOC command timeouts descriptor; 0/absent = not specified). */
+  readonly nominalTimeoutS?: number;
+  /** RECOMMENDED COMMAND TIMEOUT, seconds (0/absent = not specified). */
+  readonly recommendedTimeoutS?: number;
+}
+
+/** SERVICE ACTION: CDB byte 1 bits 4..0 for every service-action command in this table. */
+export const SERVICE_ACTION_MASK = 0x1f;
+/** The service action field's byte and most significant bit (field pointer for an unknown service action). */
+export const SERVICE_ACTION_FIELD = { byte: 1, bit: 4 } as const;
+
+const fromHex = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
+
+function cmd(
+  name: string,
+  opcode: number,
+  dataDir: DataDirection,
+  usageHex: string,
+  serviceAction?: number,
+  ignoredHex?: string,
+): CommandDescriptor {
+  const usage = fromHex(usageHex);
+  const base: CommandDescriptor = { name, opcode, cdbLength: usage.length, dataDir, usage };
+  const withSa = serviceAction === undefined ? base : { ...base, serviceAction };
+  return ignoredHex === undefined ? withSa : { ...withSa, ignored: fromHex(ignoredHex) };
+}
+
+const PRIN = PersistentReserveInSa;
+const PROUT = PersistentReserveOutSa;
+
+/**
+ * The commands vtcam's block device implements, sorted by operation code then
+ * service action. Usage masks are written from the SPC-5/SBC-4 CDB tables.
+ * SANITIZE (48h) is deliberately absent: it is an unsupported operation code.
+ * PERSISTENT RESERVE OUT lists REGISTER..REGISTER AND IGNORE EXISTING KEY only
+ * (no REGISTER AND MOVE, no REPLACE LOST RESERVATION).
+ */
+export const COMMANDS: readonly CommandDescriptor[] = [
+  cmd('TEST_UNIT_READY', ScsiOp.TEST_UNIT_READY, 'none', '00 00 00 00 00 00'),
+  cmd('REQUEST_SENSE', ScsiOp.REQUEST_SENSE, 'in', '03 01 00 00 ff 00'),
+  cmd('FORMAT_UNIT', ScsiOp.FORMAT_UNIT, 'out', '04 ff 00 00 00 00'),
+  // Byte 1 bits 7..5 of READ(6)/WRITE(6) held the LUN in SCSI-2 and initiators
+  // for old devices still fill them; they are reserved now, and ignored here.
+  cmd('READ_6', ScsiOp.READ_6, 'in', '08 1f ff ff ff 00', undefined, '00 e0 00 00 00 00'),
+  cmd('WRITE_6', ScsiOp.WRITE_6, 'out', '0a 1f ff ff ff 00', undefined, '00 e0 00 00 00 00'),
+  cmd('INQUIRY', ScsiOp.INQUIRY, 'in', '12 01 ff ff ff 00'),
+  cmd('MODE_SELECT_6', ScsiOp.MODE_SELECT_6, 'out', '15 11 00 00 ff 00'),
+  cmd('RESERVE_6', ScsiOp.RESERVE_6, 'none', '16 00 00 00 00 00'),
+  cmd('RELEASE_6', ScsiOp.RELEASE_6, 'none', '17 00 00 00 00 00'),
+  cmd('MODE_SENSE_6', ScsiOp.MODE_SENSE_6, 'in', '1a 08 ff ff ff 00'),
+  cmd('START_STOP_UNIT', ScsiOp.START_STOP_UNIT, 'none', '1b 01 00 0f f7 00'),
+  cmd('SEND_DIAGNOSTIC', ScsiOp.SEND_DIAGNOSTIC, 'out', '1d f7 00 ff ff 00'),
+  cmd('PREVENT_ALLOW_MEDIUM_REMOVAL', ScsiOp.PREVENT_ALLOW_MEDIUM_REMOVAL, 'none', '1e 00 00 00 03 00'),
+  cmd('READ_CAPACITY_10', ScsiOp.READ_CAPACITY_10, 'in', '25 00 ff ff ff ff 00 00 01 00'),
+  cmd('READ_10', ScsiOp.READ_10, 'in', '28 f8 ff ff ff ff 3f ff ff 00'),
+  cmd('WRITE_10', ScsiOp.WRITE_10, 'out', '2a f8 ff ff ff ff 3f ff ff 00'),
+  cmd('WRITE_AND_VERIFY_10', ScsiOp.WRITE_AND_VERIFY_10, 'out', '2e f6 ff ff ff ff 3f ff ff 00'),
+  cmd('VERIFY_10', ScsiOp.VERIFY_10, 'out', '2f f6 ff ff ff ff 3f ff ff 00'),
+  cmd('PRE_FETCH_10', ScsiOp.PRE_FETCH_10, 'none', '34 02 ff ff ff ff 3f ff ff 00'),
+  cmd('SYNCHRONIZE_CACHE_10', ScsiOp.SYNCHRONIZE_CACHE_10, 'none', '35 02 ff ff ff ff 3f ff ff 00'),
+  cmd('WRITE_SAME_10', ScsiOp.WRITE_SAME_10, 'out', '41 f8 ff ff ff ff 3f ff ff 00'),
+  cmd('UNMAP', ScsiOp.UNMAP, 'out', '42 01 00 00 00 00 3f ff ff 00'),
+  cmd('MODE_SELECT_10', ScsiOp.MODE_SELECT_10, 'out', '55 11 00 00 00 00 00 ff ff 00'),
+  cmd('RESERVE_10', ScsiOp.RESERVE_10, 'none', '56 00 00 00 00 00 00 00 00 00'),
+  cmd('RELEASE_10', ScsiOp.RELEASE_10, 'none', '57 00 00 00 00 00 00 00 00 00'),
+  cmd('MODE_SENSE_10', ScsiOp.MODE_SENSE_10, 'in', '5a 18 ff ff 00 00 00 ff ff 00'),
+  cmd('PERSISTENT_RESERVE_IN_READ_KEYS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_KEYS),
+  cmd('PERSISTENT_RESERVE_IN_READ_RESERVATION', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_RESERVATION),
+  cmd('PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.REPORT_CAPABILITIES),
+  cmd('PERSISTENT_RESERVE_IN_READ_FULL_STATUS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_FULL_STATUS),
+  cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.REGISTER),
+  cmd('PERSISTENT_RESERVE_OUT_RESERVE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RESERVE),
+  cmd('PERSISTENT_RESERVE_OUT_RELEASE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RELEASE),
+  cmd('PERSISTENT_RESERVE_OUT_CLEAR', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.CLEAR),
+  cmd('PERSISTENT_RESERVE_OUT_PREEMPT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT),
+  cmd('PERSISTENT_RESERVE_OUT_PREEMPT_AND_ABORT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT_AND_ABORT),
+  cmd(
+    'PERSISTENT_RESERVE_OUT_REGISTER_AND_IGNORE_EXISTING_KEY',
+    ScsiOp.PERSISTENT_RESERVE_OUT,
+    'out',
+    '5f 1f ff 00 00 ff ff ff ff 00',
+    PROUT.REGISTER_AND_IGNORE_EXISTING_KEY,
+  ),
+  cmd('READ_16', ScsiOp.READ_16, 'in', '88 f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('COMPARE_AND_WRITE', ScsiOp.COMPARE_AND_WRITE, 'out', '89 f8 ff ff ff ff ff ff ff ff 00 00 00 ff 3f 00'),
+  cmd('WRITE_16', ScsiOp.WRITE_16, 'out', '8a f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('WRITE_AND_VERIFY_16', ScsiOp.WRITE_AND_VERIFY_16, 'out', '8e f6 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('VERIFY_16', ScsiOp.VERIFY_16, 'out', '8f f6 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('PRE_FETCH_16', ScsiOp.PRE_FETCH_16, 'none', '90 02 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('SYNCHRONIZE_CACHE_16', ScsiOp.SYNCHRONIZE_CACHE_16, 'none', '91 02 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('WRITE_SAME_16', ScsiOp.WRITE_SAME_16, 'out', '93 f9 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd(
+    'READ_CAPACITY_16',
+    ScsiOp.SERVICE_ACTION_IN_16,
+    'in',
+    '9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00',
+    ServiceActionIn16Sa.READ_CAPACITY_16,
+  ),
+  cmd(
+    'GET_LBA_STATUS',
+    ScsiOp.SERVICE_ACTION_IN_16,
+    'in',
+    '9e 1f ff ff ff ff ff ff ff ff ff ff ff ff ff 00',
+    ServiceActionIn16Sa.GET_LBA_STATUS,
+  ),
+  cmd('REPORT_LUNS', ScsiOp.REPORT_LUNS, 'in', 'a0 00 ff 00 00 00 ff ff ff ff 00 00'),
+  cmd(
+    'REPORT_SUPPORTED_OPERATION_CODES',
+    ScsiOp.MAINTENANCE_IN,
+    'in',
+    'a3 1f 87 ff ff ff ff ff ff ff 00 00',
+    MaintenanceInSa.REPORT_SUPPORTED_OPERATION_CODES,
+  ),
+  cmd(
+    'REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS',
+    ScsiOp.MAINTENANCE_IN,
+    'in',
+    'a3 1f 80 00 00 00 ff ff ff ff 00 00',
+    MaintenanceInSa.REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS,
+  ),
+  cmd('READ_12', ScsiOp.READ_12, 'in', 'a8 f8 ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('WRITE_12', ScsiOp.WRITE_12, 'out', 'aa f8 ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('WRITE_AND_VERIFY_12', ScsiOp.WRITE_AND_VERIFY_12, 'out', 'ae f6 ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('VERIFY_12', ScsiOp.VERIFY_12, 'out', 'af f6 ff ff ff ff ff ff ff ff 3f 00'),
+];
+
+// Per-opcode index: a plain descriptor, or the descriptors by service action.
+interface OpcodeEntry {
+  readonly plain?: CommandDescriptor;
+  readonly bySa?: ReadonlyMap<number, CommandDescriptor>;
+}
+
+const indexes = new WeakMap<readonly CommandDescriptor[], readonly (OpcodeEntry | undefined)[]>();
+
+function indexOf(commands: readonly CommandDescriptor[]): readonly (OpcodeEntry | undefined)[] {
+  const cached = indexes.get(commands);
+  if (cached !== undefined) return cached;
+  const plain = new Map<number, CommandDescriptor>();
+  const bySa = new Map<number, Map<number, CommandDescriptor>>();
+  for (const d of commands) {
+    if (d.serviceAction === undefined) {
+      if (plain.has(d.opcode) || bySa.has(d.opcode)) throw new RangeError(`command table: opcode 0x${hex2(d.opcode)} listed twice`);
+      plain.set(d.opcode, d);
+    } else {
+      if (plain.has(d.opcode)) throw new RangeError(`command table: opcode 0x${hex2(d.opcode)} both with and without service actions`);
+      const m = bySa.get(d.opcode) ?? new Map<number, CommandDescriptor>();
+      if (m.has(d.serviceAction)) throw new RangeError(`command table: 0x${hex2(d.opcode)}/${d.serviceAction} listed twice`);
+      m.set(d.serviceAction, d);
+      bySa.set(d.opcode, m);
+    }
+  }
+  const index: (OpcodeEntry | undefined)[] = [];
+  for (let op = 0; op < 256; op++) {
+    const p = plain.get(op);
+    const s = bySa.get(op);
+    index.push(p !== undefined ? { plain: p } : s !== undefined ? { bySa: s } : undefined);
+  }
+  indexes.set(commands, index);
+  return index;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/**
+ * Fault for a CDB shorter than its operation code's CDB length. That is a
+ * framing problem (iSCSI always carries 16 bytes, so only a raw pass-through
+ * caller can cause it); it is reported as INVALID FIELD IN CDB pointing at the
+ * OPERATION CODE byte (no bit): "this operation code does not fit this CDB".
+ */
+export function shortCdbFault(): SenseData {
+  return invalidFieldInCdb(0);
+}
+
+/** True when `opcode` has service actions in `commands`. */
+export function hasServiceActions(opcode: number, commands: readonly CommandDescriptor[] = COMMANDS): boolean {
+  return indexOf(commands)[opcode & 0xff]?.bySa !== undefined;
+}
+
+/** The descriptor for `opcode` (and `serviceAction` when the opcode has service actions), if implemented. */
+export function findCommand(
+  opcode: number,
+  serviceAction?: number,
+  commands: readonly CommandDescriptor[] = COMMANDS,
+): CommandDescriptor | undefined {
+  const e = indexOf(commands)[opcode & 0xff];
+  if (e === undefined) return undefined;
+  if (e.plain !== undefined) return serviceAction === undefined ? e.plain : undefined;
+  return serviceAction === undefined ? undefined : e.bySa?.get(serviceAction);
+}
+
+/**
+ * Finds the descriptor for a CDB. Faults (all ILLEGAL REQUEST):
+ * - empty CDB or unknown operation code: INVALID COMMAND OPERATION CODE (20h/00h), field byte 0;
+ * - known operation code with an unknown service action: INVALID FIELD IN CDB at byte 1 bit 4
+ *   (the SERVICE ACTION field's most significant bit);
+ * - CDB shorter than the command's CDB length: see shortCdbFault().
+ * Bytes past cdbLength are ignored (iSCSI pads every CDB to 16 bytes).
+ */
+export function lookupCommand(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): Decoded<CommandDescriptor> {
+  if (cdb.length === 0) return { ok: false, fault: senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { cdb: true, byte: 0 }) };
+  const v = new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength);
+  const e = indexOf(commands)[v.getUint8(0)];
+  if (e === undefined) return { ok: false, fault: senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { cdb: true, byte: 0 }) };
+  let d = e.plain;
+  if (d === undefined) {
+    if (cdb.length < 2) return { ok: false, fault: shortCdbFault() };
+    d = e.bySa?.get(v.getUint8(1) & SERVICE_ACTION_MASK);
+    if (d === undefined) return { ok: false, fault: invalidFieldInCdb(SERVICE_ACTION_FIELD.byte, SERVICE_ACTION_FIELD.bit) };
+  }
+  if (cdb.length < d.cdbLength) return { ok: false, fault: shortCdbFault() };
+  return { ok: true, value: d };
+}
+
+/**
+ * Checks the CDB against the descriptor's usage mask: the first bit set outside
+ * both `usage` and `ignored` (lowest byte, then highest bit) gives INVALID FIELD
+ * IN CDB with that byte and bit. Byte 0 (the operation code) is not checked; bytes past cdbLength
+ * are ignored. A CDB shorter than cdbLength gives shortCdbFault().
+ */
+export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData | undefined {
+  if (cdb.length < desc.cdbLength) return shortCdbFault();
+  const v = new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength);
+  const u = new DataView(desc.usage.buffer, desc.usage.byteOffset, desc.usage.byteLength);
+  const ig = desc.ignored;
+  const g = ig === undefined ? undefined : new DataView(ig.buffer, ig.byteOffset, ig.byteLength);
+  for (let i = 1; i < desc.cdbLength; i++) {
+    const allowed = u.getUint8(i) | (g === undefined ? 0 : g.getUint8(i));
+    const extra = v.getUint8(i) & ~allowed & 0xff;
+    if (extra !== 0) return invalidFieldInCdb(i, 31 - Math.clz32(extra));
+  }
+  return undefined;
+}
+
+/** lookupCommand then checkUsage: the syntax check every CDB gets before its fields are looked at. */
+export function validateCdb(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): Decoded<CommandDescriptor> {
+  const found = lookupCommand(cdb, commands);
+  if (!found.ok) return found;
+  const fault = checkUsage(cdb, found.value);
+  return fault === undefined ? found : { ok: false, fault };
+}
+
+/** Every (byte, bit) a descriptor rejects (neither in usage nor ignored), in checkUsage's order — for fuzzers and docs. */
+export function reservedBits(desc: CommandDescriptor): { byte: number; bit: number }[] {
+  const out: { byte: number; bit: number }[] = [];
+  for (let byte = 1; byte < desc.cdbLength; byte++) {
+    const allowed = (desc.usage[byte] ?? 0) | (desc.ignored?.[byte] ?? 0);
+    for (let bit = 7; bit >= 0; bit--) if ((allowed & (1 << bit)) === 0) out.push({ byte, bit });
+  }
+  return out;
+}
+
+/**
+ * A copy of `commands` where the descriptors named in `names` no longer allow
+ * the `clear` bits of CDB byte `byte` — how a logical unit turns off a feature
+ * (protection information, DPO/FUA) so that both CDB checking and REPORT
+ * SUPPORTED OPERATION CODES agree.
+ */
+export function restrictUsage(
+  commands: readonly CommandDescriptor[],
+  names: readonly string[],
+  byte: number,
+  clear: number,
+): CommandDescriptor[] {
+  return commands.map((d) => {
+    if (!names.includes(d.name) || byte <= 0 || byte >= d.cdbLength) return d;
+    const usage = Uint8Array.from(d.usage);
+    usage[byte] = (usage[byte] ?? 0) & ~clear & 0xff;
+    return { ...d, usage };
+  });
+}
+
+/** Commands with RDPROTECT/WRPROTECT/VRPROTECT in byte 1 bits 7..5. */
+export const PROTECT_COMMANDS: readonly string[] = [
+  'READ_10', 'READ_12', 'READ_16', 'WRITE_10', 'WRITE_12', 'WRITE_16',
+  'WRITE_AND_VERIFY_10', 'WRITE_AND_VERIFY_12', 'WRITE_AND_VERIFY_16',
+  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'WRITE_SAME_10', 'WRITE_SAME_16', 'COMPARE_AND_WRITE',
+];
+/** Byte 1 bits 7..5: the protection field of PROTECT_COMMANDS. */
+export const PROTECT_MASK = 0xe0;
+
+/** Commands with DPO (byte 1 bit 4) and, except VERIFY/WRITE AND VERIFY, FUA (byte 1 bit 3). */
+export const DPO_FUA_COMMANDS: readonly string[] = [
+  'READ_10', 'READ_12', 'READ_16', 'WRITE_10', 'WRITE_12', 'WRITE_16',
+  'WRITE_AND_VERIFY_10', 'WRITE_AND_VERIFY_12', 'WRITE_AND_VERIFY_16',
+  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'COMPARE_AND_WRITE',
+];
+/** Byte 1 bits 4..3: DPO and FUA. */
+export const DPO_FUA_MASK = 0x18;
+
+/**
+ * The command table as Markdown (name, operation code / service action, CDB
+ * length, data direction, CDB USAGE DATA, ignored bits) — the docs view of the
+ * same data that drives checking and REPORT SUPPORTED OPERATION CODES.
+ */
+export function formatCommandTable(commands: readonly CommandDescriptor[] = COMMANDS): string {
+  const hexBytes = (b: Uint8Array): string => Array.from(b, hex2).join(' ');
+  const rows = commands.map((d) => {
+    const code = d.serviceAction === undefined ? `${hex2(d.opcode)}h` : `${hex2(d.opcode)}h/${hex2(d.serviceAction)}h`;
+    const ignored = d.ignored === undefined ? '' : `\`${hexBytes(d.ignored)}\``;
+    return `| ${d.name} | ${code} | ${d.cdbLength} | ${d.dataDir} | \`${hexBytes(d.usage)}\` | ${ignored} |`;
+  });
+  return ['| command | opcode/SA | length | data | CDB usage data | ignored |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+}

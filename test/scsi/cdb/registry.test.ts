@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkUsage,
+  COMMANDS,
+  DPO_FUA_COMMANDS,
+  DPO_FUA_MASK,
+  findCommand,
+  formatCommandTable,
+  hasServiceActions,
+  lookupCommand,
+  PROTECT_COMMANDS,
+  PROTECT_MASK,
+  reservedBits,
+  restrictUsage,
+  validateCdb,
+  type CommandDescriptor,
+} from '../../../src/scsi/cdb/registry.js';
+import { decodeCdb } from '../../../src/scsi/cdb/decode.js';
+import { cdbLengthByGroup, handMasks, ignoredMasks } from './registry.vectors.js';
+
+const norm = (h: string): string => h.trim().split(/\s+/).join(' ');
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+const bytes = (h: string): Uint8Array => Uint8Array.from(norm(h).split(' '), (x) => parseInt(x, 16));
+const byName = (name: string): CommandDescriptor => {
+  const d = COMMANDS.find((c) => c.name === name);
+  if (d === undefined) throw new Error(`no ${name}`);
+  return d;
+};
+/** The smallest valid-looking CDB for a descriptor: opcode, service action, zeros. */
+const baseCdb = (d: CommandDescriptor): Uint8Array => {
+  const cdb = new Uint8Array(d.cdbLength);
+  cdb[0] = d.opcode;
+  if (d.serviceAction !== undefined) cdb[1] = d.serviceAction;
+  return cdb;
+};
+const invalidField = (byte: number, bit?: number) => ({
+  key: 0x5,
+  asc: 0x24,
+  ascq: 0x00,
+  field: bit === undefined ? { cdb: true, byte } : { cdb: true, byte, bit },
+});
+
+describe('COMMANDS table invariants', () => {
+  it('is sorted by operation code then service action, with unique names and (opcode, SA)', () => {
+    const keys = COMMANDS.map((d) => d.opcode * 0x10000 + (d.serviceAction ?? 0));
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(new Set(COMMANDS.map((d) => d.name)).size).toBe(COMMANDS.length);
+  });
+
+  it.each(COMMANDS.map((d) => [d.name, d] as const))('%s: usage[0] is the opcode, length follows the opcode group, CONTROL is 00', (_n, d) => {
+    expect(d.usage.length).toBe(d.cdbLength);
+    expect(d.usage[0]).toBe(d.opcode);
+    expect(d.cdbLength).toBe(cdbLengthByGroup[d.opcode >> 5]);
+    expect(d.usage[d.cdbLength - 1]).toBe(0x00);
+    if (d.serviceAction !== undefined) expect(d.usage[1]).toBe(0x1f);
+    if (d.ignored !== undefined) {
+      expect(d.ignored.length).toBe(d.cdbLength);
+      expect(d.usage.every((u, i) => (u & (d.ignored?.[i] ?? 0)) === 0)).toBe(true);
+    }
+  });
+
+  it('service-action opcodes are all-or-nothing, and SANITIZE is not implemented', () => {
+    for (const op of new Set(COMMANDS.map((d) => d.opcode))) {
+      const ds = COMMANDS.filter((d) => d.opcode === op);
+      const withSa = ds.filter((d) => d.serviceAction !== undefined).length;
+      expect(withSa === 0 || withSa === ds.length).toBe(true);
+      expect(hasServiceActions(op)).toBe(withSa > 0);
+    }
+    expect(findCommand(0x48)).toBeUndefined();
+    expect(findCommand(0x9e, 0x10)?.name).toBe('READ_CAPACITY_16');
+    expect(findCommand(0x9e)).toBeUndefined();
+    expect(findCommand(0x28, 0)).toBeUndefined();
+  });
+});
+
+describe('hand-written masks from the T10 tables', () => {
+  it.each(Object.entries(handMasks))('%s', (name, mask) => {
+    const d = byName(name);
+    expect(hex(d.usage)).toBe(norm(mask));
+    const allowed = bytes(mask);
+    const ignored = ignoredMasks[name] === undefined ? new Uint8Array(d.cdbLength) : bytes(ignoredMasks[name]);
+    // Every bit outside the hand mask: exactly INVALID FIELD IN CDB at that byte and bit.
+    for (let byte = 1; byte < d.cdbLength; byte++) {
+      for (let bit = 7; bit >= 0; bit--) {
+        const m = 1 << bit;
+        const cdb = baseCdb(d);
+        cdb[byte] = (cdb[byte] ?? 0) | m;
+        const inMask = (((allowed[byte] ?? 0) | (ignored[byte] ?? 0)) & m) !== 0;
+        expect(checkUsage(cdb, d), `${name} byte ${byte} bit ${bit}`).toEqual(inMask ? undefined : invalidField(byte, bit));
+      }
+    }
+  });
+});
+
+describe('reserved-bit fuzz over the whole table', () => {
+  it.each(COMMANDS.map((d) => [d.name, d] as const))('%s: each reserved bit alone is INVALID FIELD IN CDB at that bit', (_n, d) => {
+    const bits = reservedBits(d);
+    expect(bits.length).toBeGreaterThan(0); // every CDB has at least the CONTROL byte
+    for (const { byte, bit } of bits) {
+      const cdb = baseCdb(d);
+      cdb[byte] = (cdb[byte] ?? 0) | (1 << bit);
+      expect(validateCdb(cdb)).toEqual({ ok: false, fault: invalidField(byte, bit) });
+      // The usage check runs before any field check, so decodeCdb reports the same.
+      expect(decodeCdb(cdb)).toEqual({ ok: false, fault: invalidField(byte, bit) });
+    }
+    // NACA in particular: CONTROL byte bit 2.
+    expect(bits).toContainEqual({ byte: d.cdbLength - 1, bit: 2 });
+  });
+
+  it.each(COMMANDS.map((d) => [d.name, d] as const))('%s: no allowed bit trips the usage check', (_n, d) => {
+    const cdb = baseCdb(d);
+    for (let i = 1; i < d.cdbLength; i++) cdb[i] = (cdb[i] ?? 0) | (d.usage[i] ?? 0) | (d.ignored?.[i] ?? 0);
+    expect(checkUsage(cdb, d)).toBeUndefined();
+  });
+});
+
+describe('lookupCommand', () => {
+  it('unknown operation code: INVALID COMMAND OPERATION CODE (20h/00h), field pointer byte 0', () => {
+    for (const op of [0x01, 0x02, 0x48, 0x7f, 0xa5, 0xc0, 0xff]) {
+      expect(lookupCommand(Uint8Array.of(op, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))).toEqual({
+        ok: false,
+        fault: { key: 0x5, asc: 0x20, ascq: 0x00, field: { cdb: true, byte: 0 } },
+      });
+    }
+  });
+
+  it('known operation code, unknown service action: INVALID FIELD IN CDB at byte 1 bit 4', () => {
+    expect(lookupCommand(bytes('9e 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00'))).toEqual({ ok: false, fault: invalidField(1, 4) });
+    expect(lookupCommand(bytes('a3 1f 00 00 00 00 00 00 00 00 00 00'))).toEqual({ ok: false, fault: invalidField(1, 4) });
+  });
+
+  it('the service action ignores reserved bits 7..5 (the usage check reports them)', () => {
+    const cdb = bytes('9e f0 00 00 00 00 00 00 00 00 00 00 00 20 00 00');
+    expect(lookupCommand(cdb)).toMatchObject({ ok: true, value: { name: 'READ_CAPACITY_16' } });
+    expect(validateCdb(cdb)).toEqual({ ok: false, fault: invalidField(1, 7) });
+  });
+
+  it('a CDB shorter than its operation code needs: INVALID FIELD IN CDB at byte 0, no bit', () => {
+    expect(lookupCommand(bytes('28 00 00 00 00 00 00 00 01'))).toEqual({ ok: false, fault: invalidField(0) });
+    expect(lookupCommand(bytes('a3'))).toEqual({ ok: false, fault: invalidField(0) });
+    expect(checkUsage(bytes('28 00'), byName('READ_10'))).toEqual(invalidField(0));
+  });
+
+  it('bytes past the CDB length are not looked at (iSCSI carries 16)', () => {
+    expect(validateCdb(bytes('00 00 00 00 00 00 ff ff ff ff ff ff ff ff ff ff'))).toMatchObject({ ok: true, value: { name: 'TEST_UNIT_READY' } });
+  });
+
+  it('checkUsage reports the lowest byte first, then its highest bit', () => {
+    expect(checkUsage(bytes('28 07 00 00 00 00 c0 00 01 04'), byName('READ_10'))).toEqual(invalidField(1, 2));
+    expect(checkUsage(bytes('28 00 00 00 00 00 c0 00 01 04'), byName('READ_10'))).toEqual(invalidField(6, 7));
+  });
+
+  it('works on a subarray (non-zero byteOffset)', () => {
+    const buf = bytes('ff ff 28 04 00 00 00 00 00 00 01 00');
+    expect(validateCdb(buf.subarray(2))).toEqual({ ok: false, fault: invalidField(1, 2) });
+  });
+
+  it('rejects a table listing a command twice (a table bug throws)', () => {
+    const d = byName('READ_10');
+    expect(() => lookupCommand(bytes('28 00 00 00 00 00 00 00 01 00'), [d, d])).toThrow(RangeError);
+  });
+});
+
+describe('restrictUsage: a logical unit without a feature', () => {
+  it('without protection information, RDPROTECT ≠ 0 is INVALID FIELD IN CDB (libiscsi Read10.RdProtect)', () => {
+    const lu = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK);
+    expect(hex(lu.find((d) => d.name === 'READ_10')?.usage ?? new Uint8Array())).toBe('28 18 ff ff ff ff 3f ff ff 00');
+    for (let p = 1; p < 8; p++) {
+      const cdb = bytes('28 00 00 00 00 00 00 00 01 00');
+      cdb[1] = p << 5;
+      expect(validateCdb(cdb, lu)).toEqual({ ok: false, fault: invalidField(1, 31 - Math.clz32(p << 5)) });
+      expect(decodeCdb(cdb, lu).ok).toBe(false);
+    }
+    // COMMANDS itself is untouched.
+    expect(byName('READ_10').usage[1]).toBe(0xf8);
+  });
+
+  it('without DPO/FUA, both are rejected and RSOC stops reporting them (libiscsi Read10.DpoFua)', () => {
+    const lu = restrictUsage(COMMANDS, DPO_FUA_COMMANDS, 1, DPO_FUA_MASK);
+    expect(validateCdb(bytes('28 10 00 00 00 00 00 00 01 00'), lu)).toEqual({ ok: false, fault: invalidField(1, 4) });
+    expect(validateCdb(bytes('28 08 00 00 00 00 00 00 01 00'), lu)).toEqual({ ok: false, fault: invalidField(1, 3) });
+    expect((lu.find((d) => d.name === 'VERIFY_10')?.usage[1] ?? 0) & 0x18).toBe(0);
+  });
+
+  it('ignores byte 0 and bytes past the CDB', () => {
+    expect(restrictUsage(COMMANDS, ['READ_10'], 0, 0xff)).toEqual(COMMANDS);
+    expect(restrictUsage(COMMANDS, ['READ_10'], 10, 0xff)).toEqual(COMMANDS);
+  });
+});
+
+describe('formatCommandTable (docs from the same data)', () => {
+  it('has a header and one row per command', () => {
+    const lines = formatCommandTable().split('\n');
+    expect(lines.length).toBe(2 + COMMANDS.length);
+    expect(lines).toContain('| READ_10 | 28h | 10 | in | `28 f8 ff ff ff ff 3f ff ff 00` |  |');
+    expect(lines).toContain('| READ_6 | 08h | 6 | in | `08 1f ff ff ff 00` | `00 e0 00 00 00 00` |');
+    expect(lines).toContain('| READ_CAPACITY_16 | 9eh/10h | 16 | in | `9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00` |  |');
+  });
+});
