@@ -30,21 +30,11 @@ import {
 } from './blk-wire.js';
 import { VIRTIO_BLK_CONFIG_SIZE, decodeBlkConfig, type VirtioBlkConfig } from './blk-config.js';
 import {
-  VIRTIO_BLK_F_BLK_SIZE,
-  VIRTIO_BLK_F_CONFIG_WCE,
-  VIRTIO_BLK_F_DISCARD,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_F_GEOMETRY,
   VIRTIO_BLK_F_MQ,
-  VIRTIO_BLK_F_RO,
   VIRTIO_BLK_F_SEG_MAX,
-  VIRTIO_BLK_F_SIZE_MAX,
-  VIRTIO_BLK_F_TOPOLOGY,
-  VIRTIO_BLK_F_WRITE_ZEROES,
   VIRTIO_F_EVENT_IDX,
   VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  featureMask,
+  VIRTIO_BLK_IMPLEMENTED_FEATURES,
   hasFeature,
   negotiateFeatures,
 } from './blk-features.js';
@@ -58,11 +48,7 @@ import {
 } from './device-status.js';
 
 /** Features this driver understands. */
-export const VIRTIO_BLK_DRIVER_FEATURES = featureMask(
-  VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE,
-  VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD,
-  VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
-);
+export const VIRTIO_BLK_DRIVER_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
 
 /** One virtio-blk request. Data buffers are guest memory the caller owns until completion. */
 export type BlkRequest =

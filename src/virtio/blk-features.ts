@@ -188,3 +188,13 @@ export function validateDriverFeatures(device: bigint, driver: bigint): FeatureN
   }
   return { ok: true, features: driver };
 }
+
+/**
+ * Every feature vtcam implements on both sides of a virtio-blk device: what the
+ * device model can offer and what the driver can accept.
+ */
+export const VIRTIO_BLK_IMPLEMENTED_FEATURES = featureMask(
+  VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
+);

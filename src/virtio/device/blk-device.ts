@@ -28,20 +28,13 @@ import { HANDLERS, IOERR, UNSUPP, type BlkRequestContext, type BlkRequestData, t
 import { VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_SECTOR_SIZE, VirtioBlkReqHeader, decodeBlkReqHeader } from '../blk-wire.js';
 import { VirtioBlkConfigLayout, encodeBlkConfig, type VirtioBlkConfig } from '../blk-config.js';
 import {
-  VIRTIO_BLK_F_BLK_SIZE,
   VIRTIO_BLK_F_CONFIG_WCE,
-  VIRTIO_BLK_F_DISCARD,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_F_GEOMETRY,
   VIRTIO_BLK_F_MQ,
   VIRTIO_BLK_F_RO,
-  VIRTIO_BLK_F_SEG_MAX,
-  VIRTIO_BLK_F_SIZE_MAX,
-  VIRTIO_BLK_F_TOPOLOGY,
-  VIRTIO_BLK_F_WRITE_ZEROES,
   VIRTIO_F_EVENT_IDX,
   VIRTIO_F_INDIRECT_DESC,
   VIRTIO_F_VERSION_1,
+  VIRTIO_BLK_IMPLEMENTED_FEATURES,
   featureMask,
   hasFeature,
   validateDriverFeatures,
@@ -58,11 +51,7 @@ import type { VirtioInterrupt } from '../transport/transport.js';
 export const VIRTIO_ID_BLOCK = 2;
 
 /** Everything this device model can offer. */
-export const VIRTIO_BLK_SUPPORTED_FEATURES = featureMask(
-  VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE,
-  VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_DISCARD,
-  VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_EVENT_IDX, VIRTIO_F_VERSION_1,
-);
+export const VIRTIO_BLK_SUPPORTED_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
 
 export interface VirtioBlkDeviceOptions {
   readonly memory: GuestMemory;
