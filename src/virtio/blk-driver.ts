@@ -98,11 +98,17 @@ interface Queue {
   readonly freeSlots: number[];
   readonly allocations: number[];
   /** Callers of request() waiting for room, in FIFO order. */
-  readonly waiters: (() => boolean)[];
+  readonly waiters: Waiter[];
   kickScheduled: boolean;
 }
 
 const STATUS_UNWRITTEN = 0xff;
+
+/** A request() caller waiting for ring room: try to submit, or give up with a reason. */
+interface Waiter {
+  attempt(): boolean;
+  abort(reason: string): void;
+}
 
 /** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
 export class VirtioBlkDriver {
@@ -267,12 +273,15 @@ export class VirtioBlkDriver {
   request(req: BlkRequest, q = 0): Promise<BlkCompletion> {
     const queue = this.#queue(q);
     return new Promise((resolve) => {
-      const attempt = (): boolean => {
-        if (!this.submit(req, resolve, q)) return false;
-        this.#scheduleKick(queue, q);
-        return true;
+      const waiter: Waiter = {
+        attempt: () => {
+          if (!this.submit(req, resolve, q)) return false;
+          this.#scheduleKick(queue, q);
+          return true;
+        },
+        abort: (reason) => { resolve({ kind: 'aborted', reason }); },
       };
-      if (queue.waiters.length > 0 || !attempt()) queue.waiters.push(attempt);
+      if (queue.waiters.length > 0 || !waiter.attempt()) queue.waiters.push(waiter);
     });
   }
 
@@ -450,8 +459,8 @@ export class VirtioBlkDriver {
 
   #admitWaiters(queue: Queue, q: number): void {
     while (queue.waiters.length > 0) {
-      const attempt = queue.waiters[0] as () => boolean;
-      if (!attempt()) break;
+      const waiter = queue.waiters[0] as Waiter;
+      if (!waiter.attempt()) break;
       queue.waiters.shift();
     }
     if (this.#broken !== undefined) return;
@@ -470,10 +479,7 @@ export class VirtioBlkDriver {
     await this.transport.reset();
     for (const queue of this.#queues) {
       for (const slot of queue.ring.detachAll()) this.#complete(queue, slot, { kind: 'aborted', reason });
-      for (const attempt of queue.waiters.splice(0)) {
-        this.#broken = reason;
-        attempt();
-      }
+      for (const waiter of queue.waiters.splice(0)) waiter.abort(reason);
       for (const a of queue.allocations) this.#alloc.free(a);
     }
     this.#queues = [];
