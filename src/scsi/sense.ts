@@ -51,6 +51,8 @@ export const Asc = {
   LOGICAL_UNIT_COMMUNICATION_FAILURE: { asc: 0x08, ascq: 0x00 },
   // T10 lists 0Ch/00h for tape and MMC only; disk targets (e.g. Linux scsi_debug) report it for write errors too.
   WRITE_ERROR: { asc: 0x0c, ascq: 0x00 },
+  // The command's data length disagrees with its CDB (SAM-5: a field of the command information unit).
+  INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT: { asc: 0x0e, ascq: 0x03 },
   UNRECOVERED_READ_ERROR: { asc: 0x11, ascq: 0x00 },
   PARAMETER_LIST_LENGTH_ERROR: { asc: 0x1a, ascq: 0x00 },
   MISCOMPARE_DURING_VERIFY_OPERATION: { asc: 0x1d, ascq: 0x00 },

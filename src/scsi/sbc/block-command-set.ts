@@ -1,0 +1,102 @@
+// The block device the SBC emulator runs on: the operations a virtio-blk
+// device offers (VIRTIO 1.2 §5.2.6: IN, OUT, FLUSH, GET_ID, DISCARD,
+// WRITE_ZEROES), expressed in logical blocks, plus the capacity, limits and
+// write-cache state the emulator reports through INQUIRY, READ CAPACITY and the
+// mode pages. Spec: SBC-4 (INCITS 506) for what each operation must mean.
+//
+// Outcomes are values (STYLE §6): an operation resolves with a BlockStatus and
+// never rejects for a device failure. A rejected promise is a bug in the
+// implementation; the emulator reports it as HARDWARE ERROR, INTERNAL TARGET
+// FAILURE rather than crashing.
+
+import type { LogicalBlockLength } from '../device-info.js';
+
+/** How a block operation ended. `no-space` is a thin-provisioned device out of backing space. */
+export type BlockStatus = 'ok' | 'io-error' | 'unsupported' | 'no-space';
+
+/** A BlockStatus other than `ok`. */
+export type BlockFailure = Exclude<BlockStatus, 'ok'>;
+
+/** Discard (UNMAP / WRITE SAME with UNMAP) capability and limits, in logical blocks. */
+export interface DiscardLimits {
+  /** Largest range one discard segment may cover (virtio max_discard_sectors). */
+  readonly maxBlocks: number;
+  /** Most segments one discard call may carry (virtio max_discard_seg). */
+  readonly maxSegments: number;
+  /** Preferred granularity (virtio discard_sector_alignment), 0 = not reported. */
+  readonly granularity: number;
+  /** True when discarded blocks read back as zeros (only then is LBPRZ reported). */
+  readonly zeroes: boolean;
+}
+
+/** Write-zeroes capability and limits, in logical blocks. */
+export interface WriteZeroesLimits {
+  /** Largest range one call may cover (virtio max_write_zeroes_sectors). */
+  readonly maxBlocks: number;
+  /** The device may deallocate while zeroing (virtio write_zeroes_may_unmap). */
+  readonly mayUnmap: boolean;
+}
+
+/** Capacity and limits, as of now (a capacity change is announced with SbcEmulator.refreshGeometry). */
+export interface BlockGeometry {
+  /** Number of logical blocks (≥ 1). */
+  readonly blocks: bigint;
+  readonly blockSize: LogicalBlockLength;
+  /** Logical blocks per physical block exponent (virtio physical_block_exp). */
+  readonly physicalBlockExp: number;
+  /** Lowest aligned LBA (virtio alignment_offset). */
+  readonly lowestAlignedLba: number;
+  /** Largest transfer in logical blocks one read or write may carry (seg_max × size_max); 0 = no device limit. */
+  readonly maxTransferBlocks: number;
+  /** Optimal transfer length in logical blocks (virtio opt_io_size), 0 = not reported. */
+  readonly optimalTransferBlocks: number;
+  /** Present when the device can discard (VIRTIO_BLK_F_DISCARD). */
+  readonly discard?: DiscardLimits;
+  /** Present when the device can write zeroes (VIRTIO_BLK_F_WRITE_ZEROES). */
+  readonly writeZeroes?: WriteZeroesLimits;
+  /** The device has a FLUSH command (VIRTIO_BLK_F_FLUSH); without one every write is durable on completion. */
+  readonly flush: boolean;
+}
+
+/** A run of logical blocks with the same provisioning state (GET LBA STATUS). */
+export interface BlockMapping {
+  /** True when the blocks are mapped (allocated), false when deallocated. */
+  readonly mapped: boolean;
+  /** Length of the run starting at the queried LBA, ≥ 1. */
+  readonly blocks: number;
+}
+
+/** A range of logical blocks. */
+export interface BlockRange {
+  readonly lba: bigint;
+  readonly blocks: number;
+}
+
+/**
+ * The block device under the SBC emulator. The emulator checks every range
+ * against `geometry()` before calling, so implementations may treat an
+ * out-of-range call as a bug.
+ */
+export interface BlockCommandSet {
+  geometry(): BlockGeometry;
+  /** Write protected (virtio VIRTIO_BLK_F_RO). */
+  readonly readOnly: boolean;
+  /** Whether writes complete before they are durable (virtio `writeback`). */
+  writeCacheEnabled(): boolean;
+  /** Switches the write cache (virtio CONFIG_WCE); `unsupported` when the device cannot. */
+  setWriteCache(enabled: boolean): Promise<BlockStatus>;
+  /** Reads `into.length / blockSize` blocks at `lba` into `into`. */
+  read(lba: bigint, into: Uint8Array): Promise<BlockStatus>;
+  /** Writes `data.length / blockSize` blocks at `lba`. */
+  write(lba: bigint, data: Uint8Array): Promise<BlockStatus>;
+  /** Makes completed writes durable. */
+  flush(): Promise<BlockStatus>;
+  /** Deallocates ranges (at most `discard.maxSegments`, each at most `discard.maxBlocks`). */
+  discard(ranges: readonly BlockRange[]): Promise<BlockStatus>;
+  /** Zeroes a range (at most `writeZeroes.maxBlocks`), deallocating when `unmap` and the device may. */
+  writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus>;
+  /** The device serial (virtio GET_ID, up to 20 bytes), or undefined when it has none. */
+  getId(): Promise<string | undefined>;
+  /** Optional allocation query: the run starting at `lba`, at most `maxBlocks` long. */
+  mapping?(lba: bigint, maxBlocks: number): Promise<BlockMapping | BlockFailure>;
+}

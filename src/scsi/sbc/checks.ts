@@ -1,0 +1,55 @@
+// Checks shared by the block command handlers (SBC-4): LBA range, write
+// protection, transfer length, and the flush that stands in for FUA.
+
+import { Asc, invalidFieldInCdb, senseDataProtect, senseIllegalRequest, type SenseData } from '../sense.js';
+import type { LogicalUnit } from './context.js';
+
+/** ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h). */
+export const LBA_OUT_OF_RANGE = senseIllegalRequest(Asc.LBA_OUT_OF_RANGE);
+const WRITE_PROTECTED = senseDataProtect(Asc.WRITE_PROTECTED);
+
+/**
+ * SBC-4: LOGICAL BLOCK ADDRESS OUT OF RANGE when the range [lba, lba + blocks)
+ * does not fit the medium. A zero-length range at the capacity is allowed (it
+ * touches no block), one past it is not.
+ */
+export function lbaRangeFault(lu: LogicalUnit, lba: bigint, blocks: number | bigint): SenseData | undefined {
+  const cap = lu.info.blocks;
+  return lba > cap || lba + BigInt(blocks) > cap ? LBA_OUT_OF_RANGE : undefined;
+}
+
+/** DATA PROTECT, WRITE PROTECTED for a command that would change the medium of a read-only unit. */
+export function writeProtectFault(lu: LogicalUnit): SenseData | undefined {
+  return lu.info.readOnly ? WRITE_PROTECTED : undefined;
+}
+
+/**
+ * SBC-4: a TRANSFER LENGTH above the Block Limits MAXIMUM TRANSFER LENGTH is
+ * INVALID FIELD IN CDB, pointing at the field's first byte.
+ */
+export function transferLengthFault(lu: LogicalUnit, blocks: number, fieldByte: number): SenseData | undefined {
+  return blocks > lu.maxTransferBlocks ? invalidFieldInCdb(fieldByte) : undefined;
+}
+
+/** Blocks from `lba` to the end of the medium (0 when past it), for "0 means to the last logical block" fields. */
+export function blocksToEnd(lu: LogicalUnit, lba: bigint): bigint {
+  return lba >= lu.info.blocks ? 0n : lu.info.blocks - lba;
+}
+
+/**
+ * virtio-blk has no FUA: a forced-unit-access write on a unit with its write
+ * cache on is a write followed by a flush. Undefined when nothing failed.
+ */
+export async function flushIfCached(lu: LogicalUnit): Promise<SenseData | undefined> {
+  if (!lu.geometry.flush || !lu.bcs.writeCacheEnabled()) return undefined;
+  return lu.run('flush', () => lu.bcs.flush());
+}
+
+/** The first of several checks that fails, evaluated lazily in order. */
+export function firstFault(...checks: readonly (() => SenseData | undefined)[]): SenseData | undefined {
+  for (const check of checks) {
+    const f = check();
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}

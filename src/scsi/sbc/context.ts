@@ -1,0 +1,118 @@
+// What a command handler of the SBC emulator sees: the logical unit (its block
+// device, description, state and locks), the decoded command, and the outcome
+// it returns. Handlers live in handlers-*.ts as tables keyed by CDB family;
+// the emulator (emulator.ts) runs the checks common to every command first.
+// Spec: SAM-5 (status, unit attention), SPC-5, SBC-4.
+
+import type { CdbFields } from '../cdb/decode.js';
+import type { CommandDescriptor } from '../cdb/registry.js';
+import type { TaskManagementFunction } from '../cdb/rsoc.js';
+import type { LogicalUnitInfo } from '../device-info.js';
+import type { ModeState } from '../mode-pages.js';
+import { ScsiStatus } from '../status.js';
+import type { AscAscq, Decoded, SenseData } from '../sense.js';
+import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
+import type { BlockOperation } from './errors.js';
+import type { RangeLock } from './range-lock.js';
+
+/** What a command ended with: SCSI status, sense (CHECK CONDITION only) and Data-In bytes. */
+export interface CommandOutcome {
+  readonly status: ScsiStatus;
+  readonly sense?: SenseData;
+  /** Data-In Buffer contents, already cut to the ALLOCATION LENGTH / transfer length. */
+  readonly data?: Uint8Array;
+}
+
+/** GOOD with no data. */
+export const GOOD: CommandOutcome = { status: ScsiStatus.GOOD };
+
+/** GOOD with `data`, cut to `allocationLength` (SPC-5: the rest is not transferred, which is not an error). */
+export function goodData(data: Uint8Array, allocationLength = data.length): CommandOutcome {
+  return { status: ScsiStatus.GOOD, data: allocationLength < data.length ? data.subarray(0, allocationLength) : data };
+}
+
+/** CHECK CONDITION with `sense`. */
+export function checkCondition(sense: SenseData): CommandOutcome {
+  return { status: ScsiStatus.CHECK_CONDITION, sense };
+}
+
+/** GOOD with the decoded data cut to `allocationLength`, or CHECK CONDITION with the fault. */
+export function fromDecoded(d: Decoded<Uint8Array>, allocationLength: number): CommandOutcome {
+  return d.ok ? goodData(d.value, allocationLength) : checkCondition(d.fault);
+}
+
+/** The logical unit as handlers see it (SbcEmulator implements it). */
+export interface LogicalUnit {
+  readonly bcs: BlockCommandSet;
+  /** The description INQUIRY, VPD, READ CAPACITY and the mode pages report. */
+  readonly info: LogicalUnitInfo;
+  readonly geometry: BlockGeometry;
+  /** The commands this logical unit implements, with its usage masks (what RSOC reports). */
+  readonly commands: readonly CommandDescriptor[];
+  readonly luns: readonly number[];
+  readonly taskManagementFunctions: readonly TaskManagementFunction[];
+  readonly locks: RangeLock;
+  /** Largest READ/WRITE transfer, in logical blocks (what Block Limits reports, never 0). */
+  readonly maxTransferBlocks: number;
+  /** Started (START STOP UNIT): a stopped unit answers medium access with NOT READY. */
+  stopped: boolean;
+  modeState(): ModeState;
+  /**
+   * Applies accepted MODE SELECT parameters: a WCE change reaches the device
+   * (after a flush when the cache goes off), then every other I_T nexus gets
+   * MODE PARAMETERS CHANGED. Undefined on success, else the sense to report.
+   */
+  changeMode(next: ModeState, nexus: string): Promise<SenseData | undefined>;
+  /**
+   * Runs one block operation and maps its outcome through the error table;
+   * undefined means it succeeded. A throw or rejection is reported as HARDWARE
+   * ERROR, never propagated. `lba` is the INFORMATION for a medium error.
+   */
+  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
+  /** REQUEST SENSE: the pending sense for `nexus` (a unit attention or deferred error), removed. */
+  takePendingSense(nexus: string): SenseData | undefined;
+  /** Reports `sense` as a deferred error to `nexus`'s next command (IMMED operations that fail later). */
+  deferError(nexus: string, sense: SenseData): void;
+  /** Queues a unit attention for every I_T nexus except `except`. */
+  raiseUnitAttention(code: AscAscq, except?: string): void;
+}
+
+/** A decoded command as its handler receives it. */
+export interface SbcCommand<F> {
+  readonly fields: F;
+  readonly descriptor: CommandDescriptor;
+  readonly cdb: Uint8Array;
+  /** The Data-Out Buffer, exactly the length dataOutLength asked for. */
+  readonly dataOut: Uint8Array;
+  /** The I_T nexus the command came from. */
+  readonly nexus: string;
+}
+
+export type CdbKind = CdbFields['kind'];
+export type FieldsOf<K extends CdbKind> = Extract<CdbFields, { readonly kind: K }>['fields'];
+
+/** One CDB family's handling. */
+export interface HandlerEntry<K extends CdbKind> {
+  /**
+   * Checks that need no data and no block operation (field values, write
+   * protection, LBA range, length limits), run before the Data-Out length is
+   * looked at: a read-only unit answers DATA PROTECT whatever data came.
+   */
+  readonly check?: (lu: LogicalUnit, cmd: SbcCommand<FieldsOf<K>>) => SenseData | undefined;
+  readonly run: (lu: LogicalUnit, cmd: SbcCommand<FieldsOf<K>>) => Promise<CommandOutcome> | CommandOutcome;
+  /**
+   * Data-Out Buffer length the command needs (0 when absent). For block data a
+   * shorter buffer is ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT
+   * (0Eh/03h) and nothing is written; for a parameter list the handler judges
+   * the bytes that came.
+   */
+  readonly dataOutLength?: (lu: LogicalUnit, fields: FieldsOf<K>) => number;
+  /** Data-Out carries a parameter list whose length the handler checks itself. */
+  readonly parameterList?: boolean;
+  /** Needs the medium: a stopped unit answers NOT READY, INITIALIZING COMMAND REQUIRED. */
+  readonly medium: boolean;
+  /** SAM-5: completes without reporting a pending unit attention (INQUIRY, REPORT LUNS, REQUEST SENSE). */
+  readonly unitAttentionExempt?: boolean;
+}
+
+export type HandlerTable = { readonly [K in CdbKind]?: HandlerEntry<K> };

@@ -1,0 +1,396 @@
+// The SBC device server: executes CDBs against a BlockCommandSet and answers
+// with SCSI status, sense and Data-In, as a direct-access block device would.
+// Spec: SAM-5 (unit attention, status), SPC-5 (sense formats, D_SENSE),
+// SBC-4 (block commands).
+//
+// Every command goes through the same steps, in this order:
+// 1. find the command (unknown operation code / service action → 20h or 24h);
+// 2. report a pending unit attention, then a pending deferred error, to the
+//    I_T nexus (INQUIRY, REPORT LUNS and REQUEST SENSE are exempt, SAM-5);
+// 3. decode the CDB against this unit's command table (usage masks, field
+//    values → INVALID FIELD IN CDB with the field pointer);
+// 4. a stopped unit answers medium access with NOT READY 04h/02h;
+// 5. the handler's checks that need no data, in the order libiscsi and the
+//    reference targets make observable: field values, write protection, LBA
+//    range, then length limits (transfer, WRITE SAME, COMPARE AND WRITE);
+// 6. block data shorter than the command needs → INVALID FIELD IN COMMAND
+//    INFORMATION UNIT (0Eh/03h), nothing written;
+// 7. the handler itself.
+// Sense is encoded per the Control mode page's D_SENSE (fixed 70h/71h or
+// descriptor 72h/73h).
+
+import { decodeCdb } from '../cdb/decode.js';
+import {
+  COMMANDS,
+  PROTECT_COMMANDS,
+  PROTECT_MASK,
+  lookupCommand,
+  restrictUsage,
+  type CommandDescriptor,
+} from '../cdb/registry.js';
+import { TaskManagementFunction } from '../cdb/rsoc.js';
+import { UNMAP_MAX_DESCRIPTORS } from '../cdb/unmap.js';
+import { encodeSense, type SenseFormat } from '../sense-codec.js';
+import { Asc, SenseKey, sense, senseIllegalRequest, senseNotReady, senseUnitAttention, type AscAscq, type SenseData } from '../sense.js';
+import { ScsiStatus } from '../status.js';
+import { assertLogicalUnitInfo, naaLocallyAssigned, type LogicalUnitInfo } from '../device-info.js';
+import type { ModeState } from '../mode-pages.js';
+import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
+import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, isResetCondition, type BlockOperation } from './errors.js';
+import { RangeLock } from './range-lock.js';
+import { checkCondition, type CdbKind, type CommandOutcome, type HandlerEntry, type HandlerTable, type LogicalUnit } from './context.js';
+import { SPC_HANDLERS } from './handlers-spc.js';
+import { SBC_HANDLERS } from './handlers-sbc.js';
+import { RW_HANDLERS } from './handlers-rw.js';
+import { PROVISIONING_HANDLERS } from './handlers-provisioning.js';
+
+const HANDLERS: HandlerTable = { ...SPC_HANDLERS, ...SBC_HANDLERS, ...RW_HANDLERS, ...PROVISIONING_HANDLERS };
+
+/** Identity and limits of the logical unit, beyond what the BlockCommandSet reports. */
+export interface SbcEmulatorOptions {
+  /** T10 VENDOR IDENTIFICATION (≤ 8 ASCII); default `VTCAM`. */
+  readonly vendor?: string;
+  /** PRODUCT IDENTIFICATION (≤ 16 ASCII); default `VIRTIO-BLK`. */
+  readonly product?: string;
+  /** PRODUCT REVISION LEVEL (≤ 4 ASCII); default `0001`. */
+  readonly revision?: string;
+  /** Unit serial number; default the device's GET_ID, else `VTCAM-NOSERIAL`. */
+  readonly serial?: string;
+  /** 8-byte NAA designator; default NAA 3h (locally assigned) derived from the serial. */
+  readonly naa?: bigint;
+  /** LUNs REPORT LUNS lists; default [0]. */
+  readonly luns?: readonly number[];
+  /** Largest READ/WRITE in bytes, also bounding the device's own limit; default 8 MiB. */
+  readonly maxTransferBytes?: number;
+  /** MAXIMUM COMPARE AND WRITE LENGTH in blocks (0 removes the command); default min(255, max transfer). */
+  readonly maxCompareAndWriteBlocks?: number;
+  /** MAXIMUM UNMAP LBA COUNT; default FFFFFFFFh (no limit: UNMAP is split to the device's discard limits). */
+  readonly maxUnmapLbaCount?: number;
+  /** MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT; default 4095, all one parameter list can carry. */
+  readonly maxUnmapBlockDescriptors?: number;
+  /** MAXIMUM WRITE SAME LENGTH in blocks; default 0 (no limit: large WRITE SAMEs are written in chunks). */
+  readonly maxWriteSameBlocks?: number;
+  /** MEDIUM ROTATION RATE; default 1 (non-rotating). */
+  readonly rotationRate?: number;
+  /** Report POWER ON, RESET OR BUS DEVICE RESET OCCURRED to each new I_T nexus first (SAM-5); default true. */
+  readonly powerOnUnitAttention?: boolean;
+  /** Task management functions REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS lists. */
+  readonly taskManagementFunctions?: readonly TaskManagementFunction[];
+}
+
+/** What a command ended with, as a transport carries it. */
+export interface SbcResult {
+  readonly status: ScsiStatus;
+  /** Encoded sense (CHECK CONDITION only), fixed or descriptor format per D_SENSE. */
+  readonly sense?: Uint8Array;
+  /** The same sense as a value. */
+  readonly senseData?: SenseData;
+  /** Data-In bytes, at most the ALLOCATION LENGTH / transfer length. */
+  readonly data?: Uint8Array;
+}
+
+/** Options for one command. */
+export interface ExecuteOptions {
+  /** The Data-Out Buffer (what the initiator sent); bytes past what the command needs are ignored. */
+  readonly dataOut?: Uint8Array;
+  /** I_T nexus the command came from (unit attentions and deferred errors are per nexus); default `local`. */
+  readonly nexus?: string;
+}
+
+const DEFAULT_NEXUS = 'local';
+const DEFAULT_MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
+const U32_MAX = 0xffff_ffff;
+const DEFAULT_TMFS: readonly TaskManagementFunction[] = [
+  TaskManagementFunction.ABORT_TASK,
+  TaskManagementFunction.ABORT_TASK_SET,
+  TaskManagementFunction.CLEAR_TASK_SET,
+  TaskManagementFunction.LOGICAL_UNIT_RESET,
+  TaskManagementFunction.I_T_NEXUS_RESET,
+];
+// Reservations belong to the I_T nexus model the iSCSI front end brings; until
+// then these are unsupported operation codes (and RSOC does not list them).
+const NOT_YET: ReadonlySet<number> = new Set([0x16, 0x17, 0x56, 0x57, 0x5e, 0x5f]);
+
+interface NexusState {
+  unitAttentions: AscAscq[];
+  deferred: SenseData[];
+}
+
+/** FNV-1a, 64 bits: a stable NAA value from the serial when none is configured. */
+function fnv1a64(text: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffff_ffff_ffff_ffffn;
+  }
+  return h;
+}
+
+/** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
+export class SbcEmulator implements LogicalUnit {
+  readonly bcs: BlockCommandSet;
+  readonly locks = new RangeLock();
+  readonly luns: readonly number[];
+  readonly taskManagementFunctions: readonly TaskManagementFunction[];
+  stopped = false;
+  #info: LogicalUnitInfo;
+  #geometry: BlockGeometry;
+  #commands: readonly CommandDescriptor[];
+  #maxTransferBlocks: number;
+  #dSense = false;
+  #lastWce: boolean;
+  readonly #opts: SbcEmulatorOptions;
+  readonly #serial: string;
+  readonly #nexuses = new Map<string, NexusState>();
+
+  private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
+    this.bcs = bcs;
+    this.#opts = opts;
+    this.#serial = serial;
+    this.luns = opts.luns ?? [0];
+    this.taskManagementFunctions = opts.taskManagementFunctions ?? DEFAULT_TMFS;
+    this.#geometry = bcs.geometry();
+    this.#maxTransferBlocks = this.#computeMaxTransfer(this.#geometry);
+    this.#info = this.#describe(this.#geometry);
+    this.#commands = this.#commandTable(this.#info);
+    this.#lastWce = bcs.writeCacheEnabled();
+  }
+
+  /** Reads the device serial (GET_ID) and builds the logical unit. Throws RangeError for options that do not fit. */
+  static async create(bcs: BlockCommandSet, opts: SbcEmulatorOptions = {}): Promise<SbcEmulator> {
+    let serial = opts.serial;
+    if (serial === undefined) {
+      const id = (await bcs.getId())?.replace(/[^\x20-\x7e]/g, '').trim();
+      serial = id === undefined || id === '' ? 'VTCAM-NOSERIAL' : id;
+    }
+    return new SbcEmulator(bcs, serial, opts);
+  }
+
+  get info(): LogicalUnitInfo {
+    return this.#info;
+  }
+
+  get geometry(): BlockGeometry {
+    return this.#geometry;
+  }
+
+  get commands(): readonly CommandDescriptor[] {
+    return this.#commands;
+  }
+
+  get maxTransferBlocks(): number {
+    return this.#maxTransferBlocks;
+  }
+
+  modeState(): ModeState {
+    return { wce: this.bcs.writeCacheEnabled(), dSense: this.#dSense };
+  }
+
+  async changeMode(next: ModeState, nexus: string): Promise<SenseData | undefined> {
+    const wce = this.bcs.writeCacheEnabled();
+    if (next.wce !== wce) {
+      // Leaving write-back: what the cache holds must be durable before writes stop being cached.
+      if (!next.wce && this.#geometry.flush) {
+        const failed = await this.run('flush', () => this.bcs.flush());
+        if (failed !== undefined) return failed;
+      }
+      const failed = await this.run('write-cache', () => this.bcs.setWriteCache(next.wce));
+      if (failed !== undefined) return failed;
+      this.#lastWce = next.wce;
+    }
+    const changed = next.wce !== wce || next.dSense !== this.#dSense;
+    this.#dSense = next.dSense;
+    if (changed) this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, nexus);
+    return undefined;
+  }
+
+  /**
+   * Re-reads the device's geometry and write-cache state (call it on a virtio
+   * config-change interrupt). A new capacity or block size raises CAPACITY DATA
+   * HAS CHANGED, a write-cache change MODE PARAMETERS CHANGED, for every I_T
+   * nexus. Returns true when anything reported changed.
+   */
+  refreshGeometry(): boolean {
+    const g = this.bcs.geometry();
+    const old = this.#geometry;
+    this.#geometry = g;
+    this.#maxTransferBlocks = this.#computeMaxTransfer(g);
+    this.#info = this.#describe(g);
+    this.#commands = this.#commandTable(this.#info);
+    let changed = false;
+    if (g.blocks !== old.blocks || g.blockSize !== old.blockSize) {
+      this.raiseUnitAttention(UnitAttention.CAPACITY_DATA_HAS_CHANGED);
+      changed = true;
+    }
+    const wce = this.bcs.writeCacheEnabled();
+    if (wce !== this.#lastWce) {
+      this.#lastWce = wce;
+      this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * LOGICAL UNIT RESET (SAM-5): deferred errors are dropped, mode parameters go
+   * back to their defaults, the unit is started, and every I_T nexus gets BUS
+   * DEVICE RESET FUNCTION OCCURRED.
+   */
+  resetLogicalUnit(): void {
+    this.#dSense = false;
+    this.stopped = false;
+    for (const n of this.#nexuses.values()) n.deferred = [];
+    this.raiseUnitAttention(UnitAttention.BUS_DEVICE_RESET);
+  }
+
+  /** Forgets an I_T nexus (its session ended); a later command from it starts afresh. */
+  forgetNexus(nexus: string): void {
+    this.#nexuses.delete(nexus);
+  }
+
+  raiseUnitAttention(code: AscAscq, except?: string): void {
+    for (const [id, n] of this.#nexuses) {
+      if (id === except) continue;
+      if (isResetCondition(code)) n.unitAttentions = [code];
+      else if (!n.unitAttentions.some((u) => u.asc === code.asc && u.ascq === code.ascq)) n.unitAttentions.push(code);
+    }
+  }
+
+  takePendingSense(nexus: string): SenseData | undefined {
+    const n = this.#nexus(nexus);
+    const ua = n.unitAttentions.shift();
+    if (ua !== undefined) return senseUnitAttention(ua);
+    return n.deferred.shift();
+  }
+
+  deferError(nexus: string, s: SenseData): void {
+    this.#nexus(nexus).deferred.push({ ...s, deferred: true });
+  }
+
+  async run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined> {
+    let status: BlockStatus;
+    try {
+      status = await f();
+    } catch {
+      return IMPLEMENTATION_FAILURE;
+    }
+    return status === 'ok' ? undefined : blockFailureSense(op, status, lba);
+  }
+
+  /**
+   * How many Data-Out bytes `cdb` needs (0 for commands without Data-Out, and
+   * for CDBs that will be rejected): what a transport should solicit.
+   */
+  dataOutLength(cdb: Uint8Array): number {
+    const d = decodeCdb(cdb, this.#commands);
+    if (!d.ok) return 0;
+    const entry = HANDLERS[d.value.kind] as HandlerEntry<CdbKind> | undefined;
+    return entry?.dataOutLength?.(this, d.value.fields) ?? 0;
+  }
+
+  /** Executes one CDB. Never throws for anything a initiator can send. */
+  async execute(cdb: Uint8Array, opts: ExecuteOptions = {}): Promise<SbcResult> {
+    const outcome = await this.#execute(cdb, opts.dataOut ?? new Uint8Array(0), opts.nexus ?? DEFAULT_NEXUS);
+    if (outcome.sense === undefined) return outcome.data === undefined ? { status: outcome.status } : { status: outcome.status, data: outcome.data };
+    const format: SenseFormat = this.#dSense ? 'descriptor' : 'fixed';
+    return { status: outcome.status, sense: encodeSense(outcome.sense, format), senseData: outcome.sense };
+  }
+
+  async #execute(cdb: Uint8Array, dataOut: Uint8Array, nexus: string): Promise<CommandOutcome> {
+    const found = lookupCommand(cdb, this.#commands);
+    const decoded = found.ok ? decodeCdb(cdb, this.#commands) : found;
+    const entry = decoded.ok ? (HANDLERS[decoded.value.kind] as HandlerEntry<CdbKind> | undefined) : undefined;
+    const n = this.#nexus(nexus);
+    if (entry?.unitAttentionExempt !== true) {
+      const ua = n.unitAttentions.shift();
+      if (ua !== undefined) return checkCondition(senseUnitAttention(ua));
+      const deferred = n.deferred.shift();
+      if (deferred !== undefined) return checkCondition(deferred);
+    }
+    if (!decoded.ok) return checkCondition(decoded.fault);
+    if (entry === undefined) return checkCondition(sense(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE));
+    if (entry.medium && this.stopped) return checkCondition(senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED));
+    const fields = decoded.value.fields as never;
+    const need = entry.dataOutLength?.(this, fields) ?? 0;
+    const cmd = { fields, descriptor: decoded.value.descriptor, cdb, dataOut: dataOut.subarray(0, need), nexus };
+    try {
+      const fault = entry.check?.(this, cmd);
+      if (fault !== undefined) return checkCondition(fault);
+      if (entry.parameterList !== true && dataOut.length < need) {
+        return checkCondition(senseIllegalRequest(Asc.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT));
+      }
+      return await entry.run(this, cmd);
+    } catch {
+      return checkCondition(IMPLEMENTATION_FAILURE);
+    }
+  }
+
+  #nexus(id: string): NexusState {
+    let n = this.#nexuses.get(id);
+    if (n === undefined) {
+      n = { unitAttentions: this.#opts.powerOnUnitAttention === false ? [] : [UnitAttention.POWER_ON_RESET], deferred: [] };
+      this.#nexuses.set(id, n);
+    }
+    return n;
+  }
+
+  #computeMaxTransfer(g: BlockGeometry): number {
+    const bytes = this.#opts.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
+    if (!Number.isInteger(bytes) || bytes < g.blockSize) throw new RangeError(`maxTransferBytes must be at least one block (${g.blockSize}), got ${bytes}`);
+    const own = Math.min(Math.floor(bytes / g.blockSize), U32_MAX);
+    return g.maxTransferBlocks > 0 ? Math.min(own, g.maxTransferBlocks) : own;
+  }
+
+  #describe(g: BlockGeometry): LogicalUnitInfo {
+    const o = this.#opts;
+    const discard = g.discard;
+    const zeroUnmap = g.writeZeroes?.mayUnmap === true;
+    const maxCaw = o.maxCompareAndWriteBlocks ?? Math.min(255, this.#maxTransferBlocks);
+    const info: LogicalUnitInfo = {
+      vendor: o.vendor ?? 'VTCAM',
+      product: o.product ?? 'VIRTIO-BLK',
+      revision: o.revision ?? '0001',
+      serial: this.#serial,
+      naa: o.naa ?? naaLocallyAssigned(fnv1a64(this.#serial) & ((1n << 60n) - 1n)),
+      blockSize: g.blockSize,
+      blocks: g.blocks,
+      physicalBlockExp: g.physicalBlockExp,
+      lowestAlignedLba: g.lowestAlignedLba,
+      readOnly: this.bcs.readOnly,
+      writeCacheEnabled: this.bcs.writeCacheEnabled(),
+      limits: {
+        maxTransferBlocks: this.#maxTransferBlocks,
+        optimalTransferBlocks: Math.min(g.optimalTransferBlocks, this.#maxTransferBlocks),
+        maxUnmapLbaCount: discard === undefined ? 0 : (o.maxUnmapLbaCount ?? U32_MAX),
+        maxUnmapBlockDescriptors: discard === undefined ? 0 : (o.maxUnmapBlockDescriptors ?? UNMAP_MAX_DESCRIPTORS),
+        unmapGranularity: discard?.granularity ?? 0,
+        unmapGranularityAlignment: 0,
+        maxWriteSameBlocks: o.maxWriteSameBlocks ?? 0,
+        maxCompareAndWriteBlocks: Math.min(maxCaw, this.#maxTransferBlocks),
+      },
+      provisioning: {
+        lbpu: discard !== undefined,
+        lbpws: discard !== undefined || zeroUnmap,
+        lbpws10: discard !== undefined || zeroUnmap,
+        // Unmapped blocks read as zeros when UNMAP's discard zeroes, or when unmapping only happens by write-zeroes.
+        lbprz: discard === undefined ? zeroUnmap : discard.zeroes,
+      },
+      rotationRate: o.rotationRate ?? 1,
+    };
+    assertLogicalUnitInfo(info);
+    return info;
+  }
+
+  /** COMMANDS, narrowed to what this unit does, so CDB checks and RSOC agree. */
+  #commandTable(info: LogicalUnitInfo): readonly CommandDescriptor[] {
+    let t = COMMANDS.filter((d) => !NOT_YET.has(d.opcode));
+    if (!info.provisioning.lbpu) t = t.filter((d) => d.name !== 'UNMAP');
+    if (info.limits.maxCompareAndWriteBlocks === 0) t = t.filter((d) => d.name !== 'COMPARE_AND_WRITE');
+    // No protection information (PROTECT 0 in INQUIRY): RDPROTECT/WRPROTECT/VRPROTECT ≠ 0 is INVALID FIELD IN CDB.
+    t = restrictUsage(t, PROTECT_COMMANDS, 1, PROTECT_MASK);
+    // No anchored LBAs (ANC_SUP 0): UNMAP ANCHOR (byte 1 bit 0), WRITE SAME ANCHOR (byte 1 bit 4).
+    t = restrictUsage(t, ['UNMAP'], 1, 0x01);
+    t = restrictUsage(t, ['WRITE_SAME_10', 'WRITE_SAME_16'], 1, 0x10);
+    return t;
+  }
+}

@@ -1,0 +1,97 @@
+// The one error table: how a block operation's failure becomes sense data, and
+// the unit attention conditions the emulator raises. Spec: SPC-5 (sense keys,
+// unit attention), SBC-4 (medium and write errors, thin provisioning), Annex D
+// of SPC-5 for the ASC/ASCQ pairs. Everything the SBC emulator reports for a
+// failed block operation comes from BLOCK_ERROR_TABLE; nothing else builds such
+// sense.
+//
+// | operation     | io-error                        | unsupported            | no-space                  |
+// |---------------|---------------------------------|------------------------|---------------------------|
+// | read          | 03h/11h/00h UNRECOVERED READ ERROR | 05h/20h/00h         | 03h/11h/00h               |
+// | write         | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h SPACE ALLOCATION FAILED WRITE PROTECT |
+// | flush         | 04h/44h/00h INTERNAL TARGET FAILURE | 05h/20h/00h        | 07h/27h/07h               |
+// | discard       | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               |
+// | write-zeroes  | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               |
+// | write-cache   | 04h/44h/00h                     | 05h/26h/00h (the WCE change, parameter list) | 04h/44h/00h |
+// | mapping       | 03h/11h/00h                     | 05h/20h/00h            | 03h/11h/00h               |
+//
+// Why these: a read that fails is an unrecovered read error on the medium; a
+// write, discard or zeroing that fails is a write error (T10 lists 0Ch/00h for
+// tape and MMC, disk targets such as Linux scsi_debug and QEMU use it too); a
+// flush failure is not tied to any LBA, so it is the target's own failure; an
+// UNSUPP from the device for an operation the emulator was told exists means
+// the command cannot be done (INVALID COMMAND OPERATION CODE); a thin device out
+// of space is SBC-4's SPACE ALLOCATION FAILED WRITE PROTECT. A BlockCommandSet
+// whose promise rejects (a bug) is reported as HARDWARE ERROR, INTERNAL TARGET
+// FAILURE.
+
+import { Asc, SenseKey, sense, type AscAscq, type SenseData } from '../sense.js';
+import type { BlockFailure } from './block-command-set.js';
+
+/** The block operations the emulator issues. */
+export type BlockOperation = 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes' | 'write-cache' | 'mapping';
+
+interface SenseCode {
+  readonly key: SenseKey;
+  readonly code: AscAscq;
+}
+
+const c = (key: SenseKey, code: AscAscq): SenseCode => ({ key, code });
+const READ_ERROR = c(SenseKey.MEDIUM_ERROR, Asc.UNRECOVERED_READ_ERROR);
+const WRITE_ERROR = c(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR);
+const TARGET_FAILURE = c(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE);
+const UNSUPPORTED = c(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE);
+const OUT_OF_SPACE = c(SenseKey.DATA_PROTECT, Asc.SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
+
+/** The table in the file header, as data. */
+export const BLOCK_ERROR_TABLE: Readonly<Record<BlockOperation, Readonly<Record<BlockFailure, SenseCode>>>> = {
+  read: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR },
+  write: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
+  flush: { 'io-error': TARGET_FAILURE, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
+  discard: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
+  'write-zeroes': { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
+  'write-cache': {
+    'io-error': TARGET_FAILURE,
+    unsupported: c(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_FIELD_IN_PARAMETER_LIST),
+    'no-space': TARGET_FAILURE,
+  },
+  mapping: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR },
+};
+
+/**
+ * Sense for a failed block operation, from BLOCK_ERROR_TABLE. `lba` goes into
+ * INFORMATION for medium errors when the failing block is known.
+ */
+export function blockFailureSense(op: BlockOperation, status: BlockFailure, lba?: bigint): SenseData {
+  const { key, code } = BLOCK_ERROR_TABLE[op][status];
+  return lba !== undefined && key === SenseKey.MEDIUM_ERROR ? sense(key, code, { information: lba }) : sense(key, code);
+}
+
+/** Sense for a BlockCommandSet that threw or rejected: a bug below us, reported, not propagated. */
+export const IMPLEMENTATION_FAILURE: SenseData = sense(TARGET_FAILURE.key, TARGET_FAILURE.code);
+
+/**
+ * Unit attention conditions (SAM-5 unit attention condition, SPC-5 Annex D),
+ * in precedence order: a power on or reset supersedes every condition queued
+ * before it.
+ */
+export const UnitAttention = {
+  /** The logical unit was created or lost power (SAM-5: reported once to every I_T nexus). */
+  POWER_ON_RESET: Asc.POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED,
+  /** A LOGICAL UNIT RESET or target reset task management function ran. */
+  BUS_DEVICE_RESET: Asc.BUS_DEVICE_RESET_FUNCTION_OCCURRED,
+  I_T_NEXUS_LOSS: Asc.I_T_NEXUS_LOSS_OCCURRED,
+  /** READ CAPACITY would now report something else (virtio config change of `capacity`). */
+  CAPACITY_DATA_HAS_CHANGED: Asc.CAPACITY_DATA_HAS_CHANGED,
+  /** Another I_T nexus changed a mode parameter (MODE SELECT, or the device changed `writeback`). */
+  MODE_PARAMETERS_CHANGED: Asc.MODE_PARAMETERS_CHANGED,
+  /** REPORT LUNS would now report something else. */
+  REPORTED_LUNS_DATA_HAS_CHANGED: Asc.REPORTED_LUNS_DATA_HAS_CHANGED,
+  INQUIRY_DATA_HAS_CHANGED: Asc.INQUIRY_DATA_HAS_CHANGED,
+} as const satisfies Record<string, AscAscq>;
+export type UnitAttention = (typeof UnitAttention)[keyof typeof UnitAttention];
+
+/** True for the reset-class conditions (ASC 29h) that clear every condition queued before them. */
+export function isResetCondition(ua: AscAscq): boolean {
+  return ua.asc === Asc.POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED.asc;
+}

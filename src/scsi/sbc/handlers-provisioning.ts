@@ -1,0 +1,244 @@
+// SBC-4 logical block provisioning commands: UNMAP, WRITE SAME (10)/(16) and
+// GET LBA STATUS. What the unit can unmap comes from the device's discard and
+// write-zeroes capabilities; the usage masks already reject what it cannot
+// (UNMAP absent without discard, the WRITE SAME UNMAP bit without LBPWS/LBPWS10,
+// ANCHOR everywhere since ANC_SUP is 0), so the handlers see only requests the
+// Logical Block Provisioning VPD page promised.
+
+import { GetLbaStatusReportType } from '../cdb/capacity.js';
+import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
+import { invalidFieldInCdb, invalidFieldInParameterList, type SenseData } from '../sense.js';
+import type { BlockRange } from './block-command-set.js';
+import { GOOD, checkCondition, goodData, type HandlerTable, type LogicalUnit } from './context.js';
+import { LBA_OUT_OF_RANGE, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
+import { IMPLEMENTATION_FAILURE, blockFailureSense } from './errors.js';
+
+/** WRITE SAME NUMBER OF LOGICAL BLOCKS, first byte by CDB length. */
+const WS_BLOCKS_BYTE: Readonly<Record<number, number>> = { 10: 7, 16: 10 };
+/** WRITE SAME UNMAP bit (byte 1 bit 3): refused without LBPWS (16) / LBPWS10 (10), after write protection. */
+const UNMAP_FIELD = { byte: 1, bit: 3 } as const;
+/** Bytes written per call when WRITE SAME has to write its pattern out. */
+const WRITE_SAME_CHUNK_BYTES = 1024 * 1024;
+const U32_MAX = 0xffff_ffff;
+/** UNMAP parameter list: UNMAP BLOCK DESCRIPTOR DATA LENGTH (bytes 2..3). */
+const UNMAP_BD_LENGTH_BYTE = 2;
+/** NUMBER OF LOGICAL BLOCKS within an UNMAP block descriptor. */
+const UNMAP_DESCRIPTOR_BLOCKS = 8;
+
+// GET LBA STATUS parameter data (SBC-4): 8-byte header, 16-byte LBA status descriptors.
+const LBA_STATUS_HEADER = 8;
+const LBA_STATUS_DESCRIPTOR = 16;
+/** PROVISIONING STATUS values. */
+const MAPPED_OR_UNKNOWN = 0x0;
+const DEALLOCATED = 0x1;
+/** Mapping queries one GET LBA STATUS may make, so a fragmented disk cannot stall the unit. */
+const MAX_MAPPING_QUERIES = 4096;
+
+function isZero(b: Uint8Array): boolean {
+  for (const x of b) if (x !== 0) return false;
+  return true;
+}
+
+/** Splits [lba, lba + blocks) into pieces of at most `max` blocks. */
+function* pieces(lba: bigint, blocks: bigint, max: number): Generator<BlockRange> {
+  for (let at = lba, left = blocks; left > 0n; ) {
+    const n = left > BigInt(max) ? max : Number(left);
+    yield { lba: at, blocks: n };
+    at += BigInt(n);
+    left -= BigInt(n);
+  }
+}
+
+/** Discards a range through the device, split to its segment and per-call limits. */
+async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
+  const d = lu.geometry.discard;
+  if (d === undefined) throw new Error('discardRange: the device cannot discard');
+  let batch: BlockRange[] = [];
+  for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
+    batch.push(p);
+    if (batch.length === Math.max(1, d.maxSegments)) {
+      const ranges = batch;
+      batch = [];
+      const failed = await lu.run('discard', () => lu.bcs.discard(ranges), p.lba);
+      if (failed !== undefined) return failed;
+    }
+  }
+  if (batch.length === 0) return undefined;
+  const ranges = batch;
+  return lu.run('discard', () => lu.bcs.discard(ranges), lba);
+}
+
+/**
+ * Fills [lba, lba + blocks) with `block`: by write-zeroes (deallocating when
+ * `unmap` and the device may) or discard that reads back zeros when the block is
+ * all zeros, else by writing the pattern out in chunks.
+ */
+async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
+  const g = lu.geometry;
+  if (isZero(block)) {
+    const wz = g.writeZeroes;
+    if (unmap && wz === undefined && g.discard?.zeroes === true) return discardRange(lu, lba, blocks);
+    if (wz !== undefined) {
+      for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
+        const failed = await lu.run('write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), p.lba);
+        if (failed !== undefined) return failed;
+      }
+      return undefined;
+    }
+  }
+  const bs = block.length;
+  const perChunk = Math.max(1, Math.min(Math.floor(WRITE_SAME_CHUNK_BYTES / bs), lu.maxTransferBlocks));
+  const chunkBlocks = blocks < BigInt(perChunk) ? Number(blocks) : perChunk;
+  const chunk = new Uint8Array(chunkBlocks * bs);
+  for (let i = 0; i < chunkBlocks; i++) chunk.set(block, i * bs);
+  for (const p of pieces(lba, blocks, chunkBlocks)) {
+    const data = chunk.subarray(0, p.blocks * bs);
+    const failed = await lu.run('write', () => lu.bcs.write(p.lba, data), p.lba);
+    if (failed !== undefined) return failed;
+  }
+  return undefined;
+}
+
+/** GET LBA STATUS descriptors from `start`, at most `max` of them, filtered by REPORT TYPE. */
+async function lbaStatus(lu: LogicalUnit, start: bigint, max: number, reportType: number): Promise<{ lba: bigint; blocks: number; status: number }[] | SenseData> {
+  const out: { lba: bigint; blocks: number; status: number }[] = [];
+  const want = (status: number): boolean => {
+    switch (reportType) {
+      case GetLbaStatusReportType.ALL:
+        return true;
+      case GetLbaStatusReportType.NONZERO_PROVISIONING_STATUS:
+      case GetLbaStatusReportType.DEALLOCATED:
+        return status !== MAPPED_OR_UNKNOWN;
+      case GetLbaStatusReportType.MAPPED:
+        return status === MAPPED_OR_UNKNOWN;
+      default:
+        return false; // ANCHORED and MAY RETURN UNRECOVERED ERRORS: vtcam has neither
+    }
+  };
+  const mapping = lu.bcs.mapping?.bind(lu.bcs);
+  const end = lu.info.blocks;
+  let lba = start;
+  for (let queries = 0; lba < end && out.length < max && queries < MAX_MAPPING_QUERIES; queries++) {
+    const left = end - lba;
+    const span = left > BigInt(U32_MAX) ? U32_MAX : Number(left);
+    let status = MAPPED_OR_UNKNOWN;
+    let blocks = span;
+    if (mapping !== undefined) {
+      let r: Awaited<ReturnType<typeof mapping>>;
+      try {
+        r = await mapping(lba, span);
+      } catch {
+        return IMPLEMENTATION_FAILURE;
+      }
+      if (typeof r === 'string') return blockFailureSense('mapping', r, lba);
+      status = r.mapped ? MAPPED_OR_UNKNOWN : DEALLOCATED;
+      blocks = Math.min(Math.max(1, r.blocks), span);
+    }
+    const last = out[out.length - 1];
+    if (want(status)) {
+      if (last?.status === status && last.lba + BigInt(last.blocks) === lba && last.blocks + blocks <= U32_MAX) {
+        out[out.length - 1] = { ...last, blocks: last.blocks + blocks };
+      } else {
+        out.push({ lba, blocks, status });
+      }
+    }
+    lba += BigInt(blocks);
+  }
+  return out;
+}
+
+export const PROVISIONING_HANDLERS: HandlerTable = {
+  // SBC-4 WRITE SAME. WSNZ is 1 (Block Limits), so zero blocks is INVALID FIELD
+  // IN CDB; NDOB means a block of zeros without a Data-Out Buffer. With UNMAP
+  // and a zero block the range is deallocated where the device can do so and
+  // still read zeros; otherwise the data is written (SBC-4 allows a device
+  // server that cannot unmap to write instead).
+  writeSame: {
+    medium: true,
+    dataOutLength: (lu, f) => (f.ndob ? 0 : lu.info.blockSize),
+    check: (lu, { fields: f, descriptor }) => {
+      const max = lu.info.limits.maxWriteSameBlocks;
+      const lbpws = descriptor.cdbLength === 10 ? lu.info.provisioning.lbpws10 : lu.info.provisioning.lbpws;
+      return firstFault(
+        () => writeProtectFault(lu),
+        () => (f.unmap && !lbpws ? invalidFieldInCdb(UNMAP_FIELD.byte, UNMAP_FIELD.bit) : undefined),
+        () => lbaRangeFault(lu, f.lba, f.blocks),
+        () => (f.blocks === 0 || (max > 0 && f.blocks > max) ? invalidFieldInCdb(WS_BLOCKS_BYTE[descriptor.cdbLength] ?? 0) : undefined),
+      );
+    },
+    run: async (lu, { fields: f, dataOut }) => {
+      const block = f.ndob ? new Uint8Array(lu.info.blockSize) : dataOut;
+      const release = await lu.locks.acquire(f.lba, f.blocks, false);
+      try {
+        const failed = await fill(lu, f.lba, BigInt(f.blocks), block, f.unmap);
+        return failed === undefined ? GOOD : checkCondition(failed);
+      } finally {
+        release();
+      }
+    },
+  },
+
+  // SBC-4 UNMAP. Limits from Block Limits: more descriptors than MAXIMUM UNMAP
+  // BLOCK DESCRIPTOR COUNT points at UNMAP BLOCK DESCRIPTOR DATA LENGTH, more
+  // blocks in total than MAXIMUM UNMAP LBA COUNT at the descriptor that crossed
+  // it; a range past the capacity is LBA OUT OF RANGE. Nothing is unmapped
+  // unless the whole list is valid.
+  unmap: {
+    medium: true,
+    parameterList: true,
+    dataOutLength: (_lu, f) => f.parameterListLength,
+    check: (lu) => writeProtectFault(lu),
+    run: async (lu, { fields: f, dataOut }) => {
+      if (f.parameterListLength === 0) return GOOD;
+      const list = decodeUnmapParameterList(dataOut);
+      if (!list.ok) return checkCondition(list.fault);
+      const ds = list.value.descriptors;
+      const limits = lu.info.limits;
+      if (ds.length > limits.maxUnmapBlockDescriptors) return checkCondition(invalidFieldInParameterList(UNMAP_BD_LENGTH_BYTE));
+      let total = 0;
+      for (const [k, d] of ds.entries()) {
+        total += d.blocks;
+        if (total > limits.maxUnmapLbaCount) {
+          return checkCondition(invalidFieldInParameterList(UNMAP_HEADER_LENGTH + UNMAP_DESCRIPTOR_LENGTH * k + UNMAP_DESCRIPTOR_BLOCKS));
+        }
+        const range = lbaRangeFault(lu, d.lba, d.blocks);
+        if (range !== undefined) return checkCondition(range);
+      }
+      for (const d of ds) {
+        if (d.blocks === 0) continue;
+        const release = await lu.locks.acquire(d.lba, d.blocks, false);
+        try {
+          const failed = await discardRange(lu, d.lba, BigInt(d.blocks));
+          if (failed !== undefined) return checkCondition(failed);
+        } finally {
+          release();
+        }
+      }
+      return GOOD;
+    },
+  },
+
+  // SBC-4 GET LBA STATUS: LBA status descriptors from STARTING LOGICAL BLOCK
+  // ADDRESS on, as many as the ALLOCATION LENGTH holds (at least one), from the
+  // device's allocation query; without one every block is "mapped or unknown".
+  // PARAMETER DATA LENGTH describes the descriptors returned.
+  getLbaStatus: {
+    medium: true,
+    run: async (lu, { fields: f }) => {
+      if (f.startingLba >= lu.info.blocks) return checkCondition(LBA_OUT_OF_RANGE);
+      const max = Math.max(1, Math.floor((f.allocationLength - LBA_STATUS_HEADER) / LBA_STATUS_DESCRIPTOR));
+      const ds = await lbaStatus(lu, f.startingLba, max, f.reportType);
+      if (!Array.isArray(ds)) return checkCondition(ds);
+      const out = new Uint8Array(LBA_STATUS_HEADER + LBA_STATUS_DESCRIPTOR * ds.length);
+      const v = new DataView(out.buffer);
+      v.setUint32(0, out.length - 4); // PARAMETER DATA LENGTH
+      ds.forEach((d, i) => {
+        const at = LBA_STATUS_HEADER + LBA_STATUS_DESCRIPTOR * i;
+        v.setBigUint64(at, d.lba); // LOGICAL BLOCK ADDRESS
+        v.setUint32(at + 8, d.blocks); // NUMBER OF LOGICAL BLOCKS
+        v.setUint8(at + 12, d.status); // PROVISIONING STATUS (3..0)
+      });
+      return goodData(out, f.allocationLength);
+    },
+  },
+};
