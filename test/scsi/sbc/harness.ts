@@ -50,19 +50,19 @@ export function expectSense(r: SbcResult, want: ExpectedSense): void {
   const s = r.sense;
   if (s === undefined) throw new Error('no sense');
   expect(s.length).toBe(18);
-  expect(s[0]! & 0x7f).toBe(0x70);
-  expect({ key: s[2]! & 0x0f, asc: s[12], ascq: s[13] }).toEqual({ key: want.key, asc: want.asc, ascq: want.ascq });
+  const v = new DataView(s.buffer, s.byteOffset, s.byteLength);
+  expect(v.getUint8(0) & 0x7f).toBe(0x70);
+  expect({ key: v.getUint8(2) & 0x0f, asc: v.getUint8(12), ascq: v.getUint8(13) }).toEqual({ key: want.key, asc: want.asc, ascq: want.ascq });
   if (want.field === undefined) {
-    expect(s[15]! & 0x80, 'SKSV').toBe(0);
+    expect(v.getUint8(15) & 0x80, 'SKSV').toBe(0);
   } else {
-    const cd = want.field.cdb ?? true;
-    const bpv = want.field.bit !== undefined;
-    const b15 = 0x80 | (cd ? 0x40 : 0) | (bpv ? 0x08 | want.field.bit! : 0);
-    expect(hex(s.subarray(15, 18))).toBe(hex(Uint8Array.of(b15, want.field.byte >> 8, want.field.byte & 0xff)));
+    const { byte, bit, cdb = true } = want.field;
+    const b15 = 0x80 | (cdb ? 0x40 : 0) | (bit === undefined ? 0 : 0x08 | bit);
+    expect(hex(s.subarray(15, 18))).toBe(hex(Uint8Array.of(b15, byte >> 8, byte & 0xff)));
   }
   if (want.information !== undefined) {
-    expect(s[0]! & 0x80, 'VALID').toBe(0x80);
-    expect(new DataView(s.buffer, s.byteOffset).getUint32(3)).toBe(want.information);
+    expect(v.getUint8(0) & 0x80, 'VALID').toBe(0x80);
+    expect(v.getUint32(3)).toBe(want.information);
   }
 }
 
