@@ -1,5 +1,6 @@
-// vtcam public API. This stage exports the virtio layer: guest memory, the
-// split virtqueue, the virtio-blk driver, device model, transports and backends.
+// vtcam public API. This stage exports the virtio layer (guest memory, the
+// split virtqueue, the virtio-blk driver, device model, transports and
+// backends) and the SCSI layer (sense, CDB codecs, the SBC emulator).
 
 export { GuestMemory, type GuestRange } from './virtio/guest-memory.js';
 export { GuestAllocator } from './virtio/guest-allocator.js';
@@ -16,3 +17,4 @@ export * from './virtio/device/backends/index.js';
 export type { VirtioTransport, VirtioInterrupt } from './virtio/transport/transport.js';
 export { LocalTransport } from './virtio/transport/local.js';
 export { attachLocalVirtioBlk, type LocalVirtioBlk, type LocalVirtioBlkOptions } from './virtio/local-stack.js';
+export * from './scsi/index.js';
