@@ -16,16 +16,32 @@ export interface DemoArgs {
   readonly eventIdx: boolean;
 }
 
-export type CliArgs = DemoArgs | { readonly command: 'help' } | { readonly command: 'version' };
+/** `vtcam sense HEX…` / `vtcam cdb HEX…`: decode bytes given on the command line. */
+export interface DecodeArgs {
+  readonly command: 'sense' | 'cdb';
+  readonly bytes: Uint8Array;
+}
+
+export type CliArgs = DemoArgs | DecodeArgs | { readonly command: 'help' } | { readonly command: 'version' };
 
 export type ParsedArgs = { readonly ok: true; readonly args: CliArgs } | { readonly ok: false; readonly message: string };
 
 export const USAGE = `Usage: vtcam [demo] [options]
+       vtcam sense HEX...
+       vtcam cdb HEX...
 
-Builds a virtio-blk device (split virtqueue, local transport), prints what the
-driver negotiated, then runs a verified write/read pass through the ring.
+demo (the default) builds a virtio-blk device (split virtqueue, local
+transport), prints what the driver negotiated, then runs a verified write/read
+pass through the ring.
 
-Options:
+sense decodes SCSI sense data (fixed 70h/71h or descriptor 72h/73h) and cdb
+decodes a CDB against vtcam's command table; bytes are hex, e.g.
+  vtcam sense 70 00 05 00 00 00 00 0a 00 00 00 00 24 00 00 c9 00 01
+  vtcam cdb 28000000001000000100
+They exit 0 for valid input, 1 for bytes that are not valid sense / a CDB vtcam
+would reject (saying why), 2 for bad usage.
+
+Demo options:
   --image PATH          use an image file instead of memory (created sparse with --size if missing)
   --size SIZE           disk size, e.g. 64M, 1G, 4096 (default 64M for memory)
   --block-size 512|4096 logical block size (default 512)
@@ -56,6 +72,25 @@ function intOption(name: string, text: string | undefined, def: number, min: num
   return n;
 }
 
+const DEMO_FLAGS = ['image', 'size', 'block-size', 'queue-size', 'requests', 'read-only', 'no-indirect', 'no-event-idx'] as const;
+const MAX_HEX_BYTES = 260;
+
+/**
+ * Hex bytes as people paste them: "70 00 05", "700005", "0x70,0x00", "70:00".
+ * A message for anything else.
+ */
+export function parseHexBytes(words: readonly string[]): Uint8Array | string {
+  const tokens = words.join(' ').split(/[\s,:]+/).filter((t) => t !== '').map((t) => t.replace(/^0x/i, ''));
+  if (tokens.length === 0) return 'give the bytes in hex, e.g. 70 00 05 00 …';
+  const out: number[] = [];
+  for (const t of tokens) {
+    if (!/^[0-9a-f]+$/i.test(t) || (t.length > 2 && t.length % 2 !== 0)) return `'${t}' is not hex bytes; write them like 70 00 05 or 700005`;
+    for (let i = 0; i < t.length; i += 2) out.push(parseInt(t.slice(i, i + 2), 16));
+  }
+  if (out.length > MAX_HEX_BYTES) return `${out.length} bytes is more than sense data or a CDB can be (${MAX_HEX_BYTES} at most)`;
+  return Uint8Array.from(out);
+}
+
 export function parseCli(argv: readonly string[]): ParsedArgs {
   let parsed;
   try {
@@ -83,7 +118,14 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
   if (v.help === true) return { ok: true, args: { command: 'help' } };
   if (v.version === true) return { ok: true, args: { command: 'version' } };
   const [command = 'demo', ...extra] = positionals;
-  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo)` };
+  if (command === 'sense' || command === 'cdb') {
+    const flag = DEMO_FLAGS.find((f) => v[f] !== undefined);
+    if (flag !== undefined) return { ok: false, message: `--${flag} is a demo option; '${command}' takes only hex bytes` };
+    const bytes = parseHexBytes(extra);
+    if (typeof bytes === 'string') return { ok: false, message: bytes };
+    return { ok: true, args: { command, bytes } };
+  }
+  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo, sense, cdb)` };
   if (extra.length > 0) return { ok: false, message: `unexpected argument '${extra[0] ?? ''}'` };
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return { ok: false, message: `--block-size must be 512 or 4096, got '${bs}'` };

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { USAGE, parseCli } from './args.js';
 import { runDemo } from './demo.js';
+import { decodeCdbCommand, decodeSenseCommand } from './decode.js';
 import { processIo, type CliIo } from './io.js';
 
 function version(): string {
@@ -27,6 +28,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return 0;
     case 'demo':
       return runDemo(parsed.args, io);
+    case 'sense':
+      return decodeSenseCommand(parsed.args.bytes, io);
+    case 'cdb':
+      return decodeCdbCommand(parsed.args.bytes, io);
   }
 }
 
