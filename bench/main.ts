@@ -4,6 +4,7 @@
 
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
+import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
 import { createProgress } from '../src/cli/progress.js';
 import { writeFile } from 'node:fs/promises';
@@ -23,3 +24,14 @@ const paths = await writeReport(outDir, 'virtio-local', {
 const ratioSvg = paths.svg.replace(/\.svg$/, '.ratio.svg');
 await writeFile(ratioSvg, renderSvgChart(rows.filter((r) => r.ratio !== undefined), { title: 'virtio-local: req/s as a fraction of a bare 4 KiB memcpy', metric: 'ratio' }));
 process.stdout.write(`${formatTable(rows)}\n\nwrote ${paths.json}, ${paths.table}, ${paths.svg}, ${ratioSvg}\n`);
+
+const sbcProgress = createProgress(SCSI_SBC_CASES, 'bench scsi-sbc');
+const sbcRows = computeRatios(await benchScsiSbc({ durationMs, warmupMs, onStep: (msg) => { sbcProgress.tick(msg); } }));
+sbcProgress.done();
+const sbcPaths = await writeReport(outDir, 'scsi-sbc', {
+  meta: { benchmark: 'scsi-sbc', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, blockSet: 'memory' },
+  rows: sbcRows,
+});
+const sbcRatioSvg = sbcPaths.svg.replace(/\.svg$/, '.ratio.svg');
+await writeFile(sbcRatioSvg, renderSvgChart(sbcRows.filter((r) => r.ratio !== undefined), { title: 'scsi-sbc: commands/s as a fraction of the block set called directly', metric: 'ratio' }));
+process.stdout.write(`\n${formatTable(sbcRows)}\n\nwrote ${sbcPaths.json}, ${sbcPaths.table}, ${sbcPaths.svg}, ${sbcRatioSvg}\n`);
