@@ -7,7 +7,7 @@
 
 import { GetLbaStatusReportType } from '../cdb/capacity.js';
 import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
-import { invalidFieldInCdb, invalidFieldInParameterList, type SenseData } from '../sense.js';
+import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { BlockRange } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
@@ -49,23 +49,28 @@ function* pieces(lba: bigint, blocks: bigint, max: number): Generator<BlockRange
   }
 }
 
-/** Discards a range through the device, split to its segment and per-call limits. */
+/**
+ * Discards a range through the device, split to its segment and per-call
+ * limits. A failed call reports its first LBA as the INFORMATION, as a failed
+ * write or write-zeroes call does (the device does not say which block failed).
+ */
 async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
+  const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
+    lu.run('discard', () => lu.bcs.discard(ranges), first);
   let batch: BlockRange[] = [];
+  let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
+    if (batch.length === 0) first = p.lba;
     batch.push(p);
     if (batch.length === Math.max(1, d.maxSegments)) {
-      const ranges = batch;
+      const failed = await discard(batch, first);
       batch = [];
-      const failed = await lu.run('discard', () => lu.bcs.discard(ranges), p.lba);
       if (failed !== undefined) return failed;
     }
   }
-  if (batch.length === 0) return undefined;
-  const ranges = batch;
-  return lu.run('discard', () => lu.bcs.discard(ranges), lba);
+  return batch.length === 0 ? undefined : discard(batch, first);
 }
 
 /**
@@ -77,7 +82,11 @@ async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: Uint8Ar
   const g = lu.geometry;
   if (isZero(block)) {
     const wz = g.writeZeroes;
-    if (unmap && wz === undefined && g.discard?.zeroes === true) return discardRange(lu, lba, blocks);
+    // UNMAP = 1 asks for the blocks to be deallocated where the device server
+    // can (SBC-4 WRITE SAME, UNMAP bit), as long as they then read as the data
+    // sent: a write-zeroes that may unmap does both; otherwise a discard that
+    // reads back zeros does, even when there is a write-zeroes that cannot unmap.
+    if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, lba, blocks);
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
         const failed = await lu.run('write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), p.lba);
@@ -190,6 +199,10 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
     check: (lu) => writeProtectFault(lu),
     run: async (lu, { fields: f, dataOut }) => {
       if (f.parameterListLength === 0) return GOOD;
+      // SBC-4 UNMAP: a PARAMETER LIST LENGTH of 1..7 is a PARAMETER LIST LENGTH
+      // ERROR whatever arrived, and so is a list that arrived without its 8-byte
+      // header (the decoder would take no bytes at all for "no list").
+      if (dataOut.length < UNMAP_HEADER_LENGTH) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
       const list = decodeUnmapParameterList(dataOut);
       if (!list.ok) return checkCondition(list.fault);
       const ds = list.value.descriptors;

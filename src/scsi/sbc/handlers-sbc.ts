@@ -16,6 +16,7 @@ const PROTECTION_FIELD_USAGE = 0x07; // byte 0 bits 2..0
 const FOV = 0x80; // byte 1 bit 7; DPRY (6), DCRT (5), STPF (4), IP (3) need it
 const FOV_DEPENDENT = 0x78;
 const IP = 0x08; // byte 1 bit 3: an initialization pattern descriptor follows
+const P_I_INFORMATION = 0xf0; // long header byte 3 bits 7..4
 const FMTPINFO_FIELD = { byte: 1, bit: 7 } as const;
 
 /** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error. */
@@ -121,7 +122,10 @@ export const SBC_HANDLERS: HandlerTable = {
       if ((b0 & PROTECTION_FIELD_USAGE) !== 0) return checkCondition(invalidFieldInParameterList(0, 2));
       if ((b1 & FOV) === 0 && (b1 & FOV_DEPENDENT) !== 0) return checkCondition(invalidFieldInParameterList(1, 31 - Math.clz32(b1 & FOV_DEPENDENT)));
       if ((b1 & IP) !== 0) return checkCondition(invalidFieldInParameterList(1, 3));
-      if (fields.longlist && v.getUint8(3) !== 0) return checkCondition(invalidFieldInParameterList(3, 31 - Math.clz32(v.getUint8(3))));
+      // Long header byte 3: P_I_INFORMATION (7..4), PROTECTION INTERVAL EXPONENT (3..0). SPC-5: for a
+      // multiple-bit field in error the BIT POINTER is the field's most significant bit.
+      if (fields.longlist && (v.getUint8(3) & P_I_INFORMATION) !== 0) return checkCondition(invalidFieldInParameterList(3, 7));
+      if (fields.longlist && v.getUint8(3) !== 0) return checkCondition(invalidFieldInParameterList(3, 3));
       const defectListLength = fields.longlist ? v.getUint32(4) : v.getUint16(2);
       if (defectListLength !== 0) return checkCondition(invalidFieldInParameterList(fields.longlist ? 4 : 2));
       return GOOD;

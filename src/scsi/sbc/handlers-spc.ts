@@ -90,6 +90,12 @@ export const SPC_HANDLERS: HandlerTable = {
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     run: async (lu, { fields, descriptor, dataOut, nexus }) => {
+      // Fewer bytes than PARAMETER LIST LENGTH came: the list ends early, so a
+      // page the initiator meant to send may be missing. Cut at a page boundary
+      // the bytes alone look valid (the header has no total length in MODE
+      // SELECT), so check against the CDB: PARAMETER LIST LENGTH ERROR (SPC-5),
+      // as for a page cut short, and nothing is applied. SP (a CDB field) is judged first.
+      if (!fields.sp && dataOut.length < fields.parameterListLength) return checkCondition(sense(SenseKey.ILLEGAL_REQUEST, Asc.PARAMETER_LIST_LENGTH_ERROR));
       const req = { six: descriptor.cdbLength === 6, pf: fields.pf, sp: fields.sp };
       const r = applyModeSelect(dataOut, req, lu.modeState(), lu.info);
       if (!r.ok) return checkCondition(r.fault);

@@ -1,0 +1,116 @@
+// Unit attention conditions of the SBC emulator (SAM-5): per I_T nexus,
+// reported once on the first non-exempt command, INQUIRY / REPORT LUNS /
+// REQUEST SENSE exempt, reset conditions superseding the queue, and the
+// conditions the emulator raises itself (capacity change, device write-cache
+// change, LOGICAL UNIT RESET). MODE SELECT's MODE PARAMETERS CHANGED is in
+// spc-mode.test.ts.
+
+import { describe, expect, test } from 'vitest';
+import { expectGood, expectSense, unit, ILLEGAL_REQUEST, UNIT_ATTENTION } from './harness.js';
+import { INQUIRY_STD, REPORT_LUNS, REQUEST_SENSE, STD_INQUIRY, STOP, TUR, expectData, fixed, vpd } from './spc-helpers.js';
+
+describe('unit attention (SAM-5)', () => {
+  const powerOn = { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x00 };
+
+  test('a new I_T nexus gets POWER ON 29h/00h on its first TUR, then GOOD', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectSense(await u.run(TUR), powerOn);
+    expectGood(await u.run(TUR));
+  });
+
+  test('INQUIRY and REPORT LUNS are exempt and keep the condition', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectData(await u.run(INQUIRY_STD), STD_INQUIRY);
+    expectGood(await u.run(vpd(0x80)));
+    expectGood(await u.run(REPORT_LUNS));
+    expectSense(await u.run(TUR), powerOn);
+    expectGood(await u.run(TUR));
+  });
+
+  test('a malformed INQUIRY, REPORT LUNS or REQUEST SENSE is rejected without reporting or clearing it', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectSense(await u.run('12 00 01 00 ff 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    expectSense(await u.run('a0 00 00 00 00 00 00 00 00 08 00 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 6 } });
+    expectSense(await u.run('03 02 00 00 fc 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 1 } });
+    expectSense(await u.run(TUR), powerOn);
+  });
+
+  test('the unit attention comes before CDB checks and medium access', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectSense(await u.run('28 00 00 00 04 00 00 00 01 00'), powerOn); // READ(10) past the end
+    expect(u.disk.calls).toEqual([]);
+    expectSense(await u.run('28 00 00 00 04 00 00 00 01 00'), { key: ILLEGAL_REQUEST, asc: 0x21, ascq: 0 });
+  });
+
+  test('an unknown operation code reports the pending unit attention first', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectSense(await u.run('ff 00 00 00 00 00'), powerOn);
+    expectSense(await u.run('ff 00 00 00 00 00'), { key: ILLEGAL_REQUEST, asc: 0x20, ascq: 0, field: { byte: 0 } });
+  });
+
+  test('each I_T nexus has its own condition', async () => {
+    const u = await unit({}, { powerOnUnitAttention: true });
+    expectSense(await u.run(TUR, { nexus: 'A' }), powerOn);
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expectSense(await u.run(TUR, { nexus: 'B' }), powerOn);
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+  });
+
+  test('refreshGeometry after a resize: CAPACITY DATA HAS CHANGED 2Ah/09h to every nexus', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+    expect(u.lu.refreshGeometry()).toBe(false);
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    u.disk.resize(2048n);
+    expect(u.lu.refreshGeometry()).toBe(true);
+    for (const nexus of ['A', 'B']) {
+      expectSense(await u.run(TUR, { nexus }), { key: UNIT_ATTENTION, asc: 0x2a, ascq: 0x09 });
+      expectGood(await u.run(TUR, { nexus }));
+    }
+    expectData(await u.run('25 00 00 00 00 00 00 00 00 00', { nexus: 'A' }), '00 00 07 ff 00 00 02 00');
+  });
+
+  test('refreshGeometry after the device changes its write cache: MODE PARAMETERS CHANGED 2Ah/01h', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR));
+    u.disk.deviceSetsWriteCache(false);
+    expect(u.lu.refreshGeometry()).toBe(true);
+    expectSense(await u.run(TUR), { key: UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 });
+    expectGood(await u.run(TUR));
+  });
+
+  test('conditions queue in order, one per command, without duplicates', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR));
+    u.lu.raiseUnitAttention({ asc: 0x2a, ascq: 0x01 });
+    u.lu.raiseUnitAttention({ asc: 0x2a, ascq: 0x09 });
+    u.lu.raiseUnitAttention({ asc: 0x2a, ascq: 0x01 });
+    expectSense(await u.run(TUR), { key: UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 });
+    expectSense(await u.run(TUR), { key: UNIT_ATTENTION, asc: 0x2a, ascq: 0x09 });
+    expectGood(await u.run(TUR));
+  });
+
+  test('resetLogicalUnit: BUS DEVICE RESET FUNCTION OCCURRED 29h/03h supersedes queued conditions, restarts the unit', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+    expectGood(await u.run(STOP, { nexus: 'A' }));
+    u.lu.raiseUnitAttention({ asc: 0x2a, ascq: 0x09 });
+    u.lu.resetLogicalUnit();
+    for (const nexus of ['A', 'B']) {
+      expectSense(await u.run(TUR, { nexus }), { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x03 });
+      expectGood(await u.run(TUR, { nexus }));
+    }
+  });
+
+  test('a reset raised after other conditions leaves only the reset', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR));
+    u.lu.raiseUnitAttention({ asc: 0x2a, ascq: 0x01 });
+    u.lu.raiseUnitAttention({ asc: 0x29, ascq: 0x00 });
+    expectData(await u.run(REQUEST_SENSE), fixed(UNIT_ATTENTION, 0x29, 0x00));
+    expectData(await u.run(REQUEST_SENSE), fixed(0, 0, 0));
+  });
+});
+
