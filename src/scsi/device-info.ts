@@ -75,6 +75,17 @@ export interface LogicalUnitInfo {
   readonly readOnly: boolean;
   /** Power-on (default) value of WCE in the Caching mode page. */
   readonly writeCacheEnabled: boolean;
+  /**
+   * Whether MODE SELECT may change WCE (virtio VIRTIO_BLK_F_CONFIG_WCE); absent
+   * means true. When false the Caching page reports WCE as not changeable.
+   */
+  readonly writeCacheChangeable?: boolean;
+  /**
+   * Whether the unit has a volatile cache that SYNCHRONIZE CACHE flushes
+   * (virtio VIRTIO_BLK_F_FLUSH); absent means true. V_SUP in the Extended
+   * INQUIRY Data page.
+   */
+  readonly volatileCache?: boolean;
   readonly limits: LogicalUnitLimits;
   readonly provisioning: LogicalBlockProvisioning;
   /** MEDIUM ROTATION RATE: 0 = not reported, 1 = non-rotating medium, 0401h..FFFEh = rpm. */

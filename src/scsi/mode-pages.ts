@@ -11,7 +11,7 @@
 // (SPC-5 field pointer rule: a multi-bit field is pointed at by its most
 // significant bit; whole-byte fields get no bit pointer).
 //
-// Changeable fields: WCE (Caching) and D_SENSE (Control). Nothing is savable
+// Changeable fields: WCE (Caching; unless `info.writeCacheChangeable` is false) and D_SENSE (Control). Nothing is savable
 // (PS 0; PC 11b and SP 1 are rejected). Why the others stay fixed: QERR, TST,
 // TAS, UA_INTLCK_CTRL and QUEUE ALGORITHM MODIFIER describe the task manager
 // (the CAM devq), which this layer cannot re-shape; SWP would oblige the
@@ -207,9 +207,11 @@ const CHANGEABLE: Readonly<Record<number, readonly string[]>> = {
   [ModePageCode.CONTROL]: ['D_SENSE'],
 };
 
-function changeableValues(layout: ModePageLayout): FieldValues {
+function changeableValues(layout: ModePageLayout, info: LogicalUnitInfo): FieldValues {
   const out: Record<string, number> = {};
   for (const name of CHANGEABLE[layout.code] ?? []) {
+    // A device that cannot switch its cache (no VIRTIO_BLK_F_CONFIG_WCE) keeps WCE fixed.
+    if (name === 'WCE' && info.writeCacheChangeable === false) continue;
     const field = layout.fields.find((x) => x.name === name);
     if (field === undefined) throw new Error(`changeable field ${name} is not in the ${layout.name} table`);
     out[name] = 2 ** field.bits - 1;
@@ -243,7 +245,7 @@ function pageFor(layout: ModePageLayout, pc: Exclude<PageControl, 'saved'>, stat
     case 'current':
       return buildPage(layout, currentValues(layout.code, state, info));
     case 'changeable':
-      return buildPage(layout, changeableValues(layout));
+      return buildPage(layout, changeableValues(layout, info));
     case 'default':
       return buildPage(layout, defaultValues(layout.code, info));
   }
@@ -466,7 +468,7 @@ export function applyModeSelect(
     if (params.length - o < size) return fail(PARAMETER_LIST_LENGTH_ERROR);
     const sent = new DataView(params.buffer, params.byteOffset + o, size);
     const current = new DataView(buildPage(layout, currentValues(layout.code, pending, info)).buffer);
-    const mask = new DataView(buildPage(layout, changeableValues(layout)).buffer);
+    const mask = new DataView(buildPage(layout, changeableValues(layout, info)).buffer);
     const at = firstUnchangeableDifference(layout, sent, current, mask);
     if (at !== undefined) return fail(invalidFieldInParameterList(o + at.byte, at.bit));
     pending = applyPage(layout.code, pending, sent);

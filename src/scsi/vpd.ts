@@ -106,9 +106,9 @@ const LUICLR = 0x01; // byte 7 bit 0: SPC-5 requires it set to one
 
 /**
  * 86h Extended INQUIRY Data, PAGE LENGTH 3Ch. Set: HEADSUP, ORDSUP, SIMPSUP
- * (the CAM devq honours all three task attributes), V_SUP (WCE is changeable,
- * so there is a volatile cache that SYNCHRONIZE CACHE flushes; virtio-blk
- * FLUSH), LUICLR (SPC-5: shall be one). Everything else is zero: no protection
+ * (the CAM devq honours all three task attributes), V_SUP unless
+ * `info.volatileCache` is false (a volatile cache that SYNCHRONIZE CACHE
+ * flushes; virtio-blk FLUSH), LUICLR (SPC-5: shall be one). Everything else is zero: no protection
  * information (SPT, GRD_CHK, APP_CHK, REF_CHK), no non-volatile cache (NV_SUP),
  * no microcode download, no REPORT TIMESTAMP-style extras, no self-test time.
  */
@@ -116,7 +116,7 @@ export function buildExtendedInquiryData(info: LogicalUnitInfo): Uint8Array {
   assertLogicalUnitInfo(info);
   const { out, v } = page(VpdPage.EXTENDED_INQUIRY_DATA, PAGE_LENGTH_3CH);
   v.setUint8(5, HEADSUP | ORDSUP | SIMPSUP); // UASK_SUP, GROUP_SUP, PRIOR_SUP 0
-  v.setUint8(6, V_SUP); // WU_SUP, CRD_SUP, NV_SUP 0
+  v.setUint8(6, info.volatileCache === false ? 0 : V_SUP); // WU_SUP, CRD_SUP, NV_SUP 0
   v.setUint8(7, LUICLR); // NO_PI_CHK, P_I_I_SUP 0
   return out;
 }
@@ -156,14 +156,22 @@ export function buildBlockLimits(info: LogicalUnitInfo): Uint8Array {
 /**
  * B1h Block Device Characteristics, PAGE LENGTH 3Ch: MEDIUM ROTATION RATE from
  * `info.rotationRate`. PRODUCT TYPE 0 (not indicated), NOMINAL FORM FACTOR 0
- * (not reported: a virtual disk has none), WABEREQ/WACEREQ/ZONED/BOCS/FUAB/VBULS 0.
+ * (not reported: a virtual disk has none), WABEREQ/WACEREQ/ZONED/BOCS 0.
+ * FUAB 1: a FUA write is a write followed by a flush, which is what FUAB
+ * promises (virtio-blk has no FUA). VBULS 1: VERIFY with BYTCHK compares an
+ * unmapped block as the data it reads back (zeros), rather than failing with
+ * MISCOMPARE VERIFY OF UNMAPPED LBA as SBC-4 requires when VBULS is 0.
  */
 export function buildBlockDeviceCharacteristics(info: LogicalUnitInfo): Uint8Array {
   assertLogicalUnitInfo(info);
   const { out, v } = page(VpdPage.BLOCK_DEVICE_CHARACTERISTICS, PAGE_LENGTH_3CH);
   v.setUint16(4, info.rotationRate); // MEDIUM ROTATION RATE
+  v.setUint8(8, FUAB | VBULS); // ZONED (5..4) 0, BOCS (2) 0
   return out;
 }
+
+const FUAB = 0x02; // B1h byte 8 bit 1
+const VBULS = 0x01; // B1h byte 8 bit 0
 
 const LBPU = 0x80; // byte 5 bit 7
 const LBPWS = 0x40; // byte 5 bit 6

@@ -59,6 +59,7 @@ export const modeSenseVectors: readonly ModeSenseVector[] = [
   { name: '08h current, WCE 1', info: disk, state: stateDefault, req: sense6(0x08), hex: '17 00 10 00  ' + CACHING_WCE1 },
   { name: '08h current, WCE 0', info: disk, state: stateOff, req: sense6(0x08), hex: '17 00 10 00  ' + CACHING_WCE0 },
   { name: '08h changeable', info: disk, state: stateOff, req: sense6(0x08, { pc: 'changeable' }), hex: '17 00 10 00  ' + CACHING_CHANGEABLE },
+  { name: '08h changeable, WCE fixed: nothing changeable', info: { ...disk, writeCacheChangeable: false }, state: stateDefault, req: sense6(0x08, { pc: 'changeable' }), hex: '17 00 10 00  08 12' + z(18) },
   { name: '08h default ignores the state (WCE 1 from the info)', info: disk, state: stateOff, req: sense6(0x08, { pc: 'default' }), hex: '17 00 10 00  ' + CACHING_WCE1 },
   { name: '08h default, write cache off in the info, WP', info: bigReadOnly, state: stateDefault, req: sense6(0x08, { pc: 'default' }), hex: '17 00 90 00  ' + CACHING_WCE0 },
   { name: '0Ah current, D_SENSE 0', info: disk, state: stateDefault, req: sense6(0x0a), hex: '0f 00 10 00  ' + CONTROL_DSENSE0 },
@@ -203,6 +204,7 @@ export const modeSelectVectors: readonly ModeSelectVector[] = [
   },
   { name: 'PS bit is reserved in MODE SELECT and ignored', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 88 12 00' + z(17), result: { state: { wce: false, dSense: false }, changed: true } },
   { name: 'the last copy of a page wins', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE0 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: false } },
+  { name: 'WCE fixed (writeCacheChangeable false): echoing the current value is fine', info: { ...disk, writeCacheChangeable: false }, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: false } },
   { name: 'WCE is changeable on a read-only unit too', info: bigReadOnly, state: { wce: false, dSense: false }, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: { wce: true, dSense: false }, changed: true } },
 
   // CDB faults.
@@ -241,6 +243,7 @@ export const modeSelectVectors: readonly ModeSelectVector[] = [
   { name: 'RCD → byte 6 bit 0', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 08 12 05' + z(17), result: { fault: invalidParam(6, 0) } },
   { name: '(10) RCD → byte 10 bit 0', info: disk, state: stateDefault, req: sel10, params: HDR10 + ' 08 12 05' + z(17), result: { fault: invalidParam(10, 0) } },
   { name: '(6) with block descriptor, RCD → byte 14 bit 0', info: disk, state: stateDefault, req: sel6, params: HDR6_BD + ' ' + DISK_SHORT_BD + ' 08 12 05' + z(17), result: { fault: invalidParam(14, 0) } },
+  { name: 'WCE fixed (writeCacheChangeable false): WCE 0 → byte 6 bit 2', info: { ...disk, writeCacheChangeable: false }, state: stateDefault, req: sel6, params: HDR6 + ' 08 12 00' + z(17), result: { fault: invalidParam(6, 2) } },
   { name: 'Caching NUMBER OF CACHE SEGMENTS → byte 17, whole byte', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 08 12 04' + z(10) + ' 01' + z(6), result: { fault: invalidParam(17) } },
   { name: 'Caching obsolete bytes 17..19, low byte → byte 21 (field start)', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 08 12 04' + z(16) + ' 01', result: { fault: invalidParam(21) } },
   { name: 'Caching SYNC_PROG 01b → byte 16 bit 2', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 08 12 04' + z(9) + ' 02' + z(7), result: { fault: invalidParam(16, 2) } },

@@ -45,6 +45,12 @@ export const vpdVectors: readonly VpdVector[] = [
     hex: '00 86 00 3c  00 07 01 01' + z(56),
   },
   {
+    name: '86h extended INQUIRY data without a volatile cache: V_SUP 0',
+    info: { ...disk, volatileCache: false },
+    page: 0x86,
+    hex: '00 86 00 3c  00 07 00 01' + z(56),
+  },
+  {
     name: 'B0h block limits',
     info: disk,
     page: 0xb0,
@@ -89,13 +95,13 @@ export const vpdVectors: readonly VpdVector[] = [
       ' 00 00 00 00 00 40 00 00' +
       z(20),
   },
-  { name: 'B1h block device characteristics: non-rotating', info: disk, page: 0xb1, hex: '00 b1 00 3c  00 01' + z(58) },
-  { name: 'B1h block device characteristics: 7200 rpm', info: bigReadOnly, page: 0xb1, hex: '00 b1 00 3c  1c 20' + z(58) },
+  { name: 'B1h block device characteristics: non-rotating', info: disk, page: 0xb1, hex: '00 b1 00 3c  00 01  00 00 03' + z(55) },
+  { name: 'B1h block device characteristics: 7200 rpm', info: bigReadOnly, page: 0xb1, hex: '00 b1 00 3c  1c 20  00 00 03' + z(55) },
   {
     name: 'B1h block device characteristics: not reported',
     info: { ...disk, rotationRate: 0 },
     page: 0xb1,
-    hex: '00 b1 00 3c  00 00' + z(58),
+    hex: '00 b1 00 3c  00 00  00 00 03' + z(55),
   },
   {
     name: 'B2h logical block provisioning: LBPU LBPWS, LBPRZ 001b, thin',

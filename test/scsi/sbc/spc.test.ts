@@ -212,9 +212,9 @@ describe('INQUIRY VPD pages', () => {
 
   test('B1h Block Device Characteristics: MEDIUM ROTATION RATE 1 (non-rotating) or the option', async () => {
     const u = await unit();
-    expectData(await u.run(vpd(0xb1)), cat('00 b1 00 3c 00 01', z(58)));
+    expectData(await u.run(vpd(0xb1)), cat('00 b1 00 3c 00 01 00 00 03', z(55))); // byte 8: FUAB (1), VBULS (0)
     const r = await unit({}, { rotationRate: 7200 });
-    expectData(await r.run(vpd(0xb1)), cat('00 b1 00 3c 1c 20', z(58)));
+    expectData(await r.run(vpd(0xb1)), cat('00 b1 00 3c 1c 20 00 00 03', z(55)));
   });
 
   // Logical Block Provisioning (SBC-4) byte 5: LBPU (7) LBPWS (6) LBPWS10 (5) LBPRZ (4..2) ANC_SUP (1) DP (0);
