@@ -111,8 +111,6 @@ export interface HandlerEntry<K extends CdbKind> {
   readonly parameterList?: boolean;
   /** Needs the medium: a stopped unit answers NOT READY, INITIALIZING COMMAND REQUIRED. */
   readonly medium: boolean;
-  /** SAM-5: completes without reporting a pending unit attention (INQUIRY, REPORT LUNS, REQUEST SENSE). */
-  readonly unitAttentionExempt?: boolean;
 }
 
 export type HandlerTable = { readonly [K in CdbKind]?: HandlerEntry<K> };

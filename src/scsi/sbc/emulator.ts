@@ -32,6 +32,7 @@ import { TaskManagementFunction } from '../cdb/rsoc.js';
 import { UNMAP_MAX_DESCRIPTORS } from '../cdb/unmap.js';
 import { encodeSense, type SenseFormat } from '../sense-codec.js';
 import { Asc, SenseKey, sense, senseIllegalRequest, senseNotReady, senseUnitAttention, type AscAscq, type SenseData } from '../sense.js';
+import { ScsiOp } from '../opcodes.js';
 import { ScsiStatus } from '../status.js';
 import { assertLogicalUnitInfo, naaLocallyAssigned, type LogicalUnitInfo } from '../device-info.js';
 import type { ModeState } from '../mode-pages.js';
@@ -110,6 +111,11 @@ const DEFAULT_TMFS: readonly TaskManagementFunction[] = [
 // Reservations belong to the I_T nexus model the iSCSI front end brings; until
 // then these are unsupported operation codes (and RSOC does not list them).
 const NOT_YET: ReadonlySet<number> = new Set([0x16, 0x17, 0x56, 0x57, 0x5e, 0x5f]);
+// SAM-5 (unit attention condition): INQUIRY, REPORT LUNS and REQUEST SENSE
+// neither report nor clear a unit attention, also when their CDB is then
+// rejected (INVALID FIELD IN CDB is specific to the command, the unit attention
+// is not), so the exemption follows the operation code, not a successful decode.
+const UA_EXEMPT_OPCODES: ReadonlySet<number> = new Set([ScsiOp.INQUIRY, ScsiOp.REPORT_LUNS, ScsiOp.REQUEST_SENSE]);
 
 interface NexusState {
   unitAttentions: AscAscq[];
@@ -301,7 +307,7 @@ export class SbcEmulator implements LogicalUnit {
     const decoded = found.ok ? decodeCdb(cdb, this.#commands) : found;
     const entry = decoded.ok ? (HANDLERS[decoded.value.kind] as HandlerEntry<CdbKind> | undefined) : undefined;
     const n = this.#nexus(nexus);
-    if (entry?.unitAttentionExempt !== true) {
+    if (!(found.ok && UA_EXEMPT_OPCODES.has(found.value.opcode))) {
       const ua = n.unitAttentions.shift();
       if (ua !== undefined) return checkCondition(senseUnitAttention(ua));
       const deferred = n.deferred.shift();

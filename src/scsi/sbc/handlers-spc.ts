@@ -35,7 +35,6 @@ export const SPC_HANDLERS: HandlerTable = {
 
   inquiry: {
     medium: false,
-    unitAttentionExempt: true,
     run: (lu, { fields }) =>
       fields.evpd ? fromDecoded(buildVpdPage(lu.info, fields.pageCode), fields.allocationLength) : goodData(buildStandardInquiry(lu.info), fields.allocationLength),
   },
@@ -45,7 +44,6 @@ export const SPC_HANDLERS: HandlerTable = {
   // DESC picks the format for this data (D_SENSE is for CHECK CONDITION sense).
   requestSense: {
     medium: false,
-    unitAttentionExempt: true,
     run: (lu, { fields, nexus }) => {
       const pending =
         lu.takePendingSense(nexus) ??
@@ -56,7 +54,6 @@ export const SPC_HANDLERS: HandlerTable = {
 
   reportLuns: {
     medium: false,
-    unitAttentionExempt: true,
     run: (lu, { fields }) => fromDecoded(reportLuns(lu.luns, fields.selectReport), fields.allocationLength),
   },
 

@@ -95,6 +95,7 @@ export class MemoryBlockSet implements BlockCommandSet {
 
   /** Changes the capacity, as a virtio config change would (call SbcEmulator.refreshGeometry after). */
   resize(blocks: bigint): void {
+    if (blocks < 1n) throw new RangeError(`blocks must be ≥ 1, got ${blocks}`);
     this.#geometry = { ...this.#geometry, blocks };
     for (const lba of this.#blocks.keys()) if (lba >= blocks) this.#blocks.delete(lba);
   }
@@ -199,7 +200,9 @@ export class MemoryBlockSet implements BlockCommandSet {
     const f = this.#begin({ op: 'mapping', lba, blocks: maxBlocks });
     if (f !== undefined) return Promise.resolve(f);
     const mapped = this.#blocks.has(lba);
-    let end = lba + BigInt(maxBlocks);
+    // The run ends at the capacity even when maxBlocks reaches past it.
+    const last = lba + BigInt(maxBlocks);
+    let end = last < this.#geometry.blocks ? last : this.#geometry.blocks;
     if (mapped) {
       let at = lba + 1n;
       while (at < end && this.#blocks.has(at)) at++;
