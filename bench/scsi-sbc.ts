@@ -61,7 +61,7 @@ function cdbCaw(lba: number): Uint8Array {
 }
 
 async function filledSet(): Promise<MemoryBlockSet> {
-  const set = new MemoryBlockSet({ blocks: BLOCKS, blockSize: BLOCK });
+  const set = new MemoryBlockSet({ blocks: BLOCKS, blockSize: BLOCK, record: false });
   const chunk = new Uint8Array(256 * BLOCK).fill(0x5a);
   for (let lba = 0; lba < BLOCKS; lba += 256) await set.write(BigInt(lba), chunk);
   return set;

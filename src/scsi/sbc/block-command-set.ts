@@ -56,6 +56,8 @@ export interface BlockGeometry {
   readonly writeZeroes?: WriteZeroesLimits;
   /** The device has a FLUSH command (VIRTIO_BLK_F_FLUSH); without one every write is durable on completion. */
   readonly flush: boolean;
+  /** setWriteCache can switch the cache (VIRTIO_BLK_F_CONFIG_WCE); otherwise WCE is reported as not changeable. */
+  readonly writeCacheChangeable: boolean;
 }
 
 /** A run of logical blocks with the same provisioning state (GET LBA STATUS). */

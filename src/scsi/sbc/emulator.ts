@@ -364,6 +364,8 @@ export class SbcEmulator implements LogicalUnit {
       lowestAlignedLba: g.lowestAlignedLba,
       readOnly: this.bcs.readOnly,
       writeCacheEnabled: this.bcs.writeCacheEnabled(),
+      writeCacheChangeable: g.writeCacheChangeable,
+      volatileCache: g.flush,
       limits: {
         maxTransferBlocks: this.#maxTransferBlocks,
         optimalTransferBlocks: Math.min(g.optimalTransferBlocks, this.#maxTransferBlocks),

@@ -51,6 +51,8 @@ export interface MemoryBlockSetOptions {
   readonly serial?: string;
   /** Offer the allocation query; default true. */
   readonly mapping?: boolean;
+  /** Log every call in `calls` (default true); off for long runs such as benchmarks, where the log would grow without bound. */
+  readonly record?: boolean;
   /** Called before each operation; a failure status makes it fail without effect. */
   readonly fault?: (op: MemoryBlockOp, lba: bigint | undefined, blocks: number | undefined) => BlockFailure | undefined;
 }
@@ -83,6 +85,7 @@ export class MemoryBlockSet implements BlockCommandSet {
       maxTransferBlocks: opts.maxTransferBlocks ?? 0,
       optimalTransferBlocks: opts.optimalTransferBlocks ?? 0,
       flush: opts.flush ?? true,
+      writeCacheChangeable: opts.writeCacheChangeable ?? true,
       ...(discard === undefined ? {} : { discard }),
       ...(writeZeroes === undefined ? {} : { writeZeroes }),
     };
@@ -223,7 +226,7 @@ export class MemoryBlockSet implements BlockCommandSet {
   }
 
   #begin(call: MemoryBlockCall): BlockFailure | undefined {
-    this.calls.push(call);
+    if (this.#opts.record !== false) this.calls.push(call);
     return this.#opts.fault?.(call.op, call.lba, call.blocks);
   }
 }

@@ -35,6 +35,7 @@ describe('MemoryBlockSet geometry and options', () => {
       maxTransferBlocks: 0,
       optimalTransferBlocks: 0,
       flush: true,
+      writeCacheChangeable: true,
       discard: { maxBlocks: 65536, maxSegments: 64, granularity: 0, zeroes: true },
       writeZeroes: { maxBlocks: 65536, mayUnmap: true },
     });
@@ -120,6 +121,14 @@ describe('MemoryBlockSet data', () => {
     expect(await readBack(d, 1n, 3, 4096)).toEqual(Uint8Array.from([...new Uint8Array(4096), ...blocks(2, 0x40, 4096)]));
     expect(() => d.write(0n, new Uint8Array(512))).toThrow(RangeError);
     expect(d.calls).toEqual([{ op: 'write', lba: 2n, blocks: 2 }, { op: 'read', lba: 1n, blocks: 3 }]);
+  });
+
+  test('record: false keeps no call log (long runs) and changes nothing else', async () => {
+    const d = new MemoryBlockSet({ blocks: 4, record: false, fault: (op) => (op === 'flush' ? 'io-error' : undefined) });
+    expect(await d.write(1n, blocks(1, 0x11))).toBe('ok');
+    expect(await d.flush()).toBe('io-error');
+    expect(d.calls).toEqual([]);
+    expect(d.peek(1n)).toEqual(blocks(1, 0x11));
   });
 });
 

@@ -298,12 +298,16 @@ describe('MODE SELECT', () => {
     expect(u.disk.writeCacheEnabled()).toBe(false);
   });
 
-  test('WCE change on a device whose cache cannot be switched → 26h/00h, WCE unchanged', async () => {
+  test('WCE change on a device whose cache cannot be switched → 26h/00h at WCE, WCE unchanged, reported not changeable', async () => {
     const u = await unit({ writeCacheChangeable: false });
     expectGood(await u.run(TUR, { nexus: 'B' }));
-    expectSense(await select(u, true, cat(H6, caching(false))), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0 });
+    // The Caching page starts after the 4-byte header: WCE is parameter byte 4 + 2, bit 2.
+    expectSense(await select(u, true, cat(H6, caching(false))), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0, field: { byte: 6, bit: 2, cdb: false } });
     expect(u.disk.writeCacheEnabled()).toBe(true);
+    expect(u.disk.calls).toEqual([]);
     expectData(await u.run(sense6('08', '08')), cat('17 00 10 00', caching(true)));
+    // PC 01b (changeable): no bit of the Caching page may change.
+    expectData(await u.run(sense6('08', '48')), cat('17 00 10 00', '08 12', z(18)));
     expectGood(await u.run(TUR, { nexus: 'B' })); // nothing changed: no MODE PARAMETERS CHANGED
   });
 

@@ -165,6 +165,11 @@ describe('INQUIRY VPD pages', () => {
     expectData(await u.run(vpd(0x86)), cat('00 86 00 3c 00 07 01 01', z(56)));
   });
 
+  test('86h on a device without FLUSH (every write durable): V_SUP 0', async () => {
+    const u = await unit({ flush: false });
+    expectData(await u.run(vpd(0x86)), cat('00 86 00 3c 00 07 00 01', z(56)));
+  });
+
   // Block Limits (SBC-4): byte 4 WSNZ, 5 MAXIMUM COMPARE AND WRITE LENGTH, 6..7 OPTIMAL TRANSFER LENGTH
   // GRANULARITY, 8..11 MAXIMUM TRANSFER LENGTH, 12..15 OPTIMAL TRANSFER LENGTH, 16..19 MAXIMUM PREFETCH
   // LENGTH, 20..23 MAXIMUM UNMAP LBA COUNT, 24..27 MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, 28..31 OPTIMAL UNMAP
