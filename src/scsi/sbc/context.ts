@@ -75,6 +75,8 @@ export interface LogicalUnit {
   deferError(nexus: string, sense: SenseData): void;
   /** Queues a unit attention for every I_T nexus except `except`. */
   raiseUnitAttention(code: AscAscq, except?: string): void;
+  /** Drops a queued unit attention of `nexus` that the command just answered (REPORT LUNS and 3Fh/0Eh). */
+  clearUnitAttention(nexus: string, code: AscAscq): void;
 }
 
 /** A decoded command as its handler receives it. */

@@ -136,7 +136,6 @@ function fnv1a64(text: string): bigint {
 export class SbcEmulator implements LogicalUnit {
   readonly bcs: BlockCommandSet;
   readonly locks = new RangeLock();
-  readonly luns: readonly number[];
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   stopped = false;
   #info: LogicalUnitInfo;
@@ -144,6 +143,7 @@ export class SbcEmulator implements LogicalUnit {
   #commands: readonly CommandDescriptor[];
   #maxTransferBlocks: number;
   #dSense = false;
+  #luns: readonly number[];
   #lastWce: boolean;
   readonly #opts: SbcEmulatorOptions;
   readonly #serial: string;
@@ -153,7 +153,7 @@ export class SbcEmulator implements LogicalUnit {
     this.bcs = bcs;
     this.#opts = opts;
     this.#serial = serial;
-    this.luns = opts.luns ?? [0];
+    this.#luns = opts.luns ?? [0];
     this.taskManagementFunctions = opts.taskManagementFunctions ?? DEFAULT_TMFS;
     this.#geometry = bcs.geometry();
     this.#maxTransferBlocks = this.#computeMaxTransfer(this.#geometry);
@@ -178,6 +178,21 @@ export class SbcEmulator implements LogicalUnit {
 
   get geometry(): BlockGeometry {
     return this.#geometry;
+  }
+
+  get luns(): readonly number[] {
+    return this.#luns;
+  }
+
+  /**
+   * Changes the LUN inventory REPORT LUNS reports; when it differs, every
+   * I_T nexus gets REPORTED LUNS DATA HAS CHANGED (SPC-5), which its next
+   * REPORT LUNS clears.
+   */
+  setLuns(luns: readonly number[]): void {
+    const same = luns.length === this.#luns.length && luns.every((n, i) => n === this.#luns[i]);
+    this.#luns = [...luns];
+    if (!same) this.raiseUnitAttention(UnitAttention.REPORTED_LUNS_DATA_HAS_CHANGED);
   }
 
   get commands(): readonly CommandDescriptor[] {
@@ -260,6 +275,11 @@ export class SbcEmulator implements LogicalUnit {
       if (isResetCondition(code)) n.unitAttentions = [code];
       else if (!n.unitAttentions.some((u) => u.asc === code.asc && u.ascq === code.ascq)) n.unitAttentions.push(code);
     }
+  }
+
+  clearUnitAttention(nexus: string, code: AscAscq): void {
+    const n = this.#nexus(nexus);
+    n.unitAttentions = n.unitAttentions.filter((u) => u.asc !== code.asc || u.ascq !== code.ascq);
   }
 
   takePendingSense(nexus: string): SenseData | undefined {

@@ -15,6 +15,7 @@ import { encodeSense } from '../sense-codec.js';
 import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense, senseNotReady } from '../sense.js';
 import { buildVpdPage } from '../vpd.js';
 import { GOOD, checkCondition, fromDecoded, goodData, type HandlerTable } from './context.js';
+import { UnitAttention } from './errors.js';
 
 const PAGE_CONTROL: Readonly<Record<ModePageControl, PageControl>> = {
   [ModePageControl.CURRENT]: 'current',
@@ -54,7 +55,12 @@ export const SPC_HANDLERS: HandlerTable = {
 
   reportLuns: {
     medium: false,
-    run: (lu, { fields }) => fromDecoded(reportLuns(lu.luns, fields.selectReport), fields.allocationLength),
+    // SPC-5: REPORT LUNS clears a REPORTED LUNS DATA HAS CHANGED unit attention of its I_T nexus.
+    run: (lu, { fields, nexus }) => {
+      const r = reportLuns(lu.luns, fields.selectReport);
+      if (r.ok) lu.clearUnitAttention(nexus, UnitAttention.REPORTED_LUNS_DATA_HAS_CHANGED);
+      return fromDecoded(r, fields.allocationLength);
+    },
   },
 
   rsoc: {

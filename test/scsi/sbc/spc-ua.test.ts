@@ -114,3 +114,39 @@ describe('unit attention (SAM-5)', () => {
   });
 });
 
+
+describe('REPORTED LUNS DATA HAS CHANGED (SPC-5)', () => {
+  const lunsChanged = { key: UNIT_ATTENTION, asc: 0x3f, ascq: 0x0e };
+  // REPORT LUNS data: LUN LIST LENGTH (4), 4 reserved, 8-byte LUNs (SAM-5 peripheral device addressing for 0..255).
+  const lunList = (...luns: number[]): string => {
+    const len = (8 * luns.length).toString(16).padStart(8, '0').replace(/(..)(?!$)/g, '$1 ');
+    return [len, '00 00 00 00', ...luns.map((n) => `00 ${n.toString(16).padStart(2, '0')} 00 00 00 00 00 00`)].join(' ');
+  };
+
+  test('setLuns with a new inventory raises 3Fh/0Eh on every nexus; REPORT LUNS clears it for its own nexus only', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+    u.lu.setLuns([0, 1]);
+    expectData(await u.run(REPORT_LUNS, { nexus: 'A' }), lunList(0, 1));
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expectSense(await u.run(TUR, { nexus: 'B' }), lunsChanged);
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+  });
+
+  test('the same inventory again raises nothing', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR));
+    u.lu.setLuns([0]);
+    expectGood(await u.run(TUR));
+    expect(u.lu.luns).toEqual([0]);
+  });
+
+  test('a REPORT LUNS that fails (SELECT REPORT 03h) does not clear it', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR));
+    u.lu.setLuns([2]);
+    expectSense(await u.run('a0 00 03 00 00 00 00 00 01 00 00 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    expectSense(await u.run(TUR), lunsChanged);
+  });
+});
