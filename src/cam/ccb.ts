@@ -1,0 +1,238 @@
+// CAM Control Blocks: the request every layer of CAM passes around. Function
+// codes, tag actions, direction and flag bits keep FreeBSD's cam_ccb.h values;
+// the CCBs are plain objects discriminated by `func`. Spec for the SCSI side:
+// SAM-5 (task attributes), SPC-5.
+
+import type { SenseData } from '../scsi/sense.js';
+
+// Function code flags (cam_ccb.h xpt_opcode): bits above 0xff. The codes
+// below are written out with them folded in, so each has a literal type.
+const XPT_FC_QUEUED = 0x100;
+const XPT_FC_DEV_QUEUED = 0x800 | XPT_FC_QUEUED;
+
+/** XPT function codes (cam_ccb.h xpt_opcode), those vtcam implements. */
+export const XptFunc = {
+  NOOP: 0x00,
+  /** 0x01 | XPT_FC_DEV_QUEUED */
+  SCSI_IO: 0x901,
+  GDEV_TYPE: 0x02,
+  PATH_INQ: 0x04,
+  REL_SIMQ: 0x05,
+  /** 0x08 | XPT_FC_QUEUED | XPT_FC_USER_CCB | XPT_FC_XPT_ONLY */
+  SCAN_BUS: 0x708,
+  GDEV_STATS: 0x0c,
+  /** 0x0f | XPT_FC_QUEUED | XPT_FC_USER_CCB | XPT_FC_XPT_ONLY */
+  ASYNC: 0x70f,
+  ABORT: 0x10,
+  /** 0x11 | XPT_FC_XPT_ONLY */
+  RESET_BUS: 0x411,
+  /** 0x12 | XPT_FC_DEV_QUEUED */
+  RESET_DEV: 0x912,
+  /** 0x14 | XPT_FC_QUEUED | XPT_FC_USER_CCB | XPT_FC_XPT_ONLY */
+  SCAN_LUN: 0x714,
+} as const;
+export type XptFunc = (typeof XptFunc)[keyof typeof XptFunc];
+
+/** True for function codes that pass through the device queue (XPT_FC_IS_DEV_QUEUED). */
+export function isDevQueued(func: number): boolean {
+  return (func & XPT_FC_DEV_QUEUED) === XPT_FC_DEV_QUEUED;
+}
+
+/** SAM-5 task attributes as SCSI-2 queue tag messages (MSG_*_Q_TAG), the values CAM uses. */
+export const TagAction = {
+  SIMPLE: 0x20,
+  HEAD_OF_QUEUE: 0x21,
+  ORDERED: 0x22,
+} as const;
+export type TagAction = (typeof TagAction)[keyof typeof TagAction];
+
+/** Data direction (ccb_flags CAM_DIR_*). */
+export const CamDir = {
+  IN: 0x40,
+  OUT: 0x80,
+  NONE: 0xc0,
+} as const;
+export type CamDir = (typeof CamDir)[keyof typeof CamDir];
+
+/** ccb_flags bits vtcam honours. */
+export const CcbFlag = {
+  DIR_MASK: 0xc0,
+  /** Do not freeze the device queue when this CCB fails. */
+  DEV_QFRZDIS: 0x400,
+  TAG_ACTION_VALID: 0x8000,
+} as const;
+
+/**
+ * Priorities (cam.h CAM_PRIORITY_*): run level in the high byte, lower is
+ * more urgent. Probe and recovery work (DEV, OOB) goes ahead of NORMAL I/O.
+ */
+export const CamPriority = {
+  HOST: 0x080,
+  BUS: 0x180,
+  XPT: 0x280,
+  OOB: 0x300,
+  DEV: 0x380,
+  NORMAL: 0x480,
+} as const;
+
+/** bus:target:lun. */
+export interface CamPath {
+  readonly bus: number;
+  readonly target: number;
+  readonly lun: number;
+}
+
+export const pathString = (p: CamPath): string => `${p.bus}:${p.target}:${p.lun}`;
+
+/** Where a CCB is (STYLE §7): transitions are made by the queue that owns it. */
+export type CcbState = 'free' | 'queued' | 'active' | 'done';
+
+/** Fields every CCB has (struct ccb_hdr). */
+export interface CcbHeader {
+  path: CamPath;
+  /** CamStatus OR'ed with CAM_DEV_QFRZN / CAM_AUTOSNS_VALID. */
+  status: number;
+  priority: number;
+  /** Hard timeout in milliseconds (0: none). */
+  timeoutMs: number;
+  /** Retries the periph may still spend (cam_periph_error). */
+  retryCount: number;
+  flags: number;
+  /** Completion callback (cbfcnp); called exactly once. */
+  done: ((ccb: Ccb) => void) | undefined;
+  state: CcbState;
+}
+
+/** XPT_SCSI_IO (struct ccb_scsiio). */
+export interface ScsiIoCcb extends CcbHeader {
+  readonly func: typeof XptFunc.SCSI_IO;
+  cdb: Uint8Array;
+  tagAction: TagAction;
+  /** Data-Out Buffer (CAM_DIR_OUT). */
+  dataOut: Uint8Array | undefined;
+  /** Bytes expected to move (dxfer_len): the Data-Out length or the Data-In room. */
+  dxferLen: number;
+  /** Data-In received (CAM_DIR_IN), at most dxferLen bytes. */
+  dataIn: Uint8Array | undefined;
+  /** dxferLen minus the bytes actually moved. */
+  resid: number;
+  /** SCSI status byte. */
+  scsiStatus: number;
+  /** Autosense data (CAM_AUTOSNS_VALID). */
+  sense: Uint8Array | undefined;
+  senseData: SenseData | undefined;
+}
+
+/** XPT_PATH_INQ (struct ccb_pathinq), the fields vtcam reports. */
+export interface PathInqCcb extends CcbHeader {
+  readonly func: typeof XptFunc.PATH_INQ;
+  result: PathInq | undefined;
+}
+
+export interface PathInq {
+  readonly simName: string;
+  readonly unit: number;
+  readonly bus: number;
+  readonly maxTarget: number;
+  readonly maxLun: number;
+  /** Largest transfer one CCB may carry (maxio). */
+  readonly maxIoBytes: number;
+  /** Openings the SIM's ring gives right now. */
+  readonly openings: number;
+  readonly simVendor: string;
+  readonly hbaVendor: string;
+  readonly tagAble: boolean;
+}
+
+/** XPT_GDEV_TYPE / XPT_GDEV_STATS / XPT_SCAN_BUS / XPT_SCAN_LUN / XPT_RESET_BUS / XPT_RESET_DEV / XPT_NOOP: header only. */
+export interface PlainCcb extends CcbHeader {
+  readonly func:
+    | typeof XptFunc.NOOP
+    | typeof XptFunc.GDEV_TYPE
+    | typeof XptFunc.GDEV_STATS
+    | typeof XptFunc.SCAN_BUS
+    | typeof XptFunc.SCAN_LUN
+    | typeof XptFunc.RESET_BUS
+    | typeof XptFunc.RESET_DEV;
+}
+
+/** XPT_ABORT (struct ccb_abort). */
+export interface AbortCcb extends CcbHeader {
+  readonly func: typeof XptFunc.ABORT;
+  readonly abort: Ccb;
+}
+
+/** XPT_REL_SIMQ (struct ccb_relsim): release the device queue now, after a timeout, after completions. */
+export interface RelSimqCcb extends CcbHeader {
+  readonly func: typeof XptFunc.REL_SIMQ;
+  /** RELSIM_* flags. */
+  releaseFlags: number;
+  /** New openings for RELSIM_ADJUST_OPENINGS. */
+  openings: number;
+  /** Milliseconds for RELSIM_RELEASE_AFTER_TIMEOUT. */
+  releaseTimeoutMs: number;
+  /** Freezes dropped when it runs. */
+  releaseCount: number;
+  /** Frozen count left (output). */
+  qfrozenCount: number;
+}
+
+/** XPT_REL_SIMQ release_flags (cam_ccb.h RELSIM_*). */
+export const RelSim = {
+  ADJUST_OPENINGS: 0x01,
+  RELEASE_AFTER_TIMEOUT: 0x02,
+  RELEASE_AFTER_CMDCMPLT: 0x04,
+  RELEASE_AFTER_QEMPTY: 0x08,
+} as const;
+
+export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb;
+
+/** What {@link newScsiIo} needs; everything else gets CAM's defaults. */
+export interface ScsiIoInit {
+  readonly path: CamPath;
+  readonly cdb: Uint8Array;
+  readonly dir: CamDir;
+  /** Data-Out bytes (CAM_DIR_OUT). */
+  readonly dataOut?: Uint8Array;
+  /** Data-In room in bytes (CAM_DIR_IN). */
+  readonly dataInLength?: number;
+  readonly tagAction?: TagAction;
+  readonly priority?: number;
+  readonly timeoutMs?: number;
+  readonly retryCount?: number;
+  readonly flags?: number;
+  readonly done?: (ccb: Ccb) => void;
+}
+
+/** Default hard timeout of a SCSI I/O CCB (da uses 60 s, as FreeBSD's da_default_timeout). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** A fresh XPT_SCSI_IO CCB (xpt_alloc_ccb + cam_fill_csio). */
+export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
+  const dxferLen = init.dir === CamDir.OUT ? (init.dataOut?.length ?? 0) : init.dir === CamDir.IN ? (init.dataInLength ?? 0) : 0;
+  return {
+    func: XptFunc.SCSI_IO,
+    path: init.path,
+    status: 0,
+    priority: init.priority ?? CamPriority.NORMAL,
+    timeoutMs: init.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retryCount: init.retryCount ?? 0,
+    flags: ((init.flags ?? 0) & ~CcbFlag.DIR_MASK) | init.dir | CcbFlag.TAG_ACTION_VALID,
+    done: init.done,
+    state: 'free',
+    cdb: init.cdb,
+    tagAction: init.tagAction ?? TagAction.SIMPLE,
+    dataOut: init.dir === CamDir.OUT ? init.dataOut : undefined,
+    dxferLen,
+    dataIn: undefined,
+    resid: dxferLen,
+    scsiStatus: 0,
+    sense: undefined,
+    senseData: undefined,
+  };
+}
+
+/** A fresh header-only CCB for `func`. */
+export function newCcb<F extends PlainCcb['func']>(func: F, path: CamPath, done?: (ccb: Ccb) => void, priority: number = CamPriority.NORMAL): PlainCcb & { readonly func: F } {
+  return { func, path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free' };
+}
