@@ -79,7 +79,7 @@ const MAX_HEX_BYTES = 260;
  * Hex bytes as people paste them: "70 00 05", "700005", "0x70,0x00", "70:00".
  * A message for anything else.
  */
-export function parseHexBytes(words: readonly string[]): Uint8Array | string {
+export function parseHexBytes(words: readonly string[], max = MAX_HEX_BYTES): Uint8Array | string {
   const tokens = words.join(' ').split(/[\s,:]+/).filter((t) => t !== '').map((t) => t.replace(/^0x/i, ''));
   if (tokens.length === 0) return 'give the bytes in hex, e.g. 70 00 05 00 …';
   const out: number[] = [];
@@ -87,7 +87,7 @@ export function parseHexBytes(words: readonly string[]): Uint8Array | string {
     if (!/^[0-9a-f]+$/i.test(t) || (t.length > 2 && t.length % 2 !== 0)) return `'${t}' is not hex bytes; write them like 70 00 05 or 700005`;
     for (let i = 0; i < t.length; i += 2) out.push(parseInt(t.slice(i, i + 2), 16));
   }
-  if (out.length > MAX_HEX_BYTES) return `${out.length} bytes is more than sense data or a CDB can be (${MAX_HEX_BYTES} at most)`;
+  if (out.length > max) return max === MAX_HEX_BYTES ? `${out.length} bytes is more than sense data or a CDB can be (${max} at most)` : `${out.length} bytes is more than ${max} at most`;
   return Uint8Array.from(out);
 }
 
