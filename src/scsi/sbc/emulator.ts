@@ -24,7 +24,6 @@ import {
   COMMANDS,
   PROTECT_COMMANDS,
   PROTECT_MASK,
-  lookupCommand,
   restrictUsage,
   type CommandDescriptor,
 } from '../cdb/registry.js';
@@ -323,11 +322,10 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   async #execute(cdb: Uint8Array, dataOut: Uint8Array, nexus: string): Promise<CommandOutcome> {
-    const found = lookupCommand(cdb, this.#commands);
-    const decoded = found.ok ? decodeCdb(cdb, this.#commands) : found;
+    const decoded = decodeCdb(cdb, this.#commands);
     const entry = decoded.ok ? (HANDLERS[decoded.value.kind] as HandlerEntry<CdbKind> | undefined) : undefined;
     const n = this.#nexus(nexus);
-    if (!(found.ok && UA_EXEMPT_OPCODES.has(found.value.opcode))) {
+    if (!UA_EXEMPT_OPCODES.has(cdb[0] ?? -1)) {
       const ua = n.unitAttentions.shift();
       if (ua !== undefined) return checkCondition(senseUnitAttention(ua));
       const deferred = n.deferred.shift();

@@ -29,7 +29,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 
 /** Runs `body` holding a lock on the command's range. */
 async function locked<T>(lu: LogicalUnit, lba: bigint, blocks: number, exclusive: boolean, body: () => Promise<T>): Promise<T> {
-  const release = await lu.locks.acquire(lba, blocks, exclusive);
+  const release = lu.locks.tryAcquire(lba, blocks, exclusive) ?? (await lu.locks.acquire(lba, blocks, exclusive));
   try {
     return await body();
   } finally {

@@ -243,3 +243,27 @@ describe('RangeLock', () => {
     expect(lock.held).toBe(0);
   });
 });
+
+describe('tryAcquire', () => {
+  test('grants at once when free, refuses without queueing when anything conflicts', async () => {
+    const locks = new RangeLock();
+    const a = locks.tryAcquire(0n, 8, false);
+    expect(a).toBeTypeOf('function');
+    expect(locks.tryAcquire(4n, 8, false)).toBeTypeOf('function');
+    expect(locks.tryAcquire(6n, 1, true)).toBeUndefined();
+    expect(locks.waiting).toBe(0);
+    expect(locks.tryAcquire(100n, 1, true)).toBeTypeOf('function');
+    // A waiter ahead of a shared request makes it conflict too (FIFO among conflicting requests).
+    const queued = locks.acquire(0n, 1, true);
+    expect(locks.waiting).toBe(1);
+    expect(locks.tryAcquire(0n, 1, false)).toBeUndefined();
+    expect(locks.tryAcquire(0n, 0, true)).toBeTypeOf('function'); // zero length never conflicts
+    expect(locks.held).toBe(3);
+    a?.();
+    // The shared lock on 4..12 does not cover block 0: the exclusive waiter is granted on the release itself.
+    expect(locks.waiting).toBe(0);
+    expect(locks.held).toBe(3);
+    (await queued)();
+    expect(locks.held).toBe(2);
+  });
+});
