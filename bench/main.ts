@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
 import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
+import { benchCam, CAM_CASES } from './cam.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
 import { createProgress } from '../src/cli/progress.js';
 import { writeFile } from 'node:fs/promises';
@@ -35,3 +36,14 @@ const sbcPaths = await writeReport(outDir, 'scsi-sbc', {
 const sbcRatioSvg = sbcPaths.svg.replace(/\.svg$/, '.ratio.svg');
 await writeFile(sbcRatioSvg, renderSvgChart(sbcRows.filter((r) => r.ratio !== undefined), { title: 'scsi-sbc: commands/s as a fraction of the block set called directly', metric: 'ratio' }));
 process.stdout.write(`\n${formatTable(sbcRows)}\n\nwrote ${sbcPaths.json}, ${sbcPaths.table}, ${sbcPaths.svg}, ${sbcRatioSvg}\n`);
+
+const camProgress = createProgress(CAM_CASES, 'bench cam');
+const camRows = computeRatios(await benchCam({ durationMs, warmupMs, onStep: (msg) => { camProgress.tick(msg); } }));
+camProgress.done();
+const camPaths = await writeReport(outDir, 'cam', {
+  meta: { benchmark: 'cam', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
+  rows: camRows,
+});
+const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
+await writeFile(camRatioSvg, renderSvgChart(camRows.filter((r) => r.ratio !== undefined), { title: 'cam: IOPS through da / pass as a fraction of the virtio driver alone', metric: 'ratio' }));
+process.stdout.write(`\n${formatTable(camRows)}\n\nwrote ${camPaths.json}, ${camPaths.table}, ${camPaths.svg}, ${camRatioSvg}\n`);

@@ -20,6 +20,10 @@ export interface BenchRow {
   baseline?: string;
   /** opsPerSec / baseline's opsPerSec, filled by {@link computeRatios}. */
   ratio?: number;
+  /** A second row to compare with, the floor under every layer (e.g. a bare memory copy). */
+  floorBaseline?: string;
+  /** opsPerSec / floorBaseline's opsPerSec, filled by {@link computeRatios}. */
+  floorRatio?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -91,17 +95,21 @@ const COLUMNS: readonly Column[] = [
   { title: 'ratio', right: true, cell: (r) => (r.ratio === undefined ? MISSING : formatRatio(r.ratio)) },
 ];
 
+/** Shown only when some row has a floor ratio. */
+const FLOOR_COLUMN: Column = { title: 'vs floor', right: true, cell: (r) => (r.floorRatio === undefined ? MISSING : formatRatio(r.floorRatio)) };
+
 /**
  * Plain-text table, one line per row after a header and a rule: text columns
  * left-aligned, numbers right-aligned, two spaces between columns, `-` for
  * values a row does not have. Ends with a newline.
  */
 export function formatTable(rows: readonly BenchRow[]): string {
-  const cells = [COLUMNS.map((c) => c.title), ...rows.map((r) => COLUMNS.map((c) => c.cell(r)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => width(line[i] ?? ''))));
+  const columns = rows.some((r) => r.floorRatio !== undefined) ? [...COLUMNS, FLOOR_COLUMN] : COLUMNS;
+  const cells = [columns.map((c) => c.title), ...rows.map((r) => columns.map((c) => c.cell(r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => width(line[i] ?? ''))));
   const pad = (s: string, i: number): string => {
     const fill = ' '.repeat((widths[i] ?? 0) - width(s));
-    return COLUMNS[i]?.right === true ? fill + s : s + fill;
+    return columns[i]?.right === true ? fill + s : s + fill;
   };
   const render = (line: readonly string[]): string => line.map(pad).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
@@ -123,15 +131,18 @@ export function formatTable(rows: readonly BenchRow[]): string {
  * throws: a ratio against the wrong row is worse than none.
  */
 export function computeRatios(rows: readonly BenchRow[]): BenchRow[] {
-  return rows.map((row) => {
-    if (row.baseline === undefined) return { ...row };
-    const base = findBaseline(rows, row, row.baseline);
+  const ratioTo = (row: BenchRow, name: string): number => {
+    const base = findBaseline(rows, row, name);
     if (!(Number.isFinite(base.opsPerSec) && base.opsPerSec > 0)) {
-      throw new RangeError(
-        `baseline "${row.baseline}" of ${describeRow(row)} has opsPerSec ${base.opsPerSec}; a ratio needs a positive rate`,
-      );
+      throw new RangeError(`baseline "${name}" of ${describeRow(row)} has opsPerSec ${base.opsPerSec}; a ratio needs a positive rate`);
     }
-    return { ...row, ratio: row.opsPerSec / base.opsPerSec };
+    return row.opsPerSec / base.opsPerSec;
+  };
+  return rows.map((row) => {
+    const out: BenchRow = { ...row };
+    if (row.baseline !== undefined) out.ratio = ratioTo(row, row.baseline);
+    if (row.floorBaseline !== undefined) out.floorRatio = ratioTo(row, row.floorBaseline);
+    return out;
   });
 }
 

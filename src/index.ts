@@ -1,6 +1,7 @@
 // vtcam public API. This stage exports the virtio layer (guest memory, the
 // split virtqueue, the virtio-blk driver, device model, transports and
-// backends) and the SCSI layer (sense, CDB codecs, the SBC emulator).
+// backends), the SCSI layer (sense, CDB codecs, the SBC emulator), and the
+// CAM stack (createStack, the da and pass periphs, CAM status and codes).
 
 export { GuestMemory, type GuestRange } from './virtio/guest-memory.js';
 export { GuestAllocator } from './virtio/guest-allocator.js';
@@ -18,3 +19,12 @@ export type { VirtioTransport, VirtioInterrupt } from './virtio/transport/transp
 export { LocalTransport } from './virtio/transport/local.js';
 export { attachLocalVirtioBlk, type LocalVirtioBlk, type LocalVirtioBlkOptions } from './virtio/local-stack.js';
 export * from './scsi/index.js';
+export { createStack, Stack, type StackOptions, type StackDevice } from './stack.js';
+export { CamStatus, CAM_DEV_QFRZN, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, camStatus, camStatusName } from './cam/status.js';
+export { XptFunc, TagAction, CamDir, CamPriority, type CamPath } from './cam/ccb.js';
+export { AsyncCode } from './cam/async.js';
+export type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
+export { DaPeriph, type DaOptions } from './cam/periph/da.js';
+export { PassPeriph } from './cam/periph/pass.js';
+export { CamError } from './cam/periph/errors.js';
+export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './cam/periph/request.js';

@@ -84,6 +84,14 @@ export interface CamPath {
 
 export const pathString = (p: CamPath): string => `${p.bus}:${p.target}:${p.lun}`;
 
+/**
+ * A target or LUN that matches every target or LUN (cam.h CAM_TARGET_WILDCARD,
+ * CAM_LUN_WILDCARD): the path of bus-wide async events, and of subscriptions
+ * to a whole bus.
+ */
+export const CAM_TARGET_WILDCARD = -1;
+export const CAM_LUN_WILDCARD = -1;
+
 /** Where a CCB is (STYLE §7): transitions are made by the queue that owns it. */
 export type CcbState = 'free' | 'queued' | 'active' | 'done';
 

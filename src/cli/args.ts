@@ -2,6 +2,7 @@
 // says what to do next; the caller prints it and exits with status 2.
 
 import { parseArgs } from 'node:util';
+import { CAM_USAGE, isCamCommand, parseCamCli, type CamArgs } from './cam-args.js';
 
 export interface DemoArgs {
   readonly command: 'demo';
@@ -22,7 +23,7 @@ export interface DecodeArgs {
   readonly bytes: Uint8Array;
 }
 
-export type CliArgs = DemoArgs | DecodeArgs | { readonly command: 'help' } | { readonly command: 'version' };
+export type CliArgs = DemoArgs | DecodeArgs | { readonly command: 'cam'; readonly cam: CamArgs } | { readonly command: 'help' } | { readonly command: 'version' };
 
 export type ParsedArgs = { readonly ok: true; readonly args: CliArgs } | { readonly ok: false; readonly message: string };
 
@@ -52,7 +53,8 @@ Demo options:
   --no-event-idx        do not negotiate VIRTIO_F_EVENT_IDX
   -h, --help            this text
   -v, --version         the version
-`;
+
+${CAM_USAGE}`;
 
 const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -92,6 +94,12 @@ export function parseHexBytes(words: readonly string[], max = MAX_HEX_BYTES): Ui
 }
 
 export function parseCli(argv: readonly string[]): ParsedArgs {
+  const first = argv[0];
+  if (first !== undefined && isCamCommand(first)) {
+    if (argv.includes('-h') || argv.includes('--help')) return { ok: true, args: { command: 'help' } };
+    const r = parseCamCli(first, argv.slice(1));
+    return r.ok ? { ok: true, args: { command: 'cam', cam: r.args } } : r;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -125,7 +133,7 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
     if (typeof bytes === 'string') return { ok: false, message: bytes };
     return { ok: true, args: { command, bytes } };
   }
-  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo, sense, cdb)` };
+  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo, sense, cdb, devlist, inquiry, readcap, tur, modepage, cmd, stats)` };
   if (extra.length > 0) return { ok: false, message: `unexpected argument '${extra[0] ?? ''}'` };
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return { ok: false, message: `--block-size must be 512 or 4096, got '${bs}'` };

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { USAGE, parseCli } from './args.js';
 import { runDemo } from './demo.js';
 import { decodeCdbCommand, decodeSenseCommand } from './decode.js';
+import { runCamCommand } from './camcontrol.js';
 import { processIo, type CliIo } from './io.js';
 
 function version(): string {
@@ -32,6 +33,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return decodeSenseCommand(parsed.args.bytes, io);
     case 'cdb':
       return decodeCdbCommand(parsed.args.bytes, io);
+    case 'cam':
+      return runCamCommand(parsed.args.cam, io);
   }
 }
 

@@ -211,6 +211,16 @@ export class VirtioBlkDriver {
     return Math.min(queue.ring.fits(dataBuffers + 2), queue.freeSlots.length);
   }
 
+  /**
+   * Free descriptors in queue `q`'s table right now. A SIM compares it with
+   * what its own requests should have left free to see descriptors it does not
+   * account for (a device holding chains, an indirect table that fell back to
+   * a direct chain).
+   */
+  freeDescriptors(q = 0): number {
+    return this.#ring(q).numFree;
+  }
+
   /** Callers of {@link request} waiting for ring room on queue `q`. */
   waiting(q = 0): number {
     return this.#queue(q).waiters.length;

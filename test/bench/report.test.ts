@@ -81,6 +81,22 @@ describe('computeRatios', () => {
     expect(input[1]?.ratio).toBeUndefined(); // copies, not mutation
   });
 
+  it('a floor baseline gives a second ratio and a "vs floor" column', () => {
+    const input: BenchRow[] = [
+      { group: 'g', name: 'copy', params: {}, opsPerSec: 1000 },
+      { group: 'g', name: 'virtio', params: {}, opsPerSec: 400 },
+      { group: 'g', name: 'da', params: {}, opsPerSec: 200, baseline: 'virtio', floorBaseline: 'copy' },
+    ];
+    const out = computeRatios(input);
+    expect(out[2]).toMatchObject({ ratio: 0.5, floorRatio: 0.2 });
+    expect(out[1]?.floorRatio).toBeUndefined();
+    const table = formatTable(out).split('\n');
+    expect(table[0]).toMatch(/ratio {2}vs floor$/);
+    expect(table[4]).toMatch(/ 0\.50× +0\.20×$/);
+    expect(formatTable(out.slice(0, 2))).not.toMatch(/vs floor/);
+    expect(() => computeRatios([{ group: 'g', name: 'x', params: {}, opsPerSec: 1, floorBaseline: 'nope' }])).toThrow(/baseline "nope"/);
+  });
+
   it('prefers the group, falls back to all rows', () => {
     const out = computeRatios([
       { group: 'read', name: 'memcpy', params: {}, opsPerSec: 100 },

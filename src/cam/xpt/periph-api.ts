@@ -7,7 +7,20 @@ import type { CamPath, Ccb } from '../ccb.js';
 import type { AsyncCode } from '../async.js';
 
 export type { CamPath, Ccb, ScsiIoCcb, ScsiIoInit, PathInq } from '../ccb.js';
-export { XptFunc, TagAction, CamDir, CcbFlag, CamPriority, RelSim, newScsiIo, newCcb, pathString, DEFAULT_TIMEOUT_MS } from '../ccb.js';
+export {
+  XptFunc,
+  TagAction,
+  CamDir,
+  CcbFlag,
+  CamPriority,
+  RelSim,
+  newScsiIo,
+  newCcb,
+  pathString,
+  DEFAULT_TIMEOUT_MS,
+  CAM_TARGET_WILDCARD,
+  CAM_LUN_WILDCARD,
+} from '../ccb.js';
 export { CamStatus, CAM_AUTOSNS_VALID, CAM_DEV_QFRZN, CAM_STATUS_MASK, camStatus, camStatusName } from '../status.js';
 export { AsyncCode } from '../async.js';
 

@@ -7,7 +7,7 @@ import type { CamPath, Ccb, PathInq, ScsiIoCcb } from '../ccb.js';
 import type { AsyncCode } from '../async.js';
 
 export type { CamPath, Ccb, PathInq, ScsiIoCcb } from '../ccb.js';
-export { XptFunc, TagAction, CamDir, CcbFlag } from '../ccb.js';
+export { XptFunc, TagAction, CamDir, CcbFlag, CAM_TARGET_WILDCARD, CAM_LUN_WILDCARD } from '../ccb.js';
 export { CamStatus, CAM_AUTOSNS_VALID, CAM_DEV_QFRZN, CAM_STATUS_MASK } from '../status.js';
 export { AsyncCode } from '../async.js';
 
@@ -34,8 +34,42 @@ export interface Sim {
    * Starts a CCB the XPT routed to this SIM: XPT_SCSI_IO, XPT_RESET_DEV,
    * XPT_RESET_BUS, XPT_ABORT of an active CCB. The SIM completes it later with
    * handle.done(ccb), exactly once, setting `status` (and the SCSI fields).
+   * It may complete it before action() returns. A second done() for the same
+   * CCB, or done() for a CCB it was not given, throws (a SIM bug).
+   *
+   * XPT_SCSI_IO statuses the XPT acts on:
+   * - `CAM_REQUEUE_REQ`: the CCB goes back to the head of its device queue and
+   *   is dispatched again; the caller never sees it. If the SIM queue is not
+   *   frozen this means "device full" (ring-full from the device side, QUEUE
+   *   FULL): openings shrink to what is still active and grow back after
+   *   successes; with nothing else active the device queue pauses briefly.
+   *   A SIM returning its in-flight CCBs for reissue during recovery (reset)
+   *   freezes its queue first (handle.freezeSimq) so openings do not shrink,
+   *   and releases it when the ring is usable again.
+   * - SCSI status TASK SET FULL (28h) or BUSY (08h) with other CCBs active
+   *   shrinks openings the same way (the CCB itself goes back to the periph).
+   * - Any status but `CAM_REQ_CMP` freezes the device queue for the periph
+   *   (`CAM_DEV_QFRZN`, unless the CCB has CcbFlag.DEV_QFRZDIS). SIMs never
+   *   set `CAM_DEV_QFRZN` themselves; the XPT clears it.
+   *
+   * XPT_ABORT (`ccb.abort` active at this SIM): complete the victim
+   * `CAM_REQ_ABORTED` once its ring slot is safe (or with its real status if
+   * it finished first), and the abort CCB `CAM_REQ_CMP` (`CAM_UA_ABORT` if the
+   * victim had already completed). XPT_RESET_DEV / XPT_RESET_BUS reach the SIM
+   * even while device or SIM queues are frozen; the SIM reports AC_SENT_BDR /
+   * AC_BUS_RESET through handle.async.
    */
   action(ccb: Ccb): void;
+  /**
+   * `ccb` (an XPT_SCSI_IO given to action()) outlived its `timeoutMs`; the
+   * XPT arms the timer at dispatch and calls this once per dispatch. The SIM
+   * recovers — the device may still own the buffers, so the request is
+   * quarantined and the device reset — and then completes `ccb` with
+   * `CAM_CMD_TIMEOUT` (or with its real status if it completed meanwhile).
+   * Other in-flight CCBs may come back `CAM_REQUEUE_REQ` (with the SIM queue
+   * frozen, see action()). The CCB keeps its share of the budget until done.
+   */
+  timeout(ccb: ScsiIoCcb): void;
   /** Stops the SIM: every active CCB is completed (CAM_DEV_NOT_THERE) before this resolves. */
   detach(): Promise<void>;
 }
@@ -49,8 +83,20 @@ export interface SimHandle {
   freezeSimq(count: number): void;
   /** Drops `count` SIM queue freezes; `run` re-runs the device queues. */
   releaseSimq(count: number, run: boolean): void;
-  /** Reports an asynchronous event on `path` (xpt_async). */
+  /**
+   * Reports an asynchronous event on `path` (xpt_async); subscribers get it
+   * after the current call stack. Bus-wide events (AC_BUS_RESET) use
+   * CAM_TARGET_WILDCARD / CAM_LUN_WILDCARD. AC_GETDEV_CHANGED (e.g. a virtio
+   * config-change interrupt with a new capacity) makes the XPT re-read READ
+   * CAPACITY through the device queue first; subscribers then get the updated
+   * CamDeviceInfo as `arg` (the SIM's arg is not used). AC_LOST_DEVICE drops
+   * the device (waiting CCBs complete CAM_DEV_NOT_THERE); AC_FOUND_DEVICE
+   * probes the LUN. Other codes are passed on as given.
+   */
   async(code: AsyncCode, path: CamPath, arg?: unknown): void;
-  /** The budget (capacity) changed: re-run the device queue. */
+  /**
+   * The budget (capacity) changed, or the SIM can take work again after a
+   * capacity() of 0: re-run the device queues.
+   */
   run(): void;
 }

@@ -1,0 +1,163 @@
+// Benchmark: 4 KiB random reads and writes through the whole stack — `da`
+// (block API, recovery) and `pass` (raw CDBs) — against the virtio driver
+// alone on the same device in the same run, and against a bare 4 KiB memory
+// copy (the floor any path pays), at queue depth 1/32/128/512 (512 is past
+// the ring), ring 128 and 256, direct and indirect descriptors.
+
+import { createStack, type Stack } from '../src/stack.js';
+import { MemoryBackend } from '../src/virtio/device/backends/memory.js';
+import { VIRTIO_BLK_DRIVER_FEATURES } from '../src/virtio/blk-driver.js';
+import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../src/virtio/blk-wire.js';
+import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../src/virtio/blk-features.js';
+import type { GuestRange } from '../src/virtio/guest-memory.js';
+import { runClosedLoop, runSyncLoop } from './measure.js';
+import type { BenchRow } from './report.js';
+
+const BLOCK = 4096;
+const DISK = 64 * 2 ** 20;
+const BLOCKS = DISK / BLOCK;
+const GROUP = 'cam';
+const FLOOR = 'memcpy 4 KiB';
+const RINGS = [128, 256] as const;
+const DESCS = ['direct', 'indirect'] as const;
+const DEPTHS = [1, 32, 128, 512] as const;
+type Op = 'read' | 'write';
+const OPS: readonly Op[] = ['read', 'write'];
+
+export interface CamBenchOptions {
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly onStep?: (msg: string) => void;
+}
+
+/** Steps, for progress: the floor, then per ring × desc × depth × op: virtio, da, pass. */
+export const CAM_CASES = 1 + RINGS.length * DESCS.length * DEPTHS.length * OPS.length * 3;
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+function floor(opts: CamBenchOptions): BenchRow {
+  const src = new Uint8Array(DISK);
+  for (let i = 0; i < DISK; i += BLOCK) src[i] = i & 0xff;
+  const dst = new Uint8Array(BLOCK);
+  const next = xorshift(11);
+  const r = runSyncLoop({
+    warmupMs: opts.warmupMs,
+    durationMs: opts.durationMs,
+    op: () => {
+      const at = (next() % BLOCKS) * BLOCK;
+      dst.set(src.subarray(at, at + BLOCK));
+    },
+  });
+  return { group: GROUP, name: FLOOR, params: {}, opsPerSec: r.opsPerSec, p50Us: r.nsPerOp / 1000 };
+}
+
+function cdb(op: Op, lba: number): Uint8Array {
+  // READ (10) 28h / WRITE (10) 2Ah: LBA at bytes 2..5, TRANSFER LENGTH at 7..8.
+  const c = new Uint8Array(10);
+  const v = new DataView(c.buffer);
+  v.setUint8(0, op === 'read' ? 0x28 : 0x2a);
+  v.setUint32(2, lba);
+  v.setUint16(7, 1);
+  return c;
+}
+
+async function oneConfig(ring: number, desc: (typeof DESCS)[number], opts: CamBenchOptions): Promise<BenchRow[]> {
+  const features = desc === 'indirect' ? VIRTIO_BLK_DRIVER_FEATURES : VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIRECT_DESC);
+  const stack: Stack = await createStack({
+    backend: new MemoryBackend({ blocks: DISK / BLOCK, blockSize: BLOCK }),
+    queueSize: ring,
+    features,
+    device: { blockSize: BLOCK },
+    memorySize: 128 * 2 ** 20,
+  });
+  const rows: BenchRow[] = [];
+  try {
+    const da = stack.da(0);
+    const pass = stack.pass(0);
+    const chunk = new Uint8Array(2 ** 20).fill(0x5a);
+    for (let lba = 0n; lba < BigInt(BLOCKS); lba += BigInt(chunk.length / BLOCK)) await da.write(lba, chunk);
+    const { driver, allocator, memory } = stack.virtio;
+    const pattern = new Uint8Array(BLOCK).fill(0xa5);
+    for (const qd of DEPTHS) {
+      const params = { ring, desc, qd };
+      for (const op of OPS) {
+        // The virtio driver alone: one guest buffer per outstanding request, no copy in or out of it.
+        const buffers: GuestRange[] = [];
+        for (let i = 0; i < qd; i++) {
+          const b = allocator.alloc(BLOCK, BLOCK);
+          if (b === undefined) throw new Error('guest memory exhausted');
+          memory.fill(b.addr, BLOCK, 0xa5);
+          buffers.push(b);
+        }
+        const nextV = xorshift(qd * 31 + ring);
+        opts.onStep?.(`virtio ${op} ring ${ring} ${desc} qd ${qd}`);
+        const v = await runClosedLoop({
+          depth: qd,
+          warmupMs: opts.warmupMs,
+          durationMs: opts.durationMs,
+          op: async () => {
+            const buf = buffers.pop();
+            if (buf === undefined) throw new Error('no buffer');
+            const sector = BigInt((nextV() % BLOCKS) * (BLOCK / 512));
+            const done = await driver.request({ type: op === 'read' ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, sector, data: [buf] });
+            buffers.push(buf);
+            if (done.kind !== 'done' || done.status !== VIRTIO_BLK_S_OK) throw new Error(`virtio ${op} failed`);
+          },
+        });
+        for (const b of buffers) allocator.free(b.addr);
+        const base = `virtio-only ${op}`;
+        rows.push({ group: GROUP, name: base, params, opsPerSec: v.opsPerSec, p50Us: v.p50Us, p99Us: v.p99Us, floorBaseline: FLOOR });
+
+        const nextD = xorshift(qd * 37 + ring);
+        opts.onStep?.(`da ${op} ring ${ring} ${desc} qd ${qd}`);
+        const d = await runClosedLoop({
+          depth: qd,
+          warmupMs: opts.warmupMs,
+          durationMs: opts.durationMs,
+          op: async () => {
+            const lba = BigInt(nextD() % BLOCKS);
+            if (op === 'read') await da.read(lba, 1);
+            else await da.write(lba, pattern);
+          },
+        });
+        rows.push({ group: GROUP, name: `da ${op}`, params, opsPerSec: d.opsPerSec, p50Us: d.p50Us, p99Us: d.p99Us, baseline: base, floorBaseline: FLOOR });
+
+        const nextP = xorshift(qd * 41 + ring);
+        opts.onStep?.(`pass ${op} ring ${ring} ${desc} qd ${qd}`);
+        const p = await runClosedLoop({
+          depth: qd,
+          warmupMs: opts.warmupMs,
+          durationMs: opts.durationMs,
+          op: async () => {
+            const c = cdb(op, nextP() % BLOCKS);
+            const r = op === 'read' ? await pass.scsi({ cdb: c, direction: 'in', length: BLOCK }) : await pass.scsi({ cdb: c, direction: 'out', data: pattern });
+            if ((r.camStatus & 0x3f) !== 0x01) throw new Error(`pass ${op} failed: status 0x${r.camStatus.toString(16)}`);
+          },
+        });
+        rows.push({ group: GROUP, name: `pass ${op}`, params, opsPerSec: p.opsPerSec, p50Us: p.p50Us, p99Us: p.p99Us, baseline: base, floorBaseline: FLOOR });
+      }
+    }
+    const s = stack.stats(0);
+    if (s.maxCharged > s.capacity) throw new Error(`in flight exceeded the ring: charged ${s.maxCharged} > ${s.capacity}`);
+  } finally {
+    await stack.close();
+  }
+  return rows;
+}
+
+export async function benchCam(opts: CamBenchOptions): Promise<BenchRow[]> {
+  opts.onStep?.('floor: memcpy');
+  const rows: BenchRow[] = [floor(opts)];
+  for (const ring of RINGS) for (const desc of DESCS) rows.push(...(await oneConfig(ring, desc, opts)));
+  return rows;
+}

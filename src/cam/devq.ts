@@ -1,0 +1,481 @@
+// Device queues: where CCBs wait for openings. FreeBSD counterparts:
+// cam_xpt.c (xpt_run_devq, xpt_schedule_devq, xpt_done_process,
+// XPT_REL_SIMQ), cam_ccbq.h (cam_ccbq) and cam_periph.c (the QUEUE FULL
+// handling that shrinks openings). The SIM queue the device queues of one SIM
+// share is simq.ts; freeze ownership is freeze.ts.
+//
+// Openings are computed from the SIM's ring, not configured: each active CCB
+// holds `cost(ccb)` of the SIM's budget and a CCB starts only while the
+// charges of every active CCB on the SIM, plus its own, fit `capacity()`.
+// Rules that keep every CCB moving:
+// - the queue runs from the submit path and from the completion path (every
+//   completion re-runs every device queue of the SIM), after a release and
+//   whenever the SIM says its budget changed;
+// - with nothing active and nothing frozen, the head of the queue always fits
+//   (a CCB costing more than the whole budget fails CAM_REQ_TOO_BIG rather
+//   than waiting forever);
+// - every freeze has an owner who releases it: the periph for error
+//   completions (CAM_DEV_QFRZN) and for its own freezeDevq, a timer or a
+//   completion for XPT_REL_SIMQ's deferred releases, the XPT itself for the
+//   short back-off after a CAM_REQUEUE_REQ with nothing active.
+
+import { CcbFlag, RelSim, TagAction, type ScsiIoCcb } from './ccb.js';
+import { CAM_DEV_QFRZN, CamStatus, camStatus, camStatusName } from './status.js';
+import { ScsiStatus } from '../scsi/status.js';
+import { CAM_UNQUEUED_INDEX, CamQueue, nextGeneration, type CamqEntry } from './queue.js';
+import { OneShot, type CamClock } from './clock.js';
+import { LatencyHistogram } from './stats.js';
+import { assertCount, type Dispatcher, type SimQueue } from './simq.js';
+import { Freezes, RELEASE_CONDITIONS } from './freeze.js';
+
+/** The SIM as a device queue sees it (the XPT adapts a registered Sim to this). */
+export interface DevqSim {
+  /** Budget shared by every active CCB of the SIM; read on every dispatch. */
+  capacity(): number;
+  /** What `ccb` holds of the budget while active. */
+  cost(ccb: ScsiIoCcb): number;
+  /** Hands `ccb` to the SIM; it comes back through `from.complete`. */
+  start(ccb: ScsiIoCcb, from: DeviceQueue): void;
+  /** `ccb` outlived its timeout; the SIM recovers and completes it. */
+  timeout(ccb: ScsiIoCcb): void;
+}
+
+/** Adaptive queue-depth knobs. */
+export interface DevqTuning {
+  /** Openings never shrink below this (cam_periph mintags). */
+  readonly minTags: number;
+  /** Successful completions after which a shrunken tag limit grows by one. */
+  readonly growAfter: number;
+  /** Back-off before retrying a CAM_REQUEUE_REQ that came back with nothing else active. */
+  readonly requeueDelayMs: number;
+}
+
+export const DEFAULT_DEVQ_TUNING: DevqTuning = { minTags: 1, growAfter: 64, requeueDelayMs: 10 };
+
+/** What the device queues of one SIM share. */
+export interface DevqBus {
+  readonly simq: SimQueue;
+  readonly sim: DevqSim;
+  readonly clock: CamClock;
+  readonly tuning: DevqTuning;
+}
+
+/** Device queue state; the XPT reports it as DevqStats (periph-api.ts). */
+export interface DeviceQueueStats {
+  /** CCBs that could start now if the queue were not frozen: tag limit minus active, capped by the free budget (a CCB costs at least 1). */
+  readonly openings: number;
+  readonly active: number;
+  readonly queued: number;
+  /** Error completions handed back with CAM_DEV_QFRZN since the queue was last thawed (0 once frozen is 0). */
+  readonly held: number;
+  /** Every freeze: the periphs', and those owned by pending timed or completion releases. */
+  readonly frozen: number;
+  readonly simFrozen: number;
+  readonly charged: number;
+  readonly capacity: number;
+  readonly maxActive: number;
+  readonly maxCharged: number;
+  /** CCBs that may be active at once: the budget, or less after QUEUE FULL / ADJUST_OPENINGS. */
+  readonly tagLimit: number;
+  readonly completed: number;
+  /** Submit-to-completion time (waiting included) per LatencyHistogram bucket. */
+  readonly latencyUs: readonly number[];
+}
+
+/** What XPT_REL_SIMQ asks of a device queue (struct ccb_relsim). */
+export interface RelSimRequest {
+  readonly releaseFlags: number;
+  readonly openings: number;
+  readonly releaseTimeoutMs: number;
+  readonly releaseCount: number;
+}
+
+/** What happened to a CCB an XPT_ABORT named. */
+export type AbortOutcome = 'aborted' | 'active' | 'unknown';
+
+// Queue priorities below every CamPriority: HEAD OF QUEUE goes before
+// everything waiting, then CCBs the SIM gave back (CAM_REQUEUE_REQ), which
+// keep their generation and so their original order.
+const HEAD_OF_QUEUE_PRIORITY = -2;
+const REQUEUE_PRIORITY = -1;
+
+interface DevqEntry extends CamqEntry {
+  readonly ccb: ScsiIoCcb;
+  /** Budget held while active. */
+  cost: number;
+  readonly queuedAt: number;
+  /** Clock time the timeout fires; +Infinity when none is armed. */
+  deadline: number;
+  /** The SIM was told about the timeout and owes the completion. */
+  timedOut: boolean;
+}
+
+/** A short description of a CCB for error messages. */
+export function describeCcb(ccb: ScsiIoCcb): string {
+  const op = ccb.cdb[0] ?? 0;
+  return `SCSI_IO ${ccb.path.bus}:${ccb.path.target}:${ccb.path.lun} opcode ${op.toString(16).padStart(2, '0')}h`;
+}
+
+/**
+ * One logical unit's queue (cam_ed + cam_ccbq): waiting CCBs by priority,
+ * the active ones, the freezes, the adaptive tag limit and statistics. Only
+ * XPT_SCSI_IO CCBs pass through it.
+ */
+export class DeviceQueue implements Dispatcher {
+  readonly #bus: DevqBus;
+  readonly #finished: (ccb: ScsiIoCcb) => void;
+  readonly #queue = new CamQueue<DevqEntry>();
+  readonly #entries = new Map<ScsiIoCcb, DevqEntry>();
+  readonly #active = new Set<DevqEntry>();
+  readonly #freezes: Freezes;
+  readonly #timeouts: OneShot;
+  readonly #latency = new LatencyHistogram();
+  #generation = 0;
+  #charged = 0;
+  #maxActive = 0;
+  #maxCharged = 0;
+  /** Shrunken tag limit; undefined while it follows the SIM budget. */
+  #tagLimit: number | undefined;
+  /** Ceiling set by XPT_REL_SIMQ RELSIM_ADJUST_OPENINGS. */
+  #tagCeiling: number | undefined;
+  #successes = 0;
+  #ordered: DevqEntry | undefined;
+  #completed = 0;
+  #gone = false;
+
+  /**
+   * `finished` receives every CCB this queue completes (status final, state
+   * 'done'), after the queue has re-run; the XPT calls the CCB's callback there.
+   */
+  constructor(bus: DevqBus, finished: (ccb: ScsiIoCcb) => void) {
+    this.#bus = bus;
+    this.#finished = finished;
+    this.#freezes = new Freezes(bus.clock, () => {
+      bus.simq.run();
+    });
+    this.#timeouts = new OneShot(bus.clock);
+    bus.simq.attach(this);
+  }
+
+  get frozen(): number {
+    return this.#freezes.frozen;
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** CCBs active at the SIM. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /** CCBs waiting. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Queues `ccb` and runs the queue. Throws if the CCB is already queued or active (a caller bug). */
+  submit(ccb: ScsiIoCcb): void {
+    if (ccb.state === 'queued' || ccb.state === 'active') {
+      throw new Error(`xpt action: ${describeCcb(ccb)} is already ${ccb.state}; a CCB can be in flight only once`);
+    }
+    if (!Number.isInteger(ccb.priority) || ccb.priority < 0) {
+      throw new RangeError(`xpt action: ${describeCcb(ccb)} priority must be a non-negative integer, got ${ccb.priority}`);
+    }
+    this.#generation = nextGeneration(this.#generation);
+    const e: DevqEntry = {
+      ccb,
+      priority: ccb.tagAction === TagAction.HEAD_OF_QUEUE ? HEAD_OF_QUEUE_PRIORITY : ccb.priority,
+      generation: this.#generation,
+      index: CAM_UNQUEUED_INDEX,
+      cost: 0,
+      queuedAt: this.#bus.clock.now(),
+      deadline: Number.POSITIVE_INFINITY,
+      timedOut: false,
+    };
+    this.#entries.set(ccb, e);
+    ccb.state = 'queued';
+    ccb.status = CamStatus.REQ_INPROG;
+    if (this.#gone) {
+      this.#settle(e, CamStatus.DEV_NOT_THERE);
+      this.#deliver(e);
+      return;
+    }
+    this.#queue.insert(e);
+    this.#bus.simq.run();
+  }
+
+  /** Starts what may start now; SimQueue.run calls it. */
+  dispatch(): void {
+    const { simq, sim } = this.#bus;
+    for (;;) {
+      if (this.#gone || this.#freezes.frozen > 0 || simq.frozen > 0 || this.#ordered !== undefined) return;
+      const e = this.#queue.peek();
+      if (e === undefined) return;
+      const ordered = e.ccb.tagAction === TagAction.ORDERED;
+      // An ORDERED CCB is a barrier: it waits for everything active to finish and then runs alone.
+      if (ordered && this.#active.size > 0) return;
+      const capacity = sim.capacity();
+      // A SIM with no budget at all is not taking work; it calls run() when it is again.
+      if (capacity <= 0 || this.#active.size >= this.#limit(capacity)) return;
+      const cost = sim.cost(e.ccb);
+      if (!Number.isInteger(cost) || cost < 0) throw new RangeError(`SIM cost of ${describeCcb(e.ccb)} must be a non-negative integer, got ${cost}`);
+      if (cost > capacity) {
+        // It could never start: waiting would stall everything behind it.
+        this.#queue.remove(e);
+        this.#settle(e, CamStatus.REQ_TOO_BIG);
+        this.#deliver(e);
+        continue;
+      }
+      if (simq.charged + cost > capacity) return;
+      this.#queue.remove(e);
+      e.cost = cost;
+      this.#charged += cost;
+      simq.charge(cost);
+      this.#active.add(e);
+      if (ordered) this.#ordered = e;
+      this.#maxActive = Math.max(this.#maxActive, this.#active.size);
+      this.#maxCharged = Math.max(this.#maxCharged, this.#charged);
+      e.ccb.state = 'active';
+      if (e.ccb.timeoutMs > 0) this.#armTimeout(e);
+      sim.start(e.ccb, this);
+    }
+  }
+
+  /**
+   * The SIM finished `ccb` (xpt_done). Throws if it is not active here: a
+   * second completion, or one for a CCB the SIM never got, is a SIM bug.
+   */
+  complete(ccb: ScsiIoCcb): void {
+    const e = this.#entries.get(ccb);
+    if (e === undefined || !this.#active.has(e)) {
+      throw new Error(
+        `xpt done: ${describeCcb(ccb)} (status ${camStatusName(ccb.status)}) is ${ccb.state}, not active at the SIM: completed twice, or never started`,
+      );
+    }
+    if (camStatus(ccb.status) === CamStatus.REQ_INPROG) {
+      throw new Error(`xpt done: ${describeCcb(ccb)} completed with status CAM_REQ_INPROG; the SIM must set a final status`);
+    }
+    this.#active.delete(e);
+    this.#charged -= e.cost;
+    this.#bus.simq.charge(-e.cost);
+    e.cost = 0;
+    if (this.#ordered === e) this.#ordered = undefined;
+    if (this.#active.size === 0) this.#timeouts.cancel();
+    // SIMs never freeze device queues; the flag is the XPT's to set.
+    const status = ccb.status & ~CAM_DEV_QFRZN;
+    const code = camStatus(status);
+    if (code === CamStatus.REQUEUE_REQ && !this.#gone) {
+      this.#requeue(e);
+      return;
+    }
+    const queueFull = code === CamStatus.SCSI_STATUS_ERROR && (ccb.scsiStatus === ScsiStatus.TASK_SET_FULL || ccb.scsiStatus === ScsiStatus.BUSY);
+    if (queueFull && this.#active.size > 0) this.#shrink();
+    else if (code === CamStatus.REQ_CMP) this.#grow();
+    // A requeue that can no longer be retried (the device is gone) is reported as such.
+    this.#settle(e, code === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : status);
+    this.#freezes.completed();
+    if (this.#active.size === 0) this.#freezes.idle();
+    this.#deliver(e);
+  }
+
+  /** xpt_freeze_devq: the caller owns `count` freezes and must release them. */
+  freeze(count: number): void {
+    if (this.#gone) assertCount('freezeDevq', count);
+    else this.#freezes.freeze(count);
+  }
+
+  /**
+   * xpt_release_devq. Releasing freezes the caller does not hold — more than
+   * are frozen minus those owned by pending releases — is a caller bug
+   * (RangeError). A gone device took its freezes with it.
+   */
+  release(count: number, run: boolean): void {
+    if (this.#gone) {
+      assertCount('releaseDevq', count);
+      return;
+    }
+    this.#freezes.release(count);
+    if (run) this.#bus.simq.run();
+  }
+
+  /** XPT_REL_SIMQ on this device: adjust openings, release now or hand the freezes to a later event. */
+  relsim(req: RelSimRequest): { status: CamStatus; qfrozen: number } {
+    const invalid = { status: CamStatus.REQ_INVALID, qfrozen: this.#freezes.frozen };
+    const adjust = (req.releaseFlags & RelSim.ADJUST_OPENINGS) !== 0;
+    if (adjust && !(Number.isInteger(req.openings) && req.openings >= 1)) return invalid;
+    const count = req.releaseCount;
+    if (!Number.isInteger(count) || count < 0 || count > this.#freezes.free) return invalid;
+    const when = req.releaseFlags & RELEASE_CONDITIONS;
+    const timed = (when & RelSim.RELEASE_AFTER_TIMEOUT) !== 0;
+    if (timed && !(Number.isFinite(req.releaseTimeoutMs) && req.releaseTimeoutMs >= 0)) return invalid;
+    if (adjust) {
+      this.#tagCeiling = req.openings;
+      this.#tagLimit = req.openings;
+      this.#successes = 0;
+    }
+    const idle = this.#active.size === 0;
+    // With nothing active, "after the queue empties" has happened, and "after
+    // the next completion" alone never would: both release now.
+    const now = when === 0 || (idle && ((when & RelSim.RELEASE_AFTER_QEMPTY) !== 0 || when === RelSim.RELEASE_AFTER_CMDCMPLT));
+    if (count > 0) {
+      if (now) this.#freezes.release(count);
+      else this.#freezes.releaseLater(count, when, req.releaseTimeoutMs);
+    }
+    if (!this.#gone) this.#bus.simq.run();
+    return { status: CamStatus.REQ_CMP, qfrozen: this.#freezes.frozen };
+  }
+
+  /** XPT_ABORT of `ccb`: one still waiting completes CAM_REQ_ABORTED now; an active one is the SIM's. */
+  abort(ccb: ScsiIoCcb): AbortOutcome {
+    const e = this.#entries.get(ccb);
+    if (e === undefined) return 'unknown';
+    if (this.#active.has(e)) return 'active';
+    this.#queue.remove(e);
+    this.#settle(e, CamStatus.REQ_ABORTED);
+    this.#deliver(e);
+    return 'aborted';
+  }
+
+  /**
+   * The device is gone (lost, or its bus deregistered): every waiting CCB
+   * completes CAM_DEV_NOT_THERE now, timers stop, and active CCBs complete
+   * when the SIM returns them. No freezes are set from here on.
+   */
+  lose(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#timeouts.cancel();
+    this.#freezes.cancel();
+    this.#bus.simq.detach(this);
+    for (const e of this.#queue.drain()) {
+      this.#settle(e, CamStatus.DEV_NOT_THERE);
+      this.#deliver(e);
+    }
+  }
+
+  stats(): DeviceQueueStats {
+    const { simq, sim } = this.#bus;
+    const capacity = sim.capacity();
+    const limit = this.#limit(capacity);
+    return {
+      openings: Math.max(0, Math.min(limit - this.#active.size, capacity - simq.charged)),
+      active: this.#active.size,
+      queued: this.#queue.size,
+      held: this.#freezes.held,
+      frozen: this.#freezes.frozen,
+      simFrozen: simq.frozen,
+      charged: this.#charged,
+      capacity,
+      maxActive: this.#maxActive,
+      maxCharged: this.#maxCharged,
+      tagLimit: limit,
+      completed: this.#completed,
+      latencyUs: this.#latency.snapshot(),
+    };
+  }
+
+  /** How many CCBs may be active: the adaptive limit, the ceiling, and the budget (every CCB counts as one). */
+  #limit(capacity: number): number {
+    return Math.max(1, Math.min(this.#tagLimit ?? capacity, this.#tagCeiling ?? capacity, capacity));
+  }
+
+  /** QUEUE FULL: the device took no more than what is still active (cam_periph QUEUE FULL handling). */
+  #shrink(): void {
+    this.#successes = 0;
+    const next = Math.max(this.#bus.tuning.minTags, this.#active.size);
+    if (next < this.#limit(this.#bus.sim.capacity())) this.#tagLimit = next;
+  }
+
+  /** A success: after growAfter of them a shrunken limit opens by one, until it follows the budget again. */
+  #grow(): void {
+    if (this.#tagLimit === undefined) return;
+    this.#successes += 1;
+    if (this.#successes < this.#bus.tuning.growAfter) return;
+    this.#successes = 0;
+    const next = this.#tagLimit + 1;
+    if (this.#tagCeiling !== undefined) this.#tagLimit = Math.min(next, this.#tagCeiling);
+    else this.#tagLimit = next >= this.#bus.sim.capacity() ? undefined : next;
+  }
+
+  /**
+   * CAM_REQUEUE_REQ: back to the head of the queue, not to the caller. While
+   * the SIM queue is frozen the SIM is recovering (it returns its in-flight
+   * CCBs for reissue) and openings stay as they are; otherwise the device
+   * was full: openings shrink to what is still active, and with nothing
+   * active the queue pauses briefly (a freeze of its own) so the retry is
+   * not a spin.
+   */
+  #requeue(e: DevqEntry): void {
+    e.ccb.state = 'queued';
+    e.ccb.status = CamStatus.REQ_INPROG;
+    e.priority = REQUEUE_PRIORITY;
+    e.deadline = Number.POSITIVE_INFINITY;
+    e.timedOut = false;
+    this.#queue.insert(e);
+    if (this.#bus.simq.frozen === 0) {
+      if (this.#active.size > 0) this.#shrink();
+      else this.#freezes.pause(this.#bus.tuning.requeueDelayMs);
+    }
+    if (this.#active.size === 0) this.#freezes.idle();
+    this.#bus.simq.run();
+  }
+
+  /** Final status: error completions freeze the queue for the periph (xpt_done CAM_DEV_QFRZN). */
+  #settle(e: DevqEntry, status: number): void {
+    const ccb = e.ccb;
+    ccb.status = status & ~CAM_DEV_QFRZN;
+    if (camStatus(status) !== CamStatus.REQ_CMP && (ccb.flags & CcbFlag.DEV_QFRZDIS) === 0 && !this.#gone) {
+      this.#freezes.freezeForError();
+      ccb.status |= CAM_DEV_QFRZN;
+    }
+    this.#entries.delete(ccb);
+    ccb.state = 'done';
+    this.#completed += 1;
+    this.#latency.record((this.#bus.clock.now() - e.queuedAt) * 1000);
+  }
+
+  /** Runs the queue, then hands the CCB back (xpt_done_process order: dispatch first, callback last). */
+  #deliver(e: DevqEntry): void {
+    if (!this.#gone) this.#bus.simq.run();
+    this.#finished(e.ccb);
+  }
+
+  #armTimeout(e: DevqEntry): void {
+    e.deadline = this.#bus.clock.now() + e.ccb.timeoutMs;
+    e.timedOut = false;
+    if (e.deadline < this.#timeouts.at) {
+      this.#timeouts.arm(e.ccb.timeoutMs, () => {
+        this.#sweep();
+      });
+    }
+  }
+
+  /**
+   * One timer serves every active CCB: it is armed for the earliest deadline
+   * and, when it fires, tells the SIM about each expired CCB and re-arms for
+   * the next. Deadlines mostly arrive in order, so dispatch rarely re-arms.
+   */
+  #sweep(): void {
+    const now = this.#bus.clock.now();
+    const expired: DevqEntry[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const e of this.#active) {
+      if (e.timedOut) continue;
+      if (e.deadline <= now) expired.push(e);
+      else next = Math.min(next, e.deadline);
+    }
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#timeouts.arm(next - now, () => {
+        this.#sweep();
+      });
+    }
+    for (const e of expired) {
+      // An earlier timeout's recovery may have completed it already.
+      if (!this.#active.has(e) || e.timedOut) continue;
+      e.timedOut = true;
+      this.#bus.sim.timeout(e.ccb);
+    }
+  }
+}

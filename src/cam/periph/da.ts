@@ -1,0 +1,396 @@
+// The da periph: a block device API (read, write, flush, discard, write
+// zeroes, and raw SCSI) over one direct-access logical unit, with CAM's error
+// recovery (errors.ts, recovery.ts). Modelled on FreeBSD sys/cam/scsi/
+// scsi_da.c (read, not ported). Spec: SBC-4.
+//
+// - READ/WRITE: the 10-byte CDB when the LBA fits 32 bits and the count 16
+//   bits, else the 16-byte one; READ(12)/WRITE(12) are skipped, as Linux sd
+//   skips them: they reach no LBA and no length the other two do not.
+// - Requests larger than the maximum I/O (Block Limits MAXIMUM TRANSFER
+//   LENGTH, the transport's maxIoBytes) are split; the pieces are issued at
+//   once and the data assembled in LBA order. A request fails with the first
+//   piece that fails.
+// - discard: the first delete method the unit offers (da-plan.ts); one that
+//   the unit rejects as an unknown command (20h/00h) is dropped and the next
+//   tried, as FreeBSD da does; with none left, CamError CAM_FUNC_NOTAVAIL.
+// - writeZeroes (and discard by WRITE SAME): WRITE SAME (16) with NDOB (no
+//   Data-Out Buffer); if the unit rejects NDOB (24h/00h at byte 1 bit 0) or
+//   WRITE SAME (16) (20h/00h), WRITE SAME with one zero block from then on.
+// - Capacity: re-read (READ CAPACITY (16), else (10)) on CAPACITY DATA HAS
+//   CHANGED and on AC_GETDEV_CHANGED; AC_LOST_DEVICE stops retries and new I/O.
+// - Caller bugs (an LBA that is not a non-negative bigint, a count that is not
+//   a non-negative integer, data that is not whole blocks) throw RangeError
+//   synchronously; device outcomes reject with CamError.
+
+import {
+  AsyncCode,
+  CamDir,
+  CamPriority,
+  CamStatus,
+  DEFAULT_TIMEOUT_MS,
+  type CamDeviceInfo,
+  type CamPath,
+  type PeriphXpt,
+  type ScsiIoCcb,
+} from '../xpt/periph-api.js';
+import { encodeRw } from '../../scsi/cdb/rw.js';
+import { encodeReadCapacity10, encodeReadCapacity16 } from '../../scsi/cdb/capacity.js';
+import { encodeSyncCache } from '../../scsi/cdb/sync-cache.js';
+import { encodeUnmap, encodeUnmapParameterList } from '../../scsi/cdb/unmap.js';
+import { encodeWriteSame } from '../../scsi/cdb/write-same.js';
+import { SenseKey, type SenseData } from '../../scsi/sense.js';
+import { CamError } from './errors.js';
+import { parseReadCapacity10, parseReadCapacity16, RC16_LENGTH, type DaCapacity } from './capacity.js';
+import { deleteMethods, maxTransferBlocks, maxWriteSameBlocks, planUnmap, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import {
+  DEFAULT_DELAYS,
+  DEFAULT_REQUEUE_LIMIT,
+  DEFAULT_RETRIES,
+  RecoveryRunner,
+  type RecoveryDelays,
+  type RecoveryOptions,
+  type RunRequest,
+} from './recovery.js';
+import { checkRequest, resultOf, type ScsiRequest, type ScsiResult } from './request.js';
+
+export type { DaCapacity } from './capacity.js';
+export type { DeleteMethod } from './da-plan.js';
+
+/** DaPeriph tuning; every field has a default. */
+export interface DaOptions {
+  /** Largest transfer one CCB may carry, in bytes (XPT_PATH_INQ maxIoBytes); 0 or absent: only Block Limits bound it. */
+  readonly maxIoBytes?: number;
+  /** Retries per command (FreeBSD da_retry_count); default 4. */
+  readonly retries?: number;
+  /** Requeues (BUSY, TASK SET FULL, CAM_REQUEUE_REQ, …) per command before each spends a retry; default 32. */
+  readonly requeueLimit?: number;
+  /** Timeout of each CCB in ms; default DEFAULT_TIMEOUT_MS (60 s, FreeBSD da_default_timeout). */
+  readonly timeoutMs?: number;
+  /** Waits before retries, in ms. */
+  readonly delays?: Partial<RecoveryDelays>;
+  /**
+   * Age in ms of the oldest outstanding command after which the next goes
+   * ORDERED; default a quarter of timeoutMs (of 60 s when timeoutMs is 0),
+   * FreeBSD's ordered-tag interval. Infinity: never.
+   */
+  readonly orderedTagAgeMs?: number;
+  /** Clock for the ordered-tag policy, in ms; default performance.now. */
+  readonly now?: () => number;
+}
+
+/** Called with the sense of a UNIT ATTENTION; an exception it throws is rethrown from a microtask. */
+export type UnitAttentionListener = (sense: SenseData) => void;
+
+const U64_END = 1n << 64n;
+const U32_MAX_N = 0xffff_ffffn;
+const U16_MAX = 0xffff;
+
+const isCamError = (e: unknown, key: SenseKey, asc: number): e is CamError =>
+  e instanceof CamError && e.senseData?.key === key && e.senseData.asc === asc;
+
+/** Block access to the direct-access device at a path. */
+export class DaPeriph {
+  readonly path: CamPath;
+  readonly #runner: RecoveryRunner;
+  readonly #maxIoBytes: number;
+  readonly #listeners = new Set<UnitAttentionListener>();
+  readonly #disabled = new Set<DeleteMethod>();
+  readonly #unsubscribe: () => void;
+  #info: CamDeviceInfo;
+  #ndob = true;
+  #gone: string | undefined;
+  #refreshing: Promise<DaCapacity> | undefined;
+
+  /** @throws RangeError when the XPT has no device at `path`, or for an option out of range. */
+  constructor(xpt: PeriphXpt, path: CamPath, opts: DaOptions = {}) {
+    const info = xpt.device(path);
+    if (info === undefined) throw new RangeError(`da: no device at ${path.bus}:${path.target}:${path.lun}`);
+    const maxIoBytes = opts.maxIoBytes ?? 0;
+    if (!Number.isSafeInteger(maxIoBytes) || maxIoBytes < 0 || (maxIoBytes > 0 && maxIoBytes < info.capacity.blockSize)) {
+      throw new RangeError(`da: maxIoBytes must be 0 or at least one block (${info.capacity.blockSize}), got ${maxIoBytes}`);
+    }
+    const recovery = recoveryOptions(opts);
+    this.path = path;
+    this.#info = info;
+    this.#maxIoBytes = maxIoBytes;
+    this.#runner = new RecoveryRunner(xpt, path, recovery, {
+      unitAttention: (s) => {
+        for (const cb of this.#listeners) {
+          try {
+            cb(s);
+          } catch (e) {
+            // A listener's bug must not break the completion path it is called from: rethrow it on its own.
+            queueMicrotask(() => {
+              throw e;
+            });
+          }
+        }
+      },
+      capacityChanged: () => this.#refreshQuietly(),
+    });
+    this.#unsubscribe = xpt.onAsync(AsyncCode.GETDEV_CHANGED | AsyncCode.LOST_DEVICE, path, (code) => {
+      if (code === AsyncCode.LOST_DEVICE) {
+        this.#gone = 'device lost';
+        this.#runner.invalidate();
+      } else {
+        void this.#refreshQuietly();
+      }
+    });
+  }
+
+  /** Capacity in logical blocks, block size in bytes, and the provisioning bits of READ CAPACITY (16). */
+  get capacity(): DaCapacity {
+    return this.#info.capacity;
+  }
+
+  /** What the bus scan found, with the capacity as last read. */
+  get info(): CamDeviceInfo {
+    return this.#info;
+  }
+
+  /** The delete method discard uses now; undefined when the unit has none left. */
+  get deleteMethod(): DeleteMethod | undefined {
+    return deleteMethods(this.#info).find((m) => !this.#disabled.has(m));
+  }
+
+  /** Blocks one READ/WRITE CCB carries at most. */
+  get maxTransferBlocks(): number {
+    return maxTransferBlocks(this.#info, this.capacity.blockSize, this.#maxIoBytes);
+  }
+
+  /** Commands outstanding (issued, not yet completed or failed). */
+  get outstanding(): number {
+    return this.#runner.outstanding;
+  }
+
+  /** ORDERED tags issued so that no command starves. */
+  get orderedTags(): number {
+    return this.#runner.orderedTags;
+  }
+
+  /** Calls `cb` with the sense of every UNIT ATTENTION a command of this periph receives; returns the unsubscribe function. */
+  onUnitAttention(cb: UnitAttentionListener): () => void {
+    this.#listeners.add(cb);
+    return () => this.#listeners.delete(cb);
+  }
+
+  /**
+   * Reads `blocks` logical blocks at `lba`. A read that takes one CCB returns
+   * that CCB's Data-In buffer itself; a split one is assembled into a new array.
+   */
+  read(lba: bigint, blocks: number): Promise<Uint8Array> {
+    checkRange('da.read', lba, blocks);
+    const bs = this.capacity.blockSize;
+    const runs = splitRuns(lba, blocks, this.maxTransferBlocks);
+    const piece = async (run: BlockRun): Promise<Uint8Array> => {
+      const len = run.blocks * bs;
+      const ccb = await this.#run({ cdb: rwCdb('READ', run), dir: CamDir.IN, dataInLength: len });
+      const got = ccb.dataIn;
+      if (ccb.resid !== 0 || got?.length !== len) throw shortTransfer(ccb, len);
+      return got;
+    };
+    const [only] = runs;
+    if (runs.length === 1 && only !== undefined) return piece(only);
+    const out = new Uint8Array(blocks * bs);
+    const pieces = runs.map(async (run) => {
+      out.set(await piece(run), Number(run.lba - lba) * bs);
+    });
+    return Promise.all(pieces).then(() => out);
+  }
+
+  /** Writes `data` (whole blocks) at `lba`. */
+  write(lba: bigint, data: Uint8Array): Promise<void> {
+    const bs = this.capacity.blockSize;
+    if (!(data instanceof Uint8Array) || data.length % bs !== 0) {
+      throw new RangeError(`da.write: data must be whole ${bs}-byte blocks, got ${data instanceof Uint8Array ? `${data.length} bytes` : typeof data}`);
+    }
+    const blocks = data.length / bs;
+    checkRange('da.write', lba, blocks);
+    const pieces = splitRuns(lba, blocks, this.maxTransferBlocks).map(async (run) => {
+      const at = Number(run.lba - lba) * bs;
+      const ccb = await this.#run({ cdb: rwCdb('WRITE', run), dir: CamDir.OUT, dataOut: data.subarray(at, at + run.blocks * bs) });
+      if (ccb.resid !== 0) throw shortTransfer(ccb, run.blocks * bs);
+    });
+    return Promise.all(pieces).then(() => undefined);
+  }
+
+  /** SYNCHRONIZE CACHE (10) over the whole medium: completed writes become durable. */
+  async flush(): Promise<void> {
+    await this.#run({ cdb: encodeSyncCache(), dir: CamDir.NONE });
+  }
+
+  /** Deallocates (or, by the zeroing method, zeroes) `blocks` blocks at `lba` with the unit's delete method. */
+  discard(lba: bigint, blocks: number): Promise<void> {
+    checkRange('da.discard', lba, blocks);
+    return this.#discard(lba, blocks);
+  }
+
+  /** Writes zeros to `blocks` blocks at `lba`; `unmap` lets the unit deallocate them instead (needs LBPWS). */
+  writeZeroes(lba: bigint, blocks: number, opts: { readonly unmap?: boolean } = {}): Promise<void> {
+    checkRange('da.writeZeroes', lba, blocks);
+    const unmap = opts.unmap === true && this.capacity.lbpme && this.#info.provisioning?.lbpws === true;
+    return this.#writeSame(lba, blocks, unmap);
+  }
+
+  /**
+   * A raw SCSI command, with da's error recovery (unlike pass). Resolves with
+   * the result of the command as finally completed; rejects with CamError when
+   * recovery gives up.
+   * @throws RangeError for a malformed request (see checkRequest).
+   */
+  scsi(req: ScsiRequest): Promise<ScsiResult> {
+    const r = checkRequest(req, 'da.scsi');
+    return this.#run(r).then(resultOf);
+  }
+
+  /** Re-reads the capacity (READ CAPACITY (16), or (10) when the unit rejects 16), one read at a time. */
+  refreshCapacity(): Promise<DaCapacity> {
+    this.#refreshing ??= this.#readCapacity().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** Stops new I/O (it fails with CAM_DEV_NOT_THERE) and resolves when everything outstanding has finished. */
+  close(): Promise<void> {
+    this.#gone ??= 'periph closed';
+    this.#unsubscribe();
+    return this.#runner.drained();
+  }
+
+  #run(req: RunRequest): Promise<ScsiIoCcb> {
+    if (this.#gone !== undefined) {
+      return Promise.reject(new CamError({ status: CamStatus.DEV_NOT_THERE, cdb: req.cdb, reason: this.#gone }));
+    }
+    return this.#runner.run(req);
+  }
+
+  #refreshQuietly(): Promise<void> {
+    // Called from recovery and async events, where nobody could take the error:
+    // the command that asked is retried either way, and fails on its own if the
+    // capacity really is unreadable.
+    return this.refreshCapacity().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  async #readCapacity(): Promise<DaCapacity> {
+    let cap: DaCapacity | undefined;
+    let ccb: ScsiIoCcb;
+    try {
+      ccb = await this.#internal({ cdb: encodeReadCapacity16({ allocationLength: RC16_LENGTH }), dir: CamDir.IN, dataInLength: RC16_LENGTH });
+      cap = parseReadCapacity16(ccb.dataIn ?? new Uint8Array(0));
+    } catch (e) {
+      if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20) && !isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x24)) throw e;
+      ccb = await this.#internal({ cdb: encodeReadCapacity10(), dir: CamDir.IN, dataInLength: 8 });
+      cap = parseReadCapacity10(ccb.dataIn ?? new Uint8Array(0));
+    }
+    if (cap === undefined) throw CamError.fromCcb(ccb, 'READ CAPACITY data too short or zero block length', 0);
+    this.#info = { ...this.#info, capacity: cap };
+    return cap;
+  }
+
+  #internal(req: Omit<RunRequest, 'internal' | 'priority'>): Promise<ScsiIoCcb> {
+    return this.#run({ ...req, internal: true, priority: CamPriority.OOB });
+  }
+
+  async #discard(lba: bigint, blocks: number): Promise<void> {
+    if (blocks === 0) return;
+    for (;;) {
+      const method = this.deleteMethod;
+      if (method === undefined) {
+        throw new CamError({ status: CamStatus.FUNC_NOTAVAIL, reason: 'the unit has no delete method (UNMAP, WRITE SAME) left' });
+      }
+      try {
+        if (method === 'unmap') await this.#unmap(lba, blocks);
+        else await this.#writeSame(lba, blocks, method === 'ws16-unmap');
+        return;
+      } catch (e) {
+        if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20)) throw e;
+        this.#disabled.add(method);
+      }
+    }
+  }
+
+  async #unmap(lba: bigint, blocks: number): Promise<void> {
+    const lists = planUnmap(lba, blocks, this.#info.blockLimits).map((list) => {
+      const data = encodeUnmapParameterList(list);
+      return this.#run({ cdb: encodeUnmap({ parameterListLength: data.length }), dir: CamDir.OUT, dataOut: data });
+    });
+    await Promise.all(lists);
+  }
+
+  /** WRITE SAME over a range, in pieces of at most MAXIMUM WRITE SAME LENGTH. */
+  async #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
+    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(this.#info.blockLimits));
+    await Promise.all(runs.map((run) => this.#writeSameRun(run, unmap)));
+  }
+
+  async #writeSameRun(run: BlockRun, unmap: boolean): Promise<void> {
+    if (this.#ndob) {
+      try {
+        await this.#run({ cdb: encodeWriteSame({ ...run, unmap, ndob: true }), dir: CamDir.NONE });
+        return;
+      } catch (e) {
+        if (!rejectsNdob(e)) throw e;
+        this.#ndob = false;
+      }
+    }
+    // UNMAP needs the 16-byte CDB (LBPWS speaks for WRITE SAME (16)); zeroing takes the smaller one that fits.
+    const cdb = encodeWriteSame({ ...run, unmap }, { minLength: unmap ? 16 : 10 });
+    await this.#run({ cdb, dir: CamDir.OUT, dataOut: new Uint8Array(this.capacity.blockSize) });
+  }
+}
+
+/** DaOptions with their defaults, checked (RangeError). */
+function recoveryOptions(opts: DaOptions): RecoveryOptions {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const r: RecoveryOptions = {
+    retries: opts.retries ?? DEFAULT_RETRIES,
+    requeueLimit: opts.requeueLimit ?? DEFAULT_REQUEUE_LIMIT,
+    delays: { ...DEFAULT_DELAYS, ...opts.delays },
+    timeoutMs,
+    orderedTagAgeMs: opts.orderedTagAgeMs ?? (timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS) / 4,
+    now: opts.now ?? (() => performance.now()),
+  };
+  for (const [name, n] of Object.entries({ retries: r.retries, requeueLimit: r.requeueLimit, timeoutMs, ...r.delays })) {
+    if (!Number.isFinite(n) || n < 0) throw new RangeError(`da: ${name} must be a non-negative number, got ${n}`);
+  }
+  if (!Number.isInteger(r.retries) || !Number.isInteger(r.requeueLimit)) {
+    throw new RangeError(`da: retries and requeueLimit must be integers, got ${r.retries} and ${r.requeueLimit}`);
+  }
+  if (Number.isNaN(r.orderedTagAgeMs) || r.orderedTagAgeMs < 0) {
+    throw new RangeError(`da: orderedTagAgeMs must be ≥ 0 (Infinity: never), got ${r.orderedTagAgeMs}`);
+  }
+  return r;
+}
+
+/** READ/WRITE (10) when LBA and count fit it, else (16). */
+function rwCdb(op: 'READ' | 'WRITE', run: BlockRun): Uint8Array {
+  const fits10 = run.lba <= U32_MAX_N && run.blocks <= U16_MAX;
+  return encodeRw({ op, lba: run.lba, blocks: run.blocks }, { minLength: fits10 ? 10 : 16 });
+}
+
+/**
+ * The unit refused WRITE SAME (16) with NDOB: INVALID FIELD IN CDB at byte 1
+ * bit 0 (or with no field pointer), or no WRITE SAME (16) at all (the smaller
+ * CDB may still work).
+ */
+function rejectsNdob(e: unknown): boolean {
+  if (isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20)) return true;
+  if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x24)) return false;
+  const f = e.senseData?.field;
+  return f === undefined || (f.cdb && f.byte === 1 && f.bit === 0);
+}
+
+function checkRange(who: string, lba: bigint, blocks: number): void {
+  if (typeof lba !== 'bigint' || lba < 0n) throw new RangeError(`${who}: lba must be a non-negative bigint, got ${String(lba)}`);
+  if (!Number.isSafeInteger(blocks) || blocks < 0) throw new RangeError(`${who}: blocks must be a non-negative integer, got ${blocks}`);
+  if (lba + BigInt(blocks) > U64_END) throw new RangeError(`${who}: lba ${lba} + ${blocks} blocks passes 2^64`);
+}
+
+function shortTransfer(ccb: ScsiIoCcb, len: number): CamError {
+  const moved = ccb.dataIn?.length ?? len - ccb.resid;
+  return CamError.fromCcb(ccb, `short transfer: ${moved} of ${len} bytes (resid ${ccb.resid})`, 0);
+}

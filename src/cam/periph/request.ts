@@ -1,0 +1,139 @@
+// The raw SCSI request both periphs accept (pass.scsi, da.scsi): a CDB with
+// its direction and buffers, checked up front, and the result as a test suite
+// wants it (camcontrol cmd's view: CAM status word, SCSI status, sense, data,
+// residual). A malformed request is a caller bug and throws RangeError
+// (STYLE §6); what the device says about a well-formed one is data.
+
+import { CamDir, TagAction, CAM_AUTOSNS_VALID, type ScsiIoCcb } from '../xpt/periph-api.js';
+import { decodeSense } from '../../scsi/sense-codec.js';
+import type { SenseData } from '../../scsi/sense.js';
+
+/**
+ * Longest CDB accepted: 32 bytes covers every fixed-length CDB (6..16 bytes)
+ * and the 32-byte variable-length ones (7Fh: READ(32), WRITE(32), …). SPC-5
+ * allows up to 260, but no command vtcam's targets know is longer, and CAM
+ * carries more than 16 only by pointer.
+ */
+export const MAX_CDB_LENGTH = 32;
+/** Largest Data-In room or Data-Out length: CAM's dxfer_len is 32 bits. */
+export const MAX_TRANSFER_LENGTH = 0xffff_ffff;
+/** Largest timeout: what setTimeout can wait (2^31 − 1 ms); 0 means none. */
+export const MAX_TIMEOUT_MS = 0x7fff_ffff;
+
+/** Data direction: Data-In, Data-Out, or no data. */
+export type ScsiDirection = 'in' | 'out' | 'none';
+/** SAM-5 task attribute: SIMPLE, ORDERED, HEAD OF QUEUE. */
+export type ScsiTagAction = 'simple' | 'ordered' | 'head';
+
+/** A raw SCSI command. */
+export interface ScsiRequest {
+  /** The CDB, 1..MAX_CDB_LENGTH bytes. */
+  readonly cdb: Uint8Array;
+  readonly direction: ScsiDirection;
+  /** Data-In room in bytes (required for 'in', an integer 0..2^32 − 1; not allowed otherwise). */
+  readonly length?: number;
+  /** Data-Out Buffer (required for 'out', may be empty; not allowed otherwise). */
+  readonly data?: Uint8Array;
+  /** SAM-5 task attribute; default 'simple'. */
+  readonly tagAction?: ScsiTagAction;
+  /** Hard timeout in ms, an integer 0..2^31 − 1 (0: none); default the periph's. */
+  readonly timeoutMs?: number;
+  /** CAM priority (CamPriority.*), a non-negative integer; default CamPriority.NORMAL. */
+  readonly priority?: number;
+}
+
+/** What the device (or the transport) answered. */
+export interface ScsiResult {
+  /** The CCB status word: CamStatus OR'ed with CAM_DEV_QFRZN / CAM_AUTOSNS_VALID, as the XPT returned it. */
+  readonly camStatus: number;
+  readonly scsiStatus: number;
+  /** Autosense bytes, when CAM_AUTOSNS_VALID. */
+  readonly sense?: Uint8Array;
+  /** The same sense, decoded (absent when the bytes are not valid sense data). */
+  readonly senseData?: SenseData;
+  /** Data-In received ('in' only; may be shorter than `length`). */
+  readonly data?: Uint8Array;
+  /** Bytes not transferred: `length` (or the Data-Out length) minus what moved. */
+  readonly resid: number;
+}
+
+const TAGS: Readonly<Record<ScsiTagAction, TagAction>> = {
+  simple: TagAction.SIMPLE,
+  ordered: TagAction.ORDERED,
+  head: TagAction.HEAD_OF_QUEUE,
+};
+const DIRS: Readonly<Record<ScsiDirection, CamDir>> = { in: CamDir.IN, out: CamDir.OUT, none: CamDir.NONE };
+
+/** A request's CCB fields, checked. */
+export interface CheckedRequest {
+  readonly cdb: Uint8Array;
+  readonly dir: CamDir;
+  readonly dataOut?: Uint8Array;
+  readonly dataInLength?: number;
+  readonly tagAction?: TagAction;
+  readonly timeoutMs?: number;
+  readonly priority?: number;
+}
+
+const isUint = (n: unknown, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
+/** A value in a message, whatever a JavaScript caller passed. */
+const show = (v: unknown): string => (v instanceof Uint8Array ? `${v.length} bytes` : typeof v === 'string' ? `'${v}'` : String(v));
+
+/**
+ * Checks a raw request and maps it to CCB fields.
+ * @throws RangeError for: a CDB that is not a Uint8Array of 1..32 bytes; an
+ *   unknown direction or tag action; 'in' without `length` or with `data`;
+ *   'out' without `data` or with `length`; 'none' with `length` or `data`;
+ *   `length` not an integer in 0..2^32 − 1; Data-Out longer than 2^32 − 1;
+ *   `timeoutMs` not an integer in 0..2^31 − 1; `priority` not a non-negative
+ *   safe integer.
+ */
+export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
+  const { cdb, direction, length, data } = req;
+  if (!(cdb instanceof Uint8Array) || cdb.length < 1 || cdb.length > MAX_CDB_LENGTH) {
+    throw new RangeError(`${who}: cdb must be a Uint8Array of 1..${MAX_CDB_LENGTH} bytes, got ${show(cdb)}`);
+  }
+  if (!Object.hasOwn(DIRS, direction)) throw new RangeError(`${who}: direction must be 'in', 'out' or 'none', got ${show(direction)}`);
+  if (direction !== 'in' && length !== undefined) {
+    throw new RangeError(`${who}: length (the Data-In room) is only for direction 'in', got it with '${direction}'`);
+  }
+  if (direction !== 'out' && data !== undefined) {
+    throw new RangeError(`${who}: data (the Data-Out Buffer) is only for direction 'out', got it with '${direction}'`);
+  }
+  const out: { -readonly [K in keyof CheckedRequest]: CheckedRequest[K] } = { cdb, dir: DIRS[direction] };
+  if (direction === 'in') {
+    if (!isUint(length, MAX_TRANSFER_LENGTH)) throw new RangeError(`${who}: 'in' needs length, an integer 0..${MAX_TRANSFER_LENGTH}, got ${show(length)}`);
+    out.dataInLength = length;
+  }
+  if (direction === 'out') {
+    if (!(data instanceof Uint8Array)) throw new RangeError(`${who}: 'out' needs data, a Uint8Array (the Data-Out Buffer), got ${show(data)}`);
+    if (data.length > MAX_TRANSFER_LENGTH) throw new RangeError(`${who}: data is ${data.length} bytes, more than ${MAX_TRANSFER_LENGTH}`);
+    out.dataOut = data;
+  }
+  const { tagAction, timeoutMs, priority } = req;
+  if (tagAction !== undefined) {
+    if (!Object.hasOwn(TAGS, tagAction)) throw new RangeError(`${who}: tagAction must be 'simple', 'ordered' or 'head', got ${show(tagAction)}`);
+    out.tagAction = TAGS[tagAction];
+  }
+  if (timeoutMs !== undefined) {
+    if (!isUint(timeoutMs, MAX_TIMEOUT_MS)) throw new RangeError(`${who}: timeoutMs must be an integer 0..${MAX_TIMEOUT_MS}, got ${show(timeoutMs)}`);
+    out.timeoutMs = timeoutMs;
+  }
+  if (priority !== undefined) {
+    if (!isUint(priority, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${who}: priority must be a non-negative integer, got ${show(priority)}`);
+    out.priority = priority;
+  }
+  return out;
+}
+
+/** The result of a completed CCB, exactly as it came back. */
+export function resultOf(ccb: ScsiIoCcb): ScsiResult {
+  const out: { -readonly [K in keyof ScsiResult]: ScsiResult[K] } = { camStatus: ccb.status, scsiStatus: ccb.scsiStatus, resid: ccb.resid };
+  if ((ccb.status & CAM_AUTOSNS_VALID) !== 0 && ccb.sense !== undefined) {
+    out.sense = ccb.sense;
+    const s = ccb.senseData ?? decodeSense(ccb.sense);
+    if (s !== undefined) out.senseData = s;
+  }
+  if (ccb.dataIn !== undefined) out.data = ccb.dataIn;
+  return out;
+}

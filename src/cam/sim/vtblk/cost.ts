@@ -1,0 +1,123 @@
+// What a SCSI command costs the virtqueue: the descriptors of the largest
+// single virtio-blk request the SBC emulator will issue for it (VIRTIO 1.2
+// §2.7.5.3: header + data segments + status, or one indirect descriptor). The
+// emulator issues a command's requests one after another, so the largest one
+// is what the command holds of the ring at any moment. Spec: SBC-4 for which
+// commands touch the medium.
+//
+// | command                                   | largest request                        |
+// |-------------------------------------------|----------------------------------------|
+// | READ / WRITE / VERIFY / WRITE AND VERIFY, | IN/OUT of the transfer's data segments |
+// |   COMPARE AND WRITE (n blocks)            |   (a FUA flush after it costs less)    |
+// | WRITE SAME, zero block, WRITE_ZEROES      | WRITE_ZEROES, one segment array        |
+// | WRITE SAME, other data                    | OUT of min(blocks, max transfer)       |
+// | UNMAP                                     | DISCARD, one segment array             |
+// | SYNCHRONIZE CACHE, MODE SELECT,           | FLUSH (when the device has one)        |
+// |   START STOP UNIT                         |                                        |
+// | everything else, and CDBs the unit rejects | 0: never reaches the ring             |
+//
+// A transfer longer than the unit's MAXIMUM TRANSFER LENGTH costs 0 as well:
+// the emulator refuses it before any I/O.
+
+import { decodeCdb } from '../../../scsi/cdb/decode.js';
+import { ScsiOp } from '../../../scsi/opcodes.js';
+import type { SbcEmulator } from '../../../scsi/sbc/emulator.js';
+import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
+import type { VirtioBlockCommandSet } from './translate.js';
+
+/** What the cost of a command depends on. */
+export interface CostModel {
+  readonly emulator: SbcEmulator;
+  readonly bcs: VirtioBlockCommandSet;
+  /** Descriptors a request with `dataBuffers` data buffers costs on the SIM's queue. */
+  requestCost(dataBuffers: number): number;
+}
+
+/**
+ * The descriptor cost of requests with 0..`maxDataBuffers` data buffers, taken
+ * from the driver once: the XPT asks for costs while the device is being reset
+ * (and its queues torn down), and the answer does not change across a reset.
+ */
+export function requestCostTable(driver: VirtioBlkDriver, queue: number, maxDataBuffers: number): (dataBuffers: number) => number {
+  const table = Array.from({ length: maxDataBuffers + 1 }, (_, n) => driver.descriptorCost(n, queue));
+  return (n) => {
+    const cost = table[n];
+    if (cost === undefined) throw new RangeError(`no request carries ${n} data buffers (at most ${maxDataBuffers})`);
+    return cost;
+  };
+}
+
+/** Cost of an IN/OUT request for `blocks` logical blocks; 0 when the unit refuses a transfer that long. */
+function transferCost(m: CostModel, blocks: number): number {
+  if (blocks === 0 || blocks > m.emulator.maxTransferBlocks) return 0;
+  return m.requestCost(m.bcs.dataSegments(blocks * m.emulator.geometry.blockSize));
+}
+
+function isZero(b: Uint8Array): boolean {
+  for (const x of b) if (x !== 0) return false;
+  return true;
+}
+
+/**
+ * TRANSFER LENGTH of the READ/WRITE CDBs nearly all I/O uses (SBC-4 READ (10),
+ * WRITE (10): bytes 7..8; READ (16), WRITE (16): bytes 10..13), read straight
+ * from the bytes: cost() runs on every dispatch and a full decode costs more
+ * than the rest of it. Other fields cannot make the request larger, and a CDB
+ * the unit then rejects only makes the estimate high.
+ */
+const FAST_LENGTH: ReadonlyMap<number, { readonly cdbLength: number; readonly read: (v: DataView) => number }> = new Map([
+  [ScsiOp.READ_10, { cdbLength: 10, read: (v: DataView) => v.getUint16(7) }],
+  [ScsiOp.WRITE_10, { cdbLength: 10, read: (v: DataView) => v.getUint16(7) }],
+  [ScsiOp.READ_16, { cdbLength: 16, read: (v: DataView) => v.getUint32(10) }],
+  [ScsiOp.WRITE_16, { cdbLength: 16, read: (v: DataView) => v.getUint32(10) }],
+]);
+
+/** Descriptors the largest virtio-blk request `cdb` causes (see the table above). */
+export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array | undefined): number {
+  const fast = FAST_LENGTH.get(cdb[0] ?? -1);
+  if (cdb.length === fast?.cdbLength) {
+    return transferCost(m, fast.read(new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength)));
+  }
+  const d = decodeCdb(cdb, m.emulator.commands);
+  if (!d.ok) return 0;
+  const g = m.emulator.geometry;
+  const flush = g.flush ? m.requestCost(0) : 0;
+  const c = d.value;
+  switch (c.kind) {
+    case 'rw':
+    case 'compareAndWrite':
+      // A FUA flush after the data never costs more than the data request (it has no data buffer).
+      return transferCost(m, c.fields.blocks);
+    case 'writeSame': {
+      const f = c.fields;
+      if (f.blocks === 0) return 0;
+      const block = f.ndob ? undefined : dataOut?.subarray(0, g.blockSize);
+      if (g.writeZeroes !== undefined && (block === undefined || isZero(block))) return m.requestCost(1);
+      return transferCost(m, Math.min(f.blocks, m.emulator.maxTransferBlocks));
+    }
+    case 'unmap':
+      return c.fields.parameterListLength === 0 ? 0 : m.requestCost(1);
+    case 'syncCache':
+    case 'modeSelect':
+    case 'startStopUnit':
+      return flush;
+    case 'readCapacity10':
+    case 'readCapacity16':
+    case 'getLbaStatus':
+    case 'inquiry':
+    case 'prefetch':
+    case 'modeSense':
+    case 'reportLuns':
+    case 'testUnitReady':
+    case 'requestSense':
+    case 'preventAllow':
+    case 'formatUnit':
+    case 'sendDiagnostic':
+    case 'reserveRelease':
+    case 'persistentReserveIn':
+    case 'persistentReserveOut':
+    case 'rsoc':
+    case 'rstmf':
+      return 0;
+  }
+}

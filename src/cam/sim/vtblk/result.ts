@@ -1,0 +1,68 @@
+// How the SBC emulator's answer becomes a completed XPT_SCSI_IO CCB (FreeBSD
+// struct ccb_scsiio: status, scsi_status, sense_data, resid). Spec: SAM-5
+// (status), SPC-5 (allocation length), FreeBSD cam_ccb.h.
+//
+// | emulator answer                         | ccb.status                         | data, resid                        |
+// |-----------------------------------------|------------------------------------|------------------------------------|
+// | GOOD, Data-In ≤ dxferLen                | CAM_REQ_CMP                        | dataIn, dxferLen − length          |
+// | GOOD, Data-In > dxferLen (overrun)      | CAM_DATA_RUN_ERR                   | first dxferLen bytes, 0            |
+// | GOOD, Data-Out command                  | CAM_REQ_CMP                        | dxferLen − bytes the command takes |
+// | CHECK CONDITION                         | CAM_SCSI_STATUS_ERROR | AUTOSNS_VALID | none, dxferLen                   |
+// | any other status (BUSY, TASK SET FULL…) | CAM_SCSI_STATUS_ERROR              | none, dxferLen                     |
+//
+// Overrun: the ALLOCATION LENGTH or TRANSFER LENGTH in the CDB asked for more
+// than the CCB's buffer holds. A real HBA moves what fits and reports a data
+// overrun; reporting CAM_REQ_CMP would hide lost data (a READ whose buffer is
+// one block short), so the CCB says CAM_DATA_RUN_ERR with the SCSI status the
+// unit returned and the bytes that fit. A Data-Out Buffer longer than the
+// command takes is not an error: the unit asks for fewer bytes (an underrun,
+// counted in resid). One shorter than the command takes reaches the emulator
+// as it is and is answered 0Eh/03h.
+
+import type { SbcResult } from '../../../scsi/sbc/emulator.js';
+import { ScsiStatus } from '../../../scsi/status.js';
+import { CAM_AUTOSNS_VALID, CamDir, CamStatus, CcbFlag, type ScsiIoCcb } from '../../xpt/sim-api.js';
+
+/** Sets a CCB's outcome without SCSI data: recovery, ring full, device gone. */
+export function setCamOutcome(ccb: ScsiIoCcb, status: number, scsiStatus: number = ScsiStatus.GOOD): void {
+  ccb.status = status;
+  ccb.scsiStatus = scsiStatus;
+  ccb.dataIn = undefined;
+  ccb.resid = ccb.dxferLen;
+  ccb.sense = undefined;
+  ccb.senseData = undefined;
+}
+
+/**
+ * Fills `ccb` from the emulator's answer (table above). `dataOutTaken` is the
+ * Data-Out length the command asked for (SbcEmulator.dataOutLength).
+ */
+export function setScsiOutcome(ccb: ScsiIoCcb, r: SbcResult, dataOutTaken: number): void {
+  const dir = ccb.flags & CcbFlag.DIR_MASK;
+  if (r.status === ScsiStatus.CHECK_CONDITION && r.sense !== undefined) {
+    setCamOutcome(ccb, CamStatus.SCSI_STATUS_ERROR | CAM_AUTOSNS_VALID, r.status);
+    ccb.sense = r.sense;
+    ccb.senseData = r.senseData;
+    return;
+  }
+  if (r.status !== ScsiStatus.GOOD && r.status !== ScsiStatus.CONDITION_MET) {
+    setCamOutcome(ccb, CamStatus.SCSI_STATUS_ERROR, r.status);
+    return;
+  }
+  setCamOutcome(ccb, CamStatus.REQ_CMP, r.status);
+  const data = r.data ?? new Uint8Array(0);
+  if (dir === CamDir.IN) {
+    if (data.length > ccb.dxferLen) {
+      ccb.status = CamStatus.DATA_RUN_ERR;
+      ccb.dataIn = data.subarray(0, ccb.dxferLen);
+      ccb.resid = 0;
+    } else {
+      ccb.dataIn = data;
+      ccb.resid = ccb.dxferLen - data.length;
+    }
+    return;
+  }
+  // Data-In with no Data-In Buffer to put it in: every byte overran.
+  if (data.length > 0) ccb.status = CamStatus.DATA_RUN_ERR;
+  ccb.resid = dir === CamDir.OUT ? ccb.dxferLen - Math.min(ccb.dxferLen, dataOutTaken) : ccb.dxferLen;
+}

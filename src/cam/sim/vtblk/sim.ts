@@ -1,0 +1,465 @@
+// The vtblk SIM: one virtio-blk device as a CAM bus with one target and one
+// LUN. XPT_SCSI_IO runs through the SBC emulator over VirtioBlockCommandSet
+// (translate.ts); the descriptor budget the XPT's devq hands out is the ring
+// minus a reserve. Cf. FreeBSD sys/dev/virtio/scsi/virtio_scsi.c (a SIM over a
+// virtqueue) and sys/dev/virtio/block/virtio_blk.c (the request path).
+// Spec: VIRTIO 1.2 §5.2, SAM-5 (unit attention, task set full), SPC-5, SBC-4.
+//
+// Recovery (a CCB timed out, XPT_ABORT of an active CCB, XPT_RESET_DEV,
+// XPT_RESET_BUS, the driver found the ring broken): virtio-blk cannot cancel one
+// request, so every one is the same device reset, one at a time:
+//  1. every active CCB is captured: its emulator answer will be ignored, and it
+//     is not completed yet, because the device may still own its guest buffers;
+//  2. the SIM queue is frozen and the block set fenced (no new requests);
+//  3. driver.restart(): the device reset returns once the device no longer
+//     touches memory, then every outstanding request is aborted (which frees its
+//     buffers) and the device is initialised again;
+//  4. the unit is reset (mode parameters, deferred errors) and every I_T nexus
+//     gets one unit attention: 29h/03h after XPT_RESET_DEV, 29h/00h otherwise;
+//  5. the captured CCBs complete: the timed-out one CAM_CMD_TIMEOUT, the
+//     aborted one CAM_REQ_ABORTED, CCBs caught in flight by a broken ring
+//     CAM_UNREC_HBA_ERROR, every other one CAM_REQUEUE_REQ (the XPT re-issues
+//     it); then the ABORT/RESET CCBs CAM_REQ_CMP;
+//  6. AC_BUS_RESET (timeout, bus reset, broken ring) or AC_SENT_BDR (device
+//     reset, abort), and the SIM queue is released.
+// A device that fails to initialise again is lost: its CCBs complete
+// CAM_DEV_NOT_THERE and AC_LOST_DEVICE is reported.
+
+import { SbcEmulator, type SbcEmulatorOptions, type SbcResult } from '../../../scsi/sbc/emulator.js';
+import { UnitAttention } from '../../../scsi/sbc/errors.js';
+import { ScsiStatus } from '../../../scsi/status.js';
+import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
+import type { GuestMemory } from '../../../virtio/guest-memory.js';
+import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
+import {
+  AsyncCode,
+  CAM_LUN_WILDCARD,
+  CAM_TARGET_WILDCARD,
+  CamDir,
+  CamStatus,
+  CcbFlag,
+  XptFunc,
+  type CamPath,
+  type Ccb,
+  type PathInq,
+  type ScsiIoCcb,
+  type Sim,
+  type SimHandle,
+} from '../../xpt/sim-api.js';
+import { VirtioBlockCommandSet } from './translate.js';
+import { commandCost, requestCostTable } from './cost.js';
+import { setCamOutcome, setScsiOutcome } from './result.js';
+
+/** What the SIM drives: a driver attached to its device, and the guest memory it shares (a LocalVirtioBlk fits). */
+export interface VtblkDevice {
+  readonly driver: VirtioBlkDriver;
+  readonly memory: GuestMemory;
+  readonly allocator: GuestAllocator;
+}
+
+/** How a {@link VtblkSim} is set up. */
+export interface VtblkSimOptions {
+  /** Unit number (`vtblk0`, …); default 0. */
+  readonly unit?: number;
+  /** Request queue (default 0). */
+  readonly queue?: number;
+  /** Descriptors kept out of the devq budget for flushes the SIM issues on its own; default two flushes' worth. */
+  readonly reserve?: number;
+  /** The I_T nexus the emulator sees CCBs come from (one initiator: the XPT); default `cam`. */
+  readonly nexus?: string;
+  /** Identity and limits of the logical unit. */
+  readonly emulator?: SbcEmulatorOptions;
+}
+
+type RecoveryKind = 'timeout' | 'abort' | 'reset-dev' | 'reset-bus' | 'broken';
+
+interface RecoveryRequest {
+  readonly kind: RecoveryKind;
+  /** The CCB the recovery is for (timeout, abort) and what it completes with. */
+  readonly victim?: { readonly ccb: ScsiIoCcb; readonly status: number };
+  /** The XPT_ABORT / XPT_RESET_* CCB to complete when done. */
+  readonly requester?: Ccb;
+}
+
+interface Recovery {
+  readonly entries: Active[];
+  readonly requesters: Ccb[];
+}
+
+/** A CCB the SIM is working on. */
+interface Active {
+  readonly ccb: ScsiIoCcb;
+  /** Set once a recovery took the CCB over; `final` is what it will complete with. */
+  captured: Recovery | undefined;
+  final: number;
+}
+
+const ASYNC_OF: Readonly<Record<RecoveryKind, AsyncCode>> = {
+  timeout: AsyncCode.BUS_RESET,
+  'reset-bus': AsyncCode.BUS_RESET,
+  broken: AsyncCode.BUS_RESET,
+  abort: AsyncCode.SENT_BDR,
+  'reset-dev': AsyncCode.SENT_BDR,
+};
+
+const NO_DATA = new Uint8Array(0);
+
+/** The virtio-blk SIM. Create with {@link VtblkSim.create}, register with the XPT, then {@link bind} the handle. */
+export class VtblkSim implements Sim {
+  readonly name = 'vtblk';
+  readonly unit: number;
+  readonly driver: VirtioBlkDriver;
+  readonly bcs: VirtioBlockCommandSet;
+  readonly emulator: SbcEmulator;
+  /** Descriptors a request with n data buffers costs (CostModel). */
+  readonly requestCost: (dataBuffers: number) => number;
+  /** The ring's descriptors (the same after every reset: same size, same features). */
+  readonly #ringSize: number;
+  readonly #reserve: number;
+  readonly #nexus: string;
+  #handle: SimHandle | undefined;
+  #state: 'running' | 'lost' | 'detached' = 'running';
+  #readOnly: boolean;
+  readonly #active = new Map<ScsiIoCcb, Active>();
+  #recovery: Recovery | undefined;
+  #recovered: Promise<void> = Promise.resolve();
+  readonly #pending: RecoveryRequest[] = [];
+
+  private constructor(driver: VirtioBlkDriver, bcs: VirtioBlockCommandSet, emulator: SbcEmulator, reserve: number, opts: VtblkSimOptions) {
+    this.unit = opts.unit ?? 0;
+    this.driver = driver;
+    this.bcs = bcs;
+    this.emulator = emulator;
+    this.requestCost = requestCostTable(driver, bcs.queue, bcs.maxDataSegments);
+    this.#ringSize = driver.queueSize(bcs.queue);
+    this.#reserve = reserve;
+    this.#nexus = opts.nexus ?? 'cam';
+    this.#readOnly = bcs.readOnly;
+    driver.onConfigChange(() => {
+      this.#configChanged();
+    });
+  }
+
+  /**
+   * Builds the SIM over an attached driver: reads the device serial (GET_ID)
+   * and sets up the logical unit. Throws RangeError when the options do not fit
+   * the ring (the reserve leaves no room for a one-segment request).
+   */
+  static async create(dev: VtblkDevice, opts: VtblkSimOptions = {}): Promise<VtblkSim> {
+    const { driver } = dev;
+    const queue = opts.queue ?? 0;
+    const ring = driver.queueSize(queue);
+    const reserve = opts.reserve ?? 2 * driver.descriptorCost(0, queue);
+    const budget = ring - reserve;
+    const smallest = driver.descriptorCost(1, queue);
+    if (!Number.isInteger(reserve) || reserve < 0 || budget < smallest) {
+      throw new RangeError(`reserve ${reserve} leaves ${budget} of the ${ring}-descriptor ring; a one-segment request needs ${smallest}`);
+    }
+    // Most data segments whose request still fits the budget.
+    let maxDataSegments = driver.maxDataBuffers(queue);
+    while (maxDataSegments > 1 && driver.descriptorCost(maxDataSegments, queue) > budget) maxDataSegments--;
+    const bcs = new VirtioBlockCommandSet({ driver, memory: dev.memory, allocator: dev.allocator, queue, maxDataSegments });
+    const emulator = await SbcEmulator.create(bcs, opts.emulator);
+    return new VtblkSim(driver, bcs, emulator, reserve, opts);
+  }
+
+  /** Attaches the XPT's handle (what registerBus returned). Completions need it. */
+  bind(handle: SimHandle): void {
+    if (this.#handle !== undefined) throw new Error(`${this.name}${this.unit} is already bound to bus ${this.#handle.bus}`);
+    this.#handle = handle;
+  }
+
+  /** Active CCBs (for tests and stats). */
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  capacity(): number {
+    return this.#ringSize - this.#reserve;
+  }
+
+  cost(ccb: ScsiIoCcb): number {
+    return commandCost(this, ccb.cdb, ccb.dataOut);
+  }
+
+  pathInq(): PathInq {
+    return {
+      simName: this.name,
+      unit: this.unit,
+      bus: this.#handle?.bus ?? -1,
+      maxTarget: 0,
+      maxLun: 0,
+      maxIoBytes: this.emulator.maxTransferBlocks * this.emulator.geometry.blockSize,
+      openings: this.capacity(),
+      simVendor: 'vtcam',
+      hbaVendor: 'VirtIO',
+      tagAble: true,
+    };
+  }
+
+  action(ccb: Ccb): void {
+    if (this.#state !== 'running') {
+      this.#finishLater(ccb, CamStatus.DEV_NOT_THERE);
+      return;
+    }
+    switch (ccb.func) {
+      case XptFunc.SCSI_IO:
+        this.#scsiIo(ccb);
+        return;
+      case XptFunc.PATH_INQ:
+        ccb.result = this.pathInq();
+        this.#finishLater(ccb, CamStatus.REQ_CMP);
+        return;
+      case XptFunc.ABORT: {
+        const target = ccb.abort;
+        const entry = target.func === XptFunc.SCSI_IO ? this.#active.get(target) : undefined;
+        if (entry === undefined) this.#finishLater(ccb, CamStatus.UA_ABORT);
+        else this.#requestRecovery({ kind: 'abort', victim: { ccb: entry.ccb, status: CamStatus.REQ_ABORTED }, requester: ccb });
+        return;
+      }
+      case XptFunc.RESET_DEV:
+        this.#requestRecovery({ kind: 'reset-dev', requester: ccb });
+        return;
+      case XptFunc.RESET_BUS:
+        this.#requestRecovery({ kind: 'reset-bus', requester: ccb });
+        return;
+      case XptFunc.NOOP:
+      case XptFunc.GDEV_TYPE:
+      case XptFunc.GDEV_STATS:
+      case XptFunc.SCAN_BUS:
+      case XptFunc.SCAN_LUN:
+      case XptFunc.REL_SIMQ:
+        this.#finishLater(ccb, CamStatus.REQ_INVALID);
+        return;
+    }
+  }
+
+  /** `ccb` outlived its timeout: recover by resetting the device; it completes CAM_CMD_TIMEOUT. */
+  timeout(ccb: ScsiIoCcb): void {
+    if (this.#active.has(ccb)) this.#requestRecovery({ kind: 'timeout', victim: { ccb, status: CamStatus.CMD_TIMEOUT } });
+  }
+
+  /** Completes every active CCB CAM_DEV_NOT_THERE, then resets the device and closes the driver. */
+  async detach(): Promise<void> {
+    if (this.#state === 'detached') return;
+    this.#state = 'detached';
+    this.bcs.fence();
+    const requesters = [...(this.#recovery?.requesters.splice(0) ?? []), ...this.#pending.splice(0).flatMap((r) => (r.requester === undefined ? [] : [r.requester]))];
+    const entries = [...this.#active.values()];
+    this.#active.clear();
+    for (const e of entries) this.#finish(e.ccb, CamStatus.DEV_NOT_THERE);
+    for (const r of requesters) this.#finish(r, CamStatus.DEV_NOT_THERE);
+    // A reset in progress must end before the driver can be closed under it.
+    await this.#recovered;
+    await this.driver.close();
+    this.bcs.unfence();
+  }
+
+  // ---- XPT_SCSI_IO ----
+
+  #scsiIo(ccb: ScsiIoCcb): void {
+    const path = ccb.path;
+    if (path.target !== 0) {
+      this.#finishLater(ccb, CamStatus.SEL_TIMEOUT);
+      return;
+    }
+    if (path.lun !== 0) {
+      this.#finishLater(ccb, CamStatus.DEV_NOT_THERE);
+      return;
+    }
+    if (this.#recovery !== undefined) {
+      this.#finishLater(ccb, CamStatus.REQUEUE_REQ);
+      return;
+    }
+    // The cost is only looked at when something is wrong: the common case pays two cheap reads.
+    const broken = this.driver.broken !== undefined;
+    const free = broken ? 0 : this.#unexpectedlyFree();
+    if (broken || free !== undefined) {
+      const cost = this.cost(ccb);
+      if (cost > 0 && broken) {
+        this.#finishLater(ccb, CamStatus.UNREC_HBA_ERROR);
+        this.#requestRecovery({ kind: 'broken' });
+        return;
+      }
+      if (free !== undefined && free < cost) {
+        this.#finishLater(ccb, CamStatus.REQUEUE_REQ, ScsiStatus.TASK_SET_FULL);
+        return;
+      }
+    }
+    const entry: Active = { ccb, captured: undefined, final: CamStatus.REQUEUE_REQ };
+    this.#active.set(ccb, entry);
+    const dataOut = (ccb.flags & CcbFlag.DIR_MASK) === CamDir.OUT ? (ccb.dataOut ?? NO_DATA) : NO_DATA;
+    const taken = dataOut.length === 0 ? 0 : this.emulator.dataOutLength(ccb.cdb);
+    this.emulator.execute(ccb.cdb, { dataOut, nexus: this.#nexus }).then(
+      (r) => {
+        this.#answered(entry, r, taken);
+      },
+      () => {
+        // The emulator reports its own failures as CHECK CONDITION; a rejection is a bug below, kept from the initiator.
+        this.#answered(entry, undefined, taken);
+      },
+    );
+  }
+
+  /**
+   * Device-side ring shortage: the free descriptors when fewer are free than
+   * our own requests leave (someone holds descriptors we do not account for),
+   * else undefined. The command is then CAM's QUEUE FULL only if it does not
+   * fit in what is free; a shortage that still leaves room for it is not a full
+   * ring, and the command goes ahead.
+   */
+  #unexpectedlyFree(): number | undefined {
+    const q = this.bcs.queue;
+    const free = this.driver.freeDescriptors(q);
+    return free < this.#ringSize - this.bcs.heldDescriptors ? free : undefined;
+  }
+
+  #answered(entry: Active, r: SbcResult | undefined, taken: number): void {
+    const ccb = entry.ccb;
+    // Completed already (recovery, detach) or re-issued since: this answer is stale.
+    if (this.#active.get(ccb) !== entry || entry.captured !== undefined) return;
+    this.#active.delete(ccb);
+    if (r === undefined) {
+      this.#finish(ccb, CamStatus.REQ_CMP_ERR);
+      return;
+    }
+    if (this.driver.broken !== undefined && r.status !== ScsiStatus.GOOD) {
+      // The ring broke under it: the sense would blame the medium for the transport's fault.
+      this.#finish(ccb, CamStatus.UNREC_HBA_ERROR);
+      this.#requestRecovery({ kind: 'broken' });
+      return;
+    }
+    setScsiOutcome(ccb, r, taken);
+    this.#done(ccb);
+  }
+
+  // ---- recovery ----
+
+  #requestRecovery(req: RecoveryRequest): void {
+    const current = this.#recovery;
+    if (current !== undefined) {
+      const captured = req.victim === undefined ? undefined : this.#active.get(req.victim.ccb);
+      if (req.victim !== undefined && captured?.captured === current) {
+        captured.final = req.victim.status;
+        if (req.requester !== undefined) current.requesters.push(req.requester);
+        return;
+      }
+      // A reset in progress already repairs a broken ring.
+      if (req.kind !== 'broken') this.#pending.push(req);
+      return;
+    }
+    this.#recovered = this.#recover(req);
+  }
+
+  async #recover(req: RecoveryRequest): Promise<void> {
+    if (req.victim !== undefined && !this.#active.has(req.victim.ccb)) {
+      // The CCB completed before its turn came: nothing left to abort or time out.
+      if (req.requester !== undefined) this.#finish(req.requester, CamStatus.UA_ABORT);
+      return this.#nextRecovery();
+    }
+    const rec: Recovery = { entries: [...this.#active.values()], requesters: req.requester === undefined ? [] : [req.requester] };
+    for (const e of rec.entries) {
+      e.captured = rec;
+      e.final = req.victim?.ccb === e.ccb ? req.victim.status : CamStatus.REQUEUE_REQ;
+    }
+    this.#recovery = rec;
+    const handle = this.#bound();
+    handle.freezeSimq(1);
+    this.bcs.fence();
+    const failed = await this.driver.restart();
+    this.#recovery = undefined;
+    if (this.#state === 'detached') {
+      // detach() completed everything; only the freeze is left to drop.
+      handle.releaseSimq(1, false);
+      return;
+    }
+    this.bcs.unfence();
+    const path = this.#path();
+    if (failed !== undefined) {
+      this.#state = 'lost';
+      this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : e.final), CamStatus.REQ_CMP_ERR);
+      for (const p of this.#pending.splice(0)) if (p.requester !== undefined) this.#finish(p.requester, CamStatus.DEV_NOT_THERE);
+      handle.async(AsyncCode.LOST_DEVICE, path, failed.reason);
+      handle.releaseSimq(1, true);
+      return;
+    }
+    this.#readOnly = this.bcs.readOnly;
+    this.emulator.refreshGeometry();
+    this.emulator.resetLogicalUnit();
+    if (req.kind !== 'reset-dev') this.emulator.raiseUnitAttention(UnitAttention.POWER_ON_RESET);
+    this.#completeCaptured(rec, (e) => e.final, CamStatus.REQ_CMP);
+    const code = ASYNC_OF[req.kind];
+    // A bus reset concerns the whole bus (wildcard target and LUN), a device reset the device.
+    handle.async(code, code === AsyncCode.BUS_RESET ? { bus: handle.bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD } : path);
+    handle.releaseSimq(1, true);
+    return this.#nextRecovery();
+  }
+
+  /** Completes a recovery's CCBs: its victim first, then the rest, then the CCBs that asked for it. */
+  #completeCaptured(rec: Recovery, status: (e: Active) => number, requesterStatus: number): void {
+    const order = [...rec.entries].sort((a, b) => Number(b.final !== CamStatus.REQUEUE_REQ) - Number(a.final !== CamStatus.REQUEUE_REQ));
+    for (const e of order) {
+      if (this.#active.get(e.ccb) !== e) continue;
+      this.#active.delete(e.ccb);
+      this.#finish(e.ccb, status(e));
+    }
+    for (const r of rec.requesters.splice(0)) this.#finish(r, requesterStatus);
+  }
+
+  #nextRecovery(): Promise<void> {
+    const next = this.#pending.shift();
+    return next === undefined ? Promise.resolve() : this.#recover(next);
+  }
+
+  // ---- config changes ----
+
+  /** Capacity, write cache or write protection changed (VIRTIO 1.2 §5.2.4, config change notification). */
+  #configChanged(): void {
+    if (this.#state !== 'running' || this.#recovery !== undefined) return;
+    if (this.driver.broken !== undefined) {
+      this.#requestRecovery({ kind: 'broken' });
+      return;
+    }
+    const readOnly = this.bcs.readOnly;
+    const roChanged = readOnly !== this.#readOnly;
+    this.#readOnly = readOnly;
+    const changed = this.emulator.refreshGeometry();
+    // Write protection is the WP bit of the mode parameter header.
+    if (roChanged) this.emulator.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED);
+    if ((changed || roChanged) && this.#handle !== undefined) this.#handle.async(AsyncCode.GETDEV_CHANGED, this.#path());
+  }
+
+  // ---- completion ----
+
+  #bound(): SimHandle {
+    if (this.#handle === undefined) throw new Error(`${this.name}${this.unit} has no XPT handle: bind() what registerBus returned before routing CCBs`);
+    return this.#handle;
+  }
+
+  #path(): CamPath {
+    return { bus: this.#bound().bus, target: 0, lun: 0 };
+  }
+
+  #done(ccb: Ccb): void {
+    this.#bound().done(ccb);
+  }
+
+  /** Completes `ccb` with a CAM status and no SCSI data. */
+  #finish(ccb: Ccb, status: number, scsiStatus?: number): void {
+    if (ccb.func === XptFunc.SCSI_IO) setCamOutcome(ccb, status, scsiStatus);
+    else ccb.status = status;
+    this.#done(ccb);
+  }
+
+  /**
+   * Completes a CCB the SIM answers without doing anything, on a later turn:
+   * never from inside action() (the XPT may be mid-dispatch), and never in a
+   * loop of microtasks that would starve the device of the turns it needs to
+   * free the ring a requeued CCB waits for.
+   */
+  #finishLater(ccb: Ccb, status: number, scsiStatus?: number): void {
+    setImmediate(() => {
+      this.#finish(ccb, status, scsiStatus);
+    });
+  }
+}

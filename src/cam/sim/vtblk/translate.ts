@@ -1,0 +1,374 @@
+// The SBC emulator's block device, on a virtio-blk driver: each BlockCommandSet
+// operation becomes one virtio-blk request (VIRTIO 1.2 §5.2.6: IN, OUT, FLUSH,
+// GET_ID, DISCARD, WRITE_ZEROES), its data staged in guest memory. Geometry and
+// limits come from the device configuration (§5.2.4) as the negotiated
+// features (§5.2.3) make its fields valid. Cf. FreeBSD sys/dev/virtio/block/
+// virtio_blk.c (vtblk_read_config, vtblk_request_execute) and Linux
+// drivers/block/virtio_blk.c (virtblk_probe, virtblk_get_cache_mode).
+//
+// Status mapping (one place, blockStatus below):
+//   VIRTIO_BLK_S_OK → ok; VIRTIO_BLK_S_UNSUPP → unsupported; IOERR, a status
+//   the device never wrote, and `aborted` (device reset, ring broken) → io-error.
+// The SCSI sense for each comes from the emulator's BLOCK_ERROR_TABLE; the SIM
+// overrides the outcome of CCBs it requeues or fails during recovery.
+//
+// Guest memory for data is freed when the request completes, aborted ones
+// included: the driver aborts a request only after the device reset returned
+// (the device no longer touches memory) or before it reached the ring. The one
+// exception is a ring the driver declared broken: the device may still be
+// writing, so those buffers are quarantined until the next reset.
+
+import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
+import type { LogicalBlockLength } from '../../../scsi/device-info.js';
+import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
+import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
+import { VirtioBlkDriver, type BlkCompletion, type BlkRequest } from '../../../virtio/blk-driver.js';
+import {
+  VIRTIO_BLK_ID_BYTES,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_S_UNSUPP,
+  VIRTIO_BLK_SECTOR_SIZE,
+  VIRTIO_BLK_T_DISCARD,
+  VIRTIO_BLK_T_FLUSH,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+  VIRTIO_BLK_T_WRITE_ZEROES,
+} from '../../../virtio/blk-wire.js';
+import { VirtioBlkConfigLayout } from '../../../virtio/blk-config.js';
+import {
+  VIRTIO_BLK_F_BLK_SIZE,
+  VIRTIO_BLK_F_CONFIG_WCE,
+  VIRTIO_BLK_F_DISCARD,
+  VIRTIO_BLK_F_FLUSH,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_F_SIZE_MAX,
+  VIRTIO_BLK_F_TOPOLOGY,
+  VIRTIO_BLK_F_WRITE_ZEROES,
+  hasFeature,
+} from '../../../virtio/blk-features.js';
+
+/** Largest values the SCSI side can report (Block Limits, READ CAPACITY (16)); a device beyond them gets "not reported". */
+const MAX_PHYSICAL_BLOCK_EXP = 15; // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT, 4 bits
+const MAX_LOWEST_ALIGNED_LBA = 0x3fff; // LOWEST ALIGNED LOGICAL BLOCK ADDRESS, 14 bits
+const U32_MAX = 0xffff_ffff;
+/** Guest buffers for data are aligned like a sector, so a device doing direct I/O on them can. */
+const DATA_ALIGN = VIRTIO_BLK_SECTOR_SIZE;
+
+/** The one mapping from a virtio-blk completion to a block status. */
+export function blockStatus(c: BlkCompletion): BlockStatus {
+  if (c.kind === 'aborted') return 'io-error';
+  if (c.status === VIRTIO_BLK_S_OK) return 'ok';
+  return c.status === VIRTIO_BLK_S_UNSUPP ? 'unsupported' : 'io-error';
+}
+
+/** What a {@link VirtioBlockCommandSet} runs on. */
+export interface VirtioBlockCommandSetOptions {
+  readonly driver: VirtioBlkDriver;
+  /** Guest memory the driver's transport shares with the device. */
+  readonly memory: GuestMemory;
+  /** Allocator over that memory (the driver's), for data buffers. */
+  readonly allocator: GuestAllocator;
+  /** Request queue to use (default 0). */
+  readonly queue?: number;
+  /**
+   * Most data segments one request may carry, below the driver's own bound
+   * (seg_max and the ring): the SIM keeps every request's descriptor cost within
+   * its devq budget this way. Default: the driver's bound.
+   */
+  readonly maxDataSegments?: number;
+}
+
+interface MemoryWaiter {
+  readonly bytes: number;
+  readonly resolve: (r: GuestRange[] | undefined) => void;
+}
+
+/**
+ * BlockCommandSet over a virtio-blk driver. Operations never fail for lack of
+ * ring room (they wait, in order, through `driver.request`) nor for lack of
+ * guest memory while other transfers hold some (they wait for it, in order).
+ */
+export class VirtioBlockCommandSet implements BlockCommandSet {
+  readonly driver: VirtioBlkDriver;
+  readonly memory: GuestMemory;
+  readonly allocator: GuestAllocator;
+  readonly queue: number;
+  readonly #maxDataSegments: number | undefined;
+  #held = 0;
+  #liveData = 0;
+  #fenced = false;
+  readonly #memoryWaiters: MemoryWaiter[] = [];
+  readonly #quarantine: number[] = [];
+
+  constructor(opts: VirtioBlockCommandSetOptions) {
+    const max = opts.maxDataSegments;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new RangeError(`maxDataSegments must be a positive integer, got ${max}`);
+    this.driver = opts.driver;
+    this.memory = opts.memory;
+    this.allocator = opts.allocator;
+    this.queue = opts.queue ?? 0;
+    this.#maxDataSegments = max;
+  }
+
+  // ---- what the SIM needs beyond BlockCommandSet ----
+
+  /** Data segments one request may carry: seg_max, the ring, and the SIM's budget. */
+  get maxDataSegments(): number {
+    const driverMax = this.driver.maxDataBuffers(this.queue);
+    return this.#maxDataSegments === undefined ? driverMax : Math.min(driverMax, this.#maxDataSegments);
+  }
+
+  /**
+   * Bytes one data segment holds: size_max rounded down to whole logical blocks
+   * (to whole sectors when size_max is below a block), or unbounded (Infinity)
+   * without VIRTIO_BLK_F_SIZE_MAX.
+   */
+  get segmentBytes(): number {
+    if (!this.driver.hasFeature(VIRTIO_BLK_F_SIZE_MAX)) return Infinity;
+    const sizeMax = this.driver.config.sizeMax;
+    const unit = sizeMax >= this.#blockSize() ? this.#blockSize() : VIRTIO_BLK_SECTOR_SIZE;
+    return Math.max(unit, Math.floor(sizeMax / unit) * unit);
+  }
+
+  /** Data segments a transfer of `bytes` bytes is split into (0 for none). */
+  dataSegments(bytes: number): number {
+    return bytes === 0 ? 0 : Math.max(1, Math.ceil(bytes / this.segmentBytes));
+  }
+
+  /** Descriptors this set's requests are charged for, from request() until completion. */
+  get heldDescriptors(): number {
+    return this.#held;
+  }
+
+  /** Guest data buffers waiting for a device reset before they may be reused. */
+  get quarantined(): number {
+    return this.#quarantine.length;
+  }
+
+  /**
+   * While fenced (the device is being reset) operations fail at once with
+   * io-error and touch neither guest memory nor the ring, and transfers waiting
+   * for guest memory give up: their commands are being requeued, and must not
+   * reach the device that comes back.
+   */
+  fence(): void {
+    this.#fenced = true;
+    for (const w of this.#memoryWaiters.splice(0)) w.resolve(undefined);
+  }
+
+  /** Ends the fence after a device reset; quarantined buffers are safe to reuse now. */
+  unfence(): void {
+    this.#fenced = false;
+    for (const addr of this.#quarantine.splice(0)) this.#freeData(addr);
+  }
+
+  // ---- BlockCommandSet ----
+
+  /**
+   * Write protected: VIRTIO_BLK_F_RO as the device offers it now, not as it was
+   * negotiated (a device may flip it and signal a config change).
+   */
+  get readOnly(): boolean {
+    return hasFeature(this.driver.transport.getDeviceFeatures(), VIRTIO_BLK_F_RO);
+  }
+
+  geometry(): BlockGeometry {
+    const cfg = this.driver.config;
+    const has = (bit: number): boolean => this.driver.hasFeature(bit);
+    const bs = this.#blockSize();
+    const perBlock = bs / VIRTIO_BLK_SECTOR_SIZE;
+    const topo = has(VIRTIO_BLK_F_TOPOLOGY) ? cfg.topology : undefined;
+    const segBytes = this.segmentBytes;
+    const blocks = cfg.capacity / BigInt(perBlock);
+    const g: BlockGeometry = {
+      // SCSI cannot describe an empty medium; a device that reports one still answers every access with IOERR.
+      blocks: blocks < 1n ? 1n : blocks,
+      blockSize: bs,
+      physicalBlockExp: topo !== undefined && topo.physicalBlockExp <= MAX_PHYSICAL_BLOCK_EXP ? topo.physicalBlockExp : 0,
+      lowestAlignedLba: topo !== undefined && topo.alignmentOffset <= MAX_LOWEST_ALIGNED_LBA ? topo.alignmentOffset : 0,
+      maxTransferBlocks: segBytes === Infinity ? 0 : Math.min(U32_MAX, Math.floor((this.maxDataSegments * segBytes) / bs)),
+      optimalTransferBlocks: topo?.optIoSize ?? 0,
+      flush: has(VIRTIO_BLK_F_FLUSH),
+      writeCacheChangeable: has(VIRTIO_BLK_F_CONFIG_WCE),
+    };
+    const discard = has(VIRTIO_BLK_F_DISCARD)
+      ? {
+          maxBlocks: Math.floor(cfg.maxDiscardSectors / perBlock),
+          maxSegments: cfg.maxDiscardSeg,
+          granularity: Math.floor(cfg.discardSectorAlignment / perBlock),
+          // VIRTIO 1.2 §5.2.6: discarded sectors need not read back as zeros.
+          zeroes: false,
+        }
+      : undefined;
+    const writeZeroes = has(VIRTIO_BLK_F_WRITE_ZEROES)
+      ? { maxBlocks: Math.floor(cfg.maxWriteZeroesSectors / perBlock), mayUnmap: cfg.writeZeroesMayUnmap !== 0 }
+      : undefined;
+    return { ...g, ...(discard === undefined ? {} : { discard }), ...(writeZeroes === undefined ? {} : { writeZeroes }) };
+  }
+
+  /**
+   * The cache mode (§5.2.5 / Linux virtblk_get_cache_mode): the `writeback`
+   * field with VIRTIO_BLK_F_CONFIG_WCE, read from the device because this
+   * driver's own writes to it raise no config interrupt; otherwise write-back
+   * exactly when the device has FLUSH.
+   */
+  writeCacheEnabled(): boolean {
+    if (!this.driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return this.driver.hasFeature(VIRTIO_BLK_F_FLUSH);
+    return (this.driver.transport.readConfig(VirtioBlkConfigLayout.writeback, 1)[0] ?? 0) !== 0;
+  }
+
+  /** Writes `writeback` through the transport (VIRTIO_BLK_F_CONFIG_WCE) and checks that the device took it. */
+  setWriteCache(enabled: boolean): Promise<BlockStatus> {
+    if (!this.driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return Promise.resolve('unsupported');
+    this.driver.transport.writeConfig(VirtioBlkConfigLayout.writeback, Uint8Array.of(enabled ? 1 : 0));
+    return Promise.resolve(this.writeCacheEnabled() === enabled ? 'ok' : 'io-error');
+  }
+
+  read(lba: bigint, into: Uint8Array): Promise<BlockStatus> {
+    return this.#transfer(VIRTIO_BLK_T_IN, lba, into);
+  }
+
+  write(lba: bigint, data: Uint8Array): Promise<BlockStatus> {
+    return this.#transfer(VIRTIO_BLK_T_OUT, lba, data);
+  }
+
+  async flush(): Promise<BlockStatus> {
+    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_FLUSH }));
+  }
+
+  async discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
+    const perBlock = this.#perBlock();
+    const segments = ranges.map((r) => ({ sector: r.lba * BigInt(perBlock), numSectors: r.blocks * perBlock, unmap: false }));
+    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_DISCARD, segments }));
+  }
+
+  async writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
+    const perBlock = this.#perBlock();
+    const segments = [{ sector: range.lba * BigInt(perBlock), numSectors: range.blocks * perBlock, unmap }];
+    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments }));
+  }
+
+  /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
+  async getId(): Promise<string | undefined> {
+    const ranges = await this.#allocData(VIRTIO_BLK_ID_BYTES);
+    const range = ranges?.[0];
+    if (range === undefined) return undefined;
+    this.memory.fill(range.addr, range.len);
+    const c = await this.#request({ type: VIRTIO_BLK_T_GET_ID, data: range });
+    const bytes = new Uint8Array(VIRTIO_BLK_ID_BYTES);
+    this.memory.copyOut(range.addr, bytes);
+    this.#release(range.addr, c);
+    if (blockStatus(c) !== 'ok') return undefined;
+    const end = bytes.indexOf(0);
+    const id = new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+    return id === '' ? undefined : id;
+  }
+
+  // ---- internals ----
+
+  /** Logical block size: blk_size with VIRTIO_BLK_F_BLK_SIZE when SCSI can express it, else the 512-byte sector. */
+  #blockSize(): LogicalBlockLength {
+    if (!this.driver.hasFeature(VIRTIO_BLK_F_BLK_SIZE)) return 512;
+    const bs = this.driver.config.blkSize;
+    return bs === 4096 ? 4096 : 512;
+  }
+
+  #perBlock(): number {
+    return this.#blockSize() / VIRTIO_BLK_SECTOR_SIZE;
+  }
+
+  async #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array): Promise<BlockStatus> {
+    const segments = this.dataSegments(buf.length);
+    if (segments > this.maxDataSegments) {
+      throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
+    }
+    const ranges = await this.#allocData(buf.length);
+    if (ranges === undefined) return 'io-error';
+    if (type === VIRTIO_BLK_T_OUT) {
+      let at = 0;
+      for (const r of ranges) {
+        this.memory.copyIn(r.addr, buf.subarray(at, at + r.len));
+        at += r.len;
+      }
+    }
+    const c = await this.#request({ type, sector: lba * BigInt(this.#perBlock()), data: ranges });
+    const status = blockStatus(c);
+    if (type === VIRTIO_BLK_T_IN && status === 'ok') {
+      let at = 0;
+      for (const r of ranges) {
+        this.memory.copyOut(r.addr, buf.subarray(at, at + r.len));
+        at += r.len;
+      }
+    }
+    for (const r of ranges) this.#release(r.addr, c);
+    return status;
+  }
+
+  /** Submits through the driver's FIFO, charging the request's descriptors while it is out. */
+  async #request(req: BlkRequest): Promise<BlkCompletion> {
+    if (this.#fenced) return { kind: 'aborted', reason: 'device reset in progress' };
+    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
+    this.#held += cost;
+    try {
+      return await this.driver.request(req, this.queue);
+    } finally {
+      this.#held -= cost;
+    }
+  }
+
+  /**
+   * Guest memory for a transfer of `bytes`, one allocation per segment. Waits
+   * (FIFO) while other transfers hold the memory it needs; undefined when
+   * fenced, or when nothing of ours holds any and it still does not fit (it
+   * never will).
+   */
+  #allocData(bytes: number): Promise<GuestRange[] | undefined> {
+    if (this.#fenced) return Promise.resolve(undefined);
+    if (this.#memoryWaiters.length === 0) {
+      const got = this.#tryAlloc(bytes);
+      if (got !== undefined) return Promise.resolve(got);
+      if (this.#liveData === 0) return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => this.#memoryWaiters.push({ bytes, resolve }));
+  }
+
+  #tryAlloc(bytes: number): GuestRange[] | undefined {
+    const seg = this.segmentBytes;
+    const out: GuestRange[] = [];
+    for (let at = 0; at < bytes; at += seg) {
+      const r = this.allocator.alloc(Math.min(seg, bytes - at), DATA_ALIGN);
+      if (r === undefined) {
+        for (const got of out) this.allocator.free(got.addr);
+        return undefined;
+      }
+      out.push(r);
+    }
+    this.#liveData += out.length;
+    return out;
+  }
+
+  /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
+  #release(addr: number, c: BlkCompletion): void {
+    if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#quarantine.push(addr);
+    else this.#freeData(addr);
+  }
+
+  #freeData(addr: number): void {
+    this.allocator.free(addr);
+    this.#liveData--;
+    while (this.#memoryWaiters.length > 0) {
+      const w = this.#memoryWaiters[0] as MemoryWaiter;
+      const got = this.#tryAlloc(w.bytes);
+      if (got === undefined) {
+        // Nothing left to wait for: nothing of ours will be freed again.
+        if (this.#liveData > 0) break;
+        this.#memoryWaiters.shift();
+        w.resolve(undefined);
+        continue;
+      }
+      this.#memoryWaiters.shift();
+      w.resolve(got);
+    }
+  }
+}

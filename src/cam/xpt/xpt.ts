@@ -1,0 +1,469 @@
+// The transport layer (FreeBSD sys/cam/cam_xpt.c): buses and the SIMs behind
+// them, devices found by the bus scan, CCB routing (xpt_action), completion
+// (xpt_done), the device queues with their openings and freezes, CCB
+// timeouts, and async events. Periphs see it as PeriphXpt (periph-api.ts),
+// SIMs as the SimHandle registerBus returns (sim-api.ts).
+//
+// Routing, by function code:
+// - XPT_SCSI_IO: the device's queue (devq.ts), then the SIM.
+// - XPT_ABORT: a CCB still waiting completes CAM_REQ_ABORTED at once; an
+//   active one is the SIM's to abort; anything else is CAM_UA_ABORT.
+// - XPT_RESET_DEV, XPT_RESET_BUS: straight to the SIM, past the device queue
+//   and its freezes: they are how a stuck device gets unstuck.
+// - XPT_REL_SIMQ: the device queue's release machinery.
+// - XPT_SCAN_BUS, XPT_SCAN_LUN: the probe (probe.ts).
+// - XPT_PATH_INQ, XPT_GDEV_TYPE, XPT_GDEV_STATS, XPT_NOOP: answered here.
+// Every CCB's callback runs exactly once; CCBs answered here are completed
+// before action() returns. A path whose bus is not registered is
+// CAM_PATH_INVALID, one without a device CAM_DEV_NOT_THERE, an unknown
+// function CAM_REQ_INVALID.
+
+import { CAM_LUN_WILDCARD, CAM_TARGET_WILDCARD, XptFunc, pathString, type AbortCcb, type CamPath, type Ccb, type RelSimqCcb, type ScsiIoCcb } from '../ccb.js';
+import { CamStatus } from '../status.js';
+import { AsyncCode } from '../async.js';
+import { DEFAULT_DEVQ_TUNING, DeviceQueue, describeCcb, type DevqBus, type DevqTuning } from '../devq.js';
+import { SimQueue } from '../simq.js';
+import { systemClock, type CamClock } from '../clock.js';
+import type { AsyncCallback, CamDeviceInfo, DevqStats, PeriphXpt } from './periph-api.js';
+import type { Sim, SimHandle } from './sim-api.js';
+import { AsyncEvents } from './events.js';
+import { DEFAULT_PROBE_OPTIONS, ProbeCommands, ccbSense, probeLun, readCapacity, reportLuns, type ProbeIo, type ProbeOptions } from './probe.js';
+import { SenseKey } from '../../scsi/sense.js';
+
+export interface XptOptions {
+  /** Time and timers (CCB timeouts, timed releases, latency); default the process clock. */
+  readonly clock?: CamClock;
+  /** Adaptive queue depth: minimum openings, growth, requeue back-off. */
+  readonly tuning?: Partial<DevqTuning>;
+  /** Probe retries and timeouts. */
+  readonly probe?: Partial<ProbeOptions>;
+}
+
+interface Device {
+  readonly path: CamPath;
+  readonly devq: DeviceQueue;
+  /** Set once the probe found a logical unit (the device is "configured"). */
+  info: CamDeviceInfo | undefined;
+}
+
+interface Bus {
+  readonly number: number;
+  readonly sim: Sim;
+  readonly name: string;
+  /** The SIM queue and what the bus's device queues share. */
+  readonly devq: DevqBus;
+  readonly devices: Map<string, Device>;
+  /** XPT_SCSI_IO CCBs at the SIM, with the queue they return to. */
+  readonly started: Map<ScsiIoCcb, DeviceQueue>;
+  /** XPT_ABORT / XPT_RESET_DEV / XPT_RESET_BUS CCBs at the SIM. */
+  readonly immediate: Set<Ccb>;
+  state: 'up' | 'detaching' | 'gone';
+  /** Scans and rescans run one at a time per bus. */
+  scans: Promise<unknown>;
+  detached: Promise<void> | undefined;
+}
+
+const deviceKey = (p: CamPath): string => `${p.target}:${p.lun}`;
+const isPath = (p: CamPath): boolean => [p.bus, p.target, p.lun].every((n) => Number.isInteger(n) && n >= 0);
+/** Not narrowed by TypeScript across an await, unlike `b.state === 'up'`. */
+const isUp = (b: Bus): boolean => b.state === 'up';
+const comparePaths = (a: CamPath, b: CamPath): number => a.bus - b.bus || a.target - b.target || a.lun - b.lun;
+
+/** Whether two probes describe the same unit (the bytes periphs act on). */
+function sameInfo(a: CamDeviceInfo, b: CamDeviceInfo): boolean {
+  const json = (i: CamDeviceInfo): string =>
+    JSON.stringify({ ...i, inquiry: { ...i.inquiry, data: [...i.inquiry.data] } }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return json(a) === json(b);
+}
+
+export class Xpt implements PeriphXpt {
+  readonly #clock: CamClock;
+  readonly #tuning: DevqTuning;
+  readonly #probe: ProbeOptions;
+  readonly #buses = new Map<number, Bus>();
+  readonly #events = new AsyncEvents();
+  #nextBus = 0;
+
+  constructor(opts: XptOptions = {}) {
+    this.#clock = opts.clock ?? systemClock;
+    this.#tuning = { ...DEFAULT_DEVQ_TUNING, ...opts.tuning };
+    this.#probe = { ...DEFAULT_PROBE_OPTIONS, ...opts.probe };
+    const t = this.#tuning;
+    if (!Number.isInteger(t.minTags) || t.minTags < 1) throw new RangeError(`tuning.minTags must be a positive integer, got ${t.minTags}`);
+    if (!Number.isInteger(t.growAfter) || t.growAfter < 1) throw new RangeError(`tuning.growAfter must be a positive integer, got ${t.growAfter}`);
+    if (!(t.requeueDelayMs >= 0)) throw new RangeError(`tuning.requeueDelayMs must be ≥ 0, got ${t.requeueDelayMs}`);
+  }
+
+  /**
+   * Registers a SIM as a new bus (xpt_bus_register) and posts
+   * AC_PATH_REGISTERED. Nothing is called on the SIM until the first CCB, so
+   * it may store the returned handle first. Bus numbers are never reused.
+   */
+  registerBus(sim: Sim): SimHandle {
+    const number = this.#nextBus++;
+    const clock = this.#clock;
+    const started = new Map<ScsiIoCcb, DeviceQueue>();
+    const simq = new SimQueue();
+    const devq: DevqBus = {
+      simq,
+      clock,
+      tuning: this.#tuning,
+      sim: {
+        capacity: () => sim.capacity(),
+        cost: (ccb) => sim.cost(ccb),
+        start: (ccb, from) => {
+          started.set(ccb, from);
+          sim.action(ccb);
+        },
+        timeout: (ccb) => {
+          sim.timeout(ccb);
+        },
+      },
+    };
+    const bus: Bus = {
+      number,
+      sim,
+      name: `${sim.name}${sim.unit}`,
+      devq,
+      devices: new Map(),
+      started,
+      immediate: new Set(),
+      state: 'up',
+      scans: Promise.resolve(),
+      detached: undefined,
+    };
+    this.#buses.set(number, bus);
+    this.#events.post(AsyncCode.PATH_REGISTERED, this.#busPath(number), undefined);
+    return {
+      bus: number,
+      done: (ccb) => {
+        this.#simDone(bus, ccb);
+      },
+      freezeSimq: (count) => {
+        simq.freeze(count);
+      },
+      releaseSimq: (count, run) => {
+        simq.release(count, run);
+      },
+      async: (code, path, arg) => {
+        this.#simAsync(bus, code, path, arg);
+      },
+      run: () => {
+        simq.run();
+      },
+    };
+  }
+
+  /**
+   * Detaches a bus (xpt_bus_deregister): posts AC_LOST_DEVICE for each device,
+   * completes every waiting CCB CAM_DEV_NOT_THERE, waits for the SIM to return
+   * its active ones (Sim.detach), then posts AC_PATH_DEREGISTERED. A SIM that
+   * leaves CCBs behind is a bug: they are completed CAM_DEV_NOT_THERE so no
+   * caller hangs, and the returned promise rejects.
+   */
+  deregisterBus(bus: number): Promise<void> {
+    const b = this.#buses.get(bus);
+    if (b === undefined) return Promise.reject(new RangeError(`deregisterBus: no bus ${bus}`));
+    b.detached ??= this.#detach(b);
+    return b.detached;
+  }
+
+  /** Scans a bus (XPT_SCAN_BUS): probes LUN 0, then the LUNs REPORT LUNS lists; resolves with the bus's devices. */
+  scan(bus: number): Promise<readonly CamDeviceInfo[]> {
+    const b = this.#buses.get(bus);
+    if (b?.state !== 'up') return Promise.reject(new RangeError(`scan: bus ${bus} is not registered`));
+    return this.#serial(b, () => this.#scanBus(b));
+  }
+
+  action(ccb: Ccb): void {
+    if (ccb.state === 'queued' || ccb.state === 'active') {
+      throw new Error(`xpt action: CCB func ${ccb.func.toString(16)}h on ${pathString(ccb.path)} is already ${ccb.state}`);
+    }
+    const b = isPath(ccb.path) ? this.#buses.get(ccb.path.bus) : undefined;
+    if (b === undefined) {
+      this.#finish(ccb, CamStatus.PATH_INVALID);
+      return;
+    }
+    if (b.state !== 'up') {
+      this.#finish(ccb, CamStatus.DEV_NOT_THERE);
+      return;
+    }
+    const dev = b.devices.get(deviceKey(ccb.path));
+    switch (ccb.func) {
+      case XptFunc.SCSI_IO:
+        if (dev === undefined) this.#finish(ccb, CamStatus.DEV_NOT_THERE);
+        else dev.devq.submit(ccb);
+        return;
+      case XptFunc.PATH_INQ:
+        ccb.result = { ...b.sim.pathInq(), bus: b.number };
+        this.#finish(ccb, CamStatus.REQ_CMP);
+        return;
+      case XptFunc.GDEV_TYPE:
+      case XptFunc.GDEV_STATS:
+        this.#finish(ccb, dev?.info === undefined ? CamStatus.DEV_NOT_THERE : CamStatus.REQ_CMP);
+        return;
+      case XptFunc.NOOP:
+        this.#finish(ccb, CamStatus.REQ_CMP);
+        return;
+      case XptFunc.REL_SIMQ:
+        this.#relsim(ccb, dev);
+        return;
+      case XptFunc.ABORT:
+        this.#abort(ccb);
+        return;
+      case XptFunc.RESET_DEV:
+        if (dev === undefined) this.#finish(ccb, CamStatus.DEV_NOT_THERE);
+        else this.#toSim(b, ccb);
+        return;
+      case XptFunc.RESET_BUS:
+        this.#toSim(b, ccb);
+        return;
+      case XptFunc.SCAN_BUS:
+      case XptFunc.SCAN_LUN: {
+        ccb.state = 'active';
+        const work = ccb.func === XptFunc.SCAN_BUS ? (): Promise<unknown> => this.#scanBus(b) : (): Promise<unknown> => this.#scanLun(b, ccb.path);
+        this.#serial(b, work).then(
+          () => {
+            this.#finish(ccb, CamStatus.REQ_CMP);
+          },
+          () => {
+            this.#finish(ccb, CamStatus.REQ_CMP_ERR);
+          },
+        );
+        return;
+      }
+      default:
+        this.#finish(ccb, CamStatus.REQ_INVALID);
+    }
+  }
+
+  freezeDevq(path: CamPath, count: number): void {
+    this.#device(path)?.devq.freeze(count);
+  }
+
+  /** Drops freezes the caller holds. A device that is gone took its freezes with it (no-op). */
+  releaseDevq(path: CamPath, count: number, runQueue: boolean): void {
+    this.#device(path)?.devq.release(count, runQueue);
+  }
+
+  device(path: CamPath): CamDeviceInfo | undefined {
+    return this.#device(path)?.info;
+  }
+
+  devices(): readonly CamDeviceInfo[] {
+    const out: CamDeviceInfo[] = [];
+    for (const b of this.#buses.values()) out.push(...this.#busDevices(b));
+    return out.sort((x, y) => comparePaths(x.path, y.path));
+  }
+
+  stats(path: CamPath): DevqStats | undefined {
+    return this.#device(path)?.devq.stats();
+  }
+
+  onAsync(mask: number, path: CamPath | undefined, cb: AsyncCallback): () => void {
+    return this.#events.subscribe(mask, path, cb);
+  }
+
+  #device(path: CamPath): Device | undefined {
+    return this.#buses.get(path.bus)?.devices.get(deviceKey(path));
+  }
+
+  #busPath(bus: number): CamPath {
+    return { bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD };
+  }
+
+  #busDevices(b: Bus): CamDeviceInfo[] {
+    const out: CamDeviceInfo[] = [];
+    for (const d of b.devices.values()) if (d.info !== undefined) out.push(d.info);
+    return out.sort((x, y) => comparePaths(x.path, y.path));
+  }
+
+  /** Completes a CCB the XPT answers itself. */
+  #finish(ccb: Ccb, status: number): void {
+    ccb.status = status;
+    ccb.state = 'done';
+    ccb.done?.(ccb);
+  }
+
+  #newDevice(b: Bus, path: CamPath): Device {
+    // Every SCSI_IO the queue completes ends here: a UNIT ATTENTION on a found
+    // device becomes AC_UNIT_ATTENTION (arg: the SenseData), then the callback.
+    // The first probe's power-on unit attention concerns nobody yet.
+    const done = (ccb: ScsiIoCcb): void => {
+      const sense = dev.info === undefined ? undefined : ccbSense(ccb);
+      if (sense?.key === SenseKey.UNIT_ATTENTION) this.#events.post(AsyncCode.UNIT_ATTENTION, ccb.path, sense);
+      ccb.done?.(ccb);
+    };
+    const dev: Device = { path, devq: new DeviceQueue(b.devq, done), info: undefined };
+    b.devices.set(deviceKey(path), dev);
+    return dev;
+  }
+
+  #toSim(b: Bus, ccb: Ccb): void {
+    ccb.state = 'active';
+    ccb.status = CamStatus.REQ_INPROG;
+    b.immediate.add(ccb);
+    b.sim.action(ccb);
+  }
+
+  #simDone(b: Bus, ccb: Ccb): void {
+    if (ccb.func === XptFunc.SCSI_IO) {
+      const dq = b.started.get(ccb);
+      if (dq === undefined) {
+        throw new Error(`xpt done from ${b.name}: ${describeCcb(ccb)} is ${ccb.state}, not active at this SIM: completed twice, or never started`);
+      }
+      b.started.delete(ccb);
+      dq.complete(ccb);
+      return;
+    }
+    if (!b.immediate.delete(ccb)) {
+      throw new Error(`xpt done from ${b.name}: CCB func ${ccb.func.toString(16)}h on ${pathString(ccb.path)} is ${ccb.state}, not active at this SIM`);
+    }
+    if (ccb.status === CamStatus.REQ_INPROG) throw new Error(`xpt done from ${b.name}: CCB func ${ccb.func.toString(16)}h completed with CAM_REQ_INPROG`);
+    ccb.state = 'done';
+    ccb.done?.(ccb);
+  }
+
+  #relsim(ccb: RelSimqCcb, dev: Device | undefined): void {
+    if (dev === undefined) {
+      this.#finish(ccb, CamStatus.DEV_NOT_THERE);
+      return;
+    }
+    const r = dev.devq.relsim(ccb);
+    ccb.qfrozenCount = r.qfrozen;
+    this.#finish(ccb, r.status);
+  }
+
+  /** XPT_ABORT, routed by the victim's path; only XPT_SCSI_IO CCBs can be aborted. */
+  #abort(ccb: AbortCcb): void {
+    const victim = ccb.abort;
+    const vb = victim.func === XptFunc.SCSI_IO && isPath(victim.path) ? this.#buses.get(victim.path.bus) : undefined;
+    if (vb === undefined || victim.func !== XptFunc.SCSI_IO) {
+      this.#finish(ccb, CamStatus.UA_ABORT);
+      return;
+    }
+    // An active CCB of a device already lost is still the SIM's.
+    const outcome = vb.started.has(victim) ? 'active' : (vb.devices.get(deviceKey(victim.path))?.devq.abort(victim) ?? 'unknown');
+    if (outcome === 'active') this.#toSim(vb, ccb);
+    else this.#finish(ccb, outcome === 'aborted' ? CamStatus.REQ_CMP : CamStatus.UA_ABORT);
+  }
+
+  /**
+   * Events a SIM reports. AC_GETDEV_CHANGED makes the XPT re-read the unit's
+   * capacity before subscribers hear of it (its arg is the new CamDeviceInfo,
+   * whatever the SIM passed); AC_LOST_DEVICE drops the device; AC_FOUND_DEVICE
+   * probes the LUN (the probe posts AC_FOUND_DEVICE with the CamDeviceInfo).
+   * Everything else is passed on as reported.
+   */
+  #simAsync(b: Bus, code: AsyncCode, path: CamPath, arg: unknown): void {
+    if (b.state !== 'up') return;
+    const dev = b.devices.get(deviceKey(path));
+    if (code === AsyncCode.LOST_DEVICE && dev !== undefined) this.#lose(b, dev);
+    else if (code === AsyncCode.FOUND_DEVICE) void this.#serial(b, () => this.#scanLun(b, path));
+    else if (code === AsyncCode.GETDEV_CHANGED && dev?.info !== undefined) void this.#serial(b, () => this.#refreshCapacity(b, dev));
+    else this.#events.post(code, path, arg);
+  }
+
+  #io(): ProbeIo {
+    return {
+      action: (ccb) => {
+        this.action(ccb);
+      },
+      sleep: (ms) =>
+        new Promise((resolve) => {
+          this.#clock.setTimer(resolve, ms);
+        }),
+    };
+  }
+
+  #serial<T>(b: Bus, work: () => Promise<T>): Promise<T> {
+    const run = b.scans.then(work, work);
+    b.scans = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Target 0 (vtcam SIMs front one target): LUN 0, then what REPORT LUNS lists up to the SIM's maxLun. */
+  async #scanBus(b: Bus): Promise<readonly CamDeviceInfo[]> {
+    const lun0 = await this.#scanLun(b, { bus: b.number, target: 0, lun: 0 });
+    let luns = [0];
+    const maxLun = lun0 === undefined || b.state !== 'up' ? 0 : b.sim.pathInq().maxLun;
+    if (lun0 !== undefined && maxLun > 0) {
+      const listed = await reportLuns(this.#io(), lun0.path, this.#probe);
+      luns = [0, ...(listed ?? []).filter((l) => l > 0 && l <= maxLun).sort((x, y) => x - y)];
+    }
+    for (const lun of luns.slice(1)) {
+      if (b.state !== 'up') break;
+      await this.#scanLun(b, { bus: b.number, target: 0, lun });
+    }
+    if (b.state === 'up') {
+      for (const d of [...b.devices.values()]) if (d.path.target === 0 && !luns.includes(d.path.lun)) this.#lose(b, d);
+    }
+    return this.#busDevices(b);
+  }
+
+  /** Probes one LUN: creates, updates or drops its device. */
+  async #scanLun(b: Bus, at: CamPath): Promise<CamDeviceInfo | undefined> {
+    if (b.state !== 'up') return undefined;
+    const path: CamPath = { bus: b.number, target: at.target, lun: at.lun };
+    const dev = b.devices.get(deviceKey(path)) ?? this.#newDevice(b, path);
+    const r = await probeLun(this.#io(), path, b.name, this.#probe);
+    // The bus may have gone, or the device been lost, while the probe ran.
+    if (!isUp(b) || dev.devq.gone) return undefined;
+    if (!r.found) {
+      this.#lose(b, dev);
+      return undefined;
+    }
+    const old = dev.info;
+    dev.info = r.info;
+    if (old === undefined) this.#events.post(AsyncCode.FOUND_DEVICE, path, r.info);
+    else if (!sameInfo(old, r.info)) this.#events.post(AsyncCode.GETDEV_CHANGED, path, r.info);
+    return r.info;
+  }
+
+  async #refreshCapacity(b: Bus, dev: Device): Promise<void> {
+    const info = dev.info;
+    if (info === undefined) return;
+    const cmds = new ProbeCommands(this.#io(), dev.path, this.#probe);
+    const capacity = await readCapacity(cmds, info.inquiry.data[2] ?? 0);
+    if (b.state !== 'up' || dev.devq.gone || dev.info === undefined) return;
+    if (capacity !== undefined) dev.info = { ...dev.info, capacity };
+    this.#events.post(AsyncCode.GETDEV_CHANGED, dev.path, dev.info);
+  }
+
+  /** The device is gone: waiting CCBs fail, AC_LOST_DEVICE if it had been found. */
+  #lose(b: Bus, dev: Device): void {
+    b.devices.delete(deviceKey(dev.path));
+    dev.devq.lose();
+    if (dev.info !== undefined) this.#events.post(AsyncCode.LOST_DEVICE, dev.path, dev.info);
+  }
+
+  async #detach(b: Bus): Promise<void> {
+    b.state = 'detaching';
+    for (const d of [...b.devices.values()]) {
+      d.devq.lose();
+      if (d.info !== undefined) this.#events.post(AsyncCode.LOST_DEVICE, d.path, d.info);
+    }
+    let failure: Error | undefined;
+    try {
+      await b.sim.detach();
+    } catch (e) {
+      failure = e instanceof Error ? e : new Error(`${b.name} detach failed`, { cause: e });
+    }
+    b.state = 'gone';
+    this.#buses.delete(b.number);
+    b.devices.clear();
+    const left = b.started.size + b.immediate.size;
+    for (const [ccb, dq] of [...b.started]) {
+      b.started.delete(ccb);
+      ccb.status = CamStatus.DEV_NOT_THERE;
+      dq.complete(ccb);
+    }
+    for (const ccb of [...b.immediate]) {
+      b.immediate.delete(ccb);
+      this.#finish(ccb, CamStatus.DEV_NOT_THERE);
+    }
+    this.#events.post(AsyncCode.PATH_DEREGISTERED, this.#busPath(b.number), undefined);
+    if (failure !== undefined) throw failure;
+    if (left > 0) throw new Error(`deregisterBus: ${b.name} detached with ${left} CCB(s) still active; completed them CAM_DEV_NOT_THERE`);
+  }
+}

@@ -1,0 +1,178 @@
+// createStack(): the whole of vtcam in one call (ARCHITECTURE.md, "Public
+// API"). A virtio-blk device on a backend, its driver on the local transport,
+// the vtblk SIM registered as a bus of a fresh XPT, a bus scan, and a `da` and
+// a `pass` periph for each logical unit found.
+
+import type { BlockBackend } from './virtio/device/backend.js';
+import type { VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
+import { attachLocalVirtioBlk, type LocalVirtioBlk } from './virtio/local-stack.js';
+import type { SbcEmulatorOptions } from './scsi/sbc/emulator.js';
+import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
+import { VtblkSim } from './cam/sim/vtblk/sim.js';
+import { DaPeriph, type DaOptions } from './cam/periph/da.js';
+import { PassPeriph } from './cam/periph/pass.js';
+import type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
+import { pathString, type CamPath } from './cam/ccb.js';
+
+export interface StackOptions {
+  /** The storage behind the virtio-blk device (MemoryBackend, FileBackend, …). The stack closes it. */
+  readonly backend: BlockBackend;
+  /** Virtqueue size, a power of two (default 128). */
+  readonly queueSize?: number;
+  /** Driver features to request (default all the driver understands), e.g. without VIRTIO_F_INDIRECT_DESC. */
+  readonly features?: bigint;
+  /** Only 'local' (the device runs on the same thread) in this version. */
+  readonly transport?: 'local';
+  /** Guest memory bytes (default 64 MiB, more when the ring and transfers need it). */
+  readonly memorySize?: number;
+  /** virtio-blk device model options (block size, seg_max, size_max, serial, writeback, …). */
+  readonly device?: Partial<Omit<VirtioBlkDeviceOptions, 'memory' | 'backend'>>;
+  /** Logical unit identity and limits (vendor, product, max transfer, …). */
+  readonly emulator?: SbcEmulatorOptions;
+  /** Descriptors the SIM keeps out of the devq budget (default two flushes' worth). */
+  readonly reserve?: number;
+  readonly xpt?: XptOptions;
+  /** Options for every `da` periph. */
+  readonly da?: DaOptions;
+}
+
+/** One line of `stack.devices()`, like `camcontrol devlist`. */
+export interface StackDevice {
+  readonly index: number;
+  readonly path: CamPath;
+  /** `da0`, `pass0`, … */
+  readonly da: string;
+  readonly pass: string;
+  readonly sim: string;
+  readonly vendor: string;
+  readonly product: string;
+  readonly revision: string;
+  readonly serial: string;
+  readonly blocks: bigint;
+  readonly blockSize: number;
+  readonly info: CamDeviceInfo;
+}
+
+interface Attached {
+  readonly path: CamPath;
+  readonly da: DaPeriph;
+  readonly pass: PassPeriph;
+}
+
+/** A running stack. Create with {@link createStack}. */
+export class Stack {
+  readonly xpt: Xpt;
+  readonly sim: VtblkSim;
+  readonly virtio: LocalVirtioBlk;
+  readonly #bus: number;
+  readonly #backend: BlockBackend;
+  readonly #units: Attached[];
+  #closed: Promise<void> | undefined;
+
+  constructor(xpt: Xpt, sim: VtblkSim, virtio: LocalVirtioBlk, bus: number, backend: BlockBackend, units: Attached[]) {
+    this.xpt = xpt;
+    this.sim = sim;
+    this.virtio = virtio;
+    this.#bus = bus;
+    this.#backend = backend;
+    this.#units = units;
+  }
+
+  /** The logical units the bus scan found, in path order (`camcontrol devlist`). */
+  devices(): readonly StackDevice[] {
+    return this.#units.map((u, index) => {
+      const info = this.xpt.device(u.path);
+      if (info === undefined) throw new Error(`device ${pathString(u.path)} is gone`);
+      return {
+        index,
+        path: u.path,
+        da: `da${index}`,
+        pass: `pass${index}`,
+        sim: info.sim,
+        vendor: info.inquiry.vendor,
+        product: info.inquiry.product,
+        revision: info.inquiry.revision,
+        serial: info.serial,
+        blocks: info.capacity.blocks,
+        blockSize: info.capacity.blockSize,
+        info,
+      };
+    });
+  }
+
+  /** The block periph of device `n`. */
+  da(n = 0): DaPeriph {
+    return this.#unit(n).da;
+  }
+
+  /** The raw-CDB periph of device `n`. */
+  pass(n = 0): PassPeriph {
+    return this.#unit(n).pass;
+  }
+
+  /** Device queue statistics of device `n`. */
+  stats(n = 0): DevqStats {
+    const s = this.xpt.stats(this.#unit(n).path);
+    if (s === undefined) throw new Error(`device ${n} has no queue`);
+    return s;
+  }
+
+  /**
+   * Detaches the bus: waiting CCBs complete CAM_DEV_NOT_THERE, the SIM returns
+   * its active ones and closes the driver; then the backend is closed. Safe to
+   * call more than once.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const u of this.#units) await u.da.close();
+      await this.xpt.deregisterBus(this.#bus);
+      await this.#backend.close();
+    })();
+    return this.#closed;
+  }
+
+  #unit(n: number): Attached {
+    const u = this.#units[n];
+    if (u === undefined) throw new RangeError(`no device ${n}: the stack has ${this.#units.length}`);
+    return u;
+  }
+}
+
+/**
+ * Builds and scans a stack. Throws (a value-less failure would leave the caller
+ * nothing to do) with a message saying what failed: the driver refusing the
+ * device, or a bus scan that found no logical unit.
+ */
+export async function createStack(opts: StackOptions): Promise<Stack> {
+  // Widened to string: JavaScript callers can pass anything.
+  const transport: string = opts.transport ?? 'local';
+  if (transport !== 'local') throw new RangeError(`transport '${transport}' is not available in this version (only 'local')`);
+  const queueSize = opts.queueSize ?? 128;
+  const virtio = await attachLocalVirtioBlk({
+    backend: opts.backend,
+    queueSize,
+    ...(opts.features === undefined ? {} : { features: opts.features }),
+    ...(opts.memorySize === undefined ? {} : { memorySize: opts.memorySize }),
+    ...(opts.device === undefined ? {} : { device: opts.device }),
+  });
+  if (!('driver' in virtio)) throw new Error(`virtio-blk attach failed: ${virtio.reason}`);
+  const sim = await VtblkSim.create(virtio, {
+    ...(opts.reserve === undefined ? {} : { reserve: opts.reserve }),
+    ...(opts.emulator === undefined ? {} : { emulator: opts.emulator }),
+  });
+  const xpt = new Xpt(opts.xpt);
+  const handle = xpt.registerBus(sim);
+  sim.bind(handle);
+  const found = await xpt.scan(handle.bus);
+  if (found.length === 0) {
+    await xpt.deregisterBus(handle.bus);
+    throw new Error('the bus scan found no logical unit (INQUIRY failed); see the device and backend');
+  }
+  const maxIoBytes = sim.pathInq().maxIoBytes;
+  const units = found.map((info) => ({
+    path: info.path,
+    da: new DaPeriph(xpt, info.path, { maxIoBytes, ...opts.da }),
+    pass: new PassPeriph(xpt, info.path),
+  }));
+  return new Stack(xpt, sim, virtio, handle.bus, opts.backend, units);
+}

@@ -1,0 +1,142 @@
+// The camcontrol-style commands end to end on an in-process stack: output in
+// words and JSON, failed commands exit 1 with the sense in words, a missing
+// image exits 1 with advice.
+
+import { afterAll, describe, expect, test } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { hexDump } from '../../src/cli/camcontrol.js';
+import type { CliIo } from '../../src/cli/io.js';
+
+function capture(): CliIo & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), error: (m) => errors.push(m), progress: { isTTY: false, columns: 80, write: () => true } };
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await main(args, io);
+  return { code, out: io.lines.join('\n'), err: io.errors.join('\n') };
+}
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('camcontrol-style commands on a memory disk', () => {
+  test('devlist', async () => {
+    const r = await run(['devlist', '--memory', '4M']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^<VTCAM VIRTIO-BLK 0001> +at scbus0 target 0 lun 0 \(pass0,da0\) +8192 × 512 B \(4 MiB\)$/);
+  });
+
+  test('devlist --json', async () => {
+    const r = await run(['devlist', '--memory', '4M', '--block-size', '4096', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      { path: { bus: 0, target: 0, lun: 0 }, da: 'da0', pass: 'pass0', sim: 'vtblk0', vendor: 'VTCAM', product: 'VIRTIO-BLK', revision: '0001', serial: 'vtcam', blocks: '1024', blockSize: 4096 },
+    ]);
+  });
+
+  test('inquiry', async () => {
+    const r = await run(['inquiry', '--memory', '1M']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^pass0: <VTCAM VIRTIO-BLK 0001> Fixed Direct Access SPC-5 SCSI device$/m);
+    expect(r.out).toMatch(/^pass0: Serial Number vtcam$/m);
+    expect(r.out).toMatch(/^pass0: NAA 3[0-9a-f]{15}$/m);
+    expect(r.out).toMatch(/^pass0: VPD pages 00h 80h 83h 86h b0h b1h b2h$/m);
+  });
+
+  test('readcap, 4096-byte blocks, JSON', async () => {
+    const r = await run(['readcap', '--memory', '8M', '--block-size', '4096', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ lastBlock: '2047', blockSize: 4096, blocks: '2048' });
+    const words = await run(['readcap', '--memory', '8M']);
+    expect(words.out).toMatch(/^Last Block: 16383, Block Length: 512 bytes, Device Size: 8 MiB$/m);
+  });
+
+  test('tur', async () => {
+    expect(await run(['tur', '--memory', '1M'])).toEqual({ code: 0, out: 'Unit is ready', err: '' });
+  });
+
+  test('modepage -m 8 shows WCE; -m 0x0a -P 1 the changeable Control page', async () => {
+    const r = await run(['modepage', '--memory', '1M', '-m', '8']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Caching page \(08h\):$/m);
+    expect(r.out).toMatch(/^ {2}WCE +1$/m);
+    const c = await run(['modepage', '--memory', '1M', '-m', '0x0a', '-P', '1', '--json']);
+    expect(JSON.parse(c.out)).toMatchObject({ writeProtected: false, pages: [{ code: 0x0a, fields: { D_SENSE: '1', TST: '0' } }] });
+  });
+
+  test('modepage of a page the unit does not have: exit 1, sense in words', async () => {
+    const r = await run(['modepage', '--memory', '1M', '-m', '0x19']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/MODE SENSE \(10\) of page 19h failed: CAM_SCSI_STATUS_ERROR\|CAM_DEV_QFRZN\|CAM_AUTOSNS_VALID, CHECK CONDITION, ILLEGAL REQUEST: INVALID FIELD IN CDB \(24h\/00h\), CDB byte 2 bit 5/);
+  });
+
+  test('cmd: a WRITE(10) then a READ(10) of the same block shows the bytes', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'vtcam-cc-'));
+    dirs.push(d);
+    const img = join(d, 'disk.img');
+    await writeFile(img, Buffer.alloc(1 << 20));
+    const w = await run(['cmd', '--image', img, '-c', '2a 00 00 00 00 07 00 00 01 00', '-o', '5a'.repeat(512)]);
+    expect(w).toMatchObject({ code: 0, out: 'GOOD, 0 bytes in, residual 0' });
+    const r = await run(['cmd', '--image', img, '-c', '28 00 00 00 00 07 00 00 01 00', '-i', '512']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('GOOD, 512 bytes in, residual 0');
+    expect(lines[1]).toBe('0000  5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a  ZZZZZZZZZZZZZZZZ');
+    expect(lines).toHaveLength(1 + 32);
+  });
+
+  test('cmd: READ(10) past the end exits 1 with LBA OUT OF RANGE in words', async () => {
+    const r = await run(['cmd', '--memory', '1M', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/command failed: .*CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)/);
+  });
+
+  test('cmd --json carries the raw sense bytes', async () => {
+    const r = await run(['cmd', '--memory', '1M', '--json', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as { sense: string; scsiStatus: number };
+    expect(j.scsiStatus).toBe(2);
+    expect(j.sense).toBe('700005000000000a0000000021000000' + '0000');
+  });
+
+  test('a read-only export refuses WRITE(10) with DATA PROTECT', async () => {
+    const r = await run(['cmd', '--memory', '1M', '--read-only', '-c', '2a 00 00 00 00 00 00 00 01 00', '-o', '00'.repeat(512)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/DATA PROTECT: WRITE PROTECTED \(27h\/00h\)/);
+  });
+
+  test('stats', async () => {
+    const r = await run(['stats', '--memory', '1M', '--queue-size', '32']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^da0: openings \d+, active 0, queued 0, held 0, frozen 0 \(SIM 0\)$/m);
+    expect(r.out).toMatch(/descriptors charged 0 of \d+/);
+  });
+
+  test('a missing image: exit 1 and what to do', async () => {
+    const r = await run(['devlist', '--image', '/nonexistent/vtcam.img']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/image \/nonexistent\/vtcam\.img not found; create one with 'vtcam demo --image \/nonexistent\/vtcam\.img --size 64M', or use --memory SIZE/);
+  });
+
+  test('bad flags exit 2 with advice', async () => {
+    const r = await run(['modepage', '--memory', '1M']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/'modepage' needs -m PAGE/);
+    expect(r.err).toMatch(/Try 'vtcam --help'/);
+  });
+});
+
+test('hexDump: offset, 16 bytes, ASCII', () => {
+  expect(hexDump(Uint8Array.from([0x41, 0x42, 0x00, 0x7f, ...new Array<number>(14).fill(0x30)]))).toEqual([
+    '0000  41 42 00 7f 30 30 30 30 30 30 30 30 30 30 30 30  AB..000000000000',
+    '0010  30 30                                            00',
+  ]);
+});

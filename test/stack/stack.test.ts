@@ -1,0 +1,50 @@
+// createStack end to end: scan, devlist, da and pass on a memory disk, close.
+
+import { describe, expect, test } from 'vitest';
+import { createStack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { CamStatus } from '../../src/cam/status.js';
+
+describe('createStack', () => {
+  test('a memory disk: devlist, da write/read, pass INQUIRY, stats, close', async () => {
+    const stack = await createStack({ backend: new MemoryBackend({ blocks: 8192 }), queueSize: 64 });
+    const [dev, ...more] = stack.devices();
+    expect(more).toEqual([]);
+    expect(dev).toMatchObject({ index: 0, path: { bus: 0, target: 0, lun: 0 }, da: 'da0', pass: 'pass0', sim: 'vtblk0', vendor: 'VTCAM', product: 'VIRTIO-BLK', blocks: 8192n, blockSize: 512 });
+    const da = stack.da(0);
+    const data = Uint8Array.from({ length: 8 * 512 }, (_, i) => (i * 31) & 0xff);
+    await da.write(100n, data);
+    expect(await da.read(100n, 8)).toEqual(data);
+    // INQUIRY, 36 bytes, through pass: exactly what the unit says.
+    const r = await stack.pass(0).scsi({ cdb: Uint8Array.of(0x12, 0, 0, 0, 36, 0), direction: 'in', length: 36 });
+    expect(r.camStatus & 0x3f).toBe(CamStatus.REQ_CMP);
+    expect(r.data?.length).toBe(36);
+    expect(new TextDecoder().decode(r.data?.subarray(8, 16))).toBe('VTCAM   ');
+    const s = stack.stats(0);
+    expect(s.frozen).toBe(0);
+    expect(s.active).toBe(0);
+    expect(s.maxCharged).toBeLessThanOrEqual(s.capacity);
+    await stack.close();
+    await stack.close();
+  });
+});
+
+describe('the ARCHITECTURE.md example, through the package entry', () => {
+  test('createStack, devices, da, pass.scsi, close', async () => {
+    const { createStack: create, MemoryBackend: Mem, CamStatus: Cs } = await import('../../src/index.js');
+    const stack = await create({ backend: new Mem({ blocks: 2_097_152, blockSize: 512 }), queueSize: 128 });
+    expect(stack.devices().map((d) => [d.da, d.pass, d.blocks])).toEqual([['da0', 'pass0', 2_097_152n]]);
+    const da = stack.da(0);
+    await da.write(2_097_151n, new Uint8Array(512).fill(7));
+    expect((await da.read(2_097_151n, 1))[511]).toBe(7);
+    const cdb = Uint8Array.of(0x12, 0, 0, 0, 36, 0);
+    const r = await stack.pass(0).scsi({ cdb, direction: 'in', length: 36 });
+    expect({ cam: r.camStatus & 0x3f, scsi: r.scsiStatus, len: r.data?.length, resid: r.resid }).toEqual({ cam: Cs.REQ_CMP, scsi: 0, len: 36, resid: 0 });
+    await stack.close();
+  });
+
+  test('an unknown transport is refused with a clear message', async () => {
+    const { createStack: create, MemoryBackend: Mem } = await import('../../src/index.js');
+    await expect(create({ backend: new Mem({ blocks: 8 }), transport: 'worker' as 'local' })).rejects.toThrow(/transport 'worker' is not available in this version \(only 'local'\)/);
+  });
+});
