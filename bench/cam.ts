@@ -10,6 +10,7 @@ import { VIRTIO_BLK_DRIVER_FEATURES } from '../src/virtio/blk-driver.js';
 import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../src/virtio/blk-wire.js';
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../src/virtio/blk-features.js';
 import type { GuestRange } from '../src/virtio/guest-memory.js';
+import { xorshift } from './rng.js';
 import { runClosedLoop, runSyncLoop } from './measure.js';
 import type { BenchRow } from './report.js';
 
@@ -32,18 +33,6 @@ export interface CamBenchOptions {
 
 /** Steps, for progress: the floor, then per ring × desc × depth × op: virtio, da, pass. */
 export const CAM_CASES = 1 + RINGS.length * DESCS.length * DEPTHS.length * OPS.length * 3;
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function floor(opts: CamBenchOptions): BenchRow {
   const src = new Uint8Array(DISK);

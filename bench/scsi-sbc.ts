@@ -6,6 +6,7 @@
 
 import { SbcEmulator } from '../src/scsi/sbc/emulator.js';
 import { MemoryBlockSet } from '../src/scsi/sbc/memory-block-set.js';
+import { xorshift } from './rng.js';
 import { runClosedLoop } from './measure.js';
 import type { BenchRow } from './report.js';
 
@@ -29,18 +30,6 @@ const DEPTHS = [1, 32] as const;
 
 /** Number of cases, for progress. */
 export const SCSI_SBC_CASES = 2 * EMULATED.length * DEPTHS.length;
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function cdb10(opcode: number, lba: number): Uint8Array {
   const c = new Uint8Array(10);

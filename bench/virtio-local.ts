@@ -9,6 +9,7 @@ import { VIRTIO_BLK_DRIVER_FEATURES } from '../src/virtio/blk-driver.js';
 import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../src/virtio/blk-wire.js';
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../src/virtio/blk-features.js';
 import type { GuestRange } from '../src/virtio/guest-memory.js';
+import { xorshift } from './rng.js';
 import { runClosedLoop, runSyncLoop } from './measure.js';
 import type { BenchRow } from './report.js';
 
@@ -28,18 +29,6 @@ export const VIRTIO_LOCAL_CASES = (() => {
   for (const indirect of [false, true]) for (const ring of [128, 256]) for (const qd of [1, 32, 128]) cases.push({ qd, ring, indirect });
   return cases;
 })();
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /** The baseline: copy 4 KiB from a random place of a 256 MiB source into a fixed destination. */
 function memcpyBaseline(opts: VirtioLocalOptions): BenchRow {

@@ -8,13 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { hexDump } from '../../src/cli/camcontrol.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { capture } from './capture.js';
 
-function capture(): CliIo & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), error: (m) => errors.push(m), progress: { isTTY: false, columns: 80, write: () => true } };
-}
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = capture();

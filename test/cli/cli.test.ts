@@ -4,19 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { parseCli, parseSize } from '../../src/cli/args.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { capture } from './capture.js';
 
-function capture(tty = false): CliIo & { lines: string[]; errors: string[]; drawn: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const drawn: string[] = [];
-  return {
-    lines, errors, drawn,
-    out: (l) => lines.push(l),
-    error: (m) => errors.push(m),
-    progress: { isTTY: tty, columns: 80, write: (c: string) => drawn.push(c) },
-  };
-}
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -3,13 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseHexBytes } from '../../src/cli/args.js';
-import type { CliIo } from '../../src/cli/io.js';
+import { capture } from './capture.js';
 
-function capture(): CliIo & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), error: (m) => errors.push(m), progress: { isTTY: false, columns: 80, write: () => true } };
-}
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = capture();
