@@ -1,6 +1,7 @@
 // `npm run bench`: runs the benchmarks, prints a table with ratios against the
 // baseline measured in the same run, and writes JSON, text and SVG results to
-// bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs.
+// bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs;
+// BENCH_ONLY=virtio-local|scsi-sbc|cam runs one benchmark.
 
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
@@ -13,37 +14,49 @@ import { writeFile } from 'node:fs/promises';
 const durationMs = Number(process.env['BENCH_DURATION_MS'] ?? 1500);
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 300);
 const outDir = process.env['BENCH_OUT'] ?? 'bench-results';
+const BENCHMARKS = ['virtio-local', 'scsi-sbc', 'cam'] as const;
+const only = process.env['BENCH_ONLY'];
+if (only !== undefined && !(BENCHMARKS as readonly string[]).includes(only)) {
+  throw new RangeError(`BENCH_ONLY must be one of ${BENCHMARKS.join(', ')}, got '${only}'`);
+}
+const wanted = (name: (typeof BENCHMARKS)[number]): boolean => only === undefined || only === name;
 
-const progress = createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local');
-const rows = computeRatios(await benchVirtioLocal({ durationMs, warmupMs, onStep: (msg) => { progress.tick(msg); } }));
-progress.done();
+if (wanted('virtio-local')) {
+  const progress = createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local');
+  const rows = computeRatios(await benchVirtioLocal({ durationMs, warmupMs, onStep: (msg) => { progress.tick(msg); } }));
+  progress.done();
 
-const paths = await writeReport(outDir, 'virtio-local', {
-  meta: { benchmark: 'virtio-local', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
-  rows,
-});
-const ratioSvg = paths.svg.replace(/\.svg$/, '.ratio.svg');
-await writeFile(ratioSvg, renderSvgChart(rows.filter((r) => r.ratio !== undefined), { title: 'virtio-local: req/s as a fraction of a bare 4 KiB memcpy', metric: 'ratio' }));
-process.stdout.write(`${formatTable(rows)}\n\nwrote ${paths.json}, ${paths.table}, ${paths.svg}, ${ratioSvg}\n`);
+  const paths = await writeReport(outDir, 'virtio-local', {
+    meta: { benchmark: 'virtio-local', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
+    rows,
+  });
+  const ratioSvg = paths.svg.replace(/\.svg$/, '.ratio.svg');
+  await writeFile(ratioSvg, renderSvgChart(rows.filter((r) => r.ratio !== undefined), { title: 'virtio-local: req/s as a fraction of a bare 4 KiB memcpy', metric: 'ratio' }));
+  process.stdout.write(`${formatTable(rows)}\n\nwrote ${paths.json}, ${paths.table}, ${paths.svg}, ${ratioSvg}\n`);
+}
 
-const sbcProgress = createProgress(SCSI_SBC_CASES, 'bench scsi-sbc');
-const sbcRows = computeRatios(await benchScsiSbc({ durationMs, warmupMs, onStep: (msg) => { sbcProgress.tick(msg); } }));
-sbcProgress.done();
-const sbcPaths = await writeReport(outDir, 'scsi-sbc', {
-  meta: { benchmark: 'scsi-sbc', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, blockSet: 'memory' },
-  rows: sbcRows,
-});
-const sbcRatioSvg = sbcPaths.svg.replace(/\.svg$/, '.ratio.svg');
-await writeFile(sbcRatioSvg, renderSvgChart(sbcRows.filter((r) => r.ratio !== undefined), { title: 'scsi-sbc: commands/s as a fraction of the block set called directly', metric: 'ratio' }));
-process.stdout.write(`\n${formatTable(sbcRows)}\n\nwrote ${sbcPaths.json}, ${sbcPaths.table}, ${sbcPaths.svg}, ${sbcRatioSvg}\n`);
+if (wanted('scsi-sbc')) {
+  const sbcProgress = createProgress(SCSI_SBC_CASES, 'bench scsi-sbc');
+  const sbcRows = computeRatios(await benchScsiSbc({ durationMs, warmupMs, onStep: (msg) => { sbcProgress.tick(msg); } }));
+  sbcProgress.done();
+  const sbcPaths = await writeReport(outDir, 'scsi-sbc', {
+    meta: { benchmark: 'scsi-sbc', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, blockSet: 'memory' },
+    rows: sbcRows,
+  });
+  const sbcRatioSvg = sbcPaths.svg.replace(/\.svg$/, '.ratio.svg');
+  await writeFile(sbcRatioSvg, renderSvgChart(sbcRows.filter((r) => r.ratio !== undefined), { title: 'scsi-sbc: commands/s as a fraction of the block set called directly', metric: 'ratio' }));
+  process.stdout.write(`\n${formatTable(sbcRows)}\n\nwrote ${sbcPaths.json}, ${sbcPaths.table}, ${sbcPaths.svg}, ${sbcRatioSvg}\n`);
+}
 
-const camProgress = createProgress(CAM_CASES, 'bench cam');
-const camRows = computeRatios(await benchCam({ durationMs, warmupMs, onStep: (msg) => { camProgress.tick(msg); } }));
-camProgress.done();
-const camPaths = await writeReport(outDir, 'cam', {
-  meta: { benchmark: 'cam', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
-  rows: camRows,
-});
-const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
-await writeFile(camRatioSvg, renderSvgChart(camRows.filter((r) => r.ratio !== undefined), { title: 'cam: IOPS through da / pass as a fraction of the virtio driver alone', metric: 'ratio' }));
-process.stdout.write(`\n${formatTable(camRows)}\n\nwrote ${camPaths.json}, ${camPaths.table}, ${camPaths.svg}, ${camRatioSvg}\n`);
+if (wanted('cam')) {
+  const camProgress = createProgress(CAM_CASES, 'bench cam');
+  const camRows = computeRatios(await benchCam({ durationMs, warmupMs, onStep: (msg) => { camProgress.tick(msg); } }));
+  camProgress.done();
+  const camPaths = await writeReport(outDir, 'cam', {
+    meta: { benchmark: 'cam', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
+    rows: camRows,
+  });
+  const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
+  await writeFile(camRatioSvg, renderSvgChart(camRows.filter((r) => r.ratio !== undefined), { title: 'cam: IOPS through da / pass as a fraction of the virtio driver alone', metric: 'ratio' }));
+  process.stdout.write(`\n${formatTable(camRows)}\n\nwrote ${camPaths.json}, ${camPaths.table}, ${camPaths.svg}, ${camRatioSvg}\n`);
+}

@@ -109,6 +109,16 @@ export interface CcbHeader {
   /** Completion callback (cbfcnp); called exactly once. */
   done: ((ccb: Ccb) => void) | undefined;
   state: CcbState;
+  /**
+   * The XPT's link to the CCB's place in a device queue (FreeBSD
+   * ccb_h.xpt_links): set while the CCB is queued or active, cleared when it
+   * completes; nobody else touches it. A field rather than a map keyed by
+   * CCB: a hash table churned on every I/O makes V8's scavenger keep garbage
+   * alive through the tables it has outgrown, and promote it.
+   */
+  xptPriv?: unknown;
+  /** The SIM's own state for a CCB active at it (FreeBSD ccb_h.spriv_ptr0); cleared when it completes. */
+  simPriv?: unknown;
 }
 
 /** XPT_SCSI_IO (struct ccb_scsiio). */
@@ -201,9 +211,9 @@ export interface ScsiIoInit {
   readonly cdb: Uint8Array;
   readonly dir: CamDir;
   /** Data-Out bytes (CAM_DIR_OUT). */
-  readonly dataOut?: Uint8Array;
+  readonly dataOut?: Uint8Array | undefined;
   /** Data-In room in bytes (CAM_DIR_IN). */
-  readonly dataInLength?: number;
+  readonly dataInLength?: number | undefined;
   readonly tagAction?: TagAction;
   readonly priority?: number;
   readonly timeoutMs?: number;
@@ -228,6 +238,8 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     flags: ((init.flags ?? 0) & ~CcbFlag.DIR_MASK) | init.dir | CcbFlag.TAG_ACTION_VALID,
     done: init.done,
     state: 'free',
+    xptPriv: undefined,
+    simPriv: undefined,
     cdb: init.cdb,
     tagAction: init.tagAction ?? TagAction.SIMPLE,
     dataOut: init.dir === CamDir.OUT ? init.dataOut : undefined,
@@ -242,5 +254,5 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
 
 /** A fresh header-only CCB for `func`. */
 export function newCcb<F extends PlainCcb['func']>(func: F, path: CamPath, done?: (ccb: Ccb) => void, priority: number = CamPriority.NORMAL): PlainCcb & { readonly func: F } {
-  return { func, path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free' };
+  return { func, path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free', xptPriv: undefined, simPriv: undefined };
 }

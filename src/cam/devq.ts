@@ -99,15 +99,46 @@ export type AbortOutcome = 'aborted' | 'active' | 'unknown';
 const HEAD_OF_QUEUE_PRIORITY = -2;
 const REQUEUE_PRIORITY = -1;
 
-interface DevqEntry extends CamqEntry {
+/**
+ * A CCB's place in its device queue, reached from the CCB itself
+ * (ccb.xptPriv) and kept in the queue's active list by index: no hash table
+ * per I/O (see CcbHeader.xptPriv).
+ */
+class DevqEntry implements CamqEntry {
   readonly ccb: ScsiIoCcb;
+  readonly queue: DeviceQueue;
+  priority: number;
+  generation: number;
+  index = CAM_UNQUEUED_INDEX;
+  /** Position in the queue's active list, or -1 while not active. */
+  activeIndex = -1;
   /** Budget held while active. */
-  cost: number;
+  cost = 0;
   readonly queuedAt: number;
   /** Clock time the timeout fires; +Infinity when none is armed. */
-  deadline: number;
+  deadline = Number.POSITIVE_INFINITY;
   /** The SIM was told about the timeout and owes the completion. */
-  timedOut: boolean;
+  timedOut = false;
+  /** When it last started (nextStartSeq), for start order among active CCBs. */
+  startSeq = 0;
+
+  constructor(ccb: ScsiIoCcb, queue: DeviceQueue, priority: number, generation: number, queuedAt: number) {
+    this.ccb = ccb;
+    this.queue = queue;
+    this.priority = priority;
+    this.generation = generation;
+    this.queuedAt = queuedAt;
+  }
+}
+
+/** Start order across every device queue (a CCB's startSeq). */
+let nextStartSeq = 0;
+
+const entryOf = (ccb: ScsiIoCcb): DevqEntry | undefined => (ccb.xptPriv instanceof DevqEntry ? ccb.xptPriv : undefined);
+
+/** The device queue `ccb` waits in or is active from, if any. */
+export function deviceQueueOf(ccb: ScsiIoCcb): DeviceQueue | undefined {
+  return entryOf(ccb)?.queue;
 }
 
 /** A short description of a CCB for error messages. */
@@ -125,8 +156,8 @@ export class DeviceQueue implements Dispatcher {
   readonly #bus: DevqBus;
   readonly #finished: (ccb: ScsiIoCcb) => void;
   readonly #queue = new CamQueue<DevqEntry>();
-  readonly #entries = new Map<ScsiIoCcb, DevqEntry>();
-  readonly #active = new Set<DevqEntry>();
+  /** Active entries, each knowing its index (swap-remove). */
+  readonly #active: DevqEntry[] = [];
   readonly #freezes: Freezes;
   readonly #timeouts: OneShot;
   readonly #latency = new LatencyHistogram();
@@ -142,6 +173,8 @@ export class DeviceQueue implements Dispatcher {
   #ordered: DevqEntry | undefined;
   #completed = 0;
   #gone = false;
+  /** The clock as submit() read it, while its own run of the queue lasts. */
+  #now: number | undefined;
 
   /**
    * `finished` receives every CCB this queue completes (status final, state
@@ -165,9 +198,26 @@ export class DeviceQueue implements Dispatcher {
     return this.#gone;
   }
 
+  /** What this queue's SIM side is (a SIM's device queues share it). */
+  get bus(): DevqBus {
+    return this.#bus;
+  }
+
   /** CCBs active at the SIM. */
   get active(): number {
-    return this.#active.size;
+    return this.#active.length;
+  }
+
+  /** Whether `ccb` is active at the SIM from this queue. */
+  isActive(ccb: ScsiIoCcb): boolean {
+    const e = entryOf(ccb);
+    return e?.queue === this && e.activeIndex >= 0;
+  }
+
+  /** The CCBs active at the SIM from any of `queues`, with their queue, in the order they started. */
+  static activeInStartOrder(queues: readonly DeviceQueue[]): [ScsiIoCcb, DeviceQueue][] {
+    const all = queues.flatMap((q) => q.#active);
+    return all.sort((a, b) => a.startSeq - b.startSeq).map((e) => [e.ccb, e.queue]);
   }
 
   /** CCBs waiting. */
@@ -184,17 +234,10 @@ export class DeviceQueue implements Dispatcher {
       throw new RangeError(`xpt action: ${describeCcb(ccb)} priority must be a non-negative integer, got ${ccb.priority}`);
     }
     this.#generation = nextGeneration(this.#generation);
-    const e: DevqEntry = {
-      ccb,
-      priority: ccb.tagAction === TagAction.HEAD_OF_QUEUE ? HEAD_OF_QUEUE_PRIORITY : ccb.priority,
-      generation: this.#generation,
-      index: CAM_UNQUEUED_INDEX,
-      cost: 0,
-      queuedAt: this.#bus.clock.now(),
-      deadline: Number.POSITIVE_INFINITY,
-      timedOut: false,
-    };
-    this.#entries.set(ccb, e);
+    const priority = ccb.tagAction === TagAction.HEAD_OF_QUEUE ? HEAD_OF_QUEUE_PRIORITY : ccb.priority;
+    const now = this.#bus.clock.now();
+    const e = new DevqEntry(ccb, this, priority, this.#generation, now);
+    ccb.xptPriv = e;
     ccb.state = 'queued';
     ccb.status = CamStatus.REQ_INPROG;
     if (this.#gone) {
@@ -203,7 +246,14 @@ export class DeviceQueue implements Dispatcher {
       return;
     }
     this.#queue.insert(e);
-    this.#bus.simq.run();
+    // What starts in this run starts now: one clock read for queuing and the timeout.
+    const outer = this.#now;
+    this.#now = now;
+    try {
+      this.#bus.simq.run();
+    } finally {
+      this.#now = outer;
+    }
   }
 
   /** Starts what may start now; SimQueue.run calls it. */
@@ -215,10 +265,10 @@ export class DeviceQueue implements Dispatcher {
       if (e === undefined) return;
       const ordered = e.ccb.tagAction === TagAction.ORDERED;
       // An ORDERED CCB is a barrier: it waits for everything active to finish and then runs alone.
-      if (ordered && this.#active.size > 0) return;
+      if (ordered && this.#active.length > 0) return;
       const capacity = sim.capacity();
       // A SIM with no budget at all is not taking work; it calls run() when it is again.
-      if (capacity <= 0 || this.#active.size >= this.#limit(capacity)) return;
+      if (capacity <= 0 || this.#active.length >= this.#limit(capacity)) return;
       const cost = sim.cost(e.ccb);
       if (!Number.isInteger(cost) || cost < 0) throw new RangeError(`SIM cost of ${describeCcb(e.ccb)} must be a non-negative integer, got ${cost}`);
       if (cost > capacity) {
@@ -233,9 +283,11 @@ export class DeviceQueue implements Dispatcher {
       e.cost = cost;
       this.#charged += cost;
       simq.charge(cost);
-      this.#active.add(e);
+      e.activeIndex = this.#active.length;
+      e.startSeq = nextStartSeq++;
+      this.#active.push(e);
       if (ordered) this.#ordered = e;
-      this.#maxActive = Math.max(this.#maxActive, this.#active.size);
+      this.#maxActive = Math.max(this.#maxActive, this.#active.length);
       this.#maxCharged = Math.max(this.#maxCharged, this.#charged);
       e.ccb.state = 'active';
       if (e.ccb.timeoutMs > 0) this.#armTimeout(e);
@@ -248,8 +300,8 @@ export class DeviceQueue implements Dispatcher {
    * second completion, or one for a CCB the SIM never got, is a SIM bug.
    */
   complete(ccb: ScsiIoCcb): void {
-    const e = this.#entries.get(ccb);
-    if (e === undefined || !this.#active.has(e)) {
+    const e = entryOf(ccb);
+    if (e?.queue !== this || e.activeIndex < 0) {
       throw new Error(
         `xpt done: ${describeCcb(ccb)} (status ${camStatusName(ccb.status)}) is ${ccb.state}, not active at the SIM: completed twice, or never started`,
       );
@@ -257,12 +309,12 @@ export class DeviceQueue implements Dispatcher {
     if (camStatus(ccb.status) === CamStatus.REQ_INPROG) {
       throw new Error(`xpt done: ${describeCcb(ccb)} completed with status CAM_REQ_INPROG; the SIM must set a final status`);
     }
-    this.#active.delete(e);
+    this.#deactivate(e);
     this.#charged -= e.cost;
     this.#bus.simq.charge(-e.cost);
     e.cost = 0;
     if (this.#ordered === e) this.#ordered = undefined;
-    if (this.#active.size === 0) this.#timeouts.cancel();
+    if (this.#active.length === 0) this.#timeouts.cancel();
     // SIMs never freeze device queues; the flag is the XPT's to set.
     const status = ccb.status & ~CAM_DEV_QFRZN;
     const code = camStatus(status);
@@ -271,12 +323,12 @@ export class DeviceQueue implements Dispatcher {
       return;
     }
     const queueFull = code === CamStatus.SCSI_STATUS_ERROR && (ccb.scsiStatus === ScsiStatus.TASK_SET_FULL || ccb.scsiStatus === ScsiStatus.BUSY);
-    if (queueFull && this.#active.size > 0) this.#shrink();
+    if (queueFull && this.#active.length > 0) this.#shrink();
     else if (code === CamStatus.REQ_CMP) this.#grow();
     // A requeue that can no longer be retried (the device is gone) is reported as such.
     this.#settle(e, code === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : status);
     this.#freezes.completed();
-    if (this.#active.size === 0) this.#freezes.idle();
+    if (this.#active.length === 0) this.#freezes.idle();
     this.#deliver(e);
   }
 
@@ -315,7 +367,7 @@ export class DeviceQueue implements Dispatcher {
       this.#tagLimit = req.openings;
       this.#successes = 0;
     }
-    const idle = this.#active.size === 0;
+    const idle = this.#active.length === 0;
     // With nothing active, "after the queue empties" has happened, and "after
     // the next completion" alone never would: both release now.
     const now = when === 0 || (idle && ((when & RelSim.RELEASE_AFTER_QEMPTY) !== 0 || when === RelSim.RELEASE_AFTER_CMDCMPLT));
@@ -329,9 +381,9 @@ export class DeviceQueue implements Dispatcher {
 
   /** XPT_ABORT of `ccb`: one still waiting completes CAM_REQ_ABORTED now; an active one is the SIM's. */
   abort(ccb: ScsiIoCcb): AbortOutcome {
-    const e = this.#entries.get(ccb);
-    if (e === undefined) return 'unknown';
-    if (this.#active.has(e)) return 'active';
+    const e = entryOf(ccb);
+    if (e?.queue !== this) return 'unknown';
+    if (e.activeIndex >= 0) return 'active';
     this.#queue.remove(e);
     this.#settle(e, CamStatus.REQ_ABORTED);
     this.#deliver(e);
@@ -360,8 +412,8 @@ export class DeviceQueue implements Dispatcher {
     const capacity = sim.capacity();
     const limit = this.#limit(capacity);
     return {
-      openings: Math.max(0, Math.min(limit - this.#active.size, capacity - simq.charged)),
-      active: this.#active.size,
+      openings: Math.max(0, Math.min(limit - this.#active.length, capacity - simq.charged)),
+      active: this.#active.length,
       queued: this.#queue.size,
       held: this.#freezes.held,
       frozen: this.#freezes.frozen,
@@ -384,7 +436,7 @@ export class DeviceQueue implements Dispatcher {
   /** QUEUE FULL: the device took no more than what is still active (cam_periph QUEUE FULL handling). */
   #shrink(): void {
     this.#successes = 0;
-    const next = Math.max(this.#bus.tuning.minTags, this.#active.size);
+    const next = Math.max(this.#bus.tuning.minTags, this.#active.length);
     if (next < this.#limit(this.#bus.sim.capacity())) this.#tagLimit = next;
   }
 
@@ -415,10 +467,10 @@ export class DeviceQueue implements Dispatcher {
     e.timedOut = false;
     this.#queue.insert(e);
     if (this.#bus.simq.frozen === 0) {
-      if (this.#active.size > 0) this.#shrink();
+      if (this.#active.length > 0) this.#shrink();
       else this.#freezes.pause(this.#bus.tuning.requeueDelayMs);
     }
-    if (this.#active.size === 0) this.#freezes.idle();
+    if (this.#active.length === 0) this.#freezes.idle();
     this.#bus.simq.run();
   }
 
@@ -430,7 +482,7 @@ export class DeviceQueue implements Dispatcher {
       this.#freezes.freezeForError();
       ccb.status |= CAM_DEV_QFRZN;
     }
-    this.#entries.delete(ccb);
+    ccb.xptPriv = undefined;
     ccb.state = 'done';
     this.#completed += 1;
     this.#latency.record((this.#bus.clock.now() - e.queuedAt) * 1000);
@@ -442,8 +494,18 @@ export class DeviceQueue implements Dispatcher {
     this.#finished(e.ccb);
   }
 
+  /** Takes `e` off the active list (swap-remove: the list's order is not its start order). */
+  #deactivate(e: DevqEntry): void {
+    const last = this.#active.pop();
+    if (last !== undefined && last !== e) {
+      this.#active[e.activeIndex] = last;
+      last.activeIndex = e.activeIndex;
+    }
+    e.activeIndex = -1;
+  }
+
   #armTimeout(e: DevqEntry): void {
-    e.deadline = this.#bus.clock.now() + e.ccb.timeoutMs;
+    e.deadline = (this.#now ?? this.#bus.clock.now()) + e.ccb.timeoutMs;
     e.timedOut = false;
     if (e.deadline < this.#timeouts.at) {
       this.#timeouts.arm(e.ccb.timeoutMs, () => {
@@ -471,9 +533,11 @@ export class DeviceQueue implements Dispatcher {
         this.#sweep();
       });
     }
+    // In start order, as the SIM got them (the active list is not kept in order).
+    expired.sort((a, b) => a.startSeq - b.startSeq);
     for (const e of expired) {
       // An earlier timeout's recovery may have completed it already.
-      if (!this.#active.has(e) || e.timedOut) continue;
+      if (e.activeIndex < 0 || e.timedOut) continue;
       e.timedOut = true;
       this.#bus.sim.timeout(e.ccb);
     }

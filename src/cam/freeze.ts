@@ -92,6 +92,7 @@ export class Freezes {
 
   /** A CCB completed (not requeued): releases waiting for a completion fire. */
   completed(): void {
+    if (this.#pending.size === 0) return; // every completion asks
     for (const p of this.#pending) if ((p.when & RelSim.RELEASE_AFTER_CMDCMPLT) !== 0) this.#fire(p);
   }
 

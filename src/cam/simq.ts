@@ -16,7 +16,12 @@ export function assertCount(what: string, count: number): void {
 export class SimQueue {
   #frozen = 0;
   #charged = 0;
-  readonly #queues = new Set<Dispatcher>();
+  /**
+   * An array, not a Set: run() walks it on every submit and completion,
+   * without an iterator object. Replaced, never changed in place, so a walk
+   * in progress is not disturbed by attach/detach.
+   */
+  #queues: readonly Dispatcher[] = [];
   #running = false;
   /** run() calls so far; a change during a pass asks for another pass. */
   #requests = 0;
@@ -66,11 +71,11 @@ export class SimQueue {
   }
 
   attach(q: Dispatcher): void {
-    this.#queues.add(q);
+    if (!this.#queues.includes(q)) this.#queues = [...this.#queues, q];
   }
 
   detach(q: Dispatcher): void {
-    this.#queues.delete(q);
+    this.#queues = this.#queues.filter((x) => x !== q);
   }
 
   /** Adds (or, negative, returns) budget held by an active CCB. */

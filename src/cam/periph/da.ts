@@ -33,7 +33,7 @@ import {
   type PeriphXpt,
   type ScsiIoCcb,
 } from '../xpt/periph-api.js';
-import { encodeRw } from '../../scsi/cdb/rw.js';
+import { encodeReadWrite } from '../../scsi/cdb/rw.js';
 import { encodeReadCapacity10, encodeReadCapacity16 } from '../../scsi/cdb/capacity.js';
 import { encodeSyncCache } from '../../scsi/cdb/sync-cache.js';
 import { encodeUnmap, encodeUnmapParameterList } from '../../scsi/cdb/unmap.js';
@@ -82,11 +82,23 @@ export interface DaOptions {
 export type UnitAttentionListener = (sense: SenseData) => void;
 
 const U64_END = 1n << 64n;
-const U32_MAX_N = 0xffff_ffffn;
-const U16_MAX = 0xffff;
 
 const isCamError = (e: unknown, key: SenseKey, asc: number): e is CamError =>
   e instanceof CamError && e.senseData?.key === key && e.senseData.asc === asc;
+
+/**
+ * Waits for every piece of a split request, then fails with the first failure
+ * in range order. Settling as soon as one piece fails would let the caller
+ * retry the range while other pieces are still at the device, and a late piece
+ * would then land over the retry (FreeBSD completes a split bio only when all
+ * its children are done).
+ */
+async function allPieces(pieces: readonly Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(pieces);
+  for (const s of settled) {
+    if (s.status === 'rejected') throw s.reason instanceof Error ? s.reason : new Error(String(s.reason));
+  }
+}
 
 /** Block access to the direct-access device at a path. */
 export class DaPeriph {
@@ -181,21 +193,16 @@ export class DaPeriph {
   read(lba: bigint, blocks: number): Promise<Uint8Array> {
     checkRange('da.read', lba, blocks);
     const bs = this.capacity.blockSize;
-    const runs = splitRuns(lba, blocks, this.maxTransferBlocks);
-    const piece = async (run: BlockRun): Promise<Uint8Array> => {
-      const len = run.blocks * bs;
-      const ccb = await this.#run({ cdb: rwCdb('READ', run), dir: CamDir.IN, dataInLength: len });
-      const got = ccb.dataIn;
-      if (ccb.resid !== 0 || got?.length !== len) throw shortTransfer(ccb, len);
-      return got;
-    };
-    const [only] = runs;
-    if (runs.length === 1 && only !== undefined) return piece(only);
+    const max = this.maxTransferBlocks;
+    // One CCB (nearly every read): its buffer is the answer, no run list, no assembly.
+    if (blocks >= 1 && blocks <= max) return this.#readRun(lba, blocks, bs);
     const out = new Uint8Array(blocks * bs);
-    const pieces = runs.map(async (run) => {
-      out.set(await piece(run), Number(run.lba - lba) * bs);
-    });
-    return Promise.all(pieces).then(() => out);
+    const pieces = splitRuns(lba, blocks, max).map((run) =>
+      this.#readRun(run.lba, run.blocks, bs).then((got) => {
+        out.set(got, Number(run.lba - lba) * bs);
+      }),
+    );
+    return allPieces(pieces).then(() => out);
   }
 
   /** Writes `data` (whole blocks) at `lba`. */
@@ -206,12 +213,13 @@ export class DaPeriph {
     }
     const blocks = data.length / bs;
     checkRange('da.write', lba, blocks);
-    const pieces = splitRuns(lba, blocks, this.maxTransferBlocks).map(async (run) => {
+    const max = this.maxTransferBlocks;
+    if (blocks >= 1 && blocks <= max) return this.#writeRun(lba, blocks, data);
+    const pieces = splitRuns(lba, blocks, max).map((run) => {
       const at = Number(run.lba - lba) * bs;
-      const ccb = await this.#run({ cdb: rwCdb('WRITE', run), dir: CamDir.OUT, dataOut: data.subarray(at, at + run.blocks * bs) });
-      if (ccb.resid !== 0) throw shortTransfer(ccb, run.blocks * bs);
+      return this.#writeRun(run.lba, run.blocks, data.subarray(at, at + run.blocks * bs));
     });
-    return Promise.all(pieces).then(() => undefined);
+    return allPieces(pieces).then(() => undefined);
   }
 
   /** SYNCHRONIZE CACHE (10) over the whole medium: completed writes become durable. */
@@ -258,11 +266,23 @@ export class DaPeriph {
     return this.#runner.drained();
   }
 
-  #run(req: RunRequest): Promise<ScsiIoCcb> {
+  /** One READ (10)/(16) CCB; resolves with its Data-In buffer, which must be whole. */
+  #readRun(lba: bigint, blocks: number, bs: number): Promise<Uint8Array> {
+    return this.#run({ cdb: encodeReadWrite('READ', lba, blocks), dir: CamDir.IN, dataInLength: blocks * bs }, wholeDataIn);
+  }
+
+  /** One WRITE (10)/(16) CCB carrying `data`. */
+  #writeRun(lba: bigint, blocks: number, data: Uint8Array): Promise<void> {
+    return this.#run({ cdb: encodeReadWrite('WRITE', lba, blocks), dir: CamDir.OUT, dataOut: data }, wholeDataOut);
+  }
+
+  #run(req: RunRequest): Promise<ScsiIoCcb>;
+  #run<T>(req: RunRequest, result: (ccb: ScsiIoCcb) => T): Promise<T>;
+  #run<T>(req: RunRequest, result?: (ccb: ScsiIoCcb) => T): Promise<T | ScsiIoCcb> {
     if (this.#gone !== undefined) {
       return Promise.reject(new CamError({ status: CamStatus.DEV_NOT_THERE, cdb: req.cdb, reason: this.#gone }));
     }
-    return this.#runner.run(req);
+    return result === undefined ? this.#runner.run(req) : this.#runner.run(req, result);
   }
 
   #refreshQuietly(): Promise<void> {
@@ -318,13 +338,13 @@ export class DaPeriph {
       const data = encodeUnmapParameterList(list);
       return this.#run({ cdb: encodeUnmap({ parameterListLength: data.length }), dir: CamDir.OUT, dataOut: data });
     });
-    await Promise.all(lists);
+    await allPieces(lists);
   }
 
   /** WRITE SAME over a range, in pieces of at most MAXIMUM WRITE SAME LENGTH. */
   async #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
     const runs = splitRuns(lba, blocks, maxWriteSameBlocks(this.#info.blockLimits));
-    await Promise.all(runs.map((run) => this.#writeSameRun(run, unmap)));
+    await allPieces(runs.map((run) => this.#writeSameRun(run, unmap)));
   }
 
   async #writeSameRun(run: BlockRun, unmap: boolean): Promise<void> {
@@ -366,11 +386,6 @@ function recoveryOptions(opts: DaOptions): RecoveryOptions {
   return r;
 }
 
-/** READ/WRITE (10) when LBA and count fit it, else (16). */
-function rwCdb(op: 'READ' | 'WRITE', run: BlockRun): Uint8Array {
-  const fits10 = run.lba <= U32_MAX_N && run.blocks <= U16_MAX;
-  return encodeRw({ op, lba: run.lba, blocks: run.blocks }, { minLength: fits10 ? 10 : 16 });
-}
 
 /**
  * The unit refused WRITE SAME (16) with NDOB: INVALID FIELD IN CDB at byte 1
@@ -388,6 +403,18 @@ function checkRange(who: string, lba: bigint, blocks: number): void {
   if (typeof lba !== 'bigint' || lba < 0n) throw new RangeError(`${who}: lba must be a non-negative bigint, got ${String(lba)}`);
   if (!Number.isSafeInteger(blocks) || blocks < 0) throw new RangeError(`${who}: blocks must be a non-negative integer, got ${blocks}`);
   if (lba + BigInt(blocks) > U64_END) throw new RangeError(`${who}: lba ${lba} + ${blocks} blocks passes 2^64`);
+}
+
+/** A READ's result: its Data-In, all of it (dxferLen is the length asked for). */
+function wholeDataIn(ccb: ScsiIoCcb): Uint8Array {
+  const got = ccb.dataIn;
+  if (ccb.resid !== 0 || got?.length !== ccb.dxferLen) throw shortTransfer(ccb, ccb.dxferLen);
+  return got;
+}
+
+/** A WRITE's result: every Data-Out byte taken. */
+function wholeDataOut(ccb: ScsiIoCcb): void {
+  if (ccb.resid !== 0) throw shortTransfer(ccb, ccb.dxferLen);
 }
 
 function shortTransfer(ccb: ScsiIoCcb, len: number): CamError {

@@ -34,7 +34,7 @@ import {
 } from '../xpt/periph-api.js';
 import { encodeStartStopUnit } from '../../scsi/cdb/misc.js';
 import type { SenseData } from '../../scsi/sense.js';
-import { CamError, ccbSense, decideRecovery, type RecoveryDelay } from './errors.js';
+import { CamError, ccbSense, decideRecovery, type Recovery, type RecoveryDelay } from './errors.js';
 import type { CheckedRequest } from './request.js';
 
 /** Delays before a retry, in ms, per RecoveryDelay. */
@@ -85,8 +85,13 @@ interface Op {
   readonly tagAction: TagAction;
   retriesLeft: number;
   requeues: number;
-  resolve(ccb: ScsiIoCcb): void;
-  reject(e: CamError): void;
+  /** Maps the completed CCB to what run() resolves with. */
+  readonly result: ((ccb: ScsiIoCcb) => unknown) | undefined;
+  /** Neighbours in the outstanding list. */
+  older: Op | undefined;
+  newer: Op | undefined;
+  resolve(value: unknown): void;
+  reject(e: unknown): void;
 }
 
 const DELAY_KEYS: Readonly<Record<Exclude<RecoveryDelay, 'none'>, keyof RecoveryDelays>> = {
@@ -101,8 +106,13 @@ export class RecoveryRunner {
   readonly #path: CamPath;
   readonly #opts: RecoveryOptions;
   readonly #hooks: RecoveryHooks;
-  /** Outstanding commands by sequence number; Map order is issue order, so the first is the oldest. */
-  readonly #outstanding = new Map<number, Op>();
+  /**
+   * Outstanding commands, oldest first, as a linked list through the ops (no
+   * hash table churned per I/O: see CcbHeader.xptPriv).
+   */
+  #oldest: Op | undefined;
+  #newest: Op | undefined;
+  #outstanding = 0;
   #seq = 0;
   #lastOrderedSeq = -1;
   #orderedTags = 0;
@@ -119,7 +129,7 @@ export class RecoveryRunner {
 
   /** Commands issued and not yet completed or failed (retries and waits included). */
   get outstanding(): number {
-    return this.#outstanding.size;
+    return this.#outstanding;
   }
 
   /** ORDERED tags the ordered-tag policy has issued. */
@@ -134,15 +144,22 @@ export class RecoveryRunner {
 
   /** Resolves when no command is outstanding. */
   drained(): Promise<void> {
-    if (this.#outstanding.size === 0) return Promise.resolve();
+    if (this.#outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** Issues a command; resolves with the completed CCB, rejects with a CamError once recovery gives up. */
-  run(req: RunRequest): Promise<ScsiIoCcb> {
+  /**
+   * Issues a command; resolves with the completed CCB (or what `result` makes
+   * of it: its exception rejects), rejects with a CamError once recovery
+   * gives up. `result` saves the caller a promise step of its own per I/O.
+   */
+  run(req: RunRequest): Promise<ScsiIoCcb>;
+  run<T>(req: RunRequest, result: (ccb: ScsiIoCcb) => T): Promise<T>;
+  run(req: RunRequest, result?: (ccb: ScsiIoCcb) => unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const seq = this.#seq++;
       const now = this.#opts.now();
+      // resolve/reject are the promise's own: #resolve and #reject take the op off the list first.
       const op: Op = {
         req,
         seq,
@@ -150,33 +167,66 @@ export class RecoveryRunner {
         tagAction: req.tagAction ?? this.#policyTag(req, now),
         retriesLeft: this.#opts.retries,
         requeues: 0,
-        resolve: (ccb) => {
-          this.#finish(op);
-          resolve(ccb);
-        },
-        reject: (e) => {
-          this.#finish(op);
-          reject(e);
-        },
+        result,
+        older: undefined,
+        newer: undefined,
+        resolve,
+        reject,
       };
       if (op.tagAction === TagAction.ORDERED) this.#lastOrderedSeq = seq;
-      this.#outstanding.set(seq, op);
+      this.#link(op);
       this.#issue(op);
     });
   }
 
+  #resolve(op: Op, ccb: ScsiIoCcb): void {
+    this.#finish(op);
+    if (op.result === undefined) {
+      op.resolve(ccb);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = op.result(ccb);
+    } catch (e) {
+      op.reject(e);
+      return;
+    }
+    op.resolve(value);
+  }
+
+  #reject(op: Op, e: CamError): void {
+    this.#finish(op);
+    op.reject(e);
+  }
+
   #policyTag(req: RunRequest, now: number): TagAction {
     if (req.internal === true) return TagAction.SIMPLE;
-    const oldest = this.#outstanding.values().next();
-    if (oldest.done === true || oldest.value.seq <= this.#lastOrderedSeq) return TagAction.SIMPLE;
-    if (now - oldest.value.firstIssued < this.#opts.orderedTagAgeMs) return TagAction.SIMPLE;
+    const oldest = this.#oldest;
+    if (oldest === undefined || oldest.seq <= this.#lastOrderedSeq) return TagAction.SIMPLE;
+    if (now - oldest.firstIssued < this.#opts.orderedTagAgeMs) return TagAction.SIMPLE;
     this.#orderedTags++;
     return TagAction.ORDERED;
   }
 
+  #link(op: Op): void {
+    op.older = this.#newest;
+    if (this.#newest === undefined) this.#oldest = op;
+    else this.#newest.newer = op;
+    this.#newest = op;
+    this.#outstanding++;
+  }
+
   #finish(op: Op): void {
-    this.#outstanding.delete(op.seq);
-    if (this.#outstanding.size > 0) return;
+    const { older, newer } = op;
+    if (older === undefined) this.#oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.#newest = older;
+    else newer.older = older;
+    op.older = undefined;
+    op.newer = undefined;
+    this.#outstanding--;
+    if (this.#outstanding > 0) return;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const w of waiters) w();
@@ -188,8 +238,8 @@ export class RecoveryRunner {
       path: this.#path,
       cdb: req.cdb,
       dir: req.dir,
-      ...(req.dataOut === undefined ? {} : { dataOut: req.dataOut }),
-      ...(req.dataInLength === undefined ? {} : { dataInLength: req.dataInLength }),
+      dataOut: req.dataOut,
+      dataInLength: req.dataInLength,
       tagAction: op.tagAction,
       priority: req.priority ?? CamPriority.NORMAL,
       timeoutMs: req.timeoutMs ?? this.#opts.timeoutMs,
@@ -202,26 +252,31 @@ export class RecoveryRunner {
   }
 
   #completed(op: Op, ccb: ScsiIoCcb): void {
+    const r = decideRecovery(ccb);
+    if (r.unitAttention) {
+      const s = ccbSense(ccb);
+      if (s !== undefined) this.#hooks.unitAttention(s);
+    }
+    if (r.action === 'complete') {
+      if ((ccb.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.#path, 1, true);
+      this.#resolve(op, ccb);
+      return;
+    }
+    this.#recover(op, ccb, r);
+  }
+
+  /** Everything but a plain completion: fail, or spend an allowance and re-issue (after a wait, a START UNIT, a capacity re-read). */
+  #recover(op: Op, ccb: ScsiIoCcb, r: Recovery): void {
     let frozen = (ccb.status & CAM_DEV_QFRZN) !== 0;
     const release = (): void => {
       if (!frozen) return;
       frozen = false;
       this.#xpt.releaseDevq(this.#path, 1, true);
     };
-    const r = decideRecovery(ccb);
     const spent = this.#opts.retries - op.retriesLeft;
-    if (r.unitAttention) {
-      const s = ccbSense(ccb);
-      if (s !== undefined) this.#hooks.unitAttention(s);
-    }
-    if (r.action === 'complete') {
-      release();
-      op.resolve(ccb);
-      return;
-    }
     const fail = (reason: string, cause?: unknown): void => {
       release();
-      op.reject(CamError.fromCcb(ccb, reason, spent, cause));
+      this.#reject(op, CamError.fromCcb(ccb, reason, spent, cause));
     };
     if (r.action === 'fail') {
       fail(r.reason);

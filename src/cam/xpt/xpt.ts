@@ -21,7 +21,7 @@
 import { CAM_LUN_WILDCARD, CAM_TARGET_WILDCARD, XptFunc, pathString, type AbortCcb, type CamPath, type Ccb, type RelSimqCcb, type ScsiIoCcb } from '../ccb.js';
 import { CamStatus } from '../status.js';
 import { AsyncCode } from '../async.js';
-import { DEFAULT_DEVQ_TUNING, DeviceQueue, describeCcb, type DevqBus, type DevqTuning } from '../devq.js';
+import { DEFAULT_DEVQ_TUNING, DeviceQueue, describeCcb, deviceQueueOf, type DevqBus, type DevqTuning } from '../devq.js';
 import { SimQueue } from '../simq.js';
 import { systemClock, type CamClock } from '../clock.js';
 import type { AsyncCallback, CamDeviceInfo, DevqStats, PeriphXpt } from './periph-api.js';
@@ -53,8 +53,18 @@ interface Bus {
   /** The SIM queue and what the bus's device queues share. */
   readonly devq: DevqBus;
   readonly devices: Map<string, Device>;
-  /** XPT_SCSI_IO CCBs at the SIM, with the queue they return to. */
-  readonly started: Map<ScsiIoCcb, DeviceQueue>;
+  /**
+   * The device the last CCB went to: nearly every CCB of a bus goes to the
+   * same one, and looking it up by its key string costs a string per CCB.
+   * Valid while its queue is not gone (a device leaves `devices` only when lost).
+   */
+  last: Device | undefined;
+  /**
+   * Every device queue the bus has had, lost ones included: a lost device's
+   * CCBs still at the SIM come back through its queue (a started CCB finds
+   * its queue through ccb.xptPriv, see deviceQueueOf).
+   */
+  readonly queues: DeviceQueue[];
   /** XPT_ABORT / XPT_RESET_DEV / XPT_RESET_BUS CCBs at the SIM. */
   readonly immediate: Set<Ccb>;
   state: 'up' | 'detaching' | 'gone';
@@ -64,7 +74,8 @@ interface Bus {
 }
 
 const deviceKey = (p: CamPath): string => `${p.target}:${p.lun}`;
-const isPath = (p: CamPath): boolean => [p.bus, p.target, p.lun].every((n) => Number.isInteger(n) && n >= 0);
+const isId = (n: number): boolean => Number.isInteger(n) && n >= 0;
+const isPath = (p: CamPath): boolean => isId(p.bus) && isId(p.target) && isId(p.lun);
 /** Not narrowed by TypeScript across an await, unlike `b.state === 'up'`. */
 const isUp = (b: Bus): boolean => b.state === 'up';
 const comparePaths = (a: CamPath, b: CamPath): number => a.bus - b.bus || a.target - b.target || a.lun - b.lun;
@@ -102,7 +113,6 @@ export class Xpt implements PeriphXpt {
   registerBus(sim: Sim): SimHandle {
     const number = this.#nextBus++;
     const clock = this.#clock;
-    const started = new Map<ScsiIoCcb, DeviceQueue>();
     const simq = new SimQueue();
     const devq: DevqBus = {
       simq,
@@ -111,8 +121,7 @@ export class Xpt implements PeriphXpt {
       sim: {
         capacity: () => sim.capacity(),
         cost: (ccb) => sim.cost(ccb),
-        start: (ccb, from) => {
-          started.set(ccb, from);
+        start: (ccb) => {
           sim.action(ccb);
         },
         timeout: (ccb) => {
@@ -126,7 +135,8 @@ export class Xpt implements PeriphXpt {
       name: `${sim.name}${sim.unit}`,
       devq,
       devices: new Map(),
-      started,
+      last: undefined,
+      queues: [],
       immediate: new Set(),
       state: 'up',
       scans: Promise.resolve(),
@@ -188,7 +198,7 @@ export class Xpt implements PeriphXpt {
       this.#finish(ccb, CamStatus.DEV_NOT_THERE);
       return;
     }
-    const dev = b.devices.get(deviceKey(ccb.path));
+    const dev = this.#busDevice(b, ccb.path);
     switch (ccb.func) {
       case XptFunc.SCSI_IO:
         if (dev === undefined) this.#finish(ccb, CamStatus.DEV_NOT_THERE);
@@ -265,7 +275,16 @@ export class Xpt implements PeriphXpt {
   }
 
   #device(path: CamPath): Device | undefined {
-    return this.#buses.get(path.bus)?.devices.get(deviceKey(path));
+    const b = this.#buses.get(path.bus);
+    return b === undefined ? undefined : this.#busDevice(b, path);
+  }
+
+  #busDevice(b: Bus, path: CamPath): Device | undefined {
+    const last = b.last;
+    if (last?.path.target === path.target && last.path.lun === path.lun && !last.devq.gone) return last;
+    const dev = b.devices.get(deviceKey(path));
+    if (dev !== undefined) b.last = dev;
+    return dev;
   }
 
   #busPath(bus: number): CamPath {
@@ -295,6 +314,7 @@ export class Xpt implements PeriphXpt {
       ccb.done?.(ccb);
     };
     const dev: Device = { path, devq: new DeviceQueue(b.devq, done), info: undefined };
+    b.queues.push(dev.devq);
     b.devices.set(deviceKey(path), dev);
     return dev;
   }
@@ -308,11 +328,10 @@ export class Xpt implements PeriphXpt {
 
   #simDone(b: Bus, ccb: Ccb): void {
     if (ccb.func === XptFunc.SCSI_IO) {
-      const dq = b.started.get(ccb);
-      if (dq === undefined) {
+      const dq = deviceQueueOf(ccb);
+      if (dq?.bus !== b.devq || !dq.isActive(ccb)) {
         throw new Error(`xpt done from ${b.name}: ${describeCcb(ccb)} is ${ccb.state}, not active at this SIM: completed twice, or never started`);
       }
-      b.started.delete(ccb);
       dq.complete(ccb);
       return;
     }
@@ -342,8 +361,9 @@ export class Xpt implements PeriphXpt {
       this.#finish(ccb, CamStatus.UA_ABORT);
       return;
     }
-    // An active CCB of a device already lost is still the SIM's.
-    const outcome = vb.started.has(victim) ? 'active' : (vb.devices.get(deviceKey(victim.path))?.devq.abort(victim) ?? 'unknown');
+    // Its own queue answers, also for an active CCB of a device already lost (it is still the SIM's).
+    const dq = deviceQueueOf(victim);
+    const outcome = dq?.bus === vb.devq ? dq.abort(victim) : 'unknown';
     if (outcome === 'active') this.#toSim(vb, ccb);
     else this.#finish(ccb, outcome === 'aborted' ? CamStatus.REQ_CMP : CamStatus.UA_ABORT);
   }
@@ -452,9 +472,9 @@ export class Xpt implements PeriphXpt {
     b.state = 'gone';
     this.#buses.delete(b.number);
     b.devices.clear();
-    const left = b.started.size + b.immediate.size;
-    for (const [ccb, dq] of [...b.started]) {
-      b.started.delete(ccb);
+    const started = DeviceQueue.activeInStartOrder(b.queues);
+    const left = started.length + b.immediate.size;
+    for (const [ccb, dq] of started) {
       ccb.status = CamStatus.DEV_NOT_THERE;
       dq.complete(ccb);
     }

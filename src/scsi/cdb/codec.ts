@@ -5,10 +5,86 @@
 import type { Decoded } from '../sense.js';
 import { COMMANDS, validateCdb, type CommandDescriptor } from './registry.js';
 
+/**
+ * Big-endian access to a CDB's bytes with DataView's names and its RangeError
+ * for an access past the end, so the codecs read like the DataView code they
+ * are. Not a DataView: V8 keeps a small Uint8Array's bytes on its heap, and a
+ * DataView over its `buffer` first moves them off it — more than the rest of a
+ * READ's encode or decode costs, on every command.
+ */
+export class CdbView {
+  readonly #b: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    this.#b = bytes;
+  }
+
+  get byteLength(): number {
+    return this.#b.length;
+  }
+
+  getUint8(at: number): number {
+    return this.#b[this.#check(at, 1)] ?? 0;
+  }
+
+  getUint16(at: number): number {
+    const b = this.#b;
+    const i = this.#check(at, 2);
+    return ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+  }
+
+  getUint32(at: number): number {
+    const b = this.#b;
+    const i = this.#check(at, 4);
+    return (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+  }
+
+  getBigUint64(at: number): bigint {
+    this.#check(at, 8);
+    return (BigInt(this.getUint32(at)) << 32n) | BigInt(this.getUint32(at + 4));
+  }
+
+  // Stores convert like DataView's (ToUint8 of each byte, taken from the value's ToUint32).
+  setUint8(at: number, value: number): void {
+    this.#b[this.#check(at, 1)] = value;
+  }
+
+  setUint16(at: number, value: number): void {
+    const b = this.#b;
+    const i = this.#check(at, 2);
+    b[i] = value >>> 8;
+    b[i + 1] = value;
+  }
+
+  setUint32(at: number, value: number): void {
+    const b = this.#b;
+    const i = this.#check(at, 4);
+    b[i] = value >>> 24;
+    b[i + 1] = value >>> 16;
+    b[i + 2] = value >>> 8;
+    b[i + 3] = value;
+  }
+
+  setBigUint64(at: number, value: bigint): void {
+    this.#check(at, 8);
+    const v = BigInt.asUintN(64, value);
+    this.setUint32(at, Number(v >> 32n));
+    this.setUint32(at + 4, Number(v & 0xffff_ffffn));
+  }
+
+  /** The index, when `size` bytes from `at` lie inside the CDB; RangeError otherwise (as DataView). */
+  #check(at: number, size: number): number {
+    if (!Number.isInteger(at) || at < 0 || at + size > this.#b.length) {
+      throw new RangeError(`offset ${at} + ${size} is outside the ${this.#b.length}-byte CDB`);
+    }
+    return at;
+  }
+}
+
 /** A CDB that passed lookup and the usage mask: its descriptor and a big-endian view. */
 export interface CheckedCdb {
   readonly desc: CommandDescriptor;
-  readonly v: DataView;
+  readonly v: CdbView;
 }
 
 /** Options every multi-length encoder takes: the smallest CDB length it may choose. */
@@ -34,13 +110,13 @@ export function checkCdb(
   }
   const r = validateCdb(cdb, commands);
   if (!r.ok) return r;
-  return { ok: true, value: { desc: r.value, v: new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength) } };
+  return { ok: true, value: { desc: r.value, v: new CdbView(cdb) } };
 }
 
 /** A zeroed CDB of `length` bytes with `opcode` in byte 0, and its view. */
-export function newCdb(length: number, opcode: number): { readonly cdb: Uint8Array; readonly v: DataView } {
+export function newCdb(length: number, opcode: number): { readonly cdb: Uint8Array; readonly v: CdbView } {
   const cdb = new Uint8Array(length);
-  const v = new DataView(cdb.buffer);
+  const v = new CdbView(cdb);
   v.setUint8(0, opcode);
   return { cdb, v };
 }

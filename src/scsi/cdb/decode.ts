@@ -4,7 +4,7 @@
 
 import type { Decoded } from '../sense.js';
 import { MaintenanceInSa, ScsiOp, ServiceActionIn16Sa } from '../opcodes.js';
-import { COMMANDS, validateCdb, type CommandDescriptor } from './registry.js';
+import { COMMANDS, lookupCommand, type CommandDescriptor } from './registry.js';
 import type { EncodeOptions } from './codec.js';
 import { decodeRw, encodeRw, RW_OPCODES, type RwCdb } from './rw.js';
 import {
@@ -97,56 +97,56 @@ export type CdbFields =
 export type DecodedCdb = CdbFields & { readonly descriptor: CommandDescriptor };
 
 type Table = readonly CommandDescriptor[];
-type Decoder = (cdb: Uint8Array, commands: Table, desc: CommandDescriptor) => Decoded<CdbFields>;
+type Decoder = (cdb: Uint8Array, commands: Table, desc: CommandDescriptor) => Decoded<DecodedCdb>;
 
 // The kind/fields pairing is kept by the table below: each decoder is tagged with its own kind.
-function tag(kind: CdbFields['kind'], r: Decoded<CdbFields['fields']>): Decoded<CdbFields> {
-  return r.ok ? { ok: true, value: { kind, fields: r.value } as CdbFields } : r;
+function tag(kind: CdbFields['kind'], r: Decoded<CdbFields['fields']>, descriptor: CommandDescriptor): Decoded<DecodedCdb> {
+  return r.ok ? { ok: true, value: { kind, fields: r.value, descriptor } as DecodedCdb } : r;
 }
 
 const DECODERS = new Map<number, Decoder>();
-for (const op of RW_OPCODES) DECODERS.set(op, (c, t) => tag('rw', decodeRw(c, t)));
+for (const op of RW_OPCODES) DECODERS.set(op, (c, t, d) => tag('rw', decodeRw(c, t), d));
 const plain: readonly [number, Decoder][] = [
-  [ScsiOp.TEST_UNIT_READY, (c, t) => tag('testUnitReady', decodeTestUnitReady(c, t))],
-  [ScsiOp.REQUEST_SENSE, (c, t) => tag('requestSense', decodeRequestSense(c, t))],
-  [ScsiOp.FORMAT_UNIT, (c, t) => tag('formatUnit', decodeFormatUnit(c, t))],
-  [ScsiOp.INQUIRY, (c, t) => tag('inquiry', decodeInquiry(c, t))],
-  [ScsiOp.MODE_SELECT_6, (c, t) => tag('modeSelect', decodeModeSelect(c, t))],
-  [ScsiOp.MODE_SELECT_10, (c, t) => tag('modeSelect', decodeModeSelect(c, t))],
-  [ScsiOp.MODE_SENSE_6, (c, t) => tag('modeSense', decodeModeSense(c, t))],
-  [ScsiOp.MODE_SENSE_10, (c, t) => tag('modeSense', decodeModeSense(c, t))],
-  [ScsiOp.RESERVE_6, (c, t) => tag('reserveRelease', decodeReserveRelease(c, t))],
-  [ScsiOp.RELEASE_6, (c, t) => tag('reserveRelease', decodeReserveRelease(c, t))],
-  [ScsiOp.RESERVE_10, (c, t) => tag('reserveRelease', decodeReserveRelease(c, t))],
-  [ScsiOp.RELEASE_10, (c, t) => tag('reserveRelease', decodeReserveRelease(c, t))],
-  [ScsiOp.START_STOP_UNIT, (c, t) => tag('startStopUnit', decodeStartStopUnit(c, t))],
-  [ScsiOp.SEND_DIAGNOSTIC, (c, t) => tag('sendDiagnostic', decodeSendDiagnostic(c, t))],
-  [ScsiOp.PREVENT_ALLOW_MEDIUM_REMOVAL, (c, t) => tag('preventAllow', decodePreventAllow(c, t))],
-  [ScsiOp.READ_CAPACITY_10, (c, t) => tag('readCapacity10', decodeReadCapacity10(c, t))],
-  [ScsiOp.PRE_FETCH_10, (c, t) => tag('prefetch', decodePrefetch(c, t))],
-  [ScsiOp.PRE_FETCH_16, (c, t) => tag('prefetch', decodePrefetch(c, t))],
-  [ScsiOp.SYNCHRONIZE_CACHE_10, (c, t) => tag('syncCache', decodeSyncCache(c, t))],
-  [ScsiOp.SYNCHRONIZE_CACHE_16, (c, t) => tag('syncCache', decodeSyncCache(c, t))],
-  [ScsiOp.WRITE_SAME_10, (c, t) => tag('writeSame', decodeWriteSame(c, t))],
-  [ScsiOp.WRITE_SAME_16, (c, t) => tag('writeSame', decodeWriteSame(c, t))],
-  [ScsiOp.UNMAP, (c, t) => tag('unmap', decodeUnmap(c, t))],
-  [ScsiOp.PERSISTENT_RESERVE_IN, (c, t) => tag('persistentReserveIn', decodePersistentReserveIn(c, t))],
-  [ScsiOp.PERSISTENT_RESERVE_OUT, (c, t) => tag('persistentReserveOut', decodePersistentReserveOut(c, t))],
-  [ScsiOp.COMPARE_AND_WRITE, (c, t) => tag('compareAndWrite', decodeCompareAndWrite(c, t))],
-  [ScsiOp.REPORT_LUNS, (c, t) => tag('reportLuns', decodeReportLuns(c, t))],
+  [ScsiOp.TEST_UNIT_READY, (c, t, d) => tag('testUnitReady', decodeTestUnitReady(c, t), d)],
+  [ScsiOp.REQUEST_SENSE, (c, t, d) => tag('requestSense', decodeRequestSense(c, t), d)],
+  [ScsiOp.FORMAT_UNIT, (c, t, d) => tag('formatUnit', decodeFormatUnit(c, t), d)],
+  [ScsiOp.INQUIRY, (c, t, d) => tag('inquiry', decodeInquiry(c, t), d)],
+  [ScsiOp.MODE_SELECT_6, (c, t, d) => tag('modeSelect', decodeModeSelect(c, t), d)],
+  [ScsiOp.MODE_SELECT_10, (c, t, d) => tag('modeSelect', decodeModeSelect(c, t), d)],
+  [ScsiOp.MODE_SENSE_6, (c, t, d) => tag('modeSense', decodeModeSense(c, t), d)],
+  [ScsiOp.MODE_SENSE_10, (c, t, d) => tag('modeSense', decodeModeSense(c, t), d)],
+  [ScsiOp.RESERVE_6, (c, t, d) => tag('reserveRelease', decodeReserveRelease(c, t), d)],
+  [ScsiOp.RELEASE_6, (c, t, d) => tag('reserveRelease', decodeReserveRelease(c, t), d)],
+  [ScsiOp.RESERVE_10, (c, t, d) => tag('reserveRelease', decodeReserveRelease(c, t), d)],
+  [ScsiOp.RELEASE_10, (c, t, d) => tag('reserveRelease', decodeReserveRelease(c, t), d)],
+  [ScsiOp.START_STOP_UNIT, (c, t, d) => tag('startStopUnit', decodeStartStopUnit(c, t), d)],
+  [ScsiOp.SEND_DIAGNOSTIC, (c, t, d) => tag('sendDiagnostic', decodeSendDiagnostic(c, t), d)],
+  [ScsiOp.PREVENT_ALLOW_MEDIUM_REMOVAL, (c, t, d) => tag('preventAllow', decodePreventAllow(c, t), d)],
+  [ScsiOp.READ_CAPACITY_10, (c, t, d) => tag('readCapacity10', decodeReadCapacity10(c, t), d)],
+  [ScsiOp.PRE_FETCH_10, (c, t, d) => tag('prefetch', decodePrefetch(c, t), d)],
+  [ScsiOp.PRE_FETCH_16, (c, t, d) => tag('prefetch', decodePrefetch(c, t), d)],
+  [ScsiOp.SYNCHRONIZE_CACHE_10, (c, t, d) => tag('syncCache', decodeSyncCache(c, t), d)],
+  [ScsiOp.SYNCHRONIZE_CACHE_16, (c, t, d) => tag('syncCache', decodeSyncCache(c, t), d)],
+  [ScsiOp.WRITE_SAME_10, (c, t, d) => tag('writeSame', decodeWriteSame(c, t), d)],
+  [ScsiOp.WRITE_SAME_16, (c, t, d) => tag('writeSame', decodeWriteSame(c, t), d)],
+  [ScsiOp.UNMAP, (c, t, d) => tag('unmap', decodeUnmap(c, t), d)],
+  [ScsiOp.PERSISTENT_RESERVE_IN, (c, t, d) => tag('persistentReserveIn', decodePersistentReserveIn(c, t), d)],
+  [ScsiOp.PERSISTENT_RESERVE_OUT, (c, t, d) => tag('persistentReserveOut', decodePersistentReserveOut(c, t), d)],
+  [ScsiOp.COMPARE_AND_WRITE, (c, t, d) => tag('compareAndWrite', decodeCompareAndWrite(c, t), d)],
+  [ScsiOp.REPORT_LUNS, (c, t, d) => tag('reportLuns', decodeReportLuns(c, t), d)],
   [
     ScsiOp.SERVICE_ACTION_IN_16,
     (c, t, d) =>
       d.serviceAction === ServiceActionIn16Sa.READ_CAPACITY_16
-        ? tag('readCapacity16', decodeReadCapacity16(c, t))
-        : tag('getLbaStatus', decodeGetLbaStatus(c, t)),
+        ? tag('readCapacity16', decodeReadCapacity16(c, t), d)
+        : tag('getLbaStatus', decodeGetLbaStatus(c, t), d),
   ],
   [
     ScsiOp.MAINTENANCE_IN,
     (c, t, d) =>
       d.serviceAction === MaintenanceInSa.REPORT_SUPPORTED_OPERATION_CODES
-        ? tag('rsoc', decodeRsocCdb(c, t))
-        : tag('rstmf', decodeRstmfCdb(c, t)),
+        ? tag('rsoc', decodeRsocCdb(c, t), d)
+        : tag('rstmf', decodeRstmfCdb(c, t), d),
   ],
 ];
 for (const [op, dec] of plain) DECODERS.set(op, dec);
@@ -158,13 +158,14 @@ for (const [op, dec] of plain) DECODERS.set(op, dec);
  * Throws only if `commands` holds an operation code no codec decodes (a table bug).
  */
 export function decodeCdb(cdb: Uint8Array, commands: Table = COMMANDS): Decoded<DecodedCdb> {
-  const found = validateCdb(cdb, commands);
+  // Lookup only: the family decoder runs validateCdb (lookup + usage mask)
+  // itself, so checking the usage mask here as well would do it twice.
+  const found = lookupCommand(cdb, commands);
   if (!found.ok) return found;
   const descriptor = found.value;
   const decoder = DECODERS.get(descriptor.opcode);
   if (decoder === undefined) throw new RangeError(`decodeCdb: no codec for ${descriptor.name}`);
-  const r = decoder(cdb, commands, descriptor);
-  return r.ok ? { ok: true, value: { ...r.value, descriptor } } : r;
+  return decoder(cdb, commands, descriptor);
 }
 
 /**

@@ -179,10 +179,13 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('VERIFY_12', ScsiOp.VERIFY_12, 'out', 'af f6 ff ff ff ff ff ff ff ff 3f 00'),
 ];
 
+/** A successful lookup; made once per descriptor (lookups run for every command, and a Decoded is read-only). */
+type Found = Decoded<CommandDescriptor> & { readonly ok: true };
+
 // Per-opcode index: a plain descriptor, or the descriptors by service action.
 interface OpcodeEntry {
-  readonly plain?: CommandDescriptor;
-  readonly bySa?: ReadonlyMap<number, CommandDescriptor>;
+  readonly plain?: Found;
+  readonly bySa?: ReadonlyMap<number, Found>;
 }
 
 const indexes = new WeakMap<readonly CommandDescriptor[], readonly (OpcodeEntry | undefined)[]>();
@@ -204,11 +207,12 @@ function indexOf(commands: readonly CommandDescriptor[]): readonly (OpcodeEntry 
       bySa.set(d.opcode, m);
     }
   }
+  const found = (d: CommandDescriptor): Found => ({ ok: true, value: d });
   const index: (OpcodeEntry | undefined)[] = [];
   for (let op = 0; op < 256; op++) {
     const p = plain.get(op);
     const s = bySa.get(op);
-    index.push(p !== undefined ? { plain: p } : s !== undefined ? { bySa: s } : undefined);
+    index.push(p !== undefined ? { plain: found(p) } : s !== undefined ? { bySa: new Map([...s].map(([sa, d]) => [sa, found(d)])) } : undefined);
   }
   indexes.set(commands, index);
   return index;
@@ -241,8 +245,8 @@ export function findCommand(
 ): CommandDescriptor | undefined {
   const e = indexOf(commands)[opcode & 0xff];
   if (e === undefined) return undefined;
-  if (e.plain !== undefined) return serviceAction === undefined ? e.plain : undefined;
-  return serviceAction === undefined ? undefined : e.bySa?.get(serviceAction);
+  if (e.plain !== undefined) return serviceAction === undefined ? e.plain.value : undefined;
+  return serviceAction === undefined ? undefined : e.bySa?.get(serviceAction)?.value;
 }
 
 /**
@@ -254,18 +258,21 @@ export function findCommand(
  * Bytes past cdbLength are ignored (iSCSI pads every CDB to 16 bytes).
  */
 export function lookupCommand(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): Decoded<CommandDescriptor> {
-  if (cdb.length === 0) return { ok: false, fault: senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { cdb: true, byte: 0 }) };
-  const v = new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength);
-  const e = indexOf(commands)[v.getUint8(0)];
+  // Indexed reads, not a DataView: this runs for every command, and a DataView
+  // over a small Uint8Array first moves its bytes off the V8 heap.
+  const op = cdb[0];
+  if (op === undefined) return { ok: false, fault: senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { cdb: true, byte: 0 }) };
+  const e = indexOf(commands)[op];
   if (e === undefined) return { ok: false, fault: senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { cdb: true, byte: 0 }) };
   let d = e.plain;
   if (d === undefined) {
-    if (cdb.length < 2) return { ok: false, fault: shortCdbFault() };
-    d = e.bySa?.get(v.getUint8(1) & SERVICE_ACTION_MASK);
+    const b1 = cdb[1];
+    if (b1 === undefined) return { ok: false, fault: shortCdbFault() };
+    d = e.bySa?.get(b1 & SERVICE_ACTION_MASK);
     if (d === undefined) return { ok: false, fault: invalidFieldInCdb(SERVICE_ACTION_FIELD.byte, SERVICE_ACTION_FIELD.bit) };
   }
-  if (cdb.length < d.cdbLength) return { ok: false, fault: shortCdbFault() };
-  return { ok: true, value: d };
+  if (cdb.length < d.value.cdbLength) return { ok: false, fault: shortCdbFault() };
+  return d;
 }
 
 /**
@@ -276,13 +283,11 @@ export function lookupCommand(cdb: Uint8Array, commands: readonly CommandDescrip
  */
 export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData | undefined {
   if (cdb.length < desc.cdbLength) return shortCdbFault();
-  const v = new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength);
-  const u = new DataView(desc.usage.buffer, desc.usage.byteOffset, desc.usage.byteLength);
-  const ig = desc.ignored;
-  const g = ig === undefined ? undefined : new DataView(ig.buffer, ig.byteOffset, ig.byteLength);
+  // Indexed reads (every index is below cdbLength, checked above): see lookupCommand.
+  const { usage, ignored } = desc;
   for (let i = 1; i < desc.cdbLength; i++) {
-    const allowed = u.getUint8(i) | (g === undefined ? 0 : g.getUint8(i));
-    const extra = v.getUint8(i) & ~allowed & 0xff;
+    const allowed = (usage[i] ?? 0) | (ignored?.[i] ?? 0);
+    const extra = (cdb[i] ?? 0) & ~allowed & 0xff;
     if (extra !== 0) return invalidFieldInCdb(i, 31 - Math.clz32(extra));
   }
   return undefined;

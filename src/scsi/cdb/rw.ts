@@ -5,10 +5,11 @@
 
 import { invalidFieldInCdb, type Decoded } from '../sense.js';
 import { ScsiOp } from '../opcodes.js';
-import type { CommandDescriptor } from './registry.js';
+import { validateCdb, type CommandDescriptor } from './registry.js';
 import {
   assertBigUint,
   assertUint,
+  CdbView,
   checkCdb,
   DEFAULT_MIN_LENGTH,
   GROUP_NUMBER_MASK,
@@ -150,6 +151,66 @@ export function encodeRw(cmd: RwRequest, opts: EncodeOptions = {}): Uint8Array {
   else v.setUint32(at.len, blocks);
   v.setUint8(at.group, groupNumber);
   return cdb;
+}
+
+/**
+ * READ (10) / WRITE (10), or READ (16) / WRITE (16) when the LBA passes 32
+ * bits or the count 16, with every flag clear: what a disk driver sends for
+ * nearly all of its I/O, one per request. The same bytes as
+ * encodeRw({ op, lba, blocks }, { minLength: 10 }), without its general
+ * length search. Throws RangeError for lba ≥ 2^64 or blocks > 2^32 − 1.
+ */
+export function encodeReadWrite(op: 'READ' | 'WRITE', lba: bigint, blocks: number): Uint8Array {
+  assertBigUint('lba', lba, U64_MAX_N);
+  assertUint('blocks', blocks, U32_MAX);
+  const fits10 = lba <= U32_MAX_N && blocks <= U16_MAX;
+  const cdb = new Uint8Array(fits10 ? 10 : 16);
+  const v = new CdbView(cdb);
+  if (fits10) {
+    v.setUint8(0, op === 'READ' ? ScsiOp.READ_10 : ScsiOp.WRITE_10);
+    v.setUint32(LAYOUT[10].lba, Number(lba));
+    v.setUint16(LAYOUT[10].len, blocks);
+  } else {
+    v.setUint8(0, op === 'READ' ? ScsiOp.READ_16 : ScsiOp.WRITE_16);
+    v.setBigUint64(LAYOUT[16].lba, lba);
+    v.setUint32(LAYOUT[16].len, blocks);
+  }
+  return cdb;
+}
+
+/** The fields of a READ (10)/(16) or WRITE (10)/(16) CDB that a block device acts on. */
+export interface ReadWriteFields {
+  readonly write: boolean;
+  readonly lba: bigint;
+  readonly blocks: number;
+  readonly fua: boolean;
+}
+
+const READ_WRITE_FORMS: ReadonlyMap<number, { readonly write: boolean; readonly length: 10 | 16 }> = new Map([
+  [ScsiOp.READ_10, { write: false, length: 10 }],
+  [ScsiOp.WRITE_10, { write: true, length: 10 }],
+  [ScsiOp.READ_16, { write: false, length: 16 }],
+  [ScsiOp.WRITE_16, { write: true, length: 16 }],
+] as const);
+
+/**
+ * READ (10)/(16) and WRITE (10)/(16) — what a disk sees for nearly all of its
+ * I/O — decoded to the fields a block device acts on, without building the
+ * whole RwCdb (the SBC emulator's fast path). Undefined for any other CDB, and
+ * for one that fails lookup or the usage masks of `commands`: decodeRw then
+ * says why. For the CDBs it accepts, the fields are decodeRw's.
+ */
+export function decodeReadWrite(cdb: Uint8Array, commands?: readonly CommandDescriptor[]): ReadWriteFields | undefined {
+  const form = READ_WRITE_FORMS.get(cdb[0] ?? -1);
+  if (form === undefined || !validateCdb(cdb, commands).ok) return undefined;
+  const v = new CdbView(cdb);
+  const at = LAYOUT[form.length];
+  return {
+    write: form.write,
+    lba: form.length === 16 ? v.getBigUint64(at.lba) : BigInt(v.getUint32(at.lba)),
+    blocks: form.length === 10 ? v.getUint16(at.len) : v.getUint32(at.len),
+    fua: (v.getUint8(1) & FUA) !== 0,
+  };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { AscAscq, Decoded, SenseData } from '../sense.js';
 import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
 import type { BlockOperation } from './errors.js';
 import type { RangeLock } from './range-lock.js';
+import type { DataInPool } from './data-in-pool.js';
 
 /** What a command ended with: SCSI status, sense (CHECK CONDITION only) and Data-In bytes. */
 export interface CommandOutcome {
@@ -52,6 +53,8 @@ export interface LogicalUnit {
   readonly luns: readonly number[];
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   readonly locks: RangeLock;
+  /** Where READ's Data-In buffers come from (pooled: see data-in-pool.ts). */
+  readonly dataIn: DataInPool;
   /** Largest READ/WRITE transfer, in logical blocks (what Block Limits reports, never 0). */
   readonly maxTransferBlocks: number;
   /** Started (START STOP UNIT): a stopped unit answers medium access with NOT READY. */
@@ -67,8 +70,11 @@ export interface LogicalUnit {
    * Runs one block operation and maps its outcome through the error table;
    * undefined means it succeeded. A throw or rejection is reported as HARDWARE
    * ERROR, never propagated. `lba` is the INFORMATION for a medium error.
+   * With `then`, resolves with what `then` makes of that (one promise step for
+   * both, on the READ and WRITE path).
    */
   run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
+  run<T>(op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
   /** REQUEST SENSE: the pending sense for `nexus` (a unit attention or deferred error), removed. */
   takePendingSense(nexus: string): SenseData | undefined;
   /** Reports `sense` as a deferred error to `nexus`'s next command (IMMED operations that fail later). */

@@ -19,7 +19,8 @@
 // Sense is encoded per the Control mode page's D_SENSE (fixed 70h/71h or
 // descriptor 72h/73h).
 
-import { decodeCdb } from '../cdb/decode.js';
+import { decodeCdb, type DecodedCdb } from '../cdb/decode.js';
+import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
 import {
   COMMANDS,
   PROTECT_COMMANDS,
@@ -30,7 +31,7 @@ import {
 import { TaskManagementFunction } from '../cdb/rsoc.js';
 import { UNMAP_MAX_DESCRIPTORS } from '../cdb/unmap.js';
 import { encodeSense, type SenseFormat } from '../sense-codec.js';
-import { Asc, SenseKey, sense, senseIllegalRequest, senseNotReady, senseUnitAttention, type AscAscq, type SenseData } from '../sense.js';
+import { Asc, SenseKey, sense, senseIllegalRequest, senseNotReady, senseUnitAttention, type AscAscq, type Decoded, type SenseData } from '../sense.js';
 import { ScsiOp } from '../opcodes.js';
 import { ScsiStatus } from '../status.js';
 import { assertLogicalUnitInfo, naaLocallyAssigned, type LogicalUnitInfo } from '../device-info.js';
@@ -38,7 +39,9 @@ import type { ModeState } from '../mode-pages.js';
 import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, isResetCondition, type BlockOperation } from './errors.js';
 import { RangeLock } from './range-lock.js';
-import { checkCondition, type CdbKind, type CommandOutcome, type HandlerEntry, type HandlerTable, type LogicalUnit } from './context.js';
+import { DataInPool } from './data-in-pool.js';
+import { GOOD, checkCondition, goodData, type CdbKind, type CommandOutcome, type HandlerEntry, type HandlerTable, type LogicalUnit } from './context.js';
+import { lbaRangeFault, writeProtectFault } from './checks.js';
 import { SPC_HANDLERS } from './handlers-spc.js';
 import { SBC_HANDLERS } from './handlers-sbc.js';
 import { RW_HANDLERS } from './handlers-rw.js';
@@ -89,6 +92,47 @@ export interface SbcResult {
   readonly data?: Uint8Array;
 }
 
+/**
+ * A CDB decoded once, for a transport that needs the Data-Out length before it
+ * executes the command (SbcEmulator.prepare): the SIM asks for both on every
+ * WRITE, and a second decode would double the emulator's own cost.
+ */
+export interface PreparedCdb {
+  readonly cdb: Uint8Array;
+  /** Data-Out bytes the command takes (what {@link SbcEmulator.dataOutLength} answers). */
+  readonly dataOutLength: number;
+}
+
+/**
+ * What prepare() keeps, against the command table it was decoded with: for a
+ * READ/WRITE (10)/(16) the fast path's fields (the full decode is made only
+ * if the generic path needs it), for anything else the full decode.
+ */
+class Prepared implements PreparedCdb {
+  readonly cdb: Uint8Array;
+  readonly dataOutLength: number;
+  readonly rw: ReadWriteFields | undefined;
+  readonly commands: readonly CommandDescriptor[];
+  #decoded: Decoded<DecodedCdb> | undefined;
+
+  constructor(cdb: Uint8Array, dataOutLength: number, commands: readonly CommandDescriptor[], rw: ReadWriteFields | undefined, decoded: Decoded<DecodedCdb> | undefined) {
+    this.cdb = cdb;
+    this.dataOutLength = dataOutLength;
+    this.commands = commands;
+    this.rw = rw;
+    this.#decoded = decoded;
+  }
+
+  get decoded(): Decoded<DecodedCdb> {
+    this.#decoded ??= decodeCdb(this.cdb, this.commands);
+    return this.#decoded;
+  }
+}
+
+const handlerOf = (d: Decoded<DecodedCdb>): HandlerEntry<CdbKind> | undefined => (d.ok ? (HANDLERS[d.value.kind] as HandlerEntry<CdbKind> | undefined) : undefined);
+
+const NO_DATA = new Uint8Array(0);
+
 /** Options for one command. */
 export interface ExecuteOptions {
   /** The Data-Out Buffer (what the initiator sent); bytes past what the command needs are ignored. */
@@ -135,6 +179,7 @@ function fnv1a64(text: string): bigint {
 export class SbcEmulator implements LogicalUnit {
   readonly bcs: BlockCommandSet;
   readonly locks = new RangeLock();
+  readonly dataIn = new DataInPool();
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   stopped = false;
   #info: LogicalUnitInfo;
@@ -292,14 +337,22 @@ export class SbcEmulator implements LogicalUnit {
     this.#nexus(nexus).deferred.push({ ...s, deferred: true });
   }
 
-  async run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined> {
-    let status: BlockStatus;
+  // Not an async function: every READ and WRITE passes here, and each async
+  // frame costs a promise and a turn. A throw from `f` is caught all the same.
+  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
+  run<T>(op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
+  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint, then?: (failed: SenseData | undefined) => unknown): Promise<unknown> {
+    const map = then ?? ((failed: SenseData | undefined) => failed);
+    let pending: Promise<BlockStatus>;
     try {
-      status = await f();
+      pending = Promise.resolve(f());
     } catch {
-      return IMPLEMENTATION_FAILURE;
+      return Promise.resolve(IMPLEMENTATION_FAILURE).then(map);
     }
-    return status === 'ok' ? undefined : blockFailureSense(op, status, lba);
+    return pending.then(
+      (status) => map(status === 'ok' ? undefined : blockFailureSense(op, status, lba)),
+      () => map(IMPLEMENTATION_FAILURE),
+    );
   }
 
   /**
@@ -307,23 +360,99 @@ export class SbcEmulator implements LogicalUnit {
    * for CDBs that will be rejected): what a transport should solicit.
    */
   dataOutLength(cdb: Uint8Array): number {
-    const d = decodeCdb(cdb, this.#commands);
-    if (!d.ok) return 0;
-    const entry = HANDLERS[d.value.kind] as HandlerEntry<CdbKind> | undefined;
-    return entry?.dataOutLength?.(this, d.value.fields) ?? 0;
+    return this.prepare(cdb).dataOutLength;
   }
 
-  /** Executes one CDB. Never throws for anything a initiator can send. */
-  async execute(cdb: Uint8Array, opts: ExecuteOptions = {}): Promise<SbcResult> {
-    const outcome = await this.#execute(cdb, opts.dataOut ?? new Uint8Array(0), opts.nexus ?? DEFAULT_NEXUS);
+  /**
+   * Decodes `cdb` once for both {@link dataOutLength} and {@link execute}:
+   * pass the result to execute() instead of the CDB. It executes the CDB as it
+   * was when prepared (against the command table of the moment; a table
+   * changed since, by refreshGeometry, makes execute decode it again).
+   */
+  prepare(cdb: Uint8Array): PreparedCdb {
+    return this.#prepare(cdb);
+  }
+
+  /** Executes one CDB (or one prepare()d). Never throws for anything a initiator can send. */
+  execute(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions = {}): Promise<SbcResult> {
+    try {
+      const p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
+      const dataOut = opts.dataOut ?? NO_DATA;
+      const nexus = opts.nexus ?? DEFAULT_NEXUS;
+      const fast = p.rw === undefined ? undefined : this.#fastReadWrite(p.rw, p.dataOutLength, dataOut, nexus);
+      if (fast !== undefined) return fast;
+      const outcome = this.#execute(p, dataOut, nexus);
+      // Sense is encoded a turn later, as the handler's answer would be: D_SENSE
+      // as it stands once commands issued in the same turn (a MODE SELECT) ran.
+      if (!(outcome instanceof Promise)) return Promise.resolve(outcome).then(this.#toResult);
+      return outcome.then(this.#toResult, this.#failed);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  // Bound once: execute() attaches them to every command's promise.
+  readonly #toResult = (o: CommandOutcome): SbcResult => this.#result(o);
+  readonly #failed = (): SbcResult => this.#result(checkCondition(IMPLEMENTATION_FAILURE));
+
+  #result(outcome: CommandOutcome): SbcResult {
     if (outcome.sense === undefined) return outcome.data === undefined ? { status: outcome.status } : { status: outcome.status, data: outcome.data };
     const format: SenseFormat = this.#dSense ? 'descriptor' : 'fixed';
     return { status: outcome.status, sense: encodeSense(outcome.sense, format), senseData: outcome.sense };
   }
 
-  async #execute(cdb: Uint8Array, dataOut: Uint8Array, nexus: string): Promise<CommandOutcome> {
-    const decoded = decodeCdb(cdb, this.#commands);
-    const entry = decoded.ok ? (HANDLERS[decoded.value.kind] as HandlerEntry<CdbKind> | undefined) : undefined;
+  #prepare(cdb: Uint8Array): Prepared {
+    const commands = this.#commands;
+    const rw = decodeReadWrite(cdb, commands);
+    // The READ/WRITE handler's dataOutLength for these: the blocks for a WRITE, nothing for a READ.
+    if (rw !== undefined) return new Prepared(cdb, rw.write ? rw.blocks * this.#info.blockSize : 0, commands, rw, undefined);
+    const decoded = decodeCdb(cdb, commands);
+    const entry = handlerOf(decoded);
+    const need = decoded.ok ? (entry?.dataOutLength?.(this, decoded.value.fields) ?? 0) : 0;
+    return new Prepared(cdb, need, commands, undefined, decoded);
+  }
+
+  /**
+   * READ and WRITE (10)/(16) in the ordinary case — nearly all I/O — without
+   * the generic steps' objects and promise steps: nothing pending for the
+   * I_T nexus, the unit started, no FUA write, every check of the READ/WRITE
+   * handler passed, whole Data-Out, the range lock free at once. Undefined
+   * otherwise: the generic path then answers the command, exactly as it
+   * always does. What it answers here is what the generic path would.
+   */
+  #fastReadWrite(rw: ReadWriteFields, need: number, dataOut: Uint8Array, nexus: string): Promise<SbcResult> | undefined {
+    const n = this.#nexuses.get(nexus);
+    if (n === undefined || n.unitAttentions.length > 0 || n.deferred.length > 0 || this.stopped) return undefined;
+    if (rw.blocks === 0 || (rw.write && rw.fua)) return undefined;
+    // The handler's checks (handlers-rw.ts), in its order; a fault is the generic path's to report.
+    if (rw.write && writeProtectFault(this) !== undefined) return undefined;
+    if (lbaRangeFault(this, rw.lba, rw.blocks) !== undefined || rw.blocks > this.#maxTransferBlocks) return undefined;
+    if (dataOut.length < need) return undefined;
+    const release = this.locks.tryAcquire(rw.lba, rw.blocks, false);
+    if (release === undefined) return undefined;
+    const { lba } = rw;
+    if (rw.write) {
+      const data = dataOut.length === need ? dataOut : dataOut.subarray(0, need);
+      return this.run('write', () => this.bcs.write(lba, data), lba, (failed) => {
+        release();
+        return this.#result(failed === undefined ? GOOD : checkCondition(failed));
+      });
+    }
+    const buf = this.dataIn.alloc(rw.blocks * this.#info.blockSize);
+    return this.run('read', () => this.bcs.read(lba, buf), lba, (failed) => {
+      release();
+      return this.#result(failed === undefined ? goodData(buf) : checkCondition(failed));
+    });
+  }
+
+  /**
+   * The steps of the file header. Synchronous up to the handler's own work;
+   * a rejection of the handler's promise is the caller's to turn into
+   * IMPLEMENTATION_FAILURE (execute does).
+   */
+  #execute(p: Prepared, dataOut: Uint8Array, nexus: string): CommandOutcome | Promise<CommandOutcome> {
+    const { cdb, decoded } = p;
+    const entry = handlerOf(decoded);
     const n = this.#nexus(nexus);
     if (!UA_EXEMPT_OPCODES.has(cdb[0] ?? -1)) {
       const ua = n.unitAttentions.shift();
@@ -335,15 +464,16 @@ export class SbcEmulator implements LogicalUnit {
     if (entry === undefined) return checkCondition(sense(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE));
     if (entry.medium && this.stopped) return checkCondition(senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED));
     const fields = decoded.value.fields as never;
-    const need = entry.dataOutLength?.(this, fields) ?? 0;
-    const cmd = { fields, descriptor: decoded.value.descriptor, cdb, dataOut: dataOut.subarray(0, need), nexus };
+    const need = p.dataOutLength;
+    // The buffer itself when it is exactly as long as needed (a view of the same bytes otherwise).
+    const cmd = { fields, descriptor: decoded.value.descriptor, cdb, dataOut: dataOut.length === need ? dataOut : dataOut.subarray(0, need), nexus };
     try {
       const fault = entry.check?.(this, cmd);
       if (fault !== undefined) return checkCondition(fault);
       if (entry.parameterList !== true && dataOut.length < need) {
         return checkCondition(senseIllegalRequest(Asc.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT));
       }
-      return await entry.run(this, cmd);
+      return entry.run(this, cmd);
     } catch {
       return checkCondition(IMPLEMENTATION_FAILURE);
     }

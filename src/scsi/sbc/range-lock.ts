@@ -16,18 +16,30 @@ interface Waiter extends Held {
   readonly grant: () => void;
 }
 
+/** A held lock and its place in the list of held locks (-1 once released). */
+interface Hold extends Held {
+  index: number;
+}
+
 const NO_RELEASE = (): void => undefined;
 const overlaps = (a: Held, b: Held): boolean => a.from < b.to && b.from < a.to;
 const conflicts = (a: Held, b: Held): boolean => (a.exclusive || b.exclusive) && overlaps(a, b);
 
 /** Shared/exclusive locks over half-open LBA ranges [lba, lba + blocks). */
 export class RangeLock {
-  readonly #held = new Set<Held>();
+  /**
+   * Held locks, each knowing its index (swap-remove): a lock is taken and
+   * released for every READ and WRITE, and a Set churned per I/O makes V8's
+   * scavenger keep garbage alive through the tables it has outgrown.
+   */
+  readonly #held: Hold[] = [];
+  /** Exclusive locks among #held: with none and no waiter, a shared lock conflicts with nothing. */
+  #exclusiveHeld = 0;
   #waiting: Waiter[] = [];
 
   /** Locks held now (for tests and statistics). */
   get held(): number {
-    return this.#held.size;
+    return this.#held.length;
   }
 
   /** Requests waiting for a conflicting lock to go. */
@@ -43,9 +55,9 @@ export class RangeLock {
   acquire(lba: bigint, blocks: number, exclusive: boolean): Promise<() => void> {
     const now = this.tryAcquire(lba, blocks, exclusive);
     if (now !== undefined) return Promise.resolve(now);
-    const want: Held = { from: lba, to: lba + BigInt(blocks), exclusive };
+    const want: Hold = { from: lba, to: lba + BigInt(blocks), exclusive, index: -1 };
     return new Promise((resolve) => {
-      this.#waiting.push({ ...want, grant: () => { resolve(this.#take(want)); } });
+      this.#waiting.push({ from: want.from, to: want.to, exclusive, grant: () => { resolve(this.#take(want)); } });
     });
   }
 
@@ -55,7 +67,9 @@ export class RangeLock {
    */
   tryAcquire(lba: bigint, blocks: number, exclusive: boolean): (() => void) | undefined {
     if (blocks === 0) return NO_RELEASE;
-    const want: Held = { from: lba, to: lba + BigInt(blocks), exclusive };
+    const want: Hold = { from: lba, to: lba + BigInt(blocks), exclusive, index: -1 };
+    // Shared locks among shared locks (every READ and WRITE) need no scan of what is held.
+    if (!exclusive && this.#exclusiveHeld === 0 && this.#waiting.length === 0) return this.#take(want);
     return this.#free(want, this.#waiting.length) ? this.#take(want) : undefined;
   }
 
@@ -68,15 +82,26 @@ export class RangeLock {
     return true;
   }
 
-  #take(want: Held): () => void {
-    const entry: Held = { ...want };
-    this.#held.add(entry);
+  /** Holds `hold` (a fresh object per request: its identity is the hold) until the returned release runs. */
+  #take(hold: Hold): () => void {
+    hold.index = this.#held.length;
+    this.#held.push(hold);
+    if (hold.exclusive) this.#exclusiveHeld++;
     return () => {
-      if (this.#held.delete(entry)) this.#wake();
+      if (this.#held[hold.index] !== hold) return;
+      const last = this.#held.pop();
+      if (last !== undefined && last !== hold) {
+        this.#held[hold.index] = last;
+        last.index = hold.index;
+      }
+      hold.index = -1;
+      if (hold.exclusive) this.#exclusiveHeld--;
+      this.#wake();
     };
   }
 
   #wake(): void {
+    if (this.#waiting.length === 0) return;
     const still: Waiter[] = [];
     const granted: Waiter[] = [];
     for (const w of this.#waiting) {

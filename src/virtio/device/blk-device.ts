@@ -390,11 +390,14 @@ export class VirtioBlkDevice implements BlkRequestContext {
       return;
     }
     this.#inflight++;
-    r.catch(() => IOERR).then((res) => {
+    const settle = (res: BlkResult): void => {
       this.#inflight--;
       finish(res);
-      if (this.#inflight === 0) for (const wake of this.#idle.splice(0)) wake();
-    }, () => undefined);
+      if (this.#inflight === 0 && this.#idle.length > 0) for (const wake of this.#idle.splice(0)) wake();
+    };
+    r.then(settle, () => {
+      settle(IOERR);
+    });
   }
 
   #parse(chain: AvailChain): (BlkRequestData & { type: number }) | undefined {

@@ -67,31 +67,47 @@ export interface BlkRequestData {
 
 type Handler = (dev: BlkRequestContext, req: BlkRequestData) => Promise<BlkResult> | BlkResult;
 
-async function ioSegments(dev: BlkRequestContext, sector: bigint, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
+// IN and OUT are nearly every request: their path uses explicit promises, not
+// async functions, and a one-segment transfer (the usual one) no array.
+
+const firstFailure = (results: readonly BackendStatus[]): BackendStatus => results.find((s) => s !== 'ok') ?? 'ok';
+
+/** The backend I/O for each data segment; the first failure, else ok. Rejects when the backend throws. */
+function ioSegments(dev: BlkRequestContext, sector: bigint, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
   let offset = Number(sector) * VIRTIO_BLK_SECTOR_SIZE;
-  const ops: Promise<BackendStatus>[] = [];
-  for (const r of ranges) {
+  const io = (r: GuestRange): Promise<BackendStatus> | undefined => {
     const view = dev.memory.view(r.addr, r.len);
-    if (view === undefined) return 'io-error';
-    ops.push(write ? dev.backend.write(offset, view) : dev.backend.read(offset, view));
+    if (view === undefined) return undefined;
+    const p = write ? dev.backend.write(offset, view) : dev.backend.read(offset, view);
     offset += r.len;
+    return p;
+  };
+  try {
+    const only = ranges.length === 1 ? ranges[0] : undefined;
+    if (only !== undefined) return io(only) ?? Promise.resolve('io-error');
+    const ops: Promise<BackendStatus>[] = [];
+    for (const r of ranges) {
+      const p = io(r);
+      if (p === undefined) return Promise.resolve('io-error');
+      ops.push(p);
+    }
+    return Promise.all(ops).then(firstFailure);
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
-  const results = ops.length === 1 ? [await (ops[0] as Promise<BackendStatus>)] : await Promise.all(ops);
-  return results.find((s) => s !== 'ok') ?? 'ok';
 }
 
-const handleIn: Handler = async (dev, req) => {
+const handleIn: Handler = (dev, req) => {
   if (req.dataOutLen !== 0 || !dev.checkRange(req.sector, req.dataInLen)) return IOERR;
-  const s = await ioSegments(dev, req.sector, req.dataIn, false);
-  return fromBackend(s, s === 'ok' ? req.dataInLen : 0);
+  return ioSegments(dev, req.sector, req.dataIn, false).then((s) => fromBackend(s, s === 'ok' ? req.dataInLen : 0));
 };
 
-const handleOut: Handler = async (dev, req) => {
+const handleOut: Handler = (dev, req) => {
   if (req.dataInLen !== 0 || dev.readOnly || !dev.checkRange(req.sector, req.dataOutLen)) return IOERR;
-  const s = await ioSegments(dev, req.sector, req.dataOut, true);
-  // Write-through mode (writeback = 0): a write is durable before it completes.
-  if (s === 'ok' && !dev.writeback) return fromBackend(await dev.backend.flush());
-  return fromBackend(s);
+  return ioSegments(dev, req.sector, req.dataOut, true).then((s) =>
+    // Write-through mode (writeback = 0): a write is durable before it completes.
+    s === 'ok' && !dev.writeback ? dev.backend.flush().then((f) => fromBackend(f)) : fromBackend(s),
+  );
 };
 
 const handleFlush: Handler = async (dev, req) => {

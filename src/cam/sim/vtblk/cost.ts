@@ -58,6 +58,13 @@ function isZero(b: Uint8Array): boolean {
   return true;
 }
 
+/** Big-endian unsigned field of `bytes` bytes at `at` (indexed: a DataView over a small CDB costs more than all of cost()). */
+function beField(cdb: Uint8Array, at: number, bytes: number): number {
+  let n = 0;
+  for (let i = at; i < at + bytes; i++) n = n * 256 + (cdb[i] ?? 0);
+  return n;
+}
+
 /**
  * TRANSFER LENGTH of the READ/WRITE CDBs nearly all I/O uses (SBC-4 READ (10),
  * WRITE (10): bytes 7..8; READ (16), WRITE (16): bytes 10..13), read straight
@@ -65,19 +72,17 @@ function isZero(b: Uint8Array): boolean {
  * than the rest of it. Other fields cannot make the request larger, and a CDB
  * the unit then rejects only makes the estimate high.
  */
-const FAST_LENGTH: ReadonlyMap<number, { readonly cdbLength: number; readonly read: (v: DataView) => number }> = new Map([
-  [ScsiOp.READ_10, { cdbLength: 10, read: (v: DataView) => v.getUint16(7) }],
-  [ScsiOp.WRITE_10, { cdbLength: 10, read: (v: DataView) => v.getUint16(7) }],
-  [ScsiOp.READ_16, { cdbLength: 16, read: (v: DataView) => v.getUint32(10) }],
-  [ScsiOp.WRITE_16, { cdbLength: 16, read: (v: DataView) => v.getUint32(10) }],
+const FAST_LENGTH: ReadonlyMap<number, { readonly cdbLength: number; readonly at: number; readonly bytes: number }> = new Map([
+  [ScsiOp.READ_10, { cdbLength: 10, at: 7, bytes: 2 }],
+  [ScsiOp.WRITE_10, { cdbLength: 10, at: 7, bytes: 2 }],
+  [ScsiOp.READ_16, { cdbLength: 16, at: 10, bytes: 4 }],
+  [ScsiOp.WRITE_16, { cdbLength: 16, at: 10, bytes: 4 }],
 ]);
 
 /** Descriptors the largest virtio-blk request `cdb` causes (see the table above). */
 export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array | undefined): number {
   const fast = FAST_LENGTH.get(cdb[0] ?? -1);
-  if (cdb.length === fast?.cdbLength) {
-    return transferCost(m, fast.read(new DataView(cdb.buffer, cdb.byteOffset, cdb.byteLength)));
-  }
+  if (cdb.length === fast?.cdbLength) return transferCost(m, beField(cdb, fast.at, fast.bytes));
   const d = decodeCdb(cdb, m.emulator.commands);
   if (!d.ok) return 0;
   const g = m.emulator.geometry;

@@ -23,6 +23,9 @@ import type { SbcResult } from '../../../scsi/sbc/emulator.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import { CAM_AUTOSNS_VALID, CamDir, CamStatus, CcbFlag, type ScsiIoCcb } from '../../xpt/sim-api.js';
 
+/** No Data-In, for commands without a Data-In Buffer (only its length is looked at). */
+const NO_DATA = new Uint8Array(0);
+
 /** Sets a CCB's outcome without SCSI data: recovery, ring full, device gone. */
 export function setCamOutcome(ccb: ScsiIoCcb, status: number, scsiStatus: number = ScsiStatus.GOOD): void {
   ccb.status = status;
@@ -50,7 +53,8 @@ export function setScsiOutcome(ccb: ScsiIoCcb, r: SbcResult, dataOutTaken: numbe
     return;
   }
   setCamOutcome(ccb, CamStatus.REQ_CMP, r.status);
-  const data = r.data ?? new Uint8Array(0);
+  // A fresh empty buffer only where it is handed out (Data-In); every WRITE would allocate one otherwise.
+  const data = r.data ?? (dir === CamDir.IN ? new Uint8Array(0) : NO_DATA);
   if (dir === CamDir.IN) {
     if (data.length > ccb.dxferLen) {
       ccb.status = CamStatus.DATA_RUN_ERR;

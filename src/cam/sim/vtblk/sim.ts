@@ -25,7 +25,7 @@
 // A device that fails to initialise again is lost: its CCBs complete
 // CAM_DEV_NOT_THERE and AC_LOST_DEVICE is reported.
 
-import { SbcEmulator, type SbcEmulatorOptions, type SbcResult } from '../../../scsi/sbc/emulator.js';
+import { SbcEmulator, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult } from '../../../scsi/sbc/emulator.js';
 import { UnitAttention } from '../../../scsi/sbc/errors.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
@@ -47,6 +47,7 @@ import {
   type SimHandle,
 } from '../../xpt/sim-api.js';
 import { VirtioBlockCommandSet } from './translate.js';
+import { ActiveCcb, ActiveCcbs } from './active.js';
 import { commandCost, requestCostTable } from './cost.js';
 import { setCamOutcome, setScsiOutcome } from './result.js';
 
@@ -87,11 +88,10 @@ interface Recovery {
 }
 
 /** A CCB the SIM is working on. */
-interface Active {
-  readonly ccb: ScsiIoCcb;
+class Active extends ActiveCcb {
   /** Set once a recovery took the CCB over; `final` is what it will complete with. */
-  captured: Recovery | undefined;
-  final: number;
+  captured: Recovery | undefined = undefined;
+  final: number = CamStatus.REQUEUE_REQ;
 }
 
 const ASYNC_OF: Readonly<Record<RecoveryKind, AsyncCode>> = {
@@ -117,10 +117,12 @@ export class VtblkSim implements Sim {
   readonly #ringSize: number;
   readonly #reserve: number;
   readonly #nexus: string;
+  /** The execute() options of a command without Data-Out (most of them: one object for all). */
+  readonly #noData: ExecuteOptions;
   #handle: SimHandle | undefined;
   #state: 'running' | 'lost' | 'detached' = 'running';
   #readOnly: boolean;
-  readonly #active = new Map<ScsiIoCcb, Active>();
+  readonly #active = new ActiveCcbs<Active>();
   #recovery: Recovery | undefined;
   #recovered: Promise<void> = Promise.resolve();
   readonly #pending: RecoveryRequest[] = [];
@@ -134,6 +136,7 @@ export class VtblkSim implements Sim {
     this.#ringSize = driver.queueSize(bcs.queue);
     this.#reserve = reserve;
     this.#nexus = opts.nexus ?? 'cam';
+    this.#noData = { dataOut: NO_DATA, nexus: this.#nexus };
     this.#readOnly = bcs.readOnly;
     driver.onConfigChange(() => {
       this.#configChanged();
@@ -245,9 +248,7 @@ export class VtblkSim implements Sim {
     this.#state = 'detached';
     this.bcs.fence();
     const requesters = [...(this.#recovery?.requesters.splice(0) ?? []), ...this.#pending.splice(0).flatMap((r) => (r.requester === undefined ? [] : [r.requester]))];
-    const entries = [...this.#active.values()];
-    this.#active.clear();
-    for (const e of entries) this.#finish(e.ccb, CamStatus.DEV_NOT_THERE);
+    for (const e of this.#active.clear()) this.#finish(e.ccb, CamStatus.DEV_NOT_THERE);
     for (const r of requesters) this.#finish(r, CamStatus.DEV_NOT_THERE);
     // A reset in progress must end before the driver can be closed under it.
     await this.#recovered;
@@ -286,11 +287,13 @@ export class VtblkSim implements Sim {
         return;
       }
     }
-    const entry: Active = { ccb, captured: undefined, final: CamStatus.REQUEUE_REQ };
-    this.#active.set(ccb, entry);
+    const entry = new Active(ccb);
+    this.#active.add(entry);
     const dataOut = (ccb.flags & CcbFlag.DIR_MASK) === CamDir.OUT ? (ccb.dataOut ?? NO_DATA) : NO_DATA;
-    const taken = dataOut.length === 0 ? 0 : this.emulator.dataOutLength(ccb.cdb);
-    this.emulator.execute(ccb.cdb, { dataOut, nexus: this.#nexus }).then(
+    // One decode serves both the Data-Out length and the execution.
+    const cmd = this.emulator.prepare(ccb.cdb);
+    const taken = dataOut.length === 0 ? 0 : cmd.dataOutLength;
+    this.emulator.execute(cmd, dataOut === NO_DATA ? this.#noData : { dataOut, nexus: this.#nexus }).then(
       (r) => {
         this.#answered(entry, r, taken);
       },
@@ -318,7 +321,7 @@ export class VtblkSim implements Sim {
     const ccb = entry.ccb;
     // Completed already (recovery, detach) or re-issued since: this answer is stale.
     if (this.#active.get(ccb) !== entry || entry.captured !== undefined) return;
-    this.#active.delete(ccb);
+    this.#active.delete(entry);
     if (r === undefined) {
       this.#finish(ccb, CamStatus.REQ_CMP_ERR);
       return;
@@ -383,14 +386,18 @@ export class VtblkSim implements Sim {
       handle.releaseSimq(1, true);
       return;
     }
+    const roChanged = this.bcs.readOnly !== this.#readOnly;
     this.#readOnly = this.bcs.readOnly;
-    this.emulator.refreshGeometry();
+    // A config change that came during the recovery was not acted on (#configChanged waits for it): the
+    // reset's unit attention covers the initiator, but the XPT must still re-read what changed.
+    const changed = this.emulator.refreshGeometry() || roChanged;
     this.emulator.resetLogicalUnit();
     if (req.kind !== 'reset-dev') this.emulator.raiseUnitAttention(UnitAttention.POWER_ON_RESET);
     this.#completeCaptured(rec, (e) => e.final, CamStatus.REQ_CMP);
     const code = ASYNC_OF[req.kind];
     // A bus reset concerns the whole bus (wildcard target and LUN), a device reset the device.
     handle.async(code, code === AsyncCode.BUS_RESET ? { bus: handle.bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD } : path);
+    if (changed) handle.async(AsyncCode.GETDEV_CHANGED, path);
     handle.releaseSimq(1, true);
     return this.#nextRecovery();
   }
@@ -399,8 +406,7 @@ export class VtblkSim implements Sim {
   #completeCaptured(rec: Recovery, status: (e: Active) => number, requesterStatus: number): void {
     const order = [...rec.entries].sort((a, b) => Number(b.final !== CamStatus.REQUEUE_REQ) - Number(a.final !== CamStatus.REQUEUE_REQ));
     for (const e of order) {
-      if (this.#active.get(e.ccb) !== e) continue;
-      this.#active.delete(e.ccb);
+      if (!this.#active.delete(e)) continue;
       this.#finish(e.ccb, status(e));
     }
     for (const r of rec.requesters.splice(0)) this.#finish(r, requesterStatus);

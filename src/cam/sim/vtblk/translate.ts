@@ -97,9 +97,21 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   readonly #maxDataSegments: number | undefined;
   #held = 0;
   #liveData = 0;
+  /**
+   * Logical block size and segment bytes, derived from the driver's config:
+   * asked on every transfer and every cost, recomputed only when the driver
+   * re-reads its config (a config interrupt or a reset replaces the object,
+   * and features change only with it).
+   */
+  #derivedFrom: object | undefined;
+  #blockBytes: LogicalBlockLength = 512;
+  /** Sectors per logical block, as the request header's SECTOR needs it. */
+  #sectorsPerBlock = 1n;
+  #segmentBytes = Infinity;
   #fenced = false;
   readonly #memoryWaiters: MemoryWaiter[] = [];
-  readonly #quarantine: number[] = [];
+  readonly #quarantine: GuestRange[] = [];
+
 
   constructor(opts: VirtioBlockCommandSetOptions) {
     const max = opts.maxDataSegments;
@@ -125,10 +137,8 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    * without VIRTIO_BLK_F_SIZE_MAX.
    */
   get segmentBytes(): number {
-    if (!this.driver.hasFeature(VIRTIO_BLK_F_SIZE_MAX)) return Infinity;
-    const sizeMax = this.driver.config.sizeMax;
-    const unit = sizeMax >= this.#blockSize() ? this.#blockSize() : VIRTIO_BLK_SECTOR_SIZE;
-    return Math.max(unit, Math.floor(sizeMax / unit) * unit);
+    this.#derive();
+    return this.#segmentBytes;
   }
 
   /** Data segments a transfer of `bytes` bytes is split into (0 for none). */
@@ -160,7 +170,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   /** Ends the fence after a device reset; quarantined buffers are safe to reuse now. */
   unfence(): void {
     this.#fenced = false;
-    for (const addr of this.#quarantine.splice(0)) this.#freeData(addr);
+    for (const r of this.#quarantine.splice(0)) this.#freeData(r);
   }
 
   // ---- BlockCommandSet ----
@@ -258,7 +268,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     const c = await this.#request({ type: VIRTIO_BLK_T_GET_ID, data: range });
     const bytes = new Uint8Array(VIRTIO_BLK_ID_BYTES);
     this.memory.copyOut(range.addr, bytes);
-    this.#release(range.addr, c);
+    this.#release(range, c);
     if (blockStatus(c) !== 'ok') return undefined;
     const end = bytes.indexOf(0);
     const id = new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
@@ -267,54 +277,100 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   // ---- internals ----
 
-  /** Logical block size: blk_size with VIRTIO_BLK_F_BLK_SIZE when SCSI can express it, else the 512-byte sector. */
+  /** Recomputes the block size and segment bytes when the driver's config object changed. */
+  #derive(): void {
+    const cfg = this.driver.config;
+    if (cfg === this.#derivedFrom) return;
+    // Logical block size: blk_size with VIRTIO_BLK_F_BLK_SIZE when SCSI can express it, else the 512-byte sector.
+    const bs: LogicalBlockLength = this.driver.hasFeature(VIRTIO_BLK_F_BLK_SIZE) && cfg.blkSize === 4096 ? 4096 : 512;
+    let seg = Infinity;
+    if (this.driver.hasFeature(VIRTIO_BLK_F_SIZE_MAX)) {
+      const unit = cfg.sizeMax >= bs ? bs : VIRTIO_BLK_SECTOR_SIZE;
+      seg = Math.max(unit, Math.floor(cfg.sizeMax / unit) * unit);
+    }
+    this.#blockBytes = bs;
+    this.#sectorsPerBlock = BigInt(bs / VIRTIO_BLK_SECTOR_SIZE);
+    this.#segmentBytes = seg;
+    this.#derivedFrom = cfg;
+  }
+
   #blockSize(): LogicalBlockLength {
-    if (!this.driver.hasFeature(VIRTIO_BLK_F_BLK_SIZE)) return 512;
-    const bs = this.driver.config.blkSize;
-    return bs === 4096 ? 4096 : 512;
+    this.#derive();
+    return this.#blockBytes;
   }
 
   #perBlock(): number {
     return this.#blockSize() / VIRTIO_BLK_SECTOR_SIZE;
   }
 
-  async #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array): Promise<BlockStatus> {
+  // The transfer path is written with explicit promises rather than async
+  // functions: it runs for every READ and WRITE, and each async frame costs a
+  // promise and a turn. Guest memory that is free now is taken at once.
+  #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array): Promise<BlockStatus> {
     const segments = this.dataSegments(buf.length);
     if (segments > this.maxDataSegments) {
-      throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
+      return Promise.reject(
+        new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`),
+      );
     }
-    const ranges = await this.#allocData(buf.length);
-    if (ranges === undefined) return 'io-error';
+    const now = this.#fenced || this.#memoryWaiters.length > 0 ? undefined : this.#tryAlloc(buf.length);
+    if (now !== undefined) return this.#transferIn(type, lba, buf, now);
+    return this.#allocData(buf.length).then((ranges) => (ranges === undefined ? 'io-error' : this.#transferIn(type, lba, buf, ranges)));
+  }
+
+  /** The transfer once its guest memory is held: stage Data-Out, request, copy Data-In back, free. */
+  #transferIn(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, ranges: GuestRange[]): Promise<BlockStatus> {
     if (type === VIRTIO_BLK_T_OUT) {
       let at = 0;
       for (const r of ranges) {
-        this.memory.copyIn(r.addr, buf.subarray(at, at + r.len));
+        this.memory.copyIn(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
         at += r.len;
       }
     }
-    const c = await this.#request({ type, sector: lba * BigInt(this.#perBlock()), data: ranges });
-    const status = blockStatus(c);
-    if (type === VIRTIO_BLK_T_IN && status === 'ok') {
-      let at = 0;
-      for (const r of ranges) {
-        this.memory.copyOut(r.addr, buf.subarray(at, at + r.len));
-        at += r.len;
+    this.#derive();
+    return this.#request({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
+      const status = blockStatus(c);
+      if (type === VIRTIO_BLK_T_IN && status === 'ok') {
+        let at = 0;
+        for (const r of ranges) {
+          this.memory.copyOut(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
+          at += r.len;
+        }
       }
-    }
-    for (const r of ranges) this.#release(r.addr, c);
-    return status;
+      for (const r of ranges) this.#release(r, c);
+      return status;
+    });
   }
 
-  /** Submits through the driver's FIFO, charging the request's descriptors while it is out. */
-  async #request(req: BlkRequest): Promise<BlkCompletion> {
-    if (this.#fenced) return { kind: 'aborted', reason: 'device reset in progress' };
-    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
-    this.#held += cost;
-    try {
-      return await this.driver.request(req, this.queue);
-    } finally {
-      this.#held -= cost;
-    }
+  /**
+   * Submits through the driver's FIFO, charging the request's descriptors
+   * while it is out; resolves with what `then` makes of the completion (one
+   * promise step for both).
+   */
+  #request<T = BlkCompletion>(req: BlkRequest, then?: (c: BlkCompletion) => T): Promise<T> {
+    const map = then ?? ((c: BlkCompletion) => c as T);
+    if (this.#fenced) return Promise.resolve({ kind: 'aborted', reason: 'device reset in progress' } as const).then(map);
+    return new Promise<T>((resolve, reject) => {
+      const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
+      this.#held += cost;
+      try {
+        this.driver.enqueue(
+          req,
+          (c) => {
+            this.#held -= cost;
+            try {
+              resolve(map(c));
+            } catch (e) {
+              reject(e instanceof Error ? e : new Error(String(e)));
+            }
+          },
+          this.queue,
+        );
+      } catch (e) {
+        this.#held -= cost;
+        throw e;
+      }
+    });
   }
 
   /**
@@ -335,6 +391,13 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   #tryAlloc(bytes: number): GuestRange[] | undefined {
     const seg = this.segmentBytes;
+    if (bytes <= seg) {
+      // One segment (nearly every transfer): no list to grow.
+      const r = this.allocator.alloc(bytes, DATA_ALIGN);
+      if (r === undefined) return undefined;
+      this.#liveData += 1;
+      return [r];
+    }
     const out: GuestRange[] = [];
     for (let at = 0; at < bytes; at += seg) {
       const r = this.allocator.alloc(Math.min(seg, bytes - at), DATA_ALIGN);
@@ -349,13 +412,13 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
-  #release(addr: number, c: BlkCompletion): void {
-    if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#quarantine.push(addr);
-    else this.#freeData(addr);
+  #release(r: GuestRange, c: BlkCompletion): void {
+    if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#quarantine.push(r);
+    else this.#freeData(r);
   }
 
-  #freeData(addr: number): void {
-    this.allocator.free(addr);
+  #freeData(r: GuestRange): void {
+    this.allocator.free(r.addr);
     this.#liveData--;
     while (this.#memoryWaiters.length > 0) {
       const w = this.#memoryWaiters[0] as MemoryWaiter;
