@@ -101,8 +101,9 @@ export class GuestAllocator {
     }
     const free = this.#free;
     for (let i = 0; i < free.size; i++) {
-      const addr = free.key(i);
       const extent = free.value(i);
+      if (extent < len) continue; // too small whatever its alignment
+      const addr = free.key(i);
       const start = Math.ceil(addr / align) * align;
       const pad = start - addr;
       if (pad + len > extent) continue;

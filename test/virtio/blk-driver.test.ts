@@ -163,6 +163,45 @@ describe('waiting for room', () => {
   });
 });
 
+describe('enqueue: request() with a callback', () => {
+  test('shares request()\'s FIFO: callbacks once each, in order, mixed with request() callers; a reset aborts the waiting ones', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, driver: { queueSize: 4 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const order: string[] = [];
+    const got = new Map<string, BlkCompletion[]>();
+    const note = (name: string) => (c: BlkCompletion): void => {
+      order.push(name);
+      got.set(name, [...(got.get(name) ?? []), c]);
+    };
+    for (let i = 0; i < 6; i++) {
+      if (i % 2 === 0) s.driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [buf] }, note(`e${i}`));
+      else void s.driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [buf] }).then(note(`r${i}`));
+    }
+    await until(() => backend.stalledCount === 4);
+    expect([s.driver.inFlight(), s.driver.waiting()]).toEqual([4, 2]);
+    backend.release(2);
+    await until(() => order.length === 2 && backend.stalledCount === 4);
+    expect(order).toEqual(['e0', 'r1']);
+    const restarted = s.driver.restart();
+    backend.release();
+    expect(await restarted).toBeUndefined();
+    await until(() => order.length === 6);
+    expect([...got.values()].every((cs) => cs.length === 1)).toBe(true);
+    expect(got.get('e4')).toEqual([{ kind: 'aborted', reason: 'device reset' }]);
+    expect(got.get('e0')).toEqual([{ kind: 'done', status: 0, len: 513 }]); // 512 bytes read + the status byte
+  });
+
+  test('a request no queue can carry throws at once (request() rejects with it)', async () => {
+    const s = await stack({ driver: { queueSize: 4 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    const data = Array.from({ length: 8 }, () => buf);
+    expect(() => { s.driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: 0n, data }, () => undefined); }).toThrow(RangeError);
+    await expect(s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data })).rejects.toThrow(RangeError);
+  });
+});
+
 describe('requests of every type', () => {
   test('write, read, flush, get-id, discard, write-zeroes', async () => {
     const s = await stack({ device: { serial: 'S/N 42' } });

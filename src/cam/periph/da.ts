@@ -189,6 +189,9 @@ export class DaPeriph {
   /**
    * Reads `blocks` logical blocks at `lba`. A read that takes one CCB returns
    * that CCB's Data-In buffer itself; a split one is assembled into a new array.
+   * A small buffer (up to 8 KiB) is a view into an ArrayBuffer it shares with
+   * other reads (the emulator pools them, as Node pools small Buffers): mind
+   * its byteOffset, and copy it before transferring its `buffer`.
    */
   read(lba: bigint, blocks: number): Promise<Uint8Array> {
     checkRange('da.read', lba, blocks);

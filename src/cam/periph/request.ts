@@ -51,7 +51,7 @@ export interface ScsiResult {
   readonly sense?: Uint8Array;
   /** The same sense, decoded (absent when the bytes are not valid sense data). */
   readonly senseData?: SenseData;
-  /** Data-In received ('in' only; may be shorter than `length`). */
+  /** Data-In received ('in' only; may be shorter than `length`). A READ's may share its ArrayBuffer with others' (see DaPeriph.read). */
   readonly data?: Uint8Array;
   /** Bytes not transferred: `length` (or the Data-Out length) minus what moved. */
   readonly resid: number;

@@ -155,10 +155,11 @@ export function encodeRw(cmd: RwRequest, opts: EncodeOptions = {}): Uint8Array {
 
 /**
  * READ (10) / WRITE (10), or READ (16) / WRITE (16) when the LBA passes 32
- * bits or the count 16, with every flag clear: what a disk driver sends for
- * nearly all of its I/O, one per request. The same bytes as
- * encodeRw({ op, lba, blocks }, { minLength: 10 }), without its general
- * length search. Throws RangeError for lba ≥ 2^64 or blocks > 2^32 − 1.
+ * bits or the count 16 (the 12-byte form reaches nothing more, as Linux sd
+ * and da judge), with every flag clear: what a disk driver sends for nearly
+ * all of its I/O, one per request. The same bytes as encodeRw with minLength
+ * 10 or 16 accordingly, without its general length search. Throws RangeError
+ * for lba ≥ 2^64 or blocks > 2^32 − 1.
  */
 export function encodeReadWrite(op: 'READ' | 'WRITE', lba: bigint, blocks: number): Uint8Array {
   assertBigUint('lba', lba, U64_MAX_N);

@@ -430,19 +430,27 @@ export class SbcEmulator implements LogicalUnit {
     if (dataOut.length < need) return undefined;
     const release = this.locks.tryAcquire(rw.lba, rw.blocks, false);
     if (release === undefined) return undefined;
-    const { lba } = rw;
-    if (rw.write) {
-      const data = dataOut.length === need ? dataOut : dataOut.subarray(0, need);
-      return this.run('write', () => this.bcs.write(lba, data), lba, (failed) => {
-        release();
-        return this.#result(failed === undefined ? GOOD : checkCondition(failed));
-      });
+    const { lba, write } = rw;
+    const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.dataIn.alloc(rw.blocks * this.#info.blockSize);
+    // run()'s mapping, inline: a throw or a rejection is HARDWARE ERROR, a status other than ok the error table's.
+    let pending: Promise<BlockStatus>;
+    try {
+      pending = Promise.resolve(write ? this.bcs.write(lba, buf) : this.bcs.read(lba, buf));
+    } catch {
+      pending = Promise.reject(new Error('block operation threw'));
     }
-    const buf = this.dataIn.alloc(rw.blocks * this.#info.blockSize);
-    return this.run('read', () => this.bcs.read(lba, buf), lba, (failed) => {
-      release();
-      return this.#result(failed === undefined ? goodData(buf) : checkCondition(failed));
-    });
+    const op: BlockOperation = write ? 'write' : 'read';
+    return pending.then(
+      (status) => {
+        release();
+        if (status !== 'ok') return this.#result(checkCondition(blockFailureSense(op, status, lba)));
+        return this.#result(write ? GOOD : goodData(buf));
+      },
+      () => {
+        release();
+        return this.#result(checkCondition(IMPLEMENTATION_FAILURE));
+      },
+    );
   }
 
   /**

@@ -242,6 +242,48 @@ describe('bus registration and deregistration', () => {
     expect(a.status).toBe(CamStatus.DEV_NOT_THERE);
     expect(b.log).toEqual([a]);
   });
+
+  test('CCBs left behind complete in the order they started, whatever order others finished in', async () => {
+    const b = await bench();
+    const ccbs = Array.from({ length: 5 }, () => b.io());
+    for (const c of ccbs) b.xpt.action(c);
+    // Finishing the second and fourth reorders the devq's active list (it swap-removes).
+    b.sim.complete(ccbs[1] as (typeof ccbs)[number]);
+    b.sim.complete(ccbs[3] as (typeof ccbs)[number]);
+    b.sim.leakOnDetach = true;
+    await expect(b.xpt.deregisterBus(b.path.bus)).rejects.toThrow(/detached with 3 CCB\(s\) still active/);
+    expect(b.log).toEqual([ccbs[1], ccbs[3], ccbs[0], ccbs[2], ccbs[4]]);
+  });
+});
+
+describe('the XPT’s link from a CCB to its queue (xptPriv)', () => {
+  test('set while the CCB is queued or active, cleared once it is done, so the CCB can be issued again', async () => {
+    const b = await bench({ capacity: 1 });
+    const first = b.io();
+    const second = b.io();
+    b.xpt.action(first);
+    b.xpt.action(second);
+    expect([first.state, second.state]).toEqual(['active', 'queued']);
+    expect(first.xptPriv).toBeDefined();
+    expect(second.xptPriv).toBeDefined();
+    b.sim.complete(first);
+    b.sim.complete(second);
+    expect([first.state, second.state, first.xptPriv, second.xptPriv]).toEqual(['done', 'done', undefined, undefined]);
+    first.state = 'free';
+    b.xpt.action(first);
+    b.sim.complete(first);
+    expect([first.status, b.log]).toEqual([CamStatus.REQ_CMP, [first, second, first]]);
+  });
+
+  test('a completion for a CCB that is not active at this SIM is a SIM bug: it throws, twice or never started', async () => {
+    const b = await bench();
+    const c = b.io();
+    expect(() => { b.sim.handle.done(c); }).toThrow(/not active at this SIM/);
+    b.xpt.action(c);
+    b.sim.complete(c);
+    expect(() => { b.sim.handle.done(c); }).toThrow(/completed twice, or never started/);
+    expect(b.log).toEqual([c]);
+  });
 });
 
 describe('async events', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRw, encodeRw, RW6_MAX_LBA, type RwRequest } from '../../../src/scsi/cdb/rw.js';
+import { decodeReadWrite, decodeRw, encodeReadWrite, encodeRw, RW6_MAX_LBA, type RwRequest } from '../../../src/scsi/cdb/rw.js';
+import { COMMANDS, PROTECT_COMMANDS, PROTECT_MASK, restrictUsage } from '../../../src/scsi/cdb/registry.js';
 import { rwDecodeVectors, rwFaultVectors, rwVectors } from './rw.vectors.js';
 
 const norm = (h: string): string => h.trim().split(/\s+/).join(' ');
@@ -92,5 +93,60 @@ describe('encodeRw length choice: min, max, max+1, zero, wrap per field', () => 
       ok: false,
       fault: { key: 0x5, asc: 0x20, ascq: 0x00, field: { cdb: true, byte: 0 } },
     });
+  });
+});
+
+describe('encodeReadWrite / decodeReadWrite (the disk fast path)', () => {
+  // Expected bytes from the SBC-4 READ (10)/(16), WRITE (10)/(16) tables.
+  it.each([
+    ['READ', 0n, 1, '28 00 00 00 00 00 00 00 01 00'],
+    ['WRITE', 0x10n, 8, '2a 00 00 00 00 10 00 00 08 00'],
+    ['READ', 0xffff_ffffn, 0xffff, '28 00 ff ff ff ff 00 ff ff 00'],
+    ['READ', 0x1_0000_0000n, 1, '88 00 00 00 00 01 00 00 00 00 00 00 00 01 00 00'],
+    ['WRITE', 0n, 0x1_0000, '8a 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00'],
+    ['READ', 0xffff_ffff_ffff_ffffn, 0xffff_ffff, '88 00 ff ff ff ff ff ff ff ff ff ff ff ff 00 00'],
+    ['WRITE', 5n, 0, '2a 00 00 00 00 05 00 00 00 00'],
+  ] as const)('%s lba %s, %s blocks: %s', (op, lba, blocks, want) => {
+    const cdb = encodeReadWrite(op, lba, blocks);
+    expect(hex(cdb)).toBe(want);
+    // The same bytes as the general encoder at 10 bytes, or 16 when 10 cannot carry it; and the fields back.
+    const fits10 = lba <= 0xffff_ffffn && blocks <= 0xffff;
+    expect(hex(encodeRw({ op, lba, blocks }, { minLength: fits10 ? 10 : 16 }))).toBe(want);
+    expect(decodeReadWrite(cdb)).toEqual({ write: op === 'WRITE', lba, blocks, fua: false });
+  });
+
+  it('throws RangeError for what no CDB carries', () => {
+    expect(() => encodeReadWrite('READ', -1n, 1)).toThrow(RangeError);
+    expect(() => encodeReadWrite('READ', 1n << 64n, 1)).toThrow(RangeError);
+    expect(() => encodeReadWrite('WRITE', 0n, 2 ** 32)).toThrow(RangeError);
+    expect(() => encodeReadWrite('WRITE', 0n, 1.5)).toThrow(RangeError);
+  });
+
+  it('decodes FUA, and agrees with decodeRw on every field it reports', () => {
+    for (const h of ['28 08 00 00 01 00 00 00 02 00', '8a 18 00 00 00 00 00 00 00 07 00 00 00 03 00 00', '2a 00 12 34 56 78 3f 00 09 00']) {
+      const full = decodeRw(bytes(h));
+      if (!full.ok) throw new Error(`vector ${h} does not decode`);
+      const f = full.value;
+      expect(decodeReadWrite(bytes(h))).toEqual({ write: f.op === 'WRITE', lba: f.lba, blocks: f.blocks, fua: f.fua });
+    }
+  });
+
+  it('is undefined for other commands and for CDBs decodeRw rejects (which says why)', () => {
+    for (const h of [
+      '08 00 00 00 01 00', // READ (6)
+      'a8 00 00 00 00 00 00 00 00 01 00 00', // READ (12)
+      '2e 00 00 00 00 00 00 00 01 00', // WRITE AND VERIFY (10)
+      '00 00 00 00 00 00', // TEST UNIT READY
+      '28 00 00 00 00 00 00 00 01', // short
+      '28 01 00 00 00 00 00 00 01 00', // reserved bit
+      '28 00 00 00 00 00 00 00 01 04', // NACA
+      '',
+    ]) {
+      expect(decodeReadWrite(bytes(h === '' ? '00' : h).subarray(0, h === '' ? 0 : undefined))).toBeUndefined();
+    }
+    // A unit's own table: without protection information RDPROTECT is rejected.
+    const table = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK);
+    expect(decodeReadWrite(bytes('28 20 00 00 00 00 00 00 01 00'), table)).toBeUndefined();
+    expect(decodeReadWrite(bytes('28 20 00 00 00 00 00 00 01 00'))).toEqual({ write: false, lba: 0n, blocks: 1, fua: false });
   });
 });

@@ -6,17 +6,13 @@
 
 import type { ScsiIoCcb } from '../../xpt/sim-api.js';
 
-/** One CCB at the SIM; a SIM extends it with its own state. */
-export class ActiveCcb {
+/** One CCB at the SIM; a SIM adds its own state. The list owns `index` and `seq`. */
+export interface ActiveCcb {
   readonly ccb: ScsiIoCcb;
   /** Position in its list, -1 when in none. */
-  index = -1;
+  index: number;
   /** Order of arrival in its list. */
-  seq = 0;
-
-  constructor(ccb: ScsiIoCcb) {
-    this.ccb = ccb;
-  }
+  seq: number;
 }
 
 /** The active CCBs of one SIM. */
@@ -30,9 +26,11 @@ export class ActiveCcbs<E extends ActiveCcb> {
 
   /** The entry of `ccb` in this list, if it is in it. */
   get(ccb: ScsiIoCcb): E | undefined {
-    const e = ccb.simPriv;
+    const e = ccb.simPriv as Partial<ActiveCcb> | null | undefined;
+    if (typeof e !== 'object' || e === null || typeof e.index !== 'number') return undefined;
     // Identity with our own slot proves it is one of ours (an E).
-    return e instanceof ActiveCcb && this.#list[e.index] === e ? (e as E) : undefined;
+    const mine = this.#list[e.index];
+    return mine === e ? mine : undefined;
   }
 
   has(ccb: ScsiIoCcb): boolean {

@@ -47,7 +47,7 @@ import {
   type SimHandle,
 } from '../../xpt/sim-api.js';
 import { VirtioBlockCommandSet } from './translate.js';
-import { ActiveCcb, ActiveCcbs } from './active.js';
+import { ActiveCcbs, type ActiveCcb } from './active.js';
 import { commandCost, requestCostTable } from './cost.js';
 import { setCamOutcome, setScsiOutcome } from './result.js';
 
@@ -88,10 +88,10 @@ interface Recovery {
 }
 
 /** A CCB the SIM is working on. */
-class Active extends ActiveCcb {
+interface Active extends ActiveCcb {
   /** Set once a recovery took the CCB over; `final` is what it will complete with. */
-  captured: Recovery | undefined = undefined;
-  final: number = CamStatus.REQUEUE_REQ;
+  captured: Recovery | undefined;
+  final: number;
 }
 
 const ASYNC_OF: Readonly<Record<RecoveryKind, AsyncCode>> = {
@@ -287,7 +287,7 @@ export class VtblkSim implements Sim {
         return;
       }
     }
-    const entry = new Active(ccb);
+    const entry: Active = { ccb, index: -1, seq: 0, captured: undefined, final: CamStatus.REQUEUE_REQ };
     this.#active.add(entry);
     const dataOut = (ccb.flags & CcbFlag.DIR_MASK) === CamDir.OUT ? (ccb.dataOut ?? NO_DATA) : NO_DATA;
     // One decode serves both the Data-Out length and the execution.
