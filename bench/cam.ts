@@ -51,13 +51,9 @@ function floor(opts: CamBenchOptions): BenchRow {
 }
 
 function cdb(op: Op, lba: number): Uint8Array {
-  // READ (10) 28h / WRITE (10) 2Ah: LBA at bytes 2..5, TRANSFER LENGTH at 7..8.
-  const c = new Uint8Array(10);
-  const v = new DataView(c.buffer);
-  v.setUint8(0, op === 'read' ? 0x28 : 0x2a);
-  v.setUint32(2, lba);
-  v.setUint16(7, 1);
-  return c;
+  // READ (10) 28h / WRITE (10) 2Ah: LBA at bytes 2..5, TRANSFER LENGTH 1 at 7..8. Written by byte: a
+  // DataView over a small fresh buffer would cost more than the command being measured.
+  return Uint8Array.of(op === 'read' ? 0x28 : 0x2a, 0, lba >>> 24, (lba >>> 16) & 0xff, (lba >>> 8) & 0xff, lba & 0xff, 0, 0, 1, 0);
 }
 
 async function oneConfig(ring: number, desc: (typeof DESCS)[number], opts: CamBenchOptions): Promise<BenchRow[]> {

@@ -5,6 +5,7 @@
 
 import type { CamPath, Ccb } from '../ccb.js';
 import type { AsyncCode } from '../async.js';
+import type { DeviceQueueStats } from '../devq.js';
 
 export type { CamPath, Ccb, ScsiIoCcb, ScsiIoInit, PathInq } from '../ccb.js';
 export {
@@ -59,32 +60,8 @@ export interface CamDeviceInfo {
   readonly provisioning: { readonly lbpu: boolean; readonly lbpws: boolean; readonly lbpws10: boolean; readonly lbprz: boolean } | undefined;
 }
 
-/** Device queue state (XPT_GDEV_STATS and more). */
-export interface DevqStats {
-  /** CCBs that may still be started now (dev_openings). */
-  readonly openings: number;
-  /** CCBs at the SIM (dev_active). */
-  readonly active: number;
-  /** CCBs waiting in the devq. */
-  readonly queued: number;
-  /** CCBs a periph holds for recovery (held). */
-  readonly held: number;
-  /** Device queue freeze count. */
-  readonly frozen: number;
-  /** SIM queue freeze count. */
-  readonly simFrozen: number;
-  /** Descriptor budget in use by active CCBs, and the budget (Sim.capacity()). */
-  readonly charged: number;
-  readonly capacity: number;
-  /** Most CCBs ever active at once, and most budget ever charged at once. */
-  readonly maxActive: number;
-  readonly maxCharged: number;
-  /** Adaptive tag limit (shrinks on QUEUE FULL, grows back after successes). */
-  readonly tagLimit: number;
-  /** CCBs completed, and completion latency counts per power-of-two microsecond bucket (bucket i: < 2^i µs). */
-  readonly completed: number;
-  readonly latencyUs: readonly number[];
-}
+/** Device queue state (XPT_GDEV_STATS and more): the devq's own statistics, as periphs see them. */
+export type DevqStats = DeviceQueueStats;
 
 export type AsyncCallback = (code: AsyncCode, path: CamPath, arg: unknown) => void;
 
