@@ -105,7 +105,7 @@ export interface NopOutPdu extends PduCommon {
 
 /** RFC 7143 §11.5: Task Management Function Request. */
 export interface TaskMgmtRequestPdu extends PduCommon {
-  /** Function (7 bits): 1 ABORT TASK … 8 TARGET COLD RESET, 14 TASK REASSIGN. */
+  /** Function (7 bits): 1 ABORT TASK … 7 TARGET COLD RESET, 8 TASK REASSIGN (see tmf.ts). */
   readonly function: number;
   readonly lun: bigint;
   readonly referencedTaskTag: number;
@@ -196,7 +196,7 @@ export interface ScsiResponseFields extends TargetSequence {
   readonly sense?: Uint8Array;
 }
 
-/** RFC 7143 §11.8: SCSI Data-In. `status` set means the S bit (phase collapse; F must be set too). */
+/** RFC 7143 §11.7: SCSI Data-In. `status` set means the S bit (phase collapse; F must be set too). */
 export interface DataInFields {
   readonly final: boolean;
   readonly ack: boolean;
@@ -212,7 +212,7 @@ export interface DataInFields {
   readonly status?: { readonly statSN: number; readonly scsiStatus: number; readonly residual: Residual };
 }
 
-/** RFC 7143 §11.8.1: R2T. */
+/** RFC 7143 §11.8: R2T. */
 export interface R2tFields extends TargetSequence {
   readonly lun: bigint;
   readonly itt: number;
