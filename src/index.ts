@@ -21,7 +21,7 @@ export { attachLocalVirtioBlk, type LocalVirtioBlk, type LocalVirtioBlkOptions }
 export * from './scsi/index.js';
 export { createStack, Stack, type StackOptions, type StackDevice } from './stack.js';
 export { CamStatus, CAM_DEV_QFRZN, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, camStatus, camStatusName } from './cam/status.js';
-export { XptFunc, TagAction, CamDir, CamPriority, type CamPath } from './cam/ccb.js';
+export { XptFunc, TagAction, CamDir, CamPriority, type CamPath, type CcbInitiator } from './cam/ccb.js';
 export { AsyncCode } from './cam/async.js';
 export type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
 export { DaPeriph, type DaOptions } from './cam/periph/da.js';

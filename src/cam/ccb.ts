@@ -30,6 +30,12 @@ export const XptFunc = {
   RESET_DEV: 0x912,
   /** 0x14 | XPT_FC_QUEUED | XPT_FC_USER_CCB | XPT_FC_XPT_ONLY */
   SCAN_LUN: 0x714,
+  /**
+   * vtcam's own, in cam_ccb.h's vendor-unique range (XPT_VUNIQUE 0x80): an
+   * initiator's I_T nexus is gone (SAM-5 I_T nexus loss; a front end's session
+   * ended). Straight to the SIM, like XPT_RESET_DEV.
+   */
+  IT_NEXUS_LOST: 0x80,
 } as const;
 export type XptFunc = (typeof XptFunc)[keyof typeof XptFunc];
 
@@ -121,6 +127,18 @@ export interface CcbHeader {
   simPriv?: unknown;
 }
 
+/**
+ * Who sent a SCSI command, for a SIM fronting many initiators: the I_T nexus
+ * (SAM-5) the logical unit keeps unit attentions and reservations by, and its
+ * TransportID (SPC-5, what PERSISTENT RESERVE IN READ FULL STATUS reports).
+ */
+export interface CcbInitiator {
+  /** The I_T nexus id: the same for every command of one initiator port (e.g. iSCSI "iqn…,i,0x<ISID>"). */
+  readonly id: string;
+  /** TransportID bytes: at least 24, a multiple of 4. */
+  readonly transportId: Uint8Array;
+}
+
 /** XPT_SCSI_IO (struct ccb_scsiio). */
 export interface ScsiIoCcb extends CcbHeader {
   readonly func: typeof XptFunc.SCSI_IO;
@@ -139,6 +157,8 @@ export interface ScsiIoCcb extends CcbHeader {
   /** Autosense data (CAM_AUTOSNS_VALID). */
   sense: Uint8Array | undefined;
   senseData: SenseData | undefined;
+  /** The initiator the command came from; undefined: the SIM's own (one-initiator) nexus. */
+  readonly initiator: CcbInitiator | undefined;
 }
 
 /** XPT_PATH_INQ (struct ccb_pathinq), the fields vtcam reports. */
@@ -180,6 +200,13 @@ export interface AbortCcb extends CcbHeader {
   readonly abort: Ccb;
 }
 
+/** XPT_IT_NEXUS_LOST: the initiator whose I_T nexus is gone. */
+export interface NexusLostCcb extends CcbHeader {
+  readonly func: typeof XptFunc.IT_NEXUS_LOST;
+  /** CcbInitiator.id of the lost nexus. */
+  readonly initiatorId: string;
+}
+
 /** XPT_REL_SIMQ (struct ccb_relsim): release the device queue now, after a timeout, after completions. */
 export interface RelSimqCcb extends CcbHeader {
   readonly func: typeof XptFunc.REL_SIMQ;
@@ -203,7 +230,7 @@ export const RelSim = {
   RELEASE_AFTER_QEMPTY: 0x08,
 } as const;
 
-export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb;
+export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb | NexusLostCcb;
 
 /** What {@link newScsiIo} needs; everything else gets CAM's defaults. */
 export interface ScsiIoInit {
@@ -220,6 +247,7 @@ export interface ScsiIoInit {
   readonly retryCount?: number;
   readonly flags?: number;
   readonly done?: (ccb: Ccb) => void;
+  readonly initiator?: CcbInitiator | undefined;
 }
 
 /** Default hard timeout of a SCSI I/O CCB (da uses 60 s, as FreeBSD's da_default_timeout). */
@@ -249,10 +277,47 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     scsiStatus: 0,
     sense: undefined,
     senseData: undefined,
+    initiator: init.initiator,
   };
 }
 
 /** A fresh header-only CCB for `func`. */
 export function newCcb<F extends PlainCcb['func']>(func: F, path: CamPath, done?: (ccb: Ccb) => void, priority: number = CamPriority.NORMAL): PlainCcb & { readonly func: F } {
   return { func, path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free', xptPriv: undefined, simPriv: undefined };
+}
+
+/** A fresh XPT_ABORT CCB for `victim` (xpt_alloc_ccb + abort_ccb), at OOB priority: recovery goes ahead of I/O. */
+export function newAbort(path: CamPath, victim: Ccb, done?: (ccb: Ccb) => void): AbortCcb {
+  return {
+    func: XptFunc.ABORT,
+    abort: victim,
+    path,
+    status: 0,
+    priority: CamPriority.OOB,
+    timeoutMs: 0,
+    retryCount: 0,
+    flags: 0,
+    done,
+    state: 'free',
+    xptPriv: undefined,
+    simPriv: undefined,
+  };
+}
+
+/** A fresh XPT_IT_NEXUS_LOST CCB: the nexus of initiator `initiatorId` is gone. */
+export function newNexusLost(path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void): NexusLostCcb {
+  return {
+    func: XptFunc.IT_NEXUS_LOST,
+    initiatorId,
+    path,
+    status: 0,
+    priority: CamPriority.OOB,
+    timeoutMs: 0,
+    retryCount: 0,
+    flags: 0,
+    done,
+    state: 'free',
+    xptPriv: undefined,
+    simPriv: undefined,
+  };
 }

@@ -12,11 +12,38 @@ export interface CamClock {
 }
 
 /**
- * The process clock. Timers are not unref'ed on purpose: an armed CCB timeout
- * is what reports a stalled device, so it must keep the process alive.
+ * A clock read at most once per run of synchronous code: the first now() of a
+ * run reads `read` and queues a microtask that forgets the value, so later
+ * calls in the same run (and in microtasks queued before that one) get the
+ * same time. The CAM core stamps every CCB two or three times (queued,
+ * deadline, latency, command age), a few microseconds apart, and a clock read
+ * per stamp cost more than anything those stamps are used for resolves. A
+ * stamp is early by at most the length of the run it was taken in.
+ */
+export function coarseClock(read: () => number): () => number {
+  let cached: number | undefined;
+  const forget = (): void => {
+    cached = undefined;
+  };
+  return () => {
+    if (cached === undefined) {
+      cached = read();
+      queueMicrotask(forget);
+    }
+    return cached;
+  };
+}
+
+/** performance.now(), coarsened by {@link coarseClock}: what systemClock and da's ordered-tag policy read. */
+export const coarseNow: () => number = coarseClock(() => performance.now());
+
+/**
+ * The process clock (coarse: see coarseClock). Timers are not unref'ed on
+ * purpose: an armed CCB timeout is what reports a stalled device, so it must
+ * keep the process alive.
  */
 export const systemClock: CamClock = {
-  now: () => performance.now(),
+  now: coarseNow,
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (handle) => {
     clearTimeout(handle as ReturnType<typeof setTimeout>);

@@ -73,6 +73,15 @@ export interface LogicalUnitInfo {
   readonly lowestAlignedLba: number;
   /** Write protected (virtio VIRTIO_BLK_F_RO): WP bit in the mode parameter header. */
   readonly readOnly: boolean;
+  /** RMB (standard INQUIRY): the medium is removable; absent means false. */
+  readonly removable?: boolean;
+  /**
+   * SANITIZE BLOCK ERASE is offered, and a block read after it completes with
+   * GOOD (WABEREQ 01b in the Block Device Characteristics page); absent means false.
+   */
+  readonly sanitizeBlockErase?: boolean;
+  /** 3PC (standard INQUIRY): the unit's copy manager takes EXTENDED COPY; absent means false. */
+  readonly thirdPartyCopy?: boolean;
   /** Power-on (default) value of WCE in the Caching mode page. */
   readonly writeCacheEnabled: boolean;
   /**

@@ -56,6 +56,16 @@ export {
   SelfTestCode,
 } from './cdb/misc.js';
 export { encodeRsocCdb, encodeRstmfCdb, RsocReportingOptions, TaskManagementFunction } from './cdb/rsoc.js';
+export { encodePersistentReserveIn, encodePersistentReserveOut, encodeReserveRelease } from './cdb/reservations.js';
+export {
+  PrType,
+  LU_SCOPE,
+  PROUT_PARAMETER_LIST_LENGTH,
+  encodeProutParameters,
+  decodeProutParameters,
+  type ProutParameters,
+} from './pr-data.js';
+export { encodeIscsiTransportId, transportIdLengthFault, IscsiTransportIdFormat, PROTOCOL_ISCSI } from './transport-id.js';
 export { VpdPage } from './vpd.js';
 export { ModePageCode } from './mode-pages.js';
 export type { LogicalUnitInfo, LogicalBlockLength } from './device-info.js';

@@ -33,19 +33,34 @@ export type PeripheralDeviceType = (typeof PeripheralDeviceType)[keyof typeof Pe
  * claimed (the list is transport-independent).
  *
  * SAM-5 rather than SAM-6: SPC-5 and SBC-4 both reference SAM-5 normatively.
+ * SPC-4 and SBC-3 are claimed beside SPC-5 and SBC-4: everything vtcam
+ * implements is defined the same way there (see INQUIRY_VERSION), and
+ * initiators look for them (libiscsi's conformance suite enables its SBC-3
+ * checks, such as the 3Ch-byte Block Limits page, only when 04C0h is listed).
  */
 export const VersionDescriptor = {
   /** SAM-5 (no version claimed). */
   SAM_5: 0x00a0,
   /** SPC-5 (no version claimed). */
   SPC_5: 0x05c0,
+  /** SPC-4 (no version claimed). */
+  SPC_4: 0x0460,
   /** SBC-4 (no version claimed). */
   SBC_4: 0x0600,
+  /** SBC-3 (no version claimed). */
+  SBC_3: 0x04c0,
 } as const;
 export type VersionDescriptor = (typeof VersionDescriptor)[keyof typeof VersionDescriptor];
 
-/** VERSION 07h: the device server claims SPC-5. */
-export const INQUIRY_VERSION_SPC_5 = 0x07;
+/**
+ * VERSION 06h: the device server claims SPC-4. vtcam follows SPC-5, but every
+ * SPC command, field and value it implements is defined the same way in SPC-4
+ * (what SPC-5 added, e.g. command duration limits, is not implemented and
+ * reads as zero), so the SPC-4 claim is true; 07h is refused by initiators
+ * and conformance tools that predate SPC-5 (libiscsi ≤ 1.19's INQUIRY test
+ * accepts 04h..06h only). The version descriptors name SPC-5 as well.
+ */
+export const INQUIRY_VERSION = 0x06;
 /** Length of the standard INQUIRY data vtcam returns. */
 export const STANDARD_INQUIRY_LENGTH = 96;
 
@@ -65,6 +80,8 @@ const Layout = {
   VERSION_DESCRIPTOR_1: 58, // 8 × 2 bytes
 } as const;
 
+const RMB = 0x80; // byte 1 bit 7: removable medium
+const TPC = 0x08; // byte 5 bit 3 (3PC): a copy manager (EXTENDED COPY) is reachable through this logical unit
 const HISUP = 0x10; // byte 3 bit 4: hierarchical LUN addressing (SAM-5 LUNs)
 const RESPONSE_DATA_FORMAT = 0x02; // byte 3 bits 3..0: 2, the only value SPC-5 allows
 const CMDQUE = 0x02; // byte 7 bit 1: command management model (tagged queueing)
@@ -80,9 +97,10 @@ export interface StandardInquiryOptions {
 }
 
 /**
- * Builds the 96-byte standard INQUIRY data: direct-access device, RMB 0,
- * VERSION 07h, HISUP 1, RESPONSE DATA FORMAT 2, TPGS/3PC/PROTECT 0, CMDQUE 1,
- * ASCII identification fields, SAM-5/SPC-5/SBC-4 version descriptors.
+ * Builds the 96-byte standard INQUIRY data: direct-access device, RMB from
+ * `info.removable`, VERSION 06h, HISUP 1, RESPONSE DATA FORMAT 2, TPGS 00b,
+ * 3PC from `info.thirdPartyCopy`, PROTECT 0, CMDQUE 1, ASCII identification
+ * fields, SAM-5/SPC-5/SPC-4/SBC-4/SBC-3 version descriptors.
  * Throws RangeError when `info` does not fit (see `assertLogicalUnitInfo`).
  */
 export function buildStandardInquiry(info: LogicalUnitInfo, opts: StandardInquiryOptions = {}): Uint8Array {
@@ -92,17 +110,17 @@ export function buildStandardInquiry(info: LogicalUnitInfo, opts: StandardInquir
   const out = new Uint8Array(STANDARD_INQUIRY_LENGTH);
   const v = new DataView(out.buffer);
   v.setUint8(Layout.PERIPHERAL, (pq << 5) | pdt);
-  v.setUint8(Layout.RMB, 0x00); // RMB 0: not removable; LU_CONG 0
-  v.setUint8(Layout.VERSION, INQUIRY_VERSION_SPC_5);
+  v.setUint8(Layout.RMB, info.removable === true ? RMB : 0x00); // LU_CONG 0
+  v.setUint8(Layout.VERSION, INQUIRY_VERSION);
   v.setUint8(Layout.FLAGS3, HISUP | RESPONSE_DATA_FORMAT); // NORMACA 0: ACA not supported
   v.setUint8(Layout.ADDITIONAL_LENGTH, STANDARD_INQUIRY_LENGTH - 5); // n - 4 where n is the last byte index
-  v.setUint8(Layout.FLAGS5, 0x00); // SCCS 0, ACC 0, TPGS 00b (no ALUA), 3PC 0, PROTECT 0
+  v.setUint8(Layout.FLAGS5, info.thirdPartyCopy === true ? TPC : 0x00); // SCCS 0, ACC 0, TPGS 00b (no ALUA), PROTECT 0
   v.setUint8(Layout.FLAGS6, 0x00); // ENCSERV 0, MULTIP 0: one port
   v.setUint8(Layout.FLAGS7, CMDQUE);
   out.set(asciiField('vendor (T10 VENDOR IDENTIFICATION)', info.vendor, 8), Layout.T10_VENDOR_IDENTIFICATION);
   out.set(asciiField('product (PRODUCT IDENTIFICATION)', info.product, 16), Layout.PRODUCT_IDENTIFICATION);
   out.set(asciiField('revision (PRODUCT REVISION LEVEL)', info.revision, 4), Layout.PRODUCT_REVISION_LEVEL);
-  const descriptors = [VersionDescriptor.SAM_5, VersionDescriptor.SPC_5, VersionDescriptor.SBC_4];
+  const descriptors = [VersionDescriptor.SAM_5, VersionDescriptor.SPC_5, VersionDescriptor.SPC_4, VersionDescriptor.SBC_4, VersionDescriptor.SBC_3];
   descriptors.forEach((d, i) => {
     v.setUint16(Layout.VERSION_DESCRIPTOR_1 + 2 * i, d);
   });

@@ -11,12 +11,12 @@
 // (SPC-5 field pointer rule: a multi-bit field is pointed at by its most
 // significant bit; whole-byte fields get no bit pointer).
 //
-// Changeable fields: WCE (Caching; unless `info.writeCacheChangeable` is false) and D_SENSE (Control). Nothing is savable
+// Changeable fields: WCE (Caching; unless `info.writeCacheChangeable` is false),
+// D_SENSE and SWP (Control: software write protection, which the emulator
+// enforces with DATA PROTECT 27h/02h and reports as WP). Nothing is savable
 // (PS 0; PC 11b and SP 1 are rejected). Why the others stay fixed: QERR, TST,
 // TAS, UA_INTLCK_CTRL and QUEUE ALGORITHM MODIFIER describe the task manager
-// (the CAM devq), which this layer cannot re-shape; SWP would oblige the
-// emulator to enforce software write protection (DATA PROTECT 27h/02h) and
-// to raise WP, which it does not do yet; RCD and the pre-fetch
+// (the CAM devq), which this layer cannot re-shape; RCD and the pre-fetch
 // fields have no virtio-blk counterpart; the Informational Exceptions page
 // describes a device that never raises informational exceptions; the error
 // recovery knobs have no meaning over virtio-blk.
@@ -48,6 +48,8 @@ export interface ModeState {
   readonly wce: boolean;
   /** D_SENSE, Control mode page byte 2 bit 2: report descriptor-format sense data. */
   readonly dSense: boolean;
+  /** SWP, Control mode page byte 4 bit 3: software write protect (the medium may not be written). */
+  readonly swp: boolean;
 }
 
 /** Decoded MODE SENSE (6)/(10) CDB fields. */
@@ -196,7 +198,7 @@ function currentValues(code: number, state: ModeState, info: LogicalUnitInfo): F
     case ModePageCode.CACHING:
       return { ...values, WCE: state.wce ? 1 : 0 };
     case ModePageCode.CONTROL:
-      return { ...values, D_SENSE: state.dSense ? 1 : 0 };
+      return { ...values, D_SENSE: state.dSense ? 1 : 0, SWP: state.swp ? 1 : 0 };
     default:
       return values;
   }
@@ -204,7 +206,7 @@ function currentValues(code: number, state: ModeState, info: LogicalUnitInfo): F
 
 const CHANGEABLE: Readonly<Record<number, readonly string[]>> = {
   [ModePageCode.CACHING]: ['WCE'],
-  [ModePageCode.CONTROL]: ['D_SENSE'],
+  [ModePageCode.CONTROL]: ['D_SENSE', 'SWP'],
 };
 
 function changeableValues(layout: ModePageLayout, info: LogicalUnitInfo): FieldValues {
@@ -251,9 +253,9 @@ function pageFor(layout: ModePageLayout, pc: Exclude<PageControl, 'saved'>, stat
   }
 }
 
-/** Power-on ModeState: WCE from `info.writeCacheEnabled`, D_SENSE 0 (fixed-format sense). */
+/** Power-on ModeState: WCE from `info.writeCacheEnabled`, D_SENSE 0 (fixed-format sense), SWP 0. */
 export function defaultModeState(info: LogicalUnitInfo): ModeState {
-  return { wce: info.writeCacheEnabled, dSense: false };
+  return { wce: info.writeCacheEnabled, dSense: false, swp: false };
 }
 
 // Mode parameter headers and block descriptors (SPC-5 / SBC-4).
@@ -287,7 +289,7 @@ function layoutOf(code: number): ModePageLayout | undefined {
  * descriptor, then the requested pages.
  *
  * - Header: MODE DATA LENGTH, MEDIUM TYPE 00h, DEVICE-SPECIFIC PARAMETER (WP
- *   when `info.readOnly`, DPOFUA always), BLOCK DESCRIPTOR LENGTH; (10) adds
+ *   when `info.readOnly` or SWP is set, DPOFUA always), BLOCK DESCRIPTOR LENGTH; (10) adds
  *   LONGLBA. Header and block descriptor always carry current values (SPC-5:
  *   PC only affects the mode pages).
  * - Block descriptor unless DBD: long (16 bytes, LONGLBA 1) when MODE SENSE
@@ -324,7 +326,7 @@ export function buildModeSense(req: ModeSenseRequest, state: ModeState, info: Lo
   const total = headerLength + descriptorLength + pages.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(total);
   const v = new DataView(out.buffer);
-  const deviceSpecific = (info.readOnly ? WP : 0) | DPOFUA;
+  const deviceSpecific = (info.readOnly || state.swp ? WP : 0) | DPOFUA;
   if (req.six) {
     if (total - 1 > 0xff) throw new Error(`mode data of ${total} bytes cannot be described by MODE SENSE (6)`);
     v.setUint8(0, total - 1); // MODE DATA LENGTH
@@ -387,7 +389,7 @@ function applyPage(code: number, state: ModeState, page: DataView): ModeState {
     case ModePageCode.CACHING:
       return { ...state, wce: readBit(page, 2, 2) }; // WCE
     case ModePageCode.CONTROL:
-      return { ...state, dSense: readBit(page, 2, 2) }; // D_SENSE
+      return { ...state, dSense: readBit(page, 2, 2), swp: readBit(page, 4, 3) }; // D_SENSE, SWP
     default:
       return state;
   }
@@ -397,7 +399,7 @@ function applyPage(code: number, state: ModeState, page: DataView): ModeState {
  * Parses a MODE SELECT (6)/(10) parameter list (`params` is exactly the
  * PARAMETER LIST LENGTH bytes transferred) and returns the new state; nothing
  * is applied unless the whole list is valid. `changed` tells whether WCE or
- * D_SENSE actually changed (for the MODE PARAMETERS CHANGED unit attention
+ * D_SENSE or SWP actually changed (for the MODE PARAMETERS CHANGED unit attention
  * and a flush when WCE goes to zero).
  *
  * Checks, in order, each an ILLEGAL REQUEST:
@@ -474,6 +476,6 @@ export function applyModeSelect(
     pending = applyPage(layout.code, pending, sent);
     o += size;
   }
-  const changed = pending.wce !== state.wce || pending.dSense !== state.dSense;
+  const changed = pending.wce !== state.wce || pending.dSense !== state.dSense || pending.swp !== state.swp;
   return { ok: true, value: { state: changed ? pending : state, changed } };
 }

@@ -28,9 +28,10 @@ export const ScsiOp = {
   VERIFY_10: 0x2f,
   PRE_FETCH_10: 0x34,
   SYNCHRONIZE_CACHE_10: 0x35,
+  READ_DEFECT_DATA_10: 0x37,
   WRITE_SAME_10: 0x41,
   UNMAP: 0x42,
-  /** Has service actions (SanitizeSa); vtcam does not implement it (no descriptor in the registry). */
+  /** Has service actions (SanitizeSa). */
   SANITIZE: 0x48,
   MODE_SELECT_10: 0x55,
   /** SPC-2; obsolete since SPC-3. */
@@ -42,9 +43,14 @@ export const ScsiOp = {
   PERSISTENT_RESERVE_IN: 0x5e,
   /** Has service actions (PersistentReserveOutSa). */
   PERSISTENT_RESERVE_OUT: 0x5f,
+  /** THIRD-PARTY COPY OUT (SPC-5), formerly EXTENDED COPY: has service actions (ThirdPartyCopyOutSa). */
+  THIRD_PARTY_COPY_OUT: 0x83,
+  /** THIRD-PARTY COPY IN (SPC-5), formerly RECEIVE COPY RESULTS: has service actions (ThirdPartyCopyInSa). */
+  THIRD_PARTY_COPY_IN: 0x84,
   READ_16: 0x88,
   COMPARE_AND_WRITE: 0x89,
   WRITE_16: 0x8a,
+  ORWRITE_16: 0x8b,
   WRITE_AND_VERIFY_16: 0x8e,
   VERIFY_16: 0x8f,
   PRE_FETCH_16: 0x90,
@@ -59,6 +65,7 @@ export const ScsiOp = {
   WRITE_12: 0xaa,
   WRITE_AND_VERIFY_12: 0xae,
   VERIFY_12: 0xaf,
+  READ_DEFECT_DATA_12: 0xb7,
 } as const;
 export type ScsiOp = (typeof ScsiOp)[keyof typeof ScsiOp];
 
@@ -99,7 +106,7 @@ export const PersistentReserveOutSa = {
 } as const;
 export type PersistentReserveOutSa = (typeof PersistentReserveOutSa)[keyof typeof PersistentReserveOutSa];
 
-/** SANITIZE service actions (CDB byte 1 bits 4..0). SBC-4. Not implemented by vtcam. */
+/** SANITIZE service actions (CDB byte 1 bits 4..0). SBC-4. vtcam has no encryption, so no CRYPTOGRAPHIC ERASE. */
 export const SanitizeSa = {
   OVERWRITE: 0x01,
   BLOCK_ERASE: 0x02,
@@ -107,3 +114,16 @@ export const SanitizeSa = {
   EXIT_FAILURE_MODE: 0x1f,
 } as const;
 export type SanitizeSa = (typeof SanitizeSa)[keyof typeof SanitizeSa];
+
+/** THIRD-PARTY COPY OUT service actions (CDB byte 1 bits 4..0). SPC-5; vtcam implements the LID1 EXTENDED COPY only. */
+export const ThirdPartyCopyOutSa = {
+  EXTENDED_COPY_LID1: 0x00,
+} as const;
+export type ThirdPartyCopyOutSa = (typeof ThirdPartyCopyOutSa)[keyof typeof ThirdPartyCopyOutSa];
+
+/** THIRD-PARTY COPY IN service actions (CDB byte 1 bits 4..0). SPC-5; the LID1 ones vtcam implements. */
+export const ThirdPartyCopyInSa = {
+  RECEIVE_COPY_STATUS_LID1: 0x00,
+  RECEIVE_COPY_OPERATING_PARAMETERS: 0x03,
+} as const;
+export type ThirdPartyCopyInSa = (typeof ThirdPartyCopyInSa)[keyof typeof ThirdPartyCopyInSa];

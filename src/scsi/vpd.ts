@@ -121,13 +121,11 @@ export function buildExtendedInquiryData(info: LogicalUnitInfo): Uint8Array {
   return out;
 }
 
-const WSNZ = 0x01; // byte 4 bit 0
 const UGAVALID = 0x8000_0000; // byte 32 bit 7, over the 31-bit UNMAP GRANULARITY ALIGNMENT
 
 /**
- * B0h Block Limits, PAGE LENGTH 3Ch. WSNZ is always one: vtcam does not
- * support a WRITE SAME NUMBER OF LOGICAL BLOCKS of zero ("to the end of the
- * medium"), so the emulator rejects it with INVALID FIELD IN CDB. OPTIMAL
+ * B0h Block Limits, PAGE LENGTH 3Ch. WSNZ is zero: a WRITE SAME NUMBER OF
+ * LOGICAL BLOCKS of zero writes to the end of the medium. OPTIMAL
  * TRANSFER LENGTH GRANULARITY is one physical block (2^physicalBlockExp).
  * MAXIMUM PREFETCH LENGTH and the atomic-write fields (bytes 44..63) are zero.
  * UGAVALID is set when an unmap path exists and OPTIMAL UNMAP GRANULARITY is
@@ -138,7 +136,7 @@ export function buildBlockLimits(info: LogicalUnitInfo): Uint8Array {
   assertLogicalUnitInfo(info);
   const l = info.limits;
   const { out, v } = page(VpdPage.BLOCK_LIMITS, PAGE_LENGTH_3CH);
-  v.setUint8(4, WSNZ);
+  v.setUint8(4, 0); // WSNZ 0
   v.setUint8(5, l.maxCompareAndWriteBlocks); // MAXIMUM COMPARE AND WRITE LENGTH
   v.setUint16(6, 1 << info.physicalBlockExp); // OPTIMAL TRANSFER LENGTH GRANULARITY
   v.setUint32(8, l.maxTransferBlocks); // MAXIMUM TRANSFER LENGTH
@@ -155,7 +153,9 @@ export function buildBlockLimits(info: LogicalUnitInfo): Uint8Array {
 
 /**
  * B1h Block Device Characteristics, PAGE LENGTH 3Ch: MEDIUM ROTATION RATE from
- * `info.rotationRate`. PRODUCT TYPE 0 (not indicated), NOMINAL FORM FACTOR 0
+ * `info.rotationRate`, WABEREQ 01b when SANITIZE BLOCK ERASE is offered (it
+ * deallocates onto zeros, which read back with GOOD), WACEREQ 00b (no
+ * CRYPTOGRAPHIC ERASE). PRODUCT TYPE 0 (not indicated), NOMINAL FORM FACTOR 0
  * (not reported: a virtual disk has none), WABEREQ/WACEREQ/ZONED/BOCS 0.
  * FUAB 1: a FUA write is a write followed by a flush, which is what FUAB
  * promises (virtio-blk has no FUA). VBULS 1: VERIFY with BYTCHK compares an
@@ -166,10 +166,13 @@ export function buildBlockDeviceCharacteristics(info: LogicalUnitInfo): Uint8Arr
   assertLogicalUnitInfo(info);
   const { out, v } = page(VpdPage.BLOCK_DEVICE_CHARACTERISTICS, PAGE_LENGTH_3CH);
   v.setUint16(4, info.rotationRate); // MEDIUM ROTATION RATE
+  v.setUint8(7, info.sanitizeBlockErase === true ? WABEREQ_GOOD : 0); // WACEREQ (5..4) 0: no CRYPTOGRAPHIC ERASE; NOMINAL FORM FACTOR 0
   v.setUint8(8, FUAB | VBULS); // ZONED (5..4) 0, BOCS (2) 0
   return out;
 }
 
+/** B1h byte 7 bits 7..6, WABEREQ 01b: a read after a BLOCK ERASE completes with GOOD (here: zeros). */
+const WABEREQ_GOOD = 0b01 << 6;
 const FUAB = 0x02; // B1h byte 8 bit 1
 const VBULS = 0x01; // B1h byte 8 bit 0
 

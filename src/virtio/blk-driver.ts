@@ -88,8 +88,18 @@ interface Slot {
   readonly index: number;
   readonly header: number;
   readonly status: number;
+  /** The header and status buffers as the ring takes them (the same for every request of the slot). */
+  readonly headerBuffer: VirtqBuffer;
+  readonly statusBuffer: VirtqBuffer;
   done: ((c: BlkCompletion) => void) | undefined;
   extra: number | undefined;
+}
+
+/** A data buffer as #buffers builds it, reused request after request (the ring copies it before add() returns). */
+interface ScratchBuffer {
+  addr: number;
+  len: number;
+  write: boolean;
 }
 
 interface Queue {
@@ -103,6 +113,7 @@ interface Queue {
 }
 
 const STATUS_UNWRITTEN = 0xff;
+const U64_MAX = (1n << 64n) - 1n;
 
 /** A request() caller waiting for ring room: try to submit, or give up with a reason. */
 interface Waiter {
@@ -128,11 +139,22 @@ export class VirtioBlkDriver {
   #broken: string | undefined;
   #configListeners: ((cfg: VirtioBlkConfig) => void)[] = [];
   #notifies = 0;
+  /**
+   * The chains #buffers hands to ring.add, by data buffer count, and their data
+   * buffers: add() writes them into the ring before it returns, so one set
+   * serves every request (no array and no object per buffer per request, and
+   * no length to set: a slow builtin).
+   */
+  readonly #chains: VirtqBuffer[][] = [];
+  readonly #scratch: ScratchBuffer[] = [];
+  /** One DataView over guest memory for the request headers (the driver's own, always in bounds). */
+  readonly #view: DataView;
 
   private constructor(opts: BlkDriverOptions) {
     this.transport = opts.transport;
     this.#alloc = opts.allocator;
     this.#opts = opts;
+    this.#view = new DataView(opts.transport.memory.buffer);
   }
 
   /** Runs the §3.1.1 initialization sequence and sets up the queues. */
@@ -261,11 +283,14 @@ export class VirtioBlkDriver {
       queue.freeSlots.push(slotIndex);
       return false;
     }
-    const mem = this.transport.memory;
-    mem.writeU32(slot.header + VirtioBlkReqHeader.type, req.type);
-    mem.writeU32(slot.header + VirtioBlkReqHeader.reserved, 0);
-    mem.writeU64(slot.header + VirtioBlkReqHeader.sector, 'sector' in req ? req.sector : 0n);
-    mem.writeU8(slot.status, STATUS_UNWRITTEN);
+    const sector = 'sector' in req ? req.sector : 0n;
+    if (sector < 0n || sector > U64_MAX) throw new RangeError(`request sector ${sector} is not a u64`);
+    // The header and status byte are the slot's own, inside guest memory since setup.
+    const v = this.#view;
+    v.setUint32(slot.header + VirtioBlkReqHeader.type, req.type, true);
+    v.setUint32(slot.header + VirtioBlkReqHeader.reserved, 0, true);
+    v.setBigUint64(slot.header + VirtioBlkReqHeader.sector, sector, true);
+    v.setUint8(slot.status, STATUS_UNWRITTEN);
     if (queue.ring.add(buffers, slot) === undefined) {
       this.#freeExtra(slot);
       queue.freeSlots.push(slotIndex);
@@ -414,23 +439,53 @@ export class VirtioBlkDriver {
       allocator: this.#alloc,
     });
     const slots: Slot[] = [];
-    for (let i = 0; i < size; i++) slots.push({ index: i, header: headers + i * VirtioBlkReqHeader.SIZE, status: statuses + i, done: undefined, extra: undefined });
+    for (let i = 0; i < size; i++) {
+      const header = headers + i * VirtioBlkReqHeader.SIZE;
+      const status = statuses + i;
+      slots.push({
+        index: i,
+        header,
+        status,
+        headerBuffer: { addr: header, len: VirtioBlkReqHeader.SIZE, write: false },
+        statusBuffer: { addr: status, len: 1, write: true },
+        done: undefined,
+        extra: undefined,
+      });
+    }
     this.#queues[q] = { ring, slots, freeSlots: slots.map((s) => s.index).reverse(), allocations, waiters: [], kickScheduled: false };
     this.transport.enableQueue(q, size, { desc, avail, used });
     return undefined;
   }
 
-  #buffers(req: BlkRequest, slot: Slot): VirtqBuffer[] | undefined {
-    const header: VirtqBuffer = { addr: slot.header, len: VirtioBlkReqHeader.SIZE, write: false };
-    const status: VirtqBuffer = { addr: slot.status, len: 1, write: true };
+  #buffers(req: BlkRequest, slot: Slot): readonly VirtqBuffer[] | undefined {
+    const header = slot.headerBuffer;
+    const status = slot.statusBuffer;
     switch (req.type) {
       case VIRTIO_BLK_T_IN:
       case VIRTIO_BLK_T_OUT: {
         const write = req.type === VIRTIO_BLK_T_IN;
-        const out: VirtqBuffer[] = [header];
-        for (const r of req.data) out.push({ addr: r.addr, len: r.len, write });
-        out.push(status);
-        return out;
+        const scratch = this.#scratch;
+        const n = req.data.length;
+        let chain = this.#chains[n];
+        if (chain === undefined) {
+          chain = Array.from({ length: n + 2 }, () => header);
+          this.#chains[n] = chain;
+        }
+        chain[0] = header;
+        for (let i = 0; i < n; i++) {
+          const r = req.data[i] as GuestRange;
+          let b = scratch[i];
+          if (b === undefined) {
+            b = { addr: 0, len: 0, write: false };
+            scratch.push(b);
+          }
+          b.addr = r.addr;
+          b.len = r.len;
+          b.write = write;
+          chain[i + 1] = b;
+        }
+        chain[n + 1] = status;
+        return chain;
       }
       case VIRTIO_BLK_T_FLUSH: return [header, status];
       case VIRTIO_BLK_T_GET_ID:
@@ -466,7 +521,9 @@ export class VirtioBlkDriver {
   /**
    * Interrupt handler for queue `q`: collect every used buffer first, then run
    * completions (so a callback's new I/O never re-enters the ring walk), then
-   * let waiting requests in.
+   * let waiting requests in. A completion callback that throws (a bug above)
+   * does not cost the others theirs: every one runs, then the first error is
+   * rethrown.
    */
   #drain(q: number): void {
     const queue = this.#queues[q];
@@ -485,8 +542,16 @@ export class VirtioBlkDriver {
       this.#broken ??= `queue ${q}: ${queue.ring.broken}`;
       for (const slot of queue.ring.detachAll()) done.push([slot, { kind: 'aborted', reason: this.#broken }]);
     }
-    for (const [slot, c] of done) this.#complete(queue, slot, c);
+    let failure: { readonly error: unknown } | undefined;
+    for (const [slot, c] of done) {
+      try {
+        this.#complete(queue, slot, c);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
     this.#admitWaiters(queue, q);
+    if (failure !== undefined) throw failure.error;
   }
 
   #complete(queue: Queue, slot: Slot, c: BlkCompletion): void {

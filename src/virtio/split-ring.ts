@@ -465,6 +465,9 @@ export class SplitVirtqDevice {
   #usedPublished = 0;
   #interrupts = 0;
   #suppressed = 0;
+  /** #walk's working lists (see there). */
+  readonly #readable: GuestRange[] = [];
+  readonly #writable: GuestRange[] = [];
 
   constructor(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs, opts: DeviceRingOptions = {}) {
     assertRing(mem, qsz, addrs);
@@ -553,8 +556,13 @@ export class SplitVirtqDevice {
   }
 
   #walk(head: number): PopResult {
-    const readable: GuestRange[] = [];
-    const writable: GuestRange[] = [];
+    // Collected in arrays reused from walk to walk (written by index: setting
+    // an array's length is a slow builtin), then copied at their exact length:
+    // an array grown from empty reserves 17 slots, and a chain has 3.
+    const readable = this.#readable;
+    const writable = this.#writable;
+    let nr = 0;
+    let nw = 0;
     let fault: ChainFault | undefined;
     let table = this.#addrs.desc;
     let entries = this.size;
@@ -583,10 +591,10 @@ export class SplitVirtqDevice {
       if (++count > this.size) return { corrupt: `chain of head ${head} is longer than the queue size ${this.size} (a loop?)` };
       const range = { addr: d.addr, len: d.len };
       if ((d.flags & VIRTQ_DESC_F_WRITE) !== 0) {
-        writable.push(range);
+        writable[nw++] = range;
       } else {
-        if (writable.length > 0) fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
-        readable.push(range);
+        if (nw > 0) fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
+        readable[nr++] = range;
       }
       if (!this.#mem.contains(d.addr, d.len)) {
         fault ??= { kind: 'buffer', reason: `descriptor ${idx} buffer [${d.addr}, +${d.len}) is outside guest memory` };
@@ -595,7 +603,8 @@ export class SplitVirtqDevice {
       if (d.next >= entries) return { corrupt: `descriptor ${idx} of head ${head} links to ${d.next}, beyond ${entries} entries` };
       idx = d.next;
     }
-    return fault === undefined ? { head, readable, writable } : { head, readable, writable, fault };
+    const chain = { head, readable: readable.slice(0, nr), writable: writable.slice(0, nw) };
+    return fault === undefined ? chain : { ...chain, fault };
   }
 
   #readDesc(table: number, i: number): { addr: number; len: number; flags: number; next: number } {

@@ -40,7 +40,7 @@ describe('camcontrol-style commands on a memory disk', () => {
   test('inquiry', async () => {
     const r = await run(['inquiry', '--memory', '1M']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^pass0: <VTCAM VIRTIO-BLK 0001> Fixed Direct Access SPC-5 SCSI device$/m);
+    expect(r.out).toMatch(/^pass0: <VTCAM VIRTIO-BLK 0001> Fixed Direct Access SPC-4 SCSI device$/m);
     expect(r.out).toMatch(/^pass0: Serial Number vtcam$/m);
     expect(r.out).toMatch(/^pass0: NAA 3[0-9a-f]{15}$/m);
     expect(r.out).toMatch(/^pass0: VPD pages 00h 80h 83h 86h b0h b1h b2h$/m);

@@ -17,10 +17,17 @@ INVALID FIELD IN CDB with the field pointer on that byte and bit — and is what
 REPORT SUPPORTED OPERATION CODES returns.
 
 A unit narrows the table to what it can do: without discard there is no UNMAP,
-with a MAXIMUM COMPARE AND WRITE LENGTH of 0 no COMPARE AND WRITE. Protection
+with a MAXIMUM COMPARE AND WRITE LENGTH of 0 no COMPARE AND WRITE, without a
+discard that reads back zeros or a write-zeroes that may deallocate, and an
+allocation query to show it, no SANITIZE BLOCK ERASE (and the \`sanitize: false\`
+option removes SANITIZE). There is no SANITIZE CRYPTOGRAPHIC ERASE (nothing is
+encrypted), no ORWRITE (32), and of third-party copy only the LID1 EXTENDED
+COPY with RECEIVE COPY STATUS and OPERATING PARAMETERS. Protection
 information is never implemented, so RDPROTECT/WRPROTECT/VRPROTECT are not in
-any usage data; neither is ANCHOR. PERSISTENT RESERVE IN/OUT and RESERVE /
-RELEASE arrive with the iSCSI front end.
+any usage data; neither is ANCHOR. PERSISTENT RESERVE OUT has neither REGISTER
+AND MOVE nor REPLACE LOST RESERVATION, and RESERVE / RELEASE (10) take no
+third-party or long-ID reservations (every field after the operation code is
+reserved).
 
 `;
 

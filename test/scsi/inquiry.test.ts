@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  INQUIRY_VERSION_SPC_5,
+  INQUIRY_VERSION,
   PeripheralDeviceType,
   PeripheralQualifier,
   STANDARD_INQUIRY_LENGTH,
@@ -15,8 +15,8 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 
 describe('constants (SPC-5, T10 version descriptors)', () => {
   it('match the spec values', () => {
-    expect(VersionDescriptor).toEqual({ SAM_5: 0x00a0, SPC_5: 0x05c0, SBC_4: 0x0600 });
-    expect(INQUIRY_VERSION_SPC_5).toBe(7);
+    expect(VersionDescriptor).toEqual({ SAM_5: 0x00a0, SPC_5: 0x05c0, SPC_4: 0x0460, SBC_4: 0x0600, SBC_3: 0x04c0 });
+    expect(INQUIRY_VERSION).toBe(6);
     expect(STANDARD_INQUIRY_LENGTH).toBe(96);
     expect(PeripheralQualifier).toEqual({ CONNECTED: 0, NOT_CONNECTED: 1, NOT_SUPPORTED: 3 });
     expect(PeripheralDeviceType).toEqual({ DIRECT_ACCESS_BLOCK_DEVICE: 0, UNKNOWN_OR_NO_DEVICE_TYPE: 0x1f });

@@ -4,7 +4,7 @@
 // VENDOR IDENTIFICATION, 16..31 PRODUCT IDENTIFICATION, 32..35 PRODUCT REVISION
 // LEVEL, 36..55 vendor specific, 56..57, 58..73 VERSION DESCRIPTOR 1..8,
 // 74..95 reserved) and the T10 version descriptor list (SAM-5 00A0h, SPC-5
-// 05C0h, SBC-4 0600h). ASCII is spelled out byte by byte.
+// 05C0h, SPC-4 0460h, SBC-4 0600h, SBC-3 04C0h). ASCII is spelled out byte by byte.
 //
 // The logical units here are the fixtures every scsi data-builder vector uses.
 
@@ -86,14 +86,14 @@ export interface InquiryVector {
   readonly hex: string;
 }
 
-const VERSION_DESCRIPTORS = '00 a0  05 c0  06 00' + z(10); // SAM-5, SPC-5, SBC-4, five unused
+const VERSION_DESCRIPTORS = '00 a0  05 c0  04 60  06 00  04 c0' + z(6); // SAM-5, SPC-5, SPC-4, SBC-4, SBC-3, three unused
 
 export const inquiryVectors: readonly InquiryVector[] = [
   {
     name: 'disk',
     info: disk,
     hex:
-      '00 00 07 12 5b 00 00 02' + // PQ 0/PDT 0, RMB 0, VERSION 7, HISUP|RDF 2, ADDITIONAL LENGTH 91, -, -, CMDQUE
+      '00 00 06 12 5b 00 00 02' + // PQ 0/PDT 0, RMB 0, VERSION 6 (SPC-4), HISUP|RDF 2, ADDITIONAL LENGTH 91, -, -, CMDQUE
       ' 56 54 43 41 4d 20 20 20' + // "VTCAM   "
       ' 56 49 52 54 49 4f 2d 42 4c 4b 20 44 49 53 4b 20' + // "VIRTIO-BLK DISK "
       ' 30 30 30 31' + // "0001"
@@ -106,10 +106,22 @@ export const inquiryVectors: readonly InquiryVector[] = [
     name: 'short ASCII fields are space padded',
     info: bigReadOnly,
     hex:
-      '00 00 07 12 5b 00 00 02' +
+      '00 00 06 12 5b 00 00 02' +
       ' 41 43 4d 45 20 20 20 20' + // "ACME    "
       ' 42 49 47' + ' 20'.repeat(13) + // "BIG" + 13 spaces
       ' 31 20 20 20' + // "1   "
+      z(22) +
+      ' ' + VERSION_DESCRIPTORS +
+      z(22),
+  },
+  {
+    name: 'RMB and 3PC: a removable unit with a copy manager',
+    info: { ...disk, removable: true, thirdPartyCopy: true },
+    hex:
+      '00 80 06 12 5b 08 00 02' + // RMB (byte 1 bit 7), 3PC (byte 5 bit 3)
+      ' 56 54 43 41 4d 20 20 20' +
+      ' 56 49 52 54 49 4f 2d 42 4c 4b 20 44 49 53 4b 20' +
+      ' 30 30 30 31' +
       z(22) +
       ' ' + VERSION_DESCRIPTORS +
       z(22),
@@ -119,7 +131,7 @@ export const inquiryVectors: readonly InquiryVector[] = [
     info: disk,
     peripheralQualifier: 3,
     hex:
-      '7f 00 07 12 5b 00 00 02' +
+      '7f 00 06 12 5b 00 00 02' +
       ' 56 54 43 41 4d 20 20 20' +
       ' 56 49 52 54 49 4f 2d 42 4c 4b 20 44 49 53 4b 20' +
       ' 30 30 30 31' +
@@ -132,7 +144,7 @@ export const inquiryVectors: readonly InquiryVector[] = [
     info: disk,
     peripheralQualifier: 1,
     hex:
-      '20 00 07 12 5b 00 00 02' +
+      '20 00 06 12 5b 00 00 02' +
       ' 56 54 43 41 4d 20 20 20' +
       ' 56 49 52 54 49 4f 2d 42 4c 4b 20 44 49 53 4b 20' +
       ' 30 30 30 31' +

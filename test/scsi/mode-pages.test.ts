@@ -55,8 +55,8 @@ describe('constants (SPC-5 / SBC-4)', () => {
 
 describe('defaultModeState', () => {
   it('WCE from the info, D_SENSE 0', () => {
-    expect(defaultModeState(disk)).toEqual({ wce: true, dSense: false });
-    expect(defaultModeState(bigReadOnly)).toEqual({ wce: false, dSense: false });
+    expect(defaultModeState(disk)).toEqual({ wce: true, dSense: false, swp: false });
+    expect(defaultModeState(bigReadOnly)).toEqual({ wce: false, dSense: false, swp: false });
   });
 });
 
@@ -94,7 +94,7 @@ describe('buildModeSense vectors', () => {
       page: fc.integer({ min: 0, max: 0x3f }),
       subpage: fc.oneof(fc.constantFrom(0x00, 0xff), fc.integer({ min: 0, max: 0xff })),
     });
-    const state = fc.record({ wce: fc.boolean(), dSense: fc.boolean() });
+    const state = fc.record({ wce: fc.boolean(), dSense: fc.boolean(), swp: fc.boolean() });
     fc.assert(
       fc.property(req, state, fc.constantFrom(disk, bigReadOnly), (r0, s, info) => {
         const r: ModeSenseRequest = { ...r0, llbaa: r0.llbaa && !r0.six };
@@ -104,7 +104,7 @@ describe('buildModeSense vectors', () => {
         const mdl = r.six ? v.getUint8(0) + 1 : v.getUint16(0) + 2;
         const bdl = r.six ? v.getUint8(3) : v.getUint16(6);
         const expectedBdl = r.dbd ? 0 : r.llbaa ? 16 : 8;
-        return mdl === out.value.length && bdl === expectedBdl && (v.getUint8(r.six ? 2 : 3) & 0x80) === (info.readOnly ? 0x80 : 0);
+        return mdl === out.value.length && bdl === expectedBdl && (v.getUint8(r.six ? 2 : 3) & 0x80) === (info.readOnly || s.swp ? 0x80 : 0);
       }),
     );
   });
@@ -122,20 +122,20 @@ describe('applyModeSelect vectors', () => {
   it('reads a parameter list that sits at an offset in a larger buffer', () => {
     const whole = bytes('ee ee 00 00 00 00 ' + CACHING_WCE0 + ' ee');
     const r = applyModeSelect(whole.subarray(2, 2 + 4 + 20), { six: true, pf: true, sp: false }, stateDefault, disk);
-    expect(r).toEqual({ ok: true, value: { state: { wce: false, dSense: false }, changed: true } });
+    expect(r).toEqual({ ok: true, value: { state: { wce: false, dSense: false, swp: false }, changed: true } });
   });
 
   it('does not mutate the state it is given and keeps working after a fault', () => {
-    const state: ModeState = Object.freeze({ wce: true, dSense: false });
+    const state: ModeState = Object.freeze({ wce: true, dSense: false, swp: false });
     const bad = applyModeSelect(bytes('00 00 00 00 ' + CACHING_WCE0 + ' 0a 0a 22 10 00 00 00 00 00 00 00 00'), { six: true, pf: true, sp: false }, state, disk);
     expect(bad.ok).toBe(false);
-    expect(state).toEqual({ wce: true, dSense: false });
+    expect(state).toEqual({ wce: true, dSense: false, swp: false });
     const good = applyModeSelect(bytes('00 00 00 00 ' + CONTROL_DSENSE1), { six: true, pf: true, sp: false }, state, disk);
-    expect(good).toEqual({ ok: true, value: { state: { wce: true, dSense: true }, changed: true } });
+    expect(good).toEqual({ ok: true, value: { state: { wce: true, dSense: true, swp: false }, changed: true } });
   });
 
   it('a select round-trips through MODE SENSE current values', () => {
-    const state: ModeState = { wce: false, dSense: true };
+    const state: ModeState = { wce: false, dSense: true, swp: false };
     const sensed = buildModeSense({ six: false, dbd: false, llbaa: true, pc: 'current', page: 0x3f, subpage: 0 }, state, disk);
     if (!sensed.ok) throw new Error('MODE SENSE refused');
     expect(applyModeSelect(sensed.value, { six: false, pf: true, sp: false }, stateDefault, disk)).toEqual({ ok: true, value: { state, changed: true } });
@@ -145,7 +145,7 @@ describe('applyModeSelect vectors', () => {
 
 describe('applyModeSelect never throws on hostile parameter lists', () => {
   const selectReq = fc.record({ six: fc.boolean(), pf: fc.boolean(), sp: fc.boolean() });
-  const stateArb = fc.record({ wce: fc.boolean(), dSense: fc.boolean() });
+  const stateArb = fc.record({ wce: fc.boolean(), dSense: fc.boolean(), swp: fc.boolean() });
   const infoArb = fc.constantFrom(disk, bigReadOnly);
 
   /** A valid list (what MODE SENSE would return, turned into a MODE SELECT list), then mutated. */
@@ -169,7 +169,7 @@ describe('applyModeSelect never throws on hostile parameter lists', () => {
     });
 
   const check = (r: ReturnType<typeof applyModeSelect>, state: ModeState): boolean => {
-    if (r.ok) return typeof r.value.changed === 'boolean' && r.value.changed === (r.value.state.wce !== state.wce || r.value.state.dSense !== state.dSense);
+    if (r.ok) return typeof r.value.changed === 'boolean' && r.value.changed === (r.value.state.wce !== state.wce || r.value.state.dSense !== state.dSense || r.value.state.swp !== state.swp);
     return r.fault.key === 0x5 && ALLOWED_SELECT_ASC.includes(r.fault.asc) && r.fault.ascq === 0;
   };
 

@@ -28,7 +28,7 @@ export const CACHING_WCE0 = '08 12  00' + z(17);
 export const CACHING_CHANGEABLE = '08 12  04' + z(17); // WCE only
 export const CONTROL_DSENSE0 = '0a 0a  02 10' + z(8); // GLTSD, QAM 1h
 export const CONTROL_DSENSE1 = '0a 0a  06 10' + z(8); // D_SENSE, GLTSD, QAM 1h
-export const CONTROL_CHANGEABLE = '0a 0a  04' + z(9); // D_SENSE only
+export const CONTROL_CHANGEABLE = '0a 0a  04 00 08' + z(7); // D_SENSE (byte 2 bit 2), SWP (byte 4 bit 3)
 export const IEC_DEFAULT = '1c 0a  08 00' + z(8); // DEXCPT
 export const IEC_CHANGEABLE = '1c 0a' + z(10);
 
@@ -37,8 +37,8 @@ const DISK_LONG_BD = '00 00 00 00 00 20 00 00  00 00 00 00  00 00 02 00';
 const BIG_SHORT_BD = 'ff ff ff ff  00 00 10 00'; // 2^32 + 1 blocks do not fit: FFFFFFFFh
 const BIG_LONG_BD = '00 00 00 01 00 00 00 01  00 00 00 00  00 00 10 00';
 
-export const stateDefault: ModeState = { wce: true, dSense: false };
-const stateOff: ModeState = { wce: false, dSense: true };
+export const stateDefault: ModeState = { wce: true, dSense: false, swp: false };
+const stateOff: ModeState = { wce: false, dSense: true, swp: false };
 
 const sense6 = (page: number, extra: Partial<ModeSenseRequest> = {}): ModeSenseRequest => ({ six: true, dbd: true, llbaa: false, pc: 'current', page, subpage: 0, ...extra });
 const sense10 = (page: number, extra: Partial<ModeSenseRequest> = {}): ModeSenseRequest => ({ six: false, dbd: true, llbaa: false, pc: 'current', page, subpage: 0, ...extra });
@@ -174,15 +174,15 @@ export interface ModeSelectVector {
 
 export const modeSelectVectors: readonly ModeSelectVector[] = [
   // Good path.
-  { name: '(6) WCE off', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE0, result: { state: { wce: false, dSense: false }, changed: true } },
-  { name: '(10) D_SENSE on', info: disk, state: stateDefault, req: sel10, params: HDR10 + ' ' + CONTROL_DSENSE1, result: { state: { wce: true, dSense: true }, changed: true } },
+  { name: '(6) WCE off', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE0, result: { state: { wce: false, dSense: false, swp: false }, changed: true } },
+  { name: '(10) D_SENSE on', info: disk, state: stateDefault, req: sel10, params: HDR10 + ' ' + CONTROL_DSENSE1, result: { state: { wce: true, dSense: true, swp: false }, changed: true } },
   {
     name: '(6) block descriptor and both pages',
     info: disk,
     state: stateDefault,
     req: sel6,
     params: HDR6_BD + ' ' + DISK_SHORT_BD + ' ' + CACHING_WCE0 + ' ' + CONTROL_DSENSE1,
-    result: { state: { wce: false, dSense: true }, changed: true },
+    result: { state: { wce: false, dSense: true, swp: false }, changed: true },
   },
   { name: 'flip both back', info: disk, state: stateOff, req: sel6, params: HDR6 + ' ' + CONTROL_DSENSE0 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: true } },
   { name: 'same values: not changed', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: false } },
@@ -202,10 +202,10 @@ export const modeSelectVectors: readonly ModeSelectVector[] = [
     params: '43 00 90 08  ' + DISK_SHORT_BD + '  ' + RWER_DEFAULT + '  ' + CACHING_WCE1 + '  ' + CONTROL_DSENSE0 + '  ' + IEC_DEFAULT,
     result: { state: stateDefault, changed: false },
   },
-  { name: 'PS bit is reserved in MODE SELECT and ignored', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 88 12 00' + z(17), result: { state: { wce: false, dSense: false }, changed: true } },
+  { name: 'PS bit is reserved in MODE SELECT and ignored', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 88 12 00' + z(17), result: { state: { wce: false, dSense: false, swp: false }, changed: true } },
   { name: 'the last copy of a page wins', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE0 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: false } },
   { name: 'WCE fixed (writeCacheChangeable false): echoing the current value is fine', info: { ...disk, writeCacheChangeable: false }, state: stateDefault, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: stateDefault, changed: false } },
-  { name: 'WCE is changeable on a read-only unit too', info: bigReadOnly, state: { wce: false, dSense: false }, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: { wce: true, dSense: false }, changed: true } },
+  { name: 'WCE is changeable on a read-only unit too', info: bigReadOnly, state: { wce: false, dSense: false, swp: false }, req: sel6, params: HDR6 + ' ' + CACHING_WCE1, result: { state: { wce: true, dSense: false, swp: false }, changed: true } },
 
   // CDB faults.
   { name: 'SP 1 → INVALID FIELD IN CDB byte 1 bit 0', info: disk, state: stateDefault, req: { ...sel6, sp: true }, params: HDR6 + ' ' + CACHING_WCE0, result: { fault: invalidCdb(1, 0) } },
@@ -251,7 +251,8 @@ export const modeSelectVectors: readonly ModeSelectVector[] = [
   { name: 'Control QUEUE ALGORITHM MODIFIER 0h → byte 7 bit 7', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 00' + z(8), result: { fault: invalidParam(7, 7) } },
   { name: 'Control QERR 01b → byte 7 bit 2', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 12' + z(8), result: { fault: invalidParam(7, 2) } },
   { name: 'Control GLTSD 0 → byte 6 bit 1', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 00 10' + z(8), result: { fault: invalidParam(6, 1) } },
-  { name: 'Control SWP → byte 8 bit 3', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 10 08' + z(7), result: { fault: invalidParam(8, 3) } },
+  { name: 'Control SWP on', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 10 08' + z(7), result: { state: { wce: true, dSense: false, swp: true }, changed: true } },
+  { name: 'Control SWP bit 2 beside it (obsolete) → byte 8 bit 2', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 10 04' + z(7), result: { fault: invalidParam(8, 2) } },
   { name: 'Control TAS → byte 9 bit 6', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 10 00 40' + z(6), result: { fault: invalidParam(9, 6) } },
   { name: 'Control BUSY TIMEOUT PERIOD low byte → byte 12', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 02 10 00 00 00 00 00 01 00 00', result: { fault: invalidParam(12) } },
   { name: 'Control D_SENSE and TST together: TST comes first', info: disk, state: stateDefault, req: sel6, params: HDR6 + ' 0a 0a 26 10' + z(8), result: { fault: invalidParam(6, 7) } },

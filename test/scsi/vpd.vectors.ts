@@ -56,7 +56,7 @@ export const vpdVectors: readonly VpdVector[] = [
     page: 0xb0,
     hex:
       '00 b0 00 3c' +
-      ' 01' + // WSNZ
+      ' 00' + // WSNZ 0: NUMBER OF LOGICAL BLOCKS 0 writes to the end
       ' 01' + // MAXIMUM COMPARE AND WRITE LENGTH
       ' 00 08' + // OPTIMAL TRANSFER LENGTH GRANULARITY = 2^3
       ' 00 00 08 00' + // MAXIMUM TRANSFER LENGTH
@@ -73,14 +73,14 @@ export const vpdVectors: readonly VpdVector[] = [
     name: 'B0h block limits: no unmap, exponent 15, maximum transfer FFFFFFFFh',
     info: bigReadOnly,
     page: 0xb0,
-    hex: '00 b0 00 3c  01 00 80 00  ff ff ff ff' + z(52),
+    hex: '00 b0 00 3c  00 00 80 00  ff ff ff ff' + z(52),
   },
   {
     name: 'B0h block limits: WRITE SAME (10) unmap only, alignment 7 valid',
     info: writeSame10Only,
     page: 0xb0,
     hex:
-      '00 b0 00 3c  01 01 00 08  00 00 08 00  00 00 00 80  00 00 00 00' +
+      '00 b0 00 3c  00 01 00 08  00 00 08 00  00 00 00 80  00 00 00 00' +
       ' 00 00 00 00  00 00 00 00  00 00 00 10  80 00 00 07' + // no UNMAP, granularity 16, UGAVALID | 7
       ' 00 00 00 00 00 40 00 00' +
       z(20),
@@ -90,7 +90,7 @@ export const vpdVectors: readonly VpdVector[] = [
     info: { ...disk, limits: { ...disk.limits, unmapGranularity: 0, unmapGranularityAlignment: 3 } },
     page: 0xb0,
     hex:
-      '00 b0 00 3c  01 01 00 08  00 00 08 00  00 00 00 80  00 00 00 00' +
+      '00 b0 00 3c  00 01 00 08  00 00 08 00  00 00 00 80  00 00 00 00' +
       ' 00 40 00 00  00 00 01 00  00 00 00 00  00 00 00 00' +
       ' 00 00 00 00 00 40 00 00' +
       z(20),

@@ -193,6 +193,42 @@ describe('enqueue: request() with a callback', () => {
     expect(got.get('e0')).toEqual([{ kind: 'done', status: 0, len: 513 }]); // 512 bytes read + the status byte
   });
 
+  test('a completion callback that throws costs no other request its completion; the error reaches the interrupt handler', async () => {
+    /** Catches what the driver's interrupt handler throws, where a real transport would crash. */
+    class CatchingTransport extends LocalTransport {
+      readonly errors: unknown[] = [];
+      override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
+        super.onInterrupt((irq) => {
+          try {
+            handler(irq);
+          } catch (e) {
+            this.errors.push(e);
+          }
+        });
+      }
+    }
+    const mem = GuestMemory.create(1 << 22);
+    const alloc = new GuestAllocator(0, mem.size);
+    const transport = new CatchingTransport(new VirtioBlkDevice({ memory: mem, backend: new MemoryBackend({ blocks: 64 }) }));
+    const driver = await VirtioBlkDriver.attach({ transport, allocator: alloc, queueSize: 8 });
+    if (!(driver instanceof VirtioBlkDriver)) throw new Error(driver.reason);
+    const buf = alloc.alloc(512) as { addr: number; len: number };
+    const got: string[] = [];
+    const bug = new Error('bug in a completion callback');
+    driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }, () => {
+      got.push('a');
+      throw bug;
+    });
+    driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: 1n, data: [buf] }, (c) => {
+      got.push(`b ${c.kind}`);
+    });
+    await until(() => got.length === 2);
+    expect(got).toEqual(['a', 'b done']);
+    expect(transport.errors).toEqual([bug]);
+    expect(driver.inFlight()).toBe(0);
+    expect(await driver.request({ type: VIRTIO_BLK_T_IN, sector: 2n, data: [buf] })).toEqual({ kind: 'done', status: 0, len: 513 });
+  });
+
   test('a request no queue can carry throws at once (request() rejects with it)', async () => {
     const s = await stack({ driver: { queueSize: 4 } });
     const buf = s.alloc.alloc(512) as { addr: number; len: number };

@@ -28,6 +28,7 @@ import {
   CamPriority,
   CamStatus,
   DEFAULT_TIMEOUT_MS,
+  coarseNow,
   type CamDeviceInfo,
   type CamPath,
   type PeriphXpt,
@@ -74,7 +75,7 @@ export interface DaOptions {
    * FreeBSD's ordered-tag interval. Infinity: never.
    */
   readonly orderedTagAgeMs?: number;
-  /** Clock for the ordered-tag policy, in ms; default performance.now. */
+  /** Clock for the ordered-tag policy, in ms; default performance.now, read once per run of synchronous code (coarseNow). */
   readonly now?: () => number;
 }
 
@@ -247,10 +248,12 @@ export class DaPeriph {
    * A raw SCSI command, with da's error recovery (unlike pass). Resolves with
    * the result of the command as finally completed; rejects with CamError when
    * recovery gives up.
-   * @throws RangeError for a malformed request (see checkRequest).
+   * @throws RangeError for a malformed request (see checkRequest), and for a
+   *   `signal`: da retries a command as new CCBs, so aborting one is pass's.
    */
   scsi(req: ScsiRequest): Promise<ScsiResult> {
     const r = checkRequest(req, 'da.scsi');
+    if (r.signal !== undefined) throw new RangeError('da.scsi: signal (abort) is for pass.scsi; da recovers commands with retries');
     return this.#run(r).then(resultOf);
   }
 
@@ -375,7 +378,7 @@ function recoveryOptions(opts: DaOptions): RecoveryOptions {
     delays: { ...DEFAULT_DELAYS, ...opts.delays },
     timeoutMs,
     orderedTagAgeMs: opts.orderedTagAgeMs ?? (timeoutMs > 0 ? timeoutMs : DEFAULT_TIMEOUT_MS) / 4,
-    now: opts.now ?? (() => performance.now()),
+    now: opts.now ?? coarseNow,
   };
   for (const [name, n] of Object.entries({ retries: r.retries, requeueLimit: r.requeueLimit, timeoutMs, ...r.delays })) {
     if (!Number.isFinite(n) || n < 0) throw new RangeError(`da: ${name} must be a non-negative number, got ${n}`);

@@ -4,9 +4,32 @@
 // the device (or the transport) said. The one thing pass does with an error
 // completion is release the device queue freeze it carried (CAM_DEV_QFRZN),
 // as FreeBSD's passdone does, so later commands run.
+//
+// It is also what a front end serving many initiators (the iSCSI target)
+// drives the device through: each command may name its initiator (I_T nexus
+// and TransportID), an AbortSignal aborts one command (XPT_ABORT, SAM-5 ABORT
+// TASK), resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
+// tells the logical unit that an initiator's I_T nexus is gone
+// (XPT_IT_NEXUS_LOST), so nothing above CAM ever touches the SIM.
 
-import { CAM_DEV_QFRZN, newScsiIo, type CamPath, type Ccb, type PeriphXpt, type ScsiIoCcb } from '../xpt/periph-api.js';
-import { checkRequest, resultOf, type ScsiRequest, type ScsiResult } from './request.js';
+import {
+  CAM_DEV_QFRZN,
+  CamPriority,
+  CamStatus,
+  XptFunc,
+  camStatus,
+  newAbort,
+  newCcb,
+  newNexusLost,
+  newScsiIo,
+  type CamPath,
+  type Ccb,
+  type CcbInitiator,
+  type PeriphXpt,
+  type ScsiIoCcb,
+} from '../xpt/periph-api.js';
+import { CamError } from './errors.js';
+import { checkInitiator, checkRequest, resultOf, type ScsiRequest, type ScsiResult } from './request.js';
 
 /** Raw SCSI access to the device at a path. */
 export class PassPeriph {
@@ -22,18 +45,79 @@ export class PassPeriph {
 
   /**
    * Sends one CDB and resolves with what came back, error or not (the promise
-   * rejects only for a malformed request).
+   * rejects only for a malformed request). With `req.signal`, an abort sends
+   * XPT_ABORT for the command's CCB: it then completes CAM_REQ_ABORTED (or
+   * with its real status, had it finished); a signal aborted before the call
+   * sends nothing and resolves CAM_REQ_ABORTED.
    * @throws RangeError for a malformed request (see checkRequest).
    */
   scsi(req: ScsiRequest): Promise<ScsiResult> {
     const r = checkRequest(req, 'pass.scsi');
+    const signal = r.signal;
     return new Promise((resolve) => {
+      let onAbort: (() => void) | undefined;
       const done = (c: Ccb): void => {
         const ccb = c as ScsiIoCcb;
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         if ((ccb.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.path, 1, true);
         resolve(resultOf(ccb));
       };
-      this.#xpt.action(newScsiIo({ path: this.path, ...r, retryCount: 0, done }));
+      const ccb = newScsiIo({ path: this.path, ...r, retryCount: 0, done });
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          ccb.status = CamStatus.REQ_ABORTED;
+          resolve(resultOf(ccb));
+          return;
+        }
+        onAbort = (): void => {
+          // A CCB that finished meanwhile makes this CAM_UA_ABORT, which changes nothing.
+          this.#xpt.action(newAbort(this.path, ccb));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.#xpt.action(ccb);
     });
+  }
+
+  /**
+   * LOGICAL UNIT RESET through CAM (XPT_RESET_DEV, past the device queue):
+   * resolves once the device has been reset — commands in flight complete,
+   * every I_T nexus gets a unit attention, an SPC-2 reservation is released
+   * (persistent ones stay). Rejects with a CamError when CAM could not reset
+   * it (e.g. CAM_DEV_NOT_THERE).
+   */
+  resetDevice(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (c: Ccb): void => {
+        if (camStatus(c.status) === CamStatus.REQ_CMP) resolve();
+        else reject(new CamError({ status: c.status, reason: 'XPT_RESET_DEV' }));
+      };
+      this.#xpt.action(newCcb(XptFunc.RESET_DEV, this.path, done, CamPriority.OOB));
+    });
+  }
+
+  /**
+   * Tells the logical unit that `initiator`'s I_T nexus is gone (its session
+   * ended: logout or a dropped connection): SAM-5 I_T nexus loss — its unit
+   * attentions are forgotten, its SPC-2 reservation released; registrations
+   * and persistent reservations stay. Abort the initiator's own commands
+   * first (their signals). Resolves when done, also when the device is gone
+   * (nothing is left to tell).
+   * @throws RangeError for a malformed initiator (see checkRequest).
+   */
+  nexusLost(initiator: CcbInitiator): Promise<void> {
+    const { id } = checkInitiator(initiator, 'pass.nexusLost');
+    return new Promise((resolve) => {
+      this.#xpt.action(
+        newNexusLost(this.path, id, () => {
+          resolve();
+        }),
+      );
+    });
+  }
+
+  /** CCBs the device queue lets be active at once now (its tag limit); 0 once the device is gone. */
+  openings(): number {
+    return this.#xpt.stats(this.path)?.tagLimit ?? 0;
   }
 }

@@ -244,6 +244,7 @@ export class RecoveryRunner {
       priority: req.priority ?? CamPriority.NORMAL,
       timeoutMs: req.timeoutMs ?? this.#opts.timeoutMs,
       retryCount: op.retriesLeft,
+      initiator: req.initiator,
       done: (c: Ccb) => {
         this.#completed(op, c as ScsiIoCcb);
       },

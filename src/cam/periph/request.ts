@@ -4,8 +4,9 @@
 // residual). A malformed request is a caller bug and throws RangeError
 // (STYLE §6); what the device says about a well-formed one is data.
 
-import { CamDir, TagAction, CAM_AUTOSNS_VALID, type ScsiIoCcb } from '../xpt/periph-api.js';
+import { CamDir, TagAction, CAM_AUTOSNS_VALID, type CcbInitiator, type ScsiIoCcb } from '../xpt/periph-api.js';
 import { decodeSense } from '../../scsi/sense-codec.js';
+import { transportIdLengthFault } from '../../scsi/transport-id.js';
 import type { SenseData } from '../../scsi/sense.js';
 
 /**
@@ -40,6 +41,17 @@ export interface ScsiRequest {
   readonly timeoutMs?: number;
   /** CAM priority (CamPriority.*), a non-negative integer; default CamPriority.NORMAL. */
   readonly priority?: number;
+  /**
+   * The initiator (I_T nexus id and TransportID) the command comes from, for a
+   * front end serving many; default the SIM's own nexus.
+   */
+  readonly initiator?: CcbInitiator;
+  /**
+   * Aborts the command (pass.scsi only): XPT_ABORT of its CCB, which then
+   * completes CAM_REQ_ABORTED, or with its real status if it finished first.
+   * Already aborted: the command is not sent, and completes CAM_REQ_ABORTED.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What the device (or the transport) answered. */
@@ -73,6 +85,8 @@ export interface CheckedRequest {
   readonly tagAction?: TagAction;
   readonly timeoutMs?: number;
   readonly priority?: number;
+  readonly initiator?: CcbInitiator;
+  readonly signal?: AbortSignal;
 }
 
 const isUint = (n: unknown, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
@@ -86,7 +100,9 @@ const show = (v: unknown): string => (v instanceof Uint8Array ? `${v.length} byt
  *   'out' without `data` or with `length`; 'none' with `length` or `data`;
  *   `length` not an integer in 0..2^32 − 1; Data-Out longer than 2^32 − 1;
  *   `timeoutMs` not an integer in 0..2^31 − 1; `priority` not a non-negative
- *   safe integer.
+ *   safe integer; an `initiator` without a non-empty string `id` or whose
+ *   `transportId` is not a Uint8Array of a TransportID's length (24..65536, a
+ *   multiple of 4); a `signal` that is not an AbortSignal.
  */
 export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
   const { cdb, direction, length, data } = req;
@@ -123,7 +139,28 @@ export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
     if (!isUint(priority, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${who}: priority must be a non-negative integer, got ${show(priority)}`);
     out.priority = priority;
   }
+  const { initiator, signal } = req;
+  if (initiator !== undefined) {
+    out.initiator = checkInitiator(initiator, who);
+  }
+  if (signal !== undefined) {
+    if (!(signal instanceof AbortSignal)) throw new RangeError(`${who}: signal must be an AbortSignal, got ${show(signal)}`);
+    out.signal = signal;
+  }
   return out;
+}
+
+/** An initiator as a CCB carries it. @throws RangeError as checkRequest says. */
+export function checkInitiator(initiator: CcbInitiator, who: string): CcbInitiator {
+  // Widened: JavaScript callers can pass anything.
+  const v: unknown = initiator;
+  if (typeof v !== 'object' || v === null) throw new RangeError(`${who}: initiator must be { id, transportId }, got ${show(v)}`);
+  const { id, transportId } = v as { readonly id?: unknown; readonly transportId?: unknown };
+  if (typeof id !== 'string' || id === '') throw new RangeError(`${who}: initiator.id must be a non-empty string, got ${show(id)}`);
+  if (!(transportId instanceof Uint8Array)) throw new RangeError(`${who}: initiator.transportId must be a Uint8Array, got ${show(transportId)}`);
+  const fault = transportIdLengthFault(transportId);
+  if (fault !== undefined) throw new RangeError(`${who}: initiator.transportId: ${fault}`);
+  return initiator;
 }
 
 /** The result of a completed CCB, exactly as it came back. */

@@ -7,7 +7,7 @@ import type { CamPath, Ccb } from '../ccb.js';
 import type { AsyncCode } from '../async.js';
 import type { DeviceQueueStats } from '../devq.js';
 
-export type { CamPath, Ccb, ScsiIoCcb, ScsiIoInit, PathInq } from '../ccb.js';
+export type { CamPath, Ccb, CcbInitiator, ScsiIoCcb, ScsiIoInit, PathInq } from '../ccb.js';
 export {
   XptFunc,
   TagAction,
@@ -17,6 +17,8 @@ export {
   RelSim,
   newScsiIo,
   newCcb,
+  newAbort,
+  newNexusLost,
   pathString,
   DEFAULT_TIMEOUT_MS,
   CAM_TARGET_WILDCARD,
@@ -24,6 +26,7 @@ export {
 } from '../ccb.js';
 export { CamStatus, CAM_AUTOSNS_VALID, CAM_DEV_QFRZN, CAM_STATUS_MASK, camStatus, camStatusName } from '../status.js';
 export { AsyncCode } from '../async.js';
+export { coarseNow } from '../clock.js';
 
 /** What the bus scan learned about a logical unit (the probe's INQUIRY, VPD and READ CAPACITY data). */
 export interface CamDeviceInfo {

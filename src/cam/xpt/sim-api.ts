@@ -58,6 +58,12 @@ export interface Sim {
    * victim had already completed). XPT_RESET_DEV / XPT_RESET_BUS reach the SIM
    * even while device or SIM queues are frozen; the SIM reports AC_SENT_BDR /
    * AC_BUS_RESET through handle.async.
+   *
+   * XPT_IT_NEXUS_LOST (`ccb.initiatorId`): the initiator's I_T nexus is gone;
+   * the SIM tells its logical unit (SAM-5 I_T nexus loss: unit attentions
+   * forgotten, SPC-2 reservation released) and completes it CAM_REQ_CMP.
+   * XPT_SCSI_IO CCBs name their initiator in `ccb.initiator` (undefined: the
+   * SIM's own single nexus).
    */
   action(ccb: Ccb): void;
   /**

@@ -64,6 +64,10 @@ import {
   type PersistentReserveOutCdb,
   type ReserveReleaseCdb,
 } from './reservations.js';
+import { decodeExtendedCopy, decodeReceiveCopyResults, encodeExtendedCopy, encodeReceiveCopyResults, type ExtendedCopyCdb, type ReceiveCopyResultsCdb } from './third-party-copy.js';
+import { decodeSanitize, encodeSanitize, type SanitizeCdb } from './sanitize.js';
+import { decodeOrWrite, encodeOrWrite, type OrWriteCdb } from './orwrite.js';
+import { decodeReadDefectData, encodeReadDefectData, type ReadDefectDataCdb } from './defect-data.js';
 import { decodeRsocCdb, decodeRstmfCdb, encodeRsocCdb, encodeRstmfCdb, type RsocCdb, type RstmfCdb } from './rsoc.js';
 
 /** The fields of any CDB vtcam decodes, tagged by codec family. */
@@ -76,8 +80,10 @@ export type CdbFields =
   | { readonly kind: 'syncCache'; readonly fields: SyncCacheCdb }
   | { readonly kind: 'prefetch'; readonly fields: PrefetchCdb }
   | { readonly kind: 'unmap'; readonly fields: UnmapCdb }
+  | { readonly kind: 'sanitize'; readonly fields: SanitizeCdb }
   | { readonly kind: 'writeSame'; readonly fields: WriteSameCdb }
   | { readonly kind: 'compareAndWrite'; readonly fields: CompareAndWriteCdb }
+  | { readonly kind: 'orWrite'; readonly fields: OrWriteCdb }
   | { readonly kind: 'modeSense'; readonly fields: ModeSenseCdb }
   | { readonly kind: 'modeSelect'; readonly fields: ModeSelectCdb }
   | { readonly kind: 'reportLuns'; readonly fields: ReportLunsCdb }
@@ -90,6 +96,9 @@ export type CdbFields =
   | { readonly kind: 'reserveRelease'; readonly fields: ReserveReleaseCdb }
   | { readonly kind: 'persistentReserveIn'; readonly fields: PersistentReserveInCdb }
   | { readonly kind: 'persistentReserveOut'; readonly fields: PersistentReserveOutCdb }
+  | { readonly kind: 'readDefectData'; readonly fields: ReadDefectDataCdb }
+  | { readonly kind: 'extendedCopy'; readonly fields: ExtendedCopyCdb }
+  | { readonly kind: 'receiveCopyResults'; readonly fields: ReceiveCopyResultsCdb }
   | { readonly kind: 'rsoc'; readonly fields: RsocCdb }
   | { readonly kind: 'rstmf'; readonly fields: RstmfCdb };
 
@@ -130,10 +139,16 @@ const plain: readonly [number, Decoder][] = [
   [ScsiOp.WRITE_SAME_10, (c, t, d) => tag('writeSame', decodeWriteSame(c, t), d)],
   [ScsiOp.WRITE_SAME_16, (c, t, d) => tag('writeSame', decodeWriteSame(c, t), d)],
   [ScsiOp.UNMAP, (c, t, d) => tag('unmap', decodeUnmap(c, t), d)],
+  [ScsiOp.SANITIZE, (c, t, d) => tag('sanitize', decodeSanitize(c, t), d)],
   [ScsiOp.PERSISTENT_RESERVE_IN, (c, t, d) => tag('persistentReserveIn', decodePersistentReserveIn(c, t), d)],
   [ScsiOp.PERSISTENT_RESERVE_OUT, (c, t, d) => tag('persistentReserveOut', decodePersistentReserveOut(c, t), d)],
   [ScsiOp.COMPARE_AND_WRITE, (c, t, d) => tag('compareAndWrite', decodeCompareAndWrite(c, t), d)],
+  [ScsiOp.ORWRITE_16, (c, t, d) => tag('orWrite', decodeOrWrite(c, t), d)],
   [ScsiOp.REPORT_LUNS, (c, t, d) => tag('reportLuns', decodeReportLuns(c, t), d)],
+  [ScsiOp.THIRD_PARTY_COPY_OUT, (c, t, d) => tag('extendedCopy', decodeExtendedCopy(c, t), d)],
+  [ScsiOp.THIRD_PARTY_COPY_IN, (c, t, d) => tag('receiveCopyResults', decodeReceiveCopyResults(c, t), d)],
+  [ScsiOp.READ_DEFECT_DATA_10, (c, t, d) => tag('readDefectData', decodeReadDefectData(c, t), d)],
+  [ScsiOp.READ_DEFECT_DATA_12, (c, t, d) => tag('readDefectData', decodeReadDefectData(c, t), d)],
   [
     ScsiOp.SERVICE_ACTION_IN_16,
     (c, t, d) =>
@@ -191,10 +206,14 @@ export function encodeCdb(f: CdbFields, opts: EncodeOptions = {}): Uint8Array {
       return encodePrefetch(f.fields, opts);
     case 'unmap':
       return encodeUnmap(f.fields);
+    case 'sanitize':
+      return encodeSanitize(f.fields);
     case 'writeSame':
       return encodeWriteSame(f.fields, opts);
     case 'compareAndWrite':
       return encodeCompareAndWrite(f.fields);
+    case 'orWrite':
+      return encodeOrWrite(f.fields);
     case 'modeSense':
       return encodeModeSense(f.fields, opts);
     case 'modeSelect':
@@ -219,6 +238,12 @@ export function encodeCdb(f: CdbFields, opts: EncodeOptions = {}): Uint8Array {
       return encodePersistentReserveIn(f.fields);
     case 'persistentReserveOut':
       return encodePersistentReserveOut(f.fields);
+    case 'extendedCopy':
+      return encodeExtendedCopy(f.fields);
+    case 'receiveCopyResults':
+      return encodeReceiveCopyResults(f.fields);
+    case 'readDefectData':
+      return encodeReadDefectData(f.fields, opts);
     case 'rsoc':
       return encodeRsocCdb(f.fields);
     case 'rstmf':

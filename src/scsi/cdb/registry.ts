@@ -13,8 +13,9 @@
 // - CONTROL byte (last byte): NACA (bit 2, ACA is not supported — SAM-5 requires
 //   INVALID FIELD IN CDB then), the obsolete FLAG/LINK bits 1..0, the reserved
 //   bits 5..3 and the vendor-specific bits 7..6 (vtcam defines none).
-// - READ(6)/WRITE(6) byte 1 bits 7..5 (formerly the LUN) are the one exception:
-//   ignored (descriptor `ignored` mask), neither reported nor rejected.
+// - READ(6)/WRITE(6) byte 1 bits 7..5 (formerly the LUN) and SYNCHRONIZE CACHE
+//   byte 1 bit 2 (SBC-3's SYNC_NV) are the exceptions: ignored (descriptor
+//   `ignored` mask), neither reported nor rejected.
 // - READ/WRITE byte 1 bit 2 (RARC on READ, reserved on WRITE), bit 1 (obsolete,
 //   formerly FUA_NV), bit 0 (obsolete; DLD2 on the 16-byte CDBs, command
 //   duration limits are not implemented), and DLD1/DLD0 in byte 14 bits 7..6.
@@ -28,7 +29,16 @@
 // logical unit without them derives its own table with restrictUsage().
 
 import { Asc, invalidFieldInCdb, senseIllegalRequest, type Decoded, type SenseData } from '../sense.js';
-import { MaintenanceInSa, PersistentReserveInSa, PersistentReserveOutSa, ScsiOp, ServiceActionIn16Sa } from '../opcodes.js';
+import {
+  MaintenanceInSa,
+  PersistentReserveInSa,
+  PersistentReserveOutSa,
+  SanitizeSa,
+  ScsiOp,
+  ServiceActionIn16Sa,
+  ThirdPartyCopyInSa,
+  ThirdPartyCopyOutSa,
+} from '../opcodes.js';
 
 /** Direction of the data transfer a command may have ('out' even when a field can make it zero-length). */
 export type DataDirection = 'none' | 'in' | 'out';
@@ -86,7 +96,7 @@ const PROUT = PersistentReserveOutSa;
 /**
  * The commands vtcam's block device implements, sorted by operation code then
  * service action. Usage masks are written from the SPC-5/SBC-4 CDB tables.
- * SANITIZE (48h) is deliberately absent: it is an unsupported operation code.
+ * SANITIZE lists OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE (no CRYPTOGRAPHIC ERASE: no encryption).
  * PERSISTENT RESERVE OUT lists REGISTER..REGISTER AND IGNORE EXISTING KEY only
  * (no REGISTER AND MOVE, no REPLACE LOST RESERVATION).
  */
@@ -112,9 +122,16 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('WRITE_AND_VERIFY_10', ScsiOp.WRITE_AND_VERIFY_10, 'out', '2e f6 ff ff ff ff 3f ff ff 00'),
   cmd('VERIFY_10', ScsiOp.VERIFY_10, 'out', '2f f6 ff ff ff ff 3f ff ff 00'),
   cmd('PRE_FETCH_10', ScsiOp.PRE_FETCH_10, 'none', '34 02 ff ff ff ff 3f ff ff 00'),
-  cmd('SYNCHRONIZE_CACHE_10', ScsiOp.SYNCHRONIZE_CACHE_10, 'none', '35 02 ff ff ff ff 3f ff ff 00'),
+  // Byte 1 bit 2: SBC-3's SYNC_NV (obsolete in SBC-4). Initiators still set it; with no separate
+  // non-volatile cache it would change nothing, so it is ignored rather than refused.
+  cmd('SYNCHRONIZE_CACHE_10', ScsiOp.SYNCHRONIZE_CACHE_10, 'none', '35 02 ff ff ff ff 3f ff ff 00', undefined, '00 04 00 00 00 00 00 00 00 00'),
+  cmd('READ_DEFECT_DATA_10', ScsiOp.READ_DEFECT_DATA_10, 'in', '37 00 1f 00 00 00 00 ff ff 00'),
   cmd('WRITE_SAME_10', ScsiOp.WRITE_SAME_10, 'out', '41 f8 ff ff ff ff 3f ff ff 00'),
   cmd('UNMAP', ScsiOp.UNMAP, 'out', '42 01 00 00 00 00 3f ff ff 00'),
+  // IMMED (7), AUSE (5), SERVICE ACTION; only OVERWRITE takes a parameter list.
+  cmd('SANITIZE_OVERWRITE', ScsiOp.SANITIZE, 'out', '48 bf 00 00 00 00 00 ff ff 00', SanitizeSa.OVERWRITE),
+  cmd('SANITIZE_BLOCK_ERASE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.BLOCK_ERASE),
+  cmd('SANITIZE_EXIT_FAILURE_MODE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.EXIT_FAILURE_MODE),
   cmd('MODE_SELECT_10', ScsiOp.MODE_SELECT_10, 'out', '55 11 00 00 00 00 00 ff ff 00'),
   cmd('RESERVE_10', ScsiOp.RESERVE_10, 'none', '56 00 00 00 00 00 00 00 00 00'),
   cmd('RELEASE_10', ScsiOp.RELEASE_10, 'none', '57 00 00 00 00 00 00 00 00 00'),
@@ -136,13 +153,30 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     '5f 1f ff 00 00 ff ff ff ff 00',
     PROUT.REGISTER_AND_IGNORE_EXISTING_KEY,
   ),
+  cmd('EXTENDED_COPY_LID1', ScsiOp.THIRD_PARTY_COPY_OUT, 'out', '83 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyOutSa.EXTENDED_COPY_LID1),
+  cmd('RECEIVE_COPY_STATUS_LID1', ScsiOp.THIRD_PARTY_COPY_IN, 'in', '84 1f ff 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyInSa.RECEIVE_COPY_STATUS_LID1),
+  cmd(
+    'RECEIVE_COPY_OPERATING_PARAMETERS',
+    ScsiOp.THIRD_PARTY_COPY_IN,
+    'in',
+    '84 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00',
+    ThirdPartyCopyInSa.RECEIVE_COPY_OPERATING_PARAMETERS,
+  ),
   cmd('READ_16', ScsiOp.READ_16, 'in', '88 f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('COMPARE_AND_WRITE', ScsiOp.COMPARE_AND_WRITE, 'out', '89 f8 ff ff ff ff ff ff ff ff 00 00 00 ff 3f 00'),
   cmd('WRITE_16', ScsiOp.WRITE_16, 'out', '8a f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('ORWRITE_16', ScsiOp.ORWRITE_16, 'out', '8b f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('WRITE_AND_VERIFY_16', ScsiOp.WRITE_AND_VERIFY_16, 'out', '8e f6 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('VERIFY_16', ScsiOp.VERIFY_16, 'out', '8f f6 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('PRE_FETCH_16', ScsiOp.PRE_FETCH_16, 'none', '90 02 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
-  cmd('SYNCHRONIZE_CACHE_16', ScsiOp.SYNCHRONIZE_CACHE_16, 'none', '91 02 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
+  cmd(
+    'SYNCHRONIZE_CACHE_16',
+    ScsiOp.SYNCHRONIZE_CACHE_16,
+    'none',
+    '91 02 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00',
+    undefined,
+    '00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
+  ),
   cmd('WRITE_SAME_16', ScsiOp.WRITE_SAME_16, 'out', '93 f9 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd(
     'READ_CAPACITY_16',
@@ -177,6 +211,7 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('WRITE_12', ScsiOp.WRITE_12, 'out', 'aa f8 ff ff ff ff ff ff ff ff 3f 00'),
   cmd('WRITE_AND_VERIFY_12', ScsiOp.WRITE_AND_VERIFY_12, 'out', 'ae f6 ff ff ff ff ff ff ff ff 3f 00'),
   cmd('VERIFY_12', ScsiOp.VERIFY_12, 'out', 'af f6 ff ff ff ff ff ff ff ff 3f 00'),
+  cmd('READ_DEFECT_DATA_12', ScsiOp.READ_DEFECT_DATA_12, 'in', 'b7 1f ff ff ff ff ff ff ff ff 00 00'),
 ];
 
 /** A successful lookup; made once per descriptor (lookups run for every command, and a Decoded is read-only). */
@@ -335,7 +370,7 @@ export function restrictUsage(
 export const PROTECT_COMMANDS: readonly string[] = [
   'READ_10', 'READ_12', 'READ_16', 'WRITE_10', 'WRITE_12', 'WRITE_16',
   'WRITE_AND_VERIFY_10', 'WRITE_AND_VERIFY_12', 'WRITE_AND_VERIFY_16',
-  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'WRITE_SAME_10', 'WRITE_SAME_16', 'COMPARE_AND_WRITE',
+  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'WRITE_SAME_10', 'WRITE_SAME_16', 'COMPARE_AND_WRITE', 'ORWRITE_16',
 ];
 /** Byte 1 bits 7..5: the protection field of PROTECT_COMMANDS. */
 export const PROTECT_MASK = 0xe0;
@@ -344,7 +379,7 @@ export const PROTECT_MASK = 0xe0;
 export const DPO_FUA_COMMANDS: readonly string[] = [
   'READ_10', 'READ_12', 'READ_16', 'WRITE_10', 'WRITE_12', 'WRITE_16',
   'WRITE_AND_VERIFY_10', 'WRITE_AND_VERIFY_12', 'WRITE_AND_VERIFY_16',
-  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'COMPARE_AND_WRITE',
+  'VERIFY_10', 'VERIFY_12', 'VERIFY_16', 'COMPARE_AND_WRITE', 'ORWRITE_16',
 ];
 /** Byte 1 bits 4..3: DPO and FUA. */
 export const DPO_FUA_MASK = 0x18;

@@ -91,6 +91,14 @@ export interface BlockCommandSet {
   read(lba: bigint, into: Uint8Array): Promise<BlockStatus>;
   /** Writes `data.length / blockSize` blocks at `lba`. */
   write(lba: bigint, data: Uint8Array): Promise<BlockStatus>;
+  /**
+   * Optional: {@link read} with a callback, for the emulator's READ fast path
+   * (no promise per command). `done` is called exactly once, and never before
+   * startRead returns; a throw means nothing was started.
+   */
+  startRead?(lba: bigint, into: Uint8Array, done: (status: BlockStatus) => void): void;
+  /** Optional: {@link write} with a callback, on the same terms as startRead. */
+  startWrite?(lba: bigint, data: Uint8Array, done: (status: BlockStatus) => void): void;
   /** Makes completed writes durable. */
   flush(): Promise<BlockStatus>;
   /** Deallocates ranges (at most `discard.maxSegments`, each at most `discard.maxBlocks`). */

@@ -7,6 +7,7 @@ import type { LogicalUnit } from './context.js';
 /** ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h). */
 export const LBA_OUT_OF_RANGE = senseIllegalRequest(Asc.LBA_OUT_OF_RANGE);
 const WRITE_PROTECTED = senseDataProtect(Asc.WRITE_PROTECTED);
+const SOFTWARE_WRITE_PROTECTED = senseDataProtect(Asc.LOGICAL_UNIT_SOFTWARE_WRITE_PROTECTED);
 
 /**
  * SBC-4: LOGICAL BLOCK ADDRESS OUT OF RANGE when the range [lba, lba + blocks)
@@ -18,9 +19,14 @@ export function lbaRangeFault(lu: LogicalUnit, lba: bigint, blocks: number | big
   return lba > cap || lba + BigInt(blocks) > cap ? LBA_OUT_OF_RANGE : undefined;
 }
 
-/** DATA PROTECT, WRITE PROTECTED for a command that would change the medium of a read-only unit. */
+/**
+ * DATA PROTECT for a command that would change the medium: WRITE PROTECTED on a
+ * read-only device, LOGICAL UNIT SOFTWARE WRITE PROTECTED while SWP is set
+ * (SPC-5 Control mode page).
+ */
 export function writeProtectFault(lu: LogicalUnit): SenseData | undefined {
-  return lu.info.readOnly ? WRITE_PROTECTED : undefined;
+  if (lu.info.readOnly) return WRITE_PROTECTED;
+  return lu.softwareWriteProtect ? SOFTWARE_WRITE_PROTECTED : undefined;
 }
 
 /**

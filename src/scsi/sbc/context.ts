@@ -15,6 +15,10 @@ import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-comman
 import type { BlockOperation } from './errors.js';
 import type { RangeLock } from './range-lock.js';
 import type { DataInPool } from './data-in-pool.js';
+import type { Reservations } from './reservations.js';
+import type { Medium } from './medium.js';
+import type { Sanitizer } from './sanitize.js';
+import type { CopyManager } from './copy-manager.js';
 
 /** What a command ended with: SCSI status, sense (CHECK CONDITION only) and Data-In bytes. */
 export interface CommandOutcome {
@@ -55,10 +59,22 @@ export interface LogicalUnit {
   readonly locks: RangeLock;
   /** Where READ's Data-In buffers come from (pooled: see data-in-pool.ts). */
   readonly dataIn: DataInPool;
+  /** SPC-2 and persistent reservations, registrations, and which commands conflict. */
+  readonly reservations: Reservations;
   /** Largest READ/WRITE transfer, in logical blocks (what Block Limits reports, never 0). */
   readonly maxTransferBlocks: number;
   /** Started (START STOP UNIT): a stopped unit answers medium access with NOT READY. */
   stopped: boolean;
+  /** SWP (Control mode page): software write protection, on top of the device's own read-only state. */
+  readonly softwareWriteProtect: boolean;
+  /** The medium: removable or not, loaded, prevented from removal by which I_T nexuses. */
+  readonly medium: Medium;
+  /** The EXTENDED COPY copy manager: held copy statuses, one copy at a time. */
+  readonly copies: CopyManager;
+  /** The sanitize operation: running (and how far), failed, or neither. */
+  readonly sanitizer: Sanitizer;
+  /** Why medium access is refused now (a sanitize running or failed, no medium, stopped), or undefined. */
+  mediumFault(): SenseData | undefined;
   modeState(): ModeState;
   /**
    * Applies accepted MODE SELECT parameters: a WCE change reaches the device
@@ -92,6 +108,8 @@ export interface SbcCommand<F> {
   readonly cdb: Uint8Array;
   /** The Data-Out Buffer, exactly the length dataOutLength asked for. */
   readonly dataOut: Uint8Array;
+  /** How many Data-Out bytes the initiator sent, before they were cut to dataOut (0 without Data-Out). */
+  readonly dataOutSent: number;
   /** The I_T nexus the command came from. */
   readonly nexus: string;
 }

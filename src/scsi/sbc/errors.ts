@@ -81,6 +81,8 @@ export const UnitAttention = {
   /** A LOGICAL UNIT RESET or target reset task management function ran. */
   BUS_DEVICE_RESET: Asc.BUS_DEVICE_RESET_FUNCTION_OCCURRED,
   I_T_NEXUS_LOSS: Asc.I_T_NEXUS_LOSS_OCCURRED,
+  /** A removable unit's medium was loaded (START STOP UNIT LOEJ): it may not be the one there before. */
+  NOT_READY_TO_READY_CHANGE: Asc.NOT_READY_TO_READY_CHANGE_MEDIUM_MAY_HAVE_CHANGED,
   /** READ CAPACITY would now report something else (virtio config change of `capacity`). */
   CAPACITY_DATA_HAS_CHANGED: Asc.CAPACITY_DATA_HAS_CHANGED,
   /** Another I_T nexus changed a mode parameter (MODE SELECT, or the device changed `writeback`). */

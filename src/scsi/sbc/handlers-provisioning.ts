@@ -10,7 +10,7 @@ import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList 
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { BlockRange } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type LogicalUnit } from './context.js';
-import { LBA_OUT_OF_RANGE, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
+import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
 import { IMPLEMENTATION_FAILURE, blockFailureSense } from './errors.js';
 
 /** WRITE SAME NUMBER OF LOGICAL BLOCKS, first byte by CDB length. */
@@ -40,7 +40,7 @@ function isZero(b: Uint8Array): boolean {
 }
 
 /** Splits [lba, lba + blocks) into pieces of at most `max` blocks. */
-function* pieces(lba: bigint, blocks: bigint, max: number): Generator<BlockRange> {
+export function* pieces(lba: bigint, blocks: bigint, max: number): Generator<BlockRange> {
   for (let at = lba, left = blocks; left > 0n; ) {
     const n = left > BigInt(max) ? max : Number(left);
     yield { lba: at, blocks: n };
@@ -54,7 +54,7 @@ function* pieces(lba: bigint, blocks: bigint, max: number): Generator<BlockRange
  * limits. A failed call reports its first LBA as the INFORMATION, as a failed
  * write or write-zeroes call does (the device does not say which block failed).
  */
-async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
+export async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
@@ -78,7 +78,7 @@ async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promi
  * `unmap` and the device may) or discard that reads back zeros when the block is
  * all zeros, else by writing the pattern out in chunks.
  */
-async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
+export async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
   const g = lu.geometry;
   if (isZero(block)) {
     const wz = g.writeZeroes;
@@ -156,9 +156,16 @@ async function lbaStatus(lu: LogicalUnit, start: bigint, max: number, reportType
   return out;
 }
 
+/** The blocks a WRITE SAME covers: NUMBER OF LOGICAL BLOCKS, or with 0 the rest of the medium (WSNZ 0). */
+function writeSameBlocks(lu: LogicalUnit, lba: bigint, blocks: number): bigint {
+  return blocks === 0 ? blocksToEnd(lu, lba) : BigInt(blocks);
+}
+
 export const PROVISIONING_HANDLERS: HandlerTable = {
-  // SBC-4 WRITE SAME. WSNZ is 1 (Block Limits), so zero blocks is INVALID FIELD
-  // IN CDB; NDOB means a block of zeros without a Data-Out Buffer. With UNMAP
+  // SBC-4 WRITE SAME. WSNZ is 0 (Block Limits): NUMBER OF LOGICAL BLOCKS 0
+  // means every block from the LBA to the end of the medium, within MAXIMUM
+  // WRITE SAME LENGTH like any other count (none at an LBA equal to the
+  // capacity). NDOB means a block of zeros without a Data-Out Buffer. With UNMAP
   // and a zero block the range is deallocated where the device can do so and
   // still read zeros; otherwise the data is written (SBC-4 allows a device
   // server that cannot unmap to write instead).
@@ -172,14 +179,16 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         () => writeProtectFault(lu),
         () => (f.unmap && !lbpws ? invalidFieldInCdb(UNMAP_FIELD.byte, UNMAP_FIELD.bit) : undefined),
         () => lbaRangeFault(lu, f.lba, f.blocks),
-        () => (f.blocks === 0 || (max > 0 && f.blocks > max) ? invalidFieldInCdb(WS_BLOCKS_BYTE[descriptor.cdbLength] ?? 0) : undefined),
+        () => (max > 0 && writeSameBlocks(lu, f.lba, f.blocks) > BigInt(max) ? invalidFieldInCdb(WS_BLOCKS_BYTE[descriptor.cdbLength] ?? 0) : undefined),
       );
     },
     run: async (lu, { fields: f, dataOut }) => {
       const block = f.ndob ? new Uint8Array(lu.info.blockSize) : dataOut;
-      const release = await lu.locks.acquire(f.lba, f.blocks, false);
+      const blocks = writeSameBlocks(lu, f.lba, f.blocks);
+      if (blocks === 0n) return GOOD;
+      const release = await lu.locks.acquire(f.lba, Number(blocks), false);
       try {
-        const failed = await fill(lu, f.lba, BigInt(f.blocks), block, f.unmap);
+        const failed = await fill(lu, f.lba, blocks, block, f.unmap);
         return failed === undefined ? GOOD : checkCondition(failed);
       } finally {
         release();

@@ -1,5 +1,5 @@
 // SBC-4 data commands: READ, WRITE, WRITE AND VERIFY, VERIFY (6/10/12/16 as
-// each exists) and COMPARE AND WRITE. Checks run before any block operation
+// each exists), COMPARE AND WRITE and ORWRITE (16). Checks run before any block operation
 // and before the Data-Out length is looked at, in this order: write protection
 // (DATA PROTECT, WRITE PROTECTED), LBA range (LOGICAL BLOCK ADDRESS OUT OF
 // RANGE), the length against its Block Limits maximum (INVALID FIELD IN CDB) —
@@ -11,6 +11,7 @@
 
 import type { RwCdb, RwOp } from '../cdb/rw.js';
 import { Bytchk } from '../cdb/rw.js';
+import { ORWRITE_LENGTH_BYTE } from '../cdb/orwrite.js';
 import { invalidFieldInCdb, senseMiscompare, type SenseData } from '../sense.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit, type SbcCommand } from './context.js';
 import type { DataInPool } from './data-in-pool.js';
@@ -175,14 +176,20 @@ export const RW_HANDLERS: HandlerTable = {
   // SBC-4 COMPARE AND WRITE: the Data-Out Buffer holds the verify data then the
   // write data, n blocks each. Compare and write happen under an exclusive
   // range lock, so no other command sees or changes the blocks in between.
+  // More Data-Out than 2 × n blocks is INVALID FIELD IN CDB at NUMBER OF
+  // LOGICAL BLOCKS (less is the short Data-Out every command gets): where the
+  // verify half ends is the CDB's n, so a buffer the initiator sized for a
+  // larger n would have write data compared or verify data written (e.g. 256
+  // blocks of each for a count that wraps to 0).
   compareAndWrite: {
     medium: true,
     dataOutLength: (lu, f) => 2 * f.blocks * lu.info.blockSize,
-    check: (lu, { fields: f }) =>
+    check: (lu, { fields: f, dataOutSent }) =>
       firstFault(
         () => writeProtectFault(lu),
         () => lbaRangeFault(lu, f.lba, f.blocks),
         () => (f.blocks > lu.info.limits.maxCompareAndWriteBlocks ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
+        () => (dataOutSent > 2 * f.blocks * lu.info.blockSize ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
       ),
     run: async (lu, { fields: f, dataOut }) => {
       if (f.blocks === 0) return GOOD;
@@ -193,6 +200,28 @@ export const RW_HANDLERS: HandlerTable = {
         const at = firstDifference(current, dataOut.subarray(0, half));
         if (at >= 0) return senseMiscompare(at);
         return writeBlocks(lu, f.lba, dataOut.subarray(half), f.fua);
+      });
+      return fail(failed) ?? GOOD;
+    },
+  },
+
+  // SBC-4 ORWRITE (16), as a read-modify-write: the blocks are read, ORed with
+  // the Data-Out Buffer byte by byte and written back, under an exclusive
+  // range lock (as COMPARE AND WRITE), so no other command sees or changes the
+  // blocks in between. FUA writes through (write + flush when cached). The
+  // BMOP-style generation processing of ORWRITE (32) does not exist here.
+  orWrite: {
+    medium: true,
+    dataOutLength: (lu, f) => f.blocks * lu.info.blockSize,
+    check: (lu, { fields: f }) =>
+      writeProtectFault(lu) ?? lbaRangeFault(lu, f.lba, f.blocks) ?? transferLengthFault(lu, f.blocks, ORWRITE_LENGTH_BYTE),
+    run: async (lu, { fields: f, dataOut }) => {
+      if (f.blocks === 0) return GOOD;
+      const failed = await locked(lu, f.lba, f.blocks, true, async () => {
+        const current = await readBlocks(lu, f.lba, f.blocks);
+        if (!(current instanceof Uint8Array)) return current;
+        for (let i = 0; i < current.length; i++) current[i] = (current[i] ?? 0) | (dataOut[i] ?? 0);
+        return writeBlocks(lu, f.lba, current, f.fua);
       });
       return fail(failed) ?? GOOD;
     },

@@ -1,13 +1,13 @@
 // SBC-4 commands about the unit rather than its data: READ CAPACITY (10)/(16),
-// START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, SYNCHRONIZE CACHE (10)/(16),
-// PRE-FETCH (10)/(16) and FORMAT UNIT.
+// SYNCHRONIZE CACHE (10)/(16), PRE-FETCH (10)/(16), FORMAT UNIT and READ
+// DEFECT DATA (10)/(12) (START STOP
+// UNIT and PREVENT ALLOW MEDIUM REMOVAL are in handlers-medium.ts).
 
 import { buildReadCapacity10Data, buildReadCapacity16Data } from '../capacity-data.js';
-import { PowerCondition } from '../cdb/misc.js';
+import { DEFECT_REQUEST_BYTE, DefectListFormat } from '../cdb/defect-data.js';
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest } from '../sense.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
-
 
 // FORMAT UNIT parameter list header (SBC-4): short 4 bytes, long (LONGLIST) 8 bytes.
 const FORMAT_SHORT_HEADER = 4;
@@ -18,6 +18,13 @@ const FOV_DEPENDENT = 0x78;
 const IP = 0x08; // byte 1 bit 3: an initialization pattern descriptor follows
 const P_I_INFORMATION = 0xf0; // long header byte 3 bits 7..4
 const FMTPINFO_FIELD = { byte: 1, bit: 7 } as const;
+
+// READ DEFECT DATA parameter data (SBC-4): a 4-byte header (10) or an 8-byte one
+// (12, with GENERATION CODE), then the address descriptors.
+const DEFECT_HEADER: Readonly<Record<10 | 12, number>> = { 10: 4, 12: 8 };
+const PLISTV = 0x10; // header byte 1 bit 4
+const GLISTV = 0x08; // header byte 1 bit 3
+const DEFECT_LIST_FORMAT_BIT = 2; // most significant bit of DEFECT LIST FORMAT (bits 2..0)
 
 /** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error. */
 async function synchronize(lu: LogicalUnit, immed: boolean, nexus: string): Promise<CommandOutcome> {
@@ -34,6 +41,24 @@ async function synchronize(lu: LogicalUnit, immed: boolean, nexus: string): Prom
 }
 
 export const SBC_HANDLERS: HandlerTable = {
+  // SBC-4 READ DEFECT DATA (10)/(12). A virtual disk has no defects: both lists
+  // exist and are empty, so the data is the header alone, with PLISTV/GLISTV
+  // echoing what was requested, the requested DEFECT LIST FORMAT (an empty list
+  // is the same in every address descriptor format), DEFECT LIST LENGTH 0 and,
+  // in the 12-byte form, GENERATION CODE 0 (generation codes not supported).
+  // The vendor-specific format (110b) defines nothing here and 111b is
+  // reserved: INVALID FIELD IN CDB at DEFECT LIST FORMAT.
+  readDefectData: {
+    medium: true,
+    run: (_lu, { fields: f, descriptor }) => {
+      const len = descriptor.cdbLength === 10 ? 10 : 12;
+      if (f.format > DefectListFormat.PHYSICAL_SECTOR) return checkCondition(invalidFieldInCdb(DEFECT_REQUEST_BYTE[len], DEFECT_LIST_FORMAT_BIT));
+      const out = new Uint8Array(DEFECT_HEADER[len]);
+      out[1] = (f.reqPlist ? PLISTV : 0) | (f.reqGlist ? GLISTV : 0) | f.format;
+      return goodData(out, f.allocationLength);
+    },
+  },
+
   // PMI (obsolete in SBC-4) asks for the last LBA before a delay; vtcam has no
   // such boundary, so it reports the last LBA, and an LBA past it is out of range.
   readCapacity10: {
@@ -48,36 +73,6 @@ export const SBC_HANDLERS: HandlerTable = {
       fields.pmi && fields.lba >= lu.info.blocks
         ? checkCondition(LBA_OUT_OF_RANGE)
         : goodData(buildReadCapacity16Data(lu.info), fields.allocationLength),
-  },
-
-  // SBC-4 START STOP UNIT. START 0 flushes (unless NO_FLUSH) and stops the
-  // unit: medium access is then NOT READY, INITIALIZING COMMAND REQUIRED until
-  // START 1, as a disk spun down would answer. LOEJ has nothing to eject on a
-  // non-removable unit and is ignored, as QEMU and tgt do. A POWER CONDITION
-  // other than START_VALID (0h) ignores START and LOEJ (SBC-4); a virtual disk
-  // has no power states to move between, so it changes nothing (the decoder
-  // has already refused the reserved values).
-  startStopUnit: {
-    medium: false,
-    run: async (lu, { fields }) => {
-      if (fields.powerCondition !== PowerCondition.START_VALID) return GOOD;
-      if (fields.start) {
-        lu.stopped = false;
-        return GOOD;
-      }
-      if (!fields.noFlush && lu.geometry.flush) {
-        const failed = await lu.run('flush', () => lu.bcs.flush());
-        if (failed !== undefined) return checkCondition(failed);
-      }
-      lu.stopped = true;
-      return GOOD;
-    },
-  },
-
-  // Nothing can be removed from a virtio-blk disk; the state has no effect (SBC-4 allows that for RMB 0).
-  preventAllow: {
-    medium: false,
-    run: () => GOOD,
   },
 
   syncCache: {

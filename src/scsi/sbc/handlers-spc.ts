@@ -12,7 +12,7 @@ import { buildStandardInquiry } from '../inquiry.js';
 import { applyModeSelect, buildModeSense, type PageControl } from '../mode-pages.js';
 import { reportLuns } from '../report-luns.js';
 import { encodeSense } from '../sense-codec.js';
-import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense, senseNotReady } from '../sense.js';
+import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense } from '../sense.js';
 import { buildVpdPage } from '../vpd.js';
 import { GOOD, checkCondition, fromDecoded, goodData, type HandlerTable } from './context.js';
 import { UnitAttention } from './errors.js';
@@ -41,14 +41,13 @@ export const SPC_HANDLERS: HandlerTable = {
   },
 
   // SPC-5 REQUEST SENSE: the pending unit attention or deferred error (and it is
-  // then cleared), else NOT READY while stopped, else NO SENSE; always GOOD.
+  // then cleared), else NOT READY while the medium is absent or the unit
+  // stopped, else NO SENSE; always GOOD.
   // DESC picks the format for this data (D_SENSE is for CHECK CONDITION sense).
   requestSense: {
     medium: false,
     run: (lu, { fields, nexus }) => {
-      const pending =
-        lu.takePendingSense(nexus) ??
-        (lu.stopped ? senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED) : sense(SenseKey.NO_SENSE, Asc.NO_ADDITIONAL_SENSE));
+      const pending = lu.takePendingSense(nexus) ?? lu.mediumFault() ?? sense(SenseKey.NO_SENSE, Asc.NO_ADDITIONAL_SENSE);
       return goodData(encodeSense(pending, fields.desc ? 'descriptor' : 'fixed'), fields.allocationLength);
     },
   },

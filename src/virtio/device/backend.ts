@@ -26,6 +26,16 @@ export interface BlockBackend {
   read(offset: number, dst: Uint8Array): Promise<BackendStatus>;
   /** Stores `src` at [offset, offset + src.length). */
   write(offset: number, src: Uint8Array): Promise<BackendStatus>;
+  /**
+   * Optional: {@link read} for a backend whose I/O is done before it returns
+   * (memory), into `dst[at, at + length)` (as fs.readSync takes a buffer, an
+   * index and a length: the device passes guest memory itself, no view per
+   * request). The device then answers the request in the same pass over the
+   * ring, without a promise and a turn per request. Same contract as read.
+   */
+  readSync?(offset: number, dst: Uint8Array, at: number, length: number): BackendStatus;
+  /** Optional: {@link write} of `src[at, at + length)`, done before it returns; see readSync. */
+  writeSync?(offset: number, src: Uint8Array, at: number, length: number): BackendStatus;
   /** Makes every completed write durable. */
   flush(): Promise<BackendStatus>;
   /** Releases [offset, offset+length); afterwards the range reads as zeros. */

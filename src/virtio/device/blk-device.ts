@@ -117,6 +117,10 @@ export class VirtioBlkDevice implements BlkRequestContext {
   #resetting = false;
   #idle: (() => void)[] = [];
   #publishScheduled = false;
+  /** Inside notify()'s pass over a ring: completions wait for the publish at its end. */
+  #inPass = false;
+  /** `capacity` in sectors as a number (below 2^53: the backend's size is one), for checkRange on every request. */
+  #capacitySectors: number;
   #irq: (irq: VirtioInterrupt) => void = () => undefined;
   /** Why the device asked for a reset, for diagnostics. */
   needsResetReason: string | undefined;
@@ -167,6 +171,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
       secureEraseSectorAlignment: 0,
     };
     this.#configBytes = encodeBlkConfig(this.#config);
+    this.#capacitySectors = Number(sectors);
     this.#queues = Array.from({ length: numQueues }, () => this.#freshQueue());
   }
 
@@ -289,11 +294,29 @@ export class VirtioBlkDevice implements BlkRequestContext {
     return this.#queues[q]?.ring?.interruptStats;
   }
 
-  /** The doorbell: process every available chain of queue `q`. */
+  /**
+   * The doorbell: process every available chain of queue `q`. Requests the
+   * backend completes at once (readSync, writeSync) are published together at
+   * the end of the pass: one used.idx store and at most one interrupt per
+   * doorbell. Requests that wait for the backend are published on a later turn.
+   */
   notify(q: number): void {
     const queue = this.#queues[q];
     const ring = queue?.ring;
     if (queue === undefined || ring === undefined || !this.#running()) return;
+    this.#inPass = true;
+    try {
+      this.#pass(queue, q, ring);
+    } finally {
+      this.#inPass = false;
+    }
+    if (queue.dirty) {
+      queue.dirty = false;
+      if (ring.publish()) this.#irq({ kind: 'queue', queue: q });
+    }
+  }
+
+  #pass(queue: Queue, q: number, ring: SplitVirtqDevice): void {
     for (;;) {
       ring.disableNotifications();
       for (;;) {
@@ -365,34 +388,18 @@ export class VirtioBlkDevice implements BlkRequestContext {
       this.#needsReset(`queue ${q}: head ${chain.head} has no writable status byte`);
       return;
     }
-    queue.busy[chain.head] = 1;
+    const head = chain.head;
+    queue.busy[head] = 1;
     const epoch = this.#epoch;
-    const finish = (r: BlkResult): void => {
-      this.#finish(queue, chain.head, status, r, epoch);
-    };
-    if (chain.fault !== undefined) {
-      finish(IOERR);
-      return;
-    }
-    const req = this.#parse(chain);
-    if (req === undefined) {
-      finish(IOERR);
-      return;
-    }
-    const handler = HANDLERS.get(req.type);
-    if (handler === undefined) {
-      finish(UNSUPP);
-      return;
-    }
-    const r = handler(this, req);
+    const r = chain.fault === undefined ? this.#handle(chain) : IOERR;
     if (!(r instanceof Promise)) {
-      finish(r);
+      this.#finish(queue, head, status, r, epoch);
       return;
     }
     this.#inflight++;
     const settle = (res: BlkResult): void => {
       this.#inflight--;
-      finish(res);
+      this.#finish(queue, head, status, res, epoch);
       if (this.#inflight === 0 && this.#idle.length > 0) for (const wake of this.#idle.splice(0)) wake();
     };
     r.then(settle, () => {
@@ -400,20 +407,31 @@ export class VirtioBlkDevice implements BlkRequestContext {
     });
   }
 
+  /** Parses a well-formed chain and runs its type's handler. */
+  #handle(chain: AvailChain): BlkResult | Promise<BlkResult> {
+    const req = this.#parse(chain);
+    if (req === undefined) return IOERR;
+    const handler = HANDLERS.get(req.type);
+    return handler === undefined ? UNSUPP : handler(this, req);
+  }
+
   #parse(chain: AvailChain): (BlkRequestData & { type: number }) | undefined {
     const rlen = sgLength(chain.readable);
     const wlen = sgLength(chain.writable);
     let type: number;
-    let sector: bigint;
+    let sector: number;
     const first = chain.readable[0];
     if (first !== undefined && first.len >= VirtioBlkReqHeader.SIZE) {
       // The usual layout: the whole header in the first descriptor; read it in place.
-      type = this.memory.readU32(first.addr + VirtioBlkReqHeader.type) ?? 0;
-      sector = this.memory.readU64(first.addr + VirtioBlkReqHeader.sector) ?? 0n;
+      const at = first.addr;
+      type = this.memory.readU32(at + VirtioBlkReqHeader.type) ?? 0;
+      sector = sectorNumber(this.memory.readU32(at + VirtioBlkReqHeader.sector) ?? 0, this.memory.readU32(at + VirtioBlkReqHeader.sector + 4) ?? 0);
     } else {
       const hdr = sgRead(this.memory, chain.readable, 0, VirtioBlkReqHeader.SIZE);
       if (hdr === undefined) return undefined;
-      ({ type, sector } = decodeBlkReqHeader(hdr));
+      const h = decodeBlkReqHeader(hdr);
+      type = h.type;
+      sector = Number(h.sector);
     }
     return {
       type,
@@ -432,7 +450,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
     queue.busy[head] = 0;
     queue.ring.push(head, r.written + 1);
     queue.dirty = true;
-    if (this.#publishScheduled) return;
+    if (this.#inPass || this.#publishScheduled) return;
     this.#publishScheduled = true;
     this.#schedule(() => {
       this.#publishScheduled = false;
@@ -452,10 +470,10 @@ export class VirtioBlkDevice implements BlkRequestContext {
   }
 
   /** Checks a data transfer: block-aligned length, aligned start, inside capacity. */
-  checkRange(sector: bigint, bytes: number): boolean {
-    const perBlock = BigInt(this.blockSize / VIRTIO_BLK_SECTOR_SIZE);
-    if (bytes % this.blockSize !== 0 || sector % perBlock !== 0n) return false;
-    return sector + BigInt(bytes / VIRTIO_BLK_SECTOR_SIZE) <= this.#config.capacity;
+  checkRange(sector: number, bytes: number): boolean {
+    const perBlock = this.blockSize / VIRTIO_BLK_SECTOR_SIZE;
+    if (bytes % this.blockSize !== 0 || sector % perBlock !== 0) return false;
+    return sector + bytes / VIRTIO_BLK_SECTOR_SIZE <= this.#capacitySectors;
   }
 
   hasDriverFeature(bit: number): boolean {
@@ -477,6 +495,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
   #setConfig(change: Partial<VirtioBlkConfig>, interrupt: boolean): void {
     Object.assign(this.#config, change);
     this.#configBytes = encodeBlkConfig(this.#config);
+    this.#capacitySectors = Number(this.#config.capacity);
     this.#generation++;
     if (interrupt) this.#configInterrupt();
   }
@@ -491,6 +510,14 @@ export class VirtioBlkDevice implements BlkRequestContext {
     this.#status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     this.#irq({ kind: 'config' });
   }
+}
+
+/**
+ * The le64 SECTOR from its two le32 halves. Past 2^53 (where a number stops
+ * being exact) it is Infinity: past any capacity, which checkRange refuses.
+ */
+function sectorNumber(lo: number, hi: number): number {
+  return hi < 0x20_0000 ? hi * 0x1_0000_0000 + lo : Infinity;
 }
 
 function lastByte(ranges: readonly GuestRange[]): number | undefined {

@@ -31,8 +31,8 @@ export interface BlkRequestContext {
   readonly readOnly: boolean;
   readonly writeback: boolean;
   readonly serial: Uint8Array;
-  /** Block-aligned length, aligned start, inside capacity. */
-  checkRange(sector: bigint, bytes: number): boolean;
+  /** Block-aligned length, aligned start, inside capacity (a sector past 2^53 is past any capacity). */
+  checkRange(sector: number, bytes: number): boolean;
   hasDriverFeature(bit: number): boolean;
   limits(): Pick<VirtioBlkConfig, 'maxDiscardSectors' | 'maxDiscardSeg' | 'maxWriteZeroesSectors' | 'maxWriteZeroesSeg'>;
 }
@@ -58,7 +58,8 @@ function fromBackend(s: BackendStatus, written = 0): BlkResult {
 
 /** A parsed request, ready for its type's handler. */
 export interface BlkRequestData {
-  readonly sector: bigint;
+  /** The header's sector; a number (one past 2^53 is inexact, and past any capacity all the same). */
+  readonly sector: number;
   readonly dataOut: readonly GuestRange[];
   readonly dataOutLen: number;
   readonly dataIn: readonly GuestRange[];
@@ -73,8 +74,8 @@ type Handler = (dev: BlkRequestContext, req: BlkRequestData) => Promise<BlkResul
 const firstFailure = (results: readonly BackendStatus[]): BackendStatus => results.find((s) => s !== 'ok') ?? 'ok';
 
 /** The backend I/O for each data segment; the first failure, else ok. Rejects when the backend throws. */
-function ioSegments(dev: BlkRequestContext, sector: bigint, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
-  let offset = Number(sector) * VIRTIO_BLK_SECTOR_SIZE;
+function ioSegments(dev: BlkRequestContext, sector: number, ranges: readonly GuestRange[], write: boolean): Promise<BackendStatus> {
+  let offset = sector * VIRTIO_BLK_SECTOR_SIZE;
   const io = (r: GuestRange): Promise<BackendStatus> | undefined => {
     const view = dev.memory.view(r.addr, r.len);
     if (view === undefined) return undefined;
@@ -97,17 +98,47 @@ function ioSegments(dev: BlkRequestContext, sector: bigint, ranges: readonly Gue
   }
 }
 
+/**
+ * ioSegments done at once, with the backend's synchronous forms (readSync,
+ * writeSync); undefined when the backend has none. A throw is io-error, as a
+ * rejection is on the asynchronous path.
+ */
+function ioSegmentsNow(dev: BlkRequestContext, sector: number, ranges: readonly GuestRange[], write: boolean): BackendStatus | undefined {
+  const b = dev.backend;
+  if (write ? b.writeSync === undefined : b.readSync === undefined) return undefined;
+  const mem = dev.memory;
+  let offset = sector * VIRTIO_BLK_SECTOR_SIZE;
+  let status: BackendStatus = 'ok';
+  try {
+    for (const r of ranges) {
+      if (!mem.contains(r.addr, r.len)) return 'io-error';
+      // Guest memory itself with the range's index: no view per segment.
+      const s = (write ? b.writeSync?.(offset, mem.bytes, r.addr, r.len) : b.readSync?.(offset, mem.bytes, r.addr, r.len)) ?? 'io-error';
+      if (status === 'ok') status = s;
+      offset += r.len;
+    }
+  } catch {
+    return 'io-error';
+  }
+  return status;
+}
+
 const handleIn: Handler = (dev, req) => {
   if (req.dataOutLen !== 0 || !dev.checkRange(req.sector, req.dataInLen)) return IOERR;
+  const now = ioSegmentsNow(dev, req.sector, req.dataIn, false);
+  if (now !== undefined) return fromBackend(now, now === 'ok' ? req.dataInLen : 0);
   return ioSegments(dev, req.sector, req.dataIn, false).then((s) => fromBackend(s, s === 'ok' ? req.dataInLen : 0));
 };
 
+// Write-through mode (writeback = 0): a write is durable before it completes.
+const afterWrite = (dev: BlkRequestContext, s: BackendStatus): BlkResult | Promise<BlkResult> =>
+  s === 'ok' && !dev.writeback ? dev.backend.flush().then((f) => fromBackend(f)) : fromBackend(s);
+
 const handleOut: Handler = (dev, req) => {
   if (req.dataInLen !== 0 || dev.readOnly || !dev.checkRange(req.sector, req.dataOutLen)) return IOERR;
-  return ioSegments(dev, req.sector, req.dataOut, true).then((s) =>
-    // Write-through mode (writeback = 0): a write is durable before it completes.
-    s === 'ok' && !dev.writeback ? dev.backend.flush().then((f) => fromBackend(f)) : fromBackend(s),
-  );
+  const now = ioSegmentsNow(dev, req.sector, req.dataOut, true);
+  if (now !== undefined) return afterWrite(dev, now);
+  return ioSegments(dev, req.sector, req.dataOut, true).then((s) => afterWrite(dev, s));
 };
 
 const handleFlush: Handler = async (dev, req) => {
@@ -146,7 +177,7 @@ function makeDiscardHandler(type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BL
     for (let i = 0; i < n; i++) {
       const seg = decodeDiscardSegment(payload, i * VirtioBlkDiscardWriteZeroes.SIZE);
       if (segmentFlagsStatus(type, seg.flags) !== VIRTIO_BLK_S_OK) return UNSUPP;
-      if (seg.numSectors > maxSectors || !dev.checkRange(seg.sector, seg.numSectors * VIRTIO_BLK_SECTOR_SIZE)) return IOERR;
+      if (seg.numSectors > maxSectors || !dev.checkRange(Number(seg.sector), seg.numSectors * VIRTIO_BLK_SECTOR_SIZE)) return IOERR;
       segs.push(seg);
     }
     for (const seg of segs) {

@@ -33,12 +33,20 @@ export function sgRead(mem: GuestMemory, ranges: readonly GuestRange[], offset: 
   return done === len ? out : undefined;
 }
 
+/** sgSlice's working list (see there). */
+const SLICE_SCRATCH: GuestRange[] = [];
+
 /**
  * The sub-ranges covering [offset, offset+len) of the list, for zero-copy I/O
- * straight into or out of guest memory.
+ * straight into or out of guest memory. A range covered whole is the list's
+ * own object (ranges are immutable), so the usual chain costs one array.
  */
 export function sgSlice(ranges: readonly GuestRange[], offset: number, len: number): GuestRange[] {
-  const out: GuestRange[] = [];
+  // Collected in a list reused from call to call (written by index: setting an
+  // array's length is a slow builtin), returned at its exact length (an array
+  // grown from empty reserves 17 slots; a request has one or two).
+  const out = SLICE_SCRATCH;
+  let count = 0;
   let skip = offset;
   let left = len;
   for (const r of ranges) {
@@ -48,9 +56,10 @@ export function sgSlice(ranges: readonly GuestRange[], offset: number, len: numb
       continue;
     }
     const n = Math.min(r.len - skip, left);
-    if (n > 0) out.push({ addr: r.addr + skip, len: n });
+    if (n === r.len) out[count++] = r;
+    else if (n > 0) out[count++] = { addr: r.addr + skip, len: n };
     left -= n;
     skip = 0;
   }
-  return out;
+  return out.slice(0, count);
 }

@@ -431,7 +431,8 @@ describe('edge cases', () => {
   });
 
   test('a listener that throws does not break the completion; its error is rethrown on its own', async () => {
-    const { xpt, da } = await setup();
+    // A clock of its own: the default one (coarseNow) queues a microtask of its own.
+    const { xpt, da } = await setup({ now: () => 0 });
     const queued: (() => void)[] = [];
     vi.stubGlobal('queueMicrotask', (f: () => void) => queued.push(f));
     try {

@@ -152,7 +152,7 @@ describe('data', () => {
   test('write then read across size_max segments: bytes land where they belong, guest memory is returned', async () => {
     // Direct descriptors: indirect tables would stay allocated in the driver's table cache.
     const { s, disk, backend, bcs } = await setup({ device: { sizeMax: 1024, segMax: 8 }, features: without(VIRTIO_F_INDIRECT_DESC) });
-    const live = s.allocator.liveCount;
+    const live = s.allocator.liveCount - bcs.spareBuffers;
     const data = pattern(8, 512);
     expect(await bcs.write(10n, data)).toBe('ok');
     // One request of four 1 KiB segments: the device does one backend write per segment.
@@ -163,7 +163,8 @@ describe('data', () => {
     const back = new Uint8Array(8 * 512);
     expect(await bcs.read(10n, back)).toBe('ok');
     expect(back).toEqual(data);
-    expect(s.allocator.liveCount).toBe(live);
+    // Freed data buffers stay allocated as spares for the next transfer.
+    expect(s.allocator.liveCount - bcs.spareBuffers).toBe(live);
     expect(bcs.heldDescriptors).toBe(0);
   });
 
@@ -285,6 +286,55 @@ describe('resources', () => {
     expect(await holding).toBe('ok');
     bcs.unfence();
     expect(await bcs.flush()).toBe('ok');
+  });
+
+  test('freed data buffers are reused by the next transfer of their length, given back at a fence and when an allocation finds no room', async () => {
+    const { s, bcs } = await setup({ memorySize: 1 << 20 });
+    expect(await bcs.write(0n, new Uint8Array(16 * 1024).fill(3))).toBe('ok');
+    const live = s.allocator.liveCount;
+    expect(bcs.spareBuffers).toBe(1);
+    // The same length again: the spare, not a new allocation.
+    expect(await bcs.read(0n, new Uint8Array(16 * 1024))).toBe('ok');
+    expect([s.allocator.liveCount, bcs.spareBuffers]).toEqual([live, 1]);
+    bcs.fence();
+    expect([s.allocator.liveCount, bcs.spareBuffers]).toEqual([live - 1, 0]);
+    bcs.unfence();
+    expect(await bcs.write(0n, new Uint8Array(16 * 1024).fill(4))).toBe('ok');
+    expect(bcs.spareBuffers).toBe(1);
+    // Memory full but for the spare: an 8 KiB transfer gets the spare's room back.
+    for (let n = 1 << 20; n >= 1; n >>= 1) while (s.allocator.alloc(n, 1) !== undefined);
+    expect(s.allocator.freeBytes).toBe(0);
+    const fillers = s.allocator.liveCount - live;
+    const back = new Uint8Array(8 * 1024);
+    expect(await bcs.read(0n, back)).toBe('ok');
+    expect(back.every((x) => x === 4)).toBe(true);
+    // The 8 KiB buffer is kept as a spare in its turn; the 16 KiB one went back to the allocator.
+    expect([bcs.spareBuffers, s.allocator.liveCount - fillers]).toEqual([1, live]);
+  });
+
+  test('startRead and startWrite call back exactly once and never before they return, fenced or not', async () => {
+    const { bcs } = await setup({ device: { sizeMax: 512, segMax: 2 } });
+    const calls: [string, boolean][] = [];
+    let returned = false;
+    const note = (st: string): void => {
+      calls.push([st, returned]);
+    };
+    bcs.startWrite(4n, pattern(1, 512, 7), note);
+    returned = true;
+    await until(() => calls.length === 1);
+    returned = false;
+    bcs.startRead(4n, new Uint8Array(512), note);
+    returned = true;
+    await until(() => calls.length === 2);
+    bcs.fence();
+    returned = false;
+    bcs.startRead(4n, new Uint8Array(512), note);
+    returned = true;
+    await until(() => calls.length === 3);
+    expect(calls).toEqual([['ok', true], ['ok', true], ['io-error', true]]);
+    expect(() => {
+      bcs.startRead(0n, new Uint8Array(3 * 512), note);
+    }).toThrow(/needs 3 segments/);
   });
 
   test('driver.freeDescriptors counts the table: a request takes its descriptor cost, completion gives it back', async () => {

@@ -62,7 +62,7 @@ describe('probe end to end (SbcEmulator)', () => {
       naa: lu.naa,
       capacity: { blocks: 123_456n, blockSize: 512, physicalBlockExp: 0, lbpme: true, lbprz: true },
       blockLimits: {
-        wsnz: true,
+        wsnz: false, // the emulator takes WRITE SAME with 0 blocks (to the end of the medium)
         maxCompareAndWriteBlocks: lu.limits.maxCompareAndWriteBlocks,
         maxTransferBlocks: lu.limits.maxTransferBlocks,
         optimalTransferBlocks: lu.limits.optimalTransferBlocks,

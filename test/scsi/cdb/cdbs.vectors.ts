@@ -20,6 +20,10 @@
 //   OUT 5Fh (SA, SCOPE 2.7..4, TYPE 2.3..0, PLL 5..8)
 //   MAINTENANCE IN A3h SA 0Ch (RSOC): RCTD 2.7, REPORTING OPTIONS 2.2..0, OPCODE 3, SA 4..5, ALLOC 6..9
 //   MAINTENANCE IN A3h SA 0Dh (RSTMF): REPD 2.7, ALLOC 6..9
+//   READ DEFECT DATA 37h: REQ_PLIST 2.4 REQ_GLIST 2.3 FORMAT 2.2..0, ALLOC 7..8; B7h: the same in byte 1,
+//   ADDRESS DESCRIPTOR INDEX 2..5, ALLOC 6..9   ORWRITE(16) 8Bh: ORPROTECT DPO FUA byte 1, LBA 2..9, LENGTH 10..13, GROUP 14
+//   SANITIZE 48h: IMMED 1.7 AUSE 1.5 SA 1.4..0, PARAMETER LIST LENGTH 7..8
+//   THIRD-PARTY COPY OUT 83h SA 00h (EXTENDED COPY LID1): PLL 10..13; IN 84h SA 00h/03h: LIST ID 2, ALLOC 10..13
 
 import type { CdbFields } from '../../../src/scsi/cdb/decode.js';
 
@@ -267,6 +271,48 @@ export const cdbVectors: readonly CdbVector[] = [
   },
   { name: 'RSTMF basic', hex: 'a3 0d 00 00 00 00 00 00 00 04 00 00', cdb: { kind: 'rstmf', fields: { repd: false, allocationLength: 4 } } },
   { name: 'RSTMF REPD', hex: 'a3 0d 80 00 00 00 00 00 00 10 00 00', cdb: { kind: 'rstmf', fields: { repd: true, allocationLength: 16 } } },
+  {
+    name: 'READ DEFECT DATA(10) PLIST GLIST, long block format',
+    hex: '37 00 1b 00 00 00 00 01 00 00',
+    cdb: { kind: 'readDefectData', fields: { reqPlist: true, reqGlist: true, format: 3, addressDescriptorIndex: 0, allocationLength: 0x100 } },
+  },
+  {
+    name: 'READ DEFECT DATA(12) index and a 32-bit length',
+    hex: 'b7 14 00 00 01 00 00 01 00 00 00 00',
+    cdb: { kind: 'readDefectData', fields: { reqPlist: true, reqGlist: false, format: 4, addressDescriptorIndex: 0x100, allocationLength: 0x10000 } },
+  },
+  {
+    name: 'READ DEFECT DATA(12) by minLength',
+    minLength: 12,
+    hex: 'b7 08 00 00 00 00 00 00 00 20 00 00',
+    cdb: { kind: 'readDefectData', fields: { reqPlist: false, reqGlist: true, format: 0, addressDescriptorIndex: 0, allocationLength: 32 } },
+  },
+  {
+    name: 'ORWRITE(16) ORPROTECT DPO FUA, group',
+    hex: '8b f8 01 02 03 04 05 06 07 08 00 01 00 00 3f 00',
+    cdb: { kind: 'orWrite', fields: { lba: 0x0102030405060708n, blocks: 0x10000, protect: 7, dpo: true, fua: true, groupNumber: 0x3f } },
+  },
+  {
+    name: 'SANITIZE OVERWRITE IMMED AUSE',
+    hex: '48 a1 00 00 00 00 00 02 04 00',
+    cdb: { kind: 'sanitize', fields: { immed: true, ause: true, serviceAction: 1, parameterListLength: 0x204 } },
+  },
+  { name: 'SANITIZE EXIT FAILURE MODE', hex: '48 1f 00 00 00 00 00 00 00 00', cdb: { kind: 'sanitize', fields: { immed: false, ause: false, serviceAction: 0x1f, parameterListLength: 0 } } },
+  {
+    name: 'EXTENDED COPY (LID1)',
+    hex: '83 00 00 00 00 00 00 00 00 00 01 02 03 04 00 00',
+    cdb: { kind: 'extendedCopy', fields: { parameterListLength: 0x01020304 } },
+  },
+  {
+    name: 'RECEIVE COPY STATUS (LID1)',
+    hex: '84 00 07 00 00 00 00 00 00 00 00 00 04 00 00 00',
+    cdb: { kind: 'receiveCopyResults', fields: { serviceAction: 0, listId: 7, allocationLength: 0x400 } },
+  },
+  {
+    name: 'RECEIVE COPY OPERATING PARAMETERS',
+    hex: '84 03 00 00 00 00 00 00 00 00 ff ff ff ff 00 00',
+    cdb: { kind: 'receiveCopyResults', fields: { serviceAction: 3, listId: 0, allocationLength: 0xffff_ffff } },
+  },
 ];
 
 /** ILLEGAL REQUEST faults: asc 20h or 24h, field pointer byte/bit (bit absent: BPV = 0). */
@@ -289,7 +335,6 @@ export const cdbFaultVectors: readonly FaultVector[] = [
   { name: 'INQUIRY EVPD = 0 with a page code', hex: '12 00 80 00 ff 00', asc: 0x24, byte: 2 },
   { name: 'INQUIRY obsolete CMDDT', hex: '12 02 00 00 ff 00', asc: 0x24, byte: 1, bit: 1 },
   { name: 'INQUIRY reserved byte 1 bit 5', hex: '12 20 00 00 ff 00', asc: 0x24, byte: 1, bit: 5 },
-  { name: 'SYNCHRONIZE CACHE(10) obsolete SYNC_NV', hex: '35 04 00 00 00 00 00 00 00 00', asc: 0x24, byte: 1, bit: 2 },
   { name: 'SYNCHRONIZE CACHE(10) obsolete RELADR', hex: '35 01 00 00 00 00 00 00 00 00', asc: 0x24, byte: 1, bit: 0 },
   { name: 'PRE-FETCH(16) reserved byte 1 bit 0', hex: `90 01 ${Z8} 00 00 00 01 00 00`, asc: 0x24, byte: 1, bit: 0 },
   { name: 'UNMAP reserved byte 5', hex: '42 00 00 00 00 01 00 00 18 00', asc: 0x24, byte: 5, bit: 0 },
@@ -332,7 +377,16 @@ export const cdbFaultVectors: readonly FaultVector[] = [
   { name: 'RSTMF reserved byte 2 bit 0', hex: 'a3 0d 01 00 00 00 00 00 00 04 00 00', asc: 0x24, byte: 2, bit: 0 },
   { name: 'RSTMF reserved byte 3', hex: 'a3 0d 00 01 00 00 00 00 00 04 00 00', asc: 0x24, byte: 3, bit: 0 },
   { name: 'MAINTENANCE IN unknown SA 0Ah', hex: 'a3 0a 00 00 00 00 00 00 00 04 00 00', asc: 0x24, byte: 1, bit: 4 },
-  { name: 'SANITIZE is not implemented', hex: '48 01 00 00 00 00 00 00 00 00', asc: 0x20, byte: 0 },
+  { name: 'SANITIZE CRYPTOGRAPHIC ERASE is not implemented', hex: '48 03 00 00 00 00 00 00 00 00', asc: 0x24, byte: 1, bit: 4 },
+  { name: 'SANITIZE reserved byte 1 bit 6', hex: '48 41 00 00 00 00 00 00 05 00', asc: 0x24, byte: 1, bit: 6 },
+  { name: 'SANITIZE BLOCK ERASE with a PARAMETER LIST LENGTH', hex: '48 02 00 00 00 00 00 00 08 00', asc: 0x24, byte: 8, bit: 3 },
+  { name: 'READ DEFECT DATA(10) reserved byte 1', hex: '37 01 00 00 00 00 00 00 04 00', asc: 0x24, byte: 1, bit: 0 },
+  { name: 'READ DEFECT DATA(12) reserved byte 10', hex: 'b7 00 00 00 00 00 00 00 00 08 80 00', asc: 0x24, byte: 10, bit: 7 },
+  { name: 'ORWRITE(16) obsolete FUA_NV', hex: `8b 02 ${Z8} 00 00 00 01 00 00`, asc: 0x24, byte: 1, bit: 1 },
+  { name: 'EXTENDED COPY (LID4) is not implemented', hex: `83 01 ${Z8} 00 00 00 10 00 00`, asc: 0x24, byte: 1, bit: 4 },
+  { name: 'EXTENDED COPY (LID1) reserved byte 2', hex: `83 00 01 00 00 00 00 00 00 00 00 00 00 10 00 00`, asc: 0x24, byte: 2, bit: 0 },
+  { name: 'RECEIVE COPY OPERATING PARAMETERS with a LIST IDENTIFIER', hex: `84 03 01 00 00 00 00 00 00 00 00 00 04 00 00 00`, asc: 0x24, byte: 2, bit: 0 },
+  { name: 'RECEIVE COPY FAILURE DETAILS is not implemented', hex: `84 04 ${Z8} 00 00 04 00 00 00`, asc: 0x24, byte: 1, bit: 4 },
   { name: 'unassigned opcode 02h', hex: '02 00 00 00 00 00', asc: 0x20, byte: 0 },
   { name: 'vendor-specific opcode FFh', hex: 'ff 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00', asc: 0x20, byte: 0 },
   { name: 'variable-length CDB 7Fh', hex: '7f 00 00 00 00 00 00 18 00 00 00 00 00 00 00 00', asc: 0x20, byte: 0 },

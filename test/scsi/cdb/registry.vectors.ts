@@ -38,6 +38,8 @@ export const handMasks: Readonly<Record<string, string>> = {
 /** Bits accepted without being evaluated (not reported in CDB USAGE DATA). */
 export const ignoredMasks: Readonly<Record<string, string>> = {
   READ_6: '00 e0 00 00 00 00',
+  // SBC-3's SYNC_NV (byte 1 bit 2), obsolete in SBC-4: accepted, not evaluated.
+  SYNCHRONIZE_CACHE_16: '00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
   WRITE_6: '00 e0 00 00 00 00',
 };
 

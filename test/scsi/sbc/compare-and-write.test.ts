@@ -102,21 +102,21 @@ describe('COMPARE AND WRITE', () => {
     const u = await unit();
     expectGood(await u.run(caw(0n, 0)));
     expectGood(await u.run(caw(1024n, 0)));
-    expectGood(await u.run(caw(7n, 0), { dataOut: block(1024, 0xff) }));
     expect(u.disk.calls).toEqual([]);
     expectSense(await u.run(caw(1025n, 0)), LBA_OUT_OF_RANGE);
   });
 
   test('LBA range: last block OK; past the end → 21h/00h, no SKSV', async () => {
     const u = await unit();
+    const one = new Uint8Array(1024); // verify zeros, write zeros
     const two = concat(new Uint8Array(1024), block(1024, 4));
-    expectGood(await u.run(caw(1023n, 1), { dataOut: two }));
+    expectGood(await u.run(caw(1023n, 1), { dataOut: one }));
     expectGood(await u.run(caw(1022n, 2), { dataOut: two }));
     u.disk.calls.length = 0;
     expectSense(await u.run(caw(1023n, 2), { dataOut: two }), LBA_OUT_OF_RANGE);
-    expectSense(await u.run(caw(1024n, 1), { dataOut: two }), LBA_OUT_OF_RANGE);
-    expectSense(await u.run(caw(0xffff_ffffn, 1), { dataOut: two }), LBA_OUT_OF_RANGE);
-    expectSense(await u.run(caw(0xffff_ffff_ffff_ffffn, 1), { dataOut: two }), LBA_OUT_OF_RANGE);
+    expectSense(await u.run(caw(1024n, 1), { dataOut: one }), LBA_OUT_OF_RANGE);
+    expectSense(await u.run(caw(0xffff_ffffn, 1), { dataOut: one }), LBA_OUT_OF_RANGE);
+    expectSense(await u.run(caw(0xffff_ffff_ffff_ffffn, 1), { dataOut: one }), LBA_OUT_OF_RANGE);
     expectSense(await u.run(caw(0xffff_ffff_ffff_ffffn, 0)), LBA_OUT_OF_RANGE);
     expect(u.disk.calls).toEqual([]);
   });
@@ -154,6 +154,15 @@ describe('COMPARE AND WRITE', () => {
     expectSense(await u.run(caw(0n, 1), { dataOut: new Uint8Array(10) }), WRITE_PROTECTED);
     expectSense(await u.run(caw(5000n, 1)), WRITE_PROTECTED);
     expectSense(await u.run(caw(0n, 0)), WRITE_PROTECTED);
+    expect(u.disk.calls).toEqual([]);
+  });
+
+  test('more Data-Out than 2 × blocks → INVALID FIELD IN CDB at NUMBER OF LOGICAL BLOCKS (byte 13), nothing read or written', async () => {
+    const u = await unit();
+    expectSense(await u.run(caw(7n, 0), { dataOut: block(1024, 0xff) }), invalidField(13));
+    expectSense(await u.run(caw(3n, 1), { dataOut: new Uint8Array(1025) }), invalidField(13));
+    // 256 blocks each of verify and write data for a NUMBER OF LOGICAL BLOCKS that can only say 0 (8 bits).
+    expectSense(await u.run(caw(0n, 0), { dataOut: new Uint8Array(2 * 256 * 512) }), invalidField(13));
     expect(u.disk.calls).toEqual([]);
   });
 

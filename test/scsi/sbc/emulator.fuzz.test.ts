@@ -46,6 +46,21 @@ const ALLOWED = new Set(
     [0x06, 0x29, 0x03], // BUS DEVICE RESET FUNCTION OCCURRED
     [0x06, 0x2a, 0x01], // MODE PARAMETERS CHANGED
     [0x06, 0x2a, 0x09], // CAPACITY DATA HAS CHANGED
+    [0x02, 0x04, 0x1b], // LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS
+    [0x03, 0x31, 0x03], // SANITIZE COMMAND FAILED (after an injected fault)
+    [0x05, 0x00, 0x16], // OPERATION IN PROGRESS (EXTENDED COPY list identifier in use)
+    [0x05, 0x26, 0x06], // TOO MANY TARGET DESCRIPTORS
+    [0x05, 0x26, 0x07], // UNSUPPORTED TARGET DESCRIPTOR TYPE CODE
+    [0x05, 0x26, 0x08], // TOO MANY SEGMENT DESCRIPTORS
+    [0x05, 0x26, 0x09], // UNSUPPORTED SEGMENT DESCRIPTOR TYPE CODE
+    [0x0a, 0x08, 0x04], // COPY ABORTED, UNREACHABLE COPY TARGET
+    [0x0a, 0x00, 0x00], // COPY ABORTED, a segment range past the capacity
+    // COPY ABORTED carrying a failed read's or write's ASC/ASCQ (injected faults).
+    [0x0a, 0x11, 0x00], [0x0a, 0x0c, 0x00], [0x0a, 0x20, 0x00], [0x0a, 0x27, 0x07], [0x0a, 0x44, 0x00],
+    [0x05, 0x26, 0x04], // INVALID RELEASE OF PERSISTENT RESERVATION
+    [0x06, 0x2a, 0x03], // RESERVATIONS PREEMPTED
+    [0x06, 0x2a, 0x04], // RESERVATIONS RELEASED
+    [0x06, 0x2a, 0x05], // REGISTRATIONS PREEMPTED
   ].map(([k, a, q]) => k3(k ?? -1, a ?? -1, q ?? -1)),
 );
 
@@ -54,6 +69,13 @@ const TUR = bytes('00 00 00 00 00 00');
 const REQUEST_SENSE = bytes('03 00 00 00 12 00');
 const START = bytes('1b 00 00 00 01 00');
 const READ_LBA0 = bytes('28 00 00 00 00 00 00 00 01 00');
+/** SANITIZE OVERWRITE, one pass of zeros (SBC-4 parameter list: count 1, pattern length 1). */
+const SANITIZE_OVERWRITE = bytes('48 01 00 00 00 00 00 00 05 00');
+const OVERWRITE_ONCE = bytes('01 00 00 01 00');
+// PERSISTENT RESERVE OUT, PARAMETER LIST LENGTH 24: REGISTER AND IGNORE EXISTING KEY (SA 6) with SERVICE
+// ACTION RESERVATION KEY 1, then CLEAR (SA 3) with RESERVATION KEY 1.
+const PROUT_REGISTER_KEY_1 = [bytes('5f 06 00 00 00 00 00 00 18 00'), bytes('00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 00')] as const;
+const PROUT_CLEAR_KEY_1 = [bytes('5f 03 00 00 00 00 00 00 18 00'), bytes('00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00')] as const;
 
 /** mulberry32: a small deterministic PRNG, seeded by fast-check, for the fault hook and data bytes. */
 function prng(seed: number): () => number {
@@ -82,10 +104,15 @@ function dataInLimit(cdb: Uint8Array, blockSize: number): { max: number; exact: 
     case 0x12: // INQUIRY
       return { max: be(cdb, 3, 2), exact: false };
     case 0x5a: // MODE SENSE (10)
+    case 0x5e: // PERSISTENT RESERVE IN
+    case 0x37: // READ DEFECT DATA (10)
       return { max: be(cdb, 7, 2), exact: false };
+    case 0xb7: // READ DEFECT DATA (12)
+      return { max: be(cdb, 6, 4), exact: false };
     case 0x25: // READ CAPACITY (10): 8 bytes
       return { max: 8, exact: false };
     case 0x9e: // SERVICE ACTION IN (16)
+    case 0x84: // THIRD-PARTY COPY IN (RECEIVE COPY STATUS / OPERATING PARAMETERS)
       return { max: be(cdb, 10, 4), exact: false };
     case 0xa0: // REPORT LUNS
     case 0xa3: // MAINTENANCE IN
@@ -304,7 +331,9 @@ function checkSense(
   // Only SYNCHRONIZE CACHE IMMED defers: its flush's failures per the error table.
   if (d.responseCode === 0x71 || d.responseCode === 0x73) expect(['4/44/0', '5/20/0', '7/27/7']).toContain(t);
   if (t === '4/44/0') expect(++seen.hw, 'INTERNAL TARGET FAILURE without an injected fault').toBeLessThanOrEqual(inj.hw);
-  if (s.key === 0x03) {
+  // The sanitize failure mode answers every medium access the same way once any fault broke a sanitize.
+  if (t === '3/31/3') expect(inj.hw + inj.medium + inj.noSpace + inj.unsupported, 'SANITIZE COMMAND FAILED without an injected fault').toBeGreaterThan(0);
+  else if (s.key === 0x03) {
     expect(++seen.medium, `${t} without an injected fault`).toBeLessThanOrEqual(inj.medium);
     if (s.information !== undefined) expect(s.information).toBeLessThan(ctx.capacity);
   }
@@ -361,7 +390,13 @@ describe('SbcEmulator on random CDBs', () => {
           } catch (e) {
             throw new Error(`execute threw for CDB ${hex(cdb)}: ${String(e)}`);
           }
-          expect([0x00, 0x02], `status for CDB ${hex(cdb)}`).toContain(r.status);
+          expect([0x00, 0x02, 0x18], `status for CDB ${hex(cdb)}`).toContain(r.status);
+          if (r.status === 0x18) {
+            // RESERVATION CONFLICT (a random RESERVE or PERSISTENT RESERVE OUT came first): no sense, no data.
+            expect([r.sense, r.data], `RESERVATION CONFLICT for CDB ${hex(cdb)}`).toEqual([undefined, undefined]);
+            note('reservation conflict');
+            return;
+          }
           expect(disk.callerBugs, `block calls for CDB ${hex(cdb)}`).toEqual([]);
           if (r.status === 0x00) note([0x08, 0x28, 0xa8, 0x88].includes(cdb[0] ?? -1) ? 'good read' : 'good');
           if (r.senseData !== undefined) note(`sense ${k3(r.senseData.key, r.senseData.asc, r.senseData.ascq)}`);
@@ -404,6 +439,14 @@ describe('SbcEmulator on random CDBs', () => {
         // Let IMMED flushes settle, then the unit must serve every nexus again.
         await new Promise((resolve) => setImmediate(resolve));
         faults = false;
+        // A reservation left by the random commands would refuse what follows: LOGICAL UNIT RESET ends an
+        // SPC-2 one, a registrant's CLEAR every persistent one (nexus a registers first, whatever it held).
+        lu.resetLogicalUnit();
+        for (const [cdb, dataOut] of [PROUT_REGISTER_KEY_1, PROUT_CLEAR_KEY_1]) {
+          let r = await lu.execute(cdb, { dataOut, nexus: 'a' });
+          for (let i = 0; i < 16 && r.senseData?.key === 0x06; i++) r = await lu.execute(cdb, { dataOut, nexus: 'a' });
+          expect(r.status, hex(r.sense)).toBe(0x00);
+        }
         expect(lu.locks.held).toBe(0);
         expect(lu.locks.waiting).toBe(0);
         for (const nexus of NEXUSES) {
@@ -413,7 +456,16 @@ describe('SbcEmulator on random CDBs', () => {
             expect(r.status).toBe(0x00);
             const s = decodeSenseFull(r.data ?? new Uint8Array(0));
             if (s === undefined) throw new Error(`REQUEST SENSE data ${hex(r.data)}`);
-            drained = s.sense.key === 0x00 || k3(s.sense.key, s.sense.asc, s.sense.ascq) === '2/4/2';
+            const t = k3(s.sense.key, s.sense.asc, s.sense.ascq);
+            if (t === '2/4/1b') {
+              // An IMMED SANITIZE still runs: let it finish (each pass over 64 blocks takes a few turns).
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              i--;
+            } else if (t === '3/31/3') {
+              // A sanitize failed (injected fault): one that succeeds ends the failure mode.
+              expect((await lu.execute(SANITIZE_OVERWRITE, { dataOut: OVERWRITE_ONCE, nexus })).status).toBe(0x00);
+            }
+            drained = s.sense.key === 0x00 || t === '2/4/2';
           }
           expect(drained, `unit attentions keep coming for ${nexus}`).toBe(true);
           expect((await lu.execute(START, { nexus })).status).toBe(0x00);
@@ -531,10 +583,12 @@ describe('SbcEmulator data against a byte-array model', () => {
               touchesBlocks = true;
               if (cmd.unmap && !lbpws) expected = '5/24/0';
               else if (outside(cmd.lba, cmd.blocks)) expected = '5/21/0';
-              else if (cmd.blocks === 0) expected = '5/24/0'; // WSNZ 1
               else expected = 'good';
+              // WSNZ 0: NUMBER OF LOGICAL BLOCKS 0 runs to the end of the medium.
+              const covered = cmd.blocks === 0 ? MODEL_BLOCKS - cmd.lba : cmd.blocks;
+              touchesBlocks = covered > 0;
               apply = () => {
-                for (let b = 0; b < cmd.blocks; b++) model.set(pattern, (cmd.lba + b) * BS);
+                for (let b = 0; b < covered; b++) model.set(pattern, (cmd.lba + b) * BS);
               };
               break;
             }

@@ -91,6 +91,7 @@ describe('unit attention codes', () => {
       POWER_ON_RESET: { asc: 0x29, ascq: 0x00 },
       BUS_DEVICE_RESET: { asc: 0x29, ascq: 0x03 },
       I_T_NEXUS_LOSS: { asc: 0x29, ascq: 0x07 },
+      NOT_READY_TO_READY_CHANGE: { asc: 0x28, ascq: 0x00 },
       CAPACITY_DATA_HAS_CHANGED: { asc: 0x2a, ascq: 0x09 },
       MODE_PARAMETERS_CHANGED: { asc: 0x2a, ascq: 0x01 },
       REPORTED_LUNS_DATA_HAS_CHANGED: { asc: 0x3f, ascq: 0x0e },

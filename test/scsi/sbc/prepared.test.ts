@@ -3,8 +3,10 @@
 
 import { describe, expect, test } from 'vitest';
 import { UnitAttention } from '../../../src/scsi/sbc/errors.js';
-import type { SbcResult } from '../../../src/scsi/sbc/emulator.js';
-import { bytes, hex, unit } from './harness.js';
+import { SbcEmulator, type ExecuteOptions, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { MemoryBlockSet } from '../../../src/scsi/sbc/memory-block-set.js';
+import type { BlockStatus } from '../../../src/scsi/sbc/block-command-set.js';
+import { HARDWARE_ERROR, bytes, hex, unit } from './harness.js';
 
 const strip = (r: SbcResult): unknown => ({ ...r, data: r.data === undefined ? undefined : hex(r.data), sense: r.sense === undefined ? undefined : hex(r.sense) });
 
@@ -59,6 +61,74 @@ describe('prepare()', () => {
     u.lu.refreshGeometry(); // no nexus yet, so no unit attention to report first
     const r = await u.lu.execute(p, { nexus: 'n' });
     expect([r.status, r.data?.length]).toEqual([0, 512]);
+  });
+});
+
+/** A MemoryBlockSet with the callback forms (startRead, startWrite), answering a turn later as their contract says. */
+class CallbackBlockSet extends MemoryBlockSet {
+  startRead(lba: bigint, into: Uint8Array, done: (s: BlockStatus) => void): void {
+    void this.read(lba, into).then(done);
+  }
+
+  startWrite(lba: bigint, data: Uint8Array, done: (s: BlockStatus) => void): void {
+    void this.write(lba, data).then(done);
+  }
+}
+
+/** start() as a promise, also recording whether the callback came before start() returned. */
+function started(lu: SbcEmulator, cdb: Uint8Array, opts: ExecuteOptions, early: boolean[]): Promise<SbcResult | undefined> {
+  return new Promise((resolve) => {
+    let returned = false;
+    lu.start(cdb, opts, (r) => {
+      early.push(!returned);
+      resolve(r);
+    });
+    returned = true;
+  });
+}
+
+describe('start(): execute() with a callback', () => {
+  test('answers as execute() does, over a block set with or without the callback forms, never before it returns', async () => {
+    const data = Uint8Array.from({ length: 1024 }, (_, i) => (i * 3) & 0xff);
+    const cases: [string, Uint8Array | undefined][] = [
+      ['2a 00 00 00 00 07 00 00 02 00', data],
+      ['28 00 00 00 00 07 00 00 02 00', undefined],
+      ['2a 08 00 00 00 09 00 00 01 00', data.subarray(0, 512)], // FUA: the generic path
+      ['28 00 00 00 03 ff 00 00 02 00', undefined], // past the capacity
+      ['2a 00 00 00 00 07 00 00 02 00', data.subarray(0, 100)], // short Data-Out
+      ['12 00 00 00 24 00', undefined],
+    ];
+    const plain = await unit();
+    const early: boolean[] = [];
+    for (const disk of [new MemoryBlockSet({ blocks: 1024 }), new CallbackBlockSet({ blocks: 1024 })]) {
+      const lu = await SbcEmulator.create(disk, { powerOnUnitAttention: false });
+      for (const [c, dataOut] of cases) {
+        const opts = { nexus: 'n', ...(dataOut === undefined ? {} : { dataOut }) };
+        const want = await plain.lu.execute(bytes(c), opts);
+        const got = await started(lu, bytes(c), opts, early);
+        expect(got === undefined ? undefined : strip(got), c).toEqual(strip(want));
+      }
+    }
+    expect(early.length).toBe(2 * cases.length);
+    expect(early.every((e) => !e)).toBe(true);
+  });
+
+  test('a callback block set that throws is HARDWARE ERROR; where execute() would reject, undefined', async () => {
+    const disk = new CallbackBlockSet({ blocks: 1024 });
+    disk.startRead = () => {
+      throw new Error('bug in the block set');
+    };
+    const lu = await SbcEmulator.create(disk, { powerOnUnitAttention: false });
+    // The fast path serves a nexus the unit knows: one command first.
+    expect((await lu.execute(bytes('00 00 00 00 00 00'), { nexus: 'n' })).status).toBe(0);
+    const early: boolean[] = [];
+    const r = await started(lu, bytes('28 00 00 00 00 00 00 00 01 00'), { nexus: 'n' }, early);
+    expect([r?.status, r?.senseData?.key]).toEqual([0x02, HARDWARE_ERROR]);
+    // The lock was released: a write to the same block goes through.
+    expect((await lu.execute(bytes('2a 00 00 00 00 00 00 00 01 00'), { nexus: 'n', dataOut: new Uint8Array(512) })).status).toBe(0);
+    lu.execute = () => Promise.reject(new Error('bug'));
+    expect(await started(lu, bytes('00 00 00 00 00 00'), { nexus: 'n' }, early)).toBeUndefined();
+    expect(early).toEqual([false, false]);
   });
 });
 

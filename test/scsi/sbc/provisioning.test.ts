@@ -181,15 +181,25 @@ describe('WRITE SAME', () => {
     expect(u.disk.mappedBlocks).toBe(3); // 3..5 zeroed in place, 0..2 deallocated
   });
 
-  test('NUMBER OF LOGICAL BLOCKS 0 → INVALID FIELD IN CDB (WSNZ = 1) at byte 7 (10) / byte 10 (16)', async () => {
+  test('NUMBER OF LOGICAL BLOCKS 0 (WSNZ = 0) writes from the LBA to the end of the medium; at LBA = capacity nothing', async () => {
     const u = await unit();
-    expectSense(await u.run('41 00 00 00 00 00 00 00 00 00', { dataOut: PATTERN }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 7 } });
-    expectSense(await u.run('93 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00', { dataOut: PATTERN }), {
-      key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 10 },
-    });
-    // At LBA = capacity the range is empty and in range, so the length check still speaks.
-    expectSense(await u.run('41 00 00 00 04 00 00 00 00 00', { dataOut: PATTERN }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 7 } });
+    expectGood(await u.run('41 00 00 00 03 f0 00 00 00 00', { dataOut: PATTERN })); // LBA 1008: 16 blocks
+    expectBlocks(u, 1008, 1024, PATTERN);
+    expect(hex(u.disk.peek(1007n))).toBe(hex(ZERO));
+    expectGood(await u.run('93 00 00 00 00 00 00 00 03 fc 00 00 00 00 00 00', { dataOut: ZERO })); // (16) LBA 1020: 4 blocks
+    expectBlocks(u, 1020, 1024, ZERO);
+    u.disk.calls.length = 0;
+    expectGood(await u.run('41 00 00 00 04 00 00 00 00 00', { dataOut: PATTERN }));
     expect(u.disk.calls).toEqual([]);
+  });
+
+  test('NUMBER OF LOGICAL BLOCKS 0 counts the rest of the medium against MAXIMUM WRITE SAME LENGTH', async () => {
+    const u = await unit({}, { maxWriteSameBlocks: 16 });
+    expectSense(await u.run('41 00 00 00 03 ef 00 00 00 00', { dataOut: PATTERN }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 7 } }); // 17 left
+    expectSense(await u.run('93 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00', { dataOut: PATTERN }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 10 } });
+    expect(u.disk.calls).toEqual([]);
+    expectGood(await u.run('41 00 00 00 03 f0 00 00 00 00', { dataOut: PATTERN })); // 16 left
+    expectBlocks(u, 1008, 1024, PATTERN);
   });
 
   test('more blocks than maxWriteSameBlocks → INVALID FIELD IN CDB at the length field', async () => {

@@ -49,11 +49,12 @@ export const vpd = (page: number, alloc = 255): string => cat('12 01', page.toSt
 export const fixed = (key: number, asc: number, ascq: number): string =>
   cat('70 00', key.toString(16).padStart(2, '0'), z(4), '0a', z(4), asc.toString(16).padStart(2, '0'), ascq.toString(16).padStart(2, '0'), z(4));
 
-// Standard INQUIRY data (SPC-5): PDT 00h, RMB 0, VERSION 07h (SPC-5), HISUP | RESPONSE DATA FORMAT 2,
-// ADDITIONAL LENGTH 5Bh (96 - 5), CMDQUE, identification, version descriptors SAM-5 00A0h, SPC-5 05C0h, SBC-4 0600h.
+// Standard INQUIRY data (SPC-5): PDT 00h, RMB 0, VERSION 06h (SPC-4), HISUP | RESPONSE DATA FORMAT 2,
+// ADDITIONAL LENGTH 5Bh (96 - 5), 3PC (byte 5 bit 3: EXTENDED COPY), CMDQUE, identification, version
+// descriptors SAM-5 00A0h, SPC-5 05C0h, SPC-4 0460h, SBC-4 0600h, SBC-3 04C0h.
 export const STD_INQUIRY = cat(
-  '00 00 07 12 5b 00 00 02',
+  '00 00 06 12 5b 08 00 02',
   ascii('VTCAM   '), ascii('VIRTIO-BLK      '), ascii('0001'),
-  z(22), '00 a0 05 c0 06 00', z(10), z(22),
+  z(22), '00 a0 05 c0 04 60 06 00 04 c0', z(6), z(22),
 );
 

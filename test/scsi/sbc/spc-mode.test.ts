@@ -2,7 +2,7 @@
 // Expected data is written from the SPC-5 / SBC-4 tables: mode parameter
 // headers, short and long LBA block descriptors, the Read-Write Error
 // Recovery (01h), Caching (08h), Control (0Ah) and Informational Exceptions
-// Control (1Ch) pages. Changeable: WCE and D_SENSE only.
+// Control (1Ch) pages. Changeable: WCE, D_SENSE and SWP.
 
 import { describe, expect, test } from 'vitest';
 import { bytes, expectGood, expectSense, hex, unit, HARDWARE_ERROR, ILLEGAL_REQUEST, UNIT_ATTENTION, type Unit } from './harness.js';
@@ -18,7 +18,7 @@ const caching = (wce: boolean): string => cat('08 12', wce ? '04' : '00', z(17))
 const control = (dSense: boolean): string => cat('0a 0a', dSense ? '06' : '02', '10', z(8)); // D_SENSE | GLTSD; QAM 1h
 const IEC = cat('1c 0a 08', z(9)); // DEXCPT
 const ALL_CURRENT = cat(RWER, caching(true), control(false), IEC); // 56 bytes
-const ALL_CHANGEABLE = cat('01 0a', z(10), '08 12 04', z(17), '0a 0a 04', z(9), '1c 0a', z(10));
+const ALL_CHANGEABLE = cat('01 0a', z(10), '08 12 04', z(17), '0a 0a 04 00 08', z(7), '1c 0a', z(10));
 const BD_1024_512 = '00 00 04 00 00 00 02 00'; // NUMBER OF LOGICAL BLOCKS | reserved | LOGICAL BLOCK LENGTH
 
 const sense6 = (byte1: string, pcPage: string, alloc = 'ff'): string => cat('1a', byte1, pcPage, '00', alloc, '00');
@@ -60,7 +60,7 @@ describe('MODE SENSE', () => {
     expectData(await u.run(cat('1a 08 08 ff ff 00')), cat('17 00 10 00', caching(true)));
   });
 
-  test('PC 01b changeable: only WCE and D_SENSE', async () => {
+  test('PC 01b changeable: only WCE, D_SENSE and SWP', async () => {
     const u = await unit();
     expectData(await u.run(sense6('08', '7f')), cat('3b 00 10 00', ALL_CHANGEABLE));
     expectData(await u.run(sense10('08', '48')), cat('00 1a 00 10 00 00 00 00', '08 12 04', z(17)));
@@ -337,5 +337,37 @@ describe('MODE SELECT', () => {
     expect(r.status).toBe(0x02);
     expect(hex(r.sense)).toBe('72 06 2a 01 00 00 00 00');
     expectGood(await u.run(TUR, { nexus: 'A' }));
+  });
+});
+
+describe('SWP (Control mode page byte 4 bit 3): software write protection', () => {
+  const swpOn = cat('0a 0a 02 10 08', z(7)); // GLTSD, QAM 1h, SWP
+  const swpOff = cat('0a 0a 02 10 00', z(7));
+  const WRITE_1 = '2a 00 00 00 00 05 00 00 01 00';
+  const SW_PROTECTED = { key: 0x07, asc: 0x27, ascq: 0x02 };
+
+  test('SWP 1: writes are DATA PROTECT, LOGICAL UNIT SOFTWARE WRITE PROTECTED, reads work, WP is reported; SWP 0 lifts it', async () => {
+    const u = await unit();
+    expectGood(await select(u, true, cat(H6, swpOn)));
+    expectSense(await u.run(WRITE_1, { dataOut: new Uint8Array(512) }), SW_PROTECTED);
+    expectSense(await u.run('41 00 00 00 00 05 00 00 01 00', { dataOut: new Uint8Array(512) }), SW_PROTECTED); // WRITE SAME (10)
+    expectGood(await u.run('28 00 00 00 00 05 00 00 01 00'));
+    const ms = await u.run(sense6('08', '0a')); // DBD: header, then the Control page
+    expect(hex(ms.data?.subarray(0, 4))).toBe('0f 00 90 00'); // DEVICE-SPECIFIC PARAMETER: WP | DPOFUA
+    expect(hex(ms.data?.subarray(8, 9))).toBe('08'); // SWP
+    expect(u.disk.calls.filter((c) => c.op === 'write')).toEqual([]);
+    expectGood(await select(u, true, cat(H6, swpOff)));
+    expectGood(await u.run(WRITE_1, { dataOut: new Uint8Array(512) }));
+  });
+
+  test('other I_T nexuses get MODE PARAMETERS CHANGED; a logical unit reset clears SWP', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'B' }));
+    expectGood(await select(u, true, cat(H6, swpOn), { nexus: 'A' }));
+    expectSense(await u.run(WRITE_1, { dataOut: new Uint8Array(512), nexus: 'B' }), { key: UNIT_ATTENTION, asc: 0x2a, ascq: 0x01 });
+    expectSense(await u.run(WRITE_1, { dataOut: new Uint8Array(512), nexus: 'B' }), SW_PROTECTED);
+    u.lu.resetLogicalUnit();
+    expectSense(await u.run(WRITE_1, { dataOut: new Uint8Array(512), nexus: 'B' }), { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x03 });
+    expectGood(await u.run(WRITE_1, { dataOut: new Uint8Array(512), nexus: 'B' }));
   });
 });

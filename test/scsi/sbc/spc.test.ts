@@ -175,7 +175,7 @@ describe('INQUIRY VPD pages', () => {
   // LENGTH, 20..23 MAXIMUM UNMAP LBA COUNT, 24..27 MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, 28..31 OPTIMAL UNMAP
   // GRANULARITY, 32..35 UGAVALID | UNMAP GRANULARITY ALIGNMENT, 36..43 MAXIMUM WRITE SAME LENGTH.
   const b0 = (caw: string, mtl: number, unmapLba: string, unmapBd: string, ug = '00 00 00 00', uga = '00 00 00 00'): string =>
-    cat('00 b0 00 3c 01', caw, '00 01', u32(mtl), z(4), z(4), unmapLba, unmapBd, ug, uga, z(8), z(20));
+    cat('00 b0 00 3c 00', caw, '00 01', u32(mtl), z(4), z(4), unmapLba, unmapBd, ug, uga, z(8), z(20)); // WSNZ 0
 
   test('B0h defaults, 512-byte blocks: 8 MiB transfer = 4000h blocks, CAW 255, UNMAP unlimited / 4095', async () => {
     const u = await unit();
@@ -217,9 +217,12 @@ describe('INQUIRY VPD pages', () => {
 
   test('B1h Block Device Characteristics: MEDIUM ROTATION RATE 1 (non-rotating) or the option', async () => {
     const u = await unit();
-    expectData(await u.run(vpd(0xb1)), cat('00 b1 00 3c 00 01 00 00 03', z(55))); // byte 8: FUAB (1), VBULS (0)
+    // byte 7: WABEREQ 01b (SANITIZE BLOCK ERASE offered: discard reads back zeros); byte 8: FUAB (1), VBULS (0)
+    expectData(await u.run(vpd(0xb1)), cat('00 b1 00 3c 00 01 00 40 03', z(55)));
     const r = await unit({}, { rotationRate: 7200 });
-    expectData(await r.run(vpd(0xb1)), cat('00 b1 00 3c 1c 20 00 00 03', z(55)));
+    expectData(await r.run(vpd(0xb1)), cat('00 b1 00 3c 1c 20 00 40 03', z(55)));
+    const noErase = await unit({}, { sanitize: false });
+    expectData(await noErase.run(vpd(0xb1)), cat('00 b1 00 3c 00 01 00 00 03', z(55)));
   });
 
   // Logical Block Provisioning (SBC-4) byte 5: LBPU (7) LBPWS (6) LBPWS10 (5) LBPRZ (4..2) ANC_SUP (1) DP (0);
@@ -337,13 +340,18 @@ describe('REPORT LUNS', () => {
 // Every command this unit implements, from the SPC-5/SBC-4 tables: [opcode, service action, CDB length].
 const IMPLEMENTED: readonly (readonly [number, number | undefined, number])[] = [
   [0x00, undefined, 6], [0x03, undefined, 6], [0x04, undefined, 6], [0x08, undefined, 6], [0x0a, undefined, 6],
-  [0x12, undefined, 6], [0x15, undefined, 6], [0x1a, undefined, 6], [0x1b, undefined, 6], [0x1d, undefined, 6],
+  [0x12, undefined, 6], [0x15, undefined, 6], [0x16, undefined, 6], [0x17, undefined, 6], [0x1a, undefined, 6], [0x1b, undefined, 6], [0x1d, undefined, 6],
   [0x1e, undefined, 6], [0x25, undefined, 10], [0x28, undefined, 10], [0x2a, undefined, 10], [0x2e, undefined, 10],
-  [0x2f, undefined, 10], [0x34, undefined, 10], [0x35, undefined, 10], [0x41, undefined, 10], [0x42, undefined, 10],
-  [0x55, undefined, 10], [0x5a, undefined, 10], [0x88, undefined, 16], [0x89, undefined, 16], [0x8a, undefined, 16],
+  [0x2f, undefined, 10], [0x34, undefined, 10], [0x35, undefined, 10], [0x37, undefined, 10], [0x41, undefined, 10], [0x42, undefined, 10],
+  [0x48, 0x01, 10], [0x48, 0x02, 10], [0x48, 0x1f, 10],
+  [0x55, undefined, 10], [0x56, undefined, 10], [0x57, undefined, 10], [0x5a, undefined, 10],
+  [0x5e, 0x00, 10], [0x5e, 0x01, 10], [0x5e, 0x02, 10], [0x5e, 0x03, 10],
+  [0x5f, 0x00, 10], [0x5f, 0x01, 10], [0x5f, 0x02, 10], [0x5f, 0x03, 10], [0x5f, 0x04, 10], [0x5f, 0x05, 10], [0x5f, 0x06, 10],
+  [0x83, 0x00, 16], [0x84, 0x00, 16], [0x84, 0x03, 16],
+  [0x88, undefined, 16], [0x89, undefined, 16], [0x8a, undefined, 16], [0x8b, undefined, 16],
   [0x8e, undefined, 16], [0x8f, undefined, 16], [0x90, undefined, 16], [0x91, undefined, 16], [0x93, undefined, 16],
   [0x9e, 0x10, 16], [0x9e, 0x12, 16], [0xa0, undefined, 12], [0xa3, 0x0c, 12], [0xa3, 0x0d, 12],
-  [0xa8, undefined, 12], [0xaa, undefined, 12], [0xae, undefined, 12], [0xaf, undefined, 12],
+  [0xa8, undefined, 12], [0xaa, undefined, 12], [0xae, undefined, 12], [0xaf, undefined, 12], [0xb7, undefined, 12],
 ];
 
 /** all_commands parameter data for `list` (SPC-5): 8-byte command descriptors, plus a 12-byte timeouts descriptor each with RCTD. */
@@ -369,9 +377,9 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
     expectData(await u.run(rsoc('80', '00', '00 00', '00 00 ff ff')), allCommands(IMPLEMENTED, true));
   });
 
-  test('without discard UNMAP (42h) is not listed; without CAW length COMPARE AND WRITE (89h) is not', async () => {
-    const u = await unit({ discard: false }, { maxCompareAndWriteBlocks: 0 });
-    const list = IMPLEMENTED.filter(([op]) => op !== 0x42 && op !== 0x89);
+  test('without discard UNMAP (42h) is not listed, without an erasing discard or write-zeroes SANITIZE BLOCK ERASE (48h/02h) is not; without CAW length COMPARE AND WRITE (89h) is not', async () => {
+    const u = await unit({ discard: false, writeZeroes: false }, { maxCompareAndWriteBlocks: 0 });
+    const list = IMPLEMENTED.filter(([op, sa]) => op !== 0x42 && op !== 0x89 && !(op === 0x48 && sa === 0x02));
     expectData(await u.run(rsoc('00', '00')), allCommands(list, false));
     expectData(await u.run(rsoc('01', '42')), '00 01 00 00');
     expectData(await u.run(rsoc('01', '89')), '00 01 00 00');
@@ -424,19 +432,28 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
     expectSense(await u.run(rsoc('04', '28')), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2, bit: 2 } });
   });
 
-  test('commands the unit does not implement are "not supported": PERSISTENT RESERVE IN, RESERVE(6), SANITIZE', async () => {
+  test('reservation commands: RESERVE(6) and RELEASE(10) with every field reserved, PERSISTENT RESERVE IN/OUT per service action', async () => {
     const u = await unit();
-    expectData(await u.run(rsoc('01', '5e')), '00 01 00 00');
-    expectData(await u.run(rsoc('03', '5e', '00 00')), '00 01 00 00');
-    expectData(await u.run(rsoc('01', '16')), '00 01 00 00');
-    expectData(await u.run(rsoc('01', '48')), '00 01 00 00');
+    expectData(await u.run(rsoc('01', '16')), '00 03 00 06 16 00 00 00 00 00');
+    expectData(await u.run(rsoc('01', '57')), '00 03 00 0a 57 00 00 00 00 00 00 00 00 00');
+    // SERVICE ACTION (byte 1 bits 4..0), ALLOCATION LENGTH (7..8); PROUT adds SCOPE | TYPE (2) and PARAMETER LIST LENGTH (5..8).
+    expectData(await u.run(rsoc('03', '5e', '00 03')), '00 03 00 0a 5e 1f 00 00 00 00 00 ff ff 00');
+    expectData(await u.run(rsoc('03', '5f', '00 06')), '00 03 00 0a 5f 1f ff 00 00 ff ff ff ff 00');
+    // REGISTER AND MOVE (7) and REPLACE LOST RESERVATION (8) are not implemented; PRIN has no service action 4.
+    expectData(await u.run(rsoc('03', '5f', '00 07')), '00 01 00 00');
+    expectData(await u.run(rsoc('03', '5f', '00 08')), '00 01 00 00');
+    expectData(await u.run(rsoc('03', '5e', '00 04')), '00 01 00 00');
+  });
+
+  test('commands the unit does not implement are "not supported": SANITIZE CRYPTOGRAPHIC ERASE', async () => {
+    const u = await unit();
+    expectData(await u.run(rsoc('02', '48', '00 03')), '00 01 00 00');
     expectData(await u.run(rsoc('03', '28', '00 05')), '00 01 00 00');
-    expectSense(await u.run('5e 00 00 00 00 00 00 00 10 00'), { key: ILLEGAL_REQUEST, asc: 0x20, ascq: 0, field: { byte: 0 } });
   });
 
   test('ALLOCATION LENGTH cuts the data', async () => {
     const u = await unit();
-    expectData(await u.run(rsoc('00', '00', '00 00', '00 00 00 0c')), cat(u32(39 * 8), '00 00 00 00 00 00 00 06'));
+    expectData(await u.run(rsoc('00', '00', '00 00', '00 00 00 0c')), cat(u32(IMPLEMENTED.length * 8), '00 00 00 00 00 00 00 06'));
     expectData(await u.run(rsoc('01', '28', '00 00', '00 00 00 02')), '00 03');
   });
 });

@@ -231,11 +231,16 @@ describe('SYNCHRONIZE CACHE', () => {
     expect(count(u, 'flush')).toBe(3);
   });
 
-  test('reserved bits (byte 1 bit 2 formerly SYNC_NV, bit 0 formerly RELADR) → INVALID FIELD IN CDB', async () => {
+  test('reserved bits (byte 1 bit 0 formerly RELADR) → INVALID FIELD IN CDB; SBC-3 SYNC_NV (byte 1 bit 2) is ignored', async () => {
     const u = await unit();
-    expectSense(await u.run('35 04 00 00 00 00 00 00 00 00'), invalidCdb(1, 2));
+    expectSense(await u.run('35 01 00 00 00 00 00 00 00 00'), invalidCdb(1, 0));
     expectSense(await u.run('91 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00'), invalidCdb(1, 0));
+    expectSense(await u.run('35 08 00 00 00 00 00 00 00 00'), invalidCdb(1, 3));
     expect(count(u, 'flush')).toBe(0);
+    expectGood(await u.run('35 04 00 00 00 00 00 00 00 00'));
+    expectGood(await u.run('91 06 00 00 00 00 00 00 00 00 00 00 00 00 00 00')); // SYNC_NV, IMMED
+    // RSOC leaves an ignored bit out of CDB USAGE DATA (SPC-5: not evaluated).
+    expect(hex((await u.run('a3 0c 01 35 00 00 00 00 00 20 00 00')).data?.subarray(4, 6))).toBe('35 02');
   });
 
   test('IMMED = 1 with a failing flush: GOOD now, then DEFERRED 04h/44h/00h to the same I_T nexus only', async () => {

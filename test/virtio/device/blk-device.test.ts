@@ -367,6 +367,54 @@ describe('config space and config-change interrupts', () => {
   });
 });
 
+describe('completing in the doorbell pass', () => {
+  /** Adds `n` 512-byte reads, publishes them, rings once; returns their status buffers. */
+  function batch(r: ReturnType<typeof rawRig>, n: number): { addr: number; len: number }[] {
+    const statuses = [];
+    for (let i = 0; i < n; i++) {
+      const st = r.status();
+      if (r.ring.add([rd(r.header(T_IN, BigInt(i))), wr(r.buf(512)), wr(st)], i + 1) === undefined) throw new Error('ring full');
+      statuses.push(st);
+    }
+    r.ring.publish();
+    r.dev.notify(0);
+    return statuses;
+  }
+
+  test('a backend that completes at once (readSync): every request answered and published before notify returns, one interrupt', () => {
+    const r = rawRig();
+    const statuses = batch(r, 5);
+    expect(r.used(0).idx).toBe(5);
+    expect(statuses.map((st) => r.mem.readU8(st.addr))).toEqual([S_OK, S_OK, S_OK, S_OK, S_OK]);
+    expect(r.irqs).toEqual([{ kind: 'queue', queue: 0 }]);
+    expect(r.dev.interruptStats(0)).toEqual({ interrupted: 1, suppressed: 0 });
+  });
+
+  test('a backend without the synchronous forms: answered on a later turn, published once', async () => {
+    const r = rawRig({ backend: new FaultyBackend(new MemoryBackend({ blocks: 64 })) });
+    const statuses = batch(r, 5);
+    expect(r.used(0).idx).toBe(0);
+    expect(r.irqs).toEqual([]);
+    await until(() => r.used(0).idx === 5);
+    expect(statuses.map((st) => r.mem.readU8(st.addr))).toEqual([S_OK, S_OK, S_OK, S_OK, S_OK]);
+    expect(r.irqs).toEqual([{ kind: 'queue', queue: 0 }]);
+  });
+
+  test('a synchronous backend that throws is IOERR for that request, and the device keeps serving', async () => {
+    const backend = new MemoryBackend({ blocks: 64 });
+    const r = rawRig({ backend });
+    backend.readSync = () => {
+      throw new Error('bug in the backend');
+    };
+    const st = r.status();
+    await r.run([rd(r.header(T_IN, 0n)), wr(r.buf(512)), wr(st)]);
+    expect(r.mem.readU8(st.addr)).toBe(S_IOERR);
+    const ok = r.status();
+    await r.run([rd(r.header(T_OUT, 0n)), rd(r.buf(512)), wr(ok)]);
+    expect(r.mem.readU8(ok.addr)).toBe(S_OK);
+  });
+});
+
 describe('backend failures', () => {
   test('EIO on a chosen LBA range is IOERR for that request only', async () => {
     const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));

@@ -11,7 +11,9 @@
 // |   COMPARE AND WRITE (n blocks)            |   (a FUA flush after it costs less)    |
 // | WRITE SAME, zero block, WRITE_ZEROES      | WRITE_ZEROES, one segment array        |
 // | WRITE SAME, other data                    | OUT of min(blocks, max transfer)       |
-// | UNMAP                                     | DISCARD, one segment array             |
+// | ORWRITE (n blocks)                        | IN, then OUT, of the transfer's data   |
+// | SANITIZE OVERWRITE, EXTENDED COPY         | IN/OUT of one chunk (1 MiB or less)    |
+// | UNMAP, SANITIZE BLOCK ERASE               | DISCARD, one segment array             |
 // | SYNCHRONIZE CACHE, MODE SELECT,           | FLUSH (when the device has one)        |
 // |   START STOP UNIT                         |                                        |
 // | everything else, and CDBs the unit rejects | 0: never reaches the ring             |
@@ -20,8 +22,10 @@
 // the emulator refuses it before any I/O.
 
 import { decodeCdb } from '../../../scsi/cdb/decode.js';
-import { ScsiOp } from '../../../scsi/opcodes.js';
+import { SanitizeSa, ScsiOp } from '../../../scsi/opcodes.js';
 import type { SbcEmulator } from '../../../scsi/sbc/emulator.js';
+import { OVERWRITE_CHUNK_BYTES } from '../../../scsi/sbc/handlers-sanitize.js';
+import { COPY_CHUNK_BYTES } from '../../../scsi/sbc/handlers-copy.js';
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 import type { VirtioBlockCommandSet } from './translate.js';
 
@@ -51,6 +55,13 @@ export function requestCostTable(driver: VirtioBlkDriver, queue: number, maxData
 function transferCost(m: CostModel, blocks: number): number {
   if (blocks === 0 || blocks > m.emulator.maxTransferBlocks) return 0;
   return m.requestCost(m.bcs.dataSegments(blocks * m.emulator.geometry.blockSize));
+}
+
+/** Cost of the chunked transfers SANITIZE OVERWRITE and EXTENDED COPY make: at most `bytes`, the transfer limit, the medium. */
+function chunkCost(m: CostModel, bytes: number): number {
+  const g = m.emulator.geometry;
+  const blocks = Math.max(1, Math.min(Math.floor(bytes / g.blockSize), m.emulator.maxTransferBlocks));
+  return transferCost(m, g.blocks < BigInt(blocks) ? Number(g.blocks) : blocks);
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -91,17 +102,24 @@ export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array |
   switch (c.kind) {
     case 'rw':
     case 'compareAndWrite':
+    case 'orWrite':
       // A FUA flush after the data never costs more than the data request (it has no data buffer).
       return transferCost(m, c.fields.blocks);
     case 'writeSame': {
       const f = c.fields;
-      if (f.blocks === 0) return 0;
+      // NUMBER OF LOGICAL BLOCKS 0 runs to the end of the medium: as large as any count can be.
+      const blocks = f.blocks === 0 ? m.emulator.maxTransferBlocks : f.blocks;
       const block = f.ndob ? undefined : dataOut?.subarray(0, g.blockSize);
       if (g.writeZeroes !== undefined && (block === undefined || isZero(block))) return m.requestCost(1);
-      return transferCost(m, Math.min(f.blocks, m.emulator.maxTransferBlocks));
+      return transferCost(m, Math.min(blocks, m.emulator.maxTransferBlocks));
     }
     case 'unmap':
       return c.fields.parameterListLength === 0 ? 0 : m.requestCost(1);
+    case 'sanitize':
+      if (c.fields.serviceAction === SanitizeSa.BLOCK_ERASE) return m.requestCost(1);
+      return c.fields.serviceAction === SanitizeSa.OVERWRITE ? chunkCost(m, OVERWRITE_CHUNK_BYTES) : 0;
+    case 'extendedCopy':
+      return c.fields.parameterListLength === 0 ? 0 : chunkCost(m, COPY_CHUNK_BYTES);
     case 'syncCache':
     case 'modeSelect':
     case 'startStopUnit':
@@ -123,6 +141,8 @@ export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array |
     case 'persistentReserveOut':
     case 'rsoc':
     case 'rstmf':
+    case 'readDefectData':
+    case 'receiveCopyResults':
       return 0;
   }
 }

@@ -66,7 +66,7 @@ export interface VtblkSimOptions {
   readonly queue?: number;
   /** Descriptors kept out of the devq budget for flushes the SIM issues on its own; default two flushes' worth. */
   readonly reserve?: number;
-  /** The I_T nexus the emulator sees CCBs come from (one initiator: the XPT); default `cam`. */
+  /** The I_T nexus the emulator sees CCBs come from when they name no initiator (CcbInitiator); default `cam`. */
   readonly nexus?: string;
   /** Identity and limits of the logical unit. */
   readonly emulator?: SbcEmulatorOptions;
@@ -226,6 +226,11 @@ export class VtblkSim implements Sim {
       case XptFunc.RESET_BUS:
         this.#requestRecovery({ kind: 'reset-bus', requester: ccb });
         return;
+      case XptFunc.IT_NEXUS_LOST:
+        // SAM-5 I_T nexus loss, to the logical unit: nothing of the device is touched.
+        this.emulator.forgetNexus(ccb.initiatorId);
+        this.#finishLater(ccb, CamStatus.REQ_CMP);
+        return;
       case XptFunc.NOOP:
       case XptFunc.GDEV_TYPE:
       case XptFunc.GDEV_STATS:
@@ -293,15 +298,14 @@ export class VtblkSim implements Sim {
     // One decode serves both the Data-Out length and the execution.
     const cmd = this.emulator.prepare(ccb.cdb);
     const taken = dataOut.length === 0 ? 0 : cmd.dataOutLength;
-    this.emulator.execute(cmd, dataOut === NO_DATA ? this.#noData : { dataOut, nexus: this.#nexus }).then(
-      (r) => {
-        this.#answered(entry, r, taken);
-      },
-      () => {
-        // The emulator reports its own failures as CHECK CONDITION; a rejection is a bug below, kept from the initiator.
-        this.#answered(entry, undefined, taken);
-      },
-    );
+    // The callback form: READ and WRITE then take no promise between the ring and the XPT. The emulator
+    // reports its own failures as CHECK CONDITION; undefined is a bug below, kept from the initiator.
+    // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own.
+    const who = ccb.initiator;
+    const opts = who !== undefined ? { dataOut, nexus: who.id, transportId: who.transportId } : dataOut === NO_DATA ? this.#noData : { dataOut, nexus: this.#nexus };
+    this.emulator.start(cmd, opts, (r) => {
+      this.#answered(entry, r, taken);
+    });
   }
 
   /**

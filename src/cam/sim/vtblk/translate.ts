@@ -54,6 +54,8 @@ const MAX_LOWEST_ALIGNED_LBA = 0x3fff; // LOWEST ALIGNED LOGICAL BLOCK ADDRESS, 
 const U32_MAX = 0xffff_ffff;
 /** Guest buffers for data are aligned like a sector, so a device doing direct I/O on them can. */
 const DATA_ALIGN = VIRTIO_BLK_SECTOR_SIZE;
+/** Freed data buffers kept for reuse: 256 of the usual 4 KiB, enough for a full ring. */
+const SPARE_BYTES = 1 << 20;
 
 /** The one mapping from a virtio-blk completion to a block status. */
 export function blockStatus(c: BlkCompletion): BlockStatus {
@@ -77,6 +79,19 @@ export interface VirtioBlockCommandSetOptions {
    * its devq budget this way. Default: the driver's bound.
    */
   readonly maxDataSegments?: number;
+}
+
+const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
+
+/** A promise over a callback-form operation (exactly one call of `done`); a synchronous throw rejects it. */
+function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    try {
+      start(resolve);
+    } catch (e) {
+      reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  });
 }
 
 interface MemoryWaiter {
@@ -111,6 +126,16 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   #fenced = false;
   readonly #memoryWaiters: MemoryWaiter[] = [];
   readonly #quarantine: GuestRange[] = [];
+  /**
+   * Data buffers freed by completed transfers, by length, reused before the
+   * allocator is asked (as the ring reuses indirect tables): a first-fit
+   * allocation and a free per I/O cost more than the rest of a transfer. At
+   * most SPARE_BYTES (and 1/64 of the allocator's memory), all given back as
+   * soon as an allocation finds no room, and at every fence (a device reset,
+   * a detach: nothing is left allocated behind a detached SIM).
+   */
+  readonly #spare = new Map<number, GuestRange[]>();
+  #spareBytes = 0;
 
 
   constructor(opts: VirtioBlockCommandSetOptions) {
@@ -151,6 +176,13 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return this.#held;
   }
 
+  /** Freed data buffers kept for reuse (still allocated from the guest allocator; see #spare). */
+  get spareBuffers(): number {
+    let n = 0;
+    for (const list of this.#spare.values()) n += list.length;
+    return n;
+  }
+
   /** Guest data buffers waiting for a device reset before they may be reused. */
   get quarantined(): number {
     return this.#quarantine.length;
@@ -164,6 +196,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    */
   fence(): void {
     this.#fenced = true;
+    this.#returnSpares();
     for (const w of this.#memoryWaiters.splice(0)) w.resolve(undefined);
   }
 
@@ -236,11 +269,25 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   read(lba: bigint, into: Uint8Array): Promise<BlockStatus> {
-    return this.#transfer(VIRTIO_BLK_T_IN, lba, into);
+    return promised((done) => {
+      this.startRead(lba, into, done);
+    });
   }
 
   write(lba: bigint, data: Uint8Array): Promise<BlockStatus> {
-    return this.#transfer(VIRTIO_BLK_T_OUT, lba, data);
+    return promised((done) => {
+      this.startWrite(lba, data, done);
+    });
+  }
+
+  /** read() with a callback (the emulator's READ fast path): `done` runs once, never before startRead returns. */
+  startRead(lba: bigint, into: Uint8Array, done: (s: BlockStatus) => void): void {
+    this.#transfer(VIRTIO_BLK_T_IN, lba, into, done);
+  }
+
+  /** write() with a callback: `done` runs once, never before startWrite returns. */
+  startWrite(lba: bigint, data: Uint8Array, done: (s: BlockStatus) => void): void {
+    this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done);
   }
 
   async flush(): Promise<BlockStatus> {
@@ -303,23 +350,27 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return this.#blockSize() / VIRTIO_BLK_SECTOR_SIZE;
   }
 
-  // The transfer path is written with explicit promises rather than async
-  // functions: it runs for every READ and WRITE, and each async frame costs a
-  // promise and a turn. Guest memory that is free now is taken at once.
-  #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array): Promise<BlockStatus> {
+  // The transfer path runs on callbacks, not promises: it runs for every READ
+  // and WRITE, and each promise costs an object and a turn. Guest memory that
+  // is free now is taken at once.
+  #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, done: (s: BlockStatus) => void): void {
     const segments = this.dataSegments(buf.length);
     if (segments > this.maxDataSegments) {
-      return Promise.reject(
-        new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`),
-      );
+      throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
     }
     const now = this.#fenced || this.#memoryWaiters.length > 0 ? undefined : this.#tryAlloc(buf.length);
-    if (now !== undefined) return this.#transferIn(type, lba, buf, now);
-    return this.#allocData(buf.length).then((ranges) => (ranges === undefined ? 'io-error' : this.#transferIn(type, lba, buf, ranges)));
+    if (now !== undefined) {
+      this.#transferIn(type, lba, buf, now, done);
+      return;
+    }
+    void this.#allocData(buf.length).then((ranges) => {
+      if (ranges === undefined) done('io-error');
+      else this.#transferIn(type, lba, buf, ranges, done);
+    });
   }
 
   /** The transfer once its guest memory is held: stage Data-Out, request, copy Data-In back, free. */
-  #transferIn(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, ranges: GuestRange[]): Promise<BlockStatus> {
+  #transferIn(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, ranges: GuestRange[], done: (s: BlockStatus) => void): void {
     if (type === VIRTIO_BLK_T_OUT) {
       let at = 0;
       for (const r of ranges) {
@@ -328,7 +379,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       }
     }
     this.#derive();
-    return this.#request({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
+    this.#submit({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
       const status = blockStatus(c);
       if (type === VIRTIO_BLK_T_IN && status === 'ok') {
         let at = 0;
@@ -338,39 +389,53 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
         }
       }
       for (const r of ranges) this.#release(r, c);
-      return status;
+      done(status);
+    });
+  }
+
+  /** Submits through the driver's FIFO and resolves with the completion. */
+  #request(req: BlkRequest): Promise<BlkCompletion> {
+    return promised((done) => {
+      this.#submit(req, done);
     });
   }
 
   /**
    * Submits through the driver's FIFO, charging the request's descriptors
-   * while it is out; resolves with what `then` makes of the completion (one
-   * promise step for both).
+   * while it is out. `then` runs once, never before #submit returns (the
+   * driver answers a broken ring at once; that answer is deferred).
    */
-  #request<T = BlkCompletion>(req: BlkRequest, then?: (c: BlkCompletion) => T): Promise<T> {
-    const map = then ?? ((c: BlkCompletion) => c as T);
-    if (this.#fenced) return Promise.resolve({ kind: 'aborted', reason: 'device reset in progress' } as const).then(map);
-    return new Promise<T>((resolve, reject) => {
-      const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
-      this.#held += cost;
-      try {
-        this.driver.enqueue(
-          req,
-          (c) => {
-            this.#held -= cost;
-            try {
-              resolve(map(c));
-            } catch (e) {
-              reject(e instanceof Error ? e : new Error(String(e)));
-            }
-          },
-          this.queue,
-        );
-      } catch (e) {
-        this.#held -= cost;
-        throw e;
-      }
-    });
+  #submit(req: BlkRequest, then: (c: BlkCompletion) => void): void {
+    if (this.#fenced) {
+      queueMicrotask(() => {
+        then(FENCED);
+      });
+      return;
+    }
+    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
+    this.#held += cost;
+    let submitting = true;
+    try {
+      this.driver.enqueue(
+        req,
+        (c) => {
+          this.#held -= cost;
+          if (submitting) {
+            queueMicrotask(() => {
+              then(c);
+            });
+          } else {
+            then(c);
+          }
+        },
+        this.queue,
+      );
+    } catch (e) {
+      this.#held -= cost;
+      throw e;
+    } finally {
+      submitting = false;
+    }
   }
 
   /**
@@ -393,14 +458,14 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     const seg = this.segmentBytes;
     if (bytes <= seg) {
       // One segment (nearly every transfer): no list to grow.
-      const r = this.allocator.alloc(bytes, DATA_ALIGN);
+      const r = this.#allocSegment(bytes);
       if (r === undefined) return undefined;
       this.#liveData += 1;
       return [r];
     }
     const out: GuestRange[] = [];
     for (let at = 0; at < bytes; at += seg) {
-      const r = this.allocator.alloc(Math.min(seg, bytes - at), DATA_ALIGN);
+      const r = this.#allocSegment(Math.min(seg, bytes - at));
       if (r === undefined) {
         for (const got of out) this.allocator.free(got.addr);
         return undefined;
@@ -411,6 +476,25 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return out;
   }
 
+  /** One data buffer: a spare of that length, else the allocator's (after the spares went back, if it had no room). */
+  #allocSegment(len: number): GuestRange | undefined {
+    const spare = this.#spare.get(len)?.pop();
+    if (spare !== undefined) {
+      this.#spareBytes -= len;
+      return spare;
+    }
+    const r = this.allocator.alloc(len, DATA_ALIGN);
+    if (r !== undefined || this.#spareBytes === 0) return r;
+    this.#returnSpares();
+    return this.allocator.alloc(len, DATA_ALIGN);
+  }
+
+  #returnSpares(): void {
+    for (const list of this.#spare.values()) for (const r of list) this.allocator.free(r.addr);
+    this.#spare.clear();
+    this.#spareBytes = 0;
+  }
+
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
   #release(r: GuestRange, c: BlkCompletion): void {
     if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#quarantine.push(r);
@@ -418,7 +502,17 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   #freeData(r: GuestRange): void {
-    this.allocator.free(r.addr);
+    if (this.#fenced || this.#spareBytes + r.len > Math.min(SPARE_BYTES, this.allocator.size / 64)) {
+      this.allocator.free(r.addr);
+    } else {
+      let list = this.#spare.get(r.len);
+      if (list === undefined) {
+        list = [];
+        this.#spare.set(r.len, list);
+      }
+      list.push(r);
+      this.#spareBytes += r.len;
+    }
     this.#liveData--;
     while (this.#memoryWaiters.length > 0) {
       const w = this.#memoryWaiters[0] as MemoryWaiter;

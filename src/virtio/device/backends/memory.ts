@@ -56,6 +56,13 @@ function assertRange(op: string, offset: number, length: number, size: number): 
   }
 }
 
+/** Throws when [at, at+length) is not inside `buf` (a caller bug, like a range outside the disk). */
+function assertWithin(buf: Uint8Array, at: number, length: number): void {
+  if (!Number.isSafeInteger(at) || at < 0 || at + length > buf.length) {
+    throw new RangeError(`MemoryBackend: [${at}, +${length}) is outside the ${buf.length}-byte buffer`);
+  }
+}
+
 /**
  * A sparse RAM disk.
  *
@@ -96,28 +103,51 @@ export class MemoryBackend implements BlockBackend {
   }
 
   read(offset: number, dst: Uint8Array): Promise<BackendStatus> {
-    assertRange('read', offset, dst.length, this.#size);
-    this.#spans(offset, dst.length, (index, within, n, pos) => {
-      const chunk = this.#chunks.get(index);
-      if (chunk) dst.set(chunk.subarray(within, within + n), pos);
-      else dst.fill(0, pos, pos + n);
-    });
-    return OK;
+    return this.readSync(offset, dst, 0, dst.length) === 'ok' ? OK : IO_ERROR;
   }
 
   write(offset: number, src: Uint8Array): Promise<BackendStatus> {
-    assertRange('write', offset, src.length, this.#size);
+    return this.writeSync(offset, src, 0, src.length) === 'ok' ? OK : IO_ERROR;
+  }
+
+  /** {@link read} into `dst[at, at + length)`, done before it returns: the device answers the request in the same pass. */
+  readSync(offset: number, dst: Uint8Array, at: number, length: number): BackendStatus {
+    assertRange('read', offset, length, this.#size);
+    assertWithin(dst, at, length);
+    // The chunk loop is written out (no per-chunk callback): this runs for every read.
+    for (let pos = 0; pos < length; ) {
+      const from = offset + pos;
+      const index = Math.floor(from / CHUNK_SIZE);
+      const within = from - index * CHUNK_SIZE;
+      const n = Math.min(CHUNK_SIZE - within, length - pos);
+      const chunk = this.#chunks.get(index);
+      if (chunk) dst.set(n === chunk.length ? chunk : chunk.subarray(within, within + n), at + pos);
+      else dst.fill(0, at + pos, at + pos + n);
+      pos += n;
+    }
+    return 'ok';
+  }
+
+  /** {@link write} of `src[at, at + length)`, done before it returns. */
+  writeSync(offset: number, src: Uint8Array, at: number, length: number): BackendStatus {
+    assertRange('write', offset, length, this.#size);
+    assertWithin(src, at, length);
     // Defence in depth: the device refuses writes to a read-only disk before it gets here.
-    if (this.readOnly) return IO_ERROR;
-    this.#spans(offset, src.length, (index, within, n, pos) => {
+    if (this.readOnly) return 'io-error';
+    for (let pos = 0; pos < length; ) {
+      const to = offset + pos;
+      const index = Math.floor(to / CHUNK_SIZE);
+      const within = to - index * CHUNK_SIZE;
+      const n = Math.min(CHUNK_SIZE - within, length - pos);
       let chunk = this.#chunks.get(index);
       if (!chunk) {
         chunk = new Uint8Array(this.#chunkLength(index, this.#size));
         this.#chunks.set(index, chunk);
       }
-      chunk.set(src.subarray(pos, pos + n), within);
-    });
-    return OK;
+      chunk.set(at + pos === 0 && n === src.length ? src : src.subarray(at + pos, at + pos + n), within);
+      pos += n;
+    }
+    return 'ok';
   }
 
   /** Nothing to make durable: RAM is as durable as this backend gets. */
@@ -213,19 +243,6 @@ export class MemoryBackend implements BlockBackend {
 
   #chunkLength(index: number, size: number): number {
     return Math.min(CHUNK_SIZE, size - index * CHUNK_SIZE);
-  }
-
-  /** Calls `fn` once per chunk the range touches: chunk index, offset within it, byte count, offset within the range. */
-  #spans(offset: number, length: number, fn: (index: number, within: number, n: number, pos: number) => void): void {
-    let pos = 0;
-    while (pos < length) {
-      const at = offset + pos;
-      const index = Math.floor(at / CHUNK_SIZE);
-      const within = at - index * CHUNK_SIZE;
-      const n = Math.min(CHUNK_SIZE - within, length - pos);
-      fn(index, within, n, pos);
-      pos += n;
-    }
   }
 
   /** Zeroes the range in allocated chunks; with `free`, chunks covered entirely are dropped instead. */

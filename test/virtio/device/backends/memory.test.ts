@@ -288,6 +288,32 @@ describe('MemoryBackend read-only and range checks', () => {
     expect(b.allocatedBytes).toBe(0);
   });
 
+  it('readSync and writeSync: the same bytes and outcomes as read and write, at an index of the buffer, done before they return', async () => {
+    const b = new MemoryBackend({ blocks: 1024 });
+    const data = pattern(3 * CHUNK, 5);
+    // From the middle of a larger buffer, straddling two chunk boundaries, starting inside a chunk.
+    const src = new Uint8Array(data.length + 1000).fill(0x77);
+    src.set(data, 600);
+    expect(b.writeSync(CHUNK / 2, src, 600, data.length)).toBe('ok');
+    expect(byteDiff(await readBack(b, CHUNK / 2, data.length), data)).toBeUndefined();
+    const dst = new Uint8Array(data.length + 1000).fill(0xee);
+    expect(b.readSync(CHUNK / 2, dst, 300, data.length)).toBe('ok');
+    expect(byteDiff(dst.subarray(300, 300 + data.length), data)).toBeUndefined();
+    // Nothing outside the asked part of the buffer is touched.
+    expect([dst[299], dst[300 + data.length]]).toEqual([0xee, 0xee]);
+    // A hole (a chunk never written) reads as zeros.
+    const hole = new Uint8Array(512).fill(0xee);
+    expect(b.readSync(900 * 512, hole, 0, 512)).toBe('ok');
+    expect(byteDiff(hole, zeros(512))).toBeUndefined();
+    const ro = new MemoryBackend({ blocks: 8, readOnly: true });
+    expect(ro.writeSync(0, pattern(512, 1), 0, 512)).toBe('io-error');
+    expect(ro.allocatedBytes).toBe(0);
+    expect(() => b.readSync(1024 * 512, new Uint8Array(512), 0, 512)).toThrow(RangeError);
+    expect(() => b.writeSync(100, new Uint8Array(512), 0, 512)).toThrow(RangeError);
+    expect(() => b.readSync(0, new Uint8Array(512), 1, 512)).toThrow('[1, +512) is outside the 512-byte buffer');
+    expect(() => b.writeSync(0, new Uint8Array(512), -1, 512)).toThrow(RangeError);
+  });
+
   it('range checks come before the read-only refusal', () => {
     const b = new MemoryBackend({ blocks: 8, readOnly: true });
     expect(() => b.write(8192, new Uint8Array(512))).toThrow(RangeError);

@@ -1,0 +1,151 @@
+// SPC-5 third-party copy, LID1: EXTENDED COPY with identification descriptor
+// CSCD descriptors (E4h) and block device to block device segments (02h),
+// RECEIVE COPY STATUS (LID1) and RECEIVE COPY OPERATING PARAMETERS. The copy
+// manager copies within this logical unit only: a CSCD descriptor must name it
+// by a designator of its Device Identification VPD page (the NAA one, or the
+// T10 vendor ID one where it fits the 16 bytes a CSCD descriptor holds), as a
+// direct-access device with its logical block length.
+//
+// Errors while processing segments are COPY ABORTED (SPC-5): a segment naming
+// a CSCD descriptor that is missing or names another device → UNREACHABLE
+// COPY TARGET; a range that does not fit the medium → NO ADDITIONAL SENSE
+// INFORMATION (SPC-5 gives COPY ABORTED no code for it, and LOGICAL BLOCK
+// ADDRESS OUT OF RANGE is a copy target's answer to a command the copy manager
+// never sends); a read or write that fails → the failure's own ASC/ASCQ.
+// Segments before the failing one stay copied.
+
+import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
+import { ThirdPartyCopyInSa } from '../opcodes.js';
+import { Asc, SenseKey, invalidFieldInCdb, sense, senseIllegalRequest, type AscAscq, type SenseData } from '../sense.js';
+import { buildDeviceIdentification } from '../vpd.js';
+import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { writeProtectFault } from './checks.js';
+import { pieces } from './handlers-provisioning.js';
+
+/** CSCD descriptors a list may hold: a source and a destination. */
+const MAX_CSCD_DESCRIPTORS = 2;
+const MAX_SEGMENT_DESCRIPTORS = 64;
+const CSCD_DESCRIPTOR_BYTES = 32;
+const B2B_SEGMENT_BYTES = 28;
+/** Bytes one read or write of a copy carries at most (the SIM's cost model sizes the request from it). */
+export const COPY_CHUNK_BYTES = 1024 * 1024;
+/** LIST IDENTIFIER (RECEIVE COPY STATUS CDB byte 2): where an unknown one points. */
+const LIST_ID_BYTE = 2;
+const DIRECT_ACCESS = 0x00;
+const DEVICE_IDENTIFICATION_HEADER = 4;
+
+/** The limits, for a unit of `blockSize`-byte blocks (BLOCK DEVICE NUMBER OF BLOCKS is 16 bits). */
+export function copyLimits(blockSize: number): CopyLimits {
+  return {
+    maxCscdDescriptors: MAX_CSCD_DESCRIPTORS,
+    maxSegmentDescriptors: MAX_SEGMENT_DESCRIPTORS,
+    maxDescriptorListLength: MAX_CSCD_DESCRIPTORS * CSCD_DESCRIPTOR_BYTES + MAX_SEGMENT_DESCRIPTORS * B2B_SEGMENT_BYTES,
+    maxSegmentBytes: 0xffff * blockSize,
+  };
+}
+
+const copyAborted = (code: AscAscq): SenseData => sense(SenseKey.COPY_ABORTED, code);
+/** COPY ABORTED for a failed read or write: the failure's ASC/ASCQ and INFORMATION. */
+const abortedBy = (s: SenseData): SenseData => sense(SenseKey.COPY_ABORTED, s, s.information === undefined ? {} : { information: s.information });
+const UNREACHABLE = copyAborted(Asc.UNREACHABLE_COPY_TARGET);
+const OUT_OF_RANGE = copyAborted(Asc.NO_ADDITIONAL_SENSE);
+
+/** Same designator (CODE SET, ASSOCIATION, DESIGNATOR TYPE, length, value), PROTOCOL IDENTIFIER and PIV aside. */
+function sameDesignator(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length || a.length < DEVICE_IDENTIFICATION_HEADER) return false;
+  if (((a[0] ?? 0) & 0x0f) !== ((b[0] ?? 0) & 0x0f) || ((a[1] ?? 0) & 0x3f) !== ((b[1] ?? 0) & 0x3f)) return false;
+  for (let i = 3; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The designation descriptors of this unit's Device Identification VPD page. */
+function designations(lu: LogicalUnit): Uint8Array[] {
+  const page = buildDeviceIdentification(lu.info);
+  const out: Uint8Array[] = [];
+  for (let o = DEVICE_IDENTIFICATION_HEADER; o + DEVICE_IDENTIFICATION_HEADER <= page.length; ) {
+    const n = DEVICE_IDENTIFICATION_HEADER + (page[o + 3] ?? 0);
+    out.push(page.subarray(o, o + n));
+    o += n;
+  }
+  return out;
+}
+
+/** The CSCD descriptor names this logical unit: one of its designators, direct access, its block length. */
+function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): boolean {
+  if (c?.peripheralType !== DIRECT_ACCESS || c.blockLength !== lu.info.blockSize) return false;
+  return designations(lu).some((d) => sameDesignator(d, c.designation));
+}
+
+/** Copies one segment in chunks, backwards when the destination overlaps the source from above. Undefined when done. */
+async function copySegment(lu: LogicalUnit, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
+  const end = lu.info.blocks;
+  if (s.sourceLba + BigInt(s.blocks) > end || s.destinationLba + BigInt(s.blocks) > end) return OUT_OF_RANGE;
+  const bs = lu.info.blockSize;
+  const perChunk = Math.max(1, Math.min(Math.floor(COPY_CHUNK_BYTES / bs), lu.maxTransferBlocks));
+  const chunks = [...pieces(0n, BigInt(s.blocks), perChunk)];
+  if (s.destinationLba > s.sourceLba) chunks.reverse();
+  for (const c of chunks) {
+    const from = s.sourceLba + c.lba;
+    const to = s.destinationLba + c.lba;
+    const buf = new Uint8Array(c.blocks * bs);
+    const release = await lu.locks.acquire(from, c.blocks, false);
+    const read = await lu.run('read', () => lu.bcs.read(from, buf), from).finally(release);
+    if (read !== undefined) return abortedBy(read);
+    const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
+    const wrote = await lu.run('write', () => lu.bcs.write(to, buf), to).finally(releaseWrite);
+    if (wrote !== undefined) return abortedBy(wrote);
+    onBytes(buf.length);
+  }
+  return undefined;
+}
+
+export const COPY_HANDLERS: HandlerTable = {
+  extendedCopy: {
+    medium: true,
+    parameterList: true,
+    dataOutLength: (_lu, f) => f.parameterListLength,
+    check: (lu) => writeProtectFault(lu),
+    run: async (lu, { fields: f, dataOut, nexus }): Promise<CommandOutcome> => {
+      // SPC-5: a PARAMETER LIST LENGTH of zero copies nothing and is not an error.
+      if (f.parameterListLength === 0) return GOOD;
+      if (dataOut.length < f.parameterListLength) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
+      const decoded = decodeExtendedCopyList(dataOut, copyLimits(lu.info.blockSize));
+      if (!decoded.ok) return checkCondition(decoded.fault);
+      const list = decoded.value;
+      const held = list.listIdUsage === ListIdUsage.HOLD;
+      if (list.listIdUsage !== ListIdUsage.NO_LIST_ID && lu.copies.inProgress(nexus, list.listId)) {
+        return checkCondition(senseIllegalRequest(Asc.OPERATION_IN_PROGRESS));
+      }
+      let status: CopyStatus = { status: CopyManagerStatus.IN_PROGRESS, segmentsProcessed: 0, bytes: 0n };
+      if (held) lu.copies.hold(nexus, list.listId, status);
+      const failed = await lu.copies.serialize(async () => {
+        for (const s of list.segments) {
+          if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return UNREACHABLE;
+          const error = await copySegment(lu, s, (n) => {
+            status = { ...status, bytes: status.bytes + BigInt(n) };
+          });
+          if (error !== undefined) return error;
+          status = { ...status, segmentsProcessed: status.segmentsProcessed + 1 };
+          if (held) lu.copies.update(nexus, list.listId, status);
+        }
+        return undefined;
+      });
+      if (held) lu.copies.update(nexus, list.listId, { ...status, status: failed === undefined ? CopyManagerStatus.COMPLETED : CopyManagerStatus.COMPLETED_WITH_ERRORS });
+      return failed === undefined ? GOOD : checkCondition(failed);
+    },
+  },
+
+  // RECEIVE COPY STATUS (LID1) for a list identifier of this I_T nexus (one
+  // never held, or already handed over once complete, is INVALID FIELD IN CDB
+  // at LIST IDENTIFIER), and RECEIVE COPY OPERATING PARAMETERS.
+  receiveCopyResults: {
+    medium: false,
+    run: (lu, { fields: f, nexus }) => {
+      if (f.serviceAction === ThirdPartyCopyInSa.RECEIVE_COPY_OPERATING_PARAMETERS) {
+        return goodData(buildCopyOperatingParameters(copyLimits(lu.info.blockSize)), f.allocationLength);
+      }
+      const s = lu.copies.takeStatus(nexus, f.listId);
+      return s === undefined ? checkCondition(invalidFieldInCdb(LIST_ID_BYTE)) : goodData(buildCopyStatus(s), f.allocationLength);
+    },
+  },
+};

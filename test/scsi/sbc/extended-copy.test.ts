@@ -1,0 +1,263 @@
+// EXTENDED COPY (LID1) 83h/00h and RECEIVE COPY STATUS (LID1) 84h/00h /
+// RECEIVE COPY OPERATING PARAMETERS 84h/03h through SbcEmulator.execute.
+// Parameter lists are built here byte by byte from the SPC-5 tables: header
+// (LIST IDENTIFIER 0, STR/LIST ID USAGE/PRIORITY 1, CSCD DESCRIPTOR LIST
+// LENGTH 2..3, SEGMENT DESCRIPTOR LIST LENGTH 8..11, INLINE DATA LENGTH
+// 12..15); identification CSCD descriptor E4h (32 bytes: LU ID TYPE/NUL/PDT
+// byte 1, designation descriptor 4..23, DISK BLOCK LENGTH 29..31); block to
+// block segment descriptor 02h (28 bytes: DESCRIPTOR LENGTH 0018h, CSCD
+// indexes 4..5 / 6..7, NUMBER OF BLOCKS 10..11, LBAs 12..19 / 20..27).
+
+import { describe, expect, test } from 'vitest';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import { DATA_PROTECT, ILLEGAL_REQUEST, NOT_READY, block, bytes, expectGood, expectSense, hex, unit, type Unit } from './harness.js';
+import { HookedBlockSet, gate, settle } from './hooked-block-set.js';
+
+const BS = 512;
+const COPY_ABORTED = 0x0a;
+const xcopy = (pll: number): Uint8Array => Uint8Array.from([0x83, 0, 0, 0, 0, 0, 0, 0, 0, 0, pll >>> 24, (pll >> 16) & 0xff, (pll >> 8) & 0xff, pll & 0xff, 0, 0]);
+const rcr = (sa: number, listId = 0, alloc = 1024): Uint8Array => Uint8Array.from([0x84, sa, listId, 0, 0, 0, 0, 0, 0, 0, 0, 0, alloc >> 8, alloc & 0xff, 0, 0]);
+const u16 = (n: number): number[] => [n >> 8, n & 0xff];
+const u32 = (n: number): number[] => [n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+const u64 = (n: bigint): number[] => [...u32(Number(n >> 32n)), ...u32(Number(n & 0xffff_ffffn))];
+
+function header(listId: number, byte1: number, cscdBytes: number, segmentBytes: number, inline = 0): number[] {
+  return [listId, byte1, ...u16(cscdBytes), 0, 0, 0, 0, ...u32(segmentBytes), ...u32(inline)];
+}
+/** E4h descriptor with a designation descriptor (header + designator) and a DISK BLOCK LENGTH. */
+function e4(designation: Uint8Array, blockLength = BS, byte1 = 0x00, type = 0xe4): number[] {
+  const d = new Array<number>(32).fill(0);
+  d[0] = type;
+  d[1] = byte1;
+  designation.forEach((b, i) => (d[4 + i] = b));
+  [d[29], d[30], d[31]] = [(blockLength >> 16) & 0xff, (blockLength >> 8) & 0xff, blockLength & 0xff];
+  return d;
+}
+function b2b(src: number, dst: number, blocks: number, srcLba: bigint, dstLba: bigint, type = 0x02, length = 0x18): number[] {
+  return [type, 0, ...u16(length), ...u16(src), ...u16(dst), 0, 0, ...u16(blocks), ...u64(srcLba), ...u64(dstLba)];
+}
+const list = (...parts: number[][]): Uint8Array => Uint8Array.from(parts.flat());
+
+/** The NAA designation descriptor (header + 8 bytes) of the unit's Device Identification page. */
+async function naaOf(u: { run: Unit['run'] }): Promise<Uint8Array> {
+  const r = await u.run('12 01 83 00 ff 00');
+  expect(r.data?.[5]).toBe(0x03); // designator type NAA first
+  return Uint8Array.from(r.data?.subarray(4, 16) ?? []);
+}
+
+async function copyList(u: Unit, l: Uint8Array, nexus = 'local') {
+  return u.run(xcopy(l.length), { dataOut: l, nexus });
+}
+
+describe('EXTENDED COPY (LID1)', () => {
+  test('copies a block range within the unit; LIST ID USAGE 10b holds no status', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const data = block(8 * BS, 0x41, true);
+    expectGood(await u.run('2a 00 00 00 00 00 00 00 08 00', { dataOut: data }));
+    expectGood(await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 8, 0n, 1000n))));
+    for (let i = 0; i < 8; i++) expect(hex(u.disk.peek(1000n + BigInt(i)))).toBe(hex(data.subarray(i * BS, (i + 1) * BS)));
+    expectSense(await u.run(rcr(0, 1)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+  });
+
+  test('LIST ID USAGE 00b: RECEIVE COPY STATUS reports it once (COMPLETED, segments, TRANSFER COUNT in bytes), then it is gone', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    expectSense(await u.run(rcr(0, 5)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    expectGood(await copyList(u, list(header(5, 0x00, 64, 56), e4(naa), e4(naa), b2b(0, 1, 8, 0n, 100n), b2b(1, 0, 4, 100n, 200n))));
+    const r = await u.run(rcr(0, 5));
+    expectGood(r);
+    expect(hex(r.data)).toBe('00 00 00 08 01 00 02 00 00 00 18 00'); // 12 blocks of 512 = 1800h bytes
+    expectSense(await u.run(rcr(0, 5)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    expect(hex((await u.run(rcr(0, 5, 4))).sense?.subarray(12, 14))).toBe('24 00');
+  });
+
+  test('held statuses are per I_T nexus and go with the nexus and with a logical unit reset', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const l = list(header(9, 0x00, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    expectGood(await copyList(u, l, 'a'));
+    expectGood(await copyList(u, l, 'b'));
+    expectSense(await u.run(rcr(0, 9), { nexus: 'c' }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    u.lu.forgetNexus('a');
+    expectSense(await u.run(rcr(0, 9), { nexus: 'a' }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+    u.lu.resetLogicalUnit();
+    expectSense(await u.run(rcr(0, 9), { nexus: 'b' }), { key: 0x06, asc: 0x29, ascq: 0x03 });
+    expectSense(await u.run(rcr(0, 9), { nexus: 'b' }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
+  });
+
+  test('overlapping ranges copy as if through a buffer (forward and backward)', async () => {
+    const u = await unit({}, { maxTransferBytes: 4 * BS }); // copies move 4 blocks at a time
+    const naa = await naaOf(u);
+    const data = block(10 * BS, 0x10, true);
+    expectGood(await u.run('2a 00 00 00 00 00 00 00 04 00', { dataOut: data.subarray(0, 4 * BS) }));
+    expectGood(await u.run('2a 00 00 00 00 04 00 00 04 00', { dataOut: data.subarray(4 * BS, 8 * BS) }));
+    expectGood(await u.run('2a 00 00 00 00 08 00 00 02 00', { dataOut: data.subarray(8 * BS) }));
+    expectGood(await copyList(u, list(header(0, 0x18, 32, 28), e4(naa), b2b(0, 0, 10, 0n, 3n))));
+    for (let i = 0; i < 10; i++) expect(hex(u.disk.peek(3n + BigInt(i))), `block ${i}`).toBe(hex(data.subarray(i * BS, (i + 1) * BS)));
+    expectGood(await copyList(u, list(header(0, 0x18, 32, 28), e4(naa), b2b(0, 0, 10, 3n, 1n))));
+    for (let i = 0; i < 10; i++) expect(hex(u.disk.peek(1n + BigInt(i))), `block ${i}`).toBe(hex(data.subarray(i * BS, (i + 1) * BS)));
+  });
+
+  test('PARAMETER LIST LENGTH 0 copies nothing; lists cut short are PARAMETER LIST LENGTH ERROR', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const l = list(header(1, 0, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    expectGood(await u.run(xcopy(0)));
+    const pllError = { key: ILLEGAL_REQUEST, asc: 0x1a, ascq: 0 };
+    expectSense(await u.run(xcopy(15), { dataOut: l.subarray(0, 15) }), pllError);
+    expectSense(await u.run(xcopy(16 + 31), { dataOut: l.subarray(0, 16 + 31) }), pllError); // cuts the CSCD descriptor
+    expectSense(await u.run(xcopy(16 + 32 + 27), { dataOut: l.subarray(0, 16 + 32 + 27) }), pllError); // cuts the segment
+    expectSense(await u.run(xcopy(l.length), { dataOut: l.subarray(0, 40) }), pllError); // less Data-Out than PARAMETER LIST LENGTH
+    expect(u.disk.calls).toEqual([]);
+  });
+
+  test('limits (RECEIVE COPY OPERATING PARAMETERS): 3 CSCD → TOO MANY TARGET DESCRIPTORS, 65 segments → TOO MANY SEGMENT DESCRIPTORS, over 1856 bytes → PARAMETER LIST LENGTH ERROR', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const seg = b2b(0, 0, 1, 0n, 1n);
+    expectSense(await copyList(u, list(header(1, 0, 96, 28), e4(naa), e4(naa), e4(naa), seg)), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0x06 });
+    const segs65 = Array.from({ length: 65 }, () => seg);
+    expectSense(await copyList(u, list(header(2, 0, 32, 65 * 28), e4(naa), ...segs65)), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0x08 });
+    expectSense(await copyList(u, list(header(3, 0, 96, 65 * 28), e4(naa), e4(naa), e4(naa), ...segs65)), { key: ILLEGAL_REQUEST, asc: 0x1a, ascq: 0 });
+    expectGood(await copyList(u, list(header(4, 0, 64, 64 * 28), e4(naa), e4(naa), ...segs65.slice(1))));
+  });
+
+  test('descriptor types other than E4h and 02h → UNSUPPORTED TARGET / SEGMENT DESCRIPTOR TYPE CODE', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const seg = b2b(0, 0, 1, 0n, 1n);
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, BS, 0, 0xe0), seg)), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0x07 });
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, BS, 0, 0x10), seg)), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0x07 });
+    // Stream to stream (03h), its own DESCRIPTOR LENGTH 0010h.
+    expectSense(await copyList(u, list(header(1, 0, 32, 20), e4(naa), [0x03, 0, 0, 0x10, ...new Array<number>(16).fill(0)])), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0x09 });
+  });
+
+  test('header and descriptor fields → INVALID FIELD IN PARAMETER LIST at the field', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const seg = b2b(0, 0, 1, 0n, 1n);
+    const invalid = (byte: number, bit?: number) => ({ key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0, field: bit === undefined ? { byte, cdb: false } : { byte, bit, cdb: false } });
+    expectSense(await copyList(u, list(header(1, 0x08, 32, 28), e4(naa), seg)), invalid(1, 4)); // LIST ID USAGE 01b
+    expectSense(await copyList(u, list(header(1, 0x18, 32, 28), e4(naa), seg)), invalid(0)); // 11b needs LIST IDENTIFIER 0
+    expectSense(await copyList(u, list(header(1, 0x80, 32, 28), e4(naa), seg)), invalid(1, 7));
+    const r4 = list(header(1, 0, 32, 28), e4(naa), seg);
+    r4[5] = 1;
+    expectSense(await copyList(u, r4), invalid(5));
+    expectSense(await copyList(u, list(header(1, 0, 32, 28, 4), e4(naa), seg, [0, 0, 0, 0])), invalid(12)); // no inline data
+    // A 02h descriptor whose DESCRIPTOR LENGTH is not 0018h; one that runs past the segment list.
+    expectSense(await copyList(u, list(header(1, 0, 32, 24), e4(naa), b2b(0, 0, 1, 0n, 1n, 0x02, 0x14).slice(0, 24))), invalid(48 + 2));
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n, 0x02, 0x1c))), invalid(48));
+    const dc = list(header(1, 0, 32, 28), e4(naa), seg);
+    dc[49] = 0x04; // segment byte 1 bit 2: reserved
+    expectSense(await copyList(u, dc), invalid(49, 2));
+    expect(u.disk.calls).toEqual([]);
+  });
+
+  test('LU ID TYPE and NUL (reserved / obsolete since SPC-4), DC and CAT are ignored', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    expectGood(await copyList(u, list(header(1, 0x10, 32, 28), e4(naa, BS, 0x80 | 0x20), b2b(0, 0, 1, 0n, 1n))));
+    const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    l[49] = 0x03; // DC, CAT
+    expectGood(await copyList(u, l));
+  });
+
+  test('a segment naming a missing CSCD descriptor, another device, a block length or device type not this unit → COPY ABORTED, UNREACHABLE COPY TARGET', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const unreachable = { key: COPY_ABORTED, asc: 0x08, ascq: 0x04 };
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 1, 1, 0n, 1n))), unreachable);
+    const other = Uint8Array.from(naa);
+    other[11] = (other[11] ?? 0) ^ 0xff;
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(other), b2b(0, 0, 1, 0n, 1n))), unreachable);
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, 4096), b2b(0, 0, 1, 0n, 1n))), unreachable);
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, BS, 0x01), b2b(0, 0, 1, 0n, 1n))), unreachable);
+    expect(u.disk.calls).toEqual([]);
+  });
+
+  test('a range past the capacity → COPY ABORTED before any block of that segment moves; earlier segments stay copied', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 0, 2048, 0n, 1023n))), { key: COPY_ABORTED, asc: 0, ascq: 0 });
+    expect(u.disk.calls).toEqual([]);
+    expectGood(await u.run('2a 00 00 00 00 00 00 00 01 00', { dataOut: block(BS, 7) }));
+    expectSense(await copyList(u, list(header(2, 0, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 9n), b2b(0, 0, 2, 1023n, 0n))), { key: COPY_ABORTED, asc: 0, ascq: 0 });
+    expect(hex(u.disk.peek(9n))).toBe(hex(block(BS, 7)));
+    const s = await u.run(rcr(0, 2));
+    expect(hex(s.data)).toBe('00 00 00 08 02 00 01 00 00 00 02 00'); // COMPLETED WITH ERRORS, 1 segment, 512 bytes
+  });
+
+  test('a failed read → COPY ABORTED with its ASC/ASCQ and LBA', async () => {
+    const u = await unit({ fault: (op) => (op === 'read' ? 'io-error' : undefined) });
+    const naa = await naaOf(u);
+    const r = await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 6n, 1n)));
+    expectSense(r, { key: COPY_ABORTED, asc: 0x11, ascq: 0, information: 6 });
+  });
+
+  test('read-only → DATA PROTECT; stopped → NOT READY', async () => {
+    const ro = await unit({ readOnly: true });
+    const naa = await naaOf(ro);
+    const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    expectSense(await copyList(ro, l), { key: DATA_PROTECT, asc: 0x27, ascq: 0 });
+    const s = await unit();
+    expectGood(await s.run('1b 00 00 00 00 00'));
+    expectSense(await copyList(s, l), { key: NOT_READY, asc: 0x04, ascq: 0x02 });
+  });
+
+  test('a list identifier still being processed for the same nexus → OPERATION IN PROGRESS', async () => {
+    const d = new HookedBlockSet();
+    const g = gate();
+    d.before = (op) => (op === 'read' ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+    const naa = await naaOf(u);
+    const l = list(header(7, 0x00, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    const first = lu.execute(xcopy(l.length), { dataOut: l, nexus: 'a' });
+    await settle();
+    expect(hex((await lu.execute(rcr(0, 7), { nexus: 'a' })).data)).toBe('00 00 00 08 00 00 00 00 00 00 00 00'); // in progress
+    expectSense(await lu.execute(xcopy(l.length), { dataOut: l, nexus: 'a' }), { key: ILLEGAL_REQUEST, asc: 0x00, ascq: 0x16 });
+    const other = lu.execute(xcopy(l.length), { dataOut: l, nexus: 'b' });
+    g.open();
+    expectGood(await first);
+    expectGood(await other);
+  });
+});
+
+describe('RECEIVE COPY OPERATING PARAMETERS', () => {
+  test('SNLID, 2 CSCD and 64 segment descriptors, 1856 bytes, 65535 blocks per segment, one copy at a time, types 02h and E4h', async () => {
+    const u = await unit();
+    const r = await u.run(rcr(3));
+    expectGood(r);
+    expect(hex(r.data)).toBe(
+      hex(
+        list(
+          [0, 0, 0, 0x2a, 0x01, 0, 0, 0], // AVAILABLE DATA 42, SNLID
+          [0x00, 0x02, 0x00, 0x40], // MAXIMUM CSCD DESCRIPTOR COUNT, MAXIMUM SEGMENT DESCRIPTOR COUNT
+          u32(1856), // MAXIMUM DESCRIPTOR LIST LENGTH
+          u32(0xffff * BS), // MAXIMUM SEGMENT LENGTH
+          u32(0), u32(0), u32(0), // MAXIMUM INLINE DATA LENGTH, HELD DATA LIMIT, MAXIMUM STREAM DEVICE TRANSFER SIZE
+          [0, 0, 0x00, 0x01, 0x01, 0, 0, 0], // TOTAL CONCURRENT COPIES 1, MAXIMUM CONCURRENT COPIES 1, granularities 0
+          [0, 0, 0, 0x02, 0x02, 0xe4], // IMPLEMENTED DESCRIPTOR LIST LENGTH 2: 02h, E4h
+        ),
+      ),
+    );
+    expect(hex((await u.run(rcr(3, 0, 8))).data)).toBe('00 00 00 2a 01 00 00 00');
+  });
+
+  test('reserved fields → INVALID FIELD IN CDB; unimplemented service actions (LID4, failure details) too', async () => {
+    const u = await unit();
+    expectSense(await u.run(rcr(3, 1)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2, bit: 0 } });
+    expectSense(await u.run(rcr(0x04)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 4 } });
+    expectSense(await u.run(rcr(0x05)), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 4 } });
+    const c = rcr(0, 1);
+    c[14] = 1;
+    expectSense(await u.run(c), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 14, bit: 0 } });
+    expectSense(await u.run(Uint8Array.from([0x83, 0x01, ...new Array<number>(14).fill(0)])), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 4 } });
+  });
+
+  test('INQUIRY reports 3PC (byte 5 bit 3)', async () => {
+    const u = await unit();
+    expect(((await u.run('12 00 00 00 24 00')).data?.[5] ?? 0) & 0x08).toBe(0x08);
+  });
+});
