@@ -5,6 +5,7 @@
 // the TransportID is SPC-5 §7.6.4.6's iSCSI form with FORMAT CODE 01b.
 
 import { decodeLun } from '../scsi/report-luns.js';
+import { encodeIscsiTransportId } from '../scsi/transport-id.js';
 
 /** An I_T nexus as the CAM layer sees it. */
 export interface IscsiInitiatorPort {
@@ -14,25 +15,9 @@ export interface IscsiInitiatorPort {
   readonly transportId: Uint8Array;
 }
 
-/** PROTOCOL IDENTIFIER for iSCSI (SPC-5 §7.6.1, Table "PROTOCOL IDENTIFIER values"). */
-const PROTOCOL_ISCSI = 0x5;
-/** FORMAT CODE 01b: ISCSI NAME is the initiator port name (name,i,0xISID). */
-const FORMAT_PORT = 0b01;
-/** Header bytes before ISCSI NAME: byte 0 format/protocol, byte 1 reserved, bytes 2..3 ADDITIONAL LENGTH. */
-const HEADER = 4;
-
-/** The initiator port of a session: name and 48-bit ISID. */
+/** The initiator port of a session: name (≤ 223 bytes, as login enforces) and 48-bit ISID. */
 export function initiatorPort(initiatorName: string, isid: bigint): IscsiInitiatorPort {
-  const id = `${initiatorName},i,0x${isid.toString(16).padStart(12, '0')}`;
-  const name = new TextEncoder().encode(id);
-  // ISCSI NAME is NUL-terminated and padded with NULs so ADDITIONAL LENGTH is a multiple of 4 (≥ 20).
-  const additional = Math.max(20, Math.ceil((name.length + 1) / 4) * 4);
-  const transportId = new Uint8Array(HEADER + additional);
-  transportId[0] = (FORMAT_PORT << 6) | PROTOCOL_ISCSI;
-  transportId[2] = additional >> 8;
-  transportId[3] = additional & 0xff;
-  transportId.set(name, HEADER);
-  return { id, transportId };
+  return { id: `${initiatorName},i,0x${isid.toString(16).padStart(12, '0')}`, transportId: encodeIscsiTransportId(initiatorName, isid) };
 }
 
 /** The LUN number an 8-byte LUN field (as a big-endian integer) addresses, or undefined (SAM-5 §4.7, decodeLun). */

@@ -14,7 +14,8 @@
 // an allocation or parameter list length the device server checks itself:
 // EDTL is their buffer.
 
-import { decodeRw, RW_OPCODES, type RwOp } from '../scsi/cdb/rw.js';
+import { decodeRw, RW_OPCODES } from '../scsi/cdb/rw.js';
+import { lookupCommand } from '../scsi/cdb/registry.js';
 
 /** Largest Data-In buffer the target allocates for a command beyond its EDTL (a READ asking far more than EDTL is cut to EDTL). */
 export const MAX_OVERFLOW_READ = 16 * 2 ** 20;
@@ -39,7 +40,6 @@ const LENGTH_FIELD: Readonly<Record<number, { readonly at: number; readonly size
   16: { at: 10, size: 4 },
 };
 
-const WRITES_DATA: Readonly<Record<RwOp, boolean>> = { READ: false, WRITE: true, WRITE_AND_VERIFY: true, VERIFY: true };
 
 function withTransferLength(cdb: Uint8Array, blocks: number): Uint8Array | undefined {
   const field = LENGTH_FIELD[cdb.length];
@@ -51,22 +51,39 @@ function withTransferLength(cdb: Uint8Array, blocks: number): Uint8Array | undef
 }
 
 /**
- * The data phase of one SCSI Command PDU.
+ * The data phase of one SCSI Command PDU. A command that would move more than
+ * `maxBytes` (the LUN's MAXIMUM TRANSFER LENGTH, see probe.ts) gets no
+ * Data-Out collected and at most `maxBytes` of Data-In room: the device server
+ * refuses it with the right sense, and no initiator can make the target
+ * allocate more than that for one command.
  * @param cdb the CDB as received.
  * @param flags the PDU's R and W bits.
  * @param edtl Expected Data Transfer Length.
  * @param blockSize the logical unit's block size in bytes.
+ * @param maxBytes the most data one command may move.
  */
-export function planTransfer(cdb: Uint8Array, flags: { readonly read: boolean; readonly write: boolean }, edtl: number, blockSize: number): TransferPlan {
-  const rw = RW_OPCODES.includes(cdb[0] ?? -1) && cdb.length <= 16 ? decodeRw(cdb) : undefined;
+export function planTransfer(cdb: Uint8Array, flags: { readonly read: boolean; readonly write: boolean }, edtl: number, blockSize: number, maxBytes: number): TransferPlan {
+  const plan = planUnbounded(cdb, flags, edtl, blockSize);
+  if (plan.length <= maxBytes) return plan;
+  return { ...plan, length: plan.direction === 'in' ? maxBytes : 0 };
+}
+
+function planUnbounded(received: Uint8Array, flags: { readonly read: boolean; readonly write: boolean }, edtl: number, blockSize: number): TransferPlan {
+  // The CDB field of a SCSI Command PDU is 16 bytes whatever the command (§11.3.6): a block command is its
+  // own length (6, 10, 12 or 16 bytes) from the start of it.
+  const known = RW_OPCODES.includes(received[0] ?? -1) ? lookupCommand(received) : undefined;
+  const cdb = known?.ok === true && known.value.cdbLength <= received.length ? received.subarray(0, known.value.cdbLength) : received;
+  const rw = known?.ok === true ? decodeRw(cdb) : undefined;
   if (!rw?.ok) {
     // Not a well-formed block read/write: the PDU's flags say the direction, EDTL the buffer. A CDB the device
     // rejects is rejected there, with the right sense.
     const direction = flags.write ? 'out' : flags.read ? 'in' : 'none';
-    return { direction, cdb, length: direction === 'none' ? 0 : edtl, commandLength: direction === 'none' ? 0 : edtl };
+    return { direction, cdb: received, length: direction === 'none' ? 0 : edtl, commandLength: direction === 'none' ? 0 : edtl };
   }
   const { op, blocks, bytchk } = rw.value;
-  const carriesData = op === 'READ' || (WRITES_DATA[op] && (op === 'WRITE' || bytchk !== 0));
+  // SBC-4 §5.x: READ, WRITE and WRITE AND VERIFY always move their blocks (BYTCHK only picks how WRITE AND
+  // VERIFY verifies); VERIFY sends data only when BYTCHK asks it to compare.
+  const carriesData = op !== 'VERIFY' || bytchk !== 0;
   const commandLength = carriesData ? blocks * blockSize : 0;
   if (commandLength === 0) return { direction: 'none', cdb, length: 0, commandLength };
   if (op === 'READ') {

@@ -4,6 +4,7 @@ import { snAdd, snLe, snLt } from '../../src/iscsi/serial.js';
 import { initiatorPort, lunNumber } from '../../src/iscsi/nexus.js';
 
 const BS = 512;
+const MAX = 2 ** 30;
 // CDBs by hand from SBC-4: READ (10) 28h, LBA bytes 2..5, TRANSFER LENGTH bytes 7..8; WRITE (10) 2Ah;
 // WRITE AND VERIFY (10) 2Eh with BYTCHK byte 1 bit 1; READ (16) 88h, TRANSFER LENGTH bytes 10..13; WRITE (6) 0Ah.
 const read10 = (blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, 9, 0, blocks >> 8, blocks & 0xff, 0);
@@ -15,14 +16,14 @@ const W = { read: false, write: true };
 
 describe('planTransfer: the block read/write family', () => {
   it('a READ reads what its TRANSFER LENGTH says, whatever EDTL is (the overflow is reported, not cut)', () => {
-    expect(planTransfer(read10(2), R, BS, BS)).toEqual({ direction: 'in', cdb: read10(2), length: 2 * BS, commandLength: 2 * BS });
-    expect(planTransfer(read10(1), R, 0, BS)).toMatchObject({ direction: 'in', length: BS, commandLength: BS });
-    expect(planTransfer(read10(1), R, 10000, BS)).toMatchObject({ direction: 'in', length: BS, commandLength: BS });
+    expect(planTransfer(read10(2), R, BS, BS, MAX)).toEqual({ direction: 'in', cdb: read10(2), length: 2 * BS, commandLength: 2 * BS });
+    expect(planTransfer(read10(1), R, 0, BS, MAX)).toMatchObject({ direction: 'in', length: BS, commandLength: BS });
+    expect(planTransfer(read10(1), R, 10000, BS, MAX)).toMatchObject({ direction: 'in', length: BS, commandLength: BS });
   });
 
   it('a READ asking far more than EDTL and the overflow cap is cut to EDTL rounded up to blocks', () => {
     const blocks = MAX_OVERFLOW_READ / BS + 8;
-    const p = planTransfer(read16(blocks), R, 1000, BS);
+    const p = planTransfer(read16(blocks), R, 1000, BS, MAX);
     expect(p.length).toBe(2 * BS);
     expect(p.commandLength).toBe(blocks * BS);
     expect([...p.cdb.subarray(10, 14)]).toEqual([0, 0, 0, 2]);
@@ -30,47 +31,68 @@ describe('planTransfer: the block read/write family', () => {
   });
 
   it('a WRITE with EDTL short by whole blocks gets its TRANSFER LENGTH lowered; a partial block goes as is', () => {
-    const cut = planTransfer(write10(2), W, BS, BS);
+    const cut = planTransfer(write10(2), W, BS, BS, MAX);
     expect(cut).toEqual({ direction: 'out', cdb: write10(1), length: BS, commandLength: 2 * BS });
-    const zero = planTransfer(write10(1), W, 0, BS);
+    const zero = planTransfer(write10(1), W, 0, BS, MAX);
     expect(zero).toEqual({ direction: 'out', cdb: write10(0), length: 0, commandLength: BS });
-    const partial = planTransfer(write10(1), W, 200, BS);
+    const partial = planTransfer(write10(1), W, 200, BS, MAX);
     expect(partial).toEqual({ direction: 'out', cdb: write10(1), length: 200, commandLength: BS });
   });
 
   it('a WRITE with EDTL larger than the command collects only what the command uses', () => {
-    expect(planTransfer(write10(1), W, 2 * BS, BS)).toEqual({ direction: 'out', cdb: write10(1), length: BS, commandLength: BS });
+    expect(planTransfer(write10(1), W, 2 * BS, BS, MAX)).toEqual({ direction: 'out', cdb: write10(1), length: BS, commandLength: BS });
   });
 
-  it('WRITE AND VERIFY carries data only with BYTCHK; without it there is no data phase', () => {
-    expect(planTransfer(wav10(2, true), W, 2 * BS, BS)).toMatchObject({ direction: 'out', length: 2 * BS });
-    expect(planTransfer(wav10(2, false), W, 0, BS)).toMatchObject({ direction: 'none', length: 0, commandLength: 0 });
+  it('WRITE AND VERIFY always carries its blocks, BYTCHK or not; VERIFY only with BYTCHK', () => {
+    expect(planTransfer(wav10(2, true), W, 2 * BS, BS, MAX)).toMatchObject({ direction: 'out', length: 2 * BS });
+    expect(planTransfer(wav10(2, false), W, BS, BS, MAX)).toMatchObject({ direction: 'out', cdb: wav10(1, false), length: BS, commandLength: 2 * BS });
+    const verify10 = (bytchk: boolean): Uint8Array => Uint8Array.of(0x2f, bytchk ? 0x02 : 0, 0, 0, 0, 9, 0, 0, 2, 0);
+    expect(planTransfer(verify10(false), { read: false, write: false }, 0, BS, MAX)).toMatchObject({ direction: 'none', length: 0, commandLength: 0 });
+    expect(planTransfer(verify10(true), W, 2 * BS, BS, MAX)).toMatchObject({ direction: 'out', length: 2 * BS });
   });
 
   it('a READ sent with the W flag is still a READ (direction from the CDB)', () => {
-    expect(planTransfer(read10(1), { read: false, write: true }, BS, BS)).toMatchObject({ direction: 'in', length: BS });
+    expect(planTransfer(read10(1), { read: false, write: true }, BS, BS, MAX)).toMatchObject({ direction: 'in', length: BS });
+  });
+
+  it('a CDB as the PDU carries it (16 bytes, zero-padded) is cut at its own length before TRANSFER LENGTH is lowered', () => {
+    const padded = new Uint8Array(16);
+    padded.set(write10(2));
+    expect(planTransfer(padded, W, BS, BS, MAX)).toEqual({ direction: 'out', cdb: write10(1), length: BS, commandLength: 2 * BS });
+    const r = new Uint8Array(16);
+    r.set(read10(3));
+    expect(planTransfer(r, R, 3 * BS, BS, MAX)).toEqual({ direction: 'in', cdb: read10(3), length: 3 * BS, commandLength: 3 * BS });
   });
 
   it('WRITE (6) cannot say zero blocks: a zero-EDTL WRITE (6) goes to the device unchanged', () => {
     const w6 = Uint8Array.of(0x0a, 0, 0, 5, 1, 0);
-    expect(planTransfer(w6, W, 0, BS)).toEqual({ direction: 'out', cdb: w6, length: 0, commandLength: BS });
+    expect(planTransfer(w6, W, 0, BS, MAX)).toEqual({ direction: 'out', cdb: w6, length: 0, commandLength: BS });
+  });
+});
+
+describe('planTransfer: the per-command bound', () => {
+  it('a command over the bound collects no Data-Out and gets at most the bound of Data-In room', () => {
+    expect(planTransfer(write10(16), W, 16 * BS, BS, 8 * BS)).toEqual({ direction: 'out', cdb: write10(16), length: 0, commandLength: 16 * BS });
+    expect(planTransfer(read10(16), R, 16 * BS, BS, 8 * BS)).toEqual({ direction: 'in', cdb: read10(16), length: 8 * BS, commandLength: 16 * BS });
+    const unmap = Uint8Array.of(0x42, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0);
+    expect(planTransfer(unmap, W, 2 ** 31, BS, 8 * BS)).toMatchObject({ direction: 'out', length: 0 });
   });
 });
 
 describe('planTransfer: other commands', () => {
   it('take direction from the R/W bits and EDTL as their buffer', () => {
     const inquiry = Uint8Array.of(0x12, 0, 0, 0, 96, 0);
-    expect(planTransfer(inquiry, R, 96, BS)).toEqual({ direction: 'in', cdb: inquiry, length: 96, commandLength: 96 });
+    expect(planTransfer(inquiry, R, 96, BS, MAX)).toEqual({ direction: 'in', cdb: inquiry, length: 96, commandLength: 96 });
     const tur = new Uint8Array(6);
-    expect(planTransfer(tur, { read: false, write: false }, 0, BS)).toEqual({ direction: 'none', cdb: tur, length: 0, commandLength: 0 });
+    expect(planTransfer(tur, { read: false, write: false }, 0, BS, MAX)).toEqual({ direction: 'none', cdb: tur, length: 0, commandLength: 0 });
     const modeSelect = Uint8Array.of(0x15, 0x10, 0, 0, 16, 0);
-    expect(planTransfer(modeSelect, W, 16, BS)).toMatchObject({ direction: 'out', length: 16 });
+    expect(planTransfer(modeSelect, W, 16, BS, MAX)).toMatchObject({ direction: 'out', length: 16 });
   });
 
   it('a malformed block CDB (reserved bit set) is left to the device: flags and EDTL decide', () => {
     const bad = read10(1);
     bad[1] = 0x01;
-    expect(planTransfer(bad, R, BS, BS)).toEqual({ direction: 'in', cdb: bad, length: BS, commandLength: BS });
+    expect(planTransfer(bad, R, BS, BS, MAX)).toEqual({ direction: 'in', cdb: bad, length: BS, commandLength: BS });
   });
 });
 

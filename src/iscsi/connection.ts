@@ -1,0 +1,471 @@
+// One TCP connection of the target (RFC 7143 §6, §7): framing, the login
+// phase, then full feature phase PDUs handed to the session, and the
+// connection's own sequence numbers (StatSN). Every target PDU leaves through
+// `#emit`, which stamps StatSN / ExpCmdSN / MaxCmdSN.
+//
+// Back-pressure: the socket is paused while the PDU reader holds a whole PDU
+// it cannot pass on or while the socket's write side is over its high-water
+// mark, and resumed when that clears; the command window (MaxCmdSN) bounds
+// the tasks. Nothing a peer sends is buffered without bound.
+//
+// Error handling at ERL 0 (§7.1.4, §7.8): a header digest error or a PDU that
+// cannot be framed closes the connection; a data digest error drops the PDU
+// with a Reject; a PDU the session refuses gets a Reject (reason per
+// §11.17.1) and the connection carries on.
+
+import type { Socket } from 'node:net';
+import { PduReader, serializePdu, type FrameResult } from './framing.js';
+import * as wire from './bhs.js';
+import { IscsiOpcode, RejectReason, RESERVED_TAG, type Pdu } from './pdu-types.js';
+import { Session, type SessionOutput } from './session.js';
+import type { TargetLogin } from './login.js';
+import { encodeText, parseText, type TextPair } from './text.js';
+import { valueLimit } from './keys.js';
+import type { LoginResult } from './login-types.js';
+
+/** Timers of a connection, in ms. */
+export interface ConnectionTimers {
+  /** Idle time before the target pings with a NOP-In (§11.19); 0 = never. */
+  readonly pingIntervalMs: number;
+  /** How long the NOP-Out answer to that ping may take before the connection is dropped. */
+  readonly pingTimeoutMs: number;
+  /** How long the whole login may take (§6.x: the target closes a stalled login). */
+  readonly loginTimeoutMs: number;
+}
+
+/** What a connection needs from the portal. */
+export interface ConnectionHost {
+  /** A fresh login state machine for this connection. */
+  login(): TargetLogin;
+  /** Full feature phase begins: build (or reinstate) the session. */
+  attach(result: LoginResult, conn: IscsiConnection): { readonly session: Session | undefined; readonly sendTargets: () => Uint8Array };
+  /** The connection ended (either side). */
+  closed(conn: IscsiConnection): void;
+  readonly log: (line: string) => void;
+}
+
+/** Above this many bytes queued for writing the connection stops reading until 'drain'. */
+const WRITE_HIGH_WATER = 4 * 2 ** 20;
+
+export class IscsiConnection {
+  readonly #socket: Socket;
+  readonly #host: ConnectionHost;
+  readonly #timers: ConnectionTimers;
+  readonly #reader = new PduReader();
+  #login: TargetLogin | undefined;
+  #session: Session | undefined;
+  #sendTargets: (() => Uint8Array) | undefined;
+  #digests = { header: false, data: false };
+  /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
+  #maxSendSegment = 8192;
+  /** The rest of a Text Response sent in parts (§11.11.x), until the initiator asks for it. */
+  #textPending: { readonly itt: number; readonly ttt: number; readonly rest: Uint8Array } | undefined;
+  #statSN = 0;
+  #lastMaxCmdSN = 0;
+  #closed = false;
+  #idle: NodeJS.Timeout | undefined;
+  #pingTtt = 0;
+  #readPaused = false;
+  readonly #loginTimer: NodeJS.Timeout;
+  readonly #onClose: (() => void)[] = [];
+
+  constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
+    this.#socket = socket;
+    this.#host = host;
+    this.#timers = timers;
+    this.#login = host.login();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
+    socket.on('drain', () => {
+      this.#resume();
+    });
+    socket.on('error', () => {
+      this.close();
+    });
+    socket.on('close', () => {
+      this.close();
+    });
+    this.#loginTimer = setTimeout(() => {
+      if (this.#login !== undefined) this.#drop('login timed out');
+    }, timers.loginTimeoutMs);
+    this.#loginTimer.unref();
+  }
+
+  get remote(): string {
+    return `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`;
+  }
+
+  /** Runs `f` once when the connection ends. */
+  onClose(f: () => void): void {
+    this.#onClose.push(f);
+  }
+
+  /** Ends the connection now: the session's tasks are aborted, nothing more is sent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#loginTimer);
+    clearTimeout(this.#idle);
+    this.#session?.close();
+    this.#socket.destroy();
+    this.#host.closed(this);
+    for (const f of this.#onClose.splice(0)) f();
+  }
+
+  /** Stops reading, lets the session's tasks finish and their responses go out, then closes. */
+  async shutdown(): Promise<void> {
+    this.#socket.pause();
+    await this.#session?.drain();
+    await new Promise<void>((resolve) => {
+      if (this.#closed) resolve();
+      else this.#socket.end(resolve);
+    });
+    this.close();
+  }
+
+  #drop(reason: string): void {
+    this.#host.log(`iscsi: ${this.remote}: closing connection: ${reason}`);
+    this.close();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
+    for (let r = this.#reader.next(); r !== undefined && !this.#closed; r = this.#reader.next()) this.#frame(r);
+    this.#armIdle();
+    if (this.#socket.writableLength > WRITE_HIGH_WATER) this.#pause();
+  }
+
+  #pause(): void {
+    if (this.#readPaused) return;
+    this.#readPaused = true;
+    this.#socket.pause();
+  }
+
+  #resume(): void {
+    if (!this.#readPaused || this.#socket.writableLength > WRITE_HIGH_WATER) return;
+    this.#readPaused = false;
+    this.#socket.resume();
+  }
+
+  #frame(r: FrameResult): void {
+    switch (r.kind) {
+      case 'pdu':
+        this.#pdu(r.pdu);
+        return;
+      case 'data-digest-error':
+        this.#reject(r.pdu.bhs, RejectReason.DATA_DIGEST_ERROR);
+        return;
+      case 'segment-too-long':
+        // A data segment over our MaxRecvDataSegmentLength (§13.12) is a protocol error. The header (digest
+        // checked) says how long it is, so the reader skipped it and the connection carries on after a Reject.
+        this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
+        return;
+      case 'fatal':
+        this.#drop(r.reason);
+        return;
+    }
+  }
+
+  #pdu(pdu: Pdu): void {
+    if (this.#login !== undefined) {
+      this.#loginPdu(pdu);
+      return;
+    }
+    const op = wire.readOpcode(pdu.bhs);
+    const session = this.#session;
+    switch (op) {
+      case IscsiOpcode.SCSI_COMMAND:
+      case IscsiOpcode.SCSI_DATA_OUT:
+      case IscsiOpcode.TASK_MGMT_REQUEST:
+        if (session === undefined) {
+          this.#reject(pdu.bhs, RejectReason.COMMAND_NOT_SUPPORTED);
+          return;
+        }
+        this.#sessionPdu(op, pdu, session);
+        return;
+      case IscsiOpcode.NOP_OUT:
+        this.#nopOut(pdu);
+        return;
+      case IscsiOpcode.TEXT_REQUEST:
+        this.#text(pdu);
+        return;
+      case IscsiOpcode.LOGOUT_REQUEST:
+        this.#logout(pdu);
+        return;
+      case IscsiOpcode.SNACK_REQUEST:
+        // §7.1.1 / §11.16: SNACK needs ErrorRecoveryLevel > 0, which this target never agrees to.
+        this.#reject(pdu.bhs, RejectReason.PROTOCOL_ERROR);
+        return;
+      case IscsiOpcode.LOGIN_REQUEST:
+        // §6.x: a Login Request in full feature phase is a protocol error.
+        this.#reject(pdu.bhs, RejectReason.PROTOCOL_ERROR);
+        this.#drop('login request in full feature phase');
+        return;
+      default:
+        this.#reject(pdu.bhs, RejectReason.COMMAND_NOT_SUPPORTED);
+    }
+  }
+
+  #sessionPdu(op: number, pdu: Pdu, session: Session): void {
+    if (op === IscsiOpcode.SCSI_COMMAND) {
+      const cmd = wire.decodeScsiCommand(pdu);
+      if ('reject' in cmd) this.#reject(pdu.bhs, cmd.reject);
+      else this.#maybeReject(pdu, session.command(cmd));
+    } else if (op === IscsiOpcode.SCSI_DATA_OUT) {
+      const d = wire.decodeDataOut(pdu);
+      if ('reject' in d) this.#reject(pdu.bhs, d.reject);
+      else this.#maybeReject(pdu, session.dataOut(d));
+    } else {
+      const t = wire.decodeTaskMgmtRequest(pdu);
+      if ('reject' in t) this.#reject(pdu.bhs, t.reject);
+      else session.taskManagement(t);
+    }
+  }
+
+  #maybeReject(pdu: Pdu, reason: number | undefined): void {
+    if (reason !== undefined) this.#reject(pdu.bhs, reason);
+  }
+
+  #loginPdu(pdu: Pdu): void {
+    const login = this.#login;
+    if (login === undefined) return;
+    if (wire.readOpcode(pdu.bhs) !== IscsiOpcode.LOGIN_REQUEST) {
+      // §6.1 / §11.13.5: any other PDU before full feature phase is refused 02h/0Bh and the connection ends.
+      this.#write(wire.encodeLoginResponse(login.invalidDuringLogin().response));
+      this.#drop(`PDU with opcode 0x${wire.readOpcode(pdu.bhs).toString(16)} during login`);
+      return;
+    }
+    const req = wire.decodeLoginRequest(pdu);
+    if ('reject' in req) {
+      this.#drop(`malformed login request: ${req.message}`);
+      return;
+    }
+    const step = login.handle(req);
+    this.#write(wire.encodeLoginResponse(step.response));
+    if (step.outcome === 'fail') {
+      this.#host.log(`iscsi: ${this.remote}: login refused (class 0x${step.response.statusClass.toString(16)} detail 0x${step.response.statusDetail.toString(16)}): ${step.reason}`);
+      this.#login = undefined;
+      this.#socket.end();
+      return;
+    }
+    if (step.outcome !== 'full-feature') return;
+    const result = step.result;
+    this.#login = undefined;
+    clearTimeout(this.#loginTimer);
+    this.#statSN = result.nextStatSN;
+    this.#discoveryExpCmdSN = result.expCmdSN;
+    // §13.x: digests and segment lengths take effect on the first PDU after the final Login Response.
+    const p = result.parameters;
+    this.#digests = { header: p.headerDigest === 'CRC32C', data: p.dataDigest === 'CRC32C' };
+    this.#reader.setHeaderDigest(this.#digests.header);
+    this.#reader.setDataDigest(this.#digests.data);
+    this.#reader.setMaxRecvDataSegmentLength(p.targetMaxRecvDataSegmentLength);
+    this.#maxSendSegment = p.initiatorMaxRecvDataSegmentLength;
+    const attached = this.#host.attach(result, this);
+    this.#session = attached.session;
+    this.#sendTargets = attached.sendTargets;
+    this.#lastMaxCmdSN = this.#session?.maxCmdSN ?? result.maxCmdSN;
+    this.#host.log(`iscsi: ${this.remote}: ${result.sessionType} session for ${result.initiatorName}${result.targetName === undefined ? '' : ` on ${result.targetName}`}`);
+  }
+
+  /** Builds the session output handler for a session bound to this connection. */
+  sessionSink(): (o: SessionOutput) => void {
+    return (o) => {
+      this.#sessionOut(o);
+    };
+  }
+
+  #window(): { expCmdSN: number; maxCmdSN: number } {
+    const s = this.#session;
+    if (s === undefined) return { expCmdSN: this.#discoveryExpCmdSN, maxCmdSN: this.#discoveryExpCmdSN };
+    const w = { expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN };
+    this.#lastMaxCmdSN = w.maxCmdSN;
+    return w;
+  }
+
+  #discoveryExpCmdSN = 0;
+
+  #stat(): number {
+    const s = this.#statSN;
+    this.#statSN = (s + 1) >>> 0;
+    return s;
+  }
+
+  #sessionOut(o: SessionOutput): void {
+    if (this.#closed) return;
+    switch (o.kind) {
+      case 'r2t':
+        this.#write(wire.encodeR2t({ ...this.#window(), statSN: this.#statSN, lun: o.lun, itt: o.itt, ttt: o.ttt, r2tSN: o.r2tSN, bufferOffset: o.bufferOffset, desiredDataTransferLength: o.length }));
+        return;
+      case 'data-in': {
+        const w = this.#window();
+        const status = o.status === undefined ? undefined : { statSN: this.#stat(), scsiStatus: o.status.scsiStatus, residual: o.status.residual };
+        this.#write(wire.encodeDataIn({ final: o.final, ack: false, lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, ...w, dataSN: o.dataSN, bufferOffset: o.bufferOffset, data: o.data, ...(status === undefined ? {} : { status }) }));
+        return;
+      }
+      case 'response': {
+        const statSN = this.#stat();
+        this.#write(wire.encodeScsiResponse({ itt: o.itt, response: 0, status: o.status, statSN, ...this.#window(), expDataSN: o.expDataSN, residual: o.residual, ...(o.sense === undefined ? {} : { sense: o.sense }) }));
+        return;
+      }
+      case 'nop-in': {
+        const statSN = this.#stat();
+        this.#write(wire.encodeNopIn({ lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, statSN, ...this.#window(), data: o.data }));
+        return;
+      }
+      case 'tmf-response': {
+        const statSN = this.#stat();
+        this.#write(wire.encodeTaskMgmtResponse({ itt: o.itt, response: o.response, statSN, ...this.#window() }));
+        return;
+      }
+      case 'window': {
+        // §4.2.2.1: an initiator facing a closed window learns of it opening from any PDU; if none is due, a
+        // NOP-In with both tags reserved carries the new MaxCmdSN (it does not advance StatSN, §11.19).
+        const closed = this.#session !== undefined && (this.#lastMaxCmdSN + 1) >>> 0 === this.#session.expCmdSN;
+        if (closed && this.#session !== undefined && this.#session.maxCmdSN !== this.#lastMaxCmdSN) {
+          this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: RESERVED_TAG, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
+        }
+        return;
+      }
+    }
+  }
+
+  #nopOut(pdu: Pdu): void {
+    const nop = wire.decodeNopOut(pdu);
+    if ('reject' in nop) {
+      this.#reject(pdu.bhs, nop.reject);
+      return;
+    }
+    if (nop.ttt !== RESERVED_TAG) {
+      // The answer to our ping (§11.18.3): nothing to send back; the idle timer was re-armed on receipt.
+      if (nop.ttt !== this.#pingTtt) this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
+      this.#pingTtt = 0;
+      return;
+    }
+    if (this.#session !== undefined) {
+      this.#session.nopOut(nop);
+      return;
+    }
+    if (nop.itt !== RESERVED_TAG) this.#write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: this.#stat(), ...this.#window(), data: nop.data }));
+  }
+
+  #text(pdu: Pdu): void {
+    const req = wire.decodeTextRequest(pdu);
+    if ('reject' in req) {
+      this.#reject(pdu.bhs, req.reject);
+      return;
+    }
+    const answer = (): void => {
+      // §11.10.4 / §6.1: an answer longer than the initiator's MaxRecvDataSegmentLength goes in parts, each
+      // with C=1 and a TTT; the initiator asks for the next part with an empty Text Request quoting that TTT.
+      const pending = this.#textPending;
+      let data: Uint8Array;
+      if (req.ttt !== RESERVED_TAG && pending?.ttt === req.ttt && pending.itt === req.itt) data = pending.rest;
+      else if (req.ttt !== RESERVED_TAG) {
+        this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
+        return;
+      } else {
+        const text = textAnswer(req.data, this.#sendTargets);
+        if (text === undefined) {
+          this.#reject(pdu.bhs, RejectReason.PROTOCOL_ERROR);
+          return;
+        }
+        data = text;
+      }
+      const more = data.length > this.#maxSendSegment;
+      const ttt = more ? nextTextTag() : RESERVED_TAG;
+      this.#textPending = more ? { itt: req.itt, ttt, rest: data.subarray(this.#maxSendSegment) } : undefined;
+      const part = more ? data.subarray(0, this.#maxSendSegment) : data;
+      const statSN = this.#stat();
+      this.#write(wire.encodeTextResponse({ final: !more, cont: more, lun: req.lun, itt: req.itt, ttt, statSN, ...this.#window(), data: part }));
+    };
+    if (this.#session === undefined) {
+      this.#discoveryExpCmdSN = req.immediate ? this.#discoveryExpCmdSN : (req.cmdSN + 1) >>> 0;
+      answer();
+    } else this.#session.ordered(req.cmdSN, req.immediate, answer);
+  }
+
+  #logout(pdu: Pdu): void {
+    const req = wire.decodeLogoutRequest(pdu);
+    if ('reject' in req) {
+      this.#reject(pdu.bhs, req.reject);
+      return;
+    }
+    const respond = (): void => {
+      // §11.14.1: reason 2 (remove the connection for recovery) needs ERL 2 → response 2, recovery not supported.
+      const response = req.reasonCode === 2 ? 2 : 0;
+      void (this.#session?.drain() ?? Promise.resolve()).then(() => {
+        if (this.#closed) return;
+        const statSN = this.#stat();
+        this.#write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...this.#window(), time2Wait: 0, time2Retain: 0 }));
+        if (response === 0) this.#socket.end();
+      });
+    };
+    if (this.#session === undefined) {
+      this.#discoveryExpCmdSN = req.immediate ? this.#discoveryExpCmdSN : (req.cmdSN + 1) >>> 0;
+      respond();
+    } else this.#session.ordered(req.cmdSN, req.immediate, respond);
+  }
+
+  #reject(header: Uint8Array, reason: number): void {
+    if (this.#closed) return;
+    this.#write(wire.encodeReject({ reason, statSN: this.#stat(), ...this.#window(), dataSN: 0, header: header.subarray(0, 48) }));
+  }
+
+  #write(pdu: Pdu): void {
+    if (this.#closed) return;
+    this.#socket.write(serializePdu(pdu, this.#digests));
+  }
+
+  #armIdle(): void {
+    const every = this.#timers.pingIntervalMs;
+    if (every === 0 || this.#closed) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.#ping();
+    }, this.#pingTtt === 0 ? every : this.#timers.pingTimeoutMs);
+    this.#idle.unref();
+  }
+
+  #ping(): void {
+    if (this.#closed || this.#login !== undefined) return;
+    if (this.#pingTtt !== 0) {
+      this.#drop('no answer to NOP-In ping');
+      return;
+    }
+    this.#pingTtt = 0x7000_0000 | (Date.now() & 0xfff_ffff);
+    this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: this.#pingTtt, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
+    this.#armIdle();
+  }
+}
+
+let textTag = 0;
+/** Target Transfer Tags for Text Response continuation: non-zero, never the reserved value. */
+function nextTextTag(): number {
+  textTag = textTag >= 0x7fff_fffe ? 1 : textTag + 1;
+  return textTag;
+}
+
+/**
+ * The Text Response data for a Text Request in full feature phase: SendTargets answered (RFC 7143 §13.3,
+ * Appendix C), every other key NotUnderstood (§6.2: this target negotiates nothing after login); undefined
+ * for text that is not well-formed key=value pairs (answered with a Reject, protocol error).
+ */
+function textAnswer(data: Uint8Array, sendTargets: (() => Uint8Array) | undefined): Uint8Array | undefined {
+  const parsed = parseText(data, valueLimit);
+  if (!parsed.ok) return undefined;
+  let targets: Uint8Array | undefined;
+  const rest: TextPair[] = [];
+  for (const { key } of parsed.value) {
+    if (key === 'SendTargets' && sendTargets !== undefined) targets = sendTargets();
+    else rest.push({ key, value: 'NotUnderstood' });
+  }
+  const tail = encodeText(rest);
+  if (targets === undefined) return tail;
+  const all = new Uint8Array(targets.length + tail.length);
+  all.set(targets);
+  all.set(tail, targets.length);
+  return all;
+}

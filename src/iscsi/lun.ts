@@ -1,0 +1,71 @@
+// A logical unit as the iSCSI target sees it: the pass periph of one CAM
+// path, driven for one I_T nexus. CAM's answer is mapped to what goes in a
+// SCSI Response (RFC 7143 §11.4): the SCSI status and sense the device gave,
+// or, when CAM itself failed the CCB, the status a SCSI target reports for
+// that condition (SAM-5 §5.3; the same mapping FreeBSD's CTL front ends make
+// for a backend that could not run the command).
+
+import { CamStatus, CAM_STATUS_MASK } from '../cam/status.js';
+import type { PassPeriph } from '../cam/periph/pass.js';
+import type { ScsiResult } from '../cam/periph/request.js';
+import { ScsiStatus } from '../scsi/status.js';
+import { encodeSense } from '../scsi/sense-codec.js';
+import { Asc, SenseKey, sense, senseIllegalRequest } from '../scsi/sense.js';
+
+/** What the task needs from the command's execution. */
+export interface ScsiAnswer {
+  readonly status: number;
+  readonly sense?: Uint8Array;
+  readonly data?: Uint8Array;
+  /** The command was aborted (ABORT TASK, a reset): no response is sent for it. */
+  readonly aborted: boolean;
+}
+
+/** SAM-5 task attributes as CAM tags them (RFC 7143 §11.3.1 ATTR: untagged and ACA run as simple here). */
+export type TaskAttribute = 'simple' | 'ordered' | 'head';
+
+/** One LUN for one I_T nexus. */
+export interface LunPort {
+  scsi(cdb: Uint8Array, direction: 'in' | 'out' | 'none', dataOut: Uint8Array | undefined, length: number | undefined, tag: TaskAttribute, signal: AbortSignal): Promise<ScsiAnswer>;
+}
+
+// Sense (fixed format) for CAM failures that carry none.
+const INTERNAL_TARGET_FAILURE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
+/** The SIM gave up on the device. */
+const COMMAND_TIMEOUT = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.COMMAND_TIMEOUT_DURING_PROCESSING), 'fixed');
+/** The device behind the LUN is gone: the LUN no longer exists (SAM-5 §5.9.x). */
+const LUN_GONE = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
+
+/** CAM status → SCSI status + sense, for CCBs CAM completed without a SCSI status of their own. */
+const CAM_TO_SCSI: ReadonlyMap<number, { readonly status: number; readonly sense?: Uint8Array }> = new Map([
+  [CamStatus.BUSY, { status: ScsiStatus.BUSY }],
+  [CamStatus.SCSI_BUSY, { status: ScsiStatus.BUSY }],
+  [CamStatus.REQUEUE_REQ, { status: ScsiStatus.TASK_SET_FULL }],
+  [CamStatus.RESRC_UNAVAIL, { status: ScsiStatus.TASK_SET_FULL }],
+  [CamStatus.CMD_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: COMMAND_TIMEOUT }],
+  [CamStatus.DEV_NOT_THERE, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
+  [CamStatus.SEL_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
+]);
+
+/** Maps a pass result to the SCSI Response contents. */
+export function answerOf(r: ScsiResult): ScsiAnswer {
+  const cam = r.camStatus & CAM_STATUS_MASK;
+  if (cam === CamStatus.REQ_CMP) return r.data === undefined ? { status: ScsiStatus.GOOD, aborted: false } : { status: ScsiStatus.GOOD, data: r.data, aborted: false };
+  if (cam === CamStatus.SCSI_STATUS_ERROR) {
+    return { status: r.scsiStatus, ...(r.sense === undefined ? {} : { sense: r.sense }), ...(r.data === undefined ? {} : { data: r.data }), aborted: false };
+  }
+  if (cam === CamStatus.REQ_ABORTED || cam === CamStatus.SCSI_IT_NEXUS_LOST) return { status: ScsiStatus.TASK_ABORTED, aborted: true };
+  const mapped = CAM_TO_SCSI.get(cam) ?? { status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE };
+  return { ...mapped, aborted: false };
+}
+
+/** A LunPort over a pass periph for one initiator (I_T nexus id and TransportID). */
+export function passLun(pass: PassPeriph, initiator: { readonly id: string; readonly transportId: Uint8Array }): LunPort {
+  return {
+    async scsi(cdb, direction, dataOut, length, tagAction, signal) {
+      const base = { cdb, initiator, signal, tagAction };
+      const r = await pass.scsi(direction === 'in' ? { ...base, direction, length: length ?? 0 } : direction === 'out' ? { ...base, direction, data: dataOut ?? new Uint8Array(0) } : { ...base, direction });
+      return answerOf(r);
+    },
+  };
+}

@@ -1,0 +1,237 @@
+// The iSCSI target server (RFC 7143): a TCP portal that accepts many
+// connections at once, logs them in against the configured targets, and binds
+// each normal session to its target's LUNs — every SCSI command goes to the
+// LUN's pass periph (XPT_SCSI_IO on its CAM path) under the session's I_T
+// nexus. Close drains: no new connections, in-flight commands complete and
+// their responses go out, then connections end.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { IscsiConnection, type ConnectionHost, type ConnectionTimers } from './connection.js';
+import { Session, type SessionHost, type SessionLun } from './session.js';
+import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
+import { initiatorPort } from './nexus.js';
+import { passLun } from './lun.js';
+import { randomBytes } from 'node:crypto';
+import { TargetLogin } from './login.js';
+import type { LoginEnvironment, LoginResult } from './login-types.js';
+import type { ChapConfig } from './chap.js';
+import { probeLun, type LunGeometry } from './probe.js';
+
+export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
+
+export interface IscsiServerOptions {
+  /** Listen address; default 127.0.0.1. */
+  readonly address?: string;
+  /** TCP port; default 3260 (0: any free port). */
+  readonly port?: number;
+  readonly targets: readonly IscsiTargetConfig[];
+  /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9); default 1. */
+  readonly portalGroupTag?: number;
+  /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue); default 32. */
+  readonly queueAllowance?: number;
+  readonly timers?: Partial<ConnectionTimers>;
+  /** Where connection events are logged; default nowhere. */
+  readonly log?: (line: string) => void;
+}
+
+const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 15_000, loginTimeoutMs: 15_000 };
+
+interface TargetState {
+  readonly config: IscsiTargetConfig;
+  readonly geometry: ReadonlyMap<number, LunGeometry>;
+}
+
+export class IscsiServer {
+  readonly #server: Server;
+  readonly #targets: ReadonlyMap<string, TargetState>;
+  readonly #sessions = new SessionRegistry();
+  readonly #connections = new Set<IscsiConnection>();
+  readonly #timers: ConnectionTimers;
+  readonly #tpgt: number;
+  readonly #allowance: number;
+  readonly #log: (line: string) => void;
+  #closing: Promise<void> | undefined;
+  /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
+  readonly #pending = new Set<Promise<void>>();
+
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, opts: IscsiServerOptions) {
+    this.#server = server;
+    this.#targets = targets;
+    this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.#tpgt = opts.portalGroupTag ?? 1;
+    this.#allowance = opts.queueAllowance ?? 32;
+    this.#log = opts.log ?? (() => undefined);
+    server.on('connection', (socket: Socket) => {
+      this.#accept(socket);
+    });
+  }
+
+  /**
+   * Starts a portal. Each LUN's block size is read from the device (READ
+   * CAPACITY through its pass periph) before the portal opens.
+   * @throws RangeError for a configuration error (no targets, duplicate names or LUNs);
+   *   rejects with the listen error (e.g. EADDRINUSE).
+   */
+  static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
+    if (opts.targets.length === 0) throw new RangeError('iSCSI server: at least one target is needed');
+    const targets = new Map<string, TargetState>();
+    for (const t of opts.targets) {
+      if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
+      const geometry = new Map<number, LunGeometry>();
+      for (const l of t.luns) {
+        if (geometry.has(l.lun)) throw new RangeError(`iSCSI server: target '${t.name}' has LUN ${l.lun} twice`);
+        geometry.set(l.lun, await probeLun(l.pass));
+      }
+      targets.set(t.name, { config: t, geometry });
+    }
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 3260, opts.address ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new IscsiServer(server, targets, opts);
+  }
+
+  get address(): { address: string; port: number } {
+    const a = this.#server.address();
+    if (a === null || typeof a === 'string') throw new Error('iSCSI server is not listening on TCP');
+    return { address: a.address, port: a.port };
+  }
+
+  /** Normal sessions logged in now. */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** Stops accepting, lets in-flight commands complete and their responses go out, then closes every connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => this.#server.close(() => { resolve(); }));
+      await Promise.all([...this.#connections].map((c) => c.shutdown()));
+      await stopped;
+      await Promise.all(this.#pending);
+    })();
+    return this.#closing;
+  }
+
+  #track(p: Promise<void>): void {
+    const settled = p.catch((e: unknown) => {
+      this.#log(`iscsi: I_T nexus loss notice failed: ${String(e)}`);
+    });
+    this.#pending.add(settled);
+    void settled.finally(() => this.#pending.delete(settled));
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const conn = new IscsiConnection(socket, this.#host, this.#timers);
+    this.#connections.add(conn);
+  }
+
+  readonly #loginEnv: LoginEnvironment = {
+    findTarget: (name) => {
+      const t = this.#targets.get(name);
+      if (t === undefined) return undefined;
+      const { alias, chap } = t.config;
+      return { kind: 'found', target: { name, portalGroupTag: this.#tpgt, ...(alias === undefined ? {} : { alias }), ...(chap === undefined ? {} : { auth: chapConfig(chap) }) } };
+    },
+    // MaxConnections is 1 (no MC/S): a connection that names an existing session cannot join it (02h/06h-style
+    // answers are the login's); one naming no session gets "session does not exist" (02h/0Ah).
+    lookupSession: (q) => (this.#sessions.get(q.tsih) === undefined ? { kind: 'not-found' } : { kind: 'too-many-connections' }),
+    newTsih: () => this.#sessions.newTsih(),
+    randomBytes: (n) => randomBytes(n),
+  };
+
+  readonly #host: ConnectionHost = {
+    login: () => new TargetLogin(this.#loginEnv, { commandWindow: this.#allowance }),
+    attach: (result, conn) => this.#attach(result, conn),
+    closed: (conn) => {
+      this.#connections.delete(conn);
+    },
+    log: (line) => {
+      this.#log(line);
+    },
+  };
+
+  #attach(outcome: LoginResult, conn: IscsiConnection): { session: Session | undefined; sendTargets: () => Uint8Array } {
+    const sendTargets = (): Uint8Array => this.#sendTargets(outcome.targetName);
+    const target = outcome.targetName === undefined ? undefined : this.#targets.get(outcome.targetName);
+    if (outcome.sessionType === 'Discovery' || target === undefined) return { session: undefined, sendTargets };
+    // §6.3.5: a login with TSIH 0 from an initiator port that already has a session on this target reinstates it.
+    this.#sessions.find(outcome.initiatorName, outcome.isid, target.config.name)?.drop();
+    const who = initiatorPort(outcome.initiatorName, outcome.isid);
+    const luns = new Map<number, SessionLun>();
+    for (const l of target.config.luns) {
+      const g = target.geometry.get(l.lun);
+      if (g === undefined) continue;
+      luns.set(l.lun, { port: passLun(l.pass, who), ...g, reset: () => l.pass.resetDevice() });
+    }
+    const lunNumbers = [...luns.keys()].sort((a, b) => a - b);
+    const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#allowance;
+    const host: SessionHost = {
+      lun: (n) => luns.get(n),
+      luns: lunNumbers,
+      abortOthers: async (lun) => {
+        await Promise.all(this.#sessions.onTarget(target.config.name).filter((e) => e.session !== session).map((e) => e.session.abortTasks(lun)));
+      },
+      log: (line) => {
+        this.#log(line);
+      },
+      coldReset: () => {
+        setImmediate(() => {
+          for (const e of this.#sessions.onTarget(target.config.name)) e.drop();
+        });
+      },
+    };
+    const p = outcome.parameters;
+    const limits = {
+      initialR2T: p.initialR2T,
+      immediateData: p.immediateData,
+      firstBurstLength: p.firstBurstLength,
+      maxBurstLength: p.maxBurstLength,
+      maxOutstandingR2T: p.maxOutstandingR2T,
+      maxSendDataSegmentLength: p.initiatorMaxRecvDataSegmentLength,
+    };
+    const session = new Session(host, limits, depth, outcome.expCmdSN, conn.sessionSink());
+    const entry: SessionEntry = {
+      tsih: outcome.tsih,
+      isid: outcome.isid,
+      initiatorName: outcome.initiatorName,
+      targetName: target.config.name,
+      session,
+      drop: () => {
+        conn.close();
+      },
+    };
+    this.#sessions.add(entry);
+    conn.onClose(() => {
+      this.#sessions.remove(entry);
+      for (const l of target.config.luns) this.#track(l.pass.nexusLost(who));
+    });
+    return { session, sendTargets };
+  }
+
+  /** SendTargets (RFC 7143 §13.3, Appendix C): every target (discovery) or the session's own, with this portal. */
+  #sendTargets(only: string | undefined): Uint8Array {
+    const { address, port } = this.address;
+    const host = address.includes(':') ? `[${address}]` : address;
+    const lines: string[] = [];
+    for (const name of this.#targets.keys()) {
+      if (only !== undefined && name !== only) continue;
+      lines.push(`TargetName=${name}`, `TargetAddress=${host}:${port},${this.#tpgt}`);
+    }
+    return new TextEncoder().encode(lines.map((l) => `${l}\0`).join(''));
+  }
+}
+
+/** The CLI-level CHAP settings as the login's CHAP configuration (RFC 7143 §12.1.3). */
+function chapConfig(c: IscsiChapConfig): ChapConfig {
+  const target = c.mutualUser !== undefined && c.mutualSecret !== undefined ? { target: { name: c.mutualUser, secret: c.mutualSecret } } : {};
+  return { initiators: [{ name: c.user, secret: c.secret }], ...target };
+}

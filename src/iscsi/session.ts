@@ -1,0 +1,250 @@
+// One iSCSI session in full feature phase (RFC 7143 §3.2, §4.2.2): the
+// command window (CmdSN / ExpCmdSN / MaxCmdSN), delivery of non-immediate
+// commands in CmdSN order, the task table, and the session-level PDUs
+// (NOP-Out, Text, Logout, Task Management). One connection per session
+// (MaxConnections=1 is what the target negotiates), ErrorRecoveryLevel 0.
+//
+// The window is the device queue's: MaxCmdSN is opened only as far as the
+// LUNs' openings plus a bounded queue allow (`depth`), so an initiator that
+// honours it never has more commands outstanding than the target can hold
+// (§4.2.2.1: the target may close the window as it likes).
+
+import { snAdd, snLe, snLt } from './serial.js';
+import { ScsiTask, type TaskLimits, type TaskOutput } from './task.js';
+import { lunNumber } from './nexus.js';
+import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
+import type { LunPort } from './lun.js';
+import { syntheticAnswer } from './no-lun.js';
+import { TmfFunction, TmfResponse } from './tmf.js';
+
+/** A LUN of the session's target. */
+export interface SessionLun {
+  readonly port: LunPort;
+  readonly blockSize: number;
+  /** The most data one command may move (see probe.ts). */
+  readonly maxCommandBytes: number;
+  /** LOGICAL UNIT RESET through CAM (XPT_RESET_DEV); resolves when done. */
+  reset(): Promise<void>;
+}
+
+/** What the session needs from the rest of the target. */
+export interface SessionHost {
+  /** The LUNs this session's initiator port reaches. */
+  lun(n: number): SessionLun | undefined;
+  /** Every LUN number of the target (REPORT LUNS agrees, via the SCSI layer). */
+  readonly luns: readonly number[];
+  /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets); `lun` undefined: every LUN. */
+  abortOthers(lun: number | undefined): Promise<void>;
+  /** TARGET COLD RESET: drop every connection of the target once the response is out. */
+  coldReset(): void;
+  /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
+  log(line: string): void;
+}
+
+/** Target PDUs the session asks its connection to send; the connection stamps StatSN/ExpCmdSN/MaxCmdSN. */
+export type SessionOutput =
+  | (TaskOutput & { readonly itt: number; readonly lun: bigint })
+  | { readonly kind: 'nop-in'; readonly itt: number; readonly lun: bigint; readonly data: Uint8Array }
+  | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
+  | { readonly kind: 'window' };
+
+/** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
+const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
+
+export class Session {
+  readonly #host: SessionHost;
+  readonly #limits: TaskLimits;
+  readonly #depth: number;
+  readonly #send: (o: SessionOutput) => void;
+  #expCmdSN: number;
+  /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
+  readonly #waiting = new Map<number, () => void>();
+  readonly #tasks = new Map<number, ScsiTask>();
+  #closed = false;
+
+  constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
+    this.#host = host;
+    this.#limits = limits;
+    this.#depth = Math.max(1, depth);
+    this.#expCmdSN = initialCmdSN >>> 0;
+    this.#send = send;
+  }
+
+  get expCmdSN(): number {
+    return this.#expCmdSN;
+  }
+
+  /**
+   * MaxCmdSN: ExpCmdSN plus the room left under the depth, minus one (a closed window is MaxCmdSN = ExpCmdSN − 1).
+   * Commands waiting for a gap in CmdSN are inside the window already and do not shrink it, so MaxCmdSN never
+   * moves backwards: a started task raises ExpCmdSN and the task count together.
+   */
+  get maxCmdSN(): number {
+    const room = Math.max(0, this.#depth - this.#tasks.size);
+    return snAdd(this.#expCmdSN, room - 1);
+  }
+
+  get activeTasks(): number {
+    return this.#tasks.size;
+  }
+
+  /** A SCSI Command PDU. Answers itself (status or silence); returns a Reject reason when the PDU is refused. */
+  command(cmd: ScsiCommandPdu): number | undefined {
+    if (this.#tasks.has(cmd.itt)) return RejectReason.TASK_IN_PROGRESS;
+    // Immediate commands bypass the window (§3.2.2.1); past the session depth they are refused (§11.17.1 06h).
+    if (cmd.immediate && this.#tasks.size >= this.#depth) return RejectReason.IMMEDIATE_COMMAND_REJECT;
+    // §13.11: immediate data only when ImmediateData=Yes; never more than FirstBurstLength.
+    if (cmd.data.length > 0 && (!this.#limits.immediateData || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
+    if (cmd.data.length > Math.min(this.#limits.firstBurstLength, cmd.expectedDataTransferLength)) return RejectReason.PROTOCOL_ERROR;
+    if (!cmd.final && (this.#limits.initialR2T || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
+    this.#inOrder(cmd.cmdSN, cmd.immediate, () => {
+      this.#run(cmd);
+    });
+    return undefined;
+  }
+
+  /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
+  dataOut(pdu: DataOutPdu): number | undefined {
+    const task = this.#tasks.get(pdu.itt);
+    if (task === undefined) return RejectReason.INVALID_PDU_FIELD;
+    // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
+    // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
+    return task.dataOut(pdu) === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
+  }
+
+  /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */
+  nopOut(pdu: NopOutPdu): void {
+    if (pdu.itt === RESERVED_TAG) {
+      if (!pdu.immediate) this.#inOrder(pdu.cmdSN, false, () => undefined);
+      return;
+    }
+    this.#inOrder(pdu.cmdSN, pdu.immediate, () => {
+      this.#send({ kind: 'nop-in', itt: pdu.itt, lun: pdu.lun, data: pdu.data });
+    });
+  }
+
+  /** A Task Management Function Request (§11.5). */
+  taskManagement(req: TaskMgmtRequestPdu): void {
+    this.#inOrder(req.cmdSN, req.immediate, () => {
+      void this.#tmf(req).then((response) => {
+        this.#send({ kind: 'tmf-response', itt: req.itt, response });
+      });
+    });
+  }
+
+  /** Orders a non-immediate PDU that takes a CmdSN; false when it is outside the window and was dropped. */
+  ordered(cmdSN: number, immediate: boolean, run: () => void): boolean {
+    return this.#inOrder(cmdSN, immediate, run);
+  }
+
+  /** Waits for every task to end (Logout, §11.14: commands before the Logout complete first). */
+  async drain(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks.values()].map((t) => t.done));
+  }
+
+  /** Aborts every task of this session on a LUN (or all LUNs), without responses (ERL 0); resolves when they ended. */
+  async abortTasks(lun: number | undefined): Promise<void> {
+    const hit = [...this.#tasks.values()].filter((t) => lun === undefined || lunNumber(t.lun) === lun);
+    for (const t of hit) t.abort();
+    await Promise.all(hit.map((t) => t.done));
+  }
+
+  /** The connection is gone: nothing more is sent; tasks are aborted. */
+  close(): void {
+    this.#closed = true;
+    this.#waiting.clear();
+    for (const t of this.#tasks.values()) t.abort();
+  }
+
+  #inOrder(cmdSN: number, immediate: boolean, run: () => void): boolean {
+    if (immediate) {
+      run();
+      return true;
+    }
+    // §4.2.2.1: a non-immediate PDU outside [ExpCmdSN, MaxCmdSN] is silently ignored.
+    if (snLt(cmdSN, this.#expCmdSN) || snLt(this.maxCmdSN, cmdSN) || this.#waiting.has(cmdSN)) return false;
+    this.#waiting.set(cmdSN, run);
+    this.#drainInOrder();
+    return true;
+  }
+
+  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap. */
+  #drainInOrder(): void {
+    for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
+      this.#waiting.delete(this.#expCmdSN);
+      this.#expCmdSN = snAdd(this.#expCmdSN, 1);
+      next();
+    }
+  }
+
+  #run(cmd: ScsiCommandPdu): void {
+    if (this.#closed) return;
+    const n = lunNumber(cmd.lun);
+    const lun = n === undefined ? undefined : this.#host.lun(n);
+    const out = (o: TaskOutput): void => {
+      if (!this.#closed) this.#send({ ...o, itt: cmd.itt, lun: cmd.lun });
+    };
+    const port = lun?.port ?? syntheticAnswer(this.#host.luns);
+    const fault = (e: unknown): void => {
+      this.#host.log(`iscsi: command ${Array.from(cmd.cdb.subarray(0, 1), (b) => b.toString(16).padStart(2, '0')).join('')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    };
+    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, port, out, fault);
+    this.#tasks.set(cmd.itt, task);
+    void task.done.then(() => {
+      this.#tasks.delete(cmd.itt);
+      // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
+      if (!this.#closed) this.#send({ kind: 'window' });
+    });
+    task.start();
+  }
+
+  async #tmf(req: TaskMgmtRequestPdu): Promise<number> {
+    const fn = req.function;
+    if (fn === TmfFunction.TASK_REASSIGN) return TmfResponse.REASSIGNMENT_NOT_SUPPORTED;
+    if (fn === TmfFunction.CLEAR_ACA) return TmfResponse.NOT_SUPPORTED;
+    if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
+      await this.abortTasks(undefined);
+      await this.#host.abortOthers(undefined);
+      await Promise.all(this.#host.luns.flatMap((n) => this.#host.lun(n)?.reset() ?? []));
+      if (fn === TmfFunction.TARGET_COLD_RESET) this.#host.coldReset();
+      return TmfResponse.COMPLETE;
+    }
+    const n = lunNumber(req.lun);
+    const lun = n === undefined ? undefined : this.#host.lun(n);
+    if (n === undefined || lun === undefined) return TmfResponse.LUN_DOES_NOT_EXIST;
+    switch (fn) {
+      case TmfFunction.ABORT_TASK: {
+        const task = this.#tasks.get(req.referencedTaskTag);
+        if (task !== undefined && lunNumber(task.lun) === n) {
+          task.abort();
+          await task.done;
+          return TmfResponse.COMPLETE;
+        }
+        // §11.5.1: a referenced command not received yet — RefCmdSN inside the window and before the TMF's own
+        // CmdSN — is considered received (it will never run) and the abort is complete. One received and
+        // already finished no longer exists.
+        const ref = req.refCmdSN;
+        if (snLe(this.#expCmdSN, ref) && snLe(ref, this.maxCmdSN) && snLt(ref, req.cmdSN)) {
+          this.#waiting.set(ref, () => undefined);
+          this.#drainInOrder();
+          return TmfResponse.COMPLETE;
+        }
+        return TmfResponse.TASK_DOES_NOT_EXIST;
+      }
+      case TmfFunction.ABORT_TASK_SET:
+        await this.abortTasks(n);
+        return TmfResponse.COMPLETE;
+      case TmfFunction.CLEAR_TASK_SET:
+        await this.abortTasks(n);
+        await this.#host.abortOthers(n);
+        return TmfResponse.COMPLETE;
+      case TmfFunction.LOGICAL_UNIT_RESET:
+        await this.abortTasks(n);
+        await this.#host.abortOthers(n);
+        await lun.reset();
+        return TmfResponse.COMPLETE;
+      default:
+        return TmfResponse.NOT_SUPPORTED;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// The targets a portal exports and the sessions logged in to them: one
+// iSCSI target per exported device (or set of LUNs), each LUN a CAM path's
+// pass periph. Cross-session task management lives here (CLEAR TASK SET,
+// LOGICAL UNIT RESET and target resets abort other sessions' tasks, RFC 7143
+// §4.2.3.x), and so does session identity: TSIH allocation and session
+// reinstatement by ISID (§6.3.5).
+
+import type { PassPeriph } from '../cam/periph/pass.js';
+import type { Session } from './session.js';
+
+/** A LUN of a target. */
+export interface IscsiLun {
+  readonly lun: number;
+  readonly pass: PassPeriph;
+}
+
+/** CHAP secrets for a target (RFC 7143 §12.1.3): one-way, or mutual with the second pair. */
+export interface IscsiChapConfig {
+  readonly user: string;
+  readonly secret: string;
+  readonly mutualUser?: string;
+  readonly mutualSecret?: string;
+}
+
+/** One exported target. */
+export interface IscsiTargetConfig {
+  /** iSCSI name (iqn.…), RFC 7143 §4.2.7. */
+  readonly name: string;
+  readonly alias?: string;
+  readonly luns: readonly IscsiLun[];
+  readonly chap?: IscsiChapConfig;
+}
+
+/** A logged-in normal session, as the registry knows it. */
+export interface SessionEntry {
+  readonly tsih: number;
+  readonly isid: bigint;
+  readonly initiatorName: string;
+  readonly targetName: string;
+  readonly session: Session;
+  /** Ends the session's connection (reinstatement, cold reset, server close). */
+  drop(): void;
+}
+
+/** Sessions by TSIH, with the lookups login and task management need. */
+export class SessionRegistry {
+  readonly #byTsih = new Map<number, SessionEntry>();
+  #nextTsih = 1;
+
+  /** A fresh TSIH: non-zero, 16 bits, not in use (RFC 7143 §11.12.7: 0 is reserved for "new session"); undefined when all are taken. */
+  newTsih(): number | undefined {
+    for (let i = 0; i < 0xffff; i++) {
+      const t = this.#nextTsih;
+      this.#nextTsih = t === 0xffff ? 1 : t + 1;
+      if (!this.#byTsih.has(t)) return t;
+    }
+    return undefined;
+  }
+
+  add(e: SessionEntry): void {
+    this.#byTsih.set(e.tsih, e);
+  }
+
+  remove(e: SessionEntry): void {
+    if (this.#byTsih.get(e.tsih) === e) this.#byTsih.delete(e.tsih);
+  }
+
+  get(tsih: number): SessionEntry | undefined {
+    return this.#byTsih.get(tsih);
+  }
+
+  /** The session of an initiator port (name + ISID) on a target, for reinstatement (§6.3.5). */
+  find(initiatorName: string, isid: bigint, targetName: string): SessionEntry | undefined {
+    for (const e of this.#byTsih.values()) if (e.isid === isid && e.initiatorName === initiatorName && e.targetName === targetName) return e;
+    return undefined;
+  }
+
+  onTarget(targetName: string): SessionEntry[] {
+    return [...this.#byTsih.values()].filter((e) => e.targetName === targetName);
+  }
+
+  get size(): number {
+    return this.#byTsih.size;
+  }
+
+  all(): SessionEntry[] {
+    return [...this.#byTsih.values()];
+  }
+}

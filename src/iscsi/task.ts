@@ -1,0 +1,264 @@
+// One SCSI task of a session (RFC 7143 §3.2.x, §11.3–§11.8): the SCSI
+// Command PDU, its Data-Out (immediate data, an unsolicited burst, then
+// solicited bursts answered to R2Ts), its execution through the logical
+// unit's pass periph, and its Data-In and status. The task owns the data
+// rules: DataSN order within each sequence, Buffer Offsets inside what was
+// solicited, no more data than asked for. A Data-Out that breaks them ends
+// the task with CHECK CONDITION (ABORTED COMMAND), as ERL 0 cannot recover
+// within the command (§7.1.4.2).
+
+import { ScsiStatus } from '../scsi/status.js';
+import { encodeSense } from '../scsi/sense-codec.js';
+import { Asc, SenseKey, sense } from '../scsi/sense.js';
+import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
+import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
+import type { LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
+
+/** The negotiated values a task's data phase follows (RFC 7143 §13). */
+export interface TaskLimits {
+  readonly initialR2T: boolean;
+  readonly immediateData: boolean;
+  readonly firstBurstLength: number;
+  readonly maxBurstLength: number;
+  readonly maxOutstandingR2T: number;
+  /** The initiator's MaxRecvDataSegmentLength: the largest Data-In segment we may send. */
+  readonly maxSendDataSegmentLength: number;
+}
+
+/** What a task asks its connection to send (the connection stamps StatSN, ExpCmdSN, MaxCmdSN). */
+export type TaskOutput =
+  | { readonly kind: 'r2t'; readonly r2tSN: number; readonly ttt: number; readonly bufferOffset: number; readonly length: number }
+  | { readonly kind: 'data-in'; readonly dataSN: number; readonly bufferOffset: number; readonly data: Uint8Array; readonly final: boolean; readonly status?: { readonly scsiStatus: number; readonly residual: Residual } }
+  | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense?: Uint8Array; readonly expDataSN: number };
+
+/** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
+const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
+
+/** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
+const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
+
+/** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
+const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
+
+/** One outstanding solicitation: the R2T's window and the DataSN expected next in it. */
+interface Burst {
+  readonly ttt: number;
+  readonly offset: number;
+  readonly length: number;
+  received: number;
+  nextDataSN: number;
+}
+
+/** Why a Data-Out was not accepted; the connection answers with a Reject (RFC 7143 §11.17.1 reason 09h). */
+export type DataOutFault = 'unknown-ttt' | 'bad-datasn' | 'bad-offset' | 'too-much-data';
+
+let tttCounter = 0;
+/** Target Transfer Tags, unique per target process, never 0xFFFFFFFF (§11.8.1.5 reserves it). */
+function nextTtt(): number {
+  tttCounter = tttCounter === 0xffff_fffe ? 1 : tttCounter + 1;
+  return tttCounter;
+}
+
+export class ScsiTask {
+  readonly itt: number;
+  readonly cmdSN: number;
+  readonly lun: bigint;
+  readonly plan: TransferPlan;
+  readonly #edtl: number;
+  readonly #tag: TaskAttribute;
+  readonly #limits: TaskLimits;
+  readonly #port: LunPort;
+  readonly #out: (o: TaskOutput) => void;
+  readonly #onFault: (e: unknown) => void;
+  readonly #abort = new AbortController();
+  /** Data-Out collected; its length is plan.length for 'out'. */
+  readonly #data: Uint8Array;
+  #have = 0;
+  /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
+  #unsolicited: Burst | undefined;
+  readonly #bursts = new Map<number, Burst>();
+  #nextSolicit = 0;
+  #r2tSN = 0;
+  #started = false;
+  #finished = false;
+  #aborted = false;
+
+  /** Settles when the task has sent its status (or was aborted). */
+  readonly done: Promise<void>;
+  #resolveDone: () => void = () => undefined;
+
+  /** `onFault` hears of exceptions from below (logged by the caller); the command then ends CHECK CONDITION. */
+  constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, out: (o: TaskOutput) => void, onFault: (e: unknown) => void = () => undefined) {
+    this.itt = cmd.itt;
+    this.cmdSN = cmd.cmdSN;
+    this.lun = cmd.lun;
+    this.#edtl = cmd.expectedDataTransferLength;
+    this.#tag = ATTR_TAGS[cmd.attr] ?? 'simple';
+    this.#limits = limits;
+    this.#port = port;
+    this.#out = out;
+    this.#onFault = onFault;
+    this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
+    this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : new Uint8Array(0);
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+    // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
+    // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
+    const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(this.#edtl, limits.firstBurstLength);
+    if (unsolicited > 0) {
+      const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
+      if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
+      if (!cmd.final) this.#unsolicited = burst;
+    }
+    this.#nextSolicit = this.plan.direction === 'out' ? Math.min(unsolicited, this.plan.length) : 0;
+  }
+
+  /** True once nothing more is expected from the initiator for this task. */
+  get dataComplete(): boolean {
+    return this.#unsolicited === undefined && this.#bursts.size === 0 && (this.plan.direction !== 'out' || this.#nextSolicit >= this.plan.length);
+  }
+
+  /** Runs the task: solicits what is missing, executes when all data is in. Call once, in CmdSN order. */
+  start(): void {
+    this.#started = true;
+    this.#advance();
+  }
+
+  /** A Data-Out PDU for this task (matched by ITT). */
+  dataOut(pdu: DataOutPdu): DataOutFault | undefined {
+    if (this.#finished) return undefined;
+    const burst = pdu.ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts.get(pdu.ttt);
+    if (burst === undefined) return 'unknown-ttt';
+    const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
+    if (fault !== undefined) {
+      this.#fail();
+      return fault;
+    }
+    burst.nextDataSN++;
+    if (pdu.final) {
+      if (burst === this.#unsolicited) this.#unsolicited = undefined;
+      else this.#bursts.delete(burst.ttt);
+    }
+    this.#advance();
+    return undefined;
+  }
+
+  /** ABORT TASK and friends: the task ends without a response (RFC 7143 §4.2.3.x, ERL 0). */
+  abort(): void {
+    if (this.#finished) return;
+    this.#aborted = true;
+    this.#abort.abort();
+    if (!this.#executing) this.#finish();
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  #executing = false;
+
+  #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
+    // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
+    if (offset !== burst.offset + burst.received) return 'bad-offset';
+    if (burst.received + data.length > burst.length) return 'too-much-data';
+    burst.received += data.length;
+    // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
+    const room = this.#data.length - offset;
+    if (room > 0) this.#data.set(room >= data.length ? data : data.subarray(0, room), offset);
+    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#data.length));
+    return undefined;
+  }
+
+  #advance(): void {
+    if (!this.#started || this.#finished || this.#executing) return;
+    if (this.plan.direction === 'out') this.#solicit();
+    if (this.dataComplete) void this.#execute();
+  }
+
+  #solicit(): void {
+    // §13.17: at most MaxOutstandingR2T R2Ts unanswered; each asks for at most MaxBurstLength (§13.13).
+    while (this.#nextSolicit < this.plan.length && this.#bursts.size < this.#limits.maxOutstandingR2T) {
+      const length = Math.min(this.#limits.maxBurstLength, this.plan.length - this.#nextSolicit);
+      const burst: Burst = { ttt: nextTtt(), offset: this.#nextSolicit, length, received: 0, nextDataSN: 0 };
+      this.#bursts.set(burst.ttt, burst);
+      this.#nextSolicit += length;
+      this.#out({ kind: 'r2t', r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
+    }
+  }
+
+  async #execute(): Promise<void> {
+    this.#executing = true;
+    const { direction, cdb, length } = this.plan;
+    let answer: ScsiAnswer;
+    try {
+      answer = await this.#port.scsi(cdb, direction, direction === 'out' ? this.#data.subarray(0, this.#have) : undefined, direction === 'in' ? length : undefined, this.#tag, this.#abort.signal);
+    } catch (e) {
+      // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
+      // target keeps serving every other task and session.
+      this.#onFault(e);
+      answer = { status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false };
+    } finally {
+      this.#executing = false;
+    }
+    if (this.#aborted || answer.aborted) {
+      this.#finish();
+      return;
+    }
+    this.#respond(answer);
+  }
+
+  #respond(a: ScsiAnswer): void {
+    const edtl = this.#edtl;
+    const commandLength = this.plan.commandLength;
+    if (this.plan.direction !== 'in') {
+      const moved = this.plan.direction === 'out' ? this.#have : 0;
+      this.#status(a.status, residualOf(edtl, commandLength, moved), a.sense, 0);
+      return;
+    }
+    const data = a.data ?? new Uint8Array(0);
+    const send = data.length > edtl ? data.subarray(0, edtl) : data;
+    // The command's own length for a READ; for an allocation-length command, what the device produced.
+    const wanted = commandLength > edtl ? commandLength : Math.max(data.length, 0);
+    const residual = residualOf(edtl, Math.max(wanted, data.length), send.length);
+    const collapse = a.status === ScsiStatus.GOOD && a.sense === undefined && send.length > 0;
+    const seg = this.#limits.maxSendDataSegmentLength;
+    const burst = this.#limits.maxBurstLength;
+    let dataSN = 0;
+    for (let off = 0; off < send.length; ) {
+      // A Data-In sequence holds at most MaxBurstLength bytes (§13.13); F ends each sequence.
+      const seqEnd = Math.min(send.length, off - (off % burst) + burst);
+      const end = Math.min(seqEnd, off + seg);
+      const last = end === send.length;
+      this.#out({
+        kind: 'data-in',
+        dataSN: dataSN++,
+        bufferOffset: off,
+        data: send.subarray(off, end),
+        final: end === seqEnd,
+        ...(last && collapse ? { status: { scsiStatus: a.status, residual } } : {}),
+      });
+      off = end;
+    }
+    if (collapse) this.#finish();
+    else this.#status(a.status, residual, a.sense, dataSN);
+  }
+
+  #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
+    this.#out({ kind: 'response', status, residual, ...(sense === undefined ? {} : { sense }), expDataSN: expDataSN || this.#r2tSN });
+    this.#finish();
+  }
+
+  #fail(): void {
+    if (this.#executing || this.#finished) return;
+    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN);
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#bursts.clear();
+    this.#unsolicited = undefined;
+    this.#resolveDone();
+  }
+}

@@ -1,0 +1,147 @@
+// The target's connection-level duties end to end: CHAP at login, CRC32C
+// digests once negotiated (a bad data digest is rejected, a bad header digest
+// ends the connection), and NOP-In pings of idle connections.
+
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu } from './initiator.js';
+
+const OPEN = 'iqn.2026-11.org.vtcam:open';
+const LOCKED = 'iqn.2026-11.org.vtcam:locked';
+const SECRET = 'twelve-chars-plus';
+let stack: Stack;
+let server: IscsiServer;
+let port: number;
+
+beforeAll(async () => {
+  stack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
+  const luns = [{ lun: 0, pass: stack.pass(0) }];
+  server = await IscsiServer.listen({
+    port: 0,
+    targets: [
+      { name: OPEN, luns },
+      { name: LOCKED, luns, chap: { user: 'alice', secret: SECRET } },
+    ],
+    timers: { pingIntervalMs: 500, pingTimeoutMs: 300 },
+  });
+  port = server.address.port;
+});
+
+afterAll(async () => {
+  await server.close();
+  await stack.close();
+});
+
+const tur = new Uint8Array(6);
+
+/** The security stage with CHAP (RFC 7143 §12.1.3): AuthMethod, CHAP_A, then CHAP_N/CHAP_R. */
+async function chapLogin(ini: TestInitiator, secret: string): Promise<{ status: [number, number] }> {
+  const base = { InitiatorName: 'iqn.2026-11.org.vtcam:alice-host', SessionType: 'Normal', TargetName: LOCKED };
+  ini.send(ini.loginRequest({ transit: false, csg: 0, nsg: 0, keys: { ...base, AuthMethod: 'CHAP' } }));
+  const a = await ini.next((p) => opcodeOf(p) === 0x23);
+  expect(parseText(a.data)['AuthMethod']).toBe('CHAP');
+  ini.send(ini.loginRequest({ transit: false, csg: 0, nsg: 0, keys: { CHAP_A: '5' } }));
+  const c = parseText((await ini.next((p) => opcodeOf(p) === 0x23)).data);
+  expect(c['CHAP_A']).toBe('5');
+  const id = Number(c['CHAP_I']);
+  const challenge = Buffer.from((c['CHAP_C'] ?? '').replace(/^0x/i, ''), 'hex');
+  // RFC 1994 §4.1: Response = MD5(Identifier ‖ secret ‖ Challenge).
+  const r = createHash('md5').update(Uint8Array.of(id)).update(secret).update(challenge).digest('hex');
+  ini.send(ini.loginRequest({ transit: true, csg: 0, nsg: 1, keys: { CHAP_N: 'alice', CHAP_R: `0x${r}` } }));
+  const done = await ini.next((p) => opcodeOf(p) === 0x23);
+  return { status: [done.bhs[36] ?? -1, done.bhs[37] ?? -1] };
+}
+
+describe('CHAP', () => {
+  it('the right secret passes the security stage', async () => {
+    const ini = await TestInitiator.connect(port);
+    expect((await chapLogin(ini, SECRET)).status).toEqual([0, 0]);
+    ini.close();
+  });
+
+  it('a wrong secret is an authentication failure (02h/01h) and the connection ends', async () => {
+    const ini = await TestInitiator.connect(port);
+    expect((await chapLogin(ini, 'not-the-secret')).status).toEqual([0x02, 0x01]);
+    await ini.closedWithin();
+  });
+
+  it('AuthMethod=None on a CHAP target is refused 02h/01h', async () => {
+    const ini = await TestInitiator.connect(port);
+    const r = await ini.login(LOCKED);
+    expect([r.bhs[36], r.bhs[37]]).toEqual([0x02, 0x01]);
+    await ini.closedWithin();
+  });
+});
+
+describe('digests', () => {
+  async function digestSession(): Promise<TestInitiator> {
+    const ini = await TestInitiator.connect(port);
+    const r = await ini.login(OPEN, { HeaderDigest: 'CRC32C', DataDigest: 'CRC32C' });
+    expect(r.bhs[36]).toBe(0);
+    const agreed = parseText(r.data);
+    expect([agreed['HeaderDigest'], agreed['DataDigest']]).toEqual(['CRC32C', 'CRC32C']);
+    ini.digests = { header: true, data: true };
+    return ini;
+  }
+
+  it('commands work with both digests on', async () => {
+    const ini = await digestSession();
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status;
+    expect(status).toBe(0);
+    const w = await ini.result(ini.command({ cdb: Uint8Array.of(0x2a, 0, 0, 0, 0, 1, 0, 0, 1, 0), write: true, edtl: 512, data: new Uint8Array(512).fill(0x5c) }));
+    expect(w.status).toBe(0);
+    const r = await ini.result(ini.command({ cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 1, 0, 0, 1, 0), read: true, edtl: 512 }));
+    expect(r.data).toEqual(new Uint8Array(512).fill(0x5c));
+    ini.close();
+  });
+
+  it('a data digest error drops that PDU with a Reject (reason 02h) and the connection carries on', async () => {
+    const ini = await digestSession();
+    const bytes = pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [16, 71, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4]]), Uint8Array.of(1, 2, 3, 4), { header: true, data: true });
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    ini.send(bytes);
+    const rej = await ini.next((p) => opcodeOf(p) === 0x3f);
+    expect(rej.bhs[2]).toBe(0x02);
+    expect(await ini.silence((p) => opcodeOf(p) === 0x20 && ittOf(p) === 71, 200)).toBe(true);
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status;
+    expect(status).toBe(0);
+    ini.close();
+  });
+
+  it('a header digest error ends the connection (ERL 0 cannot trust the lengths)', async () => {
+    const ini = await digestSession();
+    const bytes = pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [16, 72, 4], [20, 0xffffffff, 4]]), new Uint8Array(0), { header: true, data: true });
+    bytes[50] = (bytes[50] ?? 0) ^ 0x01;
+    ini.send(bytes);
+    await ini.closedWithin();
+  });
+});
+
+describe('NOP-In pings of idle connections', () => {
+  it('an idle connection is pinged; answering keeps it open', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(OPEN);
+    const ping = await ini.next((p) => opcodeOf(p) === 0x20, 2000);
+    // NOP-In ping (§11.19): ITT reserved, TTT set — the initiator must answer with a NOP-Out quoting the TTT.
+    expect(ittOf(ping)).toBe(0xffffffff);
+    const ttt = field32(ping, 20);
+    expect(ttt).not.toBe(0xffffffff);
+    ini.send(pdu(bhsOf([[0, 0x40, 1], [1, 0x80, 1], [16, 0xffffffff, 4], [20, ttt, 4], [24, ini.cmdSN, 4]])));
+    const second = await ini.next((p) => opcodeOf(p) === 0x20, 2000);
+    expect(field32(second, 20)).not.toBe(0xffffffff);
+    expect(ini.closed).toBe(false);
+    ini.close();
+  });
+
+  it('a connection that never answers the ping is dropped', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(OPEN);
+    await ini.next((p) => opcodeOf(p) === 0x20, 2000);
+    await ini.closedWithin(2000);
+  });
+});

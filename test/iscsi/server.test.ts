@@ -1,0 +1,282 @@
+// The iSCSI target end to end over loopback TCP, driven by a hand-written
+// initiator (initiator.ts) that builds PDUs from RFC 7143's tables.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, text } from './initiator.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:test';
+const BS = 512;
+let stack: Stack;
+let server: IscsiServer;
+let port: number;
+
+beforeAll(async () => {
+  stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64 });
+  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, alias: 'test disk', luns: [{ lun: 0, pass: stack.pass(0) }] }] });
+  port = server.address.port;
+});
+
+afterAll(async () => {
+  await server.close();
+  await stack.close();
+});
+
+const tur = new Uint8Array(6);
+const read10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x28, 0, lba >>> 24, (lba >> 16) & 0xff, (lba >> 8) & 0xff, lba & 0xff, 0, blocks >> 8, blocks & 0xff, 0);
+const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, lba >>> 24, (lba >> 16) & 0xff, (lba >> 8) & 0xff, lba & 0xff, 0, blocks >> 8, blocks & 0xff, 0);
+
+/** Logs in and clears the new nexus's power-on unit attention with TEST UNIT READY. */
+async function session(isid?: bigint): Promise<TestInitiator> {
+  const ini = await TestInitiator.connect(port);
+  const resp = await ini.login(IQN, {}, isid);
+  expect(resp.bhs[36]).toBe(0);
+  expect((resp.bhs[1] ?? 0) & 0x03).toBe(3);
+  for (let i = 0; i < 5; i++) {
+    const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+    if (r.status === 0) return ini;
+  }
+  throw new Error('TEST UNIT READY never GOOD');
+}
+
+describe('login', () => {
+  it('a normal session logs in without authentication and reaches full feature phase', async () => {
+    const ini = await TestInitiator.connect(port);
+    const r = await ini.login(IQN);
+    expect(opcodeOf(r)).toBe(0x23);
+    // Status-Class/Detail at bytes 36/37: success; TSIH (bytes 14..15) non-zero.
+    expect([r.bhs[36], r.bhs[37]]).toEqual([0, 0]);
+    expect(((r.bhs[14] ?? 0) << 8) | (r.bhs[15] ?? 0)).toBeGreaterThan(0);
+    ini.close();
+  });
+
+  it('an unknown target is refused with 02h/03h and the connection ends', async () => {
+    const ini = await TestInitiator.connect(port);
+    const r = await ini.login('iqn.2026-11.org.vtcam:nope');
+    expect([r.bhs[36], r.bhs[37]]).toEqual([0x02, 0x03]);
+    await ini.closedWithin();
+  });
+
+  it('a SCSI command before login completes is refused 02h/0Bh and closes the connection', async () => {
+    const ini = await TestInitiator.connect(port);
+    ini.command({ cdb: tur, edtl: 0 });
+    const r = await ini.next((p) => opcodeOf(p) === 0x23);
+    expect([r.bhs[36], r.bhs[37]]).toEqual([0x02, 0x0b]);
+    await ini.closedWithin();
+  });
+
+  it('discovery: SendTargets lists the target with this portal and its tag', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(undefined);
+    const b = bhsOf([
+      [0, 0x04 | 0x40, 1],
+      [1, 0x80, 1],
+      [16, 99, 4],
+      [20, 0xffffffff, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+    ]);
+    ini.send(pdu(b, text({ SendTargets: 'All' })));
+    const r = await ini.next((p) => opcodeOf(p) === 0x24);
+    expect(ittOf(r)).toBe(99);
+    expect(parseText(r.data)).toEqual({ TargetName: IQN, TargetAddress: `127.0.0.1:${port},1` });
+    ini.close();
+  });
+});
+
+describe('full feature phase', () => {
+  it('WRITE (10) with immediate data and an R2T for the rest, then READ (10) returns the same bytes', async () => {
+    const ini = await session();
+    const data = Uint8Array.from({ length: 8 * BS }, (_, i) => (i * 13) & 0xff);
+    const itt = ini.command({ cdb: write10(100, 8), write: true, edtl: data.length, data: data.subarray(0, BS), final: true });
+    const r2t = await ini.next((p) => opcodeOf(p) === 0x31 && ittOf(p) === itt);
+    // R2T (§11.8): TTT at 20, R2TSN at 36, Buffer Offset at 40, Desired Data Transfer Length at 44.
+    expect(field32(r2t, 40)).toBe(BS);
+    expect(field32(r2t, 44)).toBe(7 * BS);
+    ini.dataOut({ itt, ttt: field32(r2t, 20), dataSN: 0, offset: BS, data: data.subarray(BS), final: true });
+    const w = await ini.result(itt);
+    expect(w.status).toBe(0);
+    const r = await ini.result(ini.command({ cdb: read10(100, 8), read: true, edtl: data.length }));
+    expect(r.status).toBe(0);
+    expect(r.data).toEqual(data);
+    ini.close();
+  });
+
+  it('READ with EDTL 200 for one block: 200 bytes and an overflow residual of the rest (§11.4.5.1)', async () => {
+    const ini = await session();
+    const r = await ini.result(ini.command({ cdb: read10(0, 1), read: true, edtl: 200 }));
+    expect(r.status).toBe(0);
+    expect(r.data.length).toBe(200);
+    // Flags byte 1: O (bit 2) overflow; Residual Count at 44.
+    expect(((r.response.bhs[1] ?? 0) & 0x04) !== 0).toBe(true);
+    expect(field32(r.response, 44)).toBe(BS - 200);
+    ini.close();
+  });
+
+  it('WRITE of two blocks with EDTL of one: GOOD, overflow of one block, only the first block written', async () => {
+    const ini = await session();
+    const a = new Uint8Array(2 * BS).fill(0x61);
+    const w1 = ini.command({ cdb: write10(40, 2), write: true, edtl: 2 * BS, data: a.subarray(0, BS) });
+    const r2t = await ini.next((p) => opcodeOf(p) === 0x31 && ittOf(p) === w1);
+    ini.dataOut({ itt: w1, ttt: field32(r2t, 20), dataSN: 0, offset: BS, data: a.subarray(BS), final: true });
+    expect((await ini.result(w1)).status).toBe(0);
+    const w2 = await ini.result(ini.command({ cdb: write10(40, 2), write: true, edtl: BS, data: new Uint8Array(BS).fill(0x62) }));
+    expect(w2.status).toBe(0);
+    expect(((w2.response.bhs[1] ?? 0) & 0x04) !== 0).toBe(true);
+    expect(field32(w2.response, 44)).toBe(BS);
+    const r = await ini.result(ini.command({ cdb: read10(40, 2), read: true, edtl: 2 * BS }));
+    expect(r.data.subarray(0, BS)).toEqual(new Uint8Array(BS).fill(0x62));
+    expect(r.data.subarray(BS)).toEqual(new Uint8Array(BS).fill(0x61));
+    ini.close();
+  });
+
+  it('ABORT TASK for a command already completed: task does not exist; for one not yet received: function complete', async () => {
+    const ini = await session();
+    const doneCmdSN = ini.cmdSN;
+    await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+    const tmf = (itt: number, refItt: number, refCmdSN: number): Uint8Array =>
+      pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 1, 1], [16, itt, 4], [20, refItt, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4], [32, refCmdSN, 4]]));
+    ini.send(tmf(601, 1, doneCmdSN));
+    expect((await ini.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === 601)).bhs[2]).toBe(1);
+    // A command the initiator numbered but the target never saw (lost): RefCmdSN = ExpCmdSN < the TMF's CmdSN.
+    const lost = ini.cmdSN;
+    ini.cmdSN = (ini.cmdSN + 1) >>> 0;
+    ini.send(tmf(602, 0x5555, lost));
+    expect((await ini.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === 602)).bhs[2]).toBe(0);
+    // The lost CmdSN counts as received: the next command is not held behind it.
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    ini.close();
+  });
+
+  it('an unsupported opcode is CHECK CONDITION with sense in the response data segment', async () => {
+    const ini = await session();
+    const r = await ini.result(ini.command({ cdb: Uint8Array.of(0xff, 0, 0, 0, 0, 0), edtl: 0 }));
+    expect(r.status).toBe(2);
+    // Data segment: SenseLength (2 bytes), then fixed sense: key at +2, ASC at +12.
+    const sense = r.response.data.subarray(2);
+    expect([sense[2], sense[12]]).toEqual([0x05, 0x20]);
+    ini.close();
+  });
+
+  it('a CmdSN beyond MaxCmdSN is ignored; the next in-window command is answered (§4.2.2.1)', async () => {
+    const ini = await session();
+    const max = field32(await ini.result(ini.command({ cdb: tur, edtl: 0 })).then((r) => r.response), 32);
+    const itt = ini.command({ cdb: tur, edtl: 0, cmdSN: (max + 1) >>> 0 });
+    expect(await ini.silence((p) => ittOf(p) === itt)).toBe(true);
+    const ok = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+    expect(ok.status).toBe(0);
+    ini.close();
+  });
+
+  it('a NOP-Out ping is answered by a NOP-In echoing its data', async () => {
+    const ini = await session();
+    const b = bhsOf([
+      [0, 0x00 | 0x40, 1],
+      [1, 0x80, 1],
+      [16, 4242, 4],
+      [20, 0xffffffff, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+    ]);
+    ini.send(pdu(b, Uint8Array.of(1, 2, 3, 4, 5)));
+    const r = await ini.next((p) => opcodeOf(p) === 0x20);
+    expect(ittOf(r)).toBe(4242);
+    expect([...r.data]).toEqual([1, 2, 3, 4, 5]);
+    ini.close();
+  });
+
+  it('Data-Out with the wrong DataSN fails the command (ABORTED COMMAND) and the session keeps working', async () => {
+    const ini = await session();
+    const itt = ini.command({ cdb: write10(10, 2), write: true, edtl: 2 * BS });
+    const r2t = await ini.next((p) => opcodeOf(p) === 0x31 && ittOf(p) === itt);
+    ini.dataOut({ itt, ttt: field32(r2t, 20), dataSN: 0, offset: 0, data: new Uint8Array(BS), final: false });
+    ini.dataOut({ itt, ttt: field32(r2t, 20), dataSN: 0, offset: BS, data: new Uint8Array(BS), final: true });
+    const r = await ini.result(itt);
+    expect(r.status).toBe(2);
+    expect(r.response.data[2 + 2]).toBe(0x0b);
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    ini.close();
+  });
+
+  it('a malformed PDU gets a Reject carrying its header, and the connection carries on', async () => {
+    const ini = await session();
+    // SCSI Command with neither F nor W set (§11.3.1): invalid PDU field.
+    const b = bhsOf([
+      [0, 0x01, 1],
+      [1, 0x00, 1],
+      [16, 777, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+    ]);
+    ini.send(pdu(b));
+    const rej = await ini.next((p) => opcodeOf(p) === 0x3f);
+    expect(rej.bhs[2]).toBe(0x09);
+    expect(field32({ bhs: rej.data, data: new Uint8Array(0) }, 16)).toBe(777);
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    ini.close();
+  });
+
+  it('LOGICAL UNIT RESET completes and the next command sees the reset unit attention', async () => {
+    const ini = await session();
+    const b = bhsOf([
+      [0, 0x02 | 0x40, 1],
+      [1, 0x80 | 5, 1],
+      [16, 555, 4],
+      [20, 0xffffffff, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+    ]);
+    ini.send(pdu(b));
+    const resp = await ini.next((p) => opcodeOf(p) === 0x22);
+    expect(resp.bhs[2]).toBe(0);
+    const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+    expect(r.status).toBe(2);
+    expect(r.response.data[2 + 2]).toBe(0x06);
+    expect(r.response.data[2 + 12]).toBe(0x29);
+    ini.close();
+  });
+
+  it('ABORT TASK for a task that does not exist answers "task does not exist"', async () => {
+    const ini = await session();
+    const b = bhsOf([
+      [0, 0x02 | 0x40, 1],
+      [1, 0x80 | 1, 1],
+      [16, 556, 4],
+      [20, 12345, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+      [32, (ini.cmdSN + 100) >>> 0, 4],
+    ]);
+    ini.send(pdu(b));
+    const resp = await ini.next((p) => opcodeOf(p) === 0x22);
+    expect(resp.bhs[2]).toBe(1);
+    ini.close();
+  });
+
+  it('Logout closes the session: a Logout Response, then the target closes the connection', async () => {
+    const ini = await session();
+    const b = bhsOf([
+      [0, 0x06 | 0x40, 1],
+      [1, 0x80, 1],
+      [16, 31337, 4],
+      [24, ini.cmdSN, 4],
+      [28, ini.expStatSN, 4],
+    ]);
+    ini.send(pdu(b));
+    const r = await ini.next((p) => opcodeOf(p) === 0x26);
+    expect(r.bhs[2]).toBe(0);
+    await ini.closedWithin();
+  });
+
+  it('a truncated PDU followed by a hang-up does not disturb another session', async () => {
+    const bad = await TestInitiator.connect(port);
+    await bad.login(IQN, {}, 0x1234n);
+    bad.send(pdu(bhsOf([[0, 0x01, 1]])).subarray(0, 20));
+    bad.close();
+    const ini = await session();
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    ini.close();
+  });
+});

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { ScsiTask, type TaskLimits, type TaskOutput } from '../../src/iscsi/task.js';
+import type { LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
+import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+
+const BS = 512;
+const LIMITS: TaskLimits = { initialR2T: true, immediateData: true, firstBurstLength: 65536, maxBurstLength: 4096, maxOutstandingR2T: 1, maxSendDataSegmentLength: 1024 };
+const write10 = (blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, 9, 0, blocks >> 8, blocks & 0xff, 0);
+const read10 = (blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, 9, 0, blocks >> 8, blocks & 0xff, 0);
+
+function cmd(o: Partial<ScsiCommandPdu> & { cdb: Uint8Array; expectedDataTransferLength: number }): ScsiCommandPdu {
+  return { opcode: 1, immediate: false, itt: 7, final: true, read: false, write: false, attr: 1, lun: 0n, cmdSN: 1, expStatSN: 1, data: new Uint8Array(0), ...o };
+}
+const dataOut = (o: Partial<DataOutPdu> & { ttt: number; dataSN: number; bufferOffset: number; data: Uint8Array }): DataOutPdu => ({
+  opcode: 5,
+  immediate: false,
+  itt: 7,
+  final: true,
+  lun: 0n,
+  expStatSN: 1,
+  ...o,
+});
+
+/** A LUN that records what it was asked and answers with `answer` (data for reads = `readData`). */
+function fakeLun(answer: Partial<ScsiAnswer> = {}, readData?: Uint8Array): LunPort & { calls: { cdb: Uint8Array; direction: string; dataOut?: Uint8Array; length?: number }[] } {
+  const calls: { cdb: Uint8Array; direction: string; dataOut?: Uint8Array; length?: number }[] = [];
+  return {
+    calls,
+    scsi(cdb, direction, dataOut, length) {
+      calls.push({ cdb, direction, ...(dataOut === undefined ? {} : { dataOut: Uint8Array.from(dataOut) }), ...(length === undefined ? {} : { length }) });
+      return Promise.resolve({ status: 0, aborted: false, ...(readData === undefined ? {} : { data: readData }), ...answer });
+    },
+  };
+}
+
+function run(c: ScsiCommandPdu, lun: LunPort, limits = LIMITS): { task: ScsiTask; out: TaskOutput[] } {
+  const out: TaskOutput[] = [];
+  const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, (o) => out.push(o));
+  task.start();
+  return { task, out };
+}
+
+describe('ScsiTask: Data-Out', () => {
+  it('solicits with R2Ts of at most MaxBurstLength, one outstanding, and writes the data in order', async () => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(16), write: true, expectedDataTransferLength: 16 * BS }), lun);
+    expect(out).toEqual([{ kind: 'r2t', r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: 0, length: 4096 }]);
+    const payload = Uint8Array.from({ length: 16 * BS }, (_, i) => i & 0xff);
+    for (let burst = 0; burst < 2; burst++) {
+      const r2t = out.at(-1);
+      if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+      // Two Data-Out PDUs per burst: DataSN 0 and 1 within the burst, absolute Buffer Offsets.
+      expect(task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: r2t.bufferOffset, data: payload.subarray(r2t.bufferOffset, r2t.bufferOffset + 2048), final: false }))).toBeUndefined();
+      expect(task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 1, bufferOffset: r2t.bufferOffset + 2048, data: payload.subarray(r2t.bufferOffset + 2048, r2t.bufferOffset + 4096) }))).toBeUndefined();
+    }
+    await task.done;
+    expect(out.flatMap((o) => (o.kind === 'r2t' ? [[o.r2tSN, o.bufferOffset]] : []))).toEqual([[0, 0], [1, 4096]]);
+    expect(lun.calls).toHaveLength(1);
+    expect(lun.calls[0]?.dataOut).toEqual(payload);
+    expect(out.at(-1)).toEqual({ kind: 'response', status: 0, residual: { overflow: false, underflow: false, count: 0 }, expDataSN: 2 });
+  });
+
+  it('immediate data counts as the start of the unsolicited burst; R2Ts ask only for the rest', async () => {
+    const lun = fakeLun();
+    const payload = new Uint8Array(2 * BS).fill(0x33);
+    const { task, out } = run(cmd({ cdb: write10(2), write: true, expectedDataTransferLength: 2 * BS, data: payload.subarray(0, BS) }), lun);
+    expect(out).toEqual([{ kind: 'r2t', r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: BS, length: BS }]);
+    const r2t = out[0];
+    if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+    task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: BS, data: payload.subarray(BS) }));
+    await task.done;
+    expect(lun.calls[0]?.dataOut).toEqual(payload);
+  });
+
+  it('EDTL short by a block: TRANSFER LENGTH lowered, overflow reported', async () => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(2), write: true, expectedDataTransferLength: BS, data: new Uint8Array(BS).fill(1) }), lun);
+    await task.done;
+    expect([...(lun.calls[0]?.cdb ?? [])]).toEqual([...write10(1)]);
+    expect(out.at(-1)).toMatchObject({ kind: 'response', status: 0, residual: { overflow: true, underflow: false, count: BS } });
+  });
+
+  it.each([
+    ['a wrong DataSN', { dataSN: 1, bufferOffset: 0 }, 'bad-datasn'],
+    ['a Buffer Offset that skips ahead', { dataSN: 0, bufferOffset: 4 }, 'bad-offset'],
+  ] as const)('%s ends the task with ABORTED COMMAND / DATA PHASE ERROR and nothing is executed', async (_, f, fault) => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(1), write: true, expectedDataTransferLength: BS }), lun);
+    const r2t = out[0];
+    if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+    expect(task.dataOut(dataOut({ ttt: r2t.ttt, data: new Uint8Array(BS), ...f }))).toBe(fault);
+    await task.done;
+    expect(lun.calls).toHaveLength(0);
+    const resp = out.at(-1);
+    if (resp?.kind !== 'response') throw new Error('expected a response');
+    expect(resp.status).toBe(0x02);
+    // Fixed sense: key at byte 2, ASC/ASCQ at 12/13.
+    expect([resp.sense?.[2], resp.sense?.[12], resp.sense?.[13]]).toEqual([0x0b, 0x4b, 0x00]);
+  });
+
+  it('more data than the R2T asked for is refused; an unknown TTT too', () => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(1), write: true, expectedDataTransferLength: BS }), lun);
+    const r2t = out[0];
+    if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+    expect(task.dataOut(dataOut({ ttt: r2t.ttt + 1, dataSN: 0, bufferOffset: 0, data: new Uint8Array(BS) }))).toBe('unknown-ttt');
+    expect(task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: 0, data: new Uint8Array(BS + 4) }))).toBe('too-much-data');
+  });
+});
+
+describe('ScsiTask: Data-In', () => {
+  it('splits Data-In to the initiator segment size and MaxBurstLength sequences, status in the last PDU', async () => {
+    const data = Uint8Array.from({ length: 10 * BS }, (_, i) => (i * 7) & 0xff);
+    const { task, out } = run(cmd({ cdb: read10(10), read: true, expectedDataTransferLength: 10 * BS }), fakeLun({}, data));
+    await task.done;
+    const ins = out.filter((o) => o.kind === 'data-in');
+    expect(out.flatMap((o) => (o.kind === 'data-in' ? [[o.dataSN, o.bufferOffset, o.data.length, o.final]] : []))).toEqual([
+      [0, 0, 1024, false],
+      [1, 1024, 1024, false],
+      [2, 2048, 1024, false],
+      [3, 3072, 1024, true],
+      [4, 4096, 1024, true],
+    ]);
+    const last = ins.at(-1);
+    expect(last?.kind === 'data-in' ? last.status : undefined).toEqual({ scsiStatus: 0, residual: { overflow: false, underflow: false, count: 0 } });
+    expect(out.some((o) => o.kind === 'response')).toBe(false);
+  });
+
+  it('READ of one block with EDTL 200 sends 200 bytes, overflow 312', async () => {
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: 200 }), fakeLun({}, new Uint8Array(BS).fill(9)));
+    await task.done;
+    const last = out.at(-1);
+    if (last?.kind !== 'data-in') throw new Error('expected Data-In with status');
+    expect(last.data.length).toBe(200);
+    expect(last.status?.residual).toEqual({ overflow: true, underflow: false, count: BS - 200 });
+  });
+
+  it('EDTL 0 for a one-block READ: no Data-In, a SCSI Response with overflow', async () => {
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: 0 }), fakeLun({}, new Uint8Array(BS)));
+    await task.done;
+    expect(out).toEqual([{ kind: 'response', status: 0, residual: { overflow: true, underflow: false, count: BS }, expDataSN: 0 }]);
+  });
+
+  it('an allocation-length command returning less than EDTL reports an underflow', async () => {
+    const inquiry = Uint8Array.of(0x12, 0, 0, 0, 255, 0);
+    const { task, out } = run(cmd({ cdb: inquiry, read: true, expectedDataTransferLength: 255 }), fakeLun({}, new Uint8Array(96)));
+    await task.done;
+    const last = out.at(-1);
+    expect(last?.kind === 'data-in' ? last.status?.residual : undefined).toEqual({ overflow: false, underflow: true, count: 255 - 96 });
+  });
+
+  it('CHECK CONDITION with sense: Data-In without status, then a SCSI Response carrying the sense', async () => {
+    const senseBytes = Uint8Array.of(0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0);
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), fakeLun({ status: 2, sense: senseBytes }));
+    await task.done;
+    expect(out).toEqual([{ kind: 'response', status: 2, residual: { overflow: false, underflow: true, count: BS }, sense: senseBytes, expDataSN: 0 }]);
+  });
+});
+
+describe('ScsiTask: abort', () => {
+  it('an aborted task sends nothing, even when its command completes afterwards', async () => {
+    let release: (a: ScsiAnswer) => void = () => undefined;
+    const lun: LunPort = {
+      scsi: (_c, _d, _o, _l, _t, signal) =>
+        new Promise((resolve) => {
+          release = resolve;
+          signal.addEventListener('abort', () => {
+            resolve({ status: 0x40, aborted: true });
+          });
+        }),
+    };
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
+    await Promise.resolve();
+    task.abort();
+    release({ status: 0, data: new Uint8Array(BS), aborted: false });
+    await task.done;
+    expect(out).toEqual([]);
+    expect(task.aborted).toBe(true);
+  });
+});
