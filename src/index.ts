@@ -28,3 +28,4 @@ export { DaPeriph, type DaOptions } from './cam/periph/da.js';
 export { PassPeriph } from './cam/periph/pass.js';
 export { CamError } from './cam/periph/errors.js';
 export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './cam/periph/request.js';
+export { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig, type IscsiLun, type IscsiChapConfig } from './iscsi/server.js';

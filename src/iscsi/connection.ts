@@ -44,6 +44,12 @@ export interface ConnectionHost {
   readonly log: (line: string) => void;
 }
 
+/** How long a closing connection may take to flush what was written before it is destroyed. */
+const END_GRACE_MS = 2000;
+
+/** Data segments at least this long are written as their own chunk rather than copied behind the header. */
+const SEPARATE_DATA_BYTES = 1024;
+
 /** Above this many bytes queued for writing the connection stops reading until 'drain'. */
 const WRITE_HIGH_WATER = 4 * 2 ** 20;
 
@@ -109,7 +115,10 @@ export class IscsiConnection {
     clearTimeout(this.#loginTimer);
     clearTimeout(this.#idle);
     this.#session?.close();
-    this.#socket.destroy();
+    // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
+    if (this.#corked) this.#uncork();
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), END_GRACE_MS).unref();
     this.#host.closed(this);
     for (const f of this.#onClose.splice(0)) f();
   }
@@ -416,8 +425,24 @@ export class IscsiConnection {
 
   #write(pdu: Pdu): void {
     if (this.#closed) return;
-    this.#socket.write(serializePdu(pdu, this.#digests));
+    // Responses produced in one turn leave in one writev: the socket is corked on the first and uncorked
+    // after the turn. Without digests a block-sized data segment goes as its own chunk, not copied.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
+    if (!this.#digests.header && !this.#digests.data && pdu.ahs.length === 0 && pdu.data.length % 4 === 0 && pdu.data.length >= SEPARATE_DATA_BYTES) {
+      this.#socket.write(pdu.bhs);
+      this.#socket.write(pdu.data);
+    } else this.#socket.write(serializePdu(pdu, this.#digests));
   }
+
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   #armIdle(): void {
     const every = this.#timers.pingIntervalMs;

@@ -280,3 +280,21 @@ describe('full feature phase', () => {
     ini.close();
   });
 });
+
+describe('the package entry', () => {
+  it('exports IscsiServer: a stack served from the public API answers an initiator', async () => {
+    const api = await import('../../src/index.js');
+    const st = await api.createStack({ backend: new api.MemoryBackend({ blocks: 64, blockSize: 512 }) });
+    const srv = await api.IscsiServer.listen({ port: 0, targets: [{ name: 'iqn.2026-11.org.vtcam:api', luns: [{ lun: 0, pass: st.pass(0) }] }] });
+    try {
+      const ini = await TestInitiator.connect(srv.address.port);
+      const r = await ini.login('iqn.2026-11.org.vtcam:api');
+      expect([r.bhs[36], r.bhs[37]]).toEqual([0, 0]);
+      expect(srv.sessions).toBe(1);
+      ini.close();
+    } finally {
+      await srv.close();
+      await st.close();
+    }
+  });
+});

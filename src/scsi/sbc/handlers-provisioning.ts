@@ -172,7 +172,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
   writeSame: {
     medium: true,
     dataOutLength: (lu, f) => (f.ndob ? 0 : lu.info.blockSize),
-    check: (lu, { fields: f, descriptor }) => {
+    check: (lu, { fields: f, descriptor, dataOutSent }) => {
       const max = lu.info.limits.maxWriteSameBlocks;
       const lbpws = descriptor.cdbLength === 10 ? lu.info.provisioning.lbpws10 : lu.info.provisioning.lbpws;
       return firstFault(
@@ -180,6 +180,9 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         () => (f.unmap && !lbpws ? invalidFieldInCdb(UNMAP_FIELD.byte, UNMAP_FIELD.bit) : undefined),
         () => lbaRangeFault(lu, f.lba, f.blocks),
         () => (max > 0 && writeSameBlocks(lu, f.lba, f.blocks) > BigInt(max) ? invalidFieldInCdb(WS_BLOCKS_BYTE[descriptor.cdbLength] ?? 0) : undefined),
+        // The Data-Out Buffer of WRITE SAME is one logical block (none with NDOB); more than that is a data
+        // length the command cannot have, answered like a short one (0Eh/03h, nothing written).
+        () => (dataOutSent > (f.ndob ? 0 : lu.info.blockSize) ? senseIllegalRequest(Asc.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : undefined),
       );
     },
     run: async (lu, { fields: f, dataOut }) => {

@@ -75,6 +75,16 @@ describe('WRITE SAME', () => {
     expect(ops(u, 'write')).toEqual([{ lba: 10n, blocks: 4, unmap: undefined }]);
   });
 
+  test('a Data-Out longer or shorter than the one block is 0Eh/03h and writes nothing', async () => {
+    const u = await unit();
+    for (const data of [block(2 * BS, 0x11, true), block(BS / 2, 0x11, true)]) {
+      expectSense(await u.run('41 00 00 00 00 0a 00 00 04 00', { dataOut: data }), { key: ILLEGAL_REQUEST, asc: 0x0e, ascq: 0x03 });
+      expectSense(await u.run('93 00 00 00 00 00 00 00 00 0a 00 00 00 04 00 00', { dataOut: data }), { key: ILLEGAL_REQUEST, asc: 0x0e, ascq: 0x03 });
+    }
+    expect(ops(u, 'write')).toEqual([]);
+    expectBlocks(u, 10, 14, ZERO);
+  });
+
   test('(16): the block lands on every LBA, up to the last one', async () => {
     const u = await unit();
     expectGood(await u.run('93 00 00 00 00 00 00 00 03 fd 00 00 00 03 00 00', { dataOut: PATTERN })); // 1021..1023
