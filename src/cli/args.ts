@@ -3,6 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { CAM_USAGE, isCamCommand, parseCamCli, type CamArgs } from './cam-args.js';
+import { SERVE_USAGE, parseServeCli, type ServeArgs } from './serve-args.js';
+import { parseSize } from './size.js';
 
 export interface DemoArgs {
   readonly command: 'demo';
@@ -23,13 +25,20 @@ export interface DecodeArgs {
   readonly bytes: Uint8Array;
 }
 
-export type CliArgs = DemoArgs | DecodeArgs | { readonly command: 'cam'; readonly cam: CamArgs } | { readonly command: 'help' } | { readonly command: 'version' };
+export type CliArgs =
+  | DemoArgs
+  | DecodeArgs
+  | { readonly command: 'cam'; readonly cam: CamArgs }
+  | { readonly command: 'serve'; readonly serve: ServeArgs }
+  | { readonly command: 'help' }
+  | { readonly command: 'version' };
 
 export type ParsedArgs = { readonly ok: true; readonly args: CliArgs } | { readonly ok: false; readonly message: string };
 
 export const USAGE = `Usage: vtcam [demo] [options]
        vtcam sense HEX...
        vtcam cdb HEX...
+       vtcam serve [options]
 
 demo (the default) builds a virtio-blk device (split virtqueue, local
 transport), prints what the driver negotiated, then runs a verified write/read
@@ -54,18 +63,10 @@ Demo options:
   -h, --help            this text
   -v, --version         the version
 
-${CAM_USAGE}`;
+${CAM_USAGE}
+${SERVE_USAGE}`;
 
-const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
-const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
-
-/** Parses "64M", "1G", "4096" (binary units) into bytes. */
-export function parseSize(text: string): number | undefined {
-  const m = SIZE_RE.exec(text.trim());
-  if (m === null) return undefined;
-  const n = Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
+export { parseSize };
 
 function intOption(name: string, text: string | undefined, def: number, min: number, max: number): number | string {
   if (text === undefined) return def;
@@ -100,6 +101,11 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
     const r = parseCamCli(first, argv.slice(1));
     return r.ok ? { ok: true, args: { command: 'cam', cam: r.args } } : r;
   }
+  if (first === 'serve') {
+    if (argv.includes('-h') || argv.includes('--help')) return { ok: true, args: { command: 'help' } };
+    const r = parseServeCli(argv.slice(1));
+    return r.ok ? { ok: true, args: { command: 'serve', serve: r.args } } : r;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -133,7 +139,7 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
     if (typeof bytes === 'string') return { ok: false, message: bytes };
     return { ok: true, args: { command, bytes } };
   }
-  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo, sense, cdb, devlist, inquiry, readcap, tur, modepage, cmd, stats)` };
+  if (command !== 'demo') return { ok: false, message: `unknown command '${command}' (this version has: demo, sense, cdb, devlist, inquiry, readcap, tur, modepage, cmd, stats, serve)` };
   if (extra.length > 0) return { ok: false, message: `unexpected argument '${extra[0] ?? ''}'` };
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return { ok: false, message: `--block-size must be 512 or 4096, got '${bs}'` };

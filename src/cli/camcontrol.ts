@@ -7,7 +7,7 @@
 import { FileBackend } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
 import type { BlockBackend } from '../virtio/device/backend.js';
-import { createStack, type Stack } from '../stack.js';
+import { createStack, type Stack, type StackDevice } from '../stack.js';
 import { camStatus, camStatusName, CamStatus } from '../cam/status.js';
 import { describeSense } from '../scsi/sense-text.js';
 import { MODE_PAGE_LAYOUTS, type ModeField } from '../scsi/mode-pages.js';
@@ -41,6 +41,12 @@ async function openBackend(s: StackArgs, io: CliIo): Promise<BlockBackend | unde
   if (b instanceof FileBackend) return b;
   io.error(b.code === 'ENOENT' ? `image ${s.image} not found; create one with 'vtcam demo --image ${s.image} --size 64M', or use --memory SIZE` : b.message);
   return undefined;
+}
+
+/** One `camcontrol devlist` line: inquiry strings, path, periph names, capacity. */
+export function devlistLine(d: StackDevice): string {
+  const name = `<${d.vendor} ${d.product} ${d.revision}>`;
+  return `${name.padEnd(34)} at scbus${d.path.bus} target ${d.path.target} lun ${d.path.lun} (${d.pass},${d.da})  ${d.blocks.toString()} × ${d.blockSize} B (${formatBytes(Number(d.blocks) * d.blockSize)})`;
 }
 
 /** Words for a failed command: CAM status, SCSI status and sense. */
@@ -91,10 +97,7 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
         io.out(json(stack.devices().map((d) => ({ path: d.path, da: d.da, pass: d.pass, sim: d.sim, vendor: d.vendor, product: d.product, revision: d.revision, serial: d.serial, blocks: d.blocks, blockSize: d.blockSize }))));
         return 0;
       }
-      for (const d of stack.devices()) {
-        const name = `<${d.vendor} ${d.product} ${d.revision}>`;
-        io.out(`${name.padEnd(34)} at scbus${d.path.bus} target ${d.path.target} lun ${d.path.lun} (${d.pass},${d.da})  ${d.blocks.toString()} × ${d.blockSize} B (${formatBytes(Number(d.blocks) * d.blockSize)})`);
-      }
+      for (const d of stack.devices()) io.out(devlistLine(d));
       return 0;
     }
     case 'inquiry': {

@@ -35,6 +35,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return decodeCdbCommand(parsed.args.bytes, io);
     case 'cam':
       return runCamCommand(parsed.args.cam, io);
+    case 'serve': {
+      // Loaded here: the other commands need none of the iSCSI target.
+      const { runServe } = await import('./serve.js');
+      return runServe(parsed.args.serve, io);
+    }
   }
 }
 

@@ -27,7 +27,7 @@ describe('bad flags: exit 2 with a message that says what to do', () => {
     [['--size', '1000'], /--size 1000 is not a multiple of the 512-byte block size/],
     [['--requests', '-5'], /--requests/],
     [['--bogus'], /Unknown option '--bogus'/],
-    [['serve'], /unknown command 'serve'/],
+    [['mount'], /unknown command 'mount'/],
     [['demo', 'extra'], /unexpected argument 'extra'/],
     [['--image'], /--image/],
   ])('%j', async (argv, message) => {

@@ -79,7 +79,7 @@ describe('bad usage: exit 2 with advice', () => {
     [['cdb', '280'], /'280' is not hex bytes/],
     [['cdb', '--image', 'x', '00'], /--image is a demo option; 'cdb' takes only hex bytes/],
     [['cdb', '00'.repeat(261)], /261 bytes is more than sense data or a CDB can be/],
-    [['decode'], /unknown command 'decode' \(this version has: demo, sense, cdb, devlist, inquiry, readcap, tur, modepage, cmd, stats\)/],
+    [['decode'], /unknown command 'decode' \(this version has: demo, sense, cdb, devlist, inquiry, readcap, tur, modepage, cmd, stats, serve\)/],
   ])('%j', async (args, re) => {
     const r = await run(args);
     expect(r.code).toBe(2);

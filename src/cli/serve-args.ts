@@ -1,0 +1,198 @@
+// Command-line parsing for `vtcam serve`: which disk to export over iSCSI,
+// how the device presents it, where to listen and who may log in. Bad input is
+// a value with a message naming the flag; the caller prints it and exits 2.
+
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parseSize } from './size.js';
+
+/** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
+export interface ServeChap {
+  readonly user: string;
+  readonly secret: string;
+  readonly mutualUser?: string;
+  readonly mutualSecret?: string;
+}
+
+export interface ServeArgs {
+  /** An image file (file backend), or undefined for a memory disk. */
+  readonly image: string | undefined;
+  /** Bytes: the memory disk's size, or the size to create a missing image with. */
+  readonly size: number | undefined;
+  readonly blockSize: 512 | 4096;
+  /** Physical block size in bytes: the block size times a power of two (READ CAPACITY (16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT). */
+  readonly physicalBlockSize: number;
+  readonly queueSize: number;
+  readonly readOnly: boolean;
+  /** Thin-provisioned: the device offers discard, so the unit reports LBPME and takes UNMAP. */
+  readonly thin: boolean;
+  /** The unit reports RMB 1 (a removable medium). */
+  readonly removable: boolean;
+  readonly address: string;
+  readonly port: number;
+  readonly targetName: string;
+  readonly chap: ServeChap | undefined;
+}
+
+export type ParsedServeArgs = { readonly ok: true; readonly args: ServeArgs } | { readonly ok: false; readonly message: string };
+
+/**
+ * What `vtcam serve` prints on stdout once it listens, after the banner and
+ * nothing after it: `READY iscsi://HOST:PORT/TARGET-IQN/0` (HOST in brackets
+ * for IPv6, the loopback address when listening on all addresses, PORT the
+ * bound one, so --port 0 can be used). Scripts wait for this line.
+ */
+export const READY_PREFIX = 'READY ';
+export const DEFAULT_TARGET_NAME = 'iqn.2026-11.org.vtcam:disk0';
+/** The memory disk when neither --image nor --size says otherwise. */
+export const DEFAULT_SERVE_SIZE = 2 ** 30;
+/** The iSCSI port IANA registered (what initiators try when a portal names none). */
+export const ISCSI_PORT = 3260;
+
+export const SERVE_USAGE = `vtcam serve [options]      export a virtio-blk disk as an iSCSI target (LUN 0);
+                           Ctrl-C or SIGTERM stops it cleanly, a second Ctrl-C forces exit
+Serve options:
+  --image PATH          a disk image (file backend); created sparse when missing and --size is given
+  --size SIZE           memory disk size, or the size to create --image with (default 1G)
+  --block-size 512|4096 logical block size (default 512)
+  --physical-block-size N
+                        physical block size, the block size times a power of two (default: the block size)
+  --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --read-only           export the disk write-protected
+  --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
+  --removable           report a removable medium (RMB 1)
+  --address ADDR        IPv4 or IPv6 address to listen on (default 127.0.0.1)
+  --port N              TCP port, 0 for any free one (default ${ISCSI_PORT})
+  --target-name IQN     the target's iSCSI name (default ${DEFAULT_TARGET_NAME})
+  --chap-user NAME      require CHAP: the initiator's user name ...
+  --chap-secret SECRET  ... and secret (at least 12 bytes)
+  --chap-mutual-user NAME, --chap-mutual-secret SECRET
+                        mutual CHAP: the name and secret the target answers with
+`;
+
+const FLAGS = {
+  image: { type: 'string' },
+  size: { type: 'string' },
+  'block-size': { type: 'string' },
+  'physical-block-size': { type: 'string' },
+  'queue-size': { type: 'string' },
+  'read-only': { type: 'boolean' },
+  thin: { type: 'boolean' },
+  removable: { type: 'boolean' },
+  address: { type: 'string' },
+  port: { type: 'string' },
+  'target-name': { type: 'string' },
+  'chap-user': { type: 'string' },
+  'chap-secret': { type: 'string' },
+  'chap-mutual-user': { type: 'string' },
+  'chap-mutual-secret': { type: 'string' },
+} as const;
+
+/** RFC 7143 (iSCSI names): at most 223 bytes of UTF-8. */
+const MAX_ISCSI_NAME = 223;
+// RFC 7143 iSCSI name types, after RFC 3722 stringprep (lower case, so a name
+// typed in capitals would not match what initiators send): "iqn." + yyyy-mm +
+// reversed domain name + optional ":" and anything; "eui." + 16 hex digits;
+// "naa." + 16 or 32 hex digits.
+const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
+const IQN_RE = new RegExp(`^iqn\\.\\d{4}-(?:0[1-9]|1[0-2])\\.${LABEL}(?:\\.${LABEL})*(?::[a-z0-9.:-]+)?$`);
+const EUI_RE = /^eui\.[0-9a-f]{16}$/;
+const NAA_RE = /^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$/;
+/** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT is 4 bits (SBC-4 READ CAPACITY (16) parameter data). */
+const MAX_PHYSICAL_BLOCK_EXP = 15;
+// RFC 7143 (CHAP considerations): a secret of fewer than 96 random bits needs IPsec, which vtcam does not do.
+const MIN_CHAP_SECRET = 12;
+// A CHAP_N value is text (RFC 7143 text keys): no NUL, and nothing a terminal or a log would mangle.
+const CHAP_NAME_RE = /^[\x21-\x7e]+$/;
+
+function fail(message: string): ParsedServeArgs {
+  return { ok: false, message };
+}
+
+/** Undefined when `name` is a usable iSCSI name, else why not. */
+export function checkIscsiName(name: string): string | undefined {
+  if (Buffer.byteLength(name) > MAX_ISCSI_NAME) return `is ${Buffer.byteLength(name)} bytes; an iSCSI name is at most ${MAX_ISCSI_NAME}`;
+  if (IQN_RE.test(name) || EUI_RE.test(name) || NAA_RE.test(name)) return undefined;
+  if (/[A-Z]/.test(name)) return 'has capital letters; iSCSI names are compared in lower case (RFC 3722)';
+  return 'is not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name], eui.<16 hex digits> or naa.<16 or 32 hex digits>';
+}
+
+function checkChap(v: Readonly<Partial<Record<'chap-user' | 'chap-secret' | 'chap-mutual-user' | 'chap-mutual-secret', string>>>): ServeChap | string | undefined {
+  const user = v['chap-user'];
+  const secret = v['chap-secret'];
+  const mutualUser = v['chap-mutual-user'];
+  const mutualSecret = v['chap-mutual-secret'];
+  if ((user === undefined) !== (secret === undefined)) return user === undefined ? '--chap-secret needs --chap-user' : '--chap-user needs --chap-secret';
+  if ((mutualUser === undefined) !== (mutualSecret === undefined)) {
+    return mutualUser === undefined ? '--chap-mutual-secret needs --chap-mutual-user' : '--chap-mutual-user needs --chap-mutual-secret';
+  }
+  if (user === undefined || secret === undefined) return mutualUser === undefined ? undefined : 'mutual CHAP (--chap-mutual-user) needs --chap-user and --chap-secret too';
+  for (const [flag, name] of [['--chap-user', user], ['--chap-mutual-user', mutualUser]] as const) {
+    if (name !== undefined && !CHAP_NAME_RE.test(name)) return `${flag} must be printable ASCII without spaces, got '${name}'`;
+  }
+  for (const [flag, s] of [['--chap-secret', secret], ['--chap-mutual-secret', mutualSecret]] as const) {
+    if (s !== undefined && Buffer.byteLength(s) < MIN_CHAP_SECRET) return `${flag} must be at least ${MIN_CHAP_SECRET} bytes (96 bits; RFC 7143 wants IPsec below that), got ${Buffer.byteLength(s)}`;
+  }
+  // RFC 7143 (CHAP considerations): a secret that authenticates initiators must not authenticate a target.
+  if (mutualSecret !== undefined && mutualSecret === secret) return '--chap-mutual-secret must differ from --chap-secret (RFC 7143 forbids one secret for both directions)';
+  return mutualUser === undefined || mutualSecret === undefined ? { user, secret } : { user, secret, mutualUser, mutualSecret };
+}
+
+/** Parses the arguments after `serve`. */
+export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: FLAGS });
+  } catch (e) {
+    return fail(e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e));
+  }
+  const v = parsed.values;
+  const bs = v['block-size'];
+  if (bs !== undefined && bs !== '512' && bs !== '4096') return fail(`--block-size must be 512 or 4096, got '${bs}'`);
+  const blockSize = bs === '4096' ? 4096 : 512;
+  const pbs = v['physical-block-size'] ?? String(blockSize);
+  const physicalBlockSize = Number(pbs);
+  const ratio = physicalBlockSize / blockSize;
+  if (!/^\d+$/.test(pbs) || !Number.isInteger(ratio) || ratio < 1 || (ratio & (ratio - 1)) !== 0 || ratio > 2 ** MAX_PHYSICAL_BLOCK_EXP) {
+    return fail(`--physical-block-size must be the ${blockSize}-byte block size times a power of two up to 2^${MAX_PHYSICAL_BLOCK_EXP}, got '${pbs}'`);
+  }
+  const qs = v['queue-size'] ?? '128';
+  const queueSize = Number(qs);
+  if (!/^\d+$/.test(qs) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
+    return fail(`--queue-size must be a power of two in 1..32768, got '${qs}'`);
+  }
+  if (v.image?.length === 0) return fail('--image needs a path');
+  let size: number | undefined;
+  if (v.size !== undefined) {
+    size = parseSize(v.size);
+    if (size === undefined) return fail(`--size must be a positive size such as 64M or 1G, got '${v.size}'`);
+    if (size % blockSize !== 0) return fail(`--size ${size} is not a multiple of the ${blockSize}-byte block size`);
+  }
+  const address = v.address ?? '127.0.0.1';
+  if (isIP(address) === 0) return fail(`--address must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1, got '${address}'`);
+  const portText = v.port ?? String(ISCSI_PORT);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) return fail(`--port must be a TCP port in 0..65535 (0 picks a free one), got '${portText}'`);
+  const targetName = v['target-name'] ?? DEFAULT_TARGET_NAME;
+  const badName = checkIscsiName(targetName);
+  if (badName !== undefined) return fail(`--target-name '${targetName}' ${badName}`);
+  const chap = checkChap(v);
+  if (typeof chap === 'string') return fail(chap);
+  return {
+    ok: true,
+    args: {
+      image: v.image,
+      size,
+      blockSize,
+      physicalBlockSize,
+      queueSize,
+      readOnly: v['read-only'] === true,
+      thin: v.thin === true,
+      removable: v.removable === true,
+      address,
+      port,
+      targetName,
+      chap,
+    },
+  };
+}

@@ -1,0 +1,246 @@
+// `vtcam serve`: a virtio-blk disk behind the CAM stack, exported as LUN 0 of
+// an iSCSI target. Prints where it listens and how to connect, then a READY
+// line (the contract scripts wait for), and serves until SIGINT or SIGTERM:
+// the server stops accepting connections and lets the commands in flight
+// complete, the image is flushed, the stack is closed, exit 0. A second signal during that
+// exits at once with 128 + its number (130 for Ctrl-C).
+
+import { stat } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { isIPv6 } from 'node:net';
+import { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig } from '../iscsi/server.js';
+import { createStack, type Stack } from '../stack.js';
+import { FileBackend } from '../virtio/device/backends/file.js';
+import { MemoryBackend } from '../virtio/device/backends/memory.js';
+import type { BlockBackend } from '../virtio/device/backend.js';
+import { VIRTIO_BLK_SUPPORTED_FEATURES } from '../virtio/device/blk-device.js';
+import { VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, featureMask } from '../virtio/blk-features.js';
+import { devlistLine } from './camcontrol.js';
+import { formatBytes } from './demo.js';
+import { DEFAULT_SERVE_SIZE, READY_PREFIX, type ServeArgs } from './serve-args.js';
+import type { CliIo } from './io.js';
+
+/** The part of a running {@link IscsiServer} that serve uses. */
+export type ServingTarget = Pick<IscsiServer, 'address' | 'sessions' | 'close'>;
+
+export type ShutdownSignal = 'SIGINT' | 'SIGTERM';
+
+/** What serve needs from the process; tests pass their own. */
+export interface ServeEnv {
+  /** Starts listening; rejects with the socket error (EADDRINUSE, …) when it cannot. */
+  listen(opts: IscsiServerOptions): Promise<ServingTarget>;
+  /** Calls `handler` for each SIGINT/SIGTERM until the returned function is called. */
+  onSignal(handler: (signal: ShutdownSignal) => void): () => void;
+  /** Ends the process now, whatever is still running (the second Ctrl-C). */
+  exit(code: number): void;
+}
+
+export const processServeEnv: ServeEnv = {
+  listen: (opts) => IscsiServer.listen(opts),
+  onSignal(handler) {
+    const on = (signal: ShutdownSignal): void => {
+      handler(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    return () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  },
+  exit: (code) => process.exit(code),
+};
+
+/**
+ * Device features offered. A fully provisioned unit gets neither discard nor
+ * write-zeroes: the device model allows write-zeroes to unmap, so either one
+ * would make the unit report LBPME (and UNMAP or WRITE SAME with UNMAP).
+ */
+export function deviceFeatures(thin: boolean): bigint {
+  return thin ? VIRTIO_BLK_SUPPORTED_FEATURES : VIRTIO_BLK_SUPPORTED_FEATURES & ~featureMask(VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES);
+}
+
+interface Disk {
+  readonly backend: BlockBackend;
+  readonly label: string;
+}
+
+function errorCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
+  if (args.image === undefined) {
+    const size = args.size ?? DEFAULT_SERVE_SIZE;
+    return { backend: new MemoryBackend({ blocks: size / args.blockSize, blockSize: args.blockSize, readOnly: args.readOnly }), label: 'memory (sparse)' };
+  }
+  const path = args.image;
+  const existing = await stat(path).then(
+    (s) => s.size,
+    (e: unknown) => (errorCode(e) === 'ENOENT' ? undefined : -1),
+  );
+  if (existing === undefined && args.size === undefined) {
+    io.error(`image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`);
+    return undefined;
+  }
+  if (existing !== undefined && existing >= 0 && args.size !== undefined && existing !== args.size) {
+    io.error(`image ${path} exists (${existing} bytes); --size is ignored`);
+  }
+  const b = await FileBackend.open(path, {
+    readOnly: args.readOnly,
+    blockSize: args.blockSize,
+    ...(args.size === undefined ? {} : { create: { size: args.size } }),
+  });
+  if (!(b instanceof FileBackend)) {
+    io.error(b.message);
+    return undefined;
+  }
+  return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}` };
+}
+
+/** Why listen failed, by socket error code, in words that say what to do. */
+const LISTEN_FAILURES: Readonly<Partial<Record<string, (args: ServeArgs) => string>>> = {
+  EADDRINUSE: (a) => `port ${a.port} on ${a.address} is already in use (another iSCSI target?); stop it or pick another with --port (--port 0 takes any free one)`,
+  EACCES: (a) => `no permission to listen on ${a.address}:${a.port} (ports below 1024 need privileges); pick another with --port`,
+  EADDRNOTAVAIL: (a) => `${a.address} is not an address of this machine; pass one it has with --address (default 127.0.0.1)`,
+};
+
+function listenFailure(e: unknown, args: ServeArgs): string {
+  const words = LISTEN_FAILURES[errorCode(e) ?? ''];
+  return words === undefined ? `cannot listen on ${args.address}:${args.port}: ${errorText(e)}` : words(args);
+}
+
+/** Host part of a URL: IPv6 in brackets; the unspecified address becomes loopback, which is what a local initiator can reach. */
+function urlHost(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return isIPv6(address) ? `[${address}]` : address;
+}
+
+function describeAuth(args: ServeArgs): string {
+  const c = args.chap;
+  if (c === undefined) return 'none: any initiator may log in';
+  return c.mutualUser === undefined ? `CHAP, initiator user ${c.user}` : `CHAP, initiator user ${c.user}; mutual, the target answers as ${c.mutualUser}`;
+}
+
+function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingTarget, io: CliIo): string {
+  const { address, port } = server.address;
+  const portal = `${urlHost(address)}:${port}`;
+  const url = `iscsi://${portal}/${args.targetName}/0`;
+  const [dev] = stack.devices();
+  const all = address === '0.0.0.0' || address === '::' ? ' (all addresses)' : '';
+  io.out(`vtcam serve: iSCSI target listening on ${isIPv6(address) ? `[${address}]` : address}:${port}${all}`);
+  io.out(`  target  ${args.targetName}`);
+  if (dev !== undefined) io.out(`  LUN 0   ${devlistLine(dev)}`);
+  const traits = [disk.label, formatBytes(disk.backend.size), args.readOnly ? 'read-only' : 'read-write', args.thin ? 'thin-provisioned' : 'fully provisioned'];
+  if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
+  if (args.removable) traits.push('removable');
+  io.out(`  disk    ${traits.join(' · ')} · ring ${args.queueSize}`);
+  io.out(`  auth    ${describeAuth(args)}`);
+  io.out('Connect with, for example:');
+  const c = args.chap;
+  const libiscsiEnv =
+    c === undefined
+      ? ''
+      : `LIBISCSI_CHAP_USERNAME=${c.user} LIBISCSI_CHAP_PASSWORD=<secret> ${c.mutualUser === undefined ? '' : `LIBISCSI_CHAP_TARGET_USERNAME=${c.mutualUser} LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> `}`;
+  io.out(`  ${libiscsiEnv}iscsi-inq ${url}`);
+  io.out(`  iscsiadm -m discovery -t sendtargets -p ${portal} && iscsiadm -m node -T ${args.targetName} -p ${portal} --login${c === undefined ? '' : '  (set node.session.auth.* first)'}`);
+  const qemuUrl = c === undefined ? url : `iscsi://${c.user}%<secret>@${portal}/${args.targetName}/0`;
+  io.out(`  qemu-system-x86_64 … -drive file=${qemuUrl},format=raw,if=virtio`);
+  io.out('Ctrl-C stops the target.');
+  return url;
+}
+
+/** Stops serving in order: no new commands and in-flight ones done, data durable, stack down. */
+async function shutdown(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo): Promise<number> {
+  let status = 0;
+  try {
+    await server.close();
+  } catch (e) {
+    io.error(`closing the iSCSI server failed: ${errorText(e)}`);
+    status = 1;
+  }
+  // Straight to the backend, not SYNCHRONIZE CACHE: an initiator may have left
+  // the unit reserved or its medium ejected, and the image must be flushed anyway.
+  if (!disk.backend.readOnly) {
+    const flushed = await disk.backend.flush();
+    if (flushed !== 'ok') {
+      io.error(`flushing the disk failed (${flushed}); recent writes may not be durable`);
+      status = 1;
+    }
+  }
+  await stack.close();
+  return status;
+}
+
+function waitForSignals(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo, env: ServeEnv): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const off = env.onSignal((signal) => {
+      if (stopping) {
+        io.error(`${signal} again: exiting without waiting`);
+        off();
+        env.exit(128 + constants.signals[signal]);
+        return;
+      }
+      stopping = true;
+      const again = signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
+      io.error(`${signal}: stopping; ${server.sessions} session(s) finish their commands first (${again} again to force)`);
+      void shutdown(server, stack, disk, io).then((status) => {
+        off();
+        if (status === 0) io.error('stopped');
+        resolve(status);
+      });
+    });
+  });
+}
+
+/** MAXIMUM TRANSFER LENGTH of served LUNs in bytes: 32 MiB, which libiscsi's suite writes in one command. */
+const SERVE_MAX_TRANSFER = 32 * 2 ** 20;
+/** virtio-blk size_max for served devices (see runServe). */
+const SERVE_SIZE_MAX = 4 * 2 ** 20;
+/** Guest memory for served devices: rings, indirect tables and data buffers of concurrent large commands. */
+const SERVE_GUEST_MEMORY = 256 * 2 ** 20;
+
+/** Runs `vtcam serve` until a signal stops it; resolves with the exit status. */
+export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = processServeEnv): Promise<number> {
+  const disk = await openDisk(args, io);
+  if (disk === undefined) return 1;
+  let stack: Stack;
+  try {
+    stack = await createStack({
+      backend: disk.backend,
+      queueSize: args.queueSize,
+      // One command may move 32 MiB (initiators such as libiscsi's suite send 32 MiB WRITEs without reading Block
+      // Limits): size_max of 4 MiB per segment lets a request carry it; guest memory holds a few of those at once.
+      device: { blockSize: args.blockSize, physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize), features: deviceFeatures(args.thin), sizeMax: SERVE_SIZE_MAX },
+      memorySize: SERVE_GUEST_MEMORY,
+      emulator: { maxTransferBytes: SERVE_MAX_TRANSFER, ...(args.removable ? { removable: true } : {}) },
+    });
+  } catch (e) {
+    await disk.backend.close();
+    io.error(`cannot bring the device up: ${errorText(e)}`);
+    return 1;
+  }
+  const target: IscsiTargetConfig = {
+    name: args.targetName,
+    luns: [{ lun: 0, pass: stack.pass(0) }],
+    ...(args.chap === undefined ? {} : { chap: args.chap }),
+  };
+  let server: ServingTarget;
+  try {
+    server = await env.listen({ address: args.address, port: args.port, targets: [target], log: (line) => {
+        io.error(line);
+      },
+    });
+  } catch (e) {
+    io.error(listenFailure(e, args));
+    await stack.close();
+    return 1;
+  }
+  const url = printBanner(stack, disk, args, server, io);
+  io.out(`${READY_PREFIX}${url}`);
+  return waitForSignals(server, stack, disk, io, env);
+}

@@ -1,0 +1,163 @@
+// Parsing of `vtcam serve`: defaults, every flag, and every bad flag with a
+// message that names it; through `vtcam` itself, exit status 2 and the usage hint.
+
+import { describe, expect, test } from 'vitest';
+import { checkIscsiName, parseServeCli } from '../../src/cli/serve-args.js';
+import { parseCli } from '../../src/cli/args.js';
+import { main } from '../../src/cli/main.js';
+import { capture } from './capture.js';
+
+const DEFAULTS = {
+  image: undefined,
+  size: undefined,
+  blockSize: 512,
+  physicalBlockSize: 512,
+  queueSize: 128,
+  readOnly: false,
+  thin: false,
+  removable: false,
+  address: '127.0.0.1',
+  port: 3260,
+  targetName: 'iqn.2026-11.org.vtcam:disk0',
+  chap: undefined,
+};
+
+describe('parseServeCli', () => {
+  test('no arguments: a memory disk (size decided by serve: 1 GiB), 127.0.0.1:3260, the default IQN, no CHAP', () => {
+    expect(parseServeCli([])).toEqual({ ok: true, args: DEFAULTS });
+  });
+
+  test('every flag', () => {
+    const r = parseServeCli([
+      '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256', '--read-only', '--thin', '--removable',
+      '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
+      '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
+    ]);
+    expect(r).toEqual({
+      ok: true,
+      args: {
+        image: 'disk.img',
+        size: 2 * 2 ** 30,
+        blockSize: 4096,
+        physicalBlockSize: 16384,
+        queueSize: 256,
+        readOnly: true,
+        thin: true,
+        removable: true,
+        address: '::1',
+        port: 0,
+        targetName: 'iqn.2026-11.org.example:lab.disk-1',
+        chap: { user: 'alice', secret: 'twelve-bytes', mutualUser: 'target', mutualSecret: 'another-secret' },
+      },
+    });
+  });
+
+  test('sizes with K/M/G/T suffixes; one-way CHAP without mutual', () => {
+    expect(parseServeCli(['--size', '512K'])).toMatchObject({ ok: true, args: { size: 512 * 1024 } });
+    expect(parseServeCli(['--size', '1T'])).toMatchObject({ ok: true, args: { size: 2 ** 40 } });
+    expect(parseServeCli(['--size', '64MiB'])).toMatchObject({ ok: true, args: { size: 64 * 2 ** 20 } });
+    expect(parseServeCli(['--chap-user', 'alice', '--chap-secret', '123456789012'])).toMatchObject({ ok: true, args: { chap: { user: 'alice', secret: '123456789012' } } });
+  });
+
+  test('physical block sizes from the block size up to 2^15 times it', () => {
+    expect(parseServeCli(['--physical-block-size', '4096'])).toMatchObject({ ok: true, args: { blockSize: 512, physicalBlockSize: 4096 } });
+    expect(parseServeCli(['--physical-block-size', String(512 * 2 ** 15)])).toMatchObject({ ok: true, args: { physicalBlockSize: 512 * 2 ** 15 } });
+    expect(parseServeCli(['--block-size', '4096'])).toMatchObject({ ok: true, args: { physicalBlockSize: 4096 } });
+  });
+
+  test('ports 0 and 65535, addresses of both families', () => {
+    expect(parseServeCli(['--port', '65535'])).toMatchObject({ ok: true, args: { port: 65535 } });
+    expect(parseServeCli(['--address', '0.0.0.0'])).toMatchObject({ ok: true, args: { address: '0.0.0.0' } });
+    expect(parseServeCli(['--address', 'fe80::1'])).toMatchObject({ ok: true, args: { address: 'fe80::1' } });
+  });
+
+  test.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['extra'], /Unexpected argument 'extra'/],
+    [['--image'], /Option '--image <value>' argument missing/],
+    [['--image', ''], /--image needs a path/],
+    [['--size', '12Q'], /--size must be a positive size such as 64M or 1G, got '12Q'/],
+    [['--size', '0'], /--size must be a positive size/],
+    [['--size', '1000'], /--size 1000 is not a multiple of the 512-byte block size/],
+    [['--size', '6K', '--block-size', '4096'], /--size 6144 is not a multiple of the 4096-byte block size/],
+    [['--block-size', '1024'], /--block-size must be 512 or 4096, got '1024'/],
+    [['--physical-block-size', '256'], /--physical-block-size must be the 512-byte block size times a power of two up to 2\^15, got '256'/],
+    [['--physical-block-size', '1536'], /--physical-block-size must be the 512-byte block size times a power of two/],
+    [['--physical-block-size', '2048', '--block-size', '4096'], /--physical-block-size must be the 4096-byte block size times a power of two/],
+    [['--physical-block-size', String(512 * 2 ** 16)], /up to 2\^15, got '33554432'/],
+    [['--physical-block-size', '4k'], /--physical-block-size must be/],
+    [['--queue-size', '100'], /--queue-size must be a power of two in 1\.\.32768, got '100'/],
+    [['--queue-size', '65536'], /--queue-size must be a power of two in 1\.\.32768, got '65536'/],
+    [['--queue-size', '0'], /--queue-size must be a power of two/],
+    [['--port', '65536'], /--port must be a TCP port in 0\.\.65535 \(0 picks a free one\), got '65536'/],
+    [['--port', 'x'], /--port must be a TCP port in 0\.\.65535/],
+    [['--port', '-1'], /Option '--port' argument is ambiguous/],
+    [['--port', '3260.5'], /--port must be a TCP port/],
+    [['--address', 'localhost'], /--address must be an IPv4 or IPv6 address such as 127\.0\.0\.1 or ::1, got 'localhost'/],
+    [['--address', '127.0.0.256'], /--address must be an IPv4 or IPv6 address/],
+    [['--target-name', 'disk0'], /--target-name 'disk0' is not an iSCSI name: use iqn\.YYYY-MM\.reversed\.domain\[:name\], eui\.<16 hex digits> or naa\.<16 or 32 hex digits>/],
+    [['--target-name', 'iqn.2026-13.org.vtcam:disk0'], /--target-name 'iqn\.2026-13\.org\.vtcam:disk0' is not an iSCSI name/],
+    [['--target-name', 'iqn.2026-11.org.vtcam:Disk0'], /has capital letters; iSCSI names are compared in lower case \(RFC 3722\)/],
+    [['--target-name', `iqn.2026-11.org.vtcam:${'a'.repeat(202)}`], /--target-name 'iqn\.2026-11\.org\.vtcam:a+' is 224 bytes; an iSCSI name is at most 223/],
+    [['--chap-user', 'alice'], /--chap-user needs --chap-secret/],
+    [['--chap-secret', 'twelve-bytes'], /--chap-secret needs --chap-user/],
+    [['--chap-user', 'alice', '--chap-secret', 'short'], /--chap-secret must be at least 12 bytes \(96 bits; RFC 7143 wants IPsec below that\), got 5/],
+    [['--chap-user', 'al ice', '--chap-secret', 'twelve-bytes'], /--chap-user must be printable ASCII without spaces, got 'al ice'/],
+    [['--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret'], /mutual CHAP \(--chap-mutual-user\) needs --chap-user and --chap-secret too/],
+    [['--chap-user', 'a', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target'], /--chap-mutual-user needs --chap-mutual-secret/],
+    [['--chap-user', 'a', '--chap-secret', 'twelve-bytes', '--chap-mutual-secret', 'another-secret'], /--chap-mutual-secret needs --chap-mutual-user/],
+    [['--chap-user', 'a', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 't', '--chap-mutual-secret', 'short'], /--chap-mutual-secret must be at least 12 bytes/],
+    [['--chap-user', 'a', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'tar\tget', '--chap-mutual-secret', 'another-secret'], /--chap-mutual-user must be printable ASCII/],
+    [['--chap-user', 'a', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 't', '--chap-mutual-secret', 'twelve-bytes'], /--chap-mutual-secret must differ from --chap-secret/],
+  ] as const)('%j', (argv, re) => {
+    const r = parseServeCli(argv);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(re);
+  });
+});
+
+describe('checkIscsiName', () => {
+  test.each(['iqn.2026-11.org.vtcam:disk0', 'iqn.1998-01.com.vmware', 'iqn.2001-04.com.example:storage:diskarrays-sn-a8675309', 'eui.02004567a425678d', 'naa.52004567ba64678d', 'naa.62004567ba64678d0123456789abcdef'])(
+    '%s is a name',
+    (name) => {
+      expect(checkIscsiName(name)).toBeUndefined();
+    },
+  );
+
+  test.each(['', 'iqn.', 'iqn.2026-11', 'iqn.2026-00.org.x', 'iqn.26-11.org.x', 'iqn.2026-11.-org.x', 'iqn.2026-11.org.x:', 'iqn.2026-11.org.x:a b', 'eui.02004567a425678', 'eui.02004567A425678D', 'naa.0123', 'iscsi.x'])(
+    '%j is not',
+    (name) => {
+      expect(checkIscsiName(name)).toBeTypeOf('string');
+    },
+  );
+
+  test('223 bytes is the limit', () => {
+    const stem = 'iqn.2026-11.org.vtcam:';
+    expect(checkIscsiName(stem + 'a'.repeat(223 - stem.length))).toBeUndefined();
+    expect(checkIscsiName(stem + 'a'.repeat(224 - stem.length))).toBe('is 224 bytes; an iSCSI name is at most 223');
+  });
+});
+
+describe('vtcam serve on the command line', () => {
+  test('parseCli dispatches serve and its --help', () => {
+    expect(parseCli(['serve', '--port', '0'])).toMatchObject({ ok: true, args: { command: 'serve', serve: { port: 0 } } });
+    expect(parseCli(['serve', '--help'])).toEqual({ ok: true, args: { command: 'help' } });
+    expect(parseCli(['serve', '-h'])).toEqual({ ok: true, args: { command: 'help' } });
+  });
+
+  test('a bad flag exits 2 with the message and the usage hint, before anything starts', async () => {
+    const io = capture();
+    expect(await main(['serve', '--port', '99999'], io)).toBe(2);
+    expect(io.errors.join('\n')).toMatch(/--port must be a TCP port in 0\.\.65535 \(0 picks a free one\), got '99999'\nTry 'vtcam --help' for the options\./);
+    expect(io.lines).toEqual([]);
+  });
+
+  test('--help lists the serve options', async () => {
+    const io = capture();
+    expect(await main(['serve', '--help'], io)).toBe(0);
+    const text = io.lines.join('\n');
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+      expect(text).toContain(flag);
+    }
+  });
+});

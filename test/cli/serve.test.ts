@@ -1,0 +1,411 @@
+// `vtcam serve` around the iSCSI server: what it builds and hands the server,
+// what it prints, how it stops. The server is a placeholder standing in for
+// IscsiServer (its own tests log in over TCP): it records the options, and the
+// tests drive the exported LUN through the pass periph it was given.
+
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { IscsiServerOptions } from '../../src/iscsi/server.js';
+import type { PassPeriph } from '../../src/cam/periph/pass.js';
+import type { ScsiResult } from '../../src/cam/periph/request.js';
+import { runServe, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
+import { parseServeCli, type ServeArgs } from '../../src/cli/serve-args.js';
+import { capture, type CapturedIo } from './capture.js';
+
+// serve.ts imports IscsiServer for its default environment; these tests pass
+// their own, so the real module (and its state of the day) is not loaded.
+vi.mock('../../src/iscsi/server.js', () => ({
+  IscsiServer: {
+    listen: () => Promise.reject(new Error('the real IscsiServer is not used in these tests')),
+  },
+}));
+
+interface Placeholder {
+  readonly env: ServeEnv;
+  /** The options serve listened with. */
+  opts(): IscsiServerOptions;
+  pass(): PassPeriph;
+  signal(s: ShutdownSignal): void;
+  readonly exits: number[];
+  readonly events: string[];
+  /** Resolve the server's close() (it waits until then when `holdClose`). */
+  releaseClose(): void;
+}
+
+function placeholder(opts: { holdClose?: boolean; boundPort?: number; listenError?: () => Promise<never> } = {}): Placeholder {
+  let got: IscsiServerOptions | undefined;
+  let handler: ((s: ShutdownSignal) => void) | undefined;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  const exits: number[] = [];
+  const events: string[] = [];
+  const p: Placeholder = {
+    env: {
+      listen: async (o): Promise<ServingTarget> => {
+        if (opts.listenError !== undefined) return opts.listenError();
+        got = o;
+        return {
+          address: { address: o.address ?? '127.0.0.1', port: opts.boundPort ?? o.port ?? 3260 },
+          sessions: 2,
+          close: async () => {
+            events.push('close started');
+            // The stack must still serve while the server lets in-flight commands complete.
+            const tur = await p.pass().scsi({ cdb: new Uint8Array(6), direction: 'none' });
+            events.push(`TUR during close: status ${tur.scsiStatus}, cam ${tur.camStatus & 0x3f}`);
+            if (opts.holdClose === true) await released;
+            events.push('close done');
+          },
+        };
+      },
+      onSignal: (h) => {
+        handler = h;
+        events.push('signals on');
+        return () => {
+          handler = undefined;
+          events.push('signals off');
+        };
+      },
+      exit: (code) => {
+        exits.push(code);
+      },
+    },
+    opts: () => {
+      if (got === undefined) throw new Error('serve did not listen');
+      return got;
+    },
+    pass: () => {
+      const lun = p.opts().targets[0]?.luns[0];
+      if (lun === undefined) throw new Error('no LUN 0');
+      return lun.pass;
+    },
+    signal: (s) => {
+      if (handler === undefined) throw new Error('no signal handler installed');
+      handler(s);
+    },
+    exits,
+    events,
+    releaseClose: () => {
+      release();
+    },
+  };
+  return p;
+}
+
+function args(argv: string[]): ServeArgs {
+  const r = parseServeCli(argv);
+  if (!r.ok) throw new Error(r.message);
+  return r.args;
+}
+
+/** Starts serve and waits for the READY line; `run` settles with the exit status once serve stops. */
+async function serve(argv: string[], p: Placeholder, io: CapturedIo): Promise<{ run: Promise<number> }> {
+  const run = runServe(args(argv), io, p.env);
+  for (let i = 0; i < 500 && !io.lines.some((l) => l.startsWith('READY ')); i++) {
+    const early = await Promise.race([run, new Promise<undefined>((r) => setTimeout(() => { r(undefined); }, 10))]);
+    if (early !== undefined) throw new Error(`serve ended with ${early} before READY: ${io.errors.join(' | ')}`);
+  }
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { run };
+}
+
+/** A command through the exported LUN; a pending unit attention is taken first, as an initiator would. */
+async function cmd(pass: PassPeriph, cdb: number[], dir: 'in' | 'out' | 'none', lenOrData?: number | Uint8Array): Promise<ScsiResult> {
+  const req = { cdb: Uint8Array.from(cdb), direction: dir, ...(dir === 'in' ? { length: lenOrData as number } : dir === 'out' ? { data: lenOrData as Uint8Array } : {}) };
+  const r = await pass.scsi(req);
+  return r.senseData?.key === 0x6 ? pass.scsi(req) : r;
+}
+
+const READ_CAPACITY_16 = [0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0];
+const WRITE_10_LBA_0_ONE_BLOCK = [0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+const INQUIRY = [0x12, 0, 0, 0, 36, 0];
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vtcam-serve-test-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vtcam serve, defaults', () => {
+  test('a 1 GiB memory disk as LUN 0 of iqn.2026-11.org.vtcam:disk0 on 127.0.0.1:3260; banner, then READY last', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve([], p, io);
+    const o = p.opts();
+    expect(o.address).toBe('127.0.0.1');
+    expect(o.port).toBe(3260);
+    expect(o.targets).toHaveLength(1);
+    expect(o.targets[0]).toMatchObject({ name: 'iqn.2026-11.org.vtcam:disk0' });
+    expect(o.targets[0]?.chap).toBeUndefined();
+    expect(o.targets[0]?.luns.map((l) => l.lun)).toEqual([0]);
+    const rc = await cmd(p.pass(), READ_CAPACITY_16, 'in', 32);
+    const v = new DataView((rc.data ?? new Uint8Array(32)).buffer, rc.data?.byteOffset);
+    expect(v.getBigUint64(0) + 1n).toBe(2_097_152n);
+    expect(v.getUint32(8)).toBe(512);
+    expect(v.getUint8(14) & 0x80).toBe(0); // LBPME 0: fully provisioned
+
+    expect(io.lines[0]).toBe('vtcam serve: iSCSI target listening on 127.0.0.1:3260');
+    expect(io.lines[1]).toBe('  target  iqn.2026-11.org.vtcam:disk0');
+    expect(io.lines[2]).toMatch(/^ {2}LUN 0 {3}<VTCAM VIRTIO-BLK \S+> +at scbus\d+ target 0 lun 0 \(pass0,da0\) {2}2097152 × 512 B \(1 GiB\)$/);
+    expect(io.lines[3]).toBe('  disk    memory (sparse) · 1 GiB · read-write · fully provisioned · ring 128');
+    expect(io.lines[4]).toBe('  auth    none: any initiator may log in');
+    expect(io.lines).toContain('  iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
+    expect(io.lines).toContain('  qemu-system-x86_64 … -drive file=iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0,format=raw,if=virtio');
+    expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
+    expect(io.lines.filter((l) => l.startsWith('READY'))).toHaveLength(1);
+
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+    expect(p.exits).toEqual([]);
+    expect(io.errors).toEqual(['SIGINT: stopping; 2 session(s) finish their commands first (Ctrl-C again to force)', 'stopped']);
+  });
+
+  test('shutdown order: the server closes while the stack still serves, then the stack is closed; signal handlers removed', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve([], p, io);
+    const pass = p.pass();
+    p.signal('SIGTERM');
+    expect(await run).toBe(0);
+    expect(p.events).toEqual(['signals on', 'close started', 'TUR during close: status 0, cam 1', 'close done', 'signals off']);
+    const after = await pass.scsi({ cdb: new Uint8Array(6), direction: 'none' });
+    expect(after.camStatus & 0x3f).not.toBe(1); // the stack is gone: not REQ_CMP
+  });
+
+  test('the server logs to stderr', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve([], p, io);
+    p.opts().log?.('login from iqn.1993-08.org.debian:01:abc');
+    expect(io.errors).toEqual(['login from iqn.1993-08.org.debian:01:abc']);
+    p.signal('SIGINT');
+    await run;
+  });
+});
+
+describe('stopping', () => {
+  test('a second Ctrl-C while in-flight commands drain forces exit 130', async () => {
+    const p = placeholder({ holdClose: true });
+    const io = capture();
+    const { run } = await serve([], p, io);
+    p.signal('SIGINT');
+    await vi.waitFor(() => {
+      expect(p.events).toContain('close started');
+    });
+    p.signal('SIGINT');
+    expect(p.exits).toEqual([130]);
+    expect(io.errors).toContain('SIGINT again: exiting without waiting');
+    p.releaseClose();
+    await run;
+  });
+
+  test('a second SIGTERM forces exit 143 (128 + 15)', async () => {
+    const p = placeholder({ holdClose: true });
+    const io = capture();
+    const { run } = await serve([], p, io);
+    p.signal('SIGTERM');
+    p.signal('SIGTERM');
+    expect(p.exits).toEqual([143]);
+    p.releaseClose();
+    await run;
+  });
+});
+
+describe('listening fails', () => {
+  let busy: Server;
+  let busyPort = 0;
+  beforeEach(async () => {
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const a = busy.address();
+    busyPort = typeof a === 'object' && a !== null ? a.port : 0;
+  });
+  afterEach(async () => {
+    await new Promise<void>((r) => busy.close(() => { r(); }));
+  });
+
+  /** A listen that binds for real, so the error is the one Node gives. */
+  const realBind = (o: IscsiServerOptions): Promise<never> =>
+    new Promise((_, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(o.port, o.address, () => {
+        s.close();
+        reject(new Error('unexpectedly bound'));
+      });
+    });
+
+  test('port in use: a message that says what to do, exit 1, nothing READY', async () => {
+    const io = capture();
+    let bind: IscsiServerOptions | undefined;
+    const p = placeholder({ listenError: () => realBind(bind ?? { targets: [] }) });
+    const env: ServeEnv = { ...p.env, listen: (o) => { bind = o; return p.env.listen(o); } };
+    expect(await runServe(args(['--port', String(busyPort)]), io, env)).toBe(1);
+    expect(io.errors).toEqual([`port ${busyPort} on 127.0.0.1 is already in use (another iSCSI target?); stop it or pick another with --port (--port 0 takes any free one)`]);
+    expect(io.lines).toEqual([]);
+  });
+
+  test('an address this machine does not have', async () => {
+    const io = capture();
+    const err = Object.assign(new Error('listen EADDRNOTAVAIL: address not available 192.0.2.1:3260'), { code: 'EADDRNOTAVAIL' });
+    const p = placeholder({ listenError: () => Promise.reject(err) });
+    expect(await runServe(args(['--address', '192.0.2.1']), io, p.env)).toBe(1);
+    expect(io.errors).toEqual(['192.0.2.1 is not an address of this machine; pass one it has with --address (default 127.0.0.1)']);
+  });
+
+  test('any other listen error is passed on in words', async () => {
+    const io = capture();
+    const p = placeholder({ listenError: () => Promise.reject(new Error('something odd')) });
+    expect(await runServe(args([]), io, p.env)).toBe(1);
+    expect(io.errors).toEqual(['cannot listen on 127.0.0.1:3260: something odd']);
+  });
+});
+
+describe('--image', () => {
+  test('a missing image without --size is refused: exit 1, the message says how to create one', async () => {
+    const io = capture();
+    const p = placeholder();
+    const path = join(dir, 'missing.img');
+    expect(await runServe(args(['--image', path]), io, p.env)).toBe(1);
+    expect(io.errors).toEqual([`image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`]);
+    expect(() => p.opts()).toThrow(/did not listen/);
+  });
+
+  test('a missing image with --size is created sparse; writes reach it by the time serve exits', async () => {
+    const io = capture();
+    const p = placeholder();
+    const path = join(dir, 'new.img');
+    const { run } = await serve(['--image', path, '--size', '4M'], p, io);
+    expect(statSync(path).size).toBe(4 * 2 ** 20);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) · 4 MiB · read-write · fully provisioned · ring 128`);
+    const w = await cmd(p.pass(), WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512).fill(0xa5));
+    expect(w.scsiStatus).toBe(0);
+    p.signal('SIGTERM');
+    expect(await run).toBe(0);
+    expect(readFileSync(path).subarray(0, 512)).toEqual(Buffer.alloc(512, 0xa5));
+  });
+
+  test('an existing image keeps its size; a different --size is reported as ignored', async () => {
+    const io = capture();
+    const p = placeholder();
+    const path = join(dir, 'old.img');
+    writeFileSync(path, new Uint8Array(2 * 2 ** 20));
+    const { run } = await serve(['--image', path, '--size', '8M'], p, io);
+    expect(io.errors).toEqual([`image ${path} exists (2097152 bytes); --size is ignored`]);
+    expect(io.lines[3]).toBe(`  disk    file ${path} · 2 MiB · read-write · fully provisioned · ring 128`);
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+  });
+
+  test('an image that is not a multiple of the block size: the backend says how to fix it, exit 1', async () => {
+    const io = capture();
+    const path = join(dir, 'odd.img');
+    writeFileSync(path, new Uint8Array(1000));
+    expect(await runServe(args(['--image', path]), io, placeholder().env)).toBe(1);
+    expect(io.errors.join('\n')).toMatch(/not a multiple of 512; pad it with `truncate -s 1024/);
+  });
+});
+
+describe('device personalities', () => {
+  async function withServe(argv: string[], body: (pass: PassPeriph, io: CapturedIo) => Promise<void>): Promise<void> {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve([...argv, '--size', '16M'], p, io);
+    await body(p.pass(), io);
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+  }
+
+  test('--thin: LBPME 1 in READ CAPACITY (16)', async () => {
+    await withServe(['--thin'], async (pass, io) => {
+      const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
+      expect((rc.data?.[14] ?? 0) & 0x80).toBe(0x80);
+      expect(io.lines[3]).toContain('· thin-provisioned ·');
+    });
+  });
+
+  test('--read-only: a WRITE fails with DATA PROTECT', async () => {
+    await withServe(['--read-only'], async (pass, io) => {
+      const w = await cmd(pass, WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512));
+      expect(w.scsiStatus).toBe(0x02);
+      expect(w.senseData?.key).toBe(0x7);
+      expect(io.lines[3]).toContain('· read-only ·');
+    });
+  });
+
+  test('--removable: RMB 1 in standard INQUIRY data', async () => {
+    await withServe(['--removable'], async (pass, io) => {
+      const inq = await cmd(pass, INQUIRY, 'in', 36);
+      expect((inq.data?.[1] ?? 0) & 0x80).toBe(0x80);
+      expect(io.lines[3]).toContain('· removable ·');
+    });
+  });
+
+  test('without --removable: RMB 0', async () => {
+    await withServe([], async (pass) => {
+      const inq = await cmd(pass, INQUIRY, 'in', 36);
+      expect((inq.data?.[1] ?? 0) & 0x80).toBe(0);
+    });
+  });
+
+  test('--physical-block-size 4096 on 512-byte blocks: LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 3', async () => {
+    await withServe(['--physical-block-size', '4096'], async (pass, io) => {
+      const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
+      expect((rc.data?.[13] ?? 0) & 0x0f).toBe(3);
+      expect(io.lines[3]).toContain('· 4 KiB physical blocks ·');
+    });
+  });
+
+  test('--block-size 4096 and --queue-size 256 reach the device', async () => {
+    await withServe(['--block-size', '4096', '--queue-size', '256'], async (pass, io) => {
+      const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
+      expect(new DataView((rc.data ?? new Uint8Array(32)).buffer, rc.data?.byteOffset).getUint32(8)).toBe(4096);
+      expect(io.lines[3]).toMatch(/ring 256$/);
+    });
+  });
+});
+
+describe('addresses and names in what serve prints', () => {
+  test('--port 0: the bound port in the banner and the READY line; IPv6 in brackets', async () => {
+    const p = placeholder({ boundPort: 41234 });
+    const io = capture();
+    const { run } = await serve(['--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab'], p, io);
+    expect(p.opts()).toMatchObject({ address: '::1', port: 0 });
+    expect(io.lines[0]).toBe('vtcam serve: iSCSI target listening on [::1]:41234');
+    expect(io.lines.at(-1)).toBe('READY iscsi://[::1]:41234/iqn.2026-11.org.example:lab/0');
+    p.signal('SIGINT');
+    await run;
+  });
+
+  test('listening on all addresses: the URLs to connect to use loopback', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(['--address', '0.0.0.0'], p, io);
+    expect(io.lines[0]).toBe('vtcam serve: iSCSI target listening on 0.0.0.0:3260 (all addresses)');
+    expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
+    p.signal('SIGINT');
+    await run;
+  });
+
+  test('CHAP: the credentials go to the server; the banner names the users and never prints a secret', async () => {
+    const p = placeholder();
+    const io = capture();
+    const secret = 'one-way-secret-1';
+    const mutual = 'mutual-secret-22';
+    const { run } = await serve(['--chap-user', 'alice', '--chap-secret', secret, '--chap-mutual-user', 'tgt', '--chap-mutual-secret', mutual], p, io);
+    expect(p.opts().targets[0]?.chap).toEqual({ user: 'alice', secret, mutualUser: 'tgt', mutualSecret: mutual });
+    const text = io.lines.join('\n');
+    expect(text).toContain('  auth    CHAP, initiator user alice; mutual, the target answers as tgt');
+    expect(text).toContain('LIBISCSI_CHAP_USERNAME=alice LIBISCSI_CHAP_PASSWORD=<secret> LIBISCSI_CHAP_TARGET_USERNAME=tgt LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> iscsi-inq iscsi://127.0.0.1:3260/');
+    expect(text).toContain('file=iscsi://alice%<secret>@127.0.0.1:3260/');
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(mutual);
+    expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
+    p.signal('SIGINT');
+    await run;
+  });
+});
