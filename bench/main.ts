@@ -2,14 +2,22 @@
 // baseline measured in the same run, and writes JSON, text and SVG results to
 // bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs;
 // BENCH_ONLY=virtio-local|scsi-sbc|cam runs one benchmark.
+//
+// `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
+// iscsi-perf against `vtcam serve` and tgt, 10 s per point unless
+// BENCH_DURATION_MS says otherwise; it needs tgt and libiscsi-bin installed
+// and exits 1 when they are not. BENCH_ISCSI_CPU_PROF=DIR runs the vtcam
+// target under `node --cpu-prof` and leaves its profile in DIR.
 
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
 import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
 import { benchCam, CAM_CASES } from './cam.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
+import { benchIscsi, formatIscsiSummary, ISCSI_CASES, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
 import { createProgress } from '../src/cli/progress.js';
 import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 
 const durationMs = Number(process.env['BENCH_DURATION_MS'] ?? 1500);
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 300);
@@ -19,7 +27,8 @@ const only = process.env['BENCH_ONLY'];
 if (only !== undefined && !(BENCHMARKS as readonly string[]).includes(only)) {
   throw new RangeError(`BENCH_ONLY must be one of ${BENCHMARKS.join(', ')}, got '${only}'`);
 }
-const wanted = (name: (typeof BENCHMARKS)[number]): boolean => only === undefined || only === name;
+const { values: flags } = parseArgs({ options: { iscsi: { type: 'boolean', default: false } } });
+const wanted = (name: (typeof BENCHMARKS)[number]): boolean => !flags.iscsi && (only === undefined || only === name);
 
 if (wanted('virtio-local')) {
   const progress = createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local');
@@ -59,4 +68,31 @@ if (wanted('cam')) {
   const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
   await writeFile(camRatioSvg, renderSvgChart(camRows.filter((r) => r.ratio !== undefined), { title: 'cam: IOPS through da / pass as a fraction of the virtio driver alone', metric: 'ratio' }));
   process.stdout.write(`\n${formatTable(camRows)}\n\nwrote ${camPaths.json}, ${camPaths.table}, ${camPaths.svg}, ${camRatioSvg}\n`);
+}
+
+if (flags.iscsi) {
+  const iscsiProgress = createProgress(ISCSI_CASES, 'bench iscsi');
+  const iscsiDurationMs = process.env['BENCH_DURATION_MS'] === undefined ? ISCSI_DEFAULT_DURATION_MS : durationMs;
+  const iscsiWarmupMs = process.env['BENCH_WARMUP_MS'] === undefined ? ISCSI_DEFAULT_WARMUP_MS : warmupMs;
+  try {
+    const result = await benchIscsi({
+      durationMs: iscsiDurationMs,
+      warmupMs: iscsiWarmupMs,
+      cpuProfDir: process.env['BENCH_ISCSI_CPU_PROF'],
+      onStep: (msg) => { iscsiProgress.tick(msg); },
+    });
+    iscsiProgress.done();
+    const iscsiRows = computeRatios(result.rows);
+    const iscsiPaths = await writeReport(outDir, 'iscsi', {
+      meta: { benchmark: 'iscsi', secondsPerPoint: result.seconds, warmupMs: iscsiWarmupMs, cpus: cpus().length, blockSize: 512, transferBytes: 4096, imageBytes: result.imageBytes, backend: 'file', targetCpuPct: result.targetCpuPct },
+      rows: iscsiRows,
+    });
+    const iscsiRatioSvg = iscsiPaths.svg.replace(/\.svg$/, '.ratio.svg');
+    await writeFile(iscsiRatioSvg, renderSvgChart(iscsiRows.filter((r) => r.ratio !== undefined), { title: 'iscsi: vtcam serve IOPS as a fraction of tgt at the same queue depth', metric: 'ratio' }));
+    process.stdout.write(`\n${formatTable(iscsiRows)}\n${formatIscsiSummary(iscsiRows, result.targetCpuPct)}\nwrote ${iscsiPaths.json}, ${iscsiPaths.table}, ${iscsiPaths.svg}, ${iscsiRatioSvg}\n`);
+  } catch (e) {
+    iscsiProgress.done();
+    process.stderr.write(`bench iscsi: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -1,0 +1,218 @@
+// Benchmark: 4 KiB random reads over iSCSI with libiscsi's iscsi-perf, at
+// queue depth 1, 8 and 32, against `vtcam serve` (file backend) and, in the
+// same run, against tgt on an image of the same size: IOPS, and vtcam as a
+// fraction of tgt at the same depth.
+//
+// Each target runs in a process of its own, as tgtd does: an in-process
+// target would share the benchmark's event loop and make the comparison
+// about the harness. Both stay up for the whole run and the depths
+// interleave (vtcam QD 1, tgt QD 1, vtcam QD 8, …), so drift in what else the
+// machine is doing lands on both. Client and targets share the machine's
+// cores; the numbers compare targets within one run, nothing more.
+
+import { rmSync } from 'node:fs';
+import { access, mkdtemp, open, rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runIscsiPerf, type IscsiPerfRun } from './iscsi-perf.js';
+import { cpuSeconds, findTool, startTgt, startVtcamServe, type RunningTarget } from './iscsi-targets.js';
+import type { BenchRow } from './report.js';
+
+const GROUP = 'iscsi-perf random 4 KiB read';
+export const ISCSI_TGT = 'tgt';
+export const ISCSI_VTCAM = 'vtcam serve (file)';
+export const ISCSI_DEPTHS = [1, 8, 32] as const;
+/** Per point when BENCH_DURATION_MS is unset: 6 points × 10 s plus warmup and start-up is about 75 s. */
+export const ISCSI_DEFAULT_DURATION_MS = 10_000;
+export const ISCSI_DEFAULT_WARMUP_MS = 2_000;
+/** The image both targets serve; the same size as the conformance runs' reference tgt. */
+const IMAGE_BYTES = 256 * 2 ** 20;
+const BLOCK_SIZE = 512;
+const TRANSFER_BYTES = 4096;
+/** Warmup depth: the deepest one, so vtcam's JIT has seen the busy path before anything is counted. */
+const WARMUP_DEPTH = 32;
+const INITIATOR = 'iqn.2026-11.org.vtcam:bench';
+const TGT_IQN = 'iqn.2026-11.org.vtcam:bench-tgt';
+
+/** Steps, for progress (each announced as it starts): start-up, one warmup per target, one run per target and depth. */
+export const ISCSI_CASES = 1 + 2 + 2 * ISCSI_DEPTHS.length;
+
+export interface IscsiBenchOptions {
+  /** Per point; iscsi-perf counts whole seconds, so this is rounded up. */
+  readonly durationMs: number;
+  /** Per target, before the first point; 0 skips it. */
+  readonly warmupMs: number;
+  /** Directory for `vtcam serve`'s `--cpu-prof` profile; none when undefined. */
+  readonly cpuProfDir?: string | undefined;
+  readonly onStep?: (msg: string) => void;
+}
+
+/** What the run measured besides the rows: target CPU per point, for where the time goes. */
+export interface IscsiBenchResult {
+  readonly rows: BenchRow[];
+  /** Target process CPU (user + system, all threads) as a percentage of one core, per row; undefined without /proc. */
+  readonly targetCpuPct: (number | undefined)[];
+  readonly seconds: number;
+  readonly imageBytes: number;
+}
+
+/** A missing tool and the package that provides it (Debian/Ubuntu names). */
+const TOOLS = [
+  { name: 'iscsi-perf', pkg: 'libiscsi-bin' },
+  { name: 'tgtd', pkg: 'tgt' },
+  { name: 'tgtadm', pkg: 'tgt' },
+] as const;
+
+function wholeSeconds(ms: number, what: string, min: number): number {
+  if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`${what} must be a finite number of ms >= 0, got ${ms}`);
+  return Math.max(min, Math.ceil(ms / 1000));
+}
+
+async function createImage(path: string): Promise<void> {
+  // Sparse and all zero, the same for both targets: reads never reach the disk.
+  const fh = await open(path, 'wx');
+  try {
+    await fh.truncate(IMAGE_BYTES);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Runs the benchmark. Rejects with an Error whose message says what to do
+ * when a tool is missing (which package to install) or this build has no
+ * CLI, and when a target fails to start or an iscsi-perf run fails: no
+ * numbers are reported from a broken run. Both targets are stopped and the
+ * images removed either way.
+ */
+export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchResult> {
+  const seconds = wholeSeconds(opts.durationMs, 'durationMs', 1);
+  const warmupSeconds = wholeSeconds(opts.warmupMs, 'warmupMs', 0);
+  const step = opts.onStep ?? (() => undefined);
+
+  const found = await Promise.all(TOOLS.map(async (t) => ({ ...t, path: await findTool(t.name) })));
+  const missing = found.filter((t) => t.path === undefined);
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map((t) => t.pkg))].join(' ');
+    throw new Error(
+      `the iSCSI benchmark needs ${missing.map((t) => t.name).join(', ')}, not found on PATH; install it with \`apt-get install -y ${pkgs}\` (Debian/Ubuntu)`,
+    );
+  }
+  const tool = (name: string): string => found.find((t) => t.name === name)?.path ?? name;
+  // This module runs from <build>/bench/; the CLI was compiled next to it.
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  try {
+    await access(cli);
+  } catch {
+    throw new Error(`no vtcam CLI at ${cli}; run the benchmark through \`npm run bench -- --iscsi\`, which builds it`);
+  }
+
+  const dir = await mkdtemp(join(tmpdir(), 'vtcam-bench-iscsi-'));
+  const targets: RunningTarget[] = [];
+  const client = new AbortController();
+  // tgtd is our child but ignores SIGINT: on Ctrl-C, take the client and both targets down before leaving.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    client.abort();
+    for (const t of targets) t.kill();
+    rmSync(dir, { recursive: true, force: true });
+    process.stderr.write(`\n${signal}: stopped the iSCSI targets\n`);
+    process.exit(128 + constants.signals[signal]);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const vtcamImage = join(dir, 'vtcam.img');
+    const tgtImage = join(dir, 'tgt.img');
+    await Promise.all([createImage(vtcamImage), createImage(tgtImage)]);
+    step('starting vtcam serve and tgtd');
+
+    const vtcam = await startVtcamServe({
+      cli,
+      image: vtcamImage,
+      blockSize: BLOCK_SIZE,
+      ...(opts.cpuProfDir === undefined ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] }),
+    });
+    if ('error' in vtcam) throw new Error(vtcam.error);
+    targets.push(vtcam);
+    const tgt = await startTgt({ tgtd: tool('tgtd'), tgtadm: tool('tgtadm'), image: tgtImage, targetName: TGT_IQN });
+    if ('error' in tgt) throw new Error(tgt.error);
+    targets.push(tgt);
+
+    const sides = [
+      { name: ISCSI_VTCAM, target: vtcam, baseline: ISCSI_TGT },
+      { name: ISCSI_TGT, target: tgt, baseline: undefined },
+    ] as const;
+    const perf = async (target: RunningTarget, queueDepth: number, runSeconds: number): Promise<{ iops: number; cpuPct: number | undefined }> => {
+      const run: IscsiPerfRun = { url: target.url, initiatorName: INITIATOR, queueDepth, blocks: TRANSFER_BYTES / BLOCK_SIZE, seconds: runSeconds, random: true };
+      const cpu0 = await cpuSeconds(target.pid);
+      const t0 = performance.now();
+      const r = await runIscsiPerf(run, tool('iscsi-perf'), client.signal);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu1 = await cpuSeconds(target.pid);
+      const died = target.died();
+      if (died !== undefined) throw new Error(died);
+      if (!r.ok) throw new Error(`${target.url} at QD ${queueDepth}: ${r.reason}`);
+      // The LUN's block size comes from the target; a 4 KiB-block LUN would make -b 8 a 32 KiB read.
+      if (r.transferBytes !== TRANSFER_BYTES || !r.random || r.queueDepth !== queueDepth) {
+        throw new Error(`${target.url}: iscsi-perf ran ${r.random ? 'random' : 'sequential'} ${r.transferBytes}-byte reads at QD ${r.queueDepth}, not random ${TRANSFER_BYTES}-byte at QD ${queueDepth}`);
+      }
+      const cpuPct = cpu0 === undefined || cpu1 === undefined ? undefined : (100 * (cpu1 - cpu0)) / wall;
+      return { iops: r.iops, cpuPct };
+    };
+
+    if (warmupSeconds > 0) {
+      for (const s of sides) {
+        step(`warmup ${s.name} (${warmupSeconds} s)`);
+        await perf(s.target, WARMUP_DEPTH, warmupSeconds);
+      }
+    } else {
+      step('no warmup');
+      step('no warmup');
+    }
+
+    const rows: BenchRow[] = [];
+    const targetCpuPct: (number | undefined)[] = [];
+    for (const qd of ISCSI_DEPTHS) {
+      for (const s of sides) {
+        step(`${s.name} qd=${qd} (${seconds} s)`);
+        const m = await perf(s.target, qd, seconds);
+        rows.push({ group: GROUP, name: s.name, params: { qd }, opsPerSec: m.iops, ...(s.baseline === undefined ? {} : { baseline: s.baseline }) });
+        targetCpuPct.push(m.cpuPct);
+      }
+    }
+    return { rows, targetCpuPct, seconds, imageBytes: IMAGE_BYTES };
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    const problems = (await Promise.all(targets.map((t) => t.stop()))).filter((p) => p !== undefined);
+    await rm(dir, { recursive: true, force: true });
+    for (const p of problems) process.stderr.write(`iscsi bench: ${p}\n`);
+  }
+}
+
+/** The issue's goal: vtcam at least this many times tgt's IOPS … */
+export const ISCSI_TARGET_RATIO = 1.5;
+/** … at these depths. */
+const TARGET_DEPTHS: readonly number[] = [8, 32];
+
+/**
+ * Lines printed under the table: each target's CPU per depth (a percentage of
+ * one core; vtcam's event loop cannot use more than about 100 %), then
+ * whether vtcam met the goal at each goal depth. `rows` must carry ratios
+ * (computeRatios).
+ */
+export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: readonly (number | undefined)[]): string {
+  const lines = ['target CPU (user + system, % of one core):'];
+  rows.forEach((r, i) => {
+    const pct = targetCpuPct[i];
+    lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${pct === undefined ? 'unknown (no /proc)' : `${pct.toFixed(0)} %`}`);
+  });
+  for (const qd of TARGET_DEPTHS) {
+    const ratio = rows.find((r) => r.name === ISCSI_VTCAM && r.params['qd'] === qd)?.ratio;
+    if (ratio === undefined) continue;
+    const met = ratio >= ISCSI_TARGET_RATIO;
+    lines.push(`goal vtcam >= ${ISCSI_TARGET_RATIO}× tgt at qd=${qd}: ${met ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×)`);
+  }
+  return lines.join('\n') + '\n';
+}
