@@ -218,6 +218,31 @@ describe('full feature phase', () => {
     ini.close();
   });
 
+  it('a data segment longer than the MaxRecvDataSegmentLength we declared is rejected (04h); the connection goes on', async () => {
+    const ini = await TestInitiator.connect(port);
+    const login = await ini.login(IQN);
+    const declared = Number(parseText(login.data)['MaxRecvDataSegmentLength'] ?? 8192);
+    const big = new Uint8Array(declared + 4).fill(0xee);
+    ini.send(pdu(bhsOf([[0, 0x40, 1], [1, 0x80, 1], [16, 4343, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4]]), big));
+    const rej = await ini.next((p) => opcodeOf(p) === 0x3f);
+    expect(rej.bhs[2]).toBe(0x04);
+    expect(await ini.silence((p) => opcodeOf(p) === 0x20 && ittOf(p) === 4343, 200)).toBe(true);
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status;
+    expect(status).toBe(0);
+    ini.close();
+  });
+
+  it('immediate commands past the session depth are refused (Reject 06h), not queued without bound', async () => {
+    const ini = await session();
+    // Many immediate READs at once: the window does not hold them back (§3.2.2.1), the depth does.
+    const itts: number[] = [];
+    for (let i = 0; i < 400; i++) itts.push(ini.command({ cdb: read10(0, 1), read: true, edtl: BS, immediate: true }));
+    const rejected = await ini.next((p) => opcodeOf(p) === 0x3f && p.bhs[2] === 0x06, 5000);
+    expect(itts).toContain(field32({ bhs: rejected.data, data: new Uint8Array(0) }, 16));
+    ini.close();
+  });
+
   it('LOGICAL UNIT RESET completes and the next command sees the reset unit attention', async () => {
     const ini = await session();
     const b = bhsOf([
