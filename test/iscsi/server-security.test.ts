@@ -145,3 +145,72 @@ describe('NOP-In pings of idle connections', () => {
     await ini.closedWithin(2000);
   });
 });
+
+describe('long Text Responses', () => {
+  it('SendTargets longer than the initiator\'s MaxRecvDataSegmentLength comes in parts (C bit, TTT), each asked for', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `iqn.2026-11.org.vtcam:many-targets-for-a-long-answer-${String(i).padStart(2, '0')}`);
+    const many = await IscsiServer.listen({ port: 0, targets: names.map((name) => ({ name, luns: [{ lun: 0, pass: stack.pass(0) }] })) });
+    try {
+      const ini = await TestInitiator.connect(many.address.port);
+      const r = await ini.login(undefined, { MaxRecvDataSegmentLength: '512' });
+      expect(r.bhs[36]).toBe(0);
+      const textRequest = (itt: number, ttt: number, data: Uint8Array): Uint8Array =>
+        pdu(bhsOf([[0, 0x04 | 0x40, 1], [1, 0x80, 1], [16, itt, 4], [20, ttt, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]), data);
+      ini.send(textRequest(900, 0xffffffff, new TextEncoder().encode('SendTargets=All\0')));
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const p = await ini.next((x) => opcodeOf(x) === 0x24 && ittOf(x) === 900);
+        expect(p.data.length).toBeLessThanOrEqual(512);
+        parts.push(p.data);
+        const final = ((p.bhs[1] ?? 0) & 0x80) !== 0;
+        const cont = ((p.bhs[1] ?? 0) & 0x40) !== 0;
+        expect(final).toBe(!cont);
+        if (final) {
+          expect(field32(p, 20)).toBe(0xffffffff);
+          break;
+        }
+        // §11.10.4: the initiator asks for the rest with an empty Text Request quoting the TTT.
+        ini.send(textRequest(900, field32(p, 20), new Uint8Array(0)));
+      }
+      expect(parts.length).toBeGreaterThan(1);
+      const all = new Uint8Array(parts.reduce((n, d) => n + d.length, 0));
+      let at = 0;
+      for (const d of parts) {
+        all.set(d, at);
+        at += d.length;
+      }
+      const listed = new TextDecoder().decode(all).split('\0').filter((l) => l.startsWith('TargetName='));
+      expect(listed).toEqual(names.map((n) => `TargetName=${n}`));
+      ini.close();
+    } finally {
+      await many.close();
+    }
+  });
+});
+
+describe('target resets', () => {
+  it('TARGET COLD RESET is answered, then every session of the target is dropped (RFC 7143 §11.5.1)', async () => {
+    const a = await TestInitiator.connect(port);
+    await a.login(OPEN, {}, 0x1111n);
+    const b = await TestInitiator.connect(port);
+    await b.login(OPEN, {}, 0x2222n);
+    a.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 7, 1], [16, 808, 4], [20, 0xffffffff, 4], [24, a.cmdSN, 4], [28, a.expStatSN, 4]])));
+    const resp = await a.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === 808);
+    expect(resp.bhs[2]).toBe(0);
+    await a.closedWithin();
+    await b.closedWithin();
+  });
+
+  it('TARGET WARM RESET keeps the sessions; the next command sees the reset unit attention', async () => {
+    const a = await TestInitiator.connect(port);
+    await a.login(OPEN, {}, 0x3333n);
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await a.result(a.command({ cdb: tur, edtl: 0 }))).status;
+    a.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 6, 1], [16, 809, 4], [20, 0xffffffff, 4], [24, a.cmdSN, 4], [28, a.expStatSN, 4]])));
+    expect((await a.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === 809)).bhs[2]).toBe(0);
+    const r = await a.result(a.command({ cdb: tur, edtl: 0 }));
+    expect([r.status, r.response.data[2 + 2], r.response.data[2 + 12]]).toEqual([2, 0x06, 0x29]);
+    expect(a.closed).toBe(false);
+    a.close();
+  });
+});
