@@ -19,8 +19,7 @@ import * as wire from './bhs.js';
 import { IscsiOpcode, RejectReason, RESERVED_TAG, type Pdu } from './pdu-types.js';
 import { Session, type SessionOutput } from './session.js';
 import type { TargetLogin } from './login.js';
-import { encodeText, parseText, type TextPair } from './text.js';
-import { valueLimit } from './keys.js';
+import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
 
 /** Timers of a connection, in ms. */
@@ -64,8 +63,7 @@ export class IscsiConnection {
   #digests = { header: false, data: false };
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
   #maxSendSegment = 8192;
-  /** The rest of a Text Response sent in parts (§11.11.x), until the initiator asks for it. */
-  #textPending: { readonly itt: number; readonly ttt: number; readonly rest: Uint8Array } | undefined;
+  readonly #textExchange = new TextExchange(() => this.#sendTargets?.());
   #statSN = 0;
   #lastMaxCmdSN = 0;
   #closed = false;
@@ -367,28 +365,13 @@ export class IscsiConnection {
       return;
     }
     const answer = (): void => {
-      // §11.10.4 / §6.1: an answer longer than the initiator's MaxRecvDataSegmentLength goes in parts, each
-      // with C=1 and a TTT; the initiator asks for the next part with an empty Text Request quoting that TTT.
-      const pending = this.#textPending;
-      let data: Uint8Array;
-      if (req.ttt !== RESERVED_TAG && pending?.ttt === req.ttt && pending.itt === req.itt) data = pending.rest;
-      else if (req.ttt !== RESERVED_TAG) {
-        this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
+      const part = this.#textExchange.answer(req, this.#maxSendSegment);
+      if (typeof part === 'number') {
+        this.#reject(pdu.bhs, part);
         return;
-      } else {
-        const text = textAnswer(req.data, this.#sendTargets);
-        if (text === undefined) {
-          this.#reject(pdu.bhs, RejectReason.PROTOCOL_ERROR);
-          return;
-        }
-        data = text;
       }
-      const more = data.length > this.#maxSendSegment;
-      const ttt = more ? nextTextTag() : RESERVED_TAG;
-      this.#textPending = more ? { itt: req.itt, ttt, rest: data.subarray(this.#maxSendSegment) } : undefined;
-      const part = more ? data.subarray(0, this.#maxSendSegment) : data;
       const statSN = this.#stat();
-      this.#write(wire.encodeTextResponse({ final: !more, cont: more, lun: req.lun, itt: req.itt, ttt, statSN, ...this.#window(), data: part }));
+      this.#write(wire.encodeTextResponse({ final: part.final, cont: !part.final, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...this.#window(), data: part.data }));
     };
     if (this.#session === undefined) {
       this.#discoveryExpCmdSN = req.immediate ? this.#discoveryExpCmdSN : (req.cmdSN + 1) >>> 0;
@@ -464,33 +447,4 @@ export class IscsiConnection {
     this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: this.#pingTtt, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
     this.#armIdle();
   }
-}
-
-let textTag = 0;
-/** Target Transfer Tags for Text Response continuation: non-zero, never the reserved value. */
-function nextTextTag(): number {
-  textTag = textTag >= 0x7fff_fffe ? 1 : textTag + 1;
-  return textTag;
-}
-
-/**
- * The Text Response data for a Text Request in full feature phase: SendTargets answered (RFC 7143 §13.3,
- * Appendix C), every other key NotUnderstood (§6.2: this target negotiates nothing after login); undefined
- * for text that is not well-formed key=value pairs (answered with a Reject, protocol error).
- */
-function textAnswer(data: Uint8Array, sendTargets: (() => Uint8Array) | undefined): Uint8Array | undefined {
-  const parsed = parseText(data, valueLimit);
-  if (!parsed.ok) return undefined;
-  let targets: Uint8Array | undefined;
-  const rest: TextPair[] = [];
-  for (const { key } of parsed.value) {
-    if (key === 'SendTargets' && sendTargets !== undefined) targets = sendTargets();
-    else rest.push({ key, value: 'NotUnderstood' });
-  }
-  const tail = encodeText(rest);
-  if (targets === undefined) return tail;
-  const all = new Uint8Array(targets.length + tail.length);
-  all.set(targets);
-  all.set(tail, targets.length);
-  return all;
 }
