@@ -63,7 +63,12 @@ export class IscsiConnection {
   #digests = { header: false, data: false };
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
   #maxSendSegment = 8192;
-  readonly #textExchange = new TextExchange(() => this.#sendTargets?.());
+  readonly #textExchange = new TextExchange({
+    sendTargets: () => this.#sendTargets?.(),
+    declareMaxRecvDataSegmentLength: (n) => {
+      this.#maxSendSegment = n;
+    },
+  });
   #statSN = 0;
   #lastMaxCmdSN = 0;
   #closed = false;
@@ -275,6 +280,11 @@ export class IscsiConnection {
     this.#sendTargets = attached.sendTargets;
     this.#lastMaxCmdSN = this.#session?.maxCmdSN ?? result.maxCmdSN;
     this.#host.log(`iscsi: ${this.remote}: ${result.sessionType} session for ${result.initiatorName}${result.targetName === undefined ? '' : ` on ${result.targetName}`}`);
+  }
+
+  /** The initiator's MaxRecvDataSegmentLength now: no PDU this connection sends carries a longer data segment (§13.12). */
+  get maxSendSegment(): number {
+    return this.#maxSendSegment;
   }
 
   /** Builds the session output handler for a session bound to this connection. */

@@ -196,7 +196,10 @@ export class IscsiServer {
       firstBurstLength: p.firstBurstLength,
       maxBurstLength: p.maxBurstLength,
       maxOutstandingR2T: p.maxOutstandingR2T,
-      maxSendDataSegmentLength: p.initiatorMaxRecvDataSegmentLength,
+      // Read at each Data-In: the initiator may declare a new value in full feature phase (§13.12).
+      get maxSendDataSegmentLength(): number {
+        return conn.maxSendSegment;
+      },
     };
     const session = new Session(host, limits, depth, outcome.expCmdSN, conn.sessionSink());
     const entry: SessionEntry = {

@@ -4,13 +4,16 @@
 // Target Transfer Tag, the initiator asking for the next with an empty Text
 // Request that quotes it (§11.10.4).
 //
-// The only key answered in full feature phase is SendTargets (§13.3,
-// Appendix C); every other key is NotUnderstood, as this target negotiates
-// nothing after login (§6.2).
+// In full feature phase (§6.2, §13): SendTargets is answered (§13.3,
+// Appendix C); the initiator may declare InitiatorAlias and a new
+// MaxRecvDataSegmentLength (§13.12: it applies to what the target sends from
+// then on); keys of the login phase, and keys only the target sends, are
+// answered Reject; unknown and extension keys NotUnderstood.
 
 import { RejectReason, RESERVED_TAG, type TextRequestPdu } from './pdu-types.js';
-import { encodeText, parseText, type TextPair } from './text.js';
-import { valueLimit } from './keys.js';
+import { encodeText, parseNumericalValue, parseText, type TextPair } from './text.js';
+import { Answer, lookupKey, valueLimit } from './keys.js';
+import { MaxRecvDataSegmentLength } from './framing.js';
 
 /** One Text Response's worth: its data, whether it is the last part, and the TTT to continue with. */
 export interface TextPart {
@@ -27,14 +30,21 @@ function nextTextTag(): number {
 }
 
 /** The Text exchanges of one connection. */
+/** What a connection does with keys the initiator declares in full feature phase. */
+export interface TextHost {
+  /** The SendTargets answer (undefined where the session may not ask). */
+  sendTargets(): Uint8Array | undefined;
+  /** The initiator declared a new MaxRecvDataSegmentLength. */
+  declareMaxRecvDataSegmentLength(n: number): void;
+}
+
 export class TextExchange {
-  readonly #sendTargets: () => Uint8Array | undefined;
+  readonly #host: TextHost;
   /** The rest of an answer sent in parts, until the initiator asks for it. */
   #pending: { readonly itt: number; readonly ttt: number; readonly rest: Uint8Array } | undefined;
 
-  /** `sendTargets` gives the SendTargets answer (undefined where the session may not ask). */
-  constructor(sendTargets: () => Uint8Array | undefined) {
-    this.#sendTargets = sendTargets;
+  constructor(host: TextHost) {
+    this.#host = host;
   }
 
   /**
@@ -63,10 +73,14 @@ export class TextExchange {
     if (!parsed.ok) return undefined;
     let targets: Uint8Array | undefined;
     const rest: TextPair[] = [];
-    for (const { key } of parsed.value) {
-      const answer = key === 'SendTargets' ? this.#sendTargets() : undefined;
-      if (answer !== undefined) targets = answer;
-      else rest.push({ key, value: 'NotUnderstood' });
+    for (const { key, value } of parsed.value) {
+      if (key === 'SendTargets') {
+        targets = this.#host.sendTargets();
+        if (targets === undefined) rest.push({ key, value: Answer.IRRELEVANT });
+        continue;
+      }
+      const answer = this.#declare(key, value);
+      if (answer !== undefined) rest.push({ key, value: answer });
     }
     const tail = encodeText(rest);
     if (targets === undefined) return tail;
@@ -74,5 +88,18 @@ export class TextExchange {
     all.set(targets);
     all.set(tail, targets.length);
     return all;
+  }
+
+  /** The answer to one key other than SendTargets, or undefined for an accepted declaration (no answer, §6.2). */
+  #declare(key: string, value: string): string | undefined {
+    const spec = lookupKey(key);
+    if (spec === undefined) return Answer.NOT_UNDERSTOOD;
+    if (spec.use === 'LO' || spec.use === 'IO' || spec.senders === 'target') return Answer.REJECT;
+    if (key === 'MaxRecvDataSegmentLength') {
+      const n = parseNumericalValue(value);
+      if (n === undefined || n < BigInt(MaxRecvDataSegmentLength.MIN) || n > BigInt(MaxRecvDataSegmentLength.MAX)) return Answer.REJECT;
+      this.#host.declareMaxRecvDataSegmentLength(Number(n));
+    }
+    return undefined;
   }
 }

@@ -214,3 +214,33 @@ describe('target resets', () => {
     a.close();
   });
 });
+
+describe('Text negotiation in full feature phase (RFC 7143 §6.2, §13)', () => {
+  it('a new MaxRecvDataSegmentLength applies to Data-In; login-only keys are Reject, unknown ones NotUnderstood', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(OPEN);
+    const body = new TextEncoder().encode('MaxRecvDataSegmentLength=512\0InitialR2T=No\0TargetAlias=me\0X-vendor.key=1\0NoSuchKey=1\0');
+    ini.send(pdu(bhsOf([[0, 0x04 | 0x40, 1], [1, 0x80, 1], [16, 950, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]), body));
+    const r = await ini.next((p) => opcodeOf(p) === 0x24 && ittOf(p) === 950);
+    expect(parseText(r.data)).toEqual({ InitialR2T: 'Reject', TargetAlias: 'Reject', 'X-vendor.key': 'NotUnderstood', NoSuchKey: 'NotUnderstood' });
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status;
+    const read = await ini.result(ini.command({ cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 4, 0), read: true, edtl: 2048 }));
+    expect(read.status).toBe(0);
+    expect(read.dataIns.length).toBe(4);
+    expect(read.dataIns.every((d) => d.data.length <= 512)).toBe(true);
+    ini.close();
+  });
+
+  it('a MaxRecvDataSegmentLength out of range is answered Reject and changes nothing', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(OPEN);
+    ini.send(pdu(bhsOf([[0, 0x04 | 0x40, 1], [1, 0x80, 1], [16, 951, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]), new TextEncoder().encode('MaxRecvDataSegmentLength=100\0')));
+    expect(parseText((await ini.next((p) => opcodeOf(p) === 0x24 && ittOf(p) === 951)).data)).toEqual({ MaxRecvDataSegmentLength: 'Reject' });
+    let status = -1;
+    for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status;
+    const read = await ini.result(ini.command({ cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 4, 0), read: true, edtl: 2048 }));
+    expect(read.dataIns.length).toBe(1);
+    ini.close();
+  });
+});
