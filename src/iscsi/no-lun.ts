@@ -1,4 +1,5 @@
-// The answers for a LUN the target does not have (SPC-5 §4.6.x, SAM-5 §5.9.x):
+// REPORT LUNS as the target port sees it, and the answers for a LUN the
+// target does not have (SPC-5 §4.6.x, SAM-5 §5.9.x):
 // INQUIRY reports PERIPHERAL QUALIFIER 011b / type 1Fh ("not capable of
 // supporting a device here"), REPORT LUNS lists the LUNs that exist, REQUEST
 // SENSE returns LOGICAL UNIT NOT SUPPORTED as data, and every other command
@@ -29,6 +30,24 @@ function allocation(cdb: Uint8Array): number {
   if (cdb[0] === ScsiOp.REPORT_LUNS) return (((cdb[6] ?? 0) << 24) | ((cdb[7] ?? 0) << 16) | ((cdb[8] ?? 0) << 8) | (cdb[9] ?? 0)) >>> 0;
   if (cdb[0] === ScsiOp.INQUIRY) return ((cdb[3] ?? 0) << 8) | (cdb[4] ?? 0);
   return cdb[4] ?? 0;
+}
+
+/**
+ * A LunPort that lists the target's LUNs in REPORT LUNS (SAM-5 §5.x: the
+ * inventory the initiator sees through this target port), whatever LUN
+ * number the device server behind `port` believes it has. The device still
+ * checks the CDB, unit attentions and reservations; only GOOD parameter data
+ * is replaced, cut to the ALLOCATION LENGTH.
+ */
+export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
+  return {
+    async scsi(cdb, direction, dataOut, length, tag, signal) {
+      const a = await port.scsi(cdb, direction, dataOut, length, tag, signal);
+      if (cdb[0] !== ScsiOp.REPORT_LUNS || a.status !== ScsiStatus.GOOD || a.aborted) return a;
+      const r = reportLuns(luns, cdb[2] ?? 0);
+      return r.ok ? { ...a, data: r.value.subarray(0, allocation(cdb)) } : a;
+    },
+  };
 }
 
 /** A LunPort that answers for a missing LUN; `luns` are the target's real LUNs, for REPORT LUNS. */

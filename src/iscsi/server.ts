@@ -11,6 +11,7 @@ import { Session, type SessionHost, type SessionLun } from './session.js';
 import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
 import { initiatorPort } from './nexus.js';
 import { passLun } from './lun.js';
+import { targetLunList } from './no-lun.js';
 import { randomBytes } from 'node:crypto';
 import { TargetLogin } from './login.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
@@ -167,12 +168,12 @@ export class IscsiServer {
     this.#sessions.find(outcome.initiatorName, outcome.isid, target.config.name)?.drop();
     const who = initiatorPort(outcome.initiatorName, outcome.isid);
     const luns = new Map<number, SessionLun>();
+    const lunNumbers = target.config.luns.map((l) => l.lun).sort((a, b) => a - b);
     for (const l of target.config.luns) {
       const g = target.geometry.get(l.lun);
       if (g === undefined) continue;
-      luns.set(l.lun, { port: passLun(l.pass, who), ...g, reset: () => l.pass.resetDevice() });
+      luns.set(l.lun, { port: targetLunList(passLun(l.pass, who), lunNumbers), ...g, reset: () => l.pass.resetDevice() });
     }
-    const lunNumbers = [...luns.keys()].sort((a, b) => a - b);
     const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#allowance;
     const host: SessionHost = {
       lun: (n) => luns.get(n),

@@ -244,3 +244,28 @@ describe('Text negotiation in full feature phase (RFC 7143 §6.2, §13)', () => 
     ini.close();
   });
 });
+
+describe('LUN numbering', () => {
+  it('a device exported as LUN 3: REPORT LUNS lists 3, LUN 0 is not there (qualifier 011b, 25h/00h)', async () => {
+    const other = await IscsiServer.listen({ port: 0, targets: [{ name: 'iqn.2026-11.org.vtcam:lun3', luns: [{ lun: 3, pass: stack.pass(0) }] }] });
+    try {
+      const ini = await TestInitiator.connect(other.address.port);
+      await ini.login('iqn.2026-11.org.vtcam:lun3');
+      const lun3 = 0x0003_0000_0000_0000n;
+      let status = -1;
+      for (let i = 0; i < 3 && status !== 0; i++) status = (await ini.result(ini.command({ cdb: tur, edtl: 0, lun: lun3 }))).status;
+      expect(status).toBe(0);
+      // REPORT LUNS (SPC-5 §6.33): A0h, ALLOCATION LENGTH at bytes 6..9; data: LUN LIST LENGTH, 4 reserved, 8-byte LUNs.
+      const rl = await ini.result(ini.command({ cdb: Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0), read: true, edtl: 64, lun: lun3 }));
+      expect(rl.status).toBe(0);
+      expect([...rl.data]).toEqual([0, 0, 0, 8, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]);
+      const inq = await ini.result(ini.command({ cdb: Uint8Array.of(0x12, 0, 0, 0, 36, 0), read: true, edtl: 36, lun: 0n }));
+      expect(inq.data[0]).toBe(0x7f);
+      const t0 = await ini.result(ini.command({ cdb: tur, edtl: 0, lun: 0n }));
+      expect([t0.status, t0.response.data[2 + 2], t0.response.data[2 + 12]]).toEqual([2, 0x05, 0x25]);
+      ini.close();
+    } finally {
+      await other.close();
+    }
+  });
+});
