@@ -5,9 +5,11 @@
 // (MaxConnections=1 is what the target negotiates), ErrorRecoveryLevel 0.
 //
 // The window is the device queue's: MaxCmdSN is opened only as far as the
-// LUNs' openings plus a bounded queue allow (`depth`), so an initiator that
-// honours it never has more commands outstanding than the target can hold
-// (§4.2.2.1: the target may close the window as it likes).
+// LUNs' openings at login plus a bounded queue allow (`depth`), so an
+// initiator that honours it never has more commands outstanding than the
+// devq runs plus that queue. The depth stays fixed for the session: initiators
+// ignore a MaxCmdSN that moves backwards (§4.2.2.1), and openings that shrink
+// later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 
 import { snAdd, snLe, snLt } from './serial.js';
 import { ScsiTask, type TaskLimits, type TaskOutput } from './task.js';
@@ -31,7 +33,7 @@ export interface SessionLun {
 export interface SessionHost {
   /** The LUNs this session's initiator port reaches. */
   lun(n: number): SessionLun | undefined;
-  /** Every LUN number of the target (REPORT LUNS agrees, via the SCSI layer). */
+  /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
   /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets); `lun` undefined: every LUN. */
   abortOthers(lun: number | undefined): Promise<void>;
