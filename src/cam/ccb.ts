@@ -125,6 +125,12 @@ export interface CcbHeader {
   xptPriv?: unknown;
   /** The SIM's own state for a CCB active at it (FreeBSD ccb_h.spriv_ptr0); cleared when it completes. */
   simPriv?: unknown;
+  /**
+   * The issuing periph's own state (FreeBSD ccb_h.periph_priv): with it, one
+   * `done` callback per periph serves every CCB, where a closure per CCB would
+   * be one more object for every I/O. Nobody else touches it.
+   */
+  periphPriv?: unknown;
 }
 
 /**
@@ -268,6 +274,7 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     state: 'free',
     xptPriv: undefined,
     simPriv: undefined,
+    periphPriv: undefined,
     cdb: init.cdb,
     tagAction: init.tagAction ?? TagAction.SIMPLE,
     dataOut: init.dir === CamDir.OUT ? init.dataOut : undefined,

@@ -83,6 +83,8 @@ export interface DaOptions {
 export type UnitAttentionListener = (sense: SenseData) => void;
 
 const U64_END = 1n << 64n;
+/** An LBA up to here plus any safe-integer count stays within 2^64: checkRange needs no bigint sum below it. */
+const U64_END_LESS_SAFE = U64_END - BigInt(Number.MAX_SAFE_INTEGER);
 
 const isCamError = (e: unknown, key: SenseKey, asc: number): e is CamError =>
   e instanceof CamError && e.senseData?.key === key && e.senseData.asc === asc;
@@ -408,7 +410,7 @@ function rejectsNdob(e: unknown): boolean {
 function checkRange(who: string, lba: bigint, blocks: number): void {
   if (typeof lba !== 'bigint' || lba < 0n) throw new RangeError(`${who}: lba must be a non-negative bigint, got ${String(lba)}`);
   if (!Number.isSafeInteger(blocks) || blocks < 0) throw new RangeError(`${who}: blocks must be a non-negative integer, got ${blocks}`);
-  if (lba + BigInt(blocks) > U64_END) throw new RangeError(`${who}: lba ${lba} + ${blocks} blocks passes 2^64`);
+  if (lba > U64_END_LESS_SAFE && lba + BigInt(blocks) > U64_END) throw new RangeError(`${who}: lba ${lba} + ${blocks} blocks passes 2^64`);
 }
 
 /** A READ's result: its Data-In, all of it (dxferLen is the length asked for). */

@@ -34,7 +34,7 @@ import {
 } from '../xpt/periph-api.js';
 import { encodeStartStopUnit } from '../../scsi/cdb/misc.js';
 import type { SenseData } from '../../scsi/sense.js';
-import { CamError, ccbSense, decideRecovery, type Recovery, type RecoveryDelay } from './errors.js';
+import { CamError, ccbSense, commandName, decideRecovery, type Recovery, type RecoveryDelay } from './errors.js';
 import type { CheckedRequest } from './request.js';
 
 /** Delays before a retry, in ms, per RecoveryDelay. */
@@ -232,6 +232,15 @@ export class RecoveryRunner {
     for (const w of waiters) w();
   }
 
+  /** Every CCB's completion callback; the CCB names its op (periphPriv). */
+  readonly #done = (c: Ccb): void => {
+    const ccb = c as ScsiIoCcb;
+    const op = ccb.periphPriv as Op | undefined;
+    if (op === undefined) throw new Error(`recovery: ${commandName(ccb.cdb)} completed without its op (periphPriv)`);
+    ccb.periphPriv = undefined;
+    this.#completed(op, ccb);
+  };
+
   #issue(op: Op): void {
     const { req } = op;
     const ccb = newScsiIo({
@@ -245,10 +254,9 @@ export class RecoveryRunner {
       timeoutMs: req.timeoutMs ?? this.#opts.timeoutMs,
       retryCount: op.retriesLeft,
       initiator: req.initiator,
-      done: (c: Ccb) => {
-        this.#completed(op, c as ScsiIoCcb);
-      },
+      done: this.#done,
     });
+    ccb.periphPriv = op;
     this.#xpt.action(ccb);
   }
 

@@ -43,7 +43,7 @@ import { assertLogicalUnitInfo, naaLocallyAssigned, type LogicalUnitInfo } from 
 import type { ModeState } from '../mode-pages.js';
 import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, isResetCondition, type BlockOperation } from './errors.js';
-import { RangeLock } from './range-lock.js';
+import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
 import { checkCondition, type CdbKind, type CommandOutcome, type HandlerEntry, type HandlerTable, type LogicalUnit } from './context.js';
 import { lbaRangeFault, writeProtectFault } from './checks.js';
@@ -458,10 +458,10 @@ export class SbcEmulator implements LogicalUnit {
       const dataOut = opts.dataOut ?? NO_DATA;
       const nexus = opts.nexus ?? DEFAULT_NEXUS;
       const rw = p.rw;
-      const release = rw === undefined ? undefined : this.#fastLock(rw, p.dataOutLength, dataOut, nexus);
-      if (rw !== undefined && release !== undefined) {
+      const hold = rw === undefined ? undefined : this.#fastLock(rw, p.dataOutLength, dataOut, nexus);
+      if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
-          this.#fastRun(rw, p.dataOutLength, dataOut, release, resolve);
+          this.#fastRun(rw, p.dataOutLength, dataOut, hold, resolve);
         });
       }
       const outcome = this.#execute(p, dataOut, nexus, opts.transportId);
@@ -484,19 +484,19 @@ export class SbcEmulator implements LogicalUnit {
    */
   start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined) => void): void {
     let p: Prepared;
-    let release: (() => void) | undefined;
+    let hold: RangeHold | undefined;
     const dataOut = opts.dataOut ?? NO_DATA;
     try {
       p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
-      release = p.rw === undefined ? undefined : this.#fastLock(p.rw, p.dataOutLength, dataOut, opts.nexus ?? DEFAULT_NEXUS);
+      hold = p.rw === undefined ? undefined : this.#fastLock(p.rw, p.dataOutLength, dataOut, opts.nexus ?? DEFAULT_NEXUS);
     } catch {
       queueMicrotask(() => {
         done(undefined);
       });
       return;
     }
-    if (p.rw !== undefined && release !== undefined) {
-      this.#fastRun(p.rw, p.dataOutLength, dataOut, release, done);
+    if (p.rw !== undefined && hold !== undefined) {
+      this.#fastRun(p.rw, p.dataOutLength, dataOut, hold, done);
       return;
     }
     this.execute(p, opts).then(done, () => {
@@ -530,11 +530,11 @@ export class SbcEmulator implements LogicalUnit {
    * the generic steps' objects and promise steps: nothing pending for the
    * I_T nexus, the unit started, no FUA write, every check of the READ/WRITE
    * handler passed, whole Data-Out, the range lock free at once: then the
-   * lock's release, and #fastRun answers. Undefined otherwise: the generic
+   * lock's hold, and #fastRun answers. Undefined otherwise: the generic
    * path then answers the command, exactly as it always does. What the fast
    * path answers is what the generic path would.
    */
-  #fastLock(rw: ReadWriteFields, need: number, dataOut: Uint8Array, nexus: string): (() => void) | undefined {
+  #fastLock(rw: ReadWriteFields, need: number, dataOut: Uint8Array, nexus: string): RangeHold | undefined {
     const n = this.#nexuses.get(nexus);
     // A reservation: the generic path decides whether the command conflicts.
     if (n === undefined || n.unitAttentions.length > 0 || n.deferred.length > 0 || this.stopped || this.sanitizer.active || this.reservations.reserved) return undefined;
@@ -543,7 +543,7 @@ export class SbcEmulator implements LogicalUnit {
     if (rw.write && writeProtectFault(this) !== undefined) return undefined;
     if (lbaRangeFault(this, rw.lba, rw.blocks) !== undefined || rw.blocks > this.#maxTransferBlocks) return undefined;
     if (dataOut.length < need) return undefined;
-    return this.locks.tryAcquire(rw.lba, rw.blocks, false);
+    return this.locks.tryHold(rw.lba, rw.blocks, false);
   }
 
   /**
@@ -552,11 +552,11 @@ export class SbcEmulator implements LogicalUnit {
    * run()'s mapping, inline: a throw or a rejection is HARDWARE ERROR, a
    * status other than ok the error table's.
    */
-  #fastRun(rw: ReadWriteFields, need: number, dataOut: Uint8Array, release: () => void, done: (r: SbcResult) => void): void {
+  #fastRun(rw: ReadWriteFields, need: number, dataOut: Uint8Array, hold: RangeHold, done: (r: SbcResult) => void): void {
     const { lba, write } = rw;
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.dataIn.alloc(rw.blocks * this.#info.blockSize);
     const finish = (status: BlockStatus | undefined): void => {
-      release();
+      this.locks.release(hold);
       if (status === undefined) done(this.#result(checkCondition(IMPLEMENTATION_FAILURE)));
       else if (status !== 'ok') done(this.#result(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba))));
       else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf });

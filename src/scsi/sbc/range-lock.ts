@@ -6,9 +6,14 @@
 // COMPARE AND WRITE takes an exclusive one. Waiters are granted in arrival
 // order among conflicting requests, so neither kind starves.
 
+/**
+ * A range as [from, from + blocks): the end is computed only where ranges are
+ * compared (an exclusive lock is about), not for every shared lock taken, so
+ * the fast path makes no bigint.
+ */
 interface Held {
   readonly from: bigint;
-  readonly to: bigint;
+  readonly blocks: number;
   readonly exclusive: boolean;
 }
 
@@ -21,9 +26,19 @@ interface Hold extends Held {
   index: number;
 }
 
+/**
+ * A lock taken with {@link RangeLock.tryHold}, for {@link RangeLock.release}:
+ * the release function of acquire/tryAcquire without the closure (the SBC
+ * emulator's READ/WRITE fast path takes one per command).
+ */
+export type RangeHold = Readonly<Held>;
+
 const NO_RELEASE = (): void => undefined;
-const overlaps = (a: Held, b: Held): boolean => a.from < b.to && b.from < a.to;
+/** The hold of a zero-length range: in no list, so releasing it does nothing. */
+const NO_HOLD: Hold = { from: 0n, blocks: 0, exclusive: false, index: -1 };
+const overlaps = (a: Held, b: Held): boolean => a.from < b.from + BigInt(b.blocks) && b.from < a.from + BigInt(a.blocks);
 const conflicts = (a: Held, b: Held): boolean => (a.exclusive || b.exclusive) && overlaps(a, b);
+const isHold = (h: RangeHold): h is Hold => typeof (h as Partial<Hold>).index === 'number';
 
 /** Shared/exclusive locks over half-open LBA ranges [lba, lba + blocks). */
 export class RangeLock {
@@ -55,9 +70,9 @@ export class RangeLock {
   acquire(lba: bigint, blocks: number, exclusive: boolean): Promise<() => void> {
     const now = this.tryAcquire(lba, blocks, exclusive);
     if (now !== undefined) return Promise.resolve(now);
-    const want: Hold = { from: lba, to: lba + BigInt(blocks), exclusive, index: -1 };
+    const want: Hold = { from: lba, blocks, exclusive, index: -1 };
     return new Promise((resolve) => {
-      this.#waiting.push({ from: want.from, to: want.to, exclusive, grant: () => { resolve(this.#take(want)); } });
+      this.#waiting.push({ from: lba, blocks, exclusive, grant: () => { resolve(this.#releaser(this.#take(want))); } });
     });
   }
 
@@ -66,11 +81,35 @@ export class RangeLock {
    * undefined and nothing queued: the fast path that spares a promise turn.
    */
   tryAcquire(lba: bigint, blocks: number, exclusive: boolean): (() => void) | undefined {
-    if (blocks === 0) return NO_RELEASE;
-    const want: Hold = { from: lba, to: lba + BigInt(blocks), exclusive, index: -1 };
+    const hold = this.#tryHold(lba, blocks, exclusive);
+    return hold === undefined ? undefined : hold === NO_HOLD ? NO_RELEASE : this.#releaser(hold);
+  }
+
+  /** {@link tryAcquire} answering with the hold itself, which {@link release} gives back. */
+  tryHold(lba: bigint, blocks: number, exclusive: boolean): RangeHold | undefined {
+    return this.#tryHold(lba, blocks, exclusive);
+  }
+
+  #tryHold(lba: bigint, blocks: number, exclusive: boolean): Hold | undefined {
+    if (blocks === 0) return NO_HOLD;
+    const want: Hold = { from: lba, blocks, exclusive, index: -1 };
     // Shared locks among shared locks (every READ and WRITE) need no scan of what is held.
     if (!exclusive && this.#exclusiveHeld === 0 && this.#waiting.length === 0) return this.#take(want);
     return this.#free(want, this.#waiting.length) ? this.#take(want) : undefined;
+  }
+
+  /** Gives back a hold from {@link tryHold}; idempotent (a hold already given back is ignored). Throws RangeError for an object that is no hold. */
+  release(hold: RangeHold): void {
+    if (!isHold(hold)) throw new RangeError('RangeLock.release: not a hold from tryHold');
+    if (this.#held[hold.index] !== hold) return;
+    const last = this.#held.pop();
+    if (last !== undefined && last !== hold) {
+      this.#held[hold.index] = last;
+      last.index = hold.index;
+    }
+    hold.index = -1;
+    if (hold.exclusive) this.#exclusiveHeld--;
+    this.#wake();
   }
 
   #free(want: Held, before: number): boolean {
@@ -82,21 +121,17 @@ export class RangeLock {
     return true;
   }
 
-  /** Holds `hold` (a fresh object per request: its identity is the hold) until the returned release runs. */
-  #take(hold: Hold): () => void {
+  /** Holds `hold` (a fresh object per request: its identity is the hold) until it is released. */
+  #take(hold: Hold): Hold {
     hold.index = this.#held.length;
     this.#held.push(hold);
     if (hold.exclusive) this.#exclusiveHeld++;
+    return hold;
+  }
+
+  #releaser(hold: Hold): () => void {
     return () => {
-      if (this.#held[hold.index] !== hold) return;
-      const last = this.#held.pop();
-      if (last !== undefined && last !== hold) {
-        this.#held[hold.index] = last;
-        last.index = hold.index;
-      }
-      hold.index = -1;
-      if (hold.exclusive) this.#exclusiveHeld--;
-      this.#wake();
+      this.release(hold);
     };
   }
 

@@ -267,3 +267,55 @@ describe('tryAcquire', () => {
     expect(locks.held).toBe(2);
   });
 });
+
+describe('tryHold / release', () => {
+  test('a hold conflicts as the lock it stands for, and release gives it back once', () => {
+    const locks = new RangeLock();
+    const shared = locks.tryHold(0n, 8, false);
+    expect(shared).toBeDefined();
+    expect(locks.tryHold(4n, 8, false)).toBeDefined();
+    expect(locks.tryHold(7n, 1, true)).toBeUndefined();
+    expect(locks.held).toBe(2);
+    if (shared === undefined) throw new Error('unreachable');
+    locks.release(shared);
+    expect(locks.held).toBe(1);
+    locks.release(shared); // idempotent: the other hold stays
+    expect(locks.held).toBe(1);
+    expect(locks.tryHold(0n, 4, true)).toBeDefined();
+    expect(locks.held).toBe(2);
+  });
+
+  test('releasing a hold wakes a waiter it blocked', async () => {
+    const locks = new RangeLock();
+    const hold = locks.tryHold(10n, 2, false);
+    if (hold === undefined) throw new Error('unreachable');
+    let granted = false;
+    const waiter = locks.acquire(11n, 1, true).then((release) => {
+      granted = true;
+      return release;
+    });
+    await Promise.resolve();
+    expect(granted).toBe(false);
+    locks.release(hold);
+    (await waiter)();
+    expect(granted).toBe(true);
+    expect(locks.held).toBe(0);
+  });
+
+  test('a zero-length range never conflicts and holds nothing', () => {
+    const locks = new RangeLock();
+    expect(locks.tryHold(0n, 4, true)).toBeDefined();
+    const none = locks.tryHold(0n, 0, true);
+    expect(none).toBeDefined();
+    expect(locks.held).toBe(1);
+    if (none !== undefined) locks.release(none);
+    expect(locks.held).toBe(1);
+  });
+
+  test('release of something that is no hold is a caller bug', () => {
+    const locks = new RangeLock();
+    expect(() => {
+      locks.release({ from: 0n, blocks: 1, exclusive: false });
+    }).toThrow(RangeError);
+  });
+});
