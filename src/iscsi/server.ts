@@ -17,6 +17,7 @@ import { TargetLogin } from './login.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
 import { probeLun, type LunGeometry } from './probe.js';
+import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
 
 export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
 
@@ -70,7 +71,8 @@ export class IscsiServer {
   /**
    * Starts a portal. Each LUN's block size is read from the device (READ
    * CAPACITY through its pass periph) before the portal opens.
-   * @throws RangeError for a configuration error (no targets, duplicate names or LUNs);
+   * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
+   *   LUNs, a LUN outside 0..16383);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
@@ -79,7 +81,10 @@ export class IscsiServer {
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
       const geometry = new Map<number, LunGeometry>();
+      if (t.luns.length === 0) throw new RangeError(`iSCSI server: target '${t.name}' has no LUNs`);
       for (const l of t.luns) {
+        // SAM-5 single-level LUNs as REPORT LUNS can list them: peripheral (0..255) or flat space (..16383).
+        if (!Number.isInteger(l.lun) || l.lun < 0 || l.lun > MAX_FLAT_SPACE_LUN) throw new RangeError(`iSCSI server: LUN ${l.lun} of '${t.name}' is not an integer 0..${MAX_FLAT_SPACE_LUN}`);
         if (geometry.has(l.lun)) throw new RangeError(`iSCSI server: target '${t.name}' has LUN ${l.lun} twice`);
         geometry.set(l.lun, await probeLun(l.pass));
       }

@@ -323,3 +323,17 @@ describe('the package entry', () => {
     }
   });
 });
+
+describe('configuration errors', () => {
+  it.each([
+    ['no targets', []],
+    ['a target without LUNs', [{ name: 'iqn.2026-11.org.vtcam:x', luns: [] }]],
+    ['a LUN past 16383', [{ name: 'iqn.2026-11.org.vtcam:x', luns: [{ lun: 16384 }] }]],
+    ['a negative LUN', [{ name: 'iqn.2026-11.org.vtcam:x', luns: [{ lun: -1 }] }]],
+    ['a LUN twice', [{ name: 'iqn.2026-11.org.vtcam:x', luns: [{ lun: 0 }, { lun: 0 }] }]],
+    ['a target twice', [{ name: 'iqn.2026-11.org.vtcam:x', luns: [{ lun: 0 }] }, { name: 'iqn.2026-11.org.vtcam:x', luns: [{ lun: 1 }] }]],
+  ] as const)('%s is a RangeError before anything listens', async (_, targets) => {
+    const withPass = targets.map((t) => ({ name: t.name, luns: t.luns.map((l) => ({ lun: l.lun, pass: stack.pass(0) })) }));
+    await expect(IscsiServer.listen({ port: 0, targets: withPass })).rejects.toThrow(RangeError);
+  });
+});
