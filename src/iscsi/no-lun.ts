@@ -8,28 +8,35 @@
 import { ScsiOp } from '../scsi/opcodes.js';
 import { ScsiStatus } from '../scsi/status.js';
 import { reportLuns } from '../scsi/report-luns.js';
+import { decodeInquiry } from '../scsi/cdb/inquiry.js';
+import { decodeReportLuns } from '../scsi/cdb/report-luns.js';
+import { decodeRequestSense } from '../scsi/cdb/misc.js';
+import { INQUIRY_VERSION, PeripheralDeviceType, PeripheralQualifier } from '../scsi/inquiry.js';
 import { encodeSense } from '../scsi/sense-codec.js';
-import { Asc, senseIllegalRequest } from '../scsi/sense.js';
+import { Asc, senseIllegalRequest, type Decoded, type SenseData } from '../scsi/sense.js';
 import type { LunPort, ScsiAnswer } from './lun.js';
 
 const NOT_SUPPORTED = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
-/** Standard INQUIRY data, 36 bytes: byte 0 = 011b << 5 | 1Fh, VERSION 07h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31. */
+/** Standard INQUIRY data, 36 bytes (SPC-5 §6.7.2): qualifier 011b / type 1Fh, VERSION, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31. */
 const NO_DEVICE_INQUIRY = (() => {
   const d = new Uint8Array(36);
-  d[0] = (0b011 << 5) | 0x1f;
-  d[2] = 0x07;
+  d[0] = (PeripheralQualifier.NOT_SUPPORTED << 5) | PeripheralDeviceType.UNKNOWN_OR_NO_DEVICE_TYPE;
+  d[2] = INQUIRY_VERSION;
   d[3] = 0x02;
   d[4] = 31;
   return d;
 })();
 
-const check = (): ScsiAnswer => ({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED, aborted: false });
+const answer = (a: Omit<ScsiAnswer, 'aborted'>): Promise<ScsiAnswer> => Promise.resolve({ ...a, aborted: false });
+const fault = (s: SenseData): Promise<ScsiAnswer> => answer({ status: ScsiStatus.CHECK_CONDITION, sense: encodeSense(s, 'fixed') });
+const good = (bytes: Uint8Array, allocationLength: number): Promise<ScsiAnswer> => answer({ status: ScsiStatus.GOOD, data: bytes.subarray(0, allocationLength) });
 
-function allocation(cdb: Uint8Array): number {
-  // INQUIRY / REQUEST SENSE: ALLOCATION LENGTH bytes 3..4 / byte 4; REPORT LUNS: bytes 6..9 (SPC-5 §6.7, §6.39, §6.33).
-  if (cdb[0] === ScsiOp.REPORT_LUNS) return (((cdb[6] ?? 0) << 24) | ((cdb[7] ?? 0) << 16) | ((cdb[8] ?? 0) << 8) | (cdb[9] ?? 0)) >>> 0;
-  if (cdb[0] === ScsiOp.INQUIRY) return ((cdb[3] ?? 0) << 8) | (cdb[4] ?? 0);
-  return cdb[4] ?? 0;
+/** The target's REPORT LUNS parameter data for a decoded CDB, or the CDB's fault. */
+function lunList(luns: readonly number[], cdb: Uint8Array): Decoded<Uint8Array> {
+  const d = decodeReportLuns(cdb);
+  if (!d.ok) return d;
+  const r = reportLuns(luns, d.value.selectReport);
+  return r.ok ? { ok: true, value: r.value.subarray(0, d.value.allocationLength) } : r;
 }
 
 /**
@@ -44,8 +51,8 @@ export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
     async scsi(cdb, direction, dataOut, length, tag, signal) {
       const a = await port.scsi(cdb, direction, dataOut, length, tag, signal);
       if (cdb[0] !== ScsiOp.REPORT_LUNS || a.status !== ScsiStatus.GOOD || a.aborted) return a;
-      const r = reportLuns(luns, cdb[2] ?? 0);
-      return r.ok ? { ...a, data: r.value.subarray(0, allocation(cdb)) } : a;
+      const r = lunList(luns, cdb);
+      return r.ok ? { ...a, data: r.value } : a;
     },
   };
 }
@@ -54,15 +61,24 @@ export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
 export function syntheticAnswer(luns: readonly number[]): LunPort {
   return {
     scsi(cdb) {
-      const op = cdb[0];
-      const data = (bytes: Uint8Array): Promise<ScsiAnswer> => Promise.resolve({ status: ScsiStatus.GOOD, data: bytes.subarray(0, allocation(cdb)), aborted: false });
-      if (op === ScsiOp.INQUIRY && cdb.length >= 6 && ((cdb[1] ?? 0) & 1) === 0) return data(NO_DEVICE_INQUIRY);
-      if (op === ScsiOp.REQUEST_SENSE && cdb.length >= 6) return data(NOT_SUPPORTED);
-      if (op === ScsiOp.REPORT_LUNS && cdb.length >= 12) {
-        const r = reportLuns(luns, cdb[2] ?? 0);
-        return r.ok ? data(r.value) : Promise.resolve({ status: ScsiStatus.CHECK_CONDITION, sense: encodeSense(r.fault, 'fixed'), aborted: false });
+      switch (cdb[0] ?? -1) {
+        case ScsiOp.INQUIRY: {
+          // Only the standard data exists here; a VPD page of a missing LUN is LOGICAL UNIT NOT SUPPORTED.
+          const d = decodeInquiry(cdb);
+          if (!d.ok) return fault(d.fault);
+          return d.value.evpd ? answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED }) : good(NO_DEVICE_INQUIRY, d.value.allocationLength);
+        }
+        case ScsiOp.REQUEST_SENSE: {
+          const d = decodeRequestSense(cdb);
+          return d.ok ? good(NOT_SUPPORTED, d.value.allocationLength) : fault(d.fault);
+        }
+        case ScsiOp.REPORT_LUNS: {
+          const r = lunList(luns, cdb);
+          return r.ok ? answer({ status: ScsiStatus.GOOD, data: r.value }) : fault(r.fault);
+        }
+        default:
+          return answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED });
       }
-      return Promise.resolve(check());
     },
   };
 }

@@ -263,6 +263,14 @@ describe('LUN numbering', () => {
       expect(inq.data[0]).toBe(0x7f);
       const t0 = await ini.result(ini.command({ cdb: tur, edtl: 0, lun: 0n }));
       expect([t0.status, t0.response.data[2 + 2], t0.response.data[2 + 12]]).toEqual([2, 0x05, 0x25]);
+      // The missing LUN still lists the target's LUNs, answers REQUEST SENSE with 25h/00h as data, and checks CDBs:
+      // INQUIRY with EVPD 0 and a PAGE CODE is INVALID FIELD IN CDB (24h/00h).
+      const rl0 = await ini.result(ini.command({ cdb: Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0), read: true, edtl: 16, lun: 0n }));
+      expect([...rl0.data]).toEqual([0, 0, 0, 8, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0]);
+      const rs = await ini.result(ini.command({ cdb: Uint8Array.of(0x03, 0, 0, 0, 18, 0), read: true, edtl: 18, lun: 0n }));
+      expect([rs.status, rs.data[2], rs.data[12]]).toEqual([0, 0x05, 0x25]);
+      const badInq = await ini.result(ini.command({ cdb: Uint8Array.of(0x12, 0, 0x80, 0, 36, 0), read: true, edtl: 36, lun: 0n }));
+      expect([badInq.status, badInq.response.data[2 + 2], badInq.response.data[2 + 12]]).toEqual([2, 0x05, 0x24]);
       ini.close();
     } finally {
       await other.close();
