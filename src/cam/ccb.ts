@@ -290,41 +290,20 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
 
 /** A fresh header-only CCB for `func`. */
 export function newCcb<F extends PlainCcb['func']>(func: F, path: CamPath, done?: (ccb: Ccb) => void, priority: number = CamPriority.NORMAL): PlainCcb & { readonly func: F } {
-  return { func, path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free', xptPriv: undefined, simPriv: undefined };
+  return { func, ...freshHeader(path, done, priority) };
+}
+
+/** The header fields every fresh non-I/O CCB starts with (xpt_alloc_ccb + xpt_setup_ccb). */
+function freshHeader(path: CamPath, done: ((ccb: Ccb) => void) | undefined, priority: number): CcbHeader {
+  return { path, status: 0, priority, timeoutMs: 0, retryCount: 0, flags: 0, done, state: 'free', xptPriv: undefined, simPriv: undefined };
 }
 
 /** A fresh XPT_ABORT CCB for `victim` (xpt_alloc_ccb + abort_ccb), at OOB priority: recovery goes ahead of I/O. */
 export function newAbort(path: CamPath, victim: Ccb, done?: (ccb: Ccb) => void): AbortCcb {
-  return {
-    func: XptFunc.ABORT,
-    abort: victim,
-    path,
-    status: 0,
-    priority: CamPriority.OOB,
-    timeoutMs: 0,
-    retryCount: 0,
-    flags: 0,
-    done,
-    state: 'free',
-    xptPriv: undefined,
-    simPriv: undefined,
-  };
+  return { func: XptFunc.ABORT, abort: victim, ...freshHeader(path, done, CamPriority.OOB) };
 }
 
 /** A fresh XPT_IT_NEXUS_LOST CCB: the nexus of initiator `initiatorId` is gone. */
 export function newNexusLost(path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void): NexusLostCcb {
-  return {
-    func: XptFunc.IT_NEXUS_LOST,
-    initiatorId,
-    path,
-    status: 0,
-    priority: CamPriority.OOB,
-    timeoutMs: 0,
-    retryCount: 0,
-    flags: 0,
-    done,
-    state: 'free',
-    xptPriv: undefined,
-    simPriv: undefined,
-  };
+  return { func: XptFunc.IT_NEXUS_LOST, initiatorId, ...freshHeader(path, done, CamPriority.OOB) };
 }
