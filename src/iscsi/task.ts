@@ -37,6 +37,8 @@ const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.D
 /** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
 const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
 
+const EMPTY = new Uint8Array(0);
+
 /** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
 const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
 
@@ -99,7 +101,7 @@ export class ScsiTask {
     this.#out = out;
     this.#onFault = onFault;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
-    this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : new Uint8Array(0);
+    this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : EMPTY;
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -216,11 +218,10 @@ export class ScsiTask {
       this.#status(a.status, residualOf(edtl, commandLength, moved), a.sense, 0);
       return;
     }
-    const data = a.data ?? new Uint8Array(0);
+    const data = a.data ?? EMPTY;
     const send = data.length > edtl ? data.subarray(0, edtl) : data;
-    // The command's own length for a READ; for an allocation-length command, what the device produced.
-    const wanted = commandLength > edtl ? commandLength : Math.max(data.length, 0);
-    const residual = residualOf(edtl, Math.max(wanted, data.length), send.length);
+    // What the command would move: its own length for a READ (EDTL for others), or more if the device produced more.
+    const residual = residualOf(edtl, Math.max(commandLength, data.length), send.length);
     const collapse = a.status === ScsiStatus.GOOD && a.sense === undefined && send.length > 0;
     const seg = this.#limits.maxSendDataSegmentLength;
     const burst = this.#limits.maxBurstLength;
