@@ -19,13 +19,12 @@
 //   backend says unsupported                                → VIRTIO_BLK_S_UNSUPP
 //   ring corrupt, head already in flight, no status byte    → DEVICE_NEEDS_RESET
 
-import type { GuestMemory, GuestRange } from '../guest-memory.js';
-import { SplitVirtqDevice, checkSplitRing, type AvailChain, type SplitRingAddrs } from '../split-ring.js';
+import type { GuestMemory } from '../guest-memory.js';
+import { checkSplitRing, type SplitRingAddrs } from '../split-ring.js';
 import { isValidQueueSize } from '../ring-layout.js';
 import type { BlockBackend } from './backend.js';
-import { sgLength, sgRead, sgSlice } from './sg.js';
-import { HANDLERS, IOERR, UNSUPP, type BlkRequestContext, type BlkRequestData, type BlkResult } from './blk-handlers.js';
-import { VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_SECTOR_SIZE, VirtioBlkReqHeader, decodeBlkReqHeader } from '../blk-wire.js';
+import { BlkQueueEngine, type BlkQueueHooks, type BlkRequestState, type BlkRingFeatures } from './blk-queues.js';
+import { VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_SECTOR_SIZE } from '../blk-wire.js';
 import { VirtioBlkConfigLayout, encodeBlkConfig, type VirtioBlkConfig } from '../blk-config.js';
 import {
   VIRTIO_BLK_F_CONFIG_WCE,
@@ -82,50 +81,60 @@ export interface VirtioBlkDeviceOptions {
   readonly schedule?: (fn: () => void) => void;
 }
 
-interface Queue {
+
+/** The device's request queues, wherever they run (BlkQueueEngine here, a device worker for transport `worker`). */
+export interface BlkDataPlane {
+  /** Programs queue `q` with a ring the device has validated. */
+  enable(q: number, size: number, addrs: SplitRingAddrs, features: BlkRingFeatures): void;
+  /** DRIVER_OK: start taking requests. */
+  start(): void;
+  /** The doorbell of queue `q`. */
+  notify(q: number): void;
+  /** Stops taking requests and resolves once none can touch guest memory; the queues are forgotten. */
+  stop(): Promise<void>;
+  /** The handlers' view of the device changed. */
+  update(state: BlkRequestState): void;
+  /** Backend operations in progress (as far as this thread knows). */
+  readonly inflight: number;
+  interruptStats(q: number): { interrupted: number; suppressed: number } | undefined;
+}
+
+/** Builds a device's data plane from the hooks it reports through and the initial request state. */
+export type BlkDataPlaneFactory = (hooks: BlkQueueHooks, state: BlkRequestState) => BlkDataPlane;
+
+interface QueueRegs {
   size: number;
   addrs: SplitRingAddrs | undefined;
-  ring: SplitVirtqDevice | undefined;
-  /** Heads handed to the backend and not yet pushed back (a duplicate is ring corruption). */
-  busy: Uint8Array;
-  dirty: boolean;
 }
 
 /**
  * A virtio-blk device over a {@link BlockBackend}. The transport calls the
  * register-like methods (status, features, config, queues, notify) and receives
- * interrupts through {@link setInterruptHandler}.
+ * interrupts through {@link setInterruptHandler}. The requests themselves run
+ * in its data plane ({@link BlkQueueEngine} on this thread by default).
  */
-export class VirtioBlkDevice implements BlkRequestContext {
+export class VirtioBlkDevice {
   readonly memory: GuestMemory;
   readonly backend: BlockBackend;
   readonly #maxQueueSize: number;
   readonly blockSize: number;
   readonly #offered: bigint;
   readonly #serial: Uint8Array;
-  readonly #schedule: (fn: () => void) => void;
   readonly #config: VirtioBlkConfig;
   readonly #defaultWriteback: boolean;
+  readonly #plane: BlkDataPlane;
   #configBytes: Uint8Array;
   #generation = 0;
   #status = 0;
   #driverFeatures = 0n;
   #readOnly: boolean;
-  #queues: Queue[];
-  #inflight = 0;
-  #epoch = 0;
+  #queues: QueueRegs[];
   #resetting = false;
-  #idle: (() => void)[] = [];
-  #publishScheduled = false;
-  /** Inside notify()'s pass over a ring: completions wait for the publish at its end. */
-  #inPass = false;
-  /** `capacity` in sectors as a number (below 2^53: the backend's size is one), for checkRange on every request. */
-  #capacitySectors: number;
   #irq: (irq: VirtioInterrupt) => void = () => undefined;
   /** Why the device asked for a reset, for diagnostics. */
   needsResetReason: string | undefined;
 
-  constructor(opts: VirtioBlkDeviceOptions) {
+  constructor(opts: VirtioBlkDeviceOptions, plane?: BlkDataPlaneFactory) {
     const numQueues = opts.numQueues ?? 1;
     this.#maxQueueSize = opts.queueMaxSize ?? 1024;
     this.blockSize = opts.blockSize ?? 512;
@@ -140,7 +149,6 @@ export class VirtioBlkDevice implements BlkRequestContext {
     this.backend = opts.backend;
     this.#serial = new Uint8Array(VIRTIO_BLK_ID_BYTES);
     this.#serial.set(serial);
-    this.#schedule = opts.schedule ?? ((fn) => setImmediate(fn));
     this.#readOnly = opts.backend.readOnly;
     let offered = (opts.features ?? VIRTIO_BLK_SUPPORTED_FEATURES) & VIRTIO_BLK_SUPPORTED_FEATURES;
     offered |= featureMask(VIRTIO_F_VERSION_1);
@@ -171,8 +179,32 @@ export class VirtioBlkDevice implements BlkRequestContext {
       secureEraseSectorAlignment: 0,
     };
     this.#configBytes = encodeBlkConfig(this.#config);
-    this.#capacitySectors = Number(sectors);
-    this.#queues = Array.from({ length: numQueues }, () => this.#freshQueue());
+    this.#queues = Array.from({ length: numQueues }, () => ({ size: 0, addrs: undefined }));
+    const hooks: BlkQueueHooks = {
+      interrupt: (q) => {
+        this.#irq({ kind: 'queue', queue: q });
+      },
+      needsReset: (reason) => {
+        this.#needsReset(reason);
+      },
+      ...(opts.schedule === undefined ? {} : { schedule: opts.schedule }),
+    };
+    const state = this.requestState();
+    this.#plane = plane === undefined ? new BlkQueueEngine(this.memory, this.backend, state, hooks) : plane(hooks, state);
+  }
+
+  /** What the request handlers read of the device, as a cloneable snapshot. */
+  requestState(): BlkRequestState {
+    const c = this.#config;
+    return {
+      capacitySectors: Number(c.capacity),
+      blockSize: this.blockSize,
+      readOnly: this.#readOnly,
+      writeback: c.writeback !== 0,
+      serial: this.#serial,
+      driverFeatures: this.#driverFeatures,
+      limits: { maxDiscardSectors: c.maxDiscardSectors, maxDiscardSeg: c.maxDiscardSeg, maxWriteZeroesSectors: c.maxWriteZeroesSectors, maxWriteZeroesSeg: c.maxWriteZeroesSeg },
+    };
   }
 
   // ---- registers (what a transport exposes) ----
@@ -212,6 +244,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
     if ((added & VIRTIO_CONFIG_S_FEATURES_OK) !== 0) {
       const check = validateDriverFeatures(this.getDeviceFeatures(), this.#driverFeatures);
       if (!check.ok) next &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+      else this.#plane.update(this.requestState());
     }
     if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
       if ((next & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
@@ -221,9 +254,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
       }
     }
     this.#status = next;
-    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
-      for (let q = 0; q < this.#queues.length; q++) this.notify(q);
-    }
+    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) this.#plane.start();
   }
 
   /**
@@ -232,12 +263,11 @@ export class VirtioBlkDevice implements BlkRequestContext {
    */
   async reset(): Promise<void> {
     this.#resetting = true;
-    this.#epoch++;
-    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    await this.#plane.stop();
     this.#status = 0;
     this.#driverFeatures = 0n;
     this.needsResetReason = undefined;
-    this.#queues = this.#queues.map(() => this.#freshQueue());
+    this.#queues = this.#queues.map(() => ({ size: 0, addrs: undefined }));
     this.#setConfig({ writeback: this.#defaultWriteback ? 1 : 0 }, false);
     this.#resetting = false;
   }
@@ -282,8 +312,7 @@ export class VirtioBlkDevice implements BlkRequestContext {
     }
     queue.size = size;
     queue.addrs = addrs;
-    queue.busy = new Uint8Array(size);
-    queue.ring = new SplitVirtqDevice(this.memory, size, addrs, {
+    this.#plane.enable(q, size, addrs, {
       indirect: hasFeature(this.#driverFeatures, VIRTIO_F_INDIRECT_DESC),
       eventIdx: hasFeature(this.#driverFeatures, VIRTIO_F_EVENT_IDX),
     });
@@ -291,50 +320,12 @@ export class VirtioBlkDevice implements BlkRequestContext {
 
   /** Interrupt counters of queue `q` (for tests and benchmarks). */
   interruptStats(q: number): { interrupted: number; suppressed: number } | undefined {
-    return this.#queues[q]?.ring?.interruptStats;
+    return this.#plane.interruptStats(q);
   }
 
-  /**
-   * The doorbell: process every available chain of queue `q`. Requests the
-   * backend completes at once (readSync, writeSync) are published together at
-   * the end of the pass: one used.idx store and at most one interrupt per
-   * doorbell. Requests that wait for the backend are published on a later turn.
-   */
+  /** The doorbell of queue `q` (see {@link BlkQueueEngine.notify}); ignored unless the device is running. */
   notify(q: number): void {
-    const queue = this.#queues[q];
-    const ring = queue?.ring;
-    if (queue === undefined || ring === undefined || !this.#running()) return;
-    this.#inPass = true;
-    try {
-      this.#pass(queue, q, ring);
-    } finally {
-      this.#inPass = false;
-    }
-    if (queue.dirty) {
-      queue.dirty = false;
-      if (ring.publish()) this.#irq({ kind: 'queue', queue: q });
-    }
-  }
-
-  #pass(queue: Queue, q: number, ring: SplitVirtqDevice): void {
-    for (;;) {
-      ring.disableNotifications();
-      for (;;) {
-        const chain = ring.pop();
-        if (chain === undefined) break;
-        if ('corrupt' in chain) {
-          this.#needsReset(`queue ${q}: ${chain.corrupt}`);
-          return;
-        }
-        if (queue.busy[chain.head] === 1) {
-          this.#needsReset(`queue ${q}: head ${chain.head} made available again while in flight`);
-          return;
-        }
-        this.#start(queue, q, chain);
-        if (!this.#running()) return;
-      }
-      if (!ring.enableNotifications()) break;
-    }
+    if (this.#running()) this.#plane.notify(q);
   }
 
   // ---- device-side events ----
@@ -353,8 +344,17 @@ export class VirtioBlkDevice implements BlkRequestContext {
   setReadOnly(readOnly: boolean): void {
     if (readOnly === this.#readOnly) return;
     this.#readOnly = readOnly;
+    this.#plane.update(this.requestState());
     this.#generation++;
     this.#configInterrupt();
+  }
+
+  /**
+   * The data plane is gone (its worker died): DEVICE_NEEDS_RESET (§2.1.2), so
+   * the driver stops and resets; what a reset finds next is up to the transport.
+   */
+  lose(reason: string): void {
+    this.#needsReset(reason);
   }
 
   get readOnly(): boolean {
@@ -371,131 +371,18 @@ export class VirtioBlkDevice implements BlkRequestContext {
 
   /** Backend operations in progress. */
   get inflight(): number {
-    return this.#inflight;
+    return this.#plane.inflight;
   }
-
-  // ---- request processing ----
 
   #running(): boolean {
     const s = this.#status;
     return !this.#resetting && (s & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 && (s & (VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)) === 0;
   }
 
-  #start(queue: Queue, q: number, chain: AvailChain): void {
-    const status = lastByte(chain.writable);
-    if (status === undefined || !this.memory.contains(status, 1)) {
-      // Nowhere to put a status: the request cannot be answered at all.
-      this.#needsReset(`queue ${q}: head ${chain.head} has no writable status byte`);
-      return;
-    }
-    const head = chain.head;
-    queue.busy[head] = 1;
-    const epoch = this.#epoch;
-    const r = chain.fault === undefined ? this.#handle(chain) : IOERR;
-    if (!(r instanceof Promise)) {
-      this.#finish(queue, head, status, r, epoch);
-      return;
-    }
-    this.#inflight++;
-    const settle = (res: BlkResult): void => {
-      this.#inflight--;
-      this.#finish(queue, head, status, res, epoch);
-      if (this.#inflight === 0 && this.#idle.length > 0) for (const wake of this.#idle.splice(0)) wake();
-    };
-    r.then(settle, () => {
-      settle(IOERR);
-    });
-  }
-
-  /** Parses a well-formed chain and runs its type's handler. */
-  #handle(chain: AvailChain): BlkResult | Promise<BlkResult> {
-    const req = this.#parse(chain);
-    if (req === undefined) return IOERR;
-    const handler = HANDLERS.get(req.type);
-    return handler === undefined ? UNSUPP : handler(this, req);
-  }
-
-  #parse(chain: AvailChain): (BlkRequestData & { type: number }) | undefined {
-    const rlen = sgLength(chain.readable);
-    const wlen = sgLength(chain.writable);
-    let type: number;
-    let sector: number;
-    const first = chain.readable[0];
-    if (first !== undefined && first.len >= VirtioBlkReqHeader.SIZE) {
-      // The usual layout: the whole header in the first descriptor; read it in place.
-      const at = first.addr;
-      type = this.memory.readU32(at + VirtioBlkReqHeader.type) ?? 0;
-      sector = sectorNumber(this.memory.readU32(at + VirtioBlkReqHeader.sector) ?? 0, this.memory.readU32(at + VirtioBlkReqHeader.sector + 4) ?? 0);
-    } else {
-      const hdr = sgRead(this.memory, chain.readable, 0, VirtioBlkReqHeader.SIZE);
-      if (hdr === undefined) return undefined;
-      const h = decodeBlkReqHeader(hdr);
-      type = h.type;
-      sector = Number(h.sector);
-    }
-    return {
-      type,
-      sector,
-      dataOut: sgSlice(chain.readable, VirtioBlkReqHeader.SIZE, rlen - VirtioBlkReqHeader.SIZE),
-      dataOutLen: rlen - VirtioBlkReqHeader.SIZE,
-      dataIn: sgSlice(chain.writable, 0, wlen - 1),
-      dataInLen: wlen - 1,
-    };
-  }
-
-  #finish(queue: Queue, head: number, statusAddr: number, r: BlkResult, epoch: number): void {
-    // A reset happened meanwhile: the ring belongs to nobody now; drop the answer.
-    if (epoch !== this.#epoch || queue.ring === undefined) return;
-    this.memory.writeU8(statusAddr, r.status);
-    queue.busy[head] = 0;
-    queue.ring.push(head, r.written + 1);
-    queue.dirty = true;
-    if (this.#inPass || this.#publishScheduled) return;
-    this.#publishScheduled = true;
-    this.#schedule(() => {
-      this.#publishScheduled = false;
-      if (epoch !== this.#epoch) return;
-      this.#publishAll();
-    });
-  }
-
-  /** One used.idx store per queue per turn; interrupt only where the driver wants one. */
-  #publishAll(): void {
-    for (let q = 0; q < this.#queues.length; q++) {
-      const queue = this.#queues[q];
-      if (queue?.dirty !== true || queue.ring === undefined) continue;
-      queue.dirty = false;
-      if (queue.ring.publish()) this.#irq({ kind: 'queue', queue: q });
-    }
-  }
-
-  /** Checks a data transfer: block-aligned length, aligned start, inside capacity. */
-  checkRange(sector: number, bytes: number): boolean {
-    const perBlock = this.blockSize / VIRTIO_BLK_SECTOR_SIZE;
-    if (bytes % this.blockSize !== 0 || sector % perBlock !== 0) return false;
-    return sector + bytes / VIRTIO_BLK_SECTOR_SIZE <= this.#capacitySectors;
-  }
-
-  hasDriverFeature(bit: number): boolean {
-    return hasFeature(this.#driverFeatures, bit);
-  }
-
-  get serial(): Uint8Array {
-    return this.#serial;
-  }
-
-  limits(): Pick<VirtioBlkConfig, 'maxDiscardSectors' | 'maxDiscardSeg' | 'maxWriteZeroesSectors' | 'maxWriteZeroesSeg'> {
-    return this.#config;
-  }
-
-  #freshQueue(): Queue {
-    return { size: 0, addrs: undefined, ring: undefined, busy: new Uint8Array(0), dirty: false };
-  }
-
   #setConfig(change: Partial<VirtioBlkConfig>, interrupt: boolean): void {
     Object.assign(this.#config, change);
     this.#configBytes = encodeBlkConfig(this.#config);
-    this.#capacitySectors = Number(this.#config.capacity);
+    this.#plane.update(this.requestState());
     this.#generation++;
     if (interrupt) this.#configInterrupt();
   }
@@ -510,20 +397,4 @@ export class VirtioBlkDevice implements BlkRequestContext {
     this.#status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     this.#irq({ kind: 'config' });
   }
-}
-
-/**
- * The le64 SECTOR from its two le32 halves. Past 2^53 (where a number stops
- * being exact) it is Infinity: past any capacity, which checkRange refuses.
- */
-function sectorNumber(lo: number, hi: number): number {
-  return hi < 0x20_0000 ? hi * 0x1_0000_0000 + lo : Infinity;
-}
-
-function lastByte(ranges: readonly GuestRange[]): number | undefined {
-  for (let i = ranges.length - 1; i >= 0; i--) {
-    const r = ranges[i];
-    if (r !== undefined && r.len > 0) return r.addr + r.len - 1;
-  }
-  return undefined;
 }
