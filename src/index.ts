@@ -14,6 +14,7 @@ export { VIRTIO_BLK_CONFIG_SIZE, VirtioBlkConfigLayout, decodeBlkConfig, encodeB
 export { VirtioBlkDriver, VIRTIO_BLK_DRIVER_FEATURES, blkOk, type BlkRequest, type BlkCompletion, type BlkDriverOptions, type BlkDriverError } from './virtio/blk-driver.js';
 export { VirtioBlkDevice, VIRTIO_ID_BLOCK, VIRTIO_BLK_SUPPORTED_FEATURES, type VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
 export type { BlockBackend, BackendStatus, AllocationExtent } from './virtio/device/backend.js';
+export type { BackendShare } from './virtio/device/backend.js';
 export * from './virtio/device/backends/index.js';
 export type { VirtioTransport, VirtioInterrupt } from './virtio/transport/transport.js';
 export { LocalTransport } from './virtio/transport/local.js';

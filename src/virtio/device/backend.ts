@@ -17,6 +17,34 @@ export interface AllocationExtent {
   readonly allocated: boolean;
 }
 
+/**
+ * A structured-cloneable description of a backend's medium that another thread
+ * can open with `openSharedBackend` (postMessage or workerData carries it):
+ * shared memory travels as the SharedArrayBuffers themselves, an image file as
+ * its absolute path plus what identifies the file that was opened (size, st_dev,
+ * st_ino), so the opener can refuse a file that changed since.
+ */
+export type BackendShare =
+  | {
+    readonly kind: 'shared-memory';
+    /** The medium: `data.byteLength` is the capacity. */
+    readonly data: SharedArrayBuffer;
+    /** The allocation bitmap, one bit per granule (see SharedMemoryBackend). */
+    readonly map: SharedArrayBuffer;
+    readonly blockSize: 512 | 4096;
+    readonly readOnly: boolean;
+  }
+  | {
+    readonly kind: 'file';
+    readonly path: string;
+    readonly blockSize: 512 | 4096;
+    readonly readOnly: boolean;
+    /** Capacity in bytes when shared. */
+    readonly size: number;
+    readonly dev: bigint;
+    readonly ino: bigint;
+  };
+
 export interface BlockBackend {
   /** Capacity in bytes (a multiple of 512). */
   readonly size: number;
@@ -44,6 +72,13 @@ export interface BlockBackend {
   writeZeroes(offset: number, length: number, unmap: boolean): Promise<BackendStatus>;
   /** Optional allocation query: the extents covering [offset, offset+length), in order. */
   allocation?(offset: number, length: number): Promise<readonly AllocationExtent[] | BackendStatus>;
+  /**
+   * Optional: a description of this backend's medium that another thread can
+   * open; the device worker opens its own handle on it instead of calling this
+   * object across threads. Absent when the medium lives in this thread only (a
+   * Map in this thread's heap, say).
+   */
+  share?(): BackendShare;
   /** Releases OS resources (file handles). Idempotent. */
   close(): Promise<void>;
 }

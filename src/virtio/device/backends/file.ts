@@ -4,10 +4,14 @@
 // the user's input meets the file system, so its failures are values carrying a
 // message that says what to do next; after that every fs error becomes a
 // BackendStatus and nothing is thrown except for caller bugs (bad ranges).
+//
+// A device worker thread opens the image again from a share (openShare) with
+// blocking reads and writes on the handle's descriptor: see the `io` option.
 
+import { readSync, writeSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { BackendStatus, BlockBackend } from '../backend.js';
+import { dirname, resolve } from 'node:path';
+import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
@@ -25,6 +29,8 @@ export const FileBackendErrorCode = {
   EISDIR: 'EISDIR',
   EINVAL: 'EINVAL',
   ENOSPC: 'ENOSPC',
+  /** {@link FileBackend.openShare}: the file at the path is no longer the one that was shared, or its size changed. */
+  ESTALE: 'ESTALE',
   /** Anything else; the message names the original code. */
   EIO: 'EIO',
 } as const;
@@ -46,7 +52,20 @@ export interface FileBackendOpenOptions {
   readonly create?: { readonly size: number };
   /** Logical block size in bytes; 512 by default. The image size must be a multiple of it. */
   readonly blockSize?: 512 | 4096;
+  /**
+   * `'async'` (the default): every operation goes through the libuv thread pool.
+   * `'sync'`: the backend also gets readSync and writeSync, which call pread(2)
+   * and pwrite(2) on the calling thread and block it until the I/O is done. That
+   * suits a device worker thread, which has nothing else to do while its request
+   * runs and saves the hop to the thread pool and back per request; on the main
+   * thread it would stall every connection, so it belongs in a device worker only.
+   * flush, discard and write-zeroes stay asynchronous in both modes.
+   */
+  readonly io?: 'async' | 'sync';
 }
+
+/** The image-file form of {@link BackendShare}. */
+export type FileShare = Extract<BackendShare, { kind: 'file' }>;
 
 function isBlockSize(n: number): n is 512 | 4096 {
   return n === 512 || n === 4096;
@@ -114,13 +133,21 @@ function ioStatus(err: unknown): BackendStatus {
   return code === 'ENOSPC' || code === 'EDQUOT' ? 'no-space' : 'io-error';
 }
 
+/** Throws when [at, at+length) is not inside `buf` (a caller bug, like a range outside the disk). */
+function assertWithin(buf: Uint8Array, at: number, length: number): void {
+  if (!Number.isSafeInteger(at) || at < 0 || at + length > buf.length) {
+    throw new RangeError(`FileBackend: [${at}, +${length}) is outside the ${buf.length}-byte buffer`);
+  }
+}
+
 /**
  * A disk image in a regular file.
  *
  * Operations run concurrently on one FileHandle with positioned reads and writes,
- * so they never share a file position. Caller bugs (ranges outside the disk,
- * unaligned or non-integer offsets) throw `RangeError` synchronously; everything
- * the file system reports becomes a {@link BackendStatus}.
+ * so they never share a file position; readSync and writeSync (`io: 'sync'`)
+ * use the same descriptor. Caller bugs (ranges outside the disk, unaligned or
+ * non-integer offsets) throw `RangeError` synchronously; everything the file
+ * system reports becomes a {@link BackendStatus}.
  */
 export class FileBackend implements BlockBackend {
   /** Discriminant for the result of {@link FileBackend.open}. */
@@ -131,14 +158,28 @@ export class FileBackend implements BlockBackend {
   readonly blockSize: 512 | 4096;
   /** The image path, for messages. */
   readonly path: string;
+  /**
+   * Present only when opened with `io: 'sync'`: {@link read} into `dst[at, at + length)`
+   * by pread(2), blocking the calling thread until it is done.
+   */
+  declare readonly readSync?: (offset: number, dst: Uint8Array, at: number, length: number) => BackendStatus;
+  /** Present only when opened with `io: 'sync'`: {@link write} of `src[at, at + length)` by pwrite(2), blocking. */
+  declare readonly writeSync?: (offset: number, src: Uint8Array, at: number, length: number) => BackendStatus;
   #fh: FileHandle | undefined;
+  /** What identifies the opened file for {@link share}; the path is resolved at open, before any chdir. */
+  readonly #identity: { readonly path: string; readonly dev: bigint; readonly ino: bigint };
 
-  private constructor(fh: FileHandle, path: string, size: number, blockSize: 512 | 4096, readOnly: boolean) {
+  private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: 'async' | 'sync') {
     this.#fh = fh;
     this.path = path;
-    this.size = size;
+    this.size = stat.size;
     this.blockSize = blockSize;
     this.readOnly = readOnly;
+    this.#identity = { path: resolve(path), dev: stat.dev, ino: stat.ino };
+    if (io === 'sync') {
+      this.readSync = (offset, dst, at, length) => this.#readNow(offset, dst, at, length);
+      this.writeSync = (offset, src, at, length) => this.#writeNow(offset, src, at, length);
+    }
   }
 
   /**
@@ -152,6 +193,8 @@ export class FileBackend implements BlockBackend {
     // Widened to number: JS callers and casts can pass anything.
     const blockSize: number = options.blockSize ?? SECTOR;
     if (!isBlockSize(blockSize)) throw new RangeError(`FileBackend.open: blockSize must be 512 or 4096, got ${blockSize}`);
+    const io: string = options.io ?? 'async';
+    if (io !== 'async' && io !== 'sync') throw new RangeError(`FileBackend.open: io must be 'async' or 'sync', got ${io}`);
     const readOnly = options.readOnly ?? false;
 
     let fh: FileHandle;
@@ -161,26 +204,56 @@ export class FileBackend implements BlockBackend {
       if (errorCode(err) !== 'ENOENT' || options.create === undefined) return openFailure(path, err, readOnly, false);
       const created = await createImage(path, options.create.size, blockSize);
       // Somebody else created it between our two opens: open theirs as it is.
-      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize });
+      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io });
       if (!created.ok) return created;
       fh = created.fh;
     }
 
-    let size: number;
+    let stat: FileStat;
     try {
-      const st = await fh.stat();
+      // bigint: st_ino can exceed 2^53 on some file systems, and openShare compares it exactly.
+      const st = await fh.stat({ bigint: true });
       // open(2) of a directory succeeds read-only; the error only shows on read.
       if (st.isDirectory()) return await closing(fh, openFailure(path, { code: 'EISDIR' }, readOnly, false));
       if (!st.isFile()) {
         return await closing(fh, failure(path, 'EINVAL', `${path} is not a regular file; only image files are supported`));
       }
-      size = st.size;
+      stat = { size: Number(st.size), dev: st.dev, ino: st.ino };
     } catch (err) {
       return closing(fh, failure(path, 'EIO', `cannot stat image ${path}: ${errorText(err)}`));
     }
-    const bad = checkImageSize(path, size, blockSize);
+    const bad = checkImageSize(path, stat.size, blockSize);
     if (bad) return closing(fh, bad);
-    return new FileBackend(fh, path, size, blockSize, readOnly);
+    return new FileBackend(fh, path, stat, blockSize, readOnly, io);
+  }
+
+  /**
+   * Opens the image another thread shared (see {@link share}) for a device
+   * worker: `io: 'sync'`, never creating or resizing the file. An image that is
+   * no longer the shared file (replaced, renamed over) or whose size changed is
+   * refused with `ESTALE`: the driver sized the disk from the share, and serving
+   * another file or another capacity under it would corrupt what it believes.
+   */
+  static async openShare(share: FileShare): Promise<FileBackend | FileBackendError> {
+    const { path, size } = share;
+    const opened = await FileBackend.open(path, { readOnly: share.readOnly, blockSize: share.blockSize, io: 'sync' });
+    if (!opened.ok) return opened;
+    const id = opened.#identity;
+    if (id.dev !== share.dev || id.ino !== share.ino) {
+      await opened.close();
+      return failure(path, 'ESTALE', `image ${path} is no longer the file that was shared (it was replaced or renamed over); open the new image and share it again`);
+    }
+    if (opened.size !== size) {
+      await opened.close();
+      return failure(path, 'ESTALE', `image ${path} is now ${opened.size} bytes but was ${size} when shared; restore it with \`truncate -s ${size} ${path}\` or open it again and share that`);
+    }
+    return opened;
+  }
+
+  /** The image for a device worker thread: it opens its own descriptor with {@link openShare}. */
+  share(): FileShare {
+    const { path, dev, ino } = this.#identity;
+    return { kind: 'file', path, blockSize: this.blockSize, readOnly: this.readOnly, size: this.size, dev, ino };
   }
 
   read(offset: number, dst: Uint8Array): Promise<BackendStatus> {
@@ -256,6 +329,49 @@ export class FileBackend implements BlockBackend {
     }
   }
 
+  /** readSync: pread(2) on the handle's descriptor until `length` bytes are in, blocking this thread. */
+  #readNow(offset: number, dst: Uint8Array, at: number, length: number): BackendStatus {
+    this.#assertRange('readSync', offset, length);
+    assertWithin(dst, at, length);
+    const fh = this.#fh;
+    if (fh === undefined) return 'io-error';
+    try {
+      for (let pos = 0; pos < length; ) {
+        const n = readSync(fh.fd, dst, at + pos, Math.min(length - pos, MAX_IO), offset + pos);
+        if (n === 0) {
+          // End of file inside the disk: reads as a hole, as in read().
+          dst.fill(0, at + pos, at + length);
+          break;
+        }
+        pos += n;
+      }
+      return 'ok';
+    } catch (err) {
+      return ioStatus(err);
+    }
+  }
+
+  /** writeSync: pwrite(2) on the handle's descriptor until every byte is written, blocking this thread. */
+  #writeNow(offset: number, src: Uint8Array, at: number, length: number): BackendStatus {
+    this.#assertRange('writeSync', offset, length);
+    assertWithin(src, at, length);
+    // Defence in depth: the device refuses writes to a read-only disk before it gets here.
+    if (this.readOnly) return 'io-error';
+    const fh = this.#fh;
+    if (fh === undefined) return 'io-error';
+    try {
+      for (let pos = 0; pos < length; ) {
+        const n = writeSync(fh.fd, src, at + pos, Math.min(length - pos, MAX_IO), offset + pos);
+        // A zero-byte write would loop forever (see writeAll).
+        if (n === 0) return 'io-error';
+        pos += n;
+      }
+      return 'ok';
+    } catch (err) {
+      return ioStatus(err);
+    }
+  }
+
   /** Runs `fn` on the open handle, turning a closed backend and every fs error into a status. */
   #io(fn: (fh: FileHandle) => Promise<BackendStatus>): Promise<BackendStatus> {
     const fh = this.#fh;
@@ -272,6 +388,13 @@ export class FileBackend implements BlockBackend {
       throw new RangeError(`FileBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${this.size}-byte image`);
     }
   }
+}
+
+/** What open() keeps of fstat(2): the capacity and the file's identity for share(). */
+interface FileStat {
+  readonly size: number;
+  readonly dev: bigint;
+  readonly ino: bigint;
 }
 
 /** Creates a sparse image of `size` bytes; 'exists' when another opener won the race. */

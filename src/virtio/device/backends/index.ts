@@ -1,13 +1,17 @@
-// Block backends behind the BlockBackend interface: a sparse RAM disk, an image
-// file, and a fault-injecting wrapper for tests.
+// Block backends behind the BlockBackend interface: a sparse RAM disk, the same
+// in shared memory for device worker threads, an image file, and a
+// fault-injecting wrapper for tests; plus opening a backend another thread shared.
 
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
+export { SharedMemoryBackend, type SharedMemoryBackendOptions, type SharedMemoryShare } from './shared-memory.js';
 export {
   FileBackend,
   FileBackendErrorCode,
   type FileBackendError,
   type FileBackendOpenOptions,
+  type FileShare,
 } from './file.js';
+export { openSharedBackend } from './share.js';
 export {
   FaultyBackend,
   type FaultSpec,
