@@ -6,6 +6,8 @@
 import type { BlockBackend } from './virtio/device/backend.js';
 import type { VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
 import { attachLocalVirtioBlk, type LocalVirtioBlk } from './virtio/local-stack.js';
+import { attachWorkerVirtioBlk, type WorkerVirtioBlk } from './virtio/worker-stack.js';
+import { WorkerTransport } from './virtio/transport/worker.js';
 import type { SbcEmulatorOptions } from './scsi/sbc/emulator.js';
 import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
 import { VtblkSim } from './cam/sim/vtblk/sim.js';
@@ -21,8 +23,20 @@ export interface StackOptions {
   readonly queueSize?: number;
   /** Driver features to request (default all the driver understands), e.g. without VIRTIO_F_INDIRECT_DESC. */
   readonly features?: bigint;
-  /** Only 'local' (the device runs on the same thread) in this version. */
-  readonly transport?: 'local';
+  /**
+   * Where the device runs: 'local' (default; on this thread) or 'worker' (its
+   * queues in worker threads over shared guest memory; the backend must be
+   * shareable: SharedMemoryBackend or FileBackend).
+   */
+  readonly transport?: 'local' | 'worker';
+  /** Transport `worker`: device worker threads (default one per queue). */
+  readonly workers?: number;
+  /** Transport `worker`: microseconds an idle worker polls its doorbell before sleeping (default 0: sleep at once). */
+  readonly pollUs?: number;
+  /** Transport `worker`: a worker whose heartbeat stands still this long is hung, terminated and the device lost (default 5000). */
+  readonly hangTimeoutMs?: number;
+  /** Request queues (VIRTIO_BLK_F_MQ), 1..65535 (default 1); the SIM spreads requests over them. */
+  readonly queues?: number;
   /** Guest memory bytes (default 64 MiB, more when the ring and transfers need it). */
   readonly memorySize?: number;
   /** virtio-blk device model options (block size, seg_max, size_max, serial, writeback, …). */
@@ -63,13 +77,13 @@ interface Attached {
 export class Stack {
   readonly xpt: Xpt;
   readonly sim: VtblkSim;
-  readonly virtio: LocalVirtioBlk;
+  readonly virtio: LocalVirtioBlk | WorkerVirtioBlk;
   readonly #bus: number;
   readonly #backend: BlockBackend;
   readonly #units: Attached[];
   #closed: Promise<void> | undefined;
 
-  constructor(xpt: Xpt, sim: VtblkSim, virtio: LocalVirtioBlk, bus: number, backend: BlockBackend, units: Attached[]) {
+  constructor(xpt: Xpt, sim: VtblkSim, virtio: LocalVirtioBlk | WorkerVirtioBlk, bus: number, backend: BlockBackend, units: Attached[]) {
     this.xpt = xpt;
     this.sim = sim;
     this.virtio = virtio;
@@ -126,6 +140,7 @@ export class Stack {
     this.#closed ??= (async () => {
       for (const u of this.#units) await u.da.close();
       await this.xpt.deregisterBus(this.#bus);
+      if (this.virtio.transport instanceof WorkerTransport) await this.virtio.transport.close();
       await this.#backend.close();
     })();
     return this.#closed;
@@ -146,16 +161,34 @@ export class Stack {
 export async function createStack(opts: StackOptions): Promise<Stack> {
   // Widened to string: JavaScript callers can pass anything.
   const transport: string = opts.transport ?? 'local';
-  if (transport !== 'local') throw new RangeError(`transport '${transport}' is not available in this version (only 'local')`);
+  if (transport !== 'local' && transport !== 'worker') throw new RangeError(`transport must be 'local' or 'worker', got '${transport}'`);
   const queueSize = opts.queueSize ?? 128;
-  const virtio = await attachLocalVirtioBlk({
+  const queues = opts.queues ?? 1;
+  // VIRTIO 1.2 §5.2.4: num_queues is a 16-bit field.
+  if (!Number.isInteger(queues) || queues < 1 || queues > 0xffff) throw new RangeError(`queues must be an integer in 1..65535, got ${queues}`);
+  const common = {
     backend: opts.backend,
     queueSize,
+    queues,
     ...(opts.features === undefined ? {} : { features: opts.features }),
     ...(opts.memorySize === undefined ? {} : { memorySize: opts.memorySize }),
     ...(opts.device === undefined ? {} : { device: opts.device }),
-  });
+  };
+  const virtio = transport === 'local'
+    ? await attachLocalVirtioBlk(common)
+    : await attachWorkerVirtioBlk({
+      ...common,
+      ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+      ...(opts.pollUs === undefined ? {} : { pollUs: opts.pollUs }),
+      ...(opts.hangTimeoutMs === undefined ? {} : { hangTimeoutMs: opts.hangTimeoutMs }),
+    });
   if (!('driver' in virtio)) throw new Error(`virtio-blk attach failed: ${virtio.reason}`);
+  const offered = virtio.driver.queueCount;
+  if (offered !== queues) {
+    // The driver takes what the device offers (num_queues, and 1 without VIRTIO_BLK_F_MQ).
+    await virtio.driver.close();
+    throw new RangeError(`queues ${queues}: the device offers ${offered} request queue(s)`);
+  }
   const sim = await VtblkSim.create(virtio, {
     ...(opts.reserve === undefined ? {} : { reserve: opts.reserve }),
     ...(opts.emulator === undefined ? {} : { emulator: opts.emulator }),

@@ -367,6 +367,8 @@ export class VirtioBlkDriver {
     const t = this.transport;
     this.#broken = undefined;
     await t.reset();
+    const gone = t.lost?.();
+    if (gone !== undefined) return this.#fail(gone);
     t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
     t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
     const offered = t.getDeviceFeatures();

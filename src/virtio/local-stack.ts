@@ -21,6 +21,8 @@ export interface LocalVirtioBlkOptions {
   readonly shared?: boolean;
   /** Device options other than memory and backend. */
   readonly device?: Partial<Omit<VirtioBlkDeviceOptions, 'memory' | 'backend'>>;
+  /** Request queues: the device's numQueues (unless `device` sets it) and the driver's `queues` (default 1). */
+  readonly queues?: number;
 }
 
 export interface LocalVirtioBlk {
@@ -35,13 +37,15 @@ export interface LocalVirtioBlk {
 export async function attachLocalVirtioBlk(opts: LocalVirtioBlkOptions): Promise<LocalVirtioBlk | BlkDriverError> {
   const memory = GuestMemory.create(opts.memorySize ?? 64 << 20, opts.shared ?? false);
   const allocator = new GuestAllocator(0, memory.size);
-  const device = new VirtioBlkDevice({ queueMaxSize: Math.max(1024, opts.queueSize ?? 256), ...opts.device, memory, backend: opts.backend });
+  const numQueues = opts.queues === undefined ? {} : { numQueues: opts.queues };
+  const device = new VirtioBlkDevice({ queueMaxSize: Math.max(1024, opts.queueSize ?? 256), ...numQueues, ...opts.device, memory, backend: opts.backend });
   const transport = new LocalTransport(device);
   const driver = await VirtioBlkDriver.attach({
     transport,
     allocator,
     queueSize: opts.queueSize ?? 256,
     ...(opts.features === undefined ? {} : { features: opts.features }),
+    ...(opts.queues === undefined ? {} : { queues: opts.queues }),
   });
   if (!(driver instanceof VirtioBlkDriver)) return driver;
   return { memory, allocator, device, transport, driver };

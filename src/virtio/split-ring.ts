@@ -14,6 +14,19 @@
 // virtio_wmb before the idx store, virtio_rmb after the idx load, and
 // virtio_mb between publishing and reading the other side's event field).
 // On a plain ArrayBuffer the same calls are merely ordinary accesses.
+//
+// Why a notification cannot be lost when driver and device run on different
+// threads (transport `worker`): each side stores its own index (avail.idx,
+// used.idx) and then loads the other's event field (avail_event, used_event),
+// while the other side stores that event field and then re-loads the index
+// (enableNotifications / enableInterrupts re-check). All four accesses are
+// Atomics, hence in one total order: if the publisher's load missed the new
+// event value, the re-check that follows the event store comes later in that
+// order and sees the published index, so the sleeping side goes on working
+// instead of waiting for a kick or an interrupt nobody sends. The doorbell and
+// interrupt counters themselves (transport/worker-signals.ts) are Atomics.add
+// before Atomics.notify, and every waiter reads the counter before it drains
+// the ring and waits on that value, so a bump between the two is seen.
 
 import type { GuestMemory, GuestRange } from './guest-memory.js';
 import type { GuestAllocator } from './guest-allocator.js';

@@ -45,6 +45,8 @@ describe('the ARCHITECTURE.md example, through the package entry', () => {
 
   test('an unknown transport is refused with a clear message', async () => {
     const { createStack: create, MemoryBackend: Mem } = await import('../../src/index.js');
-    await expect(create({ backend: new Mem({ blocks: 8 }), transport: 'worker' as 'local' })).rejects.toThrow(/transport 'worker' is not available in this version \(only 'local'\)/);
+    await expect(create({ backend: new Mem({ blocks: 8 }), transport: 'vhost-user' as 'local' })).rejects.toThrow("transport must be 'local' or 'worker', got 'vhost-user'");
+    // A MemoryBackend lives in this thread's heap: no worker can open it.
+    await expect(create({ backend: new Mem({ blocks: 8 }), transport: 'worker' })).rejects.toThrow(/use SharedMemoryBackend or FileBackend/);
   });
 });

@@ -318,6 +318,11 @@ export class VirtioBlkDevice {
     });
   }
 
+  /** Ring addresses queue `q` was enabled with (queue_desc/driver/device), or undefined. */
+  queueAddrs(q: number): SplitRingAddrs | undefined {
+    return this.#queues[q]?.addrs;
+  }
+
   /** Interrupt counters of queue `q` (for tests and benchmarks). */
   interruptStats(q: number): { interrupted: number; suppressed: number } | undefined {
     return this.#plane.interruptStats(q);

@@ -44,4 +44,10 @@ export interface VirtioTransport {
   notify(q: number): void;
   /** Installs the interrupt handler (one per driver). */
   onInterrupt(handler: (irq: VirtioInterrupt) => void): void;
+  /**
+   * Optional: why the device is gone for good (its worker thread exited or
+   * hung), or undefined while it is there. A driver that finds it set after a
+   * reset gives up instead of initialising a device nobody serves.
+   */
+  lost?(): string | undefined;
 }

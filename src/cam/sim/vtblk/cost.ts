@@ -33,17 +33,24 @@ import type { VirtioBlockCommandSet } from './translate.js';
 export interface CostModel {
   readonly emulator: SbcEmulator;
   readonly bcs: VirtioBlockCommandSet;
-  /** Descriptors a request with `dataBuffers` data buffers costs on the SIM's queue. */
+  /** Descriptors a request with `dataBuffers` data buffers costs on any of the SIM's queues (the most, where they differ). */
   requestCost(dataBuffers: number): number;
 }
 
 /**
- * The descriptor cost of requests with 0..`maxDataBuffers` data buffers, taken
- * from the driver once: the XPT asks for costs while the device is being reset
- * (and its queues torn down), and the answer does not change across a reset.
+ * The descriptor cost of requests with 0..`maxDataBuffers` data buffers on
+ * queues 0..`queues` − 1, taken from the driver once: the XPT asks for costs
+ * while the device is being reset (and its queues torn down), and the answer
+ * does not change across a reset. The queues share the negotiated features, so
+ * a request costs the same on each; the table keeps the most anyway, as the
+ * block set may send a request to any of them.
  */
-export function requestCostTable(driver: VirtioBlkDriver, queue: number, maxDataBuffers: number): (dataBuffers: number) => number {
-  const table = Array.from({ length: maxDataBuffers + 1 }, (_, n) => driver.descriptorCost(n, queue));
+export function requestCostTable(driver: VirtioBlkDriver, queues: number, maxDataBuffers: number): (dataBuffers: number) => number {
+  const table = Array.from({ length: maxDataBuffers + 1 }, (_, n) => {
+    let cost = 0;
+    for (let q = 0; q < queues; q++) cost = Math.max(cost, driver.descriptorCost(n, q));
+    return cost;
+  });
   return (n) => {
     const cost = table[n];
     if (cost === undefined) throw new RangeError(`no request carries ${n} data buffers (at most ${maxDataBuffers})`);

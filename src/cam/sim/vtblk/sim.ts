@@ -1,8 +1,10 @@
 // The vtblk SIM: one virtio-blk device as a CAM bus with one target and one
 // LUN. XPT_SCSI_IO runs through the SBC emulator over VirtioBlockCommandSet
-// (translate.ts); the descriptor budget the XPT's devq hands out is the ring
-// minus a reserve. Cf. FreeBSD sys/dev/virtio/scsi/virtio_scsi.c (a SIM over a
-// virtqueue) and sys/dev/virtio/block/virtio_blk.c (the request path).
+// (translate.ts), which spreads requests over the device's request queues
+// (VIRTIO_BLK_F_MQ); the descriptor budget the XPT's devq hands out is each
+// ring minus a reserve, summed over the queues. Cf. FreeBSD
+// sys/dev/virtio/scsi/virtio_scsi.c (a SIM over a virtqueue) and
+// sys/dev/virtio/block/virtio_blk.c (the request path).
 // Spec: VIRTIO 1.2 §5.2, SAM-5 (unit attention, task set full), SPC-5, SBC-4.
 //
 // Recovery (a CCB timed out, XPT_ABORT of an active CCB, XPT_RESET_DEV,
@@ -62,9 +64,9 @@ export interface VtblkDevice {
 export interface VtblkSimOptions {
   /** Unit number (`vtblk0`, …); default 0. */
   readonly unit?: number;
-  /** Request queue (default 0). */
-  readonly queue?: number;
-  /** Descriptors kept out of the devq budget for flushes the SIM issues on its own; default two flushes' worth. */
+  /** Request queues to use: the driver's first `queues` (default all it set up). */
+  readonly queues?: number;
+  /** Descriptors of each queue kept out of the devq budget for flushes the SIM issues on its own; default two flushes' worth. */
   readonly reserve?: number;
   /** The I_T nexus the emulator sees CCBs come from when they name no initiator (CcbInitiator); default `cam`. */
   readonly nexus?: string;
@@ -113,9 +115,8 @@ export class VtblkSim implements Sim {
   readonly emulator: SbcEmulator;
   /** Descriptors a request with n data buffers costs (CostModel). */
   readonly requestCost: (dataBuffers: number) => number;
-  /** The ring's descriptors (the same after every reset: same size, same features). */
-  readonly #ringSize: number;
-  readonly #reserve: number;
+  /** Σ over the queues of ring − reserve (the same after every reset: same sizes, same features). */
+  readonly #capacity: number;
   readonly #nexus: string;
   /** The execute() options of a command without Data-Out (most of them: one object for all). */
   readonly #noData: ExecuteOptions;
@@ -132,9 +133,10 @@ export class VtblkSim implements Sim {
     this.driver = driver;
     this.bcs = bcs;
     this.emulator = emulator;
-    this.requestCost = requestCostTable(driver, bcs.queue, bcs.maxDataSegments);
-    this.#ringSize = driver.queueSize(bcs.queue);
-    this.#reserve = reserve;
+    this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
+    let capacity = 0;
+    for (let q = 0; q < bcs.queueCount; q++) capacity += bcs.ringSize(q) - reserve;
+    this.#capacity = capacity;
     this.#nexus = opts.nexus ?? 'cam';
     this.#noData = { dataOut: NO_DATA, nexus: this.#nexus };
     this.#readOnly = bcs.readOnly;
@@ -146,22 +148,31 @@ export class VtblkSim implements Sim {
   /**
    * Builds the SIM over an attached driver: reads the device serial (GET_ID)
    * and sets up the logical unit. Throws RangeError when the options do not fit
-   * the ring (the reserve leaves no room for a one-segment request).
+   * a ring (the reserve leaves no room for a one-segment request) or name
+   * queues the driver did not set up.
    */
   static async create(dev: VtblkDevice, opts: VtblkSimOptions = {}): Promise<VtblkSim> {
     const { driver } = dev;
-    const queue = opts.queue ?? 0;
-    const ring = driver.queueSize(queue);
-    const reserve = opts.reserve ?? 2 * driver.descriptorCost(0, queue);
-    const budget = ring - reserve;
-    const smallest = driver.descriptorCost(1, queue);
-    if (!Number.isInteger(reserve) || reserve < 0 || budget < smallest) {
-      throw new RangeError(`reserve ${reserve} leaves ${budget} of the ${ring}-descriptor ring; a one-segment request needs ${smallest}`);
+    const queues = opts.queues ?? driver.queueCount;
+    if (!Number.isInteger(queues) || queues < 1 || queues > driver.queueCount) {
+      throw new RangeError(`queues must be an integer in 1..${driver.queueCount} (the queues the driver set up), got ${queues}`);
     }
-    // Most data segments whose request still fits the budget.
-    let maxDataSegments = driver.maxDataBuffers(queue);
-    while (maxDataSegments > 1 && driver.descriptorCost(maxDataSegments, queue) > budget) maxDataSegments--;
-    const bcs = new VirtioBlockCommandSet({ driver, memory: dev.memory, allocator: dev.allocator, queue, maxDataSegments });
+    // Every queue has the same features, so a flush costs the same on each.
+    const reserve = opts.reserve ?? 2 * driver.descriptorCost(0, 0);
+    // Most data segments whose request still fits the budget of every queue: a request may go to any of them.
+    let maxDataSegments = Infinity;
+    for (let q = 0; q < queues; q++) {
+      const ring = driver.queueSize(q);
+      const budget = ring - reserve;
+      const smallest = driver.descriptorCost(1, q);
+      if (!Number.isInteger(reserve) || reserve < 0 || budget < smallest) {
+        throw new RangeError(`reserve ${reserve} leaves ${budget} of the ${ring}-descriptor ring${queues > 1 ? ` of queue ${q}` : ''}; a one-segment request needs ${smallest}`);
+      }
+      let fit = driver.maxDataBuffers(q);
+      while (fit > 1 && driver.descriptorCost(fit, q) > budget) fit--;
+      maxDataSegments = Math.min(maxDataSegments, fit);
+    }
+    const bcs = new VirtioBlockCommandSet({ driver, memory: dev.memory, allocator: dev.allocator, queues, maxDataSegments });
     const emulator = await SbcEmulator.create(bcs, opts.emulator);
     return new VtblkSim(driver, bcs, emulator, reserve, opts);
   }
@@ -177,8 +188,9 @@ export class VtblkSim implements Sim {
     return this.#active.size;
   }
 
+  /** The devq budget: what each ring holds beyond its reserve, summed over the queues (requests go to the roomiest). */
   capacity(): number {
-    return this.#ringSize - this.#reserve;
+    return this.#capacity;
   }
 
   cost(ccb: ScsiIoCcb): number {
@@ -309,16 +321,26 @@ export class VtblkSim implements Sim {
   }
 
   /**
-   * Device-side ring shortage: the free descriptors when fewer are free than
-   * our own requests leave (someone holds descriptors we do not account for),
-   * else undefined. The command is then CAM's QUEUE FULL only if it does not
-   * fit in what is free; a shortage that still leaves room for it is not a full
-   * ring, and the command goes ahead.
+   * Device-side ring shortage: when some queue has fewer descriptors free than
+   * our own requests leave on it (someone holds descriptors we do not account
+   * for), the most room any one queue has (free, and no more than our charges
+   * leave), else undefined. The command is then CAM's QUEUE FULL only if it
+   * does not fit in that room; a shortage that still leaves room for it is not
+   * a full ring, and the command goes ahead, to the roomiest queue (the block
+   * set picks by the same measure). Runs for every CCB: one pass over the
+   * queues, nothing allocated.
    */
   #unexpectedlyFree(): number | undefined {
-    const q = this.bcs.queue;
-    const free = this.driver.freeDescriptors(q);
-    return free < this.#ringSize - this.bcs.heldDescriptors ? free : undefined;
+    const bcs = this.bcs;
+    let short = false;
+    let room = 0;
+    for (let q = 0; q < bcs.queueCount; q++) {
+      const free = this.driver.freeDescriptors(q);
+      const expected = bcs.ringSize(q) - bcs.heldOn(q);
+      if (free < expected) short = true;
+      room = Math.max(room, Math.min(free, expected));
+    }
+    return short ? room : undefined;
   }
 
   #answered(entry: Active, r: SbcResult | undefined, taken: number): void {

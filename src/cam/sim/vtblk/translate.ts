@@ -1,6 +1,7 @@
 // The SBC emulator's block device, on a virtio-blk driver: each BlockCommandSet
 // operation becomes one virtio-blk request (VIRTIO 1.2 §5.2.6: IN, OUT, FLUSH,
-// GET_ID, DISCARD, WRITE_ZEROES), its data staged in guest memory. Geometry and
+// GET_ID, DISCARD, WRITE_ZEROES), its data staged in guest memory, on whichever
+// of the driver's request queues has the most room (VIRTIO_BLK_F_MQ). Geometry and
 // limits come from the device configuration (§5.2.4) as the negotiated
 // features (§5.2.3) make its fields valid. Cf. FreeBSD sys/dev/virtio/block/
 // virtio_blk.c (vtblk_read_config, vtblk_request_execute) and Linux
@@ -17,6 +18,18 @@
 // (the device no longer touches memory) or before it reached the ring. The one
 // exception is a ring the driver declared broken: the device may still be
 // writing, so those buffers are quarantined until the next reset.
+//
+// Flush ordering across queues: a FLUSH covers the writes the device completed
+// before it (VIRTIO 1.2 §5.2.6.2), and with several queues the device may run
+// a FLUSH on one queue while writes submitted before it are still in flight on
+// another (a device serving each queue on its own, one worker per queue, has no
+// order between queues). So with more than one queue a FLUSH waits here until
+// every write (OUT, WRITE_ZEROES, DISCARD) issued before it, on any queue, has
+// completed; writes issued after it do not hold it back. The bookkeeping is a
+// count per write epoch (WriteEpoch), no promise or object per write. With one
+// queue a FLUSH goes at once, as it always has: it follows those writes in the
+// one avail ring, and SCSI does not order SIMPLE commands either (SAM-5 task
+// attributes), so SYNCHRONIZE CACHE need not wait for writes running beside it.
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
 import type { LogicalBlockLength } from '../../../scsi/device-info.js';
@@ -71,8 +84,8 @@ export interface VirtioBlockCommandSetOptions {
   readonly memory: GuestMemory;
   /** Allocator over that memory (the driver's), for data buffers. */
   readonly allocator: GuestAllocator;
-  /** Request queue to use (default 0). */
-  readonly queue?: number;
+  /** Request queues to spread requests over: the driver's first `queues` (default all it set up). */
+  readonly queues?: number;
   /**
    * Most data segments one request may carry, below the driver's own bound
    * (seg_max and the ring): the SIM keeps every request's descriptor cost within
@@ -82,6 +95,34 @@ export interface VirtioBlockCommandSetOptions {
 }
 
 const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
+const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
+
+/** One request queue's load from this set's requests, as {@link VirtioBlockCommandSet.queueStats} reports it. */
+export interface BlkQueueStats {
+  readonly queue: number;
+  /** The ring's descriptors. */
+  readonly ringSize: number;
+  /** Descriptors charged for requests on this queue, from request() until completion (waiting for ring room included). */
+  readonly held: number;
+  readonly maxHeld: number;
+  /** Requests issued on this queue and not completed (waiting for ring room included). */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  /** Requests issued on this queue so far. */
+  readonly requests: number;
+}
+
+/** The mutable counters behind a BlkQueueStats, one object per queue (updated in place on every request). */
+type QueueLoad = { -readonly [K in keyof BlkQueueStats]: BlkQueueStats[K] };
+
+/**
+ * Writes issued between two FLUSHes that had to wait, and the FLUSHes that
+ * wait for them: a FLUSH waits for the writes of its epoch and of every older one.
+ */
+interface WriteEpoch {
+  writes: number;
+  readonly flushes: (() => void)[];
+}
 
 /** A promise over a callback-form operation (exactly one call of `done`); a synchronous throw rejects it. */
 function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
@@ -108,9 +149,16 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   readonly driver: VirtioBlkDriver;
   readonly memory: GuestMemory;
   readonly allocator: GuestAllocator;
-  readonly queue: number;
   readonly #maxDataSegments: number | undefined;
+  /** Per request queue; the ring sizes are the same after every reset (same device, same options). */
+  readonly #loads: readonly QueueLoad[];
+  /** Where the next queue choice starts looking, so that queues with equal room take turns (#pick). */
+  #nextQueue = 0;
   #held = 0;
+  /** The epoch new writes join; it has no FLUSH waiting on it. */
+  #epoch: WriteEpoch = { writes: 0, flushes: [] };
+  /** Older epochs, oldest first, each with at least one FLUSH waiting for it to drain (and for all before it). */
+  readonly #closedEpochs: WriteEpoch[] = [];
   #liveData = 0;
   /**
    * Logical block size and segment bytes, derived from the driver's config:
@@ -141,18 +189,34 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   constructor(opts: VirtioBlockCommandSetOptions) {
     const max = opts.maxDataSegments;
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new RangeError(`maxDataSegments must be a positive integer, got ${max}`);
-    this.driver = opts.driver;
+    const driver = opts.driver;
+    const queues = opts.queues ?? driver.queueCount;
+    if (!Number.isInteger(queues) || queues < 1 || queues > driver.queueCount) {
+      throw new RangeError(`queues must be an integer in 1..${driver.queueCount} (the queues the driver set up), got ${queues}`);
+    }
+    this.driver = driver;
     this.memory = opts.memory;
     this.allocator = opts.allocator;
-    this.queue = opts.queue ?? 0;
     this.#maxDataSegments = max;
+    this.#loads = Array.from({ length: queues }, (_, queue) => ({ queue, ringSize: driver.queueSize(queue), held: 0, maxHeld: 0, inFlight: 0, maxInFlight: 0, requests: 0 }));
   }
 
   // ---- what the SIM needs beyond BlockCommandSet ----
 
-  /** Data segments one request may carry: seg_max, the ring, and the SIM's budget. */
+  /** Request queues this set spreads its requests over (queues 0..queueCount − 1). */
+  get queueCount(): number {
+    return this.#loads.length;
+  }
+
+  /** Descriptors of queue `q`'s ring. */
+  ringSize(q: number): number {
+    return this.#load(q).ringSize;
+  }
+
+  /** Data segments one request may carry on any of the queues: seg_max, the smallest ring, and the SIM's budget. */
   get maxDataSegments(): number {
-    const driverMax = this.driver.maxDataBuffers(this.queue);
+    let driverMax = this.driver.maxDataBuffers(0);
+    for (let q = 1; q < this.#loads.length; q++) driverMax = Math.min(driverMax, this.driver.maxDataBuffers(q));
     return this.#maxDataSegments === undefined ? driverMax : Math.min(driverMax, this.#maxDataSegments);
   }
 
@@ -171,9 +235,26 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return bytes === 0 ? 0 : Math.max(1, Math.ceil(bytes / this.segmentBytes));
   }
 
-  /** Descriptors this set's requests are charged for, from request() until completion. */
+  /** Descriptors this set's requests are charged for, from request() until completion, on all queues. */
   get heldDescriptors(): number {
     return this.#held;
+  }
+
+  /** {@link heldDescriptors} of queue `q`. */
+  heldOn(q: number): number {
+    return this.#load(q).held;
+  }
+
+  /** Each queue's load now and its high-water marks (a copy). */
+  queueStats(): BlkQueueStats[] {
+    return this.#loads.map((l) => ({ ...l }));
+  }
+
+  /** FLUSHes waiting for earlier writes to complete. */
+  get flushesWaiting(): number {
+    let n = 0;
+    for (const e of this.#closedEpochs) n += e.flushes.length;
+    return n;
   }
 
   /** Freed data buffers kept for reuse (still allocated from the guest allocator; see #spare). */
@@ -290,20 +371,23 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done);
   }
 
-  async flush(): Promise<BlockStatus> {
-    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_FLUSH }));
+  /** FLUSH; with several queues, once every write issued before it has completed (see the header). */
+  flush(): Promise<BlockStatus> {
+    return promised((done) => {
+      this.#startFlush(done);
+    });
   }
 
-  async discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
+  discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
     const perBlock = this.#perBlock();
     const segments = ranges.map((r) => ({ sector: r.lba * BigInt(perBlock), numSectors: r.blocks * perBlock, unmap: false }));
-    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_DISCARD, segments }));
+    return this.#writeRequest({ type: VIRTIO_BLK_T_DISCARD, segments });
   }
 
-  async writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
+  writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
     const perBlock = this.#perBlock();
     const segments = [{ sector: range.lba * BigInt(perBlock), numSectors: range.blocks * perBlock, unmap }];
-    return blockStatus(await this.#request({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments }));
+    return this.#writeRequest({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments });
   }
 
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
@@ -358,19 +442,32 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     if (segments > this.maxDataSegments) {
       throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
     }
+    // A write counts for the FLUSHes after it from now on, waiting for guest memory included.
+    const epoch = type === VIRTIO_BLK_T_OUT ? this.#writeStarted() : undefined;
     const now = this.#fenced || this.#memoryWaiters.length > 0 ? undefined : this.#tryAlloc(buf.length);
     if (now !== undefined) {
-      this.#transferIn(type, lba, buf, now, done);
+      this.#transferIn(type, lba, buf, now, epoch, done);
       return;
     }
     void this.#allocData(buf.length).then((ranges) => {
-      if (ranges === undefined) done('io-error');
-      else this.#transferIn(type, lba, buf, ranges, done);
+      if (ranges === undefined) {
+        if (epoch !== undefined) this.#writeDone(epoch);
+        done('io-error');
+      } else {
+        this.#transferIn(type, lba, buf, ranges, epoch, done);
+      }
     });
   }
 
   /** The transfer once its guest memory is held: stage Data-Out, request, copy Data-In back, free. */
-  #transferIn(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, ranges: GuestRange[], done: (s: BlockStatus) => void): void {
+  #transferIn(
+    type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT,
+    lba: bigint,
+    buf: Uint8Array,
+    ranges: GuestRange[],
+    epoch: WriteEpoch | undefined,
+    done: (s: BlockStatus) => void,
+  ): void {
     if (type === VIRTIO_BLK_T_OUT) {
       let at = 0;
       for (const r of ranges) {
@@ -379,18 +476,81 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       }
     }
     this.#derive();
-    this.#submit({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
-      const status = blockStatus(c);
-      if (type === VIRTIO_BLK_T_IN && status === 'ok') {
-        let at = 0;
-        for (const r of ranges) {
-          this.memory.copyOut(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
-          at += r.len;
+    try {
+      this.#submit({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
+        const status = blockStatus(c);
+        if (type === VIRTIO_BLK_T_IN && status === 'ok') {
+          let at = 0;
+          for (const r of ranges) {
+            this.memory.copyOut(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
+            at += r.len;
+          }
         }
-      }
-      for (const r of ranges) this.#release(r, c);
-      done(status);
-    });
+        for (const r of ranges) this.#release(r, c);
+        if (epoch !== undefined) this.#writeDone(epoch);
+        done(status);
+      });
+    } catch (e) {
+      // A bug below; the write must not hold every later FLUSH back forever.
+      if (epoch !== undefined) this.#writeDone(epoch);
+      throw e;
+    }
+  }
+
+  /** A DISCARD or WRITE_ZEROES: a write for the FLUSHes after it. */
+  async #writeRequest(req: BlkRequest): Promise<BlockStatus> {
+    const epoch = this.#writeStarted();
+    try {
+      return blockStatus(await this.#request(req));
+    } finally {
+      this.#writeDone(epoch);
+    }
+  }
+
+  #writeStarted(): WriteEpoch {
+    const e = this.#epoch;
+    e.writes++;
+    return e;
+  }
+
+  /** A write of `e` completed: when that drains the oldest closed epoch, its FLUSHes go (and those of every drained one after it). */
+  #writeDone(e: WriteEpoch): void {
+    e.writes--;
+    const closed = this.#closedEpochs;
+    if (e.writes > 0 || e !== closed.at(0)) return;
+    for (let head = closed.at(0); head?.writes === 0; head = closed.at(0)) {
+      closed.shift();
+      for (const issue of head.flushes) issue();
+    }
+  }
+
+  /**
+   * Issues a FLUSH now when no write is outstanding (or there is one queue),
+   * else once every write issued so far has completed: it closes the current epoch (later writes join
+   * a new one), or, when no write came since the last waiting FLUSH, waits with
+   * that one.
+   */
+  #startFlush(done: (s: BlockStatus) => void): void {
+    const issue = (): void => {
+      this.#submit(FLUSH_REQUEST, (c) => {
+        done(blockStatus(c));
+      });
+    };
+    // Fenced: answered at once by #submit, like every other operation. One queue: see the header.
+    if (this.#fenced || this.#loads.length === 1) {
+      issue();
+      return;
+    }
+    const current = this.#epoch;
+    if (current.writes > 0) {
+      current.flushes.push(issue);
+      this.#closedEpochs.push(current);
+      this.#epoch = { writes: 0, flushes: [] };
+      return;
+    }
+    const last = this.#closedEpochs.at(-1);
+    if (last === undefined) issue();
+    else last.flushes.push(issue);
   }
 
   /** Submits through the driver's FIFO and resolves with the completion. */
@@ -401,9 +561,13 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   /**
-   * Submits through the driver's FIFO, charging the request's descriptors
-   * while it is out. `then` runs once, never before #submit returns (the
-   * driver answers a broken ring at once; that answer is deferred).
+   * Submits through the FIFO of the queue #pick chooses, charging the
+   * request's descriptors to it while it is out. `then` runs once, never
+   * before #submit returns (the driver answers a broken ring at once; that
+   * answer is deferred). A request that finds no room waits in that queue's
+   * FIFO, and that queue's completions let it in: the queue has room for none
+   * only while requests (ours or another's) are in its ring, and each of
+   * those completes or is aborted by a reset.
    */
   #submit(req: BlkRequest, then: (c: BlkCompletion) => void): void {
     if (this.#fenced) {
@@ -412,14 +576,23 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       });
       return;
     }
-    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), this.queue);
+    const q = this.#pick();
+    const load = this.#load(q);
+    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), q);
     this.#held += cost;
+    load.held += cost;
+    if (load.held > load.maxHeld) load.maxHeld = load.held;
+    load.inFlight++;
+    if (load.inFlight > load.maxInFlight) load.maxInFlight = load.inFlight;
+    load.requests++;
     let submitting = true;
     try {
       this.driver.enqueue(
         req,
         (c) => {
           this.#held -= cost;
+          load.held -= cost;
+          load.inFlight--;
           if (submitting) {
             queueMicrotask(() => {
               then(c);
@@ -428,14 +601,55 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
             then(c);
           }
         },
-        this.queue,
+        q,
       );
     } catch (e) {
       this.#held -= cost;
+      load.held -= cost;
+      load.inFlight--;
+      load.requests--;
       throw e;
     } finally {
       submitting = false;
     }
+  }
+
+  /**
+   * The queue for the next request: the one with the most room, where room is
+   * what the ring has free and what our own charges leave free, whichever is
+   * less (a device or another user holding descriptors, requests waiting in
+   * the driver's FIFO). Most room keeps the rings evenly loaded, so a queue
+   * is full only when all are, and a request waits for ring room only then;
+   * a ring someone else sits on gets less. Among queues with equal room
+   * (every queue at light load) the scan starts after the last choice, so
+   * they take turns instead of queue 0 taking every request. Runs for every
+   * request: no allocation, one pass over the queues.
+   */
+  #pick(): number {
+    const loads = this.#loads;
+    // A driver that came back from a reset with fewer queues gets only those; none left: queue 0, which throws below.
+    const n = Math.min(loads.length, this.driver.queueCount);
+    if (n <= 1) return 0;
+    let q = this.#nextQueue < n ? this.#nextQueue : 0;
+    let best = q;
+    let bestRoom = -1;
+    for (let i = 0; i < n; i++) {
+      const load = loads[q] as QueueLoad;
+      const room = Math.min(this.driver.freeDescriptors(q), load.ringSize - load.held);
+      if (room > bestRoom) {
+        best = q;
+        bestRoom = room;
+      }
+      q = q + 1 === n ? 0 : q + 1;
+    }
+    this.#nextQueue = best + 1;
+    return best;
+  }
+
+  #load(q: number): QueueLoad {
+    const load = this.#loads[q];
+    if (load === undefined) throw new RangeError(`queue ${q} is not one of this set's ${this.#loads.length}`);
+    return load;
   }
 
   /**
