@@ -1,7 +1,8 @@
 // `npm run bench`: runs the benchmarks, prints a table with ratios against the
 // baseline measured in the same run, and writes JSON, text and SVG results to
 // bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs;
-// BENCH_ONLY=virtio-local|scsi-sbc|cam runs one benchmark.
+// BENCH_ONLY=virtio-local|scsi-sbc|cam|worker runs one benchmark. The worker
+// benchmark (bench/worker.ts) also runs fio when it is installed.
 //
 // `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
 // iscsi-perf against `vtcam serve` and tgt, 10 s per point unless
@@ -13,6 +14,7 @@ import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
 import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
 import { benchCam, CAM_CASES } from './cam.js';
+import { benchWorker, formatWorkerSummary, WORKER_CASES } from './worker.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
 import { benchIscsi, formatIscsiSummary, ISCSI_CASES, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
 import { createProgress } from '../src/cli/progress.js';
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util';
 const durationMs = Number(process.env['BENCH_DURATION_MS'] ?? 1500);
 const warmupMs = Number(process.env['BENCH_WARMUP_MS'] ?? 300);
 const outDir = process.env['BENCH_OUT'] ?? 'bench-results';
-const BENCHMARKS = ['virtio-local', 'scsi-sbc', 'cam'] as const;
+const BENCHMARKS = ['virtio-local', 'scsi-sbc', 'cam', 'worker'] as const;
 const only = process.env['BENCH_ONLY'];
 if (only !== undefined && !(BENCHMARKS as readonly string[]).includes(only)) {
   throw new RangeError(`BENCH_ONLY must be one of ${BENCHMARKS.join(', ')}, got '${only}'`);
@@ -68,6 +70,20 @@ if (wanted('cam')) {
   const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
   await writeFile(camRatioSvg, renderSvgChart(camRows.filter((r) => r.ratio !== undefined), { title: 'cam: IOPS through da / pass as a fraction of the virtio driver alone', metric: 'ratio' }));
   process.stdout.write(`\n${formatTable(camRows)}\n\nwrote ${camPaths.json}, ${camPaths.table}, ${camPaths.svg}, ${camRatioSvg}\n`);
+}
+
+if (wanted('worker')) {
+  const workerProgress = createProgress(WORKER_CASES, 'bench worker');
+  const worker = await benchWorker({ durationMs, warmupMs, onStep: (msg) => { workerProgress.tick(msg); } });
+  workerProgress.done();
+  const workerRows = computeRatios(worker.rows);
+  const workerPaths = await writeReport(outDir, 'worker', {
+    meta: { benchmark: 'worker', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, ...worker.meta },
+    rows: workerRows,
+  });
+  const workerRatioSvg = workerPaths.svg.replace(/\.svg$/, '.ratio.svg');
+  await writeFile(workerRatioSvg, renderSvgChart(workerRows.filter((r) => r.ratio !== undefined), { title: 'worker: IOPS through da on worker threads as a fraction of the local transport', metric: 'ratio' }));
+  process.stdout.write(`\n${formatTable(workerRows)}\n${formatWorkerSummary(workerRows, worker.unavailable, worker.meta)}\nwrote ${workerPaths.json}, ${workerPaths.table}, ${workerPaths.svg}, ${workerRatioSvg}\n`);
 }
 
 if (flags.iscsi) {
