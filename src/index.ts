@@ -19,6 +19,8 @@ export * from './virtio/device/backends/index.js';
 export type { VirtioTransport, VirtioInterrupt } from './virtio/transport/transport.js';
 export { LocalTransport } from './virtio/transport/local.js';
 export { attachLocalVirtioBlk, type LocalVirtioBlk, type LocalVirtioBlkOptions } from './virtio/local-stack.js';
+export { WorkerTransport, type WorkerTransportOptions } from './virtio/transport/worker.js';
+export { attachWorkerVirtioBlk, type WorkerVirtioBlk, type WorkerVirtioBlkOptions } from './virtio/worker-stack.js';
 export * from './scsi/index.js';
 export { createStack, Stack, type StackOptions, type StackDevice } from './stack.js';
 export { CamStatus, CAM_DEV_QFRZN, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, camStatus, camStatusName } from './cam/status.js';

@@ -140,7 +140,7 @@ export class Stack {
     this.#closed ??= (async () => {
       for (const u of this.#units) await u.da.close();
       await this.xpt.deregisterBus(this.#bus);
-      if (this.virtio.transport instanceof WorkerTransport) await this.virtio.transport.close();
+      await closeTransport(this.virtio);
       await this.#backend.close();
     })();
     return this.#closed;
@@ -151,6 +151,11 @@ export class Stack {
     if (u === undefined) throw new RangeError(`no device ${n}: the stack has ${this.#units.length}`);
     return u;
   }
+}
+
+/** Ends the device worker threads of a worker transport (the local transport has none). */
+async function closeTransport(virtio: LocalVirtioBlk | WorkerVirtioBlk): Promise<void> {
+  if (virtio.transport instanceof WorkerTransport) await virtio.transport.close();
 }
 
 /**
@@ -187,6 +192,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   if (offered !== queues) {
     // The driver takes what the device offers (num_queues, and 1 without VIRTIO_BLK_F_MQ).
     await virtio.driver.close();
+    await closeTransport(virtio);
     throw new RangeError(`queues ${queues}: the device offers ${offered} request queue(s)`);
   }
   const sim = await VtblkSim.create(virtio, {
@@ -199,6 +205,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   const found = await xpt.scan(handle.bus);
   if (found.length === 0) {
     await xpt.deregisterBus(handle.bus);
+    await closeTransport(virtio);
     throw new Error('the bus scan found no logical unit (INQUIRY failed); see the device and backend');
   }
   const maxIoBytes = sim.pathInq().maxIoBytes;

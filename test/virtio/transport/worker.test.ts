@@ -5,7 +5,7 @@
 // whole stack: in-flight CCBs complete once with CAM_DEV_NOT_THERE, AC_LOST_DEVICE
 // says why, and a new device attaches on the same medium.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -17,6 +17,8 @@ import { FileBackend } from '../../../src/virtio/device/backends/file.js';
 import { GuestMemory } from '../../../src/virtio/guest-memory.js';
 import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../src/virtio/blk-wire.js';
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../../../src/virtio/device-status.js';
+import { VIRTIO_BLK_DRIVER_FEATURES } from '../../../src/virtio/blk-driver.js';
+import { VIRTIO_BLK_F_MQ, featureMask } from '../../../src/virtio/blk-features.js';
 import { VirtqAvail } from '../../../src/virtio/ring-layout.js';
 import { createStack, type Stack } from '../../../src/stack.js';
 import { AsyncCode } from '../../../src/cam/xpt/sim-api.js';
@@ -112,6 +114,12 @@ describe('driver over transport worker', () => {
   });
 });
 
+/** Threads of this process (Linux: /proc/self/task), settled after workers had a moment to end. */
+async function openWorkers(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return (await readdir('/proc/self/task')).length;
+}
+
 /** Guest address of queue 0's available ring, read back from the device's queue registers. */
 function ringAvail(v: WorkerVirtioBlk): number {
   const addrs = v.device.queueAddrs(0);
@@ -131,6 +139,14 @@ describe('transport worker options', () => {
     await expect(WorkerTransport.start({ device: { memory, backend }, workers: 0 })).rejects.toThrow(/workers must be/);
     await expect(WorkerTransport.start({ device: { memory, backend }, pollUs: -1 })).rejects.toThrow(/pollUs/);
     await expect(WorkerTransport.start({ device: { memory, backend }, hangTimeoutMs: 10 })).rejects.toThrow(/hangTimeoutMs must be at least 200/);
+  });
+
+  test('createStack on workers refuses a queue count the driver cannot use (no VIRTIO_BLK_F_MQ) and leaves no worker behind', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 64 });
+    const features = VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_BLK_F_MQ);
+    const before = await openWorkers();
+    await expect(createStack({ backend, transport: 'worker', queues: 2, features })).rejects.toThrow('queues 2: the device offers 1 request queue(s)');
+    expect(await openWorkers()).toBe(before);
   });
 
   test('createStack names the transports it has', async () => {
