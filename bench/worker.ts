@@ -39,18 +39,26 @@ type BackendKind = (typeof BACKENDS)[number];
 /** Row names; `local` is the baseline of the worker rows. */
 export const LOCAL = 'local';
 const WORKER_QUEUES = [1, 2, 4] as const;
-const workerName = (queues: number): string => `worker ${queues}q`;
+const workerName = (queues: number, pollUs = 0): string => `worker ${queues}q${pollUs > 0 ? ` poll ${pollUs}us` : ''}`;
+/** The device side's polling mode, measured next to sleeping at once: idle workers spin on the doorbell this long. */
+const POLL_US = 50;
+const POLL_QUEUES = [1, 2] as const;
 const fioName = (engine: FioEngine, direct: boolean): string => `fio ${engine}${direct ? ' direct' : ''}`;
 
-/** Where the device runs, and on how many queues. */
+/** Where the device runs, on how many queues, and how long an idle worker polls. */
 interface Transport {
   readonly name: string;
   readonly worker: boolean;
   readonly queues: number;
+  readonly pollUs: number;
 }
-const LOCAL_TRANSPORT: Transport = { name: LOCAL, worker: false, queues: 1 };
-/** Stacks per backend: local, then a worker one per queue count. */
-const TRANSPORTS: readonly Transport[] = [LOCAL_TRANSPORT, ...WORKER_QUEUES.map((queues) => ({ name: workerName(queues), worker: true, queues }))];
+const LOCAL_TRANSPORT: Transport = { name: LOCAL, worker: false, queues: 1, pollUs: 0 };
+/** Stacks per backend: local, a worker one per queue count, then the polling ones. */
+const TRANSPORTS: readonly Transport[] = [
+  LOCAL_TRANSPORT,
+  ...WORKER_QUEUES.map((queues) => ({ name: workerName(queues), worker: true, queues, pollUs: 0 })),
+  ...POLL_QUEUES.map((queues) => ({ name: workerName(queues, POLL_US), worker: true, queues, pollUs: POLL_US })),
+];
 
 /** Steps, for progress: the image, the fio probe, fio buffered and direct per pattern and depth, then every stack's points. */
 export const WORKER_CASES = 2 + 2 * RWS.length * WORKER_DEPTHS.length + BACKENDS.length * TRANSPORTS.length * RWS.length * WORKER_DEPTHS.length;
@@ -187,6 +195,7 @@ async function tryStack(backend: BlockBackend | string, transport: Transport): P
       backend,
       transport: transport.worker ? 'worker' : 'local',
       queues: transport.queues,
+      ...(transport.worker ? { pollUs: transport.pollUs } : {}),
       queueSize: WORKER_QUEUE_SIZE,
       device: { blockSize: BLOCK },
     });
@@ -369,7 +378,7 @@ export function formatWorkerSummary(rows: readonly BenchRow[], unavailable: read
   const atGoal = rows.filter((r) => r.params['qd'] === GOAL_QD);
   for (const group of [...new Set(atGoal.map((r) => r.group))]) {
     const inGroup = atGoal.filter((r) => r.group === group);
-    const mq = bestBy(inGroup.filter((r) => r.name.startsWith('worker ') && r.name !== workerName(1)), (r) => r.ratio);
+    const mq = bestBy(inGroup.filter((r) => r.name.startsWith('worker ') && !r.name.startsWith(workerName(1))), (r) => r.ratio);
     lines.push(goalLine(`worker+MQ > local at qd=${GOAL_QD}, ${group}`, mq, mq?.ratio, (x) => x > 1));
     if (group.startsWith('file ')) {
       const vsFio = bestBy(inGroup, (r) => r.floorRatio);
