@@ -72,13 +72,19 @@ async function main(init: WorkerInit): Promise<void> {
   };
   post({ type: 'ready' });
   const spinNs = BigInt(Math.round(init.pollUs * 1000));
+  let controlSeen = 0;
   for (;;) {
     const seen = Atomics.load(words, bell);
-    for (let m = receiveMessageOnPort(init.port); m !== undefined; m = receiveMessageOnPort(init.port)) {
-      if (!control(m.message as ToWorker)) {
-        await engine.stop();
-        await backend.close();
-        return;
+    const posted = signals.controlCount(w);
+    // The driver's thread posts before it bumps the count: a count seen moved means its messages are there.
+    if (posted !== controlSeen) {
+      controlSeen = posted;
+      for (let m = receiveMessageOnPort(init.port); m !== undefined; m = receiveMessageOnPort(init.port)) {
+        if (!control(m.message as ToWorker)) {
+          await engine.stop();
+          await backend.close();
+          return;
+        }
       }
     }
     for (const fn of scheduled.splice(0)) fn();

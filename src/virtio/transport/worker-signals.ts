@@ -8,7 +8,7 @@
 //
 // Layout: an Int32Array of 64-byte lines, one word used per line (a doorbell
 // and an interrupt counter written by different threads never share a cache
-// line). Worker w owns lines WORKER_LINES·w … (bell, heartbeat, in flight);
+// line). Worker w owns lines WORKER_LINES·w … (bell, heartbeat, in flight, control);
 // queue q owns the lines after all workers (interrupt counter, interrupts
 // raised, interrupts suppressed).
 
@@ -27,8 +27,10 @@ const WorkerLine = {
   heartbeat: 1,
   /** Backend operations the worker has in progress (for stats). */
   inflight: 2,
+  /** Control messages posted to the worker: it looks at its port only when this moved (a port read costs more than a load). */
+  control: 3,
 } as const;
-const WORKER_LINES = 3;
+const WORKER_LINES = 4;
 
 /** Lines of one queue. */
 const QueueLine = {
@@ -89,6 +91,16 @@ export class WorkerSignals {
     const i = this.irqWord(q);
     Atomics.add(this.words, i, 1);
     Atomics.notify(this.words, i, 1);
+  }
+
+  /** Announces a control message already posted to worker `w`'s port, then rings its doorbell. */
+  control(w: number): void {
+    Atomics.add(this.words, this.workerWord(w, WorkerLine.control), 1);
+    this.ring(w);
+  }
+
+  controlCount(w: number): number {
+    return Atomics.load(this.words, this.workerWord(w, WorkerLine.control));
   }
 
   beat(w: number): void {

@@ -77,7 +77,7 @@ class WorkerPlane implements BlkDataPlane {
   #send(w: DeviceWorker, m: ToWorker): void {
     if (!w.alive) return;
     w.port.postMessage(m);
-    this.signals.ring(w.index);
+    this.signals.control(w.index);
   }
 
   enable(q: number, size: number, addrs: SplitRingAddrs, features: BlkRingFeatures): void {
@@ -233,7 +233,7 @@ export class WorkerTransport implements VirtioTransport {
     const worker = this.#workers[w];
     if (worker === undefined) throw new RangeError(`no device worker ${w}: there are ${this.#workers.length}`);
     worker.port.postMessage({ type: 'fault', fault } satisfies ToWorker);
-    this.#plane.signals.ring(w);
+    this.#plane.signals.control(w);
   }
 
   getStatus(): number {
@@ -301,7 +301,7 @@ export class WorkerTransport implements VirtioTransport {
           if (!w.alive) return;
           const ended = new Promise<void>((resolve) => w.thread.once('exit', () => { resolve(); }));
           w.port.postMessage({ type: 'exit' } satisfies ToWorker);
-          this.#plane.signals.ring(w.index);
+          this.#plane.signals.control(w.index);
           const timer = setTimeout(() => { void w.thread.terminate(); }, 2000);
           await ended;
           clearTimeout(timer);
