@@ -2,12 +2,14 @@
 // virtio driver → device model → backend): a backend wrapper that sees every
 // operation the device performs (and can hold or slow chosen ones), a shadow
 // copy of the medium with "unknown" blocks, a block range lock for the test's
-// own scheduling, a ledger that counts CCB completions per xpt.action, and a
-// watcher that samples the device queue statistics.
+// own scheduling, a ledger that counts CCB completions per xpt.action, a
+// watcher that samples the device queue statistics and every request queue's
+// load, and a watcher of ORDERED CCBs at the SIM (what a test can see of
+// ordering from the driver's thread when the device runs in a worker).
 
 import type { BackendStatus, BlockBackend } from '../../src/virtio/device/backend.js';
 import type { Stack } from '../../src/stack.js';
-import { XptFunc, newCcb } from '../../src/cam/ccb.js';
+import { TagAction, XptFunc, newCcb, type ScsiIoCcb } from '../../src/cam/ccb.js';
 
 /** Operations a backend performs for the device. */
 export type ProbeOpKind = 'read' | 'write' | 'flush' | 'discard' | 'writeZeroes';
@@ -285,7 +287,13 @@ export function watchCcbs(stack: Stack): CcbLedger {
   return ledger;
 }
 
-/** Device queue samples: the ring-budget invariant checked at every sample, extremes kept. */
+/**
+ * Device queue samples: the ring-budget invariant checked at every sample,
+ * extremes kept. Every request queue the driver set up is looked at: none has
+ * more requests in its ring than it has descriptors, none has a SIM request
+ * waiting for ring room (unless `strictRing` is off), and each one's busiest
+ * moment is kept.
+ */
 export class QueueWatch {
   readonly #stack: Stack;
   /** Whether a SIM request waiting for ring room counts as a violation (false when a test holds descriptors on purpose). */
@@ -295,6 +303,8 @@ export class QueueWatch {
   maxActive = 0;
   minTagLimit = Number.POSITIVE_INFINITY;
   maxDriverWaiting = 0;
+  /** Per request queue: most requests seen in its ring at once. */
+  readonly maxInFlight: number[] = [];
   readonly violations: string[] = [];
 
   constructor(stack: Stack, strictRing = true) {
@@ -304,8 +314,18 @@ export class QueueWatch {
 
   sample(): void {
     const s = this.#stack.stats(0);
-    const waiting = this.#stack.virtio.driver.waiting();
+    const driver = this.#stack.virtio.driver;
+    let waiting = 0;
     this.samples++;
+    for (let q = 0; q < driver.queueCount; q++) {
+      const inFlight = driver.inFlight(q);
+      const wait = driver.waiting(q);
+      waiting += wait;
+      if (inFlight > (this.maxInFlight[q] ?? 0)) this.maxInFlight[q] = inFlight;
+      if (this.violations.length > 10) continue;
+      if (inFlight > driver.queueSize(q)) this.violations.push(`queue ${q}: ${inFlight} requests in a ${driver.queueSize(q)}-entry ring`);
+      if (this.strictRing && wait > 0) this.violations.push(`queue ${q}: ${wait} SIM request(s) waiting for ring room`);
+    }
     if (s.charged > this.maxCharged) this.maxCharged = s.charged;
     if (s.active > this.maxActive) this.maxActive = s.active;
     if (s.tagLimit < this.minTagLimit) this.minTagLimit = s.tagLimit;
@@ -314,8 +334,75 @@ export class QueueWatch {
     if (s.charged > s.capacity) this.violations.push(`charged ${s.charged} > capacity ${s.capacity}`);
     if (s.maxCharged > s.capacity) this.violations.push(`maxCharged ${s.maxCharged} > capacity ${s.capacity}`);
     if (s.active > s.tagLimit) this.violations.push(`active ${s.active} > tagLimit ${s.tagLimit}`);
-    if (this.strictRing && waiting > 0) this.violations.push(`${waiting} SIM request(s) waiting for ring room`);
   }
+}
+
+/**
+ * ORDERED tags as the driver's thread sees them, at the SIM and in the rings:
+ * what a test can check when the device runs in a worker and its backend
+ * cannot be watched. When an ORDERED XPT_SCSI_IO CCB reaches the SIM, no other
+ * CCB is active at the SIM or in the devq, and no device request is in any
+ * ring: none runs at the backend then, because a request runs there only
+ * between its avail entry and its used entry, and the driver counts it in
+ * flight over that whole time. Until the ORDERED CCB is done, the SIM is
+ * handed no other XPT_SCSI_IO CCB, so only the ORDERED CCB's own requests can
+ * enter the rings. Instruments the stack's VtblkSim instance in place.
+ */
+export class OrderedWatch {
+  readonly #stack: Stack;
+  /** ORDERED CCBs the SIM was handed. */
+  dispatched = 0;
+  readonly violations: string[] = [];
+  #current: ScsiIoCcb | undefined;
+
+  constructor(stack: Stack) {
+    this.#stack = stack;
+    const sim = stack.sim;
+    const action = sim.action.bind(sim);
+    sim.action = (ccb) => {
+      if (ccb.func === XptFunc.SCSI_IO) this.#dispatch(ccb);
+      action(ccb);
+    };
+  }
+
+  /** The ORDERED CCB the SIM is working on, if any (one whose state moved past 'active' is done). */
+  get current(): ScsiIoCcb | undefined {
+    if (this.#current?.state !== 'active') this.#current = undefined;
+    return this.#current;
+  }
+
+  /** While an ORDERED CCB is at the SIM: it is the only CCB active there and in the devq. */
+  sample(): void {
+    if (this.current === undefined) return;
+    const active = this.#stack.sim.activeCount;
+    const devq = this.#stack.stats(0).active;
+    if (active !== 1 || devq !== 1) this.#violation(`while an ORDERED CCB ran: ${active} CCB(s) at the SIM, ${devq} active in the devq`);
+  }
+
+  #dispatch(ccb: ScsiIoCcb): void {
+    const current = this.current;
+    if (current !== undefined) this.#violation(`${ccbLabel(ccb)} reached the SIM while the ORDERED ${ccbLabel(current)} ran`);
+    if (ccb.tagAction !== TagAction.ORDERED) return;
+    this.dispatched++;
+    const driver = this.#stack.virtio.driver;
+    let inFlight = 0;
+    for (let q = 0; q < driver.queueCount; q++) inFlight += driver.inFlight(q);
+    const active = this.#stack.sim.activeCount;
+    const devq = this.#stack.stats(0).active;
+    if (active !== 0 || devq !== 1 || inFlight !== 0) {
+      this.#violation(`ORDERED ${ccbLabel(ccb)} reached the SIM with ${active} other CCB(s) there, ${devq} active in the devq, ${inFlight} device request(s) in the rings`);
+    }
+    this.#current = ccb;
+  }
+
+  #violation(v: string): void {
+    if (this.violations.length < 10) this.violations.push(v);
+  }
+}
+
+function ccbLabel(ccb: ScsiIoCcb): string {
+  const range = rwRange(ccb.cdb);
+  return `CCB opcode ${hex(ccb.cdb.subarray(0, 1))}h${range === undefined ? '' : ` LBA ${range[0]}+${range[1]}`}`;
 }
 
 /** Lets `n` event-loop turns pass. */
@@ -407,26 +494,32 @@ export async function drainUnitAttentions(stack: Stack, max = 4): Promise<[numbe
 }
 
 /**
- * Follows queue 0's used.idx (VIRTIO 1.2 §2.7.8) in guest memory. The ring's
- * addresses are learnt from the transport's enableQueue, so install it before
- * the device is (re)initialised, e.g. before a reset.
+ * Follows one request queue's used.idx (VIRTIO 1.2 §2.7.8) in guest memory,
+ * with Atomics.load (the device may be another thread: its Atomics.store of
+ * used.idx is what this reads). The ring's addresses are learnt from the
+ * transport's enableQueue, so install it before the device is (re)initialised,
+ * e.g. before a reset.
  */
 export class RingIndexWatch {
-  readonly #stack: Stack;
+  readonly #queue: number;
+  /** Index of used.idx in a Uint16Array over guest memory. */
   #used: number | undefined;
+  readonly #u16: Uint16Array;
   #last = 0;
   /** Times used.idx went from 0xffff to 0 (or past it) between samples. */
   wraps = 0;
   /** Used entries published since the ring was set up (the 16-bit index, unwrapped). */
   total = 0;
 
-  constructor(stack: Stack) {
-    this.#stack = stack;
+  constructor(stack: Stack, queue = 0) {
+    this.#queue = queue;
+    this.#u16 = new Uint16Array(stack.virtio.memory.buffer);
     const transport = stack.virtio.transport;
     const enable = transport.enableQueue.bind(transport);
     transport.enableQueue = (q, size, addrs) => {
-      if (q === 0) {
-        this.#used = addrs.used;
+      if (q === this.#queue) {
+        // used.idx is the u16 after used.flags; the used ring is 4-byte aligned (§2.7).
+        this.#used = (addrs.used + 2) / 2;
         this.#last = 0;
       }
       enable(q, size, addrs);
@@ -435,7 +528,7 @@ export class RingIndexWatch {
 
   /** used.idx now (undefined until the ring was seen set up). */
   get usedIdx(): number | undefined {
-    return this.#used === undefined ? undefined : this.#stack.virtio.memory.readU16(this.#used + 2);
+    return this.#used === undefined ? undefined : Atomics.load(this.#u16, this.#used);
   }
 
   sample(): void {
