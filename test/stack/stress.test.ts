@@ -440,7 +440,7 @@ describe(`random I/O with the device in worker threads at QD ${QD} (${WORKER_OPS
   // their doorbell for 50 µs before sleeping.
   const configs = [
     { queues: 1, queueSize: 128, features: DIRECT, seed: 0x5eed_0011 },
-    { queues: 2, queueSize: 64, seed: 0x5eed_0012 },
+    { queues: 2, queueSize: 64, features: DIRECT, seed: 0x5eed_0012 },
     { queues: 4, queueSize: 64, seed: 0x5eed_0014 },
     { queues: 4, queueSize: 64, seed: 0x5eed_0024, workers: 2, pollUs: 50 },
   ] as const;
@@ -456,7 +456,8 @@ describe(`random I/O with the device in worker threads at QD ${QD} (${WORKER_OPS
       const s = r.stack.stats(0);
       // The budget was used: with one queue, within a 64 KiB CCB's 18 descriptors of the whole of it; with
       // more, beyond what one ring holds (the rings were loaded at the same time).
-      if (c.queues === 1) expect(s.maxCharged).toBeGreaterThan(s.capacity - 18);
+      // With direct descriptors on several queues the budget keeps any request within one ring (less of it).
+      if (c.queues === 1 || features !== undefined) expect(s.maxCharged).toBeGreaterThan(s.capacity - 18);
       else expect(s.maxCharged).toBeGreaterThan(s.capacity / c.queues);
       if (LOG) console.log(`worker, ${c.queues} queue(s) on ${threads}: ${WORKER_OPS} ops in ${r.ms.toFixed(0)} ms, requests per queue ${r.perQueue.map((q) => q.requests).join('/')}`);
       await r.stack.close();

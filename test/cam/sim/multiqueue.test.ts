@@ -91,10 +91,14 @@ describe.each([2, 4])('%i queues of 16 descriptors, 256 commands outstanding', (
     const bcs = stack.sim.bcs;
     expect(driver.queueCount).toBe(queues);
     expect(bcs.queueCount).toBe(queues);
-    // The devq budget: every ring minus the reserve of two flushes, summed.
+    // The devq budget: every ring minus the reserve of two flushes, summed, less (queues − 1) × (largest
+    // request − 1) so that whatever it admits fits one ring (nothing with indirect descriptors: every request costs 1).
     const reserve = 2 * driver.descriptorCost(0);
-    expect(stack.stats(0).capacity).toBe(queues * (RING - reserve));
-    expect(stack.sim.pathInq().openings).toBe(queues * (RING - reserve));
+    const largest = stack.sim.requestCost(bcs.maxDataSegments);
+    expect(largest).toBe(features === undefined ? 1 : RING - reserve);
+    const capacity = queues * (RING - reserve) - (queues - 1) * (largest - 1);
+    expect(stack.stats(0).capacity).toBe(capacity);
+    expect(stack.sim.pathInq().openings).toBe(capacity);
     const ledger = watchCcbs(stack);
     const random = xorshift(queues * 7919 + (features === undefined ? 1 : 2));
     // The device takes 0..3 turns per operation: completions come back out of order, across queues.
@@ -130,9 +134,11 @@ describe.each([2, 4])('%i queues of 16 descriptors, 256 commands outstanding', (
     await Promise.all(Array.from({ length: QD }, (_, w) => worker(w)));
     expect(ops).toBe(QD * 8);
     expect(violations.slice(0, 5)).toEqual([]);
-    // More than one ring's budget was in use at once (in CCBs and in descriptors).
-    expect(maxActive).toBeGreaterThan((RING - reserve) / driver.descriptorCost(1));
-    expect(stack.stats(0).maxCharged).toBeGreaterThan(RING - reserve);
+    // The whole budget was in use at once: with indirect descriptors more than one ring's worth (in CCBs and
+    // in descriptors); with direct ones on rings this small the one-ring guarantee leaves about one ring's.
+    expect(maxActive).toBeGreaterThanOrEqual(Math.floor(capacity / driver.descriptorCost(1)));
+    expect(stack.stats(0).maxCharged).toBeGreaterThan(capacity - driver.descriptorCost(1));
+    if (features === undefined) expect(stack.stats(0).maxCharged).toBeGreaterThan(RING - reserve);
     const stats = bcs.queueStats();
     const total = stats.reduce((n, s) => n + s.requests, 0);
     expect(total).toBeGreaterThanOrEqual(QD * 8);
@@ -170,7 +176,7 @@ test('queue depth 1: queues with equal room take turns', async () => {
 
 describe('FLUSH ordering across queues', () => {
   test('a FLUSH reaches the backend only after the writes submitted before it, on both queues, completed; a write after it does not hold it back', async () => {
-    const { stack, probe } = await mq(2, DIRECT);
+    const { stack, probe } = await mq(2);
     const da = stack.da(0);
     const sent = watchQueues(stack);
     const log = logOps(probe);
@@ -302,7 +308,7 @@ describe('FLUSH ordering across queues', () => {
 describe('XPT_RESET_DEV with work on every queue', () => {
   test('pass.resetDevice(): CCBs in flight on all queues (and a FLUSH waiting for them) are requeued; nothing lost, data intact', async () => {
     const queues = 4;
-    const { stack, probe, shadow } = await mq(queues, DIRECT);
+    const { stack, probe, shadow } = await mq(queues);
     const da = stack.da(0);
     const bcs = stack.sim.bcs;
     const ledger = watchCcbs(stack);
@@ -310,8 +316,8 @@ describe('XPT_RESET_DEV with work on every queue', () => {
     da.onUnitAttention((s) => uas.push([s.key, s.asc, s.ascq]));
     const bdrs: number[] = [];
     stack.xpt.onAsync(AsyncCode.SENT_BDR, undefined, (code) => bdrs.push(code));
-    // Every backend operation sits until released: 12 commands of 3 descriptors, 3 on each queue; then a
-    // FLUSH (waiting for the writes among them); then more than the rest of the budget.
+    // Every backend operation sits until released: 12 commands of 1 descriptor (indirect), 3 on each queue;
+    // then a FLUSH (waiting for the writes among them); then more than the rest of the budget.
     probe.holdIf = () => true;
     const io: Promise<void>[] = [];
     const issue = (i: number): void => {
@@ -332,9 +338,10 @@ describe('XPT_RESET_DEV with work on every queue', () => {
     const flush = da.flush();
     await until(() => bcs.flushesWaiting === 1, 'a FLUSH waiting for the writes');
     for (let i = 12; i < 64; i++) issue(i);
-    // 48 descriptors of budget: 12 + 1 FLUSH (2) leave room for 3 more of 3.
-    await until(() => probe.heldCount === 15, 'the budget in flight');
-    expect(stack.stats(0).queued).toBe(64 - 15);
+    // 56 descriptors of budget, 4 × (16 − 2): 12 + 1 FLUSH (1) leave room for 43 more of 1.
+    expect(stack.stats(0).capacity).toBe(56);
+    await until(() => probe.heldCount === 55, 'the budget in flight');
+    expect(stack.stats(0).queued).toBe(64 - 55);
     const before = bcs.queueStats();
     for (const s of before) expect(s.inFlight, `queue ${s.queue}`).toBeGreaterThan(0);
     const reset = stack.pass(0).resetDevice();
@@ -433,8 +440,8 @@ describe('rings of different sizes', () => {
       new RangeError('reserve 6 leaves 2 of the 8-descriptor ring of queue 1; a one-segment request needs 3'),
     );
     const sim = await VtblkSim.create({ driver, memory, allocator });
-    // Reserve 2 × 2 per queue: (16 − 4) + (8 − 4).
-    expect(sim.capacity()).toBe(16);
+    // Reserve 2 × 2 per queue: (16 − 4) + (8 − 4), less (2 − 1) × (4 − 1) for the largest request (below).
+    expect(sim.capacity()).toBe(13);
     // The 8-descriptor ring's budget of 4 takes a header, 2 data segments and a status byte.
     expect(sim.bcs.maxDataSegments).toBe(2);
     expect(sim.requestCost(2)).toBe(4);
@@ -523,5 +530,31 @@ describe('ring shortage from the device side, across queues (issue 4)', () => {
     await Promise.all([...on0, ...on1]);
     expect(handle.completions.map((c) => c.status & 0x3f)).toEqual([REQ_CMP, CamStatus.REQUEUE_REQ, REQ_CMP]);
     await sim.detach();
+  });
+});
+
+describe('a request fits one ring, not the sum of them', () => {
+  test('2 queues of 32, direct descriptors: a 64 KiB read that fits neither ring waits in the devq, not in a ring FIFO', async () => {
+    const probe = new ProbeBackend(new MemoryBackend({ blocks: 1 << 16 }));
+    const stack = await createStack({ backend: probe, queueSize: 32, queues: 2, device: { sizeMax: 4096, segMax: 16 }, features: DIRECT });
+    const driver = stack.virtio.driver;
+    const da = stack.da(0);
+    // Budget 2 × (32 − 4) = 56, less 1 × (18 − 1) for the largest request (16 segments + header + status).
+    expect(stack.stats(0).capacity).toBe(39);
+    probe.holdIf = () => true;
+    // 12 one-block reads of 3 descriptors, 6 on each ring: 14 descriptors left on each.
+    const small = Array.from({ length: 12 }, (_, i) => da.read(BigInt(i * 8), 1));
+    await until(() => probe.heldCount === 12, 'small reads at the device');
+    expect([driver.freeDescriptors(0), driver.freeDescriptors(1)]).toEqual([14, 14]);
+    // 36 + 18 = 54 would pass a budget of 56; against 39 the 64 KiB read waits in the devq.
+    const big = da.read(1024n, 128);
+    await turns(20);
+    expect(stack.stats(0)).toMatchObject({ active: 12, queued: 1 });
+    expect([driver.waiting(0), driver.waiting(1)]).toEqual([0, 0]);
+    probe.holdIf = undefined;
+    probe.releaseHeld();
+    await Promise.all([...small, big]);
+    expect([driver.waiting(0), driver.waiting(1)]).toEqual([0, 0]);
+    await stack.close();
   });
 });

@@ -2,7 +2,8 @@
 // LUN. XPT_SCSI_IO runs through the SBC emulator over VirtioBlockCommandSet
 // (translate.ts), which spreads requests over the device's request queues
 // (VIRTIO_BLK_F_MQ); the descriptor budget the XPT's devq hands out is each
-// ring minus a reserve, summed over the queues. Cf. FreeBSD
+// ring minus a reserve, summed over the queues, less the slack that keeps any
+// admitted request within one ring. Cf. FreeBSD
 // sys/dev/virtio/scsi/virtio_scsi.c (a SIM over a virtqueue) and
 // sys/dev/virtio/block/virtio_blk.c (the request path).
 // Spec: VIRTIO 1.2 §5.2, SAM-5 (unit attention, task set full), SPC-5, SBC-4.
@@ -134,9 +135,15 @@ export class VtblkSim implements Sim {
     this.bcs = bcs;
     this.emulator = emulator;
     this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
+    // A request goes whole onto one ring, so the devq's single budget must not
+    // admit one that fits the sum of the rings' room but no ring. If every ring
+    // had fewer than `cost` descriptors of room, the charge would exceed
+    // Σ budget − N·(cost − 1); so a budget of Σ budget − (N − 1)·(largest − 1)
+    // always leaves some ring room for whatever it admits (pigeonhole). With
+    // indirect descriptors every request costs 1 and nothing is given up.
     let capacity = 0;
     for (let q = 0; q < bcs.queueCount; q++) capacity += bcs.ringSize(q) - reserve;
-    this.#capacity = capacity;
+    this.#capacity = capacity - (bcs.queueCount - 1) * (this.requestCost(bcs.maxDataSegments) - 1);
     this.#nexus = opts.nexus ?? 'cam';
     this.#noData = { dataOut: NO_DATA, nexus: this.#nexus };
     this.#readOnly = bcs.readOnly;
@@ -188,7 +195,11 @@ export class VtblkSim implements Sim {
     return this.#active.size;
   }
 
-  /** The devq budget: what each ring holds beyond its reserve, summed over the queues (requests go to the roomiest). */
+  /**
+   * The devq budget: what each ring holds beyond its reserve, summed over the
+   * queues (requests go to the roomiest), less what guarantees that any
+   * request it admits fits one ring (see the constructor).
+   */
   capacity(): number {
     return this.#capacity;
   }
