@@ -1,4 +1,4 @@
-// The two iSCSI targets the iSCSI benchmark compares, each in a process of
+// The two kinds of iSCSI target the iSCSI benchmark compares, each in a process of
 // its own: `vtcam serve` (a child node running this build's CLI) and tgt's
 // tgtd (the Linux SCSI target framework, user space). Both listen on
 // 127.0.0.1 only, on a free port, with one LUN over an image file the caller
@@ -184,6 +184,10 @@ export interface VtcamServeOptions {
   /** An existing image file: the file backend. */
   readonly image: string;
   readonly blockSize: number;
+  /** `--transport`: where the virtio-blk device runs. */
+  readonly transport: 'local' | 'worker';
+  /** `--queues`: request queues (one device worker thread each on transport worker). */
+  readonly queues: number;
   /** Extra node flags (e.g. --cpu-prof) put before the script. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
@@ -193,7 +197,7 @@ export interface VtcamServeOptions {
 const READY_RE = /^READY (iscsi:\/\/\S+)$/m;
 
 /**
- * Starts `vtcam serve --image IMAGE --port 0` and resolves once it prints its
+ * Starts `vtcam serve --image IMAGE --transport T --queues N --port 0` and resolves once it prints its
  * READY line. Stopping sends SIGTERM, which drains the target and exits 0
  * (so a --cpu-prof profile gets written), and SIGKILLs after 10 s.
  */
@@ -203,6 +207,8 @@ export function startVtcamServe(opts: VtcamServeOptions): Promise<RunningTarget 
     opts.cli, 'serve',
     '--image', opts.image,
     '--block-size', String(opts.blockSize),
+    '--transport', opts.transport,
+    '--queues', String(opts.queues),
     '--address', LOOPBACK,
     '--port', '0',
   ];

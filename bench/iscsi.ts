@@ -1,14 +1,16 @@
 // Benchmark: 4 KiB random reads over iSCSI with libiscsi's iscsi-perf, at
-// queue depth 1, 8 and 32, against `vtcam serve` (file backend) and, in the
-// same run, against tgt on an image of the same size: IOPS, and vtcam as a
+// queue depth 1, 8 and 32, against `vtcam serve` (file backend) on each
+// transport — local, and worker with one and two queues — and, in the same
+// run, against tgt on an image of the same size: IOPS, and each vtcam as a
 // fraction of tgt at the same depth.
 //
 // Each target runs in a process of its own, as tgtd does: an in-process
 // target would share the benchmark's event loop and make the comparison
-// about the harness. Both stay up for the whole run and the depths
-// interleave (vtcam QD 1, tgt QD 1, vtcam QD 8, …), so drift in what else the
-// machine is doing lands on both. Client and targets share the machine's
-// cores; the numbers compare targets within one run, nothing more.
+// about the harness. All stay up for the whole run and the depths
+// interleave (every vtcam at QD 1, tgt at QD 1, every vtcam at QD 8, …), so
+// drift in what else the machine is doing lands on all of them. Only the
+// target being measured has work; the others sleep. Client and targets share
+// the machine's cores; the numbers compare targets within one run, nothing more.
 
 import { rmSync } from 'node:fs';
 import { access, mkdtemp, open, rm } from 'node:fs/promises';
@@ -21,12 +23,25 @@ import type { BenchRow } from './report.js';
 
 const GROUP = 'iscsi-perf random 4 KiB read';
 export const ISCSI_TGT = 'tgt';
-export const ISCSI_VTCAM = 'vtcam serve (file)';
+
+/** One `vtcam serve` configuration the benchmark measures. */
+export interface IscsiVtcamVariant {
+  readonly name: string;
+  readonly transport: 'local' | 'worker';
+  readonly queues: number;
+}
+
+/** The vtcam rows, each against tgt: the transports `vtcam serve --transport` offers, worker with one and two queues. */
+export const ISCSI_VTCAM_VARIANTS: readonly IscsiVtcamVariant[] = [
+  { name: 'vtcam local (file)', transport: 'local', queues: 1 },
+  { name: 'vtcam worker q1 (file)', transport: 'worker', queues: 1 },
+  { name: 'vtcam worker q2 (file)', transport: 'worker', queues: 2 },
+];
 export const ISCSI_DEPTHS = [1, 8, 32] as const;
-/** Per point when BENCH_DURATION_MS is unset: 6 points × 10 s plus warmup and start-up is about 75 s. */
+/** Per point when BENCH_DURATION_MS is unset: 12 points × 10 s plus warmups and start-up is about 2.5 min. */
 export const ISCSI_DEFAULT_DURATION_MS = 10_000;
 export const ISCSI_DEFAULT_WARMUP_MS = 2_000;
-/** The image both targets serve; the same size as the conformance runs' reference tgt. */
+/** Each target's image size: the same as the conformance runs' reference tgt. */
 const IMAGE_BYTES = 256 * 2 ** 20;
 const BLOCK_SIZE = 512;
 const TRANSFER_BYTES = 4096;
@@ -35,8 +50,9 @@ const WARMUP_DEPTH = 32;
 const INITIATOR = 'iqn.2026-11.org.vtcam:bench';
 const TGT_IQN = 'iqn.2026-11.org.vtcam:bench-tgt';
 
+const TARGETS = ISCSI_VTCAM_VARIANTS.length + 1;
 /** Steps, for progress (each announced as it starts): start-up, one warmup per target, one run per target and depth. */
-export const ISCSI_CASES = 1 + 2 + 2 * ISCSI_DEPTHS.length;
+export const ISCSI_CASES = 1 + TARGETS + TARGETS * ISCSI_DEPTHS.length;
 
 export interface IscsiBenchOptions {
   /** Per point; iscsi-perf counts whole seconds, so this is rounded up. */
@@ -70,7 +86,7 @@ function wholeSeconds(ms: number, what: string, min: number): number {
 }
 
 async function createImage(path: string): Promise<void> {
-  // Sparse and all zero, the same for both targets: reads never reach the disk.
+  // Sparse and all zero, the same for every target: reads never reach the disk.
   const fh = await open(path, 'wx');
   try {
     await fh.truncate(IMAGE_BYTES);
@@ -83,7 +99,7 @@ async function createImage(path: string): Promise<void> {
  * Runs the benchmark. Rejects with an Error whose message says what to do
  * when a tool is missing (which package to install) or this build has no
  * CLI, and when a target fails to start or an iscsi-perf run fails: no
- * numbers are reported from a broken run. Both targets are stopped and the
+ * numbers are reported from a broken run. Every target is stopped and the
  * images removed either way.
  */
 export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchResult> {
@@ -111,7 +127,7 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
   const dir = await mkdtemp(join(tmpdir(), 'vtcam-bench-iscsi-'));
   const targets: RunningTarget[] = [];
   const client = new AbortController();
-  // tgtd is our child but ignores SIGINT: on Ctrl-C, take the client and both targets down before leaving.
+  // tgtd is our child but ignores SIGINT: on Ctrl-C, take the client and every target down before leaving.
   const interrupted = (signal: NodeJS.Signals): void => {
     client.abort();
     for (const t of targets) t.kill();
@@ -122,27 +138,30 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const vtcamImage = join(dir, 'vtcam.img');
+    // An image per target: no two processes share a file's page cache state or locks.
+    const vtcamDisks = ISCSI_VTCAM_VARIANTS.map((variant, i) => ({ variant, image: join(dir, `vtcam-${i}.img`) }));
     const tgtImage = join(dir, 'tgt.img');
-    await Promise.all([createImage(vtcamImage), createImage(tgtImage)]);
-    step('starting vtcam serve and tgtd');
+    await Promise.all([...vtcamDisks.map((d) => d.image), tgtImage].map((path) => createImage(path)));
+    step(`starting ${ISCSI_VTCAM_VARIANTS.length} vtcam serve and tgtd`);
 
-    const vtcam = await startVtcamServe({
-      cli,
-      image: vtcamImage,
-      blockSize: BLOCK_SIZE,
-      ...(opts.cpuProfDir === undefined ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] }),
-    });
-    if ('error' in vtcam) throw new Error(vtcam.error);
-    targets.push(vtcam);
+    const sides: { readonly name: string; readonly target: RunningTarget; readonly baseline: string | undefined }[] = [];
+    for (const { variant: v, image } of vtcamDisks) {
+      const vtcam = await startVtcamServe({
+        cli,
+        image,
+        blockSize: BLOCK_SIZE,
+        transport: v.transport,
+        queues: v.queues,
+        ...(opts.cpuProfDir === undefined ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] }),
+      });
+      if ('error' in vtcam) throw new Error(`${v.name}: ${vtcam.error}`);
+      targets.push(vtcam);
+      sides.push({ name: v.name, target: vtcam, baseline: ISCSI_TGT });
+    }
     const tgt = await startTgt({ tgtd: tool('tgtd'), tgtadm: tool('tgtadm'), image: tgtImage, targetName: TGT_IQN });
     if ('error' in tgt) throw new Error(tgt.error);
     targets.push(tgt);
-
-    const sides = [
-      { name: ISCSI_VTCAM, target: vtcam, baseline: ISCSI_TGT },
-      { name: ISCSI_TGT, target: tgt, baseline: undefined },
-    ] as const;
+    sides.push({ name: ISCSI_TGT, target: tgt, baseline: undefined });
     const perf = async (target: RunningTarget, queueDepth: number, runSeconds: number): Promise<{ iops: number; cpuPct: number | undefined }> => {
       const run: IscsiPerfRun = { url: target.url, initiatorName: INITIATOR, queueDepth, blocks: TRANSFER_BYTES / BLOCK_SIZE, seconds: runSeconds, random: true };
       const cpu0 = await cpuSeconds(target.pid);
@@ -167,8 +186,7 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
         await perf(s.target, WARMUP_DEPTH, warmupSeconds);
       }
     } else {
-      step('no warmup');
-      step('no warmup');
+      for (const s of sides) step(`no warmup for ${s.name}`);
     }
 
     const rows: BenchRow[] = [];
@@ -198,9 +216,9 @@ const TARGET_DEPTHS: readonly number[] = [8, 32];
 
 /**
  * Lines printed under the table: each target's CPU per depth (a percentage of
- * one core; vtcam's event loop cannot use more than about 100 %), then
- * whether vtcam met the goal at each goal depth. `rows` must carry ratios
- * (computeRatios).
+ * one core, all threads; vtcam's event loop alone cannot use more than about
+ * 100 %), then whether each vtcam row met the goal at each goal depth. `rows`
+ * must carry ratios (computeRatios).
  */
 export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: readonly (number | undefined)[]): string {
   const lines = ['target CPU (user + system, % of one core):'];
@@ -209,10 +227,11 @@ export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: read
     lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${pct === undefined ? 'unknown (no /proc)' : `${pct.toFixed(0)} %`}`);
   });
   for (const qd of TARGET_DEPTHS) {
-    const ratio = rows.find((r) => r.name === ISCSI_VTCAM && r.params['qd'] === qd)?.ratio;
-    if (ratio === undefined) continue;
-    const met = ratio >= ISCSI_TARGET_RATIO;
-    lines.push(`goal vtcam >= ${ISCSI_TARGET_RATIO}× tgt at qd=${qd}: ${met ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×)`);
+    for (const r of rows) {
+      if (r.baseline !== ISCSI_TGT || r.params['qd'] !== qd || r.ratio === undefined) continue;
+      const met = r.ratio >= ISCSI_TARGET_RATIO;
+      lines.push(`goal vtcam >= ${ISCSI_TARGET_RATIO}× tgt at qd=${qd}, ${r.name}: ${met ? 'met' : 'NOT met'} (${r.ratio.toFixed(2)}×)`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -2,6 +2,7 @@
 // how the device presents it, where to listen and who may log in. Bad input is
 // a value with a message naming the flag; the caller prints it and exits 2.
 
+import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseSize } from './size.js';
@@ -14,6 +15,9 @@ export interface ServeChap {
   readonly mutualSecret?: string;
 }
 
+/** Where the virtio-blk device runs: createStack's `transport`. */
+export type ServeTransport = 'local' | 'worker';
+
 export interface ServeArgs {
   /** An image file (file backend), or undefined for a memory disk. */
   readonly image: string | undefined;
@@ -23,6 +27,11 @@ export interface ServeArgs {
   /** Physical block size in bytes: the block size times a power of two (READ CAPACITY (16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT). */
   readonly physicalBlockSize: number;
   readonly queueSize: number;
+  readonly transport: ServeTransport;
+  /** Request queues (VIRTIO_BLK_F_MQ); the SIM spreads commands over them. */
+  readonly queues: number;
+  /** Transport worker: microseconds an idle device worker polls its doorbell before sleeping; undefined for the stack's default. */
+  readonly pollUs: number | undefined;
   readonly readOnly: boolean;
   /** Thin-provisioned: the device offers discard, so the unit reports LBPME and takes UNMAP. */
   readonly thin: boolean;
@@ -48,6 +57,28 @@ export const DEFAULT_TARGET_NAME = 'iqn.2026-11.org.vtcam:disk0';
 export const DEFAULT_SERVE_SIZE = 2 ** 30;
 /** The iSCSI port IANA registered (what initiators try when a portal names none). */
 export const ISCSI_PORT = 3260;
+/**
+ * The transport when --transport is not given: local, from measurement
+ * (`npm run bench -- --iscsi`, and the same iscsi-perf runs against memory
+ * disks; 4 KiB random reads, client and target sharing two cores). On an
+ * image file worker with one queue is faster at QD 8 (1.3–1.4× local over
+ * three runs) but only 0.9–1.5× at QD 1 and 1.0–1.5× at QD 32: its blocking
+ * pread in the device thread saves the local FileBackend's libuv thread-pool
+ * hop. On the memory disk, the default one, worker is slower: 0.55–0.7×
+ * local at QD 1 and 0.7–0.9× at QD 8 and 32, each request paying two
+ * cross-thread wake-ups for a copy the event loop does in less time.
+ */
+export const DEFAULT_SERVE_TRANSPORT: ServeTransport = 'local';
+/** Most request queues --queues takes: far more than cores, so the limit never binds a real setup. */
+export const MAX_SERVE_QUEUES = 64;
+/** Most --poll-us: 10 ms of spinning per idle spell already costs a core for little. */
+export const MAX_SERVE_POLL_US = 10_000;
+/**
+ * Largest memory disk on transport worker: SharedMemoryBackend spans its medium
+ * with one Uint8Array, which V8 caps at buffer.constants.MAX_LENGTH bytes (4 GiB
+ * on 64-bit Node 20).
+ */
+export const MAX_SHARED_MEMORY_DISK = bufferConstants.MAX_LENGTH;
 
 export const SERVE_USAGE = `vtcam serve [options]      export a virtio-blk disk as an iSCSI target (LUN 0);
                            Ctrl-C or SIGTERM stops it cleanly, a second Ctrl-C forces exit
@@ -58,6 +89,12 @@ Serve options:
   --physical-block-size N
                         physical block size, the block size times a power of two (default: the block size)
   --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --transport local|worker
+                        where the virtio-blk device runs: this thread (local) or its queues in
+                        worker threads over shared memory (worker) (default ${DEFAULT_SERVE_TRANSPORT})
+  --queues N            request queues (VIRTIO_BLK_F_MQ), 1..${MAX_SERVE_QUEUES} (default 1); worker: one thread each
+  --poll-us N           transport worker: microseconds an idle device worker polls before
+                        sleeping, 0..${MAX_SERVE_POLL_US} (default 0: sleep at once)
   --read-only           export the disk write-protected
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
@@ -76,6 +113,9 @@ const FLAGS = {
   'block-size': { type: 'string' },
   'physical-block-size': { type: 'string' },
   'queue-size': { type: 'string' },
+  transport: { type: 'string' },
+  queues: { type: 'string' },
+  'poll-us': { type: 'string' },
   'read-only': { type: 'boolean' },
   thin: { type: 'boolean' },
   removable: { type: 'boolean' },
@@ -161,12 +201,33 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   if (!/^\d+$/.test(qs) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
     return fail(`--queue-size must be a power of two in 1..32768, got '${qs}'`);
   }
+  const transport = v.transport ?? DEFAULT_SERVE_TRANSPORT;
+  if (transport !== 'local' && transport !== 'worker') return fail(`--transport must be local or worker, got '${transport}'`);
+  const queuesText = v.queues ?? '1';
+  const queues = Number(queuesText);
+  if (!/^\d+$/.test(queuesText) || queues < 1 || queues > MAX_SERVE_QUEUES) {
+    return fail(`--queues must be a whole number of request queues in 1..${MAX_SERVE_QUEUES}, got '${queuesText}'`);
+  }
+  let pollUs: number | undefined;
+  if (v['poll-us'] !== undefined) {
+    if (transport !== 'worker') return fail('--poll-us applies to transport worker only (device worker threads), not local; use --transport worker or drop --poll-us');
+    pollUs = Number(v['poll-us']);
+    if (!/^\d+$/.test(v['poll-us']) || pollUs > MAX_SERVE_POLL_US) {
+      return fail(`--poll-us must be a whole number of microseconds in 0..${MAX_SERVE_POLL_US}, got '${v['poll-us']}'`);
+    }
+  }
   if (v.image?.length === 0) return fail('--image needs a path');
   let size: number | undefined;
   if (v.size !== undefined) {
     size = parseSize(v.size);
     if (size === undefined) return fail(`--size must be a positive size such as 64M or 1G, got '${v.size}'`);
     if (size % blockSize !== 0) return fail(`--size ${size} is not a multiple of the ${blockSize}-byte block size`);
+    if (transport === 'worker' && v.image === undefined && size > MAX_SHARED_MEMORY_DISK) {
+      return fail(
+        `--size ${v.size} is more than the ${MAX_SHARED_MEMORY_DISK} bytes a memory disk in shared memory can hold (transport worker); ` +
+          'serve a larger disk from a file with --image PATH, or keep it in memory with --transport local',
+      );
+    }
   }
   const address = v.address ?? '127.0.0.1';
   if (isIP(address) === 0) return fail(`--address must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1, got '${address}'`);
@@ -186,6 +247,9 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       blockSize,
       physicalBlockSize,
       queueSize,
+      transport,
+      queues,
+      pollUs,
       readOnly: v['read-only'] === true,
       thin: v.thin === true,
       removable: v.removable === true,

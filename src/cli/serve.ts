@@ -2,7 +2,8 @@
 // an iSCSI target. Prints where it listens and how to connect, then a READY
 // line (the contract scripts wait for), and serves until SIGINT or SIGTERM:
 // the server stops accepting connections and lets the commands in flight
-// complete, the image is flushed, the stack is closed, exit 0. A second signal during that
+// complete, the image is flushed, the stack is closed (on transport worker
+// that ends the device worker threads), exit 0. A second signal during that
 // exits at once with 128 + its number (130 for Ctrl-C).
 
 import { stat } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig } from '..
 import { createStack, type Stack } from '../stack.js';
 import { FileBackend } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
+import { SharedMemoryBackend } from '../virtio/device/backends/shared-memory.js';
 import type { BlockBackend } from '../virtio/device/backend.js';
 import { VIRTIO_BLK_SUPPORTED_FEATURES } from '../virtio/device/blk-device.js';
 import { VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, featureMask } from '../virtio/blk-features.js';
@@ -73,8 +75,17 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 
 async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   if (args.image === undefined) {
-    const size = args.size ?? DEFAULT_SERVE_SIZE;
-    return { backend: new MemoryBackend({ blocks: size / args.blockSize, blockSize: args.blockSize, readOnly: args.readOnly }), label: 'memory (sparse)' };
+    const medium = { blocks: (args.size ?? DEFAULT_SERVE_SIZE) / args.blockSize, blockSize: args.blockSize, readOnly: args.readOnly };
+    if (args.transport === 'local') return { backend: new MemoryBackend(medium), label: 'memory (sparse)' };
+    // Device workers need a medium they can map too. Its pages are committed as
+    // they are first written (the OS zero-fills a SharedArrayBuffer lazily), so
+    // an unwritten disk costs little; parsing already refused sizes it cannot hold.
+    try {
+      return { backend: new SharedMemoryBackend(medium), label: 'shared memory (sparse)' };
+    } catch (e) {
+      io.error(`cannot allocate the memory disk: ${errorText(e)}; try a smaller --size or serve an image file with --image PATH`);
+      return undefined;
+    }
   }
   const path = args.image;
   const existing = await stat(path).then(
@@ -125,6 +136,14 @@ function describeAuth(args: ServeArgs): string {
   return c.mutualUser === undefined ? `CHAP, initiator user ${c.user}` : `CHAP, initiator user ${c.user}; mutual, the target answers as ${c.mutualUser}`;
 }
 
+/** The banner's virtio line: where the device runs, and its request queues. */
+function describeTransport(args: ServeArgs): string {
+  const queues = `${args.queues} queue${args.queues === 1 ? '' : 's'} × ring ${args.queueSize}`;
+  if (args.transport === 'local') return `transport local (device on the main thread) · ${queues}`;
+  const threads = `${args.queues} device worker thread${args.queues === 1 ? '' : 's'}`;
+  return `transport worker (${threads}${args.pollUs === undefined || args.pollUs === 0 ? '' : `, polling ${args.pollUs} µs before sleeping`}) · ${queues}`;
+}
+
 function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingTarget, io: CliIo): string {
   const { address, port } = server.address;
   const portal = `${urlHost(address)}:${port}`;
@@ -137,7 +156,8 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   const traits = [disk.label, formatBytes(disk.backend.size), args.readOnly ? 'read-only' : 'read-write', args.thin ? 'thin-provisioned' : 'fully provisioned'];
   if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
   if (args.removable) traits.push('removable');
-  io.out(`  disk    ${traits.join(' · ')} · ring ${args.queueSize}`);
+  io.out(`  disk    ${traits.join(' · ')}`);
+  io.out(`  virtio  ${describeTransport(args)}`);
   io.out(`  auth    ${describeAuth(args)}`);
   io.out('Connect with, for example:');
   const c = args.chap;
@@ -164,6 +184,9 @@ async function shutdown(server: ServingTarget, stack: Stack, disk: Disk, io: Cli
   }
   // Straight to the backend, not SYNCHRONIZE CACHE: an initiator may have left
   // the unit reserved or its medium ejected, and the image must be flushed anyway.
+  // On transport worker the device workers wrote through descriptors of their
+  // own; fsync(2) flushes the file whichever descriptor it is called on, and
+  // every write has returned by now (the server let in-flight commands finish).
   if (!disk.backend.readOnly) {
     const flushed = await disk.backend.flush();
     if (flushed !== 'ok') {
@@ -213,6 +236,9 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
     stack = await createStack({
       backend: disk.backend,
       queueSize: args.queueSize,
+      transport: args.transport,
+      queues: args.queues,
+      ...(args.pollUs === undefined ? {} : { pollUs: args.pollUs }),
       // One command may move 32 MiB (initiators such as libiscsi's suite send 32 MiB WRITEs without reading Block
       // Limits): size_max of 4 MiB per segment lets a request carry it; guest memory holds a few of those at once.
       device: { blockSize: args.blockSize, physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize), features: deviceFeatures(args.thin), sizeMax: SERVE_SIZE_MAX },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { iscsiPerfArgs, parseIscsiPerf } from '../../bench/iscsi-perf.js';
 import { procStatCpuTicks } from '../../bench/iscsi-targets.js';
-import { formatIscsiSummary, ISCSI_TGT, ISCSI_VTCAM } from '../../bench/iscsi.js';
+import { formatIscsiSummary, ISCSI_CASES, ISCSI_TGT, ISCSI_VTCAM_VARIANTS } from '../../bench/iscsi.js';
 import { computeRatios, type BenchRow } from '../../bench/report.js';
 
 // iscsi-perf (libiscsi 1.19) output, written out by hand in its layout: a
@@ -116,24 +116,46 @@ describe('procStatCpuTicks', () => {
   });
 });
 
+describe('the vtcam rows', () => {
+  it('local, and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target', () => {
+    expect(ISCSI_VTCAM_VARIANTS.map((v) => [v.name, v.transport, v.queues])).toEqual([
+      ['vtcam local (file)', 'local', 1],
+      ['vtcam worker q1 (file)', 'worker', 1],
+      ['vtcam worker q2 (file)', 'worker', 2],
+    ]);
+    expect(ISCSI_CASES).toBe(1 + 4 + 4 * 3);
+  });
+});
+
 describe('formatIscsiSummary', () => {
+  const [local, worker] = ['vtcam local (file)', 'vtcam worker q1 (file)'];
   const rows: BenchRow[] = computeRatios([
-    { group: 'g', name: ISCSI_VTCAM, params: { qd: 8 }, opsPerSec: 37_500, baseline: ISCSI_TGT },
+    { group: 'g', name: local, params: { qd: 1 }, opsPerSec: 50_000, baseline: ISCSI_TGT },
+    { group: 'g', name: ISCSI_TGT, params: { qd: 1 }, opsPerSec: 10_000 },
+    { group: 'g', name: local, params: { qd: 8 }, opsPerSec: 37_500, baseline: ISCSI_TGT },
+    { group: 'g', name: worker, params: { qd: 8 }, opsPerSec: 37_499, baseline: ISCSI_TGT },
     { group: 'g', name: ISCSI_TGT, params: { qd: 8 }, opsPerSec: 25_000 },
-    { group: 'g', name: ISCSI_VTCAM, params: { qd: 32 }, opsPerSec: 30_000, baseline: ISCSI_TGT },
+    { group: 'g', name: local, params: { qd: 32 }, opsPerSec: 30_000, baseline: ISCSI_TGT },
+    { group: 'g', name: worker, params: { qd: 32 }, opsPerSec: 40_000, baseline: ISCSI_TGT },
     { group: 'g', name: ISCSI_TGT, params: { qd: 32 }, opsPerSec: 25_000 },
   ]);
 
-  it('lists target CPU per row and the goal per depth, met at exactly 1.5×', () => {
-    expect(formatIscsiSummary(rows, [99.6, 120, undefined, 118])).toBe(
+  it('lists target CPU per row, then the goal per goal depth (8 and 32, not 1) for each vtcam row, met at exactly 1.5×', () => {
+    expect(formatIscsiSummary(rows, [80, 60, 99.6, 101, 120, undefined, 150, 118])).toBe(
       [
         'target CPU (user + system, % of one core):',
-        `  ${ISCSI_VTCAM} qd=8: 100 %`,
+        `  ${local} qd=1: 80 %`,
+        '  tgt qd=1: 60 %',
+        `  ${local} qd=8: 100 %`,
+        `  ${worker} qd=8: 101 %`,
         '  tgt qd=8: 120 %',
-        `  ${ISCSI_VTCAM} qd=32: unknown (no /proc)`,
+        `  ${local} qd=32: unknown (no /proc)`,
+        `  ${worker} qd=32: 150 %`,
         '  tgt qd=32: 118 %',
-        'goal vtcam >= 1.5× tgt at qd=8: met (1.50×)',
-        'goal vtcam >= 1.5× tgt at qd=32: NOT met (1.20×)',
+        `goal vtcam >= 1.5× tgt at qd=8, ${local}: met (1.50×)`,
+        `goal vtcam >= 1.5× tgt at qd=8, ${worker}: NOT met (1.50×)`,
+        `goal vtcam >= 1.5× tgt at qd=32, ${local}: NOT met (1.20×)`,
+        `goal vtcam >= 1.5× tgt at qd=32, ${worker}: met (1.60×)`,
         '',
       ].join('\n'),
     );

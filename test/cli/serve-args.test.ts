@@ -2,7 +2,7 @@
 // message that names it; through `vtcam` itself, exit status 2 and the usage hint.
 
 import { describe, expect, test } from 'vitest';
-import { checkIscsiName, parseServeCli } from '../../src/cli/serve-args.js';
+import { checkIscsiName, MAX_SHARED_MEMORY_DISK, parseServeCli } from '../../src/cli/serve-args.js';
 import { parseCli } from '../../src/cli/args.js';
 import { main } from '../../src/cli/main.js';
 import { capture } from './capture.js';
@@ -13,6 +13,9 @@ const DEFAULTS = {
   blockSize: 512,
   physicalBlockSize: 512,
   queueSize: 128,
+  transport: 'local',
+  queues: 1,
+  pollUs: undefined,
   readOnly: false,
   thin: false,
   removable: false,
@@ -23,13 +26,14 @@ const DEFAULTS = {
 };
 
 describe('parseServeCli', () => {
-  test('no arguments: a memory disk (size decided by serve: 1 GiB), 127.0.0.1:3260, the default IQN, no CHAP', () => {
+  test('no arguments: a memory disk (size decided by serve: 1 GiB), transport local with one queue, 127.0.0.1:3260, the default IQN, no CHAP', () => {
     expect(parseServeCli([])).toEqual({ ok: true, args: DEFAULTS });
   });
 
   test('every flag', () => {
     const r = parseServeCli([
-      '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256', '--read-only', '--thin', '--removable',
+      '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256',
+      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--read-only', '--thin', '--removable',
       '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
       '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
     ]);
@@ -41,6 +45,9 @@ describe('parseServeCli', () => {
         blockSize: 4096,
         physicalBlockSize: 16384,
         queueSize: 256,
+        transport: 'worker',
+        queues: 4,
+        pollUs: 50,
         readOnly: true,
         thin: true,
         removable: true,
@@ -63,6 +70,30 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--physical-block-size', '4096'])).toMatchObject({ ok: true, args: { blockSize: 512, physicalBlockSize: 4096 } });
     expect(parseServeCli(['--physical-block-size', String(512 * 2 ** 15)])).toMatchObject({ ok: true, args: { physicalBlockSize: 512 * 2 ** 15 } });
     expect(parseServeCli(['--block-size', '4096'])).toMatchObject({ ok: true, args: { physicalBlockSize: 4096 } });
+  });
+
+  test('queues 1..64 on either transport; --poll-us 0..10000 on worker', () => {
+    expect(parseServeCli(['--queues', '64'])).toMatchObject({ ok: true, args: { transport: 'local', queues: 64 } });
+    expect(parseServeCli(['--transport', 'local', '--queues', '2'])).toMatchObject({ ok: true, args: { transport: 'local', queues: 2, pollUs: undefined } });
+    expect(parseServeCli(['--transport', 'worker'])).toMatchObject({ ok: true, args: { transport: 'worker', queues: 1, pollUs: undefined } });
+    expect(parseServeCli(['--transport', 'worker', '--queues', '1', '--poll-us', '0'])).toMatchObject({ ok: true, args: { queues: 1, pollUs: 0 } });
+    expect(parseServeCli(['--transport', 'worker', '--poll-us', '10000'])).toMatchObject({ ok: true, args: { pollUs: 10_000 } });
+  });
+
+  test('transport worker keeps a memory disk in shared memory: up to its limit (4 GiB on Node 20), one block more is refused', () => {
+    const limit = Math.floor(MAX_SHARED_MEMORY_DISK / 512) * 512;
+    const over = String(limit + 512);
+    expect(parseServeCli(['--transport', 'worker', '--size', String(limit)])).toMatchObject({ ok: true, args: { size: limit } });
+    const r = parseServeCli(['--transport', 'worker', '--size', over]);
+    expect(r).toEqual({
+      ok: false,
+      message:
+        `--size ${over} is more than the ${MAX_SHARED_MEMORY_DISK} bytes a memory disk in shared memory can hold (transport worker); ` +
+        'serve a larger disk from a file with --image PATH, or keep it in memory with --transport local',
+    });
+    // No such limit for an image file, nor for the local transport's memory disk.
+    expect(parseServeCli(['--transport', 'worker', '--size', over, '--image', 'big.img'])).toMatchObject({ ok: true, args: { size: limit + 512 } });
+    expect(parseServeCli(['--transport', 'local', '--size', over])).toMatchObject({ ok: true, args: { size: limit + 512 } });
   });
 
   test('ports 0 and 65535, addresses of both families', () => {
@@ -89,6 +120,20 @@ describe('parseServeCli', () => {
     [['--queue-size', '100'], /--queue-size must be a power of two in 1\.\.32768, got '100'/],
     [['--queue-size', '65536'], /--queue-size must be a power of two in 1\.\.32768, got '65536'/],
     [['--queue-size', '0'], /--queue-size must be a power of two/],
+    [['--transport', 'vhost-user'], /--transport must be local or worker, got 'vhost-user'/],
+    [['--transport', 'Worker'], /--transport must be local or worker, got 'Worker'/],
+    [['--transport', ''], /--transport must be local or worker, got ''/],
+    [['--queues', '0'], /--queues must be a whole number of request queues in 1\.\.64, got '0'/],
+    [['--queues', '65'], /--queues must be a whole number of request queues in 1\.\.64, got '65'/],
+    [['--queues', '2.5'], /--queues must be a whole number/],
+    [['--queues', '0x2'], /--queues must be a whole number/],
+    [['--queues', ''], /--queues must be a whole number/],
+    [['--queues', '-1'], /Option '--queues' argument is ambiguous/],
+    [['--poll-us', '50'], /--poll-us applies to transport worker only \(device worker threads\), not local; use --transport worker or drop --poll-us/],
+    [['--transport', 'local', '--poll-us', '0'], /--poll-us applies to transport worker only/],
+    [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
+    [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
+    [['--transport', 'worker', '--poll-us', ''], /--poll-us must be a whole number of microseconds/],
     [['--port', '65536'], /--port must be a TCP port in 0\.\.65535 \(0 picks a free one\), got '65536'/],
     [['--port', 'x'], /--port must be a TCP port in 0\.\.65535/],
     [['--port', '-1'], /Option '--port' argument is ambiguous/],
@@ -152,11 +197,22 @@ describe('vtcam serve on the command line', () => {
     expect(io.lines).toEqual([]);
   });
 
+  test.each([
+    [['serve', '--queues', '0'], /^--queues must be a whole number of request queues in 1\.\.64, got '0'\nTry 'vtcam --help'/],
+    [['serve', '--transport', 'threads'], /^--transport must be local or worker, got 'threads'\nTry 'vtcam --help'/],
+    [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
+  ] as const)('%j exits 2 naming the flag', async (argv, re) => {
+    const io = capture();
+    expect(await main(argv, io)).toBe(2);
+    expect(io.errors.join('\n')).toMatch(re);
+    expect(io.lines).toEqual([]);
+  });
+
   test('--help lists the serve options', async () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });
