@@ -4,7 +4,9 @@
 // queues; for the file backend, fio on the same image file in the same run as
 // the physical baseline. Each worker row is compared with local at the same
 // backend, pattern and depth ("ratio"), each file row also with buffered fio
-// ("vs floor").
+// ("vs floor"). `worker 2q/1t` is 2 queues on 1 device thread: the stack's
+// default thread count, one per queue but no more than the CPUs beside the
+// driver's thread.
 //
 // Rows whose configuration cannot start here (a stack that fails to come up,
 // fio missing or unable to run) are kept with no figures and the reason,
@@ -12,7 +14,7 @@
 
 import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { availableParallelism, constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStack, type Stack } from '../src/stack.js';
 import type { BlockBackend } from '../src/virtio/device/backend.js';
@@ -39,7 +41,9 @@ type BackendKind = (typeof BACKENDS)[number];
 /** Row names; `local` is the baseline of the worker rows. */
 export const LOCAL = 'local';
 const WORKER_QUEUES = [1, 2, 4] as const;
-const workerName = (queues: number, pollUs = 0): string => `worker ${queues}q${pollUs > 0 ? ` poll ${pollUs}us` : ''}`;
+/** Device threads the stack starts by default for `queues` (one per queue, at most the CPUs beside the main thread). */
+const threadsFor = (queues: number): number => Math.min(queues, Math.max(1, availableParallelism() - 1));
+const workerName = (queues: number, pollUs = 0): string => `worker ${queues}q/${threadsFor(queues)}t${pollUs > 0 ? ` poll ${pollUs}us` : ''}`;
 /** The device side's polling mode, measured next to sleeping at once: idle workers spin on the doorbell this long. */
 const POLL_US = 50;
 const POLL_QUEUES = [1, 2] as const;
@@ -378,7 +382,7 @@ export function formatWorkerSummary(rows: readonly BenchRow[], unavailable: read
   const atGoal = rows.filter((r) => r.params['qd'] === GOAL_QD);
   for (const group of [...new Set(atGoal.map((r) => r.group))]) {
     const inGroup = atGoal.filter((r) => r.group === group);
-    const mq = bestBy(inGroup.filter((r) => r.name.startsWith('worker ') && !r.name.startsWith(workerName(1))), (r) => r.ratio);
+    const mq = bestBy(inGroup.filter((r) => r.name.startsWith('worker ') && !r.name.startsWith('worker 1q')), (r) => r.ratio);
     lines.push(goalLine(`worker+MQ > local at qd=${GOAL_QD}, ${group}`, mq, mq?.ratio, (x) => x > 1));
     if (group.startsWith('file ')) {
       const vsFio = bestBy(inGroup, (r) => r.floorRatio);

@@ -29,7 +29,7 @@ export interface StackOptions {
    * shareable: SharedMemoryBackend or FileBackend).
    */
   readonly transport?: 'local' | 'worker';
-  /** Transport `worker`: device worker threads (default one per queue). */
+  /** Transport `worker`: device worker threads (default one per queue, at most the CPUs beside this thread). */
   readonly workers?: number;
   /** Transport `worker`: microseconds an idle worker polls its doorbell before sleeping (default 0: sleep at once). */
   readonly pollUs?: number;

@@ -14,6 +14,7 @@ import { createStack, type Stack } from '../stack.js';
 import { FileBackend } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../virtio/device/backends/shared-memory.js';
+import { WorkerTransport } from '../virtio/transport/worker.js';
 import type { BlockBackend } from '../virtio/device/backend.js';
 import { VIRTIO_BLK_SUPPORTED_FEATURES } from '../virtio/device/blk-device.js';
 import { VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, featureMask } from '../virtio/blk-features.js';
@@ -136,11 +137,12 @@ function describeAuth(args: ServeArgs): string {
   return c.mutualUser === undefined ? `CHAP, initiator user ${c.user}` : `CHAP, initiator user ${c.user}; mutual, the target answers as ${c.mutualUser}`;
 }
 
-/** The banner's virtio line: where the device runs, and its request queues. */
-function describeTransport(args: ServeArgs): string {
+/** The banner's virtio line: where the device runs (how many device threads the stack started), and its request queues. */
+function describeTransport(stack: Stack, args: ServeArgs): string {
   const queues = `${args.queues} queue${args.queues === 1 ? '' : 's'} × ring ${args.queueSize}`;
-  if (args.transport === 'local') return `transport local (device on the main thread) · ${queues}`;
-  const threads = `${args.queues} device worker thread${args.queues === 1 ? '' : 's'}`;
+  const t = stack.virtio.transport;
+  if (!(t instanceof WorkerTransport)) return `transport local (device on the main thread) · ${queues}`;
+  const threads = `${t.threads.length} device worker thread${t.threads.length === 1 ? '' : 's'}`;
   return `transport worker (${threads}${args.pollUs === undefined || args.pollUs === 0 ? '' : `, polling ${args.pollUs} µs before sleeping`}) · ${queues}`;
 }
 
@@ -157,7 +159,7 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
   if (args.removable) traits.push('removable');
   io.out(`  disk    ${traits.join(' · ')}`);
-  io.out(`  virtio  ${describeTransport(args)}`);
+  io.out(`  virtio  ${describeTransport(stack, args)}`);
   io.out(`  auth    ${describeAuth(args)}`);
   io.out('Connect with, for example:');
   const c = args.chap;

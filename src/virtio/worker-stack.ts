@@ -23,7 +23,7 @@ export interface WorkerVirtioBlkOptions {
   readonly queueSize?: number;
   /** Request queues (default 1); the device offers VIRTIO_BLK_F_MQ when there are more. */
   readonly queues?: number;
-  /** Device worker threads (default one per queue). */
+  /** Device worker threads (default one per queue, at most the CPUs beside this thread). */
   readonly workers?: number;
   /** Microseconds an idle worker polls before sleeping (default 0). */
   readonly pollUs?: number;

@@ -436,16 +436,16 @@ describe(`random I/O through the whole stack at QD ${QD} (${OPS} ops)`, () => {
 const WORKER_OPS = Number(process.env['VTCAM_STRESS_OPS'] ?? 6_000);
 
 describe(`random I/O with the device in worker threads at QD ${QD} (${WORKER_OPS} ops)`, () => {
-  // One worker per queue, except the last: four queues on two workers (queue q on worker q mod 2) that poll
-  // their doorbell for 50 µs before sleeping.
+  // One worker per queue (named: the default caps workers at the CPUs beside this thread), except the last:
+  // four queues on two workers (queue q on worker q mod 2) that poll their doorbell for 50 µs before sleeping.
   const configs = [
-    { queues: 1, queueSize: 128, features: DIRECT, seed: 0x5eed_0011 },
-    { queues: 2, queueSize: 64, features: DIRECT, seed: 0x5eed_0012 },
-    { queues: 4, queueSize: 64, seed: 0x5eed_0014 },
+    { queues: 1, queueSize: 128, features: DIRECT, seed: 0x5eed_0011, workers: 1 },
+    { queues: 2, queueSize: 64, features: DIRECT, seed: 0x5eed_0012, workers: 2 },
+    { queues: 4, queueSize: 64, seed: 0x5eed_0014, workers: 4 },
     { queues: 4, queueSize: 64, seed: 0x5eed_0024, workers: 2, pollUs: 50 },
   ] as const;
   for (const c of configs) {
-    const threads = 'workers' in c ? `${c.workers} polling workers` : `${c.queues} worker(s)`;
+    const threads = 'pollUs' in c ? `${c.workers} polling workers` : `${c.workers} worker(s)`;
     const features = 'features' in c ? c.features : undefined;
     test(`${c.queues} queue(s) on ${threads}, ${features === undefined ? 'indirect' : 'direct'} descriptors, ring ${c.queueSize}`, async () => {
       const r = await stress({ ...c, transport: 'worker', ops: WORKER_OPS });

@@ -160,7 +160,7 @@ describe('transport worker options', () => {
 });
 
 describe('the whole stack on transport worker', () => {
-  async function stackOn(backend: SharedMemoryBackend | FileBackend, extra: { queues?: number; hangTimeoutMs?: number } = {}): Promise<Stack> {
+  async function stackOn(backend: SharedMemoryBackend | FileBackend, extra: { queues?: number; workers?: number } = {}): Promise<Stack> {
     const stack = await createStack({ backend, transport: 'worker', queueSize: 32, memorySize: 16 << 20, ...extra });
     cleanups.push(() => stack.close());
     return stack;
@@ -172,7 +172,7 @@ describe('the whole stack on transport worker', () => {
     const path = join(dir, 'disk.img');
     const fb = await FileBackend.open(path, { create: { size: 1 << 20 } });
     if (!(fb instanceof FileBackend)) throw new Error(fb.message);
-    const stack = await stackOn(fb, { queues: 2 });
+    const stack = await stackOn(fb, { queues: 2, workers: 2 });
     const data = new Uint8Array(8192).map((_, i) => (i * 7) & 0xff);
     await stack.da(0).write(10n, data);
     await stack.da(0).flush();
@@ -184,7 +184,7 @@ describe('the whole stack on transport worker', () => {
   for (const fault of ['exit', 'hang'] as const) {
     test(`a worker that ${fault === 'exit' ? 'exits' : 'hangs'} under load: every CCB completes once, AC_LOST_DEVICE, a new device attaches`, async () => {
       const backend = new SharedMemoryBackend({ blocks: 8192 });
-      const stack = await createStack({ backend, transport: 'worker', queues: 2, queueSize: 32, memorySize: 16 << 20, hangTimeoutMs: 400 });
+      const stack = await createStack({ backend, transport: 'worker', queues: 2, workers: 2, queueSize: 32, memorySize: 16 << 20, hangTimeoutMs: 400 });
       const lost: unknown[] = [];
       stack.xpt.onAsync(AsyncCode.LOST_DEVICE, undefined, (_code, _path, arg) => {
         lost.push(arg);
@@ -229,7 +229,7 @@ describe('the whole stack on transport worker', () => {
   }
 
   test('close() ends every device worker thread', async () => {
-    const stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 256 }), transport: 'worker', queues: 2, queueSize: 32, memorySize: 16 << 20 });
+    const stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 256 }), transport: 'worker', queues: 2, workers: 2, queueSize: 32, memorySize: 16 << 20 });
     const t = stack.virtio.transport;
     if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
     const exits = t.threads.map((w) => new Promise<number>((resolve) => w.once('exit', resolve)));
