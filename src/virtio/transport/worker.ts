@@ -19,10 +19,11 @@ import { availableParallelism } from 'node:os';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { GuestMemory } from '../guest-memory.js';
 import type { SplitRingAddrs } from '../split-ring.js';
-import { VIRTIO_ID_BLOCK, VirtioBlkDevice, type BlkDataPlane, type VirtioBlkDeviceOptions } from '../device/blk-device.js';
+import { VirtioBlkDevice, type BlkDataPlane, type VirtioBlkDeviceOptions } from '../device/blk-device.js';
 import type { BlkQueueHooks, BlkRequestState, BlkRingFeatures } from '../device/blk-queues.js';
 import type { BackendShare } from '../device/backend.js';
-import type { VirtioInterrupt, VirtioTransport } from './transport.js';
+import type { VirtioInterrupt } from './transport.js';
+import { DeviceTransport } from './device-transport.js';
 import { HEARTBEAT_MS, WorkerSignals, type FromWorker, type ToWorker, type WorkerFault, type WorkerInit } from './worker-signals.js';
 
 export interface WorkerTransportOptions {
@@ -137,9 +138,7 @@ class WorkerPlane implements BlkDataPlane {
   }
 }
 
-export class WorkerTransport implements VirtioTransport {
-  readonly deviceId = VIRTIO_ID_BLOCK;
-  readonly device: VirtioBlkDevice;
+export class WorkerTransport extends DeviceTransport {
   readonly #plane: WorkerPlane;
   readonly #workers: DeviceWorker[];
   readonly #hangTimeoutMs: number;
@@ -151,7 +150,7 @@ export class WorkerTransport implements VirtioTransport {
   readonly #lostListeners: ((reason: string) => void)[] = [];
 
   private constructor(device: VirtioBlkDevice, plane: WorkerPlane, workers: DeviceWorker[], hangTimeoutMs: number) {
-    this.device = device;
+    super(device);
     this.#plane = plane;
     this.#workers = workers;
     this.#hangTimeoutMs = hangTimeoutMs;
@@ -215,10 +214,6 @@ export class WorkerTransport implements VirtioTransport {
     this.#watchdog.unref();
   }
 
-  get memory(): GuestMemory {
-    return this.device.memory;
-  }
-
   /** The device workers' threads (for tests that kill one). */
   get threads(): readonly Worker[] {
     return this.#workers.map((w) => w.thread);
@@ -242,55 +237,11 @@ export class WorkerTransport implements VirtioTransport {
     this.#plane.signals.control(w);
   }
 
-  getStatus(): number {
-    return this.device.getStatus();
-  }
-
-  setStatus(status: number): void {
-    this.device.setStatus(status);
-  }
-
-  reset(): Promise<void> {
-    return this.device.reset();
-  }
-
-  getDeviceFeatures(): bigint {
-    return this.device.getDeviceFeatures();
-  }
-
-  setDriverFeatures(features: bigint): void {
-    this.device.setDriverFeatures(features);
-  }
-
-  configGeneration(): number {
-    return this.device.configGeneration();
-  }
-
-  readConfig(offset: number, len: number): Uint8Array {
-    return this.device.readConfig(offset, len);
-  }
-
-  writeConfig(offset: number, bytes: Uint8Array): void {
-    this.device.writeConfig(offset, bytes);
-  }
-
-  numQueues(): number {
-    return this.device.numQueues();
-  }
-
-  queueMaxSize(q: number): number {
-    return this.device.queueMaxSize(q);
-  }
-
-  enableQueue(q: number, size: number, addrs: SplitRingAddrs): void {
-    this.device.enableQueue(q, size, addrs);
-  }
-
-  notify(q: number): void {
+  override notify(q: number): void {
     this.#plane.notify(q);
   }
 
-  onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
+  override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
     this.#handler = handler;
     this.device.setInterruptHandler((irq) => {
       this.#handler(irq);

@@ -7,9 +7,8 @@
 // never counts bytes past the end of the disk.
 
 import type { AllocationExtent, BackendStatus, BlockBackend } from '../backend.js';
+import { assertDiskRange, assertInBuffer } from './ranges.js';
 
-/** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
-const SECTOR = 512;
 /** Allocation granule. Small enough that scattered 4 KiB writes stay cheap, large enough that the Map stays short. */
 const CHUNK_SIZE = 64 * 1024;
 
@@ -42,25 +41,12 @@ function diskSize(blocks: number, blockSize: 512 | 4096): number {
   return size;
 }
 
-/**
- * Throws when [offset, offset+length) is not a 512-aligned range inside the disk.
- * The device checks ranges before calling a backend, so reaching this is a bug.
- */
 function assertRange(op: string, offset: number, length: number, size: number): void {
-  if (
-    !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) ||
-    offset < 0 || length < 0 || offset % SECTOR !== 0 || length % SECTOR !== 0 ||
-    offset + length > size
-  ) {
-    throw new RangeError(`MemoryBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${size}-byte disk`);
-  }
+  assertDiskRange('MemoryBackend', op, offset, length, size);
 }
 
-/** Throws when [at, at+length) is not inside `buf` (a caller bug, like a range outside the disk). */
 function assertWithin(buf: Uint8Array, at: number, length: number): void {
-  if (!Number.isSafeInteger(at) || at < 0 || at + length > buf.length) {
-    throw new RangeError(`MemoryBackend: [${at}, +${length}) is outside the ${buf.length}-byte buffer`);
-  }
+  assertInBuffer('MemoryBackend', buf, at, length);
 }
 
 /**

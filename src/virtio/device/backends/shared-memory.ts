@@ -12,10 +12,9 @@
 // unmaps in flight at once leave contents and map undefined, as on any disk.
 
 import { constants } from 'node:buffer';
+import { assertDiskRange, assertInBuffer } from './ranges.js';
 import type { AllocationExtent, BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 
-/** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
-const SECTOR = 512;
 /**
  * Allocation granule. 4 KiB is the page size and the larger logical block size:
  * a 4 KiB random write sets exactly one bit with one Atomics.or, a 4096-byte-block
@@ -95,25 +94,12 @@ function checkShare(share: SharedMemoryShare): void {
   }
 }
 
-/**
- * Throws when [offset, offset+length) is not a 512-aligned range inside the disk.
- * The device checks ranges before calling a backend, so reaching this is a bug.
- */
 function assertRange(op: string, offset: number, length: number, size: number): void {
-  if (
-    !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) ||
-    offset < 0 || length < 0 || offset % SECTOR !== 0 || length % SECTOR !== 0 ||
-    offset + length > size
-  ) {
-    throw new RangeError(`SharedMemoryBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${size}-byte disk`);
-  }
+  assertDiskRange('SharedMemoryBackend', op, offset, length, size);
 }
 
-/** Throws when [at, at+length) is not inside `buf` (a caller bug, like a range outside the disk). */
 function assertWithin(buf: Uint8Array, at: number, length: number): void {
-  if (!Number.isSafeInteger(at) || at < 0 || at + length > buf.length) {
-    throw new RangeError(`SharedMemoryBackend: [${at}, +${length}) is outside the ${buf.length}-byte buffer`);
-  }
+  assertInBuffer('SharedMemoryBackend', buf, at, length);
 }
 
 /** Set bits in a 32-bit word (SWAR popcount). */
