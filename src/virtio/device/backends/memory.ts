@@ -7,7 +7,7 @@
 // never counts bytes past the end of the disk.
 
 import type { AllocationExtent, BackendStatus, BlockBackend } from '../backend.js';
-import { assertDiskRange, assertInBuffer } from './ranges.js';
+import { assertDiskRange, assertInBuffer, isBlockSize, type RamDiskOptions } from './ram-disk.js';
 
 /** Allocation granule. Small enough that scattered 4 KiB writes stay cheap, large enough that the Map stays short. */
 const CHUNK_SIZE = 64 * 1024;
@@ -16,18 +16,7 @@ const OK: Promise<BackendStatus> = Promise.resolve('ok');
 const IO_ERROR: Promise<BackendStatus> = Promise.resolve('io-error');
 
 /** Options for {@link MemoryBackend}. */
-export interface MemoryBackendOptions {
-  /** Capacity in logical blocks of `blockSize` bytes. */
-  readonly blocks: number;
-  /** Logical block size in bytes; 512 by default. */
-  readonly blockSize?: 512 | 4096;
-  /** Refuse writes, discards and write-zeroes (they complete `io-error`). */
-  readonly readOnly?: boolean;
-}
-
-function isBlockSize(n: number): n is 512 | 4096 {
-  return n === 512 || n === 4096;
-}
+export type MemoryBackendOptions = RamDiskOptions;
 
 /** Capacity in bytes for `blocks` blocks of `blockSize`, or a RangeError naming the bad value. */
 function diskSize(blocks: number, blockSize: 512 | 4096): number {

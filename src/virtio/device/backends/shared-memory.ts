@@ -12,7 +12,7 @@
 // unmaps in flight at once leave contents and map undefined, as on any disk.
 
 import { constants } from 'node:buffer';
-import { assertDiskRange, assertInBuffer } from './ranges.js';
+import { assertDiskRange, assertInBuffer, isBlockSize, type RamDiskOptions } from './ram-disk.js';
 import type { AllocationExtent, BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 
 /**
@@ -35,21 +35,10 @@ const OK: Promise<BackendStatus> = Promise.resolve('ok');
 const IO_ERROR: Promise<BackendStatus> = Promise.resolve('io-error');
 
 /** Options for {@link SharedMemoryBackend} on a new medium. */
-export interface SharedMemoryBackendOptions {
-  /** Capacity in logical blocks of `blockSize` bytes. */
-  readonly blocks: number;
-  /** Logical block size in bytes; 512 by default. */
-  readonly blockSize?: 512 | 4096;
-  /** Refuse writes, discards and write-zeroes (they complete `io-error`). */
-  readonly readOnly?: boolean;
-}
+export type SharedMemoryBackendOptions = RamDiskOptions;
 
 /** The shared-memory form of {@link BackendShare}. */
 export type SharedMemoryShare = Extract<BackendShare, { kind: 'shared-memory' }>;
-
-function isBlockSize(n: number): n is 512 | 4096 {
-  return n === 512 || n === 4096;
-}
 
 /** Bytes of allocation map for a medium of `size` bytes: whole 32-bit words. */
 function mapBytes(size: number): number {

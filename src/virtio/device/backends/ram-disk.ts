@@ -1,9 +1,24 @@
-// The caller-bug checks the RAM backends share. The device checks every range
-// against the capacity before it calls a backend, so a range that fails here is
-// a bug above, reported as a RangeError naming the backend and the operation.
+// What the RAM backends (MemoryBackend, SharedMemoryBackend) share: their
+// options and the caller-bug checks. The device checks every range against the
+// capacity before it calls a backend, so a range that fails here is a bug
+// above, reported as a RangeError naming the backend and the operation.
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
+
+/** Options of a RAM disk. */
+export interface RamDiskOptions {
+  /** Capacity in logical blocks of `blockSize` bytes. */
+  readonly blocks: number;
+  /** Logical block size in bytes; 512 by default. */
+  readonly blockSize?: 512 | 4096;
+  /** Refuse writes, discards and write-zeroes (they complete `io-error`). */
+  readonly readOnly?: boolean;
+}
+
+export function isBlockSize(n: number): n is 512 | 4096 {
+  return n === 512 || n === 4096;
+}
 
 /** Throws unless [offset, offset+length) is a 512-aligned range inside a `size`-byte disk. */
 export function assertDiskRange(backend: string, op: string, offset: number, length: number, size: number): void {
