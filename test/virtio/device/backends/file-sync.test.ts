@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type * as Fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileBackend, type FileBackendOpenOptions } from '../../../../src/virtio/device/backends/file.js';
+import { byteDiff, pattern } from './bytes.js';
 
 // The sync mode calls fs.readSync / fs.writeSync. While `injected.code` is set they
 // throw that error code, as the kernel would on a failing disk or a full file
@@ -35,19 +36,6 @@ vi.mock('node:fs', async (importOriginal) => {
     },
   };
 });
-
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = ((i * 13 + salt) % 251) + 1; // never 0
-  return out;
-}
-
-function byteDiff(got: Uint8Array, want: Uint8Array): string | undefined {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))) return undefined;
-  const at = got.findIndex((v, i) => v !== want[i]);
-  return `byte ${at}: ${got[at]}, want ${want[at]}`;
-}
 
 type SyncIo = Required<Pick<FileBackend, 'readSync' | 'writeSync'>>;
 

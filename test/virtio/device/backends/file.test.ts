@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type * as FsPromises from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileBackend, type FileBackendError } from '../../../../src/virtio/device/backends/file.js';
+import { byteDiff, pattern } from './bytes.js';
 
 // Fault injection for the fs layer: while `injected.code` is set, every read,
 // write and datasync on a handle from open() rejects with that error code, as
@@ -38,19 +39,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const MiB = 1024 * 1024;
-
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = ((i * 13 + salt) % 251) + 1; // never 0
-  return out;
-}
-
-function byteDiff(got: Uint8Array, want: Uint8Array): string | undefined {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))) return undefined;
-  const at = got.findIndex((v, i) => v !== want[i]);
-  return `byte ${at}: ${got[at]}, want ${want[at]}`;
-}
 
 function expectBackend(r: FileBackend | FileBackendError): FileBackend {
   if (!r.ok) throw new Error(`expected a backend, got ${r.code}: ${r.message}`);

@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend, type MemoryBackendOptions } from '../../../../src/virtio/device/backends/memory.js';
+import { byteDiff, pattern, readBack, zeros } from './bytes.js';
 
 const KiB = 1024;
 const CHUNK = 64 * KiB; // the documented allocation granule, written out independently
 
-/** Bytes whose value depends on their position and a salt, so misplaced copies show. */
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = ((i * 7 + salt) % 251) + 1; // never 0
-  return out;
-}
-
-async function readBack(b: MemoryBackend, offset: number, length: number): Promise<Uint8Array> {
-  const dst = new Uint8Array(length).fill(0xee); // not zero: a skipped fill shows
-  expect(await b.read(offset, dst)).toBe('ok');
-  return dst;
-}
-
-const zeros = (n: number): Uint8Array => new Uint8Array(n);
-
-/**
- * First difference between two byte arrays, or undefined when equal. Deep equality
- * on 256 KiB arrays costs seconds in vitest; this keeps failures readable anyway.
- */
-function byteDiff(got: Uint8Array, want: Uint8Array): string | undefined {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))) return undefined;
-  const at = got.findIndex((v, i) => v !== want[i]);
-  return `byte ${at}: ${got[at]}, want ${want[at]}`;
-}
 
 describe('MemoryBackend construction', () => {
   it('computes size from blocks and blockSize', () => {

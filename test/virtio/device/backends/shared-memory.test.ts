@@ -5,32 +5,11 @@ import {
   type SharedMemoryBackendOptions,
   type SharedMemoryShare,
 } from '../../../../src/virtio/device/backends/shared-memory.js';
+import { byteDiff, pattern, readBack, zeros } from './bytes.js';
 
 const KiB = 1024;
 const G = 4 * KiB; // the documented allocation granule, written out independently
 
-/** Bytes whose value depends on their position and a salt, so misplaced copies show. */
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = ((i * 7 + salt) % 251) + 1; // never 0
-  return out;
-}
-
-async function readBack(b: SharedMemoryBackend, offset: number, length: number): Promise<Uint8Array> {
-  const dst = new Uint8Array(length).fill(0xee); // not zero: a skipped copy shows
-  expect(await b.read(offset, dst)).toBe('ok');
-  return dst;
-}
-
-const zeros = (n: number): Uint8Array => new Uint8Array(n);
-
-/** First difference between two byte arrays, or undefined when equal (cheap on large arrays). */
-function byteDiff(got: Uint8Array, want: Uint8Array): string | undefined {
-  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
-  if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length))) return undefined;
-  const at = got.findIndex((v, i) => v !== want[i]);
-  return `byte ${at}: ${got[at]}, want ${want[at]}`;
-}
 
 describe('SharedMemoryBackend construction', () => {
   it('computes size from blocks and blockSize and allocates shared buffers of the right size', () => {
