@@ -24,6 +24,7 @@ import { createStack, type Stack } from '../../../src/stack.js';
 import { AsyncCode } from '../../../src/cam/xpt/sim-api.js';
 import { CamError } from '../../../src/cam/periph/errors.js';
 import type { GuestRange } from '../../../src/virtio/guest-memory.js';
+import { stamp } from '../../stack/helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -227,6 +228,32 @@ describe('the whole stack on transport worker', () => {
       expect((await again.da(0).read(100n, 1)).every((b) => b === 0x5e)).toBe(true);
     }, 20_000);
   }
+
+  test('XPT_RESET_DEV under load on 2 queues in 2 workers: the workers stop and start again, every command completes once, data intact', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 8192 });
+    const stack = await stackOn(backend, { queues: 2, workers: 2 });
+    const da = stack.da(0);
+    const uas: [number, number, number][] = [];
+    da.onUnitAttention((s) => uas.push([s.key, s.asc, s.ascq]));
+    let settled = 0;
+    const ios = Array.from({ length: 300 }, (_, i) => {
+      const lba = BigInt(i * 8);
+      const data = stamp(i * 8, 8, 512, i);
+      return da.write(lba, data).then(async () => {
+        settled++;
+        expect(await da.read(lba, 8)).toEqual(data);
+      });
+    });
+    const reset = stack.pass(0).resetDevice();
+    await Promise.all([reset, ...ios]);
+    expect(settled).toBe(300);
+    // One unit attention for the reset (29h/03h: LOGICAL UNIT RESET), seen by da once.
+    expect(uas).toEqual([[0x06, 0x29, 0x03]]);
+    const t = stack.virtio.transport;
+    if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
+    expect(t.lost()).toBeUndefined();
+    expect(stack.stats(0)).toMatchObject({ active: 0, queued: 0, frozen: 0 });
+  });
 
   test('close() ends every device worker thread', async () => {
     const stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 256 }), transport: 'worker', queues: 2, workers: 2, queueSize: 32, memorySize: 16 << 20 });
