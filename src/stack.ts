@@ -195,11 +195,20 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     await closeTransport(virtio);
     throw new RangeError(`queues ${queues}: the device offers ${offered} request queue(s)`);
   }
-  const sim = await VtblkSim.create(virtio, {
-    ...(opts.reserve === undefined ? {} : { reserve: opts.reserve }),
-    ...(opts.emulator === undefined ? {} : { emulator: opts.emulator }),
-  });
-  const xpt = new Xpt(opts.xpt);
+  // A bad SIM or XPT option throws here: the driver and any device workers go with it.
+  let sim: VtblkSim;
+  let xpt: Xpt;
+  try {
+    sim = await VtblkSim.create(virtio, {
+      ...(opts.reserve === undefined ? {} : { reserve: opts.reserve }),
+      ...(opts.emulator === undefined ? {} : { emulator: opts.emulator }),
+    });
+    xpt = new Xpt(opts.xpt);
+  } catch (err) {
+    await virtio.driver.close();
+    await closeTransport(virtio);
+    throw err;
+  }
   const handle = xpt.registerBus(sim);
   sim.bind(handle);
   const found = await xpt.scan(handle.bus);

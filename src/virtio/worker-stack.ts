@@ -57,6 +57,7 @@ export async function attachWorkerVirtioBlk(opts: WorkerVirtioBlkOptions): Promi
     ...(opts.pollUs === undefined ? {} : { pollUs: opts.pollUs }),
     ...(opts.hangTimeoutMs === undefined ? {} : { hangTimeoutMs: opts.hangTimeoutMs }),
   });
+  // A refusal (an error value) or a bad option (a throw): either way the workers must not outlive the attempt.
   const driver = await VirtioBlkDriver.attach({
     transport,
     allocator,
@@ -64,6 +65,9 @@ export async function attachWorkerVirtioBlk(opts: WorkerVirtioBlkOptions): Promi
     queues,
     publishEvery: PUBLISH_EVERY,
     ...(opts.features === undefined ? {} : { features: opts.features }),
+  }).catch(async (err: unknown) => {
+    await transport.close();
+    throw err;
   });
   if (!(driver instanceof VirtioBlkDriver)) {
     await transport.close();

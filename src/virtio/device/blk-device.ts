@@ -254,7 +254,7 @@ export class VirtioBlkDevice {
       }
     }
     this.#status = next;
-    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) this.#plane.start();
+    if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0 && this.#running()) this.#plane.start();
   }
 
   /**

@@ -70,6 +70,10 @@ async function main(init: WorkerInit): Promise<void> {
         for (;;) Atomics.load(words, bell);
     }
   };
+  // Atomics.waitAsync's timeout does not keep a worker's event loop alive: a
+  // reset that drops the answer of a backend call in flight would leave the
+  // loop with nothing pending, and the thread would end. This timer holds it.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   post({ type: 'ready' });
   const spinNs = BigInt(Math.round(init.pollUs * 1000));
   let controlSeen = 0;
@@ -81,6 +85,7 @@ async function main(init: WorkerInit): Promise<void> {
       controlSeen = posted;
       for (let m = receiveMessageOnPort(init.port); m !== undefined; m = receiveMessageOnPort(init.port)) {
         if (!control(m.message as ToWorker)) {
+          clearInterval(keepAlive);
           await engine.stop();
           await backend.close();
           return;
@@ -104,7 +109,7 @@ async function main(init: WorkerInit): Promise<void> {
     await Promise.resolve();
     if (spinNs > 0n) {
       const until = process.hrtime.bigint() + spinNs;
-      while (Atomics.load(words, bell) === seen && process.hrtime.bigint() < until);
+      while (Atomics.load(words, bell) === seen && process.hrtime.bigint() < until) signals.beat(w);
     }
     Atomics.wait(words, bell, seen, HEARTBEAT_MS);
   }

@@ -47,7 +47,7 @@ interface DeviceWorker {
   readonly thread: Worker;
   readonly port: MessagePort;
   alive: boolean;
-  /** Set when the watchdog terminates the worker: the reason its exit is reported with. */
+  /** Set when the watchdog terminates the worker or it throws: the reason its exit is reported with. */
   hung: string | undefined;
   lastBeat: number;
   lastBeatAt: number;
@@ -174,6 +174,8 @@ export class WorkerTransport extends DeviceTransport {
     if (!Number.isFinite(pollUs) || pollUs < 0) throw new RangeError(`pollUs must be a non-negative number of microseconds, got ${pollUs}`);
     const hangTimeoutMs = opts.hangTimeoutMs ?? 5000;
     if (!Number.isFinite(hangTimeoutMs) || hangTimeoutMs < 4 * HEARTBEAT_MS) throw new RangeError(`hangTimeoutMs must be at least ${4 * HEARTBEAT_MS}, got ${hangTimeoutMs}`);
+    // A polling worker beats while it spins, but its passes must still fit well inside the watchdog's patience.
+    if (pollUs / 1000 > hangTimeoutMs / 4) throw new RangeError(`pollUs ${pollUs} must be at most a quarter of hangTimeoutMs (${hangTimeoutMs} ms)`);
     const signals = new WorkerSignals(count, queues);
     const workers: DeviceWorker[] = [];
     let plane: WorkerPlane | undefined;
@@ -189,22 +191,26 @@ export class WorkerTransport extends DeviceTransport {
   }
 
   async #started(): Promise<void> {
-    const ready = await Promise.all(this.#workers.map((w) => firstAnswer(w.thread)));
-    const failed = ready.find((r) => r !== undefined);
-    if (failed !== undefined) {
-      await Promise.all(this.#workers.map((w) => w.thread.terminate()));
-      throw new Error(failed);
-    }
+    // The lasting listeners go on before any worker answers: one that dies while another is still starting
+    // is seen, and its error event never goes unheard (which would crash this process).
     for (const w of this.#workers) {
       w.thread.on('message', (m: FromWorker) => {
         this.#message(w, m);
       });
+      // Lost only once the thread has stopped (its exit event): until then it may still write guest memory.
+      w.thread.on('error', (err) => {
+        w.hung ??= `device worker ${w.index} crashed: ${err.message}`;
+      });
       w.thread.on('exit', (code) => {
         this.#exited(w, w.hung ?? `device worker ${w.index} exited (code ${code})`);
       });
-      w.thread.on('error', (err) => {
-        this.#exited(w, `device worker ${w.index} crashed: ${err.message}`);
-      });
+    }
+    const ready = await Promise.all(this.#workers.map((w) => firstAnswer(w.thread)));
+    const failed = ready.find((r) => r !== undefined);
+    if (failed !== undefined) {
+      this.#closing = true;
+      await Promise.all(this.#workers.map((w) => w.thread.terminate()));
+      throw new Error(failed);
     }
     for (let q = 0; q < this.#plane.signals.queues; q++) this.#armInterrupt(q);
     const every = Math.max(HEARTBEAT_MS, Math.floor(this.#hangTimeoutMs / 4));
@@ -237,8 +243,9 @@ export class WorkerTransport extends DeviceTransport {
     this.#plane.signals.control(w);
   }
 
+  /** The doorbell, through the device: ignored unless DRIVER_OK and neither NEEDS_RESET nor FAILED. */
   override notify(q: number): void {
-    this.#plane.notify(q);
+    this.device.notify(q);
   }
 
   override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
@@ -283,8 +290,12 @@ export class WorkerTransport extends DeviceTransport {
     const fire = (): void => {
       if (this.#closing) return;
       seen = Atomics.load(words, i);
-      this.#handler({ kind: 'queue', queue: q });
-      arm();
+      // A completion callback that throws (a bug above the driver) must not cost this queue its interrupts.
+      try {
+        this.#handler({ kind: 'queue', queue: q });
+      } finally {
+        arm();
+      }
     };
     const arm = (): void => {
       const r = Atomics.waitAsync(words, i, seen);
@@ -329,11 +340,20 @@ export class WorkerTransport extends DeviceTransport {
     w.alive = false;
     this.#plane.stopped(w.index);
     if (this.#closing) return;
-    if (this.#lost === undefined) {
-      this.#lost = reason;
-      for (const fn of this.#lostListeners.splice(0)) fn(reason);
-    }
+    const first = this.#lost === undefined;
+    this.#lost ??= reason;
     this.device.lose(reason);
+    if (!first) return;
+    for (const fn of this.#lostListeners.splice(0)) {
+      try {
+        fn(reason);
+      } catch (err) {
+        // A listener's bug is reported, not allowed to undo the loss the device already took.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 }
 

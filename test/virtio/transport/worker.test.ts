@@ -18,7 +18,7 @@ import { GuestMemory } from '../../../src/virtio/guest-memory.js';
 import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../src/virtio/blk-wire.js';
 import { VIRTIO_CONFIG_S_NEEDS_RESET } from '../../../src/virtio/device-status.js';
 import { VIRTIO_BLK_DRIVER_FEATURES } from '../../../src/virtio/blk-driver.js';
-import { VIRTIO_BLK_F_MQ, featureMask } from '../../../src/virtio/blk-features.js';
+import { VIRTIO_BLK_F_MQ, VIRTIO_F_INDIRECT_DESC, featureMask } from '../../../src/virtio/blk-features.js';
 import { VirtqAvail } from '../../../src/virtio/ring-layout.js';
 import { createStack, type Stack } from '../../../src/stack.js';
 import { AsyncCode } from '../../../src/cam/xpt/sim-api.js';
@@ -154,6 +154,20 @@ describe('transport worker options', () => {
     expect(await openWorkers()).toBe(before);
   });
 
+  test('options refused after the workers started (a ring size that is no power of two, a reserve the ring cannot spare) leave no worker behind', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 64 });
+    const before = await openWorkers();
+    await expect(createStack({ backend, transport: 'worker', queueSize: 100 })).rejects.toThrow(RangeError);
+    const direct = VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIRECT_DESC);
+    await expect(createStack({ backend, transport: 'worker', queueSize: 16, reserve: 15, features: direct })).rejects.toThrow(
+      'reserve 15 leaves 1 of the 16-descriptor ring; a one-segment request needs 3',
+    );
+    await expect(WorkerTransport.start({ device: { memory: GuestMemory.create(1 << 20, true), backend }, pollUs: 200_000, hangTimeoutMs: 400 })).rejects.toThrow(
+      'pollUs 200000 must be at most a quarter of hangTimeoutMs (400 ms)',
+    );
+    expect(await openWorkers()).toBe(before);
+  });
+
   test('createStack names the transports it has', async () => {
     const backend = new SharedMemoryBackend({ blocks: 64 });
     await expect(createStack({ backend, transport: 'vhost' as 'worker' })).rejects.toThrow("transport must be 'local' or 'worker', got 'vhost'");
@@ -253,6 +267,62 @@ describe('the whole stack on transport worker', () => {
     if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
     expect(t.lost()).toBeUndefined();
     expect(stack.stats(0)).toMatchObject({ active: 0, queued: 0, frozen: 0 });
+  });
+
+  test('a device reset while a FLUSH runs at the file backend in the worker: the worker stays, the device comes back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vtcam-worker-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const fb = await FileBackend.open(join(dir, 'disk.img'), { create: { size: 8 << 20 } });
+    if (!(fb instanceof FileBackend)) throw new Error(fb.message);
+    const v = await attachWorkerVirtioBlk({ backend: fb, queueSize: 64, memorySize: 8 << 20 });
+    if (!('driver' in v)) throw new Error(v.reason);
+    cleanups.push(async () => {
+      await v.driver.close();
+      await v.transport.close();
+      await fb.close();
+    });
+    const buf = alloc(v, 1 << 20);
+    v.memory.bytes.fill(0x42, buf.addr, buf.addr + buf.len);
+    for (let round = 0; round < 4; round++) {
+      expect((await v.driver.request({ type: VIRTIO_BLK_T_OUT, sector: BigInt(round * 2048), data: [buf] })).kind).toBe('done');
+      // The FLUSH's fdatasync is still running in the worker when the reset stops its queues.
+      const flushed = v.driver.request({ type: VIRTIO_BLK_T_FLUSH });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await v.driver.restart()).toBeUndefined();
+      expect((await flushed).kind).toBeDefined();
+      expect(v.transport.lost()).toBeUndefined();
+    }
+    // The worker outlives the idle time after the reset (one whose event loop ran dry would have ended).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(v.transport.lost()).toBeUndefined();
+    expect(await v.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] })).toEqual({ kind: 'done', status: VIRTIO_BLK_S_OK, len: (1 << 20) + 1 });
+  });
+
+  test('an interrupt handler that throws does not stop that queue\'s later interrupts', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 2048 });
+    const v = await workerBlk(backend);
+    const buf = alloc(v, 512);
+    const swallowed: unknown[] = [];
+    const onRejection = (e: unknown): void => {
+      swallowed.push(e);
+    };
+    process.on('unhandledRejection', onRejection);
+    cleanups.push(() => {
+      process.off('unhandledRejection', onRejection);
+      return Promise.resolve();
+    });
+    await new Promise<void>((resolve) => {
+      v.driver.submit({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }, () => {
+        resolve();
+        throw new Error('a completion callback bug');
+      });
+      v.driver.kick();
+    });
+    const c = await Promise.race([
+      v.driver.request({ type: VIRTIO_BLK_T_IN, sector: 1n, data: [buf] }),
+      new Promise((resolve) => setTimeout(() => { resolve('no answer within 2 s'); }, 2000)),
+    ]);
+    expect(c).toEqual({ kind: 'done', status: VIRTIO_BLK_S_OK, len: 513 });
   });
 
   test('close() ends every device worker thread', async () => {
