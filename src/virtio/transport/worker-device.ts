@@ -10,6 +10,10 @@
 // which costs no CPU and wakes on the driver's Atomics.notify. The ring passes
 // end with notifications enabled again (EVENT_IDX: avail_event = last seen),
 // so a driver that keeps submitting while the worker is busy does not kick.
+// Control messages take effect between passes: a request made available
+// while a state change (read-only, capacity) is on its way may still be
+// served under the old state, as a device that latches its configuration
+// between requests would.
 
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { GuestMemory } from '../guest-memory.js';
