@@ -7,7 +7,6 @@ import type { BlockBackend } from './virtio/device/backend.js';
 import type { VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
 import { attachLocalVirtioBlk, type LocalVirtioBlk } from './virtio/local-stack.js';
 import { attachWorkerVirtioBlk, type WorkerVirtioBlk } from './virtio/worker-stack.js';
-import { WorkerTransport } from './virtio/transport/worker.js';
 import type { SbcEmulatorOptions } from './scsi/sbc/emulator.js';
 import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
 import { VtblkSim } from './cam/sim/vtblk/sim.js';
@@ -140,7 +139,7 @@ export class Stack {
     this.#closed ??= (async () => {
       for (const u of this.#units) await u.da.close();
       await this.xpt.deregisterBus(this.#bus);
-      await closeTransport(this.virtio);
+      await this.virtio.transport.close();
       await this.#backend.close();
     })();
     return this.#closed;
@@ -151,11 +150,6 @@ export class Stack {
     if (u === undefined) throw new RangeError(`no device ${n}: the stack has ${this.#units.length}`);
     return u;
   }
-}
-
-/** Ends the device worker threads of a worker transport (the local transport has none). */
-async function closeTransport(virtio: LocalVirtioBlk | WorkerVirtioBlk): Promise<void> {
-  if (virtio.transport instanceof WorkerTransport) await virtio.transport.close();
 }
 
 /**
@@ -192,7 +186,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   if (offered !== queues) {
     // The driver takes what the device offers (num_queues, and 1 without VIRTIO_BLK_F_MQ).
     await virtio.driver.close();
-    await closeTransport(virtio);
+    await virtio.transport.close();
     throw new RangeError(`queues ${queues}: the device offers ${offered} request queue(s)`);
   }
   // A bad SIM or XPT option throws here: the driver and any device workers go with it.
@@ -206,7 +200,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     xpt = new Xpt(opts.xpt);
   } catch (err) {
     await virtio.driver.close();
-    await closeTransport(virtio);
+    await virtio.transport.close();
     throw err;
   }
   const handle = xpt.registerBus(sim);
@@ -214,7 +208,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   const found = await xpt.scan(handle.bus);
   if (found.length === 0) {
     await xpt.deregisterBus(handle.bus);
-    await closeTransport(virtio);
+    await virtio.transport.close();
     throw new Error('the bus scan found no logical unit (INQUIRY failed); see the device and backend');
   }
   const maxIoBytes = sim.pathInq().maxIoBytes;

@@ -66,6 +66,11 @@ export abstract class DeviceTransport implements VirtioTransport {
     this.device.enableQueue(q, size, addrs);
   }
 
+  /** Releases what the transport runs beside the device (threads); nothing for a device on this thread. Idempotent. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   abstract notify(q: number): void;
   abstract onInterrupt(handler: (irq: VirtioInterrupt) => void): void;
 }

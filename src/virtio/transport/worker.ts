@@ -256,7 +256,7 @@ export class WorkerTransport extends DeviceTransport {
   }
 
   /** Stops the workers (each closes its backend handle) and waits for their threads to end. Idempotent. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
       if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
