@@ -247,9 +247,9 @@ export interface ScsiIoInit {
   readonly dataOut?: Uint8Array | undefined;
   /** Data-In room in bytes (CAM_DIR_IN). */
   readonly dataInLength?: number | undefined;
-  readonly tagAction?: TagAction;
-  readonly priority?: number;
-  readonly timeoutMs?: number;
+  readonly tagAction?: TagAction | undefined;
+  readonly priority?: number | undefined;
+  readonly timeoutMs?: number | undefined;
   readonly retryCount?: number;
   readonly flags?: number;
   readonly done?: (ccb: Ccb) => void;

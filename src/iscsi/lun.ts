@@ -24,9 +24,26 @@ export interface ScsiAnswer {
 /** SAM-5 task attributes as CAM tags them (RFC 7143 §11.3.1 ATTR: untagged and ACA run as simple here). */
 export type TaskAttribute = 'simple' | 'ordered' | 'head';
 
+/** A command as a task hands it to its logical unit. */
+export interface LunCommand {
+  readonly cdb: Uint8Array;
+  readonly direction: 'in' | 'out' | 'none';
+  /** The Data-Out Buffer ('out'). */
+  readonly dataOut: Uint8Array | undefined;
+  /** The Data-In room ('in'). */
+  readonly length: number | undefined;
+  readonly tag: TaskAttribute;
+}
+
+/** A command the logical unit is running: abort() is SAM-5 ABORT TASK (the answer then says aborted, unless it had finished). */
+export interface LunCall {
+  abort(): void;
+}
+
 /** One LUN for one I_T nexus. */
 export interface LunPort {
-  scsi(cdb: Uint8Array, direction: 'in' | 'out' | 'none', dataOut: Uint8Array | undefined, length: number | undefined, tag: TaskAttribute, signal: AbortSignal): Promise<ScsiAnswer>;
+  /** Runs `cmd`; `done` is called once with the answer, possibly before start() returns. */
+  start(cmd: LunCommand, done: (a: ScsiAnswer) => void): LunCall;
 }
 
 // Sense (fixed format) for CAM failures that carry none.
@@ -62,10 +79,16 @@ export function answerOf(r: ScsiResult): ScsiAnswer {
 /** A LunPort over a pass periph for one initiator (I_T nexus id and TransportID). */
 export function passLun(pass: PassPeriph, initiator: { readonly id: string; readonly transportId: Uint8Array }): LunPort {
   return {
-    async scsi(cdb, direction, dataOut, length, tagAction, signal) {
-      const base = { cdb, initiator, signal, tagAction };
-      const r = await pass.scsi(direction === 'in' ? { ...base, direction, length: length ?? 0 } : direction === 'out' ? { ...base, direction, data: dataOut ?? new Uint8Array(0) } : { ...base, direction });
-      return answerOf(r);
+    start(cmd, done) {
+      const { cdb, direction, tag: tagAction } = cmd;
+      const answer = (r: ScsiResult): void => {
+        done(answerOf(r));
+      };
+      if (direction === 'in') return pass.submit({ cdb, direction, length: cmd.length ?? 0, initiator, tagAction }, answer);
+      if (direction === 'out') return pass.submit({ cdb, direction, data: cmd.dataOut ?? EMPTY, initiator, tagAction }, answer);
+      return pass.submit({ cdb, direction, initiator, tagAction }, answer);
     },
   };
 }
+
+const EMPTY = new Uint8Array(0);

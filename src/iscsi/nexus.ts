@@ -20,10 +20,17 @@ export function initiatorPort(initiatorName: string, isid: bigint): IscsiInitiat
   return { id: `${initiatorName},i,0x${isid.toString(16).padStart(12, '0')}`, transportId: encodeIscsiTransportId(initiatorName, isid) };
 }
 
+/** The last field lunNumber decoded, and its answer: a session addresses the same LUN command after command. */
+let lastField = -1n;
+let lastNumber: number | undefined;
+
 /** The LUN number an 8-byte LUN field (as a big-endian integer) addresses, or undefined (SAM-5 §4.7, decodeLun). */
 export function lunNumber(field: bigint): number | undefined {
+  if (field === lastField) return lastNumber;
   const bytes = new Uint8Array(8);
   new DataView(bytes.buffer).setBigUint64(0, field);
   const d = decodeLun(bytes);
-  return d.ok ? d.value : undefined;
+  lastField = field;
+  lastNumber = d.ok ? d.value : undefined;
+  return lastNumber;
 }

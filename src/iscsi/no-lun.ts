@@ -14,7 +14,7 @@ import { decodeRequestSense } from '../scsi/cdb/misc.js';
 import { INQUIRY_VERSION, PeripheralDeviceType, PeripheralQualifier } from '../scsi/inquiry.js';
 import { encodeSense } from '../scsi/sense-codec.js';
 import { Asc, senseIllegalRequest, type Decoded, type SenseData } from '../scsi/sense.js';
-import type { LunPort, ScsiAnswer } from './lun.js';
+import type { LunCall, LunPort, ScsiAnswer } from './lun.js';
 
 const NOT_SUPPORTED = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
 /** Standard INQUIRY data, 36 bytes (SPC-5 §6.7.2): qualifier 011b / type 1Fh, VERSION, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31. */
@@ -27,9 +27,11 @@ const NO_DEVICE_INQUIRY = (() => {
   return d;
 })();
 
-const answer = (a: Omit<ScsiAnswer, 'aborted'>): Promise<ScsiAnswer> => Promise.resolve({ ...a, aborted: false });
-const fault = (s: SenseData): Promise<ScsiAnswer> => answer({ status: ScsiStatus.CHECK_CONDITION, sense: encodeSense(s, 'fixed') });
-const good = (bytes: Uint8Array, allocationLength: number): Promise<ScsiAnswer> => answer({ status: ScsiStatus.GOOD, data: bytes.subarray(0, allocationLength) });
+const answer = (a: Omit<ScsiAnswer, 'aborted'>): ScsiAnswer => ({ ...a, aborted: false });
+const fault = (s: SenseData): ScsiAnswer => answer({ status: ScsiStatus.CHECK_CONDITION, sense: encodeSense(s, 'fixed') });
+const good = (bytes: Uint8Array, allocationLength: number): ScsiAnswer => answer({ status: ScsiStatus.GOOD, data: bytes.subarray(0, allocationLength) });
+/** What a synthetic answer returns as its call: it has already finished, so there is nothing to abort. */
+const FINISHED: LunCall = { abort: () => undefined };
 
 /** The target's REPORT LUNS parameter data for a decoded CDB, or the CDB's fault. */
 function lunList(luns: readonly number[], cdb: Uint8Array): Decoded<Uint8Array> {
@@ -48,11 +50,16 @@ function lunList(luns: readonly number[], cdb: Uint8Array): Decoded<Uint8Array> 
  */
 export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
   return {
-    async scsi(cdb, direction, dataOut, length, tag, signal) {
-      const a = await port.scsi(cdb, direction, dataOut, length, tag, signal);
-      if (cdb[0] !== ScsiOp.REPORT_LUNS || a.status !== ScsiStatus.GOOD || a.aborted) return a;
-      const r = lunList(luns, cdb);
-      return r.ok ? { ...a, data: r.value } : a;
+    start(cmd, done) {
+      if (cmd.cdb[0] !== ScsiOp.REPORT_LUNS) return port.start(cmd, done);
+      return port.start(cmd, (a) => {
+        if (a.status !== ScsiStatus.GOOD || a.aborted) {
+          done(a);
+          return;
+        }
+        const r = lunList(luns, cmd.cdb);
+        done(r.ok ? { ...a, data: r.value } : a);
+      });
     },
   };
 }
@@ -60,25 +67,30 @@ export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
 /** A LunPort that answers for a missing LUN; `luns` are the target's real LUNs, for REPORT LUNS. */
 export function syntheticAnswer(luns: readonly number[]): LunPort {
   return {
-    scsi(cdb) {
-      switch (cdb[0] ?? -1) {
-        case ScsiOp.INQUIRY: {
-          // Only the standard data exists here; a VPD page of a missing LUN is LOGICAL UNIT NOT SUPPORTED.
-          const d = decodeInquiry(cdb);
-          if (!d.ok) return fault(d.fault);
-          return d.value.evpd ? answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED }) : good(NO_DEVICE_INQUIRY, d.value.allocationLength);
-        }
-        case ScsiOp.REQUEST_SENSE: {
-          const d = decodeRequestSense(cdb);
-          return d.ok ? good(NOT_SUPPORTED, d.value.allocationLength) : fault(d.fault);
-        }
-        case ScsiOp.REPORT_LUNS: {
-          const r = lunList(luns, cdb);
-          return r.ok ? answer({ status: ScsiStatus.GOOD, data: r.value }) : fault(r.fault);
-        }
-        default:
-          return answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED });
-      }
+    start(cmd, done) {
+      done(missingLunAnswer(luns, cmd.cdb));
+      return FINISHED;
     },
   };
+}
+
+function missingLunAnswer(luns: readonly number[], cdb: Uint8Array): ScsiAnswer {
+  switch (cdb[0] ?? -1) {
+    case ScsiOp.INQUIRY: {
+      // Only the standard data exists here; a VPD page of a missing LUN is LOGICAL UNIT NOT SUPPORTED.
+      const d = decodeInquiry(cdb);
+      if (!d.ok) return fault(d.fault);
+      return d.value.evpd ? answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED }) : good(NO_DEVICE_INQUIRY, d.value.allocationLength);
+    }
+    case ScsiOp.REQUEST_SENSE: {
+      const d = decodeRequestSense(cdb);
+      return d.ok ? good(NOT_SUPPORTED, d.value.allocationLength) : fault(d.fault);
+    }
+    case ScsiOp.REPORT_LUNS: {
+      const r = lunList(luns, cdb);
+      return r.ok ? answer({ status: ScsiStatus.GOOD, data: r.value }) : fault(r.fault);
+    }
+    default:
+      return answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED });
+  }
 }

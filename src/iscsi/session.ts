@@ -183,20 +183,21 @@ export class Session {
     if (this.#closed) return;
     const n = lunNumber(cmd.lun);
     const lun = n === undefined ? undefined : this.#host.lun(n);
-    const out = (o: TaskOutput): void => {
-      if (!this.#closed) this.#send({ ...o, itt: cmd.itt, lun: cmd.lun });
-    };
-    const port = lun?.port ?? syntheticAnswer(this.#host.luns);
-    const fault = (e: unknown): void => {
-      this.#host.log(`iscsi: command ${Array.from(cmd.cdb.subarray(0, 1), (b) => b.toString(16).padStart(2, '0')).join('')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    };
-    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, port, out, fault);
-    this.#tasks.set(cmd.itt, task);
-    void task.done.then(() => {
-      this.#tasks.delete(cmd.itt);
-      // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
-      if (!this.#closed) this.#send({ kind: 'window' });
+    const { itt } = cmd;
+    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), {
+      out: (o) => {
+        if (!this.#closed) this.#send({ ...o, itt, lun: cmd.lun });
+      },
+      onFault: (e) => {
+        this.#host.log(`iscsi: command ${(cmd.cdb[0] ?? 0).toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      },
+      onFinish: () => {
+        this.#tasks.delete(itt);
+        // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
+        if (!this.#closed) this.#send({ kind: 'window' });
+      },
     });
+    this.#tasks.set(itt, task);
     task.start();
   }
 

@@ -12,7 +12,7 @@ import { encodeSense } from '../scsi/sense-codec.js';
 import { Asc, SenseKey, sense } from '../scsi/sense.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
-import type { LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
+import type { LunCall, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 
 /** The negotiated values a task's data phase follows (RFC 7143 §13). */
 export interface TaskLimits {
@@ -30,6 +30,15 @@ export type TaskOutput =
   | { readonly kind: 'r2t'; readonly r2tSN: number; readonly ttt: number; readonly bufferOffset: number; readonly length: number }
   | { readonly kind: 'data-in'; readonly dataSN: number; readonly bufferOffset: number; readonly data: Uint8Array; readonly final: boolean; readonly status?: { readonly scsiStatus: number; readonly residual: Residual } }
   | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense?: Uint8Array; readonly expDataSN: number };
+
+/** Where a task sends what it produces, and whom it tells of faults and of its end. */
+export interface TaskHooks {
+  readonly out: (o: TaskOutput) => void;
+  readonly onFault?: (e: unknown) => void;
+  readonly onFinish?: () => void;
+}
+
+const ignore = (): void => undefined;
 
 /** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
 const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
@@ -72,7 +81,9 @@ export class ScsiTask {
   readonly #port: LunPort;
   readonly #out: (o: TaskOutput) => void;
   readonly #onFault: (e: unknown) => void;
-  readonly #abort = new AbortController();
+  readonly #onFinish: () => void;
+  /** The command while the logical unit runs it (ABORT TASK goes through it). */
+  #call: LunCall | undefined;
   /** Data-Out collected; its length is plan.length for 'out'. */
   readonly #data: Uint8Array;
   #have = 0;
@@ -85,12 +96,15 @@ export class ScsiTask {
   #finished = false;
   #aborted = false;
 
-  /** Settles when the task has sent its status (or was aborted). */
-  readonly done: Promise<void>;
-  #resolveDone: () => void = () => undefined;
+  /** Made only when someone waits (see done): most tasks end with nobody waiting, and cost no promise. */
+  #done: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 
-  /** `onFault` hears of exceptions from below (logged by the caller); the command then ends CHECK CONDITION. */
-  constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, out: (o: TaskOutput) => void, onFault: (e: unknown) => void = () => undefined) {
+  /**
+   * `out` sends what the task produces; `onFault` hears of exceptions from
+   * below (logged by the caller; the command then ends CHECK CONDITION);
+   * `onFinish` runs once when the task has ended.
+   */
+  constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
     this.itt = cmd.itt;
     this.cmdSN = cmd.cmdSN;
     this.lun = cmd.lun;
@@ -98,13 +112,11 @@ export class ScsiTask {
     this.#tag = ATTR_TAGS[cmd.attr] ?? 'simple';
     this.#limits = limits;
     this.#port = port;
-    this.#out = out;
-    this.#onFault = onFault;
+    this.#out = hooks.out;
+    this.#onFault = hooks.onFault ?? ignore;
+    this.#onFinish = hooks.onFinish ?? ignore;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
     this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : EMPTY;
-    this.done = new Promise((resolve) => {
-      this.#resolveDone = resolve;
-    });
     // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
     // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
     const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(this.#edtl, limits.firstBurstLength);
@@ -150,7 +162,7 @@ export class ScsiTask {
   abort(): void {
     if (this.#finished) return;
     this.#aborted = true;
-    this.#abort.abort();
+    if (this.#executing) this.#call?.abort();
     if (!this.#executing) this.#finish();
   }
 
@@ -175,7 +187,7 @@ export class ScsiTask {
   #advance(): void {
     if (!this.#started || this.#finished || this.#executing) return;
     if (this.plan.direction === 'out') this.#solicit();
-    if (this.dataComplete) void this.#execute();
+    if (this.dataComplete) this.#execute();
   }
 
   #solicit(): void {
@@ -189,25 +201,50 @@ export class ScsiTask {
     }
   }
 
-  async #execute(): Promise<void> {
+  #execute(): void {
     this.#executing = true;
     const { direction, cdb, length } = this.plan;
-    let answer: ScsiAnswer;
+    const cmd = { cdb, direction, dataOut: direction === 'out' ? this.#data.subarray(0, this.#have) : undefined, length: direction === 'in' ? length : undefined, tag: this.#tag };
     try {
-      answer = await this.#port.scsi(cdb, direction, direction === 'out' ? this.#data.subarray(0, this.#have) : undefined, direction === 'in' ? length : undefined, this.#tag, this.#abort.signal);
+      // An answer given inside start() has ended the command already; abort() then finds the task finished.
+      this.#call = this.#port.start(cmd, this.#answered);
     } catch (e) {
       // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
       // target keeps serving every other task and session.
       this.#onFault(e);
-      answer = { status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false };
-    } finally {
-      this.#executing = false;
+      this.#answered({ status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false });
     }
+  }
+
+  /** The logical unit's answer (once; a second one, after a fault, is ignored). */
+  readonly #answered = (answer: ScsiAnswer): void => {
+    if (!this.#executing) return;
+    this.#executing = false;
+    this.#call = undefined;
     if (this.#aborted || answer.aborted) {
       this.#finish();
       return;
     }
-    this.#respond(answer);
+    try {
+      this.#respond(answer);
+    } catch (e) {
+      // Never into the logical unit's completion path: the fault is reported, the task ends.
+      this.#onFault(e);
+      this.#finish();
+    }
+  };
+
+  /** Settles when the task has sent its status (or was aborted). */
+  get done(): Promise<void> {
+    if (this.#finished) return Promise.resolve();
+    if (this.#done === undefined) {
+      let resolve: () => void = ignore;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#done = { promise, resolve };
+    }
+    return this.#done.promise;
   }
 
   #respond(a: ScsiAnswer): void {
@@ -260,6 +297,7 @@ export class ScsiTask {
     this.#finished = true;
     this.#bursts.clear();
     this.#unsolicited = undefined;
-    this.#resolveDone();
+    this.#done?.resolve();
+    this.#onFinish();
   }
 }

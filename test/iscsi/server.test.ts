@@ -6,6 +6,7 @@ import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, text } from './initiator.js';
+import { ProbeBackend, until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:test';
 const BS = 512;
@@ -335,5 +336,43 @@ describe('configuration errors', () => {
   ] as const)('%s is a RangeError before anything listens', async (_, targets) => {
     const withPass = targets.map((t) => ({ name: t.name, luns: t.luns.map((l) => ({ lun: l.lun, pass: stack.pass(0) })) }));
     await expect(IscsiServer.listen({ port: 0, targets: withPass })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('ABORT TASK of a command the device is running', () => {
+  it('the TMF completes, the aborted command gets no response, the next command sees the reset unit attention, then runs', async () => {
+    const probe = new ProbeBackend(new MemoryBackend({ blocks: 2048, blockSize: BS }));
+    const own = await createStack({ backend: probe, queueSize: 64 });
+    const srv = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: own.pass(0) }] }] });
+    try {
+      const ini = await TestInitiator.connect(srv.address.port);
+      expect((await ini.login(IQN)).bhs[36]).toBe(0);
+      // The power-on unit attention first (SAM-5 §5.14: 29h/00h), then GOOD.
+      expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(2);
+      expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+      probe.holdIf = (op) => op.kind === 'read';
+      const readCmdSN = ini.cmdSN;
+      const itt = ini.command({ cdb: read10(3, 1), read: true, edtl: BS });
+      await until(() => probe.heldCount === 1, 'the READ at the backend');
+      // Task Management Function Request (§11.5): opcode 02h immediate, F | function 1 (ABORT TASK), ITT, RTT, CmdSN, ExpStatSN, RefCmdSN.
+      ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 1, 1], [16, 700, 4], [20, itt, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4], [32, readCmdSN, 4]])));
+      // The SIM aborts a command at the device by resetting it; the held READ is let go once the reset is under way.
+      await until(() => own.stats(0).simFrozen === 1, 'recovery started', 2000);
+      probe.holdIf = undefined;
+      probe.releaseHeld();
+      // Task Management Function Response (22h): Response 0, function complete.
+      expect((await ini.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === 700)).bhs[2]).toBe(0);
+      expect(await ini.silence((p) => ittOf(p) === itt)).toBe(true);
+      const ua = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+      expect(ua.status).toBe(2);
+      // SenseLength (2 bytes), then fixed sense: key at +2, ASC/ASCQ at +12/+13: UNIT ATTENTION, 29h/00h.
+      const sense = ua.response.data.subarray(2);
+      expect([sense[2], sense[12], sense[13]]).toEqual([0x06, 0x29, 0x00]);
+      expect((await ini.result(ini.command({ cdb: read10(3, 1), read: true, edtl: BS }))).status).toBe(0);
+      ini.close();
+    } finally {
+      await srv.close();
+      await own.close();
+    }
   });
 });

@@ -26,16 +26,20 @@ function fakeLun(answer: Partial<ScsiAnswer> = {}, readData?: Uint8Array): LunPo
   const calls: { cdb: Uint8Array; direction: string; dataOut?: Uint8Array; length?: number }[] = [];
   return {
     calls,
-    scsi(cdb, direction, dataOut, length) {
+    start({ cdb, direction, dataOut, length }, done) {
       calls.push({ cdb, direction, ...(dataOut === undefined ? {} : { dataOut: Uint8Array.from(dataOut) }), ...(length === undefined ? {} : { length }) });
-      return Promise.resolve({ status: 0, aborted: false, ...(readData === undefined ? {} : { data: readData }), ...answer });
+      // Later, as CAM answers.
+      queueMicrotask(() => {
+        done({ status: 0, aborted: false, ...(readData === undefined ? {} : { data: readData }), ...answer });
+      });
+      return { abort: () => undefined };
     },
   };
 }
 
-function run(c: ScsiCommandPdu, lun: LunPort, limits = LIMITS): { task: ScsiTask; out: TaskOutput[] } {
+function run(c: ScsiCommandPdu, lun: LunPort, limits = LIMITS, onFault?: (e: unknown) => void): { task: ScsiTask; out: TaskOutput[] } {
   const out: TaskOutput[] = [];
-  const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, (o) => out.push(o));
+  const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, { out: (o) => out.push(o), ...(onFault === undefined ? {} : { onFault }) });
   task.start();
   return { task, out };
 }
@@ -160,14 +164,17 @@ describe('ScsiTask: Data-In', () => {
 describe('ScsiTask: abort', () => {
   it('an aborted task sends nothing, even when its command completes afterwards', async () => {
     let release: (a: ScsiAnswer) => void = () => undefined;
+    let aborts = 0;
     const lun: LunPort = {
-      scsi: (_c, _d, _o, _l, _t, signal) =>
-        new Promise((resolve) => {
-          release = resolve;
-          signal.addEventListener('abort', () => {
-            resolve({ status: 0x40, aborted: true });
-          });
-        }),
+      start: (_cmd, done) => {
+        release = done;
+        return {
+          abort: () => {
+            aborts++;
+            done({ status: 0x40, aborted: true });
+          },
+        };
+      },
     };
     const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
     await Promise.resolve();
@@ -176,5 +183,56 @@ describe('ScsiTask: abort', () => {
     await task.done;
     expect(out).toEqual([]);
     expect(task.aborted).toBe(true);
+    expect(aborts).toBe(1);
+  });
+});
+
+describe('ScsiTask: answers from the logical unit', () => {
+  it('an answer given before start() returns is sent, and a second answer is ignored', async () => {
+    let finished = 0;
+    let again: (a: ScsiAnswer) => void = () => undefined;
+    const lun: LunPort = {
+      start: (_cmd, done) => {
+        again = done;
+        done({ status: 0, data: new Uint8Array(BS).fill(7), aborted: false });
+        return { abort: () => undefined };
+      },
+    };
+    const out: TaskOutput[] = [];
+    const task = new ScsiTask(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), { blockSize: BS, maxCommandBytes: 2 ** 20 }, LIMITS, lun, {
+      out: (o) => out.push(o),
+      onFinish: () => finished++,
+    });
+    task.start();
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ kind: 'data-in', dataSN: 0, final: true, status: { scsiStatus: 0 } });
+    again({ status: 2, aborted: false });
+    await task.done;
+    expect(out).toHaveLength(1);
+    expect(finished).toBe(1);
+  });
+
+  it('a logical unit that throws fails that command with HARDWARE ERROR, INTERNAL TARGET FAILURE and reports the fault', async () => {
+    const faults: unknown[] = [];
+    const boom = new Error('boom');
+    const lun: LunPort = {
+      start: () => {
+        throw boom;
+      },
+    };
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun, LIMITS, (e) => faults.push(e));
+    await task.done;
+    expect(faults).toEqual([boom]);
+    const r = out.at(-1);
+    if (r?.kind !== 'response') throw new Error('expected a SCSI Response');
+    expect(r.status).toBe(2);
+    // Fixed-format sense: key at byte 2, ASC/ASCQ at 12/13 (SPC-5 §4.4.3): 04h, 44h/00h.
+    expect([r.sense?.[2], r.sense?.[12], r.sense?.[13]]).toEqual([0x04, 0x44, 0x00]);
+  });
+
+  it('done settles for a task that already ended', async () => {
+    const { task } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), fakeLun({}, new Uint8Array(BS)));
+    await task.done;
+    await expect(task.done).resolves.toBeUndefined();
   });
 });

@@ -188,6 +188,51 @@ describe('abort through an AbortSignal (XPT_ABORT)', () => {
   });
 });
 
+describe('pass.submit: a callback and an abort handle instead of a promise and a signal', () => {
+  test('done is called once with the result; the data is the device\'s', async () => {
+    const s = await open();
+    await settle(s, undefined);
+    const results: ScsiResult[] = [];
+    s.pass(0).submit({ cdb: WRITE_1, direction: 'out', data: new Uint8Array(512).fill(0x5a) }, (r) => results.push(r));
+    await until(() => results.length === 1, 'the WRITE');
+    s.pass(0).submit({ cdb: READ_1, direction: 'in', length: 512 }, (r) => results.push(r));
+    await until(() => results.length === 2, 'the READ');
+    await new Promise((r) => setImmediate(r));
+    expect(results.map((r) => r.camStatus)).toEqual([REQ_CMP, REQ_CMP]);
+    expect(results[1]?.data).toEqual(new Uint8Array(512).fill(0x5a));
+  });
+
+  test('abort() of a command waiting in the device queue completes it CAM_REQ_ABORTED; after completion it changes nothing', async () => {
+    const s = await open();
+    await settle(s, undefined);
+    const path = s.pass(0).path;
+    s.xpt.freezeDevq(path, 1);
+    const results: ScsiResult[] = [];
+    const call = s.pass(0).submit({ cdb: READ_1, direction: 'in', length: 512, initiator: A }, (r) => results.push(r));
+    expect(s.stats(0).queued).toBe(1);
+    call.abort();
+    expect(results.map((r) => r.camStatus & 0x3f)).toEqual([REQ_ABORTED]);
+    s.xpt.releaseDevq(path, 1, true);
+    const done = s.pass(0).submit({ cdb: TUR, direction: 'none' }, (r) => results.push(r));
+    await until(() => results.length === 2, 'the TUR');
+    done.abort();
+    expect((await run(s, undefined, TUR)).camStatus).toBe(REQ_CMP);
+    expect(results.map((r) => r.camStatus & 0x3f)).toEqual([REQ_ABORTED, REQ_CMP]);
+  });
+
+  test('a signal, or a malformed request, is refused before anything is sent', async () => {
+    const s = await open();
+    const before = s.stats(0).completed;
+    const never = (): void => {
+      throw new Error('done must not run');
+    };
+    expect(() => s.pass(0).submit({ cdb: TUR, direction: 'none', signal: new AbortController().signal }, never)).toThrow(/pass.submit: signal is for pass.scsi/);
+    expect(() => s.pass(0).submit({ cdb: new Uint8Array(0), direction: 'none' }, never)).toThrow(/pass.submit: cdb must be a Uint8Array of 1..32 bytes/);
+    expect(() => s.pass(0).submit({ cdb: READ_1, direction: 'in' }, never)).toThrow(/pass.submit: 'in' needs length/);
+    expect(s.stats(0).completed).toBe(before);
+  });
+});
+
 describe('resetDevice (XPT_RESET_DEV) and nexusLost (XPT_IT_NEXUS_LOST)', () => {
   test('LOGICAL UNIT RESET: resolves when done; every initiator gets 29h/03h; an SPC-2 reservation is released', async () => {
     const s = await open();

@@ -29,7 +29,22 @@ import {
   type ScsiIoCcb,
 } from '../xpt/periph-api.js';
 import { CamError } from './errors.js';
-import { checkInitiator, checkRequest, resultOf, type ScsiRequest, type ScsiResult } from './request.js';
+import { checkInitiator, checkRequest, resultOf, type CheckedRequest, type ScsiRequest, type ScsiResult } from './request.js';
+
+/** A command pass.submit() sent: abort() asks CAM to abort it (SAM-5 ABORT TASK); harmless once it finished. */
+export class PassCommand {
+  readonly #xpt: PeriphXpt;
+  readonly #ccb: ScsiIoCcb;
+
+  constructor(xpt: PeriphXpt, ccb: ScsiIoCcb) {
+    this.#xpt = xpt;
+    this.#ccb = ccb;
+  }
+
+  abort(): void {
+    this.#xpt.action(newAbort(this.#ccb.path, this.#ccb));
+  }
+}
 
 /** Raw SCSI access to the device at a path. */
 export class PassPeriph {
@@ -55,27 +70,64 @@ export class PassPeriph {
     const r = checkRequest(req, 'pass.scsi');
     const signal = r.signal;
     return new Promise((resolve) => {
-      let onAbort: (() => void) | undefined;
-      const done = (c: Ccb): void => {
-        const ccb = c as ScsiIoCcb;
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-        if ((ccb.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.path, 1, true);
-        resolve(resultOf(ccb));
-      };
-      const ccb = newScsiIo({ path: this.path, ...r, retryCount: 0, done });
-      if (signal !== undefined) {
-        if (signal.aborted) {
-          ccb.status = CamStatus.REQ_ABORTED;
-          resolve(resultOf(ccb));
-          return;
-        }
-        onAbort = (): void => {
-          // A CCB that finished meanwhile makes this CAM_UA_ABORT, which changes nothing.
-          this.#xpt.action(newAbort(this.path, ccb));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+      if (signal === undefined) {
+        this.#xpt.action(this.#ccb(r, resolve));
+        return;
       }
+      const ccb = this.#ccb(r, (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      });
+      if (signal.aborted) {
+        ccb.status = CamStatus.REQ_ABORTED;
+        resolve(resultOf(ccb));
+        return;
+      }
+      // A CCB that finished before the abort makes XPT_ABORT find nothing (CAM_UA_ABORT), which changes nothing.
+      const onAbort = (): void => {
+        this.#xpt.action(newAbort(this.path, ccb));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       this.#xpt.action(ccb);
+    });
+  }
+
+  /**
+   * Sends one CDB and calls `done` once with what came back, error or not:
+   * scsi() without a promise or an AbortSignal, for a front end that runs
+   * many commands (the iSCSI target). The returned handle's abort() sends
+   * XPT_ABORT for the command's CCB, which then completes CAM_REQ_ABORTED
+   * (or with its real status, had it finished). `done` may run before
+   * submit() returns (CAM answers some CCBs at once, e.g. for a device that
+   * is gone).
+   * @throws RangeError for a malformed request (see checkRequest), or one
+   *   with a `signal` (that is scsi()'s).
+   */
+  submit(req: ScsiRequest, done: (r: ScsiResult) => void): PassCommand {
+    const r = checkRequest(req, 'pass.submit');
+    if (r.signal !== undefined) throw new RangeError('pass.submit: signal is for pass.scsi; abort through the returned handle');
+    const ccb = this.#ccb(r, done);
+    this.#xpt.action(ccb);
+    return new PassCommand(this.#xpt, ccb);
+  }
+
+  /** The CCB for a checked request; its completion releases the devq freeze it carries (as passdone does). */
+  #ccb(r: CheckedRequest, done: (r: ScsiResult) => void): ScsiIoCcb {
+    return newScsiIo({
+      path: this.path,
+      cdb: r.cdb,
+      dir: r.dir,
+      dataOut: r.dataOut,
+      dataInLength: r.dataInLength,
+      tagAction: r.tagAction,
+      priority: r.priority,
+      timeoutMs: r.timeoutMs,
+      initiator: r.initiator,
+      retryCount: 0,
+      done: (c) => {
+        if ((c.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.path, 1, true);
+        done(resultOf(c as ScsiIoCcb));
+      },
     });
   }
 

@@ -76,17 +76,17 @@ const TAGS: Readonly<Record<ScsiTagAction, TagAction>> = {
 };
 const DIRS: Readonly<Record<ScsiDirection, CamDir>> = { in: CamDir.IN, out: CamDir.OUT, none: CamDir.NONE };
 
-/** A request's CCB fields, checked. */
+/** A request's CCB fields, checked. Every key is present (undefined when absent), so checked requests share one shape. */
 export interface CheckedRequest {
   readonly cdb: Uint8Array;
   readonly dir: CamDir;
-  readonly dataOut?: Uint8Array;
-  readonly dataInLength?: number;
-  readonly tagAction?: TagAction;
-  readonly timeoutMs?: number;
-  readonly priority?: number;
-  readonly initiator?: CcbInitiator;
-  readonly signal?: AbortSignal;
+  readonly dataOut?: Uint8Array | undefined;
+  readonly dataInLength?: number | undefined;
+  readonly tagAction?: TagAction | undefined;
+  readonly timeoutMs?: number | undefined;
+  readonly priority?: number | undefined;
+  readonly initiator?: CcbInitiator | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const isUint = (n: unknown, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
@@ -116,38 +116,28 @@ export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
   if (direction !== 'out' && data !== undefined) {
     throw new RangeError(`${who}: data (the Data-Out Buffer) is only for direction 'out', got it with '${direction}'`);
   }
-  const out: { -readonly [K in keyof CheckedRequest]: CheckedRequest[K] } = { cdb, dir: DIRS[direction] };
-  if (direction === 'in') {
-    if (!isUint(length, MAX_TRANSFER_LENGTH)) throw new RangeError(`${who}: 'in' needs length, an integer 0..${MAX_TRANSFER_LENGTH}, got ${show(length)}`);
-    out.dataInLength = length;
-  }
+  if (direction === 'in' && !isUint(length, MAX_TRANSFER_LENGTH)) throw new RangeError(`${who}: 'in' needs length, an integer 0..${MAX_TRANSFER_LENGTH}, got ${show(length)}`);
   if (direction === 'out') {
     if (!(data instanceof Uint8Array)) throw new RangeError(`${who}: 'out' needs data, a Uint8Array (the Data-Out Buffer), got ${show(data)}`);
     if (data.length > MAX_TRANSFER_LENGTH) throw new RangeError(`${who}: data is ${data.length} bytes, more than ${MAX_TRANSFER_LENGTH}`);
-    out.dataOut = data;
   }
-  const { tagAction, timeoutMs, priority } = req;
-  if (tagAction !== undefined) {
-    if (!Object.hasOwn(TAGS, tagAction)) throw new RangeError(`${who}: tagAction must be 'simple', 'ordered' or 'head', got ${show(tagAction)}`);
-    out.tagAction = TAGS[tagAction];
-  }
-  if (timeoutMs !== undefined) {
-    if (!isUint(timeoutMs, MAX_TIMEOUT_MS)) throw new RangeError(`${who}: timeoutMs must be an integer 0..${MAX_TIMEOUT_MS}, got ${show(timeoutMs)}`);
-    out.timeoutMs = timeoutMs;
-  }
-  if (priority !== undefined) {
-    if (!isUint(priority, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${who}: priority must be a non-negative integer, got ${show(priority)}`);
-    out.priority = priority;
-  }
-  const { initiator, signal } = req;
-  if (initiator !== undefined) {
-    out.initiator = checkInitiator(initiator, who);
-  }
-  if (signal !== undefined) {
-    if (!(signal instanceof AbortSignal)) throw new RangeError(`${who}: signal must be an AbortSignal, got ${show(signal)}`);
-    out.signal = signal;
-  }
-  return out;
+  const { tagAction, timeoutMs, priority, initiator, signal } = req;
+  if (tagAction !== undefined && !Object.hasOwn(TAGS, tagAction)) throw new RangeError(`${who}: tagAction must be 'simple', 'ordered' or 'head', got ${show(tagAction)}`);
+  if (timeoutMs !== undefined && !isUint(timeoutMs, MAX_TIMEOUT_MS)) throw new RangeError(`${who}: timeoutMs must be an integer 0..${MAX_TIMEOUT_MS}, got ${show(timeoutMs)}`);
+  if (priority !== undefined && !isUint(priority, Number.MAX_SAFE_INTEGER)) throw new RangeError(`${who}: priority must be a non-negative integer, got ${show(priority)}`);
+  if (initiator !== undefined) checkInitiator(initiator, who);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new RangeError(`${who}: signal must be an AbortSignal, got ${show(signal)}`);
+  return {
+    cdb,
+    dir: DIRS[direction],
+    dataOut: direction === 'out' ? data : undefined,
+    dataInLength: direction === 'in' ? length : undefined,
+    tagAction: tagAction === undefined ? undefined : TAGS[tagAction],
+    timeoutMs,
+    priority,
+    initiator,
+    signal,
+  };
 }
 
 /** An initiator as a CCB carries it. @throws RangeError as checkRequest says. */
