@@ -28,7 +28,7 @@ export { XptFunc, TagAction, CamDir, CamPriority, type CamPath, type CcbInitiato
 export { AsyncCode } from './cam/async.js';
 export type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
 export { DaPeriph, type DaOptions } from './cam/periph/da.js';
-export { PassPeriph } from './cam/periph/pass.js';
+export { PassPeriph, PassCommand } from './cam/periph/pass.js';
 export { CamError } from './cam/periph/errors.js';
 export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './cam/periph/request.js';
 export { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig, type IscsiLun, type IscsiChapConfig } from './iscsi/server.js';
