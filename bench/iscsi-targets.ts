@@ -188,6 +188,8 @@ export interface VtcamServeOptions {
   readonly transport: 'local' | 'worker';
   /** `--queues`: request queues (one device worker thread each on transport worker). */
   readonly queues: number;
+  /** `--io`: image I/O on transport local (absent: serve's default). */
+  readonly io?: 'async' | 'sync';
   /** Extra node flags (e.g. --cpu-prof) put before the script. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
@@ -197,7 +199,7 @@ export interface VtcamServeOptions {
 const READY_RE = /^READY (iscsi:\/\/\S+)$/m;
 
 /**
- * Starts `vtcam serve --image IMAGE --transport T --queues N --port 0` and resolves once it prints its
+ * Starts `vtcam serve --image IMAGE --transport T --queues N [--io IO] --port 0` and resolves once it prints its
  * READY line. Stopping sends SIGTERM, which drains the target and exits 0
  * (so a --cpu-prof profile gets written), and SIGKILLs after 10 s.
  */
@@ -209,6 +211,7 @@ export function startVtcamServe(opts: VtcamServeOptions): Promise<RunningTarget 
     '--block-size', String(opts.blockSize),
     '--transport', opts.transport,
     '--queues', String(opts.queues),
+    ...(opts.io === undefined ? [] : ['--io', opts.io]),
     '--address', LOOPBACK,
     '--port', '0',
   ];

@@ -1,6 +1,7 @@
 // Benchmark: 4 KiB random reads over iSCSI with libiscsi's iscsi-perf, at
 // queue depth 1, 8 and 32, against `vtcam serve` (file backend) on each
-// transport — local, and worker with one and two queues — and, in the same
+// transport — local (image I/O through the thread pool, and with --io sync on
+// the event loop), and worker with one and two queues — and, in the same
 // run, against tgt on an image of the same size: IOPS, and each vtcam as a
 // fraction of tgt at the same depth.
 //
@@ -29,16 +30,23 @@ export interface IscsiVtcamVariant {
   readonly name: string;
   readonly transport: 'local' | 'worker';
   readonly queues: number;
+  /** `--io` on transport local. */
+  readonly io?: 'sync';
 }
 
-/** The vtcam rows, each against tgt: the transports `vtcam serve --transport` offers, worker with one and two queues. */
+/**
+ * The vtcam rows, each against tgt: the transports `vtcam serve --transport` offers — local with the
+ * image read through the thread pool (the default) and on the event loop (`--io sync`), worker with
+ * one and two queues.
+ */
 export const ISCSI_VTCAM_VARIANTS: readonly IscsiVtcamVariant[] = [
   { name: 'vtcam local (file)', transport: 'local', queues: 1 },
+  { name: 'vtcam local io sync (file)', transport: 'local', queues: 1, io: 'sync' },
   { name: 'vtcam worker q1 (file)', transport: 'worker', queues: 1 },
   { name: 'vtcam worker q2 (file)', transport: 'worker', queues: 2 },
 ];
 export const ISCSI_DEPTHS = [1, 8, 32] as const;
-/** Per point when BENCH_DURATION_MS is unset: 12 points × 10 s plus warmups and start-up is about 2.5 min. */
+/** Per point when BENCH_DURATION_MS is unset: 15 points × 10 s plus warmups and start-up is about 3 min. */
 export const ISCSI_DEFAULT_DURATION_MS = 10_000;
 export const ISCSI_DEFAULT_WARMUP_MS = 2_000;
 /** Each target's image size: the same as the conformance runs' reference tgt. */
@@ -152,6 +160,7 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
         blockSize: BLOCK_SIZE,
         transport: v.transport,
         queues: v.queues,
+        ...(v.io === undefined ? {} : { io: v.io }),
         ...(opts.cpuProfDir === undefined ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] }),
       });
       if ('error' in vtcam) throw new Error(`${v.name}: ${vtcam.error}`);

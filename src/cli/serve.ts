@@ -101,6 +101,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
     io.error(`image ${path} exists (${existing} bytes); --size is ignored`);
   }
   const b = await FileBackend.open(path, {
+    io: args.io,
     readOnly: args.readOnly,
     blockSize: args.blockSize,
     ...(args.size === undefined ? {} : { create: { size: args.size } }),
@@ -109,7 +110,9 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
     io.error(b.message);
     return undefined;
   }
-  return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}` };
+  // From the backend itself: what the banner says is what the device will do.
+  const ioLabel = args.transport === 'local' && b.readSync !== undefined ? ' (io sync: pread/pwrite on the event loop)' : '';
+  return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}${ioLabel}` };
 }
 
 /** Why listen failed, by socket error code, in words that say what to do. */

@@ -117,13 +117,14 @@ describe('procStatCpuTicks', () => {
 });
 
 describe('the vtcam rows', () => {
-  it('local, and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target', () => {
-    expect(ISCSI_VTCAM_VARIANTS.map((v) => [v.name, v.transport, v.queues])).toEqual([
-      ['vtcam local (file)', 'local', 1],
-      ['vtcam worker q1 (file)', 'worker', 1],
-      ['vtcam worker q2 (file)', 'worker', 2],
+  it('local (thread-pool and --io sync image I/O), and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target', () => {
+    expect(ISCSI_VTCAM_VARIANTS.map((v) => [v.name, v.transport, v.queues, v.io])).toEqual([
+      ['vtcam local (file)', 'local', 1, undefined],
+      ['vtcam local io sync (file)', 'local', 1, 'sync'],
+      ['vtcam worker q1 (file)', 'worker', 1, undefined],
+      ['vtcam worker q2 (file)', 'worker', 2, undefined],
     ]);
-    expect(ISCSI_CASES).toBe(1 + 4 + 4 * 3);
+    expect(ISCSI_CASES).toBe(1 + 5 + 5 * 3);
   });
 });
 

@@ -16,6 +16,7 @@ const DEFAULTS = {
   transport: 'local',
   queues: 1,
   pollUs: undefined,
+  io: 'async',
   readOnly: false,
   thin: false,
   removable: false,
@@ -48,6 +49,7 @@ describe('parseServeCli', () => {
         transport: 'worker',
         queues: 4,
         pollUs: 50,
+        io: 'async',
         readOnly: true,
         thin: true,
         removable: true,
@@ -70,6 +72,12 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--physical-block-size', '4096'])).toMatchObject({ ok: true, args: { blockSize: 512, physicalBlockSize: 4096 } });
     expect(parseServeCli(['--physical-block-size', String(512 * 2 ** 15)])).toMatchObject({ ok: true, args: { physicalBlockSize: 512 * 2 ** 15 } });
     expect(parseServeCli(['--block-size', '4096'])).toMatchObject({ ok: true, args: { physicalBlockSize: 4096 } });
+  });
+
+  test('--io async|sync with an image on transport local', () => {
+    expect(parseServeCli(['--image', 'disk.img', '--io', 'sync'])).toMatchObject({ ok: true, args: { transport: 'local', io: 'sync' } });
+    expect(parseServeCli(['--image', 'disk.img', '--transport', 'local', '--io', 'async'])).toMatchObject({ ok: true, args: { io: 'async' } });
+    expect(parseServeCli(['--image', 'disk.img'])).toMatchObject({ ok: true, args: { io: 'async' } });
   });
 
   test('queues 1..64 on either transport; --poll-us 0..10000 on worker', () => {
@@ -130,6 +138,11 @@ describe('parseServeCli', () => {
     [['--queues', ''], /--queues must be a whole number/],
     [['--queues', '-1'], /Option '--queues' argument is ambiguous/],
     [['--poll-us', '50'], /--poll-us applies to transport worker only \(device worker threads\), not local; use --transport worker or drop --poll-us/],
+    [['--image', 'disk.img', '--io', 'direct'], /--io must be async or sync, got 'direct'/],
+    [['--image', 'disk.img', '--io', 'SYNC'], /--io must be async or sync, got 'SYNC'/],
+    [['--image', 'disk.img', '--io', ''], /--io must be async or sync, got ''/],
+    [['--io', 'sync'], /--io applies to an image file \(--image PATH\); a memory disk is read and written in place/],
+    [['--image', 'disk.img', '--transport', 'worker', '--io', 'sync'], /--io applies to transport local; device workers always do blocking I\/O in their own threads \(drop --io\)/],
     [['--transport', 'local', '--poll-us', '0'], /--poll-us applies to transport worker only/],
     [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
     [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
@@ -201,6 +214,7 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--queues', '0'], /^--queues must be a whole number of request queues in 1\.\.64, got '0'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'threads'], /^--transport must be local or worker, got 'threads'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
+    [['serve', '--io', 'sync'], /^--io applies to an image file \(--image PATH\)/],
   ] as const)('%j exits 2 naming the flag', async (argv, re) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);

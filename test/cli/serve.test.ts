@@ -428,6 +428,22 @@ describe('transports', () => {
     });
   });
 
+  test('--io sync: the banner says so (from the opened backend); reads and writes reach the file', async () => {
+    const io = capture();
+    const p = placeholder();
+    const path = join(dir, 'sync.img');
+    const { run } = await serve(['--image', path, '--size', '1M', '--io', 'sync'], p, io);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) (io sync: pread/pwrite on the event loop) · 1 MiB · read-write · fully provisioned`);
+    const lbas = LBAS.map((lba) => lba % 2048);
+    await writeAndVerify(p.pass(), lbas);
+    p.signal('SIGTERM');
+    expect(await run).toBe(0);
+    const image = readFileSync(path);
+    lbas.forEach((lba, i) => {
+      expect(image.subarray(lba * 512, (lba + 1) * 512)).toEqual(Buffer.alloc(512, i + 1));
+    });
+  });
+
   test('--transport worker --read-only: the shared-memory disk refuses writes with DATA PROTECT', async () => {
     const p = placeholder();
     const io = capture();
