@@ -112,6 +112,8 @@ export class DaPeriph {
   readonly #disabled = new Set<DeleteMethod>();
   readonly #unsubscribe: () => void;
   #info: CamDeviceInfo;
+  /** maxTransferBlocks for #info, worked out when #info changes: every read and write asks. */
+  #maxBlocks: number;
   #ndob = true;
   #gone: string | undefined;
   #refreshing: Promise<DaCapacity> | undefined;
@@ -128,6 +130,7 @@ export class DaPeriph {
     this.path = path;
     this.#info = info;
     this.#maxIoBytes = maxIoBytes;
+    this.#maxBlocks = maxTransferBlocks(info, info.capacity.blockSize, maxIoBytes);
     this.#runner = new RecoveryRunner(xpt, path, recovery, {
       unitAttention: (s) => {
         for (const cb of this.#listeners) {
@@ -170,7 +173,7 @@ export class DaPeriph {
 
   /** Blocks one READ/WRITE CCB carries at most. */
   get maxTransferBlocks(): number {
-    return maxTransferBlocks(this.#info, this.capacity.blockSize, this.#maxIoBytes);
+    return this.#maxBlocks;
   }
 
   /** Commands outstanding (issued, not yet completed or failed). */
@@ -316,6 +319,7 @@ export class DaPeriph {
     }
     if (cap === undefined) throw CamError.fromCcb(ccb, 'READ CAPACITY data too short or zero block length', 0);
     this.#info = { ...this.#info, capacity: cap };
+    this.#maxBlocks = maxTransferBlocks(this.#info, cap.blockSize, this.#maxIoBytes);
     return cap;
   }
 

@@ -8,6 +8,9 @@ import type { LogicalUnit } from './context.js';
 export const LBA_OUT_OF_RANGE = senseIllegalRequest(Asc.LBA_OUT_OF_RANGE);
 const WRITE_PROTECTED = senseDataProtect(Asc.WRITE_PROTECTED);
 const SOFTWARE_WRITE_PROTECTED = senseDataProtect(Asc.LOGICAL_UNIT_SOFTWARE_WRITE_PROTECTED);
+/** Sums of two values below this stay below 2^53, where every integer is exact as a number. */
+const EXACT = 2 ** 52;
+const EXACT_N = 2n ** 52n;
 
 /**
  * SBC-4: LOGICAL BLOCK ADDRESS OUT OF RANGE when the range [lba, lba + blocks)
@@ -16,7 +19,13 @@ const SOFTWARE_WRITE_PROTECTED = senseDataProtect(Asc.LOGICAL_UNIT_SOFTWARE_WRIT
  */
 export function lbaRangeFault(lu: LogicalUnit, lba: bigint, blocks: number | bigint): SenseData | undefined {
   const cap = lu.info.blocks;
-  return lba > cap || lba + BigInt(blocks) > cap ? LBA_OUT_OF_RANGE : undefined;
+  if (lba > cap) return LBA_OUT_OF_RANGE;
+  // Every READ and WRITE is checked here: below 2^52 on both sides the sum is
+  // exact as a number, and makes no bigint (two heap objects) per command.
+  if (cap < EXACT_N && typeof blocks === 'number' && Number.isInteger(blocks) && blocks >= 0 && blocks < EXACT) {
+    return Number(lba) + blocks > Number(cap) ? LBA_OUT_OF_RANGE : undefined;
+  }
+  return lba + BigInt(blocks) > cap ? LBA_OUT_OF_RANGE : undefined;
 }
 
 /**
