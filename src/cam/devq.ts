@@ -391,6 +391,25 @@ export class DeviceQueue implements Dispatcher {
   }
 
   /**
+   * Aborts the waiting CCBs `match` picks (PREEMPT AND ABORT: the commands of
+   * some I_T nexuses): each completes CAM_REQ_ABORTED now, as XPT_ABORT
+   * completes one (freezing the queue for its periph), in queue order; the
+   * others keep their order. Returns the aborted CCBs.
+   */
+  abortWaiting(match: (ccb: ScsiIoCcb) => boolean): ScsiIoCcb[] {
+    if (this.#queue.size === 0) return [];
+    const aborted: DevqEntry[] = [];
+    // Re-inserted entries keep their priority and generation, and so their places.
+    for (const e of this.#queue.drain()) {
+      if (match(e.ccb)) aborted.push(e);
+      else this.#queue.insert(e);
+    }
+    for (const e of aborted) this.#settle(e, CamStatus.REQ_ABORTED);
+    for (const e of aborted) this.#deliver(e);
+    return aborted.map((e) => e.ccb);
+  }
+
+  /**
    * The device is gone (lost, or its bus deregistered): every waiting CCB
    * completes CAM_DEV_NOT_THERE now, timers stop, and active CCBs complete
    * when the SIM returns them. No freezes are set from here on.

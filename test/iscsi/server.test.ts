@@ -376,3 +376,68 @@ describe('ABORT TASK of a command the device is running', () => {
     }
   });
 });
+
+describe('PERSISTENT RESERVE OUT PREEMPT AND ABORT across two sessions', () => {
+  /** PERSISTENT RESERVE OUT (SPC-5): SERVICE ACTION, SCOPE 0h | TYPE, PARAMETER LIST LENGTH 24. */
+  const prout = (sa: number, type: number): Uint8Array => Uint8Array.of(0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0);
+  /** The basic parameter list: RESERVATION KEY bytes 0..7, SERVICE ACTION RESERVATION KEY bytes 8..15 (one byte each here). */
+  const params = (rk: number, sark: number): Uint8Array => {
+    const p = new Uint8Array(24);
+    p[7] = rk;
+    p[15] = sark;
+    return p;
+  };
+
+  it('B’s READ at the device is aborted without a SCSI Response; A’s PROUT answers GOOD after it; B then sees 2Ah/05h and 2Fh/00h', async () => {
+    const probe = new ProbeBackend(new MemoryBackend({ blocks: 2048, blockSize: BS }));
+    const own = await createStack({ backend: probe, queueSize: 64 });
+    const srv = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: own.pass(0) }] }] });
+    const login = async (isid: bigint): Promise<TestInitiator> => {
+      const ini = await TestInitiator.connect(srv.address.port);
+      expect((await ini.login(IQN, {}, isid)).bhs[36]).toBe(0);
+      // The power-on unit attention first, then GOOD.
+      expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(2);
+      expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+      return ini;
+    };
+    const proutGood = async (ini: TestInitiator, sa: number, type: number, p: Uint8Array): Promise<void> => {
+      expect((await ini.result(ini.command({ cdb: prout(sa, type), write: true, edtl: 24, data: p }))).status).toBe(0);
+    };
+    /** Sense key, ASC, ASCQ of the fixed sense after the 2-byte SenseLength. */
+    const ua = async (ini: TestInitiator): Promise<number[]> => {
+      const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+      expect(r.status).toBe(2);
+      const sense = r.response.data.subarray(2);
+      return [sense[2] ?? -1, sense[12] ?? -1, sense[13] ?? -1];
+    };
+    try {
+      const a = await login(0x23d0_0000_00a1n);
+      const b = await login(0x23d0_0000_00b2n);
+      // REGISTER AND IGNORE EXISTING KEY (06h): B b2h, A a1h; A RESERVEs (01h) Write Exclusive (TYPE 1h).
+      await proutGood(b, 0x06, 0, params(0, 0xb2));
+      await proutGood(a, 0x06, 0, params(0, 0xa1));
+      await proutGood(a, 0x01, 1, params(0xa1, 0));
+      probe.holdIf = (op) => op.kind === 'read';
+      const read = b.command({ cdb: read10(5, 1), read: true, edtl: BS });
+      await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+      // PREEMPT AND ABORT (05h), Write Exclusive, SERVICE ACTION RESERVATION KEY b2h.
+      const pa = a.command({ cdb: prout(0x05, 1), write: true, edtl: 24, data: params(0xa1, 0xb2) });
+      // The PROUT waits for the READ: both still active at the device queue.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(own.stats(0).active).toBe(2);
+      probe.holdIf = undefined;
+      probe.releaseHeld();
+      expect((await a.result(pa)).status).toBe(0);
+      expect(await b.silence((p) => ittOf(p) === read)).toBe(true);
+      // REGISTRATIONS PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR (TAS 0), then GOOD.
+      expect(await ua(b)).toEqual([0x06, 0x2a, 0x05]);
+      expect(await ua(b)).toEqual([0x06, 0x2f, 0x00]);
+      expect((await b.result(b.command({ cdb: read10(5, 1), read: true, edtl: BS }))).status).toBe(0);
+      a.close();
+      b.close();
+    } finally {
+      await srv.close();
+      await own.close();
+    }
+  });
+});

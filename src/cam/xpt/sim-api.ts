@@ -105,4 +105,11 @@ export interface SimHandle {
    * capacity() of 0: re-run the device queues.
    */
   run(): void;
+  /**
+   * Completes CAM_REQ_ABORTED, now, every XPT_SCSI_IO waiting in the device
+   * queue of `path` that `match` picks, as XPT_ABORT does each (a SIM whose
+   * logical unit aborts commands: PREEMPT AND ABORT); returns them. Their
+   * callbacks may run before this returns.
+   */
+  abortQueued(path: CamPath, match: (ccb: ScsiIoCcb) => boolean): readonly ScsiIoCcb[];
 }

@@ -163,6 +163,7 @@ export class Xpt implements PeriphXpt {
       run: () => {
         simq.run();
       },
+      abortQueued: (path, match) => (isPath(path) ? (this.#busDevice(bus, path)?.devq.abortWaiting(match) ?? []) : []),
     };
   }
 

@@ -157,6 +157,23 @@ const NO_DATA = new Uint8Array(0);
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
 const NOT_READY_STOPPED = senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED);
 
+/** What a {@link TaskAborter} did. */
+export interface TaskAbortResult {
+  /** The I_T nexuses that had commands to abort. */
+  readonly nexuses: readonly string[];
+  /** Settles once every aborted command has completed. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Aborts every command of the I_T nexuses `nexuses` the transport holds for
+ * this unit (queued or running) except the one being executed: it is called
+ * from within the execute() / start() of the command that aborts, before
+ * they return. An aborted command that has reached the unit may finish its
+ * work; it completes without status either way (TAS 0).
+ */
+export type TaskAborter = (nexuses: ReadonlySet<string>) => TaskAbortResult;
+
 /** Options for one command. */
 export interface ExecuteOptions {
   /** The Data-Out Buffer (what the initiator sent); bytes past what the command needs are ignored. */
@@ -209,9 +226,12 @@ export class SbcEmulator implements LogicalUnit {
   readonly bcs: BlockCommandSet;
   readonly locks = new RangeLock();
   readonly dataIn = new DataInPool();
-  readonly reservations = new Reservations((nexus, code) => {
-    this.#reservationUnitAttention(nexus, code);
-  });
+  readonly reservations = new Reservations(
+    (nexus, code) => {
+      this.#nexusUnitAttention(nexus, code);
+    },
+    (nexuses, from) => this.#abortTasks(nexuses, from),
+  );
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   /** Stopped (START STOP UNIT START 0); always true while a removable unit has no medium. */
   stopped = false;
@@ -230,6 +250,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly #opts: SbcEmulatorOptions;
   readonly #serial: string;
   readonly #nexuses = new Map<string, NexusState>();
+  #aborter: TaskAborter | undefined;
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
@@ -390,11 +411,33 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
-   * A reservation change's unit attention for one I_T nexus. A nexus the unit
-   * does not know (never seen, or lost) gets none: its first command reports
-   * the power-on condition, which supersedes it.
+   * Tells the unit how to abort its commands (PREEMPT AND ABORT): what the
+   * transport running them (the SIM) does. Without one nothing is aborted.
    */
-  #reservationUnitAttention(nexus: string, code: AscAscq): void {
+  onAbortTasks(aborter: TaskAborter): void {
+    this.#aborter = aborter;
+  }
+
+  /**
+   * The reservations' TaskAbort. TAS is 0 in the Control mode page
+   * (mode-pages.ts), so (SAM-5 aborting commands) the aborted commands get no
+   * status, and every I_T nexus that had commands aborted, other than the
+   * one whose command aborted them, gets COMMANDS CLEARED BY ANOTHER INITIATOR.
+   */
+  #abortTasks(nexuses: readonly string[], from: string): Promise<void> {
+    const aborter = this.#aborter;
+    if (aborter === undefined) return Promise.resolve();
+    const r = aborter(new Set(nexuses));
+    for (const n of r.nexuses) if (n !== from) this.#nexusUnitAttention(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+    return r.done;
+  }
+
+  /**
+   * A unit attention for one I_T nexus (a reservation change, commands
+   * cleared). A nexus the unit does not know (never seen, or lost) gets none:
+   * its first command reports the power-on condition, which supersedes it.
+   */
+  #nexusUnitAttention(nexus: string, code: AscAscq): void {
     const n = this.#nexuses.get(nexus);
     if (n !== undefined && !n.unitAttentions.some((u) => u.asc === code.asc && u.ascq === code.ascq)) n.unitAttentions.push(code);
   }

@@ -44,10 +44,9 @@ const TYPED: ReadonlySet<number> = new Set([SA.RESERVE, SA.PREEMPT, SA.PREEMPT_A
 /** Service actions APTPL is valid for (and ALL_TG_PT). */
 const REGISTERING: ReadonlySet<number> = new Set([SA.REGISTER, SA.REGISTER_AND_IGNORE_EXISTING_KEY]);
 
-type ProutAction = (r: Reservations, nexus: string, p: ProutParameters, f: PersistentReserveOutCdb) => CommandOutcome;
+type ProutAction = (r: Reservations, nexus: string, p: ProutParameters, f: PersistentReserveOutCdb) => CommandOutcome | Promise<CommandOutcome>;
 /** TYPE of RESERVE / PREEMPT, which check() only lets through when it is a persistent reservation type. */
 const prType = (f: PersistentReserveOutCdb): PrType => f.type as PrType;
-const preempt: ProutAction = (r, nexus, p, f) => r.preempt(nexus, p.reservationKey, p.serviceActionReservationKey, f.scope, prType(f));
 
 /** The service actions the unit implements (REGISTER AND MOVE and REPLACE LOST RESERVATION are not in its command table). */
 const PROUT_ACTIONS: Partial<Readonly<Record<PersistentReserveOutSa, ProutAction>>> = {
@@ -55,8 +54,9 @@ const PROUT_ACTIONS: Partial<Readonly<Record<PersistentReserveOutSa, ProutAction
   [SA.RESERVE]: (r, nexus, p, f) => r.reserve(nexus, p.reservationKey, f.scope, prType(f)),
   [SA.RELEASE]: (r, nexus, p, f) => r.release(nexus, p.reservationKey, f.scope, f.type),
   [SA.CLEAR]: (r, nexus, p) => r.clear(nexus, p.reservationKey),
-  [SA.PREEMPT]: preempt,
-  [SA.PREEMPT_AND_ABORT]: preempt,
+  [SA.PREEMPT]: (r, nexus, p, f) => r.preempt(nexus, p.reservationKey, p.serviceActionReservationKey, f.scope, prType(f)),
+  // Completes once the preempted I_T nexuses' commands it aborted have (reservations.ts).
+  [SA.PREEMPT_AND_ABORT]: (r, nexus, p, f) => r.preemptAndAbort(nexus, p.reservationKey, p.serviceActionReservationKey, f.scope, prType(f)),
   [SA.REGISTER_AND_IGNORE_EXISTING_KEY]: (r, nexus, p) => r.register(nexus, p, true),
 };
 

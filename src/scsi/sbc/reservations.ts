@@ -16,9 +16,17 @@
 // - Power loss: nothing persists (APTPL is not supported: PTPL_C 0).
 // Not implemented (answered as SPC-5 says for a device server without them):
 // SPEC_I_PT (SIP_C 0), APTPL (PTPL_C 0), REGISTER AND MOVE and REPLACE LOST
-// RESERVATION (not in the command table). PREEMPT AND ABORT does what PREEMPT
-// does; the preempted nexuses' commands already in the device are not aborted
-// (vtcam's unit finishes commands as they come; later ones conflict).
+// RESERVATION (not in the command table).
+//
+// PREEMPT AND ABORT is PREEMPT, then every command of the I_T nexuses that
+// lost their registrations is aborted (SAM-5 aborting commands), the PERSISTENT
+// RESERVE OUT itself excepted — also the sender's own other commands, when its
+// registration was among those removed. The aborting is the TaskAbort hook's
+// (the emulator hands it to whoever runs the unit's commands: the vtblk SIM);
+// the command completes once every aborted one has. With TAS 0 in the Control
+// mode page (mode-pages.ts) the aborted commands get no status, and every other
+// I_T nexus that had commands aborted gets COMMANDS CLEARED BY ANOTHER
+// INITIATOR (2Fh/00h) after its REGISTRATIONS PREEMPTED (emulator.ts).
 
 import { ScsiStatus } from '../status.js';
 import { Asc, invalidFieldInParameterList, senseIllegalRequest, type AscAscq } from '../sense.js';
@@ -78,6 +86,16 @@ export function localTransportId(nexus: string): Uint8Array {
 /** Establishes a unit attention for one I_T nexus. */
 export type UnitAttentionSink = (nexus: string, code: AscAscq) => void;
 
+/**
+ * Aborts every command of the I_T nexuses `nexuses` except the one running
+ * now (from `from`), which called it; settles once every aborted command has
+ * completed.
+ */
+export type TaskAbort = (nexuses: readonly string[], from: string) => Promise<void>;
+
+/** Nothing to abort: a unit whose commands nobody else runs. */
+const NO_TASKS: TaskAbort = () => Promise.resolve();
+
 interface Registration {
   key: bigint;
   readonly allTgPt: boolean;
@@ -91,12 +109,19 @@ interface Persistent {
   readonly holder: string | undefined;
 }
 
+/** What a preempt did: its outcome and the I_T nexuses that lost their registrations. */
+interface Preemption {
+  readonly outcome: CommandOutcome;
+  readonly removed: readonly string[];
+}
+
 /** SERVICE ACTION RESERVATION KEY: bytes 8..15 of the parameter list. */
 const SARK_BYTE = 8;
 
 /** A logical unit's reservations. */
 export class Reservations {
   readonly #ua: UnitAttentionSink;
+  readonly #abort: TaskAbort;
   /** Registrations in the order they were made (READ KEYS and READ FULL STATUS list them so). */
   readonly #registrations = new Map<string, Registration>();
   readonly #identities = new Map<string, Uint8Array>();
@@ -106,8 +131,9 @@ export class Reservations {
   #reserved = false;
   #generation = 0;
 
-  constructor(ua: UnitAttentionSink) {
+  constructor(ua: UnitAttentionSink, abort: TaskAbort = NO_TASKS) {
     this.#ua = ua;
+    this.#abort = abort;
   }
 
   /** True while any reservation (SPC-2 or persistent) exists: only then can a command conflict. */
@@ -306,33 +332,29 @@ export class Reservations {
   }
 
   /**
-   * PREEMPT (and PREEMPT AND ABORT). With no reservation, or an all
-   * registrants one and a SERVICE ACTION RESERVATION KEY ≠ 0, or a key that is
-   * not the holder's: removes the registrations with that key (none:
-   * RESERVATION CONFLICT). A zero key that is not an all registrants
-   * reservation's is INVALID FIELD IN PARAMETER LIST. The holder's key (or 0
-   * under all registrants): the reservation is taken over with the new type and
-   * scope and the other registrations with that key (all others, for 0) go.
-   * Those that lost a registration get REGISTRATIONS PREEMPTED; when the type
-   * or scope changed, the remaining registrants get RESERVATIONS RELEASED.
+   * PREEMPT. With no reservation, or an all registrants one and a SERVICE
+   * ACTION RESERVATION KEY ≠ 0, or a key that is not the holder's: removes the
+   * registrations with that key (none: RESERVATION CONFLICT). A zero key that
+   * is not an all registrants reservation's is INVALID FIELD IN PARAMETER LIST.
+   * The holder's key (or 0 under all registrants): the reservation is taken
+   * over with the new type and scope and the other registrations with that key
+   * (all others, for 0) go. Those that lost a registration get REGISTRATIONS
+   * PREEMPTED; when the type or scope changed, the remaining registrants get
+   * RESERVATIONS RELEASED.
    */
   preempt(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): CommandOutcome {
-    if (!this.#keyMatches(nexus, key)) return RESERVATION_CONFLICT;
-    const pr = this.#pr;
-    if (pr === undefined) return this.#removeRegistrations(nexus, sark);
-    if (pr.holder === undefined) {
-      if (sark !== 0n) return this.#removeRegistrations(nexus, sark);
-    } else if (sark !== this.#registrations.get(pr.holder)?.key) {
-      if (sark === 0n) return checkCondition(invalidFieldInParameterList(SARK_BYTE));
-      return this.#removeRegistrations(nexus, sark);
-    }
-    const removed = [...this.#registrations].filter(([n, r]) => n !== nexus && (sark === 0n || r.key === sark)).map(([n]) => n);
-    for (const n of removed) this.#registrations.delete(n);
-    this.#setPersistent({ type, scope, holder: isAllRegistrants(type) ? undefined : nexus });
-    for (const n of removed) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
-    if (pr.type !== type || pr.scope !== scope) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
-    this.#bump();
-    return GOOD;
+    return this.#preempt(nexus, key, sark, scope, type).outcome;
+  }
+
+  /**
+   * PREEMPT AND ABORT: PREEMPT, then the commands of every I_T nexus whose
+   * registration it removed are aborted (TaskAbort); GOOD once they have all
+   * completed. A failed or empty preempt aborts nothing.
+   */
+  preemptAndAbort(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): CommandOutcome | Promise<CommandOutcome> {
+    const { outcome, removed } = this.#preempt(nexus, key, sark, scope, type);
+    if (removed.length === 0) return outcome;
+    return this.#abort(removed, nexus).then(() => outcome);
   }
 
   // ---- events ----
@@ -373,15 +395,35 @@ export class Reservations {
     if (isRegistrantsOnly(pr.type)) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
   }
 
+  /** PREEMPT's steps (see preempt()); `removed`: the I_T nexuses whose registrations went. */
+  #preempt(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): Preemption {
+    if (!this.#keyMatches(nexus, key)) return { outcome: RESERVATION_CONFLICT, removed: [] };
+    const pr = this.#pr;
+    if (pr === undefined) return this.#removeRegistrations(nexus, sark);
+    if (pr.holder === undefined) {
+      if (sark !== 0n) return this.#removeRegistrations(nexus, sark);
+    } else if (sark !== this.#registrations.get(pr.holder)?.key) {
+      if (sark === 0n) return { outcome: checkCondition(invalidFieldInParameterList(SARK_BYTE)), removed: [] };
+      return this.#removeRegistrations(nexus, sark);
+    }
+    const removed = [...this.#registrations].filter(([n, r]) => n !== nexus && (sark === 0n || r.key === sark)).map(([n]) => n);
+    for (const n of removed) this.#registrations.delete(n);
+    this.#setPersistent({ type, scope, holder: isAllRegistrants(type) ? undefined : nexus });
+    for (const n of removed) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
+    if (pr.type !== type || pr.scope !== scope) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
+    this.#bump();
+    return { outcome: GOOD, removed };
+  }
+
   /** PREEMPT's "removing registrations": every registration with `sark` goes (the sender's too, if it has that key). */
-  #removeRegistrations(nexus: string, sark: bigint): CommandOutcome {
+  #removeRegistrations(nexus: string, sark: bigint): Preemption {
     const removed = [...this.#registrations].filter(([, r]) => r.key === sark).map(([n]) => n);
-    if (removed.length === 0) return RESERVATION_CONFLICT;
+    if (removed.length === 0) return { outcome: RESERVATION_CONFLICT, removed };
     for (const n of removed) this.#registrations.delete(n);
     if (this.#pr?.holder === undefined && this.#registrations.size === 0) this.#setPersistent(undefined);
     for (const n of removed) if (n !== nexus) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
     this.#bump();
-    return GOOD;
+    return { outcome: GOOD, removed };
   }
 
   /** A unit attention for every registered nexus but `nexus`. */

@@ -85,6 +85,11 @@ export class FakeHandle implements SimHandle {
     this.runs++;
   }
 
+  /** No device queue here: nothing waits to be aborted. */
+  abortQueued(): readonly ScsiIoCcb[] {
+    return [];
+  }
+
   /** How many times `ccb` was completed. */
   count(ccb: Ccb): number {
     return this.completions.filter((c) => c.ccb === ccb).length;

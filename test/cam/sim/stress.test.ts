@@ -93,6 +93,11 @@ class MiniDevq implements SimHandle {
     this.#pump();
   }
 
+  /** No PREEMPT AND ABORT here: nothing waiting is ever aborted. */
+  abortQueued(): readonly ScsiIoCcb[] {
+    return [];
+  }
+
   #pump(): void {
     const sim = this.sim;
     if (sim === undefined) return;

@@ -27,8 +27,19 @@
 //     reset, abort), and the SIM queue is released.
 // A device that fails to initialise again is lost: its CCBs complete
 // CAM_DEV_NOT_THERE and AC_LOST_DEVICE is reported.
+//
+// PERSISTENT RESERVE OUT PREEMPT AND ABORT (SPC-5; SAM-5 aborting commands)
+// aborts the preempted I_T nexuses' CCBs (the emulator's TaskAborter, called
+// while the PROUT executes): those waiting in the device queue complete
+// CAM_REQ_ABORTED at once (the XPT's abortQueued, as XPT_ABORT does); those
+// here may have requests on the ring, which virtio-blk cannot cancel, so they
+// are marked and complete CAM_REQ_ABORTED when the device has answered (SAM-5
+// lets an aborted command have done part of its work); no device reset. The
+// PROUT completes after all of them. A recovery meanwhile completes a marked
+// CCB CAM_REQ_ABORTED rather than re-issuing it, and leaves the waiting PROUT
+// alone (it has nothing on the ring, and re-issued it would preempt again).
 
-import { SbcEmulator, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult } from '../../../scsi/sbc/emulator.js';
+import { SbcEmulator, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult, type TaskAbortResult } from '../../../scsi/sbc/emulator.js';
 import { UnitAttention } from '../../../scsi/sbc/errors.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
@@ -90,11 +101,27 @@ interface Recovery {
   readonly requesters: Ccb[];
 }
 
+/** A PREEMPT AND ABORT's wait for the CCBs it aborted here. */
+interface AbortWait {
+  pending: number;
+  resolve: () => void;
+}
+
 /** A CCB the SIM is working on. */
 interface Active extends ActiveCcb {
   /** Set once a recovery took the CCB over; `final` is what it will complete with. */
   captured: Recovery | undefined;
   final: number;
+  /** Set once PREEMPT AND ABORT aborted it: it completes CAM_REQ_ABORTED, and these waits learn of it. */
+  aborted: AbortWait[] | undefined;
+  /** Set on the PREEMPT AND ABORT itself while it waits for what it aborted. */
+  awaits: AbortWait | undefined;
+}
+
+/** `e` completed: the aborts waiting for it learn so. */
+function settleAborts(e: Active): void {
+  if (e.aborted === undefined) return;
+  for (const w of e.aborted) if (--w.pending === 0) w.resolve();
 }
 
 const ASYNC_OF: Readonly<Record<RecoveryKind, AsyncCode>> = {
@@ -128,6 +155,8 @@ export class VtblkSim implements Sim {
   #recovery: Recovery | undefined;
   #recovered: Promise<void> = Promise.resolve();
   readonly #pending: RecoveryRequest[] = [];
+  /** The CCB whose command the emulator is starting (the one a TaskAborter call comes from). */
+  #starting: Active | undefined;
 
   private constructor(driver: VirtioBlkDriver, bcs: VirtioBlockCommandSet, emulator: SbcEmulator, reserve: number, opts: VtblkSimOptions) {
     this.unit = opts.unit ?? 0;
@@ -150,6 +179,7 @@ export class VtblkSim implements Sim {
     driver.onConfigChange(() => {
       this.#configChanged();
     });
+    emulator.onAbortTasks((nexuses) => this.#abortTasks(nexuses));
   }
 
   /**
@@ -276,7 +306,10 @@ export class VtblkSim implements Sim {
     this.#state = 'detached';
     this.bcs.fence();
     const requesters = [...(this.#recovery?.requesters.splice(0) ?? []), ...this.#pending.splice(0).flatMap((r) => (r.requester === undefined ? [] : [r.requester]))];
-    for (const e of this.#active.clear()) this.#finish(e.ccb, CamStatus.DEV_NOT_THERE);
+    for (const e of this.#active.clear()) {
+      this.#finish(e.ccb, CamStatus.DEV_NOT_THERE);
+      settleAborts(e);
+    }
     for (const r of requesters) this.#finish(r, CamStatus.DEV_NOT_THERE);
     // A reset in progress must end before the driver can be closed under it.
     await this.#recovered;
@@ -315,7 +348,7 @@ export class VtblkSim implements Sim {
         return;
       }
     }
-    const entry: Active = { ccb, index: -1, seq: 0, captured: undefined, final: CamStatus.REQUEUE_REQ };
+    const entry: Active = { ccb, index: -1, seq: 0, captured: undefined, final: CamStatus.REQUEUE_REQ, aborted: undefined, awaits: undefined };
     this.#active.add(entry);
     const dataOut = (ccb.flags & CcbFlag.DIR_MASK) === CamDir.OUT ? (ccb.dataOut ?? NO_DATA) : NO_DATA;
     // One decode serves both the Data-Out length and the execution.
@@ -326,9 +359,42 @@ export class VtblkSim implements Sim {
     // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own.
     const who = ccb.initiator;
     const opts = who !== undefined ? { dataOut, nexus: who.id, transportId: who.transportId } : dataOut === NO_DATA ? this.#noData : { dataOut, nexus: this.#nexus };
+    this.#starting = entry;
     this.emulator.start(cmd, opts, (r) => {
       this.#answered(entry, r, taken);
     });
+    this.#starting = undefined;
+  }
+
+  /**
+   * The emulator's TaskAborter (PREEMPT AND ABORT): every CCB of `nexuses`
+   * (a CCB naming no initiator is the SIM's own nexus) but the one starting.
+   * See the file header.
+   */
+  #abortTasks(nexuses: ReadonlySet<string>): TaskAbortResult {
+    const self = this.#starting;
+    if (self === undefined) throw new Error(`${this.name}${this.unit}: tasks can only be aborted by a command being started`);
+    const had = new Set<string>();
+    const pick = (ccb: ScsiIoCcb): boolean => {
+      const nexus = ccb.initiator?.id ?? this.#nexus;
+      if (!nexuses.has(nexus)) return false;
+      had.add(nexus);
+      return true;
+    };
+    const wait: AbortWait = { pending: 0, resolve: () => undefined };
+    const done = new Promise<void>((r) => {
+      wait.resolve = r;
+    });
+    for (const e of this.#active.values()) {
+      if (e === self || !pick(e.ccb)) continue;
+      (e.aborted ??= []).push(wait);
+      wait.pending += 1;
+      if (e.captured !== undefined && e.final === CamStatus.REQUEUE_REQ) e.final = CamStatus.REQ_ABORTED;
+    }
+    if (wait.pending > 0) self.awaits = wait;
+    else wait.resolve();
+    this.#bound().abortQueued(this.#path(), pick);
+    return { nexuses: [...had], done };
   }
 
   /**
@@ -359,6 +425,13 @@ export class VtblkSim implements Sim {
     // Completed already (recovery, detach) or re-issued since: this answer is stale.
     if (this.#active.get(ccb) !== entry || entry.captured !== undefined) return;
     this.#active.delete(entry);
+    if (entry.aborted !== undefined) {
+      // Whatever the device did, an aborted command ends without status (TAS 0).
+      this.#finish(ccb, CamStatus.REQ_ABORTED);
+      settleAborts(entry);
+      if (this.driver.broken !== undefined && r?.status !== ScsiStatus.GOOD) this.#requestRecovery({ kind: 'broken' });
+      return;
+    }
     if (r === undefined) {
       this.#finish(ccb, CamStatus.REQ_CMP_ERR);
       return;
@@ -397,10 +470,13 @@ export class VtblkSim implements Sim {
       if (req.requester !== undefined) this.#finish(req.requester, CamStatus.UA_ABORT);
       return this.#nextRecovery();
     }
-    const rec: Recovery = { entries: [...this.#active.values()], requesters: req.requester === undefined ? [] : [req.requester] };
+    // A PREEMPT AND ABORT waiting for its aborts has nothing on the ring: it goes on, unless it is the victim.
+    const entries = [...this.#active.values()].filter((e) => e.awaits === undefined || e.ccb === req.victim?.ccb);
+    const rec: Recovery = { entries, requesters: req.requester === undefined ? [] : [req.requester] };
     for (const e of rec.entries) {
       e.captured = rec;
-      e.final = req.victim?.ccb === e.ccb ? req.victim.status : CamStatus.REQUEUE_REQ;
+      // An aborted CCB is not re-issued.
+      e.final = req.victim?.ccb === e.ccb ? req.victim.status : e.aborted !== undefined ? CamStatus.REQ_ABORTED : CamStatus.REQUEUE_REQ;
     }
     this.#recovery = rec;
     const handle = this.#bound();
@@ -445,6 +521,7 @@ export class VtblkSim implements Sim {
     for (const e of order) {
       if (!this.#active.delete(e)) continue;
       this.#finish(e.ccb, status(e));
+      settleAborts(e);
     }
     for (const r of rec.requesters.splice(0)) this.#finish(r, requesterStatus);
   }

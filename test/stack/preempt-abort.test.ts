@@ -1,0 +1,277 @@
+// PERSISTENT RESERVE OUT PREEMPT AND ABORT through CAM (SPC-5 PREEMPT AND
+// ABORT; SAM-5 aborting commands): after the preempt, every command of the
+// preempted I_T nexuses is aborted — at once when it waits in the device queue,
+// once the device has answered when it is at the device — the PROUT itself
+// excepted, which completes GOOD only after all of them. vtcam's Control mode
+// page reports TAS 0, so an aborted command completes without status
+// (CAM_REQ_ABORTED) and each other nexus that had commands aborted gets
+// COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h) after REGISTRATIONS
+// PREEMPTED (2Ah/05h). CDBs and parameter lists are written from the SPC-5
+// tables; CAM status words from FreeBSD cam.h.
+
+import { afterEach, describe, expect, test } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
+import { ProbeBackend, hex, senseTriple, until } from './helpers.js';
+
+const REQ_CMP = 0x01;
+const REQ_ABORTED = 0x02;
+const STATUS_MASK = 0x3f;
+const RESERVATION_CONFLICT = 0x18;
+
+const bytes = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
+const ascii = (s: string): string => Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ');
+
+/** iSCSI initiator ports, TransportIDs written out (FORMAT CODE 01b | iSCSI 45h, ADDITIONAL LENGTH, name, NUL padding). */
+const A = { id: 'iqn.2024-01.test:a,i,0x000000000001', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:a,i,0x000000000001')} 00`) };
+const B = { id: 'iqn.2024-01.test:b,i,0x000000000002', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:b,i,0x000000000002')} 00`) };
+const C = { id: 'iqn.2024-01.test:c,i,0x000000000003', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:c,i,0x000000000003')} 00`) };
+type Who = typeof A;
+
+const TUR = bytes('00 00 00 00 00 00');
+/** READ (10) of LBA 1, one block. */
+const READ_1 = bytes('28 00 00 00 00 01 00 00 01 00');
+/** WRITE (10) of LBA 1, one block. */
+const WRITE_1 = bytes('2a 00 00 00 00 01 00 00 01 00');
+/** PERSISTENT RESERVE IN, READ KEYS, ALLOCATION LENGTH 1000h. */
+const READ_KEYS = bytes('5e 00 00 00 00 00 00 10 00 00');
+/** PERSISTENT RESERVE OUT, PARAMETER LIST LENGTH 24, SERVICE ACTION and TYPE as given (SCOPE 0h: LU_SCOPE). */
+const prout = (sa: number, type = 0): Uint8Array => bytes(`5f 0${sa} 0${type} 00 00 00 00 00 18 00`);
+/** The 24-byte parameter list with RESERVATION KEY `rk` and SERVICE ACTION RESERVATION KEY `sark` (one byte each here). */
+const list = (rk: number, sark: number): Uint8Array => bytes(`00 00 00 00 00 00 00 ${rk.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 ${sark.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 00`);
+const RESERVE = 1;
+const PREEMPT = 4;
+const PREEMPT_AND_ABORT = 5;
+const REGISTER_AND_IGNORE = 6;
+/** TYPE 1h: Write Exclusive (anyone may read; only the holder may write). */
+const WE = 1;
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+/** A stack over a backend that holds every READ while `held.on`. */
+async function open(): Promise<{ s: Stack; probe: ProbeBackend; held: { on: boolean } }> {
+  const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096 }));
+  const held = { on: false };
+  probe.holdIf = (op) => held.on && op.kind === 'read';
+  stack = await createStack({ backend: probe, queueSize: 64 });
+  return { s: stack, probe, held };
+}
+
+/** One command through pass as `who`; `tag` as given. */
+function run(s: Stack, who: Who, cdb: Uint8Array, data?: Uint8Array, tag?: ScsiRequest['tagAction']): Promise<ScsiResult> {
+  const base = tag === undefined ? { cdb, initiator: who } : { cdb, initiator: who, tagAction: tag };
+  const req: ScsiRequest = data !== undefined ? { ...base, direction: 'out', data } : cdb[0] === 0x00 ? { ...base, direction: 'none' } : { ...base, direction: 'in', length: 4096 };
+  return s.pass(0).scsi(req);
+}
+
+/** TEST UNIT READY as `who` until GOOD; the sense key/ASC/ASCQ of each unit attention on the way. */
+async function settle(s: Stack, who: Who): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await run(s, who, TUR);
+    if (r.scsiStatus === 0 && (r.camStatus & STATUS_MASK) === REQ_CMP) return seen;
+    seen.push(String(senseTriple(r.sense)));
+  }
+  throw new Error(`unit attentions keep coming: ${seen.join(' ')}`);
+}
+
+/** Tracks when a command completes. */
+function track(p: Promise<ScsiResult>, order: string[], name: string): { readonly p: Promise<ScsiResult>; done: () => boolean } {
+  let finished = false;
+  const q = p.then((r) => {
+    finished = true;
+    order.push(name);
+    return r;
+  });
+  return { p: q, done: () => finished };
+}
+
+const cam = (r: ScsiResult): number => r.camStatus & STATUS_MASK;
+
+/** A and B registered (keys a1h, b2h), A holding a Write Exclusive reservation; every nexus past its power-on unit attention. */
+async function reserved(s: Stack, others: readonly Who[] = []): Promise<void> {
+  for (const who of [A, B, ...others]) await settle(s, who);
+  expect(cam(await run(s, B, prout(REGISTER_AND_IGNORE), list(0, 0xb2)))).toBe(REQ_CMP);
+  expect(cam(await run(s, A, prout(REGISTER_AND_IGNORE), list(0, 0xa1)))).toBe(REQ_CMP);
+  expect(cam(await run(s, A, prout(RESERVE, WE), list(0xa1, 0)))).toBe(REQ_CMP);
+}
+
+/** Nothing left in the device queue; the budget all free again. */
+function expectIdle(s: Stack, openings: number): void {
+  const st = s.stats(0);
+  expect({ active: st.active, queued: st.queued, frozen: st.frozen, simFrozen: st.simFrozen, charged: st.charged, openings: st.openings }).toEqual({
+    active: 0,
+    queued: 0,
+    frozen: 0,
+    simFrozen: 0,
+    charged: 0,
+    openings,
+  });
+}
+
+describe('PREEMPT AND ABORT aborts the preempted nexus’s commands', () => {
+  test('B’s READ at the device and its command waiting in the device queue complete CAM_REQ_ABORTED; the PROUT waits for them, then GOOD; B sees 2Ah/05h, 2Fh/00h, then the reservation', async () => {
+    const { s, probe, held } = await open();
+    await reserved(s);
+    const openings = s.stats(0).openings;
+    const order: string[] = [];
+    held.on = true;
+    const bRead = track(run(s, B, READ_1), order, 'B READ');
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    // An ORDERED command waits for the active READ (a barrier); A's HEAD OF QUEUE PROUT goes past it.
+    const bOrdered = track(run(s, B, TUR, undefined, 'ordered'), order, 'B ORDERED TUR');
+    expect(s.stats(0).queued).toBe(1);
+    const pa = track(run(s, A, prout(PREEMPT_AND_ABORT, WE), list(0xa1, 0xb2), 'head'), order, 'A PROUT');
+    await until(() => bOrdered.done(), 'B’s queued command aborted');
+    expect(cam(await bOrdered.p)).toBe(REQ_ABORTED);
+    // The READ is still at the device: the PROUT waits.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pa.done()).toBe(false);
+    expect(bRead.done()).toBe(false);
+    held.on = false;
+    probe.releaseHeld();
+    const [read, ok] = await Promise.all([bRead.p, pa.p]);
+    expect({ cam: read.camStatus & STATUS_MASK, scsi: read.scsiStatus, sense: read.sense, data: read.data }).toEqual({ cam: REQ_ABORTED, scsi: 0, sense: undefined, data: undefined });
+    expect({ cam: ok.camStatus, scsi: ok.scsiStatus }).toEqual({ cam: REQ_CMP, scsi: 0 });
+    expect(order).toEqual(['B ORDERED TUR', 'B READ', 'A PROUT']);
+    // REGISTRATIONS PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR, in the order they were established.
+    expect(await settle(s, B)).toEqual(['6,42,5', '6,47,0']);
+    // Write Exclusive: B, no longer registered, may read but not write.
+    expect(cam(await run(s, B, READ_1))).toBe(REQ_CMP);
+    expect((await run(s, B, WRITE_1, new Uint8Array(512))).scsiStatus).toBe(RESERVATION_CONFLICT);
+    // READ KEYS: PRGENERATION 3 (two registrations, the preempt; not the RESERVE), one key: a1h.
+    expect(hex((await run(s, A, READ_KEYS)).data)).toBe('00 00 00 03 00 00 00 08 00 00 00 00 00 00 00 a1');
+    expect(await settle(s, A)).toEqual([]);
+    expectIdle(s, openings);
+  });
+
+  test('the preempting nexus’s other commands and a nexus not preempted run to the end; only B gets unit attentions', async () => {
+    const { s, probe, held } = await open();
+    await reserved(s, [C]);
+    expect(cam(await run(s, C, prout(REGISTER_AND_IGNORE), list(0, 0xc3)))).toBe(REQ_CMP);
+    const openings = s.stats(0).openings;
+    const block = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff);
+    expect(cam(await run(s, A, WRITE_1, block))).toBe(REQ_CMP);
+    held.on = true;
+    const reads = [A, B, C].map((who) => run(s, who, READ_1));
+    await until(() => probe.heldCount === 3, 'three READs at the backend');
+    // Waiting in the device queue behind a barrier: A's and C's stay, B's goes.
+    const ordered = [A, B, C].map((who) => run(s, who, TUR, undefined, 'ordered'));
+    const pa = run(s, A, prout(PREEMPT_AND_ABORT, WE), list(0xa1, 0xb2), 'head');
+    expect(cam(await (ordered[1] as Promise<ScsiResult>))).toBe(REQ_ABORTED);
+    expect(s.stats(0).queued).toBe(2);
+    held.on = false;
+    probe.releaseHeld();
+    const [ra, rb, rc] = await Promise.all(reads);
+    expect({ a: ra?.camStatus, b: (rb?.camStatus ?? 0) & STATUS_MASK, c: rc?.camStatus }).toEqual({ a: REQ_CMP, b: REQ_ABORTED, c: REQ_CMP });
+    expect(ra?.data?.subarray(0, 512)).toEqual(block);
+    expect(rc?.data?.subarray(0, 512)).toEqual(block);
+    expect(cam(await pa)).toBe(REQ_CMP);
+    const [oa, , oc] = await Promise.all(ordered);
+    expect([oa?.camStatus, oc?.camStatus]).toEqual([REQ_CMP, REQ_CMP]);
+    expect(await settle(s, A)).toEqual([]);
+    expect(await settle(s, C)).toEqual([]);
+    expect(await settle(s, B)).toEqual(['6,42,5', '6,47,0']);
+    expectIdle(s, openings);
+  });
+
+  test('a nexus whose registration it removes along with its own: the sender’s other commands are aborted too, the PROUT not; no unit attention for the sender', async () => {
+    const { s, probe, held } = await open();
+    for (const who of [A, B]) await settle(s, who);
+    // No reservation; A and B registered with the same key: PREEMPT removes every registration with it (SPC-5).
+    expect(cam(await run(s, A, prout(REGISTER_AND_IGNORE), list(0, 0x77)))).toBe(REQ_CMP);
+    expect(cam(await run(s, B, prout(REGISTER_AND_IGNORE), list(0, 0x77)))).toBe(REQ_CMP);
+    const openings = s.stats(0).openings;
+    held.on = true;
+    const reads = [A, B].map((who) => run(s, who, READ_1));
+    await until(() => probe.heldCount === 2, 'two READs at the backend');
+    const pa = run(s, A, prout(PREEMPT_AND_ABORT, WE), list(0x77, 0x77));
+    await new Promise((r) => setTimeout(r, 20));
+    held.on = false;
+    probe.releaseHeld();
+    const [ra, rb] = await Promise.all(reads);
+    expect([(ra?.camStatus ?? 0) & STATUS_MASK, (rb?.camStatus ?? 0) & STATUS_MASK]).toEqual([REQ_ABORTED, REQ_ABORTED]);
+    expect(cam(await pa)).toBe(REQ_CMP);
+    // READ KEYS: PRGENERATION 3, no keys.
+    expect(hex((await run(s, A, READ_KEYS)).data)).toBe('00 00 00 03 00 00 00 00');
+    expect(await settle(s, A)).toEqual([]);
+    expect(await settle(s, B)).toEqual(['6,42,5', '6,47,0']);
+    expectIdle(s, openings);
+  });
+
+  test('a device reset while the PROUT waits: B’s READ completes CAM_REQ_ABORTED, not re-issued; the PROUT is left running (re-issued it would preempt again) and completes GOOD', async () => {
+    const { s, probe, held } = await open();
+    await reserved(s);
+    const openings = s.stats(0).openings;
+    held.on = true;
+    const bRead = run(s, B, READ_1);
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    const pa = run(s, A, prout(PREEMPT_AND_ABORT, WE), list(0xa1, 0xb2));
+    await until(() => s.stats(0).active === 2, 'the PROUT at the SIM');
+    const started = probe.started;
+    const reset = s.pass(0).resetDevice();
+    await until(() => s.stats(0).simFrozen === 1, 'recovery started', 2000);
+    held.on = false;
+    probe.releaseHeld();
+    await reset;
+    const [read, ok] = await Promise.all([bRead, pa]);
+    expect([read.camStatus & STATUS_MASK, ok.camStatus, ok.scsiStatus]).toEqual([REQ_ABORTED, REQ_CMP, 0]);
+    // Nothing went to the backend again: neither the READ nor the PROUT was re-issued.
+    expect(probe.started).toBe(started);
+    // The reset's unit attention supersedes the others (SAM-5); the registrations are as the preempt left them.
+    expect(await settle(s, B)).toEqual(['6,41,3']);
+    expect(await settle(s, A)).toEqual(['6,41,3']);
+    expect(hex((await run(s, A, READ_KEYS)).data)).toBe('00 00 00 03 00 00 00 08 00 00 00 00 00 00 00 a1');
+    expectIdle(s, openings);
+  });
+
+  test('B with nothing in flight gets REGISTRATIONS PREEMPTED only', async () => {
+    const { s } = await open();
+    await reserved(s);
+    expect(cam(await run(s, A, prout(PREEMPT_AND_ABORT, WE), list(0xa1, 0xb2)))).toBe(REQ_CMP);
+    expect(await settle(s, B)).toEqual(['6,42,5']);
+  });
+});
+
+describe('what aborts nothing', () => {
+  test('PREEMPT: the PROUT completes with B’s READ still at the device, which then completes GOOD; B gets 2Ah/05h only', async () => {
+    const { s, probe, held } = await open();
+    await reserved(s);
+    const openings = s.stats(0).openings;
+    held.on = true;
+    const bRead = run(s, B, READ_1);
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    expect(cam(await run(s, A, prout(PREEMPT, WE), list(0xa1, 0xb2)))).toBe(REQ_CMP);
+    expect(probe.heldCount).toBe(1);
+    held.on = false;
+    probe.releaseHeld();
+    expect((await bRead).camStatus).toBe(REQ_CMP);
+    expect(await settle(s, B)).toEqual(['6,42,5']);
+    expectIdle(s, openings);
+  });
+
+  test.each([
+    ['a SERVICE ACTION RESERVATION KEY nobody has: RESERVATION CONFLICT', list(0xa1, 0x99), RESERVATION_CONFLICT],
+    ['a RESERVATION KEY that is not the sender’s: RESERVATION CONFLICT', list(0xa2, 0xb2), RESERVATION_CONFLICT],
+    ['the holder preempting its own key (no one else has it): GOOD', list(0xa1, 0xa1), 0],
+  ] as const)('PREEMPT AND ABORT with %s; B’s READ runs to the end, no unit attention', async (_, params, status) => {
+    const { s, probe, held } = await open();
+    await reserved(s);
+    const openings = s.stats(0).openings;
+    held.on = true;
+    const bRead = run(s, B, READ_1);
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    expect((await run(s, A, prout(PREEMPT_AND_ABORT, WE), params)).scsiStatus).toBe(status);
+    expect(probe.heldCount).toBe(1);
+    held.on = false;
+    probe.releaseHeld();
+    expect((await bRead).camStatus).toBe(REQ_CMP);
+    expect(await settle(s, B)).toEqual([]);
+    expectIdle(s, openings);
+  });
+});
