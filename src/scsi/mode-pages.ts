@@ -16,7 +16,9 @@
 // enforces with DATA PROTECT 27h/02h and reports as WP). Nothing is savable
 // (PS 0; PC 11b and SP 1 are rejected). Why the others stay fixed: QERR, TST,
 // TAS, UA_INTLCK_CTRL and QUEUE ALGORITHM MODIFIER describe the task manager
-// (the CAM devq), which this layer cannot re-shape; RCD and the pre-fetch
+// (the CAM devq), which this layer cannot re-shape (TAS is 0: a command that
+// another I_T nexus's PREEMPT AND ABORT aborts ends without status, and its
+// nexus gets COMMANDS CLEARED BY ANOTHER INITIATOR, see reservations.ts); RCD and the pre-fetch
 // fields have no virtio-blk counterpart; the Informational Exceptions page
 // describes a device that never raises informational exceptions; the error
 // recovery knobs have no meaning over virtio-blk.

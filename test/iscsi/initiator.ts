@@ -118,16 +118,20 @@ export class TestInitiator {
     const i = this.#pdus.findIndex(pred);
     if (i >= 0) return Promise.resolve(this.#pdus.splice(i, 1)[0] as RawPdu);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        reject(new Error(`no matching PDU within ${ms} ms`));
-      }, ms);
-      this.#waiters.push({
+      const waiter = {
         pred,
-        resolve: (p) => {
+        resolve: (p: RawPdu) => {
           clearTimeout(t);
           resolve(p);
         },
-      });
+      };
+      // A waiter that timed out leaves: a PDU arriving later is kept for the next next(), not swallowed.
+      const t = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(new Error(`no matching PDU within ${ms} ms`));
+      }, ms);
+      this.#waiters.push(waiter);
     });
   }
 
