@@ -46,8 +46,15 @@ export const ISCSI_VTCAM_VARIANTS: readonly IscsiVtcamVariant[] = [
   { name: 'vtcam worker q2 (file)', transport: 'worker', queues: 2 },
 ];
 export const ISCSI_DEPTHS = [1, 8, 32] as const;
-/** Per point when BENCH_DURATION_MS is unset: 15 points × 10 s plus warmups and start-up is about 3 min. */
-export const ISCSI_DEFAULT_DURATION_MS = 10_000;
+/** Per point and round when BENCH_DURATION_MS is unset: 3 rounds × 15 points × 5 s plus warmups and start-up is about 4 min. */
+export const ISCSI_DEFAULT_DURATION_MS = 5_000;
+/**
+ * Rounds when BENCH_ISCSI_ROUNDS is unset. On a shared VM a single point can
+ * lose half its IOPS to another tenant for seconds; each round measures every
+ * target at every depth again, interleaved, and a row reports the median, so
+ * one bad stretch moves no verdict.
+ */
+export const ISCSI_DEFAULT_ROUNDS = 3;
 export const ISCSI_DEFAULT_WARMUP_MS = 2_000;
 /** Each target's image size: the same as the conformance runs' reference tgt. */
 const IMAGE_BYTES = 256 * 2 ** 20;
@@ -59,14 +66,18 @@ const INITIATOR = 'iqn.2026-11.org.vtcam:bench';
 const TGT_IQN = 'iqn.2026-11.org.vtcam:bench-tgt';
 
 const TARGETS = ISCSI_VTCAM_VARIANTS.length + 1;
-/** Steps, for progress (each announced as it starts): start-up, one warmup per target, one run per target and depth. */
-export const ISCSI_CASES = 1 + TARGETS + TARGETS * ISCSI_DEPTHS.length;
+/** Steps, for progress (each announced as it starts): start-up, one warmup per target, one run per round, target and depth. */
+export function iscsiCases(rounds: number): number {
+  return 1 + TARGETS + rounds * TARGETS * ISCSI_DEPTHS.length;
+}
 
 export interface IscsiBenchOptions {
   /** Per point; iscsi-perf counts whole seconds, so this is rounded up. */
   readonly durationMs: number;
   /** Per target, before the first point; 0 skips it. */
   readonly warmupMs: number;
+  /** Times every point is measured (interleaved rounds); rows report the median. */
+  readonly rounds: number;
   /** Directory for `vtcam serve`'s `--cpu-prof` profile; none when undefined. */
   readonly cpuProfDir?: string | undefined;
   readonly onStep?: (msg: string) => void;
@@ -74,8 +85,11 @@ export interface IscsiBenchOptions {
 
 /** What the run measured besides the rows: target CPU per point, for where the time goes. */
 export interface IscsiBenchResult {
+  /** One row per target and depth: the median IOPS of the rounds. */
   readonly rows: BenchRow[];
-  /** Target process CPU (user + system, all threads) as a percentage of one core, per row; undefined without /proc. */
+  /** Each row's IOPS in every round, in round order. */
+  readonly roundIops: number[][];
+  /** Target process CPU (user + system, all threads) as a percentage of one core, per row (the median round's); undefined without /proc. */
   readonly targetCpuPct: (number | undefined)[];
   readonly seconds: number;
   readonly imageBytes: number;
@@ -91,6 +105,14 @@ const TOOLS = [
 function wholeSeconds(ms: number, what: string, min: number): number {
   if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`${what} must be a finite number of ms >= 0, got ${ms}`);
   return Math.max(min, Math.ceil(ms / 1000));
+}
+
+/** The run with the median IOPS (the lower middle one of an even count). */
+export function medianRun<T extends { readonly iops: number }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.iops - b.iops);
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (m === undefined) throw new RangeError('medianRun: no runs');
+  return m;
 }
 
 async function createImage(path: string): Promise<void> {
@@ -112,6 +134,7 @@ async function createImage(path: string): Promise<void> {
  */
 export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchResult> {
   const seconds = wholeSeconds(opts.durationMs, 'durationMs', 1);
+  if (!(Number.isInteger(opts.rounds) && opts.rounds >= 1)) throw new RangeError(`rounds must be a whole number >= 1, got ${opts.rounds}`);
   const warmupSeconds = wholeSeconds(opts.warmupMs, 'warmupMs', 0);
   const step = opts.onStep ?? (() => undefined);
 
@@ -198,17 +221,22 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
       for (const s of sides) step(`no warmup for ${s.name}`);
     }
 
-    const rows: BenchRow[] = [];
-    const targetCpuPct: (number | undefined)[] = [];
-    for (const qd of ISCSI_DEPTHS) {
-      for (const s of sides) {
-        step(`${s.name} qd=${qd} (${seconds} s)`);
-        const m = await perf(s.target, qd, seconds);
-        rows.push({ group: GROUP, name: s.name, params: { qd }, opsPerSec: m.iops, ...(s.baseline === undefined ? {} : { baseline: s.baseline }) });
-        targetCpuPct.push(m.cpuPct);
+    // points[i]: every round's measurement of one target at one depth, rows in table order (depth, then target).
+    const points = ISCSI_DEPTHS.flatMap((qd) => sides.map((side) => ({ qd, side, runs: [] as { iops: number; cpuPct: number | undefined }[] })));
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const p of points) {
+        step(`round ${round}/${opts.rounds}: ${p.side.name} qd=${p.qd} (${seconds} s)`);
+        p.runs.push(await perf(p.side.target, p.qd, seconds));
       }
     }
-    return { rows, targetCpuPct, seconds, imageBytes: IMAGE_BYTES };
+    const rows: BenchRow[] = [];
+    const targetCpuPct: (number | undefined)[] = [];
+    for (const p of points) {
+      const m = medianRun(p.runs);
+      rows.push({ group: GROUP, name: p.side.name, params: { qd: p.qd }, opsPerSec: m.iops, ...(p.side.baseline === undefined ? {} : { baseline: p.side.baseline }) });
+      targetCpuPct.push(m.cpuPct);
+    }
+    return { rows, roundIops: points.map((p) => p.runs.map((r) => r.iops)), targetCpuPct, seconds, imageBytes: IMAGE_BYTES };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
@@ -224,13 +252,21 @@ export const ISCSI_TARGET_RATIO = 1.5;
 const TARGET_DEPTHS: readonly number[] = [8, 32];
 
 /**
- * Lines printed under the table: each target's CPU per depth (a percentage of
- * one core, all threads; vtcam's event loop alone cannot use more than about
- * 100 %), then whether each vtcam row met the goal at each goal depth. `rows`
- * must carry ratios (computeRatios).
+ * Lines printed under the table: with several rounds, each row's IOPS in every
+ * round; each target's CPU per depth (a percentage of one core, all threads;
+ * vtcam's event loop alone cannot use more than about 100 %); then whether
+ * each vtcam row met the goal at each goal depth. `rows` must carry ratios
+ * (computeRatios).
  */
-export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: readonly (number | undefined)[]): string {
-  const lines = ['target CPU (user + system, % of one core):'];
+export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: readonly (number | undefined)[], roundIops?: readonly (readonly number[])[]): string {
+  const lines: string[] = [];
+  if (roundIops?.some((r) => r.length > 1) === true) {
+    lines.push('IOPS in each round (the table shows the median):');
+    rows.forEach((r, i) => {
+      lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${(roundIops[i] ?? []).map((n) => Math.round(n).toLocaleString('en-US')).join(' / ')}`);
+    });
+  }
+  lines.push('target CPU (user + system, % of one core, the median round):');
   rows.forEach((r, i) => {
     const pct = targetCpuPct[i];
     lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${pct === undefined ? 'unknown (no /proc)' : `${pct.toFixed(0)} %`}`);

@@ -5,8 +5,9 @@
 // benchmark (bench/worker.ts) also runs fio when it is installed.
 //
 // `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
-// iscsi-perf against `vtcam serve` and tgt, 10 s per point unless
-// BENCH_DURATION_MS says otherwise; it needs tgt and libiscsi-bin installed
+// iscsi-perf against `vtcam serve` and tgt, 5 s per point and 3 interleaved
+// rounds (medians reported) unless BENCH_DURATION_MS / BENCH_ISCSI_ROUNDS say
+// otherwise; it needs tgt and libiscsi-bin installed
 // and exits 1 when they are not. BENCH_ISCSI_CPU_PROF=DIR runs the vtcam
 // target under `node --cpu-prof` and leaves its profile in DIR.
 
@@ -16,7 +17,7 @@ import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
 import { benchCam, CAM_CASES } from './cam.js';
 import { benchWorker, formatWorkerSummary, WORKER_CASES } from './worker.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
-import { benchIscsi, formatIscsiSummary, ISCSI_CASES, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
+import { benchIscsi, formatIscsiSummary, iscsiCases, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_ROUNDS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
 import { createProgress } from '../src/cli/progress.js';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -87,25 +88,27 @@ if (wanted('worker')) {
 }
 
 if (flags.iscsi) {
-  const iscsiProgress = createProgress(ISCSI_CASES, 'bench iscsi');
+  const rounds = Number(process.env['BENCH_ISCSI_ROUNDS'] ?? ISCSI_DEFAULT_ROUNDS);
+  const iscsiProgress = createProgress(iscsiCases(Number.isInteger(rounds) && rounds >= 1 ? rounds : 1), 'bench iscsi');
   const iscsiDurationMs = process.env['BENCH_DURATION_MS'] === undefined ? ISCSI_DEFAULT_DURATION_MS : durationMs;
   const iscsiWarmupMs = process.env['BENCH_WARMUP_MS'] === undefined ? ISCSI_DEFAULT_WARMUP_MS : warmupMs;
   try {
     const result = await benchIscsi({
       durationMs: iscsiDurationMs,
       warmupMs: iscsiWarmupMs,
+      rounds,
       cpuProfDir: process.env['BENCH_ISCSI_CPU_PROF'],
       onStep: (msg) => { iscsiProgress.tick(msg); },
     });
     iscsiProgress.done();
     const iscsiRows = computeRatios(result.rows);
     const iscsiPaths = await writeReport(outDir, 'iscsi', {
-      meta: { benchmark: 'iscsi', secondsPerPoint: result.seconds, warmupMs: iscsiWarmupMs, cpus: cpus().length, blockSize: 512, transferBytes: 4096, imageBytes: result.imageBytes, backend: 'file', targetCpuPct: result.targetCpuPct },
+      meta: { benchmark: 'iscsi', secondsPerPoint: result.seconds, rounds, roundIops: result.roundIops, warmupMs: iscsiWarmupMs, cpus: cpus().length, blockSize: 512, transferBytes: 4096, imageBytes: result.imageBytes, backend: 'file', targetCpuPct: result.targetCpuPct },
       rows: iscsiRows,
     });
     const iscsiRatioSvg = iscsiPaths.svg.replace(/\.svg$/, '.ratio.svg');
     await writeFile(iscsiRatioSvg, renderSvgChart(iscsiRows.filter((r) => r.ratio !== undefined), { title: 'iscsi: vtcam serve IOPS as a fraction of tgt at the same queue depth', metric: 'ratio' }));
-    process.stdout.write(`\n${formatTable(iscsiRows)}\n${formatIscsiSummary(iscsiRows, result.targetCpuPct)}\nwrote ${iscsiPaths.json}, ${iscsiPaths.table}, ${iscsiPaths.svg}, ${iscsiRatioSvg}\n`);
+    process.stdout.write(`\n${formatTable(iscsiRows)}\n${formatIscsiSummary(iscsiRows, result.targetCpuPct, result.roundIops)}\nwrote ${iscsiPaths.json}, ${iscsiPaths.table}, ${iscsiPaths.svg}, ${iscsiRatioSvg}\n`);
   } catch (e) {
     iscsiProgress.done();
     process.stderr.write(`bench iscsi: ${e instanceof Error ? e.message : String(e)}\n`);

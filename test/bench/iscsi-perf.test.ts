@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { iscsiPerfArgs, parseIscsiPerf } from '../../bench/iscsi-perf.js';
 import { procStatCpuTicks } from '../../bench/iscsi-targets.js';
-import { formatIscsiSummary, ISCSI_CASES, ISCSI_TGT, ISCSI_VTCAM_VARIANTS } from '../../bench/iscsi.js';
+import { formatIscsiSummary, iscsiCases, ISCSI_TGT, ISCSI_VTCAM_VARIANTS, medianRun } from '../../bench/iscsi.js';
 import { computeRatios, type BenchRow } from '../../bench/report.js';
 
 // iscsi-perf (libiscsi 1.19) output, written out by hand in its layout: a
@@ -117,14 +117,24 @@ describe('procStatCpuTicks', () => {
 });
 
 describe('the vtcam rows', () => {
-  it('local (thread-pool and --io sync image I/O), and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target', () => {
+  it('local (thread-pool and --io sync image I/O), and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target and round', () => {
     expect(ISCSI_VTCAM_VARIANTS.map((v) => [v.name, v.transport, v.queues, v.io])).toEqual([
       ['vtcam local (file)', 'local', 1, undefined],
       ['vtcam local io sync (file)', 'local', 1, 'sync'],
       ['vtcam worker q1 (file)', 'worker', 1, undefined],
       ['vtcam worker q2 (file)', 'worker', 2, undefined],
     ]);
-    expect(ISCSI_CASES).toBe(1 + 5 + 5 * 3);
+    expect(iscsiCases(1)).toBe(1 + 5 + 5 * 3);
+    expect(iscsiCases(3)).toBe(1 + 5 + 3 * 5 * 3);
+  });
+});
+
+describe('medianRun', () => {
+  it('the middle run by IOPS, whatever the order; the lower middle of an even count; none is a caller bug', () => {
+    expect(medianRun([{ iops: 30, cpuPct: 1 }, { iops: 10, cpuPct: 2 }, { iops: 20, cpuPct: 3 }])).toEqual({ iops: 20, cpuPct: 3 });
+    expect(medianRun([{ iops: 40 }, { iops: 10 }, { iops: 30 }, { iops: 20 }])).toEqual({ iops: 20 });
+    expect(medianRun([{ iops: 7 }])).toEqual({ iops: 7 });
+    expect(() => medianRun([])).toThrow(/medianRun: no runs/);
   });
 });
 
@@ -144,7 +154,7 @@ describe('formatIscsiSummary', () => {
   it('lists target CPU per row, then the goal per goal depth (8 and 32, not 1) for each vtcam row, met at exactly 1.5×', () => {
     expect(formatIscsiSummary(rows, [80, 60, 99.6, 101, 120, undefined, 150, 118])).toBe(
       [
-        'target CPU (user + system, % of one core):',
+        'target CPU (user + system, % of one core, the median round):',
         `  ${local} qd=1: 80 %`,
         '  tgt qd=1: 60 %',
         `  ${local} qd=8: 100 %`,
@@ -160,5 +170,17 @@ describe('formatIscsiSummary', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('with several rounds, each row\'s IOPS in every round comes first; with one round, nothing', () => {
+    const rounds = [[50_000, 49_000, 51_200], [10_000, 9_000, 11_000], [37_500, 1_234, 40_000], [37_499, 37_499, 37_499], [25_000, 24_000, 26_000], [30_000, 31_000, 29_000], [40_000, 41_000, 39_000], [25_000, 25_000, 25_000]];
+    const text = formatIscsiSummary(rows, rows.map(() => 100), rounds);
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      'IOPS in each round (the table shows the median):',
+      `  ${local} qd=1: 50,000 / 49,000 / 51,200`,
+      '  tgt qd=1: 10,000 / 9,000 / 11,000',
+      `  ${local} qd=8: 37,500 / 1,234 / 40,000`,
+    ]);
+    expect(formatIscsiSummary(rows, rows.map(() => 100), rows.map((r) => [r.opsPerSec]))).toBe(formatIscsiSummary(rows, rows.map(() => 100)));
   });
 });
