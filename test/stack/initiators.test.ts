@@ -14,6 +14,7 @@ import { CamError } from '../../src/cam/periph/errors.js';
 import { newNexusLost } from '../../src/cam/ccb.js';
 import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
 import { ProbeBackend, hex, senseTriple, until } from './helpers.js';
+import { A, B, ProutAction, READ_1, READ_KEYS, TUR, WRITE_1, ascii, bytes, list, prout } from './pr-fixtures.js';
 
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
@@ -22,25 +23,9 @@ const SCSI_STATUS_ERROR = 0x0c;
 const DEV_QFRZN = 0x40;
 const RESERVATION_CONFLICT = 0x18;
 
-const bytes = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
-const ascii = (s: string): string => Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ');
-
-/** Two iSCSI initiator ports, TransportIDs written out (FORMAT CODE 01b | iSCSI 45h, ADDITIONAL LENGTH, name, NUL padding). */
-const A = { id: 'iqn.2024-01.test:a,i,0x000000000001', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:a,i,0x000000000001')} 00`) };
-const B = { id: 'iqn.2024-01.test:b,i,0x000000000002', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:b,i,0x000000000002')} 00`) };
-
-const TUR = bytes('00 00 00 00 00 00');
 const RESERVE6 = bytes('16 00 00 00 00 00');
-const READ_1 = bytes('28 00 00 00 00 01 00 00 01 00');
-const WRITE_1 = bytes('2a 00 00 00 00 01 00 00 01 00');
-const READ_KEYS = bytes('5e 00 00 00 00 00 00 10 00 00');
 const READ_FULL_STATUS = bytes('5e 03 00 00 00 00 00 10 00 00');
-/** PERSISTENT RESERVE OUT, PARAMETER LIST LENGTH 24, SERVICE ACTION and TYPE as given. */
-const prout = (sa: number, type = 0): Uint8Array => bytes(`5f 0${sa} 0${type} 00 00 00 00 00 18 00`);
-/** The 24-byte parameter list with RESERVATION KEY `rk` and SERVICE ACTION RESERVATION KEY `sark` (one byte each here). */
-const list = (rk: number, sark: number): Uint8Array => bytes(`00 00 00 00 00 00 00 ${rk.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 ${sark.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 00`);
-const REGISTER_AND_IGNORE = 6;
-const RESERVE = 1;
+const { REGISTER_AND_IGNORE, RESERVE } = ProutAction;
 const EA = 3;
 
 let stack: Stack | undefined;

@@ -14,36 +14,13 @@ import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
 import { ProbeBackend, hex, senseTriple, until } from './helpers.js';
+import { A, B, C, ProutAction, READ_1, READ_KEYS, TUR, WRITE_1, list, prout, type Who } from './pr-fixtures.js';
 
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 const STATUS_MASK = 0x3f;
 const RESERVATION_CONFLICT = 0x18;
-
-const bytes = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
-const ascii = (s: string): string => Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ');
-
-/** iSCSI initiator ports, TransportIDs written out (FORMAT CODE 01b | iSCSI 45h, ADDITIONAL LENGTH, name, NUL padding). */
-const A = { id: 'iqn.2024-01.test:a,i,0x000000000001', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:a,i,0x000000000001')} 00`) };
-const B = { id: 'iqn.2024-01.test:b,i,0x000000000002', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:b,i,0x000000000002')} 00`) };
-const C = { id: 'iqn.2024-01.test:c,i,0x000000000003', transportId: bytes(`45 00 00 24 ${ascii('iqn.2024-01.test:c,i,0x000000000003')} 00`) };
-type Who = typeof A;
-
-const TUR = bytes('00 00 00 00 00 00');
-/** READ (10) of LBA 1, one block. */
-const READ_1 = bytes('28 00 00 00 00 01 00 00 01 00');
-/** WRITE (10) of LBA 1, one block. */
-const WRITE_1 = bytes('2a 00 00 00 00 01 00 00 01 00');
-/** PERSISTENT RESERVE IN, READ KEYS, ALLOCATION LENGTH 1000h. */
-const READ_KEYS = bytes('5e 00 00 00 00 00 00 10 00 00');
-/** PERSISTENT RESERVE OUT, PARAMETER LIST LENGTH 24, SERVICE ACTION and TYPE as given (SCOPE 0h: LU_SCOPE). */
-const prout = (sa: number, type = 0): Uint8Array => bytes(`5f 0${sa} 0${type} 00 00 00 00 00 18 00`);
-/** The 24-byte parameter list with RESERVATION KEY `rk` and SERVICE ACTION RESERVATION KEY `sark` (one byte each here). */
-const list = (rk: number, sark: number): Uint8Array => bytes(`00 00 00 00 00 00 00 ${rk.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 ${sark.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 00`);
-const RESERVE = 1;
-const PREEMPT = 4;
-const PREEMPT_AND_ABORT = 5;
-const REGISTER_AND_IGNORE = 6;
+const { RESERVE, PREEMPT, PREEMPT_AND_ABORT, REGISTER_AND_IGNORE } = ProutAction;
 /** TYPE 1h: Write Exclusive (anyone may read; only the holder may write). */
 const WE = 1;
 
