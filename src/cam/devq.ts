@@ -394,16 +394,17 @@ export class DeviceQueue implements Dispatcher {
    * Aborts the waiting CCBs `match` picks (PREEMPT AND ABORT: the commands of
    * some I_T nexuses): each completes CAM_REQ_ABORTED now, as XPT_ABORT
    * completes one (freezing the queue for its periph), in queue order; the
-   * others keep their order. Returns the aborted CCBs.
+   * others keep their order. Returns the aborted CCBs. `match` sees the queue
+   * intact: if it throws, nothing is aborted and the queue is as it was.
    */
   abortWaiting(match: (ccb: ScsiIoCcb) => boolean): ScsiIoCcb[] {
     if (this.#queue.size === 0) return [];
-    const aborted: DevqEntry[] = [];
-    // Re-inserted entries keep their priority and generation, and so their places.
-    for (const e of this.#queue.drain()) {
-      if (match(e.ccb)) aborted.push(e);
-      else this.#queue.insert(e);
-    }
+    // A snapshot in run order, put back before `match` runs. Inserted in run order, no entry moves up; each
+    // keeps its priority and generation, and so its place.
+    const waiting = this.#queue.drain();
+    for (const e of waiting) this.#queue.insert(e);
+    const aborted = waiting.filter((e) => match(e.ccb));
+    for (const e of aborted) this.#queue.remove(e);
     for (const e of aborted) this.#settle(e, CamStatus.REQ_ABORTED);
     for (const e of aborted) this.#deliver(e);
     return aborted.map((e) => e.ccb);

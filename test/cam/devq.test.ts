@@ -479,6 +479,46 @@ describe('XPT_ABORT', () => {
   });
 });
 
+describe('abortWaiting (PREEMPT AND ABORT through SimHandle.abortQueued)', () => {
+  const tagged = (t: string) => (c: ScsiIoCcb): boolean => (c as { tag?: string }).tag === t;
+
+  test('the waiting CCBs it picks complete CAM_REQ_ABORTED at once, in queue order; the rest keep theirs', async () => {
+    const b = await bench({ capacity: 1 });
+    const a = b.io({ tag: 'A' });
+    submit(b, a, b.io({ tag: 'x1' }), b.io({ tag: 'y1' }), b.io({ tag: 'x2', priority: CamPriority.DEV }), b.io({ tag: 'y2' }));
+    const aborted = b.sim.handle.abortQueued(b.path, (c) => (c as { tag?: string }).tag?.startsWith('x') === true);
+    expect(tags(aborted)).toEqual(['x2', 'x1']);
+    expect(tags(b.log)).toEqual(['x2', 'x1']);
+    expect(aborted.map((c) => c.status)).toEqual([QFRZN_ERR(CamStatus.REQ_ABORTED), QFRZN_ERR(CamStatus.REQ_ABORTED)]);
+    expect(stats(b)).toMatchObject({ active: 1, queued: 2 });
+    b.xpt.releaseDevq(b.path, 2, true);
+    for (let i = 0; i < 3; i++) b.sim.completeNext();
+    expect(tags(b.log)).toEqual(['x2', 'x1', 'A', 'y1', 'y2']);
+  });
+
+  test('a match that throws: nothing is aborted and the queue is intact, in its order', async () => {
+    const b = await bench({ capacity: 1 });
+    const a = b.io({ tag: 'A' });
+    submit(b, a, b.io({ tag: 'w1' }), b.io({ tag: 'w2', priority: CamPriority.DEV }), b.io({ tag: 'w3' }), b.io({ tag: 'w4' }));
+    let calls = 0;
+    expect(() =>
+      b.sim.handle.abortQueued(b.path, (c) => {
+        if (++calls === 3) throw new Error('match failed');
+        return tagged('w2')(c);
+      }),
+    ).toThrow('match failed');
+    expect(calls).toBe(3);
+    expect(b.log).toEqual([]);
+    expect(stats(b)).toMatchObject({ active: 1, queued: 4, frozen: 0 });
+    // The queue still works, in its order; and a later abortWaiting still finds what waits.
+    expect(tags(b.sim.handle.abortQueued(b.path, tagged('w4')))).toEqual(['w4']);
+    b.xpt.releaseDevq(b.path, 1, true);
+    for (let i = 0; i < 4; i++) b.sim.completeNext();
+    expect(tags(b.log)).toEqual(['w4', 'A', 'w2', 'w1', 'w3']);
+    expect(stats(b)).toMatchObject({ active: 0, queued: 0, frozen: 0 });
+  });
+});
+
 describe('exactly-once completion', () => {
   test('a second done() for the same CCB is a SIM bug and throws with details', async () => {
     const b = await bench();

@@ -18,15 +18,19 @@
 // SPEC_I_PT (SIP_C 0), APTPL (PTPL_C 0), REGISTER AND MOVE and REPLACE LOST
 // RESERVATION (not in the command table).
 //
-// PREEMPT AND ABORT is PREEMPT, then every command of the I_T nexuses that
-// lost their registrations is aborted (SAM-5 aborting commands), the PERSISTENT
-// RESERVE OUT itself excepted — also the sender's own other commands, when its
-// registration was among those removed. The aborting is the TaskAbort hook's
-// (the emulator hands it to whoever runs the unit's commands: the vtblk SIM);
-// the command completes once every aborted one has. With TAS 0 in the Control
-// mode page (mode-pages.ts) the aborted commands get no status, and every other
-// I_T nexus that had commands aborted gets COMMANDS CLEARED BY ANOTHER
-// INITIATOR (2Fh/00h) after its REGISTRATIONS PREEMPTED (emulator.ts).
+// PREEMPT AND ABORT is PREEMPT, then every command of the I_T nexuses
+// registered with the SERVICE ACTION RESERVATION KEY (with 0 under an all
+// registrants reservation: of every registered I_T nexus) is aborted, whether
+// or not they held the reservation and whether or not their registrations went
+// (the holder preempting its own key keeps its registration) — the sender's
+// own other commands too, the PERSISTENT RESERVE OUT itself excepted (SPC-5
+// PREEMPT AND ABORT; SAM-5 aborting commands). One that fails aborts nothing.
+// The aborting is the TaskAbort hook's (the emulator hands it to whoever runs
+// the unit's commands: the vtblk SIM); the command completes once every
+// aborted one has. With TAS 0 in the Control mode page (mode-pages.ts) the
+// aborted commands get no status, and every other I_T nexus that had commands
+// aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h), after its
+// REGISTRATIONS PREEMPTED when its registration went (emulator.ts).
 
 import { ScsiStatus } from '../status.js';
 import { Asc, invalidFieldInParameterList, senseIllegalRequest, type AscAscq } from '../sense.js';
@@ -109,10 +113,11 @@ interface Persistent {
   readonly holder: string | undefined;
 }
 
-/** What a preempt did: its outcome and the I_T nexuses that lost their registrations. */
+/** What a preempt did: its outcome, and whose commands PREEMPT AND ABORT aborts (none when it failed). */
 interface Preemption {
   readonly outcome: CommandOutcome;
-  readonly removed: readonly string[];
+  /** The I_T nexuses registered with the SERVICE ACTION RESERVATION KEY (0 under all registrants: every one) when it began. */
+  readonly preempted: readonly string[];
 }
 
 /** SERVICE ACTION RESERVATION KEY: bytes 8..15 of the parameter list. */
@@ -347,14 +352,16 @@ export class Reservations {
   }
 
   /**
-   * PREEMPT AND ABORT: PREEMPT, then the commands of every I_T nexus whose
-   * registration it removed are aborted (TaskAbort); GOOD once they have all
-   * completed. A failed or empty preempt aborts nothing.
+   * PREEMPT AND ABORT: PREEMPT, then the commands of every I_T nexus that was
+   * registered with the SERVICE ACTION RESERVATION KEY (0 under an all
+   * registrants reservation: every registered one), the sender included, are
+   * aborted (TaskAbort); GOOD once they have all completed. A failed preempt
+   * aborts nothing.
    */
   preemptAndAbort(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): CommandOutcome | Promise<CommandOutcome> {
-    const { outcome, removed } = this.#preempt(nexus, key, sark, scope, type);
-    if (removed.length === 0) return outcome;
-    return this.#abort(removed, nexus).then(() => outcome);
+    const { outcome, preempted } = this.#preempt(nexus, key, sark, scope, type);
+    if (preempted.length === 0) return outcome;
+    return this.#abort(preempted, nexus).then(() => outcome);
   }
 
   // ---- events ----
@@ -395,35 +402,38 @@ export class Reservations {
     if (isRegistrantsOnly(pr.type)) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
   }
 
-  /** PREEMPT's steps (see preempt()); `removed`: the I_T nexuses whose registrations went. */
+  /** PREEMPT's steps (see preempt()); `preempted`: see Preemption. */
   #preempt(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): Preemption {
-    if (!this.#keyMatches(nexus, key)) return { outcome: RESERVATION_CONFLICT, removed: [] };
+    if (!this.#keyMatches(nexus, key)) return { outcome: RESERVATION_CONFLICT, preempted: [] };
     const pr = this.#pr;
     if (pr === undefined) return this.#removeRegistrations(nexus, sark);
     if (pr.holder === undefined) {
       if (sark !== 0n) return this.#removeRegistrations(nexus, sark);
     } else if (sark !== this.#registrations.get(pr.holder)?.key) {
-      if (sark === 0n) return { outcome: checkCondition(invalidFieldInParameterList(SARK_BYTE)), removed: [] };
+      if (sark === 0n) return { outcome: checkCondition(invalidFieldInParameterList(SARK_BYTE)), preempted: [] };
       return this.#removeRegistrations(nexus, sark);
     }
-    const removed = [...this.#registrations].filter(([n, r]) => n !== nexus && (sark === 0n || r.key === sark)).map(([n]) => n);
+    // The holder's key (or 0 under all registrants): all with it (everyone, for 0) are preempted, the sender
+    // too if it has it; every registration but the sender's goes.
+    const preempted = [...this.#registrations].filter(([, r]) => sark === 0n || r.key === sark).map(([n]) => n);
+    const removed = preempted.filter((n) => n !== nexus);
     for (const n of removed) this.#registrations.delete(n);
     this.#setPersistent({ type, scope, holder: isAllRegistrants(type) ? undefined : nexus });
     for (const n of removed) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
     if (pr.type !== type || pr.scope !== scope) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
     this.#bump();
-    return { outcome: GOOD, removed };
+    return { outcome: GOOD, preempted };
   }
 
   /** PREEMPT's "removing registrations": every registration with `sark` goes (the sender's too, if it has that key). */
   #removeRegistrations(nexus: string, sark: bigint): Preemption {
     const removed = [...this.#registrations].filter(([, r]) => r.key === sark).map(([n]) => n);
-    if (removed.length === 0) return { outcome: RESERVATION_CONFLICT, removed };
+    if (removed.length === 0) return { outcome: RESERVATION_CONFLICT, preempted: [] };
     for (const n of removed) this.#registrations.delete(n);
     if (this.#pr?.holder === undefined && this.#registrations.size === 0) this.#setPersistent(undefined);
     for (const n of removed) if (n !== nexus) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
     this.#bump();
-    return { outcome: GOOD, removed };
+    return { outcome: GOOD, preempted: removed };
   }
 
   /** A unit attention for every registered nexus but `nexus`. */

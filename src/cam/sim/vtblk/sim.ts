@@ -35,9 +35,14 @@
 // here may have requests on the ring, which virtio-blk cannot cancel, so they
 // are marked and complete CAM_REQ_ABORTED when the device has answered (SAM-5
 // lets an aborted command have done part of its work); no device reset. The
-// PROUT completes after all of them. A recovery meanwhile completes a marked
-// CCB CAM_REQ_ABORTED rather than re-issuing it, and leaves the waiting PROUT
-// alone (it has nothing on the ring, and re-issued it would preempt again).
+// PROUT completes after all of them. A CCB the SIM has handed back unstarted
+// (CAM_REQUEUE_REQ for a ring shortage or a recovery, CAM_UNREC_HBA_ERROR for a
+// broken ring) is active in the device queue until that completion runs on a
+// later turn: it is aborted too, and completes CAM_REQ_ABORTED instead. A
+// recovery meanwhile completes a marked CCB CAM_REQ_ABORTED rather than
+// re-issuing it, even the one it is for (a timeout gives an aborted command no
+// status either), and leaves the waiting PROUT alone (it has nothing on the
+// ring, and re-issued it would preempt again).
 
 import { SbcEmulator, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult, type TaskAbortResult } from '../../../scsi/sbc/emulator.js';
 import { UnitAttention } from '../../../scsi/sbc/errors.js';
@@ -118,8 +123,14 @@ interface Active extends ActiveCcb {
   awaits: AbortWait | undefined;
 }
 
+/** A CCB handed back unstarted (#giveBack) until its completion runs. */
+interface GivenBack extends ActiveCcb {
+  /** Set once PREEMPT AND ABORT aborted it, as Active's. */
+  aborted: AbortWait[] | undefined;
+}
+
 /** `e` completed: the aborts waiting for it learn so. */
-function settleAborts(e: Active): void {
+function settleAborts(e: Active | GivenBack): void {
   if (e.aborted === undefined) return;
   for (const w of e.aborted) if (--w.pending === 0) w.resolve();
 }
@@ -152,6 +163,8 @@ export class VtblkSim implements Sim {
   #state: 'running' | 'lost' | 'detached' = 'running';
   #readOnly: boolean;
   readonly #active = new ActiveCcbs<Active>();
+  /** CCBs of this unit handed back unstarted whose completion has not run yet (a rare path). */
+  readonly #givenBack = new ActiveCcbs<GivenBack>();
   #recovery: Recovery | undefined;
   #recovered: Promise<void> = Promise.resolve();
   readonly #pending: RecoveryRequest[] = [];
@@ -330,7 +343,7 @@ export class VtblkSim implements Sim {
       return;
     }
     if (this.#recovery !== undefined) {
-      this.#finishLater(ccb, CamStatus.REQUEUE_REQ);
+      this.#giveBack(ccb, CamStatus.REQUEUE_REQ);
       return;
     }
     // The cost is only looked at when something is wrong: the common case pays two cheap reads.
@@ -339,12 +352,12 @@ export class VtblkSim implements Sim {
     if (broken || free !== undefined) {
       const cost = this.cost(ccb);
       if (cost > 0 && broken) {
-        this.#finishLater(ccb, CamStatus.UNREC_HBA_ERROR);
+        this.#giveBack(ccb, CamStatus.UNREC_HBA_ERROR);
         this.#requestRecovery({ kind: 'broken' });
         return;
       }
       if (free !== undefined && free < cost) {
-        this.#finishLater(ccb, CamStatus.REQUEUE_REQ, ScsiStatus.TASK_SET_FULL);
+        this.#giveBack(ccb, CamStatus.REQUEUE_REQ, ScsiStatus.TASK_SET_FULL);
         return;
       }
     }
@@ -389,7 +402,12 @@ export class VtblkSim implements Sim {
       if (e === self || !pick(e.ccb)) continue;
       (e.aborted ??= []).push(wait);
       wait.pending += 1;
-      if (e.captured !== undefined && e.final === CamStatus.REQUEUE_REQ) e.final = CamStatus.REQ_ABORTED;
+      if (e.captured !== undefined) e.final = CamStatus.REQ_ABORTED;
+    }
+    for (const e of this.#givenBack.values()) {
+      if (!pick(e.ccb)) continue;
+      (e.aborted ??= []).push(wait);
+      wait.pending += 1;
     }
     if (wait.pending > 0) self.awaits = wait;
     else wait.resolve();
@@ -453,7 +471,8 @@ export class VtblkSim implements Sim {
     if (current !== undefined) {
       const captured = req.victim === undefined ? undefined : this.#active.get(req.victim.ccb);
       if (req.victim !== undefined && captured?.captured === current) {
-        captured.final = req.victim.status;
+        // An aborted CCB keeps CAM_REQ_ABORTED (TAS 0: no status, not even a timeout's).
+        if (captured.aborted === undefined) captured.final = req.victim.status;
         if (req.requester !== undefined) current.requesters.push(req.requester);
         return;
       }
@@ -475,8 +494,8 @@ export class VtblkSim implements Sim {
     const rec: Recovery = { entries, requesters: req.requester === undefined ? [] : [req.requester] };
     for (const e of rec.entries) {
       e.captured = rec;
-      // An aborted CCB is not re-issued.
-      e.final = req.victim?.ccb === e.ccb ? req.victim.status : e.aborted !== undefined ? CamStatus.REQ_ABORTED : CamStatus.REQUEUE_REQ;
+      // An aborted CCB is not re-issued, and gets no status even as the victim (TAS 0).
+      e.final = e.aborted !== undefined ? CamStatus.REQ_ABORTED : req.victim?.ccb === e.ccb ? req.victim.status : CamStatus.REQUEUE_REQ;
     }
     this.#recovery = rec;
     const handle = this.#bound();
@@ -569,6 +588,26 @@ export class VtblkSim implements Sim {
     if (ccb.func === XptFunc.SCSI_IO) setCamOutcome(ccb, status, scsiStatus);
     else ccb.status = status;
     this.#done(ccb);
+  }
+
+  /**
+   * #finishLater for an XPT_SCSI_IO of this unit: until the completion runs the
+   * CCB is neither here nor waiting in the device queue, so it is kept where
+   * #abortTasks finds it; if a PREEMPT AND ABORT marks it meanwhile, it
+   * completes CAM_REQ_ABORTED instead (see the file header).
+   */
+  #giveBack(ccb: ScsiIoCcb, status: number, scsiStatus?: number): void {
+    const entry: GivenBack = { ccb, index: -1, seq: 0, aborted: undefined };
+    this.#givenBack.add(entry);
+    setImmediate(() => {
+      this.#givenBack.delete(entry);
+      if (entry.aborted === undefined) {
+        this.#finish(ccb, status, scsiStatus);
+        return;
+      }
+      this.#finish(ccb, CamStatus.REQ_ABORTED);
+      settleAborts(entry);
+    });
   }
 
   /**
