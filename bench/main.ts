@@ -7,9 +7,9 @@
 // `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
 // iscsi-perf against `vtcam serve` and tgt, 5 s per point and 3 interleaved
 // rounds (medians reported) unless BENCH_DURATION_MS / BENCH_ISCSI_ROUNDS say
-// otherwise; it needs tgt and libiscsi-bin installed
-// and exits 1 when they are not. BENCH_ISCSI_CPU_PROF=DIR runs the vtcam
-// target under `node --cpu-prof` and leaves its profile in DIR.
+// otherwise; it needs tgt and libiscsi-bin installed and exits 1 when they
+// are not. BENCH_ISCSI_CPU_PROF=DIR runs the vtcam target under
+// `node --cpu-prof` and leaves its profile in DIR.
 
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
@@ -88,8 +88,10 @@ if (wanted('worker')) {
 }
 
 if (flags.iscsi) {
-  const rounds = Number(process.env['BENCH_ISCSI_ROUNDS'] ?? ISCSI_DEFAULT_ROUNDS);
-  const iscsiProgress = createProgress(iscsiCases(Number.isInteger(rounds) && rounds >= 1 ? rounds : 1), 'bench iscsi');
+  const roundsText = process.env['BENCH_ISCSI_ROUNDS'] ?? String(ISCSI_DEFAULT_ROUNDS);
+  const rounds = Number(roundsText);
+  if (!/^\d+$/.test(roundsText) || rounds < 1) throw new RangeError(`BENCH_ISCSI_ROUNDS must be a whole number >= 1, got '${roundsText}'`);
+  const iscsiProgress = createProgress(iscsiCases(rounds), 'bench iscsi');
   const iscsiDurationMs = process.env['BENCH_DURATION_MS'] === undefined ? ISCSI_DEFAULT_DURATION_MS : durationMs;
   const iscsiWarmupMs = process.env['BENCH_WARMUP_MS'] === undefined ? ISCSI_DEFAULT_WARMUP_MS : warmupMs;
   try {

@@ -100,9 +100,11 @@ export class ScsiTask {
   #done: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 
   /**
-   * `out` sends what the task produces; `onFault` hears of exceptions from
-   * below (logged by the caller; the command then ends CHECK CONDITION);
-   * `onFinish` runs once when the task has ended.
+   * `out` sends what the task produces; `onFault` hears of exceptions (logged
+   * by the caller): one from the logical unit ends the command CHECK
+   * CONDITION, one while its answer was being sent ends it without more (what
+   * went out may be partial; the initiator's timeout recovers); `onFinish`
+   * runs once when the task has ended.
    */
   constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
     this.itt = cmd.itt;
@@ -206,8 +208,13 @@ export class ScsiTask {
     const { direction, cdb, length } = this.plan;
     const cmd = { cdb, direction, dataOut: direction === 'out' ? this.#data.subarray(0, this.#have) : undefined, length: direction === 'in' ? length : undefined, tag: this.#tag };
     try {
-      // An answer given inside start() has ended the command already; abort() then finds the task finished.
-      this.#call = this.#port.start(cmd, this.#answered);
+      const call = this.#port.start(cmd, this.#answered);
+      // An answer given inside start() has ended the command already: nothing to keep. An abort that came
+      // while start() ran found no call yet; it is sent now.
+      if (this.#isExecuting()) {
+        this.#call = call;
+        if (this.#aborted) call.abort();
+      }
     } catch (e) {
       // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
       // target keeps serving every other task and session.
@@ -233,6 +240,11 @@ export class ScsiTask {
       this.#finish();
     }
   };
+
+  /** Whether the logical unit still owes an answer (a method, so that checks after a call are not narrowed away). */
+  #isExecuting(): boolean {
+    return this.#executing;
+  }
 
   /** Settles when the task has sent its status (or was aborted). */
   get done(): Promise<void> {

@@ -226,7 +226,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

@@ -187,6 +187,44 @@ describe('ScsiTask: abort', () => {
   });
 });
 
+describe('ScsiTask: abort while the logical unit cannot stop the command', () => {
+  it('an abort the unit ignores still ends the task without a response when the command later completes GOOD', async () => {
+    let release: (a: ScsiAnswer) => void = () => undefined;
+    let aborts = 0;
+    const lun: LunPort = {
+      start: (_cmd, done) => {
+        release = done;
+        return { abort: () => aborts++ };
+      },
+    };
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
+    task.abort();
+    expect(aborts).toBe(1);
+    release({ status: 0, data: new Uint8Array(BS), aborted: false });
+    await task.done;
+    expect(out).toEqual([]);
+  });
+
+  it('an abort that comes while start() runs reaches the command once start() returns', async () => {
+    let aborts = 0;
+    let release: (a: ScsiAnswer) => void = () => undefined;
+    const lun: LunPort = {
+      start: (_cmd, done) => {
+        release = done;
+        task.abort();
+        return { abort: () => aborts++ };
+      },
+    };
+    const out: TaskOutput[] = [];
+    const task = new ScsiTask(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), { blockSize: BS, maxCommandBytes: 2 ** 20 }, LIMITS, lun, { out: (o) => out.push(o) });
+    task.start();
+    expect(aborts).toBe(1);
+    release({ status: 0x40, aborted: true });
+    await task.done;
+    expect(out).toEqual([]);
+  });
+});
+
 describe('ScsiTask: answers from the logical unit', () => {
   it('an answer given before start() returns is sent, and a second answer is ignored', async () => {
     let finished = 0;

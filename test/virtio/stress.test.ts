@@ -18,7 +18,8 @@ import { VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR 
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../../src/virtio/blk-features.js';
 import { VIRTIO_BLK_DRIVER_FEATURES } from '../../src/virtio/blk-driver.js';
 
-const OPS = Number(process.env['VTCAM_STRESS_OPS'] ?? 200_000);
+const DEFAULT_OPS = 200_000;
+const OPS = Number(process.env['VTCAM_STRESS_OPS'] ?? DEFAULT_OPS);
 const DISK_SECTORS = 1 << 17; // 64 MiB
 const OUTSTANDING = 256; // requests in flight from the caller's side, ring holds far fewer
 
@@ -162,12 +163,16 @@ describe(`stress: ${OPS} random requests per backend, verified`, () => {
     backend.failRange({ offset: fault[0] * 512, length: fault[1] * 512, ops: ['read', 'write'] });
     const r = await stress(backend, { seed: 3, qsz: 16, indirect: true, faultSectors: fault });
     expect(r.reads + r.writes + r.failed).toBe(OPS);
-    // The faults really fired (IOERR, checked per request above) and completions really came back reordered.
-    expect(r.failed).toBeGreaterThan(0);
     expect(r.overtaken).toBeGreaterThan(0);
-    // Within one doorbell pass requests can swap anyway (more segments, more promise steps), but
-    // never by a ring's worth: at most qsz are in flight. A gap of qsz or more means a held operation
-    // was overtaken across passes, which is what the backend's `reorder` adds.
-    expect(r.maxOvertake).toBeGreaterThanOrEqual(r.ringSize);
+    // The seeded default run (200k requests) is long enough to hit the EIO range and a long overtake; a run
+    // shortened with VTCAM_STRESS_OPS may be too short for either, so these two hold at the default only.
+    if (OPS >= DEFAULT_OPS) {
+      // The faults really fired (IOERR, checked per request above).
+      expect(r.failed).toBeGreaterThan(0);
+      // Within one doorbell pass requests can swap anyway (more segments, more promise steps), but
+      // never by a ring's worth: at most qsz are in flight. A gap of qsz or more means a held operation
+      // was overtaken across passes, which is what the backend's `reorder` adds.
+      expect(r.maxOvertake).toBeGreaterThanOrEqual(r.ringSize);
+    }
   }, 600_000);
 });

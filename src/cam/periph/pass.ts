@@ -7,8 +7,8 @@
 //
 // It is also what a front end serving many initiators (the iSCSI target)
 // drives the device through: each command may name its initiator (I_T nexus
-// and TransportID), an AbortSignal aborts one command (XPT_ABORT, SAM-5 ABORT
-// TASK), resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
+// and TransportID), submit()'s handle (or scsi()'s AbortSignal) aborts one
+// command (XPT_ABORT, SAM-5 ABORT TASK), resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
 // tells the logical unit that an initiator's I_T nexus is gone
 // (XPT_IT_NEXUS_LOST), so nothing above CAM ever touches the SIM.
 
@@ -99,7 +99,8 @@ export class PassPeriph {
    * XPT_ABORT for the command's CCB, which then completes CAM_REQ_ABORTED
    * (or with its real status, had it finished). `done` may run before
    * submit() returns (CAM answers some CCBs at once, e.g. for a device that
-   * is gone).
+   * is gone). `done` runs inside CAM's completion path and must not throw,
+   * as a CCB's completion callback must not: catch in it what can fail.
    * @throws RangeError for a malformed request (see checkRequest), or one
    *   with a `signal` (that is scsi()'s).
    */
@@ -153,7 +154,7 @@ export class PassPeriph {
    * ended: logout or a dropped connection): SAM-5 I_T nexus loss — its unit
    * attentions are forgotten, its SPC-2 reservation released; registrations
    * and persistent reservations stay. Abort the initiator's own commands
-   * first (their signals). Resolves when done, also when the device is gone
+   * first (their handles or signals). Resolves when done, also when the device is gone
    * (nothing is left to tell).
    * @throws RangeError for a malformed initiator (see checkRequest).
    */
