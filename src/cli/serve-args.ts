@@ -80,7 +80,7 @@ export const DEFAULT_SERVE_TRANSPORT: ServeTransport = 'local';
  * Image I/O on transport local when --io is not given: async, through libuv's
  * thread pool, so a read that has to wait for the disk stalls only itself.
  * `--io sync` does pread/pwrite on the event loop instead: no thread hop per
- * request, about 1.8× the IOPS at QD 8 and 32 when the image is in the page
+ * request, 1.5–2× the IOPS at QD 8 and 32 when the image is in the page
  * cache (`npm run bench -- --iscsi`), but a request that waits for the disk
  * holds up every session until it is done. Device workers (transport
  * worker) always do blocking I/O in their own threads.
