@@ -390,6 +390,14 @@ async function writeAndVerify(pass: PassPeriph, lbas: readonly number[]): Promis
   });
 }
 
+/** After serve exited: block `lbas[i]` of the image at `path` holds i + 1 (what writeAndVerify wrote). */
+function expectWritten(path: string, lbas: readonly number[]): void {
+  const image = readFileSync(path);
+  lbas.forEach((lba, i) => {
+    expect(image.subarray(lba * 512, (lba + 1) * 512)).toEqual(Buffer.alloc(512, i + 1));
+  });
+}
+
 /** Live MessagePorts: each device worker holds one, so none left over means every worker ended. */
 const messagePorts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
@@ -422,10 +430,7 @@ describe('transports', () => {
     await writeAndVerify(p.pass(), lbas);
     p.signal('SIGTERM');
     expect(await run).toBe(0);
-    const image = readFileSync(path);
-    lbas.forEach((lba, i) => {
-      expect(image.subarray(lba * 512, (lba + 1) * 512)).toEqual(Buffer.alloc(512, i + 1));
-    });
+    expectWritten(path, lbas);
   });
 
   test('--io sync: the banner says so (from the opened backend); reads and writes reach the file', async () => {
@@ -438,10 +443,7 @@ describe('transports', () => {
     await writeAndVerify(p.pass(), lbas);
     p.signal('SIGTERM');
     expect(await run).toBe(0);
-    const image = readFileSync(path);
-    lbas.forEach((lba, i) => {
-      expect(image.subarray(lba * 512, (lba + 1) * 512)).toEqual(Buffer.alloc(512, i + 1));
-    });
+    expectWritten(path, lbas);
   });
 
   test('--transport worker --read-only: the shared-memory disk refuses writes with DATA PROTECT', async () => {
