@@ -34,6 +34,13 @@ export interface StackOptions {
   readonly pollUs?: number;
   /** Transport `worker`: a worker whose heartbeat stands still this long is hung, terminated and the device lost (default 5000). */
   readonly hangTimeoutMs?: number;
+  /**
+   * Transport `local`: a device reset (a CCB timed out, XPT_RESET_DEV, close)
+   * still waiting for backend I/O after this many milliseconds loses the
+   * device, so a backend that never answers cannot hold every command forever
+   * (default 10 000).
+   */
+  readonly resetTimeoutMs?: number;
   /** Request queues (VIRTIO_BLK_F_MQ), 1..65535 (default 1); the SIM spreads requests over them. */
   readonly queues?: number;
   /** Guest memory bytes (default 64 MiB, more when the ring and transfers need it). */
@@ -174,7 +181,7 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     ...(opts.device === undefined ? {} : { device: opts.device }),
   };
   const virtio = transport === 'local'
-    ? await attachLocalVirtioBlk(common)
+    ? await attachLocalVirtioBlk({ ...common, ...(opts.resetTimeoutMs === undefined ? {} : { resetTimeoutMs: opts.resetTimeoutMs }) })
     : await attachWorkerVirtioBlk({
       ...common,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),

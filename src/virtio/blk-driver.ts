@@ -602,6 +602,9 @@ export class VirtioBlkDriver {
 
   async #teardown(reason: string): Promise<void> {
     await this.transport.reset();
+    // A device lost in its reset may still be writing: its aborted requests' buffers are not free (see #broken's readers).
+    const lost = this.transport.lost?.();
+    if (lost !== undefined) this.#broken ??= lost;
     for (const queue of this.#queues) {
       for (const slot of queue.ring.detachAll()) this.#complete(queue, slot, { kind: 'aborted', reason });
       for (const waiter of queue.waiters.splice(0)) waiter.abort(reason);

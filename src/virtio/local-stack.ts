@@ -23,6 +23,8 @@ export interface LocalVirtioBlkOptions {
   readonly device?: Partial<Omit<VirtioBlkDeviceOptions, 'memory' | 'backend'>>;
   /** Request queues: the device's numQueues (unless `device` sets it) and the driver's `queues` (default 1). */
   readonly queues?: number;
+  /** Milliseconds a device reset may wait for backend I/O before the device is lost (LocalTransport's default when absent). */
+  readonly resetTimeoutMs?: number;
 }
 
 export interface LocalVirtioBlk {
@@ -39,7 +41,7 @@ export async function attachLocalVirtioBlk(opts: LocalVirtioBlkOptions): Promise
   const allocator = new GuestAllocator(0, memory.size);
   const numQueues = opts.queues === undefined ? {} : { numQueues: opts.queues };
   const device = new VirtioBlkDevice({ queueMaxSize: Math.max(1024, opts.queueSize ?? 256), ...numQueues, ...opts.device, memory, backend: opts.backend });
-  const transport = new LocalTransport(device);
+  const transport = new LocalTransport(device, opts.resetTimeoutMs === undefined ? {} : { resetTimeoutMs: opts.resetTimeoutMs });
   const driver = await VirtioBlkDriver.attach({
     transport,
     allocator,

@@ -2,21 +2,72 @@
 // not run the device inside the kick; it schedules it on a later turn
 // (setImmediate), coalescing doorbells per queue, so completion order and
 // interrupt batching behave as they would with a real device.
+//
+// A device reset returns once no backend operation can still touch guest
+// memory (§4.1.4.3.2). A backend operation that never ends (a hung file
+// system) would hold the driver's reset, and with it every command, forever;
+// so a reset still unfinished after `resetTimeoutMs` gives the device up, as
+// a driver gives up a PCI function that never reads back status 0: lost()
+// says why, later resets return at once, and the doorbell rings nothing. The
+// backend may yet write guest memory; the driver treats the buffers of the
+// requests it aborts as still the device's (see VirtioBlkDriver's teardown).
 
 import type { VirtioInterrupt } from './transport.js';
 import { DeviceTransport } from './device-transport.js';
+import type { VirtioBlkDevice } from '../device/blk-device.js';
+
+/** How long a reset may wait for the backend before the device is lost, by default. */
+export const DEFAULT_RESET_TIMEOUT_MS = 10_000;
+
+export interface LocalTransportOptions {
+  /** Milliseconds a device reset may wait for backend I/O before the device is lost (default 10 000). */
+  readonly resetTimeoutMs?: number;
+}
 
 export class LocalTransport extends DeviceTransport {
   readonly #pending: boolean[] = [];
+  readonly #resetTimeoutMs: number;
   #doorbells = 0;
+  #lost: string | undefined;
+
+  constructor(device: VirtioBlkDevice, opts: LocalTransportOptions = {}) {
+    super(device);
+    const ms = opts.resetTimeoutMs ?? DEFAULT_RESET_TIMEOUT_MS;
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${ms}`);
+    this.#resetTimeoutMs = ms;
+  }
 
   /** Doorbells the device actually received (after coalescing). */
   get doorbells(): number {
     return this.#doorbells;
   }
 
+  override reset(): Promise<void> {
+    if (this.#lost !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#lost = `device reset still waiting for backend I/O after ${this.#resetTimeoutMs} ms`;
+        resolve();
+      }, this.#resetTimeoutMs);
+      this.device.reset().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  lost(): string | undefined {
+    return this.#lost;
+  }
+
   override notify(q: number): void {
-    if (this.#pending[q] === true) return;
+    if (this.#pending[q] === true || this.#lost !== undefined) return;
     this.#pending[q] = true;
     setImmediate(() => {
       this.#pending[q] = false;

@@ -25,8 +25,10 @@
 //     it); then the ABORT/RESET CCBs CAM_REQ_CMP;
 //  6. AC_BUS_RESET (timeout, bus reset, broken ring) or AC_SENT_BDR (device
 //     reset, abort), and the SIM queue is released.
-// A device that fails to initialise again is lost: its CCBs complete
-// CAM_DEV_NOT_THERE and AC_LOST_DEVICE is reported.
+// A device that fails to initialise again, or whose reset never finishes (the
+// transport gives it up, e.g. backend I/O that never ends), is lost: its CCBs
+// complete CAM_DEV_NOT_THERE (the victim keeps its timeout), AC_LOST_DEVICE is
+// reported, and buffers the device may still write stay quarantined.
 //
 // PERSISTENT RESERVE OUT PREEMPT AND ABORT (SPC-5; SAM-5 aborting commands)
 // aborts the preempted I_T nexuses' CCBs (the emulator's TaskAborter, called
@@ -508,9 +510,9 @@ export class VtblkSim implements Sim {
       handle.releaseSimq(1, false);
       return;
     }
-    this.bcs.unfence();
     const path = this.#path();
     if (failed !== undefined) {
+      // Stays fenced: a device lost in its reset may still write the quarantined buffers.
       this.#state = 'lost';
       this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : e.final), CamStatus.REQ_CMP_ERR);
       for (const p of this.#pending.splice(0)) if (p.requester !== undefined) this.#finish(p.requester, CamStatus.DEV_NOT_THERE);
@@ -518,6 +520,7 @@ export class VtblkSim implements Sim {
       handle.releaseSimq(1, true);
       return;
     }
+    this.bcs.unfence();
     const roChanged = this.bcs.readOnly !== this.#readOnly;
     this.#readOnly = this.bcs.readOnly;
     // A config change that came during the recovery was not acted on (#configChanged waits for it): the
