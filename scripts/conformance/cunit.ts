@@ -10,7 +10,12 @@
 // So a result token is either glued to "..." or begins a line, and a log line
 // never begins with one. libiscsi marks a feature the target does not offer
 // with a "[SKIPPED]" log line while CUnit still says "passed"; such a test is
-// reported as skipped here.
+// reported as skipped here. Tests that log out or drop the connection and log
+// in again (Sanitize.Reset, Reserve6.Logout, PreventAllow.ITNexusLoss, …)
+// return early, without an assertion, when that login fails: they print
+// "Failed to login to target" and CUnit says "passed" for checks that never
+// ran. Such a test is failed here, noted with the client's "Login Failed."
+// line (the target's reason) when it printed one.
 
 export type CunitStatus = 'passed' | 'failed' | 'skipped' | 'incomplete';
 
@@ -50,6 +55,10 @@ const ASSERTION_RE = /^ {4}1\. (.*?)(?: {4}.*)?$/;
 const SUMMARY_TESTS_RE = /^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/;
 /** Newer libiscsi prefixes each log line with the local time. */
 const TIMESTAMP_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+/;
+/** What a test logs (-V) when logging in again failed and it gives up (libiscsi test-tool). */
+const RELOGIN_FAILED = 'Failed to login to target';
+/** What the client's login helper prints, with the target's answer, when a login fails. */
+const LOGIN_FAILED = 'Login Failed.';
 
 const STATUS_OF: Readonly<Record<string, CunitStatus>> = { passed: 'passed', FAILED: 'failed', SKIPPED: 'skipped' };
 
@@ -62,6 +71,10 @@ interface Running {
   readonly test: string;
   skipNote: string | undefined;
   failNote: string | undefined;
+  /** The test gave up after logging in again failed. */
+  reloginFailed: boolean;
+  /** The last "Login Failed." line, the reason a login failed (stderr: it may arrive before or after the above). */
+  loginError: string | undefined;
   last: string;
 }
 
@@ -112,7 +125,7 @@ export class CunitParser {
     if (test !== null) {
       if (this.#running !== undefined) this.#finish('incomplete');
       this.#awaitingAssertion = undefined;
-      this.#running = { suite: this.#suite, test: test[1] ?? '', skipNote: undefined, failNote: undefined, last: '' };
+      this.#running = { suite: this.#suite, test: test[1] ?? '', skipNote: undefined, failNote: undefined, reloginFailed: false, loginError: undefined, last: '' };
       this.#afterStart(test[2] ?? '');
       return;
     }
@@ -156,15 +169,19 @@ export class CunitParser {
     r.last = msg;
     if (msg.startsWith('[SKIPPED]')) r.skipNote ??= msg;
     if (msg.startsWith('[FAILED]')) r.failNote ??= msg;
+    if (msg.startsWith(LOGIN_FAILED)) r.loginError = msg;
+    if (msg.startsWith(RELOGIN_FAILED)) r.reloginFailed = true;
   }
 
   #finish(status: CunitStatus): void {
     const r = this.#running;
     if (r === undefined) return;
     this.#running = undefined;
-    // CUnit says "passed" for a test that skipped itself; a failure stays a failure.
-    const final: CunitStatus = status === 'passed' && r.skipNote !== undefined ? 'skipped' : status;
-    const note = final === 'failed' ? (r.failNote ?? '') : final === 'skipped' ? (r.skipNote ?? '') : final === 'incomplete' ? r.last : '';
+    // CUnit says "passed" for a test that skipped itself, or gave up when it could not log in again; a failure stays a failure.
+    const gaveUp = status === 'passed' && r.reloginFailed;
+    const final: CunitStatus = gaveUp ? 'failed' : status === 'passed' && r.skipNote !== undefined ? 'skipped' : status;
+    const why = gaveUp ? `logging in again failed, so the checks after it never ran: ${r.loginError ?? RELOGIN_FAILED}` : '';
+    const note = final === 'failed' ? (r.failNote ?? why) : final === 'skipped' ? (r.skipNote ?? '') : final === 'incomplete' ? r.last : '';
     const result: CunitTestResult = { suite: r.suite, test: r.test, status: final, note };
     this.#results.push(result);
     if (final === 'failed') this.#awaitingAssertion = { index: this.#results.length - 1, result };

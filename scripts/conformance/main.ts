@@ -15,13 +15,14 @@ import { parseArgs } from 'node:util';
 import { createProgress } from '../../src/cli/progress.js';
 import { DEFAULT_TARGET_NAME } from '../../src/cli/serve-args.js';
 import { runInvocation, type Incident, type RunContext } from './invoke.js';
-import { PERSONALITIES, invocationsFor, parseTestList, personalityOf, testKey, type Personality, type TestId } from './plan.js';
+import { PERSONALITIES, invocationsFor, parseTestList, personalityOf, stallMsFor, testKey, type Personality, type TestId } from './plan.js';
 import { parseFloor, resultsTsv, summaryText, verdict, type Outcome } from './report.js';
 import { startServe, type ServeChild } from './serve-child.js';
 
 const USAGE = `Usage: npm run conformance -- [options]
   --suites GLOB,...        only these suites (e.g. "Read1*,Inquiry"); default all
-  --stall-timeout SEC      kill iscsi-test-cu after SEC without output (default 30)
+  --stall-timeout SEC      kill iscsi-test-cu after SEC without output (default 30; a
+                           personality whose tests sleep longer allows more, see plan.ts)
   --total-timeout SEC      start nothing after SEC; the rest is notrun (default 1200)
   --iscsi-test-cu PATH     the client (default: iscsi-test-cu from PATH)
   --out DIR                where results go (default conformance/ in the package)
@@ -83,6 +84,12 @@ function parseOptions(argv: readonly string[]): Options | string {
 function packageVersion(pkg: string): string | undefined {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
   return r.status === 0 && r.stdout !== '' ? r.stdout : undefined;
+}
+
+/** The personalities whose tests may be silent longer than the run's stall timeout, for the summary: " (slow: 90 s)". */
+function allowances(ran: readonly Personality[], stallMs: number): string {
+  const longer = ran.filter((p) => stallMsFor(p, stallMs) > stallMs).map((p) => `${p.name}: ${stallMsFor(p, stallMs) / 1000} s`);
+  return longer.length === 0 ? '' : ` (${longer.join(', ')})`;
 }
 
 const serveArgs = (p: Personality, image: string): string[] => [
@@ -175,7 +182,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const ctx: RunContext = {
         client,
         options,
-        stallMs: opts.stallMs,
+        stallMs: stallMsFor(p, opts.stallMs),
         capMs: CAP_PER_INVOCATION_MS,
         deadline,
         targets: () => (current === undefined ? [] : p.secondPath ? [current.url, current.url] : [current.url]),
@@ -234,7 +241,7 @@ async function main(argv: readonly string[]): Promise<number> {
     `client:      ${opts.client}${version === undefined ? '' : ` (libiscsi-bin ${version})`}${hasStdbuf ? ', line-buffered by stdbuf' : ''}`,
     `options:     ${options.join(' ')}`,
     `started:     ${started.toISOString()}, ${Math.round((Date.now() - started.getTime()) / 1000)} s, ${invocations} invocations`,
-    `watchdog:    ${opts.stallMs / 1000} s without output, ${CAP_PER_INVOCATION_MS / 1000} s per invocation, ${opts.totalMs / 1000} s in all`,
+    `watchdog:    ${opts.stallMs / 1000} s without output${allowances(plan.map((x) => x.p), opts.stallMs)}, ${CAP_PER_INVOCATION_MS / 1000} s per invocation, ${opts.totalMs / 1000} s in all`,
   ];
   if (opts.suitesText !== undefined) header.push(`suites:      ${opts.suitesText} (a partial run: the floor of ${committed.minPassed} is not applied)`);
   const summary = summaryText({ outcomes, incidents, floor, header, personalities: PERSONALITIES });

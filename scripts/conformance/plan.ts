@@ -5,7 +5,8 @@
 // else runs against the default export. The globs below follow the checks in
 // libiscsi's test-tool (CHECK_FOR_THIN_PROVISIONING, CHECK_FOR_LBPPB_GT_1,
 // CHECK_FOR_READONLY, CHECK_FOR_REMOVABLE, and the MultipathIO tests' need
-// for a second path).
+// for a second path), plus one test that needs time rather than a feature:
+// Sanitize.Reset wants a sanitize still running seconds after it started.
 
 /** One test as `iscsi-test-cu --list` names it. */
 export interface TestId {
@@ -30,6 +31,14 @@ export interface Personality {
   readonly tests: readonly string[];
   /** For the summary and the README. */
   readonly purpose: string;
+  /**
+   * Milliseconds its tests may print nothing on purpose (a sleep between
+   * polls): the stall watchdog waits this long for them when that is longer
+   * than the run's --stall-timeout. Per personality rather than a higher
+   * default, so a target that stops answering still costs the other tests
+   * only the default.
+   */
+  readonly stallMs?: number;
 }
 
 export const DEFAULT_PERSONALITY = 'default';
@@ -78,6 +87,17 @@ export const PERSONALITIES: readonly Personality[] = [
     purpose: 'removable medium (RMB 1), thin so UNMAP exists to be refused without a medium: PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT with LOEJ, commands without a medium',
   },
   {
+    // Sanitize.Reset starts an OVERWRITE, then after 3 s and again after its resets and a new login (about 5 s in)
+    // wants it still running; then it polls TEST UNIT READY with 60 s sleeps. At 12 MiB/s the 256 MiB scratch LUN
+    // takes about 21 s to overwrite, as on a unit with that write bandwidth.
+    name: 'slow',
+    flags: ['--max-bandwidth', '12M'],
+    secondPath: false,
+    tests: ['Sanitize.Reset'],
+    stallMs: 90_000,
+    purpose: 'the default export limited to 12 MiB/s, as a slower unit would be: a sanitize OVERWRITE lasts long enough to be reset under (Sanitize.Reset)',
+  },
+  {
     name: 'multipath',
     flags: [],
     secondPath: true,
@@ -89,6 +109,11 @@ export const PERSONALITIES: readonly Personality[] = [
 function globRe(glob: string): RegExp {
   const body = glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
   return new RegExp(`^${body}$`);
+}
+
+/** How long the stall watchdog waits for `p`'s invocations: its allowance, or the run's `stallMs` when that is longer. */
+export function stallMsFor(p: Personality, stallMs: number): number {
+  return Math.max(stallMs, p.stallMs ?? 0);
 }
 
 /** The personality a test runs against: the first that claims it, else the default. */

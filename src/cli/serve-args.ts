@@ -39,6 +39,11 @@ export interface ServeArgs {
    * or 'sync' (pread/pwrite on the event loop; see DEFAULT_SERVE_IO).
    */
   readonly io: ServeIo;
+  /**
+   * Bytes per second the disk's reads, writes and write-zeroes may move
+   * together (a ThrottledBackend around it), or undefined for no limit.
+   */
+  readonly maxBandwidth: number | undefined;
   readonly readOnly: boolean;
   /** Thin-provisioned: the device offers discard, so the unit reports LBPME and takes UNMAP. */
   readonly thin: boolean;
@@ -115,6 +120,8 @@ Serve options:
   --io async|sync       transport local, --image: image I/O through the thread pool (async) or
                         pread/pwrite on the event loop (sync: faster from the page cache, but a
                         disk wait stalls every session) (default ${DEFAULT_SERVE_IO})
+  --max-bandwidth RATE  limit the disk's reads, writes and write-zeroes together to RATE bytes per
+                        second, e.g. 32M (binary units), as a slower unit would be; transport local
   --read-only           export the disk write-protected
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
@@ -137,6 +144,7 @@ const FLAGS = {
   queues: { type: 'string' },
   'poll-us': { type: 'string' },
   io: { type: 'string' },
+  'max-bandwidth': { type: 'string' },
   'read-only': { type: 'boolean' },
   thin: { type: 'boolean' },
   removable: { type: 'boolean' },
@@ -199,6 +207,18 @@ function checkChap(v: Readonly<Partial<Record<'chap-user' | 'chap-secret' | 'cha
   return mutualUser === undefined || mutualSecret === undefined ? { user, secret } : { user, secret, mutualUser, mutualSecret };
 }
 
+/** --max-bandwidth in bytes per second (undefined when not given), or why it cannot be. */
+function checkMaxBandwidth(text: string | undefined, transport: ServeTransport, io: ServeIo): number | string | undefined {
+  if (text === undefined) return undefined;
+  const rate = parseSize(text);
+  if (rate === undefined) return `--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got '${text}'`;
+  // The limit is one token bucket in the main thread; device workers open the medium on their own, outside it.
+  if (transport === 'worker') return '--max-bandwidth applies to transport local: device workers do their I/O in their own threads, outside the limit (drop --transport worker)';
+  // A limited disk must be able to wait between requests, so the device takes its asynchronous path: --io sync would do nothing.
+  if (io === 'sync') return '--max-bandwidth and --io sync do not combine: a limited disk waits between requests, so its I/O goes through the thread pool (drop --io sync)';
+  return rate;
+}
+
 /** Parses the arguments after `serve`. */
 export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   let parsed;
@@ -242,6 +262,8 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   if (io !== 'async' && io !== 'sync') return fail(`--io must be async or sync, got '${io}'`);
   if (v.io !== undefined && v.image === undefined) return fail('--io applies to an image file (--image PATH); a memory disk is read and written in place');
   if (v.io !== undefined && transport === 'worker') return fail('--io applies to transport local; device workers always do blocking I/O in their own threads (drop --io)');
+  const maxBandwidth = checkMaxBandwidth(v['max-bandwidth'], transport, io);
+  if (typeof maxBandwidth === 'string') return fail(maxBandwidth);
   let size: number | undefined;
   if (v.size !== undefined) {
     size = parseSize(v.size);
@@ -276,6 +298,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       queues,
       pollUs,
       io,
+      maxBandwidth,
       readOnly: v['read-only'] === true,
       thin: v.thin === true,
       removable: v.removable === true,

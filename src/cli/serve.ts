@@ -14,6 +14,7 @@ import { createStack, type Stack } from '../stack.js';
 import { FileBackend } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../virtio/device/backends/shared-memory.js';
+import { ThrottledBackend } from '../virtio/device/backends/throttled.js';
 import { WorkerTransport } from '../virtio/transport/worker.js';
 import type { BlockBackend } from '../virtio/device/backend.js';
 import { VIRTIO_BLK_SUPPORTED_FEATURES } from '../virtio/device/blk-device.js';
@@ -115,6 +116,15 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}${ioLabel}` };
 }
 
+/**
+ * The disk behind --max-bandwidth's limit, when one is set. Around the opened
+ * backend, so the limit covers every path to the medium the device uses; the
+ * shutdown flush goes through it too (it moves no data, so costs nothing).
+ */
+function limitBandwidth(disk: Disk, bytesPerSecond: number | undefined): Disk {
+  return bytesPerSecond === undefined ? disk : { ...disk, backend: new ThrottledBackend(disk.backend, { bytesPerSecond }) };
+}
+
 /** Why listen failed, by socket error code, in words that say what to do. */
 const LISTEN_FAILURES: Readonly<Partial<Record<string, (args: ServeArgs) => string>>> = {
   EADDRINUSE: (a) => `port ${a.port} on ${a.address} is already in use (another iSCSI target?); stop it or pick another with --port (--port 0 takes any free one)`,
@@ -161,6 +171,8 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   const traits = [disk.label, formatBytes(disk.backend.size), args.readOnly ? 'read-only' : 'read-write', args.thin ? 'thin-provisioned' : 'fully provisioned'];
   if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
   if (args.removable) traits.push('removable');
+  // From the backend itself, as the io label: what the banner says is what the device gets.
+  if (disk.backend instanceof ThrottledBackend) traits.push(`at most ${formatBytes(disk.backend.bytesPerSecond)}/s`);
   io.out(`  disk    ${traits.join(' · ')}`);
   io.out(`  virtio  ${describeTransport(stack, args)}`);
   io.out(`  auth    ${describeAuth(args)}`);
@@ -234,8 +246,9 @@ const SERVE_GUEST_MEMORY = 256 * 2 ** 20;
 
 /** Runs `vtcam serve` until a signal stops it; resolves with the exit status. */
 export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = processServeEnv): Promise<number> {
-  const disk = await openDisk(args, io);
-  if (disk === undefined) return 1;
+  const opened = await openDisk(args, io);
+  if (opened === undefined) return 1;
+  const disk = limitBandwidth(opened, args.maxBandwidth);
   let stack: Stack;
   try {
     stack = await createStack({

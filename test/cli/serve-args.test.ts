@@ -17,6 +17,7 @@ const DEFAULTS = {
   queues: 1,
   pollUs: undefined,
   io: 'async',
+  maxBandwidth: undefined,
   readOnly: false,
   thin: false,
   removable: false,
@@ -50,6 +51,7 @@ describe('parseServeCli', () => {
         queues: 4,
         pollUs: 50,
         io: 'async',
+        maxBandwidth: undefined,
         readOnly: true,
         thin: true,
         removable: true,
@@ -78,6 +80,15 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--image', 'disk.img', '--io', 'sync'])).toMatchObject({ ok: true, args: { transport: 'local', io: 'sync' } });
     expect(parseServeCli(['--image', 'disk.img', '--transport', 'local', '--io', 'async'])).toMatchObject({ ok: true, args: { io: 'async' } });
     expect(parseServeCli(['--image', 'disk.img'])).toMatchObject({ ok: true, args: { io: 'async' } });
+  });
+
+  test('--max-bandwidth: bytes per second in the --size units, on a memory disk or an image with --io async', () => {
+    expect(parseServeCli(['--max-bandwidth', '16M'])).toMatchObject({ ok: true, args: { transport: 'local', maxBandwidth: 16 * 2 ** 20 } });
+    expect(parseServeCli(['--max-bandwidth', '1'])).toMatchObject({ ok: true, args: { maxBandwidth: 1 } });
+    expect(parseServeCli(['--max-bandwidth', '500KiB'])).toMatchObject({ ok: true, args: { maxBandwidth: 500 * 1024 } });
+    expect(parseServeCli(['--max-bandwidth', '2g', '--transport', 'local'])).toMatchObject({ ok: true, args: { maxBandwidth: 2 * 2 ** 30 } });
+    expect(parseServeCli(['--image', 'disk.img', '--io', 'async', '--max-bandwidth', '32M'])).toMatchObject({ ok: true, args: { io: 'async', maxBandwidth: 32 * 2 ** 20 } });
+    expect(parseServeCli(['--read-only', '--thin', '--max-bandwidth', String(Number.MAX_SAFE_INTEGER)])).toMatchObject({ ok: true, args: { maxBandwidth: Number.MAX_SAFE_INTEGER } });
   });
 
   test('queues 1..64 on either transport; --poll-us 0..10000 on worker', () => {
@@ -144,6 +155,15 @@ describe('parseServeCli', () => {
     [['--io', 'sync'], /--io applies to an image file \(--image PATH\); a memory disk is read and written in place/],
     [['--image', 'disk.img', '--transport', 'worker', '--io', 'sync'], /--io applies to transport local; device workers always do blocking I\/O in their own threads \(drop --io\)/],
     [['--transport', 'local', '--poll-us', '0'], /--poll-us applies to transport worker only/],
+    [['--max-bandwidth', '0'], /^--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got '0'$/],
+    [['--max-bandwidth', '-1'], /Option '--max-bandwidth' argument is ambiguous/],
+    [['--max-bandwidth', '1.5M'], /^--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got '1\.5M'$/],
+    [['--max-bandwidth', '32M/s'], /^--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got '32M\/s'$/],
+    [['--max-bandwidth', 'fast'], /^--max-bandwidth must be a positive rate/],
+    [['--max-bandwidth', ''], /^--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got ''$/],
+    [['--max-bandwidth', '99999999T'], /^--max-bandwidth must be a positive rate/],
+    [['--max-bandwidth', '32M', '--transport', 'worker'], /^--max-bandwidth applies to transport local: device workers do their I\/O in their own threads, outside the limit \(drop --transport worker\)$/],
+    [['--max-bandwidth', '32M', '--image', 'disk.img', '--io', 'sync'], /^--max-bandwidth and --io sync do not combine: a limited disk waits between requests, so its I\/O goes through the thread pool \(drop --io sync\)$/],
     [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
     [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
     [['--transport', 'worker', '--poll-us', ''], /--poll-us must be a whole number of microseconds/],
@@ -215,6 +235,7 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--transport', 'threads'], /^--transport must be local or worker, got 'threads'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
     [['serve', '--io', 'sync'], /^--io applies to an image file \(--image PATH\)/],
+    [['serve', '--transport', 'worker', '--max-bandwidth', '8M'], /^--max-bandwidth applies to transport local: .*\nTry 'vtcam --help'/],
   ] as const)('%j exits 2 naming the flag', async (argv, re) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);
@@ -226,7 +247,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

@@ -13,6 +13,7 @@ import type { PassPeriph } from '../../src/cam/periph/pass.js';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
 import { runServe, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli, type ServeArgs } from '../../src/cli/serve-args.js';
+import { ThrottledBackend } from '../../src/virtio/device/backends/throttled.js';
 import { capture, type CapturedIo } from './capture.js';
 
 /** Device threads the stack starts for 2 queues: one per queue, at most the CPUs beside the main thread. */
@@ -475,6 +476,56 @@ describe('transports', () => {
     expect(io.errors).toHaveLength(1);
     expect(io.errors[0]).toMatch(/^cannot allocate the memory disk: SharedMemoryBackend: .+; try a smaller --size or serve an image file with --image PATH$/);
     expect(() => p.opts()).toThrow(/did not listen/);
+  });
+});
+
+// The limit's arithmetic is ThrottledBackend's tests' (fake timers); here, that
+// serve puts it under the device, with the parsed rate, without waiting on it.
+describe('--max-bandwidth', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  test('on an image: the device reads and writes through a ThrottledBackend at that rate; the banner says so; the data lands', async () => {
+    const writes = vi.spyOn(ThrottledBackend.prototype, 'write');
+    const reads = vi.spyOn(ThrottledBackend.prototype, 'read');
+    const p = placeholder();
+    const io = capture();
+    const path = join(dir, 'limited.img');
+    // Fast enough that nothing here waits for the bucket.
+    const { run } = await serve(['--image', path, '--size', '1M', '--max-bandwidth', '1G'], p, io);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) · 1 MiB · read-write · fully provisioned · at most 1 GiB/s`);
+    const lbas = [0, 7, 2047];
+    await writeAndVerify(p.pass(), lbas);
+    expect(writes.mock.calls.map(([offset, src]) => [offset, src.length]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))).toEqual(lbas.map((lba) => [lba * 512, 512]));
+    expect(reads.mock.calls.map(([offset]) => offset).filter((o) => lbas.includes(o / 512))).toHaveLength(lbas.length);
+    const limited = writes.mock.contexts[0];
+    expect(limited).toBeInstanceOf(ThrottledBackend);
+    expect((limited as ThrottledBackend).bytesPerSecond).toBe(2 ** 30);
+    p.signal('SIGTERM');
+    expect(await run).toBe(0);
+    expectWritten(path, lbas);
+    // The shutdown closed the wrapper: nothing waits in it, and it takes nothing more.
+    expect((limited as ThrottledBackend).waiting).toBe(0);
+    expect(await (limited as ThrottledBackend).write(0, new Uint8Array(512))).toBe('io-error');
+  });
+
+  test('on the memory disk too; without the flag there is no limit', async () => {
+    const writes = vi.spyOn(ThrottledBackend.prototype, 'write');
+    for (const [argv, banner] of [
+      [['--size', '1M', '--max-bandwidth', '48M'], '  disk    memory (sparse) · 1 MiB · read-write · fully provisioned · at most 48 MiB/s'],
+      [['--size', '1M'], '  disk    memory (sparse) · 1 MiB · read-write · fully provisioned'],
+    ] as const) {
+      const p = placeholder();
+      const io = capture();
+      const { run } = await serve([...argv], p, io);
+      expect(io.lines[3]).toBe(banner);
+      await writeAndVerify(p.pass(), [1, 2]);
+      p.signal('SIGINT');
+      expect(await run).toBe(0);
+    }
+    // Two writes through the limited disk, none through the other.
+    expect(writes).toHaveBeenCalledTimes(2);
   });
 });
 

@@ -65,6 +65,28 @@ describe('parseCunit', () => {
     expect(run.results).toEqual([{ suite: 'A', test: 'B', status: 'incomplete', note: 'FAILED is what we expect next' }]);
   });
 
+  test('a test that gave up when it could not log in again is failed, with the target\'s answer, whichever stream printed first', () => {
+    // What Sanitize.Reset printed against a unit whose sanitize had failed (31h/03h): the client's
+    // login helper writes "Login Failed." on stderr, the test its own line on stdout, then CUnit "passed".
+    const tail = '    Reconnect to target\n';
+    const loginFailed = 'Login Failed. SENSE KEY:(null)(3) ASCQ:(null)(0x3103)\n';
+    const gaveUp = '    Failed to login to target\n';
+    const note = 'logging in again failed, so the checks after it never ran: Login Failed. SENSE KEY:(null)(3) ASCQ:(null)(0x3103)';
+    for (const body of [loginFailed + gaveUp, gaveUp + loginFailed]) {
+      expect(parseCunit(`Suite: Sanitize\n  Test: Reset ...\n${tail}${body}passed\n`).results).toEqual([{ suite: 'Sanitize', test: 'Reset', status: 'failed', note }]);
+    }
+    // Without the client's line (older libiscsi, or stderr lost): the test's own words.
+    expect(parseCunit(`Suite: A\n  Test: B ...\n${gaveUp}passed\n`).results).toEqual([
+      { suite: 'A', test: 'B', status: 'failed', note: 'logging in again failed, so the checks after it never ran: Failed to login to target' },
+    ]);
+    // A login that failed and was retried successfully by the test is no failure; nor is the same text mid-line.
+    expect(parseCunit(`Suite: A\n  Test: B ...\n${loginFailed}    retrying: Failed to login to target is what we avoid\npassed\n`).results).toEqual([{ suite: 'A', test: 'B', status: 'passed', note: '' }]);
+    // A CUnit failure keeps its own note: the first assertion.
+    expect(parseCunit(`Suite: A\n  Test: B ...\n${gaveUp}FAILED\n    1. test_b.c:10  - CU_ASSERT_EQUAL(ret,0)\n`).results).toEqual([
+      { suite: 'A', test: 'B', status: 'failed', note: 'assertion test_b.c:10  - CU_ASSERT_EQUAL(ret,0)' },
+    ]);
+  });
+
   test('CRLF line ends', () => {
     expect(parseCunit('Suite: A\r\n  Test: B ...\r\n    [SKIPPED] no\r\npassed\r\n').results).toEqual([{ suite: 'A', test: 'B', status: 'skipped', note: '[SKIPPED] no' }]);
   });

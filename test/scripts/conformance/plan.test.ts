@@ -2,7 +2,7 @@
 // test, and how a personality's tests become invocations.
 
 import { describe, expect, test } from 'vitest';
-import { PERSONALITIES, fullName, invocationsFor, parseTestList, personalityOf, testKey, type Personality, type TestId } from '../../../scripts/conformance/plan.js';
+import { PERSONALITIES, fullName, invocationsFor, parseTestList, personalityOf, stallMsFor, testKey, type Personality, type TestId } from '../../../scripts/conformance/plan.js';
 
 // The shape of --list output: FAMILY, FAMILY.Suite, FAMILY.Suite.Test; ALL
 // first, then SCSI and iSCSI, then LINUX repeating some suites.
@@ -39,6 +39,9 @@ ALL.iSCSIcmdsn
 ALL.iSCSIcmdsn.iSCSICmdSnTooHigh
 ALL.MultipathIO
 ALL.MultipathIO.Simple
+ALL.Sanitize
+ALL.Sanitize.Overwrite
+ALL.Sanitize.Reset
 SCSI
 SCSI.Inquiry
 SCSI.Inquiry.Standard
@@ -53,6 +56,7 @@ SCSI.NoMedia
 SCSI.PreventAllow
 SCSI.StartStopUnit
 SCSI.MultipathIO
+SCSI.Sanitize
 iSCSI
 iSCSI.iSCSIcmdsn
 iSCSI.iSCSIcmdsn.iSCSICmdSnTooHigh
@@ -70,7 +74,7 @@ const byKey = (key: string): TestId => {
 
 describe('parseTestList', () => {
   test('the ALL family in order, each suite with its SCSI or iSCSI family', () => {
-    expect(tests).toHaveLength(20);
+    expect(tests).toHaveLength(22);
     expect(tests[0]).toEqual({ family: 'SCSI', suite: 'Inquiry', test: 'Standard' });
     expect(fullName(byKey('iSCSIcmdsn.iSCSICmdSnTooHigh'))).toBe('iSCSI.iSCSIcmdsn.iSCSICmdSnTooHigh');
     expect(tests.map(testKey).slice(0, 3)).toEqual(['Inquiry.Standard', 'Inquiry.BlockLimits', 'ReadOnly.ReadOnlySBC']);
@@ -103,6 +107,8 @@ describe('personalityOf', () => {
     ['PreventAllow.Eject', 'removable'],
     ['StartStopUnit.NoLoej', 'removable'],
     ['MultipathIO.Simple', 'multipath'],
+    ['Sanitize.Reset', 'slow'],
+    ['Sanitize.Overwrite', 'default'],
     ['iSCSIcmdsn.iSCSICmdSnTooHigh', 'default'],
   ])('%s runs on %s', (key, name) => {
     expect(personalityOf(byKey(key)).name).toBe(name);
@@ -131,8 +137,20 @@ describe('personalityOf', () => {
       thin: ['--thin'],
       'read-only': ['--read-only', '--thin'],
       removable: ['--removable', '--thin'],
+      slow: ['--max-bandwidth', '12M'],
       multipath: [],
     });
+  });
+
+  test('only the slow personality may be silent longer than the default 30 s: 90 s, for Sanitize.Reset\'s 60 s sleeps', () => {
+    expect(PERSONALITIES.filter((p) => p.stallMs !== undefined).map((p) => [p.name, p.stallMs])).toEqual([['slow', 90_000]]);
+    const slow = personalityOf(byKey('Sanitize.Reset'));
+    const other = personalityOf(byKey('Sanitize.Overwrite'));
+    expect(stallMsFor(slow, 30_000)).toBe(90_000);
+    expect(stallMsFor(other, 30_000)).toBe(30_000);
+    // A run's --stall-timeout longer than the allowance wins.
+    expect(stallMsFor(slow, 120_000)).toBe(120_000);
+    expect(stallMsFor(other, 5_000)).toBe(5_000);
   });
 });
 
@@ -153,6 +171,13 @@ describe('invocationsFor', () => {
       ['ALL.WriteSame16', ['WriteSame16.UnmapUnaligned', 'WriteSame16.InvalidDataOutSize']],
       ['ALL.CompareAndWrite', ['CompareAndWrite.InvalidDataOutSize']],
     ]);
+  });
+
+  test('a test given to a personality of its own out of a suite runs alone; the rest of the suite stays one test at a time on default', () => {
+    const slow = tests.filter((t) => personalityOf(t).name === 'slow');
+    expect(invocationsFor(tests, slow).map((i) => [i.pattern, i.tests.map(testKey)])).toEqual([['ALL.Sanitize.Reset', ['Sanitize.Reset']]]);
+    const rest = tests.filter((t) => t.suite === 'Sanitize' && personalityOf(t).name === 'default');
+    expect(invocationsFor(tests, rest).map((i) => i.pattern)).toEqual(['ALL.Sanitize.Overwrite']);
   });
 
   test('every test lands in exactly one invocation of exactly one personality', () => {

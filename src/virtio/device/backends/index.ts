@@ -19,3 +19,4 @@ export {
   type FaultyOp,
   type FaultyStats,
 } from './faulty.js';
+export { ThrottledBackend, type ThrottledBackendOptions } from './throttled.js';
