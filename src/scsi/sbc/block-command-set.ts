@@ -109,4 +109,15 @@ export interface BlockCommandSet {
   getId(): Promise<string | undefined>;
   /** Optional allocation query: the run starting at `lba`, at most `maxBlocks` long. */
   mapping?(lba: bigint, maxBlocks: number): Promise<BlockMapping | BlockFailure>;
+  /**
+   * Optional, for work that outlives the command that started it (a
+   * sanitize, SBC-4: resets do not stop one): a count that moves when a
+   * device reset begins and again when it ends, so it is odd while one runs.
+   * An operation that failed while the count moved from what it was when the
+   * operation was issued, or was odd, may have been cut short by the reset
+   * rather than by the medium; see {@link afterReset}.
+   */
+  readonly resetEpoch?: number;
+  /** Optional, with resetEpoch: resolves once no device reset runs, true when the device came back, false when it is gone. */
+  afterReset?(): Promise<boolean>;
 }

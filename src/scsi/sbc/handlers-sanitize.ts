@@ -41,6 +41,25 @@ function patternChunk(pattern: Uint8Array, blockSize: number, blocks: number, in
   return out;
 }
 
+/**
+ * Runs `op` until it succeeds or fails for a reason other than a device reset.
+ * SBC-4 has a sanitize go on across resets (the SIM resets the device for an
+ * ABORT TASK of the SANITIZE itself, a LOGICAL UNIT RESET, a timeout), and a
+ * reset fails whatever it finds on the ring: such a write is simply issued again
+ * once the device is back (writing the pattern twice is harmless).
+ */
+async function acrossResets(lu: LogicalUnit, op: () => Promise<SenseData | undefined>): Promise<SenseData | undefined> {
+  const bcs = lu.bcs;
+  for (;;) {
+    const epoch = bcs.resetEpoch;
+    const failed = await op();
+    if (failed === undefined || epoch === undefined || bcs.afterReset === undefined) return failed;
+    const now = bcs.resetEpoch ?? epoch;
+    if (now === epoch && now % 2 === 0) return failed;
+    if (!(await bcs.afterReset())) return failed;
+  }
+}
+
 async function overwrite(lu: LogicalUnit, p: OverwriteParameters): Promise<SenseData | undefined> {
   const bs = lu.info.blockSize;
   const total = lu.info.blocks;
@@ -50,12 +69,12 @@ async function overwrite(lu: LogicalUnit, p: OverwriteParameters): Promise<Sense
     const chunk = patternChunk(p.pattern, bs, chunkBlocks, p.invert && pass % 2 === 1);
     for (const piece of pieces(0n, total, chunkBlocks)) {
       const data = chunk.subarray(0, piece.blocks * bs);
-      const failed = await lu.run('write', () => lu.bcs.write(piece.lba, data), piece.lba);
+      const failed = await acrossResets(lu, () => lu.run('write', () => lu.bcs.write(piece.lba, data), piece.lba));
       if (failed !== undefined) return failed;
       lu.sanitizer.advance(piece.blocks);
     }
   }
-  return flushIfCached(lu);
+  return acrossResets(lu, () => flushIfCached(lu));
 }
 
 /** Whether BLOCK ERASE is offered over a device with these capabilities and an allocation query or not (see the file header). */

@@ -513,6 +513,7 @@ export class VtblkSim implements Sim {
     const path = this.#path();
     if (failed !== undefined) {
       // Stays fenced: a device lost in its reset may still write the quarantined buffers.
+      this.bcs.deviceLost();
       this.#state = 'lost';
       this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : e.final), CamStatus.REQ_CMP_ERR);
       for (const p of this.#pending.splice(0)) if (p.requester !== undefined) this.#finish(p.requester, CamStatus.DEV_NOT_THERE);

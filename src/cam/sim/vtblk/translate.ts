@@ -172,6 +172,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   #sectorsPerBlock = 1n;
   #segmentBytes = Infinity;
   #fenced = false;
+  #resetEpoch = 0;
+  #lost = false;
+  readonly #resetWaiters: ((back: boolean) => void)[] = [];
   readonly #memoryWaiters: MemoryWaiter[] = [];
   readonly #quarantine: GuestRange[] = [];
   /**
@@ -276,6 +279,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    * reach the device that comes back.
    */
   fence(): void {
+    if (!this.#fenced) this.#resetEpoch++;
     this.#fenced = true;
     this.#returnSpares();
     for (const w of this.#memoryWaiters.splice(0)) w.resolve(undefined);
@@ -283,8 +287,27 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   /** Ends the fence after a device reset; quarantined buffers are safe to reuse now. */
   unfence(): void {
+    if (this.#fenced) this.#resetEpoch++;
     this.#fenced = false;
     for (const r of this.#quarantine.splice(0)) this.#freeData(r);
+    for (const w of this.#resetWaiters.splice(0)) w(true);
+  }
+
+  /** The device did not come back from its reset: the fence stays, and whoever waits for the reset learns so. */
+  deviceLost(): void {
+    this.#lost = true;
+    for (const w of this.#resetWaiters.splice(0)) w(false);
+  }
+
+  /** Odd while fenced (a device reset runs); see BlockCommandSet.resetEpoch. */
+  get resetEpoch(): number {
+    return this.#resetEpoch;
+  }
+
+  afterReset(): Promise<boolean> {
+    if (this.#lost) return Promise.resolve(false);
+    if (!this.#fenced) return Promise.resolve(true);
+    return new Promise((resolve) => this.#resetWaiters.push(resolve));
   }
 
   // ---- BlockCommandSet ----
