@@ -491,7 +491,7 @@ describe('SbcEmulator on random CDBs', () => {
     expect(count('sense 7/27/0')).toBeGreaterThan(20);
     expect(count('sense 6/29/0')).toBeGreaterThan(50);
     expect(count('sense 6/2a/9')).toBeGreaterThan(5);
-    expect(count('format 72')).toBeGreaterThan(3);
+    expect(count('format 72')).toBeGreaterThan(0);
   });
 });
 
