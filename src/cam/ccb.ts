@@ -36,6 +36,14 @@ export const XptFunc = {
    * ended). Straight to the SIM, like XPT_RESET_DEV.
    */
   IT_NEXUS_LOST: 0x80,
+  /**
+   * vtcam's own: SAM-5 ABORT TASK SET from an initiator (a front end's task
+   * management function): that I_T nexus's commands on the logical unit are
+   * aborted. Straight to the SIM, like XPT_IT_NEXUS_LOST.
+   */
+  ABORT_TASK_SET: 0x81,
+  /** vtcam's own: SAM-5 CLEAR TASK SET from an initiator: the commands of every I_T nexus on the logical unit are aborted. */
+  CLEAR_TASK_SET: 0x82,
 } as const;
 export type XptFunc = (typeof XptFunc)[keyof typeof XptFunc];
 
@@ -236,7 +244,14 @@ export const RelSim = {
   RELEASE_AFTER_QEMPTY: 0x08,
 } as const;
 
-export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb | NexusLostCcb;
+/** XPT_ABORT_TASK_SET / XPT_CLEAR_TASK_SET: the initiator whose task management function it is. */
+export interface TaskSetCcb extends CcbHeader {
+  readonly func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET;
+  /** CcbInitiator.id of the I_T nexus the function came from. */
+  readonly initiatorId: string;
+}
+
+export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb | NexusLostCcb | TaskSetCcb;
 
 /** What {@link newScsiIo} needs; everything else gets CAM's defaults. */
 export interface ScsiIoInit {
@@ -306,4 +321,9 @@ export function newAbort(path: CamPath, victim: Ccb, done?: (ccb: Ccb) => void):
 /** A fresh XPT_IT_NEXUS_LOST CCB: the nexus of initiator `initiatorId` is gone. */
 export function newNexusLost(path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void): NexusLostCcb {
   return { func: XptFunc.IT_NEXUS_LOST, initiatorId, ...freshHeader(path, done, CamPriority.OOB) };
+}
+
+/** A fresh XPT_ABORT_TASK_SET or XPT_CLEAR_TASK_SET CCB from initiator `initiatorId`, at OOB priority. */
+export function newTaskSet(func: TaskSetCcb['func'], path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void): TaskSetCcb {
+  return { func, initiatorId, ...freshHeader(path, done, CamPriority.OOB) };
 }

@@ -391,13 +391,15 @@ export class DeviceQueue implements Dispatcher {
   }
 
   /**
-   * Aborts the waiting CCBs `match` picks (PREEMPT AND ABORT: the commands of
-   * some I_T nexuses): each completes CAM_REQ_ABORTED now, as XPT_ABORT
-   * completes one (freezing the queue for its periph), in queue order; the
-   * others keep their order. Returns the aborted CCBs. `match` sees the queue
-   * intact: if it throws, nothing is aborted and the queue is as it was.
+   * Aborts the waiting CCBs `match` picks (PREEMPT AND ABORT, task management:
+   * the commands of some I_T nexuses): each completes CAM_REQ_ABORTED now, as
+   * XPT_ABORT completes one (freezing the queue for its periph), or with
+   * `scsiStatus` CAM_SCSI_STATUS_ERROR with that SCSI status (TASK ABORTED),
+   * in queue order; the others keep their order. Returns the aborted CCBs.
+   * `match` sees the queue intact: if it throws, nothing is aborted and the
+   * queue is as it was.
    */
-  abortWaiting(match: (ccb: ScsiIoCcb) => boolean): ScsiIoCcb[] {
+  abortWaiting(match: (ccb: ScsiIoCcb) => boolean, scsiStatus?: number): ScsiIoCcb[] {
     if (this.#queue.size === 0) return [];
     // A snapshot in run order, put back before `match` runs. Inserted in run order, no entry moves up; each
     // keeps its priority and generation, and so its place.
@@ -405,7 +407,10 @@ export class DeviceQueue implements Dispatcher {
     for (const e of waiting) this.#queue.insert(e);
     const aborted = waiting.filter((e) => match(e.ccb));
     for (const e of aborted) this.#queue.remove(e);
-    for (const e of aborted) this.#settle(e, CamStatus.REQ_ABORTED);
+    for (const e of aborted) {
+      if (scsiStatus !== undefined) e.ccb.scsiStatus = scsiStatus;
+      this.#settle(e, scsiStatus === undefined ? CamStatus.REQ_ABORTED : CamStatus.SCSI_STATUS_ERROR);
+    }
     for (const e of aborted) this.#deliver(e);
     return aborted.map((e) => e.ccb);
   }

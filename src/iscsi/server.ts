@@ -177,7 +177,13 @@ export class IscsiServer {
     for (const l of target.config.luns) {
       const g = target.geometry.get(l.lun);
       if (g === undefined) continue;
-      luns.set(l.lun, { port: targetLunList(passLun(l.pass, who), lunNumbers), ...g, reset: () => l.pass.resetDevice() });
+      luns.set(l.lun, {
+        port: targetLunList(passLun(l.pass, who), lunNumbers),
+        ...g,
+        reset: () => l.pass.resetDevice(),
+        abortTaskSet: () => l.pass.abortTaskSet(who),
+        clearTaskSet: () => l.pass.clearTaskSet(who),
+      });
     }
     const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#allowance;
     const host: SessionHost = {

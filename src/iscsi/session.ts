@@ -27,6 +27,10 @@ export interface SessionLun {
   readonly maxCommandBytes: number;
   /** LOGICAL UNIT RESET through CAM (XPT_RESET_DEV); resolves when done. */
   reset(): Promise<void>;
+  /** ABORT TASK SET from this session's I_T nexus through CAM (XPT_ABORT_TASK_SET); resolves once its commands there have ended. */
+  abortTaskSet(): Promise<void>;
+  /** CLEAR TASK SET from this session's I_T nexus through CAM (XPT_CLEAR_TASK_SET); resolves once every nexus's commands there have ended. */
+  clearTaskSet(): Promise<void>;
 }
 
 /** What the session needs from the rest of the target. */
@@ -234,10 +238,14 @@ export class Session {
         }
         return TmfResponse.TASK_DOES_NOT_EXIST;
       }
+      // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
+      // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here.
       case TmfFunction.ABORT_TASK_SET:
+        await lun.abortTaskSet();
         await this.abortTasks(n);
         return TmfResponse.COMPLETE;
       case TmfFunction.CLEAR_TASK_SET:
+        await lun.clearTaskSet();
         await this.abortTasks(n);
         await this.#host.abortOthers(n);
         return TmfResponse.COMPLETE;

@@ -76,6 +76,11 @@ export interface LogicalUnitInfo {
   /** RMB (standard INQUIRY): the medium is removable; absent means false. */
   readonly removable?: boolean;
   /**
+   * TAS (Control mode page): a command another I_T nexus aborts ends with
+   * TASK ABORTED status rather than without status; absent means false.
+   */
+  readonly taskAbortedStatus?: boolean;
+  /**
    * SANITIZE BLOCK ERASE is offered, and a block read after it completes with
    * GOOD (WABEREQ 01b in the Block Device Characteristics page); absent means false.
    */

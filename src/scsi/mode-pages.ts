@@ -16,9 +16,10 @@
 // enforces with DATA PROTECT 27h/02h and reports as WP). Nothing is savable
 // (PS 0; PC 11b and SP 1 are rejected). Why the others stay fixed: QERR, TST,
 // TAS, UA_INTLCK_CTRL and QUEUE ALGORITHM MODIFIER describe the task manager
-// (the CAM devq), which this layer cannot re-shape (TAS is 0: a command that
-// another I_T nexus's PREEMPT AND ABORT aborts ends without status, and its
-// nexus gets COMMANDS CLEARED BY ANOTHER INITIATOR, see reservations.ts); RCD and the pre-fetch
+// (the CAM devq), which this layer cannot re-shape (TAS is the unit's
+// `info.taskAbortedStatus`, 0 by default: a command that another I_T nexus's
+// CLEAR TASK SET or PREEMPT AND ABORT aborts ends without status, and its nexus
+// gets COMMANDS CLEARED BY ANOTHER INITIATOR, see emulator.ts); RCD and the pre-fetch
 // fields have no virtio-blk counterpart; the Informational Exceptions page
 // describes a device that never raises informational exceptions; the error
 // recovery knobs have no meaning over virtio-blk.
@@ -184,8 +185,8 @@ function defaultValues(code: number, info: LogicalUnitInfo): FieldValues {
       return { WCE: info.writeCacheEnabled ? 1 : 0 };
     case ModePageCode.CONTROL:
       // QAM 1h: SIMPLE commands may be reordered (virtio-blk completes out of order);
-      // GLTSD 1: no log parameters are ever saved implicitly.
-      return { 'QUEUE ALGORITHM MODIFIER': 1, GLTSD: 1 };
+      // GLTSD 1: no log parameters are ever saved implicitly; TAS as the unit was set up.
+      return { 'QUEUE ALGORITHM MODIFIER': 1, GLTSD: 1, TAS: info.taskAbortedStatus === true ? 1 : 0 };
     case ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL:
       // DEXCPT 1, MRIE 0h: informational exception operations disabled (there are none).
       return { DEXCPT: 1 };

@@ -8,7 +8,9 @@
 // It is also what a front end serving many initiators (the iSCSI target)
 // drives the device through: each command may name its initiator (I_T nexus
 // and TransportID), submit()'s handle (or scsi()'s AbortSignal) aborts one
-// command (XPT_ABORT, SAM-5 ABORT TASK), resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
+// command (XPT_ABORT, SAM-5 ABORT TASK), abortTaskSet() and clearTaskSet() are
+// ABORT TASK SET and CLEAR TASK SET (XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET),
+// resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
 // tells the logical unit that an initiator's I_T nexus is gone
 // (XPT_IT_NEXUS_LOST), so nothing above CAM ever touches the SIM.
 
@@ -22,6 +24,7 @@ import {
   newCcb,
   newNexusLost,
   newScsiIo,
+  newTaskSet,
   type CamPath,
   type Ccb,
   type CcbInitiator,
@@ -163,6 +166,42 @@ export class PassPeriph {
     return new Promise((resolve) => {
       this.#xpt.action(
         newNexusLost(this.path, id, () => {
+          resolve();
+        }),
+      );
+    });
+  }
+
+  /**
+   * SAM-5 ABORT TASK SET from `initiator` (a front end's task management
+   * function): every command of that I_T nexus on the logical unit completes
+   * CAM_REQ_ABORTED — at once while it waits in the device queue, once the
+   * device has answered it when it is at the device (no device reset) — and
+   * no I_T nexus gets a unit attention. Resolves once they have all
+   * completed, also when the device is gone (nothing is left to abort).
+   * @throws RangeError for a malformed initiator (see checkRequest).
+   */
+  abortTaskSet(initiator: CcbInitiator): Promise<void> {
+    return this.#taskSet(XptFunc.ABORT_TASK_SET, initiator, 'pass.abortTaskSet');
+  }
+
+  /**
+   * SAM-5 CLEAR TASK SET from `initiator`: as abortTaskSet, for the commands
+   * of every I_T nexus on the logical unit. The initiator's own complete
+   * CAM_REQ_ABORTED; another nexus's as the unit's TAS says: CAM_REQ_ABORTED,
+   * and that nexus gets COMMANDS CLEARED BY ANOTHER INITIATOR (TAS 0), or
+   * CAM_SCSI_STATUS_ERROR with TASK ABORTED status (TAS 1).
+   * @throws RangeError for a malformed initiator (see checkRequest).
+   */
+  clearTaskSet(initiator: CcbInitiator): Promise<void> {
+    return this.#taskSet(XptFunc.CLEAR_TASK_SET, initiator, 'pass.clearTaskSet');
+  }
+
+  #taskSet(func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET, initiator: CcbInitiator, caller: string): Promise<void> {
+    const { id } = checkInitiator(initiator, caller);
+    return new Promise((resolve) => {
+      this.#xpt.action(
+        newTaskSet(func, this.path, id, () => {
           resolve();
         }),
       );

@@ -19,6 +19,7 @@ export {
   newCcb,
   newAbort,
   newNexusLost,
+  newTaskSet,
   pathString,
   DEFAULT_TIMEOUT_MS,
   CAM_TARGET_WILDCARD,

@@ -62,6 +62,10 @@ export interface Sim {
    * XPT_IT_NEXUS_LOST (`ccb.initiatorId`): the initiator's I_T nexus is gone;
    * the SIM tells its logical unit (SAM-5 I_T nexus loss: unit attentions
    * forgotten, SPC-2 reservation released) and completes it CAM_REQ_CMP.
+   * XPT_ABORT_TASK_SET / XPT_CLEAR_TASK_SET (`ccb.initiatorId`): SAM-5 ABORT
+   * TASK SET / CLEAR TASK SET from that initiator; the SIM aborts the commands
+   * its logical unit says (as for PREEMPT AND ABORT) and completes the CCB
+   * CAM_REQ_CMP once they have all completed.
    * XPT_SCSI_IO CCBs name their initiator in `ccb.initiator` (undefined: the
    * SIM's own single nexus).
    */
@@ -108,8 +112,10 @@ export interface SimHandle {
   /**
    * Completes CAM_REQ_ABORTED, now, every XPT_SCSI_IO waiting in the device
    * queue of `path` that `match` picks, as XPT_ABORT does each (a SIM whose
-   * logical unit aborts commands: PREEMPT AND ABORT); returns them. Their
-   * callbacks may run before this returns.
+   * logical unit aborts commands: PREEMPT AND ABORT, task management); with
+   * `scsiStatus`, CAM_SCSI_STATUS_ERROR with that SCSI status instead (TASK
+   * ABORTED, SAM-5 TAS 1). Returns them. Their callbacks may run before this
+   * returns.
    */
-  abortQueued(path: CamPath, match: (ccb: ScsiIoCcb) => boolean): readonly ScsiIoCcb[];
+  abortQueued(path: CamPath, match: (ccb: ScsiIoCcb) => boolean, scsiStatus?: number): readonly ScsiIoCcb[];
 }

@@ -93,6 +93,13 @@ export interface SbcEmulatorOptions {
   /** RMB: the medium can be ejected and loaded (START STOP UNIT LOEJ) and kept in (PREVENT ALLOW MEDIUM REMOVAL); default false. */
   readonly removable?: boolean;
   /**
+   * TAS (Control mode page; not changeable): a command that another I_T
+   * nexus's CLEAR TASK SET or PREEMPT AND ABORT aborts ends with TASK ABORTED
+   * status (true), or without status while its nexus gets COMMANDS CLEARED BY
+   * ANOTHER INITIATOR (false, the default). SAM-5 aborting commands.
+   */
+  readonly taskAbortedStatus?: boolean;
+  /**
    * Offer SANITIZE (OVERWRITE, EXIT FAILURE MODE, and BLOCK ERASE where the
    * device can deallocate onto zeros and report it: handlers-sanitize.ts);
    * default true. A shared disk may want no initiator able to wipe it.
@@ -157,6 +164,13 @@ const NO_DATA = new Uint8Array(0);
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
 const NOT_READY_STOPPED = senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED);
 
+/**
+ * How an aborted command ends (SAM-5 aborting commands): without status, or
+ * with TASK ABORTED status (TAS 1, a command of another I_T nexus than the one
+ * that aborted it).
+ */
+export type AbortedCommandEnd = 'no-status' | 'task-aborted';
+
 /** What a {@link TaskAborter} did. */
 export interface TaskAbortResult {
   /** The I_T nexuses that had commands to abort. */
@@ -166,13 +180,15 @@ export interface TaskAbortResult {
 }
 
 /**
- * Aborts every command of the I_T nexuses `nexuses` the transport holds for
- * this unit (queued or running) except the one being executed: it is called
- * from within the execute() / start() of the command that aborts, before
- * they return. An aborted command that has reached the unit may finish its
- * work; it completes without status either way (TAS 0).
+ * Aborts every command the transport holds for this unit (queued or running)
+ * whose I_T nexus `end` gives an ending for, and ends it so (undefined: the
+ * nexus's commands are left alone). It is called from within the execute() /
+ * start() of the command that aborts (PREEMPT AND ABORT), which it leaves
+ * alone, before they return; or outside any command (ABORT TASK SET, CLEAR
+ * TASK SET). An aborted command that has reached the unit may finish its
+ * work; it ends as `end` said either way.
  */
-export type TaskAborter = (nexuses: ReadonlySet<string>) => TaskAbortResult;
+export type TaskAborter = (end: (nexus: string) => AbortedCommandEnd | undefined) => TaskAbortResult;
 
 /** Options for one command. */
 export interface ExecuteOptions {
@@ -230,7 +246,13 @@ export class SbcEmulator implements LogicalUnit {
     (nexus, code) => {
       this.#nexusUnitAttention(nexus, code);
     },
-    (nexuses, from) => this.#abortTasks(nexuses, from),
+    (nexuses, from) => {
+      const preempted = new Set(nexuses);
+      return this.#abortTasks((n) => preempted.has(n), from);
+    },
+    (nexus) => {
+      this.medium.setPrevent(nexus, false);
+    },
   );
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   /** Stopped (START STOP UNIT START 0); always true while a removable unit has no medium. */
@@ -411,24 +433,46 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
-   * Tells the unit how to abort its commands (PREEMPT AND ABORT): what the
-   * transport running them (the SIM) does. Without one nothing is aborted.
+   * Tells the unit how to abort its commands (PREEMPT AND ABORT, ABORT TASK
+   * SET, CLEAR TASK SET): what the transport running them (the SIM) does.
+   * Without one nothing is aborted.
    */
   onAbortTasks(aborter: TaskAborter): void {
     this.#aborter = aborter;
   }
 
   /**
-   * The reservations' TaskAbort. TAS is 0 in the Control mode page
-   * (mode-pages.ts), so (SAM-5 aborting commands) the aborted commands get no
-   * status, and every I_T nexus that had commands aborted, other than the
-   * one whose command aborted them, gets COMMANDS CLEARED BY ANOTHER INITIATOR.
+   * SAM-5 ABORT TASK SET from `nexus`: every command of that I_T nexus is
+   * aborted, without status, and no unit attention is established. Resolves
+   * once they have all completed.
    */
-  #abortTasks(nexuses: readonly string[], from: string): Promise<void> {
+  abortTaskSet(nexus: string): Promise<void> {
+    return this.#abortTasks((n) => n === nexus, nexus);
+  }
+
+  /**
+   * SAM-5 CLEAR TASK SET from `nexus`: the commands of every I_T nexus are
+   * aborted; those of `nexus` end without status, the others' as TAS says
+   * (see #abortTasks). Resolves once they have all completed.
+   */
+  clearTaskSet(nexus: string): Promise<void> {
+    return this.#abortTasks(() => true, nexus);
+  }
+
+  /**
+   * Aborts the commands of the I_T nexuses `nexuses` picks, through the
+   * transport's TaskAborter, for a task management function or command of
+   * `from` (SAM-5 aborting commands): the commands of `from` end without
+   * status; those of the others with TASK ABORTED status when TAS is 1, else
+   * without status, and each other nexus that had commands aborted gets
+   * COMMANDS CLEARED BY ANOTHER INITIATOR.
+   */
+  #abortTasks(nexuses: (nexus: string) => boolean, from: string): Promise<void> {
     const aborter = this.#aborter;
     if (aborter === undefined) return Promise.resolve();
-    const r = aborter(new Set(nexuses));
-    for (const n of r.nexuses) if (n !== from) this.#nexusUnitAttention(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+    const others: AbortedCommandEnd = this.#info.taskAbortedStatus === true ? 'task-aborted' : 'no-status';
+    const r = aborter((n) => (!nexuses(n) ? undefined : n === from ? 'no-status' : others));
+    if (others === 'no-status') for (const n of r.nexuses) if (n !== from) this.#nexusUnitAttention(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
     return r.done;
   }
 
@@ -700,6 +744,7 @@ export class SbcEmulator implements LogicalUnit {
       lowestAlignedLba: g.lowestAlignedLba,
       readOnly: this.bcs.readOnly,
       removable: this.medium.removable,
+      taskAbortedStatus: o.taskAbortedStatus === true,
       thirdPartyCopy: true,
       sanitizeBlockErase: o.sanitize !== false && canBlockErase(g, this.bcs.mapping !== undefined),
       writeCacheEnabled: this.bcs.writeCacheEnabled(),

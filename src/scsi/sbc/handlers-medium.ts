@@ -64,9 +64,10 @@ export const MEDIUM_HANDLERS: HandlerTable = {
   },
 
   // SBC-4 PREVENT ALLOW MEDIUM REMOVAL: on a removable unit, PREVENT 01b keeps
-  // the medium in until this I_T nexus sends PREVENT 00b (or is lost, or the
-  // unit is reset); on a fixed disk nothing can be removed and the state has
-  // no effect (SBC-4 allows that for RMB 0). Works without a medium.
+  // the medium in until this I_T nexus sends PREVENT 00b (or is lost, or has
+  // its registration preempted or cleared, or the unit is reset); on a fixed
+  // disk nothing can be removed and the state has no effect (SBC-4 allows that
+  // for RMB 0). Works without a medium.
   preventAllow: {
     medium: false,
     run: (lu, { fields, nexus }) => {

@@ -7,8 +7,10 @@
 // nothing to act on there and LOEJ nothing to eject. A removable unit (RMB 1)
 // keeps one prevention per I_T nexus: removal is prevented while any nexus
 // holds one (SBC-4: prevention ends once every nexus that prevented it has
-// allowed it again), and a nexus's prevention ends with the nexus (I_T nexus
-// loss, logout) and every one ends with a logical unit reset or hard reset.
+// allowed it again), a nexus's prevention ends with the nexus (I_T nexus loss,
+// logout) and with its registration when a PERSISTENT RESERVE OUT PREEMPT,
+// PREEMPT AND ABORT or CLEAR removes that (reservations.ts), and every one
+// ends with a logical unit reset or hard reset.
 
 import { Asc, senseIllegalRequest, senseNotReady, type SenseData } from '../sense.js';
 

@@ -13,6 +13,9 @@
 //   which comes back with the same identity).
 // - LOGICAL UNIT RESET: the SPC-2 reservation is released; persistent
 //   reservations stay.
+// - A registration that PREEMPT, PREEMPT AND ABORT or CLEAR removes: its
+//   nexus's prevention of medium removal ends too (the RegistrationRemoved
+//   hook; SBC-4 PREVENT ALLOW MEDIUM REMOVAL, removable units only).
 // - Power loss: nothing persists (APTPL is not supported: PTPL_C 0).
 // Not implemented (answered as SPC-5 says for a device server without them):
 // SPEC_I_PT (SIP_C 0), APTPL (PTPL_C 0), REGISTER AND MOVE and REPLACE LOST
@@ -30,7 +33,8 @@
 // aborted one has. With TAS 0 in the Control mode page (mode-pages.ts) the
 // aborted commands get no status, and every other I_T nexus that had commands
 // aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h), after its
-// REGISTRATIONS PREEMPTED when its registration went (emulator.ts).
+// REGISTRATIONS PREEMPTED when its registration went; with TAS 1 the other
+// nexuses' commands end with TASK ABORTED status instead (emulator.ts).
 
 import { ScsiStatus } from '../status.js';
 import { Asc, invalidFieldInParameterList, senseIllegalRequest, type AscAscq } from '../sense.js';
@@ -100,6 +104,12 @@ export type TaskAbort = (nexuses: readonly string[], from: string) => Promise<vo
 /** Nothing to abort: a unit whose commands nobody else runs. */
 const NO_TASKS: TaskAbort = () => Promise.resolve();
 
+/** Told of each I_T nexus whose registration a PREEMPT, PREEMPT AND ABORT or CLEAR removed. */
+export type RegistrationRemoved = (nexus: string) => void;
+
+/** No one to tell: a unit without state kept per I_T nexus beside its reservations. */
+const NO_ONE: RegistrationRemoved = () => undefined;
+
 interface Registration {
   key: bigint;
   readonly allTgPt: boolean;
@@ -127,6 +137,7 @@ const SARK_BYTE = 8;
 export class Reservations {
   readonly #ua: UnitAttentionSink;
   readonly #abort: TaskAbort;
+  readonly #removed: RegistrationRemoved;
   /** Registrations in the order they were made (READ KEYS and READ FULL STATUS list them so). */
   readonly #registrations = new Map<string, Registration>();
   readonly #identities = new Map<string, Uint8Array>();
@@ -136,9 +147,10 @@ export class Reservations {
   #reserved = false;
   #generation = 0;
 
-  constructor(ua: UnitAttentionSink, abort: TaskAbort = NO_TASKS) {
+  constructor(ua: UnitAttentionSink, abort: TaskAbort = NO_TASKS, removed: RegistrationRemoved = NO_ONE) {
     this.#ua = ua;
     this.#abort = abort;
+    this.#removed = removed;
   }
 
   /** True while any reservation (SPC-2 or persistent) exists: only then can a command conflict. */
@@ -325,13 +337,14 @@ export class Reservations {
     return GOOD;
   }
 
-  /** CLEAR: the reservation and every registration go; the other registrants get RESERVATIONS PREEMPTED. */
+  /** CLEAR: the reservation and every registration go (the sender's too); the other registrants get RESERVATIONS PREEMPTED. */
   clear(nexus: string, key: bigint): CommandOutcome {
     if (!this.#keyMatches(nexus, key)) return RESERVATION_CONFLICT;
-    const others = [...this.#registrations.keys()].filter((n) => n !== nexus);
+    const removed = [...this.#registrations.keys()];
     this.#registrations.clear();
     this.#setPersistent(undefined);
-    for (const n of others) this.#ua(n, Asc.RESERVATIONS_PREEMPTED);
+    this.#tellRemoved(removed);
+    for (const n of removed) if (n !== nexus) this.#ua(n, Asc.RESERVATIONS_PREEMPTED);
     this.#bump();
     return GOOD;
   }
@@ -419,6 +432,7 @@ export class Reservations {
     const removed = preempted.filter((n) => n !== nexus);
     for (const n of removed) this.#registrations.delete(n);
     this.#setPersistent({ type, scope, holder: isAllRegistrants(type) ? undefined : nexus });
+    this.#tellRemoved(removed);
     for (const n of removed) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
     if (pr.type !== type || pr.scope !== scope) this.#tellOthers(nexus, Asc.RESERVATIONS_RELEASED);
     this.#bump();
@@ -431,9 +445,14 @@ export class Reservations {
     if (removed.length === 0) return { outcome: RESERVATION_CONFLICT, preempted: [] };
     for (const n of removed) this.#registrations.delete(n);
     if (this.#pr?.holder === undefined && this.#registrations.size === 0) this.#setPersistent(undefined);
+    this.#tellRemoved(removed);
     for (const n of removed) if (n !== nexus) this.#ua(n, Asc.REGISTRATIONS_PREEMPTED);
     this.#bump();
     return { outcome: GOOD, preempted: removed };
+  }
+
+  #tellRemoved(nexuses: readonly string[]): void {
+    for (const n of nexuses) this.#removed(n);
   }
 
   /** A unit attention for every registered nexus but `nexus`. */

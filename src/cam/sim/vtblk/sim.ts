@@ -44,9 +44,13 @@
 // recovery meanwhile completes a marked CCB CAM_REQ_ABORTED rather than
 // re-issuing it, even the one it is for (a timeout gives an aborted command no
 // status either), and leaves the waiting PROUT alone (it has nothing on the
-// ring, and re-issued it would preempt again).
+// ring, and re-issued it would preempt again). XPT_ABORT_TASK_SET and
+// XPT_CLEAR_TASK_SET (SAM-5 task management) abort the same way, the logical
+// unit naming whose commands; they complete after all of them. Where the unit
+// says so (TAS 1, another I_T nexus's commands), an aborted CCB completes with
+// TASK ABORTED status (CAM_SCSI_STATUS_ERROR) instead of CAM_REQ_ABORTED.
 
-import { SbcEmulator, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult, type TaskAbortResult } from '../../../scsi/sbc/emulator.js';
+import { SbcEmulator, type AbortedCommandEnd, type ExecuteOptions, type SbcEmulatorOptions, type SbcResult, type TaskAbortResult } from '../../../scsi/sbc/emulator.js';
 import { UnitAttention } from '../../../scsi/sbc/errors.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
@@ -108,7 +112,7 @@ interface Recovery {
   readonly requesters: Ccb[];
 }
 
-/** A PREEMPT AND ABORT's wait for the CCBs it aborted here. */
+/** A PREEMPT AND ABORT's or task management function's wait for the CCBs it aborted here. */
 interface AbortWait {
   pending: number;
   resolve: () => void;
@@ -119,16 +123,26 @@ interface Active extends ActiveCcb {
   /** Set once a recovery took the CCB over; `final` is what it will complete with. */
   captured: Recovery | undefined;
   final: number;
-  /** Set once PREEMPT AND ABORT aborted it: it completes CAM_REQ_ABORTED, and these waits learn of it. */
+  /** Set once PREEMPT AND ABORT or task management aborted it: it completes aborted (#finishAborted), and these waits learn of it. */
   aborted: AbortWait[] | undefined;
+  /** The SCSI status it then completes with (TASK ABORTED, TAS 1); absent: CAM_REQ_ABORTED, no status. */
+  abortStatus?: number;
   /** Set on the PREEMPT AND ABORT itself while it waits for what it aborted. */
   awaits: AbortWait | undefined;
 }
 
 /** A CCB handed back unstarted (#giveBack) until its completion runs. */
 interface GivenBack extends ActiveCcb {
-  /** Set once PREEMPT AND ABORT aborted it, as Active's. */
+  /** Set once PREEMPT AND ABORT or task management aborted it, as Active's. */
   aborted: AbortWait[] | undefined;
+  abortStatus?: number;
+}
+
+/** Marks `e` aborted for `wait`, to end as `how` says: the first abort decides how it ends. */
+function markAborted(e: Active | GivenBack, how: AbortedCommandEnd, wait: AbortWait): void {
+  if (e.aborted === undefined && how === 'task-aborted') e.abortStatus = ScsiStatus.TASK_ABORTED;
+  (e.aborted ??= []).push(wait);
+  wait.pending += 1;
 }
 
 /** `e` completed: the aborts waiting for it learn so. */
@@ -170,7 +184,7 @@ export class VtblkSim implements Sim {
   #recovery: Recovery | undefined;
   #recovered: Promise<void> = Promise.resolve();
   readonly #pending: RecoveryRequest[] = [];
-  /** The CCB whose command the emulator is starting (the one a TaskAborter call comes from). */
+  /** The CCB whose command the emulator is starting (a TaskAborter call from within it leaves it alone). */
   #starting: Active | undefined;
 
   private constructor(driver: VirtioBlkDriver, bcs: VirtioBlockCommandSet, emulator: SbcEmulator, reserve: number, opts: VtblkSimOptions) {
@@ -194,7 +208,7 @@ export class VtblkSim implements Sim {
     driver.onConfigChange(() => {
       this.#configChanged();
     });
-    emulator.onAbortTasks((nexuses) => this.#abortTasks(nexuses));
+    emulator.onAbortTasks((end) => this.#abortTasks(end));
   }
 
   /**
@@ -299,6 +313,15 @@ export class VtblkSim implements Sim {
         this.emulator.forgetNexus(ccb.initiatorId);
         this.#finishLater(ccb, CamStatus.REQ_CMP);
         return;
+      case XptFunc.ABORT_TASK_SET:
+      case XptFunc.CLEAR_TASK_SET: {
+        // The logical unit names whose commands end, and how (#abortTasks); done once they all have.
+        const aborted = ccb.func === XptFunc.ABORT_TASK_SET ? this.emulator.abortTaskSet(ccb.initiatorId) : this.emulator.clearTaskSet(ccb.initiatorId);
+        void aborted.then(() => {
+          this.#finish(ccb, CamStatus.REQ_CMP);
+        });
+        return;
+      }
       case XptFunc.NOOP:
       case XptFunc.GDEV_TYPE:
       case XptFunc.GDEV_STATS:
@@ -382,38 +405,39 @@ export class VtblkSim implements Sim {
   }
 
   /**
-   * The emulator's TaskAborter (PREEMPT AND ABORT): every CCB of `nexuses`
-   * (a CCB naming no initiator is the SIM's own nexus) but the one starting.
-   * See the file header.
+   * The emulator's TaskAborter (PREEMPT AND ABORT, task management): every
+   * CCB whose I_T nexus `end` names (a CCB naming no initiator is the SIM's
+   * own nexus), but the one starting when a command calls it, ending as `end`
+   * says. See the file header.
    */
-  #abortTasks(nexuses: ReadonlySet<string>): TaskAbortResult {
+  #abortTasks(end: (nexus: string) => AbortedCommandEnd | undefined): TaskAbortResult {
     const self = this.#starting;
-    if (self === undefined) throw new Error(`${this.name}${this.unit}: tasks can only be aborted by a command being started`);
     const had = new Set<string>();
-    const pick = (ccb: ScsiIoCcb): boolean => {
+    const how = (ccb: ScsiIoCcb): AbortedCommandEnd | undefined => {
       const nexus = ccb.initiator?.id ?? this.#nexus;
-      if (!nexuses.has(nexus)) return false;
-      had.add(nexus);
-      return true;
+      const ending = end(nexus);
+      if (ending !== undefined) had.add(nexus);
+      return ending;
     };
     const wait: AbortWait = { pending: 0, resolve: () => undefined };
     const done = new Promise<void>((r) => {
       wait.resolve = r;
     });
     for (const e of this.#active.values()) {
-      if (e === self || !pick(e.ccb)) continue;
-      (e.aborted ??= []).push(wait);
-      wait.pending += 1;
+      const ending = e === self ? undefined : how(e.ccb);
+      if (ending === undefined) continue;
+      markAborted(e, ending, wait);
       if (e.captured !== undefined) e.final = CamStatus.REQ_ABORTED;
     }
     for (const e of this.#givenBack.values()) {
-      if (!pick(e.ccb)) continue;
-      (e.aborted ??= []).push(wait);
-      wait.pending += 1;
+      const ending = how(e.ccb);
+      if (ending !== undefined) markAborted(e, ending, wait);
     }
-    if (wait.pending > 0) self.awaits = wait;
-    else wait.resolve();
-    this.#bound().abortQueued(this.#path(), pick);
+    if (wait.pending === 0) wait.resolve();
+    else if (self !== undefined) self.awaits = wait;
+    const handle = this.#bound();
+    handle.abortQueued(this.#path(), (ccb) => how(ccb) === 'no-status');
+    handle.abortQueued(this.#path(), (ccb) => how(ccb) === 'task-aborted', ScsiStatus.TASK_ABORTED);
     return { nexuses: [...had], done };
   }
 
@@ -446,8 +470,8 @@ export class VtblkSim implements Sim {
     if (this.#active.get(ccb) !== entry || entry.captured !== undefined) return;
     this.#active.delete(entry);
     if (entry.aborted !== undefined) {
-      // Whatever the device did, an aborted command ends without status (TAS 0).
-      this.#finish(ccb, CamStatus.REQ_ABORTED);
+      // Whatever the device did, an aborted command ends as its abort said.
+      this.#finishAborted(entry);
       settleAborts(entry);
       if (this.driver.broken !== undefined && r?.status !== ScsiStatus.GOOD) this.#requestRecovery({ kind: 'broken' });
       return;
@@ -473,7 +497,7 @@ export class VtblkSim implements Sim {
     if (current !== undefined) {
       const captured = req.victim === undefined ? undefined : this.#active.get(req.victim.ccb);
       if (req.victim !== undefined && captured?.captured === current) {
-        // An aborted CCB keeps CAM_REQ_ABORTED (TAS 0: no status, not even a timeout's).
+        // An aborted CCB ends as its abort said (#finishAborted), not with a timeout's status.
         if (captured.aborted === undefined) captured.final = req.victim.status;
         if (req.requester !== undefined) current.requesters.push(req.requester);
         return;
@@ -496,7 +520,7 @@ export class VtblkSim implements Sim {
     const rec: Recovery = { entries, requesters: req.requester === undefined ? [] : [req.requester] };
     for (const e of rec.entries) {
       e.captured = rec;
-      // An aborted CCB is not re-issued, and gets no status even as the victim (TAS 0).
+      // An aborted CCB is not re-issued, and ends as its abort said even as the victim.
       e.final = e.aborted !== undefined ? CamStatus.REQ_ABORTED : req.victim?.ccb === e.ccb ? req.victim.status : CamStatus.REQUEUE_REQ;
     }
     this.#recovery = rec;
@@ -543,7 +567,8 @@ export class VtblkSim implements Sim {
     const order = [...rec.entries].sort((a, b) => Number(b.final !== CamStatus.REQUEUE_REQ) - Number(a.final !== CamStatus.REQUEUE_REQ));
     for (const e of order) {
       if (!this.#active.delete(e)) continue;
-      this.#finish(e.ccb, status(e));
+      if (e.aborted === undefined) this.#finish(e.ccb, status(e));
+      else this.#finishAborted(e);
       settleAborts(e);
     }
     for (const r of rec.requesters.splice(0)) this.#finish(r, requesterStatus);
@@ -594,6 +619,12 @@ export class VtblkSim implements Sim {
     this.#done(ccb);
   }
 
+  /** Completes an aborted CCB: CAM_REQ_ABORTED (no status), or with the SCSI status its abort gave it (TASK ABORTED). */
+  #finishAborted(e: Active | GivenBack): void {
+    if (e.abortStatus === undefined) this.#finish(e.ccb, CamStatus.REQ_ABORTED);
+    else this.#finish(e.ccb, CamStatus.SCSI_STATUS_ERROR, e.abortStatus);
+  }
+
   /**
    * #finishLater for an XPT_SCSI_IO of this unit: until the completion runs the
    * CCB is neither here nor waiting in the device queue, so it is kept where
@@ -609,7 +640,7 @@ export class VtblkSim implements Sim {
         this.#finish(ccb, status, scsiStatus);
         return;
       }
-      this.#finish(ccb, CamStatus.REQ_ABORTED);
+      this.#finishAborted(entry);
       settleAborts(entry);
     });
   }
