@@ -36,7 +36,14 @@ export interface IscsiServerOptions {
   readonly log?: (line: string) => void;
 }
 
-const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 15_000, loginTimeoutMs: 15_000 };
+// An idle connection is pinged after 30 s and dropped when the answer has not
+// come 60 s later (SPDK's NOP-In interval and timeout). The answer may well be
+// late without the initiator being gone: libiscsi's synchronous API, which
+// SCSI test suites use, reads the socket only while a call runs, so a client
+// that sleeps a minute between commands answers the ping only when it sends
+// the next one. Dropping it sooner ends its I_T nexus, and every command after
+// a sleep would meet a fresh unit attention.
+const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 60_000, loginTimeoutMs: 15_000 };
 
 interface TargetState {
   readonly config: IscsiTargetConfig;
