@@ -1,6 +1,7 @@
 // Block backends behind the BlockBackend interface: a sparse RAM disk, the same
-// in shared memory for device worker threads, an image file, and a
-// fault-injecting wrapper for tests; plus opening a backend another thread shared.
+// in shared memory for device worker threads, an image file, a
+// fault-injecting wrapper for tests and a bandwidth-limiting one; plus opening
+// a backend another thread shared.
 
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
 export { SharedMemoryBackend, type SharedMemoryBackendOptions, type SharedMemoryShare } from './shared-memory.js';
