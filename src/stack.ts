@@ -7,7 +7,7 @@ import type { BlockBackend } from './virtio/device/backend.js';
 import type { VirtioBlkDeviceOptions } from './virtio/device/blk-device.js';
 import { attachLocalVirtioBlk, type LocalVirtioBlk } from './virtio/local-stack.js';
 import { attachWorkerVirtioBlk, type WorkerVirtioBlk } from './virtio/worker-stack.js';
-import type { SbcEmulatorOptions } from './scsi/sbc/emulator.js';
+import type { SbcEmulatorOptions } from './scsi/sbc/unit-description.js';
 import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
 import { VtblkSim } from './cam/sim/vtblk/sim.js';
 import { DaPeriph, type DaOptions } from './cam/periph/da.js';

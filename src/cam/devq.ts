@@ -2,7 +2,9 @@
 // cam_xpt.c (xpt_run_devq, xpt_schedule_devq, xpt_done_process,
 // XPT_REL_SIMQ), cam_ccbq.h (cam_ccbq) and cam_periph.c (the QUEUE FULL
 // handling that shrinks openings). The SIM queue the device queues of one SIM
-// share is simq.ts; freeze ownership is freeze.ts.
+// share is simq.ts; freeze ownership is freeze.ts; what the XPT hands a
+// device queue and gets back is devq-api.ts; a CCB's entry is devq-entry.ts;
+// CCB timeouts are devq-timeouts.ts.
 //
 // Openings are computed from the SIM's ring, not configured: each active CCB
 // holds `cost(ccb)` of the SIM's budget and a CCB starts only while the
@@ -22,76 +24,13 @@
 import { CcbFlag, RelSim, TagAction, type ScsiIoCcb } from './ccb.js';
 import { CAM_DEV_QFRZN, CamStatus, camStatus, camStatusName } from './status.js';
 import { ScsiStatus } from '../scsi/status.js';
-import { CAM_UNQUEUED_INDEX, CamQueue, nextGeneration, type CamqEntry } from './queue.js';
-import { OneShot, type CamClock } from './clock.js';
+import { CamQueue, nextGeneration } from './queue.js';
 import { LatencyHistogram } from './stats.js';
-import { assertCount, type Dispatcher, type SimQueue } from './simq.js';
+import { assertCount, type Dispatcher } from './simq.js';
 import { Freezes, RELEASE_CONDITIONS } from './freeze.js';
-
-/** The SIM as a device queue sees it (the XPT adapts a registered Sim to this). */
-export interface DevqSim {
-  /** Budget shared by every active CCB of the SIM; read on every dispatch. */
-  capacity(): number;
-  /** What `ccb` holds of the budget while active. */
-  cost(ccb: ScsiIoCcb): number;
-  /** Hands `ccb` to the SIM; it comes back through `from.complete`. */
-  start(ccb: ScsiIoCcb, from: DeviceQueue): void;
-  /** `ccb` outlived its timeout; the SIM recovers and completes it. */
-  timeout(ccb: ScsiIoCcb): void;
-}
-
-/** Adaptive queue-depth knobs. */
-export interface DevqTuning {
-  /** Openings never shrink below this (cam_periph mintags). */
-  readonly minTags: number;
-  /** Successful completions after which a shrunken tag limit grows by one. */
-  readonly growAfter: number;
-  /** Back-off before retrying a CAM_REQUEUE_REQ that came back with nothing else active. */
-  readonly requeueDelayMs: number;
-}
-
-export const DEFAULT_DEVQ_TUNING: DevqTuning = { minTags: 1, growAfter: 64, requeueDelayMs: 10 };
-
-/** What the device queues of one SIM share. */
-export interface DevqBus {
-  readonly simq: SimQueue;
-  readonly sim: DevqSim;
-  readonly clock: CamClock;
-  readonly tuning: DevqTuning;
-}
-
-/** Device queue state; the XPT reports it as DevqStats (periph-api.ts). */
-export interface DeviceQueueStats {
-  /** CCBs that could start now if the queue were not frozen: tag limit minus active, capped by the free budget (a CCB costs at least 1). */
-  readonly openings: number;
-  readonly active: number;
-  readonly queued: number;
-  /** Error completions handed back with CAM_DEV_QFRZN since the queue was last thawed (0 once frozen is 0). */
-  readonly held: number;
-  /** Every freeze: the periphs', and those owned by pending timed or completion releases. */
-  readonly frozen: number;
-  readonly simFrozen: number;
-  readonly charged: number;
-  readonly capacity: number;
-  readonly maxActive: number;
-  readonly maxCharged: number;
-  /** CCBs that may be active at once: the budget, or less after QUEUE FULL / ADJUST_OPENINGS. */
-  readonly tagLimit: number;
-  readonly completed: number;
-  /** Submit-to-completion time (waiting included) per LatencyHistogram bucket. */
-  readonly latencyUs: readonly number[];
-}
-
-/** What XPT_REL_SIMQ asks of a device queue (struct ccb_relsim). */
-export interface RelSimRequest {
-  readonly releaseFlags: number;
-  readonly openings: number;
-  readonly releaseTimeoutMs: number;
-  readonly releaseCount: number;
-}
-
-/** What happened to a CCB an XPT_ABORT named. */
-export type AbortOutcome = 'aborted' | 'active' | 'unknown';
+import type { AbortOutcome, DeviceQueueStats, DevqBus, RelSimRequest } from './devq-api.js';
+import { DevqEntry, describeCcb, entryOf } from './devq-entry.js';
+import { CcbTimeouts } from './devq-timeouts.js';
 
 // Queue priorities below every CamPriority: HEAD OF QUEUE goes before
 // everything waiting, then CCBs the SIM gave back (CAM_REQUEUE_REQ), which
@@ -99,53 +38,8 @@ export type AbortOutcome = 'aborted' | 'active' | 'unknown';
 const HEAD_OF_QUEUE_PRIORITY = -2;
 const REQUEUE_PRIORITY = -1;
 
-/**
- * A CCB's place in its device queue, reached from the CCB itself
- * (ccb.xptPriv) and kept in the queue's active list by index: no hash table
- * per I/O (see CcbHeader.xptPriv).
- */
-class DevqEntry implements CamqEntry {
-  readonly ccb: ScsiIoCcb;
-  readonly queue: DeviceQueue;
-  priority: number;
-  generation: number;
-  index = CAM_UNQUEUED_INDEX;
-  /** Position in the queue's active list, or -1 while not active. */
-  activeIndex = -1;
-  /** Budget held while active. */
-  cost = 0;
-  readonly queuedAt: number;
-  /** Clock time the timeout fires; +Infinity when none is armed. */
-  deadline = Number.POSITIVE_INFINITY;
-  /** The SIM was told about the timeout and owes the completion. */
-  timedOut = false;
-  /** When it last started (nextStartSeq), for start order among active CCBs. */
-  startSeq = 0;
-
-  constructor(ccb: ScsiIoCcb, queue: DeviceQueue, priority: number, generation: number, queuedAt: number) {
-    this.ccb = ccb;
-    this.queue = queue;
-    this.priority = priority;
-    this.generation = generation;
-    this.queuedAt = queuedAt;
-  }
-}
-
 /** Start order across every device queue (a CCB's startSeq). */
 let nextStartSeq = 0;
-
-const entryOf = (ccb: ScsiIoCcb): DevqEntry | undefined => (ccb.xptPriv instanceof DevqEntry ? ccb.xptPriv : undefined);
-
-/** The device queue `ccb` waits in or is active from, if any. */
-export function deviceQueueOf(ccb: ScsiIoCcb): DeviceQueue | undefined {
-  return entryOf(ccb)?.queue;
-}
-
-/** A short description of a CCB for error messages. */
-export function describeCcb(ccb: ScsiIoCcb): string {
-  const op = ccb.cdb[0] ?? 0;
-  return `SCSI_IO ${ccb.path.bus}:${ccb.path.target}:${ccb.path.lun} opcode ${op.toString(16).padStart(2, '0')}h`;
-}
 
 /**
  * One logical unit's queue (cam_ed + cam_ccbq): waiting CCBs by priority,
@@ -159,7 +53,7 @@ export class DeviceQueue implements Dispatcher {
   /** Active entries, each knowing its index (swap-remove). */
   readonly #active: DevqEntry[] = [];
   readonly #freezes: Freezes;
-  readonly #timeouts: OneShot;
+  readonly #timeouts: CcbTimeouts;
   readonly #latency = new LatencyHistogram();
   #generation = 0;
   #charged = 0;
@@ -186,7 +80,7 @@ export class DeviceQueue implements Dispatcher {
     this.#freezes = new Freezes(bus.clock, () => {
       bus.simq.run();
     });
-    this.#timeouts = new OneShot(bus.clock);
+    this.#timeouts = new CcbTimeouts(bus, this.#active);
     bus.simq.attach(this);
   }
 
@@ -290,7 +184,7 @@ export class DeviceQueue implements Dispatcher {
       this.#maxActive = Math.max(this.#maxActive, this.#active.length);
       this.#maxCharged = Math.max(this.#maxCharged, this.#charged);
       e.ccb.state = 'active';
-      if (e.ccb.timeoutMs > 0) this.#armTimeout(e);
+      if (e.ccb.timeoutMs > 0) this.#timeouts.start(e, this.#now);
       sim.start(e.ccb, this);
     }
   }
@@ -527,44 +421,5 @@ export class DeviceQueue implements Dispatcher {
       last.activeIndex = e.activeIndex;
     }
     e.activeIndex = -1;
-  }
-
-  #armTimeout(e: DevqEntry): void {
-    e.deadline = (this.#now ?? this.#bus.clock.now()) + e.ccb.timeoutMs;
-    e.timedOut = false;
-    if (e.deadline < this.#timeouts.at) {
-      this.#timeouts.arm(e.ccb.timeoutMs, () => {
-        this.#sweep();
-      });
-    }
-  }
-
-  /**
-   * One timer serves every active CCB: it is armed for the earliest deadline
-   * and, when it fires, tells the SIM about each expired CCB and re-arms for
-   * the next. Deadlines mostly arrive in order, so dispatch rarely re-arms.
-   */
-  #sweep(): void {
-    const now = this.#bus.clock.now();
-    const expired: DevqEntry[] = [];
-    let next = Number.POSITIVE_INFINITY;
-    for (const e of this.#active) {
-      if (e.timedOut) continue;
-      if (e.deadline <= now) expired.push(e);
-      else next = Math.min(next, e.deadline);
-    }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.#timeouts.arm(next - now, () => {
-        this.#sweep();
-      });
-    }
-    // In start order, as the SIM got them (the active list is not kept in order).
-    expired.sort((a, b) => a.startSeq - b.startSeq);
-    for (const e of expired) {
-      // An earlier timeout's recovery may have completed it already.
-      if (e.activeIndex < 0 || e.timedOut) continue;
-      e.timedOut = true;
-      this.#bus.sim.timeout(e.ccb);
-    }
   }
 }

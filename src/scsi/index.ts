@@ -69,7 +69,8 @@ export { encodeIscsiTransportId, transportIdLengthFault, IscsiTransportIdFormat,
 export { VpdPage } from './vpd.js';
 export { ModePageCode } from './mode-pages.js';
 export type { LogicalUnitInfo, LogicalBlockLength } from './device-info.js';
-export { SbcEmulator, type SbcEmulatorOptions, type SbcResult, type ExecuteOptions } from './sbc/emulator.js';
+export { SbcEmulator, type SbcResult, type ExecuteOptions } from './sbc/emulator.js';
+export type { SbcEmulatorOptions } from './sbc/unit-description.js';
 export type {
   BlockCommandSet,
   BlockGeometry,

@@ -19,7 +19,7 @@
 // (the CAM devq), which this layer cannot re-shape (TAS is the unit's
 // `info.taskAbortedStatus`, 0 by default: a command that another I_T nexus's
 // CLEAR TASK SET or PREEMPT AND ABORT aborts ends without status, and its nexus
-// gets COMMANDS CLEARED BY ANOTHER INITIATOR, see emulator.ts); RCD and the pre-fetch
+// gets COMMANDS CLEARED BY ANOTHER INITIATOR, see task-abort.ts); RCD and the pre-fetch
 // fields have no virtio-blk counterpart; the Informational Exceptions page
 // describes a device that never raises informational exceptions; the error
 // recovery knobs have no meaning over virtio-blk.

@@ -7,11 +7,15 @@
 // byte per ring slot, so submitting costs no allocation besides an indirect
 // table (from the guest allocator) and, for discard/write-zeroes, the segment
 // array. Completion is a value (status or "aborted"), never an exception.
+//
+// This file owns the request path (submit, kick, completion, waiting for ring
+// room) and the driver's lifecycle. The request and completion types are
+// blk-request.ts; a queue's slots and setup are blk-queue.ts; the status
+// handshake and config reading of initialization are blk-init.ts.
 
 import type { GuestRange } from './guest-memory.js';
 import type { GuestAllocator } from './guest-allocator.js';
-import { SplitVirtqDriver, splitRingAreaSizes, type VirtqBuffer } from './split-ring.js';
-import { VirtqAlign } from './ring-layout.js';
+import type { SplitVirtqDriver, VirtqBuffer } from './split-ring.js';
 import type { VirtioTransport } from './transport/transport.js';
 import {
   VIRTIO_BLK_ID_BYTES,
@@ -26,45 +30,16 @@ import {
   VIRTIO_BLK_T_WRITE_ZEROES,
   VirtioBlkReqHeader,
   encodeDiscardSegments,
-  type DiscardSegment,
 } from './blk-wire.js';
-import { VIRTIO_BLK_CONFIG_SIZE, decodeBlkConfig, type VirtioBlkConfig } from './blk-config.js';
-import {
-  VIRTIO_BLK_F_MQ,
-  VIRTIO_BLK_F_SEG_MAX,
-  VIRTIO_F_EVENT_IDX,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_BLK_IMPLEMENTED_FEATURES,
-  hasFeature,
-  negotiateFeatures,
-} from './blk-features.js';
-import {
-  VIRTIO_CONFIG_S_ACKNOWLEDGE,
-  VIRTIO_CONFIG_S_DRIVER,
-  VIRTIO_CONFIG_S_DRIVER_OK,
-  VIRTIO_CONFIG_S_FAILED,
-  VIRTIO_CONFIG_S_FEATURES_OK,
-  VIRTIO_CONFIG_S_NEEDS_RESET,
-} from './device-status.js';
+import type { VirtioBlkConfig } from './blk-config.js';
+import { VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_IMPLEMENTED_FEATURES, hasFeature } from './blk-features.js';
+import { VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_NEEDS_RESET } from './device-status.js';
+import type { BlkCompletion, BlkRequest } from './blk-request.js';
+import { allocBlkQueue, type Queue, type Slot, type Waiter } from './blk-queue.js';
+import { negotiateDevice, readBlkConfig, setDriverOk } from './blk-init.js';
 
 /** Features this driver understands. */
 export const VIRTIO_BLK_DRIVER_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
-
-/** One virtio-blk request. Data buffers are guest memory the caller owns until completion. */
-export type BlkRequest =
-  | { readonly type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT; readonly sector: bigint; readonly data: readonly GuestRange[] }
-  | { readonly type: typeof VIRTIO_BLK_T_FLUSH }
-  | { readonly type: typeof VIRTIO_BLK_T_GET_ID; readonly data: GuestRange }
-  | { readonly type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BLK_T_WRITE_ZEROES; readonly segments: readonly DiscardSegment[] };
-
-/**
- * How a request ended: the device's status byte (VIRTIO_BLK_S_*; a status byte
- * the device left unwritten or set to an undefined value reads as IOERR), or
- * `aborted` when the request never got a status (device reset, ring broken).
- */
-export type BlkCompletion =
-  | { readonly kind: 'done'; readonly status: number; readonly len: number }
-  | { readonly kind: 'aborted'; readonly reason: string };
 
 export interface BlkDriverOptions {
   readonly transport: VirtioTransport;
@@ -92,17 +67,6 @@ export interface BlkDriverError {
   readonly reason: string;
 }
 
-interface Slot {
-  readonly index: number;
-  readonly header: number;
-  readonly status: number;
-  /** The header and status buffers as the ring takes them (the same for every request of the slot). */
-  readonly headerBuffer: VirtqBuffer;
-  readonly statusBuffer: VirtqBuffer;
-  done: ((c: BlkCompletion) => void) | undefined;
-  extra: number | undefined;
-}
-
 /** A data buffer as #buffers builds it, reused request after request (the ring copies it before add() returns). */
 interface ScratchBuffer {
   addr: number;
@@ -110,26 +74,8 @@ interface ScratchBuffer {
   write: boolean;
 }
 
-interface Queue {
-  readonly ring: SplitVirtqDriver<Slot>;
-  readonly slots: Slot[];
-  readonly freeSlots: number[];
-  readonly allocations: number[];
-  /** Callers of request() waiting for room, in FIFO order. */
-  readonly waiters: Waiter[];
-  kickScheduled: boolean;
-  /** Requests added since the last publish. */
-  unpublished: number;
-}
-
 const STATUS_UNWRITTEN = 0xff;
 const U64_MAX = (1n << 64n) - 1n;
-
-/** A request() caller waiting for ring room: try to submit, or give up with a reason. */
-interface Waiter {
-  attempt(): boolean;
-  abort(reason: string): void;
-}
 
 /** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
 export class VirtioBlkDriver {
@@ -386,20 +332,12 @@ export class VirtioBlkDriver {
     await t.reset();
     const gone = t.lost?.();
     if (gone !== undefined) return this.#fail(gone);
-    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE);
-    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-    const offered = t.getDeviceFeatures();
-    const wanted = (this.#opts.features ?? VIRTIO_BLK_DRIVER_FEATURES) & VIRTIO_BLK_DRIVER_FEATURES;
-    const neg = negotiateFeatures(offered, wanted);
+    const neg = negotiateDevice(t, (this.#opts.features ?? VIRTIO_BLK_DRIVER_FEATURES) & VIRTIO_BLK_DRIVER_FEATURES);
     if (!neg.ok) return this.#fail(neg.reason);
-    t.setDriverFeatures(neg.features);
-    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-    // §3.1.1 step 6: re-read; the device clears FEATURES_OK when it cannot accept them.
-    if ((t.getStatus() & VIRTIO_CONFIG_S_FEATURES_OK) === 0) return this.#fail('device did not accept the negotiated features (FEATURES_OK cleared)');
     this.#features = neg.features;
     this.#featuresLo = Number(neg.features & 0xffff_ffffn);
     this.#featuresHi = Number(neg.features >> 32n);
-    this.#config = this.#readConfig();
+    this.#config = readBlkConfig(t);
     const mq = hasFeature(this.#features, VIRTIO_BLK_F_MQ) ? this.#config.numQueues : 1;
     const nq = Math.min(this.#opts.queues ?? 1, mq, t.numQueues());
     if (nq < 1) return this.#fail('device has no request queue');
@@ -411,8 +349,8 @@ export class VirtioBlkDriver {
       if (irq.kind === 'queue') this.#drain(irq.queue);
       else this.#configChanged();
     });
-    t.setStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-    if ((t.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) return this.#fail('device needs a reset right after DRIVER_OK');
+    const notOk = setDriverOk(t);
+    if (notOk !== undefined) return this.#fail(notOk);
     return undefined;
   }
 
@@ -422,57 +360,12 @@ export class VirtioBlkDriver {
     return { ok: false, reason };
   }
 
-  /** §2.5.1: read until config_generation is stable across the read. */
-  #readConfig(): VirtioBlkConfig {
-    for (;;) {
-      const before = this.transport.configGeneration();
-      const bytes = this.transport.readConfig(0, VIRTIO_BLK_CONFIG_SIZE);
-      if (this.transport.configGeneration() === before) return decodeBlkConfig(bytes);
-    }
-  }
-
+  /** §3.1.1 step 7: allocates queue `q` and enables it on the transport. */
   #setupQueue(q: number): string | undefined {
-    const max = this.transport.queueMaxSize(q);
-    const size = Math.min(this.#opts.queueSize ?? 256, max);
-    if (max === 0 || size < 1) return `queue ${q} does not exist on the device`;
-    const sizes = splitRingAreaSizes(size);
-    const allocations: number[] = [];
-    const take = (len: number, align: number): number | undefined => {
-      const r = this.#alloc.alloc(len, align);
-      if (r !== undefined) allocations.push(r.addr);
-      return r?.addr;
-    };
-    const desc = take(sizes.desc, VirtqAlign.desc);
-    const avail = take(sizes.avail, VirtqAlign.avail);
-    const used = take(sizes.used, VirtqAlign.used);
-    // Headers are 16-byte aligned so a header never straddles anything odd.
-    const headers = take(size * VirtioBlkReqHeader.SIZE, 16);
-    const statuses = take(size, 1);
-    if (desc === undefined || avail === undefined || used === undefined || headers === undefined || statuses === undefined) {
-      for (const a of allocations) this.#alloc.free(a);
-      return `guest memory too small for a ${size}-entry queue`;
-    }
-    const ring = new SplitVirtqDriver<Slot>(this.transport.memory, size, { desc, avail, used }, {
-      indirect: hasFeature(this.#features, VIRTIO_F_INDIRECT_DESC),
-      eventIdx: hasFeature(this.#features, VIRTIO_F_EVENT_IDX),
-      allocator: this.#alloc,
-    });
-    const slots: Slot[] = [];
-    for (let i = 0; i < size; i++) {
-      const header = headers + i * VirtioBlkReqHeader.SIZE;
-      const status = statuses + i;
-      slots.push({
-        index: i,
-        header,
-        status,
-        headerBuffer: { addr: header, len: VirtioBlkReqHeader.SIZE, write: false },
-        statusBuffer: { addr: status, len: 1, write: true },
-        done: undefined,
-        extra: undefined,
-      });
-    }
-    this.#queues[q] = { ring, slots, freeSlots: slots.map((s) => s.index).reverse(), allocations, waiters: [], kickScheduled: false, unpublished: 0 };
-    this.transport.enableQueue(q, size, { desc, avail, used });
+    const made = allocBlkQueue(this.transport, this.#alloc, q, this.#opts.queueSize ?? 256, this.#features);
+    if (typeof made === 'string') return made;
+    this.#queues[q] = made.queue;
+    this.transport.enableQueue(q, made.size, made.addrs);
     return undefined;
   }
 
@@ -596,7 +489,7 @@ export class VirtioBlkDriver {
     if ((this.transport.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
       this.#broken ??= 'device needs a reset (DEVICE_NEEDS_RESET)';
     }
-    this.#config = this.#readConfig();
+    this.#config = readBlkConfig(this.transport);
     for (const fn of this.#configListeners) fn(this.#config);
   }
 
@@ -623,6 +516,3 @@ export class VirtioBlkDriver {
     return this.#queue(q).ring;
   }
 }
-
-/** Convenience for readers of a completion: did the request succeed? */
-export const blkOk = (c: BlkCompletion): boolean => c.kind === 'done' && c.status === VIRTIO_BLK_S_OK;

@@ -104,12 +104,19 @@ test('LOGICAL UNIT RESET (XPT_RESET_DEV) during an IMMED sanitize: the overwrite
   const again = writesAt(r, held.offset);
   const reset = resetDevice(r.stack);
   await until(() => r.stack.stats(0).simFrozen === 1, 'recovery started');
-  r.probe.holdIf = undefined;
+  // After the reset the sanitize is held again at its next write, so TEST UNIT READY must find it running.
+  r.probe.holdIf = (op) => op.kind === 'write';
   r.probe.releaseHeld();
   expect((await reset) & 0x3f).toBe(REQ_CMP);
+  await until(() => r.probe.heldCount === 1, 'the sanitize writing again after the reset');
+  const tur = async (): Promise<string | undefined> => {
+    const t = await r.stack.pass(0).scsi({ cdb: new Uint8Array(6), direction: 'none' });
+    return senseTriple(t.sense)?.map((n) => n.toString(16).padStart(2, '0')).join('/');
+  };
+  expect([await tur(), await tur()]).toEqual(['06/29/03', '02/04/1b']);
+  r.probe.holdIf = undefined;
+  r.probe.releaseHeld();
   const seen = await turUntilReady(r);
-  expect(seen[0]).toBe('06/29/03');
-  expect(seen).toContain('02/04/1b');
   expect(seen).not.toContain('03/31/03');
   expect(again.n).toBe(1);
   await expectOverwritten(r);

@@ -12,7 +12,8 @@ import { FaultyBackend } from '../../src/virtio/device/backends/faulty.js';
 import { LocalTransport } from '../../src/virtio/transport/local.js';
 import type { VirtioInterrupt } from '../../src/virtio/transport/transport.js';
 import type { BlockBackend } from '../../src/virtio/device/backend.js';
-import { VIRTIO_BLK_DRIVER_FEATURES, VirtioBlkDriver, type BlkCompletion } from '../../src/virtio/blk-driver.js';
+import { VIRTIO_BLK_DRIVER_FEATURES, VirtioBlkDriver } from '../../src/virtio/blk-driver.js';
+import type { BlkCompletion } from '../../src/virtio/blk-request.js';
 import { VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES } from '../../src/virtio/blk-wire.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, featureMask } from '../../src/virtio/blk-features.js';
 

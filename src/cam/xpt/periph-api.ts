@@ -5,7 +5,7 @@
 
 import type { CamPath, Ccb } from '../ccb.js';
 import type { AsyncCode } from '../async.js';
-import type { DeviceQueueStats } from '../devq.js';
+import type { DeviceQueueStats } from '../devq-api.js';
 
 export type { CamPath, Ccb, CcbInitiator, ScsiIoCcb, ScsiIoInit, PathInq } from '../ccb.js';
 export {

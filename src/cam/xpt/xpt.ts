@@ -24,7 +24,9 @@
 import { CAM_LUN_WILDCARD, CAM_TARGET_WILDCARD, XptFunc, pathString, type AbortCcb, type CamPath, type Ccb, type RelSimqCcb, type ScsiIoCcb } from '../ccb.js';
 import { CamStatus } from '../status.js';
 import { AsyncCode } from '../async.js';
-import { DEFAULT_DEVQ_TUNING, DeviceQueue, describeCcb, deviceQueueOf, type DevqBus, type DevqTuning } from '../devq.js';
+import { DeviceQueue } from '../devq.js';
+import { DEFAULT_DEVQ_TUNING, type DevqBus, type DevqTuning } from '../devq-api.js';
+import { describeCcb, deviceQueueOf } from '../devq-entry.js';
 import { SimQueue } from '../simq.js';
 import { systemClock, type CamClock } from '../clock.js';
 import type { AsyncCallback, CamDeviceInfo, DevqStats, PeriphXpt } from './periph-api.js';

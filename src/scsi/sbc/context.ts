@@ -1,7 +1,7 @@
 // What a command handler of the SBC emulator sees: the logical unit (its block
 // device, description, state and locks), the decoded command, and the outcome
 // it returns. Handlers live in handlers-*.ts as tables keyed by CDB family;
-// the emulator (emulator.ts) runs the checks common to every command first.
+// the emulator runs the checks common to every command first (command-steps.ts).
 // Spec: SAM-5 (status, unit attention), SPC-5, SBC-4.
 
 import type { CdbFields } from '../cdb/decode.js';

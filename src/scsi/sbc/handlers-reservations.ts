@@ -2,7 +2,7 @@
 // RESERVE OUT of the SBC emulator: field and parameter list checks here, the
 // reservation state and its rules in reservations.ts. Whether a command
 // conflicts with a reservation is checked by the emulator before any handler
-// runs (emulator.ts, reservation-conflicts.ts). Spec: SPC-5 PERSISTENT RESERVE
+// runs (command-steps.ts, reservation-conflicts.ts). Spec: SPC-5 PERSISTENT RESERVE
 // IN / OUT, SPC-2 RESERVE / RELEASE.
 //
 // PERSISTENT RESERVE OUT checks, in order:

@@ -34,7 +34,7 @@
 // aborted commands get no status, and every other I_T nexus that had commands
 // aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h), after its
 // REGISTRATIONS PREEMPTED when its registration went; with TAS 1 the other
-// nexuses' commands end with TASK ABORTED status instead (emulator.ts).
+// nexuses' commands end with TASK ABORTED status instead (task-abort.ts).
 
 import { ScsiStatus } from '../status.js';
 import { Asc, invalidFieldInParameterList, senseIllegalRequest, type AscAscq } from '../sense.js';

@@ -8,7 +8,7 @@ import { DaPeriph } from '../../../src/cam/periph/da.js';
 import { deleteMethods, planUnmap, splitRuns } from '../../../src/cam/periph/da-plan.js';
 import { CamError } from '../../../src/cam/periph/errors.js';
 import type { CamDeviceInfo } from '../../../src/cam/xpt/periph-api.js';
-import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import type { MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { Asc, senseIllegalRequest, type AscAscq } from '../../../src/scsi/sense.js';
 import { FakeXpt, PATH, hex, type Injection } from './fake-xpt.js';

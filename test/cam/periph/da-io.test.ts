@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { DaPeriph, type DaOptions } from '../../../src/cam/periph/da.js';
 import { CamError } from '../../../src/cam/periph/errors.js';
 import type { CamDeviceInfo } from '../../../src/cam/xpt/periph-api.js';
-import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import type { MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { FakeXpt, PATH, hex, tick } from './fake-xpt.js';
 

@@ -9,7 +9,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { DaPeriph, type DaOptions } from '../../../src/cam/periph/da.js';
 import { CamError } from '../../../src/cam/periph/errors.js';
 import { AsyncCode } from '../../../src/cam/xpt/periph-api.js';
-import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import type { MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { Asc, senseIllegalRequest, senseMiscompare, senseNotReady, senseUnitAttention, sense, SenseKey, type SenseData } from '../../../src/scsi/sense.js';
 import { FakeXpt, PATH, tick, type Injection } from './fake-xpt.js';

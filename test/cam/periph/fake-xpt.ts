@@ -23,7 +23,8 @@ import {
   type PeriphXpt,
   type ScsiIoCcb,
 } from '../../../src/cam/xpt/periph-api.js';
-import { SbcEmulator, type SbcEmulatorOptions } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { encodeSense } from '../../../src/scsi/sense-codec.js';
 import type { SenseData } from '../../../src/scsi/sense.js';

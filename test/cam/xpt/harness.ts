@@ -9,7 +9,7 @@ import { CAM_AUTOSNS_VALID, CamStatus } from '../../../src/cam/status.js';
 import type { Sim, SimHandle } from '../../../src/cam/xpt/sim-api.js';
 import { Xpt, type XptOptions } from '../../../src/cam/xpt/xpt.js';
 import { MemoryBlockSet, SbcEmulator, ScsiStatus, encodeTestUnitReady } from '../../../src/scsi/index.js';
-import type { DevqTuning } from '../../../src/cam/devq.js';
+import type { DevqTuning } from '../../../src/cam/devq-api.js';
 
 /** A clock that only moves when the test says so. */
 export class FakeClock implements CamClock {

@@ -7,7 +7,7 @@
 // have. The Control mode page's TAS bit is byte 5 bit 6 (SPC-5).
 
 import { describe, expect, test } from 'vitest';
-import type { AbortedCommandEnd } from '../../../src/scsi/sbc/emulator.js';
+import type { AbortedCommandEnd } from '../../../src/scsi/sbc/task-abort.js';
 import { UNIT_ATTENTION, expectGood, expectSense, unit, type Unit } from './harness.js';
 
 const TUR = '00 00 00 00 00 00';

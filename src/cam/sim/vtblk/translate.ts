@@ -13,29 +13,17 @@
 // The SCSI sense for each comes from the emulator's BLOCK_ERROR_TABLE; the SIM
 // overrides the outcome of CCBs it requeues or fails during recovery.
 //
-// Guest memory for data is freed when the request completes, aborted ones
-// included: the driver aborts a request only after the device reset returned
-// (the device no longer touches memory) or before it reached the ring. The one
-// exception is a ring the driver declared broken: the device may still be
-// writing, so those buffers are quarantined until the next reset.
-//
-// Flush ordering across queues: a FLUSH covers the writes the device completed
-// before it (VIRTIO 1.2 §5.2.6.2), and with several queues the device may run
-// a FLUSH on one queue while writes submitted before it are still in flight on
-// another (a device serving each queue on its own, one worker per queue, has no
-// order between queues). So with more than one queue a FLUSH waits here until
-// every write (OUT, WRITE_ZEROES, DISCARD) issued before it, on any queue, has
-// completed; writes issued after it do not hold it back. The bookkeeping is a
-// count per write epoch (WriteEpoch), no promise or object per write. With one
-// queue a FLUSH goes at once, as it always has: it follows those writes in the
-// one avail ring, and SCSI does not order SIMPLE commands either (SAM-5 task
-// attributes), so SYNCHRONIZE CACHE need not wait for writes running beside it.
+// This file owns the request path (transfers, queue choice and per-queue load,
+// the reset fence). What the config says (block size, segments, geometry, the
+// write cache) is geometry.ts; guest data buffers (spares, waiting for memory,
+// quarantine) are data-buffers.ts; flush ordering across queues is
+// flush-order.ts.
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
-import type { LogicalBlockLength } from '../../../scsi/device-info.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
-import { VirtioBlkDriver, type BlkCompletion, type BlkRequest } from '../../../virtio/blk-driver.js';
+import { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
+import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
 import {
   VIRTIO_BLK_ID_BYTES,
   VIRTIO_BLK_S_OK,
@@ -48,27 +36,9 @@ import {
   VIRTIO_BLK_T_OUT,
   VIRTIO_BLK_T_WRITE_ZEROES,
 } from '../../../virtio/blk-wire.js';
-import { VirtioBlkConfigLayout } from '../../../virtio/blk-config.js';
-import {
-  VIRTIO_BLK_F_BLK_SIZE,
-  VIRTIO_BLK_F_CONFIG_WCE,
-  VIRTIO_BLK_F_DISCARD,
-  VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_F_RO,
-  VIRTIO_BLK_F_SIZE_MAX,
-  VIRTIO_BLK_F_TOPOLOGY,
-  VIRTIO_BLK_F_WRITE_ZEROES,
-  hasFeature,
-} from '../../../virtio/blk-features.js';
-
-/** Largest values the SCSI side can report (Block Limits, READ CAPACITY (16)); a device beyond them gets "not reported". */
-const MAX_PHYSICAL_BLOCK_EXP = 15; // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT, 4 bits
-const MAX_LOWEST_ALIGNED_LBA = 0x3fff; // LOWEST ALIGNED LOGICAL BLOCK ADDRESS, 14 bits
-const U32_MAX = 0xffff_ffff;
-/** Guest buffers for data are aligned like a sector, so a device doing direct I/O on them can. */
-const DATA_ALIGN = VIRTIO_BLK_SECTOR_SIZE;
-/** Freed data buffers kept for reuse: 256 of the usual 4 KiB, enough for a full ring. */
-const SPARE_BYTES = 1 << 20;
+import { DataLimits, blockGeometry, deviceReadOnly, setWriteCache, writeCacheEnabled } from './geometry.js';
+import { DataBufferPool } from './data-buffers.js';
+import { FlushOrder, type WriteEpoch } from './flush-order.js';
 
 /** The one mapping from a virtio-blk completion to a block status. */
 export function blockStatus(c: BlkCompletion): BlockStatus {
@@ -115,15 +85,6 @@ export interface BlkQueueStats {
 /** The mutable counters behind a BlkQueueStats, one object per queue (updated in place on every request). */
 type QueueLoad = { -readonly [K in keyof BlkQueueStats]: BlkQueueStats[K] };
 
-/**
- * Writes issued between two FLUSHes that had to wait, and the FLUSHes that
- * wait for them: a FLUSH waits for the writes of its epoch and of every older one.
- */
-interface WriteEpoch {
-  writes: number;
-  readonly flushes: (() => void)[];
-}
-
 /** A promise over a callback-form operation (exactly one call of `done`); a synchronous throw rejects it. */
 function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -133,11 +94,6 @@ function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
       reject(e instanceof Error ? e : new Error(String(e)));
     }
   });
-}
-
-interface MemoryWaiter {
-  readonly bytes: number;
-  readonly resolve: (r: GuestRange[] | undefined) => void;
 }
 
 /**
@@ -155,39 +111,13 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   /** Where the next queue choice starts looking, so that queues with equal room take turns (#pick). */
   #nextQueue = 0;
   #held = 0;
-  /** The epoch new writes join; it has no FLUSH waiting on it. */
-  #epoch: WriteEpoch = { writes: 0, flushes: [] };
-  /** Older epochs, oldest first, each with at least one FLUSH waiting for it to drain (and for all before it). */
-  readonly #closedEpochs: WriteEpoch[] = [];
-  #liveData = 0;
-  /**
-   * Logical block size and segment bytes, derived from the driver's config:
-   * asked on every transfer and every cost, recomputed only when the driver
-   * re-reads its config (a config interrupt or a reset replaces the object,
-   * and features change only with it).
-   */
-  #derivedFrom: object | undefined;
-  #blockBytes: LogicalBlockLength = 512;
-  /** Sectors per logical block, as the request header's SECTOR needs it. */
-  #sectorsPerBlock = 1n;
-  #segmentBytes = Infinity;
+  readonly #flushOrder = new FlushOrder();
+  readonly #limits: DataLimits;
+  readonly #data: DataBufferPool;
   #fenced = false;
   #resetEpoch = 0;
   #lost = false;
   readonly #resetWaiters: ((back: boolean) => void)[] = [];
-  readonly #memoryWaiters: MemoryWaiter[] = [];
-  readonly #quarantine: GuestRange[] = [];
-  /**
-   * Data buffers freed by completed transfers, by length, reused before the
-   * allocator is asked (as the ring reuses indirect tables): a first-fit
-   * allocation and a free per I/O cost more than the rest of a transfer. At
-   * most SPARE_BYTES (and 1/64 of the allocator's memory), all given back as
-   * soon as an allocation finds no room, and at every fence (a device reset,
-   * a detach: nothing is left allocated behind a detached SIM).
-   */
-  readonly #spare = new Map<number, GuestRange[]>();
-  #spareBytes = 0;
-
 
   constructor(opts: VirtioBlockCommandSetOptions) {
     const max = opts.maxDataSegments;
@@ -201,6 +131,8 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.memory = opts.memory;
     this.allocator = opts.allocator;
     this.#maxDataSegments = max;
+    this.#limits = new DataLimits(driver);
+    this.#data = new DataBufferPool(opts.allocator, this.#limits);
     this.#loads = Array.from({ length: queues }, (_, queue) => ({ queue, ringSize: driver.queueSize(queue), held: 0, maxHeld: 0, inFlight: 0, maxInFlight: 0, requests: 0 }));
   }
 
@@ -229,8 +161,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    * without VIRTIO_BLK_F_SIZE_MAX.
    */
   get segmentBytes(): number {
-    this.#derive();
-    return this.#segmentBytes;
+    return this.#limits.segmentBytes;
   }
 
   /** Data segments a transfer of `bytes` bytes is split into (0 for none). */
@@ -255,21 +186,17 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   /** FLUSHes waiting for earlier writes to complete. */
   get flushesWaiting(): number {
-    let n = 0;
-    for (const e of this.#closedEpochs) n += e.flushes.length;
-    return n;
+    return this.#flushOrder.flushesWaiting;
   }
 
-  /** Freed data buffers kept for reuse (still allocated from the guest allocator; see #spare). */
+  /** Freed data buffers kept for reuse (still allocated from the guest allocator; see DataBufferPool). */
   get spareBuffers(): number {
-    let n = 0;
-    for (const list of this.#spare.values()) n += list.length;
-    return n;
+    return this.#data.spareBuffers;
   }
 
   /** Guest data buffers waiting for a device reset before they may be reused. */
   get quarantined(): number {
-    return this.#quarantine.length;
+    return this.#data.quarantined;
   }
 
   /**
@@ -281,15 +208,14 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   fence(): void {
     if (!this.#fenced) this.#resetEpoch++;
     this.#fenced = true;
-    this.#returnSpares();
-    for (const w of this.#memoryWaiters.splice(0)) w.resolve(undefined);
+    this.#data.fence();
   }
 
   /** Ends the fence after a device reset; quarantined buffers are safe to reuse now. */
   unfence(): void {
     if (this.#fenced) this.#resetEpoch++;
     this.#fenced = false;
-    for (const r of this.#quarantine.splice(0)) this.#freeData(r);
+    this.#data.unfence();
     for (const w of this.#resetWaiters.splice(0)) w(true);
   }
 
@@ -317,59 +243,21 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    * negotiated (a device may flip it and signal a config change).
    */
   get readOnly(): boolean {
-    return hasFeature(this.driver.transport.getDeviceFeatures(), VIRTIO_BLK_F_RO);
+    return deviceReadOnly(this.driver);
   }
 
   geometry(): BlockGeometry {
-    const cfg = this.driver.config;
-    const has = (bit: number): boolean => this.driver.hasFeature(bit);
-    const bs = this.#blockSize();
-    const perBlock = bs / VIRTIO_BLK_SECTOR_SIZE;
-    const topo = has(VIRTIO_BLK_F_TOPOLOGY) ? cfg.topology : undefined;
-    const segBytes = this.segmentBytes;
-    const blocks = cfg.capacity / BigInt(perBlock);
-    const g: BlockGeometry = {
-      // SCSI cannot describe an empty medium; a device that reports one still answers every access with IOERR.
-      blocks: blocks < 1n ? 1n : blocks,
-      blockSize: bs,
-      physicalBlockExp: topo !== undefined && topo.physicalBlockExp <= MAX_PHYSICAL_BLOCK_EXP ? topo.physicalBlockExp : 0,
-      lowestAlignedLba: topo !== undefined && topo.alignmentOffset <= MAX_LOWEST_ALIGNED_LBA ? topo.alignmentOffset : 0,
-      maxTransferBlocks: segBytes === Infinity ? 0 : Math.min(U32_MAX, Math.floor((this.maxDataSegments * segBytes) / bs)),
-      optimalTransferBlocks: topo?.optIoSize ?? 0,
-      flush: has(VIRTIO_BLK_F_FLUSH),
-      writeCacheChangeable: has(VIRTIO_BLK_F_CONFIG_WCE),
-    };
-    const discard = has(VIRTIO_BLK_F_DISCARD)
-      ? {
-          maxBlocks: Math.floor(cfg.maxDiscardSectors / perBlock),
-          maxSegments: cfg.maxDiscardSeg,
-          granularity: Math.floor(cfg.discardSectorAlignment / perBlock),
-          // VIRTIO 1.2 §5.2.6: discarded sectors need not read back as zeros.
-          zeroes: false,
-        }
-      : undefined;
-    const writeZeroes = has(VIRTIO_BLK_F_WRITE_ZEROES)
-      ? { maxBlocks: Math.floor(cfg.maxWriteZeroesSectors / perBlock), mayUnmap: cfg.writeZeroesMayUnmap !== 0 }
-      : undefined;
-    return { ...g, ...(discard === undefined ? {} : { discard }), ...(writeZeroes === undefined ? {} : { writeZeroes }) };
+    return blockGeometry(this.driver, this.#limits, this);
   }
 
-  /**
-   * The cache mode (§5.2.5 / Linux virtblk_get_cache_mode): the `writeback`
-   * field with VIRTIO_BLK_F_CONFIG_WCE, read from the device because this
-   * driver's own writes to it raise no config interrupt; otherwise write-back
-   * exactly when the device has FLUSH.
-   */
+  /** The cache mode (§5.2.5): see geometry.ts. */
   writeCacheEnabled(): boolean {
-    if (!this.driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return this.driver.hasFeature(VIRTIO_BLK_F_FLUSH);
-    return (this.driver.transport.readConfig(VirtioBlkConfigLayout.writeback, 1)[0] ?? 0) !== 0;
+    return writeCacheEnabled(this.driver);
   }
 
   /** Writes `writeback` through the transport (VIRTIO_BLK_F_CONFIG_WCE) and checks that the device took it. */
   setWriteCache(enabled: boolean): Promise<BlockStatus> {
-    if (!this.driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return Promise.resolve('unsupported');
-    this.driver.transport.writeConfig(VirtioBlkConfigLayout.writeback, Uint8Array.of(enabled ? 1 : 0));
-    return Promise.resolve(this.writeCacheEnabled() === enabled ? 'ok' : 'io-error');
+    return setWriteCache(this.driver, enabled);
   }
 
   read(lba: bigint, into: Uint8Array): Promise<BlockStatus> {
@@ -394,7 +282,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done);
   }
 
-  /** FLUSH; with several queues, once every write issued before it has completed (see the header). */
+  /** FLUSH; with several queues, once every write issued before it has completed (see flush-order.ts). */
   flush(): Promise<BlockStatus> {
     return promised((done) => {
       this.#startFlush(done);
@@ -415,7 +303,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
   async getId(): Promise<string | undefined> {
-    const ranges = await this.#allocData(VIRTIO_BLK_ID_BYTES);
+    const ranges = await this.#data.alloc(VIRTIO_BLK_ID_BYTES);
     const range = ranges?.[0];
     if (range === undefined) return undefined;
     this.memory.fill(range.addr, range.len);
@@ -431,30 +319,8 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   // ---- internals ----
 
-  /** Recomputes the block size and segment bytes when the driver's config object changed. */
-  #derive(): void {
-    const cfg = this.driver.config;
-    if (cfg === this.#derivedFrom) return;
-    // Logical block size: blk_size with VIRTIO_BLK_F_BLK_SIZE when SCSI can express it, else the 512-byte sector.
-    const bs: LogicalBlockLength = this.driver.hasFeature(VIRTIO_BLK_F_BLK_SIZE) && cfg.blkSize === 4096 ? 4096 : 512;
-    let seg = Infinity;
-    if (this.driver.hasFeature(VIRTIO_BLK_F_SIZE_MAX)) {
-      const unit = cfg.sizeMax >= bs ? bs : VIRTIO_BLK_SECTOR_SIZE;
-      seg = Math.max(unit, Math.floor(cfg.sizeMax / unit) * unit);
-    }
-    this.#blockBytes = bs;
-    this.#sectorsPerBlock = BigInt(bs / VIRTIO_BLK_SECTOR_SIZE);
-    this.#segmentBytes = seg;
-    this.#derivedFrom = cfg;
-  }
-
-  #blockSize(): LogicalBlockLength {
-    this.#derive();
-    return this.#blockBytes;
-  }
-
   #perBlock(): number {
-    return this.#blockSize() / VIRTIO_BLK_SECTOR_SIZE;
+    return this.#limits.blockBytes / VIRTIO_BLK_SECTOR_SIZE;
   }
 
   // The transfer path runs on callbacks, not promises: it runs for every READ
@@ -466,15 +332,15 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
     }
     // A write counts for the FLUSHes after it from now on, waiting for guest memory included.
-    const epoch = type === VIRTIO_BLK_T_OUT ? this.#writeStarted() : undefined;
-    const now = this.#fenced || this.#memoryWaiters.length > 0 ? undefined : this.#tryAlloc(buf.length);
+    const epoch = type === VIRTIO_BLK_T_OUT ? this.#flushOrder.writeStarted() : undefined;
+    const now = this.#data.allocNow(buf.length);
     if (now !== undefined) {
       this.#transferIn(type, lba, buf, now, epoch, done);
       return;
     }
-    void this.#allocData(buf.length).then((ranges) => {
+    void this.#data.alloc(buf.length).then((ranges) => {
       if (ranges === undefined) {
-        if (epoch !== undefined) this.#writeDone(epoch);
+        if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
         done('io-error');
       } else {
         this.#transferIn(type, lba, buf, ranges, epoch, done);
@@ -498,9 +364,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
         at += r.len;
       }
     }
-    this.#derive();
+    const sectorsPerBlock = this.#limits.sectorsPerBlock;
     try {
-      this.#submit({ type, sector: lba * this.#sectorsPerBlock, data: ranges }, (c) => {
+      this.#submit({ type, sector: lba * sectorsPerBlock, data: ranges }, (c) => {
         const status = blockStatus(c);
         if (type === VIRTIO_BLK_T_IN && status === 'ok') {
           let at = 0;
@@ -510,48 +376,29 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
           }
         }
         for (const r of ranges) this.#release(r, c);
-        if (epoch !== undefined) this.#writeDone(epoch);
+        if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
         done(status);
       });
     } catch (e) {
       // A bug below; the write must not hold every later FLUSH back forever.
-      if (epoch !== undefined) this.#writeDone(epoch);
+      if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
       throw e;
     }
   }
 
   /** A DISCARD or WRITE_ZEROES: a write for the FLUSHes after it. */
   async #writeRequest(req: BlkRequest): Promise<BlockStatus> {
-    const epoch = this.#writeStarted();
+    const epoch = this.#flushOrder.writeStarted();
     try {
       return blockStatus(await this.#request(req));
     } finally {
-      this.#writeDone(epoch);
-    }
-  }
-
-  #writeStarted(): WriteEpoch {
-    const e = this.#epoch;
-    e.writes++;
-    return e;
-  }
-
-  /** A write of `e` completed: when that drains the oldest closed epoch, its FLUSHes go (and those of every drained one after it). */
-  #writeDone(e: WriteEpoch): void {
-    e.writes--;
-    const closed = this.#closedEpochs;
-    if (e.writes > 0 || e !== closed.at(0)) return;
-    for (let head = closed.at(0); head?.writes === 0; head = closed.at(0)) {
-      closed.shift();
-      for (const issue of head.flushes) issue();
+      this.#flushOrder.writeDone(epoch);
     }
   }
 
   /**
    * Issues a FLUSH now when no write is outstanding (or there is one queue),
-   * else once every write issued so far has completed: it closes the current epoch (later writes join
-   * a new one), or, when no write came since the last waiting FLUSH, waits with
-   * that one.
+   * else once every write issued so far has completed (FlushOrder.holdFlush).
    */
   #startFlush(done: (s: BlockStatus) => void): void {
     const issue = (): void => {
@@ -559,21 +406,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
         done(blockStatus(c));
       });
     };
-    // Fenced: answered at once by #submit, like every other operation. One queue: see the header.
+    // Fenced: answered at once by #submit, like every other operation. One queue: see flush-order.ts.
     if (this.#fenced || this.#loads.length === 1) {
       issue();
       return;
     }
-    const current = this.#epoch;
-    if (current.writes > 0) {
-      current.flushes.push(issue);
-      this.#closedEpochs.push(current);
-      this.#epoch = { writes: 0, flushes: [] };
-      return;
-    }
-    const last = this.#closedEpochs.at(-1);
-    if (last === undefined) issue();
-    else last.flushes.push(issue);
+    if (!this.#flushOrder.holdFlush(issue)) issue();
   }
 
   /** Submits through the driver's FIFO and resolves with the completion. */
@@ -675,94 +513,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return load;
   }
 
-  /**
-   * Guest memory for a transfer of `bytes`, one allocation per segment. Waits
-   * (FIFO) while other transfers hold the memory it needs; undefined when
-   * fenced, or when nothing of ours holds any and it still does not fit (it
-   * never will).
-   */
-  #allocData(bytes: number): Promise<GuestRange[] | undefined> {
-    if (this.#fenced) return Promise.resolve(undefined);
-    if (this.#memoryWaiters.length === 0) {
-      const got = this.#tryAlloc(bytes);
-      if (got !== undefined) return Promise.resolve(got);
-      if (this.#liveData === 0) return Promise.resolve(undefined);
-    }
-    return new Promise((resolve) => this.#memoryWaiters.push({ bytes, resolve }));
-  }
-
-  #tryAlloc(bytes: number): GuestRange[] | undefined {
-    const seg = this.segmentBytes;
-    if (bytes <= seg) {
-      // One segment (nearly every transfer): no list to grow.
-      const r = this.#allocSegment(bytes);
-      if (r === undefined) return undefined;
-      this.#liveData += 1;
-      return [r];
-    }
-    const out: GuestRange[] = [];
-    for (let at = 0; at < bytes; at += seg) {
-      const r = this.#allocSegment(Math.min(seg, bytes - at));
-      if (r === undefined) {
-        for (const got of out) this.allocator.free(got.addr);
-        return undefined;
-      }
-      out.push(r);
-    }
-    this.#liveData += out.length;
-    return out;
-  }
-
-  /** One data buffer: a spare of that length, else the allocator's (after the spares went back, if it had no room). */
-  #allocSegment(len: number): GuestRange | undefined {
-    const spare = this.#spare.get(len)?.pop();
-    if (spare !== undefined) {
-      this.#spareBytes -= len;
-      return spare;
-    }
-    const r = this.allocator.alloc(len, DATA_ALIGN);
-    if (r !== undefined || this.#spareBytes === 0) return r;
-    this.#returnSpares();
-    return this.allocator.alloc(len, DATA_ALIGN);
-  }
-
-  #returnSpares(): void {
-    for (const list of this.#spare.values()) for (const r of list) this.allocator.free(r.addr);
-    this.#spare.clear();
-    this.#spareBytes = 0;
-  }
-
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
   #release(r: GuestRange, c: BlkCompletion): void {
-    if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#quarantine.push(r);
-    else this.#freeData(r);
-  }
-
-  #freeData(r: GuestRange): void {
-    if (this.#fenced || this.#spareBytes + r.len > Math.min(SPARE_BYTES, this.allocator.size / 64)) {
-      this.allocator.free(r.addr);
-    } else {
-      let list = this.#spare.get(r.len);
-      if (list === undefined) {
-        list = [];
-        this.#spare.set(r.len, list);
-      }
-      list.push(r);
-      this.#spareBytes += r.len;
-    }
-    this.#liveData--;
-    while (this.#memoryWaiters.length > 0) {
-      const w = this.#memoryWaiters[0] as MemoryWaiter;
-      const got = this.#tryAlloc(w.bytes);
-      if (got === undefined) {
-        // Nothing left to wait for: nothing of ours will be freed again.
-        if (this.#liveData > 0) break;
-        this.#memoryWaiters.shift();
-        w.resolve(undefined);
-        continue;
-      }
-      this.#memoryWaiters.shift();
-      w.resolve(got);
-    }
+    if (c.kind === 'aborted' && this.driver.broken !== undefined) this.#data.quarantine(r);
+    else this.#data.free(r);
   }
 }

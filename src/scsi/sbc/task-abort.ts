@@ -1,0 +1,55 @@
+// Aborting commands for the SBC emulator: how the transport that runs them is
+// told to abort (TaskAborter), and how each aborted command ends for a task
+// management function or command of one I_T nexus. Spec: SAM-5 (aborting
+// commands; ABORT TASK SET, CLEAR TASK SET), SPC-5 (PREEMPT AND ABORT).
+
+import { Asc } from '../sense.js';
+import type { NexusConditions } from './nexus-state.js';
+
+/**
+ * How an aborted command ends (SAM-5 aborting commands): without status, or
+ * with TASK ABORTED status (TAS 1, a command of another I_T nexus than the one
+ * that aborted it).
+ */
+export type AbortedCommandEnd = 'no-status' | 'task-aborted';
+
+/** What a {@link TaskAborter} did. */
+export interface TaskAbortResult {
+  /** The I_T nexuses that had commands to abort. */
+  readonly nexuses: readonly string[];
+  /** Settles once every aborted command has completed. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Aborts every command the transport holds for this unit (queued or running)
+ * whose I_T nexus `end` gives an ending for, and ends it so (undefined: the
+ * nexus's commands are left alone). It is called from within the execute() /
+ * start() of the command that aborts (PREEMPT AND ABORT), which it leaves
+ * alone, before they return; or outside any command (ABORT TASK SET, CLEAR
+ * TASK SET). An aborted command that has reached the unit may finish its
+ * work; it ends as `end` said either way.
+ */
+export type TaskAborter = (end: (nexus: string) => AbortedCommandEnd | undefined) => TaskAbortResult;
+
+/**
+ * Aborts the commands of the I_T nexuses `nexuses` picks, through the
+ * transport's TaskAborter (none: nothing is aborted), for a task management
+ * function or command of `from` (SAM-5 aborting commands): the commands of
+ * `from` end without status; those of the others with TASK ABORTED status
+ * when TAS (`taskAbortedStatus`) is 1, else without status, and each other
+ * nexus that had commands aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR.
+ */
+export function abortTasks(
+  aborter: TaskAborter | undefined,
+  taskAbortedStatus: boolean | undefined,
+  conditions: NexusConditions,
+  nexuses: (nexus: string) => boolean,
+  from: string,
+): Promise<void> {
+  if (aborter === undefined) return Promise.resolve();
+  const others: AbortedCommandEnd = taskAbortedStatus === true ? 'task-aborted' : 'no-status';
+  const r = aborter((n) => (!nexuses(n) ? undefined : n === from ? 'no-status' : others));
+  if (others === 'no-status') for (const n of r.nexuses) if (n !== from) conditions.raiseFor(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+  return r.done;
+}

@@ -1,0 +1,103 @@
+// One virtio-blk request queue as the driver keeps it (VIRTIO 1.2 §5.2.2
+// requestq, on a split virtqueue §2.7): the ring, one header (16 bytes,
+// device-readable) and one status byte (device-writable) preallocated per ring
+// slot (§5.2.6), the free slots, and the request() callers waiting for room.
+// allocBlkQueue takes its guest memory during initialization (§3.1.1 step 7);
+// the driver enables it on the transport and frees `allocations` at teardown.
+
+import type { GuestAllocator } from './guest-allocator.js';
+import { SplitVirtqDriver, splitRingAreaSizes, type SplitRingAddrs, type VirtqBuffer } from './split-ring.js';
+import { VirtqAlign } from './ring-layout.js';
+import type { VirtioTransport } from './transport/transport.js';
+import { VirtioBlkReqHeader } from './blk-wire.js';
+import type { BlkCompletion } from './blk-request.js';
+import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, hasFeature } from './blk-features.js';
+
+/** A ring slot: its header and status byte, and the request occupying it. */
+export interface Slot {
+  readonly index: number;
+  readonly header: number;
+  readonly status: number;
+  /** The header and status buffers as the ring takes them (the same for every request of the slot). */
+  readonly headerBuffer: VirtqBuffer;
+  readonly statusBuffer: VirtqBuffer;
+  done: ((c: BlkCompletion) => void) | undefined;
+  /** Guest memory the driver allocated for this request (a DISCARD/WRITE_ZEROES segment table), freed at completion. */
+  extra: number | undefined;
+}
+
+/** A request() caller waiting for ring room: try to submit, or give up with a reason. */
+export interface Waiter {
+  attempt(): boolean;
+  abort(reason: string): void;
+}
+
+/** One request queue's driver-side state. */
+export interface Queue {
+  readonly ring: SplitVirtqDriver<Slot>;
+  readonly slots: Slot[];
+  readonly freeSlots: number[];
+  readonly allocations: number[];
+  /** Callers of request() waiting for room, in FIFO order. */
+  readonly waiters: Waiter[];
+  kickScheduled: boolean;
+  /** Requests added since the last publish. */
+  unpublished: number;
+}
+
+/**
+ * Allocates queue `q` (at most `wantedSize` entries, capped by the device's
+ * maximum) with the negotiated `features`: the ring areas, headers and status
+ * bytes. The ring addresses are for the transport's enableQueue. A reason
+ * instead when the device lacks the queue or guest memory is too small
+ * (nothing stays allocated then).
+ */
+export function allocBlkQueue(
+  transport: VirtioTransport,
+  alloc: GuestAllocator,
+  q: number,
+  wantedSize: number,
+  features: bigint,
+): { readonly queue: Queue; readonly size: number; readonly addrs: SplitRingAddrs } | string {
+  const max = transport.queueMaxSize(q);
+  const size = Math.min(wantedSize, max);
+  if (max === 0 || size < 1) return `queue ${q} does not exist on the device`;
+  const sizes = splitRingAreaSizes(size);
+  const allocations: number[] = [];
+  const take = (len: number, align: number): number | undefined => {
+    const r = alloc.alloc(len, align);
+    if (r !== undefined) allocations.push(r.addr);
+    return r?.addr;
+  };
+  const desc = take(sizes.desc, VirtqAlign.desc);
+  const avail = take(sizes.avail, VirtqAlign.avail);
+  const used = take(sizes.used, VirtqAlign.used);
+  // Headers are 16-byte aligned so a header never straddles anything odd.
+  const headers = take(size * VirtioBlkReqHeader.SIZE, 16);
+  const statuses = take(size, 1);
+  if (desc === undefined || avail === undefined || used === undefined || headers === undefined || statuses === undefined) {
+    for (const a of allocations) alloc.free(a);
+    return `guest memory too small for a ${size}-entry queue`;
+  }
+  const ring = new SplitVirtqDriver<Slot>(transport.memory, size, { desc, avail, used }, {
+    indirect: hasFeature(features, VIRTIO_F_INDIRECT_DESC),
+    eventIdx: hasFeature(features, VIRTIO_F_EVENT_IDX),
+    allocator: alloc,
+  });
+  const slots: Slot[] = [];
+  for (let i = 0; i < size; i++) {
+    const header = headers + i * VirtioBlkReqHeader.SIZE;
+    const status = statuses + i;
+    slots.push({
+      index: i,
+      header,
+      status,
+      headerBuffer: { addr: header, len: VirtioBlkReqHeader.SIZE, write: false },
+      statusBuffer: { addr: status, len: 1, write: true },
+      done: undefined,
+      extra: undefined,
+    });
+  }
+  const queue: Queue = { ring, slots, freeSlots: slots.map((s) => s.index).reverse(), allocations, waiters: [], kickScheduled: false, unpublished: 0 };
+  return { queue, size, addrs: { desc, avail, used } };
+}
