@@ -1,6 +1,10 @@
 // What the many-initiator stack tests share: iSCSI initiator ports with their
 // TransportIDs, and the CDBs and PERSISTENT RESERVE OUT parameter lists they
-// send, written from the SPC-5/SBC-4 tables.
+// send, written from the SPC-5/SBC-4 tables, and how they send them through pass.
+
+import type { Stack } from '../../src/stack.js';
+import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
+import { senseTriple } from './helpers.js';
 
 export const bytes = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
 export const ascii = (s: string): string => Array.from(s, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ');
@@ -26,3 +30,32 @@ export const list = (rk: number, sark: number): Uint8Array =>
   bytes(`00 00 00 00 00 00 00 ${rk.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 ${sark.toString(16).padStart(2, '0')} 00 00 00 00 00 00 00 00`);
 /** PERSISTENT RESERVE OUT SERVICE ACTION codes (SPC-5). */
 export const ProutAction = { RESERVE: 1, PREEMPT: 4, PREEMPT_AND_ABORT: 5, REGISTER_AND_IGNORE: 6 } as const;
+
+/** One command through pass as `who`; `tag` and the timeout as given (Data-In commands get 4 KiB of room). */
+export function run(s: Stack, who: Who, cdb: Uint8Array, data?: Uint8Array, tag?: ScsiRequest['tagAction'], timeoutMs?: number): Promise<ScsiResult> {
+  const base = { cdb, initiator: who, ...(tag === undefined ? {} : { tagAction: tag }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+  const req: ScsiRequest = data !== undefined ? { ...base, direction: 'out', data } : cdb[0] === 0x00 ? { ...base, direction: 'none' } : { ...base, direction: 'in', length: 4096 };
+  return s.pass(0).scsi(req);
+}
+
+/** TEST UNIT READY as `who` until GOOD (CAM_REQ_CMP, FreeBSD cam.h); the sense key/ASC/ASCQ of each unit attention on the way. */
+export async function settle(s: Stack, who: Who): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await run(s, who, TUR);
+    if (r.scsiStatus === 0 && (r.camStatus & 0x3f) === 0x01) return seen;
+    seen.push(String(senseTriple(r.sense)));
+  }
+  throw new Error(`unit attentions keep coming: ${seen.join(' ')}`);
+}
+
+/** Tracks when a promise settles: `name` goes into `order` then, and done() says whether it has. */
+export function track<T>(p: Promise<T>, order: string[], name: string): { readonly p: Promise<T>; done: () => boolean } {
+  let finished = false;
+  const q = p.then((r) => {
+    finished = true;
+    order.push(name);
+    return r;
+  });
+  return { p: q, done: () => finished };
+}

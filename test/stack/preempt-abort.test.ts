@@ -16,10 +16,10 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { VIRTIO_BLK_T_IN } from '../../src/virtio/blk-wire.js';
-import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
-import { ProbeBackend, hex, senseTriple, until } from './helpers.js';
+import type { ScsiResult } from '../../src/cam/periph/request.js';
+import { ProbeBackend, hex, until } from './helpers.js';
 import { BS, DIRECT, expectIdle } from './fault-rig.js';
-import { A, B, C, ProutAction, READ_1, READ_KEYS, TUR, WRITE_1, list, prout, type Who } from './pr-fixtures.js';
+import { A, B, C, ProutAction, READ_1, READ_KEYS, TUR, WRITE_1, list, prout, run, settle, track, type Who } from './pr-fixtures.js';
 
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
@@ -47,35 +47,6 @@ async function open(): Promise<{ s: Stack; probe: ProbeBackend; held: { on: bool
   probe.holdIf = (op) => held.on && op.kind === 'read';
   stack = await createStack({ backend: probe, queueSize: 64 });
   return { s: stack, probe, held };
-}
-
-/** One command through pass as `who`; `tag` and the timeout as given. */
-function run(s: Stack, who: Who, cdb: Uint8Array, data?: Uint8Array, tag?: ScsiRequest['tagAction'], timeoutMs?: number): Promise<ScsiResult> {
-  const base = { cdb, initiator: who, ...(tag === undefined ? {} : { tagAction: tag }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
-  const req: ScsiRequest = data !== undefined ? { ...base, direction: 'out', data } : cdb[0] === 0x00 ? { ...base, direction: 'none' } : { ...base, direction: 'in', length: 4096 };
-  return s.pass(0).scsi(req);
-}
-
-/** TEST UNIT READY as `who` until GOOD; the sense key/ASC/ASCQ of each unit attention on the way. */
-async function settle(s: Stack, who: Who): Promise<string[]> {
-  const seen: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    const r = await run(s, who, TUR);
-    if (r.scsiStatus === 0 && (r.camStatus & STATUS_MASK) === REQ_CMP) return seen;
-    seen.push(String(senseTriple(r.sense)));
-  }
-  throw new Error(`unit attentions keep coming: ${seen.join(' ')}`);
-}
-
-/** Tracks when a command completes. */
-function track(p: Promise<ScsiResult>, order: string[], name: string): { readonly p: Promise<ScsiResult>; done: () => boolean } {
-  let finished = false;
-  const q = p.then((r) => {
-    finished = true;
-    order.push(name);
-    return r;
-  });
-  return { p: q, done: () => finished };
 }
 
 const cam = (r: ScsiResult): number => r.camStatus & STATUS_MASK;

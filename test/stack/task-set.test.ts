@@ -14,10 +14,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import type { ScsiRequest, ScsiResult } from '../../src/cam/periph/request.js';
-import { ProbeBackend, senseTriple, until } from './helpers.js';
+import type { ScsiResult } from '../../src/cam/periph/request.js';
+import { ProbeBackend, until } from './helpers.js';
 import { expectIdle } from './fault-rig.js';
-import { A, B, C, ProutAction, READ_1, TUR, bytes, list, prout, type Who } from './pr-fixtures.js';
+import { A, B, C, ProutAction, READ_1, TUR, bytes, list, prout, run, settle, track } from './pr-fixtures.js';
 
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
@@ -44,35 +44,6 @@ async function open(tas = false): Promise<{ s: Stack; probe: ProbeBackend; held:
   stack = await createStack({ backend: probe, queueSize: 64, ...(tas ? { emulator: { taskAbortedStatus: true } } : {}) });
   for (const who of [A, B, C]) await settle(stack, who);
   return { s: stack, probe, held };
-}
-
-/** One command through pass as `who`, with tag `tag`. */
-function run(s: Stack, who: Who, cdb: Uint8Array, data?: Uint8Array, tag?: ScsiRequest['tagAction']): Promise<ScsiResult> {
-  const base = { cdb, initiator: who, ...(tag === undefined ? {} : { tagAction: tag }) };
-  const req: ScsiRequest = data !== undefined ? { ...base, direction: 'out', data } : cdb[0] === 0x00 ? { ...base, direction: 'none' } : { ...base, direction: 'in', length: 4096 };
-  return s.pass(0).scsi(req);
-}
-
-/** TEST UNIT READY as `who` until GOOD; the sense key/ASC/ASCQ of each unit attention on the way. */
-async function settle(s: Stack, who: Who): Promise<string[]> {
-  const seen: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    const r = await run(s, who, TUR);
-    if (r.scsiStatus === 0 && (r.camStatus & STATUS_MASK) === REQ_CMP) return seen;
-    seen.push(String(senseTriple(r.sense)));
-  }
-  throw new Error(`unit attentions keep coming: ${seen.join(' ')}`);
-}
-
-/** Tracks when a promise settles, in `order`. */
-function track<T>(p: Promise<T>, order: string[], name: string): { readonly p: Promise<T>; done: () => boolean } {
-  let finished = false;
-  const q = p.then((r) => {
-    finished = true;
-    order.push(name);
-    return r;
-  });
-  return { p: q, done: () => finished };
 }
 
 /** CAM status (without flags) and SCSI status, no sense and no data: what an aborted command ends with. */

@@ -6,9 +6,8 @@
 // xorshift32, so a failing interleaving can be replayed from its seed.
 
 import type { AllocationExtent, BackendStatus, BlockBackend } from '../backend.js';
+import { assertDiskRange } from './ram-disk.js';
 
-/** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
-const SECTOR = 512;
 /** Upper bound (exclusive) on the event-loop turns a reordered operation waits when no latency is set. */
 const REORDER_TURNS = 16;
 /** Seed used when none is given: runs are reproducible by default. */
@@ -270,13 +269,6 @@ export class FaultyBackend implements BlockBackend {
   }
 
   #assertRange(op: string, offset: number, length: number): void {
-    const size = this.inner.size;
-    if (
-      !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) ||
-      offset < 0 || length < 0 || offset % SECTOR !== 0 || length % SECTOR !== 0 ||
-      offset + length > size
-    ) {
-      throw new RangeError(`FaultyBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${size}-byte disk`);
-    }
+    assertDiskRange('FaultyBackend', op, offset, length, this.inner.size);
   }
 }

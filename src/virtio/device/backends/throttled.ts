@@ -26,9 +26,8 @@
 // on its own, outside this thread's bucket.
 
 import type { AllocationExtent, BackendStatus, BlockBackend } from '../backend.js';
+import { assertDiskRange } from './ram-disk.js';
 
-/** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
-const SECTOR = 512;
 /**
  * The bucket's size in seconds of the rate: enough that requests of a few
  * KiB at a modest rate rarely wait for one another, small enough that the
@@ -193,13 +192,6 @@ export class ThrottledBackend implements BlockBackend {
   }
 
   #assertRange(op: string, offset: number, length: number): void {
-    const size = this.inner.size;
-    if (
-      !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) ||
-      offset < 0 || length < 0 || offset % SECTOR !== 0 || length % SECTOR !== 0 ||
-      offset + length > size
-    ) {
-      throw new RangeError(`ThrottledBackend.${op}: offset ${offset} length ${length} is not a 512-aligned range inside the ${size}-byte disk`);
-    }
+    assertDiskRange('ThrottledBackend', op, offset, length, this.inner.size);
   }
 }
