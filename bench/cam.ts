@@ -1,5 +1,6 @@
 // Benchmark: 4 KiB random reads and writes through the whole stack — `da`
-// (block API, recovery) and `pass` (raw CDBs) — against the virtio driver
+// (block API, recovery; reads both into a fresh buffer and, with readInto,
+// into the caller's) and `pass` (raw CDBs) — against the virtio driver
 // alone on the same device in the same run, and against a bare 4 KiB memory
 // copy (the floor any path pays), at queue depth 1/32/128/512 (512 is past
 // the ring), ring 128 and 256, direct and indirect descriptors.
@@ -31,8 +32,8 @@ export interface CamBenchOptions {
   readonly onStep?: (msg: string) => void;
 }
 
-/** Steps, for progress: the floor, then per ring × desc × depth × op: virtio, da, pass. */
-export const CAM_CASES = 1 + RINGS.length * DESCS.length * DEPTHS.length * OPS.length * 3;
+/** Steps, for progress: the floor, then per ring × desc × depth × op: virtio, da, pass, and da readInto for reads. */
+export const CAM_CASES = 1 + RINGS.length * DESCS.length * DEPTHS.length * (OPS.length * 3 + 1);
 
 function floor(opts: CamBenchOptions): BenchRow {
   const src = new Uint8Array(DISK);
@@ -116,6 +117,25 @@ async function oneConfig(ring: number, desc: (typeof DESCS)[number], opts: CamBe
           },
         });
         rows.push({ group: GROUP, name: `da ${op}`, params, opsPerSec: d.opsPerSec, p50Us: d.p50Us, p99Us: d.p99Us, baseline: base, floorBaseline: FLOOR });
+
+        if (op === 'read') {
+          // da.readInto: the caller's buffer (one per outstanding read) is the CCB's data_ptr, as a bio's bio_data.
+          const mine = Array.from({ length: qd }, () => new Uint8Array(BLOCK));
+          const nextI = xorshift(qd * 43 + ring);
+          opts.onStep?.(`da readInto ring ${ring} ${desc} qd ${qd}`);
+          const di = await runClosedLoop({
+            depth: qd,
+            warmupMs: opts.warmupMs,
+            durationMs: opts.durationMs,
+            op: async () => {
+              const buf = mine.pop();
+              if (buf === undefined) throw new Error('no buffer');
+              await da.readInto(BigInt(nextI() % BLOCKS), buf);
+              mine.push(buf);
+            },
+          });
+          rows.push({ group: GROUP, name: 'da readInto', params, opsPerSec: di.opsPerSec, p50Us: di.p50Us, p99Us: di.p99Us, baseline: base, floorBaseline: FLOOR });
+        }
 
         const nextP = xorshift(qd * 41 + ring);
         opts.onStep?.(`pass ${op} ring ${ring} ${desc} qd ${qd}`);

@@ -1,4 +1,4 @@
-// A single cam benchmark case for a profiler: one path (da, pass or the virtio
+// A single cam benchmark case for a profiler: one path (da, da-into for readInto, pass or the virtio
 // driver alone), one operation, one queue depth, on the same stack bench/cam.ts
 // builds, for PROFILE_MS. Run it under `node --cpu-prof` (or `--prof`):
 //
@@ -26,7 +26,8 @@ const qd = Number(process.env['PROFILE_QD'] ?? 32);
 const ring = Number(process.env['PROFILE_RING'] ?? 128);
 const indirect = (process.env['PROFILE_DESC'] ?? 'direct') === 'indirect';
 const durationMs = Number(process.env['PROFILE_MS'] ?? 5000);
-if (!['da', 'pass', 'virtio'].includes(path)) throw new RangeError(`PROFILE_PATH must be da, pass or virtio, got '${path}'`);
+if (!['da', 'da-into', 'pass', 'virtio'].includes(path)) throw new RangeError(`PROFILE_PATH must be da, da-into, pass or virtio, got '${path}'`);
+if (path === 'da-into' && op !== 'read') throw new RangeError('PROFILE_PATH=da-into reads (da.readInto); PROFILE_OP must be read');
 if (op !== 'read' && op !== 'write') throw new RangeError(`PROFILE_OP must be read or write, got '${op}'`);
 
 const stack = await createStack({
@@ -44,6 +45,7 @@ const pattern = new Uint8Array(BLOCK).fill(0xa5);
 const next = xorshift(qd * 37 + ring);
 const { driver, allocator } = stack.virtio;
 const buffers: GuestRange[] = [];
+const mine = Array.from({ length: qd }, () => new Uint8Array(BLOCK));
 if (path === 'virtio') {
   for (let i = 0; i < qd; i++) {
     const b = allocator.alloc(BLOCK, BLOCK);
@@ -57,6 +59,12 @@ const ops: Record<string, () => Promise<void>> = {
     const lba = BigInt(next() % BLOCKS);
     if (op === 'read') await da.read(lba, 1);
     else await da.write(lba, pattern);
+  },
+  'da-into': async () => {
+    const buf = mine.pop();
+    if (buf === undefined) throw new Error('no buffer');
+    await da.readInto(BigInt(next() % BLOCKS), buf);
+    mine.push(buf);
   },
   pass: async () => {
     const lba = next() % BLOCKS;

@@ -162,7 +162,14 @@ export interface ScsiIoCcb extends CcbHeader {
   dataOut: Uint8Array | undefined;
   /** Bytes expected to move (dxfer_len): the Data-Out length or the Data-In room. */
   dxferLen: number;
-  /** Data-In received (CAM_DIR_IN), at most dxferLen bytes. */
+  /**
+   * Data-In Buffer the issuer supplied (ccb_scsiio data_ptr), at least
+   * dxferLen bytes, or undefined for one the SIM provides. The SIM moves
+   * Data-In into it and `dataIn` is then a view of it; after an error its
+   * bytes are unspecified (part of a transfer may have landed).
+   */
+  readonly dataPtr: Uint8Array | undefined;
+  /** Data-In received (CAM_DIR_IN), at most dxferLen bytes: a view of dataPtr when there is one. */
   dataIn: Uint8Array | undefined;
   /** dxferLen minus the bytes actually moved. */
   resid: number;
@@ -260,8 +267,10 @@ export interface ScsiIoInit {
   readonly dir: CamDir;
   /** Data-Out bytes (CAM_DIR_OUT). */
   readonly dataOut?: Uint8Array | undefined;
-  /** Data-In room in bytes (CAM_DIR_IN). */
+  /** Data-In room in bytes (CAM_DIR_IN); default dataInto's length. */
   readonly dataInLength?: number | undefined;
+  /** Data-In Buffer (CAM_DIR_IN) the SIM fills, at least the room's length; default one the SIM provides. */
+  readonly dataInto?: Uint8Array | undefined;
   readonly tagAction?: TagAction | undefined;
   readonly priority?: number | undefined;
   readonly timeoutMs?: number | undefined;
@@ -274,9 +283,14 @@ export interface ScsiIoInit {
 /** Default hard timeout of a SCSI I/O CCB (da uses 60 s, as FreeBSD's da_default_timeout). */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** A fresh XPT_SCSI_IO CCB (xpt_alloc_ccb + cam_fill_csio). */
+/**
+ * A fresh XPT_SCSI_IO CCB (xpt_alloc_ccb + cam_fill_csio).
+ * @throws RangeError when `dataInto` is shorter than the Data-In room.
+ */
 export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
-  const dxferLen = init.dir === CamDir.OUT ? (init.dataOut?.length ?? 0) : init.dir === CamDir.IN ? (init.dataInLength ?? 0) : 0;
+  const into = init.dir === CamDir.IN ? init.dataInto : undefined;
+  const dxferLen = init.dir === CamDir.OUT ? (init.dataOut?.length ?? 0) : init.dir === CamDir.IN ? (init.dataInLength ?? into?.length ?? 0) : 0;
+  if (into !== undefined && into.length < dxferLen) throw new RangeError(`newScsiIo: dataInto holds ${into.length} bytes, less than the ${dxferLen}-byte Data-In room`);
   return {
     func: XptFunc.SCSI_IO,
     path: init.path,
@@ -294,6 +308,7 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     tagAction: init.tagAction ?? TagAction.SIMPLE,
     dataOut: init.dir === CamDir.OUT ? init.dataOut : undefined,
     dxferLen,
+    dataPtr: into,
     dataIn: undefined,
     resid: dxferLen,
     scsiStatus: 0,

@@ -214,6 +214,29 @@ export class DaPeriph {
     return allPieces(pieces).then(() => out);
   }
 
+  /**
+   * Reads `into.length / blockSize` logical blocks at `lba` into `into`
+   * (whole blocks), the way a FreeBSD bio carries its own bio_data: the SIM
+   * transfers straight into it, so no Data-In buffer is made. A split read
+   * fills its pieces in place. If the read fails, the bytes of `into` are
+   * unspecified (part of the transfer may have landed).
+   */
+  readInto(lba: bigint, into: Uint8Array): Promise<void> {
+    const bs = this.capacity.blockSize;
+    if (!(into instanceof Uint8Array) || into.length % bs !== 0) {
+      throw new RangeError(`da.readInto: into must be whole ${bs}-byte blocks, got ${into instanceof Uint8Array ? `${into.length} bytes` : typeof into}`);
+    }
+    const blocks = into.length / bs;
+    checkRange('da.readInto', lba, blocks);
+    const max = this.maxTransferBlocks;
+    if (blocks >= 1 && blocks <= max) return this.#readRunInto(lba, blocks, into);
+    const pieces = splitRuns(lba, blocks, max).map((run) => {
+      const at = Number(run.lba - lba) * bs;
+      return this.#readRunInto(run.lba, run.blocks, into.subarray(at, at + run.blocks * bs));
+    });
+    return allPieces(pieces).then(() => undefined);
+  }
+
   /** Writes `data` (whole blocks) at `lba`. */
   write(lba: bigint, data: Uint8Array): Promise<void> {
     const bs = this.capacity.blockSize;
@@ -280,6 +303,11 @@ export class DaPeriph {
   /** One READ (10)/(16) CCB; resolves with its Data-In buffer, which must be whole. */
   #readRun(lba: bigint, blocks: number, bs: number): Promise<Uint8Array> {
     return this.#run({ cdb: encodeReadWrite('READ', lba, blocks), dir: CamDir.IN, dataInLength: blocks * bs }, wholeDataIn);
+  }
+
+  /** One READ (10)/(16) CCB transferring into `into` (exactly its blocks). */
+  #readRunInto(lba: bigint, blocks: number, into: Uint8Array): Promise<void> {
+    return this.#run({ cdb: encodeReadWrite('READ', lba, blocks), dir: CamDir.IN, dataInLength: into.length, dataInto: into }, wholeDataInto);
   }
 
   /** One WRITE (10)/(16) CCB carrying `data`. */
@@ -422,6 +450,11 @@ function wholeDataIn(ccb: ScsiIoCcb): Uint8Array {
   const got = ccb.dataIn;
   if (ccb.resid !== 0 || got?.length !== ccb.dxferLen) throw shortTransfer(ccb, ccb.dxferLen);
   return got;
+}
+
+/** A readInto's result: every byte of its buffer transferred. */
+function wholeDataInto(ccb: ScsiIoCcb): void {
+  if (ccb.resid !== 0 || ccb.dataIn?.length !== ccb.dxferLen) throw shortTransfer(ccb, ccb.dxferLen);
 }
 
 /** A WRITE's result: every Data-Out byte taken. */

@@ -123,6 +123,7 @@ export class PassPeriph {
       dir: r.dir,
       dataOut: r.dataOut,
       dataInLength: r.dataInLength,
+      dataInto: r.dataInto,
       tagAction: r.tagAction,
       priority: r.priority,
       timeoutMs: r.timeoutMs,

@@ -249,6 +249,7 @@ export class RecoveryRunner {
       dir: req.dir,
       dataOut: req.dataOut,
       dataInLength: req.dataInLength,
+      dataInto: req.dataInto,
       tagAction: op.tagAction,
       priority: req.priority ?? CamPriority.NORMAL,
       timeoutMs: req.timeoutMs ?? this.#opts.timeoutMs,

@@ -31,8 +31,15 @@ export interface ScsiRequest {
   /** The CDB, 1..MAX_CDB_LENGTH bytes. */
   readonly cdb: Uint8Array;
   readonly direction: ScsiDirection;
-  /** Data-In room in bytes (required for 'in', an integer 0..2^32 − 1; not allowed otherwise). */
+  /** Data-In room in bytes ('in' only, an integer 0..2^32 − 1); required for 'in' unless `into` gives it. */
   readonly length?: number;
+  /**
+   * The Data-In Buffer to receive into ('in' only; CAM's data_ptr), so a
+   * command allocates no buffer of its own: `data` is then a view of it. The
+   * room is `length` when given (at most its length), else its length. After
+   * anything but success its bytes are unspecified.
+   */
+  readonly into?: Uint8Array;
   /** Data-Out Buffer (required for 'out', may be empty; not allowed otherwise). */
   readonly data?: Uint8Array;
   /** SAM-5 task attribute; default 'simple'. */
@@ -63,7 +70,10 @@ export interface ScsiResult {
   readonly sense?: Uint8Array;
   /** The same sense, decoded (absent when the bytes are not valid sense data). */
   readonly senseData?: SenseData;
-  /** Data-In received ('in' only; may be shorter than `length`). A READ's may share its ArrayBuffer with others' (see DaPeriph.read). */
+  /**
+   * Data-In received ('in' only; may be shorter than `length`): a view of
+   * `into` when given. Else a READ's may share its ArrayBuffer with others' (see DaPeriph.read).
+   */
   readonly data?: Uint8Array;
   /** Bytes not transferred: `length` (or the Data-Out length) minus what moved. */
   readonly resid: number;
@@ -82,6 +92,7 @@ export interface CheckedRequest {
   readonly dir: CamDir;
   readonly dataOut?: Uint8Array | undefined;
   readonly dataInLength?: number | undefined;
+  readonly dataInto?: Uint8Array | undefined;
   readonly tagAction?: TagAction | undefined;
   readonly timeoutMs?: number | undefined;
   readonly priority?: number | undefined;
@@ -96,7 +107,9 @@ const show = (v: unknown): string => (v instanceof Uint8Array ? `${v.length} byt
 /**
  * Checks a raw request and maps it to CCB fields.
  * @throws RangeError for: a CDB that is not a Uint8Array of 1..32 bytes; an
- *   unknown direction or tag action; 'in' without `length` or with `data`;
+ *   unknown direction or tag action; 'in' without `length` or `into`, or
+ *   with `data`; `into` not a Uint8Array, shorter than `length`, or with
+ *   another direction;
  *   'out' without `data` or with `length`; 'none' with `length` or `data`;
  *   `length` not an integer in 0..2^32 − 1; Data-Out longer than 2^32 − 1;
  *   `timeoutMs` not an integer in 0..2^31 − 1; `priority` not a non-negative
@@ -105,7 +118,7 @@ const show = (v: unknown): string => (v instanceof Uint8Array ? `${v.length} byt
  *   multiple of 4); a `signal` that is not an AbortSignal.
  */
 export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
-  const { cdb, direction, length, data } = req;
+  const { cdb, direction, length, data, into } = req;
   if (!(cdb instanceof Uint8Array) || cdb.length < 1 || cdb.length > MAX_CDB_LENGTH) {
     throw new RangeError(`${who}: cdb must be a Uint8Array of 1..${MAX_CDB_LENGTH} bytes, got ${show(cdb)}`);
   }
@@ -116,7 +129,14 @@ export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
   if (direction !== 'out' && data !== undefined) {
     throw new RangeError(`${who}: data (the Data-Out Buffer) is only for direction 'out', got it with '${direction}'`);
   }
-  if (direction === 'in' && !isUint(length, MAX_TRANSFER_LENGTH)) throw new RangeError(`${who}: 'in' needs length, an integer 0..${MAX_TRANSFER_LENGTH}, got ${show(length)}`);
+  if (into !== undefined) {
+    if (direction !== 'in') throw new RangeError(`${who}: into (the Data-In Buffer) is only for direction 'in', got it with '${direction}'`);
+    if (!(into instanceof Uint8Array)) throw new RangeError(`${who}: into must be a Uint8Array (the Data-In Buffer), got ${show(into)}`);
+    if (into.length > MAX_TRANSFER_LENGTH) throw new RangeError(`${who}: into is ${into.length} bytes, more than ${MAX_TRANSFER_LENGTH}`);
+  }
+  const room = length ?? into?.length;
+  if (direction === 'in' && !isUint(room, MAX_TRANSFER_LENGTH)) throw new RangeError(`${who}: 'in' needs length, an integer 0..${MAX_TRANSFER_LENGTH}, or into, got ${show(length)}`);
+  if (into !== undefined && room !== undefined && room > into.length) throw new RangeError(`${who}: length ${room} is more than into holds (${into.length} bytes)`);
   if (direction === 'out') {
     if (!(data instanceof Uint8Array)) throw new RangeError(`${who}: 'out' needs data, a Uint8Array (the Data-Out Buffer), got ${show(data)}`);
     if (data.length > MAX_TRANSFER_LENGTH) throw new RangeError(`${who}: data is ${data.length} bytes, more than ${MAX_TRANSFER_LENGTH}`);
@@ -131,7 +151,8 @@ export function checkRequest(req: ScsiRequest, who: string): CheckedRequest {
     cdb,
     dir: DIRS[direction],
     dataOut: direction === 'out' ? data : undefined,
-    dataInLength: direction === 'in' ? length : undefined,
+    dataInLength: direction === 'in' ? room : undefined,
+    dataInto: direction === 'in' ? into : undefined,
     tagAction: tagAction === undefined ? undefined : TAGS[tagAction],
     timeoutMs,
     priority,

@@ -65,6 +65,13 @@ export interface ExecuteOptions {
    * command otherwise). Default: an iSCSI name made from the nexus id (localTransportId).
    */
   readonly transportId?: Uint8Array;
+  /**
+   * Room for the Data-In the transport already has (CAM's data_ptr): a READ
+   * on the fast path transfers into its first bytes, and the answer's data is
+   * then a view of it. Any other command answers with a buffer of its own.
+   * Its bytes are unspecified after an answer that is not GOOD.
+   */
+  readonly dataIn?: Uint8Array;
 }
 
 const DEFAULT_NEXUS = 'local';
@@ -359,7 +366,7 @@ export class SbcEmulator implements LogicalUnit {
       const hold = rw === undefined ? undefined : this.#fastLock(rw, p.dataOutLength, dataOut, nexus);
       if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
-          this.#fastRun(rw, p.dataOutLength, dataOut, hold, resolve);
+          this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolve);
         });
       }
       const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId);
@@ -394,12 +401,18 @@ export class SbcEmulator implements LogicalUnit {
       return;
     }
     if (p.rw !== undefined && hold !== undefined) {
-      this.#fastRun(p.rw, p.dataOutLength, dataOut, hold, done);
+      this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, done);
       return;
     }
     this.execute(p, opts).then(done, () => {
       done(undefined);
     });
+  }
+
+  /** A READ's Data-In: the transport's room when it holds the whole transfer (no copy later), else a pooled buffer. */
+  #dataInBuffer(bytes: number, room: Uint8Array | undefined): Uint8Array {
+    if (room === undefined || room.length < bytes) return this.dataIn.alloc(bytes);
+    return room.length === bytes ? room : room.subarray(0, bytes);
   }
 
   // Bound once: execute() attaches them to every command's promise.
@@ -450,9 +463,9 @@ export class SbcEmulator implements LogicalUnit {
    * run()'s mapping, inline: a throw or a rejection is HARDWARE ERROR, a
    * status other than ok the error table's.
    */
-  #fastRun(rw: ReadWriteFields, need: number, dataOut: Uint8Array, hold: RangeHold, done: (r: SbcResult) => void): void {
+  #fastRun(rw: ReadWriteFields, need: number, dataOut: Uint8Array, room: Uint8Array | undefined, hold: RangeHold, done: (r: SbcResult) => void): void {
     const { lba, write } = rw;
-    const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.dataIn.alloc(rw.blocks * this.#info.blockSize);
+    const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
     const finish = (status: BlockStatus | undefined): void => {
       this.locks.release(hold);
       if (status === undefined) done(this.#result(checkCondition(IMPLEMENTATION_FAILURE)));

@@ -154,6 +154,38 @@ describe('READ / WRITE data', () => {
   });
 });
 
+describe('Data-In room from the transport (ExecuteOptions.dataIn)', () => {
+  test('READ (10) transfers into the room: the answer is the room itself, or a view of its first bytes', async () => {
+    const u = await unit();
+    const data = block(2 * 512, 0x21, true);
+    expectGood(await u.run('2a 00 00 00 00 05 00 00 02 00', { dataOut: data }));
+    const exact = new Uint8Array(2 * 512);
+    const r = await u.run('28 00 00 00 00 05 00 00 02 00', { dataIn: exact });
+    expectGood(r);
+    expect(r.data).toBe(exact);
+    expect(hex(exact)).toBe(hex(data));
+    const larger = new Uint8Array(3 * 512).fill(0x99);
+    const v = await u.run('28 00 00 00 00 05 00 00 02 00', { dataIn: larger });
+    expect([v.data?.buffer === larger.buffer, v.data?.byteOffset, v.data?.length]).toEqual([true, 0, 2 * 512]);
+    expect(hex(larger.subarray(0, 1024))).toBe(hex(data));
+    expect(larger.subarray(1024).every((b) => b === 0x99)).toBe(true);
+  });
+
+  test('a room too small for the transfer, and a command off the READ fast path, answer with a buffer of their own', async () => {
+    const u = await unit();
+    const small = new Uint8Array(512).fill(0x55);
+    const r = await u.run('28 00 00 00 00 05 00 00 02 00', { dataIn: small });
+    expectGood(r);
+    expect([r.data?.buffer === small.buffer, r.data?.length]).toEqual([false, 1024]);
+    expect(small.every((b) => b === 0x55)).toBe(true);
+    const room = new Uint8Array(64);
+    const inq = await u.run('12 00 00 00 24 00', { dataIn: room });
+    expectGood(inq);
+    expect(inq.data?.buffer === room.buffer).toBe(false);
+    expect(room.every((b) => b === 0)).toBe(true);
+  });
+});
+
 describe('LBA range (capacity 1024 blocks)', () => {
   const U32 = 0xffff_ffffn;
   const U64 = 0xffff_ffff_ffff_ffffn;

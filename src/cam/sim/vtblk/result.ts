@@ -17,7 +17,8 @@
 // unit returned and the bytes that fit. A Data-Out Buffer longer than the
 // command takes is not an error: the unit asks for fewer bytes (an underrun,
 // counted in resid). One shorter than the command takes reaches the emulator
-// as it is and is answered 0Eh/03h.
+// as it is and is answered 0Eh/03h. Data-In lands in the issuer's buffer
+// when the CCB has one (data_ptr); `dataIn` is then a view of it.
 
 import type { SbcResult } from '../../../scsi/sbc/emulator.js';
 import { ScsiStatus } from '../../../scsi/status.js';
@@ -25,6 +26,17 @@ import { CAM_AUTOSNS_VALID, CamDir, CamStatus, CcbFlag, type ScsiIoCcb } from '.
 
 /** No Data-In, for commands without a Data-In Buffer (only its length is looked at). */
 const NO_DATA = new Uint8Array(0);
+
+/**
+ * The first `moved` bytes of `data` as the CCB's Data-In: in the issuer's
+ * buffer when it supplied one (copied there unless the emulator already
+ * transferred into it), else `data` itself.
+ */
+function intoDataPtr(ptr: Uint8Array | undefined, data: Uint8Array, moved: number): Uint8Array {
+  if (ptr === undefined) return moved === data.length ? data : data.subarray(0, moved);
+  if (data !== ptr && (data.buffer !== ptr.buffer || data.byteOffset !== ptr.byteOffset)) ptr.set(data.subarray(0, moved));
+  return moved === ptr.length ? ptr : ptr.subarray(0, moved);
+}
 
 /** Sets a CCB's outcome without SCSI data: recovery, ring full, device gone. */
 export function setCamOutcome(ccb: ScsiIoCcb, status: number, scsiStatus: number = ScsiStatus.GOOD): void {
@@ -56,14 +68,10 @@ export function setScsiOutcome(ccb: ScsiIoCcb, r: SbcResult, dataOutTaken: numbe
   // A fresh empty buffer only where it is handed out (Data-In); every WRITE would allocate one otherwise.
   const data = r.data ?? (dir === CamDir.IN ? new Uint8Array(0) : NO_DATA);
   if (dir === CamDir.IN) {
-    if (data.length > ccb.dxferLen) {
-      ccb.status = CamStatus.DATA_RUN_ERR;
-      ccb.dataIn = data.subarray(0, ccb.dxferLen);
-      ccb.resid = 0;
-    } else {
-      ccb.dataIn = data;
-      ccb.resid = ccb.dxferLen - data.length;
-    }
+    const moved = Math.min(data.length, ccb.dxferLen);
+    if (data.length > ccb.dxferLen) ccb.status = CamStatus.DATA_RUN_ERR;
+    ccb.dataIn = intoDataPtr(ccb.dataPtr, data, moved);
+    ccb.resid = ccb.dxferLen - moved;
     return;
   }
   // Data-In with no Data-In Buffer to put it in: every byte overran.

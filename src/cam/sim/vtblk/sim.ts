@@ -295,7 +295,17 @@ export class VtblkSim implements Sim {
     // reports its own failures as CHECK CONDITION; undefined is a bug below, kept from the initiator.
     // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own.
     const who = ccb.initiator;
-    const opts = who !== undefined ? { dataOut, nexus: who.id, transportId: who.transportId } : dataOut === NO_DATA ? this.#noData : { dataOut, nexus: this.#nexus };
+    const room = ccb.dataPtr;
+    const opts: ExecuteOptions =
+      room !== undefined
+        ? who !== undefined
+          ? { nexus: who.id, transportId: who.transportId, dataIn: room }
+          : { nexus: this.#nexus, dataIn: room }
+        : who !== undefined
+          ? { dataOut, nexus: who.id, transportId: who.transportId }
+          : dataOut === NO_DATA
+            ? this.#noData
+            : { dataOut, nexus: this.#nexus };
     this.#starting = entry;
     this.emulator.start(cmd, opts, (r) => {
       this.#answered(entry, r, taken);
