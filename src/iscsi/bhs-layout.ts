@@ -198,6 +198,12 @@ export class BhsView {
 
   setBigUint64(at: number, value: bigint): void {
     if (value < 0n || value >= 1n << 64n) throw new RangeError(`BHS byte ${at}: ${value} does not fit 64 bits`);
+    // LUN 0, in nearly every PDU: no BigInt arithmetic (each result is a heap object).
+    if (value === 0n) {
+      this.#setBytes(at, 0, 4);
+      this.#setBytes(at + 4, 0, 4);
+      return;
+    }
     this.setUint32(at, Number(value >> 32n));
     this.setUint32(at + 4, Number(value & 0xffff_ffffn));
   }
@@ -214,8 +220,11 @@ export class BhsView {
   }
 }
 
+/** The largest value of a field `bits` wide, by `bits` (8, 16, 24, 32): no power computed per store. */
+const FIELD_MAX: readonly number[] = Array.from({ length: 33 }, (_, bits) => 2 ** bits - 1);
+
 function fits(value: number, bits: number, at: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 2 ** bits - 1) {
+  if (!Number.isInteger(value) || value < 0 || value > (FIELD_MAX[bits] ?? -1)) {
     throw new RangeError(`BHS byte ${at}: ${value} is not a ${bits}-bit unsigned integer`);
   }
   return value;

@@ -209,7 +209,7 @@ export interface DataInFields {
   readonly bufferOffset: number;
   readonly data: Uint8Array;
   /** With status: StatSN, SCSI status and residual; without: StatSN is reserved (0). */
-  readonly status?: { readonly statSN: number; readonly scsiStatus: number; readonly residual: Residual };
+  readonly status?: { readonly statSN: number; readonly scsiStatus: number; readonly residual: Residual } | undefined;
 }
 
 /** RFC 7143 §11.8: R2T. */

@@ -49,7 +49,7 @@ export interface SessionHost {
 
 /** Target PDUs the session asks its connection to send; the connection stamps StatSN/ExpCmdSN/MaxCmdSN. */
 export type SessionOutput =
-  | (TaskOutput & { readonly itt: number; readonly lun: bigint })
+  | TaskOutput
   | { readonly kind: 'nop-in'; readonly itt: number; readonly lun: bigint; readonly data: Uint8Array }
   | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
   | { readonly kind: 'window' };
@@ -190,7 +190,7 @@ export class Session {
     const { itt } = cmd;
     const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), {
       out: (o) => {
-        if (!this.#closed) this.#send({ ...o, itt, lun: cmd.lun });
+        if (!this.#closed) this.#send(o);
       },
       onFault: (e) => {
         this.#host.log(`iscsi: command ${(cmd.cdb[0] ?? 0).toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

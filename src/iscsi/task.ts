@@ -25,11 +25,23 @@ export interface TaskLimits {
   readonly maxSendDataSegmentLength: number;
 }
 
-/** What a task asks its connection to send (the connection stamps StatSN, ExpCmdSN, MaxCmdSN). */
-export type TaskOutput =
+/**
+ * What a task asks its connection to send (the connection stamps StatSN,
+ * ExpCmdSN, MaxCmdSN), with the command's ITT and LUN already in: the session
+ * passes it on as it is.
+ */
+export type TaskOutput = { readonly itt: number; readonly lun: bigint } & (
   | { readonly kind: 'r2t'; readonly r2tSN: number; readonly ttt: number; readonly bufferOffset: number; readonly length: number }
-  | { readonly kind: 'data-in'; readonly dataSN: number; readonly bufferOffset: number; readonly data: Uint8Array; readonly final: boolean; readonly status?: { readonly scsiStatus: number; readonly residual: Residual } }
-  | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense?: Uint8Array; readonly expDataSN: number };
+  | {
+      readonly kind: 'data-in';
+      readonly dataSN: number;
+      readonly bufferOffset: number;
+      readonly data: Uint8Array;
+      readonly final: boolean;
+      readonly status: { readonly scsiStatus: number; readonly residual: Residual } | undefined;
+    }
+  | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense: Uint8Array | undefined; readonly expDataSN: number }
+);
 
 /** Where a task sends what it produces, and whom it tells of faults and of its end. */
 export interface TaskHooks {
@@ -199,7 +211,7 @@ export class ScsiTask {
       const burst: Burst = { ttt: nextTtt(), offset: this.#nextSolicit, length, received: 0, nextDataSN: 0 };
       this.#bursts.set(burst.ttt, burst);
       this.#nextSolicit += length;
-      this.#out({ kind: 'r2t', r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
+      this.#out({ kind: 'r2t', itt: this.itt, lun: this.lun, r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
     }
   }
 
@@ -282,11 +294,13 @@ export class ScsiTask {
       const last = end === send.length;
       this.#out({
         kind: 'data-in',
+        itt: this.itt,
+        lun: this.lun,
         dataSN: dataSN++,
         bufferOffset: off,
-        data: send.subarray(off, end),
+        data: end - off === send.length ? send : send.subarray(off, end),
         final: end === seqEnd,
-        ...(last && collapse ? { status: { scsiStatus: a.status, residual } } : {}),
+        status: last && collapse ? { scsiStatus: a.status, residual } : undefined,
       });
       off = end;
     }
@@ -295,7 +309,7 @@ export class ScsiTask {
   }
 
   #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
-    this.#out({ kind: 'response', status, residual, ...(sense === undefined ? {} : { sense }), expDataSN: expDataSN || this.#r2tSN });
+    this.#out({ kind: 'response', itt: this.itt, lun: this.lun, status, residual, sense, expDataSN: expDataSN || this.#r2tSN });
     this.#finish();
   }
 

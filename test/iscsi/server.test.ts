@@ -1,7 +1,8 @@
 // The iSCSI target end to end over loopback TCP, driven by a hand-written
 // initiator (initiator.ts) that builds PDUs from RFC 7143's tables.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
@@ -303,6 +304,61 @@ describe('full feature phase', () => {
     bad.close();
     const ini = await session();
     expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    ini.close();
+  });
+});
+
+describe('what one turn answers leaves together', () => {
+  /** Server-side socket writes while `f` runs: the chunks written to the socket whose peer is `ini`. */
+  async function serverWrites(ini: TestInitiator, f: () => Promise<void>): Promise<Uint8Array[]> {
+    const local = ini.socket.localPort;
+    const write = vi.spyOn(Socket.prototype, 'write');
+    try {
+      await f();
+      const contexts = write.mock.contexts as Socket[];
+      return write.mock.calls.flatMap(([chunk], i) => (contexts[i]?.remotePort === local && chunk instanceof Uint8Array ? [new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)] : []));
+    } finally {
+      write.mockRestore();
+    }
+  }
+
+  it('four READs answered in one turn: one socket write holding the four Data-In PDUs in order', async () => {
+    const ini = await session();
+    const expected = Uint8Array.from({ length: 4 * BS }, (_, i) => (i * 7 + 3) & 0xff);
+    expect((await ini.result(ini.command({ cdb: write10(300, 4), write: true, edtl: expected.length, data: expected }))).status).toBe(0);
+    const itts: number[] = [];
+    const writes = await serverWrites(ini, async () => {
+      ini.socket.cork();
+      for (let i = 0; i < 4; i++) itts.push(ini.command({ cdb: read10(300 + i, 1), read: true, edtl: BS }));
+      ini.socket.uncork();
+      for (const [i, itt] of itts.entries()) {
+        const r = await ini.result(itt);
+        expect([r.status, r.dataIns.length]).toEqual([0, 1]);
+        expect(r.data).toEqual(expected.subarray(i * BS, (i + 1) * BS));
+      }
+    });
+    expect(writes.map((w) => w.length)).toEqual([4 * (48 + BS)]);
+    const one = writes[0] ?? new Uint8Array(0);
+    // Each PDU: opcode 25h (Data-In), its ITT at bytes 16..19, then its block.
+    for (const [i, itt] of itts.entries()) {
+      const at = i * (48 + BS);
+      expect([(one[at] ?? 0) & 0x3f, new DataView(one.buffer, one.byteOffset + at + 16, 4).getUint32(0)]).toEqual([0x25, itt]);
+      expect(one.subarray(at + 48, at + 48 + BS)).toEqual(expected.subarray(i * BS, (i + 1) * BS));
+    }
+    ini.close();
+  });
+
+  it('a turn of more than 64 KiB goes as separate header and data chunks, not copied into one', async () => {
+    const ini = await session();
+    const blocks = 64; // 32 KiB per READ: four of them pass 64 KiB
+    const itts: number[] = [];
+    const writes = await serverWrites(ini, async () => {
+      ini.socket.cork();
+      for (let i = 0; i < 4; i++) itts.push(ini.command({ cdb: read10(i * blocks, blocks), read: true, edtl: blocks * BS }));
+      ini.socket.uncork();
+      for (const itt of itts) expect((await ini.result(itt)).status).toBe(0);
+    });
+    expect(writes.map((w) => w.length)).toEqual([48, blocks * BS, 48, blocks * BS, 48, blocks * BS, 48, blocks * BS]);
     ini.close();
   });
 });

@@ -48,7 +48,7 @@ describe('ScsiTask: Data-Out', () => {
   it('solicits with R2Ts of at most MaxBurstLength, one outstanding, and writes the data in order', async () => {
     const lun = fakeLun();
     const { task, out } = run(cmd({ cdb: write10(16), write: true, expectedDataTransferLength: 16 * BS }), lun);
-    expect(out).toEqual([{ kind: 'r2t', r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: 0, length: 4096 }]);
+    expect(out).toEqual([{ kind: 'r2t', itt: 7, lun: 0n, r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: 0, length: 4096 }]);
     const payload = Uint8Array.from({ length: 16 * BS }, (_, i) => i & 0xff);
     for (let burst = 0; burst < 2; burst++) {
       const r2t = out.at(-1);
@@ -61,14 +61,14 @@ describe('ScsiTask: Data-Out', () => {
     expect(out.flatMap((o) => (o.kind === 'r2t' ? [[o.r2tSN, o.bufferOffset]] : []))).toEqual([[0, 0], [1, 4096]]);
     expect(lun.calls).toHaveLength(1);
     expect(lun.calls[0]?.dataOut).toEqual(payload);
-    expect(out.at(-1)).toEqual({ kind: 'response', status: 0, residual: { overflow: false, underflow: false, count: 0 }, expDataSN: 2 });
+    expect(out.at(-1)).toEqual({ kind: 'response', itt: 7, lun: 0n, status: 0, residual: { overflow: false, underflow: false, count: 0 }, expDataSN: 2 });
   });
 
   it('immediate data counts as the start of the unsolicited burst; R2Ts ask only for the rest', async () => {
     const lun = fakeLun();
     const payload = new Uint8Array(2 * BS).fill(0x33);
     const { task, out } = run(cmd({ cdb: write10(2), write: true, expectedDataTransferLength: 2 * BS, data: payload.subarray(0, BS) }), lun);
-    expect(out).toEqual([{ kind: 'r2t', r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: BS, length: BS }]);
+    expect(out).toEqual([{ kind: 'r2t', itt: 7, lun: 0n, r2tSN: 0, ttt: expect.any(Number) as number, bufferOffset: BS, length: BS }]);
     const r2t = out[0];
     if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
     task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: BS, data: payload.subarray(BS) }));
@@ -142,7 +142,7 @@ describe('ScsiTask: Data-In', () => {
   it('EDTL 0 for a one-block READ: no Data-In, a SCSI Response with overflow', async () => {
     const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: 0 }), fakeLun({}, new Uint8Array(BS)));
     await task.done;
-    expect(out).toEqual([{ kind: 'response', status: 0, residual: { overflow: true, underflow: false, count: BS }, expDataSN: 0 }]);
+    expect(out).toEqual([{ kind: 'response', itt: 7, lun: 0n, status: 0, residual: { overflow: true, underflow: false, count: BS }, expDataSN: 0 }]);
   });
 
   it('an allocation-length command returning less than EDTL reports an underflow', async () => {
@@ -157,7 +157,7 @@ describe('ScsiTask: Data-In', () => {
     const senseBytes = Uint8Array.of(0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0);
     const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), fakeLun({ status: 2, sense: senseBytes }));
     await task.done;
-    expect(out).toEqual([{ kind: 'response', status: 2, residual: { overflow: false, underflow: true, count: BS }, sense: senseBytes, expDataSN: 0 }]);
+    expect(out).toEqual([{ kind: 'response', itt: 7, lun: 0n, status: 2, residual: { overflow: false, underflow: true, count: BS }, sense: senseBytes, expDataSN: 0 }]);
   });
 });
 
