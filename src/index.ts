@@ -6,7 +6,9 @@
 export { GuestMemory, type GuestRange } from './virtio/guest-memory.js';
 export { GuestAllocator } from './virtio/guest-allocator.js';
 export { splitRingLayout, needEvent, type SplitRingLayout } from './virtio/ring-layout.js';
-export { SplitVirtqDriver, SplitVirtqDevice, type SplitRingAddrs, type VirtqBuffer, type AvailChain, type ChainFault } from './virtio/split-ring.js';
+export { type SplitRingAddrs } from './virtio/split-ring.js';
+export { SplitVirtqDriver, type VirtqBuffer } from './virtio/split-ring-driver.js';
+export { SplitVirtqDevice, type AvailChain, type ChainFault } from './virtio/split-ring-device.js';
 export * from './virtio/blk-wire.js';
 export * from './virtio/blk-features.js';
 export * from './virtio/device-status.js';

@@ -15,7 +15,7 @@
 
 import type { GuestRange } from './guest-memory.js';
 import type { GuestAllocator } from './guest-allocator.js';
-import type { SplitVirtqDriver, VirtqBuffer } from './split-ring.js';
+import type { SplitVirtqDriver, VirtqBuffer } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
 import {
   VIRTIO_BLK_ID_BYTES,

@@ -6,7 +6,8 @@
 // the driver enables it on the transport and frees `allocations` at teardown.
 
 import type { GuestAllocator } from './guest-allocator.js';
-import { SplitVirtqDriver, splitRingAreaSizes, type SplitRingAddrs, type VirtqBuffer } from './split-ring.js';
+import { splitRingAreaSizes, type SplitRingAddrs } from './split-ring.js';
+import { SplitVirtqDriver, type VirtqBuffer } from './split-ring-driver.js';
 import { VirtqAlign } from './ring-layout.js';
 import type { VirtioTransport } from './transport/transport.js';
 import { VirtioBlkReqHeader } from './blk-wire.js';

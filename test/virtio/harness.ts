@@ -3,7 +3,8 @@
 
 import { GuestMemory, type GuestRange } from '../../src/virtio/guest-memory.js';
 import { GuestAllocator } from '../../src/virtio/guest-allocator.js';
-import { SplitVirtqDriver, splitRingAreaSizes, type VirtqBuffer } from '../../src/virtio/split-ring.js';
+import { splitRingAreaSizes } from '../../src/virtio/split-ring.js';
+import { SplitVirtqDriver, type VirtqBuffer } from '../../src/virtio/split-ring-driver.js';
 import { VirtioBlkDevice, type VirtioBlkDeviceOptions } from '../../src/virtio/device/blk-device.js';
 import type { BlockBackend } from '../../src/virtio/device/backend.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GuestAllocator } from '../../src/virtio/guest-allocator.js';
 import { GuestMemory } from '../../src/virtio/guest-memory.js';
-import { SplitVirtqDevice, SplitVirtqDriver, type AvailChain, type PopResult, type VirtqBuffer } from '../../src/virtio/split-ring.js';
+import { SplitVirtqDevice, type AvailChain, type PopResult } from '../../src/virtio/split-ring-device.js';
+import { SplitVirtqDriver, type VirtqBuffer } from '../../src/virtio/split-ring-driver.js';
 import { putDesc, putU16, putUsedElem } from './split-ring.vectors.js';
 
 const MEM = 0x4000;

@@ -6,17 +6,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { GuestAllocator } from '../../src/virtio/guest-allocator.js';
 import { GuestMemory } from '../../src/virtio/guest-memory.js';
-import {
-  SplitVirtqDevice,
-  SplitVirtqDriver,
-  checkSplitRing,
-  splitRingAreaSizes,
-  type AvailChain,
-  type DriverRingOptions,
-  type PopResult,
-  type SplitRingAddrs,
-  type VirtqBuffer,
-} from '../../src/virtio/split-ring.js';
+import { checkSplitRing, splitRingAreaSizes, type SplitRingAddrs } from '../../src/virtio/split-ring.js';
+import { SplitVirtqDevice, type AvailChain, type PopResult } from '../../src/virtio/split-ring-device.js';
+import { SplitVirtqDriver, type DriverRingOptions, type VirtqBuffer } from '../../src/virtio/split-ring-driver.js';
 import {
   F,
   QSZ4,

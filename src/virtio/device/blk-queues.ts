@@ -9,7 +9,8 @@
 // splits a device between its front end and its back end.
 
 import type { GuestMemory, GuestRange } from '../guest-memory.js';
-import { SplitVirtqDevice, type AvailChain, type SplitRingAddrs } from '../split-ring.js';
+import type { SplitRingAddrs } from '../split-ring.js';
+import { SplitVirtqDevice, type AvailChain } from '../split-ring-device.js';
 import type { BlockBackend } from './backend.js';
 import type { VirtioBlkConfig } from '../blk-config.js';
 import { sgLength, sgRead, sgSlice } from './sg.js';
