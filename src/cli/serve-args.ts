@@ -49,6 +49,12 @@ export interface ServeArgs {
   readonly thin: boolean;
   /** The unit reports RMB 1 (a removable medium). */
   readonly removable: boolean;
+  /**
+   * TAS 1 in the Control mode page: a command that another initiator's task
+   * management (CLEAR TASK SET, LOGICAL UNIT RESET, PREEMPT AND ABORT …)
+   * aborts ends with TASK ABORTED status instead of without a response.
+   */
+  readonly taskAbortedStatus: boolean;
   readonly address: string;
   readonly port: number;
   readonly targetName: string;
@@ -125,6 +131,9 @@ Serve options:
   --read-only           export the disk write-protected
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
+  --task-aborted-status
+                        TAS 1 (Control mode page): a command another initiator's task management aborts
+                        ends with TASK ABORTED status (default: without a response, and a unit attention)
   --address ADDR        IPv4 or IPv6 address to listen on (default 127.0.0.1)
   --port N              TCP port, 0 for any free one (default ${ISCSI_PORT})
   --target-name IQN     the target's iSCSI name (default ${DEFAULT_TARGET_NAME})
@@ -148,6 +157,7 @@ const FLAGS = {
   'read-only': { type: 'boolean' },
   thin: { type: 'boolean' },
   removable: { type: 'boolean' },
+  'task-aborted-status': { type: 'boolean' },
   address: { type: 'string' },
   port: { type: 'string' },
   'target-name': { type: 'string' },
@@ -302,6 +312,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       readOnly: v['read-only'] === true,
       thin: v.thin === true,
       removable: v.removable === true,
+      taskAbortedStatus: v['task-aborted-status'] === true,
       address,
       port,
       targetName,

@@ -171,6 +171,7 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   const traits = [disk.label, formatBytes(disk.backend.size), args.readOnly ? 'read-only' : 'read-write', args.thin ? 'thin-provisioned' : 'fully provisioned'];
   if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
   if (args.removable) traits.push('removable');
+  if (args.taskAbortedStatus) traits.push('task aborted status (TAS 1)');
   // From the backend itself, as the io label: what the banner says is what the device gets.
   if (disk.backend instanceof ThrottledBackend) traits.push(`at most ${formatBytes(disk.backend.bytesPerSecond)}/s`);
   io.out(`  disk    ${traits.join(' · ')}`);
@@ -261,7 +262,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
       // Limits): size_max of 4 MiB per segment lets a request carry it; guest memory holds a few of those at once.
       device: { blockSize: args.blockSize, physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize), features: deviceFeatures(args.thin), sizeMax: SERVE_SIZE_MAX },
       memorySize: SERVE_GUEST_MEMORY,
-      emulator: { maxTransferBytes: SERVE_MAX_TRANSFER, ...(args.removable ? { removable: true } : {}) },
+      emulator: { maxTransferBytes: SERVE_MAX_TRANSFER, ...(args.removable ? { removable: true } : {}), ...(args.taskAbortedStatus ? { taskAbortedStatus: true } : {}) },
     });
   } catch (e) {
     await disk.backend.close();

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { TargetLogin } from './login.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
-import { probeLun, type LunGeometry } from './probe.js';
+import { probeLun, type LunProfile } from './probe.js';
 import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
 
 export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
@@ -47,7 +47,8 @@ const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs
 
 interface TargetState {
   readonly config: IscsiTargetConfig;
-  readonly geometry: ReadonlyMap<number, LunGeometry>;
+  /** What each LUN reported when the portal opened (probe.ts). */
+  readonly profiles: ReadonlyMap<number, LunProfile>;
 }
 
 export class IscsiServer {
@@ -76,8 +77,9 @@ export class IscsiServer {
   }
 
   /**
-   * Starts a portal. Each LUN's block size is read from the device (READ
-   * CAPACITY through its pass periph) before the portal opens.
+   * Starts a portal. Each LUN's block size and TAS are read from the device
+   * (READ CAPACITY and the Control mode page, through its pass periph; see
+   * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
    *   LUNs, a LUN outside 0..16383);
    *   rejects with the listen error (e.g. EADDRINUSE).
@@ -87,15 +89,15 @@ export class IscsiServer {
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
-      const geometry = new Map<number, LunGeometry>();
+      const profiles = new Map<number, LunProfile>();
       if (t.luns.length === 0) throw new RangeError(`iSCSI server: target '${t.name}' has no LUNs`);
       for (const l of t.luns) {
         // SAM-5 single-level LUNs as REPORT LUNS can list them: peripheral (0..255) or flat space (..16383).
         if (!Number.isInteger(l.lun) || l.lun < 0 || l.lun > MAX_FLAT_SPACE_LUN) throw new RangeError(`iSCSI server: LUN ${l.lun} of '${t.name}' is not an integer 0..${MAX_FLAT_SPACE_LUN}`);
-        if (geometry.has(l.lun)) throw new RangeError(`iSCSI server: target '${t.name}' has LUN ${l.lun} twice`);
-        geometry.set(l.lun, await probeLun(l.pass));
+        if (profiles.has(l.lun)) throw new RangeError(`iSCSI server: target '${t.name}' has LUN ${l.lun} twice`);
+        profiles.set(l.lun, await probeLun(l.pass));
       }
-      targets.set(t.name, { config: t, geometry });
+      targets.set(t.name, { config: t, profiles });
     }
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
@@ -182,11 +184,11 @@ export class IscsiServer {
     const luns = new Map<number, SessionLun>();
     const lunNumbers = target.config.luns.map((l) => l.lun).sort((a, b) => a - b);
     for (const l of target.config.luns) {
-      const g = target.geometry.get(l.lun);
-      if (g === undefined) continue;
+      const profile = target.profiles.get(l.lun);
+      if (profile === undefined) continue;
       luns.set(l.lun, {
         port: targetLunList(passLun(l.pass, who), lunNumbers),
-        ...g,
+        ...profile,
         reset: () => l.pass.resetDevice(),
         abortTaskSet: () => l.pass.abortTaskSet(who),
         clearTaskSet: () => l.pass.clearTaskSet(who),
@@ -196,8 +198,8 @@ export class IscsiServer {
     const host: SessionHost = {
       lun: (n) => luns.get(n),
       luns: lunNumbers,
-      abortOthers: async (lun) => {
-        await Promise.all(this.#sessions.onTarget(target.config.name).filter((e) => e.session !== session).map((e) => e.session.abortTasks(lun)));
+      abortOthers: async (lun, by) => {
+        await Promise.all(this.#sessions.onTarget(target.config.name).filter((e) => e.session !== session).map((e) => e.session.abortTasks(lun, by)));
       },
       log: (line) => {
         this.#log(line);

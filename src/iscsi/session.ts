@@ -12,7 +12,7 @@
 // later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 
 import { snAdd, snLe, snLt } from './serial.js';
-import { ScsiTask, type TaskLimits, type TaskOutput } from './task.js';
+import { ScsiTask, type TaskAbortEnd, type TaskLimits, type TaskOutput } from './task.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';
@@ -25,6 +25,8 @@ export interface SessionLun {
   readonly blockSize: number;
   /** The most data one command may move (see probe.ts). */
   readonly maxCommandBytes: number;
+  /** The unit's TAS (Control mode page, see probe.ts): how a task that another session aborts ends. */
+  readonly taskAbortedStatus: boolean;
   /** LOGICAL UNIT RESET through CAM (XPT_RESET_DEV); resolves when done. */
   reset(): Promise<void>;
   /** ABORT TASK SET from this session's I_T nexus through CAM (XPT_ABORT_TASK_SET); resolves once its commands there have ended. */
@@ -39,8 +41,8 @@ export interface SessionHost {
   lun(n: number): SessionLun | undefined;
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
-  /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets); `lun` undefined: every LUN. */
-  abortOthers(lun: number | undefined): Promise<void>;
+  /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets), as `by` says; `lun` undefined: every LUN. */
+  abortOthers(lun: number | undefined, by: Exclude<AbortedBy, 'this-session'>): Promise<void>;
   /** TARGET COLD RESET: drop every connection of the target once the response is out. */
   coldReset(): void;
   /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
@@ -53,6 +55,15 @@ export type SessionOutput =
   | { readonly kind: 'nop-in'; readonly itt: number; readonly lun: bigint; readonly data: Uint8Array }
   | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
   | { readonly kind: 'window' };
+
+/**
+ * Whose action aborts a session's tasks, which decides how each ends (SAM-5
+ * aborting commands): the session's own task management — no response;
+ * another session's — TASK ABORTED status when the unit's TAS is 1, else no
+ * response; a power on (TARGET COLD RESET, RFC 7143 §11.5.1) — no response,
+ * as the connections end.
+ */
+export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
@@ -148,11 +159,25 @@ export class Session {
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks.values()].map((t) => t.done));
   }
 
-  /** Aborts every task of this session on a LUN (or all LUNs), without responses (ERL 0); resolves when they ended. */
-  async abortTasks(lun: number | undefined): Promise<void> {
+  /**
+   * Aborts every task of this session on a LUN (or all LUNs), each ending as
+   * `by` and its unit's TAS say (ERL 0); resolves when they have ended. Only
+   * tasks the session has started count: a command still waiting for an
+   * earlier CmdSN has not been delivered (§4.2.2.1), so it is not in the task
+   * set yet, and runs after the abort (RFC 7143 task management: only the
+   * instantiated tasks of a third-party session are affected).
+   */
+  async abortTasks(lun: number | undefined, by: AbortedBy = 'this-session'): Promise<void> {
     const hit = [...this.#tasks.values()].filter((t) => lun === undefined || lunNumber(t.lun) === lun);
-    for (const t of hit) t.abort();
+    for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
     await Promise.all(hit.map((t) => t.done));
+  }
+
+  /** How a task on LUN field `lun` that `by` aborts ends. */
+  #abortEnd(lun: bigint, by: AbortedBy): TaskAbortEnd {
+    if (by !== 'another-session') return 'no-status';
+    const n = lunNumber(lun);
+    return n !== undefined && this.#host.lun(n)?.taskAbortedStatus === true ? 'task-aborted' : 'no-status';
   }
 
   /** The connection is gone: nothing more is sent; tasks are aborted. */
@@ -210,8 +235,10 @@ export class Session {
     if (fn === TmfFunction.TASK_REASSIGN) return TmfResponse.REASSIGNMENT_NOT_SUPPORTED;
     if (fn === TmfFunction.CLEAR_ACA) return TmfResponse.NOT_SUPPORTED;
     if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
+      // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
+      // ends every session's connection after this response: their tasks end without responses.
       await this.abortTasks(undefined);
-      await this.#host.abortOthers(undefined);
+      await this.#host.abortOthers(undefined, fn === TmfFunction.TARGET_COLD_RESET ? 'power-on' : 'another-session');
       await Promise.all(this.#host.luns.flatMap((n) => this.#host.lun(n)?.reset() ?? []));
       if (fn === TmfFunction.TARGET_COLD_RESET) this.#host.coldReset();
       return TmfResponse.COMPLETE;
@@ -239,7 +266,8 @@ export class Session {
         return TmfResponse.TASK_DOES_NOT_EXIST;
       }
       // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
-      // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here.
+      // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here: the
+      // sender's without responses, the other sessions' as the same TAS says.
       case TmfFunction.ABORT_TASK_SET:
         await lun.abortTaskSet();
         await this.abortTasks(n);
@@ -247,11 +275,11 @@ export class Session {
       case TmfFunction.CLEAR_TASK_SET:
         await lun.clearTaskSet();
         await this.abortTasks(n);
-        await this.#host.abortOthers(n);
+        await this.#host.abortOthers(n, 'another-session');
         return TmfResponse.COMPLETE;
       case TmfFunction.LOGICAL_UNIT_RESET:
         await this.abortTasks(n);
-        await this.#host.abortOthers(n);
+        await this.#host.abortOthers(n, 'another-session');
         await lun.reset();
         return TmfResponse.COMPLETE;
       default:

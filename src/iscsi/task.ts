@@ -43,6 +43,13 @@ export type TaskOutput = { readonly itt: number; readonly lun: bigint } & (
   | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense: Uint8Array | undefined; readonly expDataSN: number }
 );
 
+/**
+ * How an aborted task ends (SAM-5 aborting commands): without a response, or
+ * with a SCSI Response of TASK ABORTED status (the unit's TAS is 1 and
+ * another I_T nexus aborted it).
+ */
+export type TaskAbortEnd = 'no-status' | 'task-aborted';
+
 /** Where a task sends what it produces, and whom it tells of faults and of its end. */
 export interface TaskHooks {
   readonly out: (o: TaskOutput) => void;
@@ -62,6 +69,9 @@ const EMPTY = new Uint8Array(0);
 
 /** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
 const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
+
+/** What an aborted task that ends with status answers: TASK ABORTED, no sense, no data. */
+const TASK_ABORTED_ANSWER: ScsiAnswer = { status: ScsiStatus.TASK_ABORTED, aborted: false };
 
 /** One outstanding solicitation: the R2T's window and the DataSN expected next in it. */
 interface Burst {
@@ -106,7 +116,8 @@ export class ScsiTask {
   #r2tSN = 0;
   #started = false;
   #finished = false;
-  #aborted = false;
+  /** How the task ends once aborted; undefined while it is not. */
+  #abortEnd: TaskAbortEnd | undefined;
 
   /** Made only when someone waits (see done): most tasks end with nobody waiting, and cost no promise. */
   #done: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
@@ -172,16 +183,22 @@ export class ScsiTask {
     return undefined;
   }
 
-  /** ABORT TASK and friends: the task ends without a response (RFC 7143 §4.2.3.x, ERL 0). */
-  abort(): void {
+  /**
+   * ABORT TASK and friends (ERL 0): the task ends without a response, or with
+   * TASK ABORTED status for `'task-aborted'` (SAM-5: TAS 1, a command another
+   * I_T nexus aborted). A command the logical unit is running is asked to
+   * stop, and the task ends so once the unit has answered, whatever the
+   * answer. A task that is aborted already keeps the ending it was given.
+   */
+  abort(end: TaskAbortEnd = 'no-status'): void {
     if (this.#finished) return;
-    this.#aborted = true;
+    this.#abortEnd ??= end;
     if (this.#executing) this.#call?.abort();
-    if (!this.#executing) this.#finish();
+    else this.#endAborted();
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#abortEnd !== undefined;
   }
 
   #executing = false;
@@ -225,7 +242,7 @@ export class ScsiTask {
       // while start() ran found no call yet; it is sent now.
       if (this.#isExecuting()) {
         this.#call = call;
-        if (this.#aborted) call.abort();
+        if (this.#abortEnd !== undefined) call.abort();
       }
     } catch (e) {
       // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
@@ -240,18 +257,26 @@ export class ScsiTask {
     if (!this.#executing) return;
     this.#executing = false;
     this.#call = undefined;
-    if (this.#aborted || answer.aborted) {
-      this.#finish();
-      return;
-    }
+    if (this.#abortEnd !== undefined || answer.aborted) this.#endAborted();
+    else this.#answer(answer);
+  };
+
+  /** Ends an aborted task as its abort said (the unit's own abort of the command: without a response). */
+  #endAborted(): void {
+    if (this.#abortEnd === 'task-aborted') this.#answer(TASK_ABORTED_ANSWER);
+    else this.#finish();
+  }
+
+  /** Sends the command's status (and Data-In); the task ends. */
+  #answer(answer: ScsiAnswer): void {
     try {
       this.#respond(answer);
     } catch (e) {
-      // Never into the logical unit's completion path: the fault is reported, the task ends.
+      // Never into the logical unit's completion path (nor a task manager's): the fault is reported, the task ends.
       this.#onFault(e);
       this.#finish();
     }
-  };
+  }
 
   /** Whether the logical unit still owes an answer (a method, so that checks after a call are not narrowed away). */
   #isExecuting(): boolean {

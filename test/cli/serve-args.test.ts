@@ -21,6 +21,7 @@ const DEFAULTS = {
   readOnly: false,
   thin: false,
   removable: false,
+  taskAbortedStatus: false,
   address: '127.0.0.1',
   port: 3260,
   targetName: 'iqn.2026-11.org.vtcam:disk0',
@@ -35,7 +36,7 @@ describe('parseServeCli', () => {
   test('every flag', () => {
     const r = parseServeCli([
       '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256',
-      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--read-only', '--thin', '--removable',
+      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--read-only', '--thin', '--removable', '--task-aborted-status',
       '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
       '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
     ]);
@@ -55,6 +56,7 @@ describe('parseServeCli', () => {
         readOnly: true,
         thin: true,
         removable: true,
+        taskAbortedStatus: true,
         address: '::1',
         port: 0,
         targetName: 'iqn.2026-11.org.example:lab.disk-1',
@@ -115,6 +117,12 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--transport', 'local', '--size', over])).toMatchObject({ ok: true, args: { size: limit + 512 } });
   });
 
+  test('--task-aborted-status: TAS 1 with any disk, transport and image I/O (it is the unit’s, not the device’s)', () => {
+    expect(parseServeCli(['--task-aborted-status'])).toEqual({ ok: true, args: { ...DEFAULTS, taskAbortedStatus: true } });
+    expect(parseServeCli(['--image', 'disk.img', '--io', 'sync', '--read-only', '--task-aborted-status'])).toMatchObject({ ok: true, args: { io: 'sync', readOnly: true, taskAbortedStatus: true } });
+    expect(parseServeCli(['--transport', 'worker', '--queues', '2', '--task-aborted-status'])).toMatchObject({ ok: true, args: { transport: 'worker', taskAbortedStatus: true } });
+  });
+
   test('ports 0 and 65535, addresses of both families', () => {
     expect(parseServeCli(['--port', '65535'])).toMatchObject({ ok: true, args: { port: 65535 } });
     expect(parseServeCli(['--address', '0.0.0.0'])).toMatchObject({ ok: true, args: { address: '0.0.0.0' } });
@@ -123,6 +131,8 @@ describe('parseServeCli', () => {
 
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--task-aborted-status=yes'], /^Option '--task-aborted-status' does not take an argument$/],
+    [['--task-aborted-status', '1'], /Unexpected argument '1'/],
     [['extra'], /Unexpected argument 'extra'/],
     [['--image'], /Option '--image <value>' argument missing/],
     [['--image', ''], /--image needs a path/],
@@ -236,6 +246,7 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
     [['serve', '--io', 'sync'], /^--io applies to an image file \(--image PATH\)/],
     [['serve', '--transport', 'worker', '--max-bandwidth', '8M'], /^--max-bandwidth applies to transport local: .*\nTry 'vtcam --help'/],
+    [['serve', '--task-aborted-status=1'], /^Option '--task-aborted-status' does not take an argument\nTry 'vtcam --help'/],
   ] as const)('%j exits 2 naming the flag', async (argv, re) => {
     const io = capture();
     expect(await main(argv, io)).toBe(2);
@@ -247,7 +258,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

@@ -126,6 +126,8 @@ async function cmd(pass: PassPeriph, cdb: number[], dir: 'in' | 'out' | 'none', 
 const READ_CAPACITY_16 = [0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0];
 const WRITE_10_LBA_0_ONE_BLOCK = [0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
 const INQUIRY = [0x12, 0, 0, 0, 36, 0];
+/** MODE SENSE (6) (SPC-5): DBD 1 (byte 1 bit 3), PC 00b and PAGE CODE 0Ah (Control), ALLOCATION LENGTH 64. */
+const MODE_SENSE_CONTROL = [0x1a, 0x08, 0x0a, 0, 64, 0];
 
 let dir: string;
 beforeEach(() => {
@@ -355,6 +357,26 @@ describe('device personalities', () => {
     await withServe([], async (pass) => {
       const inq = await cmd(pass, INQUIRY, 'in', 36);
       expect((inq.data?.[1] ?? 0) & 0x80).toBe(0);
+    });
+  });
+
+  test('--task-aborted-status: TAS 1 in the Control mode page (MODE SENSE 0Ah, current values); the banner says so', async () => {
+    await withServe(['--task-aborted-status'], async (pass, io) => {
+      const ms = await cmd(pass, MODE_SENSE_CONTROL, 'in', 64);
+      expect(ms.scsiStatus).toBe(0);
+      // Mode parameter header (6) with no block descriptors, then PAGE CODE 0Ah, PAGE LENGTH 0Ah; TAS is byte 5 bit 6.
+      expect([ms.data?.[3], ms.data?.[4], ms.data?.[5]]).toEqual([0, 0x0a, 0x0a]);
+      expect((ms.data?.[4 + 5] ?? 0) & 0x40).toBe(0x40);
+      expect(io.lines[3]).toMatch(/ · task aborted status \(TAS 1\)$/);
+    });
+  });
+
+  test('without --task-aborted-status: TAS 0, and the banner does not mention it', async () => {
+    await withServe(['--removable'], async (pass, io) => {
+      const ms = await cmd(pass, MODE_SENSE_CONTROL, 'in', 64);
+      expect(ms.data?.[4]).toBe(0x0a);
+      expect((ms.data?.[4 + 5] ?? 0) & 0x40).toBe(0);
+      expect(io.lines[3]).not.toContain('TAS');
     });
   });
 

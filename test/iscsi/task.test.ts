@@ -225,6 +225,41 @@ describe('ScsiTask: abort while the logical unit cannot stop the command', () =>
   });
 });
 
+describe('ScsiTask: abort with TASK ABORTED status (TAS 1, another I_T nexus)', () => {
+  it('a running READ ends with a SCSI Response of TASK ABORTED once the unit answers, without its data, whatever the answer', async () => {
+    let release: (a: ScsiAnswer) => void = () => undefined;
+    let aborts = 0;
+    const lun: LunPort = {
+      start: (_cmd, done) => {
+        release = done;
+        return { abort: () => aborts++ };
+      },
+    };
+    const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
+    task.abort('task-aborted');
+    // A later abort (the session's own) does not change how the task ends.
+    task.abort();
+    expect(aborts).toBe(2);
+    expect(out).toEqual([]);
+    release({ status: 0, data: new Uint8Array(BS).fill(7), aborted: false });
+    await task.done;
+    expect(out).toEqual([{ kind: 'response', itt: 7, lun: 0n, status: 0x40, residual: { overflow: false, underflow: true, count: BS }, sense: undefined, expDataSN: 0 }]);
+  });
+
+  it('a WRITE waiting for its Data-Out answers at once: the R2Ts sent count in ExpDataSN, the data received in the residual', async () => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(2), write: true, expectedDataTransferLength: 2 * BS }), lun, { ...LIMITS, maxBurstLength: BS, maxOutstandingR2T: 2 });
+    expect(out.map((o) => o.kind)).toEqual(['r2t', 'r2t']);
+    const r2t = out[0];
+    if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+    expect(task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: 0, data: new Uint8Array(BS) }))).toBeUndefined();
+    task.abort('task-aborted');
+    await task.done;
+    expect(lun.calls).toEqual([]);
+    expect(out.slice(2)).toEqual([{ kind: 'response', itt: 7, lun: 0n, status: 0x40, residual: { overflow: false, underflow: true, count: BS }, sense: undefined, expDataSN: 2 }]);
+  });
+});
+
 describe('ScsiTask: answers from the logical unit', () => {
   it('an answer given before start() returns is sent, and a second answer is ignored', async () => {
     let finished = 0;

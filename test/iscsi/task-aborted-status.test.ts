@@ -1,0 +1,300 @@
+// TAS (Control mode page, SPC-5; SAM-5 aborting commands) for tasks that have
+// not reached the logical unit, end to end over loopback TCP: two sessions on
+// one LUN, session B with a WRITE whose R2T it has received but whose Data-Out
+// it has not sent. When session A's CLEAR TASK SET, LOGICAL UNIT RESET or
+// TARGET WARM RESET aborts it, B gets a SCSI Response of TASK ABORTED (40h)
+// when the unit's TAS is 1 and nothing when it is 0; A never gets a response
+// for its own aborted tasks (RFC 7143 §11.5.1 task management functions), and
+// none of B's data reaches the medium. A TARGET COLD RESET is a power on as
+// well: B's connection ends and its task gets no response. A command B holds
+// back for an earlier CmdSN is not in the task set yet (§4.2.2.1): it runs
+// after the abort. `vtcam serve --task-aborted-status` serves such a unit.
+// PDUs are built from RFC 7143's tables (initiator.ts).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
+import { ProbeBackend, until } from '../stack/helpers.js';
+import { runServe, type ShutdownSignal } from '../../src/cli/serve.js';
+import { parseServeCli } from '../../src/cli/serve-args.js';
+import { capture } from '../cli/capture.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:tas';
+const BS = 512;
+const tur = new Uint8Array(6);
+const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+const write10 = (lba: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+/** MODE SENSE (6) (SPC-5): DBD 1 (byte 1 bit 3), PC 00b and PAGE CODE 0Ah (Control), ALLOCATION LENGTH 64. */
+const MODE_SENSE_CONTROL = Uint8Array.of(0x1a, 0x08, 0x0a, 0, 64, 0);
+/** Task Management Function Request functions (§11.5.1). */
+const CLEAR_TASK_SET = 4;
+const LOGICAL_UNIT_RESET = 5;
+const TARGET_WARM_RESET = 6;
+const TARGET_COLD_RESET = 7;
+/** SCSI status TASK ABORTED (SAM-5). */
+const TASK_ABORTED = 0x40;
+/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T. */
+const SCSI_RESPONSE = 0x21;
+const TMF_RESPONSE = 0x22;
+const R2T = 0x31;
+
+let open: { stack: Stack; server: IscsiServer; sessions: TestInitiator[] } | undefined;
+afterEach(async () => {
+  for (const s of open?.sessions ?? []) s.close();
+  await open?.server.close();
+  await open?.stack.close();
+  open = undefined;
+});
+
+interface Target {
+  readonly probe: ProbeBackend;
+  readonly held: { on: boolean };
+  readonly login: (isid: bigint) => Promise<TestInitiator>;
+}
+
+/** A target whose unit has TAS `tas`, over a backend that holds READs while `held.on`. */
+async function target(tas: boolean): Promise<Target> {
+  const probe = new ProbeBackend(new MemoryBackend({ blocks: 2048, blockSize: BS }));
+  const held = { on: false };
+  probe.holdIf = (op) => held.on && op.kind === 'read';
+  const stack = await createStack({ backend: probe, queueSize: 64, ...(tas ? { emulator: { taskAbortedStatus: true } } : {}) });
+  const server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
+  const sessions: TestInitiator[] = [];
+  open = { stack, server, sessions };
+  const login = async (isid: bigint): Promise<TestInitiator> => {
+    const ini = await TestInitiator.connect(server.address.port);
+    sessions.push(ini);
+    // InitialR2T=Yes: a WRITE without immediate data waits for an R2T's Data-Out.
+    expect((await ini.login(IQN, {}, isid)).bhs[36]).toBe(0);
+    expect(await ua(ini)).toEqual([0x06, 0x29, 0x00]);
+    return ini;
+  };
+  return { probe, held, login };
+}
+
+/** TEST UNIT READY: undefined for GOOD, else the fixed sense's key, ASC, ASCQ (after the 2-byte SenseLength). */
+async function ua(ini: TestInitiator): Promise<number[] | undefined> {
+  const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
+  if (r.status === 0) return undefined;
+  expect(r.status).toBe(2);
+  const sense = r.response.data.subarray(2);
+  return [sense[2] ?? -1, sense[12] ?? -1, sense[13] ?? -1];
+}
+
+/** Sends a Task Management Function Request (§11.5): immediate, F | function, LUN 0, ITT, RTT FFFFFFFFh, CmdSN, ExpStatSN. */
+function tmf(ini: TestInitiator, fn: number, itt: number): void {
+  ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | fn, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
+}
+
+/** The Task Management Function Response for `itt`: its Response field (byte 2). */
+async function tmfResponse(ini: TestInitiator, itt: number): Promise<number> {
+  return (await ini.next((p) => opcodeOf(p) === TMF_RESPONSE && ittOf(p) === itt)).bhs[2] ?? -1;
+}
+
+/** A one-block WRITE (10) without immediate data, held at its R2T: the ITT and the R2T's Target Transfer Tag. */
+async function writeAwaitingData(ini: TestInitiator, lba: number): Promise<{ itt: number; ttt: number }> {
+  const itt = ini.command({ cdb: write10(lba), write: true, edtl: BS });
+  const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
+  // R2T (§11.8): Buffer Offset at 40, Desired Data Transfer Length at 44.
+  expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, BS]);
+  return { itt, ttt: field32(r2t, 20) };
+}
+
+/** Fields of a SCSI Response (§11.4): flags (byte 1), Response, Status, ExpDataSN, Residual Count. */
+function responseFields(p: RawPdu): { flags: number; response: number; status: number; expDataSN: number; residual: number; senseBytes: number } {
+  return { flags: p.bhs[1] ?? -1, response: p.bhs[2] ?? -1, status: p.bhs[3] ?? -1, expDataSN: field32(p, 36), residual: field32(p, 44), senseBytes: p.data.length };
+}
+
+/**
+ * What a one-block WRITE aborted after its R2T, before any Data-Out, answers with TAS 1: F and U (underflow)
+ * set, Command Completed at Target, TASK ABORTED, one R2T sent (ExpDataSN 1), none of the 512 bytes
+ * moved, no sense.
+ */
+const ABORTED_WRITE = { flags: 0x80 | 0x02, response: 0, status: TASK_ABORTED, expDataSN: 1, residual: BS, senseBytes: 0 };
+
+/** Sends the Data-Out B still owes (full of 0xbb) after its task ended; its bytes must not reach the medium. */
+function lateDataOut(ini: TestInitiator, w: { itt: number; ttt: number }): void {
+  ini.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xbb), final: true });
+}
+
+/** READ (10) of one block through `ini`, past any unit attention. */
+async function readBlock(ini: TestInitiator, lba: number): Promise<Uint8Array> {
+  for (let i = 0; i < 3; i++) {
+    const r = await ini.result(ini.command({ cdb: read10(lba), read: true, edtl: BS }));
+    if (r.status === 0) return r.data;
+  }
+  throw new Error(`READ of LBA ${lba} did not succeed`);
+}
+
+describe('TAS 1: another session’s task waiting for Data-Out', () => {
+  it('MODE SENSE of the Control mode page over the session reports TAS 1 (byte 5 bit 6)', async () => {
+    const { login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const r = await a.result(a.command({ cdb: MODE_SENSE_CONTROL, read: true, edtl: 64 }));
+    expect(r.status).toBe(0);
+    // Mode parameter header (6) with BLOCK DESCRIPTOR LENGTH 0, then the page: 0Ah, PAGE LENGTH 0Ah.
+    expect([r.data[3], r.data[4], r.data[5]]).toEqual([0, 0x0a, 0x0a]);
+    expect((r.data[4 + 5] ?? 0) & 0x40).toBe(0x40);
+  });
+
+  it.each([
+    ['CLEAR TASK SET', CLEAR_TASK_SET, undefined],
+    ['LOGICAL UNIT RESET', LOGICAL_UNIT_RESET, [0x06, 0x29, 0x03]],
+    ['TARGET WARM RESET', TARGET_WARM_RESET, [0x06, 0x29, 0x03]],
+  ] as const)('%s: B’s WRITE ends with a SCSI Response of TASK ABORTED, A’s own none; A’s TMF completes; nothing of either is written', async (_name, fn, unitAttention) => {
+    const { login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const writeA = await writeAwaitingData(a, 3);
+    const writeB = await writeAwaitingData(b, 4);
+    tmf(a, fn, 900);
+    expect(await tmfResponse(a, 900)).toBe(0);
+    const r = await b.next((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === writeB.itt);
+    expect(responseFields(r)).toEqual(ABORTED_WRITE);
+    // The sender's own aborted task: no response (SAM-5), even with TAS 1.
+    expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);
+    // Data-Out sent after the abort changes nothing; both sessions go on (TAS 1: no COMMANDS CLEARED unit attention).
+    lateDataOut(a, writeA);
+    lateDataOut(b, writeB);
+    expect(await ua(b)).toEqual(unitAttention);
+    expect(await ua(a)).toEqual(unitAttention);
+    expect(await readBlock(b, 3)).toEqual(new Uint8Array(BS));
+    expect(await readBlock(b, 4)).toEqual(new Uint8Array(BS));
+  });
+
+  it('a WRITE that had sent part of its data: TASK ABORTED with the residual of what it did not send, ExpDataSN of its R2Ts', async () => {
+    const { login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    // Two blocks, one R2T for both (MaxBurstLength 256 KiB); B sends the first block, not the final PDU.
+    const itt = b.command({ cdb: Uint8Array.of(0x2a, 0, 0, 0, 0, 8, 0, 0, 2, 0), write: true, edtl: 2 * BS });
+    const r2t = await b.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
+    b.dataOut({ itt, ttt: field32(r2t, 20), dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xbb), final: false });
+    // The Data-Out is in before the TMF: a NOP-Out ping on B is answered after it.
+    b.send(pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [8, 0n, 8], [16, 77, 4], [20, 0xffffffff, 4], [24, b.cmdSN, 4], [28, b.expStatSN, 4]])));
+    await b.next((p) => opcodeOf(p) === 0x20 && ittOf(p) === 77);
+    tmf(a, CLEAR_TASK_SET, 901);
+    expect(await tmfResponse(a, 901)).toBe(0);
+    const r = await b.next((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === itt);
+    expect(responseFields(r)).toEqual({ ...ABORTED_WRITE, residual: BS });
+    expect(await readBlock(a, 8)).toEqual(new Uint8Array(BS));
+  });
+
+  it('LOGICAL UNIT RESET: B’s READ the device is running ends with TASK ABORTED too', async () => {
+    const { probe, held, login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    held.on = true;
+    const readB = b.command({ cdb: read10(6), read: true, edtl: BS });
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    tmf(a, LOGICAL_UNIT_RESET, 902);
+    await new Promise((r) => setTimeout(r, 50));
+    held.on = false;
+    probe.releaseHeld();
+    expect(await tmfResponse(a, 902)).toBe(0);
+    const r = await b.next((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === readB);
+    expect({ status: r.bhs[3], senseBytes: r.data.length }).toEqual({ status: TASK_ABORTED, senseBytes: 0 });
+    expect(await b.silence((p) => opcodeOf(p) === 0x25 && ittOf(p) === readB)).toBe(true);
+    expect(await ua(b)).toEqual([0x06, 0x29, 0x03]);
+  });
+
+  it('TARGET COLD RESET: the sessions end; B’s WRITE gets no response before its connection closes', async () => {
+    const { login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const writeB = await writeAwaitingData(b, 4);
+    tmf(a, TARGET_COLD_RESET, 903);
+    expect(await tmfResponse(a, 903)).toBe(0);
+    await b.closedWithin();
+    await a.closedWithin();
+    expect(await b.silence((p) => ittOf(p) === writeB.itt, 50)).toBe(true);
+  });
+
+  it('a command B holds for an earlier CmdSN is not aborted: it runs once the gap is filled', async () => {
+    const { login } = await target(true);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const gap = b.cmdSN;
+    const heldRead = b.command({ cdb: read10(9), read: true, edtl: BS, cmdSN: (gap + 1) >>> 0 });
+    tmf(a, CLEAR_TASK_SET, 904);
+    expect(await tmfResponse(a, 904)).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === heldRead, 100)).toBe(true);
+    const first = b.command({ cdb: tur, edtl: 0 });
+    b.cmdSN = (gap + 2) >>> 0;
+    expect((await b.result(first)).status).toBe(0);
+    const r = await b.result(heldRead);
+    expect({ status: r.status, data: r.data }).toEqual({ status: 0, data: new Uint8Array(BS) });
+  });
+});
+
+describe('TAS 0: another session’s task waiting for Data-Out', () => {
+  it('MODE SENSE of the Control mode page reports TAS 0', async () => {
+    const { login } = await target(false);
+    const a = await login(0x23d0_0000_00a1n);
+    const r = await a.result(a.command({ cdb: MODE_SENSE_CONTROL, read: true, edtl: 64 }));
+    expect(r.status).toBe(0);
+    expect(r.data[4]).toBe(0x0a);
+    expect((r.data[4 + 5] ?? 0) & 0x40).toBe(0);
+  });
+
+  it.each([
+    ['CLEAR TASK SET', CLEAR_TASK_SET],
+    ['LOGICAL UNIT RESET', LOGICAL_UNIT_RESET],
+  ] as const)('%s: B’s WRITE ends without a response, as A’s; A’s TMF completes; nothing is written', async (_name, fn) => {
+    const { login } = await target(false);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const writeA = await writeAwaitingData(a, 3);
+    const writeB = await writeAwaitingData(b, 4);
+    tmf(a, fn, 910);
+    expect(await tmfResponse(a, 910)).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === writeB.itt)).toBe(true);
+    expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);
+    lateDataOut(b, writeB);
+    expect(await readBlock(a, 4)).toEqual(new Uint8Array(BS));
+    expect(await readBlock(b, 3)).toEqual(new Uint8Array(BS));
+  });
+});
+
+describe('vtcam serve --task-aborted-status, end to end', () => {
+  it('the served unit reports TAS 1, and another session’s WRITE waiting for Data-Out ends TASK ABORTED', async () => {
+    const parsed = parseServeCli(['--task-aborted-status', '--size', '16M', '--port', '0']);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const io = capture();
+    let stop: ((s: ShutdownSignal) => void) | undefined;
+    const run = runServe(parsed.args, io, {
+      listen: (o) => IscsiServer.listen(o),
+      onSignal: (h) => {
+        stop = h;
+        return () => undefined;
+      },
+      exit: () => undefined,
+    });
+    await until(() => io.lines.some((l) => l.startsWith('READY ')), 'READY from vtcam serve');
+    const port = Number(/:(\d+)\//.exec(io.lines.at(-1) ?? '')?.[1]);
+    const sessions: TestInitiator[] = [];
+    try {
+      const login = async (isid: bigint): Promise<TestInitiator> => {
+        const ini = await TestInitiator.connect(port);
+        sessions.push(ini);
+        expect((await ini.login('iqn.2026-11.org.vtcam:disk0', {}, isid)).bhs[36]).toBe(0);
+        expect(await ua(ini)).toEqual([0x06, 0x29, 0x00]);
+        return ini;
+      };
+      const a = await login(0x23d0_0000_00a1n);
+      const b = await login(0x23d0_0000_00b2n);
+      const ms = await a.result(a.command({ cdb: MODE_SENSE_CONTROL, read: true, edtl: 64 }));
+      expect([ms.status, ms.data[4], (ms.data[4 + 5] ?? 0) & 0x40]).toEqual([0, 0x0a, 0x40]);
+      const writeB = await writeAwaitingData(b, 4);
+      tmf(a, CLEAR_TASK_SET, 920);
+      expect(await tmfResponse(a, 920)).toBe(0);
+      expect(responseFields(await b.next((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === writeB.itt))).toEqual(ABORTED_WRITE);
+    } finally {
+      for (const s of sessions) s.close();
+      stop?.('SIGTERM');
+    }
+    expect(await run).toBe(0);
+  });
+});
