@@ -12,18 +12,15 @@
 // PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
-import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
-import { ProbeBackend, until } from '../stack/helpers.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+import { BS, senseOfTur as ua, sessionsTarget, tmf, tmfResponse, tur, type SessionsTarget } from './two-sessions.js';
+import { until } from '../stack/helpers.js';
 import { runServe, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli } from '../../src/cli/serve-args.js';
 import { capture } from '../cli/capture.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tas';
-const BS = 512;
-const tur = new Uint8Array(6);
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 const write10 = (lba: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** MODE SENSE (6) (SPC-5): DBD 1 (byte 1 bit 3), PC 00b and PAGE CODE 0Ah (Control), ALLOCATION LENGTH 64. */
@@ -35,62 +32,20 @@ const TARGET_WARM_RESET = 6;
 const TARGET_COLD_RESET = 7;
 /** SCSI status TASK ABORTED (SAM-5). */
 const TASK_ABORTED = 0x40;
-/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T. */
+/** Opcodes (§11.2.1.2): SCSI Response, R2T. */
 const SCSI_RESPONSE = 0x21;
-const TMF_RESPONSE = 0x22;
 const R2T = 0x31;
 
-let open: { stack: Stack; server: IscsiServer; sessions: TestInitiator[] } | undefined;
+let open: SessionsTarget | undefined;
 afterEach(async () => {
-  for (const s of open?.sessions ?? []) s.close();
-  await open?.server.close();
-  await open?.stack.close();
+  await open?.close();
   open = undefined;
 });
 
-interface Target {
-  readonly probe: ProbeBackend;
-  readonly held: { on: boolean };
-  readonly login: (isid: bigint) => Promise<TestInitiator>;
-}
-
 /** A target whose unit has TAS `tas`, over a backend that holds READs while `held.on`. */
-async function target(tas: boolean): Promise<Target> {
-  const probe = new ProbeBackend(new MemoryBackend({ blocks: 2048, blockSize: BS }));
-  const held = { on: false };
-  probe.holdIf = (op) => held.on && op.kind === 'read';
-  const stack = await createStack({ backend: probe, queueSize: 64, ...(tas ? { emulator: { taskAbortedStatus: true } } : {}) });
-  const server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
-  const sessions: TestInitiator[] = [];
-  open = { stack, server, sessions };
-  const login = async (isid: bigint): Promise<TestInitiator> => {
-    const ini = await TestInitiator.connect(server.address.port);
-    sessions.push(ini);
-    // InitialR2T=Yes: a WRITE without immediate data waits for an R2T's Data-Out.
-    expect((await ini.login(IQN, {}, isid)).bhs[36]).toBe(0);
-    expect(await ua(ini)).toEqual([0x06, 0x29, 0x00]);
-    return ini;
-  };
-  return { probe, held, login };
-}
-
-/** TEST UNIT READY: undefined for GOOD, else the fixed sense's key, ASC, ASCQ (after the 2-byte SenseLength). */
-async function ua(ini: TestInitiator): Promise<number[] | undefined> {
-  const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
-  if (r.status === 0) return undefined;
-  expect(r.status).toBe(2);
-  const sense = r.response.data.subarray(2);
-  return [sense[2] ?? -1, sense[12] ?? -1, sense[13] ?? -1];
-}
-
-/** Sends a Task Management Function Request (§11.5): immediate, F | function, LUN 0, ITT, RTT FFFFFFFFh, CmdSN, ExpStatSN. */
-function tmf(ini: TestInitiator, fn: number, itt: number): void {
-  ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | fn, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
-}
-
-/** The Task Management Function Response for `itt`: its Response field (byte 2). */
-async function tmfResponse(ini: TestInitiator, itt: number): Promise<number> {
-  return (await ini.next((p) => opcodeOf(p) === TMF_RESPONSE && ittOf(p) === itt)).bhs[2] ?? -1;
+async function target(tas: boolean): Promise<SessionsTarget> {
+  open = await sessionsTarget(IQN, tas);
+  return open;
 }
 
 /** A one-block WRITE (10) without immediate data, held at its R2T: the ITT and the R2T's Target Transfer Tag. */

@@ -10,15 +10,11 @@
 // answered it. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
-import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
-import { TestInitiator, bhsOf, ittOf, opcodeOf, pdu } from './initiator.js';
-import { ProbeBackend, until } from '../stack/helpers.js';
+import { ittOf } from './initiator.js';
+import { BS, senseOfTur as ua, sessionsTarget, tmf, tmfResponse, type SessionsTarget } from './two-sessions.js';
+import { until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:task-set';
-const BS = 512;
-const tur = new Uint8Array(6);
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** Task Management Function Request functions (§11.5.1). */
 const ABORT_TASK_SET = 2;
@@ -26,52 +22,16 @@ const CLEAR_TASK_SET = 4;
 /** SCSI status TASK ABORTED (SAM-5). */
 const TASK_ABORTED = 0x40;
 
-let open: { stack: Stack; server: IscsiServer; sessions: TestInitiator[] } | undefined;
+let open: SessionsTarget | undefined;
 afterEach(async () => {
-  for (const s of open?.sessions ?? []) s.close();
-  await open?.server.close();
-  await open?.stack.close();
+  await open?.close();
   open = undefined;
 });
 
 /** A target over a backend that holds READs while `held.on`; `tas` is the unit's TAS. */
-async function target(tas: boolean): Promise<{ probe: ProbeBackend; held: { on: boolean }; login: (isid: bigint) => Promise<TestInitiator> }> {
-  const probe = new ProbeBackend(new MemoryBackend({ blocks: 2048, blockSize: BS }));
-  const held = { on: false };
-  probe.holdIf = (op) => held.on && op.kind === 'read';
-  const stack = await createStack({ backend: probe, queueSize: 64, ...(tas ? { emulator: { taskAbortedStatus: true } } : {}) });
-  const server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
-  const sessions: TestInitiator[] = [];
-  open = { stack, server, sessions };
-  const login = async (isid: bigint): Promise<TestInitiator> => {
-    const ini = await TestInitiator.connect(server.address.port);
-    sessions.push(ini);
-    expect((await ini.login(IQN, {}, isid)).bhs[36]).toBe(0);
-    // The power-on unit attention first (29h/00h), then GOOD.
-    expect(await ua(ini)).toEqual([0x06, 0x29, 0x00]);
-    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
-    return ini;
-  };
-  return { probe, held, login };
-}
-
-/** TEST UNIT READY: undefined for GOOD, else the fixed sense's key, ASC, ASCQ (after the 2-byte SenseLength). */
-async function ua(ini: TestInitiator): Promise<number[] | undefined> {
-  const r = await ini.result(ini.command({ cdb: tur, edtl: 0 }));
-  if (r.status === 0) return undefined;
-  expect(r.status).toBe(2);
-  const sense = r.response.data.subarray(2);
-  return [sense[2] ?? -1, sense[12] ?? -1, sense[13] ?? -1];
-}
-
-/** Sends a Task Management Function Request (§11.5): immediate, F | function, LUN 0, ITT, RTT FFFFFFFFh, CmdSN, ExpStatSN. */
-function tmf(ini: TestInitiator, fn: number, itt: number): void {
-  ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | fn, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
-}
-
-/** The Task Management Function Response (22h) for `itt`: its Response field (byte 2). */
-async function tmfResponse(ini: TestInitiator, itt: number): Promise<number> {
-  return (await ini.next((p) => opcodeOf(p) === 0x22 && ittOf(p) === itt)).bhs[2] ?? -1;
+async function target(tas: boolean): Promise<SessionsTarget> {
+  open = await sessionsTarget(IQN, tas);
+  return open;
 }
 
 describe('CLEAR TASK SET', () => {
