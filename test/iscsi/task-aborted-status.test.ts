@@ -11,10 +11,10 @@
 // after the abort. `vtcam serve --task-aborted-status` serves such a unit.
 // PDUs are built from RFC 7143's tables (initiator.ts).
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
-import { BS, senseOfTur as ua, sessionsTarget, tmf, tmfResponse, tur, type SessionsTarget } from './two-sessions.js';
+import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, tur } from './two-sessions.js';
 import { until } from '../stack/helpers.js';
 import { runServe, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli } from '../../src/cli/serve-args.js';
@@ -36,17 +36,8 @@ const TASK_ABORTED = 0x40;
 const SCSI_RESPONSE = 0x21;
 const R2T = 0x31;
 
-let open: SessionsTarget | undefined;
-afterEach(async () => {
-  await open?.close();
-  open = undefined;
-});
-
-/** A target whose unit has TAS `tas`, over a backend that holds READs while `held.on`. */
-async function target(tas: boolean): Promise<SessionsTarget> {
-  open = await sessionsTarget(IQN, tas);
-  return open;
-}
+/** Opens a target whose unit has TAS `tas`, over a backend that holds READs while `held.on`. */
+const target = sessionsTargets(IQN);
 
 /** A one-block WRITE (10) without immediate data, held at its R2T: the ITT and the R2T's Target Transfer Tag. */
 async function writeAwaitingData(ini: TestInitiator, lba: number): Promise<{ itt: number; ttt: number }> {

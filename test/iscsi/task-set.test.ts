@@ -9,9 +9,9 @@
 // resets the device: a command at the device is aborted once the device has
 // answered it. PDUs are built from RFC 7143's tables (initiator.ts).
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ittOf } from './initiator.js';
-import { BS, senseOfTur as ua, sessionsTarget, tmf, tmfResponse, type SessionsTarget } from './two-sessions.js';
+import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse } from './two-sessions.js';
 import { until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:task-set';
@@ -22,17 +22,8 @@ const CLEAR_TASK_SET = 4;
 /** SCSI status TASK ABORTED (SAM-5). */
 const TASK_ABORTED = 0x40;
 
-let open: SessionsTarget | undefined;
-afterEach(async () => {
-  await open?.close();
-  open = undefined;
-});
-
-/** A target over a backend that holds READs while `held.on`; `tas` is the unit's TAS. */
-async function target(tas: boolean): Promise<SessionsTarget> {
-  open = await sessionsTarget(IQN, tas);
-  return open;
-}
+/** Opens a target over a backend that holds READs while `held.on`; `tas` is the unit's TAS. */
+const target = sessionsTargets(IQN);
 
 describe('CLEAR TASK SET', () => {
   it('TAS 0: both sessions’ READs at the device end without a response once the device answers; the TMF completes after them; only the other session sees 2Fh/00h', async () => {

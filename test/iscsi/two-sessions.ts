@@ -4,6 +4,7 @@
 // attention, and Task Management Function Requests and Responses built from
 // RFC 7143's tables (§11.5, §11.6).
 
+import { afterEach } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
@@ -61,6 +62,22 @@ export async function sessionsTarget(iqn: string, tas: boolean): Promise<Session
       await server.close();
       await stack.close();
     },
+  };
+}
+
+/**
+ * For a test file: registers an afterEach that closes the target its test
+ * opened, and returns the opener (TAS as given) for target `iqn`.
+ */
+export function sessionsTargets(iqn: string): (tas: boolean) => Promise<SessionsTarget> {
+  let open: SessionsTarget | undefined;
+  afterEach(async () => {
+    await open?.close();
+    open = undefined;
+  });
+  return async (tas) => {
+    open = await sessionsTarget(iqn, tas);
+    return open;
   };
 }
 
