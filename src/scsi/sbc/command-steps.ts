@@ -87,7 +87,15 @@ export function runCommandSteps(
   const fields = decoded.value.fields as never;
   const need = p.dataOutLength;
   // The buffer itself when it is exactly as long as needed (a view of the same bytes otherwise).
-  const cmd = { fields, descriptor: decoded.value.descriptor, cdb, dataOut: dataOut.length === need ? dataOut : dataOut.subarray(0, need), dataOutSent: dataOut.length, nexus };
+  const cmd = {
+    fields,
+    descriptor: decoded.value.descriptor,
+    cdb,
+    dataOut: dataOut.length === need ? dataOut : dataOut.subarray(0, need),
+    dataOutSent: dataOut.length,
+    nexus,
+    epoch: lu.bcs.resetEpoch,
+  };
   try {
     const fault = entry.check?.(lu, cmd);
     if (fault !== undefined) return checkCondition(fault);

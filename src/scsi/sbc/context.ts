@@ -46,6 +46,20 @@ export function fromDecoded(d: Decoded<Uint8Array>, allocationLength: number): C
   return d.ok ? goodData(d.value, allocationLength) : checkCondition(d.fault);
 }
 
+/**
+ * When a command's block operations may still be issued: the reset epoch of
+ * the unit's block device (BlockCommandSet.resetEpoch) when the command
+ * began, or {@link ACROSS_RESETS}.
+ */
+export type IssueEpoch = number | undefined;
+
+/**
+ * The IssueEpoch of work that outlives its command and goes on across device
+ * resets (a sanitize, SBC-4); also what a command gets on a block device that
+ * counts no resets.
+ */
+export const ACROSS_RESETS: IssueEpoch = undefined;
+
 /** The logical unit as handlers see it (SbcEmulator implements it). */
 export interface LogicalUnit {
   readonly bcs: BlockCommandSet;
@@ -80,17 +94,22 @@ export interface LogicalUnit {
    * Applies accepted MODE SELECT parameters: a WCE change reaches the device
    * (after a flush when the cache goes off), then every other I_T nexus gets
    * MODE PARAMETERS CHANGED. Undefined on success, else the sense to report.
+   * `since` is the MODE SELECT's epoch (see run).
    */
-  changeMode(next: ModeState, nexus: string): Promise<SenseData | undefined>;
+  changeMode(next: ModeState, nexus: string, since: IssueEpoch): Promise<SenseData | undefined>;
   /**
-   * Runs one block operation and maps its outcome through the error table;
-   * undefined means it succeeded. A throw or rejection is reported as HARDWARE
-   * ERROR, never propagated. `lba` is the INFORMATION for a medium error.
-   * With `then`, resolves with what `then` makes of that (one promise step for
-   * both, on the READ and WRITE path).
+   * Runs one block operation of a command that began in reset epoch `since`
+   * and maps its outcome through the error table; undefined means it
+   * succeeded. A throw or rejection is reported as HARDWARE ERROR, never
+   * propagated. `lba` is the INFORMATION for a medium error. With `then`,
+   * resolves with what `then` makes of that (one promise step for both, on
+   * the READ and WRITE path). Once a device reset has begun since `since`,
+   * the operation is not issued and fails as one the reset cut short
+   * (io-error): SAM-5, the reset aborted the command, whose transport may be
+   * running it again already.
    */
-  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
-  run<T>(op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
+  run(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
+  run<T>(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
   /** REQUEST SENSE: the pending sense for `nexus` (a unit attention or deferred error), removed. */
   takePendingSense(nexus: string): SenseData | undefined;
   /** Reports `sense` as a deferred error to `nexus`'s next command (IMMED operations that fail later). */
@@ -112,6 +131,8 @@ export interface SbcCommand<F> {
   readonly dataOutSent: number;
   /** The I_T nexus the command came from. */
   readonly nexus: string;
+  /** The reset epoch the command began in: what its block operations pass to LogicalUnit.run. */
+  readonly epoch: IssueEpoch;
 }
 
 export type CdbKind = CdbFields['kind'];
@@ -137,6 +158,14 @@ export interface HandlerEntry<K extends CdbKind> {
   readonly parameterList?: boolean;
   /** Needs the medium: a stopped unit answers NOT READY, INITIALIZING COMMAND REQUIRED. */
   readonly medium: boolean;
+  /**
+   * Executing the command again after it had some effect gives another
+   * outcome (COMPARE AND WRITE would miscompare against its own write): a
+   * transport must not issue it again on its own after a device reset cut it
+   * short, but end it aborted (SAM-5: the reset aborted it) and let the
+   * initiator decide. Absent: executing it again ends as executing it once.
+   */
+  readonly once?: true;
 }
 
 export type HandlerTable = { readonly [K in CdbKind]?: HandlerEntry<K> };

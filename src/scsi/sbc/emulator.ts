@@ -25,7 +25,7 @@ import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-comman
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOperation } from './errors.js';
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
-import { checkCondition, type CommandOutcome, type LogicalUnit } from './context.js';
+import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit } from './context.js';
 import { lbaRangeFault, writeProtectFault } from './checks.js';
 import { Reservations } from './reservations.js';
 import { MEDIUM_NOT_PRESENT, Medium } from './medium.js';
@@ -181,15 +181,15 @@ export class SbcEmulator implements LogicalUnit {
     return { wce: this.bcs.writeCacheEnabled(), dSense: this.#dSense, swp: this.softwareWriteProtect };
   }
 
-  async changeMode(next: ModeState, nexus: string): Promise<SenseData | undefined> {
+  async changeMode(next: ModeState, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
     const wce = this.bcs.writeCacheEnabled();
     if (next.wce !== wce) {
       // Leaving write-back: what the cache holds must be durable before writes stop being cached.
       if (!next.wce && this.#geometry.flush) {
-        const failed = await this.run('flush', () => this.bcs.flush());
+        const failed = await this.run(since, 'flush', () => this.bcs.flush());
         if (failed !== undefined) return failed;
       }
-      const failed = await this.run('write-cache', () => this.bcs.setWriteCache(next.wce));
+      const failed = await this.run(since, 'write-cache', () => this.bcs.setWriteCache(next.wce));
       if (failed !== undefined) return failed;
       this.#lastWce = next.wce;
     }
@@ -322,10 +322,18 @@ export class SbcEmulator implements LogicalUnit {
 
   // Not an async function: every READ and WRITE passes here, and each async
   // frame costs a promise and a turn. A throw from `f` is caught all the same.
-  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
-  run<T>(op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
-  run(op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint, then?: (failed: SenseData | undefined) => unknown): Promise<unknown> {
+  run(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
+  run<T>(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
+  run(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint, then?: (failed: SenseData | undefined) => unknown): Promise<unknown> {
     const map = then ?? ((failed: SenseData | undefined) => failed);
+    // A device reset since the command began aborted it (SAM-5: a logical unit
+    // reset aborts the task set), and its transport has given it back for
+    // re-issue or ended it: this execution must not act again, or the medium
+    // would see the command twice (a COMPARE AND WRITE's write landing before
+    // its retry compares). Between a reset and its end the block set fails
+    // every operation; after it, only the command can tell its operations from
+    // its retry's. The answer is never delivered.
+    if (since !== undefined && this.bcs.resetEpoch !== since) return Promise.resolve(blockFailureSense(op, 'io-error', lba)).then(map);
     let pending: Promise<BlockStatus>;
     try {
       pending = Promise.resolve(f());
@@ -344,6 +352,16 @@ export class SbcEmulator implements LogicalUnit {
    */
   dataOutLength(cdb: Uint8Array): number {
     return this.prepare(cdb).dataOutLength;
+  }
+
+  /**
+   * Whether a transport may execute `cdb` again on its own after a device
+   * reset cut it short (re-issue it rather than end it aborted): false for
+   * the commands whose second execution would not end as one does
+   * (HandlerEntry.once).
+   */
+  mayReissue(cdb: Uint8Array): boolean {
+    return handlerOf(decodeCdb(cdb, this.#commands))?.once !== true;
   }
 
   /**

@@ -18,7 +18,7 @@ import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decod
 import { ThirdPartyCopyInSa } from '../opcodes.js';
 import { Asc, SenseKey, invalidFieldInCdb, sense, senseIllegalRequest, type AscAscq, type SenseData } from '../sense.js';
 import { buildDeviceIdentification } from '../vpd.js';
-import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { writeProtectFault } from './checks.js';
 import { pieces } from './handlers-provisioning.js';
 
@@ -76,8 +76,8 @@ function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): bool
   return designations(lu).some((d) => sameDesignator(d, c.designation));
 }
 
-/** Copies one segment in chunks, backwards when the destination overlaps the source from above. Undefined when done. */
-async function copySegment(lu: LogicalUnit, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
+/** Copies one segment in chunks, backwards when the destination overlaps the source from above, for a copy of epoch `since`. Undefined when done. */
+async function copySegment(lu: LogicalUnit, since: IssueEpoch, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
   const end = lu.info.blocks;
   if (s.sourceLba + BigInt(s.blocks) > end || s.destinationLba + BigInt(s.blocks) > end) return OUT_OF_RANGE;
   const bs = lu.info.blockSize;
@@ -89,10 +89,10 @@ async function copySegment(lu: LogicalUnit, s: BlockToBlockSegment, onBytes: (n:
     const to = s.destinationLba + c.lba;
     const buf = new Uint8Array(c.blocks * bs);
     const release = await lu.locks.acquire(from, c.blocks, false);
-    const read = await lu.run('read', () => lu.bcs.read(from, buf), from).finally(release);
+    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf), from).finally(release);
     if (read !== undefined) return abortedBy(read);
     const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
-    const wrote = await lu.run('write', () => lu.bcs.write(to, buf), to).finally(releaseWrite);
+    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf), to).finally(releaseWrite);
     if (wrote !== undefined) return abortedBy(wrote);
     onBytes(buf.length);
   }
@@ -100,12 +100,15 @@ async function copySegment(lu: LogicalUnit, s: BlockToBlockSegment, onBytes: (n:
 }
 
 export const COPY_HANDLERS: HandlerTable = {
+  // `once`: a copy whose destination overlaps its source, executed again
+  // after some chunks were copied, reads what it already overwrote.
   extendedCopy: {
     medium: true,
+    once: true,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu) => writeProtectFault(lu),
-    run: async (lu, { fields: f, dataOut, nexus }): Promise<CommandOutcome> => {
+    run: async (lu, { fields: f, dataOut, nexus, epoch }): Promise<CommandOutcome> => {
       // SPC-5: a PARAMETER LIST LENGTH of zero copies nothing and is not an error.
       if (f.parameterListLength === 0) return GOOD;
       if (dataOut.length < f.parameterListLength) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
@@ -121,7 +124,7 @@ export const COPY_HANDLERS: HandlerTable = {
       const failed = await lu.copies.serialize(async () => {
         for (const s of list.segments) {
           if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return UNREACHABLE;
-          const error = await copySegment(lu, s, (n) => {
+          const error = await copySegment(lu, epoch, s, (n) => {
             status = { ...status, bytes: status.bytes + BigInt(n) };
           });
           if (error !== undefined) return error;

@@ -3,7 +3,7 @@
 // I_T nexus) is in medium.ts; `stopped` is the unit's.
 
 import { PowerCondition } from '../cdb/misc.js';
-import { GOOD, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { GOOD, checkCondition, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { UnitAttention } from './errors.js';
 import { MEDIUM_NOT_PRESENT, MEDIUM_REMOVAL_PREVENTED } from './medium.js';
 
@@ -11,9 +11,9 @@ import { MEDIUM_NOT_PRESENT, MEDIUM_REMOVAL_PREVENTED } from './medium.js';
  * The flush that precedes a stop (NO_FLUSH 0). With IMMED the command has
  * already answered, so a failure becomes a deferred error for the nexus.
  */
-async function flushBeforeStop(lu: LogicalUnit, immed: boolean, nexus: string): Promise<CommandOutcome | undefined> {
+async function flushBeforeStop(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome | undefined> {
   if (!lu.geometry.flush) return undefined;
-  const flushing = lu.run('flush', () => lu.bcs.flush());
+  const flushing = lu.run(since, 'flush', () => lu.bcs.flush());
   if (immed) {
     void flushing.then((failed) => {
       if (failed !== undefined) lu.deferError(nexus, failed);
@@ -38,7 +38,7 @@ export const MEDIUM_HANDLERS: HandlerTable = {
   // changed, before the flush ends; a failed flush is then a deferred error.
   startStopUnit: {
     medium: false,
-    run: async (lu, { fields, nexus }) => {
+    run: async (lu, { fields, nexus, epoch }) => {
       if (fields.powerCondition !== PowerCondition.START_VALID) return GOOD;
       const loej = fields.loej && lu.medium.removable;
       if (loej && lu.medium.prevented) return checkCondition(MEDIUM_REMOVAL_PREVENTED);
@@ -54,7 +54,7 @@ export const MEDIUM_HANDLERS: HandlerTable = {
         return GOOD;
       }
       if (!fields.noFlush && lu.medium.loaded) {
-        const failed = await flushBeforeStop(lu, fields.immed, nexus);
+        const failed = await flushBeforeStop(lu, epoch, fields.immed, nexus);
         if (failed !== undefined) return failed;
       }
       lu.stopped = true;

@@ -9,7 +9,7 @@ import { GetLbaStatusReportType } from '../cdb/capacity.js';
 import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { BlockRange } from './block-command-set.js';
-import { GOOD, checkCondition, goodData, type HandlerTable, type LogicalUnit } from './context.js';
+import { GOOD, checkCondition, goodData, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
 import { IMPLEMENTATION_FAILURE, blockFailureSense } from './errors.js';
 
@@ -51,14 +51,15 @@ export function* pieces(lba: bigint, blocks: bigint, max: number): Generator<Blo
 
 /**
  * Discards a range through the device, split to its segment and per-call
- * limits. A failed call reports its first LBA as the INFORMATION, as a failed
- * write or write-zeroes call does (the device does not say which block failed).
+ * limits, for a command of epoch `since`. A failed call reports its first LBA
+ * as the INFORMATION, as a failed write or write-zeroes call does (the device
+ * does not say which block failed).
  */
-export async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
+export async function discardRange(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
-    lu.run('discard', () => lu.bcs.discard(ranges), first);
+    lu.run(since, 'discard', () => lu.bcs.discard(ranges), first);
   let batch: BlockRange[] = [];
   let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
@@ -74,11 +75,12 @@ export async function discardRange(lu: LogicalUnit, lba: bigint, blocks: bigint)
 }
 
 /**
- * Fills [lba, lba + blocks) with `block`: by write-zeroes (deallocating when
- * `unmap` and the device may) or discard that reads back zeros when the block is
- * all zeros, else by writing the pattern out in chunks.
+ * Fills [lba, lba + blocks) with `block`, for a command of epoch `since`: by
+ * write-zeroes (deallocating when `unmap` and the device may) or discard that
+ * reads back zeros when the block is all zeros, else by writing the pattern
+ * out in chunks.
  */
-export async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
+export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
   const g = lu.geometry;
   if (isZero(block)) {
     const wz = g.writeZeroes;
@@ -86,10 +88,10 @@ export async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: 
     // can (SBC-4 WRITE SAME, UNMAP bit), as long as they then read as the data
     // sent: a write-zeroes that may unmap does both; otherwise a discard that
     // reads back zeros does, even when there is a write-zeroes that cannot unmap.
-    if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, lba, blocks);
+    if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, since, lba, blocks);
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
-        const failed = await lu.run('write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), p.lba);
+        const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), p.lba);
         if (failed !== undefined) return failed;
       }
       return undefined;
@@ -102,7 +104,7 @@ export async function fill(lu: LogicalUnit, lba: bigint, blocks: bigint, block: 
   for (let i = 0; i < chunkBlocks; i++) chunk.set(block, i * bs);
   for (const p of pieces(lba, blocks, chunkBlocks)) {
     const data = chunk.subarray(0, p.blocks * bs);
-    const failed = await lu.run('write', () => lu.bcs.write(p.lba, data), p.lba);
+    const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data), p.lba);
     if (failed !== undefined) return failed;
   }
   return undefined;
@@ -185,13 +187,13 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         () => (dataOutSent > (f.ndob ? 0 : lu.info.blockSize) ? senseIllegalRequest(Asc.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : undefined),
       );
     },
-    run: async (lu, { fields: f, dataOut }) => {
+    run: async (lu, { fields: f, dataOut, epoch }) => {
       const block = f.ndob ? new Uint8Array(lu.info.blockSize) : dataOut;
       const blocks = writeSameBlocks(lu, f.lba, f.blocks);
       if (blocks === 0n) return GOOD;
       const release = await lu.locks.acquire(f.lba, Number(blocks), false);
       try {
-        const failed = await fill(lu, f.lba, blocks, block, f.unmap);
+        const failed = await fill(lu, epoch, f.lba, blocks, block, f.unmap);
         return failed === undefined ? GOOD : checkCondition(failed);
       } finally {
         release();
@@ -209,7 +211,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu) => writeProtectFault(lu),
-    run: async (lu, { fields: f, dataOut }) => {
+    run: async (lu, { fields: f, dataOut, epoch }) => {
       if (f.parameterListLength === 0) return GOOD;
       // SBC-4 UNMAP: a PARAMETER LIST LENGTH of 1..7 is a PARAMETER LIST LENGTH
       // ERROR whatever arrived, and so is a list that arrived without its 8-byte
@@ -233,7 +235,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         if (d.blocks === 0) continue;
         const release = await lu.locks.acquire(d.lba, d.blocks, false);
         try {
-          const failed = await discardRange(lu, d.lba, BigInt(d.blocks));
+          const failed = await discardRange(lu, epoch, d.lba, BigInt(d.blocks));
           if (failed !== undefined) return checkCondition(failed);
         } finally {
           release();

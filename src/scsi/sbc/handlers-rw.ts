@@ -13,7 +13,7 @@ import type { RwCdb, RwOp } from '../cdb/rw.js';
 import { Bytchk } from '../cdb/rw.js';
 import { ORWRITE_LENGTH_BYTE } from '../cdb/orwrite.js';
 import { invalidFieldInCdb, senseMiscompare, type SenseData } from '../sense.js';
-import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit, type SbcCommand } from './context.js';
+import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit, type SbcCommand } from './context.js';
 import type { DataInPool } from './data-in-pool.js';
 import { firstFault, flushIfCached, lbaRangeFault, transferLengthFault, writeProtectFault } from './checks.js';
 
@@ -62,16 +62,16 @@ function underLock<T>(release: () => void, body: () => Promise<T>): Promise<T> {
 
 const fail = (s: SenseData | undefined): CommandOutcome | undefined => (s === undefined ? undefined : checkCondition(s));
 
-/** Reads blocks into a fresh buffer (from `pool` when it is Data-In for the initiator). */
-function readBlocks(lu: LogicalUnit, lba: bigint, blocks: number, pool?: DataInPool): Promise<Uint8Array | SenseData> {
+/** Reads blocks into a fresh buffer (from `pool` when it is Data-In for the initiator), for a command of epoch `since`. */
+function readBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: number, pool?: DataInPool): Promise<Uint8Array | SenseData> {
   const bytes = blocks * lu.info.blockSize;
   const buf = pool === undefined ? new Uint8Array(bytes) : pool.alloc(bytes);
-  return lu.run('read', () => lu.bcs.read(lba, buf), lba).then((failed) => failed ?? buf);
+  return lu.run(since, 'read', () => lu.bcs.read(lba, buf), lba).then((failed) => failed ?? buf);
 }
 
-function writeBlocks(lu: LogicalUnit, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
-  const wrote = lu.run('write', () => lu.bcs.write(lba, data), lba);
-  return fua ? wrote.then((failed) => failed ?? flushIfCached(lu)) : wrote;
+function writeBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
+  const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data), lba);
+  return fua ? wrote.then((failed) => failed ?? flushIfCached(lu, since)) : wrote;
 }
 
 /**
@@ -99,49 +99,49 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
   // overlaps), READ and WRITE take one promise step past the block set. The
   // continuation never throws, and run() never rejects: the lock is always
   // released.
-  READ: (lu, { fields: f }) => {
+  READ: (lu, { fields: f, epoch }) => {
     if (f.blocks === 0) return Promise.resolve(goodData(new Uint8Array(0)));
     const release = lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, f.lba, f.blocks, lu.dataIn)).then((r) =>
+      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks, lu.dataIn)).then((r) =>
         r instanceof Uint8Array ? goodData(r) : checkCondition(r),
       );
     }
     const buf = lu.dataIn.alloc(f.blocks * lu.info.blockSize);
-    return lu.run('read', () => lu.bcs.read(f.lba, buf), f.lba, (failed) => {
+    return lu.run(epoch, 'read', () => lu.bcs.read(f.lba, buf), f.lba, (failed) => {
       release();
       return failed === undefined ? goodData(buf) : checkCondition(failed);
     });
   },
 
-  WRITE: (lu, { fields: f, dataOut }) => {
+  WRITE: (lu, { fields: f, dataOut, epoch }) => {
     if (f.blocks === 0) return Promise.resolve(GOOD);
     const release = f.fua ? undefined : lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
+      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
     }
-    return lu.run('write', () => lu.bcs.write(f.lba, dataOut), f.lba, (failed) => {
+    return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut), f.lba, (failed) => {
       release();
       return fail(failed) ?? GOOD;
     });
   },
 
   // The write reaches the medium (flushed when cached) before it is read back.
-  WRITE_AND_VERIFY: async (lu, { fields: f, dataOut }) => {
+  WRITE_AND_VERIFY: async (lu, { fields: f, dataOut, epoch }) => {
     if (f.blocks === 0) return GOOD;
     const failed = await locked(lu, f.lba, f.blocks, false, async () => {
-      const wrote = await writeBlocks(lu, f.lba, dataOut, true);
+      const wrote = await writeBlocks(lu, epoch, f.lba, dataOut, true);
       if (wrote !== undefined) return wrote;
-      const back = await readBlocks(lu, f.lba, f.blocks);
+      const back = await readBlocks(lu, epoch, f.lba, f.blocks);
       if (!(back instanceof Uint8Array)) return back;
       return f.bytchk === Bytchk.NONE ? undefined : compare(back, dataOut, f.bytchk, lu.info.blockSize);
     });
     return fail(failed) ?? GOOD;
   },
 
-  VERIFY: async (lu, { fields: f, dataOut }) => {
+  VERIFY: async (lu, { fields: f, dataOut, epoch }) => {
     if (f.blocks === 0) return GOOD;
-    const back = await locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, f.lba, f.blocks));
+    const back = await locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks));
     if (!(back instanceof Uint8Array)) return checkCondition(back);
     return fail(f.bytchk === Bytchk.NONE ? undefined : compare(back, dataOut, f.bytchk, lu.info.blockSize)) ?? GOOD;
   },
@@ -180,7 +180,8 @@ export const RW_HANDLERS: HandlerTable = {
   // LOGICAL BLOCKS (less is the short Data-Out every command gets): where the
   // verify half ends is the CDB's n, so a buffer the initiator sized for a
   // larger n would have write data compared or verify data written (e.g. 256
-  // blocks of each for a count that wraps to 0).
+  // blocks of each for a count that wraps to 0). Executed again once its write
+  // is done, it would miscompare against its own data: `once`.
   compareAndWrite: {
     medium: true,
     dataOutLength: (lu, f) => 2 * f.blocks * lu.info.blockSize,
@@ -191,15 +192,16 @@ export const RW_HANDLERS: HandlerTable = {
         () => (f.blocks > lu.info.limits.maxCompareAndWriteBlocks ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
         () => (dataOutSent > 2 * f.blocks * lu.info.blockSize ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
       ),
-    run: async (lu, { fields: f, dataOut }) => {
+    once: true,
+    run: async (lu, { fields: f, dataOut, epoch }) => {
       if (f.blocks === 0) return GOOD;
       const half = f.blocks * lu.info.blockSize;
       const failed = await locked(lu, f.lba, f.blocks, true, async () => {
-        const current = await readBlocks(lu, f.lba, f.blocks);
+        const current = await readBlocks(lu, epoch, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         const at = firstDifference(current, dataOut.subarray(0, half));
         if (at >= 0) return senseMiscompare(at);
-        return writeBlocks(lu, f.lba, dataOut.subarray(half), f.fua);
+        return writeBlocks(lu, epoch, f.lba, dataOut.subarray(half), f.fua);
       });
       return fail(failed) ?? GOOD;
     },
@@ -210,18 +212,19 @@ export const RW_HANDLERS: HandlerTable = {
   // range lock (as COMPARE AND WRITE), so no other command sees or changes the
   // blocks in between. FUA writes through (write + flush when cached). The
   // BMOP-style generation processing of ORWRITE (32) does not exist here.
+  // Not `once`: ORing the same data in again leaves the blocks as once did.
   orWrite: {
     medium: true,
     dataOutLength: (lu, f) => f.blocks * lu.info.blockSize,
     check: (lu, { fields: f }) =>
       writeProtectFault(lu) ?? lbaRangeFault(lu, f.lba, f.blocks) ?? transferLengthFault(lu, f.blocks, ORWRITE_LENGTH_BYTE),
-    run: async (lu, { fields: f, dataOut }) => {
+    run: async (lu, { fields: f, dataOut, epoch }) => {
       if (f.blocks === 0) return GOOD;
       const failed = await locked(lu, f.lba, f.blocks, true, async () => {
-        const current = await readBlocks(lu, f.lba, f.blocks);
+        const current = await readBlocks(lu, epoch, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         for (let i = 0; i < current.length; i++) current[i] = (current[i] ?? 0) | (dataOut[i] ?? 0);
-        return writeBlocks(lu, f.lba, current, f.fua);
+        return writeBlocks(lu, epoch, f.lba, current, f.fua);
       });
       return fail(failed) ?? GOOD;
     },

@@ -20,7 +20,7 @@
 import { SanitizeSa } from '../opcodes.js';
 import { SANITIZE_PLL_BYTE, decodeOverwriteParameters, OVERWRITE_HEADER, type OverwriteParameters, type SanitizeCdb } from '../cdb/sanitize.js';
 import { Asc, invalidFieldInCdb, senseIllegalRequest, senseNotReady, type SenseData } from '../sense.js';
-import { GOOD, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { ACROSS_RESETS, GOOD, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
 import { firstFault, flushIfCached, writeProtectFault } from './checks.js';
 import { MEDIUM_NOT_PRESENT } from './medium.js';
 import { fill, pieces } from './handlers-provisioning.js';
@@ -69,12 +69,12 @@ async function overwrite(lu: LogicalUnit, p: OverwriteParameters): Promise<Sense
     const chunk = patternChunk(p.pattern, bs, chunkBlocks, p.invert && pass % 2 === 1);
     for (const piece of pieces(0n, total, chunkBlocks)) {
       const data = chunk.subarray(0, piece.blocks * bs);
-      const failed = await acrossResets(lu, () => lu.run('write', () => lu.bcs.write(piece.lba, data), piece.lba));
+      const failed = await acrossResets(lu, () => lu.run(ACROSS_RESETS, 'write', () => lu.bcs.write(piece.lba, data), piece.lba));
       if (failed !== undefined) return failed;
       lu.sanitizer.advance(piece.blocks);
     }
   }
-  return acrossResets(lu, () => flushIfCached(lu));
+  return acrossResets(lu, () => flushIfCached(lu, ACROSS_RESETS));
 }
 
 /** Whether BLOCK ERASE is offered over a device with these capabilities and an allocation query or not (see the file header). */
@@ -83,7 +83,7 @@ export function canBlockErase(g: BlockGeometry, reportsMapping: boolean): boolea
 }
 
 async function blockErase(lu: LogicalUnit): Promise<SenseData | undefined> {
-  const failed = await fill(lu, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
+  const failed = await fill(lu, ACROSS_RESETS, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
   if (failed === undefined) lu.sanitizer.advance(Number(lu.info.blocks));
   return failed;
 }

@@ -6,7 +6,7 @@
 import { buildReadCapacity10Data, buildReadCapacity16Data } from '../capacity-data.js';
 import { DEFECT_REQUEST_BYTE, DefectListFormat } from '../cdb/defect-data.js';
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest } from '../sense.js';
-import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
 
 // FORMAT UNIT parameter list header (SBC-4): short 4 bytes, long (LONGLIST) 8 bytes.
@@ -27,9 +27,9 @@ const GLISTV = 0x08; // header byte 1 bit 3
 const DEFECT_LIST_FORMAT_BIT = 2; // most significant bit of DEFECT LIST FORMAT (bits 2..0)
 
 /** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error. */
-async function synchronize(lu: LogicalUnit, immed: boolean, nexus: string): Promise<CommandOutcome> {
+async function synchronize(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome> {
   if (!lu.geometry.flush) return GOOD;
-  const flushing = lu.run('flush', () => lu.bcs.flush());
+  const flushing = lu.run(since, 'flush', () => lu.bcs.flush());
   if (immed) {
     void flushing.then((failed) => {
       if (failed !== undefined) lu.deferError(nexus, failed);
@@ -77,9 +77,9 @@ export const SBC_HANDLERS: HandlerTable = {
 
   syncCache: {
     medium: true,
-    run: (lu, { fields, nexus }) => {
+    run: (lu, { fields, nexus, epoch }) => {
       const fault = lbaRangeFault(lu, fields.lba, fields.blocks);
-      return fault !== undefined ? checkCondition(fault) : synchronize(lu, fields.immed, nexus);
+      return fault !== undefined ? checkCondition(fault) : synchronize(lu, epoch, fields.immed, nexus);
     },
   },
 

@@ -91,7 +91,7 @@ export const SPC_HANDLERS: HandlerTable = {
     medium: false,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
-    run: async (lu, { fields, descriptor, dataOut, nexus }) => {
+    run: async (lu, { fields, descriptor, dataOut, nexus, epoch }) => {
       // Fewer bytes than PARAMETER LIST LENGTH came: the list ends early, so a
       // page the initiator meant to send may be missing. Cut at a page boundary
       // the bytes alone look valid (the header has no total length in MODE
@@ -102,7 +102,7 @@ export const SPC_HANDLERS: HandlerTable = {
       const r = applyModeSelect(dataOut, req, lu.modeState(), lu.info);
       if (!r.ok) return checkCondition(r.fault);
       if (!r.value.changed) return GOOD;
-      const failed = await lu.changeMode(r.value.state, nexus);
+      const failed = await lu.changeMode(r.value.state, nexus, epoch);
       return failed === undefined ? GOOD : checkCondition(failed);
     },
   },
@@ -118,7 +118,7 @@ export const SPC_HANDLERS: HandlerTable = {
     medium: true,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
-    run: async (lu, { fields, dataOut }) => {
+    run: async (lu, { fields, dataOut, epoch }) => {
       const f = fields;
       const readTest = f.selfTest || f.selfTestCode === SelfTestCode.FOREGROUND_SHORT;
       if (!readTest && f.selfTestCode !== SelfTestCode.DEFAULT) return checkCondition(invalidFieldInCdb(SELF_TEST_CODE_FIELD.byte, SELF_TEST_CODE_FIELD.bit));
@@ -130,7 +130,7 @@ export const SPC_HANDLERS: HandlerTable = {
       }
       const block = new Uint8Array(lu.info.blockSize);
       for (const lba of [0n, lu.info.blocks - 1n]) {
-        const failed = await lu.run('read', () => lu.bcs.read(lba, block), lba);
+        const failed = await lu.run(epoch, 'read', () => lu.bcs.read(lba, block), lba);
         if (failed !== undefined) return checkCondition(failed);
       }
       return GOOD;

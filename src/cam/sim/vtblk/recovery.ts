@@ -15,7 +15,12 @@
 //  5. the captured CCBs complete: the timed-out one CAM_CMD_TIMEOUT, the
 //     aborted one CAM_REQ_ABORTED, CCBs caught in flight by a broken ring
 //     CAM_UNREC_HBA_ERROR, every other one CAM_REQUEUE_REQ (the XPT re-issues
-//     it); then the ABORT/RESET CCBs CAM_REQ_CMP;
+//     it), but for a command whose second execution would not end as one does
+//     (COMPARE AND WRITE, PERSISTENT RESERVE OUT, EXTENDED COPY: the
+//     emulator's mayReissue): the reset may have let part of it through, so
+//     it ends CAM_REQ_ABORTED (SAM-5: a reset aborts the task set; the unit
+//     attention tells the initiator), which no periph retries on its own;
+//     then the ABORT/RESET CCBs CAM_REQ_CMP;
 //  6. AC_BUS_RESET (timeout, bus reset, broken ring) or AC_SENT_BDR (device
 //     reset, abort), and the SIM queue is released.
 // A device that fails to initialise again, or whose reset never finishes (the
@@ -25,6 +30,13 @@
 //
 // CCBs that PREEMPT AND ABORT or task management aborted end as their abort
 // said, even in a recovery (aborts.ts).
+//
+// The emulator's execution of a captured command does not stop by itself: its
+// answer is ignored, and a reset fails what it has on the ring, but it may be
+// between two block operations (waiting for a range lock, say) until after
+// the reset. Each of its later operations finds the block set's reset epoch
+// moved since the command began and fails without reaching the device
+// (LogicalUnit.run), so the re-issued CCB is the only one acting.
 
 import type { SbcEmulator } from '../../../scsi/sbc/emulator.js';
 import { UnitAttention } from '../../../scsi/sbc/errors.js';
@@ -170,7 +182,8 @@ export class Recoveries {
     const changed = host.emulator.refreshGeometry() || roChanged;
     host.emulator.resetLogicalUnit();
     if (req.kind !== 'reset-dev') host.emulator.raiseUnitAttention(UnitAttention.POWER_ON_RESET);
-    this.#completeCaptured(rec, (e) => e.final, CamStatus.REQ_CMP);
+    // A command that must not run twice is not re-issued: the reset may have let part of it through (step 5).
+    this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ && !host.emulator.mayReissue(e.ccb.cdb) ? CamStatus.REQ_ABORTED : e.final), CamStatus.REQ_CMP);
     const code = ASYNC_OF[req.kind];
     // A bus reset concerns the whole bus (wildcard target and LUN), a device reset the device.
     handle.async(code, code === AsyncCode.BUS_RESET ? { bus: handle.bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD } : path);
