@@ -4,6 +4,8 @@
 // itself and for a LOGICAL UNIT RESET, and the reset fails the write it finds
 // on the ring: the overwrite issues that write again once the device is back,
 // and the medium ends up overwritten whole, with no sanitize failure mode.
+// A SANITIZE command a reset catches ends aborted, never re-issued (it would
+// only find its own sanitize running).
 // A device that does not come back ends the sanitize as failed, at once.
 
 import { expect, test } from 'vitest';
@@ -91,6 +93,33 @@ test('ABORT TASK of the SANITIZE (a device reset with a write on the ring): the 
   expect(seen[0]).toBe('06/29/00');
   expect(seen).not.toContain('03/31/03');
   expect(again.n).toBe(1);
+  expect(r.stack.sim.emulator.sanitizer.active).toBe(false);
+  await expectOverwritten(r);
+  await r.stack.close();
+});
+
+test('LOGICAL UNIT RESET (XPT_RESET_DEV) during a SANITIZE without IMMED: the command ends CAM_REQ_ABORTED, not re-issued to find its own sanitize running; the overwrite finishes', async () => {
+  const r = await rig(BLOCKS);
+  let answer: ScsiResult | undefined;
+  let sent = 0;
+  const prev = r.stack.sim.action.bind(r.stack.sim);
+  r.stack.sim.action = (ccb) => {
+    if (ccb.func === 0x901 && ccb.cdb[0] === 0x48) sent++;
+    prev(ccb);
+  };
+  r.stack.pass(0).submit({ cdb: sanitizeOverwrite(false), direction: 'out', data: OVERWRITE_PARAMETERS, timeoutMs: 60_000 }, (res) => {
+    answer = res;
+  });
+  await holdThirdWrite(r);
+  const reset = resetDevice(r.stack);
+  await until(() => r.stack.stats(0).simFrozen === 1, 'recovery started');
+  r.probe.holdIf = undefined;
+  r.probe.releaseHeld();
+  expect((await reset) & 0x3f).toBe(REQ_CMP);
+  await until(() => answer !== undefined, 'SANITIZE answered');
+  expect([answer?.camStatus !== undefined ? answer.camStatus & 0x3f : undefined, sent]).toEqual([REQ_ABORTED, 1]);
+  const seen = await turUntilReady(r);
+  expect(seen).not.toContain('03/31/03');
   expect(r.stack.sim.emulator.sanitizer.active).toBe(false);
   await expectOverwritten(r);
   await r.stack.close();
