@@ -256,6 +256,15 @@ export interface TaskSetCcb extends CcbHeader {
   readonly func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET;
   /** CcbInitiator.id of the I_T nexus the function came from. */
   readonly initiatorId: string;
+  /**
+   * XPT_CLEAR_TASK_SET: CcbInitiator.ids of other I_T nexuses whose commands
+   * the front end aborted before they reached the logical unit (an iSCSI
+   * WRITE waiting for its Data-Out). They were in the unit's task set all the
+   * same (SAM-5: the target holds part of it), so the unit tells those nexuses
+   * as it tells the ones whose commands it aborted itself. Empty for
+   * XPT_ABORT_TASK_SET.
+   */
+  readonly transportAborted: readonly string[];
 }
 
 export type Ccb = ScsiIoCcb | PathInqCcb | PlainCcb | AbortCcb | RelSimqCcb | NexusLostCcb | TaskSetCcb;
@@ -338,7 +347,12 @@ export function newNexusLost(path: CamPath, initiatorId: string, done?: (ccb: Cc
   return { func: XptFunc.IT_NEXUS_LOST, initiatorId, ...freshHeader(path, done, CamPriority.OOB) };
 }
 
-/** A fresh XPT_ABORT_TASK_SET or XPT_CLEAR_TASK_SET CCB from initiator `initiatorId`, at OOB priority. */
-export function newTaskSet(func: TaskSetCcb['func'], path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void): TaskSetCcb {
-  return { func, initiatorId, ...freshHeader(path, done, CamPriority.OOB) };
+/**
+ * A fresh XPT_ABORT_TASK_SET or XPT_CLEAR_TASK_SET CCB from initiator
+ * `initiatorId`, at OOB priority; `transportAborted` as TaskSetCcb says.
+ * @throws RangeError for an XPT_ABORT_TASK_SET with `transportAborted` (only CLEAR TASK SET reaches other nexuses).
+ */
+export function newTaskSet(func: TaskSetCcb['func'], path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void, transportAborted: readonly string[] = []): TaskSetCcb {
+  if (func === XptFunc.ABORT_TASK_SET && transportAborted.length > 0) throw new RangeError(`newTaskSet: XPT_ABORT_TASK_SET with transportAborted [${transportAborted.join(', ')}]`);
+  return { func, initiatorId, transportAborted, ...freshHeader(path, done, CamPriority.OOB) };
 }

@@ -191,13 +191,18 @@ export class IscsiServer {
         ...profile,
         reset: () => l.pass.resetDevice(),
         abortTaskSet: () => l.pass.abortTaskSet(who),
-        clearTaskSet: () => l.pass.clearTaskSet(who),
+        clearTaskSet: (transportAborted) => l.pass.clearTaskSet(who, transportAborted),
       });
     }
     const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#allowance;
     const host: SessionHost = {
       lun: (n) => luns.get(n),
       luns: lunNumbers,
+      othersAwaitingData: (lun) =>
+        this.#sessions
+          .onTarget(target.config.name)
+          .filter((e) => e.session !== session && e.session.awaitsData(lun))
+          .map((e) => initiatorPort(e.initiatorName, e.isid).id),
       abortOthers: async (lun, by) => {
         await Promise.all(this.#sessions.onTarget(target.config.name).filter((e) => e.session !== session).map((e) => e.session.abortTasks(lun, by)));
       },

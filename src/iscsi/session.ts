@@ -31,8 +31,12 @@ export interface SessionLun {
   reset(): Promise<void>;
   /** ABORT TASK SET from this session's I_T nexus through CAM (XPT_ABORT_TASK_SET); resolves once its commands there have ended. */
   abortTaskSet(): Promise<void>;
-  /** CLEAR TASK SET from this session's I_T nexus through CAM (XPT_CLEAR_TASK_SET); resolves once every nexus's commands there have ended. */
-  clearTaskSet(): Promise<void>;
+  /**
+   * CLEAR TASK SET from this session's I_T nexus through CAM (XPT_CLEAR_TASK_SET); resolves once every nexus's
+   * commands there have ended. `transportAborted`: the I_T nexuses of other sessions whose tasks the target
+   * aborts itself, not having handed them to the unit (see SessionHost.othersAwaitingData).
+   */
+  clearTaskSet(transportAborted: readonly string[]): Promise<void>;
 }
 
 /** What the session needs from the rest of the target. */
@@ -41,6 +45,11 @@ export interface SessionHost {
   lun(n: number): SessionLun | undefined;
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
+  /**
+   * The I_T nexus ids of the other sessions with a task on LUN `lun` that waits for Data-Out (Session.awaitsData):
+   * what a CLEAR TASK SET aborts of theirs in the target, before it reaches the logical unit.
+   */
+  othersAwaitingData(lun: number): readonly string[];
   /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets), as `by` says; `lun` undefined: every LUN. */
   abortOthers(lun: number | undefined, by: Exclude<AbortedBy, 'this-session'>): Promise<void>;
   /** TARGET COLD RESET: drop every connection of the target once the response is out. */
@@ -173,6 +182,16 @@ export class Session {
     await Promise.all(hit.map((t) => t.done));
   }
 
+  /**
+   * Whether a task of this session on LUN `lun` waits for Data-Out: started (in CmdSN order), its data not all
+   * in, so not handed to the logical unit yet — a task runs there as soon as its data is complete (task.ts).
+   * Such a task is in the unit's task set all the same (SAM-5: the target holds that part of it).
+   */
+  awaitsData(lun: number): boolean {
+    for (const t of this.#tasks.values()) if (!t.dataComplete && lunNumber(t.lun) === lun) return true;
+    return false;
+  }
+
   /** How a task on LUN field `lun` that `by` aborts ends. */
   #abortEnd(lun: bigint, by: AbortedBy): TaskAbortEnd {
     if (by !== 'another-session') return 'no-status';
@@ -272,8 +291,10 @@ export class Session {
         await lun.abortTaskSet();
         await this.abortTasks(n);
         return TmfResponse.COMPLETE;
+      // The other sessions' tasks that have not reached the unit are named before it clears: with TAS 0 their
+      // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
       case TmfFunction.CLEAR_TASK_SET:
-        await lun.clearTaskSet();
+        await lun.clearTaskSet(this.#host.othersAwaitingData(n));
         await this.abortTasks(n);
         await this.#host.abortOthers(n, 'another-session');
         return TmfResponse.COMPLETE;

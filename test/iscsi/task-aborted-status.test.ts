@@ -8,7 +8,10 @@
 // none of B's data reaches the medium. A TARGET COLD RESET is a power on as
 // well: B's connection ends and its task gets no response. A command B holds
 // back for an earlier CmdSN is not in the task set yet (§4.2.2.1): it runs
-// after the abort. `vtcam serve --task-aborted-status` serves such a unit.
+// after the abort. With TAS 0, B's I_T nexus gets COMMANDS CLEARED BY
+// ANOTHER INITIATOR (2Fh/00h) after A's CLEAR TASK SET, although its WRITE
+// never reached the unit (the target holds that part of the task set).
+// `vtcam serve --task-aborted-status` serves a TAS 1 unit.
 // PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { describe, expect, it } from 'vitest';
@@ -201,6 +204,23 @@ describe('TAS 0: another session’s task waiting for Data-Out', () => {
     lateDataOut(b, writeB);
     expect(await readBlock(a, 4)).toEqual(new Uint8Array(BS));
     expect(await readBlock(b, 3)).toEqual(new Uint8Array(BS));
+  });
+
+  it('CLEAR TASK SET: B, whose WRITE never reached the unit, gets COMMANDS CLEARED BY ANOTHER INITIATOR (06h/2Fh/00h) once; A, the sender, and C, with no task, get none', async () => {
+    const { login } = await target(false);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const c = await login(0x23d0_0000_00c3n);
+    const writeA = await writeAwaitingData(a, 3);
+    const writeB = await writeAwaitingData(b, 4);
+    tmf(a, CLEAR_TASK_SET, 911);
+    expect(await tmfResponse(a, 911)).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === writeB.itt)).toBe(true);
+    expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);
+    expect(await ua(b)).toEqual([0x06, 0x2f, 0x00]);
+    expect(await ua(b)).toBeUndefined();
+    expect(await ua(a)).toBeUndefined();
+    expect(await ua(c)).toBeUndefined();
   });
 });
 

@@ -8,7 +8,9 @@
 // with TAS 0 in the Control mode page, without status, and that nexus gets
 // COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h) if it had commands aborted;
 // with TAS 1 (the `tas` option), with TASK ABORTED status (40h:
-// CAM_SCSI_STATUS_ERROR) and no unit attention. CAM status words from FreeBSD
+// CAM_SCSI_STATUS_ERROR) and no unit attention. A CLEAR TASK SET may name
+// other nexuses whose commands the front end aborted before they reached the
+// unit: with TAS 0 they get 2Fh/00h too. CAM status words from FreeBSD
 // cam.h; CDBs from the SPC-5 tables.
 
 import { afterEach, describe, expect, test } from 'vitest';
@@ -132,6 +134,42 @@ describe('CLEAR TASK SET', () => {
     expect(await settle(s, A)).toEqual(['6,47,0']);
     expect(await settle(s, B)).toEqual(['6,47,0']);
     expect(await settle(s, C)).toEqual([]);
+    expectIdle(s);
+  });
+});
+
+describe('CLEAR TASK SET naming nexuses the front end aborted commands of (transportAborted)', () => {
+  test('TAS 0: a listed nexus with nothing at the unit gets 2Fh/00h; one also aborted at the unit gets it once; the sender, though listed, none', async () => {
+    const { s, probe, held } = await open();
+    held.on = true;
+    const bRead = run(s, B, READ_1);
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    const clear = s.pass(0).clearTaskSet(A, [A.id, B.id, C.id]);
+    held.on = false;
+    probe.releaseHeld();
+    await clear;
+    expect(ending(await bRead)).toEqual(NO_STATUS);
+    expect(await settle(s, B)).toEqual(['6,47,0']);
+    expect(await settle(s, C)).toEqual(['6,47,0']);
+    expect(await settle(s, A)).toEqual([]);
+    expectIdle(s);
+  });
+
+  test('TAS 1: nobody gets a unit attention', async () => {
+    const { s } = await open(true);
+    await s.pass(0).clearTaskSet(A, [B.id, C.id]);
+    for (const who of [A, B, C]) expect(await settle(s, who)).toEqual([]);
+    expectIdle(s);
+  });
+
+  test.each([
+    ['not an array', 'x', 'pass.clearTaskSet: transportAborted must be an array of initiator ids, got x'],
+    ['an empty id', [B.id, ''], "pass.clearTaskSet: transportAborted[1] must be a non-empty string, got ''"],
+    ['a non-string id', [7], 'pass.clearTaskSet: transportAborted[0] must be a non-empty string, got 7'],
+  ])('%s: RangeError, nothing is sent, and the unit still works', async (_name, bad, message) => {
+    const { s } = await open();
+    expect(() => s.pass(0).clearTaskSet(A, bad as unknown as readonly string[])).toThrow(new RangeError(message));
+    for (const who of [A, B, C]) expect(await settle(s, who)).toEqual([]);
     expectIdle(s);
   });
 });

@@ -192,19 +192,39 @@ export class PassPeriph {
    * CAM_REQ_ABORTED; another nexus's as the unit's TAS says: CAM_REQ_ABORTED,
    * and that nexus gets COMMANDS CLEARED BY ANOTHER INITIATOR (TAS 0), or
    * CAM_SCSI_STATUS_ERROR with TASK ABORTED status (TAS 1).
-   * @throws RangeError for a malformed initiator (see checkRequest).
+   *
+   * `transportAborted` names (by CcbInitiator.id) the other I_T nexuses whose
+   * commands the front end aborted itself for this function because they had
+   * not reached the logical unit yet (an iSCSI WRITE waiting for Data-Out):
+   * with TAS 0 they get COMMANDS CLEARED BY ANOTHER INITIATOR as well, once
+   * each; the sender never does.
+   * @throws RangeError for a malformed initiator (see checkRequest), or a
+   *   `transportAborted` that is not an array of non-empty strings.
    */
-  clearTaskSet(initiator: CcbInitiator): Promise<void> {
-    return this.#taskSet(XptFunc.CLEAR_TASK_SET, initiator, 'pass.clearTaskSet');
+  clearTaskSet(initiator: CcbInitiator, transportAborted: readonly string[] = []): Promise<void> {
+    // Widened: JavaScript callers can pass anything.
+    const ids: unknown = transportAborted;
+    if (!Array.isArray(ids)) throw new RangeError(`pass.clearTaskSet: transportAborted must be an array of initiator ids, got ${String(ids)}`);
+    for (const [i, id] of (ids as unknown[]).entries()) {
+      if (typeof id !== 'string' || id === '') throw new RangeError(`pass.clearTaskSet: transportAborted[${i}] must be a non-empty string, got ${typeof id === 'string' ? "''" : String(id)}`);
+    }
+    // A copy: the CCB outlives the call, the caller's array may change.
+    return this.#taskSet(XptFunc.CLEAR_TASK_SET, initiator, 'pass.clearTaskSet', [...transportAborted]);
   }
 
-  #taskSet(func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET, initiator: CcbInitiator, caller: string): Promise<void> {
+  #taskSet(func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET, initiator: CcbInitiator, caller: string, transportAborted: readonly string[] = []): Promise<void> {
     const { id } = checkInitiator(initiator, caller);
     return new Promise((resolve) => {
       this.#xpt.action(
-        newTaskSet(func, this.path, id, () => {
-          resolve();
-        }),
+        newTaskSet(
+          func,
+          this.path,
+          id,
+          () => {
+            resolve();
+          },
+          transportAborted,
+        ),
       );
     });
   }

@@ -65,7 +65,10 @@ export interface Sim {
    * XPT_ABORT_TASK_SET / XPT_CLEAR_TASK_SET (`ccb.initiatorId`): SAM-5 ABORT
    * TASK SET / CLEAR TASK SET from that initiator; the SIM aborts the commands
    * its logical unit says (as for PREEMPT AND ABORT) and completes the CCB
-   * CAM_REQ_CMP once they have all completed.
+   * CAM_REQ_CMP once they have all completed. A CLEAR TASK SET's
+   * `ccb.transportAborted` names the other nexuses whose commands the front
+   * end aborted before they reached the unit: the unit tells them as it tells
+   * those whose commands it aborted.
    * XPT_SCSI_IO CCBs name their initiator in `ccb.initiator` (undefined: the
    * SIM's own single nexus).
    */

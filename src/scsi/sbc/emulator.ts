@@ -297,10 +297,13 @@ export class SbcEmulator implements LogicalUnit {
   /**
    * SAM-5 CLEAR TASK SET from `nexus`: the commands of every I_T nexus are
    * aborted; those of `nexus` end without status, the others' as TAS says
-   * (see abortTasks, task-abort.ts). Resolves once they have all completed.
+   * (see abortTasks, task-abort.ts). `transportAborted`: other nexuses whose
+   * commands the transport aborted before they reached the unit, told as
+   * those whose commands the unit aborted (TAS 0). Resolves once they have
+   * all completed.
    */
-  clearTaskSet(nexus: string): Promise<void> {
-    return this.#abortTasks(() => true, nexus);
+  clearTaskSet(nexus: string, transportAborted: readonly string[] = []): Promise<void> {
+    return abortTasks(this.#aborter, this.#info.taskAbortedStatus, this.#conditions, () => true, nexus, transportAborted);
   }
 
   /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */

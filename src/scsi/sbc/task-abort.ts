@@ -39,6 +39,11 @@ export type TaskAborter = (end: (nexus: string) => AbortedCommandEnd | undefined
  * `from` end without status; those of the others with TASK ABORTED status
  * when TAS (`taskAbortedStatus`) is 1, else without status, and each other
  * nexus that had commands aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR.
+ *
+ * `transportAborted` names nexuses whose commands the transport aborted
+ * itself before they reached the unit (a CLEAR TASK SET's front end holds
+ * part of the task set, SAM-5): with TAS 0 they count as nexuses that had
+ * commands aborted — one unit attention each, `from` never.
  */
 export function abortTasks(
   aborter: TaskAborter | undefined,
@@ -46,10 +51,14 @@ export function abortTasks(
   conditions: NexusConditions,
   nexuses: (nexus: string) => boolean,
   from: string,
+  transportAborted: readonly string[] = [],
 ): Promise<void> {
-  if (aborter === undefined) return Promise.resolve();
   const others: AbortedCommandEnd = taskAbortedStatus === true ? 'task-aborted' : 'no-status';
-  const r = aborter((n) => (!nexuses(n) ? undefined : n === from ? 'no-status' : others));
-  if (others === 'no-status') for (const n of r.nexuses) if (n !== from) conditions.raiseFor(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
-  return r.done;
+  const r = aborter?.((n) => (!nexuses(n) ? undefined : n === from ? 'no-status' : others));
+  if (others === 'no-status') {
+    const cleared = new Set([...(r?.nexuses ?? []), ...transportAborted]);
+    cleared.delete(from);
+    for (const n of cleared) conditions.raiseFor(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+  }
+  return r?.done ?? Promise.resolve();
 }

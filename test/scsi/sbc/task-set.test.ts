@@ -3,8 +3,10 @@
 // TaskAborter standing in for the transport: which I_T nexuses' commands it is
 // asked to abort and how each is to end (without status, or TASK ABORTED with
 // TAS 1), which nexuses then get COMMANDS CLEARED BY ANOTHER INITIATOR
-// (2Fh/00h), and that the function settles only once the transport's aborts
-// have. The Control mode page's TAS bit is byte 5 bit 6 (SPC-5).
+// (2Fh/00h) — including those CLEAR TASK SET names as having had commands
+// aborted by the transport before they reached the unit — and that the
+// function settles only once the transport's aborts have. The Control mode
+// page's TAS bit is byte 5 bit 6 (SPC-5).
 
 import { describe, expect, test } from 'vitest';
 import type { AbortedCommandEnd } from '../../../src/scsi/sbc/task-abort.js';
@@ -78,6 +80,39 @@ describe('CLEAR TASK SET', () => {
     await seen(u);
     const t = scripted(u, []);
     const p = u.lu.clearTaskSet('a');
+    t.finish();
+    await p;
+    for (const nexus of NEXUSES) expectGood(await u.run(TUR, { nexus }));
+  });
+
+  test('TAS 0, nexuses the transport aborted commands of: each listed one but the sender gets 2Fh/00h once, also when the unit aborted one of its commands too', async () => {
+    const u = await unit();
+    await seen(u);
+    const t = scripted(u, ['b']);
+    const p = u.lu.clearTaskSet('a', ['a', 'b', 'c']);
+    t.finish();
+    await p;
+    expectSense(await u.run(TUR, { nexus: 'b' }), CLEARED);
+    expectGood(await u.run(TUR, { nexus: 'b' }));
+    expectSense(await u.run(TUR, { nexus: 'c' }), CLEARED);
+    expectGood(await u.run(TUR, { nexus: 'c' }));
+    expectGood(await u.run(TUR, { nexus: 'a' }));
+  });
+
+  test('TAS 0, a listed nexus without a transport that aborts (no onAbortTasks): it gets 2Fh/00h, the others nothing', async () => {
+    const u = await unit();
+    await seen(u);
+    await u.lu.clearTaskSet('a', ['c']);
+    expectSense(await u.run(TUR, { nexus: 'c' }), CLEARED);
+    expectGood(await u.run(TUR, { nexus: 'c' }));
+    for (const nexus of ['a', 'b']) expectGood(await u.run(TUR, { nexus }));
+  });
+
+  test('TAS 1, nexuses the transport aborted commands of: no unit attention for anyone', async () => {
+    const u = await unit({}, { taskAbortedStatus: true });
+    await seen(u);
+    const t = scripted(u, ['b']);
+    const p = u.lu.clearTaskSet('a', ['b', 'c']);
     t.finish();
     await p;
     for (const nexus of NEXUSES) expectGood(await u.run(TUR, { nexus }));

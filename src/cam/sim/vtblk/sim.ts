@@ -215,7 +215,7 @@ export class VtblkSim implements Sim {
       case XptFunc.ABORT_TASK_SET:
       case XptFunc.CLEAR_TASK_SET: {
         // The logical unit names whose commands end, and how (#abortTasks); done once they all have.
-        const aborted = ccb.func === XptFunc.ABORT_TASK_SET ? this.emulator.abortTaskSet(ccb.initiatorId) : this.emulator.clearTaskSet(ccb.initiatorId);
+        const aborted = ccb.func === XptFunc.ABORT_TASK_SET ? this.emulator.abortTaskSet(ccb.initiatorId) : this.emulator.clearTaskSet(ccb.initiatorId, ccb.transportAborted);
         void aborted.then(() => {
           this.#finish(ccb, CamStatus.REQ_CMP);
         });
