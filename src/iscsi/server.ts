@@ -203,8 +203,16 @@ export class IscsiServer {
           .onTarget(target.config.name)
           .filter((e) => e.session !== session && e.session.awaitsData(lun))
           .map((e) => initiatorPort(e.initiatorName, e.isid).id),
-      abortOthers: async (lun, by) => {
-        await Promise.all(this.#sessions.onTarget(target.config.name).filter((e) => e.session !== session).map((e) => e.session.abortTasks(lun, by)));
+      othersTasks: (lun) => {
+        const each = this.#sessions
+          .onTarget(target.config.name)
+          .filter((e) => e.session !== session)
+          .map((e) => e.session.tasksOn(lun));
+        return {
+          end: async (by) => {
+            await Promise.all(each.map((t) => t.end(by)));
+          },
+        };
       },
       log: (line) => {
         this.#log(line);

@@ -50,8 +50,11 @@ export interface SessionHost {
    * what a CLEAR TASK SET aborts of theirs in the target, before it reaches the logical unit.
    */
   othersAwaitingData(lun: number): readonly string[];
-  /** Aborts the tasks of other sessions on a LUN (CLEAR TASK SET, resets), as `by` says; `lun` undefined: every LUN. */
-  abortOthers(lun: number | undefined, by: Exclude<AbortedBy, 'this-session'>): Promise<void>;
+  /**
+   * The tasks of the other sessions on a LUN (`lun` undefined: every LUN) as of now, for CLEAR TASK SET and
+   * resets to end once the logical unit has acted (Session.tasksOn).
+   */
+  othersTasks(lun: number | undefined): TaskSnapshot;
   /** TARGET COLD RESET: drop every connection of the target once the response is out. */
   coldReset(): void;
   /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
@@ -73,6 +76,17 @@ export type SessionOutput =
  * as the connections end.
  */
 export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
+
+/**
+ * Tasks as a task management function found them when it arrived: those it
+ * covers. A command that comes in while the function waits for the logical
+ * unit is not one of them (RFC 7143 §11.5.1: the tasks received before the
+ * function), and must not be aborted by it.
+ */
+export interface TaskSnapshot {
+  /** Aborts those still running, each ending as `by` and its unit's TAS say; resolves when they have ended. */
+  end(by: AbortedBy): Promise<void>;
+}
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
@@ -176,10 +190,19 @@ export class Session {
    * set yet, and runs after the abort (RFC 7143 task management: only the
    * instantiated tasks of a third-party session are affected).
    */
-  async abortTasks(lun: number | undefined, by: AbortedBy = 'this-session'): Promise<void> {
+  abortTasks(lun: number | undefined, by: AbortedBy = 'this-session'): Promise<void> {
+    return this.tasksOn(lun).end(by);
+  }
+
+  /** This session's started tasks on a LUN (or all LUNs) as of now, to abort later (see abortTasks). */
+  tasksOn(lun: number | undefined): TaskSnapshot {
     const hit = [...this.#tasks.values()].filter((t) => lun === undefined || lunNumber(t.lun) === lun);
-    for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
-    await Promise.all(hit.map((t) => t.done));
+    return {
+      end: async (by) => {
+        for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
+        await Promise.all(hit.map((t) => t.done));
+      },
+    };
   }
 
   /**
@@ -256,8 +279,9 @@ export class Session {
     if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
       // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
       // ends every session's connection after this response: their tasks end without responses.
+      const others = this.#host.othersTasks(undefined);
       await this.abortTasks(undefined);
-      await this.#host.abortOthers(undefined, fn === TmfFunction.TARGET_COLD_RESET ? 'power-on' : 'another-session');
+      await others.end(fn === TmfFunction.TARGET_COLD_RESET ? 'power-on' : 'another-session');
       await Promise.all(this.#host.luns.flatMap((n) => this.#host.lun(n)?.reset() ?? []));
       if (fn === TmfFunction.TARGET_COLD_RESET) this.#host.coldReset();
       return TmfResponse.COMPLETE;
@@ -286,23 +310,32 @@ export class Session {
       }
       // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
       // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here: the
-      // sender's without responses, the other sessions' as the same TAS says.
-      case TmfFunction.ABORT_TASK_SET:
+      // sender's without responses, the other sessions' as the same TAS says. The tasks covered are those
+      // received before the function (RFC 7143 §11.5.1): taken as they are before the unit is waited for, so a
+      // command that arrives meanwhile is left alone.
+      case TmfFunction.ABORT_TASK_SET: {
+        const mine = this.tasksOn(n);
         await lun.abortTaskSet();
-        await this.abortTasks(n);
+        await mine.end('this-session');
         return TmfResponse.COMPLETE;
+      }
       // The other sessions' tasks that have not reached the unit are named before it clears: with TAS 0 their
       // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
-      case TmfFunction.CLEAR_TASK_SET:
+      case TmfFunction.CLEAR_TASK_SET: {
+        const mine = this.tasksOn(n);
+        const others = this.#host.othersTasks(n);
         await lun.clearTaskSet(this.#host.othersAwaitingData(n));
-        await this.abortTasks(n);
-        await this.#host.abortOthers(n, 'another-session');
+        await mine.end('this-session');
+        await others.end('another-session');
         return TmfResponse.COMPLETE;
-      case TmfFunction.LOGICAL_UNIT_RESET:
+      }
+      case TmfFunction.LOGICAL_UNIT_RESET: {
+        const others = this.#host.othersTasks(n);
         await this.abortTasks(n);
-        await this.#host.abortOthers(n, 'another-session');
+        await others.end('another-session');
         await lun.reset();
         return TmfResponse.COMPLETE;
+      }
       default:
         return TmfResponse.NOT_SUPPORTED;
     }

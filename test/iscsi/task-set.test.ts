@@ -10,12 +10,15 @@
 // answered it. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { describe, expect, it } from 'vitest';
-import { ittOf } from './initiator.js';
+import { field32, ittOf, opcodeOf } from './initiator.js';
 import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse } from './two-sessions.js';
 import { until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:task-set';
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+const write10 = (lba: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+/** R2T opcode (§11.2.1.2). */
+const R2T = 0x31;
 /** Task Management Function Request functions (§11.5.1). */
 const ABORT_TASK_SET = 2;
 const CLEAR_TASK_SET = 4;
@@ -52,6 +55,31 @@ describe('CLEAR TASK SET', () => {
     expect(await ua(b)).toBeUndefined();
     expect(await ua(a)).toBeUndefined();
     expect((await b.result(b.command({ cdb: read10(6), read: true, edtl: BS }))).status).toBe(0);
+  });
+
+  it('a command that arrives while CLEAR TASK SET waits for the unit is not one it covers: it runs, and the unit answers it with the clear’s unit attention', async () => {
+    const { probe, held, login } = await target(false);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    held.on = true;
+    const readB = b.command({ cdb: read10(6), read: true, edtl: BS });
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    tmf(a, CLEAR_TASK_SET, 903);
+    expect(await a.silence((p) => ittOf(p) === 903, 100)).toBe(true);
+    // After the TMF: a WRITE without immediate data, held at its R2T while the unit still clears.
+    const writeB = b.command({ cdb: write10(7), write: true, edtl: BS });
+    const r2t = await b.next((p) => opcodeOf(p) === R2T && ittOf(p) === writeB);
+    held.on = false;
+    probe.releaseHeld();
+    expect(await tmfResponse(a, 903)).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === readB)).toBe(true);
+    // The WRITE was left alone: its Data-Out is taken, and it reaches the unit after the clear (06h/2Fh/00h).
+    b.dataOut({ itt: writeB, ttt: field32(r2t, 20), dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0x77), final: true });
+    const w = await b.result(writeB);
+    const sense = w.response.data.subarray(2);
+    expect([w.status, sense[2], sense[12], sense[13]]).toEqual([2, 0x06, 0x2f, 0x00]);
+    expect((await b.result(b.command({ cdb: write10(7), write: true, edtl: BS, data: new Uint8Array(BS).fill(0x77) }))).status).toBe(0);
+    expect((await a.result(a.command({ cdb: read10(7), read: true, edtl: BS }))).data).toEqual(new Uint8Array(BS).fill(0x77));
   });
 
   it('TAS 1: the other session’s READ gets a SCSI Response of TASK ABORTED, the sender’s none; no unit attention for either', async () => {
