@@ -80,8 +80,8 @@ export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
 /**
  * Tasks as a task management function found them when it arrived: those it
  * covers. A command that comes in while the function waits for the logical
- * unit is not one of them (RFC 7143 §11.5.1: the tasks received before the
- * function), and must not be aborted by it.
+ * unit is not one of them (RFC 7143 §4.2.3, affected tasks: those received
+ * before the function), and must not be aborted by it.
  */
 export interface TaskSnapshot {
   /** Aborts those still running, each ending as `by` and its unit's TAS say; resolves when they have ended. */
@@ -311,8 +311,8 @@ export class Session {
       // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
       // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here: the
       // sender's without responses, the other sessions' as the same TAS says. The tasks covered are those
-      // received before the function (RFC 7143 §11.5.1): taken as they are before the unit is waited for, so a
-      // command that arrives meanwhile is left alone.
+      // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the unit is waited for,
+      // so a command that arrives meanwhile is left alone.
       case TmfFunction.ABORT_TASK_SET: {
         const mine = this.tasksOn(n);
         await lun.abortTaskSet();

@@ -2,7 +2,7 @@
 // iSCSI target per exported device (or set of LUNs), each LUN a CAM path's
 // pass periph. Cross-session task management lives here (CLEAR TASK SET,
 // LOGICAL UNIT RESET and target resets abort other sessions' tasks, RFC 7143
-// §4.2.3.x), and so does session identity: TSIH allocation and session
+// §4.2.3), and so does session identity: TSIH allocation and session
 // reinstatement by ISID (§6.3.5).
 
 import type { PassPeriph } from '../cam/periph/pass.js';
