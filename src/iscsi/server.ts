@@ -198,19 +198,15 @@ export class IscsiServer {
     const host: SessionHost = {
       lun: (n) => luns.get(n),
       luns: lunNumbers,
-      othersAwaitingData: (lun) =>
-        this.#sessions
-          .onTarget(target.config.name)
-          .filter((e) => e.session !== session && e.session.awaitsData(lun))
-          .map((e) => initiatorPort(e.initiatorName, e.isid).id),
       othersTasks: (lun) => {
         const each = this.#sessions
           .onTarget(target.config.name)
           .filter((e) => e.session !== session)
-          .map((e) => e.session.tasksOn(lun));
+          .map((e) => ({ id: initiatorPort(e.initiatorName, e.isid).id, tasks: e.session.tasksOn(lun) }));
         return {
+          awaitingData: each.filter((o) => o.tasks.awaitsData).map((o) => o.id),
           end: async (by) => {
-            await Promise.all(each.map((t) => t.end(by)));
+            await Promise.all(each.map((o) => o.tasks.end(by)));
           },
         };
       },

@@ -34,7 +34,7 @@ export interface SessionLun {
   /**
    * CLEAR TASK SET from this session's I_T nexus through CAM (XPT_CLEAR_TASK_SET); resolves once every nexus's
    * commands there have ended. `transportAborted`: the I_T nexuses of other sessions whose tasks the target
-   * aborts itself, not having handed them to the unit (see SessionHost.othersAwaitingData).
+   * aborts itself, not having handed them to the unit (OthersTasks.awaitingData).
    */
   clearTaskSet(transportAborted: readonly string[]): Promise<void>;
 }
@@ -46,15 +46,10 @@ export interface SessionHost {
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
   /**
-   * The I_T nexus ids of the other sessions with a task on LUN `lun` that waits for Data-Out (Session.awaitsData):
-   * what a CLEAR TASK SET aborts of theirs in the target, before it reaches the logical unit.
-   */
-  othersAwaitingData(lun: number): readonly string[];
-  /**
    * The tasks of the other sessions on a LUN (`lun` undefined: every LUN) as of now, for CLEAR TASK SET and
    * resets to end once the logical unit has acted (Session.tasksOn).
    */
-  othersTasks(lun: number | undefined): TaskSnapshot;
+  othersTasks(lun: number | undefined): OthersTasks;
   /** TARGET COLD RESET: drop every connection of the target once the response is out. */
   coldReset(): void;
   /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
@@ -84,7 +79,21 @@ export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
  * before the function), and must not be aborted by it.
  */
 export interface TaskSnapshot {
+  /**
+   * Whether one of them waits for Data-Out: started (in CmdSN order), its data not all in, so not handed to the
+   * logical unit yet — a task runs there as soon as its data is complete (task.ts). Such a task is in the unit's
+   * task set all the same (SAM-5: the target holds that part of it).
+   */
+  readonly awaitsData: boolean;
   /** Aborts those still running, each ending as `by` and its unit's TAS say; resolves when they have ended. */
+  end(by: AbortedBy): Promise<void>;
+}
+
+/** The other sessions' TaskSnapshots, taken together (SessionHost.othersTasks). */
+export interface OthersTasks {
+  /** The I_T nexus ids of the sessions whose snapshot awaitsData: what a CLEAR TASK SET aborts of theirs before it reaches the unit. */
+  readonly awaitingData: readonly string[];
+  /** Aborts every snapshot's tasks as TaskSnapshot.end does; resolves when they have all ended. */
   end(by: AbortedBy): Promise<void>;
 }
 
@@ -198,21 +207,12 @@ export class Session {
   tasksOn(lun: number | undefined): TaskSnapshot {
     const hit = [...this.#tasks.values()].filter((t) => lun === undefined || lunNumber(t.lun) === lun);
     return {
+      awaitsData: hit.some((t) => !t.dataComplete),
       end: async (by) => {
         for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
         await Promise.all(hit.map((t) => t.done));
       },
     };
-  }
-
-  /**
-   * Whether a task of this session on LUN `lun` waits for Data-Out: started (in CmdSN order), its data not all
-   * in, so not handed to the logical unit yet — a task runs there as soon as its data is complete (task.ts).
-   * Such a task is in the unit's task set all the same (SAM-5: the target holds that part of it).
-   */
-  awaitsData(lun: number): boolean {
-    for (const t of this.#tasks.values()) if (!t.dataComplete && lunNumber(t.lun) === lun) return true;
-    return false;
   }
 
   /** How a task on LUN field `lun` that `by` aborts ends. */
@@ -324,7 +324,7 @@ export class Session {
       case TmfFunction.CLEAR_TASK_SET: {
         const mine = this.tasksOn(n);
         const others = this.#host.othersTasks(n);
-        await lun.clearTaskSet(this.#host.othersAwaitingData(n));
+        await lun.clearTaskSet(others.awaitingData);
         await mine.end('this-session');
         await others.end('another-session');
         return TmfResponse.COMPLETE;
