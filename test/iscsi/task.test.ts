@@ -161,6 +161,19 @@ describe('ScsiTask: Data-In', () => {
   });
 });
 
+/** A logical unit that counts aborts but ignores them: the command answers only when the test releases it. */
+function ignoringLun(): { lun: LunPort; release: (a: ScsiAnswer) => void; aborts: () => number } {
+  let answer: (a: ScsiAnswer) => void = () => undefined;
+  let aborts = 0;
+  const lun: LunPort = {
+    start: (_cmd, done) => {
+      answer = done;
+      return { abort: () => aborts++ };
+    },
+  };
+  return { lun, release: (a) => { answer(a); }, aborts: () => aborts };
+}
+
 describe('ScsiTask: abort', () => {
   it('an aborted task sends nothing, even when its command completes afterwards', async () => {
     let release: (a: ScsiAnswer) => void = () => undefined;
@@ -189,17 +202,10 @@ describe('ScsiTask: abort', () => {
 
 describe('ScsiTask: abort while the logical unit cannot stop the command', () => {
   it('an abort the unit ignores still ends the task without a response when the command later completes GOOD', async () => {
-    let release: (a: ScsiAnswer) => void = () => undefined;
-    let aborts = 0;
-    const lun: LunPort = {
-      start: (_cmd, done) => {
-        release = done;
-        return { abort: () => aborts++ };
-      },
-    };
+    const { lun, release, aborts } = ignoringLun();
     const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
     task.abort();
-    expect(aborts).toBe(1);
+    expect(aborts()).toBe(1);
     release({ status: 0, data: new Uint8Array(BS), aborted: false });
     await task.done;
     expect(out).toEqual([]);
@@ -227,19 +233,12 @@ describe('ScsiTask: abort while the logical unit cannot stop the command', () =>
 
 describe('ScsiTask: abort with TASK ABORTED status (TAS 1, another I_T nexus)', () => {
   it('a running READ ends with a SCSI Response of TASK ABORTED once the unit answers, without its data, whatever the answer', async () => {
-    let release: (a: ScsiAnswer) => void = () => undefined;
-    let aborts = 0;
-    const lun: LunPort = {
-      start: (_cmd, done) => {
-        release = done;
-        return { abort: () => aborts++ };
-      },
-    };
+    const { lun, release, aborts } = ignoringLun();
     const { task, out } = run(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun);
     task.abort('task-aborted');
     // A later abort (the session's own) does not change how the task ends.
     task.abort();
-    expect(aborts).toBe(2);
+    expect(aborts()).toBe(2);
     expect(out).toEqual([]);
     release({ status: 0, data: new Uint8Array(BS).fill(7), aborted: false });
     await task.done;

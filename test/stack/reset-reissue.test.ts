@@ -59,6 +59,27 @@ function resetBus(stack: Stack): Promise<number> {
 }
 
 /** Backend operations of `kind` of exactly one block at LBA 10 from now on. */
+/**
+ * A two-block WRITE over LBA 10 carrying `data`, held by the device: its shared range lock makes later commands on
+ * LBA 10 wait. The getter gives its answer once it has one.
+ */
+async function holdWriteAt10(r: Rig, data: Uint8Array): Promise<() => ScsiResult | undefined> {
+  r.probe.holdIf = touching('write', LBA);
+  let w: ScsiResult | undefined;
+  r.stack.pass(0).submit({ cdb: rw10('write', LBA, 2), direction: 'out', data }, (x) => { w = x; });
+  await until(() => r.probe.heldCount === 1, 'WRITE held by the device');
+  r.probe.holdIf = undefined;
+  return () => w;
+}
+
+/** XPT_RESET_DEV while the held WRITE is on the ring: the WRITE is let go once the recovery runs; resolves when the reset is done. */
+async function resetReleasingWrite(r: Rig): Promise<void> {
+  const reset = resetDevice(r.stack);
+  await until(() => r.stack.stats(0).simFrozen === 1, 'recovery started');
+  r.probe.releaseHeld();
+  expect((await reset) & STATUS_MASK).toBe(REQ_CMP);
+}
+
 const oneBlockAt10 = (r: Rig, kind: 'read' | 'write'): { readonly n: number } => counter(r.probe, (op) => op.kind === kind && op.offset === AT && op.length === BS);
 
 /**
@@ -112,13 +133,9 @@ test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_
   const r = await rig(1024);
   await fill(r, LBA, 1, 1);
   const before = stamp(LBA, 1, BS, 1);
-  // A two-block WRITE over LBA 10 holds its shared lock while the device sits on it; the COMPARE AND WRITEs queue
-  // for their exclusive one. Enough of them that the later ones only get the lock once the reset is over.
-  r.probe.holdIf = touching('write', LBA);
-  let w: ScsiResult | undefined;
-  r.stack.pass(0).submit({ cdb: rw10('write', LBA, 2), direction: 'out', data: stamp(LBA, 2, BS, 1) }, (x) => { w = x; });
-  await until(() => r.probe.heldCount === 1, 'WRITE held by the device');
-  r.probe.holdIf = undefined;
+  // The COMPARE AND WRITEs queue behind the held WRITE for their exclusive lock. Enough of them that the later ones
+  // only get the lock once the reset is over.
+  const w = await holdWriteAt10(r, stamp(LBA, 2, BS, 1));
   const n = 8;
   const answers: ScsiResult[] = [];
   for (let i = 0; i < n; i++) {
@@ -128,11 +145,8 @@ test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_
   await until(() => r.stack.sim.emulator.locks.waiting === n, 'COMPARE AND WRITEs waiting for the lock');
   const reads = oneBlockAt10(r, 'read');
   const writes = oneBlockAt10(r, 'write');
-  const reset = resetDevice(r.stack);
-  await until(() => r.stack.stats(0).simFrozen === 1, 'recovery started');
-  r.probe.releaseHeld();
-  expect((await reset) & STATUS_MASK).toBe(REQ_CMP);
-  await until(() => w !== undefined && answers.length === n, 'all answered');
+  await resetReleasingWrite(r);
+  await until(() => w() !== undefined && answers.length === n, 'all answered');
   expect(answers.map((a) => a.camStatus & STATUS_MASK)).toEqual(Array<number>(n).fill(REQ_ABORTED));
   // Aborted means done: once the unit has let go of every lock, none of them has read or written LBA 10 since the reset.
   const locks = r.stack.sim.emulator.locks;
@@ -144,11 +158,7 @@ test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_
 test('ORWRITEs waiting for the range lock when the reset came are re-issued, and each ORs its data in exactly once', async () => {
   const r = await rig(1024);
   await fill(r, LBA, 1, 0);
-  r.probe.holdIf = touching('write', LBA);
-  let w: ScsiResult | undefined;
-  r.stack.pass(0).submit({ cdb: rw10('write', LBA, 2), direction: 'out', data: new Uint8Array(2 * BS) }, (x) => { w = x; });
-  await until(() => r.probe.heldCount === 1, 'WRITE held by the device');
-  r.probe.holdIf = undefined;
+  const w = await holdWriteAt10(r, new Uint8Array(2 * BS));
   // Each ORWRITE sets one bit of every byte: what the medium ends with says which ones ran.
   const n = 8;
   const answers = new Map<number, ScsiResult>();
@@ -158,18 +168,15 @@ test('ORWRITEs waiting for the range lock when the reset came are re-issued, and
   await until(() => r.stack.sim.emulator.locks.waiting === n, 'ORWRITEs waiting for the lock');
   const reads = oneBlockAt10(r, 'read');
   const writes = oneBlockAt10(r, 'write');
-  const reset = resetDevice(r.stack);
-  await until(() => r.stack.stats(0).simFrozen === 1, 'recovery started');
-  r.probe.releaseHeld();
-  expect((await reset) & STATUS_MASK).toBe(REQ_CMP);
-  await until(() => w !== undefined && answers.size === n, 'all answered');
+  await resetReleasingWrite(r);
+  await until(() => w() !== undefined && answers.size === n, 'all answered');
   const locks = r.stack.sim.emulator.locks;
   await until(() => locks.held === 0 && locks.waiting === 0, 'range locks released');
   // Re-issued, every command meets the reset's unit attention (06h/29h/03h) first or runs; the first to reach the
   // unit after the reset takes the unit attention.
   const ran = [...answers].filter(([, a]) => (a.camStatus & STATUS_MASK) === REQ_CMP).map(([i]) => i);
   const others = [...answers].filter(([i]) => !ran.includes(i)).map(([, a]) => [a.camStatus & STATUS_MASK, a.scsiStatus, senseTriple(a.sense)]);
-  const wua = (w?.camStatus ?? 0) & STATUS_MASK;
+  const wua = (w()?.camStatus ?? 0) & STATUS_MASK;
   expect(others).toEqual(wua === REQ_CMP ? [[SCSI_STATUS_ERROR, 2, [6, 0x29, 3]]] : []);
   // One read and one write per ORWRITE that ran, from its re-issued execution: the first executions stopped.
   expect({ reads: reads.n, writes: writes.n }).toEqual({ reads: ran.length, writes: ran.length });
