@@ -194,7 +194,7 @@ export class DaPeriph {
 
   /**
    * Reads `blocks` logical blocks at `lba`. A read that takes one CCB returns
-   * that CCB's Data-In buffer itself; a split one is assembled into a new array.
+   * that CCB's Data-In buffer itself; a split one is read into a new array (readInto).
    * A small buffer (up to 8 KiB) is a view into an ArrayBuffer it shares with
    * other reads (the emulator pools them, as Node pools small Buffers): mind
    * its byteOffset, and copy it before transferring its `buffer`.
@@ -206,12 +206,7 @@ export class DaPeriph {
     // One CCB (nearly every read): its buffer is the answer, no run list, no assembly.
     if (blocks >= 1 && blocks <= max) return this.#readRun(lba, blocks, bs);
     const out = new Uint8Array(blocks * bs);
-    const pieces = splitRuns(lba, blocks, max).map((run) =>
-      this.#readRun(run.lba, run.blocks, bs).then((got) => {
-        out.set(got, Number(run.lba - lba) * bs);
-      }),
-    );
-    return allPieces(pieces).then(() => out);
+    return this.#split(lba, out, (l, b, view) => this.#readRunInto(l, b, view)).then(() => out);
   }
 
   /**
@@ -230,11 +225,7 @@ export class DaPeriph {
     checkRange('da.readInto', lba, blocks);
     const max = this.maxTransferBlocks;
     if (blocks >= 1 && blocks <= max) return this.#readRunInto(lba, blocks, into);
-    const pieces = splitRuns(lba, blocks, max).map((run) => {
-      const at = Number(run.lba - lba) * bs;
-      return this.#readRunInto(run.lba, run.blocks, into.subarray(at, at + run.blocks * bs));
-    });
-    return allPieces(pieces).then(() => undefined);
+    return this.#split(lba, into, (l, b, view) => this.#readRunInto(l, b, view));
   }
 
   /** Writes `data` (whole blocks) at `lba`. */
@@ -247,9 +238,19 @@ export class DaPeriph {
     checkRange('da.write', lba, blocks);
     const max = this.maxTransferBlocks;
     if (blocks >= 1 && blocks <= max) return this.#writeRun(lba, blocks, data);
-    const pieces = splitRuns(lba, blocks, max).map((run) => {
-      const at = Number(run.lba - lba) * bs;
-      return this.#writeRun(run.lba, run.blocks, data.subarray(at, at + run.blocks * bs));
+    return this.#split(lba, data, (l, b, view) => this.#writeRun(l, b, view));
+  }
+
+  /**
+   * A transfer of `buf` (whole blocks at `lba`) past the largest one CCB may
+   * carry: one CCB per run, each on its own view of `buf`; settles once every
+   * piece has (allPieces).
+   */
+  #split(lba: bigint, buf: Uint8Array, run: (lba: bigint, blocks: number, view: Uint8Array) => Promise<void>): Promise<void> {
+    const bs = this.capacity.blockSize;
+    const pieces = splitRuns(lba, buf.length / bs, this.maxTransferBlocks).map((r) => {
+      const at = Number(r.lba - lba) * bs;
+      return run(r.lba, r.blocks, buf.subarray(at, at + r.blocks * bs));
     });
     return allPieces(pieces).then(() => undefined);
   }

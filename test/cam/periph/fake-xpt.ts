@@ -224,8 +224,8 @@ export class FakeXpt implements PeriphXpt {
         ccb.status |= CAM_AUTOSNS_VALID;
       }
       if (inj.dataIn !== undefined) {
-        ccb.dataIn = inj.dataIn;
-        ccb.resid = ccb.dxferLen - inj.dataIn.length;
+        ccb.dataIn = dataInOf(ccb, inj.dataIn);
+        ccb.resid = ccb.dxferLen - ccb.dataIn.length;
       }
       this.#complete(ccb);
       return;
@@ -235,7 +235,7 @@ export class FakeXpt implements PeriphXpt {
     if (r.status === 0) {
       ccb.status = CamStatus.REQ_CMP;
       if (r.data !== undefined) {
-        ccb.dataIn = r.data.subarray(0, ccb.dxferLen);
+        ccb.dataIn = dataInOf(ccb, r.data);
         ccb.resid = ccb.dxferLen - ccb.dataIn.length;
       } else {
         ccb.resid = 0;
@@ -295,3 +295,11 @@ export function deviceInfo(lu: SbcEmulator): CamDeviceInfo {
 
 /** Resolves after pending microtasks and one macrotask turn. */
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Data-In as a SIM delivers it: at most the room, in the issuer's own buffer (data_ptr) when it supplied one. */
+function dataInOf(ccb: ScsiIoCcb, data: Uint8Array): Uint8Array {
+  const moved = data.subarray(0, ccb.dxferLen);
+  if (ccb.dataPtr === undefined) return moved;
+  ccb.dataPtr.set(moved);
+  return ccb.dataPtr.subarray(0, moved.length);
+}
