@@ -3,7 +3,9 @@
 // into the caller's) and `pass` (raw CDBs) — against the virtio driver
 // alone on the same device in the same run, and against a bare 4 KiB memory
 // copy (the floor any path pays), at queue depth 1/32/128/512 (512 is past
-// the ring), ring 128 and 256, direct and indirect descriptors.
+// the ring), ring 128 and 256, direct and indirect descriptors. The paths of
+// one case take turns in interleaved rounds (rounds.ts): each layer's ratio
+// to virtio-only is the median of per-round ratios.
 
 import { createStack, type Stack } from '../src/stack.js';
 import { MemoryBackend } from '../src/virtio/device/backends/memory.js';
@@ -12,7 +14,8 @@ import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../src/virti
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../src/virtio/blk-features.js';
 import type { GuestRange } from '../src/virtio/guest-memory.js';
 import { xorshift } from './rng.js';
-import { runClosedLoop, runSyncLoop } from './measure.js';
+import { runClosedLoop, runSyncLoop, type ClosedLoopResult } from './measure.js';
+import { medianSlice, pairedRatio, runRounds } from './rounds.js';
 import type { BenchRow } from './report.js';
 
 const BLOCK = 4096;
@@ -27,13 +30,24 @@ type Op = 'read' | 'write';
 const OPS: readonly Op[] = ['read', 'write'];
 
 export interface CamBenchOptions {
+  /** Measured time per case, split over the rounds. */
   readonly durationMs: number;
+  /** Before a case's first slice; later slices only refill the queue (at most REFILL_MS). */
   readonly warmupMs: number;
+  /** Interleaved rounds (rounds.ts): each path is measured once per round. */
+  readonly rounds: number;
   readonly onStep?: (msg: string) => void;
 }
 
-/** Steps, for progress: the floor, then per ring × desc × depth × op: virtio, da, pass, and da readInto for reads. */
-export const CAM_CASES = 1 + RINGS.length * DESCS.length * DEPTHS.length * (OPS.length * 3 + 1);
+/** Default interleaved rounds. */
+export const CAM_DEFAULT_ROUNDS = 3;
+/** Warmup of a case's later slices: enough to fill its queue again. */
+const REFILL_MS = 50;
+
+/** Steps, for progress: the floor, then per ring × desc × depth × op and round: virtio, da, pass, and da readInto for reads. */
+export function camCases(rounds: number): number {
+  return 1 + RINGS.length * DESCS.length * DEPTHS.length * (OPS.length * 3 + 1) * rounds;
+}
 
 function floor(opts: CamBenchOptions): BenchRow {
   const src = new Uint8Array(DISK);
@@ -67,6 +81,8 @@ async function oneConfig(ring: number, desc: (typeof DESCS)[number], opts: CamBe
     memorySize: 128 * 2 ** 20,
   });
   const rows: BenchRow[] = [];
+  const { rounds } = opts;
+  const sliceMs = opts.durationMs / rounds;
   try {
     const da = stack.da(0);
     const pass = stack.pass(0);
@@ -86,70 +102,60 @@ async function oneConfig(ring: number, desc: (typeof DESCS)[number], opts: CamBe
           buffers.push(b);
         }
         const nextV = xorshift(qd * 31 + ring);
-        opts.onStep?.(`virtio ${op} ring ${ring} ${desc} qd ${qd}`);
-        const v = await runClosedLoop({
-          depth: qd,
-          warmupMs: opts.warmupMs,
-          durationMs: opts.durationMs,
-          op: async () => {
-            const buf = buffers.pop();
-            if (buf === undefined) throw new Error('no buffer');
-            const sector = BigInt((nextV() % BLOCKS) * (BLOCK / 512));
-            const done = await driver.request({ type: op === 'read' ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, sector, data: [buf] });
-            buffers.push(buf);
-            if (done.kind !== 'done' || done.status !== VIRTIO_BLK_S_OK) throw new Error(`virtio ${op} failed`);
-          },
-        });
-        for (const b of buffers) allocator.free(b.addr);
-        const base = `virtio-only ${op}`;
-        rows.push({ group: GROUP, name: base, params, opsPerSec: v.opsPerSec, p50Us: v.p50Us, p99Us: v.p99Us, floorBaseline: FLOOR });
-
+        const virtio = async (): Promise<void> => {
+          const buf = buffers.pop();
+          if (buf === undefined) throw new Error('no buffer');
+          const sector = BigInt((nextV() % BLOCKS) * (BLOCK / 512));
+          const done = await driver.request({ type: op === 'read' ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, sector, data: [buf] });
+          buffers.push(buf);
+          if (done.kind !== 'done' || done.status !== VIRTIO_BLK_S_OK) throw new Error(`virtio ${op} failed`);
+        };
         const nextD = xorshift(qd * 37 + ring);
-        opts.onStep?.(`da ${op} ring ${ring} ${desc} qd ${qd}`);
-        const d = await runClosedLoop({
-          depth: qd,
-          warmupMs: opts.warmupMs,
-          durationMs: opts.durationMs,
-          op: async () => {
-            const lba = BigInt(nextD() % BLOCKS);
-            if (op === 'read') await da.read(lba, 1);
-            else await da.write(lba, pattern);
-          },
-        });
-        rows.push({ group: GROUP, name: `da ${op}`, params, opsPerSec: d.opsPerSec, p50Us: d.p50Us, p99Us: d.p99Us, baseline: base, floorBaseline: FLOOR });
-
-        if (op === 'read') {
-          // da.readInto: the caller's buffer (one per outstanding read) is the CCB's data_ptr, as a bio's bio_data.
-          const mine = Array.from({ length: qd }, () => new Uint8Array(BLOCK));
-          const nextI = xorshift(qd * 43 + ring);
-          opts.onStep?.(`da readInto ring ${ring} ${desc} qd ${qd}`);
-          const di = await runClosedLoop({
-            depth: qd,
-            warmupMs: opts.warmupMs,
-            durationMs: opts.durationMs,
-            op: async () => {
-              const buf = mine.pop();
-              if (buf === undefined) throw new Error('no buffer');
-              await da.readInto(BigInt(nextI() % BLOCKS), buf);
-              mine.push(buf);
-            },
-          });
-          rows.push({ group: GROUP, name: 'da readInto', params, opsPerSec: di.opsPerSec, p50Us: di.p50Us, p99Us: di.p99Us, baseline: base, floorBaseline: FLOOR });
-        }
-
+        const daOp = async (): Promise<void> => {
+          const lba = BigInt(nextD() % BLOCKS);
+          if (op === 'read') await da.read(lba, 1);
+          else await da.write(lba, pattern);
+        };
+        // da.readInto: the caller's buffer (one per outstanding read) is the CCB's data_ptr, as a bio's bio_data.
+        const mine = Array.from({ length: qd }, () => new Uint8Array(BLOCK));
+        const nextI = xorshift(qd * 43 + ring);
+        const daInto = async (): Promise<void> => {
+          const buf = mine.pop();
+          if (buf === undefined) throw new Error('no buffer');
+          await da.readInto(BigInt(nextI() % BLOCKS), buf);
+          mine.push(buf);
+        };
         const nextP = xorshift(qd * 41 + ring);
-        opts.onStep?.(`pass ${op} ring ${ring} ${desc} qd ${qd}`);
-        const p = await runClosedLoop({
-          depth: qd,
-          warmupMs: opts.warmupMs,
-          durationMs: opts.durationMs,
-          op: async () => {
-            const c = cdb(op, nextP() % BLOCKS);
-            const r = op === 'read' ? await pass.scsi({ cdb: c, direction: 'in', length: BLOCK }) : await pass.scsi({ cdb: c, direction: 'out', data: pattern });
-            if ((r.camStatus & 0x3f) !== 0x01) throw new Error(`pass ${op} failed: status 0x${r.camStatus.toString(16)}`);
-          },
-        });
-        rows.push({ group: GROUP, name: `pass ${op}`, params, opsPerSec: p.opsPerSec, p50Us: p.p50Us, p99Us: p.p99Us, baseline: base, floorBaseline: FLOOR });
+        const passOp = async (): Promise<void> => {
+          const c = cdb(op, nextP() % BLOCKS);
+          const r = op === 'read' ? await pass.scsi({ cdb: c, direction: 'in', length: BLOCK }) : await pass.scsi({ cdb: c, direction: 'out', data: pattern });
+          if ((r.camStatus & 0x3f) !== 0x01) throw new Error(`pass ${op} failed: status 0x${r.camStatus.toString(16)}`);
+        };
+
+        const base = `virtio-only ${op}`;
+        const paths: { readonly key: string; readonly op: () => Promise<void> }[] = [
+          { key: base, op: virtio },
+          { key: `da ${op}`, op: daOp },
+          ...(op === 'read' ? [{ key: 'da readInto', op: daInto }] : []),
+          { key: `pass ${op}`, op: passOp },
+        ];
+        const slices = await runRounds(
+          paths.map((p) => ({
+            key: p.key,
+            // The first round warms the code up; later ones only refill the queue.
+            run: (round: number) => runClosedLoop({ depth: qd, warmupMs: round === 0 ? opts.warmupMs : Math.min(opts.warmupMs, REFILL_MS), durationMs: sliceMs, op: p.op }),
+          })),
+          rounds,
+          (key, round) => opts.onStep?.(`${key} ring ${ring} ${desc} qd ${qd} (round ${round + 1}/${rounds})`),
+        );
+        for (const b of buffers) allocator.free(b.addr);
+        const baseSlices = slices.get(base) as readonly ClosedLoopResult[];
+        for (const p of paths) {
+          const measured = slices.get(p.key) as readonly ClosedLoopResult[];
+          const m = medianSlice(measured);
+          const row: BenchRow = { group: GROUP, name: p.key, params, opsPerSec: m.opsPerSec, p50Us: m.p50Us, p99Us: m.p99Us, floorBaseline: FLOOR };
+          rows.push(p.key === base ? row : { ...row, baseline: base, ratio: pairedRatio(measured, baseSlices) });
+        }
       }
     }
     const s = stack.stats(0);

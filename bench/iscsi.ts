@@ -7,9 +7,11 @@
 //
 // Each target runs in a process of its own, as tgtd does: an in-process
 // target would share the benchmark's event loop and make the comparison
-// about the harness. All stay up for the whole run and the depths
-// interleave (every vtcam at QD 1, tgt at QD 1, every vtcam at QD 8, …), so
-// drift in what else the machine is doing lands on all of them. Only the
+// about the harness. All stay up for the whole run and the points
+// interleave in rounds (every target at QD 1, then at QD 8, …, in an order
+// that rotates every round), and each vtcam row's ratio is the median of its
+// per-round ratios to tgt at the same depth (bench/rounds.ts), so drift in
+// what else the machine is doing lands on both sides of each ratio. Only the
 // target being measured has work; the others sleep. Client and targets share
 // the machine's cores; the numbers compare targets within one run, nothing more.
 
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { runIscsiPerf, type IscsiPerfRun } from './iscsi-perf.js';
 import { cpuSeconds, findTool, startTgt, startVtcamServe, type RunningTarget } from './iscsi-targets.js';
 import type { BenchRow } from './report.js';
+import { medianSlice, pairedRatio } from './rounds.js';
 
 const GROUP = 'iscsi-perf random 4 KiB read';
 export const ISCSI_TGT = 'tgt';
@@ -51,8 +54,8 @@ export const ISCSI_DEFAULT_DURATION_MS = 5_000;
 /**
  * Rounds when BENCH_ISCSI_ROUNDS is unset. On a shared VM a single point can
  * lose half its IOPS to another tenant for seconds; each round measures every
- * target at every depth again, interleaved, and a row reports the median, so
- * one bad stretch moves no verdict.
+ * target at every depth again, interleaved; a row reports the median IOPS
+ * and the median per-round ratio, so one bad stretch moves no verdict.
  */
 export const ISCSI_DEFAULT_ROUNDS = 3;
 export const ISCSI_DEFAULT_WARMUP_MS = 2_000;
@@ -76,7 +79,7 @@ export interface IscsiBenchOptions {
   readonly durationMs: number;
   /** Per target, before the first point; 0 skips it. */
   readonly warmupMs: number;
-  /** Times every point is measured (interleaved rounds); rows report the median. */
+  /** Times every point is measured (interleaved rounds); rows report the median IOPS and the median per-round ratio to tgt. */
   readonly rounds: number;
   /** Directory for `vtcam serve`'s `--cpu-prof` profile; none when undefined. */
   readonly cpuProfDir?: string | undefined;
@@ -105,14 +108,6 @@ const TOOLS = [
 function wholeSeconds(ms: number, what: string, min: number): number {
   if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`${what} must be a finite number of ms >= 0, got ${ms}`);
   return Math.max(min, Math.ceil(ms / 1000));
-}
-
-/** The run with the median IOPS (the lower middle one of an even count). */
-export function medianRun<T extends { readonly iops: number }>(runs: readonly T[]): T {
-  const sorted = [...runs].sort((a, b) => a.iops - b.iops);
-  const m = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (m === undefined) throw new RangeError('medianRun: no runs');
-  return m;
 }
 
 async function createImage(path: string): Promise<void> {
@@ -222,21 +217,30 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
     }
 
     // points[i]: every round's measurement of one target at one depth, rows in table order (depth, then target).
-    const points = ISCSI_DEPTHS.flatMap((qd) => sides.map((side) => ({ qd, side, runs: [] as { iops: number; cpuPct: number | undefined }[] })));
+    const points = ISCSI_DEPTHS.flatMap((qd) => sides.map((side) => ({ qd, side, runs: [] as { opsPerSec: number; cpuPct: number | undefined }[] })));
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const p of points) {
-        step(`round ${round}/${opts.rounds}: ${p.side.name} qd=${p.qd} (${seconds} s)`);
-        p.runs.push(await perf(p.side.target, p.qd, seconds));
+      for (const qd of ISCSI_DEPTHS) {
+        const atDepth = points.filter((p) => p.qd === qd);
+        // The order rotates every round (rounds.ts), so no target always runs first or last at a depth.
+        for (let i = 0; i < atDepth.length; i++) {
+          const p = atDepth[(i + round - 1) % atDepth.length] as (typeof points)[number];
+          step(`round ${round}/${opts.rounds}: ${p.side.name} qd=${p.qd} (${seconds} s)`);
+          const r = await perf(p.side.target, p.qd, seconds);
+          p.runs.push({ opsPerSec: r.iops, cpuPct: r.cpuPct });
+        }
       }
     }
     const rows: BenchRow[] = [];
     const targetCpuPct: (number | undefined)[] = [];
     for (const p of points) {
-      const m = medianRun(p.runs);
-      rows.push({ group: GROUP, name: p.side.name, params: { qd: p.qd }, opsPerSec: m.iops, ...(p.side.baseline === undefined ? {} : { baseline: p.side.baseline }) });
+      const m = medianSlice(p.runs);
+      const row: BenchRow = { group: GROUP, name: p.side.name, params: { qd: p.qd }, opsPerSec: m.opsPerSec };
+      const base = p.side.baseline === undefined ? undefined : points.find((b) => b.qd === p.qd && b.side.name === p.side.baseline);
+      // The ratio pairs each round's vtcam run with tgt's run at the same depth in that round.
+      rows.push(base === undefined ? row : { ...row, baseline: ISCSI_TGT, ratio: pairedRatio(p.runs, base.runs) });
       targetCpuPct.push(m.cpuPct);
     }
-    return { rows, roundIops: points.map((p) => p.runs.map((r) => r.iops)), targetCpuPct, seconds, imageBytes: IMAGE_BYTES };
+    return { rows, roundIops: points.map((p) => p.runs.map((r) => r.opsPerSec)), targetCpuPct, seconds, imageBytes: IMAGE_BYTES };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
@@ -261,9 +265,12 @@ const TARGET_DEPTHS: readonly number[] = [8, 32];
 export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: readonly (number | undefined)[], roundIops?: readonly (readonly number[])[]): string {
   const lines: string[] = [];
   if (roundIops?.some((r) => r.length > 1) === true) {
-    lines.push('IOPS in each round (the table shows the median):');
+    lines.push('IOPS in each round (the table shows the median IOPS and the median of the per-round ratios):');
     rows.forEach((r, i) => {
-      lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${(roundIops[i] ?? []).map((n) => Math.round(n).toLocaleString('en-US')).join(' / ')}`);
+      const mine = roundIops[i] ?? [];
+      const tgt = r.baseline === undefined ? undefined : roundIops[rows.findIndex((b) => b.name === r.baseline && b.params['qd'] === r.params['qd'])];
+      const perRound = tgt === undefined ? '' : ` (× tgt: ${mine.map((n, k) => (n / (tgt[k] ?? Number.NaN)).toFixed(2)).join(' / ')})`;
+      lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${mine.map((n) => Math.round(n).toLocaleString('en-US')).join(' / ')}${perRound}`);
     });
   }
   lines.push('target CPU (user + system, % of one core, the median round):');

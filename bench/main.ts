@@ -1,7 +1,8 @@
 // `npm run bench`: runs the benchmarks, prints a table with ratios against the
 // baseline measured in the same run, and writes JSON, text and SVG results to
 // bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs;
-// BENCH_ONLY=virtio-local|scsi-sbc|cam|worker runs one benchmark. The worker
+// BENCH_ONLY=virtio-local|scsi-sbc|cam|worker runs one benchmark;
+// BENCH_CAM_ROUNDS sets the cam benchmark's interleaved rounds (3). The worker
 // benchmark (bench/worker.ts) also runs fio when it is installed.
 //
 // `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
@@ -14,7 +15,7 @@
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
 import { benchScsiSbc, SCSI_SBC_CASES } from './scsi-sbc.js';
-import { benchCam, CAM_CASES } from './cam.js';
+import { benchCam, camCases, CAM_DEFAULT_ROUNDS } from './cam.js';
 import { benchWorker, formatWorkerSummary, WORKER_CASES } from './worker.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
 import { benchIscsi, formatIscsiSummary, iscsiCases, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_ROUNDS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
@@ -32,6 +33,14 @@ if (only !== undefined && !(BENCHMARKS as readonly string[]).includes(only)) {
 }
 const { values: flags } = parseArgs({ options: { iscsi: { type: 'boolean', default: false } } });
 const wanted = (name: (typeof BENCHMARKS)[number]): boolean => !flags.iscsi && (only === undefined || only === name);
+
+/** A rounds count from the environment, or `fallback`. */
+function roundsFrom(name: string, fallback: number): number {
+  const text = process.env[name] ?? String(fallback);
+  const rounds = Number(text);
+  if (!/^\d+$/.test(text) || rounds < 1) throw new RangeError(`${name} must be a whole number >= 1, got '${text}'`);
+  return rounds;
+}
 
 if (wanted('virtio-local')) {
   const progress = createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local');
@@ -61,11 +70,12 @@ if (wanted('scsi-sbc')) {
 }
 
 if (wanted('cam')) {
-  const camProgress = createProgress(CAM_CASES, 'bench cam');
-  const camRows = computeRatios(await benchCam({ durationMs, warmupMs, onStep: (msg) => { camProgress.tick(msg); } }));
+  const rounds = roundsFrom('BENCH_CAM_ROUNDS', CAM_DEFAULT_ROUNDS);
+  const camProgress = createProgress(camCases(rounds), 'bench cam');
+  const camRows = computeRatios(await benchCam({ durationMs, warmupMs, rounds, onStep: (msg) => { camProgress.tick(msg); } }));
   camProgress.done();
   const camPaths = await writeReport(outDir, 'cam', {
-    meta: { benchmark: 'cam', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
+    meta: { benchmark: 'cam', durationMs, warmupMs, rounds, ratio: 'median of per-round ratios (interleaved rounds)', cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
     rows: camRows,
   });
   const camRatioSvg = camPaths.svg.replace(/\.svg$/, '.ratio.svg');
@@ -88,9 +98,7 @@ if (wanted('worker')) {
 }
 
 if (flags.iscsi) {
-  const roundsText = process.env['BENCH_ISCSI_ROUNDS'] ?? String(ISCSI_DEFAULT_ROUNDS);
-  const rounds = Number(roundsText);
-  if (!/^\d+$/.test(roundsText) || rounds < 1) throw new RangeError(`BENCH_ISCSI_ROUNDS must be a whole number >= 1, got '${roundsText}'`);
+  const rounds = roundsFrom('BENCH_ISCSI_ROUNDS', ISCSI_DEFAULT_ROUNDS);
   const iscsiProgress = createProgress(iscsiCases(rounds), 'bench iscsi');
   const iscsiDurationMs = process.env['BENCH_DURATION_MS'] === undefined ? ISCSI_DEFAULT_DURATION_MS : durationMs;
   const iscsiWarmupMs = process.env['BENCH_WARMUP_MS'] === undefined ? ISCSI_DEFAULT_WARMUP_MS : warmupMs;

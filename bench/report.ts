@@ -18,7 +18,11 @@ export interface BenchRow {
   p99Us?: number;
   /** Name of the row this one is compared against (see {@link computeRatios}). */
   baseline?: string;
-  /** opsPerSec / baseline's opsPerSec, filled by {@link computeRatios}. */
+  /**
+   * opsPerSec / baseline's opsPerSec, filled by {@link computeRatios}; or set
+   * by the benchmark when it measured the two in interleaved rounds (the
+   * median of per-round ratios, bench/rounds.ts), which computeRatios keeps.
+   */
   ratio?: number;
   /** A second row to compare with, the floor under every layer (e.g. a bare memory copy). */
   floorBaseline?: string;
@@ -140,7 +144,7 @@ export function computeRatios(rows: readonly BenchRow[]): BenchRow[] {
   };
   return rows.map((row) => {
     const out: BenchRow = { ...row };
-    if (row.baseline !== undefined) out.ratio = ratioTo(row, row.baseline);
+    if (row.baseline !== undefined && row.ratio === undefined) out.ratio = ratioTo(row, row.baseline);
     if (row.floorBaseline !== undefined) out.floorRatio = ratioTo(row, row.floorBaseline);
     return out;
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { iscsiPerfArgs, parseIscsiPerf } from '../../bench/iscsi-perf.js';
 import { procStatCpuTicks } from '../../bench/iscsi-targets.js';
-import { formatIscsiSummary, iscsiCases, ISCSI_TGT, ISCSI_VTCAM_VARIANTS, medianRun } from '../../bench/iscsi.js';
+import { formatIscsiSummary, iscsiCases, ISCSI_TGT, ISCSI_VTCAM_VARIANTS } from '../../bench/iscsi.js';
 import { computeRatios, type BenchRow } from '../../bench/report.js';
 
 // iscsi-perf (libiscsi 1.19) output, written out by hand in its layout: a
@@ -129,15 +129,6 @@ describe('the vtcam rows', () => {
   });
 });
 
-describe('medianRun', () => {
-  it('the middle run by IOPS, whatever the order; the lower middle of an even count; none is a caller bug', () => {
-    expect(medianRun([{ iops: 30, cpuPct: 1 }, { iops: 10, cpuPct: 2 }, { iops: 20, cpuPct: 3 }])).toEqual({ iops: 20, cpuPct: 3 });
-    expect(medianRun([{ iops: 40 }, { iops: 10 }, { iops: 30 }, { iops: 20 }])).toEqual({ iops: 20 });
-    expect(medianRun([{ iops: 7 }])).toEqual({ iops: 7 });
-    expect(() => medianRun([])).toThrow(/medianRun: no runs/);
-  });
-});
-
 describe('formatIscsiSummary', () => {
   const [local, worker] = ['vtcam local (file)', 'vtcam worker q1 (file)'];
   const rows: BenchRow[] = computeRatios([
@@ -172,14 +163,16 @@ describe('formatIscsiSummary', () => {
     );
   });
 
-  it('with several rounds, each row\'s IOPS in every round comes first; with one round, nothing', () => {
+  it('with several rounds, each row\'s IOPS in every round comes first, a vtcam row with its ratio to tgt in each round; with one round, nothing', () => {
     const rounds = [[50_000, 49_000, 51_200], [10_000, 9_000, 11_000], [37_500, 1_234, 40_000], [37_499, 37_499, 37_499], [25_000, 24_000, 26_000], [30_000, 31_000, 29_000], [40_000, 41_000, 39_000], [25_000, 25_000, 25_000]];
     const text = formatIscsiSummary(rows, rows.map(() => 100), rounds);
-    expect(text.split('\n').slice(0, 4)).toEqual([
-      'IOPS in each round (the table shows the median):',
-      `  ${local} qd=1: 50,000 / 49,000 / 51,200`,
+    expect(text.split('\n').slice(0, 6)).toEqual([
+      'IOPS in each round (the table shows the median IOPS and the median of the per-round ratios):',
+      `  ${local} qd=1: 50,000 / 49,000 / 51,200 (× tgt: 5.00 / 5.44 / 4.65)`,
       '  tgt qd=1: 10,000 / 9,000 / 11,000',
-      `  ${local} qd=8: 37,500 / 1,234 / 40,000`,
+      `  ${local} qd=8: 37,500 / 1,234 / 40,000 (× tgt: 1.50 / 0.05 / 1.54)`,
+      `  ${worker} qd=8: 37,499 / 37,499 / 37,499 (× tgt: 1.50 / 1.56 / 1.44)`,
+      '  tgt qd=8: 25,000 / 24,000 / 26,000',
     ]);
     expect(formatIscsiSummary(rows, rows.map(() => 100), rows.map((r) => [r.opsPerSec]))).toBe(formatIscsiSummary(rows, rows.map(() => 100)));
   });
