@@ -180,6 +180,15 @@ export interface ScsiIoCcb extends CcbHeader {
   senseData: SenseData | undefined;
   /** The initiator the command came from; undefined: the SIM's own (one-initiator) nexus. */
   readonly initiator: CcbInitiator | undefined;
+  /**
+   * Output of a PERSISTENT RESERVE OUT PREEMPT AND ABORT that completed
+   * CAM_REQ_CMP: the CcbInitiator.ids of the I_T nexuses it preempted, whose
+   * commands the logical unit aborted (SPC-5). A front end that holds
+   * commands of theirs the unit has not seen yet (an iSCSI WRITE waiting for
+   * Data-Out) aborts those as well; the mirror of TaskSetCcb.transportAborted.
+   * Undefined for every other command.
+   */
+  preempted: readonly string[] | undefined;
 }
 
 /** XPT_PATH_INQ (struct ccb_pathinq), the fields vtcam reports. */
@@ -324,6 +333,7 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     sense: undefined,
     senseData: undefined,
     initiator: init.initiator,
+    preempted: undefined,
   };
 }
 

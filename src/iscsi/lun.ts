@@ -17,8 +17,14 @@ export interface ScsiAnswer {
   readonly status: number;
   readonly sense?: Uint8Array;
   readonly data?: Uint8Array;
-  /** The command was aborted (ABORT TASK, a reset): no response is sent for it. */
+  /**
+   * Someone aborted the command (ABORT TASK, a task management reset, PREEMPT
+   * AND ABORT): no response is sent for it. A command the target's own
+   * recovery cut short is answered (CHECK CONDITION).
+   */
   readonly aborted: boolean;
+  /** GOOD PERSISTENT RESERVE OUT PREEMPT AND ABORT: the I_T nexuses it preempted (ScsiResult.preempted). */
+  readonly preempted?: readonly string[];
 }
 
 /** SAM-5 task attributes as CAM tags them (RFC 7143 §11.3.1 ATTR: untagged and ACA run as simple here). */
@@ -50,6 +56,20 @@ export interface LunPort {
 const INTERNAL_TARGET_FAILURE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
 /** The SIM gave up on the device. */
 const COMMAND_TIMEOUT = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.COMMAND_TIMEOUT_DURING_PROCESSING), 'fixed');
+/**
+ * The SIM's recovery reset the device (or the bus) under the command, and
+ * the command may not be re-issued (its second execution would not end as one
+ * does): CAM_BDR_SENT / CAM_SCSI_BUS_RESET. Nobody aborted it, so the
+ * initiator gets an answer, and the most fitting one SPC-5 has: ABORTED
+ * COMMAND (the device server ended it; the initiator may send it again, after
+ * looking at what it did), 2Eh/03h, the command ended during processing
+ * because of the target's own error recovery. Not 2Eh/02h, which a timeout of
+ * the command itself gets; not 29h/xx, the reset's unit attention, which the
+ * next command reports. Linux's SCSI midlayer fails a command on
+ * ABORTED COMMAND 2Eh/01h..03h without retrying it (scsi_check_sense), which
+ * is what a command that must not run twice needs.
+ */
+const CUT_SHORT_BY_RECOVERY = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.COMMAND_TIMEOUT_DURING_PROCESSING_DUE_TO_ERROR_RECOVERY), 'fixed');
 /** The device behind the LUN is gone: the LUN no longer exists (SAM-5 §5.9.x). */
 const LUN_GONE = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
 
@@ -60,6 +80,8 @@ const CAM_TO_SCSI: ReadonlyMap<number, { readonly status: number; readonly sense
   [CamStatus.REQUEUE_REQ, { status: ScsiStatus.TASK_SET_FULL }],
   [CamStatus.RESRC_UNAVAIL, { status: ScsiStatus.TASK_SET_FULL }],
   [CamStatus.CMD_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: COMMAND_TIMEOUT }],
+  [CamStatus.BDR_SENT, { status: ScsiStatus.CHECK_CONDITION, sense: CUT_SHORT_BY_RECOVERY }],
+  [CamStatus.SCSI_BUS_RESET, { status: ScsiStatus.CHECK_CONDITION, sense: CUT_SHORT_BY_RECOVERY }],
   [CamStatus.DEV_NOT_THERE, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
   [CamStatus.SEL_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
 ]);
@@ -67,7 +89,10 @@ const CAM_TO_SCSI: ReadonlyMap<number, { readonly status: number; readonly sense
 /** Maps a pass result to the SCSI Response contents. */
 export function answerOf(r: ScsiResult): ScsiAnswer {
   const cam = r.camStatus & CAM_STATUS_MASK;
-  if (cam === CamStatus.REQ_CMP) return r.data === undefined ? { status: ScsiStatus.GOOD, aborted: false } : { status: ScsiStatus.GOOD, data: r.data, aborted: false };
+  if (cam === CamStatus.REQ_CMP) {
+    if (r.preempted !== undefined) return { status: ScsiStatus.GOOD, preempted: r.preempted, aborted: false };
+    return r.data === undefined ? { status: ScsiStatus.GOOD, aborted: false } : { status: ScsiStatus.GOOD, data: r.data, aborted: false };
+  }
   if (cam === CamStatus.SCSI_STATUS_ERROR) {
     return { status: r.scsiStatus, ...(r.sense === undefined ? {} : { sense: r.sense }), ...(r.data === undefined ? {} : { data: r.data }), aborted: false };
   }

@@ -204,11 +204,27 @@ export class IscsiServer {
           .filter((e) => e.session !== session)
           .map((e) => ({ id: initiatorPort(e.initiatorName, e.isid).id, tasks: e.session.tasksOn(lun) }));
         return {
-          awaitingData: each.filter((o) => o.tasks.awaitsData).map((o) => o.id),
+          // Read when the unit is told, which may be after the sender's Data-Out was waited for.
+          get awaitingData() {
+            return each.filter((o) => o.tasks.awaitsData).map((o) => o.id);
+          },
           end: async (by) => {
             await Promise.all(each.map((o) => o.tasks.end(by)));
           },
         };
+      },
+      preempted: (lun, nexuses) => {
+        const hit = new Set(nexuses);
+        for (const e of this.#sessions.onTarget(target.config.name)) {
+          if (!hit.has(initiatorPort(e.initiatorName, e.isid).id)) continue;
+          // Tasks not at the unit end at once (none waits for the unit), before this session's GOOD goes out.
+          void e.session.tasksOn(lun, 'before-unit').end(e.session === session ? 'this-session' : 'another-session');
+        }
+      },
+      dataOutTimeoutMs: this.#timers.pingTimeoutMs,
+      drop: (reason) => {
+        this.#log(`iscsi: ${conn.remote}: closing connection: ${reason}`);
+        conn.close();
       },
       log: (line) => {
         this.#log(line);

@@ -17,7 +17,7 @@ import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';
 import { syntheticAnswer } from './no-lun.js';
-import { TmfFunction, TmfResponse } from './tmf.js';
+import { TmfFunction, TmfResponse, awaitOwedData, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
 
 /** A LUN of the session's target. */
 export interface SessionLun {
@@ -50,6 +50,20 @@ export interface SessionHost {
    * resets to end once the logical unit has acted (Session.tasksOn).
    */
   othersTasks(lun: number | undefined): OthersTasks;
+  /**
+   * This session's PERSISTENT RESERVE OUT PREEMPT AND ABORT completed GOOD on LUN `lun`, the logical unit
+   * having preempted the I_T nexuses `nexuses` and aborted the commands it held of theirs (SPC-5). The tasks
+   * of their sessions on that LUN that have not reached the unit (Session.tasksOn 'before-unit') end now as
+   * the unit's own did: this session's without a response, another session's as the unit's TAS says.
+   */
+  preempted(lun: number, nexuses: readonly string[]): void;
+  /**
+   * How long a task management function waits for the Data-Out answering the sender's outstanding R2Ts
+   * before the connection is dropped (RFC 7143 §11.5.1): the time an initiator has to answer a ping.
+   */
+  readonly dataOutTimeoutMs: number;
+  /** Drops this session's connection (logged with `reason`); its tasks are aborted as the connection ends. */
+  drop(reason: string): void;
   /** TARGET COLD RESET: drop every connection of the target once the response is out. */
   coldReset(): void;
   /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
@@ -63,40 +77,6 @@ export type SessionOutput =
   | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
   | { readonly kind: 'window' };
 
-/**
- * Whose action aborts a session's tasks, which decides how each ends (SAM-5
- * aborting commands): the session's own task management — no response;
- * another session's — TASK ABORTED status when the unit's TAS is 1, else no
- * response; a power on (TARGET COLD RESET, RFC 7143 §11.5.1) — no response,
- * as the connections end.
- */
-export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
-
-/**
- * Tasks as a task management function found them when it arrived: those it
- * covers. A command that comes in while the function waits for the logical
- * unit is not one of them (RFC 7143 §4.2.3, affected tasks: those received
- * before the function), and must not be aborted by it.
- */
-export interface TaskSnapshot {
-  /**
-   * Whether one of them waits for Data-Out: started (in CmdSN order), its data not all in, so not handed to the
-   * logical unit yet — a task runs there as soon as its data is complete (task.ts). Such a task is in the unit's
-   * task set all the same (SAM-5: the target holds that part of it).
-   */
-  readonly awaitsData: boolean;
-  /** Aborts those still running, each ending as `by` and its unit's TAS say; resolves when they have ended. */
-  end(by: AbortedBy): Promise<void>;
-}
-
-/** The other sessions' TaskSnapshots, taken together (SessionHost.othersTasks). */
-export interface OthersTasks {
-  /** The I_T nexus ids of the sessions whose snapshot awaitsData: what a CLEAR TASK SET aborts of theirs before it reaches the unit. */
-  readonly awaitingData: readonly string[];
-  /** Aborts every snapshot's tasks as TaskSnapshot.end does; resolves when they have all ended. */
-  end(by: AbortedBy): Promise<void>;
-}
-
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
 
@@ -109,6 +89,12 @@ export class Session {
   /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
   readonly #waiting = new Map<number, () => void>();
   readonly #tasks = new Map<number, ScsiTask>();
+  /**
+   * The Data-Out sequences of tasks that ended before their data was all in, by ITT: the Target Transfer Tags
+   * (RESERVED_TAG: unsolicited data) the initiator may still answer, each until its F bit. At most `depth`
+   * ITTs, the oldest forgotten first.
+   */
+  readonly #owed = new Map<number, Set<number>>();
   #closed = false;
 
   constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
@@ -155,10 +141,26 @@ export class Session {
   /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
   dataOut(pdu: DataOutPdu): number | undefined {
     const task = this.#tasks.get(pdu.itt);
-    if (task === undefined) return RejectReason.INVALID_PDU_FIELD;
+    if (task === undefined) return this.#lateDataOut(pdu);
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
     // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
     return task.dataOut(pdu) === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
+  }
+
+  /**
+   * Data-Out for a task that has ended. One on a sequence the task still owed when it ended (aborted: the
+   * initiator was answering a valid R2T, and with no response, or one crossing it, it goes on answering) is
+   * taken and dropped without a word, the sequence forgotten at its F bit. Any other names no transfer of a
+   * live task: Reject, Invalid PDU field (RFC 7143 §11.17.1: invalid TTT/ITT).
+   */
+  #lateDataOut(pdu: DataOutPdu): number | undefined {
+    const ttts = this.#owed.get(pdu.itt);
+    if (ttts?.has(pdu.ttt) !== true) return RejectReason.INVALID_PDU_FIELD;
+    if (pdu.final) {
+      ttts.delete(pdu.ttt);
+      if (ttts.size === 0) this.#owed.delete(pdu.itt);
+    }
+    return undefined;
   }
 
   /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */
@@ -192,22 +194,22 @@ export class Session {
   }
 
   /**
-   * Aborts every task of this session on a LUN (or all LUNs), each ending as
-   * `by` and its unit's TAS say (ERL 0); resolves when they have ended. Only
-   * tasks the session has started count: a command still waiting for an
-   * earlier CmdSN has not been delivered (§4.2.2.1), so it is not in the task
-   * set yet, and runs after the abort (RFC 7143 task management: only the
-   * instantiated tasks of a third-party session are affected).
+   * This session's started tasks on a LUN (or all LUNs) as of now, to hold and abort later, each ending as
+   * the `by` of end() and its unit's TAS say (ERL 0); with 'before-unit', only those that have not reached
+   * the logical unit. Only tasks the session has started count: a command still waiting for an earlier
+   * CmdSN has not been delivered (§4.2.2.1), so it is not in the task set yet, and runs after the abort
+   * (RFC 7143 task management: only the instantiated tasks of a third-party session are affected).
    */
-  abortTasks(lun: number | undefined, by: AbortedBy = 'this-session'): Promise<void> {
-    return this.tasksOn(lun).end(by);
-  }
-
-  /** This session's started tasks on a LUN (or all LUNs) as of now, to abort later (see abortTasks). */
-  tasksOn(lun: number | undefined): TaskSnapshot {
-    const hit = [...this.#tasks.values()].filter((t) => lun === undefined || lunNumber(t.lun) === lun);
+  tasksOn(lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
+    const hit = [...this.#tasks.values()].filter((t) => (lun === undefined || lunNumber(t.lun) === lun) && (only === undefined || t.beforeUnit));
     return {
-      awaitsData: hit.some((t) => !t.dataComplete),
+      get awaitsData() {
+        return hit.some((t) => t.beforeUnit);
+      },
+      hold: () => {
+        const owed = hit.flatMap((t) => t.hold() ?? []);
+        return owed.length === 0 ? undefined : Promise.all(owed).then(() => undefined);
+      },
       end: async (by) => {
         for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
         await Promise.all(hit.map((t) => t.done));
@@ -227,6 +229,7 @@ export class Session {
     this.#closed = true;
     this.#waiting.clear();
     for (const t of this.#tasks.values()) t.abort();
+    this.#owed.clear();
   }
 
   #inOrder(cmdSN: number, immediate: boolean, run: () => void): boolean {
@@ -267,9 +270,33 @@ export class Session {
         // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
         if (!this.#closed) this.#send({ kind: 'window' });
       },
+      onDataOwed: (ttts) => {
+        this.#oweData(itt, ttts);
+      },
+      onPreempted: (nexuses) => {
+        if (n !== undefined) this.#host.preempted(n, nexuses);
+      },
     });
     this.#tasks.set(itt, task);
     task.start();
+  }
+
+  /** Remembers the Data-Out sequences an ended task left open (see #lateDataOut), forgetting the oldest past `depth` ITTs. */
+  #oweData(itt: number, ttts: readonly number[]): void {
+    if (this.#closed) return;
+    this.#owed.delete(itt);
+    this.#owed.set(itt, new Set(ttts));
+    for (const oldest of this.#owed.keys()) {
+      if (this.#owed.size <= this.#depth) break;
+      this.#owed.delete(oldest);
+    }
+  }
+
+  /** The sender's Data-Out owed to `mine` before a function acts on them (awaitOwedData), with this session's bound. */
+  #awaitOwedData(mine: TaskSnapshot): Promise<void> {
+    return awaitOwedData(mine, this.#host.dataOutTimeoutMs, (reason) => {
+      this.#host.drop(reason);
+    });
   }
 
   async #tmf(req: TaskMgmtRequestPdu): Promise<number> {
@@ -279,8 +306,10 @@ export class Session {
     if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
       // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
       // ends every session's connection after this response: their tasks end without responses.
+      const mine = this.tasksOn(undefined);
       const others = this.#host.othersTasks(undefined);
-      await this.abortTasks(undefined);
+      await this.#awaitOwedData(mine);
+      await mine.end('this-session');
       await others.end(fn === TmfFunction.TARGET_COLD_RESET ? 'power-on' : 'another-session');
       await Promise.all(this.#host.luns.flatMap((n) => this.#host.lun(n)?.reset() ?? []));
       if (fn === TmfFunction.TARGET_COLD_RESET) this.#host.coldReset();
@@ -311,27 +340,31 @@ export class Session {
       // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
       // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here: the
       // sender's without responses, the other sessions' as the same TAS says. The tasks covered are those
-      // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the unit is waited for,
-      // so a command that arrives meanwhile is left alone.
+      // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the sender's Data-Out
+      // and the unit are waited for, so a command that arrives meanwhile is left alone.
       case TmfFunction.ABORT_TASK_SET: {
         const mine = this.tasksOn(n);
+        await this.#awaitOwedData(mine);
         await lun.abortTaskSet();
         await mine.end('this-session');
         return TmfResponse.COMPLETE;
       }
-      // The other sessions' tasks that have not reached the unit are named before it clears: with TAS 0 their
+      // The other sessions' tasks that have not reached the unit are named as it clears: with TAS 0 their
       // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
       case TmfFunction.CLEAR_TASK_SET: {
         const mine = this.tasksOn(n);
         const others = this.#host.othersTasks(n);
+        await this.#awaitOwedData(mine);
         await lun.clearTaskSet(others.awaitingData);
         await mine.end('this-session');
         await others.end('another-session');
         return TmfResponse.COMPLETE;
       }
       case TmfFunction.LOGICAL_UNIT_RESET: {
+        const mine = this.tasksOn(n);
         const others = this.#host.othersTasks(n);
-        await this.abortTasks(n);
+        await this.#awaitOwedData(mine);
+        await mine.end('this-session');
         await others.end('another-session');
         await lun.reset();
         return TmfResponse.COMPLETE;

@@ -5,7 +5,10 @@
 // rules: DataSN order within each sequence, Buffer Offsets inside what was
 // solicited, no more data than asked for. A Data-Out that breaks them ends
 // the task with CHECK CONDITION (ABORTED COMMAND), as ERL 0 cannot recover
-// within the command (§7.1.4.2).
+// within the command (§7.1.4.2). A task management function about to abort
+// the task may hold it short of the unit while its outstanding R2Ts are
+// answered (§4.2.3.3); a task that ends with Data-Out still owed says which
+// sequences, so that the session drops what still comes on them.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { encodeSense } from '../scsi/sense-codec.js';
@@ -55,9 +58,35 @@ export interface TaskHooks {
   readonly out: (o: TaskOutput) => void;
   readonly onFault?: (e: unknown) => void;
   readonly onFinish?: () => void;
+  /**
+   * The task ended with Data-Out still owed (it was aborted, or failed, before its data was all in): the
+   * Target Transfer Tags of its unanswered R2Ts, RESERVED_TAG for its unsolicited data. The initiator may
+   * still send that Data-Out. Runs just before onFinish.
+   */
+  readonly onDataOwed?: (ttts: readonly number[]) => void;
+  /**
+   * The logical unit completed the command GOOD having preempted these I_T nexuses and aborted their
+   * commands (PERSISTENT RESERVE OUT PREEMPT AND ABORT, SPC-5; ScsiAnswer.preempted). Runs before the
+   * task's status goes out, while the task is still at the unit.
+   */
+  readonly onPreempted?: (nexuses: readonly string[]) => void;
 }
 
 const ignore = (): void => undefined;
+
+/** A promise and its resolve. */
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = ignore;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 /** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
 const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
@@ -104,6 +133,8 @@ export class ScsiTask {
   readonly #out: (o: TaskOutput) => void;
   readonly #onFault: (e: unknown) => void;
   readonly #onFinish: () => void;
+  readonly #onDataOwed: ((ttts: readonly number[]) => void) | undefined;
+  readonly #onPreempted: ((nexuses: readonly string[]) => void) | undefined;
   /** The command while the logical unit runs it (ABORT TASK goes through it). */
   #call: LunCall | undefined;
   /** Data-Out collected; its length is plan.length for 'out'. */
@@ -120,7 +151,7 @@ export class ScsiTask {
   #abortEnd: TaskAbortEnd | undefined;
 
   /** Made only when someone waits (see done): most tasks end with nobody waiting, and cost no promise. */
-  #done: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
+  #done: Deferred | undefined;
 
   /**
    * `out` sends what the task produces; `onFault` hears of exceptions (logged
@@ -140,6 +171,8 @@ export class ScsiTask {
     this.#out = hooks.out;
     this.#onFault = hooks.onFault ?? ignore;
     this.#onFinish = hooks.onFinish ?? ignore;
+    this.#onDataOwed = hooks.onDataOwed;
+    this.#onPreempted = hooks.onPreempted;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
     this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : EMPTY;
     // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
@@ -158,10 +191,35 @@ export class ScsiTask {
     return this.#unsolicited === undefined && this.#bursts.size === 0 && (this.plan.direction !== 'out' || this.#nextSolicit >= this.plan.length);
   }
 
+  /**
+   * Started, not ended, and not handed to the logical unit: waiting for Data-Out, or held (see hold). The
+   * target aborts such a task itself; the unit never saw it.
+   */
+  get beforeUnit(): boolean {
+    return this.#started && !this.#finished && !this.#executing;
+  }
+
   /** Runs the task: solicits what is missing, executes when all data is in. Call once, in CmdSN order. */
   start(): void {
     this.#started = true;
     this.#advance();
+  }
+
+  /**
+   * A task management function covers the task and will abort it (RFC 7143
+   * §4.2.3.3): it is held short of the logical unit — no further R2T, and
+   * not executed when its data is in — while the Data-Out answering its
+   * outstanding R2Ts is taken (and dropped with the task). Returns a promise
+   * that settles once none of its R2Ts is outstanding (each answered up to its
+   * F bit) or the task has ended; undefined when none is outstanding now. A
+   * task at the unit is not held (the unit aborts it), nor is one that ended.
+   */
+  hold(): Promise<void> | undefined {
+    if (!this.beforeUnit) return undefined;
+    this.#held ??= deferred();
+    if (this.#bursts.size > 0) return this.#held.promise;
+    this.#held.resolve();
+    return undefined;
   }
 
   /** A Data-Out PDU for this task (matched by ITT). */
@@ -203,6 +261,9 @@ export class ScsiTask {
 
   #executing = false;
 
+  /** Set by hold(): settles when the task owes no R2T answer any more. */
+  #held: Deferred | undefined;
+
   #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
     // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
     if (offset !== burst.offset + burst.received) return 'bad-offset';
@@ -217,6 +278,10 @@ export class ScsiTask {
 
   #advance(): void {
     if (!this.#started || this.#finished || this.#executing) return;
+    if (this.#held !== undefined) {
+      if (this.#bursts.size === 0) this.#held.resolve();
+      return;
+    }
     if (this.plan.direction === 'out') this.#solicit();
     if (this.dataComplete) this.#execute();
   }
@@ -255,11 +320,23 @@ export class ScsiTask {
   /** The logical unit's answer (once; a second one, after a fault, is ignored). */
   readonly #answered = (answer: ScsiAnswer): void => {
     if (!this.#executing) return;
+    // Told while the task still counts as at the unit, so that ending the preempted nexuses' tasks that have
+    // not reached it leaves this one alone (it is the PERSISTENT RESERVE OUT, and its own nexus may be one).
+    if (answer.preempted !== undefined && this.#abortEnd === undefined && !answer.aborted) this.#tellPreempted(answer.preempted);
     this.#executing = false;
     this.#call = undefined;
     if (this.#abortEnd !== undefined || answer.aborted) this.#endAborted();
     else this.#answer(answer);
   };
+
+  #tellPreempted(nexuses: readonly string[]): void {
+    try {
+      this.#onPreempted?.(nexuses);
+    } catch (e) {
+      // Inside the logical unit's completion path: reported, and the command still gets its status.
+      this.#onFault(e);
+    }
+  }
 
   /** Ends an aborted task as its abort said (the unit's own abort of the command: without a response). */
   #endAborted(): void {
@@ -286,13 +363,7 @@ export class ScsiTask {
   /** Settles when the task has sent its status (or was aborted). */
   get done(): Promise<void> {
     if (this.#finished) return Promise.resolve();
-    if (this.#done === undefined) {
-      let resolve: () => void = ignore;
-      const promise = new Promise<void>((r) => {
-        resolve = r;
-      });
-      this.#done = { promise, resolve };
-    }
+    this.#done ??= deferred();
     return this.#done.promise;
   }
 
@@ -340,15 +411,29 @@ export class ScsiTask {
 
   #fail(): void {
     if (this.#executing || this.#finished) return;
+    // A held task is being aborted by its own session's task management: it ends without a response (SAM-5).
+    if (this.#held !== undefined) {
+      this.#finish();
+      return;
+    }
     this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN);
   }
 
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    if (this.#bursts.size > 0 || this.#unsolicited !== undefined) this.#owed();
     this.#bursts.clear();
     this.#unsolicited = undefined;
     this.#done?.resolve();
+    this.#held?.resolve();
     this.#onFinish();
+  }
+
+  /** Tells onDataOwed which sequences the initiator may still send Data-Out on. */
+  #owed(): void {
+    const ttts = [...this.#bursts.keys()];
+    if (this.#unsolicited !== undefined) ttts.push(RESERVED_TAG);
+    this.#onDataOwed?.(ttts);
   }
 }

@@ -5,7 +5,9 @@
 // TARGET WARM RESET aborts it, B gets a SCSI Response of TASK ABORTED (40h)
 // when the unit's TAS is 1 and nothing when it is 0; A never gets a response
 // for its own aborted tasks (RFC 7143 §11.5.1 task management functions), and
-// none of B's data reaches the medium. A TARGET COLD RESET is a power on as
+// none of B's data reaches the medium. A answers its own R2T after sending the
+// function, as §11.5.1 asks; the target waits for that (tmf-data-out.test.ts)
+// and drops the data. A TARGET COLD RESET is a power on as
 // well: B's connection ends and its task gets no response. A command B holds
 // back for an earlier CmdSN is not in the task set yet (§4.2.2.1): it runs
 // after the abort. With TAS 0, B's I_T nexus gets COMMANDS CLEARED BY
@@ -63,7 +65,7 @@ function responseFields(p: RawPdu): { flags: number; response: number; status: n
  */
 const ABORTED_WRITE = { flags: 0x80 | 0x02, response: 0, status: TASK_ABORTED, expDataSN: 1, residual: BS, senseBytes: 0 };
 
-/** Sends the Data-Out B still owes (full of 0xbb) after its task ended; its bytes must not reach the medium. */
+/** Sends the Data-Out a session still owes (full of 0xbb) after its task was aborted; its bytes must not reach the medium. */
 function lateDataOut(ini: TestInitiator, w: { itt: number; ttt: number }): void {
   ini.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xbb), final: true });
 }
@@ -99,13 +101,13 @@ describe('TAS 1: another session’s task waiting for Data-Out', () => {
     const writeA = await writeAwaitingData(a, 3);
     const writeB = await writeAwaitingData(b, 4);
     tmf(a, fn, 900);
+    lateDataOut(a, writeA);
     expect(await tmfResponse(a, 900)).toBe(0);
     const r = await b.next((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === writeB.itt);
     expect(responseFields(r)).toEqual(ABORTED_WRITE);
     // The sender's own aborted task: no response (SAM-5), even with TAS 1.
     expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);
     // Data-Out sent after the abort changes nothing; both sessions go on (TAS 1: no COMMANDS CLEARED unit attention).
-    lateDataOut(a, writeA);
     lateDataOut(b, writeB);
     expect(await ua(b)).toEqual(unitAttention);
     expect(await ua(a)).toEqual(unitAttention);
@@ -198,6 +200,7 @@ describe('TAS 0: another session’s task waiting for Data-Out', () => {
     const writeA = await writeAwaitingData(a, 3);
     const writeB = await writeAwaitingData(b, 4);
     tmf(a, fn, 910);
+    lateDataOut(a, writeA);
     expect(await tmfResponse(a, 910)).toBe(0);
     expect(await b.silence((p) => ittOf(p) === writeB.itt)).toBe(true);
     expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);
@@ -214,6 +217,7 @@ describe('TAS 0: another session’s task waiting for Data-Out', () => {
     const writeA = await writeAwaitingData(a, 3);
     const writeB = await writeAwaitingData(b, 4);
     tmf(a, CLEAR_TASK_SET, 911);
+    lateDataOut(a, writeA);
     expect(await tmfResponse(a, 911)).toBe(0);
     expect(await b.silence((p) => ittOf(p) === writeB.itt)).toBe(true);
     expect(await a.silence((p) => ittOf(p) === writeA.itt)).toBe(true);

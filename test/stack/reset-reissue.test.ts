@@ -11,8 +11,10 @@
 // - a command whose second execution would not end as one does (COMPARE AND
 //   WRITE, PERSISTENT RESERVE OUT) is not issued again: the reset may have let
 //   part of it through (a COMPARE AND WRITE's write reaches the medium while
-//   the reset waits for the device), so it ends CAM_REQ_ABORTED, which da does
-//   not retry, and it does nothing more.
+//   the reset waits for the device), so it ends with what cut it short
+//   (CAM_BDR_SENT for a device reset, CAM_SCSI_BUS_RESET for a bus reset or a
+//   timeout's reset), which da does not retry for such a command, and it does
+//   nothing more.
 // CDBs are written from the SBC-4/SPC-5 tables; CAM status words from FreeBSD
 // cam.h.
 
@@ -25,8 +27,9 @@ import { BS, camErrorOf, counter, fill, rig, touching, type Rig } from './fault-
 import { A, READ_KEYS, list, prout, run, settle } from './pr-fixtures.js';
 
 const REQ_CMP = 0x01;
-const REQ_ABORTED = 0x02;
 const CMD_TIMEOUT = 0x0b;
+const SCSI_BUS_RESET = 0x0e;
+const BDR_SENT = 0x17;
 const SCSI_STATUS_ERROR = 0x0c;
 const STATUS_MASK = 0x3f;
 const LBA = 10;
@@ -84,24 +87,29 @@ const oneBlockAt10 = (r: Rig, kind: 'read' | 'write'): { readonly n: number } =>
 
 /**
  * Each way of starting a recovery while the device holds a request: what it
- * returns once the recovery is under way, and the request to hold back (the
- * timeout's victim is a READ of its own, far from LBA 10).
+ * returns once the recovery is under way (the timeout's victim is a READ of
+ * its own, far from LBA 10), and the CAM status of the CCBs it cuts short
+ * (FreeBSD cam.h: CAM_BDR_SENT for a bus device reset, CAM_SCSI_BUS_RESET for
+ * a bus reset; the timeout's reset is reported as a bus reset, AC_BUS_RESET).
  */
 const TRIGGERS = {
-  'XPT_RESET_DEV': (r: Rig): Promise<unknown> => resetDevice(r.stack),
-  'XPT_RESET_BUS': (r: Rig): Promise<unknown> => resetBus(r.stack),
-  'another CCB timed out': (r: Rig): Promise<unknown> => {
-    const prev = r.probe.holdIf;
-    r.probe.holdIf = (op) => touching('read', 500)(op) || (prev?.(op) ?? false);
-    return r.stack.pass(0).scsi({ cdb: rw10('read', 500, 1), direction: 'in', length: BS, timeoutMs: 50 }).then((v) => {
-      expect(v.camStatus & STATUS_MASK).toBe(CMD_TIMEOUT);
-    });
+  'XPT_RESET_DEV': { start: (r: Rig): Promise<unknown> => resetDevice(r.stack), cutShort: BDR_SENT },
+  'XPT_RESET_BUS': { start: (r: Rig): Promise<unknown> => resetBus(r.stack), cutShort: SCSI_BUS_RESET },
+  'another CCB timed out': {
+    start: (r: Rig): Promise<unknown> => {
+      const prev = r.probe.holdIf;
+      r.probe.holdIf = (op) => touching('read', 500)(op) || (prev?.(op) ?? false);
+      return r.stack.pass(0).scsi({ cdb: rw10('read', 500, 1), direction: 'in', length: BS, timeoutMs: 50 }).then((v) => {
+        expect(v.camStatus & STATUS_MASK).toBe(CMD_TIMEOUT);
+      });
+    },
+    cutShort: SCSI_BUS_RESET,
   },
 } as const;
 
 describe('a COMPARE AND WRITE whose write the reset let through', () => {
-  for (const [name, trigger] of Object.entries(TRIGGERS)) {
-    test(`${name}: ends CAM_REQ_ABORTED, da does not retry it, and it never runs again`, async () => {
+  for (const [name, { start: trigger, cutShort }] of Object.entries(TRIGGERS)) {
+    test(`${name}: ends with what cut it short (0x${cutShort.toString(16)}), da does not retry it, and it never runs again`, async () => {
       const r = await rig(1024);
       await fill(r, LBA, 1, 1);
       const before = stamp(LBA, 1, BS, 1);
@@ -118,8 +126,8 @@ describe('a COMPARE AND WRITE whose write the reset let through', () => {
       r.probe.releaseHeld();
       await recovering;
       const e = await caw;
-      // Aborted, and da gave up at once: a retry would compare against the command's own write (MISCOMPARE).
-      expect({ cam: e.camStatus, scsi: e.scsiStatus, retries: e.retries }).toEqual({ cam: REQ_ABORTED, scsi: 0, retries: 0 });
+      // Cut short, and da gave up at once: a retry would compare against the command's own write (MISCOMPARE).
+      expect({ cam: e.camStatus, scsi: e.scsiStatus, retries: e.retries }).toEqual({ cam: cutShort, scsi: 0, retries: 0 });
       expect({ reads: reads.n, writes: writes.n }).toEqual({ reads: 1, writes: 1 });
       // The medium holds the write, once; nothing ran the command again.
       expect(Buffer.from(await r.stack.da(0).read(BigInt(LBA), 1)).equals(after)).toBe(true);
@@ -129,7 +137,7 @@ describe('a COMPARE AND WRITE whose write the reset let through', () => {
   }
 });
 
-test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_REQ_ABORTED and never touch the medium afterwards', async () => {
+test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_BDR_SENT and never touch the medium afterwards', async () => {
   const r = await rig(1024);
   await fill(r, LBA, 1, 1);
   const before = stamp(LBA, 1, BS, 1);
@@ -147,8 +155,8 @@ test('COMPARE AND WRITEs waiting for the range lock when the reset came end CAM_
   const writes = oneBlockAt10(r, 'write');
   await resetReleasingWrite(r);
   await until(() => w() !== undefined && answers.length === n, 'all answered');
-  expect(answers.map((a) => a.camStatus & STATUS_MASK)).toEqual(Array<number>(n).fill(REQ_ABORTED));
-  // Aborted means done: once the unit has let go of every lock, none of them has read or written LBA 10 since the reset.
+  expect(answers.map((a) => a.camStatus & STATUS_MASK)).toEqual(Array<number>(n).fill(BDR_SENT));
+  // Cut short means done: once the unit has let go of every lock, none of them has read or written LBA 10 since the reset.
   const locks = r.stack.sim.emulator.locks;
   await until(() => locks.held === 0 && locks.waiting === 0, 'range locks released');
   expect({ reads: reads.n, writes: writes.n }).toEqual({ reads: 0, writes: 0 });
@@ -185,7 +193,7 @@ test('ORWRITEs waiting for the range lock when the reset came are re-issued, and
   await r.stack.close();
 });
 
-test('a PERSISTENT RESERVE OUT the reset caught before its answer ends CAM_REQ_ABORTED: registered once, not twice', async () => {
+test('a PERSISTENT RESERVE OUT the reset caught before its answer ends CAM_BDR_SENT: registered once, not twice', async () => {
   const r = await rig(1024);
   await settle(r.stack, A);
   let answer: ScsiResult | undefined;
@@ -196,7 +204,7 @@ test('a PERSISTENT RESERVE OUT the reset caught before its answer ends CAM_REQ_A
   const reset = resetDevice(r.stack);
   expect((await reset) & STATUS_MASK).toBe(REQ_CMP);
   await until(() => answer !== undefined, 'PROUT answered');
-  expect(answer?.camStatus !== undefined ? answer.camStatus & STATUS_MASK : undefined).toBe(REQ_ABORTED);
+  expect(answer?.camStatus !== undefined ? answer.camStatus & STATUS_MASK : undefined).toBe(BDR_SENT);
   // The reset's unit attention, then the one registration: key 11h (PRgeneration 1, ADDITIONAL LENGTH 8).
   expect((await settle(r.stack, A)).length).toBeGreaterThan(0);
   const keys = await run(r.stack, A, READ_KEYS);

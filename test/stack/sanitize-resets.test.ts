@@ -4,8 +4,9 @@
 // itself and for a LOGICAL UNIT RESET, and the reset fails the write it finds
 // on the ring: the overwrite issues that write again once the device is back,
 // and the medium ends up overwritten whole, with no sanitize failure mode.
-// A SANITIZE command a reset catches ends aborted, never re-issued (it would
-// only find its own sanitize running).
+// A SANITIZE command a reset catches is never re-issued (it would only find
+// its own sanitize running): it ends as its ABORT TASK said, or, caught by a
+// LOGICAL UNIT RESET, with what cut it short (CAM_BDR_SENT).
 // A device that does not come back ends the sanitize as failed, at once.
 
 import { expect, test } from 'vitest';
@@ -16,6 +17,8 @@ import { BS, fill, rig, type Rig } from './fault-rig.js';
 const BLOCKS = 16_384;
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
+/** CAM_BDR_SENT (FreeBSD cam.h): what a CCB the device reset cut short completes with. */
+const BDR_SENT = 0x17;
 const PATTERN = [0xde, 0xad, 0xbe, 0xef];
 
 /**
@@ -98,7 +101,7 @@ test('ABORT TASK of the SANITIZE (a device reset with a write on the ring): the 
   await r.stack.close();
 });
 
-test('LOGICAL UNIT RESET (XPT_RESET_DEV) during a SANITIZE without IMMED: the command ends CAM_REQ_ABORTED, not re-issued to find its own sanitize running; the overwrite finishes', async () => {
+test('LOGICAL UNIT RESET (XPT_RESET_DEV) during a SANITIZE without IMMED: the command ends CAM_BDR_SENT, not re-issued to find its own sanitize running; the overwrite finishes', async () => {
   const r = await rig(BLOCKS);
   let answer: ScsiResult | undefined;
   let sent = 0;
@@ -117,7 +120,7 @@ test('LOGICAL UNIT RESET (XPT_RESET_DEV) during a SANITIZE without IMMED: the co
   r.probe.releaseHeld();
   expect((await reset) & 0x3f).toBe(REQ_CMP);
   await until(() => answer !== undefined, 'SANITIZE answered');
-  expect([answer?.camStatus !== undefined ? answer.camStatus & 0x3f : undefined, sent]).toEqual([REQ_ABORTED, 1]);
+  expect([answer?.camStatus !== undefined ? answer.camStatus & 0x3f : undefined, sent]).toEqual([BDR_SENT, 1]);
   const seen = await turUntilReady(r);
   expect(seen).not.toContain('03/31/03');
   expect(r.stack.sim.emulator.sanitizer.active).toBe(false);

@@ -16,6 +16,15 @@
 // - CAM_UNREC_HBA_ERROR fails at once: it is what the vtblk SIM reports for a
 //   broken ring, and a retry would meet the same ring.
 // - CAM_REQ_ABORTED / CAM_REQ_TERMIO fail: someone asked for the abort.
+// - A command whose second execution does not end as one does (the SCSI
+//   command table's `once`: COMPARE AND WRITE, PERSISTENT RESERVE OUT,
+//   EXTENDED COPY, SANITIZE) fails with its real status after CAM_CMD_TIMEOUT,
+//   CAM_SCSI_BUS_RESET or CAM_BDR_SENT: it may have acted before it was cut
+//   short (the SIM's reset waits for the device, which may finish a write
+//   meanwhile), and executed again it would miscompare against its own write
+//   or conflict with its own registration. CAM retries it as any command; here
+//   the caller decides. The vtblk SIM reads the same table and does not
+//   re-issue such a command after its reset either.
 // - NOT READY 04h/01h waits and retries (CAM sends TEST UNIT READY until the
 //   unit is ready; the retry itself is the probe here).
 //
@@ -24,7 +33,9 @@
 // | CAM_REQ_CMP                                        | complete               |         |            |
 // | CAM_REQUEUE_REQ                                    | retry                  | requeue |            |
 // | CAM_BUSY, CAM_SCSI_BUSY, CAM_RESRC_UNAVAIL         | retry                  | requeue | busy       |
-// | CAM_CMD_TIMEOUT and transport errors (table)       | retry                  | retry   |            |
+// | CAM_CMD_TIMEOUT, CAM_SCSI_BUS_RESET, CAM_BDR_SENT  | retry                  | retry   |            |
+// | the same, for a command that must not run twice    | fail                   |         |            |
+// | other transport errors (table)                     | retry                  | retry   |            |
 // | CAM_DEV_NOT_THERE, PATH/LUN/TID invalid, NO_HBA    | fail                   |         |            |
 // | CAM_REQ_INVALID, REQ_TOO_BIG, … (request refused)  | fail                   |         |            |
 // | CAM_REQ_ABORTED, REQ_TERMIO, UA_ABORT, UA_TERMIO   | fail                   |         |            |
@@ -47,7 +58,7 @@
 // | ILLEGAL REQUEST, DATA PROTECT, MISCOMPARE, others  | fail                   |         |            |
 
 import { camStatusName, CamStatus, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, type ScsiIoCcb } from '../xpt/periph-api.js';
-import { lookupCommand } from '../../scsi/cdb/registry.js';
+import { executesOnce, lookupCommand } from '../../scsi/cdb/registry.js';
 import { decodeSense } from '../../scsi/sense-codec.js';
 import { describeSense } from '../../scsi/sense-text.js';
 import { SenseKey, type SenseData } from '../../scsi/sense.js';
@@ -71,6 +82,12 @@ export interface Recovery {
   readonly reprobe: boolean;
   /** The condition, in words, for messages (cf. cam_periph_error's action_string). */
   readonly reason: string;
+  /**
+   * The row instead for a command whose second execution does not end as one
+   * does (CommandDescriptor.once): present where the status says the command
+   * was cut short and may have acted (a timeout, a reset).
+   */
+  readonly once?: Recovery;
 }
 
 const row = (action: RecoveryAction, budget: RetryBudget, reason: string, more: Partial<Recovery> = {}): Recovery => ({
@@ -90,6 +107,9 @@ const BUSY = row('retry', 'requeue', 'device busy', { delay: 'busy' });
 const GONE = row('fail', 'none', 'device is not there');
 const REFUSED = row('fail', 'none', 'request refused by the transport');
 const ABORTED = row('fail', 'none', 'aborted');
+/** A command cut short that may have acted: retried, unless executing it again would not end as executing it once. */
+const cutShort = (reason: string): Recovery =>
+  row('retry', 'retry', reason, { once: row('fail', 'none', `${reason}, and executing it again would not end as executing it once`) });
 
 /** CAM status → recovery; SCSI_STATUS_ERROR is decided by SCSI_STATUS_RECOVERY. */
 export const CAM_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number, Recovery>([
@@ -98,14 +118,14 @@ export const CAM_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number
   [CamStatus.BUSY, BUSY],
   [CamStatus.SCSI_BUSY, BUSY],
   [CamStatus.RESRC_UNAVAIL, BUSY],
-  [CamStatus.CMD_TIMEOUT, row('retry', 'retry', 'command timed out')],
+  [CamStatus.CMD_TIMEOUT, cutShort('command timed out')],
   [CamStatus.REQ_CMP_ERR, TRANSPORT],
   [CamStatus.UNEXP_BUSFREE, TRANSPORT],
   [CamStatus.UNCOR_PARITY, TRANSPORT],
   [CamStatus.DATA_RUN_ERR, TRANSPORT],
   [CamStatus.AUTOSENSE_FAIL, TRANSPORT],
-  [CamStatus.SCSI_BUS_RESET, TRANSPORT],
-  [CamStatus.BDR_SENT, TRANSPORT],
+  [CamStatus.SCSI_BUS_RESET, cutShort('cut short by a bus reset')],
+  [CamStatus.BDR_SENT, cutShort('cut short by a bus device reset')],
   [CamStatus.SEL_TIMEOUT, TRANSPORT],
   [CamStatus.SCSI_IT_NEXUS_LOST, TRANSPORT],
   [CamStatus.DEV_NOT_THERE, GONE],
@@ -200,7 +220,10 @@ export function senseRecovery(s: SenseData): Recovery {
 /** The recovery table row for a completed SCSI I/O CCB (cam_periph_error's decision, without the budgets). */
 export function decideRecovery(ccb: ScsiIoCcb): Recovery {
   const status = ccb.status & CAM_STATUS_MASK;
-  if (status !== CamStatus.SCSI_STATUS_ERROR) return CAM_STATUS_RECOVERY.get(status) ?? DEFAULT_CAM_RECOVERY;
+  if (status !== CamStatus.SCSI_STATUS_ERROR) {
+    const r = CAM_STATUS_RECOVERY.get(status) ?? DEFAULT_CAM_RECOVERY;
+    return r.once !== undefined && executesOnce(ccb.cdb) ? r.once : r;
+  }
   if (ccb.scsiStatus !== ScsiStatus.CHECK_CONDITION) return SCSI_STATUS_RECOVERY.get(ccb.scsiStatus) ?? UNKNOWN_STATUS;
   const s = ccbSense(ccb);
   return s === undefined ? NO_AUTOSENSE : senseRecovery(s);

@@ -3,7 +3,10 @@
 // allowance, releases the device queue freeze the completion carried, waits,
 // starts the unit, has the capacity re-read, re-issues — until the command
 // completes or fails with a CamError. Also the ordered-tag policy, and the
-// list of outstanding commands a drain waits for.
+// list of outstanding commands a drain waits for. Whether a command is
+// retried is errors.ts's decision alone: one that must not run twice (the
+// SCSI command table's `once`) is not retried after a timeout or a reset, and
+// its CamError carries the status that cut it short.
 //
 // Freezes (CAM_DEV_QFRZN): every completion that carries one has it released
 // exactly once. A retry without delay releases, then re-issues. A delayed

@@ -77,6 +77,11 @@ export interface ScsiResult {
   readonly data?: Uint8Array;
   /** Bytes not transferred: `length` (or the Data-Out length) minus what moved. */
   readonly resid: number;
+  /**
+   * PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the initiator ids (CcbInitiator.id) of the I_T nexuses it
+   * preempted, whose commands the logical unit aborted (SPC-5; ScsiIoCcb.preempted).
+   */
+  readonly preempted?: readonly string[];
 }
 
 const TAGS: Readonly<Record<ScsiTagAction, TagAction>> = {
@@ -183,5 +188,6 @@ export function resultOf(ccb: ScsiIoCcb): ScsiResult {
     if (s !== undefined) out.senseData = s;
   }
   if (ccb.dataIn !== undefined) out.data = ccb.dataIn;
+  if (ccb.preempted !== undefined) out.preempted = ccb.preempted;
   return out;
 }

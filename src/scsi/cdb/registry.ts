@@ -67,6 +67,16 @@ export interface CommandDescriptor {
   readonly nominalTimeoutS?: number;
   /** RECOMMENDED COMMAND TIMEOUT, seconds (0/absent = not specified). */
   readonly recommendedTimeoutS?: number;
+  /**
+   * Executing the command again after it had some effect gives another
+   * outcome (COMPARE AND WRITE would miscompare against its own write). A
+   * transport must not execute it again on its own once a reset or a timeout
+   * may have let part of it through: the SIM does not re-issue it after its
+   * device reset, and the periph does not retry it after a timeout or a
+   * reset; the initiator decides. Absent: executing it again ends as
+   * executing it once. See executesOnce().
+   */
+  readonly once?: true;
 }
 
 /** SERVICE ACTION: CDB byte 1 bits 4..0 for every service-action command in this table. */
@@ -90,6 +100,11 @@ function cmd(
   return ignoredHex === undefined ? withSa : { ...withSa, ignored: fromHex(ignoredHex) };
 }
 
+/** `d`, marked as a command whose second execution does not end as one does (CommandDescriptor.once). */
+function once(d: CommandDescriptor): CommandDescriptor {
+  return { ...d, once: true };
+}
+
 const PRIN = PersistentReserveInSa;
 const PROUT = PersistentReserveOutSa;
 
@@ -99,6 +114,14 @@ const PROUT = PersistentReserveOutSa;
  * SANITIZE lists OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE (no CRYPTOGRAPHIC ERASE: no encryption).
  * PERSISTENT RESERVE OUT lists REGISTER..REGISTER AND IGNORE EXISTING KEY only
  * (no REGISTER AND MOVE, no REPLACE LOST RESERVATION).
+ * The `once` commands (executed again, they end otherwise): SANITIZE, whose
+ * sanitize goes on across a reset (SBC-4), so the command executed again
+ * finds it running (NOT READY, SANITIZE IN PROGRESS); PERSISTENT RESERVE OUT,
+ * where a REGISTER that changed the key meets that key (RESERVATION CONFLICT)
+ * and a PREEMPT finds the preempted registration gone (SPC-5); EXTENDED COPY,
+ * whose destination may overlap its source, so it would read what it already
+ * overwrote (SPC-5); COMPARE AND WRITE, which would compare against its own
+ * write (SBC-4: MISCOMPARE).
  */
 export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('TEST_UNIT_READY', ScsiOp.TEST_UNIT_READY, 'none', '00 00 00 00 00 00'),
@@ -129,9 +152,9 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('WRITE_SAME_10', ScsiOp.WRITE_SAME_10, 'out', '41 f8 ff ff ff ff 3f ff ff 00'),
   cmd('UNMAP', ScsiOp.UNMAP, 'out', '42 01 00 00 00 00 3f ff ff 00'),
   // IMMED (7), AUSE (5), SERVICE ACTION; only OVERWRITE takes a parameter list.
-  cmd('SANITIZE_OVERWRITE', ScsiOp.SANITIZE, 'out', '48 bf 00 00 00 00 00 ff ff 00', SanitizeSa.OVERWRITE),
-  cmd('SANITIZE_BLOCK_ERASE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.BLOCK_ERASE),
-  cmd('SANITIZE_EXIT_FAILURE_MODE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.EXIT_FAILURE_MODE),
+  once(cmd('SANITIZE_OVERWRITE', ScsiOp.SANITIZE, 'out', '48 bf 00 00 00 00 00 ff ff 00', SanitizeSa.OVERWRITE)),
+  once(cmd('SANITIZE_BLOCK_ERASE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.BLOCK_ERASE)),
+  once(cmd('SANITIZE_EXIT_FAILURE_MODE', ScsiOp.SANITIZE, 'none', '48 bf 00 00 00 00 00 00 00 00', SanitizeSa.EXIT_FAILURE_MODE)),
   cmd('MODE_SELECT_10', ScsiOp.MODE_SELECT_10, 'out', '55 11 00 00 00 00 00 ff ff 00'),
   cmd('RESERVE_10', ScsiOp.RESERVE_10, 'none', '56 00 00 00 00 00 00 00 00 00'),
   cmd('RELEASE_10', ScsiOp.RELEASE_10, 'none', '57 00 00 00 00 00 00 00 00 00'),
@@ -140,20 +163,22 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('PERSISTENT_RESERVE_IN_READ_RESERVATION', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_RESERVATION),
   cmd('PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.REPORT_CAPABILITIES),
   cmd('PERSISTENT_RESERVE_IN_READ_FULL_STATUS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_FULL_STATUS),
-  cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.REGISTER),
-  cmd('PERSISTENT_RESERVE_OUT_RESERVE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RESERVE),
-  cmd('PERSISTENT_RESERVE_OUT_RELEASE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RELEASE),
-  cmd('PERSISTENT_RESERVE_OUT_CLEAR', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.CLEAR),
-  cmd('PERSISTENT_RESERVE_OUT_PREEMPT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT),
-  cmd('PERSISTENT_RESERVE_OUT_PREEMPT_AND_ABORT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT_AND_ABORT),
-  cmd(
-    'PERSISTENT_RESERVE_OUT_REGISTER_AND_IGNORE_EXISTING_KEY',
-    ScsiOp.PERSISTENT_RESERVE_OUT,
-    'out',
-    '5f 1f ff 00 00 ff ff ff ff 00',
-    PROUT.REGISTER_AND_IGNORE_EXISTING_KEY,
+  once(cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.REGISTER)),
+  once(cmd('PERSISTENT_RESERVE_OUT_RESERVE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RESERVE)),
+  once(cmd('PERSISTENT_RESERVE_OUT_RELEASE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RELEASE)),
+  once(cmd('PERSISTENT_RESERVE_OUT_CLEAR', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.CLEAR)),
+  once(cmd('PERSISTENT_RESERVE_OUT_PREEMPT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT)),
+  once(cmd('PERSISTENT_RESERVE_OUT_PREEMPT_AND_ABORT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT_AND_ABORT)),
+  once(
+    cmd(
+      'PERSISTENT_RESERVE_OUT_REGISTER_AND_IGNORE_EXISTING_KEY',
+      ScsiOp.PERSISTENT_RESERVE_OUT,
+      'out',
+      '5f 1f ff 00 00 ff ff ff ff 00',
+      PROUT.REGISTER_AND_IGNORE_EXISTING_KEY,
+    ),
   ),
-  cmd('EXTENDED_COPY_LID1', ScsiOp.THIRD_PARTY_COPY_OUT, 'out', '83 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyOutSa.EXTENDED_COPY_LID1),
+  once(cmd('EXTENDED_COPY_LID1', ScsiOp.THIRD_PARTY_COPY_OUT, 'out', '83 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyOutSa.EXTENDED_COPY_LID1)),
   cmd('RECEIVE_COPY_STATUS_LID1', ScsiOp.THIRD_PARTY_COPY_IN, 'in', '84 1f ff 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyInSa.RECEIVE_COPY_STATUS_LID1),
   cmd(
     'RECEIVE_COPY_OPERATING_PARAMETERS',
@@ -163,7 +188,7 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     ThirdPartyCopyInSa.RECEIVE_COPY_OPERATING_PARAMETERS,
   ),
   cmd('READ_16', ScsiOp.READ_16, 'in', '88 f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
-  cmd('COMPARE_AND_WRITE', ScsiOp.COMPARE_AND_WRITE, 'out', '89 f8 ff ff ff ff ff ff ff ff 00 00 00 ff 3f 00'),
+  once(cmd('COMPARE_AND_WRITE', ScsiOp.COMPARE_AND_WRITE, 'out', '89 f8 ff ff ff ff ff ff ff ff 00 00 00 ff 3f 00')),
   cmd('WRITE_16', ScsiOp.WRITE_16, 'out', '8a f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('ORWRITE_16', ScsiOp.ORWRITE_16, 'out', '8b f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   cmd('WRITE_AND_VERIFY_16', ScsiOp.WRITE_AND_VERIFY_16, 'out', '8e f6 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
@@ -326,6 +351,19 @@ export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData 
     if (extra !== 0) return invalidFieldInCdb(i, 31 - Math.clz32(extra));
   }
   return undefined;
+}
+
+/**
+ * Whether `cdb` names a command whose second execution does not end as one
+ * does (CommandDescriptor.once): what a SIM reads before it re-issues a
+ * command its reset cut short, and a periph before it retries one that timed
+ * out. False for a CDB that names no command in `commands` (unknown operation
+ * code or service action, too short): the device server rejects it without
+ * acting, however often it is sent.
+ */
+export function executesOnce(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): boolean {
+  const d = lookupCommand(cdb, commands);
+  return d.ok && d.value.once === true;
 }
 
 /** lookupCommand then checkUsage: the syntax check every CDB gets before its fields are looked at. */

@@ -26,6 +26,8 @@ export interface CommandOutcome {
   readonly sense?: SenseData;
   /** Data-In Buffer contents, already cut to the ALLOCATION LENGTH / transfer length. */
   readonly data?: Uint8Array;
+  /** PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the I_T nexuses it preempted, whose commands it aborted (SPC-5). */
+  readonly preempted?: readonly string[];
 }
 
 /** GOOD with no data. */
@@ -158,14 +160,6 @@ export interface HandlerEntry<K extends CdbKind> {
   readonly parameterList?: boolean;
   /** Needs the medium: a stopped unit answers NOT READY, INITIALIZING COMMAND REQUIRED. */
   readonly medium: boolean;
-  /**
-   * Executing the command again after it had some effect gives another
-   * outcome (COMPARE AND WRITE would miscompare against its own write): a
-   * transport must not issue it again on its own after a device reset cut it
-   * short, but end it aborted (SAM-5: the reset aborted it) and let the
-   * initiator decide. Absent: executing it again ends as executing it once.
-   */
-  readonly once?: true;
 }
 
 export type HandlerTable = { readonly [K in CdbKind]?: HandlerEntry<K> };

@@ -14,7 +14,7 @@
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
-import type { CommandDescriptor } from '../cdb/registry.js';
+import { executesOnce, type CommandDescriptor } from '../cdb/registry.js';
 import { TaskManagementFunction } from '../cdb/rsoc.js';
 import { encodeSense, type SenseFormat } from '../sense-codec.js';
 import { Asc, senseNotReady, type AscAscq, type SenseData } from '../sense.js';
@@ -46,6 +46,8 @@ export interface SbcResult {
   readonly senseData?: SenseData;
   /** Data-In bytes, at most the ALLOCATION LENGTH / transfer length. */
   readonly data?: Uint8Array;
+  /** PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the I_T nexuses it preempted, whose commands it aborted (SPC-5). */
+  readonly preempted?: readonly string[];
 }
 
 const NO_DATA = new Uint8Array(0);
@@ -359,12 +361,13 @@ export class SbcEmulator implements LogicalUnit {
 
   /**
    * Whether a transport may execute `cdb` again on its own after a device
-   * reset cut it short (re-issue it rather than end it aborted): false for
-   * the commands whose second execution would not end as one does
-   * (HandlerEntry.once).
+   * reset cut it short (re-issue it rather than end it with what cut it
+   * short): false for the commands whose second execution would not end as
+   * one does (CommandDescriptor.once in this unit's command table, the table
+   * a periph's recovery reads too).
    */
   mayReissue(cdb: Uint8Array): boolean {
-    return handlerOf(decodeCdb(cdb, this.#commands))?.once !== true;
+    return !executesOnce(cdb, this.#commands);
   }
 
   /**
@@ -441,6 +444,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly #failed = (): SbcResult => this.#result(checkCondition(IMPLEMENTATION_FAILURE));
 
   #result(outcome: CommandOutcome): SbcResult {
+    if (outcome.preempted !== undefined) return { status: outcome.status, preempted: outcome.preempted };
     if (outcome.sense === undefined) return outcome.data === undefined ? { status: outcome.status } : { status: outcome.status, data: outcome.data };
     const format: SenseFormat = this.#dSense ? 'descriptor' : 'fixed';
     return { status: outcome.status, sense: encodeSense(outcome.sense, format), senseData: outcome.sense };

@@ -100,11 +100,8 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, s: BlockToBlockSe
 }
 
 export const COPY_HANDLERS: HandlerTable = {
-  // `once`: a copy whose destination overlaps its source, executed again
-  // after some chunks were copied, reads what it already overwrote.
   extendedCopy: {
     medium: true,
-    once: true,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu) => writeProtectFault(lu),

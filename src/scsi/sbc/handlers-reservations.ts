@@ -79,11 +79,8 @@ export const RESERVATION_HANDLERS: HandlerTable = {
     run: (lu, { fields }) => goodData(READERS[fields.serviceAction](lu.reservations), fields.allocationLength),
   },
 
-  // `once`: executed again, a REGISTER that changed the key meets that key (RESERVATION CONFLICT), a PREEMPT finds
-  // the preempted registration gone, a REGISTER AND MOVE finds itself unregistered.
   persistentReserveOut: {
     medium: false,
-    once: true,
     parameterList: true,
     // Only the basic 24 bytes are ever looked at: a longer list is an error whose data need not be fetched whole.
     dataOutLength: (_lu, f) => Math.min(f.parameterListLength, PROUT_PARAMETER_LIST_LENGTH),

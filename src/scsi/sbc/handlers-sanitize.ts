@@ -126,9 +126,6 @@ export const SANITIZE_HANDLERS: HandlerTable = {
   sanitize: {
     // Not `medium`: SANITIZE is how a unit in the sanitize failure mode gets out of it.
     medium: false,
-    // `once`: the sanitize goes on across the reset, so the command executed again would only find it
-    // running (NOT READY, SANITIZE IN PROGRESS); it ends aborted, as an ABORT TASK of it does.
-    once: true,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu, { fields: f }) =>

@@ -368,13 +368,14 @@ export class Reservations {
    * PREEMPT AND ABORT: PREEMPT, then the commands of every I_T nexus that was
    * registered with the SERVICE ACTION RESERVATION KEY (0 under an all
    * registrants reservation: every registered one), the sender included, are
-   * aborted (TaskAbort); GOOD once they have all completed. A failed preempt
-   * aborts nothing.
+   * aborted (TaskAbort); GOOD once they have all completed, naming those
+   * nexuses (CommandOutcome.preempted) for a transport that holds commands of
+   * theirs the unit has not seen. A failed preempt aborts nothing.
    */
   preemptAndAbort(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): CommandOutcome | Promise<CommandOutcome> {
     const { outcome, preempted } = this.#preempt(nexus, key, sark, scope, type);
     if (preempted.length === 0) return outcome;
-    return this.#abort(preempted, nexus).then(() => outcome);
+    return this.#abort(preempted, nexus).then(() => ({ ...outcome, preempted }));
   }
 
   // ---- events ----

@@ -126,6 +126,35 @@ describe('recovery table, row by row (TEST UNIT READY through da.scsi, retries 4
   });
 });
 
+describe('a command that must not run twice, cut short (COMPARE AND WRITE through da.scsi)', () => {
+  // COMPARE AND WRITE (SBC-4): 89h, LBA 0, NUMBER OF LOGICAL BLOCKS (byte 13) 1; Data-Out: verify block, write block.
+  const caw = (da: DaPeriph) =>
+    da.scsi({ cdb: Uint8Array.of(0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0), direction: 'out', data: new Uint8Array(1024) });
+  const CAM_SCSI_BUS_RESET = 0x0e;
+  const CAM_BDR_SENT = 0x17;
+
+  test.each([
+    ['CAM_CMD_TIMEOUT', CAM_CMD_TIMEOUT],
+    ['CAM_SCSI_BUS_RESET', CAM_SCSI_BUS_RESET],
+    ['CAM_BDR_SENT', CAM_BDR_SENT],
+  ])('%s: fails with that status, one CCB, no retry spent', async (_, status) => {
+    const { xpt, da } = await setup();
+    xpt.inject({ status });
+    const e = await failure(caw(da));
+    expect({ cam: e.camStatus, retries: e.retries }).toEqual({ cam: status, retries: 0 });
+    expect(xpt.issued).toHaveLength(1);
+    await xpt.settle();
+  });
+
+  test('CAM_REQUEUE_REQ (never reached the unit): issued again, and it runs', async () => {
+    const { xpt, da } = await setup();
+    xpt.inject({ status: CAM_REQUEUE_REQ });
+    expect((await caw(da)).camStatus).toBe(CAM_REQ_CMP);
+    expect(xpt.issued).toHaveLength(2);
+    await xpt.settle();
+  });
+});
+
 describe('delays keep the device queue frozen', () => {
   test('SCSI BUSY: the freeze is held for the busy delay, other I/O waits, then everything runs', async () => {
     const { xpt, da } = await setup({ delays: { busy: 30 } });

@@ -83,6 +83,37 @@ describe('decideRecovery', () => {
   });
 });
 
+describe('decideRecovery: a command cut short that may have acted', () => {
+  // COMPARE AND WRITE (SBC-4): 89h, NUMBER OF LOGICAL BLOCKS (byte 13) 1. PERSISTENT RESERVE OUT (SPC-5) REGISTER:
+  // 5Fh, service action 00h, PARAMETER LIST LENGTH (bytes 5..8) 24. READ (10) (SBC-4) of LBA 5, 1 block.
+  const CAW = bytes('89 00 00 00 00 00 00 00 00 05 00 00 00 01 00 00');
+  const PROUT_REGISTER = bytes('5f 00 00 00 00 00 00 00 18 00');
+  const READ = bytes('28 00 00 00 00 05 00 00 01 00');
+  const with_ = (cdb: Uint8Array, status: number): ScsiIoCcb => ({ ...ccb(status), cdb });
+  const FAIL = { action: 'fail', budget: 'none', delay: 'none' } as const;
+  const RETRY = { action: 'retry', budget: 'retry', delay: 'none' } as const;
+
+  // CAM_CMD_TIMEOUT 0Bh, CAM_SCSI_BUS_RESET 0Eh, CAM_BDR_SENT 17h (FreeBSD cam.h).
+  test.each([
+    ['CAM_CMD_TIMEOUT', 0x0b],
+    ['CAM_SCSI_BUS_RESET', 0x0e],
+    ['CAM_BDR_SENT', 0x17],
+  ])('%s: COMPARE AND WRITE and PERSISTENT RESERVE OUT fail, READ is retried', (_, status) => {
+    expect(decideRecovery(with_(CAW, status))).toMatchObject(FAIL);
+    expect(decideRecovery(with_(PROUT_REGISTER, status))).toMatchObject(FAIL);
+    expect(decideRecovery(with_(READ, status))).toMatchObject(RETRY);
+  });
+
+  test('statuses that say the command never reached the unit keep their retries', () => {
+    expect(decideRecovery(with_(CAW, 0x1b))).toMatchObject({ action: 'retry', budget: 'requeue' });
+    expect(decideRecovery(with_(CAW, 0x05))).toMatchObject({ action: 'retry', budget: 'requeue', delay: 'busy' });
+  });
+
+  test('the reason says why it was not retried', () => {
+    expect(decideRecovery(with_(CAW, 0x0b)).reason).toBe('command timed out, and executing it again would not end as executing it once');
+  });
+});
+
 describe('CamError', () => {
   test('fields and message from a CCB', () => {
     const c = cc(0x3, 0x11, 0x00, { information: 0x1234n });

@@ -4,6 +4,7 @@ import {
   COMMANDS,
   DPO_FUA_COMMANDS,
   DPO_FUA_MASK,
+  executesOnce,
   findCommand,
   formatCommandTable,
   hasServiceActions,
@@ -198,5 +199,49 @@ describe('formatCommandTable (docs from the same data)', () => {
     expect(lines).toContain('| READ_10 | 28h | 10 | in | `28 f8 ff ff ff ff 3f ff ff 00` |  |');
     expect(lines).toContain('| READ_6 | 08h | 6 | in | `08 1f ff ff ff 00` | `00 e0 00 00 00 00` |');
     expect(lines).toContain('| READ_CAPACITY_16 | 9eh/10h | 16 | in | `9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00` |  |');
+  });
+});
+
+describe('executesOnce: commands whose second execution does not end as one does', () => {
+  // From the commands' semantics, not from the table: COMPARE AND WRITE (SBC-4) miscompares against its own
+  // write; PERSISTENT RESERVE OUT (SPC-5) meets the registration or reservation it changed; EXTENDED COPY
+  // (SPC-5) re-reads what an overlapping destination overwrote; SANITIZE (SBC-4) finds its own sanitize running.
+  const ONCE = [
+    'COMPARE_AND_WRITE',
+    'EXTENDED_COPY_LID1',
+    'PERSISTENT_RESERVE_OUT_CLEAR',
+    'PERSISTENT_RESERVE_OUT_PREEMPT',
+    'PERSISTENT_RESERVE_OUT_PREEMPT_AND_ABORT',
+    'PERSISTENT_RESERVE_OUT_REGISTER',
+    'PERSISTENT_RESERVE_OUT_REGISTER_AND_IGNORE_EXISTING_KEY',
+    'PERSISTENT_RESERVE_OUT_RELEASE',
+    'PERSISTENT_RESERVE_OUT_RESERVE',
+    'SANITIZE_BLOCK_ERASE',
+    'SANITIZE_EXIT_FAILURE_MODE',
+    'SANITIZE_OVERWRITE',
+  ];
+
+  it('the table marks exactly these', () => {
+    expect(COMMANDS.filter((d) => d.once === true).map((d) => d.name).sort()).toEqual(ONCE);
+  });
+
+  it.each(COMMANDS.map((d) => [d.name, d] as const))('%s, from its CDB', (name, d) => {
+    expect(executesOnce(baseCdb(d))).toBe(ONCE.includes(name));
+  });
+
+  it('a CDB that names no command in the table is not one (the device server rejects it, however often)', () => {
+    expect(executesOnce(new Uint8Array(0))).toBe(false);
+    // Operation code FFh: not implemented.
+    expect(executesOnce(bytes('ff 00 00 00 00 00'))).toBe(false);
+    // PERSISTENT RESERVE OUT REGISTER AND MOVE (service action 07h): not in the table.
+    expect(executesOnce(bytes('5f 07 00 00 00 00 00 00 18 00'))).toBe(false);
+    // COMPARE AND WRITE cut to 10 bytes: shorter than its 16.
+    expect(executesOnce(bytes('89 00 00 00 00 00 00 00 00 00'))).toBe(false);
+  });
+
+  it("a unit's own table answers the same (restrictUsage keeps the mark)", () => {
+    const unit = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK);
+    expect(executesOnce(bytes('89 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00'), unit)).toBe(true);
+    expect(executesOnce(bytes('88 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00'), unit)).toBe(false);
   });
 });

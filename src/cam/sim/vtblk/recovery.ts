@@ -16,10 +16,18 @@
 //     aborted one CAM_REQ_ABORTED, CCBs caught in flight by a broken ring
 //     CAM_UNREC_HBA_ERROR, every other one CAM_REQUEUE_REQ (the XPT re-issues
 //     it), but for a command whose second execution would not end as one does
-//     (COMPARE AND WRITE, PERSISTENT RESERVE OUT, EXTENDED COPY: the
-//     emulator's mayReissue): the reset may have let part of it through, so
-//     it ends CAM_REQ_ABORTED (SAM-5: a reset aborts the task set; the unit
-//     attention tells the initiator), which no periph retries on its own;
+//     (COMPARE AND WRITE, PERSISTENT RESERVE OUT, EXTENDED COPY, SANITIZE: the
+//     emulator's mayReissue, from the SCSI command table's `once`): the reset
+//     may have let part of it through, so it ends with what cut it short,
+//     CAM_BDR_SENT after a device reset (XPT_RESET_DEV, XPT_ABORT) and
+//     CAM_SCSI_BUS_RESET after a bus reset (XPT_RESET_BUS, a timeout, a
+//     broken ring), as the async event of step 6 says (FreeBSD cam.h: "A SCSI
+//     BDR msg was sent to target", "SCSI Bus Reset Sent/Received"; aic7xxx
+//     completes the commands its bus device reset or bus reset cut short so).
+//     Not CAM_REQ_ABORTED: nobody asked for this abort, and a front end
+//     answers a CCB someone aborted with no status at all (SAM-5: a reset
+//     aborts the task set; the unit attention tells the initiator). No periph
+//     retries such a command after either status (periph/errors.ts);
 //     then the ABORT/RESET CCBs CAM_REQ_CMP;
 //  6. AC_BUS_RESET (timeout, bus reset, broken ring) or AC_SENT_BDR (device
 //     reset, abort), and the SIM queue is released.
@@ -89,12 +97,21 @@ export interface RecoveryHost {
   readonly finishAborted: (e: Active) => void;
 }
 
-const ASYNC_OF: Readonly<Record<RecoveryKind, AsyncCode>> = {
-  timeout: AsyncCode.BUS_RESET,
-  'reset-bus': AsyncCode.BUS_RESET,
-  broken: AsyncCode.BUS_RESET,
-  abort: AsyncCode.SENT_BDR,
-  'reset-dev': AsyncCode.SENT_BDR,
+/** What a recovery reports, and what it completes the CCBs it cut short and may not re-issue with (step 5). */
+interface RecoveryReport {
+  readonly async: AsyncCode;
+  readonly cutShort: CamStatus;
+}
+
+const BUS_RESET: RecoveryReport = { async: AsyncCode.BUS_RESET, cutShort: CamStatus.SCSI_BUS_RESET };
+const SENT_BDR: RecoveryReport = { async: AsyncCode.SENT_BDR, cutShort: CamStatus.BDR_SENT };
+
+const REPORT_OF: Readonly<Record<RecoveryKind, RecoveryReport>> = {
+  timeout: BUS_RESET,
+  'reset-bus': BUS_RESET,
+  broken: BUS_RESET,
+  abort: SENT_BDR,
+  'reset-dev': SENT_BDR,
 };
 
 /** The recoveries of one SIM, run one at a time (see the file header), and its config changes. */
@@ -183,8 +200,9 @@ export class Recoveries {
     host.emulator.resetLogicalUnit();
     if (req.kind !== 'reset-dev') host.emulator.raiseUnitAttention(UnitAttention.POWER_ON_RESET);
     // A command that must not run twice is not re-issued: the reset may have let part of it through (step 5).
-    this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ && !host.emulator.mayReissue(e.ccb.cdb) ? CamStatus.REQ_ABORTED : e.final), CamStatus.REQ_CMP);
-    const code = ASYNC_OF[req.kind];
+    const report = REPORT_OF[req.kind];
+    this.#completeCaptured(rec, (e) => (e.final === CamStatus.REQUEUE_REQ && !host.emulator.mayReissue(e.ccb.cdb) ? report.cutShort : e.final), CamStatus.REQ_CMP);
+    const code = report.async;
     // A bus reset concerns the whole bus (wildcard target and LUN), a device reset the device.
     handle.async(code, code === AsyncCode.BUS_RESET ? { bus: handle.bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD } : path);
     if (changed) handle.async(AsyncCode.GETDEV_CHANGED, path);

@@ -7,6 +7,7 @@
 // | GOOD, Data-In ≤ dxferLen                | CAM_REQ_CMP                        | dataIn, dxferLen − length          |
 // | GOOD, Data-In > dxferLen (overrun)      | CAM_DATA_RUN_ERR                   | first dxferLen bytes, 0            |
 // | GOOD, Data-Out command                  | CAM_REQ_CMP                        | dxferLen − bytes the command takes |
+// | GOOD, PREEMPT AND ABORT                 | CAM_REQ_CMP, `preempted` named     | as a Data-Out command              |
 // | CHECK CONDITION                         | CAM_SCSI_STATUS_ERROR | AUTOSNS_VALID | none, dxferLen                   |
 // | any other status (BUSY, TASK SET FULL…) | CAM_SCSI_STATUS_ERROR              | none, dxferLen                     |
 //
@@ -65,6 +66,7 @@ export function setScsiOutcome(ccb: ScsiIoCcb, r: SbcResult, dataOutTaken: numbe
     return;
   }
   setCamOutcome(ccb, CamStatus.REQ_CMP, r.status);
+  if (r.preempted !== undefined) ccb.preempted = r.preempted;
   // A fresh empty buffer only where it is handed out (Data-In); every WRITE would allocate one otherwise.
   const data = r.data ?? (dir === CamDir.IN ? new Uint8Array(0) : NO_DATA);
   if (dir === CamDir.IN) {

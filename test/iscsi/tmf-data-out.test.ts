@@ -1,0 +1,135 @@
+// Task management and the sender's own Data-Out still owed, end to end over
+// loopback TCP. RFC 7143 §11.5.1: for ABORT TASK SET and CLEAR TASK SET "the
+// issuing initiator MUST continue to respond to all valid Target Transfer
+// Tags ... related to the affected task set, even after issuing the task
+// management request", and "the target on its part MUST wait for responses
+// on all affected Target Transfer Tags before acting on either of these two
+// task management requests"; §4.2.3.3 asks the same wait for LOGICAL UNIT
+// RESET and the target resets. So the Task Management Function Response
+// comes only once the session has answered its outstanding R2T up to the F
+// bit; the task solicits nothing more meanwhile, its data is taken and
+// dropped (never written), and it ends without a response. An initiator that
+// never answers loses its connection once the ping timeout has passed
+// (§11.5.1: the target "may drop the connection to complete the requested
+// task set function"), as one that never answers a ping does; the other
+// sessions go on. PDUs are built from RFC 7143's tables (initiator.ts).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestInitiator, field32, ittOf, opcodeOf } from './initiator.js';
+import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, type SessionsTarget } from './two-sessions.js';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:tmf-data-out';
+const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
+/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T, Reject. */
+const SCSI_RESPONSE = 0x21;
+const TMF_RESPONSE = 0x22;
+const R2T = 0x31;
+const REJECT = 0x3f;
+/** Task Management Function Request functions (§11.5.1). */
+const ABORT_TASK_SET = 2;
+const CLEAR_TASK_SET = 4;
+const LOGICAL_UNIT_RESET = 5;
+/** Bursts of two blocks: a three-block WRITE is solicited by two R2Ts, one at a time (MaxOutstandingR2T 1). */
+const BURSTS = { MaxBurstLength: String(2 * BS), FirstBurstLength: String(2 * BS) };
+
+const target = sessionsTargets(IQN);
+const opened: TestInitiator[] = [];
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close();
+});
+
+/** A session of `port`'s target `iqn` with two-block bursts, its power-on unit attention seen. */
+async function login(port: number, iqn: string, isid: bigint): Promise<TestInitiator> {
+  const ini = await TestInitiator.connect(port);
+  opened.push(ini);
+  expect((await ini.login(iqn, BURSTS, isid)).bhs[36]).toBe(0);
+  expect(await ua(ini)).toEqual([0x06, 0x29, 0x00]);
+  return ini;
+}
+
+/** A three-block WRITE (10) at `lba` without immediate data, held at its first R2T (two blocks): the ITT and the R2T's Target Transfer Tag. */
+async function writeAwaitingData(ini: TestInitiator, lba: number): Promise<{ itt: number; ttt: number }> {
+  const itt = ini.command({ cdb: write10(lba, 3), write: true, edtl: 3 * BS });
+  const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
+  // R2T (§11.8): Buffer Offset at 40, Desired Data Transfer Length at 44.
+  expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, 2 * BS]);
+  return { itt, ttt: field32(r2t, 20) };
+}
+
+/** READ (10) of one block through `ini`, past any unit attention. */
+async function readBlock(ini: TestInitiator, lba: number): Promise<Uint8Array> {
+  for (let i = 0; i < 3; i++) {
+    const r = await ini.result(ini.command({ cdb: read10(lba), read: true, edtl: BS }));
+    if (r.status === 0) return r.data;
+  }
+  throw new Error(`READ of LBA ${lba} did not succeed`);
+}
+
+describe('a task management function waits for the sender’s Data-Out', () => {
+  it.each([
+    ['ABORT TASK SET', ABORT_TASK_SET],
+    ['CLEAR TASK SET', CLEAR_TASK_SET],
+    ['LOGICAL UNIT RESET', LOGICAL_UNIT_RESET],
+  ] as const)('%s: the response comes after the R2T is answered up to its F bit; no second R2T; the WRITE ends without a response and writes nothing', async (_name, fn) => {
+    const t: SessionsTarget = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 8);
+    tmf(a, fn, 930);
+    expect(await a.silence((p) => ittOf(p) === 930, 150)).toBe(true);
+    // The first half of the burst: the tag is still owed its F bit.
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xdd), final: false });
+    expect(await a.silence((p) => ittOf(p) === 930, 150)).toBe(true);
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 1, offset: BS, data: new Uint8Array(BS).fill(0xdd), final: true });
+    expect(await tmfResponse(a, 930)).toBe(0);
+    // Nothing more for the WRITE: no R2T for its third block, no response; its Data-Out was taken without a Reject.
+    expect(await a.silence((p) => ittOf(p) === w.itt || opcodeOf(p) === REJECT)).toBe(true);
+    for (const lba of [8, 9, 10]) expect(await readBlock(a, lba)).toEqual(new Uint8Array(BS));
+  });
+
+  it('the other session’s WRITE waiting for Data-Out is not waited for: CLEAR TASK SET answers as soon as the sender’s own are', async () => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const b = await login(t.server.address.port, IQN, 0x23d0_0000_00b2n);
+    const wb = await writeAwaitingData(b, 12);
+    tmf(a, CLEAR_TASK_SET, 931);
+    expect(await tmfResponse(a, 931)).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === wb.itt && opcodeOf(p) === SCSI_RESPONSE, 100)).toBe(true);
+    expect(await ua(b)).toEqual([0x06, 0x2f, 0x00]);
+  });
+});
+
+describe('a sender that never answers its R2T', () => {
+  let stack: Stack | undefined;
+  let server: IscsiServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    await stack?.close();
+    server = undefined;
+    stack = undefined;
+  });
+
+  it('loses its connection once the ping timeout has passed, without a Task Management response; nothing is written; the other session goes on', async () => {
+    stack = await createStack({ backend: new MemoryBackend({ blocks: 64, blockSize: BS }), queueSize: 16 });
+    const logged: string[] = [];
+    server = await IscsiServer.listen({
+      port: 0,
+      targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }],
+      timers: { pingTimeoutMs: 300 },
+      log: (l) => logged.push(l),
+    });
+    const a = await login(server.address.port, IQN, 0x23d0_0000_00a1n);
+    const b = await login(server.address.port, IQN, 0x23d0_0000_00b2n);
+    const w = await writeAwaitingData(a, 20);
+    const sent = Date.now();
+    tmf(a, ABORT_TASK_SET, 933);
+    await a.closedWithin(3000);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(250);
+    expect(await a.silence((p) => opcodeOf(p) === TMF_RESPONSE || ittOf(p) === w.itt, 50)).toBe(true);
+    expect(logged.some((l) => l.includes('R2T'))).toBe(true);
+    for (const lba of [20, 21, 22]) expect(await readBlock(b, lba)).toEqual(new Uint8Array(BS));
+  });
+});
