@@ -10,15 +10,14 @@
 //
 // This file owns the request path (submit, kick, completion, waiting for ring
 // room) and the driver's lifecycle. The request and completion types are
-// blk-request.ts; a queue's slots and setup are blk-queue.ts; the status
-// handshake and config reading of initialization are blk-init.ts.
+// blk-request.ts; a queue's slots and setup are blk-queue.ts; a request's
+// descriptor chain is blk-chain.ts; the status handshake and config reading of
+// initialization are blk-init.ts.
 
-import type { GuestRange } from './guest-memory.js';
 import type { GuestAllocator } from './guest-allocator.js';
-import type { SplitVirtqDriver, VirtqBuffer } from './split-ring-driver.js';
+import type { SplitVirtqDriver } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
 import {
-  VIRTIO_BLK_ID_BYTES,
   VIRTIO_BLK_S_IOERR,
   VIRTIO_BLK_S_OK,
   VIRTIO_BLK_S_UNSUPP,
@@ -29,7 +28,6 @@ import {
   VIRTIO_BLK_T_OUT,
   VIRTIO_BLK_T_WRITE_ZEROES,
   VirtioBlkReqHeader,
-  encodeDiscardSegments,
 } from './blk-wire.js';
 import type { VirtioBlkConfig } from './blk-config.js';
 import { VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_IMPLEMENTED_FEATURES, hasFeature } from './blk-features.js';
@@ -37,6 +35,7 @@ import { VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_NEEDS_RESET } from './device-st
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
 import { allocBlkQueue, type Queue, type Slot, type Waiter } from './blk-queue.js';
 import { negotiateDevice, readBlkConfig, setDriverOk } from './blk-init.js';
+import { BlkChainBuilder } from './blk-chain.js';
 
 /** Features this driver understands. */
 export const VIRTIO_BLK_DRIVER_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
@@ -67,13 +66,6 @@ export interface BlkDriverError {
   readonly reason: string;
 }
 
-/** A data buffer as #buffers builds it, reused request after request (the ring copies it before add() returns). */
-interface ScratchBuffer {
-  addr: number;
-  len: number;
-  write: boolean;
-}
-
 const STATUS_UNWRITTEN = 0xff;
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -96,14 +88,7 @@ export class VirtioBlkDriver {
   #broken: string | undefined;
   #configListeners: ((cfg: VirtioBlkConfig) => void)[] = [];
   #notifies = 0;
-  /**
-   * The chains #buffers hands to ring.add, by data buffer count, and their data
-   * buffers: add() writes them into the ring before it returns, so one set
-   * serves every request (no array and no object per buffer per request, and
-   * no length to set: a slow builtin).
-   */
-  readonly #chains: VirtqBuffer[][] = [];
-  readonly #scratch: ScratchBuffer[] = [];
+  readonly #chains: BlkChainBuilder;
   /** One DataView over guest memory for the request headers (the driver's own, always in bounds). */
   readonly #view: DataView;
 
@@ -116,6 +101,7 @@ export class VirtioBlkDriver {
       throw new RangeError(`publishEvery must be a positive integer, got ${opts.publishEvery}`);
     }
     this.#view = new DataView(opts.transport.memory.buffer);
+    this.#chains = new BlkChainBuilder(opts.transport, opts.allocator);
   }
 
   /** Runs the §3.1.1 initialization sequence and sets up the queues. */
@@ -239,7 +225,7 @@ export class VirtioBlkDriver {
     const slotIndex = queue.freeSlots.pop();
     if (slotIndex === undefined) return false;
     const slot = queue.slots[slotIndex] as Slot;
-    const buffers = this.#buffers(req, slot);
+    const buffers = this.#chains.build(req, slot);
     if (buffers === undefined) {
       queue.freeSlots.push(slotIndex);
       return false;
@@ -253,7 +239,7 @@ export class VirtioBlkDriver {
     v.setBigUint64(slot.header + VirtioBlkReqHeader.sector, sector, true);
     v.setUint8(slot.status, STATUS_UNWRITTEN);
     if (queue.ring.add(buffers, slot) === undefined) {
-      this.#freeExtra(slot);
+      this.#chains.freeExtra(slot);
       queue.freeSlots.push(slotIndex);
       return false;
     }
@@ -369,58 +355,6 @@ export class VirtioBlkDriver {
     return undefined;
   }
 
-  #buffers(req: BlkRequest, slot: Slot): readonly VirtqBuffer[] | undefined {
-    const header = slot.headerBuffer;
-    const status = slot.statusBuffer;
-    switch (req.type) {
-      case VIRTIO_BLK_T_IN:
-      case VIRTIO_BLK_T_OUT: {
-        const write = req.type === VIRTIO_BLK_T_IN;
-        const scratch = this.#scratch;
-        const n = req.data.length;
-        let chain = this.#chains[n];
-        if (chain === undefined) {
-          chain = Array.from({ length: n + 2 }, () => header);
-          this.#chains[n] = chain;
-        }
-        chain[0] = header;
-        for (let i = 0; i < n; i++) {
-          const r = req.data[i] as GuestRange;
-          let b = scratch[i];
-          if (b === undefined) {
-            b = { addr: 0, len: 0, write: false };
-            scratch.push(b);
-          }
-          b.addr = r.addr;
-          b.len = r.len;
-          b.write = write;
-          chain[i + 1] = b;
-        }
-        chain[n + 1] = status;
-        return chain;
-      }
-      case VIRTIO_BLK_T_FLUSH: return [header, status];
-      case VIRTIO_BLK_T_GET_ID:
-        if (req.data.len < VIRTIO_BLK_ID_BYTES) throw new RangeError(`GET_ID needs a ${VIRTIO_BLK_ID_BYTES}-byte buffer, got ${req.data.len}`);
-        return [header, { addr: req.data.addr, len: req.data.len, write: true }, status];
-      case VIRTIO_BLK_T_DISCARD:
-      case VIRTIO_BLK_T_WRITE_ZEROES: {
-        const bytes = encodeDiscardSegments(req.segments);
-        if (bytes.length === 0) throw new RangeError('discard/write-zeroes needs at least one segment');
-        const r = this.#alloc.alloc(bytes.length, 8);
-        if (r === undefined) return undefined;
-        this.transport.memory.copyIn(r.addr, bytes);
-        slot.extra = r.addr;
-        return [header, { addr: r.addr, len: bytes.length, write: false }, status];
-      }
-    }
-  }
-
-  #freeExtra(slot: Slot): void {
-    if (slot.extra !== undefined) this.#alloc.free(slot.extra);
-    slot.extra = undefined;
-  }
-
   #scheduleKick(queue: Queue, q: number): void {
     if (++queue.unpublished >= this.#publishEvery) this.kick(q);
     if (queue.kickScheduled) return;
@@ -470,7 +404,7 @@ export class VirtioBlkDriver {
   #complete(queue: Queue, slot: Slot, c: BlkCompletion): void {
     const fn = slot.done;
     slot.done = undefined;
-    this.#freeExtra(slot);
+    this.#chains.freeExtra(slot);
     queue.freeSlots.push(slot.index);
     fn?.(c);
   }

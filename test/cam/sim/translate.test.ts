@@ -19,7 +19,8 @@ import {
   featureMask,
 } from '../../../src/virtio/blk-features.js';
 import { VIRTIO_BLK_T_IN } from '../../../src/virtio/blk-wire.js';
-import { VirtioBlockCommandSet, blockStatus } from '../../../src/cam/sim/vtblk/translate.js';
+import { VirtioBlockCommandSet } from '../../../src/cam/sim/vtblk/translate.js';
+import { blockStatus } from '../../../src/cam/sim/vtblk/block-status.js';
 import { pattern, until } from './harness.js';
 
 interface Setup {

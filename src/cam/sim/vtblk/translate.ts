@@ -7,45 +7,26 @@
 // virtio_blk.c (vtblk_read_config, vtblk_request_execute) and Linux
 // drivers/block/virtio_blk.c (virtblk_probe, virtblk_get_cache_mode).
 //
-// Status mapping (one place, blockStatus below):
-//   VIRTIO_BLK_S_OK → ok; VIRTIO_BLK_S_UNSUPP → unsupported; IOERR, a status
-//   the device never wrote, and `aborted` (device reset, ring broken) → io-error.
-// The SCSI sense for each comes from the emulator's BLOCK_ERROR_TABLE; the SIM
-// overrides the outcome of CCBs it requeues or fails during recovery.
-//
-// This file owns the request path (transfers, queue choice and per-queue load,
-// the reset fence). What the config says (block size, segments, geometry, the
+// This file owns the request path (transfers, FLUSH, charging each request to
+// its queue, the reset fence). The status mapping (one place) is
+// block-status.ts. What the config says (block size, segments, geometry, the
 // write cache) is geometry.ts; guest data buffers (spares, waiting for memory,
 // quarantine) are data-buffers.ts; flush ordering across queues is
-// flush-order.ts.
+// flush-order.ts; the per-queue load and the queue choice are queue-load.ts;
+// DISCARD, WRITE_ZEROES and GET_ID are other-requests.ts.
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
 import { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
-import {
-  VIRTIO_BLK_ID_BYTES,
-  VIRTIO_BLK_S_OK,
-  VIRTIO_BLK_S_UNSUPP,
-  VIRTIO_BLK_SECTOR_SIZE,
-  VIRTIO_BLK_T_DISCARD,
-  VIRTIO_BLK_T_FLUSH,
-  VIRTIO_BLK_T_GET_ID,
-  VIRTIO_BLK_T_IN,
-  VIRTIO_BLK_T_OUT,
-  VIRTIO_BLK_T_WRITE_ZEROES,
-} from '../../../virtio/blk-wire.js';
+import { VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../virtio/blk-wire.js';
 import { DataLimits, blockGeometry, deviceReadOnly, setWriteCache, writeCacheEnabled } from './geometry.js';
 import { DataBufferPool } from './data-buffers.js';
 import { FlushOrder, type WriteEpoch } from './flush-order.js';
-
-/** The one mapping from a virtio-blk completion to a block status. */
-export function blockStatus(c: BlkCompletion): BlockStatus {
-  if (c.kind === 'aborted') return 'io-error';
-  if (c.status === VIRTIO_BLK_S_OK) return 'ok';
-  return c.status === VIRTIO_BLK_S_UNSUPP ? 'unsupported' : 'io-error';
-}
+import { QueueChoice, queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
+import { blockStatus } from './block-status.js';
+import { OtherRequests, type RequestPath } from './other-requests.js';
 
 /** What a {@link VirtioBlockCommandSet} runs on. */
 export interface VirtioBlockCommandSetOptions {
@@ -66,24 +47,6 @@ export interface VirtioBlockCommandSetOptions {
 
 const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
 const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
-
-/** One request queue's load from this set's requests, as {@link VirtioBlockCommandSet.queueStats} reports it. */
-export interface BlkQueueStats {
-  readonly queue: number;
-  /** The ring's descriptors. */
-  readonly ringSize: number;
-  /** Descriptors charged for requests on this queue, from request() until completion (waiting for ring room included). */
-  readonly held: number;
-  readonly maxHeld: number;
-  /** Requests issued on this queue and not completed (waiting for ring room included). */
-  readonly inFlight: number;
-  readonly maxInFlight: number;
-  /** Requests issued on this queue so far. */
-  readonly requests: number;
-}
-
-/** The mutable counters behind a BlkQueueStats, one object per queue (updated in place on every request). */
-type QueueLoad = { -readonly [K in keyof BlkQueueStats]: BlkQueueStats[K] };
 
 /** A promise over a callback-form operation (exactly one call of `done`); a synchronous throw rejects it. */
 function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
@@ -108,12 +71,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   readonly #maxDataSegments: number | undefined;
   /** Per request queue; the ring sizes are the same after every reset (same device, same options). */
   readonly #loads: readonly QueueLoad[];
-  /** Where the next queue choice starts looking, so that queues with equal room take turns (#pick). */
-  #nextQueue = 0;
+  readonly #choice: QueueChoice;
   #held = 0;
   readonly #flushOrder = new FlushOrder();
   readonly #limits: DataLimits;
   readonly #data: DataBufferPool;
+  readonly #other: OtherRequests;
   #fenced = false;
   #resetEpoch = 0;
   #lost = false;
@@ -123,17 +86,22 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     const max = opts.maxDataSegments;
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new RangeError(`maxDataSegments must be a positive integer, got ${max}`);
     const driver = opts.driver;
-    const queues = opts.queues ?? driver.queueCount;
-    if (!Number.isInteger(queues) || queues < 1 || queues > driver.queueCount) {
-      throw new RangeError(`queues must be an integer in 1..${driver.queueCount} (the queues the driver set up), got ${queues}`);
-    }
+    const loads = queueLoads(driver, opts.queues);
     this.driver = driver;
     this.memory = opts.memory;
     this.allocator = opts.allocator;
     this.#maxDataSegments = max;
     this.#limits = new DataLimits(driver);
     this.#data = new DataBufferPool(opts.allocator, this.#limits);
-    this.#loads = Array.from({ length: queues }, (_, queue) => ({ queue, ringSize: driver.queueSize(queue), held: 0, maxHeld: 0, inFlight: 0, maxInFlight: 0, requests: 0 }));
+    this.#loads = loads;
+    this.#choice = new QueueChoice(loads, driver);
+    const path: RequestPath = {
+      request: (req) => this.#request(req),
+      release: (r, c) => {
+        this.#release(r, c);
+      },
+    };
+    this.#other = new OtherRequests(path, opts.memory, this.#data, this.#limits, this.#flushOrder);
   }
 
   // ---- what the SIM needs beyond BlockCommandSet ----
@@ -290,38 +258,19 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
-    const perBlock = this.#perBlock();
-    const segments = ranges.map((r) => ({ sector: r.lba * BigInt(perBlock), numSectors: r.blocks * perBlock, unmap: false }));
-    return this.#writeRequest({ type: VIRTIO_BLK_T_DISCARD, segments });
+    return this.#other.discard(ranges);
   }
 
   writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
-    const perBlock = this.#perBlock();
-    const segments = [{ sector: range.lba * BigInt(perBlock), numSectors: range.blocks * perBlock, unmap }];
-    return this.#writeRequest({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments });
+    return this.#other.writeZeroes(range, unmap);
   }
 
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
-  async getId(): Promise<string | undefined> {
-    const ranges = await this.#data.alloc(VIRTIO_BLK_ID_BYTES);
-    const range = ranges?.[0];
-    if (range === undefined) return undefined;
-    this.memory.fill(range.addr, range.len);
-    const c = await this.#request({ type: VIRTIO_BLK_T_GET_ID, data: range });
-    const bytes = new Uint8Array(VIRTIO_BLK_ID_BYTES);
-    this.memory.copyOut(range.addr, bytes);
-    this.#release(range, c);
-    if (blockStatus(c) !== 'ok') return undefined;
-    const end = bytes.indexOf(0);
-    const id = new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
-    return id === '' ? undefined : id;
+  getId(): Promise<string | undefined> {
+    return this.#other.getId();
   }
 
   // ---- internals ----
-
-  #perBlock(): number {
-    return this.#limits.blockBytes / VIRTIO_BLK_SECTOR_SIZE;
-  }
 
   // The transfer path runs on callbacks, not promises: it runs for every READ
   // and WRITE, and each promise costs an object and a turn. Guest memory that
@@ -386,16 +335,6 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     }
   }
 
-  /** A DISCARD or WRITE_ZEROES: a write for the FLUSHes after it. */
-  async #writeRequest(req: BlkRequest): Promise<BlockStatus> {
-    const epoch = this.#flushOrder.writeStarted();
-    try {
-      return blockStatus(await this.#request(req));
-    } finally {
-      this.#flushOrder.writeDone(epoch);
-    }
-  }
-
   /**
    * Issues a FLUSH now when no write is outstanding (or there is one queue),
    * else once every write issued so far has completed (FlushOrder.holdFlush).
@@ -422,7 +361,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   /**
-   * Submits through the FIFO of the queue #pick chooses, charging the
+   * Submits through the FIFO of the queue QueueChoice picks, charging the
    * request's descriptors to it while it is out. `then` runs once, never
    * before #submit returns (the driver answers a broken ring at once; that
    * answer is deferred). A request that finds no room waits in that queue's
@@ -437,7 +376,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       });
       return;
     }
-    const q = this.#pick();
+    const q = this.#choice.pick();
     const load = this.#load(q);
     const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), q);
     this.#held += cost;
@@ -473,38 +412,6 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     } finally {
       submitting = false;
     }
-  }
-
-  /**
-   * The queue for the next request: the one with the most room, where room is
-   * what the ring has free and what our own charges leave free, whichever is
-   * less (a device or another user holding descriptors, requests waiting in
-   * the driver's FIFO). Most room keeps the rings evenly loaded, so a queue
-   * is full only when all are, and a request waits for ring room only then;
-   * a ring someone else sits on gets less. Among queues with equal room
-   * (every queue at light load) the scan starts after the last choice, so
-   * they take turns instead of queue 0 taking every request. Runs for every
-   * request: no allocation, one pass over the queues.
-   */
-  #pick(): number {
-    const loads = this.#loads;
-    // A driver that came back from a reset with fewer queues gets only those; none left: queue 0, which throws below.
-    const n = Math.min(loads.length, this.driver.queueCount);
-    if (n <= 1) return 0;
-    let q = this.#nextQueue < n ? this.#nextQueue : 0;
-    let best = q;
-    let bestRoom = -1;
-    for (let i = 0; i < n; i++) {
-      const load = loads[q] as QueueLoad;
-      const room = Math.min(this.driver.freeDescriptors(q), load.ringSize - load.held);
-      if (room > bestRoom) {
-        best = q;
-        bestRoom = room;
-      }
-      q = q + 1 === n ? 0 : q + 1;
-    }
-    this.#nextQueue = best + 1;
-    return best;
   }
 
   #load(q: number): QueueLoad {
