@@ -79,6 +79,14 @@ export type SessionOutput =
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
+/** The functions that act on a whole task set, during which the session holds new commands back (#fenced). */
+const TASK_SET_FUNCTIONS: ReadonlySet<number> = new Set([
+  TmfFunction.ABORT_TASK_SET,
+  TmfFunction.CLEAR_TASK_SET,
+  TmfFunction.LOGICAL_UNIT_RESET,
+  TmfFunction.TARGET_WARM_RESET,
+  TmfFunction.TARGET_COLD_RESET,
+]);
 
 export class Session {
   readonly #host: SessionHost;
@@ -95,6 +103,15 @@ export class Session {
    * ITTs, the oldest forgotten first.
    */
   readonly #owed = new Map<number, Set<number>>();
+  /**
+   * Task-set functions running (TASK_SET_FUNCTIONS). Meanwhile no waiting PDU is delivered and an immediate
+   * command waits in #deferred: a command sent after the function is not one it covers (RFC 7143 §4.2.3,
+   * affected tasks), yet once at the logical unit the unit's own abort would take it, and it would end with no
+   * response. Held back, it runs after the function's response instead. The window does not move meanwhile,
+   * so what waits stays bounded by the session depth.
+   */
+  #fenced = 0;
+  readonly #deferred: ScsiCommandPdu[] = [];
   #closed = false;
 
   constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
@@ -127,13 +144,14 @@ export class Session {
   command(cmd: ScsiCommandPdu): number | undefined {
     if (this.#tasks.has(cmd.itt)) return RejectReason.TASK_IN_PROGRESS;
     // Immediate commands bypass the window (§3.2.2.1); past the session depth they are refused (§11.17.1 06h).
-    if (cmd.immediate && this.#tasks.size >= this.#depth) return RejectReason.IMMEDIATE_COMMAND_REJECT;
+    if (cmd.immediate && this.#tasks.size + this.#deferred.length >= this.#depth) return RejectReason.IMMEDIATE_COMMAND_REJECT;
     // §13.11: immediate data only when ImmediateData=Yes; never more than FirstBurstLength.
     if (cmd.data.length > 0 && (!this.#limits.immediateData || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
     if (cmd.data.length > Math.min(this.#limits.firstBurstLength, cmd.expectedDataTransferLength)) return RejectReason.PROTOCOL_ERROR;
     if (!cmd.final && (this.#limits.initialR2T || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
     this.#inOrder(cmd.cmdSN, cmd.immediate, () => {
-      this.#run(cmd);
+      if (this.#fenced > 0) this.#deferred.push(cmd);
+      else this.#run(cmd);
     });
     return undefined;
   }
@@ -177,9 +195,15 @@ export class Session {
   /** A Task Management Function Request (§11.5). */
   taskManagement(req: TaskMgmtRequestPdu): void {
     this.#inOrder(req.cmdSN, req.immediate, () => {
-      void this.#tmf(req).then((response) => {
-        this.#send({ kind: 'tmf-response', itt: req.itt, response });
-      });
+      const fence = TASK_SET_FUNCTIONS.has(req.function);
+      if (fence) this.#fenced++;
+      void this.#tmf(req)
+        .then((response) => {
+          this.#send({ kind: 'tmf-response', itt: req.itt, response });
+        })
+        .finally(() => {
+          if (fence) this.#unfence();
+        });
     });
   }
 
@@ -228,6 +252,7 @@ export class Session {
   close(): void {
     this.#closed = true;
     this.#waiting.clear();
+    this.#deferred.length = 0;
     for (const t of this.#tasks.values()) t.abort();
     this.#owed.clear();
   }
@@ -244,14 +269,24 @@ export class Session {
     return true;
   }
 
-  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap. */
+  /** A task-set function has answered: what it held back runs, in the order it arrived. */
+  #unfence(): void {
+    if (--this.#fenced > 0) return;
+    for (const cmd of this.#deferred.splice(0)) this.#run(cmd);
+    this.#drainInOrder();
+  }
+
+  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap and no task-set function runs. */
   #drainInOrder(): void {
-    for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
+    while (this.#fenced === 0) {
+      const next = this.#waiting.get(this.#expCmdSN);
+      if (next === undefined) return;
       this.#waiting.delete(this.#expCmdSN);
       this.#expCmdSN = snAdd(this.#expCmdSN, 1);
       next();
     }
   }
+
 
   #run(cmd: ScsiCommandPdu): void {
     if (this.#closed) return;

@@ -102,6 +102,31 @@ describe('a task management function waits for the sender’s Data-Out', () => {
   });
 });
 
+describe('a command sent after a task-set function is not one it covers', () => {
+  it.each([
+    ['ABORT TASK SET', ABORT_TASK_SET, false],
+    ['CLEAR TASK SET', CLEAR_TASK_SET, false],
+    ['LOGICAL UNIT RESET', LOGICAL_UNIT_RESET, false],
+    ['ABORT TASK SET', ABORT_TASK_SET, true],
+  ] as const)('%s: a READ (immediate: %s) sent while the function waits for Data-Out runs after its response and is answered', async (_name, fn, immediate) => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 8);
+    tmf(a, fn, 934);
+    // The device would hold the READ: at the unit when the function acts, the unit's abort would take it.
+    t.held.on = true;
+    const read = a.command({ cdb: read10(20), read: true, edtl: BS, immediate });
+    expect(await a.silence((p) => ittOf(p) === 934 || ittOf(p) === read, 100)).toBe(true);
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(2 * BS).fill(0xdd), final: true });
+    expect(await tmfResponse(a, 934)).toBe(0);
+    t.held.on = false;
+    t.probe.releaseHeld();
+    const r = await a.result(read);
+    // Answered: after LOGICAL UNIT RESET with the reset's unit attention (CHECK CONDITION), else with the block.
+    expect({ status: r.status, bytes: r.data.length }).toEqual(fn === LOGICAL_UNIT_RESET ? { status: 0x02, bytes: 0 } : { status: 0, bytes: BS });
+  });
+});
+
 describe('a sender that never answers its R2T', () => {
   let stack: Stack | undefined;
   let server: IscsiServer | undefined;
