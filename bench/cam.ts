@@ -40,7 +40,7 @@ export interface CamBenchOptions {
 }
 
 /** Default interleaved rounds. */
-export const CAM_DEFAULT_ROUNDS = 3;
+export const CAM_DEFAULT_ROUNDS = 5;
 /** Warmup of a case's later slices: enough to fill its queue again. */
 const REFILL_MS = 50;
 

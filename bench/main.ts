@@ -2,7 +2,7 @@
 // baseline measured in the same run, and writes JSON, text and SVG results to
 // bench-results/. BENCH_DURATION_MS / BENCH_WARMUP_MS shorten or lengthen runs;
 // BENCH_ONLY=virtio-local|scsi-sbc|cam|worker runs one benchmark;
-// BENCH_CAM_ROUNDS sets the cam benchmark's interleaved rounds (3). The worker
+// BENCH_CAM_ROUNDS sets the cam benchmark's interleaved rounds (5). The worker
 // benchmark (bench/worker.ts) also runs fio when it is installed.
 //
 // `npm run bench -- --iscsi` runs only the iSCSI benchmark (bench/iscsi.ts):
