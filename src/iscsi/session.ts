@@ -12,7 +12,8 @@
 // later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 
 import { snAdd, snLe, snLt } from './serial.js';
-import { ScsiTask, type TaskAbortEnd, type TaskLimits, type TaskOutput } from './task.js';
+import { ScsiTask } from './task.js';
+import type { TaskAbortEnd, TaskLimits, TaskOutput } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';

@@ -69,7 +69,8 @@ export { encodeIscsiTransportId, transportIdLengthFault, IscsiTransportIdFormat,
 export { VpdPage } from './vpd.js';
 export { ModePageCode } from './mode-pages.js';
 export type { LogicalUnitInfo, LogicalBlockLength } from './device-info.js';
-export { SbcEmulator, type SbcResult, type ExecuteOptions } from './sbc/emulator.js';
+export { SbcEmulator } from './sbc/emulator.js';
+export type { SbcResult, ExecuteOptions } from './sbc/execute-api.js';
 export type { SbcEmulatorOptions } from './sbc/unit-description.js';
 export type {
   BlockCommandSet,

@@ -5,7 +5,8 @@
 // names (onPreempted), told before its status goes out.
 
 import { describe, expect, it } from 'vitest';
-import { ScsiTask, type TaskHooks, type TaskLimits, type TaskOutput } from '../../src/iscsi/task.js';
+import { ScsiTask } from '../../src/iscsi/task.js';
+import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 

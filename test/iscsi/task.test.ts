@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ScsiTask, type TaskLimits, type TaskOutput } from '../../src/iscsi/task.js';
+import { ScsiTask } from '../../src/iscsi/task.js';
+import type { TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 

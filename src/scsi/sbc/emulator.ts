@@ -9,14 +9,13 @@
 // promise steps. The class also holds the unit's state (started, mode
 // parameters, description, per-nexus conditions) and the operations that
 // change it (geometry refresh, resets, nexus loss, task set aborts).
-// Sense is encoded per the Control mode page's D_SENSE (fixed 70h/71h or
-// descriptor 72h/73h).
+// The options a transport passes with a command and the answer it gets back
+// (its sense encoded per D_SENSE) are in execute-api.ts.
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
 import { executesOnce, type CommandDescriptor } from '../cdb/registry.js';
 import { TaskManagementFunction } from '../cdb/rsoc.js';
-import { encodeSense, type SenseFormat } from '../sense-codec.js';
 import { Asc, senseNotReady, type AscAscq, type SenseData } from '../sense.js';
 import { ScsiStatus } from '../status.js';
 import type { LogicalUnitInfo } from '../device-info.js';
@@ -26,6 +25,7 @@ import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOpe
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
 import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit } from './context.js';
+import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
 import { lbaRangeFault, writeProtectFault } from './checks.js';
 import { Reservations } from './reservations.js';
 import { MEDIUM_NOT_PRESENT, Medium } from './medium.js';
@@ -37,44 +37,10 @@ import { abortTasks, type TaskAborter } from './task-abort.js';
 import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
 
-/** What a command ended with, as a transport carries it. */
-export interface SbcResult {
-  readonly status: ScsiStatus;
-  /** Encoded sense (CHECK CONDITION only), fixed or descriptor format per D_SENSE. */
-  readonly sense?: Uint8Array;
-  /** The same sense as a value. */
-  readonly senseData?: SenseData;
-  /** Data-In bytes, at most the ALLOCATION LENGTH / transfer length. */
-  readonly data?: Uint8Array;
-  /** PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the I_T nexuses it preempted, whose commands it aborted (SPC-5). */
-  readonly preempted?: readonly string[];
-}
-
 const NO_DATA = new Uint8Array(0);
 /** GOOD without data: what every fast-path WRITE answers (one object for all). */
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
 const NOT_READY_STOPPED = senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED);
-
-/** Options for one command. */
-export interface ExecuteOptions {
-  /** The Data-Out Buffer (what the initiator sent); bytes past what the command needs are ignored. */
-  readonly dataOut?: Uint8Array;
-  /** I_T nexus the command came from (unit attentions and deferred errors are per nexus); default `local`. */
-  readonly nexus?: string;
-  /**
-   * The nexus's TransportID (SPC-5), what READ FULL STATUS reports for its
-   * registration: 24 or more bytes, a multiple of 4 (a RangeError rejects the
-   * command otherwise). Default: an iSCSI name made from the nexus id (localTransportId).
-   */
-  readonly transportId?: Uint8Array;
-  /**
-   * Room for the Data-In the transport already has (CAM's data_ptr): a READ
-   * on the fast path transfers into its first bytes, and the answer's data is
-   * then a view of it. Any other command answers with a buffer of its own.
-   * Its bytes are unspecified after an answer that is not GOOD.
-   */
-  readonly dataIn?: Uint8Array;
-}
 
 const DEFAULT_NEXUS = 'local';
 const DEFAULT_TMFS: readonly TaskManagementFunction[] = [
@@ -440,15 +406,8 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   // Bound once: execute() attaches them to every command's promise.
-  readonly #toResult = (o: CommandOutcome): SbcResult => this.#result(o);
-  readonly #failed = (): SbcResult => this.#result(checkCondition(IMPLEMENTATION_FAILURE));
-
-  #result(outcome: CommandOutcome): SbcResult {
-    if (outcome.preempted !== undefined) return { status: outcome.status, preempted: outcome.preempted };
-    if (outcome.sense === undefined) return outcome.data === undefined ? { status: outcome.status } : { status: outcome.status, data: outcome.data };
-    const format: SenseFormat = this.#dSense ? 'descriptor' : 'fixed';
-    return { status: outcome.status, sense: encodeSense(outcome.sense, format), senseData: outcome.sense };
-  }
+  readonly #toResult = (o: CommandOutcome): SbcResult => toSbcResult(o, this.#dSense);
+  readonly #failed = (): SbcResult => toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense);
 
   #prepare(cdb: Uint8Array): Prepared {
     const commands = this.#commands;
@@ -493,8 +452,8 @@ export class SbcEmulator implements LogicalUnit {
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
     const finish = (status: BlockStatus | undefined): void => {
       this.locks.release(hold);
-      if (status === undefined) done(this.#result(checkCondition(IMPLEMENTATION_FAILURE)));
-      else if (status !== 'ok') done(this.#result(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba))));
+      if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense));
+      else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense));
       else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf });
     };
     const bcs = this.bcs;

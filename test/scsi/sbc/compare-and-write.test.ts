@@ -5,7 +5,8 @@
 // The Data-Out Buffer is the verify data then the write data, n blocks each.
 
 import { describe, expect, test } from 'vitest';
-import { SbcEmulator, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { DATA_PROTECT, ILLEGAL_REQUEST, MEDIUM_ERROR, MISCOMPARE, block, bytes, expectGood, expectSense, hex, unit } from './harness.js';
 import { HookedBlockSet, gate, settle, sleep } from './hooked-block-set.js';
 

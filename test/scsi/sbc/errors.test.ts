@@ -9,7 +9,8 @@ import { describe, expect, test } from 'vitest';
 import { BLOCK_ERROR_TABLE, UnitAttention, blockFailureSense, isResetCondition, type BlockOperation } from '../../../src/scsi/sbc/errors.js';
 import type { BlockFailure } from '../../../src/scsi/sbc/block-command-set.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
-import { SbcEmulator, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import {
   DATA_PROTECT,
   HARDWARE_ERROR,

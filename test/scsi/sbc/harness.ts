@@ -4,7 +4,8 @@
 // SKSV byte 15 bit 7, C/D bit 6, BPV bit 3, bit pointer 2..0, field pointer 16..17).
 
 import { expect } from 'vitest';
-import { SbcEmulator, type ExecuteOptions, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { ExecuteOptions, SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 

@@ -6,7 +6,8 @@
 // REMOVAL PREVENTED, 28h/00h NOT READY TO READY CHANGE).
 
 import { describe, expect, test } from 'vitest';
-import { SbcEmulator, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { HARDWARE_ERROR, ILLEGAL_REQUEST, NOT_READY, UNIT_ATTENTION, block, bytes, expectGood, expectSense, hex, unit, type Unit } from './harness.js';
 import { HookedBlockSet, gate, settle } from './hooked-block-set.js';
 

@@ -4,7 +4,8 @@
 // 15. The blocks become (old OR Data-Out), under an exclusive range lock.
 
 import { describe, expect, test } from 'vitest';
-import { SbcEmulator, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { DATA_PROTECT, ILLEGAL_REQUEST, MEDIUM_ERROR, block, bytes, expectGood, expectSense, hex, unit } from './harness.js';
 import { HookedBlockSet, gate, settle } from './hooked-block-set.js';
 

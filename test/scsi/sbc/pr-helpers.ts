@@ -4,7 +4,7 @@
 // driven as several I_T nexuses.
 
 import { expect } from 'vitest';
-import type { SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { bytes, hex, unit, type Unit } from './harness.js';
 import { z } from './spc-helpers.js';
 

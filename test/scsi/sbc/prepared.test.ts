@@ -3,7 +3,8 @@
 
 import { describe, expect, test } from 'vitest';
 import { UnitAttention } from '../../../src/scsi/sbc/errors.js';
-import { SbcEmulator, type ExecuteOptions, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { ExecuteOptions, SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { MemoryBlockSet } from '../../../src/scsi/sbc/memory-block-set.js';
 import type { BlockStatus } from '../../../src/scsi/sbc/block-command-set.js';
 import { HARDWARE_ERROR, bytes, hex, unit } from './harness.js';

@@ -6,7 +6,7 @@
 // (pr-helpers.ts); 53h/02h is MEDIUM REMOVAL PREVENTED.
 
 import { describe, test } from 'vitest';
-import type { SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { ILLEGAL_REQUEST, UNIT_ATTENTION, expectGood, expectSense, unit, type Unit } from './harness.js';
 import { CLEAR, PREEMPT, PREEMPT_AND_ABORT, REGISTER_AND_IGNORE, RESERVE, WE, EA, conflict, good, proutCdb, proutList } from './pr-helpers.js';
 

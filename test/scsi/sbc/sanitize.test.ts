@@ -8,7 +8,8 @@
 // COMMAND FAILED.
 
 import { describe, expect, test } from 'vitest';
-import { SbcEmulator, type SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import {
   DATA_PROTECT,
   ILLEGAL_REQUEST,

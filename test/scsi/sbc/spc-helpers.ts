@@ -3,7 +3,7 @@
 // and Data-In assertions that compare hex strings (readable diffs).
 
 import { expect } from 'vitest';
-import type { SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { bytes, expectGood, hex } from './harness.js';
 
 /** `n` zero bytes as hex ("00 00 …"); empty for 0. */

@@ -6,7 +6,7 @@
 
 import { describe, expect, test } from 'vitest';
 import type { MemoryBlockOp } from '../../../src/scsi/sbc/memory-block-set.js';
-import type { SbcResult } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import {
   DATA_PROTECT,
   HARDWARE_ERROR,

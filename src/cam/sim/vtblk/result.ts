@@ -21,7 +21,7 @@
 // as it is and is answered 0Eh/03h. Data-In lands in the issuer's buffer
 // when the CCB has one (data_ptr); `dataIn` is then a view of it.
 
-import type { SbcResult } from '../../../scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import { CAM_AUTOSNS_VALID, CamDir, CamStatus, CcbFlag, type ScsiIoCcb } from '../../xpt/sim-api.js';
 

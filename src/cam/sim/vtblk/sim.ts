@@ -14,7 +14,8 @@
 // entries.ts. This file is the SIM itself: the XPT function codes and the
 // XPT_SCSI_IO path from the CCB to the emulator and back.
 
-import { SbcEmulator, type ExecuteOptions, type SbcResult } from '../../../scsi/sbc/emulator.js';
+import { SbcEmulator } from '../../../scsi/sbc/emulator.js';
+import type { ExecuteOptions, SbcResult } from '../../../scsi/sbc/execute-api.js';
 import type { SbcEmulatorOptions } from '../../../scsi/sbc/unit-description.js';
 import type { AbortedCommandEnd, TaskAbortResult } from '../../../scsi/sbc/task-abort.js';
 import { ScsiStatus } from '../../../scsi/status.js';

@@ -1,0 +1,65 @@
+// What a SCSI task (task.ts) and its session exchange: the negotiated limits
+// its data phase follows (RFC 7143 §13), what it asks its connection to send
+// (R2T, Data-In, SCSI Response: §11.8, §11.7, §11.4), the hooks through which
+// it reports faults, owed Data-Out, preemptions and its end, and why a
+// Data-Out PDU was refused (§11.17.1).
+
+import type { Residual } from './pdu-types.js';
+
+/** The negotiated values a task's data phase follows (RFC 7143 §13). */
+export interface TaskLimits {
+  readonly initialR2T: boolean;
+  readonly immediateData: boolean;
+  readonly firstBurstLength: number;
+  readonly maxBurstLength: number;
+  readonly maxOutstandingR2T: number;
+  /** The initiator's MaxRecvDataSegmentLength: the largest Data-In segment we may send. */
+  readonly maxSendDataSegmentLength: number;
+}
+
+/**
+ * What a task asks its connection to send (the connection stamps StatSN,
+ * ExpCmdSN, MaxCmdSN), with the command's ITT and LUN already in: the session
+ * passes it on as it is.
+ */
+export type TaskOutput = { readonly itt: number; readonly lun: bigint } & (
+  | { readonly kind: 'r2t'; readonly r2tSN: number; readonly ttt: number; readonly bufferOffset: number; readonly length: number }
+  | {
+      readonly kind: 'data-in';
+      readonly dataSN: number;
+      readonly bufferOffset: number;
+      readonly data: Uint8Array;
+      readonly final: boolean;
+      readonly status: { readonly scsiStatus: number; readonly residual: Residual } | undefined;
+    }
+  | { readonly kind: 'response'; readonly status: number; readonly residual: Residual; readonly sense: Uint8Array | undefined; readonly expDataSN: number }
+);
+
+/**
+ * How an aborted task ends (SAM-5 aborting commands): without a response, or
+ * with a SCSI Response of TASK ABORTED status (the unit's TAS is 1 and
+ * another I_T nexus aborted it).
+ */
+export type TaskAbortEnd = 'no-status' | 'task-aborted';
+
+/** Where a task sends what it produces, and whom it tells of faults and of its end. */
+export interface TaskHooks {
+  readonly out: (o: TaskOutput) => void;
+  readonly onFault?: (e: unknown) => void;
+  readonly onFinish?: () => void;
+  /**
+   * The task ended with Data-Out still owed (it was aborted, or failed, before its data was all in): the
+   * Target Transfer Tags of its unanswered R2Ts, RESERVED_TAG for its unsolicited data. The initiator may
+   * still send that Data-Out. Runs just before onFinish.
+   */
+  readonly onDataOwed?: (ttts: readonly number[]) => void;
+  /**
+   * The logical unit completed the command GOOD having preempted these I_T nexuses and aborted their
+   * commands (PERSISTENT RESERVE OUT PREEMPT AND ABORT, SPC-5; ScsiAnswer.preempted). Runs before the
+   * task's status goes out, while the task is still at the unit.
+   */
+  readonly onPreempted?: (nexuses: readonly string[]) => void;
+}
+
+/** Why a Data-Out was not accepted; the connection answers with a Reject (RFC 7143 §11.17.1 reason 09h). */
+export type DataOutFault = 'unknown-ttt' | 'bad-datasn' | 'bad-offset' | 'too-much-data';

@@ -1,0 +1,52 @@
+// The SBC emulator as a transport sees it: what goes with one command
+// (ExecuteOptions) and what comes back (SbcResult), and how a handler's
+// CommandOutcome becomes that answer. Sense is encoded per the Control mode
+// page's D_SENSE (fixed 70h/71h or descriptor 72h/73h).
+// Spec: SAM-5 (status), SPC-5 (sense formats, D_SENSE, TransportID).
+
+import { encodeSense, type SenseFormat } from '../sense-codec.js';
+import type { SenseData } from '../sense.js';
+import type { ScsiStatus } from '../status.js';
+import type { CommandOutcome } from './context.js';
+
+/** What a command ended with, as a transport carries it. */
+export interface SbcResult {
+  readonly status: ScsiStatus;
+  /** Encoded sense (CHECK CONDITION only), fixed or descriptor format per D_SENSE. */
+  readonly sense?: Uint8Array;
+  /** The same sense as a value. */
+  readonly senseData?: SenseData;
+  /** Data-In bytes, at most the ALLOCATION LENGTH / transfer length. */
+  readonly data?: Uint8Array;
+  /** PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the I_T nexuses it preempted, whose commands it aborted (SPC-5). */
+  readonly preempted?: readonly string[];
+}
+
+/** Options for one command. */
+export interface ExecuteOptions {
+  /** The Data-Out Buffer (what the initiator sent); bytes past what the command needs are ignored. */
+  readonly dataOut?: Uint8Array;
+  /** I_T nexus the command came from (unit attentions and deferred errors are per nexus); default `local`. */
+  readonly nexus?: string;
+  /**
+   * The nexus's TransportID (SPC-5), what READ FULL STATUS reports for its
+   * registration: 24 or more bytes, a multiple of 4 (a RangeError rejects the
+   * command otherwise). Default: an iSCSI name made from the nexus id (localTransportId).
+   */
+  readonly transportId?: Uint8Array;
+  /**
+   * Room for the Data-In the transport already has (CAM's data_ptr): a READ
+   * on the fast path transfers into its first bytes, and the answer's data is
+   * then a view of it. Any other command answers with a buffer of its own.
+   * Its bytes are unspecified after an answer that is not GOOD.
+   */
+  readonly dataIn?: Uint8Array;
+}
+
+/** `outcome` as a transport carries it, its sense encoded in descriptor format when `dSense` (D_SENSE) is set, else fixed. */
+export function toSbcResult(outcome: CommandOutcome, dSense: boolean): SbcResult {
+  if (outcome.preempted !== undefined) return { status: outcome.status, preempted: outcome.preempted };
+  if (outcome.sense === undefined) return outcome.data === undefined ? { status: outcome.status } : { status: outcome.status, data: outcome.data };
+  const format: SenseFormat = dSense ? 'descriptor' : 'fixed';
+  return { status: outcome.status, sense: encodeSense(outcome.sense, format), senseData: outcome.sense };
+}
