@@ -19,17 +19,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { field32, ittOf, opcodeOf, type RawPdu, type TestInitiator } from './initiator.js';
-import { BS, senseOfTur as ua, sessionsTargets, tur } from './two-sessions.js';
+import { BS, readBlock, senseOfTur as ua, sessionsTargets, tur, writeAwaitingData } from './two-sessions.js';
 import { initiatorPort } from '../../src/iscsi/nexus.js';
 import { CamStatus } from '../../src/cam/status.js';
 import type { PassPeriph } from '../../src/cam/periph/pass.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:preempt-abort';
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
-const write10 = (lba: number, blocks = 1): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
-/** Opcodes (§11.2.1.2): SCSI Response, R2T, Reject. */
+/** Opcodes (§11.2.1.2): SCSI Response, Reject. */
 const SCSI_RESPONSE = 0x21;
-const R2T = 0x31;
 const REJECT = 0x3f;
 /** SCSI status TASK ABORTED (SAM-5). */
 const TASK_ABORTED = 0x40;
@@ -65,24 +63,6 @@ function sendProut(ini: TestInitiator, p: { cdb: Uint8Array; data: Uint8Array })
 /** Registers `key` for `ini`'s I_T nexus (REGISTER, RESERVATION KEY 0). */
 async function register(ini: TestInitiator, key: bigint): Promise<void> {
   expect((await ini.result(sendProut(ini, prout(REGISTER, 0, 0n, key)))).status).toBe(0);
-}
-
-/** A WRITE (10) of `blocks` blocks at `lba` without immediate data, held at its R2T: the ITT and the R2T's Target Transfer Tag. */
-async function writeAwaitingData(ini: TestInitiator, lba: number, blocks = 1): Promise<{ itt: number; ttt: number }> {
-  const itt = ini.command({ cdb: write10(lba, blocks), write: true, edtl: blocks * BS });
-  const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
-  // R2T (§11.8): Buffer Offset at 40, Desired Data Transfer Length at 44.
-  expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, blocks * BS]);
-  return { itt, ttt: field32(r2t, 20) };
-}
-
-/** READ (10) of one block through `ini`, past any unit attention. */
-async function readBlock(ini: TestInitiator, lba: number): Promise<Uint8Array> {
-  for (let i = 0; i < 3; i++) {
-    const r = await ini.result(ini.command({ cdb: read10(lba), read: true, edtl: BS }));
-    if (r.status === 0) return r.data;
-  }
-  throw new Error(`READ of LBA ${lba} did not succeed`);
 }
 
 /** Fields of a SCSI Response (§11.4): flags (byte 1), Response, Status, ExpDataSN, Residual Count, data segment length. */

@@ -15,19 +15,17 @@
 // sessions go on. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestInitiator, field32, ittOf, opcodeOf } from './initiator.js';
-import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, type SessionsTarget } from './two-sessions.js';
+import { TestInitiator, ittOf, opcodeOf } from './initiator.js';
+import { BS, readBlock, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tmf-data-out';
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
-const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
-/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T, Reject. */
+/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, Reject. */
 const SCSI_RESPONSE = 0x21;
 const TMF_RESPONSE = 0x22;
-const R2T = 0x31;
 const REJECT = 0x3f;
 /** Task Management Function Request functions (§11.5.1). */
 const ABORT_TASK_SET = 2;
@@ -51,24 +49,6 @@ async function login(port: number, iqn: string, isid: bigint): Promise<TestIniti
   return ini;
 }
 
-/** A three-block WRITE (10) at `lba` without immediate data, held at its first R2T (two blocks): the ITT and the R2T's Target Transfer Tag. */
-async function writeAwaitingData(ini: TestInitiator, lba: number): Promise<{ itt: number; ttt: number }> {
-  const itt = ini.command({ cdb: write10(lba, 3), write: true, edtl: 3 * BS });
-  const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
-  // R2T (§11.8): Buffer Offset at 40, Desired Data Transfer Length at 44.
-  expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, 2 * BS]);
-  return { itt, ttt: field32(r2t, 20) };
-}
-
-/** READ (10) of one block through `ini`, past any unit attention. */
-async function readBlock(ini: TestInitiator, lba: number): Promise<Uint8Array> {
-  for (let i = 0; i < 3; i++) {
-    const r = await ini.result(ini.command({ cdb: read10(lba), read: true, edtl: BS }));
-    if (r.status === 0) return r.data;
-  }
-  throw new Error(`READ of LBA ${lba} did not succeed`);
-}
-
 describe('a task management function waits for the sender’s Data-Out', () => {
   it.each([
     ['ABORT TASK SET', ABORT_TASK_SET],
@@ -77,7 +57,7 @@ describe('a task management function waits for the sender’s Data-Out', () => {
   ] as const)('%s: the response comes after the R2T is answered up to its F bit; no second R2T; the WRITE ends without a response and writes nothing', async (_name, fn) => {
     const t: SessionsTarget = await target(false);
     const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
-    const w = await writeAwaitingData(a, 8);
+    const w = await writeAwaitingData(a, 8, 3, 2);
     tmf(a, fn, 930);
     expect(await a.silence((p) => ittOf(p) === 930, 150)).toBe(true);
     // The first half of the burst: the tag is still owed its F bit.
@@ -94,7 +74,7 @@ describe('a task management function waits for the sender’s Data-Out', () => {
     const t = await target(false);
     const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
     const b = await login(t.server.address.port, IQN, 0x23d0_0000_00b2n);
-    const wb = await writeAwaitingData(b, 12);
+    const wb = await writeAwaitingData(b, 12, 3, 2);
     tmf(a, CLEAR_TASK_SET, 931);
     expect(await tmfResponse(a, 931)).toBe(0);
     expect(await b.silence((p) => ittOf(p) === wb.itt && opcodeOf(p) === SCSI_RESPONSE, 100)).toBe(true);
@@ -111,7 +91,7 @@ describe('a command sent after a task-set function is not one it covers', () => 
   ] as const)('%s: a READ (immediate: %s) sent while the function waits for Data-Out runs after its response and is answered', async (_name, fn, immediate) => {
     const t = await target(false);
     const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
-    const w = await writeAwaitingData(a, 8);
+    const w = await writeAwaitingData(a, 8, 3, 2);
     tmf(a, fn, 934);
     // The device would hold the READ: at the unit when the function acts, the unit's abort would take it.
     t.held.on = true;
@@ -148,7 +128,7 @@ describe('a sender that never answers its R2T', () => {
     });
     const a = await login(server.address.port, IQN, 0x23d0_0000_00a1n);
     const b = await login(server.address.port, IQN, 0x23d0_0000_00b2n);
-    const w = await writeAwaitingData(a, 20);
+    const w = await writeAwaitingData(a, 20, 3, 2);
     const sent = Date.now();
     tmf(a, ABORT_TASK_SET, 933);
     await a.closedWithin(3000);

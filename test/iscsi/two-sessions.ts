@@ -1,21 +1,25 @@
-// The fixture of the many-session iSCSI tests (task-set.test.ts,
-// task-aborted-status.test.ts): one target whose LUN runs on a backend that
-// can hold READs at the device, logins that clear the power-on unit
-// attention, and Task Management Function Requests and Responses built from
-// RFC 7143's tables (§11.5, §11.6).
+// The fixture of the many-session iSCSI tests (task-set, task-aborted-status,
+// preempt-abort, tmf-data-out, cut-short): one target whose LUN runs on a
+// backend that can hold READs at the device, logins that clear the power-on
+// unit attention, Task Management Function Requests and Responses built from
+// RFC 7143's tables (§11.5, §11.6), a WRITE held at its first R2T (§11.8), and
+// a READ past unit attentions.
 
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
-import { TestInitiator, bhsOf, ittOf, opcodeOf, pdu } from './initiator.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
 import { ProbeBackend } from '../stack/helpers.js';
 
 export const BS = 512;
 /** TEST UNIT READY. */
 export const tur = new Uint8Array(6);
-/** Task Management Function Response (§11.2.1.2). */
+/** Task Management Function Response and R2T (§11.2.1.2). */
 const TMF_RESPONSE = 0x22;
+const R2T = 0x31;
+const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
 
 export interface SessionsTarget {
   readonly probe: ProbeBackend;
@@ -98,4 +102,25 @@ export function tmf(ini: TestInitiator, fn: number, itt: number): void {
 /** The Task Management Function Response for `itt`: its Response field (byte 2). */
 export async function tmfResponse(ini: TestInitiator, itt: number): Promise<number> {
   return (await ini.next((p) => opcodeOf(p) === TMF_RESPONSE && ittOf(p) === itt)).bhs[2] ?? -1;
+}
+
+/**
+ * A WRITE (10) of `blocks` blocks at `lba` without immediate data, held at its first R2T, which asks for
+ * `firstBurst` blocks (MaxBurstLength): the ITT and the R2T's Target Transfer Tag.
+ */
+export async function writeAwaitingData(ini: TestInitiator, lba: number, blocks = 1, firstBurst = blocks): Promise<{ itt: number; ttt: number }> {
+  const itt = ini.command({ cdb: write10(lba, blocks), write: true, edtl: blocks * BS });
+  const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
+  // R2T (§11.8): Buffer Offset at 40, Desired Data Transfer Length at 44.
+  expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, firstBurst * BS]);
+  return { itt, ttt: field32(r2t, 20) };
+}
+
+/** READ (10) of one block through `ini`, past any unit attention. */
+export async function readBlock(ini: TestInitiator, lba: number): Promise<Uint8Array> {
+  for (let i = 0; i < 3; i++) {
+    const r = await ini.result(ini.command({ cdb: read10(lba), read: true, edtl: BS }));
+    if (r.status === 0) return r.data;
+  }
+  throw new Error(`READ of LBA ${lba} did not succeed`);
 }
