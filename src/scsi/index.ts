@@ -28,6 +28,7 @@ export { describeSense, senseText, ascText } from './sense-text.js';
 export {
   COMMANDS,
   lookupCommand,
+  executesOnce,
   validateCdb,
   restrictUsage,
   formatCommandTable,

@@ -2,7 +2,7 @@
 // imports exist and behave as the README says.
 
 import { describe, expect, test } from 'vitest';
-import { SbcEmulator, MemoryBlockSet, encodeRw, describeSense, ScsiStatus } from '../../../src/index.js';
+import { SbcEmulator, MemoryBlockSet, encodeRw, describeSense, executesOnce, ScsiStatus } from '../../../src/index.js';
 
 describe('README example', () => {
   test('a READ past the end reports the power-on unit attention first, then LBA OUT OF RANGE', async () => {
@@ -15,5 +15,14 @@ describe('README example', () => {
     const second = await lu.execute(cdb);
     expect(second.senseData && { key: second.senseData.key, asc: second.senseData.asc, ascq: second.senseData.ascq }).toEqual({ key: 5, asc: 0x21, ascq: 0 });
     expect(second.senseData && describeSense(second.senseData)).toMatch(/ILLEGAL REQUEST.*LOGICAL BLOCK ADDRESS OUT OF RANGE/);
+  });
+});
+
+describe('executesOnce, for an initiator\'s own retry policy', () => {
+  test('COMPARE AND WRITE and PERSISTENT RESERVE OUT must not be sent again after a timeout; READ may', () => {
+    // COMPARE AND WRITE 89h; PERSISTENT RESERVE OUT 5Fh, service action 00h REGISTER (SPC-5); READ (10) 28h.
+    expect(executesOnce(Uint8Array.of(0x89, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0))).toBe(true);
+    expect(executesOnce(Uint8Array.of(0x5f, 0, 0, 0, 0, 0, 0, 0, 0x18, 0))).toBe(true);
+    expect(executesOnce(Uint8Array.of(0x28, 0, 0, 0, 0, 7, 0, 0, 1, 0))).toBe(false);
   });
 });
