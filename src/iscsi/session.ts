@@ -80,13 +80,13 @@ export type SessionOutput =
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
-/** The functions that act on a whole task set, during which the session holds new commands back (#fenced). */
-const TASK_SET_FUNCTIONS: ReadonlySet<number> = new Set([
-  TmfFunction.ABORT_TASK_SET,
-  TmfFunction.CLEAR_TASK_SET,
-  TmfFunction.LOGICAL_UNIT_RESET,
-  TmfFunction.TARGET_WARM_RESET,
-  TmfFunction.TARGET_COLD_RESET,
+/** The functions that act on a whole task set, during which the session holds new commands to it back (#fences): one LUN's, or every LUN's. */
+const TASK_SET_FUNCTIONS: ReadonlyMap<number, 'lun' | 'all'> = new Map([
+  [TmfFunction.ABORT_TASK_SET, 'lun'],
+  [TmfFunction.CLEAR_TASK_SET, 'lun'],
+  [TmfFunction.LOGICAL_UNIT_RESET, 'lun'],
+  [TmfFunction.TARGET_WARM_RESET, 'all'],
+  [TmfFunction.TARGET_COLD_RESET, 'all'],
 ]);
 
 export class Session {
@@ -105,13 +105,15 @@ export class Session {
    */
   readonly #owed = new Map<number, Set<number>>();
   /**
-   * Task-set functions running (TASK_SET_FUNCTIONS). Meanwhile no waiting PDU is delivered and an immediate
-   * command waits in #deferred: a command sent after the function is not one it covers (RFC 7143 §4.2.3,
-   * affected tasks), yet once at the logical unit the unit's own abort would take it, and it would end with no
-   * response. Held back, it runs after the function's response instead. The window does not move meanwhile,
-   * so what waits stays bounded by the session depth.
+   * The task sets that functions of this session are acting on (TASK_SET_FUNCTIONS): a LUN number, or
+   * undefined for every LUN, once per running function. A command for one of them waits in #deferred: sent
+   * after the function, it is not one the function covers (RFC 7143 §4.2.3, affected tasks), yet once at the
+   * logical unit the unit's own abort would take it, and it would end with no response. Held back, it runs
+   * after the function's response instead, in the order it came. A deferred command counts against the
+   * window as a task does (maxCmdSN), so what waits stays bounded by the session depth; other LUNs' commands
+   * and the other PDUs go on.
    */
-  #fenced = 0;
+  readonly #fences: (number | undefined)[] = [];
   readonly #deferred: ScsiCommandPdu[] = [];
   #closed = false;
 
@@ -133,7 +135,7 @@ export class Session {
    * moves backwards: a started task raises ExpCmdSN and the task count together.
    */
   get maxCmdSN(): number {
-    const room = Math.max(0, this.#depth - this.#tasks.size);
+    const room = Math.max(0, this.#depth - this.#tasks.size - this.#deferred.length);
     return snAdd(this.#expCmdSN, room - 1);
   }
 
@@ -151,7 +153,7 @@ export class Session {
     if (cmd.data.length > Math.min(this.#limits.firstBurstLength, cmd.expectedDataTransferLength)) return RejectReason.PROTOCOL_ERROR;
     if (!cmd.final && (this.#limits.initialR2T || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
     this.#inOrder(cmd.cmdSN, cmd.immediate, () => {
-      if (this.#fenced > 0) this.#deferred.push(cmd);
+      if (this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
       else this.#run(cmd);
     });
     return undefined;
@@ -196,14 +198,16 @@ export class Session {
   /** A Task Management Function Request (§11.5). */
   taskManagement(req: TaskMgmtRequestPdu): void {
     this.#inOrder(req.cmdSN, req.immediate, () => {
-      const fence = TASK_SET_FUNCTIONS.has(req.function);
-      if (fence) this.#fenced++;
+      const scope = TASK_SET_FUNCTIONS.get(req.function);
+      // A LUN field that names no LUN fences nothing: the function answers LUN DOES NOT EXIST at once.
+      const fence = scope === undefined ? null : scope === 'all' ? undefined : (lunNumber(req.lun) ?? null);
+      if (fence !== null) this.#fences.push(fence);
       void this.#tmf(req)
         .then((response) => {
           this.#send({ kind: 'tmf-response', itt: req.itt, response });
         })
         .finally(() => {
-          if (fence) this.#unfence();
+          if (fence !== null) this.#unfence(fence);
         });
     });
   }
@@ -270,18 +274,24 @@ export class Session {
     return true;
   }
 
-  /** A task-set function has answered: what it held back runs, in the order it arrived. */
-  #unfence(): void {
-    if (--this.#fenced > 0) return;
-    for (const cmd of this.#deferred.splice(0)) this.#run(cmd);
-    this.#drainInOrder();
+  /** Whether a task-set function of this session is acting on LUN `lun`'s task set. */
+  #fenced(lun: number | undefined): boolean {
+    return this.#fences.some((f) => f === undefined || f === lun);
   }
 
-  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap and no task-set function runs. */
+  /** A task-set function has answered: the commands it held back and no other holds run, in the order they came. */
+  #unfence(fence: number | undefined): void {
+    this.#fences.splice(this.#fences.indexOf(fence), 1);
+    const held = this.#deferred.splice(0);
+    for (const cmd of held) {
+      if (this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
+      else this.#run(cmd);
+    }
+  }
+
+  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap. */
   #drainInOrder(): void {
-    while (this.#fenced === 0) {
-      const next = this.#waiting.get(this.#expCmdSN);
-      if (next === undefined) return;
+    for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
       this.#waiting.delete(this.#expCmdSN);
       this.#expCmdSN = snAdd(this.#expCmdSN, 1);
       next();

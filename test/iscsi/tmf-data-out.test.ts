@@ -15,7 +15,7 @@
 // sessions go on. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestInitiator, ittOf, opcodeOf } from './initiator.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
 import { BS, readBlock, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
@@ -23,9 +23,10 @@ import { IscsiServer } from '../../src/iscsi/server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tmf-data-out';
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
-/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, Reject. */
+/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, NOP-In, Reject. */
 const SCSI_RESPONSE = 0x21;
 const TMF_RESPONSE = 0x22;
+const NOP_IN = 0x20;
 const REJECT = 0x3f;
 /** Task Management Function Request functions (§11.5.1). */
 const ABORT_TASK_SET = 2;
@@ -104,6 +105,31 @@ describe('a command sent after a task-set function is not one it covers', () => 
     const r = await a.result(read);
     // Answered: after LOGICAL UNIT RESET with the reset's unit attention (CHECK CONDITION), else with the block.
     expect({ status: r.status, bytes: r.data.length }).toEqual(fn === LOGICAL_UNIT_RESET ? { status: 0x02, bytes: 0 } : { status: 0, bytes: BS });
+  });
+});
+
+describe('what a task-set function does not hold back', () => {
+  it('a NOP-Out sent while ABORT TASK SET waits for Data-Out is answered before the function is; a held READ keeps its place in the window', async () => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 8, 3, 2);
+    // NOP-Out (§11.18), not immediate: it takes a CmdSN, so it is delivered in CmdSN order. Its NOP-In carries MaxCmdSN at 32.
+    const ping = async (itt: number): Promise<number> => {
+      a.send(pdu(bhsOf([[0, 0x00, 1], [1, 0x80, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, a.cmdSN, 4], [28, a.expStatSN, 4]]), Uint8Array.of(7, 7)));
+      a.cmdSN = (a.cmdSN + 1) >>> 0;
+      const nopIn = await a.next((p) => opcodeOf(p) === NOP_IN && ittOf(p) === itt);
+      expect([...nopIn.data]).toEqual([7, 7]);
+      return field32(nopIn, 32);
+    };
+    const before = await ping(4343);
+    tmf(a, ABORT_TASK_SET, 935);
+    const read = a.command({ cdb: read10(30), read: true, edtl: BS });
+    // The ping's CmdSN opens the window by one; the held READ's does not, as a running task's would not.
+    expect(await ping(4344)).toBe((before + 1) >>> 0);
+    expect(await a.silence((p) => ittOf(p) === 935 || ittOf(p) === read, 50)).toBe(true);
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(2 * BS), final: true });
+    expect(await tmfResponse(a, 935)).toBe(0);
+    expect((await a.result(read)).status).toBe(0);
   });
 });
 
