@@ -115,6 +115,8 @@ export class Session {
    */
   readonly #fences: (number | undefined)[] = [];
   readonly #deferred: ScsiCommandPdu[] = [];
+  /** Woken when a task-set function ends (drain: the commands it held back are started then). */
+  readonly #unfenced: (() => void)[] = [];
   #closed = false;
 
   constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
@@ -217,9 +219,13 @@ export class Session {
     return this.#inOrder(cmdSN, immediate, run);
   }
 
-  /** Waits for every task to end (Logout, §11.14: commands before the Logout complete first). */
+  /** Waits for every task to end, held commands included (Logout, §11.14: commands before the Logout complete first). */
   async drain(): Promise<void> {
-    while (this.#tasks.size > 0) await Promise.all([...this.#tasks.values()].map((t) => t.done));
+    for (;;) {
+      if (this.#tasks.size > 0) await Promise.all([...this.#tasks.values()].map((t) => t.done));
+      else if (this.#deferred.length > 0) await new Promise<void>((resolve) => this.#unfenced.push(resolve));
+      else return;
+    }
   }
 
   /**
@@ -258,6 +264,7 @@ export class Session {
     this.#closed = true;
     this.#waiting.clear();
     this.#deferred.length = 0;
+    for (const wake of this.#unfenced.splice(0)) wake();
     for (const t of this.#tasks.values()) t.abort();
     this.#owed.clear();
   }
@@ -287,6 +294,7 @@ export class Session {
       if (this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
       else this.#run(cmd);
     }
+    for (const wake of this.#unfenced.splice(0)) wake();
   }
 
   /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap. */

@@ -23,10 +23,11 @@ import { IscsiServer } from '../../src/iscsi/server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tmf-data-out';
 const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
-/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, NOP-In, Reject. */
+/** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, NOP-In, Logout Response, Reject. */
 const SCSI_RESPONSE = 0x21;
 const TMF_RESPONSE = 0x22;
 const NOP_IN = 0x20;
+const LOGOUT_RESPONSE = 0x26;
 const REJECT = 0x3f;
 /** Task Management Function Request functions (§11.5.1). */
 const ABORT_TASK_SET = 2;
@@ -130,6 +131,23 @@ describe('what a task-set function does not hold back', () => {
     a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(2 * BS), final: true });
     expect(await tmfResponse(a, 935)).toBe(0);
     expect((await a.result(read)).status).toBe(0);
+  });
+});
+
+describe('Logout and a held command', () => {
+  it('a READ held back by ABORT TASK SET is answered before the Logout sent after it', async () => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 8, 3, 2);
+    tmf(a, ABORT_TASK_SET, 936);
+    const read = a.command({ cdb: read10(30), read: true, edtl: BS });
+    // Logout Request (§11.14), immediate, reason 0: close the session.
+    a.send(pdu(bhsOf([[0, 0x06 | 0x40, 1], [1, 0x80, 1], [16, 937, 4], [24, a.cmdSN, 4], [28, a.expStatSN, 4]])));
+    expect(await a.silence((p) => opcodeOf(p) === LOGOUT_RESPONSE, 100)).toBe(true);
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(2 * BS), final: true });
+    expect(await tmfResponse(a, 936)).toBe(0);
+    expect((await a.result(read)).status).toBe(0);
+    expect((await a.next((p) => opcodeOf(p) === LOGOUT_RESPONSE)).bhs[2]).toBe(0);
   });
 });
 
