@@ -230,6 +230,7 @@ const scenarioArb = fc.record({
   faultRate: fc.constantFrom(0, 0.2, 0.5),
   seed: fc.nat(),
   powerOn: fc.boolean(),
+  dSense: fc.boolean(),
 });
 
 /** A parameter list that mostly parses (UNMAP, MODE SELECT), patched into the CDB's PARAMETER LIST LENGTH. */
@@ -380,6 +381,17 @@ describe('SbcEmulator on random CDBs', () => {
         });
         const lu = await SbcEmulator.create(disk, { powerOnUnitAttention: sc.powerOn, maxCompareAndWriteBlocks: 4 });
         const bs = sc.blockSize;
+        if (sc.dSense) {
+          // Half the runs start with D_SENSE set, so descriptor-format sense is met by more than the random MODE SELECTs
+          // that happen to set it: MODE SELECT (6) with PF, a 4-byte header and the Control mode page (SPC-5: 0Ah,
+          // length 0Ah, byte 2 D_SENSE 04h | GLTSD 02h, byte 3 QUEUE ALGORITHM MODIFIER 1), past the power-on unit attention.
+          const select = Uint8Array.of(0x15, 0x10, 0, 0, 16, 0);
+          const list = Uint8Array.of(0, 0, 0, 0, 0x0a, 0x0a, 0x06, 0x10, 0, 0, 0, 0, 0, 0, 0, 0);
+          let r = await lu.execute(select, { dataOut: list, nexus: 'a' });
+          if (r.status === 0x02 && sc.powerOn) r = await lu.execute(select, { dataOut: list, nexus: 'a' });
+          expect(r.status, hex(r.sense)).toBe(0x00);
+          expect(lu.modeState().dSense).toBe(true);
+        }
 
         const one = async (raw: RawCmd): Promise<void> => {
           const cdb = buildCdb(lu, raw);
