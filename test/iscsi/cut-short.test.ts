@@ -13,14 +13,13 @@
 import { describe, expect, test } from 'vitest';
 import { opcodeOf, type TestInitiator } from './initiator.js';
 import { hex } from './hex.js';
-import { BS, senseOfTur, sessionsTargets, type SessionsTarget } from './two-sessions.js';
+import { BS, read10, senseOfTur, sessionsTargets, type SessionsTarget } from './two-sessions.js';
 import { resetDevice, until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:cut-short';
 const LBA = 7;
 /** COMPARE AND WRITE (SBC-4): 89h, LOGICAL BLOCK ADDRESS bytes 2..9, NUMBER OF LOGICAL BLOCKS byte 13. */
 const COMPARE_AND_WRITE = Uint8Array.of(0x89, 0, 0, 0, 0, 0, 0, 0, 0, LBA, 0, 0, 0, 1, 0, 0);
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** SCSI Response opcode (§11.4). */
 const SCSI_RESPONSE = 0x21;
 /**

@@ -19,13 +19,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { field32, ittOf, opcodeOf, type RawPdu, type TestInitiator } from './initiator.js';
-import { BS, readBlock, senseOfTur as ua, sessionsTargets, tur, writeAwaitingData } from './two-sessions.js';
+import { BS, read10, readBlock, senseOfTur as ua, sessionsTargets, tur, writeAwaitingData } from './two-sessions.js';
 import { initiatorPort } from '../../src/iscsi/nexus.js';
 import { CamStatus } from '../../src/cam/status.js';
 import type { PassPeriph } from '../../src/cam/periph/pass.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:preempt-abort';
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** Opcodes (§11.2.1.2): SCSI Response, Reject. */
 const SCSI_RESPONSE = 0x21;
 const REJECT = 0x3f;

@@ -19,14 +19,13 @@
 import { describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
-import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, tur } from './two-sessions.js';
+import { BS, read10, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, tur } from './two-sessions.js';
 import { until } from '../stack/helpers.js';
 import { runServe, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli } from '../../src/cli/serve-args.js';
 import { capture } from '../cli/capture.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tas';
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 const write10 = (lba: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** MODE SENSE (6) (SPC-5): DBD 1 (byte 1 bit 3), PC 00b and PAGE CODE 0Ah (Control), ALLOCATION LENGTH 64. */
 const MODE_SENSE_CONTROL = Uint8Array.of(0x1a, 0x08, 0x0a, 0, 64, 0);

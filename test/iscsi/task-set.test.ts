@@ -11,11 +11,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { field32, ittOf, opcodeOf } from './initiator.js';
-import { BS, senseOfTur as ua, sessionsTargets, tmf, tmfResponse } from './two-sessions.js';
+import { BS, read10, senseOfTur as ua, sessionsTargets, tmf, tmfResponse } from './two-sessions.js';
 import { until } from '../stack/helpers.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:task-set';
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 const write10 = (lba: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** R2T opcode (§11.2.1.2). */
 const R2T = 0x31;

@@ -16,13 +16,12 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
-import { BS, readBlock, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
+import { BS, read10, readBlock, senseOfTur as ua, sessionsTargets, tmf, tmfResponse, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tmf-data-out';
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 /** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, NOP-In, Logout Response, Reject. */
 const SCSI_RESPONSE = 0x21;
 const TMF_RESPONSE = 0x22;

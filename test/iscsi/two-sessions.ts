@@ -18,7 +18,8 @@ export const tur = new Uint8Array(6);
 /** Task Management Function Response and R2T (§11.2.1.2). */
 const TMF_RESPONSE = 0x22;
 const R2T = 0x31;
-const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
+/** READ (10) of one block at `lba` (< 256). */
+export const read10 = (lba: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0);
 const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
 
 export interface SessionsTarget {
