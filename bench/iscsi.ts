@@ -1,7 +1,7 @@
 // Benchmark: 4 KiB random reads over iSCSI with libiscsi's iscsi-perf, at
 // queue depth 1, 8 and 32, against `vtcam serve` (file backend) on each
-// transport — local (image I/O through the thread pool, and with --io sync on
-// the event loop), and worker with one and two queues — and, in the same
+// transport — local with each --io (auto, the default; async, through the
+// thread pool; sync, on the event loop), and worker — and, in the same
 // run, against tgt on an image of the same size: IOPS, and each vtcam as a
 // fraction of tgt at the same depth.
 //
@@ -33,20 +33,20 @@ export interface IscsiVtcamVariant {
   readonly name: string;
   readonly transport: 'local' | 'worker';
   readonly queues: number;
-  /** `--io` on transport local. */
-  readonly io?: 'sync';
+  /** `--io` on transport local (absent: serve's default, auto). */
+  readonly io?: 'async' | 'sync';
 }
 
 /**
- * The vtcam rows, each against tgt: the transports `vtcam serve --transport` offers — local with the
- * image read through the thread pool (the default) and on the event loop (`--io sync`), worker with
- * one and two queues.
+ * The vtcam rows, each against tgt: the transports `vtcam serve --transport` offers — local with each
+ * `--io` (auto, the default: on the event loop while the page cache answers; async, the thread pool;
+ * sync, always on the event loop), and worker with one queue (a second queue gained nothing on two cores).
  */
 export const ISCSI_VTCAM_VARIANTS: readonly IscsiVtcamVariant[] = [
   { name: 'vtcam local (file)', transport: 'local', queues: 1 },
+  { name: 'vtcam local io async (file)', transport: 'local', queues: 1, io: 'async' },
   { name: 'vtcam local io sync (file)', transport: 'local', queues: 1, io: 'sync' },
   { name: 'vtcam worker q1 (file)', transport: 'worker', queues: 1 },
-  { name: 'vtcam worker q2 (file)', transport: 'worker', queues: 2 },
 ];
 export const ISCSI_DEPTHS = [1, 8, 32] as const;
 /** Per point and round when BENCH_DURATION_MS is unset: 3 rounds × 15 points × 5 s plus warmups and start-up is about 4 min. */

@@ -18,7 +18,7 @@ export interface ServeChap {
 /** Where the virtio-blk device runs: createStack's `transport`. */
 export type ServeTransport = 'local' | 'worker';
 /** How the device reaches an image file on transport local: FileBackend's `io`. */
-export type ServeIo = 'async' | 'sync';
+export type ServeIo = 'auto' | 'async' | 'sync';
 
 export interface ServeArgs {
   /** An image file (file backend), or undefined for a memory disk. */
@@ -35,8 +35,8 @@ export interface ServeArgs {
   /** Transport worker: microseconds an idle device worker polls its doorbell before sleeping; undefined for the stack's default. */
   readonly pollUs: number | undefined;
   /**
-   * Image I/O on transport local: 'async' (the libuv thread pool, the default)
-   * or 'sync' (pread/pwrite on the event loop; see DEFAULT_SERVE_IO).
+   * Image I/O on transport local: 'auto' (the default), 'async' (the libuv
+   * thread pool) or 'sync' (pread/pwrite on the event loop); see DEFAULT_SERVE_IO.
    */
   readonly io: ServeIo;
   /**
@@ -88,15 +88,18 @@ export const ISCSI_PORT = 3260;
  */
 export const DEFAULT_SERVE_TRANSPORT: ServeTransport = 'local';
 /**
- * Image I/O on transport local when --io is not given: async, through libuv's
- * thread pool, so a read that has to wait for the disk stalls only itself.
- * `--io sync` does pread/pwrite on the event loop instead: no thread hop per
- * request, 1.5–2× the IOPS at QD 8 and 32 when the image is in the page
- * cache (`npm run bench -- --iscsi`), but a request that waits for the disk
- * holds up every session until it is done. Device workers (transport
+ * Image I/O on transport local when --io is not given: auto. `--io async`
+ * goes through libuv's thread pool, so a read that waits for the disk stalls
+ * only itself. `--io sync` does pread/pwrite on the event loop: no thread hop
+ * per request, about twice the IOPS at QD 8 and 32 when the image is in the
+ * page cache (`npm run bench -- --iscsi`), but a request that waits for the
+ * disk holds up every session until it is done. `--io auto` is sync while the
+ * calls come back at page-cache speed and async for a back-off after a few
+ * do not (FileBackend io 'auto', SyncGate), so a cold image costs a few
+ * stalls per back-off, not one per request. Device workers (transport
  * worker) always do blocking I/O in their own threads.
  */
-export const DEFAULT_SERVE_IO: ServeIo = 'async';
+export const DEFAULT_SERVE_IO: ServeIo = 'auto';
 /** Most request queues --queues takes: far more than cores, so the limit never binds a real setup. */
 export const MAX_SERVE_QUEUES = 64;
 /** Most --poll-us: 10 ms of spinning per idle spell already costs a core for little. */
@@ -123,9 +126,10 @@ Serve options:
   --queues N            request queues (VIRTIO_BLK_F_MQ), 1..${MAX_SERVE_QUEUES} (default 1); worker: one thread each
   --poll-us N           transport worker: microseconds an idle device worker polls before
                         sleeping, 0..${MAX_SERVE_POLL_US} (default 0: sleep at once)
-  --io async|sync       transport local, --image: image I/O through the thread pool (async) or
+  --io auto|async|sync  transport local, --image: image I/O through the thread pool (async),
                         pread/pwrite on the event loop (sync: faster from the page cache, but a
-                        disk wait stalls every session) (default ${DEFAULT_SERVE_IO})
+                        disk wait stalls every session), or sync while the image answers from
+                        the page cache and async for a while when it stops (auto) (default ${DEFAULT_SERVE_IO})
   --max-bandwidth RATE  limit the disk's reads, writes and write-zeroes together to RATE bytes per
                         second, e.g. 32M (binary units), as a slower unit would be; transport local
   --read-only           export the disk write-protected
@@ -218,14 +222,16 @@ function checkChap(v: Readonly<Partial<Record<'chap-user' | 'chap-secret' | 'cha
 }
 
 /** --max-bandwidth in bytes per second (undefined when not given), or why it cannot be. */
-function checkMaxBandwidth(text: string | undefined, transport: ServeTransport, io: ServeIo): number | string | undefined {
+function checkMaxBandwidth(text: string | undefined, transport: ServeTransport, io: ServeIo | undefined): number | string | undefined {
   if (text === undefined) return undefined;
   const rate = parseSize(text);
   if (rate === undefined) return `--max-bandwidth must be a positive rate in bytes per second such as 32M or 500K, got '${text}'`;
   // The limit is one token bucket in the main thread; device workers open the medium on their own, outside it.
   if (transport === 'worker') return '--max-bandwidth applies to transport local: device workers do their I/O in their own threads, outside the limit (drop --transport worker)';
-  // A limited disk must be able to wait between requests, so the device takes its asynchronous path: --io sync would do nothing.
-  if (io === 'sync') return '--max-bandwidth and --io sync do not combine: a limited disk waits between requests, so its I/O goes through the thread pool (drop --io sync)';
+  // A limited disk must be able to wait between requests, so the device takes its asynchronous path: --io sync or auto would do nothing.
+  if (io === 'sync' || io === 'auto') {
+    return `--max-bandwidth and --io ${io} do not combine: a limited disk waits between requests, so its I/O goes through the thread pool (drop --io ${io})`;
+  }
   return rate;
 }
 
@@ -269,10 +275,11 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   }
   if (v.image?.length === 0) return fail('--image needs a path');
   const io = v.io ?? DEFAULT_SERVE_IO;
-  if (io !== 'async' && io !== 'sync') return fail(`--io must be async or sync, got '${io}'`);
+  if (io !== 'auto' && io !== 'async' && io !== 'sync') return fail(`--io must be auto, async or sync, got '${io}'`);
   if (v.io !== undefined && v.image === undefined) return fail('--io applies to an image file (--image PATH); a memory disk is read and written in place');
   if (v.io !== undefined && transport === 'worker') return fail('--io applies to transport local; device workers always do blocking I/O in their own threads (drop --io)');
-  const maxBandwidth = checkMaxBandwidth(v['max-bandwidth'], transport, io);
+  // Only an --io given on the command line conflicts: the default yields to the limit.
+  const maxBandwidth = checkMaxBandwidth(v['max-bandwidth'], transport, v.io === undefined ? undefined : io);
   if (typeof maxBandwidth === 'string') return fail(maxBandwidth);
   let size: number | undefined;
   if (v.size !== undefined) {

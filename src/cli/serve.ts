@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import { isIPv6 } from 'node:net';
 import { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig } from '../iscsi/server.js';
 import { createStack, type Stack } from '../stack.js';
-import { FileBackend } from '../virtio/device/backends/file.js';
+import { FileBackend, type FileBackendIo } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../virtio/device/backends/shared-memory.js';
 import { ThrottledBackend } from '../virtio/device/backends/throttled.js';
@@ -75,6 +75,13 @@ function errorCode(e: unknown): string | undefined {
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** What the banner says of each FileBackend io mode on transport local. */
+const IO_LABEL: Readonly<Record<FileBackendIo, string>> = {
+  async: '',
+  sync: ' (io sync: pread/pwrite on the event loop)',
+  auto: ' (io auto: on the event loop while the page cache answers)',
+};
+
 async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   if (args.image === undefined) {
     const medium = { blocks: (args.size ?? DEFAULT_SERVE_SIZE) / args.blockSize, blockSize: args.blockSize, readOnly: args.readOnly };
@@ -101,8 +108,11 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   if (existing !== undefined && existing >= 0 && args.size !== undefined && existing !== args.size) {
     io.error(`image ${path} exists (${existing} bytes); --size is ignored`);
   }
+  // A device worker opens its own handle, and a limited disk waits between requests (ThrottledBackend has no
+  // synchronous forms): either way this handle's I/O goes through the thread pool, and the banner should say so.
+  const fileIo = args.transport === 'local' && args.maxBandwidth === undefined ? args.io : 'async';
   const b = await FileBackend.open(path, {
-    io: args.io,
+    io: fileIo,
     readOnly: args.readOnly,
     blockSize: args.blockSize,
     ...(args.size === undefined ? {} : { create: { size: args.size } }),
@@ -112,7 +122,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
     return undefined;
   }
   // From the backend itself: what the banner says is what the device will do.
-  const ioLabel = args.transport === 'local' && b.readSync !== undefined ? ' (io sync: pread/pwrite on the event loop)' : '';
+  const ioLabel = IO_LABEL[b.io];
   return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}${ioLabel}` };
 }
 

@@ -117,12 +117,12 @@ describe('procStatCpuTicks', () => {
 });
 
 describe('the vtcam rows', () => {
-  it('local (thread-pool and --io sync image I/O), and worker with one and two queues, each its own row; progress counts start-up, a warmup and three depths per target and round', () => {
+  it('local with the default io (auto), --io async and --io sync, and worker with one queue, each its own row; progress counts start-up, a warmup and three depths per target and round', () => {
     expect(ISCSI_VTCAM_VARIANTS.map((v) => [v.name, v.transport, v.queues, v.io])).toEqual([
       ['vtcam local (file)', 'local', 1, undefined],
+      ['vtcam local io async (file)', 'local', 1, 'async'],
       ['vtcam local io sync (file)', 'local', 1, 'sync'],
       ['vtcam worker q1 (file)', 'worker', 1, undefined],
-      ['vtcam worker q2 (file)', 'worker', 2, undefined],
     ]);
     expect(iscsiCases(1)).toBe(1 + 5 + 5 * 3);
     expect(iscsiCases(3)).toBe(1 + 5 + 3 * 5 * 3);

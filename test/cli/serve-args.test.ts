@@ -16,7 +16,7 @@ const DEFAULTS = {
   transport: 'local',
   queues: 1,
   pollUs: undefined,
-  io: 'async',
+  io: 'auto',
   maxBandwidth: undefined,
   readOnly: false,
   thin: false,
@@ -51,7 +51,7 @@ describe('parseServeCli', () => {
         transport: 'worker',
         queues: 4,
         pollUs: 50,
-        io: 'async',
+        io: 'auto',
         maxBandwidth: undefined,
         readOnly: true,
         thin: true,
@@ -78,10 +78,11 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--block-size', '4096'])).toMatchObject({ ok: true, args: { physicalBlockSize: 4096 } });
   });
 
-  test('--io async|sync with an image on transport local', () => {
+  test('--io auto|async|sync with an image on transport local; auto by default', () => {
     expect(parseServeCli(['--image', 'disk.img', '--io', 'sync'])).toMatchObject({ ok: true, args: { transport: 'local', io: 'sync' } });
     expect(parseServeCli(['--image', 'disk.img', '--transport', 'local', '--io', 'async'])).toMatchObject({ ok: true, args: { io: 'async' } });
-    expect(parseServeCli(['--image', 'disk.img'])).toMatchObject({ ok: true, args: { io: 'async' } });
+    expect(parseServeCli(['--image', 'disk.img', '--io', 'auto'])).toMatchObject({ ok: true, args: { io: 'auto' } });
+    expect(parseServeCli(['--image', 'disk.img'])).toMatchObject({ ok: true, args: { io: 'auto' } });
   });
 
   test('--max-bandwidth: bytes per second in the --size units, on a memory disk or an image with --io async', () => {
@@ -90,6 +91,8 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--max-bandwidth', '500KiB'])).toMatchObject({ ok: true, args: { maxBandwidth: 500 * 1024 } });
     expect(parseServeCli(['--max-bandwidth', '2g', '--transport', 'local'])).toMatchObject({ ok: true, args: { maxBandwidth: 2 * 2 ** 30 } });
     expect(parseServeCli(['--image', 'disk.img', '--io', 'async', '--max-bandwidth', '32M'])).toMatchObject({ ok: true, args: { io: 'async', maxBandwidth: 32 * 2 ** 20 } });
+    // The default io yields to the limit (the limited disk takes the thread pool); only a given --io sync or auto conflicts.
+    expect(parseServeCli(['--image', 'disk.img', '--max-bandwidth', '32M'])).toMatchObject({ ok: true, args: { io: 'auto', maxBandwidth: 32 * 2 ** 20 } });
     expect(parseServeCli(['--read-only', '--thin', '--max-bandwidth', String(Number.MAX_SAFE_INTEGER)])).toMatchObject({ ok: true, args: { maxBandwidth: Number.MAX_SAFE_INTEGER } });
   });
 
@@ -159,9 +162,9 @@ describe('parseServeCli', () => {
     [['--queues', ''], /--queues must be a whole number/],
     [['--queues', '-1'], /Option '--queues' argument is ambiguous/],
     [['--poll-us', '50'], /--poll-us applies to transport worker only \(device worker threads\), not local; use --transport worker or drop --poll-us/],
-    [['--image', 'disk.img', '--io', 'direct'], /--io must be async or sync, got 'direct'/],
-    [['--image', 'disk.img', '--io', 'SYNC'], /--io must be async or sync, got 'SYNC'/],
-    [['--image', 'disk.img', '--io', ''], /--io must be async or sync, got ''/],
+    [['--image', 'disk.img', '--io', 'direct'], /--io must be auto, async or sync, got 'direct'/],
+    [['--image', 'disk.img', '--io', 'SYNC'], /--io must be auto, async or sync, got 'SYNC'/],
+    [['--image', 'disk.img', '--io', ''], /--io must be auto, async or sync, got ''/],
     [['--io', 'sync'], /--io applies to an image file \(--image PATH\); a memory disk is read and written in place/],
     [['--image', 'disk.img', '--transport', 'worker', '--io', 'sync'], /--io applies to transport local; device workers always do blocking I\/O in their own threads \(drop --io\)/],
     [['--transport', 'local', '--poll-us', '0'], /--poll-us applies to transport worker only/],
@@ -174,6 +177,7 @@ describe('parseServeCli', () => {
     [['--max-bandwidth', '99999999T'], /^--max-bandwidth must be a positive rate/],
     [['--max-bandwidth', '32M', '--transport', 'worker'], /^--max-bandwidth applies to transport local: device workers do their I\/O in their own threads, outside the limit \(drop --transport worker\)$/],
     [['--max-bandwidth', '32M', '--image', 'disk.img', '--io', 'sync'], /^--max-bandwidth and --io sync do not combine: a limited disk waits between requests, so its I\/O goes through the thread pool \(drop --io sync\)$/],
+    [['--max-bandwidth', '32M', '--image', 'disk.img', '--io', 'auto'], /^--max-bandwidth and --io auto do not combine: a limited disk waits between requests, so its I\/O goes through the thread pool \(drop --io auto\)$/],
     [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
     [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
     [['--transport', 'worker', '--poll-us', ''], /--poll-us must be a whole number of microseconds/],

@@ -289,7 +289,7 @@ describe('--image', () => {
     const path = join(dir, 'new.img');
     const { run } = await serve(['--image', path, '--size', '4M'], p, io);
     expect(statSync(path).size).toBe(4 * 2 ** 20);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) · 4 MiB · read-write · fully provisioned`);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) (io auto: on the event loop while the page cache answers) · 4 MiB · read-write · fully provisioned`);
     const w = await cmd(p.pass(), WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512).fill(0xa5));
     expect(w.scsiStatus).toBe(0);
     p.signal('SIGTERM');
@@ -304,7 +304,7 @@ describe('--image', () => {
     writeFileSync(path, new Uint8Array(2 * 2 ** 20));
     const { run } = await serve(['--image', path, '--size', '8M'], p, io);
     expect(io.errors).toEqual([`image ${path} exists (2097152 bytes); --size is ignored`]);
-    expect(io.lines[3]).toBe(`  disk    file ${path} · 2 MiB · read-write · fully provisioned`);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (io auto: on the event loop while the page cache answers) · 2 MiB · read-write · fully provisioned`);
     p.signal('SIGINT');
     expect(await run).toBe(0);
   });
@@ -456,12 +456,16 @@ describe('transports', () => {
     expectWritten(path, lbas);
   });
 
-  test('--io sync: the banner says so (from the opened backend); reads and writes reach the file', async () => {
+  test.each([
+    [['--io', 'sync'], ' (io sync: pread/pwrite on the event loop)'],
+    [['--io', 'async'], ''],
+    [[], ' (io auto: on the event loop while the page cache answers)'],
+  ])('--image with %j: the banner says which io (from the opened backend); reads and writes reach the file', async (ioFlags, label) => {
     const io = capture();
     const p = placeholder();
     const path = join(dir, 'sync.img');
-    const { run } = await serve(['--image', path, '--size', '1M', '--io', 'sync'], p, io);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) (io sync: pread/pwrite on the event loop) · 1 MiB · read-write · fully provisioned`);
+    const { run } = await serve(['--image', path, '--size', '1M', ...ioFlags], p, io);
+    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse)${label} · 1 MiB · read-write · fully provisioned`);
     const lbas = LBAS.map((lba) => lba % 2048);
     await writeAndVerify(p.pass(), lbas);
     p.signal('SIGTERM');

@@ -64,6 +64,13 @@ export interface BlockBackend {
   readSync?(offset: number, dst: Uint8Array, at: number, length: number): BackendStatus;
   /** Optional: {@link write} of `src[at, at + length)`, done before it returns; see readSync. */
   writeSync?(offset: number, src: Uint8Array, at: number, length: number): BackendStatus;
+  /**
+   * Optional, with readSync/writeSync: whether the device should use them for
+   * the request it is about to start (absent: always). A backend whose
+   * synchronous forms can block on a slow medium says no while they do, and
+   * the device takes the asynchronous path (FileBackend `io: 'auto'`).
+   */
+  syncReady?(): boolean;
   /** Makes every completed write durable. */
   flush(): Promise<BackendStatus>;
   /** Releases [offset, offset+length); afterwards the range reads as zeros. */

@@ -100,12 +100,12 @@ function ioSegments(dev: BlkRequestContext, sector: number, ranges: readonly Gue
 
 /**
  * ioSegments done at once, with the backend's synchronous forms (readSync,
- * writeSync); undefined when the backend has none. A throw is io-error, as a
- * rejection is on the asynchronous path.
+ * writeSync); undefined when the backend has none or says not now (syncReady).
+ * A throw is io-error, as a rejection is on the asynchronous path.
  */
 function ioSegmentsNow(dev: BlkRequestContext, sector: number, ranges: readonly GuestRange[], write: boolean): BackendStatus | undefined {
   const b = dev.backend;
-  if (write ? b.writeSync === undefined : b.readSync === undefined) return undefined;
+  if ((write ? b.writeSync === undefined : b.readSync === undefined) || b.syncReady?.() === false) return undefined;
   const mem = dev.memory;
   let offset = sector * VIRTIO_BLK_SECTOR_SIZE;
   let status: BackendStatus = 'ok';

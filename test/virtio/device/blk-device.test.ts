@@ -401,6 +401,27 @@ describe('completing in the doorbell pass', () => {
     expect(r.irqs).toEqual([{ kind: 'queue', queue: 0 }]);
   });
 
+  test('a synchronous backend whose syncReady says no: that request takes the asynchronous path, the next one the synchronous', async () => {
+    const backend = new MemoryBackend({ blocks: 64 });
+    let ready = false;
+    const calls: string[] = [];
+    const readSync = backend.readSync.bind(backend);
+    Object.assign(backend, {
+      syncReady: () => ready,
+      readSync: (offset: number, dst: Uint8Array, at: number, length: number) => (calls.push('sync'), readSync(offset, dst, at, length)),
+      read: (offset: number, dst: Uint8Array) => (calls.push('async'), Promise.resolve(readSync(offset, dst, 0, dst.length))),
+    });
+    const r = rawRig({ backend });
+    const [first] = batch(r, 1);
+    expect(r.used(0).idx).toBe(0);
+    await until(() => r.used(0).idx === 1);
+    ready = true;
+    const [second] = batch(r, 1);
+    expect(r.used(0).idx).toBe(2);
+    expect([first, second].map((st) => r.mem.readU8(st?.addr ?? -1))).toEqual([S_OK, S_OK]);
+    expect(calls).toEqual(['async', 'sync']);
+  });
+
   test('a synchronous backend that throws is IOERR for that request, and the device keeps serving', async () => {
     const backend = new MemoryBackend({ blocks: 64 });
     const r = rawRig({ backend });

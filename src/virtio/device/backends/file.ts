@@ -2,16 +2,22 @@
 //
 // The capacity is fixed when the image is opened. Opening is the only place where
 // the user's input meets the file system, so its failures are values carrying a
-// message that says what to do next; after that every fs error becomes a
-// BackendStatus and nothing is thrown except for caller bugs (bad ranges).
+// message that says what to do next (file-open.ts); after that every fs error
+// becomes a BackendStatus and nothing is thrown except for caller bugs (bad ranges).
 //
 // A device worker thread opens the image again from a share (openShare) with
 // blocking reads and writes on the handle's descriptor: see the `io` option.
+// On the event loop, `io: 'auto'` does the same while the image answers from
+// the page cache, and goes through the thread pool while it does not (SyncGate).
 
 import { readSync, writeSync } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
+import { checkImageSize, closing, createImage, errorCode, errorText, failure, openFailure, type FileBackendError } from './file-open.js';
+import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
+
+export { FileBackendErrorCode, type FileBackendError } from './file-open.js';
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
@@ -20,29 +26,6 @@ const MAX_IO = 1 << 30;
 /** Size of the shared zero buffer that discard and write-zeroes write from. */
 const ZERO_CHUNK = 1 << 20;
 
-/** Why {@link FileBackend.open} failed; a system error code Node reported, or `EINVAL` for a bad size. */
-export const FileBackendErrorCode = {
-  ENOENT: 'ENOENT',
-  EACCES: 'EACCES',
-  EPERM: 'EPERM',
-  EROFS: 'EROFS',
-  EISDIR: 'EISDIR',
-  EINVAL: 'EINVAL',
-  ENOSPC: 'ENOSPC',
-  /** {@link FileBackend.openShare}: the file at the path is no longer the one that was shared, or its size changed. */
-  ESTALE: 'ESTALE',
-  /** Anything else; the message names the original code. */
-  EIO: 'EIO',
-} as const;
-export type FileBackendErrorCode = (typeof FileBackendErrorCode)[keyof typeof FileBackendErrorCode];
-
-/** A failed {@link FileBackend.open}: `message` is meant for the user and says how to fix it. */
-export interface FileBackendError {
-  readonly ok: false;
-  readonly code: FileBackendErrorCode;
-  readonly message: string;
-  readonly path: string;
-}
 
 /** Options for {@link FileBackend.open}. */
 export interface FileBackendOpenOptions {
@@ -58,67 +41,32 @@ export interface FileBackendOpenOptions {
    * and pwrite(2) on the calling thread and block it until the I/O is done. That
    * suits a device worker thread, which has nothing else to do while its request
    * runs and saves the hop to the thread pool and back per request; on the main
-   * thread it would stall every connection, so it belongs in a device worker only.
-   * flush, discard and write-zeroes stay asynchronous in both modes.
+   * thread it would stall every connection while the disk works, so it belongs
+   * in a device worker, or where the image is known to be in the page cache.
+   * `'auto'`: readSync and writeSync as with 'sync', and syncReady, which a
+   * {@link SyncGate} answers: it times each blocking call and turns the device
+   * to the asynchronous path for a while when they stop coming from the page
+   * cache. For the event loop: the speed of 'sync' without a disk wait per request.
+   * flush, discard and write-zeroes stay asynchronous in every mode.
    */
-  readonly io?: 'async' | 'sync';
+  readonly io?: FileBackendIo;
+  /** With `io: 'auto'`: what counts as slow and how long the gate stays closed (the defaults suit real use; tests pass a clock). */
+  readonly syncGate?: SyncGateOptions;
 }
+
+/** How a {@link FileBackend} does its reads and writes: see FileBackendOpenOptions.io. */
+export type FileBackendIo = 'async' | 'sync' | 'auto';
+const FILE_BACKEND_IO: readonly string[] = ['async', 'sync', 'auto'] satisfies readonly FileBackendIo[];
 
 /** The image-file form of {@link BackendShare}. */
 export type FileShare = Extract<BackendShare, { kind: 'file' }>;
 
+function isFileBackendIo(io: string): io is FileBackendIo {
+  return FILE_BACKEND_IO.includes(io);
+}
+
 function isBlockSize(n: number): n is 512 | 4096 {
   return n === 512 || n === 4096;
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function failure(path: string, code: FileBackendErrorCode, message: string): FileBackendError {
-  return { ok: false, code, message, path };
-}
-
-/** The user-facing error for a failed open(2), per errno. */
-function openFailure(path: string, err: unknown, readOnly: boolean, creating: boolean): FileBackendError {
-  const code = errorCode(err) ?? 'unknown';
-  switch (code) {
-    case 'ENOENT':
-      return creating
-        ? failure(path, 'ENOENT', `cannot create image ${path}: directory ${dirname(path)} does not exist; create it first`)
-        : failure(path, 'ENOENT', `image ${path} not found; pass a size (the create option, --size on the command line) to create it`);
-    case 'EACCES':
-    case 'EPERM':
-      return failure(path, code, readOnly
-        ? `permission denied reading image ${path}; fix its permissions`
-        : `permission denied opening image ${path} for writing; fix its permissions or open it read-only`);
-    case 'EROFS':
-      return failure(path, 'EROFS', `image ${path} is on a read-only file system; open it read-only`);
-    case 'EISDIR':
-      return failure(path, 'EISDIR', `${path} is a directory, not a disk image; pass the path of an image file`);
-    case 'ENOSPC':
-      return failure(path, 'ENOSPC', `no space left to create image ${path}; free some space or choose a smaller size`);
-    default:
-      return failure(path, 'EIO', `cannot open image ${path}: ${code}: ${errorText(err)}`);
-  }
-}
-
-/** Checks an image size; undefined when it is usable. */
-function checkImageSize(path: string, size: number, blockSize: 512 | 4096): FileBackendError | undefined {
-  if (size === 0) {
-    return failure(path, 'EINVAL', `image ${path} is empty (0 bytes); delete it and pass a size to create it, or pad it with \`truncate -s <size> ${path}\``);
-  }
-  if (size % blockSize !== 0) {
-    const padded = Math.ceil(size / blockSize) * blockSize;
-    const unit = blockSize === SECTOR ? 'of 512' : `of the ${blockSize}-byte block size`;
-    return failure(path, 'EINVAL', `image ${path} is ${size} bytes, not a multiple ${unit}; pad it with \`truncate -s ${padded} ${path}\``);
-  }
-  return undefined;
 }
 
 /** Zero bytes, allocated on first use so that importing this module costs nothing. */
@@ -165,21 +113,47 @@ export class FileBackend implements BlockBackend {
   declare readonly readSync?: (offset: number, dst: Uint8Array, at: number, length: number) => BackendStatus;
   /** Present only when opened with `io: 'sync'`: {@link write} of `src[at, at + length)` by pwrite(2), blocking. */
   declare readonly writeSync?: (offset: number, src: Uint8Array, at: number, length: number) => BackendStatus;
+  /** Present only when opened with `io: 'auto'`: whether the gate lets the next request block (BlockBackend.syncReady). */
+  declare readonly syncReady?: () => boolean;
+  /** How reads and writes are done (the `io` it was opened with). */
+  readonly io: FileBackendIo;
+  readonly #gate: SyncGate | undefined;
   #fh: FileHandle | undefined;
   /** What identifies the opened file for {@link share}; the path is resolved at open, before any chdir. */
   readonly #identity: { readonly path: string; readonly dev: bigint; readonly ino: bigint };
 
-  private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: 'async' | 'sync') {
+  private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: FileBackendIo, gate: SyncGate | undefined) {
     this.#fh = fh;
     this.path = path;
     this.size = stat.size;
     this.blockSize = blockSize;
     this.readOnly = readOnly;
     this.#identity = { path: resolve(path), dev: stat.dev, ino: stat.ino };
-    if (io === 'sync') {
+    this.io = io;
+    this.#gate = gate;
+    if (gate !== undefined) {
+      this.syncReady = () => gate.open();
+      this.readSync = (offset, dst, at, length) => {
+        const t0 = gate.now();
+        const s = this.#readNow(offset, dst, at, length);
+        gate.took(t0, length);
+        return s;
+      };
+      this.writeSync = (offset, src, at, length) => {
+        const t0 = gate.now();
+        const s = this.#writeNow(offset, src, at, length);
+        gate.took(t0, length);
+        return s;
+      };
+    } else if (io === 'sync') {
       this.readSync = (offset, dst, at, length) => this.#readNow(offset, dst, at, length);
       this.writeSync = (offset, src, at, length) => this.#writeNow(offset, src, at, length);
     }
+  }
+
+  /** With `io: 'auto'`: whether the gate is open, how often it closed, and its next back-off. */
+  get syncGate(): SyncGateState | undefined {
+    return this.#gate?.state;
   }
 
   /**
@@ -194,7 +168,10 @@ export class FileBackend implements BlockBackend {
     const blockSize: number = options.blockSize ?? SECTOR;
     if (!isBlockSize(blockSize)) throw new RangeError(`FileBackend.open: blockSize must be 512 or 4096, got ${blockSize}`);
     const io: string = options.io ?? 'async';
-    if (io !== 'async' && io !== 'sync') throw new RangeError(`FileBackend.open: io must be 'async' or 'sync', got ${io}`);
+    if (!isFileBackendIo(io)) throw new RangeError(`FileBackend.open: io must be 'async', 'sync' or 'auto', got ${io}`);
+    if (options.syncGate !== undefined && io !== 'auto') throw new RangeError(`FileBackend.open: syncGate applies to io 'auto', not '${io}'`);
+    // Built before the file is touched, so bad gate options are a RangeError with nothing to close.
+    const gate = io === 'auto' ? new SyncGate(options.syncGate) : undefined;
     const readOnly = options.readOnly ?? false;
 
     let fh: FileHandle;
@@ -204,7 +181,7 @@ export class FileBackend implements BlockBackend {
       if (errorCode(err) !== 'ENOENT' || options.create === undefined) return openFailure(path, err, readOnly, false);
       const created = await createImage(path, options.create.size, blockSize);
       // Somebody else created it between our two opens: open theirs as it is.
-      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io });
+      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io, ...(options.syncGate === undefined ? {} : { syncGate: options.syncGate }) });
       if (!created.ok) return created;
       fh = created.fh;
     }
@@ -224,7 +201,7 @@ export class FileBackend implements BlockBackend {
     }
     const bad = checkImageSize(path, stat.size, blockSize);
     if (bad) return closing(fh, bad);
-    return new FileBackend(fh, path, stat, blockSize, readOnly, io);
+    return new FileBackend(fh, path, stat, blockSize, readOnly, io, gate);
   }
 
   /**
@@ -397,40 +374,6 @@ interface FileStat {
   readonly ino: bigint;
 }
 
-/** Creates a sparse image of `size` bytes; 'exists' when another opener won the race. */
-async function createImage(
-  path: string,
-  size: number,
-  blockSize: 512 | 4096,
-): Promise<{ readonly ok: true; readonly fh: FileHandle } | FileBackendError | 'exists'> {
-  if (!Number.isSafeInteger(size) || size <= 0 || size % blockSize !== 0) {
-    return failure(path, 'EINVAL', `cannot create image ${path} of ${size} bytes: the size must be a positive multiple of ${blockSize}`);
-  }
-  let fh: FileHandle;
-  try {
-    // 'wx+': exclusive, so an image that appeared since our first open is never truncated.
-    fh = await open(path, 'wx+');
-  } catch (err) {
-    if (errorCode(err) === 'EEXIST') return 'exists';
-    return openFailure(path, err, false, true);
-  }
-  try {
-    // ftruncate(2) extends with a hole: the image takes no space until written.
-    await fh.truncate(size);
-    return { ok: true, fh };
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    // Do not leave a half-made image behind for the next open to trip over.
-    await rm(path, { force: true }).catch(() => undefined);
-    return openFailure(path, err, false, true);
-  }
-}
-
-/** Closes `fh` (ignoring failure: the open already failed) and returns `result`. */
-async function closing(fh: FileHandle, result: FileBackendError): Promise<FileBackendError> {
-  await fh.close().catch(() => undefined);
-  return result;
-}
 
 /** pwrite(2) until every byte is written: a short write is not an error, a zero-byte one would loop forever. */
 async function writeAll(fh: FileHandle, src: Uint8Array, offset: number): Promise<BackendStatus> {

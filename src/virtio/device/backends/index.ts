@@ -9,10 +9,12 @@ export {
   FileBackend,
   FileBackendErrorCode,
   type FileBackendError,
+  type FileBackendIo,
   type FileBackendOpenOptions,
   type FileShare,
 } from './file.js';
 export { openSharedBackend } from './share.js';
+export { DEFAULT_SYNC_GATE, SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
 export {
   FaultyBackend,
   type FaultSpec,

@@ -10,17 +10,21 @@ import { byteDiff, pattern } from './bytes.js';
 // The sync mode calls fs.readSync / fs.writeSync. While `injected.code` is set they
 // throw that error code, as the kernel would on a failing disk or a full file
 // system; `injected.cap` bounds the bytes one call moves (short reads and writes);
-// `injected.zeroWrite` makes pwrite(2) report 0 bytes written.
+// `injected.zeroWrite` makes pwrite(2) report 0 bytes written; each call moves
+// `injected.clock` (the io 'auto' gate's clock) on by `injected.takesMs`.
 const injected = vi.hoisted(() => ({
   code: undefined as string | undefined,
   cap: Number.POSITIVE_INFINITY,
   zeroWrite: false,
   calls: 0,
+  clock: 0,
+  takesMs: 0,
 }));
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof Fs>();
   const fail = (): void => {
     injected.calls++;
+    injected.clock += injected.takesMs;
     if (injected.code !== undefined) throw Object.assign(new Error(`injected ${injected.code}`), { code: injected.code });
   };
   return {
@@ -63,6 +67,7 @@ afterEach(async () => {
   injected.cap = Number.POSITIVE_INFINITY;
   injected.zeroWrite = false;
   injected.calls = 0;
+  injected.takesMs = 0;
   for (const b of opened.splice(0)) await b.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -78,7 +83,7 @@ describe("FileBackend io: 'sync'", () => {
 
   it('rejects an unknown io mode with RangeError', async () => {
     await expect(FileBackend.open(join(dir, 'x.img'), { io: 'direct' as 'sync' })).rejects.toThrow(
-      /io must be 'async' or 'sync', got direct/,
+      /io must be 'async', 'sync' or 'auto', got direct/,
     );
   });
 
@@ -220,5 +225,62 @@ describe("FileBackend io: 'sync'", () => {
     expect(fds()).toBe(before + 1);
     await b.close();
     expect(fds()).toBe(before);
+  });
+});
+
+describe("FileBackend io: 'auto'", () => {
+  async function openAuto(path: string): Promise<FileBackend & SyncIo & { syncReady: () => boolean }> {
+    const r = await FileBackend.open(path, { create: { size: 64 * 1024 }, io: 'auto', syncGate: { now: () => injected.clock, slowLimit: 2, backoffMs: 50 } });
+    if (!r.ok) throw new Error(r.message);
+    opened.push(r);
+    const { syncReady } = r;
+    if (!hasSyncIo(r) || syncReady === undefined) throw new Error("io: 'auto' gave no readSync/writeSync/syncReady");
+    return Object.assign(r, { syncReady });
+  }
+
+  it('blocks while calls come from the page cache; after slow ones, says not now until the back-off ends', async () => {
+    const b = await openAuto(join(dir, 'auto.img'));
+    expect(b.io).toBe('auto');
+    const data = pattern(4096, 9);
+    injected.takesMs = 0.001;
+    expect(b.writeSync(0, data, 0, 4096)).toBe('ok');
+    const dst = new Uint8Array(4096);
+    expect(b.readSync(0, dst, 0, 4096)).toBe('ok');
+    expect(b.syncReady()).toBe(true);
+    // Two reads at a disk's pace (5 ms each) close the gate.
+    injected.takesMs = 5;
+    expect(b.readSync(0, dst, 0, 4096)).toBe('ok');
+    expect(b.syncReady()).toBe(true);
+    expect(b.readSync(0, dst, 0, 4096)).toBe('ok');
+    expect(b.syncReady()).toBe(false);
+    expect(b.syncGate).toMatchObject({ open: false, closes: 1 });
+    // Meanwhile the asynchronous path serves, untimed and unaffected.
+    const viaAsync = new Uint8Array(4096);
+    expect(await b.read(0, viaAsync)).toBe('ok');
+    expect(byteDiff(viaAsync, data)).toBeUndefined();
+    injected.clock += 50;
+    expect(b.syncReady()).toBe(true);
+    expect(byteDiff(dst, data)).toBeUndefined();
+  });
+
+  it("slow writes close it as slow reads do", async () => {
+    const b = await openAuto(join(dir, 'w.img'));
+    injected.takesMs = 1;
+    expect(b.writeSync(0, pattern(512, 1), 0, 512)).toBe('ok');
+    expect(b.writeSync(512, pattern(512, 2), 0, 512)).toBe('ok');
+    expect(b.syncReady()).toBe(false);
+  });
+
+  it("refuses gate options without io 'auto', and bad gate options, with RangeError before touching the file", async () => {
+    const path = join(dir, 'never.img');
+    await expect(FileBackend.open(path, { create: { size: 4096 }, io: 'sync', syncGate: {} })).rejects.toThrow("FileBackend.open: syncGate applies to io 'auto', not 'sync'");
+    await expect(FileBackend.open(path, { create: { size: 4096 }, syncGate: {} })).rejects.toThrow("syncGate applies to io 'auto', not 'async'");
+    await expect(FileBackend.open(path, { create: { size: 4096 }, io: 'auto', syncGate: { window: 0 } })).rejects.toThrow('SyncGate: window must be a whole number >= 1, got 0');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("the modes other than 'auto' have no syncReady and no gate", async () => {
+    const s = await openSync(join(dir, 's.img'), { create: { size: 4096 } });
+    expect([s.io, 'syncReady' in s, s.syncGate]).toEqual(['sync', false, undefined]);
   });
 });

@@ -1,0 +1,118 @@
+// Opening an image file: the only place where the user's input meets the file
+// system, so each failure is a value whose message says what to do next
+// (FileBackendError), plus creating a missing image sparse.
+
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** virtio-blk sector (VIRTIO 1.2 §5.2.6). */
+const SECTOR = 512;
+
+/** Why `FileBackend.open` failed; a system error code Node reported, or `EINVAL` for a bad size. */
+export const FileBackendErrorCode = {
+  ENOENT: 'ENOENT',
+  EACCES: 'EACCES',
+  EPERM: 'EPERM',
+  EROFS: 'EROFS',
+  EISDIR: 'EISDIR',
+  EINVAL: 'EINVAL',
+  ENOSPC: 'ENOSPC',
+  /** `FileBackend.openShare`: the file at the path is no longer the one that was shared, or its size changed. */
+  ESTALE: 'ESTALE',
+  /** Anything else; the message names the original code. */
+  EIO: 'EIO',
+} as const;
+export type FileBackendErrorCode = (typeof FileBackendErrorCode)[keyof typeof FileBackendErrorCode];
+
+/** A failed `FileBackend.open`: `message` is meant for the user and says how to fix it. */
+export interface FileBackendError {
+  readonly ok: false;
+  readonly code: FileBackendErrorCode;
+  readonly message: string;
+  readonly path: string;
+}
+
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function failure(path: string, code: FileBackendErrorCode, message: string): FileBackendError {
+  return { ok: false, code, message, path };
+}
+
+/** The user-facing error for a failed open(2), per errno. */
+export function openFailure(path: string, err: unknown, readOnly: boolean, creating: boolean): FileBackendError {
+  const code = errorCode(err) ?? 'unknown';
+  switch (code) {
+    case 'ENOENT':
+      return creating
+        ? failure(path, 'ENOENT', `cannot create image ${path}: directory ${dirname(path)} does not exist; create it first`)
+        : failure(path, 'ENOENT', `image ${path} not found; pass a size (the create option, --size on the command line) to create it`);
+    case 'EACCES':
+    case 'EPERM':
+      return failure(path, code, readOnly
+        ? `permission denied reading image ${path}; fix its permissions`
+        : `permission denied opening image ${path} for writing; fix its permissions or open it read-only`);
+    case 'EROFS':
+      return failure(path, 'EROFS', `image ${path} is on a read-only file system; open it read-only`);
+    case 'EISDIR':
+      return failure(path, 'EISDIR', `${path} is a directory, not a disk image; pass the path of an image file`);
+    case 'ENOSPC':
+      return failure(path, 'ENOSPC', `no space left to create image ${path}; free some space or choose a smaller size`);
+    default:
+      return failure(path, 'EIO', `cannot open image ${path}: ${code}: ${errorText(err)}`);
+  }
+}
+
+/** Checks an image size; undefined when it is usable. */
+export function checkImageSize(path: string, size: number, blockSize: 512 | 4096): FileBackendError | undefined {
+  if (size === 0) {
+    return failure(path, 'EINVAL', `image ${path} is empty (0 bytes); delete it and pass a size to create it, or pad it with \`truncate -s <size> ${path}\``);
+  }
+  if (size % blockSize !== 0) {
+    const padded = Math.ceil(size / blockSize) * blockSize;
+    const unit = blockSize === SECTOR ? 'of 512' : `of the ${blockSize}-byte block size`;
+    return failure(path, 'EINVAL', `image ${path} is ${size} bytes, not a multiple ${unit}; pad it with \`truncate -s ${padded} ${path}\``);
+  }
+  return undefined;
+}
+
+/** Creates a sparse image of `size` bytes; 'exists' when another opener won the race. */
+export async function createImage(
+  path: string,
+  size: number,
+  blockSize: 512 | 4096,
+): Promise<{ readonly ok: true; readonly fh: FileHandle } | FileBackendError | 'exists'> {
+  if (!Number.isSafeInteger(size) || size <= 0 || size % blockSize !== 0) {
+    return failure(path, 'EINVAL', `cannot create image ${path} of ${size} bytes: the size must be a positive multiple of ${blockSize}`);
+  }
+  let fh: FileHandle;
+  try {
+    // 'wx+': exclusive, so an image that appeared since our first open is never truncated.
+    fh = await open(path, 'wx+');
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return 'exists';
+    return openFailure(path, err, false, true);
+  }
+  try {
+    // ftruncate(2) extends with a hole: the image takes no space until written.
+    await fh.truncate(size);
+    return { ok: true, fh };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    // Do not leave a half-made image behind for the next open to trip over.
+    await rm(path, { force: true }).catch(() => undefined);
+    return openFailure(path, err, false, true);
+  }
+}
+
+/** Closes `fh` (ignoring failure: the open already failed) and returns `result`. */
+export async function closing(fh: FileHandle, result: FileBackendError): Promise<FileBackendError> {
+  await fh.close().catch(() => undefined);
+  return result;
+}
