@@ -16,46 +16,86 @@
 // - CAM_UNREC_HBA_ERROR fails at once: it is what the vtblk SIM reports for a
 //   broken ring, and a retry would meet the same ring.
 // - CAM_REQ_ABORTED / CAM_REQ_TERMIO fail: someone asked for the abort.
-// - A command whose second execution does not end as one does (the SCSI
-//   command table's `once`: COMPARE AND WRITE, PERSISTENT RESERVE OUT,
-//   EXTENDED COPY, SANITIZE) fails with its real status after CAM_CMD_TIMEOUT,
-//   CAM_SCSI_BUS_RESET or CAM_BDR_SENT: it may have acted before it was cut
-//   short (the SIM's reset waits for the device, which may finish a write
-//   meanwhile), and executed again it would miscompare against its own write
-//   or conflict with its own registration. CAM retries it as any command; here
-//   the caller decides. The vtblk SIM reads the same table and does not
-//   re-issue such a command after its reset either.
 // - NOT READY 04h/01h waits and retries (CAM sends TEST UNIT READY until the
 //   unit is ready; the retry itself is the probe here).
+// - A command whose second execution does not end as one does (the SCSI
+//   command table's `once`: COMPARE AND WRITE, PERSISTENT RESERVE OUT,
+//   EXTENDED COPY, SANITIZE) is retried only after a completion that says it
+//   was not executed. After one that leaves it open whether the device server
+//   acted on it, in whole or in part, it fails with its real status (the
+//   `once` column): executed again, a COMPARE AND WRITE would miscompare
+//   against its own write, a PERSISTENT RESERVE OUT REGISTER would conflict
+//   with its own registration. CAM retries it as any command; here the caller
+//   decides. Retries of every other command are as the other columns say.
 //
-// | condition                                          | action                 | budget  | delay      |
-// |----------------------------------------------------|------------------------|---------|------------|
-// | CAM_REQ_CMP                                        | complete               |         |            |
-// | CAM_REQUEUE_REQ                                    | retry                  | requeue |            |
-// | CAM_BUSY, CAM_SCSI_BUSY, CAM_RESRC_UNAVAIL         | retry                  | requeue | busy       |
-// | CAM_CMD_TIMEOUT, CAM_SCSI_BUS_RESET, CAM_BDR_SENT  | retry                  | retry   |            |
-// | the same, for a command that must not run twice    | fail                   |         |            |
-// | other transport errors (table)                     | retry                  | retry   |            |
-// | CAM_DEV_NOT_THERE, PATH/LUN/TID invalid, NO_HBA    | fail                   |         |            |
-// | CAM_REQ_INVALID, REQ_TOO_BIG, … (request refused)  | fail                   |         |            |
-// | CAM_REQ_ABORTED, REQ_TERMIO, UA_ABORT, UA_TERMIO   | fail                   |         |            |
-// | CAM_UNREC_HBA_ERROR                                | fail                   |         |            |
-// | any other CAM status                               | retry                  | retry   |            |
-// | SCSI GOOD / CONDITION MET                          | complete               |         |            |
-// | SCSI BUSY                                          | retry                  | requeue | busy       |
-// | SCSI TASK SET FULL                                 | retry                  | requeue | queue-full |
-// | SCSI TASK ABORTED                                  | retry                  | retry   |            |
-// | SCSI RESERVATION CONFLICT, ACA ACTIVE, other       | fail                   |         |            |
-// | CHECK CONDITION without autosense                  | retry                  | retry   |            |
-// | deferred error (71h/73h)                           | retry                  | retry   |            |
-// | NO SENSE, RECOVERED ERROR, COMPLETED               | complete               |         |            |
-// | NOT READY 04h/02h INITIALIZING COMMAND REQUIRED    | START STOP UNIT, retry | retry   |            |
-// | NOT READY 04h/03h, 04h/04h, 3Ah/xx                 | fail                   |         |            |
-// | NOT READY, other                                   | retry                  | retry   | not-ready  |
-// | MEDIUM ERROR, HARDWARE ERROR, ABORTED COMMAND      | retry                  | retry   |            |
-// | UNIT ATTENTION 2Ah/09h CAPACITY DATA HAS CHANGED   | re-read capacity, retry, event | retry |    |
-// | UNIT ATTENTION, other                              | retry, event           | retry   |            |
-// | ILLEGAL REQUEST, DATA PROTECT, MISCOMPARE, others  | fail                   |         |            |
+// May have acted (`once`: fail):
+// - CAM_CMD_TIMEOUT, CAM_SCSI_BUS_RESET, CAM_BDR_SENT: cut short at the
+//   device, whose reset waits for it and so may let a write finish. The vtblk
+//   SIM reads the same table and does not re-issue such a command after its
+//   reset either.
+// - CAM_REQ_CMP_ERR, CAM_UNEXP_BUSFREE, CAM_UNCOR_PARITY, CAM_DATA_RUN_ERR,
+//   CAM_AUTOSENSE_FAIL: the transport failed after delivering the command (in
+//   its data or status phase, or fetching its sense); CAM_DATA_RUN_ERR is
+//   also what the vtblk SIM reports for a command that completed GOOD with
+//   more Data-In than the buffer holds.
+// - CAM_SCSI_IT_NEXUS_LOST: an I_T nexus loss aborts the nexus's commands,
+//   and SAM-5 lets an aborted command have done part of its work.
+// - any CAM status not in the table: nothing says the command was not
+//   delivered.
+// - TASK ABORTED: another I_T nexus aborted it (TAS 1), as above.
+// - CHECK CONDITION without autosense: the sense that would say what
+//   happened is missing.
+// - MEDIUM ERROR, HARDWARE ERROR: met while processing the command (SPC-5
+//   sense keys); the blocks before the failing one may have been written.
+// - ABORTED COMMAND: the device server ended the command while processing it
+//   (a data phase error, a protection information check, a timeout during
+//   processing): SPC-5's advice to try the command again does not hold for
+//   one whose second execution does not end as one does.
+// Not executed (`once`: retried like any command):
+// - CAM_SEL_TIMEOUT: the target never answered selection.
+// - CAM_REQUEUE_REQ: the SIM hands the command back unstarted (the vtblk SIM
+//   ends a `once` command its reset caught CAM_BDR_SENT or CAM_SCSI_BUS_RESET
+//   instead of requeueing it).
+// - CAM_BUSY, CAM_SCSI_BUSY, CAM_RESRC_UNAVAIL, SCSI BUSY, TASK SET FULL: the
+//   command was not accepted (SAM-5 status).
+// - UNIT ATTENTION: reported instead of processing the command (SAM-5 unit
+//   attention condition).
+// - NOT READY: the logical unit is not accessible (SPC-5 sense key), so the
+//   command was not performed.
+// - deferred error (71h/73h): the error is an earlier command's, and the
+//   command that returns it was not processed (SPC-5 deferred errors).
+// The rows that fail anyway (RESERVATION CONFLICT, ILLEGAL REQUEST, …) need
+// no `once` variant.
+//
+// | condition                                          | action                 | budget  | delay      | once |
+// |----------------------------------------------------|------------------------|---------|------------|------|
+// | CAM_REQ_CMP                                        | complete               |         |            |      |
+// | CAM_REQUEUE_REQ                                    | retry                  | requeue |            |      |
+// | CAM_BUSY, CAM_SCSI_BUSY, CAM_RESRC_UNAVAIL         | retry                  | requeue | busy       |      |
+// | CAM_CMD_TIMEOUT, CAM_SCSI_BUS_RESET, CAM_BDR_SENT  | retry                  | retry   |            | fail |
+// | CAM_REQ_CMP_ERR, UNEXP_BUSFREE, UNCOR_PARITY,      | retry                  | retry   |            | fail |
+// |   DATA_RUN_ERR, AUTOSENSE_FAIL, SCSI_IT_NEXUS_LOST |                        |         |            |      |
+// | CAM_SEL_TIMEOUT                                    | retry                  | retry   |            |      |
+// | CAM_DEV_NOT_THERE, PATH/LUN/TID invalid, NO_HBA    | fail                   |         |            |      |
+// | CAM_REQ_INVALID, REQ_TOO_BIG, … (request refused)  | fail                   |         |            |      |
+// | CAM_REQ_ABORTED, REQ_TERMIO, UA_ABORT, UA_TERMIO   | fail                   |         |            |      |
+// | CAM_UNREC_HBA_ERROR                                | fail                   |         |            |      |
+// | any other CAM status                               | retry                  | retry   |            | fail |
+// | SCSI GOOD / CONDITION MET                          | complete               |         |            |      |
+// | SCSI BUSY                                          | retry                  | requeue | busy       |      |
+// | SCSI TASK SET FULL                                 | retry                  | requeue | queue-full |      |
+// | SCSI TASK ABORTED                                  | retry                  | retry   |            | fail |
+// | SCSI RESERVATION CONFLICT, ACA ACTIVE, other       | fail                   |         |            |      |
+// | CHECK CONDITION without autosense                  | retry                  | retry   |            | fail |
+// | deferred error (71h/73h)                           | retry                  | retry   |            |      |
+// | NO SENSE, RECOVERED ERROR, COMPLETED               | complete               |         |            |      |
+// | NOT READY 04h/02h INITIALIZING COMMAND REQUIRED    | START STOP UNIT, retry | retry   |            |      |
+// | NOT READY 04h/03h, 04h/04h, 3Ah/xx                 | fail                   |         |            |      |
+// | NOT READY, other                                   | retry                  | retry   | not-ready  |      |
+// | MEDIUM ERROR, HARDWARE ERROR, ABORTED COMMAND      | retry                  | retry   |            | fail |
+// | UNIT ATTENTION 2Ah/09h CAPACITY DATA HAS CHANGED   | re-read capacity, retry, event | retry |    |      |
+// | UNIT ATTENTION, other                              | retry, event           | retry   |            |      |
+// | ILLEGAL REQUEST, DATA PROTECT, MISCOMPARE, others  | fail                   |         |            |      |
 
 import { camStatusName, CamStatus, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, type ScsiIoCcb } from '../xpt/periph-api.js';
 import { executesOnce, lookupCommand } from '../../scsi/cdb/registry.js';
@@ -84,8 +124,9 @@ export interface Recovery {
   readonly reason: string;
   /**
    * The row instead for a command whose second execution does not end as one
-   * does (CommandDescriptor.once): present where the status says the command
-   * was cut short and may have acted (a timeout, a reset).
+   * does (CommandDescriptor.once): present on the retry rows whose condition
+   * leaves it open whether the command acted, in whole or in part (a timeout,
+   * a reset, a transport error, an abort, a medium or hardware error).
    */
   readonly once?: Recovery;
 }
@@ -100,16 +141,20 @@ const row = (action: RecoveryAction, budget: RetryBudget, reason: string, more: 
   ...more,
 });
 
+/**
+ * A retry after a completion that leaves it open whether the command acted, in
+ * whole or in part: a command that must not run twice fails instead, saying so.
+ */
+const mayHaveActed = (reason: string): Recovery =>
+  row('retry', 'retry', reason, { once: row('fail', 'none', `${reason}: it may have acted, and executing it again would not end as executing it once`) });
+
 const COMPLETE = row('complete', 'none', 'completed');
-const TRANSPORT = row('retry', 'retry', 'transport error');
+const TRANSPORT = mayHaveActed('transport error');
 const REQUEUE = row('retry', 'requeue', 'requeued by the SIM');
 const BUSY = row('retry', 'requeue', 'device busy', { delay: 'busy' });
 const GONE = row('fail', 'none', 'device is not there');
 const REFUSED = row('fail', 'none', 'request refused by the transport');
 const ABORTED = row('fail', 'none', 'aborted');
-/** A command cut short that may have acted: retried, unless executing it again would not end as executing it once. */
-const cutShort = (reason: string): Recovery =>
-  row('retry', 'retry', reason, { once: row('fail', 'none', `${reason}, and executing it again would not end as executing it once`) });
 
 /** CAM status → recovery; SCSI_STATUS_ERROR is decided by SCSI_STATUS_RECOVERY. */
 export const CAM_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number, Recovery>([
@@ -118,15 +163,16 @@ export const CAM_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number
   [CamStatus.BUSY, BUSY],
   [CamStatus.SCSI_BUSY, BUSY],
   [CamStatus.RESRC_UNAVAIL, BUSY],
-  [CamStatus.CMD_TIMEOUT, cutShort('command timed out')],
+  [CamStatus.CMD_TIMEOUT, mayHaveActed('command timed out')],
   [CamStatus.REQ_CMP_ERR, TRANSPORT],
   [CamStatus.UNEXP_BUSFREE, TRANSPORT],
   [CamStatus.UNCOR_PARITY, TRANSPORT],
   [CamStatus.DATA_RUN_ERR, TRANSPORT],
   [CamStatus.AUTOSENSE_FAIL, TRANSPORT],
-  [CamStatus.SCSI_BUS_RESET, cutShort('cut short by a bus reset')],
-  [CamStatus.BDR_SENT, cutShort('cut short by a bus device reset')],
-  [CamStatus.SEL_TIMEOUT, TRANSPORT],
+  [CamStatus.SCSI_BUS_RESET, mayHaveActed('cut short by a bus reset')],
+  [CamStatus.BDR_SENT, mayHaveActed('cut short by a bus device reset')],
+  // Never delivered: the target did not answer selection.
+  [CamStatus.SEL_TIMEOUT, row('retry', 'retry', 'selection timeout')],
   [CamStatus.SCSI_IT_NEXUS_LOST, TRANSPORT],
   [CamStatus.DEV_NOT_THERE, GONE],
   [CamStatus.PATH_INVALID, GONE],
@@ -146,7 +192,7 @@ export const CAM_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number
   [CamStatus.UNREC_HBA_ERROR, row('fail', 'none', 'unrecoverable HBA error')],
 ]);
 
-/** CAM's default: retry, spending a retry. */
+/** CAM's default: retry, spending a retry; nothing says the command was not delivered. */
 const DEFAULT_CAM_RECOVERY = TRANSPORT;
 
 /** SCSI status → recovery; CHECK CONDITION is decided by the sense tables. */
@@ -155,13 +201,14 @@ export const SCSI_STATUS_RECOVERY: ReadonlyMap<number, Recovery> = new Map<numbe
   [ScsiStatus.CONDITION_MET, COMPLETE],
   [ScsiStatus.BUSY, BUSY],
   [ScsiStatus.TASK_SET_FULL, row('retry', 'requeue', 'task set full', { delay: 'queue-full' })],
-  [ScsiStatus.TASK_ABORTED, row('retry', 'retry', 'task aborted')],
+  [ScsiStatus.TASK_ABORTED, mayHaveActed('task aborted')],
   [ScsiStatus.RESERVATION_CONFLICT, row('fail', 'none', 'reservation conflict')],
   [ScsiStatus.ACA_ACTIVE, row('fail', 'none', 'ACA active')],
 ]);
 
 const UNKNOWN_STATUS = row('fail', 'none', 'unexpected SCSI status');
-const NO_AUTOSENSE = row('retry', 'retry', 'check condition without sense');
+const NO_AUTOSENSE = mayHaveActed('check condition without sense');
+/** The current command was not processed (SPC-5 deferred errors): retried, once-commands too. */
 const DEFERRED = row('retry', 'retry', 'deferred error (an earlier command failed)');
 const FAIL_SENSE = row('fail', 'none', 'not retryable');
 const UNIT_ATTENTION = row('retry', 'retry', 'unit attention', { unitAttention: true });
@@ -171,15 +218,15 @@ export const SENSE_KEY_RECOVERY: ReadonlyMap<number, Recovery> = new Map<number,
   [SenseKey.NO_SENSE, COMPLETE],
   [SenseKey.RECOVERED_ERROR, COMPLETE],
   [SenseKey.NOT_READY, row('retry', 'retry', 'not ready', { delay: 'not-ready' })],
-  [SenseKey.MEDIUM_ERROR, row('retry', 'retry', 'medium error')],
-  [SenseKey.HARDWARE_ERROR, row('retry', 'retry', 'hardware error')],
+  [SenseKey.MEDIUM_ERROR, mayHaveActed('medium error')],
+  [SenseKey.HARDWARE_ERROR, mayHaveActed('hardware error')],
   [SenseKey.ILLEGAL_REQUEST, FAIL_SENSE],
   [SenseKey.UNIT_ATTENTION, UNIT_ATTENTION],
   [SenseKey.DATA_PROTECT, FAIL_SENSE],
   [SenseKey.BLANK_CHECK, FAIL_SENSE],
   [SenseKey.VENDOR_SPECIFIC, FAIL_SENSE],
   [SenseKey.COPY_ABORTED, FAIL_SENSE],
-  [SenseKey.ABORTED_COMMAND, row('retry', 'retry', 'aborted command')],
+  [SenseKey.ABORTED_COMMAND, mayHaveActed('aborted command')],
   [SenseKey.VOLUME_OVERFLOW, FAIL_SENSE],
   [SenseKey.MISCOMPARE, FAIL_SENSE],
   [SenseKey.COMPLETED, COMPLETE],
@@ -217,16 +264,24 @@ export function senseRecovery(s: SenseData): Recovery {
   return hit?.recovery ?? SENSE_KEY_RECOVERY.get(s.key) ?? FAIL_SENSE;
 }
 
-/** The recovery table row for a completed SCSI I/O CCB (cam_periph_error's decision, without the budgets). */
-export function decideRecovery(ccb: ScsiIoCcb): Recovery {
+/** The table row for a completed SCSI I/O CCB, whatever the command: CAM status, then SCSI status, then sense. */
+function tableRecovery(ccb: ScsiIoCcb): Recovery {
   const status = ccb.status & CAM_STATUS_MASK;
-  if (status !== CamStatus.SCSI_STATUS_ERROR) {
-    const r = CAM_STATUS_RECOVERY.get(status) ?? DEFAULT_CAM_RECOVERY;
-    return r.once !== undefined && executesOnce(ccb.cdb) ? r.once : r;
-  }
+  if (status !== CamStatus.SCSI_STATUS_ERROR) return CAM_STATUS_RECOVERY.get(status) ?? DEFAULT_CAM_RECOVERY;
   if (ccb.scsiStatus !== ScsiStatus.CHECK_CONDITION) return SCSI_STATUS_RECOVERY.get(ccb.scsiStatus) ?? UNKNOWN_STATUS;
   const s = ccbSense(ccb);
   return s === undefined ? NO_AUTOSENSE : senseRecovery(s);
+}
+
+/**
+ * The recovery table row for a completed SCSI I/O CCB (cam_periph_error's
+ * decision, without the budgets): the row's `once` variant for a command
+ * whose second execution does not end as one does, whichever table the row
+ * came from.
+ */
+export function decideRecovery(ccb: ScsiIoCcb): Recovery {
+  const r = tableRecovery(ccb);
+  return r.once !== undefined && executesOnce(ccb.cdb) ? r.once : r;
 }
 
 const SCSI_STATUS_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(ScsiStatus).map(([k, v]) => [v, k.replace(/_/g, ' ')]));

@@ -5,8 +5,9 @@
 // completes or fails with a CamError. Also the ordered-tag policy, and the
 // list of outstanding commands a drain waits for. Whether a command is
 // retried is errors.ts's decision alone: one that must not run twice (the
-// SCSI command table's `once`) is not retried after a timeout or a reset, and
-// its CamError carries the status that cut it short.
+// SCSI command table's `once`) is not retried after a completion that leaves it
+// open whether it acted (a timeout, a reset, a transport error, an abort, a
+// medium or hardware error), and its CamError carries that status.
 //
 // Freezes (CAM_DEV_QFRZN): every completion that carries one has it released
 // exactly once. A retry without delay releases, then re-issues. A delayed

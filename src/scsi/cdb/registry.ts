@@ -72,8 +72,8 @@ export interface CommandDescriptor {
    * outcome (COMPARE AND WRITE would miscompare against its own write). A
    * transport must not execute it again on its own once a reset or a timeout
    * may have let part of it through: the SIM does not re-issue it after its
-   * device reset, and the periph does not retry it after a timeout or a
-   * reset; the initiator decides. Absent: executing it again ends as
+   * device reset, and the periph does not retry it after any completion that
+   * leaves it open whether it acted (cam/periph/errors.ts); the initiator decides. Absent: executing it again ends as
    * executing it once. See executesOnce().
    */
   readonly once?: true;
@@ -356,8 +356,8 @@ export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData 
 /**
  * Whether `cdb` names a command whose second execution does not end as one
  * does (CommandDescriptor.once): what a SIM reads before it re-issues a
- * command its reset cut short, and a periph before it retries one that timed
- * out. False for a CDB that names no command in `commands` (unknown operation
+ * command its reset cut short, and a periph before it retries one that may
+ * have acted. False for a CDB that names no command in `commands` (unknown operation
  * code or service action, too short): the device server rejects it without
  * acting, however often it is sent.
  */

@@ -83,34 +83,81 @@ describe('decideRecovery', () => {
   });
 });
 
-describe('decideRecovery: a command cut short that may have acted', () => {
+describe('decideRecovery: a command that must not run twice', () => {
   // COMPARE AND WRITE (SBC-4): 89h, NUMBER OF LOGICAL BLOCKS (byte 13) 1. PERSISTENT RESERVE OUT (SPC-5) REGISTER:
-  // 5Fh, service action 00h, PARAMETER LIST LENGTH (bytes 5..8) 24. READ (10) (SBC-4) of LBA 5, 1 block.
+  // 5Fh, service action 00h, PARAMETER LIST LENGTH (bytes 5..8) 24. EXTENDED COPY (LID1) (SPC-5): 83h, service action
+  // 00h, LIST LENGTH (bytes 10..13) 20h. SANITIZE (SBC-4) BLOCK ERASE: 48h, service action 02h. READ (10) and WRITE (10)
+  // (SBC-4) of LBA 5, 1 block.
   const CAW = bytes('89 00 00 00 00 00 00 00 00 05 00 00 00 01 00 00');
   const PROUT_REGISTER = bytes('5f 00 00 00 00 00 00 00 18 00');
+  const EXTENDED_COPY = bytes('83 00 00 00 00 00 00 00 00 00 00 00 00 20 00 00');
+  const SANITIZE_BLOCK_ERASE = bytes('48 02 00 00 00 00 00 00 00 00');
+  const ONCE = [CAW, PROUT_REGISTER, EXTENDED_COPY, SANITIZE_BLOCK_ERASE];
   const READ = bytes('28 00 00 00 00 05 00 00 01 00');
-  const with_ = (cdb: Uint8Array, status: number): ScsiIoCcb => ({ ...ccb(status), cdb });
+  const WRITE = bytes('2a 00 00 00 00 05 00 00 01 00');
+  const with_ = (c: ScsiIoCcb, cdb: Uint8Array): ScsiIoCcb => ({ ...c, cdb });
   const FAIL = { action: 'fail', budget: 'none', delay: 'none' } as const;
   const RETRY = { action: 'retry', budget: 'retry', delay: 'none' } as const;
+  const WHY = ': it may have acted, and executing it again would not end as executing it once';
 
-  // CAM_CMD_TIMEOUT 0Bh, CAM_SCSI_BUS_RESET 0Eh, CAM_BDR_SENT 17h (FreeBSD cam.h).
-  test.each([
-    ['CAM_CMD_TIMEOUT', 0x0b],
-    ['CAM_SCSI_BUS_RESET', 0x0e],
-    ['CAM_BDR_SENT', 0x17],
-  ])('%s: COMPARE AND WRITE and PERSISTENT RESERVE OUT fail, READ is retried', (_, status) => {
-    expect(decideRecovery(with_(CAW, status))).toMatchObject(FAIL);
-    expect(decideRecovery(with_(PROUT_REGISTER, status))).toMatchObject(FAIL);
-    expect(decideRecovery(with_(READ, status))).toMatchObject(RETRY);
+  // [condition, completed CCB, the reason of the row]. CAM statuses from FreeBSD cam.h; SCSI statuses from SAM-5.
+  const mayHaveActed: [string, ScsiIoCcb, string][] = [
+    ['CAM_CMD_TIMEOUT', ccb(0x0b), 'command timed out'],
+    ['CAM_SCSI_BUS_RESET', ccb(0x0e), 'cut short by a bus reset'],
+    ['CAM_BDR_SENT', ccb(0x17), 'cut short by a bus device reset'],
+    ['CAM_REQ_CMP_ERR', ccb(0x04), 'transport error'],
+    ['CAM_UNEXP_BUSFREE', ccb(0x13), 'transport error'],
+    ['CAM_UNCOR_PARITY', ccb(0x0f), 'transport error'],
+    ['CAM_DATA_RUN_ERR', ccb(0x12), 'transport error'],
+    ['CAM_AUTOSENSE_FAIL', ccb(0x10), 'transport error'],
+    ['CAM_SCSI_IT_NEXUS_LOST', ccb(0x1d), 'transport error'],
+    ['unlisted CAM status (CAM_MSG_REJECT_REC)', ccb(0x0d), 'transport error'],
+    ['TASK ABORTED', ccb(0x0c, 0x40), 'task aborted'],
+    ['CHECK CONDITION without autosense', ccb(0x0c, 0x02), 'check condition without sense'],
+    ['MEDIUM ERROR 0Ch/00h', cc(0x3, 0x0c, 0x00, { information: 5n }), 'medium error'],
+    ['HARDWARE ERROR 44h/00h', cc(0x4, 0x44, 0x00), 'hardware error'],
+    ['ABORTED COMMAND 4Bh/00h', cc(0xb, 0x4b, 0x00), 'aborted command'],
+    ['ABORTED COMMAND 2Eh/02h', cc(0xb, 0x2e, 0x02), 'aborted command'],
+  ];
+
+  test.each(mayHaveActed)('%s: COMPARE AND WRITE, PERSISTENT RESERVE OUT, EXTENDED COPY, SANITIZE fail; READ and WRITE are retried', (_, c, reason) => {
+    for (const cdb of ONCE) expect(decideRecovery(with_(c, cdb))).toMatchObject({ ...FAIL, reason: reason + WHY });
+    for (const cdb of [READ, WRITE]) expect(decideRecovery(with_(c, cdb))).toMatchObject({ ...RETRY, reason });
   });
 
-  test('statuses that say the command never reached the unit keep their retries', () => {
-    expect(decideRecovery(with_(CAW, 0x1b))).toMatchObject({ action: 'retry', budget: 'requeue' });
-    expect(decideRecovery(with_(CAW, 0x05))).toMatchObject({ action: 'retry', budget: 'requeue', delay: 'busy' });
+  // [condition, completed CCB, what every command gets]: the command was not executed, so a retry is safe.
+  const notExecuted: [string, ScsiIoCcb, Want][] = [
+    ['CAM_SEL_TIMEOUT', ccb(0x0a), RETRY],
+    ['CAM_REQUEUE_REQ', ccb(0x1b), { action: 'retry', budget: 'requeue', delay: 'none' }],
+    ['CAM_BUSY', ccb(0x05), { action: 'retry', budget: 'requeue', delay: 'busy' }],
+    ['CAM_SCSI_BUSY', ccb(0x3f), { action: 'retry', budget: 'requeue', delay: 'busy' }],
+    ['CAM_RESRC_UNAVAIL', ccb(0x34), { action: 'retry', budget: 'requeue', delay: 'busy' }],
+    ['SCSI BUSY', ccb(0x0c, 0x08), { action: 'retry', budget: 'requeue', delay: 'busy' }],
+    ['TASK SET FULL', ccb(0x0c, 0x28), { action: 'retry', budget: 'requeue', delay: 'queue-full' }],
+    ['UNIT ATTENTION 29h/00h', cc(0x6, 0x29, 0x00), { ...RETRY, unitAttention: true }],
+    ['UNIT ATTENTION 2Ah/09h', cc(0x6, 0x2a, 0x09), { ...RETRY, unitAttention: true, reprobe: true }],
+    ['NOT READY 04h/01h', cc(0x2, 0x04, 0x01), { action: 'retry', budget: 'retry', delay: 'not-ready' }],
+    ['NOT READY 04h/02h', cc(0x2, 0x04, 0x02), { action: 'start-unit', budget: 'retry', delay: 'none' }],
+    ['deferred MEDIUM ERROR', cc(0x3, 0x0c, 0x00, { deferred: true }), RETRY],
+  ];
+
+  test.each(notExecuted)('%s: not executed, so retried for COMPARE AND WRITE and the others too', (_, c, want) => {
+    for (const cdb of [...ONCE, READ]) {
+      const r = decideRecovery(with_(c, cdb));
+      expect(r).toMatchObject(want);
+      expect(r.once).toBeUndefined();
+    }
   });
 
-  test('the reason says why it was not retried', () => {
-    expect(decideRecovery(with_(CAW, 0x0b)).reason).toBe('command timed out, and executing it again would not end as executing it once');
+  test('rows that fail anyway fail alike', () => {
+    for (const c of [ccb(0x0c, 0x18), cc(0xe, 0x1d, 0x00), ccb(0x02)]) {
+      expect(decideRecovery(with_(c, CAW))).toBe(decideRecovery(with_(c, READ)));
+    }
+  });
+
+  test('a CDB the command table does not know is retried: the device server rejects it without acting', () => {
+    // Operation code FFh (vendor specific), and COMPARE AND WRITE cut to 15 bytes.
+    for (const cdb of [bytes('ff 00 00 00 00 00'), CAW.subarray(0, 15)]) expect(decideRecovery(with_(ccb(0x0c, 0x40), cdb))).toMatchObject(RETRY);
   });
 });
 
