@@ -44,6 +44,14 @@ export const XptFunc = {
   ABORT_TASK_SET: 0x81,
   /** vtcam's own: SAM-5 CLEAR TASK SET from an initiator: the commands of every I_T nexus on the logical unit are aborted. */
   CLEAR_TASK_SET: 0x82,
+  /**
+   * vtcam's own: for a command of an initiator the logical unit completed (a
+   * PERSISTENT RESERVE OUT PREEMPT AND ABORT, ScsiIoCcb.preempted), the front
+   * end aborted commands of other I_T nexuses that had not reached the unit;
+   * the unit tells those nexuses as a CLEAR TASK SET's transportAborted, and
+   * aborts nothing. Straight to the SIM, like XPT_CLEAR_TASK_SET.
+   */
+  TRANSPORT_ABORTED: 0x83,
 } as const;
 export type XptFunc = (typeof XptFunc)[keyof typeof XptFunc];
 
@@ -260,10 +268,14 @@ export const RelSim = {
   RELEASE_AFTER_QEMPTY: 0x08,
 } as const;
 
-/** XPT_ABORT_TASK_SET / XPT_CLEAR_TASK_SET: the initiator whose task management function it is. */
+/**
+ * XPT_ABORT_TASK_SET / XPT_CLEAR_TASK_SET: the initiator whose task
+ * management function it is; XPT_TRANSPORT_ABORTED: the initiator whose
+ * command the front end aborted other nexuses' commands for.
+ */
 export interface TaskSetCcb extends CcbHeader {
-  readonly func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET;
-  /** CcbInitiator.id of the I_T nexus the function came from. */
+  readonly func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET | typeof XptFunc.TRANSPORT_ABORTED;
+  /** CcbInitiator.id of the I_T nexus the function (or command) came from. */
   readonly initiatorId: string;
   /**
    * XPT_CLEAR_TASK_SET: CcbInitiator.ids of other I_T nexuses whose commands
@@ -271,7 +283,7 @@ export interface TaskSetCcb extends CcbHeader {
    * WRITE waiting for its Data-Out). They were in the unit's task set all the
    * same (SAM-5: the target holds part of it), so the unit tells those nexuses
    * as it tells the ones whose commands it aborted itself. Empty for
-   * XPT_ABORT_TASK_SET.
+   * XPT_ABORT_TASK_SET. XPT_TRANSPORT_ABORTED: the same, for the command.
    */
   readonly transportAborted: readonly string[];
 }
@@ -358,8 +370,9 @@ export function newNexusLost(path: CamPath, initiatorId: string, done?: (ccb: Cc
 }
 
 /**
- * A fresh XPT_ABORT_TASK_SET or XPT_CLEAR_TASK_SET CCB from initiator
- * `initiatorId`, at OOB priority; `transportAborted` as TaskSetCcb says.
+ * A fresh XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET or XPT_TRANSPORT_ABORTED CCB
+ * from initiator `initiatorId`, at OOB priority; `transportAborted` as
+ * TaskSetCcb says.
  * @throws RangeError for an XPT_ABORT_TASK_SET with `transportAborted` (only CLEAR TASK SET reaches other nexuses).
  */
 export function newTaskSet(func: TaskSetCcb['func'], path: CamPath, initiatorId: string, done?: (ccb: Ccb) => void, transportAborted: readonly string[] = []): TaskSetCcb {

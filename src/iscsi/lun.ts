@@ -50,6 +50,12 @@ export interface LunCall {
 export interface LunPort {
   /** Runs `cmd`; `done` is called once with the answer, possibly before start() returns. */
   start(cmd: LunCommand, done: (a: ScsiAnswer) => void): LunCall;
+  /**
+   * Whether a command may go to the logical unit now (start it then): undefined when it may. Otherwise the
+   * target holds it back (preempt-gate.ts), `go` is called once when it may, and the function returned
+   * withdraws it meanwhile. Absent: always now.
+   */
+  admit?(go: () => void): (() => void) | undefined;
 }
 
 // Sense (fixed format) for CAM failures that carry none.

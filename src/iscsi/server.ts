@@ -2,8 +2,9 @@
 // connections at once, logs them in against the configured targets, and binds
 // each normal session to its target's LUNs — every SCSI command goes to the
 // LUN's pass periph (XPT_SCSI_IO on its CAM path) under the session's I_T
-// nexus. Close drains: no new connections, in-flight commands complete and
-// their responses go out, then connections end.
+// nexus, through the LUN's gate (preempt-gate.ts), shared by its sessions.
+// Close drains: no new connections, in-flight commands complete and their
+// responses go out, then connections end.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { IscsiConnection, type ConnectionHost, type ConnectionTimers } from './connection.js';
@@ -17,6 +18,7 @@ import { TargetLogin } from './login.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
 import { probeLun, type LunProfile } from './probe.js';
+import { PreemptGate } from './preempt-gate.js';
 import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
 
 export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
@@ -49,6 +51,8 @@ interface TargetState {
   readonly config: IscsiTargetConfig;
   /** What each LUN reported when the portal opened (probe.ts). */
   readonly profiles: ReadonlyMap<number, LunProfile>;
+  /** Each LUN's gate, which every session's commands to it pass (preempt-gate.ts). */
+  readonly gates: ReadonlyMap<number, PreemptGate>;
 }
 
 export class IscsiServer {
@@ -90,14 +94,16 @@ export class IscsiServer {
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
       const profiles = new Map<number, LunProfile>();
+      const gates = new Map<number, PreemptGate>();
       if (t.luns.length === 0) throw new RangeError(`iSCSI server: target '${t.name}' has no LUNs`);
       for (const l of t.luns) {
         // SAM-5 single-level LUNs as REPORT LUNS can list them: peripheral (0..255) or flat space (..16383).
         if (!Number.isInteger(l.lun) || l.lun < 0 || l.lun > MAX_FLAT_SPACE_LUN) throw new RangeError(`iSCSI server: LUN ${l.lun} of '${t.name}' is not an integer 0..${MAX_FLAT_SPACE_LUN}`);
         if (profiles.has(l.lun)) throw new RangeError(`iSCSI server: target '${t.name}' has LUN ${l.lun} twice`);
         profiles.set(l.lun, await probeLun(l.pass));
+        gates.set(l.lun, new PreemptGate());
       }
-      targets.set(t.name, { config: t, profiles });
+      targets.set(t.name, { config: t, profiles, gates });
     }
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
@@ -185,9 +191,10 @@ export class IscsiServer {
     const lunNumbers = target.config.luns.map((l) => l.lun).sort((a, b) => a - b);
     for (const l of target.config.luns) {
       const profile = target.profiles.get(l.lun);
-      if (profile === undefined) continue;
+      const gate = target.gates.get(l.lun);
+      if (profile === undefined || gate === undefined) continue;
       luns.set(l.lun, {
-        port: targetLunList(passLun(l.pass, who), lunNumbers),
+        port: gate.port(targetLunList(passLun(l.pass, who), lunNumbers), who.id),
         ...profile,
         reset: () => l.pass.resetDevice(),
         abortTaskSet: () => l.pass.abortTaskSet(who),
@@ -215,11 +222,23 @@ export class IscsiServer {
       },
       preempted: (lun, nexuses) => {
         const hit = new Set(nexuses);
+        const aborted: string[] = [];
         for (const e of this.#sessions.onTarget(target.config.name)) {
-          if (!hit.has(initiatorPort(e.initiatorName, e.isid).id)) continue;
+          const id = initiatorPort(e.initiatorName, e.isid).id;
+          if (!hit.has(id)) continue;
+          const mine = e.session.tasksOn(lun, 'before-unit');
+          if (e.session !== session && mine.awaitsData) aborted.push(id);
           // Tasks not at the unit end at once (none waits for the unit), before this session's GOOD goes out.
-          void e.session.tasksOn(lun, 'before-unit').end(e.session === session ? 'this-session' : 'another-session');
+          void mine.end(e.session === session ? 'this-session' : 'another-session');
         }
+        const pass = target.config.luns.find((l) => l.lun === lun)?.pass;
+        if (aborted.length === 0 || pass === undefined) return;
+        // Their I_T nexuses are told as the unit's own were (TAS 0: COMMANDS CLEARED BY ANOTHER INITIATOR, SAM-5
+        // 5.6), established as the CCB reaches the unit, before this GOOD goes out; the LUN's gate, held since
+        // the PREEMPT AND ABORT went to the unit, keeps every other session's commands from it until the CCB has
+        // completed all the same.
+        const told = pass.transportAborted(who, aborted);
+        void told.finally(target.gates.get(lun)?.hold(who.id));
       },
       dataOutTimeoutMs: this.#timers.pingTimeoutMs,
       drop: (reason) => {

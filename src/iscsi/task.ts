@@ -8,8 +8,11 @@
 // within the command (§7.1.4.2). A task management function about to abort
 // the task may hold it short of the unit while its outstanding R2Ts are
 // answered (§4.2.3.3); a task that ends with Data-Out still owed says which
-// sequences, so that the session drops what still comes on them. What the
-// task and its session exchange (limits, outputs, hooks) is in task-types.ts.
+// sequences, so that the session drops what still comes on them. A task whose
+// data is in goes to the unit once its port admits it (LunPort.admit: the
+// target may hold the LUN's commands back a while, preempt-gate.ts); until
+// then it counts as not at the unit. What the task and its session exchange
+// (limits, outputs, hooks) is in task-types.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { encodeSense } from '../scsi/sense-codec.js';
@@ -136,8 +139,8 @@ export class ScsiTask {
   }
 
   /**
-   * Started, not ended, and not handed to the logical unit: waiting for Data-Out, or held (see hold). The
-   * target aborts such a task itself; the unit never saw it.
+   * Started, not ended, and not handed to the logical unit: waiting for Data-Out, for its port to admit it,
+   * or held (see hold). The target aborts such a task itself; the unit never saw it.
    */
   get beforeUnit(): boolean {
     return this.#started && !this.#finished && !this.#executing;
@@ -205,6 +208,9 @@ export class ScsiTask {
 
   #executing = false;
 
+  /** Withdraws the task from its port while it waits to be admitted (LunPort.admit); undefined otherwise. */
+  #admission: (() => void) | undefined;
+
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
 
@@ -221,13 +227,23 @@ export class ScsiTask {
   }
 
   #advance(): void {
-    if (!this.#started || this.#finished || this.#executing) return;
+    if (!this.#started || this.#finished || this.#executing || this.#admission !== undefined) return;
     if (this.#held !== undefined) {
       if (this.#bursts.size === 0) this.#held.resolve();
       return;
     }
     if (this.plan.direction === 'out') this.#solicit();
-    if (this.dataComplete) this.#execute();
+    if (this.dataComplete) this.#admit();
+  }
+
+  /** Executes now if the port admits the task; else once it does, if the task is still to run then (#advance). */
+  #admit(): void {
+    const withdraw = this.#port.admit?.(() => {
+      this.#admission = undefined;
+      this.#advance();
+    });
+    if (withdraw === undefined) this.#execute();
+    else this.#admission = withdraw;
   }
 
   #solicit(): void {
@@ -366,6 +382,8 @@ export class ScsiTask {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#admission?.();
+    this.#admission = undefined;
     if (this.#bursts.size > 0 || this.#unsolicited !== undefined) this.#owed();
     this.#bursts.clear();
     this.#unsolicited = undefined;

@@ -7,10 +7,19 @@
 // command is GOOD; the Data-Out B sends afterwards is taken and dropped
 // without a Reject (the initiator was answering a valid R2T) and never
 // reaches the medium; B's next command meets REGISTRATIONS PREEMPTED
-// (2Ah/05h). PREEMPT without abort leaves B's task alone. A Data-Out that
-// names no live sequence — one after the aborted task's F bit, or with a
-// Target Transfer Tag the target never gave — is still refused with a Reject,
-// Invalid PDU field (RFC 7143 §11.17.1, 09h), and the connection goes on.
+// (2Ah/05h), then — TAS 0 only — COMMANDS CLEARED BY ANOTHER INITIATOR
+// (2Fh/00h), once, as it would had the unit held the WRITE (SAM-5 5.6; the
+// target tells the unit, pass.transportAborted); the sender and a session
+// that was not preempted get neither. While the PERSISTENT RESERVE OUT is at
+// the unit, waiting for a preempted command the device is running, the other
+// sessions' commands are held back (preempt-gate.ts): a preempted session's
+// WRITE whose Data-Out comes then is aborted with its other tasks rather than
+// reaching the unit, and nothing of it meets the unit before its unit
+// attentions are there. PREEMPT without abort leaves B's task alone. A
+// Data-Out that names no live sequence — one after the aborted task's F bit,
+// or with a Target Transfer Tag the target never gave — is still refused with
+// a Reject, Invalid PDU field (RFC 7143 §11.17.1, 09h), and the connection
+// goes on.
 // Below the target, the pass periph's result for a GOOD PREEMPT AND ABORT
 // names the preempted I_T nexuses (ScsiResult.preempted), which is how the
 // sending session learns whose tasks to end.
@@ -20,6 +29,7 @@
 import { describe, expect, it } from 'vitest';
 import { field32, ittOf, opcodeOf, type RawPdu, type TestInitiator } from './initiator.js';
 import { BS, read10, readBlock, senseOfTur as ua, sessionsTargets, tur, writeAwaitingData } from './two-sessions.js';
+import { until } from '../stack/helpers.js';
 import { initiatorPort } from '../../src/iscsi/nexus.js';
 import { CamStatus } from '../../src/cam/status.js';
 import type { PassPeriph } from '../../src/cam/periph/pass.js';
@@ -30,6 +40,11 @@ const SCSI_RESPONSE = 0x21;
 const REJECT = 0x3f;
 /** SCSI status TASK ABORTED (SAM-5). */
 const TASK_ABORTED = 0x40;
+/** PERSISTENT RESERVE IN, READ KEYS, ALLOCATION LENGTH 100h (SPC-5). */
+const READ_KEYS = Uint8Array.of(0x5e, 0x00, 0, 0, 0, 0, 0, 0x01, 0x00, 0);
+/** Sense key UNIT ATTENTION with REGISTRATIONS PREEMPTED (2Ah/05h) and COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h) (SPC-5). */
+const REGISTRATIONS_PREEMPTED = [0x06, 0x2a, 0x05];
+const COMMANDS_CLEARED = [0x06, 0x2f, 0x00];
 /** PERSISTENT RESERVE OUT service actions (SPC-5): REGISTER, PREEMPT, PREEMPT AND ABORT. */
 const REGISTER = 0x00;
 const PREEMPT = 0x04;
@@ -38,6 +53,7 @@ const PREEMPT_AND_ABORT = 0x05;
 const WRITE_EXCLUSIVE = 0x1;
 const KEY_A = 0xaaaa_0000_0000_000an;
 const KEY_B = 0xbbbb_0000_0000_000bn;
+const KEY_D = 0xdddd_0000_0000_000dn;
 
 const target = sessionsTargets(IQN);
 
@@ -101,6 +117,8 @@ describe('PREEMPT AND ABORT and another session’s WRITE waiting for Data-Out',
     b.dataOut({ itt: writeB.itt, ttt: writeB.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xbb), final: true });
     expect(await b.silence((p) => ittOf(p) === writeB.itt || opcodeOf(p) === REJECT)).toBe(true);
     expect(await ua(b)).toEqual([0x06, 0x2a, 0x05]);
+    // TASK ABORTED told B: no COMMANDS CLEARED BY ANOTHER INITIATOR with TAS 1 (SAM-5 5.6).
+    expect(await ua(b)).toBeUndefined();
     expect(await readBlock(a, 4)).toEqual(new Uint8Array(BS));
   });
 
@@ -126,6 +144,99 @@ describe('PREEMPT AND ABORT and another session’s WRITE waiting for Data-Out',
     c.dataOut({ itt: writeC.itt, ttt: writeC.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xcc), final: true });
     expect((await c.result(writeC.itt)).status).toBe(0);
     expect(await readBlock(a, 5)).toEqual(new Uint8Array(BS).fill(0xcc));
+  });
+});
+
+/** The reservation keys a READ KEYS parameter list holds (SPC-5: PRGENERATION, ADDITIONAL LENGTH, then 8 bytes a key). */
+function keysOf(data: Uint8Array): bigint[] {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return Array.from({ length: v.getUint32(4) / 8 }, (_, i) => v.getBigUint64(8 + 8 * i));
+}
+
+/** Sends the one Data-Out PDU a one-block WRITE's R2T asked for, every byte `fill`. */
+function answerR2t(ini: TestInitiator, w: { itt: number; ttt: number }, fill: number): void {
+  ini.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(fill), final: true });
+}
+
+describe('PREEMPT AND ABORT, TAS 0, and a nexus whose only aborted command the target held', () => {
+  it('B, whose WRITE waited for Data-Out, gets REGISTRATIONS PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR once; A, the sender, and C, not preempted, get neither; C’s WRITE is written, B’s never', async () => {
+    const { login } = await target(false);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const c = await login(0x23d0_0000_00c3n);
+    await register(a, KEY_A);
+    await register(b, KEY_B);
+    const writeB = await writeAwaitingData(b, 4);
+    const writeC = await writeAwaitingData(c, 5);
+    expect((await a.result(sendProut(a, prout(PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_A, KEY_B)))).status).toBe(0);
+    answerR2t(b, writeB, 0xbb);
+    answerR2t(c, writeC, 0xcc);
+    expect((await c.result(writeC.itt)).status).toBe(0);
+    expect(await b.silence((p) => ittOf(p) === writeB.itt || opcodeOf(p) === REJECT)).toBe(true);
+    expect(await ua(b)).toEqual(REGISTRATIONS_PREEMPTED);
+    expect(await ua(b)).toEqual(COMMANDS_CLEARED);
+    expect(await ua(b)).toBeUndefined();
+    expect(await ua(a)).toBeUndefined();
+    expect(await ua(c)).toBeUndefined();
+    expect(await readBlock(a, 4)).toEqual(new Uint8Array(BS));
+    expect(await readBlock(a, 5)).toEqual(new Uint8Array(BS).fill(0xcc));
+  });
+});
+
+describe('PREEMPT AND ABORT waiting at the unit for a preempted READ the device runs', () => {
+  // B and C are registered with KEY_B, D with KEY_D; there is no reservation, so A's PREEMPT AND ABORT of KEY_B
+  // removes B's and C's registrations and aborts their commands: B's READ at the device (the unit waits for
+  // the device to answer it, and the PERSISTENT RESERVE OUT with it) and B's and C's WRITEs waiting for Data-Out.
+  // While it waits, C's Data-Out and a TEST UNIT READY come in, and D's Data-Out: C's are aborted with its other
+  // tasks, never reaching the unit (which would answer the WRITE REGISTRATIONS PREEMPTED); D's WRITE runs once
+  // the PERSISTENT RESERVE OUT is done. B and C then see REGISTRATIONS PREEMPTED and, with TAS 0, COMMANDS
+  // CLEARED BY ANOTHER INITIATOR, once each; with TAS 1 their aborted commands end TASK ABORTED instead.
+  it.each([
+    ['TAS 0', false],
+    ['TAS 1', true],
+  ])('%s: C’s WRITE whose Data-Out came meanwhile is aborted, not answered by the unit; B and C see their unit attentions in order, once; A and D none', async (_name, tas) => {
+    const { login, held, probe } = await target(tas);
+    const a = await login(0x23d0_0000_00a1n);
+    const b = await login(0x23d0_0000_00b2n);
+    const c = await login(0x23d0_0000_00c3n);
+    const d = await login(0x23d0_0000_00d4n);
+    for (const [ini, key] of [[a, KEY_A], [b, KEY_B], [c, KEY_B], [d, KEY_D]] as const) await register(ini, key);
+    const writeB = await writeAwaitingData(b, 4);
+    const writeC = await writeAwaitingData(c, 5);
+    const writeD = await writeAwaitingData(d, 6);
+    held.on = true;
+    const readB = b.command({ cdb: read10(7), read: true, edtl: BS });
+    await until(() => probe.heldCount === 1, 'B’s READ at the device');
+    const proutItt = sendProut(a, prout(PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_A, KEY_B));
+    let turC = 0;
+    try {
+      // The preempt is made (A's own commands go on): only A and D are registered; the command waits for B's READ.
+      const keys = await a.result(a.command({ cdb: READ_KEYS, read: true, edtl: 256 }));
+      expect(keysOf(keys.data)).toEqual([KEY_A, KEY_D]);
+      expect(await a.silence((p) => ittOf(p) === proutItt, 50)).toBe(true);
+      answerR2t(c, writeC, 0xcc);
+      turC = c.command({ cdb: tur, edtl: 0 });
+      answerR2t(d, writeD, 0xdd);
+      expect(await c.silence((p) => ittOf(p) === writeC.itt || ittOf(p) === turC, 100)).toBe(true);
+    } finally {
+      held.on = false;
+      probe.releaseHeld();
+    }
+    expect((await a.result(proutItt)).status).toBe(0);
+    expect((await d.result(writeD.itt)).status).toBe(0);
+    const aborted = [[b, readB], [b, writeB.itt], [c, writeC.itt], [c, turC]] as const;
+    if (tas) for (const [ini, itt] of aborted) expect((await ini.result(itt)).status).toBe(TASK_ABORTED);
+    else for (const [ini, itt] of aborted) expect(await ini.silence((p) => ittOf(p) === itt, 100)).toBe(true);
+    const told = tas ? [REGISTRATIONS_PREEMPTED] : [REGISTRATIONS_PREEMPTED, COMMANDS_CLEARED];
+    for (const ini of [b, c]) {
+      for (const t of told) expect(await ua(ini)).toEqual(t);
+      expect(await ua(ini)).toBeUndefined();
+    }
+    expect(await ua(a)).toBeUndefined();
+    expect(await ua(d)).toBeUndefined();
+    expect(await readBlock(a, 4)).toEqual(new Uint8Array(BS));
+    expect(await readBlock(a, 5)).toEqual(new Uint8Array(BS));
+    expect(await readBlock(a, 6)).toEqual(new Uint8Array(BS).fill(0xdd));
   });
 });
 

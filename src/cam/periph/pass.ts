@@ -10,9 +10,11 @@
 // and TransportID), submit()'s handle (or scsi()'s AbortSignal) aborts one
 // command (XPT_ABORT, SAM-5 ABORT TASK), abortTaskSet() and clearTaskSet() are
 // ABORT TASK SET and CLEAR TASK SET (XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET),
-// resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), and nexusLost()
+// resetDevice() is LOGICAL UNIT RESET (XPT_RESET_DEV), nexusLost()
 // tells the logical unit that an initiator's I_T nexus is gone
-// (XPT_IT_NEXUS_LOST), so nothing above CAM ever touches the SIM.
+// (XPT_IT_NEXUS_LOST), and transportAborted() which nexuses' commands the
+// front end aborted for a PREEMPT AND ABORT (XPT_TRANSPORT_ABORTED), so
+// nothing above CAM ever touches the SIM.
 
 import {
   CAM_DEV_QFRZN,
@@ -202,17 +204,26 @@ export class PassPeriph {
    *   `transportAborted` that is not an array of non-empty strings.
    */
   clearTaskSet(initiator: CcbInitiator, transportAborted: readonly string[] = []): Promise<void> {
-    // Widened: JavaScript callers can pass anything.
-    const ids: unknown = transportAborted;
-    if (!Array.isArray(ids)) throw new RangeError(`pass.clearTaskSet: transportAborted must be an array of initiator ids, got ${String(ids)}`);
-    for (const [i, id] of (ids as unknown[]).entries()) {
-      if (typeof id !== 'string' || id === '') throw new RangeError(`pass.clearTaskSet: transportAborted[${i}] must be a non-empty string, got ${typeof id === 'string' ? "''" : String(id)}`);
-    }
-    // A copy: the CCB outlives the call, the caller's array may change.
-    return this.#taskSet(XptFunc.CLEAR_TASK_SET, initiator, 'pass.clearTaskSet', [...transportAborted]);
+    return this.#taskSet(XptFunc.CLEAR_TASK_SET, initiator, 'pass.clearTaskSet', checkIds(transportAborted, 'pass.clearTaskSet'));
   }
 
-  #taskSet(func: typeof XptFunc.ABORT_TASK_SET | typeof XptFunc.CLEAR_TASK_SET, initiator: CcbInitiator, caller: string, transportAborted: readonly string[] = []): Promise<void> {
+  /**
+   * Tells the logical unit that, for a PERSISTENT RESERVE OUT PREEMPT AND
+   * ABORT of `initiator` it completed GOOD (ScsiResult.preempted), the front
+   * end aborted commands of the I_T nexuses `transportAborted` (by
+   * CcbInitiator.id) that had not reached it (SPC-5; SAM-5 aborting
+   * commands). With TAS 0 each gets COMMANDS CLEARED BY ANOTHER INITIATOR as
+   * if the unit had aborted them — once, `initiator` never — and that is
+   * established before this returns; with TAS 1 nothing changes. Resolves
+   * when the CCB has completed, also when the device is gone.
+   * @throws RangeError for a malformed initiator (see checkRequest), or a
+   *   `transportAborted` that is not an array of non-empty strings.
+   */
+  transportAborted(initiator: CcbInitiator, transportAborted: readonly string[]): Promise<void> {
+    return this.#taskSet(XptFunc.TRANSPORT_ABORTED, initiator, 'pass.transportAborted', checkIds(transportAborted, 'pass.transportAborted'));
+  }
+
+  #taskSet(func: Parameters<typeof newTaskSet>[0], initiator: CcbInitiator, caller: string, transportAborted: readonly string[] = []): Promise<void> {
     const { id } = checkInitiator(initiator, caller);
     return new Promise((resolve) => {
       this.#xpt.action(
@@ -233,4 +244,19 @@ export class PassPeriph {
   openings(): number {
     return this.#xpt.stats(this.path)?.tagLimit ?? 0;
   }
+}
+
+/**
+ * `ids` checked as initiator ids (non-empty strings), copied: the CCB outlives
+ * the call and the caller's array may change.
+ * @throws RangeError naming `caller` otherwise.
+ */
+function checkIds(ids: readonly string[], caller: string): readonly string[] {
+  // Widened: JavaScript callers can pass anything.
+  const given: unknown = ids;
+  if (!Array.isArray(given)) throw new RangeError(`${caller}: transportAborted must be an array of initiator ids, got ${String(given)}`);
+  for (const [i, id] of (given as unknown[]).entries()) {
+    if (typeof id !== 'string' || id === '') throw new RangeError(`${caller}: transportAborted[${i}] must be a non-empty string, got ${typeof id === 'string' ? "''" : String(id)}`);
+  }
+  return [...ids];
 }

@@ -69,6 +69,11 @@ export interface Sim {
    * `ccb.transportAborted` names the other nexuses whose commands the front
    * end aborted before they reached the unit: the unit tells them as it tells
    * those whose commands it aborted.
+   * XPT_TRANSPORT_ABORTED (`ccb.initiatorId`, `ccb.transportAborted`): the
+   * front end aborted those nexuses' commands for a PREEMPT AND ABORT of that
+   * initiator the unit completed; the SIM tells its logical unit, which tells
+   * them as for a CLEAR TASK SET, before action() returns (the front end
+   * relies on that), and completes the CCB CAM_REQ_CMP.
    * XPT_SCSI_IO CCBs name their initiator in `ccb.initiator` (undefined: the
    * SIM's own single nexus).
    */

@@ -10,9 +10,9 @@
 //   active one is the SIM's to abort; anything else is CAM_UA_ABORT.
 // - XPT_RESET_DEV, XPT_RESET_BUS: straight to the SIM, past the device queue
 //   and its freezes: they are how a stuck device gets unstuck.
-// - XPT_IT_NEXUS_LOST, XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET: straight to
-//   the SIM too (task management and news for the logical unit, not I/O: they
-//   wait for nothing queued).
+// - XPT_IT_NEXUS_LOST, XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET,
+//   XPT_TRANSPORT_ABORTED: straight to the SIM too (task management and news
+//   for the logical unit, not I/O: they wait for nothing queued).
 // - XPT_REL_SIMQ: the device queue's release machinery.
 // - XPT_SCAN_BUS, XPT_SCAN_LUN: the probe (probe.ts).
 // - XPT_PATH_INQ, XPT_GDEV_TYPE, XPT_GDEV_STATS, XPT_NOOP: answered here.
@@ -231,6 +231,7 @@ export class Xpt implements PeriphXpt {
       case XptFunc.IT_NEXUS_LOST:
       case XptFunc.ABORT_TASK_SET:
       case XptFunc.CLEAR_TASK_SET:
+      case XptFunc.TRANSPORT_ABORTED:
         if (dev === undefined) this.#finish(ccb, CamStatus.DEV_NOT_THERE);
         else this.#toSim(b, ccb);
         return;

@@ -33,7 +33,7 @@ import { CopyManager } from './copy-manager.js';
 import { SANITIZE_FAILED, Sanitizer } from './sanitize.js';
 import { computeMaxTransferBlocks, describeUnit, unitCommandTable, type SbcEmulatorOptions } from './unit-description.js';
 import { NexusConditions, type NexusState } from './nexus-state.js';
-import { abortTasks, type TaskAborter } from './task-abort.js';
+import { abortTasks, tellCommandsCleared, type TaskAborter } from './task-abort.js';
 import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
 
@@ -272,6 +272,16 @@ export class SbcEmulator implements LogicalUnit {
    */
   clearTaskSet(nexus: string, transportAborted: readonly string[] = []): Promise<void> {
     return abortTasks(this.#aborter, this.#info.taskAbortedStatus, this.#conditions, () => true, nexus, transportAborted);
+  }
+
+  /**
+   * For a PERSISTENT RESERVE OUT PREEMPT AND ABORT of `from` the unit
+   * completed (CommandOutcome.preempted, SPC-5), the transport aborted
+   * commands of `nexuses` it held short of the unit: they are told as if the
+   * unit had aborted them (tellCommandsCleared, task-abort.ts).
+   */
+  transportAborted(from: string, nexuses: readonly string[]): void {
+    tellCommandsCleared(this.#info.taskAbortedStatus, this.#conditions, nexuses, from);
   }
 
   /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */

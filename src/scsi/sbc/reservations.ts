@@ -35,6 +35,9 @@
 // aborted gets COMMANDS CLEARED BY ANOTHER INITIATOR (2Fh/00h), after its
 // REGISTRATIONS PREEMPTED when its registration went; with TAS 1 the other
 // nexuses' commands end with TASK ABORTED status instead (task-abort.ts).
+// Commands a front end held short of the unit (an iSCSI WRITE waiting for
+// Data-Out) count too: it aborts them once the command names the preempted
+// nexuses, and tells the unit whose they were (SbcEmulator.transportAborted).
 
 import { ScsiStatus } from '../status.js';
 import { Asc, invalidFieldInParameterList, senseIllegalRequest, type AscAscq } from '../sense.js';
@@ -370,7 +373,8 @@ export class Reservations {
    * registrants reservation: every registered one), the sender included, are
    * aborted (TaskAbort); GOOD once they have all completed, naming those
    * nexuses (CommandOutcome.preempted) for a transport that holds commands of
-   * theirs the unit has not seen. A failed preempt aborts nothing.
+   * theirs the unit has not seen: it aborts those and names the nexuses that
+   * had any back (SbcEmulator.transportAborted). A failed preempt aborts nothing.
    */
   preemptAndAbort(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): CommandOutcome | Promise<CommandOutcome> {
     const { outcome, preempted } = this.#preempt(nexus, key, sark, scope, type);

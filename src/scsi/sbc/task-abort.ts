@@ -1,6 +1,7 @@
 // Aborting commands for the SBC emulator: how the transport that runs them is
-// told to abort (TaskAborter), and how each aborted command ends for a task
-// management function or command of one I_T nexus. Spec: SAM-5 (aborting
+// told to abort (TaskAborter), how each aborted command ends for a task
+// management function or command of one I_T nexus, and which I_T nexuses are
+// then told their commands were cleared. Spec: SAM-5 (aborting
 // commands; ABORT TASK SET, CLEAR TASK SET), SPC-5 (PREEMPT AND ABORT).
 
 import { Asc } from '../sense.js';
@@ -55,10 +56,19 @@ export function abortTasks(
 ): Promise<void> {
   const others: AbortedCommandEnd = taskAbortedStatus === true ? 'task-aborted' : 'no-status';
   const r = aborter?.((n) => (!nexuses(n) ? undefined : n === from ? 'no-status' : others));
-  if (others === 'no-status') {
-    const cleared = new Set([...(r?.nexuses ?? []), ...transportAborted]);
-    cleared.delete(from);
-    for (const n of cleared) conditions.raiseFor(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
-  }
+  tellCommandsCleared(taskAbortedStatus, conditions, [...(r?.nexuses ?? []), ...transportAborted], from);
   return r?.done ?? Promise.resolve();
+}
+
+/**
+ * Tells the I_T nexuses `nexuses`, which had commands aborted by a task
+ * management function or command of `from`, as SAM-5 5.6 (aborting commands)
+ * asks: with TAS 0 (`taskAbortedStatus` not true) each gets COMMANDS CLEARED
+ * BY ANOTHER INITIATOR — once: one named twice, or still pending from an
+ * earlier telling, is not raised again — and `from` never; with TAS 1 their
+ * commands ended with TASK ABORTED status instead, and nobody gets one.
+ */
+export function tellCommandsCleared(taskAbortedStatus: boolean | undefined, conditions: NexusConditions, nexuses: Iterable<string>, from: string): void {
+  if (taskAbortedStatus === true) return;
+  for (const n of nexuses) if (n !== from) conditions.raiseFor(n, Asc.COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
 }

@@ -222,6 +222,11 @@ export class VtblkSim implements Sim {
         });
         return;
       }
+      case XptFunc.TRANSPORT_ABORTED:
+        // News for the logical unit, told before action() returns: nothing is aborted here.
+        this.emulator.transportAborted(ccb.initiatorId, ccb.transportAborted);
+        this.#finishLater(ccb, CamStatus.REQ_CMP);
+        return;
       case XptFunc.NOOP:
       case XptFunc.GDEV_TYPE:
       case XptFunc.GDEV_STATS:
