@@ -85,13 +85,19 @@ function responseFields(p: RawPdu): { flags: number; response: number; status: n
   return { flags: p.bhs[1] ?? -1, response: p.bhs[2] ?? -1, status: p.bhs[3] ?? -1, expDataSN: field32(p, 36), residual: field32(p, 44), senseBytes: p.data.length };
 }
 
-/** Two sessions of the target, A and B, each registered with its key; B's one-block WRITE at LBA 4 waits for Data-Out. */
-async function registeredWithWriteAwaitingData(tas: boolean): Promise<{ a: TestInitiator; b: TestInitiator; writeB: { itt: number; ttt: number } }> {
+/** Two sessions of the target, A and B, each registered with its key; `login` opens more. */
+async function registeredAB(tas: boolean): Promise<{ login: Awaited<ReturnType<typeof target>>['login']; a: TestInitiator; b: TestInitiator }> {
   const { login } = await target(tas);
   const a = await login(0x23d0_0000_00a1n);
   const b = await login(0x23d0_0000_00b2n);
   await register(a, KEY_A);
   await register(b, KEY_B);
+  return { login, a, b };
+}
+
+/** registeredAB, and B's one-block WRITE at LBA 4 waits for Data-Out. */
+async function registeredWithWriteAwaitingData(tas: boolean): Promise<{ a: TestInitiator; b: TestInitiator; writeB: { itt: number; ttt: number } }> {
+  const { a, b } = await registeredAB(tas);
   return { a, b, writeB: await writeAwaitingData(b, 4) };
 }
 
@@ -133,12 +139,8 @@ describe('PREEMPT AND ABORT and another session’s WRITE waiting for Data-Out',
   });
 
   it('A preempting B’s key leaves C’s WRITE waiting for Data-Out alone: it is written', async () => {
-    const { login } = await target(false);
-    const a = await login(0x23d0_0000_00a1n);
-    const b = await login(0x23d0_0000_00b2n);
+    const { login, a } = await registeredAB(false);
     const c = await login(0x23d0_0000_00c3n);
-    await register(a, KEY_A);
-    await register(b, KEY_B);
     const writeC = await writeAwaitingData(c, 5);
     expect((await a.result(sendProut(a, prout(PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_A, KEY_B)))).status).toBe(0);
     c.dataOut({ itt: writeC.itt, ttt: writeC.ttt, dataSN: 0, offset: 0, data: new Uint8Array(BS).fill(0xcc), final: true });
@@ -160,12 +162,8 @@ function answerR2t(ini: TestInitiator, w: { itt: number; ttt: number }, fill: nu
 
 describe('PREEMPT AND ABORT, TAS 0, and a nexus whose only aborted command the target held', () => {
   it('B, whose WRITE waited for Data-Out, gets REGISTRATIONS PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR once; A, the sender, and C, not preempted, get neither; C’s WRITE is written, B’s never', async () => {
-    const { login } = await target(false);
-    const a = await login(0x23d0_0000_00a1n);
-    const b = await login(0x23d0_0000_00b2n);
+    const { login, a, b } = await registeredAB(false);
     const c = await login(0x23d0_0000_00c3n);
-    await register(a, KEY_A);
-    await register(b, KEY_B);
     const writeB = await writeAwaitingData(b, 4);
     const writeC = await writeAwaitingData(c, 5);
     expect((await a.result(sendProut(a, prout(PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_A, KEY_B)))).status).toBe(0);
@@ -242,11 +240,7 @@ describe('PREEMPT AND ABORT waiting at the unit for a preempted READ the device 
 
 describe('Data-Out for a task PREEMPT AND ABORT ended', () => {
   it('the rest of its sequence is dropped without a Reject; a Data-Out past its F bit, or with a tag the target never gave, gets a Reject 09h; the connection goes on', async () => {
-    const { login } = await target(false);
-    const a = await login(0x23d0_0000_00a1n);
-    const b = await login(0x23d0_0000_00b2n);
-    await register(a, KEY_A);
-    await register(b, KEY_B);
+    const { a, b } = await registeredAB(false);
     // Two blocks, one R2T for both (MaxBurstLength 256 KiB): B owes two 512-byte Data-Out PDUs on that tag.
     const writeB = await writeAwaitingData(b, 6, 2);
     expect((await a.result(sendProut(a, prout(PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_A, KEY_B)))).status).toBe(0);

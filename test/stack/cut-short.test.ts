@@ -15,10 +15,9 @@
 // CDBs are written from the SBC-4 tables; CAM status words from FreeBSD cam.h.
 
 import { expect, test } from 'vitest';
-import { XptFunc } from '../../src/cam/ccb.js';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
 import { compareAndWrite, resetDevice, rw10, stamp, until } from './helpers.js';
-import { BS, camErrorOf, counter, fill, rig, touching, type Rig } from './fault-rig.js';
+import { BS, camErrorOf, counter, dispatchesOf, fill, rig, touching, type Rig } from './fault-rig.js';
 
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
@@ -30,17 +29,6 @@ const COMPARE_AND_WRITE = 0x89;
 const READ_10 = 0x28;
 const LBA = 10;
 
-/** How often the XPT hands the SIM an XPT_SCSI_IO CCB with operation code `op` (a re-dispatch after CAM_REQUEUE_REQ counts). */
-function dispatchesOf(r: Rig, op: number): { readonly n: number } {
-  const c = { n: 0 };
-  const sim = r.stack.sim;
-  const action = sim.action.bind(sim);
-  sim.action = (ccb) => {
-    if (ccb.func === XptFunc.SCSI_IO && ccb.cdb[0] === op) c.n++;
-    action(ccb);
-  };
-  return c;
-}
 
 /** Backend operations of `kind` of exactly block LBA. */
 const oneBlockAtLba = (r: Rig, kind: 'read' | 'write'): { readonly n: number } =>

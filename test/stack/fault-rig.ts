@@ -9,6 +9,7 @@ import { FaultyBackend } from '../../src/virtio/device/backends/faulty.js';
 import { VIRTIO_BLK_DRIVER_FEATURES } from '../../src/virtio/blk-driver.js';
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../../src/virtio/blk-features.js';
 import { CamError } from '../../src/cam/periph/errors.js';
+import { XptFunc } from '../../src/cam/ccb.js';
 import type { SenseData } from '../../src/scsi/sense.js';
 import { ProbeBackend, Shadow, stamp, watchCcbs, type CcbLedger, type ProbeOp } from './helpers.js';
 
@@ -94,3 +95,15 @@ export async function camErrorOf(p: Promise<unknown>): Promise<CamError> {
   return e;
 }
 
+
+/** How often the XPT hands the SIM an XPT_SCSI_IO CCB with operation code `op` (a re-dispatch after CAM_REQUEUE_REQ counts). */
+export function dispatchesOf(r: Rig, op: number): { readonly n: number } {
+  const c = { n: 0 };
+  const sim = r.stack.sim;
+  const action = sim.action.bind(sim);
+  sim.action = (ccb) => {
+    if (ccb.func === XptFunc.SCSI_IO && ccb.cdb[0] === op) c.n++;
+    action(ccb);
+  };
+  return c;
+}

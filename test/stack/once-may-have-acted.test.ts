@@ -14,7 +14,7 @@
 import { expect, test } from 'vitest';
 import { XptFunc } from '../../src/cam/ccb.js';
 import { compareAndWrite, rw10, stamp, until } from './helpers.js';
-import { BS, CHECK_CONDITION, REQ_CMP, SCSI_STATUS_ERROR, camErrorOf, counter, expectIdle, fill, rig, touching, triple, type Rig } from './fault-rig.js';
+import { BS, CHECK_CONDITION, REQ_CMP, SCSI_STATUS_ERROR, camErrorOf, counter, dispatchesOf, expectIdle, fill, rig, touching, triple, type Rig } from './fault-rig.js';
 import { A, settle } from './pr-fixtures.js';
 
 const STATUS_MASK = 0x3f;
@@ -29,17 +29,6 @@ const MEDIUM_ERROR = 0x3;
 const LBA = 10;
 const WHY = ': it may have acted, and executing it again would not end as executing it once';
 
-/** How often the XPT hands the SIM an XPT_SCSI_IO CCB with operation code `op`. */
-function dispatchesOf(r: Rig, op: number): { readonly n: number } {
-  const c = { n: 0 };
-  const sim = r.stack.sim;
-  const action = sim.action.bind(sim);
-  sim.action = (ccb) => {
-    if (ccb.func === XptFunc.SCSI_IO && ccb.cdb[0] === op) c.n++;
-    action(ccb);
-  };
-  return c;
-}
 
 /** How each XPT_SCSI_IO CCB with operation code `op` handed to the XPT ended: [CAM status, SCSI status], in completion order. */
 function endingsOf(r: Rig, op: number): [number, number][] {

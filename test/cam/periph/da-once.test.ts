@@ -9,9 +9,8 @@
 
 import { describe, expect, test } from 'vitest';
 import { DaPeriph } from '../../../src/cam/periph/da.js';
-import { CamError } from '../../../src/cam/periph/errors.js';
-import { Asc, sense, senseNotReady, SenseKey, type SenseData } from '../../../src/scsi/sense.js';
-import { FakeXpt, PATH, bytes, type Injection } from './fake-xpt.js';
+import { Asc, sense, senseNotReady, SenseKey } from '../../../src/scsi/sense.js';
+import { FakeXpt, PATH, bytes, camFailure, checkCondition, type Injection } from './fake-xpt.js';
 
 const CAM_REQ_CMP = 0x01;
 const CAM_REQ_CMP_ERR = 0x04;
@@ -47,16 +46,7 @@ const caw = (da: DaPeriph, tag = 0xa5) => {
 };
 const write10 = (da: DaPeriph) => da.scsi({ cdb: WRITE_10, direction: 'out', data: new Uint8Array(BS).fill(0x5a) });
 
-const checkCondition = (s: SenseData): Injection => ({ status: CAM_SCSI_STATUS_ERROR, scsiStatus: CHECK_CONDITION, sense: s });
 
-async function failure(p: Promise<unknown>): Promise<CamError> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof CamError)) throw new Error(`expected a CamError, got ${String(e)}`);
-  return e;
-}
 
 const WHY = ': it may have acted, and executing it again would not end as executing it once';
 
@@ -80,7 +70,7 @@ describe('may have acted: COMPARE AND WRITE fails at once with its real status; 
   test.each(rows)('%s', async (_, inj, reason) => {
     const { xpt, da } = await setup();
     xpt.inject(inj);
-    const e = await failure(caw(da));
+    const e = await camFailure(caw(da));
     const withSense = inj.sense === undefined ? 0 : CAM_AUTOSNS_VALID;
     expect({ cam: e.camStatus, status: e.status, scsi: e.scsiStatus, sense: e.senseData, retries: e.retries, reason: e.reason }).toEqual({
       cam: inj.status,
@@ -105,7 +95,7 @@ describe('may have acted: COMPARE AND WRITE fails at once with its real status; 
   test('the message says what happened and why it was not retried', async () => {
     const { xpt, da } = await setup();
     xpt.inject({ status: CAM_SCSI_STATUS_ERROR, scsiStatus: TASK_ABORTED });
-    const e = await failure(caw(da));
+    const e = await camFailure(caw(da));
     expect(e.message).toBe(`COMPARE AND WRITE failed (task aborted${WHY}): CAM_SCSI_STATUS_ERROR|CAM_DEV_QFRZN, TASK ABORTED`);
     await xpt.settle();
   });
