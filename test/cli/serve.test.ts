@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { IscsiServerOptions } from '../../src/iscsi/server.js';
 import type { PassPeriph } from '../../src/cam/periph/pass.js';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
-import { runServe, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
+import { runServe, syncGateClosed, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli, type ServeArgs } from '../../src/cli/serve-args.js';
 import { ThrottledBackend } from '../../src/virtio/device/backends/throttled.js';
 import { capture, type CapturedIo } from './capture.js';
@@ -454,6 +454,11 @@ describe('transports', () => {
     p.signal('SIGTERM');
     expect(await run).toBe(0);
     expectWritten(path, lbas);
+  });
+
+  test('--io auto: the line logged when the image stops answering from the page cache says what happened and for how long', () => {
+    expect(syncGateClosed(1000)).toBe('io auto: 16 of 128 image reads and writes took over 50 µs (not from the page cache); using the thread pool for 1 s');
+    expect(syncGateClosed(16_000)).toMatch(/for 16 s$/);
   });
 
   test.each([

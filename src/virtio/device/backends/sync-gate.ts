@@ -27,6 +27,12 @@ export interface SyncGateOptions {
   readonly backoffMs?: number;
   /** The longest back-off in milliseconds. */
   readonly maxBackoffMs?: number;
+  /**
+   * Called after the gate closes, with the back-off it closed for (a server's
+   * log line: why its image I/O went to the thread pool). Called from a
+   * microtask, so that nothing it does can fail the I/O that closed the gate.
+   */
+  readonly onClose?: (backoffMs: number) => void;
 }
 
 /**
@@ -64,6 +70,7 @@ export class SyncGate {
   readonly #slowLimit: number;
   readonly #firstBackoffMs: number;
   readonly #maxBackoffMs: number;
+  readonly #onClose: ((backoffMs: number) => void) | undefined;
   #backoffMs: number;
   /** When the gate opens again; undefined while it is open (so open() reads no clock). */
   #closedUntil: number | undefined;
@@ -91,6 +98,7 @@ export class SyncGate {
     this.#firstBackoffMs = o.backoffMs;
     this.#maxBackoffMs = o.maxBackoffMs;
     this.#backoffMs = o.backoffMs;
+    this.#onClose = options.onClose;
   }
 
   /** Whether the next operation should be synchronous. */
@@ -132,10 +140,13 @@ export class SyncGate {
   #close(at: number): void {
     // Closing again within the window that probed: the medium still misses, so wait longer.
     if (this.#probing) this.#backoffMs = Math.min(this.#backoffMs * 2, this.#maxBackoffMs);
-    this.#closedUntil = at + this.#backoffMs;
+    const backoffMs = this.#backoffMs;
+    this.#closedUntil = at + backoffMs;
     this.#probing = false;
     this.#ops = 0;
     this.#slow = 0;
     this.#closes++;
+    const onClose = this.#onClose;
+    if (onClose !== undefined) queueMicrotask(() => { onClose(backoffMs); });
   }
 }

@@ -263,12 +263,18 @@ describe("FileBackend io: 'auto'", () => {
     expect(byteDiff(dst, data)).toBeUndefined();
   });
 
-  it("slow writes close it as slow reads do", async () => {
-    const b = await openAuto(join(dir, 'w.img'));
+  it('slow writes close it as slow reads do, and the gate options reach it (onClose is told)', async () => {
+    const told: number[] = [];
+    const r = await FileBackend.open(join(dir, 'w.img'), { create: { size: 4096 }, io: 'auto', syncGate: { now: () => injected.clock, slowLimit: 2, backoffMs: 50, onClose: (ms) => told.push(ms) } });
+    if (!r.ok) throw new Error(r.message);
+    opened.push(r);
+    if (!hasSyncIo(r)) throw new Error("io: 'auto' gave no readSync/writeSync");
     injected.takesMs = 1;
-    expect(b.writeSync(0, pattern(512, 1), 0, 512)).toBe('ok');
-    expect(b.writeSync(512, pattern(512, 2), 0, 512)).toBe('ok');
-    expect(b.syncReady()).toBe(false);
+    expect(r.writeSync(0, pattern(512, 1), 0, 512)).toBe('ok');
+    expect(r.writeSync(512, pattern(512, 2), 0, 512)).toBe('ok');
+    expect(r.syncReady?.()).toBe(false);
+    await Promise.resolve();
+    expect(told).toEqual([50]);
   });
 
   it("refuses gate options without io 'auto', and bad gate options, with RangeError before touching the file", async () => {

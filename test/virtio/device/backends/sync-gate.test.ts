@@ -83,6 +83,37 @@ describe('SyncGate', () => {
     expect(gate.state.closes).toBe(5);
   });
 
+  it('tells onClose the back-off it closed for, from a microtask: a throwing listener cannot fail the I/O', async () => {
+    const told: number[] = [];
+    const { gate, op, advance } = rig({
+      slowLimit: 1,
+      backoffMs: 10,
+      onClose: (ms) => {
+        told.push(ms);
+        throw new Error('listener bug');
+      },
+    });
+    const failures: unknown[] = [];
+    const onError = (e: unknown): void => {
+      failures.push(e);
+    };
+    process.on('uncaughtException', onError);
+    try {
+      expect(() => { op(SLOW_4K); }).not.toThrow();
+      expect(told).toEqual([]);
+      await Promise.resolve();
+      expect(told).toEqual([10]);
+      advance(10);
+      expect(gate.open()).toBe(true);
+      op(SLOW_4K);
+      await new Promise((r) => setImmediate(r));
+      expect(told).toEqual([10, 20]);
+      expect(failures).toHaveLength(2);
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+  });
+
   it('reads no clock to say it is open', () => {
     let reads = 0;
     const gate = new SyncGate({
