@@ -2,7 +2,8 @@
 // them, devices found by the bus scan, CCB routing (xpt_action), completion
 // (xpt_done), the device queues with their openings and freezes, CCB
 // timeouts, and async events. Periphs see it as PeriphXpt (periph-api.ts),
-// SIMs as the SimHandle registerBus returns (sim-api.ts).
+// SIMs as the SimHandle registerBus returns (sim-api.ts). The bus and device
+// records are bus.ts; the bus scan is scan.ts.
 //
 // Routing, by function code:
 // - XPT_SCSI_IO: the device's queue (devq.ts), then the SIM.
@@ -14,14 +15,14 @@
 //   XPT_TRANSPORT_ABORTED: straight to the SIM too (task management and news
 //   for the logical unit, not I/O: they wait for nothing queued).
 // - XPT_REL_SIMQ: the device queue's release machinery.
-// - XPT_SCAN_BUS, XPT_SCAN_LUN: the probe (probe.ts).
+// - XPT_SCAN_BUS, XPT_SCAN_LUN: the bus scan (scan.ts, probing with probe.ts).
 // - XPT_PATH_INQ, XPT_GDEV_TYPE, XPT_GDEV_STATS, XPT_NOOP: answered here.
 // Every CCB's callback runs exactly once; CCBs answered here are completed
 // before action() returns. A path whose bus is not registered is
 // CAM_PATH_INVALID, one without a device CAM_DEV_NOT_THERE, an unknown
 // function CAM_REQ_INVALID.
 
-import { CAM_LUN_WILDCARD, CAM_TARGET_WILDCARD, XptFunc, pathString, type AbortCcb, type CamPath, type Ccb, type RelSimqCcb, type ScsiIoCcb } from '../ccb.js';
+import { XptFunc, pathString, type AbortCcb, type CamPath, type Ccb, type RelSimqCcb } from '../ccb.js';
 import { CamStatus } from '../status.js';
 import { AsyncCode } from '../async.js';
 import { DeviceQueue } from '../devq.js';
@@ -32,8 +33,9 @@ import { systemClock, type CamClock } from '../clock.js';
 import type { AsyncCallback, CamDeviceInfo, DevqStats, PeriphXpt } from './periph-api.js';
 import type { Sim, SimHandle } from './sim-api.js';
 import { AsyncEvents } from './events.js';
-import { DEFAULT_PROBE_OPTIONS, ProbeCommands, ccbSense, probeLun, readCapacity, reportLuns, type ProbeIo, type ProbeOptions } from './probe.js';
-import { SenseKey } from '../../scsi/sense.js';
+import { busDevices, busPath, comparePaths, deviceKey, loseDevice, type Bus, type Device } from './bus.js';
+import { BusScanner, serial } from './scan.js';
+import { DEFAULT_PROBE_OPTIONS, type ProbeIo, type ProbeOptions } from './probe.js';
 
 export interface XptOptions {
   /** Time and timers (CCB timeouts, timed releases, latency); default the process clock. */
@@ -44,66 +46,31 @@ export interface XptOptions {
   readonly probe?: Partial<ProbeOptions>;
 }
 
-interface Device {
-  readonly path: CamPath;
-  readonly devq: DeviceQueue;
-  /** Set once the probe found a logical unit (the device is "configured"). */
-  info: CamDeviceInfo | undefined;
-}
-
-interface Bus {
-  readonly number: number;
-  readonly sim: Sim;
-  readonly name: string;
-  /** The SIM queue and what the bus's device queues share. */
-  readonly devq: DevqBus;
-  readonly devices: Map<string, Device>;
-  /**
-   * The device the last CCB went to: nearly every CCB of a bus goes to the
-   * same one, and looking it up by its key string costs a string per CCB.
-   * Valid while its queue is not gone (a device leaves `devices` only when lost).
-   */
-  last: Device | undefined;
-  /**
-   * Every device queue the bus has had, lost ones included: a lost device's
-   * CCBs still at the SIM come back through its queue (a started CCB finds
-   * its queue through ccb.xptPriv, see deviceQueueOf).
-   */
-  readonly queues: DeviceQueue[];
-  /** XPT_ABORT / XPT_RESET_DEV / XPT_RESET_BUS CCBs at the SIM. */
-  readonly immediate: Set<Ccb>;
-  state: 'up' | 'detaching' | 'gone';
-  /** Scans and rescans run one at a time per bus. */
-  scans: Promise<unknown>;
-  detached: Promise<void> | undefined;
-}
-
-const deviceKey = (p: CamPath): string => `${p.target}:${p.lun}`;
 const isId = (n: number): boolean => Number.isInteger(n) && n >= 0;
 const isPath = (p: CamPath): boolean => isId(p.bus) && isId(p.target) && isId(p.lun);
-/** Not narrowed by TypeScript across an await, unlike `b.state === 'up'`. */
-const isUp = (b: Bus): boolean => b.state === 'up';
-const comparePaths = (a: CamPath, b: CamPath): number => a.bus - b.bus || a.target - b.target || a.lun - b.lun;
-
-/** Whether two probes describe the same unit (the bytes periphs act on). */
-function sameInfo(a: CamDeviceInfo, b: CamDeviceInfo): boolean {
-  const json = (i: CamDeviceInfo): string =>
-    JSON.stringify({ ...i, inquiry: { ...i.inquiry, data: [...i.inquiry.data] } }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  return json(a) === json(b);
-}
 
 export class Xpt implements PeriphXpt {
   readonly #clock: CamClock;
   readonly #tuning: DevqTuning;
-  readonly #probe: ProbeOptions;
   readonly #buses = new Map<number, Bus>();
   readonly #events = new AsyncEvents();
+  readonly #scanner: BusScanner;
   #nextBus = 0;
 
   constructor(opts: XptOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
     this.#tuning = { ...DEFAULT_DEVQ_TUNING, ...opts.tuning };
-    this.#probe = { ...DEFAULT_PROBE_OPTIONS, ...opts.probe };
+    // The scan's CCBs take the route every CCB takes: action(), the device queue.
+    const io: ProbeIo = {
+      action: (ccb) => {
+        this.action(ccb);
+      },
+      sleep: (ms) =>
+        new Promise((resolve) => {
+          this.#clock.setTimer(resolve, ms);
+        }),
+    };
+    this.#scanner = new BusScanner(io, { ...DEFAULT_PROBE_OPTIONS, ...opts.probe }, this.#events);
     const t = this.#tuning;
     if (!Number.isInteger(t.minTags) || t.minTags < 1) throw new RangeError(`tuning.minTags must be a positive integer, got ${t.minTags}`);
     if (!Number.isInteger(t.growAfter) || t.growAfter < 1) throw new RangeError(`tuning.growAfter must be a positive integer, got ${t.growAfter}`);
@@ -148,7 +115,7 @@ export class Xpt implements PeriphXpt {
       detached: undefined,
     };
     this.#buses.set(number, bus);
-    this.#events.post(AsyncCode.PATH_REGISTERED, this.#busPath(number), undefined);
+    this.#events.post(AsyncCode.PATH_REGISTERED, busPath(number), undefined);
     return {
       bus: number,
       done: (ccb) => {
@@ -188,7 +155,7 @@ export class Xpt implements PeriphXpt {
   scan(bus: number): Promise<readonly CamDeviceInfo[]> {
     const b = this.#buses.get(bus);
     if (b?.state !== 'up') return Promise.reject(new RangeError(`scan: bus ${bus} is not registered`));
-    return this.#serial(b, () => this.#scanBus(b));
+    return serial(b, () => this.#scanner.scanBus(b));
   }
 
   action(ccb: Ccb): void {
@@ -241,8 +208,8 @@ export class Xpt implements PeriphXpt {
       case XptFunc.SCAN_BUS:
       case XptFunc.SCAN_LUN: {
         ccb.state = 'active';
-        const work = ccb.func === XptFunc.SCAN_BUS ? (): Promise<unknown> => this.#scanBus(b) : (): Promise<unknown> => this.#scanLun(b, ccb.path);
-        this.#serial(b, work).then(
+        const work = ccb.func === XptFunc.SCAN_BUS ? (): Promise<unknown> => this.#scanner.scanBus(b) : (): Promise<unknown> => this.#scanner.scanLun(b, ccb.path);
+        serial(b, work).then(
           () => {
             this.#finish(ccb, CamStatus.REQ_CMP);
           },
@@ -272,7 +239,7 @@ export class Xpt implements PeriphXpt {
 
   devices(): readonly CamDeviceInfo[] {
     const out: CamDeviceInfo[] = [];
-    for (const b of this.#buses.values()) out.push(...this.#busDevices(b));
+    for (const b of this.#buses.values()) out.push(...busDevices(b));
     return out.sort((x, y) => comparePaths(x.path, y.path));
   }
 
@@ -297,36 +264,11 @@ export class Xpt implements PeriphXpt {
     return dev;
   }
 
-  #busPath(bus: number): CamPath {
-    return { bus, target: CAM_TARGET_WILDCARD, lun: CAM_LUN_WILDCARD };
-  }
-
-  #busDevices(b: Bus): CamDeviceInfo[] {
-    const out: CamDeviceInfo[] = [];
-    for (const d of b.devices.values()) if (d.info !== undefined) out.push(d.info);
-    return out.sort((x, y) => comparePaths(x.path, y.path));
-  }
-
   /** Completes a CCB the XPT answers itself. */
   #finish(ccb: Ccb, status: number): void {
     ccb.status = status;
     ccb.state = 'done';
     ccb.done?.(ccb);
-  }
-
-  #newDevice(b: Bus, path: CamPath): Device {
-    // Every SCSI_IO the queue completes ends here: a UNIT ATTENTION on a found
-    // device becomes AC_UNIT_ATTENTION (arg: the SenseData), then the callback.
-    // The first probe's power-on unit attention concerns nobody yet.
-    const done = (ccb: ScsiIoCcb): void => {
-      const sense = dev.info === undefined ? undefined : ccbSense(ccb);
-      if (sense?.key === SenseKey.UNIT_ATTENTION) this.#events.post(AsyncCode.UNIT_ATTENTION, ccb.path, sense);
-      ccb.done?.(ccb);
-    };
-    const dev: Device = { path, devq: new DeviceQueue(b.devq, done), info: undefined };
-    b.queues.push(dev.devq);
-    b.devices.set(deviceKey(path), dev);
-    return dev;
   }
 
   #toSim(b: Bus, ccb: Ccb): void {
@@ -388,83 +330,10 @@ export class Xpt implements PeriphXpt {
   #simAsync(b: Bus, code: AsyncCode, path: CamPath, arg: unknown): void {
     if (b.state !== 'up') return;
     const dev = b.devices.get(deviceKey(path));
-    if (code === AsyncCode.LOST_DEVICE && dev !== undefined) this.#lose(b, dev);
-    else if (code === AsyncCode.FOUND_DEVICE) void this.#serial(b, () => this.#scanLun(b, path));
-    else if (code === AsyncCode.GETDEV_CHANGED && dev?.info !== undefined) void this.#serial(b, () => this.#refreshCapacity(b, dev));
+    if (code === AsyncCode.LOST_DEVICE && dev !== undefined) loseDevice(b, dev, this.#events);
+    else if (code === AsyncCode.FOUND_DEVICE) void serial(b, () => this.#scanner.scanLun(b, path));
+    else if (code === AsyncCode.GETDEV_CHANGED && dev?.info !== undefined) void serial(b, () => this.#scanner.refreshCapacity(b, dev));
     else this.#events.post(code, path, arg);
-  }
-
-  #io(): ProbeIo {
-    return {
-      action: (ccb) => {
-        this.action(ccb);
-      },
-      sleep: (ms) =>
-        new Promise((resolve) => {
-          this.#clock.setTimer(resolve, ms);
-        }),
-    };
-  }
-
-  #serial<T>(b: Bus, work: () => Promise<T>): Promise<T> {
-    const run = b.scans.then(work, work);
-    b.scans = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Target 0 (vtcam SIMs front one target): LUN 0, then what REPORT LUNS lists up to the SIM's maxLun. */
-  async #scanBus(b: Bus): Promise<readonly CamDeviceInfo[]> {
-    const lun0 = await this.#scanLun(b, { bus: b.number, target: 0, lun: 0 });
-    let luns = [0];
-    const maxLun = lun0 === undefined || b.state !== 'up' ? 0 : b.sim.pathInq().maxLun;
-    if (lun0 !== undefined && maxLun > 0) {
-      const listed = await reportLuns(this.#io(), lun0.path, this.#probe);
-      luns = [0, ...(listed ?? []).filter((l) => l > 0 && l <= maxLun).sort((x, y) => x - y)];
-    }
-    for (const lun of luns.slice(1)) {
-      if (b.state !== 'up') break;
-      await this.#scanLun(b, { bus: b.number, target: 0, lun });
-    }
-    if (b.state === 'up') {
-      for (const d of [...b.devices.values()]) if (d.path.target === 0 && !luns.includes(d.path.lun)) this.#lose(b, d);
-    }
-    return this.#busDevices(b);
-  }
-
-  /** Probes one LUN: creates, updates or drops its device. */
-  async #scanLun(b: Bus, at: CamPath): Promise<CamDeviceInfo | undefined> {
-    if (b.state !== 'up') return undefined;
-    const path: CamPath = { bus: b.number, target: at.target, lun: at.lun };
-    const dev = b.devices.get(deviceKey(path)) ?? this.#newDevice(b, path);
-    const r = await probeLun(this.#io(), path, b.name, this.#probe);
-    // The bus may have gone, or the device been lost, while the probe ran.
-    if (!isUp(b) || dev.devq.gone) return undefined;
-    if (!r.found) {
-      this.#lose(b, dev);
-      return undefined;
-    }
-    const old = dev.info;
-    dev.info = r.info;
-    if (old === undefined) this.#events.post(AsyncCode.FOUND_DEVICE, path, r.info);
-    else if (!sameInfo(old, r.info)) this.#events.post(AsyncCode.GETDEV_CHANGED, path, r.info);
-    return r.info;
-  }
-
-  async #refreshCapacity(b: Bus, dev: Device): Promise<void> {
-    const info = dev.info;
-    if (info === undefined) return;
-    const cmds = new ProbeCommands(this.#io(), dev.path, this.#probe);
-    const capacity = await readCapacity(cmds, info.inquiry.data[2] ?? 0);
-    if (b.state !== 'up' || dev.devq.gone || dev.info === undefined) return;
-    if (capacity !== undefined) dev.info = { ...dev.info, capacity };
-    this.#events.post(AsyncCode.GETDEV_CHANGED, dev.path, dev.info);
-  }
-
-  /** The device is gone: waiting CCBs fail, AC_LOST_DEVICE if it had been found. */
-  #lose(b: Bus, dev: Device): void {
-    b.devices.delete(deviceKey(dev.path));
-    dev.devq.lose();
-    if (dev.info !== undefined) this.#events.post(AsyncCode.LOST_DEVICE, dev.path, dev.info);
   }
 
   async #detach(b: Bus): Promise<void> {
@@ -492,7 +361,7 @@ export class Xpt implements PeriphXpt {
       b.immediate.delete(ccb);
       this.#finish(ccb, CamStatus.DEV_NOT_THERE);
     }
-    this.#events.post(AsyncCode.PATH_DEREGISTERED, this.#busPath(b.number), undefined);
+    this.#events.post(AsyncCode.PATH_DEREGISTERED, busPath(b.number), undefined);
     if (failure !== undefined) throw failure;
     if (left > 0) throw new Error(`deregisterBus: ${b.name} detached with ${left} CCB(s) still active; completed them CAM_DEV_NOT_THERE`);
   }
