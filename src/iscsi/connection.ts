@@ -1,12 +1,16 @@
 // One TCP connection of the target (RFC 7143 §6, §7): framing, the login
 // phase, then full feature phase PDUs handed to the session, and the
 // connection's own sequence numbers (StatSN). Every target PDU leaves through
-// `#emit`, which stamps StatSN / ExpCmdSN / MaxCmdSN.
+// `#write`; whoever encodes it stamps StatSN (#stat for a PDU that takes one,
+// §11.1) and ExpCmdSN / MaxCmdSN (#window). What each login-phase
+// PDU leads to is decided in login-phase.ts, the NOP-In ping of an idle
+// connection runs in nop-ping.ts, and how one turn's output reaches the socket
+// is socket-write.ts; what the portal provides is in connection-types.ts.
 //
-// Back-pressure: the socket is paused while the PDU reader holds a whole PDU
-// it cannot pass on or while the socket's write side is over its high-water
-// mark, and resumed when that clears; the command window (MaxCmdSN) bounds
-// the tasks. Nothing a peer sends is buffered without bound.
+// Back-pressure: the socket is paused while its write side (with what this
+// turn has queued) is over its high-water mark, and resumed on 'drain'; the
+// command window (MaxCmdSN) bounds the tasks, and the PDU reader a PDU's
+// size. Nothing a peer sends is buffered without bound.
 //
 // Error handling at ERL 0 (§7.1.4, §7.8): a header digest error or a PDU that
 // cannot be framed closes the connection; a data digest error drops the PDU
@@ -21,37 +25,13 @@ import { Session, type SessionOutput } from './session.js';
 import type { TargetLogin } from './login.js';
 import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
-
-/** Timers of a connection, in ms. */
-export interface ConnectionTimers {
-  /** Idle time before the target pings with a NOP-In (§11.19); 0 = never. */
-  readonly pingIntervalMs: number;
-  /** How long the NOP-Out answer to that ping may take before the connection is dropped. */
-  readonly pingTimeoutMs: number;
-  /** How long the whole login may take (§6.x: the target closes a stalled login). */
-  readonly loginTimeoutMs: number;
-}
-
-/** What a connection needs from the portal. */
-export interface ConnectionHost {
-  /** A fresh login state machine for this connection. */
-  login(): TargetLogin;
-  /** Full feature phase begins: build (or reinstate) the session. */
-  attach(result: LoginResult, conn: IscsiConnection): { readonly session: Session | undefined; readonly sendTargets: () => Uint8Array };
-  /** The connection ended (either side). */
-  closed(conn: IscsiConnection): void;
-  readonly log: (line: string) => void;
-}
+import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
+import { loginPhaseStep } from './login-phase.js';
+import { NopPing } from './nop-ping.js';
+import { writeTurn } from './socket-write.js';
 
 /** How long a closing connection may take to flush what was written before it is destroyed. */
 const END_GRACE_MS = 2000;
-
-/**
- * PDUs of one turn up to this many bytes in all leave as one buffer (one
- * socket write): copying a few 4 KiB Data-In segments costs less than a stream
- * write per header and per segment. Larger turns go as separate chunks in one writev.
- */
-const COALESCE_BYTES = 64 * 1024;
 
 /** Above this many bytes queued for writing the connection stops reading until 'drain'. */
 const WRITE_HIGH_WATER = 4 * 2 ** 20;
@@ -59,7 +39,6 @@ const WRITE_HIGH_WATER = 4 * 2 ** 20;
 export class IscsiConnection {
   readonly #socket: Socket;
   readonly #host: ConnectionHost;
-  readonly #timers: ConnectionTimers;
   readonly #reader = new PduReader();
   #login: TargetLogin | undefined;
   #session: Session | undefined;
@@ -76,8 +55,7 @@ export class IscsiConnection {
   #statSN = 0;
   #lastMaxCmdSN = 0;
   #closed = false;
-  #idle: NodeJS.Timeout | undefined;
-  #pingTtt = 0;
+  readonly #nopPing: NopPing;
   #readPaused = false;
   readonly #loginTimer: NodeJS.Timeout;
   readonly #onClose: (() => void)[] = [];
@@ -85,8 +63,16 @@ export class IscsiConnection {
   constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
     this.#socket = socket;
     this.#host = host;
-    this.#timers = timers;
     this.#login = host.login();
+    this.#nopPing = new NopPing(timers, {
+      mayPing: () => !this.#closed && this.#login === undefined,
+      ping: (ttt) => {
+        this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
+      },
+      unanswered: () => {
+        this.#drop('no answer to NOP-In ping');
+      },
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.#onData(chunk);
@@ -120,7 +106,7 @@ export class IscsiConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#loginTimer);
-    clearTimeout(this.#idle);
+    this.#nopPing.stop();
     this.#session?.close();
     // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
     this.#flush();
@@ -152,7 +138,7 @@ export class IscsiConnection {
   #onData(chunk: Uint8Array): void {
     this.#reader.push(chunk);
     for (let r = this.#reader.next(); r !== undefined && !this.#closed; r = this.#reader.next()) this.#frame(r);
-    this.#armIdle();
+    this.#nopPing.arm();
     if (this.#socket.writableLength + this.#pendingBytes > WRITE_HIGH_WATER) this.#pause();
   }
 
@@ -250,28 +236,27 @@ export class IscsiConnection {
   #loginPdu(pdu: Pdu): void {
     const login = this.#login;
     if (login === undefined) return;
-    if (wire.readOpcode(pdu.bhs) !== IscsiOpcode.LOGIN_REQUEST) {
-      // §6.1 / §11.13.5: any other PDU before full feature phase is refused 02h/0Bh and the connection ends.
-      this.#write(wire.encodeLoginResponse(login.invalidDuringLogin().response));
-      this.#drop(`PDU with opcode 0x${wire.readOpcode(pdu.bhs).toString(16)} during login`);
-      return;
+    const step = loginPhaseStep(login, pdu);
+    if (step.response !== undefined) this.#write(step.response);
+    switch (step.kind) {
+      case 'continue':
+        return;
+      case 'drop':
+        this.#drop(step.reason);
+        return;
+      case 'refused':
+        this.#host.log(`iscsi: ${this.remote}: ${step.reason}`);
+        this.#login = undefined;
+        this.#flush();
+        this.#socket.end();
+        return;
+      case 'full-feature':
+        this.#fullFeature(step.result);
     }
-    const req = wire.decodeLoginRequest(pdu);
-    if ('reject' in req) {
-      this.#drop(`malformed login request: ${req.message}`);
-      return;
-    }
-    const step = login.handle(req);
-    this.#write(wire.encodeLoginResponse(step.response));
-    if (step.outcome === 'fail') {
-      this.#host.log(`iscsi: ${this.remote}: login refused (class 0x${step.response.statusClass.toString(16)} detail 0x${step.response.statusDetail.toString(16)}): ${step.reason}`);
-      this.#login = undefined;
-      this.#flush();
-      this.#socket.end();
-      return;
-    }
-    if (step.outcome !== 'full-feature') return;
-    const result = step.result;
+  }
+
+  /** The final Login Response is queued: the negotiated values apply and the session is bound. */
+  #fullFeature(result: LoginResult): void {
     this.#login = undefined;
     clearTimeout(this.#loginTimer);
     this.#statSN = result.nextStatSN;
@@ -366,8 +351,7 @@ export class IscsiConnection {
     }
     if (nop.ttt !== RESERVED_TAG) {
       // The answer to our ping (§11.18.3): nothing to send back; the idle timer was re-armed on receipt.
-      if (nop.ttt !== this.#pingTtt) this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
-      this.#pingTtt = 0;
+      if (!this.#nopPing.answered(nop.ttt)) this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
       return;
     }
     if (this.#session !== undefined) {
@@ -454,51 +438,13 @@ export class IscsiConnection {
     if (!this.#closed) this.#flush();
   };
 
-  /** Hands the queued PDUs to the socket: one buffer when small (COALESCE_BYTES), else one corked writev. */
+  /** Hands the queued PDUs to the socket (socket-write.ts): one buffer when small, else one corked writev. */
   #flush(): void {
     const chunks = this.#pending;
     const total = this.#pendingBytes;
     if (chunks.length === 0) return;
     this.#pending = [];
     this.#pendingBytes = 0;
-    const first = chunks[0];
-    if (chunks.length === 1 && first !== undefined) {
-      this.#socket.write(first);
-      return;
-    }
-    if (total <= COALESCE_BYTES) {
-      const out = Buffer.allocUnsafe(total);
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.length;
-      }
-      this.#socket.write(out);
-      return;
-    }
-    this.#socket.cork();
-    for (const c of chunks) this.#socket.write(c);
-    this.#socket.uncork();
-  }
-
-  #armIdle(): void {
-    const every = this.#timers.pingIntervalMs;
-    if (every === 0 || this.#closed) return;
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => {
-      this.#ping();
-    }, this.#pingTtt === 0 ? every : this.#timers.pingTimeoutMs);
-    this.#idle.unref();
-  }
-
-  #ping(): void {
-    if (this.#closed || this.#login !== undefined) return;
-    if (this.#pingTtt !== 0) {
-      this.#drop('no answer to NOP-In ping');
-      return;
-    }
-    this.#pingTtt = 0x7000_0000 | (Date.now() & 0xfff_ffff);
-    this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: this.#pingTtt, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
-    this.#armIdle();
+    writeTurn(this.#socket, chunks, total);
   }
 }

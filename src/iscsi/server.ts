@@ -7,7 +7,8 @@
 // responses go out, then connections end.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { IscsiConnection, type ConnectionHost, type ConnectionTimers } from './connection.js';
+import { IscsiConnection } from './connection.js';
+import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { Session, type SessionHost, type SessionLun } from './session.js';
 import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
 import { initiatorPort } from './nexus.js';

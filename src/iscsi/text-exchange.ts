@@ -29,7 +29,6 @@ function nextTextTag(): number {
   return textTag;
 }
 
-/** The Text exchanges of one connection. */
 /** What a connection does with keys the initiator declares in full feature phase. */
 export interface TextHost {
   /** The SendTargets answer (undefined where the session may not ask). */

@@ -1,0 +1,42 @@
+// The login phase of one connection as PDUs (RFC 7143 §6.1, §11.12, §11.13):
+// what each PDU received before full feature phase leads to. Only Login
+// Requests belong there; a Login Request is decoded and handed to the login
+// state machine (login.ts), whose answer goes back as one Login Response. The
+// connection sends the response and acts on the step.
+
+import * as wire from './bhs.js';
+import { IscsiOpcode, type Pdu } from './pdu-types.js';
+import type { TargetLogin } from './login.js';
+import type { LoginResult } from './login-types.js';
+
+/** What one login-phase PDU leads to: the connection sends `response` (when there is one), then acts on `kind`. */
+export type LoginPhaseStep =
+  /** The login goes on. */
+  | { readonly kind: 'continue'; readonly response: Pdu }
+  /** The final Login Response: full feature phase begins with `result`. */
+  | { readonly kind: 'full-feature'; readonly response: Pdu; readonly result: LoginResult }
+  /** The login failed (the response carries the status): the connection ends once the response has gone out. */
+  | { readonly kind: 'refused'; readonly response: Pdu; readonly reason: string }
+  /** The PDU has no place in a login: the connection closes now. */
+  | { readonly kind: 'drop'; readonly response: Pdu | undefined; readonly reason: string };
+
+/** The step for one PDU received in the login phase; a `reason` is for the log. */
+export function loginPhaseStep(login: TargetLogin, pdu: Pdu): LoginPhaseStep {
+  if (wire.readOpcode(pdu.bhs) !== IscsiOpcode.LOGIN_REQUEST) {
+    // §6.1 / §11.13.5: any other PDU before full feature phase is refused 02h/0Bh and the connection ends.
+    const response = wire.encodeLoginResponse(login.invalidDuringLogin().response);
+    return { kind: 'drop', response, reason: `PDU with opcode 0x${wire.readOpcode(pdu.bhs).toString(16)} during login` };
+  }
+  const req = wire.decodeLoginRequest(pdu);
+  if ('reject' in req) return { kind: 'drop', response: undefined, reason: `malformed login request: ${req.message}` };
+  const step = login.handle(req);
+  const response = wire.encodeLoginResponse(step.response);
+  switch (step.outcome) {
+    case 'continue':
+      return { kind: 'continue', response };
+    case 'full-feature':
+      return { kind: 'full-feature', response, result: step.result };
+    case 'fail':
+      return { kind: 'refused', response, reason: `login refused (class 0x${step.response.statusClass.toString(16)} detail 0x${step.response.statusDetail.toString(16)}): ${step.reason}` };
+  }
+}
