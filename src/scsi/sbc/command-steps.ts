@@ -34,7 +34,7 @@ import { RW_HANDLERS } from './handlers-rw.js';
 import { PROVISIONING_HANDLERS } from './handlers-provisioning.js';
 import { MEDIUM_HANDLERS } from './handlers-medium.js';
 import { RESERVATION_HANDLERS } from './handlers-reservations.js';
-import { RESERVATION_CONFLICT } from './reservations.js';
+import { RESERVATION_CONFLICT } from './reservation-state.js';
 import { SANITIZE_HANDLERS } from './handlers-sanitize.js';
 import { COPY_HANDLERS } from './handlers-copy.js';
 

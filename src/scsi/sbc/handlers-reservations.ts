@@ -20,7 +20,7 @@
 //    (persist through power loss is not supported; the other service actions
 //    ignore the bit). ALL_TG_PT is honoured for the register service actions
 //    and ignored by the rest.
-// 3. The service action (reservations.ts): RESERVATION CONFLICT for an
+// 3. The service action (persistent-reserve-out.ts): RESERVATION CONFLICT for an
 //    unregistered nexus or a RESERVATION KEY that is not its own, and so on.
 
 import { PersistentReserveInSa, PersistentReserveOutSa } from '../opcodes.js';
@@ -55,7 +55,7 @@ const PROUT_ACTIONS: Partial<Readonly<Record<PersistentReserveOutSa, ProutAction
   [SA.RELEASE]: (r, nexus, p, f) => r.release(nexus, p.reservationKey, f.scope, f.type),
   [SA.CLEAR]: (r, nexus, p) => r.clear(nexus, p.reservationKey),
   [SA.PREEMPT]: (r, nexus, p, f) => r.preempt(nexus, p.reservationKey, p.serviceActionReservationKey, f.scope, prType(f)),
-  // Completes once the preempted I_T nexuses' commands it aborted have (reservations.ts).
+  // Completes once the preempted I_T nexuses' commands it aborted have (persistent-reserve-out.ts).
   [SA.PREEMPT_AND_ABORT]: (r, nexus, p, f) => r.preemptAndAbort(nexus, p.reservationKey, p.serviceActionReservationKey, f.scope, prType(f)),
   [SA.REGISTER_AND_IGNORE_EXISTING_KEY]: (r, nexus, p) => r.register(nexus, p, true),
 };
