@@ -12,7 +12,7 @@ import { isIPv6 } from 'node:net';
 import { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig } from '../iscsi/server.js';
 import { createStack, type Stack } from '../stack.js';
 import { FileBackend, type FileBackendIo } from '../virtio/device/backends/file.js';
-import { DEFAULT_SYNC_GATE } from '../virtio/device/backends/sync-gate.js';
+import { DEFAULT_SYNC_GATE, type SyncGateClose } from '../virtio/device/backends/sync-gate.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../virtio/device/backends/shared-memory.js';
 import { ThrottledBackend } from '../virtio/device/backends/throttled.js';
@@ -84,10 +84,9 @@ const IO_LABEL: Readonly<Record<FileBackendIo, string>> = {
 };
 
 /** The log line when --io auto turns to the thread pool (SyncGateOptions.onClose). */
-export function syncGateClosed(backoffMs: number): string {
-  const g = DEFAULT_SYNC_GATE;
-  return `io auto: ${g.slowLimit} of ${g.window} image reads and writes took over ${g.slowBaseMs * 1000} µs (not from the page cache); ` +
-    `using the thread pool for ${backoffMs / 1000} s`;
+export function syncGateClosed(c: SyncGateClose): string {
+  return `io auto: ${c.slow} of the last ${c.ops} image reads and writes took over ${DEFAULT_SYNC_GATE.slowBaseMs * 1000} µs, ` +
+    `${c.slowMs.toFixed(1)} ms in all (not from the page cache); using the thread pool for ${c.backoffMs / 1000} s`;
 }
 
 async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
@@ -121,7 +120,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   const fileIo = args.transport === 'local' && args.maxBandwidth === undefined ? args.io : 'async';
   const b = await FileBackend.open(path, {
     io: fileIo,
-    ...(fileIo === 'auto' ? { syncGate: { onClose: (ms: number) => { io.error(syncGateClosed(ms)); } } } : {}),
+    ...(fileIo === 'auto' ? { syncGate: { onClose: (c: SyncGateClose) => { io.error(syncGateClosed(c)); } } } : {}),
     readOnly: args.readOnly,
     blockSize: args.blockSize,
     ...(args.size === undefined ? {} : { create: { size: args.size } }),

@@ -457,8 +457,10 @@ describe('transports', () => {
   });
 
   test('--io auto: the line logged when the image stops answering from the page cache says what happened and for how long', () => {
-    expect(syncGateClosed(1000)).toBe('io auto: 16 of 128 image reads and writes took over 50 µs (not from the page cache); using the thread pool for 1 s');
-    expect(syncGateClosed(16_000)).toMatch(/for 16 s$/);
+    expect(syncGateClosed({ backoffMs: 1000, slow: 16, ops: 40, slowMs: 3.24 })).toBe(
+      'io auto: 16 of the last 40 image reads and writes took over 50 µs, 3.2 ms in all (not from the page cache); using the thread pool for 1 s',
+    );
+    expect(syncGateClosed({ backoffMs: 16_000, slow: 1, ops: 1, slowMs: 12 })).toMatch(/^io auto: 1 of the last 1 image .*, 12\.0 ms in all .* for 16 s$/);
   });
 
   test.each([

@@ -14,7 +14,7 @@ export {
   type FileShare,
 } from './file.js';
 export { openSharedBackend } from './share.js';
-export { DEFAULT_SYNC_GATE, SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
+export { DEFAULT_SYNC_GATE, SyncGate, type SyncGateClose, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
 export {
   FaultyBackend,
   type FaultSpec,

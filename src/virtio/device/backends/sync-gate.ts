@@ -5,8 +5,10 @@
 // event loop, and so every session, waits. The kernel's way to ask "would
 // this block?" (preadv2 with RWF_NOWAIT) is not reachable from Node 20, so
 // the gate judges after the fact: it times each synchronous operation, and
-// when enough of them in a window took longer than the page cache would,
-// it closes for a back-off period, during which the device takes the
+// when enough of them in a window took longer than the page cache would, or
+// they held the event loop longer than a budget (a slow disk's few misses
+// cost more than many fast ones), it closes for a back-off period, during
+// which the device takes the
 // asynchronous path. It then opens again to probe; each close that follows
 // a probe at once doubles the back-off, so a medium that keeps missing the
 // cache costs a few stalls per back-off, not one per request.
@@ -23,16 +25,29 @@ export interface SyncGateOptions {
   readonly window?: number;
   /** Slow operations in one window that close the gate (1 or more). */
   readonly slowLimit?: number;
+  /** Milliseconds spent in slow operations in one window that close the gate, however few they were. */
+  readonly slowBudgetMs?: number;
   /** The first back-off in milliseconds; doubled on each close right after a probe. */
   readonly backoffMs?: number;
   /** The longest back-off in milliseconds. */
   readonly maxBackoffMs?: number;
   /**
-   * Called after the gate closes, with the back-off it closed for (a server's
-   * log line: why its image I/O went to the thread pool). Called from a
-   * microtask, so that nothing it does can fail the I/O that closed the gate.
+   * Called after the gate closes, with why and for how long (a server's log
+   * line: why its image I/O went to the thread pool). Called from a
+   * microtask, so that nothing it does can fail the I/O that closed the gate;
+   * a throw is an uncaught exception, as from a timer.
    */
-  readonly onClose?: (backoffMs: number) => void;
+  readonly onClose?: (closed: SyncGateClose) => void;
+}
+
+/** What {@link SyncGateOptions.onClose} is told. */
+export interface SyncGateClose {
+  readonly backoffMs: number;
+  /** Slow operations in the window that closed it, and how many operations it held. */
+  readonly slow: number;
+  readonly ops: number;
+  /** Milliseconds those slow operations held the thread. */
+  readonly slowMs: number;
 }
 
 /**
@@ -42,13 +57,16 @@ export interface SyncGateOptions {
  * at QD 8 on this project's two-core machine, 0.1 % of cached preads took
  * over 50 µs, in bursts, and a limit of 3 in 128 closed the gate every few
  * seconds. 16 in 128 (an eighth) is far above that and is reached within
- * 16 requests when the image is cold, where nearly every call is slow.
+ * 16 requests when the image is cold, where nearly every call is slow. 10 ms
+ * of slow calls in a window closes it too: one or two misses on a hard disk
+ * or network storage, where the count alone would let 15 in 128 through.
  */
 export const DEFAULT_SYNC_GATE = {
   slowBaseMs: 0.05,
   msPerByte: 1e-6,
   window: 128,
   slowLimit: 16,
+  slowBudgetMs: 10,
   backoffMs: 1_000,
   maxBackoffMs: 16_000,
 } as const;
@@ -68,9 +86,10 @@ export class SyncGate {
   readonly #msPerByte: number;
   readonly #window: number;
   readonly #slowLimit: number;
+  readonly #slowBudgetMs: number;
   readonly #firstBackoffMs: number;
   readonly #maxBackoffMs: number;
-  readonly #onClose: ((backoffMs: number) => void) | undefined;
+  readonly #onClose: ((closed: SyncGateClose) => void) | undefined;
   #backoffMs: number;
   /** When the gate opens again; undefined while it is open (so open() reads no clock). */
   #closedUntil: number | undefined;
@@ -78,11 +97,12 @@ export class SyncGate {
   #probing = false;
   #ops = 0;
   #slow = 0;
+  #slowMs = 0;
   #closes = 0;
 
   constructor(options: SyncGateOptions = {}) {
     const o = { ...DEFAULT_SYNC_GATE, ...options };
-    for (const [name, v] of [['slowBaseMs', o.slowBaseMs], ['msPerByte', o.msPerByte], ['backoffMs', o.backoffMs], ['maxBackoffMs', o.maxBackoffMs]] as const) {
+    for (const [name, v] of [['slowBaseMs', o.slowBaseMs], ['msPerByte', o.msPerByte], ['slowBudgetMs', o.slowBudgetMs], ['backoffMs', o.backoffMs], ['maxBackoffMs', o.maxBackoffMs]] as const) {
       if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`SyncGate: ${name} must be a finite number >= 0, got ${v}`);
     }
     if (!Number.isInteger(o.window) || o.window < 1) throw new RangeError(`SyncGate: window must be a whole number >= 1, got ${o.window}`);
@@ -95,6 +115,7 @@ export class SyncGate {
     this.#msPerByte = o.msPerByte;
     this.#window = o.window;
     this.#slowLimit = o.slowLimit;
+    this.#slowBudgetMs = o.slowBudgetMs;
     this.#firstBackoffMs = o.backoffMs;
     this.#maxBackoffMs = o.maxBackoffMs;
     this.#backoffMs = o.backoffMs;
@@ -117,18 +138,24 @@ export class SyncGate {
 
   /** Records a synchronous operation of `bytes` bytes that began at `startMs` (from {@link now}) and has just ended. */
   took(startMs: number, bytes: number): void {
+    // A request's later segments after an earlier one closed the gate: the next probe starts afresh.
+    if (this.#closedUntil !== undefined) return;
     const end = this.#now();
-    if (end - startMs > this.#slowBaseMs + bytes * this.#msPerByte) {
+    const ms = end - startMs;
+    this.#ops++;
+    if (ms > this.#slowBaseMs + bytes * this.#msPerByte) {
       this.#slow++;
-      if (this.#slow >= this.#slowLimit) {
+      this.#slowMs += ms;
+      if (this.#slow >= this.#slowLimit || this.#slowMs >= this.#slowBudgetMs) {
         this.#close(end);
         return;
       }
     }
-    if (++this.#ops < this.#window) return;
+    if (this.#ops < this.#window) return;
     // A whole window without closing: the medium answers from the cache again.
     this.#ops = 0;
     this.#slow = 0;
+    this.#slowMs = 0;
     this.#probing = false;
     this.#backoffMs = this.#firstBackoffMs;
   }
@@ -140,13 +167,14 @@ export class SyncGate {
   #close(at: number): void {
     // Closing again within the window that probed: the medium still misses, so wait longer.
     if (this.#probing) this.#backoffMs = Math.min(this.#backoffMs * 2, this.#maxBackoffMs);
-    const backoffMs = this.#backoffMs;
-    this.#closedUntil = at + backoffMs;
+    const closed: SyncGateClose = { backoffMs: this.#backoffMs, slow: this.#slow, ops: this.#ops, slowMs: this.#slowMs };
+    this.#closedUntil = at + closed.backoffMs;
     this.#probing = false;
     this.#ops = 0;
     this.#slow = 0;
+    this.#slowMs = 0;
     this.#closes++;
     const onClose = this.#onClose;
-    if (onClose !== undefined) queueMicrotask(() => { onClose(backoffMs); });
+    if (onClose !== undefined) queueMicrotask(() => { onClose(closed); });
   }
 }

@@ -265,7 +265,7 @@ describe("FileBackend io: 'auto'", () => {
 
   it('slow writes close it as slow reads do, and the gate options reach it (onClose is told)', async () => {
     const told: number[] = [];
-    const r = await FileBackend.open(join(dir, 'w.img'), { create: { size: 4096 }, io: 'auto', syncGate: { now: () => injected.clock, slowLimit: 2, backoffMs: 50, onClose: (ms) => told.push(ms) } });
+    const r = await FileBackend.open(join(dir, 'w.img'), { create: { size: 4096 }, io: 'auto', syncGate: { now: () => injected.clock, slowLimit: 2, backoffMs: 50, onClose: (c) => told.push(c.backoffMs) } });
     if (!r.ok) throw new Error(r.message);
     opened.push(r);
     if (!hasSyncIo(r)) throw new Error("io: 'auto' gave no readSync/writeSync");

@@ -56,6 +56,40 @@ describe('SyncGate', () => {
     expect(gate.state.closes).toBe(0);
   });
 
+  it('closes on the time slow operations held the thread, however few: two 6 ms misses of a hard disk among fast hits', () => {
+    const { gate, op } = rig();
+    for (let i = 0; i < 50; i++) op(FAST_4K);
+    op(6);
+    expect(gate.open()).toBe(true);
+    op(FAST_4K);
+    op(6);
+    expect(gate.open()).toBe(false);
+  });
+
+  it('tells onClose why: the slow operations, the operations in the window and the time they held', async () => {
+    const told: unknown[] = [];
+    const { op } = rig({ onClose: (c) => told.push(c) });
+    for (let i = 0; i < 5; i++) op(FAST_4K);
+    op(4);
+    op(7);
+    await Promise.resolve();
+    expect(told).toEqual([{ backoffMs: DEFAULT_SYNC_GATE.backoffMs, slow: 2, ops: 7, slowMs: 11 }]);
+  });
+
+  it('ignores operations recorded while it is closed (a request’s later segments), so the next probe starts afresh', () => {
+    const { gate, op, advance } = rig({ slowLimit: 2, backoffMs: 10 });
+    op(SLOW_4K);
+    op(SLOW_4K);
+    expect(gate.state.closes).toBe(1);
+    op(SLOW_4K);
+    op(SLOW_4K);
+    expect(gate.state.closes).toBe(1);
+    advance(10);
+    expect(gate.open()).toBe(true);
+    op(SLOW_4K);
+    expect(gate.open()).toBe(true);
+  });
+
   it('allows time in proportion to the bytes moved: 1 MiB in 0.5 ms is fast, 4 KiB in 0.5 ms is slow', () => {
     const { gate, op } = rig({ slowLimit: 1 });
     op(0.5, 1 << 20);
@@ -88,8 +122,8 @@ describe('SyncGate', () => {
     const { gate, op, advance } = rig({
       slowLimit: 1,
       backoffMs: 10,
-      onClose: (ms) => {
-        told.push(ms);
+      onClose: (c) => {
+        told.push(c.backoffMs);
         throw new Error('listener bug');
       },
     });
@@ -130,6 +164,7 @@ describe('SyncGate', () => {
     ['a negative slowBaseMs', { slowBaseMs: -1 }, 'SyncGate: slowBaseMs must be a finite number >= 0, got -1'],
     ['a NaN msPerByte', { msPerByte: Number.NaN }, 'SyncGate: msPerByte must be a finite number >= 0, got NaN'],
     ['an infinite backoffMs', { backoffMs: Infinity }, 'SyncGate: backoffMs must be a finite number >= 0, got Infinity'],
+    ['a negative slowBudgetMs', { slowBudgetMs: -0.5 }, 'SyncGate: slowBudgetMs must be a finite number >= 0, got -0.5'],
     ['a fractional window', { window: 1.5 }, 'SyncGate: window must be a whole number >= 1, got 1.5'],
     ['a zero window', { window: 0 }, 'SyncGate: window must be a whole number >= 1, got 0'],
     ['a slowLimit over the window', { window: 4, slowLimit: 5 }, 'SyncGate: slowLimit must be a whole number in 1..window (4), got 5'],
