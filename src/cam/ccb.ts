@@ -189,12 +189,14 @@ export interface ScsiIoCcb extends CcbHeader {
   /** The initiator the command came from; undefined: the SIM's own (one-initiator) nexus. */
   readonly initiator: CcbInitiator | undefined;
   /**
-   * Output of a PERSISTENT RESERVE OUT PREEMPT AND ABORT that completed
-   * CAM_REQ_CMP: the CcbInitiator.ids of the I_T nexuses it preempted, whose
-   * commands the logical unit aborted (SPC-5). A front end that holds
-   * commands of theirs the unit has not seen yet (an iSCSI WRITE waiting for
-   * Data-Out) aborts those as well; the mirror of TaskSetCcb.transportAborted.
-   * Undefined for every other command.
+   * Output of a PERSISTENT RESERVE OUT PREEMPT AND ABORT that preempted: the
+   * CcbInitiator.ids of the I_T nexuses it preempted, whose commands the
+   * logical unit aborted (SPC-5). Set as it preempts, so it is there whatever
+   * status the CCB completes with: CAM_REQ_CMP, or CAM_REQ_ABORTED when the
+   * command was itself aborted while it waited for those (the preemption
+   * stands). A front end that holds commands of theirs the unit has not seen
+   * yet (an iSCSI WRITE waiting for Data-Out) aborts those as well; the mirror
+   * of TaskSetCcb.transportAborted. Undefined for every other command.
    */
   preempted: readonly string[] | undefined;
 }

@@ -23,7 +23,10 @@ export interface ScsiAnswer {
    * recovery cut short is answered (CHECK CONDITION).
    */
   readonly aborted: boolean;
-  /** GOOD PERSISTENT RESERVE OUT PREEMPT AND ABORT: the I_T nexuses it preempted (ScsiResult.preempted). */
+  /**
+   * PERSISTENT RESERVE OUT PREEMPT AND ABORT that preempted: the I_T nexuses it preempted
+   * (ScsiResult.preempted), whatever it ended with — also aborted, the preemption stands.
+   */
   readonly preempted?: readonly string[];
 }
 
@@ -99,6 +102,13 @@ export function answerOf(r: ScsiResult): ScsiAnswer {
     if (r.preempted !== undefined) return { status: ScsiStatus.GOOD, preempted: r.preempted, aborted: false };
     return r.data === undefined ? { status: ScsiStatus.GOOD, aborted: false } : { status: ScsiStatus.GOOD, data: r.data, aborted: false };
   }
+  const a = failedAnswerOf(r, cam);
+  // A PREEMPT AND ABORT aborted while it waited for the commands it aborted has preempted all the same.
+  return r.preempted === undefined ? a : { ...a, preempted: r.preempted };
+}
+
+/** answerOf for a CCB that did not complete CAM_REQ_CMP (`cam`: its status without flags). */
+function failedAnswerOf(r: ScsiResult, cam: number): ScsiAnswer {
   if (cam === CamStatus.SCSI_STATUS_ERROR) {
     return { status: r.scsiStatus, ...(r.sense === undefined ? {} : { sense: r.sense }), ...(r.data === undefined ? {} : { data: r.data }), aborted: false };
   }

@@ -7,8 +7,9 @@
 //
 // The unit aborts the commands it holds as the PERSISTENT RESERVE OUT runs,
 // but the target holds part of the task set (a WRITE waiting for Data-Out),
-// and learns whose to end only from the command's GOOD, which names the
-// preempted I_T nexuses. It ends them then and tells the unit whose they were
+// and learns whose to end only from the command's answer, which names the
+// preempted I_T nexuses (GOOD, or aborted while it waited: the preemption
+// stands either way). It ends them then and tells the unit whose they were
 // (pass.transportAborted: with TAS 0, COMMANDS CLEARED BY ANOTHER INITIATOR).
 // Had one of those nexuses reached the unit in between, it would have met
 // the unit without that unit attention (a command GOOD before it), and a

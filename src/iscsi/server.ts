@@ -229,13 +229,14 @@ export class IscsiServer {
           if (!hit.has(id)) continue;
           const mine = e.session.tasksOn(lun, 'before-unit');
           if (e.session !== session && mine.awaitsData) aborted.push(id);
-          // Tasks not at the unit end at once (none waits for the unit), before this session's GOOD goes out.
+          // Tasks not at the unit end at once (none waits for the unit), before this session's answer goes out;
+          // tasks a task set function ended already are left as they ended.
           void mine.end(e.session === session ? 'this-session' : 'another-session');
         }
         const pass = target.config.luns.find((l) => l.lun === lun)?.pass;
         if (aborted.length === 0 || pass === undefined) return;
         // Their I_T nexuses are told as the unit's own were (TAS 0: COMMANDS CLEARED BY ANOTHER INITIATOR, SAM-5
-        // 5.6), established as the CCB reaches the unit, before this GOOD goes out; the LUN's gate, held since
+        // 5.6), established as the CCB reaches the unit, before this answer goes out; the LUN's gate, held since
         // the PREEMPT AND ABORT went to the unit, keeps every other session's commands from it until the CCB has
         // completed all the same.
         const told = pass.transportAborted(who, aborted);

@@ -52,11 +52,12 @@ export interface SessionHost {
    */
   othersTasks(lun: number | undefined): OthersTasks;
   /**
-   * This session's PERSISTENT RESERVE OUT PREEMPT AND ABORT completed GOOD on LUN `lun`, the logical unit
-   * having preempted the I_T nexuses `nexuses` and aborted the commands it held of theirs (SPC-5). The tasks
+   * This session's PERSISTENT RESERVE OUT PREEMPT AND ABORT ended on LUN `lun` — GOOD, or aborted itself
+   * while it waited — the logical unit having preempted the I_T nexuses `nexuses` and aborted the commands it
+   * held of theirs (SPC-5). The tasks
    * of their sessions on that LUN that have not reached the unit (Session.tasksOn 'before-unit') end now as
    * the unit's own did: this session's without a response, another session's as the unit's TAS says, and the
-   * unit is told whose those were (TAS 0: COMMANDS CLEARED BY ANOTHER INITIATOR) before this session's GOOD.
+   * unit is told whose those were (TAS 0: COMMANDS CLEARED BY ANOTHER INITIATOR) before this session's answer.
    */
   preempted(lun: number, nexuses: readonly string[]): void;
   /**

@@ -54,9 +54,10 @@ export interface TaskHooks {
    */
   readonly onDataOwed?: (ttts: readonly number[]) => void;
   /**
-   * The logical unit completed the command GOOD having preempted these I_T nexuses and aborted their
-   * commands (PERSISTENT RESERVE OUT PREEMPT AND ABORT, SPC-5; ScsiAnswer.preempted). Runs before the
-   * task's status goes out, while the task is still at the unit.
+   * The logical unit answered the command having preempted these I_T nexuses and aborted their commands
+   * (PERSISTENT RESERVE OUT PREEMPT AND ABORT, SPC-5; ScsiAnswer.preempted): GOOD, or aborted itself while
+   * it waited for those (the preemption stands). Runs before the task's status goes out (or it ends
+   * without one), while the task is still at the unit.
    */
   readonly onPreempted?: (nexuses: readonly string[]) => void;
 }

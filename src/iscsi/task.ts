@@ -282,7 +282,11 @@ export class ScsiTask {
     if (!this.#executing) return;
     // Told while the task still counts as at the unit, so that ending the preempted nexuses' tasks that have
     // not reached it leaves this one alone (it is the PERSISTENT RESERVE OUT, and its own nexus may be one).
-    if (answer.preempted !== undefined && this.#abortEnd === undefined && !answer.aborted) this.#tellPreempted(answer.preempted);
+    // Told however it ended: aborted by its sender (ABORT TASK, the connection dropping) or by a task set
+    // function while it waited, the preemption stands, and their held tasks must not run. A function that
+    // ends those tasks itself finds them ended (ending one twice does nothing), and the unit raises each
+    // COMMANDS CLEARED BY ANOTHER INITIATOR once.
+    if (answer.preempted !== undefined) this.#tellPreempted(answer.preempted);
     this.#executing = false;
     this.#call = undefined;
     if (this.#abortEnd !== undefined || answer.aborted) this.#endAborted();

@@ -180,9 +180,42 @@ describe('ScsiTask: onPreempted', () => {
     expect(out.map((o) => o.kind)).toEqual(['response']);
   });
 
-  it('an aborted answer, or one without preempted nexuses, tells nothing', async () => {
+  it('an aborted answer naming preempted nexuses tells them (the preemption stands), while at the unit, and sends no response', async () => {
     const seen: unknown[] = [];
-    const a = run(cmd({ cdb: Uint8Array.of(0x5f, 5, 1, 0, 0, 0, 0, 0, 24, 0), expectedDataTransferLength: 24, data: new Uint8Array(24) }), recordingLun({ status: 0x40, aborted: true, preempted: ['n'] }), { onPreempted: (n) => seen.push(n) });
+    const { task, out } = run(cmd({ cdb: Uint8Array.of(0x5f, 5, 1, 0, 0, 0, 0, 0, 24, 0), expectedDataTransferLength: 24, data: new Uint8Array(24) }), recordingLun({ status: 0x40, aborted: true, preempted: ['n'] }), {
+      onPreempted: (n) => seen.push({ nexuses: n, beforeUnit: task.beforeUnit }),
+    });
+    await task.done;
+    expect(seen).toEqual([{ nexuses: ['n'], beforeUnit: false }]);
+    expect(out).toEqual([]);
+  });
+
+  it('a task its sender aborted at the unit tells the preempted nexuses its unit’s answer names, and ends without a response', async () => {
+    const seen: unknown[] = [];
+    let answer: (a: ScsiAnswer) => void = () => undefined;
+    let aborts = 0;
+    const lun: LunPort = {
+      start: (_c, done) => {
+        answer = done;
+        return {
+          abort: () => {
+            aborts++;
+          },
+        };
+      },
+    };
+    const { task, out } = run(cmd({ cdb: Uint8Array.of(0x5f, 5, 1, 0, 0, 0, 0, 0, 24, 0), expectedDataTransferLength: 24, data: new Uint8Array(24) }), lun, { onPreempted: (n) => seen.push(n) });
+    task.abort();
+    expect(aborts).toBe(1);
+    answer({ status: 0x40, aborted: true, preempted: ['n'] });
+    await task.done;
+    expect(seen).toEqual([['n']]);
+    expect(out).toEqual([]);
+  });
+
+  it('an answer without preempted nexuses tells nothing', async () => {
+    const seen: unknown[] = [];
+    const a = run(cmd({ cdb: Uint8Array.of(0x5f, 5, 1, 0, 0, 0, 0, 0, 24, 0), expectedDataTransferLength: 24, data: new Uint8Array(24) }), recordingLun({ status: 0x40, aborted: true }), { onPreempted: (n) => seen.push(n) });
     const b = run(cmd({ cdb: write10(1), expectedDataTransferLength: BS, data: new Uint8Array(BS) }), recordingLun(), { onPreempted: (n) => seen.push(n) });
     await Promise.all([a.task.done, b.task.done]);
     expect(seen).toEqual([]);

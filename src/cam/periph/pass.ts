@@ -209,10 +209,10 @@ export class PassPeriph {
 
   /**
    * Tells the logical unit that, for a PERSISTENT RESERVE OUT PREEMPT AND
-   * ABORT of `initiator` it completed GOOD (ScsiResult.preempted), the front
-   * end aborted commands of the I_T nexuses `transportAborted` (by
-   * CcbInitiator.id) that had not reached it (SPC-5; SAM-5 aborting
-   * commands). With TAS 0 each gets COMMANDS CLEARED BY ANOTHER INITIATOR as
+   * ABORT of `initiator` that preempted (ScsiResult.preempted, whatever it
+   * completed with), the front end aborted commands of the I_T nexuses
+   * `transportAborted` (by CcbInitiator.id) that had not reached it (SPC-5;
+   * SAM-5 aborting commands). With TAS 0 each gets COMMANDS CLEARED BY ANOTHER INITIATOR as
    * if the unit had aborted them — once, `initiator` never — and that is
    * established before this returns; with TAS 1 nothing changes. Resolves
    * when the CCB has completed, also when the device is gone.

@@ -78,8 +78,9 @@ export interface ScsiResult {
   /** Bytes not transferred: `length` (or the Data-Out length) minus what moved. */
   readonly resid: number;
   /**
-   * PERSISTENT RESERVE OUT PREEMPT AND ABORT, GOOD: the initiator ids (CcbInitiator.id) of the I_T nexuses it
-   * preempted, whose commands the logical unit aborted (SPC-5; ScsiIoCcb.preempted).
+   * PERSISTENT RESERVE OUT PREEMPT AND ABORT that preempted: the initiator ids (CcbInitiator.id) of the I_T
+   * nexuses it preempted, whose commands the logical unit aborted (SPC-5; ScsiIoCcb.preempted). Present
+   * whatever it completed with: also when it was aborted itself while it waited for those commands.
    */
   readonly preempted?: readonly string[];
 }

@@ -61,6 +61,9 @@ export class SbcEmulator implements LogicalUnit {
       this.#conditions.raiseFor(nexus, code);
     },
     (nexuses, from) => {
+      // Only PREEMPT AND ABORT aborts through here, once it has preempted `nexuses`: the transport hears of
+      // them first, whatever the command then ends with (see onPreempted).
+      this.#preempted?.(nexuses, from);
       const preempted = new Set(nexuses);
       return this.#abortTasks((n) => preempted.has(n), from);
     },
@@ -88,6 +91,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly #nexuses = new Map<string, NexusState>();
   readonly #conditions: NexusConditions;
   #aborter: TaskAborter | undefined;
+  #preempted: ((nexuses: readonly string[], from: string) => void) | undefined;
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
@@ -254,6 +258,16 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
+   * Hears, as a PREEMPT AND ABORT of nexus `from` preempts (within its start()
+   * when it runs at once), whom it preempted: the preemption stands even if
+   * the command is then aborted while it waits, and a transport holding their
+   * commands short of the unit must still end them (SPC-5). GOOD names them too.
+   */
+  onPreempted(hook: (nexuses: readonly string[], from: string) => void): void {
+    this.#preempted = hook;
+  }
+
+  /**
    * SAM-5 ABORT TASK SET from `nexus`: every command of that I_T nexus is
    * aborted, without status, and no unit attention is established. Resolves
    * once they have all completed.
@@ -275,8 +289,8 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
-   * For a PERSISTENT RESERVE OUT PREEMPT AND ABORT of `from` the unit
-   * completed (CommandOutcome.preempted, SPC-5), the transport aborted
+   * For a PERSISTENT RESERVE OUT PREEMPT AND ABORT of `from` that preempted
+   * (onPreempted, CommandOutcome.preempted, SPC-5), the transport aborted
    * commands of `nexuses` it held short of the unit: they are told as if the
    * unit had aborted them (tellCommandsCleared, task-abort.ts).
    */

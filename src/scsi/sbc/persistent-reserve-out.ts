@@ -34,7 +34,8 @@ export type UnitAttentionSink = (nexus: string, code: AscAscq) => void;
 /**
  * Aborts every command of the I_T nexuses `nexuses` except the one running
  * now (from `from`), which called it; settles once every aborted command has
- * completed.
+ * completed. PREEMPT AND ABORT calls it right after the preempt, with the
+ * nexuses it preempted (the emulator tells its transport of them then).
  */
 export type TaskAbort = (nexuses: readonly string[], from: string) => Promise<void>;
 

@@ -19,7 +19,10 @@
 // command takes is not an error: the unit asks for fewer bytes (an underrun,
 // counted in resid). One shorter than the command takes reaches the emulator
 // as it is and is answered 0Eh/03h. Data-In lands in the issuer's buffer
-// when the CCB has one (data_ptr); `dataIn` is then a view of it.
+// when the CCB has one (data_ptr); `dataIn` is then a view of it. A PREEMPT
+// AND ABORT's `preempted` is set here on GOOD, and by the SIM as the command
+// preempts (SbcEmulator.onPreempted), so that it stays whatever the CCB
+// completes with.
 
 import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
 import { ScsiStatus } from '../../../scsi/status.js';

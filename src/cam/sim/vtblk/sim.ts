@@ -19,6 +19,7 @@ import type { ExecuteOptions, SbcResult } from '../../../scsi/sbc/execute-api.js
 import type { SbcEmulatorOptions } from '../../../scsi/sbc/unit-description.js';
 import type { AbortedCommandEnd, TaskAbortResult } from '../../../scsi/sbc/task-abort.js';
 import { ScsiStatus } from '../../../scsi/status.js';
+import { ScsiOp } from '../../../scsi/opcodes.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory } from '../../../virtio/guest-memory.js';
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
@@ -127,6 +128,13 @@ export class VtblkSim implements Sim {
       this.#recoveries.configChanged();
     });
     emulator.onAbortTasks((end) => this.#abortTasks(end));
+    // Called within the start() of the PREEMPT AND ABORT that preempted: its CCB carries them whatever it
+    // completes with (aborted while it waits for what it aborted, the preemption stands). Checked to be that
+    // command, from that nexus: one the emulator started later, on its own, is named by its GOOD (result.ts).
+    emulator.onPreempted((nexuses, from) => {
+      const ccb = this.#starting?.ccb;
+      if (ccb?.cdb[0] === ScsiOp.PERSISTENT_RESERVE_OUT && (ccb.initiator?.id ?? this.#nexus) === from) ccb.preempted = nexuses;
+    });
   }
 
   /**
