@@ -95,7 +95,6 @@ export async function camErrorOf(p: Promise<unknown>): Promise<CamError> {
   return e;
 }
 
-
 /** How often the XPT hands the SIM an XPT_SCSI_IO CCB with operation code `op` (a re-dispatch after CAM_REQUEUE_REQ counts). */
 export function dispatchesOf(r: Rig, op: number): { readonly n: number } {
   const c = { n: 0 };

@@ -10,7 +10,8 @@
 import { describe, expect, test } from 'vitest';
 import { DaPeriph } from '../../../src/cam/periph/da.js';
 import { Asc, sense, senseNotReady, SenseKey } from '../../../src/scsi/sense.js';
-import { FakeXpt, PATH, bytes, camFailure, checkCondition, type Injection } from './fake-xpt.js';
+import { FakeXpt, PATH, bytes, checkCondition, type Injection } from './fake-xpt.js';
+import { camErrorOf } from '../../stack/fault-rig.js';
 
 const CAM_REQ_CMP = 0x01;
 const CAM_REQ_CMP_ERR = 0x04;
@@ -70,7 +71,7 @@ describe('may have acted: COMPARE AND WRITE fails at once with its real status; 
   test.each(rows)('%s', async (_, inj, reason) => {
     const { xpt, da } = await setup();
     xpt.inject(inj);
-    const e = await camFailure(caw(da));
+    const e = await camErrorOf(caw(da));
     const withSense = inj.sense === undefined ? 0 : CAM_AUTOSNS_VALID;
     expect({ cam: e.camStatus, status: e.status, scsi: e.scsiStatus, sense: e.senseData, retries: e.retries, reason: e.reason }).toEqual({
       cam: inj.status,
@@ -95,7 +96,7 @@ describe('may have acted: COMPARE AND WRITE fails at once with its real status; 
   test('the message says what happened and why it was not retried', async () => {
     const { xpt, da } = await setup();
     xpt.inject({ status: CAM_SCSI_STATUS_ERROR, scsiStatus: TASK_ABORTED });
-    const e = await camFailure(caw(da));
+    const e = await camErrorOf(caw(da));
     expect(e.message).toBe(`COMPARE AND WRITE failed (task aborted${WHY}): CAM_SCSI_STATUS_ERROR|CAM_DEV_QFRZN, TASK ABORTED`);
     await xpt.settle();
   });

@@ -12,7 +12,8 @@ import { AsyncCode } from '../../../src/cam/xpt/periph-api.js';
 import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import type { MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { Asc, senseIllegalRequest, senseMiscompare, senseNotReady, senseUnitAttention, sense, SenseKey, type SenseData } from '../../../src/scsi/sense.js';
-import { FakeXpt, PATH, camFailure, checkCondition, tick, type Injection } from './fake-xpt.js';
+import { FakeXpt, PATH, checkCondition, tick, type Injection } from './fake-xpt.js';
+import { camErrorOf } from '../../stack/fault-rig.js';
 
 // FreeBSD cam.h values, written out.
 const CAM_REQ_CMP = 0x01;
@@ -77,7 +78,7 @@ describe('recovery table, row by row (TEST UNIT READY through da.scsi, retries 4
     if (outcome === 'ok') {
       await p;
     } else {
-      const e = await camFailure(p);
+      const e = await camErrorOf(p);
       expect(e.camStatus).toBe(outcome);
       expect(e.status & 0x3f).toBe(outcome);
       expect(e.scsiStatus).toBe(inj.scsiStatus ?? 0);
@@ -91,7 +92,7 @@ describe('recovery table, row by row (TEST UNIT READY through da.scsi, retries 4
   test('requeues beyond the requeue limit spend retries', async () => {
     const { xpt, da } = await setup({ requeueLimit: 2, retries: 1 });
     xpt.inject({ status: CAM_REQUEUE_REQ, times: 4 });
-    const e = await camFailure(tur(da));
+    const e = await camErrorOf(tur(da));
     expect(e.camStatus).toBe(CAM_REQUEUE_REQ);
     expect(e.retries).toBe(1);
     expect(e.message).toBe('TEST UNIT READY failed (retries exhausted: requeued by the SIM): CAM_REQUEUE_REQ|CAM_DEV_QFRZN, after 1 retry');
@@ -102,7 +103,7 @@ describe('recovery table, row by row (TEST UNIT READY through da.scsi, retries 4
   test('retries: 0 fails on the first retryable error', async () => {
     const { xpt, da } = await setup({ retries: 0 });
     xpt.inject({ status: CAM_CMD_TIMEOUT });
-    const e = await camFailure(tur(da));
+    const e = await camErrorOf(tur(da));
     expect(e.message).toBe('TEST UNIT READY failed (retries exhausted: command timed out): CAM_CMD_TIMEOUT|CAM_DEV_QFRZN');
     expect(xpt.issued).toHaveLength(1);
     await xpt.settle();
@@ -131,7 +132,7 @@ describe('a command that must not run twice, cut short (COMPARE AND WRITE throug
   ])('%s: fails with that status, one CCB, no retry spent', async (_, status) => {
     const { xpt, da } = await setup();
     xpt.inject({ status });
-    const e = await camFailure(caw(da));
+    const e = await camErrorOf(caw(da));
     expect({ cam: e.camStatus, retries: e.retries }).toEqual({ cam: status, retries: 0 });
     expect(xpt.issued).toHaveLength(1);
     await xpt.settle();
@@ -169,7 +170,7 @@ describe('delays keep the device queue frozen', () => {
 describe('MEDIUM ERROR', () => {
   test('a read error is retried 4 times, then fails with the LBA, the sense and words', async () => {
     const { xpt, da } = await setup({}, { fault: (op, lba) => (op === 'read' && lba === 5n ? 'io-error' : undefined) });
-    const e = await camFailure(da.read(5n, 1));
+    const e = await camErrorOf(da.read(5n, 1));
     expect(xpt.issued).toHaveLength(5);
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe('CamError');
@@ -201,7 +202,7 @@ describe('MEDIUM ERROR', () => {
 describe('device errors that are not retried', () => {
   test('LBA out of range: ILLEGAL REQUEST, one CCB, no LBA field', async () => {
     const { xpt, da } = await setup();
-    const e = await camFailure(da.read(1024n, 1));
+    const e = await camErrorOf(da.read(1024n, 1));
     expect(e.senseData).toEqual({ key: 0x5, asc: 0x21, ascq: 0x00 });
     expect(e.lba).toBeUndefined();
     expect(e.retries).toBe(0);
@@ -211,7 +212,7 @@ describe('device errors that are not retried', () => {
 
   test('write to a read-only unit: DATA PROTECT, one CCB', async () => {
     const { xpt, da } = await setup({}, { readOnly: true });
-    const e = await camFailure(da.write(0n, new Uint8Array(512)));
+    const e = await camErrorOf(da.write(0n, new Uint8Array(512)));
     expect(e.senseData?.key).toBe(0x7);
     expect(e.senseData?.asc).toBe(0x27);
     expect(xpt.issued).toHaveLength(1);
@@ -221,7 +222,7 @@ describe('device errors that are not retried', () => {
   test('a short read is an error, not zeros', async () => {
     const { xpt, da } = await setup();
     xpt.inject({ status: CAM_REQ_CMP, dataIn: new Uint8Array(100) });
-    const e = await camFailure(da.read(0n, 1));
+    const e = await camErrorOf(da.read(0n, 1));
     expect(e.message).toBe('READ(10) failed (short transfer: 100 of 512 bytes (resid 412)): CAM_REQ_CMP');
     await xpt.settle();
   });
@@ -253,7 +254,7 @@ describe('NOT READY, INITIALIZING COMMAND REQUIRED', () => {
     const { xpt, da } = await setup({ retries: 1 });
     xpt.inject(checkCondition(senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED)));
     xpt.inject({ ...checkCondition(senseIllegalRequest(Asc.INVALID_FIELD_IN_CDB, { byte: 4 })), match: (c) => c.cdb[0] === 0x1b });
-    const e = await camFailure(da.flush());
+    const e = await camErrorOf(da.flush());
     expect(e.senseData).toEqual({ key: 0x2, asc: 0x04, ascq: 0x02 });
     expect(e.reason).toBe('START STOP UNIT failed');
     expect(e.cause).toBeInstanceOf(CamError);
@@ -292,7 +293,7 @@ describe('UNIT ATTENTION', () => {
     xpt.inject(checkCondition(senseUnitAttention(Asc.POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED)));
     const seen: SenseData[] = [];
     da.onUnitAttention((s) => seen.push(s));
-    const e = await camFailure(da.flush());
+    const e = await camErrorOf(da.flush());
     expect(e.reason).toBe('retries exhausted: unit attention');
     expect(seen).toHaveLength(1);
     await xpt.settle();
@@ -392,10 +393,10 @@ describe('device loss and close', () => {
     await tick();
     xpt.fire(AsyncCode.LOST_DEVICE);
     xpt.runHeld();
-    const e = await camFailure(p);
+    const e = await camErrorOf(p);
     expect(e.camStatus).toBe(CAM_CMD_TIMEOUT);
     expect(e.reason).toBe('device is gone, not retried');
-    const e2 = await camFailure(da.read(0n, 1));
+    const e2 = await camErrorOf(da.read(0n, 1));
     expect(e2.camStatus).toBe(CAM_DEV_NOT_THERE);
     expect(e2.message).toBe('READ(10) failed (device lost): CAM_DEV_NOT_THERE');
     expect(xpt.issued).toHaveLength(1);
@@ -417,7 +418,7 @@ describe('device loss and close', () => {
     await c;
     expect(closed).toBe(true);
     expect(xpt.subscribers).toBe(0);
-    const e = await camFailure(da.flush());
+    const e = await camErrorOf(da.flush());
     expect(e.reason).toBe('periph closed');
     await xpt.settle();
   });
@@ -427,7 +428,7 @@ describe('typed errors', () => {
   test('discard refusal is CAM_FUNC_NOTAVAIL', async () => {
     const { xpt, da } = await setup({}, { discard: false, writeZeroes: false });
     xpt.inject({ ...checkCondition(senseIllegalRequest(Asc.INVALID_COMMAND_OPERATION_CODE, { byte: 0 })), times: 10 });
-    const e = await camFailure(da.discard(0n, 1));
+    const e = await camErrorOf(da.discard(0n, 1));
     expect(e.camStatus).toBe(CAM_FUNC_NOTAVAIL);
     expect(e.scsiStatus).toBe(0);
     expect(e.senseData).toBeUndefined();
@@ -444,7 +445,7 @@ describe('edge cases', () => {
     await tick();
     await tick();
     xpt.fire(AsyncCode.LOST_DEVICE);
-    const e = await camFailure(p);
+    const e = await camErrorOf(p);
     expect(e.reason).toBe('device is gone, not retried');
     expect(xpt.issued).toHaveLength(1);
     await xpt.settle();

@@ -23,7 +23,6 @@ import {
   type PeriphXpt,
   type ScsiIoCcb,
 } from '../../../src/cam/xpt/periph-api.js';
-import { CamError } from '../../../src/cam/periph/errors.js';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
 import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
@@ -50,16 +49,6 @@ export interface Injection {
 
 /** CHECK CONDITION with `s` as autosense: CAM_SCSI_STATUS_ERROR (0Ch, FreeBSD cam.h) and SAM-5 status 02h. */
 export const checkCondition = (s: SenseData): Injection => ({ status: 0x0c, scsiStatus: 0x02, sense: s });
-
-/** The CamError `p` rejects with; throws when it resolves or rejects with anything else. */
-export async function camFailure(p: Promise<unknown>): Promise<CamError> {
-  const e: unknown = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof CamError)) throw new Error(`expected a CamError, got ${String(e)}`);
-  return e;
-}
 
 /** One async subscription. */
 interface Sub {
