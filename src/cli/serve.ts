@@ -195,6 +195,7 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   io.out(`  disk    ${traits.join(' · ')}`);
   io.out(`  virtio  ${describeTransport(stack, args)}`);
   io.out(`  auth    ${describeAuth(args)}`);
+  io.out(`  loop    ${args.busyPollUs === 0 ? 'sleeps when idle (--busy-poll-us 0)' : `polls ${args.busyPollUs} µs after each PDU before sleeping (--busy-poll-us 0 to save the CPU)`}`);
   io.out('Connect with, for example:');
   const c = args.chap;
   const libiscsiEnv =
@@ -294,7 +295,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
   };
   let server: ServingTarget;
   try {
-    server = await env.listen({ address: args.address, port: args.port, targets: [target], log: (line) => {
+    server = await env.listen({ address: args.address, port: args.port, targets: [target], busyPollUs: args.busyPollUs, log: (line) => {
         io.error(line);
       },
     });

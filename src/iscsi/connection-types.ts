@@ -27,5 +27,7 @@ export interface ConnectionHost {
   attach(result: LoginResult, conn: IscsiConnection): { readonly session: Session | undefined; readonly sendTargets: () => Uint8Array };
   /** The connection ended (either side). */
   closed(conn: IscsiConnection): void;
+  /** A PDU came in or went out (the portal's busy poll, busy-poll.ts). */
+  readonly touched: () => void;
   readonly log: (line: string) => void;
 }

@@ -139,6 +139,7 @@ export class IscsiConnection {
     this.#reader.push(chunk);
     for (let r = this.#reader.next(); r !== undefined && !this.#closed; r = this.#reader.next()) this.#frame(r);
     this.#nopPing.arm();
+    this.#host.touched();
     if (this.#socket.writableLength + this.#pendingBytes > WRITE_HIGH_WATER) this.#pause();
   }
 
@@ -446,5 +447,6 @@ export class IscsiConnection {
     this.#pending = [];
     this.#pendingBytes = 0;
     writeTurn(this.#socket, chunks, total);
+    this.#host.touched();
   }
 }

@@ -8,6 +8,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { IscsiConnection } from './connection.js';
+import { BusyPoll, type BusyPollState } from './busy-poll.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { Session, type SessionHost, type SessionLun } from './session.js';
 import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
@@ -35,6 +36,12 @@ export interface IscsiServerOptions {
   /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue); default 32. */
   readonly queueAllowance?: number;
   readonly timers?: Partial<ConnectionTimers>;
+  /**
+   * Microseconds the event loop keeps polling its sockets after a PDU came in
+   * or went out, instead of sleeping (busy-poll.ts): lower latency for CPU;
+   * 0..MAX_BUSY_POLL_US, default 0 (off).
+   */
+  readonly busyPollUs?: number;
   /** Where connection events are logged; default nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -65,13 +72,15 @@ export class IscsiServer {
   readonly #tpgt: number;
   readonly #allowance: number;
   readonly #log: (line: string) => void;
+  readonly #poll: BusyPoll;
   #closing: Promise<void> | undefined;
   /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, opts: IscsiServerOptions) {
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, opts: IscsiServerOptions) {
     this.#server = server;
     this.#targets = targets;
+    this.#poll = poll;
     this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.#tpgt = opts.portalGroupTag ?? 1;
     this.#allowance = opts.queueAllowance ?? 32;
@@ -91,6 +100,7 @@ export class IscsiServer {
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
     if (opts.targets.length === 0) throw new RangeError('iSCSI server: at least one target is needed');
+    const poll = new BusyPoll(opts.busyPollUs ?? 0);
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
@@ -114,13 +124,18 @@ export class IscsiServer {
         resolve();
       });
     });
-    return new IscsiServer(server, targets, opts);
+    return new IscsiServer(server, targets, poll, opts);
   }
 
   get address(): { address: string; port: number } {
     const a = this.#server.address();
     if (a === null || typeof a === 'string') throw new Error('iSCSI server is not listening on TCP');
     return { address: a.address, port: a.port };
+  }
+
+  /** The event loop's busy poll (IscsiServerOptions.busyPollUs): its window, whether it spins now, and its turns so far. */
+  get busyPoll(): BusyPollState {
+    return this.#poll.state;
   }
 
   /** Normal sessions logged in now. */
@@ -135,6 +150,7 @@ export class IscsiServer {
       await Promise.all([...this.#connections].map((c) => c.shutdown()));
       await stopped;
       await Promise.all(this.#pending);
+      this.#poll.stop();
     })();
     return this.#closing;
   }
@@ -178,6 +194,9 @@ export class IscsiServer {
     },
     log: (line) => {
       this.#log(line);
+    },
+    touched: () => {
+      this.#poll.touch();
     },
   };
 

@@ -16,6 +16,7 @@ const DEFAULTS = {
   transport: 'local',
   queues: 1,
   pollUs: undefined,
+  busyPollUs: 200,
   io: 'auto',
   maxBandwidth: undefined,
   readOnly: false,
@@ -36,7 +37,7 @@ describe('parseServeCli', () => {
   test('every flag', () => {
     const r = parseServeCli([
       '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256',
-      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--read-only', '--thin', '--removable', '--task-aborted-status',
+      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--busy-poll-us', '0', '--read-only', '--thin', '--removable', '--task-aborted-status',
       '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
       '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
     ]);
@@ -51,6 +52,7 @@ describe('parseServeCli', () => {
         transport: 'worker',
         queues: 4,
         pollUs: 50,
+        busyPollUs: 0,
         io: 'auto',
         maxBandwidth: undefined,
         readOnly: true,
@@ -94,6 +96,12 @@ describe('parseServeCli', () => {
     // The default io yields to the limit (the limited disk takes the thread pool); only a given --io sync or auto conflicts.
     expect(parseServeCli(['--image', 'disk.img', '--max-bandwidth', '32M'])).toMatchObject({ ok: true, args: { io: 'auto', maxBandwidth: 32 * 2 ** 20 } });
     expect(parseServeCli(['--read-only', '--thin', '--max-bandwidth', String(Number.MAX_SAFE_INTEGER)])).toMatchObject({ ok: true, args: { maxBandwidth: Number.MAX_SAFE_INTEGER } });
+  });
+
+  test('--busy-poll-us 0..10000 on either transport, 200 when not given', () => {
+    expect(parseServeCli(['--busy-poll-us', '0'])).toMatchObject({ ok: true, args: { busyPollUs: 0 } });
+    expect(parseServeCli(['--transport', 'worker', '--busy-poll-us', '10000'])).toMatchObject({ ok: true, args: { busyPollUs: 10_000 } });
+    expect(parseServeCli(['--image', 'disk.img'])).toMatchObject({ ok: true, args: { busyPollUs: 200 } });
   });
 
   test('queues 1..64 on either transport; --poll-us 0..10000 on worker', () => {
@@ -181,6 +189,10 @@ describe('parseServeCli', () => {
     [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
     [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
     [['--transport', 'worker', '--poll-us', ''], /--poll-us must be a whole number of microseconds/],
+    [['--busy-poll-us', '10001'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got '10001'$/],
+    [['--busy-poll-us', '50.5'], /^--busy-poll-us must be a whole number of microseconds/],
+    [['--busy-poll-us', ''], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got ''$/],
+    [['--busy-poll-us', '-1'], /Option '--busy-poll-us' argument is ambiguous/],
     [['--port', '65536'], /--port must be a TCP port in 0\.\.65535 \(0 picks a free one\), got '65536'/],
     [['--port', 'x'], /--port must be a TCP port in 0\.\.65535/],
     [['--port', '-1'], /Option '--port' argument is ambiguous/],
@@ -262,7 +274,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--busy-poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

@@ -145,6 +145,7 @@ describe('vtcam serve, defaults', () => {
     const o = p.opts();
     expect(o.address).toBe('127.0.0.1');
     expect(o.port).toBe(3260);
+    expect(o.busyPollUs).toBe(200);
     expect(o.targets).toHaveLength(1);
     expect(o.targets[0]).toMatchObject({ name: 'iqn.2026-11.org.vtcam:disk0' });
     expect(o.targets[0]?.chap).toBeUndefined();
@@ -161,6 +162,7 @@ describe('vtcam serve, defaults', () => {
     expect(io.lines[3]).toBe('  disk    memory (sparse) · 1 GiB · read-write · fully provisioned');
     expect(io.lines[4]).toBe('  virtio  transport local (device on the main thread) · 1 queue × ring 128');
     expect(io.lines[5]).toBe('  auth    none: any initiator may log in');
+    expect(io.lines[6]).toBe('  loop    polls 200 µs after each PDU before sleeping (--busy-poll-us 0 to save the CPU)');
     expect(io.lines).toContain('  iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
     expect(io.lines).toContain('  qemu-system-x86_64 … -drive file=iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0,format=raw,if=virtio');
     expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
@@ -170,6 +172,16 @@ describe('vtcam serve, defaults', () => {
     expect(await run).toBe(0);
     expect(p.exits).toEqual([]);
     expect(io.errors).toEqual(['SIGINT: stopping; 2 session(s) finish their commands first (Ctrl-C again to force)', 'stopped']);
+  });
+
+  test('--busy-poll-us 0: the portal sleeps when idle, and the banner says so', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(['--busy-poll-us', '0'], p, io);
+    expect(p.opts().busyPollUs).toBe(0);
+    expect(io.lines[6]).toBe('  loop    sleeps when idle (--busy-poll-us 0)');
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
   });
 
   test('shutdown order: the server closes while the stack still serves, then the stack is closed; signal handlers removed', async () => {
