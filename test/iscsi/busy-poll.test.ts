@@ -71,6 +71,11 @@ describe('IscsiServer with busyPollUs', () => {
     stack = undefined;
   });
 
+  it('the package entry exports the window limit', async () => {
+    const api = await import('../../src/index.js');
+    expect(api.MAX_BUSY_POLL_US).toBe(10_000);
+  });
+
   it('refuses a bad window before it listens', async () => {
     stack = await createStack({ backend: new MemoryBackend({ blocks: 64, blockSize: 512 }) });
     await expect(IscsiServer.listen({ port: 0, busyPollUs: -5, targets: [{ name: 'iqn.2026-11.org.vtcam:poll', luns: [{ lun: 0, pass: stack.pass(0) }] }] })).rejects.toThrow(RangeError);
