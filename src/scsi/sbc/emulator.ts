@@ -6,17 +6,17 @@
 // Every command goes through the steps of command-steps.ts (the generic
 // path), except READ and WRITE (10)/(16) in the ordinary case: this class's
 // fast path answers those as the steps would, without their objects and
-// promise steps. The class also holds the unit's state (started, mode
-// parameters, description, per-nexus conditions) and the operations that
-// change it (geometry refresh, resets, nexus loss, task set aborts).
-// The options a transport passes with a command and the answer it gets back
-// (its sense encoded per D_SENSE) are in execute-api.ts.
+// promise steps. The class also holds the unit's state that path reads
+// (started, mode parameters, description, per-nexus conditions) and the
+// operations that change it; task management, LOGICAL UNIT RESET and I_T
+// nexus loss beyond the mode parameters are task-management.ts's. What a
+// transport passes with a command and gets back is in execute-api.ts.
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
 import { executesOnce, type CommandDescriptor } from '../cdb/registry.js';
-import { TaskManagementFunction } from '../cdb/rsoc.js';
-import { Asc, senseNotReady, type AscAscq, type SenseData } from '../sense.js';
+import type { TaskManagementFunction } from '../cdb/rsoc.js';
+import type { AscAscq, SenseData } from '../sense.js';
 import { ScsiStatus } from '../status.js';
 import type { LogicalUnitInfo } from '../device-info.js';
 import type { ModeState } from '../mode-pages.js';
@@ -28,28 +28,23 @@ import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit 
 import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
 import { lbaRangeFault, writeProtectFault } from './checks.js';
 import { Reservations } from './reservations.js';
-import { MEDIUM_NOT_PRESENT, Medium } from './medium.js';
+import { Medium } from './medium.js';
+import { mediumAccessFault } from './medium-access.js';
 import { CopyManager } from './copy-manager.js';
-import { SANITIZE_FAILED, Sanitizer } from './sanitize.js';
+import { Sanitizer } from './sanitize.js';
 import { computeMaxTransferBlocks, describeUnit, unitCommandTable, type SbcEmulatorOptions } from './unit-description.js';
+import { configChanges, serialFromId } from './device-config.js';
 import { NexusConditions, type NexusState } from './nexus-state.js';
-import { abortTasks, tellCommandsCleared, type TaskAborter } from './task-abort.js';
+import type { TaskAborter } from './task-abort.js';
+import { DEFAULT_TASK_MANAGEMENT_FUNCTIONS, TaskManagement } from './task-management.js';
 import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
 
 const NO_DATA = new Uint8Array(0);
 /** GOOD without data: what every fast-path WRITE answers (one object for all). */
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
-const NOT_READY_STOPPED = senseNotReady(Asc.LOGICAL_UNIT_NOT_READY_INITIALIZING_COMMAND_REQUIRED);
 
 const DEFAULT_NEXUS = 'local';
-const DEFAULT_TMFS: readonly TaskManagementFunction[] = [
-  TaskManagementFunction.ABORT_TASK,
-  TaskManagementFunction.ABORT_TASK_SET,
-  TaskManagementFunction.CLEAR_TASK_SET,
-  TaskManagementFunction.LOGICAL_UNIT_RESET,
-  TaskManagementFunction.I_T_NEXUS_RESET,
-];
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {
@@ -60,13 +55,7 @@ export class SbcEmulator implements LogicalUnit {
     (nexus, code) => {
       this.#conditions.raiseFor(nexus, code);
     },
-    (nexuses, from) => {
-      // Only PREEMPT AND ABORT aborts through here, once it has preempted `nexuses`: the transport hears of
-      // them first, whatever the command then ends with (see onPreempted).
-      this.#preempted?.(nexuses, from);
-      const preempted = new Set(nexuses);
-      return this.#abortTasks((n) => preempted.has(n), from);
-    },
+    (nexuses, from) => this.#tasks.preemptAndAbort(nexuses, from),
     (nexus) => {
       this.medium.setPrevent(nexus, false);
     },
@@ -90,16 +79,16 @@ export class SbcEmulator implements LogicalUnit {
   readonly #serial: string;
   readonly #nexuses = new Map<string, NexusState>();
   readonly #conditions: NexusConditions;
-  #aborter: TaskAborter | undefined;
-  #preempted: ((nexuses: readonly string[], from: string) => void) | undefined;
+  readonly #tasks: TaskManagement;
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
     this.#opts = opts;
     this.#serial = serial;
     this.#conditions = new NexusConditions(this.#nexuses, opts);
+    this.#tasks = new TaskManagement(this, this.#conditions);
     this.#luns = opts.luns ?? [0];
-    this.taskManagementFunctions = opts.taskManagementFunctions ?? DEFAULT_TMFS;
+    this.taskManagementFunctions = opts.taskManagementFunctions ?? DEFAULT_TASK_MANAGEMENT_FUNCTIONS;
     this.medium = new Medium(opts.removable === true);
     this.#geometry = bcs.geometry();
     this.#maxTransferBlocks = computeMaxTransferBlocks(opts, this.#geometry);
@@ -110,12 +99,7 @@ export class SbcEmulator implements LogicalUnit {
 
   /** Reads the device serial (GET_ID) and builds the logical unit. Throws RangeError for options that do not fit. */
   static async create(bcs: BlockCommandSet, opts: SbcEmulatorOptions = {}): Promise<SbcEmulator> {
-    let serial = opts.serial;
-    if (serial === undefined) {
-      const id = (await bcs.getId())?.replace(/[^\x20-\x7e]/g, '').trim();
-      serial = id === undefined || id === '' ? 'VTCAM-NOSERIAL' : id;
-    }
-    return new SbcEmulator(bcs, serial, opts);
+    return new SbcEmulator(bcs, opts.serial ?? serialFromId(await bcs.getId()), opts);
   }
 
   get info(): LogicalUnitInfo {
@@ -185,122 +169,61 @@ export class SbcEmulator implements LogicalUnit {
     this.#maxTransferBlocks = computeMaxTransferBlocks(this.#opts, g);
     this.#info = describeUnit(this.#opts, this.#serial, g, this.#maxTransferBlocks, this.bcs, this.medium.removable);
     this.#commands = unitCommandTable(this.#opts, this.#info, g, this.bcs);
-    let changed = false;
-    if (g.blocks !== old.blocks || g.blockSize !== old.blockSize) {
-      this.raiseUnitAttention(UnitAttention.CAPACITY_DATA_HAS_CHANGED);
-      changed = true;
-    }
     const wce = this.bcs.writeCacheEnabled();
-    if (wce !== this.#lastWce) {
-      this.#lastWce = wce;
-      this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED);
-      changed = true;
-    }
-    return changed;
+    const raised = configChanges(old, g, this.#lastWce, wce);
+    this.#lastWce = wce;
+    for (const code of raised) this.raiseUnitAttention(code);
+    return raised.length > 0;
   }
 
   /**
    * LOGICAL UNIT RESET (SAM-5), also what a hard reset (target reset) does to
-   * the unit: deferred errors are dropped, mode parameters (D_SENSE, SWP) go
-   * back to their defaults, every prevention of medium removal ends (SBC-4),
-   * held EXTENDED COPY statuses are discarded (SPC-5), the unit is started
-   * when it has its medium, and every I_T nexus gets BUS DEVICE RESET
-   * FUNCTION OCCURRED. A running sanitize goes on (SBC-4).
+   * the unit: mode parameters (D_SENSE, SWP) go back to their defaults, then
+   * the rest (TaskManagement.logicalUnitReset, task-management.ts).
    */
   resetLogicalUnit(): void {
     this.#dSense = false;
     this.softwareWriteProtect = false;
-    this.medium.reset();
-    this.copies.reset();
-    this.stopped = !this.medium.loaded;
-    this.#conditions.dropDeferred();
-    this.reservations.logicalUnitReset();
-    this.raiseUnitAttention(UnitAttention.BUS_DEVICE_RESET);
+    this.#tasks.logicalUnitReset();
   }
 
-  /**
-   * I_T nexus loss (the session ended, by logout or by a dropped connection):
-   * forgets the nexus, so a later command from it starts afresh, ends its
-   * prevention of medium removal (SBC-4) and discards the EXTENDED COPY
-   * statuses held for it (SPC-5).
-   */
+  /** I_T nexus loss (logout, dropped connection): TaskManagement.nexusLost, task-management.ts. */
   forgetNexus(nexus: string): void {
-    this.#conditions.forget(nexus);
-    this.medium.forgetNexus(nexus);
-    this.copies.forgetNexus(nexus);
-    this.reservations.nexusLost(nexus);
+    this.#tasks.nexusLost(nexus);
   }
 
-  /**
-   * Why medium access is refused now, or undefined, in this order: a sanitize
-   * runs (04h/1Bh), no medium (3Ah/00h), the sanitize failure mode (MEDIUM
-   * ERROR 31h/03h), stopped (04h/02h).
-   */
+  /** Why medium access is refused now, or undefined: mediumAccessFault, medium-access.ts. */
   mediumFault(): SenseData | undefined {
-    const sanitizing = this.sanitizer.inProgress();
-    if (sanitizing !== undefined) return sanitizing;
-    if (!this.medium.loaded) return MEDIUM_NOT_PRESENT;
-    if (this.sanitizer.active) return SANITIZE_FAILED;
-    return this.stopped ? NOT_READY_STOPPED : undefined;
+    return mediumAccessFault(this);
   }
 
   raiseUnitAttention(code: AscAscq, except?: string): void {
     this.#conditions.raise(code, except);
   }
 
-  /**
-   * Tells the unit how to abort its commands (PREEMPT AND ABORT, ABORT TASK
-   * SET, CLEAR TASK SET): what the transport running them (the SIM) does.
-   * Without one nothing is aborted.
-   */
+  /** How the transport aborts this unit's commands: TaskManagement.onAbortTasks. */
   onAbortTasks(aborter: TaskAborter): void {
-    this.#aborter = aborter;
+    this.#tasks.onAbortTasks(aborter);
   }
 
-  /**
-   * Hears, as a PREEMPT AND ABORT of nexus `from` preempts (within its start()
-   * when it runs at once), whom it preempted: the preemption stands even if
-   * the command is then aborted while it waits, and a transport holding their
-   * commands short of the unit must still end them (SPC-5). GOOD names them too.
-   */
+  /** Whom a PREEMPT AND ABORT preempted, as it preempts: TaskManagement.onPreempted. */
   onPreempted(hook: (nexuses: readonly string[], from: string) => void): void {
-    this.#preempted = hook;
+    this.#tasks.onPreempted(hook);
   }
 
-  /**
-   * SAM-5 ABORT TASK SET from `nexus`: every command of that I_T nexus is
-   * aborted, without status, and no unit attention is established. Resolves
-   * once they have all completed.
-   */
+  /** SAM-5 ABORT TASK SET from `nexus`: TaskManagement.abortTaskSet. */
   abortTaskSet(nexus: string): Promise<void> {
-    return this.#abortTasks((n) => n === nexus, nexus);
+    return this.#tasks.abortTaskSet(nexus);
   }
 
-  /**
-   * SAM-5 CLEAR TASK SET from `nexus`: the commands of every I_T nexus are
-   * aborted; those of `nexus` end without status, the others' as TAS says
-   * (see abortTasks, task-abort.ts). `transportAborted`: other nexuses whose
-   * commands the transport aborted before they reached the unit, told as
-   * those whose commands the unit aborted (TAS 0). Resolves once they have
-   * all completed.
-   */
+  /** SAM-5 CLEAR TASK SET from `nexus`: TaskManagement.clearTaskSet. */
   clearTaskSet(nexus: string, transportAborted: readonly string[] = []): Promise<void> {
-    return abortTasks(this.#aborter, this.#info.taskAbortedStatus, this.#conditions, () => true, nexus, transportAborted);
+    return this.#tasks.clearTaskSet(nexus, transportAborted);
   }
 
-  /**
-   * For a PERSISTENT RESERVE OUT PREEMPT AND ABORT of `from` that preempted
-   * (onPreempted, CommandOutcome.preempted, SPC-5), the transport aborted
-   * commands of `nexuses` it held short of the unit: they are told as if the
-   * unit had aborted them (tellCommandsCleared, task-abort.ts).
-   */
+  /** Commands a PREEMPT AND ABORT's transport aborted short of the unit: TaskManagement.transportAborted. */
   transportAborted(from: string, nexuses: readonly string[]): void {
-    tellCommandsCleared(this.#info.taskAbortedStatus, this.#conditions, nexuses, from);
-  }
-
-  /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */
-  #abortTasks(nexuses: (nexus: string) => boolean, from: string): Promise<void> {
-    return abortTasks(this.#aborter, this.#info.taskAbortedStatus, this.#conditions, nexuses, from);
+    this.#tasks.transportAborted(from, nexuses);
   }
 
   clearUnitAttention(nexus: string, code: AscAscq): void {
