@@ -1,59 +1,19 @@
 // Mode parameters for MODE SENSE (6)/(10) and MODE SELECT (6)/(10) on a
-// direct-access logical unit. Spec: SPC-5 (INCITS 502) mode parameters (mode
-// parameter list, headers, page_0 format, Control and Informational Exceptions
-// Control mode pages); SBC-4 (INCITS 506) mode parameters (device-specific
-// parameter, short and long LBA block descriptors, Read-Write Error Recovery and
-// Caching mode pages). Field layouts cross-checked against sdparm's tables.
-//
-// Each page is a T10 table below: every bit of bytes 2..n is covered by exactly
-// one field (reserved and obsolete runs included), so a MODE SELECT that
-// touches a non-changeable bit is reported at the start of the field holding it
-// (SPC-5 field pointer rule: a multi-bit field is pointed at by its most
-// significant bit; whole-byte fields get no bit pointer).
-//
-// Changeable fields: WCE (Caching; unless `info.writeCacheChangeable` is false),
-// D_SENSE and SWP (Control: software write protection, which the emulator
-// enforces with DATA PROTECT 27h/02h and reports as WP). Nothing is savable
-// (PS 0; PC 11b and SP 1 are rejected). Why the others stay fixed: QERR, TST,
-// TAS, UA_INTLCK_CTRL and QUEUE ALGORITHM MODIFIER describe the task manager
-// (the CAM devq), which this layer cannot re-shape (TAS is the unit's
-// `info.taskAbortedStatus`, 0 by default: a command that another I_T nexus's
-// CLEAR TASK SET or PREEMPT AND ABORT aborts ends without status, and its nexus
-// gets COMMANDS CLEARED BY ANOTHER INITIATOR, see task-abort.ts); RCD and the pre-fetch
-// fields have no virtio-blk counterpart; the Informational Exceptions page
-// describes a device that never raises informational exceptions; the error
-// recovery knobs have no meaning over virtio-blk.
+// direct-access logical unit: the mode parameter list in both directions.
+// Spec: SPC-5 (INCITS 502) mode parameters (mode parameter list, mode parameter
+// headers); SBC-4 (INCITS 506) mode parameters (device-specific parameter,
+// short and long LBA block descriptors). The pages in the list are
+// mode-page-layouts.ts (the T10 field tables) and mode-page-values.ts (what
+// the fields hold, and the mode state MODE SELECT changes); this module
+// re-exports what callers need of both.
 
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type Decoded, type SenseData } from './sense.js';
 import { assertLogicalUnitInfo, type LogicalUnitInfo } from './device-info.js';
+import { findModePageLayout, MODE_PAGE_LAYOUTS, ModePageCode, ModeSubpageCode, type ModePageLayout } from './mode-page-layouts.js';
+import { applyModePage, buildModePage, type ModeState, type PageControl } from './mode-page-values.js';
 
-/** PAGE CODE values (SPC-5 / SBC-4) vtcam supports, plus the "return all pages" code. */
-export const ModePageCode = {
-  READ_WRITE_ERROR_RECOVERY: 0x01,
-  CACHING: 0x08,
-  CONTROL: 0x0a,
-  INFORMATIONAL_EXCEPTIONS_CONTROL: 0x1c,
-  /** MODE SENSE only: all supported pages, ascending. */
-  ALL_PAGES: 0x3f,
-} as const;
-export type ModePageCode = (typeof ModePageCode)[keyof typeof ModePageCode];
-
-/** SUBPAGE CODE values MODE SENSE accepts: page_0 (00h) and "all subpages" (FFh). */
-export const ModeSubpageCode = { PAGE_0: 0x00, ALL_SUBPAGES: 0xff } as const;
-export type ModeSubpageCode = (typeof ModeSubpageCode)[keyof typeof ModeSubpageCode];
-
-/** PC (page control) field of MODE SENSE, by its SPC-5 meaning: 00b, 01b, 10b, 11b. */
-export type PageControl = 'current' | 'changeable' | 'default' | 'saved';
-
-/** Current values of the changeable mode parameters (everything else is fixed). */
-export interface ModeState {
-  /** WCE, Caching mode page byte 2 bit 2: write cache enabled. */
-  readonly wce: boolean;
-  /** D_SENSE, Control mode page byte 2 bit 2: report descriptor-format sense data. */
-  readonly dSense: boolean;
-  /** SWP, Control mode page byte 4 bit 3: software write protect (the medium may not be written). */
-  readonly swp: boolean;
-}
+export { MODE_PAGE_LAYOUTS, ModePageCode, ModeSubpageCode, type ModeField, type ModePageLayout } from './mode-page-layouts.js';
+export { defaultModeState, type ModeState, type PageControl } from './mode-page-values.js';
 
 /** Decoded MODE SENSE (6)/(10) CDB fields. */
 export interface ModeSenseRequest {
@@ -80,187 +40,6 @@ export interface ModeSelectRequest {
   readonly sp: boolean;
 }
 
-/** One field of a mode page: `byte` counted from the page start (the PAGE CODE byte), `msb` its top bit there, `bits` its width. */
-export interface ModeField {
-  readonly name: string;
-  readonly byte: number;
-  readonly msb: number;
-  readonly bits: number;
-}
-
-/** A supported mode page: its PAGE LENGTH and the T10 table of bytes 2..PAGE LENGTH+1. */
-export interface ModePageLayout {
-  readonly code: number;
-  readonly name: string;
-  readonly pageLength: number;
-  readonly fields: readonly ModeField[];
-}
-
-const f = (name: string, byte: number, msb: number, bits: number): ModeField => ({ name, byte, msb, bits });
-
-/** SBC-4 Read-Write Error Recovery mode page (01h), PAGE LENGTH 0Ah. */
-const READ_WRITE_ERROR_RECOVERY: ModePageLayout = {
-  code: ModePageCode.READ_WRITE_ERROR_RECOVERY,
-  name: 'Read-Write Error Recovery',
-  pageLength: 0x0a,
-  fields: [
-    f('AWRE', 2, 7, 1), f('ARRE', 2, 6, 1), f('TB', 2, 5, 1), f('RC', 2, 4, 1),
-    f('EER', 2, 3, 1), f('PER', 2, 2, 1), f('DTE', 2, 1, 1), f('DCR', 2, 0, 1), // EER, DCR obsolete in SBC-4
-    f('READ RETRY COUNT', 3, 7, 8),
-    f('Obsolete (CORRECTION SPAN)', 4, 7, 8),
-    f('Obsolete (HEAD OFFSET COUNT)', 5, 7, 8),
-    f('Obsolete (DATA STROBE OFFSET COUNT)', 6, 7, 8),
-    f('LBPERE', 7, 7, 1), f('MWR', 7, 6, 2), f('Reserved', 7, 4, 5),
-    f('WRITE RETRY COUNT', 8, 7, 8),
-    f('Reserved', 9, 7, 8),
-    f('RECOVERY TIME LIMIT', 10, 7, 16),
-  ],
-};
-
-/** SBC-4 Caching mode page (08h), PAGE LENGTH 12h. */
-const CACHING: ModePageLayout = {
-  code: ModePageCode.CACHING,
-  name: 'Caching',
-  pageLength: 0x12,
-  fields: [
-    f('IC', 2, 7, 1), f('ABPF', 2, 6, 1), f('CAP', 2, 5, 1), f('DISC', 2, 4, 1),
-    f('SIZE', 2, 3, 1), f('WCE', 2, 2, 1), f('MF', 2, 1, 1), f('RCD', 2, 0, 1),
-    f('DEMAND READ RETENTION PRIORITY', 3, 7, 4), f('WRITE RETENTION PRIORITY', 3, 3, 4),
-    f('DISABLE PRE-FETCH TRANSFER LENGTH', 4, 7, 16),
-    f('MINIMUM PRE-FETCH', 6, 7, 16),
-    f('MAXIMUM PRE-FETCH', 8, 7, 16),
-    f('MAXIMUM PRE-FETCH CEILING', 10, 7, 16),
-    f('FSW', 12, 7, 1), f('LBCSS', 12, 6, 1), f('DRA', 12, 5, 1), f('Vendor specific', 12, 4, 2),
-    f('SYNC_PROG', 12, 2, 2), f('NV_DIS', 12, 0, 1),
-    f('NUMBER OF CACHE SEGMENTS', 13, 7, 8),
-    f('CACHE SEGMENT SIZE', 14, 7, 16),
-    f('Reserved', 16, 7, 8),
-    f('Obsolete (NON-CACHE SEGMENT SIZE)', 17, 7, 24),
-  ],
-};
-
-/** SPC-5 Control mode page (0Ah), PAGE LENGTH 0Ah. */
-const CONTROL: ModePageLayout = {
-  code: ModePageCode.CONTROL,
-  name: 'Control',
-  pageLength: 0x0a,
-  fields: [
-    f('TST', 2, 7, 3), f('TMF_ONLY', 2, 4, 1), f('DPICZ', 2, 3, 1), f('D_SENSE', 2, 2, 1), f('GLTSD', 2, 1, 1), f('RLEC', 2, 0, 1),
-    f('QUEUE ALGORITHM MODIFIER', 3, 7, 4), f('NUAR', 3, 3, 1), f('QERR', 3, 2, 2), f('Obsolete (DQUE)', 3, 0, 1),
-    f('VS', 4, 7, 1), f('RAC', 4, 6, 1), f('UA_INTLCK_CTRL', 4, 5, 2), f('SWP', 4, 3, 1), f('Obsolete', 4, 2, 3),
-    f('ATO', 5, 7, 1), f('TAS', 5, 6, 1), f('ATMPE', 5, 5, 1), f('RWWP', 5, 4, 1), f('SBLP', 5, 3, 1), f('AUTOLOAD MODE', 5, 2, 3),
-    f('Obsolete (READY AER HOLDOFF PERIOD)', 6, 7, 16),
-    f('BUSY TIMEOUT PERIOD', 8, 7, 16),
-    f('EXTENDED SELF-TEST COMPLETION TIME', 10, 7, 16),
-  ],
-};
-
-/** SPC-5 Informational Exceptions Control mode page (1Ch), PAGE LENGTH 0Ah. */
-const INFORMATIONAL_EXCEPTIONS_CONTROL: ModePageLayout = {
-  code: ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL,
-  name: 'Informational Exceptions Control',
-  pageLength: 0x0a,
-  fields: [
-    f('PERF', 2, 7, 1), f('Reserved', 2, 6, 1), f('EBF', 2, 5, 1), f('EWASC', 2, 4, 1),
-    f('DEXCPT', 2, 3, 1), f('TEST', 2, 2, 1), f('EBACKERR', 2, 1, 1), f('LOGERR', 2, 0, 1),
-    f('Reserved', 3, 7, 4), f('MRIE', 3, 3, 4),
-    f('INTERVAL TIMER', 4, 7, 32),
-    f('REPORT COUNT', 8, 7, 32),
-  ],
-};
-
-/** The supported mode pages, ascending by PAGE CODE (the order of a 3Fh request). */
-export const MODE_PAGE_LAYOUTS: readonly ModePageLayout[] = [READ_WRITE_ERROR_RECOVERY, CACHING, CONTROL, INFORMATIONAL_EXCEPTIONS_CONTROL];
-
-type FieldValues = Readonly<Record<string, number>>;
-
-/** Default (power-on) values of the non-zero fields; every other field is zero. */
-function defaultValues(code: number, info: LogicalUnitInfo): FieldValues {
-  switch (code) {
-    case ModePageCode.READ_WRITE_ERROR_RECOVERY:
-      // The backend (host file system / memory) remaps defects below us: from the
-      // initiator's side that is automatic reallocation on both paths.
-      return { AWRE: 1, ARRE: 1 };
-    case ModePageCode.CACHING:
-      return { WCE: info.writeCacheEnabled ? 1 : 0 };
-    case ModePageCode.CONTROL:
-      // QAM 1h: SIMPLE commands may be reordered (virtio-blk completes out of order);
-      // GLTSD 1: no log parameters are ever saved implicitly; TAS as the unit was set up.
-      return { 'QUEUE ALGORITHM MODIFIER': 1, GLTSD: 1, TAS: info.taskAbortedStatus === true ? 1 : 0 };
-    case ModePageCode.INFORMATIONAL_EXCEPTIONS_CONTROL:
-      // DEXCPT 1, MRIE 0h: informational exception operations disabled (there are none).
-      return { DEXCPT: 1 };
-    default:
-      return {};
-  }
-}
-
-function currentValues(code: number, state: ModeState, info: LogicalUnitInfo): FieldValues {
-  const values = defaultValues(code, info);
-  switch (code) {
-    case ModePageCode.CACHING:
-      return { ...values, WCE: state.wce ? 1 : 0 };
-    case ModePageCode.CONTROL:
-      return { ...values, D_SENSE: state.dSense ? 1 : 0, SWP: state.swp ? 1 : 0 };
-    default:
-      return values;
-  }
-}
-
-const CHANGEABLE: Readonly<Record<number, readonly string[]>> = {
-  [ModePageCode.CACHING]: ['WCE'],
-  [ModePageCode.CONTROL]: ['D_SENSE', 'SWP'],
-};
-
-function changeableValues(layout: ModePageLayout, info: LogicalUnitInfo): FieldValues {
-  const out: Record<string, number> = {};
-  for (const name of CHANGEABLE[layout.code] ?? []) {
-    // A device that cannot switch its cache (no VIRTIO_BLK_F_CONFIG_WCE) keeps WCE fixed.
-    if (name === 'WCE' && info.writeCacheChangeable === false) continue;
-    const field = layout.fields.find((x) => x.name === name);
-    if (field === undefined) throw new Error(`changeable field ${name} is not in the ${layout.name} table`);
-    out[name] = 2 ** field.bits - 1;
-  }
-  return out;
-}
-
-function writeField(v: DataView, field: ModeField, value: number): void {
-  if (field.bits <= field.msb + 1) {
-    const shift = field.msb + 1 - field.bits;
-    const mask = ((1 << field.bits) - 1) << shift;
-    v.setUint8(field.byte, (v.getUint8(field.byte) & ~mask) | ((value << shift) & mask));
-    return;
-  }
-  // Byte-aligned multi-byte field, big-endian (msb 7, bits a multiple of 8).
-  const n = field.bits / 8;
-  for (let k = 0; k < n; k++) v.setUint8(field.byte + k, Math.floor(value / 2 ** (8 * (n - 1 - k))) & 0xff);
-}
-
-function buildPage(layout: ModePageLayout, values: FieldValues): Uint8Array {
-  const out = new Uint8Array(2 + layout.pageLength);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, layout.code); // PS 0 (nothing savable) | SPF 0 (page_0 format) | PAGE CODE
-  v.setUint8(1, layout.pageLength); // PAGE LENGTH
-  for (const field of layout.fields) writeField(v, field, values[field.name] ?? 0);
-  return out;
-}
-
-function pageFor(layout: ModePageLayout, pc: Exclude<PageControl, 'saved'>, state: ModeState, info: LogicalUnitInfo): Uint8Array {
-  switch (pc) {
-    case 'current':
-      return buildPage(layout, currentValues(layout.code, state, info));
-    case 'changeable':
-      return buildPage(layout, changeableValues(layout, info));
-    case 'default':
-      return buildPage(layout, defaultValues(layout.code, info));
-  }
-}
-
-/** Power-on ModeState: WCE from `info.writeCacheEnabled`, D_SENSE 0 (fixed-format sense), SWP 0. */
-export function defaultModeState(info: LogicalUnitInfo): ModeState {
-  return { wce: info.writeCacheEnabled, dSense: false, swp: false };
-}
-
 // Mode parameter headers and block descriptors (SPC-5 / SBC-4).
 const HEADER_6 = 4;
 const HEADER_10 = 8;
@@ -281,10 +60,6 @@ const SP_BIT = 0;
 /** NUMBER OF LOGICAL BLOCKS as a short block descriptor reports it (FFFFFFFFh when it does not fit). */
 function shortNumberOfBlocks(info: LogicalUnitInfo): bigint {
   return info.blocks > SHORT_NUMBER_OF_BLOCKS_MAX ? SHORT_NUMBER_OF_BLOCKS_MAX : info.blocks;
-}
-
-function layoutOf(code: number): ModePageLayout | undefined {
-  return MODE_PAGE_LAYOUTS.find((l) => l.code === code);
 }
 
 /**
@@ -314,14 +89,14 @@ export function buildModeSense(req: ModeSenseRequest, state: ModeState, info: Lo
   if (!Number.isInteger(req.subpage) || req.subpage < 0 || req.subpage > 0xff) throw new RangeError(`SUBPAGE CODE must be a byte, got ${req.subpage}`);
   if (req.six && req.llbaa) throw new RangeError('MODE SENSE (6) has no LLBAA bit');
 
-  const one = layoutOf(req.page);
+  const one = findModePageLayout(req.page);
   if (req.page !== ModePageCode.ALL_PAGES && one === undefined) return fail(invalidFieldInCdb(CDB_PC_PAGE_CODE, 5));
   if (req.subpage !== ModeSubpageCode.PAGE_0 && req.subpage !== ModeSubpageCode.ALL_SUBPAGES) return fail(invalidFieldInCdb(CDB_SUBPAGE_CODE));
   if (req.pc === 'saved') {
     return fail(senseIllegalRequest(Asc.SAVING_PARAMETERS_NOT_SUPPORTED, { cdb: true, byte: CDB_PC_PAGE_CODE, bit: 7 }));
   }
   const pc = req.pc;
-  const pages = (one === undefined ? MODE_PAGE_LAYOUTS : [one]).map((l) => pageFor(l, pc, state, info));
+  const pages = (one === undefined ? MODE_PAGE_LAYOUTS : [one]).map((l) => buildModePage(l, pc, state, info));
 
   const headerLength = req.six ? HEADER_6 : HEADER_10;
   const longLba = !req.six && req.llbaa;
@@ -380,22 +155,6 @@ function firstUnchangeableDifference(layout: ModePageLayout, sent: DataView, cur
     return wholeBytes ? { byte: field.byte } : { byte: field.byte, bit: field.msb };
   }
   return undefined;
-}
-
-function readBit(v: DataView, byte: number, bit: number): boolean {
-  return ((v.getUint8(byte) >> bit) & 1) === 1;
-}
-
-/** Folds an accepted page into the state: only the changeable fields are read. */
-function applyPage(code: number, state: ModeState, page: DataView): ModeState {
-  switch (code) {
-    case ModePageCode.CACHING:
-      return { ...state, wce: readBit(page, 2, 2) }; // WCE
-    case ModePageCode.CONTROL:
-      return { ...state, dSense: readBit(page, 2, 2), swp: readBit(page, 4, 3) }; // D_SENSE, SWP
-    default:
-      return state;
-  }
 }
 
 /**
@@ -465,18 +224,18 @@ export function applyModeSelect(
   while (o < params.length) {
     if (params.length - o < 2) return fail(PARAMETER_LIST_LENGTH_ERROR);
     const b0 = v.getUint8(o); // PS (7, reserved here) | SPF (6) | PAGE CODE (5..0)
-    const layout = layoutOf(b0 & 0x3f);
+    const layout = findModePageLayout(b0 & 0x3f);
     if (layout === undefined) return fail(invalidFieldInParameterList(o, 5));
     if ((b0 & 0x40) !== 0) return fail(invalidFieldInParameterList(o + 1)); // SUBPAGE CODE
     if (v.getUint8(o + 1) !== layout.pageLength) return fail(invalidFieldInParameterList(o + 1)); // PAGE LENGTH
     const size = 2 + layout.pageLength;
     if (params.length - o < size) return fail(PARAMETER_LIST_LENGTH_ERROR);
     const sent = new DataView(params.buffer, params.byteOffset + o, size);
-    const current = new DataView(buildPage(layout, currentValues(layout.code, pending, info)).buffer);
-    const mask = new DataView(buildPage(layout, changeableValues(layout, info)).buffer);
+    const current = new DataView(buildModePage(layout, 'current', pending, info).buffer);
+    const mask = new DataView(buildModePage(layout, 'changeable', pending, info).buffer);
     const at = firstUnchangeableDifference(layout, sent, current, mask);
     if (at !== undefined) return fail(invalidFieldInParameterList(o + at.byte, at.bit));
-    pending = applyPage(layout.code, pending, sent);
+    pending = applyModePage(layout.code, pending, sent);
     o += size;
   }
   const changed = pending.wce !== state.wce || pending.dSense !== state.dSense || pending.swp !== state.swp;
