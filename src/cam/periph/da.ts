@@ -10,14 +10,11 @@
 //   LENGTH, the transport's maxIoBytes) are split; the pieces are issued at
 //   once and the data assembled in LBA order. A request fails with the first
 //   piece that fails.
-// - discard: the first delete method the unit offers (da-plan.ts); one that
-//   the unit rejects as an unknown command (20h/00h) is dropped and the next
-//   tried, as FreeBSD da does; with none left, CamError CAM_FUNC_NOTAVAIL.
-// - writeZeroes (and discard by WRITE SAME): WRITE SAME (16) with NDOB (no
-//   Data-Out Buffer); if the unit rejects NDOB (24h/00h at byte 1 bit 0) or
-//   WRITE SAME (16) (20h/00h), WRITE SAME with one zero block from then on.
-// - Capacity: re-read (READ CAPACITY (16), else (10)) on CAPACITY DATA HAS
-//   CHANGED and on AC_GETDEV_CHANGED; AC_LOST_DEVICE stops retries and new I/O.
+// - discard and writeZeroes: UNMAP or WRITE SAME, by the unit's delete
+//   method and what it has refused (da-delete.ts).
+// - Capacity: re-read (READ CAPACITY (16), else (10); da-capacity.ts) on
+//   CAPACITY DATA HAS CHANGED and on AC_GETDEV_CHANGED; AC_LOST_DEVICE stops
+//   retries and new I/O.
 // - Caller bugs (an LBA that is not a non-negative bigint, a count that is not
 //   a non-negative integer, data that is not whole blocks) throw RangeError
 //   synchronously; device outcomes reject with CamError.
@@ -25,7 +22,6 @@
 import {
   AsyncCode,
   CamDir,
-  CamPriority,
   CamStatus,
   DEFAULT_TIMEOUT_MS,
   coarseNow,
@@ -35,14 +31,13 @@ import {
   type ScsiIoCcb,
 } from '../xpt/periph-api.js';
 import { encodeReadWrite } from '../../scsi/cdb/rw.js';
-import { encodeReadCapacity10, encodeReadCapacity16 } from '../../scsi/cdb/capacity.js';
 import { encodeSyncCache } from '../../scsi/cdb/sync-cache.js';
-import { encodeUnmap, encodeUnmapParameterList } from '../../scsi/cdb/unmap.js';
-import { encodeWriteSame } from '../../scsi/cdb/write-same.js';
-import { SenseKey, type SenseData } from '../../scsi/sense.js';
+import type { SenseData } from '../../scsi/sense.js';
 import { CamError } from './errors.js';
-import { parseReadCapacity10, parseReadCapacity16, RC16_LENGTH, type DaCapacity } from './capacity.js';
-import { deleteMethods, maxTransferBlocks, maxWriteSameBlocks, planUnmap, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import type { DaCapacity } from './capacity.js';
+import { CapacityReader } from './da-capacity.js';
+import { DeleteRunner } from './da-delete.js';
+import { maxTransferBlocks, splitRuns, type DeleteMethod } from './da-plan.js';
 import {
   DEFAULT_DELAYS,
   DEFAULT_REQUEUE_LIMIT,
@@ -86,9 +81,6 @@ const U64_END = 1n << 64n;
 /** An LBA up to here plus any safe-integer count stays within 2^64: checkRange needs no bigint sum below it. */
 const U64_END_LESS_SAFE = U64_END - BigInt(Number.MAX_SAFE_INTEGER);
 
-const isCamError = (e: unknown, key: SenseKey, asc: number): e is CamError =>
-  e instanceof CamError && e.senseData?.key === key && e.senseData.asc === asc;
-
 /**
  * Waits for every piece of a split request, then fails with the first failure
  * in range order. Settling as soon as one piece fails would let the caller
@@ -109,14 +101,13 @@ export class DaPeriph {
   readonly #runner: RecoveryRunner;
   readonly #maxIoBytes: number;
   readonly #listeners = new Set<UnitAttentionListener>();
-  readonly #disabled = new Set<DeleteMethod>();
+  readonly #capacity: CapacityReader;
+  readonly #delete: DeleteRunner;
   readonly #unsubscribe: () => void;
   #info: CamDeviceInfo;
   /** maxTransferBlocks for #info, worked out when #info changes: every read and write asks. */
   #maxBlocks: number;
-  #ndob = true;
   #gone: string | undefined;
-  #refreshing: Promise<DaCapacity> | undefined;
 
   /** @throws RangeError when the XPT has no device at `path`, or for an option out of range. */
   constructor(xpt: PeriphXpt, path: CamPath, opts: DaOptions = {}) {
@@ -131,6 +122,14 @@ export class DaPeriph {
     this.#info = info;
     this.#maxIoBytes = maxIoBytes;
     this.#maxBlocks = maxTransferBlocks(info, info.capacity.blockSize, maxIoBytes);
+    this.#capacity = new CapacityReader({
+      run: (req) => this.#run(req),
+      apply: (cap) => {
+        this.#info = { ...this.#info, capacity: cap };
+        this.#maxBlocks = maxTransferBlocks(this.#info, cap.blockSize, this.#maxIoBytes);
+      },
+    });
+    this.#delete = new DeleteRunner({ info: () => this.#info, run: (req) => this.#run(req), allPieces });
     this.#runner = new RecoveryRunner(xpt, path, recovery, {
       unitAttention: (s) => {
         for (const cb of this.#listeners) {
@@ -144,14 +143,14 @@ export class DaPeriph {
           }
         }
       },
-      capacityChanged: () => this.#refreshQuietly(),
+      capacityChanged: () => this.#capacity.refreshQuietly(),
     });
     this.#unsubscribe = xpt.onAsync(AsyncCode.GETDEV_CHANGED | AsyncCode.LOST_DEVICE, path, (code) => {
       if (code === AsyncCode.LOST_DEVICE) {
         this.#gone = 'device lost';
         this.#runner.invalidate();
       } else {
-        void this.#refreshQuietly();
+        void this.#capacity.refreshQuietly();
       }
     });
   }
@@ -168,7 +167,7 @@ export class DaPeriph {
 
   /** The delete method discard uses now; undefined when the unit has none left. */
   get deleteMethod(): DeleteMethod | undefined {
-    return deleteMethods(this.#info).find((m) => !this.#disabled.has(m));
+    return this.#delete.method;
   }
 
   /** Blocks one READ/WRITE CCB carries at most. */
@@ -263,14 +262,13 @@ export class DaPeriph {
   /** Deallocates (or, by the zeroing method, zeroes) `blocks` blocks at `lba` with the unit's delete method. */
   discard(lba: bigint, blocks: number): Promise<void> {
     checkRange('da.discard', lba, blocks);
-    return this.#discard(lba, blocks);
+    return this.#delete.discard(lba, blocks);
   }
 
   /** Writes zeros to `blocks` blocks at `lba`; `unmap` lets the unit deallocate them instead (needs LBPWS). */
   writeZeroes(lba: bigint, blocks: number, opts: { readonly unmap?: boolean } = {}): Promise<void> {
     checkRange('da.writeZeroes', lba, blocks);
-    const unmap = opts.unmap === true && this.capacity.lbpme && this.#info.provisioning?.lbpws === true;
-    return this.#writeSame(lba, blocks, unmap);
+    return this.#delete.writeZeroes(lba, blocks, opts.unmap === true);
   }
 
   /**
@@ -288,10 +286,7 @@ export class DaPeriph {
 
   /** Re-reads the capacity (READ CAPACITY (16), or (10) when the unit rejects 16), one read at a time. */
   refreshCapacity(): Promise<DaCapacity> {
-    this.#refreshing ??= this.#readCapacity().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
+    return this.#capacity.refresh();
   }
 
   /** Stops new I/O (it fails with CAM_DEV_NOT_THERE) and resolves when everything outstanding has finished. */
@@ -324,84 +319,6 @@ export class DaPeriph {
     }
     return result === undefined ? this.#runner.run(req) : this.#runner.run(req, result);
   }
-
-  #refreshQuietly(): Promise<void> {
-    // Called from recovery and async events, where nobody could take the error:
-    // the command that asked is retried either way, and fails on its own if the
-    // capacity really is unreadable.
-    return this.refreshCapacity().then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
-  async #readCapacity(): Promise<DaCapacity> {
-    let cap: DaCapacity | undefined;
-    let ccb: ScsiIoCcb;
-    try {
-      ccb = await this.#internal({ cdb: encodeReadCapacity16({ allocationLength: RC16_LENGTH }), dir: CamDir.IN, dataInLength: RC16_LENGTH });
-      cap = parseReadCapacity16(ccb.dataIn ?? new Uint8Array(0));
-    } catch (e) {
-      if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20) && !isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x24)) throw e;
-      ccb = await this.#internal({ cdb: encodeReadCapacity10(), dir: CamDir.IN, dataInLength: 8 });
-      cap = parseReadCapacity10(ccb.dataIn ?? new Uint8Array(0));
-    }
-    if (cap === undefined) throw CamError.fromCcb(ccb, 'READ CAPACITY data too short or zero block length', 0);
-    this.#info = { ...this.#info, capacity: cap };
-    this.#maxBlocks = maxTransferBlocks(this.#info, cap.blockSize, this.#maxIoBytes);
-    return cap;
-  }
-
-  #internal(req: Omit<RunRequest, 'internal' | 'priority'>): Promise<ScsiIoCcb> {
-    return this.#run({ ...req, internal: true, priority: CamPriority.OOB });
-  }
-
-  async #discard(lba: bigint, blocks: number): Promise<void> {
-    if (blocks === 0) return;
-    for (;;) {
-      const method = this.deleteMethod;
-      if (method === undefined) {
-        throw new CamError({ status: CamStatus.FUNC_NOTAVAIL, reason: 'the unit has no delete method (UNMAP, WRITE SAME) left' });
-      }
-      try {
-        if (method === 'unmap') await this.#unmap(lba, blocks);
-        else await this.#writeSame(lba, blocks, method === 'ws16-unmap');
-        return;
-      } catch (e) {
-        if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20)) throw e;
-        this.#disabled.add(method);
-      }
-    }
-  }
-
-  async #unmap(lba: bigint, blocks: number): Promise<void> {
-    const lists = planUnmap(lba, blocks, this.#info.blockLimits).map((list) => {
-      const data = encodeUnmapParameterList(list);
-      return this.#run({ cdb: encodeUnmap({ parameterListLength: data.length }), dir: CamDir.OUT, dataOut: data });
-    });
-    await allPieces(lists);
-  }
-
-  /** WRITE SAME over a range, in pieces of at most MAXIMUM WRITE SAME LENGTH. */
-  async #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
-    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(this.#info.blockLimits));
-    await allPieces(runs.map((run) => this.#writeSameRun(run, unmap)));
-  }
-
-  async #writeSameRun(run: BlockRun, unmap: boolean): Promise<void> {
-    if (this.#ndob) {
-      try {
-        await this.#run({ cdb: encodeWriteSame({ ...run, unmap, ndob: true }), dir: CamDir.NONE });
-        return;
-      } catch (e) {
-        if (!rejectsNdob(e)) throw e;
-        this.#ndob = false;
-      }
-    }
-    // UNMAP needs the 16-byte CDB (LBPWS speaks for WRITE SAME (16)); zeroing takes the smaller one that fits.
-    const cdb = encodeWriteSame({ ...run, unmap }, { minLength: unmap ? 16 : 10 });
-    await this.#run({ cdb, dir: CamDir.OUT, dataOut: new Uint8Array(this.capacity.blockSize) });
-  }
 }
 
 /** DaOptions with their defaults, checked (RangeError). */
@@ -425,19 +342,6 @@ function recoveryOptions(opts: DaOptions): RecoveryOptions {
     throw new RangeError(`da: orderedTagAgeMs must be ≥ 0 (Infinity: never), got ${r.orderedTagAgeMs}`);
   }
   return r;
-}
-
-
-/**
- * The unit refused WRITE SAME (16) with NDOB: INVALID FIELD IN CDB at byte 1
- * bit 0 (or with no field pointer), or no WRITE SAME (16) at all (the smaller
- * CDB may still work).
- */
-function rejectsNdob(e: unknown): boolean {
-  if (isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x20)) return true;
-  if (!isCamError(e, SenseKey.ILLEGAL_REQUEST, 0x24)) return false;
-  const f = e.senseData?.field;
-  return f === undefined || (f.cdb && f.byte === 1 && f.bit === 0);
 }
 
 function checkRange(who: string, lba: bigint, blocks: number): void {
