@@ -2,7 +2,7 @@
 // block device like vtcam's handles. Spec: SPC-5 (operation code assignments,
 // Annex) and SBC-4 (direct-access commands); names follow the T10 tables with
 // "(10)" written as "_10". Which of them the device actually implements is the
-// command table in cdb/registry.ts, not this list.
+// command table in cdb/command-table.ts, not this list.
 
 /** Operation codes (CDB byte 0). */
 export const ScsiOp = {

@@ -9,7 +9,7 @@ import { MemoryBlockSet } from '../../src/scsi/sbc/memory-block-set.js';
 
 const HEADER = `# SCSI commands vtcam's block device implements
 
-Generated from the command table (\`src/scsi/cdb/registry.ts\`) as a logical
+Generated from the command table (\`src/scsi/cdb/command-table.ts\`) as a logical
 unit with every capability narrows it (\`SbcEmulator\` over a block device with
 discard, write-zeroes and flush). The same data checks every CDB — a bit set
 outside *CDB usage data* (and *ignored*) is CHECK CONDITION, ILLEGAL REQUEST,

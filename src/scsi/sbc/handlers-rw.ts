@@ -182,7 +182,7 @@ export const RW_HANDLERS: HandlerTable = {
   // larger n would have write data compared or verify data written (e.g. 256
   // blocks of each for a count that wraps to 0). Executed again once its write
   // is done, it would miscompare against its own data: its descriptor is
-  // `once` (cdb/registry.ts).
+  // `once` (cdb/command-table.ts).
   compareAndWrite: {
     medium: true,
     dataOutLength: (lu, f) => 2 * f.blocks * lu.info.blockSize,
@@ -212,7 +212,7 @@ export const RW_HANDLERS: HandlerTable = {
   // range lock (as COMPARE AND WRITE), so no other command sees or changes the
   // blocks in between. FUA writes through (write + flush when cached). The
   // BMOP-style generation processing of ORWRITE (32) does not exist here.
-  // Not `once` (cdb/registry.ts): ORing the same data in again leaves the blocks as once did.
+  // Not `once` (cdb/command-table.ts): ORing the same data in again leaves the blocks as once did.
   orWrite: {
     medium: true,
     dataOutLength: (lu, f) => f.blocks * lu.info.blockSize,
