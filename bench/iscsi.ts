@@ -20,6 +20,7 @@ import { access, mkdtemp, open, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SERVE_BUSY_POLL_US } from '../src/cli/serve-args.js';
 import { runIscsiPerf, type IscsiPerfRun } from './iscsi-perf.js';
 import { cpuSeconds, findTool, startTgt, startVtcamServe, type RunningTarget } from './iscsi-targets.js';
 import type { BenchRow } from './report.js';
@@ -273,7 +274,7 @@ export function formatIscsiSummary(rows: readonly BenchRow[], targetCpuPct: read
       lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${mine.map((n) => Math.round(n).toLocaleString('en-US')).join(' / ')}${perRound}`);
     });
   }
-  lines.push('target CPU (user + system, % of one core, the median round):');
+  lines.push(`target CPU (user + system, % of one core, the median round; vtcam serve's includes its busy polling, --busy-poll-us ${DEFAULT_SERVE_BUSY_POLL_US} by default):`);
   rows.forEach((r, i) => {
     const pct = targetCpuPct[i];
     lines.push(`  ${r.name} qd=${String(r.params['qd'])}: ${pct === undefined ? 'unknown (no /proc)' : `${pct.toFixed(0)} %`}`);

@@ -145,7 +145,7 @@ describe('formatIscsiSummary', () => {
   it('lists target CPU per row, then the goal per goal depth (8 and 32, not 1) for each vtcam row, met at exactly 1.5×', () => {
     expect(formatIscsiSummary(rows, [80, 60, 99.6, 101, 120, undefined, 150, 118])).toBe(
       [
-        'target CPU (user + system, % of one core, the median round):',
+        "target CPU (user + system, % of one core, the median round; vtcam serve's includes its busy polling, --busy-poll-us 200 by default):",
         `  ${local} qd=1: 80 %`,
         '  tgt qd=1: 60 %',
         `  ${local} qd=8: 100 %`,
