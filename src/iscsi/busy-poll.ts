@@ -1,13 +1,13 @@
-// Adaptive busy polling of the event loop, as Linux's busy_poll does for a
-// socket and SPDK's pollers do all the time: for a short window after a
-// connection last received or sent, the loop is kept turning (a setImmediate
-// chain makes libuv poll its sockets without blocking), so the initiator's
-// next PDU is picked up without the thread sleeping in epoll_wait and being
-// woken again. A sleep and wake-up is a context switch on this side and a
-// wake-up on the initiator's (on a VM, an inter-processor interrupt): serving
-// iscsi-perf at queue depth 1 on a two-core VM, that was half the target's
-// time, and a 200 µs window took it from about 7 k to 12-13 k IOPS. The
-// price is CPU: after the last PDU the thread spins for the window, so a
+// Busy polling of the event loop with a fixed window, as Linux's busy_poll
+// does for a socket and SPDK's pollers do all the time: for a short window
+// after a connection last received or sent, the loop is kept turning (a
+// setImmediate chain makes libuv poll its sockets without blocking), so the
+// initiator's next PDU is picked up without the thread sleeping in epoll_wait
+// and being woken again. A sleep and wake-up is a context switch on this side
+// and a wake-up on the initiator's (on a VM, an inter-processor interrupt):
+// serving iscsi-perf at queue depth 1 on a two-core VM, that was half the
+// target's time, and a 200 µs window took it from about 7 k to 12-13 k IOPS.
+// The price is CPU: after the last PDU the thread spins for the window, so a
 // load of one command every window or so keeps a core busy. Off (0) unless
 // asked for.
 

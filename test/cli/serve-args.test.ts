@@ -261,6 +261,7 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--transport', 'threads'], /^--transport must be local or worker, got 'threads'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
     [['serve', '--io', 'sync'], /^--io applies to an image file \(--image PATH\)/],
+    [['serve', '--busy-poll-us', 'fast'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got 'fast'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'worker', '--max-bandwidth', '8M'], /^--max-bandwidth applies to transport local: .*\nTry 'vtcam --help'/],
     [['serve', '--task-aborted-status=1'], /^Option '--task-aborted-status' does not take an argument\nTry 'vtcam --help'/],
   ] as const)('%j exits 2 naming the flag', async (argv, re) => {

@@ -86,7 +86,7 @@ export class TaskManagement {
    * all completed.
    */
   clearTaskSet(nexus: string, transportAborted: readonly string[]): Promise<void> {
-    return abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, () => true, nexus, transportAborted);
+    return this.#abortTasks(() => true, nexus, transportAborted);
   }
 
   /**
@@ -131,7 +131,7 @@ export class TaskManagement {
   }
 
   /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */
-  #abortTasks(nexuses: (nexus: string) => boolean, from: string): Promise<void> {
-    return abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, nexuses, from);
+  #abortTasks(nexuses: (nexus: string) => boolean, from: string, transportAborted?: readonly string[]): Promise<void> {
+    return abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, nexuses, from, transportAborted);
   }
 }
