@@ -89,6 +89,31 @@ export const BhsFlag = {
 } as const;
 
 /**
+ * Target BHSs are cut from slabs of this many headers, each 48-byte slice handed out once (a PDU queued for
+ * writing keeps its own): a header costs a view, not a view, an ArrayBuffer and its bytes. A spent slab is
+ * left to the views still on it.
+ */
+const BHS_PER_SLAB = 256;
+let slab = new ArrayBuffer(BHS_PER_SLAB * BHS_LENGTH);
+let slabUsed = 0;
+
+/** 48 zeroed bytes for a BHS being encoded. */
+function newBhs(): Uint8Array {
+  if (slabUsed === slab.byteLength) {
+    slab = new ArrayBuffer(BHS_PER_SLAB * BHS_LENGTH);
+    slabUsed = 0;
+  }
+  const bhs = new Uint8Array(slab, slabUsed, BHS_LENGTH);
+  slabUsed += BHS_LENGTH;
+  return bhs;
+}
+
+/** The last 64-bit field getBigUint64 read, as its two 32-bit halves and as a bigint. */
+let lastHigh = 0;
+let lastLow = 0;
+let lastUint64 = 0n;
+
+/**
  * Big-endian access to one BHS by byte offset, with DataView's method names.
  * Not a DataView: a small Uint8Array may live on V8's heap, and a DataView
  * over its buffer moves it off first. Stores check their value: an encoder
@@ -104,7 +129,7 @@ export class BhsView {
 
   /** A zeroed BHS with its opcode byte and flags byte set. */
   static create(opcodeByte: number, flags: number): BhsView {
-    const v = new BhsView(new Uint8Array(BHS_LENGTH));
+    const v = new BhsView(newBhs());
     v.setUint8(BhsField.common.opcode, opcodeByte);
     v.setUint8(BhsField.common.flags, flags);
     return v;
@@ -169,9 +194,17 @@ export class BhsView {
     return (BigInt(this.getUint16(at)) << 32n) | BigInt(this.getUint32(at + 2));
   }
 
+  /** Repeated values cost no BigInt: the last one read is kept (the LUN field, the same PDU after PDU). */
   getBigUint64(at: number): bigint {
     this.#at(at, 8);
-    return (BigInt(this.getUint32(at)) << 32n) | BigInt(this.getUint32(at + 4));
+    const high = this.getUint32(at);
+    const low = this.getUint32(at + 4);
+    if (high !== lastHigh || low !== lastLow) {
+      lastUint64 = (BigInt(high) << 32n) | BigInt(low);
+      lastHigh = high;
+      lastLow = low;
+    }
+    return lastUint64;
   }
 
   setUint8(at: number, value: number): void {
@@ -236,14 +269,19 @@ export function bitField(name: string, value: number, bits: number): number {
   return value;
 }
 
-function header(bhs: Uint8Array): BhsView {
+function checkHeader(bhs: Uint8Array): void {
   if (bhs.length < BHS_LENGTH) throw new RangeError(`a BHS is ${BHS_LENGTH} bytes, not ${bhs.length}`);
+}
+
+function header(bhs: Uint8Array): BhsView {
+  checkHeader(bhs);
   return new BhsView(bhs.length === BHS_LENGTH ? bhs : bhs.subarray(0, BHS_LENGTH));
 }
 
-/** The opcode (byte 0 bits 2..7, RFC 7143 §11.2.1.2); reads the first 48 bytes of `bhs`. */
+/** The opcode (byte 0 bits 2..7, RFC 7143 §11.2.1.2); reads the first 48 bytes of `bhs`. Read per PDU: no view made. */
 export function readOpcode(bhs: Uint8Array): number {
-  return header(bhs).opcode;
+  checkHeader(bhs);
+  return (bhs[BhsField.common.opcode] ?? 0) & BhsFlag.OPCODE;
 }
 
 /** The I bit (byte 0 bit 1, RFC 7143 §11.2.1.1). */
@@ -261,9 +299,11 @@ export function readTotalAhsLength(bhs: Uint8Array): number {
   return header(bhs).getUint8(BhsField.common.totalAhsLength);
 }
 
-/** DataSegmentLength (bytes 5..7, RFC 7143 §11.2.1.6) in bytes, padding excluded. */
+/** DataSegmentLength (bytes 5..7, RFC 7143 §11.2.1.6) in bytes, padding excluded. Read per PDU: no view made. */
 export function readDataSegmentLength(bhs: Uint8Array): number {
-  return header(bhs).dataSegmentLength;
+  checkHeader(bhs);
+  const at = BhsField.common.dataSegmentLength;
+  return ((bhs[at] ?? 0) << 16) | ((bhs[at + 1] ?? 0) << 8) | (bhs[at + 2] ?? 0);
 }
 
 /** `n` rounded up to a whole number of 4-byte words (RFC 7143 §11.1: PDUs are padded to 4 bytes). */

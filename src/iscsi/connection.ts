@@ -289,11 +289,20 @@ export class IscsiConnection {
   }
 
   #window(): { expCmdSN: number; maxCmdSN: number } {
+    return { expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN() };
+  }
+
+  /** ExpCmdSN for a PDU going out now (read before #maxCmdSN, as #window does). */
+  #expCmdSN(): number {
+    return this.#session?.expCmdSN ?? this.#discoveryExpCmdSN;
+  }
+
+  /** MaxCmdSN for a PDU going out now, remembered as the last one the initiator was told ('window'). */
+  #maxCmdSN(): number {
     const s = this.#session;
-    if (s === undefined) return { expCmdSN: this.#discoveryExpCmdSN, maxCmdSN: this.#discoveryExpCmdSN };
-    const w = { expCmdSN: s.expCmdSN, maxCmdSN: s.maxCmdSN };
-    this.#lastMaxCmdSN = w.maxCmdSN;
-    return w;
+    if (s === undefined) return this.#discoveryExpCmdSN;
+    this.#lastMaxCmdSN = s.maxCmdSN;
+    return this.#lastMaxCmdSN;
   }
 
   #discoveryExpCmdSN = 0;
@@ -307,19 +316,23 @@ export class IscsiConnection {
   #sessionOut(o: SessionOutput): void {
     if (this.#closed) return;
     switch (o.kind) {
-      case 'r2t':
-        this.#write(wire.encodeR2t({ ...this.#window(), statSN: this.#statSN, lun: o.lun, itt: o.itt, ttt: o.ttt, r2tSN: o.r2tSN, bufferOffset: o.bufferOffset, desiredDataTransferLength: o.length }));
+      // R2T, Data-In and SCSI Response run for every READ or WRITE: one object literal each, no spreads.
+      case 'r2t': {
+        this.#write(wire.encodeR2t({ expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN(), statSN: this.#statSN, lun: o.lun, itt: o.itt, ttt: o.ttt, r2tSN: o.r2tSN, bufferOffset: o.bufferOffset, desiredDataTransferLength: o.length }));
         return;
+      }
       case 'data-in': {
-        // One object literal, no spreads: this runs for every READ.
-        const w = this.#window();
+        const expCmdSN = this.#expCmdSN();
+        const maxCmdSN = this.#maxCmdSN();
         const status = o.status === undefined ? undefined : { statSN: this.#stat(), scsiStatus: o.status.scsiStatus, residual: o.status.residual };
-        this.#write(wire.encodeDataIn({ final: o.final, ack: false, lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, expCmdSN: w.expCmdSN, maxCmdSN: w.maxCmdSN, dataSN: o.dataSN, bufferOffset: o.bufferOffset, data: o.data, status }));
+        this.#write(wire.encodeDataIn({ final: o.final, ack: false, lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, expCmdSN, maxCmdSN, dataSN: o.dataSN, bufferOffset: o.bufferOffset, data: o.data, status }));
         return;
       }
       case 'response': {
         const statSN = this.#stat();
-        this.#write(wire.encodeScsiResponse({ itt: o.itt, response: 0, status: o.status, statSN, ...this.#window(), expDataSN: o.expDataSN, residual: o.residual, ...(o.sense === undefined ? {} : { sense: o.sense }) }));
+        const f = { itt: o.itt, response: 0, status: o.status, statSN, expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN(), expDataSN: o.expDataSN, residual: o.residual };
+        // Sense (CHECK CONDITION) is the rare case: only it pays for a second object.
+        this.#write(wire.encodeScsiResponse(o.sense === undefined ? f : { ...f, sense: o.sense }));
         return;
       }
       case 'nop-in': {

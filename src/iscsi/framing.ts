@@ -16,7 +16,7 @@
 //   (§7.8). The reader stays fatal.
 
 import { crc32c, DIGEST_LENGTH, readDigest, writeDigest } from './crc32c.js';
-import { BHS_LENGTH, BhsField, BhsView, MAX_DATA_SEGMENT_LENGTH, MAX_TOTAL_AHS_BYTES, padded } from './bhs-layout.js';
+import { BHS_LENGTH, BhsField, BhsView, MAX_DATA_SEGMENT_LENGTH, MAX_TOTAL_AHS_BYTES, padded, readDataSegmentLength } from './bhs-layout.js';
 import type { Pdu } from './pdu-types.js';
 
 export type FrameResult =
@@ -31,13 +31,6 @@ export const MaxRecvDataSegmentLength = { DEFAULT: 8192, MIN: 512, MAX: MAX_DATA
 const EMPTY = new Uint8Array(0);
 /** Chunks consumed before the queue array is compacted. */
 const COMPACT_AFTER = 64;
-
-interface PendingData {
-  readonly bhs: Uint8Array;
-  readonly ahs: Uint8Array;
-  readonly length: number;
-  readonly digest: boolean;
-}
 
 /**
  * Cuts a received byte stream into PDUs. `push` each chunk as it arrives, then
@@ -61,7 +54,14 @@ export class PduReader {
   #headerDigest = false;
   #dataDigest = false;
   #maxRecv: number = MaxRecvDataSegmentLength.DEFAULT;
-  #pending: PendingData | undefined;
+  /**
+   * The header read ahead of its data segment (undefined: none), with what the segment needs: its length
+   * and whether a data digest follows. Fields of the reader, not an object per PDU.
+   */
+  #pendingBhs: Uint8Array | undefined;
+  #pendingAhs: Uint8Array = EMPTY;
+  #pendingLength = 0;
+  #pendingDigest = false;
   #skip = 0;
   #fatal: string | undefined;
 
@@ -106,16 +106,17 @@ export class PduReader {
       this.#skip -= n;
       if (this.#skip > 0) return undefined;
     }
-    if (this.#pending === undefined) {
+    let bhs = this.#pendingBhs;
+    if (bhs === undefined) {
       const header = this.#readHeader();
       if (header === undefined || 'kind' in header) return header;
-      this.#pending = header;
+      bhs = header;
     }
-    return this.#readData(this.#pending);
+    return this.#readData(bhs);
   }
 
-  /** The header of the next PDU with what its data segment needs, a framing event, or `undefined` (more bytes). */
-  #readHeader(): PendingData | FrameResult | undefined {
+  /** The BHS of the next PDU (the rest of its header kept as pending), a framing event, or `undefined` (more bytes). */
+  #readHeader(): Uint8Array | FrameResult | undefined {
     if (this.#buffered < BHS_LENGTH) return undefined;
     const ahsLength = this.#peek(BhsField.common.totalAhsLength) * 4;
     const headerDigest = this.#headerDigest ? DIGEST_LENGTH : 0;
@@ -130,23 +131,31 @@ export class PduReader {
         return { kind: 'fatal', reason: this.#fatal };
       }
     }
-    const length = new BhsView(bhs).dataSegmentLength;
+    const length = readDataSegmentLength(bhs);
     const dataDigest = this.#dataDigest && length > 0;
     if (length > this.#maxRecv) {
       this.#skip = padded(length) + (dataDigest ? DIGEST_LENGTH : 0);
       return { kind: 'segment-too-long', bhs, length };
     }
-    return { bhs, ahs, length, digest: dataDigest };
+    this.#pendingBhs = bhs;
+    this.#pendingAhs = ahs;
+    this.#pendingLength = length;
+    this.#pendingDigest = dataDigest;
+    return bhs;
   }
 
-  #readData(p: PendingData): FrameResult | undefined {
-    const paddedLength = padded(p.length);
-    if (this.#buffered < paddedLength + (p.digest ? DIGEST_LENGTH : 0)) return undefined;
-    this.#pending = undefined;
-    const data = this.#take(p.length);
-    const padding = this.#take(paddedLength - p.length);
-    const pdu: Pdu = { bhs: p.bhs, ahs: p.ahs, data };
-    if (p.digest) {
+  /** The pending header's data segment, once all of it is buffered. */
+  #readData(bhs: Uint8Array): FrameResult | undefined {
+    const length = this.#pendingLength;
+    const digest = this.#pendingDigest;
+    const paddedLength = padded(length);
+    if (this.#buffered < paddedLength + (digest ? DIGEST_LENGTH : 0)) return undefined;
+    const data = this.#take(length);
+    const pdu: Pdu = { bhs, ahs: this.#pendingAhs, data };
+    this.#pendingBhs = undefined;
+    this.#pendingAhs = EMPTY;
+    const padding = this.#take(paddedLength - length);
+    if (digest) {
       const received = readDigest(this.#take(DIGEST_LENGTH));
       if (received !== crc32c(padding, crc32c(data))) return { kind: 'data-digest-error', pdu };
     }

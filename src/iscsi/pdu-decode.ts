@@ -83,8 +83,12 @@ interface CommandAhs {
   readonly bidiReadLength?: number;
 }
 
+/** A SCSI Command without AHS, as nearly all are. */
+const NO_AHS: CommandAhs = {};
+
 /** Walks the AHS list of a SCSI Command (RFC 7143 §11.2.2). */
 function parseCommandAhs(ahs: Uint8Array): PduDecoded<CommandAhs> {
+  if (ahs.length === 0) return NO_AHS;
   let extendedCdb: Uint8Array | undefined;
   let bidiReadLength: number | undefined;
   for (let at = 0; at < ahs.length; ) {
@@ -119,7 +123,8 @@ export function decodeScsiCommand(pdu: Pdu): PduDecoded<ScsiCommandPdu> {
   const F = BhsField.scsiCommand;
   const parsed = parseCommandAhs(pdu.ahs);
   if ('reject' in parsed) return parsed;
-  const { extendedCdb, bidiReadLength } = parsed;
+  const extendedCdb = parsed.extendedCdb;
+  const bidiReadLength = parsed.bidiReadLength;
   const final = flag(v, BhsFlag.FINAL);
   const read = flag(v, BhsFlag.scsiCommand.READ);
   const write = flag(v, BhsFlag.scsiCommand.WRITE);
@@ -138,7 +143,7 @@ export function decodeScsiCommand(pdu: Pdu): PduDecoded<ScsiCommandPdu> {
     cdb.set(bhsCdb);
     cdb.set(extendedCdb, BHS_CDB_LENGTH);
   }
-  return {
+  const command: ScsiCommandPdu = {
     opcode: v.opcode,
     immediate: v.immediate,
     itt: v.itt,
@@ -151,9 +156,10 @@ export function decodeScsiCommand(pdu: Pdu): PduDecoded<ScsiCommandPdu> {
     cmdSN: v.getUint32(F.cmdSN),
     expStatSN: v.getUint32(F.expStatSN),
     cdb,
-    ...(bidiReadLength === undefined ? {} : { bidiReadLength }),
     data: pdu.data,
   };
+  // Built without a spread for the common case (every command passes here); a bidirectional one is rare.
+  return bidiReadLength === undefined ? command : { ...command, bidiReadLength };
 }
 
 /** RFC 7143 §11.7: SCSI Data-Out. */

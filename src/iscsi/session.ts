@@ -13,7 +13,7 @@
 
 import { snAdd, snLe, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
-import type { TaskAbortEnd, TaskLimits, TaskOutput } from './task-types.js';
+import type { TaskAbortEnd, TaskHooks, TaskLimits, TaskOutput } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';
@@ -82,6 +82,8 @@ export type SessionOutput =
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
 const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
+/** Sent each time a task ends: one object for all of them. */
+const WINDOW: SessionOutput = { kind: 'window' };
 /** The functions that act on a whole task set, during which the session holds new commands to it back (#fences): one LUN's, or every LUN's. */
 const TASK_SET_FUNCTIONS: ReadonlyMap<number, 'lun' | 'all'> = new Map([
   [TmfFunction.ABORT_TASK_SET, 'lun'],
@@ -96,6 +98,8 @@ export class Session {
   readonly #limits: TaskLimits;
   readonly #depth: number;
   readonly #send: (o: SessionOutput) => void;
+  /** What every task of the session reports to (one object, not closures per command). */
+  readonly #hooks: TaskHooks;
   #expCmdSN: number;
   /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
   readonly #waiting = new Map<number, () => void>();
@@ -127,6 +131,26 @@ export class Session {
     this.#depth = Math.max(1, depth);
     this.#expCmdSN = initialCmdSN >>> 0;
     this.#send = send;
+    this.#hooks = {
+      out: (o) => {
+        if (!this.#closed) this.#send(o);
+      },
+      onFault: (e, task) => {
+        this.#host.log(`iscsi: command ${task.opcode.toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      },
+      onFinish: (task) => {
+        this.#tasks.delete(task.itt);
+        // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
+        if (!this.#closed) this.#send(WINDOW);
+      },
+      onDataOwed: (ttts, task) => {
+        this.#oweData(task.itt, ttts);
+      },
+      onPreempted: (nexuses, task) => {
+        const n = lunNumber(task.lun);
+        if (n !== undefined) this.#host.preempted(n, nexuses);
+      },
+    };
   }
 
   get expCmdSN(): number {
@@ -156,11 +180,25 @@ export class Session {
     if (cmd.data.length > 0 && (!this.#limits.immediateData || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
     if (cmd.data.length > Math.min(this.#limits.firstBurstLength, cmd.expectedDataTransferLength)) return RejectReason.PROTOCOL_ERROR;
     if (!cmd.final && (this.#limits.initialR2T || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
-    this.#inOrder(cmd.cmdSN, cmd.immediate, () => {
-      if (this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
-      else this.#run(cmd);
-    });
+    // Nearly every command is immediate or the next in order (inside the window, none waiting): it runs at
+    // once, as #inOrder would run it, but with no closure and no #waiting entry.
+    if (cmd.immediate) this.#deliver(cmd);
+    else if (cmd.cmdSN === this.#expCmdSN && this.#waiting.size === 0 && !snLt(this.maxCmdSN, cmd.cmdSN)) {
+      this.#expCmdSN = snAdd(this.#expCmdSN, 1);
+      this.#deliver(cmd);
+      this.#drainInOrder();
+    } else {
+      this.#inOrder(cmd.cmdSN, false, () => {
+        this.#deliver(cmd);
+      });
+    }
     return undefined;
+  }
+
+  /** A command whose turn has come: run, or held back behind a task-set function acting on its LUN (#fences). */
+  #deliver(cmd: ScsiCommandPdu): void {
+    if (this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
+    else this.#run(cmd);
   }
 
   /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
@@ -308,32 +346,12 @@ export class Session {
     }
   }
 
-
   #run(cmd: ScsiCommandPdu): void {
     if (this.#closed) return;
     const n = lunNumber(cmd.lun);
     const lun = n === undefined ? undefined : this.#host.lun(n);
-    const { itt } = cmd;
-    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), {
-      out: (o) => {
-        if (!this.#closed) this.#send(o);
-      },
-      onFault: (e) => {
-        this.#host.log(`iscsi: command ${(cmd.cdb[0] ?? 0).toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      },
-      onFinish: () => {
-        this.#tasks.delete(itt);
-        // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
-        if (!this.#closed) this.#send({ kind: 'window' });
-      },
-      onDataOwed: (ttts) => {
-        this.#oweData(itt, ttts);
-      },
-      onPreempted: (nexuses) => {
-        if (n !== undefined) this.#host.preempted(n, nexuses);
-      },
-    });
-    this.#tasks.set(itt, task);
+    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), this.#hooks);
+    this.#tasks.set(cmd.itt, task);
     task.start();
   }
 

@@ -42,24 +42,37 @@ export type TaskOutput = { readonly itt: number; readonly lun: bigint } & (
  */
 export type TaskAbortEnd = 'no-status' | 'task-aborted';
 
-/** Where a task sends what it produces, and whom it tells of faults and of its end. */
+/** The task a hook runs for (ScsiTask): which command of the session it is. */
+export interface TaskIdentity {
+  readonly itt: number;
+  /** The LUN field, as the command carried it. */
+  readonly lun: bigint;
+  /** The command's operation code. */
+  readonly opcode: number;
+}
+
+/**
+ * Where a task sends what it produces, and whom it tells of faults and of its end. Each hook but `out` is
+ * told which task it runs for, so that one hooks object can serve every task of a session (none is made
+ * per command).
+ */
 export interface TaskHooks {
   readonly out: (o: TaskOutput) => void;
-  readonly onFault?: (e: unknown) => void;
-  readonly onFinish?: () => void;
+  readonly onFault?: (e: unknown, task: TaskIdentity) => void;
+  readonly onFinish?: (task: TaskIdentity) => void;
   /**
    * The task ended with Data-Out still owed (it was aborted, or failed, before its data was all in): the
    * Target Transfer Tags of its unanswered R2Ts, RESERVED_TAG for its unsolicited data. The initiator may
    * still send that Data-Out. Runs just before onFinish.
    */
-  readonly onDataOwed?: (ttts: readonly number[]) => void;
+  readonly onDataOwed?: (ttts: readonly number[], task: TaskIdentity) => void;
   /**
    * The logical unit answered the command having preempted these I_T nexuses and aborted their commands
    * (PERSISTENT RESERVE OUT PREEMPT AND ABORT, SPC-5; ScsiAnswer.preempted): GOOD, or aborted itself while
    * it waited for those (the preemption stands). Runs before the task's status goes out (or it ends
    * without one), while the task is still at the unit.
    */
-  readonly onPreempted?: (nexuses: readonly string[]) => void;
+  readonly onPreempted?: (nexuses: readonly string[], task: TaskIdentity) => void;
 }
 
 /** Why a Data-Out was not accepted; the connection answers with a Reject (RFC 7143 §11.17.1 reason 09h). */

@@ -20,7 +20,7 @@ import { Asc, SenseKey, sense } from '../scsi/sense.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
 import type { LunCall, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
-import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits, TaskOutput } from './task-types.js';
+import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 
 const ignore = (): void => undefined;
 
@@ -70,18 +70,14 @@ function nextTtt(): number {
 
 export class ScsiTask {
   readonly itt: number;
-  readonly cmdSN: number;
   readonly lun: bigint;
   readonly plan: TransferPlan;
   readonly #edtl: number;
   readonly #tag: TaskAttribute;
   readonly #limits: TaskLimits;
   readonly #port: LunPort;
-  readonly #out: (o: TaskOutput) => void;
-  readonly #onFault: (e: unknown) => void;
-  readonly #onFinish: () => void;
-  readonly #onDataOwed: ((ttts: readonly number[]) => void) | undefined;
-  readonly #onPreempted: ((nexuses: readonly string[]) => void) | undefined;
+  /** Kept whole, not one field per hook: a session passes the same object to every task it starts. */
+  readonly #hooks: TaskHooks;
   /** The command while the logical unit runs it (ABORT TASK goes through it). */
   #call: LunCall | undefined;
   /** Data-Out collected; its length is plan.length for 'out'. */
@@ -89,7 +85,8 @@ export class ScsiTask {
   #have = 0;
   /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
   #unsolicited: Burst | undefined;
-  readonly #bursts = new Map<number, Burst>();
+  /** The R2Ts not yet answered to their F bit, by TTT; made at the first R2T (reads and most writes never solicit). */
+  #bursts: Map<number, Burst> | undefined;
   #nextSolicit = 0;
   #r2tSN = 0;
   #started = false;
@@ -109,17 +106,12 @@ export class ScsiTask {
    */
   constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
     this.itt = cmd.itt;
-    this.cmdSN = cmd.cmdSN;
     this.lun = cmd.lun;
     this.#edtl = cmd.expectedDataTransferLength;
     this.#tag = ATTR_TAGS[cmd.attr] ?? 'simple';
     this.#limits = limits;
     this.#port = port;
-    this.#out = hooks.out;
-    this.#onFault = hooks.onFault ?? ignore;
-    this.#onFinish = hooks.onFinish ?? ignore;
-    this.#onDataOwed = hooks.onDataOwed;
-    this.#onPreempted = hooks.onPreempted;
+    this.#hooks = hooks;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
     this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : EMPTY;
     // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
@@ -135,7 +127,7 @@ export class ScsiTask {
 
   /** True once nothing more is expected from the initiator for this task. */
   get dataComplete(): boolean {
-    return this.#unsolicited === undefined && this.#bursts.size === 0 && (this.plan.direction !== 'out' || this.#nextSolicit >= this.plan.length);
+    return this.#unsolicited === undefined && this.#outstandingR2ts() === 0 && (this.plan.direction !== 'out' || this.#nextSolicit >= this.plan.length);
   }
 
   /**
@@ -164,7 +156,7 @@ export class ScsiTask {
   hold(): Promise<void> | undefined {
     if (!this.beforeUnit) return undefined;
     this.#held ??= deferred();
-    if (this.#bursts.size > 0) return this.#held.promise;
+    if (this.#outstandingR2ts() > 0) return this.#held.promise;
     this.#held.resolve();
     return undefined;
   }
@@ -172,7 +164,7 @@ export class ScsiTask {
   /** A Data-Out PDU for this task (matched by ITT). */
   dataOut(pdu: DataOutPdu): DataOutFault | undefined {
     if (this.#finished) return undefined;
-    const burst = pdu.ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts.get(pdu.ttt);
+    const burst = pdu.ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(pdu.ttt);
     if (burst === undefined) return 'unknown-ttt';
     const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
     if (fault !== undefined) {
@@ -182,7 +174,7 @@ export class ScsiTask {
     burst.nextDataSN++;
     if (pdu.final) {
       if (burst === this.#unsolicited) this.#unsolicited = undefined;
-      else this.#bursts.delete(burst.ttt);
+      else this.#bursts?.delete(burst.ttt);
     }
     this.#advance();
     return undefined;
@@ -204,6 +196,11 @@ export class ScsiTask {
 
   get aborted(): boolean {
     return this.#abortEnd !== undefined;
+  }
+
+  /** The command's operation code (byte 0 of its CDB). */
+  get opcode(): number {
+    return this.plan.cdb[0] ?? 0;
   }
 
   #executing = false;
@@ -229,7 +226,7 @@ export class ScsiTask {
   #advance(): void {
     if (!this.#started || this.#finished || this.#executing || this.#admission !== undefined) return;
     if (this.#held !== undefined) {
-      if (this.#bursts.size === 0) this.#held.resolve();
+      if (this.#outstandingR2ts() === 0) this.#held.resolve();
       return;
     }
     if (this.plan.direction === 'out') this.#solicit();
@@ -248,12 +245,13 @@ export class ScsiTask {
 
   #solicit(): void {
     // §13.17: at most MaxOutstandingR2T R2Ts unanswered; each asks for at most MaxBurstLength (§13.13).
-    while (this.#nextSolicit < this.plan.length && this.#bursts.size < this.#limits.maxOutstandingR2T) {
+    while (this.#nextSolicit < this.plan.length && this.#outstandingR2ts() < this.#limits.maxOutstandingR2T) {
       const length = Math.min(this.#limits.maxBurstLength, this.plan.length - this.#nextSolicit);
       const burst: Burst = { ttt: nextTtt(), offset: this.#nextSolicit, length, received: 0, nextDataSN: 0 };
+      this.#bursts ??= new Map();
       this.#bursts.set(burst.ttt, burst);
       this.#nextSolicit += length;
-      this.#out({ kind: 'r2t', itt: this.itt, lun: this.lun, r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
+      this.#hooks.out({ kind: 'r2t', itt: this.itt, lun: this.lun, r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
     }
   }
 
@@ -272,7 +270,7 @@ export class ScsiTask {
     } catch (e) {
       // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
       // target keeps serving every other task and session.
-      this.#onFault(e);
+      this.#fault(e);
       this.#answered({ status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false });
     }
   }
@@ -295,10 +293,10 @@ export class ScsiTask {
 
   #tellPreempted(nexuses: readonly string[]): void {
     try {
-      this.#onPreempted?.(nexuses);
+      this.#hooks.onPreempted?.(nexuses, this);
     } catch (e) {
       // Inside the logical unit's completion path: reported, and the command still gets its status.
-      this.#onFault(e);
+      this.#fault(e);
     }
   }
 
@@ -314,7 +312,7 @@ export class ScsiTask {
       this.#respond(answer);
     } catch (e) {
       // Never into the logical unit's completion path (nor a task manager's): the fault is reported, the task ends.
-      this.#onFault(e);
+      this.#fault(e);
       this.#finish();
     }
   }
@@ -352,7 +350,7 @@ export class ScsiTask {
       const seqEnd = Math.min(send.length, off - (off % burst) + burst);
       const end = Math.min(seqEnd, off + seg);
       const last = end === send.length;
-      this.#out({
+      this.#hooks.out({
         kind: 'data-in',
         itt: this.itt,
         lun: this.lun,
@@ -369,7 +367,7 @@ export class ScsiTask {
   }
 
   #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
-    this.#out({ kind: 'response', itt: this.itt, lun: this.lun, status, residual, sense, expDataSN: expDataSN || this.#r2tSN });
+    this.#hooks.out({ kind: 'response', itt: this.itt, lun: this.lun, status, residual, sense, expDataSN: expDataSN || this.#r2tSN });
     this.#finish();
   }
 
@@ -388,18 +386,27 @@ export class ScsiTask {
     this.#finished = true;
     this.#admission?.();
     this.#admission = undefined;
-    if (this.#bursts.size > 0 || this.#unsolicited !== undefined) this.#owed();
-    this.#bursts.clear();
+    if (this.#outstandingR2ts() > 0 || this.#unsolicited !== undefined) this.#owed();
+    this.#bursts?.clear();
     this.#unsolicited = undefined;
     this.#done?.resolve();
     this.#held?.resolve();
-    this.#onFinish();
+    this.#hooks.onFinish?.(this);
   }
 
   /** Tells onDataOwed which sequences the initiator may still send Data-Out on. */
   #owed(): void {
-    const ttts = [...this.#bursts.keys()];
+    const ttts = this.#bursts === undefined ? [] : [...this.#bursts.keys()];
     if (this.#unsolicited !== undefined) ttts.push(RESERVED_TAG);
-    this.#onDataOwed?.(ttts);
+    this.#hooks.onDataOwed?.(ttts, this);
+  }
+
+  /** R2Ts sent and not answered to their F bit. */
+  #outstandingR2ts(): number {
+    return this.#bursts?.size ?? 0;
+  }
+
+  #fault(e: unknown): void {
+    this.#hooks.onFault?.(e, this);
   }
 }

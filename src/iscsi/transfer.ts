@@ -14,7 +14,7 @@
 // an allocation or parameter list length the device server checks itself:
 // EDTL is their buffer.
 
-import { decodeRw, RW_OPCODES } from '../scsi/cdb/rw.js';
+import { decodeReadWrite, decodeRw, RW_OPCODES, type RwOp } from '../scsi/cdb/rw.js';
 import { lookupCommand } from '../scsi/cdb/registry.js';
 
 /** Largest Data-In buffer the target allocates for a command beyond its EDTL (a READ asking far more than EDTL is cut to EDTL). */
@@ -72,15 +72,26 @@ function planUnbounded(received: Uint8Array, flags: { readonly read: boolean; re
   // The CDB field of a SCSI Command PDU is 16 bytes whatever the command (§11.3.6): a block command is its
   // own length (6, 10, 12 or 16 bytes) from the start of it.
   const known = RW_OPCODES.includes(received[0] ?? -1) ? lookupCommand(received) : undefined;
-  const cdb = known?.ok === true && known.value.cdbLength <= received.length ? received.subarray(0, known.value.cdbLength) : received;
-  const rw = known?.ok === true ? decodeRw(cdb) : undefined;
-  if (!rw?.ok) {
-    // Not a well-formed block read/write: the PDU's flags say the direction, EDTL the buffer. A CDB the device
-    // rejects is rejected there, with the right sense.
-    const direction = flags.write ? 'out' : flags.read ? 'in' : 'none';
-    return { direction, cdb: received, length: direction === 'none' ? 0 : edtl, commandLength: direction === 'none' ? 0 : edtl };
-  }
-  const { op, blocks, bytchk } = rw.value;
+  if (known?.ok !== true) return planByFlags(received, flags, edtl);
+  const cdb = known.value.cdbLength <= received.length ? received.subarray(0, known.value.cdbLength) : received;
+  // READ/WRITE (10)/(16), nearly every command, through the lighter decoder (the same fields as decodeRw's).
+  const fast = decodeReadWrite(cdb);
+  if (fast !== undefined) return planBlocks(cdb, fast.write ? 'WRITE' : 'READ', fast.blocks, 0, edtl, blockSize);
+  const rw = decodeRw(cdb);
+  return rw.ok ? planBlocks(cdb, rw.value.op, rw.value.blocks, rw.value.bytchk, edtl, blockSize) : planByFlags(received, flags, edtl);
+}
+
+/**
+ * Not a well-formed block read/write: the PDU's flags say the direction, EDTL the buffer. A CDB the device
+ * rejects is rejected there, with the right sense.
+ */
+function planByFlags(received: Uint8Array, flags: { readonly read: boolean; readonly write: boolean }, edtl: number): TransferPlan {
+  const direction = flags.write ? 'out' : flags.read ? 'in' : 'none';
+  return { direction, cdb: received, length: direction === 'none' ? 0 : edtl, commandLength: direction === 'none' ? 0 : edtl };
+}
+
+/** A well-formed block command (`cdb` cut to its own length) moving `blocks` blocks, BYTCHK `bytchk`. */
+function planBlocks(cdb: Uint8Array, op: RwOp, blocks: number, bytchk: number, edtl: number, blockSize: number): TransferPlan {
   // SBC-4 §5.x: READ, WRITE and WRITE AND VERIFY always move their blocks (BYTCHK only picks how WRITE AND
   // VERIFY verifies); VERIFY sends data only when BYTCHK asks it to compare.
   const carriesData = op !== 'VERIFY' || bytchk !== 0;
