@@ -10,17 +10,14 @@
 //
 // This file owns the request path (submit, kick, completion, waiting for ring
 // room) and the driver's lifecycle. The request and completion types are
-// blk-request.ts; a queue's slots and setup are blk-queue.ts; a request's
-// descriptor chain is blk-chain.ts; the status handshake and config reading of
-// initialization are blk-init.ts.
+// blk-request.ts; a queue's slots, setup and used-buffer collection are
+// blk-queue.ts; a request's descriptor chain is blk-chain.ts; the status
+// handshake and config reading of initialization are blk-init.ts.
 
 import type { GuestAllocator } from './guest-allocator.js';
 import type { SplitVirtqDriver } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
 import {
-  VIRTIO_BLK_S_IOERR,
-  VIRTIO_BLK_S_OK,
-  VIRTIO_BLK_S_UNSUPP,
   VIRTIO_BLK_T_DISCARD,
   VIRTIO_BLK_T_FLUSH,
   VIRTIO_BLK_T_GET_ID,
@@ -33,7 +30,7 @@ import type { VirtioBlkConfig } from './blk-config.js';
 import { VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_IMPLEMENTED_FEATURES, hasFeature } from './blk-features.js';
 import { VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_NEEDS_RESET } from './device-status.js';
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
-import { allocBlkQueue, type Queue, type Slot, type Waiter } from './blk-queue.js';
+import { STATUS_UNWRITTEN, allocBlkQueue, appendAborted, collectUsed, type Queue, type Slot, type Waiter } from './blk-queue.js';
 import { negotiateDevice, readBlkConfig, setDriverOk } from './blk-init.js';
 import { BlkChainBuilder } from './blk-chain.js';
 
@@ -66,7 +63,6 @@ export interface BlkDriverError {
   readonly reason: string;
 }
 
-const STATUS_UNWRITTEN = 0xff;
 const U64_MAX = (1n << 64n) - 1n;
 
 /** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
@@ -84,6 +80,8 @@ export class VirtioBlkDriver {
   #featuresLo = 0;
   #featuresHi = 0;
   #queues: Queue[] = [];
+  /** Per queue, the microtask that publishes a turn's requests, made once (see #scheduleKick). */
+  #kickTasks: (() => void)[] = [];
   #config: VirtioBlkConfig | undefined;
   #broken: string | undefined;
   #configListeners: ((cfg: VirtioBlkConfig) => void)[] = [];
@@ -286,6 +284,11 @@ export class VirtioBlkDriver {
       this.#scheduleKick(queue, q);
       return;
     }
+    this.#wait(queue, q, req, done);
+  }
+
+  /** Queues a request behind the waiters; apart from #enqueue, whose every call would pay these closures' context. */
+  #wait(queue: Queue, q: number, req: BlkRequest, done: (c: BlkCompletion) => void): void {
     const waiter: Waiter = {
       attempt: () => {
         if (!this.submit(req, done, q)) return false;
@@ -350,7 +353,12 @@ export class VirtioBlkDriver {
   #setupQueue(q: number): string | undefined {
     const made = allocBlkQueue(this.transport, this.#alloc, q, this.#opts.queueSize ?? 256, this.#features);
     if (typeof made === 'string') return made;
-    this.#queues[q] = made.queue;
+    const queue = made.queue;
+    this.#queues[q] = queue;
+    this.#kickTasks[q] = () => {
+      queue.kickScheduled = false;
+      if (this.#queues[q] === queue) this.kick(q);
+    };
     this.transport.enableQueue(q, made.size, made.addrs);
     return undefined;
   }
@@ -359,10 +367,7 @@ export class VirtioBlkDriver {
     if (++queue.unpublished >= this.#publishEvery) this.kick(q);
     if (queue.kickScheduled) return;
     queue.kickScheduled = true;
-    queueMicrotask(() => {
-      queue.kickScheduled = false;
-      if (this.#queues[q] === queue) this.kick(q);
-    });
+    queueMicrotask(this.#kickTasks[q] as () => void);
   }
 
   /**
@@ -375,27 +380,25 @@ export class VirtioBlkDriver {
   #drain(q: number): void {
     const queue = this.#queues[q];
     if (queue === undefined) return;
-    const done: [Slot, BlkCompletion][] = [];
-    const mem = this.transport.memory;
-    do {
-      queue.ring.disableInterrupts();
-      for (let u = queue.ring.getUsed(); u !== undefined; u = queue.ring.getUsed()) {
-        const raw = mem.readU8(u.token.status) ?? STATUS_UNWRITTEN;
-        const status = raw === VIRTIO_BLK_S_OK || raw === VIRTIO_BLK_S_UNSUPP ? raw : VIRTIO_BLK_S_IOERR;
-        done.push([u.token, { kind: 'done', status, len: u.len }]);
-      }
-    } while (queue.ring.enableInterrupts() && queue.ring.broken === undefined);
+    // The completions, in order, as a list linked through the slots.
+    let first = collectUsed(queue, this.transport.memory);
     if (queue.ring.broken !== undefined) {
       this.#broken ??= `queue ${q}: ${queue.ring.broken}`;
-      for (const slot of queue.ring.detachAll()) done.push([slot, { kind: 'aborted', reason: this.#broken }]);
+      first = appendAborted(first, queue.ring.detachAll(), this.#broken);
     }
     let failure: { readonly error: unknown } | undefined;
-    for (const [slot, c] of done) {
+    // Each slot leaves the list before its callback runs: the callback may submit into it again.
+    for (let slot = first; slot !== undefined; ) {
+      const next = slot.nextDone;
+      const c = slot.completion as BlkCompletion;
+      slot.nextDone = undefined;
+      slot.completion = undefined;
       try {
         this.#complete(queue, slot, c);
       } catch (error) {
         failure ??= { error };
       }
+      slot = next;
     }
     this.#admitWaiters(queue, q);
     if (failure !== undefined) throw failure.error;

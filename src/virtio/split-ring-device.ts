@@ -18,6 +18,7 @@ import {
   needEvent,
 } from './ring-layout.js';
 import { assertRing, type SplitRingAddrs } from './split-ring.js';
+import { RangeList } from './range-list.js';
 
 /** Options of the device side, from the negotiated features. */
 export interface DeviceRingOptions {
@@ -49,6 +50,27 @@ export interface AvailChain {
 export type PopResult = AvailChain | undefined | { readonly corrupt: string };
 
 /**
+ * A chain as {@link SplitVirtqDevice.popView} lends it: the object, its lists
+ * and their ranges are the ring's own, overwritten by the next pop.
+ */
+export interface ChainView {
+  readonly head: number;
+  readonly readable: readonly GuestRange[];
+  readonly writable: readonly GuestRange[];
+  readonly fault: ChainFault | undefined;
+}
+
+/** Result of {@link SplitVirtqDevice.popView}. */
+export type PopViewResult = ChainView | undefined | { readonly corrupt: string };
+
+interface MutableChainView {
+  head: number;
+  readable: readonly GuestRange[];
+  writable: readonly GuestRange[];
+  fault: ChainFault | undefined;
+}
+
+/**
  * Device side of a split virtqueue: take available chains, validate them, put
  * used buffers back, and decide whether to interrupt. Every descriptor is
  * validated before anything is trusted: index in range, chain bounded (no
@@ -68,9 +90,15 @@ export class SplitVirtqDevice {
   #usedPublished = 0;
   #interrupts = 0;
   #suppressed = 0;
-  /** #walk's working lists (see there). */
-  readonly #readable: GuestRange[] = [];
-  readonly #writable: GuestRange[] = [];
+  /** #walk's lists of the chain last popped (what popView lends, what pop copies). */
+  readonly #readable = new RangeList();
+  readonly #writable = new RangeList();
+  readonly #chain: MutableChainView = { head: 0, readable: [], writable: [], fault: undefined };
+  /** The descriptor #readDesc read last (fields, not an object per descriptor). */
+  #descAddr = 0;
+  #descLen = 0;
+  #descFlags = 0;
+  #descNext = 0;
 
   constructor(mem: GuestMemory, qsz: number, addrs: SplitRingAddrs, opts: DeviceRingOptions = {}) {
     assertRing(mem, qsz, addrs);
@@ -100,6 +128,19 @@ export class SplitVirtqDevice {
    * indirect table); after that the caller must stop using the queue.
    */
   pop(): PopResult {
+    const r = this.popView();
+    if (r === undefined || 'corrupt' in r) return r;
+    // The caller keeps this one: fresh lists and ranges, not the ring's.
+    const chain = { head: r.head, readable: copyRanges(r.readable), writable: copyRanges(r.writable) };
+    return r.fault === undefined ? chain : { ...chain, fault: r.fault };
+  }
+
+  /**
+   * {@link pop} without the copy, for a caller done with the chain before it
+   * pops again (the device's request path): the chain, its lists and their
+   * ranges are lent, valid until the next pop or popView.
+   */
+  popView(): PopViewResult {
     const pending = this.availPending;
     if (pending === 0) return undefined;
     if (pending > this.size) return { corrupt: `avail.idx moved ${pending} entries ahead of a ${this.size}-entry ring` };
@@ -158,14 +199,11 @@ export class SplitVirtqDevice {
     return this.availPending > 0;
   }
 
-  #walk(head: number): PopResult {
-    // Collected in arrays reused from walk to walk (written by index: setting
-    // an array's length is a slow builtin), then copied at their exact length:
-    // an array grown from empty reserves 17 slots, and a chain has 3.
+  #walk(head: number): PopViewResult {
     const readable = this.#readable;
     const writable = this.#writable;
-    let nr = 0;
-    let nw = 0;
+    readable.clear();
+    writable.clear();
     let fault: ChainFault | undefined;
     let table = this.#addrs.desc;
     let entries = this.size;
@@ -175,48 +213,62 @@ export class SplitVirtqDevice {
     // descriptors long. Counting against that bound also catches loops, with
     // work bounded by the ring, not by the size of a hostile indirect table.
     for (let count = 0; ; ) {
-      const d = this.#readDesc(table, idx);
-      if ((d.flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
+      this.#readDesc(table, idx);
+      const addr = this.#descAddr;
+      const len = this.#descLen;
+      const flags = this.#descFlags;
+      const next = this.#descNext;
+      if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
         // §2.7.5.3.2: a (direct) chain may end in one indirect descriptor; its WRITE flag is ignored.
         if (inIndirect) return { corrupt: `indirect table of head ${head} nests another indirect descriptor (§2.7.5.3.1)` };
         if (!this.indirect) return { corrupt: `head ${head} uses an indirect descriptor but VIRTIO_F_INDIRECT_DESC was not negotiated` };
-        if ((d.flags & VIRTQ_DESC_F_NEXT) !== 0) return { corrupt: `descriptor ${idx} of head ${head} sets both INDIRECT and NEXT (§2.7.5.3.1)` };
-        if (d.len === 0 || d.len % VirtqDesc.SIZE !== 0) return { corrupt: `indirect table of head ${head} has length ${d.len}, not a non-zero multiple of 16` };
-        if (d.addr % VirtqAlign.desc !== 0 || !this.#mem.contains(d.addr, d.len)) {
-          return { corrupt: `indirect table of head ${head} at [${d.addr}, +${d.len}) is misaligned or outside guest memory` };
+        if ((flags & VIRTQ_DESC_F_NEXT) !== 0) return { corrupt: `descriptor ${idx} of head ${head} sets both INDIRECT and NEXT (§2.7.5.3.1)` };
+        if (len === 0 || len % VirtqDesc.SIZE !== 0) return { corrupt: `indirect table of head ${head} has length ${len}, not a non-zero multiple of 16` };
+        if (addr % VirtqAlign.desc !== 0 || !this.#mem.contains(addr, len)) {
+          return { corrupt: `indirect table of head ${head} at [${addr}, +${len}) is misaligned or outside guest memory` };
         }
-        table = d.addr;
-        entries = d.len / VirtqDesc.SIZE;
+        table = addr;
+        entries = len / VirtqDesc.SIZE;
         inIndirect = true;
         idx = 0;
         continue;
       }
       if (++count > this.size) return { corrupt: `chain of head ${head} is longer than the queue size ${this.size} (a loop?)` };
-      const range = { addr: d.addr, len: d.len };
-      if ((d.flags & VIRTQ_DESC_F_WRITE) !== 0) {
-        writable[nw++] = range;
+      if ((flags & VIRTQ_DESC_F_WRITE) !== 0) {
+        writable.add(addr, len);
       } else {
-        if (nw > 0) fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
-        readable[nr++] = range;
+        if (writable.length > 0) fault ??= { kind: 'buffer', reason: `descriptor ${idx} is device-readable after a device-writable one (§2.7.4.2)` };
+        readable.add(addr, len);
       }
-      if (!this.#mem.contains(d.addr, d.len)) {
-        fault ??= { kind: 'buffer', reason: `descriptor ${idx} buffer [${d.addr}, +${d.len}) is outside guest memory` };
+      if (!this.#mem.contains(addr, len)) {
+        fault ??= { kind: 'buffer', reason: `descriptor ${idx} buffer [${addr}, +${len}) is outside guest memory` };
       }
-      if ((d.flags & VIRTQ_DESC_F_NEXT) === 0) break;
-      if (d.next >= entries) return { corrupt: `descriptor ${idx} of head ${head} links to ${d.next}, beyond ${entries} entries` };
-      idx = d.next;
+      if ((flags & VIRTQ_DESC_F_NEXT) === 0) break;
+      if (next >= entries) return { corrupt: `descriptor ${idx} of head ${head} links to ${next}, beyond ${entries} entries` };
+      idx = next;
     }
-    const chain = { head, readable: readable.slice(0, nr), writable: writable.slice(0, nw) };
-    return fault === undefined ? chain : { ...chain, fault };
+    const chain = this.#chain;
+    chain.head = head;
+    chain.readable = readable.ranges();
+    chain.writable = writable.ranges();
+    chain.fault = fault;
+    return chain;
   }
 
-  #readDesc(table: number, i: number): { addr: number; len: number; flags: number; next: number } {
+  /** Reads descriptor `i` of the table at `table` into the #desc* fields. */
+  #readDesc(table: number, i: number): void {
     const at = table + i * VirtqDesc.SIZE;
     const v = this.#view;
     const lo = v.getUint32(at + VirtqDesc.addr, true);
     const hi = v.getUint32(at + VirtqDesc.addr + 4, true);
     // Above 2^53 the address is certainly outside guest memory; keep it unsafe so contains() rejects it.
-    const addr = hi >= 0x200000 ? Number.MAX_VALUE : hi * 0x1_0000_0000 + lo;
-    return { addr, len: v.getUint32(at + VirtqDesc.len, true), flags: v.getUint16(at + VirtqDesc.flags, true), next: v.getUint16(at + VirtqDesc.next, true) };
+    this.#descAddr = hi >= 0x200000 ? Number.MAX_VALUE : hi * 0x1_0000_0000 + lo;
+    this.#descLen = v.getUint32(at + VirtqDesc.len, true);
+    this.#descFlags = v.getUint16(at + VirtqDesc.flags, true);
+    this.#descNext = v.getUint16(at + VirtqDesc.next, true);
   }
+}
+
+function copyRanges(ranges: readonly GuestRange[]): GuestRange[] {
+  return ranges.map((r) => ({ addr: r.addr, len: r.len }));
 }

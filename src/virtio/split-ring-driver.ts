@@ -3,7 +3,7 @@
 // suppression §2.7.7).
 // Memory ordering and why no notification is lost: see split-ring.ts.
 
-import type { GuestMemory, GuestRange } from './guest-memory.js';
+import type { GuestMemory } from './guest-memory.js';
 import type { GuestAllocator } from './guest-allocator.js';
 import {
   VirtqAlign,
@@ -81,6 +81,8 @@ export class SplitVirtqDriver<T> {
   #availShadow = 0;
   #availPublished = 0;
   #lastUsed = 0;
+  /** used_elem.len of the buffer takeUsed returned last. */
+  #usedLen = 0;
   #inFlight = 0;
   #broken: string | undefined;
   #notifications = 0;
@@ -186,24 +188,25 @@ export class SplitVirtqDriver<T> {
     // §2.7.5.3.1: no chain, indirect or not, may be longer than the queue; such a chain never fits.
     if (this.#broken !== undefined || n > this.size) return undefined;
     let cost = this.descriptorCost(n);
-    let table: GuestRange | undefined;
+    // The indirect table's guest address, or -1 for a direct chain.
+    let table = -1;
     if (cost === 1 && n > 1) {
       table = this.#allocTable(n);
       // No memory for the table: fall back to a direct chain, as Linux does.
-      if (table === undefined) cost = n;
+      if (table < 0) cost = n;
     }
     if (cost > this.#numFree) {
-      if (table !== undefined) this.#freeTable(table.addr, n);
+      if (table >= 0) this.#freeTable(table, n);
       return undefined;
     }
     const head = this.#freeHead;
-    if (table !== undefined) {
+    if (table >= 0) {
       for (let i = 0; i < n; i++) {
         const b = buffers[i] as VirtqBuffer;
-        this.#writeDesc(table.addr + i * VirtqDesc.SIZE, b.addr, b.len,
+        this.#writeDesc(table + i * VirtqDesc.SIZE, b.addr, b.len,
           (b.write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0), i + 1 < n ? i + 1 : 0);
       }
-      this.#writeDesc(this.#addrs.desc + head * VirtqDesc.SIZE, table.addr, n * VirtqDesc.SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+      this.#writeDesc(this.#addrs.desc + head * VirtqDesc.SIZE, table, n * VirtqDesc.SIZE, VIRTQ_DESC_F_INDIRECT, 0);
       this.#freeHead = this.#next[head] ?? NO_CHAIN;
     } else {
       let d = head;
@@ -220,8 +223,8 @@ export class SplitVirtqDriver<T> {
     this.#numFree -= cost;
     this.#tokens[head] = token;
     this.#cost[head] = cost;
-    this.#table[head] = table?.addr ?? -1;
-    this.#tableLen[head] = table === undefined ? 0 : n;
+    this.#table[head] = table;
+    this.#tableLen[head] = table < 0 ? 0 : n;
     const slot = this.#availShadow & (this.size - 1);
     this.#view.setUint16(this.#addrs.avail + VirtqAvail.ring + slot * VirtqAvail.ENTRY_SIZE, head, true);
     this.#availShadow = (this.#availShadow + 1) & 0xffff;
@@ -257,6 +260,15 @@ export class SplitVirtqDriver<T> {
    * (the device is untrusted, §2.7.8; Linux BAD_RING) and returns undefined.
    */
   getUsed(): UsedBuffer<T> | undefined {
+    const token = this.takeUsed();
+    return token === undefined ? undefined : { token, len: this.#usedLen };
+  }
+
+  /**
+   * {@link getUsed} without the object: the token, with its used_elem.len in
+   * {@link usedLen} until the next call.
+   */
+  takeUsed(): T | undefined {
     if (this.#broken !== undefined) return undefined;
     const usedIdx = Atomics.load(this.#u16, (this.#addrs.used + VirtqUsed.idx) >> 1);
     if (usedIdx === this.#lastUsed) return undefined;
@@ -274,7 +286,13 @@ export class SplitVirtqDriver<T> {
     }
     this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
     this.#release(id);
-    return { token, len };
+    this.#usedLen = len;
+    return token;
+  }
+
+  /** Bytes the device says it wrote (used_elem.len) into the buffer {@link takeUsed} returned last. */
+  get usedLen(): number {
+    return this.#usedLen;
   }
 
   /** Asks the device not to interrupt (§2.7.7); with EVENT_IDX, parks used_event far away. */
@@ -316,10 +334,11 @@ export class SplitVirtqDriver<T> {
     this.#tableCache.clear();
   }
 
-  #allocTable(n: number): GuestRange | undefined {
+  /** An indirect table of `n` entries: its guest address, or -1 when there is no memory for one. */
+  #allocTable(n: number): number {
     const cached = this.#tableCache.get(n)?.pop();
-    if (cached !== undefined) return { addr: cached, len: n * VirtqDesc.SIZE };
-    return this.#allocator?.alloc(n * VirtqDesc.SIZE, VirtqAlign.desc);
+    if (cached !== undefined) return cached;
+    return this.#allocator?.alloc(n * VirtqDesc.SIZE, VirtqAlign.desc)?.addr ?? -1;
   }
 
   #freeTable(addr: number, n: number): void {

@@ -131,6 +131,8 @@ export class VirtioBlkDevice {
   #queues: QueueRegs[];
   #resetting = false;
   #irq: (irq: VirtioInterrupt) => void = () => undefined;
+  /** Each queue's interrupt as a value made once (it is immutable): no object per interrupt. */
+  readonly #queueIrqs: readonly VirtioInterrupt[];
   /** Why the device asked for a reset, for diagnostics. */
   needsResetReason: string | undefined;
 
@@ -180,9 +182,10 @@ export class VirtioBlkDevice {
     };
     this.#configBytes = encodeBlkConfig(this.#config);
     this.#queues = Array.from({ length: numQueues }, () => ({ size: 0, addrs: undefined }));
+    this.#queueIrqs = Array.from({ length: numQueues }, (_, queue) => ({ kind: 'queue', queue }));
     const hooks: BlkQueueHooks = {
       interrupt: (q) => {
-        this.#irq({ kind: 'queue', queue: q });
+        this.#irq(this.#queueIrqs[q] ?? { kind: 'queue', queue: q });
       },
       needsReset: (reason) => {
         this.#needsReset(reason);

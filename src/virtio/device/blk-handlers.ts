@@ -47,16 +47,29 @@ export const OK0: BlkResult = { status: VIRTIO_BLK_S_OK, written: 0 };
 export const IOERR: BlkResult = { status: VIRTIO_BLK_S_IOERR, written: 0 };
 export const UNSUPP: BlkResult = { status: VIRTIO_BLK_S_UNSUPP, written: 0 };
 
+/**
+ * The last OK result with data: results are immutable, and a run of READs
+ * mostly writes one length, so they share one object instead of one each.
+ */
+let okWritten: BlkResult = OK0;
+
 function fromBackend(s: BackendStatus, written = 0): BlkResult {
   switch (s) {
-    case 'ok': return written === 0 ? OK0 : { status: VIRTIO_BLK_S_OK, written };
+    case 'ok':
+      if (written === 0) return OK0;
+      if (okWritten.written !== written) okWritten = { status: VIRTIO_BLK_S_OK, written };
+      return okWritten;
     case 'unsupported': return UNSUPP;
     case 'io-error':
     case 'no-space': return IOERR;
   }
 }
 
-/** A parsed request, ready for its type's handler. */
+/**
+ * A parsed request, ready for its type's handler. Lent for the handler's
+ * synchronous part only: the queue engine reuses the object and its lists for
+ * the next request, so a handler reads what it needs before it awaits.
+ */
 export interface BlkRequestData {
   /** The header's sector; a number (one past 2^53 is inexact, and past any capacity all the same). */
   readonly sector: number;
@@ -123,12 +136,21 @@ function ioSegmentsNow(dev: BlkRequestContext, sector: number, ranges: readonly 
   return status;
 }
 
+// The asynchronous halves are functions of their own: a closure in the
+// handler would cost every request its captured context, synchronous or not.
+
 const handleIn: Handler = (dev, req) => {
   if (req.dataOutLen !== 0 || !dev.checkRange(req.sector, req.dataInLen)) return IOERR;
   const now = ioSegmentsNow(dev, req.sector, req.dataIn, false);
   if (now !== undefined) return fromBackend(now, now === 'ok' ? req.dataInLen : 0);
-  return ioSegments(dev, req.sector, req.dataIn, false).then((s) => fromBackend(s, s === 'ok' ? req.dataInLen : 0));
+  return readLater(dev, req);
 };
+
+function readLater(dev: BlkRequestContext, req: BlkRequestData): Promise<BlkResult> {
+  // req is lent: keep the length, not the request.
+  const len = req.dataInLen;
+  return ioSegments(dev, req.sector, req.dataIn, false).then((s) => fromBackend(s, s === 'ok' ? len : 0));
+}
 
 // Write-through mode (writeback = 0): a write is durable before it completes.
 const afterWrite = (dev: BlkRequestContext, s: BackendStatus): BlkResult | Promise<BlkResult> =>
@@ -138,8 +160,12 @@ const handleOut: Handler = (dev, req) => {
   if (req.dataInLen !== 0 || dev.readOnly || !dev.checkRange(req.sector, req.dataOutLen)) return IOERR;
   const now = ioSegmentsNow(dev, req.sector, req.dataOut, true);
   if (now !== undefined) return afterWrite(dev, now);
-  return ioSegments(dev, req.sector, req.dataOut, true).then((s) => afterWrite(dev, s));
+  return writeLater(dev, req);
 };
+
+function writeLater(dev: BlkRequestContext, req: BlkRequestData): Promise<BlkResult> {
+  return ioSegments(dev, req.sector, req.dataOut, true).then((s) => afterWrite(dev, s));
+}
 
 const handleFlush: Handler = async (dev, req) => {
   if (!dev.hasDriverFeature(VIRTIO_BLK_F_FLUSH)) return UNSUPP;

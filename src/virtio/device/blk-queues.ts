@@ -10,7 +10,8 @@
 
 import type { GuestMemory, GuestRange } from '../guest-memory.js';
 import type { SplitRingAddrs } from '../split-ring.js';
-import { SplitVirtqDevice, type AvailChain } from '../split-ring-device.js';
+import { SplitVirtqDevice, type ChainView } from '../split-ring-device.js';
+import { RangeList } from '../range-list.js';
 import type { BlockBackend } from './backend.js';
 import type { VirtioBlkConfig } from '../blk-config.js';
 import { sgLength, sgRead, sgSlice } from './sg.js';
@@ -48,6 +49,16 @@ export interface BlkQueueHooks {
   readonly needsReset: (reason: string) => void;
   /** Defers the publish of answers that came back asynchronously (default setImmediate): one publish per turn. */
   readonly schedule?: (fn: () => void) => void;
+}
+
+/** A parsed request: one object the engine fills per request and lends to its handler. */
+interface ParsedRequest extends BlkRequestData {
+  type: number;
+  sector: number;
+  dataOut: readonly GuestRange[];
+  dataOutLen: number;
+  dataIn: readonly GuestRange[];
+  dataInLen: number;
 }
 
 interface Queue {
@@ -113,6 +124,18 @@ export class BlkQueueEngine {
   #publishScheduled = false;
   /** Inside a pass over a ring: completions wait for the publish at its end. */
   #inPass = false;
+  /** The request #parse lends to its handler, and its data lists (see BlkRequestData). */
+  readonly #req: ParsedRequest = { type: 0, sector: 0, dataOut: [], dataOutLen: 0, dataIn: [], dataInLen: 0 };
+  readonly #dataOut = new RangeList();
+  readonly #dataIn = new RangeList();
+  /** The epoch #publishTask was scheduled in: a stop() since then drops it. */
+  #publishEpoch = 0;
+  /** #schedule's task, made once (not a closure per publish). */
+  readonly #publishTask = (): void => {
+    this.#publishScheduled = false;
+    if (this.#publishEpoch !== this.#epoch) return;
+    this.#publishAll();
+  };
 
   constructor(memory: GuestMemory, backend: BlockBackend, state: BlkRequestState, hooks: BlkQueueHooks) {
     this.memory = memory;
@@ -191,7 +214,7 @@ export class BlkQueueEngine {
     for (;;) {
       ring.disableNotifications();
       for (;;) {
-        const chain = ring.pop();
+        const chain = ring.popView();
         if (chain === undefined) break;
         if ('corrupt' in chain) {
           this.#halt(`queue ${q}: ${chain.corrupt}`);
@@ -214,7 +237,7 @@ export class BlkQueueEngine {
     this.#hooks.needsReset(reason);
   }
 
-  #start(queue: Queue, q: number, chain: AvailChain): void {
+  #start(queue: Queue, q: number, chain: ChainView): void {
     const status = lastByte(chain.writable);
     if (status === undefined || !this.memory.contains(status, 1)) {
       // Nowhere to put a status: the request cannot be answered at all.
@@ -225,10 +248,15 @@ export class BlkQueueEngine {
     queue.busy[head] = 1;
     const epoch = this.#epoch;
     const r = chain.fault === undefined ? this.#handle(chain) : IOERR;
-    if (!(r instanceof Promise)) {
-      this.#finish(queue, head, status, r, epoch);
-      return;
-    }
+    if (r instanceof Promise) this.#settleLater(queue, head, status, r, epoch);
+    else this.#finish(queue, head, status, r, epoch);
+  }
+
+  /**
+   * Finishes a request when the backend answers. Its own method: the closures
+   * in #start would cost every request their captured context, not only these.
+   */
+  #settleLater(queue: Queue, head: number, status: number, r: Promise<BlkResult>, epoch: number): void {
     this.#inflight++;
     const settle = (res: BlkResult): void => {
       this.#inflight--;
@@ -241,14 +269,14 @@ export class BlkQueueEngine {
   }
 
   /** Parses a well-formed chain and runs its type's handler. */
-  #handle(chain: AvailChain): BlkResult | Promise<BlkResult> {
+  #handle(chain: ChainView): BlkResult | Promise<BlkResult> {
     const req = this.#parse(chain);
     if (req === undefined) return IOERR;
     const handler = HANDLERS.get(req.type);
     return handler === undefined ? UNSUPP : handler(this.#ctx, req);
   }
 
-  #parse(chain: AvailChain): (BlkRequestData & { type: number }) | undefined {
+  #parse(chain: ChainView): ParsedRequest | undefined {
     const rlen = sgLength(chain.readable);
     const wlen = sgLength(chain.writable);
     let type: number;
@@ -266,14 +294,14 @@ export class BlkQueueEngine {
       type = h.type;
       sector = Number(h.sector);
     }
-    return {
-      type,
-      sector,
-      dataOut: sgSlice(chain.readable, VirtioBlkReqHeader.SIZE, rlen - VirtioBlkReqHeader.SIZE),
-      dataOutLen: rlen - VirtioBlkReqHeader.SIZE,
-      dataIn: sgSlice(chain.writable, 0, wlen - 1),
-      dataInLen: wlen - 1,
-    };
+    const req = this.#req;
+    req.type = type;
+    req.sector = sector;
+    req.dataOut = sgSlice(chain.readable, VirtioBlkReqHeader.SIZE, rlen - VirtioBlkReqHeader.SIZE, this.#dataOut);
+    req.dataOutLen = rlen - VirtioBlkReqHeader.SIZE;
+    req.dataIn = sgSlice(chain.writable, 0, wlen - 1, this.#dataIn);
+    req.dataInLen = wlen - 1;
+    return req;
   }
 
   #finish(queue: Queue, head: number, statusAddr: number, r: BlkResult, epoch: number): void {
@@ -285,11 +313,8 @@ export class BlkQueueEngine {
     queue.dirty = true;
     if (this.#inPass || this.#publishScheduled) return;
     this.#publishScheduled = true;
-    this.#schedule(() => {
-      this.#publishScheduled = false;
-      if (epoch !== this.#epoch) return;
-      this.#publishAll();
-    });
+    this.#publishEpoch = epoch;
+    this.#schedule(this.#publishTask);
   }
 
   /** One used.idx store per queue per turn; interrupt only where the driver wants one. */

@@ -4,6 +4,7 @@
 // descriptors and the status byte is simply the last writable byte.
 
 import type { GuestMemory, GuestRange } from '../guest-memory.js';
+import type { RangeList } from '../range-list.js';
 
 /** Total bytes of a buffer list. */
 export function sgLength(ranges: readonly GuestRange[]): number {
@@ -33,20 +34,13 @@ export function sgRead(mem: GuestMemory, ranges: readonly GuestRange[], offset: 
   return done === len ? out : undefined;
 }
 
-/** sgSlice's working list (see there). */
-const SLICE_SCRATCH: GuestRange[] = [];
-
 /**
  * The sub-ranges covering [offset, offset+len) of the list, for zero-copy I/O
- * straight into or out of guest memory. A range covered whole is the list's
- * own object (ranges are immutable), so the usual chain costs one array.
+ * straight into or out of guest memory, collected in `out` (cleared first) and
+ * lent as {@link RangeList.ranges} is: valid until `out` is cleared again.
  */
-export function sgSlice(ranges: readonly GuestRange[], offset: number, len: number): GuestRange[] {
-  // Collected in a list reused from call to call (written by index: setting an
-  // array's length is a slow builtin), returned at its exact length (an array
-  // grown from empty reserves 17 slots; a request has one or two).
-  const out = SLICE_SCRATCH;
-  let count = 0;
+export function sgSlice(ranges: readonly GuestRange[], offset: number, len: number, out: RangeList): readonly GuestRange[] {
+  out.clear();
   let skip = offset;
   let left = len;
   for (const r of ranges) {
@@ -56,10 +50,9 @@ export function sgSlice(ranges: readonly GuestRange[], offset: number, len: numb
       continue;
     }
     const n = Math.min(r.len - skip, left);
-    if (n === r.len) out[count++] = r;
-    else if (n > 0) out[count++] = { addr: r.addr + skip, len: n };
+    if (n > 0) out.add(r.addr + skip, n);
     left -= n;
     skip = 0;
   }
-  return out.slice(0, count);
+  return out.ranges();
 }

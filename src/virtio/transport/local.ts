@@ -26,6 +26,8 @@ export interface LocalTransportOptions {
 
 export class LocalTransport extends DeviceTransport {
   readonly #pending: boolean[] = [];
+  /** Per queue, the deferred doorbell, made once (not a closure per notify). */
+  readonly #doorbellTasks: (() => void)[] = [];
   readonly #resetTimeoutMs: number;
   #doorbells = 0;
   #lost: string | undefined;
@@ -69,11 +71,18 @@ export class LocalTransport extends DeviceTransport {
   override notify(q: number): void {
     if (this.#pending[q] === true || this.#lost !== undefined) return;
     this.#pending[q] = true;
-    setImmediate(() => {
+    setImmediate(this.#doorbellTasks[q] ?? this.#makeDoorbellTask(q));
+  }
+
+  /** Its own method: a closure in notify() would cost every doorbell its captured context. */
+  #makeDoorbellTask(q: number): () => void {
+    const ring = (): void => {
       this.#pending[q] = false;
       this.#doorbells++;
       this.device.notify(q);
-    });
+    };
+    this.#doorbellTasks[q] = ring;
+    return ring;
   }
 
   override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
