@@ -119,7 +119,7 @@ export class PassPeriph {
 
   /** The CCB for a checked request; its completion releases the devq freeze it carries (as passdone does). */
   #ccb(r: CheckedRequest, done: (r: ScsiResult) => void): ScsiIoCcb {
-    return newScsiIo({
+    const ccb = newScsiIo({
       path: this.path,
       cdb: r.cdb,
       dir: r.dir,
@@ -131,12 +131,21 @@ export class PassPeriph {
       timeoutMs: r.timeoutMs,
       initiator: r.initiator,
       retryCount: 0,
-      done: (c) => {
-        if ((c.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.path, 1, true);
-        done(resultOf(c as ScsiIoCcb));
-      },
+      done: this.#completed,
     });
+    ccb.periphPriv = done;
+    return ccb;
   }
+
+  /**
+   * Every pass CCB's completion, its caller's callback in periphPriv: one
+   * function for all, not a closure per command.
+   */
+  readonly #completed = (c: Ccb): void => {
+    if ((c.status & CAM_DEV_QFRZN) !== 0) this.#xpt.releaseDevq(this.path, 1, true);
+    const done = c.periphPriv as (r: ScsiResult) => void;
+    done(resultOf(c as ScsiIoCcb));
+  };
 
   /**
    * LOGICAL UNIT RESET through CAM (XPT_RESET_DEV, past the device queue):

@@ -6,11 +6,47 @@ import type { Decoded } from '../sense.js';
 import { COMMANDS, validateCdb, type CommandDescriptor } from './registry.js';
 
 /**
+ * The index, when `size` bytes from `at` lie inside `bytes`; RangeError
+ * otherwise (as DataView).
+ */
+function checkRange(bytes: Uint8Array, at: number, size: number): number {
+  if (!Number.isInteger(at) || at < 0 || at + size > bytes.length) {
+    throw new RangeError(`offset ${at} + ${size} is outside the ${bytes.length}-byte CDB`);
+  }
+  return at;
+}
+
+/** CdbView.getUint8 without a view: for decoders that run on every command. */
+export function cdbUint8(bytes: Uint8Array, at: number): number {
+  return bytes[checkRange(bytes, at, 1)] ?? 0;
+}
+
+/** CdbView.getUint16 without a view. */
+export function cdbUint16(bytes: Uint8Array, at: number): number {
+  const i = checkRange(bytes, at, 2);
+  return ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+}
+
+/** CdbView.getUint32 without a view. */
+export function cdbUint32(bytes: Uint8Array, at: number): number {
+  const i = checkRange(bytes, at, 4);
+  return (((bytes[i] ?? 0) << 24) | ((bytes[i + 1] ?? 0) << 16) | ((bytes[i + 2] ?? 0) << 8) | (bytes[i + 3] ?? 0)) >>> 0;
+}
+
+/** CdbView.getBigUint64 without a view. */
+export function cdbBigUint64(bytes: Uint8Array, at: number): bigint {
+  checkRange(bytes, at, 8);
+  return (BigInt(cdbUint32(bytes, at)) << 32n) | BigInt(cdbUint32(bytes, at + 4));
+}
+
+/**
  * Big-endian access to a CDB's bytes with DataView's names and its RangeError
  * for an access past the end, so the codecs read like the DataView code they
  * are. Not a DataView: V8 keeps a small Uint8Array's bytes on its heap, and a
  * DataView over its `buffer` first moves them off it — more than the rest of a
- * READ's encode or decode costs, on every command.
+ * READ's encode or decode costs, on every command. The READ/WRITE decoders,
+ * which run for every I/O, use the cdbUint* functions instead: the same
+ * reads, without a view object per command.
  */
 export class CdbView {
   readonly #b: Uint8Array;
@@ -24,41 +60,36 @@ export class CdbView {
   }
 
   getUint8(at: number): number {
-    return this.#b[this.#check(at, 1)] ?? 0;
+    return cdbUint8(this.#b, at);
   }
 
   getUint16(at: number): number {
-    const b = this.#b;
-    const i = this.#check(at, 2);
-    return ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+    return cdbUint16(this.#b, at);
   }
 
   getUint32(at: number): number {
-    const b = this.#b;
-    const i = this.#check(at, 4);
-    return (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+    return cdbUint32(this.#b, at);
   }
 
   getBigUint64(at: number): bigint {
-    this.#check(at, 8);
-    return (BigInt(this.getUint32(at)) << 32n) | BigInt(this.getUint32(at + 4));
+    return cdbBigUint64(this.#b, at);
   }
 
   // Stores convert like DataView's (ToUint8 of each byte, taken from the value's ToUint32).
   setUint8(at: number, value: number): void {
-    this.#b[this.#check(at, 1)] = value;
+    this.#b[checkRange(this.#b, at, 1)] = value;
   }
 
   setUint16(at: number, value: number): void {
     const b = this.#b;
-    const i = this.#check(at, 2);
+    const i = checkRange(b, at, 2);
     b[i] = value >>> 8;
     b[i + 1] = value;
   }
 
   setUint32(at: number, value: number): void {
     const b = this.#b;
-    const i = this.#check(at, 4);
+    const i = checkRange(b, at, 4);
     b[i] = value >>> 24;
     b[i + 1] = value >>> 16;
     b[i + 2] = value >>> 8;
@@ -66,18 +97,10 @@ export class CdbView {
   }
 
   setBigUint64(at: number, value: bigint): void {
-    this.#check(at, 8);
+    checkRange(this.#b, at, 8);
     const v = BigInt.asUintN(64, value);
     this.setUint32(at, Number(v >> 32n));
     this.setUint32(at + 4, Number(v & 0xffff_ffffn));
-  }
-
-  /** The index, when `size` bytes from `at` lie inside the CDB; RangeError otherwise (as DataView). */
-  #check(at: number, size: number): number {
-    if (!Number.isInteger(at) || at < 0 || at + size > this.#b.length) {
-      throw new RangeError(`offset ${at} + ${size} is outside the ${this.#b.length}-byte CDB`);
-    }
-    return at;
   }
 }
 
@@ -94,6 +117,18 @@ export interface EncodeOptions {
 }
 
 /**
+ * Throws RangeError when `cdb`'s operation code is not in `opcodes`: the CDB
+ * was routed to the wrong decoder, a caller bug. An empty CDB passes (lookup
+ * reports it).
+ */
+export function assertFamily(cdb: Uint8Array, family: string, opcodes: readonly number[]): void {
+  const op = cdb[0];
+  if (op !== undefined && !opcodes.includes(op)) {
+    throw new RangeError(`${family}: operation code 0x${op.toString(16).padStart(2, '0')} is not handled here`);
+  }
+}
+
+/**
  * Runs validateCdb (lookup + usage mask) for a family decoder. A CDB whose
  * operation code is not in `opcodes` was routed to the wrong decoder: a caller
  * bug, so it throws.
@@ -104,10 +139,7 @@ export function checkCdb(
   opcodes: readonly number[],
   commands: readonly CommandDescriptor[] = COMMANDS,
 ): Decoded<CheckedCdb> {
-  const op = cdb[0];
-  if (op !== undefined && !opcodes.includes(op)) {
-    throw new RangeError(`${family}: operation code 0x${op.toString(16).padStart(2, '0')} is not handled here`);
-  }
+  assertFamily(cdb, family, opcodes);
   const r = validateCdb(cdb, commands);
   if (!r.ok) return r;
   return { ok: true, value: { desc: r.value, v: new CdbView(cdb) } };

@@ -42,6 +42,14 @@ const indexes = new WeakMap<readonly CommandDescriptor[], readonly (OpcodeEntry 
 function indexOf(commands: readonly CommandDescriptor[]): readonly (OpcodeEntry | undefined)[] {
   const cached = indexes.get(commands);
   if (cached !== undefined) return cached;
+  const index = buildIndex(commands);
+  indexes.set(commands, index);
+  return index;
+}
+
+// Out of indexOf, which runs for every command: the closures here would give
+// each of its calls a context object.
+function buildIndex(commands: readonly CommandDescriptor[]): readonly (OpcodeEntry | undefined)[] {
   const plain = new Map<number, CommandDescriptor>();
   const bySa = new Map<number, Map<number, CommandDescriptor>>();
   for (const d of commands) {
@@ -63,7 +71,6 @@ function indexOf(commands: readonly CommandDescriptor[]): readonly (OpcodeEntry 
     const s = bySa.get(op);
     index.push(p !== undefined ? { plain: found(p) } : s !== undefined ? { bySa: new Map([...s].map(([sa, d]) => [sa, found(d)])) } : undefined);
   }
-  indexes.set(commands, index);
   return index;
 }
 

@@ -8,9 +8,13 @@ import { ScsiOp } from '../opcodes.js';
 import { validateCdb, type CommandDescriptor } from './registry.js';
 import {
   assertBigUint,
+  assertFamily,
   assertUint,
+  cdbBigUint64,
+  cdbUint16,
+  cdbUint32,
+  cdbUint8,
   CdbView,
-  checkCdb,
   DEFAULT_MIN_LENGTH,
   GROUP_NUMBER_MASK,
   newCdb,
@@ -204,13 +208,13 @@ const READ_WRITE_FORMS: ReadonlyMap<number, { readonly write: boolean; readonly 
 export function decodeReadWrite(cdb: Uint8Array, commands?: readonly CommandDescriptor[]): ReadWriteFields | undefined {
   const form = READ_WRITE_FORMS.get(cdb[0] ?? -1);
   if (form === undefined || !validateCdb(cdb, commands).ok) return undefined;
-  const v = new CdbView(cdb);
+  // The cdb* reads, not a CdbView: this runs for every READ and WRITE.
   const at = LAYOUT[form.length];
   return {
     write: form.write,
-    lba: form.length === 16 ? v.getBigUint64(at.lba) : BigInt(v.getUint32(at.lba)),
-    blocks: form.length === 10 ? v.getUint16(at.len) : v.getUint32(at.len),
-    fua: (v.getUint8(1) & FUA) !== 0,
+    lba: form.length === 16 ? cdbBigUint64(cdb, at.lba) : BigInt(cdbUint32(cdb, at.lba)),
+    blocks: form.length === 10 ? cdbUint16(cdb, at.len) : cdbUint32(cdb, at.len),
+    fua: (cdbUint8(cdb, 1) & FUA) !== 0,
   };
 }
 
@@ -221,35 +225,36 @@ export function decodeReadWrite(cdb: Uint8Array, commands?: readonly CommandDesc
  * emulator's to check. Throws RangeError for an operation code outside the family.
  */
 export function decodeRw(cdb: Uint8Array, commands?: readonly CommandDescriptor[]): Decoded<RwCdb> {
-  const checked = checkCdb(cdb, 'decodeRw', RW_OPCODES, commands);
-  if (!checked.ok) return checked;
-  const { v } = checked.value;
-  const form = BY_OPCODE.get(v.getUint8(0));
+  // checkCdb's steps without its result objects and view: a target decodes every READ and WRITE here.
+  assertFamily(cdb, 'decodeRw', RW_OPCODES);
+  const found = validateCdb(cdb, commands);
+  if (!found.ok) return found;
+  const form = BY_OPCODE.get(cdbUint8(cdb, 0));
   if (form === undefined) throw new RangeError('decodeRw: unreachable');
   const { op, length } = form;
   if (length === 6) {
-    const lba = BigInt(((v.getUint8(1) & RW6_LBA_MSB) << 16) | v.getUint16(2));
-    const n = v.getUint8(4);
+    const lba = BigInt(((cdbUint8(cdb, 1) & RW6_LBA_MSB) << 16) | cdbUint16(cdb, 2));
+    const n = cdbUint8(cdb, 4);
     return {
       ok: true,
       value: { op, lba, blocks: n === 0 ? 256 : n, dpo: false, fua: false, protect: 0, bytchk: 0, groupNumber: 0 },
     };
   }
   const at = LAYOUT[length];
-  const b1 = v.getUint8(1);
+  const b1 = cdbUint8(cdb, 1);
   const bytchk = hasBytchk(op) ? (b1 >> BYTCHK_SHIFT) & 0b11 : 0;
   if (!bytchkValid(op, bytchk)) return { ok: false, fault: invalidFieldInCdb(BYTCHK_FIELD.byte, BYTCHK_FIELD.bit) };
   return {
     ok: true,
     value: {
       op,
-      lba: length === 16 ? v.getBigUint64(at.lba) : BigInt(v.getUint32(at.lba)),
-      blocks: length === 10 ? v.getUint16(at.len) : v.getUint32(at.len),
+      lba: length === 16 ? cdbBigUint64(cdb, at.lba) : BigInt(cdbUint32(cdb, at.lba)),
+      blocks: length === 10 ? cdbUint16(cdb, at.len) : cdbUint32(cdb, at.len),
       dpo: (b1 & DPO) !== 0,
       fua: (b1 & FUA) !== 0,
       protect: b1 >> PROTECT_SHIFT,
       bytchk,
-      groupNumber: v.getUint8(at.group) & GROUP_NUMBER_MASK,
+      groupNumber: cdbUint8(cdb, at.group) & GROUP_NUMBER_MASK,
     },
   };
 }

@@ -46,6 +46,23 @@ const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
 
 const DEFAULT_NEXUS = 'local';
 
+// start()'s callbacks for its slow paths, out of line: a closure over `done`
+// inside start() would give every call, fast path included, a context object.
+
+/** `done(undefined)` a turn later: start() failed before anything ran. */
+function failLater(done: (r: SbcResult | undefined) => void): void {
+  queueMicrotask(() => {
+    done(undefined);
+  });
+}
+
+/** `done` with what `pending` resolves to, undefined for a rejection. */
+function answerWhenSettled(pending: Promise<SbcResult>, done: (r: SbcResult | undefined) => void): void {
+  pending.then(done, () => {
+    done(undefined);
+  });
+}
+
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {
   readonly bcs: BlockCommandSet;
@@ -332,18 +349,14 @@ export class SbcEmulator implements LogicalUnit {
       p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
       hold = p.rw === undefined ? undefined : this.#fastLock(p.rw, p.dataOutLength, dataOut, opts.nexus ?? DEFAULT_NEXUS);
     } catch {
-      queueMicrotask(() => {
-        done(undefined);
-      });
+      failLater(done);
       return;
     }
     if (p.rw !== undefined && hold !== undefined) {
       this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, done);
       return;
     }
-    this.execute(p, opts).then(done, () => {
-      done(undefined);
-    });
+    answerWhenSettled(this.execute(p, opts), done);
   }
 
   /** A READ's Data-In: the transport's room when it holds the whole transfer (no copy later), else a pooled buffer. */

@@ -60,6 +60,16 @@ function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
 }
 
 /**
+ * `then(c)` a turn later. Out of line: the closure inside #submit's completion
+ * callback would give every completion a context object.
+ */
+function answerLater(then: (c: BlkCompletion) => void, c: BlkCompletion): void {
+  queueMicrotask(() => {
+    then(c);
+  });
+}
+
+/**
  * BlockCommandSet over a virtio-blk driver. Operations never fail for lack of
  * ring room (they wait, in order, through `driver.request`) nor for lack of
  * guest memory while other transfers hold some (they wait for it, in order).
@@ -283,10 +293,22 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     // A write counts for the FLUSHes after it from now on, waiting for guest memory included.
     const epoch = type === VIRTIO_BLK_T_OUT ? this.#flushOrder.writeStarted() : undefined;
     const now = this.#data.allocNow(buf.length);
-    if (now !== undefined) {
-      this.#transferIn(type, lba, buf, now, epoch, done);
-      return;
-    }
+    if (now !== undefined) this.#transferIn(type, lba, buf, now, epoch, done);
+    else this.#transferWhenAllocated(type, lba, buf, epoch, done);
+  }
+
+  /**
+   * #transfer once guest memory frees up (or the fence gives up on it). A
+   * method of its own: the closure here, inside #transfer, would give every
+   * transfer a context object, waiting or not.
+   */
+  #transferWhenAllocated(
+    type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT,
+    lba: bigint,
+    buf: Uint8Array,
+    epoch: WriteEpoch | undefined,
+    done: (s: BlockStatus) => void,
+  ): void {
     void this.#data.alloc(buf.length).then((ranges) => {
       if (ranges === undefined) {
         if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
@@ -314,8 +336,10 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       }
     }
     const sectorsPerBlock = this.#limits.sectorsPerBlock;
+    // 512-byte blocks are a sector each: no bigint product for every transfer.
+    const sector = sectorsPerBlock === 1n ? lba : lba * sectorsPerBlock;
     try {
-      this.#submit({ type, sector: lba * sectorsPerBlock, data: ranges }, (c) => {
+      this.#submit({ type, sector, data: ranges }, (c) => {
         const status = blockStatus(c);
         if (type === VIRTIO_BLK_T_IN && status === 'ok') {
           let at = 0;
@@ -393,13 +417,8 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
           this.#held -= cost;
           load.held -= cost;
           load.inFlight--;
-          if (submitting) {
-            queueMicrotask(() => {
-              then(c);
-            });
-          } else {
-            then(c);
-          }
+          if (submitting) answerLater(then, c);
+          else then(c);
         },
         q,
       );
