@@ -120,7 +120,8 @@ let lastUint64 = 0n;
  * handed a field that does not fit is a caller bug (RangeError), not a wrap.
  */
 export class BhsView {
-  readonly #b: Uint8Array;
+  /** Moved only by BhsView.over, on the shared view. */
+  #b: Uint8Array;
 
   constructor(bhs: Uint8Array) {
     if (bhs.length !== BHS_LENGTH) throw new RangeError(`a BHS is ${BHS_LENGTH} bytes, not ${bhs.length}`);
@@ -130,6 +131,27 @@ export class BhsView {
   /** A zeroed BHS with its opcode byte and flags byte set. */
   static create(opcodeByte: number, flags: number): BhsView {
     const v = new BhsView(newBhs());
+    v.setUint8(BhsField.common.opcode, opcodeByte);
+    v.setUint8(BhsField.common.flags, flags);
+    return v;
+  }
+
+  static readonly #shared = new BhsView(new Uint8Array(BHS_LENGTH));
+
+  /**
+   * The one shared view, moved onto `bhs`: for a decoder or encoder that is done with it before it returns
+   * (every PDU passes through one; a view each would cost an object). Valid until the next over() or fresh().
+   */
+  static over(bhs: Uint8Array): BhsView {
+    if (bhs.length !== BHS_LENGTH) throw new RangeError(`a BHS is ${BHS_LENGTH} bytes, not ${bhs.length}`);
+    const v = BhsView.#shared;
+    v.#b = bhs;
+    return v;
+  }
+
+  /** create() on the shared view (see over): a zeroed BHS, its opcode byte and flags byte set. */
+  static fresh(opcodeByte: number, flags: number): BhsView {
+    const v = BhsView.over(newBhs());
     v.setUint8(BhsField.common.opcode, opcodeByte);
     v.setUint8(BhsField.common.flags, flags);
     return v;

@@ -1,8 +1,8 @@
 // One TCP connection of the target (RFC 7143 §6, §7): framing, the login
 // phase, then full feature phase PDUs handed to the session, and the
 // connection's own sequence numbers (StatSN). Every target PDU leaves through
-// `#write`; whoever encodes it stamps StatSN (#stat for a PDU that takes one,
-// §11.1) and ExpCmdSN / MaxCmdSN (#window). What each login-phase
+// `#write`, stamped with StatSN, ExpCmdSN and MaxCmdSN by stamp.ts, which also
+// encodes what the session sends. What each login-phase
 // PDU leads to is decided in login-phase.ts, the NOP-In ping of an idle
 // connection runs in nop-ping.ts, and how one turn's output reaches the socket
 // is socket-write.ts; what the portal provides is in connection-types.ts.
@@ -21,7 +21,8 @@ import type { Socket } from 'node:net';
 import { PduReader, serializePdu, type FrameResult } from './framing.js';
 import * as wire from './bhs.js';
 import { IscsiOpcode, RejectReason, RESERVED_TAG, type Pdu } from './pdu-types.js';
-import { Session, type SessionOutput } from './session.js';
+import type { Session, SessionOutput } from './session.js';
+import { PduStamper } from './stamp.js';
 import type { TargetLogin } from './login.js';
 import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
@@ -52,8 +53,8 @@ export class IscsiConnection {
       this.#maxSendSegment = n;
     },
   });
-  #statSN = 0;
-  #lastMaxCmdSN = 0;
+  /** StatSN, and ExpCmdSN / MaxCmdSN, on every PDU sent. */
+  readonly #stamps = new PduStamper();
   #closed = false;
   readonly #nopPing: NopPing;
   #readPaused = false;
@@ -67,7 +68,7 @@ export class IscsiConnection {
     this.#nopPing = new NopPing(timers, {
       mayPing: () => !this.#closed && this.#login === undefined,
       ping: (ttt) => {
-        this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
+        this.#write(this.#stamps.nopPing(ttt));
       },
       unanswered: () => {
         this.#drop('no answer to NOP-In ping');
@@ -260,8 +261,8 @@ export class IscsiConnection {
   #fullFeature(result: LoginResult): void {
     this.#login = undefined;
     clearTimeout(this.#loginTimer);
-    this.#statSN = result.nextStatSN;
-    this.#discoveryExpCmdSN = result.expCmdSN;
+    this.#stamps.setStatSN(result.nextStatSN);
+    this.#stamps.discoveryExpCmdSN = result.expCmdSN;
     // §13.x: digests and segment lengths take effect on the first PDU after the final Login Response.
     const p = result.parameters;
     this.#digests = { header: p.headerDigest === 'CRC32C', data: p.dataDigest === 'CRC32C' };
@@ -272,7 +273,7 @@ export class IscsiConnection {
     const attached = this.#host.attach(result, this);
     this.#session = attached.session;
     this.#sendTargets = attached.sendTargets;
-    this.#lastMaxCmdSN = this.#session?.maxCmdSN ?? result.maxCmdSN;
+    this.#stamps.bind(this.#session, result.maxCmdSN);
     this.#host.log(`iscsi: ${this.remote}: ${result.sessionType} session for ${result.initiatorName}${result.targetName === undefined ? '' : ` on ${result.targetName}`}`);
   }
 
@@ -288,73 +289,10 @@ export class IscsiConnection {
     };
   }
 
-  #window(): { expCmdSN: number; maxCmdSN: number } {
-    return { expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN() };
-  }
-
-  /** ExpCmdSN for a PDU going out now (read before #maxCmdSN, as #window does). */
-  #expCmdSN(): number {
-    return this.#session?.expCmdSN ?? this.#discoveryExpCmdSN;
-  }
-
-  /** MaxCmdSN for a PDU going out now, remembered as the last one the initiator was told ('window'). */
-  #maxCmdSN(): number {
-    const s = this.#session;
-    if (s === undefined) return this.#discoveryExpCmdSN;
-    this.#lastMaxCmdSN = s.maxCmdSN;
-    return this.#lastMaxCmdSN;
-  }
-
-  #discoveryExpCmdSN = 0;
-
-  #stat(): number {
-    const s = this.#statSN;
-    this.#statSN = (s + 1) >>> 0;
-    return s;
-  }
-
   #sessionOut(o: SessionOutput): void {
     if (this.#closed) return;
-    switch (o.kind) {
-      // R2T, Data-In and SCSI Response run for every READ or WRITE: one object literal each, no spreads.
-      case 'r2t': {
-        this.#write(wire.encodeR2t({ expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN(), statSN: this.#statSN, lun: o.lun, itt: o.itt, ttt: o.ttt, r2tSN: o.r2tSN, bufferOffset: o.bufferOffset, desiredDataTransferLength: o.length }));
-        return;
-      }
-      case 'data-in': {
-        const expCmdSN = this.#expCmdSN();
-        const maxCmdSN = this.#maxCmdSN();
-        const status = o.status === undefined ? undefined : { statSN: this.#stat(), scsiStatus: o.status.scsiStatus, residual: o.status.residual };
-        this.#write(wire.encodeDataIn({ final: o.final, ack: false, lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, expCmdSN, maxCmdSN, dataSN: o.dataSN, bufferOffset: o.bufferOffset, data: o.data, status }));
-        return;
-      }
-      case 'response': {
-        const statSN = this.#stat();
-        const f = { itt: o.itt, response: 0, status: o.status, statSN, expCmdSN: this.#expCmdSN(), maxCmdSN: this.#maxCmdSN(), expDataSN: o.expDataSN, residual: o.residual };
-        // Sense (CHECK CONDITION) is the rare case: only it pays for a second object.
-        this.#write(wire.encodeScsiResponse(o.sense === undefined ? f : { ...f, sense: o.sense }));
-        return;
-      }
-      case 'nop-in': {
-        const statSN = this.#stat();
-        this.#write(wire.encodeNopIn({ lun: o.lun, itt: o.itt, ttt: RESERVED_TAG, statSN, ...this.#window(), data: o.data }));
-        return;
-      }
-      case 'tmf-response': {
-        const statSN = this.#stat();
-        this.#write(wire.encodeTaskMgmtResponse({ itt: o.itt, response: o.response, statSN, ...this.#window() }));
-        return;
-      }
-      case 'window': {
-        // §4.2.2.1: an initiator facing a closed window learns of it opening from any PDU; if none is due, a
-        // NOP-In with both tags reserved carries the new MaxCmdSN (it does not advance StatSN, §11.19).
-        const closed = this.#session !== undefined && (this.#lastMaxCmdSN + 1) >>> 0 === this.#session.expCmdSN;
-        if (closed && this.#session !== undefined && this.#session.maxCmdSN !== this.#lastMaxCmdSN) {
-          this.#write(wire.encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: RESERVED_TAG, statSN: this.#statSN, ...this.#window(), data: new Uint8Array(0) }));
-        }
-        return;
-      }
-    }
+    const pdu = this.#stamps.sessionPdu(o);
+    if (pdu !== undefined) this.#write(pdu);
   }
 
   #nopOut(pdu: Pdu): void {
@@ -372,7 +310,7 @@ export class IscsiConnection {
       this.#session.nopOut(nop);
       return;
     }
-    if (nop.itt !== RESERVED_TAG) this.#write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: this.#stat(), ...this.#window(), data: nop.data }));
+    if (nop.itt !== RESERVED_TAG) this.#write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: this.#stamps.stat(), ...this.#stamps.window(), data: nop.data }));
   }
 
   #text(pdu: Pdu): void {
@@ -387,11 +325,11 @@ export class IscsiConnection {
         this.#reject(pdu.bhs, part);
         return;
       }
-      const statSN = this.#stat();
-      this.#write(wire.encodeTextResponse({ final: part.final, cont: !part.final, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...this.#window(), data: part.data }));
+      const statSN = this.#stamps.stat();
+      this.#write(wire.encodeTextResponse({ final: part.final, cont: !part.final, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...this.#stamps.window(), data: part.data }));
     };
     if (this.#session === undefined) {
-      this.#discoveryExpCmdSN = req.immediate ? this.#discoveryExpCmdSN : (req.cmdSN + 1) >>> 0;
+      if (!req.immediate) this.#stamps.discoveryExpCmdSN = (req.cmdSN + 1) >>> 0;
       answer();
     } else this.#session.ordered(req.cmdSN, req.immediate, answer);
   }
@@ -407,8 +345,8 @@ export class IscsiConnection {
       const response = req.reasonCode === 2 ? 2 : 0;
       void (this.#session?.drain() ?? Promise.resolve()).then(() => {
         if (this.#closed) return;
-        const statSN = this.#stat();
-        this.#write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...this.#window(), time2Wait: 0, time2Retain: 0 }));
+        const statSN = this.#stamps.stat();
+        this.#write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...this.#stamps.window(), time2Wait: 0, time2Retain: 0 }));
         if (response === 0) {
           this.#flush();
           this.#socket.end();
@@ -416,14 +354,14 @@ export class IscsiConnection {
       });
     };
     if (this.#session === undefined) {
-      this.#discoveryExpCmdSN = req.immediate ? this.#discoveryExpCmdSN : (req.cmdSN + 1) >>> 0;
+      if (!req.immediate) this.#stamps.discoveryExpCmdSN = (req.cmdSN + 1) >>> 0;
       respond();
     } else this.#session.ordered(req.cmdSN, req.immediate, respond);
   }
 
   #reject(header: Uint8Array, reason: number): void {
     if (this.#closed) return;
-    this.#write(wire.encodeReject({ reason, statSN: this.#stat(), ...this.#window(), dataSN: 0, header: header.subarray(0, 48) }));
+    this.#write(this.#stamps.reject(header, reason));
   }
 
   /**

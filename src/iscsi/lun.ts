@@ -33,15 +33,26 @@ export interface ScsiAnswer {
 /** SAM-5 task attributes as CAM tags them (RFC 7143 §11.3.1 ATTR: untagged and ACA run as simple here). */
 export type TaskAttribute = 'simple' | 'ordered' | 'head';
 
-/** A command as a task hands it to its logical unit. */
+/**
+ * A command as a task hands it to its logical unit, with where its answer goes. The task is its own
+ * LunCommand (task.ts): nothing is built per command to carry it to the unit.
+ */
 export interface LunCommand {
   readonly cdb: Uint8Array;
   readonly direction: 'in' | 'out' | 'none';
   /** The Data-Out Buffer ('out'). */
-  readonly dataOut: Uint8Array | undefined;
+  readonly dataOutBuffer: Uint8Array | undefined;
   /** The Data-In room ('in'). */
-  readonly length: number | undefined;
+  readonly dataInLength: number | undefined;
   readonly tag: TaskAttribute;
+  /** The answer; called once, possibly before LunPort.start returns. */
+  answered(a: ScsiAnswer): void;
+}
+
+/** A command waiting to be admitted (LunPort.admit). */
+export interface LunAdmittable {
+  /** It may go to the logical unit now. */
+  admitted(): void;
 }
 
 /** A command the logical unit is running: abort() is SAM-5 ABORT TASK (the answer then says aborted, unless it had finished). */
@@ -51,14 +62,19 @@ export interface LunCall {
 
 /** One LUN for one I_T nexus. */
 export interface LunPort {
-  /** Runs `cmd`; `done` is called once with the answer, possibly before start() returns. */
-  start(cmd: LunCommand, done: (a: ScsiAnswer) => void): LunCall;
+  /** Runs `cmd`; its answered() is called once with the answer, possibly before start() returns. */
+  start(cmd: LunCommand): LunCall;
   /**
    * Whether a command may go to the logical unit now (start it then): undefined when it may. Otherwise the
-   * target holds it back (preempt-gate.ts), `go` is called once when it may, and the function returned
-   * withdraws it meanwhile. Absent: always now.
+   * target holds it back (preempt-gate.ts), `cmd.admitted()` is called once when it may, and the function
+   * returned withdraws it meanwhile. Absent: always now.
    */
-  admit?(go: () => void): (() => void) | undefined;
+  admit?(cmd: LunAdmittable): (() => void) | undefined;
+}
+
+/** `cmd` with its answer going to `answered` instead: for a port that acts on the answer before passing it on (rare commands). */
+export function answeringTo(cmd: LunCommand, answered: (a: ScsiAnswer) => void): LunCommand {
+  return { cdb: cmd.cdb, direction: cmd.direction, dataOutBuffer: cmd.dataOutBuffer, dataInLength: cmd.dataInLength, tag: cmd.tag, answered };
 }
 
 // Sense (fixed format) for CAM failures that carry none.
@@ -120,13 +136,14 @@ function failedAnswerOf(r: ScsiResult, cam: number): ScsiAnswer {
 /** A LunPort over a pass periph for one initiator (I_T nexus id and TransportID). */
 export function passLun(pass: PassPeriph, initiator: { readonly id: string; readonly transportId: Uint8Array }): LunPort {
   return {
-    start(cmd, done) {
+    start(cmd) {
       const { cdb, direction, tag: tagAction } = cmd;
+      // pass.submit takes a function: the one closure a command costs on its way to the unit.
       const answer = (r: ScsiResult): void => {
-        done(answerOf(r));
+        cmd.answered(answerOf(r));
       };
-      if (direction === 'in') return pass.submit({ cdb, direction, length: cmd.length ?? 0, initiator, tagAction }, answer);
-      if (direction === 'out') return pass.submit({ cdb, direction, data: cmd.dataOut ?? EMPTY, initiator, tagAction }, answer);
+      if (direction === 'in') return pass.submit({ cdb, direction, length: cmd.dataInLength ?? 0, initiator, tagAction }, answer);
+      if (direction === 'out') return pass.submit({ cdb, direction, data: cmd.dataOutBuffer ?? EMPTY, initiator, tagAction }, answer);
       return pass.submit({ cdb, direction, initiator, tagAction }, answer);
     },
   };

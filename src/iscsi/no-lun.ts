@@ -14,7 +14,7 @@ import { decodeRequestSense } from '../scsi/cdb/misc.js';
 import { INQUIRY_VERSION, PeripheralDeviceType, PeripheralQualifier } from '../scsi/inquiry.js';
 import { encodeSense } from '../scsi/sense-codec.js';
 import { Asc, senseIllegalRequest, type Decoded, type SenseData } from '../scsi/sense.js';
-import type { LunCall, LunPort, ScsiAnswer } from './lun.js';
+import { answeringTo, type LunCall, type LunPort, type ScsiAnswer } from './lun.js';
 
 const NOT_SUPPORTED = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
 /** Standard INQUIRY data, 36 bytes (SPC-5 §6.7.2): qualifier 011b / type 1Fh, VERSION, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31. */
@@ -50,16 +50,18 @@ function lunList(luns: readonly number[], cdb: Uint8Array): Decoded<Uint8Array> 
  */
 export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
   return {
-    start(cmd, done) {
-      if (cmd.cdb[0] !== ScsiOp.REPORT_LUNS) return port.start(cmd, done);
-      return port.start(cmd, (a) => {
-        if (a.status !== ScsiStatus.GOOD || a.aborted) {
-          done(a);
-          return;
-        }
-        const r = lunList(luns, cmd.cdb);
-        done(r.ok ? { ...a, data: r.value } : a);
-      });
+    start(cmd) {
+      if (cmd.cdb[0] !== ScsiOp.REPORT_LUNS) return port.start(cmd);
+      return port.start(
+        answeringTo(cmd, (a) => {
+          if (a.status !== ScsiStatus.GOOD || a.aborted) {
+            cmd.answered(a);
+            return;
+          }
+          const r = lunList(luns, cmd.cdb);
+          cmd.answered(r.ok ? { ...a, data: r.value } : a);
+        }),
+      );
     },
   };
 }
@@ -67,8 +69,8 @@ export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
 /** A LunPort that answers for a missing LUN; `luns` are the target's real LUNs, for REPORT LUNS. */
 export function syntheticAnswer(luns: readonly number[]): LunPort {
   return {
-    start(cmd, done) {
-      done(missingLunAnswer(luns, cmd.cdb));
+    start(cmd) {
+      cmd.answered(missingLunAnswer(luns, cmd.cdb));
       return FINISHED;
     },
   };

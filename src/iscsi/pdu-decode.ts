@@ -57,7 +57,8 @@ const fault = (message: string, reject: RejectReason = RejectReason.INVALID_PDU_
 
 /** Checks the opcode and that the Pdu's segments match its BHS (the framing guarantees both). */
 function open(pdu: Pdu, opcode: IscsiOpcode, name: string): BhsView {
-  const v = new BhsView(pdu.bhs);
+  // The shared view (BhsView.over): a decoder is done with it before it returns.
+  const v = BhsView.over(pdu.bhs);
   if (v.opcode !== opcode) throw new RangeError(`decode ${name}: opcode 0x${v.opcode.toString(16)} is not 0x${opcode.toString(16)}`);
   if (pdu.ahs.length !== v.totalAhsBytes) throw new RangeError(`decode ${name}: ${pdu.ahs.length} AHS bytes, TotalAHSLength says ${v.totalAhsBytes}`);
   if (pdu.data.length !== v.dataSegmentLength) {

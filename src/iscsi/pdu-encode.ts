@@ -76,7 +76,7 @@ export function encodeScsiResponse(f: ScsiResponseFields): Pdu {
     BhsFlag.FINAL |
     residualBits(f.residual, S.OVERFLOW, S.UNDERFLOW, name) |
     (bidi === undefined ? 0 : residualBits(bidi, S.BIDI_OVERFLOW, S.BIDI_UNDERFLOW, name));
-  const v = BhsView.create(IscsiOpcode.SCSI_RESPONSE, flags);
+  const v = BhsView.fresh(IscsiOpcode.SCSI_RESPONSE, flags);
   const at = BhsField.scsiResponse;
   v.setUint8(at.response, f.response);
   v.setUint8(at.status, f.status);
@@ -102,7 +102,7 @@ export function encodeDataIn(f: DataInFields): Pdu {
     (f.final ? BhsFlag.FINAL : 0) |
     (f.ack ? D.ACK : 0) |
     (s === undefined ? 0 : D.STATUS | residualBits(s.residual, D.OVERFLOW, D.UNDERFLOW, name));
-  const v = BhsView.create(IscsiOpcode.SCSI_DATA_IN, flags);
+  const v = BhsView.fresh(IscsiOpcode.SCSI_DATA_IN, flags);
   const at = BhsField.dataIn;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -121,7 +121,7 @@ export function encodeDataIn(f: DataInFields): Pdu {
 
 /** RFC 7143 §11.8: Ready To Transfer. */
 export function encodeR2t(f: R2tFields): Pdu {
-  const v = BhsView.create(IscsiOpcode.R2T, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.R2T, BhsFlag.FINAL);
   const at = BhsField.r2t;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -135,7 +135,7 @@ export function encodeR2t(f: R2tFields): Pdu {
 
 /** RFC 7143 §11.19: NOP-In (a reply echoes the NOP-Out's ping data). */
 export function encodeNopIn(f: NopInFields): Pdu {
-  const v = BhsView.create(IscsiOpcode.NOP_IN, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.NOP_IN, BhsFlag.FINAL);
   const at = BhsField.nopIn;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -146,7 +146,7 @@ export function encodeNopIn(f: NopInFields): Pdu {
 
 /** RFC 7143 §11.6: Task Management Function Response. */
 export function encodeTaskMgmtResponse(f: TaskMgmtResponseFields): Pdu {
-  const v = BhsView.create(IscsiOpcode.TASK_MGMT_RESPONSE, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.TASK_MGMT_RESPONSE, BhsFlag.FINAL);
   const at = BhsField.taskMgmtResponse;
   v.setUint8(at.response, f.response);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -161,7 +161,7 @@ export function encodeLoginResponse(f: LoginResponseFields): Pdu {
   // §11.13 (as §11.12.2): a PDU that continues its text cannot also transit.
   if (f.transit && f.cont) throw new RangeError(`${name}: T and C cannot both be set`);
   const flags = (f.transit ? L.TRANSIT : 0) | (f.cont ? L.CONTINUE : 0) | (bitField('CSG', f.csg, 2) << 2) | bitField('NSG', f.nsg, 2);
-  const v = BhsView.create(IscsiOpcode.LOGIN_RESPONSE, flags);
+  const v = BhsView.fresh(IscsiOpcode.LOGIN_RESPONSE, flags);
   const at = BhsField.loginResponse;
   v.setUint8(at.versionMax, f.versionMax);
   v.setUint8(at.versionActive, f.versionActive);
@@ -179,7 +179,7 @@ export function encodeTextResponse(f: TextResponseFields): Pdu {
   const name = 'Text Response';
   // §11.11.2: C means more text follows, so the response cannot be final.
   if (f.final && f.cont) throw new RangeError(`${name}: F and C cannot both be set`);
-  const v = BhsView.create(IscsiOpcode.TEXT_RESPONSE, (f.final ? BhsFlag.FINAL : 0) | (f.cont ? BhsFlag.text.CONTINUE : 0));
+  const v = BhsView.fresh(IscsiOpcode.TEXT_RESPONSE, (f.final ? BhsFlag.FINAL : 0) | (f.cont ? BhsFlag.text.CONTINUE : 0));
   const at = BhsField.textResponse;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -190,7 +190,7 @@ export function encodeTextResponse(f: TextResponseFields): Pdu {
 
 /** RFC 7143 §11.15: Logout Response. */
 export function encodeLogoutResponse(f: LogoutResponseFields): Pdu {
-  const v = BhsView.create(IscsiOpcode.LOGOUT_RESPONSE, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.LOGOUT_RESPONSE, BhsFlag.FINAL);
   const at = BhsField.logoutResponse;
   v.setUint8(at.response, f.response);
   v.setUint32(BhsField.common.itt, f.itt);
@@ -204,7 +204,7 @@ export function encodeLogoutResponse(f: LogoutResponseFields): Pdu {
 export function encodeReject(f: RejectFields): Pdu {
   const name = 'Reject';
   if (f.header.length !== REJECTED_HEADER_LENGTH) throw new RangeError(`${name}: the rejected header is ${f.header.length} bytes, not 48`);
-  const v = BhsView.create(IscsiOpcode.REJECT, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.REJECT, BhsFlag.FINAL);
   const at = BhsField.reject;
   v.setUint8(at.reason, f.reason);
   v.setUint32(BhsField.common.itt, RESERVED_TAG);
@@ -216,7 +216,7 @@ export function encodeReject(f: RejectFields): Pdu {
 /** RFC 7143 §11.9: Asynchronous Message; event 0 carries sense behind its SenseLength. */
 export function encodeAsyncMessage(f: AsyncMessageFields): Pdu {
   const name = 'Asynchronous Message';
-  const v = BhsView.create(IscsiOpcode.ASYNC_MESSAGE, BhsFlag.FINAL);
+  const v = BhsView.fresh(IscsiOpcode.ASYNC_MESSAGE, BhsFlag.FINAL);
   const at = BhsField.asyncMessage;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, RESERVED_TAG);

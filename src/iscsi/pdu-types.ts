@@ -193,7 +193,7 @@ export interface ScsiResponseFields extends TargetSequence {
   readonly residual: Residual;
   readonly bidiReadResidual?: Residual;
   /** Autosense bytes; sent as SenseLength (2 bytes) + sense in the data segment. */
-  readonly sense?: Uint8Array;
+  readonly sense?: Uint8Array | undefined;
 }
 
 /** RFC 7143 §11.7: SCSI Data-In. `status` set means the S bit (phase collapse; F must be set too). */

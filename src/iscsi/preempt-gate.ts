@@ -22,7 +22,7 @@
 // sender's own commands are not held back: its own command tells it nothing.
 
 import { ScsiOp, PersistentReserveOutSa } from '../scsi/opcodes.js';
-import type { LunCall, LunCommand, LunPort, ScsiAnswer } from './lun.js';
+import { answeringTo, type LunAdmittable, type LunCall, type LunCommand, type LunPort } from './lun.js';
 
 /** SERVICE ACTION of a PERSISTENT RESERVE OUT CDB: byte 1 bits 4..0 (SPC-5). */
 const SERVICE_ACTION = 0x1f;
@@ -32,10 +32,10 @@ export function isPreemptAndAbort(cdb: Uint8Array): boolean {
   return cdb[0] === ScsiOp.PERSISTENT_RESERVE_OUT && ((cdb[1] ?? 0) & SERVICE_ACTION) === PersistentReserveOutSa.PREEMPT_AND_ABORT;
 }
 
-/** A command waiting to be admitted: whose, and what to call when it may go. */
+/** A command waiting to be admitted: whose, and what to tell when it may go. */
 interface Waiting {
   readonly nexus: string;
-  readonly go: () => void;
+  readonly cmd: LunAdmittable;
 }
 
 /** The gate of one LUN of a target, shared by the ports of every session to it. */
@@ -52,8 +52,8 @@ export class PreemptGate {
    */
   port(inner: LunPort, nexus: string): LunPort {
     return {
-      admit: (go) => this.#admit(nexus, go),
-      start: (cmd, done) => this.#start(inner, nexus, cmd, done),
+      admit: (cmd) => this.#admit(nexus, cmd),
+      start: (cmd) => this.#start(inner, nexus, cmd),
     };
   }
 
@@ -83,9 +83,9 @@ export class PreemptGate {
     return false;
   }
 
-  #admit(nexus: string, go: () => void): (() => void) | undefined {
+  #admit(nexus: string, cmd: LunAdmittable): (() => void) | undefined {
     if (!this.#holdsBack(nexus)) return undefined;
-    const w: Waiting = { nexus, go };
+    const w: Waiting = { nexus, cmd };
     this.#waiting.push(w);
     return () => {
       const i = this.#waiting.indexOf(w);
@@ -93,18 +93,20 @@ export class PreemptGate {
     };
   }
 
-  /** Starts `cmd` at the unit; a PREEMPT AND ABORT holds the others back until `done` has acted on its answer. */
-  #start(inner: LunPort, nexus: string, cmd: LunCommand, done: (a: ScsiAnswer) => void): LunCall {
-    if (!isPreemptAndAbort(cmd.cdb)) return inner.start(cmd, done);
+  /** Starts `cmd` at the unit; a PREEMPT AND ABORT holds the others back until its task has acted on its answer. */
+  #start(inner: LunPort, nexus: string, cmd: LunCommand): LunCall {
+    if (!isPreemptAndAbort(cmd.cdb)) return inner.start(cmd);
     const release = this.hold(nexus);
     try {
-      return inner.start(cmd, (a) => {
-        try {
-          done(a);
-        } finally {
-          release();
-        }
-      });
+      return inner.start(
+        answeringTo(cmd, (a) => {
+          try {
+            cmd.answered(a);
+          } finally {
+            release();
+          }
+        }),
+      );
     } catch (e) {
       release();
       throw e;
@@ -119,7 +121,7 @@ export class PreemptGate {
     try {
       for (let w = this.#next(); w !== undefined; w = this.#next()) {
         this.#waiting.splice(this.#waiting.indexOf(w), 1);
-        w.go();
+        w.cmd.admitted();
       }
     } finally {
       this.#lettingGo = false;

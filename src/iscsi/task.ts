@@ -19,7 +19,7 @@ import { encodeSense } from '../scsi/sense-codec.js';
 import { Asc, SenseKey, sense } from '../scsi/sense.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
-import type { LunCall, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
+import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 
 const ignore = (): void => undefined;
@@ -68,7 +68,11 @@ function nextTtt(): number {
   return tttCounter;
 }
 
-export class ScsiTask {
+/**
+ * The task is its own LunCommand and LunAdmittable: the logical unit reads the command from it and answers
+ * it, the port admits it, with no command object or callback made per command.
+ */
+export class ScsiTask implements LunCommand, LunAdmittable {
   readonly itt: number;
   readonly lun: bigint;
   readonly plan: TransferPlan;
@@ -208,6 +212,30 @@ export class ScsiTask {
   /** Withdraws the task from its port while it waits to be admitted (LunPort.admit); undefined otherwise. */
   #admission: (() => void) | undefined;
 
+  /** LunCommand: the CDB, cut to the command's own length for a block command (transfer.ts). */
+  get cdb(): Uint8Array {
+    return this.plan.cdb;
+  }
+
+  get direction(): 'in' | 'out' | 'none' {
+    return this.plan.direction;
+  }
+
+  /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
+  get dataOutBuffer(): Uint8Array | undefined {
+    if (this.plan.direction !== 'out') return undefined;
+    return this.#have === this.#data.length ? this.#data : this.#data.subarray(0, this.#have);
+  }
+
+  /** LunCommand: the Data-In room ('in'). */
+  get dataInLength(): number | undefined {
+    return this.plan.direction === 'in' ? this.plan.length : undefined;
+  }
+
+  get tag(): TaskAttribute {
+    return this.#tag;
+  }
+
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
 
@@ -233,14 +261,17 @@ export class ScsiTask {
     if (this.dataComplete) this.#admit();
   }
 
-  /** Executes now if the port admits the task; else once it does, if the task is still to run then (#advance). */
+  /** Executes now if the port admits the task; else once it does (admitted), if the task is still to run then (#advance). */
   #admit(): void {
-    const withdraw = this.#port.admit?.(() => {
-      this.#admission = undefined;
-      this.#advance();
-    });
+    const withdraw = this.#port.admit?.(this);
     if (withdraw === undefined) this.#execute();
     else this.#admission = withdraw;
+  }
+
+  /** LunAdmittable: the port lets the task go to the unit now. */
+  admitted(): void {
+    this.#admission = undefined;
+    this.#advance();
   }
 
   #solicit(): void {
@@ -257,10 +288,8 @@ export class ScsiTask {
 
   #execute(): void {
     this.#executing = true;
-    const { direction, cdb, length } = this.plan;
-    const cmd = { cdb, direction, dataOut: direction === 'out' ? this.#data.subarray(0, this.#have) : undefined, length: direction === 'in' ? length : undefined, tag: this.#tag };
     try {
-      const call = this.#port.start(cmd, this.#answered);
+      const call = this.#port.start(this);
       // An answer given inside start() has ended the command already: nothing to keep. An abort that came
       // while start() ran found no call yet; it is sent now.
       if (this.#isExecuting()) {
@@ -271,12 +300,12 @@ export class ScsiTask {
       // A fault below the transport (a bug, not anything the initiator sent) fails this command only: the
       // target keeps serving every other task and session.
       this.#fault(e);
-      this.#answered({ status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false });
+      this.answered({ status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false });
     }
   }
 
-  /** The logical unit's answer (once; a second one, after a fault, is ignored). */
-  readonly #answered = (answer: ScsiAnswer): void => {
+  /** LunCommand: the logical unit's answer (once; a second one, after a fault, is ignored). */
+  answered(answer: ScsiAnswer): void {
     if (!this.#executing) return;
     // Told while the task still counts as at the unit, so that ending the preempted nexuses' tasks that have
     // not reached it leaves this one alone (it is the PERSISTENT RESERVE OUT, and its own nexus may be one).
@@ -289,7 +318,7 @@ export class ScsiTask {
     this.#call = undefined;
     if (this.#abortEnd !== undefined || answer.aborted) this.#endAborted();
     else this.#answer(answer);
-  };
+  }
 
   #tellPreempted(nexuses: readonly string[]): void {
     try {

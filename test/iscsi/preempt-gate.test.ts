@@ -16,7 +16,7 @@ const PREEMPT_AND_ABORT = bytes('5f 05 01 00 00 00 00 00 18 00');
 const PREEMPT = bytes('5f 04 01 00 00 00 00 00 18 00');
 const TUR = bytes('00 00 00 00 00 00');
 const GOOD: ScsiAnswer = { status: 0, aborted: false };
-const cmd = (cdb: Uint8Array): LunCommand => ({ cdb, direction: 'none', dataOut: undefined, length: undefined, tag: 'simple' });
+const cmd = (cdb: Uint8Array, answered: (a: ScsiAnswer) => void = () => undefined): LunCommand => ({ cdb, direction: 'none', dataOutBuffer: undefined, dataInLength: undefined, tag: 'simple', answered });
 
 type Who = 'a' | 'b' | 'c';
 
@@ -33,9 +33,11 @@ function rig(): {
   const reached: string[] = [];
   const dones: ((a: ScsiAnswer) => void)[] = [];
   const unit = (who: Who): LunPort => ({
-    start(c, done) {
+    start(c) {
       reached.push(`${who} ${hex(c.cdb.subarray(0, 2))}`);
-      dones.push(done);
+      dones.push((a) => {
+        c.answered(a);
+      });
       return { abort: () => undefined };
     },
   });
@@ -53,9 +55,9 @@ function rig(): {
       const i = dones.length;
       const start = (): void => {
         admitted = true;
-        ports[who].start(cmd(cdb), () => actions.get(i)?.());
+        ports[who].start(cmd(cdb, () => actions.get(i)?.()));
       };
-      const withdraw = ports[who].admit?.(start);
+      const withdraw = ports[who].admit?.({ admitted: start });
       if (withdraw === undefined) start();
       return { admitted: () => admitted, withdraw: withdraw ?? (() => undefined) };
     },
@@ -137,7 +139,7 @@ describe('PreemptGate', () => {
         throw new Error('below');
       },
     };
-    expect(() => gate.port(broken, 'a').start(cmd(PREEMPT_AND_ABORT), () => undefined)).toThrow('below');
-    expect(gate.port(broken, 'b').admit?.(() => undefined)).toBeUndefined();
+    expect(() => gate.port(broken, 'a').start(cmd(PREEMPT_AND_ABORT))).toThrow('below');
+    expect(gate.port(broken, 'b').admit?.({ admitted: () => undefined })).toBeUndefined();
   });
 });

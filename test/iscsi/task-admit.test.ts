@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
-import type { LunPort } from '../../src/iscsi/lun.js';
+import type { LunAdmittable, LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 
 const BS = 512;
@@ -42,16 +42,18 @@ function closedPort(): LunPort & { started: number; withdrawn: number; go: () =>
       open = true;
       waiting();
     },
-    admit: (go: () => void) => {
+    admit: (cmd: LunAdmittable) => {
       if (open) return undefined;
-      waiting = go;
+      waiting = () => {
+        cmd.admitted();
+      };
       return () => {
         port.withdrawn++;
       };
     },
-    start: (_c: unknown, done: (a: { status: number; aborted: boolean }) => void) => {
+    start: (c: LunCommand) => {
       port.started++;
-      done({ status: 0, aborted: false });
+      c.answered({ status: 0, aborted: false });
       return { abort: () => undefined };
     },
   };

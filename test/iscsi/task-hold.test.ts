@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
-import type { LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
+import type { LunCommand, LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 
 const BS = 512;
@@ -35,10 +35,10 @@ const dataOut = (o: { ttt: number; dataSN: number; bufferOffset: number; final: 
 function recordingLun(answer: ScsiAnswer = { status: 0, aborted: false }): LunPort & { started: number } {
   const lun = {
     started: 0,
-    start: (_c: unknown, done: (a: ScsiAnswer) => void) => {
+    start: (c: LunCommand) => {
       lun.started++;
       queueMicrotask(() => {
-        done(answer);
+        c.answered(answer);
       });
       return { abort: () => undefined };
     },
@@ -195,8 +195,10 @@ describe('ScsiTask: onPreempted', () => {
     let answer: (a: ScsiAnswer) => void = () => undefined;
     let aborts = 0;
     const lun: LunPort = {
-      start: (_c, done) => {
-        answer = done;
+      start: (c) => {
+        answer = (a) => {
+          c.answered(a);
+        };
         return {
           abort: () => {
             aborts++;

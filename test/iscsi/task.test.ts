@@ -27,11 +27,12 @@ function fakeLun(answer: Partial<ScsiAnswer> = {}, readData?: Uint8Array): LunPo
   const calls: { cdb: Uint8Array; direction: string; dataOut?: Uint8Array; length?: number }[] = [];
   return {
     calls,
-    start({ cdb, direction, dataOut, length }, done) {
+    start(c) {
+      const { cdb, direction, dataOutBuffer: dataOut, dataInLength: length } = c;
       calls.push({ cdb, direction, ...(dataOut === undefined ? {} : { dataOut: Uint8Array.from(dataOut) }), ...(length === undefined ? {} : { length }) });
       // Later, as CAM answers.
       queueMicrotask(() => {
-        done({ status: 0, aborted: false, ...(readData === undefined ? {} : { data: readData }), ...answer });
+        c.answered({ status: 0, aborted: false, ...(readData === undefined ? {} : { data: readData }), ...answer });
       });
       return { abort: () => undefined };
     },
@@ -167,8 +168,10 @@ function ignoringLun(): { lun: LunPort; release: (a: ScsiAnswer) => void; aborts
   let answer: (a: ScsiAnswer) => void = () => undefined;
   let aborts = 0;
   const lun: LunPort = {
-    start: (_cmd, done) => {
-      answer = done;
+    start: (c) => {
+      answer = (a) => {
+        c.answered(a);
+      };
       return { abort: () => aborts++ };
     },
   };
@@ -180,12 +183,14 @@ describe('ScsiTask: abort', () => {
     let release: (a: ScsiAnswer) => void = () => undefined;
     let aborts = 0;
     const lun: LunPort = {
-      start: (_cmd, done) => {
-        release = done;
+      start: (c) => {
+        release = (a) => {
+          c.answered(a);
+        };
         return {
           abort: () => {
             aborts++;
-            done({ status: 0x40, aborted: true });
+            c.answered({ status: 0x40, aborted: true });
           },
         };
       },
@@ -216,8 +221,10 @@ describe('ScsiTask: abort while the logical unit cannot stop the command', () =>
     let aborts = 0;
     let release: (a: ScsiAnswer) => void = () => undefined;
     const lun: LunPort = {
-      start: (_cmd, done) => {
-        release = done;
+      start: (c) => {
+        release = (a) => {
+          c.answered(a);
+        };
         task.abort();
         return { abort: () => aborts++ };
       },
@@ -265,9 +272,11 @@ describe('ScsiTask: answers from the logical unit', () => {
     let finished = 0;
     let again: (a: ScsiAnswer) => void = () => undefined;
     const lun: LunPort = {
-      start: (_cmd, done) => {
-        again = done;
-        done({ status: 0, data: new Uint8Array(BS).fill(7), aborted: false });
+      start: (c) => {
+        again = (a) => {
+          c.answered(a);
+        };
+        c.answered({ status: 0, data: new Uint8Array(BS).fill(7), aborted: false });
         return { abort: () => undefined };
       },
     };
