@@ -2,6 +2,13 @@
 // timer for all of them. The timer is the OneShot itself, not a wrapper
 // around one, so the dispatch path, which starts a timeout per CCB, reads
 // the armed deadline without another hop.
+//
+// A queue that goes idle parks the timer rather than cancelling it (see
+// OneShot.park): with a backend that answers within the turn, every turn
+// ends idle, and a cancel plus a fresh timer per turn cost more than the
+// rest of the timeout bookkeeping. A parked timer that fires finds nothing
+// active and does nothing; one still armed for a deadline no later than a new
+// CCB's serves that CCB too (firing early only makes the sweep re-arm).
 
 import { OneShot } from './clock.js';
 import type { DevqBus } from './devq-api.js';
@@ -23,11 +30,13 @@ export class CcbTimeouts extends OneShot {
   start(e: DevqEntry, now: number | undefined): void {
     e.deadline = (now ?? this.#bus.clock.now()) + e.ccb.timeoutMs;
     e.timedOut = false;
-    if (e.deadline < this.at) {
-      this.arm(e.ccb.timeoutMs, () => {
-        this.#sweep();
-      });
-    }
+    if (e.deadline < this.at) this.arm(e.ccb.timeoutMs, this.#sweep);
+    else this.unpark();
+  }
+
+  /** The queue has nothing active: the timer stays pending but no longer holds the process alive. */
+  idle(): void {
+    this.park();
   }
 
   /**
@@ -35,7 +44,7 @@ export class CcbTimeouts extends OneShot {
    * and, when it fires, tells the SIM about each expired CCB and re-arms for
    * the next. Deadlines mostly arrive in order, so dispatch rarely re-arms.
    */
-  #sweep(): void {
+  readonly #sweep = (): void => {
     const now = this.#bus.clock.now();
     const expired: DevqEntry[] = [];
     let next = Number.POSITIVE_INFINITY;
@@ -44,11 +53,8 @@ export class CcbTimeouts extends OneShot {
       if (e.deadline <= now) expired.push(e);
       else next = Math.min(next, e.deadline);
     }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.arm(next - now, () => {
-        this.#sweep();
-      });
-    }
+    // Nothing active (a parked timer firing), or nothing left to time: no re-arm.
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next - now, this.#sweep);
     // In start order, as the SIM got them (the active list is not kept in order).
     expired.sort((a, b) => a.startSeq - b.startSeq);
     for (const e of expired) {
@@ -57,5 +63,5 @@ export class CcbTimeouts extends OneShot {
       e.timedOut = true;
       this.#bus.sim.timeout(e.ccb);
     }
-  }
+  };
 }

@@ -208,7 +208,7 @@ export class DeviceQueue implements Dispatcher {
     this.#bus.simq.charge(-e.cost);
     e.cost = 0;
     if (this.#ordered === e) this.#ordered = undefined;
-    if (this.#active.length === 0) this.#timeouts.cancel();
+    if (this.#active.length === 0) this.#timeouts.idle();
     // SIMs never freeze device queues; the flag is the XPT's to set.
     const status = ccb.status & ~CAM_DEV_QFRZN;
     const code = camStatus(status);

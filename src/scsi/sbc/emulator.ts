@@ -39,29 +39,13 @@ import type { TaskAborter } from './task-abort.js';
 import { DEFAULT_TASK_MANAGEMENT_FUNCTIONS, TaskManagement } from './task-management.js';
 import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
+import { FastIo, answerWhenSettled, failLater, resolveWith } from './fast-io.js';
 
 const NO_DATA = new Uint8Array(0);
 /** GOOD without data: what every fast-path WRITE answers (one object for all). */
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
 
 const DEFAULT_NEXUS = 'local';
-
-// start()'s callbacks for its slow paths, out of line: a closure over `done`
-// inside start() would give every call, fast path included, a context object.
-
-/** `done(undefined)` a turn later: start() failed before anything ran. */
-function failLater(done: (r: SbcResult | undefined) => void): void {
-  queueMicrotask(() => {
-    done(undefined);
-  });
-}
-
-/** `done` with what `pending` resolves to, undefined for a rejection. */
-function answerWhenSettled(pending: Promise<SbcResult>, done: (r: SbcResult | undefined) => void): void {
-  pending.then(done, () => {
-    done(undefined);
-  });
-}
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {
@@ -320,7 +304,7 @@ export class SbcEmulator implements LogicalUnit {
       const hold = rw === undefined ? undefined : this.#fastLock(rw, p.dataOutLength, dataOut, nexus);
       if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
-          this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolve);
+          this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolveWith, resolve);
         });
       }
       const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId);
@@ -339,9 +323,13 @@ export class SbcEmulator implements LogicalUnit {
    * BlockCommandSet with startRead/startWrite, then take no promise at all.
    * `done` is called exactly once, never before start() returns, with the
    * result, or with undefined where execute() would have rejected (a bug
-   * below the emulator).
+   * below the emulator). With `ctx`, `done` gets it as its second argument,
+   * so that one function can serve every command (no closure per command).
+   * `opts` is read before start() returns: the caller may reuse it.
    */
-  start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined) => void): void {
+  start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined) => void): void;
+  start<C>(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined, ctx: C) => void, ctx: C): void;
+  start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined, ctx: unknown) => void, ctx?: unknown): void {
     let p: Prepared;
     let hold: RangeHold | undefined;
     const dataOut = opts.dataOut ?? NO_DATA;
@@ -349,14 +337,14 @@ export class SbcEmulator implements LogicalUnit {
       p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
       hold = p.rw === undefined ? undefined : this.#fastLock(p.rw, p.dataOutLength, dataOut, opts.nexus ?? DEFAULT_NEXUS);
     } catch {
-      failLater(done);
+      failLater(done, ctx);
       return;
     }
     if (p.rw !== undefined && hold !== undefined) {
-      this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, done);
+      this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, done, ctx);
       return;
     }
-    answerWhenSettled(this.execute(p, opts), done);
+    answerWhenSettled(this.execute(p, opts), done, ctx);
   }
 
   /** A READ's Data-In: the transport's room when it holds the whole transfer (no copy later), else a pooled buffer. */
@@ -403,19 +391,28 @@ export class SbcEmulator implements LogicalUnit {
 
   /**
    * The fast path's block operation under the lock #fastLock took; `done`
-   * gets what the generic path would answer, never before #fastRun returns.
-   * run()'s mapping, inline: a throw or a rejection is HARDWARE ERROR, a
-   * status other than ok the error table's.
+   * gets what the generic path would answer (with `ctx`), never before
+   * #fastRun returns; #fastDone answers.
    */
-  #fastRun(rw: ReadWriteFields, need: number, dataOut: Uint8Array, room: Uint8Array | undefined, hold: RangeHold, done: (r: SbcResult) => void): void {
+  #fastRun(
+    rw: ReadWriteFields,
+    need: number,
+    dataOut: Uint8Array,
+    room: Uint8Array | undefined,
+    hold: RangeHold,
+    done: (r: SbcResult, ctx: unknown) => void,
+    ctx: unknown,
+  ): void {
     const { lba, write } = rw;
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
-    const finish = (status: BlockStatus | undefined): void => {
-      this.locks.release(hold);
-      if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense));
-      else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense));
-      else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf });
-    };
+    const io = FastIo.take(this.#freeIo) ?? new FastIo(this.#fastDone);
+    io.write = write;
+    io.lba = lba;
+    io.buf = buf;
+    io.hold = hold;
+    io.done = done;
+    io.ctx = ctx;
+    const finish = io.finish;
     const bcs = this.bcs;
     let pending: Promise<BlockStatus>;
     try {
@@ -430,10 +427,49 @@ export class SbcEmulator implements LogicalUnit {
       }
       pending = Promise.resolve(write ? bcs.write(lba, buf) : bcs.read(lba, buf));
     } catch {
-      pending = Promise.reject(new Error('block operation threw'));
+      this.#fastThrew(io);
+      return;
     }
     pending.then(finish, () => {
       finish(undefined);
     });
   }
+
+  /**
+   * The block set threw: the command fails HARDWARE ERROR a microtask later, as
+   * a rejection would, and the record is spent, not freed. The block set may
+   * have kept its callback before it threw (a request already in the ring) and
+   * answer through it later; a freed record would by then be another
+   * command's, which that stale answer would complete before its own data came.
+   */
+  #fastThrew(io: FastIo): void {
+    const { hold, done, ctx } = io;
+    io.done = undefined;
+    io.hold = undefined;
+    if (hold === undefined || done === undefined) return;
+    queueMicrotask(() => {
+      this.locks.release(hold);
+      done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense), ctx);
+    });
+  }
+
+  /** Free fast-path records (fast-io.ts): one per command the fast path ever had out at once. */
+  readonly #freeIo = FastIo.freeList();
+
+  /**
+   * A fast-path command's answer from the block set: release the lock, free
+   * the record, then answer what the generic path would. run()'s mapping,
+   * inline: a throw or a rejection is HARDWARE ERROR, a status other than ok
+   * the error table's.
+   */
+  readonly #fastDone = (io: FastIo, status: BlockStatus | undefined): void => {
+    const { write, lba, buf, hold, done, ctx } = io;
+    // A second answer (a block set's bug), or one through a record spent when the block set threw (#fastThrew), finds it empty.
+    if (done === undefined || hold === undefined) return;
+    FastIo.put(this.#freeIo, io);
+    this.locks.release(hold);
+    if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense), ctx);
+    else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense), ctx);
+    else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf }, ctx);
+  };
 }

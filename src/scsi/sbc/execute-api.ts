@@ -33,14 +33,14 @@ export interface ExecuteOptions {
    * registration: 24 or more bytes, a multiple of 4 (a RangeError rejects the
    * command otherwise). Default: an iSCSI name made from the nexus id (localTransportId).
    */
-  readonly transportId?: Uint8Array;
+  readonly transportId?: Uint8Array | undefined;
   /**
    * Room for the Data-In the transport already has (CAM's data_ptr): a READ
    * on the fast path transfers into its first bytes, and the answer's data is
    * then a view of it. Any other command answers with a buffer of its own.
    * Its bytes are unspecified after an answer that is not GOOD.
    */
-  readonly dataIn?: Uint8Array;
+  readonly dataIn?: Uint8Array | undefined;
 }
 
 /** `outcome` as a transport carries it, its sense encoded in descriptor format when `dSense` (D_SENSE) is set, else fixed. */

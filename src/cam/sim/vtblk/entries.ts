@@ -29,6 +29,8 @@ export interface Active extends ActiveCcb {
   abortStatus?: number;
   /** Set on the PREEMPT AND ABORT itself while it waits for what it aborted. */
   awaits: AbortWait | undefined;
+  /** Data-Out bytes the command takes (what a GOOD answer leaves of the CCB's Data-Out). */
+  taken: number;
 }
 
 /** A CCB handed back unstarted (#giveBack) until its completion runs. */

@@ -15,7 +15,7 @@
 // XPT_SCSI_IO path from the CCB to the emulator and back.
 
 import { SbcEmulator } from '../../../scsi/sbc/emulator.js';
-import type { ExecuteOptions, SbcResult } from '../../../scsi/sbc/execute-api.js';
+import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
 import type { SbcEmulatorOptions } from '../../../scsi/sbc/unit-description.js';
 import type { AbortedCommandEnd, TaskAbortResult } from '../../../scsi/sbc/task-abort.js';
 import { ScsiStatus } from '../../../scsi/status.js';
@@ -79,8 +79,8 @@ export class VtblkSim implements Sim {
   /** Σ over the queues of ring − reserve (the same after every reset: same sizes, same features). */
   readonly #capacity: number;
   readonly #nexus: string;
-  /** The execute() options of a command without Data-Out (most of them: one object for all). */
-  readonly #noData: ExecuteOptions;
+  /** start()'s options, filled in for each XPT_SCSI_IO (start() reads them before it returns). */
+  readonly #opts: { dataOut: Uint8Array; nexus: string; transportId: Uint8Array | undefined; dataIn: Uint8Array | undefined };
   #handle: SimHandle | undefined;
   #state: SimState = 'running';
   readonly #active = new ActiveCcbs<Active>();
@@ -100,7 +100,7 @@ export class VtblkSim implements Sim {
     this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
     this.#capacity = devqCapacity(bcs, reserve, this.requestCost);
     this.#nexus = opts.nexus ?? 'cam';
-    this.#noData = { dataOut: NO_DATA, nexus: this.#nexus };
+    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined };
     this.#recoveries = new Recoveries({
       driver,
       bcs,
@@ -299,31 +299,25 @@ export class VtblkSim implements Sim {
         return;
       }
     }
-    const entry: Active = { ccb, index: -1, seq: 0, captured: undefined, final: CamStatus.REQUEUE_REQ, aborted: undefined, awaits: undefined };
-    this.#active.add(entry);
     const dataOut = (ccb.flags & CcbFlag.DIR_MASK) === CamDir.OUT ? (ccb.dataOut ?? NO_DATA) : NO_DATA;
     // One decode serves both the Data-Out length and the execution.
     const cmd = this.emulator.prepare(ccb.cdb);
     const taken = dataOut.length === 0 ? 0 : cmd.dataOutLength;
+    const entry: Active = { ccb, index: -1, seq: 0, captured: undefined, final: CamStatus.REQUEUE_REQ, aborted: undefined, awaits: undefined, taken };
+    this.#active.add(entry);
     // The callback form: READ and WRITE then take no promise between the ring and the XPT. The emulator
     // reports its own failures as CHECK CONDITION; undefined is a bug below, kept from the initiator.
-    // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own.
+    // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own. Data-In room
+    // (the transport's) goes without Data-Out.
     const who = ccb.initiator;
     const room = ccb.dataPtr;
-    const opts: ExecuteOptions =
-      room !== undefined
-        ? who !== undefined
-          ? { nexus: who.id, transportId: who.transportId, dataIn: room }
-          : { nexus: this.#nexus, dataIn: room }
-        : who !== undefined
-          ? { dataOut, nexus: who.id, transportId: who.transportId }
-          : dataOut === NO_DATA
-            ? this.#noData
-            : { dataOut, nexus: this.#nexus };
+    const opts = this.#opts;
+    opts.dataOut = room === undefined ? dataOut : NO_DATA;
+    opts.nexus = who === undefined ? this.#nexus : who.id;
+    opts.transportId = who?.transportId;
+    opts.dataIn = room;
     this.#starting = entry;
-    this.emulator.start(cmd, opts, (r) => {
-      this.#answered(entry, r, taken);
-    });
+    this.emulator.start(cmd, opts, this.#answered, entry);
     this.#starting = undefined;
   }
 
@@ -363,7 +357,8 @@ export class VtblkSim implements Sim {
     return short ? room : undefined;
   }
 
-  #answered(entry: Active, r: SbcResult | undefined, taken: number): void {
+  /** The emulator's answer for every XPT_SCSI_IO (one function for all: the entry comes back as start()'s context). */
+  readonly #answered = (r: SbcResult | undefined, entry: Active): void => {
     const ccb = entry.ccb;
     // Completed already (recovery, detach) or re-issued since: this answer is stale.
     if (this.#active.get(ccb) !== entry || entry.captured !== undefined) return;
@@ -385,9 +380,9 @@ export class VtblkSim implements Sim {
       this.#recoveries.request({ kind: 'broken' });
       return;
     }
-    setScsiOutcome(ccb, r, taken);
+    setScsiOutcome(ccb, r, entry.taken);
     this.#done(ccb);
-  }
+  };
 
   // ---- completion ----
 

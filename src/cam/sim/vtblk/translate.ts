@@ -27,6 +27,7 @@ import { FlushOrder, type WriteEpoch } from './flush-order.js';
 import { QueueChoice, queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
 import { blockStatus } from './block-status.js';
 import { OtherRequests, type RequestPath } from './other-requests.js';
+import { FreeList, Submission, Transfer, answerLater, promised } from './request-records.js';
 
 /** What a {@link VirtioBlockCommandSet} runs on. */
 export interface VirtioBlockCommandSetOptions {
@@ -47,27 +48,6 @@ export interface VirtioBlockCommandSetOptions {
 
 const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
 const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
-
-/** A promise over a callback-form operation (exactly one call of `done`); a synchronous throw rejects it. */
-function promised<T>(start: (done: (value: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    try {
-      start(resolve);
-    } catch (e) {
-      reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  });
-}
-
-/**
- * `then(c)` a turn later. Out of line: the closure inside #submit's completion
- * callback would give every completion a context object.
- */
-function answerLater(then: (c: BlkCompletion) => void, c: BlkCompletion): void {
-  queueMicrotask(() => {
-    then(c);
-  });
-}
 
 /**
  * BlockCommandSet over a virtio-blk driver. Operations never fail for lack of
@@ -91,6 +71,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   #resetEpoch = 0;
   #lost = false;
   readonly #resetWaiters: ((back: boolean) => void)[] = [];
+  /** Free records (request-records.ts): one per request the set ever had out at once. */
+  readonly #submissions = new FreeList<Submission>();
+  readonly #transfers = new FreeList<Transfer>();
 
   constructor(opts: VirtioBlockCommandSetOptions) {
     const max = opts.maxDataSegments;
@@ -336,28 +319,40 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       }
     }
     const sectorsPerBlock = this.#limits.sectorsPerBlock;
+    const t = this.#transfers.take() ?? new Transfer(this.#transferred);
+    t.type = type;
     // 512-byte blocks are a sector each: no bigint product for every transfer.
-    const sector = sectorsPerBlock === 1n ? lba : lba * sectorsPerBlock;
+    t.sector = sectorsPerBlock === 1n ? lba : lba * sectorsPerBlock;
+    t.data = ranges;
+    t.buf = buf;
+    t.epoch = epoch;
+    t.done = done;
     try {
-      this.#submit({ type, sector, data: ranges }, (c) => {
-        const status = blockStatus(c);
-        if (type === VIRTIO_BLK_T_IN && status === 'ok') {
-          let at = 0;
-          for (const r of ranges) {
-            this.memory.copyOut(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
-            at += r.len;
-          }
-        }
-        for (const r of ranges) this.#release(r, c);
-        if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
-        done(status);
-      });
+      this.#submit(t, t.completed);
     } catch (e) {
+      // The record is dropped, not reused: whether the driver still answers it is anyone's guess.
       // A bug below; the write must not hold every later FLUSH back forever.
       if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
       throw e;
     }
   }
+
+  /** A transfer's answer: copy Data-In back, free its guest memory, and answer (the record is free again by then). */
+  readonly #transferred = (t: Transfer, c: BlkCompletion): void => {
+    const { type, data: ranges, buf, epoch, done } = t;
+    this.#transfers.put(t.clear());
+    const status = blockStatus(c);
+    if (type === VIRTIO_BLK_T_IN && status === 'ok') {
+      let at = 0;
+      for (const r of ranges) {
+        this.memory.copyOut(r.addr, ranges.length === 1 ? buf : buf.subarray(at, at + r.len));
+        at += r.len;
+      }
+    }
+    for (const r of ranges) this.#release(r, c);
+    if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
+    done?.(status);
+  };
 
   /**
    * Issues a FLUSH now when no write is outstanding (or there is one queue),
@@ -409,29 +404,38 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     load.inFlight++;
     if (load.inFlight > load.maxInFlight) load.maxInFlight = load.inFlight;
     load.requests++;
-    let submitting = true;
+    const s = this.#submissions.take() ?? new Submission(this.#answered);
+    s.cost = cost;
+    s.load = load;
+    s.then = then;
+    s.submitting = true;
     try {
-      this.driver.enqueue(
-        req,
-        (c) => {
-          this.#held -= cost;
-          load.held -= cost;
-          load.inFlight--;
-          if (submitting) answerLater(then, c);
-          else then(c);
-        },
-        q,
-      );
+      this.driver.enqueue(req, s.answered, q);
     } catch (e) {
       this.#held -= cost;
       load.held -= cost;
       load.inFlight--;
       load.requests--;
+      // The record is dropped, not reused (as the Transfer's in #transferIn).
       throw e;
     } finally {
-      submitting = false;
+      s.submitting = false;
     }
   }
+
+  /** A request's answer from the driver: uncharge it, free its record, pass the answer on (a turn later inside enqueue). */
+  readonly #answered = (s: Submission, c: BlkCompletion): void => {
+    const { cost, load, then, submitting } = s;
+    this.#submissions.put(s.clear());
+    this.#held -= cost;
+    if (load !== undefined) {
+      load.held -= cost;
+      load.inFlight--;
+    }
+    if (then === undefined) return;
+    if (submitting) answerLater(then, c);
+    else then(c);
+  };
 
   #load(q: number): QueueLoad {
     const load = this.#loads[q];
