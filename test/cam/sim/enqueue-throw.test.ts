@@ -11,7 +11,21 @@ import { VirtioBlockCommandSet } from '../../../src/cam/sim/vtblk/translate.js';
 import { SbcEmulator, encodeRw } from '../../../src/scsi/index.js';
 import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { CamStatus } from '../../../src/cam/status.js';
+import type { VirtioBlkDriver } from '../../../src/virtio/blk-driver.js';
 import { rig, pattern } from './harness.js';
+
+/** The driver's next enqueue registers its request (it is in the ring, its callback kept) and then throws. */
+function throwAfterNextEnqueue(driver: VirtioBlkDriver): void {
+  const enqueue = driver.enqueue.bind(driver);
+  let once = true;
+  driver.enqueue = (req, done, q) => {
+    enqueue(req, done, q);
+    if (once) {
+      once = false;
+      throw new Error('notify failed after the request was queued');
+    }
+  };
+}
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -27,17 +41,7 @@ test('a request still in the ring after enqueue threw cannot answer the next com
   await emu.execute(new Uint8Array(6), { nexus: 'n' });
   await emu.execute(new Uint8Array(6), { nexus: 'n' });
 
-  // The next enqueue registers its request, then throws.
-  const driver = s.driver;
-  const enqueue = driver.enqueue.bind(driver);
-  let once = true;
-  driver.enqueue = (req, done, q) => {
-    enqueue(req, done, q);
-    if (once) {
-      once = false;
-      throw new Error('notify failed after the request was queued');
-    }
-  };
+  throwAfterNextEnqueue(s.driver);
 
   const first: (SbcResult | undefined)[] = [];
   const second: { status: number | undefined; byte0: number | undefined; snapshot: number[] }[] = [];
@@ -72,16 +76,7 @@ test('VtblkSim: after an enqueue that threw, the next READ CCB completes only on
   const b = pattern(1, 512, 9);
   expect((await r.run(`2a 00 00 00 00 00 00 00 01 00`, { dataOut: a })).status).toBe(CamStatus.REQ_CMP);
   expect((await r.run(`2a 00 00 00 00 64 00 00 01 00`, { dataOut: b })).status).toBe(CamStatus.REQ_CMP);
-  const driver = r.stack.driver;
-  const enqueue = driver.enqueue.bind(driver);
-  let once = true;
-  driver.enqueue = (req, done, q) => {
-    enqueue(req, done, q);
-    if (once) {
-      once = false;
-      throw new Error('notify failed after the request was queued');
-    }
-  };
+  throwAfterNextEnqueue(r.stack.driver);
   // The device holds what reaches it until released (a slow backend), so the stale request answers after the next READ started.
   r.backend.stall();
   const first = r.ccb(`28 00 00 00 00 00 00 00 01 00`, { dataIn: 512 });
