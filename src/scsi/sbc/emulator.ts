@@ -17,7 +17,6 @@ import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
 import { executesOnce, type CommandDescriptor } from '../cdb/registry.js';
 import type { TaskManagementFunction } from '../cdb/rsoc.js';
 import type { AscAscq, SenseData } from '../sense.js';
-import { ScsiStatus } from '../status.js';
 import type { LogicalUnitInfo } from '../device-info.js';
 import type { ModeState } from '../mode-pages.js';
 import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
@@ -39,12 +38,10 @@ import type { TaskAborter } from './task-abort.js';
 import { DEFAULT_TASK_MANAGEMENT_FUNCTIONS, TaskManagement } from './task-management.js';
 import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
-import { FastIo, answerWhenSettled, failLater, resolveWith } from './fast-io.js';
+import { answerWhenSettled, failLater, resolveWith } from './fast-io.js';
+import { FastPath } from './fast-path.js';
 
 const NO_DATA = new Uint8Array(0);
-/** GOOD without data: what every fast-path WRITE answers (one object for all). */
-const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
-
 const DEFAULT_NEXUS = 'local';
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
@@ -81,9 +78,12 @@ export class SbcEmulator implements LogicalUnit {
   readonly #nexuses = new Map<string, NexusState>();
   readonly #conditions: NexusConditions;
   readonly #tasks: TaskManagement;
+  /** READ and WRITE's block operations on the fast path (fast-path.ts). */
+  readonly #fast: FastPath;
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
+    this.#fast = new FastPath(bcs, this.locks, () => this.#dSense);
     this.#opts = opts;
     this.#serial = serial;
     this.#conditions = new NexusConditions(this.#nexuses, opts);
@@ -390,9 +390,9 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
-   * The fast path's block operation under the lock #fastLock took; `done`
-   * gets what the generic path would answer (with `ctx`), never before
-   * #fastRun returns; #fastDone answers.
+   * The fast path's block operation under the lock #fastLock took (fast-path.ts);
+   * `done` gets what the generic path would answer (with `ctx`), never before
+   * #fastRun returns.
    */
   #fastRun(
     rw: ReadWriteFields,
@@ -405,71 +405,7 @@ export class SbcEmulator implements LogicalUnit {
   ): void {
     const { lba, write } = rw;
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
-    const io = FastIo.take(this.#freeIo) ?? new FastIo(this.#fastDone);
-    io.write = write;
-    io.lba = lba;
-    io.buf = buf;
-    io.hold = hold;
-    io.done = done;
-    io.ctx = ctx;
-    const finish = io.finish;
-    const bcs = this.bcs;
-    let pending: Promise<BlockStatus>;
-    try {
-      // The callback forms when the block set has them: no promise per command.
-      if (write && bcs.startWrite !== undefined) {
-        bcs.startWrite(lba, buf, finish);
-        return;
-      }
-      if (!write && bcs.startRead !== undefined) {
-        bcs.startRead(lba, buf, finish);
-        return;
-      }
-      pending = Promise.resolve(write ? bcs.write(lba, buf) : bcs.read(lba, buf));
-    } catch {
-      this.#fastThrew(io);
-      return;
-    }
-    pending.then(finish, () => {
-      finish(undefined);
-    });
+    this.#fast.run(write, lba, buf, hold, done, ctx);
   }
 
-  /**
-   * The block set threw: the command fails HARDWARE ERROR a microtask later, as
-   * a rejection would, and the record is spent, not freed. The block set may
-   * have kept its callback before it threw (a request already in the ring) and
-   * answer through it later; a freed record would by then be another
-   * command's, which that stale answer would complete before its own data came.
-   */
-  #fastThrew(io: FastIo): void {
-    const { hold, done, ctx } = io;
-    io.done = undefined;
-    io.hold = undefined;
-    if (hold === undefined || done === undefined) return;
-    queueMicrotask(() => {
-      this.locks.release(hold);
-      done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense), ctx);
-    });
-  }
-
-  /** Free fast-path records (fast-io.ts): one per command the fast path ever had out at once. */
-  readonly #freeIo = FastIo.freeList();
-
-  /**
-   * A fast-path command's answer from the block set: release the lock, free
-   * the record, then answer what the generic path would. run()'s mapping,
-   * inline: a throw or a rejection is HARDWARE ERROR, a status other than ok
-   * the error table's.
-   */
-  readonly #fastDone = (io: FastIo, status: BlockStatus | undefined): void => {
-    const { write, lba, buf, hold, done, ctx } = io;
-    // A second answer (a block set's bug), or one through a record spent when the block set threw (#fastThrew), finds it empty.
-    if (done === undefined || hold === undefined) return;
-    FastIo.put(this.#freeIo, io);
-    this.locks.release(hold);
-    if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense), ctx);
-    else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense), ctx);
-    else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf }, ctx);
-  };
 }

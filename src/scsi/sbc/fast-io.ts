@@ -3,10 +3,11 @@
 // Records are kept on a free list and reused, each with its completion
 // callback made once for the record's lifetime: a closure per command over
 // that state would give every READ and WRITE a function object and a
-// context. The emulator fills a record, hands its callback to the block set,
-// and puts the record back before it answers (the answer may start the next
-// command, which then reuses it). Also start()'s out-of-line helpers for
-// its slow paths.
+// context. The fast path (fast-path.ts) fills a record, hands its callback to
+// the block set, and puts the record back before it answers (the answer may
+// start the next command, which then reuses it); a record whose block set
+// threw is never put back. Also start()'s out-of-line helpers for its slow
+// paths.
 
 import type { BlockStatus } from './block-command-set.js';
 import type { SbcResult } from './execute-api.js';
