@@ -200,8 +200,7 @@ export class BhsView {
   }
 
   getUint24(at: number): number {
-    const i = this.#at(at, 3);
-    return ((this.#b[i] ?? 0) << 16) | ((this.#b[i + 1] ?? 0) << 8) | (this.#b[i + 2] ?? 0);
+    return uint24(this.#b, this.#at(at, 3));
   }
 
   getUint32(at: number): number {
@@ -291,6 +290,11 @@ export function bitField(name: string, value: number, bits: number): number {
   return value;
 }
 
+/** Bytes `at`..`at`+2 of `b` as a big-endian 24-bit number (bounds are the caller's to check). */
+function uint24(b: Uint8Array, at: number): number {
+  return ((b[at] ?? 0) << 16) | ((b[at + 1] ?? 0) << 8) | (b[at + 2] ?? 0);
+}
+
 function checkHeader(bhs: Uint8Array): void {
   if (bhs.length < BHS_LENGTH) throw new RangeError(`a BHS is ${BHS_LENGTH} bytes, not ${bhs.length}`);
 }
@@ -324,8 +328,7 @@ export function readTotalAhsLength(bhs: Uint8Array): number {
 /** DataSegmentLength (bytes 5..7, RFC 7143 §11.2.1.6) in bytes, padding excluded. Read per PDU: no view made. */
 export function readDataSegmentLength(bhs: Uint8Array): number {
   checkHeader(bhs);
-  const at = BhsField.common.dataSegmentLength;
-  return ((bhs[at] ?? 0) << 16) | ((bhs[at + 1] ?? 0) << 8) | (bhs[at + 2] ?? 0);
+  return uint24(bhs, BhsField.common.dataSegmentLength);
 }
 
 /** `n` rounded up to a whole number of 4-byte words (RFC 7143 §11.1: PDUs are padded to 4 bytes). */

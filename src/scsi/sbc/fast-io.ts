@@ -51,7 +51,7 @@ export class FastIo {
   /** Whom to answer, and what to hand back with the answer (start()'s context). */
   done: ((r: SbcResult, ctx: unknown) => void) | undefined;
   ctx: unknown;
-  /** The block set's callback for this record: made once by the emulator that owns it. */
+  /** The block set's callback for this record: made once by the FastPath that owns it (fast-path.ts). */
   readonly finish: (status: BlockStatus | undefined) => void;
   /** The free list's link. */
   next: FastIo | undefined;
@@ -62,28 +62,12 @@ export class FastIo {
     };
   }
 
-  /** An empty free list of records. */
-  static freeList(): { head: FastIo | undefined } {
-    return { head: undefined };
-  }
-
-  /** A record off `list`, if it has one. */
-  static take(list: { head: FastIo | undefined }): FastIo | undefined {
-    const io = list.head;
-    if (io !== undefined) {
-      list.head = io.next;
-      io.next = undefined;
-    }
-    return io;
-  }
-
-  /** Puts `io` back on `list`, dropping what it held. */
-  static put(list: { head: FastIo | undefined }, io: FastIo): void {
-    io.buf = NO_BYTES;
-    io.hold = undefined;
-    io.done = undefined;
-    io.ctx = undefined;
-    io.next = list.head;
-    list.head = io;
+  /** Drops what the record held, for its free list. */
+  clear(): this {
+    this.buf = NO_BYTES;
+    this.hold = undefined;
+    this.done = undefined;
+    this.ctx = undefined;
+    return this;
   }
 }

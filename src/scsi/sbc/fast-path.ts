@@ -12,6 +12,7 @@ import type { RangeHold, RangeLock } from './range-lock.js';
 import { checkCondition } from './context.js';
 import { toSbcResult, type SbcResult } from './execute-api.js';
 import { FastIo } from './fast-io.js';
+import { FreeList } from '../free-list.js';
 
 /** GOOD without data: what every fast-path WRITE answers (one object for all). */
 const GOOD_RESULT: SbcResult = { status: ScsiStatus.GOOD };
@@ -23,7 +24,7 @@ export class FastPath {
   /** Whether sense is descriptor format (D_SENSE) as the unit stands when a command is answered. */
   readonly #dSense: () => boolean;
   /** Free records: one per command the fast path ever had out at once. */
-  readonly #free = FastIo.freeList();
+  readonly #free = new FreeList<FastIo>();
 
   constructor(bcs: BlockCommandSet, locks: RangeLock, dSense: () => boolean) {
     this.#bcs = bcs;
@@ -36,7 +37,7 @@ export class FastPath {
    * the generic path would answer (with `ctx`), never before run() returns.
    */
   run(write: boolean, lba: bigint, buf: Uint8Array, hold: RangeHold, done: (r: SbcResult, ctx: unknown) => void, ctx: unknown): void {
-    const io = FastIo.take(this.#free) ?? new FastIo(this.#done);
+    const io = this.#free.take() ?? new FastIo(this.#done);
     io.write = write;
     io.lba = lba;
     io.buf = buf;
@@ -89,7 +90,7 @@ export class FastPath {
     const { write, lba, buf, hold, done, ctx } = io;
     // A second answer (a block set's bug), or one through a record spent when the block set threw (#threw), finds it empty.
     if (done === undefined || hold === undefined) return;
-    FastIo.put(this.#free, io);
+    this.#free.put(io.clear());
     this.#locks.release(hold);
     if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense()), ctx);
     else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense()), ctx);

@@ -40,25 +40,6 @@ export function answerLater(then: (c: BlkCompletion) => void, c: BlkCompletion):
   });
 }
 
-/** Records not in use, linked through their `next`. */
-export class FreeList<T extends { next: T | undefined }> {
-  #head: T | undefined;
-
-  take(): T | undefined {
-    const r = this.#head;
-    if (r !== undefined) {
-      this.#head = r.next;
-      r.next = undefined;
-    }
-    return r;
-  }
-
-  put(r: T): void {
-    r.next = this.#head;
-    this.#head = r;
-  }
-}
-
 /** A request charged to a queue, from the driver's enqueue until its answer. */
 export class Submission {
   /** Descriptors charged to `load`. */

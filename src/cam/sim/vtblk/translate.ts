@@ -27,7 +27,8 @@ import { FlushOrder, type WriteEpoch } from './flush-order.js';
 import { QueueChoice, queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
 import { blockStatus } from './block-status.js';
 import { OtherRequests, type RequestPath } from './other-requests.js';
-import { FreeList, Submission, Transfer, answerLater, promised } from './request-records.js';
+import { FreeList } from '../../../scsi/free-list.js';
+import { Submission, Transfer, answerLater, promised } from './request-records.js';
 
 /** What a {@link VirtioBlockCommandSet} runs on. */
 export interface VirtioBlockCommandSetOptions {
