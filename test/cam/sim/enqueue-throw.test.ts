@@ -103,3 +103,24 @@ test('VtblkSim: after an enqueue that threw, the next READ CCB completes only on
   expect(r.handle.count(second)).toBe(1);
   expect(atCompletion).toEqual(Array.from(b));
 });
+
+test('a request the driver kept after enqueue threw is uncharged once, when it throws, not again when it is answered', async () => {
+  const disk = new MemoryBackend({ blocks: 1024, blockSize: 512 });
+  const s = await attachLocalVirtioBlk({ backend: disk, queueSize: 64, memorySize: 1 << 22, device: { blockSize: 512, serial: 'X' } });
+  if (!('driver' in s)) throw new Error(s.reason);
+  const bcs = new VirtioBlockCommandSet({ driver: s.driver, memory: s.memory, allocator: s.allocator });
+  throwAfterNextEnqueue(s.driver);
+  await expect(bcs.write(7n, new Uint8Array(512).fill(0xcc))).rejects.toThrow('notify failed after the request was queued');
+  expect(bcs.heldDescriptors).toBe(0);
+  // The device still runs the request the driver kept, and the driver answers it.
+  for (let i = 0; i < 5; i++) await turn();
+  const back = new Uint8Array(512);
+  expect(disk.readSync(7 * 512, back, 0, 512)).toBe('ok');
+  expect(back[0]).toBe(0xcc);
+  expect(bcs.heldDescriptors).toBe(0);
+  expect(bcs.queueStats()[0]).toMatchObject({ held: 0, inFlight: 0, requests: 0 });
+  // The set still works, and its charges balance.
+  expect(await bcs.read(7n, new Uint8Array(512))).toBe('ok');
+  expect(bcs.heldDescriptors).toBe(0);
+  expect(bcs.queueStats()[0]).toMatchObject({ held: 0, inFlight: 0, requests: 1 });
+});

@@ -65,6 +65,11 @@ export class Submission {
     this.then = undefined;
     return this;
   }
+
+  /** Whether it was answered (cleared): a getter, read after a call that may have answered it. */
+  get cleared(): boolean {
+    return this.then === undefined;
+  }
 }
 
 /** A READ or WRITE between its guest memory being held and its answer; the BlkRequest the driver reads. */

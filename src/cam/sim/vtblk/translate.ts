@@ -332,8 +332,10 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
       this.#submit(t, t.completed);
     } catch (e) {
       // The record is dropped, not reused: whether the driver still answers it is anyone's guess.
-      // A bug below; the write must not hold every later FLUSH back forever.
+      // A bug below; the write must not hold every later FLUSH back forever, and is done once: an answer
+      // that still comes finds no epoch.
       if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
+      t.epoch = undefined;
       throw e;
     }
   }
@@ -413,21 +415,33 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     try {
       this.driver.enqueue(req, s.answered, q);
     } catch (e) {
-      this.#held -= cost;
-      load.held -= cost;
-      load.inFlight--;
-      load.requests--;
-      // The record is dropped, not reused (as the Transfer's in #transferIn).
+      // Uncharged once: here, unless the driver answered inside enqueue (#answered did). A request the
+      // driver kept before it threw may still be answered: that answer finds nothing left to uncharge.
+      if (!s.cleared) {
+        this.#held -= cost;
+        load.held -= cost;
+        load.inFlight--;
+        load.requests--;
+        s.load = undefined;
+        s.cost = 0;
+      }
       throw e;
     } finally {
       s.submitting = false;
+      // Answered inside enqueue: the record is free now. Otherwise the driver has it (or, after a throw,
+      // may have it: then it is dropped, never put back, until that answer comes).
+      if (s.cleared) this.#submissions.put(s);
     }
   }
 
-  /** A request's answer from the driver: uncharge it, free its record, pass the answer on (a turn later inside enqueue). */
+  /**
+   * A request's answer from the driver: uncharge it, pass the answer on (a turn later inside enqueue), and
+   * free its record (inside enqueue, #submit frees it once enqueue has returned).
+   */
   readonly #answered = (s: Submission, c: BlkCompletion): void => {
     const { cost, load, then, submitting } = s;
-    this.#submissions.put(s.clear());
+    s.clear();
+    if (!submitting) this.#submissions.put(s);
     this.#held -= cost;
     if (load !== undefined) {
       load.held -= cost;
