@@ -149,9 +149,12 @@ export class BhsView {
     return v;
   }
 
-  /** create() on the shared view (see over): a zeroed BHS, its opcode byte and flags byte set. */
-  static fresh(opcodeByte: number, flags: number): BhsView {
-    const v = BhsView.over(newBhs());
+  /**
+   * create() on the shared view (see over): a zeroed BHS, its opcode byte and flags byte set; in `into` (48
+   * bytes, zeroed first) when given, else in a new one.
+   */
+  static fresh(opcodeByte: number, flags: number, into?: Uint8Array): BhsView {
+    const v = BhsView.over(into === undefined ? newBhs() : into.fill(0));
     v.setUint8(BhsField.common.opcode, opcodeByte);
     v.setUint8(BhsField.common.flags, flags);
     return v;

@@ -30,6 +30,7 @@ import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { loginPhaseStep } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { writeTurn } from './socket-write.js';
+import { DataInRooms } from './data-in-rooms.js';
 
 /** How long a closing connection may take to flush what was written before it is destroyed. */
 const END_GRACE_MS = 2000;
@@ -41,6 +42,7 @@ export class IscsiConnection {
   readonly #socket: Socket;
   readonly #host: ConnectionHost;
   readonly #reader = new PduReader();
+  readonly #rooms = new DataInRooms();
   #login: TargetLogin | undefined;
   #session: Session | undefined;
   #sendTargets: (() => Uint8Array) | undefined;
@@ -282,6 +284,14 @@ export class IscsiConnection {
     return this.#maxSendSegment;
   }
 
+  /**
+   * A Data-In room (data-in-rooms.ts) whose PDU reaches the socket with no copy, or undefined while digests
+   * are on (#write serializes every PDU then).
+   */
+  dataInRoom(bytes: number): Uint8Array | undefined {
+    return this.#digests.header || this.#digests.data ? undefined : this.#rooms.take(bytes);
+  }
+
   /** Builds the session output handler for a session bound to this connection. */
   sessionSink(): (o: SessionOutput) => void {
     return (o) => {
@@ -378,8 +388,20 @@ export class IscsiConnection {
     } else this.#queue(serializePdu(pdu, this.#digests));
   }
 
+  /**
+   * Queues `chunk`, or widens the chunk queued last when `chunk` follows it in memory: a Data-In room's
+   * header and data, rooms taken one after another (DataInRooms), BHSs cut one after another. A turn that is
+   * one run of bytes goes to the socket as one view, with no copy.
+   */
   #queue(chunk: Uint8Array): void {
-    this.#pending.push(chunk);
+    const pending = this.#pending;
+    const n = pending.length;
+    const last = n === 0 ? undefined : pending[n - 1];
+    // byteOffset first: a chunk at offset 0 follows nothing, and reading `buffer` of a small array V8 keeps on
+    // its heap would move it off.
+    if (last !== undefined && chunk.byteOffset !== 0 && last.byteOffset + last.length === chunk.byteOffset && last.buffer === chunk.buffer) {
+      pending[n - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + chunk.length);
+    } else pending.push(chunk);
     this.#pendingBytes += chunk.length;
   }
 

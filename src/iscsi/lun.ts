@@ -44,6 +44,8 @@ export interface LunCommand {
   readonly dataOutBuffer: Uint8Array | undefined;
   /** The Data-In room ('in'). */
   readonly dataInLength: number | undefined;
+  /** Where the Data-In is to land ('in'), at least dataInLength bytes; absent: wherever the unit puts it. */
+  readonly dataInRoom?: Uint8Array | undefined;
   readonly tag: TaskAttribute;
   /** The answer; called once, possibly before LunPort.start returns. */
   answered(a: ScsiAnswer): void;
@@ -74,7 +76,7 @@ export interface LunPort {
 
 /** `cmd` with its answer going to `answered` instead: for a port that acts on the answer before passing it on (rare commands). */
 export function answeringTo(cmd: LunCommand, answered: (a: ScsiAnswer) => void): LunCommand {
-  return { cdb: cmd.cdb, direction: cmd.direction, dataOutBuffer: cmd.dataOutBuffer, dataInLength: cmd.dataInLength, tag: cmd.tag, answered };
+  return { cdb: cmd.cdb, direction: cmd.direction, dataOutBuffer: cmd.dataOutBuffer, dataInLength: cmd.dataInLength, dataInRoom: cmd.dataInRoom, tag: cmd.tag, answered };
 }
 
 // Sense (fixed format) for CAM failures that carry none.
@@ -142,7 +144,11 @@ export function passLun(pass: PassPeriph, initiator: { readonly id: string; read
       const answer = (r: ScsiResult): void => {
         cmd.answered(answerOf(r));
       };
-      if (direction === 'in') return pass.submit({ cdb, direction, length: cmd.dataInLength ?? 0, initiator, tagAction }, answer);
+      if (direction === 'in') {
+        const length = cmd.dataInLength ?? 0;
+        const into = cmd.dataInRoom;
+        return pass.submit(into === undefined ? { cdb, direction, length, initiator, tagAction } : { cdb, direction, length, into, initiator, tagAction }, answer);
+      }
       if (direction === 'out') return pass.submit({ cdb, direction, data: cmd.dataOutBuffer ?? EMPTY, initiator, tagAction }, answer);
       return pass.submit({ cdb, direction, initiator, tagAction }, answer);
     },

@@ -102,7 +102,7 @@ export function encodeDataIn(f: DataInFields): Pdu {
     (f.final ? BhsFlag.FINAL : 0) |
     (f.ack ? D.ACK : 0) |
     (s === undefined ? 0 : D.STATUS | residualBits(s.residual, D.OVERFLOW, D.UNDERFLOW, name));
-  const v = BhsView.fresh(IscsiOpcode.SCSI_DATA_IN, flags);
+  const v = BhsView.fresh(IscsiOpcode.SCSI_DATA_IN, flags, f.bhs);
   const at = BhsField.dataIn;
   v.setBigUint64(BhsField.common.lun, f.lun);
   v.setUint32(BhsField.common.itt, f.itt);

@@ -208,6 +208,8 @@ export interface DataInFields {
   readonly dataSN: number;
   readonly bufferOffset: number;
   readonly data: Uint8Array;
+  /** Where to encode the BHS (48 bytes), e.g. in front of `data` (data-in-rooms.ts); else in a new one. */
+  readonly bhs?: Uint8Array | undefined;
   /** With status: StatSN, SCSI status and residual; without: StatSN is reserved (0). */
   readonly status?: { readonly statSN: number; readonly scsiStatus: number; readonly residual: Residual } | undefined;
 }

@@ -261,6 +261,7 @@ export class IscsiServer {
         const told = pass.transportAborted(who, aborted);
         void told.finally(target.gates.get(lun)?.hold(who.id));
       },
+      dataInRoom: (bytes) => conn.dataInRoom(bytes),
       dataOutTimeoutMs: this.#timers.pingTimeoutMs,
       drop: (reason) => {
         this.#log(`iscsi: ${conn.remote}: closing connection: ${reason}`);

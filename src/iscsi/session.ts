@@ -44,6 +44,8 @@ export interface SessionLun {
 export interface SessionHost {
   /** The LUNs this session's initiator port reaches. */
   lun(n: number): SessionLun | undefined;
+  /** A Data-In room of its connection (TaskHooks.dataInRoom); absent: none. */
+  dataInRoom?(bytes: number): Uint8Array | undefined;
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
   /**
@@ -135,6 +137,7 @@ export class Session {
       out: (o) => {
         if (!this.#closed) this.#send(o);
       },
+      dataInRoom: (bytes) => this.#host.dataInRoom?.(bytes),
       onFault: (e, task) => {
         this.#host.log(`iscsi: command ${task.opcode.toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       },

@@ -27,7 +27,7 @@ const r2tFields: Mutable<R2tFields> = {
 };
 const dataInStatus = { statSN: 0, scsiStatus: 0, residual: NO_RESIDUAL };
 const dataInFields: Mutable<DataInFields> = {
-  final: false, ack: false, lun: 0n, itt: 0, ttt: RESERVED_TAG, expCmdSN: 0, maxCmdSN: 0, dataSN: 0, bufferOffset: 0, data: EMPTY, status: undefined,
+  final: false, ack: false, lun: 0n, itt: 0, ttt: RESERVED_TAG, expCmdSN: 0, maxCmdSN: 0, dataSN: 0, bufferOffset: 0, data: EMPTY, bhs: undefined, status: undefined,
 };
 const responseFields: Mutable<ScsiResponseFields> = {
   itt: 0, response: 0, status: 0, statSN: 0, expCmdSN: 0, maxCmdSN: 0, expDataSN: 0, residual: NO_RESIDUAL, sense: undefined,
@@ -160,9 +160,11 @@ export class PduStamper {
     f.dataSN = o.dataSN;
     f.bufferOffset = o.bufferOffset;
     f.data = o.data;
+    f.bhs = o.header;
     const pdu = wire.encodeDataIn(f);
-    // The segment is the caller's: not kept alive here past its PDU.
+    // The segment and header are the caller's: not kept alive here past their PDU.
     f.data = EMPTY;
+    f.bhs = undefined;
     return pdu;
   }
 }

@@ -29,6 +29,8 @@ export type TaskOutput = { readonly itt: number; readonly lun: bigint } & (
       readonly dataSN: number;
       readonly bufferOffset: number;
       readonly data: Uint8Array;
+      /** The 48 bytes in front of `data` for its BHS when `data` is a Data-In room's, whole (data-in-rooms.ts). */
+      readonly header: Uint8Array | undefined;
       readonly final: boolean;
       readonly status: { readonly scsiStatus: number; readonly residual: Residual } | undefined;
     }
@@ -58,6 +60,11 @@ export interface TaskIdentity {
  */
 export interface TaskHooks {
   readonly out: (o: TaskOutput) => void;
+  /**
+   * A Data-In room of `bytes` (data-in-rooms.ts) for a READ one Data-In PDU will carry back, so that its
+   * header goes in front of its data; undefined (or absent) when the connection would copy the PDU anyway.
+   */
+  readonly dataInRoom?: (bytes: number) => Uint8Array | undefined;
   readonly onFault?: (e: unknown, task: TaskIdentity) => void;
   readonly onFinish?: (task: TaskIdentity) => void;
   /**

@@ -18,6 +18,7 @@ import { ScsiStatus } from '../scsi/status.js';
 import { encodeSense } from '../scsi/sense-codec.js';
 import { Asc, SenseKey, sense } from '../scsi/sense.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
+import { headerRoomOf } from './data-in-rooms.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
 import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
@@ -232,6 +233,25 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     return this.plan.direction === 'in' ? this.plan.length : undefined;
   }
 
+  /** LunCommand: where the Data-In lands, when the connection gave a room for it (#takeRoom). */
+  get dataInRoom(): Uint8Array | undefined {
+    return this.#room;
+  }
+
+  /** A Data-In room from the connection (hooks.dataInRoom), taken as the task goes to the unit. */
+  #room: Uint8Array | undefined;
+
+  /**
+   * Asks for a room when one Data-In PDU can carry the whole transfer back (within MaxRecvDataSegmentLength
+   * and MaxBurstLength, §13.12, §13.13) and it needs no padding (§10.1: segments are padded to 4 bytes).
+   */
+  #takeRoom(): void {
+    const bytes = this.plan.length;
+    if (this.plan.direction !== 'in' || bytes === 0 || Math.min(bytes, this.#edtl) % 4 !== 0) return;
+    if (bytes > this.#limits.maxSendDataSegmentLength || bytes > this.#limits.maxBurstLength) return;
+    this.#room = this.#hooks.dataInRoom?.(bytes);
+  }
+
   get tag(): TaskAttribute {
     return this.#tag;
   }
@@ -288,6 +308,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
 
   #execute(): void {
     this.#executing = true;
+    this.#takeRoom();
     try {
       const call = this.#port.start(this);
       // An answer given inside start() has ended the command already: nothing to keep. An abort that came
@@ -373,6 +394,10 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     const collapse = a.status === ScsiStatus.GOOD && a.sense === undefined && send.length > 0;
     const seg = this.#limits.maxSendDataSegmentLength;
     const burst = this.#limits.maxBurstLength;
+    // The room's header space serves the Data-In PDU that carries the room's data from its start, whole.
+    const room = this.#room;
+    this.#room = undefined;
+    const header = room?.byteOffset === send.byteOffset && room.buffer === send.buffer ? headerRoomOf(room) : undefined;
     let dataSN = 0;
     for (let off = 0; off < send.length; ) {
       // A Data-In sequence holds at most MaxBurstLength bytes (§13.13); F ends each sequence.
@@ -386,6 +411,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
         dataSN: dataSN++,
         bufferOffset: off,
         data: end - off === send.length ? send : send.subarray(off, end),
+        header: end - off === send.length ? header : undefined,
         final: end === seqEnd,
         status: last && collapse ? { scsiStatus: a.status, residual } : undefined,
       });

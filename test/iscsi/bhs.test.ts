@@ -176,6 +176,14 @@ describe('target PDU encoders (RFC 7143 §11)', () => {
     expect(pdu.ahs).toHaveLength(0);
   });
 
+  it.each(encodeVectors.filter((v) => v.kind === 'dataIn'))('$name, encoded into 48 given bytes that held garbage', (v) => {
+    const at = new Uint8Array(60).fill(0xee).subarray(5, 53);
+    const pdu = encodeDataIn({ ...v.fields, bhs: at });
+    expect(pdu.bhs).toBe(at);
+    expect(hex(at)).toBe(norm(v.bhs));
+    expect(hex(pdu.data)).toBe(norm(v.data));
+  });
+
   it('each encoder returns a fresh BHS: changing one PDU leaves the next alone', () => {
     const fields = { lun: 0n, itt: 1, ttt: 2, statSN: 3, expCmdSN: 4, maxCmdSN: 5, data: new Uint8Array(0) };
     const a = encodeNopIn(fields);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
+import { DATA_IN_ROOM_SLAB_BYTES } from '../../src/iscsi/data-in-rooms.js';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, text } from './initiator.js';
 import { ProbeBackend, until } from '../stack/helpers.js';
 
@@ -339,6 +340,8 @@ describe('what one turn answers leaves together', () => {
     });
     expect(writes.map((w) => w.length)).toEqual([4 * (48 + BS)]);
     const one = writes[0] ?? new Uint8Array(0);
+    // Not a copy: each READ landed in a Data-In room with its header in front, and the four make one run.
+    expect(one.buffer.byteLength).toBe(DATA_IN_ROOM_SLAB_BYTES);
     // Each PDU: opcode 25h (Data-In), its ITT at bytes 16..19, then its block.
     for (const [i, itt] of itts.entries()) {
       const at = i * (48 + BS);
@@ -348,9 +351,9 @@ describe('what one turn answers leaves together', () => {
     ini.close();
   });
 
-  it('a turn of more than 64 KiB goes as separate header and data chunks, not copied into one', async () => {
+  it('four 32 KiB READs in one turn (more than 64 KiB): still one run of their rooms, not copied', async () => {
     const ini = await session();
-    const blocks = 64; // 32 KiB per READ: four of them pass 64 KiB
+    const blocks = 64;
     const itts: number[] = [];
     const writes = await serverWrites(ini, async () => {
       ini.socket.cork();
@@ -358,7 +361,59 @@ describe('what one turn answers leaves together', () => {
       ini.socket.uncork();
       for (const itt of itts) expect((await ini.result(itt)).status).toBe(0);
     });
-    expect(writes.map((w) => w.length)).toEqual([48, blocks * BS, 48, blocks * BS, 48, blocks * BS, 48, blocks * BS]);
+    expect(writes.map((w) => w.length)).toEqual([4 * (48 + blocks * BS)]);
+    expect(writes[0]?.buffer.byteLength).toBe(DATA_IN_ROOM_SLAB_BYTES);
+    ini.close();
+  });
+
+  it('a turn past 64 KiB that is not one run goes as its runs, uncopied: two 80 KiB READs, each header and data one view', async () => {
+    const blocks = 160; // 80 KiB: a room of its own, past the slab's
+    const expected = Uint8Array.from({ length: 2 * blocks * BS }, (_, i) => (i * 13 + 1) & 0xff);
+    const w = await session();
+    // Written 32 KiB at a time, as immediate data (within FirstBurstLength).
+    for (let at = 0; at < expected.length; at += 64 * BS) {
+      const piece = expected.subarray(at, at + 64 * BS);
+      expect((await w.result(w.command({ cdb: write10(1000 + at / BS, 64), write: true, edtl: piece.length, data: piece }))).status).toBe(0);
+    }
+    const itts: number[] = [];
+    const writes = await serverWrites(w, async () => {
+      w.socket.cork();
+      for (let i = 0; i < 2; i++) itts.push(w.command({ cdb: read10(1000 + i * blocks, blocks), read: true, edtl: blocks * BS }));
+      w.socket.uncork();
+      for (const [i, itt] of itts.entries()) {
+        const r = await w.result(itt);
+        expect(r.status).toBe(0);
+        expect(r.data).toEqual(expected.subarray(i * blocks * BS, (i + 1) * blocks * BS));
+      }
+    });
+    expect(writes.map((x) => [x.length, x.byteOffset, x.buffer.byteLength])).toEqual([
+      [48 + blocks * BS, 0, 48 + blocks * BS],
+      [48 + blocks * BS, 0, 48 + blocks * BS],
+    ]);
+    w.close();
+  });
+
+  it('a turn mixing a room with another PDU is copied into one buffer: a READ, and a READ whose 510-byte EDTL needs padding', async () => {
+    const ini = await session();
+    const expected = Uint8Array.from({ length: 2 * BS }, (_, i) => (i * 5 + 9) & 0xff);
+    expect((await ini.result(ini.command({ cdb: write10(500, 2), write: true, edtl: expected.length, data: expected }))).status).toBe(0);
+    const itts: number[] = [];
+    const writes = await serverWrites(ini, async () => {
+      ini.socket.cork();
+      itts.push(ini.command({ cdb: read10(500, 1), read: true, edtl: BS }));
+      // EDTL 510 of a 512-byte READ: 510 bytes go (overflow 2), padded to 512 on the wire: no room for it.
+      itts.push(ini.command({ cdb: read10(501, 1), read: true, edtl: 510 }));
+      ini.socket.uncork();
+      const whole = await ini.result(itts[0] ?? 0);
+      const cut = await ini.result(itts[1] ?? 0);
+      expect([whole.status, cut.status]).toEqual([0, 0]);
+      expect(whole.data).toEqual(expected.subarray(0, BS));
+      expect(cut.data).toEqual(expected.subarray(BS, BS + 510));
+    });
+    expect(writes.map((w) => w.length)).toEqual([2 * 48 + 2 * BS]);
+    expect(writes[0]?.buffer.byteLength).not.toBe(DATA_IN_ROOM_SLAB_BYTES);
+    const one = writes[0] ?? new Uint8Array(0);
+    expect([one[0], one[48 + BS]].map((b) => (b ?? 0) & 0x3f)).toEqual([0x25, 0x25]);
     ini.close();
   });
 });

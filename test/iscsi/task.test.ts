@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScsiTask } from '../../src/iscsi/task.js';
+import { DataInRooms } from '../../src/iscsi/data-in-rooms.js';
 import type { TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
@@ -177,6 +178,91 @@ function ignoringLun(): { lun: LunPort; release: (a: ScsiAnswer) => void; aborts
   };
   return { lun, release: (a) => { answer(a); }, aborts: () => aborts };
 }
+
+describe('ScsiTask: Data-In rooms', () => {
+  /** A LUN that answers a READ with `fill` written into the room it was given (or into a new array without one). */
+  function roomLun(fill: number, own = false): LunPort & { rooms: (Uint8Array | undefined)[] } {
+    const rooms: (Uint8Array | undefined)[] = [];
+    return {
+      rooms,
+      start(c) {
+        rooms.push(c.dataInRoom);
+        const data = own || c.dataInRoom === undefined ? new Uint8Array(c.dataInLength ?? 0) : c.dataInRoom.subarray(0, c.dataInLength);
+        data.fill(fill);
+        queueMicrotask(() => {
+          c.answered({ status: 0, data, aborted: false });
+        });
+        return { abort: () => undefined };
+      },
+    };
+  }
+
+  function runWithRooms(c: ScsiCommandPdu, lun: LunPort, limits: TaskLimits): { task: ScsiTask; out: TaskOutput[]; asked: number[] } {
+    const out: TaskOutput[] = [];
+    const asked: number[] = [];
+    const rooms = new DataInRooms();
+    const hooks = {
+      out: (o: TaskOutput) => out.push(o),
+      dataInRoom: (bytes: number) => {
+        asked.push(bytes);
+        return rooms.take(bytes);
+      },
+    };
+    const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, hooks);
+    task.start();
+    return { task, out, asked };
+  }
+
+  const WIDE: TaskLimits = { ...LIMITS, maxSendDataSegmentLength: 8192, maxBurstLength: 8192 };
+
+  it('a READ one Data-In PDU carries lands in a room, and its PDU gets the 48 bytes in front of the room for its header', async () => {
+    const lun = roomLun(0x6b);
+    const { task, out, asked } = runWithRooms(cmd({ cdb: read10(8), read: true, expectedDataTransferLength: 8 * BS }), lun, WIDE);
+    await task.done;
+    const room = lun.rooms[0];
+    if (room === undefined) throw new Error('expected a room');
+    expect(asked).toEqual([8 * BS]);
+    expect(out).toHaveLength(1);
+    const d = out[0];
+    if (d?.kind !== 'data-in') throw new Error('expected a Data-In');
+    expect(d.data).toEqual(new Uint8Array(8 * BS).fill(0x6b));
+    expect([d.data.buffer === room.buffer, d.data.byteOffset]).toEqual([true, room.byteOffset]);
+    expect([d.header?.buffer === room.buffer, d.header?.byteOffset, d.header?.length]).toEqual([true, room.byteOffset - 48, 48]);
+    expect(d.status?.scsiStatus).toBe(0);
+  });
+
+  it('no room when the transfer takes more than one PDU (MaxRecvDataSegmentLength, MaxBurstLength), nor for an EDTL that needs padding', async () => {
+    for (const [edtl, limits] of [
+      [4 * BS, LIMITS], // 2048 bytes past the initiator's 1024-byte segments
+      [16 * BS, { ...WIDE, maxBurstLength: 4096 }], // two sequences
+      [BS - 2, WIDE], // 510 bytes: padded on the wire
+    ] as const) {
+      const lun = roomLun(1);
+      const { task, out, asked } = runWithRooms(cmd({ cdb: read10(Math.ceil(edtl / BS)), read: true, expectedDataTransferLength: edtl }), lun, limits);
+      await task.done;
+      expect(asked).toEqual([]);
+      expect(lun.rooms).toEqual([undefined]);
+      expect(out.every((o) => o.kind !== 'data-in' || o.header === undefined)).toBe(true);
+    }
+  });
+
+  it('no header space is named when the unit answered from a buffer of its own', async () => {
+    const lun = roomLun(2, true);
+    const { task, out, asked } = runWithRooms(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), lun, WIDE);
+    await task.done;
+    expect(asked).toEqual([BS]);
+    expect(out.map((o) => (o.kind === 'data-in' ? o.header : 'other'))).toEqual([undefined]);
+  });
+
+  it('writes and commands without data ask for no room', async () => {
+    const lun = roomLun(3);
+    const w = runWithRooms(cmd({ cdb: write10(1), write: true, expectedDataTransferLength: BS, data: new Uint8Array(BS) }), lun, { ...WIDE, immediateData: true });
+    await w.task.done;
+    const t = runWithRooms(cmd({ cdb: new Uint8Array(6), expectedDataTransferLength: 0 }), lun, WIDE);
+    await t.task.done;
+    expect([...w.asked, ...t.asked]).toEqual([]);
+  });
+});
 
 describe('ScsiTask: abort', () => {
   it('an aborted task sends nothing, even when its command completes afterwards', async () => {
