@@ -397,7 +397,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     // The room's header space serves the Data-In PDU that carries the room's data from its start, whole.
     const room = this.#room;
     this.#room = undefined;
-    const header = room?.byteOffset === send.byteOffset && room.buffer === send.buffer ? headerRoomOf(room) : undefined;
+    const header = room !== undefined && (send === room || (room.byteOffset === send.byteOffset && room.buffer === send.buffer)) ? headerRoomOf(room) : undefined;
     let dataSN = 0;
     for (let off = 0; off < send.length; ) {
       // A Data-In sequence holds at most MaxBurstLength bytes (§13.13); F ends each sequence.
