@@ -29,7 +29,7 @@ import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { loginPhaseStep } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
-import { writeTurn } from './socket-write.js';
+import { appendChunk, writeTurn } from './socket-write.js';
 import { DataInRooms } from './data-in-rooms.js';
 
 /** How long a closing connection may take to flush what was written before it is destroyed. */
@@ -388,20 +388,9 @@ export class IscsiConnection {
     } else this.#queue(serializePdu(pdu, this.#digests));
   }
 
-  /**
-   * Queues `chunk`, or widens the chunk queued last when `chunk` follows it in memory: a Data-In room's
-   * header and data, rooms taken one after another (DataInRooms), BHSs cut one after another. A turn that is
-   * one run of bytes goes to the socket as one view, with no copy.
-   */
+  /** Queues `chunk`, merged into the chunk before when it follows it in memory (socket-write.ts appendChunk). */
   #queue(chunk: Uint8Array): void {
-    const pending = this.#pending;
-    const n = pending.length;
-    const last = n === 0 ? undefined : pending[n - 1];
-    // byteOffset first: a chunk at offset 0 follows nothing, and reading `buffer` of a small array V8 keeps on
-    // its heap would move it off.
-    if (last !== undefined && chunk.byteOffset !== 0 && last.byteOffset + last.length === chunk.byteOffset && last.buffer === chunk.buffer) {
-      pending[n - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + chunk.length);
-    } else pending.push(chunk);
+    appendChunk(this.#pending, chunk);
     this.#pendingBytes += chunk.length;
   }
 

@@ -243,11 +243,13 @@ export class ScsiTask implements LunCommand, LunAdmittable {
 
   /**
    * Asks for a room when one Data-In PDU can carry the whole transfer back (within MaxRecvDataSegmentLength
-   * and MaxBurstLength, §13.12, §13.13) and it needs no padding (§10.1: segments are padded to 4 bytes).
+   * and MaxBurstLength, §13.12, §13.13) and what goes (at most EDTL) needs no padding (§11.1: PDUs are
+   * padded to 4 bytes).
    */
   #takeRoom(): void {
     const bytes = this.plan.length;
-    if (this.plan.direction !== 'in' || bytes === 0 || Math.min(bytes, this.#edtl) % 4 !== 0) return;
+    const sent = Math.min(bytes, this.#edtl);
+    if (this.plan.direction !== 'in' || sent === 0 || sent % 4 !== 0) return;
     if (bytes > this.#limits.maxSendDataSegmentLength || bytes > this.#limits.maxBurstLength) return;
     this.#room = this.#hooks.dataInRoom?.(bytes);
   }
@@ -308,8 +310,9 @@ export class ScsiTask implements LunCommand, LunAdmittable {
 
   #execute(): void {
     this.#executing = true;
-    this.#takeRoom();
     try {
+      // Inside: a room that cannot be had (an allocation failing) fails this command like the unit's faults.
+      this.#takeRoom();
       const call = this.#port.start(this);
       // An answer given inside start() has ended the command already: nothing to keep. An abort that came
       // while start() ran found no call yet; it is sent now.

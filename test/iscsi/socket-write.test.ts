@@ -4,7 +4,7 @@
 
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { writeTurn } from '../../src/iscsi/socket-write.js';
+import { appendChunk, writeTurn } from '../../src/iscsi/socket-write.js';
 
 /** A socket double that keeps what it is handed, by reference, as a stream that has not sent it yet does. */
 function holdingSocket(): { socket: Socket; held: Uint8Array[]; corks: string[] } {
@@ -52,5 +52,53 @@ describe('writeTurn', () => {
     expect(held).toHaveLength(4);
     for (const [i, c] of chunks.entries()) expect(held[i]).toBe(c);
     expect(corks).toEqual(['cork', 'uncork']);
+  });
+});
+
+describe('appendChunk', () => {
+  it('a chunk that follows the last one in memory widens it: one view over both, no copy', () => {
+    const slab = new Uint8Array(256).map((_, i) => i);
+    const pending: Uint8Array[] = [];
+    appendChunk(pending, slab.subarray(16, 64));
+    appendChunk(pending, slab.subarray(64, 100));
+    appendChunk(pending, slab.subarray(100, 101));
+    expect(pending).toHaveLength(1);
+    const run = pending[0];
+    expect([run?.buffer === slab.buffer, run?.byteOffset, run?.length]).toEqual([true, 16, 85]);
+    expect(Array.from(run ?? [])).toEqual(Array.from(slab.subarray(16, 101)));
+  });
+
+  it('the same offsets in another buffer are not a continuation', () => {
+    const a = new Uint8Array(128).fill(1);
+    const b = new Uint8Array(128).fill(2);
+    const pending: Uint8Array[] = [];
+    appendChunk(pending, a.subarray(0, 48));
+    appendChunk(pending, b.subarray(48, 96));
+    expect(pending).toHaveLength(2);
+    expect(pending[1]?.[0]).toBe(2);
+  });
+
+  it('a gap, a chunk before the last one, or the same bytes again are kept apart, in order', () => {
+    const slab = new Uint8Array(256);
+    const pending: Uint8Array[] = [];
+    const first = slab.subarray(100, 148);
+    appendChunk(pending, first);
+    appendChunk(pending, slab.subarray(152, 160)); // gap of 4
+    appendChunk(pending, slab.subarray(48, 100)); // ends where `first` starts: before it, not after
+    appendChunk(pending, slab.subarray(48, 100)); // the same bytes again
+    expect(pending.map((c) => [c.byteOffset, c.length])).toEqual([
+      [100, 48],
+      [152, 8],
+      [48, 52],
+      [48, 52],
+    ]);
+  });
+
+  it('a chunk at offset 0 starts a new one, even after an empty chunk', () => {
+    const slab = new Uint8Array(64);
+    const pending: Uint8Array[] = [];
+    appendChunk(pending, slab.subarray(0, 0));
+    appendChunk(pending, slab.subarray(0, 16));
+    expect(pending.map((c) => c.length)).toEqual([0, 16]);
   });
 });

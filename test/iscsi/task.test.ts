@@ -254,13 +254,69 @@ describe('ScsiTask: Data-In rooms', () => {
     expect(out.map((o) => (o.kind === 'data-in' ? o.header : 'other'))).toEqual([undefined]);
   });
 
-  it('writes and commands without data ask for no room', async () => {
+  it('the room itself as the answer (not a view of it) gets its header space too', async () => {
+    const lun: LunPort = {
+      start(c) {
+        const room = c.dataInRoom;
+        if (room === undefined) throw new Error('expected a room');
+        room.fill(7);
+        queueMicrotask(() => {
+          c.answered({ status: 0, data: room, aborted: false });
+        });
+        return { abort: () => undefined };
+      },
+    };
+    const { task, out } = runWithRooms(cmd({ cdb: read10(2), read: true, expectedDataTransferLength: 2 * BS }), lun, WIDE);
+    await task.done;
+    const d = out[0];
+    if (d?.kind !== 'data-in') throw new Error('expected a Data-In');
+    expect([d.header?.buffer === d.data.buffer, (d.header?.byteOffset ?? 0) + 48]).toEqual([true, d.data.byteOffset]);
+  });
+
+  it('a room whose data goes in several PDUs after all (MaxRecvDataSegmentLength lowered meanwhile) names no header space', async () => {
+    const limits = { ...WIDE };
+    const lun = roomLun(0x33);
+    const { task, out, asked } = runWithRooms(cmd({ cdb: read10(8), read: true, expectedDataTransferLength: 8 * BS }), lun, limits);
+    // The initiator declares a smaller MaxRecvDataSegmentLength (§13.12) before the answer comes.
+    limits.maxSendDataSegmentLength = 1024;
+    await task.done;
+    expect(asked).toEqual([8 * BS]);
+    const dataIns = out.filter((o) => o.kind === 'data-in');
+    expect(dataIns.map((o) => [o.data.length, o.header])).toEqual([0, 1, 2, 3].map(() => [1024, undefined]));
+  });
+
+  it('a room that cannot be had fails that command (HARDWARE ERROR, INTERNAL TARGET FAILURE), reported as a fault', async () => {
+    const out: TaskOutput[] = [];
+    const faults: unknown[] = [];
+    const lun = roomLun(1);
+    const hooks = {
+      out: (o: TaskOutput) => out.push(o),
+      onFault: (e: unknown) => faults.push(e),
+      dataInRoom: (): Uint8Array => {
+        throw new RangeError('Array buffer allocation failed');
+      },
+    };
+    const task = new ScsiTask(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: BS }), { blockSize: BS, maxCommandBytes: 2 ** 20 }, WIDE, lun, hooks);
+    expect(() => {
+      task.start();
+    }).not.toThrow();
+    await task.done;
+    expect(lun.rooms).toEqual([]);
+    expect(faults).toHaveLength(1);
+    const r = out[0];
+    if (r?.kind !== 'response') throw new Error('expected a SCSI Response');
+    expect([r.status, (r.sense?.[2] ?? 0) & 0x0f, r.sense?.[12]]).toEqual([2, 0x04, 0x44]);
+  });
+
+  it('writes and commands without data ask for no room, nor does a READ with EDTL 0', async () => {
     const lun = roomLun(3);
     const w = runWithRooms(cmd({ cdb: write10(1), write: true, expectedDataTransferLength: BS, data: new Uint8Array(BS) }), lun, { ...WIDE, immediateData: true });
     await w.task.done;
     const t = runWithRooms(cmd({ cdb: new Uint8Array(6), expectedDataTransferLength: 0 }), lun, WIDE);
     await t.task.done;
-    expect([...w.asked, ...t.asked]).toEqual([]);
+    const r = runWithRooms(cmd({ cdb: read10(1), read: true, expectedDataTransferLength: 0 }), lun, WIDE);
+    await r.task.done;
+    expect([...w.asked, ...t.asked, ...r.asked]).toEqual([]);
   });
 });
 
