@@ -78,7 +78,15 @@ export class IscsiConnection {
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.#onData(chunk);
+      try {
+        this.#onData(chunk);
+      } catch (e) {
+        // A bug of the target's (what a peer sends is answered, never thrown): this connection ends at once,
+        // in whatever state it was, and the process with every other session goes on.
+        this.#host.log(`iscsi: ${this.remote}: closing connection: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        this.close();
+        socket.destroy();
+      }
     });
     socket.on('drain', () => {
       this.#resume();
@@ -108,15 +116,19 @@ export class IscsiConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#loginTimer);
-    this.#nopPing.stop();
-    this.#session?.close();
-    // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
-    this.#flush();
-    this.#socket.end();
-    setTimeout(() => this.#socket.destroy(), END_GRACE_MS).unref();
-    this.#host.closed(this);
-    for (const f of this.#onClose.splice(0)) f();
+    try {
+      clearTimeout(this.#loginTimer);
+      this.#nopPing.stop();
+      this.#session?.close();
+      // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
+      this.#flush();
+      this.#socket.end();
+    } finally {
+      // Even after a fault above: the portal forgets the connection, and the socket goes in the end.
+      setTimeout(() => this.#socket.destroy(), END_GRACE_MS).unref();
+      this.#host.closed(this);
+      for (const f of this.#onClose.splice(0)) f();
+    }
   }
 
   /** Stops reading, lets the session's tasks finish and their responses go out, then closes. */

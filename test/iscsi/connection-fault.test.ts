@@ -1,0 +1,64 @@
+// A fault inside the target while it handles what a peer sent (a bug, not
+// the peer's doing) ends that connection at once, logged; the portal still
+// hears that it closed, and nothing escapes to the process.
+
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IscsiConnection } from '../../src/iscsi/connection.js';
+import { TargetLogin } from '../../src/iscsi/login.js';
+import type { ConnectionHost } from '../../src/iscsi/connection-types.js';
+import { env } from './login-harness.js';
+
+const TIMERS = { pingIntervalMs: 0, pingTimeoutMs: 1000, loginTimeoutMs: 5000 };
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.close();
+  server = undefined;
+});
+
+/** A loopback pair: the server side wrapped in an IscsiConnection over `host`, the client side returned. */
+async function pair(host: (conn: () => IscsiConnection | undefined) => ConnectionHost): Promise<{ client: Socket; conn: () => IscsiConnection | undefined }> {
+  let made: IscsiConnection | undefined;
+  const accepted = new Promise<void>((resolve) => {
+    server = createServer((s) => {
+      made = new IscsiConnection(s, host(() => made), TIMERS);
+      resolve();
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  const address = server?.address();
+  if (address === null || typeof address !== 'object') throw new Error('no address');
+  const client = connect(address.port, '127.0.0.1');
+  await accepted;
+  return { client, conn: () => made };
+}
+
+describe('IscsiConnection: a fault while handling input', () => {
+  it('ends that connection, logged, and nothing escapes to the process', async () => {
+    const logs: string[] = [];
+    const closed: unknown[] = [];
+    const { client } = await pair(() => ({
+      login: () => new TargetLogin(env()),
+      attach: () => {
+        throw new Error('not reached');
+      },
+      closed: (c) => closed.push(c),
+      touched: () => {
+        throw new Error('a bug below the connection');
+      },
+      log: (line) => logs.push(line),
+    }));
+    const ended = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
+    client.on('error', () => undefined);
+    // Reading, so that the end of the connection is seen.
+    client.resume();
+    // A NOP-Out (opcode 0) during login: the host fails as the connection answers it.
+    client.write(new Uint8Array(48));
+    await ended;
+    // The NOP-Out during login drops the connection; its last flush then meets the fault, which ends it at once.
+    expect(closed).toHaveLength(1);
+    expect(logs).toHaveLength(2);
+    expect(logs[1]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
+  });
+});
