@@ -81,11 +81,7 @@ export class IscsiConnection {
       try {
         this.#onData(chunk);
       } catch (e) {
-        // A bug of the target's (what a peer sends is answered, never thrown): this connection ends at once,
-        // in whatever state it was, and the process with every other session goes on.
-        this.#host.log(`iscsi: ${this.remote}: closing connection: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        this.close();
-        socket.destroy();
+        this.#fault(e);
       }
     });
     socket.on('drain', () => {
@@ -143,6 +139,22 @@ export class IscsiConnection {
       }
     });
     this.close();
+  }
+
+  /**
+   * A bug of the target's while it handled the peer's bytes (what a peer sends is answered, never thrown):
+   * this connection ends at once, in whatever state it was, and the process with every other session goes
+   * on. The socket goes first, so that a second fault while closing cannot keep it.
+   */
+  #fault(e: unknown): void {
+    const what = (x: unknown): string => (x instanceof Error ? (x.stack ?? x.message) : String(x));
+    this.#host.log(`iscsi: ${this.remote}: closing connection: internal error: ${what(e)}`);
+    this.#socket.destroy();
+    try {
+      this.close();
+    } catch (again) {
+      this.#host.log(`iscsi: ${this.remote}: internal error while closing: ${what(again)}`);
+    }
   }
 
   #drop(reason: string): void {

@@ -61,4 +61,29 @@ describe('IscsiConnection: a fault while handling input', () => {
     expect(logs).toHaveLength(2);
     expect(logs[1]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
   });
+
+  it('a fault before anything was answered ends the connection the same way, the portal told once', async () => {
+    const logs: string[] = [];
+    const closed: unknown[] = [];
+    const { client } = await pair(() => ({
+      login: () => new TargetLogin(env()),
+      attach: () => {
+        throw new Error('not reached');
+      },
+      closed: (c) => closed.push(c),
+      touched: () => {
+        throw new Error('a bug below the connection');
+      },
+      log: (line) => logs.push(line),
+    }));
+    const ended = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
+    client.on('error', () => undefined);
+    client.resume();
+    // Part of a header: nothing to answer yet, and the host fails as the connection takes the bytes in.
+    client.write(new Uint8Array(10));
+    await ended;
+    expect(closed).toHaveLength(1);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
+  });
 });
