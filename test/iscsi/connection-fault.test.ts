@@ -34,54 +34,45 @@ async function pair(host: (conn: () => IscsiConnection | undefined) => Connectio
   return { client, conn: () => made };
 }
 
+/**
+ * A connection over a host that faults whenever the connection reports traffic (`touched`), fed `bytes` by
+ * its peer; resolves once the peer sees the connection end, with what the host was told.
+ */
+async function faultOn(bytes: Uint8Array): Promise<{ logs: string[]; closed: unknown[] }> {
+  const logs: string[] = [];
+  const closed: unknown[] = [];
+  const { client } = await pair(() => ({
+    login: () => new TargetLogin(env()),
+    attach: () => {
+      throw new Error('not reached');
+    },
+    closed: (c) => closed.push(c),
+    touched: () => {
+      throw new Error('a bug below the connection');
+    },
+    log: (line) => logs.push(line),
+  }));
+  const ended = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
+  client.on('error', () => undefined);
+  // Reading, so that the end of the connection is seen.
+  client.resume();
+  client.write(bytes);
+  await ended;
+  return { logs, closed };
+}
+
 describe('IscsiConnection: a fault while handling input', () => {
   it('ends that connection, logged, and nothing escapes to the process', async () => {
-    const logs: string[] = [];
-    const closed: unknown[] = [];
-    const { client } = await pair(() => ({
-      login: () => new TargetLogin(env()),
-      attach: () => {
-        throw new Error('not reached');
-      },
-      closed: (c) => closed.push(c),
-      touched: () => {
-        throw new Error('a bug below the connection');
-      },
-      log: (line) => logs.push(line),
-    }));
-    const ended = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
-    client.on('error', () => undefined);
-    // Reading, so that the end of the connection is seen.
-    client.resume();
-    // A NOP-Out (opcode 0) during login: the host fails as the connection answers it.
-    client.write(new Uint8Array(48));
-    await ended;
-    // The NOP-Out during login drops the connection; its last flush then meets the fault, which ends it at once.
+    // A NOP-Out (opcode 0) during login drops the connection; its last flush then meets the fault, which ends it at once.
+    const { logs, closed } = await faultOn(new Uint8Array(48));
     expect(closed).toHaveLength(1);
     expect(logs).toHaveLength(2);
     expect(logs[1]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
   });
 
   it('a fault before anything was answered ends the connection the same way, the portal told once', async () => {
-    const logs: string[] = [];
-    const closed: unknown[] = [];
-    const { client } = await pair(() => ({
-      login: () => new TargetLogin(env()),
-      attach: () => {
-        throw new Error('not reached');
-      },
-      closed: (c) => closed.push(c),
-      touched: () => {
-        throw new Error('a bug below the connection');
-      },
-      log: (line) => logs.push(line),
-    }));
-    const ended = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
-    client.on('error', () => undefined);
-    client.resume();
     // Part of a header: nothing to answer yet, and the host fails as the connection takes the bytes in.
-    client.write(new Uint8Array(10));
-    await ended;
+    const { logs, closed } = await faultOn(new Uint8Array(10));
     expect(closed).toHaveLength(1);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
