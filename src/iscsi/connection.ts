@@ -3,7 +3,8 @@
 // connection's own sequence numbers (StatSN). Every target PDU leaves through
 // `#write`, stamped with StatSN, ExpCmdSN and MaxCmdSN by stamp.ts, which also
 // encodes what the session sends. What each login-phase
-// PDU leads to is decided in login-phase.ts, the NOP-In ping of an idle
+// PDU leads to is decided in login-phase.ts, NOP-Out, Text and Logout
+// requests are answered in control-pdus.ts, the NOP-In ping of an idle
 // connection runs in nop-ping.ts, and how one turn's output reaches the socket
 // is socket-write.ts; what the portal provides is in connection-types.ts.
 //
@@ -20,7 +21,7 @@
 import type { Socket } from 'node:net';
 import { PduReader, serializePdu, type FrameResult } from './framing.js';
 import * as wire from './bhs.js';
-import { IscsiOpcode, RejectReason, RESERVED_TAG, type Pdu } from './pdu-types.js';
+import { IscsiOpcode, RejectReason, type Pdu } from './pdu-types.js';
 import type { Session, SessionOutput } from './session.js';
 import { PduStamper } from './stamp.js';
 import type { TargetLogin } from './login.js';
@@ -31,6 +32,7 @@ import { loginPhaseStep } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { appendChunk, writeTurn } from './socket-write.js';
 import { DataInRooms } from './data-in-rooms.js';
+import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
 
 /** How long a closing connection may take to flush what was written before it is destroyed. */
 const END_GRACE_MS = 2000;
@@ -57,6 +59,24 @@ export class IscsiConnection {
   });
   /** StatSN, and ExpCmdSN / MaxCmdSN, on every PDU sent. */
   readonly #stamps = new PduStamper();
+  /** What NOP-Out, Text and Logout are answered through (control-pdus.ts). */
+  readonly #control: ControlPduHost = {
+    session: () => this.#session,
+    closed: () => this.#closed,
+    stamps: this.#stamps,
+    write: (pdu) => {
+      this.#write(pdu);
+    },
+    reject: (header, reason) => {
+      this.#reject(header, reason);
+    },
+    pingAnswered: (ttt) => this.#nopPing.answered(ttt),
+    textPart: (req) => this.#textExchange.answer(req, this.#maxSendSegment),
+    end: () => {
+      this.#flush();
+      this.#socket.end();
+    },
+  };
   #closed = false;
   readonly #nopPing: NopPing;
   #readPaused = false;
@@ -219,13 +239,13 @@ export class IscsiConnection {
         this.#sessionPdu(op, pdu, session);
         return;
       case IscsiOpcode.NOP_OUT:
-        this.#nopOut(pdu);
+        handleNopOut(pdu, this.#control);
         return;
       case IscsiOpcode.TEXT_REQUEST:
-        this.#text(pdu);
+        handleText(pdu, this.#control);
         return;
       case IscsiOpcode.LOGOUT_REQUEST:
-        this.#logout(pdu);
+        handleLogout(pdu, this.#control);
         return;
       case IscsiOpcode.SNACK_REQUEST:
         // §7.1.1 / §11.16: SNACK needs ErrorRecoveryLevel > 0, which this target never agrees to.
@@ -327,70 +347,6 @@ export class IscsiConnection {
     if (this.#closed) return;
     const pdu = this.#stamps.sessionPdu(o);
     if (pdu !== undefined) this.#write(pdu);
-  }
-
-  #nopOut(pdu: Pdu): void {
-    const nop = wire.decodeNopOut(pdu);
-    if ('reject' in nop) {
-      this.#reject(pdu.bhs, nop.reject);
-      return;
-    }
-    if (nop.ttt !== RESERVED_TAG) {
-      // The answer to our ping (§11.18.3): nothing to send back; the idle timer was re-armed on receipt.
-      if (!this.#nopPing.answered(nop.ttt)) this.#reject(pdu.bhs, RejectReason.INVALID_PDU_FIELD);
-      return;
-    }
-    if (this.#session !== undefined) {
-      this.#session.nopOut(nop);
-      return;
-    }
-    if (nop.itt !== RESERVED_TAG) this.#write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: this.#stamps.stat(), ...this.#stamps.window(), data: nop.data }));
-  }
-
-  #text(pdu: Pdu): void {
-    const req = wire.decodeTextRequest(pdu);
-    if ('reject' in req) {
-      this.#reject(pdu.bhs, req.reject);
-      return;
-    }
-    const answer = (): void => {
-      const part = this.#textExchange.answer(req, this.#maxSendSegment);
-      if (typeof part === 'number') {
-        this.#reject(pdu.bhs, part);
-        return;
-      }
-      const statSN = this.#stamps.stat();
-      this.#write(wire.encodeTextResponse({ final: part.final, cont: !part.final, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...this.#stamps.window(), data: part.data }));
-    };
-    if (this.#session === undefined) {
-      if (!req.immediate) this.#stamps.discoveryExpCmdSN = (req.cmdSN + 1) >>> 0;
-      answer();
-    } else this.#session.ordered(req.cmdSN, req.immediate, answer);
-  }
-
-  #logout(pdu: Pdu): void {
-    const req = wire.decodeLogoutRequest(pdu);
-    if ('reject' in req) {
-      this.#reject(pdu.bhs, req.reject);
-      return;
-    }
-    const respond = (): void => {
-      // §11.14.1: reason 2 (remove the connection for recovery) needs ERL 2 → response 2, recovery not supported.
-      const response = req.reasonCode === 2 ? 2 : 0;
-      void (this.#session?.drain() ?? Promise.resolve()).then(() => {
-        if (this.#closed) return;
-        const statSN = this.#stamps.stat();
-        this.#write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...this.#stamps.window(), time2Wait: 0, time2Retain: 0 }));
-        if (response === 0) {
-          this.#flush();
-          this.#socket.end();
-        }
-      });
-    };
-    if (this.#session === undefined) {
-      if (!req.immediate) this.#stamps.discoveryExpCmdSN = (req.cmdSN + 1) >>> 0;
-      respond();
-    } else this.#session.ordered(req.cmdSN, req.immediate, respond);
   }
 
   #reject(header: Uint8Array, reason: number): void {

@@ -1,8 +1,10 @@
 // One iSCSI session in full feature phase (RFC 7143 §3.2, §4.2.2): the
 // command window (CmdSN / ExpCmdSN / MaxCmdSN), delivery of non-immediate
 // commands in CmdSN order, the task table, and the session-level PDUs
-// (NOP-Out, Text, Logout, Task Management). One connection per session
-// (MaxConnections=1 is what the target negotiates), ErrorRecoveryLevel 0.
+// (NOP-Out, Text, Logout, Task Management). A Task Management request is
+// ordered and fences its task set here; what the function then does is
+// session-tmf.ts. One connection per session (MaxConnections=1 is what the
+// target negotiates), ErrorRecoveryLevel 0.
 //
 // The window is the device queue's: MaxCmdSN is opened only as far as the
 // LUNs' openings at login plus a bounded queue allow (`depth`), so an
@@ -11,14 +13,15 @@
 // ignore a MaxCmdSN that moves backwards (§4.2.2.1), and openings that shrink
 // later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 
-import { snAdd, snLe, snLt } from './serial.js';
+import { snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
 import type { TaskAbortEnd, TaskHooks, TaskLimits, TaskOutput } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';
 import { syntheticAnswer } from './no-lun.js';
-import { TmfFunction, TmfResponse, awaitOwedData, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
+import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
+import { performTmf, type TmfScope } from './session-tmf.js';
 
 /** A LUN of the session's target. */
 export interface SessionLun {
@@ -102,6 +105,8 @@ export class Session {
   readonly #send: (o: SessionOutput) => void;
   /** What every task of the session reports to (one object, not closures per command). */
   readonly #hooks: TaskHooks;
+  /** What this session's task management functions act through (session-tmf.ts). */
+  readonly #tmfScope: TmfScope;
   #expCmdSN: number;
   /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
   readonly #waiting = new Map<number, () => void>();
@@ -152,6 +157,17 @@ export class Session {
       onPreempted: (nexuses, task) => {
         const n = lunNumber(task.lun);
         if (n !== undefined) this.#host.preempted(n, nexuses);
+      },
+    };
+    this.#tmfScope = {
+      host,
+      tasks: this.#tasks,
+      expCmdSN: () => this.#expCmdSN,
+      maxCmdSN: () => this.maxCmdSN,
+      tasksOn: (lun) => this.tasksOn(lun),
+      skip: (cmdSN) => {
+        this.#waiting.set(cmdSN, () => undefined);
+        this.#drainInOrder();
       },
     };
   }
@@ -247,7 +263,7 @@ export class Session {
       // A LUN field that names no LUN fences nothing: the function answers LUN DOES NOT EXIST at once.
       const fence = scope === undefined ? null : scope === 'all' ? undefined : (lunNumber(req.lun) ?? null);
       if (fence !== null) this.#fences.push(fence);
-      void this.#tmf(req)
+      void performTmf(req, this.#tmfScope)
         .then((response) => {
           this.#send({ kind: 'tmf-response', itt: req.itt, response });
         })
@@ -366,88 +382,6 @@ export class Session {
     for (const oldest of this.#owed.keys()) {
       if (this.#owed.size <= this.#depth) break;
       this.#owed.delete(oldest);
-    }
-  }
-
-  /** The sender's Data-Out owed to `mine` before a function acts on them (awaitOwedData), with this session's bound. */
-  #awaitOwedData(mine: TaskSnapshot): Promise<void> {
-    return awaitOwedData(mine, this.#host.dataOutTimeoutMs, (reason) => {
-      this.#host.drop(reason);
-    });
-  }
-
-  async #tmf(req: TaskMgmtRequestPdu): Promise<number> {
-    const fn = req.function;
-    if (fn === TmfFunction.TASK_REASSIGN) return TmfResponse.REASSIGNMENT_NOT_SUPPORTED;
-    if (fn === TmfFunction.CLEAR_ACA) return TmfResponse.NOT_SUPPORTED;
-    if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
-      // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
-      // ends every session's connection after this response: their tasks end without responses.
-      const mine = this.tasksOn(undefined);
-      const others = this.#host.othersTasks(undefined);
-      await this.#awaitOwedData(mine);
-      await mine.end('this-session');
-      await others.end(fn === TmfFunction.TARGET_COLD_RESET ? 'power-on' : 'another-session');
-      await Promise.all(this.#host.luns.flatMap((n) => this.#host.lun(n)?.reset() ?? []));
-      if (fn === TmfFunction.TARGET_COLD_RESET) this.#host.coldReset();
-      return TmfResponse.COMPLETE;
-    }
-    const n = lunNumber(req.lun);
-    const lun = n === undefined ? undefined : this.#host.lun(n);
-    if (n === undefined || lun === undefined) return TmfResponse.LUN_DOES_NOT_EXIST;
-    switch (fn) {
-      case TmfFunction.ABORT_TASK: {
-        const task = this.#tasks.get(req.referencedTaskTag);
-        if (task !== undefined && lunNumber(task.lun) === n) {
-          task.abort();
-          await task.done;
-          return TmfResponse.COMPLETE;
-        }
-        // §11.5.1: a referenced command not received yet — RefCmdSN inside the window and before the TMF's own
-        // CmdSN — is considered received (it will never run) and the abort is complete. One received and
-        // already finished no longer exists.
-        const ref = req.refCmdSN;
-        if (snLe(this.#expCmdSN, ref) && snLe(ref, this.maxCmdSN) && snLt(ref, req.cmdSN)) {
-          this.#waiting.set(ref, () => undefined);
-          this.#drainInOrder();
-          return TmfResponse.COMPLETE;
-        }
-        return TmfResponse.TASK_DOES_NOT_EXIST;
-      }
-      // SAM-5: the logical unit aborts the commands it holds — without a device reset, and telling the other
-      // I_T nexuses as its TAS says (CLEAR TASK SET) — then the tasks that have not reached it end here: the
-      // sender's without responses, the other sessions' as the same TAS says. The tasks covered are those
-      // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the sender's Data-Out
-      // and the unit are waited for, so a command that arrives meanwhile is left alone.
-      case TmfFunction.ABORT_TASK_SET: {
-        const mine = this.tasksOn(n);
-        await this.#awaitOwedData(mine);
-        await lun.abortTaskSet();
-        await mine.end('this-session');
-        return TmfResponse.COMPLETE;
-      }
-      // The other sessions' tasks that have not reached the unit are named as it clears: with TAS 0 their
-      // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
-      case TmfFunction.CLEAR_TASK_SET: {
-        const mine = this.tasksOn(n);
-        const others = this.#host.othersTasks(n);
-        await this.#awaitOwedData(mine);
-        await lun.clearTaskSet(others.awaitingData);
-        await mine.end('this-session');
-        await others.end('another-session');
-        return TmfResponse.COMPLETE;
-      }
-      case TmfFunction.LOGICAL_UNIT_RESET: {
-        const mine = this.tasksOn(n);
-        const others = this.#host.othersTasks(n);
-        await this.#awaitOwedData(mine);
-        await mine.end('this-session');
-        await others.end('another-session');
-        await lun.reset();
-        return TmfResponse.COMPLETE;
-      }
-      default:
-        return TmfResponse.NOT_SUPPORTED;
     }
   }
 }

@@ -12,46 +12,21 @@
 // data is in goes to the unit once its port admits it (LunPort.admit: the
 // target may hold the LUN's commands back a while, preempt-gate.ts); until
 // then it counts as not at the unit. What the task and its session exchange
-// (limits, outputs, hooks) is in task-types.ts.
+// (limits, outputs, hooks) is in task-types.ts; how its answer is laid out as
+// Data-In PDUs and a SCSI Response, in task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
-import { encodeSense } from '../scsi/sense-codec.js';
-import { Asc, SenseKey, sense } from '../scsi/sense.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
-import { headerRoomOf } from './data-in-rooms.js';
+import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
 import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
-
-const ignore = (): void => undefined;
-
-/** A promise and its resolve. */
-interface Deferred {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function deferred(): Deferred {
-  let resolve: () => void = ignore;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-/** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
-const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
+import { deferred, type Deferred } from './deferred.js';
 
 /** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
 const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
 
 const EMPTY = new Uint8Array(0);
-
-/** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
-const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
-
-/** What an aborted task that ends with status answers: TASK ABORTED, no sense, no data. */
-const TASK_ABORTED_ANSWER: ScsiAnswer = { status: ScsiStatus.TASK_ABORTED, aborted: false };
 
 /** One outstanding solicitation: the R2T's window and the DataSN expected next in it. */
 interface Burst {
@@ -233,26 +208,13 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     return this.plan.direction === 'in' ? this.plan.length : undefined;
   }
 
-  /** LunCommand: where the Data-In lands, when the connection gave a room for it (#takeRoom). */
+  /** LunCommand: where the Data-In lands, when the connection gave a room for it (takeDataInRoom). */
   get dataInRoom(): Uint8Array | undefined {
     return this.#room;
   }
 
   /** A Data-In room from the connection (hooks.dataInRoom), taken as the task goes to the unit. */
   #room: Uint8Array | undefined;
-
-  /**
-   * Asks for a room when one Data-In PDU can carry the whole transfer back (within MaxRecvDataSegmentLength
-   * and MaxBurstLength, §13.12, §13.13) and what goes (at most EDTL) needs no padding (§11.1: PDUs are
-   * padded to 4 bytes).
-   */
-  #takeRoom(): void {
-    const bytes = this.plan.length;
-    const sent = Math.min(bytes, this.#edtl);
-    if (this.plan.direction !== 'in' || sent === 0 || sent % 4 !== 0) return;
-    if (bytes > this.#limits.maxSendDataSegmentLength || bytes > this.#limits.maxBurstLength) return;
-    this.#room = this.#hooks.dataInRoom?.(bytes);
-  }
 
   get tag(): TaskAttribute {
     return this.#tag;
@@ -312,7 +274,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     this.#executing = true;
     try {
       // Inside: a room that cannot be had (an allocation failing) fails this command like the unit's faults.
-      this.#takeRoom();
+      this.#room = takeDataInRoom(this.plan, this.#edtl, this.#limits, this.#hooks);
       const call = this.#port.start(this);
       // An answer given inside start() has ended the command already: nothing to keep. An abort that came
       // while start() ran found no call yet; it is sent now.
@@ -383,49 +345,19 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   }
 
   #respond(a: ScsiAnswer): void {
-    const edtl = this.#edtl;
-    const commandLength = this.plan.commandLength;
     if (this.plan.direction !== 'in') {
       const moved = this.plan.direction === 'out' ? this.#have : 0;
-      this.#status(a.status, residualOf(edtl, commandLength, moved), a.sense, 0);
+      this.#status(a.status, residualOf(this.#edtl, this.plan.commandLength, moved), a.sense, 0);
       return;
     }
-    const data = a.data ?? EMPTY;
-    const send = data.length > edtl ? data.subarray(0, edtl) : data;
-    // What the command would move: its own length for a READ (EDTL for others), or more if the device produced more.
-    const residual = residualOf(edtl, Math.max(commandLength, data.length), send.length);
-    const collapse = a.status === ScsiStatus.GOOD && a.sense === undefined && send.length > 0;
-    const seg = this.#limits.maxSendDataSegmentLength;
-    const burst = this.#limits.maxBurstLength;
-    // The room's header space serves the Data-In PDU that carries the room's data from its start, whole.
     const room = this.#room;
     this.#room = undefined;
-    const header = room !== undefined && (send === room || (room.byteOffset === send.byteOffset && room.buffer === send.buffer)) ? headerRoomOf(room) : undefined;
-    let dataSN = 0;
-    for (let off = 0; off < send.length; ) {
-      // A Data-In sequence holds at most MaxBurstLength bytes (§13.13); F ends each sequence.
-      const seqEnd = Math.min(send.length, off - (off % burst) + burst);
-      const end = Math.min(seqEnd, off + seg);
-      const last = end === send.length;
-      this.#hooks.out({
-        kind: 'data-in',
-        itt: this.itt,
-        lun: this.lun,
-        dataSN: dataSN++,
-        bufferOffset: off,
-        data: end - off === send.length ? send : send.subarray(off, end),
-        header: end - off === send.length ? header : undefined,
-        final: end === seqEnd,
-        status: last && collapse ? { scsiStatus: a.status, residual } : undefined,
-      });
-      off = end;
-    }
-    if (collapse) this.#finish();
-    else this.#status(a.status, residual, a.sense, dataSN);
+    sendReadAnswer(this, this.#hooks, this.#limits, a, this.#edtl, this.plan.commandLength, room, this.#r2tSN);
+    this.#finish();
   }
 
   #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
-    this.#hooks.out({ kind: 'response', itt: this.itt, lun: this.lun, status, residual, sense, expDataSN: expDataSN || this.#r2tSN });
+    sendResponse(this, this.#hooks, status, residual, sense, expDataSN || this.#r2tSN);
     this.#finish();
   }
 
