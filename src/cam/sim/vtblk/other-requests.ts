@@ -3,8 +3,8 @@
 // segments count in sectors, and GET_ID. None is on the per-I/O path, so each
 // waits on a promise of its completion. DISCARD and WRITE_ZEROES count as
 // writes for the FLUSHes after them (flush-order.ts). They reach the device
-// through the set's request path (translate.ts: queue choice, per-queue load,
-// the reset fence).
+// through the set's request path (request-queues.ts: queue choice, per-queue
+// load, the reset fence).
 
 import type { BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';

@@ -2,9 +2,9 @@
 // (requestq1..N, VIRTIO 1.2 §5.2.2; several with VIRTIO_BLK_F_MQ, §5.2.3),
 // and which queue takes its next request. The set charges a request's
 // descriptors to its queue from request() until completion and counts it in
-// flight; it updates these counters in place on every request (translate.ts),
-// so they are plain objects, one per queue, read here to choose a queue and
-// copied out as BlkQueueStats.
+// flight; it updates these counters in place on every request
+// (request-queues.ts), so they are plain objects, one per queue, read here to
+// choose a queue and copied out as BlkQueueStats.
 
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 

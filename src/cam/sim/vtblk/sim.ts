@@ -8,11 +8,13 @@
 // sys/dev/virtio/block/virtio_blk.c (the request path).
 // Spec: VIRTIO 1.2 §5.2, SAM-5 (unit attention, task set full), SPC-5, SBC-4.
 //
-// The descriptor budget is budget.ts; recovery (timeouts, XPT_ABORT, resets,
-// a broken ring, a lost device) and config changes are recovery.ts; PREEMPT
-// AND ABORT and task-set aborts are aborts.ts; what the SIM keeps per CCB is
-// entries.ts. This file is the SIM itself: the XPT function codes and the
-// XPT_SCSI_IO path from the CCB to the emulator and back.
+// The descriptor budget is budget.ts; a ring fuller than the budget knows is
+// ring-shortage.ts; recovery (timeouts, XPT_ABORT, resets, a broken ring, a
+// lost device) and config changes are recovery.ts; PREEMPT AND ABORT and
+// task-set aborts are aborts.ts; the function codes besides XPT_SCSI_IO are
+// other-functions.ts; what the SIM keeps per CCB is entries.ts. This file is
+// the SIM itself: its setup, action() and the XPT_SCSI_IO path from the CCB to
+// the emulator and back, and how CCBs complete.
 
 import { SbcEmulator } from '../../../scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
@@ -43,6 +45,8 @@ import { devqCapacity, planRings } from './budget.js';
 import type { Active, GivenBack, Recovery } from './entries.js';
 import { abortCcbs, settleAborts } from './aborts.js';
 import { Recoveries, type SimState } from './recovery.js';
+import { otherFunction, type FunctionScope } from './other-functions.js';
+import { unexpectedlyFree } from './ring-shortage.js';
 
 /** What the SIM drives: a driver attached to its device, and the guest memory it shares (a LocalVirtioBlk fits). */
 export interface VtblkDevice {
@@ -89,6 +93,8 @@ export class VtblkSim implements Sim {
   /** The recovery running, if any: read for every CCB, so it lives here (Recoveries sets it). */
   #recovery: Recovery | undefined;
   readonly #recoveries: Recoveries;
+  /** What action() hands the function codes besides XPT_SCSI_IO (other-functions.ts): made once. */
+  readonly #functions: FunctionScope;
   /** The CCB whose command the emulator is starting (a TaskAborter call from within it leaves it alone). */
   #starting: Active | undefined;
 
@@ -124,6 +130,18 @@ export class VtblkSim implements Sim {
         this.#finishAborted(e);
       },
     });
+    this.#functions = {
+      emulator,
+      active: this.#active,
+      recoveries: this.#recoveries,
+      pathInq: () => this.pathInq(),
+      finish: (ccb, status) => {
+        this.#finish(ccb, status);
+      },
+      finishLater: (ccb, status) => {
+        this.#finishLater(ccb, status);
+      },
+    };
     driver.onConfigChange(() => {
       this.#recoveries.configChanged();
     });
@@ -195,55 +213,8 @@ export class VtblkSim implements Sim {
       this.#finishLater(ccb, CamStatus.DEV_NOT_THERE);
       return;
     }
-    switch (ccb.func) {
-      case XptFunc.SCSI_IO:
-        this.#scsiIo(ccb);
-        return;
-      case XptFunc.PATH_INQ:
-        ccb.result = this.pathInq();
-        this.#finishLater(ccb, CamStatus.REQ_CMP);
-        return;
-      case XptFunc.ABORT: {
-        const target = ccb.abort;
-        const entry = target.func === XptFunc.SCSI_IO ? this.#active.get(target) : undefined;
-        if (entry === undefined) this.#finishLater(ccb, CamStatus.UA_ABORT);
-        else this.#recoveries.request({ kind: 'abort', victim: { ccb: entry.ccb, status: CamStatus.REQ_ABORTED }, requester: ccb });
-        return;
-      }
-      case XptFunc.RESET_DEV:
-        this.#recoveries.request({ kind: 'reset-dev', requester: ccb });
-        return;
-      case XptFunc.RESET_BUS:
-        this.#recoveries.request({ kind: 'reset-bus', requester: ccb });
-        return;
-      case XptFunc.IT_NEXUS_LOST:
-        // SAM-5 I_T nexus loss, to the logical unit: nothing of the device is touched.
-        this.emulator.forgetNexus(ccb.initiatorId);
-        this.#finishLater(ccb, CamStatus.REQ_CMP);
-        return;
-      case XptFunc.ABORT_TASK_SET:
-      case XptFunc.CLEAR_TASK_SET: {
-        // The logical unit names whose commands end, and how (#abortTasks); done once they all have.
-        const aborted = ccb.func === XptFunc.ABORT_TASK_SET ? this.emulator.abortTaskSet(ccb.initiatorId) : this.emulator.clearTaskSet(ccb.initiatorId, ccb.transportAborted);
-        void aborted.then(() => {
-          this.#finish(ccb, CamStatus.REQ_CMP);
-        });
-        return;
-      }
-      case XptFunc.TRANSPORT_ABORTED:
-        // News for the logical unit, told before action() returns: nothing is aborted here.
-        this.emulator.transportAborted(ccb.initiatorId, ccb.transportAborted);
-        this.#finishLater(ccb, CamStatus.REQ_CMP);
-        return;
-      case XptFunc.NOOP:
-      case XptFunc.GDEV_TYPE:
-      case XptFunc.GDEV_STATS:
-      case XptFunc.SCAN_BUS:
-      case XptFunc.SCAN_LUN:
-      case XptFunc.REL_SIMQ:
-        this.#finishLater(ccb, CamStatus.REQ_INVALID);
-        return;
-    }
+    if (ccb.func === XptFunc.SCSI_IO) this.#scsiIo(ccb);
+    else otherFunction(ccb, this.#functions);
   }
 
   /** `ccb` outlived its timeout: recover by resetting the device; it completes CAM_CMD_TIMEOUT. */
@@ -286,7 +257,7 @@ export class VtblkSim implements Sim {
     }
     // The cost is only looked at when something is wrong: the common case pays two cheap reads.
     const broken = this.driver.broken !== undefined;
-    const free = broken ? 0 : this.#unexpectedlyFree();
+    const free = broken ? 0 : unexpectedlyFree(this.driver, this.bcs);
     if (broken || free !== undefined) {
       const cost = this.cost(ccb);
       if (cost > 0 && broken) {
@@ -332,29 +303,6 @@ export class VtblkSim implements Sim {
         this.#bound().abortQueued(this.#path(), match, scsiStatus);
       },
     });
-  }
-
-  /**
-   * Device-side ring shortage: when some queue has fewer descriptors free than
-   * our own requests leave on it (someone holds descriptors we do not account
-   * for), the most room any one queue has (free, and no more than our charges
-   * leave), else undefined. The command is then CAM's QUEUE FULL only if it
-   * does not fit in that room; a shortage that still leaves room for it is not
-   * a full ring, and the command goes ahead, to the roomiest queue (the block
-   * set picks by the same measure). Runs for every CCB: one pass over the
-   * queues, nothing allocated.
-   */
-  #unexpectedlyFree(): number | undefined {
-    const bcs = this.bcs;
-    let short = false;
-    let room = 0;
-    for (let q = 0; q < bcs.queueCount; q++) {
-      const free = this.driver.freeDescriptors(q);
-      const expected = bcs.ringSize(q) - bcs.heldOn(q);
-      if (free < expected) short = true;
-      room = Math.max(room, Math.min(free, expected));
-    }
-    return short ? room : undefined;
   }
 
   /** The emulator's answer for every XPT_SCSI_IO (one function for all: the entry comes back as start()'s context). */

@@ -7,28 +7,31 @@
 // virtio_blk.c (vtblk_read_config, vtblk_request_execute) and Linux
 // drivers/block/virtio_blk.c (virtblk_probe, virtblk_get_cache_mode).
 //
-// This file owns the request path (transfers, FLUSH, charging each request to
-// its queue, the reset fence). The status mapping (one place) is
-// block-status.ts. What the config says (block size, segments, geometry, the
-// write cache) is geometry.ts; guest data buffers (spares, waiting for memory,
-// quarantine) are data-buffers.ts; flush ordering across queues is
-// flush-order.ts; the per-queue load and the queue choice are queue-load.ts;
-// DISCARD, WRITE_ZEROES and GET_ID are other-requests.ts.
+// This file owns the set's operations and its transfer path (READ and WRITE
+// staged through guest memory, FLUSH). How a request reaches a queue (charging
+// it to its queue while it is out, the reset fence) is request-queues.ts. The
+// status mapping (one place) is block-status.ts. What the config says (block
+// size, segments, geometry, the write cache) is geometry.ts; guest data
+// buffers (spares, waiting for memory, quarantine) are data-buffers.ts; flush
+// ordering across queues is flush-order.ts; the per-queue load and the queue
+// choice are queue-load.ts; DISCARD, WRITE_ZEROES and GET_ID are
+// other-requests.ts.
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
-import { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
+import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
 import { VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../virtio/blk-wire.js';
 import { DataLimits, blockGeometry, deviceReadOnly, setWriteCache, writeCacheEnabled } from './geometry.js';
 import { DataBufferPool } from './data-buffers.js';
 import { FlushOrder, type WriteEpoch } from './flush-order.js';
-import { QueueChoice, queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
+import { queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
 import { blockStatus } from './block-status.js';
 import { OtherRequests, type RequestPath } from './other-requests.js';
 import { FreeList } from '../../../scsi/free-list.js';
-import { Submission, Transfer, answerLater, promised } from './request-records.js';
+import { Transfer, promised } from './request-records.js';
+import { RequestQueues, queueLoad } from './request-queues.js';
 
 /** What a {@link VirtioBlockCommandSet} runs on. */
 export interface VirtioBlockCommandSetOptions {
@@ -47,7 +50,6 @@ export interface VirtioBlockCommandSetOptions {
   readonly maxDataSegments?: number;
 }
 
-const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
 const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
 
 /**
@@ -62,18 +64,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   readonly #maxDataSegments: number | undefined;
   /** Per request queue; the ring sizes are the same after every reset (same device, same options). */
   readonly #loads: readonly QueueLoad[];
-  readonly #choice: QueueChoice;
-  #held = 0;
+  readonly #queues: RequestQueues;
   readonly #flushOrder = new FlushOrder();
   readonly #limits: DataLimits;
   readonly #data: DataBufferPool;
   readonly #other: OtherRequests;
-  #fenced = false;
-  #resetEpoch = 0;
-  #lost = false;
-  readonly #resetWaiters: ((back: boolean) => void)[] = [];
-  /** Free records (request-records.ts): one per request the set ever had out at once. */
-  readonly #submissions = new FreeList<Submission>();
+  /** Free records (request-records.ts): one per transfer the set ever had out at once. */
   readonly #transfers = new FreeList<Transfer>();
 
   constructor(opts: VirtioBlockCommandSetOptions) {
@@ -88,9 +84,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#limits = new DataLimits(driver);
     this.#data = new DataBufferPool(opts.allocator, this.#limits);
     this.#loads = loads;
-    this.#choice = new QueueChoice(loads, driver);
+    this.#queues = new RequestQueues(driver, loads, this.#data);
     const path: RequestPath = {
-      request: (req) => this.#request(req),
+      request: (req) => this.#queues.request(req),
       release: (r, c) => {
         this.#release(r, c);
       },
@@ -107,7 +103,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   /** Descriptors of queue `q`'s ring. */
   ringSize(q: number): number {
-    return this.#load(q).ringSize;
+    return queueLoad(this.#loads, q).ringSize;
   }
 
   /** Data segments one request may carry on any of the queues: seg_max, the smallest ring, and the SIM's budget. */
@@ -133,12 +129,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
 
   /** Descriptors this set's requests are charged for, from request() until completion, on all queues. */
   get heldDescriptors(): number {
-    return this.#held;
+    return this.#queues.held;
   }
 
   /** {@link heldDescriptors} of queue `q`. */
   heldOn(q: number): number {
-    return this.#load(q).held;
+    return queueLoad(this.#loads, q).held;
   }
 
   /** Each queue's load now and its high-water marks (a copy). */
@@ -168,34 +164,26 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    * reach the device that comes back.
    */
   fence(): void {
-    if (!this.#fenced) this.#resetEpoch++;
-    this.#fenced = true;
-    this.#data.fence();
+    this.#queues.fence();
   }
 
   /** Ends the fence after a device reset; quarantined buffers are safe to reuse now. */
   unfence(): void {
-    if (this.#fenced) this.#resetEpoch++;
-    this.#fenced = false;
-    this.#data.unfence();
-    for (const w of this.#resetWaiters.splice(0)) w(true);
+    this.#queues.unfence();
   }
 
   /** The device did not come back from its reset: the fence stays, and whoever waits for the reset learns so. */
   deviceLost(): void {
-    this.#lost = true;
-    for (const w of this.#resetWaiters.splice(0)) w(false);
+    this.#queues.deviceLost();
   }
 
   /** Odd while fenced (a device reset runs); see BlockCommandSet.resetEpoch. */
   get resetEpoch(): number {
-    return this.#resetEpoch;
+    return this.#queues.resetEpoch;
   }
 
   afterReset(): Promise<boolean> {
-    if (this.#lost) return Promise.resolve(false);
-    if (!this.#fenced) return Promise.resolve(true);
-    return new Promise((resolve) => this.#resetWaiters.push(resolve));
+    return this.#queues.afterReset();
   }
 
   // ---- BlockCommandSet ----
@@ -329,7 +317,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     t.epoch = epoch;
     t.done = done;
     try {
-      this.#submit(t, t.completed);
+      this.#queues.submit(t, t.completed);
     } catch (e) {
       // The record is dropped, not reused: whether the driver still answers it is anyone's guess.
       // A bug below; the write must not hold every later FLUSH back forever, and is done once: an answer
@@ -363,99 +351,16 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
    */
   #startFlush(done: (s: BlockStatus) => void): void {
     const issue = (): void => {
-      this.#submit(FLUSH_REQUEST, (c) => {
+      this.#queues.submit(FLUSH_REQUEST, (c) => {
         done(blockStatus(c));
       });
     };
-    // Fenced: answered at once by #submit, like every other operation. One queue: see flush-order.ts.
-    if (this.#fenced || this.#loads.length === 1) {
+    // Fenced: answered at once by submit(), like every other operation. One queue: see flush-order.ts.
+    if (this.#queues.fenced || this.#loads.length === 1) {
       issue();
       return;
     }
     if (!this.#flushOrder.holdFlush(issue)) issue();
-  }
-
-  /** Submits through the driver's FIFO and resolves with the completion. */
-  #request(req: BlkRequest): Promise<BlkCompletion> {
-    return promised((done) => {
-      this.#submit(req, done);
-    });
-  }
-
-  /**
-   * Submits through the FIFO of the queue QueueChoice picks, charging the
-   * request's descriptors to it while it is out. `then` runs once, never
-   * before #submit returns (the driver answers a broken ring at once; that
-   * answer is deferred). A request that finds no room waits in that queue's
-   * FIFO, and that queue's completions let it in: the queue has room for none
-   * only while requests (ours or another's) are in its ring, and each of
-   * those completes or is aborted by a reset.
-   */
-  #submit(req: BlkRequest, then: (c: BlkCompletion) => void): void {
-    if (this.#fenced) {
-      queueMicrotask(() => {
-        then(FENCED);
-      });
-      return;
-    }
-    const q = this.#choice.pick();
-    const load = this.#load(q);
-    const cost = this.driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), q);
-    this.#held += cost;
-    load.held += cost;
-    if (load.held > load.maxHeld) load.maxHeld = load.held;
-    load.inFlight++;
-    if (load.inFlight > load.maxInFlight) load.maxInFlight = load.inFlight;
-    load.requests++;
-    const s = this.#submissions.take() ?? new Submission(this.#answered);
-    s.cost = cost;
-    s.load = load;
-    s.then = then;
-    s.submitting = true;
-    try {
-      this.driver.enqueue(req, s.answered, q);
-    } catch (e) {
-      // Uncharged once: here, unless the driver answered inside enqueue (#answered did). A request the
-      // driver kept before it threw may still be answered: that answer finds nothing left to uncharge.
-      if (!s.cleared) {
-        this.#held -= cost;
-        load.held -= cost;
-        load.inFlight--;
-        load.requests--;
-        s.load = undefined;
-        s.cost = 0;
-      }
-      throw e;
-    } finally {
-      s.submitting = false;
-      // Answered inside enqueue: the record is free now. Otherwise the driver has it (or, after a throw,
-      // may have it: then it is dropped, never put back, until that answer comes).
-      if (s.cleared) this.#submissions.put(s);
-    }
-  }
-
-  /**
-   * A request's answer from the driver: uncharge it, pass the answer on (a turn later inside enqueue), and
-   * free its record (inside enqueue, #submit frees it once enqueue has returned).
-   */
-  readonly #answered = (s: Submission, c: BlkCompletion): void => {
-    const { cost, load, then, submitting } = s;
-    s.clear();
-    if (!submitting) this.#submissions.put(s);
-    this.#held -= cost;
-    if (load !== undefined) {
-      load.held -= cost;
-      load.inFlight--;
-    }
-    if (then === undefined) return;
-    if (submitting) answerLater(then, c);
-    else then(c);
-  };
-
-  #load(q: number): QueueLoad {
-    const load = this.#loads[q];
-    if (load === undefined) throw new RangeError(`queue ${q} is not one of this set's ${this.#loads.length}`);
-    return load;
   }
 
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
