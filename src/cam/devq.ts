@@ -4,7 +4,8 @@
 // handling that shrinks openings). The SIM queue the device queues of one SIM
 // share is simq.ts; freeze ownership is freeze.ts; what the XPT hands a
 // device queue and gets back is devq-api.ts; a CCB's entry is devq-entry.ts;
-// CCB timeouts are devq-timeouts.ts.
+// CCB timeouts are devq-timeouts.ts; XPT_REL_SIMQ is devq-relsim.ts; aborting
+// waiting CCBs is devq-aborts.ts.
 //
 // Openings are computed from the SIM's ring, not configured: each active CCB
 // holds `cost(ccb)` of the SIM's budget and a CCB starts only while the
@@ -21,16 +22,18 @@
 //   completion for XPT_REL_SIMQ's deferred releases, the XPT itself for the
 //   short back-off after a CAM_REQUEUE_REQ with nothing active.
 
-import { CcbFlag, RelSim, TagAction, type ScsiIoCcb } from './ccb.js';
+import { CcbFlag, TagAction, type ScsiIoCcb } from './ccb.js';
 import { CAM_DEV_QFRZN, CamStatus, camStatus, camStatusName } from './status.js';
 import { ScsiStatus } from '../scsi/status.js';
 import { CamQueue, nextGeneration } from './queue.js';
 import { LatencyHistogram } from './stats.js';
 import { assertCount, type Dispatcher } from './simq.js';
-import { Freezes, RELEASE_CONDITIONS } from './freeze.js';
+import { Freezes } from './freeze.js';
 import type { AbortOutcome, DeviceQueueStats, DevqBus, RelSimRequest } from './devq-api.js';
 import { DevqEntry, describeCcb, entryOf } from './devq-entry.js';
 import { CcbTimeouts } from './devq-timeouts.js';
+import { applyRelSim } from './devq-relsim.js';
+import { abortQueued, abortWaiting, type WaitingCcbs } from './devq-aborts.js';
 
 // Queue priorities below every CamPriority: HEAD OF QUEUE goes before
 // everything waiting, then CCBs the SIM gave back (CAM_REQUEUE_REQ), which
@@ -55,6 +58,8 @@ export class DeviceQueue implements Dispatcher {
   readonly #freezes: Freezes;
   readonly #timeouts: CcbTimeouts;
   readonly #latency = new LatencyHistogram();
+  /** What devq-aborts.ts reaches (made once: aborts are cold). */
+  readonly #waiting: WaitingCcbs;
   #generation = 0;
   #charged = 0;
   #maxActive = 0;
@@ -81,6 +86,12 @@ export class DeviceQueue implements Dispatcher {
       bus.simq.run();
     });
     this.#timeouts = new CcbTimeouts(bus, this.#active);
+    this.#waiting = {
+      owner: this,
+      queue: this.#queue,
+      settle: (e, status) => { this.#settle(e, status); },
+      deliver: (e) => { this.#deliver(e); },
+    };
     bus.simq.attach(this);
   }
 
@@ -248,65 +259,27 @@ export class DeviceQueue implements Dispatcher {
 
   /** XPT_REL_SIMQ on this device: adjust openings, release now or hand the freezes to a later event. */
   relsim(req: RelSimRequest): { status: CamStatus; qfrozen: number } {
-    const invalid = { status: CamStatus.REQ_INVALID, qfrozen: this.#freezes.frozen };
-    const adjust = (req.releaseFlags & RelSim.ADJUST_OPENINGS) !== 0;
-    if (adjust && !(Number.isInteger(req.openings) && req.openings >= 1)) return invalid;
-    const count = req.releaseCount;
-    if (!Number.isInteger(count) || count < 0 || count > this.#freezes.free) return invalid;
-    const when = req.releaseFlags & RELEASE_CONDITIONS;
-    const timed = (when & RelSim.RELEASE_AFTER_TIMEOUT) !== 0;
-    if (timed && !(Number.isFinite(req.releaseTimeoutMs) && req.releaseTimeoutMs >= 0)) return invalid;
-    if (adjust) {
-      this.#tagCeiling = req.openings;
-      this.#tagLimit = req.openings;
+    const status = applyRelSim(req, this.#freezes, this.#active.length === 0, (openings) => {
+      this.#tagCeiling = openings;
+      this.#tagLimit = openings;
       this.#successes = 0;
-    }
-    const idle = this.#active.length === 0;
-    // With nothing active, "after the queue empties" has happened, and "after
-    // the next completion" alone never would: both release now.
-    const now = when === 0 || (idle && ((when & RelSim.RELEASE_AFTER_QEMPTY) !== 0 || when === RelSim.RELEASE_AFTER_CMDCMPLT));
-    if (count > 0) {
-      if (now) this.#freezes.release(count);
-      else this.#freezes.releaseLater(count, when, req.releaseTimeoutMs);
-    }
-    if (!this.#gone) this.#bus.simq.run();
-    return { status: CamStatus.REQ_CMP, qfrozen: this.#freezes.frozen };
+    });
+    if (status === CamStatus.REQ_CMP && !this.#gone) this.#bus.simq.run();
+    return { status, qfrozen: this.#freezes.frozen };
   }
 
   /** XPT_ABORT of `ccb`: one still waiting completes CAM_REQ_ABORTED now; an active one is the SIM's. */
   abort(ccb: ScsiIoCcb): AbortOutcome {
-    const e = entryOf(ccb);
-    if (e?.queue !== this) return 'unknown';
-    if (e.activeIndex >= 0) return 'active';
-    this.#queue.remove(e);
-    this.#settle(e, CamStatus.REQ_ABORTED);
-    this.#deliver(e);
-    return 'aborted';
+    return abortQueued(this.#waiting, ccb);
   }
 
   /**
-   * Aborts the waiting CCBs `match` picks (PREEMPT AND ABORT, task management:
-   * the commands of some I_T nexuses): each completes CAM_REQ_ABORTED now, as
-   * XPT_ABORT completes one (freezing the queue for its periph), or with
-   * `scsiStatus` CAM_SCSI_STATUS_ERROR with that SCSI status (TASK ABORTED),
-   * in queue order; the others keep their order. Returns the aborted CCBs.
-   * `match` sees the queue intact: if it throws, nothing is aborted and the
-   * queue is as it was.
+   * Aborts the waiting CCBs `match` picks, CAM_REQ_ABORTED or, with
+   * `scsiStatus`, CAM_SCSI_STATUS_ERROR (see devq-aborts.ts abortWaiting).
+   * Returns the aborted CCBs.
    */
   abortWaiting(match: (ccb: ScsiIoCcb) => boolean, scsiStatus?: number): ScsiIoCcb[] {
-    if (this.#queue.size === 0) return [];
-    // A snapshot in run order, put back before `match` runs. Inserted in run order, no entry moves up; each
-    // keeps its priority and generation, and so its place.
-    const waiting = this.#queue.drain();
-    for (const e of waiting) this.#queue.insert(e);
-    const aborted = waiting.filter((e) => match(e.ccb));
-    for (const e of aborted) this.#queue.remove(e);
-    for (const e of aborted) {
-      if (scsiStatus !== undefined) e.ccb.scsiStatus = scsiStatus;
-      this.#settle(e, scsiStatus === undefined ? CamStatus.REQ_ABORTED : CamStatus.SCSI_STATUS_ERROR);
-    }
-    for (const e of aborted) this.#deliver(e);
-    return aborted.map((e) => e.ccb);
+    return abortWaiting(this.#waiting, match, scsiStatus);
   }
 
   /**

@@ -9,12 +9,12 @@
 // array. Completion is a value (status or "aborted"), never an exception.
 //
 // This file owns the request path (submit, kick, completion, waiting for ring
-// room) and the driver's lifecycle. The request and completion types are
+// room) and the state it reads. The request and completion types are
 // blk-request.ts; a queue's slots, setup and used-buffer collection are
-// blk-queue.ts; a request's descriptor chain is blk-chain.ts; the status
-// handshake and config reading of initialization are blk-init.ts.
+// blk-queue.ts; a request's descriptor chain is blk-chain.ts; attaching,
+// initialization, config changes and teardown are blk-lifecycle.ts, with the
+// status handshake and config reading of initialization in blk-init.ts.
 
-import type { GuestAllocator } from './guest-allocator.js';
 import type { SplitVirtqDriver } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
 import {
@@ -27,49 +27,19 @@ import {
   VirtioBlkReqHeader,
 } from './blk-wire.js';
 import type { VirtioBlkConfig } from './blk-config.js';
-import { VIRTIO_BLK_F_MQ, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_IMPLEMENTED_FEATURES, hasFeature } from './blk-features.js';
-import { VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_NEEDS_RESET } from './device-status.js';
+import { VIRTIO_BLK_F_SEG_MAX, hasFeature } from './blk-features.js';
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
-import { STATUS_UNWRITTEN, allocBlkQueue, appendAborted, collectUsed, type Queue, type Slot, type Waiter } from './blk-queue.js';
-import { negotiateDevice, readBlkConfig, setDriverOk } from './blk-init.js';
+import { STATUS_UNWRITTEN, appendAborted, collectUsed, type Queue, type Slot, type Waiter } from './blk-queue.js';
 import { BlkChainBuilder } from './blk-chain.js';
+import { BlkLifecycle, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
 
-/** Features this driver understands. */
-export const VIRTIO_BLK_DRIVER_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
-
-export interface BlkDriverOptions {
-  readonly transport: VirtioTransport;
-  /** Allocator over guest memory for rings, headers and indirect tables. */
-  readonly allocator: GuestAllocator;
-  /** Wanted virtqueue size (power of two); capped by the device's maximum. Default 256. */
-  readonly queueSize?: number;
-  /** Features to request (default all this driver understands); intersected with the device's. */
-  readonly features?: bigint;
-  /** Request queues to use (default 1; more needs VIRTIO_BLK_F_MQ). */
-  readonly queues?: number;
-  /**
-   * Publish (and kick if the device asks) once this many requests were added
-   * in one turn, not only at its end (default: only at the end). For a device
-   * on another thread: it starts on the first requests of a burst while the
-   * rest are still being built, instead of the two threads taking turns over
-   * whole batches. Event-idx still suppresses the kick while the device is busy.
-   */
-  readonly publishEvery?: number;
-}
-
-/** Driver initialization failure (a value: a device may legitimately refuse us). */
-export interface BlkDriverError {
-  readonly ok: false;
-  readonly reason: string;
-}
+export { VIRTIO_BLK_DRIVER_FEATURES, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
 /** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
 export class VirtioBlkDriver {
   readonly transport: VirtioTransport;
-  readonly #alloc: GuestAllocator;
-  readonly #opts: BlkDriverOptions;
   readonly #publishEvery: number;
   #features = 0n;
   /**
@@ -79,27 +49,58 @@ export class VirtioBlkDriver {
    */
   #featuresLo = 0;
   #featuresHi = 0;
-  #queues: Queue[] = [];
+  /** By queue index; changed in place, never replaced (the lifecycle sets it up and tears it down). */
+  readonly #queues: Queue[] = [];
   /** Per queue, the microtask that publishes a turn's requests, made once (see #scheduleKick). */
   #kickTasks: (() => void)[] = [];
   #config: VirtioBlkConfig | undefined;
   #broken: string | undefined;
-  #configListeners: ((cfg: VirtioBlkConfig) => void)[] = [];
   #notifies = 0;
   readonly #chains: BlkChainBuilder;
   /** One DataView over guest memory for the request headers (the driver's own, always in bounds). */
   readonly #view: DataView;
+  readonly #lifecycle: BlkLifecycle;
 
   private constructor(opts: BlkDriverOptions) {
     this.transport = opts.transport;
-    this.#alloc = opts.allocator;
-    this.#opts = opts;
     this.#publishEvery = opts.publishEvery ?? Infinity;
     if (!(this.#publishEvery >= 1) || (Number.isFinite(this.#publishEvery) && !Number.isInteger(this.#publishEvery))) {
       throw new RangeError(`publishEvery must be a positive integer, got ${opts.publishEvery}`);
     }
     this.#view = new DataView(opts.transport.memory.buffer);
     this.#chains = new BlkChainBuilder(opts.transport, opts.allocator);
+    this.#lifecycle = new BlkLifecycle(opts, {
+      driver: this,
+      queues: this.#queues,
+      interrupt: (irq) => {
+        if (irq.kind === 'queue') this.#drain(irq.queue);
+        else this.#lifecycle.configChanged();
+      },
+      negotiated: (features) => {
+        this.#features = features;
+        this.#featuresLo = Number(features & 0xffff_ffffn);
+        this.#featuresHi = Number(features >> 32n);
+      },
+      configured: (config) => {
+        this.#config = config;
+      },
+      queueReady: (q, queue) => {
+        this.#queues[q] = queue;
+        this.#kickTasks[q] = () => {
+          queue.kickScheduled = false;
+          if (this.#queues[q] === queue) this.kick(q);
+        };
+      },
+      complete: (queue, slot, c) => {
+        this.#complete(queue, slot, c);
+      },
+      fail: (reason) => {
+        this.#broken = reason;
+      },
+      stop: (reason) => {
+        this.#broken ??= reason;
+      },
+    });
   }
 
   /** Runs the §3.1.1 initialization sequence and sets up the queues. */
@@ -151,7 +152,7 @@ export class VirtioBlkDriver {
   }
 
   onConfigChange(fn: (cfg: VirtioBlkConfig) => void): void {
-    this.#configListeners.push(fn);
+    this.#lifecycle.onConfigChange(fn);
   }
 
   /** Data buffers a request carries (what its descriptor cost depends on). */
@@ -305,62 +306,19 @@ export class VirtioBlkDriver {
    * every outstanding request, and runs initialization again.
    */
   async restart(): Promise<BlkDriverError | undefined> {
-    await this.#teardown('device reset');
+    await this.#lifecycle.teardown('device reset');
     return this.#init();
   }
 
   /** Resets the device and aborts everything outstanding. The driver is unusable afterwards. */
   async close(): Promise<void> {
-    await this.#teardown('driver closed');
+    await this.#lifecycle.teardown('driver closed');
     this.#broken = 'driver closed';
   }
 
-  async #init(): Promise<BlkDriverError | undefined> {
-    const t = this.transport;
+  #init(): Promise<BlkDriverError | undefined> {
     this.#broken = undefined;
-    await t.reset();
-    const gone = t.lost?.();
-    if (gone !== undefined) return this.#fail(gone);
-    const neg = negotiateDevice(t, (this.#opts.features ?? VIRTIO_BLK_DRIVER_FEATURES) & VIRTIO_BLK_DRIVER_FEATURES);
-    if (!neg.ok) return this.#fail(neg.reason);
-    this.#features = neg.features;
-    this.#featuresLo = Number(neg.features & 0xffff_ffffn);
-    this.#featuresHi = Number(neg.features >> 32n);
-    this.#config = readBlkConfig(t);
-    const mq = hasFeature(this.#features, VIRTIO_BLK_F_MQ) ? this.#config.numQueues : 1;
-    const nq = Math.min(this.#opts.queues ?? 1, mq, t.numQueues());
-    if (nq < 1) return this.#fail('device has no request queue');
-    for (let q = 0; q < nq; q++) {
-      const err = this.#setupQueue(q);
-      if (err !== undefined) return this.#fail(err);
-    }
-    t.onInterrupt((irq) => {
-      if (irq.kind === 'queue') this.#drain(irq.queue);
-      else this.#configChanged();
-    });
-    const notOk = setDriverOk(t);
-    if (notOk !== undefined) return this.#fail(notOk);
-    return undefined;
-  }
-
-  #fail(reason: string): BlkDriverError {
-    this.transport.setStatus(this.transport.getStatus() | VIRTIO_CONFIG_S_FAILED);
-    this.#broken = reason;
-    return { ok: false, reason };
-  }
-
-  /** §3.1.1 step 7: allocates queue `q` and enables it on the transport. */
-  #setupQueue(q: number): string | undefined {
-    const made = allocBlkQueue(this.transport, this.#alloc, q, this.#opts.queueSize ?? 256, this.#features);
-    if (typeof made === 'string') return made;
-    const queue = made.queue;
-    this.#queues[q] = queue;
-    this.#kickTasks[q] = () => {
-      queue.kickScheduled = false;
-      if (this.#queues[q] === queue) this.kick(q);
-    };
-    this.transport.enableQueue(q, made.size, made.addrs);
-    return undefined;
+    return this.#lifecycle.init();
   }
 
   #scheduleKick(queue: Queue, q: number): void {
@@ -420,27 +378,6 @@ export class VirtioBlkDriver {
     }
     if (this.#broken !== undefined) return;
     this.#scheduleKick(queue, q);
-  }
-
-  #configChanged(): void {
-    if ((this.transport.getStatus() & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0) {
-      this.#broken ??= 'device needs a reset (DEVICE_NEEDS_RESET)';
-    }
-    this.#config = readBlkConfig(this.transport);
-    for (const fn of this.#configListeners) fn(this.#config);
-  }
-
-  async #teardown(reason: string): Promise<void> {
-    await this.transport.reset();
-    // A device lost in its reset may still be writing: its aborted requests' buffers are not free (see #broken's readers).
-    const lost = this.transport.lost?.();
-    if (lost !== undefined) this.#broken ??= lost;
-    for (const queue of this.#queues) {
-      for (const slot of queue.ring.detachAll()) this.#complete(queue, slot, { kind: 'aborted', reason });
-      for (const waiter of queue.waiters.splice(0)) waiter.abort(reason);
-      for (const a of queue.allocations) this.#alloc.free(a);
-    }
-    this.#queues = [];
   }
 
   #queue(q: number): Queue {
