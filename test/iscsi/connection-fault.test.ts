@@ -35,10 +35,11 @@ async function pair(host: (conn: () => IscsiConnection | undefined) => Connectio
 }
 
 /**
- * A connection over a host that faults whenever the connection reports traffic (`touched`), fed `bytes` by
- * its peer; resolves once the peer sees the connection end, with what the host was told.
+ * A connection over a host that faults whenever the connection reports traffic (`touched`), and also when
+ * told the connection closed if `closingFaults`, fed `bytes` by its peer; resolves once the peer sees the
+ * connection end, with what the host was told.
  */
-async function faultOn(bytes: Uint8Array): Promise<{ logs: string[]; closed: unknown[] }> {
+async function faultOn(bytes: Uint8Array, closingFaults = false): Promise<{ logs: string[]; closed: unknown[] }> {
   const logs: string[] = [];
   const closed: unknown[] = [];
   const { client } = await pair(() => ({
@@ -46,7 +47,10 @@ async function faultOn(bytes: Uint8Array): Promise<{ logs: string[]; closed: unk
     attach: () => {
       throw new Error('not reached');
     },
-    closed: (c) => closed.push(c),
+    closed: (c) => {
+      closed.push(c);
+      if (closingFaults) throw new Error('a second bug, while closing');
+    },
     touched: () => {
       throw new Error('a bug below the connection');
     },
@@ -76,5 +80,13 @@ describe('IscsiConnection: a fault while handling input', () => {
     expect(closed).toHaveLength(1);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
+  });
+
+  it('a second fault while closing is logged too, and the connection still ends', async () => {
+    const { logs, closed } = await faultOn(new Uint8Array(10), true);
+    expect(closed).toHaveLength(1);
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toMatch(/closing connection: internal error: Error: a bug below the connection/);
+    expect(logs[1]).toMatch(/internal error while closing: Error: a second bug, while closing/);
   });
 });
