@@ -4,6 +4,8 @@
 // big-endian. The RFC numbers bits 0..7 from the most significant, so "byte 1
 // bit 0" is the mask 0x80.
 
+import { SlabCutter } from '../scsi/slab.js';
+
 /** RFC 7143 §11.2.1: a BHS is 48 bytes. */
 export const BHS_LENGTH = 48;
 
@@ -89,23 +91,15 @@ export const BhsFlag = {
 } as const;
 
 /**
- * Target BHSs are cut from slabs of this many headers, each 48-byte slice handed out once (a PDU queued for
- * writing keeps its own): a header costs a view, not a view, an ArrayBuffer and its bytes. A spent slab is
- * left to the views still on it.
+ * Target BHSs are cut from slabs of this many headers (scsi/slab.ts), each 48-byte slice handed out once (a
+ * PDU queued for writing keeps its own): a header costs a view, not a view, an ArrayBuffer and its bytes.
  */
 const BHS_PER_SLAB = 256;
-let slab = new ArrayBuffer(BHS_PER_SLAB * BHS_LENGTH);
-let slabUsed = 0;
+const headers = new SlabCutter(BHS_PER_SLAB * BHS_LENGTH);
 
 /** 48 zeroed bytes for a BHS being encoded. */
 function newBhs(): Uint8Array {
-  if (slabUsed === slab.byteLength) {
-    slab = new ArrayBuffer(BHS_PER_SLAB * BHS_LENGTH);
-    slabUsed = 0;
-  }
-  const bhs = new Uint8Array(slab, slabUsed, BHS_LENGTH);
-  slabUsed += BHS_LENGTH;
-  return bhs;
+  return headers.cut(BHS_LENGTH);
 }
 
 /** The last 64-bit field getBigUint64 read, as its two 32-bit halves and as a bigint. */

@@ -3,12 +3,12 @@
 // for that PDU's header. Header and data are then one run of bytes, and rooms
 // cut one after another make the PDUs of a turn one run too: the connection
 // hands the socket a view of them instead of copying them together
-// (connection.ts #queue, socket-write.ts). Slabs are zeroed and only move
-// forward, as Data-In pools do (scsi/sbc/data-in-pool.ts): no byte is reused,
-// so a room the device left short, or a header not yet written, reads as
-// zeros, never as another command's data; a slab is freed when the last view
-// on it is.
+// (connection.ts #queue, socket-write.ts). Rooms are cut from zeroed slabs
+// that only move forward (scsi/slab.ts): no byte is reused, so a room the
+// device left short, or a header not yet written, reads as zeros, never as
+// another command's data.
 
+import { SlabCutter } from '../scsi/slab.js';
 import { BHS_LENGTH } from './bhs-layout.js';
 
 /** Slab size: about 60 rooms of a 4 KiB READ with their headers. */
@@ -18,20 +18,12 @@ const POOLED_MAX = 64 * 1024;
 
 /** Data-In rooms of one connection, each with room for its BHS in front. */
 export class DataInRooms {
-  #slab = new ArrayBuffer(0);
-  #used = 0;
+  readonly #slabs = new SlabCutter(DATA_IN_ROOM_SLAB_BYTES);
 
   /** A zeroed room of `bytes` bytes with BHS_LENGTH free bytes in front of it, right after the room taken before when both fit one slab. */
   take(bytes: number): Uint8Array {
-    const need = BHS_LENGTH + bytes;
-    if (need > POOLED_MAX) return new Uint8Array(new ArrayBuffer(need), BHS_LENGTH, bytes);
-    if (this.#used + need > this.#slab.byteLength) {
-      this.#slab = new ArrayBuffer(DATA_IN_ROOM_SLAB_BYTES);
-      this.#used = 0;
-    }
-    const room = new Uint8Array(this.#slab, this.#used + BHS_LENGTH, bytes);
-    this.#used += need;
-    return room;
+    if (BHS_LENGTH + bytes > POOLED_MAX) return new Uint8Array(new ArrayBuffer(BHS_LENGTH + bytes), BHS_LENGTH, bytes);
+    return this.#slabs.cut(bytes, BHS_LENGTH);
   }
 }
 
