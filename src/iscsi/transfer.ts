@@ -12,7 +12,9 @@
 // the short Data-Out and writes nothing. A Data-In command reads what it
 // asked for and the target sends the first EDTL bytes. Other commands carry
 // an allocation or parameter list length the device server checks itself:
-// EDTL is their buffer.
+// EDTL is their Data-Out buffer, and a Data-In command gets room for its
+// ALLOCATION LENGTH when that is more, the target sending the first EDTL bytes
+// of what comes back.
 
 import { decodeReadWrite, decodeRw, RW_OPCODES, type RwOp } from '../scsi/cdb/rw.js';
 import { lookupCommand } from '../scsi/cdb/registry.js';
@@ -87,7 +89,23 @@ function planUnbounded(received: Uint8Array, flags: { readonly read: boolean; re
  */
 function planByFlags(received: Uint8Array, flags: { readonly read: boolean; readonly write: boolean }, edtl: number): TransferPlan {
   const direction = flags.write ? 'out' : flags.read ? 'in' : 'none';
-  return { direction, cdb: received, length: direction === 'none' ? 0 : edtl, commandLength: direction === 'none' ? 0 : edtl };
+  if (direction === 'none') return { direction, cdb: received, length: 0, commandLength: 0 };
+  // §11.4.5.1: parameter data longer than EDTL is cut to EDTL with an overflow residual, so the device server
+  // gets room for all it may return (its ALLOCATION LENGTH), not a buffer it would overrun.
+  const length = direction === 'in' && !flags.write ? Math.max(edtl, dataInBound(received)) : edtl;
+  return { direction, cdb: received, length, commandLength: edtl };
+}
+
+/** The most parameter data a Data-In command may return (CommandDescriptor.dataIn); 0 when the table does not say. */
+function dataInBound(cdb: Uint8Array): number {
+  const d = lookupCommand(cdb);
+  if (!d.ok || d.value.dataDir !== 'in' || cdb.length < d.value.cdbLength) return 0;
+  const bound = d.value.dataIn;
+  if (bound === undefined) return 0;
+  if ('fixed' in bound) return bound.fixed;
+  let n = 0;
+  for (let i = 0; i < bound.size; i++) n = n * 256 + (cdb[bound.byte + i] ?? 0);
+  return n;
 }
 
 /** A well-formed block command (`cdb` cut to its own length) moving `blocks` blocks, BYTCHK `bytchk`. */

@@ -118,6 +118,24 @@ describe('full feature phase', () => {
     ini.close();
   });
 
+  it('INQUIRY and MODE SENSE with ALLOCATION LENGTH past EDTL: GOOD, the first EDTL bytes, overflow of the rest (§11.4.5.1)', async () => {
+    const ini = await session();
+    // SPC-5 INQUIRY: ALLOCATION LENGTH bytes 3..4 = 96; the full standard data is returned whole with EDTL 96.
+    const whole = await ini.result(ini.command({ cdb: Uint8Array.of(0x12, 0, 0, 0, 96, 0), read: true, edtl: 96 }));
+    expect(whole.status).toBe(0);
+    const cut = await ini.result(ini.command({ cdb: Uint8Array.of(0x12, 0, 0, 0, 96, 0), read: true, edtl: 36 }));
+    expect(cut.status).toBe(0);
+    expect(cut.data).toEqual(whole.data.subarray(0, 36));
+    expect(((cut.response.bhs[1] ?? 0) & 0x04) !== 0).toBe(true);
+    expect(field32(cut.response, 44)).toBe(whole.data.length - 36);
+    // MODE SENSE (6), all pages, ALLOCATION LENGTH 255 (byte 4), EDTL 4: the header only, overflow of the rest.
+    const mode = await ini.result(ini.command({ cdb: Uint8Array.of(0x1a, 0x08, 0x3f, 0, 0xff, 0), read: true, edtl: 4 }));
+    expect(mode.status).toBe(0);
+    expect(mode.data.length).toBe(4);
+    expect(field32(mode.response, 44)).toBe((mode.data[0] ?? 0) + 1 - 4);
+    ini.close();
+  });
+
   it('WRITE of two blocks with EDTL of one: GOOD, overflow of one block, only the first block written', async () => {
     const ini = await session();
     const a = new Uint8Array(2 * BS).fill(0x61);

@@ -89,6 +89,24 @@ describe('planTransfer: other commands', () => {
     expect(planTransfer(modeSelect, W, 16, BS, MAX)).toMatchObject({ direction: 'out', length: 16 });
   });
 
+  it('a Data-In command gets room for its ALLOCATION LENGTH when EDTL is shorter (the overflow is sent cut, §11.4.5.1)', () => {
+    // SPC-5: INQUIRY ALLOCATION LENGTH bytes 3..4; MODE SENSE (6) byte 4; MODE SENSE (10) bytes 7..8;
+    // REPORT LUNS bytes 6..9; SBC-4: READ CAPACITY (10) has none and returns 8 bytes.
+    const inquiry = Uint8Array.of(0x12, 0, 0, 0x01, 0x02, 0);
+    expect(planTransfer(inquiry, R, 36, BS, MAX)).toEqual({ direction: 'in', cdb: inquiry, length: 0x102, commandLength: 36 });
+    expect(planTransfer(Uint8Array.of(0x1a, 0x08, 0x3f, 0, 0xff, 0), R, 4, BS, MAX)).toMatchObject({ length: 255, commandLength: 4 });
+    expect(planTransfer(Uint8Array.of(0x5a, 0, 0x3f, 0, 0, 0, 0, 0x10, 0x00, 0), R, 8, BS, MAX)).toMatchObject({ length: 4096, commandLength: 8 });
+    expect(planTransfer(Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0x00, 0x01, 0x00, 0x00, 0, 0), R, 16, BS, MAX)).toMatchObject({ length: 65536, commandLength: 16 });
+    expect(planTransfer(Uint8Array.of(0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0), R, 4, BS, MAX)).toMatchObject({ length: 8, commandLength: 4 });
+    // An ALLOCATION LENGTH past the per-command bound gets the bound; one below EDTL leaves EDTL the buffer.
+    expect(planTransfer(Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0), R, 16, BS, 4096)).toMatchObject({ length: 4096, commandLength: 16 });
+    expect(planTransfer(Uint8Array.of(0x12, 0, 0, 0, 36, 0), R, 255, BS, MAX)).toMatchObject({ length: 255, commandLength: 255 });
+    // Flags rule: the R bit alone asks for Data-In; a CDB the table does not know, or one cut short, keeps EDTL.
+    expect(planTransfer(inquiry, { read: true, write: true }, 36, BS, MAX)).toMatchObject({ direction: 'out', length: 36 });
+    expect(planTransfer(Uint8Array.of(0xc0, 0, 0, 0, 0xff, 0), R, 36, BS, MAX)).toMatchObject({ length: 36 });
+    expect(planTransfer(Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0, 1), R, 16, BS, MAX)).toMatchObject({ length: 16 });
+  });
+
   it('a malformed block CDB (reserved bit set) is left to the device: flags and EDTL decide', () => {
     const bad = read10(1);
     bad[1] = 0x01;

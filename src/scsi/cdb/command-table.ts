@@ -78,6 +78,15 @@ export interface CommandDescriptor {
    * executing it once. See executesOnce() in registry.ts.
    */
   readonly once?: true;
+  /**
+   * A Data-In command's ALLOCATION LENGTH field (SPC-5 §4.2.5.6: the most
+   * parameter data the device server returns), or for a command without one
+   * the fixed length of its parameter data (READ CAPACITY (10), SBC-4
+   * §5.20.2). A transport whose buffer is shorter than this gives the device
+   * server this much room and cuts what it sends (iSCSI: overflow residual,
+   * RFC 7143 §11.4.5.1). Absent for block reads, whose TRANSFER LENGTH says it.
+   */
+  readonly dataIn?: { readonly byte: number; readonly size: 1 | 2 | 4 } | { readonly fixed: number };
 }
 
 const fromHex = (h: string): Uint8Array => Uint8Array.from(h.trim().split(/\s+/), (x) => parseInt(x, 16));
@@ -94,6 +103,11 @@ function cmd(
   const base: CommandDescriptor = { name, opcode, cdbLength: usage.length, dataDir, usage };
   const withSa = serviceAction === undefined ? base : { ...base, serviceAction };
   return ignoredHex === undefined ? withSa : { ...withSa, ignored: fromHex(ignoredHex) };
+}
+
+/** `d`, whose Data-In is at most the ALLOCATION LENGTH field of `size` bytes at `byte` (CommandDescriptor.dataIn). */
+function allocation(byte: number, size: 1 | 2 | 4, d: CommandDescriptor): CommandDescriptor {
+  return { ...d, dataIn: { byte, size } };
 }
 
 /** `d`, marked as a command whose second execution does not end as one does (CommandDescriptor.once). */
@@ -121,21 +135,21 @@ const PROUT = PersistentReserveOutSa;
  */
 export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('TEST_UNIT_READY', ScsiOp.TEST_UNIT_READY, 'none', '00 00 00 00 00 00'),
-  cmd('REQUEST_SENSE', ScsiOp.REQUEST_SENSE, 'in', '03 01 00 00 ff 00'),
+  allocation(4, 1, cmd('REQUEST_SENSE', ScsiOp.REQUEST_SENSE, 'in', '03 01 00 00 ff 00')),
   cmd('FORMAT_UNIT', ScsiOp.FORMAT_UNIT, 'out', '04 ff 00 00 00 00'),
   // Byte 1 bits 7..5 of READ(6)/WRITE(6) held the LUN in SCSI-2 and initiators
   // for old devices still fill them; they are reserved now, and ignored here.
   cmd('READ_6', ScsiOp.READ_6, 'in', '08 1f ff ff ff 00', undefined, '00 e0 00 00 00 00'),
   cmd('WRITE_6', ScsiOp.WRITE_6, 'out', '0a 1f ff ff ff 00', undefined, '00 e0 00 00 00 00'),
-  cmd('INQUIRY', ScsiOp.INQUIRY, 'in', '12 01 ff ff ff 00'),
+  allocation(3, 2, cmd('INQUIRY', ScsiOp.INQUIRY, 'in', '12 01 ff ff ff 00')),
   cmd('MODE_SELECT_6', ScsiOp.MODE_SELECT_6, 'out', '15 11 00 00 ff 00'),
   cmd('RESERVE_6', ScsiOp.RESERVE_6, 'none', '16 00 00 00 00 00'),
   cmd('RELEASE_6', ScsiOp.RELEASE_6, 'none', '17 00 00 00 00 00'),
-  cmd('MODE_SENSE_6', ScsiOp.MODE_SENSE_6, 'in', '1a 08 ff ff ff 00'),
+  allocation(4, 1, cmd('MODE_SENSE_6', ScsiOp.MODE_SENSE_6, 'in', '1a 08 ff ff ff 00')),
   cmd('START_STOP_UNIT', ScsiOp.START_STOP_UNIT, 'none', '1b 01 00 0f f7 00'),
   cmd('SEND_DIAGNOSTIC', ScsiOp.SEND_DIAGNOSTIC, 'out', '1d f7 00 ff ff 00'),
   cmd('PREVENT_ALLOW_MEDIUM_REMOVAL', ScsiOp.PREVENT_ALLOW_MEDIUM_REMOVAL, 'none', '1e 00 00 00 03 00'),
-  cmd('READ_CAPACITY_10', ScsiOp.READ_CAPACITY_10, 'in', '25 00 ff ff ff ff 00 00 01 00'),
+  { ...cmd('READ_CAPACITY_10', ScsiOp.READ_CAPACITY_10, 'in', '25 00 ff ff ff ff 00 00 01 00'), dataIn: { fixed: 8 } },
   cmd('READ_10', ScsiOp.READ_10, 'in', '28 f8 ff ff ff ff 3f ff ff 00'),
   cmd('WRITE_10', ScsiOp.WRITE_10, 'out', '2a f8 ff ff ff ff 3f ff ff 00'),
   cmd('WRITE_AND_VERIFY_10', ScsiOp.WRITE_AND_VERIFY_10, 'out', '2e f6 ff ff ff ff 3f ff ff 00'),
@@ -144,7 +158,7 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   // Byte 1 bit 2: SBC-3's SYNC_NV (obsolete in SBC-4). Initiators still set it; with no separate
   // non-volatile cache it would change nothing, so it is ignored rather than refused.
   cmd('SYNCHRONIZE_CACHE_10', ScsiOp.SYNCHRONIZE_CACHE_10, 'none', '35 02 ff ff ff ff 3f ff ff 00', undefined, '00 04 00 00 00 00 00 00 00 00'),
-  cmd('READ_DEFECT_DATA_10', ScsiOp.READ_DEFECT_DATA_10, 'in', '37 00 1f 00 00 00 00 ff ff 00'),
+  allocation(7, 2, cmd('READ_DEFECT_DATA_10', ScsiOp.READ_DEFECT_DATA_10, 'in', '37 00 1f 00 00 00 00 ff ff 00')),
   cmd('WRITE_SAME_10', ScsiOp.WRITE_SAME_10, 'out', '41 f8 ff ff ff ff 3f ff ff 00'),
   cmd('UNMAP', ScsiOp.UNMAP, 'out', '42 01 00 00 00 00 3f ff ff 00'),
   // IMMED (7), AUSE (5), SERVICE ACTION; only OVERWRITE takes a parameter list.
@@ -154,11 +168,11 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('MODE_SELECT_10', ScsiOp.MODE_SELECT_10, 'out', '55 11 00 00 00 00 00 ff ff 00'),
   cmd('RESERVE_10', ScsiOp.RESERVE_10, 'none', '56 00 00 00 00 00 00 00 00 00'),
   cmd('RELEASE_10', ScsiOp.RELEASE_10, 'none', '57 00 00 00 00 00 00 00 00 00'),
-  cmd('MODE_SENSE_10', ScsiOp.MODE_SENSE_10, 'in', '5a 18 ff ff 00 00 00 ff ff 00'),
-  cmd('PERSISTENT_RESERVE_IN_READ_KEYS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_KEYS),
-  cmd('PERSISTENT_RESERVE_IN_READ_RESERVATION', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_RESERVATION),
-  cmd('PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.REPORT_CAPABILITIES),
-  cmd('PERSISTENT_RESERVE_IN_READ_FULL_STATUS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_FULL_STATUS),
+  allocation(7, 2, cmd('MODE_SENSE_10', ScsiOp.MODE_SENSE_10, 'in', '5a 18 ff ff 00 00 00 ff ff 00')),
+  allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_READ_KEYS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_KEYS)),
+  allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_READ_RESERVATION', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_RESERVATION)),
+  allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.REPORT_CAPABILITIES)),
+  allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_READ_FULL_STATUS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_FULL_STATUS)),
   once(cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.REGISTER)),
   once(cmd('PERSISTENT_RESERVE_OUT_RESERVE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RESERVE)),
   once(cmd('PERSISTENT_RESERVE_OUT_RELEASE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RELEASE)),
@@ -175,14 +189,14 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     ),
   ),
   once(cmd('EXTENDED_COPY_LID1', ScsiOp.THIRD_PARTY_COPY_OUT, 'out', '83 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyOutSa.EXTENDED_COPY_LID1)),
-  cmd('RECEIVE_COPY_STATUS_LID1', ScsiOp.THIRD_PARTY_COPY_IN, 'in', '84 1f ff 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyInSa.RECEIVE_COPY_STATUS_LID1),
-  cmd(
+  allocation(10, 4, cmd('RECEIVE_COPY_STATUS_LID1', ScsiOp.THIRD_PARTY_COPY_IN, 'in', '84 1f ff 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyInSa.RECEIVE_COPY_STATUS_LID1)),
+  allocation(10, 4, cmd(
     'RECEIVE_COPY_OPERATING_PARAMETERS',
     ScsiOp.THIRD_PARTY_COPY_IN,
     'in',
     '84 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00',
     ThirdPartyCopyInSa.RECEIVE_COPY_OPERATING_PARAMETERS,
-  ),
+  )),
   cmd('READ_16', ScsiOp.READ_16, 'in', '88 f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
   once(cmd('COMPARE_AND_WRITE', ScsiOp.COMPARE_AND_WRITE, 'out', '89 f8 ff ff ff ff ff ff ff ff 00 00 00 ff 3f 00')),
   cmd('WRITE_16', ScsiOp.WRITE_16, 'out', '8a f8 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
@@ -199,40 +213,40 @@ export const COMMANDS: readonly CommandDescriptor[] = [
     '00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
   ),
   cmd('WRITE_SAME_16', ScsiOp.WRITE_SAME_16, 'out', '93 f9 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00'),
-  cmd(
+  allocation(10, 4, cmd(
     'READ_CAPACITY_16',
     ScsiOp.SERVICE_ACTION_IN_16,
     'in',
     '9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00',
     ServiceActionIn16Sa.READ_CAPACITY_16,
-  ),
-  cmd(
+  )),
+  allocation(10, 4, cmd(
     'GET_LBA_STATUS',
     ScsiOp.SERVICE_ACTION_IN_16,
     'in',
     '9e 1f ff ff ff ff ff ff ff ff ff ff ff ff ff 00',
     ServiceActionIn16Sa.GET_LBA_STATUS,
-  ),
-  cmd('REPORT_LUNS', ScsiOp.REPORT_LUNS, 'in', 'a0 00 ff 00 00 00 ff ff ff ff 00 00'),
-  cmd(
+  )),
+  allocation(6, 4, cmd('REPORT_LUNS', ScsiOp.REPORT_LUNS, 'in', 'a0 00 ff 00 00 00 ff ff ff ff 00 00')),
+  allocation(6, 4, cmd(
     'REPORT_SUPPORTED_OPERATION_CODES',
     ScsiOp.MAINTENANCE_IN,
     'in',
     'a3 1f 87 ff ff ff ff ff ff ff 00 00',
     MaintenanceInSa.REPORT_SUPPORTED_OPERATION_CODES,
-  ),
-  cmd(
+  )),
+  allocation(6, 4, cmd(
     'REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS',
     ScsiOp.MAINTENANCE_IN,
     'in',
     'a3 1f 80 00 00 00 ff ff ff ff 00 00',
     MaintenanceInSa.REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS,
-  ),
+  )),
   cmd('READ_12', ScsiOp.READ_12, 'in', 'a8 f8 ff ff ff ff ff ff ff ff 3f 00'),
   cmd('WRITE_12', ScsiOp.WRITE_12, 'out', 'aa f8 ff ff ff ff ff ff ff ff 3f 00'),
   cmd('WRITE_AND_VERIFY_12', ScsiOp.WRITE_AND_VERIFY_12, 'out', 'ae f6 ff ff ff ff ff ff ff ff 3f 00'),
   cmd('VERIFY_12', ScsiOp.VERIFY_12, 'out', 'af f6 ff ff ff ff ff ff ff ff 3f 00'),
-  cmd('READ_DEFECT_DATA_12', ScsiOp.READ_DEFECT_DATA_12, 'in', 'b7 1f ff ff ff ff ff ff ff ff 00 00'),
+  allocation(6, 4, cmd('READ_DEFECT_DATA_12', ScsiOp.READ_DEFECT_DATA_12, 'in', 'b7 1f ff ff ff ff ff ff ff ff 00 00')),
 ];
 
 /** Commands with RDPROTECT/WRPROTECT/VRPROTECT in byte 1 bits 7..5. */

@@ -75,6 +75,40 @@ describe('COMMANDS table invariants', () => {
     expect(findCommand(0x9e)).toBeUndefined();
     expect(findCommand(0x28, 0)).toBeUndefined();
   });
+
+  it('every Data-In command but the block reads says how much it may return, at the ALLOCATION LENGTH of the T10 tables', () => {
+    // SPC-5/SBC-4: (byte, size) of each ALLOCATION LENGTH; READ CAPACITY (10) returns 8 bytes and has none.
+    const expected: Record<string, string> = {
+      REQUEST_SENSE: '4/1',
+      INQUIRY: '3/2',
+      MODE_SENSE_6: '4/1',
+      READ_CAPACITY_10: 'fixed 8',
+      READ_DEFECT_DATA_10: '7/2',
+      MODE_SENSE_10: '7/2',
+      PERSISTENT_RESERVE_IN_READ_KEYS: '7/2',
+      PERSISTENT_RESERVE_IN_READ_RESERVATION: '7/2',
+      PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES: '7/2',
+      PERSISTENT_RESERVE_IN_READ_FULL_STATUS: '7/2',
+      RECEIVE_COPY_STATUS_LID1: '10/4',
+      RECEIVE_COPY_OPERATING_PARAMETERS: '10/4',
+      READ_CAPACITY_16: '10/4',
+      GET_LBA_STATUS: '10/4',
+      REPORT_LUNS: '6/4',
+      REPORT_SUPPORTED_OPERATION_CODES: '6/4',
+      REPORT_SUPPORTED_TASK_MANAGEMENT_FUNCTIONS: '6/4',
+      READ_DEFECT_DATA_12: '6/4',
+    };
+    const blockReads = ['READ_6', 'READ_10', 'READ_16', 'READ_12']; // in opcode order: 08h, 28h, 88h, A8h
+    const got: Record<string, string> = {};
+    for (const d of COMMANDS) {
+      if (d.dataIn === undefined) continue;
+      got[d.name] = 'fixed' in d.dataIn ? `fixed ${d.dataIn.fixed}` : `${d.dataIn.byte}/${d.dataIn.size}`;
+      // The field is in the CDB and every one of its bits may be set.
+      if (!('fixed' in d.dataIn)) expect([...d.usage.subarray(d.dataIn.byte, d.dataIn.byte + d.dataIn.size)]).toEqual(new Array<number>(d.dataIn.size).fill(0xff));
+    }
+    expect(got).toEqual(expected);
+    expect(COMMANDS.filter((d) => d.dataDir === 'in' && d.dataIn === undefined).map((d) => d.name)).toEqual(blockReads);
+  });
 });
 
 describe('hand-written masks from the T10 tables', () => {
