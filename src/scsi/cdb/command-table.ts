@@ -117,6 +117,9 @@ function once(d: CommandDescriptor): CommandDescriptor {
 
 const PRIN = PersistentReserveInSa;
 const PROUT = PersistentReserveOutSa;
+// SPC-5 table "PERSISTENT RESERVE OUT service actions and valid parameters": REGISTER, REGISTER AND IGNORE
+// EXISTING KEY and CLEAR ignore SCOPE and TYPE (byte 2), so those bits are ignored here, not evaluated.
+const PROUT_SCOPE_TYPE_IGNORED = '00 00 ff 00 00 00 00 00 00 00';
 
 /**
  * The commands vtcam's block device implements, sorted by operation code then
@@ -173,10 +176,10 @@ export const COMMANDS: readonly CommandDescriptor[] = [
   allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_READ_RESERVATION', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_RESERVATION)),
   allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_REPORT_CAPABILITIES', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.REPORT_CAPABILITIES)),
   allocation(7, 2, cmd('PERSISTENT_RESERVE_IN_READ_FULL_STATUS', ScsiOp.PERSISTENT_RESERVE_IN, 'in', '5e 1f 00 00 00 00 00 ff ff 00', PRIN.READ_FULL_STATUS)),
-  once(cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.REGISTER)),
+  once(cmd('PERSISTENT_RESERVE_OUT_REGISTER', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f 00 00 00 ff ff ff ff 00', PROUT.REGISTER, PROUT_SCOPE_TYPE_IGNORED)),
   once(cmd('PERSISTENT_RESERVE_OUT_RESERVE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RESERVE)),
   once(cmd('PERSISTENT_RESERVE_OUT_RELEASE', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.RELEASE)),
-  once(cmd('PERSISTENT_RESERVE_OUT_CLEAR', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.CLEAR)),
+  once(cmd('PERSISTENT_RESERVE_OUT_CLEAR', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f 00 00 00 ff ff ff ff 00', PROUT.CLEAR, PROUT_SCOPE_TYPE_IGNORED)),
   once(cmd('PERSISTENT_RESERVE_OUT_PREEMPT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT)),
   once(cmd('PERSISTENT_RESERVE_OUT_PREEMPT_AND_ABORT', ScsiOp.PERSISTENT_RESERVE_OUT, 'out', '5f 1f ff 00 00 ff ff ff ff 00', PROUT.PREEMPT_AND_ABORT)),
   once(
@@ -184,8 +187,9 @@ export const COMMANDS: readonly CommandDescriptor[] = [
       'PERSISTENT_RESERVE_OUT_REGISTER_AND_IGNORE_EXISTING_KEY',
       ScsiOp.PERSISTENT_RESERVE_OUT,
       'out',
-      '5f 1f ff 00 00 ff ff ff ff 00',
+      '5f 1f 00 00 00 ff ff ff ff 00',
       PROUT.REGISTER_AND_IGNORE_EXISTING_KEY,
+      PROUT_SCOPE_TYPE_IGNORED,
     ),
   ),
   once(cmd('EXTENDED_COPY_LID1', ScsiOp.THIRD_PARTY_COPY_OUT, 'out', '83 1f 00 00 00 00 00 00 00 00 ff ff ff ff 00 00', ThirdPartyCopyOutSa.EXTENDED_COPY_LID1)),

@@ -111,8 +111,9 @@ export function decodePersistentReserveOut(
 ): Decoded<PersistentReserveOutCdb> {
   const checked = checkCdb(cdb, 'decodePersistentReserveOut', [ScsiOp.PERSISTENT_RESERVE_OUT], commands);
   if (!checked.ok) return checked;
-  const { v } = checked.value;
-  const b2 = v.getUint8(2);
+  const { v, desc } = checked.value;
+  // REGISTER, REGISTER AND IGNORE EXISTING KEY and CLEAR ignore SCOPE and TYPE (the table's `ignored` bits): they decode as 0.
+  const b2 = v.getUint8(2) & ~(desc.ignored?.[2] ?? 0);
   return {
     ok: true,
     value: {

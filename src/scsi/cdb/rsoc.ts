@@ -8,7 +8,7 @@
 
 import { invalidFieldInCdb, type Decoded } from '../sense.js';
 import { MaintenanceInSa, ScsiOp } from '../opcodes.js';
-import { findCommand, hasServiceActions, type CommandDescriptor } from './registry.js';
+import { findCommand, hasServiceActions, SERVICE_ACTION_MASK, type CommandDescriptor } from './registry.js';
 import { assertUint, checkCdb, newCdb, U16_MAX, U32_MAX } from './codec.js';
 
 /** REPORTING OPTIONS (RSOC CDB byte 2 bits 2..0); 100b..111b are reserved. */
@@ -134,6 +134,8 @@ function oneCommand(d: CommandDescriptor | undefined, rctd: boolean): Uint8Array
   v.setUint8(1, (rctd ? CTDP_ONE : 0) | RsocSupport.SUPPORTED);
   v.setUint16(2, d.cdbLength); // CDB SIZE
   out.set(d.usage.subarray(0, d.cdbLength), ONE_HEADER_LENGTH); // CDB USAGE DATA
+  // SPC-5 one_command format: the SERVICE ACTION field of CDB USAGE DATA holds the service action queried, not a mask.
+  if (d.serviceAction !== undefined) out[ONE_HEADER_LENGTH + 1] = ((d.usage[1] ?? 0) & ~SERVICE_ACTION_MASK) | d.serviceAction;
   if (rctd) putTimeouts(v, ONE_HEADER_LENGTH + d.cdbLength, d);
   return out;
 }

@@ -72,7 +72,11 @@ describe('RSOC over the full table (the libiscsi ReportSupportedOpcodes checks)'
         expect(one.value[1]).toBe(0x03);
         expect(new DataView(one.value.buffer).getUint16(2)).toBe(d?.cdbLength);
         expect(one.value[4]).toBe(op);
-        expect(hex(one.value.subarray(4))).toBe(hex(d?.usage ?? new Uint8Array()));
+        // The usage map, with the SERVICE ACTION queried in byte 1 bits 4..0 in place of its mask (SPC-5 one_command).
+        const usage = Uint8Array.from(d?.usage ?? []);
+        if (servactv) usage[1] = ((usage[1] ?? 0) & 0xe0) | sa;
+        expect(hex(one.value.subarray(4))).toBe(hex(usage));
+        if (servactv) expect((one.value[5] ?? 0) & 0x1f).toBe(sa);
       }
       expect(buildRsocData(COMMANDS, request(false, servactv ? 1 : 2, op, sa)).ok).toBe(false);
     }

@@ -96,7 +96,8 @@ export const rsocDataVectors: readonly RsocDataVector[] = [
     reportingOptions: 2,
     opcode: 0x9e,
     sa: 0x10,
-    hex: '00 03 00 10  9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00',
+    // SPC-5 one_command: CDB USAGE DATA byte 1 holds the SERVICE ACTION queried (10h), not the field's mask.
+    hex: '00 03 00 10  9e 10 ff ff ff ff ff ff ff ff ff ff ff ff 01 00',
   },
   { name: 'opcode + SA: GET LBA STATUS not supported', rctd: false, reportingOptions: 2, opcode: 0x9e, sa: 0x12, hex: '00 01 00 00' },
   { name: 'opcode + SA: SA above 5 bits not supported', rctd: false, reportingOptions: 2, opcode: 0x9e, sa: 0x0110, hex: '00 01 00 00' },
@@ -108,7 +109,7 @@ export const rsocDataVectors: readonly RsocDataVector[] = [
     reportingOptions: 3,
     opcode: 0x9e,
     sa: 0x10,
-    hex: '00 83 00 10  9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00  00 0a 00 00 00 00 00 00 01 02 03 04',
+    hex: '00 83 00 10  9e 10 ff ff ff ff ff ff ff ff ff ff ff ff 01 00  00 0a 00 00 00 00 00 00 01 02 03 04',
   },
   { name: 'either: SERVICE ACTION IN(16) SA 0 is not supported', rctd: false, reportingOptions: 3, opcode: 0x9e, sa: 0, hex: '00 01 00 00' },
   { name: 'either: unknown opcode', rctd: false, reportingOptions: 3, opcode: 0xff, sa: 0, hex: '00 01 00 00' },

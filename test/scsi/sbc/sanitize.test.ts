@@ -188,10 +188,11 @@ describe('service actions', () => {
   });
 
   test('REPORT SUPPORTED OPERATION CODES: OVERWRITE, BLOCK ERASE and EXIT FAILURE MODE, with their usage data', async () => {
+    // CDB USAGE DATA byte 1: IMMED (7) and AUSE (5) usable, SERVICE ACTION (4..0) the one queried (SPC-5 one_command).
     const u = await unit(disk);
     const one = (sa: number) => u.run(`a3 0c 02 48 00 ${sa.toString(16).padStart(2, '0')} 00 00 04 00 00 00`);
-    expect(hex((await one(1)).data)).toBe('00 03 00 0a 48 bf 00 00 00 00 00 ff ff 00');
-    expect(hex((await one(2)).data)).toBe('00 03 00 0a 48 bf 00 00 00 00 00 00 00 00');
+    expect(hex((await one(1)).data)).toBe('00 03 00 0a 48 a1 00 00 00 00 00 ff ff 00');
+    expect(hex((await one(2)).data)).toBe('00 03 00 0a 48 a2 00 00 00 00 00 00 00 00');
     expect(hex((await one(0x1f)).data)).toBe('00 03 00 0a 48 bf 00 00 00 00 00 00 00 00');
     expect(hex((await one(3)).data)).toBe('00 01 00 00');
   });

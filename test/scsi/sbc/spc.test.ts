@@ -410,7 +410,7 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
 
   test('one command with a service action (options 2 and 3): READ CAPACITY(16)', async () => {
     const u = await unit();
-    const rc16 = '00 03 00 10 9e 1f ff ff ff ff ff ff ff ff ff ff ff ff 01 00';
+    const rc16 = '00 03 00 10 9e 10 ff ff ff ff ff ff ff ff ff ff ff ff 01 00';
     expectData(await u.run(rsoc('02', '9e', '00 10')), rc16);
     expectData(await u.run(rsoc('03', '9e', '00 10')), rc16);
     expectData(await u.run(rsoc('02', '9e', '00 11')), '00 01 00 00');
@@ -436,9 +436,13 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
     const u = await unit();
     expectData(await u.run(rsoc('01', '16')), '00 03 00 06 16 00 00 00 00 00');
     expectData(await u.run(rsoc('01', '57')), '00 03 00 0a 57 00 00 00 00 00 00 00 00 00');
-    // SERVICE ACTION (byte 1 bits 4..0), ALLOCATION LENGTH (7..8); PROUT adds SCOPE | TYPE (2) and PARAMETER LIST LENGTH (5..8).
-    expectData(await u.run(rsoc('03', '5e', '00 03')), '00 03 00 0a 5e 1f 00 00 00 00 00 ff ff 00');
-    expectData(await u.run(rsoc('03', '5f', '00 06')), '00 03 00 0a 5f 1f ff 00 00 ff ff ff ff 00');
+    // SERVICE ACTION (byte 1 bits 4..0, the value queried), ALLOCATION LENGTH (7..8); PROUT adds SCOPE | TYPE (2) and PARAMETER LIST LENGTH (5..8).
+    expectData(await u.run(rsoc('03', '5e', '00 03')), '00 03 00 0a 5e 03 00 00 00 00 00 ff ff 00');
+    // CDB USAGE DATA carries the SERVICE ACTION queried (SPC-5 one_command); REGISTER AND IGNORE EXISTING KEY ignores SCOPE
+    // and TYPE (SPC-5 table of PERSISTENT RESERVE OUT service actions and valid parameters), RESERVE evaluates them.
+    expectData(await u.run(rsoc('03', '5f', '00 06')), '00 03 00 0a 5f 06 00 00 00 ff ff ff ff 00');
+    expectData(await u.run(rsoc('03', '5f', '00 01')), '00 03 00 0a 5f 01 ff 00 00 ff ff ff ff 00');
+    expectData(await u.run(rsoc('03', '5f', '00 03')), '00 03 00 0a 5f 03 00 00 00 ff ff ff ff 00');
     // REGISTER AND MOVE (7) and REPLACE LOST RESERVATION (8) are not implemented; PRIN has no service action 4.
     expectData(await u.run(rsoc('03', '5f', '00 07')), '00 01 00 00');
     expectData(await u.run(rsoc('03', '5f', '00 08')), '00 01 00 00');
