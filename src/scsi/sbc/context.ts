@@ -103,7 +103,7 @@ export interface LogicalUnit {
    * Runs one block operation of a command that began in reset epoch `since`
    * and maps its outcome through the error table; undefined means it
    * succeeded. A throw or rejection is reported as HARDWARE ERROR, never
-   * propagated. `lba` is the INFORMATION for a medium error. With `then`,
+   * propagated. `lba` is the INFORMATION for a medium error: the failing block, when known (failingBlock). With `then`,
    * resolves with what `then` makes of that (one promise step for both, on
    * the READ and WRITE path). Once a device reset has begun since `since`,
    * the operation is not issued and fails as one the reset cut short

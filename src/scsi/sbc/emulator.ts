@@ -83,7 +83,7 @@ export class SbcEmulator implements LogicalUnit {
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
-    this.#fast = new FastPath(bcs, this.locks, () => this.#dSense);
+    this.#fast = new FastPath(bcs, this.locks, () => this.#dSense, () => this.#geometry.blockSize);
     this.#opts = opts;
     this.#serial = serial;
     this.#conditions = new NexusConditions(this.#nexuses, opts);

@@ -60,11 +60,22 @@ export const BLOCK_ERROR_TABLE: Readonly<Record<BlockOperation, Readonly<Record<
 
 /**
  * Sense for a failed block operation, from BLOCK_ERROR_TABLE. `lba` goes into
- * INFORMATION for medium errors when the failing block is known.
+ * INFORMATION for medium errors when the failing block is known (failingBlock).
  */
 export function blockFailureSense(op: BlockOperation, status: BlockFailure, lba?: bigint): SenseData {
   const { key, code } = BLOCK_ERROR_TABLE[op][status];
   return lba !== undefined && key === SenseKey.MEDIUM_ERROR ? sense(key, code, { information: lba }) : sense(key, code);
+}
+
+/**
+ * The block a failed block operation over `blocks` blocks at `lba` names in
+ * INFORMATION: SBC-4 has it be the LBA in error, and virtio-blk fails a
+ * request whole without saying which of its blocks failed (virtio 1.2 §5.2.6),
+ * so only a one-block operation knows it. Otherwise INFORMATION stays invalid,
+ * as QEMU's scsi-disk leaves it, rather than naming a block that may be good.
+ */
+export function failingBlock(lba: bigint, blocks: number | bigint): bigint | undefined {
+  return blocks === 1 || blocks === 1n ? lba : undefined;
 }
 
 /** Sense for a BlockCommandSet that threw or rejected: a bug below us, reported, not propagated. */

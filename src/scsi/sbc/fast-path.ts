@@ -7,7 +7,7 @@
 
 import { ScsiStatus } from '../status.js';
 import type { BlockCommandSet, BlockStatus } from './block-command-set.js';
-import { IMPLEMENTATION_FAILURE, blockFailureSense } from './errors.js';
+import { IMPLEMENTATION_FAILURE, blockFailureSense, failingBlock } from './errors.js';
 import type { RangeHold, RangeLock } from './range-lock.js';
 import { checkCondition } from './context.js';
 import { toSbcResult, type SbcResult } from './execute-api.js';
@@ -23,11 +23,14 @@ export class FastPath {
   readonly #locks: RangeLock;
   /** Whether sense is descriptor format (D_SENSE) as the unit stands when a command is answered. */
   readonly #dSense: () => boolean;
+  /** The logical block length, for the failing block of a failed transfer (errors.ts failingBlock). */
+  readonly #blockSize: () => number;
   /** Free records: one per command the fast path ever had out at once. */
   readonly #free = new FreeList<FastIo>();
 
-  constructor(bcs: BlockCommandSet, locks: RangeLock, dSense: () => boolean) {
+  constructor(bcs: BlockCommandSet, locks: RangeLock, dSense: () => boolean, blockSize: () => number) {
     this.#bcs = bcs;
+    this.#blockSize = blockSize;
     this.#locks = locks;
     this.#dSense = dSense;
   }
@@ -93,7 +96,7 @@ export class FastPath {
     this.#free.put(io.clear());
     this.#locks.release(hold);
     if (status === undefined) done(toSbcResult(checkCondition(IMPLEMENTATION_FAILURE), this.#dSense()), ctx);
-    else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, lba)), this.#dSense()), ctx);
+    else if (status !== 'ok') done(toSbcResult(checkCondition(blockFailureSense(write ? 'write' : 'read', status, failingBlock(lba, buf.length / this.#blockSize()))), this.#dSense()), ctx);
     else done(write ? GOOD_RESULT : { status: ScsiStatus.GOOD, data: buf }, ctx);
   };
 }

@@ -20,6 +20,7 @@ import { Asc, SenseKey, invalidFieldInCdb, sense, senseIllegalRequest, type AscA
 import { buildDeviceIdentification } from '../vpd.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { writeProtectFault } from './checks.js';
+import { failingBlock } from './errors.js';
 import { pieces } from './handlers-provisioning.js';
 
 /** CSCD descriptors a list may hold: a source and a destination. */
@@ -89,10 +90,10 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, s: BlockToBlockSe
     const to = s.destinationLba + c.lba;
     const buf = new Uint8Array(c.blocks * bs);
     const release = await lu.locks.acquire(from, c.blocks, false);
-    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf), from).finally(release);
+    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf), failingBlock(from, c.blocks)).finally(release);
     if (read !== undefined) return abortedBy(read);
     const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
-    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf), to).finally(releaseWrite);
+    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf), failingBlock(to, c.blocks)).finally(releaseWrite);
     if (wrote !== undefined) return abortedBy(wrote);
     onBytes(buf.length);
   }

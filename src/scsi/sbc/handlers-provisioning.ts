@@ -11,7 +11,7 @@ import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalReques
 import type { BlockRange } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
-import { IMPLEMENTATION_FAILURE, blockFailureSense } from './errors.js';
+import { IMPLEMENTATION_FAILURE, blockFailureSense, failingBlock } from './errors.js';
 
 /** WRITE SAME NUMBER OF LOGICAL BLOCKS, first byte by CDB length. */
 const WS_BLOCKS_BYTE: Readonly<Record<number, number>> = { 10: 7, 16: 10 };
@@ -51,15 +51,15 @@ export function* pieces(lba: bigint, blocks: bigint, max: number): Generator<Blo
 
 /**
  * Discards a range through the device, split to its segment and per-call
- * limits, for a command of epoch `since`. A failed call reports its first LBA
- * as the INFORMATION, as a failed write or write-zeroes call does (the device
- * does not say which block failed).
+ * limits, for a command of epoch `since`. A failed call names a block in
+ * INFORMATION only when it covered that one block (failingBlock), as a failed
+ * write or write-zeroes call does: the device does not say which block failed.
  */
 export async function discardRange(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
-    lu.run(since, 'discard', () => lu.bcs.discard(ranges), first);
+    lu.run(since, 'discard', () => lu.bcs.discard(ranges), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
   let batch: BlockRange[] = [];
   let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
@@ -91,7 +91,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, bloc
     if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, since, lba, blocks);
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
-        const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), p.lba);
+        const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), failingBlock(p.lba, p.blocks));
         if (failed !== undefined) return failed;
       }
       return undefined;
@@ -104,7 +104,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, bloc
   for (let i = 0; i < chunkBlocks; i++) chunk.set(block, i * bs);
   for (const p of pieces(lba, blocks, chunkBlocks)) {
     const data = chunk.subarray(0, p.blocks * bs);
-    const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data), p.lba);
+    const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data), failingBlock(p.lba, p.blocks));
     if (failed !== undefined) return failed;
   }
   return undefined;

@@ -16,6 +16,7 @@ import { invalidFieldInCdb, senseMiscompare, type SenseData } from '../sense.js'
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit, type SbcCommand } from './context.js';
 import type { DataInPool } from './data-in-pool.js';
 import { firstFault, flushIfCached, lbaRangeFault, transferLengthFault, writeProtectFault } from './checks.js';
+import { failingBlock } from './errors.js';
 
 /** TRANSFER LENGTH / VERIFICATION LENGTH: first byte of the field by CDB length. */
 const LENGTH_FIELD_BYTE: Readonly<Record<number, number>> = { 6: 4, 10: 7, 12: 6, 16: 10 };
@@ -66,11 +67,11 @@ const fail = (s: SenseData | undefined): CommandOutcome | undefined => (s === un
 function readBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: number, pool?: DataInPool): Promise<Uint8Array | SenseData> {
   const bytes = blocks * lu.info.blockSize;
   const buf = pool === undefined ? new Uint8Array(bytes) : pool.alloc(bytes);
-  return lu.run(since, 'read', () => lu.bcs.read(lba, buf), lba).then((failed) => failed ?? buf);
+  return lu.run(since, 'read', () => lu.bcs.read(lba, buf), failingBlock(lba, blocks)).then((failed) => failed ?? buf);
 }
 
 function writeBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
-  const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data), lba);
+  const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data), failingBlock(lba, data.length / lu.info.blockSize));
   return fua ? wrote.then((failed) => failed ?? flushIfCached(lu, since)) : wrote;
 }
 
@@ -108,7 +109,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
       );
     }
     const buf = lu.dataIn.alloc(f.blocks * lu.info.blockSize);
-    return lu.run(epoch, 'read', () => lu.bcs.read(f.lba, buf), f.lba, (failed) => {
+    return lu.run(epoch, 'read', () => lu.bcs.read(f.lba, buf), failingBlock(f.lba, f.blocks), (failed) => {
       release();
       return failed === undefined ? goodData(buf) : checkCondition(failed);
     });
@@ -120,7 +121,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
     if (release === undefined) {
       return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
     }
-    return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut), f.lba, (failed) => {
+    return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut), failingBlock(f.lba, f.blocks), (failed) => {
       release();
       return fail(failed) ?? GOOD;
     });

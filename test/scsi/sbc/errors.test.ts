@@ -6,7 +6,7 @@
 // format chosen by D_SENSE (SPC-5). Expected bytes are written from the specs.
 
 import { describe, expect, test } from 'vitest';
-import { BLOCK_ERROR_TABLE, UnitAttention, blockFailureSense, isResetCondition, type BlockOperation } from '../../../src/scsi/sbc/errors.js';
+import { BLOCK_ERROR_TABLE, UnitAttention, blockFailureSense, failingBlock, isResetCondition, type BlockOperation } from '../../../src/scsi/sbc/errors.js';
 import type { BlockFailure } from '../../../src/scsi/sbc/block-command-set.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
@@ -74,6 +74,13 @@ describe('BLOCK_ERROR_TABLE', () => {
         expect([key, code.asc, code.ascq], `${op} ${f}`).toEqual(HEADER_TABLE[op][f]);
       }
     }
+  });
+
+  test('failingBlock: only a one-block operation knows its failing block', () => {
+    expect(failingBlock(7n, 1)).toBe(7n);
+    expect(failingBlock(7n, 1n)).toBe(7n);
+    expect(failingBlock(7n, 2)).toBeUndefined();
+    expect(failingBlock(7n, 0n)).toBeUndefined();
   });
 
   test('blockFailureSense puts the LBA in INFORMATION for medium errors only', () => {
@@ -169,7 +176,10 @@ describe('block failures end to end (MemoryBlockSet fault hook)', () => {
         const r = await u.run(row.cdb, opts);
         const [key, asc, ascq] = HEADER_TABLE[op][failure];
         const medium = key === MEDIUM_ERROR;
-        expectSense(r, { key, asc, ascq, ...(medium && row.lba !== undefined ? { information: row.lba } : {}) });
+        // Each row's block operation covers two blocks (5 and 6): a medium error cannot name the failing one
+        // (failingBlock). GET LBA STATUS's mapping query fails at its STARTING LBA, which it names.
+        const information = op === 'mapping' ? row.lba : ('invalid' as const);
+        expectSense(r, { key, asc, ascq, ...(medium && row.lba !== undefined ? { information } : {}) });
         if (!medium) expect((r.sense?.[0] ?? 0xff) & 0x80, 'VALID').toBe(0);
         expect(u.disk.calls.some((c) => c.op === op)).toBe(true);
         await row.unchanged(u);

@@ -42,8 +42,8 @@ export interface ExpectedSense {
   readonly ascq: number;
   /** Field pointer: byte, optional bit, C/D (default true). Absent: SKSV must be 0. */
   readonly field?: { readonly byte: number; readonly bit?: number; readonly cdb?: boolean };
-  /** INFORMATION (VALID = 1) in fixed format. */
-  readonly information?: number;
+  /** INFORMATION (VALID = 1) in fixed format; 'invalid': VALID = 0 (no block named). */
+  readonly information?: number | 'invalid';
 }
 
 /** Asserts CHECK CONDITION with fixed-format sense matching `want`, byte by byte. */
@@ -62,7 +62,10 @@ export function expectSense(r: SbcResult, want: ExpectedSense): void {
     const b15 = 0x80 | (cdb ? 0x40 : 0) | (bit === undefined ? 0 : 0x08 | bit);
     expect(hex(s.subarray(15, 18))).toBe(hex(Uint8Array.of(b15, byte >> 8, byte & 0xff)));
   }
-  if (want.information !== undefined) {
+  if (want.information === 'invalid') {
+    expect(v.getUint8(0) & 0x80, 'VALID').toBe(0);
+    expect(v.getUint32(3), 'INFORMATION').toBe(0);
+  } else if (want.information !== undefined) {
     expect(v.getUint8(0) & 0x80, 'VALID').toBe(0x80);
     expect(v.getUint32(3)).toBe(want.information);
   }

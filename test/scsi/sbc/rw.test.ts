@@ -362,10 +362,11 @@ describe('backend failures', () => {
     return { state, disk: { fault: (o: string) => (state.on && o === op ? status : undefined) } };
   };
 
-  test('read io-error → 03h/11h/00h, INFORMATION = starting LBA', async () => {
+  test('read io-error → 03h/11h/00h; INFORMATION names the block only for a one-block read (SBC-4: the LBA in error)', async () => {
     const { state, disk } = faulty('read', 'io-error');
     const u = await unit(disk);
-    expectSense(await u.run('28 00 00 00 00 2a 00 00 02 00'), { key: MEDIUM_ERROR, asc: 0x11, ascq: 0, information: 0x2a });
+    // Two blocks: the device does not say which failed, so no block is named (VALID 0).
+    expectSense(await u.run('28 00 00 00 00 2a 00 00 02 00'), { key: MEDIUM_ERROR, asc: 0x11, ascq: 0, information: 'invalid' });
     expectSense(await u.run('88 00 00 00 00 00 00 00 03 ff 00 00 00 01 00 00'), { key: MEDIUM_ERROR, asc: 0x11, ascq: 0, information: 0x3ff });
     state.on = false;
     expectGood(await u.run('28 00 00 00 00 2a 00 00 02 00'));
