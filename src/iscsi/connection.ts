@@ -63,6 +63,7 @@ export class IscsiConnection {
   readonly #control: ControlPduHost = {
     session: () => this.#session,
     closed: () => this.#closed,
+    cid: () => this.#cid,
     stamps: this.#stamps,
     write: (pdu) => {
       this.#write(pdu);
@@ -78,6 +79,8 @@ export class IscsiConnection {
     },
   };
   #closed = false;
+  /** The CID the login gave this connection (§11.12.7). */
+  #cid: number | undefined;
   readonly #nopPing: NopPing;
   #readPaused = false;
   readonly #loginTimer: NodeJS.Timeout;
@@ -306,6 +309,7 @@ export class IscsiConnection {
   /** The final Login Response is queued: the negotiated values apply and the session is bound. */
   #fullFeature(result: LoginResult): void {
     this.#login = undefined;
+    this.#cid = result.cid;
     clearTimeout(this.#loginTimer);
     this.#stamps.setStatSN(result.nextStatSN);
     this.#stamps.discoveryExpCmdSN = result.expCmdSN;

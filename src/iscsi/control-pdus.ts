@@ -18,6 +18,8 @@ export interface ControlPduHost {
   session(): Session | undefined;
   /** Whether the connection has ended. */
   closed(): boolean;
+  /** The connection's CID (from its login); undefined before full feature phase. */
+  cid(): number | undefined;
   /** StatSN and the window on what the connection sends; a discovery session's ExpCmdSN. */
   readonly stamps: PduStamper;
   /** Queues a PDU to send (nothing once the connection has ended). */
@@ -75,21 +77,39 @@ export function handleText(pdu: Pdu, c: ControlPduHost): void {
   } else session.ordered(req.cmdSN, req.immediate, answer);
 }
 
-/** A Logout Request: in its CmdSN turn, once the session's tasks have ended, the Logout Response; the connection then ends unless it was refused. */
+/** Logout Response codes (RFC 7143 §11.15.1). */
+const LogoutResponse = { CLOSED: 0, CID_NOT_FOUND: 1, RECOVERY_NOT_SUPPORTED: 2 } as const;
+
+/**
+ * A Logout Request: in its CmdSN turn, the Logout Response; the connection then ends unless it was refused.
+ * Closing the session or the connection first terminates its pending commands (§11.14, Session.terminatePending):
+ * a command still waiting for Data-Out the initiator will no longer send ends without a response, and the
+ * Logout Response goes once the commands at the logical unit have finished.
+ */
 export function handleLogout(pdu: Pdu, c: ControlPduHost): void {
   const req = wire.decodeLogoutRequest(pdu);
   if ('reject' in req) {
     c.reject(pdu.bhs, req.reject);
     return;
   }
+  const answer = (response: number): void => {
+    if (c.closed()) return;
+    const statSN = c.stamps.stat();
+    c.write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...c.stamps.window(), time2Wait: 0, time2Retain: 0 }));
+    if (response === LogoutResponse.CLOSED) c.end();
+  };
   const respond = (): void => {
-    // §11.14.1: reason 2 (remove the connection for recovery) needs ERL 2 → response 2, recovery not supported.
-    const response = req.reasonCode === 2 ? 2 : 0;
-    void (c.session()?.drain() ?? Promise.resolve()).then(() => {
-      if (c.closed()) return;
-      const statSN = c.stamps.stat();
-      c.write(wire.encodeLogoutResponse({ itt: req.itt, response, statSN, ...c.stamps.window(), time2Wait: 0, time2Retain: 0 }));
-      if (response === 0) c.end();
+    // §11.14.1: reason 2 (remove the connection for recovery) needs ERL 2; reason 1 names the connection to close,
+    // and a session has one connection (MaxConnections 1), so another CID is not found.
+    const refused = req.reasonCode === 2 ? LogoutResponse.RECOVERY_NOT_SUPPORTED : req.reasonCode === 1 && req.cid !== c.cid() ? LogoutResponse.CID_NOT_FOUND : undefined;
+    const session = c.session();
+    if (refused !== undefined || session === undefined) {
+      answer(refused ?? LogoutResponse.CLOSED);
+      return;
+    }
+    session.terminatePending();
+    void session.drain().then(() => {
+      answer(LogoutResponse.CLOSED);
     });
   };
   const session = c.session();

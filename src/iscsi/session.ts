@@ -278,6 +278,16 @@ export class Session {
     return this.#inOrder(cmdSN, immediate, run);
   }
 
+  /**
+   * Logout (§11.14: the target terminates all pending commands of the session it closes): ends, without a
+   * response, every task that has not reached the logical unit — one waiting for Data-Out the initiator has
+   * stopped sending, or for its port — unless a task management function holds it, which ends it itself.
+   * Tasks at the unit finish (drain).
+   */
+  terminatePending(): void {
+    for (const t of this.#tasks.values()) if (t.beforeUnit && !t.held) t.abort(this.#abortEnd(t.lun, 'this-session'));
+  }
+
   /** Waits for every task to end, held commands included (Logout, §11.14: commands before the Logout complete first). */
   async drain(): Promise<void> {
     for (;;) {

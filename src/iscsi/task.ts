@@ -118,6 +118,11 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     return this.#started && !this.#finished && !this.#executing;
   }
 
+  /** Whether a task management function holds the task short of the unit (hold): that function ends it. */
+  get held(): boolean {
+    return this.#held !== undefined;
+  }
+
   /** Runs the task: solicits what is missing, executes when all data is in. Call once, in CmdSN order. */
   start(): void {
     this.#started = true;

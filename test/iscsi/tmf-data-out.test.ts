@@ -150,6 +150,51 @@ describe('Logout and a held command', () => {
   });
 });
 
+describe('Logout terminates pending commands (§11.14) and names its connection (§11.15.1)', () => {
+  /** A Logout Request (§11.14), immediate: reason code in byte 1 bits 6..0, ITT at 16, CID at 20..21. */
+  const logout = (ini: TestInitiator, itt: number, reason: number, cid = 0): void => {
+    ini.send(pdu(bhsOf([[0, 0x06 | 0x40, 1], [1, 0x80 | reason, 1], [16, itt, 4], [20, cid, 2], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
+  };
+
+  it.each([
+    ['close the session', 0],
+    ['close the connection', 1],
+  ] as const)('%s while a WRITE waits for its Data-Out: the WRITE ends without a response, nothing is written, the Logout is answered and the connection closes', async (_name, reason) => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 16, 3, 2);
+    logout(a, 938, reason);
+    const r = await a.next((p) => opcodeOf(p) === LOGOUT_RESPONSE);
+    // Logout Response (§11.15): Response at byte 2, 0 = closed successfully; ITT echoed at 16.
+    expect([r.bhs[2], field32(r, 16)]).toEqual([0, 938]);
+    await a.closedWithin();
+    expect(await a.silence((p) => opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === w.itt, 50)).toBe(true);
+    const b = await login(t.server.address.port, IQN, 0x23d0_0000_00b2n);
+    for (const lba of [16, 17, 18]) expect(await readBlock(b, lba)).toEqual(new Uint8Array(BS));
+  });
+
+  it('close the connection naming another CID: Response 1 (CID not found), the connection and its WRITE go on', async () => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    const w = await writeAwaitingData(a, 20, 2, 2);
+    logout(a, 939, 1, 0x55);
+    const r = await a.next((p) => opcodeOf(p) === LOGOUT_RESPONSE);
+    expect([r.bhs[2], field32(r, 16)]).toEqual([1, 939]);
+    a.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(2 * BS).fill(0x5a), final: true });
+    expect((await a.result(w.itt)).status).toBe(0);
+    expect(await readBlock(a, 21)).toEqual(new Uint8Array(BS).fill(0x5a));
+  });
+
+  it('reason 2 (remove the connection for recovery) needs ERL 2: Response 2, the connection stays', async () => {
+    const t = await target(false);
+    const a = await login(t.server.address.port, IQN, 0x23d0_0000_00a1n);
+    logout(a, 940, 2);
+    const r = await a.next((p) => opcodeOf(p) === LOGOUT_RESPONSE);
+    expect([r.bhs[2], field32(r, 16)]).toEqual([2, 940]);
+    expect(await readBlock(a, 0)).toEqual(new Uint8Array(BS));
+  });
+});
+
 describe('a sender that never answers its R2T', () => {
   let stack: Stack | undefined;
   let server: IscsiServer | undefined;
