@@ -15,8 +15,9 @@
 //
 // Error handling at ERL 0 (§7.1.4, §7.8): a header digest error or a PDU that
 // cannot be framed closes the connection; a data digest error drops the PDU
-// with a Reject; a PDU the session refuses gets a Reject (reason per
-// §11.17.1) and the connection carries on.
+// with a Reject (a dropped Data-Out still ends its task, see #dataDigestError);
+// a PDU the session refuses gets a Reject (reason per §11.17.1) and the
+// connection carries on.
 
 import type { Socket } from 'node:net';
 import { PduReader, serializePdu, type FrameResult } from './framing.js';
@@ -212,6 +213,7 @@ export class IscsiConnection {
         return;
       case 'data-digest-error':
         this.#reject(r.pdu.bhs, RejectReason.DATA_DIGEST_ERROR);
+        this.#dataDigestError(r.pdu);
         return;
       case 'segment-too-long':
         // A data segment over our MaxRecvDataSegmentLength (§13.12) is a protocol error. The header (digest
@@ -222,6 +224,18 @@ export class IscsiConnection {
         this.#drop(r.reason);
         return;
     }
+  }
+
+  /**
+   * §7.8, after the Reject: a discarded SCSI Command (its immediate data failed) makes no task and takes no
+   * CmdSN, and the initiator's retry fills the gap (§7.2.1). A discarded Data-Out still counts for its task by
+   * its header (only the data failed), or the task would wait for that data for ever (Session.dataDigestError).
+   */
+  #dataDigestError(pdu: Pdu): void {
+    const session = this.#session;
+    if (session === undefined || wire.readOpcode(pdu.bhs) !== IscsiOpcode.SCSI_DATA_OUT) return;
+    const d = wire.decodeDataOut(pdu);
+    if (!('reject' in d)) session.dataDigestError(d);
   }
 
   #pdu(pdu: Pdu): void {

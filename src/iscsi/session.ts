@@ -230,6 +230,17 @@ export class Session {
   }
 
   /**
+   * A Data-Out PDU the connection Rejected and discarded for its data digest (RFC 7143 §7.8): its task still
+   * counts it, without its data, and ends CHECK CONDITION once the rest is in (ScsiTask.dataDigestError); for
+   * a task that has ended it counts as late Data-Out does. Nothing more is sent for the PDU itself.
+   */
+  dataDigestError(pdu: DataOutPdu): void {
+    const task = this.#tasks.get(pdu.itt);
+    if (task === undefined) this.#lateDataOut(pdu);
+    else task.dataDigestError(pdu);
+  }
+
+  /**
    * Data-Out for a task that has ended. One on a sequence the task still owed when it ended (aborted: the
    * initiator was answering a valid R2T, and with no response, or one crossing it, it goes on answering) is
    * taken and dropped without a word, the sequence forgotten at its F bit. Any other names no transfer of a

@@ -10,7 +10,7 @@
 
 import { ScsiStatus } from '../scsi/status.js';
 import { encodeSense } from '../scsi/sense-codec.js';
-import { Asc, SenseKey, sense } from '../scsi/sense.js';
+import { Asc, SenseKey, sense, senseAbortedCommand } from '../scsi/sense.js';
 import { headerRoomOf } from './data-in-rooms.js';
 import type { Residual } from './pdu-types.js';
 import type { ScsiAnswer } from './lun.js';
@@ -19,6 +19,12 @@ import { residualOf, type TransferPlan } from './transfer.js';
 
 /** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
 export const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
+
+/**
+ * ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (47h/05h), fixed format: the iSCSI condition "protocol service
+ * CRC error" (RFC 7143 §11.4.7.2), how a task ends whose Data-Out failed its data digest (§7.8).
+ */
+export const PROTOCOL_SERVICE_CRC_ERROR_SENSE = encodeSense(senseAbortedCommand(Asc.PROTOCOL_SERVICE_CRC_ERROR), 'fixed');
 
 /** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
 export const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');

@@ -5,7 +5,9 @@
 // rules: DataSN order within each sequence, Buffer Offsets inside what was
 // solicited, no more data than asked for. A Data-Out that breaks them ends
 // the task with CHECK CONDITION (ABORTED COMMAND), as ERL 0 cannot recover
-// within the command (§7.1.4.2). A task management function about to abort
+// within the command (§7.1.4.2). A Data-Out that failed its data digest
+// (discarded by the connection) ends it the same way once the data still owed
+// is in, as §7.8 asks. A task management function about to abort
 // the task may hold it short of the unit while its outstanding R2Ts are
 // answered (§4.2.3.3); a task that ends with Data-Out still owed says which
 // sequences, so that the session drops what still comes on them. A task whose
@@ -17,7 +19,7 @@
 
 import { ScsiStatus } from '../scsi/status.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
-import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
+import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE_CRC_ERROR_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
 import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
@@ -73,6 +75,8 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   #finished = false;
   /** How the task ends once aborted; undefined while it is not. */
   #abortEnd: TaskAbortEnd | undefined;
+  /** A Data-Out of the task failed its data digest (dataDigestError): it ends CHECK CONDITION once its data is in. */
+  #digestError = false;
 
   /** Made only when someone waits (see done): most tasks end with nobody waiting, and cost no promise. */
   #done: Deferred | undefined;
@@ -149,7 +153,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   /** A Data-Out PDU for this task (matched by ITT). */
   dataOut(pdu: DataOutPdu): DataOutFault | undefined {
     if (this.#finished) return undefined;
-    const burst = pdu.ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(pdu.ttt);
+    const burst = this.#burstOf(pdu.ttt);
     if (burst === undefined) return 'unknown-ttt';
     const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
     if (fault !== undefined) {
@@ -163,6 +167,20 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     }
     this.#advance();
     return undefined;
+  }
+
+  /**
+   * A Data-Out PDU for this task that failed its data digest, Rejected and discarded by the connection (RFC
+   * 7143 §7.8). ERL 0 has no recovery R2T, so the task never reaches the unit and ends CHECK CONDITION,
+   * PROTOCOL SERVICE CRC ERROR (§11.4.7.2), sent only once all the data is in (§7.8: each outstanding R2T
+   * answered up to its F bit, and the unsolicited burst); meanwhile it solicits nothing and keeps nothing, and
+   * a task management function may end it first. Only its data failed, so the PDU counts in its sequence by
+   * its header (DataSN, Buffer Offset, length, F bit); one that names no burst of the task changes nothing.
+   */
+  dataDigestError(pdu: DataOutPdu): void {
+    if (this.#finished || this.#burstOf(pdu.ttt) === undefined) return;
+    this.#digestError = true;
+    this.dataOut(pdu);
   }
 
   /**
@@ -228,11 +246,18 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
 
+  /** The burst a Data-Out with Target Transfer Tag `ttt` belongs to: the unsolicited one, or an R2T's. */
+  #burstOf(ttt: number): Burst | undefined {
+    return ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(ttt);
+  }
+
   #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
     // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
     if (offset !== burst.offset + burst.received) return 'bad-offset';
     if (burst.received + data.length > burst.length) return 'too-much-data';
     burst.received += data.length;
+    // After a data digest error only the sequence is followed: the data never goes to the unit (dataDigestError).
+    if (this.#digestError) return undefined;
     // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
     const room = this.#data.length - offset;
     if (room > 0) this.#data.set(room >= data.length ? data : data.subarray(0, room), offset);
@@ -244,6 +269,10 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     if (!this.#started || this.#finished || this.#executing || this.#admission !== undefined) return;
     if (this.#held !== undefined) {
       if (this.#outstandingR2ts() === 0) this.#held.resolve();
+      return;
+    }
+    if (this.#digestError) {
+      this.#endDigestError();
       return;
     }
     if (this.plan.direction === 'out') this.#solicit();
@@ -364,6 +393,12 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
     sendResponse(this, this.#hooks, status, residual, sense, expDataSN || this.#r2tSN);
     this.#finish();
+  }
+
+  /** After a data digest error (dataDigestError): the response §7.8 asks for, once no Data-Out is owed. */
+  #endDigestError(): void {
+    if (this.#outstandingR2ts() > 0 || this.#unsolicited !== undefined) return;
+    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), PROTOCOL_SERVICE_CRC_ERROR_SENSE, this.#r2tSN);
   }
 
   #fail(): void {

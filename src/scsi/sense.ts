@@ -96,6 +96,7 @@ export const Asc = {
   INQUIRY_DATA_HAS_CHANGED: { asc: 0x3f, ascq: 0x03 },
   REPORTED_LUNS_DATA_HAS_CHANGED: { asc: 0x3f, ascq: 0x0e },
   INTERNAL_TARGET_FAILURE: { asc: 0x44, ascq: 0x00 },
+  PROTOCOL_SERVICE_CRC_ERROR: { asc: 0x47, ascq: 0x05 },
   INITIATOR_DETECTED_ERROR_MESSAGE_RECEIVED: { asc: 0x48, ascq: 0x00 },
   INVALID_MESSAGE_ERROR: { asc: 0x49, ascq: 0x00 },
   DATA_PHASE_ERROR: { asc: 0x4b, ascq: 0x00 },

@@ -37,6 +37,15 @@ export function pdu(bhs: Uint8Array, data: Uint8Array = new Uint8Array(0), diges
   return out;
 }
 
+/**
+ * `bytes` (one PDU from `pdu`, with a data segment and the data digest on) with its data digest made wrong:
+ * the last four bytes are the digest (§11.1), so flipping the last one breaks it and nothing else.
+ */
+export function spoilDataDigest(bytes: Uint8Array): Uint8Array {
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+  return bytes;
+}
+
 /** A BHS with the given bytes set: `[offset, value, size]` triples (size 1, 2, 4 or 8 bytes, big-endian). */
 export function bhsOf(fields: readonly (readonly [number, number | bigint, 1 | 2 | 4 | 8])[]): Uint8Array {
   const b = new Uint8Array(48);
@@ -66,6 +75,8 @@ export class TestInitiator {
   cmdSN = 1;
   expStatSN = 0;
   itt = 1;
+  /** The 48-byte BHS of the last SCSI Command or Data-Out sent, as it went (what a Reject carries back, §11.17.1). */
+  lastHeader = new Uint8Array(48);
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -191,9 +202,25 @@ export class TestInitiator {
     return op;
   }
 
-  /** A SCSI Command PDU (§11.3): flags byte F|R|W|ATTR, LUN, ITT, EDTL, CmdSN, ExpStatSN, CDB at 32..47. */
-  command(o: { cdb: Uint8Array; read?: boolean; write?: boolean; edtl: number; data?: Uint8Array; final?: boolean; lun?: bigint; cmdSN?: number; attr?: number; immediate?: boolean }): number {
-    const itt = this.itt++;
+  /**
+   * A SCSI Command PDU (§11.3): flags byte F|R|W|ATTR, LUN, ITT, EDTL, CmdSN, ExpStatSN, CDB at 32..47. `itt`
+   * and `cmdSN` given: the same command again (a retry, §7.2.1). `badDataDigest`: its data digest is wrong.
+   */
+  command(o: {
+    cdb: Uint8Array;
+    read?: boolean;
+    write?: boolean;
+    edtl: number;
+    data?: Uint8Array;
+    final?: boolean;
+    lun?: bigint;
+    cmdSN?: number;
+    attr?: number;
+    immediate?: boolean;
+    itt?: number;
+    badDataDigest?: boolean;
+  }): number {
+    const itt = o.itt ?? this.itt++;
     const cdb = new Uint8Array(16);
     cdb.set(o.cdb.subarray(0, 16));
     const b = bhsOf([
@@ -207,12 +234,12 @@ export class TestInitiator {
     ]);
     b.set(cdb, 32);
     if (o.cmdSN === undefined && o.immediate !== true) this.cmdSN = (this.cmdSN + 1) >>> 0;
-    this.send(pdu(b, o.data, this.digests));
+    this.#sendPdu(pdu(b, o.data, this.digests), o.badDataDigest);
     return itt;
   }
 
-  /** A Data-Out PDU (§11.7): F bit, LUN, ITT, TTT, ExpStatSN, DataSN at 36, Buffer Offset at 40. */
-  dataOut(o: { itt: number; ttt: number; dataSN: number; offset: number; data: Uint8Array; final: boolean; lun?: bigint }): void {
+  /** A Data-Out PDU (§11.7): F bit, LUN, ITT, TTT, ExpStatSN, DataSN at 36, Buffer Offset at 40; `badDataDigest`: its data digest is wrong. */
+  dataOut(o: { itt: number; ttt: number; dataSN: number; offset: number; data: Uint8Array; final: boolean; lun?: bigint; badDataDigest?: boolean }): void {
     const b = bhsOf([
       [0, 0x05, 1],
       [1, o.final ? 0x80 : 0, 1],
@@ -223,7 +250,12 @@ export class TestInitiator {
       [36, o.dataSN, 4],
       [40, o.offset, 4],
     ]);
-    this.send(pdu(b, o.data, this.digests));
+    this.#sendPdu(pdu(b, o.data, this.digests), o.badDataDigest);
+  }
+
+  #sendPdu(bytes: Uint8Array, badDataDigest: boolean | undefined): void {
+    this.lastHeader = bytes.slice(0, 48);
+    this.send(badDataDigest === true ? spoilDataDigest(bytes) : bytes);
   }
 
   /** Waits for the SCSI Response (21h) or the final Data-In with status (25h, S bit) for `itt`; collects Data-In. */

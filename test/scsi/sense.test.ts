@@ -178,6 +178,7 @@ describe('named constructors', () => {
     ],
     ['senseUnitAttention(REGISTRATIONS PREEMPTED)', senseUnitAttention(Asc.REGISTRATIONS_PREEMPTED), '70 00 06 00 00 00 00 0a 00 00 00 00 2a 05 00 00 00 00'],
     ['senseAbortedCommand(DATA PHASE ERROR)', senseAbortedCommand(Asc.DATA_PHASE_ERROR), '70 00 0b 00 00 00 00 0a 00 00 00 00 4b 00 00 00 00 00'],
+    ['senseAbortedCommand(PROTOCOL SERVICE CRC ERROR)', senseAbortedCommand(Asc.PROTOCOL_SERVICE_CRC_ERROR), '70 00 0b 00 00 00 00 0a 00 00 00 00 47 05 00 00 00 00'],
     ['senseHardwareError(INTERNAL TARGET FAILURE)', senseHardwareError(Asc.INTERNAL_TARGET_FAILURE), '70 00 04 00 00 00 00 0a 00 00 00 00 44 00 00 00 00 00'],
     ['senseNotReady(MEDIUM NOT PRESENT)', senseNotReady(Asc.MEDIUM_NOT_PRESENT), '70 00 02 00 00 00 00 0a 00 00 00 00 3a 00 00 00 00 00'],
     [

@@ -485,6 +485,7 @@ export const ascVectors: readonly AscVector[] = [
   { name: 'INQUIRY_DATA_HAS_CHANGED', code: '3Fh/03h', text: 'INQUIRY DATA HAS CHANGED' },
   { name: 'REPORTED_LUNS_DATA_HAS_CHANGED', code: '3Fh/0Eh', text: 'REPORTED LUNS DATA HAS CHANGED' },
   { name: 'INTERNAL_TARGET_FAILURE', code: '44h/00h', text: 'INTERNAL TARGET FAILURE' },
+  { name: 'PROTOCOL_SERVICE_CRC_ERROR', code: '47h/05h', text: 'PROTOCOL SERVICE CRC ERROR' },
   { name: 'INITIATOR_DETECTED_ERROR_MESSAGE_RECEIVED', code: '48h/00h', text: 'INITIATOR DETECTED ERROR MESSAGE RECEIVED' },
   { name: 'INVALID_MESSAGE_ERROR', code: '49h/00h', text: 'INVALID MESSAGE ERROR' },
   { name: 'DATA_PHASE_ERROR', code: '4Bh/00h', text: 'DATA PHASE ERROR' },
