@@ -54,7 +54,7 @@ export function handleNopOut(pdu: Pdu, c: ControlPduHost): void {
   if (nop.itt !== RESERVED_TAG) c.write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: c.stamps.stat(), ...c.stamps.window(), data: nop.data }));
 }
 
-/** A Text Request: answered in its CmdSN turn with one Text Response part (text-exchange.ts). */
+/** A Text Request, or one part of a text continued with the C bit: answered in its CmdSN turn with one Text Response part (text-exchange.ts). */
 export function handleText(pdu: Pdu, c: ControlPduHost): void {
   const req = wire.decodeTextRequest(pdu);
   if ('reject' in req) {
@@ -68,7 +68,7 @@ export function handleText(pdu: Pdu, c: ControlPduHost): void {
       return;
     }
     const statSN = c.stamps.stat();
-    c.write(wire.encodeTextResponse({ final: part.final, cont: !part.final, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...c.stamps.window(), data: part.data }));
+    c.write(wire.encodeTextResponse({ final: part.final, cont: part.cont, lun: req.lun, itt: req.itt, ttt: part.ttt, statSN, ...c.stamps.window(), data: part.data }));
   };
   const session = c.session();
   if (session === undefined) {

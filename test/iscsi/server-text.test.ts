@@ -1,0 +1,134 @@
+// Text Requests continued with the C bit in full feature phase, end to end
+// over loopback TCP (RFC 7143 §11.10.2, §6.2): each C=1 part is answered with
+// an empty Text Response, read here by the byte offsets of §11.11, and the
+// joined text once the last part arrives.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, type RawPdu } from './initiator.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:text';
+const OTHER = 'iqn.2026-11.org.vtcam:text-other';
+let stack: Stack;
+let server: IscsiServer;
+let port: number;
+
+beforeAll(async () => {
+  stack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
+  const luns = [{ lun: 0, pass: stack.pass(0) }];
+  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns }, { name: OTHER, luns }] });
+  port = server.address.port;
+});
+
+afterAll(async () => {
+  await server.close();
+  await stack.close();
+});
+
+const RESERVED = 0xffffffff;
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/**
+ * A Text Request (§11.10): byte 0 I|04h, byte 1 F (80h) | C (40h), ITT at 16, TTT at 20, CmdSN at 24,
+ * ExpStatSN at 28. A non-immediate one takes the next CmdSN.
+ */
+function textRequest(ini: TestInitiator, o: { itt: number; ttt?: number; final: boolean; cont: boolean; immediate?: boolean; data: string }): void {
+  const immediate = o.immediate ?? true;
+  const b = bhsOf([
+    [0, (immediate ? 0x40 : 0) | 0x04, 1],
+    [1, (o.final ? 0x80 : 0) | (o.cont ? 0x40 : 0), 1],
+    [16, o.itt, 4],
+    [20, o.ttt ?? RESERVED, 4],
+    [24, ini.cmdSN, 4],
+    [28, ini.expStatSN, 4],
+  ]);
+  if (!immediate) ini.cmdSN = (ini.cmdSN + 1) >>> 0;
+  ini.send(pdu(b, ascii(o.data)));
+}
+
+/** The next Text Response or Reject; a Text Response moves ExpStatSN on. */
+async function answer(ini: TestInitiator): Promise<RawPdu> {
+  const r = await ini.next((p) => opcodeOf(p) === 0x24 || opcodeOf(p) === 0x3f);
+  if (opcodeOf(r) === 0x24) ini.expStatSN = (field32(r, 24) + 1) >>> 0;
+  return r;
+}
+
+/** §11.11 header of the empty answer to a C=1 part: F=0 and C=0, no data, a TTT to quote, the next StatSN. */
+function expectEmptyPart(r: RawPdu, itt: number, statSN: number, expCmdSN: number): number {
+  expect(opcodeOf(r)).toBe(0x24);
+  expect(r.bhs[1]).toBe(0x00); // byte 1: F (bit 7) = 0, C (bit 6) = 0
+  expect([r.bhs[4], r.bhs[5], r.bhs[6], r.bhs[7]]).toEqual([0, 0, 0, 0]); // TotalAHSLength, DataSegmentLength
+  expect(r.data.length).toBe(0);
+  expect(field32(r, 16)).toBe(itt); // Initiator Task Tag
+  const ttt = field32(r, 20); // Target Transfer Tag: not 0xffffffff while F=0 (§11.11.1, §11.11.4)
+  expect(ttt).not.toBe(RESERVED);
+  expect(field32(r, 24)).toBe(statSN); // StatSN
+  expect(field32(r, 28)).toBe(expCmdSN); // ExpCmdSN
+  expect((field32(r, 32) - field32(r, 28)) | 0).toBeGreaterThanOrEqual(0); // MaxCmdSN: the window stays open
+  return ttt;
+}
+
+/** The last part (C=0, F=1) of the exchange `itt`: the answer is final, F=1 and TTT 0xffffffff (§11.11.1). */
+async function lastPart(ini: TestInitiator, o: { itt: number; ttt?: number; immediate?: boolean; data: string }): Promise<RawPdu> {
+  textRequest(ini, { ...o, final: true, cont: false });
+  const r = await answer(ini);
+  expect(opcodeOf(r)).toBe(0x24);
+  expect(r.bhs[1]).toBe(0x80); // F = 1, C = 0
+  expect(ittOf(r)).toBe(o.itt);
+  expect(field32(r, 20)).toBe(RESERVED);
+  return r;
+}
+
+/** A discovery session whose first Text Request part (C=1) got its empty answer: the initiator and the TTT to quote. */
+async function discoveryFirstPart(itt: number, data: string): Promise<{ ini: TestInitiator; ttt: number; statSN: number }> {
+  const ini = await TestInitiator.connect(port);
+  await ini.login(undefined);
+  const statSN = ini.expStatSN;
+  textRequest(ini, { itt, final: false, cont: true, data });
+  return { ini, ttt: expectEmptyPart(await answer(ini), itt, statSN, ini.cmdSN), statSN };
+}
+
+describe('a Text Request continued with the C bit (RFC 7143 §11.10.2, §6.2)', () => {
+  it('discovery: SendTargets=All cut mid-key over two requests gets an empty response, then the full answer', async () => {
+    const { ini, ttt, statSN } = await discoveryFirstPart(0x77, 'SendTar');
+    const r = await lastPart(ini, { itt: 0x77, ttt, data: 'gets=All\0' });
+    expect(field32(r, 24)).toBe((statSN + 1) >>> 0);
+    const address = `TargetAddress=127.0.0.1:${port},1`;
+    expect(new TextDecoder().decode(r.data)).toBe(`TargetName=${IQN}\0${address}\0TargetName=${OTHER}\0${address}\0`);
+    ini.close();
+  });
+
+  it('normal session: the parts are ordered by CmdSN (non-immediate), a complete pair with C=1 waits for the rest', async () => {
+    const ini = await TestInitiator.connect(port);
+    await ini.login(IQN);
+    const statSN = ini.expStatSN;
+    const cmdSN = ini.cmdSN;
+    textRequest(ini, { itt: 0x78, final: false, cont: true, immediate: false, data: 'X-foo=1\0Send' });
+    const ttt = expectEmptyPart(await answer(ini), 0x78, statSN, (cmdSN + 1) >>> 0);
+    const r = await lastPart(ini, { itt: 0x78, ttt, immediate: false, data: 'Targets=All\0' });
+    expect(field32(r, 28)).toBe((cmdSN + 2) >>> 0);
+    // A normal session's SendTargets names its own target only (§13.3 / Appendix C).
+    expect(parseText(r.data)).toEqual({ TargetName: IQN, TargetAddress: `127.0.0.1:${port},1`, 'X-foo': 'NotUnderstood' });
+    ini.close();
+  });
+
+  it('C=1 with F=1 is Reject 09h carrying the header; the exchange under way still completes', async () => {
+    const { ini, ttt } = await discoveryFirstPart(0x79, 'SendTargets');
+    textRequest(ini, { itt: 0x79, ttt, final: true, cont: true, data: '=All' });
+    const rej = await answer(ini);
+    // Reject (§11.17): opcode 3Fh, reason at byte 2, the rejected BHS as data (its byte 1 F|C, its ITT at 16).
+    expect([opcodeOf(rej), rej.bhs[2], rej.data[1], field32({ bhs: rej.data, data: rej.data }, 16)]).toEqual([0x3f, 0x09, 0xc0, 0x79]);
+    const r = await lastPart(ini, { itt: 0x79, ttt, data: '=All\0' });
+    expect(parseText(r.data)['TargetAddress']).toBe(`127.0.0.1:${port},1`);
+    ini.close();
+  });
+
+  it('a part with TTT 0xffffffff starts a new request (§11.10.4): "gets=All" alone is NotUnderstood', async () => {
+    const { ini } = await discoveryFirstPart(0x7a, 'SendTar');
+    const r = await lastPart(ini, { itt: 0x7a, data: 'gets=All\0' });
+    expect(parseText(r.data)).toEqual({ gets: 'NotUnderstood' });
+    ini.close();
+  });
+});
