@@ -80,6 +80,8 @@ export class IscsiConnection {
     },
   };
   #closed = false;
+  /** shutdown() has sent everything: what the peer still sends is dropped. */
+  #shutDown = false;
   /** The CID the login gave this connection (§11.12.7). */
   #cid: number | undefined;
   readonly #nopPing: NopPing;
@@ -102,6 +104,7 @@ export class IscsiConnection {
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      if (this.#shutDown) return;
       try {
         this.#onData(chunk);
       } catch (e) {
@@ -162,6 +165,17 @@ export class IscsiConnection {
         this.#socket.end(resolve);
       }
     });
+    // The socket closes on the peer's FIN, but a paused socket reads none, and holds no event loop: a process
+    // awaiting the server's close would exit with it unsettled. Read again, dropping what comes, until the
+    // peer closes, or destroy the socket after the grace period on a timer that does hold the loop.
+    this.#shutDown = true;
+    if (!this.#socket.destroyed) {
+      this.#socket.resume();
+      const grace = setTimeout(() => this.#socket.destroy(), END_GRACE_MS);
+      this.#socket.once('close', () => {
+        clearTimeout(grace);
+      });
+    }
     this.close();
   }
 
