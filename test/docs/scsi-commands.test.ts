@@ -14,7 +14,8 @@ unit with every capability narrows it (\`SbcEmulator\` over a block device with
 discard, write-zeroes and flush). The same data checks every CDB — a bit set
 outside *CDB usage data* (and *ignored*) is CHECK CONDITION, ILLEGAL REQUEST,
 INVALID FIELD IN CDB with the field pointer on that byte and bit — and is what
-REPORT SUPPORTED OPERATION CODES returns.
+REPORT SUPPORTED OPERATION CODES returns (with the service action queried in
+place of the SERVICE ACTION field's bits, as SPC-5 has it).
 
 A unit narrows the table to what it can do: without discard there is no UNMAP,
 with a MAXIMUM COMPARE AND WRITE LENGTH of 0 no COMPARE AND WRITE, without a

@@ -32,20 +32,21 @@ import {
 } from './fault-rig.js';
 
 describe('IOERR on chosen LBAs', () => {
-  test('da.read: MEDIUM ERROR 03h/11h/00h with the LBA after 4 retries (5 device reads); pass: raw, one attempt', async () => {
+  test('da.read: MEDIUM ERROR 03h/11h/00h after 4 retries (5 device reads), the LBA when the command names it; pass: raw, one attempt', async () => {
     const r = await rig(4096, { device: { sizeMax: 4096, segMax: 16 } });
     const da = r.stack.da(0);
     await fill(r, 0, 1024, 1);
     r.faulty.failRange({ offset: 300 * BS, length: BS, ops: ['read'] });
     const reads = counter(r.probe, touching('read', 300));
 
-    // One CCB: INFORMATION is the command's first LBA (a virtio-blk IOERR names the request, not the sector).
+    // One CCB of 8 blocks: a virtio-blk IOERR names the request, not the sector, so INFORMATION names no
+    // block (VALID 0) rather than the good block 296; a one-block command names its block (pass, below).
     const e = await camErrorOf(da.read(296n, 8));
     expect({ cam: e.camStatus, scsi: e.scsiStatus, sense: triple(e.senseData), lba: e.lba, retries: e.retries }).toEqual({
       cam: SCSI_STATUS_ERROR,
       scsi: CHECK_CONDITION,
       sense: [0x03, 0x11, 0x00],
-      lba: 296n,
+      lba: undefined,
       retries: 4,
     });
     expect(e.status & AUTOSNS_VALID).toBe(AUTOSNS_VALID);
@@ -55,7 +56,7 @@ describe('IOERR on chosen LBAs', () => {
     // Split (max I/O 64 KiB = 128 blocks): the piece [256, 384) fails; the others are read once.
     const before = r.ledger.actions;
     const split = await camErrorOf(da.read(0n, 512));
-    expect({ sense: triple(split.senseData), lba: split.lba, retries: split.retries }).toEqual({ sense: [0x03, 0x11, 0x00], lba: 256n, retries: 4 });
+    expect({ sense: triple(split.senseData), lba: split.lba, retries: split.retries }).toEqual({ sense: [0x03, 0x11, 0x00], lba: undefined, retries: 4 });
     expect(reads.n).toBe(10);
     expect(r.ledger.actions - before).toBe(4 + 4); // four pieces, four retries of one of them
 
@@ -86,7 +87,7 @@ describe('IOERR on chosen LBAs', () => {
     r.faulty.failRange({ offset: 40 * BS, length: 4 * BS, ops: ['write'] });
     const writes = counter(r.probe, touching('write', 40));
     const e = await camErrorOf(da.write(40n, stamp(40, 4, BS, 9)));
-    expect({ cam: e.camStatus, sense: triple(e.senseData), lba: e.lba, retries: e.retries }).toEqual({ cam: SCSI_STATUS_ERROR, sense: [0x03, 0x0c, 0x00], lba: 40n, retries: 4 });
+    expect({ cam: e.camStatus, sense: triple(e.senseData), lba: e.lba, retries: e.retries }).toEqual({ cam: SCSI_STATUS_ERROR, sense: [0x03, 0x0c, 0x00], lba: undefined, retries: 4 });
     expect(writes.n).toBe(5);
     await fill(r, 44, 4, 10);
     expect(r.shadow.mismatch(44, await da.read(44n, 4))).toBeUndefined();
@@ -113,7 +114,7 @@ describe('a split request that fails in one piece', () => {
     const fallback = setTimeout(() => r.probe.releaseHeld(), 300);
     try {
       const e = await camErrorOf(da.write(0n, stamp(0, 256, BS, 1)));
-      expect({ sense: triple(e.senseData), lba: e.lba }).toEqual({ sense: [0x03, 0x0c, 0x00], lba: 0n });
+      expect({ sense: triple(e.senseData), lba: e.lba }).toEqual({ sense: [0x03, 0x0c, 0x00], lba: undefined });
       const stillAtDevice = r.probe.heldCount;
       // The caller writes the second half again, then the device lets go of whatever it still had.
       const again = stamp(128, 128, BS, 2);

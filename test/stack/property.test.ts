@@ -161,24 +161,28 @@ async function runSequence(ops: readonly Op[], indirect: boolean): Promise<void>
   const daFault = (kind: 'read' | 'write', lba: number, n: number): string | undefined =>
     faults.some((f) => f.kind === kind && overlaps(f, lba, n)) ? (kind === 'read' ? READ_ERROR : WRITE_ERROR) : undefined;
 
-  /** da's CCBs for a request start at lba + k × MAX_IO_BLOCKS; a failed one names its first block. */
-  const failingPieceStarts = (kind: 'read' | 'write', lba: number, n: number): bigint[] => {
-    const out: bigint[] = [];
+  /**
+   * da's CCBs for a request start at lba + k × MAX_IO_BLOCKS. A failed one names its block only when it is
+   * one block long (the device does not say which block of a longer one failed): the LBAs such a failure may
+   * name, with undefined when a longer piece may have failed.
+   */
+  const failingPieceStarts = (kind: 'read' | 'write', lba: number, n: number): (bigint | undefined)[] => {
+    const out: (bigint | undefined)[] = [];
     for (let at = lba; at < lba + n; at += MAX_IO_BLOCKS) {
       const len = Math.min(MAX_IO_BLOCKS, lba + n - at);
-      if (faults.some((f) => f.kind === kind && overlaps(f, at, len))) out.push(BigInt(at));
+      if (faults.some((f) => f.kind === kind && overlaps(f, at, len))) out.push(len === 1 ? BigInt(at) : undefined);
     }
     return out;
   };
 
-  const expectDaFailure = (what: string, e: unknown, sense: string, starts: bigint[]): void => {
+  const expectDaFailure = (what: string, e: unknown, sense: string, starts: (bigint | undefined)[]): void => {
     if (!(e instanceof CamError)) {
       problem(`${what}: rejected with ${String(e)}`);
       return;
     }
     const got = `${e.camStatus} ${tripleOf(e.senseData)} retries ${e.retries}`;
-    if (got !== `12 ${sense} retries 4` || e.lba === undefined || !starts.includes(e.lba)) {
-      problem(`${what}: ${got} lba ${String(e.lba)}, want 12 ${sense} retries 4 lba in ${starts.join('/')}`);
+    if (got !== `12 ${sense} retries 4` || !starts.includes(e.lba)) {
+      problem(`${what}: ${got} lba ${String(e.lba)}, want 12 ${sense} retries 4 lba in ${starts.map(String).join('/')}`);
     }
   };
 
@@ -245,7 +249,9 @@ async function runSequence(ops: readonly Op[], indirect: boolean): Promise<void>
           }
           return;
         }
-        if (fault !== undefined && r.camStatus === ERROR_STATUS && sense === fault && r.senseData?.information === BigInt(op.lba)) {
+        // INFORMATION names the block only for a one-block command (the device does not say which block failed).
+        const named = op.blocks === 1 ? BigInt(op.lba) : undefined;
+        if (fault !== undefined && r.camStatus === ERROR_STATUS && sense === fault && r.senseData?.information === named) {
           seen.passErrors++;
           return;
         }
