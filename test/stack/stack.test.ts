@@ -29,6 +29,28 @@ describe('createStack', () => {
   });
 });
 
+describe('createStack: the block size', () => {
+  test('a backend made for 4096-byte blocks gives a 4096-byte unit without device.blockSize', async () => {
+    const stack = await createStack({ backend: new MemoryBackend({ blocks: 256, blockSize: 4096 }), queueSize: 16 });
+    expect(stack.devices()[0]).toMatchObject({ blocks: 256n, blockSize: 4096 });
+    const data = new Uint8Array(4096).fill(0x4b);
+    await stack.da(0).write(255n, data);
+    expect(await stack.da(0).read(255n, 1)).toEqual(data);
+    await stack.close();
+  });
+
+  test('a device block size the backend cannot take, or not 512/4096, is a RangeError naming what to use', async () => {
+    await expect(createStack({ backend: new MemoryBackend({ blocks: 256, blockSize: 4096 }), device: { blockSize: 512 } })).rejects.toThrow(
+      /blockSize 512 is smaller than the backend's 4096-byte blocks: use 4096/,
+    );
+    await expect(createStack({ backend: new MemoryBackend({ blocks: 256 }), device: { blockSize: 1024 as 512 } })).rejects.toThrow(/blockSize must be 512 or 4096, got 1024/);
+    // A larger device block over a 512-byte backend is fine (its requests stay aligned).
+    const stack = await createStack({ backend: new MemoryBackend({ blocks: 256 }), device: { blockSize: 4096 } });
+    expect(stack.devices()[0]).toMatchObject({ blocks: 32n, blockSize: 4096 });
+    await stack.close();
+  });
+});
+
 describe('the ARCHITECTURE.md example, through the package entry', () => {
   test('createStack, devices, da, pass.scsi, close', async () => {
     const { createStack: create, MemoryBackend: Mem, CamStatus: Cs } = await import('../../src/index.js');

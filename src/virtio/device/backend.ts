@@ -48,6 +48,11 @@ export type BackendShare =
 export interface BlockBackend {
   /** Capacity in bytes (a multiple of 512). */
   readonly size: number;
+  /**
+   * Optional: the block size the backend was made for (MemoryBackend, FileBackend). The device reports it
+   * in blk_size unless told otherwise, and may not use a smaller one: the backend checks requests against it.
+   */
+  readonly blockSize?: 512 | 4096;
   /** True when the backend refuses writes, discards and write-zeroes. */
   readonly readOnly: boolean;
   /** Fills `dst` from [offset, offset + dst.length). */

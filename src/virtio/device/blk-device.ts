@@ -61,7 +61,7 @@ export interface VirtioBlkDeviceOptions {
   readonly queueMaxSize?: number;
   /** Request queues (default 1; more offers VIRTIO_BLK_F_MQ). */
   readonly numQueues?: number;
-  /** Logical block size reported in blk_size: 512 (default) or 4096. Requests must be aligned to it. */
+  /** Logical block size reported in blk_size: 512 or 4096 (default: the backend's, else 512). Requests must be aligned to it. */
   readonly blockSize?: 512 | 4096;
   /** Topology: log2(physical block / logical block). */
   readonly physicalBlockExp?: number;
@@ -139,7 +139,13 @@ export class VirtioBlkDevice {
   constructor(opts: VirtioBlkDeviceOptions, plane?: BlkDataPlaneFactory) {
     const numQueues = opts.numQueues ?? 1;
     this.#maxQueueSize = opts.queueMaxSize ?? 1024;
-    this.blockSize = opts.blockSize ?? 512;
+    // Widened to number: JS callers can pass anything.
+    const blockSize: number = opts.blockSize ?? opts.backend.blockSize ?? 512;
+    if (blockSize !== 512 && blockSize !== 4096) throw new RangeError(`blockSize must be 512 or 4096, got ${blockSize}`);
+    if (blockSize < (opts.backend.blockSize ?? 0)) {
+      throw new RangeError(`blockSize ${blockSize} is smaller than the backend's ${opts.backend.blockSize ?? 0}-byte blocks: use ${opts.backend.blockSize ?? 0}`);
+    }
+    this.blockSize = blockSize;
     if (!isValidQueueSize(this.#maxQueueSize)) throw new RangeError(`queueMaxSize must be a power of two in 1..32768, got ${this.#maxQueueSize}`);
     if (!Number.isInteger(numQueues) || numQueues < 1 || numQueues > 0xffff) throw new RangeError(`numQueues must be 1..65535, got ${numQueues}`);
     if (opts.backend.size % this.blockSize !== 0 || opts.backend.size === 0) {
