@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { CAM_USAGE, isCamCommand, parseCamCli, type CamArgs } from './cam-args.js';
 import { SERVE_USAGE, parseServeCli, type ServeArgs } from './serve-args.js';
-import { parseSize } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem } from './size.js';
 
 export interface DemoArgs {
   readonly command: 'demo';
@@ -55,7 +55,7 @@ Demo options:
   --image PATH          use an image file instead of memory (created sparse with --size if missing)
   --size SIZE           disk size, e.g. 64M, 1G, 4096 (default 64M for memory)
   --block-size 512|4096 logical block size (default 512)
-  --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --queue-size N        virtqueue size, power of two 4..32768, 8.. with --no-indirect (default 128)
   --requests N          requests in the verified pass (default 20000, 0 skips it)
   --read-only           export the disk read-only (the pass then only reads)
   --no-indirect         do not negotiate VIRTIO_F_INDIRECT_DESC
@@ -144,9 +144,10 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return { ok: false, message: `--block-size must be 512 or 4096, got '${bs}'` };
   const blockSize = bs === '4096' ? 4096 : 512;
-  const queueSize = intOption('queue-size', v['queue-size'], 128, 1, 32768);
-  if (typeof queueSize === 'string') return { ok: false, message: queueSize };
-  if ((queueSize & (queueSize - 1)) !== 0) return { ok: false, message: `--queue-size must be a power of two, got ${queueSize}` };
+  const qs = v['queue-size'] ?? '128';
+  const qsProblem = queueSizeProblem(qs, v['no-indirect'] === true ? MIN_QUEUE_SIZE.direct : MIN_QUEUE_SIZE.indirect);
+  if (qsProblem !== undefined) return { ok: false, message: qsProblem };
+  const queueSize = Number(qs);
   const requests = intOption('requests', v.requests, 20_000, 0, 10_000_000);
   if (typeof requests === 'string') return { ok: false, message: requests };
   let size: number | undefined;

@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseHexBytes, parseSize } from './args.js';
+import { MIN_QUEUE_SIZE, queueSizeProblem } from './size.js';
 
 export const CAM_COMMANDS = ['devlist', 'inquiry', 'readcap', 'tur', 'modepage', 'cmd', 'stats'] as const;
 export type CamCommand = (typeof CAM_COMMANDS)[number];
@@ -55,7 +56,7 @@ Stack options:
   --image PATH          a disk image (file backend); must exist
   --memory SIZE         a memory disk of SIZE (default 64M) when no --image
   --block-size 512|4096 logical block size (default 512)
-  --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --read-only           export the disk read-only
   --json                machine-readable output
 `;
@@ -104,9 +105,8 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
   const blockSize = bs === '4096' ? 4096 : 512;
   const qs = v['queue-size'] ?? '128';
   const queueSize = Number(qs);
-  if (!/^\d+$/.test(qs) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
-    return fail(`--queue-size must be a power of two in 1..32768, got '${qs}'`);
-  }
+  const qsProblem = queueSizeProblem(qs, MIN_QUEUE_SIZE.indirect);
+  if (qsProblem !== undefined) return fail(qsProblem);
   if (v.image !== undefined && v.memory !== undefined) return fail('give either --image or --memory, not both');
   if (v.image?.length === 0) return fail('--image needs a path');
   let memory = DEFAULT_MEMORY;

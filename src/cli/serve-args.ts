@@ -5,7 +5,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { parseSize } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem } from './size.js';
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
@@ -129,7 +129,7 @@ Serve options:
   --block-size 512|4096 logical block size (default 512)
   --physical-block-size N
                         physical block size, the block size times a power of two (default: the block size)
-  --queue-size N        virtqueue size, power of two 1..32768 (default 128)
+  --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --transport local|worker
                         where the virtio-blk device runs: this thread (local) or its queues in
                         worker threads over shared memory (worker) (default ${DEFAULT_SERVE_TRANSPORT})
@@ -269,9 +269,8 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   }
   const qs = v['queue-size'] ?? '128';
   const queueSize = Number(qs);
-  if (!/^\d+$/.test(qs) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
-    return fail(`--queue-size must be a power of two in 1..32768, got '${qs}'`);
-  }
+  const qsProblem = queueSizeProblem(qs, MIN_QUEUE_SIZE.indirect);
+  if (qsProblem !== undefined) return fail(qsProblem);
   const transport = v.transport ?? DEFAULT_SERVE_TRANSPORT;
   if (transport !== 'local' && transport !== 'worker') return fail(`--transport must be local or worker, got '${transport}'`);
   const queuesText = v.queues ?? '1';

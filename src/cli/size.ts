@@ -1,4 +1,4 @@
-// Sizes as people type them on the command line. A module of its own so the
+// Sizes as people type them on the command line, and the virtqueue size. A module of its own so the
 // per-command argument parsers can share it without importing args.ts, which
 // imports them (a cycle would leave their usage texts undefined at load).
 
@@ -11,4 +11,18 @@ export function parseSize(text: string): number | undefined {
   if (m === null) return undefined;
   const n = Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Smallest virtqueue that holds a one-segment request beside the SIM's default reserve of two flushes:
+ * with indirect descriptors each costs one descriptor (2 + 1 → 4); without, a flush costs 2 and a one-segment
+ * request 3 (4 + 3 → 8). See cam/sim/vtblk/budget.ts.
+ */
+export const MIN_QUEUE_SIZE = { indirect: 4, direct: 8 } as const;
+
+/** The problem with a --queue-size value (a power of two in min..32768), or undefined when it is one. */
+export function queueSizeProblem(text: string, min: number): string | undefined {
+  const n = Number(text);
+  if (/^\d+$/.test(text) && n >= min && n <= 32768 && (n & (n - 1)) === 0) return undefined;
+  return `--queue-size must be a power of two in ${min}..32768, got '${text}'`;
 }

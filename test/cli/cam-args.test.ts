@@ -34,7 +34,9 @@ describe('parseCamCli', () => {
 
   test.each([
     ['devlist', ['--block-size', '1024'], /--block-size must be 512 or 4096, got '1024'/],
-    ['devlist', ['--queue-size', '100'], /--queue-size must be a power of two in 1\.\.32768, got '100'/],
+    ['devlist', ['--queue-size', '100'], /--queue-size must be a power of two in 4\.\.32768, got '100'/],
+    // 1 and 2 are powers of two, but no ring that small holds a request beside the SIM's reserve.
+    ['devlist', ['--queue-size', '2'], /--queue-size must be a power of two in 4\.\.32768, got '2'/],
     ['devlist', ['--memory', '12Q'], /--memory must be a positive size/],
     ['devlist', ['--memory', '1000'], /--memory 1000 is not a multiple of the 512-byte block size/],
     ['devlist', ['--image', 'a', '--memory', '1M'], /either --image or --memory, not both/],

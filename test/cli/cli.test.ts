@@ -19,9 +19,12 @@ async function tmp(): Promise<string> {
 
 describe('bad flags: exit 2 with a message that says what to do', () => {
   test.each([
-    [['--queue-size', '3'], /--queue-size must be a power of two, got 3/],
-    [['--queue-size', '65536'], /--queue-size must be an integer in 1\.\.32768/],
-    [['--queue-size', 'x'], /--queue-size must be an integer/],
+    [['--queue-size', '3'], /--queue-size must be a power of two in 4\.\.32768, got '3'/],
+    [['--queue-size', '65536'], /--queue-size must be a power of two in 4\.\.32768/],
+    [['--queue-size', 'x'], /--queue-size must be a power of two in 4\.\.32768, got 'x'/],
+    [['--queue-size', '1'], /--queue-size must be a power of two in 4\.\.32768, got '1'/],
+    // Without indirect descriptors a flush costs 2 descriptors and a one-segment request 3: at least 8.
+    [['--queue-size', '4', '--no-indirect'], /--queue-size must be a power of two in 8\.\.32768, got '4'/],
     [['--block-size', '1024'], /--block-size must be 512 or 4096, got '1024'/],
     [['--size', '12Q'], /--size must be a positive size/],
     [['--size', '1000'], /--size 1000 is not a multiple of the 512-byte block size/],

@@ -438,7 +438,7 @@ describe('rings of different sizes', () => {
     expect([driver.queueSize(0), driver.queueSize(1)]).toEqual([16, 8]);
     // A reserve that leaves the small ring no room for one request names that queue.
     await expect(VtblkSim.create({ driver, memory, allocator }, { reserve: 6 })).rejects.toThrow(
-      new RangeError('reserve 6 leaves 2 of the 8-descriptor ring of queue 1; a one-segment request needs 3'),
+      new RangeError('reserve 6 leaves 2 of the 8-descriptor ring of queue 1; a one-segment request needs 3: use a queue of at least 9 descriptors (queueSize, a power of two) or a smaller reserve'),
     );
     const sim = await VtblkSim.create({ driver, memory, allocator });
     // Reserve 2 × 2 per queue: (16 − 4) + (8 − 4), less (2 − 1) × (4 − 1) for the largest request (below).

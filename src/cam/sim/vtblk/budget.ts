@@ -40,7 +40,10 @@ export function planRings(driver: VirtioBlkDriver, queuesOption: number | undefi
     const budget = ring - reserve;
     const smallest = driver.descriptorCost(1, q);
     if (!Number.isInteger(reserve) || reserve < 0 || budget < smallest) {
-      throw new RangeError(`reserve ${reserve} leaves ${budget} of the ${ring}-descriptor ring${queues > 1 ? ` of queue ${q}` : ''}; a one-segment request needs ${smallest}`);
+      throw new RangeError(
+        `reserve ${reserve} leaves ${budget} of the ${ring}-descriptor ring${queues > 1 ? ` of queue ${q}` : ''}; a one-segment request needs ${smallest}: ` +
+          `use a queue of at least ${reserve + smallest} descriptors (queueSize, a power of two) or a smaller reserve`,
+      );
     }
     let fit = driver.maxDataBuffers(q);
     while (fit > 1 && driver.descriptorCost(fit, q) > budget) fit--;
