@@ -6,7 +6,7 @@ import { USAGE, parseCli } from './args.js';
 import { runDemo } from './demo.js';
 import { decodeCdbCommand, decodeSenseCommand } from './decode.js';
 import { runCamCommand } from './camcontrol.js';
-import { processIo, type CliIo } from './io.js';
+import { processIo, tolerateClosedPipe, type CliIo } from './io.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -45,5 +45,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 
 const invoked = process.argv[1] === undefined ? '' : new URL(`file://${process.argv[1]}`).pathname;
 if (invoked.endsWith('/cli/main.js')) {
+  tolerateClosedPipe(process.stdout);
   process.exitCode = await main(process.argv.slice(2));
 }
