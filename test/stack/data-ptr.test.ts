@@ -4,6 +4,7 @@
 // other command's Data-In is copied there, a split read fills its pieces in
 // place, and bad requests are refused before anything is issued.
 
+import { constants } from 'node:buffer';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { DataInPool } from '../../src/scsi/sbc/data-in-pool.js';
 import { rw10 } from './helpers.js';
@@ -73,6 +74,31 @@ describe('da.readInto', () => {
     const r = await rig(1024);
     const e = await camErrorOf(r.stack.da(0).readInto(1020n, new Uint8Array(8 * BS)));
     expect(triple(e.senseData)).toEqual([0x05, 0x21, 0x00]);
+    await r.stack.close();
+  });
+
+  test('a split request past the capacity fails as one command does, LBA OUT OF RANGE, and writes nothing', async () => {
+    // Max I/O 4096 bytes = 8 blocks: a 32-block write at 1000 of 1024 is four pieces, the last past the end.
+    const r = await rig(1024, { device: { sizeMax: 4096, segMax: 1 } });
+    const da = r.stack.da(0);
+    expect(da.maxTransferBlocks).toBe(8);
+    await fill(r, 992, 32, 3);
+    const e = await camErrorOf(da.write(1000n, new Uint8Array(32 * BS).fill(0xee)));
+    expect(triple(e.senseData)).toEqual([0x05, 0x21, 0x00]);
+    expect(r.shadow.mismatch(992, await da.read(992n, 32))).toBeUndefined();
+    // A read past the end too, however large: the unit's answer, not an allocation error.
+    expect(triple((await camErrorOf(da.read(1000n, 32))).senseData)).toEqual([0x05, 0x21, 0x00]);
+    expect(triple((await camErrorOf(da.read(0n, 10_000_000))).senseData)).toEqual([0x05, 0x21, 0x00]);
+    expectIdle(r.stack);
+    await r.stack.close();
+  });
+
+  // Node 20 makes Uint8Arrays of up to 4 GiB (buffer.constants.MAX_LENGTH); a sparse disk just past that.
+  test.skipIf(constants.MAX_LENGTH > 2 ** 40)('a read inside the capacity larger than one Uint8Array is a RangeError that points to readInto', async () => {
+    const blocks = Math.floor(constants.MAX_LENGTH / BS) + 1;
+    const r = await rig(2 * blocks, {}, 1);
+    await expect(r.stack.da(0).read(0n, blocks)).rejects.toThrow(/more than one Uint8Array holds .*read them in parts with readInto/);
+    expectIdle(r.stack);
     await r.stack.close();
   });
 

@@ -19,6 +19,7 @@
 //   a non-negative integer, data that is not whole blocks) throw RangeError
 //   synchronously; device outcomes reject with CamError.
 
+import { constants } from 'node:buffer';
 import {
   AsyncCode,
   CamDir,
@@ -37,7 +38,7 @@ import { CamError } from './errors.js';
 import type { DaCapacity } from './capacity.js';
 import { CapacityReader } from './da-capacity.js';
 import { DeleteRunner } from './da-delete.js';
-import { maxTransferBlocks, splitRuns, type DeleteMethod } from './da-plan.js';
+import { maxTransferBlocks, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
 import {
   DEFAULT_DELAYS,
   DEFAULT_REQUEUE_LIMIT,
@@ -78,6 +79,8 @@ export interface DaOptions {
 export type UnitAttentionListener = (sense: SenseData) => void;
 
 const U64_END = 1n << 64n;
+/** The longest Uint8Array this Node makes (buffer.constants.MAX_LENGTH): da.read's largest answer. */
+const MAX_READ_BYTES = constants.MAX_LENGTH;
 /** An LBA up to here plus any safe-integer count stays within 2^64: checkRange needs no bigint sum below it. */
 const U64_END_LESS_SAFE = U64_END - BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -204,6 +207,18 @@ export class DaPeriph {
     const max = this.maxTransferBlocks;
     // One CCB (nearly every read): its buffer is the answer, no run list, no assembly.
     if (blocks >= 1 && blocks <= max) return this.#readRun(lba, blocks, bs);
+    // Past the known capacity the unit refuses the piece that crosses it: ask it that first, before making a
+    // buffer the request may not need (or that no Uint8Array can be).
+    const past = this.#pastCapacity(lba, blocks);
+    if (past !== undefined) return this.#readRun(past.lba, past.blocks, bs).then(() => this.#readSplit(lba, blocks, bs));
+    return this.#readSplit(lba, blocks, bs);
+  }
+
+  /** A read of more blocks than one CCB carries, into a new array. */
+  #readSplit(lba: bigint, blocks: number, bs: number): Promise<Uint8Array> {
+    if (blocks * bs > MAX_READ_BYTES) {
+      return Promise.reject(new RangeError(`da.read: ${blocks} blocks are ${blocks * bs} bytes, more than one Uint8Array holds (${MAX_READ_BYTES}); read them in parts with readInto`));
+    }
     const out = new Uint8Array(blocks * bs);
     return this.#split(lba, out, (l, b, view) => this.#readRunInto(l, b, view)).then(() => out);
   }
@@ -247,11 +262,23 @@ export class DaPeriph {
    */
   #split(lba: bigint, buf: Uint8Array, run: (lba: bigint, blocks: number, view: Uint8Array) => Promise<void>): Promise<void> {
     const bs = this.capacity.blockSize;
-    const pieces = splitRuns(lba, buf.length / bs, this.maxTransferBlocks).map((r) => {
+    const piece = (r: BlockRun): Promise<void> => {
       const at = Number(r.lba - lba) * bs;
       return run(r.lba, r.blocks, buf.subarray(at, at + r.blocks * bs));
-    });
-    return allPieces(pieces).then(() => undefined);
+    };
+    // One command past the capacity fails whole and moves nothing (SBC-4 LBA OUT OF RANGE): split, the piece
+    // crossing the known capacity goes first and alone, so that no piece before it lands when it fails. If it
+    // succeeds (the capacity grew), the rest follow.
+    const past = this.#pastCapacity(lba, buf.length / bs);
+    if (past !== undefined) return piece(past).then(() => allPieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks).filter((r) => r.lba !== past.lba).map(piece)));
+    return allPieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks).map(piece));
+  }
+
+  /** The piece of a split request at `lba` that crosses the capacity as last read, or undefined when it ends inside. */
+  #pastCapacity(lba: bigint, blocks: number): BlockRun | undefined {
+    const end = this.capacity.blocks;
+    if (lba + BigInt(blocks) <= end) return undefined;
+    return splitRuns(lba, blocks, this.maxTransferBlocks).find((r) => r.lba + BigInt(r.blocks) > end);
   }
 
   /** SYNCHRONIZE CACHE (10) over the whole medium: completed writes become durable. */
