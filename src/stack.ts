@@ -169,6 +169,10 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   const transport: string = opts.transport ?? 'local';
   if (transport !== 'local' && transport !== 'worker') throw new RangeError(`transport must be 'local' or 'worker', got '${transport}'`);
   const queueSize = opts.queueSize ?? 128;
+  // VIRTIO 1.2 §2.7: a split virtqueue's size is a power of two up to 32768.
+  if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
+    throw new RangeError(`queueSize must be a power of two in 1..32768, got ${queueSize}`);
+  }
   const queues = opts.queues ?? 1;
   // VIRTIO 1.2 §5.2.4: num_queues is a 16-bit field.
   if (!Number.isInteger(queues) || queues < 1 || queues > 0xffff) throw new RangeError(`queues must be an integer in 1..65535, got ${queues}`);

@@ -39,7 +39,7 @@ async function openBackend(s: StackArgs, io: CliIo): Promise<BlockBackend | unde
   if (s.image === undefined) return new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly });
   const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize });
   if (b instanceof FileBackend) return b;
-  io.error(b.code === 'ENOENT' ? `image ${s.image} not found; create one with 'vtcam demo --image ${s.image} --size 64M', or use --memory SIZE` : b.message);
+  io.error(b.code === 'ENOENT' ? `image ${s.image} not found; create an empty one with 'truncate -s 64M ${s.image}', or use --memory SIZE` : b.message);
   return undefined;
 }
 

@@ -133,7 +133,7 @@ Serve options:
   --transport local|worker
                         where the virtio-blk device runs: this thread (local) or its queues in
                         worker threads over shared memory (worker) (default ${DEFAULT_SERVE_TRANSPORT})
-  --queues N            request queues (VIRTIO_BLK_F_MQ), 1..${MAX_SERVE_QUEUES} (default 1); worker: one thread each
+  --queues N            request queues (VIRTIO_BLK_F_MQ), 1..${MAX_SERVE_QUEUES} (default 1); worker: spread over at most CPUs − 1 threads
   --poll-us N           transport worker: microseconds an idle device worker polls before
                         sleeping, 0..${MAX_SERVE_POLL_US} (default 0: sleep at once)
   --busy-poll-us N      microseconds the event loop keeps polling the sockets after a PDU in or out

@@ -118,7 +118,7 @@ describe('camcontrol-style commands on a memory disk', () => {
   test('a missing image: exit 1 and what to do', async () => {
     const r = await run(['devlist', '--image', '/nonexistent/vtcam.img']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/image \/nonexistent\/vtcam\.img not found; create one with 'vtcam demo --image \/nonexistent\/vtcam\.img --size 64M', or use --memory SIZE/);
+    expect(r.err).toMatch(/image \/nonexistent\/vtcam\.img not found; create an empty one with 'truncate -s 64M \/nonexistent\/vtcam\.img', or use --memory SIZE/);
   });
 
   test('bad flags exit 2 with advice', async () => {

@@ -51,6 +51,12 @@ describe('createStack: the block size', () => {
   });
 });
 
+describe('createStack: the queue size', () => {
+  test.each([0, 3, 100, 65536, 1.5])('queueSize %s is a RangeError naming queueSize, not an internal option', async (queueSize) => {
+    await expect(createStack({ backend: new MemoryBackend({ blocks: 64 }), queueSize })).rejects.toThrow(`queueSize must be a power of two in 1..32768, got ${queueSize}`);
+  });
+});
+
 describe('the ARCHITECTURE.md example, through the package entry', () => {
   test('createStack, devices, da, pass.scsi, close', async () => {
     const { createStack: create, MemoryBackend: Mem, CamStatus: Cs } = await import('../../src/index.js');

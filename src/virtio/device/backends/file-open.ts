@@ -52,12 +52,12 @@ export function openFailure(path: string, err: unknown, readOnly: boolean, creat
     case 'ENOENT':
       return creating
         ? failure(path, 'ENOENT', `cannot create image ${path}: directory ${dirname(path)} does not exist; create it first`)
-        : failure(path, 'ENOENT', `image ${path} not found; pass a size (the create option, --size on the command line) to create it`);
+        : failure(path, 'ENOENT', `image ${path} not found; give a size to create it (FileBackend's create option; vtcam serve --size)`);
     case 'EACCES':
     case 'EPERM':
       return failure(path, code, readOnly
         ? `permission denied reading image ${path}; fix its permissions`
-        : `permission denied opening image ${path} for writing; fix its permissions or open it read-only`);
+        : `permission denied opening image ${path} for writing; make it writable, or open it read-only if it is readable`);
     case 'EROFS':
       return failure(path, 'EROFS', `image ${path} is on a read-only file system; open it read-only`);
     case 'EISDIR':

@@ -75,7 +75,7 @@ describe('FileBackend.open', () => {
     expect(err.code).toBe('ENOENT');
     expect(err.path).toBe(path);
     expect(err.message).toContain(path);
-    expect(err.message).toMatch(/not found; pass a size .* to create it/);
+    expect(err.message).toMatch(/not found; give a size to create it \(FileBackend's create option; vtcam serve --size\)/);
   });
 
   it('creates a missing image sparse when given a size', async () => {
@@ -168,7 +168,7 @@ describe('FileBackend.open', () => {
     await chmod(path, 0o444);
     const err = expectError(await FileBackend.open(path));
     expect(err.code).toBe('EACCES');
-    expect(err.message).toContain('open it read-only');
+    expect(err.message).toContain('make it writable, or open it read-only if it is readable');
     expect((await openOk(path, { readOnly: true })).size).toBe(4096);
   });
 
@@ -301,8 +301,8 @@ describe('FileBackend fs failures', () => {
   });
 
   it.each([
-    ['EACCES', false, 'permission denied opening image PATH for writing; fix its permissions or open it read-only'],
-    ['EPERM', false, 'permission denied opening image PATH for writing; fix its permissions or open it read-only'],
+    ['EACCES', false, 'permission denied opening image PATH for writing; make it writable, or open it read-only if it is readable'],
+    ['EPERM', false, 'permission denied opening image PATH for writing; make it writable, or open it read-only if it is readable'],
     ['EACCES', true, 'permission denied reading image PATH; fix its permissions'],
     ['EROFS', false, 'image PATH is on a read-only file system; open it read-only'],
   ])('open failing with %s (readOnly %s) says what to do', async (code, readOnly, message) => {
