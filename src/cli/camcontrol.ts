@@ -10,6 +10,8 @@ import type { BlockBackend } from '../virtio/device/backend.js';
 import { createStack, type Stack, type StackDevice } from '../stack.js';
 import { camStatus, camStatusName, CamStatus } from '../cam/status.js';
 import { describeSense } from '../scsi/sense-text.js';
+import { decodeRw, RW_OPCODES } from '../scsi/cdb/rw.js';
+import { lookupCommand } from '../scsi/cdb/registry.js';
 import { MODE_PAGE_LAYOUTS, type ModeField } from '../scsi/mode-pages.js';
 import type { ScsiResult } from '../cam/periph/request.js';
 import type { CamArgs, StackArgs } from './cam-args.js';
@@ -58,6 +60,24 @@ function failure(r: ScsiResult): string {
 }
 
 const ok = (r: ScsiResult): boolean => camStatus(r.camStatus) === CamStatus.REQ_CMP;
+
+/**
+ * What to change when `cmd` gave the device less room than the command moves (CAM_DATA_RUN_ERR): the
+ * command's own length where the CDB says it — TRANSFER LENGTH × block size for the READ/WRITE family,
+ * the ALLOCATION LENGTH (or fixed length) of the command table for other Data-In commands.
+ */
+function dataRunHint(cdb: Uint8Array, blockSize: number): string {
+  const rw = RW_OPCODES.includes(cdb[0] ?? -1) ? decodeRw(cdb) : undefined;
+  if (rw?.ok === true && (rw.value.op === 'READ' || rw.value.op === 'WRITE')) {
+    const bytes = (rw.value.blocks === 0 && cdb.length === 6 ? 256 : rw.value.blocks) * blockSize;
+    return rw.value.op === 'READ' ? `this READ moves ${bytes} bytes in: give -i ${bytes}` : `this WRITE moves ${bytes} bytes out: give ${bytes} bytes with -o`;
+  }
+  const d = lookupCommand(cdb);
+  const bound = d.ok && d.value.dataDir === 'in' ? d.value.dataIn : undefined;
+  if (bound === undefined) return "give -i or -o with the command's full data length";
+  const bytes = 'fixed' in bound ? bound.fixed : [...cdb.subarray(bound.byte, bound.byte + bound.size)].reduce((n, b) => n * 256 + b, 0);
+  return `${d.ok ? d.value.name.replaceAll('_', ' ') : 'the command'} returns up to ${bytes} bytes: give -i ${bytes}`;
+}
 
 function readField(page: Uint8Array, f: ModeField): number | bigint {
   const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
@@ -182,7 +202,8 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
         return ok(r) ? 0 : 1;
       }
       if (!ok(r)) {
-        io.error(`command failed: ${failure(r)}`);
+        const hint = camStatus(r.camStatus) === CamStatus.DATA_RUN_ERR ? `; ${dataRunHint(args.cdb, dev.blockSize)}` : '';
+        io.error(`command failed: ${failure(r)}${hint}`);
         return 1;
       }
       io.out(`${SCSI_STATUS_NAMES[r.scsiStatus] ?? hex2(r.scsiStatus)}, ${r.data?.length ?? 0} bytes in, residual ${r.resid}`);

@@ -94,6 +94,21 @@ describe('camcontrol-style commands on a memory disk', () => {
     expect(r.err).toMatch(/command failed: .*CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)/);
   });
 
+  test.each([
+    // READ (10) of 1 block without -i, and with too little: TRANSFER LENGTH × 512.
+    [['-c', '28 00 00 00 00 00 00 00 01 00'], 'this READ moves 512 bytes in: give -i 512'],
+    [['-c', '28 00 00 00 00 00 00 00 01 00', '-i', '100'], 'this READ moves 512 bytes in: give -i 512'],
+    // READ (6) with TRANSFER LENGTH 0 reads 256 blocks (SBC-4).
+    [['-c', '08 00 00 00 00 00', '-i', '4'], 'this READ moves 131072 bytes in: give -i 131072'],
+    // INQUIRY: ALLOCATION LENGTH (bytes 3..4) 60h; READ CAPACITY (10): always 8 bytes.
+    [['-c', '12 00 00 00 60 00', '-i', '36'], 'INQUIRY returns up to 96 bytes: give -i 96'],
+    [['-c', '25 00 00 00 00 00 00 00 00 00', '-i', '4'], 'READ CAPACITY 10 returns up to 8 bytes: give -i 8'],
+  ])('cmd %j with too little Data-In room: exit 1, CAM_DATA_RUN_ERR and what -i to give', async (flags, hint) => {
+    const r = await run(['cmd', '--memory', '1M', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`command failed: CAM_DATA_RUN_ERR|CAM_DEV_QFRZN; ${hint}`);
+  });
+
   test('cmd --json carries the raw sense bytes', async () => {
     const r = await run(['cmd', '--memory', '1M', '--json', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512']);
     expect(r.code).toBe(1);
