@@ -61,6 +61,18 @@ function failure(r: ScsiResult): string {
 
 const ok = (r: ScsiResult): boolean => camStatus(r.camStatus) === CamStatus.REQ_CMP;
 
+/** A command of a subcommand failed: `message` on stderr, and with --json the same result object `cmd --json` prints; exit 1. */
+function failed(io: CliIo, asJson: boolean, message: string, r: ScsiResult): number {
+  if (asJson) io.out(json({ error: message, ...resultJson(r) }));
+  io.error(message);
+  return 1;
+}
+
+/** A command's result as `--json` shows it. */
+function resultJson(r: ScsiResult): Record<string, unknown> {
+  return { camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus, sense: r.sense, senseText: r.senseData === undefined ? undefined : describeSense(r.senseData), data: r.data, resid: r.resid };
+}
+
 /**
  * What to change when `cmd` gave the device less room than the command moves (CAM_DATA_RUN_ERR): the
  * command's own length where the CDB says it — TRANSFER LENGTH × block size for the READ/WRITE family,
@@ -123,7 +135,7 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
     case 'inquiry': {
       const i = dev.info;
       if (asJson) {
-        io.out(json({ pass: dev.pass, deviceType: i.inquiry.deviceType, vendor: i.inquiry.vendor, product: i.inquiry.product, revision: i.inquiry.revision, serial: i.serial, naa: i.naa, vpdPages: i.vpdPages, inquiry: i.inquiry.data }));
+        io.out(json({ pass: dev.pass, deviceType: i.inquiry.deviceType, vendor: i.inquiry.vendor, product: i.inquiry.product, revision: i.inquiry.revision, serial: i.serial, naa: i.naa?.toString(16).padStart(16, '0'), vpdPages: i.vpdPages, inquiry: i.inquiry.data }));
         return 0;
       }
       const version = i.inquiry.data[2] ?? 0;
@@ -136,8 +148,7 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
     case 'readcap': {
       const r = await pass.scsi({ cdb: Uint8Array.of(0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0), direction: 'in', length: 32 });
       if (!ok(r) || r.data === undefined || r.data.length < 32) {
-        io.error(`READ CAPACITY (16) failed: ${failure(r)}`);
-        return 1;
+        return failed(io, asJson, `READ CAPACITY (16) failed: ${failure(r)}`, r);
       }
       const v = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
       const last = v.getBigUint64(0);
@@ -164,8 +175,7 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
       // MODE SENSE (10), DBD 1: PC (7..6) | PAGE CODE (5..0), ALLOCATION LENGTH 65535.
       const r = await pass.scsi({ cdb: Uint8Array.of(0x5a, 0x08, (args.pc << 6) | args.page, 0, 0, 0, 0, 0xff, 0xff, 0), direction: 'in', length: 0xffff });
       if (!ok(r) || r.data === undefined) {
-        io.error(`MODE SENSE (10) of page ${hex2(args.page)}h failed: ${failure(r)}`);
-        return 1;
+        return failed(io, asJson, `MODE SENSE (10) of page ${hex2(args.page)}h failed: ${failure(r)}`, r);
       }
       const d = r.data;
       const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -198,7 +208,7 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
             ? await pass.scsi({ cdb: args.cdb, direction: 'in', length: args.inLength, timeoutMs: args.timeoutMs })
             : await pass.scsi({ cdb: args.cdb, direction: 'none', timeoutMs: args.timeoutMs });
       if (asJson) {
-        io.out(json({ camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus, sense: r.sense, senseText: r.senseData === undefined ? undefined : describeSense(r.senseData), data: r.data, resid: r.resid }));
+        io.out(json(resultJson(r)));
         return ok(r) ? 0 : 1;
       }
       if (!ok(r)) {

@@ -109,6 +109,23 @@ describe('camcontrol-style commands on a memory disk', () => {
     expect(r.err).toContain(`command failed: CAM_DATA_RUN_ERR|CAM_DEV_QFRZN; ${hint}`);
   });
 
+  test('--json failures are JSON too: modepage of a page the unit lacks prints the error and the result, exit 1', async () => {
+    const r = await run(['modepage', '--memory', '1M', '--json', '-m', '0x05']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out) as { error: string; scsiStatus: number; senseText: string };
+    expect(j.error).toMatch(/^MODE SENSE \(10\) of page 05h failed: /);
+    expect(j.scsiStatus).toBe(2);
+    expect(j.senseText).toMatch(/ILLEGAL REQUEST: INVALID FIELD IN CDB \(24h\/00h\)/);
+    expect(r.err).toContain('MODE SENSE (10) of page 05h failed');
+  });
+
+  test('inquiry --json gives the NAA in hex, as the text output does', async () => {
+    const text = await run(['inquiry', '--memory', '1M']);
+    const j = JSON.parse((await run(['inquiry', '--memory', '1M', '--json'])).out) as { naa: string };
+    expect(j.naa).toMatch(/^[0-9a-f]{16}$/);
+    expect(text.out).toContain(`NAA ${j.naa}`);
+  });
+
   test('cmd --json carries the raw sense bytes', async () => {
     const r = await run(['cmd', '--memory', '1M', '--json', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512']);
     expect(r.code).toBe(1);
