@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { CAM_USAGE, isCamCommand, parseCamCli, type CamArgs } from './cam-args.js';
 import { SERVE_USAGE, parseServeCli, type ServeArgs } from './serve-args.js';
-import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag } from './size.js';
 
 export interface DemoArgs {
   readonly command: 'demo';
@@ -112,6 +112,7 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
       args: [...argv],
       allowPositionals: true,
       strict: true,
+      tokens: true,
       options: {
         image: { type: 'string' },
         size: { type: 'string' },
@@ -129,6 +130,8 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
     return { ok: false, message: e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e) };
   }
   const { values: v, positionals } = parsed;
+  const repeated = repeatedFlag(parsed.tokens);
+  if (repeated !== undefined) return { ok: false, message: repeated };
   if (v.help === true) return { ok: true, args: { command: 'help' } };
   if (v.version === true) return { ok: true, args: { command: 'version' } };
   const [command = 'demo', ...extra] = positionals;

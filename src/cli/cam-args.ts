@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseHexBytes, parseSize } from './args.js';
-import { MIN_QUEUE_SIZE, queueSizeProblem } from './size.js';
+import { MIN_QUEUE_SIZE, queueSizeProblem, repeatedFlag } from './size.js';
 
 export const CAM_COMMANDS = ['devlist', 'inquiry', 'readcap', 'tur', 'modepage', 'cmd', 'stats'] as const;
 export type CamCommand = (typeof CAM_COMMANDS)[number];
@@ -81,6 +81,7 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
       args: [...argv],
       allowPositionals: false,
       strict: true,
+      tokens: true,
       options: {
         image: { type: 'string' },
         memory: { type: 'string' },
@@ -99,6 +100,8 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
   } catch (e) {
     return fail(e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e));
   }
+  const repeated = repeatedFlag(parsed.tokens);
+  if (repeated !== undefined) return fail(repeated);
   const v = parsed.values;
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return fail(`--block-size must be 512 or 4096, got '${bs}'`);

@@ -5,7 +5,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag } from './size.js';
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
@@ -253,10 +253,12 @@ function checkMaxBandwidth(text: string | undefined, transport: ServeTransport, 
 export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: FLAGS });
+    parsed = parseArgs({ args: [...argv], allowPositionals: false, strict: true, tokens: true, options: FLAGS });
   } catch (e) {
     return fail(e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e));
   }
+  const repeated = repeatedFlag(parsed.tokens);
+  if (repeated !== undefined) return fail(repeated);
   const v = parsed.values;
   const bs = v['block-size'];
   if (bs !== undefined && bs !== '512' && bs !== '4096') return fail(`--block-size must be 512 or 4096, got '${bs}'`);

@@ -1,4 +1,4 @@
-// Sizes as people type them on the command line, and the virtqueue size. A module of its own so the
+// Sizes as people type them on the command line, the virtqueue size, and flags given twice. A module of its own so the
 // per-command argument parsers can share it without importing args.ts, which
 // imports them (a cycle would leave their usage texts undefined at load).
 
@@ -25,4 +25,31 @@ export function queueSizeProblem(text: string, min: number): string | undefined 
   const n = Number(text);
   if (/^\d+$/.test(text) && n >= min && n <= 32768 && (n & (n - 1)) === 0) return undefined;
   return `--queue-size must be a power of two in ${min}..32768, got '${text}'`;
+}
+
+/** A parseArgs token (node:util, `tokens: true`): only what repeatedFlag reads. */
+interface FlagToken {
+  readonly kind: string;
+  readonly name?: string;
+  readonly rawName?: string;
+  readonly value?: string | undefined;
+}
+
+/**
+ * The problem with a flag given more than once (`--memory 64M --memory 1G`), which parseArgs would settle
+ * silently by the last: a conflict the user should resolve. Undefined when each flag appears once.
+ */
+export function repeatedFlag(tokens: readonly FlagToken[] | undefined): string | undefined {
+  const seen = new Map<string, FlagToken>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    const first = seen.get(t.name);
+    if (first === undefined) {
+      seen.set(t.name, t);
+      continue;
+    }
+    const shown = (x: FlagToken): string => (x.value === undefined ? (x.rawName ?? t.name ?? '') : `${x.rawName ?? ''} ${x.value}`);
+    return `${t.rawName ?? t.name} is given twice ('${shown(first)}', then '${shown(t)}'); give it once`;
+  }
+  return undefined;
 }

@@ -37,6 +37,8 @@ describe('parseCamCli', () => {
     ['devlist', ['--queue-size', '100'], /--queue-size must be a power of two in 4\.\.32768, got '100'/],
     // 1 and 2 are powers of two, but no ring that small holds a request beside the SIM's reserve.
     ['devlist', ['--queue-size', '2'], /--queue-size must be a power of two in 4\.\.32768, got '2'/],
+    ['devlist', ['--memory', '64M', '--memory', '1G'], /--memory is given twice \('--memory 64M', then '--memory 1G'\); give it once/],
+    ['cmd', ['-c', '00 00 00 00 00 00', '-c', '12 00 00 00 24 00'], /-c is given twice/],
     ['devlist', ['--memory', '12Q'], /--memory must be a positive size/],
     ['devlist', ['--memory', '1000'], /--memory 1000 is not a multiple of the 512-byte block size/],
     ['devlist', ['--image', 'a', '--memory', '1M'], /either --image or --memory, not both/],

@@ -23,6 +23,8 @@ describe('bad flags: exit 2 with a message that says what to do', () => {
     [['--queue-size', '65536'], /--queue-size must be a power of two in 4\.\.32768/],
     [['--queue-size', 'x'], /--queue-size must be a power of two in 4\.\.32768, got 'x'/],
     [['--queue-size', '1'], /--queue-size must be a power of two in 4\.\.32768, got '1'/],
+    // A flag given twice is a conflict to resolve, not last-wins.
+    [['--size', '8M', '--size', '16M'], /--size is given twice \('--size 8M', then '--size 16M'\); give it once/],
     // Without indirect descriptors a flush costs 2 descriptors and a one-segment request 3: at least 8.
     [['--queue-size', '4', '--no-indirect'], /--queue-size must be a power of two in 8\.\.32768, got '4'/],
     [['--block-size', '1024'], /--block-size must be 512 or 4096, got '1024'/],
