@@ -36,3 +36,4 @@ export { CamError } from './cam/periph/errors.js';
 export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './cam/periph/request.js';
 export { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig, type IscsiLun, type IscsiChapConfig } from './iscsi/server.js';
 export { MAX_BUSY_POLL_US, type BusyPollState } from './iscsi/busy-poll.js';
+export { DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './iscsi/data-out-budget.js';

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag } from './size.js';
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
+import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
 export interface ServeChap {
@@ -37,6 +38,8 @@ export interface ServeArgs {
   readonly pollUs: number | undefined;
   /** Microseconds the portal's event loop keeps polling after a PDU in or out (IscsiServerOptions.busyPollUs). */
   readonly busyPollUs: number;
+  /** Bytes of WRITE buffers all sessions may hold (IscsiServerOptions.dataOutBudget); undefined for the server's default. */
+  readonly dataOutBudget: number | undefined;
   /**
    * Image I/O on transport local: 'auto' (the default), 'async' (the libuv
    * thread pool) or 'sync' (pread/pwrite on the event loop); see DEFAULT_SERVE_IO.
@@ -103,6 +106,8 @@ export const DEFAULT_SERVE_TRANSPORT: ServeTransport = 'local';
  * worker) always do blocking I/O in their own threads.
  */
 export const DEFAULT_SERVE_IO: ServeIo = 'auto';
+/** MAXIMUM TRANSFER LENGTH of served LUNs in bytes: 32 MiB, which libiscsi's suite writes in one command. */
+export const SERVE_MAX_TRANSFER = 32 * 2 ** 20;
 /** Most request queues --queues takes: far more than cores, so the limit never binds a real setup. */
 export const MAX_SERVE_QUEUES = 64;
 /** Most --poll-us: 10 ms of spinning per idle spell already costs a core for little. */
@@ -139,6 +144,9 @@ Serve options:
   --busy-poll-us N      microseconds the event loop keeps polling the sockets after a PDU in or out
                         instead of sleeping: lower latency, at the price of a busy core under a
                         light load; 0..${MAX_BUSY_POLL_US}, 0 turns it off (default ${DEFAULT_SERVE_BUSY_POLL_US})
+  --data-out-budget SIZE
+                        WRITE buffers all sessions may hold at once, e.g. 512M; a WRITE past it waits
+                        for its R2T, one session holds at most half (at least ${SERVE_MAX_TRANSFER / 2 ** 20}M, default ${DEFAULT_DATA_OUT_BUDGET / 2 ** 20}M)
   --io auto|async|sync  transport local, --image: image I/O through the thread pool (async),
                         pread/pwrite on the event loop (sync: faster from the page cache, but a
                         disk wait stalls every session), or sync while the image answers from
@@ -170,6 +178,7 @@ const FLAGS = {
   queues: { type: 'string' },
   'poll-us': { type: 'string' },
   'busy-poll-us': { type: 'string' },
+  'data-out-budget': { type: 'string' },
   io: { type: 'string' },
   'max-bandwidth': { type: 'string' },
   'read-only': { type: 'boolean' },
@@ -293,6 +302,14 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   if (!/^\d+$/.test(busyText) || busyPollUs > MAX_BUSY_POLL_US) {
     return fail(`--busy-poll-us must be a whole number of microseconds in 0..${MAX_BUSY_POLL_US} (0: off), got '${busyText}'`);
   }
+  let dataOutBudget: number | undefined;
+  if (v['data-out-budget'] !== undefined) {
+    dataOutBudget = parseSize(v['data-out-budget']);
+    // The budget must hold one command of the LUN's MAXIMUM TRANSFER LENGTH, or such a WRITE could never run.
+    if (dataOutBudget === undefined || dataOutBudget < SERVE_MAX_TRANSFER) {
+      return fail(`--data-out-budget must be a size of at least ${SERVE_MAX_TRANSFER / 2 ** 20}M (one command of the LUN's maximum transfer), such as 256M or 1G, got '${v['data-out-budget']}'`);
+    }
+  }
   if (v.image?.length === 0) return fail('--image needs a path');
   const io = v.io ?? DEFAULT_SERVE_IO;
   if (io !== 'auto' && io !== 'async' && io !== 'sync') return fail(`--io must be auto, async or sync, got '${io}'`);
@@ -335,6 +352,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       queues,
       pollUs,
       busyPollUs,
+      dataOutBudget,
       io,
       maxBandwidth,
       readOnly: v['read-only'] === true,

@@ -22,7 +22,7 @@ import { VIRTIO_BLK_SUPPORTED_FEATURES } from '../virtio/device/blk-device.js';
 import { VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, featureMask } from '../virtio/blk-features.js';
 import { devlistLine } from './camcontrol.js';
 import { formatBytes } from './demo.js';
-import { DEFAULT_SERVE_SIZE, READY_PREFIX, type ServeArgs } from './serve-args.js';
+import { DEFAULT_SERVE_SIZE, READY_PREFIX, SERVE_MAX_TRANSFER, type ServeArgs } from './serve-args.js';
 import type { CliIo } from './io.js';
 
 /** The part of a running {@link IscsiServer} that serve uses. */
@@ -257,8 +257,6 @@ function waitForSignals(server: ServingTarget, stack: Stack, disk: Disk, io: Cli
   });
 }
 
-/** MAXIMUM TRANSFER LENGTH of served LUNs in bytes: 32 MiB, which libiscsi's suite writes in one command. */
-const SERVE_MAX_TRANSFER = 32 * 2 ** 20;
 /** virtio-blk size_max for served devices (see runServe). */
 const SERVE_SIZE_MAX = 4 * 2 ** 20;
 /** Guest memory for served devices: rings, indirect tables and data buffers of concurrent large commands. */
@@ -295,7 +293,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
   };
   let server: ServingTarget;
   try {
-    server = await env.listen({ address: args.address, port: args.port, targets: [target], busyPollUs: args.busyPollUs, log: (line) => {
+    server = await env.listen({ address: args.address, port: args.port, targets: [target], busyPollUs: args.busyPollUs, ...(args.dataOutBudget === undefined ? {} : { dataOutBudget: args.dataOutBudget }), log: (line) => {
         io.error(line);
       },
     });

@@ -3,14 +3,16 @@
 // each normal session to its target's LUNs — every SCSI command goes to the
 // LUN's pass periph (XPT_SCSI_IO on its CAM path) under the session's I_T
 // nexus, through the LUN's gate (preempt-gate.ts), shared by its sessions.
-// Close drains: no new connections, in-flight commands complete and their
-// responses go out, then connections end.
+// The Data-Out buffers of every session's WRITEs come from one budget
+// (data-out-budget.ts). Close drains: no new connections, in-flight commands
+// complete and their responses go out, then connections end.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { IscsiConnection } from './connection.js';
 import { BusyPoll, type BusyPollState } from './busy-poll.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
-import { Session, type SessionHost, type SessionLun } from './session.js';
+import { NO_LUN_GEOMETRY, Session, type SessionHost, type SessionLun } from './session.js';
+import { DataOutBudget, DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './data-out-budget.js';
 import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
 import { initiatorPort } from './nexus.js';
 import { passLun } from './lun.js';
@@ -42,6 +44,14 @@ export interface IscsiServerOptions {
    * 0..MAX_BUSY_POLL_US, default 0 (off).
    */
   readonly busyPollUs?: number;
+  /**
+   * Bytes of Data-Out buffers all sessions together may hold (data-out-budget.ts); a WRITE past it waits for
+   * its buffer before its R2T goes out, and one session holds at most half. At least the largest command a
+   * LUN takes (its MAXIMUM TRANSFER LENGTH, 64 KiB at least: a WRITE to a missing LUN collects its data
+   * too); default DEFAULT_DATA_OUT_BUDGET, or twice the largest command when that is more, so that a
+   * session's half holds one.
+   */
+  readonly dataOutBudget?: number;
   /** Where connection events are logged; default nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -73,14 +83,16 @@ export class IscsiServer {
   readonly #allowance: number;
   readonly #log: (line: string) => void;
   readonly #poll: BusyPoll;
+  readonly #dataOut: DataOutBudget;
   #closing: Promise<void> | undefined;
   /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, opts: IscsiServerOptions) {
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, opts: IscsiServerOptions) {
     this.#server = server;
     this.#targets = targets;
     this.#poll = poll;
+    this.#dataOut = dataOut;
     this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.#tpgt = opts.portalGroupTag ?? 1;
     this.#allowance = opts.queueAllowance ?? 32;
@@ -95,7 +107,8 @@ export class IscsiServer {
    * (READ CAPACITY and the Control mode page, through its pass periph; see
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
-   *   LUNs, a LUN outside 0..16383);
+   *   LUNs, a LUN outside 0..16383, a Data-Out budget that is not a whole number of bytes or is less than
+   *   the largest command a LUN takes);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
@@ -116,6 +129,7 @@ export class IscsiServer {
       }
       targets.set(t.name, { config: t, profiles, gates });
     }
+    const dataOut = dataOutBudget(opts.dataOutBudget, targets);
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -124,7 +138,7 @@ export class IscsiServer {
         resolve();
       });
     });
-    return new IscsiServer(server, targets, poll, opts);
+    return new IscsiServer(server, targets, poll, dataOut, opts);
   }
 
   get address(): { address: string; port: number } {
@@ -136,6 +150,11 @@ export class IscsiServer {
   /** The event loop's busy poll (IscsiServerOptions.busyPollUs): its window, whether it spins now, and its turns so far. */
   get busyPoll(): BusyPollState {
     return this.#poll.state;
+  }
+
+  /** The Data-Out budget (IscsiServerOptions.dataOutBudget): its size, the share of one session, what is held and what waits. */
+  get dataOutBudget(): DataOutBudgetState {
+    return this.#dataOut.state;
   }
 
   /** Normal sessions logged in now. */
@@ -262,6 +281,7 @@ export class IscsiServer {
         void told.finally(target.gates.get(lun)?.hold(who.id));
       },
       dataInRoom: (bytes) => conn.dataInRoom(bytes),
+      dataOutBudget: this.#dataOut.account(),
       dataOutTimeoutMs: this.#timers.pingTimeoutMs,
       drop: (reason) => {
         this.#log(`iscsi: ${conn.remote}: closing connection: ${reason}`);
@@ -318,6 +338,20 @@ export class IscsiServer {
     }
     return new TextEncoder().encode(lines.map((l) => `${l}\0`).join(''));
   }
+}
+
+/**
+ * The target's Data-Out budget: `bytes` as configured, else the default. A budget must hold the largest
+ * command any LUN takes (a missing LUN's included), or that command could never run.
+ */
+function dataOutBudget(bytes: number | undefined, targets: ReadonlyMap<string, TargetState>): DataOutBudget {
+  let largest: number = NO_LUN_GEOMETRY.maxCommandBytes;
+  for (const t of targets.values()) for (const p of t.profiles.values()) largest = Math.max(largest, p.maxCommandBytes);
+  if (bytes === undefined) return new DataOutBudget(Math.max(DEFAULT_DATA_OUT_BUDGET, 2 * largest));
+  if (!Number.isSafeInteger(bytes) || bytes < largest) {
+    throw new RangeError(`iSCSI server: dataOutBudget must be a whole number of bytes, at least the largest command a LUN takes (${largest}), got ${bytes}`);
+  }
+  return new DataOutBudget(bytes);
 }
 
 /** The CLI-level CHAP settings as the login's CHAP configuration (RFC 7143 §12.1.3). */

@@ -19,6 +19,7 @@ import type { TaskAbortEnd, TaskHooks, TaskLimits, TaskOutput } from './task-typ
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { LunPort } from './lun.js';
+import type { DataOutAccount } from './data-out-budget.js';
 import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
 import { performTmf, type TmfScope } from './session-tmf.js';
@@ -49,6 +50,8 @@ export interface SessionHost {
   lun(n: number): SessionLun | undefined;
   /** A Data-In room of its connection (TaskHooks.dataInRoom); absent: none. */
   dataInRoom?(bytes: number): Uint8Array | undefined;
+  /** This session's account of the target's Data-Out budget (TaskHooks.dataOutBudget); absent: unbounded. */
+  readonly dataOutBudget?: DataOutAccount;
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
   readonly luns: readonly number[];
   /**
@@ -85,8 +88,8 @@ export type SessionOutput =
   | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
   | { readonly kind: 'window' };
 
-/** A missing LUN moves at most its small synthetic answers (no-lun.ts). */
-const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 };
+/** A missing LUN moves at most its small synthetic answers (no-lun.ts); a WRITE to it still collects its Data-Out. */
+export const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 } as const;
 /** Sent each time a task ends: one object for all of them. */
 const WINDOW: SessionOutput = { kind: 'window' };
 /** The functions that act on a whole task set, during which the session holds new commands to it back (#fences): one LUN's, or every LUN's. */
@@ -143,6 +146,7 @@ export class Session {
         if (!this.#closed) this.#send(o);
       },
       dataInRoom: (bytes) => this.#host.dataInRoom?.(bytes),
+      ...(host.dataOutBudget === undefined ? {} : { dataOutBudget: host.dataOutBudget }),
       onFault: (e, task) => {
         this.#host.log(`iscsi: command ${task.opcode.toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       },

@@ -5,6 +5,7 @@
 // Data-Out PDU was refused (§11.17.1).
 
 import type { Residual } from './pdu-types.js';
+import type { DataOutAccount } from './data-out-budget.js';
 
 /** The negotiated values a task's data phase follows (RFC 7143 §13). */
 export interface TaskLimits {
@@ -54,9 +55,9 @@ export interface TaskIdentity {
 }
 
 /**
- * Where a task sends what it produces, and whom it tells of faults and of its end. Each hook but `out` is
- * told which task it runs for, so that one hooks object can serve every task of a session (none is made
- * per command).
+ * Where a task sends what it produces, where its buffers come from, and whom it tells of faults and of its
+ * end. Each hook but `out` is told which task it runs for, so that one hooks object can serve every task of
+ * a session (none is made per command).
  */
 export interface TaskHooks {
   readonly out: (o: TaskOutput) => void;
@@ -65,6 +66,12 @@ export interface TaskHooks {
    * header goes in front of its data; undefined (or absent) when the connection would copy the PDU anyway.
    */
   readonly dataInRoom?: (bytes: number) => Uint8Array | undefined;
+  /**
+   * The session's account of the target's Data-Out budget (data-out-budget.ts): a task that collects
+   * Data-Out reserves its buffer there before it makes it or sends an R2T, and gives it back as it ends.
+   * Absent: buffers are not bounded (unit tests of the data phase alone).
+   */
+  readonly dataOutBudget?: DataOutAccount;
   readonly onFault?: (e: unknown, task: TaskIdentity) => void;
   readonly onFinish?: (task: TaskIdentity) => void;
   /**

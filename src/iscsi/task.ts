@@ -13,9 +13,15 @@
 // sequences, so that the session drops what still comes on them. A task whose
 // data is in goes to the unit once its port admits it (LunPort.admit: the
 // target may hold the LUN's commands back a while, preempt-gate.ts); until
-// then it counts as not at the unit. What the task and its session exchange
-// (limits, outputs, hooks) is in task-types.ts; how its answer is laid out as
-// Data-In PDUs and a SCSI Response, in task-answer.ts.
+// then it counts as not at the unit. A task that collects Data-Out first
+// reserves its buffer from the target's Data-Out budget (data-out-budget.ts)
+// and, until granted, solicits nothing and does not go to the unit; what
+// comes unsolicited meanwhile (immediate data, InitialR2T=No bursts: at most
+// FirstBurstLength, §13.14) is kept and copied in at the grant. Whichever way
+// the task ends, the reservation is given back once (#finish). What the task
+// and its session exchange (limits, outputs, hooks) is in task-types.ts; how
+// its answer is laid out as Data-In PDUs and a SCSI Response, in
+// task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
@@ -23,6 +29,7 @@ import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE
 import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
 import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
+import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
 
 /** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
@@ -47,10 +54,11 @@ function nextTtt(): number {
 }
 
 /**
- * The task is its own LunCommand and LunAdmittable: the logical unit reads the command from it and answers
- * it, the port admits it, with no command object or callback made per command.
+ * The task is its own LunCommand, LunAdmittable and DataOutClaim: the logical unit reads the command from it
+ * and answers it, the port admits it, the Data-Out budget grants it its buffer, with no command object or
+ * callback made per command.
  */
-export class ScsiTask implements LunCommand, LunAdmittable {
+export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   readonly itt: number;
   readonly lun: bigint;
   readonly plan: TransferPlan;
@@ -62,8 +70,17 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   readonly #hooks: TaskHooks;
   /** The command while the logical unit runs it (ABORT TASK goes through it). */
   #call: LunCall | undefined;
-  /** Data-Out collected; its length is plan.length for 'out'. */
-  readonly #data: Uint8Array;
+  /** Bytes of Data-Out the task keeps: plan.length for 'out'; 0 otherwise (what comes is dropped). */
+  readonly #outLength: number;
+  /**
+   * Data-Out collected, #outLength bytes; empty until the first of it comes with the budget's grant in hand
+   * (a WRITE whose initiator never sends its data makes the target allocate nothing).
+   */
+  #data: Uint8Array = EMPTY;
+  /** Where the task's buffer stands with the budget (hooks.dataOutBudget); undefined: it has no part in it. */
+  #reservation: 'waiting' | 'granted' | undefined;
+  /** Data-Out accepted while the reservation waits, copied into #data at the grant. */
+  #early: { readonly offset: number; readonly data: Uint8Array }[] | undefined;
   #have = 0;
   /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
   #unsolicited: Burst | undefined;
@@ -97,7 +114,11 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     this.#port = port;
     this.#hooks = hooks;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
-    this.#data = this.plan.direction === 'out' ? new Uint8Array(this.plan.length) : EMPTY;
+    this.#outLength = this.plan.direction === 'out' ? this.plan.length : 0;
+    if (this.#outLength > 0) {
+      const budget = hooks.dataOutBudget;
+      if (budget !== undefined) this.#reservation = budget.reserve(this, this.#outLength) ? 'granted' : 'waiting';
+    }
     // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
     // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
     const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(this.#edtl, limits.firstBurstLength);
@@ -223,7 +244,7 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
   get dataOutBuffer(): Uint8Array | undefined {
     if (this.plan.direction !== 'out') return undefined;
-    return this.#have === this.#data.length ? this.#data : this.#data.subarray(0, this.#have);
+    return this.#have === this.#outLength ? this.#data : this.#data.subarray(0, this.#have);
   }
 
   /** LunCommand: the Data-In room ('in'). */
@@ -259,9 +280,14 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     // After a data digest error only the sequence is followed: the data never goes to the unit (dataDigestError).
     if (this.#digestError) return undefined;
     // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
-    const room = this.#data.length - offset;
-    if (room > 0) this.#data.set(room >= data.length ? data : data.subarray(0, room), offset);
-    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#data.length));
+    const room = this.#outLength - offset;
+    if (room > 0) {
+      const piece = room >= data.length ? data : data.subarray(0, room);
+      // Copied while waiting: `data` is a view into the received chunk, which it would otherwise keep whole.
+      if (this.#reservation === 'waiting') (this.#early ??= []).push({ offset, data: piece.slice() });
+      else this.#buffer().set(piece, offset);
+    }
+    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#outLength));
     return undefined;
   }
 
@@ -275,6 +301,8 @@ export class ScsiTask implements LunCommand, LunAdmittable {
       this.#endDigestError();
       return;
     }
+    // No R2T and not to the unit without the buffer; granted() comes back here.
+    if (this.#reservation === 'waiting') return;
     if (this.plan.direction === 'out') this.#solicit();
     if (this.dataComplete) this.#admit();
   }
@@ -290,6 +318,20 @@ export class ScsiTask implements LunCommand, LunAdmittable {
   admitted(): void {
     this.#admission = undefined;
     this.#advance();
+  }
+
+  /** DataOutClaim: the budget grants the task its buffer; the Data-Out kept meanwhile goes into it. */
+  granted(): void {
+    this.#reservation = 'granted';
+    if (this.#early !== undefined) for (const p of this.#early) this.#buffer().set(p.data, p.offset);
+    this.#early = undefined;
+    this.#advance();
+  }
+
+  /** The Data-Out buffer, made at the first data that goes into it. */
+  #buffer(): Uint8Array {
+    if (this.#data.length === 0) this.#data = new Uint8Array(this.#outLength);
+    return this.#data;
   }
 
   #solicit(): void {
@@ -422,6 +464,21 @@ export class ScsiTask implements LunCommand, LunAdmittable {
     this.#done?.resolve();
     this.#held?.resolve();
     this.#hooks.onFinish?.(this);
+    this.#giveBack();
+  }
+
+  /**
+   * Ends the task's part in the Data-Out budget: a waiting reservation leaves the queue, a granted one is
+   * released, after the buffer is dropped so that the bytes the budget counts free are free. Last in
+   * #finish, as a grant it makes may start another task at once.
+   */
+  #giveBack(): void {
+    const reservation = this.#reservation;
+    this.#reservation = undefined;
+    this.#data = EMPTY;
+    this.#early = undefined;
+    if (reservation === 'waiting') this.#hooks.dataOutBudget?.withdraw(this);
+    else if (reservation === 'granted') this.#hooks.dataOutBudget?.release(this.#outLength);
   }
 
   /** Tells onDataOwed which sequences the initiator may still send Data-Out on. */

@@ -17,6 +17,7 @@ const DEFAULTS = {
   queues: 1,
   pollUs: undefined,
   busyPollUs: 200,
+  dataOutBudget: undefined,
   io: 'auto',
   maxBandwidth: undefined,
   readOnly: false,
@@ -96,6 +97,13 @@ describe('parseServeCli', () => {
     // The default io yields to the limit (the limited disk takes the thread pool); only a given --io sync or auto conflicts.
     expect(parseServeCli(['--image', 'disk.img', '--max-bandwidth', '32M'])).toMatchObject({ ok: true, args: { io: 'auto', maxBandwidth: 32 * 2 ** 20 } });
     expect(parseServeCli(['--read-only', '--thin', '--max-bandwidth', String(Number.MAX_SAFE_INTEGER)])).toMatchObject({ ok: true, args: { maxBandwidth: Number.MAX_SAFE_INTEGER } });
+  });
+
+  test('--data-out-budget: bytes in the --size units, at least one 32 MiB command; the server decides when not given', () => {
+    expect(parseServeCli(['--data-out-budget', '512M'])).toMatchObject({ ok: true, args: { dataOutBudget: 512 * 2 ** 20 } });
+    expect(parseServeCli(['--data-out-budget', '32M'])).toMatchObject({ ok: true, args: { dataOutBudget: 32 * 2 ** 20 } });
+    expect(parseServeCli(['--data-out-budget', '2GiB'])).toMatchObject({ ok: true, args: { dataOutBudget: 2 * 2 ** 30 } });
+    expect(parseServeCli([])).toMatchObject({ ok: true, args: { dataOutBudget: undefined } });
   });
 
   test('--busy-poll-us 0..10000 on either transport, 200 when not given', () => {
@@ -192,6 +200,10 @@ describe('parseServeCli', () => {
     [['--transport', 'worker', '--poll-us', '10001'], /--poll-us must be a whole number of microseconds in 0\.\.10000, got '10001'/],
     [['--transport', 'worker', '--poll-us', '1e3'], /--poll-us must be a whole number of microseconds/],
     [['--transport', 'worker', '--poll-us', ''], /--poll-us must be a whole number of microseconds/],
+    [['--data-out-budget', String(32 * 2 ** 20 - 1)], /^--data-out-budget must be a size of at least 32M \(one command of the LUN's maximum transfer\), such as 256M or 1G, got '33554431'$/],
+    [['--data-out-budget', '0'], /^--data-out-budget must be a size of at least 32M/],
+    [['--data-out-budget', 'lots'], /^--data-out-budget must be a size of at least 32M .*, got 'lots'$/],
+    [['--data-out-budget', ''], /^--data-out-budget must be a size of at least 32M/],
     [['--busy-poll-us', '10001'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got '10001'$/],
     [['--busy-poll-us', '50.5'], /^--busy-poll-us must be a whole number of microseconds/],
     [['--busy-poll-us', ''], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got ''$/],

@@ -146,6 +146,8 @@ describe('vtcam serve, defaults', () => {
     expect(o.address).toBe('127.0.0.1');
     expect(o.port).toBe(3260);
     expect(o.busyPollUs).toBe(200);
+    // The server's own default Data-Out budget.
+    expect(o.dataOutBudget).toBeUndefined();
     expect(o.targets).toHaveLength(1);
     expect(o.targets[0]).toMatchObject({ name: 'iqn.2026-11.org.vtcam:disk0' });
     expect(o.targets[0]?.chap).toBeUndefined();
@@ -180,6 +182,15 @@ describe('vtcam serve, defaults', () => {
     const { run } = await serve(['--busy-poll-us', '0'], p, io);
     expect(p.opts().busyPollUs).toBe(0);
     expect(io.lines[6]).toBe('  loop    sleeps when idle (--busy-poll-us 0)');
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+  });
+
+  test('--data-out-budget 512M: the portal is given that budget', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(['--data-out-budget', '512M'], p, io);
+    expect(p.opts().dataOutBudget).toBe(512 * 2 ** 20);
     p.signal('SIGINT');
     expect(await run).toBe(0);
   });

@@ -1,0 +1,134 @@
+// The target's Data-Out budget end to end over loopback TCP
+// (data-out-budget.ts): a session that opens WRITEs and never sends their data
+// holds at most half the budget; its further WRITEs get no R2T (RFC 7143
+// §11.8) until its own end, while another session's WRITEs are solicited and
+// complete. Ending a session, by dropping its connection or by Logout
+// (§11.14), gives its bytes back. PDUs are built from RFC 7143's tables
+// (initiator.ts).
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
+import { BS, readBlock, senseOfTur, writeAwaitingData } from './two-sessions.js';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer } from '../../src/iscsi/server.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:data-out-budget';
+/** R2T and Logout Response opcodes (§11.2.1.2). */
+const R2T = 0x31;
+const LOGOUT_RESPONSE = 0x26;
+/** The LUN's MAXIMUM TRANSFER LENGTH: 32 blocks (16 KiB); the budget holds four such commands, a session two. */
+const MAX_TRANSFER = 32 * BS;
+const BUDGET = 64 * 1024;
+/** WRITE (10) of `blocks` blocks at `lba` (< 256). */
+const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
+
+let stack: Stack | undefined;
+let server: IscsiServer | undefined;
+const opened: TestInitiator[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) s.close();
+  await server?.close();
+  await stack?.close();
+  server = undefined;
+  stack = undefined;
+});
+
+async function serve(dataOutBudget: number | undefined): Promise<IscsiServer> {
+  stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64, emulator: { maxTransferBytes: MAX_TRANSFER } });
+  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], ...(dataOutBudget === undefined ? {} : { dataOutBudget }) });
+  return server;
+}
+
+/** A session with ISID `isid`, its power-on unit attention seen and cleared. */
+async function login(s: IscsiServer, isid: bigint): Promise<TestInitiator> {
+  const ini = await TestInitiator.connect(s.address.port);
+  opened.push(ini);
+  expect((await ini.login(IQN, {}, isid)).bhs[36]).toBe(0);
+  expect(await senseOfTur(ini)).toEqual([0x06, 0x29, 0x00]);
+  expect(await senseOfTur(ini)).toBeUndefined();
+  return ini;
+}
+
+/** Resolves once `f` holds (polled), or fails after `ms`. */
+async function until(f: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !f(); ) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Sends the whole Data-Out of a WRITE that its one R2T solicited, and waits for its status. */
+async function complete(ini: TestInitiator, w: { itt: number; ttt: number }, data: Uint8Array): Promise<number> {
+  ini.dataOut({ itt: w.itt, ttt: w.ttt, dataSN: 0, offset: 0, data, final: true });
+  return (await ini.result(w.itt)).status;
+}
+
+describe('the Data-Out budget bounds what WRITEs without data hold', () => {
+  it('a session that sends no data holds at most half; its further WRITEs wait without an R2T; another session’s WRITEs run; its end gives everything back', async () => {
+    const s = await serve(BUDGET);
+    expect(s.dataOutBudget).toEqual({ bytes: BUDGET, sessionBytes: BUDGET / 2, held: 0, waiting: 0, waitingBytes: 0 });
+    const hostile = await login(s, 0x23d0_0000_0001n);
+    const other = await login(s, 0x23d0_0000_0002n);
+
+    const h1 = await writeAwaitingData(hostile, 0, 32);
+    await writeAwaitingData(hostile, 32, 32);
+    const h3 = hostile.command({ cdb: write10(64, 32), write: true, edtl: MAX_TRANSFER });
+    hostile.command({ cdb: write10(96, 32), write: true, edtl: MAX_TRANSFER });
+    expect(await hostile.silence((p) => opcodeOf(p) === R2T, 200)).toBe(true);
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET / 2, waiting: 2, waitingBytes: 2 * MAX_TRANSFER });
+
+    // The other half is the other session's: both its WRITEs are solicited at once, and complete.
+    const g1 = await writeAwaitingData(other, 128, 32);
+    const g2 = await writeAwaitingData(other, 160, 32);
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET, waiting: 2 });
+    const data = Uint8Array.from({ length: MAX_TRANSFER }, (_, i) => (i * 13) & 0xff);
+    expect(await complete(other, g1, data)).toBe(0);
+    expect(await complete(other, g2, data)).toBe(0);
+    expect(await readBlock(other, 128 + 31)).toEqual(data.subarray(31 * BS));
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET / 2, waiting: 2 });
+
+    // The hostile session's own WRITE ending lets its next one have its buffer: that one's R2T comes now.
+    expect(await complete(hostile, h1, data)).toBe(0);
+    const r2t = await hostile.next((p) => opcodeOf(p) === R2T);
+    expect([ittOf(r2t), field32(r2t, 40), field32(r2t, 44)]).toEqual([h3, 0, MAX_TRANSFER]);
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET / 2, waiting: 1, waitingBytes: MAX_TRANSFER });
+
+    hostile.close();
+    await until(() => s.dataOutBudget.held === 0 && s.dataOutBudget.waiting === 0);
+    expect(await readBlock(other, 0)).toEqual(data.subarray(0, BS));
+  });
+
+  it('Logout (§11.14) ends the WRITEs that hold a buffer or wait for one: the budget is whole again', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0003n);
+    await writeAwaitingData(ini, 0, 32);
+    await writeAwaitingData(ini, 32, 32);
+    ini.command({ cdb: write10(64, 32), write: true, edtl: MAX_TRANSFER });
+    await until(() => s.dataOutBudget.waiting === 1);
+    // Logout Request, immediate, reason 0 (close the session): byte 1 F | reason, ITT at 16, CmdSN, ExpStatSN.
+    ini.send(pdu(bhsOf([[0, 0x06 | 0x40, 1], [1, 0x80, 1], [16, 900, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
+    expect((await ini.next((p) => opcodeOf(p) === LOGOUT_RESPONSE)).bhs[2]).toBe(0);
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0, waitingBytes: 0 });
+  });
+});
+
+describe('IscsiServerOptions.dataOutBudget', () => {
+  it('defaults to 256 MiB (twice the largest command would be less)', async () => {
+    const s = await serve(undefined);
+    expect(s.dataOutBudget).toEqual({ bytes: 256 * 2 ** 20, sessionBytes: 128 * 2 ** 20, held: 0, waiting: 0, waitingBytes: 0 });
+  });
+
+  it.each([
+    ['less than the LUN’s largest command (128 KiB)', 128 * 1024, 128 * 1024 - 1, 131072],
+    ['less than a WRITE to a missing LUN may collect (64 KiB)', MAX_TRANSFER, MAX_TRANSFER, 65536],
+    ['not a whole number', MAX_TRANSFER, BUDGET + 0.5, 65536],
+    ['zero', MAX_TRANSFER, 0, 65536],
+  ])('%s: RangeError naming the option and the least it may be', async (_name, maxTransferBytes, bytes, least) => {
+    stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64, emulator: { maxTransferBytes } });
+    const pass = stack.pass(0);
+    await expect(IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass }] }], dataOutBudget: bytes })).rejects.toThrow(
+      new RangeError(`iSCSI server: dataOutBudget must be a whole number of bytes, at least the largest command a LUN takes (${least}), got ${bytes}`),
+    );
+  });
+});
