@@ -9,11 +9,11 @@
 // Sense bytes are fixed format (SPC-5), written out.
 
 import { describe, expect, it } from 'vitest';
-import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 import { hex } from './hex.js';
+import { runTask, tttAt } from './task-harness.js';
 
 const BS = 512;
 /** Bursts of two blocks, one R2T outstanding at a time, InitialR2T=Yes. */
@@ -58,19 +58,8 @@ function recordingLun(): LunPort & { written: Uint8Array[] } {
   return lun;
 }
 
-function run(c: ScsiCommandPdu, lun: LunPort, hooks: Partial<TaskHooks> = {}, limits = LIMITS): { task: ScsiTask; out: TaskOutput[] } {
-  const out: TaskOutput[] = [];
-  const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, { out: (o) => out.push(o), ...hooks });
-  task.start();
-  return { task, out };
-}
+const run = (c: ScsiCommandPdu, lun: LunPort, hooks: Partial<TaskHooks> = {}, limits = LIMITS): ReturnType<typeof runTask> => runTask(c, lun, limits, hooks);
 
-/** The Target Transfer Tag of the R2T at `out[i]`. */
-function tttAt(out: readonly TaskOutput[], i: number): number {
-  const r2t = out[i];
-  if (r2t?.kind !== 'r2t') throw new Error(`expected an R2T at ${i}, got ${r2t?.kind ?? 'nothing'}`);
-  return r2t.ttt;
-}
 
 /** The response at `out[i]` as the wire would carry it: status, residual, ExpDataSN, sense bytes. */
 function responseAt(out: readonly TaskOutput[], i: number): { status: number; underflow: number | undefined; expDataSN: number; sense: string } {

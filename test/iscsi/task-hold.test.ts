@@ -9,6 +9,7 @@ import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { runTask, tttAt } from './task-harness.js';
 
 const BS = 512;
 /** Bursts of two blocks, one R2T outstanding at a time. */
@@ -46,19 +47,8 @@ function recordingLun(answer: ScsiAnswer = { status: 0, aborted: false }): LunPo
   return lun;
 }
 
-function run(c: ScsiCommandPdu, lun: LunPort, hooks: Partial<TaskHooks> = {}, limits = LIMITS): { task: ScsiTask; out: TaskOutput[] } {
-  const out: TaskOutput[] = [];
-  const task = new ScsiTask(c, { blockSize: BS, maxCommandBytes: 2 ** 20 }, limits, lun, { out: (o) => out.push(o), ...hooks });
-  task.start();
-  return { task, out };
-}
+const run = (c: ScsiCommandPdu, lun: LunPort, hooks: Partial<TaskHooks> = {}, limits = LIMITS): ReturnType<typeof runTask> => runTask(c, lun, limits, hooks);
 
-/** The Target Transfer Tag of the R2T at `out[i]`. */
-function tttAt(out: readonly TaskOutput[], i: number): number {
-  const r2t = out[i];
-  if (r2t?.kind !== 'r2t') throw new Error(`expected an R2T at ${i}, got ${r2t?.kind ?? 'nothing'}`);
-  return r2t.ttt;
-}
 
 /** Whether `p` has settled by the end of this turn's microtasks. */
 async function settled(p: Promise<void> | undefined): Promise<boolean> {
