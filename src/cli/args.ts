@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { CAM_USAGE, isCamCommand, parseCamCli, type CamArgs } from './cam-args.js';
 import { SERVE_USAGE, parseServeCli, type ServeArgs } from './serve-args.js';
-import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag, sizeProblem } from './size.js';
 
 export interface DemoArgs {
   readonly command: 'demo';
@@ -156,7 +156,7 @@ export function parseCli(argv: readonly string[]): ParsedArgs {
   let size: number | undefined;
   if (v.size !== undefined) {
     size = parseSize(v.size);
-    if (size === undefined) return { ok: false, message: `--size must be a positive size such as 64M or 1G, got '${v.size}'` };
+    if (size === undefined) return { ok: false, message: sizeProblem('--size', v.size) };
     if (size % blockSize !== 0) return { ok: false, message: `--size ${size} is not a multiple of the ${blockSize}-byte block size` };
   }
   if (v.image?.length === 0) return { ok: false, message: '--image needs a path' };

@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseHexBytes, parseSize } from './args.js';
-import { MIN_QUEUE_SIZE, queueSizeProblem, repeatedFlag } from './size.js';
+import { MIN_QUEUE_SIZE, queueSizeProblem, repeatedFlag, sizeProblem } from './size.js';
 
 export const CAM_COMMANDS = ['devlist', 'inquiry', 'readcap', 'tur', 'modepage', 'cmd', 'stats'] as const;
 export type CamCommand = (typeof CAM_COMMANDS)[number];
@@ -115,7 +115,7 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
   let memory = DEFAULT_MEMORY;
   if (v.memory !== undefined) {
     const n = parseSize(v.memory);
-    if (n === undefined) return fail(`--memory must be a positive size such as 64M or 1G, got '${v.memory}'`);
+    if (n === undefined) return fail(sizeProblem('--memory', v.memory));
     if (n % blockSize !== 0) return fail(`--memory ${n} is not a multiple of the ${blockSize}-byte block size`);
     memory = n;
   }

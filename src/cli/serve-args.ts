@@ -5,7 +5,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag } from './size.js';
+import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag, sizeProblem } from './size.js';
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 
@@ -321,7 +321,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   let size: number | undefined;
   if (v.size !== undefined) {
     size = parseSize(v.size);
-    if (size === undefined) return fail(`--size must be a positive size such as 64M or 1G, got '${v.size}'`);
+    if (size === undefined) return fail(sizeProblem('--size', v.size));
     if (size % blockSize !== 0) return fail(`--size ${size} is not a multiple of the ${blockSize}-byte block size`);
     if (transport === 'worker' && v.image === undefined && size > MAX_SHARED_MEMORY_DISK) {
       return fail(

@@ -5,6 +5,14 @@
 const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
+/** Why `text`, given for `flag`, is not a size parseSize takes: not one at all, zero, or past 2^53 − 1 bytes. */
+export function sizeProblem(flag: string, text: string): string {
+  const m = SIZE_RE.exec(text.trim());
+  const n = m === null ? NaN : Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] ?? 1);
+  if (n > Number.MAX_SAFE_INTEGER) return `${flag} ${text} is too large: at most 8191T (2^53 − 1 bytes)`;
+  return `${flag} must be a positive size such as 64M or 1G, got '${text}'`;
+}
+
 /** Parses "64M", "1G", "4096" (binary units) into bytes. */
 export function parseSize(text: string): number | undefined {
   const m = SIZE_RE.exec(text.trim());

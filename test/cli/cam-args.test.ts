@@ -37,6 +37,10 @@ describe('parseCamCli', () => {
     ['devlist', ['--queue-size', '100'], /--queue-size must be a power of two in 4\.\.32768, got '100'/],
     // 1 and 2 are powers of two, but no ring that small holds a request beside the SIM's reserve.
     ['devlist', ['--queue-size', '2'], /--queue-size must be a power of two in 4\.\.32768, got '2'/],
+    // Past 2^53 − 1 bytes is too large, not "not positive"; 0 and junk are not sizes.
+    ['devlist', ['--memory', '99999T'], /--memory 99999T is too large: at most 8191T \(2\^53 − 1 bytes\)/],
+    ['devlist', ['--memory', '0'], /--memory must be a positive size such as 64M or 1G, got '0'/],
+    ['devlist', ['--memory', '1.5G'], /--memory must be a positive size such as 64M or 1G, got '1.5G'/],
     ['devlist', ['--memory', '64M', '--memory', '1G'], /--memory is given twice \('--memory 64M', then '--memory 1G'\); give it once/],
     ['cmd', ['-c', '00 00 00 00 00 00', '-c', '12 00 00 00 24 00'], /-c is given twice/],
     ['devlist', ['--memory', '12Q'], /--memory must be a positive size/],

@@ -168,6 +168,7 @@ describe('parseServeCli', () => {
     [['--queue-size', '100'], /--queue-size must be a power of two in 4\.\.32768, got '100'/],
     [['--queue-size', '65536'], /--queue-size must be a power of two in 4\.\.32768, got '65536'/],
     [['--queue-size', '2'], /--queue-size must be a power of two in 4\.\.32768, got '2'/],
+    [['--size', '99999T'], /--size 99999T is too large: at most 8191T/],
     [['--read-only', '--read-only'], /--read-only is given twice \('--read-only', then '--read-only'\); give it once/],
     [['--port', '3260', '--port', '3261'], /--port is given twice \('--port 3260', then '--port 3261'\)/],
     [['--queue-size', '0'], /--queue-size must be a power of two/],
