@@ -1,57 +1,37 @@
 // One SCSI task of a session (RFC 7143 §3.2.x, §11.3–§11.8): the SCSI
-// Command PDU, its Data-Out (immediate data, an unsolicited burst, then
-// solicited bursts answered to R2Ts), its execution through the logical
-// unit's pass periph, and its Data-In and status. The task owns the data
-// rules: DataSN order within each sequence, Buffer Offsets inside what was
-// solicited, no more data than asked for. A Data-Out that breaks them ends
-// the task with CHECK CONDITION (ABORTED COMMAND), as ERL 0 cannot recover
-// within the command (§7.1.4.2). A Data-Out that failed its data digest
-// (discarded by the connection) ends it the same way once the data still owed
-// is in, as §7.8 asks. A task management function about to abort
-// the task may hold it short of the unit while its outstanding R2Ts are
-// answered (§4.2.3.3); a task that ends with Data-Out still owed says which
-// sequences, so that the session drops what still comes on them. A task whose
-// data is in goes to the unit once its port admits it (LunPort.admit: the
-// target may hold the LUN's commands back a while, preempt-gate.ts); until
-// then it counts as not at the unit. A task that collects Data-Out first
-// reserves its buffer from the target's Data-Out budget (data-out-budget.ts)
-// and, until granted, solicits nothing and does not go to the unit; what
-// comes unsolicited meanwhile (immediate data, InitialR2T=No bursts: at most
-// FirstBurstLength, §13.14) is kept and copied in at the grant. Whichever way
-// the task ends, the reservation is given back once (#finish). What the task
-// and its session exchange (limits, outputs, hooks) is in task-types.ts; how
-// its answer is laid out as Data-In PDUs and a SCSI Response, in
-// task-answer.ts.
+// Command PDU, its Data-Out, its execution through the logical unit's pass
+// periph, and its Data-In and status. The task owns the command's life and
+// how it ends. A Data-Out that breaks its sequence (DataSN order, Buffer
+// Offset, more data than asked for) ends the task with CHECK CONDITION
+// (ABORTED COMMAND), as ERL 0 cannot recover within the command (§7.1.4.2).
+// A Data-Out that failed its data digest (discarded by the connection) ends
+// it with CHECK CONDITION once the data still owed is in, as §7.8 asks. A
+// task management function about to abort the task may hold it short of the
+// unit while its outstanding R2Ts are answered (§4.2.3.3); a task that ends
+// with Data-Out still owed says which sequences, so that the session drops
+// what still comes on them. A task whose data is in goes to the unit once its
+// port admits it (LunPort.admit: the target may hold the LUN's commands back
+// a while, preempt-gate.ts); until then it counts as not at the unit. A task
+// whose Data-Out buffer waits for the target's Data-Out budget solicits
+// nothing and does not go to the unit until granted; whichever way the task
+// ends, the reservation is given back once (#finish). How the Data-Out is
+// collected (bursts, R2Ts, the buffer and its reservation) is in
+// task-data-out.ts; what the task and its session exchange (limits, outputs,
+// hooks), in task-types.ts; how its answer is laid out as Data-In PDUs and a
+// SCSI Response, in task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
 import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE_CRC_ERROR_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
-import { RESERVED_TAG, type DataOutPdu, type Residual, type ScsiCommandPdu } from './pdu-types.js';
+import type { DataOutPdu, Residual, ScsiCommandPdu } from './pdu-types.js';
 import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
+import { DataOutCollection } from './task-data-out.js';
 
 /** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
 const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
-
-const EMPTY = new Uint8Array(0);
-
-/** One outstanding solicitation: the R2T's window and the DataSN expected next in it. */
-interface Burst {
-  readonly ttt: number;
-  readonly offset: number;
-  readonly length: number;
-  received: number;
-  nextDataSN: number;
-}
-
-let tttCounter = 0;
-/** Target Transfer Tags, unique per target process, never 0xFFFFFFFF (§11.8.1.5 reserves it). */
-function nextTtt(): number {
-  tttCounter = tttCounter === 0xffff_fffe ? 1 : tttCounter + 1;
-  return tttCounter;
-}
 
 /**
  * The task is its own LunCommand, LunAdmittable and DataOutClaim: the logical unit reads the command from it
@@ -70,30 +50,15 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   readonly #hooks: TaskHooks;
   /** The command while the logical unit runs it (ABORT TASK goes through it). */
   #call: LunCall | undefined;
-  /** Bytes of Data-Out the task keeps: plan.length for 'out'; 0 otherwise (what comes is dropped). */
-  readonly #outLength: number;
   /**
-   * Data-Out collected, #outLength bytes; empty until the first of it comes with the budget's grant in hand
-   * (a WRITE whose initiator never sends its data makes the target allocate nothing).
+   * The Data-Out collected, for a command that may carry some (a WRITE, or W set); undefined for the rest,
+   * reads above all, which make no collection.
    */
-  #data: Uint8Array = EMPTY;
-  /** Where the task's buffer stands with the budget (hooks.dataOutBudget); undefined: it has no part in it. */
-  #reservation: 'waiting' | 'granted' | undefined;
-  /** Data-Out accepted while the reservation waits, copied into #data at the grant. */
-  #early: { readonly offset: number; readonly data: Uint8Array }[] | undefined;
-  #have = 0;
-  /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
-  #unsolicited: Burst | undefined;
-  /** The R2Ts not yet answered to their F bit, by TTT; made at the first R2T (reads and most writes never solicit). */
-  #bursts: Map<number, Burst> | undefined;
-  #nextSolicit = 0;
-  #r2tSN = 0;
+  readonly #dataOut: DataOutCollection | undefined;
   #started = false;
   #finished = false;
   /** How the task ends once aborted; undefined while it is not. */
   #abortEnd: TaskAbortEnd | undefined;
-  /** A Data-Out of the task failed its data digest (dataDigestError): it ends CHECK CONDITION once its data is in. */
-  #digestError = false;
 
   /** Made only when someone waits (see done): most tasks end with nobody waiting, and cost no promise. */
   #done: Deferred | undefined;
@@ -114,25 +79,14 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     this.#port = port;
     this.#hooks = hooks;
     this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
-    this.#outLength = this.plan.direction === 'out' ? this.plan.length : 0;
-    if (this.#outLength > 0) {
-      const budget = hooks.dataOutBudget;
-      if (budget !== undefined) this.#reservation = budget.reserve(this, this.#outLength) ? 'granted' : 'waiting';
-    }
-    // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
-    // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
-    const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(this.#edtl, limits.firstBurstLength);
-    if (unsolicited > 0) {
-      const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
-      if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
-      if (!cmd.final) this.#unsolicited = burst;
-    }
-    this.#nextSolicit = this.plan.direction === 'out' ? Math.min(unsolicited, this.plan.length) : 0;
+    const out = this.plan.direction === 'out';
+    // Unsolicited data comes only with W set (§3.2.4.2); a block WRITE is 'out' whatever its flags (transfer.ts).
+    this.#dataOut = out || cmd.write ? new DataOutCollection(this, cmd, out ? this.plan.length : 0, limits, hooks) : undefined;
   }
 
   /** True once nothing more is expected from the initiator for this task. */
   get dataComplete(): boolean {
-    return this.#unsolicited === undefined && this.#outstandingR2ts() === 0 && (this.plan.direction !== 'out' || this.#nextSolicit >= this.plan.length);
+    return this.#dataOut?.complete ?? true;
   }
 
   /**
@@ -166,7 +120,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   hold(): Promise<void> | undefined {
     if (!this.beforeUnit) return undefined;
     this.#held ??= deferred();
-    if (this.#outstandingR2ts() > 0) return this.#held.promise;
+    if (this.#r2tsOutstanding()) return this.#held.promise;
     this.#held.resolve();
     return undefined;
   }
@@ -174,17 +128,11 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   /** A Data-Out PDU for this task (matched by ITT). */
   dataOut(pdu: DataOutPdu): DataOutFault | undefined {
     if (this.#finished) return undefined;
-    const burst = this.#burstOf(pdu.ttt);
-    if (burst === undefined) return 'unknown-ttt';
-    const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
+    const fault = this.#dataOut === undefined ? 'unknown-ttt' : this.#dataOut.receive(pdu);
     if (fault !== undefined) {
-      this.#fail();
+      // One that names no burst of the task is refused and changes nothing; any other breaks the sequence.
+      if (fault !== 'unknown-ttt') this.#fail();
       return fault;
-    }
-    burst.nextDataSN++;
-    if (pdu.final) {
-      if (burst === this.#unsolicited) this.#unsolicited = undefined;
-      else this.#bursts?.delete(burst.ttt);
     }
     this.#advance();
     return undefined;
@@ -199,8 +147,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
    * its header (DataSN, Buffer Offset, length, F bit); one that names no burst of the task changes nothing.
    */
   dataDigestError(pdu: DataOutPdu): void {
-    if (this.#finished || this.#burstOf(pdu.ttt) === undefined) return;
-    this.#digestError = true;
+    if (this.#finished || this.#dataOut?.digestFailed(pdu.ttt) !== true) return;
     this.dataOut(pdu);
   }
 
@@ -243,8 +190,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
 
   /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
   get dataOutBuffer(): Uint8Array | undefined {
-    if (this.plan.direction !== 'out') return undefined;
-    return this.#have === this.#outLength ? this.#data : this.#data.subarray(0, this.#have);
+    return this.plan.direction === 'out' ? this.#dataOut?.buffer : undefined;
   }
 
   /** LunCommand: the Data-In room ('in'). */
@@ -267,43 +213,22 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
 
-  /** The burst a Data-Out with Target Transfer Tag `ttt` belongs to: the unsolicited one, or an R2T's. */
-  #burstOf(ttt: number): Burst | undefined {
-    return ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(ttt);
-  }
-
-  #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
-    // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
-    if (offset !== burst.offset + burst.received) return 'bad-offset';
-    if (burst.received + data.length > burst.length) return 'too-much-data';
-    burst.received += data.length;
-    // After a data digest error only the sequence is followed: the data never goes to the unit (dataDigestError).
-    if (this.#digestError) return undefined;
-    // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
-    const room = this.#outLength - offset;
-    if (room > 0) {
-      const piece = room >= data.length ? data : data.subarray(0, room);
-      // Copied while waiting: `data` is a view into the received chunk, which it would otherwise keep whole.
-      if (this.#reservation === 'waiting') (this.#early ??= []).push({ offset, data: piece.slice() });
-      else this.#buffer().set(piece, offset);
-    }
-    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#outLength));
-    return undefined;
-  }
-
   #advance(): void {
     if (!this.#started || this.#finished || this.#executing || this.#admission !== undefined) return;
     if (this.#held !== undefined) {
-      if (this.#outstandingR2ts() === 0) this.#held.resolve();
+      if (!this.#r2tsOutstanding()) this.#held.resolve();
       return;
     }
-    if (this.#digestError) {
-      this.#endDigestError();
-      return;
+    const data = this.#dataOut;
+    if (data !== undefined) {
+      if (data.digestError) {
+        this.#endDigestError(data);
+        return;
+      }
+      // No R2T and not to the unit without the buffer; granted() comes back here.
+      if (data.waiting) return;
+      data.solicit();
     }
-    // No R2T and not to the unit without the buffer; granted() comes back here.
-    if (this.#reservation === 'waiting') return;
-    if (this.plan.direction === 'out') this.#solicit();
     if (this.dataComplete) this.#admit();
   }
 
@@ -322,28 +247,8 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
 
   /** DataOutClaim: the budget grants the task its buffer; the Data-Out kept meanwhile goes into it. */
   granted(): void {
-    this.#reservation = 'granted';
-    if (this.#early !== undefined) for (const p of this.#early) this.#buffer().set(p.data, p.offset);
-    this.#early = undefined;
+    this.#dataOut?.granted();
     this.#advance();
-  }
-
-  /** The Data-Out buffer, made at the first data that goes into it. */
-  #buffer(): Uint8Array {
-    if (this.#data.length === 0) this.#data = new Uint8Array(this.#outLength);
-    return this.#data;
-  }
-
-  #solicit(): void {
-    // §13.17: at most MaxOutstandingR2T R2Ts unanswered; each asks for at most MaxBurstLength (§13.13).
-    while (this.#nextSolicit < this.plan.length && this.#outstandingR2ts() < this.#limits.maxOutstandingR2T) {
-      const length = Math.min(this.#limits.maxBurstLength, this.plan.length - this.#nextSolicit);
-      const burst: Burst = { ttt: nextTtt(), offset: this.#nextSolicit, length, received: 0, nextDataSN: 0 };
-      this.#bursts ??= new Map();
-      this.#bursts.set(burst.ttt, burst);
-      this.#nextSolicit += length;
-      this.#hooks.out({ kind: 'r2t', itt: this.itt, lun: this.lun, r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
-    }
   }
 
   #execute(): void {
@@ -422,25 +327,26 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
 
   #respond(a: ScsiAnswer): void {
     if (this.plan.direction !== 'in') {
-      const moved = this.plan.direction === 'out' ? this.#have : 0;
+      // Only an 'out' collection keeps any of its data (task-data-out.ts).
+      const moved = this.#dataOut?.kept ?? 0;
       this.#status(a.status, residualOf(this.#edtl, this.plan.commandLength, moved), a.sense, 0);
       return;
     }
     const room = this.#room;
     this.#room = undefined;
-    sendReadAnswer(this, this.#hooks, this.#limits, a, this.#edtl, this.plan.commandLength, room, this.#r2tSN);
+    sendReadAnswer(this, this.#hooks, this.#limits, a, this.#edtl, this.plan.commandLength, room, this.#r2tSN());
     this.#finish();
   }
 
   #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
-    sendResponse(this, this.#hooks, status, residual, sense, expDataSN || this.#r2tSN);
+    sendResponse(this, this.#hooks, status, residual, sense, expDataSN || this.#r2tSN());
     this.#finish();
   }
 
   /** After a data digest error (dataDigestError): the response §7.8 asks for, once no Data-Out is owed. */
-  #endDigestError(): void {
-    if (this.#outstandingR2ts() > 0 || this.#unsolicited !== undefined) return;
-    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), PROTOCOL_SERVICE_CRC_ERROR_SENSE, this.#r2tSN);
+  #endDigestError(data: DataOutCollection): void {
+    if (data.open) return;
+    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
   }
 
   #fail(): void {
@@ -450,7 +356,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
       this.#finish();
       return;
     }
-    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN);
+    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN());
   }
 
   #finish(): void {
@@ -458,39 +364,24 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     this.#finished = true;
     this.#admission?.();
     this.#admission = undefined;
-    if (this.#outstandingR2ts() > 0 || this.#unsolicited !== undefined) this.#owed();
-    this.#bursts?.clear();
-    this.#unsolicited = undefined;
+    const data = this.#dataOut;
+    if (data?.open === true) this.#hooks.onDataOwed?.(data.openTtts(), this);
+    data?.close();
     this.#done?.resolve();
     this.#held?.resolve();
     this.#hooks.onFinish?.(this);
-    this.#giveBack();
+    // Last, as a grant it makes may start another task at once.
+    data?.giveBack();
   }
 
-  /**
-   * Ends the task's part in the Data-Out budget: a waiting reservation leaves the queue, a granted one is
-   * released, after the buffer is dropped so that the bytes the budget counts free are free. Last in
-   * #finish, as a grant it makes may start another task at once.
-   */
-  #giveBack(): void {
-    const reservation = this.#reservation;
-    this.#reservation = undefined;
-    this.#data = EMPTY;
-    this.#early = undefined;
-    if (reservation === 'waiting') this.#hooks.dataOutBudget?.withdraw(this);
-    else if (reservation === 'granted') this.#hooks.dataOutBudget?.release(this.#outLength);
+  /** Whether an R2T of the task is sent and not answered to its F bit. */
+  #r2tsOutstanding(): boolean {
+    return (this.#dataOut?.outstandingR2ts ?? 0) > 0;
   }
 
-  /** Tells onDataOwed which sequences the initiator may still send Data-Out on. */
-  #owed(): void {
-    const ttts = this.#bursts === undefined ? [] : [...this.#bursts.keys()];
-    if (this.#unsolicited !== undefined) ttts.push(RESERVED_TAG);
-    this.#hooks.onDataOwed?.(ttts, this);
-  }
-
-  /** R2Ts sent and not answered to their F bit. */
-  #outstandingR2ts(): number {
-    return this.#bursts?.size ?? 0;
+  /** The R2Ts the task sent (none without a collection): ExpDataSN of a response after no Data-In. */
+  #r2tSN(): number {
+    return this.#dataOut?.r2tSN ?? 0;
   }
 
   #fault(e: unknown): void {

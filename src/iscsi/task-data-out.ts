@@ -1,0 +1,232 @@
+// The Data-Out a SCSI task collects (RFC 7143 §3.2.4.2, §11.7, §11.8): its
+// immediate data and unsolicited burst (InitialR2T=No: at most
+// FirstBurstLength in all, §13.10, §13.11, §13.14), then solicited bursts,
+// each asked for by an R2T of at most MaxBurstLength (§13.13) with at most
+// MaxOutstandingR2T unanswered (§13.17). It owns the sequence rules: DataSN
+// order within each burst, Buffer Offsets exactly where the burst has got to
+// (DataPDUInOrder=Yes), no more data than the burst asked for; and the
+// buffer: reserved from the target's Data-Out budget (data-out-budget.ts)
+// before anything is solicited, made at the first data that goes into it,
+// what comes unsolicited before the grant kept aside and copied in at it,
+// given back once as the task ends. After a data digest error (§7.8) it
+// follows the sequences only and keeps nothing. Its own module: the task
+// (task.ts) decides what a broken sequence or a digest error means for the
+// command; only a task that may receive Data-Out makes one.
+
+import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from './pdu-types.js';
+import type { DataOutClaim } from './data-out-budget.js';
+import type { DataOutFault, TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** One outstanding solicitation: the R2T's window and the DataSN expected next in it. */
+interface Burst {
+  readonly ttt: number;
+  readonly offset: number;
+  readonly length: number;
+  received: number;
+  nextDataSN: number;
+}
+
+let tttCounter = 0;
+/** Target Transfer Tags, unique per target process, never 0xFFFFFFFF (§11.8.1.5 reserves it). */
+function nextTtt(): number {
+  tttCounter = tttCounter === 0xffff_fffe ? 1 : tttCounter + 1;
+  return tttCounter;
+}
+
+/**
+ * One task's Data-Out: its bursts, its buffer and its part in the Data-Out budget. The task is the budget's
+ * claim (it hears granted() and passes it on here) and the R2Ts carry its ITT and LUN.
+ */
+export class DataOutCollection {
+  readonly #task: TaskIdentity & DataOutClaim;
+  readonly #limits: TaskLimits;
+  readonly #hooks: TaskHooks;
+  /** Bytes of Data-Out kept, and solicited: the plan's length for 'out'; 0 otherwise (what comes is dropped). */
+  readonly #length: number;
+  /**
+   * Data-Out collected, #length bytes; empty until the first of it comes with the budget's grant in hand
+   * (a WRITE whose initiator never sends its data makes the target allocate nothing).
+   */
+  #data: Uint8Array = EMPTY;
+  /** Where the buffer stands with the budget (hooks.dataOutBudget); undefined: it has no part in it. */
+  #reservation: 'waiting' | 'granted' | undefined;
+  /** Data-Out accepted while the reservation waits, copied into #data at the grant. */
+  #early: { readonly offset: number; readonly data: Uint8Array }[] | undefined;
+  /** The furthest byte received within #length: how much of the buffer the unit gets (buffer, kept). */
+  #have = 0;
+  /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
+  #unsolicited: Burst | undefined;
+  /** The R2Ts not yet answered to their F bit, by TTT; made at the first R2T (most writes never solicit). */
+  #bursts: Map<number, Burst> | undefined;
+  #nextSolicit = 0;
+  #r2tSN = 0;
+  /** A Data-Out failed its data digest (digestFailed): the sequences are followed, the data no longer kept. */
+  #digestError = false;
+
+  /**
+   * Reserves the buffer (`length` bytes, the plan's length for 'out', else 0) and takes the command's
+   * immediate data.
+   */
+  constructor(task: TaskIdentity & DataOutClaim, cmd: ScsiCommandPdu, length: number, limits: TaskLimits, hooks: TaskHooks) {
+    this.#task = task;
+    this.#limits = limits;
+    this.#hooks = hooks;
+    this.#length = length;
+    if (length > 0) {
+      const budget = hooks.dataOutBudget;
+      if (budget !== undefined) this.#reservation = budget.reserve(task, length) ? 'granted' : 'waiting';
+    }
+    // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
+    // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
+    const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(cmd.expectedDataTransferLength, limits.firstBurstLength);
+    if (unsolicited > 0) {
+      const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
+      if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
+      if (!cmd.final) this.#unsolicited = burst;
+    }
+    this.#nextSolicit = Math.min(unsolicited, length);
+  }
+
+  /** True once nothing more is expected from the initiator. */
+  get complete(): boolean {
+    return this.#unsolicited === undefined && this.outstandingR2ts === 0 && this.#nextSolicit >= this.#length;
+  }
+
+  /** Whether the initiator may still send Data-Out on a burst: an unanswered R2T, or the unsolicited one. */
+  get open(): boolean {
+    return this.outstandingR2ts > 0 || this.#unsolicited !== undefined;
+  }
+
+  /** R2Ts sent and not answered to their F bit. */
+  get outstandingR2ts(): number {
+    return this.#bursts?.size ?? 0;
+  }
+
+  /** The R2Ts sent: the R2TSN of the next one, and the ExpDataSN of a response that follows no Data-In (sendResponse). */
+  get r2tSN(): number {
+    return this.#r2tSN;
+  }
+
+  /** The reservation waits for the budget: nothing is solicited, and the task does not go to the unit. */
+  get waiting(): boolean {
+    return this.#reservation === 'waiting';
+  }
+
+  /** Whether a Data-Out failed its data digest (digestFailed). */
+  get digestError(): boolean {
+    return this.#digestError;
+  }
+
+  /** The Data-Out kept, from offset 0 up to the furthest byte received (of #length). */
+  get buffer(): Uint8Array {
+    return this.#have === this.#length ? this.#data : this.#data.subarray(0, this.#have);
+  }
+
+  /** Bytes kept (the buffer's length): what the command moved, for its residual. */
+  get kept(): number {
+    return this.#have;
+  }
+
+  /** A Data-Out PDU: checked against the burst it names; undefined when accepted (its data kept). */
+  receive(pdu: DataOutPdu): DataOutFault | undefined {
+    const burst = this.#burstOf(pdu.ttt);
+    if (burst === undefined) return 'unknown-ttt';
+    const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
+    if (fault !== undefined) return fault;
+    burst.nextDataSN++;
+    if (pdu.final) {
+      if (burst === this.#unsolicited) this.#unsolicited = undefined;
+      else this.#bursts?.delete(burst.ttt);
+    }
+    return undefined;
+  }
+
+  /**
+   * A Data-Out on `ttt` failed its data digest (§7.8): from now on its sequences are followed and nothing is
+   * kept. False, changing nothing, when `ttt` names no burst of the task.
+   */
+  digestFailed(ttt: number): boolean {
+    if (this.#burstOf(ttt) === undefined) return false;
+    this.#digestError = true;
+    return true;
+  }
+
+  /** Sends the R2Ts the limits allow for what is still to solicit. */
+  solicit(): void {
+    // §13.17: at most MaxOutstandingR2T R2Ts unanswered; each asks for at most MaxBurstLength (§13.13).
+    while (this.#nextSolicit < this.#length && this.outstandingR2ts < this.#limits.maxOutstandingR2T) {
+      const length = Math.min(this.#limits.maxBurstLength, this.#length - this.#nextSolicit);
+      const burst: Burst = { ttt: nextTtt(), offset: this.#nextSolicit, length, received: 0, nextDataSN: 0 };
+      this.#bursts ??= new Map();
+      this.#bursts.set(burst.ttt, burst);
+      this.#nextSolicit += length;
+      this.#hooks.out({ kind: 'r2t', itt: this.#task.itt, lun: this.#task.lun, r2tSN: this.#r2tSN++, ttt: burst.ttt, bufferOffset: burst.offset, length });
+    }
+  }
+
+  /** The budget granted the buffer (DataOutClaim.granted, through the task): the Data-Out kept meanwhile goes into it. */
+  granted(): void {
+    this.#reservation = 'granted';
+    if (this.#early !== undefined) for (const p of this.#early) this.#buffer().set(p.data, p.offset);
+    this.#early = undefined;
+  }
+
+  /** The Target Transfer Tags the initiator may still send Data-Out on (RESERVED_TAG: the unsolicited burst). */
+  openTtts(): number[] {
+    const ttts = this.#bursts === undefined ? [] : [...this.#bursts.keys()];
+    if (this.#unsolicited !== undefined) ttts.push(RESERVED_TAG);
+    return ttts;
+  }
+
+  /** The task ended: no burst stays open. */
+  close(): void {
+    this.#bursts?.clear();
+    this.#unsolicited = undefined;
+  }
+
+  /**
+   * Ends the part in the Data-Out budget: a waiting reservation leaves the queue, a granted one is released,
+   * after the buffer is dropped so that the bytes the budget counts free are free. The task calls it last as
+   * it ends, as a grant it makes may start another task at once.
+   */
+  giveBack(): void {
+    const reservation = this.#reservation;
+    this.#reservation = undefined;
+    this.#data = EMPTY;
+    this.#early = undefined;
+    if (reservation === 'waiting') this.#hooks.dataOutBudget?.withdraw(this.#task);
+    else if (reservation === 'granted') this.#hooks.dataOutBudget?.release(this.#length);
+  }
+
+  /** The burst a Data-Out with Target Transfer Tag `ttt` belongs to: the unsolicited one, or an R2T's. */
+  #burstOf(ttt: number): Burst | undefined {
+    return ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(ttt);
+  }
+
+  #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
+    // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
+    if (offset !== burst.offset + burst.received) return 'bad-offset';
+    if (burst.received + data.length > burst.length) return 'too-much-data';
+    burst.received += data.length;
+    // After a data digest error only the sequence is followed: the data never goes to the unit (digestFailed).
+    if (this.#digestError) return undefined;
+    // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
+    const room = this.#length - offset;
+    if (room > 0) {
+      const piece = room >= data.length ? data : data.subarray(0, room);
+      // Copied while waiting: `data` is a view into the received chunk, which it would otherwise keep whole.
+      if (this.#reservation === 'waiting') (this.#early ??= []).push({ offset, data: piece.slice() });
+      else this.#buffer().set(piece, offset);
+    }
+    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#length));
+    return undefined;
+  }
+
+  /** The Data-Out buffer, made at the first data that goes into it. */
+  #buffer(): Uint8Array {
+    if (this.#data.length === 0) this.#data = new Uint8Array(this.#length);
+    return this.#data;
+  }
+}
