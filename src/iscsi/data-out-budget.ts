@@ -19,7 +19,9 @@
 // budget), so any command the budget holds can run. Connections that stop
 // answering NOP-In pings are dropped in any case (nop-ping.ts), their bytes
 // returned; the share is what bounds one that answers them and still never
-// sends its data.
+// sends its data. Two such sessions can still hold the whole budget between
+// them, and nothing yet ends a granted WRITE whose data never comes: the
+// other sessions' WRITEs then wait until one of those two goes.
 
 /** Told when a reservation that had to wait is granted. */
 export interface DataOutClaim {
