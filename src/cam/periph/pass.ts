@@ -16,6 +16,7 @@
 // front end aborted for a PREEMPT AND ABORT (XPT_TRANSPORT_ABORTED), so
 // nothing above CAM ever touches the SIM.
 
+import { whenAborted } from './abort-signals.js';
 import {
   CAM_DEV_QFRZN,
   CamPriority,
@@ -79,8 +80,9 @@ export class PassPeriph {
         this.#xpt.action(this.#ccb(r, resolve));
         return;
       }
+      let done = (): void => undefined;
       const ccb = this.#ccb(r, (result) => {
-        signal.removeEventListener('abort', onAbort);
+        done();
         resolve(result);
       });
       if (signal.aborted) {
@@ -89,10 +91,9 @@ export class PassPeriph {
         return;
       }
       // A CCB that finished before the abort makes XPT_ABORT find nothing (CAM_UA_ABORT), which changes nothing.
-      const onAbort = (): void => {
+      done = whenAborted(signal, () => {
         this.#xpt.action(newAbort(this.path, ccb));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
+      });
       this.#xpt.action(ccb);
     });
   }
