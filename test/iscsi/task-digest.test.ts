@@ -11,9 +11,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
-import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import type { ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 import { hex } from './hex.js';
-import { runTask, tttAt } from './task-harness.js';
+import { cmd, dataOut, runTask, tttAt } from './task-harness.js';
 
 const BS = 512;
 /** Bursts of two blocks, one R2T outstanding at a time, InitialR2T=Yes. */
@@ -27,21 +27,6 @@ const write10 = (blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, 
  */
 const CRC_ERROR_SENSE = '70 00 0b 00 00 00 00 0a 00 00 00 00 47 05 00 00 00 00';
 
-function cmd(o: Partial<ScsiCommandPdu> & { cdb: Uint8Array; expectedDataTransferLength: number }): ScsiCommandPdu {
-  return { opcode: 1, immediate: false, itt: 7, final: true, read: false, write: true, attr: 1, lun: 0n, cmdSN: 1, expStatSN: 1, data: new Uint8Array(0), ...o };
-}
-const dataOut = (o: { ttt: number; dataSN: number; bufferOffset: number; final: boolean; bytes?: number }): DataOutPdu => ({
-  opcode: 5,
-  immediate: false,
-  itt: 7,
-  lun: 0n,
-  expStatSN: 1,
-  ttt: o.ttt,
-  dataSN: o.dataSN,
-  bufferOffset: o.bufferOffset,
-  final: o.final,
-  data: new Uint8Array(o.bytes ?? BS).fill(0xdd),
-});
 
 /** A LUN that records the data of the commands it was given and answers each GOOD, a turn later. */
 function recordingLun(): LunPort & { written: Uint8Array[] } {

@@ -8,29 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
-import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
-import { runTask, tttAt } from './task-harness.js';
+import { RESERVED_TAG, type ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { cmd, dataOut, runTask, tttAt } from './task-harness.js';
 
 const BS = 512;
 /** Bursts of two blocks, one R2T outstanding at a time. */
 const LIMITS: TaskLimits = { initialR2T: true, immediateData: true, firstBurstLength: 2 * BS, maxBurstLength: 2 * BS, maxOutstandingR2T: 1, maxSendDataSegmentLength: 8192 };
 const write10 = (blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, 9, 0, 0, blocks, 0);
 
-function cmd(o: Partial<ScsiCommandPdu> & { cdb: Uint8Array; expectedDataTransferLength: number }): ScsiCommandPdu {
-  return { opcode: 1, immediate: false, itt: 7, final: true, read: false, write: true, attr: 1, lun: 0n, cmdSN: 1, expStatSN: 1, data: new Uint8Array(0), ...o };
-}
-const dataOut = (o: { ttt: number; dataSN: number; bufferOffset: number; final: boolean; bytes?: number }): DataOutPdu => ({
-  opcode: 5,
-  immediate: false,
-  itt: 7,
-  lun: 0n,
-  expStatSN: 1,
-  ttt: o.ttt,
-  dataSN: o.dataSN,
-  bufferOffset: o.bufferOffset,
-  final: o.final,
-  data: new Uint8Array(o.bytes ?? BS).fill(0xdd),
-});
 
 /** A LUN that records the commands it was given and answers each with `answer`, a turn later. */
 function recordingLun(answer: ScsiAnswer = { status: 0, aborted: false }): LunPort & { started: number } {
