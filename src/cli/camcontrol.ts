@@ -11,7 +11,7 @@ import { createStack, type Stack, type StackDevice } from '../stack.js';
 import { camStatus, camStatusName, CamStatus } from '../cam/status.js';
 import { describeSense } from '../scsi/sense-text.js';
 import { decodeRw, RW_OPCODES } from '../scsi/cdb/rw.js';
-import { lookupCommand } from '../scsi/cdb/registry.js';
+import { dataInLimit } from '../scsi/cdb/registry.js';
 import { MODE_PAGE_LAYOUTS, type ModeField } from '../scsi/mode-pages.js';
 import type { ScsiResult } from '../cam/periph/request.js';
 import type { CamArgs, StackArgs } from './cam-args.js';
@@ -84,11 +84,9 @@ function dataRunHint(cdb: Uint8Array, blockSize: number): string {
     const bytes = (rw.value.blocks === 0 && cdb.length === 6 ? 256 : rw.value.blocks) * blockSize;
     return rw.value.op === 'READ' ? `this READ moves ${bytes} bytes in: give -i ${bytes}` : `this WRITE moves ${bytes} bytes out: give ${bytes} bytes with -o`;
   }
-  const d = lookupCommand(cdb);
-  const bound = d.ok && d.value.dataDir === 'in' ? d.value.dataIn : undefined;
-  if (bound === undefined) return "give -i or -o with the command's full data length";
-  const bytes = 'fixed' in bound ? bound.fixed : [...cdb.subarray(bound.byte, bound.byte + bound.size)].reduce((n, b) => n * 256 + b, 0);
-  return `${d.ok ? d.value.name.replaceAll('_', ' ') : 'the command'} returns up to ${bytes} bytes: give -i ${bytes}`;
+  const limit = dataInLimit(cdb);
+  if (limit === undefined) return "give -i or -o with the command's full data length";
+  return `${limit.name.replaceAll('_', ' ')} returns up to ${limit.bytes} bytes: give -i ${limit.bytes}`;
 }
 
 function readField(page: Uint8Array, f: ModeField): number | bigint {

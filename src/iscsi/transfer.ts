@@ -17,7 +17,7 @@
 // of what comes back.
 
 import { decodeReadWrite, decodeRw, RW_OPCODES, type RwOp } from '../scsi/cdb/rw.js';
-import { lookupCommand } from '../scsi/cdb/registry.js';
+import { dataInLimit, lookupCommand } from '../scsi/cdb/registry.js';
 
 /** Largest Data-In buffer the target allocates for a command beyond its EDTL (a READ asking far more than EDTL is cut to EDTL). */
 export const MAX_OVERFLOW_READ = 16 * 2 ** 20;
@@ -92,20 +92,8 @@ function planByFlags(received: Uint8Array, flags: { readonly read: boolean; read
   if (direction === 'none') return { direction, cdb: received, length: 0, commandLength: 0 };
   // §11.4.5.1: parameter data longer than EDTL is cut to EDTL with an overflow residual, so the device server
   // gets room for all it may return (its ALLOCATION LENGTH), not a buffer it would overrun.
-  const length = direction === 'in' && !flags.write ? Math.max(edtl, dataInBound(received)) : edtl;
+  const length = direction === 'in' && !flags.write ? Math.max(edtl, dataInLimit(received)?.bytes ?? 0) : edtl;
   return { direction, cdb: received, length, commandLength: edtl };
-}
-
-/** The most parameter data a Data-In command may return (CommandDescriptor.dataIn); 0 when the table does not say. */
-function dataInBound(cdb: Uint8Array): number {
-  const d = lookupCommand(cdb);
-  if (!d.ok || d.value.dataDir !== 'in' || cdb.length < d.value.cdbLength) return 0;
-  const bound = d.value.dataIn;
-  if (bound === undefined) return 0;
-  if ('fixed' in bound) return bound.fixed;
-  let n = 0;
-  for (let i = 0; i < bound.size; i++) n = n * 256 + (cdb[bound.byte + i] ?? 0);
-  return n;
 }
 
 /** A well-formed block command (`cdb` cut to its own length) moving `blocks` blocks, BYTCHK `bytchk`. */

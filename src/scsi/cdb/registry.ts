@@ -162,6 +162,21 @@ export function executesOnce(cdb: Uint8Array, commands: readonly CommandDescript
   return d.ok && d.value.once === true;
 }
 
+/**
+ * The most parameter data a Data-In command may return, from its table entry (CommandDescriptor.dataIn):
+ * the value of its ALLOCATION LENGTH field, or its fixed length. Undefined for a CDB the table does not know,
+ * one cut short, a command that is not Data-In, and the block reads (their TRANSFER LENGTH says it).
+ */
+export function dataInLimit(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): { readonly name: string; readonly bytes: number } | undefined {
+  const d = lookupCommand(cdb, commands);
+  if (!d.ok || d.value.dataDir !== 'in' || cdb.length < d.value.cdbLength || d.value.dataIn === undefined) return undefined;
+  const bound = d.value.dataIn;
+  if ('fixed' in bound) return { name: d.value.name, bytes: bound.fixed };
+  let n = 0;
+  for (let i = 0; i < bound.size; i++) n = n * 256 + (cdb[bound.byte + i] ?? 0);
+  return { name: d.value.name, bytes: n };
+}
+
 /** lookupCommand then checkUsage: the syntax check every CDB gets before its fields are looked at. */
 export function validateCdb(cdb: Uint8Array, commands: readonly CommandDescriptor[] = COMMANDS): Decoded<CommandDescriptor> {
   const found = lookupCommand(cdb, commands);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkUsage,
   COMMANDS,
+  dataInLimit,
   DPO_FUA_COMMANDS,
   DPO_FUA_MASK,
   executesOnce,
@@ -108,6 +109,16 @@ describe('COMMANDS table invariants', () => {
     }
     expect(got).toEqual(expected);
     expect(COMMANDS.filter((d) => d.dataDir === 'in' && d.dataIn === undefined).map((d) => d.name)).toEqual(blockReads);
+  });
+
+  it('dataInLimit reads that field from a CDB; nothing for block reads, Data-Out, unknown or short CDBs', () => {
+    expect(dataInLimit(Uint8Array.of(0x12, 0, 0, 0x01, 0x02, 0))).toEqual({ name: 'INQUIRY', bytes: 0x102 });
+    expect(dataInLimit(Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0x01, 0x02, 0x03, 0x04, 0, 0))).toEqual({ name: 'REPORT_LUNS', bytes: 0x01020304 });
+    expect(dataInLimit(Uint8Array.of(0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0))).toEqual({ name: 'READ_CAPACITY_10', bytes: 8 });
+    expect(dataInLimit(Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0))).toBeUndefined();
+    expect(dataInLimit(Uint8Array.of(0x15, 0x10, 0, 0, 16, 0))).toBeUndefined();
+    expect(dataInLimit(Uint8Array.of(0xc0, 0, 0, 0, 0xff, 0))).toBeUndefined();
+    expect(dataInLimit(Uint8Array.of(0xa0, 0, 0, 0, 0, 0, 0, 1))).toBeUndefined();
   });
 });
 
