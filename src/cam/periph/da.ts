@@ -269,9 +269,11 @@ export class DaPeriph {
     // One command past the capacity fails whole and moves nothing (SBC-4 LBA OUT OF RANGE): split, the piece
     // crossing the known capacity goes first and alone, so that no piece before it lands when it fails. If it
     // succeeds (the capacity grew), the rest follow.
-    const past = this.#pastCapacity(lba, buf.length / bs);
-    if (past !== undefined) return piece(past).then(() => allPieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks).filter((r) => r.lba !== past.lba).map(piece)));
-    return allPieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks).map(piece));
+    const runs = splitRuns(lba, buf.length / bs, this.maxTransferBlocks);
+    const end = this.capacity.blocks;
+    const past = runs.find((r) => r.lba + BigInt(r.blocks) > end);
+    if (past !== undefined) return piece(past).then(() => allPieces(runs.filter((r) => r !== past).map(piece)));
+    return allPieces(runs.map(piece));
   }
 
   /** The piece of a split request at `lba` that crosses the capacity as last read, or undefined when it ends inside. */
