@@ -23,6 +23,7 @@ import type { DataOutAccount } from './data-out-budget.js';
 import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
 import { performTmf, type TmfScope } from './session-tmf.js';
+import { DataOutWatchdog } from './data-out-watchdog.js';
 
 /** A LUN of the session's target. */
 export interface SessionLun {
@@ -69,8 +70,9 @@ export interface SessionHost {
    */
   preempted(lun: number, nexuses: readonly string[]): void;
   /**
-   * How long a task management function waits for the Data-Out answering the sender's outstanding R2Ts
-   * before the connection is dropped (RFC 7143 §11.5.1): the time an initiator has to answer a ping.
+   * How long the session may owe Data-Out without sending any (data-out-watchdog.ts), and how long a task
+   * management function waits for the Data-Out answering the sender's outstanding R2Ts (RFC 7143 §11.5.1),
+   * before the connection is dropped: the time an initiator has to answer a ping.
    */
   readonly dataOutTimeoutMs: number;
   /** Drops this session's connection (logged with `reason`); its tasks are aborted as the connection ends. */
@@ -110,6 +112,7 @@ export class Session {
   readonly #hooks: TaskHooks;
   /** What this session's task management functions act through (session-tmf.ts). */
   readonly #tmfScope: TmfScope;
+  readonly #watchdog: DataOutWatchdog;
   #expCmdSN: number;
   /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
   readonly #waiting = new Map<number, () => void>();
@@ -143,7 +146,9 @@ export class Session {
     this.#send = send;
     this.#hooks = {
       out: (o) => {
-        if (!this.#closed) this.#send(o);
+        if (this.#closed) return;
+        if (o.kind === 'r2t') this.#watchdog.owing();
+        this.#send(o);
       },
       dataInRoom: (bytes) => this.#host.dataInRoom?.(bytes),
       ...(host.dataOutBudget === undefined ? {} : { dataOutBudget: host.dataOutBudget }),
@@ -163,6 +168,15 @@ export class Session {
         if (n !== undefined) this.#host.preempted(n, nexuses);
       },
     };
+    this.#watchdog = new DataOutWatchdog(host.dataOutTimeoutMs, {
+      owed: () => {
+        for (const t of this.#tasks.values()) if (t.owesDataOut) return true;
+        return false;
+      },
+      expired: () => {
+        host.drop(`no Data-Out for ${host.dataOutTimeoutMs / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`);
+      },
+    });
     this.#tmfScope = {
       host,
       tasks: this.#tasks,
@@ -226,6 +240,7 @@ export class Session {
 
   /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
   dataOut(pdu: DataOutPdu): number | undefined {
+    this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt);
     if (task === undefined) return this.#lateDataOut(pdu);
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
@@ -239,6 +254,7 @@ export class Session {
    * a task that has ended it counts as late Data-Out does. Nothing more is sent for the PDU itself.
    */
   dataDigestError(pdu: DataOutPdu): void {
+    this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt);
     if (task === undefined) this.#lateDataOut(pdu);
     else task.dataDigestError(pdu);
@@ -346,6 +362,7 @@ export class Session {
   /** The connection is gone: nothing more is sent; tasks are aborted. */
   close(): void {
     this.#closed = true;
+    this.#watchdog.stop();
     this.#waiting.clear();
     this.#deferred.length = 0;
     for (const wake of this.#unfenced.splice(0)) wake();
@@ -397,6 +414,8 @@ export class Session {
     const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), this.#hooks);
     this.#tasks.set(cmd.itt, task);
     task.start();
+    // Its unsolicited burst is owed from now on (R2Ts arm the watchdog as they go out).
+    if (task.owesDataOut) this.#watchdog.owing();
   }
 
   /** Remembers the Data-Out sequences an ended task left open (see #lateDataOut), forgetting the oldest past `depth` ITTs. */

@@ -89,6 +89,11 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     return this.#dataOut?.complete ?? true;
   }
 
+  /** Whether the initiator may still send Data-Out for the task: an unanswered R2T, or its open unsolicited burst. */
+  get owesDataOut(): boolean {
+    return !this.#finished && this.#dataOut?.open === true;
+  }
+
   /**
    * Started, not ended, and not handed to the logical unit: waiting for Data-Out, for its port to admit it,
    * or held (see hold). The target aborts such a task itself; the unit never saw it.

@@ -3,8 +3,9 @@
 // holds at most half the budget; its further WRITEs get no R2T (RFC 7143
 // §11.8) until its own end, while another session's WRITEs are solicited and
 // complete. Ending a session, by dropping its connection or by Logout
-// (§11.14), gives its bytes back. PDUs are built from RFC 7143's tables
-// (initiator.ts).
+// (§11.14), gives its bytes back, and so does a session that owes Data-Out
+// and sends none for the ping timeout (data-out-watchdog.ts), pings answered
+// or not. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
@@ -34,9 +35,14 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function serve(dataOutBudget: number | undefined): Promise<IscsiServer> {
+async function serve(dataOutBudget: number | undefined, pingTimeoutMs?: number): Promise<IscsiServer> {
   stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64, emulator: { maxTransferBytes: MAX_TRANSFER } });
-  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], ...(dataOutBudget === undefined ? {} : { dataOutBudget }) });
+  server = await IscsiServer.listen({
+    port: 0,
+    targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }],
+    ...(dataOutBudget === undefined ? {} : { dataOutBudget }),
+    ...(pingTimeoutMs === undefined ? {} : { timers: { pingTimeoutMs } }),
+  });
   return server;
 }
 
@@ -110,6 +116,59 @@ describe('the Data-Out budget bounds what WRITEs without data hold', () => {
     ini.send(pdu(bhsOf([[0, 0x06 | 0x40, 1], [1, 0x80, 1], [16, 900, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
     expect((await ini.next((p) => opcodeOf(p) === LOGOUT_RESPONSE)).bhs[2]).toBe(0);
     expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0, waitingBytes: 0 });
+  });
+});
+
+describe('a session that owes Data-Out and sends none is dropped (data-out-watchdog.ts)', () => {
+  /** The Data-Out timeout: the ping timeout (the ping itself only comes after 30 s of quiet). */
+  const TIMEOUT = 400;
+  /** NOP-Out (§11.18), immediate, ITT `itt`, TTT reserved: a ping the target answers with a NOP-In. */
+  const nopOut = (ini: TestInitiator, itt: number): Uint8Array => pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]));
+
+  it('answering pings does not keep it: its connection ends a timeout after the R2T, and the WRITE waiting behind it is solicited', async () => {
+    const s = await serve(BUDGET, TIMEOUT);
+    const hostile = await login(s, 0x23d0_0000_0011n);
+    const other = await login(s, 0x23d0_0000_0012n);
+    await writeAwaitingData(hostile, 0, 32);
+    await writeAwaitingData(hostile, 32, 32);
+    const g1 = await writeAwaitingData(other, 64, 32);
+    await writeAwaitingData(other, 96, 32);
+    // The budget is full: the other session's third WRITE waits for a buffer, without an R2T.
+    const waiting = other.command({ cdb: write10(128, 32), write: true, edtl: MAX_TRANSFER });
+    await until(() => s.dataOutBudget.waiting === 1);
+    const since = Date.now();
+    // The other session keeps sending its data slowly: 4 PDUs of 4 KiB, a little under the timeout apart in all.
+    const data = Uint8Array.from({ length: MAX_TRANSFER }, (_, i) => (i * 7) & 0xff);
+    const quarter = MAX_TRANSFER / 4;
+    const pings = setInterval(() => {
+      hostile.send(nopOut(hostile, 0x7000));
+    }, TIMEOUT / 4);
+    try {
+      for (let i = 0; i < 4; i++) {
+        other.dataOut({ itt: g1.itt, ttt: g1.ttt, dataSN: i, offset: i * quarter, data: data.subarray(i * quarter, (i + 1) * quarter), final: i === 3 });
+        await new Promise((r) => setTimeout(r, TIMEOUT * 0.4));
+      }
+      expect((await other.result(g1.itt)).status).toBe(0);
+      await hostile.closedWithin(3 * TIMEOUT);
+    } finally {
+      clearInterval(pings);
+    }
+    const after = Date.now() - since;
+    expect(after).toBeGreaterThanOrEqual(TIMEOUT * 0.9);
+    // The hostile session's half came back: the waiting WRITE has its R2T; the other session was never dropped.
+    const r2t = await other.next((p) => opcodeOf(p) === R2T && ittOf(p) === waiting);
+    expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, MAX_TRANSFER]);
+    expect(other.closed).toBe(false);
+    expect(await complete(other, { itt: waiting, ttt: field32(r2t, 20) }, data)).toBe(0);
+    expect(await readBlock(other, 64 + 31)).toEqual(data.subarray(31 * BS));
+  });
+
+  it('a session owing nothing stays however long it is quiet', async () => {
+    const s = await serve(BUDGET, TIMEOUT);
+    const ini = await login(s, 0x23d0_0000_0014n);
+    await new Promise((r) => setTimeout(r, 3 * TIMEOUT));
+    expect(ini.closed).toBe(false);
+    expect(await readBlock(ini, 0)).toHaveLength(BS);
   });
 });
 

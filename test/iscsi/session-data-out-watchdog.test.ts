@@ -1,0 +1,110 @@
+// A Session's Data-Out watchdog without a network (data-out-watchdog.ts):
+// with InitialR2T=No a WRITE whose command PDU is not final leaves its
+// unsolicited burst open (RFC 7143 §3.2.4.2, §13.10); the `vtcam serve`
+// target never negotiates that, so this is where the branch is exercised. An
+// initiator that never sends the burst has its connection dropped a timeout
+// later; one that sends it, however slowly, keeps it; a session that owes
+// nothing is never checked. Fake timers.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Session, type SessionHost, type SessionOutput } from '../../src/iscsi/session.js';
+import type { TaskLimits } from '../../src/iscsi/task-types.js';
+import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
+import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+
+const BS = 512;
+const TIMEOUT = 1000;
+const LIMITS: TaskLimits = { initialR2T: false, immediateData: true, firstBurstLength: 64 * 1024, maxBurstLength: 64 * 1024, maxOutstandingR2T: 1, maxSendDataSegmentLength: 8192 };
+const UNSOLICITED = 0xffff_ffff;
+
+/** A unit that answers every command GOOD at once. */
+const good: LunPort = {
+  start(cmd: LunCommand) {
+    cmd.answered({ status: 0, aborted: false });
+    return { abort: () => undefined };
+  },
+};
+
+function session(): { s: Session; drops: string[]; out: SessionOutput[] } {
+  const drops: string[] = [];
+  const out: SessionOutput[] = [];
+  const host: SessionHost = {
+    lun: (n) => (n === 0 ? { port: good, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: () => Promise.resolve() } : undefined),
+    luns: [0],
+    othersTasks: () => ({ awaitingData: [], end: () => Promise.resolve() }),
+    preempted: () => undefined,
+    dataOutTimeoutMs: TIMEOUT,
+    drop: (reason) => drops.push(reason),
+    coldReset: () => undefined,
+    log: () => undefined,
+  };
+  return { s: new Session(host, LIMITS, 8, 1, (o) => out.push(o)), drops, out };
+}
+
+/** WRITE (10) of 2 blocks at LBA 9, no immediate data, F 0: 1 KiB of unsolicited Data-Out to follow. */
+const write: ScsiCommandPdu = {
+  opcode: 1,
+  immediate: false,
+  itt: 7,
+  final: false,
+  read: false,
+  write: true,
+  attr: 1,
+  lun: 0n,
+  cmdSN: 1,
+  expStatSN: 1,
+  cdb: Uint8Array.of(0x2a, 0, 0, 0, 0, 9, 0, 0, 2, 0),
+  expectedDataTransferLength: 2 * BS,
+  data: new Uint8Array(0),
+};
+const unsolicited = (dataSN: number, final: boolean): DataOutPdu => ({
+  opcode: 5,
+  immediate: false,
+  itt: 7,
+  lun: 0n,
+  expStatSN: 1,
+  ttt: UNSOLICITED,
+  dataSN,
+  bufferOffset: dataSN * BS,
+  final,
+  data: new Uint8Array(BS).fill(0xdd),
+});
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Session: Data-Out owed and not sent', () => {
+  it('an unsolicited burst that never comes drops the connection a timeout after the command', () => {
+    const { s, drops } = session();
+    expect(s.command(write)).toBeUndefined();
+    vi.advanceTimersByTime(TIMEOUT - 1);
+    expect(drops).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(drops).toEqual([`no Data-Out for ${TIMEOUT / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`]);
+  });
+
+  it('a burst sent slowly keeps the connection, and once the WRITE has ended nothing is checked', () => {
+    const { s, drops, out } = session();
+    s.command(write);
+    vi.advanceTimersByTime(0.9 * TIMEOUT);
+    expect(s.dataOut(unsolicited(0, false))).toBeUndefined();
+    vi.advanceTimersByTime(0.9 * TIMEOUT);
+    expect(s.dataOut(unsolicited(1, true))).toBeUndefined();
+    expect(out.filter((o) => o.kind === 'response')).toHaveLength(1);
+    vi.advanceTimersByTime(10 * TIMEOUT);
+    expect(drops).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a session that ended checks no more', () => {
+    const { s, drops } = session();
+    s.command(write);
+    s.close();
+    vi.advanceTimersByTime(10 * TIMEOUT);
+    expect(drops).toEqual([]);
+  });
+});
