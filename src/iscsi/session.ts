@@ -24,6 +24,7 @@ import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
 import { performTmf, type TmfScope } from './session-tmf.js';
 import { DataOutWatchdog } from './data-out-watchdog.js';
+import { LateDataOut } from './late-data-out.js';
 
 /** A LUN of the session's target. */
 export interface SessionLun {
@@ -117,12 +118,8 @@ export class Session {
   /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
   readonly #waiting = new Map<number, () => void>();
   readonly #tasks = new Map<number, ScsiTask>();
-  /**
-   * The Data-Out sequences of tasks that ended before their data was all in, by ITT: the Target Transfer Tags
-   * (RESERVED_TAG: unsolicited data) the initiator may still answer, each until its F bit. At most `depth`
-   * ITTs, the oldest forgotten first.
-   */
-  readonly #owed = new Map<number, Set<number>>();
+  /** The Data-Out sequences of tasks that ended before their data was all in, for at most `depth` ITTs. */
+  readonly #late: LateDataOut;
   /**
    * The task sets that functions of this session are acting on (TASK_SET_FUNCTIONS): a LUN number, or
    * undefined for every LUN, once per running function. A command for one of them waits in #deferred: sent
@@ -142,6 +139,7 @@ export class Session {
     this.#host = host;
     this.#limits = limits;
     this.#depth = Math.max(1, depth);
+    this.#late = new LateDataOut(this.#depth);
     this.#expCmdSN = initialCmdSN >>> 0;
     this.#send = send;
     this.#hooks = {
@@ -161,7 +159,7 @@ export class Session {
         if (!this.#closed) this.#send(WINDOW);
       },
       onDataOwed: (ttts, task) => {
-        this.#oweData(task.itt, ttts);
+        if (!this.#closed) this.#late.remember(task.itt, ttts);
       },
       onPreempted: (nexuses, task) => {
         const n = lunNumber(task.lun);
@@ -242,7 +240,7 @@ export class Session {
   dataOut(pdu: DataOutPdu): number | undefined {
     this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt);
-    if (task === undefined) return this.#lateDataOut(pdu);
+    if (task === undefined) return this.#late.take(pdu);
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
     // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
     return task.dataOut(pdu) === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
@@ -256,24 +254,8 @@ export class Session {
   dataDigestError(pdu: DataOutPdu): void {
     this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt);
-    if (task === undefined) this.#lateDataOut(pdu);
+    if (task === undefined) this.#late.take(pdu);
     else task.dataDigestError(pdu);
-  }
-
-  /**
-   * Data-Out for a task that has ended. One on a sequence the task still owed when it ended (aborted: the
-   * initiator was answering a valid R2T, and with no response, or one crossing it, it goes on answering) is
-   * taken and dropped without a word, the sequence forgotten at its F bit. Any other names no transfer of a
-   * live task: Reject, Invalid PDU field (RFC 7143 §11.17.1: invalid TTT/ITT).
-   */
-  #lateDataOut(pdu: DataOutPdu): number | undefined {
-    const ttts = this.#owed.get(pdu.itt);
-    if (ttts?.has(pdu.ttt) !== true) return RejectReason.INVALID_PDU_FIELD;
-    if (pdu.final) {
-      ttts.delete(pdu.ttt);
-      if (ttts.size === 0) this.#owed.delete(pdu.itt);
-    }
-    return undefined;
   }
 
   /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */
@@ -367,7 +349,7 @@ export class Session {
     this.#deferred.length = 0;
     for (const wake of this.#unfenced.splice(0)) wake();
     for (const t of this.#tasks.values()) t.abort();
-    this.#owed.clear();
+    this.#late.clear();
   }
 
   #inOrder(cmdSN: number, immediate: boolean, run: () => void): boolean {
@@ -416,16 +398,5 @@ export class Session {
     task.start();
     // Its unsolicited burst is owed from now on (R2Ts arm the watchdog as they go out).
     if (task.owesDataOut) this.#watchdog.owing();
-  }
-
-  /** Remembers the Data-Out sequences an ended task left open (see #lateDataOut), forgetting the oldest past `depth` ITTs. */
-  #oweData(itt: number, ttts: readonly number[]): void {
-    if (this.#closed) return;
-    this.#owed.delete(itt);
-    this.#owed.set(itt, new Set(ttts));
-    for (const oldest of this.#owed.keys()) {
-      if (this.#owed.size <= this.#depth) break;
-      this.#owed.delete(oldest);
-    }
   }
 }

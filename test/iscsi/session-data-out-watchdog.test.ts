@@ -7,7 +7,7 @@
 // nothing is never checked. Fake timers.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Session, type SessionHost, type SessionOutput } from '../../src/iscsi/session.js';
+import { Session, type SessionHost, type SessionLun, type SessionOutput } from '../../src/iscsi/session.js';
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
@@ -25,11 +25,14 @@ const good: LunPort = {
   },
 };
 
+const done = (): Promise<void> => Promise.resolve();
+const unit: SessionLun = { port: good, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: done, abortTaskSet: done, clearTaskSet: done };
+
 function session(): { s: Session; drops: string[]; out: SessionOutput[] } {
   const drops: string[] = [];
   const out: SessionOutput[] = [];
   const host: SessionHost = {
-    lun: (n) => (n === 0 ? { port: good, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: () => Promise.resolve() } : undefined),
+    lun: (n) => (n === 0 ? unit : undefined),
     luns: [0],
     othersTasks: () => ({ awaitingData: [], end: () => Promise.resolve() }),
     preempted: () => undefined,
