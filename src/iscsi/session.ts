@@ -9,7 +9,8 @@
 // The window is the device queue's: MaxCmdSN is opened only as far as the
 // LUNs' openings at login plus a bounded queue allow (`depth`), so an
 // initiator that honours it never has more commands outstanding than the
-// devq runs plus that queue. The depth stays fixed for the session: initiators
+// devq runs plus that queue (immediate commands, outside the window, are
+// refused past the same depth). The depth stays fixed for the session: initiators
 // ignore a MaxCmdSN that moves backwards (§4.2.2.1), and openings that shrink
 // later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 
@@ -131,6 +132,11 @@ export class Session {
    */
   readonly #fences: (number | undefined)[] = [];
   readonly #deferred: ScsiCommandPdu[] = [];
+  /**
+   * The non-immediate commands delivered (ExpCmdSN moved past them) and not ended, running or deferred: what
+   * fills the window. Immediate ones are outside it (§3.2.2.1) and bounded apart (command()).
+   */
+  #windowed = 0;
   /** Woken when a task-set function ends (drain: the commands it held back are started then). */
   readonly #unfenced: (() => void)[] = [];
   #closed = false;
@@ -155,6 +161,7 @@ export class Session {
       },
       onFinish: (task) => {
         this.#tasks.delete(task.itt);
+        if (!task.immediate) this.#windowed--;
         // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
         if (!this.#closed) this.#send(WINDOW);
       },
@@ -194,12 +201,12 @@ export class Session {
 
   /**
    * MaxCmdSN: ExpCmdSN plus the room left under the depth, minus one (a closed window is MaxCmdSN = ExpCmdSN − 1).
-   * Commands waiting for a gap in CmdSN are inside the window already and do not shrink it, so MaxCmdSN never
-   * moves backwards: a started task raises ExpCmdSN and the task count together.
+   * It never moves backwards (§4.2.2.1: an initiator ignores a smaller one, and goes on sending up to the one it
+   * holds): a delivered command raises ExpCmdSN and #windowed together; commands waiting for a gap in CmdSN are
+   * inside the window already; immediate commands take no CmdSN, so they take no room either.
    */
   get maxCmdSN(): number {
-    const room = Math.max(0, this.#depth - this.#tasks.size - this.#deferred.length);
-    return snAdd(this.#expCmdSN, room - 1);
+    return snAdd(this.#expCmdSN, this.#depth - this.#windowed - 1);
   }
 
   get activeTasks(): number {
@@ -209,7 +216,8 @@ export class Session {
   /** A SCSI Command PDU. Answers itself (status or silence); returns a Reject reason when the PDU is refused. */
   command(cmd: ScsiCommandPdu): number | undefined {
     if (this.#tasks.has(cmd.itt)) return RejectReason.TASK_IN_PROGRESS;
-    // Immediate commands bypass the window (§3.2.2.1); past the session depth they are refused (§11.17.1 06h).
+    // Immediate commands bypass the window (§3.2.2.1); past the session depth they are refused (§11.17.1 06h),
+    // so with the window's own at most twice the depth are outstanding.
     if (cmd.immediate && this.#tasks.size + this.#deferred.length >= this.#depth) return RejectReason.IMMEDIATE_COMMAND_REJECT;
     // §13.11: immediate data only when ImmediateData=Yes; never more than FirstBurstLength.
     if (cmd.data.length > 0 && (!this.#limits.immediateData || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
@@ -232,6 +240,7 @@ export class Session {
 
   /** A command whose turn has come: run, or held back behind a task-set function acting on its LUN (#fences). */
   #deliver(cmd: ScsiCommandPdu): void {
+    if (!cmd.immediate) this.#windowed++;
     if (this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
     else this.#run(cmd);
   }

@@ -52,6 +52,8 @@ export interface TaskIdentity {
   readonly lun: bigint;
   /** The command's operation code. */
   readonly opcode: number;
+  /** Sent with the I bit: outside the command window (RFC 7143 §3.2.2.1). */
+  readonly immediate: boolean;
 }
 
 /**

@@ -41,6 +41,8 @@ const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', '
 export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   readonly itt: number;
   readonly lun: bigint;
+  /** Sent with the I bit: outside the command window (RFC 7143 §3.2.2.1). */
+  readonly immediate: boolean;
   readonly plan: TransferPlan;
   readonly #edtl: number;
   readonly #tag: TaskAttribute;
@@ -73,6 +75,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
     this.itt = cmd.itt;
     this.lun = cmd.lun;
+    this.immediate = cmd.immediate;
     this.#edtl = cmd.expectedDataTransferLength;
     this.#tag = ATTR_TAGS[cmd.attr] ?? 'simple';
     this.#limits = limits;
