@@ -104,7 +104,7 @@ export class IscsiConnection {
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      if (this.#shutDown) return;
+      if (this.#shutDown || this.#closed) return;
       try {
         this.#onData(chunk);
       } catch (e) {
@@ -324,10 +324,10 @@ export class IscsiConnection {
         this.#drop(step.reason);
         return;
       case 'refused':
+        // §11.13.5: a non-zero Status-Class ends the login, and the target closes the connection. The refusal
+        // goes out first; what comes after it is dropped, and a peer that keeps its side open is cut off.
         this.#host.log(`iscsi: ${this.remote}: ${step.reason}`);
-        this.#login = undefined;
-        this.#flush();
-        this.#socket.end();
+        this.close();
         return;
       case 'full-feature':
         this.#fullFeature(step.result);
