@@ -73,6 +73,7 @@ export class IscsiConnection {
       this.#reject(header, reason);
     },
     pingAnswered: (ttt) => this.#nopPing.answered(ttt),
+    pingEcho: (data) => this.#pingEcho(data),
     textPart: (req) => this.#textExchange.answer(req, this.#maxSendSegment),
     end: () => {
       this.#flush();
@@ -377,8 +378,16 @@ export class IscsiConnection {
 
   #sessionOut(o: SessionOutput): void {
     if (this.#closed) return;
-    const pdu = this.#stamps.sessionPdu(o);
+    const pdu = this.#stamps.sessionPdu(o.kind === 'nop-in' ? { ...o, data: this.#pingEcho(o.data) } : o);
     if (pdu !== undefined) this.#write(pdu);
+  }
+
+  /**
+   * A ping's data as the NOP-In echoes it: up to the first MaxRecvDataSegmentLength bytes (§11.19), the
+   * initiator's as the NOP-In goes out, which a Text exchange may have lowered since the NOP-Out came.
+   */
+  #pingEcho(data: Uint8Array): Uint8Array {
+    return data.length > this.#maxSendSegment ? data.subarray(0, this.#maxSendSegment) : data;
   }
 
   #reject(header: Uint8Array, reason: number): void {

@@ -28,6 +28,8 @@ export interface ControlPduHost {
   reject(header: Uint8Array, reason: number): void;
   /** Whether a NOP-Out's TTT echoes the connection's outstanding ping (NopPing.answered). */
   pingAnswered(ttt: number): boolean;
+  /** A ping's data cut to the initiator's MaxRecvDataSegmentLength, as the NOP-In answering it carries it. */
+  pingEcho(data: Uint8Array): Uint8Array;
   /** The Text Response part for `req` within the initiator's MaxRecvDataSegmentLength now (TextExchange.answer), or a Reject reason. */
   textPart(req: TextRequestPdu): TextPart | number;
   /** Hands what was queued to the socket and ends it: the connection closes once that is out. */
@@ -51,7 +53,7 @@ export function handleNopOut(pdu: Pdu, c: ControlPduHost): void {
     session.nopOut(nop);
     return;
   }
-  if (nop.itt !== RESERVED_TAG) c.write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: c.stamps.stat(), ...c.stamps.window(), data: nop.data }));
+  if (nop.itt !== RESERVED_TAG) c.write(wire.encodeNopIn({ lun: nop.lun, itt: nop.itt, ttt: RESERVED_TAG, statSN: c.stamps.stat(), ...c.stamps.window(), data: c.pingEcho(nop.data) }));
 }
 
 /** A Text Request, or one part of a text continued with the C bit: answered in its CmdSN turn with one Text Response part (text-exchange.ts). */
