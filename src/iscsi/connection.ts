@@ -29,7 +29,7 @@ import type { TargetLogin } from './login.js';
 import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
-import { loginPhaseStep } from './login-phase.js';
+import { loginPhaseStep, loginSegmentTooLong, type LoginPhaseStep } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { appendChunk, writeTurn } from './socket-write.js';
 import { DataInRooms } from './data-in-rooms.js';
@@ -232,8 +232,10 @@ export class IscsiConnection {
         return;
       case 'segment-too-long':
         // A data segment over our MaxRecvDataSegmentLength (§13.12) is a protocol error. The header (digest
-        // checked) says how long it is, so the reader skipped it and the connection carries on after a Reject.
-        this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
+        // checked) says how long it is, so the reader skipped it and the connection carries on after a Reject;
+        // a login, where only Login Responses may answer, is refused instead.
+        if (this.#login !== undefined) this.#loginStep(loginSegmentTooLong(this.#login, r.bhs));
+        else this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
         return;
       case 'fatal':
         this.#drop(r.reason);
@@ -315,8 +317,11 @@ export class IscsiConnection {
 
   #loginPdu(pdu: Pdu): void {
     const login = this.#login;
-    if (login === undefined) return;
-    const step = loginPhaseStep(login, pdu);
+    if (login !== undefined) this.#loginStep(loginPhaseStep(login, pdu));
+  }
+
+  /** Sends a login-phase step's response and acts on it. */
+  #loginStep(step: LoginPhaseStep): void {
     if (step.response !== undefined) this.#write(step.response);
     switch (step.kind) {
       case 'continue':

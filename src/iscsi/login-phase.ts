@@ -40,3 +40,12 @@ export function loginPhaseStep(login: TargetLogin, pdu: Pdu): LoginPhaseStep {
       return { kind: 'refused', response, reason: `login refused (class 0x${step.response.statusClass.toString(16)} detail 0x${step.response.statusDetail.toString(16)}): ${step.reason}` };
   }
 }
+
+/**
+ * The step for a PDU whose data segment is over the login's limit (the reader skipped it): only Login Responses
+ * belong to a login (§11.13), so not a Reject but a refusal, initiator error, and the connection ends.
+ */
+export function loginSegmentTooLong(login: TargetLogin, bhs: Uint8Array): LoginPhaseStep {
+  const response = wire.encodeLoginResponse(login.segmentTooLong(wire.readItt(bhs)).response);
+  return { kind: 'refused', response, reason: 'login refused (class 0x2 detail 0x0): data segment longer than 8192 bytes' };
+}

@@ -125,6 +125,15 @@ export class TargetLogin {
     return this.#refuse(new Refusal(LoginStatus.INVALID_DURING_LOGIN, 'non-login PDU during login'), this.#fixed?.itt ?? RESERVED_TAG);
   }
 
+  /**
+   * 02h/00h: a PDU whose data segment is longer than the 8192 bytes a login may carry (§13.12: the default
+   * MaxRecvDataSegmentLength holds until full feature phase). Its ITT is `itt`, from the header.
+   */
+  segmentTooLong(itt: number): LoginStep {
+    if (this.#over) throw new Error('login already ended');
+    return this.#refuse(new Refusal(LoginStatus.INITIATOR_ERROR, 'data segment longer than 8192 bytes during login'), itt);
+  }
+
   #handle(req: LoginRequestPdu): LoginStep | Refusal {
     const header = this.#checkHeader(req);
     if (header !== undefined) return header;

@@ -58,8 +58,8 @@ function onlyTheRefusal(received: readonly Buffer[]): void {
   expect([(all[0] ?? 0) & 0x3f, all[36], all[37]]).toEqual([0x23, 0x02, 0x03]);
 }
 
-describe('a refused login (02h/03h, no such target)', () => {
-  it('ends the connection: a peer that keeps its side open and trickles bytes is cut off after the grace period', async () => {
+describe('a refused login', () => {
+  it('(02h/03h, no such target) ends the connection: a peer that keeps its side open and trickles bytes is cut off after the grace period', async () => {
     const { peer, received, closed } = await dial();
     const t0 = Date.now();
     peer.write(loginTo('iqn.2026-11.org.vtcam:no-such-target'));
@@ -73,6 +73,21 @@ describe('a refused login (02h/03h, no such target)', () => {
     }
     expect(Date.now() - t0).toBeLessThan(4000);
     onlyTheRefusal(received);
+  });
+
+  it('a Login Request whose data segment is over the 8192 bytes a login may carry (§13.12) is refused 02h/00h, not Rejected', async () => {
+    const { peer, received } = await dial();
+    const ended = new Promise<void>((resolve) => peer.once('end', () => {
+      resolve();
+    }));
+    // Login Request as loginTo's, ITT 0x1234, with a 9000-byte data segment (never parsed: the reader skips it).
+    peer.write(pdu(bhsOf([[0, 0x03 | 0x40, 1], [1, 0x80 | 0x01, 1], [8, 0x23d0_0000_0032n, 8], [16, 0x1234, 4], [24, 1, 4]]), new Uint8Array(9000).fill(0x41)));
+    await ended;
+    peer.destroy();
+    const all = Buffer.concat(received);
+    // One Login Response (23h): ITT echoed at 16, Status-Class 02h, Status-Detail 00h; no Reject (3Fh) before it.
+    expect(all.length).toBe(48);
+    expect([(all[0] ?? 0) & 0x3f, all.readUInt32BE(16), all[36], all[37]]).toEqual([0x23, 0x1234, 0x02, 0x00]);
   });
 
   it('answers nothing that comes after the refusal', async () => {
