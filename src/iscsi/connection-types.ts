@@ -24,7 +24,7 @@ export interface ConnectionHost {
   /** A fresh login state machine for this connection. */
   login(): TargetLogin;
   /** Full feature phase begins: build (or reinstate) the session. */
-  attach(result: LoginResult, conn: IscsiConnection): { readonly session: Session | undefined; readonly sendTargets: () => Uint8Array };
+  attach(result: LoginResult, conn: IscsiConnection): { readonly session: Session | undefined; readonly sendTargets: (value: string) => Uint8Array };
   /** The connection ended (either side). */
   closed(conn: IscsiConnection): void;
   /** A PDU came in or went out (the portal's busy poll, busy-poll.ts). */

@@ -48,12 +48,12 @@ export class IscsiConnection {
   readonly #rooms = new DataInRooms();
   #login: TargetLogin | undefined;
   #session: Session | undefined;
-  #sendTargets: (() => Uint8Array) | undefined;
+  #sendTargets: ((value: string) => Uint8Array) | undefined;
   #digests = { header: false, data: false };
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
   #maxSendSegment = 8192;
   readonly #textExchange = new TextExchange({
-    sendTargets: () => this.#sendTargets?.(),
+    sendTargets: (value) => this.#sendTargets?.(value),
     declareMaxRecvDataSegmentLength: (n) => {
       this.#maxSendSegment = n;
     },

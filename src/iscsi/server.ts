@@ -219,8 +219,8 @@ export class IscsiServer {
     },
   };
 
-  #attach(outcome: LoginResult, conn: IscsiConnection): { session: Session | undefined; sendTargets: () => Uint8Array } {
-    const sendTargets = (): Uint8Array => this.#sendTargets(outcome.targetName);
+  #attach(outcome: LoginResult, conn: IscsiConnection): { session: Session | undefined; sendTargets: (value: string) => Uint8Array } {
+    const sendTargets = (value: string): Uint8Array => this.#sendTargets(sendTargetsScope(value, outcome.targetName));
     const target = outcome.targetName === undefined ? undefined : this.#targets.get(outcome.targetName);
     if (outcome.sessionType === 'Discovery' || target === undefined) return { session: undefined, sendTargets };
     // §6.3.5: a login with TSIH 0 from an initiator port that already has a session on this target reinstates it.
@@ -327,13 +327,13 @@ export class IscsiServer {
     return { session, sendTargets };
   }
 
-  /** SendTargets (RFC 7143 §13.3, Appendix C): every target (discovery) or the session's own, with this portal. */
-  #sendTargets(only: string | undefined): Uint8Array {
+  /** The SendTargets answer (RFC 7143 §13.3, Appendix C): the targets in `scope` (see sendTargetsScope), with this portal. */
+  #sendTargets(scope: 'all' | 'none' | { readonly only: string }): Uint8Array {
     const { address, port } = this.address;
     const host = address.includes(':') ? `[${address}]` : address;
     const lines: string[] = [];
     for (const name of this.#targets.keys()) {
-      if (only !== undefined && name !== only) continue;
+      if (scope === 'none' || (scope !== 'all' && name !== scope.only)) continue;
       lines.push(`TargetName=${name}`, `TargetAddress=${host}:${port},${this.#tpgt}`);
     }
     return new TextEncoder().encode(lines.map((l) => `${l}\0`).join(''));
@@ -358,4 +358,16 @@ function dataOutBudget(bytes: number | undefined, targets: ReadonlyMap<string, T
 function chapConfig(c: IscsiChapConfig): ChapConfig {
   const target = c.mutualUser !== undefined && c.mutualSecret !== undefined ? { target: { name: c.mutualUser, secret: c.mutualSecret } } : {};
   return { initiators: [{ name: c.user, secret: c.secret }], ...target };
+}
+
+/**
+ * Which targets SendTargets=`value` lists in a session logged in to `own` (undefined: a discovery session),
+ * RFC 7143 Appendix C: All, every target, in a discovery session only; a target name, that target alone
+ * (none when there is no such target); an empty value, the session's own target. A normal session lists no
+ * target but its own, whatever it asks for (its All included: the value is for discovery sessions).
+ */
+export function sendTargetsScope(value: string, own: string | undefined): 'all' | 'none' | { readonly only: string } {
+  if (own !== undefined) return value === '' || value === 'All' || value === own ? { only: own } : 'none';
+  if (value === 'All') return 'all';
+  return value === '' ? 'none' : { only: value };
 }

@@ -41,8 +41,8 @@ function nextTextTag(): number {
 
 /** What a connection does with keys the initiator declares in full feature phase. */
 export interface TextHost {
-  /** The SendTargets answer (undefined where the session may not ask). */
-  sendTargets(): Uint8Array | undefined;
+  /** The answer to SendTargets=`value` (undefined where the session may not ask). */
+  sendTargets(value: string): Uint8Array | undefined;
   /** The initiator declared a new MaxRecvDataSegmentLength. */
   declareMaxRecvDataSegmentLength(n: number): void;
 }
@@ -126,7 +126,7 @@ export class TextExchange {
     const rest: TextPair[] = [];
     for (const { key, value } of parsed.value) {
       if (key === 'SendTargets') {
-        targets = this.#host.sendTargets();
+        targets = this.#host.sendTargets(value);
         if (targets === undefined) rest.push({ key, value: Answer.IRRELEVANT });
         continue;
       }

@@ -132,3 +132,32 @@ describe('a Text Request continued with the C bit (RFC 7143 §11.10.2, §6.2)', 
     ini.close();
   });
 });
+
+describe('SendTargets values (RFC 7143 Appendix C)', () => {
+  /** One whole Text Request `SendTargets=value` on a session logged in to `target` (undefined: discovery); the answer's text. */
+  async function sendTargets(target: string | undefined, value: string): Promise<string> {
+    const ini = await TestInitiator.connect(port);
+    try {
+      expect((await ini.login(target)).bhs[36]).toBe(0);
+      textRequest(ini, { itt: 0x90, final: true, cont: false, data: `SendTargets=${value}\0` });
+      const r = await answer(ini);
+      expect(opcodeOf(r)).toBe(0x24);
+      return new TextDecoder().decode(r.data);
+    } finally {
+      ini.close();
+    }
+  }
+  const entry = (name: string): string => `TargetName=${name}\0TargetAddress=127.0.0.1:${port},1\0`;
+
+  it.each([
+    ['discovery, All: every target', undefined, 'All', () => entry(IQN) + entry(OTHER)],
+    ['discovery, a target name: that target alone', undefined, OTHER, () => entry(OTHER)],
+    ['discovery, a name no target has: none', undefined, 'iqn.2026-11.org.vtcam:nobody', () => ''],
+    ['discovery, empty: none (no target is the session’s own)', undefined, '', () => ''],
+    ['normal, empty: its own target', IQN, '', () => entry(IQN)],
+    ['normal, its own name: its own target', IQN, IQN, () => entry(IQN)],
+    ['normal, another target’s name: none', IQN, OTHER, () => ''],
+  ])('%s', async (_name, target, value, expected) => {
+    expect(await sendTargets(target, value)).toBe(expected());
+  });
+});
