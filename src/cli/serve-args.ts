@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag, sizeProblem } from './size.js';
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
+import { chapConfigProblem, type ChapField } from '../iscsi/chap-config.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
 export interface ServeChap {
@@ -206,10 +207,13 @@ const EUI_RE = /^eui\.[0-9a-f]{16}$/;
 const NAA_RE = /^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$/;
 /** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT is 4 bits (SBC-4 READ CAPACITY (16) parameter data). */
 const MAX_PHYSICAL_BLOCK_EXP = 15;
-// RFC 7143 (CHAP considerations): a secret of fewer than 96 random bits needs IPsec, which vtcam does not do.
-const MIN_CHAP_SECRET = 12;
-// A CHAP_N value is text (RFC 7143 text keys): no NUL, and nothing a terminal or a log would mangle.
-const CHAP_NAME_RE = /^[\x21-\x7e]+$/;
+/** The flag that sets each CHAP field. */
+const CHAP_FLAGS: Readonly<Record<ChapField, string>> = {
+  user: '--chap-user',
+  secret: '--chap-secret',
+  mutualUser: '--chap-mutual-user',
+  mutualSecret: '--chap-mutual-secret',
+};
 
 function fail(message: string): ParsedServeArgs {
   return { ok: false, message };
@@ -223,24 +227,13 @@ export function checkIscsiName(name: string): string | undefined {
   return 'is not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name], eui.<16 hex digits> or naa.<16 or 32 hex digits>';
 }
 
+/** The CHAP flags as the target's CHAP settings (undefined: none given), or why they cannot be (chap-config.ts). */
 function checkChap(v: Readonly<Partial<Record<'chap-user' | 'chap-secret' | 'chap-mutual-user' | 'chap-mutual-secret', string>>>): ServeChap | string | undefined {
-  const user = v['chap-user'];
-  const secret = v['chap-secret'];
-  const mutualUser = v['chap-mutual-user'];
-  const mutualSecret = v['chap-mutual-secret'];
-  if ((user === undefined) !== (secret === undefined)) return user === undefined ? '--chap-secret needs --chap-user' : '--chap-user needs --chap-secret';
-  if ((mutualUser === undefined) !== (mutualSecret === undefined)) {
-    return mutualUser === undefined ? '--chap-mutual-secret needs --chap-mutual-user' : '--chap-mutual-user needs --chap-mutual-secret';
-  }
-  if (user === undefined || secret === undefined) return mutualUser === undefined ? undefined : 'mutual CHAP (--chap-mutual-user) needs --chap-user and --chap-secret too';
-  for (const [flag, name] of [['--chap-user', user], ['--chap-mutual-user', mutualUser]] as const) {
-    if (name !== undefined && !CHAP_NAME_RE.test(name)) return `${flag} must be printable ASCII without spaces, got '${name}'`;
-  }
-  for (const [flag, s] of [['--chap-secret', secret], ['--chap-mutual-secret', mutualSecret]] as const) {
-    if (s !== undefined && Buffer.byteLength(s) < MIN_CHAP_SECRET) return `${flag} must be at least ${MIN_CHAP_SECRET} bytes (96 bits; RFC 7143 wants IPsec below that), got ${Buffer.byteLength(s)}`;
-  }
-  // RFC 7143 (CHAP considerations): a secret that authenticates initiators must not authenticate a target.
-  if (mutualSecret !== undefined && mutualSecret === secret) return '--chap-mutual-secret must differ from --chap-secret (RFC 7143 forbids one secret for both directions)';
+  const c = { user: v['chap-user'], secret: v['chap-secret'], mutualUser: v['chap-mutual-user'], mutualSecret: v['chap-mutual-secret'] };
+  const problem = chapConfigProblem(c, (f) => CHAP_FLAGS[f]);
+  if (problem !== undefined) return problem;
+  const { user, secret, mutualUser, mutualSecret } = c;
+  if (user === undefined || secret === undefined) return undefined;
   return mutualUser === undefined || mutualSecret === undefined ? { user, secret } : { user, secret, mutualUser, mutualSecret };
 }
 

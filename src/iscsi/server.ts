@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { TargetLogin } from './login.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
+import { chapConfigProblem } from './chap-config.js';
 import { probeLun, type LunProfile } from './probe.js';
 import { PreemptGate } from './preempt-gate.js';
 import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
@@ -107,7 +108,7 @@ export class IscsiServer {
    * (READ CAPACITY and the Control mode page, through its pass periph; see
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
-   *   LUNs, a LUN outside 0..16383, a Data-Out budget that is not a whole number of bytes or is less than
+   *   LUNs, a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
    *   the largest command a LUN takes);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
@@ -117,6 +118,8 @@ export class IscsiServer {
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
+      const chapProblem = t.chap === undefined ? undefined : chapConfigProblem(t.chap, (f) => `chap.${f}`);
+      if (chapProblem !== undefined) throw new RangeError(`iSCSI server: target '${t.name}': ${chapProblem}`);
       const profiles = new Map<number, LunProfile>();
       const gates = new Map<number, PreemptGate>();
       if (t.luns.length === 0) throw new RangeError(`iSCSI server: target '${t.name}' has no LUNs`);
