@@ -17,25 +17,15 @@
 
 import type { SplitVirtqDriver } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
-import {
-  VIRTIO_BLK_T_DISCARD,
-  VIRTIO_BLK_T_FLUSH,
-  VIRTIO_BLK_T_GET_ID,
-  VIRTIO_BLK_T_IN,
-  VIRTIO_BLK_T_OUT,
-  VIRTIO_BLK_T_WRITE_ZEROES,
-  VirtioBlkReqHeader,
-} from './blk-wire.js';
+import { VirtioBlkReqHeader } from './blk-wire.js';
 import type { VirtioBlkConfig } from './blk-config.js';
 import { VIRTIO_BLK_F_SEG_MAX, hasFeature } from './blk-features.js';
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
 import { STATUS_UNWRITTEN, appendAborted, collectUsed, type Queue, type Slot, type Waiter } from './blk-queue.js';
-import { BlkChainBuilder } from './blk-chain.js';
+import { BlkChainBuilder, dataBuffers } from './blk-chain.js';
 import { BlkLifecycle, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
 
 export { VIRTIO_BLK_DRIVER_FEATURES, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
-
-const U64_MAX = (1n << 64n) - 1n;
 
 /** The guest-side virtio-blk driver over any {@link VirtioTransport}. */
 export class VirtioBlkDriver {
@@ -156,16 +146,7 @@ export class VirtioBlkDriver {
   }
 
   /** Data buffers a request carries (what its descriptor cost depends on). */
-  static dataBuffers(req: BlkRequest): number {
-    switch (req.type) {
-      case VIRTIO_BLK_T_IN:
-      case VIRTIO_BLK_T_OUT: return req.data.length;
-      case VIRTIO_BLK_T_GET_ID:
-      case VIRTIO_BLK_T_DISCARD:
-      case VIRTIO_BLK_T_WRITE_ZEROES: return 1;
-      case VIRTIO_BLK_T_FLUSH: return 0;
-    }
-  }
+  static readonly dataBuffers: (req: BlkRequest) => number = dataBuffers;
 
   /**
    * Most data buffers one request may carry on queue `q`: the device's seg_max
@@ -210,7 +191,8 @@ export class VirtioBlkDriver {
   /**
    * Adds a request to queue `q` without notifying the device (call {@link kick}
    * once per batch). Returns false, with nothing enqueued, when the ring has no
-   * room; `done` is called exactly once otherwise.
+   * room; `done` is called exactly once otherwise. Throws RangeError, with
+   * nothing taken, for a request this queue can never carry (a caller bug).
    */
   submit(req: BlkRequest, done: (c: BlkCompletion) => void, q = 0): boolean {
     const queue = this.#queue(q);
@@ -218,9 +200,8 @@ export class VirtioBlkDriver {
       done({ kind: 'aborted', reason: this.#broken });
       return true;
     }
-    const segments = VirtioBlkDriver.dataBuffers(req);
-    const maxSegments = this.maxDataBuffers(q);
-    if (segments > maxSegments) throw new RangeError(`request has ${segments} data buffers; this queue takes at most ${maxSegments} (seg_max and ring size)`);
+    // Every throw comes before the slot is taken: after it, build() and ring.add() meet no caller bug.
+    this.#chains.check(req, this.maxDataBuffers(q));
     const slotIndex = queue.freeSlots.pop();
     if (slotIndex === undefined) return false;
     const slot = queue.slots[slotIndex] as Slot;
@@ -230,7 +211,6 @@ export class VirtioBlkDriver {
       return false;
     }
     const sector = 'sector' in req ? req.sector : 0n;
-    if (sector < 0n || sector > U64_MAX) throw new RangeError(`request sector ${sector} is not a u64`);
     // The header and status byte are the slot's own, inside guest memory since setup.
     const v = this.#view;
     v.setUint32(slot.header + VirtioBlkReqHeader.type, req.type, true);

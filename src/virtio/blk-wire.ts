@@ -125,16 +125,27 @@ export interface DiscardSegment {
 }
 
 /**
- * Encodes segments back to back, 16 bytes each, reserved flag bits 0.
+ * Checks that every segment can be encoded, without encoding it (for a caller
+ * that must know before it takes anything for the request).
  * @throws RangeError naming the segment index when `sector` is not a u64 or `numSectors` not a u32.
  */
+export function checkDiscardSegments(segs: readonly DiscardSegment[]): void {
+  segs.forEach((seg, i) => {
+    if (!isU64(seg.sector)) throw new RangeError(`segment ${i}: sector must be a u64, got ${seg.sector}`);
+    if (!isU32(seg.numSectors)) throw new RangeError(`segment ${i}: num_sectors must be a u32, got ${seg.numSectors}`);
+  });
+}
+
+/**
+ * Encodes segments back to back, 16 bytes each, reserved flag bits 0.
+ * @throws RangeError as {@link checkDiscardSegments} does.
+ */
 export function encodeDiscardSegments(segs: readonly DiscardSegment[]): Uint8Array {
+  checkDiscardSegments(segs);
   const size = VirtioBlkDiscardWriteZeroes.SIZE;
   const out = new Uint8Array(size * segs.length);
   const v = viewOf(out);
   segs.forEach((seg, i) => {
-    if (!isU64(seg.sector)) throw new RangeError(`segment ${i}: sector must be a u64, got ${seg.sector}`);
-    if (!isU32(seg.numSectors)) throw new RangeError(`segment ${i}: num_sectors must be a u32, got ${seg.numSectors}`);
     const at = i * size;
     v.setBigUint64(at + VirtioBlkDiscardWriteZeroes.sector, seg.sector, true);
     v.setUint32(at + VirtioBlkDiscardWriteZeroes.num_sectors, seg.numSectors, true);

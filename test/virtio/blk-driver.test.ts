@@ -13,7 +13,7 @@ import { LocalTransport } from '../../src/virtio/transport/local.js';
 import type { VirtioInterrupt } from '../../src/virtio/transport/transport.js';
 import type { BlockBackend } from '../../src/virtio/device/backend.js';
 import { VIRTIO_BLK_DRIVER_FEATURES, VirtioBlkDriver } from '../../src/virtio/blk-driver.js';
-import type { BlkCompletion } from '../../src/virtio/blk-request.js';
+import type { BlkCompletion, BlkRequest } from '../../src/virtio/blk-request.js';
 import { VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES } from '../../src/virtio/blk-wire.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, featureMask } from '../../src/virtio/blk-features.js';
 
@@ -112,6 +112,36 @@ describe('descriptor accounting', () => {
     await until(() => calls.length === 1);
     await new Promise((r) => setTimeout(r, 10));
     expect(calls).toEqual([{ kind: 'done', status: 0, len: 513 }]);
+  });
+
+  test('a submit that throws takes nothing: no ring slot, no segment memory, however often it is called', async () => {
+    const s = await stack({ device: { segMax: 2 }, driver: { queueSize: 4 } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    const outside = { addr: s.mem.size - 256, len: 512 };
+    const seg = { sector: 0n, numSectors: 1, unmap: false };
+    const bad: [string, BlkRequest][] = [
+      ['GET_ID buffer under 20 bytes', { type: VIRTIO_BLK_T_GET_ID, data: { addr: buf.addr, len: 8 } }],
+      ['GET_ID buffer outside guest memory', { type: VIRTIO_BLK_T_GET_ID, data: outside }],
+      ['sector -1', { type: VIRTIO_BLK_T_IN, sector: -1n, data: [buf] }],
+      ['sector 2^64', { type: VIRTIO_BLK_T_OUT, sector: 1n << 64n, data: [buf] }],
+      ['data buffer outside guest memory', { type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf, outside] }],
+      ['more data buffers than seg_max', { type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf, buf, buf] }],
+      ['DISCARD without segments', { type: VIRTIO_BLK_T_DISCARD, segments: [] }],
+      ['DISCARD num_sectors -1', { type: VIRTIO_BLK_T_DISCARD, segments: [seg, { ...seg, numSectors: -1 }] }],
+      ['WRITE_ZEROES sector 2^64', { type: VIRTIO_BLK_T_WRITE_ZEROES, segments: [{ ...seg, sector: 1n << 64n }] }],
+    ];
+    const fits = s.driver.fits(1);
+    const live = s.alloc.liveCount;
+    expect(fits).toBe(4);
+    for (const [name, req] of bad) {
+      // More calls than the ring has slots: a leak of one slot per call would leave none.
+      for (let i = 0; i < 5; i++) expect(() => s.driver.submit(req, () => undefined), name).toThrow(RangeError);
+      expect(s.driver.fits(1), name).toBe(fits);
+      expect(s.alloc.liveCount, name).toBe(live);
+    }
+    expect(s.driver.inFlight()).toBe(0);
+    const ok = await Promise.all(Array.from({ length: 5 }, (_, i) => s.driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [buf] })));
+    expect(ok).toEqual(Array(5).fill({ kind: 'done', status: 0, len: 513 }));
   });
 });
 
