@@ -21,7 +21,7 @@ import { VirtioBlkReqHeader } from './blk-wire.js';
 import type { VirtioBlkConfig } from './blk-config.js';
 import { VIRTIO_BLK_F_SEG_MAX, hasFeature } from './blk-features.js';
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
-import { STATUS_UNWRITTEN, appendAborted, collectUsed, type Queue, type Slot, type Waiter } from './blk-queue.js';
+import { STATUS_UNWRITTEN, appendAborted, collectUsed, type Queue, type Slot } from './blk-queue.js';
 import { BlkChainBuilder, dataBuffers } from './blk-chain.js';
 import { BlkLifecycle, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
 
@@ -200,8 +200,16 @@ export class VirtioBlkDriver {
       done({ kind: 'aborted', reason: this.#broken });
       return true;
     }
-    // Every throw comes before the slot is taken: after it, build() and ring.add() meet no caller bug.
     this.#chains.check(req, this.maxDataBuffers(q));
+    return this.#add(queue, req, done);
+  }
+
+  /**
+   * submit() for a request that passed BlkChainBuilder.check: every throw
+   * comes before the slot is taken, and build() and ring.add() meet no caller
+   * bug after it.
+   */
+  #add(queue: Queue, req: BlkRequest, done: (c: BlkCompletion) => void): boolean {
     const slotIndex = queue.freeSlots.pop();
     if (slotIndex === undefined) return false;
     const slot = queue.slots[slotIndex] as Slot;
@@ -243,8 +251,8 @@ export class VirtioBlkDriver {
    */
   request(req: BlkRequest, q = 0): Promise<BlkCompletion> {
     const queue = this.#queue(q);
-    return new Promise((resolve) => {
-      this.#enqueue(queue, q, req, resolve);
+    return new Promise((resolve, reject) => {
+      this.#enqueue(queue, q, req, resolve, reject);
     });
   }
 
@@ -256,29 +264,19 @@ export class VirtioBlkDriver {
    * request() rejects with.
    */
   enqueue(req: BlkRequest, done: (c: BlkCompletion) => void, q = 0): void {
-    this.#enqueue(this.#queue(q), q, req, done);
+    this.#enqueue(this.#queue(q), q, req, done, undefined);
   }
 
-  #enqueue(queue: Queue, q: number, req: BlkRequest, done: (c: BlkCompletion) => void): void {
+  #enqueue(queue: Queue, q: number, req: BlkRequest, done: (c: BlkCompletion) => void, reject: ((error: unknown) => void) | undefined): void {
     // The common case (nobody waiting, room in the ring) needs no waiter object.
     if (queue.waiters.length === 0 && this.submit(req, done, q)) {
       this.#scheduleKick(queue, q);
       return;
     }
-    this.#wait(queue, q, req, done);
-  }
-
-  /** Queues a request behind the waiters; apart from #enqueue, whose every call would pay these closures' context. */
-  #wait(queue: Queue, q: number, req: BlkRequest, done: (c: BlkCompletion) => void): void {
-    const waiter: Waiter = {
-      attempt: () => {
-        if (!this.submit(req, done, q)) return false;
-        this.#scheduleKick(queue, q);
-        return true;
-      },
-      abort: (reason) => { done({ kind: 'aborted', reason }); },
-    };
-    queue.waiters.push(waiter);
+    // Checked before it waits: a caller bug throws here, to the caller, and
+    // not later out of the interrupt handler that lets the request in.
+    this.#chains.check(req, this.maxDataBuffers(q));
+    queue.waiters.push({ req, done, reject });
   }
 
   /**
@@ -311,9 +309,8 @@ export class VirtioBlkDriver {
   /**
    * Interrupt handler for queue `q`: collect every used buffer first, then run
    * completions (so a callback's new I/O never re-enters the ring walk), then
-   * let waiting requests in. A completion callback that throws (a bug above)
-   * does not cost the others theirs: every one runs, then the first error is
-   * rethrown.
+   * let waiting requests in. A callback that throws (a bug above) does not
+   * cost the others theirs: every one runs, then the first error is rethrown.
    */
   #drain(q: number): void {
     const queue = this.#queues[q];
@@ -338,7 +335,8 @@ export class VirtioBlkDriver {
       }
       slot = next;
     }
-    this.#admitWaiters(queue, q);
+    const late = this.#admitWaiters(queue, q);
+    failure ??= late;
     if (failure !== undefined) throw failure.error;
   }
 
@@ -350,14 +348,38 @@ export class VirtioBlkDriver {
     fn?.(c);
   }
 
-  #admitWaiters(queue: Queue, q: number): void {
-    while (queue.waiters.length > 0) {
-      const waiter = queue.waiters[0] as Waiter;
-      if (!waiter.attempt()) break;
+  /**
+   * Lets waiting requests in, in FIFO order, until one finds no room; once the
+   * driver is broken, aborts them. A waiter leaves the FIFO before any callback
+   * of its runs, so nothing it throws strands the ones behind it; returns the
+   * first error a callback threw (see #drain).
+   */
+  #admitWaiters(queue: Queue, q: number): { readonly error: unknown } | undefined {
+    let failure: { readonly error: unknown } | undefined;
+    for (let w = queue.waiters[0]; w !== undefined; w = queue.waiters[0]) {
+      const broken = this.#broken;
+      if (broken !== undefined) {
+        queue.waiters.shift();
+        const late = callBack(w.done, { kind: 'aborted', reason: broken });
+        failure ??= late;
+        continue;
+      }
+      try {
+        this.#chains.check(w.req, this.maxDataBuffers(q));
+      } catch (error) {
+        // It passed when it began to wait; a config change since may have
+        // lowered seg_max (§5.2.4). It ends here, and the FIFO goes on.
+        queue.waiters.shift();
+        const late = w.reject !== undefined ? callBack(w.reject, error) : callBack(w.done, { kind: 'aborted', reason: `request refused: ${String(error)}` });
+        failure ??= late;
+        continue;
+      }
+      if (!this.#add(queue, w.req, w.done)) break;
       queue.waiters.shift();
+      this.#scheduleKick(queue, q);
     }
-    if (this.#broken !== undefined) return;
-    this.#scheduleKick(queue, q);
+    if (this.#broken === undefined) this.#scheduleKick(queue, q);
+    return failure;
   }
 
   #queue(q: number): Queue {
@@ -368,5 +390,15 @@ export class VirtioBlkDriver {
 
   #ring(q: number): SplitVirtqDriver<Slot> {
     return this.#queue(q).ring;
+  }
+}
+
+/** Runs a caller's callback; what it throws (a bug above) comes back as a value, for #drain to rethrow once every callback ran. */
+function callBack<A>(fn: (a: A) => void, a: A): { readonly error: unknown } | undefined {
+  try {
+    fn(a);
+    return undefined;
+  } catch (error) {
+    return { error };
   }
 }

@@ -149,7 +149,7 @@ export class BlkLifecycle {
     if (lost !== undefined) this.#host.stop(lost);
     for (const queue of this.#host.queues) {
       for (const slot of queue.ring.detachAll()) this.#host.complete(queue, slot, { kind: 'aborted', reason });
-      for (const waiter of queue.waiters.splice(0)) waiter.abort(reason);
+      for (const waiter of queue.waiters.splice(0)) waiter.done({ kind: 'aborted', reason });
       for (const a of queue.allocations) this.#alloc.free(a);
     }
     this.#host.queues.length = 0;

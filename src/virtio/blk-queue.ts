@@ -12,7 +12,7 @@ import { splitRingAreaSizes, type SplitRingAddrs } from './split-ring.js';
 import { SplitVirtqDriver, type VirtqBuffer } from './split-ring-driver.js';
 import { VirtqAlign } from './ring-layout.js';
 import type { VirtioTransport } from './transport/transport.js';
-import type { BlkCompletion } from './blk-request.js';
+import type { BlkCompletion, BlkRequest } from './blk-request.js';
 import type { GuestMemory } from './guest-memory.js';
 import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VirtioBlkReqHeader } from './blk-wire.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, hasFeature } from './blk-features.js';
@@ -45,10 +45,12 @@ export interface Slot {
 /** A completion with a status byte. */
 export type BlkDone = Extract<BlkCompletion, { kind: 'done' }>;
 
-/** A request() caller waiting for ring room: try to submit, or give up with a reason. */
+/** A request() or enqueue() caller waiting for ring room, with a request checked before it began to wait. */
 export interface Waiter {
-  attempt(): boolean;
-  abort(reason: string): void;
+  readonly req: BlkRequest;
+  readonly done: (c: BlkCompletion) => void;
+  /** request()'s reject, for a caller bug found only when the request is let in; undefined for enqueue() (`done` gets `aborted`). */
+  readonly reject: ((error: unknown) => void) | undefined;
 }
 
 /** One request queue's driver-side state. */

@@ -32,6 +32,42 @@ class SpyTransport extends LocalTransport {
   }
 }
 
+/**
+ * A local transport that catches what the driver's interrupt handler throws
+ * (where a real transport would crash), lets tests raise interrupts, and can
+ * make config reads show another seg_max.
+ */
+class CatchingTransport extends LocalTransport {
+  readonly errors: unknown[] = [];
+  handler: ((irq: VirtioInterrupt) => void) | undefined;
+  segMax: number | undefined;
+  override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
+    this.handler = (irq) => {
+      try {
+        handler(irq);
+      } catch (e) {
+        this.errors.push(e);
+      }
+    };
+    super.onInterrupt(this.handler);
+  }
+  override readConfig(offset: number, len: number): Uint8Array {
+    const bytes = super.readConfig(offset, len);
+    // seg_max: le32 at byte 12 of struct virtio_blk_config (VIRTIO 1.2 §5.2.4).
+    if (this.segMax !== undefined && offset <= 12 && offset + len >= 16) new DataView(bytes.buffer, bytes.byteOffset).setUint32(12 - offset, this.segMax, true);
+    return bytes;
+  }
+}
+
+async function catching(backend: BlockBackend, queueSize: number, segMax?: number) {
+  const mem = GuestMemory.create(1 << 22);
+  const alloc = new GuestAllocator(0, mem.size);
+  const transport = new CatchingTransport(new VirtioBlkDevice({ memory: mem, backend, ...(segMax === undefined ? {} : { segMax }) }));
+  const driver = await VirtioBlkDriver.attach({ transport, allocator: alloc, queueSize });
+  if (!(driver instanceof VirtioBlkDriver)) throw new Error(driver.reason);
+  return { alloc, transport, driver };
+}
+
 function spy(backend: BlockBackend = new MemoryBackend({ blocks: 256 })) {
   const mem = GuestMemory.create(1 << 22);
   const alloc = new GuestAllocator(0, mem.size);
@@ -225,24 +261,7 @@ describe('enqueue: request() with a callback', () => {
   });
 
   test('a completion callback that throws costs no other request its completion; the error reaches the interrupt handler', async () => {
-    /** Catches what the driver's interrupt handler throws, where a real transport would crash. */
-    class CatchingTransport extends LocalTransport {
-      readonly errors: unknown[] = [];
-      override onInterrupt(handler: (irq: VirtioInterrupt) => void): void {
-        super.onInterrupt((irq) => {
-          try {
-            handler(irq);
-          } catch (e) {
-            this.errors.push(e);
-          }
-        });
-      }
-    }
-    const mem = GuestMemory.create(1 << 22);
-    const alloc = new GuestAllocator(0, mem.size);
-    const transport = new CatchingTransport(new VirtioBlkDevice({ memory: mem, backend: new MemoryBackend({ blocks: 64 }) }));
-    const driver = await VirtioBlkDriver.attach({ transport, allocator: alloc, queueSize: 8 });
-    if (!(driver instanceof VirtioBlkDriver)) throw new Error(driver.reason);
+    const { alloc, transport, driver } = await catching(new MemoryBackend({ blocks: 64 }), 8);
     const buf = alloc.alloc(512) as { addr: number; len: number };
     const got: string[] = [];
     const bug = new Error('bug in a completion callback');
@@ -266,6 +285,54 @@ describe('enqueue: request() with a callback', () => {
     const data = Array.from({ length: 8 }, () => buf);
     expect(() => { s.driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: 0n, data }, () => undefined); }).toThrow(RangeError);
     await expect(s.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data })).rejects.toThrow(RangeError);
+  });
+
+  test('a request that must wait for room is checked before it waits: request() rejects, enqueue() throws, and those behind it go on', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const { alloc, transport, driver } = await catching(backend, 4);
+    const buf = alloc.alloc(512) as { addr: number; len: number };
+    backend.stall();
+    const reads = Array.from({ length: 4 }, (_, i) => driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [buf] }));
+    await until(() => backend.stalledCount === 4);
+    // One waiting already: the next request queues behind it without trying the ring.
+    const waiting = driver.request({ type: VIRTIO_BLK_T_IN, sector: 4n, data: [buf] });
+    const shortId: BlkRequest = { type: VIRTIO_BLK_T_GET_ID, data: { addr: buf.addr, len: 8 } };
+    const refused = driver.request(shortId);
+    expect(() => { driver.enqueue(shortId, () => undefined); }).toThrow(/GET_ID needs a 20-byte buffer, got 8/);
+    expect(driver.waiting()).toBe(1);
+    await expect(refused).rejects.toThrow(/GET_ID needs a 20-byte buffer, got 8/);
+    const behind = driver.request({ type: VIRTIO_BLK_T_IN, sector: 5n, data: [buf] });
+    expect(driver.waiting()).toBe(2);
+    backend.release();
+    await until(() => driver.waiting() === 0 && driver.inFlight() === 0);
+    expect(transport.errors).toEqual([]);
+    expect(await Promise.all([...reads, waiting, behind])).toEqual(Array(6).fill({ kind: 'done', status: 0, len: 513 }));
+  });
+
+  test('a waiting request a config change made too long is refused when its turn comes, out of no interrupt handler; those behind it go on', async () => {
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const { alloc, transport, driver } = await catching(backend, 8, 4);
+    const buf = alloc.alloc(3 * 512) as { addr: number; len: number };
+    const one = { addr: buf.addr, len: 512 };
+    const three = [0, 1, 2].map((i) => ({ addr: buf.addr + i * 512, len: 512 }));
+    backend.stall();
+    const reads = Array.from({ length: 8 }, (_, i) => driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(i), data: [one] }));
+    await until(() => backend.stalledCount === 8);
+    const long = driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: three });
+    long.catch(() => undefined); // handled below, after it rejects
+    const byCallback: BlkCompletion[] = [];
+    driver.enqueue({ type: VIRTIO_BLK_T_IN, sector: 0n, data: three }, (c) => byCallback.push(c));
+    const behind = driver.request({ type: VIRTIO_BLK_T_IN, sector: 8n, data: [one] });
+    expect(driver.waiting()).toBe(3);
+    transport.segMax = 2;
+    transport.handler?.({ kind: 'config' });
+    expect(driver.maxDataBuffers()).toBe(2);
+    backend.release();
+    await until(() => driver.waiting() === 0 && driver.inFlight() === 0);
+    expect(transport.errors).toEqual([]);
+    await expect(long).rejects.toThrow(/3 data buffers; this queue takes at most 2/);
+    expect(byCallback).toEqual([{ kind: 'aborted', reason: expect.stringMatching(/3 data buffers; this queue takes at most 2/) as unknown }]);
+    expect(await Promise.all([...reads, behind])).toEqual(Array(9).fill({ kind: 'done', status: 0, len: 513 }));
   });
 });
 
