@@ -121,6 +121,7 @@ export class BlkQueueEngine {
   #epoch = 0;
   #inflight = 0;
   #idle: (() => void)[] = [];
+  /** A #publishTask is scheduled for the queues of this epoch (stop() clears it: see there). */
   #publishScheduled = false;
   /** Inside a pass over a ring: completions wait for the publish at its end. */
   #inPass = false;
@@ -128,12 +129,9 @@ export class BlkQueueEngine {
   readonly #req: ParsedRequest = { type: 0, sector: 0, dataOut: [], dataOutLen: 0, dataIn: [], dataInLen: 0 };
   readonly #dataOut = new RangeList();
   readonly #dataIn = new RangeList();
-  /** The epoch #publishTask was scheduled in: a stop() since then drops it. */
-  #publishEpoch = 0;
   /** #schedule's task, made once (not a closure per publish). */
   readonly #publishTask = (): void => {
     this.#publishScheduled = false;
-    if (this.#publishEpoch !== this.#epoch) return;
     this.#publishAll();
   };
 
@@ -185,6 +183,11 @@ export class BlkQueueEngine {
     this.#running = false;
     this.#epoch++;
     this.#queues.clear();
+    // A publish task still pending was for the queues just forgotten: the
+    // first completion after this schedules its own rather than count on it.
+    // Whenever the old task runs, it publishes what is dirty then, if anything
+    // (answers of the new queues, early): nothing is lost either way.
+    this.#publishScheduled = false;
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
@@ -313,7 +316,6 @@ export class BlkQueueEngine {
     queue.dirty = true;
     if (this.#inPass || this.#publishScheduled) return;
     this.#publishScheduled = true;
-    this.#publishEpoch = epoch;
     this.#schedule(this.#publishTask);
   }
 

@@ -3,13 +3,14 @@
 // answered), nothing outside the chain is written, and the device keeps serving.
 
 import { describe, expect, test } from 'vitest';
-import { rawRig, rd, wr, until, type RawRig } from '../harness.js';
+import { rawRig, rd, stack, wr, until, type RawRig } from '../harness.js';
 import type { BackendStatus, BlockBackend } from '../../../src/virtio/device/backend.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
 import { FaultyBackend } from '../../../src/virtio/device/backends/faulty.js';
 import { VirtioBlkDevice } from '../../../src/virtio/device/blk-device.js';
 import { GuestMemory } from '../../../src/virtio/guest-memory.js';
 import { encodeDiscardSegments } from '../../../src/virtio/blk-wire.js';
+import type { BlkCompletion } from '../../../src/virtio/blk-request.js';
 import { VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_F_VERSION_1, featureMask } from '../../../src/virtio/blk-features.js';
 
 // Spec values written out (VIRTIO 1.2 §5.2.6, §2.1), not imported, so a wrong constant fails here.
@@ -333,6 +334,27 @@ describe('status sequence (§3.1.1) and reset', () => {
     expect(r.dev.driverFeatures).toBe(0n);
     // The answer of the request that straddled the reset is dropped: the used ring is untouched.
     expect(r.ring.usedPending).toBe(0);
+  });
+
+  test('a publish scheduled before a reset does not swallow the first asynchronous answer after it', async () => {
+    // The device's deferred publishes run when the test says (the `schedule` option), not on the next turn.
+    const tasks: (() => void)[] = [];
+    const runTasks = (): void => { for (const t of tasks.splice(0)) t(); };
+    const backend = new FaultyBackend(new MemoryBackend({ blocks: 64 }));
+    const s = await stack({ backend, device: { schedule: (fn) => tasks.push(fn) } });
+    const buf = s.alloc.alloc(512) as { addr: number; len: number };
+    const first = s.driver.request({ type: T_IN, sector: 0n, data: [buf] });
+    await until(() => tasks.length === 1); // answered, its publish scheduled and not yet run
+    expect(await s.driver.restart()).toBeUndefined();
+    expect(await first).toEqual({ kind: 'aborted', reason: 'device reset' });
+    let second: BlkCompletion | undefined;
+    backend.stall();
+    void s.driver.request({ type: T_IN, sector: 1n, data: [buf] }).then((c) => { second = c; });
+    await until(() => backend.stalledCount === 1);
+    backend.release();
+    await until(() => s.dev.inflight === 0); // answered (used entry pushed), before the old task runs
+    await until(() => { runTasks(); return second !== undefined; }, 200);
+    expect(second).toEqual({ kind: 'done', status: S_OK, len: 513 });
   });
 });
 
