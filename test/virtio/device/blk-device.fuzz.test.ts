@@ -190,7 +190,8 @@ function walk(snap: DataView, r: Rig, head: number): Walk {
       if (!r.indirect) return { reset: 'INDIRECT without VIRTIO_F_INDIRECT_DESC' };
       if ((d.flags & F_NEXT) !== 0) return { reset: 'INDIRECT and NEXT' };
       if (d.len === 0 || d.len % 16 !== 0) return { reset: `indirect table length ${d.len}` };
-      if (d.addr % 16n !== 0n || !inside(d.addr, d.len)) return { reset: 'indirect table misaligned or outside memory' };
+      // §2.7.5.3: an indirect table may be anywhere in memory (no alignment, unlike the ring's own table).
+      if (!inside(d.addr, d.len)) return { reset: 'indirect table outside memory' };
       base = Number(d.addr);
       entries = d.len / 16;
       inTable = true;

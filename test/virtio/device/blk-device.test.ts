@@ -42,6 +42,27 @@ describe('reads and writes', () => {
     expect(r.mem.readU8(inout.addr)).toBe(0);
   });
 
+  test('a READ through an indirect table at an 8-byte-aligned address (§2.7.5.3: a table may be anywhere in memory)', async () => {
+    const F_NEXT = 1, F_WRITE = 2, F_INDIRECT = 4;
+    const backend = new MemoryBackend({ blocks: 64 });
+    await backend.write(0, new Uint8Array(512).fill(0x3c));
+    const r = rawRig({ backend });
+    const hdr = r.header(T_IN, 0n), data = r.buf(512), st = r.status();
+    const table = r.buf(8 + 48).addr + 8;
+    [[hdr.addr, 16, F_NEXT, 1], [data.addr, 512, F_WRITE | F_NEXT, 2], [st.addr, 1, F_WRITE, 0]].forEach(([addr = 0, len = 0, flags = 0, next = 0], i) => {
+      r.mem.writeU64(table + 16 * i, BigInt(addr));
+      r.mem.writeU32(table + 16 * i + 8, len);
+      r.mem.writeU16(table + 16 * i + 12, flags);
+      r.mem.writeU16(table + 16 * i + 14, next);
+    });
+    r.forge([{ index: 0, addr: table, len: 48, flags: F_INDIRECT, next: 0 }], 0);
+    await until(() => r.used(0).idx === 1);
+    expect(r.dev.needsResetReason).toBeUndefined();
+    expect(r.used(0)).toEqual({ idx: 1, id: 0, len: 513 });
+    expect(r.mem.readU8(st.addr)).toBe(S_OK);
+    expect(r.mem.view(data.addr, 512)?.every((b) => b === 0x3c)).toBe(true);
+  });
+
   test.each([
     ['last sector', 2047n, 512, S_OK],
     ['one past the end', 2047n, 1024, S_IOERR],
