@@ -100,8 +100,13 @@ function checkBit(bit: number): void {
   }
 }
 
+/** True when `features` is a feature set: a u64, bits 0..63. */
+export function isFeatureSet(features: bigint): boolean {
+  return features >= 0n && features <= U64_MAX;
+}
+
 function checkSet(what: string, features: bigint): void {
-  if (features < 0n || features > U64_MAX) {
+  if (!isFeatureSet(features)) {
     throw new RangeError(`${what} feature set must fit in 64 bits, got 0x${features.toString(16)}`);
   }
 }

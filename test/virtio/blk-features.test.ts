@@ -27,6 +27,7 @@ import {
   featureMask,
   featureNames,
   hasFeature,
+  isFeatureSet,
   negotiateFeatures,
   validateDriverFeatures,
 } from '../../src/virtio/blk-features.js';
@@ -118,6 +119,10 @@ describe('featureMask / hasFeature', () => {
     expect(() => hasFeature(0n, -1)).toThrow(RangeError);
     expect(() => hasFeature(1n << 64n, 0)).toThrow(RangeError);
     expect(() => hasFeature(-1n, 0)).toThrow(RangeError);
+  });
+
+  it('isFeatureSet: 0 and 2^64 - 1 are sets; 2^64 and -1 are not', () => {
+    expect([0n, U64_MAX, U64_MAX + 1n, -1n].map(isFeatureSet)).toEqual([true, true, false, false]);
   });
 });
 

@@ -36,6 +36,7 @@ import {
   VIRTIO_BLK_IMPLEMENTED_FEATURES,
   featureMask,
   hasFeature,
+  isFeatureSet,
   validateDriverFeatures,
 } from '../blk-features.js';
 import {
@@ -235,6 +236,10 @@ export class VirtioBlkDevice {
     return this.#driverFeatures;
   }
 
+  /**
+   * driver_feature. Any value is taken and checked at FEATURES_OK; until then
+   * nothing reads it as a feature set (see #negotiated).
+   */
   setDriverFeatures(features: bigint): void {
     // §3.1.1: features are written before FEATURES_OK; later writes are ignored.
     if ((this.#status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 || this.#resetting) return;
@@ -251,8 +256,10 @@ export class VirtioBlkDevice {
     const added = status & ~this.#status;
     let next = this.#status | status;
     if ((added & VIRTIO_CONFIG_S_FEATURES_OK) !== 0) {
-      const check = validateDriverFeatures(this.getDeviceFeatures(), this.#driverFeatures);
-      if (!check.ok) next &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+      // A set wider than 64 bits (or negative) accepts bits this device never
+      // offered (§2.2.1): refused like any such set (§3.1.1 step 6), not thrown.
+      const features = this.#driverFeatures;
+      if (!isFeatureSet(features) || !validateDriverFeatures(this.getDeviceFeatures(), features).ok) next &= ~VIRTIO_CONFIG_S_FEATURES_OK;
       else this.#plane.update(this.requestState());
     }
     if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
@@ -291,10 +298,10 @@ export class VirtioBlkDevice {
     return out;
   }
 
-  /** Only `writeback` is driver-writable, and only with VIRTIO_BLK_F_CONFIG_WCE (§5.2.5). */
+  /** Only `writeback` is driver-writable, and only with VIRTIO_BLK_F_CONFIG_WCE negotiated (§5.2.5). */
   writeConfig(offset: number, bytes: Uint8Array): void {
     if (offset !== VirtioBlkConfigLayout.writeback || bytes.length !== 1) return;
-    if (!hasFeature(this.#driverFeatures, VIRTIO_BLK_F_CONFIG_WCE)) return;
+    if (!this.#negotiated(VIRTIO_BLK_F_CONFIG_WCE)) return;
     this.#setConfig({ writeback: (bytes[0] ?? 0) === 0 ? 0 : 1 }, false);
   }
 
@@ -386,6 +393,11 @@ export class VirtioBlkDevice {
   /** Backend operations in progress. */
   get inflight(): number {
     return this.#plane.inflight;
+  }
+
+  /** `bit` was negotiated: FEATURES_OK is set, so the driver's set passed the check there. */
+  #negotiated(bit: number): boolean {
+    return (this.#status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 && hasFeature(this.#driverFeatures, bit);
   }
 
   #running(): boolean {

@@ -301,6 +301,23 @@ describe('status sequence (§3.1.1) and reset', () => {
     expect(b.getStatus() & FEATURES_OK).toBe(0);
   });
 
+  test.each([
+    ['wider than 64 bits', (offered: bigint) => offered | (1n << 64n)],
+    ['negative', () => -1n],
+  ])('a driver feature value %s gets FEATURES_OK refused, not an exception (§3.1.1 step 6)', (_name, value) => {
+    const { dev } = fresh();
+    dev.setStatus(1 | 2);
+    dev.setDriverFeatures(value(dev.getDeviceFeatures()));
+    expect(() => { dev.writeConfig(32, Uint8Array.of(0)); }).not.toThrow();
+    expect(() => { dev.setStatus(1 | 2 | FEATURES_OK); }).not.toThrow();
+    expect(dev.getStatus()).toBe(1 | 2);
+    expect(dev.readConfig(32, 1)[0]).toBe(1);
+    // The driver may try again with a proper set.
+    dev.setDriverFeatures(featureMask(VIRTIO_F_VERSION_1));
+    dev.setStatus(1 | 2 | FEATURES_OK);
+    expect(dev.getStatus()).toBe(1 | 2 | FEATURES_OK);
+  });
+
   test('features written after FEATURES_OK are ignored', () => {
     const { dev } = fresh();
     dev.setStatus(3);
