@@ -28,6 +28,7 @@ import { VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_SECTOR_SIZE } from '../blk-wire.js';
 import { VirtioBlkConfigLayout, encodeBlkConfig, type VirtioBlkConfig } from '../blk-config.js';
 import {
   VIRTIO_BLK_F_CONFIG_WCE,
+  VIRTIO_BLK_F_FLUSH,
   VIRTIO_BLK_F_MQ,
   VIRTIO_BLK_F_RO,
   VIRTIO_F_EVENT_IDX,
@@ -76,7 +77,10 @@ export interface VirtioBlkDeviceOptions {
   readonly maxDiscardSeg?: number;
   readonly maxWriteZeroesSectors?: number;
   readonly maxWriteZeroesSeg?: number;
-  /** Write-back cache enabled at reset (default true). */
+  /**
+   * Write-back cache enabled at reset (default true). Only while the driver
+   * has VIRTIO_BLK_F_FLUSH: negotiated without it, the device is write-through.
+   */
   readonly writeback?: boolean;
   /** How the device defers work (default setImmediate): publishing is batched per turn. */
   readonly schedule?: (fn: () => void) => void;
@@ -163,6 +167,10 @@ export class VirtioBlkDevice {
     offered |= featureMask(VIRTIO_F_VERSION_1);
     offered &= ~featureMask(VIRTIO_BLK_F_RO, VIRTIO_BLK_F_MQ);
     if (numQueues > 1) offered |= featureMask(VIRTIO_BLK_F_MQ);
+    // §5.2.5.2: a device "MUST offer [VIRTIO_BLK_F_FLUSH] if [it offers] VIRTIO_BLK_F_CONFIG_WCE".
+    if (hasFeature(offered, VIRTIO_BLK_F_CONFIG_WCE) && !hasFeature(offered, VIRTIO_BLK_F_FLUSH)) {
+      throw new RangeError('features offer VIRTIO_BLK_F_CONFIG_WCE without VIRTIO_BLK_F_FLUSH; VIRTIO 1.2 §5.2.5.2 requires FLUSH with it');
+    }
     this.#offered = offered;
     this.#defaultWriteback = opts.writeback ?? true;
     const sectors = BigInt(opts.backend.size / VIRTIO_BLK_SECTOR_SIZE);
@@ -260,6 +268,10 @@ export class VirtioBlkDevice {
       // offered (§2.2.1): refused like any such set (§3.1.1 step 6), not thrown.
       const features = this.#driverFeatures;
       if (!isFeatureSet(features) || !validateDriverFeatures(this.getDeviceFeatures(), features).ok) next &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+      // Without FLUSH the driver cannot make a cached write stable: the device
+      // goes write-through (§5.2.5.2: `writeback` 0 with CONFIG_WCE; §5.2.6.2:
+      // a write is stable on completion), until the next reset.
+      else if (!hasFeature(features, VIRTIO_BLK_F_FLUSH)) this.#setConfig({ writeback: 0 }, false);
       else this.#plane.update(this.requestState());
     }
     if ((added & VIRTIO_CONFIG_S_DRIVER_OK) !== 0) {
@@ -298,11 +310,17 @@ export class VirtioBlkDevice {
     return out;
   }
 
-  /** Only `writeback` is driver-writable, and only with VIRTIO_BLK_F_CONFIG_WCE negotiated (§5.2.5). */
+  /**
+   * Only `writeback` is driver-writable, and only with VIRTIO_BLK_F_CONFIG_WCE
+   * negotiated (§5.2.5); a 1 is ignored while the cache must stay
+   * write-through (see #writebackAllowed).
+   */
   writeConfig(offset: number, bytes: Uint8Array): void {
     if (offset !== VirtioBlkConfigLayout.writeback || bytes.length !== 1) return;
     if (!this.#negotiated(VIRTIO_BLK_F_CONFIG_WCE)) return;
-    this.#setConfig({ writeback: (bytes[0] ?? 0) === 0 ? 0 : 1 }, false);
+    const writeback = (bytes[0] ?? 0) === 0 ? 0 : 1;
+    if (writeback === 1 && !this.#writebackAllowed()) return;
+    this.#setConfig({ writeback }, false);
   }
 
   numQueues(): number {
@@ -356,9 +374,9 @@ export class VirtioBlkDevice {
     this.#setConfig({ capacity: BigInt(this.backend.size / VIRTIO_BLK_SECTOR_SIZE) }, true);
   }
 
-  /** Turns the write-back cache on or off from the device side. */
+  /** Turns the write-back cache on or off from the device side; on only while allowed (see #writebackAllowed). */
   setWriteback(enabled: boolean): void {
-    this.#setConfig({ writeback: enabled ? 1 : 0 }, true);
+    this.#setConfig({ writeback: enabled && this.#writebackAllowed() ? 1 : 0 }, true);
   }
 
   /** Makes the medium read-only (or writable): writes fail with IOERR, RO shows in device_feature. */
@@ -398,6 +416,15 @@ export class VirtioBlkDevice {
   /** `bit` was negotiated: FEATURES_OK is set, so the driver's set passed the check there. */
   #negotiated(bit: number): boolean {
     return (this.#status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 && hasFeature(this.#driverFeatures, bit);
+  }
+
+  /**
+   * Whether the cache may be write-back: not once features were negotiated
+   * without VIRTIO_BLK_F_FLUSH, when the driver has no way to make a cached
+   * write stable (§5.2.6.2) and the device stays write-through until a reset.
+   */
+  #writebackAllowed(): boolean {
+    return (this.#status & VIRTIO_CONFIG_S_FEATURES_OK) === 0 || this.#negotiated(VIRTIO_BLK_F_FLUSH);
   }
 
   #running(): boolean {

@@ -101,7 +101,7 @@ describe('geometry from the config space', () => {
   });
 
   test('features off: no discard, no write zeroes, no flush, no switchable cache, topology ignored', async () => {
-    const { bcs } = await setup({
+    const { s, bcs } = await setup({
       features: without(VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_TOPOLOGY),
       device: { physicalBlockExp: 3 },
     });
@@ -109,9 +109,19 @@ describe('geometry from the config space', () => {
     expect(g.discard).toBeUndefined();
     expect(g.writeZeroes).toBeUndefined();
     expect(g).toMatchObject({ flush: false, writeCacheChangeable: false, physicalBlockExp: 0 });
-    // No CONFIG_WCE: write-back exactly when there is a FLUSH (none here).
+    // No CONFIG_WCE: write-back exactly when there is a FLUSH (none here), and the device agrees (VIRTIO 1.2 §5.2.6.2).
     expect(bcs.writeCacheEnabled()).toBe(false);
+    expect(s.device.writeback).toBe(false);
     expect(await bcs.setWriteCache(true)).toBe('unsupported');
+  });
+
+  test('CONFIG_WCE on but FLUSH off: write-through (writeback 0, §5.2.5.2), and WCE cannot be switched on', async () => {
+    const { s, bcs } = await setup({ features: without(VIRTIO_BLK_F_FLUSH) });
+    expect(bcs.geometry()).toMatchObject({ flush: false, writeCacheChangeable: false });
+    expect(bcs.writeCacheEnabled()).toBe(false);
+    expect(s.device.writeback).toBe(false);
+    expect(await bcs.setWriteCache(true)).toBe('unsupported');
+    expect(s.device.writeback).toBe(false);
   });
 
   test('CONFIG_WCE off but FLUSH on: a write-back cache that cannot be switched', async () => {

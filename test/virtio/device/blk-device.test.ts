@@ -421,6 +421,75 @@ describe('config space and config-change interrupts', () => {
     expect(noWce.dev.readConfig(32, 1)[0]).toBe(1);
   });
 
+  /** Counts the writes the backend has taken and not yet flushed, and the flushes. */
+  class FlushCounting extends MemoryBackend {
+    unflushed = 0;
+    flushes = 0;
+    override writeSync(offset: number, src: Uint8Array, at: number, length: number): BackendStatus {
+      this.unflushed++;
+      return super.writeSync(offset, src, at, length);
+    }
+    override flush(): Promise<BackendStatus> {
+      this.flushes++;
+      this.unflushed = 0;
+      return super.flush();
+    }
+  }
+
+  /** One OUT of a sector; the backend's unflushed writes when it completed. */
+  async function writeOne(r: RawRig, backend: FlushCounting): Promise<number> {
+    const st = r.status();
+    await r.run([rd(r.header(T_OUT, 0n)), rd(r.buf(512, 0x77)), wr(st)]);
+    expect(r.mem.readU8(st.addr)).toBe(S_OK);
+    return backend.unflushed;
+  }
+
+  test.each([
+    ['CONFIG_WCE negotiated, FLUSH not', featureMask(VIRTIO_BLK_F_FLUSH)],
+    ['neither CONFIG_WCE nor FLUSH', featureMask(VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_CONFIG_WCE)],
+  ])('without FLUSH negotiated (%s) the device is write-through: writeback 0, each write stable before it completes (§5.2.5.2, §5.2.6.2)', async (_name, off) => {
+    const backend = new FlushCounting({ blocks: 64 });
+    const r = rawRig({ backend, driverFeatures: ~off });
+    expect(r.dev.readConfig(32, 1)[0]).toBe(0);
+    expect(r.dev.writeback).toBe(false);
+    expect(await writeOne(r, backend)).toBe(0);
+    expect(backend.flushes).toBe(1);
+    // Neither the driver (CONFIG_WCE) nor the device side can turn write-back on now.
+    r.dev.writeConfig(32, Uint8Array.of(1));
+    r.dev.setWriteback(true);
+    expect(r.dev.readConfig(32, 1)[0]).toBe(0);
+    expect(await writeOne(r, backend)).toBe(0);
+    // A reset brings the default (write-back) back, for a driver that negotiates FLUSH.
+    await r.dev.reset();
+    expect(r.dev.readConfig(32, 1)[0]).toBe(1);
+    r.dev.setStatus(1 | 2);
+    r.dev.setDriverFeatures(r.dev.getDeviceFeatures());
+    r.dev.setStatus(1 | 2 | FEATURES_OK);
+    expect(r.dev.getStatus()).toBe(1 | 2 | FEATURES_OK);
+    expect(r.dev.readConfig(32, 1)[0]).toBe(1);
+  });
+
+  test('with FLUSH negotiated a write-back device leaves writes to FLUSH; CONFIG_WCE switches it to write-through', async () => {
+    const backend = new FlushCounting({ blocks: 64 });
+    const r = rawRig({ backend });
+    expect(r.dev.readConfig(32, 1)[0]).toBe(1);
+    expect(await writeOne(r, backend)).toBe(1);
+    expect(backend.flushes).toBe(0);
+    r.dev.writeConfig(32, Uint8Array.of(0));
+    expect(await writeOne(r, backend)).toBe(0);
+    r.dev.writeConfig(32, Uint8Array.of(1));
+    expect(r.dev.readConfig(32, 1)[0]).toBe(1);
+  });
+
+  test('a device offering CONFIG_WCE without FLUSH is refused when made (§5.2.5.2); one offering neither is fine', () => {
+    const memory = GuestMemory.create(1 << 16);
+    const backend = new MemoryBackend({ blocks: 8 });
+    const all = new VirtioBlkDevice({ memory, backend }).getDeviceFeatures();
+    expect(() => new VirtioBlkDevice({ memory, backend, features: all & ~featureMask(VIRTIO_BLK_F_FLUSH) })).toThrow(/VIRTIO_BLK_F_CONFIG_WCE without VIRTIO_BLK_F_FLUSH/);
+    const neither = new VirtioBlkDevice({ memory, backend, features: all & ~featureMask(VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_CONFIG_WCE) });
+    expect(neither.getDeviceFeatures() & featureMask(VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_CONFIG_WCE)).toBe(0n);
+  });
+
   test('reads past the config space are zero, never an exception', () => {
     const r = rawRig();
     expect([...r.dev.readConfig(70, 8)].slice(2)).toEqual([0, 0, 0, 0, 0, 0]);

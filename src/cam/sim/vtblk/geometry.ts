@@ -109,7 +109,7 @@ export function blockGeometry(driver: VirtioBlkDriver, limits: DataLimits, trans
     maxTransferBlocks: segBytes === Infinity ? 0 : Math.min(U32_MAX, Math.floor((transfer.maxDataSegments * segBytes) / bs)),
     optimalTransferBlocks: topo?.optIoSize ?? 0,
     flush: has(VIRTIO_BLK_F_FLUSH),
-    writeCacheChangeable: has(VIRTIO_BLK_F_CONFIG_WCE),
+    writeCacheChangeable: writeCacheChangeable(driver),
   };
   const discard = has(VIRTIO_BLK_F_DISCARD)
     ? {
@@ -138,16 +138,26 @@ export function deviceReadOnly(driver: VirtioBlkDriver): boolean {
  * The cache mode (§5.2.5 / Linux virtblk_get_cache_mode): the `writeback`
  * field with VIRTIO_BLK_F_CONFIG_WCE, read from the device because this
  * driver's own writes to it raise no config interrupt; otherwise write-back
- * exactly when the device has FLUSH.
+ * exactly when the device has FLUSH. (Without FLUSH, CONFIG_WCE or not, the
+ * device is write-through: `writeback` reads 0, §5.2.5.2.)
  */
 export function writeCacheEnabled(driver: VirtioBlkDriver): boolean {
   if (!driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return driver.hasFeature(VIRTIO_BLK_F_FLUSH);
   return (driver.transport.readConfig(VirtioBlkConfigLayout.writeback, 1)[0] ?? 0) !== 0;
 }
 
-/** Writes `writeback` through the transport (VIRTIO_BLK_F_CONFIG_WCE) and checks that the device took it. */
+/**
+ * Whether MODE SELECT may switch WCE: VIRTIO_BLK_F_CONFIG_WCE, and FLUSH with
+ * it, without which the device stays write-through (§5.2.5.2, §5.2.6.2) and a
+ * cache that could be turned on could never be flushed.
+ */
+export function writeCacheChangeable(driver: VirtioBlkDriver): boolean {
+  return driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE) && driver.hasFeature(VIRTIO_BLK_F_FLUSH);
+}
+
+/** Writes `writeback` through the transport (when {@link writeCacheChangeable}) and checks that the device took it. */
 export function setWriteCache(driver: VirtioBlkDriver, enabled: boolean): Promise<BlockStatus> {
-  if (!driver.hasFeature(VIRTIO_BLK_F_CONFIG_WCE)) return Promise.resolve('unsupported');
+  if (!writeCacheChangeable(driver)) return Promise.resolve('unsupported');
   driver.transport.writeConfig(VirtioBlkConfigLayout.writeback, Uint8Array.of(enabled ? 1 : 0));
   return Promise.resolve(writeCacheEnabled(driver) === enabled ? 'ok' : 'io-error');
 }
