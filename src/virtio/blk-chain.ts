@@ -84,6 +84,9 @@ export class BlkChainBuilder {
         if (req.segments.length === 0) throw new RangeError('discard/write-zeroes needs at least one segment');
         checkDiscardSegments(req.segments);
         return;
+      default:
+        // Only a caller outside the type system gets here; such a request would otherwise wait for ever.
+        throw new RangeError(`request type ${String((req as { readonly type: unknown }).type)} is not one this driver sends (§5.2.6)`);
     }
   }
 

@@ -165,6 +165,8 @@ describe('descriptor accounting', () => {
       ['DISCARD without segments', { type: VIRTIO_BLK_T_DISCARD, segments: [] }],
       ['DISCARD num_sectors -1', { type: VIRTIO_BLK_T_DISCARD, segments: [seg, { ...seg, numSectors: -1 }] }],
       ['WRITE_ZEROES sector 2^64', { type: VIRTIO_BLK_T_WRITE_ZEROES, segments: [{ ...seg, sector: 1n << 64n }] }],
+      // A JavaScript caller's request of no type virtio-blk defines would otherwise wait for room for ever.
+      ['type 99', { type: 99, sector: 0n, data: [buf] } as unknown as BlkRequest],
     ];
     const fits = s.driver.fits(1);
     const live = s.alloc.liveCount;
