@@ -212,7 +212,8 @@ function makeDiscardHandler(type: typeof VIRTIO_BLK_T_DISCARD | typeof VIRTIO_BL
       const s = type === VIRTIO_BLK_T_DISCARD ? await dev.backend.discard(offset, length) : await dev.backend.writeZeroes(offset, length, seg.unmap);
       if (s !== 'ok') return fromBackend(s);
     }
-    return OK0;
+    // They change the medium as a write does: in write-through mode stable before they complete (§5.2.6.2).
+    return afterWrite(dev, 'ok');
   };
 }
 

@@ -469,6 +469,23 @@ describe('config space and config-change interrupts', () => {
     expect(r.dev.readConfig(32, 1)[0]).toBe(1);
   });
 
+  test('in write-through mode DISCARD and WRITE_ZEROES are stable before they complete too; in write-back mode they wait for FLUSH', async () => {
+    for (const writeback of [false, true]) {
+      const backend = new FlushCounting({ blocks: 64 });
+      const r = rawRig({ backend, writeback });
+      for (const type of [T_DISCARD, T_WRITE_ZEROES]) {
+        const flushes = backend.flushes;
+        const payload = encodeDiscardSegments([{ sector: 0n, numSectors: 8, unmap: false }]);
+        const seg = r.buf(payload.length);
+        r.mem.copyIn(seg.addr, payload);
+        const st = r.status();
+        await r.run([rd(r.header(type, 0n)), rd(seg), wr(st)]);
+        expect(r.mem.readU8(st.addr)).toBe(S_OK);
+        expect(backend.flushes - flushes, `writeback ${writeback}, type ${type}`).toBe(writeback ? 0 : 1);
+      }
+    }
+  });
+
   test('with FLUSH negotiated a write-back device leaves writes to FLUSH; CONFIG_WCE switches it to write-through', async () => {
     const backend = new FlushCounting({ blocks: 64 });
     const r = rawRig({ backend });
