@@ -21,20 +21,16 @@
 
 import type { GuestMemory } from '../guest-memory.js';
 import { checkSplitRing, type SplitRingAddrs } from '../split-ring.js';
-import { isValidQueueSize } from '../ring-layout.js';
 import type { BlockBackend } from './backend.js';
 import { BlkQueueEngine, type BlkQueueHooks, type BlkRequestState, type BlkRingFeatures } from './blk-queues.js';
-import { VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_SECTOR_SIZE } from '../blk-wire.js';
+import { VIRTIO_BLK_SECTOR_SIZE } from '../blk-wire.js';
 import { VirtioBlkConfigLayout, encodeBlkConfig, type VirtioBlkConfig } from '../blk-config.js';
 import {
   VIRTIO_BLK_F_CONFIG_WCE,
   VIRTIO_BLK_F_FLUSH,
-  VIRTIO_BLK_F_MQ,
   VIRTIO_BLK_F_RO,
   VIRTIO_F_EVENT_IDX,
   VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_VERSION_1,
-  VIRTIO_BLK_IMPLEMENTED_FEATURES,
   featureMask,
   hasFeature,
   isFeatureSet,
@@ -51,40 +47,9 @@ import type { VirtioInterrupt } from '../transport/transport.js';
 /** §5: device ID of a block device. */
 export const VIRTIO_ID_BLOCK = 2;
 
-/** Everything this device model can offer. */
-export const VIRTIO_BLK_SUPPORTED_FEATURES = VIRTIO_BLK_IMPLEMENTED_FEATURES;
+export { VIRTIO_BLK_SUPPORTED_FEATURES, type VirtioBlkDeviceOptions } from './blk-device-setup.js';
+import { deviceSetup, type VirtioBlkDeviceOptions } from './blk-device-setup.js';
 
-export interface VirtioBlkDeviceOptions {
-  readonly memory: GuestMemory;
-  readonly backend: BlockBackend;
-  /** Features to offer (intersected with what the model supports); default all. RO and MQ follow the backend and `numQueues`. */
-  readonly features?: bigint;
-  /** Largest queue the driver may configure (power of two, default 1024). */
-  readonly queueMaxSize?: number;
-  /** Request queues (default 1; more offers VIRTIO_BLK_F_MQ). */
-  readonly numQueues?: number;
-  /** Logical block size reported in blk_size: 512 or 4096 (default: the backend's, else 512). Requests must be aligned to it. */
-  readonly blockSize?: 512 | 4096;
-  /** Topology: log2(physical block / logical block). */
-  readonly physicalBlockExp?: number;
-  /** GET_ID serial (at most 20 bytes; shorter is NUL-padded). */
-  readonly serial?: string;
-  /** size_max: largest single data segment in bytes (default 1 MiB). */
-  readonly sizeMax?: number;
-  /** seg_max: most data segments in one request (default 126). */
-  readonly segMax?: number;
-  readonly maxDiscardSectors?: number;
-  readonly maxDiscardSeg?: number;
-  readonly maxWriteZeroesSectors?: number;
-  readonly maxWriteZeroesSeg?: number;
-  /**
-   * Write-back cache enabled at reset (default true). Only while the driver
-   * has VIRTIO_BLK_F_FLUSH: negotiated without it, the device is write-through.
-   */
-  readonly writeback?: boolean;
-  /** How the device defers work (default setImmediate): publishing is batched per turn. */
-  readonly schedule?: (fn: () => void) => void;
-}
 
 
 /** The device's request queues, wherever they run (BlkQueueEngine here, a device worker for transport `worker`). */
@@ -142,59 +107,16 @@ export class VirtioBlkDevice {
   needsResetReason: string | undefined;
 
   constructor(opts: VirtioBlkDeviceOptions, plane?: BlkDataPlaneFactory) {
-    const numQueues = opts.numQueues ?? 1;
-    this.#maxQueueSize = opts.queueMaxSize ?? 1024;
-    // Widened to number: JS callers can pass anything.
-    const blockSize: number = opts.blockSize ?? opts.backend.blockSize ?? 512;
-    if (blockSize !== 512 && blockSize !== 4096) throw new RangeError(`blockSize must be 512 or 4096, got ${blockSize}`);
-    if (blockSize < (opts.backend.blockSize ?? 0)) {
-      throw new RangeError(`blockSize ${blockSize} is smaller than the backend's ${opts.backend.blockSize ?? 0}-byte blocks: use ${opts.backend.blockSize ?? 0}`);
-    }
+    const { numQueues, maxQueueSize, blockSize, serial, offered, config } = deviceSetup(opts);
+    this.#maxQueueSize = maxQueueSize;
     this.blockSize = blockSize;
-    if (!isValidQueueSize(this.#maxQueueSize)) throw new RangeError(`queueMaxSize must be a power of two in 1..32768, got ${this.#maxQueueSize}`);
-    if (!Number.isInteger(numQueues) || numQueues < 1 || numQueues > 0xffff) throw new RangeError(`numQueues must be 1..65535, got ${numQueues}`);
-    if (opts.backend.size % this.blockSize !== 0 || opts.backend.size === 0) {
-      throw new RangeError(`backend size ${opts.backend.size} is not a non-zero multiple of the ${this.blockSize}-byte block size`);
-    }
-    const serial = new TextEncoder().encode(opts.serial ?? 'vtcam');
-    if (serial.length > VIRTIO_BLK_ID_BYTES) throw new RangeError(`serial is ${serial.length} bytes; GET_ID carries at most ${VIRTIO_BLK_ID_BYTES}`);
     this.memory = opts.memory;
     this.backend = opts.backend;
-    this.#serial = new Uint8Array(VIRTIO_BLK_ID_BYTES);
-    this.#serial.set(serial);
+    this.#serial = serial;
     this.#readOnly = opts.backend.readOnly;
-    let offered = (opts.features ?? VIRTIO_BLK_SUPPORTED_FEATURES) & VIRTIO_BLK_SUPPORTED_FEATURES;
-    offered |= featureMask(VIRTIO_F_VERSION_1);
-    offered &= ~featureMask(VIRTIO_BLK_F_RO, VIRTIO_BLK_F_MQ);
-    if (numQueues > 1) offered |= featureMask(VIRTIO_BLK_F_MQ);
-    // §5.2.5.2: a device "MUST offer [VIRTIO_BLK_F_FLUSH] if [it offers] VIRTIO_BLK_F_CONFIG_WCE".
-    if (hasFeature(offered, VIRTIO_BLK_F_CONFIG_WCE) && !hasFeature(offered, VIRTIO_BLK_F_FLUSH)) {
-      throw new RangeError('features offer VIRTIO_BLK_F_CONFIG_WCE without VIRTIO_BLK_F_FLUSH; VIRTIO 1.2 §5.2.5.2 requires FLUSH with it');
-    }
     this.#offered = offered;
-    this.#defaultWriteback = opts.writeback ?? true;
-    const sectors = BigInt(opts.backend.size / VIRTIO_BLK_SECTOR_SIZE);
-    // A conventional 16-head, 63-sector geometry; only old software looks at it.
-    const cylinders = Math.min(0xffff, Math.floor(opts.backend.size / VIRTIO_BLK_SECTOR_SIZE / (16 * 63)));
-    this.#config = {
-      capacity: sectors,
-      sizeMax: opts.sizeMax ?? 1 << 20,
-      segMax: opts.segMax ?? 126,
-      geometry: { cylinders, heads: 16, sectors: 63 },
-      blkSize: this.blockSize,
-      topology: { physicalBlockExp: opts.physicalBlockExp ?? 0, alignmentOffset: 0, minIoSize: this.blockSize / VIRTIO_BLK_SECTOR_SIZE, optIoSize: 0 },
-      writeback: this.#defaultWriteback ? 1 : 0,
-      numQueues,
-      maxDiscardSectors: opts.maxDiscardSectors ?? 0x3fffff,
-      maxDiscardSeg: opts.maxDiscardSeg ?? 256,
-      discardSectorAlignment: this.blockSize / VIRTIO_BLK_SECTOR_SIZE,
-      maxWriteZeroesSectors: opts.maxWriteZeroesSectors ?? 0x3fffff,
-      maxWriteZeroesSeg: opts.maxWriteZeroesSeg ?? 256,
-      writeZeroesMayUnmap: 1,
-      maxSecureEraseSectors: 0,
-      maxSecureEraseSeg: 0,
-      secureEraseSectorAlignment: 0,
-    };
+    this.#defaultWriteback = config.writeback === 1;
+    this.#config = config;
     this.#configBytes = encodeBlkConfig(this.#config);
     this.#queues = Array.from({ length: numQueues }, () => ({ size: 0, addrs: undefined }));
     this.#queueIrqs = Array.from({ length: numQueues }, (_, queue) => ({ kind: 'queue', queue }));
