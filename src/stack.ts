@@ -139,17 +139,32 @@ export class Stack {
 
   /**
    * Detaches the bus: waiting CCBs complete CAM_DEV_NOT_THERE, the SIM returns
-   * its active ones and closes the driver; then the backend is closed. Safe to
-   * call more than once.
+   * its active ones and closes the driver; then the transport and the backend
+   * are closed, also when a step before them failed (close rejects with the
+   * first failure). Safe to call more than once.
    */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const u of this.#units) await u.da.close();
-      await this.xpt.deregisterBus(this.#bus);
-      await this.virtio.transport.close();
-      await this.#backend.close();
-    })();
+    this.#closed ??= this.#close();
     return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    const failures: unknown[] = [];
+    // Each step runs whatever the one before did: a bus that failed to detach still holds a device and a backend.
+    const step = (work: () => Promise<unknown>): Promise<void> =>
+      work().then(
+        () => undefined,
+        (e: unknown) => {
+          failures.push(e);
+        },
+      );
+    await step(async () => {
+      for (const u of this.#units) await u.da.close();
+    });
+    await step(() => this.xpt.deregisterBus(this.#bus));
+    await step(() => this.virtio.transport.close());
+    await step(() => this.#backend.close());
+    if (failures.length > 0) throw failures[0];
   }
 
   #unit(n: number): Attached {

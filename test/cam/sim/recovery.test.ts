@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { CamStatus } from '../../../src/cam/status.js';
 import { AsyncCode } from '../../../src/cam/async.js';
-import { CamDir, XptFunc, newCcb, newScsiIo, type AbortCcb, type Ccb, type ScsiIoCcb } from '../../../src/cam/ccb.js';
+import { CamDir, XptFunc, newCcb, newNexusLost, newScsiIo, newTaskSet, type AbortCcb, type Ccb, type ScsiIoCcb } from '../../../src/cam/ccb.js';
 import { VIRTIO_BLK_DRIVER_FEATURES, VirtioBlkDriver } from '../../../src/virtio/blk-driver.js';
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../../../src/virtio/blk-features.js';
 import { VIRTIO_BLK_T_IN } from '../../../src/virtio/blk-wire.js';
@@ -427,5 +427,30 @@ describe('detach', () => {
     expect(r.handle.count(reset)).toBe(1);
     expect(r.handle.simFrozen).toBe(0);
     expect(r.handle.events).toEqual([]);
+  });
+
+  test('CCBs the SIM owes a completion on a later turn complete DEV_NOT_THERE once, at once; that turn then does nothing', async () => {
+    const r = await rig();
+    r.backend.stall();
+    const a = r.ccb(read10(0, 1), { dataIn: 512 });
+    launch(r, a);
+    await until(() => r.backend.stalledCount === 1);
+    r.sim.timeout(a);
+    // Each answered on a later turn: a CCB handed back during the recovery (CAM_REQUEUE_REQ), XPT_PATH_INQ,
+    // XPT_IT_NEXUS_LOST, a LUN the SIM lacks, and an XPT_ABORT_TASK_SET waiting for the captured CCB it aborts.
+    const owed: Ccb[] = [
+      r.ccb(read10(8, 1), { dataIn: 512 }),
+      { ...newCcb(XptFunc.NOOP, DEVICE), func: XptFunc.PATH_INQ, result: undefined },
+      newNexusLost(DEVICE, 'iqn.gone'),
+      newScsiIo({ path: { ...DEVICE, lun: 1 }, cdb: bytes(TUR), dir: CamDir.NONE }),
+      newTaskSet(XptFunc.ABORT_TASK_SET, DEVICE, 'cam'),
+    ];
+    for (const c of owed) r.sim.action(c);
+    const detached = r.sim.detach();
+    for (const c of [a, ...owed]) expect([r.handle.count(c), c.status & 0x3f]).toEqual([1, CamStatus.DEV_NOT_THERE]);
+    r.backend.release();
+    await detached;
+    await turns();
+    for (const c of [a, ...owed]) expect(r.handle.count(c)).toBe(1);
   });
 });

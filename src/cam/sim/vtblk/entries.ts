@@ -33,7 +33,7 @@ export interface Active extends ActiveCcb {
   taken: number;
 }
 
-/** A CCB handed back unstarted (#giveBack) until its completion runs. */
+/** A CCB handed back unstarted (DeferredCompletions.giveBack, deferred.ts) until its completion runs. */
 export interface GivenBack extends ActiveCcb {
   /** Set once PREEMPT AND ABORT or task management aborted it, as Active's. */
   aborted: AbortWait[] | undefined;

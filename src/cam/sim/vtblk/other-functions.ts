@@ -12,6 +12,7 @@ import { CamStatus, XptFunc, type Ccb, type PathInq, type ScsiIoCcb } from '../.
 import type { ActiveCcbs } from './active.js';
 import type { Active } from './entries.js';
 import type { Recoveries } from './recovery.js';
+import type { DeferredCompletions } from './deferred.js';
 
 /** What the SIM's function codes besides XPT_SCSI_IO act on. */
 export interface FunctionScope {
@@ -19,12 +20,10 @@ export interface FunctionScope {
   /** The SIM's active XPT_SCSI_IO CCBs (XPT_ABORT looks for its victim there). */
   readonly active: ActiveCcbs<Active>;
   readonly recoveries: Recoveries;
+  /** Completions on a later turn (never from inside action()), which detach settles. */
+  readonly deferred: DeferredCompletions;
   /** XPT_PATH_INQ data. */
   pathInq(): PathInq;
-  /** Completes `ccb` with a CAM status now. */
-  finish(ccb: Ccb, status: number): void;
-  /** Completes `ccb` with a CAM status on a later turn (never from inside action()). */
-  finishLater(ccb: Ccb, status: number): void;
 }
 
 /** action() for every CCB but XPT_SCSI_IO, while the SIM is running. */
@@ -32,12 +31,12 @@ export function otherFunction(ccb: Exclude<Ccb, ScsiIoCcb>, s: FunctionScope): v
   switch (ccb.func) {
     case XptFunc.PATH_INQ:
       ccb.result = s.pathInq();
-      s.finishLater(ccb, CamStatus.REQ_CMP);
+      s.deferred.later(ccb, CamStatus.REQ_CMP);
       return;
     case XptFunc.ABORT: {
       const target = ccb.abort;
       const entry = target.func === XptFunc.SCSI_IO ? s.active.get(target) : undefined;
-      if (entry === undefined) s.finishLater(ccb, CamStatus.UA_ABORT);
+      if (entry === undefined) s.deferred.later(ccb, CamStatus.UA_ABORT);
       else s.recoveries.request({ kind: 'abort', victim: { ccb: entry.ccb, status: CamStatus.REQ_ABORTED }, requester: ccb });
       return;
     }
@@ -50,21 +49,19 @@ export function otherFunction(ccb: Exclude<Ccb, ScsiIoCcb>, s: FunctionScope): v
     case XptFunc.IT_NEXUS_LOST:
       // SAM-5 I_T nexus loss, to the logical unit: nothing of the device is touched.
       s.emulator.forgetNexus(ccb.initiatorId);
-      s.finishLater(ccb, CamStatus.REQ_CMP);
+      s.deferred.later(ccb, CamStatus.REQ_CMP);
       return;
     case XptFunc.ABORT_TASK_SET:
     case XptFunc.CLEAR_TASK_SET: {
       // The logical unit names whose commands end, and how (the SIM's TaskAborter, aborts.ts); done once they all have.
       const aborted = ccb.func === XptFunc.ABORT_TASK_SET ? s.emulator.abortTaskSet(ccb.initiatorId) : s.emulator.clearTaskSet(ccb.initiatorId, ccb.transportAborted);
-      void aborted.then(() => {
-        s.finish(ccb, CamStatus.REQ_CMP);
-      });
+      s.deferred.after(ccb, aborted);
       return;
     }
     case XptFunc.TRANSPORT_ABORTED:
       // News for the logical unit, told before action() returns: nothing is aborted here.
       s.emulator.transportAborted(ccb.initiatorId, ccb.transportAborted);
-      s.finishLater(ccb, CamStatus.REQ_CMP);
+      s.deferred.later(ccb, CamStatus.REQ_CMP);
       return;
     case XptFunc.NOOP:
     case XptFunc.GDEV_TYPE:
@@ -72,7 +69,7 @@ export function otherFunction(ccb: Exclude<Ccb, ScsiIoCcb>, s: FunctionScope): v
     case XptFunc.SCAN_BUS:
     case XptFunc.SCAN_LUN:
     case XptFunc.REL_SIMQ:
-      s.finishLater(ccb, CamStatus.REQ_INVALID);
+      s.deferred.later(ccb, CamStatus.REQ_INVALID);
       return;
   }
 }

@@ -12,9 +12,10 @@
 // ring-shortage.ts; recovery (timeouts, XPT_ABORT, resets, a broken ring, a
 // lost device) and config changes are recovery.ts; PREEMPT AND ABORT and
 // task-set aborts are aborts.ts; the function codes besides XPT_SCSI_IO are
-// other-functions.ts; what the SIM keeps per CCB is entries.ts. This file is
-// the SIM itself: its setup, action() and the XPT_SCSI_IO path from the CCB to
-// the emulator and back, and how CCBs complete.
+// other-functions.ts; what the SIM keeps per CCB is entries.ts; the
+// completions it owes on a later turn, which detach settles, are deferred.ts.
+// This file is the SIM itself: its setup, action() and the XPT_SCSI_IO path
+// from the CCB to the emulator and back, and how CCBs complete.
 
 import { SbcEmulator } from '../../../scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
@@ -43,6 +44,7 @@ import { commandCost, requestCostTable } from './cost.js';
 import { setCamOutcome, setScsiOutcome } from './result.js';
 import { devqCapacity, planRings } from './budget.js';
 import type { Active, GivenBack, Recovery } from './entries.js';
+import { DeferredCompletions } from './deferred.js';
 import { abortCcbs, settleAborts } from './aborts.js';
 import { Recoveries, type SimState } from './recovery.js';
 import { otherFunction, type FunctionScope } from './other-functions.js';
@@ -88,8 +90,8 @@ export class VtblkSim implements Sim {
   #handle: SimHandle | undefined;
   #state: SimState = 'running';
   readonly #active = new ActiveCcbs<Active>();
-  /** CCBs of this unit handed back unstarted whose completion has not run yet (a rare path). */
-  readonly #givenBack = new ActiveCcbs<GivenBack>();
+  /** Completions owed on a later turn, CCBs handed back unstarted among them (a rare path). */
+  readonly #deferred: DeferredCompletions;
   /** The recovery running, if any: read for every CCB, so it lives here (Recoveries sets it). */
   #recovery: Recovery | undefined;
   readonly #recoveries: Recoveries;
@@ -107,6 +109,14 @@ export class VtblkSim implements Sim {
     this.#capacity = devqCapacity(bcs, reserve, this.requestCost);
     this.#nexus = opts.nexus ?? 'cam';
     this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined };
+    this.#deferred = new DeferredCompletions({
+      finish: (ccb, status, scsiStatus) => {
+        this.#finish(ccb, status, scsiStatus);
+      },
+      finishAborted: (e) => {
+        this.#finishAborted(e);
+      },
+    });
     this.#recoveries = new Recoveries({
       driver,
       bcs,
@@ -135,12 +145,7 @@ export class VtblkSim implements Sim {
       active: this.#active,
       recoveries: this.#recoveries,
       pathInq: () => this.pathInq(),
-      finish: (ccb, status) => {
-        this.#finish(ccb, status);
-      },
-      finishLater: (ccb, status) => {
-        this.#finishLater(ccb, status);
-      },
+      deferred: this.#deferred,
     };
     driver.onConfigChange(() => {
       this.#recoveries.configChanged();
@@ -210,7 +215,7 @@ export class VtblkSim implements Sim {
 
   action(ccb: Ccb): void {
     if (this.#state !== 'running') {
-      this.#finishLater(ccb, CamStatus.DEV_NOT_THERE);
+      this.#deferred.later(ccb, CamStatus.DEV_NOT_THERE);
       return;
     }
     if (ccb.func === XptFunc.SCSI_IO) this.#scsiIo(ccb);
@@ -222,7 +227,11 @@ export class VtblkSim implements Sim {
     if (this.#active.has(ccb)) this.#recoveries.request({ kind: 'timeout', victim: { ccb, status: CamStatus.CMD_TIMEOUT } });
   }
 
-  /** Completes every active CCB CAM_DEV_NOT_THERE, then resets the device and closes the driver. */
+  /**
+   * Completes every active CCB CAM_DEV_NOT_THERE, and every CCB owed a
+   * completion on a later turn (deferred.ts), then resets the device and
+   * closes the driver.
+   */
   async detach(): Promise<void> {
     if (this.#state === 'detached') return;
     this.#state = 'detached';
@@ -233,6 +242,7 @@ export class VtblkSim implements Sim {
       settleAborts(e);
     }
     for (const r of requesters) this.#finish(r, CamStatus.DEV_NOT_THERE);
+    this.#deferred.failAll();
     // A reset in progress must end before the driver can be closed under it.
     await this.#recoveries.settled;
     await this.driver.close();
@@ -244,15 +254,15 @@ export class VtblkSim implements Sim {
   #scsiIo(ccb: ScsiIoCcb): void {
     const path = ccb.path;
     if (path.target !== 0) {
-      this.#finishLater(ccb, CamStatus.SEL_TIMEOUT);
+      this.#deferred.later(ccb, CamStatus.SEL_TIMEOUT);
       return;
     }
     if (path.lun !== 0) {
-      this.#finishLater(ccb, CamStatus.DEV_NOT_THERE);
+      this.#deferred.later(ccb, CamStatus.DEV_NOT_THERE);
       return;
     }
     if (this.#recovery !== undefined) {
-      this.#giveBack(ccb, CamStatus.REQUEUE_REQ);
+      this.#deferred.giveBack(ccb, CamStatus.REQUEUE_REQ);
       return;
     }
     // The cost is only looked at when something is wrong: the common case pays two cheap reads.
@@ -261,12 +271,12 @@ export class VtblkSim implements Sim {
     if (broken || free !== undefined) {
       const cost = this.cost(ccb);
       if (cost > 0 && broken) {
-        this.#giveBack(ccb, CamStatus.UNREC_HBA_ERROR);
+        this.#deferred.giveBack(ccb, CamStatus.UNREC_HBA_ERROR);
         this.#recoveries.request({ kind: 'broken' });
         return;
       }
       if (free !== undefined && free < cost) {
-        this.#giveBack(ccb, CamStatus.REQUEUE_REQ, ScsiStatus.TASK_SET_FULL);
+        this.#deferred.giveBack(ccb, CamStatus.REQUEUE_REQ, ScsiStatus.TASK_SET_FULL);
         return;
       }
     }
@@ -297,7 +307,7 @@ export class VtblkSim implements Sim {
     return abortCcbs(end, {
       starting: this.#starting,
       active: this.#active,
-      givenBack: this.#givenBack,
+      givenBack: this.#deferred.givenBack,
       nexus: this.#nexus,
       abortQueued: (match, scsiStatus) => {
         this.#bound().abortQueued(this.#path(), match, scsiStatus);
@@ -358,37 +368,5 @@ export class VtblkSim implements Sim {
   #finishAborted(e: Active | GivenBack): void {
     if (e.abortStatus === undefined) this.#finish(e.ccb, CamStatus.REQ_ABORTED);
     else this.#finish(e.ccb, CamStatus.SCSI_STATUS_ERROR, e.abortStatus);
-  }
-
-  /**
-   * #finishLater for an XPT_SCSI_IO of this unit: until the completion runs the
-   * CCB is neither here nor waiting in the device queue, so it is kept where
-   * #abortTasks finds it; if a PREEMPT AND ABORT marks it meanwhile, it
-   * completes CAM_REQ_ABORTED instead (see aborts.ts).
-   */
-  #giveBack(ccb: ScsiIoCcb, status: number, scsiStatus?: number): void {
-    const entry: GivenBack = { ccb, index: -1, seq: 0, aborted: undefined };
-    this.#givenBack.add(entry);
-    setImmediate(() => {
-      this.#givenBack.delete(entry);
-      if (entry.aborted === undefined) {
-        this.#finish(ccb, status, scsiStatus);
-        return;
-      }
-      this.#finishAborted(entry);
-      settleAborts(entry);
-    });
-  }
-
-  /**
-   * Completes a CCB the SIM answers without doing anything, on a later turn:
-   * never from inside action() (the XPT may be mid-dispatch), and never in a
-   * loop of microtasks that would starve the device of the turns it needs to
-   * free the ring a requeued CCB waits for.
-   */
-  #finishLater(ccb: Ccb, status: number, scsiStatus?: number): void {
-    setImmediate(() => {
-      this.#finish(ccb, status, scsiStatus);
-    });
   }
 }
