@@ -138,10 +138,13 @@ export class Stack {
   }
 
   /**
-   * Detaches the bus: waiting CCBs complete CAM_DEV_NOT_THERE, the SIM returns
-   * its active ones and closes the driver; then the transport and the backend
-   * are closed, also when a step before them failed (close rejects with the
-   * first failure). Safe to call more than once.
+   * Detaches the bus: new da I/O fails, waiting CCBs complete
+   * CAM_DEV_NOT_THERE, the SIM returns its active ones at once, without
+   * waiting for the device to answer them (CAM_DEV_NOT_THERE; da retries
+   * none), and closes the driver (its device reset waits for backend I/O up to
+   * resetTimeoutMs); then the transport and the backend are closed, also when
+   * a step before them failed (close rejects with the first failure). Safe to
+   * call more than once.
    */
   close(): Promise<void> {
     this.#closed ??= this.#close();
@@ -158,10 +161,11 @@ export class Stack {
           failures.push(e);
         },
       );
-    await step(async () => {
-      for (const u of this.#units) await u.da.close();
-    });
+    // Each da takes no new I/O; what it has outstanding ends with the bus, not with the device, which may never
+    // answer: deregisterBus completes every CCB CAM_DEV_NOT_THERE and posts AC_LOST_DEVICE, so da retries nothing.
+    const drained = this.#units.map((u) => u.da.close());
     await step(() => this.xpt.deregisterBus(this.#bus));
+    await step(() => Promise.all(drained));
     await step(() => this.virtio.transport.close());
     await step(() => this.#backend.close());
     if (failures.length > 0) throw failures[0];

@@ -1,14 +1,16 @@
 // stack.close() with work in flight (Stack.close doc; ARCHITECTURE.md "every
 // accepted CCB completes exactly once"): CCBs the SIM answers on a later turn
 // (an I_T nexus loss, a CCB handed back for a ring shortage) complete once and
-// close resolves; close still closes the transport and the backend when
-// detaching the bus fails, and rejects with the first failure. CAM status
-// words from FreeBSD cam.h.
+// close resolves; da I/O outstanding on a device that never answers ends
+// CAM_DEV_NOT_THERE and close resolves once the device reset has given the
+// backend up (resetTimeoutMs), whatever da's timeout; close still closes the
+// transport and the backend when detaching the bus fails, and rejects with
+// the first failure. CAM status words from FreeBSD cam.h.
 
 import { describe, expect, test, vi } from 'vitest';
 import { VIRTIO_BLK_T_IN } from '../../src/virtio/blk-wire.js';
 import { rw10, turns, until } from './helpers.js';
-import { BS, DIRECT, rig } from './fault-rig.js';
+import { BS, DIRECT, camErrorOf, rig } from './fault-rig.js';
 import { A } from './pr-fixtures.js';
 
 const DEV_NOT_THERE = 0x08;
@@ -42,6 +44,29 @@ describe('stack.close() right after a command the SIM answers on a later turn', 
     await turns(5);
     expect(r.ledger.doubles).toBe(0);
     expect(r.ledger.completions).toBe(r.ledger.actions);
+  });
+});
+
+describe('stack.close() with da I/O outstanding on a device that never answers', () => {
+  test.each([
+    ['no timeout (da.timeoutMs 0)', 0],
+    ['the default 60 s timeout', undefined],
+  ])('%s: the read and the pass read end CAM_DEV_NOT_THERE, close resolves after the reset gives up', async (_name, timeoutMs) => {
+    // The device reset that closes the driver waits for the backend's I/O this long (the transport's bound), then gives it up.
+    const r = await rig(4096, { resetTimeoutMs: 100, ...(timeoutMs === undefined ? {} : { da: { timeoutMs } }) });
+    r.faulty.stall();
+    const read = camErrorOf(r.stack.da(0).read(0n, 8));
+    const passRead = r.stack.pass(0).scsi({ cdb: rw10('read', 8, 1), direction: 'in', length: BS, timeoutMs: 0 });
+    await until(() => r.faulty.stalledCount === 2, 'both reads at the backend');
+    const closed = r.stack.close().then(() => 'closed');
+    // Waiting for the device (or for the CCB timeout and the reset after it) would take until the test times out.
+    const late = new Promise((resolve) => setTimeout(resolve, 2000, 'still closing after 2 s'));
+    expect(await Promise.race([closed, late])).toBe('closed');
+    expect((await read).camStatus & STATUS_MASK).toBe(DEV_NOT_THERE);
+    expect((await passRead).camStatus & STATUS_MASK).toBe(DEV_NOT_THERE);
+    expect(r.stack.da(0).outstanding).toBe(0);
+    expect(r.ledger.doubles).toBe(0);
+    r.faulty.release();
   });
 });
 

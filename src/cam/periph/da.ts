@@ -150,7 +150,7 @@ export class DaPeriph {
     });
     this.#unsubscribe = xpt.onAsync(AsyncCode.GETDEV_CHANGED | AsyncCode.LOST_DEVICE, path, (code) => {
       if (code === AsyncCode.LOST_DEVICE) {
-        this.#gone = 'device lost';
+        this.#gone ??= 'device lost';
         this.#runner.invalidate();
       } else {
         void this.#capacity.refreshQuietly();
@@ -318,11 +318,14 @@ export class DaPeriph {
     return this.#capacity.refresh();
   }
 
-  /** Stops new I/O (it fails with CAM_DEV_NOT_THERE) and resolves when everything outstanding has finished. */
+  /**
+   * Stops new I/O (it fails with CAM_DEV_NOT_THERE) and resolves when
+   * everything outstanding has finished. Until then a lost device (its bus
+   * deregistered, as stack.close() does) still stops every retry.
+   */
   close(): Promise<void> {
     this.#gone ??= 'periph closed';
-    this.#unsubscribe();
-    return this.#runner.drained();
+    return this.#runner.drained().then(this.#unsubscribe);
   }
 
   /** One READ (10)/(16) CCB; resolves with its Data-In buffer, which must be whole. */

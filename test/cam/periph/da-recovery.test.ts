@@ -403,6 +403,27 @@ describe('device loss and close', () => {
     await xpt.settle();
   });
 
+  test('a device lost while close waits: what is outstanding is not retried, close resolves, then it unsubscribes', async () => {
+    const { xpt, da } = await setup();
+    xpt.hold = true;
+    xpt.inject({ status: CAM_CMD_TIMEOUT });
+    const p = da.read(0n, 1);
+    const c = da.close();
+    await tick();
+    // The bus is deregistered (stack.close): AC_LOST_DEVICE reaches the closing periph.
+    xpt.fire(AsyncCode.LOST_DEVICE);
+    xpt.runHeld();
+    const e = await camErrorOf(p);
+    expect(e.camStatus).toBe(CAM_CMD_TIMEOUT);
+    expect(e.reason).toBe('device is gone, not retried');
+    await c;
+    expect(xpt.issued).toHaveLength(1);
+    expect(xpt.subscribers).toBe(0);
+    // Closed before it was lost: later I/O says so.
+    expect((await camErrorOf(da.flush())).reason).toBe('periph closed');
+    await xpt.settle();
+  });
+
   test('close waits for outstanding I/O, unsubscribes, and later I/O fails', async () => {
     const { xpt, da } = await setup();
     expect(xpt.subscribers).toBe(1);
