@@ -18,6 +18,7 @@ export const DIRECT = VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(VIRTIO_F_INDIREC
 
 // CAM status words (FreeBSD cam.h), written out rather than taken from the code under test.
 export const REQ_CMP = 0x01;
+export const REQ_ABORTED = 0x02;
 export const CMD_TIMEOUT = 0x0b;
 export const SCSI_STATUS_ERROR = 0x0c;
 export const DEV_QFRZN = 0x40;

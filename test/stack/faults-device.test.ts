@@ -19,9 +19,11 @@ import {
   CMD_TIMEOUT,
   DEV_QFRZN,
   DIRECT,
+  REQ_ABORTED,
   REQ_CMP,
   SCSI_STATUS_ERROR,
   camErrorOf,
+  dispatchesOf,
   expectIdle,
   fill,
   rig,
@@ -93,6 +95,38 @@ describe('ring full from a device that holds descriptors', () => {
     expect(r.ledger.doubles).toBe(0);
     expect(r.ledger.completions).toBe(r.ledger.actions);
     expect(r.ledger.byStatus.get(REQ_CMP)).toBe(r.ledger.actions);
+    expectIdle(r.stack);
+    await r.stack.close();
+  });
+});
+
+describe('an abort while the SIM hands a command back for ring room', () => {
+  test('pass.scsi WRITE aborted by its signal as it is handed back (TASK SET FULL): CAM_REQ_ABORTED, never re-issued, nothing written', async () => {
+    const r = await rig(65_536, { features: DIRECT });
+    const driver = r.stack.virtio.driver;
+    await fill(r, 100, 1, 1);
+    // Someone else's requests the device sits on: 21 × 3 of the 64 descriptors, 1 left.
+    r.probe.holdIf = (op) => op.offset >= 60_000 * BS;
+    const buf = r.stack.virtio.allocator.alloc(BS);
+    if (buf === undefined) throw new Error('no guest memory');
+    const foreign = Array.from({ length: 21 }, (_, i) => driver.request({ type: VIRTIO_BLK_T_IN, sector: BigInt(60_000 + i), data: [buf] }));
+    await until(() => r.probe.heldCount === 21, 'foreign requests at the device');
+    const writes = dispatchesOf(r, 0x2a);
+    const ac = new AbortController();
+    const w = r.stack.pass(0).scsi({ cdb: rw10('write', 100, 1), direction: 'out', data: new Uint8Array(BS).fill(0xab), signal: ac.signal });
+    // The SIM has handed it back (its completion runs on a later turn): the abort reaches it there.
+    ac.abort();
+    // The device keeps sitting on its descriptors a while, then lets go: had the WRITE gone back to the queue, it runs now.
+    await turns(50);
+    r.probe.releaseHeld();
+    r.probe.holdIf = undefined;
+    expect((await w).camStatus & 0x3f).toBe(REQ_ABORTED);
+    await Promise.all(foreign);
+    r.stack.virtio.allocator.free(buf.addr);
+    await turns(20);
+    expect(writes.n).toBe(1);
+    expect(r.shadow.mismatch(100, await r.stack.da(0).read(100n, 1))).toBeUndefined();
+    expect(r.ledger.doubles).toBe(0);
     expectIdle(r.stack);
     await r.stack.close();
   });

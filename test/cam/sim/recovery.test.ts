@@ -207,6 +207,36 @@ describe('abort and resets', () => {
     expect(r.handle.maxSimFrozen).toBe(0);
   });
 
+  test('XPT_ABORT of a CCB handed back unstarted (TASK SET FULL): CAM_REQ_ABORTED, not re-issued, nothing written; the abort CAM_REQ_CMP after it, no reset', async () => {
+    const r = await rig({ queueSize: 16, features: DIRECT });
+    const d = r.stack.driver;
+    const buf = r.stack.allocator.alloc(512) as { addr: number; len: number };
+    r.backend.stall();
+    // Someone else's requests (a device sitting on them): 5 × 3 of 16 descriptors.
+    const foreign = Array.from({ length: 5 }, () => d.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }));
+    await until(() => r.backend.stalledCount === 5);
+    const w = r.ccb(write10(4, 1), { dataOut: pattern(1, 512) });
+    const written = r.handle.next(w);
+    launch(r, w);
+    // Handed back: its completion runs on a later turn. The abort comes first.
+    const ab = abortOf(w);
+    const aborted = r.handle.next(ab);
+    r.sim.action(ab);
+    await Promise.all([written, aborted]);
+    expect([w.status & 0x3f, ab.status]).toEqual([CamStatus.REQ_ABORTED, CamStatus.REQ_CMP]);
+    expect(r.handle.completions.map((c) => c.ccb)).toEqual([w, ab]);
+    expect(r.handle.events).toEqual([]);
+    expect(r.handle.maxSimFrozen).toBe(0);
+    r.backend.release();
+    await Promise.all(foreign);
+    await turns();
+    expect(r.handle.count(w)).toBe(1);
+    expect(r.backend.stats.write).toBe(0);
+    const back = new Uint8Array(512).fill(0xee);
+    await r.disk.read(4 * 512, back);
+    expect(back).toEqual(new Uint8Array(512));
+  });
+
   test('XPT_RESET_DEV → 29h/03h BUS DEVICE RESET FUNCTION OCCURRED and AC_SENT_BDR; mode parameters back to defaults', async () => {
     const r = await rig();
     expect((await r.run(TUR)).status).toBe(CamStatus.REQ_CMP);

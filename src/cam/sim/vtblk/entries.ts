@@ -35,7 +35,7 @@ export interface Active extends ActiveCcb {
 
 /** A CCB handed back unstarted (DeferredCompletions.giveBack, deferred.ts) until its completion runs. */
 export interface GivenBack extends ActiveCcb {
-  /** Set once PREEMPT AND ABORT or task management aborted it, as Active's. */
+  /** Set once PREEMPT AND ABORT, task management or XPT_ABORT (no wait then) aborted it: it completes aborted, and these waits learn of it. */
   aborted: AbortWait[] | undefined;
   abortStatus?: number;
 }

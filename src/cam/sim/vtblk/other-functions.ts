@@ -1,6 +1,10 @@
 // The vtblk SIM's XPT function codes besides XPT_SCSI_IO (the Sim contract in
 // xpt/sim-api.ts): XPT_PATH_INQ; XPT_ABORT, XPT_RESET_DEV and XPT_RESET_BUS,
-// which become recoveries (recovery.ts); XPT_IT_NEXUS_LOST,
+// which become recoveries (recovery.ts), but for an XPT_ABORT of a CCB the SIM
+// has handed back unstarted (deferred.ts): it has not reached the device, so
+// it is only marked, and completes CAM_REQ_ABORTED on its turn instead of
+// going back to the device queue, as for PREEMPT AND ABORT (aborts.ts);
+// XPT_IT_NEXUS_LOST,
 // XPT_ABORT_TASK_SET, XPT_CLEAR_TASK_SET and XPT_TRANSPORT_ABORTED, which go
 // to the logical unit (SAM-5 I_T nexus loss and task management); and the
 // codes the SIM does not implement. None is on the per-I/O path, so they live
@@ -17,7 +21,7 @@ import type { DeferredCompletions } from './deferred.js';
 /** What the SIM's function codes besides XPT_SCSI_IO act on. */
 export interface FunctionScope {
   readonly emulator: SbcEmulator;
-  /** The SIM's active XPT_SCSI_IO CCBs (XPT_ABORT looks for its victim there). */
+  /** The SIM's active XPT_SCSI_IO CCBs (XPT_ABORT looks for its victim there, then among those handed back). */
   readonly active: ActiveCcbs<Active>;
   readonly recoveries: Recoveries;
   /** Completions on a later turn (never from inside action()), which detach settles. */
@@ -36,8 +40,15 @@ export function otherFunction(ccb: Exclude<Ccb, ScsiIoCcb>, s: FunctionScope): v
     case XptFunc.ABORT: {
       const target = ccb.abort;
       const entry = target.func === XptFunc.SCSI_IO ? s.active.get(target) : undefined;
-      if (entry === undefined) s.deferred.later(ccb, CamStatus.UA_ABORT);
-      else s.recoveries.request({ kind: 'abort', victim: { ccb: entry.ccb, status: CamStatus.REQ_ABORTED }, requester: ccb });
+      if (entry !== undefined) {
+        s.recoveries.request({ kind: 'abort', victim: { ccb: entry.ccb, status: CamStatus.REQ_ABORTED }, requester: ccb });
+        return;
+      }
+      const back = target.func === XptFunc.SCSI_IO ? s.deferred.givenBack.get(target) : undefined;
+      // An abort that marked it already decides how it ends.
+      if (back !== undefined) back.aborted ??= [];
+      // After its victim, whose turn was set first.
+      s.deferred.later(ccb, back === undefined ? CamStatus.UA_ABORT : CamStatus.REQ_CMP);
       return;
     }
     case XptFunc.RESET_DEV:
