@@ -12,14 +12,18 @@
 //   Data-Out Buffer); if the unit rejects NDOB (24h/00h at byte 1 bit 0) or
 //   WRITE SAME (16) (20h/00h), WRITE SAME with one zero block from then on.
 // - UNMAP parameter lists and WRITE SAME ranges are cut to the B0h limits
-//   (da-plan.ts); the pieces are issued at once and settle together.
+//   (da-plan.ts) and issued as da issues the pieces of a split READ/WRITE
+//   (da-pieces.ts): at once and settling together, but for a piece past the
+//   capacity da knows, which goes first and alone, so that a range past the
+//   capacity fails whole and changes nothing.
 
 import { CamDir, CamStatus, type CamDeviceInfo } from '../xpt/periph-api.js';
 import { encodeUnmap, encodeUnmapParameterList } from '../../scsi/cdb/unmap.js';
 import { encodeWriteSame } from '../../scsi/cdb/write-same.js';
 import { SenseKey } from '../../scsi/sense.js';
 import { CamError } from './errors.js';
-import { deleteMethods, maxWriteSameBlocks, planUnmap, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import { deleteMethods, maxWriteSameBlocks, planUnmap, runEnd, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import { issuePieces } from './da-pieces.js';
 import type { RunRequest } from './recovery.js';
 
 /** What a DeleteRunner asks of the periph that owns it. */
@@ -28,8 +32,6 @@ export interface DeleteHooks {
   info(): CamDeviceInfo;
   /** Issues one command with the periph's recovery; rejects with CamError. */
   run(req: RunRequest): Promise<unknown>;
-  /** Settles once every piece has, failing with the first failure in range order (the periph's split READ/WRITE rule). */
-  allPieces(pieces: readonly Promise<unknown>[]): Promise<void>;
 }
 
 const isCamError = (e: unknown, key: SenseKey, asc: number): e is CamError =>
@@ -75,18 +77,20 @@ export class DeleteRunner {
     return this.#writeSame(lba, blocks, unmap && info.capacity.lbpme && info.provisioning?.lbpws === true);
   }
 
-  async #unmap(lba: bigint, blocks: number): Promise<void> {
-    const lists = planUnmap(lba, blocks, this.#hooks.info().blockLimits).map((list) => {
+  /** UNMAP over a range, in parameter lists within the Block Limits (each list's descriptors run on from one another). */
+  #unmap(lba: bigint, blocks: number): Promise<void> {
+    const info = this.#hooks.info();
+    return issuePieces(planUnmap(lba, blocks, info.blockLimits), info.capacity.blocks, listEnd, (list) => {
       const data = encodeUnmapParameterList(list);
       return this.#hooks.run({ cdb: encodeUnmap({ parameterListLength: data.length }), dir: CamDir.OUT, dataOut: data });
     });
-    await this.#hooks.allPieces(lists);
   }
 
   /** WRITE SAME over a range, in pieces of at most MAXIMUM WRITE SAME LENGTH. */
-  async #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
-    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(this.#hooks.info().blockLimits));
-    await this.#hooks.allPieces(runs.map((run) => this.#writeSameRun(run, unmap)));
+  #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
+    const info = this.#hooks.info();
+    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(info.blockLimits));
+    return issuePieces(runs, info.capacity.blocks, runEnd, (run) => this.#writeSameRun(run, unmap));
   }
 
   async #writeSameRun(run: BlockRun, unmap: boolean): Promise<void> {
@@ -103,6 +107,12 @@ export class DeleteRunner {
     const cdb = encodeWriteSame({ ...run, unmap }, { minLength: unmap ? 16 : 10 });
     await this.#hooks.run({ cdb, dir: CamDir.OUT, dataOut: new Uint8Array(this.#hooks.info().capacity.blockSize) });
   }
+}
+
+/** The LBA just past an UNMAP parameter list (planUnmap makes none empty). */
+function listEnd(list: readonly BlockRun[]): bigint {
+  const last = list.at(-1);
+  return last === undefined ? 0n : runEnd(last);
 }
 
 /**

@@ -22,6 +22,9 @@ const U32_MAX = 0xffff_ffff;
 /** MAXIMUM UNMAP LBA COUNT / BLOCK DESCRIPTOR COUNT value meaning "no limit" (SBC-4 B0h). */
 const NO_LIMIT = 0xffff_ffff;
 
+/** The LBA just past `run`. */
+export const runEnd = (run: BlockRun): bigint => run.lba + BigInt(run.blocks);
+
 /** Splits [lba, lba + blocks) into runs of at most `max` blocks, in order. */
 export function splitRuns(lba: bigint, blocks: number, max: number): BlockRun[] {
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`splitRuns: max must be a positive integer, got ${max}`);

@@ -8,8 +8,9 @@
 //   skips them: they reach no LBA and no length the other two do not.
 // - Requests larger than the maximum I/O (Block Limits MAXIMUM TRANSFER
 //   LENGTH, the transport's maxIoBytes) are split; the pieces are issued at
-//   once and the data assembled in LBA order. A request fails with the first
-//   piece that fails.
+//   once (but for one past the capacity, which goes first: da-pieces.ts) and
+//   the data assembled in LBA order. A request fails with the first piece
+//   that fails.
 // - discard and writeZeroes: UNMAP or WRITE SAME, by the unit's delete
 //   method and what it has refused (da-delete.ts).
 // - Capacity: re-read (READ CAPACITY (16), else (10); da-capacity.ts) on
@@ -38,7 +39,8 @@ import { CamError } from './errors.js';
 import type { DaCapacity } from './capacity.js';
 import { CapacityReader } from './da-capacity.js';
 import { DeleteRunner } from './da-delete.js';
-import { maxTransferBlocks, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import { maxTransferBlocks, runEnd, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import { issuePieces } from './da-pieces.js';
 import {
   DEFAULT_DELAYS,
   DEFAULT_REQUEUE_LIMIT,
@@ -84,20 +86,6 @@ const MAX_READ_BYTES = constants.MAX_LENGTH;
 /** An LBA up to here plus any safe-integer count stays within 2^64: checkRange needs no bigint sum below it. */
 const U64_END_LESS_SAFE = U64_END - BigInt(Number.MAX_SAFE_INTEGER);
 
-/**
- * Waits for every piece of a split request, then fails with the first failure
- * in range order. Settling as soon as one piece fails would let the caller
- * retry the range while other pieces are still at the device, and a late piece
- * would then land over the retry (FreeBSD completes a split bio only when all
- * its children are done).
- */
-async function allPieces(pieces: readonly Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(pieces);
-  for (const s of settled) {
-    if (s.status === 'rejected') throw s.reason instanceof Error ? s.reason : new Error(String(s.reason));
-  }
-}
-
 /** Block access to the direct-access device at a path. */
 export class DaPeriph {
   readonly path: CamPath;
@@ -132,7 +120,7 @@ export class DaPeriph {
         this.#maxBlocks = maxTransferBlocks(this.#info, cap.blockSize, this.#maxIoBytes);
       },
     });
-    this.#delete = new DeleteRunner({ info: () => this.#info, run: (req) => this.#run(req), allPieces });
+    this.#delete = new DeleteRunner({ info: () => this.#info, run: (req) => this.#run(req) });
     this.#runner = new RecoveryRunner(xpt, path, recovery, {
       unitAttention: (s) => {
         for (const cb of this.#listeners) {
@@ -257,8 +245,9 @@ export class DaPeriph {
 
   /**
    * A transfer of `buf` (whole blocks at `lba`) past the largest one CCB may
-   * carry: one CCB per run, each on its own view of `buf`; settles once every
-   * piece has (allPieces).
+   * carry: one CCB per run, each on its own view of `buf`, issued by
+   * da-pieces.ts (a run past the capacity first and alone); settles once every
+   * piece has.
    */
   #split(lba: bigint, buf: Uint8Array, run: (lba: bigint, blocks: number, view: Uint8Array) => Promise<void>): Promise<void> {
     const bs = this.capacity.blockSize;
@@ -266,21 +255,14 @@ export class DaPeriph {
       const at = Number(r.lba - lba) * bs;
       return run(r.lba, r.blocks, buf.subarray(at, at + r.blocks * bs));
     };
-    // One command past the capacity fails whole and moves nothing (SBC-4 LBA OUT OF RANGE): split, the piece
-    // crossing the known capacity goes first and alone, so that no piece before it lands when it fails. If it
-    // succeeds (the capacity grew), the rest follow.
-    const runs = splitRuns(lba, buf.length / bs, this.maxTransferBlocks);
-    const end = this.capacity.blocks;
-    const past = runs.find((r) => r.lba + BigInt(r.blocks) > end);
-    if (past !== undefined) return piece(past).then(() => allPieces(runs.filter((r) => r !== past).map(piece)));
-    return allPieces(runs.map(piece));
+    return issuePieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks), this.capacity.blocks, runEnd, piece);
   }
 
   /** The piece of a split request at `lba` that crosses the capacity as last read, or undefined when it ends inside. */
   #pastCapacity(lba: bigint, blocks: number): BlockRun | undefined {
     const end = this.capacity.blocks;
     if (lba + BigInt(blocks) <= end) return undefined;
-    return splitRuns(lba, blocks, this.maxTransferBlocks).find((r) => r.lba + BigInt(r.blocks) > end);
+    return splitRuns(lba, blocks, this.maxTransferBlocks).find((r) => runEnd(r) > end);
   }
 
   /** SYNCHRONIZE CACHE (10) over the whole medium: completed writes become durable. */

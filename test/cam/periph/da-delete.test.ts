@@ -183,6 +183,38 @@ describe('writeZeroes', () => {
   });
 });
 
+describe('a split delete past the capacity', () => {
+  // 64 blocks, every one 0xee; pieces of 8 blocks: [52, 60) lies inside the disk, [60, 68) crosses its end.
+  test.each([
+    ['writeZeroes (WRITE SAME pieces)', {}, (da: DaPeriph) => da.writeZeroes(52n, 16), [ws16(0x01, 60, 8)]],
+    ['discard by UNMAP (one list per piece)', {}, (da: DaPeriph) => da.discard(52n, 16), ['UNMAP 00 00 00 00 00 00 00 3c 00 00 00 08']],
+    ['discard by WRITE SAME with UNMAP', { discard: false, writeZeroes: { maxBlocks: 8, mayUnmap: true } }, (da: DaPeriph) => da.discard(52n, 16), [ws16(0x09, 60, 8)]],
+  ] as const)('%s: fails whole, LBA OUT OF RANGE, and changes nothing (the crossing piece alone goes first)', async (_name, disk, del, sent) => {
+    const { xpt, da } = await setup({ blocks: 64n, ...disk }, { maxWriteSameBlocks: 8, maxUnmapLbaCount: 8, maxUnmapBlockDescriptors: 1 });
+    const mapped = xpt.disk.mappedBlocks;
+    const e: unknown = await del(da).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CamError);
+    const s = (e as CamError).senseData;
+    expect([s?.key, s?.asc, s?.ascq]).toEqual([0x05, 0x21, 0x00]);
+    // An UNMAP by its one block descriptor: LBA, NUMBER OF LOGICAL BLOCKS.
+    expect(xpt.issued.map((c) => (c.cdb[0] === 0x42 ? `UNMAP ${hex(c.dataOut?.subarray(8, 20))}` : hex(c.cdb)))).toEqual(sent);
+    expectBlocks(xpt, 52, 64, 0xee);
+    expect(xpt.disk.mappedBlocks).toBe(mapped);
+    await xpt.settle();
+  });
+
+  test('a crossing piece the unit takes (the capacity grew since da read it) goes first, then the rest', async () => {
+    const unit = await FakeXpt.create({ blocks: 64n }, { maxWriteSameBlocks: 8 });
+    // da believes 56 blocks: the piece [56, 64) crosses that end.
+    const { xpt, da } = await setup({ blocks: 64n }, { maxWriteSameBlocks: 8 }, { capacity: { ...unit.info.capacity, blocks: 56n } });
+    await da.writeZeroes(40n, 24);
+    expect(xpt.cdbs()).toEqual([ws16(0x01, 56, 8), ws16(0x01, 40, 8), ws16(0x01, 48, 8)]);
+    expectBlocks(xpt, 40, 64, 0);
+    expectBlocks(xpt, 39, 40, 0xee);
+    await xpt.settle();
+  });
+});
+
 describe('plans', () => {
   const limits = (maxUnmapLbaCount: number, maxUnmapBlockDescriptors: number): CamDeviceInfo['blockLimits'] => ({
     maxTransferBlocks: 0,
