@@ -35,9 +35,11 @@ export interface Bus {
    */
   last: Device | undefined;
   /**
-   * Every device queue the bus has had, lost ones included: a lost device's
-   * CCBs still at the SIM come back through its queue (a started CCB finds
-   * its queue through ccb.xptPriv, see deviceQueueOf).
+   * The bus's device queues, and those of lost devices while they still have
+   * CCBs at the SIM: those come back through their queue (a started CCB finds
+   * its queue through ccb.xptPriv, see deviceQueueOf), and detach must find
+   * them. A lost queue leaves once its last one is back (forgetLost), so a
+   * LUN that keeps being probed and not found leaves nothing behind.
    */
   readonly queues: DeviceQueue[];
   /** XPT_ABORT / XPT_RESET_DEV / XPT_RESET_BUS CCBs at the SIM. */
@@ -71,6 +73,7 @@ export function newDevice(b: Bus, path: CamPath, events: AsyncEvents): Device {
   const done = (ccb: ScsiIoCcb): void => {
     const sense = dev.info === undefined ? undefined : ccbSense(ccb);
     if (sense?.key === SenseKey.UNIT_ATTENTION) events.post(AsyncCode.UNIT_ATTENTION, ccb.path, sense);
+    if (dev.devq.gone) forgetLost(b, dev.devq);
     ccb.done?.(ccb);
   };
   const dev: Device = { path, devq: new DeviceQueue(b.devq, done), info: undefined };
@@ -83,5 +86,13 @@ export function newDevice(b: Bus, path: CamPath, events: AsyncEvents): Device {
 export function loseDevice(b: Bus, dev: Device, events: AsyncEvents): void {
   b.devices.delete(deviceKey(dev.path));
   dev.devq.lose();
+  forgetLost(b, dev.devq);
   if (dev.info !== undefined) events.post(AsyncCode.LOST_DEVICE, dev.path, dev.info);
+}
+
+/** Drops a lost device's queue from the bus once it has no CCB at the SIM: nothing can come back through it any more. */
+function forgetLost(b: Bus, q: DeviceQueue): void {
+  if (q.active > 0) return;
+  const i = b.queues.indexOf(q);
+  if (i >= 0) b.queues.splice(i, 1);
 }

@@ -2,7 +2,7 @@
 // function codes answered by the XPT or passed to the SIM, bad paths, async
 // event delivery, and the events SIMs report.
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   CAM_LUN_WILDCARD,
   CAM_TARGET_WILDCARD,
@@ -17,8 +17,9 @@ import { AsyncCode } from '../../../src/cam/async.js';
 import { CAM_DEV_QFRZN, CamStatus } from '../../../src/cam/status.js';
 import type { CamDeviceInfo } from '../../../src/cam/xpt/periph-api.js';
 import { Xpt } from '../../../src/cam/xpt/xpt.js';
+import { DeviceQueue } from '../../../src/cam/devq.js';
 import { Asc, SenseKey, ScsiStatus, encodeSense, senseUnitAttention } from '../../../src/scsi/index.js';
-import { FakeSim, answerFromEmulator, bench, rig, settle } from './harness.js';
+import { FakeSim, answerFromEmulator, bench, drive, rig, settle } from './harness.js';
 
 interface Event {
   code: number;
@@ -359,6 +360,76 @@ describe('async events', () => {
     for (let i = 0; i < 50 && events.length < 2; i++) await settle();
     expect(events.map((e) => e.code)).toEqual([AsyncCode.LOST_DEVICE, AsyncCode.FOUND_DEVICE]);
     expect(b.xpt.device(b.path)?.inquiry.product).toBe('VIRTIO-BLK');
+  });
+});
+
+describe('the device queues a bus keeps', () => {
+  /**
+   * Deregisters the bus; resolves with how many device queues it still had:
+   * detach collects the CCBs left at the SIM from each of them
+   * (DeviceQueue.activeInStartOrder).
+   */
+  async function queuesAtDetach(xpt: Xpt, bus: number): Promise<number> {
+    const collect = DeviceQueue.activeInStartOrder.bind(DeviceQueue);
+    const seen: number[] = [];
+    // Counted as detach calls it: the queues are the bus's own list, which the completions then change.
+    const spy = vi.spyOn(DeviceQueue, 'activeInStartOrder').mockImplementation((queues) => {
+      seen.push(queues.length);
+      return collect(queues);
+    });
+    try {
+      await xpt.deregisterBus(bus).catch(() => undefined);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toHaveLength(1);
+    return seen[0] ?? -1;
+  }
+
+  test('XPT_SCAN_LUN of a LUN that does not exist, again and again: no queue is kept for it', async () => {
+    const r = await rig();
+    const bus = r.sim.handle.bus;
+    await drive(r.clock, r.xpt.scan(bus));
+    // The SIM fronts LUN 0 alone, as vtblk does.
+    r.sim.answer = (ccb) => {
+      if (ccb.path.lun === 0) return answerFromEmulator(r.emu, ccb);
+      ccb.status = CamStatus.DEV_NOT_THERE;
+      return undefined;
+    };
+    const scanLun = (lun: number): Promise<number> =>
+      new Promise((resolve) => {
+        r.xpt.action(newCcb(XptFunc.SCAN_LUN, { bus, target: 0, lun }, (c) => {
+          resolve(c.status);
+        }));
+      });
+    for (let i = 0; i < 50; i++) expect(await drive(r.clock, scanLun(3))).toBe(CamStatus.REQ_CMP);
+    expect(r.xpt.devices().map((d) => d.path.lun)).toEqual([0]);
+    expect(await queuesAtDetach(r.xpt, bus)).toBe(1);
+  });
+
+  test('a device lost with a CCB at the SIM: its queue is kept until that CCB is back, then dropped', async () => {
+    const b = await bench();
+    const a = b.io();
+    b.xpt.action(a);
+    b.sim.handle.async(AsyncCode.LOST_DEVICE, b.path);
+    b.sim.complete(a, CamStatus.DEV_NOT_THERE);
+    // Found again: a new queue; the lost one is not kept beside it.
+    b.sim.answer = (ccb) => answerFromEmulator(b.emu, ccb);
+    b.sim.handle.async(AsyncCode.FOUND_DEVICE, b.path);
+    for (let i = 0; i < 50 && b.xpt.device(b.path) === undefined; i++) await settle();
+    expect(b.xpt.device(b.path)).toBeDefined();
+    expect(await queuesAtDetach(b.xpt, b.path.bus)).toBe(1);
+  });
+
+  test('a lost device’s CCB still at the SIM when the bus goes is completed through its queue', async () => {
+    const b = await bench();
+    const a = b.io();
+    b.xpt.action(a);
+    b.sim.handle.async(AsyncCode.LOST_DEVICE, b.path);
+    b.sim.leakOnDetach = true;
+    expect(await queuesAtDetach(b.xpt, b.path.bus)).toBe(1);
+    expect([a.status, a.state]).toEqual([CamStatus.DEV_NOT_THERE, 'done']);
+    expect(b.log).toEqual([a]);
   });
 });
 
