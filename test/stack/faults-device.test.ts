@@ -100,6 +100,43 @@ describe('ring full from a device that holds descriptors', () => {
   });
 });
 
+describe('SEND DIAGNOSTIC self-tests in a full ring', () => {
+  test('their reads are charged: the ring never holds more than the budget, nothing waits for ring room, all complete GOOD', async () => {
+    const r = await rig(65_536, { features: DIRECT });
+    const driver = r.stack.virtio.driver;
+    const { capacity } = r.stack.stats(0);
+    expect(capacity).toBe(60); // 64 descriptors minus two flushes' worth (2 × 2)
+    const watch = new QueueWatch(r.stack);
+    let maxInRing = 0;
+    const sample = (): void => {
+      watch.sample();
+      maxInRing = Math.max(maxInRing, driver.queueSize(0) - driver.freeDescriptors());
+    };
+    r.faulty.stall();
+    // 20 one-block READs of 3 descriptors fill the budget; each self-test reads LBA 0 and the last LBA (SPC-5).
+    const pass = r.stack.pass(0);
+    const reads = Array.from({ length: 20 }, (_, i) => pass.scsi({ cdb: rw10('read', i, 1), direction: 'in', length: BS }));
+    const selfTests = Array.from({ length: 3 }, () => pass.scsi({ cdb: Uint8Array.of(0x1d, 0x04, 0, 0, 0, 0), direction: 'none' }));
+    await until(() => r.faulty.stalledCount >= 20, 'the READs at the backend');
+    await turns(20);
+    sample();
+    expect(r.stack.stats(0).charged).toBe(capacity);
+    // Let the device go one operation at a time, sampling between.
+    for (let i = 0; i < 500 && r.ledger.completions < r.ledger.actions; i++) {
+      r.faulty.release(1);
+      await turns(2);
+      sample();
+    }
+    r.faulty.release();
+    const all = await Promise.all([...reads, ...selfTests]);
+    expect(all.map((x) => x.camStatus & 0x3f)).toEqual(all.map(() => REQ_CMP));
+    expect(maxInRing).toBeLessThanOrEqual(capacity);
+    expect(watch.violations).toEqual([]);
+    expectIdle(r.stack);
+    await r.stack.close();
+  });
+});
+
 describe('an abort while the SIM hands a command back for ring room', () => {
   test('pass.scsi WRITE aborted by its signal as it is handed back (TASK SET FULL): CAM_REQ_ABORTED, never re-issued, nothing written', async () => {
     const r = await rig(65_536, { features: DIRECT });

@@ -6,7 +6,7 @@
 // the commands do with the unit's state.
 
 import { buildRsocData, buildRstmfData } from '../cdb/rsoc.js';
-import { SelfTestCode } from '../cdb/misc.js';
+import { SelfTestCode, type SendDiagnosticCdb } from '../cdb/misc.js';
 import { ModePageControl } from '../cdb/mode.js';
 import { buildStandardInquiry } from '../inquiry.js';
 import { applyModeSelect, buildModeSense, type PageControl } from '../mode-pages.js';
@@ -27,6 +27,13 @@ const PAGE_CONTROL: Readonly<Record<ModePageControl, PageControl>> = {
 // SEND DIAGNOSTIC byte 1: SELF-TEST CODE (7..5), PF (4).
 const SELF_TEST_CODE_FIELD = { byte: 1, bit: 7 } as const;
 const PF_FIELD = { byte: 1, bit: 4 } as const;
+
+/**
+ * Whether a SEND DIAGNOSTIC runs a self-test that reads the medium (the
+ * default one, SELFTEST 1, and the foreground short one): one block at LBA 0,
+ * then one at the last LBA, one after the other (see sendDiagnostic below).
+ */
+export const selfTestReads = (f: SendDiagnosticCdb): boolean => f.selfTest || f.selfTestCode === SelfTestCode.FOREGROUND_SHORT;
 
 export const SPC_HANDLERS: HandlerTable = {
   testUnitReady: {
@@ -120,7 +127,7 @@ export const SPC_HANDLERS: HandlerTable = {
     dataOutLength: (_lu, f) => f.parameterListLength,
     run: async (lu, { fields, dataOut, epoch }) => {
       const f = fields;
-      const readTest = f.selfTest || f.selfTestCode === SelfTestCode.FOREGROUND_SHORT;
+      const readTest = selfTestReads(f);
       if (!readTest && f.selfTestCode !== SelfTestCode.DEFAULT) return checkCondition(invalidFieldInCdb(SELF_TEST_CODE_FIELD.byte, SELF_TEST_CODE_FIELD.bit));
       if (!readTest) {
         if (f.parameterListLength === 0) return GOOD;

@@ -177,6 +177,23 @@ describe('descriptor cost', () => {
     expect(cost('ff 00 00 00 00 00')).toBe(0); // unknown operation code
   });
 
+  test('SEND DIAGNOSTIC: the self-tests that read (LBA 0, then the last LBA, one at a time) cost a one-block READ; the other forms 0', async () => {
+    for (const [features, read] of [[DIRECT, 3], [undefined, 1]] as const) {
+      const r = await rig({ queueSize: 64, device: { sizeMax: 4096 }, ...(features === undefined ? {} : { features }) });
+      const cost = (cdb: string): number => r.sim.cost(r.ccb(cdb));
+      // Byte 1: SELF-TEST CODE bits 7..5, PF bit 4, SELFTEST bit 2.
+      expect(cost('1d 04 00 00 00 00')).toBe(read); // SELFTEST 1: the default self-test
+      expect(cost('1d a0 00 00 00 00')).toBe(read); // 101b: foreground short self-test
+      expect(cost('1d 00 00 00 00 00')).toBe(0); // SELFTEST 0, no parameter list: nothing to do
+      expect(cost('1d 10 00 00 04 00')).toBe(0); // a diagnostic page: refused, nothing read
+      expect(cost('1d 20 00 00 00 00')).toBe(0); // 001b: background short self-test, refused
+      // What the emulator does: two 1-block reads, one after the other.
+      const before = r.backend.stats.read;
+      expect((await r.run('1d 04 00 00 00 00')).status).toBe(CamStatus.REQ_CMP);
+      expect(r.backend.stats.read - before).toBe(2);
+    }
+  });
+
   test('indirect descriptors: every request costs 1', async () => {
     const r = await rig({ queueSize: 64, device: { sizeMax: 4096 } });
     const cost = (cdb: string): number => r.sim.cost(r.ccb(cdb));

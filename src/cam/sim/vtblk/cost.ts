@@ -16,6 +16,8 @@
 // | UNMAP, SANITIZE BLOCK ERASE               | DISCARD, one segment array             |
 // | SYNCHRONIZE CACHE, MODE SELECT,           | FLUSH (when the device has one)        |
 // |   START STOP UNIT                         |                                        |
+// | SEND DIAGNOSTIC, SELFTEST 1 or the        | IN of one block (LBA 0, then the last  |
+// |   foreground short self-test              |   LBA: one after the other, SPC-5)     |
 // | everything else, and CDBs the unit rejects | 0: never reaches the ring             |
 //
 // A transfer longer than the unit's MAXIMUM TRANSFER LENGTH costs 0 as well:
@@ -26,6 +28,7 @@ import { SanitizeSa, ScsiOp } from '../../../scsi/opcodes.js';
 import type { SbcEmulator } from '../../../scsi/sbc/emulator.js';
 import { OVERWRITE_CHUNK_BYTES } from '../../../scsi/sbc/handlers-sanitize.js';
 import { COPY_CHUNK_BYTES } from '../../../scsi/sbc/handlers-copy.js';
+import { selfTestReads } from '../../../scsi/sbc/handlers-spc.js';
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 import type { VirtioBlockCommandSet } from './translate.js';
 
@@ -131,6 +134,9 @@ export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array |
     case 'modeSelect':
     case 'startStopUnit':
       return flush;
+    case 'sendDiagnostic':
+      // Its self-tests read one block at a time; the parameter-list forms do no I/O.
+      return selfTestReads(c.fields) ? transferCost(m, 1) : 0;
     case 'readCapacity10':
     case 'readCapacity16':
     case 'getLbaStatus':
@@ -142,7 +148,6 @@ export function commandCost(m: CostModel, cdb: Uint8Array, dataOut: Uint8Array |
     case 'requestSense':
     case 'preventAllow':
     case 'formatUnit':
-    case 'sendDiagnostic':
     case 'reserveRelease':
     case 'persistentReserveIn':
     case 'persistentReserveOut':
