@@ -54,7 +54,16 @@ export interface StackOptions {
   readonly xpt?: XptOptions;
   /** Options for every `da` periph. */
   readonly da?: DaOptions;
+  /**
+   * How long close() lets `da` I/O already issued finish before it detaches the bus, which fails what is
+   * left CAM_DEV_NOT_THERE (default 2000; 0: at once). A unit that answers does so long before; one that
+   * stalls, with no CCB timeout, would otherwise hold close for ever.
+   */
+  readonly closeGraceMs?: number;
 }
+
+/** StackOptions.closeGraceMs by default. */
+const DEFAULT_CLOSE_GRACE_MS = 2000;
 
 /** One line of `stack.devices()`, like `camcontrol devlist`. */
 export interface StackDevice {
@@ -87,15 +96,17 @@ export class Stack {
   readonly #bus: number;
   readonly #backend: BlockBackend;
   readonly #units: Attached[];
+  readonly #closeGraceMs: number;
   #closed: Promise<void> | undefined;
 
-  constructor(xpt: Xpt, sim: VtblkSim, virtio: LocalVirtioBlk | WorkerVirtioBlk, bus: number, backend: BlockBackend, units: Attached[]) {
+  constructor(xpt: Xpt, sim: VtblkSim, virtio: LocalVirtioBlk | WorkerVirtioBlk, bus: number, backend: BlockBackend, units: Attached[], closeGraceMs = DEFAULT_CLOSE_GRACE_MS) {
     this.xpt = xpt;
     this.sim = sim;
     this.virtio = virtio;
     this.#bus = bus;
     this.#backend = backend;
     this.#units = units;
+    this.#closeGraceMs = closeGraceMs;
   }
 
   /** The logical units the bus scan found, in path order (`camcontrol devlist`). */
@@ -138,10 +149,11 @@ export class Stack {
   }
 
   /**
-   * Detaches the bus: new da I/O fails, waiting CCBs complete
-   * CAM_DEV_NOT_THERE, the SIM returns its active ones at once, without
-   * waiting for the device to answer them (CAM_DEV_NOT_THERE; da retries
-   * none), and closes the driver (its device reset waits for backend I/O up to
+   * New da I/O fails at once; da I/O already issued finishes, for up to
+   * closeGraceMs. Then the bus is detached: waiting CCBs complete
+   * CAM_DEV_NOT_THERE, the SIM returns its active ones without waiting for
+   * the device to answer them (CAM_DEV_NOT_THERE; da retries none), and
+   * closes the driver (its device reset waits for backend I/O up to
    * resetTimeoutMs); then the transport and the backend are closed, also when
    * a step before them failed (close rejects with the first failure). Safe to
    * call more than once.
@@ -161,11 +173,13 @@ export class Stack {
           failures.push(e);
         },
       );
-    // Each da takes no new I/O; what it has outstanding ends with the bus, not with the device, which may never
-    // answer: deregisterBus completes every CCB CAM_DEV_NOT_THERE and posts AC_LOST_DEVICE, so da retries nothing.
-    const drained = this.#units.map((u) => u.da.close());
+    // Each da takes no new I/O, and what it has outstanding may finish within the grace; what is left then ends
+    // with the bus, not with the device, which may never answer: deregisterBus completes every CCB
+    // CAM_DEV_NOT_THERE and posts AC_LOST_DEVICE, so da retries nothing.
+    const drained = Promise.all(this.#units.map((u) => u.da.close()));
+    await withinGrace(drained, this.#closeGraceMs);
     await step(() => this.xpt.deregisterBus(this.#bus));
-    await step(() => Promise.all(drained));
+    await step(() => drained);
     await step(() => this.virtio.transport.close());
     await step(() => this.#backend.close());
     if (failures.length > 0) throw failures[0];
@@ -192,6 +206,8 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 32768 || (queueSize & (queueSize - 1)) !== 0) {
     throw new RangeError(`queueSize must be a power of two in 1..32768, got ${queueSize}`);
   }
+  const closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+  if (!(Number.isFinite(closeGraceMs) && closeGraceMs >= 0)) throw new RangeError(`closeGraceMs must be a finite number of milliseconds >= 0, got ${closeGraceMs}`);
   const queues = opts.queues ?? 1;
   // VIRTIO 1.2 §5.2.4: num_queues is a 16-bit field.
   if (!Number.isInteger(queues) || queues < 1 || queues > 0xffff) throw new RangeError(`queues must be an integer in 1..65535, got ${queues}`);
@@ -247,5 +263,17 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     da: new DaPeriph(xpt, info.path, { maxIoBytes, ...opts.da }),
     pass: new PassPeriph(xpt, info.path),
   }));
-  return new Stack(xpt, sim, virtio, handle.bus, opts.backend, units);
+  return new Stack(xpt, sim, virtio, handle.bus, opts.backend, units, closeGraceMs);
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first; never rejects (the caller awaits `work` itself). */
+function withinGrace(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
 }

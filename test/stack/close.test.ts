@@ -2,8 +2,9 @@
 // accepted CCB completes exactly once"): CCBs the SIM answers on a later turn
 // (an I_T nexus loss, a CCB handed back for a ring shortage) complete once and
 // close resolves; da I/O outstanding on a device that never answers ends
-// CAM_DEV_NOT_THERE and close resolves once the device reset has given the
-// backend up (resetTimeoutMs), whatever da's timeout; close still closes the
+// CAM_DEV_NOT_THERE and close resolves once closeGraceMs has passed and the
+// device reset has given the backend up (resetTimeoutMs), whatever da's
+// timeout, while da I/O on a unit that answers finishes GOOD; close still closes the
 // transport and the backend when detaching the bus fails, and rejects with
 // the first failure. CAM status words from FreeBSD cam.h.
 
@@ -53,7 +54,7 @@ describe('stack.close() with da I/O outstanding on a device that never answers',
     ['the default 60 s timeout', undefined],
   ])('%s: the read and the pass read end CAM_DEV_NOT_THERE, close resolves after the reset gives up', async (_name, timeoutMs) => {
     // The device reset that closes the driver waits for the backend's I/O this long (the transport's bound), then gives it up.
-    const r = await rig(4096, { resetTimeoutMs: 100, ...(timeoutMs === undefined ? {} : { da: { timeoutMs } }) });
+    const r = await rig(4096, { resetTimeoutMs: 100, closeGraceMs: 100, ...(timeoutMs === undefined ? {} : { da: { timeoutMs } }) });
     r.faulty.stall();
     const read = camErrorOf(r.stack.da(0).read(0n, 8));
     const passRead = r.stack.pass(0).scsi({ cdb: rw10('read', 8, 1), direction: 'in', length: BS, timeoutMs: 0 });
@@ -67,6 +68,25 @@ describe('stack.close() with da I/O outstanding on a device that never answers',
     expect(r.stack.da(0).outstanding).toBe(0);
     expect(r.ledger.doubles).toBe(0);
     r.faulty.release();
+  });
+});
+
+describe('stack.close() with da I/O in flight on a unit that answers', () => {
+  test('the I/O issued before close finishes GOOD and lands (within closeGraceMs); I/O after close fails at once', async () => {
+    const r = await rig(4096);
+    const da = r.stack.da(0);
+    const data = Array.from({ length: 32 }, (_, i) => new Uint8Array(BS).fill(i + 1));
+    const writes = data.map((d, i) => da.write(BigInt(i), d));
+    const closed = r.stack.close();
+    await expect(Promise.all(writes)).resolves.toHaveLength(32);
+    await closed;
+    for (let i = 0; i < 32; i++) {
+      const back = new Uint8Array(BS);
+      expect(await r.disk.read(i * BS, back)).toBe('ok');
+      expect(back).toEqual(data[i]);
+    }
+    expect((await camErrorOf(da.write(40n, new Uint8Array(BS)))).camStatus & STATUS_MASK).toBe(DEV_NOT_THERE);
+    expect(r.ledger.doubles).toBe(0);
   });
 });
 

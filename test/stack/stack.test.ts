@@ -57,6 +57,14 @@ describe('createStack: the queue size', () => {
   });
 });
 
+describe('createStack: closeGraceMs', () => {
+  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('closeGraceMs %s is a RangeError', async (closeGraceMs) => {
+    await expect(createStack({ backend: new MemoryBackend({ blocks: 64 }), closeGraceMs })).rejects.toThrow(
+      new RangeError(`closeGraceMs must be a finite number of milliseconds >= 0, got ${closeGraceMs}`),
+    );
+  });
+});
+
 describe('the ARCHITECTURE.md example, through the package entry', () => {
   test('createStack, devices, da, pass.scsi, close', async () => {
     const { createStack: create, MemoryBackend: Mem, CamStatus: Cs } = await import('../../src/index.js');
