@@ -28,6 +28,12 @@ export interface ScsiAnswer {
    * (ScsiResult.preempted), whatever it ended with — also aborted, the preemption stands.
    */
   readonly preempted?: readonly string[];
+  /**
+   * The device behind the LUN is gone (CAM_DEV_NOT_THERE, CAM_SEL_TIMEOUT): the answer is LOGICAL UNIT NOT
+   * SUPPORTED, and the target port answers INQUIRY, REPORT LUNS and REQUEST SENSE as for a LUN it does not
+   * have (no-lun.ts).
+   */
+  readonly lunGone?: true;
 }
 
 /** SAM-5 task attributes as CAM tags them (RFC 7143 §11.3.1 ATTR: untagged and ACA run as simple here). */
@@ -109,9 +115,9 @@ const CAM_TO_SCSI: ReadonlyMap<number, { readonly status: number; readonly sense
   [CamStatus.CMD_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: COMMAND_TIMEOUT }],
   [CamStatus.BDR_SENT, { status: ScsiStatus.CHECK_CONDITION, sense: CUT_SHORT_BY_RECOVERY }],
   [CamStatus.SCSI_BUS_RESET, { status: ScsiStatus.CHECK_CONDITION, sense: CUT_SHORT_BY_RECOVERY }],
-  [CamStatus.DEV_NOT_THERE, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
-  [CamStatus.SEL_TIMEOUT, { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE }],
 ]);
+/** The answer for a command whose device is gone. */
+const GONE: ScsiAnswer = { status: ScsiStatus.CHECK_CONDITION, sense: LUN_GONE, aborted: false, lunGone: true };
 
 /** Maps a pass result to the SCSI Response contents. */
 export function answerOf(r: ScsiResult): ScsiAnswer {
@@ -131,6 +137,7 @@ function failedAnswerOf(r: ScsiResult, cam: number): ScsiAnswer {
     return { status: r.scsiStatus, ...(r.sense === undefined ? {} : { sense: r.sense }), ...(r.data === undefined ? {} : { data: r.data }), aborted: false };
   }
   if (cam === CamStatus.REQ_ABORTED || cam === CamStatus.SCSI_IT_NEXUS_LOST) return { status: ScsiStatus.TASK_ABORTED, aborted: true };
+  if (cam === CamStatus.DEV_NOT_THERE || cam === CamStatus.SEL_TIMEOUT) return GONE;
   const mapped = CAM_TO_SCSI.get(cam) ?? { status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE };
   return { ...mapped, aborted: false };
 }

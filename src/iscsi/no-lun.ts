@@ -4,6 +4,9 @@
 // supporting a device here"), REPORT LUNS lists the LUNs that exist, REQUEST
 // SENSE returns LOGICAL UNIT NOT SUPPORTED as data, and every other command
 // ends CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED (25h/00h).
+// A LUN whose device is gone (ScsiAnswer.lunGone) is answered the same way,
+// but for INQUIRY's qualifier: 001b, type 00h, a direct-access device that is
+// not connected now (SPC-5 §6.7.2), so that an initiator can still rescan.
 
 import { ScsiOp } from '../scsi/opcodes.js';
 import { ScsiStatus } from '../scsi/status.js';
@@ -18,14 +21,19 @@ import { answeringTo, type LunCall, type LunPort, type ScsiAnswer } from './lun.
 
 const NOT_SUPPORTED = encodeSense(senseIllegalRequest(Asc.LOGICAL_UNIT_NOT_SUPPORTED), 'fixed');
 /** Standard INQUIRY data, 36 bytes (SPC-5 §6.7.2): qualifier 011b / type 1Fh, VERSION, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31. */
-const NO_DEVICE_INQUIRY = (() => {
+function inquiryData(qualifier: PeripheralQualifier, type: PeripheralDeviceType): Uint8Array {
   const d = new Uint8Array(36);
-  d[0] = (PeripheralQualifier.NOT_SUPPORTED << 5) | PeripheralDeviceType.UNKNOWN_OR_NO_DEVICE_TYPE;
+  d[0] = (qualifier << 5) | type;
   d[2] = INQUIRY_VERSION;
   d[3] = 0x02;
   d[4] = 31;
   return d;
-})();
+}
+const NO_DEVICE_INQUIRY = inquiryData(PeripheralQualifier.NOT_SUPPORTED, PeripheralDeviceType.UNKNOWN_OR_NO_DEVICE_TYPE);
+/** The same, for a LUN whose direct-access device is gone: qualifier 001b, type 00h. */
+const LOST_DEVICE_INQUIRY = inquiryData(PeripheralQualifier.NOT_CONNECTED, PeripheralDeviceType.DIRECT_ACCESS_BLOCK_DEVICE);
+/** The commands a LUN whose device is gone answers as a missing one does (the rest keep the unit's 25h/00h). */
+const ANSWERED_WHEN_GONE: ReadonlySet<number> = new Set([ScsiOp.INQUIRY, ScsiOp.REPORT_LUNS, ScsiOp.REQUEST_SENSE]);
 
 const answer = (a: Omit<ScsiAnswer, 'aborted'>): ScsiAnswer => ({ ...a, aborted: false });
 const fault = (s: SenseData): ScsiAnswer => answer({ status: ScsiStatus.CHECK_CONDITION, sense: encodeSense(s, 'fixed') });
@@ -46,15 +54,20 @@ function lunList(luns: readonly number[], cdb: Uint8Array): Decoded<Uint8Array> 
  * inventory the initiator sees through this target port), whatever LUN
  * number the device server behind `port` believes it has. The device still
  * checks the CDB, unit attentions and reservations; only GOOD parameter data
- * is replaced, cut to the ALLOCATION LENGTH.
+ * is replaced, cut to the ALLOCATION LENGTH. Once the device is gone, INQUIRY,
+ * REPORT LUNS and REQUEST SENSE get a missing LUN's answers.
  */
 export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
   return {
     start(cmd) {
-      if (cmd.cdb[0] !== ScsiOp.REPORT_LUNS) return port.start(cmd);
+      if (!ANSWERED_WHEN_GONE.has(cmd.cdb[0] ?? -1)) return port.start(cmd);
       return port.start(
         answeringTo(cmd, (a) => {
-          if (a.status !== ScsiStatus.GOOD || a.aborted) {
+          if (a.lunGone === true) {
+            cmd.answered(missingLunAnswer(luns, cmd.cdb, LOST_DEVICE_INQUIRY));
+            return;
+          }
+          if (cmd.cdb[0] !== ScsiOp.REPORT_LUNS || a.status !== ScsiStatus.GOOD || a.aborted) {
             cmd.answered(a);
             return;
           }
@@ -70,19 +83,20 @@ export function targetLunList(port: LunPort, luns: readonly number[]): LunPort {
 export function syntheticAnswer(luns: readonly number[]): LunPort {
   return {
     start(cmd) {
-      cmd.answered(missingLunAnswer(luns, cmd.cdb));
+      cmd.answered(missingLunAnswer(luns, cmd.cdb, NO_DEVICE_INQUIRY));
       return FINISHED;
     },
   };
 }
 
-function missingLunAnswer(luns: readonly number[], cdb: Uint8Array): ScsiAnswer {
+/** The answer for a LUN with no device (`inquiry`: its standard INQUIRY data). */
+function missingLunAnswer(luns: readonly number[], cdb: Uint8Array, inquiry: Uint8Array): ScsiAnswer {
   switch (cdb[0] ?? -1) {
     case ScsiOp.INQUIRY: {
       // Only the standard data exists here; a VPD page of a missing LUN is LOGICAL UNIT NOT SUPPORTED.
       const d = decodeInquiry(cdb);
       if (!d.ok) return fault(d.fault);
-      return d.value.evpd ? answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED }) : good(NO_DEVICE_INQUIRY, d.value.allocationLength);
+      return d.value.evpd ? answer({ status: ScsiStatus.CHECK_CONDITION, sense: NOT_SUPPORTED }) : good(inquiry, d.value.allocationLength);
     }
     case ScsiOp.REQUEST_SENSE: {
       const d = decodeRequestSense(cdb);
