@@ -26,6 +26,7 @@ import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from
 import { performTmf, type TmfScope } from './session-tmf.js';
 import { DataOutWatchdog } from './data-out-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
+import { TaskSetOrder } from './task-set-order.js';
 
 /** A LUN of the session's target. */
 export interface SessionLun {
@@ -156,6 +157,7 @@ export class Session {
       },
       dataInRoom: (bytes) => this.#host.dataInRoom?.(bytes),
       ...(host.dataOutBudget === undefined ? {} : { dataOutBudget: host.dataOutBudget }),
+      taskSetOrder: new TaskSetOrder(this.#tasks),
       onFault: (e, task) => {
         this.#host.log(`iscsi: command ${task.opcode.toString(16).padStart(2, '0')}h failed inside the target: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       },

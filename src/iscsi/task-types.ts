@@ -6,6 +6,7 @@
 
 import type { Residual } from './pdu-types.js';
 import type { DataOutAccount } from './data-out-budget.js';
+import type { TaskSetOrder } from './task-set-order.js';
 
 /** The negotiated values a task's data phase follows (RFC 7143 §13). */
 export interface TaskLimits {
@@ -74,6 +75,12 @@ export interface TaskHooks {
    * Absent: buffers are not bounded (unit tests of the data phase alone).
    */
   readonly dataOutBudget?: DataOutAccount;
+  /**
+   * The session's task set order (task-set-order.ts): a task tells it as it starts, is let go to the unit by
+   * it (after older tasks, across an ORDERED one), and tells it as it reaches the unit or ends. Absent: each
+   * task goes as soon as its data is in (unit tests of one task).
+   */
+  readonly taskSetOrder?: TaskSetOrder;
   readonly onFault?: (e: unknown, task: TaskIdentity) => void;
   readonly onFinish?: (task: TaskIdentity) => void;
   /**

@@ -11,9 +11,10 @@
 // with Data-Out still owed says which sequences, so that the session drops
 // what still comes on them. A task whose data is in goes to the unit once its
 // port admits it (LunPort.admit: the target may hold the LUN's commands back
-// a while, preempt-gate.ts); until then it counts as not at the unit. A task
-// whose Data-Out buffer waits for the target's Data-Out budget solicits
-// nothing and does not go to the unit until granted; whichever way the task
+// a while, preempt-gate.ts), and once the task set order lets it (older
+// tasks first across an ORDERED one, task-set-order.ts); until then it counts
+// as not at the unit. A task whose Data-Out buffer waits for the target's
+// Data-Out budget solicits nothing and does not go to the unit until granted; whichever way the task
 // ends, the reservation is given back once (#finish). How the Data-Out is
 // collected (bursts, R2Ts, the buffer and its reservation) is in
 // task-data-out.ts; what the task and its session exchange (limits, outputs,
@@ -24,7 +25,8 @@ import { ScsiStatus } from '../scsi/status.js';
 import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
 import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE_CRC_ERROR_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
 import type { DataOutPdu, Residual, ScsiCommandPdu } from './pdu-types.js';
-import type { LunAdmittable, LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
+import type { OrderedTask } from './task-set-order.js';
+import type { LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
@@ -34,11 +36,11 @@ import { DataOutCollection } from './task-data-out.js';
 const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
 
 /**
- * The task is its own LunCommand, LunAdmittable and DataOutClaim: the logical unit reads the command from it
- * and answers it, the port admits it, the Data-Out budget grants it its buffer, with no command object or
- * callback made per command.
+ * The task is its own LunCommand, OrderedTask and DataOutClaim: the logical unit reads the command from it
+ * and answers it, its session's task set order and its port admit it, the Data-Out budget grants it its
+ * buffer, with no command object or callback made per command.
  */
-export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
+export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
   readonly itt: number;
   readonly lun: bigint;
   /** Sent with the I bit: outside the command window (RFC 7143 §3.2.2.1). */
@@ -58,6 +60,8 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
    */
   readonly #dataOut: DataOutCollection | undefined;
   #started = false;
+  /** Handed to the logical unit (LunPort.start returned with the command running there). */
+  #submitted = false;
   #finished = false;
   /** How the task ends once aborted; undefined while it is not. */
   #abortEnd: TaskAbortEnd | undefined;
@@ -98,8 +102,9 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
   }
 
   /**
-   * Started, not ended, and not handed to the logical unit: waiting for Data-Out, for its port to admit it,
-   * or held (see hold). The target aborts such a task itself; the unit never saw it.
+   * Started, not ended, and not handed to the logical unit: waiting for Data-Out, for older tasks
+   * (task-set-order.ts), for its port to admit it, or held (see hold). The target aborts such a task itself;
+   * the unit never saw it.
    */
   get beforeUnit(): boolean {
     return this.#started && !this.#finished && !this.#executing;
@@ -110,9 +115,15 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     return this.#held !== undefined;
   }
 
+  /** OrderedTask: started, and neither at the unit nor ended (unlike beforeUnit, also while its answer goes out). */
+  get unsubmitted(): boolean {
+    return this.#started && !this.#submitted && !this.#finished;
+  }
+
   /** Runs the task: solicits what is missing, executes when all data is in. Call once, in CmdSN order. */
   start(): void {
     this.#started = true;
+    this.#hooks.taskSetOrder?.enter(this);
     this.#advance();
   }
 
@@ -240,14 +251,17 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     if (this.dataComplete) this.#admit();
   }
 
-  /** Executes now if the port admits the task; else once it does (admitted), if the task is still to run then (#advance). */
+  /**
+   * Executes now if the task set order and then the port admit the task; else once they do (admitted, which
+   * asks both again), if the task is still to run then (#advance).
+   */
   #admit(): void {
-    const withdraw = this.#port.admit?.(this);
+    const withdraw = this.#hooks.taskSetOrder?.admit(this) ?? this.#port.admit?.(this);
     if (withdraw === undefined) this.#execute();
     else this.#admission = withdraw;
   }
 
-  /** LunAdmittable: the port lets the task go to the unit now. */
+  /** LunAdmittable: the task set order, or the port, lets the task go to the unit now. */
   admitted(): void {
     this.#admission = undefined;
     this.#advance();
@@ -269,6 +283,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
       // while start() ran found no call yet; it is sent now.
       if (this.#isExecuting()) {
         this.#call = call;
+        this.#submitted = true;
         if (this.#abortEnd !== undefined) call.abort();
       }
     } catch (e) {
@@ -277,6 +292,8 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
       this.#fault(e);
       this.answered({ status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE_SENSE, aborted: false });
     }
+    // Only now, so that the tasks it lets go reach the unit behind it. One that ended inside has told it (#finish).
+    if (this.#submitted) this.#hooks.taskSetOrder?.leave(this, false);
   }
 
   /** LunCommand: the logical unit's answer (once; a second one, after a fault, is ignored). */
@@ -372,6 +389,7 @@ export class ScsiTask implements LunCommand, LunAdmittable, DataOutClaim {
     this.#finished = true;
     this.#admission?.();
     this.#admission = undefined;
+    if (this.#started && !this.#submitted) this.#hooks.taskSetOrder?.leave(this, true);
     const data = this.#dataOut;
     if (data?.open === true) this.#hooks.onDataOwed?.(data.openTtts(), this);
     data?.close();

@@ -45,8 +45,8 @@ export type AbortedBy = 'this-session' | 'another-session' | 'power-on';
 export interface TaskSnapshot {
   /**
    * Whether one of them, now, has not reached the logical unit: it waits for Data-Out (a task runs there as
-   * soon as its data is complete and its port admits it, task.ts), for its port to admit it
-   * (preempt-gate.ts), or a task management function holds it. Such a task is in the
+   * soon as its data is complete and its port admits it, task.ts), for older tasks (task-set-order.ts), for
+   * its port to admit it (preempt-gate.ts), or a task management function holds it. Such a task is in the
    * unit's task set all the same (SAM-5: the target holds that part of it).
    */
   readonly awaitsData: boolean;
