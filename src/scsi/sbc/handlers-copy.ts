@@ -11,7 +11,12 @@
 // COPY TARGET; a range that does not fit the medium → NO ADDITIONAL SENSE
 // INFORMATION (SPC-5 gives COPY ABORTED no code for it, and LOGICAL BLOCK
 // ADDRESS OUT OF RANGE is a copy target's answer to a command the copy manager
-// never sends); a read or write that fails → the failure's own ASC/ASCQ.
+// never sends); a read or write that fails → the failure's own ASC/ASCQ; a
+// SANITIZE begun since the copy began → LOGICAL UNIT NOT READY, SANITIZE IN
+// PROGRESS, what the unit answers the commands that met the sanitize (no
+// data read before a sanitize may be written after it, SBC-4 sanitize
+// operations; FORMAT UNIT, the only other command that could replace the whole
+// medium, changes nothing here).
 // Segments before the failing one stay copied.
 
 import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
@@ -50,6 +55,7 @@ const copyAborted = (code: AscAscq): SenseData => sense(SenseKey.COPY_ABORTED, c
 const abortedBy = (s: SenseData): SenseData => sense(SenseKey.COPY_ABORTED, s, s.information === undefined ? {} : { information: s.information });
 const UNREACHABLE = copyAborted(Asc.UNREACHABLE_COPY_TARGET);
 const OUT_OF_RANGE = copyAborted(Asc.NO_ADDITIONAL_SENSE);
+const SANITIZED = copyAborted(Asc.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS);
 
 /** Same designator (CODE SET, ASSOCIATION, DESIGNATOR TYPE, length, value), PROTOCOL IDENTIFIER and PIV aside. */
 function sameDesignator(a: Uint8Array, b: Uint8Array): boolean {
@@ -77,8 +83,12 @@ function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): bool
   return designations(lu).some((d) => sameDesignator(d, c.designation));
 }
 
-/** Copies one segment in chunks, backwards when the destination overlaps the source from above, for a copy of epoch `since`. Undefined when done. */
-async function copySegment(lu: LogicalUnit, since: IssueEpoch, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
+/**
+ * Copies one segment in chunks, backwards when the destination overlaps the
+ * source from above, for a copy of epoch `since` begun when
+ * `lu.sanitizer.begun` was `sanitizes`. Undefined when done.
+ */
+async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
   const end = lu.info.blocks;
   if (s.sourceLba + BigInt(s.blocks) > end || s.destinationLba + BigInt(s.blocks) > end) return OUT_OF_RANGE;
   const bs = lu.info.blockSize;
@@ -93,6 +103,14 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, s: BlockToBlockSe
     const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf), failingBlock(from, c.blocks)).finally(release);
     if (read !== undefined) return abortedBy(read);
     const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
+    // A sanitize may have taken the whole medium between the two locks (taking
+    // one lock over both ranges instead would queue behind its exclusive lock
+    // while holding the read's) and completed: `buf` may then hold data it
+    // erased, which must not land again (SBC-4 sanitize operations).
+    if (lu.sanitizer.begun !== sanitizes) {
+      releaseWrite();
+      return SANITIZED;
+    }
     const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf), failingBlock(to, c.blocks)).finally(releaseWrite);
     if (wrote !== undefined) return abortedBy(wrote);
     onBytes(buf.length);
@@ -117,12 +135,13 @@ export const COPY_HANDLERS: HandlerTable = {
       if (list.listIdUsage !== ListIdUsage.NO_LIST_ID && lu.copies.inProgress(nexus, list.listId)) {
         return checkCondition(senseIllegalRequest(Asc.OPERATION_IN_PROGRESS));
       }
+      const sanitizes = lu.sanitizer.begun;
       let status: CopyStatus = { status: CopyManagerStatus.IN_PROGRESS, segmentsProcessed: 0, bytes: 0n };
       if (held) lu.copies.hold(nexus, list.listId, status);
       const failed = await lu.copies.serialize(async () => {
         for (const s of list.segments) {
           if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return UNREACHABLE;
-          const error = await copySegment(lu, epoch, s, (n) => {
+          const error = await copySegment(lu, epoch, sanitizes, s, (n) => {
             status = { ...status, bytes: status.bytes + BigInt(n) };
           });
           if (error !== undefined) return error;

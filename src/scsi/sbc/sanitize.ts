@@ -22,6 +22,7 @@ export class Sanitizer {
   #total = 0;
   #done = 0;
   #running = false;
+  #begun = 0;
   #failed: { readonly ause: boolean } | undefined;
 
   /** A sanitize operation runs or failed: medium access is refused (the READ/WRITE fast path's check). */
@@ -31,6 +32,15 @@ export class Sanitizer {
 
   get running(): boolean {
     return this.#running;
+  }
+
+  /**
+   * Sanitize operations begun on this unit so far: work that holds medium data
+   * across lock releases (an EXTENDED COPY's chunk, read then written) tells by
+   * it that the data may predate a sanitize, which no data may survive.
+   */
+  get begun(): number {
+    return this.#begun;
   }
 
   /** NOT READY, SANITIZE IN PROGRESS with the PROGRESS INDICATION, while one runs. */
@@ -49,6 +59,7 @@ export class Sanitizer {
   begin(total: number): void {
     if (this.#running) throw new RangeError('a sanitize operation is already running');
     this.#running = true;
+    this.#begun++;
     this.#total = total;
     this.#done = 0;
   }

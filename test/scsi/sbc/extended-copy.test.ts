@@ -224,6 +224,30 @@ describe('EXTENDED COPY (LID1)', () => {
   });
 });
 
+describe('EXTENDED COPY and SANITIZE', () => {
+  test('a sanitize that runs between a chunk\'s read and its write ends the copy with COPY ABORTED, 04h/1Bh; nothing read before it lands', async () => {
+    const d = new HookedBlockSet();
+    const g = gate();
+    d.before = (op, lba) => (op === 'read' && lba === 0n ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+    const naa = await naaOf(u);
+    expectGood(await u.run('2a 00 00 00 00 00 00 00 08 00', { dataOut: block(8 * BS, 0xaa) }));
+    const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 8, 0n, 100n));
+    const copy = lu.execute(xcopy(l.length), { dataOut: l });
+    await settle();
+    expect(d.trace('read')).toEqual(['read start 0+8']);
+    // SANITIZE OVERWRITE, pattern 00h once (SBC-4: INITIALIZATION PATTERN LENGTH 1).
+    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    await settle();
+    g.open();
+    expectGood(await sanitize);
+    expectSense(await copy, { key: COPY_ABORTED, asc: 0x04, ascq: 0x1b });
+    for (const lba of [0n, 100n, 107n]) expect(hex(d.inner.peek(lba))).toBe(hex(block(BS, 0)));
+    expect(d.trace('write').filter((w) => w.startsWith('write start 100'))).toEqual([]);
+  });
+});
+
 describe('RECEIVE COPY OPERATING PARAMETERS', () => {
   test('SNLID, 2 CSCD and 64 segment descriptors, 1856 bytes, 65535 blocks per segment, one copy at a time, types 02h and E4h', async () => {
     const u = await unit();
