@@ -1,14 +1,17 @@
-// The copy manager's state for EXTENDED COPY (LID1): the copy status it holds
-// per I_T nexus and list identifier for RECEIVE COPY STATUS, and the one copy
-// it processes at a time (TOTAL CONCURRENT COPIES 1). Spec: SPC-5 (third-party
-// copy: list identifiers are per I_T nexus; held data is discarded on I_T
-// nexus loss and on a logical unit reset or hard reset).
+// The copy manager's state for EXTENDED COPY (LID1): the list identifiers
+// being processed per I_T nexus, the copy status it holds per I_T nexus and
+// list identifier for RECEIVE COPY STATUS, and the one copy it processes at a
+// time (TOTAL CONCURRENT COPIES 1). Spec: SPC-5 (third-party copy: list
+// identifiers are per I_T nexus; held data is discarded on I_T nexus loss and
+// on a logical unit reset or hard reset).
 
 import type { CopyStatus } from '../copy-parameters.js';
 import { CopyManagerStatus } from '../copy-parameters.js';
 
 export class CopyManager {
   readonly #held = new Map<string, Map<number, CopyStatus>>();
+  /** List identifiers of copies not yet ended, per I_T nexus: what a list identifier must not duplicate. */
+  readonly #running = new Map<string, Set<number>>();
   #tail: Promise<unknown> = Promise.resolve();
 
   /** The status held for `listId` of `nexus`; a completed one is handed over once and then discarded. */
@@ -19,9 +22,29 @@ export class CopyManager {
     return s;
   }
 
-  /** A copy with this list identifier is being processed for `nexus` (a second one is OPERATION IN PROGRESS). */
-  inProgress(nexus: string, listId: number): boolean {
-    return this.#held.get(nexus)?.get(listId)?.status === CopyManagerStatus.IN_PROGRESS;
+  /**
+   * Registers a copy with this list identifier for `nexus` until {@link end};
+   * false (and nothing registered) when one is still being processed, which
+   * SPC-5 makes OPERATION IN PROGRESS. Not for LIST ID USAGE 11b, whose list
+   * identifier means nothing. A reset or nexus loss does not end the entry:
+   * the copy itself does.
+   */
+  begin(nexus: string, listId: number): boolean {
+    let ids = this.#running.get(nexus);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#running.set(nexus, ids);
+    }
+    if (ids.has(listId)) return false;
+    ids.add(listId);
+    return true;
+  }
+
+  /** The copy {@link begin} registered has ended. */
+  end(nexus: string, listId: number): void {
+    const ids = this.#running.get(nexus);
+    ids?.delete(listId);
+    if (ids?.size === 0) this.#running.delete(nexus);
   }
 
   /** Records (or replaces) the status of `listId` for `nexus`. */

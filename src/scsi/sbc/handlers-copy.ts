@@ -132,13 +132,14 @@ export const COPY_HANDLERS: HandlerTable = {
       if (!decoded.ok) return checkCondition(decoded.fault);
       const list = decoded.value;
       const held = list.listIdUsage === ListIdUsage.HOLD;
-      if (list.listIdUsage !== ListIdUsage.NO_LIST_ID && lu.copies.inProgress(nexus, list.listId)) {
-        return checkCondition(senseIllegalRequest(Asc.OPERATION_IN_PROGRESS));
-      }
+      // SPC-5: the LIST IDENTIFIER is unique per I_T nexus among the copies
+      // being processed, held status (00b) or not (10b); only 11b has none.
+      const listed = list.listIdUsage !== ListIdUsage.NO_LIST_ID;
+      if (listed && !lu.copies.begin(nexus, list.listId)) return checkCondition(senseIllegalRequest(Asc.OPERATION_IN_PROGRESS));
       const sanitizes = lu.sanitizer.begun;
       let status: CopyStatus = { status: CopyManagerStatus.IN_PROGRESS, segmentsProcessed: 0, bytes: 0n };
       if (held) lu.copies.hold(nexus, list.listId, status);
-      const failed = await lu.copies.serialize(async () => {
+      const copied = lu.copies.serialize(async () => {
         for (const s of list.segments) {
           if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return UNREACHABLE;
           const error = await copySegment(lu, epoch, sanitizes, s, (n) => {
@@ -150,6 +151,7 @@ export const COPY_HANDLERS: HandlerTable = {
         }
         return undefined;
       });
+      const failed = await (listed ? copied.finally(() => { lu.copies.end(nexus, list.listId); }) : copied);
       if (held) lu.copies.update(nexus, list.listId, { ...status, status: failed === undefined ? CopyManagerStatus.COMPLETED : CopyManagerStatus.COMPLETED_WITH_ERRORS });
       return failed === undefined ? GOOD : checkCondition(failed);
     },

@@ -224,6 +224,31 @@ describe('EXTENDED COPY (LID1)', () => {
   });
 });
 
+describe('EXTENDED COPY list identifiers in progress', () => {
+  test('LIST ID USAGE 10b: the same list identifier from the same nexus → OPERATION IN PROGRESS until the copy ends; 11b never', async () => {
+    const d = new HookedBlockSet();
+    const g = gate();
+    d.before = (op) => (op === 'read' ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+    const naa = await naaOf(u);
+    const noHold = list(header(7, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
+    const noListId = list(header(0, 0x18, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 2n));
+    const first = lu.execute(xcopy(noHold.length), { dataOut: noHold, nexus: 'a' });
+    const unlisted = lu.execute(xcopy(noListId.length), { dataOut: noListId, nexus: 'a' });
+    await settle();
+    const duplicate = lu.execute(xcopy(noHold.length), { dataOut: noHold, nexus: 'a' });
+    const other = lu.execute(xcopy(noHold.length), { dataOut: noHold, nexus: 'b' });
+    const unlistedAgain = lu.execute(xcopy(noListId.length), { dataOut: noListId, nexus: 'a' });
+    await settle();
+    expect(d.trace('read')).toEqual(['read start 0+1']); // the first copy is still being processed
+    g.open();
+    expectSense(await duplicate, { key: ILLEGAL_REQUEST, asc: 0x00, ascq: 0x16 });
+    for (const r of [first, unlisted, other, unlistedAgain]) expectGood(await r);
+    expectGood(await lu.execute(xcopy(noHold.length), { dataOut: noHold, nexus: 'a' }));
+  });
+});
+
 describe('EXTENDED COPY and SANITIZE', () => {
   test('a sanitize that runs between a chunk\'s read and its write ends the copy with COPY ABORTED, 04h/1Bh; nothing read before it lands', async () => {
     const d = new HookedBlockSet();
