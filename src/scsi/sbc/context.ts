@@ -19,6 +19,7 @@ import type { Reservations } from './reservations.js';
 import type { Medium } from './medium.js';
 import type { Sanitizer } from './sanitize.js';
 import type { CopyManager } from './copy-manager.js';
+import type { BackgroundFlush } from './background-flush.js';
 
 /** What a command ended with: SCSI status, sense (CHECK CONDITION only) and Data-In bytes. */
 export interface CommandOutcome {
@@ -89,6 +90,8 @@ export interface LogicalUnit {
   readonly copies: CopyManager;
   /** The sanitize operation: running (and how far), failed, or neither. */
   readonly sanitizer: Sanitizer;
+  /** The flushes IMMED commands answered before: one running and one waiting at most. */
+  readonly backgroundFlush: BackgroundFlush;
   /** Why medium access is refused now (a sanitize running or failed, no medium, stopped), or undefined. */
   mediumFault(): SenseData | undefined;
   modeState(): ModeState;

@@ -31,6 +31,7 @@ import { Medium } from './medium.js';
 import { mediumAccessFault } from './medium-access.js';
 import { CopyManager } from './copy-manager.js';
 import { Sanitizer } from './sanitize.js';
+import { BackgroundFlush } from './background-flush.js';
 import { computeMaxTransferBlocks, describeUnit, unitCommandTable, type SbcEmulatorOptions } from './unit-description.js';
 import { configChanges, serialFromId } from './device-config.js';
 import { NexusConditions, type NexusState } from './nexus-state.js';
@@ -66,6 +67,12 @@ export class SbcEmulator implements LogicalUnit {
   softwareWriteProtect = false;
   readonly sanitizer = new Sanitizer();
   readonly copies = new CopyManager();
+  readonly backgroundFlush = new BackgroundFlush(
+    (since) => this.run(since, 'flush', () => this.bcs.flush()),
+    (nexus, failed) => {
+      this.deferError(nexus, failed);
+    },
+  );
   #info: LogicalUnitInfo;
   #geometry: BlockGeometry;
   #commands: readonly CommandDescriptor[];

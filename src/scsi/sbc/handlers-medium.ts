@@ -9,18 +9,16 @@ import { MEDIUM_NOT_PRESENT, MEDIUM_REMOVAL_PREVENTED } from './medium.js';
 
 /**
  * The flush that precedes a stop (NO_FLUSH 0). With IMMED the command has
- * already answered, so a failure becomes a deferred error for the nexus.
+ * already answered, so a failure becomes a deferred error for the nexus
+ * (background-flush.ts).
  */
 async function flushBeforeStop(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome | undefined> {
   if (!lu.geometry.flush) return undefined;
-  const flushing = lu.run(since, 'flush', () => lu.bcs.flush());
   if (immed) {
-    void flushing.then((failed) => {
-      if (failed !== undefined) lu.deferError(nexus, failed);
-    });
+    lu.backgroundFlush.request(since, nexus);
     return undefined;
   }
-  const failed = await flushing;
+  const failed = await lu.run(since, 'flush', () => lu.bcs.flush());
   return failed === undefined ? undefined : checkCondition(failed);
 }
 

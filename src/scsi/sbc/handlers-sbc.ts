@@ -26,17 +26,14 @@ const PLISTV = 0x10; // header byte 1 bit 4
 const GLISTV = 0x08; // header byte 1 bit 3
 const DEFECT_LIST_FORMAT_BIT = 2; // most significant bit of DEFECT LIST FORMAT (bits 2..0)
 
-/** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error. */
+/** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error (background-flush.ts). */
 async function synchronize(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome> {
   if (!lu.geometry.flush) return GOOD;
-  const flushing = lu.run(since, 'flush', () => lu.bcs.flush());
   if (immed) {
-    void flushing.then((failed) => {
-      if (failed !== undefined) lu.deferError(nexus, failed);
-    });
+    lu.backgroundFlush.request(since, nexus);
     return GOOD;
   }
-  const failed = await flushing;
+  const failed = await lu.run(since, 'flush', () => lu.bcs.flush());
   return failed === undefined ? GOOD : checkCondition(failed);
 }
 

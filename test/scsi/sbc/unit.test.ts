@@ -13,12 +13,15 @@ import {
   ILLEGAL_REQUEST,
   NOT_READY,
   block,
+  bytes,
   expectGood,
   expectSense,
   hex,
   unit,
   type Unit,
 } from './harness.js';
+import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import { HookedBlockSet, gate, settle } from './hooked-block-set.js';
 
 const BS = 512;
 const DATA = block(BS, 0x3c, true);
@@ -258,6 +261,28 @@ describe('SYNCHRONIZE CACHE', () => {
     expectDeferred(await u.run(READ_1, { nexus: 'a' }), HARDWARE_ERROR, 0x44, 0x00);
     expect(count(u, 'read')).toBe(0);
     expectGood(await u.run(READ_1, { nexus: 'a' }));
+  });
+
+  test('IMMED = 1 flushes: one at the device and one waiting at most, which every later one joins; its failure reaches each nexus that joined', async () => {
+    const d = new HookedBlockSet({ fault: failing('flush') });
+    const g = gate();
+    d.before = (op) => (op === 'flush' ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const run = (cdb: string, nexus: string, dataOut?: Uint8Array) => lu.execute(bytes(cdb), dataOut === undefined ? { nexus } : { nexus, dataOut });
+    expectGood(await run('35 02 00 00 00 00 00 00 00 00', 'x'));
+    // Written while that flush is at the device: only a flush issued later covers it.
+    expectGood(await run(WRITE_1, 'x', DATA));
+    const nexuses = ['a', 'b', 'c'];
+    for (let i = 0; i < 3000; i++) expectGood(await run(i % 2 === 0 ? '35 02 00 00 00 00 00 00 00 00' : '91 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00', nexuses[i % 3] ?? 'a'));
+    expect(d.trace('flush')).toEqual(['flush start 0+0']);
+    g.open();
+    for (let i = 0; i < 5; i++) await settle();
+    expect(d.trace('flush')).toEqual(['flush start 0+0', 'flush end 0+0', 'flush start 0+0', 'flush end 0+0']);
+    expect(d.trace().indexOf('write end 3+1')).toBeLessThan(d.trace().lastIndexOf('flush start 0+0'));
+    for (const n of ['x', ...nexuses]) {
+      expectDeferred(await run(TUR, n), HARDWARE_ERROR, 0x44, 0x00);
+      expectGood(await run(TUR, n));
+    }
   });
 
   test('IMMED = 0 with a failing flush → HARDWARE ERROR, INTERNAL TARGET FAILURE (current)', async () => {
