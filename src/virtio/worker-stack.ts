@@ -27,8 +27,10 @@ export interface WorkerVirtioBlkOptions {
   readonly workers?: number;
   /** Microseconds an idle worker polls before sleeping (default 0). */
   readonly pollUs?: number;
-  /** A worker silent this long is hung (default 5000 ms). */
+  /** A worker silent this long, outside a blocking backend call, is hung (default 5000 ms). */
   readonly hangTimeoutMs?: number;
+  /** Milliseconds a device reset may wait for backend I/O before the device is lost (default 10 000). */
+  readonly resetTimeoutMs?: number;
   readonly features?: bigint;
   /** Guest memory bytes (default 64 MiB), a SharedArrayBuffer. */
   readonly memorySize?: number;
@@ -56,6 +58,7 @@ export async function attachWorkerVirtioBlk(opts: WorkerVirtioBlkOptions): Promi
     ...(opts.workers === undefined ? {} : { workers: opts.workers }),
     ...(opts.pollUs === undefined ? {} : { pollUs: opts.pollUs }),
     ...(opts.hangTimeoutMs === undefined ? {} : { hangTimeoutMs: opts.hangTimeoutMs }),
+    ...(opts.resetTimeoutMs === undefined ? {} : { resetTimeoutMs: opts.resetTimeoutMs }),
   });
   // A refusal (an error value) or a bad option (a throw): either way the workers must not outlive the attempt.
   const driver = await VirtioBlkDriver.attach({

@@ -19,6 +19,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { GuestMemory } from '../guest-memory.js';
 import { BlkQueueEngine } from '../device/blk-queues.js';
 import { openSharedBackend } from '../device/backends/share.js';
+import { MarkedBackend } from './worker-backend.js';
 import { HEARTBEAT_MS, WorkerSignals, queuesOf, type FromWorker, type ToWorker, type WorkerInit } from './worker-signals.js';
 
 function post(m: FromWorker): void {
@@ -26,14 +27,15 @@ function post(m: FromWorker): void {
 }
 
 async function main(init: WorkerInit): Promise<void> {
-  const backend = await openSharedBackend(init.backend);
-  if (!('read' in backend)) {
-    post({ type: 'failed', reason: `cannot open the backend in device worker ${init.index}: ${backend.message}` });
+  const opened = await openSharedBackend(init.backend);
+  if (!('read' in opened)) {
+    post({ type: 'failed', reason: `cannot open the backend in device worker ${init.index}: ${opened.message}` });
     return;
   }
   const signals = new WorkerSignals(init.workers, init.queues, init.signals);
   const words = signals.words;
   const w = init.index;
+  const backend = new MarkedBackend(opened, signals, w);
   const bell = signals.bellWord(w);
   const owned = queuesOf(w, init.workers, init.queues);
   const scheduled: (() => void)[] = [];
@@ -69,6 +71,10 @@ async function main(init: WorkerInit): Promise<void> {
       case 'exit':
         return false;
       case 'fault':
+        if (typeof m.fault === 'object') {
+          backend.slowNext(m.fault.slowBackendMs);
+          return true;
+        }
         if (m.fault === 'exit') process.exit(70);
         // A hung device: the thread spins and never beats again.
         for (;;) Atomics.load(words, bell);

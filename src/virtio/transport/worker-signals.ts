@@ -8,7 +8,8 @@
 //
 // Layout: an Int32Array of 64-byte lines, one word used per line (a doorbell
 // and an interrupt counter written by different threads never share a cache
-// line). Worker w owns lines WORKER_LINES·w … (bell, heartbeat, in flight, control);
+// line). Worker w owns lines WORKER_LINES·w … (bell, heartbeat, in flight, control,
+// backend call);
 // queue q owns the lines after all workers (interrupt counter, interrupts
 // raised, interrupts suppressed).
 
@@ -29,8 +30,14 @@ const WorkerLine = {
   inflight: 2,
   /** Control messages posted to the worker: it looks at its port only when this moved (a port read costs more than a load). */
   control: 3,
+  /**
+   * When the worker entered the blocking backend call it is in (the low 32 bits
+   * of Date.now(), never 0), or 0 outside one: the watchdog does not count a
+   * wait on a slow medium as a hang (see WorkerTransport).
+   */
+  backendSince: 4,
 } as const;
-const WORKER_LINES = 4;
+const WORKER_LINES = 5;
 
 /** Lines of one queue. */
 const QueueLine = {
@@ -111,6 +118,22 @@ export class WorkerSignals {
     return Atomics.load(this.words, this.workerWord(w, WorkerLine.heartbeat));
   }
 
+  /** Worker `w` enters a blocking backend call: one store, no allocation (it brackets every pread/pwrite). */
+  enterBackend(w: number): void {
+    Atomics.store(this.words, this.workerWord(w, WorkerLine.backendSince), (Date.now() | 0) || 1);
+  }
+
+  leaveBackend(w: number): void {
+    Atomics.store(this.words, this.workerWord(w, WorkerLine.backendSince), 0);
+  }
+
+  /** Milliseconds worker `w` has been in its current blocking backend call, or undefined outside one. */
+  inBackendFor(w: number, now: number): number | undefined {
+    const since = Atomics.load(this.words, this.workerWord(w, WorkerLine.backendSince));
+    // Wrap-safe over the 32-bit clock: exact for calls shorter than 24 days.
+    return since === 0 ? undefined : ((now | 0) - since) | 0;
+  }
+
   setInflight(w: number, n: number): void {
     Atomics.store(this.words, this.workerWord(w, WorkerLine.inflight), n);
   }
@@ -136,8 +159,12 @@ export function queuesOf(w: number, workers: number, queues: number): number[] {
   return mine;
 }
 
-/** Faults a test can inject into a device worker: stop its heartbeat forever, or end the thread. */
-export type WorkerFault = 'hang' | 'exit';
+/**
+ * Faults a test can inject into a device worker: stop its heartbeat forever,
+ * end the thread, or make its next blocking backend call take `slowBackendMs`
+ * longer, as a slow or throttled disk would (the thread waits inside the call).
+ */
+export type WorkerFault = 'hang' | 'exit' | { readonly slowBackendMs: number };
 
 /** Driver's thread → worker, over the control port. */
 export type ToWorker =

@@ -14,6 +14,14 @@
 // hands them to the worker owning the queue. A worker that exits or stops
 // beating for `hangTimeoutMs` is lost: the device sets DEVICE_NEEDS_RESET, the
 // driver's reset finds it gone (lost() says why), and no new worker replaces it.
+// Time a worker spends in a blocking backend call (pread on a slow disk) is not
+// a hang: the worker marks the call (worker-backend.ts) and it may take as long
+// as the medium needs, as it may on transport local. Only where local gives up
+// does this one: a device reset still waiting for backend I/O after
+// `resetTimeoutMs` loses the workers it waits on, without waiting for their
+// threads (terminate cannot interrupt a syscall). As on local, their backend
+// may yet write guest memory; the driver treats the buffers of the requests it
+// aborts as still the device's.
 
 import { availableParallelism } from 'node:os';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -24,6 +32,7 @@ import type { BlkQueueHooks, BlkRequestState, BlkRingFeatures } from '../device/
 import type { BackendShare } from '../device/backend.js';
 import type { VirtioInterrupt } from './transport.js';
 import { DeviceTransport } from './device-transport.js';
+import { DEFAULT_RESET_TIMEOUT_MS } from './local.js';
 import { HEARTBEAT_MS, WorkerSignals, type FromWorker, type ToWorker, type WorkerFault, type WorkerInit } from './worker-signals.js';
 
 export interface WorkerTransportOptions {
@@ -38,8 +47,13 @@ export interface WorkerTransportOptions {
   readonly workers?: number;
   /** Microseconds an idle worker polls its doorbell before sleeping (default 0). */
   readonly pollUs?: number;
-  /** A worker whose heartbeat stands still this long is hung and terminated (default 5000 ms). */
+  /**
+   * A worker whose heartbeat stands still this long, outside a blocking backend call, is hung and
+   * terminated (default 5000 ms).
+   */
   readonly hangTimeoutMs?: number;
+  /** Milliseconds a device reset may wait for backend I/O before the device is lost (default 10 000, as on local). */
+  readonly resetTimeoutMs?: number;
 }
 
 interface DeviceWorker {
@@ -125,6 +139,13 @@ class WorkerPlane implements BlkDataPlane {
     return q >= 0 && q < this.signals.queues ? this.signals.interruptStats(q) : undefined;
   }
 
+  /** The workers a stop still waits on. */
+  stopping(): Set<number> {
+    const out = new Set<number>();
+    for (const wait of this.#stopWaits.values()) for (const w of wait.left) out.add(w);
+    return out;
+  }
+
   /** Worker `w` answered stop `id`, or died (then every wait stops counting it). */
   stopped(w: number, id?: number): void {
     for (const [key, wait] of this.#stopWaits) {
@@ -142,6 +163,7 @@ export class WorkerTransport extends DeviceTransport {
   readonly #plane: WorkerPlane;
   readonly #workers: DeviceWorker[];
   readonly #hangTimeoutMs: number;
+  readonly #resetTimeoutMs: number;
   #handler: (irq: VirtioInterrupt) => void = () => undefined;
   #lost: string | undefined;
   #closing = false;
@@ -149,11 +171,12 @@ export class WorkerTransport extends DeviceTransport {
   #watchdog: NodeJS.Timeout | undefined;
   readonly #lostListeners: ((reason: string) => void)[] = [];
 
-  private constructor(device: VirtioBlkDevice, plane: WorkerPlane, workers: DeviceWorker[], hangTimeoutMs: number) {
+  private constructor(device: VirtioBlkDevice, plane: WorkerPlane, workers: DeviceWorker[], hangTimeoutMs: number, resetTimeoutMs: number) {
     super(device);
     this.#plane = plane;
     this.#workers = workers;
     this.#hangTimeoutMs = hangTimeoutMs;
+    this.#resetTimeoutMs = resetTimeoutMs;
   }
 
   /**
@@ -176,6 +199,8 @@ export class WorkerTransport extends DeviceTransport {
     if (!Number.isFinite(hangTimeoutMs) || hangTimeoutMs < 4 * HEARTBEAT_MS) throw new RangeError(`hangTimeoutMs must be at least ${4 * HEARTBEAT_MS}, got ${hangTimeoutMs}`);
     // A polling worker beats while it spins, but its passes must still fit well inside the watchdog's patience.
     if (pollUs / 1000 > hangTimeoutMs / 4) throw new RangeError(`pollUs ${pollUs} must be at most a quarter of hangTimeoutMs (${hangTimeoutMs} ms)`);
+    const resetTimeoutMs = opts.resetTimeoutMs ?? DEFAULT_RESET_TIMEOUT_MS;
+    if (!Number.isFinite(resetTimeoutMs) || resetTimeoutMs <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${resetTimeoutMs}`);
     const signals = new WorkerSignals(count, queues);
     const workers: DeviceWorker[] = [];
     let plane: WorkerPlane | undefined;
@@ -185,7 +210,7 @@ export class WorkerTransport extends DeviceTransport {
       return plane;
     });
     if (plane === undefined) throw new Error('the device did not build its data plane');
-    const t = new WorkerTransport(device, plane, workers, hangTimeoutMs);
+    const t = new WorkerTransport(device, plane, workers, hangTimeoutMs, resetTimeoutMs);
     await t.#started();
     return t;
   }
@@ -241,6 +266,29 @@ export class WorkerTransport extends DeviceTransport {
     if (worker === undefined) throw new RangeError(`no device worker ${w}: there are ${this.#workers.length}`);
     worker.port.postMessage({ type: 'fault', fault } satisfies ToWorker);
     this.#plane.signals.control(w);
+  }
+
+  /**
+   * Resets the device (its workers stop once their backend operations are done). A worker the reset
+   * still waits on after resetTimeoutMs is lost, which ends the wait, as LocalTransport gives up a
+   * reset stuck on the backend.
+   */
+  override reset(): Promise<void> {
+    const timer = setTimeout(() => {
+      const now = Date.now();
+      const waited = this.#plane.stopping();
+      for (const w of this.#workers) {
+        if (!w.alive || !waited.has(w.index)) continue;
+        const inCall = this.#plane.signals.inBackendFor(w.index, now);
+        const reason = `device reset still waiting for backend I/O after ${this.#resetTimeoutMs} ms (device worker ${w.index}${inCall === undefined ? '' : `, in a backend call for ${inCall} ms`})`;
+        w.hung = reason;
+        void w.thread.terminate();
+        this.#exited(w, reason);
+      }
+    }, this.#resetTimeoutMs);
+    return this.device.reset().finally(() => {
+      clearTimeout(timer);
+    });
   }
 
   /** The doorbell, through the device: ignored unless DRIVER_OK and neither NEEDS_RESET nor FAILED. */
@@ -324,7 +372,9 @@ export class WorkerTransport extends DeviceTransport {
     for (const w of this.#workers) {
       if (!w.alive) continue;
       const beat = this.#plane.signals.heartbeat(w.index);
-      if (beat !== w.lastBeat) {
+      // A worker in a blocking backend call waits on its medium, which is not a hang: its silence counts
+      // from the call's end (a reset that waits on it has its own bound, see reset()).
+      if (beat !== w.lastBeat || this.#plane.signals.inBackendFor(w.index, now) !== undefined) {
         w.lastBeat = beat;
         w.lastBeatAt = now;
       } else if (w.hung === undefined && now - w.lastBeatAt >= this.#hangTimeoutMs) {
