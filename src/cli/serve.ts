@@ -4,13 +4,16 @@
 // the server stops accepting connections and lets the commands in flight
 // complete, the image is flushed, the stack is closed (on transport worker
 // that ends the device worker threads), exit 0. A second signal during that
-// exits at once with 128 + its number (130 for Ctrl-C).
+// exits at once with 128 + its number (130 for Ctrl-C). A device lost while
+// serving (a device worker that died or hung, a reset stuck on the backend) is
+// said on stderr: nothing brings it back but a restart.
 
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { isIPv6 } from 'node:net';
 import { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig } from '../iscsi/server.js';
 import { createStack, type Stack } from '../stack.js';
+import { AsyncCode } from '../cam/async.js';
 import { FileBackend, type FileBackendIo } from '../virtio/device/backends/file.js';
 import { DEFAULT_SYNC_GATE, type SyncGateClose } from '../virtio/device/backends/sync-gate.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
@@ -210,8 +213,21 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   return url;
 }
 
+/**
+ * Says on stderr when the stack loses its device (AC_LOST_DEVICE), with the
+ * transport's reason and what to do. Returns the unsubscribe, to call before
+ * close() (detaching the bus posts AC_LOST_DEVICE too).
+ */
+export function reportDeviceLoss(stack: Stack, io: CliIo): () => void {
+  return stack.xpt.onAsync(AsyncCode.LOST_DEVICE, undefined, () => {
+    const reason = stack.virtio.transport.lost() ?? 'the device stopped answering';
+    // 25h/00h is what passLun answers for a LUN whose device is gone (CAM_DEV_NOT_THERE).
+    io.error(`device lost: ${reason}; the LUN answers LOGICAL UNIT NOT SUPPORTED until vtcam serve is restarted`);
+  });
+}
+
 /** Stops serving in order: no new commands and in-flight ones done, data durable, stack down. */
-async function shutdown(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo): Promise<number> {
+async function shutdown(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo, quiet: () => void): Promise<number> {
   let status = 0;
   try {
     await server.close();
@@ -231,11 +247,12 @@ async function shutdown(server: ServingTarget, stack: Stack, disk: Disk, io: Cli
       status = 1;
     }
   }
+  quiet();
   await stack.close();
   return status;
 }
 
-function waitForSignals(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo, env: ServeEnv): Promise<number> {
+function waitForSignals(server: ServingTarget, stack: Stack, disk: Disk, io: CliIo, env: ServeEnv, quiet: () => void): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const off = env.onSignal((signal) => {
@@ -248,7 +265,7 @@ function waitForSignals(server: ServingTarget, stack: Stack, disk: Disk, io: Cli
       stopping = true;
       const again = signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM';
       io.error(`${signal}: stopping; ${server.sessions} session(s) finish their commands first (${again} again to force)`);
-      void shutdown(server, stack, disk, io).then((status) => {
+      void shutdown(server, stack, disk, io, quiet).then((status) => {
         off();
         if (status === 0) io.error('stopped');
         resolve(status);
@@ -303,6 +320,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
     return 1;
   }
   const url = printBanner(stack, disk, args, server, io);
+  const quiet = reportDeviceLoss(stack, io);
   io.out(`${READY_PREFIX}${url}`);
-  return waitForSignals(server, stack, disk, io, env);
+  return waitForSignals(server, stack, disk, io, env, quiet);
 }

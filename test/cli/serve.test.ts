@@ -11,9 +11,12 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { IscsiServerOptions } from '../../src/iscsi/server.js';
 import type { PassPeriph } from '../../src/cam/periph/pass.js';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
-import { runServe, syncGateClosed, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
+import { reportDeviceLoss, runServe, syncGateClosed, type ServeEnv, type ServingTarget, type ShutdownSignal } from '../../src/cli/serve.js';
 import { parseServeCli, type ServeArgs } from '../../src/cli/serve-args.js';
 import { ThrottledBackend } from '../../src/virtio/device/backends/throttled.js';
+import { SharedMemoryBackend } from '../../src/virtio/device/backends/shared-memory.js';
+import { WorkerTransport } from '../../src/virtio/transport/worker.js';
+import { createStack } from '../../src/stack.js';
 import { capture, type CapturedIo } from './capture.js';
 
 /** Device threads the stack starts for 2 queues: one per queue, at most the CPUs beside the main thread. */
@@ -537,6 +540,27 @@ describe('transports', () => {
 
 // The limit's arithmetic is ThrottledBackend's tests' (fake timers); here, that
 // serve puts it under the device, with the parsed rate, without waiting on it.
+describe('a device lost while serving', () => {
+  test('is said on stderr with the reason and what to do; a close after the unsubscribe says nothing', async () => {
+    const stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 256 }), transport: 'worker', queueSize: 32, memorySize: 16 << 20 });
+    const io = capture();
+    const quiet = reportDeviceLoss(stack, io);
+    const t = stack.virtio.transport;
+    if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
+    const lost = new Promise((resolve) => {
+      t.onLost(resolve);
+    });
+    t.injectFault(0, 'exit');
+    await lost;
+    // The SIM drops the device once its reset finds the worker gone: wait for what serve prints.
+    for (let i = 0; i < 200 && io.errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(io.errors).toEqual(['device lost: device worker 0 exited (code 70); the LUN answers LOGICAL UNIT NOT SUPPORTED until vtcam serve is restarted']);
+    quiet();
+    await stack.close();
+    expect(io.errors).toHaveLength(1);
+  });
+});
+
 describe('--max-bandwidth', () => {
   afterEach(() => {
     vi.restoreAllMocks();
