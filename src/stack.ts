@@ -35,10 +35,10 @@ export interface StackOptions {
   /** Transport `worker`: a worker whose heartbeat stands still this long is hung, terminated and the device lost (default 5000). */
   readonly hangTimeoutMs?: number;
   /**
-   * Transport `local`: a device reset (a CCB timed out, XPT_RESET_DEV, close)
-   * still waiting for backend I/O after this many milliseconds loses the
-   * device, so a backend that never answers cannot hold every command forever
-   * (default 10 000).
+   * A device reset (a CCB timed out, XPT_RESET_DEV, close) still waiting for
+   * backend I/O after this many milliseconds loses the device, so a backend
+   * that never answers cannot hold every command forever (default 10 000; on
+   * transport `worker`, what a device worker waits on in a blocking call).
    */
   readonly resetTimeoutMs?: number;
   /** Request queues (VIRTIO_BLK_F_MQ), 1..65535 (default 1); the SIM spreads requests over them. */
@@ -218,9 +218,10 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     ...(opts.features === undefined ? {} : { features: opts.features }),
     ...(opts.memorySize === undefined ? {} : { memorySize: opts.memorySize }),
     ...(opts.device === undefined ? {} : { device: opts.device }),
+    ...(opts.resetTimeoutMs === undefined ? {} : { resetTimeoutMs: opts.resetTimeoutMs }),
   };
   const virtio = transport === 'local'
-    ? await attachLocalVirtioBlk({ ...common, ...(opts.resetTimeoutMs === undefined ? {} : { resetTimeoutMs: opts.resetTimeoutMs }) })
+    ? await attachLocalVirtioBlk(common)
     : await attachWorkerVirtioBlk({
       ...common,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),

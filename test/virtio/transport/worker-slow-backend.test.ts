@@ -82,6 +82,21 @@ describe('a device worker blocked in a backend call', () => {
     expect(await read).toMatchObject({ kind: 'aborted' });
   }, 10_000);
 
+  test('createStack hands its resetTimeoutMs to transport worker: a reset stuck on a blocking call gives up after it', async () => {
+    const stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 2048 }), transport: 'worker', queueSize: 32, memorySize: 8 << 20, resetTimeoutMs: 250 });
+    cleanups.push(() => stack.close());
+    const t = stack.virtio.transport;
+    if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
+    const buf = stack.virtio.allocator.alloc(512);
+    if (buf === undefined) throw new Error('guest memory exhausted');
+    await slowNextCall(t, 5000);
+    const read = stack.virtio.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const restarted = await stack.virtio.driver.restart();
+    expect(restarted).toMatchObject({ ok: false, reason: expect.stringMatching(/^device reset still waiting for backend I\/O after 250 ms /) as unknown });
+    expect(await read).toMatchObject({ kind: 'aborted' });
+  }, 10_000);
+
   test('without a reset, a call far longer than hangTimeoutMs still completes', async () => {
     const v = await attachWorkerVirtioBlk({ backend: new SharedMemoryBackend({ blocks: 2048 }), queueSize: 64, memorySize: 8 << 20, hangTimeoutMs: 200, resetTimeoutMs: 300 });
     if (!('driver' in v)) throw new Error(v.reason);
