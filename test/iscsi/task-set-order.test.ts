@@ -51,24 +51,14 @@ function abortTask(ini: TestInitiator, itt: number, ref: { itt: number; cmdSN: n
 }
 
 describe('task set order across a WRITE waiting for Data-Out', () => {
-  it('an ORDERED READ after a SIMPLE WRITE of its block waits for the WRITE’s data, completes after it, and reads what it wrote', async () => {
+  it.each([
+    ['an ORDERED READ after a SIMPLE WRITE', SIMPLE, ORDERED, 0x23d0_0000_0c01n, 10],
+    ['a SIMPLE READ after an ORDERED WRITE', ORDERED, SIMPLE, 0x23d0_0000_0c02n, 11],
+  ])('%s of its block waits for the WRITE’s data, completes after it, and reads what it wrote', async (_name, writeAttr, readAttr, isid, lba) => {
     const { login } = await target(false);
-    const ini = await login(0x23d0_0000_0c01n);
-    const w = await writeAwaitingData(ini, 10, SIMPLE);
-    const r = ini.command({ cdb: read10(10), read: true, edtl: BS, attr: ORDERED });
-    expect(await ini.silence((p) => ittOf(p) === r, 200)).toBe(true);
-    sendData(ini, w);
-    expect(await firstStatus(ini, [w.itt, r])).toBe(w.itt);
-    const read = await ini.result(r);
-    expect(read.status).toBe(0);
-    expect(read.data[0]).toBe(NEW_DATA);
-  });
-
-  it('a SIMPLE READ after an ORDERED WRITE of its block waits for the WRITE’s data, completes after it, and reads what it wrote', async () => {
-    const { login } = await target(false);
-    const ini = await login(0x23d0_0000_0c02n);
-    const w = await writeAwaitingData(ini, 11, ORDERED);
-    const r = ini.command({ cdb: read10(11), read: true, edtl: BS, attr: SIMPLE });
+    const ini = await login(isid);
+    const w = await writeAwaitingData(ini, lba, writeAttr);
+    const r = ini.command({ cdb: read10(lba), read: true, edtl: BS, attr: readAttr });
     expect(await ini.silence((p) => ittOf(p) === r, 200)).toBe(true);
     sendData(ini, w);
     expect(await firstStatus(ini, [w.itt, r])).toBe(w.itt);
