@@ -19,6 +19,13 @@ import type { VirtioBlkDevice } from '../device/blk-device.js';
 /** How long a reset may wait for the backend before the device is lost, by default. */
 export const DEFAULT_RESET_TIMEOUT_MS = 10_000;
 
+/** A transport's resetTimeoutMs option, the default when absent. @throws RangeError unless positive and finite. */
+export function resetTimeout(ms: number | undefined): number {
+  const t = ms ?? DEFAULT_RESET_TIMEOUT_MS;
+  if (!Number.isFinite(t) || t <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${t}`);
+  return t;
+}
+
 export interface LocalTransportOptions {
   /** Milliseconds a device reset may wait for backend I/O before the device is lost (default 10 000). */
   readonly resetTimeoutMs?: number;
@@ -34,9 +41,7 @@ export class LocalTransport extends DeviceTransport {
 
   constructor(device: VirtioBlkDevice, opts: LocalTransportOptions = {}) {
     super(device);
-    const ms = opts.resetTimeoutMs ?? DEFAULT_RESET_TIMEOUT_MS;
-    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${ms}`);
-    this.#resetTimeoutMs = ms;
+    this.#resetTimeoutMs = resetTimeout(opts.resetTimeoutMs);
   }
 
   /** Doorbells the device actually received (after coalescing). */

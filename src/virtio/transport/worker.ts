@@ -32,7 +32,7 @@ import type { BlkQueueHooks, BlkRequestState, BlkRingFeatures } from '../device/
 import type { BackendShare } from '../device/backend.js';
 import type { VirtioInterrupt } from './transport.js';
 import { DeviceTransport } from './device-transport.js';
-import { DEFAULT_RESET_TIMEOUT_MS } from './local.js';
+import { resetTimeout } from './local.js';
 import { HEARTBEAT_MS, WorkerSignals, type FromWorker, type ToWorker, type WorkerFault, type WorkerInit } from './worker-signals.js';
 
 export interface WorkerTransportOptions {
@@ -199,8 +199,7 @@ export class WorkerTransport extends DeviceTransport {
     if (!Number.isFinite(hangTimeoutMs) || hangTimeoutMs < 4 * HEARTBEAT_MS) throw new RangeError(`hangTimeoutMs must be at least ${4 * HEARTBEAT_MS}, got ${hangTimeoutMs}`);
     // A polling worker beats while it spins, but its passes must still fit well inside the watchdog's patience.
     if (pollUs / 1000 > hangTimeoutMs / 4) throw new RangeError(`pollUs ${pollUs} must be at most a quarter of hangTimeoutMs (${hangTimeoutMs} ms)`);
-    const resetTimeoutMs = opts.resetTimeoutMs ?? DEFAULT_RESET_TIMEOUT_MS;
-    if (!Number.isFinite(resetTimeoutMs) || resetTimeoutMs <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${resetTimeoutMs}`);
+    const resetTimeoutMs = resetTimeout(opts.resetTimeoutMs);
     const signals = new WorkerSignals(count, queues);
     const workers: DeviceWorker[] = [];
     let plane: WorkerPlane | undefined;

@@ -97,6 +97,12 @@ describe('a device worker blocked in a backend call', () => {
     expect(await read).toMatchObject({ kind: 'aborted' });
   }, 10_000);
 
+  test.each([0, -5, Number.NaN])('resetTimeoutMs %s is a RangeError, as on transport local', async (bad) => {
+    await expect(createStack({ backend: new SharedMemoryBackend({ blocks: 64 }), transport: 'worker', resetTimeoutMs: bad })).rejects.toThrow(
+      new RangeError(`resetTimeoutMs must be a positive number, got ${bad}`),
+    );
+  });
+
   test('without a reset, a call far longer than hangTimeoutMs still completes', async () => {
     const v = await attachWorkerVirtioBlk({ backend: new SharedMemoryBackend({ blocks: 2048 }), queueSize: 64, memorySize: 8 << 20, hangTimeoutMs: 200, resetTimeoutMs: 300 });
     if (!('driver' in v)) throw new Error(v.reason);
