@@ -33,7 +33,7 @@ const WorkerLine = {
   /**
    * When the worker entered the blocking backend call it is in (the low 32 bits
    * of Date.now(), never 0), or 0 outside one: the watchdog does not count a
-   * wait on a slow medium as a hang (see WorkerTransport).
+   * wait on a slow medium as a hang (see worker-watchdog.ts).
    */
   backendSince: 4,
 } as const;

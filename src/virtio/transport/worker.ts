@@ -11,17 +11,12 @@
 //
 // The control plane (status, features, config space) is the VirtioBlkDevice on
 // this thread, as a vhost front end keeps it; it validates queue setups and
-// hands them to the worker owning the queue. A worker that exits or stops
-// beating for `hangTimeoutMs` is lost: the device sets DEVICE_NEEDS_RESET, the
-// driver's reset finds it gone (lost() says why), and no new worker replaces it.
-// Time a worker spends in a blocking backend call (pread on a slow disk) is not
-// a hang: the worker marks the call (worker-backend.ts) and it may take as long
-// as the medium needs, as it may on transport local. Only where local gives up
-// does this one: a device reset still waiting for backend I/O after
-// `resetTimeoutMs` loses the workers it waits on, without waiting for their
-// threads (terminate cannot interrupt a syscall). As on local, their backend
-// may yet write guest memory; the driver treats the buffers of the requests it
-// aborts as still the device's.
+// hands them to the worker owning the queue. A worker that exits, or that the
+// watchdog (worker-watchdog.ts) finds hung or holding a reset past
+// `resetTimeoutMs`, is lost: the device sets DEVICE_NEEDS_RESET, the driver's
+// reset finds it gone (lost() says why), and no new worker replaces it. As on
+// local, a lost worker's backend may yet write guest memory; the driver treats
+// the buffers of the requests it aborts as still the device's.
 
 import { availableParallelism } from 'node:os';
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -33,7 +28,8 @@ import type { BackendShare } from '../device/backend.js';
 import type { VirtioInterrupt } from './transport.js';
 import { DeviceTransport } from './device-transport.js';
 import { resetTimeout } from './local.js';
-import { HEARTBEAT_MS, WorkerSignals, type FromWorker, type ToWorker, type WorkerFault, type WorkerInit } from './worker-signals.js';
+import { WorkerSignals, type FromWorker, type ToWorker, type WorkerFault, type WorkerInit } from './worker-signals.js';
+import { WorkerWatchdog, hangTimeout, type WatchedWorker } from './worker-watchdog.js';
 
 export interface WorkerTransportOptions {
   /** Device options; `memory` must be over a SharedArrayBuffer, `backend` must be shareable. */
@@ -56,15 +52,8 @@ export interface WorkerTransportOptions {
   readonly resetTimeoutMs?: number;
 }
 
-interface DeviceWorker {
-  readonly index: number;
-  readonly thread: Worker;
+interface DeviceWorker extends WatchedWorker {
   readonly port: MessagePort;
-  alive: boolean;
-  /** Set when the watchdog terminates the worker or it throws: the reason its exit is reported with. */
-  hung: string | undefined;
-  lastBeat: number;
-  lastBeatAt: number;
 }
 
 /** Where the worker's module is: next to this one, compiled; run through tsx from TypeScript sources (tests). */
@@ -162,21 +151,20 @@ class WorkerPlane implements BlkDataPlane {
 export class WorkerTransport extends DeviceTransport {
   readonly #plane: WorkerPlane;
   readonly #workers: DeviceWorker[];
-  readonly #hangTimeoutMs: number;
-  readonly #resetTimeoutMs: number;
+  readonly #watchdog: WorkerWatchdog;
   #handler: (irq: VirtioInterrupt) => void = () => undefined;
   #lost: string | undefined;
   #closing = false;
   #closed: Promise<void> | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
   readonly #lostListeners: ((reason: string) => void)[] = [];
 
-  private constructor(device: VirtioBlkDevice, plane: WorkerPlane, workers: DeviceWorker[], hangTimeoutMs: number, resetTimeoutMs: number) {
+  private constructor(device: VirtioBlkDevice, plane: WorkerPlane, workers: DeviceWorker[], timeouts: { readonly hangTimeoutMs: number; readonly resetTimeoutMs: number }) {
     super(device);
     this.#plane = plane;
     this.#workers = workers;
-    this.#hangTimeoutMs = hangTimeoutMs;
-    this.#resetTimeoutMs = resetTimeoutMs;
+    this.#watchdog = new WorkerWatchdog(workers, plane.signals, timeouts, () => plane.stopping(), (w, reason) => {
+      this.#exited(w, reason);
+    });
   }
 
   /**
@@ -195,10 +183,7 @@ export class WorkerTransport extends DeviceTransport {
     if (!Number.isInteger(count) || count < 1 || count > queues) throw new RangeError(`workers must be an integer in 1..${queues} (the queues), got ${count}`);
     const pollUs = opts.pollUs ?? 0;
     if (!Number.isFinite(pollUs) || pollUs < 0) throw new RangeError(`pollUs must be a non-negative number of microseconds, got ${pollUs}`);
-    const hangTimeoutMs = opts.hangTimeoutMs ?? 5000;
-    if (!Number.isFinite(hangTimeoutMs) || hangTimeoutMs < 4 * HEARTBEAT_MS) throw new RangeError(`hangTimeoutMs must be at least ${4 * HEARTBEAT_MS}, got ${hangTimeoutMs}`);
-    // A polling worker beats while it spins, but its passes must still fit well inside the watchdog's patience.
-    if (pollUs / 1000 > hangTimeoutMs / 4) throw new RangeError(`pollUs ${pollUs} must be at most a quarter of hangTimeoutMs (${hangTimeoutMs} ms)`);
+    const hangTimeoutMs = hangTimeout(opts.hangTimeoutMs, pollUs);
     const resetTimeoutMs = resetTimeout(opts.resetTimeoutMs);
     const signals = new WorkerSignals(count, queues);
     const workers: DeviceWorker[] = [];
@@ -209,7 +194,7 @@ export class WorkerTransport extends DeviceTransport {
       return plane;
     });
     if (plane === undefined) throw new Error('the device did not build its data plane');
-    const t = new WorkerTransport(device, plane, workers, hangTimeoutMs, resetTimeoutMs);
+    const t = new WorkerTransport(device, plane, workers, { hangTimeoutMs, resetTimeoutMs });
     await t.#started();
     return t;
   }
@@ -237,11 +222,7 @@ export class WorkerTransport extends DeviceTransport {
       throw new Error(failed);
     }
     for (let q = 0; q < this.#plane.signals.queues; q++) this.#armInterrupt(q);
-    const every = Math.max(HEARTBEAT_MS, Math.floor(this.#hangTimeoutMs / 4));
-    this.#watchdog = setInterval(() => {
-      this.#checkHeartbeats();
-    }, every);
-    this.#watchdog.unref();
+    this.#watchdog.start();
   }
 
   /** The device workers' threads (for tests that kill one). */
@@ -273,21 +254,8 @@ export class WorkerTransport extends DeviceTransport {
    * reset stuck on the backend.
    */
   override reset(): Promise<void> {
-    const timer = setTimeout(() => {
-      const now = Date.now();
-      const waited = this.#plane.stopping();
-      for (const w of this.#workers) {
-        if (!w.alive || !waited.has(w.index)) continue;
-        const inCall = this.#plane.signals.inBackendFor(w.index, now);
-        const reason = `device reset still waiting for backend I/O after ${this.#resetTimeoutMs} ms (device worker ${w.index}${inCall === undefined ? '' : `, in a backend call for ${inCall} ms`})`;
-        w.hung = reason;
-        void w.thread.terminate();
-        this.#exited(w, reason);
-      }
-    }, this.#resetTimeoutMs);
-    return this.device.reset().finally(() => {
-      clearTimeout(timer);
-    });
+    const resetOver = this.#watchdog.boundReset();
+    return this.device.reset().finally(resetOver);
   }
 
   /** The doorbell, through the device: ignored unless DRIVER_OK and neither NEEDS_RESET nor FAILED. */
@@ -306,7 +274,7 @@ export class WorkerTransport extends DeviceTransport {
   override close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing = true;
-      if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+      this.#watchdog.stop();
       await Promise.all(
         this.#workers.map(async (w) => {
           if (!w.alive) return;
@@ -366,25 +334,7 @@ export class WorkerTransport extends DeviceTransport {
     }
   }
 
-  #checkHeartbeats(): void {
-    const now = Date.now();
-    for (const w of this.#workers) {
-      if (!w.alive) continue;
-      const beat = this.#plane.signals.heartbeat(w.index);
-      // A worker in a blocking backend call waits on its medium, which is not a hang: its silence counts
-      // from the call's end (a reset that waits on it has its own bound, see reset()).
-      if (beat !== w.lastBeat || this.#plane.signals.inBackendFor(w.index, now) !== undefined) {
-        w.lastBeat = beat;
-        w.lastBeatAt = now;
-      } else if (w.hung === undefined && now - w.lastBeatAt >= this.#hangTimeoutMs) {
-        // Lost only once the thread has stopped (its exit event): until then it may still write guest buffers.
-        w.hung = `device worker ${w.index} hung (no heartbeat for ${now - w.lastBeatAt} ms)`;
-        void w.thread.terminate();
-      }
-    }
-  }
-
-  #exited(w: DeviceWorker, reason: string): void {
+  #exited(w: WatchedWorker, reason: string): void {
     if (!w.alive) return;
     w.alive = false;
     this.#plane.stopped(w.index);
