@@ -8,12 +8,14 @@
 // table (from the guest allocator) and, for discard/write-zeroes, the segment
 // array. Completion is a value (status or "aborted"), never an exception.
 //
-// This file owns the request path (submit, kick, completion, waiting for ring
-// room) and the state it reads. The request and completion types are
-// blk-request.ts; a queue's slots, setup and used-buffer collection are
-// blk-queue.ts; a request's descriptor chain is blk-chain.ts; attaching,
-// initialization, config changes and teardown are blk-lifecycle.ts, with the
-// status handshake and config reading of initialization in blk-init.ts.
+// This file owns the request path (submit, kick, the interrupt handler,
+// waiting for ring room) and the state it reads. The request and completion
+// types are blk-request.ts; a queue's slots, setup and used-buffer collection
+// are blk-queue.ts; completing a request and running the handler's
+// completions is blk-completion.ts; a request's descriptor chain is
+// blk-chain.ts; attaching, initialization, config changes and teardown are
+// blk-lifecycle.ts, with the status handshake and config reading of
+// initialization in blk-init.ts.
 
 import type { SplitVirtqDriver } from './split-ring-driver.js';
 import type { VirtioTransport } from './transport/transport.js';
@@ -23,6 +25,7 @@ import { VIRTIO_BLK_F_SEG_MAX, hasFeature } from './blk-features.js';
 import type { BlkCompletion, BlkRequest } from './blk-request.js';
 import { STATUS_UNWRITTEN, appendAborted, collectUsed, type Queue, type Slot } from './blk-queue.js';
 import { BlkChainBuilder, dataBuffers } from './blk-chain.js';
+import { callBack, completeList, completeSlot, type CallbackFailure } from './blk-completion.js';
 import { BlkLifecycle, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
 
 export { VIRTIO_BLK_DRIVER_FEATURES, type BlkDriverError, type BlkDriverOptions } from './blk-lifecycle.js';
@@ -82,7 +85,7 @@ export class VirtioBlkDriver {
         };
       },
       complete: (queue, slot, c) => {
-        this.#complete(queue, slot, c);
+        completeSlot(queue, this.#chains, slot, c);
       },
       fail: (reason) => {
         this.#broken = reason;
@@ -321,31 +324,10 @@ export class VirtioBlkDriver {
       this.#broken ??= `queue ${q}: ${queue.ring.broken}`;
       first = appendAborted(first, queue.ring.detachAll(), this.#broken);
     }
-    let failure: { readonly error: unknown } | undefined;
-    // Each slot leaves the list before its callback runs: the callback may submit into it again.
-    for (let slot = first; slot !== undefined; ) {
-      const next = slot.nextDone;
-      const c = slot.completion as BlkCompletion;
-      slot.nextDone = undefined;
-      slot.completion = undefined;
-      try {
-        this.#complete(queue, slot, c);
-      } catch (error) {
-        failure ??= { error };
-      }
-      slot = next;
-    }
+    let failure = completeList(queue, this.#chains, first);
     const late = this.#admitWaiters(queue, q);
     failure ??= late;
     if (failure !== undefined) throw failure.error;
-  }
-
-  #complete(queue: Queue, slot: Slot, c: BlkCompletion): void {
-    const fn = slot.done;
-    slot.done = undefined;
-    this.#chains.freeExtra(slot);
-    queue.freeSlots.push(slot.index);
-    fn?.(c);
   }
 
   /**
@@ -354,8 +336,8 @@ export class VirtioBlkDriver {
    * of its runs, so nothing it throws strands the ones behind it; returns the
    * first error a callback threw (see #drain).
    */
-  #admitWaiters(queue: Queue, q: number): { readonly error: unknown } | undefined {
-    let failure: { readonly error: unknown } | undefined;
+  #admitWaiters(queue: Queue, q: number): CallbackFailure | undefined {
+    let failure: CallbackFailure | undefined;
     for (let w = queue.waiters[0]; w !== undefined; w = queue.waiters[0]) {
       const broken = this.#broken;
       if (broken !== undefined) {
@@ -390,15 +372,5 @@ export class VirtioBlkDriver {
 
   #ring(q: number): SplitVirtqDriver<Slot> {
     return this.#queue(q).ring;
-  }
-}
-
-/** Runs a caller's callback; what it throws (a bug above) comes back as a value, for #drain to rethrow once every callback ran. */
-function callBack<A>(fn: (a: A) => void, a: A): { readonly error: unknown } | undefined {
-  try {
-    fn(a);
-    return undefined;
-  } catch (error) {
-    return { error };
   }
 }

@@ -1,4 +1,4 @@
-// The driver's completion list (blk-queue.ts collectUsed, blk-driver.ts #drain)
+// The driver's completion list (blk-queue.ts collectUsed, blk-completion.ts completeList, run by blk-driver.ts #drain)
 // when a completion callback re-enters: it submits, runs the device synchronously and so triggers a nested
 // interrupt (a nested #drain of the same queue) while the outer drain still holds the rest of its list.
 // Every request must complete exactly once with its own status and data.
