@@ -17,7 +17,11 @@
 // data read before a sanitize may be written after it, SBC-4 sanitize
 // operations; FORMAT UNIT, the only other command that could replace the whole
 // medium, changes nothing here).
-// Segments before the failing one stay copied.
+// Segments before the failing one stay copied. Every COPY ABORTED names the
+// segment being processed, numbered from 0 in list order, in the third and
+// fourth bytes of COMMAND-SPECIFIC INFORMATION (SPC-4 5.16.7.4, errors
+// detected during processing of segment descriptors; SPC-2 7.2.3): the same
+// number RECEIVE COPY STATUS then reports as SEGMENTS PROCESSED.
 
 import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
 import { ThirdPartyCopyInSa } from '../opcodes.js';
@@ -56,6 +60,8 @@ const abortedBy = (s: SenseData): SenseData => sense(SenseKey.COPY_ABORTED, s, s
 const UNREACHABLE = copyAborted(Asc.UNREACHABLE_COPY_TARGET);
 const OUT_OF_RANGE = copyAborted(Asc.NO_ADDITIONAL_SENSE);
 const SANITIZED = copyAborted(Asc.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS);
+/** `s` raised while processing segment `index`: its number in COMMAND-SPECIFIC INFORMATION's third and fourth bytes, the first two zero. */
+const inSegment = (s: SenseData, index: number): SenseData => ({ ...s, commandSpecific: BigInt(index) });
 
 /** Same designator (CODE SET, ASSOCIATION, DESIGNATOR TYPE, length, value), PROTOCOL IDENTIFIER and PIV aside. */
 function sameDesignator(a: Uint8Array, b: Uint8Array): boolean {
@@ -140,12 +146,12 @@ export const COPY_HANDLERS: HandlerTable = {
       let status: CopyStatus = { status: CopyManagerStatus.IN_PROGRESS, segmentsProcessed: 0, bytes: 0n };
       if (held) lu.copies.hold(nexus, list.listId, status);
       const copied = lu.copies.serialize(async () => {
-        for (const s of list.segments) {
-          if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return UNREACHABLE;
+        for (const [index, s] of list.segments.entries()) {
+          if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return inSegment(UNREACHABLE, index);
           const error = await copySegment(lu, epoch, sanitizes, s, (n) => {
             status = { ...status, bytes: status.bytes + BigInt(n) };
           });
-          if (error !== undefined) return error;
+          if (error !== undefined) return inSegment(error, index);
           status = { ...status, segmentsProcessed: status.segmentsProcessed + 1 };
           if (held) lu.copies.update(nexus, list.listId, status);
         }

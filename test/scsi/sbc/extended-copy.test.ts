@@ -273,6 +273,62 @@ describe('EXTENDED COPY and SANITIZE', () => {
   });
 });
 
+// COPY ABORTED in fixed format, byte by byte (SPC-4 4.5.3 fixed format sense
+// data; 5.16.7.4 errors detected during processing of segment descriptors):
+// 0 VALID | 70h, 2 SENSE KEY 0Ah, 3..6 INFORMATION, 7 ADDITIONAL SENSE LENGTH
+// 0Ah, 8..11 COMMAND-SPECIFIC INFORMATION with the number of the segment being
+// processed in its third and fourth bytes (10..11), 12 ASC, 13 ASCQ, 14 FRU,
+// 15..17 SENSE KEY SPECIFIC.
+function abortedSense(r: { status: number; sense?: Uint8Array }): string {
+  expect(r.status).toBe(0x02);
+  return hex(r.sense);
+}
+
+describe('COPY ABORTED names the segment being processed', () => {
+  test('an unreachable copy target in segment 1: segment 1 in COMMAND-SPECIFIC INFORMATION; segment 0 stays copied', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    expectGood(await u.run('2a 00 00 00 00 00 00 00 01 00', { dataOut: block(BS, 9) }));
+    const r = await copyList(u, list(header(1, 0x10, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 5n), b2b(0, 1, 1, 0n, 6n)));
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 08 04 00 00 00 00');
+    expect(hex(u.disk.peek(5n))).toBe(hex(block(BS, 9)));
+  });
+
+  test('a range past the capacity in segment 2: segment 2; RECEIVE COPY STATUS reports 2 segments processed', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const r = await copyList(u, list(header(4, 0x00, 32, 84), e4(naa), b2b(0, 0, 1, 0n, 5n), b2b(0, 0, 1, 0n, 6n), b2b(0, 0, 2, 0n, 1023n)));
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 02 00 00 00 00 00 00');
+    // COMPLETED WITH ERRORS, SEGMENTS PROCESSED 2, 1024 bytes.
+    expect(hex((await u.run(rcr(0, 4))).data)).toBe('00 00 00 08 02 00 02 00 00 00 04 00');
+  });
+
+  test('a range past the capacity in segment 0: COMMAND-SPECIFIC INFORMATION 0', async () => {
+    const u = await unit();
+    const naa = await naaOf(u);
+    const r = await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 1024n, 0n)));
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 00 00 00 00 00 00 00');
+  });
+
+  test('a sanitize during segment 1: 04h/1Bh in segment 1', async () => {
+    const d = new HookedBlockSet();
+    const g = gate();
+    d.before = (op, lba) => (op === 'read' && lba === 0n ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+    const naa = await naaOf(u);
+    const l = list(header(1, 0x10, 32, 56), e4(naa), b2b(0, 0, 1, 50n, 60n), b2b(0, 0, 8, 0n, 100n));
+    const copy = lu.execute(xcopy(l.length), { dataOut: l });
+    await settle();
+    expect(d.trace('read')).toEqual(['read start 50+1', 'read end 50+1', 'read start 0+8']);
+    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    await settle();
+    g.open();
+    expectGood(await sanitize);
+    expect(abortedSense(await copy)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 04 1b 00 00 00 00');
+  });
+});
+
 describe('RECEIVE COPY OPERATING PARAMETERS', () => {
   test('SNLID, 2 CSCD and 64 segment descriptors, 1856 bytes, 65535 blocks per segment, one copy at a time, types 02h and E4h', async () => {
     const u = await unit();
