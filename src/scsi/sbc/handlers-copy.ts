@@ -11,17 +11,22 @@
 // COPY TARGET; a range that does not fit the medium → NO ADDITIONAL SENSE
 // INFORMATION (SPC-5 gives COPY ABORTED no code for it, and LOGICAL BLOCK
 // ADDRESS OUT OF RANGE is a copy target's answer to a command the copy manager
-// never sends); a read or write that fails → the failure's own ASC/ASCQ; a
-// SANITIZE begun since the copy began → LOGICAL UNIT NOT READY, SANITIZE IN
-// PROGRESS, what the unit answers the commands that met the sanitize (no
-// data read before a sanitize may be written after it, SBC-4 sanitize
-// operations; FORMAT UNIT, the only other command that could replace the whole
-// medium, changes nothing here).
-// Segments before the failing one stay copied. Every COPY ABORTED names the
-// segment being processed, numbered from 0 in list order, in the third and
-// fourth bytes of COMMAND-SPECIFIC INFORMATION (SPC-4 5.16.7.4, errors
-// detected during processing of segment descriptors; SPC-2 7.2.3): the same
-// number RECEIVE COPY STATUS then reports as SEGMENTS PROCESSED.
+// never sends); a read or write that fails → the failure's own ASC/ASCQ,
+// without its LBA; a SANITIZE begun since the copy began → LOGICAL UNIT NOT
+// READY, SANITIZE IN PROGRESS, what the unit answers the commands that met the
+// sanitize (no data read before a sanitize may be written after it, SBC-4
+// sanitize operations; FORMAT UNIT, the only other command that could replace
+// the whole medium, changes nothing here). Segments before the failing one
+// stay copied.
+//
+// The sense names where the copy stopped (SPC-4 5.16.7.4, errors detected
+// during processing of segment descriptors, as in SPC-2 7.2.3): the number of
+// the segment being processed, from 0 in list order, in the third and fourth
+// bytes of COMMAND-SPECIFIC INFORMATION, the same number RECEIVE COPY STATUS
+// then reports as SEGMENTS PROCESSED; and in INFORMATION that segment's
+// residual, its blocks not written to the destination, once any were (VALID 0
+// before that). For EXTENDED COPY INFORMATION means the residual, so a failed
+// read's or write's LBA there would read as one.
 
 import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
 import { ThirdPartyCopyInSa } from '../opcodes.js';
@@ -29,7 +34,6 @@ import { Asc, SenseKey, invalidFieldInCdb, sense, senseIllegalRequest, type AscA
 import { buildDeviceIdentification } from '../vpd.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { writeProtectFault } from './checks.js';
-import { failingBlock } from './errors.js';
 import { pieces } from './handlers-provisioning.js';
 
 /** CSCD descriptors a list may hold: a source and a destination. */
@@ -55,11 +59,15 @@ export function copyLimits(blockSize: number): CopyLimits {
 }
 
 const copyAborted = (code: AscAscq): SenseData => sense(SenseKey.COPY_ABORTED, code);
-/** COPY ABORTED for a failed read or write: the failure's ASC/ASCQ and INFORMATION. */
-const abortedBy = (s: SenseData): SenseData => sense(SenseKey.COPY_ABORTED, s, s.information === undefined ? {} : { information: s.information });
 const UNREACHABLE = copyAborted(Asc.UNREACHABLE_COPY_TARGET);
 const OUT_OF_RANGE = copyAborted(Asc.NO_ADDITIONAL_SENSE);
-const SANITIZED = copyAborted(Asc.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS);
+/**
+ * COPY ABORTED with `code` (a failed read's or write's ASC/ASCQ, or SANITIZE
+ * IN PROGRESS) after `written` of the segment's `blocks` reached the
+ * destination: the residual in INFORMATION once any did.
+ */
+const abortedAfter = (code: AscAscq, blocks: number, written: number): SenseData =>
+  sense(SenseKey.COPY_ABORTED, code, written === 0 ? {} : { information: BigInt(blocks - written) });
 /** `s` raised while processing segment `index`: its number in COMMAND-SPECIFIC INFORMATION's third and fourth bytes, the first two zero. */
 const inSegment = (s: SenseData, index: number): SenseData => ({ ...s, commandSpecific: BigInt(index) });
 
@@ -101,13 +109,14 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number
   const perChunk = Math.max(1, Math.min(Math.floor(COPY_CHUNK_BYTES / bs), lu.maxTransferBlocks));
   const chunks = [...pieces(0n, BigInt(s.blocks), perChunk)];
   if (s.destinationLba > s.sourceLba) chunks.reverse();
+  let written = 0;
   for (const c of chunks) {
     const from = s.sourceLba + c.lba;
     const to = s.destinationLba + c.lba;
     const buf = new Uint8Array(c.blocks * bs);
     const release = await lu.locks.acquire(from, c.blocks, false);
-    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf), failingBlock(from, c.blocks)).finally(release);
-    if (read !== undefined) return abortedBy(read);
+    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf)).finally(release);
+    if (read !== undefined) return abortedAfter(read, s.blocks, written);
     const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
     // A sanitize may have taken the whole medium between the two locks (taking
     // one lock over both ranges instead would queue behind its exclusive lock
@@ -115,10 +124,11 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number
     // erased, which must not land again (SBC-4 sanitize operations).
     if (lu.sanitizer.begun !== sanitizes) {
       releaseWrite();
-      return SANITIZED;
+      return abortedAfter(Asc.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS, s.blocks, written);
     }
-    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf), failingBlock(to, c.blocks)).finally(releaseWrite);
-    if (wrote !== undefined) return abortedBy(wrote);
+    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf)).finally(releaseWrite);
+    if (wrote !== undefined) return abortedAfter(wrote, s.blocks, written);
+    written += c.blocks;
     onBytes(buf.length);
   }
   return undefined;

@@ -188,11 +188,11 @@ describe('EXTENDED COPY (LID1)', () => {
     expect(hex(s.data)).toBe('00 00 00 08 02 00 01 00 00 00 02 00'); // COMPLETED WITH ERRORS, 1 segment, 512 bytes
   });
 
-  test('a failed read → COPY ABORTED with its ASC/ASCQ and LBA', async () => {
+  test('a failed read → COPY ABORTED with its ASC/ASCQ; INFORMATION is no LBA (VALID 0: nothing of the segment written)', async () => {
     const u = await unit({ fault: (op) => (op === 'read' ? 'io-error' : undefined) });
     const naa = await naaOf(u);
     const r = await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 6n, 1n)));
-    expectSense(r, { key: COPY_ABORTED, asc: 0x11, ascq: 0, information: 6 });
+    expectSense(r, { key: COPY_ABORTED, asc: 0x11, ascq: 0, information: 'invalid' });
   });
 
   test('read-only → DATA PROTECT; stopped → NOT READY', async () => {
@@ -326,6 +326,41 @@ describe('COPY ABORTED names the segment being processed', () => {
     g.open();
     expectGood(await sanitize);
     expect(abortedSense(await copy)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 04 1b 00 00 00 00');
+  });
+});
+
+describe('COPY ABORTED INFORMATION: the residual of the segment, once any of it was written', () => {
+  test('a write failing on the second chunk of segment 1 (10 blocks, 4 a chunk): VALID, INFORMATION 6', async () => {
+    const u = await unit({ fault: (op, lba) => (op === 'write' && lba === 4n ? 'io-error' : undefined) }, { maxTransferBytes: 4 * BS });
+    const naa = await naaOf(u);
+    const r = await copyList(u, list(header(1, 0x10, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 500n), b2b(0, 0, 10, 100n, 0n)));
+    expect(abortedSense(r)).toBe('f0 00 0a 00 00 00 06 0a 00 00 00 01 0c 00 00 00 00 00');
+  });
+
+  test('a backward copy (destination above an overlapping source) counts blocks written, not where: INFORMATION 8', async () => {
+    // 10 blocks from 0 to 3 go as 8..9 → 11..12, then 4..7 → 7..10, which fails.
+    const u = await unit({ fault: (op, lba) => (op === 'write' && lba === 7n ? 'io-error' : undefined) }, { maxTransferBytes: 4 * BS });
+    const naa = await naaOf(u);
+    const r = await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 10, 0n, 3n)));
+    expect(abortedSense(r)).toBe('f0 00 0a 00 00 00 08 0a 00 00 00 00 0c 00 00 00 00 00');
+  });
+
+  test('a sanitize between two chunks of a segment: 04h/1Bh with INFORMATION 4', async () => {
+    const d = new HookedBlockSet();
+    const g = gate();
+    d.before = (op, lba) => (op === 'read' && lba === 104n ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false, maxTransferBytes: 4 * BS });
+    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+    const naa = await naaOf(u);
+    const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 8, 100n, 0n));
+    const copy = lu.execute(xcopy(l.length), { dataOut: l });
+    await settle();
+    expect(d.trace('write')).toEqual(['write start 0+4', 'write end 0+4']);
+    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    await settle();
+    g.open();
+    expectGood(await sanitize);
+    expect(abortedSense(await copy)).toBe('f0 00 0a 00 00 00 04 0a 00 00 00 00 04 1b 00 00 00 00');
   });
 });
 
