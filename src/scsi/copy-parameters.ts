@@ -43,6 +43,15 @@ export interface IdentificationCscd {
   readonly blockLength: number;
 }
 
+/** Where the fields of a block device to block device segment descriptor (02h) begin, from its byte 0. */
+export const BlockToBlockField = {
+  SOURCE_CSCD_DESCRIPTOR_ID: 4,
+  DESTINATION_CSCD_DESCRIPTOR_ID: 6,
+  BLOCK_DEVICE_NUMBER_OF_BLOCKS: 10,
+  SOURCE_LOGICAL_BLOCK_ADDRESS: 12,
+  DESTINATION_LOGICAL_BLOCK_ADDRESS: 20,
+} as const;
+
 /** A block device to block device segment descriptor (02h). */
 export interface BlockToBlockSegment {
   readonly source: number;
@@ -138,8 +147,14 @@ export function decodeExtendedCopyList(list: Uint8Array, limits: CopyLimits): De
     if (v.getUint16(o + 2) !== B2B_DESCRIPTOR_LENGTH) return fault(invalidFieldInParameterList(o + 2));
     // Byte 1: DC (1) and CAT (0) change nothing when source and destination share one block length.
     if ((v.getUint8(o + 1) & 0xfc) !== 0) return fault(invalidFieldInParameterList(o + 1, 31 - Math.clz32(v.getUint8(o + 1) & 0xfc)));
-    const blocks = v.getUint16(o + 10);
-    segments.push({ source: v.getUint16(o + 4), destination: v.getUint16(o + 6), blocks, sourceLba: v.getBigUint64(o + 12), destinationLba: v.getBigUint64(o + 20) });
+    const f = BlockToBlockField;
+    segments.push({
+      source: v.getUint16(o + f.SOURCE_CSCD_DESCRIPTOR_ID),
+      destination: v.getUint16(o + f.DESTINATION_CSCD_DESCRIPTOR_ID),
+      blocks: v.getUint16(o + f.BLOCK_DEVICE_NUMBER_OF_BLOCKS),
+      sourceLba: v.getBigUint64(o + f.SOURCE_LOGICAL_BLOCK_ADDRESS),
+      destinationLba: v.getBigUint64(o + f.DESTINATION_LOGICAL_BLOCK_ADDRESS),
+    });
   }
   return { ok: true, value: { listId, listIdUsage: usage as ListIdUsage, cscds, segments } };
 }

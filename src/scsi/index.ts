@@ -20,6 +20,7 @@ export {
   senseHardwareError,
   type AscAscq,
   type FieldPointer,
+  type SegmentPointer,
   type SenseData,
   type Decoded,
 } from './sense.js';

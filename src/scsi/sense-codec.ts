@@ -5,7 +5,7 @@
 // Semantics cross-checked against FreeBSD sys/cam/scsi/scsi_all.h (struct
 // scsi_sense_data_fixed / _desc, SSD_FIXED_IS_FILLED), read, not ported.
 
-import { SenseKey, isSenseKey, type FieldPointer, type SenseData } from './sense.js';
+import { SenseKey, isSenseKey, type FieldPointer, type SegmentPointer, type SenseData } from './sense.js';
 
 /** RESPONSE CODE (byte 0, bits 6..0): format and current vs deferred. */
 export const SenseResponseCode = {
@@ -79,7 +79,8 @@ const SENSE_KEY_MASK = 0x0f; // bits 3..0
 // Sense-key-specific byte 0 (fixed byte 15, SKS descriptor byte 4):
 const SKSV = 0x80; // bit 7: SENSE KEY SPECIFIC VALID
 const C_D = 0x40; // bit 6, field pointer: 1 = CDB, 0 = parameter data
-const BPV = 0x08; // bit 3, field pointer: BIT POINTER VALID
+const SD = 0x20; // bit 5, segment pointer: 1 = from the segment descriptor, 0 = from the parameter list
+const BPV = 0x08; // bit 3, field and segment pointer: BIT POINTER VALID
 const BIT_POINTER = 0x07; // bits 2..0
 
 const U32_MAX = 0xffff_ffffn;
@@ -102,7 +103,7 @@ interface SenseKeySpecific {
  *
  * @throws RangeError on a value that does not fit its field, or sense-key-specific
  *   data the key does not allow (a field pointer needs ILLEGAL REQUEST; progress
- *   needs NO SENSE or NOT READY).
+ *   needs NO SENSE or NOT READY; a segment pointer needs COPY ABORTED).
  */
 export function encodeSense(s: SenseData, format: SenseFormat): Uint8Array {
   const sks = checkSense(s);
@@ -192,9 +193,14 @@ function checkSense(s: SenseData): SenseKeySpecific | undefined {
   if (s.field !== undefined && s.progress !== undefined) {
     throw new RangeError('sense carries both a field pointer and a progress indication; SENSE KEY SPECIFIC holds one');
   }
+  if (s.segment !== undefined) {
+    if (s.key !== SenseKey.COPY_ABORTED) throw new RangeError(`segment pointer with sense key ${s.key}: only COPY ABORTED (Ah) carries one`);
+    if (s.field !== undefined || s.progress !== undefined) throw new RangeError('sense carries a segment pointer and another sense-key-specific value; SENSE KEY SPECIFIC holds one');
+    return pointerBytes(s.segment.segmentDescriptor ? SD : 0, s.segment);
+  }
   if (s.field !== undefined) {
     if (s.key !== SenseKey.ILLEGAL_REQUEST) throw new RangeError(`field pointer with sense key ${s.key}: only ILLEGAL REQUEST (5h) carries one`);
-    return fieldPointerBytes(s.field);
+    return pointerBytes(s.field.cdb ? C_D : 0, s.field);
   }
   if (s.progress !== undefined) {
     if (s.key !== SenseKey.NO_SENSE && s.key !== SenseKey.NOT_READY) {
@@ -206,9 +212,10 @@ function checkSense(s: SenseData): SenseKeySpecific | undefined {
   return undefined;
 }
 
-function fieldPointerBytes(f: FieldPointer): SenseKeySpecific {
+/** A field or segment pointer: SKSV, the C/D or SD bit given, BPV and BIT POINTER, FIELD POINTER. */
+function pointerBytes(where: number, f: FieldPointer | SegmentPointer): SenseKeySpecific {
   checkInt('FIELD POINTER', f.byte, 0xffff);
-  let flags = SKSV | (f.cdb ? C_D : 0);
+  let flags = SKSV | where;
   if (f.bit !== undefined) {
     checkInt('BIT POINTER', f.bit, 7);
     flags |= BPV | f.bit;
@@ -239,9 +246,10 @@ export function decodeSense(bytes: Uint8Array): SenseData | undefined {
  *
  * Returns undefined for an empty buffer, a response code other than 70h..73h
  * (including 7Fh, vendor specific), or the obsolete sense key 0Ch.
- * Sense-key-specific data is decoded as a field pointer (ILLEGAL REQUEST) or a
- * progress indication (NO SENSE, NOT READY); the other SKS formats (actual
- * retry count, segment pointer, unit attention queue overflow) are skipped, as
+ * Sense-key-specific data is decoded as a field pointer (ILLEGAL REQUEST), a
+ * progress indication (NO SENSE, NOT READY) or a segment pointer (COPY
+ * ABORTED); the other SKS formats (actual retry count, unit attention queue
+ * overflow) are skipped, as
  * are descriptor types other than 00h..03h. A zero COMMAND-SPECIFIC INFORMATION
  * or FRU code reads as absent; so does INFORMATION with VALID = 0.
  */
@@ -365,6 +373,9 @@ function readSenseKeySpecific(v: DataView, at: number, s: Mutable<SenseData>): v
     s.field = (flags & BPV) !== 0 ? { cdb, byte: value, bit: flags & BIT_POINTER } : { cdb, byte: value };
   } else if (s.key === SenseKey.NO_SENSE || s.key === SenseKey.NOT_READY) {
     s.progress = value;
+  } else if (s.key === SenseKey.COPY_ABORTED) {
+    const segmentDescriptor = (flags & SD) !== 0;
+    s.segment = (flags & BPV) !== 0 ? { segmentDescriptor, byte: value, bit: flags & BIT_POINTER } : { segmentDescriptor, byte: value };
   }
-  // Other keys' formats (actual retry count, segment pointer, UA queue overflow) are not modelled.
+  // Other keys' formats (actual retry count, UA queue overflow) are not modelled.
 }

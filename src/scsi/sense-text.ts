@@ -263,14 +263,18 @@ export function ascText(asc: number, ascq: number): string {
  * One line for logs and errors, e.g.
  * "ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 1 bit 3" or
  * "MEDIUM ERROR: UNRECOVERED READ ERROR (11h/00h), information 0x1234".
- * Details follow in a fixed order: field pointer or progress, information,
- * command-specific information, FRU code, deferred.
+ * Details follow in a fixed order: field pointer, progress or segment pointer,
+ * information, command-specific information, FRU code, deferred.
  */
 export function describeSense(s: SenseData): string {
   const parts = [`${senseText(s.key)}: ${ascText(s.asc, s.ascq)} (${hh(s.asc)}h/${hh(s.ascq)}h)`];
   if (s.field !== undefined) {
     const where = `${s.field.cdb ? 'CDB' : 'parameter list'} byte ${s.field.byte}`;
     parts.push(s.field.bit === undefined ? where : `${where} bit ${s.field.bit}`);
+  }
+  if (s.segment !== undefined) {
+    const where = `${s.segment.segmentDescriptor ? 'segment descriptor' : 'parameter list'} byte ${s.segment.byte}`;
+    parts.push(s.segment.bit === undefined ? where : `${where} bit ${s.segment.bit}`);
   }
   // PROGRESS INDICATION is a fraction of 65536; round down so "100%" means done.
   if (s.progress !== undefined) parts.push(`progress ${Math.floor((s.progress * 100) / 0x10000)}%`);

@@ -124,6 +124,22 @@ export interface FieldPointer {
 }
 
 /**
+ * Segment pointer sense-key-specific data (SPC-5, COPY ABORTED only): which
+ * byte (and optionally bit) of an EXTENDED COPY parameter list is wrong,
+ * counted from the start of the segment descriptor whose number the third and
+ * fourth bytes of COMMAND-SPECIFIC INFORMATION hold (`segmentDescriptor:
+ * true`, SD = 1) or from the start of the parameter list (SD = 0). Encoded
+ * with SKSV = 1; for a multi-byte field, point at its most significant byte.
+ */
+export interface SegmentPointer {
+  readonly segmentDescriptor: boolean;
+  /** FIELD POINTER, 0..65535. */
+  readonly byte: number;
+  /** BIT POINTER 0..7 (BPV = 1); absent when the whole byte/field is at fault. */
+  readonly bit?: number;
+}
+
+/**
  * Sense as a value, independent of the fixed (70h/71h) or descriptor (72h/73h)
  * encoding (see `sense-codec.ts`). Optional fields are absent when not reported;
  * the codec treats a zero COMMAND-SPECIFIC INFORMATION or FRU code as absent.
@@ -138,6 +154,8 @@ export interface SenseData {
   readonly field?: FieldPointer;
   /** Sense-key-specific PROGRESS INDICATION, 0..65535 of 65536 (NO SENSE / NOT READY only). */
   readonly progress?: number;
+  /** Sense-key-specific segment pointer (COPY ABORTED only). */
+  readonly segment?: SegmentPointer;
   /** COMMAND-SPECIFIC INFORMATION field, 1..2^64-1 (0 means "none"). */
   readonly commandSpecific?: bigint;
   /** FIELD REPLACEABLE UNIT CODE, 1..255 (0 means "no specific unit"). */

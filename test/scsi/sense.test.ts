@@ -16,6 +16,7 @@ import {
   senseNotReady,
   senseUnitAttention,
   type FieldPointer,
+  type SegmentPointer,
   type SenseData,
 } from '../../src/scsi/sense.js';
 import { SenseDescriptorType, SenseResponseCode, decodeSense, decodeSenseFull, encodeSense } from '../../src/scsi/sense-codec.js';
@@ -130,6 +131,10 @@ describe('encodeSense rejects values that do not fit (min, max, max+1)', () => {
     ['field pointer on MEDIUM ERROR', { key: 3, asc: 0x11, ascq: 0, field: { cdb: true, byte: 2 } }],
     ['progress on ILLEGAL REQUEST', { key: 5, asc: 0x24, ascq: 0, progress: 1 }],
     ['field pointer and progress together', { key: 5, asc: 0x24, ascq: 0, field: { cdb: true, byte: 2 }, progress: 1 }],
+    ['segment pointer on ILLEGAL REQUEST', { key: 5, asc: 0x26, ascq: 0, segment: { segmentDescriptor: true, byte: 2 } }],
+    ['segment pointer and field pointer together', { key: 0xa, asc: 0x26, ascq: 0, segment: { segmentDescriptor: true, byte: 2 }, field: { cdb: false, byte: 2 } }],
+    ['segment FIELD POINTER 65536', { key: 0xa, asc: 0x08, ascq: 4, segment: { segmentDescriptor: false, byte: 0x10000 } }],
+    ['segment BIT POINTER 8', { key: 0xa, asc: 0x08, ascq: 4, segment: { segmentDescriptor: false, byte: 0, bit: 8 } }],
     ['obsolete sense key 0Ch', { key: 0xc as SenseData['key'], asc: 0, ascq: 0 }],
   ] satisfies [string, SenseData][])('%s', (_, s) => {
     expect(() => encodeSense(s, 'fixed')).toThrow(RangeError);
@@ -227,6 +232,10 @@ const arbField: fc.Arbitrary<FieldPointer> = fc.record(
   { cdb: fc.boolean(), byte: fc.integer({ min: 0, max: 0xffff }), bit: fc.integer({ min: 0, max: 7 }) },
   { requiredKeys: ['cdb', 'byte'] },
 );
+const arbSegment: fc.Arbitrary<SegmentPointer> = fc.record(
+  { segmentDescriptor: fc.boolean(), byte: fc.integer({ min: 0, max: 0xffff }), bit: fc.integer({ min: 0, max: 7 }) },
+  { requiredKeys: ['segmentDescriptor', 'byte'] },
+);
 
 /** Any valid sense whose every field survives `format` unchanged. */
 function arbSense(format: 'fixed' | 'descriptor', max = format === 'fixed' ? U32 : U64): fc.Arbitrary<SenseData> {
@@ -242,6 +251,7 @@ function arbSense(format: 'fixed' | 'descriptor', max = format === 'fixed' ? U32
         deferred: fc.constant(true),
         ...(key === SenseKey.ILLEGAL_REQUEST ? { field: arbField } : {}),
         ...(key === SenseKey.NO_SENSE || key === SenseKey.NOT_READY ? { progress: fc.integer({ min: 0, max: 0xffff }) } : {}),
+        ...(key === SenseKey.COPY_ABORTED ? { segment: arbSegment } : {}),
       },
       { requiredKeys: ['key', 'asc', 'ascq'] },
     ),

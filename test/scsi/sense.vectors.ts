@@ -5,6 +5,7 @@
 //   3..6 INFORMATION                      7 ADDITIONAL SENSE LENGTH (0Ah)
 //   8..11 COMMAND-SPECIFIC INFORMATION    12 ASC   13 ASCQ   14 FRU CODE
 //   15 SKSV(7) C/D(6) BPV(3) BIT POINTER(2..0)   16..17 FIELD POINTER
+//   (COPY ABORTED, segment pointer: 15 SKSV(7) SD(5) BPV(3) BIT POINTER(2..0))
 // Descriptor format: 0 RESPONSE CODE 72h/73h, 1 SENSE KEY, 2 ASC, 3 ASCQ,
 // 4..6 reserved, 7 ADDITIONAL SENSE LENGTH, then descriptors:
 //   Information         00 0a | VALID(7) | 00 | INFORMATION (8 bytes)
@@ -164,6 +165,24 @@ export const codecVectors: readonly CodecVector[] = [
     format: 'descriptor',
     sense: { key: 4, asc: 0x44, ascq: 0x00, commandSpecific: 0xdeadbeefn, fru: 0x5a },
     hex: '72 04 44 00 00 00 00 10  01 0a 00 00 00 00 00 00 de ad be ef  03 02 00 5a',
+  },
+  {
+    name: 'fixed: COPY ABORTED, segment 1, segment pointer SD=1 byte 6 (SKSV|SD = a0h)',
+    format: 'fixed',
+    sense: { key: 0xa, asc: 0x08, ascq: 0x04, commandSpecific: 1n, segment: { segmentDescriptor: true, byte: 6 } },
+    hex: '70 00 0a 00 00 00 00 0a 00 00 00 01 08 04 00 a0 00 06',
+  },
+  {
+    name: 'fixed: COPY ABORTED, segment pointer SD=0 parameter list byte 300 bit 4 (SKSV|BPV|4 = 8ch)',
+    format: 'fixed',
+    sense: { key: 0xa, asc: 0x26, ascq: 0x00, segment: { segmentDescriptor: false, byte: 300, bit: 4 } },
+    hex: '70 00 0a 00 00 00 00 0a 00 00 00 00 26 00 00 8c 01 2c',
+  },
+  {
+    name: 'descriptor: COPY ABORTED, segment 2, segment pointer SD=1 byte 12',
+    format: 'descriptor',
+    sense: { key: 0xa, asc: 0x00, ascq: 0x00, commandSpecific: 2n, segment: { segmentDescriptor: true, byte: 12 } },
+    hex: '72 0a 00 00 00 00 00 14  01 0a 00 00 00 00 00 00 00 00 00 02  02 06 00 00 a0 00 0c 00',
   },
   {
     name: 'descriptor: all four descriptors, in type order',
@@ -532,6 +551,14 @@ export const describeVectors: readonly DescribeVector[] = [
   {
     sense: { key: 4, asc: 0x44, ascq: 0x00, commandSpecific: 0xdeadbeefn, fru: 0x5a },
     text: 'HARDWARE ERROR: INTERNAL TARGET FAILURE (44h/00h), command-specific information 0xdeadbeef, FRU code 0x5a',
+  },
+  {
+    sense: { key: 0xa, asc: 0x08, ascq: 0x04, commandSpecific: 1n, segment: { segmentDescriptor: true, byte: 6 } },
+    text: 'COPY ABORTED: UNREACHABLE COPY TARGET (08h/04h), segment descriptor byte 6, command-specific information 0x1',
+  },
+  {
+    sense: { key: 0xa, asc: 0x26, ascq: 0x00, segment: { segmentDescriptor: false, byte: 48, bit: 2 } },
+    text: 'COPY ABORTED: INVALID FIELD IN PARAMETER LIST (26h/00h), parameter list byte 48 bit 2',
   },
   { sense: { key: 9, asc: 0x80, ascq: 0x01 }, text: 'VENDOR SPECIFIC: VENDOR SPECIFIC ASC 0x80 ASCQ 0x01 (80h/01h)' },
   { sense: { key: 6, asc: 0x75, ascq: 0x00 }, text: 'UNIT ATTENTION: ASC 0x75 ASCQ 0x00 (75h/00h)' },

@@ -26,9 +26,13 @@
 // then reports as SEGMENTS PROCESSED; and in INFORMATION that segment's
 // residual, its blocks not written to the destination, once any were (VALID 0
 // before that). For EXTENDED COPY INFORMATION means the residual, so a failed
-// read's or write's LBA there would read as one.
+// read's or write's LBA there would read as one. An error in the segment
+// descriptor itself also points at the field (segment pointer sense-key
+// specific data, SD 1: from the start of that segment descriptor): its
+// SOURCE or DESTINATION CSCD DESCRIPTOR ID for an unreachable copy target, its
+// SOURCE or DESTINATION LOGICAL BLOCK ADDRESS for a range that does not fit.
 
-import { buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
+import { BlockToBlockField, buildCopyOperatingParameters, buildCopyStatus, CopyManagerStatus, decodeExtendedCopyList, ListIdUsage, type BlockToBlockSegment, type CopyLimits, type CopyStatus, type IdentificationCscd } from '../copy-parameters.js';
 import { ThirdPartyCopyInSa } from '../opcodes.js';
 import { Asc, SenseKey, invalidFieldInCdb, sense, senseIllegalRequest, type AscAscq, type SenseData } from '../sense.js';
 import { buildDeviceIdentification } from '../vpd.js';
@@ -58,9 +62,12 @@ export function copyLimits(blockSize: number): CopyLimits {
   };
 }
 
-const copyAborted = (code: AscAscq): SenseData => sense(SenseKey.COPY_ABORTED, code);
-const UNREACHABLE = copyAborted(Asc.UNREACHABLE_COPY_TARGET);
-const OUT_OF_RANGE = copyAborted(Asc.NO_ADDITIONAL_SENSE);
+/** COPY ABORTED with `code` for the field of the segment descriptor at `byte` (segment pointer, SD 1). */
+const badField = (code: AscAscq, byte: number): SenseData => sense(SenseKey.COPY_ABORTED, code, { segment: { segmentDescriptor: true, byte } });
+const SOURCE_UNREACHABLE = badField(Asc.UNREACHABLE_COPY_TARGET, BlockToBlockField.SOURCE_CSCD_DESCRIPTOR_ID);
+const DESTINATION_UNREACHABLE = badField(Asc.UNREACHABLE_COPY_TARGET, BlockToBlockField.DESTINATION_CSCD_DESCRIPTOR_ID);
+const SOURCE_OUT_OF_RANGE = badField(Asc.NO_ADDITIONAL_SENSE, BlockToBlockField.SOURCE_LOGICAL_BLOCK_ADDRESS);
+const DESTINATION_OUT_OF_RANGE = badField(Asc.NO_ADDITIONAL_SENSE, BlockToBlockField.DESTINATION_LOGICAL_BLOCK_ADDRESS);
 /**
  * COPY ABORTED with `code` (a failed read's or write's ASC/ASCQ, or SANITIZE
  * IN PROGRESS) after `written` of the segment's `blocks` reached the
@@ -104,7 +111,8 @@ function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): bool
  */
 async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
   const end = lu.info.blocks;
-  if (s.sourceLba + BigInt(s.blocks) > end || s.destinationLba + BigInt(s.blocks) > end) return OUT_OF_RANGE;
+  if (s.sourceLba + BigInt(s.blocks) > end) return SOURCE_OUT_OF_RANGE;
+  if (s.destinationLba + BigInt(s.blocks) > end) return DESTINATION_OUT_OF_RANGE;
   const bs = lu.info.blockSize;
   const perChunk = Math.max(1, Math.min(Math.floor(COPY_CHUNK_BYTES / bs), lu.maxTransferBlocks));
   const chunks = [...pieces(0n, BigInt(s.blocks), perChunk)];
@@ -157,7 +165,8 @@ export const COPY_HANDLERS: HandlerTable = {
       if (held) lu.copies.hold(nexus, list.listId, status);
       const copied = lu.copies.serialize(async () => {
         for (const [index, s] of list.segments.entries()) {
-          if (!namesThisUnit(lu, list.cscds[s.source]) || !namesThisUnit(lu, list.cscds[s.destination])) return inSegment(UNREACHABLE, index);
+          if (!namesThisUnit(lu, list.cscds[s.source])) return inSegment(SOURCE_UNREACHABLE, index);
+          if (!namesThisUnit(lu, list.cscds[s.destination])) return inSegment(DESTINATION_UNREACHABLE, index);
           const error = await copySegment(lu, epoch, sanitizes, s, (n) => {
             status = { ...status, bytes: status.bytes + BigInt(n) };
           });

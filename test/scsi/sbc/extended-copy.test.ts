@@ -49,6 +49,18 @@ async function copyList(u: Unit, l: Uint8Array, nexus = 'local') {
   return u.run(xcopy(l.length), { dataOut: l, nexus });
 }
 
+// COPY ABORTED in fixed format, byte by byte (SPC-4 fixed format sense
+// data; 5.16.7.4 errors detected during processing of segment descriptors):
+// 0 VALID | 70h, 2 SENSE KEY 0Ah, 3..6 INFORMATION, 7 ADDITIONAL SENSE LENGTH
+// 0Ah, 8..11 COMMAND-SPECIFIC INFORMATION with the number of the segment being
+// processed in its third and fourth bytes (10..11), 12 ASC, 13 ASCQ, 14 FRU,
+// 15..17 SENSE KEY SPECIFIC, here a segment pointer (15: SKSV 80h | SD 20h when
+// FIELD POINTER 16..17 counts from the start of that segment descriptor).
+function abortedSense(r: { status: number; sense?: Uint8Array }): string {
+  expect(r.status).toBe(0x02);
+  return hex(r.sense);
+}
+
 describe('EXTENDED COPY (LID1)', () => {
   test('copies a block range within the unit; LIST ID USAGE 10b holds no status', async () => {
     const u = await unit();
@@ -163,26 +175,33 @@ describe('EXTENDED COPY (LID1)', () => {
     expectGood(await copyList(u, l));
   });
 
-  test('a segment naming a missing CSCD descriptor, another device, a block length or device type not this unit → COPY ABORTED, UNREACHABLE COPY TARGET', async () => {
+  test('a segment naming a missing CSCD descriptor, another device, a block length or device type not this unit → COPY ABORTED, UNREACHABLE COPY TARGET at its CSCD DESCRIPTOR ID', async () => {
     const u = await unit();
     const naa = await naaOf(u);
-    const unreachable = { key: COPY_ABORTED, asc: 0x08, ascq: 0x04 };
-    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 1, 1, 0n, 1n))), unreachable);
+    // Segment pointer (byte 15 SKSV | SD = a0h, FIELD POINTER 16..17) at byte 4 (SOURCE CSCD DESCRIPTOR ID) or 6 (DESTINATION).
+    const atSource = '70 00 0a 00 00 00 00 0a 00 00 00 00 08 04 00 a0 00 04';
+    const atDestination = '70 00 0a 00 00 00 00 0a 00 00 00 00 08 04 00 a0 00 06';
+    expect(abortedSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 1, 1, 0n, 1n))))).toBe(atDestination);
+    expect(abortedSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(1, 0, 1, 0n, 1n))))).toBe(atSource);
     const other = Uint8Array.from(naa);
     other[11] = (other[11] ?? 0) ^ 0xff;
-    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(other), b2b(0, 0, 1, 0n, 1n))), unreachable);
-    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, 4096), b2b(0, 0, 1, 0n, 1n))), unreachable);
-    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, BS, 0x01), b2b(0, 0, 1, 0n, 1n))), unreachable);
+    expect(abortedSense(await copyList(u, list(header(1, 0, 64, 28), e4(naa), e4(other), b2b(0, 1, 1, 0n, 1n))))).toBe(atDestination);
+    expect(abortedSense(await copyList(u, list(header(1, 0, 32, 28), e4(other), b2b(0, 0, 1, 0n, 1n))))).toBe(atSource);
+    expect(abortedSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, 4096), b2b(0, 0, 1, 0n, 1n))))).toBe(atSource);
+    expect(abortedSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa, BS, 0x01), b2b(0, 0, 1, 0n, 1n))))).toBe(atSource);
     expect(u.disk.calls).toEqual([]);
   });
 
   test('a range past the capacity → COPY ABORTED before any block of that segment moves; earlier segments stay copied', async () => {
     const u = await unit();
     const naa = await naaOf(u);
-    expectSense(await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 0, 2048, 0n, 1023n))), { key: COPY_ABORTED, asc: 0, ascq: 0 });
+    // Segment pointer at byte 12 (SOURCE LOGICAL BLOCK ADDRESS), segment 0 then 1.
+    const r0 = await copyList(u, list(header(1, 0, 32, 28), e4(naa), b2b(0, 0, 2048, 0n, 1023n)));
+    expect(abortedSense(r0)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 00 00 00 00 a0 00 0c');
     expect(u.disk.calls).toEqual([]);
     expectGood(await u.run('2a 00 00 00 00 00 00 00 01 00', { dataOut: block(BS, 7) }));
-    expectSense(await copyList(u, list(header(2, 0, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 9n), b2b(0, 0, 2, 1023n, 0n))), { key: COPY_ABORTED, asc: 0, ascq: 0 });
+    const r1 = await copyList(u, list(header(2, 0, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 9n), b2b(0, 0, 2, 1023n, 0n)));
+    expect(abortedSense(r1)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 00 00 00 a0 00 0c');
     expect(hex(u.disk.peek(9n))).toBe(hex(block(BS, 7)));
     const s = await u.run(rcr(0, 2));
     expect(hex(s.data)).toBe('00 00 00 08 02 00 01 00 00 00 02 00'); // COMPLETED WITH ERRORS, 1 segment, 512 bytes
@@ -273,24 +292,13 @@ describe('EXTENDED COPY and SANITIZE', () => {
   });
 });
 
-// COPY ABORTED in fixed format, byte by byte (SPC-4 4.5.3 fixed format sense
-// data; 5.16.7.4 errors detected during processing of segment descriptors):
-// 0 VALID | 70h, 2 SENSE KEY 0Ah, 3..6 INFORMATION, 7 ADDITIONAL SENSE LENGTH
-// 0Ah, 8..11 COMMAND-SPECIFIC INFORMATION with the number of the segment being
-// processed in its third and fourth bytes (10..11), 12 ASC, 13 ASCQ, 14 FRU,
-// 15..17 SENSE KEY SPECIFIC.
-function abortedSense(r: { status: number; sense?: Uint8Array }): string {
-  expect(r.status).toBe(0x02);
-  return hex(r.sense);
-}
-
 describe('COPY ABORTED names the segment being processed', () => {
   test('an unreachable copy target in segment 1: segment 1 in COMMAND-SPECIFIC INFORMATION; segment 0 stays copied', async () => {
     const u = await unit();
     const naa = await naaOf(u);
     expectGood(await u.run('2a 00 00 00 00 00 00 00 01 00', { dataOut: block(BS, 9) }));
     const r = await copyList(u, list(header(1, 0x10, 32, 56), e4(naa), b2b(0, 0, 1, 0n, 5n), b2b(0, 1, 1, 0n, 6n)));
-    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 08 04 00 00 00 00');
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 01 08 04 00 a0 00 06');
     expect(hex(u.disk.peek(5n))).toBe(hex(block(BS, 9)));
   });
 
@@ -298,7 +306,7 @@ describe('COPY ABORTED names the segment being processed', () => {
     const u = await unit();
     const naa = await naaOf(u);
     const r = await copyList(u, list(header(4, 0x00, 32, 84), e4(naa), b2b(0, 0, 1, 0n, 5n), b2b(0, 0, 1, 0n, 6n), b2b(0, 0, 2, 0n, 1023n)));
-    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 02 00 00 00 00 00 00');
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 02 00 00 00 a0 00 14'); // DESTINATION LOGICAL BLOCK ADDRESS
     // COMPLETED WITH ERRORS, SEGMENTS PROCESSED 2, 1024 bytes.
     expect(hex((await u.run(rcr(0, 4))).data)).toBe('00 00 00 08 02 00 02 00 00 00 04 00');
   });
@@ -307,7 +315,7 @@ describe('COPY ABORTED names the segment being processed', () => {
     const u = await unit();
     const naa = await naaOf(u);
     const r = await copyList(u, list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 1024n, 0n)));
-    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 00 00 00 00 00 00 00');
+    expect(abortedSense(r)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 00 00 00 00 a0 00 0c'); // SOURCE LOGICAL BLOCK ADDRESS
   });
 
   test('a sanitize during segment 1: 04h/1Bh in segment 1', async () => {
