@@ -4,13 +4,14 @@
 // SBC-4 (block commands).
 //
 // Every command goes through the steps of command-steps.ts (the generic
-// path), except READ and WRITE (10)/(16) in the ordinary case: this class's
-// fast path answers those as the steps would, without their objects and
-// promise steps. The class also holds the unit's state that path reads
-// (started, mode parameters, description, per-nexus conditions) and the
-// operations that change it; task management, LOGICAL UNIT RESET and I_T
-// nexus loss beyond the mode parameters are task-management.ts's. What a
-// transport passes with a command and gets back is in execute-api.ts.
+// path), except READ and WRITE (10)/(16) in the ordinary case, as
+// fast-path-admission.ts decides it: this class's fast path answers those as
+// the steps would, without their objects and promise steps. The class also
+// holds the unit's state that path reads (started, mode parameters,
+// description, per-nexus conditions) and the operations that change it;
+// task management, LOGICAL UNIT RESET and I_T nexus loss beyond the mode
+// parameters are task-management.ts's. What a transport passes with a
+// command and gets back is in execute-api.ts.
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
@@ -25,7 +26,6 @@ import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
 import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit } from './context.js';
 import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
-import { lbaRangeFault, writeProtectFault } from './checks.js';
 import { Reservations } from './reservations.js';
 import { Medium } from './medium.js';
 import { mediumAccessFault } from './medium-access.js';
@@ -41,6 +41,7 @@ import { Prepared, type PreparedCdb } from './prepared-cdb.js';
 import { handlerOf, runCommandSteps } from './command-steps.js';
 import { answerWhenSettled, failLater, resolveWith } from './fast-io.js';
 import { FastPath } from './fast-path.js';
+import { fastPathHold } from './fast-path-admission.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
@@ -308,7 +309,7 @@ export class SbcEmulator implements LogicalUnit {
       const dataOut = opts.dataOut ?? NO_DATA;
       const nexus = opts.nexus ?? DEFAULT_NEXUS;
       const rw = p.rw;
-      const hold = rw === undefined ? undefined : this.#fastLock(rw, p.dataOutLength, dataOut, nexus);
+      const hold = rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(nexus), rw, p.dataOutLength, dataOut);
       if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
           this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolveWith, resolve);
@@ -342,7 +343,7 @@ export class SbcEmulator implements LogicalUnit {
     const dataOut = opts.dataOut ?? NO_DATA;
     try {
       p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
-      hold = p.rw === undefined ? undefined : this.#fastLock(p.rw, p.dataOutLength, dataOut, opts.nexus ?? DEFAULT_NEXUS);
+      hold = p.rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(opts.nexus ?? DEFAULT_NEXUS), p.rw, p.dataOutLength, dataOut);
     } catch {
       failLater(done, ctx);
       return;
@@ -376,28 +377,7 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /**
-   * READ and WRITE (10)/(16) in the ordinary case — nearly all I/O — without
-   * the generic steps' objects and promise steps: nothing pending for the
-   * I_T nexus, the unit started, no FUA write, every check of the READ/WRITE
-   * handler passed, whole Data-Out, the range lock free at once: then the
-   * lock's hold, and #fastRun answers. Undefined otherwise: the generic
-   * path then answers the command, exactly as it always does. What the fast
-   * path answers is what the generic path would.
-   */
-  #fastLock(rw: ReadWriteFields, need: number, dataOut: Uint8Array, nexus: string): RangeHold | undefined {
-    const n = this.#nexuses.get(nexus);
-    // A reservation: the generic path decides whether the command conflicts.
-    if (n === undefined || n.unitAttentions.length > 0 || n.deferred.length > 0 || this.stopped || this.sanitizer.active || this.reservations.reserved) return undefined;
-    if (rw.blocks === 0 || (rw.write && rw.fua)) return undefined;
-    // The handler's checks (handlers-rw.ts), in its order; a fault is the generic path's to report.
-    if (rw.write && writeProtectFault(this) !== undefined) return undefined;
-    if (lbaRangeFault(this, rw.lba, rw.blocks) !== undefined || rw.blocks > this.#maxTransferBlocks) return undefined;
-    if (dataOut.length < need) return undefined;
-    return this.locks.tryHold(rw.lba, rw.blocks, false);
-  }
-
-  /**
-   * The fast path's block operation under the lock #fastLock took (fast-path.ts);
+   * The fast path's block operation under the lock fastPathHold took (fast-path.ts);
    * `done` gets what the generic path would answer (with `ctx`), never before
    * #fastRun returns.
    */
@@ -414,5 +394,4 @@ export class SbcEmulator implements LogicalUnit {
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
     this.#fast.run(write, lba, buf, hold, done, ctx);
   }
-
 }

@@ -1,6 +1,6 @@
 // The block operation of the emulator's READ/WRITE fast path and its answer:
 // the emulator decides that a command may take the fast path and takes its
-// range lock (emulator.ts #fastLock); this runs the read or write on the
+// range lock (fast-path-admission.ts); this runs the read or write on the
 // block set under that lock and answers what the generic path would
 // (SBC-4 READ/WRITE; errors as run() maps them: a throw or a rejection is
 // HARDWARE ERROR, a failed status the error table's sense).
