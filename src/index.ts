@@ -37,3 +37,4 @@ export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './ca
 export { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig, type IscsiLun, type IscsiChapConfig } from './iscsi/server.js';
 export { MAX_BUSY_POLL_US, type BusyPollState } from './iscsi/busy-poll.js';
 export { DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './iscsi/data-out-budget.js';
+export { DEFAULT_CONNECTION_LIMIT } from './iscsi/connection-limit.js';

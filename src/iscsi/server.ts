@@ -4,12 +4,14 @@
 // LUN's pass periph (XPT_SCSI_IO on its CAM path) under the session's I_T
 // nexus, through the LUN's gate (preempt-gate.ts), shared by its sessions.
 // The Data-Out buffers of every session's WRITEs come from one budget
-// (data-out-budget.ts). Close drains: no new connections, in-flight commands
+// (data-out-budget.ts), and at most connectionLimit connections are served
+// at once. Close drains: no new connections, in-flight commands
 // complete and their responses go out, then connections end.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { IscsiConnection } from './connection.js';
 import { BusyPoll, type BusyPollState } from './busy-poll.js';
+import { ConnectionLimit } from './connection-limit.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { NO_LUN_GEOMETRY, Session, type SessionHost, type SessionLun } from './session.js';
 import { DataOutBudget, DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './data-out-budget.js';
@@ -53,6 +55,12 @@ export interface IscsiServerOptions {
    * session's half holds one.
    */
   readonly dataOutBudget?: number;
+  /**
+   * TCP connections served at once: logging in, in a session, or closing (each holds a socket and its
+   * buffers until its socket is gone). One more is refused as it is accepted, closed at once and logged;
+   * a whole number of at least 1, default DEFAULT_CONNECTION_LIMIT (connection-limit.ts).
+   */
+  readonly connectionLimit?: number;
   /** Where connection events are logged; default nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -85,11 +93,12 @@ export class IscsiServer {
   readonly #log: (line: string) => void;
   readonly #poll: BusyPoll;
   readonly #dataOut: DataOutBudget;
+  readonly #slots: ConnectionLimit;
   #closing: Promise<void> | undefined;
   /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, opts: IscsiServerOptions) {
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, slots: ConnectionLimit, opts: IscsiServerOptions) {
     this.#server = server;
     this.#targets = targets;
     this.#poll = poll;
@@ -97,6 +106,7 @@ export class IscsiServer {
     this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
     this.#tpgt = opts.portalGroupTag ?? 1;
     this.#allowance = opts.queueAllowance ?? 32;
+    this.#slots = slots;
     this.#log = opts.log ?? (() => undefined);
     server.on('connection', (socket: Socket) => {
       this.#accept(socket);
@@ -109,11 +119,12 @@ export class IscsiServer {
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
    *   LUNs, a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
-   *   the largest command a LUN takes);
+   *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
     if (opts.targets.length === 0) throw new RangeError('iSCSI server: at least one target is needed');
+    const slots = new ConnectionLimit(opts.connectionLimit);
     const poll = new BusyPoll(opts.busyPollUs ?? 0);
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
@@ -141,7 +152,7 @@ export class IscsiServer {
         resolve();
       });
     });
-    return new IscsiServer(server, targets, poll, dataOut, opts);
+    return new IscsiServer(server, targets, poll, dataOut, slots, opts);
   }
 
   get address(): { address: string; port: number } {
@@ -158,6 +169,11 @@ export class IscsiServer {
   /** The Data-Out budget (IscsiServerOptions.dataOutBudget): its size, the share of one session, what is held and what waits. */
   get dataOutBudget(): DataOutBudgetState {
     return this.#dataOut.state;
+  }
+
+  /** TCP connections served now (IscsiServerOptions.connectionLimit): logging in, in a session, or closing. */
+  get connections(): number {
+    return this.#slots.open;
   }
 
   /** Normal sessions logged in now. */
@@ -187,6 +203,12 @@ export class IscsiServer {
 
   #accept(socket: Socket): void {
     if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (!this.#slots.admit(socket)) {
+      const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.#log(`iscsi: ${peer}: connection refused: ${this.#slots.limit} connections open, the limit (connectionLimit, vtcam serve --max-connections); raise it to serve more`);
       socket.destroy();
       return;
     }
