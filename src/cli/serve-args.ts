@@ -9,6 +9,7 @@ import { MIN_QUEUE_SIZE, parseSize, queueSizeProblem, repeatedFlag, sizeProblem 
 import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 import { chapConfigProblem, type ChapField } from '../iscsi/chap-config.js';
+import { DEFAULT_CONNECTION_LIMIT } from '../iscsi/connection-limit.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
 export interface ServeChap {
@@ -41,6 +42,8 @@ export interface ServeArgs {
   readonly busyPollUs: number;
   /** Bytes of WRITE buffers all sessions may hold (IscsiServerOptions.dataOutBudget); undefined for the server's default. */
   readonly dataOutBudget: number | undefined;
+  /** TCP connections the portal serves at once (IscsiServerOptions.connectionLimit); one more is refused. */
+  readonly maxConnections: number;
   /**
    * Image I/O on transport local: 'auto' (the default), 'async' (the libuv
    * thread pool) or 'sync' (pread/pwrite on the event loop); see DEFAULT_SERVE_IO.
@@ -148,6 +151,8 @@ Serve options:
   --data-out-budget SIZE
                         WRITE buffers all sessions may hold at once, e.g. 512M; a WRITE past it waits
                         for its R2T, one session holds at most half (at least ${SERVE_MAX_TRANSFER / 2 ** 20}M, default ${DEFAULT_DATA_OUT_BUDGET / 2 ** 20}M)
+  --max-connections N   TCP connections served at once, logging in or in a session; one more is
+                        closed as it is accepted, and logged (at least 1, default ${DEFAULT_CONNECTION_LIMIT})
   --io auto|async|sync  transport local, --image: image I/O through the thread pool (async),
                         pread/pwrite on the event loop (sync: faster from the page cache, but a
                         disk wait stalls every session), or sync while the image answers from
@@ -180,6 +185,7 @@ const FLAGS = {
   'poll-us': { type: 'string' },
   'busy-poll-us': { type: 'string' },
   'data-out-budget': { type: 'string' },
+  'max-connections': { type: 'string' },
   io: { type: 'string' },
   'max-bandwidth': { type: 'string' },
   'read-only': { type: 'boolean' },
@@ -303,6 +309,11 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       return fail(`--data-out-budget must be a size of at least ${SERVE_MAX_TRANSFER / 2 ** 20}M (one command of the LUN's maximum transfer), such as 256M or 1G, got '${v['data-out-budget']}'`);
     }
   }
+  const connectionsText = v['max-connections'] ?? String(DEFAULT_CONNECTION_LIMIT);
+  const maxConnections = Number(connectionsText);
+  if (!/^\d+$/.test(connectionsText) || !Number.isSafeInteger(maxConnections) || maxConnections < 1) {
+    return fail(`--max-connections must be a whole number of connections, at least 1, got '${connectionsText}'`);
+  }
   if (v.image?.length === 0) return fail('--image needs a path');
   const io = v.io ?? DEFAULT_SERVE_IO;
   if (io !== 'auto' && io !== 'async' && io !== 'sync') return fail(`--io must be auto, async or sync, got '${io}'`);
@@ -346,6 +357,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       pollUs,
       busyPollUs,
       dataOutBudget,
+      maxConnections,
       io,
       maxBandwidth,
       readOnly: v['read-only'] === true,

@@ -18,6 +18,7 @@ const DEFAULTS = {
   pollUs: undefined,
   busyPollUs: 200,
   dataOutBudget: undefined,
+  maxConnections: 1024,
   io: 'auto',
   maxBandwidth: undefined,
   readOnly: false,
@@ -38,7 +39,7 @@ describe('parseServeCli', () => {
   test('every flag', () => {
     const r = parseServeCli([
       '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256',
-      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--busy-poll-us', '0', '--read-only', '--thin', '--removable', '--task-aborted-status',
+      '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--busy-poll-us', '0', '--max-connections', '16', '--read-only', '--thin', '--removable', '--task-aborted-status',
       '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
       '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
     ]);
@@ -54,6 +55,7 @@ describe('parseServeCli', () => {
         queues: 4,
         pollUs: 50,
         busyPollUs: 0,
+        maxConnections: 16,
         io: 'auto',
         maxBandwidth: undefined,
         readOnly: true,
@@ -104,6 +106,12 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--data-out-budget', '32M'])).toMatchObject({ ok: true, args: { dataOutBudget: 32 * 2 ** 20 } });
     expect(parseServeCli(['--data-out-budget', '2GiB'])).toMatchObject({ ok: true, args: { dataOutBudget: 2 * 2 ** 30 } });
     expect(parseServeCli([])).toMatchObject({ ok: true, args: { dataOutBudget: undefined } });
+  });
+
+  test('--max-connections: at least 1, 1024 when not given', () => {
+    expect(parseServeCli(['--max-connections', '1'])).toMatchObject({ ok: true, args: { maxConnections: 1 } });
+    expect(parseServeCli(['--max-connections', '100000'])).toMatchObject({ ok: true, args: { maxConnections: 100_000 } });
+    expect(parseServeCli([])).toMatchObject({ ok: true, args: { maxConnections: 1024 } });
   });
 
   test('--busy-poll-us 0..10000 on either transport, 200 when not given', () => {
@@ -205,6 +213,12 @@ describe('parseServeCli', () => {
     [['--data-out-budget', '0'], /^--data-out-budget must be a size of at least 32M/],
     [['--data-out-budget', 'lots'], /^--data-out-budget must be a size of at least 32M .*, got 'lots'$/],
     [['--data-out-budget', ''], /^--data-out-budget must be a size of at least 32M/],
+    [['--max-connections', '0'], /^--max-connections must be a whole number of connections, at least 1, got '0'$/],
+    [['--max-connections', '2.5'], /^--max-connections must be a whole number of connections, at least 1, got '2\.5'$/],
+    [['--max-connections', 'many'], /^--max-connections must be a whole number of connections, at least 1, got 'many'$/],
+    [['--max-connections', ''], /^--max-connections must be a whole number of connections, at least 1, got ''$/],
+    [['--max-connections', '99999999999999999999'], /^--max-connections must be a whole number of connections, at least 1, got '99999999999999999999'$/],
+    [['--max-connections', '-1'], /Option '--max-connections' argument is ambiguous/],
     [['--busy-poll-us', '10001'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got '10001'$/],
     [['--busy-poll-us', '50.5'], /^--busy-poll-us must be a whole number of microseconds/],
     [['--busy-poll-us', ''], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got ''$/],
@@ -277,6 +291,7 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--transport', 'threads'], /^--transport must be local or worker, got 'threads'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'local', '--poll-us', '10'], /^--poll-us applies to transport worker only/],
     [['serve', '--io', 'sync'], /^--io applies to an image file \(--image PATH\)/],
+    [['serve', '--max-connections', '0'], /^--max-connections must be a whole number of connections, at least 1, got '0'\nTry 'vtcam --help'/],
     [['serve', '--busy-poll-us', 'fast'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got 'fast'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'worker', '--max-bandwidth', '8M'], /^--max-bandwidth applies to transport local: .*\nTry 'vtcam --help'/],
     [['serve', '--task-aborted-status=1'], /^Option '--task-aborted-status' does not take an argument\nTry 'vtcam --help'/],
@@ -291,7 +306,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--busy-poll-us', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--busy-poll-us', '--data-out-budget', '--max-connections', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

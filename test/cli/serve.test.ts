@@ -151,6 +151,7 @@ describe('vtcam serve, defaults', () => {
     expect(o.busyPollUs).toBe(200);
     // The server's own default Data-Out budget.
     expect(o.dataOutBudget).toBeUndefined();
+    expect(o.connectionLimit).toBe(1024);
     expect(o.targets).toHaveLength(1);
     expect(o.targets[0]).toMatchObject({ name: 'iqn.2026-11.org.vtcam:disk0' });
     expect(o.targets[0]?.chap).toBeUndefined();
@@ -194,6 +195,15 @@ describe('vtcam serve, defaults', () => {
     const io = capture();
     const { run } = await serve(['--data-out-budget', '512M'], p, io);
     expect(p.opts().dataOutBudget).toBe(512 * 2 ** 20);
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+  });
+
+  test('--max-connections 8: the portal serves at most 8 connections', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(['--max-connections', '8'], p, io);
+    expect(p.opts().connectionLimit).toBe(8);
     p.signal('SIGINT');
     expect(await run).toBe(0);
   });
