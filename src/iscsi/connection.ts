@@ -52,12 +52,7 @@ export class IscsiConnection {
   #digests = { header: false, data: false };
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
   #maxSendSegment = 8192;
-  readonly #textExchange = new TextExchange({
-    sendTargets: (value) => this.#sendTargets?.(value),
-    declareMaxRecvDataSegmentLength: (n) => {
-      this.#maxSendSegment = n;
-    },
-  });
+  readonly #textExchange: TextExchange;
   /** StatSN, and ExpCmdSN / MaxCmdSN, on every PDU sent. */
   readonly #stamps = new PduStamper();
   /** What NOP-Out, Text and Logout are answered through (control-pdus.ts). */
@@ -94,6 +89,16 @@ export class IscsiConnection {
     this.#socket = socket;
     this.#host = host;
     this.#login = host.login();
+    // A Text exchange left open waits for the initiator as long as a ping does (§11.11.4: the target may reset it).
+    this.#textExchange = new TextExchange({
+      sendTargets: (value) => this.#sendTargets?.(value),
+      declareMaxRecvDataSegmentLength: (n) => {
+        this.#maxSendSegment = n;
+      },
+      stalled: (itt) => {
+        host.log(`iscsi: ${this.remote}: Text exchange of ITT ${itt.toString(16)}h dropped: no next request for ${timers.pingTimeoutMs / 1000} s; a part continuing it gets Reject 09h`);
+      },
+    }, timers.pingTimeoutMs);
     this.#nopPing = new NopPing(timers, {
       mayPing: () => !this.#closed && this.#login === undefined,
       ping: (ttt) => {
@@ -143,6 +148,7 @@ export class IscsiConnection {
     try {
       clearTimeout(this.#loginTimer);
       this.#nopPing.stop();
+      this.#textExchange.close();
       this.#session?.close();
       // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
       this.#flush();

@@ -11,7 +11,12 @@
 //   in parts, each with C=1, the initiator asking for the next with an empty
 //   request (§11.11.2, §6.2).
 // A response is final (F=1, TTT 0xffffffff) only when it ends the answer to
-// a request with F=1 (§11.11.1); otherwise the exchange stays open.
+// a request with F=1 (§11.11.1); otherwise the exchange stays open. An open
+// exchange holds up to 64 KiB of text, and an initiator need never go on with
+// it: "a target MAY reset its internal negotiation state if an exchange is
+// stalled by the initiator for a long time" (§11.11.4). One that goes a
+// timeout without its next request is dropped, as a new request would drop
+// it; a part quoting its TTT later is Reject 09h, as any TTT we did not give.
 //
 // In full feature phase (§6.2, §13): SendTargets is answered (§13.3,
 // Appendix C); the initiator may declare InitiatorAlias and a new
@@ -45,6 +50,8 @@ export interface TextHost {
   sendTargets(value: string): Uint8Array | undefined;
   /** The initiator declared a new MaxRecvDataSegmentLength. */
   declareMaxRecvDataSegmentLength(n: number): void;
+  /** The exchange of Initiator Task Tag `itt` went the whole timeout without its next request, and was dropped. */
+  stalled(itt: number): void;
 }
 
 /**
@@ -67,9 +74,14 @@ export class TextExchange {
    * can't generate Target Transfer Tag - out of resources" (§11.17.1); the exchange is dropped.
    */
   readonly #text = new TextAccumulator();
+  readonly #stallMs: number;
+  /** Drops the open exchange once it has waited #stallMs for its next request; undefined while none is open. */
+  #stallTimer: NodeJS.Timeout | undefined;
 
-  constructor(host: TextHost) {
+  /** `stallMs`: how long an open exchange may wait for the initiator's next request before it is dropped. */
+  constructor(host: TextHost, stallMs: number) {
     this.#host = host;
+    this.#stallMs = stallMs;
   }
 
   /**
@@ -78,6 +90,32 @@ export class TextExchange {
    * text that is not key=value pairs (04h), or more text than the target holds (0Ah).
    */
   answer(req: TextRequestPdu, maxSegment: number): TextPart | RejectReason {
+    const before = this.#open;
+    const answer = this.#step(req, maxSegment);
+    // Every step that goes on makes a new OpenExchange (a new TTT): only those start the wait afresh, a part
+    // Rejected for its TTT does not.
+    if (this.#open !== before) {
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = this.#open === undefined ? undefined : setTimeout(this.#stalled, this.#stallMs).unref();
+    }
+    return answer;
+  }
+
+  /** The connection ended: the open exchange, if any, is dropped with no more waiting. */
+  close(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#open = undefined;
+    this.#text.reset();
+  }
+
+  readonly #stalled = (): void => {
+    const itt = this.#open?.itt;
+    this.close();
+    if (itt !== undefined) this.#host.stalled(itt);
+  };
+
+  #step(req: TextRequestPdu, maxSegment: number): TextPart | RejectReason {
     const open = this.#open;
     if (req.ttt === RESERVED_TAG) {
       // §11.10.4: a new request; whatever this connection had open is dropped.

@@ -1,9 +1,10 @@
 // Text Requests continued with the C bit in full feature phase, end to end
 // over loopback TCP (RFC 7143 §11.10.2, §6.2): each C=1 part is answered with
 // an empty Text Response, read here by the byte offsets of §11.11, and the
-// joined text once the last part arrives.
+// joined text once the last part arrives; an exchange left open is dropped
+// after the ping timeout (§11.11.4).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
@@ -159,5 +160,31 @@ describe('SendTargets values (RFC 7143 Appendix C)', () => {
     ['normal, another target’s name: none', IQN, OTHER, () => ''],
   ])('%s', async (_name, target, value, expected) => {
     expect(await sendTargets(target, value)).toBe(expected());
+  });
+});
+
+describe('a Text exchange the initiator leaves open (RFC 7143 §11.11.4)', () => {
+  it('is dropped after the ping timeout and logged; the part that would end it is Reject 09h; the session goes on', async () => {
+    const log: string[] = [];
+    const quick = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], timers: { pingIntervalMs: 0, pingTimeoutMs: 200 }, log: (l) => log.push(l) });
+    try {
+      const ini = await TestInitiator.connect(quick.address.port);
+      await ini.login(undefined);
+      const statSN = ini.expStatSN;
+      textRequest(ini, { itt: 0x7b, final: false, cont: true, data: 'SendTar' });
+      const ttt = expectEmptyPart(await answer(ini), 0x7b, statSN, ini.cmdSN);
+      await vi.waitFor(() => {
+        expect(log.filter((l) => l.includes('Text exchange'))).toHaveLength(1);
+      });
+      expect(log.find((l) => l.includes('Text exchange'))).toMatch(/^iscsi: 127\.0\.0\.1:\d+: Text exchange of ITT 7bh dropped: no next request for 0\.2 s; a part continuing it gets Reject 09h$/);
+      textRequest(ini, { itt: 0x7b, ttt, final: true, cont: false, data: 'gets=All\0' });
+      const rej = await answer(ini);
+      expect([opcodeOf(rej), rej.bhs[2], field32({ bhs: rej.data, data: rej.data }, 16)]).toEqual([0x3f, 0x09, 0x7b]);
+      const r = await lastPart(ini, { itt: 0x7c, data: 'SendTargets=All\0' });
+      expect(parseText(r.data)['TargetName']).toBe(IQN);
+      ini.close();
+    } finally {
+      await quick.close();
+    }
   });
 });

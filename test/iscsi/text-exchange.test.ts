@@ -1,10 +1,11 @@
 // The full feature phase Text exchange (RFC 7143 §11.10, §11.11) both ways:
 // the initiator's text continued with the C bit (§11.10.2, §6.2), joined and
-// answered once complete, and a long answer sent in C=1 parts. Requests are
-// built as decoded values; the bytes on the wire are checked end to end in
-// server-text.test.ts.
+// answered once complete, and a long answer sent in C=1 parts; an exchange
+// the initiator leaves open is dropped after a timeout (§11.11.4, fake
+// timers). Requests are built as decoded values; the bytes on the wire are
+// checked end to end in server-text.test.ts.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TextExchange, type TextPart } from '../../src/iscsi/text-exchange.js';
 import type { TextRequestPdu } from '../../src/iscsi/pdu-types.js';
 
@@ -13,9 +14,11 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 const TARGETS = 'TargetName=iqn.2026-11.org.vtcam:a\0TargetAddress=10.0.0.1:3260,1\0';
 const SEGMENT = 8192;
+/** How long an open exchange waits for its next request. */
+const STALL_MS = 1000;
 
-function exchange(): TextExchange {
-  return new TextExchange({ sendTargets: () => ascii(TARGETS), declareMaxRecvDataSegmentLength: () => undefined });
+function exchange(stalled: number[] = []): TextExchange {
+  return new TextExchange({ sendTargets: () => ascii(TARGETS), declareMaxRecvDataSegmentLength: () => undefined, stalled: (itt) => stalled.push(itt) }, STALL_MS);
 }
 
 function req(o: { itt?: number; ttt?: number; final?: boolean; cont?: boolean; data?: string | Uint8Array }): TextRequestPdu {
@@ -166,5 +169,76 @@ describe('the F bit (§11.11.1)', () => {
     expect(open.ttt).not.toBe(RESERVED);
     const end = part(x.answer(req({ ttt: open.ttt }), SEGMENT));
     expect({ data: end.data.length, final: end.final, ttt: end.ttt }).toEqual({ data: 0, final: true, ttt: RESERVED });
+  });
+});
+
+describe('an exchange the initiator leaves open (§11.11.4: the target may reset a stalled one)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a C=1 part and then nothing: dropped once, the timeout after it; the part that would end it is Reject 09h', () => {
+    const stalled: number[] = [];
+    const x = exchange(stalled);
+    const ttt = expectAck(x.answer(req({ itt: 7, cont: true, data: 'SendTar' }), SEGMENT));
+    vi.advanceTimersByTime(STALL_MS - 1);
+    expect(stalled).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(stalled).toEqual([7]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(x.answer(req({ itt: 7, ttt, data: 'gets=All\0' }), SEGMENT)).toBe(0x09);
+    // The connection goes on: a new request is answered.
+    expect(str(part(x.answer(req({ itt: 8, data: 'SendTargets=All\0' }), SEGMENT)).data)).toBe(TARGETS);
+    vi.advanceTimersByTime(10 * STALL_MS);
+    expect(stalled).toEqual([7]);
+  });
+
+  it('parts that keep coming, each within the timeout, keep it however long the whole takes', () => {
+    const stalled: number[] = [];
+    const x = exchange(stalled);
+    let ttt = RESERVED;
+    for (const piece of ['Se', 'nd', 'Ta', 'rg', 'et']) {
+      ttt = expectAck(x.answer(req({ ttt, cont: true, data: piece }), SEGMENT));
+      vi.advanceTimersByTime(0.9 * STALL_MS);
+    }
+    expect(str(part(x.answer(req({ ttt, data: 's=All\0' }), SEGMENT)).data)).toBe(TARGETS);
+    expect(stalled).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a part Rejected for its TTT does not start the wait afresh', () => {
+    const stalled: number[] = [];
+    const x = exchange(stalled);
+    const ttt = expectAck(x.answer(req({ itt: 7, cont: true, data: 'Send' }), SEGMENT));
+    vi.advanceTimersByTime(0.6 * STALL_MS);
+    expect(x.answer(req({ itt: 7, ttt: ttt + 1, cont: true, data: 'Targets' }), SEGMENT)).toBe(0x09);
+    vi.advanceTimersByTime(0.4 * STALL_MS);
+    expect(stalled).toEqual([7]);
+  });
+
+  it('the rest of a long answer the initiator never fetches is dropped too', () => {
+    const stalled: number[] = [];
+    const x = exchange(stalled);
+    const first = part(x.answer(req({ itt: 9, data: 'SendTargets=All\0' }), 16));
+    expect(first.cont).toBe(true);
+    vi.advanceTimersByTime(STALL_MS);
+    expect(stalled).toEqual([9]);
+    expect(x.answer(req({ itt: 9, ttt: first.ttt }), 16)).toBe(0x09);
+  });
+
+  it('nothing open, no timer: a final answer, and close() with an exchange open', () => {
+    const stalled: number[] = [];
+    const x = exchange(stalled);
+    part(x.answer(req({ data: 'SendTargets=All\0' }), SEGMENT));
+    expect(vi.getTimerCount()).toBe(0);
+    expectAck(x.answer(req({ cont: true, data: 'Send' }), SEGMENT));
+    expect(vi.getTimerCount()).toBe(1);
+    x.close();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10 * STALL_MS);
+    expect(stalled).toEqual([]);
   });
 });
