@@ -8,6 +8,12 @@
 // first; one that cannot have it waits, soliciting nothing, and is granted in
 // the order it came as others end. That is back-pressure, not failure: the
 // initiator sees its R2T later, within the timeouts it keeps for any command.
+// Unsolicited data (immediate data, and Data-Out before any R2T when
+// InitialR2T=No) comes whether or not there is room for it, so a command that
+// brings some cannot wait: it takes its buffer at once (take) or holds
+// nothing, and its task ends TASK SET FULL (task-data-out.ts). A task keeps
+// no Data-Out outside a buffer the budget counts (a command still waiting for
+// an earlier CmdSN holds its immediate data within the command window).
 //
 // One session may hold at most half the budget (its share), so a session that
 // never sends its data cannot take it all from the others: they always have
@@ -52,6 +58,11 @@ export interface DataOutAccount {
    * @throws RangeError when `bytes` is not a whole number in 1..budget, or `claim` waits already.
    */
   reserve(claim: DataOutClaim, bytes: number): boolean;
+  /**
+   * Takes `bytes` now if reserve would grant them now: true; else nothing is taken and nothing waits, false.
+   * @throws RangeError when `bytes` is not a whole number in 1..budget.
+   */
+  take(bytes: number): boolean;
   /** A waiting reservation leaves the queue (its task ended first); one not waiting: nothing. */
   withdraw(claim: DataOutClaim): void;
   /**
@@ -98,6 +109,7 @@ export class DataOutBudget {
     const share: Share = { held: 0 };
     return {
       reserve: (claim, bytes) => this.#reserve(share, claim, bytes),
+      take: (bytes) => this.#tryTake(share, bytes),
       withdraw: (claim) => {
         this.#withdraw(claim);
       },
@@ -115,16 +127,20 @@ export class DataOutBudget {
   }
 
   #reserve(share: Share, claim: DataOutClaim, bytes: number): boolean {
-    if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > this.bytes) throw new RangeError(`Data-Out reservation must be 1..${this.bytes} bytes, got ${bytes}`);
-    // The hot path: the bytes fit and nothing waits, a few counter checks.
-    if (this.#fits(share, bytes) && (this.#waiting.size === 0 || this.#mayPass(share))) {
-      this.#take(share, bytes);
-      return true;
-    }
+    if (this.#tryTake(share, bytes)) return true;
     if (this.#waiting.has(claim)) throw new RangeError('Data-Out reservation: the claim is waiting already');
     this.#waiting.set(claim, { claim, bytes, share });
     this.#waitingBytes += bytes;
     return false;
+  }
+
+  /** Takes `bytes` for `share` if they fit and may go ahead of what waits. */
+  #tryTake(share: Share, bytes: number): boolean {
+    if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > this.bytes) throw new RangeError(`Data-Out reservation must be 1..${this.bytes} bytes, got ${bytes}`);
+    // The hot path: the bytes fit and nothing waits, a few counter checks.
+    if (!this.#fits(share, bytes) || (this.#waiting.size > 0 && !this.#mayPass(share))) return false;
+    this.#take(share, bytes);
+    return true;
   }
 
   #withdraw(claim: DataOutClaim): void {

@@ -49,10 +49,10 @@ export interface IscsiServerOptions {
   readonly busyPollUs?: number;
   /**
    * Bytes of Data-Out buffers all sessions together may hold (data-out-budget.ts); a WRITE past it waits for
-   * its buffer before its R2T goes out, and one session holds at most half. At least the largest command a
-   * LUN takes (its MAXIMUM TRANSFER LENGTH, 64 KiB at least: a WRITE to a missing LUN collects its data
-   * too); default DEFAULT_DATA_OUT_BUDGET, or twice the largest command when that is more, so that a
-   * session's half holds one.
+   * its buffer before its R2T goes out (one with immediate data ends TASK SET FULL), and one session holds at
+   * most half. At least the largest command a LUN takes (its MAXIMUM TRANSFER LENGTH, 64 KiB at least: a
+   * WRITE to a missing LUN collects its data too); default DEFAULT_DATA_OUT_BUDGET, or twice the largest
+   * command when that is more, so that a session's half holds one.
    */
   readonly dataOutBudget?: number;
   /**

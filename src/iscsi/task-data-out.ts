@@ -7,9 +7,13 @@
 // (DataPDUInOrder=Yes), no more data than the burst asked for; and the
 // buffer: reserved from the target's Data-Out budget (data-out-budget.ts)
 // before anything is solicited, made at the first data that goes into it,
-// what comes unsolicited before the grant kept aside and copied in at it,
-// given back once as the task ends. After a data digest error (§7.8) it
-// follows the sequences only and keeps nothing. Its own module: the task
+// given back once as the task ends. A command that brings unsolicited data
+// cannot wait for its buffer, as that data comes anyway: it has it at once or
+// none, 'refused', and then the task ends TASK SET FULL (the SAM-5 status for
+// a command the target lacks the resources to take; lun.ts answers CAM's
+// RESRC_UNAVAIL so too). So a task keeps no data outside a buffer the budget
+// counts. After a data digest error (§7.8), or refused, it follows the
+// sequences only and keeps nothing. Its own module: the task
 // (task.ts) decides what a broken sequence or a digest error means for the
 // command; only a task that may receive Data-Out makes one.
 
@@ -51,9 +55,7 @@ export class DataOutCollection {
    */
   #data: Uint8Array = EMPTY;
   /** Where the buffer stands with the budget (hooks.dataOutBudget); undefined: it has no part in it. */
-  #reservation: 'waiting' | 'granted' | undefined;
-  /** Data-Out accepted while the reservation waits, copied into #data at the grant. */
-  #early: { readonly offset: number; readonly data: Uint8Array }[] | undefined;
+  #reservation: 'waiting' | 'granted' | 'refused' | undefined;
   /** The furthest byte received within #length: how much of the buffer the unit gets (buffer, kept). */
   #have = 0;
   /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
@@ -74,13 +76,14 @@ export class DataOutCollection {
     this.#limits = limits;
     this.#hooks = hooks;
     this.#length = length;
-    if (length > 0) {
-      const budget = hooks.dataOutBudget;
-      if (budget !== undefined) this.#reservation = budget.reserve(task, length) ? 'granted' : 'waiting';
-    }
     // §3.2.4.2, §13.10, §13.11: unsolicited data is the immediate data, plus — when InitialR2T=No and the
     // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
     const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(cmd.expectedDataTransferLength, limits.firstBurstLength);
+    const budget = hooks.dataOutBudget;
+    if (length > 0 && budget !== undefined) {
+      if (unsolicited > 0) this.#reservation = budget.take(length) ? 'granted' : 'refused';
+      else this.#reservation = budget.reserve(task, length) ? 'granted' : 'waiting';
+    }
     if (unsolicited > 0) {
       const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
       if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
@@ -112,6 +115,11 @@ export class DataOutCollection {
   /** The reservation waits for the budget: nothing is solicited, and the task does not go to the unit. */
   get waiting(): boolean {
     return this.#reservation === 'waiting';
+  }
+
+  /** The budget had no buffer for a command that brings unsolicited data: nothing is kept or solicited, and the task ends TASK SET FULL. */
+  get refused(): boolean {
+    return this.#reservation === 'refused';
   }
 
   /** Whether a Data-Out failed its data digest (digestFailed). */
@@ -166,11 +174,9 @@ export class DataOutCollection {
     }
   }
 
-  /** The budget granted the buffer (DataOutClaim.granted, through the task): the Data-Out kept meanwhile goes into it. */
+  /** The budget granted the buffer (DataOutClaim.granted, through the task); no Data-Out came while it waited (none was unsolicited or asked for). */
   granted(): void {
     this.#reservation = 'granted';
-    if (this.#early !== undefined) for (const p of this.#early) this.#buffer().set(p.data, p.offset);
-    this.#early = undefined;
   }
 
   /** The Target Transfer Tags the initiator may still send Data-Out on (RESERVED_TAG: the unsolicited burst). */
@@ -195,7 +201,6 @@ export class DataOutCollection {
     const reservation = this.#reservation;
     this.#reservation = undefined;
     this.#data = EMPTY;
-    this.#early = undefined;
     if (reservation === 'waiting') this.#hooks.dataOutBudget?.withdraw(this.#task);
     else if (reservation === 'granted') this.#hooks.dataOutBudget?.release(this.#length);
   }
@@ -210,16 +215,11 @@ export class DataOutCollection {
     if (offset !== burst.offset + burst.received) return 'bad-offset';
     if (burst.received + data.length > burst.length) return 'too-much-data';
     burst.received += data.length;
-    // After a data digest error only the sequence is followed: the data never goes to the unit (digestFailed).
-    if (this.#digestError) return undefined;
+    // After a data digest error, or refused a buffer, only the sequence is followed: nothing is kept.
+    if (this.#digestError || this.#reservation === 'refused') return undefined;
     // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
     const room = this.#length - offset;
-    if (room > 0) {
-      const piece = room >= data.length ? data : data.subarray(0, room);
-      // Copied while waiting: `data` is a view into the received chunk, which it would otherwise keep whole.
-      if (this.#reservation === 'waiting') (this.#early ??= []).push({ offset, data: piece.slice() });
-      else this.#buffer().set(piece, offset);
-    }
+    if (room > 0) this.#buffer().set(room >= data.length ? data : data.subarray(0, room), offset);
     this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#length));
     return undefined;
   }

@@ -14,7 +14,8 @@
 // a while, preempt-gate.ts), and once the task set order lets it (older
 // tasks first across an ORDERED one, task-set-order.ts); until then it counts
 // as not at the unit. A task whose Data-Out buffer waits for the target's
-// Data-Out budget solicits nothing and does not go to the unit until granted; whichever way the task
+// Data-Out budget solicits nothing and does not go to the unit until granted, and one that brings
+// unsolicited data the budget cannot hold now ends TASK SET FULL; whichever way the task
 // ends, the reservation is given back once (#finish). How the Data-Out is
 // collected (bursts, R2Ts, the buffer and its reservation) is in
 // task-data-out.ts; what the task and its session exchange (limits, outputs,
@@ -240,8 +241,8 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     }
     const data = this.#dataOut;
     if (data !== undefined) {
-      if (data.digestError) {
-        this.#endDigestError(data);
+      if (data.digestError || data.refused) {
+        this.#endUnkept(data);
         return;
       }
       // No R2T and not to the unit without the buffer; granted() comes back here.
@@ -267,7 +268,7 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     this.#advance();
   }
 
-  /** DataOutClaim: the budget grants the task its buffer; the Data-Out kept meanwhile goes into it. */
+  /** DataOutClaim: the budget grants the task its buffer. */
   granted(): void {
     this.#dataOut?.granted();
     this.#advance();
@@ -368,10 +369,16 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     this.#finish();
   }
 
-  /** After a data digest error (dataDigestError): the response §7.8 asks for, once no Data-Out is owed. */
-  #endDigestError(data: DataOutCollection): void {
+  /**
+   * A task whose Data-Out is not kept, answered once none is owed (the initiator sends its unsolicited data
+   * to the F bit in any case): after a data digest error (dataDigestError), the CHECK CONDITION §7.8 asks
+   * for; refused a buffer by the Data-Out budget (task-data-out.ts), TASK SET FULL.
+   */
+  #endUnkept(data: DataOutCollection): void {
     if (data.open) return;
-    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
+    const residual = residualOf(this.#edtl, this.plan.commandLength, 0);
+    if (data.digestError) this.#status(ScsiStatus.CHECK_CONDITION, residual, PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
+    else this.#status(ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
   }
 
   #fail(): void {

@@ -1,6 +1,7 @@
 // The target's Data-Out buffer budget on its own (data-out-budget.ts): grants
 // that fit, FIFO waits, release and withdraw, the per-session share (half the
-// budget; a session holding nothing may take one command), bad arguments.
+// budget; a session holding nothing may take one command), take (now or
+// nothing, for unsolicited data), bad arguments.
 
 import { describe, expect, it } from 'vitest';
 import { DataOutBudget, DEFAULT_DATA_OUT_BUDGET, type DataOutClaim } from '../../src/iscsi/data-out-budget.js';
@@ -146,6 +147,28 @@ describe('DataOutBudget', () => {
     s1.release(100);
     expect(log).toEqual(['s2', 's3']);
     expect(b.state).toEqual({ bytes: 100, sessionBytes: 50, held: 50, waiting: 0, waitingBytes: 0 });
+  });
+
+  it('take: what reserve would grant now is taken; anything else is refused, and nothing waits', () => {
+    const b = new DataOutBudget(100);
+    const [s1, s2, s3] = [b.account(), b.account(), b.account()];
+    const log: string[] = [];
+    // A session holding nothing may take one command past its share, within the budget.
+    expect(s1.take(60)).toBe(true);
+    // Past its share, and past the budget: refused, no waiter.
+    expect(s1.take(10)).toBe(false);
+    expect(s2.take(41)).toBe(false);
+    expect(b.state).toEqual({ bytes: 100, sessionBytes: 50, held: 60, waiting: 0, waitingBytes: 0 });
+    // It does not pass a reservation that waits for the budget, although its bytes fit.
+    expect(s2.reserve(claim('s2', log), 50)).toBe(false);
+    expect(s3.take(10)).toBe(false);
+    expect(b.state).toEqual({ bytes: 100, sessionBytes: 50, held: 60, waiting: 1, waitingBytes: 50 });
+    s1.release(60);
+    expect(log).toEqual(['s2']);
+    expect(s3.take(10)).toBe(true);
+    expect(b.state).toEqual({ bytes: 100, sessionBytes: 50, held: 60, waiting: 0, waitingBytes: 0 });
+    for (const bad of [0, -1, 0.5, 101]) expect(() => s3.take(bad)).toThrow(RangeError);
+    expect(s3.held).toBe(10);
   });
 
   it('bad arguments are RangeErrors, and the budget still works afterwards', () => {

@@ -5,7 +5,9 @@
 // complete. Ending a session, by dropping its connection or by Logout
 // (§11.14), gives its bytes back, and so does a session that owes Data-Out
 // and sends none for the ping timeout (data-out-watchdog.ts), pings answered
-// or not. PDUs are built from RFC 7143's tables (initiator.ts).
+// or not. A WRITE whose immediate data the budget cannot hold at once ends
+// TASK SET FULL, holding nothing. PDUs are built from RFC 7143's tables
+// (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
@@ -116,6 +118,23 @@ describe('the Data-Out budget bounds what WRITEs without data hold', () => {
     ini.send(pdu(bhsOf([[0, 0x06 | 0x40, 1], [1, 0x80, 1], [16, 900, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]])));
     expect((await ini.next((p) => opcodeOf(p) === LOGOUT_RESPONSE)).bhs[2]).toBe(0);
     expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0, waitingBytes: 0 });
+  });
+});
+
+describe('immediate data counts against the budget', () => {
+  it('a WRITE with immediate data past its session’s half ends TASK SET FULL (28h) and holds nothing; sent again once there is room, it runs', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0004n);
+    const w1 = await writeAwaitingData(ini, 0, 32);
+    await writeAwaitingData(ini, 32, 32);
+    const data = Uint8Array.from({ length: MAX_TRANSFER }, (_, i) => (i * 7 + 1) & 0xff);
+    const refused = await ini.result(ini.command({ cdb: write10(64, 32), write: true, edtl: MAX_TRANSFER, data }));
+    expect(refused.status).toBe(0x28);
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET / 2, waiting: 0, waitingBytes: 0 });
+    expect(await complete(ini, w1, data)).toBe(0);
+    expect((await ini.result(ini.command({ cdb: write10(64, 32), write: true, edtl: MAX_TRANSFER, data }))).status).toBe(0);
+    expect(await readBlock(ini, 64 + 31)).toEqual(data.subarray(31 * BS));
+    expect(s.dataOutBudget).toMatchObject({ held: MAX_TRANSFER, waiting: 0 });
   });
 });
 

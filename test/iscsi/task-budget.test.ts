@@ -1,9 +1,10 @@
 // ScsiTask and the target's Data-Out budget, without a network
 // (data-out-budget.ts): a WRITE reserves its buffer before it makes it or
 // sends an R2T (RFC 7143 §11.8); one the budget cannot hold waits, soliciting
-// nothing and not going to the unit, and keeps the unsolicited data that came
-// meanwhile (immediate data, §11.3; Data-Out with TTT FFFFFFFFh, §11.7.4) for
-// the grant. However the task ends, its bytes go back, once.
+// nothing and not going to the unit. One that brings unsolicited data
+// (immediate data, §11.3; Data-Out with TTT FFFFFFFFh, §11.7.4) cannot wait,
+// as that data comes anyway: without its buffer at once it keeps nothing and
+// ends TASK SET FULL. However the task ends, its bytes go back, once.
 
 import { describe, expect, it } from 'vitest';
 import { ScsiTask } from '../../src/iscsi/task.js';
@@ -133,50 +134,47 @@ describe('ScsiTask and the Data-Out budget', () => {
     expect(budget.state).toMatchObject(IDLE);
   });
 
-  it('immediate data that came before the grant is kept and written where it belongs; the R2T asks only for the rest', async () => {
+  it('a WRITE with immediate data the budget cannot hold now ends TASK SET FULL at once: nothing held, kept or waiting, no R2T, never at the unit', async () => {
     const lun = new HeldLun();
     const { budget, mine, finishFirst } = fullBudget(lun);
-    const payload = pattern(4 * BS, 3);
-    const { task, out } = start(writeCmd(7, 4, { data: payload.subarray(0, BS) }), lun, mine);
-    expect(out).toEqual([]);
-    await finishFirst();
-    expect(r2tAt(out, 0)).toMatchObject({ bufferOffset: BS, length: 3 * BS });
-    task.dataOut(dataOut(7, { ttt: r2tAt(out, 0).ttt, bufferOffset: BS, data: payload.subarray(BS) }));
-    expect(lun.commands[1]?.data).toEqual(payload);
-    lun.answer(1);
+    const { task, out } = start(writeCmd(7, 4, { data: pattern(BS, 3) }), lun, mine);
+    expect(out).toEqual([{ kind: 'response', itt: 7, lun: 0n, status: 0x28, residual: { overflow: false, underflow: true, count: 4 * BS }, sense: undefined, expDataSN: 0 }]);
     await task.done;
+    expect(budget.state).toMatchObject({ held: 16 * BS, waiting: 0, waitingBytes: 0 });
+    expect(mine.held).toBe(0);
+    await finishFirst();
+    expect(out).toHaveLength(1);
+    expect(lun.commands).toHaveLength(1);
     expect(budget.state).toMatchObject(IDLE);
   });
 
-  it('a WRITE whose data all came immediately waits for the grant, then goes to the unit with that data and no R2T', async () => {
+  it('immediate data does not pass a reservation that waits: refused although its bytes fit; the one waiting keeps its place', async () => {
+    const budget = new DataOutBudget(16 * BS);
     const lun = new HeldLun();
-    const { budget, mine, finishFirst } = fullBudget(lun);
-    const payload = pattern(2 * BS, 4);
-    const { task, out } = start(writeCmd(7, 2, { data: payload }), lun, mine);
-    expect(task.dataComplete).toBe(true);
-    expect(lun.commands).toHaveLength(0);
-    await finishFirst();
-    expect(lun.commands[1]?.data).toEqual(payload);
-    lun.answer(1);
+    start(writeCmd(1, 12), lun, budget.account());
+    const waiting = start(writeCmd(2, 8), lun, budget.account());
+    expect(budget.state).toMatchObject({ held: 12 * BS, waiting: 1, waitingBytes: 8 * BS });
+    const { task, out } = start(writeCmd(3, 2, { data: pattern(2 * BS, 4) }), lun, budget.account());
+    expect(statusAt(out, 0)).toBe(0x28);
     await task.done;
-    expect(out.map((o) => o.kind)).toEqual(['response']);
-    expect(budget.state).toMatchObject(IDLE);
+    expect(budget.state).toMatchObject({ held: 12 * BS, waiting: 1, waitingBytes: 8 * BS });
+    expect(waiting.out).toEqual([]);
   });
 
-  it('InitialR2T=No: unsolicited Data-Out that comes while it waits is taken and kept; after the grant an R2T asks only for the rest', async () => {
+  it('InitialR2T=No, refused: its unsolicited Data-Out is taken to the F bit and dropped, then TASK SET FULL', async () => {
     const lun = new HeldLun();
     const { budget, mine, finishFirst } = fullBudget(lun);
     const limits: TaskLimits = { ...LIMITS, initialR2T: false, firstBurstLength: 2 * BS };
-    const payload = pattern(4 * BS, 5);
-    const { task, out } = start(writeCmd(7, 4, { final: false, data: payload.subarray(0, BS) }), lun, mine, { limits });
-    expect(task.dataOut(dataOut(7, { ttt: UNSOLICITED, bufferOffset: BS, data: payload.subarray(BS, 2 * BS) }))).toBeUndefined();
+    const { task, out } = start(writeCmd(7, 4, { final: false, data: pattern(BS, 5) }), lun, mine, { limits });
     expect(out).toEqual([]);
-    await finishFirst();
-    expect(r2tAt(out, 0)).toMatchObject({ bufferOffset: 2 * BS, length: 2 * BS });
-    task.dataOut(dataOut(7, { ttt: r2tAt(out, 0).ttt, bufferOffset: 2 * BS, data: payload.subarray(2 * BS) }));
-    expect(lun.commands[1]?.data).toEqual(payload);
-    lun.answer(1);
+    expect(task.owesDataOut).toBe(true);
+    expect(task.dataOut(dataOut(7, { ttt: UNSOLICITED, bufferOffset: BS, data: pattern(BS, 6) }))).toBeUndefined();
+    expect(out.map((o) => o.kind)).toEqual(['response']);
+    expect(statusAt(out, 0)).toBe(0x28);
     await task.done;
+    expect(budget.state).toMatchObject({ held: 16 * BS, waiting: 0 });
+    await finishFirst();
+    expect(lun.commands).toHaveLength(1);
     expect(budget.state).toMatchObject(IDLE);
   });
 
@@ -186,7 +184,8 @@ describe('ScsiTask and the Data-Out budget', () => {
   ] as const)('aborted while it waits: ends %s, leaves the queue, and is never granted', async (_name, end, kinds) => {
     const lun = new HeldLun();
     const { budget, mine, finishFirst } = fullBudget(lun);
-    const { task, out } = start(writeCmd(7, 4, { data: pattern(BS, 6) }), lun, mine);
+    const { task, out } = start(writeCmd(7, 4), lun, mine);
+    expect(budget.state).toMatchObject({ waiting: 1 });
     task.abort(end);
     await task.done;
     expect(budget.state).toMatchObject({ held: 16 * BS, waiting: 0, waitingBytes: 0 });
