@@ -19,6 +19,31 @@ export interface ConnectionTimers {
   readonly loginTimeoutMs: number;
 }
 
+/** The timers a portal runs with where IscsiServerOptions.timers leaves one out. */
+export const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 60_000, loginTimeoutMs: 15_000 };
+
+/** The longest delay a Node timer keeps: past it setTimeout fires after 1 ms instead (and warns). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `timers` over DEFAULT_TIMERS, checked before a portal opens: a timer a
+ * connection could not keep would otherwise fail only once a login or a
+ * session starts on it (a ping timeout of 0 stalls every login).
+ * @throws RangeError for a timer that is not a number of ms in range: pingIntervalMs 0 (never) ..
+ *   MAX_TIMER_MS, the others 1 .. MAX_TIMER_MS.
+ */
+export function connectionTimers(timers: Partial<ConnectionTimers> = {}): ConnectionTimers {
+  const t = { ...DEFAULT_TIMERS, ...timers };
+  const check = (name: keyof ConnectionTimers, min: number): void => {
+    const v = t[name];
+    if (!(Number.isFinite(v) && v >= min && v <= MAX_TIMER_MS)) throw new RangeError(`iSCSI server: timers.${name} must be ${min}..${MAX_TIMER_MS} ms, got ${v}`);
+  };
+  check('pingIntervalMs', 0);
+  check('pingTimeoutMs', 1);
+  check('loginTimeoutMs', 1);
+  return t;
+}
+
 /** What a connection needs from the portal. */
 export interface ConnectionHost {
   /** A fresh login state machine for this connection. */

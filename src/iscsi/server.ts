@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { IscsiConnection } from './connection.js';
 import { BusyPoll, type BusyPollState } from './busy-poll.js';
 import { ConnectionLimit } from './connection-limit.js';
-import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
+import { connectionTimers, type ConnectionHost, type ConnectionTimers } from './connection-types.js';
 import { NO_LUN_GEOMETRY, Session, type SessionHost, type SessionLun } from './session.js';
 import { DataOutBudget, DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './data-out-budget.js';
 import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
@@ -40,6 +40,7 @@ export interface IscsiServerOptions {
   readonly portalGroupTag?: number;
   /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue); default 32. */
   readonly queueAllowance?: number;
+  /** Connection timers over DEFAULT_TIMERS (idle ping after 30 s, its answer within 60 s, login within 15 s); checked by connectionTimers. */
   readonly timers?: Partial<ConnectionTimers>;
   /**
    * Microseconds the event loop keeps polling its sockets after a PDU came in
@@ -72,8 +73,6 @@ export interface IscsiServerOptions {
 // that sleeps a minute between commands answers the ping only when it sends
 // the next one. Dropping it sooner ends its I_T nexus, and every command after
 // a sleep would meet a fresh unit attention.
-const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 60_000, loginTimeoutMs: 15_000 };
-
 interface TargetState {
   readonly config: IscsiTargetConfig;
   /** What each LUN reported when the portal opened (probe.ts). */
@@ -98,12 +97,12 @@ export class IscsiServer {
   /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, slots: ConnectionLimit, opts: IscsiServerOptions) {
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, slots: ConnectionLimit, timers: ConnectionTimers, opts: IscsiServerOptions) {
     this.#server = server;
     this.#targets = targets;
     this.#poll = poll;
     this.#dataOut = dataOut;
-    this.#timers = { ...DEFAULT_TIMERS, ...opts.timers };
+    this.#timers = timers;
     this.#tpgt = opts.portalGroupTag ?? 1;
     this.#allowance = opts.queueAllowance ?? 32;
     this.#slots = slots;
@@ -119,12 +118,13 @@ export class IscsiServer {
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
    *   LUNs, a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
-   *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1);
+   *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1, a timer out of range: connectionTimers);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
     if (opts.targets.length === 0) throw new RangeError('iSCSI server: at least one target is needed');
     const slots = new ConnectionLimit(opts.connectionLimit);
+    const timers = connectionTimers(opts.timers);
     const poll = new BusyPoll(opts.busyPollUs ?? 0);
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
@@ -152,7 +152,7 @@ export class IscsiServer {
         resolve();
       });
     });
-    return new IscsiServer(server, targets, poll, dataOut, slots, opts);
+    return new IscsiServer(server, targets, poll, dataOut, slots, timers, opts);
   }
 
   get address(): { address: string; port: number } {
