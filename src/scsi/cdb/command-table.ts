@@ -44,6 +44,12 @@ import {
 /** Direction of the data transfer a command may have ('out' even when a field can make it zero-length). */
 export type DataDirection = 'none' | 'in' | 'out';
 
+/** A multiple-bit CDB field: its byte and its bits (CommandDescriptor.fields). */
+export interface CdbField {
+  readonly byte: number;
+  readonly mask: number;
+}
+
 /** One command (operation code, plus service action for commands that have them). */
 export interface CommandDescriptor {
   /** T10 name in ScsiOp / service-action key style, e.g. `READ_10`, `READ_CAPACITY_16`. */
@@ -64,6 +70,13 @@ export interface CommandDescriptor {
    * Length = cdbLength when present.
    */
   readonly ignored?: Uint8Array;
+  /**
+   * Multiple-bit fields among the bits the usage mask refuses (FFMT; RDPROTECT and its kin on a unit
+   * without protection information, restrictUsage). SPC-5 4.4.2.4.2: a multiple-bit field in error is
+   * pointed at by its first (left-most) bit, whichever of its bits are set; any other refused bit is
+   * pointed at by itself (checkUsage, registry.ts).
+   */
+  readonly fields?: readonly CdbField[];
   /** NOMINAL COMMAND PROCESSING TIMEOUT, seconds (RSOC command timeouts descriptor; 0/absent = not specified). */
   readonly nominalTimeoutS?: number;
   /** RECOMMENDED COMMAND TIMEOUT, seconds (0/absent = not specified). */
@@ -110,6 +123,11 @@ function allocation(byte: number, size: 1 | 2 | 4, d: CommandDescriptor): Comman
   return { ...d, dataIn: { byte, size } };
 }
 
+/** `d`, whose refused bits `mask` of byte `byte` are one multiple-bit field (CommandDescriptor.fields). */
+function field(byte: number, mask: number, d: CommandDescriptor): CommandDescriptor {
+  return { ...d, fields: [...(d.fields ?? []), { byte, mask }] };
+}
+
 /** `d`, marked as a command whose second execution does not end as one does (CommandDescriptor.once). */
 function once(d: CommandDescriptor): CommandDescriptor {
   return { ...d, once: true };
@@ -139,7 +157,7 @@ const PROUT_SCOPE_TYPE_IGNORED = '00 00 ff 00 00 00 00 00 00 00';
 export const COMMANDS: readonly CommandDescriptor[] = [
   cmd('TEST_UNIT_READY', ScsiOp.TEST_UNIT_READY, 'none', '00 00 00 00 00 00'),
   allocation(4, 1, cmd('REQUEST_SENSE', ScsiOp.REQUEST_SENSE, 'in', '03 01 00 00 ff 00')),
-  cmd('FORMAT_UNIT', ScsiOp.FORMAT_UNIT, 'out', '04 ff 00 00 00 00'),
+  field(4, 0x03, cmd('FORMAT_UNIT', ScsiOp.FORMAT_UNIT, 'out', '04 ff 00 00 00 00')),
   // Byte 1 bits 7..5 of READ(6)/WRITE(6) held the LUN in SCSI-2 and initiators
   // for old devices still fill them; they are reserved now, and ignored here.
   cmd('READ_6', ScsiOp.READ_6, 'in', '08 1f ff ff ff 00', undefined, '00 e0 00 00 00 00'),

@@ -134,8 +134,10 @@ export function lookupCommand(cdb: Uint8Array, commands: readonly CommandDescrip
 /**
  * Checks the CDB against the descriptor's usage mask: the first bit set outside
  * both `usage` and `ignored` (lowest byte, then highest bit) gives INVALID FIELD
- * IN CDB with that byte and bit. Byte 0 (the operation code) is not checked; bytes past cdbLength
- * are ignored. A CDB shorter than cdbLength gives shortCdbFault().
+ * IN CDB with that byte and bit, or with the first bit of the multiple-bit field
+ * that holds it (CommandDescriptor.fields). Byte 0 (the operation code) is not
+ * checked; bytes past cdbLength are ignored. A CDB shorter than cdbLength gives
+ * shortCdbFault().
  */
 export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData | undefined {
   if (cdb.length < desc.cdbLength) return shortCdbFault();
@@ -144,9 +146,19 @@ export function checkUsage(cdb: Uint8Array, desc: CommandDescriptor): SenseData 
   for (let i = 1; i < desc.cdbLength; i++) {
     const allowed = (usage[i] ?? 0) | (ignored?.[i] ?? 0);
     const extra = (cdb[i] ?? 0) & ~allowed & 0xff;
-    if (extra !== 0) return invalidFieldInCdb(i, 31 - Math.clz32(extra));
+    if (extra !== 0) return invalidFieldInCdb(i, pointedBit(desc, i, 31 - Math.clz32(extra)));
   }
   return undefined;
+}
+
+/**
+ * The BIT POINTER for refused bit `bit` of byte `byte`: `bit` itself, unless a
+ * multiple-bit field holds it — then the field's first (left-most) bit, SPC-5
+ * 4.4.2.4.2, whichever of its bits are set.
+ */
+function pointedBit(desc: CommandDescriptor, byte: number, bit: number): number {
+  const field = desc.fields?.find((f) => f.byte === byte && (f.mask & (1 << bit)) !== 0);
+  return field === undefined ? bit : 31 - Math.clz32(field.mask);
 }
 
 /**
@@ -199,19 +211,22 @@ export function reservedBits(desc: CommandDescriptor): { byte: number; bit: numb
  * A copy of `commands` where the descriptors named in `names` no longer allow
  * the `clear` bits of CDB byte `byte` — how a logical unit turns off a feature
  * (protection information, DPO/FUA) so that both CDB checking and REPORT
- * SUPPORTED OPERATION CODES agree.
+ * SUPPORTED OPERATION CODES agree. `oneField`: the `clear` bits are one
+ * multiple-bit field (RDPROTECT), pointed at by its first bit when set
+ * (CommandDescriptor.fields); otherwise each is a field of its own (DPO, FUA).
  */
 export function restrictUsage(
   commands: readonly CommandDescriptor[],
   names: readonly string[],
   byte: number,
   clear: number,
+  oneField = false,
 ): CommandDescriptor[] {
   return commands.map((d) => {
     if (!names.includes(d.name) || byte <= 0 || byte >= d.cdbLength) return d;
     const usage = Uint8Array.from(d.usage);
     usage[byte] = (usage[byte] ?? 0) & ~clear & 0xff;
-    return { ...d, usage };
+    return oneField ? { ...d, usage, fields: [...(d.fields ?? []), { byte, mask: clear }] } : { ...d, usage };
   });
 }
 

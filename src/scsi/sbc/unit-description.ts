@@ -150,8 +150,9 @@ export function unitCommandTable(opts: SbcEmulatorOptions, info: LogicalUnitInfo
   if (opts.sanitize === false) t = t.filter((d) => d.opcode !== ScsiOp.SANITIZE);
   // BLOCK ERASE only where deallocating erases (handlers-sanitize.ts).
   if (!canBlockErase(g, bcs.mapping !== undefined)) t = t.filter((d) => d.name !== 'SANITIZE_BLOCK_ERASE');
-  // No protection information (PROTECT 0 in INQUIRY): RDPROTECT/WRPROTECT/VRPROTECT ≠ 0 is INVALID FIELD IN CDB.
-  t = restrictUsage(t, PROTECT_COMMANDS, 1, PROTECT_MASK);
+  // No protection information (PROTECT 0 in INQUIRY): RDPROTECT/WRPROTECT/VRPROTECT ≠ 0 is INVALID FIELD IN CDB,
+  // at the field's first bit (one field: oneField).
+  t = restrictUsage(t, PROTECT_COMMANDS, 1, PROTECT_MASK, true);
   // No anchored LBAs (ANC_SUP 0): UNMAP ANCHOR (byte 1 bit 0), WRITE SAME ANCHOR (byte 1 bit 4).
   t = restrictUsage(t, ['UNMAP'], 1, 0x01);
   t = restrictUsage(t, ['WRITE_SAME_10', 'WRITE_SAME_16'], 1, 0x10);

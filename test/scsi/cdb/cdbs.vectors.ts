@@ -360,7 +360,9 @@ export const cdbFaultVectors: readonly FaultVector[] = [
   { name: 'START STOP UNIT reserved byte 3 bit 4', hex: '1b 00 00 10 00 00', asc: 0x24, byte: 3, bit: 4 },
   { name: 'PREVENT ALLOW obsolete PREVENT 10b', hex: '1e 00 00 00 02 00', asc: 0x24, byte: 4, bit: 1 },
   { name: 'PREVENT ALLOW reserved byte 4 bit 2', hex: '1e 00 00 00 04 00', asc: 0x24, byte: 4, bit: 2 },
-  { name: 'FORMAT UNIT FFMT (not implemented)', hex: '04 00 00 00 01 00', asc: 0x24, byte: 4, bit: 0 },
+  // FFMT is byte 4 bits 1..0: a multiple-bit field is pointed at by its first bit (SPC-5 4.4.2.4.2).
+  { name: 'FORMAT UNIT FFMT 01b (not implemented)', hex: '04 00 00 00 01 00', asc: 0x24, byte: 4, bit: 1 },
+  { name: 'FORMAT UNIT FFMT 10b (not implemented)', hex: '04 00 00 00 02 00', asc: 0x24, byte: 4, bit: 1 },
   { name: 'FORMAT UNIT vendor-specific byte 2', hex: '04 00 80 00 00 00', asc: 0x24, byte: 2, bit: 7 },
   { name: 'SEND DIAGNOSTIC reserved SELF-TEST CODE 011b', hex: '1d 60 00 00 00 00', asc: 0x24, byte: 1, bit: 7 },
   { name: 'SEND DIAGNOSTIC SELFTEST with a SELF-TEST CODE', hex: '1d 24 00 00 00 00', asc: 0x24, byte: 1, bit: 7 },

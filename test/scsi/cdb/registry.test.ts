@@ -141,19 +141,51 @@ describe('hand-written masks from the T10 tables', () => {
   });
 });
 
+/**
+ * The bit a field pointer names for refused bit `bit` of byte `byte` (SPC-5 4.4.2.4.2): a multiple-bit field
+ * in error is pointed at by its first, left-most bit, whichever of its bits is set; any other bit by itself.
+ */
+const expectedBit = (d: CommandDescriptor, byte: number, bit: number): number => {
+  const field = d.fields?.find((x) => x.byte === byte && ((x.mask >> bit) & 1) === 1);
+  if (field === undefined) return bit;
+  let first = 7;
+  while (((field.mask >> first) & 1) === 0) first--;
+  return first;
+};
+/** A logical unit without protection information (unit-description.ts): RDPROTECT and its kin refused as one field. */
+const withoutPi = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK, true);
+const fuzzTables = [
+  ...COMMANDS.map((d) => [d.name, d, COMMANDS] as const),
+  ...withoutPi.filter((d) => PROTECT_COMMANDS.includes(d.name)).map((d) => [`${d.name} without protection information`, d, withoutPi] as const),
+];
+
 describe('reserved-bit fuzz over the whole table', () => {
-  it.each(COMMANDS.map((d) => [d.name, d] as const))('%s: each reserved bit alone is INVALID FIELD IN CDB at that bit', (_n, d) => {
+  it.each(fuzzTables)('%s: each reserved bit alone is INVALID FIELD IN CDB at that bit, or its field\'s first bit', (_n, d, table) => {
     const bits = reservedBits(d);
     expect(bits.length).toBeGreaterThan(0); // every CDB has at least the CONTROL byte
     for (const { byte, bit } of bits) {
       const cdb = baseCdb(d);
       cdb[byte] = (cdb[byte] ?? 0) | (1 << bit);
-      expect(validateCdb(cdb)).toEqual({ ok: false, fault: invalidField(byte, bit) });
+      const fault = invalidField(byte, expectedBit(d, byte, bit));
+      expect(validateCdb(cdb, table)).toEqual({ ok: false, fault });
       // The usage check runs before any field check, so decodeCdb reports the same.
-      expect(decodeCdb(cdb)).toEqual({ ok: false, fault: invalidField(byte, bit) });
+      expect(decodeCdb(cdb, table)).toEqual({ ok: false, fault });
     }
     // NACA in particular: CONTROL byte bit 2.
     expect(bits).toContainEqual({ byte: d.cdbLength - 1, bit: 2 });
+  });
+
+  it.each(fuzzTables)('%s: a multiple-bit field is contiguous and wholly refused', (_n, d) => {
+    for (const { byte, mask } of d.fields ?? []) {
+      expect(mask & (mask - 1), 'more than one bit').not.toBe(0);
+      expect((mask + (mask & -mask)) & mask, 'contiguous').toBe(0);
+      for (let bit = 0; bit < 8; bit++) if (((mask >> bit) & 1) === 1) expect(reservedBits(d)).toContainEqual({ byte, bit });
+    }
+  });
+
+  it('the multiple-bit fields of the table: FORMAT UNIT FFMT (byte 4 bits 1..0); RDPROTECT and kin (byte 1 bits 7..5) once refused', () => {
+    expect(COMMANDS.filter((d) => d.fields !== undefined).map((d) => [d.name, d.fields])).toEqual([['FORMAT_UNIT', [{ byte: 4, mask: 0x03 }]]]);
+    for (const d of withoutPi.filter((x) => PROTECT_COMMANDS.includes(x.name))) expect(d.fields).toEqual([{ byte: 1, mask: 0xe0 }]);
   });
 
   it.each(COMMANDS.map((d) => [d.name, d] as const))('%s: no allowed bit trips the usage check', (_n, d) => {
@@ -211,13 +243,14 @@ describe('lookupCommand', () => {
 });
 
 describe('restrictUsage: a logical unit without a feature', () => {
-  it('without protection information, RDPROTECT ≠ 0 is INVALID FIELD IN CDB (libiscsi Read10.RdProtect)', () => {
-    const lu = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK);
+  it('without protection information, RDPROTECT ≠ 0 is INVALID FIELD IN CDB at its first bit (libiscsi Read10.RdProtect)', () => {
+    const lu = restrictUsage(COMMANDS, PROTECT_COMMANDS, 1, PROTECT_MASK, true);
     expect(hex(lu.find((d) => d.name === 'READ_10')?.usage ?? new Uint8Array())).toBe('28 18 ff ff ff ff 3f ff ff 00');
     for (let p = 1; p < 8; p++) {
       const cdb = bytes('28 00 00 00 00 00 00 00 01 00');
       cdb[1] = p << 5;
-      expect(validateCdb(cdb, lu)).toEqual({ ok: false, fault: invalidField(1, 31 - Math.clz32(p << 5)) });
+      // RDPROTECT is byte 1 bits 7..5: one field, pointed at by bit 7 whatever its value (SPC-5 4.4.2.4.2).
+      expect(validateCdb(cdb, lu)).toEqual({ ok: false, fault: invalidField(1, 7) });
       expect(decodeCdb(cdb, lu).ok).toBe(false);
     }
     // COMMANDS itself is untouched.

@@ -191,7 +191,8 @@ describe('COMPARE AND WRITE', () => {
   test('WRPROTECT and reserved bits → 24h/00h with the field pointer; GROUP NUMBER accepted', async () => {
     const u = await unit();
     const data = { dataOut: concat(new Uint8Array(512), block(512, 6)) };
-    for (let p = 1; p <= 7; p++) expectSense(await u.run(caw(0n, 1, p << 5), data), invalidField(1, 31 - Math.clz32(p << 5)));
+    // WRPROTECT (bits 7..5) is one field: any value 1..7 is pointed at by its first bit (SPC-5 4.4.2.4.2).
+    for (let p = 1; p <= 7; p++) expectSense(await u.run(caw(0n, 1, p << 5), data), invalidField(1, 7));
     for (const bit of [2, 1, 0]) expectSense(await u.run(caw(0n, 1, 1 << bit), data), invalidField(1, bit));
     expectSense(await u.run('89 00 00 00 00 00 00 00 00 00 80 00 00 01 00 00', data), invalidField(10, 7));
     expectSense(await u.run('89 00 00 00 00 00 00 00 00 00 00 00 01 01 00 00', data), invalidField(12, 0));

@@ -410,11 +410,33 @@ describe('sense format follows D_SENSE (SPC-5 Control mode page)', () => {
     expect(hex((await u.run(oob)).sense)).toBe('70 00 05 00 00 00 00 0a 00 00 00 00 21 00 00 00 00 00');
     expectGood(await u.run(MODE_SELECT_D_SENSE, { dataOut: CONTROL_D_SENSE }));
     expect(hex((await u.run(oob)).sense)).toBe('72 05 21 00 00 00 00 00');
-    // INVALID FIELD IN CDB, byte 1 bit 5: Sense key specific descriptor 02h, SKSV|C/D|BPV|bit 5 = CDh, FIELD POINTER 0001h.
-    expect(hex((await u.run('28 20 00 00 00 00 00 00 01 00')).sense)).toBe('72 05 24 00 00 00 00 08 02 06 00 00 cd 00 01 00');
+    // RDPROTECT 001b: INVALID FIELD IN CDB at the field's first bit, byte 1 bit 7 (SPC-5 4.4.2.4.2):
+    // Sense key specific descriptor 02h, SKSV|C/D|BPV|bit 7 = CFh, FIELD POINTER 0001h.
+    expect(hex((await u.run('28 20 00 00 00 00 00 00 01 00')).sense)).toBe('72 05 24 00 00 00 00 08 02 06 00 00 cf 00 01 00');
     const clear = Uint8Array.from(CONTROL_D_SENSE);
     clear[6] = 0x02;
     expectGood(await u.run(MODE_SELECT_D_SENSE, { dataOut: clear }));
     expect(hex((await u.run(oob)).sense)).toBe('70 00 05 00 00 00 00 0a 00 00 00 00 21 00 00 00 00 00');
+  });
+});
+
+describe('a refused multiple-bit CDB field is pointed at by its first bit (SPC-5 4.4.2.4.2)', () => {
+  // Field pointer sense-key specific bytes (SPC-5 4.4.2.4.2): SKSV byte 0 bit 7, C/D bit 6 (1: the CDB), BPV bit 3,
+  // BIT POINTER bits 2..0; FIELD POINTER in the next two bytes. For a multiple-bit field, the BIT POINTER is its
+  // first (left-most) bit.
+  const fieldPointer = (byte: number, bit: number): string => hex(Uint8Array.of(0x80 | 0x40 | 0x08 | bit, byte >> 8, byte & 0xff));
+  test.each([
+    ['READ(10) RDPROTECT 001b (byte 1 bits 7..5, no protection information)', '28 20 00 00 00 00 00 00 01 00', 1, 7, 'cf 00 01'],
+    ['FORMAT UNIT FFMT 01b (byte 4 bits 1..0, not implemented)', '04 00 00 00 01 00', 4, 1, 'c9 00 04'],
+  ])('%s: fixed and descriptor sense', async (_name, cdb, byte, bit, sks) => {
+    expect(fieldPointer(byte, bit)).toBe(sks);
+    const u = await unit();
+    // Fixed (70h): ILLEGAL REQUEST in byte 2, ADDITIONAL SENSE LENGTH 0Ah, ASC/ASCQ 24h/00h in 12..13, field pointer in 15..17.
+    expect(hex((await u.run(cdb)).sense)).toBe(`70 00 05 00 00 00 00 0a 00 00 00 00 24 00 00 ${sks}`);
+    expectGood(await u.run(MODE_SELECT_D_SENSE, { dataOut: CONTROL_D_SENSE }));
+    // Descriptor (72h): key, ASC, ASCQ in 1..3, ADDITIONAL SENSE LENGTH 08h; sense key specific descriptor 02h
+    // (ADDITIONAL LENGTH 06h, two reserved bytes, the field pointer, one reserved byte).
+    expect(hex((await u.run(cdb)).sense)).toBe(`72 05 24 00 00 00 00 08 02 06 00 00 ${sks} 00`);
+    expect(u.disk.calls).toEqual([]);
   });
 });

@@ -78,7 +78,8 @@ describe('ORWRITE (16)', () => {
 
   test('ORPROTECT ≠ 0 (no protection information) and reserved bits → INVALID FIELD IN CDB', async () => {
     const u = await unit();
-    expectSense(await u.run(orwrite(0n, 1, 0x20), { dataOut: block(BS, 1) }), invalidField(1, 5));
+    // ORPROTECT (bits 7..5) is one field: pointed at by its first bit (SPC-5 4.4.2.4.2).
+    expectSense(await u.run(orwrite(0n, 1, 0x20), { dataOut: block(BS, 1) }), invalidField(1, 7));
     expectSense(await u.run(orwrite(0n, 1, 0xe0), { dataOut: block(BS, 1) }), invalidField(1, 7));
     expectSense(await u.run(orwrite(0n, 1, 0x02), { dataOut: block(BS, 1) }), invalidField(1, 1)); // obsolete FUA_NV
     expectSense(await u.run(orwrite(0n, 1, 0x04), { dataOut: block(BS, 1) }), invalidField(1, 2));

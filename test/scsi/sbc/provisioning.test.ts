@@ -253,11 +253,12 @@ describe('WRITE SAME', () => {
     ['LBDATA (obsolete)', 1, '41 02'],
     ['PBDATA and LBDATA', 2, '41 06'],
     ['byte 1 bit 0 of the 10-byte CDB (obsolete)', 0, '41 01'],
-    ['WRPROTECT 1', 5, '41 20'],
+    // WRPROTECT (bits 7..5) is one field: pointed at by its first bit, bit 7 (SPC-5 4.4.2.4.2).
+    ['WRPROTECT 1', 7, '41 20'],
     ['WRPROTECT 7', 7, '41 e0'],
     ['(16) ANCHOR with UNMAP', 4, '93 18'],
     ['(16) LBDATA', 1, '93 02'],
-    ['(16) WRPROTECT 3', 6, '93 60'],
+    ['(16) WRPROTECT 3', 7, '93 60'],
   ])('%s → INVALID FIELD IN CDB at byte 1 bit %i', async (_name, bit, head) => {
     const u = await unit();
     const cdb = head.startsWith('41') ? `${head} 00 00 00 00 00 00 01 00` : `${head} 00 00 00 00 00 00 00 00 00 00 00 01 00 00`;

@@ -64,6 +64,9 @@ const WRITE_PROTECTED = { key: DATA_PROTECT, asc: 0x27, ascq: 0x00 } as const;
 const SHORT_DATA = { key: ILLEGAL_REQUEST, asc: 0x0e, ascq: 0x03 } as const;
 const invalidField = (byte: number, bit?: number) =>
   ({ key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0x00, field: bit === undefined ? { byte } : { byte, bit } }) as const;
+// RDPROTECT/WRPROTECT/VRPROTECT (byte 1 bits 7..5) ≠ 0 without protection information: a multiple-bit
+// field in error is pointed at by its first (left-most) bit, whichever of its bits are set (SPC-5 4.4.2.4.2).
+const PROTECT_FIELD = invalidField(1, 7);
 const writes = (u: { disk: { calls: readonly { op: string }[] } }): number => u.disk.calls.filter((c) => c.op === 'write').length;
 const ops = (u: { disk: { calls: readonly { op: string }[] } }): string[] => u.disk.calls.map((c) => c.op);
 
@@ -251,14 +254,16 @@ describe('TRANSFER LENGTH above the maximum (8 blocks)', () => {
 
 describe('CDB fields', () => {
   for (const form of BIG) {
-    test(`${form.name}: RDPROTECT/WRPROTECT 1..7 → 24h/00h byte 1, highest bit`, async () => {
+    test(`${form.name}: RDPROTECT/WRPROTECT 1..7 → 24h/00h byte 1 bit 7, the field's first bit`, async () => {
       const u = await unit();
       for (let p = 1; p <= 7; p++) {
         const r = await u.run(cdb(form, 0n, 1, p << 5), { dataOut: block(512, 9) });
-        expectSense(r, invalidField(1, 31 - Math.clz32(p << 5)));
+        expectSense(r, PROTECT_FIELD);
       }
-      expectSense(await u.run(cdb(form, 0n, 1, 0x20)), invalidField(1, 5));
-      expectSense(await u.run(cdb(form, 0n, 1, 0xe0)), invalidField(1, 7));
+      expectSense(await u.run(cdb(form, 0n, 1, 0x20)), PROTECT_FIELD);
+      expectSense(await u.run(cdb(form, 0n, 1, 0xe0)), PROTECT_FIELD);
+      // With the obsolete bit 0 set too, the protection field still comes first.
+      expectSense(await u.run(cdb(form, 0n, 1, 0x21)), PROTECT_FIELD);
       expect(u.disk.calls).toEqual([]);
     });
 
@@ -458,7 +463,7 @@ describe('WRITE AND VERIFY', () => {
       expectSense(await u.run(cdb(form, 3n, 1, 0x04), data), invalidField(1, 2));
       expectSense(await u.run(cdb(form, 3n, 1, 0x06), data), invalidField(1, 2));
       expectSense(await u.run(cdb(form, 3n, 1, 0x08), data), invalidField(1, 3)); // reserved (no FUA)
-      expectSense(await u.run(cdb(form, 3n, 1, 0x42), data), invalidField(1, 6));
+      expectSense(await u.run(cdb(form, 3n, 1, 0x42), data), PROTECT_FIELD); // WRPROTECT 010b
       expectGood(await u.run(cdb(form, 3n, 1, 0x12), data)); // DPO
       expectGood(await u.run(cdb(form, 3n, 0, 0x02)));
       expectSense(await u.run(cdb(form, 1025n, 0, 0x02)), LBA_OUT_OF_RANGE);
@@ -532,7 +537,7 @@ describe('VERIFY', () => {
       const { u, data } = await setup();
       expectSense(await u.run(cdb(form, 16n, 1, 0x04), { dataOut: data }), invalidField(1, 2));
       for (let p = 1; p <= 7; p++) {
-        expectSense(await u.run(cdb(form, 16n, 1, (p << 5) | 0x02), { dataOut: data }), invalidField(1, 31 - Math.clz32(p << 5)));
+        expectSense(await u.run(cdb(form, 16n, 1, (p << 5) | 0x02), { dataOut: data }), PROTECT_FIELD);
       }
       expectSense(await u.run(cdb(form, 16n, 1, 0x08), { dataOut: data }), invalidField(1, 3));
       expectSense(await u.run(cdb(form, 16n, 1, 0x01), { dataOut: data }), invalidField(1, 0));

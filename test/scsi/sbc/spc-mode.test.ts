@@ -194,8 +194,8 @@ describe('MODE SELECT', () => {
     let r = await u.run(READ_PAST_END);
     expect(r.status).toBe(0x02);
     expect(hex(r.sense)).toBe('72 05 21 00 00 00 00 00');
-    r = await u.run('28 20 00 00 00 00 00 00 01 00'); // RDPROTECT: sense-key specific descriptor, C/D BPV bit 5, byte 1
-    expect(hex(r.sense)).toBe('72 05 24 00 00 00 00 08 02 06 00 00 cd 00 01 00');
+    r = await u.run('28 20 00 00 00 00 00 00 01 00'); // RDPROTECT 001b: sense-key specific descriptor, C/D BPV bit 7 (the field's first), byte 1
+    expect(hex(r.sense)).toBe('72 05 24 00 00 00 00 08 02 06 00 00 cf 00 01 00');
     const bad = await unit({ fault: (op) => (op === 'read' ? 'io-error' : undefined) });
     expectGood(await select(bad, true, cat(H6, control(true))));
     r = await bad.run('28 00 00 00 03 ff 00 00 01 00'); // information descriptor, VALID, LBA 3FFh

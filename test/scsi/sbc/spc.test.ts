@@ -401,9 +401,9 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
     expectData(await u.run(rsoc('01', '8f')), '00 03 00 10 8f 16 ff ff ff ff ff ff ff ff ff ff ff ff 3f 00');
   });
 
-  test('the usage data agrees with the CDB check: RDPROTECT 1 on READ(10) → 24h/00h at byte 1 bit 5', async () => {
+  test('the usage data agrees with the CDB check: RDPROTECT 1 on READ(10) → 24h/00h at byte 1 bit 7, the field\'s first bit', async () => {
     const u = await unit();
-    expectSense(await u.run('28 20 00 00 00 00 00 00 01 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 5 } });
+    expectSense(await u.run('28 20 00 00 00 00 00 00 01 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 7 } });
     expectSense(await u.run('28 e0 00 00 00 00 00 00 01 00'), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 1, bit: 7 } });
     expectGood(await u.run('28 18 00 00 00 00 00 00 01 00'));
   });

@@ -347,12 +347,15 @@ describe('FORMAT UNIT', () => {
     expectGood(await u.run(TUR));
   });
 
-  test('FMTPINFO ≠ 0 → INVALID FIELD IN CDB byte 1 bit 7; FFMT and byte 2 are not implemented', async () => {
+  test('FMTPINFO ≠ 0 → INVALID FIELD IN CDB byte 1 bit 7; FFMT (at byte 4 bit 1) and byte 2 are not implemented', async () => {
     const u = await withData();
     expectSense(await u.run('04 40 00 00 00 00'), invalidCdb(1, 7));
     expectSense(await u.run('04 80 00 00 00 00'), invalidCdb(1, 7));
     expectSense(await u.run('04 c0 00 00 00 00'), invalidCdb(1, 7));
-    expectSense(await u.run('04 00 00 00 01 00'), invalidCdb(4, 0));
+    // FFMT, byte 4 bits 1..0: any value ≠ 0 is pointed at by the field's first bit (SPC-5 4.4.2.4.2).
+    expectSense(await u.run('04 00 00 00 01 00'), invalidCdb(4, 1));
+    expectSense(await u.run('04 00 00 00 02 00'), invalidCdb(4, 1));
+    expectSense(await u.run('04 00 00 00 03 00'), invalidCdb(4, 1));
     expectSense(await u.run('04 00 01 00 00 00'), invalidCdb(2, 0));
     untouched(u);
   });
