@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `vtcam` command.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { USAGE, parseCli } from './args.js';
 import { runDemo } from './demo.js';
 import { decodeCdbCommand, decodeSenseCommand } from './decode.js';
@@ -43,8 +44,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
 }
 
-const invoked = process.argv[1] === undefined ? '' : new URL(`file://${process.argv[1]}`).pathname;
-if (invoked.endsWith('/cli/main.js')) {
+/**
+ * Whether Node runs this module as the program: the script it was given is
+ * this file once symlinks are followed. npm installs the `vtcam` bin as a
+ * symlink, which Node keeps in argv[1], and a path may hold `#` or `?`, so
+ * neither the name nor a URL made of the path will do.
+ */
+function isProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   tolerateClosedPipe(process.stdout);
   process.exitCode = await main(process.argv.slice(2));
 }
