@@ -11,7 +11,7 @@ import { snLe, snLt } from './serial.js';
 import { lunNumber } from './nexus.js';
 import type { TaskMgmtRequestPdu } from './pdu-types.js';
 import type { ScsiTask } from './task.js';
-import type { SessionHost } from './session.js';
+import type { SessionHost } from './session-types.js';
 import { TmfFunction, TmfResponse, awaitOwedData, type TaskSnapshot } from './tmf.js';
 
 /** What a task management function acts through: its session's parts (the session makes one, once). */

@@ -3,8 +3,10 @@
 // commands in CmdSN order, the task table, and the session-level PDUs
 // (NOP-Out, Text, Logout, Task Management). A Task Management request is
 // ordered and fences its task set here; what the function then does is
-// session-tmf.ts. One connection per session (MaxConnections=1 is what the
-// target negotiates), ErrorRecoveryLevel 0.
+// session-tmf.ts. What the session and the rest of the target exchange (its
+// LUNs, its host, what it sends) is session-types.ts. One connection per
+// session (MaxConnections=1 is what the target negotiates),
+// ErrorRecoveryLevel 0.
 //
 // The window is the device queue's: MaxCmdSN is opened only as far as the
 // LUNs' openings at login plus a bounded queue allow (`depth`), so an
@@ -16,82 +18,16 @@
 
 import { snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
-import type { TaskAbortEnd, TaskHooks, TaskLimits, TaskOutput } from './task-types.js';
+import type { TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
-import type { LunPort } from './lun.js';
-import type { DataOutAccount } from './data-out-budget.js';
+import type { SessionHost, SessionOutput } from './session-types.js';
 import { syntheticAnswer } from './no-lun.js';
-import { TmfFunction, type AbortedBy, type OthersTasks, type TaskSnapshot } from './tmf.js';
+import { TmfFunction, type AbortedBy, type TaskSnapshot } from './tmf.js';
 import { performTmf, type TmfScope } from './session-tmf.js';
 import { DataOutWatchdog } from './data-out-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
 import { TaskSetOrder } from './task-set-order.js';
-
-/** A LUN of the session's target. */
-export interface SessionLun {
-  readonly port: LunPort;
-  readonly blockSize: number;
-  /** The most data one command may move (see probe.ts). */
-  readonly maxCommandBytes: number;
-  /** The unit's TAS (Control mode page, see probe.ts): how a task that another session aborts ends. */
-  readonly taskAbortedStatus: boolean;
-  /** LOGICAL UNIT RESET through CAM (XPT_RESET_DEV); resolves when done. */
-  reset(): Promise<void>;
-  /** ABORT TASK SET from this session's I_T nexus through CAM (XPT_ABORT_TASK_SET); resolves once its commands there have ended. */
-  abortTaskSet(): Promise<void>;
-  /**
-   * CLEAR TASK SET from this session's I_T nexus through CAM (XPT_CLEAR_TASK_SET); resolves once every nexus's
-   * commands there have ended. `transportAborted`: the I_T nexuses of other sessions whose tasks the target
-   * aborts itself, not having handed them to the unit (OthersTasks.awaitingData).
-   */
-  clearTaskSet(transportAborted: readonly string[]): Promise<void>;
-}
-
-/** What the session needs from the rest of the target. */
-export interface SessionHost {
-  /** The LUNs this session's initiator port reaches. */
-  lun(n: number): SessionLun | undefined;
-  /** A Data-In room of its connection (TaskHooks.dataInRoom); absent: none. */
-  dataInRoom?(bytes: number): Uint8Array | undefined;
-  /** This session's account of the target's Data-Out budget (TaskHooks.dataOutBudget); absent: unbounded. */
-  readonly dataOutBudget?: DataOutAccount;
-  /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */
-  readonly luns: readonly number[];
-  /**
-   * The tasks of the other sessions on a LUN (`lun` undefined: every LUN) as of now, for CLEAR TASK SET and
-   * resets to end once the logical unit has acted (Session.tasksOn).
-   */
-  othersTasks(lun: number | undefined): OthersTasks;
-  /**
-   * This session's PERSISTENT RESERVE OUT PREEMPT AND ABORT ended on LUN `lun` — GOOD, or aborted itself
-   * while it waited — the logical unit having preempted the I_T nexuses `nexuses` and aborted the commands it
-   * held of theirs (SPC-5). The tasks
-   * of their sessions on that LUN that have not reached the unit (Session.tasksOn 'before-unit') end now as
-   * the unit's own did: this session's without a response, another session's as the unit's TAS says, and the
-   * unit is told whose those were (TAS 0: COMMANDS CLEARED BY ANOTHER INITIATOR) before this session's answer.
-   */
-  preempted(lun: number, nexuses: readonly string[]): void;
-  /**
-   * How long the session may owe Data-Out without sending any (data-out-watchdog.ts), and how long a task
-   * management function waits for the Data-Out answering the sender's outstanding R2Ts (RFC 7143 §11.5.1),
-   * before the connection is dropped: the time an initiator has to answer a ping.
-   */
-  readonly dataOutTimeoutMs: number;
-  /** Drops this session's connection (logged with `reason`); its tasks are aborted as the connection ends. */
-  drop(reason: string): void;
-  /** TARGET COLD RESET: drop every connection of the target once the response is out. */
-  coldReset(): void;
-  /** Where faults below the transport are reported (the command itself ends CHECK CONDITION). */
-  log(line: string): void;
-}
-
-/** Target PDUs the session asks its connection to send; the connection stamps StatSN/ExpCmdSN/MaxCmdSN. */
-export type SessionOutput =
-  | TaskOutput
-  | { readonly kind: 'nop-in'; readonly itt: number; readonly lun: bigint; readonly data: Uint8Array }
-  | { readonly kind: 'tmf-response'; readonly itt: number; readonly response: number }
-  | { readonly kind: 'window' };
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts); a WRITE to it still collects its Data-Out. */
 export const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 } as const;

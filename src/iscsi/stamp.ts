@@ -7,7 +7,7 @@
 
 import * as wire from './bhs.js';
 import { RESERVED_TAG, type DataInFields, type Pdu, type R2tFields, type Residual, type ScsiResponseFields } from './pdu-types.js';
-import type { SessionOutput } from './session.js';
+import type { SessionOutput } from './session-types.js';
 
 /** What stamps ExpCmdSN and MaxCmdSN once a session is bound (Session). */
 export interface CommandWindow {

@@ -7,7 +7,8 @@
 // nothing is never checked. Fake timers.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Session, type SessionHost, type SessionLun, type SessionOutput } from '../../src/iscsi/session.js';
+import { Session } from '../../src/iscsi/session.js';
+import type { SessionHost, SessionLun, SessionOutput } from '../../src/iscsi/session-types.js';
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
