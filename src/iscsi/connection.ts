@@ -1,17 +1,18 @@
 // One TCP connection of the target (RFC 7143 §6, §7): framing, the login
 // phase, then full feature phase PDUs handed to the session, and the
-// connection's own sequence numbers (StatSN). Every target PDU leaves through
-// `#write`, stamped with StatSN, ExpCmdSN and MaxCmdSN by stamp.ts, which also
-// encodes what the session sends. What each login-phase
-// PDU leads to is decided in login-phase.ts, NOP-Out, Text and Logout
-// requests are answered in control-pdus.ts, the NOP-In ping of an idle
-// connection runs in nop-ping.ts, and how one turn's output reaches the socket
-// is socket-write.ts; what the portal provides is in connection-types.ts.
+// connection's own sequence numbers (StatSN). Every target PDU is stamped
+// with StatSN, ExpCmdSN and MaxCmdSN by stamp.ts, which also encodes what the
+// session sends, and leaves through the output queue of connection-output.ts
+// (a turn's output reaches the socket as socket-write.ts has it). What each
+// login-phase PDU leads to is decided in login-phase.ts, NOP-Out, Text and
+// Logout requests are answered in control-pdus.ts, and the NOP-In ping of an
+// idle connection runs in nop-ping.ts; what the portal provides is in
+// connection-types.ts.
 //
 // Back-pressure: the socket is paused while its write side (with what this
-// turn has queued) is over its high-water mark, and resumed on 'drain'; the
-// command window (MaxCmdSN) bounds the tasks, and the PDU reader a PDU's
-// size. Nothing a peer sends is buffered without bound.
+// turn has queued) is over its high-water mark, and resumed on 'drain'
+// (connection-output.ts); the command window (MaxCmdSN) bounds the tasks, and
+// the PDU reader a PDU's size. Nothing a peer sends is buffered without bound.
 //
 // Error handling at ERL 0 (§7.1.4, §7.8): a header digest error or a PDU that
 // cannot be framed closes the connection; a data digest error drops the PDU
@@ -20,7 +21,7 @@
 // connection carries on.
 
 import type { Socket } from 'node:net';
-import { PduReader, serializePdu, type FrameResult } from './framing.js';
+import { PduReader, type FrameResult } from './framing.js';
 import * as wire from './bhs.js';
 import { IscsiOpcode, RejectReason, type Pdu } from './pdu-types.js';
 import type { Session } from './session.js';
@@ -32,25 +33,21 @@ import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import { loginPhaseStep, loginSegmentTooLong, type LoginPhaseStep } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
-import { appendChunk, writeTurn } from './socket-write.js';
-import { DataInRooms } from './data-in-rooms.js';
+import { ConnectionOutput } from './connection-output.js';
 import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
 
 /** How long a closing connection may take to flush what was written before it is destroyed. */
 const END_GRACE_MS = 2000;
 
-/** Above this many bytes queued for writing the connection stops reading until 'drain'. */
-const WRITE_HIGH_WATER = 4 * 2 ** 20;
-
 export class IscsiConnection {
   readonly #socket: Socket;
   readonly #host: ConnectionHost;
   readonly #reader = new PduReader();
-  readonly #rooms = new DataInRooms();
+  /** What the connection sends, queued per turn, and the pause of its reading (connection-output.ts). */
+  readonly #out: ConnectionOutput;
   #login: TargetLogin | undefined;
   #session: Session | undefined;
   #sendTargets: ((value: string) => Uint8Array) | undefined;
-  #digests = { header: false, data: false };
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
   #maxSendSegment = 8192;
   readonly #textExchange: TextExchange;
@@ -63,7 +60,7 @@ export class IscsiConnection {
     cid: () => this.#cid,
     stamps: this.#stamps,
     write: (pdu) => {
-      this.#write(pdu);
+      this.#out.write(pdu);
     },
     reject: (header, reason) => {
       this.#reject(header, reason);
@@ -72,7 +69,7 @@ export class IscsiConnection {
     pingEcho: (data) => this.#pingEcho(data),
     textPart: (req) => this.#textExchange.answer(req, this.#maxSendSegment),
     end: () => {
-      this.#flush();
+      this.#out.flush();
       this.#socket.end();
     },
   };
@@ -82,13 +79,14 @@ export class IscsiConnection {
   /** The CID the login gave this connection (§11.12.7). */
   #cid: number | undefined;
   readonly #nopPing: NopPing;
-  #readPaused = false;
   readonly #loginTimer: NodeJS.Timeout;
   readonly #onClose: (() => void)[] = [];
 
   constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
     this.#socket = socket;
     this.#host = host;
+    this.#out = new ConnectionOutput(socket, host);
+    this.dataInRoom = this.#out.dataInRoom;
     this.#login = host.login();
     // A Text exchange left open waits for the initiator as long as a ping does (§11.11.4: the target may reset it).
     this.#textExchange = new TextExchange({
@@ -103,7 +101,7 @@ export class IscsiConnection {
     this.#nopPing = new NopPing(timers, {
       mayPing: () => !this.#closed && this.#login === undefined,
       ping: (ttt) => {
-        this.#write(this.#stamps.nopPing(ttt));
+        this.#out.write(this.#stamps.nopPing(ttt));
       },
       unanswered: () => {
         this.#drop('no answer to NOP-In ping');
@@ -117,9 +115,6 @@ export class IscsiConnection {
       } catch (e) {
         this.#fault(e);
       }
-    });
-    socket.on('drain', () => {
-      this.#resume();
     });
     socket.on('error', () => {
       this.close();
@@ -146,13 +141,14 @@ export class IscsiConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#out.close();
     try {
       clearTimeout(this.#loginTimer);
       this.#nopPing.stop();
       this.#textExchange.close();
       this.#session?.close();
       // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
-      this.#flush();
+      this.#out.flush();
       this.#socket.end();
     } finally {
       // Even after a fault above: the portal forgets the connection, and the socket goes in the end.
@@ -169,7 +165,7 @@ export class IscsiConnection {
     await new Promise<void>((resolve) => {
       if (this.#closed) resolve();
       else {
-        this.#flush();
+        this.#out.flush();
         this.#socket.end(resolve);
       }
     });
@@ -213,19 +209,7 @@ export class IscsiConnection {
     for (let r = this.#reader.next(); r !== undefined && !this.#closed; r = this.#reader.next()) this.#frame(r);
     this.#nopPing.arm();
     this.#host.touched();
-    if (this.#socket.writableLength + this.#pendingBytes > WRITE_HIGH_WATER) this.#pause();
-  }
-
-  #pause(): void {
-    if (this.#readPaused) return;
-    this.#readPaused = true;
-    this.#socket.pause();
-  }
-
-  #resume(): void {
-    if (!this.#readPaused || this.#socket.writableLength > WRITE_HIGH_WATER) return;
-    this.#readPaused = false;
-    this.#socket.resume();
+    this.#out.pauseIfFull();
   }
 
   #frame(r: FrameResult): void {
@@ -329,7 +313,7 @@ export class IscsiConnection {
 
   /** Sends a login-phase step's response and acts on it. */
   #loginStep(step: LoginPhaseStep): void {
-    if (step.response !== undefined) this.#write(step.response);
+    if (step.response !== undefined) this.#out.write(step.response);
     switch (step.kind) {
       case 'continue':
         return;
@@ -356,9 +340,10 @@ export class IscsiConnection {
     this.#stamps.discoveryExpCmdSN = result.expCmdSN;
     // §13.x: digests and segment lengths take effect on the first PDU after the final Login Response.
     const p = result.parameters;
-    this.#digests = { header: p.headerDigest === 'CRC32C', data: p.dataDigest === 'CRC32C' };
-    this.#reader.setHeaderDigest(this.#digests.header);
-    this.#reader.setDataDigest(this.#digests.data);
+    const digests = { header: p.headerDigest === 'CRC32C', data: p.dataDigest === 'CRC32C' };
+    this.#out.setDigests(digests);
+    this.#reader.setHeaderDigest(digests.header);
+    this.#reader.setDataDigest(digests.data);
     this.#reader.setMaxRecvDataSegmentLength(p.targetMaxRecvDataSegmentLength);
     this.#maxSendSegment = p.initiatorMaxRecvDataSegmentLength;
     const attached = this.#host.attach(result, this);
@@ -375,11 +360,9 @@ export class IscsiConnection {
 
   /**
    * A Data-In room (data-in-rooms.ts) whose PDU reaches the socket with no copy, or undefined while digests
-   * are on (#write serializes every PDU then).
+   * are on (ConnectionOutput.dataInRoom).
    */
-  dataInRoom(bytes: number): Uint8Array | undefined {
-    return this.#digests.header || this.#digests.data ? undefined : this.#rooms.take(bytes);
-  }
+  readonly dataInRoom: (bytes: number) => Uint8Array | undefined;
 
   /** Builds the session output handler for a session bound to this connection. */
   sessionSink(): (o: SessionOutput) => void {
@@ -391,7 +374,7 @@ export class IscsiConnection {
   #sessionOut(o: SessionOutput): void {
     if (this.#closed) return;
     const pdu = this.#stamps.sessionPdu(o.kind === 'nop-in' ? { ...o, data: this.#pingEcho(o.data) } : o);
-    if (pdu !== undefined) this.#write(pdu);
+    if (pdu !== undefined) this.#out.write(pdu);
   }
 
   /**
@@ -404,44 +387,6 @@ export class IscsiConnection {
 
   #reject(header: Uint8Array, reason: number): void {
     if (this.#closed) return;
-    this.#write(this.#stamps.reject(header, reason));
-  }
-
-  /**
-   * Queues a PDU; what one turn produced is written after it (#flush), in
-   * order. Without digests or padding the header and data segment are queued
-   * as they are, with no serialized copy.
-   */
-  #write(pdu: Pdu): void {
-    if (this.#closed) return;
-    if (this.#pending.length === 0) process.nextTick(this.#flushTurn);
-    if (!this.#digests.header && !this.#digests.data && pdu.ahs.length === 0 && pdu.data.length % 4 === 0) {
-      this.#queue(pdu.bhs);
-      if (pdu.data.length > 0) this.#queue(pdu.data);
-    } else this.#queue(serializePdu(pdu, this.#digests));
-  }
-
-  /** Queues `chunk`, merged into the chunk before when it follows it in memory (socket-write.ts appendChunk). */
-  #queue(chunk: Uint8Array): void {
-    appendChunk(this.#pending, chunk);
-    this.#pendingBytes += chunk.length;
-  }
-
-  /** Bytes queued by #write this turn, not yet handed to the socket. */
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  readonly #flushTurn = (): void => {
-    if (!this.#closed) this.#flush();
-  };
-
-  /** Hands the queued PDUs to the socket (socket-write.ts): one buffer when small, else one corked writev. */
-  #flush(): void {
-    const chunks = this.#pending;
-    const total = this.#pendingBytes;
-    if (chunks.length === 0) return;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    writeTurn(this.#socket, chunks, total);
-    this.#host.touched();
+    this.#out.write(this.#stamps.reject(header, reason));
   }
 }

@@ -3,7 +3,7 @@
 // for that PDU's header. Header and data are then one run of bytes, and rooms
 // cut one after another make the PDUs of a turn one run too: the connection
 // hands the socket a view of them instead of copying them together
-// (connection.ts #queue, socket-write.ts). Rooms are cut from zeroed slabs
+// (connection-output.ts, socket-write.ts). Rooms are cut from zeroed slabs
 // that only move forward (scsi/slab.ts): no byte is reused, so a room the
 // device left short, or a header not yet written, reads as zeros, never as
 // another command's data.
