@@ -3,11 +3,11 @@
 // connection's own sequence numbers (StatSN). Every target PDU is stamped
 // with StatSN, ExpCmdSN and MaxCmdSN by stamp.ts, which also encodes what the
 // session sends, and leaves through the output queue of connection-output.ts
-// (a turn's output reaches the socket as socket-write.ts has it). What each
-// login-phase PDU leads to is decided in login-phase.ts, NOP-Out, Text and
-// Logout requests are answered in control-pdus.ts, and the NOP-In ping of an
-// idle connection runs in nop-ping.ts; what the portal provides is in
-// connection-types.ts.
+// (a turn's output reaches the socket as socket-write.ts has it). The login
+// phase (what each PDU leads to, the login timeout) runs in login-phase.ts,
+// NOP-Out, Text and Logout requests are answered in control-pdus.ts, and the
+// NOP-In ping of an idle connection runs in nop-ping.ts; what the portal
+// provides is in connection-types.ts.
 //
 // Back-pressure: the socket is paused while its write side (with what this
 // turn has queued) is over its high-water mark, and resumed on 'drain'
@@ -27,11 +27,10 @@ import { IscsiOpcode, RejectReason, type Pdu } from './pdu-types.js';
 import type { Session } from './session.js';
 import type { SessionOutput } from './session-types.js';
 import { PduStamper } from './stamp.js';
-import type { TargetLogin } from './login.js';
 import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
-import { loginPhaseStep, loginSegmentTooLong, type LoginPhaseStep } from './login-phase.js';
+import { LoginPhase } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { ConnectionOutput } from './connection-output.js';
 import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
@@ -45,7 +44,8 @@ export class IscsiConnection {
   readonly #reader = new PduReader();
   /** What the connection sends, queued per turn, and the pause of its reading (connection-output.ts). */
   readonly #out: ConnectionOutput;
-  #login: TargetLogin | undefined;
+  /** The login phase (login-phase.ts) until full feature phase begins. */
+  #login: LoginPhase | undefined;
   #session: Session | undefined;
   #sendTargets: ((value: string) => Uint8Array) | undefined;
   /** The initiator's MaxRecvDataSegmentLength: Text and NOP-In data longer than this is cut (§13.12). */
@@ -79,7 +79,6 @@ export class IscsiConnection {
   /** The CID the login gave this connection (§11.12.7). */
   #cid: number | undefined;
   readonly #nopPing: NopPing;
-  readonly #loginTimer: NodeJS.Timeout;
   readonly #onClose: (() => void)[] = [];
 
   constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
@@ -87,7 +86,21 @@ export class IscsiConnection {
     this.#host = host;
     this.#out = new ConnectionOutput(socket, host);
     this.dataInRoom = this.#out.dataInRoom;
-    this.#login = host.login();
+    this.#login = new LoginPhase(host.login(), timers.loginTimeoutMs, {
+      write: (pdu) => {
+        this.#out.write(pdu);
+      },
+      drop: (reason) => {
+        this.#drop(reason);
+      },
+      refused: (reason) => {
+        host.log(`iscsi: ${this.remote}: ${reason}`);
+        this.close();
+      },
+      fullFeature: (result) => {
+        this.#fullFeature(result);
+      },
+    });
     // A Text exchange left open waits for the initiator as long as a ping does (§11.11.4: the target may reset it).
     this.#textExchange = new TextExchange({
       sendTargets: (value) => this.#sendTargets?.(value),
@@ -122,10 +135,6 @@ export class IscsiConnection {
     socket.on('close', () => {
       this.close();
     });
-    this.#loginTimer = setTimeout(() => {
-      if (this.#login !== undefined) this.#drop('login timed out');
-    }, timers.loginTimeoutMs);
-    this.#loginTimer.unref();
   }
 
   get remote(): string {
@@ -143,7 +152,7 @@ export class IscsiConnection {
     this.#closed = true;
     this.#out.close();
     try {
-      clearTimeout(this.#loginTimer);
+      this.#login?.stop();
       this.#nopPing.stop();
       this.#textExchange.close();
       this.#session?.close();
@@ -225,7 +234,7 @@ export class IscsiConnection {
         // A data segment over our MaxRecvDataSegmentLength (§13.12) is a protocol error. The header (digest
         // checked) says how long it is, so the reader skipped it and the connection carries on after a Reject;
         // a login, where only Login Responses may answer, is refused instead.
-        if (this.#login !== undefined) this.#loginStep(loginSegmentTooLong(this.#login, r.bhs));
+        if (this.#login !== undefined) this.#login.segmentTooLong(r.bhs);
         else this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
         return;
       case 'fatal':
@@ -248,7 +257,7 @@ export class IscsiConnection {
 
   #pdu(pdu: Pdu): void {
     if (this.#login !== undefined) {
-      this.#loginPdu(pdu);
+      this.#login.pdu(pdu);
       return;
     }
     const op = wire.readOpcode(pdu.bhs);
@@ -306,36 +315,10 @@ export class IscsiConnection {
     if (reason !== undefined) this.#reject(pdu.bhs, reason);
   }
 
-  #loginPdu(pdu: Pdu): void {
-    const login = this.#login;
-    if (login !== undefined) this.#loginStep(loginPhaseStep(login, pdu));
-  }
-
-  /** Sends a login-phase step's response and acts on it. */
-  #loginStep(step: LoginPhaseStep): void {
-    if (step.response !== undefined) this.#out.write(step.response);
-    switch (step.kind) {
-      case 'continue':
-        return;
-      case 'drop':
-        this.#drop(step.reason);
-        return;
-      case 'refused':
-        // §11.13.5: a non-zero Status-Class ends the login, and the target closes the connection. The refusal
-        // goes out first; what comes after it is dropped, and a peer that keeps its side open is cut off.
-        this.#host.log(`iscsi: ${this.remote}: ${step.reason}`);
-        this.close();
-        return;
-      case 'full-feature':
-        this.#fullFeature(step.result);
-    }
-  }
-
   /** The final Login Response is queued: the negotiated values apply and the session is bound. */
   #fullFeature(result: LoginResult): void {
     this.#login = undefined;
     this.#cid = result.cid;
-    clearTimeout(this.#loginTimer);
     this.#stamps.setStatSN(result.nextStatSN);
     this.#stamps.discoveryExpCmdSN = result.expCmdSN;
     // §13.x: digests and segment lengths take effect on the first PDU after the final Login Response.

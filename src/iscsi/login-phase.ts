@@ -1,15 +1,19 @@
 // The login phase of one connection as PDUs (RFC 7143 §6.1, §11.12, §11.13):
-// what each PDU received before full feature phase leads to. Only Login
-// Requests belong there; a Login Request is decoded and handed to the login
-// state machine (login.ts), whose answer goes back as one Login Response. The
-// connection sends the response and acts on the step.
+// what each PDU received before full feature phase leads to, and the phase
+// itself as the connection runs it (LoginPhase): the login state machine the
+// portal gave it, the login timeout, the Login Response each PDU gets and
+// what the connection does next. Only Login Requests belong there; a Login
+// Request is decoded and handed to the login state machine (login.ts), whose
+// answer goes back as one Login Response. Its own module: nothing of it runs
+// once full feature phase has begun, which the connection (connection.ts)
+// sets up when the phase hands it the login's result.
 
 import * as wire from './bhs.js';
 import { IscsiOpcode, type Pdu } from './pdu-types.js';
 import type { TargetLogin } from './login.js';
 import type { LoginResult } from './login-types.js';
 
-/** What one login-phase PDU leads to: the connection sends `response` (when there is one), then acts on `kind`. */
+/** What one login-phase PDU leads to: LoginPhase sends `response` (when there is one), then acts on `kind`. */
 export type LoginPhaseStep =
   /** The login goes on. */
   | { readonly kind: 'continue'; readonly response: Pdu }
@@ -48,4 +52,70 @@ export function loginPhaseStep(login: TargetLogin, pdu: Pdu): LoginPhaseStep {
 export function loginSegmentTooLong(login: TargetLogin, bhs: Uint8Array): LoginPhaseStep {
   const response = wire.encodeLoginResponse(login.segmentTooLong(wire.readItt(bhs)).response);
   return { kind: 'refused', response, reason: 'login refused (class 0x2 detail 0x0): data segment longer than 8192 bytes' };
+}
+
+/** What a connection's login phase acts through (connection.ts makes one, once). */
+export interface LoginPhaseHost {
+  /** Queues a Login Response. */
+  write(pdu: Pdu): void;
+  /** The login cannot go on (timed out, or a PDU with no place in it): the connection closes now, logged with `reason`. */
+  drop(reason: string): void;
+  /**
+   * The login was refused, its response queued (§11.13.5: a non-zero Status-Class ends the login, and the
+   * target closes the connection): logged with `reason`, the connection ends. The refusal goes out first;
+   * what comes after it is dropped, and a peer that keeps its side open is cut off.
+   */
+  refused(reason: string): void;
+  /** The final Login Response is queued: full feature phase begins with `result`. */
+  fullFeature(result: LoginResult): void;
+}
+
+/** One connection's login phase: its login state machine, sent each PDU in turn, and its timeout. */
+export class LoginPhase {
+  readonly #login: TargetLogin;
+  readonly #host: LoginPhaseHost;
+  readonly #timer: NodeJS.Timeout;
+
+  /** The whole login may take `timeoutMs` (§6.x: the target closes a stalled login); then the host drops it. */
+  constructor(login: TargetLogin, timeoutMs: number, host: LoginPhaseHost) {
+    this.#login = login;
+    this.#host = host;
+    this.#timer = setTimeout(() => {
+      host.drop('login timed out');
+    }, timeoutMs);
+    this.#timer.unref();
+  }
+
+  /** A PDU received in the login phase. */
+  pdu(pdu: Pdu): void {
+    this.#act(loginPhaseStep(this.#login, pdu));
+  }
+
+  /** A PDU whose data segment was over the login's limit (the reader skipped it; loginSegmentTooLong). */
+  segmentTooLong(bhs: Uint8Array): void {
+    this.#act(loginSegmentTooLong(this.#login, bhs));
+  }
+
+  /** The phase is over (full feature phase, or the connection ended): the timeout no longer runs. */
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /** Sends a step's response and acts on it. */
+  #act(step: LoginPhaseStep): void {
+    if (step.response !== undefined) this.#host.write(step.response);
+    switch (step.kind) {
+      case 'continue':
+        return;
+      case 'drop':
+        this.#host.drop(step.reason);
+        return;
+      case 'refused':
+        this.#host.refused(step.reason);
+        return;
+      case 'full-feature':
+        this.stop();
+        this.#host.fullFeature(step.result);
+    }
+  }
 }
