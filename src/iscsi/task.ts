@@ -16,39 +16,32 @@
 // as not at the unit. A task whose Data-Out buffer waits for the target's
 // Data-Out budget solicits nothing and does not go to the unit until granted, and one that brings
 // unsolicited data the budget cannot hold now ends TASK SET FULL; whichever way the task
-// ends, the reservation is given back once (#finish). How the Data-Out is
-// collected (bursts, R2Ts, the buffer and its reservation) is in
-// task-data-out.ts; what the task and its session exchange (limits, outputs,
-// hooks), in task-types.ts; how its answer is laid out as Data-In PDUs and a
-// SCSI Response, in task-answer.ts.
+// ends, the reservation is given back once (#finish). What the SCSI Command
+// PDU fixed (ITT, LUN, attribute, EDTL, the planned transfer) and what the
+// unit reads of it is the task's base, TaskCommand (task-command.ts); how
+// the Data-Out is collected (bursts, R2Ts, the buffer and its reservation)
+// is in task-data-out.ts; what the task and its session exchange (limits,
+// outputs, hooks), in task-types.ts; how its answer is laid out as Data-In
+// PDUs and a SCSI Response, in task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
-import { planTransfer, residualOf, type TransferPlan } from './transfer.js';
+import { residualOf } from './transfer.js';
 import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE_CRC_ERROR_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
 import type { DataOutPdu, Residual, ScsiCommandPdu } from './pdu-types.js';
 import type { OrderedTask } from './task-set-order.js';
-import type { LunCall, LunCommand, LunPort, ScsiAnswer, TaskAttribute } from './lun.js';
+import type { LunCall, LunCommand, LunPort, ScsiAnswer } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
 import { DataOutCollection } from './task-data-out.js';
-
-/** RFC 7143 §11.3.1.2 ATTR → SAM-5 task attribute: 0 untagged and 4 ACA run as simple (no ACA support). */
-const ATTR_TAGS: readonly (TaskAttribute | undefined)[] = ['simple', 'simple', 'ordered', 'head', 'simple'];
+import { TaskCommand } from './task-command.js';
 
 /**
  * The task is its own LunCommand, OrderedTask and DataOutClaim: the logical unit reads the command from it
  * and answers it, its session's task set order and its port admit it, the Data-Out budget grants it its
  * buffer, with no command object or callback made per command.
  */
-export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
-  readonly itt: number;
-  readonly lun: bigint;
-  /** Sent with the I bit: outside the command window (RFC 7143 §3.2.2.1). */
-  readonly immediate: boolean;
-  readonly plan: TransferPlan;
-  readonly #edtl: number;
-  readonly #tag: TaskAttribute;
+export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, DataOutClaim {
   readonly #limits: TaskLimits;
   readonly #port: LunPort;
   /** Kept whole, not one field per hook: a session passes the same object to every task it starts. */
@@ -78,15 +71,10 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
    * runs once when the task has ended.
    */
   constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
-    this.itt = cmd.itt;
-    this.lun = cmd.lun;
-    this.immediate = cmd.immediate;
-    this.#edtl = cmd.expectedDataTransferLength;
-    this.#tag = ATTR_TAGS[cmd.attr] ?? 'simple';
+    super(cmd, lun);
     this.#limits = limits;
     this.#port = port;
     this.#hooks = hooks;
-    this.plan = planTransfer(cmd.cdb, cmd, cmd.expectedDataTransferLength, lun.blockSize, lun.maxCommandBytes);
     const out = this.plan.direction === 'out';
     // Unsolicited data comes only with W set (§3.2.4.2); a block WRITE is 'out' whatever its flags (transfer.ts).
     this.#dataOut = out || cmd.write ? new DataOutCollection(this, cmd, out ? this.plan.length : 0, limits, hooks) : undefined;
@@ -189,33 +177,14 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     return this.#abortEnd !== undefined;
   }
 
-  /** The command's operation code (byte 0 of its CDB). */
-  get opcode(): number {
-    return this.plan.cdb[0] ?? 0;
-  }
-
   #executing = false;
 
   /** Withdraws the task from its port while it waits to be admitted (LunPort.admit); undefined otherwise. */
   #admission: (() => void) | undefined;
 
-  /** LunCommand: the CDB, cut to the command's own length for a block command (transfer.ts). */
-  get cdb(): Uint8Array {
-    return this.plan.cdb;
-  }
-
-  get direction(): 'in' | 'out' | 'none' {
-    return this.plan.direction;
-  }
-
   /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
   get dataOutBuffer(): Uint8Array | undefined {
     return this.plan.direction === 'out' ? this.#dataOut?.buffer : undefined;
-  }
-
-  /** LunCommand: the Data-In room ('in'). */
-  get dataInLength(): number | undefined {
-    return this.plan.direction === 'in' ? this.plan.length : undefined;
   }
 
   /** LunCommand: where the Data-In lands, when the connection gave a room for it (takeDataInRoom). */
@@ -225,10 +194,6 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
 
   /** A Data-In room from the connection (hooks.dataInRoom), taken as the task goes to the unit. */
   #room: Uint8Array | undefined;
-
-  get tag(): TaskAttribute {
-    return this.#tag;
-  }
 
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
@@ -278,7 +243,7 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     this.#executing = true;
     try {
       // Inside: a room that cannot be had (an allocation failing) fails this command like the unit's faults.
-      this.#room = takeDataInRoom(this.plan, this.#edtl, this.#limits, this.#hooks);
+      this.#room = takeDataInRoom(this.plan, this.edtl, this.#limits, this.#hooks);
       const call = this.#port.start(this);
       // An answer given inside start() has ended the command already: nothing to keep. An abort that came
       // while start() ran found no call yet; it is sent now.
@@ -355,12 +320,12 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
     if (this.plan.direction !== 'in') {
       // Only an 'out' collection keeps any of its data (task-data-out.ts).
       const moved = this.#dataOut?.kept ?? 0;
-      this.#status(a.status, residualOf(this.#edtl, this.plan.commandLength, moved), a.sense, 0);
+      this.#status(a.status, residualOf(this.edtl, this.plan.commandLength, moved), a.sense, 0);
       return;
     }
     const room = this.#room;
     this.#room = undefined;
-    sendReadAnswer(this, this.#hooks, this.#limits, a, this.#edtl, this.plan.commandLength, room, this.#r2tSN());
+    sendReadAnswer(this, this.#hooks, this.#limits, a, this.edtl, this.plan.commandLength, room, this.#r2tSN());
     this.#finish();
   }
 
@@ -376,7 +341,7 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
    */
   #endUnkept(data: DataOutCollection): void {
     if (data.open) return;
-    const residual = residualOf(this.#edtl, this.plan.commandLength, 0);
+    const residual = residualOf(this.edtl, this.plan.commandLength, 0);
     if (data.digestError) this.#status(ScsiStatus.CHECK_CONDITION, residual, PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
     else this.#status(ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
   }
@@ -388,7 +353,7 @@ export class ScsiTask implements LunCommand, OrderedTask, DataOutClaim {
       this.#finish();
       return;
     }
-    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.#edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN());
+    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN());
   }
 
   #finish(): void {
