@@ -4,9 +4,11 @@
 // MaxRecvDataSegmentLength (§13.12) — with the status in the last one when
 // GOOD and without sense, else a SCSI Response after them; whether a READ's
 // data may land in a Data-In room of the connection (data-in-rooms.ts), which
-// needs one PDU to carry it whole; and the answers a task gives of its own.
-// Its own module: this is the layout of what goes back, apart from the task's
-// state (task.ts), which passes what it needs; nothing is made per command.
+// needs one PDU to carry it whole; and the answers a task gives of its own:
+// TASK ABORTED, INTERNAL TARGET FAILURE, and the SCSI Response of a task
+// whose Data-Out broke its sequence or was not kept. Its own module: this is
+// what goes back, apart from the task's state (task.ts), which says when and
+// passes what it needs; nothing is made per command.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { encodeSense } from '../scsi/sense-codec.js';
@@ -15,16 +17,18 @@ import { headerRoomOf } from './data-in-rooms.js';
 import type { Residual } from './pdu-types.js';
 import type { ScsiAnswer } from './lun.js';
 import type { TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
+import type { TaskCommand } from './task-command.js';
+import type { DataOutCollection } from './task-data-out.js';
 import { residualOf, type TransferPlan } from './transfer.js';
 
 /** ABORTED COMMAND, DATA PHASE ERROR (4Bh/00h), fixed format: the answer to a broken Data-Out sequence. */
-export const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
+const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.DATA_PHASE_ERROR), 'fixed');
 
 /**
  * ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (47h/05h), fixed format: the iSCSI condition "protocol service
  * CRC error" (RFC 7143 §11.4.7.2), how a task ends whose Data-Out failed its data digest (§7.8).
  */
-export const PROTOCOL_SERVICE_CRC_ERROR_SENSE = encodeSense(senseAbortedCommand(Asc.PROTOCOL_SERVICE_CRC_ERROR), 'fixed');
+const PROTOCOL_SERVICE_CRC_ERROR_SENSE = encodeSense(senseAbortedCommand(Asc.PROTOCOL_SERVICE_CRC_ERROR), 'fixed');
 
 /** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
 export const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
@@ -87,4 +91,24 @@ export function sendReadAnswer(task: TaskIdentity, hooks: TaskHooks, limits: Tas
     off = end;
   }
   if (!collapse) sendResponse(task, hooks, a.status, residual, a.sense, dataSN || r2tSN);
+}
+
+/**
+ * The SCSI Response of a task whose Data-Out broke its sequence (DataSN order, Buffer Offset, more data than
+ * asked for): CHECK CONDITION, DATA PHASE ERROR, as ERL 0 cannot recover within the command (§7.1.4.2).
+ * Nothing reached the unit; `r2tSN`: the R2Ts the task sent.
+ */
+export function sendDataPhaseError(task: TaskCommand, hooks: TaskHooks, r2tSN: number): void {
+  sendResponse(task, hooks, ScsiStatus.CHECK_CONDITION, residualOf(task.edtl, task.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, r2tSN);
+}
+
+/**
+ * The SCSI Response of a task whose Data-Out `data` was not kept (task-data-out.ts), sent once none is owed:
+ * after a data digest error, the CHECK CONDITION §7.8 asks for, PROTOCOL SERVICE CRC ERROR; refused a buffer
+ * by the Data-Out budget, TASK SET FULL. Nothing reached the unit.
+ */
+export function sendUnkeptResponse(task: TaskCommand, hooks: TaskHooks, data: DataOutCollection): void {
+  const residual = residualOf(task.edtl, task.plan.commandLength, 0);
+  if (data.digestError) sendResponse(task, hooks, ScsiStatus.CHECK_CONDITION, residual, PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
+  else sendResponse(task, hooks, ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
 }

@@ -22,12 +22,13 @@
 // the Data-Out is collected (bursts, R2Ts, the buffer and its reservation)
 // is in task-data-out.ts; what the task and its session exchange (limits,
 // outputs, hooks), in task-types.ts; how its answer is laid out as Data-In
-// PDUs and a SCSI Response, in task-answer.ts.
+// PDUs and a SCSI Response, and the responses it gives of its own, in
+// task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { residualOf } from './transfer.js';
-import { DATA_PHASE_ERROR_SENSE, INTERNAL_TARGET_FAILURE_SENSE, PROTOCOL_SERVICE_CRC_ERROR_SENSE, TASK_ABORTED_ANSWER, sendReadAnswer, sendResponse, takeDataInRoom } from './task-answer.js';
-import type { DataOutPdu, Residual, ScsiCommandPdu } from './pdu-types.js';
+import { INTERNAL_TARGET_FAILURE_SENSE, TASK_ABORTED_ANSWER, sendDataPhaseError, sendReadAnswer, sendResponse, sendUnkeptResponse, takeDataInRoom } from './task-answer.js';
+import type { DataOutPdu, ScsiCommandPdu } from './pdu-types.js';
 import type { OrderedTask } from './task-set-order.js';
 import type { LunCall, LunCommand, LunPort, ScsiAnswer } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
@@ -317,43 +318,30 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
   }
 
   #respond(a: ScsiAnswer): void {
-    if (this.plan.direction !== 'in') {
-      // Only an 'out' collection keeps any of its data (task-data-out.ts).
-      const moved = this.#dataOut?.kept ?? 0;
-      this.#status(a.status, residualOf(this.edtl, this.plan.commandLength, moved), a.sense, 0);
-      return;
-    }
     const room = this.#room;
     this.#room = undefined;
-    sendReadAnswer(this, this.#hooks, this.#limits, a, this.edtl, this.plan.commandLength, room, this.#r2tSN());
-    this.#finish();
-  }
-
-  #status(status: number, residual: Residual, sense: Uint8Array | undefined, expDataSN: number): void {
-    sendResponse(this, this.#hooks, status, residual, sense, expDataSN || this.#r2tSN());
+    if (this.plan.direction === 'in') sendReadAnswer(this, this.#hooks, this.#limits, a, this.edtl, this.plan.commandLength, room, this.#r2tSN());
+    // Only an 'out' collection keeps any of its data (task-data-out.ts).
+    else sendResponse(this, this.#hooks, a.status, residualOf(this.edtl, this.plan.commandLength, this.#dataOut?.kept ?? 0), a.sense, this.#r2tSN());
     this.#finish();
   }
 
   /**
-   * A task whose Data-Out is not kept, answered once none is owed (the initiator sends its unsolicited data
-   * to the F bit in any case): after a data digest error (dataDigestError), the CHECK CONDITION §7.8 asks
-   * for; refused a buffer by the Data-Out budget (task-data-out.ts), TASK SET FULL.
+   * A task whose Data-Out is not kept, after a data digest error (dataDigestError) or refused a buffer by the
+   * Data-Out budget, answered once none is owed (the initiator sends its unsolicited data to the F bit in any
+   * case; sendUnkeptResponse).
    */
   #endUnkept(data: DataOutCollection): void {
     if (data.open) return;
-    const residual = residualOf(this.edtl, this.plan.commandLength, 0);
-    if (data.digestError) this.#status(ScsiStatus.CHECK_CONDITION, residual, PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
-    else this.#status(ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
+    sendUnkeptResponse(this, this.#hooks, data);
+    this.#finish();
   }
 
   #fail(): void {
     if (this.#executing || this.#finished) return;
     // A held task is being aborted by its own session's task management: it ends without a response (SAM-5).
-    if (this.#held !== undefined) {
-      this.#finish();
-      return;
-    }
-    this.#status(ScsiStatus.CHECK_CONDITION, residualOf(this.edtl, this.plan.commandLength, 0), DATA_PHASE_ERROR_SENSE, this.#r2tSN());
+    if (this.#held === undefined) sendDataPhaseError(this, this.#hooks, this.#r2tSN());
+    this.#finish();
   }
 
   #finish(): void {
