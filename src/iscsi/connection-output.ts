@@ -8,7 +8,7 @@
 // header's place in front of it; with digests on, every PDU is serialized
 // whole and no room is given. The socket is paused while its write side (with
 // what this turn has queued) is over its high-water mark, and resumed on
-// 'drain'.
+// 'drain'; what its READs will send is bounded too (data-in-gate.ts).
 //
 // Its own module: how output is queued and reaches the socket is apart from
 // what the connection reads and answers (connection.ts). The connection
@@ -21,6 +21,7 @@ import type { Pdu } from './pdu-types.js';
 import type { ConnectionHost } from './connection-types.js';
 import { appendChunk, writeTurn } from './socket-write.js';
 import { DataInRooms } from './data-in-rooms.js';
+import { DataInGate } from './data-in-gate.js';
 
 /** Above this many bytes queued for writing the connection stops reading until 'drain'. */
 const WRITE_HIGH_WATER = 4 * 2 ** 20;
@@ -36,6 +37,8 @@ export class ConnectionOutput {
   readonly #socket: Socket;
   readonly #host: Pick<ConnectionHost, 'touched'>;
   readonly #rooms = new DataInRooms();
+  /** The gate this connection's commands with Data-In pass before their units (data-in-gate.ts), on this output's backlog. */
+  readonly dataInGate = new DataInGate(() => this.#socket.writableLength + this.#pendingBytes);
   #digests: Digests = { header: false, data: false };
   /** The connection has ended: nothing more is queued (what was still goes out with flush). */
   #closed = false;
@@ -53,6 +56,7 @@ export class ConnectionOutput {
     this.#host = host;
     socket.on('drain', () => {
       this.#resume();
+      this.dataInGate.wake();
     });
   }
 
@@ -91,6 +95,7 @@ export class ConnectionOutput {
     this.#pendingBytes = 0;
     writeTurn(this.#socket, chunks, total);
     this.#host.touched();
+    if (this.dataInGate.waiting > 0) this.dataInGate.wake();
   }
 
   /** The connection ended: write() queues nothing more; what was queued goes out with the next flush(). */

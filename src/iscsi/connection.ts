@@ -21,6 +21,7 @@
 // connection carries on.
 
 import type { Socket } from 'node:net';
+import type { DataInGate } from './data-in-gate.js';
 import { PduReader, type FrameResult } from './framing.js';
 import * as wire from './bhs.js';
 import { IscsiOpcode, RejectReason, type Pdu } from './pdu-types.js';
@@ -86,6 +87,7 @@ export class IscsiConnection {
     this.#host = host;
     this.#out = new ConnectionOutput(socket, host);
     this.dataInRoom = this.#out.dataInRoom;
+    this.dataInGate = this.#out.dataInGate;
     this.#login = new LoginPhase(host.login(), timers.loginTimeoutMs, {
       write: (pdu) => {
         this.#out.write(pdu);
@@ -346,6 +348,9 @@ export class IscsiConnection {
    * are on (ConnectionOutput.dataInRoom).
    */
   readonly dataInRoom: (bytes: number) => Uint8Array | undefined;
+
+  /** The gate its commands with Data-In pass before their units (ConnectionOutput.dataInGate, data-in-gate.ts). */
+  readonly dataInGate: DataInGate;
 
   /** Builds the session output handler for a session bound to this connection. */
   sessionSink(): (o: SessionOutput) => void {

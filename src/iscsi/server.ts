@@ -307,6 +307,7 @@ export class IscsiServer {
         void told.finally(target.gates.get(lun)?.hold(who.id));
       },
       dataInRoom: (bytes) => conn.dataInRoom(bytes),
+      dataInGate: conn.dataInGate,
       dataOutBudget: this.#dataOut.account(),
       dataOutTimeoutMs: this.#timers.pingTimeoutMs,
       drop: (reason) => {

@@ -15,6 +15,7 @@
 
 import type { LunPort } from './lun.js';
 import type { DataOutAccount } from './data-out-budget.js';
+import type { DataInGate } from './data-in-gate.js';
 import type { OthersTasks } from './tmf.js';
 import type { TaskOutput } from './task-types.js';
 
@@ -44,6 +45,8 @@ export interface SessionHost {
   lun(n: number): SessionLun | undefined;
   /** A Data-In room of its connection (TaskHooks.dataInRoom); absent: none. */
   dataInRoom?(bytes: number): Uint8Array | undefined;
+  /** Its connection's gate for commands with Data-In (TaskHooks.dataInGate); absent: none. */
+  readonly dataInGate?: DataInGate;
   /** This session's account of the target's Data-Out budget (TaskHooks.dataOutBudget); absent: unbounded. */
   readonly dataOutBudget?: DataOutAccount;
   /** Every LUN number of the target (what REPORT LUNS lists, see no-lun.ts). */

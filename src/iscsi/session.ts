@@ -92,6 +92,7 @@ export class Session {
         this.#send(o);
       },
       dataInRoom: (bytes) => this.#host.dataInRoom?.(bytes),
+      ...(host.dataInGate === undefined ? {} : { dataInGate: host.dataInGate }),
       ...(host.dataOutBudget === undefined ? {} : { dataOutBudget: host.dataOutBudget }),
       taskSetOrder: new TaskSetOrder(this.#tasks),
       onFault: (e, task) => {

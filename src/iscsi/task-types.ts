@@ -6,6 +6,7 @@
 
 import type { Residual } from './pdu-types.js';
 import type { DataOutAccount } from './data-out-budget.js';
+import type { DataInGate } from './data-in-gate.js';
 import type { TaskSetOrder } from './task-set-order.js';
 
 /** The negotiated values a task's data phase follows (RFC 7143 §13). */
@@ -69,6 +70,11 @@ export interface TaskHooks {
    * header goes in front of its data; undefined (or absent) when the connection would copy the PDU anyway.
    */
   readonly dataInRoom?: (bytes: number) => Uint8Array | undefined;
+  /**
+   * The connection's gate for commands with Data-In (data-in-gate.ts): a task with Data-In passes it before
+   * its task set order and port, and its bytes count until it ends. Absent: no bound (unit tests of one task).
+   */
+  readonly dataInGate?: DataInGate;
   /**
    * The session's account of the target's Data-Out budget (data-out-budget.ts): a task that collects
    * Data-Out reserves its buffer there before it makes it or sends an R2T, and gives it back as it ends.

@@ -182,6 +182,8 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
 
   /** Withdraws the task from its port while it waits to be admitted (LunPort.admit); undefined otherwise. */
   #admission: (() => void) | undefined;
+  /** The Data-In bytes the connection's gate counts for the task since it passed it (#passDataInGate); 0 before. */
+  #dataInGateBytes = 0;
 
   /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
   get dataOutBuffer(): Uint8Array | undefined {
@@ -223,12 +225,22 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
    * asks both again), if the task is still to run then (#advance).
    */
   #admit(): void {
-    const withdraw = this.#hooks.taskSetOrder?.admit(this) ?? this.#port.admit?.(this);
+    const withdraw = this.#passDataInGate() ?? this.#hooks.taskSetOrder?.admit(this) ?? this.#port.admit?.(this);
     if (withdraw === undefined) this.#execute();
     else this.#admission = withdraw;
   }
 
-  /** LunAdmittable: the task set order, or the port, lets the task go to the unit now. */
+  /** The connection's Data-In gate (hooks.dataInGate), passed once: undefined then, else what withdraws the task from it. */
+  #passDataInGate(): (() => void) | undefined {
+    const gate = this.#hooks.dataInGate;
+    const bytes = this.dataInLength;
+    if (gate === undefined || bytes === undefined || this.#dataInGateBytes > 0) return undefined;
+    const withdraw = gate.admit(this, bytes);
+    if (withdraw === undefined) this.#dataInGateBytes = bytes;
+    return withdraw;
+  }
+
+  /** LunAdmittable: the Data-In gate, the task set order, or the port lets the task go to the unit now. */
   admitted(): void {
     this.#admission = undefined;
     this.#advance();
@@ -356,8 +368,11 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     this.#done?.resolve();
     this.#held?.resolve();
     this.#hooks.onFinish?.(this);
-    // Last, as a grant it makes may start another task at once.
+    // Last, as a grant it makes, or the gate it leaves, may start another task at once.
     data?.giveBack();
+    const gated = this.#dataInGateBytes;
+    this.#dataInGateBytes = 0;
+    if (gated > 0) this.#hooks.dataInGate?.release(gated);
   }
 
   /** Whether an R2T of the task is sent and not answered to its F bit. */
