@@ -53,3 +53,22 @@ describe('IscsiServerOptions.timers', () => {
     await server.close();
   });
 });
+
+describe('loginTimeoutMs', () => {
+  it('a connection that has not finished its login by then is closed and logged; one that finished is kept', async () => {
+    const log: string[] = [];
+    const server = await IscsiServer.listen({ port: 0, targets: targets(), timers: { loginTimeoutMs: 150 }, log: (l) => log.push(l) });
+    const silent = await TestInitiator.connect(server.address.port);
+    const peer = `127.0.0.1:${silent.socket.localPort ?? -1}`;
+    const done = await TestInitiator.connect(server.address.port);
+    expect((await done.login(IQN)).bhs[36]).toBe(0);
+    await silent.closedWithin(2000);
+    expect(log).toContain(`iscsi: ${peer}: closing connection: login timed out`);
+    // Past the login timeout the logged-in connection still answers.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(log.filter((l) => l.includes('login timed out'))).toHaveLength(1);
+    expect(server.connections).toBe(1);
+    done.close();
+    await server.close();
+  });
+});
