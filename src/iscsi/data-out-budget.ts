@@ -12,8 +12,9 @@
 // InitialR2T=No) comes whether or not there is room for it, so a command that
 // brings some cannot wait: it takes its buffer at once (take) or holds
 // nothing, and its task ends TASK SET FULL (task-data-out.ts). A task keeps
-// no Data-Out outside a buffer the budget counts (a command still waiting for
-// an earlier CmdSN holds its immediate data within the command window).
+// no Data-Out outside a buffer the budget counts, a command waiting for an
+// earlier CmdSN (RFC 7143 §4.2.2.1) or held back by a task management
+// function included: it takes its buffer as it arrives (session.ts #hold).
 //
 // One session may hold at most half the budget (its share), so a session that
 // never sends its data cannot take it all from the others: they always have
@@ -28,6 +29,15 @@
 // sends its data. Two such sessions can still hold the whole budget between
 // them, and nothing yet ends a granted WRITE whose data never comes: the
 // other sessions' WRITEs then wait until one of those two goes.
+//
+// Commands held for an earlier CmdSN take their buffers before it comes (they
+// cannot wait, their data being in), so they are bounded by the share alone
+// while the gap stays open, and only their connection ending (or ABORT TASK
+// naming their CmdSN) ends them. When the missing command does come and brings no unsolicited data,
+// it may have to wait for bytes they hold; where task set order keeps them
+// behind it (an ORDERED task, task-set-order.ts) they wait for it in turn,
+// and that session stalls, holding its share, until its initiator aborts the
+// command (the timeout it keeps for any).
 
 /** Told when a reservation that had to wait is granted. */
 export interface DataOutClaim {

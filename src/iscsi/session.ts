@@ -15,6 +15,9 @@
 // refused past the same depth). The depth stays fixed for the session: initiators
 // ignore a MaxCmdSN that moves backwards (§4.2.2.1), and openings that shrink
 // later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
+// A command that must wait for its turn (an earlier CmdSN, or a task-set
+// function) is made a task as it comes, which keeps its immediate data only
+// in a buffer the Data-Out budget counts (#hold).
 
 import { snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
@@ -53,8 +56,11 @@ export class Session {
   readonly #tmfScope: TmfScope;
   readonly #watchdog: DataOutWatchdog;
   #expCmdSN: number;
-  /** Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order). */
-  readonly #waiting = new Map<number, () => void>();
+  /**
+   * Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order): a SCSI
+   * Command as its task, made as it came (#hold); any other as what delivering it runs.
+   */
+  readonly #waiting = new Map<number, ScsiTask | (() => void)>();
   readonly #tasks = new Map<number, ScsiTask>();
   /** The Data-Out sequences of tasks that ended before their data was all in, for at most `depth` ITTs. */
   readonly #late: LateDataOut;
@@ -65,10 +71,10 @@ export class Session {
    * logical unit the unit's own abort would take it, and it would end with no response. Held back, it runs
    * after the function's response instead, in the order it came. A deferred command counts against the
    * window as a task does (maxCmdSN), so what waits stays bounded by the session depth; other LUNs' commands
-   * and the other PDUs go on.
+   * and the other PDUs go on. Its task is made as it is held back (#hold).
    */
   readonly #fences: (number | undefined)[] = [];
-  readonly #deferred: ScsiCommandPdu[] = [];
+  readonly #deferred: ScsiTask[] = [];
   /**
    * The non-immediate commands delivered (ExpCmdSN moved past them) and not ended, running or deferred: what
    * fills the window. Immediate ones are outside it (§3.2.2.1) and bounded apart (command()).
@@ -128,6 +134,8 @@ export class Session {
       maxCmdSN: () => this.maxCmdSN,
       tasksOn: (lun) => this.tasksOn(lun),
       skip: (cmdSN) => {
+        const held = this.#waiting.get(cmdSN);
+        if (held instanceof ScsiTask) held.abort();
         this.#waiting.set(cmdSN, () => undefined);
         this.#drainInOrder();
       },
@@ -169,19 +177,23 @@ export class Session {
       this.#expCmdSN = snAdd(this.#expCmdSN, 1);
       this.#deliver(cmd);
       this.#drainInOrder();
-    } else {
-      this.#inOrder(cmd.cmdSN, false, () => {
-        this.#deliver(cmd);
-      });
+    } else if (this.#takes(cmd.cmdSN)) {
+      this.#waiting.set(cmd.cmdSN, this.#hold(cmd));
+      this.#drainInOrder();
     }
     return undefined;
   }
 
-  /** A command whose turn has come: run, or held back behind a task-set function acting on its LUN (#fences). */
+  /** A command whose turn has come, as it arrives: its task runs, or is held back behind a task-set function (#enter). */
   #deliver(cmd: ScsiCommandPdu): void {
-    if (!cmd.immediate) this.#windowed++;
-    if (this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
-    else this.#run(cmd);
+    this.#enter(this.#fences.length > 0 && this.#fenced(lunNumber(cmd.lun)) ? this.#hold(cmd) : this.#task(cmd));
+  }
+
+  /** A task whose turn has come: it runs, or is held back behind a task-set function acting on its LUN (#fences). */
+  #enter(task: ScsiTask): void {
+    if (!task.immediate) this.#windowed++;
+    if (this.#fences.length > 0 && this.#fenced(lunNumber(task.lun))) this.#deferred.push(task);
+    else this.#run(task);
   }
 
   /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
@@ -293,8 +305,9 @@ export class Session {
   close(): void {
     this.#closed = true;
     this.#watchdog.stop();
+    for (const w of this.#waiting.values()) if (w instanceof ScsiTask) w.abort();
     this.#waiting.clear();
-    this.#deferred.length = 0;
+    for (const t of this.#deferred.splice(0)) t.abort();
     for (const wake of this.#unfenced.splice(0)) wake();
     for (const t of this.#tasks.values()) t.abort();
     this.#late.clear();
@@ -305,11 +318,16 @@ export class Session {
       run();
       return true;
     }
-    // §4.2.2.1: a non-immediate PDU outside [ExpCmdSN, MaxCmdSN] is silently ignored.
-    if (snLt(cmdSN, this.#expCmdSN) || snLt(this.maxCmdSN, cmdSN) || this.#waiting.has(cmdSN)) return false;
+    if (!this.#takes(cmdSN)) return false;
     this.#waiting.set(cmdSN, run);
     this.#drainInOrder();
     return true;
+  }
+
+  /** Whether a non-immediate PDU with this CmdSN is taken, to be delivered in order. */
+  #takes(cmdSN: number): boolean {
+    // §4.2.2.1: a non-immediate PDU outside [ExpCmdSN, MaxCmdSN] is silently ignored (as is a second one with a CmdSN taken).
+    return !snLt(cmdSN, this.#expCmdSN) && !snLt(this.maxCmdSN, cmdSN) && !this.#waiting.has(cmdSN);
   }
 
   /** Whether a task-set function of this session is acting on LUN `lun`'s task set. */
@@ -321,9 +339,9 @@ export class Session {
   #unfence(fence: number | undefined): void {
     this.#fences.splice(this.#fences.indexOf(fence), 1);
     const held = this.#deferred.splice(0);
-    for (const cmd of held) {
-      if (this.#fenced(lunNumber(cmd.lun))) this.#deferred.push(cmd);
-      else this.#run(cmd);
+    for (const task of held) {
+      if (this.#fenced(lunNumber(task.lun))) this.#deferred.push(task);
+      else this.#run(task);
     }
     for (const wake of this.#unfenced.splice(0)) wake();
   }
@@ -333,16 +351,35 @@ export class Session {
     for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
       this.#waiting.delete(this.#expCmdSN);
       this.#expCmdSN = snAdd(this.#expCmdSN, 1);
-      next();
+      if (next instanceof ScsiTask) this.#enter(next);
+      else next();
     }
   }
 
-  #run(cmd: ScsiCommandPdu): void {
-    if (this.#closed) return;
+  /** A command's task, on its LUN or answered as for a missing one (no-lun.ts). */
+  #task(cmd: ScsiCommandPdu): ScsiTask {
     const n = lunNumber(cmd.lun);
     const lun = n === undefined ? undefined : this.#host.lun(n);
-    const task = new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), this.#hooks);
-    this.#tasks.set(cmd.itt, task);
+    return new ScsiTask(cmd, lun ?? NO_LUN_GEOMETRY, this.#limits, lun?.port ?? syntheticAnswer(this.#host.luns), this.#hooks);
+  }
+
+  /**
+   * The task of a command that waits for its turn (an earlier CmdSN, or a task-set function on its LUN), made
+   * as it comes so that it keeps nothing of the PDU, whose views pin whole receive chunks (framing.ts): its
+   * immediate data is copied into a buffer the Data-Out budget counts, taken at once, or dropped if the
+   * budget refuses it, and then the task ends TASK SET FULL (task-data-out.ts); its CDB is copied. Without
+   * that, what a session holds would be bounded only by its window times FirstBurstLength, or times a chunk.
+   */
+  #hold(cmd: ScsiCommandPdu): ScsiTask {
+    return this.#task({ ...cmd, cdb: cmd.cdb.slice() });
+  }
+
+  #run(task: ScsiTask): void {
+    if (this.#closed) {
+      task.abort();
+      return;
+    }
+    this.#tasks.set(task.itt, task);
     task.start();
     // Its unsolicited burst is owed from now on (R2Ts arm the watchdog as they go out).
     if (task.owesDataOut) this.#watchdog.owing();

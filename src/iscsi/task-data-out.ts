@@ -6,16 +6,18 @@
 // order within each burst, Buffer Offsets exactly where the burst has got to
 // (DataPDUInOrder=Yes), no more data than the burst asked for; and the
 // buffer: reserved from the target's Data-Out budget (data-out-budget.ts)
-// before anything is solicited, made at the first data that goes into it,
-// given back once as the task ends. A command that brings unsolicited data
-// cannot wait for its buffer, as that data comes anyway: it has it at once or
-// none, 'refused', and then the task ends TASK SET FULL (the SAM-5 status for
-// a command the target lacks the resources to take; lun.ts answers CAM's
-// RESRC_UNAVAIL so too). So a task keeps no data outside a buffer the budget
-// counts. After a data digest error (§7.8), or refused, it follows the
-// sequences only and keeps nothing. Its own module: the task
-// (task.ts) decides what a broken sequence or a digest error means for the
-// command; only a task that may receive Data-Out makes one.
+// as the task starts, before anything is solicited, made at the first data
+// that goes into it, given back once as the task ends. A command that brings
+// unsolicited data cannot wait for its buffer, as that data comes anyway: it
+// has it at once, as the collection is made (as the command arrives, for one
+// held for an earlier CmdSN: session.ts), or none, 'refused', and then the
+// task ends TASK SET FULL (the SAM-5 status for a command the target lacks
+// the resources to take; lun.ts answers CAM's RESRC_UNAVAIL so too). So a
+// task keeps no data outside a buffer the budget counts. After a data digest
+// error (§7.8), or refused, it follows the sequences only and keeps nothing.
+// Its own module: the task (task.ts) decides what a broken sequence or a
+// digest error means for the command; only a task that may receive Data-Out
+// makes one.
 
 import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from './pdu-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
@@ -68,8 +70,10 @@ export class DataOutCollection {
   #digestError = false;
 
   /**
-   * Reserves the buffer (`length` bytes, the plan's length for 'out', else 0) and takes the command's
-   * immediate data.
+   * The buffer is `length` bytes (the plan's length for 'out', else 0). A command that brings unsolicited data
+   * takes it from the budget now, or is refused, and its immediate data is kept (copied into the buffer) or
+   * dropped: nothing of the PDU is kept, so a task made ahead of its turn (session.ts) pins no receive chunk.
+   * One that brings none reserves its buffer as the task starts (reserve).
    */
   constructor(task: TaskIdentity & DataOutClaim, cmd: ScsiCommandPdu, length: number, limits: TaskLimits, hooks: TaskHooks) {
     this.#task = task;
@@ -80,16 +84,24 @@ export class DataOutCollection {
     // command PDU is not final — unsolicited Data-Out PDUs up to min(FirstBurstLength, EDTL) in all.
     const unsolicited = !cmd.write ? 0 : cmd.final ? cmd.data.length : Math.min(cmd.expectedDataTransferLength, limits.firstBurstLength);
     const budget = hooks.dataOutBudget;
-    if (length > 0 && budget !== undefined) {
-      if (unsolicited > 0) this.#reservation = budget.take(length) ? 'granted' : 'refused';
-      else this.#reservation = budget.reserve(task, length) ? 'granted' : 'waiting';
-    }
+    if (length > 0 && budget !== undefined && unsolicited > 0) this.#reservation = budget.take(length) ? 'granted' : 'refused';
     if (unsolicited > 0) {
       const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
       if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
       if (!cmd.final) this.#unsolicited = burst;
     }
     this.#nextSolicit = Math.min(unsolicited, length);
+  }
+
+  /**
+   * As the task starts: a buffer no unsolicited data took reserves its bytes, granted now or waiting. Not
+   * before, so that within a session the budget is asked in the order the commands run (CmdSN order), not
+   * the order they came: a command waiting for an earlier CmdSN that reserved first would keep that earlier
+   * one waiting for bytes it cannot give back before the earlier one has run.
+   */
+  reserve(): void {
+    const budget = this.#hooks.dataOutBudget;
+    if (this.#length > 0 && budget !== undefined && this.#reservation === undefined) this.#reservation = budget.reserve(this.#task, this.#length) ? 'granted' : 'waiting';
   }
 
   /** True once nothing more is expected from the initiator. */

@@ -88,6 +88,7 @@ export interface TaskHooks {
    */
   readonly taskSetOrder?: TaskSetOrder;
   readonly onFault?: (e: unknown, task: TaskIdentity) => void;
+  /** The task has ended, once; not for one aborted before it started (it never entered its session's task table). */
   readonly onFinish?: (task: TaskIdentity) => void;
   /**
    * The task ended with Data-Out still owed (it was aborted, or failed, before its data was all in): the

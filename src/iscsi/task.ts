@@ -69,7 +69,7 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
    * by the caller): one from the logical unit ends the command CHECK
    * CONDITION, one while its answer was being sent ends it without more (what
    * went out may be partial; the initiator's timeout recovers); `onFinish`
-   * runs once when the task has ended.
+   * runs once when the task has ended, if it had started.
    */
   constructor(cmd: ScsiCommandPdu, lun: { readonly blockSize: number; readonly maxCommandBytes: number }, limits: TaskLimits, port: LunPort, hooks: TaskHooks) {
     super(cmd, lun);
@@ -110,10 +110,14 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     return this.#started && !this.#submitted && !this.#finished;
   }
 
-  /** Runs the task: solicits what is missing, executes when all data is in. Call once, in CmdSN order. */
+  /**
+   * Runs the task: reserves its Data-Out buffer, solicits what is missing, executes when all data is in. Call
+   * once, in CmdSN order. A task made ahead of its turn (session.ts) holds only its unsolicited data until then.
+   */
   start(): void {
     this.#started = true;
     this.#hooks.taskSetOrder?.enter(this);
+    this.#dataOut?.reserve();
     this.#advance();
   }
 
@@ -367,7 +371,8 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     data?.close();
     this.#done?.resolve();
     this.#held?.resolve();
-    this.#hooks.onFinish?.(this);
+    // One aborted before it started (made ahead of its turn) was never in its session's task table.
+    if (this.#started) this.#hooks.onFinish?.(this);
     // Last, as a grant it makes, or the gate it leaves, may start another task at once.
     data?.giveBack();
     const gated = this.#dataInGateBytes;

@@ -6,25 +6,38 @@
 // (§11.14), gives its bytes back, and so does a session that owes Data-Out
 // and sends none for the ping timeout (data-out-watchdog.ts), pings answered
 // or not. A WRITE whose immediate data the budget cannot hold at once ends
-// TASK SET FULL, holding nothing. PDUs are built from RFC 7143's tables
-// (initiator.ts).
+// TASK SET FULL, holding nothing, and so does one that must wait for its turn
+// (an earlier CmdSN, §4.2.2.1, or a task management function): it takes its
+// buffer as it arrives. PDUs are built from RFC 7143's tables (initiator.ts).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu } from './initiator.js';
-import { BS, readBlock, senseOfTur, writeAwaitingData } from './two-sessions.js';
+import { BS, readBlock, senseOfTur, tmf, tmfResponse, tur, writeAwaitingData } from './two-sessions.js';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:data-out-budget';
-/** R2T and Logout Response opcodes (§11.2.1.2). */
+/** R2T, Logout Response and NOP-In opcodes (§11.2.1.2). */
 const R2T = 0x31;
 const LOGOUT_RESPONSE = 0x26;
+const NOP_IN = 0x20;
+/** SCSI status TASK SET FULL (SAM-5). */
+const TASK_SET_FULL = 0x28;
+/** Task Management Function Request function ABORT TASK SET (§11.5.1). */
+const ABORT_TASK_SET = 2;
 /** The LUN's MAXIMUM TRANSFER LENGTH: 32 blocks (16 KiB); the budget holds four such commands, a session two. */
 const MAX_TRANSFER = 32 * BS;
 const BUDGET = 64 * 1024;
 /** WRITE (10) of `blocks` blocks at `lba` (< 256). */
 const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
+/** NOP-Out (§11.18), immediate, ITT `itt`, TTT reserved: a ping the target answers with a NOP-In. */
+const nopOut = (ini: TestInitiator, itt: number): Uint8Array => pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]));
+/** Resolves once the target has answered a ping sent now: it has taken every PDU sent before. */
+async function pinged(ini: TestInitiator, itt: number): Promise<void> {
+  ini.send(nopOut(ini, itt));
+  await ini.next((p) => opcodeOf(p) === NOP_IN && ittOf(p) === itt);
+}
 
 let stack: Stack | undefined;
 let server: IscsiServer | undefined;
@@ -138,11 +151,90 @@ describe('immediate data counts against the budget', () => {
   });
 });
 
+describe('a command waiting for its turn holds its immediate data within the budget', () => {
+  const block = (i: number): Uint8Array => Uint8Array.from({ length: MAX_TRANSFER }, (_, j) => (j * 3 + i * 41 + 1) & 0xff);
+  const zeros = new Uint8Array(BS);
+
+  it('WRITEs after a CmdSN gap (§4.2.2.1) take their buffers as they come, within the session’s half; once the gap is filled the first two end GOOD, the others TASK SET FULL writing nothing; the budget is whole again', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0021n);
+    const gap = ini.cmdSN;
+    // Four WRITEs of a whole command of immediate data each, CmdSN gap+1..gap+4: none can run before gap.
+    const writes = [0, 1, 2, 3].map((i) => ini.command({ cdb: write10(32 * i, 32), write: true, edtl: MAX_TRANSFER, data: block(i), cmdSN: (gap + 1 + i) >>> 0 }));
+    await pinged(ini, 0x7001);
+    expect(s.dataOutBudget).toEqual({ bytes: BUDGET, sessionBytes: BUDGET / 2, held: BUDGET / 2, waiting: 0, waitingBytes: 0 });
+    expect(await ini.silence((p) => writes.includes(ittOf(p)), 100)).toBe(true);
+
+    const filler = ini.command({ cdb: tur, edtl: 0 });
+    ini.cmdSN = (gap + 5) >>> 0;
+    expect((await ini.result(filler)).status).toBe(0);
+    const statuses: number[] = [];
+    for (const itt of writes) statuses.push((await ini.result(itt)).status);
+    expect(statuses).toEqual([0, 0, TASK_SET_FULL, TASK_SET_FULL]);
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0, waitingBytes: 0 });
+    expect(await readBlock(ini, 31)).toEqual(block(0).subarray(31 * BS));
+    expect(await readBlock(ini, 32)).toEqual(block(1).subarray(0, BS));
+    expect(await readBlock(ini, 64)).toEqual(zeros);
+    expect(await readBlock(ini, 127)).toEqual(zeros);
+
+    // The session goes on: the refused WRITE sent again runs.
+    expect((await ini.result(ini.command({ cdb: write10(64, 32), write: true, edtl: MAX_TRANSFER, data: block(2) }))).status).toBe(0);
+    expect(await readBlock(ini, 64)).toEqual(block(2).subarray(0, BS));
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0 });
+  });
+
+  it('a session that ends with WRITEs still waiting for an earlier CmdSN gives their bytes back', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0023n);
+    for (const i of [1, 2]) ini.command({ cdb: write10(32 * i, 32), write: true, edtl: MAX_TRANSFER, data: block(i), cmdSN: (ini.cmdSN + i) >>> 0 });
+    await pinged(ini, 0x7003);
+    expect(s.dataOutBudget).toMatchObject({ held: BUDGET / 2 });
+    ini.close();
+    await until(() => s.dataOutBudget.held === 0);
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0, waitingBytes: 0 });
+  });
+
+  it('ABORT TASK (§11.5.1) for a WRITE still waiting for an earlier CmdSN gives its bytes back; it never runs', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0024n);
+    const gap = ini.cmdSN;
+    const held = ini.command({ cdb: write10(32, 32), write: true, edtl: MAX_TRANSFER, data: block(1), cmdSN: (gap + 1) >>> 0 });
+    await pinged(ini, 0x7004);
+    expect(s.dataOutBudget).toMatchObject({ held: MAX_TRANSFER });
+    // Immediate ABORT TASK, RTT the held WRITE, RefCmdSN its CmdSN (byte 32), CmdSN the next to use.
+    ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 1, 1], [16, 0x901, 4], [20, held, 4], [24, (gap + 2) >>> 0, 4], [28, ini.expStatSN, 4], [32, (gap + 1) >>> 0, 4]])));
+    expect(await tmfResponse(ini, 0x901)).toBe(0);
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0 });
+    const filler = ini.command({ cdb: tur, edtl: 0 });
+    ini.cmdSN = (gap + 2) >>> 0;
+    expect((await ini.result(filler)).status).toBe(0);
+    expect(await ini.silence((p) => ittOf(p) === held, 100)).toBe(true);
+    expect(await readBlock(ini, 32)).toEqual(zeros);
+  });
+
+  it('a WRITE held back while ABORT TASK SET waits for the sender’s Data-Out holds its immediate data in the budget; it runs after the function', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0022n);
+    const covered = await writeAwaitingData(ini, 0, 32);
+    tmf(ini, ABORT_TASK_SET, 0x900);
+    const later = ini.command({ cdb: write10(32, 32), write: true, edtl: MAX_TRANSFER, data: block(1) });
+    await pinged(ini, 0x7002);
+    expect(s.dataOutBudget).toMatchObject({ held: 2 * MAX_TRANSFER, waiting: 0 });
+    expect(await ini.silence((p) => ittOf(p) === later, 100)).toBe(true);
+
+    // The covered WRITE's data answers its R2T: the function acts (that WRITE ends without a response), then the held one runs.
+    ini.dataOut({ itt: covered.itt, ttt: covered.ttt, dataSN: 0, offset: 0, data: block(0), final: true });
+    expect(await tmfResponse(ini, 0x900)).toBe(0);
+    expect((await ini.result(later)).status).toBe(0);
+    expect(await readBlock(ini, 32)).toEqual(block(1).subarray(0, BS));
+    expect(await readBlock(ini, 0)).toEqual(zeros);
+    expect(s.dataOutBudget).toMatchObject({ held: 0, waiting: 0 });
+  });
+});
+
 describe('a session that owes Data-Out and sends none is dropped (data-out-watchdog.ts)', () => {
   /** The Data-Out timeout: the ping timeout (the ping itself only comes after 30 s of quiet). */
   const TIMEOUT = 400;
-  /** NOP-Out (§11.18), immediate, ITT `itt`, TTT reserved: a ping the target answers with a NOP-In. */
-  const nopOut = (ini: TestInitiator, itt: number): Uint8Array => pdu(bhsOf([[0, 0x00 | 0x40, 1], [1, 0x80, 1], [16, itt, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]));
 
   it('answering pings does not keep it: its connection ends a timeout after the R2T, and the WRITE waiting behind it is solicited', async () => {
     const s = await serve(BUDGET, TIMEOUT);
