@@ -162,7 +162,7 @@ export class Session {
 
   /** A SCSI Command PDU. Answers itself (status or silence); returns a Reject reason when the PDU is refused. */
   command(cmd: ScsiCommandPdu): number | undefined {
-    if (this.#tasks.has(cmd.itt)) return RejectReason.TASK_IN_PROGRESS;
+    if (this.#tasks.has(cmd.itt) || this.#heldTask(cmd.itt) !== undefined) return RejectReason.TASK_IN_PROGRESS;
     // Immediate commands bypass the window (§3.2.2.1); past the session depth they are refused (§11.17.1 06h),
     // so with the window's own at most twice the depth are outstanding.
     if (cmd.immediate && this.#tasks.size + this.#deferred.length >= this.#depth) return RejectReason.IMMEDIATE_COMMAND_REJECT;
@@ -328,6 +328,18 @@ export class Session {
   #takes(cmdSN: number): boolean {
     // §4.2.2.1: a non-immediate PDU outside [ExpCmdSN, MaxCmdSN] is silently ignored (as is a second one with a CmdSN taken).
     return !snLt(cmdSN, this.#expCmdSN) && !snLt(this.maxCmdSN, cmdSN) && !this.#waiting.has(cmdSN);
+  }
+
+  /**
+   * The task with this ITT made ahead of its turn (#hold), if any. One ITT names one task of the session
+   * while it exists (RFC 7143 §11.2.1.8): a second command under it, run in its turn, would take the first
+   * one's place in the task table, leaving it beyond reach of its Data-Out, of aborts and of the session's
+   * end, its Data-Out buffer never given back.
+   */
+  #heldTask(itt: number): ScsiTask | undefined {
+    if (this.#waiting.size === 0 && this.#deferred.length === 0) return undefined;
+    for (const w of this.#waiting.values()) if (w instanceof ScsiTask && w.itt === itt) return w;
+    return this.#deferred.find((t) => t.itt === itt);
   }
 
   /** Whether a task-set function of this session is acting on LUN `lun`'s task set. */

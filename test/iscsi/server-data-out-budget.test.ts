@@ -22,6 +22,7 @@ const IQN = 'iqn.2026-11.org.vtcam:data-out-budget';
 const R2T = 0x31;
 const LOGOUT_RESPONSE = 0x26;
 const NOP_IN = 0x20;
+const REJECT = 0x3f;
 /** SCSI status TASK SET FULL (SAM-5). */
 const TASK_SET_FULL = 0x28;
 /** Task Management Function Request function ABORT TASK SET (§11.5.1). */
@@ -210,6 +211,27 @@ describe('a command waiting for its turn holds its immediate data within the bud
     expect((await ini.result(filler)).status).toBe(0);
     expect(await ini.silence((p) => ittOf(p) === held, 100)).toBe(true);
     expect(await readBlock(ini, 32)).toEqual(zeros);
+  });
+
+  it('a command under the ITT of one waiting for an earlier CmdSN gets Reject, Task in progress (07h), and takes no CmdSN; the first WRITE keeps its ITT and its bytes go back as the session ends', async () => {
+    const s = await serve(BUDGET);
+    const ini = await login(s, 0x23d0_0000_0026n);
+    const gap = ini.cmdSN;
+    const itt = ini.command({ cdb: write10(0, 32), write: true, edtl: MAX_TRANSFER, cmdSN: (gap + 1) >>> 0 });
+    ini.command({ cdb: write10(32, 32), write: true, edtl: MAX_TRANSFER, cmdSN: (gap + 2) >>> 0, itt });
+    // Reject (§11.17): Reason at byte 2; the rejected PDU's header is its data.
+    const reject = await ini.next((p) => opcodeOf(p) === REJECT);
+    expect([reject.bhs[2], ittOf({ bhs: reject.data, data: new Uint8Array(0) })]).toEqual([0x07, itt]);
+
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    const r2t = await ini.next((p) => opcodeOf(p) === R2T && ittOf(p) === itt);
+    expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, MAX_TRANSFER]);
+    // gap + 2 is free: a command there runs.
+    ini.cmdSN = (gap + 2) >>> 0;
+    expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+    expect(s.dataOutBudget).toMatchObject({ held: MAX_TRANSFER, waiting: 0 });
+    ini.close();
+    await until(() => s.dataOutBudget.held === 0);
   });
 
   it('a WRITE held back while ABORT TASK SET waits for the sender’s Data-Out holds its immediate data in the budget; it runs after the function', async () => {
