@@ -196,10 +196,13 @@ export class Session {
     else this.#run(task);
   }
 
-  /** A Data-Out PDU: handed to its task; a Reject reason when it matches none or breaks the data rules. */
+  /**
+   * A Data-Out PDU (no CmdSN, §11.7): handed to its task, one waiting for its turn included; a Reject reason
+   * when it matches none or breaks the data rules.
+   */
   dataOut(pdu: DataOutPdu): number | undefined {
     this.#watchdog.heard();
-    const task = this.#tasks.get(pdu.itt);
+    const task = this.#tasks.get(pdu.itt) ?? this.#heldTask(pdu.itt);
     if (task === undefined) return this.#late.take(pdu);
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
     // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
@@ -213,7 +216,7 @@ export class Session {
    */
   dataDigestError(pdu: DataOutPdu): void {
     this.#watchdog.heard();
-    const task = this.#tasks.get(pdu.itt);
+    const task = this.#tasks.get(pdu.itt) ?? this.#heldTask(pdu.itt);
     if (task === undefined) this.#late.take(pdu);
     else task.dataDigestError(pdu);
   }
@@ -324,17 +327,16 @@ export class Session {
     return true;
   }
 
-  /** Whether a non-immediate PDU with this CmdSN is taken, to be delivered in order. */
+  /** Whether a non-immediate PDU with this CmdSN is taken (§4.2.2.1: one outside [ExpCmdSN, MaxCmdSN] is silently ignored). */
   #takes(cmdSN: number): boolean {
-    // §4.2.2.1: a non-immediate PDU outside [ExpCmdSN, MaxCmdSN] is silently ignored (as is a second one with a CmdSN taken).
     return !snLt(cmdSN, this.#expCmdSN) && !snLt(this.maxCmdSN, cmdSN) && !this.#waiting.has(cmdSN);
   }
 
   /**
-   * The task with this ITT made ahead of its turn (#hold), if any. One ITT names one task of the session
-   * while it exists (RFC 7143 §11.2.1.8): a second command under it, run in its turn, would take the first
-   * one's place in the task table, leaving it beyond reach of its Data-Out, of aborts and of the session's
-   * end, its Data-Out buffer never given back.
+   * The task with this ITT made ahead of its turn (#hold), if any: its Data-Out is its own (dataOut). One ITT
+   * names one task of the session while it exists (RFC 7143 §11.2.1.8): a second command under it, run in
+   * its turn, would take the first one's place in the task table, leaving it beyond reach of its Data-Out,
+   * of aborts and of the session's end, its Data-Out buffer never given back.
    */
   #heldTask(itt: number): ScsiTask | undefined {
     if (this.#waiting.size === 0 && this.#deferred.length === 0) return undefined;

@@ -3,7 +3,8 @@
 // periph, and its Data-In and status. The task owns the command's life and
 // how it ends. A Data-Out that breaks its sequence (DataSN order, Buffer
 // Offset, more data than asked for) ends the task with CHECK CONDITION
-// (ABORTED COMMAND), as ERL 0 cannot recover within the command (§7.1.4.2).
+// (ABORTED COMMAND), as ERL 0 cannot recover within the command (§7.1.4.2);
+// for a task made ahead of its turn (session.ts), as it starts.
 // A Data-Out that failed its data digest (discarded by the connection) ends
 // it with CHECK CONDITION once the data still owed is in, as §7.8 asks. A
 // task management function about to abort the task may hold it short of the
@@ -117,8 +118,11 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
   start(): void {
     this.#started = true;
     this.#hooks.taskSetOrder?.enter(this);
-    this.#dataOut?.reserve();
-    this.#advance();
+    if (this.#brokenEarly) this.#fail();
+    else {
+      this.#dataOut?.reserve();
+      this.#advance();
+    }
   }
 
   /**
@@ -353,8 +357,15 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     this.#finish();
   }
 
+  /** A Data-Out broke its sequence before the task started: it ends DATA PHASE ERROR as it starts, in its turn. */
+  #brokenEarly = false;
+
   #fail(): void {
     if (this.#executing || this.#finished) return;
+    if (!this.#started) {
+      this.#brokenEarly = true;
+      return;
+    }
     // A held task is being aborted by its own session's task management: it ends without a response (SAM-5).
     if (this.#held === undefined) sendDataPhaseError(this, this.#hooks, this.#r2tSN());
     this.#finish();
