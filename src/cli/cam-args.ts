@@ -58,7 +58,7 @@ Stack options:
   --block-size 512|4096 logical block size (default 512)
   --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --read-only           export the disk read-only
-  --json                machine-readable output
+  --json                machine-readable output; a failure is {"error": MESSAGE, ...}
 `;
 
 const DEFAULT_MEMORY = 64 * 2 ** 20;

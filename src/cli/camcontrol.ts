@@ -2,7 +2,9 @@
 // run one command through `pass` (what a device says, unretouched), print it
 // in words or as JSON, close the stack. Exit status 0 when the device answered
 // GOOD, 1 when the command failed (with the decoded sense), 2 for bad usage
-// (handled by the caller).
+// (handled by the caller). A failure says why on stderr and, with --json, as one
+// object on stdout whose `error` is that message, so a script can parse stdout
+// whatever the exit status 1 came from.
 
 import { FileBackend } from '../virtio/device/backends/file.js';
 import { MemoryBackend } from '../virtio/device/backends/memory.js';
@@ -37,12 +39,12 @@ export function hexDump(b: Uint8Array): string[] {
   return lines;
 }
 
-async function openBackend(s: StackArgs, io: CliIo): Promise<BlockBackend | undefined> {
-  if (s.image === undefined) return new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly });
+/** The disk, or why the image cannot be one: the message and, for --json, the FileBackendError code. */
+async function openBackend(s: StackArgs): Promise<{ readonly ok: true; readonly backend: BlockBackend } | { readonly ok: false; readonly message: string; readonly code: string }> {
+  if (s.image === undefined) return { ok: true, backend: new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly }) };
   const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize });
-  if (b instanceof FileBackend) return b;
-  io.error(b.code === 'ENOENT' ? `image ${s.image} not found; create an empty one with 'truncate -s 64M ${s.image}', or use --memory SIZE` : b.message);
-  return undefined;
+  if (b instanceof FileBackend) return { ok: true, backend: b };
+  return { ok: false, code: b.code, message: b.code === 'ENOENT' ? `image ${s.image} not found; create an empty one with 'truncate -s 64M ${s.image}', or use --memory SIZE` : b.message };
 }
 
 /** One `camcontrol devlist` line: inquiry strings, path, periph names, capacity. */
@@ -61,11 +63,16 @@ function failure(r: ScsiResult): string {
 
 const ok = (r: ScsiResult): boolean => camStatus(r.camStatus) === CamStatus.REQ_CMP;
 
-/** A command of a subcommand failed: `message` on stderr, and with --json the same result object `cmd --json` prints; exit 1. */
-function failed(io: CliIo, asJson: boolean, message: string, r: ScsiResult): number {
-  if (asJson) io.out(json({ error: message, ...resultJson(r) }));
+/** A subcommand failed: `message` on stderr, and with --json `{ error: message, ...details }` on stdout; exit 1. */
+function failWith(io: CliIo, asJson: boolean, message: string, details: Record<string, unknown> = {}): number {
+  if (asJson) io.out(json({ error: message, ...details }));
   io.error(message);
   return 1;
+}
+
+/** A command the device failed: as failWith, the details being the result object `cmd --json` prints. */
+function failed(io: CliIo, asJson: boolean, message: string, r: ScsiResult): number {
+  return failWith(io, asJson, message, resultJson(r));
 }
 
 /** A command's result as `--json` shows it. */
@@ -99,15 +106,15 @@ function readField(page: Uint8Array, f: ModeField): number | bigint {
 
 /** Runs one camcontrol-style command; resolves with the exit status. */
 export async function runCamCommand(args: CamArgs, io: CliIo): Promise<number> {
-  const backend = await openBackend(args.stack, io);
-  if (backend === undefined) return 1;
+  const opened = await openBackend(args.stack);
+  if (!opened.ok) return failWith(io, args.stack.json, opened.message, { code: opened.code });
+  const { backend } = opened;
   let stack: Stack;
   try {
     stack = await createStack({ backend, queueSize: args.stack.queueSize, device: { blockSize: args.stack.blockSize } });
   } catch (e) {
     await backend.close();
-    io.error(`cannot bring the device up: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return failWith(io, args.stack.json, `cannot bring the device up: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
     return await run(stack, args, io);
@@ -164,10 +171,10 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
     }
     case 'tur': {
       const r = await pass.scsi({ cdb: new Uint8Array(6), direction: 'none' });
-      if (asJson) io.out(json({ ready: ok(r), camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus, sense: r.senseData === undefined ? undefined : describeSense(r.senseData) }));
-      else if (ok(r)) io.out('Unit is ready');
-      else io.error(`Unit is not ready: ${failure(r)}`);
-      return ok(r) ? 0 : 1;
+      if (!ok(r)) return failWith(io, asJson, `Unit is not ready: ${failure(r)}`, { ready: false, camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus, sense: r.senseData === undefined ? undefined : describeSense(r.senseData) });
+      if (asJson) io.out(json({ ready: true, camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus }));
+      else io.out('Unit is ready');
+      return 0;
     }
     case 'modepage': {
       // MODE SENSE (10), DBD 1: PC (7..6) | PAGE CODE (5..0), ALLOCATION LENGTH 65535.
@@ -205,14 +212,13 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
           : args.inLength > 0
             ? await pass.scsi({ cdb: args.cdb, direction: 'in', length: args.inLength, timeoutMs: args.timeoutMs })
             : await pass.scsi({ cdb: args.cdb, direction: 'none', timeoutMs: args.timeoutMs });
-      if (asJson) {
-        io.out(json(resultJson(r)));
-        return ok(r) ? 0 : 1;
-      }
       if (!ok(r)) {
         const hint = camStatus(r.camStatus) === CamStatus.DATA_RUN_ERR ? `; ${dataRunHint(args.cdb, dev.blockSize)}` : '';
-        io.error(`command failed: ${failure(r)}${hint}`);
-        return 1;
+        return failed(io, asJson, `command failed: ${failure(r)}${hint}`, r);
+      }
+      if (asJson) {
+        io.out(json(resultJson(r)));
+        return 0;
       }
       io.out(`${SCSI_STATUS_NAMES[r.scsiStatus] ?? hex2(r.scsiStatus)}, ${r.data?.length ?? 0} bytes in, residual ${r.resid}`);
       for (const line of hexDump(r.data ?? new Uint8Array(0))) io.out(line);

@@ -109,14 +109,17 @@ describe('camcontrol-style commands on a memory disk', () => {
     expect(r.err).toContain(`command failed: CAM_DATA_RUN_ERR|CAM_DEV_QFRZN; ${hint}`);
   });
 
-  test('--json failures are JSON too: modepage of a page the unit lacks prints the error and the result, exit 1', async () => {
-    const r = await run(['modepage', '--memory', '1M', '--json', '-m', '0x05']);
+  test.each([
+    ['an image that cannot be opened', ['readcap', '--image', '/nonexistent/vtcam.img'], /^image \/nonexistent\/vtcam\.img not found; /, { code: 'ENOENT' }],
+    ['a device error', ['modepage', '--memory', '1M', '-m', '0x05'], /^MODE SENSE \(10\) of page 05h failed: .*INVALID FIELD IN CDB \(24h\/00h\), CDB byte 2 bit 5$/, { scsiStatus: 2, senseText: 'ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 2 bit 5' }],
+    ['a failed command', ['cmd', '--memory', '1M', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512'], /^command failed: CAM_SCSI_STATUS_ERROR\|.*LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)$/, { scsiStatus: 2, sense: '700005000000000a00000000210000000000' }],
+  ])('--json failure, %s: one JSON object on stdout whose error is the stderr message, exit 1', async (_kind, args, message, details) => {
+    const r = await run([...args, '--json']);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.out) as { error: string; scsiStatus: number; senseText: string };
-    expect(j.error).toMatch(/^MODE SENSE \(10\) of page 05h failed: /);
-    expect(j.scsiStatus).toBe(2);
-    expect(j.senseText).toMatch(/ILLEGAL REQUEST: INVALID FIELD IN CDB \(24h\/00h\)/);
-    expect(r.err).toContain('MODE SENSE (10) of page 05h failed');
+    const j = JSON.parse(r.out) as { error: string };
+    expect(j.error).toMatch(message);
+    expect(j).toMatchObject(details);
+    expect(r.err).toBe(j.error);
   });
 
   test('inquiry --json gives the NAA in hex, as the text output does', async () => {
