@@ -207,8 +207,12 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
       : `LIBISCSI_CHAP_USERNAME=${c.user} LIBISCSI_CHAP_PASSWORD=<secret> ${c.mutualUser === undefined ? '' : `LIBISCSI_CHAP_TARGET_USERNAME=${c.mutualUser} LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> `}`;
   io.out(`  ${libiscsiEnv}iscsi-inq ${url}`);
   io.out(`  iscsiadm -m discovery -t sendtargets -p ${portal} && iscsiadm -m node -T ${args.targetName} -p ${portal} --login${c === undefined ? '' : '  (set node.session.auth.* first)'}`);
-  const qemuUrl = c === undefined ? url : `iscsi://${c.user}%<secret>@${portal}/${args.targetName}/0`;
-  io.out(`  qemu-system-x86_64 … -drive file=${qemuUrl},format=raw,if=virtio`);
+  // qemu's iscsi driver takes libiscsi's URL (libiscsi README, "iSCSI URL Format"): the initiator's CHAP
+  // credentials before the host, a mutual CHAP target's in its target_user and target_password arguments.
+  const mutual = c?.mutualUser === undefined ? '' : `?target_user=${c.mutualUser}&target_password=<mutual secret>`;
+  const drive = `file=iscsi://${c === undefined ? '' : `${c.user}%<secret>@`}${portal}/${args.targetName}/0${mutual},format=raw,if=virtio`;
+  // Quoted when it holds placeholders to fill in (and the mutual form an &), so the line stays one shell word.
+  io.out(`  qemu-system-x86_64 … -drive ${c === undefined ? drive : `'${drive}'`}`);
   io.out('Ctrl-C stops the target.');
   return url;
 }

@@ -641,6 +641,15 @@ describe('addresses and names in what serve prints', () => {
     await run;
   });
 
+  test('one-way CHAP: the qemu line carries the initiator user only', async () => {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(['--chap-user', 'alice', '--chap-secret', 'one-way-secret-1'], p, io);
+    expect(io.lines).toContain("  qemu-system-x86_64 … -drive 'file=iscsi://alice%<secret>@127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0,format=raw,if=virtio'");
+    p.signal('SIGINT');
+    await run;
+  });
+
   test('CHAP: the credentials go to the server; the banner names the users and never prints a secret', async () => {
     const p = placeholder();
     const io = capture();
@@ -651,7 +660,8 @@ describe('addresses and names in what serve prints', () => {
     const text = io.lines.join('\n');
     expect(text).toContain('  auth    CHAP, initiator user alice; mutual, the target answers as tgt');
     expect(text).toContain('LIBISCSI_CHAP_USERNAME=alice LIBISCSI_CHAP_PASSWORD=<secret> LIBISCSI_CHAP_TARGET_USERNAME=tgt LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> iscsi-inq iscsi://127.0.0.1:3260/');
-    expect(text).toContain('file=iscsi://alice%<secret>@127.0.0.1:3260/');
+    // libiscsi's URL, as qemu parses it: mutual CHAP's target credentials in target_user/target_password.
+    expect(text).toContain("  qemu-system-x86_64 … -drive 'file=iscsi://alice%<secret>@127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0?target_user=tgt&target_password=<mutual secret>,format=raw,if=virtio'");
     expect(text).not.toContain(secret);
     expect(text).not.toContain(mutual);
     expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
