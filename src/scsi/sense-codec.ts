@@ -38,6 +38,12 @@ export interface DecodedSense {
    * a small ADDITIONAL SENSE LENGTH); `sense.asc`/`sense.ascq` then read 00h/00h.
    */
   readonly hasAsc: boolean;
+  /**
+   * The ADDITIONAL SENSE CODE when the sense data ends right after it, before
+   * the ASCQ (`hasAsc` is false): the pair cannot be named, the ASC is still
+   * what the device said.
+   */
+  readonly ascWithoutAscq?: number;
   /** True when the buffer is shorter than the 8-byte header plus ADDITIONAL SENSE LENGTH. */
   readonly truncated: boolean;
 }
@@ -71,6 +77,22 @@ const INFO_DESC = { VALID_BYTE: 2, INFORMATION: 4, ADDITIONAL_LENGTH: 0x0a } as 
 const CSI_DESC = { COMMAND_SPECIFIC_INFORMATION: 4, ADDITIONAL_LENGTH: 0x0a } as const;
 const SKS_DESC = { SENSE_KEY_SPECIFIC: 4, ADDITIONAL_LENGTH: 0x06 } as const; // byte 7 reserved
 const FRU_DESC = { FIELD_REPLACEABLE_UNIT_CODE: 3, ADDITIONAL_LENGTH: 0x02 } as const;
+
+/** Where each format keeps SENSE KEY, ASC and ASCQ (SPC-5 §4.4.2 descriptor, §4.4.3 fixed), to say which one short sense data lacks. */
+export const SENSE_FIELD_BYTES: Readonly<Record<SenseFormat, { readonly senseKey: number; readonly asc: number; readonly ascq: number }>> = {
+  fixed: { senseKey: FIXED.SENSE_KEY, asc: FIXED.ADDITIONAL_SENSE_CODE, ascq: FIXED.ADDITIONAL_SENSE_CODE_QUALIFIER },
+  descriptor: { senseKey: DESC.SENSE_KEY, asc: DESC.ADDITIONAL_SENSE_CODE, ascq: DESC.ADDITIONAL_SENSE_CODE_QUALIFIER },
+};
+
+/** Why `decodeSenseFull` gives undefined for some bytes. */
+export type SenseRejection =
+  | { readonly reason: 'empty' }
+  /** RESPONSE CODE (byte 0 bits 6..0) is not 70h..73h. */
+  | { readonly reason: 'response-code'; readonly responseCode: number }
+  /** The bytes end before the format's SENSE KEY byte (SENSE_FIELD_BYTES). */
+  | { readonly reason: 'short'; readonly format: SenseFormat; readonly responseCode: SenseResponseCode; readonly length: number }
+  /** SENSE KEY 0Ch, obsolete. */
+  | { readonly reason: 'sense-key'; readonly format: SenseFormat; readonly responseCode: SenseResponseCode; readonly key: number };
 
 const HEADER_SIZE = 8; // both formats: ADDITIONAL SENSE LENGTH counts the bytes after byte 7
 const RESPONSE_CODE_MASK = 0x7f; // byte 0 bits 6..0
@@ -242,10 +264,12 @@ export function decodeSense(bytes: Uint8Array): SenseData | undefined {
  * Tolerant of short sense: anything that reaches the SENSE KEY (3 bytes fixed,
  * 2 bytes descriptor) decodes, and each later field is reported only if it lies
  * within both the buffer and the ADDITIONAL SENSE LENGTH. A missing ASC/ASCQ
- * reads as 00h/00h with `hasAsc` false.
+ * reads as 00h/00h with `hasAsc` false (and an ASC without its ASCQ in
+ * `ascWithoutAscq`).
  *
  * Returns undefined for an empty buffer, a response code other than 70h..73h
- * (including 7Fh, vendor specific), or the obsolete sense key 0Ch.
+ * (including 7Fh, vendor specific), bytes that end before the SENSE KEY, or the
+ * obsolete sense key 0Ch; `decodeSenseResult` says which.
  * Sense-key-specific data is decoded as a field pointer (ILLEGAL REQUEST), a
  * progress indication (NO SENSE, NOT READY) or a segment pointer (COPY
  * ABORTED); the other SKS formats (actual retry count, unit attention queue
@@ -254,19 +278,41 @@ export function decodeSense(bytes: Uint8Array): SenseData | undefined {
  * or FRU code reads as absent; so does INFORMATION with VALID = 0.
  */
 export function decodeSenseFull(bytes: Uint8Array): DecodedSense | undefined {
-  if (bytes.length === 0) return undefined;
+  const r = decodeSenseResult(bytes);
+  return r.ok ? r.value : undefined;
+}
+
+/** `decodeSenseFull`, saying why when the bytes do not decode. Never throws. */
+export function decodeSenseResult(bytes: Uint8Array): { readonly ok: true; readonly value: DecodedSense } | { readonly ok: false; readonly rejection: SenseRejection } {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const code = v.getUint8(0) & RESPONSE_CODE_MASK;
-  switch (code) {
-    case SenseResponseCode.CURRENT_FIXED:
-    case SenseResponseCode.DEFERRED_FIXED:
-      return decodeFixed(v, code);
-    case SenseResponseCode.CURRENT_DESCRIPTOR:
-    case SenseResponseCode.DEFERRED_DESCRIPTOR:
-      return decodeDescriptor(v, code);
-    default:
-      return undefined;
-  }
+  const h = readHeader(v);
+  if (!h.ok) return h;
+  return { ok: true, value: h.format === 'fixed' ? decodeFixed(v, h.responseCode, h.key) : decodeDescriptor(v, h.responseCode, h.key) };
+}
+
+type SenseHeader =
+  | { readonly ok: true; readonly format: SenseFormat; readonly responseCode: SenseResponseCode; readonly key: SenseKey }
+  | { readonly ok: false; readonly rejection: SenseRejection };
+
+const FORMAT_OF: Readonly<Record<SenseResponseCode, SenseFormat>> = {
+  [SenseResponseCode.CURRENT_FIXED]: 'fixed',
+  [SenseResponseCode.DEFERRED_FIXED]: 'fixed',
+  [SenseResponseCode.CURRENT_DESCRIPTOR]: 'descriptor',
+  [SenseResponseCode.DEFERRED_DESCRIPTOR]: 'descriptor',
+};
+const isResponseCode = (n: number): n is SenseResponseCode => Object.hasOwn(FORMAT_OF, n);
+
+/** What both formats need before anything else means something: a response code of theirs and a sense key. */
+function readHeader(v: DataView): SenseHeader {
+  if (v.byteLength === 0) return { ok: false, rejection: { reason: 'empty' } };
+  const responseCode = v.getUint8(FIXED.RESPONSE_CODE) & RESPONSE_CODE_MASK;
+  if (!isResponseCode(responseCode)) return { ok: false, rejection: { reason: 'response-code', responseCode } };
+  const format = FORMAT_OF[responseCode];
+  const at = SENSE_FIELD_BYTES[format].senseKey;
+  if (v.byteLength <= at) return { ok: false, rejection: { reason: 'short', format, responseCode, length: v.byteLength } };
+  const key = v.getUint8(at) & SENSE_KEY_MASK;
+  if (!isSenseKey(key)) return { ok: false, rejection: { reason: 'sense-key', format, responseCode, key } };
+  return { ok: true, format, responseCode, key };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -278,13 +324,11 @@ function senseEnd(v: DataView): { end: number; truncated: boolean } {
   return { end: Math.min(v.byteLength, announced), truncated: v.byteLength < announced };
 }
 
-function decodeFixed(v: DataView, code: SenseResponseCode): DecodedSense | undefined {
-  if (v.byteLength <= FIXED.SENSE_KEY) return undefined;
-  const key = v.getUint8(FIXED.SENSE_KEY) & SENSE_KEY_MASK;
-  if (!isSenseKey(key)) return undefined;
+function decodeFixed(v: DataView, code: SenseResponseCode, key: SenseKey): DecodedSense {
   const { end, truncated } = senseEnd(v);
   const has = (offset: number, size: number): boolean => offset + size <= end;
   const hasAsc = has(FIXED.ADDITIONAL_SENSE_CODE_QUALIFIER, 1);
+  const ascWithoutAscq = !hasAsc && has(FIXED.ADDITIONAL_SENSE_CODE, 1) ? v.getUint8(FIXED.ADDITIONAL_SENSE_CODE) : undefined;
   const s: Mutable<SenseData> = {
     key,
     asc: hasAsc ? v.getUint8(FIXED.ADDITIONAL_SENSE_CODE) : 0,
@@ -303,14 +347,12 @@ function decodeFixed(v: DataView, code: SenseResponseCode): DecodedSense | undef
   }
   if (has(FIXED.SENSE_KEY_SPECIFIC, 3)) readSenseKeySpecific(v, FIXED.SENSE_KEY_SPECIFIC, s);
   if (code === SenseResponseCode.DEFERRED_FIXED) s.deferred = true;
-  return { format: 'fixed', responseCode: code, sense: s, hasAsc, truncated };
+  return { format: 'fixed', responseCode: code, sense: s, hasAsc, ...(ascWithoutAscq === undefined ? {} : { ascWithoutAscq }), truncated };
 }
 
-function decodeDescriptor(v: DataView, code: SenseResponseCode): DecodedSense | undefined {
-  if (v.byteLength <= DESC.SENSE_KEY) return undefined;
-  const key = v.getUint8(DESC.SENSE_KEY) & SENSE_KEY_MASK;
-  if (!isSenseKey(key)) return undefined;
+function decodeDescriptor(v: DataView, code: SenseResponseCode, key: SenseKey): DecodedSense {
   const hasAsc = v.byteLength > DESC.ADDITIONAL_SENSE_CODE_QUALIFIER;
+  const ascWithoutAscq = v.byteLength === DESC.ADDITIONAL_SENSE_CODE_QUALIFIER ? v.getUint8(DESC.ADDITIONAL_SENSE_CODE) : undefined;
   const s: Mutable<SenseData> = {
     key,
     asc: hasAsc ? v.getUint8(DESC.ADDITIONAL_SENSE_CODE) : 0,
@@ -332,7 +374,7 @@ function decodeDescriptor(v: DataView, code: SenseResponseCode): DecodedSense | 
     at = next;
   }
   if (code === SenseResponseCode.DEFERRED_DESCRIPTOR) s.deferred = true;
-  return { format: 'descriptor', responseCode: code, sense: s, hasAsc, truncated };
+  return { format: 'descriptor', responseCode: code, sense: s, hasAsc, ...(ascWithoutAscq === undefined ? {} : { ascWithoutAscq }), truncated };
 }
 
 /** Reads one complete descriptor at `at` into `s`; a descriptor with the wrong ADDITIONAL LENGTH is skipped. */

@@ -267,7 +267,12 @@ export function ascText(asc: number, ascq: number): string {
  * information, command-specific information, FRU code, deferred.
  */
 export function describeSense(s: SenseData): string {
-  const parts = [`${senseText(s.key)}: ${ascText(s.asc, s.ascq)} (${hh(s.asc)}h/${hh(s.ascq)}h)`];
+  return [`${senseText(s.key)}: ${ascText(s.asc, s.ascq)} (${hh(s.asc)}h/${hh(s.ascq)}h)`, ...senseDetails(s)].join(', ');
+}
+
+/** describeSense's details, after the sense key and ASC/ASCQ: for a line whose ASC/ASCQ is said otherwise. */
+export function senseDetails(s: SenseData): string[] {
+  const parts: string[] = [];
   if (s.field !== undefined) {
     const where = `${s.field.cdb ? 'CDB' : 'parameter list'} byte ${s.field.byte}`;
     parts.push(s.field.bit === undefined ? where : `${where} bit ${s.field.bit}`);
@@ -282,5 +287,5 @@ export function describeSense(s: SenseData): string {
   if (s.commandSpecific !== undefined) parts.push(`command-specific information 0x${s.commandSpecific.toString(16)}`);
   if (s.fru !== undefined) parts.push(`FRU code ${x2(s.fru)}`);
   if (s.deferred === true) parts.push('deferred error');
-  return parts.join(', ');
+  return parts;
 }

@@ -27,11 +27,28 @@ describe('vtcam sense', () => {
     expect(r.out).toBe('descriptor format, deferred (73h)\nHARDWARE ERROR: INTERNAL TARGET FAILURE (44h/00h), deferred error');
   });
 
-  test('short sense without ASC says so', async () => {
-    const r = await run(['sense', '0x70,0x00,0x06']);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/UNIT ATTENTION/);
-    expect(r.out).toMatch(/ends before the ASC\/ASCQ bytes/);
+  test.each([
+    // SPC-5 §4.4.3 fixed: SENSE KEY byte 2, ASC byte 12, ASCQ byte 13; §4.4.2 descriptor: bytes 1, 2, 3.
+    ['70 00 06', 'fixed format, current (70h)\nUNIT ATTENTION: ASC and ASCQ missing\nnote: the sense data ends before byte 12 (ADDITIONAL SENSE CODE)'],
+    ['70 00 05 00 00 00 00 0a 00 00 00 00 24', 'fixed format, current (70h)\nILLEGAL REQUEST: ASC 24h, ASCQ missing\nnote: the sense data ends before byte 13 (ADDITIONAL SENSE CODE QUALIFIER)'],
+    // ADDITIONAL SENSE LENGTH 5 ends the sense data after the ASC: the 00h after it is not an ASCQ.
+    ['70 00 05 00 00 00 00 05 00 00 00 00 3a 00', 'fixed format, current (70h)\nILLEGAL REQUEST: ASC 3Ah, ASCQ missing\nnote: the sense data ends before byte 13 (ADDITIONAL SENSE CODE QUALIFIER), where its ADDITIONAL SENSE LENGTH ends it'],
+    // VALID with the whole INFORMATION field: what is there is still shown.
+    ['f0 00 03 00 00 12 34', 'fixed format, current (70h)\nMEDIUM ERROR: ASC and ASCQ missing, information 0x1234\nnote: the sense data ends before byte 12 (ADDITIONAL SENSE CODE)'],
+    ['72 05 24', 'descriptor format, current (72h)\nILLEGAL REQUEST: ASC 24h, ASCQ missing\nnote: the sense data ends before byte 3 (ADDITIONAL SENSE CODE QUALIFIER)'],
+  ])('short sense %s: says which byte is missing, never reads it as 00h', async (hex, out) => {
+    const r = await run(['sense', hex]);
+    expect(r).toEqual({ code: 0, out, err: '' });
+  });
+
+  test.each([
+    ['70', 'too short for sense data: fixed format (70h) has the SENSE KEY in byte 2 (SPC-5 §4.4.3), but only byte 0 was given'],
+    ['71 00', 'too short for sense data: fixed format (71h) has the SENSE KEY in byte 2 (SPC-5 §4.4.3), but only bytes 0..1 were given'],
+    ['72', 'too short for sense data: descriptor format (72h) has the SENSE KEY in byte 1 (SPC-5 §4.4.2), but only byte 0 was given'],
+    ['70 00 0c 00 00 00 00 0a', 'not sense data: sense key 0Ch (byte 2) is obsolete'],
+  ])('%s ends before a sense key it can decode: exit 1 and which byte', async (hex, err) => {
+    const r = await run(['sense', hex]);
+    expect(r).toEqual({ code: 1, out: '', err });
   });
 
   test('not sense data: exit 1 and why', async () => {

@@ -19,7 +19,7 @@ import {
   type SegmentPointer,
   type SenseData,
 } from '../../src/scsi/sense.js';
-import { SenseDescriptorType, SenseResponseCode, decodeSense, decodeSenseFull, encodeSense } from '../../src/scsi/sense-codec.js';
+import { SenseDescriptorType, SenseResponseCode, decodeSense, decodeSenseFull, decodeSenseResult, encodeSense } from '../../src/scsi/sense-codec.js';
 import { ascVectors, codecVectors, decodeVectors, lossyVectors } from './sense.vectors.js';
 
 const norm = (h: string): string => h.trim().split(/\s+/).join(' ');
@@ -87,6 +87,25 @@ describe('encodeSense / decodeSense vectors', () => {
   it.each(decodeVectors)('decode: $name', (v) => {
     expect(decodeSenseFull(bytes(v.hex))).toEqual(v.expected);
     expect(decodeSense(bytes(v.hex))).toEqual(v.expected?.sense);
+  });
+
+  it.each([
+    ['', { reason: 'empty' }],
+    ['7f 00 05 00 00 00 00 0a', { reason: 'response-code', responseCode: 0x7f }],
+    ['f4 05 24 00', { reason: 'response-code', responseCode: 0x74 }],
+    ['70', { reason: 'short', format: 'fixed', responseCode: 0x70, length: 1 }],
+    ['f1 00', { reason: 'short', format: 'fixed', responseCode: 0x71, length: 2 }],
+    ['73', { reason: 'short', format: 'descriptor', responseCode: 0x73, length: 1 }],
+    ['70 00 0c', { reason: 'sense-key', format: 'fixed', responseCode: 0x70, key: 0x0c }],
+    ['72 fc 00 00', { reason: 'sense-key', format: 'descriptor', responseCode: 0x72, key: 0x0c }],
+  ])('decodeSenseResult %j: why it is not sense data', (h, rejection) => {
+    expect(decodeSenseResult(bytes(h))).toEqual({ ok: false, rejection });
+    expect(decodeSenseFull(bytes(h))).toBeUndefined();
+  });
+
+  it('decodeSenseResult of sense data is what decodeSenseFull gives', () => {
+    const b = bytes('70 00 05 00 00 00 00 0a 00 00 00 00 24 00 00 c9 00 01');
+    expect(decodeSenseResult(b)).toEqual({ ok: true, value: decodeSenseFull(b) });
   });
 
   it('response code and format are reported', () => {

@@ -277,9 +277,14 @@ export const decodeVectors: readonly DecodeVector[] = [
     expected: { format: 'fixed', responseCode: 0x70, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, truncated: true },
   },
   {
-    name: 'fixed, 13 bytes: ASC without ASCQ is not reported',
+    name: 'fixed, 13 bytes: ASC without ASCQ is no pair, the ASC is kept apart',
     hex: '70 00 05 00 00 00 00 0a 00 00 00 00 24',
-    expected: { format: 'fixed', responseCode: 0x70, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, truncated: true },
+    expected: { format: 'fixed', responseCode: 0x70, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, ascWithoutAscq: 0x24, truncated: true },
+  },
+  {
+    name: 'fixed, ADDITIONAL SENSE LENGTH 5: ends after the ASC, the ASCQ byte past it is not sense data',
+    hex: '70 00 05 00 00 00 00 05 00 00 00 00 24 01',
+    expected: { format: 'fixed', responseCode: 0x70, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, ascWithoutAscq: 0x24, truncated: false },
   },
   {
     name: 'fixed, 14 bytes: ASC/ASCQ, no FRU or SKS',
@@ -357,6 +362,11 @@ export const decodeVectors: readonly DecodeVector[] = [
     name: 'descriptor, 2 bytes: key only',
     hex: '72 05',
     expected: { format: 'descriptor', responseCode: 0x72, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, truncated: true },
+  },
+  {
+    name: 'descriptor, 3 bytes: key and ASC, no ASCQ',
+    hex: '72 05 24',
+    expected: { format: 'descriptor', responseCode: 0x72, sense: { key: 5, asc: 0, ascq: 0 }, hasAsc: false, ascWithoutAscq: 0x24, truncated: true },
   },
   {
     name: 'descriptor, 4 bytes: key and ASC/ASCQ',
