@@ -77,9 +77,10 @@ describe('vtcam cdb', () => {
   });
 
   test('RDPROTECT on a unit without protection information: exit 1 with the sense', async () => {
+    // RDPROTECT is byte 1 bits 7..5: the field pointer names its first bit, 7, whichever bit is set (SPC-5 4.4.2.4.2).
     const r = await run(['cdb', '28 20 00 00 00 10 00 00 01 00']);
     expect(r.code).toBe(1);
-    expect(r.err).toBe('this CDB gets CHECK CONDITION, ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 1 bit 5');
+    expect(r.err).toBe('this CDB gets CHECK CONDITION, ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 1 bit 7');
   });
 
   test('unknown operation code', async () => {
