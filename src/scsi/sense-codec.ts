@@ -6,6 +6,7 @@
 // scsi_sense_data_fixed / _desc, SSD_FIXED_IS_FILLED), read, not ported.
 
 import { SenseKey, isSenseKey, type FieldPointer, type SegmentPointer, type SenseData } from './sense.js';
+import { BIT_POINTER, BPV, C_D, CSI_DESC, DESC, FIXED, FRU_DESC, HEADER_SIZE, INFO_DESC, RESPONSE_CODE_MASK, SD, SENSE_KEY_MASK, SKSV, SKS_DESC, VALID } from './sense-layout.js';
 
 /** RESPONSE CODE (byte 0, bits 6..0): format and current vs deferred. */
 export const SenseResponseCode = {
@@ -48,36 +49,6 @@ export interface DecodedSense {
   readonly truncated: boolean;
 }
 
-// Byte offsets, fixed format.
-const FIXED = {
-  RESPONSE_CODE: 0, // VALID bit 7
-  SENSE_KEY: 2, // FILEMARK bit 7, EOM bit 6, ILI bit 5, SDAT_OVFL bit 4 (always 0 here)
-  INFORMATION: 3, // 4 bytes
-  ADDITIONAL_SENSE_LENGTH: 7,
-  COMMAND_SPECIFIC_INFORMATION: 8, // 4 bytes
-  ADDITIONAL_SENSE_CODE: 12,
-  ADDITIONAL_SENSE_CODE_QUALIFIER: 13,
-  FIELD_REPLACEABLE_UNIT_CODE: 14,
-  SENSE_KEY_SPECIFIC: 15, // 3 bytes, SKSV = byte 15 bit 7
-  SIZE: 18,
-} as const;
-
-// Byte offsets, descriptor format header (bytes 4..6 reserved; byte 4 bit 7 is SDAT_OVFL).
-const DESC = {
-  RESPONSE_CODE: 0,
-  SENSE_KEY: 1,
-  ADDITIONAL_SENSE_CODE: 2,
-  ADDITIONAL_SENSE_CODE_QUALIFIER: 3,
-  ADDITIONAL_SENSE_LENGTH: 7,
-  DESCRIPTORS: 8,
-} as const;
-
-// Descriptor layouts: offsets within the descriptor, ADDITIONAL LENGTH (bytes after byte 1).
-const INFO_DESC = { VALID_BYTE: 2, INFORMATION: 4, ADDITIONAL_LENGTH: 0x0a } as const;
-const CSI_DESC = { COMMAND_SPECIFIC_INFORMATION: 4, ADDITIONAL_LENGTH: 0x0a } as const;
-const SKS_DESC = { SENSE_KEY_SPECIFIC: 4, ADDITIONAL_LENGTH: 0x06 } as const; // byte 7 reserved
-const FRU_DESC = { FIELD_REPLACEABLE_UNIT_CODE: 3, ADDITIONAL_LENGTH: 0x02 } as const;
-
 /** Where each format keeps SENSE KEY, ASC and ASCQ (SPC-5 §4.4.2 descriptor, §4.4.3 fixed), to say which one short sense data lacks. */
 export const SENSE_FIELD_BYTES: Readonly<Record<SenseFormat, { readonly senseKey: number; readonly asc: number; readonly ascq: number }>> = {
   fixed: { senseKey: FIXED.SENSE_KEY, asc: FIXED.ADDITIONAL_SENSE_CODE, ascq: FIXED.ADDITIONAL_SENSE_CODE_QUALIFIER },
@@ -93,17 +64,6 @@ export type SenseRejection =
   | { readonly reason: 'short'; readonly format: SenseFormat; readonly responseCode: SenseResponseCode; readonly length: number }
   /** SENSE KEY 0Ch, obsolete. */
   | { readonly reason: 'sense-key'; readonly format: SenseFormat; readonly responseCode: SenseResponseCode; readonly key: number };
-
-const HEADER_SIZE = 8; // both formats: ADDITIONAL SENSE LENGTH counts the bytes after byte 7
-const RESPONSE_CODE_MASK = 0x7f; // byte 0 bits 6..0
-const VALID = 0x80; // fixed byte 0 bit 7; Information descriptor byte 2 bit 7
-const SENSE_KEY_MASK = 0x0f; // bits 3..0
-// Sense-key-specific byte 0 (fixed byte 15, SKS descriptor byte 4):
-const SKSV = 0x80; // bit 7: SENSE KEY SPECIFIC VALID
-const C_D = 0x40; // bit 6, field pointer: 1 = CDB, 0 = parameter data
-const SD = 0x20; // bit 5, segment pointer: 1 = from the segment descriptor, 0 = from the parameter list
-const BPV = 0x08; // bit 3, field and segment pointer: BIT POINTER VALID
-const BIT_POINTER = 0x07; // bits 2..0
 
 const U32_MAX = 0xffff_ffffn;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
