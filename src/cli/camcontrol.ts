@@ -80,17 +80,25 @@ function resultJson(r: ScsiResult): Record<string, unknown> {
   return { camStatus: camStatusName(r.camStatus), scsiStatus: r.scsiStatus, sense: r.sense, senseText: r.senseData === undefined ? undefined : describeSense(r.senseData), data: r.data, resid: r.resid };
 }
 
-/**
- * What to change when `cmd` gave the device less room than the command moves (CAM_DATA_RUN_ERR): the
- * command's own length where the CDB says it — TRANSFER LENGTH × block size for the READ/WRITE family,
- * the ALLOCATION LENGTH (or fixed length) of the command table for other Data-In commands.
- */
-function dataRunHint(cdb: Uint8Array, blockSize: number): string {
+/** What a READ or WRITE CDB moves: TRANSFER LENGTH × block size (a READ (6) or WRITE (6) of 0 blocks moves 256, SBC-4). */
+function rwTransfer(cdb: Uint8Array, blockSize: number): { readonly op: 'READ' | 'WRITE'; readonly bytes: number } | undefined {
   const rw = RW_OPCODES.includes(cdb[0] ?? -1) ? decodeRw(cdb) : undefined;
-  if (rw?.ok === true && (rw.value.op === 'READ' || rw.value.op === 'WRITE')) {
-    const bytes = (rw.value.blocks === 0 && cdb.length === 6 ? 256 : rw.value.blocks) * blockSize;
-    return rw.value.op === 'READ' ? `this READ moves ${bytes} bytes in: give -i ${bytes}` : `this WRITE moves ${bytes} bytes out: give ${bytes} bytes with -o`;
-  }
+  if (rw?.ok !== true || (rw.value.op !== 'READ' && rw.value.op !== 'WRITE')) return undefined;
+  return { op: rw.value.op, bytes: (rw.value.blocks === 0 && cdb.length === 6 ? 256 : rw.value.blocks) * blockSize };
+}
+
+/**
+ * What to change when `cmd` gave the device less data or room than the command moves: the command's own
+ * length where the CDB says it — TRANSFER LENGTH × block size for READ and WRITE, the ALLOCATION LENGTH (or
+ * fixed length) of the command table for other Data-In commands. Too little Data-In room ends as
+ * CAM_DATA_RUN_ERR; too little Data-Out the device refuses itself (the SBC emulator with INVALID FIELD IN
+ * COMMAND INFORMATION UNIT), so a WRITE's -o is held against its TRANSFER LENGTH whatever the answer said.
+ */
+function transferHint(cdb: Uint8Array, out: Uint8Array | undefined, r: ScsiResult, blockSize: number): string | undefined {
+  const rw = rwTransfer(cdb, blockSize);
+  if (rw?.op === 'WRITE' && (out?.length ?? 0) < rw.bytes) return `this WRITE moves ${rw.bytes} bytes out: give ${rw.bytes} bytes with -o`;
+  if (camStatus(r.camStatus) !== CamStatus.DATA_RUN_ERR) return undefined;
+  if (rw?.op === 'READ') return `this READ moves ${rw.bytes} bytes in: give -i ${rw.bytes}`;
   const limit = dataInLimit(cdb);
   if (limit === undefined) return "give -i or -o with the command's full data length";
   return `${limit.name.replaceAll('_', ' ')} returns up to ${limit.bytes} bytes: give -i ${limit.bytes}`;
@@ -213,8 +221,8 @@ async function run(stack: Stack, args: CamArgs, io: CliIo): Promise<number> {
             ? await pass.scsi({ cdb: args.cdb, direction: 'in', length: args.inLength, timeoutMs: args.timeoutMs })
             : await pass.scsi({ cdb: args.cdb, direction: 'none', timeoutMs: args.timeoutMs });
       if (!ok(r)) {
-        const hint = camStatus(r.camStatus) === CamStatus.DATA_RUN_ERR ? `; ${dataRunHint(args.cdb, dev.blockSize)}` : '';
-        return failed(io, asJson, `command failed: ${failure(r)}${hint}`, r);
+        const hint = transferHint(args.cdb, args.out, r, dev.blockSize);
+        return failed(io, asJson, `command failed: ${failure(r)}${hint === undefined ? '' : `; ${hint}`}`, r);
       }
       if (asJson) {
         io.out(json(resultJson(r)));

@@ -110,6 +110,24 @@ describe('camcontrol-style commands on a memory disk', () => {
   });
 
   test.each([
+    // WRITE (10) of 1 block with 100 bytes, and with none: TRANSFER LENGTH × 512.
+    ['a WRITE (10) of 1 block given 100 bytes', ['-c', '2a 00 00 00 00 00 00 00 01 00', '-o', '00'.repeat(100)], 'this WRITE moves 512 bytes out: give 512 bytes with -o'],
+    ['a WRITE (10) of 1 block given no -o', ['-c', '2a 00 00 00 00 00 00 00 01 00'], 'this WRITE moves 512 bytes out: give 512 bytes with -o'],
+    // WRITE (6) with TRANSFER LENGTH 0 writes 256 blocks (SBC-4); 4096-byte blocks.
+    ['a WRITE (6) of 256 blocks given 1', ['-c', '0a 00 00 00 00 00', '-o', '00'.repeat(4096), '--block-size', '4096'], 'this WRITE moves 1048576 bytes out: give 1048576 bytes with -o'],
+  ])('cmd: %s: exit 1, the device refuses it, and how many bytes -o should give', async (_what, flags, hint) => {
+    const r = await run(['cmd', '--memory', '1M', ...flags]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^command failed: .*ILLEGAL REQUEST: INVALID FIELD IN COMMAND INFORMATION UNIT \\(0Eh/03h\\); ${hint}$`));
+  });
+
+  test('cmd: a WRITE given all its Data-Out that fails otherwise gets no Data-Out hint', async () => {
+    const r = await run(['cmd', '--memory', '1M', '-c', '2a 00 00 00 08 00 00 00 01 00', '-o', '00'.repeat(512)]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)$/);
+  });
+
+  test.each([
     ['an image that cannot be opened', ['readcap', '--image', '/nonexistent/vtcam.img'], /^image \/nonexistent\/vtcam\.img not found; /, { code: 'ENOENT' }],
     ['a device error', ['modepage', '--memory', '1M', '-m', '0x05'], /^MODE SENSE \(10\) of page 05h failed: .*INVALID FIELD IN CDB \(24h\/00h\), CDB byte 2 bit 5$/, { scsiStatus: 2, senseText: 'ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 2 bit 5' }],
     ['a failed command', ['cmd', '--memory', '1M', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512'], /^command failed: CAM_SCSI_STATUS_ERROR\|.*LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)$/, { scsiStatus: 2, sense: '700005000000000a00000000210000000000' }],
