@@ -19,6 +19,7 @@ import type { ScsiResult } from '../cam/periph/request.js';
 import type { CamArgs, StackArgs } from './cam-args.js';
 import type { CliIo } from './io.js';
 import { formatBytes } from './demo.js';
+import { imageFailure } from './image-error.js';
 
 const SCSI_STATUS_NAMES: Readonly<Record<number, string>> = {
   0x00: 'GOOD', 0x02: 'CHECK CONDITION', 0x04: 'CONDITION MET', 0x08: 'BUSY', 0x18: 'RESERVATION CONFLICT', 0x28: 'TASK SET FULL', 0x30: 'ACA ACTIVE', 0x40: 'TASK ABORTED',
@@ -44,7 +45,7 @@ async function openBackend(s: StackArgs): Promise<{ readonly ok: true; readonly 
   if (s.image === undefined) return { ok: true, backend: new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly }) };
   const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize });
   if (b instanceof FileBackend) return { ok: true, backend: b };
-  return { ok: false, code: b.code, message: b.code === 'ENOENT' ? `image ${s.image} not found; create an empty one with 'truncate -s 64M ${s.image}', or use --memory SIZE` : b.message };
+  return { ok: false, code: b.code, message: await imageFailure(b, { creates: false, readOnly: s.readOnly }) };
 }
 
 /** One `camcontrol devlist` line: inquiry strings, path, periph names, capacity. */

@@ -12,6 +12,7 @@ import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, featureMask, featureNames }
 import type { DemoArgs } from './args.js';
 import type { CliIo } from './io.js';
 import { createProgress } from './progress.js';
+import { imageFailure } from './image-error.js';
 
 const DEFAULT_MEMORY_DISK = 64 * 2 ** 20;
 /** The pass touches at most this much of the disk, so its shadow copy stays small. */
@@ -44,7 +45,7 @@ async function openBackend(args: DemoArgs, io: CliIo): Promise<{ backend: BlockB
     ...(args.size === undefined ? {} : { create: { size: args.size } }),
   });
   if (!(fb instanceof FileBackend)) {
-    io.error(fb.message);
+    io.error(await imageFailure(fb, { creates: true, readOnly: args.readOnly }));
     return undefined;
   }
   // Never overwrite data in an image the user already had: the pass only reads it.

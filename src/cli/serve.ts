@@ -27,6 +27,7 @@ import { devlistLine } from './camcontrol.js';
 import { formatBytes } from './demo.js';
 import { DEFAULT_SERVE_SIZE, READY_PREFIX, SERVE_MAX_TRANSFER, type ServeArgs } from './serve-args.js';
 import type { CliIo } from './io.js';
+import { imageFailure, imageNotFound } from './image-error.js';
 
 /** The part of a running {@link IscsiServer} that serve uses. */
 export type ServingTarget = Pick<IscsiServer, 'address' | 'sessions' | 'close'>;
@@ -112,7 +113,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
     (e: unknown) => (errorCode(e) === 'ENOENT' ? undefined : -1),
   );
   if (existing === undefined && args.size === undefined) {
-    io.error(`image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`);
+    io.error(await imageNotFound(path, { creates: true }));
     return undefined;
   }
   if (existing !== undefined && existing >= 0 && args.size !== undefined && existing !== args.size) {
@@ -129,7 +130,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
     ...(args.size === undefined ? {} : { create: { size: args.size } }),
   });
   if (!(b instanceof FileBackend)) {
-    io.error(b.message);
+    io.error(await imageFailure(b, { creates: true, readOnly: args.readOnly }));
     return undefined;
   }
   // From the backend itself: what the banner says is what the device will do.

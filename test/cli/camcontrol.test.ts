@@ -128,7 +128,7 @@ describe('camcontrol-style commands on a memory disk', () => {
   });
 
   test.each([
-    ['an image that cannot be opened', ['readcap', '--image', '/nonexistent/vtcam.img'], /^image \/nonexistent\/vtcam\.img not found; /, { code: 'ENOENT' }],
+    ['an image that cannot be opened', ['readcap', '--image', '/nonexistent/vtcam.img'], /^image \/nonexistent\/vtcam\.img not found: /, { code: 'ENOENT' }],
     ['a device error', ['modepage', '--memory', '1M', '-m', '0x05'], /^MODE SENSE \(10\) of page 05h failed: .*INVALID FIELD IN CDB \(24h\/00h\), CDB byte 2 bit 5$/, { scsiStatus: 2, senseText: 'ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 2 bit 5' }],
     ['a failed command', ['cmd', '--memory', '1M', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512'], /^command failed: CAM_SCSI_STATUS_ERROR\|.*LOGICAL BLOCK ADDRESS OUT OF RANGE \(21h\/00h\)$/, { scsiStatus: 2, sense: '700005000000000a00000000210000000000' }],
   ])('--json failure, %s: one JSON object on stdout whose error is the stderr message, exit 1', async (_kind, args, message, details) => {
@@ -169,9 +169,18 @@ describe('camcontrol-style commands on a memory disk', () => {
   });
 
   test('a missing image: exit 1 and what to do', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'vtcam-cc-'));
+    dirs.push(d);
+    const img = join(d, 'vtcam.img');
+    const r = await run(['devlist', '--image', img]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`image ${img} not found; create an empty one with 'truncate -s 64M ${img}', or use --memory SIZE`);
+  });
+
+  test('a missing image in a missing directory: create the directory, not the image (truncate would fail)', async () => {
     const r = await run(['devlist', '--image', '/nonexistent/vtcam.img']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/image \/nonexistent\/vtcam\.img not found; create an empty one with 'truncate -s 64M \/nonexistent\/vtcam\.img', or use --memory SIZE/);
+    expect(r.err).toBe('image /nonexistent/vtcam.img not found: its directory /nonexistent does not exist either; create it (mkdir -p /nonexistent) or give --image another path, or use --memory SIZE');
   });
 
   test('bad flags exit 2 with advice', async () => {

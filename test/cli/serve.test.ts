@@ -319,6 +319,21 @@ describe('--image', () => {
     expect(() => p.opts()).toThrow(/did not listen/);
   });
 
+  test('a missing image in a missing directory: create the directory (--size would not help)', async () => {
+    const io = capture();
+    const path = join(dir, 'gone', 'x.img');
+    expect(await runServe(args(['--image', path]), io, placeholder().env)).toBe(1);
+    expect(io.errors).toEqual([`image ${path} not found: its directory ${join(dir, 'gone')} does not exist either; create it (mkdir -p ${join(dir, 'gone')}) or give --image another path`]);
+  });
+
+  test('an empty image: delete it and add --size, or pad it', async () => {
+    const io = capture();
+    const path = join(dir, 'empty.img');
+    writeFileSync(path, new Uint8Array(0));
+    expect(await runServe(args(['--image', path]), io, placeholder().env)).toBe(1);
+    expect(io.errors).toEqual([`image ${path} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it with 'truncate -s 64M ${path}'`]);
+  });
+
   test('a missing image with --size is created sparse; writes reach it by the time serve exits', async () => {
     const io = capture();
     const p = placeholder();

@@ -17,6 +17,8 @@ export const FileBackendErrorCode = {
   EISDIR: 'EISDIR',
   EINVAL: 'EINVAL',
   ENOSPC: 'ENOSPC',
+  /** Creating: the size is more than the file system allows for one file. */
+  EFBIG: 'EFBIG',
   /** `FileBackend.openShare`: the file at the path is no longer the one that was shared, or its size changed. */
   ESTALE: 'ESTALE',
   /** Anything else; the message names the original code. */
@@ -45,34 +47,46 @@ export function failure(path: string, code: FileBackendErrorCode, message: strin
   return { ok: false, code, message, path };
 }
 
-/** The user-facing error for a failed open(2), per errno. */
+/**
+ * The user-facing error for a failed open(2) of an image, or of creating one (open and ftruncate), per
+ * errno. Worded for a caller of FileBackend.open, naming its options; a command-line front end that has
+ * flags of its own words them itself from `code`.
+ */
 export function openFailure(path: string, err: unknown, readOnly: boolean, creating: boolean): FileBackendError {
   const code = errorCode(err) ?? 'unknown';
   switch (code) {
     case 'ENOENT':
       return creating
         ? failure(path, 'ENOENT', `cannot create image ${path}: directory ${dirname(path)} does not exist; create it first`)
-        : failure(path, 'ENOENT', `image ${path} not found; give a size to create it (FileBackend's create option; vtcam serve --size)`);
+        : failure(path, 'ENOENT', `image ${path} not found; pass the create option with a size to create it`);
     case 'EACCES':
     case 'EPERM':
+      if (creating) return failure(path, code, `permission denied creating image ${path}: directory ${dirname(path)} is not writable; create it in one that is`);
       return failure(path, code, readOnly
         ? `permission denied reading image ${path}; fix its permissions`
-        : `permission denied opening image ${path} for writing; make it writable, or open it read-only if it is readable`);
+        : `permission denied opening image ${path} for writing; make it writable, or open it with readOnly if it is readable`);
     case 'EROFS':
-      return failure(path, 'EROFS', `image ${path} is on a read-only file system; open it read-only`);
+      return creating
+        ? failure(path, 'EROFS', `cannot create image ${path}: directory ${dirname(path)} is on a read-only file system; create it elsewhere`)
+        : failure(path, 'EROFS', `image ${path} is on a read-only file system; open it with readOnly`);
     case 'EISDIR':
       return failure(path, 'EISDIR', `${path} is a directory, not a disk image; pass the path of an image file`);
     case 'ENOSPC':
       return failure(path, 'ENOSPC', `no space left to create image ${path}; free some space or choose a smaller size`);
-    default:
-      return failure(path, 'EIO', `cannot open image ${path}: ${code}: ${errorText(err)}`);
+    case 'EFBIG':
+      // ftruncate(2) past the file system's largest file (ext4: 16 TiB with 4 KiB blocks).
+      if (creating) return failure(path, 'EFBIG', `cannot create image ${path}: the size is more than its file system allows for one file; choose a smaller size`);
+      break;
   }
+  // Node's own message starts with the code ("EIO: i/o error, open '…'"); say it once.
+  const text = errorText(err);
+  return failure(path, 'EIO', `cannot open image ${path}: ${text.startsWith(`${code}:`) ? text : `${code}: ${text}`}`);
 }
 
 /** Checks an image size; undefined when it is usable. */
 export function checkImageSize(path: string, size: number, blockSize: 512 | 4096): FileBackendError | undefined {
   if (size === 0) {
-    return failure(path, 'EINVAL', `image ${path} is empty (0 bytes); delete it and pass a size to create it, or pad it with \`truncate -s <size> ${path}\``);
+    return failure(path, 'EINVAL', `image ${path} is empty (0 bytes); delete it and open it with the create option to make it anew, or pad it with \`truncate -s <size> ${path}\``);
   }
   if (size % blockSize !== 0) {
     const padded = Math.ceil(size / blockSize) * blockSize;

@@ -9,8 +9,15 @@ import { byteDiff, pattern } from './bytes.js';
 // Fault injection for the fs layer: while `injected.code` is set, every read,
 // write and datasync on a handle from open() rejects with that error code, as
 // the kernel would on a failing disk or a full file system.
-// While `injected.openCode` is set, open() itself rejects with that code.
-const injected = vi.hoisted(() => ({ code: undefined as string | undefined, openCode: undefined as string | undefined }));
+// While `injected.openCode` is set, open() itself rejects with that code;
+// `createCode` does that only to the open that creates an image ('wx+'), and
+// `truncateCode` makes a handle's truncate (ftruncate) reject.
+const injected = vi.hoisted(() => ({
+  code: undefined as string | undefined,
+  openCode: undefined as string | undefined,
+  createCode: undefined as string | undefined,
+  truncateCode: undefined as string | undefined,
+}));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof FsPromises>();
   const FAILABLE = new Set<string | symbol>(['read', 'write', 'datasync']);
@@ -23,6 +30,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
           if (injected.code !== undefined && FAILABLE.has(prop)) {
             return Promise.reject(Object.assign(new Error(`injected ${injected.code}`), { code: injected.code }));
           }
+          if (injected.truncateCode !== undefined && prop === 'truncate') {
+            // As Node words a system error: the code first.
+            return Promise.reject(Object.assign(new Error(`${injected.truncateCode}: injected, ftruncate`), { code: injected.truncateCode }));
+          }
           return Reflect.apply(value, target, args);
         };
       },
@@ -32,6 +43,9 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     open: async (...args: Parameters<typeof actual.open>) => {
       if (injected.openCode !== undefined) {
         throw Object.assign(new Error(`injected ${injected.openCode}`), { code: injected.openCode });
+      }
+      if (injected.createCode !== undefined && args[1] === 'wx+') {
+        throw Object.assign(new Error(`injected ${injected.createCode}`), { code: injected.createCode });
       }
       return failing(await actual.open(...args));
     },
@@ -75,7 +89,7 @@ describe('FileBackend.open', () => {
     expect(err.code).toBe('ENOENT');
     expect(err.path).toBe(path);
     expect(err.message).toContain(path);
-    expect(err.message).toMatch(/not found; give a size to create it \(FileBackend's create option; vtcam serve --size\)/);
+    expect(err.message).toBe(`image ${path} not found; pass the create option with a size to create it`);
   });
 
   it('creates a missing image sparse when given a size', async () => {
@@ -168,7 +182,7 @@ describe('FileBackend.open', () => {
     await chmod(path, 0o444);
     const err = expectError(await FileBackend.open(path));
     expect(err.code).toBe('EACCES');
-    expect(err.message).toContain('make it writable, or open it read-only if it is readable');
+    expect(err.message).toContain('make it writable, or open it with readOnly if it is readable');
     expect((await openOk(path, { readOnly: true })).size).toBe(4096);
   });
 
@@ -298,13 +312,15 @@ describe('FileBackend fs failures', () => {
   afterEach(() => {
     injected.code = undefined;
     injected.openCode = undefined;
+    injected.createCode = undefined;
+    injected.truncateCode = undefined;
   });
 
   it.each([
-    ['EACCES', false, 'permission denied opening image PATH for writing; make it writable, or open it read-only if it is readable'],
-    ['EPERM', false, 'permission denied opening image PATH for writing; make it writable, or open it read-only if it is readable'],
+    ['EACCES', false, 'permission denied opening image PATH for writing; make it writable, or open it with readOnly if it is readable'],
+    ['EPERM', false, 'permission denied opening image PATH for writing; make it writable, or open it with readOnly if it is readable'],
     ['EACCES', true, 'permission denied reading image PATH; fix its permissions'],
-    ['EROFS', false, 'image PATH is on a read-only file system; open it read-only'],
+    ['EROFS', false, 'image PATH is on a read-only file system; open it with readOnly'],
   ])('open failing with %s (readOnly %s) says what to do', async (code, readOnly, message) => {
     const path = join(dir, 'p.img');
     await writeFile(path, new Uint8Array(4096));
@@ -312,6 +328,31 @@ describe('FileBackend fs failures', () => {
     const err = expectError(await FileBackend.open(path, { readOnly }));
     expect(err.code).toBe(code);
     expect(err.message).toBe(message.replace('PATH', path));
+  });
+
+  it.each([
+    ['EACCES', 'permission denied creating image PATH: directory DIR is not writable; create it in one that is'],
+    ['EROFS', 'cannot create image PATH: directory DIR is on a read-only file system; create it elsewhere'],
+  ])('creating an image, open failing with %s: the directory is at fault, not the missing file', async (code, message) => {
+    const path = join(dir, 'new.img');
+    injected.createCode = code;
+    const err = expectError(await FileBackend.open(path, { create: { size: 4096 } }));
+    expect(err).toEqual({ ok: false, code, path, message: message.replace('PATH', path).replace('DIR', dir) });
+  });
+
+  it('creating an image larger than the file system allows (ftruncate EFBIG): EFBIG, a smaller size, nothing left behind', async () => {
+    const path = join(dir, 'huge.img');
+    injected.truncateCode = 'EFBIG';
+    const err = expectError(await FileBackend.open(path, { create: { size: 4096 } }));
+    expect(err).toEqual({ ok: false, code: 'EFBIG', path, message: `cannot create image ${path}: the size is more than its file system allows for one file; choose a smaller size` });
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('another ftruncate failure names its code once', async () => {
+    const path = join(dir, 'odd.img');
+    injected.truncateCode = 'EOPNOTSUPP';
+    const err = expectError(await FileBackend.open(path, { create: { size: 4096 } }));
+    expect(err).toMatchObject({ code: 'EIO', message: `cannot open image ${path}: EOPNOTSUPP: injected, ftruncate` });
   });
 
   it.each([

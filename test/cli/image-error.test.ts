@@ -1,0 +1,114 @@
+// An image FileBackend.open refused, in the words of the command that opened
+// it: demo and serve (which create an image with --size) and the
+// camcontrol-style commands (no --size; --memory instead). Each message names
+// a flag of that command and what to do; none of them the library's options.
+// Permission failures cannot be made for real as root, so imageFailure gets
+// the FileBackendError the library would return; the files it looks at are real.
+
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imageFailure } from '../../src/cli/image-error.js';
+import { main } from '../../src/cli/main.js';
+import type { FileBackendError, FileBackendErrorCode } from '../../src/virtio/device/backends/file.js';
+import { capture } from './capture.js';
+
+let dir: string;
+let image: string;
+let empty: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vtcam-imgerr-'));
+  image = join(dir, 'disk.img');
+  await writeFile(image, new Uint8Array(4096));
+  empty = join(dir, 'empty.img');
+  await writeFile(empty, new Uint8Array(0));
+  await mkdir(join(dir, 'sub'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const failure = (code: FileBackendErrorCode, path: string, message = 'the library says'): FileBackendError => ({ ok: false, code, path, message });
+const demo = { creates: true, readOnly: false };
+const cam = { creates: false, readOnly: false };
+
+describe('imageFailure', () => {
+  test.each([
+    ['EACCES', false, 'permission denied opening image IMG for writing; add --read-only to use it unwritten, or make it writable (chmod u+w IMG)'],
+    ['EPERM', false, 'permission denied opening image IMG for writing; add --read-only to use it unwritten, or make it writable (chmod u+w IMG)'],
+    ['EACCES', true, 'permission denied reading image IMG; make it readable (chmod u+r IMG)'],
+    ['EROFS', false, 'image IMG is on a read-only file system; add --read-only to use it unwritten'],
+  ] as const)('%s on an existing image (--read-only %s): names --read-only or chmod', async (code, readOnly, message) => {
+    expect(await imageFailure(failure(code, image), { creates: false, readOnly })).toBe(message.replaceAll('IMG', image));
+  });
+
+  test.each([
+    ['EACCES', 'is not writable'],
+    ['EROFS', 'is on a read-only file system'],
+  ] as const)('%s creating an image: the directory is at fault, not the file that is not there', async (code, why) => {
+    const path = join(dir, 'new.img');
+    expect(await imageFailure(failure(code, path), demo)).toBe(`cannot create image ${path}: directory ${dir} ${why}; give --image a path in a directory you can write to`);
+  });
+
+  test('ENOENT, the directory there: demo and serve say --size; the camcontrol commands truncate or --memory', async () => {
+    const path = join(dir, 'missing.img');
+    expect(await imageFailure(failure('ENOENT', path), demo)).toBe(`image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`);
+    expect(await imageFailure(failure('ENOENT', path), cam)).toBe(`image ${path} not found; create an empty one with 'truncate -s 64M ${path}', or use --memory SIZE`);
+  });
+
+  test('ENOENT, the directory missing too: create the directory, not the image (truncate would fail)', async () => {
+    const path = join(dir, 'no', 'such', 'x.img');
+    const d = join(dir, 'no', 'such');
+    expect(await imageFailure(failure('ENOENT', path), demo)).toBe(`image ${path} not found: its directory ${d} does not exist either; create it (mkdir -p ${d}) or give --image another path`);
+    expect(await imageFailure(failure('ENOENT', path), cam)).toBe(`image ${path} not found: its directory ${d} does not exist either; create it (mkdir -p ${d}) or give --image another path, or use --memory SIZE`);
+  });
+
+  test('EINVAL for an empty image: --size where the command has it, else truncate or --memory', async () => {
+    expect(await imageFailure(failure('EINVAL', empty), demo)).toBe(`image ${empty} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it with 'truncate -s 64M ${empty}'`);
+    expect(await imageFailure(failure('EINVAL', empty), cam)).toBe(`image ${empty} is empty (0 bytes); pad it with 'truncate -s 64M ${empty}', or use --memory SIZE`);
+  });
+
+  test('EINVAL otherwise (a size to pad, not a regular file): the library message, which names no option', async () => {
+    expect(await imageFailure(failure('EINVAL', image, 'pad it with truncate'), cam)).toBe('pad it with truncate');
+    expect(await imageFailure(failure('EINVAL', '/dev/null', 'not a regular file'), cam)).toBe('not a regular file');
+  });
+
+  test.each([
+    ['ENOSPC', 'no space left to create image IMG; free some space or give a smaller --size'],
+    ['EFBIG', 'cannot create image IMG: --size is more than its file system allows for one file; give a smaller --size'],
+    ['EISDIR', 'IMG is a directory, not a disk image; give --image the path of an image file'],
+    ['EIO', 'the library says'],
+  ] as const)('%s', async (code, message) => {
+    expect(await imageFailure(failure(code, image), demo)).toBe(message.replaceAll('IMG', image));
+  });
+});
+
+async function run(args: string[]): Promise<{ code: number; err: string }> {
+  const io = capture();
+  const code = await main(args, io);
+  return { code, err: io.errors.join('\n') };
+}
+
+describe('what each command prints', () => {
+  test('demo, a missing image: add --size (it said "FileBackend\'s create option; vtcam serve --size")', async () => {
+    const path = join(dir, 'demo-missing.img');
+    expect(await run(['--image', path, '--requests', '1'])).toEqual({ code: 1, err: `image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)` });
+  });
+
+  test('demo --size in a directory that is not there: create the directory', async () => {
+    const path = join(dir, 'gone', 'x.img');
+    expect(await run(['--image', path, '--size', '1M', '--requests', '1'])).toEqual({
+      code: 1,
+      err: `image ${path} not found: its directory ${join(dir, 'gone')} does not exist either; create it (mkdir -p ${join(dir, 'gone')}) or give --image another path`,
+    });
+  });
+
+  test('devlist, an empty image: no "pass a size" (it has no --size)', async () => {
+    expect(await run(['devlist', '--image', empty])).toEqual({ code: 1, err: `image ${empty} is empty (0 bytes); pad it with 'truncate -s 64M ${empty}', or use --memory SIZE` });
+  });
+
+  test('devlist, a directory: give --image an image file', async () => {
+    expect(await run(['devlist', '--image', join(dir, 'sub')])).toEqual({ code: 1, err: `${join(dir, 'sub')} is a directory, not a disk image; give --image the path of an image file` });
+  });
+});
