@@ -147,16 +147,25 @@ function limitBandwidth(disk: Disk, bytesPerSecond: number | undefined): Disk {
   return bytesPerSecond === undefined ? disk : { ...disk, backend: new ThrottledBackend(disk.backend, { bytesPerSecond }) };
 }
 
-/** Why listen failed, by socket error code, in words that say what to do. */
-const LISTEN_FAILURES: Readonly<Partial<Record<string, (args: ServeArgs) => string>>> = {
+/** Why listen failed, by socket error code, in words that say what to do; `where` is ADDR:PORT, an IPv6 address in brackets. */
+const LISTEN_FAILURES: Readonly<Partial<Record<string, (args: ServeArgs, where: string) => string>>> = {
   EADDRINUSE: (a) => `port ${a.port} on ${a.address} is already in use (another iSCSI target?); stop it or pick another with --port (--port 0 takes any free one)`,
-  EACCES: (a) => `no permission to listen on ${a.address}:${a.port} (ports below 1024 need privileges); pick another with --port`,
+  EACCES: (_a, where) => `no permission to listen on ${where} (ports below 1024 need privileges); pick another with --port`,
   EADDRNOTAVAIL: (a) => `${a.address} is not an address of this machine; pass one it has with --address (default 127.0.0.1)`,
 };
 
+/** An IPv6 link-local address (fe80::/10) without the %interface that says which link. */
+const unscopedLinkLocal = (address: string): boolean => isIPv6(address) && /^fe[89ab][0-9a-f]:/i.test(address) && !address.includes('%');
+
 function listenFailure(e: unknown, args: ServeArgs): string {
-  const words = LISTEN_FAILURES[errorCode(e) ?? ''];
-  return words === undefined ? `cannot listen on ${args.address}:${args.port}: ${errorText(e)}` : words(args);
+  const code = errorCode(e);
+  // bind(2) refuses a link-local address with no interface: each link has its own fe80::/10.
+  if (code === 'EINVAL' && unscopedLinkLocal(args.address)) {
+    return `${args.address} is a link-local address, which needs its interface: --address ${args.address}%IFACE (such as %eth0; ip -6 addr lists them)`;
+  }
+  const words = LISTEN_FAILURES[code ?? ''];
+  const where = `${isIPv6(args.address) ? `[${args.address}]` : args.address}:${args.port}`;
+  return words === undefined ? `cannot listen on ${where}: ${errorText(e)}` : words(args, where);
 }
 
 /** Host part of a URL: IPv6 in brackets; the unspecified address becomes loopback, which is what a local initiator can reach. */

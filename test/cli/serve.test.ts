@@ -307,6 +307,21 @@ describe('listening fails', () => {
     expect(await runServe(args([]), io, p.env)).toBe(1);
     expect(io.errors).toEqual(['cannot listen on 127.0.0.1:3260: something odd']);
   });
+
+  test('an IPv6 address in a message is in brackets, so its port stands apart', async () => {
+    const io = capture();
+    const p = placeholder({ listenError: () => Promise.reject(new Error('something odd')) });
+    expect(await runServe(args(['--address', 'fd00::5', '--port', '0']), io, p.env)).toBe(1);
+    expect(io.errors).toEqual(['cannot listen on [fd00::5]:0: something odd']);
+  });
+
+  test('a link-local address without its interface (bind gives EINVAL): say to add %IFACE', async () => {
+    const io = capture();
+    const err = Object.assign(new Error('listen EINVAL: invalid argument fe80::1'), { code: 'EINVAL' });
+    const p = placeholder({ listenError: () => Promise.reject(err) });
+    expect(await runServe(args(['--address', 'fe80::1', '--port', '0']), io, p.env)).toBe(1);
+    expect(io.errors).toEqual(['fe80::1 is a link-local address, which needs its interface: --address fe80::1%IFACE (such as %eth0; ip -6 addr lists them)']);
+  });
 });
 
 describe('--image', () => {
