@@ -11,39 +11,39 @@
 // unit while its outstanding R2Ts are answered (§4.2.3.3); a task that ends
 // with Data-Out still owed says which sequences, so that the session drops
 // what still comes on them. A task whose data is in goes to the unit once its
-// port admits it (LunPort.admit: the target may hold the LUN's commands back
-// a while, preempt-gate.ts), and once the task set order lets it (older
-// tasks first across an ORDERED one, task-set-order.ts); until then it counts
-// as not at the unit. A task whose Data-Out buffer waits for the target's
-// Data-Out budget solicits nothing and does not go to the unit until granted, and one that brings
-// unsolicited data the budget cannot hold now ends TASK SET FULL; whichever way the task
-// ends, the reservation is given back once (#finish). What the SCSI Command
-// PDU fixed (ITT, LUN, attribute, EDTL, the planned transfer) and what the
-// unit reads of it is the task's base, TaskCommand (task-command.ts); how
-// the Data-Out is collected (bursts, R2Ts, the buffer and its reservation)
-// is in task-data-out.ts; what the task and its session exchange (limits,
-// outputs, hooks), in task-types.ts; how its answer is laid out as Data-In
-// PDUs and a SCSI Response, and the responses it gives of its own, in
-// task-answer.ts.
+// connection's Data-In gate, its session's task set order (older tasks first
+// across an ORDERED one) and its port (the target may hold the LUN's
+// commands back a while, preempt-gate.ts) admit it; until then it counts as
+// not at the unit. Asking them is the task's base, TaskAdmission
+// (task-admission.ts). A task whose Data-Out buffer waits for the target's Data-Out budget
+// solicits nothing and does not go to the unit until granted, and one that
+// brings unsolicited data the budget cannot hold now ends TASK SET FULL;
+// whichever way the task ends, the reservation is given back once (#finish).
+// What the SCSI Command PDU fixed (ITT, LUN, attribute, EDTL, the planned
+// transfer) and what the unit reads of it is the base of that, TaskCommand
+// (task-command.ts); how the Data-Out is collected (bursts, R2Ts, the buffer
+// and its reservation) is in task-data-out.ts; what the task and its session
+// exchange (limits, outputs, hooks), in task-types.ts; how its answer is laid
+// out as Data-In PDUs and a SCSI Response, and the responses it gives of its
+// own, in task-answer.ts.
 
 import { ScsiStatus } from '../scsi/status.js';
 import { residualOf } from './transfer.js';
 import { INTERNAL_TARGET_FAILURE_SENSE, TASK_ABORTED_ANSWER, sendDataPhaseError, sendReadAnswer, sendResponse, sendUnkeptResponse, takeDataInRoom } from './task-answer.js';
 import type { DataOutPdu, ScsiCommandPdu } from './pdu-types.js';
-import type { OrderedTask } from './task-set-order.js';
 import type { LunCall, LunCommand, LunPort, ScsiAnswer } from './lun.js';
 import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
 import { DataOutCollection } from './task-data-out.js';
-import { TaskCommand } from './task-command.js';
+import { TaskAdmission } from './task-admission.js';
 
 /**
  * The task is its own LunCommand, OrderedTask and DataOutClaim: the logical unit reads the command from it
  * and answers it, its session's task set order and its port admit it, the Data-Out budget grants it its
  * buffer, with no command object or callback made per command.
  */
-export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, DataOutClaim {
+export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim {
   readonly #limits: TaskLimits;
   readonly #port: LunPort;
   /** Kept whole, not one field per hook: a session passes the same object to every task it starts. */
@@ -121,7 +121,7 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     if (this.#brokenEarly) this.#fail();
     else {
       this.#dataOut?.reserve();
-      this.#advance();
+      this.advance();
     }
   }
 
@@ -151,7 +151,7 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
       if (fault !== 'unknown-ttt') this.#fail();
       return fault;
     }
-    this.#advance();
+    this.advance();
     return undefined;
   }
 
@@ -188,10 +188,10 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
 
   #executing = false;
 
-  /** Withdraws the task from its port while it waits to be admitted (LunPort.admit); undefined otherwise. */
-  #admission: (() => void) | undefined;
-  /** The Data-In bytes the connection's gate counts for the task since it passed it (#passDataInGate); 0 before. */
-  #dataInGateBytes = 0;
+  /** TaskAdmission's: what withdraws the task from the gate, order or port that keeps it; undefined otherwise. */
+  protected admission: (() => void) | undefined;
+  /** TaskAdmission's: the Data-In bytes the connection's gate counts for the task since it passed it; 0 before. */
+  protected dataInGateBytes = 0;
 
   /** LunCommand: the Data-Out collected ('out'); read when the task goes to the unit, all of it in by then. */
   get dataOutBuffer(): Uint8Array | undefined {
@@ -209,8 +209,9 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
   /** Set by hold(): settles when the task owes no R2T answer any more. */
   #held: Deferred | undefined;
 
-  #advance(): void {
-    if (!this.#started || this.#finished || this.#executing || this.#admission !== undefined) return;
+  /** TaskAdmission: moves the task on as far as it goes now, short of the unit while a gate keeps it. */
+  protected advance(): void {
+    if (!this.#started || this.#finished || this.#executing || this.admission !== undefined) return;
     if (this.#held !== undefined) {
       if (!this.#r2tsOutstanding()) this.#held.resolve();
       return;
@@ -225,39 +226,14 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
       if (data.waiting) return;
       data.solicit();
     }
-    if (this.dataComplete) this.#admit();
-  }
-
-  /**
-   * Executes now if the task set order and then the port admit the task; else once they do (admitted, which
-   * asks both again), if the task is still to run then (#advance).
-   */
-  #admit(): void {
-    const withdraw = this.#passDataInGate() ?? this.#hooks.taskSetOrder?.admit(this) ?? this.#port.admit?.(this);
-    if (withdraw === undefined) this.#execute();
-    else this.#admission = withdraw;
-  }
-
-  /** The connection's Data-In gate (hooks.dataInGate), passed once: undefined then, else what withdraws the task from it. */
-  #passDataInGate(): (() => void) | undefined {
-    const gate = this.#hooks.dataInGate;
-    const bytes = this.dataInLength;
-    if (gate === undefined || bytes === undefined || this.#dataInGateBytes > 0) return undefined;
-    const withdraw = gate.admit(this, bytes);
-    if (withdraw === undefined) this.#dataInGateBytes = bytes;
-    return withdraw;
-  }
-
-  /** LunAdmittable: the Data-In gate, the task set order, or the port lets the task go to the unit now. */
-  admitted(): void {
-    this.#admission = undefined;
-    this.#advance();
+    // Executes now if the gates admit the task; else once they do (admitted), if it is still to run then.
+    if (this.dataComplete && this.admit(this.#hooks, this.#port)) this.#execute();
   }
 
   /** DataOutClaim: the budget grants the task its buffer. */
   granted(): void {
     this.#dataOut?.granted();
-    this.#advance();
+    this.advance();
   }
 
   #execute(): void {
@@ -374,8 +350,7 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#admission?.();
-    this.#admission = undefined;
+    this.withdraw();
     if (this.#started && !this.#submitted) this.#hooks.taskSetOrder?.leave(this, true);
     const data = this.#dataOut;
     if (data?.open === true) this.#hooks.onDataOwed?.(data.openTtts(), this);
@@ -386,9 +361,7 @@ export class ScsiTask extends TaskCommand implements LunCommand, OrderedTask, Da
     if (this.#started) this.#hooks.onFinish?.(this);
     // Last, as a grant it makes, or the gate it leaves, may start another task at once.
     data?.giveBack();
-    const gated = this.#dataInGateBytes;
-    this.#dataInGateBytes = 0;
-    if (gated > 0) this.#hooks.dataInGate?.release(gated);
+    this.leaveDataInGate(this.#hooks.dataInGate);
   }
 
   /** Whether an R2T of the task is sent and not answered to its F bit. */
