@@ -1,8 +1,11 @@
 // What a session's Task Management Function Request does (RFC 7143 §11.5.1,
 // SAM-5 task management functions): which tasks each function covers, the
 // wait for the Data-Out its sender still owes them (tmf.ts awaitOwedData),
-// the logical unit's part through CAM, and the response code. Its own module:
-// it runs only for the rare function, apart from the session's command path,
+// the logical unit's part through CAM, and the response code. Also the
+// session's tasks as a function takes them, one of its own session's or of
+// another, or a preemption (Session.tasksOn, TaskSnapshot), and how each
+// ends, as whose action aborts it and its unit's TAS say. Its own module: it
+// runs only for the rare function, apart from the session's command path,
 // and reaches the session through the few parts a TmfScope gives it. The
 // session orders the request by CmdSN and holds back new commands to a task
 // set while a function acts on it (session.ts #fences).
@@ -11,8 +14,9 @@ import { snLe, snLt } from './serial.js';
 import { lunNumber } from './nexus.js';
 import type { TaskMgmtRequestPdu } from './pdu-types.js';
 import type { ScsiTask } from './task.js';
+import type { TaskAbortEnd } from './task-types.js';
 import type { SessionHost } from './session-types.js';
-import { TmfFunction, TmfResponse, awaitOwedData, type TaskSnapshot } from './tmf.js';
+import { TmfFunction, TmfResponse, awaitOwedData, type AbortedBy, type TaskSnapshot } from './tmf.js';
 
 /** What a task management function acts through: its session's parts (the session makes one, once). */
 export interface TmfScope {
@@ -21,10 +25,36 @@ export interface TmfScope {
   readonly tasks: ReadonlyMap<number, ScsiTask>;
   readonly expCmdSN: () => number;
   readonly maxCmdSN: () => number;
-  /** Session.tasksOn. */
-  readonly tasksOn: (lun: number | undefined) => TaskSnapshot;
   /** Takes the PDU with this CmdSN as received without running anything for it, and delivers those after it that wait. */
   readonly skip: (cmdSN: number) => void;
+}
+
+/**
+ * Session.tasksOn: the session's started tasks `tasks` on LUN `lun` (undefined: every LUN) as of now, or only
+ * those that have not reached the logical unit ('before-unit'); end(by) aborts each as abortEndOf says.
+ */
+export function snapshotTasks(tasks: ReadonlyMap<number, ScsiTask>, host: SessionHost, lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
+  const hit = [...tasks.values()].filter((t) => (lun === undefined || lunNumber(t.lun) === lun) && (only === undefined || t.beforeUnit));
+  return {
+    get awaitsData() {
+      return hit.some((t) => t.beforeUnit);
+    },
+    hold: () => {
+      const owed = hit.flatMap((t) => t.hold() ?? []);
+      return owed.length === 0 ? undefined : Promise.all(owed).then(() => undefined);
+    },
+    end: async (by) => {
+      for (const t of hit) t.abort(abortEndOf(host, t.lun, by));
+      await Promise.all(hit.map((t) => t.done));
+    },
+  };
+}
+
+/** How a task on LUN field `lun` of a session of `host` that `by` aborts ends. */
+export function abortEndOf(host: SessionHost, lun: bigint, by: AbortedBy): TaskAbortEnd {
+  if (by !== 'another-session') return 'no-status';
+  const n = lunNumber(lun);
+  return n !== undefined && host.lun(n)?.taskAbortedStatus === true ? 'task-aborted' : 'no-status';
 }
 
 /** The sender's Data-Out owed to `mine` before a function acts on them (awaitOwedData), with this session's bound. */
@@ -42,7 +72,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
   if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
     // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
     // ends every session's connection after this response: their tasks end without responses.
-    const mine = s.tasksOn(undefined);
+    const mine = snapshotTasks(s.tasks, s.host, undefined);
     const others = s.host.othersTasks(undefined);
     await awaitSendersData(s, mine);
     await mine.end('this-session');
@@ -78,7 +108,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
     // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the sender's Data-Out
     // and the unit are waited for, so a command that arrives meanwhile is left alone.
     case TmfFunction.ABORT_TASK_SET: {
-      const mine = s.tasksOn(n);
+      const mine = snapshotTasks(s.tasks, s.host, n);
       await awaitSendersData(s, mine);
       await lun.abortTaskSet();
       await mine.end('this-session');
@@ -87,7 +117,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
     // The other sessions' tasks that have not reached the unit are named as it clears: with TAS 0 their
     // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
     case TmfFunction.CLEAR_TASK_SET: {
-      const mine = s.tasksOn(n);
+      const mine = snapshotTasks(s.tasks, s.host, n);
       const others = s.host.othersTasks(n);
       await awaitSendersData(s, mine);
       await lun.clearTaskSet(others.awaitingData);
@@ -96,7 +126,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
       return TmfResponse.COMPLETE;
     }
     case TmfFunction.LOGICAL_UNIT_RESET: {
-      const mine = s.tasksOn(n);
+      const mine = snapshotTasks(s.tasks, s.host, n);
       const others = s.host.othersTasks(n);
       await awaitSendersData(s, mine);
       await mine.end('this-session');

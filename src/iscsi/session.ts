@@ -2,7 +2,8 @@
 // command window (CmdSN / ExpCmdSN / MaxCmdSN), delivery of non-immediate
 // commands in CmdSN order, the task table, and the session-level PDUs
 // (NOP-Out, Text, Logout, Task Management). A Task Management request is
-// ordered and fences its task set here; what the function then does is
+// ordered and fences its task set here; what the function then does, and
+// which of the session's tasks a function covers and how each ends, is
 // session-tmf.ts. What the session and the rest of the target exchange (its
 // LUNs, its host, what it sends) is session-types.ts. One connection per
 // session (MaxConnections=1 is what the target negotiates),
@@ -21,13 +22,13 @@
 
 import { snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
-import type { TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
+import type { TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { SessionHost, SessionOutput } from './session-types.js';
 import { syntheticAnswer } from './no-lun.js';
-import { TmfFunction, type AbortedBy, type TaskSnapshot } from './tmf.js';
-import { performTmf, type TmfScope } from './session-tmf.js';
+import { TmfFunction, type TaskSnapshot } from './tmf.js';
+import { abortEndOf, performTmf, snapshotTasks, type TmfScope } from './session-tmf.js';
 import { DataOutWatchdog } from './data-out-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
 import { TaskSetOrder } from './task-set-order.js';
@@ -132,7 +133,6 @@ export class Session {
       tasks: this.#tasks,
       expCmdSN: () => this.#expCmdSN,
       maxCmdSN: () => this.maxCmdSN,
-      tasksOn: (lun) => this.tasksOn(lun),
       skip: (cmdSN) => {
         const held = this.#waiting.get(cmdSN);
         if (held instanceof ScsiTask) held.abort();
@@ -261,7 +261,7 @@ export class Session {
    * Tasks at the unit finish (drain).
    */
   terminatePending(): void {
-    for (const t of this.#tasks.values()) if (t.beforeUnit && !t.held) t.abort(this.#abortEnd(t.lun, 'this-session'));
+    for (const t of this.#tasks.values()) if (t.beforeUnit && !t.held) t.abort(abortEndOf(this.#host, t.lun, 'this-session'));
   }
 
   /** Waits for every task to end, held commands included (Logout, §11.14: commands before the Logout complete first). */
@@ -281,27 +281,7 @@ export class Session {
    * (RFC 7143 task management: only the instantiated tasks of a third-party session are affected).
    */
   tasksOn(lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
-    const hit = [...this.#tasks.values()].filter((t) => (lun === undefined || lunNumber(t.lun) === lun) && (only === undefined || t.beforeUnit));
-    return {
-      get awaitsData() {
-        return hit.some((t) => t.beforeUnit);
-      },
-      hold: () => {
-        const owed = hit.flatMap((t) => t.hold() ?? []);
-        return owed.length === 0 ? undefined : Promise.all(owed).then(() => undefined);
-      },
-      end: async (by) => {
-        for (const t of hit) t.abort(this.#abortEnd(t.lun, by));
-        await Promise.all(hit.map((t) => t.done));
-      },
-    };
-  }
-
-  /** How a task on LUN field `lun` that `by` aborts ends. */
-  #abortEnd(lun: bigint, by: AbortedBy): TaskAbortEnd {
-    if (by !== 'another-session') return 'no-status';
-    const n = lunNumber(lun);
-    return n !== undefined && this.#host.lun(n)?.taskAbortedStatus === true ? 'task-aborted' : 'no-status';
+    return snapshotTasks(this.#tasks, this.#host, lun, only);
   }
 
   /** The connection is gone: nothing more is sent; tasks are aborted. */
