@@ -10,6 +10,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
+import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { DATA_PROTECT, ILLEGAL_REQUEST, NOT_READY, block, bytes, expectGood, expectSense, hex, unit, type Unit } from './harness.js';
 import { HookedBlockSet, gate, settle } from './hooked-block-set.js';
 
@@ -59,6 +60,25 @@ async function copyList(u: Unit, l: Uint8Array, nexus = 'local') {
 function abortedSense(r: { status: number; sense?: Uint8Array }): string {
   expect(r.status).toBe(0x02);
   return hex(r.sense);
+}
+
+
+/**
+ * A unit over a HookedBlockSet whose `op` at `lba` (at any LBA when undefined) waits until the gate `g`
+ * opens, with what the tests use of it: the block set, the unit, a runner and the unit's NAA designator.
+ */
+async function gatedUnit(op: 'read' | 'write', lba?: bigint, opts: { maxTransferBytes?: number } = {}) {
+  const d = new HookedBlockSet();
+  const g = gate();
+  d.before = (o, at) => (o === op && (lba === undefined || at === lba) ? g.opened : undefined);
+  const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false, ...opts });
+  const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
+  return { d, g, lu, u, naa: await naaOf(u) };
+}
+
+/** SANITIZE OVERWRITE with pattern 00h, once (SBC-4: INITIALIZATION PATTERN LENGTH 1), started now. */
+function sanitizeOverwrite(lu: SbcEmulator): Promise<SbcResult> {
+  return lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
 }
 
 describe('EXTENDED COPY (LID1)', () => {
@@ -225,12 +245,7 @@ describe('EXTENDED COPY (LID1)', () => {
   });
 
   test('a list identifier still being processed for the same nexus → OPERATION IN PROGRESS', async () => {
-    const d = new HookedBlockSet();
-    const g = gate();
-    d.before = (op) => (op === 'read' ? g.opened : undefined);
-    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
-    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
-    const naa = await naaOf(u);
+    const { g, lu, naa } = await gatedUnit('read');
     const l = list(header(7, 0x00, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
     const first = lu.execute(xcopy(l.length), { dataOut: l, nexus: 'a' });
     await settle();
@@ -245,12 +260,7 @@ describe('EXTENDED COPY (LID1)', () => {
 
 describe('EXTENDED COPY list identifiers in progress', () => {
   test('LIST ID USAGE 10b: the same list identifier from the same nexus → OPERATION IN PROGRESS until the copy ends; 11b never', async () => {
-    const d = new HookedBlockSet();
-    const g = gate();
-    d.before = (op) => (op === 'read' ? g.opened : undefined);
-    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
-    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
-    const naa = await naaOf(u);
+    const { d, g, lu, naa } = await gatedUnit('read');
     const noHold = list(header(7, 0x10, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 1n));
     const noListId = list(header(0, 0x18, 32, 28), e4(naa), b2b(0, 0, 1, 0n, 2n));
     const first = lu.execute(xcopy(noHold.length), { dataOut: noHold, nexus: 'a' });
@@ -270,19 +280,13 @@ describe('EXTENDED COPY list identifiers in progress', () => {
 
 describe('EXTENDED COPY and SANITIZE', () => {
   test('a sanitize that runs between a chunk\'s read and its write ends the copy with COPY ABORTED, 04h/1Bh; nothing read before it lands', async () => {
-    const d = new HookedBlockSet();
-    const g = gate();
-    d.before = (op, lba) => (op === 'read' && lba === 0n ? g.opened : undefined);
-    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
-    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
-    const naa = await naaOf(u);
+    const { d, g, lu, u, naa } = await gatedUnit('read', 0n);
     expectGood(await u.run('2a 00 00 00 00 00 00 00 08 00', { dataOut: block(8 * BS, 0xaa) }));
     const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 8, 0n, 100n));
     const copy = lu.execute(xcopy(l.length), { dataOut: l });
     await settle();
     expect(d.trace('read')).toEqual(['read start 0+8']);
-    // SANITIZE OVERWRITE, pattern 00h once (SBC-4: INITIALIZATION PATTERN LENGTH 1).
-    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    const sanitize = sanitizeOverwrite(lu);
     await settle();
     g.open();
     expectGood(await sanitize);
@@ -319,17 +323,12 @@ describe('COPY ABORTED names the segment being processed', () => {
   });
 
   test('a sanitize during segment 1: 04h/1Bh in segment 1', async () => {
-    const d = new HookedBlockSet();
-    const g = gate();
-    d.before = (op, lba) => (op === 'read' && lba === 0n ? g.opened : undefined);
-    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
-    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
-    const naa = await naaOf(u);
+    const { d, g, lu, naa } = await gatedUnit('read', 0n);
     const l = list(header(1, 0x10, 32, 56), e4(naa), b2b(0, 0, 1, 50n, 60n), b2b(0, 0, 8, 0n, 100n));
     const copy = lu.execute(xcopy(l.length), { dataOut: l });
     await settle();
     expect(d.trace('read')).toEqual(['read start 50+1', 'read end 50+1', 'read start 0+8']);
-    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    const sanitize = sanitizeOverwrite(lu);
     await settle();
     g.open();
     expectGood(await sanitize);
@@ -354,17 +353,12 @@ describe('COPY ABORTED INFORMATION: the residual of the segment, once any of it 
   });
 
   test('a sanitize between two chunks of a segment: 04h/1Bh with INFORMATION 4', async () => {
-    const d = new HookedBlockSet();
-    const g = gate();
-    d.before = (op, lba) => (op === 'read' && lba === 104n ? g.opened : undefined);
-    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false, maxTransferBytes: 4 * BS });
-    const u = { run: (c: Uint8Array | string, o = {}) => lu.execute(typeof c === 'string' ? bytes(c) : c, o) };
-    const naa = await naaOf(u);
+    const { d, g, lu, naa } = await gatedUnit('read', 104n, { maxTransferBytes: 4 * BS });
     const l = list(header(1, 0x10, 32, 28), e4(naa), b2b(0, 0, 8, 100n, 0n));
     const copy = lu.execute(xcopy(l.length), { dataOut: l });
     await settle();
     expect(d.trace('write')).toEqual(['write start 0+4', 'write end 0+4']);
-    const sanitize = lu.execute(bytes('48 01 00 00 00 00 00 00 05 00'), { dataOut: Uint8Array.of(0x01, 0, 0, 1, 0x00) });
+    const sanitize = sanitizeOverwrite(lu);
     await settle();
     g.open();
     expectGood(await sanitize);
