@@ -95,8 +95,8 @@ describe('DataInGate', () => {
     expect(gate.committed).toBe(80);
   });
 
-  it('defaults to 16 MiB; a limit that is not a positive whole number is a RangeError', () => {
-    expect(DATA_IN_HIGH_WATER).toBe(16 * 2 ** 20);
+  it('defaults to 32 MiB; a limit that is not a positive whole number is a RangeError', () => {
+    expect(DATA_IN_HIGH_WATER).toBe(32 * 2 ** 20);
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new DataInGate(() => 0, bad)).toThrow(RangeError);
   });
 });

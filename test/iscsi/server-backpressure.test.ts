@@ -12,12 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer } from '../../src/iscsi/server.js';
+import { DATA_IN_HIGH_WATER } from '../../src/iscsi/data-in-gate.js';
 import { TestInitiator, field32, opcodeOf, type RawPdu } from './initiator.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:backpressure';
 const BLOCK = 512;
-/** Each READ asks for 256 KiB: the window's worth is many times the high-water mark plus what loopback TCP buffers. */
-const READ_BLOCKS = 512;
+/** Each READ asks for 512 KiB: the window's worth is many times the high-water mark plus what loopback TCP buffers. */
+const READ_BLOCKS = 1024;
 let stack: Stack;
 let server: IscsiServer;
 
@@ -43,15 +44,15 @@ describe('a connection whose initiator stops reading', () => {
     expect((await a.next((p) => opcodeOf(p) === 0x21 && field32(p, 16) === tur)).bhs[3]).toBe(2);
     const window = field32(login, 32) - field32(login, 28);
     const n = Math.min(window, 400);
-    // A window this deep holds n × 256 KiB of answers; the kernel's loopback buffers take a few MiB of them.
-    expect(n * READ_BLOCKS * BLOCK).toBeGreaterThan(48 * 2 ** 20);
+    // A window this deep holds n × 512 KiB of answers; the kernel's loopback buffers take a few MiB of them.
+    expect(n * READ_BLOCKS * BLOCK).toBeGreaterThan(4 * DATA_IN_HIGH_WATER);
     const before = stack.stats(0).completed;
     a.socket.pause();
     const itts: number[] = [];
     for (let i = 0; i < n; i++) itts.push(a.command({ cdb: read10((i * READ_BLOCKS) % (2 ** 17 - READ_BLOCKS), READ_BLOCKS), read: true, edtl: READ_BLOCKS * BLOCK }));
     await settle(500);
     const executed = stack.stats(0).completed - before;
-    // Executed: what fills the high-water mark (64 READs of 256 KiB) and loopback's buffers, not the whole window.
+    // Executed: what fills the high-water mark (64 READs of 512 KiB) and loopback's buffers, not the whole window.
     expect(executed).toBeGreaterThan(0);
     expect(executed).toBeLessThan(n / 2);
     await settle(300);
