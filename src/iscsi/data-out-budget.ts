@@ -27,13 +27,15 @@
 // answering NOP-In pings are dropped in any case (nop-ping.ts), their bytes
 // returned; the share is what bounds one that answers them and still never
 // sends its data. Two such sessions can still hold the whole budget between
-// them, and nothing yet ends a granted WRITE whose data never comes: the
-// other sessions' WRITEs then wait until one of those two goes.
+// them until the Data-Out watchdog drops them, a ping timeout after their
+// data stopped (progress-watchdog.ts); the other sessions' WRITEs wait until
+// then.
 //
 // Commands held for an earlier CmdSN take their buffers before it comes (they
 // cannot wait, their data being in), so they are bounded by the share alone
-// while the gap stays open, and only their connection ending (or ABORT TASK
-// naming their CmdSN) ends them. When the missing command does come and brings no unsolicited data,
+// while the gap stays open; a gap open for a ping timeout drops the
+// connection (progress-watchdog.ts), which ends them, as ABORT TASK naming
+// their CmdSN does. When the missing command does come and brings no unsolicited data,
 // it may have to wait for bytes they hold; where task set order keeps them
 // behind it (an ORDERED task, task-set-order.ts) they wait for it in turn,
 // and that session stalls, holding its share, until its initiator aborts the

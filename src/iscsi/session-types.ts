@@ -66,7 +66,7 @@ export interface SessionHost {
    */
   preempted(lun: number, nexuses: readonly string[]): void;
   /**
-   * How long the session may owe Data-Out without sending any (data-out-watchdog.ts), and how long a task
+   * How long the session may owe Data-Out without sending any, or leave a CmdSN gap open (progress-watchdog.ts), and how long a task
    * management function waits for the Data-Out answering the sender's outstanding R2Ts (RFC 7143 §11.5.1),
    * before the connection is dropped: the time an initiator has to answer a ping.
    */

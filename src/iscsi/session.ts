@@ -29,7 +29,7 @@ import type { SessionHost, SessionOutput } from './session-types.js';
 import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type TaskSnapshot } from './tmf.js';
 import { abortEndOf, performTmf, snapshotTasks, type TmfScope } from './session-tmf.js';
-import { DataOutWatchdog } from './data-out-watchdog.js';
+import { ProgressWatchdog } from './progress-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
 import { TaskSetOrder } from './task-set-order.js';
 
@@ -55,7 +55,9 @@ export class Session {
   readonly #hooks: TaskHooks;
   /** What this session's task management functions act through (session-tmf.ts). */
   readonly #tmfScope: TmfScope;
-  readonly #watchdog: DataOutWatchdog;
+  /** Data-Out owed with none coming, and a CmdSN gap left open, each for a whole timeout, drop the connection. */
+  readonly #watchdog: ProgressWatchdog;
+  readonly #gapWatchdog: ProgressWatchdog;
   #expCmdSN: number;
   /**
    * Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order): a SCSI
@@ -119,13 +121,19 @@ export class Session {
         if (n !== undefined) this.#host.preempted(n, nexuses);
       },
     };
-    this.#watchdog = new DataOutWatchdog(host.dataOutTimeoutMs, {
+    this.#watchdog = new ProgressWatchdog(host.dataOutTimeoutMs, {
       owed: () => {
         for (const t of this.#tasks.values()) if (t.owesDataOut) return true;
         return false;
       },
       expired: () => {
         host.drop(`no Data-Out for ${host.dataOutTimeoutMs / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`);
+      },
+    });
+    this.#gapWatchdog = new ProgressWatchdog(host.dataOutTimeoutMs, {
+      owed: () => this.#waiting.size > 0,
+      expired: () => {
+        host.drop(`CmdSN ${this.#expCmdSN} missing for ${host.dataOutTimeoutMs / 1000} s while ${this.#waiting.size} later PDU(s) waited for it`);
       },
     });
     this.#tmfScope = {
@@ -288,6 +296,7 @@ export class Session {
   close(): void {
     this.#closed = true;
     this.#watchdog.stop();
+    this.#gapWatchdog.stop();
     for (const w of this.#waiting.values()) if (w instanceof ScsiTask) w.abort();
     this.#waiting.clear();
     for (const t of this.#deferred.splice(0)) t.abort();
@@ -340,14 +349,16 @@ export class Session {
     for (const wake of this.#unfenced.splice(0)) wake();
   }
 
-  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap. */
+  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap; a gap left open arms its watchdog. */
   #drainInOrder(): void {
     for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
       this.#waiting.delete(this.#expCmdSN);
       this.#expCmdSN = snAdd(this.#expCmdSN, 1);
+      this.#gapWatchdog.heard();
       if (next instanceof ScsiTask) this.#enter(next);
       else next();
     }
+    if (this.#waiting.size > 0) this.#gapWatchdog.owing();
   }
 
   /** A command's task, on its LUN or answered as for a missing one (no-lun.ts). */

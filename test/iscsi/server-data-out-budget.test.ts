@@ -4,7 +4,7 @@
 // §11.8) until its own end, while another session's WRITEs are solicited and
 // complete. Ending a session, by dropping its connection or by Logout
 // (§11.14), gives its bytes back, and so does a session that owes Data-Out
-// and sends none for the ping timeout (data-out-watchdog.ts), pings answered
+// and sends none for the ping timeout (progress-watchdog.ts), pings answered
 // or not. A WRITE whose immediate data the budget cannot hold at once ends
 // TASK SET FULL, holding nothing, and so does one that must wait for its turn
 // (an earlier CmdSN, §4.2.2.1, or a task management function): it takes its
@@ -254,7 +254,7 @@ describe('a command waiting for its turn holds its immediate data within the bud
   });
 });
 
-describe('a session that owes Data-Out and sends none is dropped (data-out-watchdog.ts)', () => {
+describe('a session that owes Data-Out and sends none is dropped (progress-watchdog.ts)', () => {
   /** The Data-Out timeout: the ping timeout (the ping itself only comes after 30 s of quiet). */
   const TIMEOUT = 400;
 

@@ -1,4 +1,4 @@
-// A Session's Data-Out watchdog without a network (data-out-watchdog.ts):
+// A Session's Data-Out watchdog without a network (progress-watchdog.ts):
 // with InitialR2T=No a WRITE whose command PDU is not final leaves its
 // unsolicited burst open (RFC 7143 §3.2.4.2, §13.10); the `vtcam serve`
 // target never negotiates that, so this is where the branch is exercised. An
@@ -110,5 +110,43 @@ describe('Session: Data-Out owed and not sent', () => {
     s.close();
     vi.advanceTimersByTime(10 * TIMEOUT);
     expect(drops).toEqual([]);
+  });
+});
+
+/** READ (10) of 1 block, ITT `itt`, CmdSN `cmdSN`: it needs no Data-Out, so only the CmdSN order holds it. */
+const read = (itt: number, cmdSN: number): ScsiCommandPdu => ({
+  ...write,
+  itt,
+  cmdSN,
+  final: true,
+  read: true,
+  write: false,
+  cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0),
+  expectedDataTransferLength: BS,
+});
+
+describe('Session: a CmdSN gap left open (progress-watchdog.ts)', () => {
+  it('commands held behind a missing CmdSN drop the connection a timeout or so after ExpCmdSN last moved', () => {
+    const { s, drops, out } = session();
+    // CmdSN 1 never comes; 2 and 3 wait for it.
+    expect(s.command(read(11, 2))).toBeUndefined();
+    expect(s.command(read(12, 3))).toBeUndefined();
+    vi.advanceTimersByTime(TIMEOUT - 1);
+    expect(drops).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(drops).toEqual([`CmdSN 1 missing for ${TIMEOUT / 1000} s while 2 later PDU(s) waited for it`]);
+    expect(out.filter((o) => o.kind === 'response' || o.kind === 'data-in')).toEqual([]);
+  });
+
+  it('a gap filled in time runs what waited and keeps the connection; with no gap nothing is checked', () => {
+    const { s, drops, out } = session();
+    s.command(read(11, 2));
+    vi.advanceTimersByTime(0.9 * TIMEOUT);
+    s.command(read(10, 1));
+    expect(s.expCmdSN).toBe(3);
+    expect(out.filter((o) => o.kind === 'response' || o.kind === 'data-in')).toHaveLength(2);
+    vi.advanceTimersByTime(10 * TIMEOUT);
+    expect(drops).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

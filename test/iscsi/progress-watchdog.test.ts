@@ -1,10 +1,10 @@
-// DataOutWatchdog (data-out-watchdog.ts): a session owing Data-Out and
+// ProgressWatchdog (progress-watchdog.ts): a session owing Data-Out and
 // sending none is dropped between one and one and a half timeouts after the
 // last it sent; data that keeps coming, however slowly, keeps it; nothing is
 // checked while nothing is owed. Fake timers: the checks run at timeout / 2.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DataOutWatchdog } from '../../src/iscsi/data-out-watchdog.js';
+import { ProgressWatchdog } from '../../src/iscsi/progress-watchdog.js';
 
 const TIMEOUT = 1000;
 
@@ -15,17 +15,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function watched(initiallyOwed = true): { dog: DataOutWatchdog; expired: number[]; owed: { value: boolean } } {
+function watched(initiallyOwed = true): { dog: ProgressWatchdog; expired: number[]; owed: { value: boolean } } {
   const expired: number[] = [];
   const owed = { value: initiallyOwed };
-  const dog = new DataOutWatchdog(TIMEOUT, {
+  const dog = new ProgressWatchdog(TIMEOUT, {
     owed: () => owed.value,
     expired: () => expired.push(Date.now()),
   });
   return { dog, expired, owed };
 }
 
-describe('DataOutWatchdog', () => {
+describe('ProgressWatchdog', () => {
   it('fires once, a whole timeout after Data-Out began to be owed, when none came', () => {
     const { dog, expired } = watched();
     const start = Date.now();
@@ -99,8 +99,8 @@ describe('DataOutWatchdog', () => {
   });
 
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('rejects a timeout of %s', (ms) => {
-    expect(() => new DataOutWatchdog(ms, { owed: () => true, expired: () => undefined })).toThrow(
-      new RangeError(`DataOutWatchdog: timeoutMs must be positive and finite, got ${ms}`),
+    expect(() => new ProgressWatchdog(ms, { owed: () => true, expired: () => undefined })).toThrow(
+      new RangeError(`ProgressWatchdog: timeoutMs must be positive and finite, got ${ms}`),
     );
   });
 });
