@@ -38,6 +38,18 @@ function abortOf(target: Ccb): AbortCcb {
   return { ...newCcb(XptFunc.NOOP, DEVICE), func: XptFunc.ABORT, abort: target };
 }
 
+/**
+ * Someone else's requests a device sits on: its backend stalled, five one-segment READs of the driver's own,
+ * 3 of 16 descriptors each (queue 16, direct descriptors), all at the backend when this resolves.
+ */
+async function holdDescriptors(r: Rig): Promise<Promise<unknown>[]> {
+  const buf = r.stack.allocator.alloc(512) as { addr: number; len: number };
+  r.backend.stall();
+  const foreign = Array.from({ length: 5 }, () => r.stack.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }));
+  await until(() => r.backend.stalledCount === 5);
+  return foreign;
+}
+
 /** Expects exactly one unit attention `asc/ascq` on the next command, then GOOD. */
 async function expectUnitAttentionOnce(r: Rig, asc: number, ascq: number): Promise<void> {
   expect(senseOf(await r.run(TUR))).toEqual({ key: 0x06, asc, ascq });
@@ -48,11 +60,7 @@ describe('ring full from the device side', () => {
   test('a device holding descriptors → REQUEUE_REQ with TASK SET FULL, nothing executed; room again → it runs', async () => {
     const r = await rig({ queueSize: 16, features: DIRECT });
     const d = r.stack.driver;
-    const buf = r.stack.allocator.alloc(512) as { addr: number; len: number };
-    r.backend.stall();
-    // Someone else's requests (a device sitting on them): 5 × 3 of 16 descriptors.
-    const foreign = Array.from({ length: 5 }, () => d.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }));
-    await until(() => r.backend.stalledCount === 5);
+    const foreign = await holdDescriptors(r);
     expect(d.freeDescriptors()).toBe(1);
     const c = await r.run(read10(0, 1), { dataIn: 512 });
     expect(c.status).toBe(CamStatus.REQUEUE_REQ);
@@ -209,12 +217,7 @@ describe('abort and resets', () => {
 
   test('XPT_ABORT of a CCB handed back unstarted (TASK SET FULL): CAM_REQ_ABORTED, not re-issued, nothing written; the abort CAM_REQ_CMP after it, no reset', async () => {
     const r = await rig({ queueSize: 16, features: DIRECT });
-    const d = r.stack.driver;
-    const buf = r.stack.allocator.alloc(512) as { addr: number; len: number };
-    r.backend.stall();
-    // Someone else's requests (a device sitting on them): 5 × 3 of 16 descriptors.
-    const foreign = Array.from({ length: 5 }, () => d.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] }));
-    await until(() => r.backend.stalledCount === 5);
+    const foreign = await holdDescriptors(r);
     const w = r.ccb(write10(4, 1), { dataOut: pattern(1, 512) });
     const written = r.handle.next(w);
     launch(r, w);

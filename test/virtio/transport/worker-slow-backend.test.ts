@@ -22,6 +22,19 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A worker-transport virtio-blk device (reset bound 300 ms, closed after the test) and a 512-byte guest buffer. */
+async function attached(opts: { hangTimeoutMs?: number }) {
+  const v = await attachWorkerVirtioBlk({ backend: new SharedMemoryBackend({ blocks: 2048 }), queueSize: 64, memorySize: 8 << 20, ...opts, resetTimeoutMs: 300 });
+  if (!('driver' in v)) throw new Error(v.reason);
+  cleanups.push(async () => {
+    await v.driver.close();
+    await v.transport.close();
+  });
+  const buf = v.allocator.alloc(512);
+  if (buf === undefined) throw new Error('guest memory exhausted');
+  return { v, buf };
+}
+
 /**
  * Makes worker 0's next blocking backend call take `ms` longer. Control messages take effect between
  * ring passes (worker-device.ts): the wait lets one that is running end, so the next request gets the fault.
@@ -56,14 +69,7 @@ describe('a device worker blocked in a backend call', () => {
   }, 10_000);
 
   test('a device reset still waiting on the call after resetTimeoutMs loses the device, as on transport local', async () => {
-    const v = await attachWorkerVirtioBlk({ backend: new SharedMemoryBackend({ blocks: 2048 }), queueSize: 64, memorySize: 8 << 20, resetTimeoutMs: 300 });
-    if (!('driver' in v)) throw new Error(v.reason);
-    cleanups.push(async () => {
-      await v.driver.close();
-      await v.transport.close();
-    });
-    const buf = v.allocator.alloc(512);
-    if (buf === undefined) throw new Error('guest memory exhausted');
+    const { v, buf } = await attached({});
     const lostWith = new Promise<string>((resolve) => {
       v.transport.onLost(resolve);
     });
@@ -104,14 +110,7 @@ describe('a device worker blocked in a backend call', () => {
   });
 
   test('without a reset, a call far longer than hangTimeoutMs still completes', async () => {
-    const v = await attachWorkerVirtioBlk({ backend: new SharedMemoryBackend({ blocks: 2048 }), queueSize: 64, memorySize: 8 << 20, hangTimeoutMs: 200, resetTimeoutMs: 300 });
-    if (!('driver' in v)) throw new Error(v.reason);
-    cleanups.push(async () => {
-      await v.driver.close();
-      await v.transport.close();
-    });
-    const buf = v.allocator.alloc(512);
-    if (buf === undefined) throw new Error('guest memory exhausted');
+    const { v, buf } = await attached({ hangTimeoutMs: 200 });
     await slowNextCall(v.transport, 1200);
     const started = Date.now();
     expect(await v.driver.request({ type: VIRTIO_BLK_T_IN, sector: 0n, data: [buf] })).toEqual({ kind: 'done', status: VIRTIO_BLK_S_OK, len: 513 });
