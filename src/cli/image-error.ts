@@ -7,6 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileBackendError } from '../virtio/device/backends/file.js';
+import { shellWord } from './shell-word.js';
 
 /** The command's side of the advice. */
 export interface ImageCommand {
@@ -30,11 +31,11 @@ async function statOf(path: string): Promise<{ readonly size: number; readonly i
 export async function imageNotFound(path: string, c: Pick<ImageCommand, 'creates'>): Promise<string> {
   const dir = dirname(path);
   if ((await statOf(dir))?.isDirectory !== true) {
-    return `image ${path} not found: its directory ${dir} does not exist either; create it (mkdir -p ${dir}) or give --image another path${c.creates ? '' : ', or use --memory SIZE'}`;
+    return `image ${path} not found: its directory ${dir} does not exist either; create it (mkdir -p ${shellWord(dir)}) or give --image another path${c.creates ? '' : ', or use --memory SIZE'}`;
   }
   return c.creates
     ? `image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`
-    : `image ${path} not found; create an empty one with 'truncate -s 64M ${path}', or use --memory SIZE`;
+    : `image ${path} not found; create an empty one (truncate -s 64M ${shellWord(path)}), or use --memory SIZE`;
 }
 
 /** `e` in the words of the command `c`. */
@@ -54,8 +55,8 @@ export async function imageFailure(e: FileBackendError, c: ImageCommand): Promis
       }
       if (e.code === 'EROFS') return `image ${path} is on a read-only file system; add --read-only to use it unwritten`;
       return c.readOnly
-        ? `permission denied reading image ${path}; make it readable (chmod u+r ${path})`
-        : `permission denied opening image ${path} for writing; add --read-only to use it unwritten, or make it writable (chmod u+w ${path})`;
+        ? `permission denied reading image ${path}; make it readable (chmod u+r ${shellWord(path)})`
+        : `permission denied opening image ${path} for writing; add --read-only to use it unwritten, or make it writable (chmod u+w ${shellWord(path)})`;
     }
     case 'EISDIR':
       return `${path} is a directory, not a disk image; give --image the path of an image file`;
@@ -67,8 +68,8 @@ export async function imageFailure(e: FileBackendError, c: ImageCommand): Promis
       const st = await statOf(path);
       if (st?.isFile === true && st.size === 0) {
         return c.creates
-          ? `image ${path} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it with 'truncate -s 64M ${path}'`
-          : `image ${path} is empty (0 bytes); pad it with 'truncate -s 64M ${path}', or use --memory SIZE`;
+          ? `image ${path} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it (truncate -s 64M ${shellWord(path)})`
+          : `image ${path} is empty (0 bytes); pad it (truncate -s 64M ${shellWord(path)}), or use --memory SIZE`;
       }
       return e.message;
     }

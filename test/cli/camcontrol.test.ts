@@ -174,7 +174,7 @@ describe('camcontrol-style commands on a memory disk', () => {
     const img = join(d, 'vtcam.img');
     const r = await run(['devlist', '--image', img]);
     expect(r.code).toBe(1);
-    expect(r.err).toBe(`image ${img} not found; create an empty one with 'truncate -s 64M ${img}', or use --memory SIZE`);
+    expect(r.err).toBe(`image ${img} not found; create an empty one (truncate -s 64M ${img}), or use --memory SIZE`);
   });
 
   test('a missing image in a missing directory: create the directory, not the image (truncate would fail)', async () => {

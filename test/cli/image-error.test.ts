@@ -54,7 +54,7 @@ describe('imageFailure', () => {
   test('ENOENT, the directory there: demo and serve say --size; the camcontrol commands truncate or --memory', async () => {
     const path = join(dir, 'missing.img');
     expect(await imageFailure(failure('ENOENT', path), demo)).toBe(`image ${path} not found; add --size SIZE to create it sparse (e.g. --size 1G)`);
-    expect(await imageFailure(failure('ENOENT', path), cam)).toBe(`image ${path} not found; create an empty one with 'truncate -s 64M ${path}', or use --memory SIZE`);
+    expect(await imageFailure(failure('ENOENT', path), cam)).toBe(`image ${path} not found; create an empty one (truncate -s 64M ${path}), or use --memory SIZE`);
   });
 
   test('ENOENT, the directory missing too: create the directory, not the image (truncate would fail)', async () => {
@@ -65,8 +65,16 @@ describe('imageFailure', () => {
   });
 
   test('EINVAL for an empty image: --size where the command has it, else truncate or --memory', async () => {
-    expect(await imageFailure(failure('EINVAL', empty), demo)).toBe(`image ${empty} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it with 'truncate -s 64M ${empty}'`);
-    expect(await imageFailure(failure('EINVAL', empty), cam)).toBe(`image ${empty} is empty (0 bytes); pad it with 'truncate -s 64M ${empty}', or use --memory SIZE`);
+    expect(await imageFailure(failure('EINVAL', empty), demo)).toBe(`image ${empty} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it (truncate -s 64M ${empty})`);
+    expect(await imageFailure(failure('EINVAL', empty), cam)).toBe(`image ${empty} is empty (0 bytes); pad it (truncate -s 64M ${empty}), or use --memory SIZE`);
+  });
+
+  test('a path the shell would split or expand is quoted in the command to paste, not in the prose', async () => {
+    const spaced = join(dir, "it's mine.img");
+    const q = `'${spaced.replaceAll("'", `'\\''`)}'`;
+    expect(await imageFailure(failure('ENOENT', spaced), cam)).toBe(`image ${spaced} not found; create an empty one (truncate -s 64M ${q}), or use --memory SIZE`);
+    const deep = join(dir, 'no such', 'x.img');
+    expect(await imageFailure(failure('ENOENT', deep), demo)).toContain(`(mkdir -p '${join(dir, 'no such')}')`);
   });
 
   test('EINVAL otherwise (a size to pad, not a regular file): the library message, which names no option', async () => {
@@ -105,7 +113,7 @@ describe('what each command prints', () => {
   });
 
   test('devlist, an empty image: no "pass a size" (it has no --size)', async () => {
-    expect(await run(['devlist', '--image', empty])).toEqual({ code: 1, err: `image ${empty} is empty (0 bytes); pad it with 'truncate -s 64M ${empty}', or use --memory SIZE` });
+    expect(await run(['devlist', '--image', empty])).toEqual({ code: 1, err: `image ${empty} is empty (0 bytes); pad it (truncate -s 64M ${empty}), or use --memory SIZE` });
   });
 
   test('devlist, a directory: give --image an image file', async () => {
