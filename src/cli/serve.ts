@@ -28,6 +28,7 @@ import { formatBytes } from './demo.js';
 import { DEFAULT_SERVE_SIZE, READY_PREFIX, SERVE_MAX_TRANSFER, type ServeArgs } from './serve-args.js';
 import type { CliIo } from './io.js';
 import { imageFailure, imageNotFound } from './image-error.js';
+import { shellWord } from './shell-word.js';
 
 /** The part of a running {@link IscsiServer} that serve uses. */
 export type ServingTarget = Pick<IscsiServer, 'address' | 'sessions' | 'close'>;
@@ -190,6 +191,21 @@ function describeTransport(stack: Stack, args: ServeArgs): string {
   return `transport worker (${threads}${args.pollUs === undefined || args.pollUs === 0 ? '' : `, polling ${args.pollUs} µs before sleeping`}) · ${queues}`;
 }
 
+/**
+ * How qemu reaches the target. Its iscsi driver parses libiscsi's URL (libiscsi README, "iSCSI URL Format"):
+ * the initiator's CHAP credentials before the host, a mutual CHAP target's in its target_user and
+ * target_password arguments. That parser decodes neither part and splits them at '@', '%', ':', '?' and '&',
+ * and qemu splits -drive at ','; a user name holding one of those goes in libiscsi's environment variables
+ * instead, which the same parser reads first.
+ */
+function qemuLine(c: ServeArgs['chap'], portal: string, targetName: string, libiscsiEnv: string): string {
+  const inUrl = c === undefined || [c.user, c.mutualUser ?? ''].every((u) => !/[@%:?&/,]/.test(u));
+  const user = c === undefined || !inUrl ? '' : `${c.user}%<secret>@`;
+  const mutual = c?.mutualUser === undefined || !inUrl ? '' : `?target_user=${c.mutualUser}&target_password=<mutual secret>`;
+  const drive = `file=iscsi://${user}${portal}/${targetName}/0${mutual},format=raw,if=virtio`;
+  return `${inUrl ? '' : libiscsiEnv}qemu-system-x86_64 … -drive ${shellWord(drive)}`;
+}
+
 function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingTarget, io: CliIo): string {
   const { address, port } = server.address;
   const portal = `${urlHost(address)}:${port}`;
@@ -214,15 +230,10 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   const libiscsiEnv =
     c === undefined
       ? ''
-      : `LIBISCSI_CHAP_USERNAME=${c.user} LIBISCSI_CHAP_PASSWORD=<secret> ${c.mutualUser === undefined ? '' : `LIBISCSI_CHAP_TARGET_USERNAME=${c.mutualUser} LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> `}`;
-  io.out(`  ${libiscsiEnv}iscsi-inq ${url}`);
-  io.out(`  iscsiadm -m discovery -t sendtargets -p ${portal} && iscsiadm -m node -T ${args.targetName} -p ${portal} --login${c === undefined ? '' : '  (set node.session.auth.* first)'}`);
-  // qemu's iscsi driver takes libiscsi's URL (libiscsi README, "iSCSI URL Format"): the initiator's CHAP
-  // credentials before the host, a mutual CHAP target's in its target_user and target_password arguments.
-  const mutual = c?.mutualUser === undefined ? '' : `?target_user=${c.mutualUser}&target_password=<mutual secret>`;
-  const drive = `file=iscsi://${c === undefined ? '' : `${c.user}%<secret>@`}${portal}/${args.targetName}/0${mutual},format=raw,if=virtio`;
-  // Quoted when it holds placeholders to fill in (and the mutual form an &), so the line stays one shell word.
-  io.out(`  qemu-system-x86_64 … -drive ${c === undefined ? drive : `'${drive}'`}`);
+      : `LIBISCSI_CHAP_USERNAME=${shellWord(c.user)} LIBISCSI_CHAP_PASSWORD='<secret>' ${c.mutualUser === undefined ? '' : `LIBISCSI_CHAP_TARGET_USERNAME=${shellWord(c.mutualUser)} LIBISCSI_CHAP_TARGET_PASSWORD='<mutual secret>' `}`;
+  io.out(`  ${libiscsiEnv}iscsi-inq ${shellWord(url)}`);
+  io.out(`  iscsiadm -m discovery -t sendtargets -p ${shellWord(portal)} && iscsiadm -m node -T ${shellWord(args.targetName)} -p ${shellWord(portal)} --login${c === undefined ? '' : '  (set node.session.auth.* first)'}`);
+  io.out(`  ${qemuLine(c, portal, args.targetName, libiscsiEnv)}`);
   io.out('Ctrl-C stops the target.');
   return url;
 }

@@ -346,7 +346,7 @@ describe('--image', () => {
     const path = join(dir, 'empty.img');
     writeFileSync(path, new Uint8Array(0));
     expect(await runServe(args(['--image', path]), io, placeholder().env)).toBe(1);
-    expect(io.errors).toEqual([`image ${path} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it with 'truncate -s 64M ${path}'`]);
+    expect(io.errors).toEqual([`image ${path} is empty (0 bytes); delete it and add --size SIZE to create it anew, or pad it (truncate -s 64M ${path})`]);
   });
 
   test('a missing image with --size is created sparse; writes reach it by the time serve exits', async () => {
@@ -680,6 +680,29 @@ describe('addresses and names in what serve prints', () => {
     await run;
   });
 
+  test('what to paste stays one shell word each: IPv6 brackets and placeholders quoted', async () => {
+    const p = placeholder({ boundPort: 41234 });
+    const io = capture();
+    const { run } = await serve(['--address', '::1', '--port', '0', '--chap-user', 'alice', '--chap-secret', 'one-way-secret-1'], p, io);
+    const text = io.lines.join('\n');
+    expect(text).toContain("  LIBISCSI_CHAP_USERNAME=alice LIBISCSI_CHAP_PASSWORD='<secret>' iscsi-inq 'iscsi://[::1]:41234/iqn.2026-11.org.vtcam:disk0/0'");
+    expect(text).toContain("  iscsiadm -m discovery -t sendtargets -p '[::1]:41234' && iscsiadm -m node -T iqn.2026-11.org.vtcam:disk0 -p '[::1]:41234' --login");
+    p.signal('SIGINT');
+    await run;
+  });
+
+  test("CHAP user names libiscsi's URL cannot carry: quoted for the shell, and given to qemu in the environment", async () => {
+    const p = placeholder();
+    const io = capture();
+    const user = "o'brien@lab";
+    const { run } = await serve(['--chap-user', user, '--chap-secret', 'one-way-secret-1', '--chap-mutual-user', 'tgt&x', '--chap-mutual-secret', 'mutual-secret-22'], p, io);
+    const env = `LIBISCSI_CHAP_USERNAME='o'\\''brien@lab' LIBISCSI_CHAP_PASSWORD='<secret>' LIBISCSI_CHAP_TARGET_USERNAME='tgt&x' LIBISCSI_CHAP_TARGET_PASSWORD='<mutual secret>' `;
+    expect(io.lines).toContain(`  ${env}iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0`);
+    expect(io.lines).toContain(`  ${env}qemu-system-x86_64 … -drive file=iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0,format=raw,if=virtio`);
+    p.signal('SIGINT');
+    await run;
+  });
+
   test('CHAP: the credentials go to the server; the banner names the users and never prints a secret', async () => {
     const p = placeholder();
     const io = capture();
@@ -689,7 +712,7 @@ describe('addresses and names in what serve prints', () => {
     expect(p.opts().targets[0]?.chap).toEqual({ user: 'alice', secret, mutualUser: 'tgt', mutualSecret: mutual });
     const text = io.lines.join('\n');
     expect(text).toContain('  auth    CHAP, initiator user alice; mutual, the target answers as tgt');
-    expect(text).toContain('LIBISCSI_CHAP_USERNAME=alice LIBISCSI_CHAP_PASSWORD=<secret> LIBISCSI_CHAP_TARGET_USERNAME=tgt LIBISCSI_CHAP_TARGET_PASSWORD=<mutual secret> iscsi-inq iscsi://127.0.0.1:3260/');
+    expect(text).toContain("LIBISCSI_CHAP_USERNAME=alice LIBISCSI_CHAP_PASSWORD='<secret>' LIBISCSI_CHAP_TARGET_USERNAME=tgt LIBISCSI_CHAP_TARGET_PASSWORD='<mutual secret>' iscsi-inq iscsi://127.0.0.1:3260/");
     // libiscsi's URL, as qemu parses it: mutual CHAP's target credentials in target_user/target_password.
     expect(text).toContain("  qemu-system-x86_64 … -drive 'file=iscsi://alice%<secret>@127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0?target_user=tgt&target_password=<mutual secret>,format=raw,if=virtio'");
     expect(text).not.toContain(secret);
