@@ -77,6 +77,8 @@ export function parseBenchOptions(argv: readonly string[], env: Readonly<Record<
   if (v.help === true) return BENCH_USAGE;
   const only = env['BENCH_ONLY'];
   if (only !== undefined && !isBenchmark(only)) return `BENCH_ONLY must be one of ${BENCHMARKS.join(', ')}, got '${only}'`;
+  // --iscsi runs the iSCSI benchmark alone: a BENCH_ONLY beside it would be silently ignored.
+  if (only !== undefined && v.iscsi === true) return `BENCH_ONLY=${only} picks an in-process benchmark and --iscsi the iSCSI one; give one of them`;
   const durationMs = wholeNumber(env, 'BENCH_DURATION_MS', 1, MAX_MS);
   if (typeof durationMs === 'string') return durationMs;
   const warmupMs = wholeNumber(env, 'BENCH_WARMUP_MS', 0, MAX_MS);

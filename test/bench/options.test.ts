@@ -23,9 +23,12 @@ describe('parseBenchOptions', () => {
     });
   });
 
-  test('--iscsi and every variable', () => {
+  test.each(['virtio-local', 'scsi-sbc', 'cam', 'worker'])('BENCH_ONLY=%s: that benchmark alone', (name) => {
+    expect(parseBenchOptions([], { BENCH_ONLY: name })).toMatchObject({ iscsi: false, only: name });
+  });
+
+  test('--iscsi and every variable but BENCH_ONLY (which picks an in-process benchmark)', () => {
     const env = {
-      BENCH_ONLY: 'cam',
       BENCH_DURATION_MS: '200',
       BENCH_WARMUP_MS: '0',
       BENCH_CAM_ROUNDS: '1',
@@ -35,7 +38,7 @@ describe('parseBenchOptions', () => {
     };
     expect(parseBenchOptions(['--iscsi'], env)).toEqual({
       iscsi: true,
-      only: 'cam',
+      only: undefined,
       durationMs: 200,
       warmupMs: 0,
       camRounds: 1,
@@ -62,6 +65,7 @@ describe('parseBenchOptions', () => {
     [[], { BENCH_CAM_ROUNDS: '0' }, "BENCH_CAM_ROUNDS must be a whole number >= 1, got '0'"],
     [[], { BENCH_ISCSI_ROUNDS: '2.5' }, "BENCH_ISCSI_ROUNDS must be a whole number >= 1, got '2.5'"],
     [[], { BENCH_OUT: '' }, "BENCH_OUT must name a directory, got ''"],
+    [['--iscsi'], { BENCH_ONLY: 'cam' }, 'BENCH_ONLY=cam picks an in-process benchmark and --iscsi the iSCSI one; give one of them'],
   ])('%j %j: %s', (argv, env, message) => {
     const r = parseBenchOptions(argv, env);
     expect(typeof r).toBe('string');
@@ -81,6 +85,7 @@ describe('npm run bench with bad input', () => {
   test.each([
     [['--bogus'], {}, "bench: Unknown option '--bogus'"],
     [[], { BENCH_ONLY: 'nope' }, "bench: BENCH_ONLY must be one of virtio-local, scsi-sbc, cam, worker, got 'nope'"],
+    [['--iscsi'], { BENCH_ONLY: 'worker' }, 'bench: BENCH_ONLY=worker picks an in-process benchmark and --iscsi the iSCSI one; give one of them'],
   ])('%j %j: exit 2, the message and the usage on stderr, no stack trace', async (args, env, message) => {
     const r = await bench(args, env);
     expect(r).toMatchObject({ code: 2, stdout: '' });
