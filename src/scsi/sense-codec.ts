@@ -120,7 +120,10 @@ function encodeFixed(s: SenseData, sks: SenseKeySpecific | undefined): Uint8Arra
 }
 
 function encodeDescriptor(s: SenseData, sks: SenseKeySpecific | undefined): Uint8Array {
-  const cs = s.commandSpecific === 0n ? undefined : s.commandSpecific;
+  // A command-specific 0 still gets its descriptor: EXTENDED COPY reports the number of the segment it
+  // failed in there (handlers-copy.ts inSegment), and segment 0 is a number. Fixed format cannot tell 0
+  // from none; this one can.
+  const cs = s.commandSpecific;
   const fru = s.fru === 0 ? undefined : s.fru;
   const size =
     HEADER_SIZE +
@@ -347,8 +350,7 @@ function readDescriptor(v: DataView, at: number, type: number, length: number, s
       return;
     case SenseDescriptorType.COMMAND_SPECIFIC_INFORMATION:
       if (length === CSI_DESC.ADDITIONAL_LENGTH) {
-        const cs = v.getBigUint64(at + CSI_DESC.COMMAND_SPECIFIC_INFORMATION);
-        if (cs !== 0n) s.commandSpecific = cs;
+        s.commandSpecific = v.getBigUint64(at + CSI_DESC.COMMAND_SPECIFIC_INFORMATION);
       }
       return;
     case SenseDescriptorType.SENSE_KEY_SPECIFIC:

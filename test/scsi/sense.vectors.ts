@@ -185,6 +185,12 @@ export const codecVectors: readonly CodecVector[] = [
     hex: '72 0a 00 00 00 00 00 14  01 0a 00 00 00 00 00 00 00 00 00 02  02 06 00 00 a0 00 0c 00',
   },
   {
+    name: 'descriptor: COPY ABORTED in segment 0: the command-specific descriptor is there, holding 0',
+    format: 'descriptor',
+    sense: { key: 0xa, asc: 0x0d, ascq: 0x02, commandSpecific: 0n },
+    hex: '72 0a 0d 02 00 00 00 0c  01 0a 00 00 00 00 00 00 00 00 00 00',
+  },
+  {
     name: 'descriptor: all four descriptors, in type order',
     format: 'descriptor',
     sense: { key: 5, asc: 0x26, ascq: 0x00, information: 1n, commandSpecific: 2n, field: { cdb: false, byte: 3 }, fru: 4 },
@@ -234,9 +240,9 @@ export const lossyVectors: readonly LossyVector[] = [
     decoded: { key: 4, asc: 0x44, ascq: 0x00 },
   },
   {
-    name: 'descriptor: command-specific 0 and FRU 0 get no descriptor',
+    name: 'descriptor: FRU 0 gets no descriptor',
     format: 'descriptor',
-    sense: { key: 4, asc: 0x44, ascq: 0x00, commandSpecific: 0n, fru: 0 },
+    sense: { key: 4, asc: 0x44, ascq: 0x00, fru: 0 },
     hex: '72 04 44 00 00 00 00 00',
     decoded: { key: 4, asc: 0x44, ascq: 0x00 },
   },
