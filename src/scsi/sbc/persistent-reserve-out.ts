@@ -160,8 +160,9 @@ export class PersistentReserveOut {
   /**
    * PREEMPT. With no reservation, or an all registrants one and a SERVICE
    * ACTION RESERVATION KEY ≠ 0, or a key that is not the holder's: removes the
-   * registrations with that key (none: RESERVATION CONFLICT). A zero key that
-   * is not an all registrants reservation's is INVALID FIELD IN PARAMETER LIST.
+   * registrations with that key (none: RESERVATION CONFLICT). A zero key
+   * without an all registrants reservation (with another type, or with no
+   * reservation at all) is INVALID FIELD IN PARAMETER LIST.
    * The holder's key (or 0 under all registrants): the reservation is taken
    * over with the new type and scope and the other registrations with that key
    * (all others, for 0) go. Those that lost a registration get REGISTRATIONS
@@ -212,11 +213,12 @@ export class PersistentReserveOut {
   #preempt(nexus: string, key: bigint, sark: bigint, scope: number, type: PrType): Preemption {
     if (!this.#keyMatches(nexus, key)) return { outcome: RESERVATION_CONFLICT, preempted: [] };
     const pr = this.#state.persistent();
+    // Only an all registrants reservation gives a zero key a meaning; with none at all it names no one either.
+    if (sark === 0n && (pr === undefined || pr.holder !== undefined)) return { outcome: checkCondition(invalidFieldInParameterList(SARK_BYTE)), preempted: [] };
     if (pr === undefined) return this.#removeRegistrations(nexus, sark);
     if (pr.holder === undefined) {
       if (sark !== 0n) return this.#removeRegistrations(nexus, sark);
     } else if (sark !== this.#registrations.get(pr.holder)?.key) {
-      if (sark === 0n) return { outcome: checkCondition(invalidFieldInParameterList(SARK_BYTE)), preempted: [] };
       return this.#removeRegistrations(nexus, sark);
     }
     // The holder's key (or 0 under all registrants): all with it (everyone, for 0) are preempted, the sender

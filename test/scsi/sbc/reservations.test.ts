@@ -417,6 +417,17 @@ describe('PREEMPT and PREEMPT AND ABORT', () => {
     expectSense(await n.prout('b', PREEMPT, proutList(KB, 0n), WE), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0, field: { byte: 8, cdb: false } });
   });
 
+  test.each([
+    ['PREEMPT', PREEMPT],
+    ['PREEMPT AND ABORT', PREEMPT_AND_ABORT],
+  ])('%s with SERVICE ACTION RESERVATION KEY 0 and no reservation at all → INVALID FIELD IN PARAMETER LIST at byte 8, nothing removed', async (_name, sa) => {
+    const n = await nexuses();
+    await reg(n, 'a', KA);
+    await reg(n, 'b', KB);
+    expectSense(await n.prout('b', sa, proutList(KB, 0n), WE), { key: ILLEGAL_REQUEST, asc: 0x26, ascq: 0, field: { byte: 8, cdb: false } });
+    expect(keysOf(await n.prin('b', READ_KEYS))).toEqual([KA, KB]);
+  });
+
   test('all registrants, key 0: every other registration goes and the preempter holds the new reservation', async () => {
     const n = await nexuses();
     good(await n.as('a', TUR));
