@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { parseHexBytes, parseSize } from './args.js';
 import { MIN_QUEUE_SIZE, queueSizeProblem, repeatedFlag, sizeProblem } from './size.js';
+import { serialProblem } from './unit-serial.js';
 
 export const CAM_COMMANDS = ['devlist', 'inquiry', 'readcap', 'tur', 'modepage', 'cmd', 'stats'] as const;
 export type CamCommand = (typeof CAM_COMMANDS)[number];
@@ -23,6 +24,8 @@ export interface StackArgs {
   readonly blockSize: 512 | 4096;
   readonly queueSize: number;
   readonly readOnly: boolean;
+  /** The device's GET_ID serial, the unit's serial number; undefined for the default. */
+  readonly serial: string | undefined;
   readonly json: boolean;
 }
 
@@ -58,6 +61,8 @@ Stack options:
   --block-size 512|4096 logical block size (default 512)
   --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --read-only           export the disk read-only
+  --serial TEXT         the unit serial number (VPD 80h; the NAA in 83h is derived from it):
+                        printable ASCII, 1..20 characters
   --json                machine-readable output; a failure is {"error": MESSAGE, ...}
 `;
 
@@ -88,6 +93,7 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
         'block-size': { type: 'string' },
         'queue-size': { type: 'string' },
         'read-only': { type: 'boolean' },
+        serial: { type: 'string' },
         json: { type: 'boolean' },
         m: { type: 'string' },
         P: { type: 'string' },
@@ -119,7 +125,9 @@ export function parseCamCli(command: CamCommand, argv: readonly string[]): Parse
     if (n % blockSize !== 0) return fail(`--memory ${n} is not a multiple of the ${blockSize}-byte block size`);
     memory = n;
   }
-  const stack: StackArgs = { image: v.image, memory, blockSize, queueSize, readOnly: v['read-only'] === true, json: v.json === true };
+  const badSerial = v.serial === undefined ? undefined : serialProblem(v.serial);
+  if (badSerial !== undefined) return fail(badSerial);
+  const stack: StackArgs = { image: v.image, memory, blockSize, queueSize, readOnly: v['read-only'] === true, serial: v.serial, json: v.json === true };
   const only = (allowed: readonly string[]): string | undefined => {
     for (const f of ['m', 'P', 'c', 'i', 'o', 't'] as const) {
       if (v[f] !== undefined && !allowed.includes(f)) return `-${f} does not apply to '${command}'`;

@@ -120,7 +120,11 @@ export async function runCamCommand(args: CamArgs, io: CliIo): Promise<number> {
   const { backend } = opened;
   let stack: Stack;
   try {
-    stack = await createStack({ backend, queueSize: args.stack.queueSize, device: { blockSize: args.stack.blockSize } });
+    stack = await createStack({
+      backend,
+      queueSize: args.stack.queueSize,
+      device: { blockSize: args.stack.blockSize, ...(args.stack.serial === undefined ? {} : { serial: args.stack.serial }) },
+    });
   } catch (e) {
     await backend.close();
     return failWith(io, args.stack.json, `cannot bring the device up: ${e instanceof Error ? e.message : String(e)}`);

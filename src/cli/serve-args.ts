@@ -10,6 +10,7 @@ import { MAX_BUSY_POLL_US } from '../iscsi/busy-poll.js';
 import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 import { chapConfigProblem, type ChapField } from '../iscsi/chap-config.js';
 import { DEFAULT_CONNECTION_LIMIT } from '../iscsi/connection-limit.js';
+import { serialProblem } from './unit-serial.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
 export interface ServeChap {
@@ -59,6 +60,8 @@ export interface ServeArgs {
   readonly thin: boolean;
   /** The unit reports RMB 1 (a removable medium). */
   readonly removable: boolean;
+  /** The device's GET_ID serial, which the unit answers as its serial number and derives its NAA from; undefined for the default. */
+  readonly serial: string | undefined;
   /**
    * TAS 1 in the Control mode page: a command that another initiator's task
    * management (CLEAR TASK SET, LOGICAL UNIT RESET, PREEMPT AND ABORT …)
@@ -162,6 +165,8 @@ Serve options:
   --read-only           export the disk write-protected
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
+  --serial TEXT         the unit serial number (VPD 80h), which the NAA designator (VPD 83h) is
+                        derived from: printable ASCII, 1..20 characters
   --task-aborted-status
                         TAS 1 (Control mode page): a command another initiator's task management aborts
                         ends with TASK ABORTED status (default: without a response, and a unit attention)
@@ -191,6 +196,7 @@ const FLAGS = {
   'read-only': { type: 'boolean' },
   thin: { type: 'boolean' },
   removable: { type: 'boolean' },
+  serial: { type: 'string' },
   'task-aborted-status': { type: 'boolean' },
   address: { type: 'string' },
   port: { type: 'string' },
@@ -344,6 +350,8 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   if (badName !== undefined) return fail(`--target-name '${targetName}' ${badName}`);
   const chap = checkChap(v);
   if (typeof chap === 'string') return fail(chap);
+  const badSerial = v.serial === undefined ? undefined : serialProblem(v.serial);
+  if (badSerial !== undefined) return fail(badSerial);
   return {
     ok: true,
     args: {
@@ -363,6 +371,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       readOnly: v['read-only'] === true,
       thin: v.thin === true,
       removable: v.removable === true,
+      serial: v.serial,
       taskAbortedStatus: v['task-aborted-status'] === true,
       address,
       port,

@@ -319,7 +319,13 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
       ...(args.pollUs === undefined ? {} : { pollUs: args.pollUs }),
       // One command may move 32 MiB (initiators such as libiscsi's suite send 32 MiB WRITEs without reading Block
       // Limits): size_max of 4 MiB per segment lets a request carry it; guest memory holds a few of those at once.
-      device: { blockSize: args.blockSize, physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize), features: deviceFeatures(args.thin), sizeMax: SERVE_SIZE_MAX },
+      device: {
+        blockSize: args.blockSize,
+        physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize),
+        features: deviceFeatures(args.thin),
+        sizeMax: SERVE_SIZE_MAX,
+        ...(args.serial === undefined ? {} : { serial: args.serial }),
+      },
       memorySize: SERVE_GUEST_MEMORY,
       emulator: { maxTransferBytes: SERVE_MAX_TRANSFER, ...(args.removable ? { removable: true } : {}), ...(args.taskAbortedStatus ? { taskAbortedStatus: true } : {}) },
     });

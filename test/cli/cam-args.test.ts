@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseCamCli } from '../../src/cli/cam-args.js';
 
-const stackDefaults = { image: undefined, memory: 64 * 2 ** 20, blockSize: 512, queueSize: 128, readOnly: false, json: false };
+const stackDefaults = { image: undefined, memory: 64 * 2 ** 20, blockSize: 512, queueSize: 128, readOnly: false, serial: undefined, json: false };
 
 describe('parseCamCli', () => {
   test('devlist defaults: a 64 MiB memory disk, 512-byte blocks, ring 128', () => {
@@ -12,8 +12,8 @@ describe('parseCamCli', () => {
   });
 
   test('stack options', () => {
-    const r = parseCamCli('readcap', ['--image', 'disk.img', '--block-size', '4096', '--queue-size', '256', '--read-only', '--json']);
-    expect(r).toEqual({ ok: true, args: { command: 'readcap', stack: { image: 'disk.img', memory: 64 * 2 ** 20, blockSize: 4096, queueSize: 256, readOnly: true, json: true } } });
+    const r = parseCamCli('readcap', ['--image', 'disk.img', '--block-size', '4096', '--queue-size', '256', '--read-only', '--serial', 'DISK 7', '--json']);
+    expect(r).toEqual({ ok: true, args: { command: 'readcap', stack: { image: 'disk.img', memory: 64 * 2 ** 20, blockSize: 4096, queueSize: 256, readOnly: true, serial: 'DISK 7', json: true } } });
     expect(parseCamCli('tur', ['--memory', '1G'])).toMatchObject({ ok: true, args: { stack: { memory: 2 ** 30 } } });
   });
 
@@ -48,6 +48,10 @@ describe('parseCamCli', () => {
     ['devlist', ['--image', 'a', '--memory', '1M'], /either --image or --memory, not both/],
     ['devlist', ['--image', ''], /--image needs a path/],
     ['devlist', ['-m', '8'], /-m does not apply to 'devlist'/],
+    ['inquiry', ['--serial', ''], /^--serial needs 1\.\.20 printable ASCII characters, got ''$/],
+    ['inquiry', ['--serial', 'x'.repeat(21)], /^--serial is 21 characters; the device's GET_ID carries at most 20 \(VIRTIO 1\.2 §5\.2\.6\)/],
+    ['inquiry', ['--serial', 'a\u0000b'], /^--serial must be printable ASCII \(20h\.\.7Eh\), got "a\\u0000b": character 2 is U\+0000$/],
+    ['inquiry', ['--serial', 'disk '], /^--serial must not begin or end with a space/],
     ['devlist', ['extra'], /Unexpected argument 'extra'/],
     ['devlist', ['--bogus'], /Unknown option '--bogus'/],
     ['modepage', [], /'modepage' needs -m PAGE/],

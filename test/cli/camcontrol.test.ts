@@ -147,6 +147,14 @@ describe('camcontrol-style commands on a memory disk', () => {
     expect(text.out).toContain(`NAA ${j.naa}`);
   });
 
+  test('--serial: inquiry says it, and INQUIRY VPD 80h answers it after its 4-byte header', async () => {
+    const r = await run(['inquiry', '--memory', '1M', '--serial', 'S/N 42']);
+    expect(r.out).toMatch(/^pass0: Serial Number S\/N 42$/m);
+    const vpd = await run(['cmd', '--memory', '1M', '--serial', 'S/N 42', '-c', '12 01 80 00 ff 00', '-i', '255', '--json']);
+    // PERIPHERAL DEVICE TYPE 0, PAGE CODE 80h, PAGE LENGTH 6, PRODUCT SERIAL NUMBER.
+    expect((JSON.parse(vpd.out) as { data: string }).data).toBe('00800006' + Buffer.from('S/N 42').toString('hex'));
+  });
+
   test('cmd --json carries the raw sense bytes', async () => {
     const r = await run(['cmd', '--memory', '1M', '--json', '-c', '28 00 00 00 08 00 00 00 01 00', '-i', '512']);
     expect(r.code).toBe(1);

@@ -24,6 +24,7 @@ const DEFAULTS = {
   readOnly: false,
   thin: false,
   removable: false,
+  serial: undefined,
   taskAbortedStatus: false,
   address: '127.0.0.1',
   port: 3260,
@@ -40,7 +41,7 @@ describe('parseServeCli', () => {
     const r = parseServeCli([
       '--image', 'disk.img', '--size', '2G', '--block-size', '4096', '--physical-block-size', '16384', '--queue-size', '256',
       '--transport', 'worker', '--queues', '4', '--poll-us', '50', '--busy-poll-us', '0', '--max-connections', '16', '--read-only', '--thin', '--removable', '--task-aborted-status',
-      '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
+      '--serial', 'LAB DISK-01', '--address', '::1', '--port', '0', '--target-name', 'iqn.2026-11.org.example:lab.disk-1',
       '--chap-user', 'alice', '--chap-secret', 'twelve-bytes', '--chap-mutual-user', 'target', '--chap-mutual-secret', 'another-secret',
     ]);
     expect(r).toEqual({
@@ -61,6 +62,7 @@ describe('parseServeCli', () => {
         readOnly: true,
         thin: true,
         removable: true,
+        serial: 'LAB DISK-01',
         taskAbortedStatus: true,
         address: '::1',
         port: 0,
@@ -150,6 +152,12 @@ describe('parseServeCli', () => {
     expect(parseServeCli(['--transport', 'worker', '--queues', '2', '--task-aborted-status'])).toMatchObject({ ok: true, args: { transport: 'worker', taskAbortedStatus: true } });
   });
 
+  test('--serial: printable ASCII of 1 to 20 characters, spaces inside, as typed', () => {
+    for (const serial of ['S', '~', 'S/N 42: disk #1 (a)', '01234567890123456789']) {
+      expect(parseServeCli(['--serial', serial])).toMatchObject({ ok: true, args: { serial } });
+    }
+  });
+
   test('ports 0 and 65535, addresses of both families', () => {
     expect(parseServeCli(['--port', '65535'])).toMatchObject({ ok: true, args: { port: 65535 } });
     expect(parseServeCli(['--address', '0.0.0.0'])).toMatchObject({ ok: true, args: { address: '0.0.0.0' } });
@@ -223,6 +231,15 @@ describe('parseServeCli', () => {
     [['--busy-poll-us', '50.5'], /^--busy-poll-us must be a whole number of microseconds/],
     [['--busy-poll-us', ''], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got ''$/],
     [['--busy-poll-us', '-1'], /Option '--busy-poll-us' argument is ambiguous/],
+    [['--serial', ''], /^--serial needs 1\.\.20 printable ASCII characters, got ''$/],
+    [['--serial', '012345678901234567890'], /^--serial is 21 characters; the device's GET_ID carries at most 20 \(VIRTIO 1\.2 §5\.2\.6\), got '012345678901234567890'$/],
+    [['--serial', 'disk\t1'], /^--serial must be printable ASCII \(20h\.\.7Eh\), got "disk\\t1": character 5 is U\+0009$/],
+    [['--serial', 'DISK\x7f'], /^--serial must be printable ASCII \(20h\.\.7Eh\), got "DISK\x7f": character 5 is U\+007F$/],
+    [['--serial', 'dísk'], /^--serial must be printable ASCII \(20h\.\.7Eh\), got "dísk": character 2 is U\+00ED$/],
+    [['--serial', '💾1'], /^--serial must be printable ASCII .*: character 1 is U\+1F4BE$/],
+    [['--serial', ' disk'], /^--serial must not begin or end with a space \(the unit serial number is trimmed of them\), got ' disk'$/],
+    [['--serial', 'disk '], /^--serial must not begin or end with a space/],
+    [['--serial', 'a', '--serial', 'b'], /^--serial is given twice/],
     [['--port', '65536'], /--port must be a TCP port in 0\.\.65535 \(0 picks a free one\), got '65536'/],
     [['--port', 'x'], /--port must be a TCP port in 0\.\.65535/],
     [['--port', '-1'], /Option '--port' argument is ambiguous/],
@@ -294,6 +311,8 @@ describe('vtcam serve on the command line', () => {
     [['serve', '--max-connections', '0'], /^--max-connections must be a whole number of connections, at least 1, got '0'\nTry 'vtcam --help'/],
     [['serve', '--busy-poll-us', 'fast'], /^--busy-poll-us must be a whole number of microseconds in 0\.\.10000 \(0: off\), got 'fast'\nTry 'vtcam --help'/],
     [['serve', '--transport', 'worker', '--max-bandwidth', '8M'], /^--max-bandwidth applies to transport local: .*\nTry 'vtcam --help'/],
+    [['serve', '--serial', 'x'.repeat(21)], /^--serial is 21 characters; the device's GET_ID carries at most 20 .*\nTry 'vtcam --help'/],
+    [['serve', '--serial', 'a\nb'], /^--serial must be printable ASCII \(20h\.\.7Eh\), got "a\\nb": character 2 is U\+000A\nTry 'vtcam --help'/],
     [['serve', '--task-aborted-status=1'], /^Option '--task-aborted-status' does not take an argument\nTry 'vtcam --help'/],
   ] as const)('%j exits 2 naming the flag', async (argv, re) => {
     const io = capture();
@@ -306,7 +325,7 @@ describe('vtcam serve on the command line', () => {
     const io = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const text = io.lines.join('\n');
-    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--busy-poll-us', '--data-out-budget', '--max-connections', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
+    for (const flag of ['--image', '--size', '--block-size', '--physical-block-size', '--queue-size', '--transport', '--queues', '--poll-us', '--busy-poll-us', '--data-out-budget', '--max-connections', '--io', '--max-bandwidth', '--read-only', '--thin', '--removable', '--task-aborted-status', '--serial', '--address', '--port', '--target-name', '--chap-user', '--chap-secret', '--chap-mutual-user', '--chap-mutual-secret']) {
       expect(text).toContain(flag);
     }
   });

@@ -18,6 +18,7 @@ import { SharedMemoryBackend } from '../../src/virtio/device/backends/shared-mem
 import { WorkerTransport } from '../../src/virtio/transport/worker.js';
 import { createStack } from '../../src/stack.js';
 import { capture, type CapturedIo } from './capture.js';
+import { unitIdentity, type UnitIdentity } from '../stack/identity.js';
 
 /** Device threads the stack starts for 2 queues: one per queue, at most the CPUs beside the main thread. */
 const threadCount2 = Math.min(2, Math.max(1, availableParallelism() - 1));
@@ -452,6 +453,20 @@ describe('device personalities', () => {
       expect((rc.data?.[13] ?? 0) & 0x0f).toBe(3);
       expect(io.lines[3]).toMatch(/ · 4 KiB physical blocks$/);
     });
+  });
+
+  test('--serial: the unit serial number (80h) and the T10 vendor ID designator (83h) carry it; the NAA follows it, whatever the disk', async () => {
+    let first: UnitIdentity | undefined;
+    await withServe(['--serial', 'LAB DISK-01'], async (pass) => {
+      first = await unitIdentity(pass);
+    });
+    expect(first).toMatchObject({ serial: 'LAB DISK-01', t10: 'VTCAM   LAB DISK-01' });
+    expect(first?.naa).toMatch(/^3[0-9a-f]{15}$/); // NAA 3h, locally assigned
+    let again: UnitIdentity | undefined;
+    await withServe(['--serial', 'LAB DISK-01', '--thin'], async (pass) => {
+      again = await unitIdentity(pass);
+    });
+    expect(again).toEqual(first);
   });
 
   test('--block-size 4096 and --queue-size 256 reach the device', async () => {
