@@ -45,7 +45,10 @@ export interface StackOptions {
   readonly queues?: number;
   /** Guest memory bytes (default 64 MiB, more when the ring and transfers need it). */
   readonly memorySize?: number;
-  /** virtio-blk device model options (block size, seg_max, size_max, serial, writeback, …). */
+  /**
+   * virtio-blk device model options (block size, seg_max, size_max, serial, writeback, …). Without a
+   * `serial` the device gets a random one, so each stack's unit has its own serial number and NAA.
+   */
   readonly device?: Partial<Omit<VirtioBlkDeviceOptions, 'memory' | 'backend'>>;
   /** Logical unit identity and limits (vendor, product, max transfer, …). */
   readonly emulator?: SbcEmulatorOptions;

@@ -62,7 +62,7 @@ Stack options:
   --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --read-only           export the disk read-only
   --serial TEXT         the unit serial number (VPD 80h; the NAA in 83h is derived from it):
-                        printable ASCII, 1..20 characters
+                        printable ASCII, 1..20 characters (default: random each run)
   --json                machine-readable output; a failure is {"error": MESSAGE, ...}
 `;
 

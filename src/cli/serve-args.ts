@@ -166,7 +166,7 @@ Serve options:
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
   --serial TEXT         the unit serial number (VPD 80h), which the NAA designator (VPD 83h) is
-                        derived from: printable ASCII, 1..20 characters
+                        derived from: printable ASCII, 1..20 characters (default: random each run)
   --task-aborted-status
                         TAS 1 (Control mode page): a command another initiator's task management aborts
                         ends with TASK ABORTED status (default: without a response, and a unit attention)

@@ -32,8 +32,12 @@ describe('camcontrol-style commands on a memory disk', () => {
   test('devlist --json', async () => {
     const r = await run(['devlist', '--memory', '4M', '--block-size', '4096', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual([
-      { path: { bus: 0, target: 0, lun: 0 }, da: 'da0', pass: 'pass0', sim: 'vtblk0', vendor: 'VTCAM', product: 'VIRTIO-BLK', revision: '0001', serial: 'vtcam', blocks: '1024', blockSize: 4096 },
+    const devices = JSON.parse(r.out) as { serial: string }[];
+    // A memory disk's serial is random (the device's default): no two of them share one.
+    const serial = devices[0]?.serial;
+    expect(serial).toMatch(/^vtcam-[0-9a-f]{14}$/);
+    expect(devices).toEqual([
+      { path: { bus: 0, target: 0, lun: 0 }, da: 'da0', pass: 'pass0', sim: 'vtblk0', vendor: 'VTCAM', product: 'VIRTIO-BLK', revision: '0001', serial, blocks: '1024', blockSize: 4096 },
     ]);
   });
 
@@ -41,7 +45,7 @@ describe('camcontrol-style commands on a memory disk', () => {
     const r = await run(['inquiry', '--memory', '1M']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^pass0: <VTCAM VIRTIO-BLK 0001> Fixed Direct Access SPC-4 SCSI device$/m);
-    expect(r.out).toMatch(/^pass0: Serial Number vtcam$/m);
+    expect(r.out).toMatch(/^pass0: Serial Number vtcam-[0-9a-f]{14}$/m);
     expect(r.out).toMatch(/^pass0: NAA 3[0-9a-f]{15}$/m);
     expect(r.out).toMatch(/^pass0: VPD pages 00h 80h 83h 86h b0h b1h b2h$/m);
   });
@@ -141,10 +145,18 @@ describe('camcontrol-style commands on a memory disk', () => {
   });
 
   test('inquiry --json gives the NAA in hex, as the text output does', async () => {
-    const text = await run(['inquiry', '--memory', '1M']);
-    const j = JSON.parse((await run(['inquiry', '--memory', '1M', '--json'])).out) as { naa: string };
+    // The same serial on both runs: a memory disk's own is new each run.
+    const text = await run(['inquiry', '--memory', '1M', '--serial', 'MEM-1']);
+    const j = JSON.parse((await run(['inquiry', '--memory', '1M', '--serial', 'MEM-1', '--json'])).out) as { naa: string };
     expect(j.naa).toMatch(/^[0-9a-f]{16}$/);
     expect(text.out).toContain(`NAA ${j.naa}`);
+  });
+
+  test('two memory disks: different serial numbers and NAA designators', async () => {
+    const a = JSON.parse((await run(['inquiry', '--memory', '1M', '--json'])).out) as { serial: string; naa: string };
+    const b = JSON.parse((await run(['inquiry', '--memory', '1M', '--json'])).out) as { serial: string; naa: string };
+    expect(b.serial).not.toBe(a.serial);
+    expect(b.naa).not.toBe(a.naa);
   });
 
   test('--serial: inquiry says it, and INQUIRY VPD 80h answers it after its 4-byte header', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { createStack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { CamStatus } from '../../src/cam/status.js';
+import { unitIdentity } from './identity.js';
 
 describe('createStack', () => {
   test('a memory disk: devlist, da write/read, pass INQUIRY, stats, close', async () => {
@@ -47,6 +48,31 @@ describe('createStack: the block size', () => {
     // A larger device block over a 512-byte backend is fine (its requests stay aligned).
     const stack = await createStack({ backend: new MemoryBackend({ blocks: 256 }), device: { blockSize: 4096 } });
     expect(stack.devices()[0]).toMatchObject({ blocks: 32n, blockSize: 4096 });
+    await stack.close();
+  });
+});
+
+describe("createStack: the unit's identity", () => {
+  test('two devices made without a serial answer different serial numbers (80h) and NAA designators (83h)', async () => {
+    const a = await createStack({ backend: new MemoryBackend({ blocks: 64 }) });
+    const b = await createStack({ backend: new MemoryBackend({ blocks: 64 }) });
+    const ia = await unitIdentity(a.pass(0));
+    const ib = await unitIdentity(b.pass(0));
+    // All of GET_ID's 20 bytes: the prefix and 56 random bits.
+    expect(ia.serial).toMatch(/^vtcam-[0-9a-f]{14}$/);
+    expect(ib.serial).toMatch(/^vtcam-[0-9a-f]{14}$/);
+    expect(ib.serial).not.toBe(ia.serial);
+    expect(ib.naa).not.toBe(ia.naa);
+    expect(ia.naa).toMatch(/^3/); // NAA 3h, locally assigned
+    expect(ia.t10).toBe(`VTCAM   ${ia.serial}`);
+    expect(a.devices()[0]?.serial).toBe(ia.serial);
+    await a.close();
+    await b.close();
+  });
+
+  test('a serial given is the one answered', async () => {
+    const stack = await createStack({ backend: new MemoryBackend({ blocks: 64 }), device: { serial: 'DISK-0001' } });
+    expect(await unitIdentity(stack.pass(0))).toMatchObject({ serial: 'DISK-0001', t10: 'VTCAM   DISK-0001' });
     await stack.close();
   });
 });

@@ -4,6 +4,7 @@
 // it runs once per device, apart from the device's status and queue handling
 // (blk-device.ts).
 
+import { randomBytes } from 'node:crypto';
 import type { GuestMemory } from '../guest-memory.js';
 import { isValidQueueSize } from '../ring-layout.js';
 import type { BlockBackend } from './backend.js';
@@ -36,7 +37,13 @@ export interface VirtioBlkDeviceOptions {
   readonly blockSize?: 512 | 4096;
   /** Topology: log2(physical block / logical block). */
   readonly physicalBlockExp?: number;
-  /** GET_ID serial (at most 20 bytes; shorter is NUL-padded). */
+  /**
+   * GET_ID serial (at most 20 bytes; shorter is NUL-padded). Default: a random
+   * one per device ({@link randomSerial}), never a constant: the SCSI unit takes
+   * its serial number and NAA designator from it, and two disks answering the
+   * same ones are taken for two paths to one disk. Give one that belongs to
+   * the medium to keep the identity across restarts.
+   */
   readonly serial?: string;
   /** size_max: largest single data segment in bytes (default 1 MiB). */
   readonly sizeMax?: number;
@@ -68,6 +75,19 @@ export interface DeviceSetup {
   readonly config: VirtioBlkConfig;
 }
 
+/** Bytes of randomness in {@link randomSerial}: 56 bits, 14 hex digits after the prefix, 20 bytes in all (GET_ID's length). */
+const RANDOM_SERIAL_BYTES = 7;
+
+/**
+ * A GET_ID serial no other device shares (56 random bits): `vtcam-` and 14 hex digits. A
+ * logical unit's NAA designator must be unique to it (SPC-5, Device
+ * Identification VPD page), and Linux multipath and /dev/disk/by-id take two
+ * units with the same serial or NAA for one disk reached twice.
+ */
+export function randomSerial(): string {
+  return `vtcam-${randomBytes(RANDOM_SERIAL_BYTES).toString('hex')}`;
+}
+
 /** Checks `opts` and works out the device's starting point. @throws RangeError naming the option that cannot be. */
 export function deviceSetup(opts: VirtioBlkDeviceOptions): DeviceSetup {
   const numQueues = opts.numQueues ?? 1;
@@ -84,7 +104,7 @@ export function deviceSetup(opts: VirtioBlkDeviceOptions): DeviceSetup {
   if (opts.backend.size % blockSize !== 0 || opts.backend.size === 0) {
     throw new RangeError(`backend size ${opts.backend.size} is not a non-zero multiple of the ${blockSize}-byte block size`);
   }
-  const text = new TextEncoder().encode(opts.serial ?? 'vtcam');
+  const text = new TextEncoder().encode(opts.serial ?? randomSerial());
   if (text.length > VIRTIO_BLK_ID_BYTES) throw new RangeError(`serial is ${text.length} bytes; GET_ID carries at most ${VIRTIO_BLK_ID_BYTES}`);
   const serial = new Uint8Array(VIRTIO_BLK_ID_BYTES);
   serial.set(text);
