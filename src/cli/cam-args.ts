@@ -24,7 +24,7 @@ export interface StackArgs {
   readonly blockSize: 512 | 4096;
   readonly queueSize: number;
   readonly readOnly: boolean;
-  /** The device's GET_ID serial, the unit's serial number; undefined for the default. */
+  /** The device's GET_ID serial, the unit's serial number; undefined: the image file's own, or a random one for a memory disk. */
   readonly serial: string | undefined;
   readonly json: boolean;
 }
@@ -62,7 +62,8 @@ Stack options:
   --queue-size N        virtqueue size, power of two 4..32768 (default 128)
   --read-only           export the disk read-only
   --serial TEXT         the unit serial number (VPD 80h; the NAA in 83h is derived from it):
-                        printable ASCII, 1..20 characters (default: random each run)
+                        printable ASCII, 1..20 characters (default: the image file's own, from its
+                        device and inode numbers; a memory disk's is random)
   --json                machine-readable output; a failure is {"error": MESSAGE, ...}
 `;
 

@@ -20,6 +20,7 @@ import type { CamArgs, StackArgs } from './cam-args.js';
 import type { CliIo } from './io.js';
 import { formatBytes } from './demo.js';
 import { imageFailure } from './image-error.js';
+import { imageSerial } from './unit-serial.js';
 
 const SCSI_STATUS_NAMES: Readonly<Record<number, string>> = {
   0x00: 'GOOD', 0x02: 'CHECK CONDITION', 0x04: 'CONDITION MET', 0x08: 'BUSY', 0x18: 'RESERVATION CONFLICT', 0x28: 'TASK SET FULL', 0x30: 'ACA ACTIVE', 0x40: 'TASK ABORTED',
@@ -40,11 +41,17 @@ export function hexDump(b: Uint8Array): string[] {
   return lines;
 }
 
-/** The disk, or why the image cannot be one: the message and, for --json, the FileBackendError code. */
-async function openBackend(s: StackArgs): Promise<{ readonly ok: true; readonly backend: BlockBackend } | { readonly ok: false; readonly message: string; readonly code: string }> {
-  if (s.image === undefined) return { ok: true, backend: new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly }) };
+/**
+ * The disk and its serial (--serial, else an image file's own; undefined for a memory disk: the device's
+ * random one), or why the image cannot be one: the message and, for --json, the FileBackendError code.
+ */
+async function openBackend(
+  s: StackArgs,
+): Promise<{ readonly ok: true; readonly backend: BlockBackend; readonly serial: string | undefined } | { readonly ok: false; readonly message: string; readonly code: string }> {
+  if (s.image === undefined) return { ok: true, backend: new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly }), serial: s.serial };
   const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize });
-  if (b instanceof FileBackend) return { ok: true, backend: b };
+  // share() gives the device and inode numbers fstat(2) found on this handle: the file opened, whatever its path.
+  if (b instanceof FileBackend) return { ok: true, backend: b, serial: s.serial ?? imageSerial(b.share()) };
   return { ok: false, code: b.code, message: await imageFailure(b, { creates: false, readOnly: s.readOnly }) };
 }
 
@@ -117,13 +124,13 @@ function readField(page: Uint8Array, f: ModeField): number | bigint {
 export async function runCamCommand(args: CamArgs, io: CliIo): Promise<number> {
   const opened = await openBackend(args.stack);
   if (!opened.ok) return failWith(io, args.stack.json, opened.message, { code: opened.code });
-  const { backend } = opened;
+  const { backend, serial } = opened;
   let stack: Stack;
   try {
     stack = await createStack({
       backend,
       queueSize: args.stack.queueSize,
-      device: { blockSize: args.stack.blockSize, ...(args.stack.serial === undefined ? {} : { serial: args.stack.serial }) },
+      device: { blockSize: args.stack.blockSize, ...(serial === undefined ? {} : { serial }) },
     });
   } catch (e) {
     await backend.close();

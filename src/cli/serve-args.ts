@@ -60,7 +60,7 @@ export interface ServeArgs {
   readonly thin: boolean;
   /** The unit reports RMB 1 (a removable medium). */
   readonly removable: boolean;
-  /** The device's GET_ID serial, which the unit answers as its serial number and derives its NAA from; undefined for the default. */
+  /** The device's GET_ID serial, which the unit answers as its serial number and derives its NAA from; undefined: the image file's own, or a random one for a memory disk. */
   readonly serial: string | undefined;
   /**
    * TAS 1 in the Control mode page: a command that another initiator's task
@@ -166,7 +166,8 @@ Serve options:
   --thin                thin-provisioned: discard offered, UNMAP and WRITE SAME with UNMAP accepted
   --removable           report a removable medium (RMB 1)
   --serial TEXT         the unit serial number (VPD 80h), which the NAA designator (VPD 83h) is
-                        derived from: printable ASCII, 1..20 characters (default: random each run)
+                        derived from: printable ASCII, 1..20 characters (default: the image
+                        file's own, from its device and inode numbers; a memory disk's is random)
   --task-aborted-status
                         TAS 1 (Control mode page): a command another initiator's task management aborts
                         ends with TASK ABORTED status (default: without a response, and a unit attention)

@@ -29,6 +29,7 @@ import { DEFAULT_SERVE_SIZE, READY_PREFIX, SERVE_MAX_TRANSFER, type ServeArgs } 
 import type { CliIo } from './io.js';
 import { imageFailure, imageNotFound } from './image-error.js';
 import { shellWord } from './shell-word.js';
+import { imageSerial } from './unit-serial.js';
 
 /** The part of a running {@link IscsiServer} that serve uses. */
 export type ServingTarget = Pick<IscsiServer, 'address' | 'sessions' | 'close'>;
@@ -73,6 +74,8 @@ export function deviceFeatures(thin: boolean): bigint {
 interface Disk {
   readonly backend: BlockBackend;
   readonly label: string;
+  /** The image file's own serial (imageSerial); undefined for a memory disk, which takes the device's random one. */
+  readonly serial: string | undefined;
 }
 
 function errorCode(e: unknown): string | undefined {
@@ -97,12 +100,12 @@ export function syncGateClosed(c: SyncGateClose): string {
 async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   if (args.image === undefined) {
     const medium = { blocks: (args.size ?? DEFAULT_SERVE_SIZE) / args.blockSize, blockSize: args.blockSize, readOnly: args.readOnly };
-    if (args.transport === 'local') return { backend: new MemoryBackend(medium), label: 'memory (sparse)' };
+    if (args.transport === 'local') return { backend: new MemoryBackend(medium), label: 'memory (sparse)', serial: undefined };
     // Device workers need a medium they can map too. Its pages are committed as
     // they are first written (the OS zero-fills a SharedArrayBuffer lazily), so
     // an unwritten disk costs little; parsing already refused sizes it cannot hold.
     try {
-      return { backend: new SharedMemoryBackend(medium), label: 'shared memory (sparse)' };
+      return { backend: new SharedMemoryBackend(medium), label: 'shared memory (sparse)', serial: undefined };
     } catch (e) {
       io.error(`cannot allocate the memory disk: ${errorText(e)}; try a smaller --size or serve an image file with --image PATH`);
       return undefined;
@@ -136,7 +139,8 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   }
   // From the backend itself: what the banner says is what the device will do.
   const ioLabel = IO_LABEL[b.io];
-  return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}${ioLabel}` };
+  // share() gives the device and inode numbers fstat(2) found on this handle: the file opened, whatever its path.
+  return { backend: b, label: `file ${path}${existing === undefined ? ' (created sparse)' : ''}${ioLabel}`, serial: imageSerial(b.share()) };
 }
 
 /**
@@ -206,6 +210,13 @@ function qemuLine(c: ServeArgs['chap'], portal: string, targetName: string, libi
   return `${inUrl ? '' : libiscsiEnv}qemu-system-x86_64 … -drive ${shellWord(drive)}`;
 }
 
+/** Where the banner's serial came from: whether it stays the same when serve is run again. */
+function serialSource(args: ServeArgs): string {
+  if (args.serial !== undefined) return '--serial';
+  if (args.image !== undefined) return "the image file's own: the same each time it is served";
+  return 'random for this memory disk; --serial sets one';
+}
+
 function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingTarget, io: CliIo): string {
   const { address, port } = server.address;
   const portal = `${urlHost(address)}:${port}`;
@@ -214,7 +225,11 @@ function printBanner(stack: Stack, disk: Disk, args: ServeArgs, server: ServingT
   const all = address === '0.0.0.0' || address === '::' ? ' (all addresses)' : '';
   io.out(`vtcam serve: iSCSI target listening on ${isIPv6(address) ? `[${address}]` : address}:${port}${all}`);
   io.out(`  target  ${args.targetName}`);
-  if (dev !== undefined) io.out(`  LUN 0   ${devlistLine(dev)}`);
+  if (dev !== undefined) {
+    io.out(`  LUN 0   ${devlistLine(dev)}`);
+    const naa = dev.info.naa === undefined ? '' : `, NAA ${dev.info.naa.toString(16).padStart(16, '0')}`;
+    io.out(`  serial  ${dev.serial}${naa} (${serialSource(args)})`);
+  }
   const traits = [disk.label, formatBytes(disk.backend.size), args.readOnly ? 'read-only' : 'read-write', args.thin ? 'thin-provisioned' : 'fully provisioned'];
   if (args.physicalBlockSize !== args.blockSize) traits.push(`${formatBytes(args.physicalBlockSize)} physical blocks`);
   if (args.removable) traits.push('removable');
@@ -309,6 +324,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
   const opened = await openDisk(args, io);
   if (opened === undefined) return 1;
   const disk = limitBandwidth(opened, args.maxBandwidth);
+  const serial = args.serial ?? disk.serial;
   let stack: Stack;
   try {
     stack = await createStack({
@@ -324,7 +340,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
         physicalBlockExp: Math.log2(args.physicalBlockSize / args.blockSize),
         features: deviceFeatures(args.thin),
         sizeMax: SERVE_SIZE_MAX,
-        ...(args.serial === undefined ? {} : { serial: args.serial }),
+        ...(serial === undefined ? {} : { serial }),
       },
       memorySize: SERVE_GUEST_MEMORY,
       emulator: { maxTransferBytes: SERVE_MAX_TRANSFER, ...(args.removable ? { removable: true } : {}), ...(args.taskAbortedStatus ? { taskAbortedStatus: true } : {}) },

@@ -159,6 +159,23 @@ describe('camcontrol-style commands on a memory disk', () => {
     expect(b.naa).not.toBe(a.naa);
   });
 
+  test('an image file answers its own serial number and NAA, the same on each run; another image others', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'vtcam-cc-'));
+    dirs.push(d);
+    const a = join(d, 'a.img'), b = join(d, 'b.img');
+    await writeFile(a, Buffer.alloc(1 << 20));
+    await writeFile(b, Buffer.alloc(1 << 20));
+    const inquiry = async (image: string, ...more: string[]): Promise<{ serial: string; naa: string }> =>
+      JSON.parse((await run(['inquiry', '--image', image, ...more, '--json'])).out) as { serial: string; naa: string };
+    const ia = await inquiry(a);
+    expect(ia.serial).toMatch(/^vtcam-[0-9a-f]{14}$/);
+    expect(await inquiry(a, '--read-only')).toMatchObject(ia);
+    const ib = await inquiry(b);
+    expect(ib.serial).not.toBe(ia.serial);
+    expect(ib.naa).not.toBe(ia.naa);
+    expect(await inquiry(a, '--serial', 'IMG-A')).toMatchObject({ serial: 'IMG-A' });
+  });
+
   test('--serial: inquiry says it, and INQUIRY VPD 80h answers it after its 4-byte header', async () => {
     const r = await run(['inquiry', '--memory', '1M', '--serial', 'S/N 42']);
     expect(r.out).toMatch(/^pass0: Serial Number S\/N 42$/m);

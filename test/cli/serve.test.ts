@@ -3,7 +3,7 @@
 // IscsiServer (its own tests log in over TCP): it records the options, and the
 // tests drive the exported LUN through the pass periph it was given.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,10 +166,11 @@ describe('vtcam serve, defaults', () => {
     expect(io.lines[0]).toBe('vtcam serve: iSCSI target listening on 127.0.0.1:3260');
     expect(io.lines[1]).toBe('  target  iqn.2026-11.org.vtcam:disk0');
     expect(io.lines[2]).toMatch(/^ {2}LUN 0 {3}<VTCAM VIRTIO-BLK \S+> +at scbus\d+ target 0 lun 0 \(pass0,da0\) {2}2097152 × 512 B \(1 GiB\)$/);
-    expect(io.lines[3]).toBe('  disk    memory (sparse) · 1 GiB · read-write · fully provisioned');
-    expect(io.lines[4]).toBe('  virtio  transport local (device on the main thread) · 1 queue × ring 128');
-    expect(io.lines[5]).toBe('  auth    none: any initiator may log in');
-    expect(io.lines[6]).toBe('  loop    polls 200 µs after each PDU before sleeping (--busy-poll-us 0 to save the CPU)');
+    expect(io.lines[3]).toMatch(/^ {2}serial {2}vtcam-[0-9a-f]{14}, NAA 3[0-9a-f]{15} \(random for this memory disk; --serial sets one\)$/);
+    expect(io.lines[4]).toBe('  disk    memory (sparse) · 1 GiB · read-write · fully provisioned');
+    expect(io.lines[5]).toBe('  virtio  transport local (device on the main thread) · 1 queue × ring 128');
+    expect(io.lines[6]).toBe('  auth    none: any initiator may log in');
+    expect(io.lines[7]).toBe('  loop    polls 200 µs after each PDU before sleeping (--busy-poll-us 0 to save the CPU)');
     expect(io.lines).toContain('  iscsi-inq iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
     expect(io.lines).toContain('  qemu-system-x86_64 … -drive file=iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0,format=raw,if=virtio');
     expect(io.lines.at(-1)).toBe('READY iscsi://127.0.0.1:3260/iqn.2026-11.org.vtcam:disk0/0');
@@ -186,7 +187,7 @@ describe('vtcam serve, defaults', () => {
     const io = capture();
     const { run } = await serve(['--busy-poll-us', '0'], p, io);
     expect(p.opts().busyPollUs).toBe(0);
-    expect(io.lines[6]).toBe('  loop    sleeps when idle (--busy-poll-us 0)');
+    expect(io.lines[7]).toBe('  loop    sleeps when idle (--busy-poll-us 0)');
     p.signal('SIGINT');
     expect(await run).toBe(0);
   });
@@ -356,7 +357,7 @@ describe('--image', () => {
     const path = join(dir, 'new.img');
     const { run } = await serve(['--image', path, '--size', '4M'], p, io);
     expect(statSync(path).size).toBe(4 * 2 ** 20);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) (io auto: on the event loop while the page cache answers) · 4 MiB · read-write · fully provisioned`);
+    expect(io.lines[4]).toBe(`  disk    file ${path} (created sparse) (io auto: on the event loop while the page cache answers) · 4 MiB · read-write · fully provisioned`);
     const w = await cmd(p.pass(), WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512).fill(0xa5));
     expect(w.scsiStatus).toBe(0);
     p.signal('SIGTERM');
@@ -371,9 +372,54 @@ describe('--image', () => {
     writeFileSync(path, new Uint8Array(2 * 2 ** 20));
     const { run } = await serve(['--image', path, '--size', '8M'], p, io);
     expect(io.errors).toEqual([`image ${path} exists (2097152 bytes); --size is ignored`]);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (io auto: on the event loop while the page cache answers) · 2 MiB · read-write · fully provisioned`);
+    expect(io.lines[4]).toBe(`  disk    file ${path} (io auto: on the event loop while the page cache answers) · 2 MiB · read-write · fully provisioned`);
     p.signal('SIGINT');
     expect(await run).toBe(0);
+  });
+
+  /** Serves `argv` until READY, reads the LUN's identity and the banner's serial line, and stops. */
+  async function identityOf(argv: string[]): Promise<UnitIdentity & { readonly banner: string | undefined }> {
+    const p = placeholder();
+    const io = capture();
+    const { run } = await serve(argv, p, io);
+    const id = await unitIdentity(p.pass());
+    p.signal('SIGINT');
+    expect(await run).toBe(0);
+    return { ...id, banner: io.lines[3] };
+  }
+
+  test('two images: two serial numbers (80h) and two NAA designators (83h), each said in the banner', async () => {
+    const a = join(dir, 'a.img'), b = join(dir, 'b.img');
+    writeFileSync(a, new Uint8Array(1 << 20));
+    writeFileSync(b, new Uint8Array(1 << 20));
+    const ia = await identityOf(['--image', a]);
+    const ib = await identityOf(['--image', b]);
+    expect(ia.serial).toMatch(/^vtcam-[0-9a-f]{14}$/); // GET_ID's 20 bytes
+    expect(ib.serial).toMatch(/^vtcam-[0-9a-f]{14}$/);
+    expect(ib.serial).not.toBe(ia.serial);
+    expect(ib.naa).not.toBe(ia.naa);
+    expect(ib.t10).toBe(`VTCAM   ${ib.serial}`);
+    expect(ia.banner).toBe(`  serial  ${ia.serial}, NAA ${ia.naa} (the image file's own: the same each time it is served)`);
+  });
+
+  test('the same image served again answers the same identity, also renamed; a copy of it its own', async () => {
+    const a = join(dir, 'a.img');
+    writeFileSync(a, new Uint8Array(1 << 20));
+    const first = await identityOf(['--image', a]);
+    expect(await identityOf(['--image', a, '--read-only'])).toEqual(first);
+    const moved = join(dir, 'moved.img');
+    renameSync(a, moved);
+    expect(await identityOf(['--image', moved, '--transport', 'worker'])).toEqual(first);
+    const copy = join(dir, 'copy.img');
+    copyFileSync(moved, copy);
+    expect((await identityOf(['--image', copy])).serial).not.toBe(first.serial);
+  });
+
+  test("--serial overrides the image file's own", async () => {
+    const a = join(dir, 'a.img');
+    writeFileSync(a, new Uint8Array(1 << 20));
+    const id = await identityOf(['--image', a, '--serial', 'IMG-A']);
+    expect(id).toMatchObject({ serial: 'IMG-A', t10: 'VTCAM   IMG-A', banner: `  serial  IMG-A, NAA ${id.naa} (--serial)` });
   });
 
   test('an image that is not a multiple of the block size: the backend says how to fix it, exit 1', async () => {
@@ -399,7 +445,7 @@ describe('device personalities', () => {
     await withServe(['--thin'], async (pass, io) => {
       const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
       expect((rc.data?.[14] ?? 0) & 0x80).toBe(0x80);
-      expect(io.lines[3]).toMatch(/ · thin-provisioned( · |$)/);
+      expect(io.lines[4]).toMatch(/ · thin-provisioned( · |$)/);
     });
   });
 
@@ -408,7 +454,7 @@ describe('device personalities', () => {
       const w = await cmd(pass, WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512));
       expect(w.scsiStatus).toBe(0x02);
       expect(w.senseData?.key).toBe(0x7);
-      expect(io.lines[3]).toContain(' · read-only · ');
+      expect(io.lines[4]).toContain(' · read-only · ');
     });
   });
 
@@ -416,7 +462,7 @@ describe('device personalities', () => {
     await withServe(['--removable'], async (pass, io) => {
       const inq = await cmd(pass, INQUIRY, 'in', 36);
       expect((inq.data?.[1] ?? 0) & 0x80).toBe(0x80);
-      expect(io.lines[3]).toMatch(/ · removable$/);
+      expect(io.lines[4]).toMatch(/ · removable$/);
     });
   });
 
@@ -434,7 +480,7 @@ describe('device personalities', () => {
       // Mode parameter header (6) with no block descriptors, then PAGE CODE 0Ah, PAGE LENGTH 0Ah; TAS is byte 5 bit 6.
       expect([ms.data?.[3], ms.data?.[4], ms.data?.[5]]).toEqual([0, 0x0a, 0x0a]);
       expect((ms.data?.[4 + 5] ?? 0) & 0x40).toBe(0x40);
-      expect(io.lines[3]).toMatch(/ · task aborted status \(TAS 1\)$/);
+      expect(io.lines[4]).toMatch(/ · task aborted status \(TAS 1\)$/);
     });
   });
 
@@ -443,7 +489,7 @@ describe('device personalities', () => {
       const ms = await cmd(pass, MODE_SENSE_CONTROL, 'in', 64);
       expect(ms.data?.[4]).toBe(0x0a);
       expect((ms.data?.[4 + 5] ?? 0) & 0x40).toBe(0);
-      expect(io.lines[3]).not.toContain('TAS');
+      expect(io.lines[4]).not.toContain('TAS');
     });
   });
 
@@ -451,7 +497,7 @@ describe('device personalities', () => {
     await withServe(['--physical-block-size', '4096'], async (pass, io) => {
       const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
       expect((rc.data?.[13] ?? 0) & 0x0f).toBe(3);
-      expect(io.lines[3]).toMatch(/ · 4 KiB physical blocks$/);
+      expect(io.lines[4]).toMatch(/ · 4 KiB physical blocks$/);
     });
   });
 
@@ -473,7 +519,7 @@ describe('device personalities', () => {
     await withServe(['--block-size', '4096', '--queue-size', '256'], async (pass, io) => {
       const rc = await cmd(pass, READ_CAPACITY_16, 'in', 32);
       expect(new DataView((rc.data ?? new Uint8Array(32)).buffer, rc.data?.byteOffset).getUint32(8)).toBe(4096);
-      expect(io.lines[4]).toMatch(/ring 256$/);
+      expect(io.lines[5]).toMatch(/ring 256$/);
     });
   });
 });
@@ -513,8 +559,8 @@ describe('transports', () => {
     const p = placeholder();
     const io = capture();
     const { run } = await serve(['--transport', 'worker', '--queues', '2', '--size', '16M'], p, io);
-    expect(io.lines[3]).toBe('  disk    shared memory (sparse) · 16 MiB · read-write · fully provisioned');
-    expect(io.lines[4]).toBe(`  virtio  transport worker (${threadsFor2}) · 2 queues × ring 128`);
+    expect(io.lines[4]).toBe('  disk    shared memory (sparse) · 16 MiB · read-write · fully provisioned');
+    expect(io.lines[5]).toBe(`  virtio  transport worker (${threadsFor2}) · 2 queues × ring 128`);
     expect(messagePorts()).toBe(portsBefore + threadCount2);
     await writeAndVerify(p.pass(), LBAS);
     p.signal('SIGINT');
@@ -528,8 +574,8 @@ describe('transports', () => {
     const io = capture();
     const path = join(dir, 'worker.img');
     const { run } = await serve(['--transport', 'worker', '--queues', '2', '--poll-us', '20', '--image', path, '--size', '1M'], p, io);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) · 1 MiB · read-write · fully provisioned`);
-    expect(io.lines[4]).toBe(`  virtio  transport worker (${threadsFor2}, polling 20 µs before sleeping) · 2 queues × ring 128`);
+    expect(io.lines[4]).toBe(`  disk    file ${path} (created sparse) · 1 MiB · read-write · fully provisioned`);
+    expect(io.lines[5]).toBe(`  virtio  transport worker (${threadsFor2}, polling 20 µs before sleeping) · 2 queues × ring 128`);
     const lbas = LBAS.map((lba) => lba % 2048);
     await writeAndVerify(p.pass(), lbas);
     p.signal('SIGTERM');
@@ -553,7 +599,7 @@ describe('transports', () => {
     const p = placeholder();
     const path = join(dir, 'sync.img');
     const { run } = await serve(['--image', path, '--size', '1M', ...ioFlags], p, io);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse)${label} · 1 MiB · read-write · fully provisioned`);
+    expect(io.lines[4]).toBe(`  disk    file ${path} (created sparse)${label} · 1 MiB · read-write · fully provisioned`);
     const lbas = LBAS.map((lba) => lba % 2048);
     await writeAndVerify(p.pass(), lbas);
     p.signal('SIGTERM');
@@ -565,7 +611,7 @@ describe('transports', () => {
     const p = placeholder();
     const io = capture();
     const { run } = await serve(['--transport', 'worker', '--read-only', '--size', '1M'], p, io);
-    expect(io.lines[3]).toBe('  disk    shared memory (sparse) · 1 MiB · read-only · fully provisioned');
+    expect(io.lines[4]).toBe('  disk    shared memory (sparse) · 1 MiB · read-only · fully provisioned');
     const w = await cmd(p.pass(), WRITE_10_LBA_0_ONE_BLOCK, 'out', new Uint8Array(512));
     expect(w.senseData?.key).toBe(0x7);
     p.signal('SIGINT');
@@ -576,7 +622,7 @@ describe('transports', () => {
     const p = placeholder();
     const io = capture();
     const { run } = await serve(['--queues', '4', '--size', '1M'], p, io);
-    expect(io.lines[4]).toBe('  virtio  transport local (device on the main thread) · 4 queues × ring 128');
+    expect(io.lines[5]).toBe('  virtio  transport local (device on the main thread) · 4 queues × ring 128');
     await writeAndVerify(p.pass(), LBAS.map((lba) => lba % 2048));
     p.signal('SIGINT');
     expect(await run).toBe(0);
@@ -629,7 +675,7 @@ describe('--max-bandwidth', () => {
     const path = join(dir, 'limited.img');
     // Fast enough that nothing here waits for the bucket.
     const { run } = await serve(['--image', path, '--size', '1M', '--max-bandwidth', '1G'], p, io);
-    expect(io.lines[3]).toBe(`  disk    file ${path} (created sparse) · 1 MiB · read-write · fully provisioned · at most 1 GiB/s`);
+    expect(io.lines[4]).toBe(`  disk    file ${path} (created sparse) · 1 MiB · read-write · fully provisioned · at most 1 GiB/s`);
     const lbas = [0, 7, 2047];
     await writeAndVerify(p.pass(), lbas);
     expect(writes.mock.calls.map(([offset, src]) => [offset, src.length]).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0))).toEqual(lbas.map((lba) => [lba * 512, 512]));
@@ -654,7 +700,7 @@ describe('--max-bandwidth', () => {
       const p = placeholder();
       const io = capture();
       const { run } = await serve([...argv], p, io);
-      expect(io.lines[3]).toBe(banner);
+      expect(io.lines[4]).toBe(banner);
       await writeAndVerify(p.pass(), [1, 2]);
       p.signal('SIGINT');
       expect(await run).toBe(0);
