@@ -15,17 +15,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 import { checkImageSize, closing, createImage, errorCode, errorText, failure, openFailure, type FileBackendError } from './file-open.js';
+import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
 
 export { FileBackendErrorCode, type FileBackendError } from './file-open.js';
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
-/** Node rejects a single read or write above 2 GiB - 1; 1 GiB per call stays clear of it. */
-const MAX_IO = 1 << 30;
-/** Size of the shared zero buffer that discard and write-zeroes write from. */
-const ZERO_CHUNK = 1 << 20;
-
 
 /** Options for {@link FileBackend.open}. */
 export interface FileBackendOpenOptions {
@@ -67,12 +63,6 @@ function isFileBackendIo(io: string): io is FileBackendIo {
 
 function isBlockSize(n: number): n is 512 | 4096 {
   return n === 512 || n === 4096;
-}
-
-/** Zero bytes, allocated on first use so that importing this module costs nothing. */
-let zeroes: Uint8Array | undefined;
-function zeroBuffer(): Uint8Array {
-  return (zeroes ??= new Uint8Array(ZERO_CHUNK));
 }
 
 /** Maps a failed fs call onto a backend status: running out of space is told apart from the rest. */
@@ -268,26 +258,25 @@ export class FileBackend implements BlockBackend {
   }
 
   /**
-   * Writes zeros over the range. Node exposes neither fallocate(2) nor
-   * FALLOC_FL_PUNCH_HOLE, so the space is not returned to the file system; what
-   * the interface promises (the range reads as zeros) still holds.
+   * Makes the range read as zeros without allocating anything (file-write.ts):
+   * Node cannot punch holes, so the space data took is not given back, but a
+   * hole stays a hole and an unmap never needs space.
    */
   discard(offset: number, length: number): Promise<BackendStatus> {
     this.#assertRange('discard', offset, length);
     if (this.readOnly) return Promise.resolve('io-error');
-    return this.#io((fh) => writeZeros(fh, offset, length));
+    return this.#io((fh) => unmapRange(fh, offset, length));
   }
 
   /**
-   * Writes zeros over the range in 1 MiB pieces. `_unmap` is ignored:
-   * deallocating is impossible for the reason given at {@link discard}, and
-   * writing zeros is correct either way.
+   * Zeroes the range. With `unmap` as {@link discard} does, allocating nothing;
+   * without it by writing zeros over all of it, which maps every block of the
+   * range (WRITE SAME without UNMAP).
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- part of BlockBackend; ignored as documented above
-  writeZeroes(offset: number, length: number, _unmap: boolean): Promise<BackendStatus> {
+  writeZeroes(offset: number, length: number, unmap: boolean): Promise<BackendStatus> {
     this.#assertRange('writeZeroes', offset, length);
     if (this.readOnly) return Promise.resolve('io-error');
-    return this.#io((fh) => writeZeros(fh, offset, length));
+    return this.#io((fh) => (unmap ? unmapRange(fh, offset, length) : writeZeros(fh, offset, length)));
   }
 
   /**
@@ -372,26 +361,4 @@ interface FileStat {
   readonly size: number;
   readonly dev: bigint;
   readonly ino: bigint;
-}
-
-
-/** pwrite(2) until every byte is written: a short write is not an error, a zero-byte one would loop forever. */
-async function writeAll(fh: FileHandle, src: Uint8Array, offset: number): Promise<BackendStatus> {
-  let pos = 0;
-  while (pos < src.length) {
-    const { bytesWritten } = await fh.write(src, pos, Math.min(src.length - pos, MAX_IO), offset + pos);
-    if (bytesWritten === 0) return 'io-error';
-    pos += bytesWritten;
-  }
-  return 'ok';
-}
-
-/** Writes `length` zero bytes at `offset` from the shared buffer, one bounded piece at a time. */
-async function writeZeros(fh: FileHandle, offset: number, length: number): Promise<BackendStatus> {
-  const zero = zeroBuffer();
-  for (let done = 0; done < length; done += ZERO_CHUNK) {
-    const status = await writeAll(fh, zero.subarray(0, Math.min(ZERO_CHUNK, length - done)), offset + done);
-    if (status !== 'ok') return status;
-  }
-  return 'ok';
 }
