@@ -86,6 +86,10 @@ function assertWithin(buf: Uint8Array, at: number, length: number): void {
  * use the same descriptor. Caller bugs (ranges outside the disk, unaligned or
  * non-integer offsets) throw `RangeError` synchronously; everything the file
  * system reports becomes a {@link BackendStatus}.
+ *
+ * Once a flush has failed, every later flush (SYNCHRONIZE CACHE, a FUA or
+ * write-through write, the flush at shutdown) completes `io-error` until the
+ * image is opened again; see {@link flush}.
  */
 export class FileBackend implements BlockBackend {
   /** Discriminant for the result of {@link FileBackend.open}. */
@@ -111,6 +115,8 @@ export class FileBackend implements BlockBackend {
   #fh: FileHandle | undefined;
   /** What identifies the opened file for {@link share}; the path is resolved at open, before any chdir. */
   readonly #identity: { readonly path: string; readonly dev: bigint; readonly ino: bigint };
+  /** Set by the first flush that fails, never cleared: see {@link flush}. */
+  #flushFailed = false;
 
   private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: FileBackendIo, gate: SyncGate | undefined) {
     this.#fh = fh;
@@ -248,12 +254,28 @@ export class FileBackend implements BlockBackend {
     return this.#io((fh) => writeAll(fh, src, offset));
   }
 
-  /** fdatasync(2): data and the metadata needed to read it back, not timestamps. */
+  /**
+   * fdatasync(2): data and the metadata needed to read it back, not timestamps.
+   *
+   * A failure sticks: after one, every flush completes `io-error`. Linux reports
+   * a writeback error to an open file once and leaves the pages it could not
+   * write clean, so the next fdatasync returns 0 although the data is lost, and
+   * answering that flush `ok` would tell the initiator it is on the medium
+   * (QEMU's file-posix latches failed flushes for the same reason).
+   */
   flush(): Promise<BackendStatus> {
+    if (this.#flushFailed) return Promise.resolve('io-error');
     return this.#io(async (fh) => {
       // Nothing was written through a read-only handle, and some systems refuse to sync one.
-      if (!this.readOnly) await fh.datasync();
-      return 'ok';
+      if (this.readOnly) return 'ok';
+      try {
+        await fh.datasync();
+      } catch (err) {
+        this.#flushFailed = true;
+        return ioStatus(err);
+      }
+      // A flush running beside the one that failed may have found the error already reported.
+      return this.#flushFailed ? 'io-error' : 'ok';
     });
   }
 

@@ -375,4 +375,25 @@ describe('FileBackend fs failures', () => {
     expect(await b.read(0, dst)).toBe('ok');
     expect(byteDiff(dst, pattern(4096, 6))).toBeUndefined();
   });
+
+  it.each([
+    ['EIO', 'io-error'],
+    ['ENOSPC', 'no-space'],
+  ])('a flush failing with %s (%s) fails every later flush, until the image is opened again', async (code, first) => {
+    // As Linux does: fdatasync reports a writeback error once, then returns 0 for the lost data.
+    const path = join(dir, 'lost.img');
+    const b = await openOk(path, { create: { size: MiB } });
+    expect(await b.write(0, pattern(4096, 7))).toBe('ok');
+    injected.code = code;
+    const failing = b.flush();
+    injected.code = undefined;
+    // Its fdatasync returns 0 after the other one's failure: the error was reported there.
+    const beside = b.flush();
+    expect(await failing).toBe(first);
+    expect(await beside).toBe('io-error');
+    expect(await b.flush()).toBe('io-error');
+    expect(await b.write(4096, pattern(512, 8))).toBe('ok');
+    expect(await b.flush()).toBe('io-error');
+    expect(await (await openOk(path)).flush()).toBe('ok');
+  });
 });
