@@ -5,7 +5,9 @@
 // Permission failures cannot be made for real as root, so imageFailure gets
 // the FileBackendError the library would return; the files it looks at are real.
 
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import { capture } from './capture.js';
 let dir: string;
 let image: string;
 let empty: string;
+let fifo: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vtcam-imgerr-'));
   image = join(dir, 'disk.img');
@@ -24,6 +27,13 @@ beforeAll(async () => {
   empty = join(dir, 'empty.img');
   await writeFile(empty, new Uint8Array(0));
   await mkdir(join(dir, 'sub'));
+  fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+});
+// Should an open(2) of the FIFO be stuck waiting for a writer, be one for a moment
+// (O_RDWR never blocks on a FIFO), so that its thread-pool thread comes back.
+afterEach(() => {
+  closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -114,6 +124,10 @@ describe('what each command prints', () => {
 
   test('devlist, an empty image: no "pass a size" (it has no --size)', async () => {
     expect(await run(['devlist', '--image', empty])).toEqual({ code: 1, err: `image ${empty} is empty (0 bytes); pad it (truncate -s 64M ${empty}), or use --memory SIZE` });
+  });
+
+  test.each([[['--read-only']], [[]]])('inquiry, a FIFO (%j): not a regular file, exit 1, at once (with --read-only it waited for a writer)', async (flags) => {
+    expect(await run(['inquiry', '--image', fifo, ...flags])).toEqual({ code: 1, err: `${fifo} is not a regular file; only image files are supported` });
   });
 
   test('devlist, a directory: give --image an image file', async () => {

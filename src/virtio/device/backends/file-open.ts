@@ -2,6 +2,7 @@
 // system, so each failure is a value whose message says what to do next
 // (FileBackendError), plus creating a missing image sparse.
 
+import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -81,6 +82,36 @@ export function openFailure(path: string, err: unknown, readOnly: boolean, creat
   // Node's own message starts with the code ("EIO: i/o error, open '…'"); say it once.
   const text = errorText(err);
   return failure(path, 'EIO', `cannot open image ${path}: ${text.startsWith(`${code}:`) ? text : `${code}: ${text}`}`);
+}
+
+/**
+ * open(2) of the image at `path`, before fstat knows what it is. With O_NONBLOCK:
+ * opening a FIFO for reading otherwise waits for a writer, forever, and holds a
+ * thread-pool thread while it does; nonblocking it returns at once and fstat
+ * refuses it. Rejects as open(2) does.
+ */
+export function openProbe(path: string, readOnly: boolean): Promise<FileHandle> {
+  return open(path, (readOnly ? constants.O_RDONLY : constants.O_RDWR) | constants.O_NONBLOCK);
+}
+
+/**
+ * The descriptor to do I/O on once fstat found a regular file behind `probe`: the
+ * same file opened again without O_NONBLOCK, through /proc/self/fd so that no other
+ * file can have taken its place at the path. pread(2) and pwrite(2) ignore
+ * O_NONBLOCK on a regular file, but io_uring, which libuv uses for file I/O with
+ * UV_USE_IO_URING=1, does not always: depending on the kernel and the file
+ * system, a read that has to wait for the disk fails with EAGAIN. Where /proc is
+ * not mounted (or off Linux, which alone has io_uring) the probe itself is kept.
+ */
+export async function reopenBlocking(probe: FileHandle, readOnly: boolean): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(`/proc/self/fd/${probe.fd}`, readOnly ? 'r' : 'r+');
+  } catch {
+    return probe;
+  }
+  await probe.close().catch(() => undefined);
+  return fh;
 }
 
 /** Checks an image size; undefined when it is usable. */

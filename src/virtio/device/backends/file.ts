@@ -11,10 +11,11 @@
 // the page cache, and goes through the thread pool while it does not (SyncGate).
 
 import { readSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
-import { checkImageSize, closing, createImage, errorCode, errorText, failure, openFailure, type FileBackendError } from './file-open.js';
+import { checkImageSize, closing, createImage, errorCode, errorText, failure, openFailure, openProbe, reopenBlocking } from './file-open.js';
+import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
 
@@ -171,8 +172,10 @@ export class FileBackend implements BlockBackend {
     const readOnly = options.readOnly ?? false;
 
     let fh: FileHandle;
+    // Whether fh is the O_NONBLOCK probe, to be opened again for I/O once it is known to be a regular file.
+    let probe = true;
     try {
-      fh = await open(path, readOnly ? 'r' : 'r+');
+      fh = await openProbe(path, readOnly);
     } catch (err) {
       if (errorCode(err) !== 'ENOENT' || options.create === undefined) return openFailure(path, err, readOnly, false);
       const created = await createImage(path, options.create.size, blockSize);
@@ -180,6 +183,7 @@ export class FileBackend implements BlockBackend {
       if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io, ...(options.syncGate === undefined ? {} : { syncGate: options.syncGate }) });
       if (!created.ok) return created;
       fh = created.fh;
+      probe = false;
     }
 
     let stat: FileStat;
@@ -197,6 +201,7 @@ export class FileBackend implements BlockBackend {
     }
     const bad = checkImageSize(path, stat.size, blockSize);
     if (bad) return closing(fh, bad);
+    if (probe) fh = await reopenBlocking(fh, readOnly);
     return new FileBackend(fh, path, stat, blockSize, readOnly, io, gate);
   }
 
