@@ -7,6 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FileBackendError } from '../virtio/device/backends/file.js';
+import { danglingLinkTarget } from '../virtio/device/backends/file-open.js';
 import { shellWord } from './shell-word.js';
 
 /** The command's side of the advice. */
@@ -29,6 +30,14 @@ async function statOf(path: string): Promise<{ readonly size: number; readonly i
 
 /** A missing image (or its directory): how to make one with this command's flags, or what to use instead. */
 export async function imageNotFound(path: string, c: Pick<ImageCommand, 'creates'>): Promise<string> {
+  // --size creates an image only where nothing is, not through a link.
+  const target = await danglingLinkTarget(path);
+  if (target !== undefined) {
+    const what = `image ${path} is a symbolic link to ${target}, which does not exist`;
+    return c.creates
+      ? `${what}; create the target (truncate -s 1G ${shellWord(target)}), or remove the link (rm ${shellWord(path)}) and --size creates the image in its place`
+      : `${what}; create the target (truncate -s 64M ${shellWord(target)}), or remove the link, or use --memory SIZE`;
+  }
   const dir = dirname(path);
   if ((await statOf(dir))?.isDirectory !== true) {
     return `image ${path} not found: its directory ${dir} does not exist either; create it (mkdir -p ${shellWord(dir)}) or give --image another path${c.creates ? '' : ', or use --memory SIZE'}`;

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageFailure } from '../../src/cli/image-error.js';
@@ -128,6 +128,26 @@ describe('what each command prints', () => {
 
   test.each([[['--read-only']], [[]]])('inquiry, a FIFO (%j): not a regular file, exit 1, at once (with --read-only it waited for a writer)', async (flags) => {
     expect(await run(['inquiry', '--image', fifo, ...flags])).toEqual({ code: 1, err: `${fifo} is not a regular file; only image files are supported` });
+  });
+
+  test.each([[['--size', '1M']], [[]]])('demo, a dangling symbolic link (%j): says so, never "add --size"', async (size) => {
+    const link = join(dir, `link${size.length}.img`);
+    const target = join(dir, `target${size.length}.img`);
+    await symlink(target, link);
+    expect(await run(['--image', link, ...size, '--requests', '1'])).toEqual({
+      code: 1,
+      err: `image ${link} is a symbolic link to ${target}, which does not exist; create the target (truncate -s 1G ${target}), or remove the link (rm ${link}) and --size creates the image in its place`,
+    });
+  });
+
+  test('devlist, a dangling symbolic link: create the target, remove the link, or --memory', async () => {
+    const link = join(dir, 'devlist-link.img');
+    const target = join(dir, 'devlist-target.img');
+    await symlink(target, link);
+    expect(await run(['devlist', '--image', link])).toEqual({
+      code: 1,
+      err: `image ${link} is a symbolic link to ${target}, which does not exist; create the target (truncate -s 64M ${target}), or remove the link, or use --memory SIZE`,
+    });
   });
 
   test('devlist, a directory: give --image an image file', async () => {

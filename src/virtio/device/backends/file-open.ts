@@ -3,11 +3,13 @@
 // (FileBackendError), plus creating a missing image sparse.
 
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readlink, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6). */
 const SECTOR = 512;
+/** Linux's MAXSYMLINKS: open(2) gives up with ELOOP after following as many links. */
+const MAX_LINKS = 40;
 
 /** Why `FileBackend.open` failed; a system error code Node reported, or `EINVAL` for a bad size. */
 export const FileBackendErrorCode = {
@@ -112,6 +114,35 @@ export async function reopenBlocking(probe: FileHandle, readOnly: boolean): Prom
   }
   await probe.close().catch(() => undefined);
   return fh;
+}
+
+/**
+ * Where the dangling symbolic link at `path` leads: the path its chain of links
+ * ends at, which does not exist. Undefined when `path` is no link or leads to
+ * something that exists. open(2) reports such a link as ENOENT, and creating the
+ * image exclusively (O_EXCL) refuses to go through it, so "not found, create it"
+ * would send the user round in a circle.
+ */
+export async function danglingLinkTarget(path: string): Promise<string | undefined> {
+  let at = path;
+  for (let links = 0; links < MAX_LINKS; links++) {
+    let target: string;
+    try {
+      target = await readlink(at);
+    } catch (err) {
+      return links > 0 && errorCode(err) === 'ENOENT' ? at : undefined;
+    }
+    // A relative target is relative to the link's directory.
+    at = isAbsolute(target) ? target : join(dirname(at), target);
+  }
+  return undefined;
+}
+
+/** The failure for an image that open(2) did not find because it is a dangling symbolic link; undefined when it is not one. */
+export async function danglingLink(path: string): Promise<FileBackendError | undefined> {
+  const target = await danglingLinkTarget(path);
+  if (target === undefined) return undefined;
+  return failure(path, 'ENOENT', `image ${path} is a symbolic link to ${target}, which does not exist; create ${target}, or remove the link and pass the create option to make the image in its place`);
 }
 
 /** Checks an image size; undefined when it is usable. */

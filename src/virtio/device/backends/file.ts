@@ -14,7 +14,7 @@ import { readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
-import { checkImageSize, closing, createImage, errorCode, errorText, failure, openFailure, openProbe, reopenBlocking } from './file-open.js';
+import { checkImageSize, closing, createImage, danglingLink, errorCode, errorText, failure, openFailure, openProbe, reopenBlocking } from './file-open.js';
 import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
@@ -177,7 +177,10 @@ export class FileBackend implements BlockBackend {
     try {
       fh = await openProbe(path, readOnly);
     } catch (err) {
-      if (errorCode(err) !== 'ENOENT' || options.create === undefined) return openFailure(path, err, readOnly, false);
+      const missing = errorCode(err) === 'ENOENT';
+      const link = missing ? await danglingLink(path) : undefined;
+      if (link !== undefined) return link;
+      if (!missing || options.create === undefined) return openFailure(path, err, readOnly, false);
       const created = await createImage(path, options.create.size, blockSize);
       // Somebody else created it between our two opens: open theirs as it is.
       if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io, ...(options.syncGate === undefined ? {} : { syncGate: options.syncGate }) });

@@ -1,11 +1,12 @@
 // FileBackend.open on paths that are not plain image files (file-open.ts): a
 // FIFO is refused at once, read-only or not, where open(2) for reading would
 // wait for a writer forever; the descriptor a regular image is then served
-// through carries no O_NONBLOCK.
+// through carries no O_NONBLOCK. A dangling symbolic link is called one, with
+// or without the create option (which cannot create through it).
 
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,5 +69,44 @@ describe('FileBackend.open of a regular image', () => {
       expect((flags[0] ?? 0) & constants.O_NONBLOCK).toBe(0);
       expect((flags[0] ?? 0) & O_ACCMODE).toBe(readOnly ? constants.O_RDONLY : constants.O_RDWR);
     }
+  });
+});
+
+describe('FileBackend.open of a dangling symbolic link', () => {
+  it.each([
+    ['without', {}],
+    ['with', { create: { size: 4096 } }],
+  ] as const)('says where it leads, %s the create option, and creates nothing', async (_with, options) => {
+    const link = join(dir, 'disk.img');
+    await symlink('gone.img', link); // relative: to the link's directory
+    const err = expectError(await FileBackend.open(link, options));
+    const target = join(dir, 'gone.img');
+    expect(err).toEqual({
+      ok: false,
+      code: 'ENOENT',
+      path: link,
+      message: `image ${link} is a symbolic link to ${target}, which does not exist; create ${target}, or remove the link and pass the create option to make the image in its place`,
+    });
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    await expect(stat(target)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names the end of a chain of links, the path that is missing', async () => {
+    const link = join(dir, 'a.img');
+    const end = join(dir, 'sub', 'c.img');
+    await symlink(join(dir, 'b.img'), link);
+    await symlink(join('sub', 'c.img'), join(dir, 'b.img'));
+    const err = expectError(await FileBackend.open(link, { create: { size: 4096 } }));
+    expect(err.message).toBe(`image ${link} is a symbolic link to ${end}, which does not exist; create ${end}, or remove the link and pass the create option to make the image in its place`);
+  });
+
+  it('a link to an existing image opens that image', async () => {
+    const link = join(dir, 'disk.img');
+    await writeFile(join(dir, 'real.img'), new Uint8Array(8192));
+    await symlink('real.img', link);
+    const b = await FileBackend.open(link, { create: { size: 4096 } });
+    if (!b.ok) throw new Error(b.message);
+    expect(b.size).toBe(8192);
+    await b.close();
   });
 });
