@@ -16,7 +16,7 @@ import { connectionTimers, type ConnectionHost, type ConnectionTimers } from './
 import { NO_LUN_GEOMETRY, Session } from './session.js';
 import type { SessionHost, SessionLun } from './session-types.js';
 import { DataOutBudget, DEFAULT_DATA_OUT_BUDGET, type DataOutBudgetState } from './data-out-budget.js';
-import { SessionRegistry, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
+import { SessionRegistry, sharedDeviceProblem, type IscsiChapConfig, type IscsiTargetConfig, type SessionEntry } from './target.js';
 import { initiatorPort } from './nexus.js';
 import { passLun } from './lun.js';
 import { targetLunList } from './no-lun.js';
@@ -118,7 +118,7 @@ export class IscsiServer {
    * (READ CAPACITY and the Control mode page, through its pass periph; see
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
-   *   LUNs, a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
+   *   LUNs, a device exported by two targets (sharedDeviceProblem, target.ts), a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
    *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1, a timer out of range: connectionTimers);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
@@ -130,6 +130,8 @@ export class IscsiServer {
     const targets = new Map<string, TargetState>();
     for (const t of opts.targets) {
       if (targets.has(t.name)) throw new RangeError(`iSCSI server: target '${t.name}' configured twice`);
+      const shared = sharedDeviceProblem(t, [...targets.values()].map((s) => s.config));
+      if (shared !== undefined) throw new RangeError(`iSCSI server: ${shared}`);
       const chapProblem = t.chap === undefined ? undefined : chapConfigProblem(t.chap, (f) => `chap.${f}`);
       if (chapProblem !== undefined) throw new RangeError(`iSCSI server: target '${t.name}': ${chapProblem}`);
       const profiles = new Map<number, LunProfile>();

@@ -31,6 +31,31 @@ export interface IscsiTargetConfig {
   readonly chap?: IscsiChapConfig;
 }
 
+/**
+ * Why `t` cannot be exported beside the targets `earlier`, or undefined: a LUN of it is a device one of them
+ * exports too. vtcam gives a logical unit one target port (the target that exports it: RELATIVE TARGET PORT
+ * IDENTIFIER 1, ATP_C 1), and the unit tells I_T nexuses apart by their initiator port alone, so an initiator
+ * port logged in to both targets would be one nexus to it: registered and reserved through one target, it
+ * would be so through the other, and the end of either session would release its SPC-2 reservation and wipe
+ * the other session's unit attentions (SAM-5 I_T nexus: an initiator port and a target port).
+ */
+export function sharedDeviceProblem(t: IscsiTargetConfig, earlier: Iterable<IscsiTargetConfig>): string | undefined {
+  for (const e of earlier) {
+    for (const a of e.luns) {
+      const b = t.luns.find((l) => l.pass.sameDevice(a.pass));
+      if (b === undefined) continue;
+      const { bus, target, lun } = a.pass.path;
+      return (
+        `targets '${e.name}' (LUN ${a.lun}) and '${t.name}' (LUN ${b.lun}) export the same device (${bus}:${target}:${lun}): ` +
+        'a logical unit has one target port, the target that exports it, and an initiator logged in to both would be ' +
+        'one I_T nexus to it, sharing its reservations and unit attentions across the two sessions; export it from one target ' +
+        '(for multipath, log in to that target twice, with two ISIDs)'
+      );
+    }
+  }
+  return undefined;
+}
+
 /** A logged-in normal session, as the registry knows it. */
 export interface SessionEntry {
   readonly tsih: number;

@@ -13,17 +13,19 @@ const OPEN = 'iqn.2026-11.org.vtcam:open';
 const LOCKED = 'iqn.2026-11.org.vtcam:locked';
 const SECRET = 'twelve-chars-plus';
 let stack: Stack;
+let lockedStack: Stack;
 let server: IscsiServer;
 let port: number;
 
 beforeAll(async () => {
   stack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
-  const luns = [{ lun: 0, pass: stack.pass(0) }];
+  // A device per target: one device in two targets is refused (server-targets.test.ts).
+  lockedStack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
   server = await IscsiServer.listen({
     port: 0,
     targets: [
-      { name: OPEN, luns },
-      { name: LOCKED, luns, chap: { user: 'alice', secret: SECRET } },
+      { name: OPEN, luns: [{ lun: 0, pass: stack.pass(0) }] },
+      { name: LOCKED, luns: [{ lun: 0, pass: lockedStack.pass(0) }], chap: { user: 'alice', secret: SECRET } },
     ],
     timers: { pingIntervalMs: 500, pingTimeoutMs: 300 },
   });
@@ -33,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   await stack.close();
+  await lockedStack.close();
 });
 
 const tur = new Uint8Array(6);
@@ -148,8 +151,10 @@ describe('NOP-In pings of idle connections', () => {
 
 describe('long Text Responses', () => {
   it('SendTargets longer than the initiator\'s MaxRecvDataSegmentLength comes in parts (C bit, TTT), each asked for', async () => {
-    const names = Array.from({ length: 12 }, (_, i) => `iqn.2026-11.org.vtcam:many-targets-for-a-long-answer-${String(i).padStart(2, '0')}`);
-    const many = await IscsiServer.listen({ port: 0, targets: names.map((name) => ({ name, luns: [{ lun: 0, pass: stack.pass(0) }] })) });
+    // Three targets with long names (a device each: one device in two targets is refused) make well over 512 bytes.
+    const names = Array.from({ length: 3 }, (_, i) => `iqn.2026-11.org.vtcam:many-targets-for-a-long-answer-${String(i).padStart(2, '0')}-`.padEnd(200, 'x'));
+    const exports = await Promise.all(names.map(async (name) => ({ name, stack: await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 }) })));
+    const many = await IscsiServer.listen({ port: 0, targets: exports.map(({ name, stack: s }) => ({ name, luns: [{ lun: 0, pass: s.pass(0) }] })) });
     try {
       const ini = await TestInitiator.connect(many.address.port);
       const r = await ini.login(undefined, { MaxRecvDataSegmentLength: '512' });
@@ -184,6 +189,7 @@ describe('long Text Responses', () => {
       ini.close();
     } finally {
       await many.close();
+      await Promise.all(exports.map(({ stack: s }) => s.close()));
     }
   });
 });

@@ -13,19 +13,22 @@ import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, type Ra
 const IQN = 'iqn.2026-11.org.vtcam:text';
 const OTHER = 'iqn.2026-11.org.vtcam:text-other';
 let stack: Stack;
+let otherStack: Stack;
 let server: IscsiServer;
 let port: number;
 
 beforeAll(async () => {
   stack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
-  const luns = [{ lun: 0, pass: stack.pass(0) }];
-  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns }, { name: OTHER, luns }] });
+  // A device per target: one device in two targets is refused (server-targets.test.ts).
+  otherStack = await createStack({ backend: new MemoryBackend({ blocks: 1024, blockSize: 512 }), queueSize: 32 });
+  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }, { name: OTHER, luns: [{ lun: 0, pass: otherStack.pass(0) }] }] });
   port = server.address.port;
 });
 
 afterAll(async () => {
   await server.close();
   await stack.close();
+  await otherStack.close();
 });
 
 const RESERVED = 0xffffffff;

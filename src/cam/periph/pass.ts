@@ -254,6 +254,12 @@ export class PassPeriph {
   openings(): number {
     return this.#xpt.stats(this.path)?.tagLimit ?? 0;
   }
+
+  /** True when `other` drives the same device (the same XPT and path): one logical unit, however many pass periphs reach it. */
+  sameDevice(other: PassPeriph): boolean {
+    const [a, b] = [this.path, other.path];
+    return other.#xpt === this.#xpt && a.bus === b.bus && a.target === b.target && a.lun === b.lun;
+  }
 }
 
 /**
