@@ -27,6 +27,7 @@ import { DataInPool } from './data-in-pool.js';
 import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit } from './context.js';
 import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
 import { Reservations } from './reservations.js';
+import { registrationLimit } from './persistent-reserve-out.js';
 import { Medium } from './medium.js';
 import { mediumAccessFault } from './medium-access.js';
 import { CopyManager } from './copy-manager.js';
@@ -51,15 +52,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly bcs: BlockCommandSet;
   readonly locks = new RangeLock();
   readonly dataIn = new DataInPool();
-  readonly reservations = new Reservations(
-    (nexus, code) => {
-      this.#conditions.raiseFor(nexus, code);
-    },
-    (nexuses, from) => this.#tasks.preemptAndAbort(nexuses, from),
-    (nexus) => {
-      this.medium.setPrevent(nexus, false);
-    },
-  );
+  readonly reservations: Reservations;
   readonly taskManagementFunctions: readonly TaskManagementFunction[];
   /** Stopped (START STOP UNIT START 0); always true while a removable unit has no medium. */
   stopped = false;
@@ -96,6 +89,16 @@ export class SbcEmulator implements LogicalUnit {
     this.#serial = serial;
     this.#conditions = new NexusConditions(this.#nexuses, opts);
     this.#tasks = new TaskManagement(this, this.#conditions);
+    this.reservations = new Reservations(
+      (nexus, code) => {
+        this.#conditions.raiseFor(nexus, code);
+      },
+      (nexuses, from) => this.#tasks.preemptAndAbort(nexuses, from),
+      (nexus) => {
+        this.medium.setPrevent(nexus, false);
+      },
+      registrationLimit(opts.maxRegistrations),
+    );
     this.#luns = opts.luns ?? [0];
     this.taskManagementFunctions = opts.taskManagementFunctions ?? DEFAULT_TASK_MANAGEMENT_FUNCTIONS;
     this.medium = new Medium(opts.removable === true);

@@ -68,6 +68,23 @@ interface Preemption {
 /** SERVICE ACTION RESERVATION KEY: bytes 8..15 of the parameter list. */
 const SARK_BYTE = 8;
 
+/**
+ * Registrations a unit keeps at most unless its options say otherwise (SbcEmulatorOptions.maxRegistrations).
+ * A registration outlives its I_T nexus (SPC-5), so without a bound every initiator port that ever registered
+ * would hold memory for good, and READ KEYS and READ FULL STATUS list them all.
+ */
+export const DEFAULT_MAX_REGISTRATIONS = 1024;
+
+/**
+ * The registration limit of SbcEmulatorOptions.maxRegistrations: `n`, or the default.
+ * @throws RangeError when `n` is not a whole number of at least 1.
+ */
+export function registrationLimit(n: number | undefined): number {
+  if (n === undefined) return DEFAULT_MAX_REGISTRATIONS;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`maxRegistrations must be a whole number of at least 1, got ${n}`);
+  return n;
+}
+
 /** The PERSISTENT RESERVE OUT service actions over one unit's reservation state. */
 export class PersistentReserveOut {
   readonly #state: ReservationState;
@@ -75,14 +92,17 @@ export class PersistentReserveOut {
   readonly #ua: UnitAttentionSink;
   readonly #abort: TaskAbort;
   readonly #removed: RegistrationRemoved;
+  readonly #maxRegistrations: number;
   #generation = 0;
 
-  constructor(state: ReservationState, ua: UnitAttentionSink, abort: TaskAbort, removed: RegistrationRemoved) {
+  /** `maxRegistrations`: see registrationLimit. */
+  constructor(state: ReservationState, ua: UnitAttentionSink, abort: TaskAbort, removed: RegistrationRemoved, maxRegistrations: number) {
     this.#state = state;
     this.#registrations = state.registrations;
     this.#ua = ua;
     this.#abort = abort;
     this.#removed = removed;
+    this.#maxRegistrations = maxRegistrations;
   }
 
   /** PRGENERATION. */
@@ -97,7 +117,9 @@ export class PersistentReserveOut {
   /**
    * REGISTER (`ignoreExisting` false) or REGISTER AND IGNORE EXISTING KEY.
    * Unregistered nexus: RESERVATION KEY ≠ 0 conflicts (REGISTER only); SERVICE
-   * ACTION RESERVATION KEY 0 does nothing, else registers it. Registered: a
+   * ACTION RESERVATION KEY 0 does nothing, else registers it, unless the
+   * unit has its most registrations already: INSUFFICIENT REGISTRATION
+   * RESOURCES (55h/04h, SPC-5 registering), nothing changed. Registered: a
    * RESERVATION KEY other than its key conflicts (REGISTER only); SERVICE
    * ACTION RESERVATION KEY 0 unregisters, else replaces the key.
    */
@@ -105,6 +127,9 @@ export class PersistentReserveOut {
     const reg = this.#registrations.get(nexus);
     const sark = p.serviceActionReservationKey;
     if (!ignoreExisting && p.reservationKey !== (reg?.key ?? 0n)) return RESERVATION_CONFLICT;
+    if (reg === undefined && sark !== 0n && this.#registrations.size >= this.#maxRegistrations) {
+      return checkCondition(senseIllegalRequest(Asc.INSUFFICIENT_REGISTRATION_RESOURCES));
+    }
     if (reg === undefined) {
       if (sark !== 0n) this.#registrations.set(nexus, { key: sark, allTgPt: p.allTgPt, transportId: this.#state.transportIdOf(nexus) });
     } else if (sark !== 0n) {

@@ -9,6 +9,11 @@
 // reservations, "Exceptions to SPC-2 RESERVE and RELEASE behavior"; SPC-2
 // RESERVE(6)/(10), RELEASE(6)/(10); SAM-5 (I_T nexus loss, LOGICAL UNIT RESET).
 //
+// Registrations are bounded (SbcEmulatorOptions.maxRegistrations): as they
+// outlive their I_T nexuses, one initiator logging in under ever new ISIDs
+// could otherwise grow them without end; one more is refused with SPC-5's
+// INSUFFICIENT REGISTRATION RESOURCES.
+//
 // What is kept across events:
 // - I_T nexus loss: that nexus's SPC-2 reservation is released; registrations
 //   and the persistent reservation stay (they belong to the I_T nexus name,
@@ -30,7 +35,7 @@ import { GOOD, type CommandOutcome } from './context.js';
 import { conflictRow, persistentAccess } from './reservation-conflicts.js';
 import { RESERVATION_CONFLICT, type Persistent, type Registration } from './reservation-state.js';
 import { readFullStatusData, readKeysData, readReservationData, reportCapabilitiesData } from './persistent-reserve-in.js';
-import { PersistentReserveOut, type RegistrationRemoved, type TaskAbort, type UnitAttentionSink } from './persistent-reserve-out.js';
+import { DEFAULT_MAX_REGISTRATIONS, PersistentReserveOut, type RegistrationRemoved, type TaskAbort, type UnitAttentionSink } from './persistent-reserve-out.js';
 
 /** The iSCSI name prefix of the TransportID given to a nexus whose transport named none (RFC 2606 `.invalid`: no real domain). */
 export const LOCAL_INITIATOR_PREFIX = 'iqn.2000-01.invalid.vtcam:';
@@ -63,7 +68,8 @@ export class Reservations {
   #reserved = false;
   readonly #out: PersistentReserveOut;
 
-  constructor(ua: UnitAttentionSink, abort: TaskAbort = NO_TASKS, removed: RegistrationRemoved = NO_ONE) {
+  /** `maxRegistrations`: the most registrations kept at once (registrationLimit, persistent-reserve-out.ts). */
+  constructor(ua: UnitAttentionSink, abort: TaskAbort = NO_TASKS, removed: RegistrationRemoved = NO_ONE, maxRegistrations = DEFAULT_MAX_REGISTRATIONS) {
     // The service actions change the state through these; the conflict check below reads the fields themselves.
     const state = {
       registrations: this.#registrations,
@@ -74,7 +80,7 @@ export class Reservations {
       holds: (nexus: string) => this.holds(nexus),
       transportIdOf: (nexus: string) => this.transportIdOf(nexus),
     };
-    this.#out = new PersistentReserveOut(state, ua, abort, removed);
+    this.#out = new PersistentReserveOut(state, ua, abort, removed, maxRegistrations);
   }
 
   /** True while any reservation (SPC-2 or persistent) exists: only then can a command conflict. */

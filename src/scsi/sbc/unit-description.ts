@@ -65,6 +65,17 @@ export interface SbcEmulatorOptions {
   readonly sanitize?: boolean;
   /** Task management functions REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS lists. */
   readonly taskManagementFunctions?: readonly TaskManagementFunction[];
+  /**
+   * Persistent reservation registrations the unit keeps at most. They outlive
+   * their I_T nexuses (SPC-5), so each initiator port that registers holds
+   * one until it unregisters or is preempted or cleared; a REGISTER or
+   * REGISTER AND IGNORE EXISTING KEY that would add one past this ends CHECK
+   * CONDITION, ILLEGAL REQUEST, INSUFFICIENT REGISTRATION RESOURCES (55h/04h)
+   * and changes nothing (a registered nexus may still change its key or
+   * unregister). A whole number of at least 1; default 1024
+   * (DEFAULT_MAX_REGISTRATIONS).
+   */
+  readonly maxRegistrations?: number;
 }
 
 const DEFAULT_MAX_TRANSFER_BYTES = 8 * 1024 * 1024;

@@ -5,6 +5,7 @@
 
 import { expect } from 'vitest';
 import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
+import type { SbcEmulatorOptions } from '../../../src/scsi/sbc/unit-description.js';
 import { bytes, hex, unit, type Unit } from './harness.js';
 import { z } from './spc-helpers.js';
 
@@ -77,9 +78,9 @@ export interface Nexuses {
   prin(nexus: string, sa: number): Promise<Uint8Array>;
 }
 
-/** A fresh unit (1024 blocks of 512 bytes, no power-on unit attention). */
-export async function nexuses(): Promise<Nexuses> {
-  const u = await unit();
+/** A fresh unit (1024 blocks of 512 bytes, no power-on unit attention), with options `emu`. */
+export async function nexuses(emu: SbcEmulatorOptions = {}): Promise<Nexuses> {
+  const u = await unit({}, emu);
   const as = (nexus: string, cdb: Uint8Array | string, dataOut?: Uint8Array): Promise<SbcResult> =>
     u.run(cdb, dataOut === undefined ? { nexus } : { nexus, dataOut });
   return {
