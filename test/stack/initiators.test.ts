@@ -250,7 +250,7 @@ describe('resetDevice (XPT_RESET_DEV) and nexusLost (XPT_IT_NEXUS_LOST)', () => 
     await expect(p.resetDevice()).rejects.toThrow(CamError);
   });
 
-  test('I_T nexus loss: its SPC-2 reservation is released; the next command of that initiator starts afresh (29h/00h)', async () => {
+  test('I_T nexus loss: its SPC-2 reservation is released; the next command of that initiator reports the loss (29h/07h)', async () => {
     const s = await open();
     await settle(s, A);
     await settle(s, B);
@@ -261,7 +261,8 @@ describe('resetDevice (XPT_RESET_DEV) and nexusLost (XPT_IT_NEXUS_LOST)', () => 
     // TEST UNIT READY conflicts with B's reservation (SPC-2): B lets it go first.
     expect((await run(s, A, TUR)).scsiStatus).toBe(RESERVATION_CONFLICT);
     expect((await run(s, B, bytes('17 00 00 00 00 00'))).camStatus).toBe(REQ_CMP);
-    expect(await settle(s, A)).toEqual(['6,41,0']);
+    // SAM-5 I_T nexus loss: I_T NEXUS LOSS OCCURRED, not POWER ON (the unit was not powered on).
+    expect(await settle(s, A)).toEqual(['6,41,7']);
     // B was not touched: no unit attention.
     expect(await settle(s, B)).toEqual([]);
   });

@@ -105,7 +105,8 @@ export class TaskManagement {
    * prevention of medium removal ends (SBC-4), held EXTENDED COPY statuses
    * are discarded (SPC-5), the unit is started when it has its medium, the
    * SPC-2 reservation is released, and every I_T nexus gets BUS DEVICE RESET
-   * FUNCTION OCCURRED. A running sanitize goes on (SBC-4).
+   * FUNCTION OCCURRED; lost I_T nexuses are forgotten (NexusConditions.forgetLost).
+   * A running sanitize goes on (SBC-4).
    */
   logicalUnitReset(): void {
     const lu = this.#lu;
@@ -113,18 +114,20 @@ export class TaskManagement {
     lu.copies.reset();
     lu.stopped = !lu.medium.loaded;
     this.#conditions.dropDeferred();
+    this.#conditions.forgetLost();
     lu.reservations.logicalUnitReset();
     this.#conditions.raise(UnitAttention.BUS_DEVICE_RESET);
   }
 
   /**
    * I_T nexus loss (the session ended, by logout or by a dropped connection):
-   * forgets the nexus, so a later command from it starts afresh, ends its
-   * prevention of medium removal (SBC-4), discards the EXTENDED COPY statuses
-   * held for it (SPC-5) and releases its SPC-2 reservation.
+   * its deferred errors go and its unit attentions are kept for its return,
+   * which reports I_T NEXUS LOSS OCCURRED first (NexusConditions.lose); its
+   * prevention of medium removal ends (SBC-4), the EXTENDED COPY statuses
+   * held for it are discarded (SPC-5) and its SPC-2 reservation is released.
    */
   nexusLost(nexus: string): void {
-    this.#conditions.forget(nexus);
+    this.#conditions.lose(nexus);
     this.#lu.medium.forgetNexus(nexus);
     this.#lu.copies.forgetNexus(nexus);
     this.#lu.reservations.nexusLost(nexus);

@@ -237,7 +237,7 @@ describe('unit attentions (SAM-5), per I_T nexus', () => {
     expectSense(r, { key: UNIT_ATTENTION, asc, ascq });
   };
 
-  test('POWER ON to each new nexus, once; INQUIRY and REPORT LUNS neither report nor clear it', async () => {
+  test('POWER ON to each new nexus, once; INQUIRY and REPORT LUNS neither report nor clear it; a lost nexus returns to I_T NEXUS LOSS', async () => {
     const u = await unit({}, { powerOnUnitAttention: true });
     expectGood(await u.run(INQUIRY, { nexus: 'a' }));
     expectGood(await u.run('a0 00 00 00 00 00 00 00 00 10 00 00', { nexus: 'a' }));
@@ -246,7 +246,10 @@ describe('unit attentions (SAM-5), per I_T nexus', () => {
     ua(await u.run(READ_LBA0, { nexus: 'b' }), 0x29, 0x00);
     expectGood(await u.run(READ_LBA0, { nexus: 'b' }));
     u.lu.forgetNexus('a');
-    ua(await u.run(TUR, { nexus: 'a' }), 0x29, 0x00);
+    // SAM-5 I_T nexus loss establishes I_T NEXUS LOSS OCCURRED (29h/07h) for the initiator port: the unit was
+    // not powered on, so POWER ON (29h/00h) would say more than happened.
+    ua(await u.run(TUR, { nexus: 'a' }), 0x29, 0x07);
+    expectGood(await u.run(TUR, { nexus: 'a' }));
   });
 
   test('INQUIRY, REPORT LUNS and REQUEST SENSE with a bad CDB are rejected for the CDB and leave the unit attention pending', async () => {

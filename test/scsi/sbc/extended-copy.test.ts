@@ -112,6 +112,8 @@ describe('EXTENDED COPY (LID1)', () => {
     expectGood(await copyList(u, l, 'b'));
     expectSense(await u.run(rcr(0, 9), { nexus: 'c' }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
     u.lu.forgetNexus('a');
+    // Back, the nexus is told of its loss (I_T NEXUS LOSS OCCURRED) first; its status went with it.
+    expectSense(await u.run(rcr(0, 9), { nexus: 'a' }), { key: 0x06, asc: 0x29, ascq: 0x07 });
     expectSense(await u.run(rcr(0, 9), { nexus: 'a' }), { key: ILLEGAL_REQUEST, asc: 0x24, ascq: 0, field: { byte: 2 } });
     u.lu.resetLogicalUnit();
     expectSense(await u.run(rcr(0, 9), { nexus: 'b' }), { key: 0x06, asc: 0x29, ascq: 0x03 });

@@ -278,7 +278,8 @@ describe('persistent reservations across events', () => {
     n.u.lu.forgetNexus('a');
     conflict(await n.as('c', READ10_LBA1));
     expect(keysOf(await n.prin('c', READ_KEYS))).toEqual([KA, KB]);
-    // The holder's nexus comes back as the same I_T nexus: still the holder.
+    // The holder's nexus comes back as the same I_T nexus: told of its loss (I_T NEXUS LOSS OCCURRED), still the holder.
+    expectSense(await n.as('a', TUR), { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x07 });
     expect(await read(n, 'a')).toBe(true);
   });
 

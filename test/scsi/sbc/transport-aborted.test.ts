@@ -65,10 +65,13 @@ describe('SbcEmulator.transportAborted after a PREEMPT AND ABORT', () => {
     for (const nexus of ['a', 'd']) expectGood(await u.run(TUR, { nexus }));
   });
 
-  test('a nexus the unit does not know (never seen, or lost) gets none: its first command starts afresh', async () => {
+  test('a nexus the unit never saw gets none; a lost one gets it on its return, after I_T NEXUS LOSS OCCURRED', async () => {
     const u = await preempted();
     u.lu.forgetNexus('c');
     u.lu.transportAborted('a', ['c', 'z']);
+    // The loss superseded c's pending 2Ah/05h, as a reset condition does; what came after it queues behind.
+    expectSense(await u.run(TUR, { nexus: 'c' }), { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x07 });
+    expectSense(await u.run(TUR, { nexus: 'c' }), CLEARED);
     expectGood(await u.run(TUR, { nexus: 'c' }));
     expectGood(await u.run(TUR, { nexus: 'z' }));
     expectSense(await u.run(TUR, { nexus: 'b' }), PREEMPTED);
