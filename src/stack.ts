@@ -43,7 +43,13 @@ export interface StackOptions {
   readonly resetTimeoutMs?: number;
   /** Request queues (VIRTIO_BLK_F_MQ), 1..65535 (default 1); the SIM spreads requests over them. */
   readonly queues?: number;
-  /** Guest memory bytes (default 64 MiB, more when the ring and transfers need it). */
+  /**
+   * Guest memory bytes (default 64 MiB): the rings, and the data of the
+   * transfers in flight. The largest transfer the unit takes (Block Limits
+   * MAXIMUM TRANSFER LENGTH, PATH_INQ maxIoBytes, what `da` splits by) is at
+   * most half of what the rings leave: about 32 MiB by default, above the
+   * unit's own 8 MiB; 1 MiB with the default ring gives 1018 blocks of 512 bytes.
+   */
   readonly memorySize?: number;
   /**
    * virtio-blk device model options (block size, seg_max, size_max, serial, writeback, …). Without a

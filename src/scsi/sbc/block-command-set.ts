@@ -46,7 +46,7 @@ export interface BlockGeometry {
   readonly physicalBlockExp: number;
   /** Lowest aligned LBA (virtio alignment_offset). */
   readonly lowestAlignedLba: number;
-  /** Largest transfer in logical blocks one read or write may carry (seg_max × size_max); 0 = no device limit. */
+  /** Largest transfer in logical blocks one read or write may carry (virtio-blk: seg_max × size_max, and what guest memory holds); 0 = no device limit. */
   readonly maxTransferBlocks: number;
   /** Optimal transfer length in logical blocks (virtio opt_io_size), 0 = not reported. */
   readonly optimalTransferBlocks: number;

@@ -235,9 +235,15 @@ describe('XPT_PATH_INQ and routing', () => {
     await done;
     expect(ccb.status).toBe(CamStatus.REQ_CMP);
     expect(ccb.result).toEqual(want);
-    // The unit's own 8 MiB cap applies when the device allows more.
-    const big = await rig({ device: { sizeMax: 1 << 20 } });
+    // The unit's own 8 MiB cap applies when the device and guest memory allow more (64 MiB, createStack's default).
+    const big = await rig({ memorySize: 64 << 20, device: { sizeMax: 1 << 20 } });
     expect(big.sim.pathInq().maxIoBytes).toBe(8 << 20);
+    // Guest memory bounds it below that: half of what the ring leaves of 4 MiB, in whole blocks.
+    const small = await rig({ device: { sizeMax: 1 << 20 } });
+    const dataBytes = small.sim.bcs.maxDataBytes;
+    expect(dataBytes).toBeLessThan(2 << 20);
+    expect(small.sim.pathInq().maxIoBytes).toBe(Math.floor(dataBytes / 512) * 512);
+    expect(small.sim.emulator.maxTransferBlocks).toBe(Math.floor(dataBytes / 512));
   });
 
   test('an emulator that rejects (a bug below the SIM) still completes the CCB once: CAM_REQ_CMP_ERR', async () => {

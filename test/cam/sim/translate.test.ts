@@ -45,11 +45,15 @@ async function setup(o: { blocks?: number; blockSize?: 512 | 4096; features?: bi
   return { s, disk, backend, bcs };
 }
 
+/** Guest memory that holds a 62 MiB transfer (half of what the ring leaves): limits other than memory show. */
+const BIG_MEMORY = 1 << 27;
+
 const without = (...bits: number[]): bigint => VIRTIO_BLK_DRIVER_FEATURES & ~featureMask(...bits);
 
 describe('geometry from the config space', () => {
   test('512-byte device, every feature: capacity, limits in blocks, discard never promises zeros', async () => {
-    const { bcs } = await setup({ device: { physicalBlockExp: 3, maxDiscardSectors: 4096, maxDiscardSeg: 16, maxWriteZeroesSectors: 2048 } });
+    // Guest memory for a 62 MiB transfer: the ring and seg_max × size_max bound it here, not memory.
+    const { bcs } = await setup({ memorySize: BIG_MEMORY, device: { physicalBlockExp: 3, maxDiscardSectors: 4096, maxDiscardSeg: 16, maxWriteZeroesSectors: 2048 } });
     expect(bcs.geometry()).toEqual({
       blocks: 1024n,
       blockSize: 512,
@@ -68,7 +72,7 @@ describe('geometry from the config space', () => {
   });
 
   test('4096-byte device: sectors become blocks (capacity, discard, write zeroes, alignment)', async () => {
-    const { bcs } = await setup({ blockSize: 4096, blocks: 256, device: { maxDiscardSectors: 4096, maxWriteZeroesSectors: 4097 } });
+    const { bcs } = await setup({ blockSize: 4096, blocks: 256, memorySize: BIG_MEMORY, device: { maxDiscardSectors: 4096, maxWriteZeroesSectors: 4097 } });
     const g = bcs.geometry();
     expect(g.blocks).toBe(256n);
     expect(g.blockSize).toBe(4096);
@@ -93,11 +97,38 @@ describe('geometry from the config space', () => {
     expect(d.bcs.dataSegments(0)).toBe(0);
   });
 
-  test('without SIZE_MAX one segment carries any transfer: no device limit (0)', async () => {
-    const { bcs } = await setup({ features: without(VIRTIO_BLK_F_SIZE_MAX) });
+  test('without SIZE_MAX one segment carries any transfer: guest memory alone bounds it', async () => {
+    const { s, bcs } = await setup({ features: without(VIRTIO_BLK_F_SIZE_MAX) });
     expect(bcs.segmentBytes).toBe(Infinity);
     expect(bcs.dataSegments(1 << 24)).toBe(1);
-    expect(bcs.geometry().maxTransferBlocks).toBe(0);
+    expect(bcs.geometry().maxTransferBlocks).toBe(Math.floor(s.allocator.freeBytes / 2 / 512));
+  });
+
+  test('guest memory bounds the transfer to half of what the rings leave, and a transfer of that size runs', async () => {
+    const { s, backend, bcs } = await setup({ memorySize: 1 << 20 });
+    const free = s.allocator.freeBytes;
+    // 1 MiB less the 64-entry ring (descriptors, avail, used, headers, status bytes).
+    expect(free).toBeGreaterThan((1 << 20) - 8192);
+    expect(bcs.maxDataBytes).toBe(Math.floor(free / 2));
+    const max = bcs.geometry().maxTransferBlocks;
+    expect(max).toBe(Math.floor(free / 2 / 512));
+    const data = pattern(max, 512, 5);
+    expect(await bcs.write(0n, data)).toBe('ok');
+    const back = new Uint8Array(max * 512);
+    expect(await bcs.read(0n, back)).toBe('ok');
+    expect(Buffer.compare(back, data)).toBe(0);
+    expect(backend.stats.write).toBe(1);
+  });
+
+  test('guest memory that cannot hold one block of data after the rings is refused', async () => {
+    const disk = new MemoryBackend({ blocks: 64, blockSize: 4096 });
+    const s = await attachLocalVirtioBlk({ backend: disk, queueSize: 64, memorySize: 10 * 1024, device: { blockSize: 4096 } });
+    if (!('driver' in s)) throw new Error(s.reason);
+    const free = s.allocator.freeBytes;
+    expect(free).toBeLessThan(2 * 4096);
+    expect(() => new VirtioBlockCommandSet({ driver: s.driver, memory: s.memory, allocator: s.allocator })).toThrow(
+      new RangeError(`guest memory too small: ${free} of its 10240 bytes are left after the rings, and one transfer may use half of that, less than one 4096-byte block`),
+    );
   });
 
   test('features off: no discard, no write zeroes, no flush, no switchable cache, topology ignored', async () => {

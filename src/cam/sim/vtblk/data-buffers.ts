@@ -20,6 +20,9 @@ const DATA_ALIGN = VIRTIO_BLK_SECTOR_SIZE;
 /** Freed data buffers kept for reuse: 256 of the usual 4 KiB, enough for a full ring. */
 const SPARE_BYTES = 1 << 20;
 
+/** One transfer's data may count on 1/TRANSFER_SHARE of what the rings leave (DataBufferPool.maxTransferBytes). */
+const TRANSFER_SHARE = 2;
+
 interface MemoryWaiter {
   readonly bytes: number;
   readonly resolve: (r: GuestRange[] | undefined) => void;
@@ -47,10 +50,23 @@ export class DataBufferPool {
    */
   readonly #spare = new Map<number, GuestRange[]>();
   #spareBytes = 0;
+  /**
+   * Bytes of data one transfer can count on once the transfers before it
+   * are done: half of the guest memory free when the pool is made, which is
+   * after the driver set up its rings (their headers and status bytes
+   * included; a device reset gives them back and takes the same again). The
+   * other half is for what requests hold beside their data (indirect tables,
+   * the driver's cache of them, DISCARD segment lists) and for the holes a
+   * first-fit allocator leaves between them. The default 64 MiB of guest
+   * memory gives about 32 MiB, far above the unit's 8 MiB maximum transfer,
+   * which this bounds only when guest memory is small.
+   */
+  readonly maxTransferBytes: number;
 
   constructor(allocator: GuestAllocator, limits: DataLimits) {
     this.#allocator = allocator;
     this.#limits = limits;
+    this.maxTransferBytes = Math.floor(allocator.freeBytes / TRANSFER_SHARE);
   }
 
   /** Freed data buffers kept for reuse (still allocated from the guest allocator; see #spare). */

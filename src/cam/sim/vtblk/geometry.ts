@@ -87,12 +87,23 @@ export class DataLimits {
   }
 }
 
+/** What bounds one transfer besides the device's config: see blockGeometry. */
+export interface TransferBounds {
+  /** Data segments one request may carry (asked only when size_max bounds a segment). */
+  readonly maxDataSegments: number;
+  /** Bytes of guest memory one transfer's data can count on (DataBufferPool.maxTransferBytes). */
+  readonly maxDataBytes: number;
+}
+
 /**
  * The BlockGeometry of the device behind `driver`: capacity in logical blocks,
- * topology, limits. `transfer` gives the data segments one request may carry
- * (asked only when size_max bounds a segment).
+ * topology, limits. The largest transfer is what one request carries (seg_max
+ * segments of size_max) and what guest memory can hold for its data, the
+ * smaller of the two: SBC-4 has a device server take any transfer up to its
+ * MAXIMUM TRANSFER LENGTH, and one that guest memory could never hold would
+ * fail every time.
  */
-export function blockGeometry(driver: VirtioBlkDriver, limits: DataLimits, transfer: { readonly maxDataSegments: number }): BlockGeometry {
+export function blockGeometry(driver: VirtioBlkDriver, limits: DataLimits, transfer: TransferBounds): BlockGeometry {
   const cfg = driver.config;
   const has = (bit: number): boolean => driver.hasFeature(bit);
   const bs = limits.blockBytes;
@@ -106,7 +117,7 @@ export function blockGeometry(driver: VirtioBlkDriver, limits: DataLimits, trans
     blockSize: bs,
     physicalBlockExp: topo !== undefined && topo.physicalBlockExp <= MAX_PHYSICAL_BLOCK_EXP ? topo.physicalBlockExp : 0,
     lowestAlignedLba: topo !== undefined && topo.alignmentOffset <= MAX_LOWEST_ALIGNED_LBA ? topo.alignmentOffset : 0,
-    maxTransferBlocks: segBytes === Infinity ? 0 : Math.min(U32_MAX, Math.floor((transfer.maxDataSegments * segBytes) / bs)),
+    maxTransferBlocks: Math.min(U32_MAX, Math.floor(Math.min(transfer.maxDataSegments * segBytes, transfer.maxDataBytes) / bs)),
     optimalTransferBlocks: topo?.optIoSize ?? 0,
     flush: has(VIRTIO_BLK_F_FLUSH),
     writeCacheChangeable: writeCacheChangeable(driver),

@@ -83,6 +83,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#maxDataSegments = max;
     this.#limits = new DataLimits(driver);
     this.#data = new DataBufferPool(opts.allocator, this.#limits);
+    const blockBytes = this.#limits.blockBytes;
+    if (this.#data.maxTransferBytes < blockBytes) {
+      throw new RangeError(
+        `guest memory too small: ${opts.allocator.freeBytes} of its ${opts.allocator.size} bytes are left after the rings, and one transfer may use half of that, less than one ${blockBytes}-byte block`,
+      );
+    }
     this.#loads = loads;
     this.#queues = new RequestQueues(driver, loads, this.#data);
     const path: RequestPath = {
@@ -111,6 +117,11 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     let driverMax = this.driver.maxDataBuffers(0);
     for (let q = 1; q < this.#loads.length; q++) driverMax = Math.min(driverMax, this.driver.maxDataBuffers(q));
     return this.#maxDataSegments === undefined ? driverMax : Math.min(driverMax, this.#maxDataSegments);
+  }
+
+  /** Bytes of guest memory one transfer's data can count on once the transfers before it are done (see DataBufferPool). */
+  get maxDataBytes(): number {
+    return this.#data.maxTransferBytes;
   }
 
   /**
