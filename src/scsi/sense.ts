@@ -104,6 +104,7 @@ export const Asc = {
   MEDIUM_REMOVAL_PREVENTED: { asc: 0x53, ascq: 0x02 },
   // T10 marks 55h/00h processor-device only; vtcam reports it when the host runs out of resources.
   SYSTEM_RESOURCE_FAILURE: { asc: 0x55, ascq: 0x00 },
+  INSUFFICIENT_RESOURCES: { asc: 0x55, ascq: 0x03 },
   INSUFFICIENT_REGISTRATION_RESOURCES: { asc: 0x55, ascq: 0x04 },
   LOW_POWER_CONDITION_ON: { asc: 0x5e, ascq: 0x00 },
 } as const satisfies Record<string, AscAscq>;

@@ -527,6 +527,7 @@ export const ascVectors: readonly AscVector[] = [
   { name: 'OVERLAPPED_COMMANDS_ATTEMPTED', code: '4Eh/00h', text: 'OVERLAPPED COMMANDS ATTEMPTED' },
   { name: 'MEDIUM_REMOVAL_PREVENTED', code: '53h/02h', text: 'MEDIUM REMOVAL PREVENTED' },
   { name: 'SYSTEM_RESOURCE_FAILURE', code: '55h/00h', text: 'SYSTEM RESOURCE FAILURE' },
+  { name: 'INSUFFICIENT_RESOURCES', code: '55h/03h', text: 'INSUFFICIENT RESOURCES' },
   { name: 'INSUFFICIENT_REGISTRATION_RESOURCES', code: '55h/04h', text: 'INSUFFICIENT REGISTRATION RESOURCES' },
   { name: 'LOW_POWER_CONDITION_ON', code: '5Eh/00h', text: 'LOW POWER CONDITION ON' },
 ];

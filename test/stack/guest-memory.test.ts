@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { CamStatus } from '../../src/cam/status.js';
-import { ProbeBackend, rw10, senseTriple, type ProbeOpKind } from './helpers.js';
+import { CamError } from '../../src/cam/periph/errors.js';
+import { ProbeBackend, rw10, senseTriple, watchSimDispatches, type ProbeOpKind } from './helpers.js';
 
 /** INQUIRY, EVPD 1, page B0h (Block Limits), 64 bytes. */
 const BLOCK_LIMITS = Uint8Array.of(0x12, 0x01, 0xb0, 0x00, 0x40, 0x00);
@@ -68,6 +69,32 @@ describe('createStack: the maximum transfer and guest memory', () => {
     const da = stack.da(0);
     const reads = await Promise.all(Array.from({ length: 64 }, (_, i) => da.read(BigInt(i * 256), 256)));
     expect(reads.map((b) => b.length)).toEqual(Array.from({ length: 64 }, () => 256 * 512));
+    await stack.close();
+  });
+
+  test('a transfer guest memory can never hold (others took it) ends ILLEGAL REQUEST, INSUFFICIENT RESOURCES, not MEDIUM ERROR, and da does not retry it', async () => {
+    const disk = new ProbeBackend(new MemoryBackend({ blocks: 65_536 }));
+    const stack = await createStack({ backend: disk, memorySize: 1 << 20 });
+    const da = stack.da(0);
+    const started = disk.started;
+    // Someone besides the SIM holds all of guest memory but 1 KiB: a 16-block transfer can never get its 8 KiB.
+    const { allocator } = stack.virtio;
+    for (let n = 1 << 20; n >= 1; n >>= 1) while (allocator.freeBytes - n >= 1024 && allocator.alloc(n, 1) !== undefined);
+    expect(allocator.freeBytes).toBe(1024);
+    const dispatches = watchSimDispatches(stack);
+    const failed = await da.read(0n, 16).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(CamError);
+    const e = failed as CamError;
+    expect([e.camStatus, e.scsiStatus, e.retries]).toEqual([CamStatus.SCSI_STATUS_ERROR, 0x02, 0]);
+    expect(senseTriple(e.sense)).toEqual([0x05, 0x55, 0x03]);
+    expect(e.lba).toBeUndefined();
+    expect(dispatches.dispatches).toBe(1);
+    const w = await stack.pass(0).scsi({ cdb: rw10('write', 0, 16), direction: 'out', data: new Uint8Array(16 * 512) });
+    expect([w.scsiStatus, senseTriple(w.sense)]).toEqual([0x02, [0x05, 0x55, 0x03]]);
+    expect(disk.started).toBe(started);
     await stack.close();
   });
 });

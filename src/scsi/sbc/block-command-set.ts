@@ -11,8 +11,13 @@
 
 import type { LogicalBlockLength } from '../device-info.js';
 
-/** How a block operation ended. `no-space` is a thin-provisioned device out of backing space. */
-export type BlockStatus = 'ok' | 'io-error' | 'unsupported' | 'no-space';
+/**
+ * How a block operation ended. `no-space` is a thin-provisioned device out of
+ * backing space; `no-resources` an operation the implementation can never
+ * find the resources for (a transfer its memory for data can never hold),
+ * nothing wrong with the medium.
+ */
+export type BlockStatus = 'ok' | 'io-error' | 'unsupported' | 'no-space' | 'no-resources';
 
 /** A BlockStatus other than `ok`. */
 export type BlockFailure = Exclude<BlockStatus, 'ok'>;

@@ -5,15 +5,15 @@
 // failed block operation comes from BLOCK_ERROR_TABLE; nothing else builds such
 // sense.
 //
-// | operation     | io-error                        | unsupported            | no-space                  |
-// |---------------|---------------------------------|------------------------|---------------------------|
-// | read          | 03h/11h/00h UNRECOVERED READ ERROR | 05h/20h/00h         | 03h/11h/00h               |
-// | write         | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h SPACE ALLOCATION FAILED WRITE PROTECT |
-// | flush         | 04h/44h/00h INTERNAL TARGET FAILURE | 05h/20h/00h        | 07h/27h/07h               |
-// | discard       | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               |
-// | write-zeroes  | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               |
-// | write-cache   | 04h/44h/00h                     | 05h/26h/00h (the WCE change, parameter list) | 04h/44h/00h |
-// | mapping       | 03h/11h/00h                     | 05h/20h/00h            | 03h/11h/00h               |
+// | operation     | io-error                        | unsupported            | no-space                  | no-resources |
+// |---------------|---------------------------------|------------------------|---------------------------|--------------|
+// | read          | 03h/11h/00h UNRECOVERED READ ERROR | 05h/20h/00h         | 03h/11h/00h               | 05h/55h/03h INSUFFICIENT RESOURCES |
+// | write         | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h SPACE ALLOCATION FAILED WRITE PROTECT | 05h/55h/03h |
+// | flush         | 04h/44h/00h INTERNAL TARGET FAILURE | 05h/20h/00h        | 07h/27h/07h               | 05h/55h/03h  |
+// | discard       | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               | 05h/55h/03h  |
+// | write-zeroes  | 03h/0Ch/00h WRITE ERROR         | 05h/20h/00h            | 07h/27h/07h               | 05h/55h/03h  |
+// | write-cache   | 04h/44h/00h                     | 05h/26h/00h (the WCE change, parameter list) | 04h/44h/00h | 05h/55h/03h |
+// | mapping       | 03h/11h/00h                     | 05h/20h/00h            | 03h/11h/00h               | 05h/55h/03h  |
 //
 // Why these: a read that fails is an unrecovered read error on the medium; a
 // write, discard or zeroing that fails is a write error (T10 lists 0Ch/00h for
@@ -21,7 +21,14 @@
 // flush failure is not tied to any LBA, so it is the target's own failure; an
 // UNSUPP from the device for an operation the emulator was told exists means
 // the command cannot be done (INVALID COMMAND OPERATION CODE); a thin device out
-// of space is SBC-4's SPACE ALLOCATION FAILED WRITE PROTECT. A BlockCommandSet
+// of space is SBC-4's SPACE ALLOCATION FAILED WRITE PROTECT. An operation the
+// block device can never find the resources for (a transfer larger than its
+// memory for data can ever hold) is no flaw in the medium, and MEDIUM ERROR
+// would have initiators treat good blocks as bad (SPC-5 sense keys): it is
+// INSUFFICIENT RESOURCES under ILLEGAL REQUEST, the unit as configured cannot
+// run the command and the same command would fail again, so neither da nor
+// an initiator retries it (QEMU answers its own ENOMEM with HARDWARE ERROR,
+// INTERNAL TARGET FAILURE, which initiators do retry). A BlockCommandSet
 // whose promise rejects (a bug) is reported as HARDWARE ERROR, INTERNAL TARGET
 // FAILURE.
 
@@ -42,20 +49,22 @@ const WRITE_ERROR = c(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR);
 const TARGET_FAILURE = c(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE);
 const UNSUPPORTED = c(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_COMMAND_OPERATION_CODE);
 const OUT_OF_SPACE = c(SenseKey.DATA_PROTECT, Asc.SPACE_ALLOCATION_FAILED_WRITE_PROTECT);
+const NO_RESOURCES = c(SenseKey.ILLEGAL_REQUEST, Asc.INSUFFICIENT_RESOURCES);
 
 /** The table in the file header, as data. */
 export const BLOCK_ERROR_TABLE: Readonly<Record<BlockOperation, Readonly<Record<BlockFailure, SenseCode>>>> = {
-  read: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR },
-  write: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
-  flush: { 'io-error': TARGET_FAILURE, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
-  discard: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
-  'write-zeroes': { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE },
+  read: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR, 'no-resources': NO_RESOURCES },
+  write: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE, 'no-resources': NO_RESOURCES },
+  flush: { 'io-error': TARGET_FAILURE, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE, 'no-resources': NO_RESOURCES },
+  discard: { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE, 'no-resources': NO_RESOURCES },
+  'write-zeroes': { 'io-error': WRITE_ERROR, unsupported: UNSUPPORTED, 'no-space': OUT_OF_SPACE, 'no-resources': NO_RESOURCES },
   'write-cache': {
     'io-error': TARGET_FAILURE,
     unsupported: c(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_FIELD_IN_PARAMETER_LIST),
     'no-space': TARGET_FAILURE,
+    'no-resources': NO_RESOURCES,
   },
-  mapping: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR },
+  mapping: { 'io-error': READ_ERROR, unsupported: UNSUPPORTED, 'no-space': READ_ERROR, 'no-resources': NO_RESOURCES },
 };
 
 /**

@@ -304,11 +304,36 @@ describe('resources', () => {
     expect(backend.stats.write).toBe(2);
   });
 
-  test('a transfer that cannot fit even with nothing else holding memory fails at once (io-error)', async () => {
+  // no-resources, not io-error: the emulator makes io-error a MEDIUM ERROR, and nothing is wrong with the medium.
+  test('a transfer that cannot fit even with nothing else holding memory fails at once (no-resources), and the set still works', async () => {
     const { s, backend, bcs } = await setup({ memorySize: 1 << 20 });
-    expect(await bcs.read(0n, new Uint8Array(1 << 20))).toBe('io-error');
-    expect(backend.stats.read).toBe(0);
+    expect(await bcs.read(0n, new Uint8Array(1 << 20))).toBe('no-resources');
+    expect(await bcs.write(0n, new Uint8Array(1 << 20))).toBe('no-resources');
+    expect([backend.stats.read, backend.stats.write]).toEqual([0, 0]);
     expect(s.driver.inFlight()).toBe(0);
+    // Within the maximum transfer, only memory someone else holds leaves a transfer there.
+    const max = bcs.geometry().maxTransferBlocks * 512;
+    const filler = s.allocator.alloc(s.allocator.freeBytes - 4096, 1);
+    expect(filler).toBeDefined();
+    expect(await bcs.write(0n, new Uint8Array(max))).toBe('no-resources');
+    if (filler !== undefined) s.allocator.free(filler.addr);
+    expect(await bcs.write(0n, new Uint8Array(max).fill(6))).toBe('ok');
+    expect(backend.stats.write).toBe(1);
+  });
+
+  test('a transfer waiting for memory that ends up never fitting (the last holder freed it) ends no-resources', async () => {
+    const { s, backend, bcs } = await setup({ memorySize: 1 << 20 });
+    // Room for one 64 KiB transfer: a second waits for it; a third of 128 KiB waits behind, and can never fit.
+    const filler = s.allocator.alloc(s.allocator.freeBytes - 64 * 1024 - 512, 1);
+    expect(filler).toBeDefined();
+    backend.stall();
+    const first = bcs.write(0n, new Uint8Array(64 * 1024).fill(1));
+    const big = bcs.read(0n, new Uint8Array(128 * 1024));
+    await until(() => backend.stalledCount === 1, 'first write at the backend');
+    backend.release();
+    expect(await first).toBe('ok');
+    expect(await big).toBe('no-resources');
+    expect(backend.stats.read).toBe(0);
   });
 
   test('fenced: operations fail at once without touching the ring; memory waiters give up', async () => {

@@ -28,7 +28,7 @@ import {
 } from './harness.js';
 
 type Triple = readonly [key: number, asc: number, ascq: number];
-const FAILURES: readonly BlockFailure[] = ['io-error', 'unsupported', 'no-space'];
+const FAILURES: readonly BlockFailure[] = ['io-error', 'unsupported', 'no-space', 'no-resources'];
 
 // The table in the errors.ts header, copied by hand (key, ASC, ASCQ).
 const UNRECOVERED_READ: Triple = [0x03, 0x11, 0x00];
@@ -37,14 +37,20 @@ const INTERNAL_TARGET_FAILURE: Triple = [0x04, 0x44, 0x00];
 const INVALID_OPCODE: Triple = [0x05, 0x20, 0x00];
 const INVALID_FIELD_IN_PARAMETER_LIST: Triple = [0x05, 0x26, 0x00];
 const SPACE_ALLOCATION_FAILED: Triple = [0x07, 0x27, 0x07];
+const INSUFFICIENT_RESOURCES: Triple = [0x05, 0x55, 0x03];
 const HEADER_TABLE: Readonly<Record<BlockOperation, Readonly<Record<BlockFailure, Triple>>>> = {
-  read: { 'io-error': UNRECOVERED_READ, unsupported: INVALID_OPCODE, 'no-space': UNRECOVERED_READ },
-  write: { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED },
-  flush: { 'io-error': INTERNAL_TARGET_FAILURE, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED },
-  discard: { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED },
-  'write-zeroes': { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED },
-  'write-cache': { 'io-error': INTERNAL_TARGET_FAILURE, unsupported: INVALID_FIELD_IN_PARAMETER_LIST, 'no-space': INTERNAL_TARGET_FAILURE },
-  mapping: { 'io-error': UNRECOVERED_READ, unsupported: INVALID_OPCODE, 'no-space': UNRECOVERED_READ },
+  read: { 'io-error': UNRECOVERED_READ, unsupported: INVALID_OPCODE, 'no-space': UNRECOVERED_READ, 'no-resources': INSUFFICIENT_RESOURCES },
+  write: { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED, 'no-resources': INSUFFICIENT_RESOURCES },
+  flush: { 'io-error': INTERNAL_TARGET_FAILURE, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED, 'no-resources': INSUFFICIENT_RESOURCES },
+  discard: { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED, 'no-resources': INSUFFICIENT_RESOURCES },
+  'write-zeroes': { 'io-error': WRITE_ERROR, unsupported: INVALID_OPCODE, 'no-space': SPACE_ALLOCATION_FAILED, 'no-resources': INSUFFICIENT_RESOURCES },
+  'write-cache': {
+    'io-error': INTERNAL_TARGET_FAILURE,
+    unsupported: INVALID_FIELD_IN_PARAMETER_LIST,
+    'no-space': INTERNAL_TARGET_FAILURE,
+    'no-resources': INSUFFICIENT_RESOURCES,
+  },
+  mapping: { 'io-error': UNRECOVERED_READ, unsupported: INVALID_OPCODE, 'no-space': UNRECOVERED_READ, 'no-resources': INSUFFICIENT_RESOURCES },
 };
 const OPS = Object.keys(HEADER_TABLE) as BlockOperation[];
 
@@ -90,6 +96,7 @@ describe('BLOCK_ERROR_TABLE', () => {
     expect(blockFailureSense('write', 'no-space', 7n)).toEqual({ key: 7, asc: 0x27, ascq: 0x07 });
     expect(blockFailureSense('flush', 'io-error', 7n)).toEqual({ key: 4, asc: 0x44, ascq: 0 });
     expect(blockFailureSense('read', 'unsupported', 7n)).toEqual({ key: 5, asc: 0x20, ascq: 0 });
+    expect(blockFailureSense('read', 'no-resources', 7n)).toEqual({ key: 5, asc: 0x55, ascq: 0x03 });
   });
 });
 

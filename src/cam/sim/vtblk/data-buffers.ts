@@ -23,9 +23,16 @@ const SPARE_BYTES = 1 << 20;
 /** One transfer's data may count on 1/TRANSFER_SHARE of what the rings leave (DataBufferPool.maxTransferBytes). */
 const TRANSFER_SHARE = 2;
 
+/**
+ * Why {@link DataBufferPool.alloc} gives a transfer no memory: a device reset
+ * began (`fenced`), or nothing of ours holds any and it still does not fit
+ * (`never-fits`: nothing will free any for it).
+ */
+export type NoDataMemory = 'fenced' | 'never-fits';
+
 interface MemoryWaiter {
   readonly bytes: number;
-  readonly resolve: (r: GuestRange[] | undefined) => void;
+  readonly resolve: (r: GuestRange[] | NoDataMemory) => void;
 }
 
 /**
@@ -92,16 +99,15 @@ export class DataBufferPool {
 
   /**
    * Guest memory for a transfer of `bytes`, one allocation per segment. Waits
-   * (FIFO) while other transfers hold the memory it needs; undefined when
-   * fenced, or when nothing of ours holds any and it still does not fit (it
-   * never will).
+   * (FIFO) while other transfers hold the memory it needs; else why not
+   * (NoDataMemory).
    */
-  alloc(bytes: number): Promise<GuestRange[] | undefined> {
-    if (this.#fenced) return Promise.resolve(undefined);
+  alloc(bytes: number): Promise<GuestRange[] | NoDataMemory> {
+    if (this.#fenced) return Promise.resolve('fenced');
     if (this.#memoryWaiters.length === 0) {
       const got = this.#tryAlloc(bytes);
       if (got !== undefined) return Promise.resolve(got);
-      if (this.#liveData === 0) return Promise.resolve(undefined);
+      if (this.#liveData === 0) return Promise.resolve('never-fits');
     }
     return new Promise((resolve) => this.#memoryWaiters.push({ bytes, resolve }));
   }
@@ -127,7 +133,7 @@ export class DataBufferPool {
         // Nothing left to wait for: nothing of ours will be freed again.
         if (this.#liveData > 0) break;
         this.#memoryWaiters.shift();
-        w.resolve(undefined);
+        w.resolve('never-fits');
         continue;
       }
       this.#memoryWaiters.shift();
@@ -140,11 +146,11 @@ export class DataBufferPool {
     this.#quarantine.push(r);
   }
 
-  /** A device reset begins: spares go back to the allocator, and transfers waiting for memory give up (undefined). */
+  /** A device reset begins: spares go back to the allocator, and transfers waiting for memory give up ('fenced'). */
   fence(): void {
     this.#fenced = true;
     this.#returnSpares();
-    for (const w of this.#memoryWaiters.splice(0)) w.resolve(undefined);
+    for (const w of this.#memoryWaiters.splice(0)) w.resolve('fenced');
   }
 
   /** The device reset is over: quarantined buffers are safe to reuse now. */

@@ -60,7 +60,7 @@ export class OtherRequests {
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
   async getId(): Promise<string | undefined> {
     const ranges = await this.#data.alloc(VIRTIO_BLK_ID_BYTES);
-    const range = ranges?.[0];
+    const range = typeof ranges === 'string' ? undefined : ranges[0];
     if (range === undefined) return undefined;
     this.#memory.fill(range.addr, range.len);
     const c = await this.#path.request({ type: VIRTIO_BLK_T_GET_ID, data: range });

@@ -55,7 +55,9 @@ const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
 /**
  * BlockCommandSet over a virtio-blk driver. Operations never fail for lack of
  * ring room (they wait, in order, through `driver.request`) nor for lack of
- * guest memory while other transfers hold some (they wait for it, in order).
+ * guest memory while other transfers hold some (they wait for it, in order);
+ * a transfer guest memory cannot hold once nothing of the set holds any ends
+ * `no-resources`.
  */
 export class VirtioBlockCommandSet implements BlockCommandSet {
   readonly driver: VirtioBlkDriver;
@@ -293,9 +295,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     done: (s: BlockStatus) => void,
   ): void {
     void this.#data.alloc(buf.length).then((ranges) => {
-      if (ranges === undefined) {
+      if (typeof ranges === 'string') {
         if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
-        done('io-error');
+        // Fenced: the command is being requeued, and the SIM says how it ends. Never fits: the medium is fine,
+        // guest memory is short (errors.ts: INSUFFICIENT RESOURCES). Within the unit's maximum transfer only
+        // memory held by someone besides this set can leave a transfer there.
+        done(ranges === 'fenced' ? 'io-error' : 'no-resources');
       } else {
         this.#transferIn(type, lba, buf, ranges, epoch, done);
       }
