@@ -95,7 +95,8 @@ export function sendReadAnswer(task: TaskIdentity, hooks: TaskHooks, limits: Tas
 
 /**
  * The SCSI Response of a task whose Data-Out broke its sequence (DataSN order, Buffer Offset, more data than
- * asked for): CHECK CONDITION, DATA PHASE ERROR, as ERL 0 cannot recover within the command (§7.1.4.2).
+ * asked for, or less by a burst's F bit): CHECK CONDITION, DATA PHASE ERROR, as ERL 0 cannot recover within
+ * the command (§7.1.4.2).
  * Nothing reached the unit; `r2tSN`: the R2Ts the task sent.
  */
 export function sendDataPhaseError(task: TaskCommand, hooks: TaskHooks, r2tSN: number): void {

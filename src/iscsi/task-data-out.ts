@@ -4,7 +4,9 @@
 // each asked for by an R2T of at most MaxBurstLength (§13.13) with at most
 // MaxOutstandingR2T unanswered (§13.17). It owns the sequence rules: DataSN
 // order within each burst, Buffer Offsets exactly where the burst has got to
-// (DataPDUInOrder=Yes), no more data than the burst asked for; and the
+// (DataPDUInOrder=Yes), no more data than the burst asked for and, by its F
+// bit, no less (§11.8.4: an R2T asks for exactly its Desired Data Transfer
+// Length; §11.7.1: F ends the sequence that answers it); and the
 // buffer: reserved from the target's Data-Out budget (data-out-budget.ts)
 // as the task starts, before anything is solicited, made at the first data
 // that goes into it, given back once as the task ends. A command that brings
@@ -58,8 +60,11 @@ export class DataOutCollection {
   #data: Uint8Array = EMPTY;
   /** Where the buffer stands with the budget (hooks.dataOutBudget); undefined: it has no part in it. */
   #reservation: 'waiting' | 'granted' | 'refused' | undefined;
-  /** The furthest byte received within #length: how much of the buffer the unit gets (buffer, kept). */
-  #have = 0;
+  /**
+   * Bytes of Data-Out put into the buffer, each counted once (the offsets are checked in order): all #length of
+   * them before the unit gets the buffer (whole), so that no byte the initiator did not send is written.
+   */
+  #kept = 0;
   /** The unsolicited burst (immediate data counts into it), if the initiator may still send some. */
   #unsolicited: Burst | undefined;
   /** The R2Ts not yet answered to their F bit, by TTT; made at the first R2T (most writes never solicit). */
@@ -139,28 +144,36 @@ export class DataOutCollection {
     return this.#digestError;
   }
 
-  /** The Data-Out kept, from offset 0 up to the furthest byte received (of #length). */
+  /** The Data-Out kept: all #length bytes once whole (the task hands it to the unit only then). */
   get buffer(): Uint8Array {
-    return this.#have === this.#length ? this.#data : this.#data.subarray(0, this.#have);
+    return this.#data;
   }
 
-  /** Bytes kept (the buffer's length): what the command moved, for its residual. */
+  /** Bytes kept: what the command moved, for its residual. */
   get kept(): number {
-    return this.#have;
+    return this.#kept;
   }
 
-  /** A Data-Out PDU: checked against the burst it names; undefined when accepted (its data kept). */
+  /** Every byte of the buffer came from the initiator: what a complete collection must be before the unit gets it. */
+  get whole(): boolean {
+    return this.#kept === this.#length;
+  }
+
+  /**
+   * A Data-Out PDU: checked against the burst it names; undefined when accepted (its data kept). Its F bit ends
+   * the burst, which must then hold all it asked for: one ended short ('short-burst', the burst closed) would
+   * leave a hole no R2T asks for again.
+   */
   receive(pdu: DataOutPdu): DataOutFault | undefined {
     const burst = this.#burstOf(pdu.ttt);
     if (burst === undefined) return 'unknown-ttt';
     const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
     if (fault !== undefined) return fault;
     burst.nextDataSN++;
-    if (pdu.final) {
-      if (burst === this.#unsolicited) this.#unsolicited = undefined;
-      else this.#bursts?.delete(burst.ttt);
-    }
-    return undefined;
+    if (!pdu.final) return undefined;
+    if (burst === this.#unsolicited) this.#unsolicited = undefined;
+    else this.#bursts?.delete(burst.ttt);
+    return burst.received === burst.length ? undefined : 'short-burst';
   }
 
   /**
@@ -231,8 +244,10 @@ export class DataOutCollection {
     if (this.#digestError || this.#reservation === 'refused') return undefined;
     // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
     const room = this.#length - offset;
-    if (room > 0) this.#buffer().set(room >= data.length ? data : data.subarray(0, room), offset);
-    this.#have = Math.max(this.#have, Math.min(offset + data.length, this.#length));
+    if (room <= 0 || data.length === 0) return undefined;
+    const kept = room >= data.length ? data : data.subarray(0, room);
+    this.#buffer().set(kept, offset);
+    this.#kept += kept.length;
     return undefined;
   }
 

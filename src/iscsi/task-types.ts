@@ -105,5 +105,9 @@ export interface TaskHooks {
   readonly onPreempted?: (nexuses: readonly string[], task: TaskIdentity) => void;
 }
 
-/** Why a Data-Out was not accepted; the connection answers with a Reject (RFC 7143 §11.17.1 reason 09h). */
-export type DataOutFault = 'unknown-ttt' | 'bad-datasn' | 'bad-offset' | 'too-much-data';
+/**
+ * Why a Data-Out was not accepted: 'unknown-ttt' names no burst of the task, and the connection answers it with
+ * a Reject (RFC 7143 §11.17.1 reason 09h); the others break the task's sequence and end it (task.ts), the last
+ * one a burst whose F bit came before all it asked for (§11.8.4, §11.7.1).
+ */
+export type DataOutFault = 'unknown-ttt' | 'bad-datasn' | 'bad-offset' | 'too-much-data' | 'short-burst';

@@ -4,7 +4,9 @@
 // how it ends. A Data-Out that breaks its sequence (DataSN order, Buffer
 // Offset, more data than asked for) ends the task with CHECK CONDITION
 // (ABORTED COMMAND), as ERL 0 cannot recover within the command (§7.1.4.2);
-// for a task made ahead of its turn (session.ts), as it starts.
+// for a task made ahead of its turn (session.ts), as it starts. So does a
+// burst whose F bit comes before all it asked for (§11.8.4, §11.7.1), and the
+// unit never gets a buffer with bytes the initiator did not send.
 // A Data-Out that failed its data digest (discarded by the connection) ends
 // it with CHECK CONDITION once the data still owed is in, as §7.8 asks. A
 // task management function about to abort the task may hold it short of the
@@ -225,6 +227,11 @@ export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim 
       // No R2T and not to the unit without the buffer; granted() comes back here.
       if (data.waiting) return;
       data.solicit();
+      // receive() already ends a burst answered short; this keeps any other hole from being written as zeros.
+      if (data.complete && !data.whole) {
+        this.#fail();
+        return;
+      }
     }
     // Executes now if the gates admit the task; else once they do (admitted), if it is still to run then.
     if (this.dataComplete && this.admit(this.#hooks, this.#port)) this.#execute();

@@ -105,6 +105,40 @@ describe('ScsiTask: Data-Out', () => {
     expect([resp.sense?.[2], resp.sense?.[12], resp.sense?.[13]]).toEqual([0x0b, 0x4b, 0x00]);
   });
 
+  it.each([
+    ['the first of two bursts ended by one block with F', 16, BS],
+    ['the first of two bursts ended by an empty Data-Out with F', 16, 0],
+    ['the only burst ended by one block with F', 8, BS],
+  ] as const)('%s: DATA PHASE ERROR at once, no further R2T, nothing executed (RFC 7143 §11.8.4, §11.7.1)', async (_, blocks, bytes) => {
+    const lun = fakeLun();
+    const { task, out } = run(cmd({ cdb: write10(blocks), write: true, expectedDataTransferLength: blocks * BS }), lun);
+    const r2t = out[0];
+    if (r2t?.kind !== 'r2t') throw new Error('expected an R2T');
+    expect(r2t.length).toBe(4096);
+    expect(task.dataOut(dataOut({ ttt: r2t.ttt, dataSN: 0, bufferOffset: 0, data: new Uint8Array(bytes).fill(0xaa) }))).toBe('short-burst');
+    await task.done;
+    expect(lun.calls).toEqual([]);
+    // One R2T only; the response names it (ExpDataSN 1) and no byte of EDTL as used.
+    expect(out.map((o) => o.kind)).toEqual(['r2t', 'response']);
+    const resp = out[1];
+    if (resp?.kind !== 'response') throw new Error('expected a response');
+    expect([resp.status, resp.expDataSN, resp.residual]).toEqual([0x02, 1, { overflow: false, underflow: true, count: blocks * BS }]);
+    expect([resp.sense?.[2], resp.sense?.[12], resp.sense?.[13]]).toEqual([0x0b, 0x4b, 0x00]);
+  });
+
+  it('an unsolicited burst (InitialR2T=No) ended by its F bit before min(FirstBurstLength, EDTL) ends DATA PHASE ERROR too, nothing executed', async () => {
+    const lun = fakeLun();
+    const limits: TaskLimits = { ...LIMITS, initialR2T: false };
+    const { task, out } = run(cmd({ cdb: write10(2), write: true, final: false, expectedDataTransferLength: 2 * BS }), lun, limits);
+    expect(out).toEqual([]);
+    expect(task.dataOut(dataOut({ ttt: 0xffff_ffff, dataSN: 0, bufferOffset: 0, data: new Uint8Array(BS) }))).toBe('short-burst');
+    await task.done;
+    expect(lun.calls).toEqual([]);
+    const resp = out.at(-1);
+    if (resp?.kind !== 'response') throw new Error('expected a response');
+    expect([resp.status, resp.sense?.[2], resp.sense?.[12], resp.sense?.[13]]).toEqual([0x02, 0x0b, 0x4b, 0x00]);
+  });
+
   it('more data than the R2T asked for is refused; an unknown TTT too', () => {
     const lun = fakeLun();
     const { task, out } = run(cmd({ cdb: write10(1), write: true, expectedDataTransferLength: BS }), lun);
