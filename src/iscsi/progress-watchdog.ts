@@ -9,7 +9,10 @@
 //   answers NOP-In pings but never sends the data would hold it for ever, and
 //   other sessions' WRITEs wait behind it (asking again for missing data,
 //   §7.1.4.1, takes level 1; LIO's DataOut timeout drops the connection at
-//   level 0 too). Progress: any Data-Out PDU.
+//   level 0 too). Progress: a Data-Out PDU a task that owed it took into an
+//   open burst, with bytes or its F bit; not one Rejected (naming no task or
+//   burst), late for a task that ended, or empty and not final, which an
+//   initiator could send for ever while its data never comes.
 // - A CmdSN gap: commands after a missing CmdSN wait for it (§4.2.2.1), with
 //   their Data-Out buffers; a command lost on the way (a header digest error,
 //   §7.8) is recovered only by the initiator's own timeout. Progress: ExpCmdSN
@@ -17,6 +20,14 @@
 // Progress counts per session, not per task: an initiator that answers one
 // task's bursts after another's, however slowly, is never dropped while data
 // keeps coming.
+
+/**
+ * Whether a Data-Out PDU is progress for the Data-Out watchdog: `taken` (not refused) into an open burst of a
+ * task that `owed` Data-Out as it came, moving that burst on with bytes or its F bit.
+ */
+export function dataOutProgress(owed: boolean, taken: boolean, pdu: { readonly data: Uint8Array; readonly final: boolean }): boolean {
+  return owed && taken && (pdu.data.length > 0 || pdu.final);
+}
 
 /** What the watchdog watches: its session's tasks, and the way out. */
 export interface ProgressWatchdogHost {
@@ -56,7 +67,7 @@ export class ProgressWatchdog {
     this.#timer.unref();
   }
 
-  /** Progress: a Data-Out PDU came (accepted or not: the initiator is sending), or ExpCmdSN moved on. */
+  /** Progress: a Data-Out PDU moved a burst of a task on (dataOutProgress), or ExpCmdSN moved on. */
   heard(): void {
     this.#heard = true;
   }

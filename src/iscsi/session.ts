@@ -29,7 +29,7 @@ import type { SessionHost, SessionOutput } from './session-types.js';
 import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type TaskSnapshot } from './tmf.js';
 import { abortEndOf, performTmf, snapshotTasks, type TmfScope } from './session-tmf.js';
-import { ProgressWatchdog } from './progress-watchdog.js';
+import { ProgressWatchdog, dataOutProgress } from './progress-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
 import { TaskSetOrder } from './task-set-order.js';
 
@@ -209,12 +209,14 @@ export class Session {
    * when it matches none or breaks the data rules.
    */
   dataOut(pdu: DataOutPdu): number | undefined {
-    this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt) ?? this.#heldTask(pdu.itt);
     if (task === undefined) return this.#late.take(pdu);
+    const owed = task.owesDataOut;
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
     // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
-    return task.dataOut(pdu) === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
+    const fault = task.dataOut(pdu);
+    if (dataOutProgress(owed, fault === undefined, pdu)) this.#watchdog.heard();
+    return fault === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
   }
 
   /**
@@ -223,10 +225,14 @@ export class Session {
    * a task that has ended it counts as late Data-Out does. Nothing more is sent for the PDU itself.
    */
   dataDigestError(pdu: DataOutPdu): void {
-    this.#watchdog.heard();
     const task = this.#tasks.get(pdu.itt) ?? this.#heldTask(pdu.itt);
-    if (task === undefined) this.#late.take(pdu);
-    else task.dataDigestError(pdu);
+    if (task === undefined) {
+      this.#late.take(pdu);
+      return;
+    }
+    const owed = task.owesDataOut;
+    const fault = task.dataDigestError(pdu);
+    if (dataOutProgress(owed, fault === undefined, pdu)) this.#watchdog.heard();
   }
 
   /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */

@@ -163,11 +163,13 @@ export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim 
    * PROTOCOL SERVICE CRC ERROR (§11.4.7.2), sent only once all the data is in (§7.8: each outstanding R2T
    * answered up to its F bit, and the unsolicited burst); meanwhile it solicits nothing and keeps nothing, and
    * a task management function may end it first. Only its data failed, so the PDU counts in its sequence by
-   * its header (DataSN, Buffer Offset, length, F bit); one that names no burst of the task changes nothing.
+   * its header (DataSN, Buffer Offset, length, F bit); one that names no burst of the task changes nothing
+   * ('unknown-ttt'). Returns what dataOut() does for it.
    */
-  dataDigestError(pdu: DataOutPdu): void {
-    if (this.#finished || this.#dataOut?.digestFailed(pdu.ttt) !== true) return;
-    this.dataOut(pdu);
+  dataDigestError(pdu: DataOutPdu): DataOutFault | undefined {
+    if (this.#finished) return undefined;
+    if (this.#dataOut?.digestFailed(pdu.ttt) !== true) return 'unknown-ttt';
+    return this.dataOut(pdu);
   }
 
   /**

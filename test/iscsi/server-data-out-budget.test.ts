@@ -5,7 +5,7 @@
 // complete. Ending a session, by dropping its connection or by Logout
 // (§11.14), gives its bytes back, and so does a session that owes Data-Out
 // and sends none for the ping timeout (progress-watchdog.ts), pings answered
-// or not. A WRITE whose immediate data the budget cannot hold at once ends
+// or not, and Data-Out the target Rejects sent or not. A WRITE whose immediate data the budget cannot hold at once ends
 // TASK SET FULL, holding nothing, and so does one that must wait for its turn
 // (an earlier CmdSN, §4.2.2.1, or a task management function): it takes its
 // buffer as it arrives. PDUs are built from RFC 7143's tables (initiator.ts).
@@ -294,6 +294,35 @@ describe('a session that owes Data-Out and sends none is dropped (progress-watch
     expect(other.closed).toBe(false);
     expect(await complete(other, { itt: waiting, ttt: field32(r2t, 20) }, data)).toBe(0);
     expect(await readBlock(other, 64 + 31)).toEqual(data.subarray(31 * BS));
+  });
+
+  it('Data-Out the target Rejects does not keep it either: two such sessions holding the whole budget are dropped, and the WRITE waiting behind them is solicited', async () => {
+    const s = await serve(BUDGET, TIMEOUT);
+    const hostile: { ini: TestInitiator; w: { itt: number; ttt: number } }[] = [];
+    for (const isid of [0x23d0_0000_0015n, 0x23d0_0000_0016n]) {
+      const ini = await login(s, isid);
+      hostile.push({ ini, w: await writeAwaitingData(ini, 0, 32) });
+      await writeAwaitingData(ini, 32, 32);
+    }
+    const victim = await login(s, 0x23d0_0000_0017n);
+    const waiting = victim.command({ cdb: write10(128, 32), write: true, edtl: MAX_TRANSFER });
+    await until(() => s.dataOutBudget.waiting === 1);
+    // Every TIMEOUT/4, from each hostile session, a Data-Out under the reserved ITT (naming no task) and one
+    // under a TTT no R2T of its WRITE gave: each gets Reject, Invalid PDU field (09h), and moves no burst on.
+    const junk = setInterval(() => {
+      for (const { ini, w } of hostile) {
+        ini.dataOut({ itt: 0xffff_ffff, ttt: w.ttt, dataSN: 0, offset: 0, data: new Uint8Array(0), final: true });
+        ini.dataOut({ itt: w.itt, ttt: (w.ttt + 1000) >>> 0, dataSN: 0, offset: 0, data: new Uint8Array(BS), final: true });
+      }
+    }, TIMEOUT / 4);
+    try {
+      for (const { ini } of hostile) expect((await ini.next((p) => opcodeOf(p) === REJECT)).bhs[2]).toBe(0x09);
+      for (const { ini } of hostile) await ini.closedWithin(4 * TIMEOUT);
+    } finally {
+      clearInterval(junk);
+    }
+    const r2t = await victim.next((p) => opcodeOf(p) === R2T && ittOf(p) === waiting);
+    expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([0, MAX_TRANSFER]);
   });
 
   it('a session owing nothing stays however long it is quiet', async () => {

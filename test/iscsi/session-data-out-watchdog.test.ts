@@ -3,8 +3,9 @@
 // unsolicited burst open (RFC 7143 §3.2.4.2, §13.10); the `vtcam serve`
 // target never negotiates that, so this is where the branch is exercised. An
 // initiator that never sends the burst has its connection dropped a timeout
-// later; one that sends it, however slowly, keeps it; a session that owes
-// nothing is never checked. Fake timers.
+// later, whatever Data-Out it sends that moves no burst on (Rejected, or
+// empty and not final); one that sends it, however slowly, keeps it; a
+// session that owes nothing is never checked. Fake timers.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Session } from '../../src/iscsi/session.js';
@@ -102,6 +103,30 @@ describe('Session: Data-Out owed and not sent', () => {
     vi.advanceTimersByTime(10 * TIMEOUT);
     expect(drops).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it.each([
+    ['ITT FFFFFFFFh, naming no task (Reject 09h)', (s: Session) => s.dataOut({ ...unsolicited(0, false), itt: 0xffff_ffff }), 0x09],
+    ['a TTT naming no burst of the task (Reject 09h)', (s: Session) => s.dataOut({ ...unsolicited(0, false), ttt: 0x1234 }), 0x09],
+    ['an empty PDU of the burst, F 0, DataSN in order', (s: Session, i: number) => s.dataOut({ ...unsolicited(i, false), bufferOffset: 0, data: new Uint8Array(0) }), undefined],
+    [
+      'one discarded for its data digest, naming no burst',
+      (s: Session) => {
+        s.dataDigestError({ ...unsolicited(0, false), ttt: 0x1234 });
+        return undefined;
+      },
+      undefined,
+    ],
+  ] as const)('Data-Out that moves no burst on, %s, keeps nothing alive: dropped a timeout after the command', (_, junk, reason) => {
+    const { s, drops } = session();
+    s.command(write);
+    for (let i = 0; i < 8; i++) {
+      vi.advanceTimersByTime(TIMEOUT / 4 - 1);
+      if (i < 3) expect(drops).toEqual([]);
+      expect(junk(s, i)).toBe(reason);
+      vi.advanceTimersByTime(1);
+    }
+    expect(drops).toEqual([`no Data-Out for ${TIMEOUT / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`]);
   });
 
   it('a session that ended checks no more', () => {
