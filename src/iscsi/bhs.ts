@@ -19,6 +19,7 @@ export {
 export {
   AhsType,
   decodeDataOut,
+  decodeDataOutHeader,
   decodeLoginRequest,
   decodeLogoutRequest,
   decodeNopOut,

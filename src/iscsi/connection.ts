@@ -15,10 +15,11 @@
 // the PDU reader a PDU's size. Nothing a peer sends is buffered without bound.
 //
 // Error handling at ERL 0 (§7.1.4, §7.8): a header digest error or a PDU that
-// cannot be framed closes the connection; a data digest error drops the PDU
-// with a Reject (a dropped Data-Out still ends its task, see #dataDigestError);
-// a PDU the session refuses gets a Reject (reason per §11.17.1) and the
-// connection carries on.
+// cannot be framed closes the connection; a data digest error, or a data
+// segment over our MaxRecvDataSegmentLength, drops the PDU with a Reject (a
+// dropped Data-Out still ends its task, see #dataDiscarded); a PDU the
+// session refuses gets a Reject (reason per §11.17.1) and the connection
+// carries on.
 
 import type { Socket } from 'node:net';
 import type { DataInGate } from './data-in-gate.js';
@@ -31,6 +32,7 @@ import { PduStamper } from './stamp.js';
 import { TextExchange } from './text-exchange.js';
 import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
+import type { DataOutDiscard } from './task-types.js';
 import { LoginPhase } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { ConnectionOutput } from './connection-output.js';
@@ -230,14 +232,17 @@ export class IscsiConnection {
         return;
       case 'data-digest-error':
         this.#reject(r.pdu.bhs, RejectReason.DATA_DIGEST_ERROR);
-        this.#dataDigestError(r.pdu);
+        this.#dataDiscarded(r.pdu.bhs, 'data-digest');
         return;
       case 'segment-too-long':
         // A data segment over our MaxRecvDataSegmentLength (§13.12) is a protocol error. The header (digest
         // checked) says how long it is, so the reader skipped it and the connection carries on after a Reject;
         // a login, where only Login Responses may answer, is refused instead.
         if (this.#login !== undefined) this.#login.segmentTooLong(r.bhs);
-        else this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
+        else {
+          this.#reject(r.bhs, RejectReason.PROTOCOL_ERROR);
+          this.#dataDiscarded(r.bhs, 'segment-too-long');
+        }
         return;
       case 'fatal':
         this.#drop(r.reason);
@@ -246,15 +251,17 @@ export class IscsiConnection {
   }
 
   /**
-   * §7.8, after the Reject: a discarded SCSI Command (its immediate data failed) makes no task and takes no
-   * CmdSN, and the initiator's retry fills the gap (§7.2.1). A discarded Data-Out still counts for its task by
-   * its header (only the data failed), or the task would wait for that data for ever (Session.dataDigestError).
+   * After the Reject of a PDU dropped for its data digest (§7.8) or its length (§13.12): a discarded SCSI
+   * Command makes no task and takes no CmdSN (§7.3: a rejected command's CmdSN is not received), and the
+   * initiator's retry (§7.2.1), or an ABORT TASK naming its CmdSN (§11.5.1), fills the gap. A discarded
+   * Data-Out still counts for its task by its header, or the task would wait for that data for ever
+   * (Session.dataDiscarded).
    */
-  #dataDigestError(pdu: Pdu): void {
+  #dataDiscarded(bhs: Uint8Array, why: DataOutDiscard): void {
     const session = this.#session;
-    if (session === undefined || wire.readOpcode(pdu.bhs) !== IscsiOpcode.SCSI_DATA_OUT) return;
-    const d = wire.decodeDataOut(pdu);
-    if (!('reject' in d)) session.dataDigestError(d);
+    if (session === undefined || wire.readOpcode(bhs) !== IscsiOpcode.SCSI_DATA_OUT) return;
+    const d = wire.decodeDataOutHeader(bhs);
+    if (!('reject' in d)) session.dataDiscarded(d, why);
   }
 
   #pdu(pdu: Pdu): void {

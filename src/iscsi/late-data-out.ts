@@ -31,7 +31,7 @@ export class LateDataOut {
   }
 
   /** Data-Out that matched no live task: undefined when it answers a remembered sequence (taken, its F bit ending it), else the Reject reason. */
-  take(pdu: DataOutPdu): number | undefined {
+  take(pdu: Pick<DataOutPdu, 'itt' | 'ttt' | 'final'>): number | undefined {
     const ttts = this.#owed.get(pdu.itt);
     if (ttts?.has(pdu.ttt) !== true) return RejectReason.INVALID_PDU_FIELD;
     if (pdu.final) {

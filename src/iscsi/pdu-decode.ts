@@ -16,6 +16,7 @@ import { BhsField, BhsFlag, BhsView, padded } from './bhs-layout.js';
 import {
   IscsiOpcode,
   RejectReason,
+  type DataOutHeader,
   type DataOutPdu,
   type LoginRequestPdu,
   type LogoutRequestPdu,
@@ -181,6 +182,32 @@ export function decodeDataOut(pdu: Pdu): PduDecoded<DataOutPdu> {
     dataSN: v.getUint32(F.dataSN),
     bufferOffset: v.getUint32(F.bufferOffset),
     data: pdu.data,
+  };
+}
+
+/**
+ * RFC 7143 §11.7: a SCSI Data-Out from its BHS alone, for a PDU whose data segment was discarded (digest
+ * error, or over MaxRecvDataSegmentLength): the same checks as decodeDataOut, the length from the header.
+ * @throws RangeError when `bhs` is not a Data-Out's (a caller bug).
+ */
+export function decodeDataOutHeader(bhs: Uint8Array): PduDecoded<DataOutHeader> {
+  const name = 'SCSI Data-Out';
+  const v = BhsView.over(bhs);
+  if (v.opcode !== IscsiOpcode.SCSI_DATA_OUT) throw new RangeError(`decode ${name} header: opcode 0x${v.opcode.toString(16)} is not 0x5`);
+  const F = BhsField.dataOut;
+  const bad = refuseAhs(v, name);
+  if (bad) return bad;
+  return {
+    opcode: v.opcode,
+    immediate: v.immediate,
+    itt: v.itt,
+    final: flag(v, BhsFlag.FINAL),
+    lun: v.lun,
+    ttt: v.getUint32(F.ttt),
+    expStatSN: v.getUint32(F.expStatSN),
+    dataSN: v.getUint32(F.dataSN),
+    bufferOffset: v.getUint32(F.bufferOffset),
+    dataSegmentLength: v.dataSegmentLength,
   };
 }
 

@@ -94,6 +94,15 @@ export interface DataOutPdu extends PduCommon {
   readonly data: Uint8Array;
 }
 
+/**
+ * RFC 7143 §11.7: a SCSI Data-Out's header alone, for one whose data segment the connection discarded (a data
+ * digest error, §7.8, or a segment over MaxRecvDataSegmentLength, §13.12): DataSegmentLength says how many
+ * bytes it carried.
+ */
+export interface DataOutHeader extends Omit<DataOutPdu, 'data'> {
+  readonly dataSegmentLength: number;
+}
+
 /** RFC 7143 §11.18: NOP-Out. */
 export interface NopOutPdu extends PduCommon {
   readonly lun: bigint;

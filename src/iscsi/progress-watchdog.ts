@@ -23,10 +23,10 @@
 
 /**
  * Whether a Data-Out PDU is progress for the Data-Out watchdog: `taken` (not refused) into an open burst of a
- * task that `owed` Data-Out as it came, moving that burst on with bytes or its F bit.
+ * task that `owed` Data-Out as it came, moving that burst on with `bytes` or its F bit (`final`).
  */
-export function dataOutProgress(owed: boolean, taken: boolean, pdu: { readonly data: Uint8Array; readonly final: boolean }): boolean {
-  return owed && taken && (pdu.data.length > 0 || pdu.final);
+export function dataOutProgress(owed: boolean, taken: boolean, bytes: number, final: boolean): boolean {
+  return owed && taken && (bytes > 0 || final);
 }
 
 /** What the watchdog watches: its session's tasks, and the way out. */

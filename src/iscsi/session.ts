@@ -22,9 +22,9 @@
 
 import { snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
-import type { TaskHooks, TaskLimits } from './task-types.js';
+import type { DataOutDiscard, TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
-import { RejectReason, RESERVED_TAG, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
+import { RejectReason, RESERVED_TAG, type DataOutHeader, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { SessionHost, SessionOutput } from './session-types.js';
 import { syntheticAnswer } from './no-lun.js';
 import { TmfFunction, type TaskSnapshot } from './tmf.js';
@@ -215,24 +215,25 @@ export class Session {
     // A Data-Out that breaks the sequence rules ends its task with CHECK CONDITION (task.ts); only one that
     // names no burst of the task is rejected as a PDU. ERL 0 recovers no further (§7.1.4.2).
     const fault = task.dataOut(pdu);
-    if (dataOutProgress(owed, fault === undefined, pdu)) this.#watchdog.heard();
+    if (dataOutProgress(owed, fault === undefined, pdu.data.length, pdu.final)) this.#watchdog.heard();
     return fault === 'unknown-ttt' ? RejectReason.INVALID_PDU_FIELD : undefined;
   }
 
   /**
-   * A Data-Out PDU the connection Rejected and discarded for its data digest (RFC 7143 §7.8): its task still
-   * counts it, without its data, and ends CHECK CONDITION once the rest is in (ScsiTask.dataDigestError); for
-   * a task that has ended it counts as late Data-Out does. Nothing more is sent for the PDU itself.
+   * A Data-Out PDU the connection Rejected and discarded, `why` (its data digest, RFC 7143 §7.8; its length,
+   * §13.12), known by its header: its task still counts it and ends CHECK CONDITION once the rest is in
+   * (ScsiTask.dataDiscarded); for a task that has ended it counts as late Data-Out does. Nothing more is sent
+   * for the PDU itself.
    */
-  dataDigestError(pdu: DataOutPdu): void {
-    const task = this.#tasks.get(pdu.itt) ?? this.#heldTask(pdu.itt);
+  dataDiscarded(header: DataOutHeader, why: DataOutDiscard): void {
+    const task = this.#tasks.get(header.itt) ?? this.#heldTask(header.itt);
     if (task === undefined) {
-      this.#late.take(pdu);
+      this.#late.take(header);
       return;
     }
     const owed = task.owesDataOut;
-    const fault = task.dataDigestError(pdu);
-    if (dataOutProgress(owed, fault === undefined, pdu)) this.#watchdog.heard();
+    const fault = task.dataDiscarded(header, why);
+    if (dataOutProgress(owed, fault === undefined, header.dataSegmentLength, header.final)) this.#watchdog.heard();
   }
 
   /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */

@@ -16,7 +16,7 @@ import { Asc, SenseKey, sense, senseAbortedCommand } from '../scsi/sense.js';
 import { headerRoomOf } from './data-in-rooms.js';
 import type { Residual } from './pdu-types.js';
 import type { ScsiAnswer } from './lun.js';
-import type { TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
+import type { DataOutDiscard, TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
 import type { TaskCommand } from './task-command.js';
 import type { DataOutCollection } from './task-data-out.js';
 import { residualOf, type TransferPlan } from './transfer.js';
@@ -29,6 +29,12 @@ const DATA_PHASE_ERROR_SENSE = encodeSense(sense(SenseKey.ABORTED_COMMAND, Asc.D
  * CRC error" (RFC 7143 §11.4.7.2), how a task ends whose Data-Out failed its data digest (§7.8).
  */
 const PROTOCOL_SERVICE_CRC_ERROR_SENSE = encodeSense(senseAbortedCommand(Asc.PROTOCOL_SERVICE_CRC_ERROR), 'fixed');
+
+/** The sense of a task whose Data-Out the connection discarded, by why (DataOutDiscard). */
+const DISCARDED_SENSE: Readonly<Record<DataOutDiscard, Uint8Array>> = {
+  'data-digest': PROTOCOL_SERVICE_CRC_ERROR_SENSE,
+  'segment-too-long': DATA_PHASE_ERROR_SENSE,
+};
 
 /** HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h): the command failed inside the target. */
 export const INTERNAL_TARGET_FAILURE_SENSE = encodeSense(sense(SenseKey.HARDWARE_ERROR, Asc.INTERNAL_TARGET_FAILURE), 'fixed');
@@ -105,11 +111,13 @@ export function sendDataPhaseError(task: TaskCommand, hooks: TaskHooks, r2tSN: n
 
 /**
  * The SCSI Response of a task whose Data-Out `data` was not kept (task-data-out.ts), sent once none is owed:
- * after a data digest error, the CHECK CONDITION §7.8 asks for, PROTOCOL SERVICE CRC ERROR; refused a buffer
- * by the Data-Out budget, TASK SET FULL. Nothing reached the unit.
+ * after a data digest error, the CHECK CONDITION §7.8 asks for, PROTOCOL SERVICE CRC ERROR; after a Data-Out
+ * over MaxRecvDataSegmentLength (§13.12), DATA PHASE ERROR, as for the other Data-Out the target cannot take;
+ * refused a buffer by the Data-Out budget, TASK SET FULL. Nothing reached the unit.
  */
 export function sendUnkeptResponse(task: TaskCommand, hooks: TaskHooks, data: DataOutCollection): void {
   const residual = residualOf(task.edtl, task.plan.commandLength, 0);
-  if (data.digestError) sendResponse(task, hooks, ScsiStatus.CHECK_CONDITION, residual, PROTOCOL_SERVICE_CRC_ERROR_SENSE, data.r2tSN);
-  else sendResponse(task, hooks, ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
+  const discarded = data.discarded;
+  if (discarded === undefined) sendResponse(task, hooks, ScsiStatus.TASK_SET_FULL, residual, undefined, data.r2tSN);
+  else sendResponse(task, hooks, ScsiStatus.CHECK_CONDITION, residual, DISCARDED_SENSE[discarded], data.r2tSN);
 }

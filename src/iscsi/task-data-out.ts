@@ -15,15 +15,17 @@
 // held for an earlier CmdSN: session.ts), or none, 'refused', and then the
 // task ends TASK SET FULL (the SAM-5 status for a command the target lacks
 // the resources to take; lun.ts answers CAM's RESRC_UNAVAIL so too). So a
-// task keeps no data outside a buffer the budget counts. After a data digest
-// error (§7.8), or refused, it follows the sequences only and keeps nothing.
+// task keeps no data outside a buffer the budget counts. After a Data-Out the
+// connection discarded (a data digest error, §7.8, or a segment over
+// MaxRecvDataSegmentLength, §13.12), counted by its header, or refused a
+// buffer, it follows the sequences only and keeps nothing.
 // Its own module: the task (task.ts) decides what a broken sequence or a
-// digest error means for the command; only a task that may receive Data-Out
-// makes one.
+// discarded Data-Out means for the command; only a task that may receive
+// Data-Out makes one.
 
-import { RESERVED_TAG, type DataOutPdu, type ScsiCommandPdu } from './pdu-types.js';
+import { RESERVED_TAG, type DataOutHeader, type DataOutPdu, type ScsiCommandPdu } from './pdu-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
-import type { DataOutFault, TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
+import type { DataOutDiscard, DataOutFault, TaskHooks, TaskIdentity, TaskLimits } from './task-types.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -71,8 +73,8 @@ export class DataOutCollection {
   #bursts: Map<number, Burst> | undefined;
   #nextSolicit = 0;
   #r2tSN = 0;
-  /** A Data-Out failed its data digest (digestFailed): the sequences are followed, the data no longer kept. */
-  #digestError = false;
+  /** Why the connection first discarded a Data-Out of the task (receiveDiscarded): since, the sequences are followed and nothing is kept. */
+  #discarded: DataOutDiscard | undefined;
 
   /**
    * The buffer is `length` bytes (the plan's length for 'out', else 0). A command that brings unsolicited data
@@ -92,7 +94,7 @@ export class DataOutCollection {
     if (length > 0 && budget !== undefined && unsolicited > 0) this.#reservation = budget.take(length) ? 'granted' : 'refused';
     if (unsolicited > 0) {
       const burst: Burst = { ttt: RESERVED_TAG, offset: 0, length: unsolicited, received: 0, nextDataSN: 0 };
-      if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data);
+      if (cmd.data.length > 0) this.#accept(burst, 0, cmd.data.length, cmd.data);
       if (!cmd.final) this.#unsolicited = burst;
     }
     this.#nextSolicit = Math.min(unsolicited, length);
@@ -139,9 +141,9 @@ export class DataOutCollection {
     return this.#reservation === 'refused';
   }
 
-  /** Whether a Data-Out failed its data digest (digestFailed). */
-  get digestError(): boolean {
-    return this.#digestError;
+  /** Why the connection discarded a Data-Out of the task, if it did (receiveDiscarded): nothing is kept since. */
+  get discarded(): DataOutDiscard | undefined {
+    return this.#discarded;
   }
 
   /** The Data-Out kept: all #length bytes once whole (the task hands it to the unit only then). */
@@ -165,25 +167,18 @@ export class DataOutCollection {
    * leave a hole no R2T asks for again.
    */
   receive(pdu: DataOutPdu): DataOutFault | undefined {
-    const burst = this.#burstOf(pdu.ttt);
-    if (burst === undefined) return 'unknown-ttt';
-    const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, pdu.data);
-    if (fault !== undefined) return fault;
-    burst.nextDataSN++;
-    if (!pdu.final) return undefined;
-    if (burst === this.#unsolicited) this.#unsolicited = undefined;
-    else this.#bursts?.delete(burst.ttt);
-    return burst.received === burst.length ? undefined : 'short-burst';
+    return this.#receive(pdu, pdu.data.length, pdu.data);
   }
 
   /**
-   * A Data-Out on `ttt` failed its data digest (§7.8): from now on its sequences are followed and nothing is
-   * kept. False, changing nothing, when `ttt` names no burst of the task.
+   * A Data-Out the connection Rejected and discarded, `why` (§7.8, §13.12): it counts in its burst by its header
+   * (DataSN, Buffer Offset, DataSegmentLength, F bit), as receive() has it, and from now on the sequences are
+   * followed and nothing is kept. 'unknown-ttt', changing nothing, when it names no burst of the task.
    */
-  digestFailed(ttt: number): boolean {
-    if (this.#burstOf(ttt) === undefined) return false;
-    this.#digestError = true;
-    return true;
+  receiveDiscarded(header: DataOutHeader, why: DataOutDiscard): DataOutFault | undefined {
+    if (this.#burstOf(header.ttt) === undefined) return 'unknown-ttt';
+    this.#discarded ??= why;
+    return this.#receive(header, header.dataSegmentLength, undefined);
   }
 
   /** Sends the R2Ts the limits allow for what is still to solicit. */
@@ -235,13 +230,26 @@ export class DataOutCollection {
     return ttt === RESERVED_TAG ? this.#unsolicited : this.#bursts?.get(ttt);
   }
 
-  #accept(burst: Burst, offset: number, data: Uint8Array): DataOutFault | undefined {
+  /** A Data-Out of `length` bytes, `data` (none when discarded), checked against the burst it names. */
+  #receive(pdu: Omit<DataOutPdu, 'data'>, length: number, data: Uint8Array | undefined): DataOutFault | undefined {
+    const burst = this.#burstOf(pdu.ttt);
+    if (burst === undefined) return 'unknown-ttt';
+    const fault = pdu.dataSN !== burst.nextDataSN ? 'bad-datasn' : this.#accept(burst, pdu.bufferOffset, length, data);
+    if (fault !== undefined) return fault;
+    burst.nextDataSN++;
+    if (!pdu.final) return undefined;
+    if (burst === this.#unsolicited) this.#unsolicited = undefined;
+    else this.#bursts?.delete(burst.ttt);
+    return burst.received === burst.length ? undefined : 'short-burst';
+  }
+
+  #accept(burst: Burst, offset: number, length: number, data: Uint8Array | undefined): DataOutFault | undefined {
     // §11.7.5: Buffer Offset is absolute; with DataPDUInOrder=Yes it is exactly where the burst has got to.
     if (offset !== burst.offset + burst.received) return 'bad-offset';
-    if (burst.received + data.length > burst.length) return 'too-much-data';
-    burst.received += data.length;
-    // After a data digest error, or refused a buffer, only the sequence is followed: nothing is kept.
-    if (this.#digestError || this.#reservation === 'refused') return undefined;
+    if (burst.received + length > burst.length) return 'too-much-data';
+    burst.received += length;
+    // After a discarded Data-Out, or refused a buffer, only the sequence is followed: nothing is kept.
+    if (data === undefined || this.#discarded !== undefined || this.#reservation === 'refused') return undefined;
     // Data past what the command uses (an EDTL larger than the command) is accepted and dropped.
     const room = this.#length - offset;
     if (room <= 0 || data.length === 0) return undefined;

@@ -106,6 +106,14 @@ export interface TaskHooks {
 }
 
 /**
+ * Why the connection discarded a Data-Out PDU after its Reject: its data digest failed (RFC 7143 §7.8, Reject
+ * 02h), or its data segment was over the target's MaxRecvDataSegmentLength (§13.12, Reject 04h). Either way
+ * its header still counts in its sequence, and the task ends CHECK CONDITION once its sequences close
+ * (§11.17.1, §7.3: a Reject ends no task by itself).
+ */
+export type DataOutDiscard = 'data-digest' | 'segment-too-long';
+
+/**
  * Why a Data-Out was not accepted: 'unknown-ttt' names no burst of the task, and the connection answers it with
  * a Reject (RFC 7143 §11.17.1 reason 09h); the others break the task's sequence and end it (task.ts), the last
  * one a burst whose F bit came before all it asked for (§11.8.4, §11.7.1).

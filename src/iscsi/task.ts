@@ -7,8 +7,9 @@
 // for a task made ahead of its turn (session.ts), as it starts. So does a
 // burst whose F bit comes before all it asked for (§11.8.4, §11.7.1), and the
 // unit never gets a buffer with bytes the initiator did not send.
-// A Data-Out that failed its data digest (discarded by the connection) ends
-// it with CHECK CONDITION once the data still owed is in, as §7.8 asks. A
+// A Data-Out the connection discarded (its data digest failed, or its segment
+// was over MaxRecvDataSegmentLength) ends it with CHECK CONDITION once the
+// data still owed is in, as §7.8 and §11.17.1 ask. A
 // task management function about to abort the task may hold it short of the
 // unit while its outstanding R2Ts are answered (§4.2.3.3); a task that ends
 // with Data-Out still owed says which sequences, so that the session drops
@@ -32,9 +33,9 @@
 import { ScsiStatus } from '../scsi/status.js';
 import { residualOf } from './transfer.js';
 import { INTERNAL_TARGET_FAILURE_SENSE, TASK_ABORTED_ANSWER, sendDataPhaseError, sendReadAnswer, sendResponse, sendUnkeptResponse, takeDataInRoom } from './task-answer.js';
-import type { DataOutPdu, ScsiCommandPdu } from './pdu-types.js';
+import type { DataOutHeader, DataOutPdu, ScsiCommandPdu } from './pdu-types.js';
 import type { LunCall, LunCommand, LunPort, ScsiAnswer } from './lun.js';
-import type { DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
+import type { DataOutDiscard, DataOutFault, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import type { DataOutClaim } from './data-out-budget.js';
 import { deferred, type Deferred } from './deferred.js';
 import { DataOutCollection } from './task-data-out.js';
@@ -147,29 +148,30 @@ export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim 
   /** A Data-Out PDU for this task (matched by ITT). */
   dataOut(pdu: DataOutPdu): DataOutFault | undefined {
     if (this.#finished) return undefined;
-    const fault = this.#dataOut === undefined ? 'unknown-ttt' : this.#dataOut.receive(pdu);
-    if (fault !== undefined) {
-      // One that names no burst of the task is refused and changes nothing; any other breaks the sequence.
-      if (fault !== 'unknown-ttt') this.#fail();
-      return fault;
-    }
-    this.advance();
-    return undefined;
+    return this.#took(this.#dataOut === undefined ? 'unknown-ttt' : this.#dataOut.receive(pdu));
   }
 
   /**
-   * A Data-Out PDU for this task that failed its data digest, Rejected and discarded by the connection (RFC
-   * 7143 §7.8). ERL 0 has no recovery R2T, so the task never reaches the unit and ends CHECK CONDITION,
-   * PROTOCOL SERVICE CRC ERROR (§11.4.7.2), sent only once all the data is in (§7.8: each outstanding R2T
-   * answered up to its F bit, and the unsolicited burst); meanwhile it solicits nothing and keeps nothing, and
-   * a task management function may end it first. Only its data failed, so the PDU counts in its sequence by
-   * its header (DataSN, Buffer Offset, length, F bit); one that names no burst of the task changes nothing
-   * ('unknown-ttt'). Returns what dataOut() does for it.
+   * A Data-Out PDU for this task that the connection Rejected and discarded, `why`: its data digest failed (RFC
+   * 7143 §7.8), or its segment was over MaxRecvDataSegmentLength (§13.12). It cannot be sent again (ERL 0 has
+   * no recovery R2T), so the task never reaches the unit and ends CHECK CONDITION (PROTOCOL SERVICE CRC ERROR,
+   * §11.4.7.2; DATA PHASE ERROR), sent only once all the data is in (§7.8, §11.17.1: each outstanding R2T
+   * answered up to its F bit, and the unsolicited burst); a Reject alone ends no task (§7.3). Meanwhile it
+   * solicits nothing and keeps nothing, and a task management function may end it first. The PDU counts in
+   * its sequence by its header (DataSN, Buffer Offset, DataSegmentLength, F bit) as dataOut() has it; one that
+   * names no burst of the task changes nothing ('unknown-ttt').
    */
-  dataDigestError(pdu: DataOutPdu): DataOutFault | undefined {
+  dataDiscarded(header: DataOutHeader, why: DataOutDiscard): DataOutFault | undefined {
     if (this.#finished) return undefined;
-    if (this.#dataOut?.digestFailed(pdu.ttt) !== true) return 'unknown-ttt';
-    return this.dataOut(pdu);
+    return this.#took(this.#dataOut === undefined ? 'unknown-ttt' : this.#dataOut.receiveDiscarded(header, why));
+  }
+
+  /** What a Data-Out PDU the collection took or refused does to the task; returns `fault`. */
+  #took(fault: DataOutFault | undefined): DataOutFault | undefined {
+    if (fault === undefined) this.advance();
+    // One that names no burst of the task is refused and changes nothing; any other breaks the sequence.
+    else if (fault !== 'unknown-ttt') this.#fail();
+    return fault;
   }
 
   /**
@@ -222,7 +224,7 @@ export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim 
     }
     const data = this.#dataOut;
     if (data !== undefined) {
-      if (data.digestError || data.refused) {
+      if (data.discarded !== undefined || data.refused) {
         this.#endUnkept(data);
         return;
       }
@@ -332,7 +334,7 @@ export class ScsiTask extends TaskAdmission implements LunCommand, DataOutClaim 
   }
 
   /**
-   * A task whose Data-Out is not kept, after a data digest error (dataDigestError) or refused a buffer by the
+   * A task whose Data-Out is not kept, after a discarded Data-Out (dataDiscarded) or refused a buffer by the
    * Data-Out budget, answered once none is owed (the initiator sends its unsolicited data to the F bit in any
    * case; sendUnkeptResponse).
    */

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   BhsView,
   decodeDataOut,
+  decodeDataOutHeader,
   decodeLoginRequest,
   decodeLogoutRequest,
   decodeNopOut,
@@ -83,6 +84,19 @@ describe('initiator PDU decoders (RFC 7143 §11)', () => {
     if (!('reject' in r)) throw new Error('expected a reject');
     expect(r.reject).toBe(v.reject);
     expect(r.message).toMatch(v.message);
+  });
+
+  it.each(decodeVectors.filter((v) => v.kind === 'dataOut'))('a Data-Out header alone (its data segment discarded): $name', (v) => {
+    const { data, ...header } = v.value;
+    expect(decodeDataOutHeader(bytes(v.bhs))).toEqual({ ...header, dataSegmentLength: bytes(typeof data === 'string' ? data : '').length });
+  });
+
+  it('a Data-Out header alone: an AHS is refused as decodeDataOut refuses it, another opcode is a caller bug', () => {
+    const v = rejectVectors.find((x) => x.kind === 'dataOut');
+    if (v === undefined) throw new Error('vector missing');
+    const r = decodeDataOutHeader(bytes(v.bhs));
+    expect('reject' in r ? [r.reject, r.message] : r).toEqual([0x09, expect.stringMatching(v.message)]);
+    expect(() => decodeDataOutHeader(bytes(READ10_COMMAND_BHS))).toThrow(/opcode 0x1 is not 0x5/);
   });
 
   it('reads a BHS, AHS and data that are views into one larger buffer at odd offsets', () => {

@@ -13,6 +13,7 @@ import type { SessionHost, SessionLun, SessionOutput } from '../../src/iscsi/ses
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { headerOf } from './task-harness.js';
 
 const BS = 512;
 const TIMEOUT = 1000;
@@ -112,7 +113,7 @@ describe('Session: Data-Out owed and not sent', () => {
     [
       'one discarded for its data digest, naming no burst',
       (s: Session) => {
-        s.dataDigestError({ ...unsolicited(0, false), ttt: 0x1234 });
+        s.dataDiscarded(headerOf({ ...unsolicited(0, false), ttt: 0x1234 }), 'data-digest');
         return undefined;
       },
       undefined,

@@ -12,6 +12,7 @@ import { DataOutBudget, type DataOutAccount } from '../../src/iscsi/data-out-bud
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort, ScsiAnswer } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { headerOf } from './task-harness.js';
 
 const BS = 512;
 /** One R2T may ask for a whole test command; InitialR2T=Yes. */
@@ -237,7 +238,7 @@ describe('every way a WRITE ends gives its bytes back', () => {
       task.dataOut(dataOut(7, { ttt: r2tAt(out, 0).ttt, bufferOffset: BS, data: new Uint8Array(BS) }));
     }],
     ['PROTOCOL SERVICE CRC ERROR (a data digest error)', ({ task, out }) => {
-      task.dataDigestError(dataOut(7, { ttt: r2tAt(out, 0).ttt, bufferOffset: 0, data: new Uint8Array(4 * BS) }));
+      task.dataDiscarded(headerOf(dataOut(7, { ttt: r2tAt(out, 0).ttt, bufferOffset: 0, data: new Uint8Array(4 * BS) })), 'data-digest');
     }],
     ['aborted with its R2T outstanding', ({ task }) => {
       task.abort();

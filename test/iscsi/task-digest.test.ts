@@ -1,11 +1,14 @@
 // ScsiTask and a Data-Out PDU that failed its data digest, without a network
 // (RFC 7143 §7.8, ErrorRecoveryLevel 0): the connection has Rejected and
-// discarded the PDU and tells the task (dataDigestError). ERL 0 has no
+// discarded the PDU and tells the task (dataDiscarded). ERL 0 has no
 // recovery R2T, so the task must end with a SCSI Response, CHECK CONDITION,
 // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR (§11.4.7.2: 0Bh, 47h/05h), sent
 // only once all the data is in: each outstanding R2T answered up to its F bit,
 // and the unsolicited burst. It solicits nothing more meanwhile, never
 // reaches the logical unit, and a task management function may end it first.
+// A Data-Out the connection dropped for a data segment over its
+// MaxRecvDataSegmentLength (§13.12, Reject 04h) counts the same way and ends
+// the task DATA PHASE ERROR (4Bh/00h): a Reject alone ends no task (§7.3).
 // Sense bytes are fixed format (SPC-5), written out.
 
 import { describe, expect, it } from 'vitest';
@@ -13,7 +16,7 @@ import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-typ
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 import { hex } from './hex.js';
-import { cmd, dataOut, runTask, tttAt } from './task-harness.js';
+import { cmd, dataOut, headerOf, runTask, tttAt } from './task-harness.js';
 
 const BS = 512;
 /** Bursts of two blocks, one R2T outstanding at a time, InitialR2T=Yes. */
@@ -26,6 +29,8 @@ const write10 = (blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, 
  * LENGTH 0Ah (byte 7), ASC 47h (byte 12), ASCQ 05h (byte 13): PROTOCOL SERVICE CRC ERROR.
  */
 const CRC_ERROR_SENSE = '70 00 0b 00 00 00 00 0a 00 00 00 00 47 05 00 00 00 00';
+/** The same with ASC 4Bh, ASCQ 00h: DATA PHASE ERROR. */
+const DATA_PHASE_ERROR_SENSE = '70 00 0b 00 00 00 00 0a 00 00 00 00 4b 00 00 00 00 00';
 
 
 /** A LUN that records the data of the commands it was given and answers each GOOD, a turn later. */
@@ -62,13 +67,13 @@ async function settled(p: Promise<void> | undefined): Promise<boolean> {
   return done;
 }
 
-describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERVICE CRC ERROR, once its data is in', () => {
+describe('ScsiTask.dataDiscarded after a data digest error: the task ends CHECK CONDITION, PROTOCOL SERVICE CRC ERROR, once its data is in', () => {
   it('the F-bit Data-Out of the only burst: answered at once (nothing more is owed), EDTL as underflow, ExpDataSN the R2Ts sent; never at the unit', async () => {
     const lun = recordingLun();
     const { task, out } = run(cmd({ cdb: write10(2), expectedDataTransferLength: 2 * BS }), lun);
     const ttt = tttAt(out, 0);
     expect(task.dataOut(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false }))).toBeUndefined();
-    task.dataDigestError(dataOut({ ttt, dataSN: 1, bufferOffset: BS, final: true }));
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 1, bufferOffset: BS, final: true })), 'data-digest');
     await task.done;
     expect(out).toHaveLength(2);
     // CHECK CONDITION (02h); nothing of EDTL used; one R2T sent.
@@ -80,7 +85,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const lun = recordingLun();
     const { task, out } = run(cmd({ cdb: write10(3), expectedDataTransferLength: 3 * BS }), lun);
     const ttt = tttAt(out, 0);
-    task.dataDigestError(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false }));
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false })), 'data-digest');
     expect(out).toHaveLength(1);
     expect(task.beforeUnit).toBe(true);
     // DataSN 1 at offset 512: the discarded PDU was counted, so this is no sequence error.
@@ -96,7 +101,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const lun = recordingLun();
     const { task, out } = run(cmd({ cdb: write10(4), expectedDataTransferLength: 4 * BS }), lun, {}, { ...LIMITS, maxOutstandingR2T: 2 });
     const [first, second] = [tttAt(out, 0), tttAt(out, 1)];
-    task.dataDigestError(dataOut({ ttt: first, dataSN: 0, bufferOffset: 0, final: true, bytes: 2 * BS }));
+    task.dataDiscarded(headerOf(dataOut({ ttt: first, dataSN: 0, bufferOffset: 0, final: true, bytes: 2 * BS })), 'data-digest');
     expect(await settled(task.done)).toBe(false);
     expect(out).toHaveLength(2);
     expect(task.dataOut(dataOut({ ttt: second, dataSN: 0, bufferOffset: 2 * BS, final: true, bytes: 2 * BS }))).toBeUndefined();
@@ -111,7 +116,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const { task, out } = run(cmd({ cdb: write10(4), expectedDataTransferLength: 4 * BS, final: false }), lun, {}, limits);
     // FirstBurstLength (two blocks) unsolicited; the other two solicited at once.
     expect(out).toMatchObject([{ kind: 'r2t', bufferOffset: 2 * BS, length: 2 * BS }]);
-    task.dataDigestError(dataOut({ ttt: UNSOLICITED, dataSN: 0, bufferOffset: 0, final: false }));
+    task.dataDiscarded(headerOf(dataOut({ ttt: UNSOLICITED, dataSN: 0, bufferOffset: 0, final: false })), 'data-digest');
     expect(task.dataOut(dataOut({ ttt: tttAt(out, 0), dataSN: 0, bufferOffset: 2 * BS, final: true, bytes: 2 * BS }))).toBeUndefined();
     expect(await settled(task.done)).toBe(false);
     expect(task.dataOut(dataOut({ ttt: UNSOLICITED, dataSN: 1, bufferOffset: BS, final: true }))).toBeUndefined();
@@ -126,7 +131,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const owed: number[][] = [];
     const { task, out } = run(cmd({ cdb: write10(2), expectedDataTransferLength: 2 * BS }), lun, { onDataOwed: (ttts) => owed.push([...ttts]) });
     const ttt = tttAt(out, 0);
-    task.dataDigestError(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false }));
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false })), 'data-digest');
     task.abort();
     await task.done;
     expect(out).toHaveLength(1);
@@ -140,7 +145,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const lun = recordingLun();
     const { task, out } = run(cmd({ cdb: write10(2), expectedDataTransferLength: 2 * BS }), lun);
     const ttt = tttAt(out, 0);
-    task.dataDigestError(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false }));
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false })), 'data-digest');
     const held = task.hold();
     expect(await settled(held)).toBe(false);
     task.dataOut(dataOut({ ttt, dataSN: 1, bufferOffset: BS, final: true }));
@@ -155,7 +160,7 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const lun = recordingLun();
     const { task, out } = run(cmd({ cdb: write10(1), expectedDataTransferLength: BS }), lun);
     const ttt = tttAt(out, 0);
-    task.dataDigestError(dataOut({ ttt: ttt + 1, dataSN: 0, bufferOffset: 0, final: true }));
+    task.dataDiscarded(headerOf(dataOut({ ttt: ttt + 1, dataSN: 0, bufferOffset: 0, final: true })), 'data-digest');
     expect(task.dataOut(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: true }))).toBeUndefined();
     await task.done;
     expect(lun.written).toEqual([new Uint8Array(BS).fill(0xdd)]);
@@ -168,8 +173,45 @@ describe('ScsiTask.dataDigestError: the task ends CHECK CONDITION, PROTOCOL SERV
     const ttt = tttAt(out, 0);
     task.dataOut(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: true }));
     await task.done;
-    task.dataDigestError(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: true }));
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: true })), 'data-digest');
     expect(out.map((o) => o.kind)).toEqual(['r2t', 'response']);
     expect(responseAt(out, 1).status).toBe(0);
+  });
+});
+
+describe('ScsiTask.dataDiscarded after a data segment over MaxRecvDataSegmentLength: CHECK CONDITION, DATA PHASE ERROR, once its data is in', () => {
+  it('one before the F bit: counted by its header, no response until the F bit, no further R2T; never at the unit', async () => {
+    const lun = recordingLun();
+    const { task, out } = run(cmd({ cdb: write10(3), expectedDataTransferLength: 3 * BS }), lun);
+    const ttt = tttAt(out, 0);
+    expect(task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false })), 'segment-too-long')).toBeUndefined();
+    expect(out).toHaveLength(1);
+    expect(task.dataOut(dataOut({ ttt, dataSN: 1, bufferOffset: BS, final: true }))).toBeUndefined();
+    await task.done;
+    expect(out.map((o) => o.kind)).toEqual(['r2t', 'response']);
+    expect(responseAt(out, 1)).toEqual({ status: 0x02, underflow: 3 * BS, expDataSN: 1, sense: DATA_PHASE_ERROR_SENSE });
+    expect(lun.written).toEqual([]);
+  });
+
+  it('one longer than its burst: DATA PHASE ERROR at once, the burst reported as owed', async () => {
+    const lun = recordingLun();
+    const owed: number[][] = [];
+    const { task, out } = run(cmd({ cdb: write10(2), expectedDataTransferLength: 2 * BS }), lun, { onDataOwed: (ttts) => owed.push([...ttts]) });
+    const ttt = tttAt(out, 0);
+    expect(task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: true, bytes: 2 * BS + 4 })), 'segment-too-long')).toBe('too-much-data');
+    await task.done;
+    expect(responseAt(out, 1)).toEqual({ status: 0x02, underflow: 2 * BS, expDataSN: 1, sense: DATA_PHASE_ERROR_SENSE });
+    expect(owed).toEqual([[ttt]]);
+    expect(lun.written).toEqual([]);
+  });
+
+  it('a data digest error after it keeps the first reason: DATA PHASE ERROR', async () => {
+    const lun = recordingLun();
+    const { task, out } = run(cmd({ cdb: write10(2), expectedDataTransferLength: 2 * BS }), lun);
+    const ttt = tttAt(out, 0);
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 0, bufferOffset: 0, final: false })), 'segment-too-long');
+    task.dataDiscarded(headerOf(dataOut({ ttt, dataSN: 1, bufferOffset: BS, final: true })), 'data-digest');
+    await task.done;
+    expect(responseAt(out, 1).sense).toBe(DATA_PHASE_ERROR_SENSE);
   });
 });

@@ -3,7 +3,7 @@
 import { ScsiTask } from '../../src/iscsi/task.js';
 import type { TaskHooks, TaskLimits, TaskOutput } from '../../src/iscsi/task-types.js';
 import type { LunPort } from '../../src/iscsi/lun.js';
-import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import type { DataOutHeader, DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
 
 /** Starts a task for `c` on `lun` (512-byte blocks, 1 MiB per command) with `limits`; `out` collects what it sends. */
 export function runTask(c: ScsiCommandPdu, lun: LunPort, limits: TaskLimits, hooks: Partial<TaskHooks> = {}): { task: ScsiTask; out: TaskOutput[] } {
@@ -38,3 +38,9 @@ export const dataOut = (o: { ttt: number; dataSN: number; bufferOffset: number; 
   final: o.final,
   data: new Uint8Array(o.bytes ?? 512).fill(0xdd),
 });
+
+/** `pdu`'s header as the connection passes it on after discarding its data segment (Session.dataDiscarded). */
+export function headerOf(pdu: DataOutPdu): DataOutHeader {
+  const { data, ...header } = pdu;
+  return { ...header, dataSegmentLength: data.length };
+}
