@@ -16,6 +16,7 @@ import { BhsField, BhsFlag, BhsView, padded } from './bhs-layout.js';
 import {
   IscsiOpcode,
   RejectReason,
+  RESERVED_TAG,
   type DataOutHeader,
   type DataOutPdu,
   type LoginRequestPdu,
@@ -80,6 +81,14 @@ function refuseData(v: BhsView, name: string): PduReject | undefined {
 
 const flag = (v: BhsView, mask: number): boolean => (v.flags & mask) !== 0;
 
+/**
+ * §11.2.1.8: the initiator never assigns ITT FFFFFFFFh to a task: it marks a target's NOP-In ping and the
+ * NOP-Out answering it, so a command or function under it, and its Data-Out, would be taken for those.
+ */
+function refuseReservedItt(v: BhsView, name: string): PduReject | undefined {
+  return v.itt === RESERVED_TAG ? fault(`${name}: Initiator Task Tag FFFFFFFFh is reserved`) : undefined;
+}
+
 interface CommandAhs {
   readonly extendedCdb?: Uint8Array;
   readonly bidiReadLength?: number;
@@ -123,6 +132,8 @@ export function decodeScsiCommand(pdu: Pdu): PduDecoded<ScsiCommandPdu> {
   const name = 'SCSI Command';
   const v = open(pdu, IscsiOpcode.SCSI_COMMAND, name);
   const F = BhsField.scsiCommand;
+  const reserved = refuseReservedItt(v, name);
+  if (reserved) return reserved;
   const parsed = parseCommandAhs(pdu.ahs);
   if ('reject' in parsed) return parsed;
   const extendedCdb = parsed.extendedCdb;
@@ -235,7 +246,7 @@ export function decodeTaskMgmtRequest(pdu: Pdu): PduDecoded<TaskMgmtRequestPdu> 
   const name = 'Task Management Function Request';
   const v = open(pdu, IscsiOpcode.TASK_MGMT_REQUEST, name);
   const F = BhsField.taskMgmtRequest;
-  const bad = refuseAhs(v, name) ?? refuseData(v, name);
+  const bad = refuseAhs(v, name) ?? refuseData(v, name) ?? refuseReservedItt(v, name);
   if (bad) return bad;
   return {
     opcode: v.opcode,

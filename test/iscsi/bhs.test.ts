@@ -168,8 +168,10 @@ function buildScsiCommand(f: { immediate: boolean; flags: number; lun: bigint; i
 describe('decodeScsiCommand over random fields', () => {
   it('reads every field back at its min, max and anything between', () => {
     const u32 = fc.oneof(fc.constantFrom(0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff), fc.nat({ max: 0xffff_ffff }));
+    // ITT FFFFFFFFh is reserved (§11.2.1.8): the largest an initiator may assign is FFFFFFFEh.
+    const itt32 = fc.oneof(fc.constantFrom(0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe), fc.nat({ max: 0xffff_fffe }));
     fc.assert(
-      fc.property(fc.boolean(), fc.integer({ min: 0, max: 7 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), u32, u32, u32, u32, fc.uint8Array({ minLength: 16, maxLength: 16 }), (immediate, attr, lun, itt, edtl, cmdSN, expStatSN, cdb) => {
+      fc.property(fc.boolean(), fc.integer({ min: 0, max: 7 }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), itt32, u32, u32, u32, fc.uint8Array({ minLength: 16, maxLength: 16 }), (immediate, attr, lun, itt, edtl, cmdSN, expStatSN, cdb) => {
         // F=1 R=1 W=1 keeps every transfer length legal.
         const bhs = buildScsiCommand({ immediate, flags: 0xe0 | attr, lun, itt, edtl, cmdSN, expStatSN, cdb });
         const r = decodeScsiCommand({ bhs, ahs: new Uint8Array(0), data: new Uint8Array(0) });

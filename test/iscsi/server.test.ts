@@ -239,6 +239,26 @@ describe('full feature phase', () => {
     ini.close();
   });
 
+  it('a SCSI Command or a task management function under the reserved ITT FFFFFFFFh (§11.2.1.8) gets Reject 09h and never runs; the command’s CmdSN is not taken', async () => {
+    const ini = await session();
+    const cmdSN = ini.cmdSN;
+    ini.command({ cdb: read10(0, 1), read: true, edtl: BS, itt: 0xffff_ffff });
+    const sent = ini.lastHeader;
+    // Reject (§11.17): Reason at byte 2, ExpCmdSN at 28 (the command's own: not received, §7.3), its header as data.
+    const rej = await ini.next((p) => opcodeOf(p) === 0x3f || ittOf(p) === 0xffff_ffff);
+    expect([opcodeOf(rej), rej.bhs[2], field32(rej, 28), [...rej.data]]).toEqual([0x3f, 0x09, cmdSN, [...sent]]);
+    // ABORT TASK (§11.5), immediate, under the reserved ITT too: Reject 09h, no response.
+    const tmf = bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 1, 1], [16, 0xffff_ffff, 4], [20, 1, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4], [32, cmdSN, 4]]);
+    ini.send(pdu(tmf));
+    const rejTmf = await ini.next((p) => opcodeOf(p) === 0x3f || opcodeOf(p) === 0x22);
+    expect([opcodeOf(rejTmf), rejTmf.bhs[2], [...rejTmf.data]]).toEqual([0x3f, 0x09, [...tmf]]);
+    // The same CmdSN under a valid ITT: it is the command the target takes (a READ, not a gap plugged).
+    const r = await ini.result(ini.command({ cdb: read10(0, 1), read: true, edtl: BS, cmdSN }));
+    expect([r.status, r.data.length]).toEqual([0, BS]);
+    expect(await ini.silence((p) => ittOf(p) === 0xffff_ffff && opcodeOf(p) !== 0x3f, 100)).toBe(true);
+    ini.close();
+  });
+
   it('a data segment longer than the MaxRecvDataSegmentLength we declared is rejected (04h); the connection goes on', async () => {
     const ini = await TestInitiator.connect(port);
     const login = await ini.login(IQN);
