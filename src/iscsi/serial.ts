@@ -2,6 +2,12 @@
 // RFC 7143 §4.2.2.1 requires for CmdSN, StatSN and friends: they wrap, and
 // "a < b" means "b is ahead of a by less than 2^31".
 
+/**
+ * The most CmdSNs a command window may span: MaxCmdSN − (ExpCmdSN − 1) must
+ * stay below 2^31, or the initiator cannot tell MaxCmdSN ahead (§4.2.2.1).
+ */
+export const MAX_COMMAND_WINDOW = 0x7fff_ffff;
+
 /** s + n, modulo 2^32. */
 export function snAdd(s: number, n: number): number {
   return (s + n) >>> 0;

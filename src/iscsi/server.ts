@@ -22,6 +22,7 @@ import { passLun } from './lun.js';
 import { targetLunList } from './no-lun.js';
 import { randomBytes } from 'node:crypto';
 import { TargetLogin } from './login.js';
+import { serverSettings, type ServerSettings } from './server-options.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
 import { chapConfigProblem } from './chap-config.js';
@@ -39,7 +40,7 @@ export interface IscsiServerOptions {
   readonly targets: readonly IscsiTargetConfig[];
   /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9); default 1. */
   readonly portalGroupTag?: number;
-  /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue); default 32. */
+  /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue): 1..2^31 − 1, default 32. */
   readonly queueAllowance?: number;
   /** Connection timers over DEFAULT_TIMERS (idle ping after 30 s, its answer within 60 s, login within 15 s); checked by connectionTimers. */
   readonly timers?: Partial<ConnectionTimers>;
@@ -88,9 +89,7 @@ export class IscsiServer {
   readonly #sessions = new SessionRegistry();
   readonly #connections = new Set<IscsiConnection>();
   readonly #timers: ConnectionTimers;
-  readonly #tpgt: number;
-  readonly #allowance: number;
-  readonly #log: (line: string) => void;
+  readonly #settings: ServerSettings;
   readonly #poll: BusyPoll;
   readonly #dataOut: DataOutBudget;
   readonly #slots: ConnectionLimit;
@@ -98,16 +97,14 @@ export class IscsiServer {
   /** Work started for sessions that ended (I_T nexus loss notices), awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, slots: ConnectionLimit, timers: ConnectionTimers, opts: IscsiServerOptions) {
+  private constructor(server: Server, targets: ReadonlyMap<string, TargetState>, poll: BusyPoll, dataOut: DataOutBudget, slots: ConnectionLimit, timers: ConnectionTimers, settings: ServerSettings) {
     this.#server = server;
     this.#targets = targets;
     this.#poll = poll;
     this.#dataOut = dataOut;
     this.#timers = timers;
-    this.#tpgt = opts.portalGroupTag ?? 1;
-    this.#allowance = opts.queueAllowance ?? 32;
+    this.#settings = settings;
     this.#slots = slots;
-    this.#log = opts.log ?? (() => undefined);
     server.on('connection', (socket: Socket) => {
       this.#accept(socket);
     });
@@ -119,10 +116,12 @@ export class IscsiServer {
    * probe.ts) before the portal opens.
    * @throws RangeError for a configuration error (no targets, a target without LUNs, duplicate names or
    *   LUNs, a device exported by two targets (sharedDeviceProblem, target.ts), a LUN outside 0..16383, CHAP settings chap-config.ts refuses, a Data-Out budget that is not a whole number of bytes or is less than
-   *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1, a timer out of range: connectionTimers);
+   *   the largest command a LUN takes, a connection limit that is not a whole number of at least 1, a timer out of range: connectionTimers;
+   *   an option serverSettings refuses);
    *   rejects with the listen error (e.g. EADDRINUSE).
    */
   static async listen(opts: IscsiServerOptions): Promise<IscsiServer> {
+    const settings = serverSettings(opts);
     if (opts.targets.length === 0) throw new RangeError('iSCSI server: at least one target is needed');
     const slots = new ConnectionLimit(opts.connectionLimit);
     const timers = connectionTimers(opts.timers);
@@ -155,7 +154,7 @@ export class IscsiServer {
         resolve();
       });
     });
-    return new IscsiServer(server, targets, poll, dataOut, slots, timers, opts);
+    return new IscsiServer(server, targets, poll, dataOut, slots, timers, settings);
   }
 
   get address(): { address: string; port: number } {
@@ -198,7 +197,7 @@ export class IscsiServer {
 
   #track(p: Promise<void>): void {
     const settled = p.catch((e: unknown) => {
-      this.#log(`iscsi: I_T nexus loss notice failed: ${String(e)}`);
+      this.#settings.log(`iscsi: I_T nexus loss notice failed: ${String(e)}`);
     });
     this.#pending.add(settled);
     void settled.finally(() => this.#pending.delete(settled));
@@ -211,7 +210,7 @@ export class IscsiServer {
     }
     if (!this.#slots.admit(socket)) {
       const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-      this.#log(`iscsi: ${peer}: connection refused: ${this.#slots.limit} connections open, the limit (connectionLimit, vtcam serve --max-connections); raise it to serve more`);
+      this.#settings.log(`iscsi: ${peer}: connection refused: ${this.#slots.limit} connections open, the limit (connectionLimit, vtcam serve --max-connections); raise it to serve more`);
       socket.destroy();
       return;
     }
@@ -224,7 +223,7 @@ export class IscsiServer {
       const t = this.#targets.get(name);
       if (t === undefined) return undefined;
       const { alias, chap } = t.config;
-      return { kind: 'found', target: { name, portalGroupTag: this.#tpgt, ...(alias === undefined ? {} : { alias }), ...(chap === undefined ? {} : { auth: chapConfig(chap) }) } };
+      return { kind: 'found', target: { name, portalGroupTag: this.#settings.portalGroupTag, ...(alias === undefined ? {} : { alias }), ...(chap === undefined ? {} : { auth: chapConfig(chap) }) } };
     },
     // MaxConnections is 1 (no MC/S): a connection that names an existing session cannot join it (02h/06h-style
     // answers are the login's); one naming no session gets "session does not exist" (02h/0Ah).
@@ -234,13 +233,13 @@ export class IscsiServer {
   };
 
   readonly #host: ConnectionHost = {
-    login: () => new TargetLogin(this.#loginEnv, { commandWindow: this.#allowance }),
+    login: () => new TargetLogin(this.#loginEnv, { commandWindow: this.#settings.queueAllowance }),
     attach: (result, conn) => this.#attach(result, conn),
     closed: (conn) => {
       this.#connections.delete(conn);
     },
     log: (line) => {
-      this.#log(line);
+      this.#settings.log(line);
     },
     touched: () => {
       this.#poll.touch();
@@ -268,7 +267,7 @@ export class IscsiServer {
         clearTaskSet: (transportAborted) => l.pass.clearTaskSet(who, transportAborted),
       });
     }
-    const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#allowance;
+    const depth = target.config.luns.reduce((n, l) => n + l.pass.openings(), 0) + this.#settings.queueAllowance;
     const host: SessionHost = {
       lun: (n) => luns.get(n),
       luns: lunNumbers,
@@ -313,11 +312,11 @@ export class IscsiServer {
       dataOutBudget: this.#dataOut.account(),
       dataOutTimeoutMs: this.#timers.pingTimeoutMs,
       drop: (reason) => {
-        this.#log(`iscsi: ${conn.remote}: closing connection: ${reason}`);
+        this.#settings.log(`iscsi: ${conn.remote}: closing connection: ${reason}`);
         conn.close();
       },
       log: (line) => {
-        this.#log(line);
+        this.#settings.log(line);
       },
       coldReset: () => {
         setImmediate(() => {
@@ -363,7 +362,7 @@ export class IscsiServer {
     const lines: string[] = [];
     for (const name of this.#targets.keys()) {
       if (scope === 'none' || (scope !== 'all' && name !== scope.only)) continue;
-      lines.push(`TargetName=${name}`, `TargetAddress=${host}:${port},${this.#tpgt}`);
+      lines.push(`TargetName=${name}`, `TargetAddress=${host}:${port},${this.#settings.portalGroupTag}`);
     }
     return new TextEncoder().encode(lines.map((l) => `${l}\0`).join(''));
   }

@@ -20,7 +20,7 @@
 // function) is made a task as it comes, which keeps its immediate data only
 // in a buffer the Data-Out budget counts (#hold).
 
-import { snAdd, snLt } from './serial.js';
+import { MAX_COMMAND_WINDOW, snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
 import type { DataOutDiscard, TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
@@ -90,7 +90,8 @@ export class Session {
   constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
     this.#host = host;
     this.#limits = limits;
-    this.#depth = Math.max(1, depth);
+    // The openings plus the allowance may pass the serial window; MaxCmdSN must not (§4.2.2.1).
+    this.#depth = Math.min(MAX_COMMAND_WINDOW, Math.max(1, depth));
     this.#late = new LateDataOut(this.#depth);
     this.#expCmdSN = initialCmdSN >>> 0;
     this.#send = send;

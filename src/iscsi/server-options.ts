@@ -1,0 +1,31 @@
+// The scalar options of IscsiServer.listen, checked before anything starts.
+// What a connection or a login reads later runs inside socket callbacks, where
+// a throw ends the process: a bad value must be refused here, as listen's
+// error, not found by the first initiator that connects.
+
+import type { IscsiServerOptions } from './server.js';
+import { MAX_COMMAND_WINDOW } from './serial.js';
+
+/** IscsiServerOptions.queueAllowance by default. */
+const DEFAULT_QUEUE_ALLOWANCE = 32;
+
+/** The options a server keeps, checked, with their defaults. */
+export interface ServerSettings {
+  readonly portalGroupTag: number;
+  readonly queueAllowance: number;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * `opts`' settings, checked.
+ * @throws RangeError for a queueAllowance that is not an integer 1..MAX_COMMAND_WINDOW.
+ */
+export function serverSettings(opts: IscsiServerOptions): ServerSettings {
+  const queueAllowance = opts.queueAllowance ?? DEFAULT_QUEUE_ALLOWANCE;
+  // The login's command window is the allowance alone (no LUN is open yet), and an empty window would
+  // admit no command (RFC 7143 §4.2.2.1); past 2^31 − 1, MaxCmdSN leaves the serial window.
+  if (!Number.isInteger(queueAllowance) || queueAllowance < 1 || queueAllowance > MAX_COMMAND_WINDOW) {
+    throw new RangeError(`iSCSI server: queueAllowance must be an integer 1..${MAX_COMMAND_WINDOW}, got ${queueAllowance}`);
+  }
+  return { portalGroupTag: opts.portalGroupTag ?? 1, queueAllowance, log: opts.log ?? (() => undefined) };
+}

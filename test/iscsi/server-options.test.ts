@@ -1,0 +1,59 @@
+// IscsiServerOptions checked when the portal opens (server-options.ts). A bad
+// value used to be found by the first connection, inside a socket callback,
+// where the throw ended the process.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStack, type Stack } from '../../src/stack.js';
+import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { IscsiServer, type IscsiServerOptions } from '../../src/iscsi/server.js';
+import { field32, TestInitiator, type RawPdu } from './initiator.js';
+
+const IQN = 'iqn.2026-11.org.vtcam:options';
+const MAX_WINDOW = 2 ** 31 - 1;
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await createStack({ backend: new MemoryBackend({ blocks: 64, blockSize: 512 }), queueSize: 16 });
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+const options = (o: Partial<IscsiServerOptions> = {}): IscsiServerOptions => ({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], ...o });
+
+/** MaxCmdSN − (ExpCmdSN − 1) of a response, RFC 7143 §4.2.2.1: the commands its window admits. */
+const windowOf = (p: RawPdu): number => (field32(p, 32) - field32(p, 28) + 1) >>> 0;
+
+describe('queueAllowance', () => {
+  it.each([0, -1, 1.5, Number.NaN, MAX_WINDOW + 1, 1e12])('%s is a RangeError from listen', async (queueAllowance) => {
+    await expect(IscsiServer.listen(options({ queueAllowance }))).rejects.toThrow(
+      new RangeError(`iSCSI server: queueAllowance must be an integer 1..${MAX_WINDOW}, got ${queueAllowance}`),
+    );
+  });
+
+  it('at its largest, the login and the session keep MaxCmdSN inside the serial window', async () => {
+    const server = await IscsiServer.listen(options({ queueAllowance: MAX_WINDOW }));
+    const a = await TestInitiator.connect(server.address.port);
+    const login = await a.login(IQN);
+    expect(login.bhs[36]).toBe(0);
+    expect(windowOf(login)).toBe(MAX_WINDOW);
+    // TEST UNIT READY; its status (the unit's first UNIT ATTENTION) does not matter, its window does.
+    const r = await a.result(a.command({ cdb: new Uint8Array(6), edtl: 0 }));
+    // The LUN's openings on top of the allowance would pass 2^31 − 1; the session holds the window under it.
+    expect(windowOf(r.response)).toBeGreaterThan(0);
+    expect(windowOf(r.response)).toBeLessThanOrEqual(MAX_WINDOW);
+    a.close();
+    await server.close();
+  });
+
+  it('1 is taken: the login opens a window of one command, and the session serves', async () => {
+    const server = await IscsiServer.listen(options({ queueAllowance: 1 }));
+    const a = await TestInitiator.connect(server.address.port);
+    const login = await a.login(IQN);
+    expect(login.bhs[36]).toBe(0);
+    expect(windowOf(login)).toBe(1);
+    expect((await a.result(a.command({ cdb: new Uint8Array(6), edtl: 0 }))).response.bhs[0]).toBe(0x21);
+    a.close();
+    await server.close();
+  });
+});
