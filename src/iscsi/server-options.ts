@@ -17,8 +17,9 @@ export interface ServerSettings {
 }
 
 /**
- * `opts`' settings, checked.
- * @throws RangeError for a queueAllowance that is not an integer 1..MAX_COMMAND_WINDOW.
+ * `opts`' settings, checked; `log` made safe to call (an exception it throws is dropped).
+ * @throws RangeError for a queueAllowance that is not an integer 1..MAX_COMMAND_WINDOW; TypeError for a
+ *   log that is not a function.
  */
 export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   const queueAllowance = opts.queueAllowance ?? DEFAULT_QUEUE_ALLOWANCE;
@@ -27,5 +28,24 @@ export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   if (!Number.isInteger(queueAllowance) || queueAllowance < 1 || queueAllowance > MAX_COMMAND_WINDOW) {
     throw new RangeError(`iSCSI server: queueAllowance must be an integer 1..${MAX_COMMAND_WINDOW}, got ${queueAllowance}`);
   }
-  return { portalGroupTag: opts.portalGroupTag ?? 1, queueAllowance, log: opts.log ?? (() => undefined) };
+  return { portalGroupTag: opts.portalGroupTag ?? 1, queueAllowance, log: safeLog(opts.log) };
+}
+
+/**
+ * The log option as the server calls it. A log line is written from socket and timer callbacks, where an
+ * exception would close the connection it is about, or end the process; a logger's own failure is not
+ * worth either, so it is dropped (the logger's owner sees its lines missing).
+ */
+function safeLog(log: IscsiServerOptions['log']): (line: string) => void {
+  if (log === undefined) return () => undefined;
+  // Widened: JavaScript callers (and `log: console`) pass anything.
+  const given: unknown = log;
+  if (typeof given !== 'function') throw new TypeError(`iSCSI server: log must be a function taking a line, got ${given === null ? 'null' : typeof given}`);
+  return (line) => {
+    try {
+      log(line);
+    } catch {
+      // Dropped: see above.
+    }
+  };
 }

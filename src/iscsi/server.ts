@@ -64,7 +64,7 @@ export interface IscsiServerOptions {
    * a whole number of at least 1, default DEFAULT_CONNECTION_LIMIT (connection-limit.ts).
    */
   readonly connectionLimit?: number;
-  /** Where connection events are logged; default nowhere. */
+  /** Where connection events are logged (a function; an exception it throws is dropped); default nowhere. */
   readonly log?: (line: string) => void;
 }
 

@@ -57,3 +57,36 @@ describe('queueAllowance', () => {
     await server.close();
   });
 });
+
+describe('log', () => {
+  it.each<[string, unknown]>([
+    ['number', 5],
+    ['object', console],
+    ['null', null],
+  ])('a %s is a TypeError from listen', async (kind, log) => {
+    await expect(IscsiServer.listen(options({ log: log as (line: string) => void }))).rejects.toThrow(
+      new TypeError(`iSCSI server: log must be a function taking a line, got ${kind}`),
+    );
+  });
+
+  it('a logger that throws takes down neither a session nor the portal', async () => {
+    const lines: string[] = [];
+    const log = (line: string): void => {
+      lines.push(line);
+      throw new Error('logger broke');
+    };
+    const server = await IscsiServer.listen(options({ log, connectionLimit: 1 }));
+    const a = await TestInitiator.connect(server.address.port);
+    // The login logs its session; the connection it is about goes on.
+    expect((await a.login(IQN)).bhs[36]).toBe(0);
+    expect(lines.some((l) => l.includes('Normal session'))).toBe(true);
+    // One connection past the limit is refused and logged, in the server's own socket callback.
+    const b = await TestInitiator.connect(server.address.port);
+    await b.closedWithin();
+    expect(lines.some((l) => l.includes('connection refused'))).toBe(true);
+    expect((await a.result(a.command({ cdb: new Uint8Array(6), edtl: 0 }))).response.bhs[0]).toBe(0x21);
+    expect(server.sessions).toBe(1);
+    a.close();
+    await server.close();
+  });
+});
