@@ -11,6 +11,7 @@ import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 import { chapConfigProblem, type ChapField } from '../iscsi/chap-config.js';
 import { DEFAULT_CONNECTION_LIMIT } from '../iscsi/connection-limit.js';
 import { serialProblem } from './unit-serial.js';
+import { checkIscsiName } from '../iscsi/iscsi-name.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
 export interface ServeChap {
@@ -208,16 +209,6 @@ const FLAGS = {
   'chap-mutual-secret': { type: 'string' },
 } as const;
 
-/** RFC 7143 (iSCSI names): at most 223 bytes of UTF-8. */
-const MAX_ISCSI_NAME = 223;
-// RFC 7143 iSCSI name types, after RFC 3722 stringprep (lower case, so a name
-// typed in capitals would not match what initiators send): "iqn." + yyyy-mm +
-// reversed domain name + optional ":" and anything; "eui." + 16 hex digits;
-// "naa." + 16 or 32 hex digits.
-const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
-const IQN_RE = new RegExp(`^iqn\\.\\d{4}-(?:0[1-9]|1[0-2])\\.${LABEL}(?:\\.${LABEL})*(?::[a-z0-9.:-]+)?$`);
-const EUI_RE = /^eui\.[0-9a-f]{16}$/;
-const NAA_RE = /^naa\.(?:[0-9a-f]{16}|[0-9a-f]{32})$/;
 /** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT is 4 bits (SBC-4 READ CAPACITY (16) parameter data). */
 const MAX_PHYSICAL_BLOCK_EXP = 15;
 /** The flag that sets each CHAP field. */
@@ -230,14 +221,6 @@ const CHAP_FLAGS: Readonly<Record<ChapField, string>> = {
 
 function fail(message: string): ParsedServeArgs {
   return { ok: false, message };
-}
-
-/** Undefined when `name` is a usable iSCSI name, else why not. */
-export function checkIscsiName(name: string): string | undefined {
-  if (Buffer.byteLength(name) > MAX_ISCSI_NAME) return `is ${Buffer.byteLength(name)} bytes; an iSCSI name is at most ${MAX_ISCSI_NAME}`;
-  if (IQN_RE.test(name) || EUI_RE.test(name) || NAA_RE.test(name)) return undefined;
-  if (/[A-Z]/.test(name)) return 'has capital letters; iSCSI names are compared in lower case (RFC 3722)';
-  return 'is not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name], eui.<16 hex digits> or naa.<16 or 32 hex digits>';
 }
 
 /** The CHAP flags as the target's CHAP settings (undefined: none given), or why they cannot be (chap-config.ts). */

@@ -38,7 +38,7 @@ export interface IscsiServerOptions {
   /** TCP port; default 3260 (0: any free port). */
   readonly port?: number;
   readonly targets: readonly IscsiTargetConfig[];
-  /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9); default 1. */
+  /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9): 0..65535, default 1. */
   readonly portalGroupTag?: number;
   /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue): 1..2^31 − 1, default 32. */
   readonly queueAllowance?: number;

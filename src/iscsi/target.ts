@@ -24,7 +24,7 @@ export interface IscsiChapConfig {
 
 /** One exported target. */
 export interface IscsiTargetConfig {
-  /** iSCSI name (iqn.…), RFC 7143 §4.2.7. */
+  /** iSCSI name (iqn.…, eui.…, naa.…, lower case), RFC 7143 §4.2.7: listen refuses another (checkIscsiName). */
   readonly name: string;
   readonly alias?: string;
   readonly luns: readonly IscsiLun[];

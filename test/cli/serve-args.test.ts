@@ -2,7 +2,7 @@
 // message that names it; through `vtcam` itself, exit status 2 and the usage hint.
 
 import { describe, expect, test } from 'vitest';
-import { checkIscsiName, MAX_SHARED_MEMORY_DISK, parseServeCli } from '../../src/cli/serve-args.js';
+import { MAX_SHARED_MEMORY_DISK, parseServeCli } from '../../src/cli/serve-args.js';
 import { parseCli } from '../../src/cli/args.js';
 import { main } from '../../src/cli/main.js';
 import { capture } from './capture.js';
@@ -264,28 +264,6 @@ describe('parseServeCli', () => {
     const r = parseServeCli(argv);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toMatch(re);
-  });
-});
-
-describe('checkIscsiName', () => {
-  test.each(['iqn.2026-11.org.vtcam:disk0', 'iqn.1998-01.com.vmware', 'iqn.2001-04.com.example:storage:diskarrays-sn-a8675309', 'eui.02004567a425678d', 'naa.52004567ba64678d', 'naa.62004567ba64678d0123456789abcdef'])(
-    '%s is a name',
-    (name) => {
-      expect(checkIscsiName(name)).toBeUndefined();
-    },
-  );
-
-  test.each(['', 'iqn.', 'iqn.2026-11', 'iqn.2026-00.org.x', 'iqn.26-11.org.x', 'iqn.2026-11.-org.x', 'iqn.2026-11.org.x:', 'iqn.2026-11.org.x:a b', 'eui.02004567a425678', 'eui.02004567A425678D', 'naa.0123', 'iscsi.x'])(
-    '%j is not',
-    (name) => {
-      expect(checkIscsiName(name)).toBeTypeOf('string');
-    },
-  );
-
-  test('223 bytes is the limit', () => {
-    const stem = 'iqn.2026-11.org.vtcam:';
-    expect(checkIscsiName(stem + 'a'.repeat(223 - stem.length))).toBeUndefined();
-    expect(checkIscsiName(stem + 'a'.repeat(224 - stem.length))).toBe('is 224 bytes; an iSCSI name is at most 223');
   });
 });
 

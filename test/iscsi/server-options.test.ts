@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer, type IscsiServerOptions } from '../../src/iscsi/server.js';
-import { field32, TestInitiator, type RawPdu } from './initiator.js';
+import { field32, opcodeOf, parseText, TestInitiator, type RawPdu } from './initiator.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:options';
 const MAX_WINDOW = 2 ** 31 - 1;
@@ -88,5 +88,47 @@ describe('log', () => {
     expect(server.sessions).toBe(1);
     a.close();
     await server.close();
+  });
+});
+
+describe('portalGroupTag', () => {
+  it.each([-1, 1.5, Number.NaN, 65536, 70000])('%s is a RangeError from listen', async (portalGroupTag) => {
+    await expect(IscsiServer.listen(options({ portalGroupTag }))).rejects.toThrow(
+      new RangeError(`iSCSI server: portalGroupTag must be an integer 0..65535 (RFC 7143 §13.9), got ${portalGroupTag}`),
+    );
+  });
+
+  it.each([0, 65535])('%s is taken and reported at login', async (portalGroupTag) => {
+    const server = await IscsiServer.listen(options({ portalGroupTag }));
+    const a = await TestInitiator.connect(server.address.port);
+    a.send(a.loginRequest({ transit: false, csg: 0, nsg: 1, keys: { InitiatorName: 'iqn.2026-11.org.vtcam:test-initiator', SessionType: 'Normal', TargetName: IQN, AuthMethod: 'None' } }));
+    const r = await a.next((p) => opcodeOf(p) === 0x23);
+    expect(parseText(r.data)['TargetPortalGroupTag']).toBe(String(portalGroupTag));
+    a.close();
+    await server.close();
+  });
+});
+
+describe('target names', () => {
+  const NOT_A_NAME = 'is not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name], eui.<16 hex digits> or naa.<16 or 32 hex digits>';
+  it.each<[string, string, string]>([
+    ['empty', '', NOT_A_NAME],
+    ['with a space', 'iqn.2026-11.org.vtcam:a b', NOT_A_NAME],
+    ['in capitals', 'iqn.2026-11.org.vtcam:Disk', 'has capital letters; iSCSI names are compared in lower case (RFC 3722)'],
+    ['of 322 bytes', `iqn.2026-11.org.vtcam:${'a'.repeat(300)}`, 'is 322 bytes; an iSCSI name is at most 223'],
+  ])('a name %s is a RangeError from listen', async (_, name, why) => {
+    await expect(IscsiServer.listen(options({ targets: [{ name, luns: [{ lun: 0, pass: stack.pass(0) }] }] }))).rejects.toThrow(
+      new RangeError(`iSCSI server: target name '${name}' ${why}`),
+    );
+  });
+
+  it('a name that is not a string, or targets that are not an array, are TypeErrors', async () => {
+    const luns = [{ lun: 0, pass: stack.pass(0) }];
+    await expect(IscsiServer.listen(options({ targets: [{ name: 5 as unknown as string, luns }] }))).rejects.toThrow(
+      new TypeError('iSCSI server: a target name must be a string, got number'),
+    );
+    await expect(IscsiServer.listen(options({ targets: undefined as unknown as [] }))).rejects.toThrow(
+      new TypeError('iSCSI server: targets must be an array of { name, luns }'),
+    );
   });
 });
