@@ -10,7 +10,7 @@ import { attachWorkerVirtioBlk, type WorkerVirtioBlk } from './virtio/worker-sta
 import type { SbcEmulatorOptions } from './scsi/sbc/unit-description.js';
 import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
 import { VtblkSim } from './cam/sim/vtblk/sim.js';
-import { DaPeriph, type DaOptions } from './cam/periph/da.js';
+import { DaPeriph, recoveryOptions, type DaOptions } from './cam/periph/da.js';
 import { PassPeriph } from './cam/periph/pass.js';
 import type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
 import { pathString, type CamPath } from './cam/ccb.js';
@@ -220,6 +220,8 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   const queues = opts.queues ?? 1;
   // VIRTIO 1.2 §5.2.4: num_queues is a 16-bit field.
   if (!Number.isInteger(queues) || queues < 1 || queues > 0xffff) throw new RangeError(`queues must be an integer in 1..65535, got ${queues}`);
+  // Before the device starts: a bad da option found at the first DaPeriph would leave it running.
+  if (opts.da !== undefined) recoveryOptions(opts.da);
   const common = {
     backend: opts.backend,
     queueSize,
@@ -261,19 +263,23 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
   }
   const handle = xpt.registerBus(sim);
   sim.bind(handle);
-  const found = await xpt.scan(handle.bus);
-  if (found.length === 0) {
+  // A scan that finds nothing, or a periph that refuses its unit (da.maxIoBytes below its block size), ends
+  // the stack: detaching the bus closes the driver, then the transport (and its device workers) goes.
+  try {
+    const found = await xpt.scan(handle.bus);
+    if (found.length === 0) throw new Error('the bus scan found no logical unit (INQUIRY failed); see the device and backend');
+    const maxIoBytes = sim.pathInq().maxIoBytes;
+    const units = found.map((info) => ({
+      path: info.path,
+      da: new DaPeriph(xpt, info.path, { maxIoBytes, ...opts.da }),
+      pass: new PassPeriph(xpt, info.path),
+    }));
+    return new Stack(xpt, sim, virtio, handle.bus, opts.backend, units, closeGraceMs);
+  } catch (err) {
     await xpt.deregisterBus(handle.bus);
     await virtio.transport.close();
-    throw new Error('the bus scan found no logical unit (INQUIRY failed); see the device and backend');
+    throw err;
   }
-  const maxIoBytes = sim.pathInq().maxIoBytes;
-  const units = found.map((info) => ({
-    path: info.path,
-    da: new DaPeriph(xpt, info.path, { maxIoBytes, ...opts.da }),
-    pass: new PassPeriph(xpt, info.path),
-  }));
-  return new Stack(xpt, sim, virtio, handle.bus, opts.backend, units, closeGraceMs);
 }
 
 /** Resolves when `work` settles or after `ms`, whichever is first; never rejects (the caller awaits `work` itself). */

@@ -1,8 +1,9 @@
 // createStack end to end: scan, devlist, da and pass on a memory disk, close.
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createStack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
+import { SharedMemoryBackend } from '../../src/virtio/device/backends/shared-memory.js';
 import { CamStatus } from '../../src/cam/status.js';
 import { unitIdentity } from './identity.js';
 
@@ -88,6 +89,34 @@ describe('createStack: closeGraceMs', () => {
     await expect(createStack({ backend: new MemoryBackend({ blocks: 64 }), closeGraceMs })).rejects.toThrow(
       new RangeError(`closeGraceMs must be a finite number of milliseconds >= 0, got ${closeGraceMs}`),
     );
+  });
+});
+
+describe('createStack: a da option that fails', () => {
+  /** The message ports open now: a device worker holds one for as long as it runs. */
+  const ports = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+
+  test('a bad da option is a RangeError before the device starts', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 64 });
+    const share = vi.spyOn(backend, 'share');
+    const before = ports();
+    await expect(createStack({ backend, transport: 'worker', da: { retries: -1 } })).rejects.toThrow(new RangeError('da: retries must be a non-negative number, got -1'));
+    // No device worker was given the backend, and none runs.
+    expect(share).not.toHaveBeenCalled();
+    expect(ports()).toBe(before);
+  });
+
+  test('a da refusing its unit after the scan stops the device and its workers', async () => {
+    const backend = new SharedMemoryBackend({ blocks: 64 });
+    const before = ports();
+    await expect(createStack({ backend, transport: 'worker', da: { maxIoBytes: 100 } })).rejects.toThrow(
+      new RangeError('da: maxIoBytes must be 0 or at least one block (512), got 100'),
+    );
+    expect(ports()).toBe(before);
+    // The backend is free for a stack that starts.
+    const stack = await createStack({ backend, transport: 'worker' });
+    expect(stack.devices()).toHaveLength(1);
+    await stack.close();
   });
 });
 

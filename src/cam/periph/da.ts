@@ -335,8 +335,8 @@ export class DaPeriph {
   }
 }
 
-/** DaOptions with their defaults, checked (RangeError). */
-function recoveryOptions(opts: DaOptions): RecoveryOptions {
+/** DaOptions with their defaults, checked (RangeError); createStack checks its `da` with it before the device starts. */
+export function recoveryOptions(opts: DaOptions): RecoveryOptions {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const r: RecoveryOptions = {
     retries: opts.retries ?? DEFAULT_RETRIES,
