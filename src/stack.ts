@@ -12,6 +12,7 @@ import { Xpt, type XptOptions } from './cam/xpt/xpt.js';
 import { VtblkSim } from './cam/sim/vtblk/sim.js';
 import { DaPeriph, recoveryOptions, type DaOptions } from './cam/periph/da.js';
 import { PassPeriph } from './cam/periph/pass.js';
+import { MAX_TIMEOUT_MS } from './cam/periph/request.js';
 import type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
 import { pathString, type CamPath } from './cam/ccb.js';
 
@@ -38,7 +39,7 @@ export interface StackOptions {
    * A device reset (a CCB timed out, XPT_RESET_DEV, close) still waiting for
    * backend I/O after this many milliseconds loses the device, so a backend
    * that never answers cannot hold every command forever (default 10 000; on
-   * transport `worker`, what a device worker waits on in a blocking call).
+   * transport `worker`, what a device worker waits on in a blocking call); at most 2^31 − 1 (Node's longest timer).
    */
   readonly resetTimeoutMs?: number;
   /** Request queues (VIRTIO_BLK_F_MQ), 1..65535 (default 1); the SIM spreads requests over them. */
@@ -65,7 +66,7 @@ export interface StackOptions {
   readonly da?: DaOptions;
   /**
    * How long close() lets `da` I/O already issued finish before it detaches the bus, which fails what is
-   * left CAM_DEV_NOT_THERE (default 2000; 0: at once). A unit that answers does so long before; one that
+   * left CAM_DEV_NOT_THERE (default 2000; 0: at once; at most 2^31 − 1). A unit that answers does so long before; one that
    * stalls, with no CCB timeout, would otherwise hold close for ever.
    */
   readonly closeGraceMs?: number;
@@ -216,7 +217,12 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     throw new RangeError(`queueSize must be a power of two in 1..32768, got ${queueSize}`);
   }
   const closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
-  if (!(Number.isFinite(closeGraceMs) && closeGraceMs >= 0)) throw new RangeError(`closeGraceMs must be a finite number of milliseconds >= 0, got ${closeGraceMs}`);
+  // Both become Node timers, which fire after 1 ms past MAX_TIMEOUT_MS: a wait meant as "practically never" would
+  // fail in-flight I/O (closeGraceMs) or lose the device (resetTimeoutMs) at once.
+  if (!(closeGraceMs >= 0 && closeGraceMs <= MAX_TIMEOUT_MS)) throw new RangeError(`closeGraceMs must be 0..${MAX_TIMEOUT_MS} milliseconds, got ${closeGraceMs}`);
+  if (opts.resetTimeoutMs !== undefined && opts.resetTimeoutMs > MAX_TIMEOUT_MS) {
+    throw new RangeError(`resetTimeoutMs must be at most ${MAX_TIMEOUT_MS} milliseconds, got ${opts.resetTimeoutMs}`);
+  }
   const queues = opts.queues ?? 1;
   // VIRTIO 1.2 §5.2.4: num_queues is a 16-bit field.
   if (!Number.isInteger(queues) || queues < 1 || queues > 0xffff) throw new RangeError(`queues must be an integer in 1..65535, got ${queues}`);

@@ -1,11 +1,21 @@
 // createStack end to end: scan, devlist, da and pass on a memory disk, close.
 
 import { describe, expect, test, vi } from 'vitest';
-import { createStack } from '../../src/stack.js';
+import { createStack, type StackOptions } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../../src/virtio/device/backends/shared-memory.js';
 import { CamStatus } from '../../src/cam/status.js';
 import { unitIdentity } from './identity.js';
+
+/** What createStack(opts) rejects with; a stack it makes instead is closed and stands as 'a stack' (a Stack is too big to print). */
+async function refusal(opts: StackOptions): Promise<unknown> {
+  try {
+    await (await createStack(opts)).close();
+    return 'a stack';
+  } catch (e) {
+    return e;
+  }
+}
 
 describe('createStack', () => {
   test('a memory disk: devlist, da write/read, pass INQUIRY, stats, close', async () => {
@@ -85,10 +95,22 @@ describe('createStack: the queue size', () => {
 });
 
 describe('createStack: closeGraceMs', () => {
-  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('closeGraceMs %s is a RangeError', async (closeGraceMs) => {
-    await expect(createStack({ backend: new MemoryBackend({ blocks: 64 }), closeGraceMs })).rejects.toThrow(
-      new RangeError(`closeGraceMs must be a finite number of milliseconds >= 0, got ${closeGraceMs}`),
+  test.each([-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])('closeGraceMs %s is a RangeError', async (closeGraceMs) => {
+    expect(await refusal({ backend: new MemoryBackend({ blocks: 64 }), closeGraceMs })).toEqual(new RangeError(`closeGraceMs must be 0..2147483647 milliseconds, got ${closeGraceMs}`));
+  });
+});
+
+describe('createStack: resetTimeoutMs', () => {
+  test.each(['local', 'worker'] as const)('past Node\'s longest timer it is a RangeError (transport %s), not a 1 ms timeout', async (transport) => {
+    expect(await refusal({ backend: new SharedMemoryBackend({ blocks: 64 }), transport, resetTimeoutMs: 2 ** 31 })).toEqual(
+      new RangeError('resetTimeoutMs must be at most 2147483647 milliseconds, got 2147483648'),
     );
+  });
+
+  test('the longest timer, for both waits, is taken', async () => {
+    const stack = await createStack({ backend: new MemoryBackend({ blocks: 64 }), resetTimeoutMs: 2 ** 31 - 1, closeGraceMs: 2 ** 31 - 1 });
+    await stack.da(0).write(0n, new Uint8Array(512).fill(1));
+    await stack.close();
   });
 });
 
