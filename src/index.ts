@@ -29,10 +29,18 @@ export { createStack, Stack, type StackOptions, type StackDevice } from './stack
 export { CamStatus, CAM_DEV_QFRZN, CAM_AUTOSNS_VALID, CAM_STATUS_MASK, camStatus, camStatusName } from './cam/status.js';
 export { XptFunc, TagAction, CamDir, CamPriority, type CamPath, type CcbInitiator } from './cam/ccb.js';
 export { AsyncCode } from './cam/async.js';
-export type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
-export { DaPeriph, type DaOptions } from './cam/periph/da.js';
+// The types of stack.xpt and stack.sim and of what they take (XptOptions is StackOptions.xpt; onAsync's
+// callback is how AC_LOST_DEVICE is heard): named here, built only by createStack.
+export type { Xpt, XptOptions } from './cam/xpt/xpt.js';
+export type { CamClock } from './cam/clock.js';
+export type { DevqTuning } from './cam/devq-api.js';
+export type { ProbeOptions } from './cam/xpt/probe.js';
+export type { VtblkSim } from './cam/sim/vtblk/sim.js';
+export type { CamDeviceInfo, DevqStats, AsyncCallback } from './cam/xpt/periph-api.js';
+export { DaPeriph, type DaOptions, type DaCapacity, type DeleteMethod, type UnitAttentionListener } from './cam/periph/da.js';
+export type { RecoveryDelays } from './cam/periph/recovery.js';
 export { PassPeriph, PassCommand } from './cam/periph/pass.js';
-export { CamError } from './cam/periph/errors.js';
+export { CamError, type CamErrorInit } from './cam/periph/errors.js';
 export type { ScsiRequest, ScsiResult, ScsiDirection, ScsiTagAction } from './cam/periph/request.js';
 export { IscsiServer, type IscsiServerOptions, type IscsiTargetConfig, type IscsiLun, type IscsiChapConfig } from './iscsi/server.js';
 export { MAX_BUSY_POLL_US, type BusyPollState } from './iscsi/busy-poll.js';

@@ -22,6 +22,7 @@ export {
   type FieldPointer,
   type SegmentPointer,
   type SenseData,
+  type SenseDetail,
   type Decoded,
 } from './sense.js';
 export { encodeSense, decodeSense, decodeSenseFull, SenseResponseCode, type SenseFormat, type DecodedSense } from './sense-codec.js';
