@@ -204,10 +204,13 @@ export class Stack {
 
 /**
  * Builds and scans a stack. Throws (a value-less failure would leave the caller
- * nothing to do) with a message saying what failed: the driver refusing the
- * device, or a bus scan that found no logical unit.
+ * nothing to do) with a message saying what failed: an option (a TypeError
+ * when it has the wrong shape, a RangeError when out of range), the driver
+ * refusing the device, or a bus scan that found no logical unit; nothing it
+ * started is left running.
  */
 export async function createStack(opts: StackOptions): Promise<Stack> {
+  checkShape(opts);
   // Widened to string: JavaScript callers can pass anything.
   const transport: string = opts.transport ?? 'local';
   if (transport !== 'local' && transport !== 'worker') throw new RangeError(`transport must be 'local' or 'worker', got '${transport}'`);
@@ -286,6 +289,24 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
     await virtio.transport.close();
     throw err;
   }
+}
+
+/**
+ * The options' shape, for JavaScript callers: no options, no backend, null for an options object or a number
+ * for the feature bits would fail deep inside ("Cannot read properties of undefined", "Cannot mix BigInt").
+ * @throws TypeError naming the option.
+ */
+function checkShape(opts: StackOptions): void {
+  const given: unknown = opts;
+  if (typeof given !== 'object' || given === null) throw new TypeError('createStack needs options: { backend, … }');
+  const backend: unknown = opts.backend;
+  if (typeof backend !== 'object' || backend === null) throw new TypeError('backend is required: a BlockBackend such as MemoryBackend or FileBackend');
+  for (const key of ['device', 'emulator', 'xpt', 'da'] as const) {
+    const v: unknown = opts[key];
+    if (v !== undefined && (typeof v !== 'object' || v === null)) throw new TypeError(`${key} must be an object of options, got ${v === null ? 'null' : typeof v}`);
+  }
+  const features: unknown = opts.features;
+  if (features !== undefined && typeof features !== 'bigint') throw new TypeError(`features must be a bigint of feature bits, got ${typeof features}`);
 }
 
 /** Resolves when `work` settles or after `ms`, whichever is first; never rejects (the caller awaits `work` itself). */

@@ -114,6 +114,22 @@ describe('createStack: resetTimeoutMs', () => {
   });
 });
 
+describe('createStack: options of the wrong shape', () => {
+  const backend = (): MemoryBackend => new MemoryBackend({ blocks: 64 });
+  test.each<[string, unknown, string]>([
+    ['no options', undefined, 'createStack needs options: { backend, … }'],
+    ['no backend', {}, 'backend is required: a BlockBackend such as MemoryBackend or FileBackend'],
+    ['a null backend', { backend: null }, 'backend is required: a BlockBackend such as MemoryBackend or FileBackend'],
+    ['emulator null', { backend: backend(), emulator: null }, 'emulator must be an object of options, got null'],
+    ['xpt null', { backend: backend(), xpt: null }, 'xpt must be an object of options, got null'],
+    ['da a number', { backend: backend(), da: 4 }, 'da must be an object of options, got number'],
+    ['device a string', { backend: backend(), device: 'x' }, 'device must be an object of options, got string'],
+    ['features a number', { backend: backend(), features: 0 }, 'features must be a bigint of feature bits, got number'],
+  ])('%s is a TypeError naming the option', async (_, opts, message) => {
+    expect(await refusal(opts as StackOptions)).toEqual(new TypeError(message));
+  });
+});
+
 describe('createStack: a da option that fails', () => {
   /** The message ports open now: a device worker holds one for as long as it runs. */
   const ports = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
