@@ -11,6 +11,8 @@ import { DEFAULT_DATA_OUT_BUDGET } from '../iscsi/data-out-budget.js';
 import { chapConfigProblem, type ChapField } from '../iscsi/chap-config.js';
 import { DEFAULT_CONNECTION_LIMIT } from '../iscsi/connection-limit.js';
 import { serialProblem } from './unit-serial.js';
+import { NEGOTIATE_KEY_NAMES, parseNegotiate } from './negotiate-flag.js';
+import type { NegotiationOptions } from '../iscsi/server-options.js';
 import { checkIscsiName } from '../iscsi/iscsi-name.js';
 
 /** CHAP credentials (RFC 7143 AuthMethod CHAP): the initiator's, and the target's for mutual CHAP. */
@@ -42,6 +44,8 @@ export interface ServeArgs {
   readonly pollUs: number | undefined;
   /** Microseconds the portal's event loop keeps polling after a PDU in or out (IscsiServerOptions.busyPollUs). */
   readonly busyPollUs: number;
+  /** What the target answers in login negotiation (--negotiate KEY=VALUE; IscsiServerOptions.negotiation); undefined for its defaults. */
+  readonly negotiation: NegotiationOptions | undefined;
   /** Bytes of WRITE buffers all sessions may hold (IscsiServerOptions.dataOutBudget); undefined for the server's default. */
   readonly dataOutBudget: number | undefined;
   /** TCP connections the portal serves at once (IscsiServerOptions.connectionLimit); one more is refused. */
@@ -155,6 +159,9 @@ Serve options:
   --data-out-budget SIZE
                         WRITE buffers all sessions may hold at once, e.g. 512M; a WRITE past it waits
                         for its R2T, one session holds at most half (at least ${SERVE_MAX_TRANSFER / 2 ** 20}M, default ${DEFAULT_DATA_OUT_BUDGET / 2 ** 20}M)
+  --negotiate KEY=VALUE what the target answers for a login key, as RFC 7143 spells it, once per key:
+                        ${NEGOTIATE_KEY_NAMES.join(', ')}
+                        (e.g. --negotiate InitialR2T=No --negotiate MaxOutstandingR2T=4)
   --max-connections N   TCP connections served at once, logging in or in a session; one more is
                         closed as it is accepted, and logged (at least 1, default ${DEFAULT_CONNECTION_LIMIT})
   --io auto|async|sync  transport local, --image: image I/O through the thread pool (async),
@@ -193,6 +200,7 @@ const FLAGS = {
   'busy-poll-us': { type: 'string' },
   'data-out-budget': { type: 'string' },
   'max-connections': { type: 'string' },
+  negotiate: { type: 'string', multiple: true },
   io: { type: 'string' },
   'max-bandwidth': { type: 'string' },
   'read-only': { type: 'boolean' },
@@ -255,7 +263,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   } catch (e) {
     return fail(e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, '') : String(e));
   }
-  const repeated = repeatedFlag(parsed.tokens);
+  const repeated = repeatedFlag(parsed.tokens, ['negotiate']);
   if (repeated !== undefined) return fail(repeated);
   const v = parsed.values;
   const bs = v['block-size'];
@@ -291,6 +299,8 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
   if (!/^\d+$/.test(busyText) || busyPollUs > MAX_BUSY_POLL_US) {
     return fail(`--busy-poll-us must be a whole number of microseconds in 0..${MAX_BUSY_POLL_US} (0: off), got '${busyText}'`);
   }
+  const negotiation = v.negotiate === undefined ? undefined : parseNegotiate(v.negotiate);
+  if (typeof negotiation === 'string') return fail(negotiation);
   let dataOutBudget: number | undefined;
   if (v['data-out-budget'] !== undefined) {
     dataOutBudget = parseSize(v['data-out-budget']);
@@ -348,6 +358,7 @@ export function parseServeCli(argv: readonly string[]): ParsedServeArgs {
       queues,
       pollUs,
       busyPollUs,
+      negotiation,
       dataOutBudget,
       maxConnections,
       io,

@@ -357,7 +357,7 @@ export async function runServe(args: ServeArgs, io: CliIo, env: ServeEnv = proce
   };
   let server: ServingTarget;
   try {
-    server = await env.listen({ address: args.address, port: args.port, targets: [target], busyPollUs: args.busyPollUs, connectionLimit: args.maxConnections, ...(args.dataOutBudget === undefined ? {} : { dataOutBudget: args.dataOutBudget }), log: (line) => {
+    server = await env.listen({ address: args.address, port: args.port, targets: [target], busyPollUs: args.busyPollUs, connectionLimit: args.maxConnections, ...(args.dataOutBudget === undefined ? {} : { dataOutBudget: args.dataOutBudget }), ...(args.negotiation === undefined ? {} : { negotiation: args.negotiation }), log: (line) => {
         io.error(line);
       },
     });

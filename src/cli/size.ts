@@ -45,12 +45,13 @@ interface FlagToken {
 
 /**
  * The problem with a flag given more than once (`--memory 64M --memory 1G`), which parseArgs would settle
- * silently by the last: a conflict the user should resolve. Undefined when each flag appears once.
+ * silently by the last: a conflict the user should resolve. Undefined when each flag appears once, but for
+ * the `repeatable` ones, which take one value each time (parseArgs `multiple`).
  */
-export function repeatedFlag(tokens: readonly FlagToken[] | undefined): string | undefined {
+export function repeatedFlag(tokens: readonly FlagToken[] | undefined, repeatable: readonly string[] = []): string | undefined {
   const seen = new Map<string, FlagToken>();
   for (const t of tokens ?? []) {
-    if (t.kind !== 'option' || t.name === undefined) continue;
+    if (t.kind !== 'option' || t.name === undefined || repeatable.includes(t.name)) continue;
     const first = seen.get(t.name);
     if (first === undefined) {
       seen.set(t.name, t);

@@ -3,9 +3,122 @@
 // a throw ends the process: a bad value must be refused here, as listen's
 // error, not found by the first initiator that connects.
 
-import type { IscsiServerOptions } from './server.js';
+import type { ConnectionTimers } from './connection-types.js';
+import type { IscsiTargetConfig } from './target.js';
 import { MAX_COMMAND_WINDOW } from './serial.js';
 import { checkIscsiName } from './iscsi-name.js';
+import { MAX_DATA_LENGTH, MIN_DATA_LENGTH } from './keys.js';
+import { DEFAULT_TARGET_PREFERENCES, type Digest, type TargetPreferences } from './parameters.js';
+
+export interface IscsiServerOptions {
+  /** Listen address; default 127.0.0.1. */
+  readonly address?: string;
+  /** TCP port; default 3260 (0: any free port). */
+  readonly port?: number;
+  readonly targets: readonly IscsiTargetConfig[];
+  /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9): 0..65535, default 1. */
+  readonly portalGroupTag?: number;
+  /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue): 1..2^31 − 1, default 32. */
+  readonly queueAllowance?: number;
+  /** Connection timers over DEFAULT_TIMERS (idle ping after 30 s, its answer within 60 s, login within 15 s); checked by connectionTimers. */
+  readonly timers?: Partial<ConnectionTimers>;
+  /**
+   * Microseconds the event loop keeps polling its sockets after a PDU came in
+   * or went out, instead of sleeping (busy-poll.ts): lower latency for CPU;
+   * 0..MAX_BUSY_POLL_US, default 0 (off).
+   */
+  readonly busyPollUs?: number;
+  /**
+   * Bytes of Data-Out buffers all sessions together may hold (data-out-budget.ts); a WRITE past it waits for
+   * its buffer before its R2T goes out (one with immediate data ends TASK SET FULL), and one session holds at
+   * most half. At least the largest command a LUN takes (its MAXIMUM TRANSFER LENGTH, 64 KiB at least: a
+   * WRITE to a missing LUN collects its data too); default DEFAULT_DATA_OUT_BUDGET, or twice the largest
+   * command when that is more, so that a session's half holds one.
+   */
+  readonly dataOutBudget?: number;
+  /**
+   * TCP connections served at once: logging in, in a session, or closing (each holds a socket and its
+   * buffers until its socket is gone). One more is refused as it is accepted, closed at once and logged;
+   * a whole number of at least 1, default DEFAULT_CONNECTION_LIMIT (connection-limit.ts).
+   */
+  readonly connectionLimit?: number;
+  /** Where connection events are logged (a function; an exception it throws is dropped); default nowhere. */
+  readonly log?: (line: string) => void;
+  /**
+   * What the target answers in login negotiation, over DEFAULT_TARGET_PREFERENCES (parameters.ts): e.g.
+   * `{ initialR2T: false }` lets initiators send their first burst of each WRITE unsolicited, and
+   * `maxOutstandingR2T` above 1 lets several bursts of one WRITE be asked for at once. Checked by
+   * negotiationPreferences.
+   */
+  readonly negotiation?: NegotiationOptions;
+}
+
+
+/**
+ * The target's negotiation preferences a server may change. The rest are fixed by what vtcam implements:
+ * one connection per session, Data-Out PDUs and sequences in order (task-data-out.ts checks both), protocol
+ * level 1.
+ */
+export type NegotiationOptions = Partial<
+  Pick<
+    TargetPreferences,
+    'headerDigests' | 'dataDigests' | 'initialR2T' | 'immediateData' | 'maxRecvDataSegmentLength' | 'maxBurstLength' | 'firstBurstLength' | 'maxOutstandingR2T' | 'defaultTime2Wait' | 'defaultTime2Retain'
+  >
+>;
+
+type NumericPreference = 'maxRecvDataSegmentLength' | 'maxBurstLength' | 'firstBurstLength' | 'maxOutstandingR2T' | 'defaultTime2Wait' | 'defaultTime2Retain';
+
+/** Each numeric preference's range and its RFC 7143 section (keys.ts has the same ranges for the keys). */
+const NUMERIC_PREFERENCES: Readonly<Record<NumericPreference, readonly [min: number, max: number, section: string]>> = {
+  maxRecvDataSegmentLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.12'],
+  maxBurstLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.13'],
+  firstBurstLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.14'],
+  maxOutstandingR2T: [1, 65_535, '13.17'],
+  defaultTime2Wait: [0, 3600, '13.15'],
+  defaultTime2Retain: [0, 3600, '13.16'],
+};
+const BOOLEAN_PREFERENCES = ['initialR2T', 'immediateData'] as const;
+const DIGEST_PREFERENCES = ['headerDigests', 'dataDigests'] as const;
+const DIGESTS: readonly Digest[] = ['None', 'CRC32C'];
+
+/**
+ * The target's preferences: DEFAULT_TARGET_PREFERENCES with `given` over them.
+ * @throws TypeError for a key that is not a NegotiationOptions key or a value of the wrong type; RangeError
+ *   for a number outside its key's range, a digest list that is empty, repeats one or names another, and a
+ *   firstBurstLength above maxBurstLength (§13.14).
+ */
+export function negotiationPreferences(given: NegotiationOptions | undefined): TargetPreferences {
+  if (given === undefined) return DEFAULT_TARGET_PREFERENCES;
+  // Widened: JavaScript callers can pass anything.
+  const raw: unknown = given;
+  if (typeof raw !== 'object' || raw === null) throw new TypeError(`iSCSI server: negotiation must be an object, got ${raw === null ? 'null' : typeof raw}`);
+  const known = new Set<string>([...Object.keys(NUMERIC_PREFERENCES), ...BOOLEAN_PREFERENCES, ...DIGEST_PREFERENCES]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new TypeError(`iSCSI server: negotiation.${key} is not a preference a server sets (one of ${[...known].join(', ')})`);
+  }
+  for (const [key, [min, max, section]] of Object.entries(NUMERIC_PREFERENCES) as [NumericPreference, readonly [number, number, string]][]) {
+    const v = given[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+      throw new RangeError(`iSCSI server: negotiation.${key} must be an integer ${min}..${max} (RFC 7143 §${section}), got ${String(v)}`);
+    }
+  }
+  for (const key of BOOLEAN_PREFERENCES) {
+    const v: unknown = given[key];
+    if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`iSCSI server: negotiation.${key} must be true or false, got ${typeof v}`);
+  }
+  for (const key of DIGEST_PREFERENCES) {
+    const v: unknown = given[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length === 0 || new Set(v).size !== v.length || !v.every((d) => DIGESTS.includes(d as Digest))) {
+      throw new RangeError(`iSCSI server: negotiation.${key} must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got ${JSON.stringify(v)}`);
+    }
+  }
+  const prefs: TargetPreferences = { ...DEFAULT_TARGET_PREFERENCES, ...given };
+  if (prefs.firstBurstLength > prefs.maxBurstLength) {
+    throw new RangeError(`iSCSI server: negotiation.firstBurstLength ${prefs.firstBurstLength} is above negotiation.maxBurstLength ${prefs.maxBurstLength} (RFC 7143 §13.14)`);
+  }
+  return prefs;
+}
 
 /** RFC 7143 §13.9: TargetPortalGroupTag is a 16-bit binary value. */
 const MAX_PORTAL_GROUP_TAG = 0xffff;
@@ -17,6 +130,7 @@ export interface ServerSettings {
   readonly portalGroupTag: number;
   readonly queueAllowance: number;
   readonly log: (line: string) => void;
+  readonly preferences: TargetPreferences;
 }
 
 /**
@@ -46,7 +160,7 @@ export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   if (!Number.isInteger(queueAllowance) || queueAllowance < 1 || queueAllowance > MAX_COMMAND_WINDOW) {
     throw new RangeError(`iSCSI server: queueAllowance must be an integer 1..${MAX_COMMAND_WINDOW}, got ${queueAllowance}`);
   }
-  return { portalGroupTag, queueAllowance, log: safeLog(opts.log) };
+  return { portalGroupTag, queueAllowance, log: safeLog(opts.log), preferences: negotiationPreferences(opts.negotiation) };
 }
 
 /**

@@ -22,7 +22,7 @@ import { passLun } from './lun.js';
 import { targetLunList } from './no-lun.js';
 import { randomBytes } from 'node:crypto';
 import { TargetLogin } from './login.js';
-import { serverSettings, type ServerSettings } from './server-options.js';
+import { serverSettings, type IscsiServerOptions, type ServerSettings } from './server-options.js';
 import type { LoginEnvironment, LoginResult } from './login-types.js';
 import type { ChapConfig } from './chap.js';
 import { chapConfigProblem } from './chap-config.js';
@@ -31,42 +31,7 @@ import { PreemptGate } from './preempt-gate.js';
 import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
 
 export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
-
-export interface IscsiServerOptions {
-  /** Listen address; default 127.0.0.1. */
-  readonly address?: string;
-  /** TCP port; default 3260 (0: any free port). */
-  readonly port?: number;
-  readonly targets: readonly IscsiTargetConfig[];
-  /** Target Portal Group Tag reported at login and in SendTargets (RFC 7143 §13.9): 0..65535, default 1. */
-  readonly portalGroupTag?: number;
-  /** Commands a session may have outstanding beyond the LUNs' device queue openings (the window's bounded queue): 1..2^31 − 1, default 32. */
-  readonly queueAllowance?: number;
-  /** Connection timers over DEFAULT_TIMERS (idle ping after 30 s, its answer within 60 s, login within 15 s); checked by connectionTimers. */
-  readonly timers?: Partial<ConnectionTimers>;
-  /**
-   * Microseconds the event loop keeps polling its sockets after a PDU came in
-   * or went out, instead of sleeping (busy-poll.ts): lower latency for CPU;
-   * 0..MAX_BUSY_POLL_US, default 0 (off).
-   */
-  readonly busyPollUs?: number;
-  /**
-   * Bytes of Data-Out buffers all sessions together may hold (data-out-budget.ts); a WRITE past it waits for
-   * its buffer before its R2T goes out (one with immediate data ends TASK SET FULL), and one session holds at
-   * most half. At least the largest command a LUN takes (its MAXIMUM TRANSFER LENGTH, 64 KiB at least: a
-   * WRITE to a missing LUN collects its data too); default DEFAULT_DATA_OUT_BUDGET, or twice the largest
-   * command when that is more, so that a session's half holds one.
-   */
-  readonly dataOutBudget?: number;
-  /**
-   * TCP connections served at once: logging in, in a session, or closing (each holds a socket and its
-   * buffers until its socket is gone). One more is refused as it is accepted, closed at once and logged;
-   * a whole number of at least 1, default DEFAULT_CONNECTION_LIMIT (connection-limit.ts).
-   */
-  readonly connectionLimit?: number;
-  /** Where connection events are logged (a function; an exception it throws is dropped); default nowhere. */
-  readonly log?: (line: string) => void;
-}
+export type { IscsiServerOptions, NegotiationOptions } from './server-options.js';
 
 // An idle connection is pinged after 30 s and dropped when the answer has not
 // come 60 s later (SPDK's NOP-In interval and timeout). The answer may well be
@@ -233,7 +198,7 @@ export class IscsiServer {
   };
 
   readonly #host: ConnectionHost = {
-    login: () => new TargetLogin(this.#loginEnv, { commandWindow: this.#settings.queueAllowance }),
+    login: () => new TargetLogin(this.#loginEnv, { commandWindow: this.#settings.queueAllowance, preferences: this.#settings.preferences }),
     attach: (result, conn) => this.#attach(result, conn),
     closed: (conn) => {
       this.#connections.delete(conn);

@@ -158,6 +158,27 @@ describe('parseServeCli', () => {
     }
   });
 
+  test('--negotiate KEY=VALUE, once per key, as RFC 7143 spells them: the server\'s negotiation options', () => {
+    const argv = ['--negotiate', 'InitialR2T=No', '--negotiate', 'MaxOutstandingR2T=0x4', '--negotiate', 'HeaderDigest=CRC32C,None', '--negotiate', 'ImmediateData=Yes', '--negotiate', 'FirstBurstLength=131072'];
+    expect(parseServeCli(argv)).toMatchObject({ ok: true, args: { negotiation: { initialR2T: false, maxOutstandingR2T: 4, headerDigests: ['CRC32C', 'None'], immediateData: true, firstBurstLength: 131072 } } });
+    expect(parseServeCli([])).toMatchObject({ ok: true, args: { negotiation: undefined } });
+  });
+
+  test.each([
+    [['--negotiate', 'Foo=1'], /^--negotiate 'Foo=1': the key must be one of HeaderDigest, DataDigest, InitialR2T, .*DefaultTime2Retain \(as RFC 7143 spells them\), as KEY=VALUE$/],
+    [['--negotiate', 'InitialR2T'], /^--negotiate 'InitialR2T' needs a value: InitialR2T=VALUE$/],
+    [['--negotiate', 'InitialR2T=no'], /^--negotiate InitialR2T takes Yes or No, got 'no'$/],
+    [['--negotiate', 'MaxBurstLength=1M'], /^--negotiate MaxBurstLength takes a number, got '1M'$/],
+    [['--negotiate', 'MaxOutstandingR2T=0'], /^--negotiate: MaxOutstandingR2T must be an integer 1\.\.65535 \(RFC 7143 §13\.17\), got 0$/],
+    [['--negotiate', 'FirstBurstLength=1048576'], /^--negotiate: FirstBurstLength 1048576 is above MaxBurstLength 262144 \(RFC 7143 §13\.14\)$/],
+    [['--negotiate', 'DataDigest=MD5'], /^--negotiate: DataDigest must list 'None' and\/or 'CRC32C', each once/],
+    [['--negotiate', 'InitialR2T=No', '--negotiate', 'InitialR2T=Yes'], /^--negotiate gives InitialR2T twice; give it once$/],
+  ])('%j: %s', (argv, message) => {
+    const r = parseServeCli(argv);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.message).toMatch(message);
+  });
+
   test('ports 0 and 65535, addresses of both families', () => {
     expect(parseServeCli(['--port', '65535'])).toMatchObject({ ok: true, args: { port: 65535 } });
     expect(parseServeCli(['--address', '0.0.0.0'])).toMatchObject({ ok: true, args: { address: '0.0.0.0' } });

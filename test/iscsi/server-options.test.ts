@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer, type IscsiServerOptions } from '../../src/iscsi/server.js';
+import { IscsiServer, type IscsiServerOptions, type NegotiationOptions } from '../../src/iscsi/server.js';
 import { field32, opcodeOf, parseText, TestInitiator, type RawPdu } from './initiator.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:options';
@@ -130,5 +130,49 @@ describe('target names', () => {
     await expect(IscsiServer.listen(options({ targets: undefined as unknown as [] }))).rejects.toThrow(
       new TypeError('iSCSI server: targets must be an array of { name, luns }'),
     );
+  });
+});
+
+describe('negotiation', () => {
+  /** WRITE (10) of `blocks` 512-byte blocks at `lba`, and READ (10) of the same. */
+  const rw = (op: 0x2a | 0x28, lba: number, blocks: number): Uint8Array => Uint8Array.of(op, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
+
+  it('InitialR2T No and MaxOutstandingR2T 2: the login answers them, an unsolicited first burst lands, the rest comes by R2T', async () => {
+    const server = await IscsiServer.listen(options({ negotiation: { initialR2T: false, maxOutstandingR2T: 2, firstBurstLength: 4096, maxBurstLength: 4096 } }));
+    const a = await TestInitiator.connect(server.address.port);
+    try {
+      const login = await a.login(IQN, { InitialR2T: 'No', MaxOutstandingR2T: '8', FirstBurstLength: '65536', MaxBurstLength: '65536' });
+      expect(login.bhs[36]).toBe(0);
+      expect(parseText(login.data)).toMatchObject({ InitialR2T: 'No', MaxOutstandingR2T: '2', FirstBurstLength: '4096', MaxBurstLength: '4096' });
+      await a.result(a.command({ cdb: Uint8Array.of(0, 0, 0, 0, 0, 0), edtl: 0 })); // TEST UNIT READY: the first UNIT ATTENTION
+      const data = Uint8Array.from({ length: 16 * 512 }, (_, i) => (i * 7 + 3) & 0xff);
+      // 4 KiB of immediate data is the whole first burst; the other 4 KiB is one R2T of MaxBurstLength.
+      const itt = a.command({ cdb: rw(0x2a, 8, 16), write: true, edtl: data.length, data: data.subarray(0, 4096) });
+      const r2t = await a.next((p) => opcodeOf(p) === 0x31);
+      expect([field32(r2t, 40), field32(r2t, 44)]).toEqual([4096, 4096]);
+      a.dataOut({ itt, ttt: field32(r2t, 20), dataSN: 0, offset: 4096, data: data.subarray(4096), final: true });
+      expect((await a.result(itt)).status).toBe(0);
+      const read = await a.result(a.command({ cdb: rw(0x28, 8, 16), read: true, edtl: data.length }));
+      expect(read.data).toEqual(data);
+    } finally {
+      a.close();
+      await server.close();
+    }
+  });
+
+  it.each([
+    [{ maxOutstandingR2T: 0 }, new RangeError('iSCSI server: negotiation.maxOutstandingR2T must be an integer 1..65535 (RFC 7143 §13.17), got 0')],
+    [{ maxBurstLength: 511 }, new RangeError('iSCSI server: negotiation.maxBurstLength must be an integer 512..16777215 (RFC 7143 §13.13), got 511')],
+    [{ firstBurstLength: 8192, maxBurstLength: 4096 }, new RangeError('iSCSI server: negotiation.firstBurstLength 8192 is above negotiation.maxBurstLength 4096 (RFC 7143 §13.14)')],
+    [{ headerDigests: [] }, new RangeError("iSCSI server: negotiation.headerDigests must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got []")],
+    [{ dataDigests: ['CRC32C', 'CRC32C'] }, new RangeError(`iSCSI server: negotiation.dataDigests must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got ["CRC32C","CRC32C"]`)],
+    [{ initialR2T: 'No' }, new TypeError('iSCSI server: negotiation.initialR2T must be true or false, got string')],
+  ])('%j is refused by listen', async (negotiation, error) => {
+    await expect(IscsiServer.listen(options({ negotiation: negotiation as NegotiationOptions }))).rejects.toThrow(error);
+  });
+
+  it('a preference vtcam fixes (Data-Out in order: task-data-out.ts checks it) is a TypeError naming the ones a server sets', async () => {
+    const negotiation = { dataPDUInOrder: false } as unknown as NegotiationOptions;
+    await expect(IscsiServer.listen(options({ negotiation }))).rejects.toThrow(/^iSCSI server: negotiation\.dataPDUInOrder is not a preference a server sets \(one of maxRecvDataSegmentLength, .*initialR2T/);
   });
 });
