@@ -179,9 +179,14 @@ export function decodeScsiCommand(pdu: Pdu): PduDecoded<ScsiCommandPdu> {
 export function decodeDataOut(pdu: Pdu): PduDecoded<DataOutPdu> {
   const name = 'SCSI Data-Out';
   const v = open(pdu, IscsiOpcode.SCSI_DATA_OUT, name);
-  const F = BhsField.dataOut;
   const bad = refuseAhs(v, name);
   if (bad) return bad;
+  return { ...dataOutFields(v), data: pdu.data };
+}
+
+/** What a Data-Out's BHS says (§11.7), but for its data segment. */
+function dataOutFields(v: BhsView): Omit<DataOutHeader, 'dataSegmentLength'> {
+  const F = BhsField.dataOut;
   return {
     opcode: v.opcode,
     immediate: v.immediate,
@@ -192,7 +197,6 @@ export function decodeDataOut(pdu: Pdu): PduDecoded<DataOutPdu> {
     expStatSN: v.getUint32(F.expStatSN),
     dataSN: v.getUint32(F.dataSN),
     bufferOffset: v.getUint32(F.bufferOffset),
-    data: pdu.data,
   };
 }
 
@@ -205,21 +209,9 @@ export function decodeDataOutHeader(bhs: Uint8Array): PduDecoded<DataOutHeader> 
   const name = 'SCSI Data-Out';
   const v = BhsView.over(bhs);
   if (v.opcode !== IscsiOpcode.SCSI_DATA_OUT) throw new RangeError(`decode ${name} header: opcode 0x${v.opcode.toString(16)} is not 0x5`);
-  const F = BhsField.dataOut;
   const bad = refuseAhs(v, name);
   if (bad) return bad;
-  return {
-    opcode: v.opcode,
-    immediate: v.immediate,
-    itt: v.itt,
-    final: flag(v, BhsFlag.FINAL),
-    lun: v.lun,
-    ttt: v.getUint32(F.ttt),
-    expStatSN: v.getUint32(F.expStatSN),
-    dataSN: v.getUint32(F.dataSN),
-    bufferOffset: v.getUint32(F.bufferOffset),
-    dataSegmentLength: v.dataSegmentLength,
-  };
+  return { ...dataOutFields(v), dataSegmentLength: v.dataSegmentLength };
 }
 
 /** RFC 7143 §11.18: NOP-Out (the data segment is ping data to echo). */
