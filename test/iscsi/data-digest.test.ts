@@ -11,15 +11,12 @@
 // (§7.2.1). PDUs are built and read by offset from RFC 7143's tables
 // (initiator.ts); sense bytes are fixed format (SPC-5), written out.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
-import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
-import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, type RawPdu } from './initiator.js';
+import { describe, expect, it } from 'vitest';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
 import { hex } from './hex.js';
+import { BS, TUR, oneLunServer, readBlocks, responseOf, write10 } from './one-lun-server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:data-digest';
-const BS = 512;
 /** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T, Reject. */
 const SCSI_RESPONSE = 0x21;
 const TMF_RESPONSE = 0x22;
@@ -31,39 +28,13 @@ const REJECT = 0x3f;
  * (byte 13): PROTOCOL SERVICE CRC ERROR.
  */
 const CRC_ERROR_DATA = '00 12 70 00 0b 00 00 00 00 0a 00 00 00 00 47 05 00 00 00 00';
-const tur = new Uint8Array(6);
-const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
-const read10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
 
-let stack: Stack;
-let server: IscsiServer;
-const opened: TestInitiator[] = [];
-
-beforeAll(async () => {
-  stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64 });
-  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
-});
-
-afterEach(() => {
-  for (const s of opened.splice(0)) s.close();
-});
-
-afterAll(async () => {
-  await server.close();
-  await stack.close();
-});
+const target = oneLunServer(IQN);
 
 /** A session with both digests on and bursts of two blocks (one R2T at a time), its power-on unit attention seen. */
 async function digestSession(isid: bigint): Promise<TestInitiator> {
-  const ini = await TestInitiator.connect(server.address.port);
-  opened.push(ini);
-  const r = await ini.login(IQN, { HeaderDigest: 'CRC32C', DataDigest: 'CRC32C', MaxBurstLength: String(2 * BS), FirstBurstLength: String(2 * BS) }, isid);
-  expect(r.bhs[36]).toBe(0);
-  const agreed = parseText(r.data);
+  const { ini, agreed } = await target.session(isid, { HeaderDigest: 'CRC32C', DataDigest: 'CRC32C', MaxBurstLength: String(2 * BS), FirstBurstLength: String(2 * BS) });
   expect([agreed['HeaderDigest'], agreed['DataDigest'], agreed['MaxBurstLength']]).toEqual(['CRC32C', 'CRC32C', String(2 * BS)]);
-  ini.digests = { header: true, data: true };
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0x02);
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
   return ini;
 }
 
@@ -89,19 +60,8 @@ function rejectOf(p: RawPdu): { opcode: number; flags: number; reason: number; l
  * A SCSI Response (§11.4): byte 1 flags (F 80h, U 02h: underflow), Response at 2, Status at 3, ExpDataSN at
  * 36, Residual Count at 44, and its data segment.
  */
-function responseOf(p: RawPdu): { opcode: number; flags: number; response: number; status: number; expDataSN: number; residual: number; data: string } {
-  return { opcode: opcodeOf(p), flags: p.bhs[1] ?? -1, response: p.bhs[2] ?? -1, status: p.bhs[3] ?? -1, expDataSN: field32(p, 36), residual: field32(p, 44), data: hex(p.data) };
-}
-
 /** The next Reject or SCSI Response for `itt`, whichever came first. */
 const rejectOrResponse = (ini: TestInitiator, itt: number): Promise<RawPdu> => ini.next((p) => opcodeOf(p) === REJECT || (opcodeOf(p) === SCSI_RESPONSE && ittOf(p) === itt));
-
-/** `blocks` blocks from `lba`, read GOOD. */
-async function readBlocks(ini: TestInitiator, lba: number, blocks: number): Promise<Uint8Array> {
-  const r = await ini.result(ini.command({ cdb: read10(lba, blocks), read: true, edtl: blocks * BS }));
-  expect(r.status).toBe(0);
-  return r.data;
-}
 
 describe('a Data-Out with a wrong data digest (DataDigest=CRC32C, ERL 0)', () => {
   it('the last one: a Reject (02h) carrying its header, then the SCSI Response CHECK CONDITION 0Bh/47h/05h; nothing written; the session goes on', async () => {
@@ -156,7 +116,7 @@ describe('a SCSI Command whose immediate data has a wrong data digest', () => {
     const itt = ini.command({ cdb: write10(130, 1), write: true, edtl: BS, data, badDataDigest: true });
     // ExpCmdSN at 28 still the discarded command's CmdSN.
     expect(rejectOf(await rejectOrResponse(ini, itt))).toEqual({ opcode: REJECT, flags: 0x80, reason: 0x02, length: 48, itt: 0xffff_ffff, expCmdSN: cmdSN, header: hex(ini.lastHeader) });
-    const next = ini.command({ cdb: tur, edtl: 0 });
+    const next = ini.command({ cdb: TUR, edtl: 0 });
     expect(await ini.silence((p) => ittOf(p) === itt || ittOf(p) === next, 200)).toBe(true);
     // The retry: the same ITT and CmdSN, and the immediate data again.
     ini.command({ cdb: write10(130, 1), write: true, edtl: BS, data, itt, cmdSN });

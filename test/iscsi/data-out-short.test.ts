@@ -8,15 +8,11 @@
 // and read by offset from RFC 7143's tables (initiator.ts); sense bytes are
 // fixed format (SPC-5), written out.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
-import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
-import { TestInitiator, field32, ittOf, opcodeOf, parseText } from './initiator.js';
-import { hex } from './hex.js';
+import { describe, expect, it } from 'vitest';
+import { TestInitiator, field32, ittOf, opcodeOf } from './initiator.js';
+import { BS, oneLunServer, readBlocks, responseOf, write10 } from './one-lun-server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:data-out-short';
-const BS = 512;
 /** Bursts of two blocks: a four-block WRITE takes two R2Ts (MaxOutstandingR2T is 1). */
 const BURST = 2 * BS;
 /** Opcodes (§11.2.1.2): SCSI Response, R2T. */
@@ -30,37 +26,13 @@ const R2T = 0x31;
 const DATA_PHASE_ERROR_DATA = '00 12 70 00 0b 00 00 00 00 0a 00 00 00 00 4b 00 00 00 00 00';
 const OLD = 0x5a;
 const NEW = 0xc3;
-const tur = new Uint8Array(6);
-const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
-const read10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
 
-let stack: Stack;
-let server: IscsiServer;
-const opened: TestInitiator[] = [];
-
-beforeAll(async () => {
-  stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64 });
-  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
-});
-
-afterEach(() => {
-  for (const s of opened.splice(0)) s.close();
-});
-
-afterAll(async () => {
-  await server.close();
-  await stack.close();
-});
+const target = oneLunServer(IQN);
 
 /** A session with bursts of two blocks, its power-on unit attention seen. */
 async function session(isid: bigint): Promise<TestInitiator> {
-  const ini = await TestInitiator.connect(server.address.port);
-  opened.push(ini);
-  const r = await ini.login(IQN, { MaxBurstLength: String(BURST), FirstBurstLength: String(BURST) }, isid);
-  expect(r.bhs[36]).toBe(0);
-  expect(parseText(r.data)['MaxBurstLength']).toBe(String(BURST));
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0x02);
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+  const { ini, agreed } = await target.session(isid, { MaxBurstLength: String(BURST), FirstBurstLength: String(BURST) });
+  expect(agreed['MaxBurstLength']).toBe(String(BURST));
   return ini;
 }
 
@@ -79,13 +51,6 @@ async function writeBlocks(ini: TestInitiator, lba: number, blocks: number, fill
   expect(p.bhs[3]).toBe(0);
 }
 
-/** `blocks` blocks from `lba`, read GOOD. */
-async function readBlocks(ini: TestInitiator, lba: number, blocks: number): Promise<Uint8Array> {
-  const r = await ini.result(ini.command({ cdb: read10(lba, blocks), read: true, edtl: blocks * BS }));
-  expect(r.status).toBe(0);
-  return r.data;
-}
-
 describe('a WRITE whose burst ends short at its F bit', () => {
   it.each([
     ['the first of two R2Ts, answered by one block with F', 1, 4, BS],
@@ -102,7 +67,7 @@ describe('a WRITE whose burst ends short at its F bit', () => {
     // The Response, not a second R2T: byte 1 F | U (82h), Response 00h, Status 02h, ExpDataSN 1 (one R2T),
     // Residual Count all of EDTL, the sense above.
     const r = await r2tOrResponse(ini, itt);
-    expect({ opcode: opcodeOf(r), flags: r.bhs[1], response: r.bhs[2], status: r.bhs[3], expDataSN: field32(r, 36), residual: field32(r, 44), data: hex(r.data) }).toEqual({
+    expect(responseOf(r)).toEqual({
       opcode: SCSI_RESPONSE,
       flags: 0x82,
       response: 0,

@@ -11,15 +11,12 @@
 // are built and read by offset from RFC 7143's tables (initiator.ts); sense
 // bytes are fixed format (SPC-5), written out.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
-import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
-import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, parseText, pdu, type RawPdu } from './initiator.js';
+import { describe, expect, it } from 'vitest';
+import { TestInitiator, bhsOf, field32, ittOf, opcodeOf, pdu, type RawPdu } from './initiator.js';
 import { hex } from './hex.js';
+import { BS, TUR, oneLunServer, read10, responseOf, write10 } from './one-lun-server.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:segment-too-long';
-const BS = 512;
 /** What the target declares (parameters.ts), and so the longest data segment it takes. */
 const MRDSL = 256 * 1024;
 /** Opcodes (§11.2.1.2): SCSI Response, Task Management Function Response, R2T, Reject. */
@@ -33,37 +30,13 @@ const REJECT = 0x3f;
  * (byte 13): DATA PHASE ERROR.
  */
 const DATA_PHASE_ERROR_DATA = '00 12 70 00 0b 00 00 00 00 0a 00 00 00 00 4b 00 00 00 00 00';
-const tur = new Uint8Array(6);
-const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, blocks >> 8, blocks & 0xff, 0);
-const read10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, lba, 0, blocks >> 8, blocks & 0xff, 0);
 
-let stack: Stack;
-let server: IscsiServer;
-const opened: TestInitiator[] = [];
-
-beforeAll(async () => {
-  stack = await createStack({ backend: new MemoryBackend({ blocks: 2048, blockSize: BS }), queueSize: 64 });
-  server = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }] });
-});
-
-afterEach(() => {
-  for (const s of opened.splice(0)) s.close();
-});
-
-afterAll(async () => {
-  await server.close();
-  await stack.close();
-});
+const target = oneLunServer(IQN);
 
 /** A session with the target's defaults, its power-on unit attention seen. */
 async function session(isid: bigint): Promise<TestInitiator> {
-  const ini = await TestInitiator.connect(server.address.port);
-  opened.push(ini);
-  const r = await ini.login(IQN, {}, isid);
-  expect(r.bhs[36]).toBe(0);
-  expect(parseText(r.data)['MaxRecvDataSegmentLength']).toBe(String(MRDSL));
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0x02);
-  expect((await ini.result(ini.command({ cdb: tur, edtl: 0 }))).status).toBe(0);
+  const { ini, agreed } = await target.session(isid);
+  expect(agreed['MaxRecvDataSegmentLength']).toBe(String(MRDSL));
   return ini;
 }
 
@@ -83,7 +56,7 @@ describe('a Data-Out over MaxRecvDataSegmentLength', () => {
     expect(rejectOf(await ini.next((p) => opcodeOf(p) === REJECT || ittOf(p) === itt))).toEqual({ opcode: REJECT, reason: 0x04, expCmdSN: ini.cmdSN, header: sent });
     const r = (await ini.result(itt)).response;
     // Completed at target (00h), CHECK CONDITION (02h), one R2T sent, all of EDTL unused (F | U: 82h).
-    expect({ opcode: opcodeOf(r), flags: r.bhs[1], response: r.bhs[2], status: r.bhs[3], expDataSN: field32(r, 36), residual: field32(r, 44), data: hex(r.data) }).toEqual({
+    expect(responseOf(r)).toEqual({
       opcode: SCSI_RESPONSE,
       flags: 0x82,
       response: 0,
@@ -104,7 +77,7 @@ describe('a SCSI Command with immediate data over MaxRecvDataSegmentLength', () 
     const cmdSN = ini.cmdSN;
     const itt = ini.command({ cdb: write10(0, MRDSL / BS + 1), write: true, edtl: MRDSL + BS, data: new Uint8Array(MRDSL + 4) });
     expect(rejectOf(await ini.next((p) => opcodeOf(p) === REJECT || ittOf(p) === itt))).toEqual({ opcode: REJECT, reason: 0x04, expCmdSN: cmdSN, header: hex(ini.lastHeader) });
-    const next = ini.command({ cdb: tur, edtl: 0 });
+    const next = ini.command({ cdb: TUR, edtl: 0 });
     expect(await ini.silence((p) => ittOf(p) === itt || ittOf(p) === next, 200)).toBe(true);
     // Task Management Function Request (§11.5): immediate, F | ABORT TASK (1), ITT, RTT at 20, CmdSN, ExpStatSN, RefCmdSN at 32.
     ini.send(pdu(bhsOf([[0, 0x02 | 0x40, 1], [1, 0x80 | 1, 1], [16, 960, 4], [20, itt, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4], [32, cmdSN, 4]])));
