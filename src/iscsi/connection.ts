@@ -38,8 +38,17 @@ import { NopPing } from './nop-ping.js';
 import { ConnectionOutput } from './connection-output.js';
 import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
 
-/** How long a closing connection may take to flush what was written before it is destroyed. */
+/**
+ * How long a closing connection may take to flush what was written before it is destroyed; while the portal
+ * closes, also how long Data-Out owed to its tasks may stop before they end (Session.drainClosing).
+ */
 const END_GRACE_MS = 2000;
+/**
+ * What a connection still takes while the portal closes (shutdown): the Data-Out its tasks are owed, and the
+ * NOP-Out answering a ping. Anything else, new commands above all, is dropped unread, as if it had come after
+ * the connection closed: the close lets commands in flight complete, and takes no new ones.
+ */
+const TAKEN_WHILE_DRAINING: ReadonlySet<number> = new Set([IscsiOpcode.SCSI_DATA_OUT, IscsiOpcode.NOP_OUT]);
 
 export class IscsiConnection {
   readonly #socket: Socket;
@@ -77,6 +86,8 @@ export class IscsiConnection {
     },
   };
   #closed = false;
+  /** shutdown() waits for the session's tasks: only what TAKEN_WHILE_DRAINING names is read. */
+  #draining = false;
   /** shutdown() has sent everything: what the peer still sends is dropped. */
   #shutDown = false;
   /** The CID the login gave this connection (§11.12.7). */
@@ -171,10 +182,15 @@ export class IscsiConnection {
     }
   }
 
-  /** Stops reading, lets the session's tasks finish and their responses go out, then closes. */
+  /**
+   * Lets the session's tasks finish and their responses go out, reading on meanwhile for the Data-Out they are
+   * owed (a task waiting for it is in flight, and a paused socket would wait on itself), then closes.
+   */
   async shutdown(): Promise<void> {
-    this.#socket.pause();
-    await this.#session?.drain();
+    this.#draining = true;
+    const ended = (await this.#session?.drainClosing(END_GRACE_MS)) ?? 0;
+    if (ended > 0) this.#host.log(`iscsi: ${this.remote}: closing: ${ended} task(s) ended without a response: the Data-Out they were owed stopped for ${END_GRACE_MS / 1000} s`);
+    this.#shutDown = true;
     await new Promise<void>((resolve) => {
       if (this.#closed) resolve();
       else {
@@ -182,10 +198,10 @@ export class IscsiConnection {
         this.#socket.end(resolve);
       }
     });
-    // The socket closes on the peer's FIN, but a paused socket reads none, and holds no event loop: a process
-    // awaiting the server's close would exit with it unsettled. Read again, dropping what comes, until the
-    // peer closes, or destroy the socket after the grace period on a timer that does hold the loop.
-    this.#shutDown = true;
+    // The socket closes on the peer's FIN, but one paused for back-pressure reads none, and holds no event loop
+    // once its writes are out: a process awaiting the server's close would exit with it unsettled. Read again,
+    // dropping what comes, until the peer closes, or destroy the socket after the grace period on a timer that
+    // does hold the loop.
     if (!this.#socket.destroyed) {
       this.#socket.resume();
       const grace = setTimeout(() => this.#socket.destroy(), END_GRACE_MS);
@@ -226,6 +242,7 @@ export class IscsiConnection {
   }
 
   #frame(r: FrameResult): void {
+    if (this.#draining && r.kind !== 'fatal' && !TAKEN_WHILE_DRAINING.has(wire.readOpcode(r.kind === 'segment-too-long' ? r.bhs : r.pdu.bhs))) return;
     switch (r.kind) {
       case 'pdu':
         this.#pdu(r.pdu);

@@ -148,14 +148,26 @@ export class IscsiServer {
     return this.#sessions.size;
   }
 
-  /** Stops accepting, lets in-flight commands complete and their responses go out, then closes every connection. */
+  /**
+   * Stops accepting, lets in-flight commands complete and their responses go out, then closes every connection.
+   * A command waiting for its Data-Out still takes it; one whose Data-Out stops for 2 s ends without a response
+   * (Session.drainClosing). Commands that arrive meanwhile are not read (no response: they are the initiator's
+   * to recover with its session, as at any connection loss).
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => this.#server.close(() => { resolve(); }));
-      await Promise.all([...this.#connections].map((c) => c.shutdown()));
-      await stopped;
-      await Promise.all(this.#pending);
-      this.#poll.stop();
+      // What close waits for need not hold the process (a unit's I/O on transport local, the watchdogs' unref'd
+      // timers), and one awaiting close() would exit with it unsettled, before its image is flushed: this does.
+      const holding = setInterval(() => undefined, 2 ** 30);
+      try {
+        const stopped = new Promise<void>((resolve) => this.#server.close(() => { resolve(); }));
+        await Promise.all([...this.#connections].map((c) => c.shutdown()));
+        await stopped;
+        await Promise.all(this.#pending);
+        this.#poll.stop();
+      } finally {
+        clearInterval(holding);
+      }
     })();
     return this.#closing;
   }

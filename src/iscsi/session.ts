@@ -55,8 +55,11 @@ export class Session {
   readonly #hooks: TaskHooks;
   /** What this session's task management functions act through (session-tmf.ts). */
   readonly #tmfScope: TmfScope;
-  /** Data-Out owed with none coming, and a CmdSN gap left open, each for a whole timeout, drop the connection. */
-  readonly #watchdog: ProgressWatchdog;
+  /**
+   * Data-Out owed with none coming, and a CmdSN gap left open, each for a whole timeout, drop the connection;
+   * while the portal closes, Data-Out owed with none coming ends its tasks instead (drainClosing).
+   */
+  #watchdog: ProgressWatchdog;
   readonly #gapWatchdog: ProgressWatchdog;
   #expCmdSN: number;
   /**
@@ -123,10 +126,7 @@ export class Session {
       },
     };
     this.#watchdog = new ProgressWatchdog(host.dataOutTimeoutMs, {
-      owed: () => {
-        for (const t of this.#tasks.values()) if (t.owesDataOut) return true;
-        return false;
-      },
+      owed: () => this.#owesDataOut(),
       expired: () => {
         host.drop(`no Data-Out for ${host.dataOutTimeoutMs / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`);
       },
@@ -290,6 +290,30 @@ export class Session {
   }
 
   /**
+   * drain() while the portal closes (IscsiServer.close): Data-Out still comes for the tasks (§11.8), but owed
+   * with none coming for `quietMs` (if under the Data-Out timeout) every task still owed some ends without a
+   * response, as at Logout (terminatePending), held ones too, and gives its budget back; the others finish.
+   * Resolves with the number of tasks so ended.
+   */
+  async drainClosing(quietMs: number): Promise<number> {
+    if (this.#closed) return 0;
+    let ended = 0;
+    this.#watchdog.stop();
+    this.#watchdog = new ProgressWatchdog(Math.min(quietMs, this.#host.dataOutTimeoutMs), {
+      owed: () => this.#owesDataOut(),
+      expired: () => {
+        const owing = [...this.#tasks.values()].filter((t) => t.owesDataOut);
+        ended += owing.length;
+        for (const t of owing) t.abort(abortEndOf(this.#host, t.lun, 'this-session'));
+      },
+    });
+    if (this.#owesDataOut()) this.#watchdog.owing();
+    await this.drain();
+    this.#watchdog.stop();
+    return ended;
+  }
+
+  /**
    * This session's started tasks on a LUN (or all LUNs) as of now, to hold and abort later, each ending as
    * the `by` of end() and its unit's TAS say (ERL 0); with 'before-unit', only those that have not reached
    * the logical unit. Only tasks the session has started count: a command still waiting for an earlier
@@ -311,6 +335,12 @@ export class Session {
     for (const wake of this.#unfenced.splice(0)) wake();
     for (const t of this.#tasks.values()) t.abort();
     this.#late.clear();
+  }
+
+  /** Whether a started task may still receive Data-Out: an unanswered R2T, or its open unsolicited burst. */
+  #owesDataOut(): boolean {
+    for (const t of this.#tasks.values()) if (t.owesDataOut) return true;
+    return false;
   }
 
   #inOrder(cmdSN: number, immediate: boolean, run: () => void): boolean {
