@@ -191,22 +191,22 @@ export class IscsiConnection {
     const ended = (await this.#session?.drainClosing(END_GRACE_MS)) ?? 0;
     if (ended > 0) this.#host.log(`iscsi: ${this.remote}: closing: ${ended} task(s) ended without a response: the Data-Out they were owed stopped for ${END_GRACE_MS / 1000} s`);
     this.#shutDown = true;
-    await new Promise<void>((resolve) => {
-      if (this.#closed) resolve();
-      else {
-        this.#out.flush();
-        this.#socket.end(resolve);
-      }
-    });
-    // The socket closes on the peer's FIN, but one paused for back-pressure reads none, and holds no event loop
-    // once its writes are out: a process awaiting the server's close would exit with it unsettled. Read again,
-    // dropping what comes, until the peer closes, or destroy the socket after the grace period on a timer that
-    // does hold the loop.
+    // From here the peer has the grace period to take what was written and close, on a timer that holds the
+    // event loop (a process awaiting the server's close would otherwise exit with it unsettled): armed now,
+    // not once the writes are out, which a peer that stopped reading never lets happen. The socket closes on
+    // the peer's FIN, which one paused for back-pressure does not read: it reads again, dropping what comes.
     if (!this.#socket.destroyed) {
-      this.#socket.resume();
       const grace = setTimeout(() => this.#socket.destroy(), END_GRACE_MS);
       this.#socket.once('close', () => {
         clearTimeout(grace);
+      });
+      this.#socket.resume();
+    }
+    if (!this.#closed) {
+      this.#out.flush();
+      await new Promise<void>((resolve) => {
+        this.#socket.once('close', resolve);
+        this.#socket.end(resolve);
       });
     }
     this.close();

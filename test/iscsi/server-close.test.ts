@@ -68,6 +68,8 @@ describe('IscsiServer.close() with connections open', () => {
 
 /** R2T (RFC 7143 §11.8). */
 const R2T = 0x31;
+/** READ (10) (SBC-4) of `blocks` blocks at LBA 0. */
+const read10 = (blocks: number): Uint8Array => Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, blocks >> 8, blocks & 0xff, 0);
 /** WRITE (10) (SBC-4) of `blocks` blocks at `lba` (< 256). */
 const write10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2a, 0, 0, 0, 0, lba, 0, 0, blocks, 0);
 
@@ -136,5 +138,22 @@ describe('IscsiServer.close() while a WRITE waits for its Data-Out', () => {
     expect(await ini.silence((p) => ittOf(p) === w.itt, 0)).toBe(true);
     expect(await block(10)).toEqual([0, 0, 0, 0]);
     expect(log.filter((l) => l.includes('closing'))).toEqual([`iscsi: 127.0.0.1:${port}: closing: 1 task(s) ended without a response: the Data-Out they were owed stopped for 2 s`]);
+  });
+});
+
+describe('IscsiServer.close() with a peer that stopped reading', () => {
+  it('several MiB of Data-In unsent: close() resolves once the 2 s grace has passed, not when the peer reads', async () => {
+    const server = await serve(4096);
+    const ini = await session(server);
+    ini.socket.pause();
+    for (let i = 0; i < 8; i++) ini.command({ cdb: read10(2048), read: true, edtl: 2048 * 512 });
+    // The READs have reached the target and their Data-In fills the socket.
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await server.close();
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(1900);
+    expect(took).toBeLessThan(4000);
+    ini.close();
   });
 });
