@@ -29,9 +29,9 @@ export interface ScsiAnswer {
    */
   readonly preempted?: readonly string[];
   /**
-   * The device behind the LUN is gone (CAM_DEV_NOT_THERE, CAM_SEL_TIMEOUT): the answer is LOGICAL UNIT NOT
-   * SUPPORTED, and the target port answers INQUIRY, REPORT LUNS and REQUEST SENSE as for a LUN it does not
-   * have (no-lun.ts).
+   * The device behind the LUN is gone (CAM_DEV_NOT_THERE, CAM_SEL_TIMEOUT; CAM_PATH_INVALID, its bus
+   * detached): the answer is LOGICAL UNIT NOT SUPPORTED, and the target port answers INQUIRY, REPORT LUNS and
+   * REQUEST SENSE as for a LUN it does not have (no-lun.ts).
    */
   readonly lunGone?: true;
 }
@@ -137,7 +137,9 @@ function failedAnswerOf(r: ScsiResult, cam: number): ScsiAnswer {
     return { status: r.scsiStatus, ...(r.sense === undefined ? {} : { sense: r.sense }), ...(r.data === undefined ? {} : { data: r.data }), aborted: false };
   }
   if (cam === CamStatus.REQ_ABORTED || cam === CamStatus.SCSI_IT_NEXUS_LOST) return { status: ScsiStatus.TASK_ABORTED, aborted: true };
-  if (cam === CamStatus.DEV_NOT_THERE || cam === CamStatus.SEL_TIMEOUT) return GONE;
+  // A pass periph's path was valid when it attached, so the XPT answers PATH_INVALID for it only once its bus
+  // is detached (Xpt.action): the stack closed under the server, and the unit is gone as for a lost device.
+  if (cam === CamStatus.DEV_NOT_THERE || cam === CamStatus.SEL_TIMEOUT || cam === CamStatus.PATH_INVALID) return GONE;
   const mapped = CAM_TO_SCSI.get(cam) ?? { status: ScsiStatus.CHECK_CONDITION, sense: INTERNAL_TARGET_FAILURE };
   return { ...mapped, aborted: false };
 }

@@ -15,6 +15,8 @@ const senseHex = (s: Uint8Array | undefined): string | undefined => (s === undef
 
 /** ABORTED COMMAND (0Bh), COMMAND TIMEOUT DURING PROCESSING DUE TO ERROR RECOVERY (2Eh/03h). */
 const CUT_SHORT_BY_RECOVERY = '70 00 0b 00 00 00 00 0a 00 00 00 00 2e 03 00 00 00 00';
+/** ILLEGAL REQUEST (05h), LOGICAL UNIT NOT SUPPORTED (25h/00h). */
+const LUN_NOT_SUPPORTED = '70 00 05 00 00 00 00 0a 00 00 00 00 25 00 00 00 00 00';
 /** ABORTED COMMAND (0Bh), COMMAND TIMEOUT DURING PROCESSING (2Eh/02h). */
 const TIMED_OUT = '70 00 0b 00 00 00 00 0a 00 00 00 00 2e 02 00 00 00 00';
 
@@ -35,5 +37,14 @@ describe('answerOf', () => {
 
   test('CAM_REQ_ABORTED (an abort someone asked for) still sends no response', () => {
     expect(answerOf(result(0x02))).toEqual({ status: 0x40, aborted: true });
+  });
+
+  test.each([
+    ['CAM_DEV_NOT_THERE (the device was lost)', 0x08],
+    ['CAM_SEL_TIMEOUT (the device did not answer selection)', 0x0a],
+    ['CAM_PATH_INVALID (the bus was detached: the stack closed)', 0x07],
+  ])('%s: CHECK CONDITION, ILLEGAL REQUEST 25h/00h, the LUN gone', (_, cam) => {
+    const a = answerOf(result(cam));
+    expect({ status: a.status, sense: senseHex(a.sense), aborted: a.aborted, lunGone: a.lunGone }).toEqual({ status: 0x02, sense: LUN_NOT_SUPPORTED, aborted: false, lunGone: true });
   });
 });
