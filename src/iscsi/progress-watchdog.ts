@@ -2,7 +2,7 @@
 // At ErrorRecoveryLevel 0 only session recovery exists (RFC 7143 §7.1.5), so
 // when the session owes something and nothing has moved for the whole
 // timeout, its connection is dropped, which ends its tasks and gives back what
-// they held. A session runs two (session.ts):
+// they held. A session runs two (session.ts, session-window.ts):
 // - Data-Out: a task that sent R2Ts, or that may still receive unsolicited
 //   data, holds its buffer's part of the target's Data-Out budget
 //   (data-out-budget.ts) until the initiator answers; an initiator that

@@ -1,26 +1,18 @@
-// One iSCSI session in full feature phase (RFC 7143 §3.2, §4.2.2): the
-// command window (CmdSN / ExpCmdSN / MaxCmdSN), delivery of non-immediate
-// commands in CmdSN order, the task table, and the session-level PDUs
-// (NOP-Out, Text, Logout, Task Management). A Task Management request is
-// ordered and fences its task set here; what the function then does, and
-// which of the session's tasks a function covers and how each ends, is
-// session-tmf.ts. What the session and the rest of the target exchange (its
-// LUNs, its host, what it sends) is session-types.ts. One connection per
-// session (MaxConnections=1 is what the target negotiates),
-// ErrorRecoveryLevel 0.
+// One iSCSI session in full feature phase (RFC 7143 §3.2, §4.2.2): its
+// commands and the task table, and the session-level PDUs (NOP-Out, Text,
+// Logout, Task Management). The command window (CmdSN / ExpCmdSN / MaxCmdSN,
+// the session's depth) and the delivery of non-immediate PDUs in CmdSN order
+// are session-window.ts. A Task Management request is ordered and fences its
+// task set here; what the function then does, and which of the session's
+// tasks a function covers and how each ends, is session-tmf.ts. What the
+// session and the rest of the target exchange (its LUNs, its host, what it
+// sends) is session-types.ts. One connection per session (MaxConnections=1 is
+// what the target negotiates), ErrorRecoveryLevel 0.
 //
-// The window is the device queue's: MaxCmdSN is opened only as far as the
-// LUNs' openings at login plus a bounded queue allow (`depth`), so an
-// initiator that honours it never has more commands outstanding than the
-// devq runs plus that queue (immediate commands, outside the window, are
-// refused past the same depth). The depth stays fixed for the session: initiators
-// ignore a MaxCmdSN that moves backwards (§4.2.2.1), and openings that shrink
-// later (QUEUE FULL) only lengthen the devq's own queue, which stays bounded.
 // A command that must wait for its turn (an earlier CmdSN, or a task-set
 // function) is made a task as it comes, which keeps its immediate data only
 // in a buffer the Data-Out budget counts (#hold).
 
-import { MAX_COMMAND_WINDOW, snAdd, snLt } from './serial.js';
 import { ScsiTask } from './task.js';
 import type { DataOutDiscard, TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
@@ -32,6 +24,7 @@ import { abortEndOf, performTmf, snapshotTasks, type TmfScope } from './session-
 import { ProgressWatchdog, dataOutProgress } from './progress-watchdog.js';
 import { LateDataOut } from './late-data-out.js';
 import { TaskSetOrder } from './task-set-order.js';
+import { SessionWindow } from './session-window.js';
 
 /** A missing LUN moves at most its small synthetic answers (no-lun.ts); a WRITE to it still collects its Data-Out. */
 export const NO_LUN_GEOMETRY = { blockSize: 512, maxCommandBytes: 64 * 1024 } as const;
@@ -56,17 +49,12 @@ export class Session {
   /** What this session's task management functions act through (session-tmf.ts). */
   readonly #tmfScope: TmfScope;
   /**
-   * Data-Out owed with none coming, and a CmdSN gap left open, each for a whole timeout, drop the connection;
-   * while the portal closes, Data-Out owed with none coming ends its tasks instead (drainClosing).
+   * Data-Out owed with none coming for a whole timeout drops the connection (a CmdSN gap left open does too,
+   * session-window.ts); while the portal closes, it ends its tasks instead (drainClosing).
    */
   #watchdog: ProgressWatchdog;
-  readonly #gapWatchdog: ProgressWatchdog;
-  #expCmdSN: number;
-  /**
-   * Non-immediate PDUs that arrived ahead of ExpCmdSN, by CmdSN (§4.2.2.1: delivered in order): a SCSI
-   * Command as its task, made as it came (#hold); any other as what delivering it runs.
-   */
-  readonly #waiting = new Map<number, ScsiTask | (() => void)>();
+  /** The command window, and the PDUs waiting for an earlier CmdSN: a SCSI Command as its task, made as it came (#hold). */
+  readonly #window: SessionWindow;
   readonly #tasks = new Map<number, ScsiTask>();
   /** The Data-Out sequences of tasks that ended before their data was all in, for at most `depth` ITTs. */
   readonly #late: LateDataOut;
@@ -81,11 +69,6 @@ export class Session {
    */
   readonly #fences: (number | undefined)[] = [];
   readonly #deferred: ScsiTask[] = [];
-  /**
-   * The non-immediate commands delivered (ExpCmdSN moved past them) and not ended, running or deferred: what
-   * fills the window. Immediate ones are outside it (§3.2.2.1) and bounded apart (command()).
-   */
-  #windowed = 0;
   /** Woken when a task-set function ends (drain: the commands it held back are started then). */
   readonly #unfenced: (() => void)[] = [];
   #closed = false;
@@ -93,10 +76,11 @@ export class Session {
   constructor(host: SessionHost, limits: TaskLimits, depth: number, initialCmdSN: number, send: (o: SessionOutput) => void) {
     this.#host = host;
     this.#limits = limits;
-    // The openings plus the allowance may pass the serial window; MaxCmdSN must not (§4.2.2.1).
-    this.#depth = Math.min(MAX_COMMAND_WINDOW, Math.max(1, depth));
+    this.#window = new SessionWindow(depth, initialCmdSN, host, (task) => {
+      this.#enter(task);
+    });
+    this.#depth = this.#window.depth;
     this.#late = new LateDataOut(this.#depth);
-    this.#expCmdSN = initialCmdSN >>> 0;
     this.#send = send;
     this.#hooks = {
       out: (o) => {
@@ -113,7 +97,7 @@ export class Session {
       },
       onFinish: (task) => {
         this.#tasks.delete(task.itt);
-        if (!task.immediate) this.#windowed--;
+        if (!task.immediate) this.#window.left();
         // A task ending opens the window; the connection tells an initiator that saw it closed (§4.2.2.1).
         if (!this.#closed) this.#send(WINDOW);
       },
@@ -131,38 +115,24 @@ export class Session {
         host.drop(`no Data-Out for ${host.dataOutTimeoutMs / 1000} s while the initiator owed some (R2Ts unanswered or unsolicited data not sent)`);
       },
     });
-    this.#gapWatchdog = new ProgressWatchdog(host.dataOutTimeoutMs, {
-      owed: () => this.#waiting.size > 0,
-      expired: () => {
-        host.drop(`CmdSN ${this.#expCmdSN} missing for ${host.dataOutTimeoutMs / 1000} s while ${this.#waiting.size} later PDU(s) waited for it`);
-      },
-    });
     this.#tmfScope = {
       host,
       tasks: this.#tasks,
-      expCmdSN: () => this.#expCmdSN,
-      maxCmdSN: () => this.maxCmdSN,
+      expCmdSN: () => this.#window.expCmdSN,
+      maxCmdSN: () => this.#window.maxCmdSN,
       skip: (cmdSN) => {
-        const held = this.#waiting.get(cmdSN);
-        if (held instanceof ScsiTask) held.abort();
-        this.#waiting.set(cmdSN, () => undefined);
-        this.#drainInOrder();
+        this.#window.skip(cmdSN);
       },
     };
   }
 
   get expCmdSN(): number {
-    return this.#expCmdSN;
+    return this.#window.expCmdSN;
   }
 
-  /**
-   * MaxCmdSN: ExpCmdSN plus the room left under the depth, minus one (a closed window is MaxCmdSN = ExpCmdSN − 1).
-   * It never moves backwards (§4.2.2.1: an initiator ignores a smaller one, and goes on sending up to the one it
-   * holds): a delivered command raises ExpCmdSN and #windowed together; commands waiting for a gap in CmdSN are
-   * inside the window already; immediate commands take no CmdSN, so they take no room either.
-   */
+  /** MaxCmdSN (SessionWindow.maxCmdSN): it never moves backwards (§4.2.2.1). */
   get maxCmdSN(): number {
-    return snAdd(this.#expCmdSN, this.#depth - this.#windowed - 1);
+    return this.#window.maxCmdSN;
   }
 
   get activeTasks(): number {
@@ -180,16 +150,12 @@ export class Session {
     if (cmd.data.length > Math.min(this.#limits.firstBurstLength, cmd.expectedDataTransferLength)) return RejectReason.PROTOCOL_ERROR;
     if (!cmd.final && (this.#limits.initialR2T || !cmd.write)) return RejectReason.PROTOCOL_ERROR;
     // Nearly every command is immediate or the next in order (inside the window, none waiting): it runs at
-    // once, as #inOrder would run it, but with no closure and no #waiting entry.
+    // once, as ordered() would run it, but with no closure and no entry among the waiting PDUs.
     if (cmd.immediate) this.#deliver(cmd);
-    else if (cmd.cmdSN === this.#expCmdSN && this.#waiting.size === 0 && !snLt(this.maxCmdSN, cmd.cmdSN)) {
-      this.#expCmdSN = snAdd(this.#expCmdSN, 1);
+    else if (this.#window.next(cmd.cmdSN)) {
       this.#deliver(cmd);
-      this.#drainInOrder();
-    } else if (this.#takes(cmd.cmdSN)) {
-      this.#waiting.set(cmd.cmdSN, this.#hold(cmd));
-      this.#drainInOrder();
-    }
+      this.#window.deliver();
+    } else if (this.#window.takes(cmd.cmdSN)) this.#window.wait(cmd.cmdSN, this.#hold(cmd));
     return undefined;
   }
 
@@ -200,7 +166,7 @@ export class Session {
 
   /** A task whose turn has come: it runs, or is held back behind a task-set function acting on its LUN (#fences). */
   #enter(task: ScsiTask): void {
-    if (!task.immediate) this.#windowed++;
+    if (!task.immediate) this.#window.entered();
     if (this.#fences.length > 0 && this.#fenced(lunNumber(task.lun))) this.#deferred.push(task);
     else this.#run(task);
   }
@@ -240,17 +206,17 @@ export class Session {
   /** A NOP-Out (§11.18): a ping gets a NOP-In echoing its data; a reply to our ping needs no answer. */
   nopOut(pdu: NopOutPdu): void {
     if (pdu.itt === RESERVED_TAG) {
-      if (!pdu.immediate) this.#inOrder(pdu.cmdSN, false, () => undefined);
+      if (!pdu.immediate) this.#window.ordered(pdu.cmdSN, false, () => undefined);
       return;
     }
-    this.#inOrder(pdu.cmdSN, pdu.immediate, () => {
+    this.#window.ordered(pdu.cmdSN, pdu.immediate, () => {
       this.#send({ kind: 'nop-in', itt: pdu.itt, lun: pdu.lun, data: pdu.data });
     });
   }
 
   /** A Task Management Function Request (§11.5). */
   taskManagement(req: TaskMgmtRequestPdu): void {
-    this.#inOrder(req.cmdSN, req.immediate, () => {
+    this.#window.ordered(req.cmdSN, req.immediate, () => {
       const scope = TASK_SET_FUNCTIONS.get(req.function);
       // A LUN field that names no LUN fences nothing: the function answers LUN DOES NOT EXIST at once.
       const fence = scope === undefined ? null : scope === 'all' ? undefined : (lunNumber(req.lun) ?? null);
@@ -267,7 +233,7 @@ export class Session {
 
   /** Orders a non-immediate PDU that takes a CmdSN; false when it is outside the window and was dropped. */
   ordered(cmdSN: number, immediate: boolean, run: () => void): boolean {
-    return this.#inOrder(cmdSN, immediate, run);
+    return this.#window.ordered(cmdSN, immediate, run);
   }
 
   /**
@@ -328,9 +294,7 @@ export class Session {
   close(): void {
     this.#closed = true;
     this.#watchdog.stop();
-    this.#gapWatchdog.stop();
-    for (const w of this.#waiting.values()) if (w instanceof ScsiTask) w.abort();
-    this.#waiting.clear();
+    this.#window.close();
     for (const t of this.#deferred.splice(0)) t.abort();
     for (const wake of this.#unfenced.splice(0)) wake();
     for (const t of this.#tasks.values()) t.abort();
@@ -343,22 +307,6 @@ export class Session {
     return false;
   }
 
-  #inOrder(cmdSN: number, immediate: boolean, run: () => void): boolean {
-    if (immediate) {
-      run();
-      return true;
-    }
-    if (!this.#takes(cmdSN)) return false;
-    this.#waiting.set(cmdSN, run);
-    this.#drainInOrder();
-    return true;
-  }
-
-  /** Whether a non-immediate PDU with this CmdSN is taken (§4.2.2.1: one outside [ExpCmdSN, MaxCmdSN] is silently ignored). */
-  #takes(cmdSN: number): boolean {
-    return !snLt(cmdSN, this.#expCmdSN) && !snLt(this.maxCmdSN, cmdSN) && !this.#waiting.has(cmdSN);
-  }
-
   /**
    * The task with this ITT made ahead of its turn (#hold), if any: its Data-Out is its own (dataOut). One ITT
    * names one task of the session while it exists (RFC 7143 §11.2.1.8): a second command under it, run in
@@ -366,9 +314,7 @@ export class Session {
    * of aborts and of the session's end, its Data-Out buffer never given back.
    */
   #heldTask(itt: number): ScsiTask | undefined {
-    if (this.#waiting.size === 0 && this.#deferred.length === 0) return undefined;
-    for (const w of this.#waiting.values()) if (w instanceof ScsiTask && w.itt === itt) return w;
-    return this.#deferred.find((t) => t.itt === itt);
+    return this.#window.heldTask(itt) ?? (this.#deferred.length === 0 ? undefined : this.#deferred.find((t) => t.itt === itt));
   }
 
   /** Whether a task-set function of this session is acting on LUN `lun`'s task set. */
@@ -385,18 +331,6 @@ export class Session {
       else this.#run(task);
     }
     for (const wake of this.#unfenced.splice(0)) wake();
-  }
-
-  /** Delivers waiting PDUs from ExpCmdSN on, as long as there is no gap; a gap left open arms its watchdog. */
-  #drainInOrder(): void {
-    for (let next = this.#waiting.get(this.#expCmdSN); next !== undefined; next = this.#waiting.get(this.#expCmdSN)) {
-      this.#waiting.delete(this.#expCmdSN);
-      this.#expCmdSN = snAdd(this.#expCmdSN, 1);
-      this.#gapWatchdog.heard();
-      if (next instanceof ScsiTask) this.#enter(next);
-      else next();
-    }
-    if (this.#waiting.size > 0) this.#gapWatchdog.owing();
   }
 
   /** A command's task, on its LUN or answered as for a missing one (no-lun.ts). */
