@@ -6,8 +6,9 @@
 // (a turn's output reaches the socket as socket-write.ts has it). The login
 // phase (what each PDU leads to, the login timeout) runs in login-phase.ts,
 // NOP-Out, Text and Logout requests are answered in control-pdus.ts, and the
-// NOP-In ping of an idle connection runs in nop-ping.ts; what the portal
-// provides is in connection-types.ts.
+// NOP-In ping of an idle connection runs in nop-ping.ts; how its socket
+// ends, at once, while the portal closes or on a fault, is connection-end.ts;
+// what the portal provides is in connection-types.ts.
 //
 // Back-pressure: the socket is paused while its write side (with what this
 // turn has queued) is over its high-water mark, and resumed on 'drain'
@@ -37,18 +38,7 @@ import { LoginPhase } from './login-phase.js';
 import { NopPing } from './nop-ping.js';
 import { ConnectionOutput } from './connection-output.js';
 import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
-
-/**
- * How long a closing connection may take to flush what was written before it is destroyed; while the portal
- * closes, also how long Data-Out owed to its tasks may stop before they end (Session.drainClosing).
- */
-const END_GRACE_MS = 2000;
-/**
- * What a connection still takes while the portal closes (shutdown): the Data-Out its tasks are owed, and the
- * NOP-Out answering a ping. Anything else, new commands above all, is dropped unread, as if it had come after
- * the connection closed: the close lets commands in flight complete, and takes no new ones.
- */
-const TAKEN_WHILE_DRAINING: ReadonlySet<number> = new Set([IscsiOpcode.SCSI_DATA_OUT, IscsiOpcode.NOP_OUT]);
+import { END_GRACE_MS, destroyAfterGrace, endGracefully, endOnFault, endSocket, takenWhileDraining } from './connection-end.js';
 
 export class IscsiConnection {
   readonly #socket: Socket;
@@ -81,12 +71,11 @@ export class IscsiConnection {
     pingEcho: (data) => this.#pingEcho(data),
     textPart: (req) => this.#textExchange.answer(req, this.#maxSendSegment),
     end: () => {
-      this.#out.flush();
-      this.#socket.end();
+      endSocket(this.#socket, this.#out);
     },
   };
   #closed = false;
-  /** shutdown() waits for the session's tasks: only what TAKEN_WHILE_DRAINING names is read. */
+  /** shutdown() waits for the session's tasks: only what they are owed is read (takenWhileDraining). */
   #draining = false;
   /** shutdown() has sent everything: what the peer still sends is dropped. */
   #shutDown = false;
@@ -172,11 +161,10 @@ export class IscsiConnection {
       this.#textExchange.close();
       this.#session?.close();
       // What was already written (a refusal, a Reject) still goes out; a peer that does not read it is cut off.
-      this.#out.flush();
-      this.#socket.end();
+      endSocket(this.#socket, this.#out);
     } finally {
       // Even after a fault above: the portal forgets the connection, and the socket goes in the end.
-      setTimeout(() => this.#socket.destroy(), END_GRACE_MS).unref();
+      destroyAfterGrace(this.#socket);
       this.#host.closed(this);
       for (const f of this.#onClose.splice(0)) f();
     }
@@ -191,41 +179,13 @@ export class IscsiConnection {
     const ended = (await this.#session?.drainClosing(END_GRACE_MS)) ?? 0;
     if (ended > 0) this.#host.log(`iscsi: ${this.remote}: closing: ${ended} task(s) ended without a response: the Data-Out they were owed stopped for ${END_GRACE_MS / 1000} s`);
     this.#shutDown = true;
-    // From here the peer has the grace period to take what was written and close, on a timer that holds the
-    // event loop (a process awaiting the server's close would otherwise exit with it unsettled): armed now,
-    // not once the writes are out, which a peer that stopped reading never lets happen. The socket closes on
-    // the peer's FIN, which one paused for back-pressure does not read: it reads again, dropping what comes.
-    if (!this.#socket.destroyed) {
-      const grace = setTimeout(() => this.#socket.destroy(), END_GRACE_MS);
-      this.#socket.once('close', () => {
-        clearTimeout(grace);
-      });
-      this.#socket.resume();
-    }
-    if (!this.#closed) {
-      this.#out.flush();
-      await new Promise<void>((resolve) => {
-        this.#socket.once('close', resolve);
-        this.#socket.end(resolve);
-      });
-    }
+    await endGracefully(this.#socket, this.#out, () => this.#closed);
     this.close();
   }
 
-  /**
-   * A bug of the target's while it handled the peer's bytes (what a peer sends is answered, never thrown):
-   * this connection ends at once, in whatever state it was, and the process with every other session goes
-   * on. The socket goes first, so that a second fault while closing cannot keep it.
-   */
+  /** A bug of the target's while it handled the peer's bytes: this connection ends at once (endOnFault). */
   #fault(e: unknown): void {
-    const what = (x: unknown): string => (x instanceof Error ? (x.stack ?? x.message) : String(x));
-    this.#host.log(`iscsi: ${this.remote}: closing connection: internal error: ${what(e)}`);
-    this.#socket.destroy();
-    try {
-      this.close();
-    } catch (again) {
-      this.#host.log(`iscsi: ${this.remote}: internal error while closing: ${what(again)}`);
-    }
+    endOnFault(e, this.#socket, () => { this.close(); }, (line) => { this.#host.log(`iscsi: ${this.remote}: ${line}`); });
   }
 
   #drop(reason: string): void {
@@ -242,7 +202,7 @@ export class IscsiConnection {
   }
 
   #frame(r: FrameResult): void {
-    if (this.#draining && r.kind !== 'fatal' && !TAKEN_WHILE_DRAINING.has(wire.readOpcode(r.kind === 'segment-too-long' ? r.bhs : r.pdu.bhs))) return;
+    if (this.#draining && !takenWhileDraining(r)) return;
     switch (r.kind) {
       case 'pdu':
         this.#pdu(r.pdu);
