@@ -83,7 +83,8 @@ const flag = (v: BhsView, mask: number): boolean => (v.flags & mask) !== 0;
 
 /**
  * §11.2.1.8: the initiator never assigns ITT FFFFFFFFh to a task: it marks a target's NOP-In ping and the
- * NOP-Out answering it, so a command or function under it, and its Data-Out, would be taken for those.
+ * NOP-Out answering it, so a command, a function, a Text or Logout Request under it, and its Data-Out, would
+ * be taken for those.
  */
 function refuseReservedItt(v: BhsView, name: string): PduReject | undefined {
   return v.itt === RESERVED_TAG ? fault(`${name}: Initiator Task Tag FFFFFFFFh is reserved`) : undefined;
@@ -285,7 +286,7 @@ export function decodeTextRequest(pdu: Pdu): PduDecoded<TextRequestPdu> {
   const name = 'Text Request';
   const v = open(pdu, IscsiOpcode.TEXT_REQUEST, name);
   const F = BhsField.textRequest;
-  const bad = refuseAhs(v, name);
+  const bad = refuseAhs(v, name) ?? refuseReservedItt(v, name);
   if (bad) return bad;
   const final = flag(v, BhsFlag.FINAL);
   const cont = flag(v, BhsFlag.text.CONTINUE);
@@ -310,7 +311,7 @@ export function decodeLogoutRequest(pdu: Pdu): PduDecoded<LogoutRequestPdu> {
   const name = 'Logout Request';
   const v = open(pdu, IscsiOpcode.LOGOUT_REQUEST, name);
   const F = BhsField.logoutRequest;
-  const bad = refuseAhs(v, name) ?? refuseData(v, name);
+  const bad = refuseAhs(v, name) ?? refuseData(v, name) ?? refuseReservedItt(v, name);
   if (bad) return bad;
   return {
     opcode: v.opcode,
