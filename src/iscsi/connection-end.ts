@@ -62,22 +62,33 @@ export function destroyAfterGrace(socket: Socket): void {
 /**
  * The end of a connection whose portal closes, once its tasks have ended: unless the connection has `closed`
  * meanwhile (then it resolves at once), what `out` queued goes out, and it resolves once that is out or the
- * socket has closed, END_GRACE_MS from now at the latest.
+ * socket has closed. The peer has `capMs` to take what was written, then END_GRACE_MS to close; past either,
+ * the socket is destroyed. A slow peer that keeps reading gets the answers of the commands that were in
+ * flight; one that stopped reading holds the close for `capMs` at most. (How much of a queued write the peer
+ * has taken cannot be seen finer: the socket counts a write as pending until the kernel took all of it.)
  */
-export async function endGracefully(socket: Socket, out: ConnectionOutput, closed: () => boolean): Promise<void> {
-  // From here the peer has the grace period to take what was written and close, on a timer that holds the
-  // event loop (a process awaiting the server's close would otherwise exit with it unsettled): armed now,
-  // not once the writes are out, which a peer that stopped reading never lets happen. The socket closes on
-  // the peer's FIN, which one paused for back-pressure does not read: it reads again, dropping what comes.
+export async function endGracefully(socket: Socket, out: ConnectionOutput, closed: () => boolean, capMs: number): Promise<void> {
+  if (closed()) return;
+  out.flush();
+  // On timers that hold the event loop (a process awaiting the server's close would otherwise exit with it
+  // unsettled), armed now, not once the writes are out, which a peer that stopped reading never lets happen.
+  // The socket closes on the peer's FIN, which one paused for back-pressure does not read: it reads again,
+  // dropping what comes.
   if (!socket.destroyed) {
-    const grace = setTimeout(() => socket.destroy(), END_GRACE_MS);
+    const destroy = (): void => {
+      socket.destroy();
+    };
+    const cap = setTimeout(destroy, capMs);
+    let grace: NodeJS.Timeout | undefined;
+    socket.once('finish', () => {
+      grace = setTimeout(destroy, END_GRACE_MS);
+    });
     socket.once('close', () => {
+      clearTimeout(cap);
       clearTimeout(grace);
     });
     socket.resume();
   }
-  if (closed()) return;
-  out.flush();
   await new Promise<void>((resolve) => {
     socket.once('close', resolve);
     socket.end(resolve);

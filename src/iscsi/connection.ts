@@ -83,10 +83,13 @@ export class IscsiConnection {
   #cid: number | undefined;
   readonly #nopPing: NopPing;
   readonly #onClose: (() => void)[] = [];
+  /** While the portal closes: the longest its tasks' Data-Out may take, and then its peer to take what was written (the ping timeout). */
+  readonly #closeCapMs: number;
 
   constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
     this.#socket = socket;
     this.#host = host;
+    this.#closeCapMs = timers.pingTimeoutMs;
     this.#out = new ConnectionOutput(socket, host);
     this.dataInRoom = this.#out.dataInRoom;
     this.dataInGate = this.#out.dataInGate;
@@ -177,9 +180,9 @@ export class IscsiConnection {
   async shutdown(): Promise<void> {
     this.#draining = true;
     const ended = (await this.#session?.drainClosing(END_GRACE_MS)) ?? 0;
-    if (ended > 0) this.#host.log(`iscsi: ${this.remote}: closing: ${ended} task(s) ended without a response: the Data-Out they were owed stopped for ${END_GRACE_MS / 1000} s`);
+    if (ended > 0) this.#host.log(`iscsi: ${this.remote}: closing: ${ended} task(s) ended without a response: the Data-Out they were owed stopped for ${END_GRACE_MS / 1000} s, or was not all in ${this.#closeCapMs / 1000} s after the close began`);
     this.#shutDown = true;
-    await endGracefully(this.#socket, this.#out, () => this.#closed);
+    await endGracefully(this.#socket, this.#out, () => this.#closed, this.#closeCapMs);
     this.close();
   }
 

@@ -257,27 +257,34 @@ export class Session {
 
   /**
    * drain() while the portal closes (IscsiServer.close): Data-Out still comes for the tasks (§11.8), but owed
-   * with none coming for `quietMs` (if under the Data-Out timeout) every task still owed some ends without a
-   * response, as at Logout (terminatePending), held ones too, and gives its budget back; the others finish.
-   * Resolves with the number of tasks so ended.
+   * with none coming for `quietMs` (if under the Data-Out timeout), or not all in once the Data-Out timeout
+   * has passed since this call, every task still owed some ends without a response, as at Logout
+   * (terminatePending), held ones too, and gives its budget back; the others finish. Resolves with the number
+   * of tasks so ended.
    */
   async drainClosing(quietMs: number): Promise<number> {
     if (this.#closed) return 0;
     let ended = 0;
+    const endOwing = (): void => {
+      const owing = [...this.#tasks.values()].filter((t) => t.owesDataOut);
+      ended += owing.length;
+      for (const t of owing) t.abort(abortEndOf(this.#host, t.lun, 'this-session'));
+    };
     this.#watchdog.stop();
-    this.#watchdog = new ProgressWatchdog(Math.min(quietMs, this.#host.dataOutTimeoutMs), {
-      owed: () => this.#owesDataOut(),
-      expired: () => {
-        const owing = [...this.#tasks.values()].filter((t) => t.owesDataOut);
-        ended += owing.length;
-        for (const t of owing) t.abort(abortEndOf(this.#host, t.lun, 'this-session'));
-      },
-    });
+    this.#watchdog = new ProgressWatchdog(Math.min(quietMs, this.#host.dataOutTimeoutMs), { owed: () => this.#owesDataOut(), expired: endOwing });
+    // However it trickles, what is owed must be in within the Data-Out timeout of the close's start: a peer
+    // sending a few bytes every second would otherwise hold the close (and vtcam serve's exit) open for hours.
+    const deadline = setTimeout(endOwing, this.#host.dataOutTimeoutMs);
     if (this.#owesDataOut()) this.#watchdog.owing();
-    await this.drain();
-    this.#watchdog.stop();
+    try {
+      await this.drain();
+    } finally {
+      clearTimeout(deadline);
+      this.#watchdog.stop();
+    }
     return ended;
   }
+
 
   /**
    * This session's started tasks on a LUN (or all LUNs) as of now, to hold and abort later, each ending as

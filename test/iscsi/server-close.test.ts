@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { IscsiServer } from '../../src/iscsi/server.js';
+import { IscsiServer, type IscsiServerOptions } from '../../src/iscsi/server.js';
 import { TestInitiator, field32, ittOf, opcodeOf } from './initiator.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:server-close';
@@ -19,9 +19,9 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function serve(blocks = 64, log: string[] = []): Promise<IscsiServer> {
+async function serve(blocks = 64, log: string[] = [], timers: IscsiServerOptions['timers'] = {}): Promise<IscsiServer> {
   stack = await createStack({ backend: new MemoryBackend({ blocks, blockSize: 512 }), queueSize: 16 });
-  return IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], log: (l) => log.push(l) });
+  return IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], log: (l) => log.push(l), timers });
 }
 
 function dial(port: number, allowHalfOpen: boolean): Promise<Socket> {
@@ -137,13 +137,57 @@ describe('IscsiServer.close() while a WRITE waits for its Data-Out', () => {
     await ini.closedWithin();
     expect(await ini.silence((p) => ittOf(p) === w.itt, 0)).toBe(true);
     expect(await block(10)).toEqual([0, 0, 0, 0]);
-    expect(log.filter((l) => l.includes('closing'))).toEqual([`iscsi: 127.0.0.1:${port}: closing: 1 task(s) ended without a response: the Data-Out they were owed stopped for 2 s`]);
+    expect(log.filter((l) => l.includes('closing'))).toEqual([`iscsi: 127.0.0.1:${port}: closing: 1 task(s) ended without a response: the Data-Out they were owed stopped for 2 s, or was not all in 60 s after the close began`]);
+  });
+
+  it('Data-Out that trickles (4 bytes every 500 ms, never the last): the WRITE ends unanswered at the Data-Out timeout after close() began', async () => {
+    const log: string[] = [];
+    const server = await serve(64, log, { pingTimeoutMs: 3000 });
+    const ini = await session(server);
+    const w = await writeAtR2t(ini, 10);
+    let dataSN = 0;
+    // Each PDU moves the burst on, so the 2 s quiet rule alone would wait for the last of its 512 (256 s).
+    const trickle = setInterval(() => {
+      ini.dataOut({ itt: w.itt, ttt: w.ttt, dataSN, offset: dataSN * 4, data: new Uint8Array(4).fill(0xab), final: false });
+      dataSN++;
+    }, 500);
+    try {
+      const t0 = Date.now();
+      await server.close();
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(2900);
+      expect(took).toBeLessThan(6000);
+    } finally {
+      clearInterval(trickle);
+    }
+    await ini.closedWithin();
+    expect(await ini.silence((p) => ittOf(p) === w.itt, 0)).toBe(true);
+    expect(await block(10)).toEqual([0, 0, 0, 0]);
+    expect(log.filter((l) => l.includes('closing'))).toHaveLength(1);
   });
 });
 
+describe('IscsiServer.close() with a peer that reads slowly', () => {
+  it('four READs of 2 MiB, read at about 1.3 MB/s: every one is answered in full before the socket goes', async () => {
+    const server = await serve(16384);
+    const ini = await session(server);
+    // After each chunk the peer stops reading for 50 ms: it takes what comes, slowly.
+    ini.socket.on('data', () => {
+      ini.socket.pause();
+      setTimeout(() => ini.socket.resume(), 50);
+    });
+    const itts = [0, 1, 2, 3].map((i) => ini.command({ cdb: Uint8Array.of(0x28, 0, 0, 0, (i * 4096) >> 8, 0, 0, 0x10, 0, 0), read: true, edtl: 4096 * 512 }));
+    await new Promise((r) => setTimeout(r, 200));
+    const closing = server.close();
+    const answers = await Promise.all(itts.map((itt) => ini.result(itt, 30_000)));
+    expect(answers.map((a) => [a.status, a.data.length])).toEqual(itts.map(() => [0, 4096 * 512]));
+    await closing;
+  }, 40_000);
+});
+
 describe('IscsiServer.close() with a peer that stopped reading', () => {
-  it('several MiB of Data-In unsent: close() resolves once the 2 s grace has passed, not when the peer reads', async () => {
-    const server = await serve(4096);
+  it('several MiB of Data-In unsent: close() resolves at the ping timeout, not when the peer reads', async () => {
+    const server = await serve(4096, [], { pingTimeoutMs: 3000 });
     const ini = await session(server);
     ini.socket.pause();
     for (let i = 0; i < 8; i++) ini.command({ cdb: read10(2048), read: true, edtl: 2048 * 512 });
@@ -152,8 +196,8 @@ describe('IscsiServer.close() with a peer that stopped reading', () => {
     const t0 = Date.now();
     await server.close();
     const took = Date.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(1900);
-    expect(took).toBeLessThan(4000);
+    expect(took).toBeGreaterThanOrEqual(2900);
+    expect(took).toBeLessThan(5000);
     ini.close();
   });
 });
