@@ -85,7 +85,8 @@ const DIGESTS: readonly Digest[] = ['None', 'CRC32C'];
  * The target's preferences: DEFAULT_TARGET_PREFERENCES with `given` over them.
  * @throws TypeError for a key that is not a NegotiationOptions key or a value of the wrong type; RangeError
  *   for a number outside its key's range, a digest list that is empty, repeats one or names another, and a
- *   firstBurstLength above maxBurstLength (§13.14).
+ *   firstBurstLength above maxBurstLength (§13.14); without a firstBurstLength, the default is lowered to a
+ *   maxBurstLength below it.
  */
 export function negotiationPreferences(given: NegotiationOptions | undefined): TargetPreferences {
   if (given === undefined) return DEFAULT_TARGET_PREFERENCES;
@@ -113,7 +114,9 @@ export function negotiationPreferences(given: NegotiationOptions | undefined): T
       throw new RangeError(`iSCSI server: negotiation.${key} must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got ${JSON.stringify(v)}`);
     }
   }
-  const prefs: TargetPreferences = { ...DEFAULT_TARGET_PREFERENCES, ...given };
+  const merged: TargetPreferences = { ...DEFAULT_TARGET_PREFERENCES, ...given };
+  // A MaxBurstLength below the default FirstBurstLength brings the default down with it; one given is checked.
+  const prefs = given.firstBurstLength === undefined ? { ...merged, firstBurstLength: Math.min(merged.firstBurstLength, merged.maxBurstLength) } : merged;
   if (prefs.firstBurstLength > prefs.maxBurstLength) {
     throw new RangeError(`iSCSI server: negotiation.firstBurstLength ${prefs.firstBurstLength} is above negotiation.maxBurstLength ${prefs.maxBurstLength} (RFC 7143 §13.14)`);
   }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStack, type Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
 import { IscsiServer, type IscsiServerOptions, type NegotiationOptions } from '../../src/iscsi/server.js';
+import { negotiationPreferences } from '../../src/iscsi/server-options.js';
 import { field32, opcodeOf, parseText, TestInitiator, type RawPdu } from './initiator.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:options';
@@ -169,6 +170,12 @@ describe('negotiation', () => {
     [{ initialR2T: 'No' }, new TypeError('iSCSI server: negotiation.initialR2T must be true or false, got string')],
   ])('%j is refused by listen', async (negotiation, error) => {
     await expect(IscsiServer.listen(options({ negotiation: negotiation as NegotiationOptions }))).rejects.toThrow(error);
+  });
+
+  it('a MaxBurstLength below the default FirstBurstLength (64 KiB) brings that default down; one given is still checked', () => {
+    expect(negotiationPreferences({ maxBurstLength: 4096 })).toMatchObject({ maxBurstLength: 4096, firstBurstLength: 4096 });
+    expect(negotiationPreferences({ maxBurstLength: 1 << 20 })).toMatchObject({ maxBurstLength: 1 << 20, firstBurstLength: 65_536 });
+    expect(() => negotiationPreferences({ maxBurstLength: 4096, firstBurstLength: 8192 })).toThrow(/firstBurstLength 8192 is above negotiation\.maxBurstLength 4096/);
   });
 
   it('a preference vtcam fixes (Data-Out in order: task-data-out.ts checks it) is a TypeError naming the ones a server sets', async () => {
