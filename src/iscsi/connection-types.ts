@@ -4,6 +4,7 @@
 // its login state machine, binds a session to it when full feature phase
 // begins, and hears when it ends.
 
+import { MAX_TIMER_MS } from '../timer-limit.js';
 import type { IscsiConnection } from './connection.js';
 import type { TargetLogin } from './login.js';
 import type { LoginResult } from './login-types.js';
@@ -21,9 +22,6 @@ export interface ConnectionTimers {
 
 /** The timers a portal runs with where IscsiServerOptions.timers leaves one out. */
 export const DEFAULT_TIMERS: ConnectionTimers = { pingIntervalMs: 30_000, pingTimeoutMs: 60_000, loginTimeoutMs: 15_000 };
-
-/** The longest delay a Node timer keeps: past it setTimeout fires after 1 ms instead (and warns). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * `timers` over DEFAULT_TIMERS, checked before a portal opens: a timer a

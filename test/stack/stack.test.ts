@@ -103,7 +103,7 @@ describe('createStack: closeGraceMs', () => {
 describe('createStack: resetTimeoutMs', () => {
   test.each(['local', 'worker'] as const)('past Node\'s longest timer it is a RangeError (transport %s), not a 1 ms timeout', async (transport) => {
     expect(await refusal({ backend: new SharedMemoryBackend({ blocks: 64 }), transport, resetTimeoutMs: 2 ** 31 })).toEqual(
-      new RangeError('resetTimeoutMs must be at most 2147483647 milliseconds, got 2147483648'),
+      new RangeError('resetTimeoutMs must be a positive number of milliseconds up to 2147483647, got 2147483648'),
     );
   });
 

@@ -4,6 +4,7 @@
 // residual). A malformed request is a caller bug and throws RangeError
 // (STYLE §6); what the device says about a well-formed one is data.
 
+import { MAX_TIMER_MS } from '../../timer-limit.js';
 import { CamDir, TagAction, CAM_AUTOSNS_VALID, type CcbInitiator, type ScsiIoCcb } from '../xpt/periph-api.js';
 import { decodeSense } from '../../scsi/sense-codec.js';
 import { transportIdLengthFault } from '../../scsi/transport-id.js';
@@ -18,8 +19,8 @@ import type { SenseData } from '../../scsi/sense.js';
 export const MAX_CDB_LENGTH = 32;
 /** Largest Data-In room or Data-Out length: CAM's dxfer_len is 32 bits. */
 export const MAX_TRANSFER_LENGTH = 0xffff_ffff;
-/** Largest timeout: what setTimeout can wait (2^31 − 1 ms); 0 means none. */
-export const MAX_TIMEOUT_MS = 0x7fff_ffff;
+/** Largest timeout: what a Node timer can wait (timer-limit.ts); 0 means none. */
+export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
 
 /** Data direction: Data-In, Data-Out, or no data. */
 export type ScsiDirection = 'in' | 'out' | 'none';

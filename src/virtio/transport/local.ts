@@ -12,6 +12,7 @@
 // backend may yet write guest memory; the driver treats the buffers of the
 // requests it aborts as still the device's (see VirtioBlkDriver's teardown).
 
+import { MAX_TIMER_MS } from '../../timer-limit.js';
 import type { VirtioInterrupt } from './transport.js';
 import { DeviceTransport } from './device-transport.js';
 import type { VirtioBlkDevice } from '../device/blk-device.js';
@@ -19,10 +20,11 @@ import type { VirtioBlkDevice } from '../device/blk-device.js';
 /** How long a reset may wait for the backend before the device is lost, by default. */
 export const DEFAULT_RESET_TIMEOUT_MS = 10_000;
 
-/** A transport's resetTimeoutMs option, the default when absent. @throws RangeError unless positive and finite. */
+/** A transport's resetTimeoutMs option, the default when absent. @throws RangeError unless positive and at most MAX_TIMER_MS. */
 export function resetTimeout(ms: number | undefined): number {
   const t = ms ?? DEFAULT_RESET_TIMEOUT_MS;
-  if (!Number.isFinite(t) || t <= 0) throw new RangeError(`resetTimeoutMs must be a positive number, got ${t}`);
+  // It becomes a timer: past MAX_TIMER_MS one that fires after 1 ms, losing the device at the first reset.
+  if (!(t > 0 && t <= MAX_TIMER_MS)) throw new RangeError(`resetTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${t}`);
   return t;
 }
 

@@ -14,6 +14,7 @@
 // words on a timer and when a reset overstays, and the transport (worker.ts)
 // only starts it, stops it and has it bound each reset.
 
+import { MAX_TIMER_MS } from '../../timer-limit.js';
 import type { Worker } from 'node:worker_threads';
 import { HEARTBEAT_MS, type WorkerSignals } from './worker-signals.js';
 
@@ -36,7 +37,8 @@ export interface WatchedWorker {
  */
 export function hangTimeout(ms: number | undefined, pollUs: number): number {
   const hangTimeoutMs = ms ?? 5000;
-  if (!Number.isFinite(hangTimeoutMs) || hangTimeoutMs < 4 * HEARTBEAT_MS) throw new RangeError(`hangTimeoutMs must be at least ${4 * HEARTBEAT_MS}, got ${hangTimeoutMs}`);
+  // Checked every quarter of it on a timer, which past MAX_TIMER_MS would run every millisecond.
+  if (!(hangTimeoutMs >= 4 * HEARTBEAT_MS && hangTimeoutMs <= MAX_TIMER_MS)) throw new RangeError(`hangTimeoutMs must be ${4 * HEARTBEAT_MS}..${MAX_TIMER_MS}, got ${hangTimeoutMs}`);
   // A polling worker beats while it spins, but its passes must still fit well inside the watchdog's patience.
   if (pollUs / 1000 > hangTimeoutMs / 4) throw new RangeError(`pollUs ${pollUs} must be at most a quarter of hangTimeoutMs (${hangTimeoutMs} ms)`);
   return hangTimeoutMs;

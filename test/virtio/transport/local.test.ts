@@ -88,5 +88,5 @@ test('a reset the backend holds past resetTimeoutMs loses the device; a reset it
 
 test('resetTimeoutMs must be a positive number', () => {
   const dev = new VirtioBlkDevice({ memory: GuestMemory.create(1 << 16), backend: new MemoryBackend({ blocks: 8 }) });
-  for (const bad of [0, -5, Number.NaN]) expect(() => new LocalTransport(dev, { resetTimeoutMs: bad })).toThrow(new RangeError(`resetTimeoutMs must be a positive number, got ${bad}`));
+  for (const bad of [0, -5, Number.NaN, 2 ** 31, Number.POSITIVE_INFINITY]) expect(() => new LocalTransport(dev, { resetTimeoutMs: bad })).toThrow(new RangeError(`resetTimeoutMs must be a positive number of milliseconds up to 2147483647, got ${bad}`));
 });

@@ -105,7 +105,7 @@ describe('a device worker blocked in a backend call', () => {
 
   test.each([0, -5, Number.NaN])('resetTimeoutMs %s is a RangeError, as on transport local', async (bad) => {
     await expect(createStack({ backend: new SharedMemoryBackend({ blocks: 64 }), transport: 'worker', resetTimeoutMs: bad })).rejects.toThrow(
-      new RangeError(`resetTimeoutMs must be a positive number, got ${bad}`),
+      new RangeError(`resetTimeoutMs must be a positive number of milliseconds up to 2147483647, got ${bad}`),
     );
   });
 

@@ -143,7 +143,10 @@ describe('transport worker options', () => {
     await expect(WorkerTransport.start({ device: { memory, backend, numQueues: 2 }, workers: 3 })).rejects.toThrow(/workers must be an integer in 1\.\.2/);
     await expect(WorkerTransport.start({ device: { memory, backend }, workers: 0 })).rejects.toThrow(/workers must be/);
     await expect(WorkerTransport.start({ device: { memory, backend }, pollUs: -1 })).rejects.toThrow(/pollUs/);
-    await expect(WorkerTransport.start({ device: { memory, backend }, hangTimeoutMs: 10 })).rejects.toThrow(/hangTimeoutMs must be at least 200/);
+    await expect(WorkerTransport.start({ device: { memory, backend }, hangTimeoutMs: 10 })).rejects.toThrow(/hangTimeoutMs must be 200\.\.2147483647, got 10/);
+    // Checked every quarter of it: past Node's longest timer that check would run every millisecond.
+    await expect(WorkerTransport.start({ device: { memory, backend }, hangTimeoutMs: 2 ** 33 })).rejects.toThrow(/hangTimeoutMs must be 200\.\.2147483647, got 8589934592/);
+    await expect(WorkerTransport.start({ device: { memory, backend }, resetTimeoutMs: 2 ** 31 })).rejects.toThrow(/resetTimeoutMs must be a positive number of milliseconds up to 2147483647, got 2147483648/);
   });
 
   test('createStack on workers refuses a queue count the driver cannot use (no VIRTIO_BLK_F_MQ) and leaves no worker behind', async () => {
