@@ -21,7 +21,7 @@ import type { Pdu } from './pdu-types.js';
 import type { ConnectionHost } from './connection-types.js';
 import { appendChunk, writeTurn } from './socket-write.js';
 import { DataInRooms } from './data-in-rooms.js';
-import { DataInGate } from './data-in-gate.js';
+import { DATA_IN_HIGH_WATER, DataInGate } from './data-in-gate.js';
 
 /** Above this many bytes queued for writing the connection stops reading until 'drain'. */
 const WRITE_HIGH_WATER = 4 * 2 ** 20;
@@ -38,7 +38,7 @@ export class ConnectionOutput {
   readonly #host: Pick<ConnectionHost, 'touched'>;
   readonly #rooms = new DataInRooms();
   /** The gate this connection's commands with Data-In pass before their units (data-in-gate.ts), on this output's backlog. */
-  readonly dataInGate = new DataInGate(() => this.#socket.writableLength + this.#pendingBytes);
+  readonly dataInGate: DataInGate;
   #digests: Digests = { header: false, data: false };
   /** The connection has ended: nothing more is queued (what was still goes out with flush). */
   #closed = false;
@@ -50,10 +50,11 @@ export class ConnectionOutput {
     if (!this.#closed) this.flush();
   };
 
-  /** `host.touched` hears of each turn that reaches the socket. */
-  constructor(socket: Socket, host: Pick<ConnectionHost, 'touched'>) {
+  /** `host.touched` hears of each turn that reaches the socket; `dataInHighWater` is the Data-In gate's limit. */
+  constructor(socket: Socket, host: Pick<ConnectionHost, 'touched'>, dataInHighWater = DATA_IN_HIGH_WATER) {
     this.#socket = socket;
     this.#host = host;
+    this.dataInGate = new DataInGate(() => this.#socket.writableLength + this.#pendingBytes, dataInHighWater);
     socket.on('drain', () => {
       this.#resume();
       this.dataInGate.wake();

@@ -23,7 +23,7 @@
 // carries on.
 
 import type { Socket } from 'node:net';
-import type { DataInGate } from './data-in-gate.js';
+import { DATA_IN_HIGH_WATER, type DataInGate } from './data-in-gate.js';
 import { PduReader, type FrameResult } from './framing.js';
 import * as wire from './bhs.js';
 import { IscsiOpcode, RejectReason, type Pdu } from './pdu-types.js';
@@ -86,11 +86,12 @@ export class IscsiConnection {
   /** While the portal closes: the longest its tasks' Data-Out may take, and then its peer to take what was written (the ping timeout). */
   readonly #closeCapMs: number;
 
-  constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers) {
+  /** `dataInHighWater`: the limit of the connection's Data-In gate (data-in-gate.ts). */
+  constructor(socket: Socket, host: ConnectionHost, timers: ConnectionTimers, dataInHighWater = DATA_IN_HIGH_WATER) {
     this.#socket = socket;
     this.#host = host;
     this.#closeCapMs = timers.pingTimeoutMs;
-    this.#out = new ConnectionOutput(socket, host);
+    this.#out = new ConnectionOutput(socket, host, dataInHighWater);
     this.dataInRoom = this.#out.dataInRoom;
     this.dataInGate = this.#out.dataInGate;
     this.#login = new LoginPhase(host.login(), timers.loginTimeoutMs, {

@@ -9,6 +9,7 @@ import { MAX_COMMAND_WINDOW } from './serial.js';
 import { checkIscsiName } from './iscsi-name.js';
 import { MAX_DATA_LENGTH, MIN_DATA_LENGTH } from './keys.js';
 import { DEFAULT_TARGET_PREFERENCES, type Digest, type TargetPreferences } from './parameters.js';
+import { DATA_IN_HIGH_WATER } from './data-in-gate.js';
 
 export interface IscsiServerOptions {
   /** Listen address; default 127.0.0.1. */
@@ -44,6 +45,13 @@ export interface IscsiServerOptions {
   readonly connectionLimit?: number;
   /** Where connection events are logged (a function; an exception it throws is dropped); default nowhere. */
   readonly log?: (line: string) => void;
+  /**
+   * Bytes one connection's READs at their units and its output not yet sent may hold together
+   * (data-in-gate.ts): past it, a command with Data-In waits before its unit until the initiator reads.
+   * A positive whole number, default DATA_IN_HIGH_WATER (32 MiB); with many connections it bounds what
+   * initiators that stop reading can make the target hold (connections × this).
+   */
+  readonly dataInHighWater?: number;
   /**
    * What the target answers in login negotiation, over DEFAULT_TARGET_PREFERENCES (parameters.ts): e.g.
    * `{ initialR2T: false }` lets initiators send their first burst of each WRITE unsolicited, and
@@ -134,13 +142,15 @@ export interface ServerSettings {
   readonly queueAllowance: number;
   readonly log: (line: string) => void;
   readonly preferences: TargetPreferences;
+  readonly dataInHighWater: number;
 }
 
 /**
  * `opts`' settings, checked; `log` made safe to call (an exception it throws is dropped).
  * @throws RangeError for a target name that is not an iSCSI name (checkIscsiName), a portalGroupTag that is
- *   not an integer 0..65535, a queueAllowance that is not an integer 1..MAX_COMMAND_WINDOW; TypeError for
- *   targets that are not an array, a target name that is not a string, a log that is not a function.
+ *   not an integer 0..65535, a queueAllowance that is not an integer 1..MAX_COMMAND_WINDOW, a dataInHighWater
+ *   that is not a positive whole number, negotiation preferences negotiationPreferences refuses; TypeError
+ *   for targets that are not an array, a target name that is not a string, a log that is not a function.
  */
 export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   // Widened: JavaScript callers can pass anything.
@@ -163,7 +173,11 @@ export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   if (!Number.isInteger(queueAllowance) || queueAllowance < 1 || queueAllowance > MAX_COMMAND_WINDOW) {
     throw new RangeError(`iSCSI server: queueAllowance must be an integer 1..${MAX_COMMAND_WINDOW}, got ${queueAllowance}`);
   }
-  return { portalGroupTag, queueAllowance, log: safeLog(opts.log), preferences: negotiationPreferences(opts.negotiation) };
+  const dataInHighWater = opts.dataInHighWater ?? DATA_IN_HIGH_WATER;
+  if (!Number.isSafeInteger(dataInHighWater) || dataInHighWater < 1) {
+    throw new RangeError(`iSCSI server: dataInHighWater must be a positive whole number of bytes, got ${dataInHighWater}`);
+  }
+  return { portalGroupTag, queueAllowance, log: safeLog(opts.log), preferences: negotiationPreferences(opts.negotiation), dataInHighWater };
 }
 
 /**

@@ -191,7 +191,7 @@ export class IscsiServer {
       socket.destroy();
       return;
     }
-    const conn = new IscsiConnection(socket, this.#host, this.#timers);
+    const conn = new IscsiConnection(socket, this.#host, this.#timers, this.#settings.dataInHighWater);
     this.#connections.add(conn);
   }
 

@@ -71,3 +71,36 @@ describe('a connection whose initiator stops reading', () => {
     a.close();
   });
 });
+
+describe('IscsiServerOptions.dataInHighWater', () => {
+  it('a lower limit lets fewer READs run for an initiator that stops reading; every one is still answered', async () => {
+    const low = await IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], queueAllowance: 400, dataInHighWater: 2 ** 20 });
+    try {
+      const a = await TestInitiator.connect(low.address.port);
+      expect((await a.login(IQN)).bhs[36]).toBe(0);
+      const tur = a.command({ cdb: new Uint8Array(6), edtl: 0 });
+      await a.next((p) => opcodeOf(p) === 0x21 && field32(p, 16) === tur);
+      const n = 200;
+      const before = stack.stats(0).completed;
+      a.socket.pause();
+      for (let i = 0; i < n; i++) a.command({ cdb: read10((i * READ_BLOCKS) % (2 ** 17 - READ_BLOCKS), READ_BLOCKS), read: true, edtl: READ_BLOCKS * BLOCK });
+      await settle(500);
+      // 1 MiB is two READs of 512 KiB, past what loopback's buffers take: at 32 MiB the same load runs about 70.
+      const executed = stack.stats(0).completed - before;
+      expect(executed).toBeGreaterThan(0);
+      expect(executed).toBeLessThan(40);
+      a.socket.resume();
+      const done = (p: RawPdu): boolean => opcodeOf(p) === 0x21 || (opcodeOf(p) === 0x25 && ((p.bhs[1] ?? 0) & 0x01) !== 0);
+      for (let answered = 0; answered < n; answered++) expect((await a.next(done, 10_000)).bhs[3]).toBe(0);
+      a.close();
+    } finally {
+      await low.close();
+    }
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('%s is a RangeError from listen', async (dataInHighWater) => {
+    await expect(IscsiServer.listen({ port: 0, targets: [{ name: IQN, luns: [{ lun: 0, pass: stack.pass(0) }] }], dataInHighWater })).rejects.toThrow(
+      new RangeError(`iSCSI server: dataInHighWater must be a positive whole number of bytes, got ${dataInHighWater}`),
+    );
+  });
+});
