@@ -108,7 +108,7 @@ export type KeySpec = NumericalKey | BooleanKey | ListKey | DeclarativeKey | Oth
 
 /** RFC 7143 §13.12 and §13.13–§13.14: the data segment and burst range, 512 to 2**24 - 1. */
 export const MAX_DATA_LENGTH = 0xff_ffff;
-export const MIN_DATA_LENGTH = 512;
+const MIN_DATA_LENGTH = 512;
 
 /**
  * A list-of-values limits each value to 255 bytes (§6.1), not the list; the

@@ -7,8 +7,8 @@ import type { ConnectionTimers } from './connection-types.js';
 import type { IscsiTargetConfig } from './target.js';
 import { MAX_COMMAND_WINDOW } from './serial.js';
 import { checkIscsiName } from './iscsi-name.js';
-import { MAX_DATA_LENGTH, MIN_DATA_LENGTH } from './keys.js';
-import { DEFAULT_TARGET_PREFERENCES, type Digest, type TargetPreferences } from './parameters.js';
+import { lookupKey, type KeySpec } from './keys.js';
+import { DEFAULT_TARGET_PREFERENCES, type TargetPreferences } from './parameters.js';
 import { DATA_IN_HIGH_WATER } from './data-in-gate.js';
 
 export interface IscsiServerOptions {
@@ -74,24 +74,50 @@ export type NegotiationOptions = Partial<
   >
 >;
 
-type NumericPreference = 'maxRecvDataSegmentLength' | 'maxBurstLength' | 'firstBurstLength' | 'maxOutstandingR2T' | 'defaultTime2Wait' | 'defaultTime2Retain';
+/**
+ * The preferences a server may set, each with the RFC 7143 key it answers. What a value may be (a number in
+ * the key's range, Yes/No, the digests) comes from the key's row in keys.ts, not written again here.
+ */
+export const NEGOTIATION_KEYS: readonly (readonly [field: keyof NegotiationOptions, key: KeySpec])[] = (
+  [
+    ['headerDigests', 'HeaderDigest'],
+    ['dataDigests', 'DataDigest'],
+    ['initialR2T', 'InitialR2T'],
+    ['immediateData', 'ImmediateData'],
+    ['maxRecvDataSegmentLength', 'MaxRecvDataSegmentLength'],
+    ['maxBurstLength', 'MaxBurstLength'],
+    ['firstBurstLength', 'FirstBurstLength'],
+    ['maxOutstandingR2T', 'MaxOutstandingR2T'],
+    ['defaultTime2Wait', 'DefaultTime2Wait'],
+    ['defaultTime2Retain', 'DefaultTime2Retain'],
+  ] as const
+).map(([field, name]) => {
+  const spec = lookupKey(name);
+  if (spec === undefined) throw new Error(`keys.ts has no row for ${name}`);
+  return [field, spec] as const;
+});
 
-/** Each numeric preference's range and its RFC 7143 section (keys.ts has the same ranges for the keys). */
-const NUMERIC_PREFERENCES: Readonly<Record<NumericPreference, readonly [min: number, max: number, section: string]>> = {
-  maxRecvDataSegmentLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.12'],
-  maxBurstLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.13'],
-  firstBurstLength: [MIN_DATA_LENGTH, MAX_DATA_LENGTH, '13.14'],
-  maxOutstandingR2T: [1, 65_535, '13.17'],
-  defaultTime2Wait: [0, 3600, '13.15'],
-  defaultTime2Retain: [0, 3600, '13.16'],
-};
-const BOOLEAN_PREFERENCES = ['initialR2T', 'immediateData'] as const;
-const DIGEST_PREFERENCES = ['headerDigests', 'dataDigests'] as const;
-const DIGESTS: readonly Digest[] = ['None', 'CRC32C'];
+/** The integer range of a numerical key, or of a numerical declaration (MaxRecvDataSegmentLength); undefined for the others. */
+export function keyRange(spec: KeySpec): { readonly min: number; readonly max: number } | undefined {
+  if (spec.kind === 'numerical-min' || spec.kind === 'numerical-max') return spec;
+  return spec.kind === 'declarative' ? spec.range : undefined;
+}
+
+/** Why `v` cannot be the preference for `spec`, or undefined when it can. */
+function preferenceProblem(spec: KeySpec, v: unknown): { readonly type: boolean; readonly text: string } | undefined {
+  const range = keyRange(spec);
+  if (range !== undefined) {
+    return typeof v === 'number' && Number.isInteger(v) && v >= range.min && v <= range.max ? undefined : { type: false, text: `must be an integer ${range.min}..${range.max}` };
+  }
+  if (spec.kind === 'boolean-and' || spec.kind === 'boolean-or') return typeof v === 'boolean' ? undefined : { type: true, text: `must be true or false, got ${typeof v}` };
+  const values = spec.kind === 'list' ? spec.values : [];
+  const ok = Array.isArray(v) && v.length > 0 && new Set(v).size === v.length && v.every((d) => values.includes(d as string));
+  return ok ? undefined : { type: false, text: `must list ${values.map((d) => `'${d}'`).join(' and/or ')}, each once, in the order offered` };
+}
 
 /**
  * The target's preferences: DEFAULT_TARGET_PREFERENCES with `given` over them.
- * @throws TypeError for a key that is not a NegotiationOptions key or a value of the wrong type; RangeError
+ * @throws TypeError for a key that is not a NegotiationOptions key or a boolean of the wrong type; RangeError
  *   for a number outside its key's range, a digest list that is empty, repeats one or names another, and a
  *   firstBurstLength above maxBurstLength (§13.14); without a firstBurstLength, the default is lowered to a
  *   maxBurstLength below it.
@@ -101,26 +127,16 @@ export function negotiationPreferences(given: NegotiationOptions | undefined): T
   // Widened: JavaScript callers can pass anything.
   const raw: unknown = given;
   if (typeof raw !== 'object' || raw === null) throw new TypeError(`iSCSI server: negotiation must be an object, got ${raw === null ? 'null' : typeof raw}`);
-  const known = new Set<string>([...Object.keys(NUMERIC_PREFERENCES), ...BOOLEAN_PREFERENCES, ...DIGEST_PREFERENCES]);
+  const known = NEGOTIATION_KEYS.map(([field]) => field as string);
   for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new TypeError(`iSCSI server: negotiation.${key} is not a preference a server sets (one of ${[...known].join(', ')})`);
+    if (!known.includes(key)) throw new TypeError(`iSCSI server: negotiation.${key} is not a preference a server sets (one of ${known.join(', ')})`);
   }
-  for (const [key, [min, max, section]] of Object.entries(NUMERIC_PREFERENCES) as [NumericPreference, readonly [number, number, string]][]) {
-    const v = given[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
-      throw new RangeError(`iSCSI server: negotiation.${key} must be an integer ${min}..${max} (RFC 7143 §${section}), got ${String(v)}`);
-    }
-  }
-  for (const key of BOOLEAN_PREFERENCES) {
-    const v: unknown = given[key];
-    if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`iSCSI server: negotiation.${key} must be true or false, got ${typeof v}`);
-  }
-  for (const key of DIGEST_PREFERENCES) {
-    const v: unknown = given[key];
-    if (v === undefined) continue;
-    if (!Array.isArray(v) || v.length === 0 || new Set(v).size !== v.length || !v.every((d) => DIGESTS.includes(d as Digest))) {
-      throw new RangeError(`iSCSI server: negotiation.${key} must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got ${JSON.stringify(v)}`);
-    }
+  for (const [field, spec] of NEGOTIATION_KEYS) {
+    const v: unknown = given[field];
+    const problem = v === undefined ? undefined : preferenceProblem(spec, v);
+    if (problem === undefined) continue;
+    const text = `iSCSI server: negotiation.${field} ${problem.text}`;
+    throw problem.type ? new TypeError(text) : new RangeError(`${text} (RFC 7143 §${spec.section}), got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
   }
   const merged: TargetPreferences = { ...DEFAULT_TARGET_PREFERENCES, ...given };
   // A MaxBurstLength below the default FirstBurstLength brings the default down with it; one given is checked.

@@ -171,7 +171,7 @@ describe('parseServeCli', () => {
     [['--negotiate', 'MaxBurstLength=1M'], /^--negotiate MaxBurstLength takes a number, got '1M'$/],
     [['--negotiate', 'MaxOutstandingR2T=0'], /^--negotiate: MaxOutstandingR2T must be an integer 1\.\.65535 \(RFC 7143 §13\.17\), got 0$/],
     [['--negotiate', 'FirstBurstLength=1048576'], /^--negotiate: FirstBurstLength 1048576 is above MaxBurstLength 262144 \(RFC 7143 §13\.14\)$/],
-    [['--negotiate', 'DataDigest=MD5'], /^--negotiate: DataDigest must list 'None' and\/or 'CRC32C', each once/],
+    [['--negotiate', 'DataDigest=MD5'], /^--negotiate: DataDigest must list 'CRC32C' and\/or 'None', each once, in the order offered \(RFC 7143 §13\.1\), got \["MD5"\]$/],
     [['--negotiate', 'InitialR2T=No', '--negotiate', 'InitialR2T=Yes'], /^--negotiate gives InitialR2T twice; give it once$/],
   ])('%j: %s', (argv, message) => {
     const r = parseServeCli(argv);

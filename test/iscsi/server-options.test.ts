@@ -165,8 +165,10 @@ describe('negotiation', () => {
     [{ maxOutstandingR2T: 0 }, new RangeError('iSCSI server: negotiation.maxOutstandingR2T must be an integer 1..65535 (RFC 7143 §13.17), got 0')],
     [{ maxBurstLength: 511 }, new RangeError('iSCSI server: negotiation.maxBurstLength must be an integer 512..16777215 (RFC 7143 §13.13), got 511')],
     [{ firstBurstLength: 8192, maxBurstLength: 4096 }, new RangeError('iSCSI server: negotiation.firstBurstLength 8192 is above negotiation.maxBurstLength 4096 (RFC 7143 §13.14)')],
-    [{ headerDigests: [] }, new RangeError("iSCSI server: negotiation.headerDigests must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got []")],
-    [{ dataDigests: ['CRC32C', 'CRC32C'] }, new RangeError(`iSCSI server: negotiation.dataDigests must list 'None' and/or 'CRC32C', each once, in the order offered (RFC 7143 §13.1), got ["CRC32C","CRC32C"]`)],
+    [{ maxRecvDataSegmentLength: 511 }, new RangeError('iSCSI server: negotiation.maxRecvDataSegmentLength must be an integer 512..16777215 (RFC 7143 §13.12), got 511')],
+    [{ defaultTime2Wait: 3601 }, new RangeError('iSCSI server: negotiation.defaultTime2Wait must be an integer 0..3600 (RFC 7143 §13.15), got 3601')],
+    [{ headerDigests: [] }, new RangeError("iSCSI server: negotiation.headerDigests must list 'CRC32C' and/or 'None', each once, in the order offered (RFC 7143 §13.1), got []")],
+    [{ dataDigests: ['CRC32C', 'CRC32C'] }, new RangeError(`iSCSI server: negotiation.dataDigests must list 'CRC32C' and/or 'None', each once, in the order offered (RFC 7143 §13.1), got ["CRC32C","CRC32C"]`)],
     [{ initialR2T: 'No' }, new TypeError('iSCSI server: negotiation.initialR2T must be true or false, got string')],
   ])('%j is refused by listen', async (negotiation, error) => {
     await expect(IscsiServer.listen(options({ negotiation: negotiation as NegotiationOptions }))).rejects.toThrow(error);
@@ -180,6 +182,6 @@ describe('negotiation', () => {
 
   it('a preference vtcam fixes (Data-Out in order: task-data-out.ts checks it) is a TypeError naming the ones a server sets', async () => {
     const negotiation = { dataPDUInOrder: false } as unknown as NegotiationOptions;
-    await expect(IscsiServer.listen(options({ negotiation }))).rejects.toThrow(/^iSCSI server: negotiation\.dataPDUInOrder is not a preference a server sets \(one of maxRecvDataSegmentLength, .*initialR2T/);
+    await expect(IscsiServer.listen(options({ negotiation }))).rejects.toThrow(/^iSCSI server: negotiation\.dataPDUInOrder is not a preference a server sets \(one of headerDigests, dataDigests, initialR2T, .*defaultTime2Retain\)$/);
   });
 });
