@@ -180,6 +180,12 @@ describe('negotiation', () => {
     expect(() => negotiationPreferences({ maxBurstLength: 4096, firstBurstLength: 8192 })).toThrow(/firstBurstLength 8192 is above negotiation\.maxBurstLength 4096/);
   });
 
+  it.each([null, 5, 'InitialR2T=No'])('negotiation %j, not an object of preferences, is a TypeError from listen', async (negotiation) => {
+    await expect(IscsiServer.listen(options({ negotiation: negotiation as unknown as NegotiationOptions }))).rejects.toThrow(
+      new TypeError(`iSCSI server: negotiation must be an object, got ${negotiation === null ? 'null' : typeof negotiation}`),
+    );
+  });
+
   it('a preference vtcam fixes (Data-Out in order: task-data-out.ts checks it) is a TypeError naming the ones a server sets', async () => {
     const negotiation = { dataPDUInOrder: false } as unknown as NegotiationOptions;
     await expect(IscsiServer.listen(options({ negotiation }))).rejects.toThrow(/^iSCSI server: negotiation\.dataPDUInOrder is not a preference a server sets \(one of headerDigests, dataDigests, initialR2T, .*defaultTime2Retain\)$/);
