@@ -49,7 +49,7 @@ async function openBackend(
   s: StackArgs,
 ): Promise<{ readonly ok: true; readonly backend: BlockBackend; readonly serial: string | undefined } | { readonly ok: false; readonly message: string; readonly code: string }> {
   if (s.image === undefined) return { ok: true, backend: new MemoryBackend({ blocks: s.memory / s.blockSize, blockSize: s.blockSize, readOnly: s.readOnly }), serial: s.serial };
-  const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize });
+  const b = await FileBackend.open(s.image, { readOnly: s.readOnly, blockSize: s.blockSize, lock: true });
   // share() gives the device and inode numbers fstat(2) found on this handle: the file opened, whatever its path.
   if (b instanceof FileBackend) return { ok: true, backend: b, serial: s.serial ?? imageSerial(b.share()) };
   return { ok: false, code: b.code, message: await imageFailure(b, { creates: false, readOnly: s.readOnly }) };

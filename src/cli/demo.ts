@@ -40,6 +40,7 @@ async function openBackend(args: DemoArgs, io: CliIo): Promise<{ backend: BlockB
     return b instanceof FileBackend;
   });
   const fb = await FileBackend.open(args.image, {
+    lock: true,
     readOnly: args.readOnly,
     blockSize: args.blockSize,
     ...(args.size === undefined ? {} : { create: { size: args.size } }),

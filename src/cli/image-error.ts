@@ -82,6 +82,8 @@ export async function imageFailure(e: FileBackendError, c: ImageCommand): Promis
       }
       return e.message;
     }
+    case 'EBUSY':
+      return `image ${path} is in use by another command (${e.holder ?? 'it does not say which'}): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`;
     case 'ESTALE':
     case 'EIO':
       return e.message;

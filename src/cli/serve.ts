@@ -127,6 +127,7 @@ async function openDisk(args: ServeArgs, io: CliIo): Promise<Disk | undefined> {
   // synchronous forms): either way this handle's I/O goes through the thread pool, and the banner should say so.
   const fileIo = args.transport === 'local' && args.maxBandwidth === undefined ? args.io : 'async';
   const b = await FileBackend.open(path, {
+    lock: true,
     io: fileIo,
     ...(fileIo === 'auto' ? { syncGate: { onClose: (c: SyncGateClose) => { io.error(syncGateClosed(c)); } } } : {}),
     readOnly: args.readOnly,

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageFailure } from '../../src/cli/image-error.js';
 import { main } from '../../src/cli/main.js';
-import type { FileBackendError, FileBackendErrorCode } from '../../src/virtio/device/backends/file.js';
+import { FileBackend, type FileBackendError, type FileBackendErrorCode } from '../../src/virtio/device/backends/file.js';
 import { capture } from './capture.js';
 
 let dir: string;
@@ -100,6 +100,14 @@ describe('imageFailure', () => {
   ] as const)('%s', async (code, message) => {
     expect(await imageFailure(failure(code, image), demo)).toBe(message.replaceAll('IMG', image));
   });
+
+  test('EBUSY names the holder, says why, and how to reach the disk instead', async () => {
+    const busy = { ...failure('EBUSY', image), holder: 'pid 42: main.js serve --image x' };
+    expect(await imageFailure(busy, cam)).toBe(
+      `image ${image} is in use by another command (pid 42: main.js serve --image x): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`,
+    );
+    expect(await imageFailure(failure('EBUSY', image), demo)).toContain('(it does not say which)');
+  });
 });
 
 async function run(args: string[]): Promise<{ code: number; err: string }> {
@@ -148,6 +156,24 @@ describe('what each command prints', () => {
       code: 1,
       err: `image ${link} is a symbolic link to ${target}, which does not exist; create the target (truncate -s 64M ${target}), or remove the link, or use --memory SIZE`,
     });
+  });
+
+  test.runIf(process.platform === 'linux').each([
+    [['serve', '--port', '0']],
+    [['readcap', '--read-only']],
+    [['--requests', '1']],
+  ])('%j on an image another opener holds: exit 1 before anything is done, naming the holder', async (cmd) => {
+    const holder = await FileBackend.open(image, { lock: true });
+    if (!(holder instanceof FileBackend)) throw new Error(holder.message);
+    try {
+      const r = await run([...cmd, '--image', image]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^image ${image} is in use by another command \\(pid ${process.pid}[:)]`));
+    } finally {
+      await holder.close();
+    }
+    // Released: the same command now gets the image.
+    if (cmd[0] === 'readcap') expect((await run([...cmd, '--image', image])).code).toBe(0);
   });
 
   test('devlist, a directory: give --image an image file', async () => {

@@ -24,6 +24,8 @@ export const FileBackendErrorCode = {
   EFBIG: 'EFBIG',
   /** `FileBackend.openShare`: the file at the path is no longer the one that was shared, or its size changed. */
   ESTALE: 'ESTALE',
+  /** Opened with `lock`: another opener holds the image's lock (image-lock.ts). */
+  EBUSY: 'EBUSY',
   /** Anything else; the message names the original code. */
   EIO: 'EIO',
 } as const;
@@ -35,6 +37,8 @@ export interface FileBackendError {
   readonly code: FileBackendErrorCode;
   readonly message: string;
   readonly path: string;
+  /** `EBUSY`: who holds the image's lock, as it described itself (its pid and command line), when it did. */
+  readonly holder?: string;
 }
 
 export function errorCode(err: unknown): string | undefined {

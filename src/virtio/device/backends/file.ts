@@ -18,6 +18,7 @@ import { checkImageSize, closing, createImage, danglingLink, errorCode, errorTex
 import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
+import { lockImage, type ImageLock } from './image-lock.js';
 
 export { FileBackendErrorCode, type FileBackendError } from './file-open.js';
 
@@ -49,6 +50,12 @@ export interface FileBackendOpenOptions {
   readonly io?: FileBackendIo;
   /** With `io: 'auto'`: what counts as slow and how long the gate stays closed (the defaults suit real use; tests pass a clock). */
   readonly syncGate?: SyncGateOptions;
+  /**
+   * Take the image's lock (image-lock.ts) until close(): while one opener holds it, another that asks for it,
+   * in this process or another, gets `EBUSY` naming the holder. Off by default, as a plain open(2) is; on Linux
+   * only, and per network namespace.
+   */
+  readonly lock?: boolean;
 }
 
 /** How a {@link FileBackend} does its reads and writes: see FileBackendOpenOptions.io. */
@@ -118,9 +125,12 @@ export class FileBackend implements BlockBackend {
   readonly #identity: { readonly path: string; readonly dev: bigint; readonly ino: bigint };
   /** Set by the first flush that fails, never cleared: see {@link flush}. */
   #flushFailed = false;
+  /** The image's lock when opened with `lock`, released by close(). */
+  readonly #lock: ImageLock | undefined;
 
-  private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: FileBackendIo, gate: SyncGate | undefined) {
+  private constructor(fh: FileHandle, path: string, stat: FileStat, blockSize: 512 | 4096, readOnly: boolean, io: FileBackendIo, gate: SyncGate | undefined, lock: ImageLock | undefined) {
     this.#fh = fh;
+    this.#lock = lock;
     this.path = path;
     this.size = stat.size;
     this.blockSize = blockSize;
@@ -183,7 +193,9 @@ export class FileBackend implements BlockBackend {
       if (!missing || options.create === undefined) return openFailure(path, err, readOnly, false);
       const created = await createImage(path, options.create.size, blockSize);
       // Somebody else created it between our two opens: open theirs as it is.
-      if (created === 'exists') return FileBackend.open(path, { readOnly, blockSize, io, ...(options.syncGate === undefined ? {} : { syncGate: options.syncGate }) });
+      if (created === 'exists') {
+        return FileBackend.open(path, { readOnly, blockSize, io, ...(options.syncGate === undefined ? {} : { syncGate: options.syncGate }), ...(options.lock === undefined ? {} : { lock: options.lock }) });
+      }
       if (!created.ok) return created;
       fh = created.fh;
       probe = false;
@@ -204,8 +216,18 @@ export class FileBackend implements BlockBackend {
     }
     const bad = checkImageSize(path, stat.size, blockSize);
     if (bad) return closing(fh, bad);
+    let lock: ImageLock | undefined;
+    if (options.lock === true) {
+      const locked = await lockImage(stat.dev, stat.ino);
+      if (!locked.ok) {
+        const holder = locked.holder ?? 'by a process that does not say which';
+        const busy = failure(path, 'EBUSY', `image ${path} is in use (${holder}); open it once it is closed there`);
+        return closing(fh, locked.holder === undefined ? busy : { ...busy, holder: locked.holder });
+      }
+      lock = locked.lock;
+    }
     if (probe) fh = await reopenBlocking(fh, readOnly);
-    return new FileBackend(fh, path, stat, blockSize, readOnly, io, gate);
+    return new FileBackend(fh, path, stat, blockSize, readOnly, io, gate, lock);
   }
 
   /**
@@ -323,6 +345,8 @@ export class FileBackend implements BlockBackend {
     } catch {
       // See above: nothing to report it to.
     }
+    // After the descriptor: the next opener must not get in while this one can still write.
+    await this.#lock?.release();
   }
 
   /** readSync: pread(2) on the handle's descriptor until `length` bytes are in, blocking this thread. */
