@@ -15,6 +15,10 @@ import { PassPeriph } from './cam/periph/pass.js';
 import { MAX_TIMEOUT_MS } from './cam/periph/request.js';
 import type { CamDeviceInfo, DevqStats } from './cam/xpt/periph-api.js';
 import { pathString, type CamPath } from './cam/ccb.js';
+import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import type { DevqTuning } from './cam/devq-api.js';
+import type { ProbeOptions } from './cam/xpt/probe.js';
+import type { RecoveryDelays } from './cam/periph/recovery.js';
 
 export interface StackOptions {
   /** The storage behind the virtio-blk device (MemoryBackend, FileBackend, …). The stack closes it. */
@@ -296,15 +300,50 @@ export async function createStack(opts: StackOptions): Promise<Stack> {
 function checkShape(opts: StackOptions): void {
   const given: unknown = opts;
   if (typeof given !== 'object' || given === null) throw new TypeError('createStack needs options: { backend, … }');
+  checkOptionKeys(opts, STACK_KEYS, 'createStack');
   const backend: unknown = opts.backend;
   if (typeof backend !== 'object' || backend === null) throw new TypeError('backend is required: a BlockBackend such as MemoryBackend or FileBackend');
-  for (const key of ['device', 'emulator', 'xpt', 'da'] as const) {
+  for (const [key, keys] of NESTED_KEYS) {
     const v: unknown = opts[key];
-    if (v !== undefined && (typeof v !== 'object' || v === null)) throw new TypeError(`${key} must be an object of options, got ${v === null ? 'null' : typeof v}`);
+    if (v === undefined) continue;
+    if (typeof v !== 'object' || v === null) throw new TypeError(`${key} must be an object of options, got ${v === null ? 'null' : typeof v}`);
+    checkOptionKeys(v, keys, `createStack: ${key}`);
+  }
+  for (const [outer, inner, keys] of INNER_KEYS) {
+    const v: unknown = (opts[outer] as Readonly<Record<string, unknown>> | undefined)?.[inner];
+    if (v === undefined) continue;
+    if (typeof v !== 'object' || v === null) throw new TypeError(`${outer}.${inner} must be an object of options, got ${v === null ? 'null' : typeof v}`);
+    checkOptionKeys(v, keys, `createStack: ${outer}.${inner}`);
   }
   const features: unknown = opts.features;
   if (features !== undefined && typeof features !== 'bigint') throw new TypeError(`features must be a bigint of feature bits, got ${typeof features}`);
 }
+
+/** The options createStack knows (option-keys.ts): anything else is a misspelling it refuses. */
+const STACK_KEYS = {
+  backend: true, queueSize: true, features: true, transport: true, workers: true, pollUs: true, hangTimeoutMs: true, resetTimeoutMs: true,
+  queues: true, memorySize: true, device: true, emulator: true, reserve: true, xpt: true, da: true, closeGraceMs: true,
+} as const satisfies OptionKeys<StackOptions>;
+
+const NESTED_KEYS: readonly (readonly ['device' | 'emulator' | 'xpt' | 'da', Readonly<Record<string, true>>])[] = [
+  ['device', {
+    features: true, queueMaxSize: true, numQueues: true, blockSize: true, physicalBlockExp: true, serial: true, sizeMax: true, segMax: true,
+    maxDiscardSectors: true, maxDiscardSeg: true, maxWriteZeroesSectors: true, maxWriteZeroesSeg: true, writeback: true, schedule: true,
+  } satisfies OptionKeys<NonNullable<StackOptions['device']>>],
+  ['emulator', {
+    vendor: true, product: true, revision: true, serial: true, naa: true, luns: true, maxTransferBytes: true, maxCompareAndWriteBlocks: true,
+    maxUnmapLbaCount: true, maxUnmapBlockDescriptors: true, maxWriteSameBlocks: true, rotationRate: true, powerOnUnitAttention: true,
+    removable: true, taskAbortedStatus: true, sanitize: true, taskManagementFunctions: true, maxRegistrations: true,
+  } satisfies OptionKeys<SbcEmulatorOptions>],
+  ['xpt', { clock: true, tuning: true, probe: true } satisfies OptionKeys<XptOptions>],
+  ['da', { maxIoBytes: true, retries: true, requeueLimit: true, timeoutMs: true, delays: true, orderedTagAgeMs: true, now: true } satisfies OptionKeys<DaOptions>],
+];
+
+const INNER_KEYS: readonly (readonly ['xpt' | 'da', string, Readonly<Record<string, true>>])[] = [
+  ['xpt', 'tuning', { minTags: true, growAfter: true, requeueDelayMs: true } satisfies OptionKeys<DevqTuning>],
+  ['xpt', 'probe', { timeoutMs: true, retries: true, notReadyRetries: true, notReadyDelayMs: true } satisfies OptionKeys<ProbeOptions>],
+  ['da', 'delays', { notReady: true, busy: true, queueFull: true } satisfies OptionKeys<RecoveryDelays>],
+];
 
 /** Resolves when `work` settles or after `ms`, whichever is first; never rejects (the caller awaits `work` itself). */
 function withinGrace(work: Promise<unknown>, ms: number): Promise<void> {

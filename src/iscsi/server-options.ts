@@ -4,12 +4,13 @@
 // error, not found by the first initiator that connects.
 
 import type { ConnectionTimers } from './connection-types.js';
-import type { IscsiTargetConfig } from './target.js';
+import type { IscsiChapConfig, IscsiLun, IscsiTargetConfig } from './target.js';
 import { MAX_COMMAND_WINDOW } from './serial.js';
 import { checkIscsiName } from './iscsi-name.js';
 import { lookupKey, type KeySpec } from './keys.js';
 import { DEFAULT_TARGET_PREFERENCES, type TargetPreferences } from './parameters.js';
 import { DATA_IN_HIGH_WATER } from './data-in-gate.js';
+import { checkOptionKeys, type OptionKeys } from '../option-keys.js';
 
 export interface IscsiServerOptions {
   /** Listen address; default 127.0.0.1. */
@@ -170,9 +171,19 @@ export interface ServerSettings {
  */
 export function serverSettings(opts: IscsiServerOptions): ServerSettings {
   // Widened: JavaScript callers can pass anything.
+  const given: unknown = opts;
+  if (typeof given !== 'object' || given === null) throw new TypeError('iSCSI server: listen needs options: { targets, … }');
+  checkOptionKeys(opts, SERVER_KEYS, 'iSCSI server');
+  const timers: unknown = opts.timers;
+  if (timers !== undefined) checkOptionKeys(objectOption(timers, 'timers'), TIMER_KEYS, 'iSCSI server: timers');
   const targets: unknown = opts.targets;
   if (!Array.isArray(targets)) throw new TypeError('iSCSI server: targets must be an array of { name, luns }');
   for (const t of opts.targets) {
+    checkOptionKeys(objectOption(t, 'a target'), TARGET_KEYS, 'iSCSI server: a target');
+    const luns: unknown = t.luns;
+    if (Array.isArray(luns)) for (const l of t.luns) checkOptionKeys(objectOption(l, 'a LUN'), LUN_KEYS, `iSCSI server: a LUN of '${t.name}'`);
+    const chap: unknown = t.chap;
+    if (chap !== undefined) checkOptionKeys(objectOption(chap, 'chap'), CHAP_KEYS, `iSCSI server: chap of '${t.name}'`);
     const name: unknown = t.name;
     if (typeof name !== 'string') throw new TypeError(`iSCSI server: a target name must be a string, got ${typeof name}`);
     // The name initiators log in with and SendTargets lists; one they cannot send could never be reached.
@@ -194,6 +205,22 @@ export function serverSettings(opts: IscsiServerOptions): ServerSettings {
     throw new RangeError(`iSCSI server: dataInHighWater must be a positive whole number of bytes, got ${dataInHighWater}`);
   }
   return { portalGroupTag, queueAllowance, log: safeLog(opts.log), preferences: negotiationPreferences(opts.negotiation), dataInHighWater };
+}
+
+/** The options listen knows (option-keys.ts): anything else is a misspelling it refuses. */
+const SERVER_KEYS = {
+  address: true, port: true, targets: true, portalGroupTag: true, queueAllowance: true, timers: true, busyPollUs: true, dataOutBudget: true,
+  connectionLimit: true, log: true, dataInHighWater: true, negotiation: true,
+} as const satisfies OptionKeys<IscsiServerOptions>;
+const TIMER_KEYS = { pingIntervalMs: true, pingTimeoutMs: true, loginTimeoutMs: true } as const satisfies OptionKeys<ConnectionTimers>;
+const TARGET_KEYS = { name: true, alias: true, luns: true, chap: true } as const satisfies OptionKeys<IscsiTargetConfig>;
+const LUN_KEYS = { lun: true, pass: true } as const satisfies OptionKeys<IscsiLun>;
+const CHAP_KEYS = { user: true, secret: true, mutualUser: true, mutualSecret: true } as const satisfies OptionKeys<IscsiChapConfig>;
+
+/** `v`, which must be an object: a TypeError naming `what` otherwise. */
+function objectOption(v: unknown, what: string): object {
+  if (typeof v !== 'object' || v === null) throw new TypeError(`iSCSI server: ${what} must be an object, got ${v === null ? 'null' : typeof v}`);
+  return v;
 }
 
 /**

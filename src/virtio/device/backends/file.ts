@@ -19,6 +19,7 @@ import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
 import { lockImage, type ImageLock } from './image-lock.js';
+import { checkOptionKeys, type OptionKeys } from '../../../option-keys.js';
 
 export { FileBackendErrorCode, type FileBackendError } from './file-open.js';
 
@@ -64,6 +65,12 @@ const FILE_BACKEND_IO: readonly string[] = ['async', 'sync', 'auto'] satisfies r
 
 /** The image-file form of {@link BackendShare}. */
 export type FileShare = Extract<BackendShare, { kind: 'file' }>;
+
+/** The options FileBackend.open knows (option-keys.ts): anything else is a misspelling it refuses. */
+const OPEN_KEYS = { readOnly: true, create: true, blockSize: true, io: true, syncGate: true, lock: true } as const satisfies OptionKeys<FileBackendOpenOptions>;
+const SYNC_GATE_KEYS = {
+  now: true, slowBaseMs: true, msPerByte: true, window: true, slowLimit: true, slowBudgetMs: true, backoffMs: true, maxBackoffMs: true, onClose: true,
+} as const satisfies OptionKeys<SyncGateOptions>;
 
 function isFileBackendIo(io: string): io is FileBackendIo {
   return FILE_BACKEND_IO.includes(io);
@@ -171,6 +178,10 @@ export class FileBackend implements BlockBackend {
    * Rejects with RangeError when `options.blockSize` is neither 512 nor 4096 (a caller bug).
    */
   static async open(path: string, options: FileBackendOpenOptions = {}): Promise<FileBackend | FileBackendError> {
+    const given: unknown = options;
+    if (typeof given !== 'object' || given === null) throw new TypeError(`FileBackend.open: options must be an object, got ${given === null ? 'null' : typeof given}`);
+    checkOptionKeys(options, OPEN_KEYS, 'FileBackend.open');
+    if (options.syncGate !== undefined) checkOptionKeys(options.syncGate, SYNC_GATE_KEYS, 'FileBackend.open: syncGate');
     // Widened to number: JS callers and casts can pass anything.
     const blockSize: number = options.blockSize ?? SECTOR;
     if (!isBlockSize(blockSize)) throw new RangeError(`FileBackend.open: blockSize must be 512 or 4096, got ${blockSize}`);

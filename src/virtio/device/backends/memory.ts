@@ -7,7 +7,7 @@
 // never counts bytes past the end of the disk.
 
 import type { AllocationExtent, BackendStatus, BlockBackend } from '../backend.js';
-import { assertDiskRange, assertInBuffer, isBlockSize, type RamDiskOptions } from './ram-disk.js';
+import { assertDiskRange, assertInBuffer, checkRamDiskOptions, isBlockSize, type RamDiskOptions } from './ram-disk.js';
 
 /** Allocation granule. Small enough that scattered 4 KiB writes stay cheap, large enough that the Map stays short. */
 const CHUNK_SIZE = 64 * 1024;
@@ -57,6 +57,7 @@ export class MemoryBackend implements BlockBackend {
   readonly #chunks = new Map<number, Uint8Array>();
 
   constructor(options: MemoryBackendOptions) {
+    checkRamDiskOptions(options, 'MemoryBackend');
     // Widened to number: JS callers and casts can pass anything.
     const blockSize: number = options.blockSize ?? 512;
     if (!isBlockSize(blockSize)) throw new RangeError(`MemoryBackend: blockSize must be 512 or 4096, got ${blockSize}`);

@@ -3,6 +3,8 @@
 // capacity before it calls a backend, so a range that fails here is a bug
 // above, reported as a RangeError naming the backend and the operation.
 
+import { checkOptionKeys, type OptionKeys } from '../../../option-keys.js';
+
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
 
@@ -14,6 +16,19 @@ export interface RamDiskOptions {
   readonly blockSize?: 512 | 4096;
   /** Refuse writes, discards and write-zeroes (they complete `io-error`). */
   readonly readOnly?: boolean;
+}
+
+/** The options a RAM disk knows (option-keys.ts). */
+const RAM_DISK_KEYS = { blocks: true, blockSize: true, readOnly: true } as const satisfies OptionKeys<RamDiskOptions>;
+
+/**
+ * Refuses options that are not an object, or that carry a key a RAM disk does not know (a misspelling).
+ * @throws TypeError naming `who` and the key
+ */
+export function checkRamDiskOptions(options: RamDiskOptions, who: string): void {
+  const given: unknown = options;
+  if (typeof given !== 'object' || given === null) throw new TypeError(`${who}: options must be an object ({ blocks, blockSize?, readOnly? }), got ${given === null ? 'null' : typeof given}`);
+  checkOptionKeys(options, RAM_DISK_KEYS, who);
 }
 
 export function isBlockSize(n: number): n is 512 | 4096 {

@@ -12,7 +12,7 @@
 // unmaps in flight at once leave contents and map undefined, as on any disk.
 
 import { constants } from 'node:buffer';
-import { assertDiskRange, assertInBuffer, isBlockSize, type RamDiskOptions } from './ram-disk.js';
+import { assertDiskRange, assertInBuffer, checkRamDiskOptions, isBlockSize, type RamDiskOptions } from './ram-disk.js';
 import type { AllocationExtent, BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 
 /**
@@ -130,6 +130,8 @@ export class SharedMemoryBackend implements BlockBackend {
 
   /** A new zeroed medium from `options`, or the medium another backend shared (see {@link share}). */
   constructor(options: SharedMemoryBackendOptions | SharedMemoryShare) {
+    const given: unknown = options;
+    if (typeof given === 'object' && given !== null && !('kind' in given)) checkRamDiskOptions(options as SharedMemoryBackendOptions, 'SharedMemoryBackend');
     if ('kind' in options) {
       checkShare(options);
       this.blockSize = options.blockSize;
