@@ -173,8 +173,9 @@ export interface ScsiIoCcb extends CcbHeader {
   /**
    * Data-In Buffer the issuer supplied (ccb_scsiio data_ptr), at least
    * dxferLen bytes, or undefined for one the SIM provides. The SIM moves
-   * Data-In into it and `dataIn` is then a view of it; after an error its
-   * bytes are unspecified (part of a transfer may have landed).
+   * Data-In into its first dxferLen bytes, never past them, and `dataIn` is
+   * then a view of it; after an error those bytes are unspecified (part of
+   * a transfer may have landed).
    */
   readonly dataPtr: Uint8Array | undefined;
   /** Data-In received (CAM_DIR_IN), at most dxferLen bytes: a view of dataPtr when there is one. */

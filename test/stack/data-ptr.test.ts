@@ -151,6 +151,49 @@ describe('pass.scsi into', () => {
     await r.stack.close();
   });
 
+  // CAM's dxfer_len bounds what lands at data_ptr (cam_ccb.h): the room is `length`, not all of `into`.
+  test.each([
+    { blocks: 2, length: BS, intoBytes: 2 * BS },
+    { blocks: 4, length: BS, intoBytes: 4 * BS },
+    { blocks: 1, length: 100, intoBytes: BS },
+  ])('a READ of $blocks block(s) into $intoBytes bytes with length $length: data overrun, and `into` past the room stays as it was', async ({ blocks, length, intoBytes }) => {
+    const r = await rig(1024);
+    await fill(r, 0, 8, 7);
+    const into = new Uint8Array(intoBytes).fill(0xcc);
+    const p = await r.stack.pass(0).scsi({ cdb: rw10('read', 0, blocks), direction: 'in', length, into });
+    expect({ cam: p.camStatus, resid: p.resid, len: p.data?.length }).toEqual({ cam: 0x12 | DEV_QFRZN, resid: 0, len: length });
+    expect(p.data?.buffer).toBe(into.buffer);
+    expect(p.data?.byteOffset).toBe(into.byteOffset);
+    expect(Buffer.compare(into.subarray(0, length), r.shadow.slice(0, blocks).subarray(0, length))).toBe(0);
+    expect(into.subarray(length).every((b) => b === 0xcc)).toBe(true);
+    expectIdle(r.stack);
+    await r.stack.close();
+  });
+
+  test('a READ that fits the room in a longer `into`: it lands in place, and the rest of `into` stays as it was', async () => {
+    const r = await rig(1024);
+    await fill(r, 0, 8, 8);
+    const pooled = vi.spyOn(DataInPool.prototype, 'alloc');
+    const into = new Uint8Array(4 * BS).fill(0xcc);
+    const p = await r.stack.pass(0).scsi({ cdb: rw10('read', 2, 2), direction: 'in', length: 3 * BS, into });
+    expect({ cam: p.camStatus, resid: p.resid, len: p.data?.length }).toEqual({ cam: REQ_CMP, resid: BS, len: 2 * BS });
+    expect(r.shadow.mismatch(2, into.subarray(0, 2 * BS))).toBeUndefined();
+    expect(into.subarray(2 * BS).every((b) => b === 0xcc)).toBe(true);
+    expect(pooled).not.toHaveBeenCalled();
+    await r.stack.close();
+  });
+
+  test('a WRITE with more Data-Out than it takes: only its blocks are written, the rest is resid', async () => {
+    const r = await rig(1024);
+    await fill(r, 0, 8, 9);
+    const data = new Uint8Array(3 * BS).fill(0xab);
+    const p = await r.stack.pass(0).scsi({ cdb: rw10('write', 4, 1), direction: 'out', data });
+    expect({ cam: p.camStatus, resid: p.resid }).toEqual({ cam: REQ_CMP, resid: 2 * BS });
+    r.shadow.write(4, data.subarray(0, BS));
+    expect(r.shadow.mismatch(0, await r.stack.da(0).read(0n, 8))).toBeUndefined();
+    await r.stack.close();
+  });
+
   test('CHECK CONDITION: no data, resid the whole room', async () => {
     const r = await rig(1024);
     const into = new Uint8Array(BS);

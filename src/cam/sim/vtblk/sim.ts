@@ -289,9 +289,12 @@ export class VtblkSim implements Sim {
     // The callback form: READ and WRITE then take no promise between the ring and the XPT. The emulator
     // reports its own failures as CHECK CONDITION; undefined is a bug below, kept from the initiator.
     // A CCB naming its initiator runs as that I_T nexus; the rest as the SIM's own. Data-In room
-    // (the transport's) goes without Data-Out.
+    // (the transport's) goes without Data-Out. The room is dxferLen bytes even in a longer buffer
+    // (cam_ccb.h: dxfer_len bounds what lands at data_ptr): a READ larger than that is read into
+    // the emulator's own buffer, and only what fits is copied (result.ts).
     const who = ccb.initiator;
-    const room = ccb.dataPtr;
+    const ptr = ccb.dataPtr;
+    const room = ptr === undefined || ptr.length === ccb.dxferLen ? ptr : ptr.subarray(0, ccb.dxferLen);
     const opts = this.#opts;
     opts.dataOut = room === undefined ? dataOut : NO_DATA;
     opts.nexus = who === undefined ? this.#nexus : who.id;
