@@ -63,6 +63,9 @@ export type IssueEpoch = number | undefined;
  */
 export const ACROSS_RESETS: IssueEpoch = undefined;
 
+/** A MODE SELECT's parameter list judged against the current mode state: the state it asks for, and whether that differs. */
+export type ModeSelection = (current: ModeState) => Decoded<{ readonly state: ModeState; readonly changed: boolean }>;
+
 /** The logical unit as handlers see it (SbcEmulator implements it). */
 export interface LogicalUnit {
   readonly bcs: BlockCommandSet;
@@ -96,12 +99,16 @@ export interface LogicalUnit {
   mediumFault(): SenseData | undefined;
   modeState(): ModeState;
   /**
-   * Applies accepted MODE SELECT parameters: a WCE change reaches the device
-   * (after a flush when the cache goes off), then every other I_T nexus gets
-   * MODE PARAMETERS CHANGED. Undefined on success, else the sense to report.
-   * `since` is the MODE SELECT's epoch (see run).
+   * Carries out a MODE SELECT: `select` judges its parameter list against the
+   * mode state as the MODE SELECTs before it left it, then what it accepted
+   * is applied: a WCE change reaches the device (after a flush when the cache
+   * goes off), and every other I_T nexus gets MODE PARAMETERS CHANGED.
+   * MODE SELECTs run one at a time, in arrival order, so that two running
+   * together end as one after the other would (SAM-5); a failed one changes
+   * nothing. Undefined on success, else the sense to report. `since` is the
+   * MODE SELECT's epoch (see run).
    */
-  changeMode(next: ModeState, nexus: string, since: IssueEpoch): Promise<SenseData | undefined>;
+  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined>;
   /**
    * Runs one block operation of a command that began in reset epoch `since`
    * and maps its outcome through the error table; undefined means it

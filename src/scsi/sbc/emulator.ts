@@ -24,7 +24,7 @@ import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-comman
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOperation } from './errors.js';
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
-import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit } from './context.js';
+import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
 import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
 import { Reservations } from './reservations.js';
 import { registrationLimit } from './persistent-reserve-out.js';
@@ -43,6 +43,7 @@ import { handlerOf, runCommandSteps } from './command-steps.js';
 import { answerWhenSettled, failLater, resolveWith } from './fast-io.js';
 import { FastPath } from './fast-path.js';
 import { fastPathHold } from './fast-path-admission.js';
+import { SerialQueue } from './serial-queue.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
@@ -81,6 +82,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly #tasks: TaskManagement;
   /** READ and WRITE's block operations on the fast path (fast-path.ts). */
   readonly #fast: FastPath;
+  readonly #modeSelects = new SerialQueue();
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
@@ -149,23 +151,34 @@ export class SbcEmulator implements LogicalUnit {
     return { wce: this.bcs.writeCacheEnabled(), dSense: this.#dSense, swp: this.softwareWriteProtect };
   }
 
-  async changeMode(next: ModeState, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
-    const wce = this.bcs.writeCacheEnabled();
-    if (next.wce !== wce) {
-      // Leaving write-back: what the cache holds must be durable before writes stop being cached.
-      if (!next.wce && this.#geometry.flush) {
-        const failed = await this.run(since, 'flush', () => this.bcs.flush());
+  /** LogicalUnit.changeMode: one MODE SELECT at a time, in arrival order. */
+  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
+    return this.#modeSelects.run(async () => {
+      // A device reset since the MODE SELECT began aborted it (see run), maybe while it waited its turn:
+      // it must not undo the defaults the reset restored. The answer is never delivered.
+      if (since !== undefined && this.bcs.resetEpoch !== since) return blockFailureSense('write-cache', 'io-error');
+      const from = this.modeState();
+      const r = select(from);
+      if (!r.ok) return r.fault;
+      if (!r.value.changed) return undefined;
+      const next = r.value.state;
+      if (next.wce !== from.wce) {
+        // Leaving write-back: what the cache holds must be durable before writes stop being cached.
+        if (!next.wce && this.#geometry.flush) {
+          const failed = await this.run(since, 'flush', () => this.bcs.flush());
+          if (failed !== undefined) return failed;
+        }
+        const failed = await this.run(since, 'write-cache', () => this.bcs.setWriteCache(next.wce));
         if (failed !== undefined) return failed;
+        this.#lastWce = next.wce;
       }
-      const failed = await this.run(since, 'write-cache', () => this.bcs.setWriteCache(next.wce));
-      if (failed !== undefined) return failed;
-      this.#lastWce = next.wce;
-    }
-    const changed = next.wce !== wce || next.dSense !== this.#dSense || next.swp !== this.softwareWriteProtect;
-    this.#dSense = next.dSense;
-    this.softwareWriteProtect = next.swp;
-    if (changed) this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, nexus);
-    return undefined;
+      // Only the fields this list changed: one a reset put back to its default during the flush stays so
+      // (on a device that counts no resets, nothing stops the MODE SELECT then).
+      if (next.dSense !== from.dSense) this.#dSense = next.dSense;
+      if (next.swp !== from.swp) this.softwareWriteProtect = next.swp;
+      this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, nexus);
+      return undefined;
+    });
   }
 
   /**

@@ -106,10 +106,9 @@ export const SPC_HANDLERS: HandlerTable = {
       // as for a page cut short, and nothing is applied. SP (a CDB field) is judged first.
       if (!fields.sp && dataOut.length < fields.parameterListLength) return checkCondition(sense(SenseKey.ILLEGAL_REQUEST, Asc.PARAMETER_LIST_LENGTH_ERROR));
       const req = { six: descriptor.cdbLength === 6, pf: fields.pf, sp: fields.sp };
-      const r = applyModeSelect(dataOut, req, lu.modeState(), lu.info);
-      if (!r.ok) return checkCondition(r.fault);
-      if (!r.value.changed) return GOOD;
-      const failed = await lu.changeMode(r.value.state, nexus, epoch);
+      // Judged when its turn comes, against what the MODE SELECTs before it left (changeMode): judged
+      // here, two running together each wrote back the whole state it had read, undoing the other.
+      const failed = await lu.changeMode((current) => applyModeSelect(dataOut, req, current, lu.info), nexus, epoch);
       return failed === undefined ? GOOD : checkCondition(failed);
     },
   },
