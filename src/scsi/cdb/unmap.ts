@@ -98,16 +98,17 @@ function firstSetBit(v: DataView, from: number, to: number): SenseData | undefin
 }
 
 /**
- * Decodes the UNMAP parameter list actually transferred (`data` is at most
- * PARAMETER LIST LENGTH bytes). Rules:
+ * Decodes the UNMAP parameter list (`data` is its PARAMETER LIST LENGTH bytes:
+ * a transfer shorter than that is the device server's PARAMETER LIST LENGTH
+ * ERROR before the list is looked at). Rules:
  * - empty: no descriptors (PARAMETER LIST LENGTH 0 is not an error);
  * - 1..7 bytes: PARAMETER LIST LENGTH ERROR (1Ah/00h), no field pointer;
  * - a reserved byte (header 4..7, descriptor 12..15) that is not zero: INVALID
  *   FIELD IN PARAMETER LIST (26h/00h), C/D = 0, pointing at that byte and its
  *   highest set bit;
- * - UNMAP BLOCK DESCRIPTOR DATA LENGTH is clamped to the bytes present, and a
- *   trailing partial descriptor is ignored (SBC-4: a length that is not a
- *   multiple of 16 means the last descriptor is incomplete and ignored).
+ * - UNMAP BLOCK DESCRIPTOR DATA LENGTH past the end of the list is clamped to
+ *   it, and a trailing partial descriptor is ignored (SBC-4: a length that is
+ *   not a multiple of 16 means the last descriptor is incomplete and ignored).
  * UNMAP DATA LENGTH is informational and not checked. Limits (MAXIMUM UNMAP
  * BLOCK DESCRIPTOR COUNT, LBA range) are the emulator's.
  */

@@ -214,9 +214,13 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
     run: async (lu, { fields: f, dataOut, epoch }) => {
       if (f.parameterListLength === 0) return GOOD;
       // SBC-4 UNMAP: a PARAMETER LIST LENGTH of 1..7 is a PARAMETER LIST LENGTH
-      // ERROR whatever arrived, and so is a list that arrived without its 8-byte
-      // header (the decoder would take no bytes at all for "no list").
-      if (dataOut.length < UNMAP_HEADER_LENGTH) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
+      // ERROR whatever arrived. So is a list that arrived shorter than its
+      // PARAMETER LIST LENGTH, as for EXTENDED COPY, MODE SELECT and SANITIZE:
+      // the lengths in its header describe descriptors that never came, and
+      // unmapping only the ones that did would answer GOOD for less than was asked.
+      if (f.parameterListLength < UNMAP_HEADER_LENGTH || dataOut.length < f.parameterListLength) {
+        return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
+      }
       const list = decodeUnmapParameterList(dataOut);
       if (!list.ok) return checkCondition(list.fault);
       const ds = list.value.descriptors;

@@ -346,6 +346,26 @@ describe('UNMAP', () => {
     expect(u.disk.mappedBlocks).toBe(1);
   });
 
+  // The header arrived, the descriptors it announces did not (all or in part): nothing is unmapped.
+  test.each([
+    [24, 8],
+    [24, 16],
+    [24, 23],
+    [40, 24],
+    [40, 39],
+  ])('PARAMETER LIST LENGTH %i with %i bytes of Data-Out → PARAMETER LIST LENGTH ERROR, nothing unmapped', async (len, sent) => {
+    const u = await unit();
+    await writeBlocks(u, 0, 8, 0x77);
+    const list = unmapList([[5n, 1], [6n, 1]]).subarray(0, len);
+    list[1] = len - 2; // UNMAP DATA LENGTH
+    list[3] = len - 8; // UNMAP BLOCK DESCRIPTOR DATA LENGTH
+    expectSense(await u.run(unmapCdb(len), { dataOut: list.subarray(0, sent) }), { key: ILLEGAL_REQUEST, asc: 0x1a, ascq: 0 });
+    expect(ops(u, 'discard')).toEqual([]);
+    expect(u.disk.mappedBlocks).toBe(8);
+    expectGood(await u.run(unmapCdb(len), { dataOut: list }));
+    expect(u.disk.mappedBlocks).toBe(8 - (len - 8) / 16);
+  });
+
   test('a trailing partial descriptor (UNMAP BLOCK DESCRIPTOR DATA LENGTH not a multiple of 16) is ignored', async () => {
     const u = await unit();
     await writeBlocks(u, 0, 4, 0x77);
