@@ -235,17 +235,25 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         const range = lbaRangeFault(lu, d.lba, d.blocks);
         if (range !== undefined) return checkCondition(range);
       }
-      for (const d of ds) {
-        if (d.blocks === 0) continue;
-        const release = await lu.locks.acquire(d.lba, d.blocks, false);
-        try {
+      const work = ds.filter((d) => d.blocks !== 0);
+      // Every descriptor's lock is asked for in this turn, the one in which
+      // the command steps found no sanitize running, and all are held until
+      // the last discard: a SANITIZE begun meanwhile (an exclusive lock over
+      // the whole medium) waits for the whole UNMAP. Taken one descriptor at a
+      // time, later descriptors landed after the sanitize had completed (SBC-4
+      // sanitize operations: every block then holds what the sanitize left).
+      // Asked for together the locks cannot deadlock: RangeLock grants in
+      // arrival order, so none of them waits behind a request that came later.
+      const releases = await Promise.all(work.map((d) => lu.locks.acquire(d.lba, d.blocks, false)));
+      try {
+        for (const d of work) {
           const failed = await discardRange(lu, epoch, d.lba, BigInt(d.blocks));
           if (failed !== undefined) return checkCondition(failed);
-        } finally {
-          release();
         }
+        return GOOD;
+      } finally {
+        for (const release of releases) release();
       }
-      return GOOD;
     },
   },
 

@@ -1,12 +1,13 @@
 // A BlockCommandSet for the data-command tests: it delegates to a
-// MemoryBlockSet, records when each read/write/flush starts and ends, can hold
-// an operation until the test lets it go (a gate) or delay it (a timer), and
-// can corrupt what a read returns (to provoke a miscompare after a write).
+// MemoryBlockSet, records when each read/write/flush/discard starts and
+// ends, can hold an operation until the test lets it go (a gate) or delay it
+// (a timer), and can corrupt what a read returns (to provoke a miscompare
+// after a write).
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../src/scsi/sbc/block-command-set.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 
-export type HookedOp = 'read' | 'write' | 'flush';
+export type HookedOp = 'read' | 'write' | 'flush' | 'discard';
 
 export interface HookedEvent {
   readonly op: HookedOp;
@@ -62,8 +63,10 @@ export class HookedBlockSet implements BlockCommandSet {
     return this.#wrap('flush', 0n, 0, () => this.inner.flush());
   }
 
+  /** Logged from the first range's LBA over the blocks of all ranges. */
   discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
-    return this.inner.discard(ranges);
+    const blocks = ranges.reduce((n, r) => n + r.blocks, 0);
+    return this.#wrap('discard', ranges[0]?.lba ?? 0n, blocks, () => this.inner.discard(ranges));
   }
 
   writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
