@@ -27,6 +27,8 @@ const UNMAP_DESCRIPTOR_BLOCKS = 8;
 
 // GET LBA STATUS parameter data (SBC-4): 8-byte header, 16-byte LBA status descriptors.
 const LBA_STATUS_HEADER = 8;
+/** RTP, return type processed (byte 7 bit 0, SBC-4 since sbc4r12): the REPORT TYPE field was processed. */
+const RTP = 0x01;
 const LBA_STATUS_DESCRIPTOR = 16;
 /** PROVISIONING STATUS values. */
 const MAPPED_OR_UNKNOWN = 0x0;
@@ -260,7 +262,11 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
   // SBC-4 GET LBA STATUS: LBA status descriptors from STARTING LOGICAL BLOCK
   // ADDRESS on, as many as the ALLOCATION LENGTH holds (at least one), from the
   // device's allocation query; without one every block is "mapped or unknown".
-  // PARAMETER DATA LENGTH describes the descriptors returned.
+  // PARAMETER DATA LENGTH describes the descriptors returned. RTP is 1: every
+  // REPORT TYPE the unit accepts is processed, filtering the descriptors
+  // (ANCHORED and MAY RETURN UNRECOVERED ERRORS match none), and RTP 0 would
+  // tell the client they are not filtered. COMPLETION CONDITION is 000b, no
+  // indication.
   getLbaStatus: {
     medium: true,
     run: async (lu, { fields: f }) => {
@@ -271,6 +277,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
       const out = new Uint8Array(LBA_STATUS_HEADER + LBA_STATUS_DESCRIPTOR * ds.length);
       const v = new DataView(out.buffer);
       v.setUint32(0, out.length - 4); // PARAMETER DATA LENGTH
+      v.setUint8(7, RTP); // COMPLETION CONDITION (3..1) 000b, RTP (0)
       ds.forEach((d, i) => {
         const at = LBA_STATUS_HEADER + LBA_STATUS_DESCRIPTOR * i;
         v.setBigUint64(at, d.lba); // LOGICAL BLOCK ADDRESS

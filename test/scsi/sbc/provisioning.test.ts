@@ -507,13 +507,16 @@ function glsCdb(lba: bigint, alloc: number, reportType = 0): Uint8Array {
 
 /**
  * Expected GET LBA STATUS parameter data, from the SBC-4 tables: PARAMETER DATA
- * LENGTH (bytes 0..3, n − 3), 4 reserved; per descriptor LBA (8), NUMBER OF
- * LOGICAL BLOCKS (4), PROVISIONING STATUS (byte 12 bits 3..0), 3 reserved.
+ * LENGTH (bytes 0..3, n − 3), 3 reserved, byte 7 COMPLETION CONDITION (bits
+ * 3..1, 000b: no indication) and RTP (bit 0, 1: REPORT TYPE processed); per
+ * descriptor LBA (8), NUMBER OF LOGICAL BLOCKS (4), PROVISIONING STATUS (byte
+ * 12 bits 3..0), 3 reserved.
  */
 function lbaStatusData(ds: readonly (readonly [bigint, number, number])[]): string {
   const out = new Uint8Array(8 + 16 * ds.length);
   const v = new DataView(out.buffer);
   v.setUint32(0, out.length - 4);
+  v.setUint8(7, 0x01);
   ds.forEach(([lba, n, status], k) => {
     v.setBigUint64(8 + 16 * k, lba);
     v.setUint32(16 + 16 * k, n);
@@ -527,7 +530,25 @@ describe('GET LBA STATUS', () => {
     const u = await unit();
     const r = await u.run('9e 12 00 00 00 00 00 00 00 00 00 00 01 00 00 00');
     expectGood(r);
-    expect(hex(r.data)).toBe('00 00 00 14 00 00 00 00 00 00 00 00 00 00 00 00 00 00 04 00 01 00 00 00');
+    expect(hex(r.data)).toBe('00 00 00 14 00 00 00 01 00 00 00 00 00 00 00 00 00 00 04 00 01 00 00 00');
+  });
+
+  // SBC-4 GET LBA STATUS parameter data header: PARAMETER DATA LENGTH (0..3),
+  // reserved (4..6), byte 7 reserved (7..4), COMPLETION CONDITION (3..1) 000b,
+  // RTP (0) 1, for every REPORT TYPE the unit processes (descriptors or not).
+  test.each([
+    [0x00, '00 00 00 54 00 00 00 01'], // all: 5 descriptors, 8 + 80 − 4 bytes
+    [0x01, '00 00 00 34 00 00 00 01'], // non-zero provisioning status: 3
+    [0x02, '00 00 00 24 00 00 00 01'], // mapped: 2
+    [0x03, '00 00 00 34 00 00 00 01'], // deallocated: 3
+    [0x04, '00 00 00 04 00 00 00 01'], // anchored: none
+  ])('REPORT TYPE %i: the parameter data header is %s', async (reportType, header) => {
+    const u = await unit();
+    await writeBlocks(u, 10, 10, 0x11);
+    await writeBlocks(u, 30, 1, 0x22);
+    const r = await u.run(glsCdb(0n, 256, reportType));
+    expectGood(r);
+    expect(hex(r.data?.subarray(0, 8))).toBe(header);
   });
 
   async function fragmented(): Promise<Unit> {

@@ -148,7 +148,7 @@ describe('SANITIZE BLOCK ERASE', () => {
     const r = await u.run('88 00 00 00 00 00 00 00 00 3c 00 00 00 04 00 00');
     expect(hex(r.data)).toBe(hex(new Uint8Array(4 * BS)));
     const s = await u.run('9e 12 00 00 00 00 00 00 00 00 00 00 01 00 00 00');
-    expect(hex(s.data)).toBe('00 00 00 14 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 40 01 00 00 00');
+    expect(hex(s.data)).toBe('00 00 00 14 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 40 01 00 00 00');
   });
 
   test('PARAMETER LIST LENGTH ≠ 0 → INVALID FIELD IN CDB at byte 8 (its bit)', async () => {
