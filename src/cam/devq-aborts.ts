@@ -11,12 +11,16 @@ import { CamStatus } from './status.js';
 import type { CamQueue } from './queue.js';
 import type { AbortOutcome } from './devq-api.js';
 import { entryOf, type DevqEntry } from './devq-entry.js';
+import type { OrderedFence } from './devq-fence.js';
 import type { DeviceQueue } from './devq.js';
 
 /** A device queue's waiting CCBs as its aborts reach them. */
 export interface WaitingCcbs {
   readonly owner: DeviceQueue;
+  /** What is free to run. */
   readonly queue: CamQueue<DevqEntry>;
+  /** What waits behind an ORDERED CCB. */
+  readonly fence: OrderedFence;
   /** Sets the final status (an error one freezes the queue for the periph). */
   readonly settle: (e: DevqEntry, status: number) => void;
   /** Runs the queue, then hands the CCB back. */
@@ -28,7 +32,7 @@ export function abortQueued(w: WaitingCcbs, ccb: ScsiIoCcb): AbortOutcome {
   const e = entryOf(ccb);
   if (e?.queue !== w.owner) return 'unknown';
   if (e.activeIndex >= 0) return 'active';
-  w.queue.remove(e);
+  withdraw(w, e);
   w.settle(e, CamStatus.REQ_ABORTED);
   w.deliver(e);
   return 'aborted';
@@ -44,17 +48,23 @@ export function abortQueued(w: WaitingCcbs, ccb: ScsiIoCcb): AbortOutcome {
  * queue is as it was.
  */
 export function abortWaiting(w: WaitingCcbs, match: (ccb: ScsiIoCcb) => boolean, scsiStatus?: number): ScsiIoCcb[] {
-  if (w.queue.size === 0) return [];
+  if (w.queue.size === 0 && w.fence.size === 0) return [];
   // A snapshot in run order, put back before `match` runs. Inserted in run order, no entry moves up; each
-  // keeps its priority and generation, and so its place.
-  const waiting = w.queue.drain();
-  for (const e of waiting) w.queue.insert(e);
-  const aborted = waiting.filter((e) => match(e.ccb));
-  for (const e of aborted) w.queue.remove(e);
+  // keeps its priority and generation, and so its place. Behind the free ones, those the fence holds.
+  const free = w.queue.drain();
+  for (const e of free) w.queue.insert(e);
+  const aborted = [...free, ...w.fence.entries()].filter((e) => match(e.ccb));
+  for (const e of aborted) withdraw(w, e);
   for (const e of aborted) {
     if (scsiStatus !== undefined) e.ccb.scsiStatus = scsiStatus;
     w.settle(e, scsiStatus === undefined ? CamStatus.REQ_ABORTED : CamStatus.SCSI_STATUS_ERROR);
   }
   for (const e of aborted) w.deliver(e);
   return aborted.map((e) => e.ccb);
+}
+
+/** Takes waiting `e` out of the heap or the fence (an ORDERED CCB's leaving frees what it held back). */
+function withdraw(w: WaitingCcbs, e: DevqEntry): void {
+  if (w.queue.has(e)) w.queue.remove(e);
+  else if (!w.fence.remove(e, w.queue)) throw new Error('devq abort: a waiting CCB is neither queued nor held behind an ORDERED CCB');
 }

@@ -5,7 +5,8 @@
 // share is simq.ts; freeze ownership is freeze.ts; what the XPT hands a
 // device queue and gets back is devq-api.ts; a CCB's entry is devq-entry.ts;
 // CCB timeouts are devq-timeouts.ts; XPT_REL_SIMQ is devq-relsim.ts; aborting
-// waiting CCBs is devq-aborts.ts.
+// waiting CCBs is devq-aborts.ts; the CCBs held behind a waiting ORDERED CCB
+// are devq-fence.ts.
 //
 // Openings are computed from the SIM's ring, not configured: each active CCB
 // holds `cost(ccb)` of the SIM's budget and a CCB starts only while the
@@ -34,6 +35,7 @@ import { DevqEntry, describeCcb, entryOf } from './devq-entry.js';
 import { CcbTimeouts } from './devq-timeouts.js';
 import { applyRelSim } from './devq-relsim.js';
 import { abortQueued, abortWaiting, type WaitingCcbs } from './devq-aborts.js';
+import { OrderedFence } from './devq-fence.js';
 
 // Queue priorities below every CamPriority: HEAD OF QUEUE goes before
 // everything waiting, then CCBs the SIM gave back (CAM_REQUEUE_REQ), which
@@ -45,14 +47,17 @@ const REQUEUE_PRIORITY = -1;
 let nextStartSeq = 0;
 
 /**
- * One logical unit's queue (cam_ed + cam_ccbq): waiting CCBs by priority,
- * the active ones, the freezes, the adaptive tag limit and statistics. Only
- * XPT_SCSI_IO CCBs pass through it.
+ * One logical unit's queue (cam_ed + cam_ccbq): waiting CCBs by priority
+ * (those behind a waiting ORDERED CCB in submission order), the active ones,
+ * the freezes, the adaptive tag limit and statistics. Only XPT_SCSI_IO CCBs
+ * pass through it.
  */
 export class DeviceQueue implements Dispatcher {
   readonly #bus: DevqBus;
   readonly #finished: (ccb: ScsiIoCcb) => void;
   readonly #queue = new CamQueue<DevqEntry>();
+  /** An ORDERED CCB that waits, and what came after it (HEAD OF QUEUE aside). */
+  readonly #fence = new OrderedFence();
   /** Active entries, each knowing its index (swap-remove). */
   readonly #active: DevqEntry[] = [];
   readonly #freezes: Freezes;
@@ -89,6 +94,7 @@ export class DeviceQueue implements Dispatcher {
     this.#waiting = {
       owner: this,
       queue: this.#queue,
+      fence: this.#fence,
       settle: (e, status) => { this.#settle(e, status); },
       deliver: (e) => { this.#deliver(e); },
     };
@@ -127,7 +133,7 @@ export class DeviceQueue implements Dispatcher {
 
   /** CCBs waiting. */
   get queued(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#fence.size;
   }
 
   /** Queues `ccb` and runs the queue. Throws if the CCB is already queued or active (a caller bug). */
@@ -150,7 +156,7 @@ export class DeviceQueue implements Dispatcher {
       this.#deliver(e);
       return;
     }
-    this.#queue.insert(e);
+    if (!this.#fence.hold(e)) this.#queue.insert(e);
     // What starts in this run starts now: one clock read for queuing and the timeout.
     const outer = this.#now;
     this.#now = now;
@@ -166,7 +172,9 @@ export class DeviceQueue implements Dispatcher {
     const { simq, sim } = this.#bus;
     for (;;) {
       if (this.#gone || this.#freezes.frozen > 0 || simq.frozen > 0 || this.#ordered !== undefined) return;
-      const e = this.#queue.peek();
+      const free = this.#queue.peek();
+      // Nothing free to run: the ORDERED CCB holding back the rest starts once nothing before it is active.
+      const e = free ?? (this.#active.length === 0 ? this.#fence.head : undefined);
       if (e === undefined) return;
       const ordered = e.ccb.tagAction === TagAction.ORDERED;
       // An ORDERED CCB is a barrier: it waits for everything active to finish and then runs alone.
@@ -176,15 +184,17 @@ export class DeviceQueue implements Dispatcher {
       if (capacity <= 0 || this.#active.length >= this.#limit(capacity)) return;
       const cost = sim.cost(e.ccb);
       if (!Number.isInteger(cost) || cost < 0) throw new RangeError(`SIM cost of ${describeCcb(e.ccb)} must be a non-negative integer, got ${cost}`);
-      if (cost > capacity) {
-        // It could never start: waiting would stall everything behind it.
-        this.#queue.remove(e);
+      // A CCB costing more than the whole budget could never start: waiting would stall everything behind it.
+      const tooBig = cost > capacity;
+      if (!tooBig && simq.charged + cost > capacity) return;
+      // Off the heap, or off the fence: what came after it, up to the next ORDERED CCB, then joins the heap.
+      if (free === undefined) this.#fence.open(this.#queue);
+      else this.#queue.remove(e);
+      if (tooBig) {
         this.#settle(e, CamStatus.REQ_TOO_BIG);
         this.#deliver(e);
         continue;
       }
-      if (simq.charged + cost > capacity) return;
-      this.#queue.remove(e);
       e.cost = cost;
       this.#charged += cost;
       simq.charge(cost);
@@ -293,7 +303,7 @@ export class DeviceQueue implements Dispatcher {
     this.#timeouts.cancel();
     this.#freezes.cancel();
     this.#bus.simq.detach(this);
-    for (const e of this.#queue.drain()) {
+    for (const e of [...this.#queue.drain(), ...this.#fence.drain()]) {
       this.#settle(e, CamStatus.DEV_NOT_THERE);
       this.#deliver(e);
     }
@@ -306,7 +316,7 @@ export class DeviceQueue implements Dispatcher {
     return {
       openings: Math.max(0, Math.min(limit - this.#active.length, capacity - simq.charged)),
       active: this.#active.length,
-      queued: this.#queue.size,
+      queued: this.queued,
       held: this.#freezes.held,
       frozen: this.#freezes.frozen,
       simFrozen: simq.frozen,

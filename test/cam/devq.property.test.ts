@@ -1,12 +1,15 @@
 // Random CCB sequences against the device queue (fast-check): submits of
-// every tag action and priority with random costs, completions of every kind
+// every tag action and three priorities with random costs, completions of every kind
 // (success, error, requeue, TASK SET FULL, BUSY, timeout), periph and SIM
 // freezes and releases, XPT_REL_SIMQ with every condition, aborts of waiting
 // and active CCBs, budget changes and time. After every step: the SIM was
 // never charged beyond its capacity, ORDERED CCBs ran alone, the XPT's books
 // match the SIM's. At the end, with the periph releasing what it got: every
 // CCB completed exactly once, CCBs of one priority first started in the order
-// they were submitted, and no freeze or timer is left.
+// they were submitted, each ORDERED CCB that started did so after every CCB
+// submitted before it had left the SIM for good and before any CCB submitted
+// after it (HEAD OF QUEUE aside) first started (SAM-5 §8.6, whatever their
+// priorities), and no freeze or timer is left.
 //
 // VTCAM_PROPERTY_RUNS sets the number of runs (default 150 runs of ≤ 120 steps).
 
@@ -20,6 +23,7 @@ import { bench } from './xpt/harness.js';
 const RUNS = Number(process.env['VTCAM_PROPERTY_RUNS'] ?? '150');
 
 const TAGS = [TagAction.SIMPLE, TagAction.SIMPLE, TagAction.SIMPLE, TagAction.ORDERED, TagAction.HEAD_OF_QUEUE] as const;
+const PRIORITIES = [CamPriority.NORMAL, CamPriority.NORMAL, CamPriority.DEV, CamPriority.OOB] as const;
 const OUTCOMES = ['ok', 'ok', 'ok', 'error', 'requeue', 'taskSetFull', 'busy'] as const;
 const RELSIM = [
   RelSim.RELEASE_AFTER_TIMEOUT,
@@ -30,7 +34,7 @@ const RELSIM = [
 ] as const;
 
 const op = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('submit' as const), tag: fc.constantFrom(...TAGS), dev: fc.boolean(), cost: fc.integer({ min: 1, max: 3 }), timeout: fc.constantFrom(0, 0, 50, 200), qfrzdis: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('submit' as const), tag: fc.constantFrom(...TAGS), priority: fc.constantFrom(...PRIORITIES), cost: fc.integer({ min: 1, max: 3 }), timeout: fc.constantFrom(0, 0, 50, 200), qfrzdis: fc.boolean() }) },
   { weight: 6, arbitrary: fc.record({ k: fc.constant('complete' as const), pick: fc.nat(), outcome: fc.constantFrom(...OUTCOMES) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('freeze' as const), n: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('release' as const), n: fc.integer({ min: 1, max: 3 }) }) },
@@ -51,17 +55,24 @@ test('device queue invariants hold over random CCB sequences', async () => {
       const { xpt, sim, clock, path } = b;
       const submitted: ScsiIoCcb[] = [];
       const calls = new Map<ScsiIoCcb, number>();
+      // Starts at the SIM and returns from it (final or not), on one count.
       const firstStart = new Map<ScsiIoCcb, number>();
+      const lastReturn = new Map<ScsiIoCcb, number>();
       const costs = new Map<ScsiIoCcb, number>();
-      let starts = 0;
+      let events = 0;
       let periphHeld = 0; // freezes the periph owns: its own and CAM_DEV_QFRZN completions
       let simHeld = 0;
       const aborts: AbortCcb[] = [];
       sim.costOf = (c) => costs.get(c) ?? 1;
       const origAction = sim.action.bind(sim);
       sim.action = (ccb: Ccb) => {
-        if (ccb.func === XptFunc.SCSI_IO && !firstStart.has(ccb)) firstStart.set(ccb, starts++);
+        if (ccb.func === XptFunc.SCSI_IO && !firstStart.has(ccb)) firstStart.set(ccb, events++);
         origAction(ccb);
+      };
+      const origComplete = sim.complete.bind(sim);
+      sim.complete = (ccb, status, scsiStatus) => {
+        lastReturn.set(ccb, events++);
+        origComplete(ccb, status, scsiStatus);
       };
       sim.onOther = (ccb) => {
         if (ccb.func === XptFunc.ABORT) aborts.push(ccb);
@@ -86,7 +97,7 @@ test('device queue invariants hold over random CCB sequences', async () => {
       for (const o of ops) {
         switch (o.k) {
           case 'submit': {
-            const c = b.io({ tagAction: o.tag, priority: o.dev ? CamPriority.DEV : CamPriority.NORMAL, timeoutMs: o.timeout, flags: o.qfrzdis ? CcbFlag.DEV_QFRZDIS : 0 });
+            const c = b.io({ tagAction: o.tag, priority: o.priority, timeoutMs: o.timeout, flags: o.qfrzdis ? CcbFlag.DEV_QFRZDIS : 0 });
             costs.set(c, o.cost);
             c.done = (done) => {
               calls.set(c, (calls.get(c) ?? 0) + 1);
@@ -200,6 +211,21 @@ test('device queue invariants hold over random CCB sequences', async () => {
         const order = submitted.filter((c) => group(c) === g && firstStart.has(c)).map((c) => firstStart.get(c) ?? -1);
         expect(order).toEqual([...order].sort((x, y) => x - y));
       }
+
+      // ORDERED barriers: nothing older still at the SIM when one first started, nothing newer started before it was back for good.
+      const problems: string[] = [];
+      submitted.forEach((o, i) => {
+        const start = firstStart.get(o);
+        if (o.tagAction !== TagAction.ORDERED || start === undefined) return;
+        const end = lastReturn.get(o) ?? -1;
+        submitted.forEach((c, j) => {
+          const cStart = firstStart.get(c);
+          if (cStart === undefined) return;
+          if (j < i && (lastReturn.get(c) ?? -1) > start) problems.push(`#${j} (older) was at the SIM when ORDERED #${i} started`);
+          if (j > i && c.tagAction !== TagAction.HEAD_OF_QUEUE && cStart < end) problems.push(`#${j} (newer, priority ${c.priority}) started before ORDERED #${i} (priority ${o.priority}) was done`);
+        });
+      });
+      expect(problems).toEqual([]);
     }),
     { numRuns: RUNS },
   );

@@ -84,6 +84,83 @@ describe('ordering', () => {
     expect(tags(b.log)).toEqual(['B', 'A', 'O']);
   });
 
+  test('a CCB submitted after a waiting ORDERED one does not pass it, however urgent its priority; HEAD OF QUEUE does', async () => {
+    const b = await bench({ capacity: 8 });
+    const [a, o, oob, h] = [
+      b.io({ tag: 'A' }),
+      b.io({ tag: 'O', tagAction: TagAction.ORDERED }),
+      b.io({ tag: 'OOB', priority: CamPriority.OOB }),
+      b.io({ tag: 'H', tagAction: TagAction.HEAD_OF_QUEUE }),
+    ];
+    submit(b, a, o, oob);
+    expect(b.sim.active).toEqual([a]);
+    expect(stats(b)).toMatchObject({ active: 1, queued: 2 });
+    // SAM-5 §8.6: HEAD OF QUEUE enters enabled at once, and the ORDERED CCB waits for it too.
+    submit(b, h);
+    expect(b.sim.active).toEqual([a, h]);
+    b.sim.complete(a);
+    expect(b.sim.active).toEqual([h]);
+    b.sim.complete(h);
+    expect(b.sim.active).toEqual([o]);
+    b.sim.complete(o);
+    expect(b.sim.active).toEqual([oob]);
+    b.sim.complete(oob);
+    expect(tags(b.log)).toEqual(['A', 'H', 'O', 'OOB']);
+    expect(b.sim.violations).toEqual([]);
+  });
+
+  test('an ORDERED CCB waits for every CCB submitted before it, the less urgent ones too', async () => {
+    const b = await bench({ capacity: 1 });
+    submit(b, b.io({ tag: 'A' }), b.io({ tag: 'low', priority: 0x500 }), b.io({ tag: 'O', tagAction: TagAction.ORDERED, priority: CamPriority.OOB }));
+    for (let i = 0; i < 3; i++) b.sim.completeNext();
+    expect(tags(b.log)).toEqual(['A', 'low', 'O']);
+  });
+
+  test('between ORDERED CCBs, priority orders what is free to run, FIFO within a priority', async () => {
+    const b = await bench({ capacity: 1 });
+    const ordered = (tag: string) => b.io({ tag, tagAction: TagAction.ORDERED });
+    const oob = (tag: string) => b.io({ tag, priority: CamPriority.OOB });
+    submit(b, b.io({ tag: 'A' }), b.io({ tag: 'b1' }), oob('b2'), ordered('O1'), b.io({ tag: 'c1' }), oob('c2'), oob('c3'), ordered('O2'), oob('d1'));
+    expect(stats(b)).toMatchObject({ active: 1, queued: 8 });
+    for (let i = 0; i < 9; i++) b.sim.completeNext();
+    expect(tags(b.log)).toEqual(['A', 'b2', 'b1', 'O1', 'c2', 'c3', 'c1', 'O2', 'd1']);
+    expect(stats(b)).toMatchObject({ active: 0, queued: 0 });
+  });
+
+  test('a waiting ORDERED CCB that is aborted no longer holds back what came after it', async () => {
+    const b = await bench({ capacity: 8 });
+    const [a, o1, c, o2, d] = [
+      b.io({ tag: 'A' }),
+      b.io({ tag: 'O1', tagAction: TagAction.ORDERED }),
+      b.io({ tag: 'C', priority: CamPriority.OOB }),
+      b.io({ tag: 'O2', tagAction: TagAction.ORDERED }),
+      b.io({ tag: 'D' }),
+    ];
+    submit(b, a, o1, c, o2, d);
+    // The second barrier goes first: what came after it now waits behind the first one alone.
+    abortOf(b, o2);
+    expect(o2.status).toBe(QFRZN_ERR(CamStatus.REQ_ABORTED));
+    b.xpt.releaseDevq(b.path, 1, true);
+    expect(b.sim.active).toEqual([a]);
+    expect(stats(b)).toMatchObject({ queued: 3 });
+    abortOf(b, o1);
+    b.xpt.releaseDevq(b.path, 1, true);
+    expect(b.sim.active).toEqual([a, c, d]);
+    expect(tags(b.log)).toEqual(['O2', 'O1']);
+  });
+
+  test('abortWaiting and a lost device reach the CCBs held behind a waiting ORDERED one', async () => {
+    const b = await bench({ capacity: 8 });
+    const held = [b.io({ tag: 'O', tagAction: TagAction.ORDERED }), b.io({ tag: 'x' }), b.io({ tag: 'y', priority: CamPriority.OOB })];
+    submit(b, b.io({ tag: 'A' }), ...held);
+    expect(tags(b.sim.handle.abortQueued(b.path, (c) => (c as { tag?: string }).tag === 'x'))).toEqual(['x']);
+    b.xpt.releaseDevq(b.path, 1, true);
+    expect(stats(b)).toMatchObject({ active: 1, queued: 2 });
+    await b.xpt.deregisterBus(b.path.bus);
+    expect(tags(b.log)).toEqual(['x', 'O', 'y', 'A']);
+    expect(held.map((c) => c.status)).toEqual([CamStatus.DEV_NOT_THERE, QFRZN_ERR(CamStatus.REQ_ABORTED), CamStatus.DEV_NOT_THERE]);
+  });
+
   test('an ORDERED CCB submitted to an idle queue still runs alone', async () => {
     const b = await bench({ capacity: 8 });
     const o = b.io({ tagAction: TagAction.ORDERED });

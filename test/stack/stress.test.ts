@@ -48,6 +48,7 @@ import { SharedMemoryBackend } from '../../src/virtio/device/backends/shared-mem
 import { VIRTIO_BLK_DRIVER_FEATURES } from '../../src/virtio/blk-driver.js';
 import { VIRTIO_F_INDIRECT_DESC, featureMask } from '../../src/virtio/blk-features.js';
 import { CamError } from '../../src/cam/periph/errors.js';
+import { XptFunc } from '../../src/cam/ccb.js';
 import {
   BlockLocks,
   OrderedWatch,
@@ -566,6 +567,73 @@ describe('devq ordering, seen at the backend', () => {
     // The SIMPLE writes did complete out of submission order (the test would prove nothing otherwise).
     const ends = earlier.filter((e) => e.startsWith('end')).map((e) => Number(e.split(' ')[1]));
     expect(ends).not.toEqual([...ends].sort((a, b) => a - b));
+    await stack.close();
+  });
+
+  test('a command sent after a waiting ORDERED write starts after it ends, however urgent: a pass WRITE at CAM_PRIORITY_OOB, da re-reading the capacity', async () => {
+    const probe = new ProbeBackend(new MemoryBackend({ blocks: 8192 }));
+    const stack = await createStack({ backend: probe, queueSize: 32 });
+    const pass = stack.pass(0);
+    const watch = new OrderedWatch(stack);
+    // What reaches the SIM, in order: writes by LBA, anything else by opcode.
+    const starts: string[] = [];
+    const action = stack.sim.action.bind(stack.sim);
+    stack.sim.action = (ccb) => {
+      if (ccb.func === XptFunc.SCSI_IO) starts.push(ccb.cdb[0] === 0x2a ? `write ${(ccb.cdb[5] ?? 0).toString()}` : `opcode ${(ccb.cdb[0] ?? 0).toString(16)}h`);
+      action(ccb);
+    };
+    const write = (lba: number, extra: { tagAction?: 'ordered'; priority?: number } = {}): Promise<number> =>
+      pass.scsi({ cdb: rw10('write', lba, 1), direction: 'out', data: stamp(lba, 1, BS, lba), ...extra }).then((r) => r.camStatus);
+    probe.holdIf = (op) => op.kind === 'write' && op.offset === 10 * BS;
+    const held = write(10);
+    await until(() => probe.heldCount === 1, 'the write at LBA 10 held at the backend');
+    const ordered = write(20, { tagAction: 'ordered' });
+    // CAM_PRIORITY_OOB (0x300) is more urgent than the ORDERED write's CAM_PRIORITY_NORMAL (0x480); so is da's READ CAPACITY.
+    const urgent = write(30, { priority: 0x300 });
+    const capacity = stack.da(0).refreshCapacity();
+    await turns(20);
+    expect(starts).toEqual(['write 10']);
+    expect(stack.stats(0)).toMatchObject({ active: 1, queued: 3 });
+    probe.holdIf = undefined;
+    probe.releaseHeld();
+    expect(new Set(await Promise.all([held, ordered, urgent]))).toEqual(new Set([REQ_CMP]));
+    expect((await capacity).blocks).toBe(8192n);
+    expect(starts).toEqual(['write 10', 'write 20', 'write 30', 'opcode 9eh']);
+    expect(watch.violations).toEqual([]);
+    expect(watch.dispatched).toBe(1);
+    await stack.close();
+  });
+
+  test('an ORDERED write waits for the less urgent commands sent before it; HEAD OF QUEUE sent after it still goes first', async () => {
+    const probe = new ProbeBackend(new MemoryBackend({ blocks: 8192 }));
+    const stack = await createStack({ backend: probe, queueSize: 32 });
+    const path = stack.da(0).path;
+    const pass = stack.pass(0);
+    const log: string[] = [];
+    probe.onStart = (op) => {
+      if (op.kind === 'write') log.push(`start ${op.offset / BS}`);
+    };
+    probe.onEnd = (op) => {
+      if (op.kind === 'write') log.push(`end ${op.offset / BS}`);
+    };
+    const write = (lba: number, extra: { tagAction?: 'ordered' | 'head'; priority?: number } = {}): Promise<number> =>
+      pass.scsi({ cdb: rw10('write', lba, 1), direction: 'out', data: stamp(lba, 1, BS, lba), ...extra }).then((r) => r.camStatus);
+    stack.xpt.freezeDevq(path, 1);
+    const results = [
+      write(1, { priority: 0x500 }),
+      write(2, { priority: 0x500 }),
+      write(20, { tagAction: 'ordered', priority: 0x300 }),
+      write(30, { priority: 0x300 }),
+      write(40, { tagAction: 'head' }),
+    ];
+    await turns(10);
+    expect(stack.stats(0)).toMatchObject({ queued: 5, active: 0 });
+    stack.xpt.releaseDevq(path, 1, true);
+    expect(new Set(await Promise.all(results))).toEqual(new Set([REQ_CMP]));
+    const at = log.indexOf('start 20');
+    expect(log.slice(0, at).filter((e) => e.startsWith('start'))).toEqual(['start 40', 'start 1', 'start 2']);
+    expect(log.slice(0, at).filter((e) => e.startsWith('end'))).toHaveLength(3);
+    expect(log.slice(at)).toEqual(['start 20', 'end 20', 'start 30', 'end 30']);
     await stack.close();
   });
 });
