@@ -12,18 +12,18 @@
 //   Data-Out Buffer); if the unit rejects NDOB (24h/00h at byte 1 bit 0) or
 //   WRITE SAME (16) (20h/00h), WRITE SAME with one zero block from then on.
 // - UNMAP parameter lists and WRITE SAME ranges are cut to the B0h limits
-//   (da-plan.ts) and issued as da issues the pieces of a split READ/WRITE
-//   (da-pieces.ts): at once and settling together, but for a piece past the
-//   capacity da knows, which goes first and alone, so that a range past the
-//   capacity fails whole and changes nothing.
+//   (da-plan.ts) and issued as da issues the pieces of a split WRITE
+//   (da-pieces.ts): the last first and alone, then the rest at once, settling
+//   together, so that a range past the unit's capacity fails whole and
+//   changes nothing, even when da has not heard of a shrink yet.
 
 import { CamDir, CamStatus, type CamDeviceInfo } from '../xpt/periph-api.js';
 import { encodeUnmap, encodeUnmapParameterList } from '../../scsi/cdb/unmap.js';
 import { encodeWriteSame } from '../../scsi/cdb/write-same.js';
 import { SenseKey } from '../../scsi/sense.js';
 import { CamError } from './errors.js';
-import { deleteMethods, maxWriteSameBlocks, planUnmap, runEnd, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
-import { issuePieces } from './da-pieces.js';
+import { deleteMethods, maxWriteSameBlocks, planUnmap, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
+import { issueChangePieces } from './da-pieces.js';
 import type { RunRequest } from './recovery.js';
 
 /** What a DeleteRunner asks of the periph that owns it. */
@@ -79,8 +79,7 @@ export class DeleteRunner {
 
   /** UNMAP over a range, in parameter lists within the Block Limits (each list's descriptors run on from one another). */
   #unmap(lba: bigint, blocks: number): Promise<void> {
-    const info = this.#hooks.info();
-    return issuePieces(planUnmap(lba, blocks, info.blockLimits), info.capacity.blocks, listEnd, (list) => {
+    return issueChangePieces(planUnmap(lba, blocks, this.#hooks.info().blockLimits), (list) => {
       const data = encodeUnmapParameterList(list);
       return this.#hooks.run({ cdb: encodeUnmap({ parameterListLength: data.length }), dir: CamDir.OUT, dataOut: data });
     });
@@ -88,9 +87,8 @@ export class DeleteRunner {
 
   /** WRITE SAME over a range, in pieces of at most MAXIMUM WRITE SAME LENGTH. */
   #writeSame(lba: bigint, blocks: number, unmap: boolean): Promise<void> {
-    const info = this.#hooks.info();
-    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(info.blockLimits));
-    return issuePieces(runs, info.capacity.blocks, runEnd, (run) => this.#writeSameRun(run, unmap));
+    const runs = splitRuns(lba, blocks, maxWriteSameBlocks(this.#hooks.info().blockLimits));
+    return issueChangePieces(runs, (run) => this.#writeSameRun(run, unmap));
   }
 
   async #writeSameRun(run: BlockRun, unmap: boolean): Promise<void> {
@@ -107,12 +105,6 @@ export class DeleteRunner {
     const cdb = encodeWriteSame({ ...run, unmap }, { minLength: unmap ? 16 : 10 });
     await this.#hooks.run({ cdb, dir: CamDir.OUT, dataOut: new Uint8Array(this.#hooks.info().capacity.blockSize) });
   }
-}
-
-/** The LBA just past an UNMAP parameter list (planUnmap makes none empty). */
-function listEnd(list: readonly BlockRun[]): bigint {
-  const last = list.at(-1);
-  return last === undefined ? 0n : runEnd(last);
 }
 
 /**

@@ -7,10 +7,11 @@
 //   bits, else the 16-byte one; READ(12)/WRITE(12) are skipped, as Linux sd
 //   skips them: they reach no LBA and no length the other two do not.
 // - Requests larger than the maximum I/O (Block Limits MAXIMUM TRANSFER
-//   LENGTH, the transport's maxIoBytes) are split; the pieces are issued at
-//   once (but for one past the capacity, which goes first: da-pieces.ts) and
-//   the data assembled in LBA order. A request fails with the first piece
-//   that fails.
+//   LENGTH, the transport's maxIoBytes) are split and the data assembled in
+//   LBA order. A read's pieces are issued at once (but for one past the
+//   capacity da knows, which goes first); a write's last piece goes first and
+//   alone, so that a write past the unit's real capacity changes nothing
+//   (da-pieces.ts). A request fails with the first piece that fails.
 // - discard and writeZeroes: UNMAP or WRITE SAME, by the unit's delete
 //   method and what it has refused (da-delete.ts).
 // - Capacity: re-read (READ CAPACITY (16), else (10); da-capacity.ts) on
@@ -40,7 +41,7 @@ import type { DaCapacity } from './capacity.js';
 import { CapacityReader } from './da-capacity.js';
 import { DeleteRunner } from './da-delete.js';
 import { maxTransferBlocks, runEnd, splitRuns, type BlockRun, type DeleteMethod } from './da-plan.js';
-import { issuePieces } from './da-pieces.js';
+import { issueChangePieces, issueReadPieces } from './da-pieces.js';
 import {
   DEFAULT_DELAYS,
   DEFAULT_REQUEUE_LIMIT,
@@ -208,7 +209,7 @@ export class DaPeriph {
       return Promise.reject(new RangeError(`da.read: ${blocks} blocks are ${blocks * bs} bytes, more than one Uint8Array holds (${MAX_READ_BYTES}); read them in parts with readInto`));
     }
     const out = new Uint8Array(blocks * bs);
-    return this.#split(lba, out, (l, b, view) => this.#readRunInto(l, b, view)).then(() => out);
+    return this.#split(lba, out, (l, b, view) => this.#readRunInto(l, b, view), 'read').then(() => out);
   }
 
   /**
@@ -227,7 +228,7 @@ export class DaPeriph {
     checkRange('da.readInto', lba, blocks);
     const max = this.maxTransferBlocks;
     if (blocks >= 1 && blocks <= max) return this.#readRunInto(lba, blocks, into);
-    return this.#split(lba, into, (l, b, view) => this.#readRunInto(l, b, view));
+    return this.#split(lba, into, (l, b, view) => this.#readRunInto(l, b, view), 'read');
   }
 
   /** Writes `data` (whole blocks) at `lba`. */
@@ -240,22 +241,23 @@ export class DaPeriph {
     checkRange('da.write', lba, blocks);
     const max = this.maxTransferBlocks;
     if (blocks >= 1 && blocks <= max) return this.#writeRun(lba, blocks, data);
-    return this.#split(lba, data, (l, b, view) => this.#writeRun(l, b, view));
+    return this.#split(lba, data, (l, b, view) => this.#writeRun(l, b, view), 'change');
   }
 
   /**
    * A transfer of `buf` (whole blocks at `lba`) past the largest one CCB may
    * carry: one CCB per run, each on its own view of `buf`, issued by
-   * da-pieces.ts (a run past the capacity first and alone); settles once every
-   * piece has.
+   * da-pieces.ts as a `read` (a run past the known capacity first and alone)
+   * or a `change` (the last run first and alone); settles once every piece has.
    */
-  #split(lba: bigint, buf: Uint8Array, run: (lba: bigint, blocks: number, view: Uint8Array) => Promise<void>): Promise<void> {
+  #split(lba: bigint, buf: Uint8Array, run: (lba: bigint, blocks: number, view: Uint8Array) => Promise<void>, kind: 'read' | 'change'): Promise<void> {
     const bs = this.capacity.blockSize;
     const piece = (r: BlockRun): Promise<void> => {
       const at = Number(r.lba - lba) * bs;
       return run(r.lba, r.blocks, buf.subarray(at, at + r.blocks * bs));
     };
-    return issuePieces(splitRuns(lba, buf.length / bs, this.maxTransferBlocks), this.capacity.blocks, runEnd, piece);
+    const runs = splitRuns(lba, buf.length / bs, this.maxTransferBlocks);
+    return kind === 'change' ? issueChangePieces(runs, piece) : issueReadPieces(runs, this.capacity.blocks, runEnd, piece);
   }
 
   /** The piece of a split request at `lba` that crosses the capacity as last read, or undefined when it ends inside. */

@@ -65,10 +65,11 @@ describe('delete method per provisioning', () => {
   test('UNMAP within MAXIMUM UNMAP LBA COUNT and BLOCK DESCRIPTOR COUNT', async () => {
     const { xpt, da } = await setup({}, { maxUnmapLbaCount: 8, maxUnmapBlockDescriptors: 2 });
     await da.discard(0n, 20);
+    // The last list first (da-pieces.ts), then the rest.
     expect(xpt.issued.map((c) => hex(c.dataOut?.subarray(8)))).toEqual([
+      '00 00 00 00 00 00 00 10 00 00 00 04 00 00 00 00',
       '00 00 00 00 00 00 00 00 00 00 00 08 00 00 00 00',
       '00 00 00 00 00 00 00 08 00 00 00 08 00 00 00 00',
-      '00 00 00 00 00 00 00 10 00 00 00 04 00 00 00 00',
     ]);
     expectBlocks(xpt, 0, 20, 0);
     await xpt.settle();
@@ -164,7 +165,8 @@ describe('writeZeroes', () => {
   test('split at MAXIMUM WRITE SAME LENGTH', async () => {
     const { xpt, da } = await setup({}, { maxWriteSameBlocks: 8 });
     await da.writeZeroes(0n, 20);
-    expect(xpt.cdbs()).toEqual([ws16(0x01, 0, 8), ws16(0x01, 8, 8), ws16(0x01, 16, 4)]);
+    // The last piece first (da-pieces.ts), then the rest.
+    expect(xpt.cdbs()).toEqual([ws16(0x01, 16, 4), ws16(0x01, 0, 8), ws16(0x01, 8, 8)]);
     expectBlocks(xpt, 0, 20, 0);
     await xpt.settle();
   });
@@ -185,25 +187,36 @@ describe('writeZeroes', () => {
 
 describe('a split delete past the capacity', () => {
   // 64 blocks, every one 0xee; pieces of 8 blocks: [52, 60) lies inside the disk, [60, 68) crosses its end.
-  test.each([
+  // da knows the capacity, or still believes 128 blocks (a shrink it has not heard of): either way the unit
+  // is asked about the last piece alone first, and refuses it.
+  const deletes = [
     ['writeZeroes (WRITE SAME pieces)', {}, (da: DaPeriph) => da.writeZeroes(52n, 16), [ws16(0x01, 60, 8)]],
+    ['writeZeroes with UNMAP', { writeZeroes: { maxBlocks: 8, mayUnmap: true } }, (da: DaPeriph) => da.writeZeroes(52n, 16, { unmap: true }), [ws16(0x09, 60, 8)]],
     ['discard by UNMAP (one list per piece)', {}, (da: DaPeriph) => da.discard(52n, 16), ['UNMAP 00 00 00 00 00 00 00 3c 00 00 00 08']],
     ['discard by WRITE SAME with UNMAP', { discard: false, writeZeroes: { maxBlocks: 8, mayUnmap: true } }, (da: DaPeriph) => da.discard(52n, 16), [ws16(0x09, 60, 8)]],
-  ] as const)('%s: fails whole, LBA OUT OF RANGE, and changes nothing (the crossing piece alone goes first)', async (_name, disk, del, sent) => {
-    const { xpt, da } = await setup({ blocks: 64n, ...disk }, { maxWriteSameBlocks: 8, maxUnmapLbaCount: 8, maxUnmapBlockDescriptors: 1 });
-    const mapped = xpt.disk.mappedBlocks;
-    const e: unknown = await del(da).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(CamError);
-    const s = (e as CamError).senseData;
-    expect([s?.key, s?.asc, s?.ascq]).toEqual([0x05, 0x21, 0x00]);
-    // An UNMAP by its one block descriptor: LBA, NUMBER OF LOGICAL BLOCKS.
-    expect(xpt.issued.map((c) => (c.cdb[0] === 0x42 ? `UNMAP ${hex(c.dataOut?.subarray(8, 20))}` : hex(c.cdb)))).toEqual(sent);
-    expectBlocks(xpt, 52, 64, 0xee);
-    expect(xpt.disk.mappedBlocks).toBe(mapped);
-    await xpt.settle();
-  });
+    ['discard by zeroing', { discard: false, writeZeroes: false }, (da: DaPeriph) => da.discard(52n, 16), [ws16(0x01, 60, 8)]],
+  ] as const;
+  test.each(deletes.flatMap(([name, disk, del, sent]) => [64, 128].map((believed) => [name, believed, disk, del, sent] as const)))(
+    '%s, da believing %i blocks: fails whole, LBA OUT OF RANGE, and changes nothing (the last piece alone goes first)',
+    async (_name, believed, disk, del, sent) => {
+      const unit = await FakeXpt.create({ blocks: 64n });
+      const { xpt, da } = await setup({ blocks: 64n, ...disk }, { maxWriteSameBlocks: 8, maxUnmapLbaCount: 8, maxUnmapBlockDescriptors: 1 }, {
+        capacity: { ...unit.info.capacity, blocks: BigInt(believed) },
+      });
+      const mapped = xpt.disk.mappedBlocks;
+      const e: unknown = await del(da).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CamError);
+      const s = (e as CamError).senseData;
+      expect([s?.key, s?.asc, s?.ascq]).toEqual([0x05, 0x21, 0x00]);
+      // An UNMAP by its one block descriptor: LBA, NUMBER OF LOGICAL BLOCKS.
+      expect(xpt.issued.map((c) => (c.cdb[0] === 0x42 ? `UNMAP ${hex(c.dataOut?.subarray(8, 20))}` : hex(c.cdb)))).toEqual(sent);
+      expectBlocks(xpt, 52, 64, 0xee);
+      expect(xpt.disk.mappedBlocks).toBe(mapped);
+      await xpt.settle();
+    },
+  );
 
-  test('a crossing piece the unit takes (the capacity grew since da read it) goes first, then the rest', async () => {
+  test('a last piece the unit takes (the capacity grew since da read it) goes first, then the rest', async () => {
     const unit = await FakeXpt.create({ blocks: 64n }, { maxWriteSameBlocks: 8 });
     // da believes 56 blocks: the piece [56, 64) crosses that end.
     const { xpt, da } = await setup({ blocks: 64n }, { maxWriteSameBlocks: 8 }, { capacity: { ...unit.info.capacity, blocks: 56n } });

@@ -151,13 +151,22 @@ describe('da: splitting at the maximum I/O', () => {
     await xpt.settle();
   });
 
-  test('Block Limits MAXIMUM TRANSFER LENGTH bounds writes; every piece lands', async () => {
+  test('Block Limits MAXIMUM TRANSFER LENGTH bounds writes; the last piece goes first and alone, then the rest at once; every piece lands', async () => {
     const { xpt, da } = await setup({ maxIoBytes: 64 * BS }, { maxTransferBlocks: 3 });
     expect(da.maxTransferBlocks).toBe(3);
     const data = pattern(7, 8);
-    await da.write(50n, data);
-    expect(xpt.cdbs()).toEqual([rw10(0x2a, 50, 3), rw10(0x2a, 53, 3), rw10(0x2a, 56, 2)]);
-    expect(xpt.issued.map((c) => c.dxferLen)).toEqual([3 * BS, 3 * BS, 2 * BS]);
+    xpt.hold = true;
+    const p = da.write(50n, data);
+    await tick();
+    expect(xpt.cdbs()).toEqual([rw10(0x2a, 56, 2)]);
+    xpt.runHeld();
+    xpt.hold = true;
+    await tick();
+    expect(xpt.cdbs()).toEqual([rw10(0x2a, 56, 2), rw10(0x2a, 50, 3), rw10(0x2a, 53, 3)]);
+    expect(xpt.active).toBe(2);
+    xpt.runHeld();
+    await p;
+    expect(xpt.issued.map((c) => c.dxferLen)).toEqual([2 * BS, 3 * BS, 3 * BS]);
     for (let i = 0; i < 8; i++) expect(hex(xpt.disk.peek(50n + BigInt(i)))).toBe(hex(data.subarray(i * BS, (i + 1) * BS)));
     await xpt.settle();
   });
