@@ -8,7 +8,9 @@
 // runs only for the rare function, apart from the session's command path,
 // and reaches the session through the few parts a TmfScope gives it. The
 // session orders the request by CmdSN and holds back new commands to a task
-// set while a function acts on it (session.ts #fences).
+// set while a function acts on it (session.ts #fences); a command so held
+// back was received all the same (ExpCmdSN moved past it), so the functions
+// that come after it cover it, and end it before it ever runs.
 
 import { snLe, snLt } from './serial.js';
 import { lunNumber } from './nexus.js';
@@ -23,6 +25,13 @@ export interface TmfScope {
   readonly host: SessionHost;
   /** The session's started tasks, by ITT. */
   readonly tasks: ReadonlyMap<number, ScsiTask>;
+  /** The session's tasks held back behind a task-set function (Session #deferred), in the order they came: delivered, not started. */
+  readonly deferred: () => readonly ScsiTask[];
+  /**
+   * Ends `task`, if it is still held back, as `end` says, before it ever runs, and gives its place in the window
+   * back; false when it is not held (it has started since, or ended).
+   */
+  readonly endDeferred: (task: ScsiTask, end: TaskAbortEnd) => boolean;
   readonly expCmdSN: () => number;
   readonly maxCmdSN: () => number;
   /** Takes the PDU with this CmdSN as received without running anything for it, and delivers those after it that wait. */
@@ -30,21 +39,31 @@ export interface TmfScope {
 }
 
 /**
- * Session.tasksOn: the session's started tasks `tasks` on LUN `lun` (undefined: every LUN) as of now, or only
- * those that have not reached the logical unit ('before-unit'); end(by) aborts each as abortEndOf says.
+ * Session.tasksOn: the tasks of session `s` on LUN `lun` (undefined: every LUN) as of now, or only those that
+ * have not reached the logical unit ('before-unit'): its started tasks and those it holds back behind a
+ * task-set function, which are in the task set too (RFC 7143 §4.2.3: received before the function) and have
+ * not reached the unit; end(by) aborts each as abortEndOf says.
  */
-export function snapshotTasks(tasks: ReadonlyMap<number, ScsiTask>, host: SessionHost, lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
-  const hit = [...tasks.values()].filter((t) => (lun === undefined || lunNumber(t.lun) === lun) && (only === undefined || t.beforeUnit));
+export function snapshotTasks(s: TmfScope, lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
+  const onLun = (t: ScsiTask): boolean => lun === undefined || lunNumber(t.lun) === lun;
+  const started = [...s.tasks.values()].filter((t) => onLun(t) && (only === undefined || t.beforeUnit));
+  const deferred = s.deferred().filter(onLun);
+  const hit = [...started, ...deferred];
   return {
     get awaitsData() {
-      return hit.some((t) => t.beforeUnit);
+      return hit.some((t) => t.beforeUnit) || deferred.some((t) => s.deferred().includes(t));
     },
     hold: () => {
       const owed = hit.flatMap((t) => t.hold() ?? []);
       return owed.length === 0 ? undefined : Promise.all(owed).then(() => undefined);
     },
     end: async (by) => {
-      for (const t of hit) t.abort(abortEndOf(host, t.lun, by));
+      // One held back when the snapshot was taken may have started since (its own session's function ended
+      // meanwhile): it was received before this function all the same, and is aborted as a started one is.
+      for (const t of hit) {
+        const end = abortEndOf(s.host, t.lun, by);
+        if (!s.endDeferred(t, end)) t.abort(end);
+      }
       await Promise.all(hit.map((t) => t.done));
     },
   };
@@ -72,7 +91,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
   if (fn === TmfFunction.TARGET_WARM_RESET || fn === TmfFunction.TARGET_COLD_RESET) {
     // A warm reset is a LOGICAL UNIT RESET of every LUN (SAM-5); a cold one is a power on as well, which
     // ends every session's connection after this response: their tasks end without responses.
-    const mine = snapshotTasks(s.tasks, s.host, undefined);
+    const mine = snapshotTasks(s, undefined);
     const others = s.host.othersTasks(undefined);
     await awaitSendersData(s, mine);
     await mine.end('this-session');
@@ -86,9 +105,11 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
   if (n === undefined || lun === undefined) return TmfResponse.LUN_DOES_NOT_EXIST;
   switch (fn) {
     case TmfFunction.ABORT_TASK: {
-      const task = s.tasks.get(req.referencedTaskTag);
+      const rtt = req.referencedTaskTag;
+      const task = s.tasks.get(rtt) ?? s.deferred().find((t) => t.itt === rtt);
       if (task !== undefined && lunNumber(task.lun) === n) {
-        task.abort();
+        // One held back behind a task-set function was received, so it exists (§11.5.1): withdrawn, it never runs.
+        if (!s.endDeferred(task, 'no-status')) task.abort();
         await task.done;
         return TmfResponse.COMPLETE;
       }
@@ -108,7 +129,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
     // received before the function (RFC 7143 §4.2.3, affected tasks): taken before the sender's Data-Out
     // and the unit are waited for, so a command that arrives meanwhile is left alone.
     case TmfFunction.ABORT_TASK_SET: {
-      const mine = snapshotTasks(s.tasks, s.host, n);
+      const mine = snapshotTasks(s, n);
       await awaitSendersData(s, mine);
       await lun.abortTaskSet();
       await mine.end('this-session');
@@ -117,7 +138,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
     // The other sessions' tasks that have not reached the unit are named as it clears: with TAS 0 their
     // I_T nexuses get COMMANDS CLEARED BY ANOTHER INITIATOR as the unit's own do (SAM-5, SPC-5 Control mode page).
     case TmfFunction.CLEAR_TASK_SET: {
-      const mine = snapshotTasks(s.tasks, s.host, n);
+      const mine = snapshotTasks(s, n);
       const others = s.host.othersTasks(n);
       await awaitSendersData(s, mine);
       await lun.clearTaskSet(others.awaitingData);
@@ -126,7 +147,7 @@ export async function performTmf(req: TaskMgmtRequestPdu, s: TmfScope): Promise<
       return TmfResponse.COMPLETE;
     }
     case TmfFunction.LOGICAL_UNIT_RESET: {
-      const mine = snapshotTasks(s.tasks, s.host, n);
+      const mine = snapshotTasks(s, n);
       const others = s.host.othersTasks(n);
       await awaitSendersData(s, mine);
       await mine.end('this-session');

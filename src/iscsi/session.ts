@@ -14,7 +14,7 @@
 // in a buffer the Data-Out budget counts (#hold).
 
 import { ScsiTask } from './task.js';
-import type { DataOutDiscard, TaskHooks, TaskLimits } from './task-types.js';
+import type { DataOutDiscard, TaskAbortEnd, TaskHooks, TaskLimits } from './task-types.js';
 import { lunNumber } from './nexus.js';
 import { RejectReason, RESERVED_TAG, type DataOutHeader, type DataOutPdu, type NopOutPdu, type ScsiCommandPdu, type TaskMgmtRequestPdu } from './pdu-types.js';
 import type { SessionHost, SessionOutput } from './session-types.js';
@@ -63,9 +63,10 @@ export class Session {
    * undefined for every LUN, once per running function. A command for one of them waits in #deferred: sent
    * after the function, it is not one the function covers (RFC 7143 §4.2.3, affected tasks), yet once at the
    * logical unit the unit's own abort would take it, and it would end with no response. Held back, it runs
-   * after the function's response instead, in the order it came. A deferred command counts against the
-   * window as a task does (maxCmdSN), so what waits stays bounded by the session depth; other LUNs' commands
-   * and the other PDUs go on. Its task is made as it is held back (#hold).
+   * after the function's response instead, in the order it came. It was received all the same: an ABORT
+   * TASK naming it, and a task-set function or reset sent after it, end it before it runs (#endDeferred).
+   * A deferred command counts against the window as a task does (maxCmdSN), so what waits stays bounded by
+   * the session depth; other LUNs' commands and the other PDUs go on. Its task is made as it is held back (#hold).
    */
   readonly #fences: (number | undefined)[] = [];
   readonly #deferred: ScsiTask[] = [];
@@ -118,6 +119,8 @@ export class Session {
     this.#tmfScope = {
       host,
       tasks: this.#tasks,
+      deferred: () => this.#deferred,
+      endDeferred: (task, end) => this.#endDeferred(task, end),
       expCmdSN: () => this.#window.expCmdSN,
       maxCmdSN: () => this.#window.maxCmdSN,
       skip: (cmdSN) => {
@@ -287,14 +290,15 @@ export class Session {
 
 
   /**
-   * This session's started tasks on a LUN (or all LUNs) as of now, to hold and abort later, each ending as
-   * the `by` of end() and its unit's TAS say (ERL 0); with 'before-unit', only those that have not reached
-   * the logical unit. Only tasks the session has started count: a command still waiting for an earlier
-   * CmdSN has not been delivered (§4.2.2.1), so it is not in the task set yet, and runs after the abort
-   * (RFC 7143 task management: only the instantiated tasks of a third-party session are affected).
+   * This session's tasks on a LUN (or all LUNs) as of now, to hold and abort later, each ending as the `by`
+   * of end() and its unit's TAS say (ERL 0); with 'before-unit', only those that have not reached the
+   * logical unit. Only tasks the session has delivered count, started or held back behind a task-set
+   * function (#fences): a command still waiting for an earlier CmdSN has not been delivered (§4.2.2.1), so
+   * it is not in the task set yet, and runs after the abort (RFC 7143 task management: only the
+   * instantiated tasks of a third-party session are affected).
    */
   tasksOn(lun: number | undefined, only?: 'before-unit'): TaskSnapshot {
-    return snapshotTasks(this.#tasks, this.#host, lun, only);
+    return snapshotTasks(this.#tmfScope, lun, only);
   }
 
   /** The connection is gone: nothing more is sent; tasks are aborted. */
@@ -322,6 +326,21 @@ export class Session {
    */
   #heldTask(itt: number): ScsiTask | undefined {
     return this.#window.heldTask(itt) ?? (this.#deferred.length === 0 ? undefined : this.#deferred.find((t) => t.itt === itt));
+  }
+
+  /**
+   * Ends `task` as `end` says if it is held back behind a task-set function (#deferred), before it ever runs:
+   * false when it is not. Never started, it is in no task table and its task tells nobody it finished
+   * (ScsiTask onFinish), so its place in the window is given back here, once.
+   */
+  #endDeferred(task: ScsiTask, end: TaskAbortEnd): boolean {
+    const i = this.#deferred.indexOf(task);
+    if (i < 0) return false;
+    this.#deferred.splice(i, 1);
+    task.abort(end);
+    if (!task.immediate) this.#window.left();
+    if (!this.#closed) this.#send(WINDOW);
+    return true;
   }
 
   /** Whether a task-set function of this session is acting on LUN `lun`'s task set. */

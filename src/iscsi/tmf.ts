@@ -46,8 +46,9 @@ export interface TaskSnapshot {
   /**
    * Whether one of them, now, has not reached the logical unit: it waits for Data-Out (a task runs there as
    * soon as its data is complete and its port admits it, task.ts), for older tasks (task-set-order.ts), for
-   * its port to admit it (preempt-gate.ts), or a task management function holds it. Such a task is in the
-   * unit's task set all the same (SAM-5: the target holds that part of it).
+   * its port to admit it (preempt-gate.ts), for a task-set function of its session to end (held back before
+   * it started, Session #deferred), or a task management function holds it. Such a task is in the unit's
+   * task set all the same (SAM-5: the target holds that part of it).
    */
   readonly awaitsData: boolean;
   /**
