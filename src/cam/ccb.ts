@@ -200,6 +200,15 @@ export interface ScsiIoCcb extends CcbHeader {
    * of TaskSetCcb.transportAborted. Undefined for every other command.
    */
   preempted: readonly string[] | undefined;
+  /**
+   * Set by the SIM when it gives the CCB back CAM_REQUEUE_REQ because a
+   * device reset caught it in flight: its command was received before the
+   * reset and may already have reached the medium, so each later run of it
+   * is that command re-issued, not the initiator's next one, and does not
+   * take the reset's unit attention (SAM-5), which stays for that next one.
+   * False from newScsiIo; only a SIM sets it.
+   */
+  reissued: boolean;
 }
 
 /** XPT_PATH_INQ (struct ccb_pathinq), the fields vtcam reports. */
@@ -349,6 +358,7 @@ export function newScsiIo(init: ScsiIoInit): ScsiIoCcb {
     senseData: undefined,
     initiator: init.initiator,
     preempted: undefined,
+    reissued: false,
   };
 }
 

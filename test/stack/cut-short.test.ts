@@ -8,7 +8,8 @@
 //   its write at most once;
 // - the CCB an XPT_ABORT names still ends CAM_REQ_ABORTED: someone asked;
 // - a READ caught the same way is dispatched again (CAM_REQUEUE_REQ) and da
-//   gets its data;
+//   gets its data at once, the reset's unit attention left for the next
+//   command;
 // - through da, a COMPARE AND WRITE whose own CCB times out fails with a
 //   CamError carrying CAM_CMD_TIMEOUT, sent once (its write may have landed: a
 //   retry would miscompare against it); a READ that times out is retried.
@@ -16,7 +17,7 @@
 
 import { expect, test } from 'vitest';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
-import { compareAndWrite, resetDevice, rw10, stamp, until } from './helpers.js';
+import { compareAndWrite, drainUnitAttentions, resetDevice, rw10, stamp, until } from './helpers.js';
 import { BS, camErrorOf, counter, dispatchesOf, fill, rig, touching, type Rig } from './fault-rig.js';
 
 const REQ_CMP = 0x01;
@@ -102,9 +103,11 @@ test('XPT_RESET_DEV catches a READ at the device: it is dispatched again (CAM_RE
   expect((await reset) & STATUS_MASK).toBe(REQ_CMP);
   const res = await got;
   expect({ cam: res.camStatus & STATUS_MASK, data: Buffer.from(res.data ?? []).equals(stamp(LBA, 1, BS, 3)) }).toEqual({ cam: REQ_CMP, data: true });
-  // Held, re-dispatched (it meets the reset's unit attention, which da retries), then GOOD.
-  expect(reads.n).toBe(3);
+  // Held, then re-dispatched and GOOD: received before the reset, it is not the next command, which gets the reset's
+  // unit attention (06h/29h/03h) instead.
+  expect(reads.n).toBe(2);
   expect(r.ledger.doubles).toBe(0);
+  expect(await drainUnitAttentions(r.stack)).toEqual([[0x06, 0x29, 0x03]]);
   await r.stack.close();
 });
 

@@ -8,6 +8,10 @@
 // - the emulator's first execution of a re-issued command stops before its
 //   next block operation (here: ORWRITEs waiting for the range lock behind a
 //   WRITE the device holds), so the re-issued CCB is the only one acting;
+// - a re-issued command is the command the reset caught, not its initiator's
+//   next one (its first execution may have reached the medium): it runs and
+//   answers as itself, and the reset's unit attention waits for the
+//   initiator's next command (SAM-5 unit attention condition);
 // - a command whose second execution would not end as one does (COMPARE AND
 //   WRITE, PERSISTENT RESERVE OUT) is not issued again: the reset may have let
 //   part of it through (a COMPARE AND WRITE's write reaches the medium while
@@ -22,7 +26,7 @@ import { describe, expect, test } from 'vitest';
 import { XptFunc, newCcb } from '../../src/cam/ccb.js';
 import type { ScsiResult } from '../../src/cam/periph/request.js';
 import type { Stack } from '../../src/stack.js';
-import { compareAndWrite, resetDevice, rw10, senseTriple, stamp, until } from './helpers.js';
+import { TUR, compareAndWrite, resetDevice, rw10, senseTriple, stamp, until } from './helpers.js';
 import { BS, camErrorOf, counter, fill, rig, touching, type Rig } from './fault-rig.js';
 import { A, READ_KEYS, list, prout, run, settle } from './pr-fixtures.js';
 
@@ -180,16 +184,31 @@ test('ORWRITEs waiting for the range lock when the reset came are re-issued, and
   await until(() => w() !== undefined && answers.size === n, 'all answered');
   const locks = r.stack.sim.emulator.locks;
   await until(() => locks.held === 0 && locks.waiting === 0, 'range locks released');
-  // Re-issued, every command meets the reset's unit attention (06h/29h/03h) first or runs; the first to reach the
-  // unit after the reset takes the unit attention.
-  const ran = [...answers].filter(([, a]) => (a.camStatus & STATUS_MASK) === REQ_CMP).map(([i]) => i);
-  const others = [...answers].filter(([i]) => !ran.includes(i)).map(([, a]) => [a.camStatus & STATUS_MASK, a.scsiStatus, senseTriple(a.sense)]);
-  const wua = (w()?.camStatus ?? 0) & STATUS_MASK;
-  expect(others).toEqual(wua === REQ_CMP ? [[SCSI_STATUS_ERROR, 2, [6, 0x29, 3]]] : []);
-  // One read and one write per ORWRITE that ran, from its re-issued execution: the first executions stopped.
-  expect({ reads: reads.n, writes: writes.n }).toEqual({ reads: ran.length, writes: ran.length });
-  const want = ran.reduce((b, i) => b | (1 << i), 0);
-  expect(new Set(await r.stack.da(0).read(BigInt(LBA), 1))).toEqual(new Set([want]));
+  // Re-issued, each is the command the reset caught, not its initiator's next one: the held WRITE and every ORWRITE
+  // run, and none takes the reset's unit attention (06h/29h/03h), which the next command gets.
+  expect([w()?.camStatus, ...[...answers.values()].map((a) => a.camStatus)].map((c) => (c ?? 0) & STATUS_MASK)).toEqual(Array<number>(n + 1).fill(REQ_CMP));
+  // One read and one write per ORWRITE, from its re-issued execution: the first executions stopped.
+  expect({ reads: reads.n, writes: writes.n }).toEqual({ reads: n, writes: n });
+  const tur = await r.stack.pass(0).scsi({ cdb: TUR, direction: 'none' });
+  expect([tur.camStatus & STATUS_MASK, senseTriple(tur.sense)]).toEqual([SCSI_STATUS_ERROR, [6, 0x29, 3]]);
+  expect(new Set(await r.stack.da(0).read(BigInt(LBA), 1))).toEqual(new Set([0xff]));
+  await r.stack.close();
+});
+
+test('a WRITE the device held when the reset came is re-issued and answers GOOD, its data there; its initiator then gets 29h/03h once', async () => {
+  const r = await rig(1024);
+  expect(await settle(r.stack, A)).toEqual(['6,41,0']);
+  const data = stamp(LBA, 2, BS, 7);
+  r.probe.holdIf = touching('write', LBA);
+  const written = run(r.stack, A, rw10('write', LBA, 2), data);
+  await until(() => r.probe.heldCount === 1, 'WRITE held by the device');
+  r.probe.holdIf = undefined;
+  await resetReleasingWrite(r);
+  const w = await written;
+  // Not CHECK CONDITION, UNIT ATTENTION: that would say the WRITE was not executed, and the medium holds it.
+  expect([w.camStatus & STATUS_MASK, w.scsiStatus, w.sense]).toEqual([REQ_CMP, 0, undefined]);
+  expect(await settle(r.stack, A)).toEqual(['6,41,3']);
+  expect(Buffer.from((await run(r.stack, A, rw10('read', LBA, 2))).data ?? []).equals(data)).toBe(true);
   await r.stack.close();
 });
 

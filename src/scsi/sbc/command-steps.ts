@@ -9,6 +9,9 @@
 //    precedence; the unit attention stays pending): reservation-conflicts.ts;
 // 2. report a pending unit attention, then a pending deferred error, to the
 //    I_T nexus (INQUIRY, REPORT LUNS and REQUEST SENSE are exempt, SAM-5);
+//    a command re-issued after a device reset (ExecuteOptions.reissued) was
+//    received before them and is not the nexus's next command: they stay
+//    pending for that one;
 // 3. decode the CDB against this unit's command table (usage masks, field
 //    values → INVALID FIELD IN CDB with the field pointer);
 // 4. medium access on a unit without its medium answers NOT READY 3Ah/00h,
@@ -52,7 +55,8 @@ const UA_EXEMPT_OPCODES: ReadonlySet<number> = new Set([ScsiOp.INQUIRY, ScsiOp.R
 const SANITIZE_EXEMPT_OPCODES: ReadonlySet<number> = new Set([ScsiOp.INQUIRY, ScsiOp.REPORT_LUNS, ScsiOp.REQUEST_SENSE]);
 
 /**
- * The steps of the file header for one command of `nexus` on `lu`.
+ * The steps of the file header for one command of `nexus` on `lu`; `reissued`
+ * skips step 2 (ExecuteOptions.reissued).
  * Synchronous up to the handler's own work; a rejection of the handler's
  * promise is the caller's to turn into IMPLEMENTATION_FAILURE (execute does).
  */
@@ -63,6 +67,7 @@ export function runCommandSteps(
   dataOut: Uint8Array,
   nexus: string,
   transportId: Uint8Array | undefined,
+  reissued: boolean,
 ): CommandOutcome | Promise<CommandOutcome> {
   const { cdb, decoded } = p;
   const entry = handlerOf(decoded);
@@ -70,7 +75,7 @@ export function runCommandSteps(
   // Only REGISTER needs the identity, and it always comes this way: the fast path never looks.
   if (transportId !== undefined) lu.reservations.identify(nexus, transportId);
   if (lu.reservations.reserved && lookupCommand(cdb, p.commands).ok && lu.reservations.conflicts(nexus, cdb)) return RESERVATION_CONFLICT;
-  if (!UA_EXEMPT_OPCODES.has(cdb[0] ?? -1)) {
+  if (!reissued && !UA_EXEMPT_OPCODES.has(cdb[0] ?? -1)) {
     const ua = n.unitAttentions.shift();
     if (ua !== undefined) return checkCondition(senseUnitAttention(ua));
     const deferred = n.deferred.shift();

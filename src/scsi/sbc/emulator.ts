@@ -325,13 +325,14 @@ export class SbcEmulator implements LogicalUnit {
       const dataOut = opts.dataOut ?? NO_DATA;
       const nexus = opts.nexus ?? DEFAULT_NEXUS;
       const rw = p.rw;
-      const hold = rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(nexus), rw, p.dataOutLength, dataOut);
+      const reissued = opts.reissued === true;
+      const hold = rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(nexus), rw, p.dataOutLength, dataOut, reissued);
       if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
           this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolveWith, resolve);
         });
       }
-      const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId);
+      const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId, reissued);
       // Sense is encoded a turn later, as the handler's answer would be: D_SENSE
       // as it stands once commands issued in the same turn (a MODE SELECT) ran.
       if (!(outcome instanceof Promise)) return Promise.resolve(outcome).then(this.#toResult);
@@ -359,7 +360,7 @@ export class SbcEmulator implements LogicalUnit {
     const dataOut = opts.dataOut ?? NO_DATA;
     try {
       p = cdb instanceof Prepared && cdb.commands === this.#commands ? cdb : this.#prepare(cdb instanceof Uint8Array ? cdb : cdb.cdb);
-      hold = p.rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(opts.nexus ?? DEFAULT_NEXUS), p.rw, p.dataOutLength, dataOut);
+      hold = p.rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(opts.nexus ?? DEFAULT_NEXUS), p.rw, p.dataOutLength, dataOut, opts.reissued === true);
     } catch {
       failLater(done, ctx);
       return;

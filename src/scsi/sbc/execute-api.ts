@@ -41,6 +41,17 @@ export interface ExecuteOptions {
    * Its bytes are unspecified after an answer that is not GOOD.
    */
   readonly dataIn?: Uint8Array | undefined;
+  /**
+   * The command was received before a device reset that caught it in flight,
+   * and this is its execution again (a transport re-issuing what the reset
+   * cut short, CAM_REQUEUE_REQ). It is not the I_T nexus's next command
+   * (SAM-5 unit attention condition; SPC-5 deferred errors): it neither
+   * reports nor clears the reset's unit attention or a deferred error, which
+   * stay for the nexus's next new command; its first execution may already
+   * have reached the medium, so CHECK CONDITION (not executed) would be
+   * untrue. Every other check still applies. Default false.
+   */
+  readonly reissued?: boolean | undefined;
 }
 
 /** `outcome` as a transport carries it, its sense encoded in descriptor format when `dSense` (D_SENSE) is set, else fixed. */

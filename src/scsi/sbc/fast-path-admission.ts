@@ -6,7 +6,8 @@
 // handlers-rw.ts, in their order) would pass, so that the two paths answer
 // alike; what it declines, the generic path answers, faults included.
 // Spec: SAM-5 (a pending unit attention or deferred error is reported to the
-// nexus's next command), SBC-4 READ/WRITE.
+// nexus's next command, which a command re-issued after a reset is not),
+// SBC-4 READ/WRITE.
 
 import type { ReadWriteFields } from '../cdb/rw.js';
 import { lbaRangeFault, writeProtectFault } from './checks.js';
@@ -17,14 +18,17 @@ import type { RangeHold } from './range-lock.js';
 /**
  * The range lock's hold for `rw` in the ordinary case — nearly all I/O:
  * nothing pending for the I_T nexus (`nexus`, undefined before its first
- * command), the unit started, no sanitize, no reservation, no FUA write,
- * every check of the READ/WRITE handler passed, the whole Data-Out there
- * (`need` bytes), the range lock free at once. Undefined otherwise: the
- * generic path then answers the command, exactly as it always does.
+ * command) unless the command is `reissued` after a device reset (what is
+ * pending is not its to report, ExecuteOptions.reissued), the unit started,
+ * no sanitize, no reservation, no FUA write, every check of the READ/WRITE
+ * handler passed, the whole Data-Out there (`need` bytes), the range lock
+ * free at once. Undefined otherwise: the generic path then answers the
+ * command, exactly as it always does.
  */
-export function fastPathHold(lu: LogicalUnit, nexus: NexusState | undefined, rw: ReadWriteFields, need: number, dataOut: Uint8Array): RangeHold | undefined {
+export function fastPathHold(lu: LogicalUnit, nexus: NexusState | undefined, rw: ReadWriteFields, need: number, dataOut: Uint8Array, reissued: boolean): RangeHold | undefined {
+  if (nexus === undefined || (!reissued && (nexus.unitAttentions.length > 0 || nexus.deferred.length > 0))) return undefined;
   // A reservation: the generic path decides whether the command conflicts.
-  if (nexus === undefined || nexus.unitAttentions.length > 0 || nexus.deferred.length > 0 || lu.stopped || lu.sanitizer.active || lu.reservations.reserved) return undefined;
+  if (lu.stopped || lu.sanitizer.active || lu.reservations.reserved) return undefined;
   if (rw.blocks === 0 || (rw.write && rw.fua)) return undefined;
   // The handler's checks (handlers-rw.ts), in its order; a fault is the generic path's to report.
   if (rw.write && writeProtectFault(lu) !== undefined) return undefined;

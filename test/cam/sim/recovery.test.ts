@@ -255,6 +255,33 @@ describe('abort and resets', () => {
     await expectUnitAttentionOnce(r, 0x29, 0x03); // fixed format again: D_SENSE is off
   });
 
+  // WRITE (10) takes the emulator's fast path; with FUA (byte 1 bit 3) the generic command steps.
+  test.each([
+    ['WRITE (10)', write10(4, 2)],
+    ['WRITE (10) FUA', `2a 08${write10(4, 2).slice(5)}`],
+  ])('%s the reset gave back runs again as the command it was: GOOD, its data there; 29h/03h waits for the next command, once', async (_, cdb) => {
+    const r = await rig();
+    expect((await r.run(TUR)).status).toBe(CamStatus.REQ_CMP);
+    r.backend.stall();
+    const data = pattern(2, 512, 7);
+    const w = r.ccb(cdb, { dataOut: data });
+    expect(w.reissued).toBe(false);
+    launch(r, w);
+    await until(() => r.backend.stalledCount === 1);
+    const reset = newCcb(XptFunc.RESET_DEV, DEVICE);
+    const done = r.handle.next(reset);
+    r.sim.action(reset);
+    r.backend.release();
+    await done;
+    expect([w.status, w.reissued]).toEqual([CamStatus.REQUEUE_REQ, true]);
+    // The XPT issues it again before the initiator's next command: it was received before the reset.
+    r.handle.reissued.add(w);
+    const again = await r.start(w);
+    expect([again.status, again.scsiStatus, again.resid]).toEqual([CamStatus.REQ_CMP, 0, 0]);
+    await expectUnitAttentionOnce(r, 0x29, 0x03);
+    expect((await r.run(read10(4, 2), { dataIn: 1024 })).dataIn).toEqual(data);
+  });
+
   test('XPT_RESET_BUS → 29h/00h and AC_BUS_RESET on the whole bus; in-flight CCBs REQUEUE_REQ', async () => {
     const r = await rig();
     expect((await r.run(TUR)).status).toBe(CamStatus.REQ_CMP);

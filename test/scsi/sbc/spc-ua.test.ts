@@ -2,12 +2,13 @@
 // reported once on the first non-exempt command, INQUIRY / REPORT LUNS /
 // REQUEST SENSE exempt, reset conditions superseding the queue, and the
 // conditions the emulator raises itself (capacity change, device write-cache
-// change, LOGICAL UNIT RESET). MODE SELECT's MODE PARAMETERS CHANGED is in
-// spc-mode.test.ts.
+// change, LOGICAL UNIT RESET), which a command re-issued after a device reset
+// leaves pending. MODE SELECT's MODE PARAMETERS CHANGED is in spc-mode.test.ts.
 
 import { describe, expect, test } from 'vitest';
-import { expectGood, expectSense, unit, ILLEGAL_REQUEST, UNIT_ATTENTION } from './harness.js';
-import { INQUIRY_STD, REPORT_LUNS, REQUEST_SENSE, STD_INQUIRY, STOP, TUR, expectData, fixed, vpd } from './spc-helpers.js';
+import { Asc, SenseKey, sense } from '../../../src/scsi/sense.js';
+import { block, expectGood, expectSense, unit, ILLEGAL_REQUEST, UNIT_ATTENTION } from './harness.js';
+import { INQUIRY_STD, REPORT_LUNS, REQUEST_SENSE, STD_INQUIRY, STOP, TUR, dataOf, expectData, fixed, vpd } from './spc-helpers.js';
 
 describe('unit attention (SAM-5)', () => {
   const powerOn = { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x00 };
@@ -114,6 +115,50 @@ describe('unit attention (SAM-5)', () => {
   });
 });
 
+describe('a command re-issued after a device reset (ExecuteOptions.reissued)', () => {
+  // Received before the reset, it is not the nexus's next command (SAM-5): what is pending stays for that one.
+  const luReset = { key: UNIT_ATTENTION, asc: 0x29, ascq: 0x03 };
+  const write10 = (flags: number): string => `2a ${flags.toString(16).padStart(2, '0')} 00 00 00 08 00 00 02 00`; // LBA 8, 2 blocks
+  const READ_8_2 = '28 00 00 00 00 08 00 00 02 00';
+
+  // WRITE (10) takes the fast path; with FUA (byte 1 bit 3) the generic command steps.
+  test.each([
+    ['WRITE (10)', write10(0)],
+    ['WRITE (10) FUA', write10(0x08)],
+  ])('%s: GOOD, its data there; 29h/03h goes to the next command, once', async (_, cdb) => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    u.lu.resetLogicalUnit();
+    const data = block(1024, 0x5a, true);
+    expectGood(await u.run(cdb, { nexus: 'A', dataOut: data, reissued: true }));
+    expectSense(await u.run(TUR, { nexus: 'A' }), luReset);
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    expect(dataOf(await u.run(READ_8_2, { nexus: 'A' }))).toEqual(data);
+  });
+
+  test('a pending deferred error stays too: the next command reports it (71h)', async () => {
+    const u = await unit();
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+    u.lu.deferError('A', sense(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR));
+    expectGood(await u.run(write10(0), { nexus: 'A', dataOut: block(1024, 1), reissued: true }));
+    const r = await u.run(TUR, { nexus: 'A' });
+    expect([r.status, r.sense?.[0], (r.sense?.[2] ?? 0) & 0x0f, r.sense?.[12], r.sense?.[13]]).toEqual([0x02, 0x71, 0x03, 0x0c, 0x00]);
+    expectGood(await u.run(TUR, { nexus: 'A' }));
+  });
+
+  test('every other check still applies: LBA out of range, a reservation of another nexus; the unit attention stays', async () => {
+    const u = await unit();
+    for (const nexus of ['A', 'B']) expectGood(await u.run(TUR, { nexus }));
+    u.lu.resetLogicalUnit();
+    expectSense(await u.run('28 00 00 00 04 00 00 00 01 00', { nexus: 'A', reissued: true }), { key: ILLEGAL_REQUEST, asc: 0x21, ascq: 0 });
+    expectSense(await u.run(TUR, { nexus: 'B' }), luReset);
+    expectGood(await u.run('16 00 00 00 00 00', { nexus: 'B' })); // RESERVE (6)
+    const conflict = await u.run(write10(0), { nexus: 'A', dataOut: block(1024, 1), reissued: true });
+    expect([conflict.status, conflict.sense]).toEqual([0x18, undefined]);
+    expectGood(await u.run('17 00 00 00 00 00', { nexus: 'B' })); // RELEASE (6)
+    expectSense(await u.run(TUR, { nexus: 'A' }), luReset);
+  });
+});
 
 describe('REPORTED LUNS DATA HAS CHANGED (SPC-5)', () => {
   const lunsChanged = { key: UNIT_ATTENTION, asc: 0x3f, ascq: 0x0e };

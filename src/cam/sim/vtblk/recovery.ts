@@ -39,6 +39,13 @@
 // CCBs that PREEMPT AND ABORT or task management aborted end as their abort
 // said, even in a recovery (aborts.ts).
 //
+// A CCB given back for re-issue is marked (ScsiIoCcb.reissued): its command
+// was received before the reset, and its first run may have reached the
+// medium, so run again it is not the initiator's next command and leaves step
+// 4's unit attention pending for that one (SAM-5 unit attention condition).
+// Answered UNIT ATTENTION, which says it was not executed, it would have the
+// initiator believe the medium holds what it held before.
+//
 // The emulator's execution of a captured command does not stop by itself: its
 // answer is ignored, and a reset fails what it has on the ring, but it may be
 // between two block operations (waiting for a range lock, say) until after
@@ -216,8 +223,12 @@ export class Recoveries {
     const order = [...rec.entries].sort((a, b) => Number(b.final !== CamStatus.REQUEUE_REQ) - Number(a.final !== CamStatus.REQUEUE_REQ));
     for (const e of order) {
       if (!host.active.delete(e)) continue;
-      if (e.aborted === undefined) host.finish(e.ccb, status(e));
-      else host.finishAborted(e);
+      if (e.aborted === undefined) {
+        const s = status(e);
+        // Run again, it is the command the reset caught, not the initiator's next one (see the file header).
+        if (s === CamStatus.REQUEUE_REQ) e.ccb.reissued = true;
+        host.finish(e.ccb, s);
+      } else host.finishAborted(e);
       settleAborts(e);
     }
     for (const r of rec.requesters.splice(0)) host.finish(r, requesterStatus);
