@@ -131,7 +131,8 @@ export class SharedMemoryBackend implements BlockBackend {
   /** A new zeroed medium from `options`, or the medium another backend shared (see {@link share}). */
   constructor(options: SharedMemoryBackendOptions | SharedMemoryShare) {
     const given: unknown = options;
-    if (typeof given === 'object' && given !== null && !('kind' in given)) checkRamDiskOptions(options as SharedMemoryBackendOptions, 'SharedMemoryBackend');
+    // A share is the library's own object; anything else is the caller's options, checked (option-keys.ts).
+    if (typeof given !== 'object' || given === null || !('kind' in given)) checkRamDiskOptions(options as SharedMemoryBackendOptions, 'SharedMemoryBackend');
     if ('kind' in options) {
       checkShare(options);
       this.blockSize = options.blockSize;
