@@ -73,7 +73,9 @@ export interface BlockBackend {
    * Optional, with readSync/writeSync: whether the device should use them for
    * the request it is about to start (absent: always). A backend whose
    * synchronous forms can block on a slow medium says no while they do, and
-   * the device takes the asynchronous path (FileBackend `io: 'auto'`).
+   * the device takes the asynchronous path (FileBackend `io: 'auto'`). So does
+   * one whose blocking calls must not run beside its asynchronous operations in
+   * flight (FileBackend: a read beside an overlapping write can mix the two).
    */
   syncReady?(): boolean;
   /** Makes every completed write durable. */

@@ -9,6 +9,8 @@
 // blocking reads and writes on the handle's descriptor: see the `io` option.
 // On the event loop, `io: 'auto'` does the same while the image answers from
 // the page cache, and goes through the thread pool while it does not (SyncGate).
+// Overlapping asynchronous reads and writes run one after the other, and the
+// blocking forms only while none is in flight: read-write-order.ts says why.
 
 import { readSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -18,6 +20,7 @@ import { checkImageSize, closing, createImage, danglingLink, errorCode, errorTex
 import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
 import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
+import { ReadWriteOrder, type DataOpKind } from './read-write-order.js';
 import { lockImage, type ImageLock } from './image-lock.js';
 import { checkOptionKeys, type OptionKeys } from '../../../option-keys.js';
 
@@ -46,7 +49,9 @@ export interface FileBackendOpenOptions {
    * {@link SyncGate} answers: it times each blocking call and turns the device
    * to the asynchronous path for a while when they stop coming from the page
    * cache. For the event loop: the speed of 'sync' without a disk wait per request.
-   * flush, discard and write-zeroes stay asynchronous in every mode.
+   * flush, discard and write-zeroes stay asynchronous in every mode. With 'sync'
+   * and 'auto', syncReady also says no while an asynchronous read, write, discard
+   * or write-zeroes is in flight, so the device takes the asynchronous path.
    */
   readonly io?: FileBackendIo;
   /** With `io: 'auto'`: what counts as slow and how long the gate stays closed (the defaults suit real use; tests pass a clock). */
@@ -122,11 +127,16 @@ export class FileBackend implements BlockBackend {
   declare readonly readSync?: (offset: number, dst: Uint8Array, at: number, length: number) => BackendStatus;
   /** Present only when opened with `io: 'sync'`: {@link write} of `src[at, at + length)` by pwrite(2), blocking. */
   declare readonly writeSync?: (offset: number, src: Uint8Array, at: number, length: number) => BackendStatus;
-  /** Present only when opened with `io: 'auto'`: whether the gate lets the next request block (BlockBackend.syncReady). */
+  /**
+   * Present only with `io: 'sync'` or `'auto'` (BlockBackend.syncReady): no while an asynchronous read, write,
+   * discard or write-zeroes is in flight (a blocking call cannot wait for one it overlaps), and with 'auto' while the gate is closed.
+   */
   declare readonly syncReady?: () => boolean;
   /** How reads and writes are done (the `io` it was opened with). */
   readonly io: FileBackendIo;
   readonly #gate: SyncGate | undefined;
+  /** The asynchronous reads and writes in flight, each overlapping pair run one after the other. */
+  readonly #order = new ReadWriteOrder();
   #fh: FileHandle | undefined;
   /** What identifies the opened file for {@link share}; the path is resolved at open, before any chdir. */
   readonly #identity: { readonly path: string; readonly dev: bigint; readonly ino: bigint };
@@ -145,8 +155,10 @@ export class FileBackend implements BlockBackend {
     this.#identity = { path: resolve(path), dev: stat.dev, ino: stat.ino };
     this.io = io;
     this.#gate = gate;
+    const order = this.#order;
     if (gate !== undefined) {
-      this.syncReady = () => gate.open();
+      // The gate only when the order is idle: asking it may reopen it, which starts a probe window.
+      this.syncReady = () => order.idle && gate.open();
       this.readSync = (offset, dst, at, length) => {
         const t0 = gate.now();
         const s = this.#readNow(offset, dst, at, length);
@@ -160,6 +172,7 @@ export class FileBackend implements BlockBackend {
         return s;
       };
     } else if (io === 'sync') {
+      this.syncReady = () => order.idle;
       this.readSync = (offset, dst, at, length) => this.#readNow(offset, dst, at, length);
       this.writeSync = (offset, src, at, length) => this.#writeNow(offset, src, at, length);
     }
@@ -272,7 +285,7 @@ export class FileBackend implements BlockBackend {
 
   read(offset: number, dst: Uint8Array): Promise<BackendStatus> {
     this.#assertRange('read', offset, dst.length);
-    return this.#io(async (fh) => {
+    return this.#data('read', offset, dst.length, async (fh) => {
       let pos = 0;
       while (pos < dst.length) {
         const { bytesRead } = await fh.read(dst, pos, Math.min(dst.length - pos, MAX_IO), offset + pos);
@@ -292,7 +305,7 @@ export class FileBackend implements BlockBackend {
     this.#assertRange('write', offset, src.length);
     // Defence in depth: the device refuses writes to a read-only disk before it gets here.
     if (this.readOnly) return Promise.resolve('io-error');
-    return this.#io((fh) => writeAll(fh, src, offset));
+    return this.#data('write', offset, src.length, (fh) => writeAll(fh, src, offset));
   }
 
   /**
@@ -328,7 +341,7 @@ export class FileBackend implements BlockBackend {
   discard(offset: number, length: number): Promise<BackendStatus> {
     this.#assertRange('discard', offset, length);
     if (this.readOnly) return Promise.resolve('io-error');
-    return this.#io((fh) => unmapRange(fh, offset, length));
+    return this.#data('write', offset, length, (fh) => unmapRange(fh, offset, length));
   }
 
   /**
@@ -339,7 +352,7 @@ export class FileBackend implements BlockBackend {
   writeZeroes(offset: number, length: number, unmap: boolean): Promise<BackendStatus> {
     this.#assertRange('writeZeroes', offset, length);
     if (this.readOnly) return Promise.resolve('io-error');
-    return this.#io((fh) => (unmap ? unmapRange(fh, offset, length) : writeZeros(fh, offset, length)));
+    return this.#data('write', offset, length, (fh) => (unmap ? unmapRange(fh, offset, length) : writeZeros(fh, offset, length)));
   }
 
   /**
@@ -401,6 +414,11 @@ export class FileBackend implements BlockBackend {
     } catch (err) {
       return ioStatus(err);
     }
+  }
+
+  /** {@link #io} for an operation that reads or writes [offset, offset + length): after the overlapping ones of the other kind. */
+  #data(kind: DataOpKind, offset: number, length: number, fn: (fh: FileHandle) => Promise<BackendStatus>): Promise<BackendStatus> {
+    return this.#order.run(kind, offset, length, () => this.#io(fn));
   }
 
   /** Runs `fn` on the open handle, turning a closed backend and every fs error into a status. */

@@ -285,8 +285,15 @@ describe("FileBackend io: 'auto'", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it("the modes other than 'auto' have no syncReady and no gate", async () => {
+  it("'sync' has no gate, and a syncReady that says yes while no asynchronous read or write is in flight", async () => {
     const s = await openSync(join(dir, 's.img'), { create: { size: 4096 } });
-    expect([s.io, 'syncReady' in s, s.syncGate]).toEqual(['sync', false, undefined]);
+    expect([s.io, s.syncGate, s.syncReady?.()]).toEqual(['sync', undefined, true]);
+  });
+
+  it("'async' has no syncReady and no gate: it has no blocking forms to choose", async () => {
+    const r = await FileBackend.open(join(dir, 'a.img'), { create: { size: 4096 } });
+    if (!r.ok) throw new Error(r.message);
+    opened.push(r);
+    expect([r.io, 'syncReady' in r, r.syncGate]).toEqual(['async', false, undefined]);
   });
 });
