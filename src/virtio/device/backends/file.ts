@@ -19,71 +19,19 @@ import type { BackendShare, BackendStatus, BlockBackend } from '../backend.js';
 import { checkImageSize, closing, createImage, danglingLink, errorCode, errorText, failure, openFailure, openProbe, reopenBlocking } from './file-open.js';
 import type { FileBackendError } from './file-open.js';
 import { MAX_IO, unmapRange, writeAll, writeZeros } from './file-write.js';
-import { SyncGate, type SyncGateOptions, type SyncGateState } from './sync-gate.js';
+import { SyncGate, type SyncGateState } from './sync-gate.js';
 import { ReadWriteOrder, type DataOpKind } from './read-write-order.js';
 import { lockImage, type ImageLock } from './image-lock.js';
-import { checkOptionKeys, type OptionKeys } from '../../../option-keys.js';
+import { checkOpenOptions, type FileBackendIo, type FileBackendOpenOptions } from './file-options.js';
 
 export { FileBackendErrorCode, type FileBackendError } from './file-open.js';
+export type { FileBackendIo, FileBackendOpenOptions } from './file-options.js';
 
 /** virtio-blk sector (VIRTIO 1.2 §5.2.6): the unit of every offset and length. */
 const SECTOR = 512;
 
-/** Options for {@link FileBackend.open}. */
-export interface FileBackendOpenOptions {
-  /** Open the image read-only; writes, discards and write-zeroes complete `io-error`. */
-  readonly readOnly?: boolean;
-  /** When the image does not exist, create it sparse with this size in bytes. An existing image keeps its size. */
-  readonly create?: { readonly size: number };
-  /** Logical block size in bytes; 512 by default. The image size must be a multiple of it. */
-  readonly blockSize?: 512 | 4096;
-  /**
-   * `'async'` (the default): every operation goes through the libuv thread pool.
-   * `'sync'`: the backend also gets readSync and writeSync, which call pread(2)
-   * and pwrite(2) on the calling thread and block it until the I/O is done. That
-   * suits a device worker thread, which has nothing else to do while its request
-   * runs and saves the hop to the thread pool and back per request; on the main
-   * thread it would stall every connection while the disk works, so it belongs
-   * in a device worker, or where the image is known to be in the page cache.
-   * `'auto'`: readSync and writeSync as with 'sync', and syncReady, which a
-   * {@link SyncGate} answers: it times each blocking call and turns the device
-   * to the asynchronous path for a while when they stop coming from the page
-   * cache. For the event loop: the speed of 'sync' without a disk wait per request.
-   * flush, discard and write-zeroes stay asynchronous in every mode. With 'sync'
-   * and 'auto', syncReady also says no while an asynchronous read, write, discard
-   * or write-zeroes is in flight, so the device takes the asynchronous path.
-   */
-  readonly io?: FileBackendIo;
-  /** With `io: 'auto'`: what counts as slow and how long the gate stays closed (the defaults suit real use; tests pass a clock). */
-  readonly syncGate?: SyncGateOptions;
-  /**
-   * Take the image's lock (image-lock.ts) until close(): while one opener holds it, another that asks for it,
-   * in this process or another, gets `EBUSY` naming the holder. Off by default, as a plain open(2) is; on Linux
-   * only, and per network namespace.
-   */
-  readonly lock?: boolean;
-}
-
-/** How a {@link FileBackend} does its reads and writes: see FileBackendOpenOptions.io. */
-export type FileBackendIo = 'async' | 'sync' | 'auto';
-const FILE_BACKEND_IO: readonly string[] = ['async', 'sync', 'auto'] satisfies readonly FileBackendIo[];
-
 /** The image-file form of {@link BackendShare}. */
 export type FileShare = Extract<BackendShare, { kind: 'file' }>;
-
-/** The options FileBackend.open knows (option-keys.ts): anything else is a misspelling it refuses. */
-const OPEN_KEYS = { readOnly: true, create: true, blockSize: true, io: true, syncGate: true, lock: true } as const satisfies OptionKeys<FileBackendOpenOptions>;
-const SYNC_GATE_KEYS = {
-  now: true, slowBaseMs: true, msPerByte: true, window: true, slowLimit: true, slowBudgetMs: true, backoffMs: true, maxBackoffMs: true, onClose: true,
-} as const satisfies OptionKeys<SyncGateOptions>;
-
-function isFileBackendIo(io: string): io is FileBackendIo {
-  return FILE_BACKEND_IO.includes(io);
-}
-
-function isBlockSize(n: number): n is 512 | 4096 {
-  return n === 512 || n === 4096;
-}
 
 /** Maps a failed fs call onto a backend status: running out of space is told apart from the rest. */
 function ioStatus(err: unknown): BackendStatus {
@@ -191,19 +139,9 @@ export class FileBackend implements BlockBackend {
    * Rejects with RangeError when `options.blockSize` is neither 512 nor 4096 (a caller bug).
    */
   static async open(path: string, options: FileBackendOpenOptions = {}): Promise<FileBackend | FileBackendError> {
-    const given: unknown = options;
-    if (typeof given !== 'object' || given === null) throw new TypeError(`FileBackend.open: options must be an object, got ${given === null ? 'null' : typeof given}`);
-    checkOptionKeys(options, OPEN_KEYS, 'FileBackend.open');
-    if (options.syncGate !== undefined) checkOptionKeys(options.syncGate, SYNC_GATE_KEYS, 'FileBackend.open: syncGate');
-    // Widened to number: JS callers and casts can pass anything.
-    const blockSize: number = options.blockSize ?? SECTOR;
-    if (!isBlockSize(blockSize)) throw new RangeError(`FileBackend.open: blockSize must be 512 or 4096, got ${blockSize}`);
-    const io: string = options.io ?? 'async';
-    if (!isFileBackendIo(io)) throw new RangeError(`FileBackend.open: io must be 'async', 'sync' or 'auto', got ${io}`);
-    if (options.syncGate !== undefined && io !== 'auto') throw new RangeError(`FileBackend.open: syncGate applies to io 'auto', not '${io}'`);
+    const { blockSize, io, readOnly } = checkOpenOptions(options);
     // Built before the file is touched, so bad gate options are a RangeError with nothing to close.
     const gate = io === 'auto' ? new SyncGate(options.syncGate) : undefined;
-    const readOnly = options.readOnly ?? false;
 
     let fh: FileHandle;
     // Whether fh is the O_NONBLOCK probe, to be opened again for I/O once it is known to be a regular file.
