@@ -6,7 +6,7 @@
 // device queue and gets back is devq-api.ts; a CCB's entry is devq-entry.ts;
 // CCB timeouts are devq-timeouts.ts; XPT_REL_SIMQ is devq-relsim.ts; aborting
 // waiting CCBs is devq-aborts.ts; the CCBs held behind a waiting ORDERED CCB
-// are devq-fence.ts.
+// are devq-fence.ts; the adaptive tag limit is devq-tags.ts.
 //
 // Openings are computed from the SIM's ring, not configured: each active CCB
 // holds `cost(ccb)` of the SIM's budget and a CCB starts only while the
@@ -36,6 +36,7 @@ import { CcbTimeouts } from './devq-timeouts.js';
 import { applyRelSim } from './devq-relsim.js';
 import { abortQueued, abortWaiting, type WaitingCcbs } from './devq-aborts.js';
 import { OrderedFence } from './devq-fence.js';
+import { TagLimit } from './devq-tags.js';
 
 // Queue priorities below every CamPriority: HEAD OF QUEUE goes before
 // everything waiting, then CCBs the SIM gave back (CAM_REQUEUE_REQ), which
@@ -69,11 +70,7 @@ export class DeviceQueue implements Dispatcher {
   #charged = 0;
   #maxActive = 0;
   #maxCharged = 0;
-  /** Shrunken tag limit; undefined while it follows the SIM budget. */
-  #tagLimit: number | undefined;
-  /** Ceiling set by XPT_REL_SIMQ RELSIM_ADJUST_OPENINGS. */
-  #tagCeiling: number | undefined;
-  #successes = 0;
+  readonly #tags: TagLimit;
   #ordered: DevqEntry | undefined;
   #completed = 0;
   #gone = false;
@@ -87,6 +84,7 @@ export class DeviceQueue implements Dispatcher {
   constructor(bus: DevqBus, finished: (ccb: ScsiIoCcb) => void) {
     this.#bus = bus;
     this.#finished = finished;
+    this.#tags = new TagLimit(bus.tuning);
     this.#freezes = new Freezes(bus.clock, () => {
       bus.simq.run();
     });
@@ -181,7 +179,7 @@ export class DeviceQueue implements Dispatcher {
       if (ordered && this.#active.length > 0) return;
       const capacity = sim.capacity();
       // A SIM with no budget at all is not taking work; it calls run() when it is again.
-      if (capacity <= 0 || this.#active.length >= this.#limit(capacity)) return;
+      if (capacity <= 0 || this.#active.length >= this.#tags.of(capacity)) return;
       const cost = sim.cost(e.ccb);
       if (!Number.isInteger(cost) || cost < 0) throw new RangeError(`SIM cost of ${describeCcb(e.ccb)} must be a non-negative integer, got ${cost}`);
       // A CCB costing more than the whole budget could never start: waiting would stall everything behind it.
@@ -238,8 +236,8 @@ export class DeviceQueue implements Dispatcher {
       return;
     }
     const queueFull = code === CamStatus.SCSI_STATUS_ERROR && (ccb.scsiStatus === ScsiStatus.TASK_SET_FULL || ccb.scsiStatus === ScsiStatus.BUSY);
-    if (queueFull && this.#active.length > 0) this.#shrink();
-    else if (code === CamStatus.REQ_CMP) this.#grow();
+    if (queueFull && this.#active.length > 0) this.#tags.shrink(this.#active.length, this.#bus.sim.capacity());
+    else if (code === CamStatus.REQ_CMP) this.#tags.grow(this.#bus.sim.capacity());
     // A requeue that can no longer be retried (the device is gone) is reported as such.
     this.#settle(e, code === CamStatus.REQUEUE_REQ ? CamStatus.DEV_NOT_THERE : status);
     this.#freezes.completed();
@@ -270,9 +268,7 @@ export class DeviceQueue implements Dispatcher {
   /** XPT_REL_SIMQ on this device: adjust openings, release now or hand the freezes to a later event. */
   relsim(req: RelSimRequest): { status: CamStatus; qfrozen: number } {
     const status = applyRelSim(req, this.#freezes, this.#active.length === 0, (openings) => {
-      this.#tagCeiling = openings;
-      this.#tagLimit = openings;
-      this.#successes = 0;
+      this.#tags.adjust(openings);
     });
     if (status === CamStatus.REQ_CMP && !this.#gone) this.#bus.simq.run();
     return { status, qfrozen: this.#freezes.frozen };
@@ -312,7 +308,7 @@ export class DeviceQueue implements Dispatcher {
   stats(): DeviceQueueStats {
     const { simq, sim } = this.#bus;
     const capacity = sim.capacity();
-    const limit = this.#limit(capacity);
+    const limit = this.#tags.of(capacity);
     return {
       openings: Math.max(0, Math.min(limit - this.#active.length, capacity - simq.charged)),
       active: this.#active.length,
@@ -328,29 +324,6 @@ export class DeviceQueue implements Dispatcher {
       completed: this.#completed,
       latencyUs: this.#latency.snapshot(),
     };
-  }
-
-  /** How many CCBs may be active: the adaptive limit, the ceiling, and the budget (every CCB counts as one). */
-  #limit(capacity: number): number {
-    return Math.max(1, Math.min(this.#tagLimit ?? capacity, this.#tagCeiling ?? capacity, capacity));
-  }
-
-  /** QUEUE FULL: the device took no more than what is still active (cam_periph QUEUE FULL handling). */
-  #shrink(): void {
-    this.#successes = 0;
-    const next = Math.max(this.#bus.tuning.minTags, this.#active.length);
-    if (next < this.#limit(this.#bus.sim.capacity())) this.#tagLimit = next;
-  }
-
-  /** A success: after growAfter of them a shrunken limit opens by one, until it follows the budget again. */
-  #grow(): void {
-    if (this.#tagLimit === undefined) return;
-    this.#successes += 1;
-    if (this.#successes < this.#bus.tuning.growAfter) return;
-    this.#successes = 0;
-    const next = this.#tagLimit + 1;
-    if (this.#tagCeiling !== undefined) this.#tagLimit = Math.min(next, this.#tagCeiling);
-    else this.#tagLimit = next >= this.#bus.sim.capacity() ? undefined : next;
   }
 
   /**
@@ -369,7 +342,7 @@ export class DeviceQueue implements Dispatcher {
     e.timedOut = false;
     this.#queue.insert(e);
     if (this.#bus.simq.frozen === 0) {
-      if (this.#active.length > 0) this.#shrink();
+      if (this.#active.length > 0) this.#tags.shrink(this.#active.length, this.#bus.sim.capacity());
       else this.#freezes.pause(this.#bus.tuning.requeueDelayMs);
     }
     if (this.#active.length === 0) this.#freezes.idle();
