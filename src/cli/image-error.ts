@@ -82,8 +82,12 @@ export async function imageFailure(e: FileBackendError, c: ImageCommand): Promis
       }
       return e.message;
     }
-    case 'EBUSY':
-      return `image ${path} is in use by another command (${e.holder ?? 'it does not say which'}): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`;
+    case 'EBUSY': {
+      // The holder's own words (image-lock.ts: "pid N (script)"); another process's, so only a pid is taken from them.
+      const pid = /^pid (\d+)\b/.exec(e.holder ?? '')?.[1];
+      const who = e.holder === undefined ? 'it does not say which' : pid === undefined ? e.holder : `${e.holder}; \`ps -p ${pid} -o args\` shows it`;
+      return `image ${path} is in use by another process (${who}): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`;
+    }
     case 'ESTALE':
     case 'EIO':
       return e.message;

@@ -102,11 +102,13 @@ describe('imageFailure', () => {
   });
 
   test('EBUSY names the holder, says why, and how to reach the disk instead', async () => {
-    const busy = { ...failure('EBUSY', image), holder: 'pid 42: main.js serve --image x' };
+    const busy = { ...failure('EBUSY', image), holder: 'pid 42 (main.js)' };
     expect(await imageFailure(busy, cam)).toBe(
-      `image ${image} is in use by another command (pid 42: main.js serve --image x): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`,
+      `image ${image} is in use by another process (pid 42 (main.js); \`ps -p 42 -o args\` shows it): two writing one image would corrupt it; stop that one first, or, when it is vtcam serve, reach the disk through it over iSCSI`,
     );
     expect(await imageFailure(failure('EBUSY', image), demo)).toContain('(it does not say which)');
+    // Words from another process that are not "pid N": shown, no ps hint built from them.
+    expect(await imageFailure({ ...failure('EBUSY', image), holder: 'somebody; rm -rf /' }, cam)).toContain('(somebody; rm -rf /)');
   });
 });
 
@@ -168,7 +170,7 @@ describe('what each command prints', () => {
     try {
       const r = await run([...cmd, '--image', image]);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(new RegExp(`^image ${image} is in use by another command \\(pid ${process.pid}[:)]`));
+      expect(r.err).toMatch(new RegExp(`^image ${image} is in use by another process \\(pid ${process.pid} \\(`));
     } finally {
       await holder.close();
     }

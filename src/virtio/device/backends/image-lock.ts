@@ -13,9 +13,16 @@
 // have none, so there the lock is not taken.
 //
 // The holder answers whoever connects with one line saying who it is (its pid
-// and command line), so the refusal can name it.
+// and script name), so the refusal can name it.
+//
+// It guards against accidents, not against other users: an abstract name has
+// no permissions, so any local user who can stat the image can bind its name
+// first and keep vtcam from opening it (the refusal then names whatever pid
+// that user's socket claims), and can connect to read the holder's line, which
+// is why that line carries no arguments.
 
 import { createConnection, createServer, type Server } from 'node:net';
+import { basename } from 'node:path';
 
 /** How long a refused opener waits for the holder to say who it is. */
 const HOLDER_REPLY_MS = 1000;
@@ -35,10 +42,14 @@ export function imageLockName(dev: bigint, ino: bigint): string {
   return `\0vtcam-image-${dev.toString(16)}-${ino.toString(16)}`;
 }
 
-/** This process, as a holder describes itself to a refused opener. */
+/**
+ * This process, as a holder describes itself to a refused opener: its pid and the name of its script, never
+ * its arguments. Abstract names carry no permissions, so anyone on the machine may connect and read this,
+ * and a command line can hold a secret (`--chap-secret`).
+ */
 function describeSelf(): string {
-  const command = process.argv.slice(1).join(' ');
-  return (command === '' ? `pid ${process.pid}` : `pid ${process.pid}: ${command}`).slice(0, HOLDER_MAX);
+  const script = process.argv[1];
+  return (script === undefined ? `pid ${process.pid}` : `pid ${process.pid} (${basename(script)})`).slice(0, HOLDER_MAX);
 }
 
 /** Keeps printable ASCII of what another process sent, at most HOLDER_MAX characters. */

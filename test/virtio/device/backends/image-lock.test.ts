@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { link, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { FileBackend, type FileBackendError } from '../../../../src/virtio/device/backends/file.js';
 import { imageLockName, lockImage } from '../../../../src/virtio/device/backends/image-lock.js';
 
@@ -69,7 +69,8 @@ describe.runIf(process.platform === 'linux')('FileBackend.open with lock', () =>
     const e = await refused(image);
     expect(e.code).toBe('EBUSY');
     expect(e.path).toBe(image);
-    expect(e.holder).toMatch(new RegExp(`^pid ${process.pid}: `));
+    // Its pid and script name, never its arguments: anyone on the machine can connect and read them.
+    expect(e.holder).toBe(`pid ${process.pid} (${basename(process.argv[1] ?? '')})`);
     expect(e.message).toBe(`image ${image} is in use (${e.holder ?? ''}); open it once it is closed there`);
     await first.close();
     const again = await opened(image);
@@ -115,6 +116,28 @@ describe.runIf(process.platform === 'linux')('FileBackend.open with lock', () =>
     }
     const after = await opened(image);
     await after.close();
+  }, 20_000);
+
+  test('a holder started with arguments names its script only: a secret on its command line stays there', async () => {
+    const script = join(dir, 'holder.mjs');
+    const module = resolve('src/virtio/device/backends/file.ts');
+    await writeFile(script, `const { FileBackend } = await import(${JSON.stringify(module)}); const b = await FileBackend.open(${JSON.stringify(image)}, { lock: true }); console.log(b instanceof FileBackend ? 'READY' : 'FAILED'); setInterval(() => undefined, 1000);`);
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--chap-secret', 'hunter2-secret'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((ok, fail) => {
+        child.stdout.on('data', (b: Buffer) => {
+          if (b.toString().includes('READY')) ok();
+          else fail(new Error(b.toString()));
+        });
+      });
+      const e = await refused(image);
+      expect(e.holder).toBe(`pid ${String(child.pid)} (holder.mjs)`);
+      expect(e.message).not.toContain('hunter2');
+    } finally {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGKILL');
+      await exited;
+    }
   }, 20_000);
 
   test('a holder that says nothing, or sends control bytes, still refuses; what it sent is shown printable and bounded', async () => {
