@@ -45,6 +45,13 @@ export interface VirtioTransport {
   /** Installs the interrupt handler (one per driver). */
   onInterrupt(handler: (irq: VirtioInterrupt) => void): void;
   /**
+   * Optional: the device thread that serves queue `q`, where the device
+   * serves its queues on more than one thread, each with its own handle on
+   * the medium: requests on queues of different threads may then run against
+   * the medium at the same time. Left out, one thread serves every queue.
+   */
+  queueThread?(q: number): number;
+  /**
    * Optional: why the device is gone for good (its worker thread exited or
    * hung), or undefined while it is there. A driver that finds it set after a
    * reset gives up instead of initialising a device nobody serves.

@@ -230,6 +230,11 @@ export class WorkerTransport extends DeviceTransport {
     return this.#workers.map((w) => w.thread);
   }
 
+  /** The device worker that serves queue `q` (see WorkerTransportOptions.workers). */
+  queueThread(q: number): number {
+    return q % this.#workers.length;
+  }
+
   /** Why the device is gone (a worker exited or hung), or undefined while it is there. */
   lost(): string | undefined {
     return this.#lost;

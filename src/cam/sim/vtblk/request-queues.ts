@@ -8,7 +8,11 @@
 // buffers are fenced with them (data-buffers.ts). The set's READ, WRITE and
 // FLUSH (translate.ts) and its other requests (other-requests.ts) all come
 // through here; every READ and WRITE does, so submit() allocates nothing but
-// a record the first time one is short.
+// a record the first time one is short. Where the set's queues are served by
+// more than one device thread, overlapping requests where one writes go in
+// arrival order, one at a time (overlap-order.ts); one thread serving every
+// queue (any local transport, a single device worker) keeps that order itself
+// (its backend does), and the path pays nothing for it.
 
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
 import { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
@@ -16,6 +20,7 @@ import { FreeList } from '../../../scsi/free-list.js';
 import type { DataBufferPool } from './data-buffers.js';
 import { QueueChoice, type QueueLoad } from './queue-load.js';
 import { Submission, answerLater, promised } from './request-records.js';
+import { OverlapOrder } from './overlap-order.js';
 
 const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
 
@@ -40,12 +45,24 @@ export class RequestQueues {
   readonly #resetWaiters: ((back: boolean) => void)[] = [];
   /** Free records (request-records.ts): one per request the set ever had out at once. */
   readonly #submissions = new FreeList<Submission>();
+  /** Present only when the set's queues run on more than one device thread. */
+  readonly #order: OverlapOrder | undefined;
 
   constructor(driver: VirtioBlkDriver, loads: readonly QueueLoad[], data: DataBufferPool) {
     this.#driver = driver;
     this.#loads = loads;
     this.#choice = new QueueChoice(loads, driver);
     this.#data = data;
+    this.#order = onSeveralThreads(driver, loads.length)
+      ? new OverlapOrder((req, then) => {
+          this.#send(req, then);
+        })
+      : undefined;
+  }
+
+  /** Requests held back behind an overlapping one on another device thread (overlap-order.ts). */
+  get waitingForOverlap(): number {
+    return this.#order?.waiting ?? 0;
   }
 
   /** Descriptors charged for requests, from submit() until their answer, on all queues. */
@@ -63,6 +80,7 @@ export class RequestQueues {
     if (!this.#fenced) this.#resetEpoch++;
     this.#fenced = true;
     this.#data.fence();
+    this.#order?.dropWaiting(FENCED);
   }
 
   /** Lowers the fence after a device reset (VirtioBlockCommandSet.unfence). */
@@ -114,6 +132,12 @@ export class RequestQueues {
       });
       return;
     }
+    if (this.#order === undefined) this.#send(req, then);
+    else this.#order.submit(req, then);
+  }
+
+  /** submit() past the fence and the overlap order: onto the queue QueueChoice picks. */
+  #send(req: BlkRequest, then: (c: BlkCompletion) => void): void {
     const q = this.#choice.pick();
     const load = queueLoad(this.#loads, q);
     const cost = this.#driver.descriptorCost(VirtioBlkDriver.dataBuffers(req), q);
@@ -167,4 +191,13 @@ export class RequestQueues {
     if (submitting) answerLater(then, c);
     else then(c);
   };
+}
+
+/** Whether the driver's first `queues` queues are served by more than one device thread (VirtioTransport.queueThread). */
+function onSeveralThreads(driver: VirtioBlkDriver, queues: number): boolean {
+  const transport = driver.transport;
+  if (transport.queueThread === undefined) return false;
+  const first = transport.queueThread(0);
+  for (let q = 1; q < queues; q++) if (transport.queueThread(q) !== first) return true;
+  return false;
 }

@@ -155,6 +155,11 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return this.#loads.map((l) => ({ ...l }));
   }
 
+  /** Requests held back behind an overlapping one on another device thread (overlap-order.ts). */
+  get waitingForOverlap(): number {
+    return this.#queues.waitingForOverlap;
+  }
+
   /** FLUSHes waiting for earlier writes to complete. */
   get flushesWaiting(): number {
     return this.#flushOrder.flushesWaiting;
