@@ -56,7 +56,8 @@ const SANITIZE_EXEMPT_OPCODES: ReadonlySet<number> = new Set([ScsiOp.INQUIRY, Sc
 
 /**
  * The steps of the file header for one command of `nexus` on `lu`; `reissued`
- * skips step 2 (ExecuteOptions.reissued).
+ * skips step 2 (ExecuteOptions.reissued); `aborted` is the handler's
+ * SbcCommand.aborted (ExecuteOptions.aborted).
  * Synchronous up to the handler's own work; a rejection of the handler's
  * promise is the caller's to turn into IMPLEMENTATION_FAILURE (execute does).
  */
@@ -68,6 +69,7 @@ export function runCommandSteps(
   nexus: string,
   transportId: Uint8Array | undefined,
   reissued: boolean,
+  aborted: () => boolean,
 ): CommandOutcome | Promise<CommandOutcome> {
   const { cdb, decoded } = p;
   const entry = handlerOf(decoded);
@@ -100,6 +102,7 @@ export function runCommandSteps(
     dataOutSent: dataOut.length,
     nexus,
     epoch: lu.bcs.resetEpoch,
+    aborted,
   };
   try {
     const fault = entry.check?.(lu, cmd);

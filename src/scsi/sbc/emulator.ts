@@ -47,6 +47,7 @@ import { SerialQueue } from './serial-queue.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
+const NEVER_ABORTED = (): boolean => false;
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {
@@ -332,7 +333,7 @@ export class SbcEmulator implements LogicalUnit {
           this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolveWith, resolve);
         });
       }
-      const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId, reissued);
+      const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId, reissued, opts.aborted ?? NEVER_ABORTED);
       // Sense is encoded a turn later, as the handler's answer would be: D_SENSE
       // as it stands once commands issued in the same turn (a MODE SELECT) ran.
       if (!(outcome instanceof Promise)) return Promise.resolve(outcome).then(this.#toResult);

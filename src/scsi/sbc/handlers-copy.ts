@@ -19,6 +19,14 @@
 // the whole medium, changes nothing here). Segments before the failing one
 // stay copied.
 //
+// A copy aborted while it runs (SAM-5 aborting commands: ABORT TASK SET,
+// CLEAR TASK SET, PREEMPT AND ABORT; SbcCommand.aborted) stops before its next
+// read or write, as one a device reset cut short does (LogicalUnit.run): SAM-5
+// lets an aborted command leave part of its work done, and the task
+// management function then waits for one chunk, not the whole list. The transport ends it as the abort says;
+// a held status reads COMPLETED WITH ERRORS, segments and bytes as far as it
+// got, as after a device reset.
+//
 // The sense names where the copy stopped (SPC-4 5.16.7.4, errors detected
 // during processing of segment descriptors, as in SPC-2 7.2.3): the number of
 // the segment being processed, from 0 in list order, in the third and fourth
@@ -75,6 +83,12 @@ const DESTINATION_OUT_OF_RANGE = badField(Asc.NO_ADDITIONAL_SENSE, BlockToBlockF
  */
 const abortedAfter = (code: AscAscq, blocks: number, written: number): SenseData =>
   sense(SenseKey.COPY_ABORTED, code, written === 0 ? {} : { information: BigInt(blocks - written) });
+/**
+ * What an aborted copy answers after `written` of the segment's `blocks`: COPY
+ * ABORTED, no code for it (the transport ends the command as its abort says,
+ * so no initiator sees this), the residual in INFORMATION once any were written.
+ */
+const stoppedAfter = (blocks: number, written: number): SenseData => abortedAfter(Asc.NO_ADDITIONAL_SENSE, blocks, written);
 /** `s` raised while processing segment `index`: its number in COMMAND-SPECIFIC INFORMATION's third and fourth bytes, the first two zero. */
 const inSegment = (s: SenseData, index: number): SenseData => ({ ...s, commandSpecific: BigInt(index) });
 
@@ -107,9 +121,10 @@ function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): bool
 /**
  * Copies one segment in chunks, backwards when the destination overlaps the
  * source from above, for a copy of epoch `since` begun when
- * `lu.sanitizer.begun` was `sanitizes`. Undefined when done.
+ * `lu.sanitizer.begun` was `sanitizes`, until `aborted` says the command was
+ * aborted (checked before each read and each write). Undefined when done.
  */
-async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
+async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
   const end = lu.info.blocks;
   if (s.sourceLba + BigInt(s.blocks) > end) return SOURCE_OUT_OF_RANGE;
   if (s.destinationLba + BigInt(s.blocks) > end) return DESTINATION_OUT_OF_RANGE;
@@ -121,6 +136,7 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number
   for (const c of chunks) {
     const from = s.sourceLba + c.lba;
     const to = s.destinationLba + c.lba;
+    if (aborted()) return stoppedAfter(s.blocks, written);
     const buf = new Uint8Array(c.blocks * bs);
     const release = await lu.locks.acquire(from, c.blocks, false);
     const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf)).finally(release);
@@ -133,6 +149,10 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, sanitizes: number
     if (lu.sanitizer.begun !== sanitizes) {
       releaseWrite();
       return abortedAfter(Asc.LOGICAL_UNIT_NOT_READY_SANITIZE_IN_PROGRESS, s.blocks, written);
+    }
+    if (aborted()) {
+      releaseWrite();
+      return stoppedAfter(s.blocks, written);
     }
     const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf)).finally(releaseWrite);
     if (wrote !== undefined) return abortedAfter(wrote, s.blocks, written);
@@ -148,7 +168,7 @@ export const COPY_HANDLERS: HandlerTable = {
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu) => writeProtectFault(lu),
-    run: async (lu, { fields: f, dataOut, nexus, epoch }): Promise<CommandOutcome> => {
+    run: async (lu, { fields: f, dataOut, nexus, epoch, aborted }): Promise<CommandOutcome> => {
       // SPC-5: a PARAMETER LIST LENGTH of zero copies nothing and is not an error.
       if (f.parameterListLength === 0) return GOOD;
       if (dataOut.length < f.parameterListLength) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
@@ -167,7 +187,7 @@ export const COPY_HANDLERS: HandlerTable = {
         for (const [index, s] of list.segments.entries()) {
           if (!namesThisUnit(lu, list.cscds[s.source])) return inSegment(SOURCE_UNREACHABLE, index);
           if (!namesThisUnit(lu, list.cscds[s.destination])) return inSegment(DESTINATION_UNREACHABLE, index);
-          const error = await copySegment(lu, epoch, sanitizes, s, (n) => {
+          const error = await copySegment(lu, epoch, aborted, sanitizes, s, (n) => {
             status = { ...status, bytes: status.bytes + BigInt(n) };
           });
           if (error !== undefined) return inSegment(error, index);

@@ -28,8 +28,11 @@ export interface TaskAbortResult {
  * nexus's commands are left alone). It is called from within the execute() /
  * start() of the command that aborts (PREEMPT AND ABORT), which it leaves
  * alone, before they return; or outside any command (ABORT TASK SET, CLEAR
- * TASK SET). An aborted command that has reached the unit may finish its
- * work; it ends as `end` said either way.
+ * TASK SET). An aborted command that has reached the unit may finish the
+ * block operation it has in flight (a device may not take one back), but no
+ * more: from then on the transport answers its ExecuteOptions.aborted true,
+ * and one the emulator carries out in several (EXTENDED COPY) stops there.
+ * It ends as `end` said either way.
  */
 export type TaskAborter = (end: (nexus: string) => AbortedCommandEnd | undefined) => TaskAbortResult;
 

@@ -298,6 +298,28 @@ describe('EXTENDED COPY and SANITIZE', () => {
   });
 });
 
+describe('EXTENDED COPY aborted by its transport (ExecuteOptions.aborted)', () => {
+  test('stops before its next write: the chunk read meanwhile does not land, none after it is read; the held status says COMPLETED WITH ERRORS, as far as it got', async () => {
+    // 4-block chunks (MAXIMUM TRANSFER LENGTH); the second chunk's read waits at the gate.
+    const { d, g, lu, u, naa } = await gatedUnit('read', 104n, { maxTransferBytes: 4 * BS });
+    for (const lba of ['64', '68', '6c']) expectGood(await u.run(`2a 00 00 00 00 ${lba} 00 00 04 00`, { dataOut: block(4 * BS, 0x5a, true) }));
+    let aborted = false;
+    const l = list(header(3, 0x00, 32, 28), e4(naa), b2b(0, 0, 12, 100n, 0n));
+    const copy = lu.execute(xcopy(l.length), { dataOut: l, nexus: 'a', aborted: () => aborted });
+    await settle();
+    expect(d.trace('read')).toEqual(['read start 100+4', 'read end 100+4', 'read start 104+4']);
+    aborted = true;
+    g.open();
+    // The transport ends it as its abort says; what the copy answers: COPY ABORTED, VALID, residual 8 blocks, segment 0.
+    expect(abortedSense(await copy)).toBe('f0 00 0a 00 00 00 08 0a 00 00 00 00 00 00 00 00 00 00');
+    expect(d.trace('write').filter((w) => w.startsWith('write start'))).toEqual(['write start 100+4', 'write start 104+4', 'write start 108+4', 'write start 0+4']);
+    expect(d.trace('read').at(-1)).toBe('read end 104+4');
+    for (const lba of [4n, 11n]) expect(hex(d.inner.peek(lba))).toBe(hex(block(BS, 0)));
+    // COMPLETED WITH ERRORS (02h), no segment processed, 4 blocks (800h bytes) copied.
+    expect(hex((await lu.execute(rcr(0, 3), { nexus: 'a' })).data)).toBe('00 00 00 08 02 00 00 00 00 00 08 00');
+  });
+});
+
 describe('COPY ABORTED names the segment being processed', () => {
   test('an unreachable copy target in segment 1: segment 1 in COMMAND-SPECIFIC INFORMATION; segment 0 stays copied', async () => {
     const u = await unit();

@@ -86,7 +86,7 @@ export class VtblkSim implements Sim {
   readonly #capacity: number;
   readonly #nexus: string;
   /** start()'s options, filled in for each XPT_SCSI_IO (start() reads them before it returns). */
-  readonly #opts: { dataOut: Uint8Array; nexus: string; transportId: Uint8Array | undefined; dataIn: Uint8Array | undefined; reissued: boolean };
+  readonly #opts: { dataOut: Uint8Array; nexus: string; transportId: Uint8Array | undefined; dataIn: Uint8Array | undefined; reissued: boolean; aborted: () => boolean };
   #handle: SimHandle | undefined;
   #state: SimState = 'running';
   readonly #active = new ActiveCcbs<Active>();
@@ -108,7 +108,7 @@ export class VtblkSim implements Sim {
     this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
     this.#capacity = devqCapacity(bcs, reserve, this.requestCost);
     this.#nexus = opts.nexus ?? 'cam';
-    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false };
+    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false, aborted: () => false };
     this.#deferred = new DeferredCompletions({
       finish: (ccb, status, scsiStatus) => {
         this.#finish(ccb, status, scsiStatus);
@@ -292,7 +292,8 @@ export class VtblkSim implements Sim {
     // (the transport's) goes without Data-Out. The room is dxferLen bytes even in a longer buffer
     // (cam_ccb.h: dxfer_len bounds what lands at data_ptr): a READ larger than that is read into
     // the emulator's own buffer, and only what fits is copied (result.ts). A CCB a recovery gave
-    // back runs as the command it was (ScsiIoCcb.reissued).
+    // back runs as the command it was (ScsiIoCcb.reissued). The emulator asks between the block
+    // operations of a long command whether an abort marked the CCB (aborts.ts), and stops it there.
     const who = ccb.initiator;
     const ptr = ccb.dataPtr;
     const room = ptr === undefined || ptr.length === ccb.dxferLen ? ptr : ptr.subarray(0, ccb.dxferLen);
@@ -302,6 +303,7 @@ export class VtblkSim implements Sim {
     opts.transportId = who?.transportId;
     opts.dataIn = room;
     opts.reissued = ccb.reissued;
+    opts.aborted = () => entry.aborted !== undefined;
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
     this.#starting = undefined;
