@@ -24,7 +24,7 @@ import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-comman
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOperation } from './errors.js';
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
-import { checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
+import { NEVER_ABORTED, checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
 import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
 import { Reservations } from './reservations.js';
 import { registrationLimit } from './persistent-reserve-out.js';
@@ -47,7 +47,6 @@ import { SerialQueue } from './serial-queue.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
-const NEVER_ABORTED = (): boolean => false;
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {

@@ -56,8 +56,9 @@ export interface ExecuteOptions {
    * Whether the transport has aborted the command since it began (SAM-5
    * aborting commands: PREEMPT AND ABORT, ABORT TASK SET and CLEAR TASK SET
    * through the unit's TaskAborter, task-abort.ts). A command the emulator
-   * carries out as a series of block operations (EXTENDED COPY) asks before
-   * each one and, once aborted, stops after the one in flight; the transport
+   * carries out as a series of block operations (EXTENDED COPY, WRITE SAME
+   * written out in chunks, UNMAP) asks before each one and, once aborted,
+   * stops after the one in flight; the transport
    * ends it as its abort says, whatever it answers. Default: never aborted.
    */
   readonly aborted?: (() => boolean) | undefined;

@@ -7,7 +7,7 @@
 
 import { GetLbaStatusReportType } from '../cdb/capacity.js';
 import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
-import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
+import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { BlockRange } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
@@ -24,6 +24,12 @@ const U32_MAX = 0xffff_ffff;
 const UNMAP_BD_LENGTH_BYTE = 2;
 /** NUMBER OF LOGICAL BLOCKS within an UNMAP block descriptor. */
 const UNMAP_DESCRIPTOR_BLOCKS = 8;
+/**
+ * What a WRITE SAME or UNMAP its transport aborted answers once it stops
+ * (SbcCommand.aborted): no initiator sees it, as the transport ends the
+ * command as its abort says (SAM-5 aborting commands).
+ */
+const STOPPED = sense(SenseKey.ABORTED_COMMAND, Asc.NO_ADDITIONAL_SENSE);
 
 // GET LBA STATUS parameter data (SBC-4): 8-byte header, 16-byte LBA status descriptors.
 const LBA_STATUS_HEADER = 8;
@@ -53,15 +59,17 @@ export function* pieces(lba: bigint, blocks: bigint, max: number): Generator<Blo
 
 /**
  * Discards a range through the device, split to its segment and per-call
- * limits, for a command of epoch `since`. A failed call names a block in
- * INFORMATION only when it covered that one block (failingBlock), as a failed
- * write or write-zeroes call does: the device does not say which block failed.
+ * limits, for a command of epoch `since` until `aborted` says it was aborted
+ * (asked before each call: SAM-5 lets an aborted command stop part way). A
+ * failed call names a block in INFORMATION only when it covered that one
+ * block (failingBlock), as a failed write or write-zeroes call does: the
+ * device does not say which block failed.
  */
-export async function discardRange(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
+export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
-    lu.run(since, 'discard', () => lu.bcs.discard(ranges), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
+    aborted() ? Promise.resolve(STOPPED) : lu.run(since, 'discard', () => lu.bcs.discard(ranges), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
   let batch: BlockRange[] = [];
   let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
@@ -77,12 +85,13 @@ export async function discardRange(lu: LogicalUnit, since: IssueEpoch, lba: bigi
 }
 
 /**
- * Fills [lba, lba + blocks) with `block`, for a command of epoch `since`: by
+ * Fills [lba, lba + blocks) with `block`, for a command of epoch `since`
+ * until `aborted` says it was aborted (asked before each call): by
  * write-zeroes (deallocating when `unmap` and the device may) or discard that
  * reads back zeros when the block is all zeros, else by writing the pattern
  * out in chunks.
  */
-export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
+export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
   const g = lu.geometry;
   if (isZero(block)) {
     const wz = g.writeZeroes;
@@ -90,9 +99,10 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, bloc
     // can (SBC-4 WRITE SAME, UNMAP bit), as long as they then read as the data
     // sent: a write-zeroes that may unmap does both; otherwise a discard that
     // reads back zeros does, even when there is a write-zeroes that cannot unmap.
-    if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, since, lba, blocks);
+    if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, since, aborted, lba, blocks);
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
+        if (aborted()) return STOPPED;
         const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), failingBlock(p.lba, p.blocks));
         if (failed !== undefined) return failed;
       }
@@ -105,6 +115,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, lba: bigint, bloc
   const chunk = new Uint8Array(chunkBlocks * bs);
   for (let i = 0; i < chunkBlocks; i++) chunk.set(block, i * bs);
   for (const p of pieces(lba, blocks, chunkBlocks)) {
+    if (aborted()) return STOPPED;
     const data = chunk.subarray(0, p.blocks * bs);
     const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data), failingBlock(p.lba, p.blocks));
     if (failed !== undefined) return failed;
@@ -189,13 +200,13 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
         () => (dataOutSent > (f.ndob ? 0 : lu.info.blockSize) ? senseIllegalRequest(Asc.INVALID_FIELD_IN_COMMAND_INFORMATION_UNIT) : undefined),
       );
     },
-    run: async (lu, { fields: f, dataOut, epoch }) => {
+    run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       const block = f.ndob ? new Uint8Array(lu.info.blockSize) : dataOut;
       const blocks = writeSameBlocks(lu, f.lba, f.blocks);
       if (blocks === 0n) return GOOD;
       const release = await lu.locks.acquire(f.lba, Number(blocks), false);
       try {
-        const failed = await fill(lu, epoch, f.lba, blocks, block, f.unmap);
+        const failed = await fill(lu, epoch, aborted, f.lba, blocks, block, f.unmap);
         return failed === undefined ? GOOD : checkCondition(failed);
       } finally {
         release();
@@ -213,7 +224,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
     check: (lu) => writeProtectFault(lu),
-    run: async (lu, { fields: f, dataOut, epoch }) => {
+    run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       if (f.parameterListLength === 0) return GOOD;
       // SBC-4 UNMAP: a PARAMETER LIST LENGTH of 1..7 is a PARAMETER LIST LENGTH
       // ERROR whatever arrived. So is a list that arrived shorter than its
@@ -249,7 +260,7 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
       const releases = await Promise.all(work.map((d) => lu.locks.acquire(d.lba, d.blocks, false)));
       try {
         for (const d of work) {
-          const failed = await discardRange(lu, epoch, d.lba, BigInt(d.blocks));
+          const failed = await discardRange(lu, epoch, aborted, d.lba, BigInt(d.blocks));
           if (failed !== undefined) return checkCondition(failed);
         }
         return GOOD;

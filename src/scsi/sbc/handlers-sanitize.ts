@@ -20,7 +20,7 @@
 import { SanitizeSa } from '../opcodes.js';
 import { SANITIZE_PLL_BYTE, decodeOverwriteParameters, OVERWRITE_HEADER, type OverwriteParameters, type SanitizeCdb } from '../cdb/sanitize.js';
 import { Asc, invalidFieldInCdb, senseIllegalRequest, senseNotReady, type SenseData } from '../sense.js';
-import { ACROSS_RESETS, GOOD, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { ACROSS_RESETS, GOOD, NEVER_ABORTED, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
 import { firstFault, flushIfCached, writeProtectFault } from './checks.js';
 import { MEDIUM_NOT_PRESENT } from './medium.js';
 import { fill, pieces } from './handlers-provisioning.js';
@@ -83,7 +83,7 @@ export function canBlockErase(g: BlockGeometry, reportsMapping: boolean): boolea
 }
 
 async function blockErase(lu: LogicalUnit): Promise<SenseData | undefined> {
-  const failed = await fill(lu, ACROSS_RESETS, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
+  const failed = await fill(lu, ACROSS_RESETS, NEVER_ABORTED, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
   if (failed === undefined) lu.sanitizer.advance(Number(lu.info.blocks));
   return failed;
 }

@@ -31,7 +31,8 @@ export interface TaskAbortResult {
  * TASK SET). An aborted command that has reached the unit may finish the
  * block operation it has in flight (a device may not take one back), but no
  * more: from then on the transport answers its ExecuteOptions.aborted true,
- * and one the emulator carries out in several (EXTENDED COPY) stops there.
+ * and one the emulator carries out in several (EXTENDED COPY, WRITE SAME,
+ * UNMAP) stops there.
  * It ends as `end` said either way.
  */
 export type TaskAborter = (end: (nexus: string) => AbortedCommandEnd | undefined) => TaskAbortResult;

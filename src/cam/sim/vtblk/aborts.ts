@@ -8,7 +8,8 @@
 // here may have requests on the ring, which virtio-blk cannot cancel, so they
 // are marked and complete CAM_REQ_ABORTED when the device has answered (SAM-5
 // lets an aborted command have done part of its work); no device reset. A
-// command the emulator carries out in several requests (EXTENDED COPY) sees
+// command the emulator carries out in several requests (EXTENDED COPY, WRITE
+// SAME, UNMAP) sees
 // the mark (ExecuteOptions.aborted) and issues no more, so the abort waits for
 // the request in flight, not for the rest of the command. The
 // PROUT completes after all of them. A CCB the SIM has handed back unstarted
