@@ -17,6 +17,12 @@ export interface PreparedCdb {
   readonly cdb: Uint8Array;
   /** Data-Out bytes the command takes (what SbcEmulator.dataOutLength answers). */
   readonly dataOutLength: number;
+  /**
+   * A READ or WRITE (10)/(16): one block operation, with no step between
+   * others at which an abort could stop it (ExecuteOptions.aborted is never
+   * asked for it).
+   */
+  readonly blockIo: boolean;
 }
 
 /**
@@ -37,6 +43,10 @@ export class Prepared implements PreparedCdb {
     this.commands = commands;
     this.rw = rw;
     this.#decoded = decoded;
+  }
+
+  get blockIo(): boolean {
+    return this.rw !== undefined;
   }
 
   get decoded(): Decoded<DecodedCdb> {

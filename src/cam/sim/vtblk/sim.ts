@@ -21,6 +21,7 @@ import { SbcEmulator } from '../../../scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../scsi/sbc/execute-api.js';
 import type { SbcEmulatorOptions } from '../../../scsi/sbc/unit-description.js';
 import type { AbortedCommandEnd, TaskAbortResult } from '../../../scsi/sbc/task-abort.js';
+import { NEVER_ABORTED } from '../../../scsi/sbc/context.js';
 import { ScsiStatus } from '../../../scsi/status.js';
 import { ScsiOp } from '../../../scsi/opcodes.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
@@ -108,7 +109,7 @@ export class VtblkSim implements Sim {
     this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
     this.#capacity = devqCapacity(bcs, reserve, this.requestCost);
     this.#nexus = opts.nexus ?? 'cam';
-    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false, aborted: () => false };
+    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false, aborted: NEVER_ABORTED };
     this.#deferred = new DeferredCompletions({
       finish: (ccb, status, scsiStatus) => {
         this.#finish(ccb, status, scsiStatus);
@@ -303,7 +304,8 @@ export class VtblkSim implements Sim {
     opts.transportId = who?.transportId;
     opts.dataIn = room;
     opts.reissued = ccb.reissued;
-    opts.aborted = () => entry.aborted !== undefined;
+    // A READ or WRITE never asks: no function made per I/O for it.
+    opts.aborted = cmd.blockIo ? NEVER_ABORTED : () => entry.aborted !== undefined;
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
     this.#starting = undefined;
