@@ -9,10 +9,11 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Session } from '../../src/iscsi/session.js';
-import type { SessionHost, SessionLun, SessionOutput } from '../../src/iscsi/session-types.js';
+import type { SessionOutput } from '../../src/iscsi/session-types.js';
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { sessionOn } from './session-harness.js';
 import { headerOf } from './task-harness.js';
 
 const BS = 512;
@@ -28,23 +29,9 @@ const good: LunPort = {
   },
 };
 
-const done = (): Promise<void> => Promise.resolve();
-const unit: SessionLun = { port: good, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: done, abortTaskSet: done, clearTaskSet: done };
-
 function session(): { s: Session; drops: string[]; out: SessionOutput[] } {
-  const drops: string[] = [];
-  const out: SessionOutput[] = [];
-  const host: SessionHost = {
-    lun: (n) => (n === 0 ? unit : undefined),
-    luns: [0],
-    othersTasks: () => ({ awaitingData: [], end: () => Promise.resolve() }),
-    preempted: () => undefined,
-    dataOutTimeoutMs: TIMEOUT,
-    drop: (reason) => drops.push(reason),
-    coldReset: () => undefined,
-    log: () => undefined,
-  };
-  return { s: new Session(host, LIMITS, 8, 1, (o) => out.push(o)), drops, out };
+  const { s, drops, out } = sessionOn(good, { limits: LIMITS, dataOutTimeoutMs: TIMEOUT });
+  return { s, drops, out };
 }
 
 /** WRITE (10) of 2 blocks at LBA 9, no immediate data, F 0: 1 KiB of unsolicited Data-Out to follow. */

@@ -11,10 +11,11 @@
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/iscsi/session.js';
 import { DataOutBudget } from '../../src/iscsi/data-out-budget.js';
-import type { SessionHost, SessionLun, SessionOutput } from '../../src/iscsi/session-types.js';
+import type { SessionOutput } from '../../src/iscsi/session-types.js';
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { ScsiCommandPdu, TaskMgmtRequestPdu } from '../../src/iscsi/pdu-types.js';
+import { sessionOn } from './session-harness.js';
 
 const BS = 512;
 const DEPTH = 8;
@@ -34,22 +35,9 @@ function session(): { s: Session; budget: DataOutBudget; out: SessionOutput[]; r
       return { abort: () => undefined };
     },
   };
-  const done = (): Promise<void> => Promise.resolve();
-  const unit: SessionLun = { port, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: done, abortTaskSet: done, clearTaskSet: done };
-  const budget = new DataOutBudget(1024 * 1024);
-  const out: SessionOutput[] = [];
-  const host: SessionHost = {
-    lun: (n) => (n === 0 ? unit : undefined),
-    luns: [0],
-    dataOutBudget: budget.account(),
-    othersTasks: () => ({ awaitingData: [], end: () => Promise.resolve() }),
-    preempted: () => undefined,
-    dataOutTimeoutMs: 1000,
-    drop: () => undefined,
-    coldReset: () => undefined,
-    log: () => undefined,
-  };
-  return { s: new Session(host, LIMITS, DEPTH, 1, (o) => out.push(o)), budget, out, ran };
+  const { s, budget, out } = sessionOn(port, { limits: LIMITS, depth: DEPTH, budgetBytes: 1024 * 1024 });
+  if (budget === undefined) throw new Error('the rig was given a budget');
+  return { s, budget, out, ran };
 }
 
 /** READ (10) of one block, CmdSN `cmdSN`. */

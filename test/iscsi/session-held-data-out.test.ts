@@ -12,10 +12,11 @@
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/iscsi/session.js';
 import { DataOutBudget } from '../../src/iscsi/data-out-budget.js';
-import type { SessionHost, SessionLun, SessionOutput } from '../../src/iscsi/session-types.js';
+import type { SessionOutput } from '../../src/iscsi/session-types.js';
 import type { TaskLimits } from '../../src/iscsi/task-types.js';
 import type { LunCommand, LunPort } from '../../src/iscsi/lun.js';
 import type { DataOutPdu, ScsiCommandPdu } from '../../src/iscsi/pdu-types.js';
+import { sessionOn } from './session-harness.js';
 
 const BS = 512;
 const LIMITS: TaskLimits = { initialR2T: false, immediateData: true, firstBurstLength: 64 * 1024, maxBurstLength: 64 * 1024, maxOutstandingR2T: 1, maxSendDataSegmentLength: 8192 };
@@ -36,22 +37,9 @@ function session(budgetBytes: number): { s: Session; budget: DataOutBudget; out:
       return { abort: () => undefined };
     },
   };
-  const done = (): Promise<void> => Promise.resolve();
-  const unit: SessionLun = { port, blockSize: BS, maxCommandBytes: 2 ** 20, taskAbortedStatus: false, reset: done, abortTaskSet: done, clearTaskSet: done };
-  const budget = new DataOutBudget(budgetBytes);
-  const out: SessionOutput[] = [];
-  const host: SessionHost = {
-    lun: (n) => (n === 0 ? unit : undefined),
-    luns: [0],
-    dataOutBudget: budget.account(),
-    othersTasks: () => ({ awaitingData: [], end: () => Promise.resolve() }),
-    preempted: () => undefined,
-    dataOutTimeoutMs: 1000,
-    drop: () => undefined,
-    coldReset: () => undefined,
-    log: () => undefined,
-  };
-  return { s: new Session(host, LIMITS, 8, 1, (o) => out.push(o)), budget, out, written };
+  const { s, budget, out } = sessionOn(port, { limits: LIMITS, budgetBytes });
+  if (budget === undefined) throw new Error('the rig was given a budget');
+  return { s, budget, out, written };
 }
 
 /** WRITE (10) of 2 blocks at LBA `lba` (< 256), CmdSN `cmdSN`, its first block immediate, F 0: the second to come as unsolicited Data-Out. */
