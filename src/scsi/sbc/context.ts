@@ -63,10 +63,7 @@ export type IssueEpoch = number | undefined;
  */
 export const ACROSS_RESETS: IssueEpoch = undefined;
 
-/**
- * The SbcCommand.aborted of a command whose transport aborts nothing, and of
- * work no abort reaches (a sanitize goes on, SBC-4, as across resets).
- */
+/** The SbcCommand.aborted of a command whose transport aborts nothing. */
 export const NEVER_ABORTED = (): boolean => false;
 
 /** A MODE SELECT's parameter list judged against the current mode state: the state it asks for, and whether that differs. */

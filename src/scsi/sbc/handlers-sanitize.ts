@@ -16,11 +16,17 @@
 //   none, so the service action is not offered (INVALID FIELD IN CDB).
 // A sanitize holds an exclusive lock over the whole medium: commands already
 // running finish first, and nothing else touches a block until it ends.
+// Nothing that aborts the SANITIZE command stops the operation (SBC-4), but a
+// SANITIZE without IMMED that its transport aborts (ABORT TASK SET, CLEAR TASK
+// SET; a PREEMPT AND ABORT meets SANITIZE IN PROGRESS) answers before its next
+// block operation, so the function that aborted it completes then (SAM-5)
+// rather than after the whole erase; the unit reports SANITIZE IN PROGRESS
+// meanwhile, as after IMMED.
 
 import { SanitizeSa } from '../opcodes.js';
 import { SANITIZE_PLL_BYTE, decodeOverwriteParameters, OVERWRITE_HEADER, type OverwriteParameters, type SanitizeCdb } from '../cdb/sanitize.js';
 import { Asc, invalidFieldInCdb, senseIllegalRequest, senseNotReady, type SenseData } from '../sense.js';
-import { ACROSS_RESETS, GOOD, NEVER_ABORTED, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
+import { ACROSS_RESETS, GOOD, checkCondition, type CommandOutcome, type HandlerTable, type LogicalUnit } from './context.js';
 import { firstFault, flushIfCached, writeProtectFault } from './checks.js';
 import { MEDIUM_NOT_PRESENT } from './medium.js';
 import { fill, pieces } from './handlers-provisioning.js';
@@ -60,7 +66,10 @@ async function acrossResets(lu: LogicalUnit, op: () => Promise<SenseData | undef
   }
 }
 
-async function overwrite(lu: LogicalUnit, p: OverwriteParameters): Promise<SenseData | undefined> {
+/** Called before each of a sanitize's block operations: where an aborted SANITIZE's answer is released (see start). */
+type Between = () => void;
+
+async function overwrite(lu: LogicalUnit, p: OverwriteParameters, between: Between): Promise<SenseData | undefined> {
   const bs = lu.info.blockSize;
   const total = lu.info.blocks;
   const perChunk = Math.max(1, Math.min(Math.floor(OVERWRITE_CHUNK_BYTES / bs), lu.maxTransferBlocks));
@@ -69,11 +78,13 @@ async function overwrite(lu: LogicalUnit, p: OverwriteParameters): Promise<Sense
     const chunk = patternChunk(p.pattern, bs, chunkBlocks, p.invert && pass % 2 === 1);
     for (const piece of pieces(0n, total, chunkBlocks)) {
       const data = chunk.subarray(0, piece.blocks * bs);
+      between();
       const failed = await acrossResets(lu, () => lu.run(ACROSS_RESETS, 'write', () => lu.bcs.write(piece.lba, data), piece.lba));
       if (failed !== undefined) return failed;
       lu.sanitizer.advance(piece.blocks);
     }
   }
+  between();
   return acrossResets(lu, () => flushIfCached(lu, ACROSS_RESETS));
 }
 
@@ -82,8 +93,13 @@ export function canBlockErase(g: BlockGeometry, reportsMapping: boolean): boolea
   return reportsMapping && (g.discard?.zeroes === true || g.writeZeroes?.mayUnmap === true);
 }
 
-async function blockErase(lu: LogicalUnit): Promise<SenseData | undefined> {
-  const failed = await fill(lu, ACROSS_RESETS, NEVER_ABORTED, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
+async function blockErase(lu: LogicalUnit, between: Between): Promise<SenseData | undefined> {
+  // fill asks before each block operation whether to stop: a sanitize never does (SBC-4), but there it is between two.
+  const goOn = (): boolean => {
+    between();
+    return false;
+  };
+  const failed = await fill(lu, ACROSS_RESETS, goOn, 0n, lu.info.blocks, new Uint8Array(lu.info.blockSize), true);
   if (failed === undefined) lu.sanitizer.advance(Number(lu.info.blocks));
   return failed;
 }
@@ -110,13 +126,31 @@ async function sanitize(lu: LogicalUnit, f: SanitizeCdb, work: number, op: () =>
   return failed === undefined ? GOOD : checkCondition(SANITIZE_FAILED);
 }
 
-/** IMMED answers now and lets the operation run (its outcome is the failure mode's to report). */
-function start(lu: LogicalUnit, f: SanitizeCdb, work: number, op: () => Promise<SenseData | undefined>): Promise<CommandOutcome> | CommandOutcome {
-  const running = sanitize(lu, f, work, op);
-  if (!f.immed) return running;
-  void running;
-  return GOOD;
+/**
+ * IMMED answers now and lets the operation run (its outcome is the failure
+ * mode's to report). Without IMMED the command answers when the operation
+ * ends, or, once its transport has aborted it (`aborted`), before the
+ * operation's next block operation: SANITIZE IN PROGRESS, an answer the
+ * transport never delivers (it ends the command as the abort says), while the
+ * operation goes on. A SANITIZE waiting for the medium lock is answered once
+ * it has it and the operation has begun.
+ */
+function start(lu: LogicalUnit, f: SanitizeCdb, aborted: () => boolean, work: number, op: (between: Between) => Promise<SenseData | undefined>): Promise<CommandOutcome> | CommandOutcome {
+  if (f.immed) {
+    void sanitize(lu, f, work, () => op(NOTHING_TO_RELEASE));
+    return GOOD;
+  }
+  return new Promise((resolve, reject) => {
+    const between = (): void => {
+      const running = aborted() ? lu.sanitizer.inProgress() : undefined;
+      if (running !== undefined) resolve(checkCondition(running));
+    };
+    sanitize(lu, f, work, () => op(between)).then(resolve, reject);
+  });
 }
+
+/** The Between of a sanitize whose command has answered already (IMMED). */
+const NOTHING_TO_RELEASE: Between = () => undefined;
 
 export const SANITIZE_HANDLERS: HandlerTable = {
   // The command table offers OVERWRITE and EXIT FAILURE MODE always, BLOCK
@@ -138,7 +172,7 @@ export const SANITIZE_HANDLERS: HandlerTable = {
         () => (lu.stopped ? NOT_READY_STOPPED : undefined),
         () => (f.serviceAction === SanitizeSa.EXIT_FAILURE_MODE ? undefined : writeProtectFault(lu)),
       ),
-    run: (lu, { fields: f, dataOut }) => {
+    run: (lu, { fields: f, dataOut, aborted }) => {
       switch (f.serviceAction) {
         case SanitizeSa.OVERWRITE: {
           if (dataOut.length < f.parameterListLength) return checkCondition(senseIllegalRequest(Asc.PARAMETER_LIST_LENGTH_ERROR));
@@ -146,10 +180,10 @@ export const SANITIZE_HANDLERS: HandlerTable = {
           if (!p.ok) return checkCondition(p.fault);
           // The pattern lives in the Data-Out Buffer, which the transport may reuse once IMMED has answered.
           const params = { ...p.value, pattern: Uint8Array.from(p.value.pattern) };
-          return start(lu, f, params.count * Number(lu.info.blocks), () => overwrite(lu, params));
+          return start(lu, f, aborted, params.count * Number(lu.info.blocks), (between) => overwrite(lu, params, between));
         }
         case SanitizeSa.BLOCK_ERASE:
-          return start(lu, f, Number(lu.info.blocks), () => blockErase(lu));
+          return start(lu, f, aborted, Number(lu.info.blocks), (between) => blockErase(lu, between));
         case SanitizeSa.EXIT_FAILURE_MODE:
           return lu.sanitizer.exitFailureMode() === 'not-allowed' ? checkCondition(invalidFieldInCdb(SERVICE_ACTION_FIELD.byte, SERVICE_ACTION_FIELD.bit)) : GOOD;
         default:
