@@ -7,13 +7,16 @@
 // reset sent after it covers it (§4.2.3, SAM-5: the tasks received before the
 // function); either way it never runs and gets no SCSI Response, and what the
 // session kept for it (its place in the command window, its Data-Out buffer)
-// is given back. A command still waiting for an earlier CmdSN was not
-// received (§4.2.2.1): a function leaves it alone. PDUs are built from
-// RFC 7143's tables (initiator.ts).
+// is given back. Another session's PERSISTENT RESERVE OUT PREEMPT AND ABORT
+// (SPC-5) ends it too, as it ends the preempted session's tasks that have not
+// reached the unit: no response with TAS 0, TASK ABORTED with TAS 1. A
+// command still waiting for an earlier CmdSN was not received (§4.2.2.1): a
+// function leaves it alone. PDUs are built from RFC 7143's tables
+// (initiator.ts); PERSISTENT RESERVE OUT from SPC-5's.
 
 import { describe, expect, it } from 'vitest';
 import { bhsOf, field32, ittOf, opcodeOf, pdu, type TestInitiator } from './initiator.js';
-import { BS, read10, readBlock, sessionsTargets, tmf, tmfResponse, tur, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
+import { BS, read10, readBlock, senseOfTur, sessionsTargets, tmf, tmfResponse, tur, writeAwaitingData, type SessionsTarget } from './two-sessions.js';
 
 const IQN = 'iqn.2026-11.org.vtcam:tmf-deferred';
 /** Opcodes (§11.2.1.2): SCSI Response, Data-In. */
@@ -139,6 +142,56 @@ describe('a task-set function sent after a held command covers it', () => {
     expect(await noAnswer(b, held.itt)).toBe(true);
     expect(await readBlock(b, 20)).toEqual(zeros);
     await idle(t, b, room);
+  });
+});
+
+/** PERSISTENT RESERVE OUT service actions (SPC-5): REGISTER, PREEMPT AND ABORT; TYPE 1h Write Exclusive. */
+const REGISTER = 0x00;
+const PREEMPT_AND_ABORT = 0x05;
+const WRITE_EXCLUSIVE = 0x1;
+const KEY_A = 0xaaaa_0000_0000_000an;
+const KEY_B = 0xbbbb_0000_0000_000bn;
+
+/**
+ * PERSISTENT RESERVE OUT (SPC-5) with its 24-byte parameter list as immediate data: 5Fh, SERVICE ACTION
+ * (byte 1), SCOPE 0h and TYPE (byte 2), PARAMETER LIST LENGTH 18h (bytes 5..8); the list's RESERVATION KEY
+ * (bytes 0..7) and SERVICE ACTION RESERVATION KEY (bytes 8..15). Its ITT.
+ */
+function prout(ini: TestInitiator, sa: number, type: number, key: bigint, sark: bigint): number {
+  const data = new Uint8Array(24);
+  const v = new DataView(data.buffer);
+  v.setBigUint64(0, key);
+  v.setBigUint64(8, sark);
+  return ini.command({ cdb: Uint8Array.of(0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0), write: true, edtl: data.length, data });
+}
+
+describe('another session’s PREEMPT AND ABORT covers the commands held back', () => {
+  it.each([false, true])('TAS %s: A’s WRITE held behind its ABORT TASK SET ends as A’s WRITE at the R2T does (no response; TASK ABORTED with TAS 1), and never runs', async (tas) => {
+    const t = await target(tas);
+    const a = await t.login(0x23d0_0000_00a1n);
+    const b = await t.login(0x23d0_0000_00b2n);
+    for (const [ini, key] of [[a, KEY_A], [b, KEY_B]] as const) expect((await ini.result(prout(ini, REGISTER, 0, 0n, key))).status).toBe(0);
+    const room = await windowRoom(a);
+    const w = await writeAwaitingData(a, 8);
+    tmf(a, ABORT_TASK_SET, 980);
+    const held = heldCommand(a, 'write');
+    expect(await a.silence((p) => ittOf(p) === 980 || ittOf(p) === held.itt, 100)).toBe(true);
+    expect((await b.result(prout(b, PREEMPT_AND_ABORT, WRITE_EXCLUSIVE, KEY_B, KEY_A))).status).toBe(0);
+    if (tas) {
+      for (const itt of [w.itt, held.itt]) {
+        const r = await a.result(itt);
+        expect({ itt, status: r.status, data: r.data.length }).toEqual({ itt, status: TASK_ABORTED, data: 0 });
+      }
+    }
+    // A's function: the WRITE it waited for ended with the preemption, so it has nothing left to wait for.
+    expect(await tmfResponse(a, 980)).toBe(0);
+    expect(await noAnswer(a, held.itt)).toBe(true);
+    expect(await noAnswer(a, w.itt)).toBe(true);
+    expect(await readBlock(b, HELD_LBA)).toEqual(zeros);
+    expect(await readBlock(b, 8)).toEqual(zeros);
+    // REGISTRATIONS PREEMPTED; with TAS 0, COMMANDS CLEARED BY ANOTHER INITIATOR too, once (SAM-5 5.6).
+    expect([await senseOfTur(a), await senseOfTur(a), await senseOfTur(a)]).toEqual(tas ? [[6, 0x2a, 5], undefined, undefined] : [[6, 0x2a, 5], [6, 0x2f, 0], undefined]);
+    await idle(t, a, room);
   });
 });
 
