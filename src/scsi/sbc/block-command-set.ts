@@ -80,9 +80,21 @@ export interface BlockRange {
 }
 
 /**
+ * Whether the command a block operation is for has been aborted since
+ * (SbcCommand.aborted; SAM-5 aborting commands). A block set that holds an
+ * operation back before it reaches the device (the virtio SIM's overlap
+ * order) may end one whose command is aborted there, unstarted, `io-error`,
+ * as a command still waiting in a queue ends without being started; its
+ * transport ends the command as the abort says whatever the operation answers.
+ */
+export type OperationAborted = () => boolean;
+
+/**
  * The block device under the SBC emulator. The emulator checks every range
  * against `geometry()` before calling, so implementations may treat an
- * out-of-range call as a bug.
+ * out-of-range call as a bug. The optional `aborted` of the data operations
+ * is their command's (OperationAborted); without it the operation's command
+ * is never aborted.
  */
 export interface BlockCommandSet {
   geometry(): BlockGeometry;
@@ -93,23 +105,23 @@ export interface BlockCommandSet {
   /** Switches the write cache (virtio CONFIG_WCE); `unsupported` when the device cannot. */
   setWriteCache(enabled: boolean): Promise<BlockStatus>;
   /** Reads `into.length / blockSize` blocks at `lba` into `into`. */
-  read(lba: bigint, into: Uint8Array): Promise<BlockStatus>;
+  read(lba: bigint, into: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus>;
   /** Writes `data.length / blockSize` blocks at `lba`. */
-  write(lba: bigint, data: Uint8Array): Promise<BlockStatus>;
+  write(lba: bigint, data: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus>;
   /**
    * Optional: {@link read} with a callback, for the emulator's READ fast path
    * (no promise per command). `done` is called exactly once, and never before
    * startRead returns; a throw means nothing was started.
    */
-  startRead?(lba: bigint, into: Uint8Array, done: (status: BlockStatus) => void): void;
+  startRead?(lba: bigint, into: Uint8Array, done: (status: BlockStatus) => void, aborted?: OperationAborted): void;
   /** Optional: {@link write} with a callback, on the same terms as startRead. */
-  startWrite?(lba: bigint, data: Uint8Array, done: (status: BlockStatus) => void): void;
+  startWrite?(lba: bigint, data: Uint8Array, done: (status: BlockStatus) => void, aborted?: OperationAborted): void;
   /** Makes completed writes durable. */
   flush(): Promise<BlockStatus>;
   /** Deallocates ranges (at most `discard.maxSegments`, each at most `discard.maxBlocks`). */
-  discard(ranges: readonly BlockRange[]): Promise<BlockStatus>;
+  discard(ranges: readonly BlockRange[], aborted?: OperationAborted): Promise<BlockStatus>;
   /** Zeroes a range (at most `writeZeroes.maxBlocks`), deallocating when `unmap` and the device may. */
-  writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus>;
+  writeZeroes(range: BlockRange, unmap: boolean, aborted?: OperationAborted): Promise<BlockStatus>;
   /** The device serial (virtio GET_ID, up to 20 bytes), or undefined when it has none. */
   getId(): Promise<string | undefined>;
   /** Optional allocation query: the run starting at `lba`, at most `maxBlocks` long. */

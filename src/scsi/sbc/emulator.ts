@@ -20,7 +20,7 @@ import type { TaskManagementFunction } from '../cdb/rsoc.js';
 import type { AscAscq, SenseData } from '../sense.js';
 import type { LogicalUnitInfo } from '../device-info.js';
 import type { ModeState } from '../mode-pages.js';
-import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
+import type { BlockCommandSet, BlockGeometry, BlockStatus, OperationAborted } from './block-command-set.js';
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOperation } from './errors.js';
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
@@ -329,7 +329,7 @@ export class SbcEmulator implements LogicalUnit {
       const hold = rw === undefined ? undefined : fastPathHold(this, this.#nexuses.get(nexus), rw, p.dataOutLength, dataOut, reissued);
       if (rw !== undefined && hold !== undefined) {
         return new Promise((resolve) => {
-          this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, resolveWith, resolve);
+          this.#fastRun(rw, p.dataOutLength, dataOut, opts.dataIn, hold, opts.aborted, resolveWith, resolve);
         });
       }
       const outcome = runCommandSteps(this, this.#conditions, p, dataOut, nexus, opts.transportId, reissued, opts.aborted ?? NEVER_ABORTED);
@@ -366,7 +366,7 @@ export class SbcEmulator implements LogicalUnit {
       return;
     }
     if (p.rw !== undefined && hold !== undefined) {
-      this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, done, ctx);
+      this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, opts.aborted, done, ctx);
       return;
     }
     answerWhenSettled(this.execute(p, opts), done, ctx);
@@ -404,11 +404,12 @@ export class SbcEmulator implements LogicalUnit {
     dataOut: Uint8Array,
     room: Uint8Array | undefined,
     hold: RangeHold,
+    aborted: OperationAborted | undefined,
     done: (r: SbcResult, ctx: unknown) => void,
     ctx: unknown,
   ): void {
     const { lba, write } = rw;
     const buf = write ? (dataOut.length === need ? dataOut : dataOut.subarray(0, need)) : this.#dataInBuffer(rw.blocks * this.#info.blockSize, room);
-    this.#fast.run(write, lba, buf, hold, done, ctx);
+    this.#fast.run(write, lba, buf, hold, aborted, done, ctx);
   }
 }

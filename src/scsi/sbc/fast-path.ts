@@ -6,7 +6,7 @@
 // HARDWARE ERROR, a failed status the error table's sense).
 
 import { ScsiStatus } from '../status.js';
-import type { BlockCommandSet, BlockStatus } from './block-command-set.js';
+import type { BlockCommandSet, BlockStatus, OperationAborted } from './block-command-set.js';
 import { IMPLEMENTATION_FAILURE, blockFailureSense, failingBlock } from './errors.js';
 import type { RangeHold, RangeLock } from './range-lock.js';
 import { checkCondition } from './context.js';
@@ -36,10 +36,11 @@ export class FastPath {
   }
 
   /**
-   * Reads into or writes from `buf` at `lba` under `hold`; `done` gets what
-   * the generic path would answer (with `ctx`), never before run() returns.
+   * Reads into or writes from `buf` at `lba` under `hold`, for a command
+   * `aborted` tells about (OperationAborted); `done` gets what the generic path
+   * would answer (with `ctx`), never before run() returns.
    */
-  run(write: boolean, lba: bigint, buf: Uint8Array, hold: RangeHold, done: (r: SbcResult, ctx: unknown) => void, ctx: unknown): void {
+  run(write: boolean, lba: bigint, buf: Uint8Array, hold: RangeHold, aborted: OperationAborted | undefined, done: (r: SbcResult, ctx: unknown) => void, ctx: unknown): void {
     const io = this.#free.take() ?? new FastIo(this.#done);
     io.write = write;
     io.lba = lba;
@@ -53,14 +54,14 @@ export class FastPath {
     try {
       // The callback forms when the block set has them: no promise per command.
       if (write && bcs.startWrite !== undefined) {
-        bcs.startWrite(lba, buf, finish);
+        bcs.startWrite(lba, buf, finish, aborted);
         return;
       }
       if (!write && bcs.startRead !== undefined) {
-        bcs.startRead(lba, buf, finish);
+        bcs.startRead(lba, buf, finish, aborted);
         return;
       }
-      pending = Promise.resolve(write ? bcs.write(lba, buf) : bcs.read(lba, buf));
+      pending = Promise.resolve(write ? bcs.write(lba, buf, aborted) : bcs.read(lba, buf, aborted));
     } catch {
       this.#threw(io);
       return;

@@ -139,7 +139,7 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
     if (aborted()) return stoppedAfter(s.blocks, written);
     const buf = new Uint8Array(c.blocks * bs);
     const release = await lu.locks.acquire(from, c.blocks, false);
-    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf)).finally(release);
+    const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf, aborted)).finally(release);
     if (read !== undefined) return abortedAfter(read, s.blocks, written);
     const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
     // A sanitize may have taken the whole medium between the two locks (taking
@@ -154,7 +154,7 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
       releaseWrite();
       return stoppedAfter(s.blocks, written);
     }
-    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf)).finally(releaseWrite);
+    const wrote = await lu.run(since, 'write', () => lu.bcs.write(to, buf, aborted)).finally(releaseWrite);
     if (wrote !== undefined) return abortedAfter(wrote, s.blocks, written);
     written += c.blocks;
     onBytes(buf.length);

@@ -69,7 +69,7 @@ export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: 
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
-    aborted() ? Promise.resolve(STOPPED) : lu.run(since, 'discard', () => lu.bcs.discard(ranges), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
+    aborted() ? Promise.resolve(STOPPED) : lu.run(since, 'discard', () => lu.bcs.discard(ranges, aborted), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
   let batch: BlockRange[] = [];
   let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
@@ -103,7 +103,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
         if (aborted()) return STOPPED;
-        const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap), failingBlock(p.lba, p.blocks));
+        const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap, aborted), failingBlock(p.lba, p.blocks));
         if (failed !== undefined) return failed;
       }
       return undefined;
@@ -117,7 +117,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
   for (const p of pieces(lba, blocks, chunkBlocks)) {
     if (aborted()) return STOPPED;
     const data = chunk.subarray(0, p.blocks * bs);
-    const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data), failingBlock(p.lba, p.blocks));
+    const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data, aborted), failingBlock(p.lba, p.blocks));
     if (failed !== undefined) return failed;
   }
   return undefined;

@@ -15,6 +15,7 @@ import { ORWRITE_LENGTH_BYTE } from '../cdb/orwrite.js';
 import { invalidFieldInCdb, senseMiscompare, type SenseData } from '../sense.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit, type SbcCommand } from './context.js';
 import type { DataInPool } from './data-in-pool.js';
+import type { OperationAborted } from './block-command-set.js';
 import { firstFault, flushIfCached, lbaRangeFault, transferLengthFault, writeProtectFault } from './checks.js';
 import { failingBlock } from './errors.js';
 
@@ -64,14 +65,14 @@ function underLock<T>(release: () => void, body: () => Promise<T>): Promise<T> {
 const fail = (s: SenseData | undefined): CommandOutcome | undefined => (s === undefined ? undefined : checkCondition(s));
 
 /** Reads blocks into a fresh buffer (from `pool` when it is Data-In for the initiator), for a command of epoch `since`. */
-function readBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: number, pool?: DataInPool): Promise<Uint8Array | SenseData> {
+function readBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: number, pool?: DataInPool, aborted?: OperationAborted): Promise<Uint8Array | SenseData> {
   const bytes = blocks * lu.info.blockSize;
   const buf = pool === undefined ? new Uint8Array(bytes) : pool.alloc(bytes);
-  return lu.run(since, 'read', () => lu.bcs.read(lba, buf), failingBlock(lba, blocks)).then((failed) => failed ?? buf);
+  return lu.run(since, 'read', () => lu.bcs.read(lba, buf, aborted), failingBlock(lba, blocks)).then((failed) => failed ?? buf);
 }
 
-function writeBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
-  const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data), failingBlock(lba, data.length / lu.info.blockSize));
+function writeBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, data: Uint8Array, fua: boolean, aborted?: OperationAborted): Promise<SenseData | undefined> {
+  const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data, aborted), failingBlock(lba, data.length / lu.info.blockSize));
   return fua ? wrote.then((failed) => failed ?? flushIfCached(lu, since)) : wrote;
 }
 
@@ -100,28 +101,28 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
   // overlaps), READ and WRITE take one promise step past the block set. The
   // continuation never throws, and run() never rejects: the lock is always
   // released.
-  READ: (lu, { fields: f, epoch }) => {
+  READ: (lu, { fields: f, epoch, aborted }) => {
     if (f.blocks === 0) return Promise.resolve(goodData(new Uint8Array(0)));
     const release = lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks, lu.dataIn)).then((r) =>
+      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks, lu.dataIn, aborted)).then((r) =>
         r instanceof Uint8Array ? goodData(r) : checkCondition(r),
       );
     }
     const buf = lu.dataIn.alloc(f.blocks * lu.info.blockSize);
-    return lu.run(epoch, 'read', () => lu.bcs.read(f.lba, buf), failingBlock(f.lba, f.blocks), (failed) => {
+    return lu.run(epoch, 'read', () => lu.bcs.read(f.lba, buf, aborted), failingBlock(f.lba, f.blocks), (failed) => {
       release();
       return failed === undefined ? goodData(buf) : checkCondition(failed);
     });
   },
 
-  WRITE: (lu, { fields: f, dataOut, epoch }) => {
+  WRITE: (lu, { fields: f, dataOut, epoch, aborted }) => {
     if (f.blocks === 0) return Promise.resolve(GOOD);
     const release = f.fua ? undefined : lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
+      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, f.lba, dataOut, f.fua, aborted)).then((failed) => fail(failed) ?? GOOD);
     }
-    return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut), failingBlock(f.lba, f.blocks), (failed) => {
+    return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut, aborted), failingBlock(f.lba, f.blocks), (failed) => {
       release();
       return fail(failed) ?? GOOD;
     });

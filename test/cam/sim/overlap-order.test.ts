@@ -4,7 +4,8 @@
 // same blocks, and it keeps them apart, in arrival order (overlap-order.ts).
 // A logical block reads whole, old or new; reads beside reads still run at
 // once; a request waiting for an overlap is caught by a device reset like any
-// other and completes once. The worker transport itself (SharedMemoryBackend,
+// other and completes once, and one whose command ABORT TASK SET aborts ends
+// then, never sent. The worker transport itself (SharedMemoryBackend,
 // a worker's slowed write) for the order; a local transport that says it runs
 // each queue on its own thread, over a ProbeBackend that holds chosen
 // operations, for what waits and when.
@@ -16,7 +17,10 @@ import { SharedMemoryBackend } from '../../../src/virtio/device/backends/shared-
 import { LocalTransport } from '../../../src/virtio/transport/local.js';
 import { WorkerTransport } from '../../../src/virtio/transport/worker.js';
 import type { ScsiResult } from '../../../src/cam/periph/request.js';
+import type { BlkCompletion, BlkRequest } from '../../../src/virtio/blk-request.js';
+import { OverlapOrder } from '../../../src/cam/sim/vtblk/overlap-order.js';
 import { ProbeBackend, resetDevice, rw10, until, watchCcbs } from '../../stack/helpers.js';
+import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
 const REQ_CMP = 0x01;
@@ -167,6 +171,81 @@ describe('queues on several device threads: what waits', () => {
     probe.holdIf = undefined;
     probe.releaseHeld();
     await write;
+  });
+});
+
+describe('a request waiting for an overlap, its command aborted', () => {
+  test('ABORT TASK SET from A while A’s WRITE waits behind B’s READ at the device: the WRITE ends CAM_REQ_ABORTED unsent, the function completes, and a READ that waited for the WRITE alone goes, all while B’s READ is still held', async () => {
+    const { s, probe } = await declaredThreads();
+    for (const who of [A, B]) await settle(s, who);
+    probe.holdIf = (op) => op.kind === 'read' && op.offset === 0;
+    const readB = run(s, B, rw10('read', 0, 4));
+    await until(() => probe.heldCount === 1, 'B’s READ at the backend');
+    const started = probe.started;
+    const writeA = track(run(s, A, rw10('write', 2, 4), filled(4, 9)), [], 'A’s WRITE');
+    // Blocks 5..6: they overlap A's WRITE (2..5) and not B's READ (0..3).
+    const readOwn = track(scsi(s, 'read', 5, 2), [], 'the READ behind the WRITE');
+    await until(() => s.sim.bcs.waitingForOverlap === 2, 'A’s WRITE and the READ behind it held back');
+    const fn = track(s.pass(0).abortTaskSet(A), [], 'ABORT TASK SET');
+    await until(() => fn.done() && writeA.done() && readOwn.done(), 'the function, A’s WRITE and the READ behind it answered');
+    expect(probe.heldCount).toBe(1);
+    const [w, r] = await Promise.all([writeA.p, readOwn.p]);
+    expect({ write: w.camStatus & 0x3f, scsi: w.scsiStatus, read: r.camStatus & 0x3f }).toEqual({ write: REQ_ABORTED, scsi: 0, read: REQ_CMP });
+    // Started at the backend since B's READ: the READ behind the WRITE, never the WRITE.
+    expect(probe.started - started).toBe(1);
+    expect(s.sim.bcs.waitingForOverlap).toBe(0);
+    probe.holdIf = undefined;
+    probe.releaseHeld();
+    expect(((await readB).camStatus & 0x3f)).toBe(REQ_CMP);
+    expect(all(await s.da(0).read(0n, 8), 0)).toBe(true);
+  });
+});
+
+describe('OverlapOrder: requests of aborted commands', () => {
+  /** IN (0) or OUT (1) of `sectors` 512-byte sectors at `sector` (VIRTIO 1.2 §5.2.6). */
+  const request = (type: 0 | 1, sector: number, sectors: number): BlkRequest => ({ type, sector: BigInt(sector), data: [{ addr: 0, len: sectors * BS }] });
+  const OK: BlkCompletion = { kind: 'done', status: 0, len: 0 };
+  const DROPPED: BlkCompletion = { kind: 'aborted', reason: 'dropped' };
+
+  /** An order whose sends are recorded, each answered when the test says. */
+  function recordedOrder(): { order: OverlapOrder; sent: string[]; answer: (i: number) => void; answers: Map<string, BlkCompletion> } {
+    const sent: string[] = [];
+    const pending: ((c: BlkCompletion) => void)[] = [];
+    const order = new OverlapOrder((req, then) => {
+      sent.push(req.type === 1 ? 'write' : 'read');
+      pending.push(then);
+    });
+    return { order, sent, answer: (i) => pending[i]?.(OK), answers: new Map() };
+  }
+
+  test('a waiting READ whose command is aborted later is answered unsent by dropAborted; the WRITE behind it goes at once', async () => {
+    const { order, sent, answer, answers } = recordedOrder();
+    const aborted = { on: false };
+    order.submit(request(1, 0, 8), (c) => answers.set('first write', c), undefined, DROPPED);
+    order.submit(request(0, 4, 8), (c) => answers.set('read', c), () => aborted.on, DROPPED);
+    // Overlaps the READ (8..11) and not the first WRITE (0..7).
+    order.submit(request(1, 8, 4), (c) => answers.set('second write', c), undefined, DROPPED);
+    expect({ sent, waiting: order.waiting }).toEqual({ sent: ['write'], waiting: 2 });
+    order.dropAborted(DROPPED);
+    expect({ sent, waiting: order.waiting }).toEqual({ sent: ['write'], waiting: 2 });
+    aborted.on = true;
+    order.dropAborted(DROPPED);
+    expect({ sent, waiting: order.waiting }).toEqual({ sent: ['write', 'write'], waiting: 0 });
+    await Promise.resolve();
+    expect(answers.get('read')).toEqual(DROPPED);
+    answer(0);
+    answer(1);
+    expect([...answers.keys()]).toEqual(['read', 'first write', 'second write']);
+  });
+
+  test('a request of a command aborted already that would wait is answered unsent at once; one that would not wait is sent', async () => {
+    const { order, sent, answers } = recordedOrder();
+    order.submit(request(1, 0, 8), (c) => answers.set('write', c), undefined, DROPPED);
+    order.submit(request(0, 0, 1), (c) => answers.set('read', c), () => true, DROPPED);
+    order.submit(request(0, 100, 1), (c) => answers.set('read elsewhere', c), () => true, DROPPED);
+    expect({ sent, waiting: order.waiting }).toEqual({ sent: ['write', 'read'], waiting: 0 });
+    await Promise.resolve();
+    expect(answers.get('read')).toEqual(DROPPED);
   });
 });
 

@@ -11,7 +11,9 @@
 // command the emulator carries out in several requests (EXTENDED COPY, WRITE
 // SAME, UNMAP) sees
 // the mark (ExecuteOptions.aborted) and issues no more, so the abort waits for
-// the request in flight, not for the rest of the command. The
+// the request in flight, not for the rest of the command; a request still
+// waiting for an overlapping one before the ring (overlap-order.ts) is
+// answered unsent, as a CCB waiting in the device queue is. The
 // PROUT completes after all of them. A CCB the SIM has handed back unstarted
 // (CAM_REQUEUE_REQ for a ring shortage or a recovery, CAM_UNREC_HBA_ERROR for a
 // broken ring) is active in the device queue until that completion runs on a

@@ -6,7 +6,7 @@
 // through the set's request path (request-queues.ts: queue choice, per-queue
 // load, the reset fence).
 
-import type { BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
+import type { BlockRange, BlockStatus, OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
 import {
@@ -23,8 +23,8 @@ import { blockStatus } from './block-status.js';
 
 /** The request path of the set these requests belong to. */
 export interface RequestPath {
-  /** Submits through the set's request path and resolves with the completion. */
-  request(req: BlkRequest): Promise<BlkCompletion>;
+  /** Submits through the set's request path and resolves with the completion; `aborted` is its command's, if it has one. */
+  request(req: BlkRequest, aborted?: OperationAborted): Promise<BlkCompletion>;
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
   release(r: GuestRange, c: BlkCompletion): void;
 }
@@ -45,16 +45,16 @@ export class OtherRequests {
     this.#flushOrder = flushOrder;
   }
 
-  discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
+  discard(ranges: readonly BlockRange[], aborted?: OperationAborted): Promise<BlockStatus> {
     const perBlock = this.#perBlock();
     const segments = ranges.map((r) => ({ sector: r.lba * BigInt(perBlock), numSectors: r.blocks * perBlock, unmap: false }));
-    return this.#writeRequest({ type: VIRTIO_BLK_T_DISCARD, segments });
+    return this.#writeRequest({ type: VIRTIO_BLK_T_DISCARD, segments }, aborted);
   }
 
-  writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
+  writeZeroes(range: BlockRange, unmap: boolean, aborted?: OperationAborted): Promise<BlockStatus> {
     const perBlock = this.#perBlock();
     const segments = [{ sector: range.lba * BigInt(perBlock), numSectors: range.blocks * perBlock, unmap }];
-    return this.#writeRequest({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments });
+    return this.#writeRequest({ type: VIRTIO_BLK_T_WRITE_ZEROES, segments }, aborted);
   }
 
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
@@ -78,10 +78,10 @@ export class OtherRequests {
   }
 
   /** A DISCARD or WRITE_ZEROES: a write for the FLUSHes after it. */
-  async #writeRequest(req: BlkRequest): Promise<BlockStatus> {
+  async #writeRequest(req: BlkRequest, aborted: OperationAborted | undefined): Promise<BlockStatus> {
     const epoch = this.#flushOrder.writeStarted();
     try {
-      return blockStatus(await this.#path.request(req));
+      return blockStatus(await this.#path.request(req, aborted));
     } finally {
       this.#flushOrder.writeDone(epoch);
     }

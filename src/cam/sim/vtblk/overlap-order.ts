@@ -15,9 +15,15 @@
 // promises no order between overlapping commands with the SIMPLE task
 // attribute, so which of two goes first is the order they arrived in; nothing
 // waits for a later arrival, so no stream of one kind holds the other back for
-// ever. Requests that move no blocks (FLUSH, GET_ID) never wait here.
+// ever. Requests that move no blocks (FLUSH, GET_ID) never wait here. A
+// waiting request whose command is aborted (ABORT TASK SET, CLEAR TASK SET,
+// PREEMPT AND ABORT: SAM-5 aborting commands) is answered at once, unsent, as
+// a command still waiting in the device queue ends without being started, and
+// so is one that arrives for a command aborted already and would wait: the
+// command's abort waits only for what is on the ring (dropAborted).
 
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
+import type { OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import { VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_WRITE_ZEROES, type DiscardSegment } from '../../../virtio/blk-wire.js';
 
 /** Sends a request on to a queue; `then` runs once with its answer. May throw, as RequestQueues.submit does. */
@@ -40,6 +46,8 @@ class Tracked {
   /** A DISCARD's or WRITE_ZEROES's segments, within [start, end); checked one by one once the spans overlap. */
   readonly segments: readonly DiscardSegment[] | undefined;
   readonly answered: (c: BlkCompletion) => void;
+  /** Whether the request's command has been aborted (absent: it never is). */
+  aborted: OperationAborted | undefined;
 
   constructor(
     req: BlkRequest,
@@ -79,20 +87,25 @@ export class OverlapOrder {
 
   /**
    * Sends `req` now, or once the earlier overlapping requests it must follow
-   * have been answered. A request that moves no blocks goes at once. Throws
-   * what sending throws when it goes at once.
+   * have been answered; one that would wait for a command `aborted` says is
+   * aborted is answered `dropped` a turn later instead. A request that moves
+   * no blocks goes at once. Throws what sending throws when it goes at once.
    */
-  submit(req: BlkRequest, then: (c: BlkCompletion) => void): void {
+  submit(req: BlkRequest, then: (c: BlkCompletion) => void, aborted: OperationAborted | undefined, dropped: BlkCompletion): void {
     const t = tracked(req, then, this.#ended);
     if (t === undefined) {
       this.#send(req, then);
       return;
     }
+    t.aborted = aborted;
     // The common case, nothing of a kind it must follow out, scans nothing.
     if (this.#writes.size > 0) this.#follow(t, this.#writes);
     if (t.writes && this.#reads.size > 0) this.#follow(t, this.#reads);
     (t.writes ? this.#writes : this.#reads).add(t);
-    if (t.blockers > 0) return;
+    if (t.blockers > 0) {
+      if (aborted?.() === true) this.#drop([t], dropped);
+      return;
+    }
     t.state = 'sent';
     try {
       this.#send(req, t.answered);
@@ -119,6 +132,30 @@ export class OverlapOrder {
         });
       }
     }
+  }
+
+  /**
+   * Commands have been aborted: each waiting request whose command is now
+   * aborted is answered `dropped` a turn later and never reaches the ring, and
+   * what waited for it goes once it waits for nothing else.
+   */
+  dropAborted(dropped: BlkCompletion): void {
+    const hit: Tracked[] = [];
+    for (const set of [this.#reads, this.#writes]) for (const t of set) if (t.state === 'waiting' && t.aborted?.() === true) hit.push(t);
+    if (hit.length > 0) this.#drop(hit, dropped);
+  }
+
+  /** Ends the waiting requests `hit` unsent, answered `dropped` a turn later; then releases what waited for them alone. */
+  #drop(hit: readonly Tracked[], dropped: BlkCompletion): void {
+    // All ended before any waiter is released: a waiter that is itself among them must not be sent.
+    for (const t of hit) {
+      t.state = 'ended';
+      (t.writes ? this.#writes : this.#reads).delete(t);
+      queueMicrotask(() => {
+        t.then(dropped);
+      });
+    }
+    for (const t of hit) if (t.waiters !== undefined) for (const w of t.waiters) if (w.state === 'waiting' && --w.blockers === 0) this.#release(w);
   }
 
   /** Makes `t` wait for each request in `set` that shares a sector with it. */

@@ -12,9 +12,11 @@
 // more than one device thread, overlapping requests where one writes go in
 // arrival order, one at a time (overlap-order.ts); one thread serving every
 // queue (any local transport, a single device worker) keeps that order itself
-// (its backend does), and the path pays nothing for it.
+// (its backend does), and the path pays nothing for it. A request waiting
+// there for a command that has been aborted is answered unsent (dropAborted).
 
 import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
+import type { OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
 import { FreeList } from '../../../scsi/free-list.js';
 import type { DataBufferPool } from './data-buffers.js';
@@ -23,6 +25,7 @@ import { Submission, answerLater, promised } from './request-records.js';
 import { OverlapOrder } from './overlap-order.js';
 
 const FENCED: BlkCompletion = { kind: 'aborted', reason: 'device reset in progress' };
+const DROPPED: BlkCompletion = { kind: 'aborted', reason: 'its command was aborted while it waited for an overlapping request' };
 
 /** Queue `q`'s load among `loads`; RangeError for a queue the set does not use. */
 export function queueLoad(loads: readonly QueueLoad[], q: number): QueueLoad {
@@ -63,6 +66,16 @@ export class RequestQueues {
   /** Requests held back behind an overlapping one on another device thread (overlap-order.ts). */
   get waitingForOverlap(): number {
     return this.#order?.waiting ?? 0;
+  }
+
+  /** Whether requests may wait here for overlapping ones (the set's queues run on more than one device thread). */
+  get ordersOverlaps(): boolean {
+    return this.#order !== undefined;
+  }
+
+  /** Commands have been aborted: the requests of theirs still waiting for an overlapping one are answered unsent (overlap-order.ts). */
+  dropAborted(): void {
+    this.#order?.dropAborted(DROPPED);
   }
 
   /** Descriptors charged for requests, from submit() until their answer, on all queues. */
@@ -110,9 +123,9 @@ export class RequestQueues {
   }
 
   /** Submits through the driver's FIFO and resolves with the completion. */
-  request(req: BlkRequest): Promise<BlkCompletion> {
+  request(req: BlkRequest, aborted?: OperationAborted): Promise<BlkCompletion> {
     return promised((done) => {
-      this.submit(req, done);
+      this.submit(req, done, aborted);
     });
   }
 
@@ -123,9 +136,10 @@ export class RequestQueues {
    * answer is deferred). A request that finds no room waits in that queue's
    * FIFO, and that queue's completions let it in: the queue has room for none
    * only while requests (ours or another's) are in its ring, and each of
-   * those completes or is aborted by a reset.
+   * those completes or is aborted by a reset. `aborted` tells whether the
+   * request's command has been aborted, for the overlap order.
    */
-  submit(req: BlkRequest, then: (c: BlkCompletion) => void): void {
+  submit(req: BlkRequest, then: (c: BlkCompletion) => void, aborted?: OperationAborted): void {
     if (this.#fenced) {
       queueMicrotask(() => {
         then(FENCED);
@@ -133,7 +147,7 @@ export class RequestQueues {
       return;
     }
     if (this.#order === undefined) this.#send(req, then);
-    else this.#order.submit(req, then);
+    else this.#order.submit(req, then, aborted, DROPPED);
   }
 
   /** submit() past the fence and the overlap order: onto the queue QueueChoice picks. */

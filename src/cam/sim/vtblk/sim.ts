@@ -304,8 +304,9 @@ export class VtblkSim implements Sim {
     opts.transportId = who?.transportId;
     opts.dataIn = room;
     opts.reissued = ccb.reissued;
-    // A READ or WRITE never asks: no function made per I/O for it.
-    opts.aborted = cmd.blockIo ? NEVER_ABORTED : () => entry.aborted !== undefined;
+    // A READ or WRITE is one block operation and never asks, but the overlap order does (several device
+    // threads: its request may wait there); elsewhere no function is made per I/O for it.
+    opts.aborted = cmd.blockIo && !this.bcs.ordersOverlaps ? NEVER_ABORTED : () => entry.aborted !== undefined;
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
     this.#starting = undefined;
@@ -313,7 +314,7 @@ export class VtblkSim implements Sim {
 
   /** The emulator's TaskAborter (PREEMPT AND ABORT, task management) over this SIM's CCBs: see aborts.ts. */
   #abortTasks(end: (nexus: string) => AbortedCommandEnd | undefined): TaskAbortResult {
-    return abortCcbs(end, {
+    const result = abortCcbs(end, {
       starting: this.#starting,
       active: this.#active,
       givenBack: this.#deferred.givenBack,
@@ -322,6 +323,9 @@ export class VtblkSim implements Sim {
         this.#bound().abortQueued(this.#path(), match, scsiStatus);
       },
     });
+    // Marked now: their requests still waiting for an overlapping one end unsent, as waiting CCBs do.
+    this.bcs.dropAborted();
+    return result;
   }
 
   /** The emulator's answer for every XPT_SCSI_IO (one function for all: the entry comes back as start()'s context). */

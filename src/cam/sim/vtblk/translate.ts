@@ -17,7 +17,7 @@
 // choice are queue-load.ts; DISCARD, WRITE_ZEROES and GET_ID are
 // other-requests.ts.
 
-import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../scsi/sbc/block-command-set.js';
+import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus, OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
@@ -94,7 +94,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#loads = loads;
     this.#queues = new RequestQueues(driver, loads, this.#data);
     const path: RequestPath = {
-      request: (req) => this.#queues.request(req),
+      request: (req, aborted) => this.#queues.request(req, aborted),
       release: (r, c) => {
         this.#release(r, c);
       },
@@ -158,6 +158,16 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   /** Requests held back behind an overlapping one on another device thread (overlap-order.ts). */
   get waitingForOverlap(): number {
     return this.#queues.waitingForOverlap;
+  }
+
+  /** Whether requests may wait for overlapping ones before the ring (several device threads; see dropAborted). */
+  get ordersOverlaps(): boolean {
+    return this.#queues.ordersOverlaps;
+  }
+
+  /** Commands were aborted: their requests still waiting for an overlapping one end unsent, io-error (request-queues.ts). */
+  dropAborted(): void {
+    this.#queues.dropAborted();
   }
 
   /** FLUSHes waiting for earlier writes to complete. */
@@ -228,26 +238,26 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return setWriteCache(this.driver, enabled);
   }
 
-  read(lba: bigint, into: Uint8Array): Promise<BlockStatus> {
+  read(lba: bigint, into: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus> {
     return promised((done) => {
-      this.startRead(lba, into, done);
+      this.startRead(lba, into, done, aborted);
     });
   }
 
-  write(lba: bigint, data: Uint8Array): Promise<BlockStatus> {
+  write(lba: bigint, data: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus> {
     return promised((done) => {
-      this.startWrite(lba, data, done);
+      this.startWrite(lba, data, done, aborted);
     });
   }
 
   /** read() with a callback (the emulator's READ fast path): `done` runs once, never before startRead returns. */
-  startRead(lba: bigint, into: Uint8Array, done: (s: BlockStatus) => void): void {
-    this.#transfer(VIRTIO_BLK_T_IN, lba, into, done);
+  startRead(lba: bigint, into: Uint8Array, done: (s: BlockStatus) => void, aborted?: OperationAborted): void {
+    this.#transfer(VIRTIO_BLK_T_IN, lba, into, done, aborted);
   }
 
   /** write() with a callback: `done` runs once, never before startWrite returns. */
-  startWrite(lba: bigint, data: Uint8Array, done: (s: BlockStatus) => void): void {
-    this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done);
+  startWrite(lba: bigint, data: Uint8Array, done: (s: BlockStatus) => void, aborted?: OperationAborted): void {
+    this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done, aborted);
   }
 
   /** FLUSH; with several queues, once every write issued before it has completed (see flush-order.ts). */
@@ -257,12 +267,12 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     });
   }
 
-  discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
-    return this.#other.discard(ranges);
+  discard(ranges: readonly BlockRange[], aborted?: OperationAborted): Promise<BlockStatus> {
+    return this.#other.discard(ranges, aborted);
   }
 
-  writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
-    return this.#other.writeZeroes(range, unmap);
+  writeZeroes(range: BlockRange, unmap: boolean, aborted?: OperationAborted): Promise<BlockStatus> {
+    return this.#other.writeZeroes(range, unmap, aborted);
   }
 
   /** GET_ID: 20 bytes, NUL-padded (not terminated when all 20 are used). */
@@ -275,7 +285,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   // The transfer path runs on callbacks, not promises: it runs for every READ
   // and WRITE, and each promise costs an object and a turn. Guest memory that
   // is free now is taken at once.
-  #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, done: (s: BlockStatus) => void): void {
+  #transfer(type: typeof VIRTIO_BLK_T_IN | typeof VIRTIO_BLK_T_OUT, lba: bigint, buf: Uint8Array, done: (s: BlockStatus) => void, aborted: OperationAborted | undefined): void {
     const segments = this.dataSegments(buf.length);
     if (segments > this.maxDataSegments) {
       throw new RangeError(`a ${buf.length}-byte transfer needs ${segments} segments; one request carries at most ${this.maxDataSegments} (maxTransferBlocks bounds it)`);
@@ -283,8 +293,8 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     // A write counts for the FLUSHes after it from now on, waiting for guest memory included.
     const epoch = type === VIRTIO_BLK_T_OUT ? this.#flushOrder.writeStarted() : undefined;
     const now = this.#data.allocNow(buf.length);
-    if (now !== undefined) this.#transferIn(type, lba, buf, now, epoch, done);
-    else this.#transferWhenAllocated(type, lba, buf, epoch, done);
+    if (now !== undefined) this.#transferIn(type, lba, buf, now, epoch, done, aborted);
+    else this.#transferWhenAllocated(type, lba, buf, epoch, done, aborted);
   }
 
   /**
@@ -298,6 +308,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     buf: Uint8Array,
     epoch: WriteEpoch | undefined,
     done: (s: BlockStatus) => void,
+    aborted: OperationAborted | undefined,
   ): void {
     void this.#data.alloc(buf.length).then((ranges) => {
       if (typeof ranges === 'string') {
@@ -307,7 +318,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
         // memory held by someone besides this set can leave a transfer there.
         done(ranges === 'fenced' ? 'io-error' : 'no-resources');
       } else {
-        this.#transferIn(type, lba, buf, ranges, epoch, done);
+        this.#transferIn(type, lba, buf, ranges, epoch, done, aborted);
       }
     });
   }
@@ -320,6 +331,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     ranges: GuestRange[],
     epoch: WriteEpoch | undefined,
     done: (s: BlockStatus) => void,
+    aborted: OperationAborted | undefined,
   ): void {
     if (type === VIRTIO_BLK_T_OUT) {
       let at = 0;
@@ -338,7 +350,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     t.epoch = epoch;
     t.done = done;
     try {
-      this.#queues.submit(t, t.completed);
+      this.#queues.submit(t, t.completed, aborted);
     } catch (e) {
       // The record is dropped, not reused: whether the driver still answers it is anyone's guess.
       // A bug below; the write must not hold every later FLUSH back forever, and is done once: an answer
