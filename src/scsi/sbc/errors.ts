@@ -91,6 +91,14 @@ export function failingBlock(lba: bigint, blocks: number | bigint): bigint | und
 export const IMPLEMENTATION_FAILURE: SenseData = sense(TARGET_FAILURE.key, TARGET_FAILURE.code);
 
 /**
+ * What a command its transport aborted answers when it stops before its next
+ * block operation (SbcCommand.aborted): ABORTED COMMAND, no additional sense.
+ * No initiator sees it: the transport ends the command as its abort says
+ * (SAM-5 aborting commands).
+ */
+export const STOPPED_BY_ABORT: SenseData = sense(SenseKey.ABORTED_COMMAND, Asc.NO_ADDITIONAL_SENSE);
+
+/**
  * Unit attention conditions (SAM-5 unit attention condition, SPC-5 Annex D),
  * in precedence order: a power on or reset supersedes every condition queued
  * before it.

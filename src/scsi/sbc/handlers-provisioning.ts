@@ -7,11 +7,11 @@
 
 import { GetLbaStatusReportType } from '../cdb/capacity.js';
 import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
-import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense, senseIllegalRequest, type SenseData } from '../sense.js';
+import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { BlockRange } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
-import { IMPLEMENTATION_FAILURE, blockFailureSense, failingBlock } from './errors.js';
+import { IMPLEMENTATION_FAILURE, STOPPED_BY_ABORT, blockFailureSense, failingBlock } from './errors.js';
 
 /** WRITE SAME NUMBER OF LOGICAL BLOCKS, first byte by CDB length. */
 const WS_BLOCKS_BYTE: Readonly<Record<number, number>> = { 10: 7, 16: 10 };
@@ -24,12 +24,6 @@ const U32_MAX = 0xffff_ffff;
 const UNMAP_BD_LENGTH_BYTE = 2;
 /** NUMBER OF LOGICAL BLOCKS within an UNMAP block descriptor. */
 const UNMAP_DESCRIPTOR_BLOCKS = 8;
-/**
- * What a WRITE SAME or UNMAP its transport aborted answers once it stops
- * (SbcCommand.aborted): no initiator sees it, as the transport ends the
- * command as its abort says (SAM-5 aborting commands).
- */
-const STOPPED = sense(SenseKey.ABORTED_COMMAND, Asc.NO_ADDITIONAL_SENSE);
 
 // GET LBA STATUS parameter data (SBC-4): 8-byte header, 16-byte LBA status descriptors.
 const LBA_STATUS_HEADER = 8;
@@ -69,7 +63,7 @@ export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: 
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
-    aborted() ? Promise.resolve(STOPPED) : lu.run(since, 'discard', () => lu.bcs.discard(ranges, aborted), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
+    aborted() ? Promise.resolve(STOPPED_BY_ABORT) : lu.run(since, 'discard', () => lu.bcs.discard(ranges, aborted), failingBlock(first, ranges.reduce((n, r) => n + r.blocks, 0)));
   let batch: BlockRange[] = [];
   let first = lba;
   for (const p of pieces(lba, blocks, Math.max(1, d.maxBlocks))) {
@@ -102,7 +96,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
     if (unmap && wz?.mayUnmap !== true && g.discard?.zeroes === true) return discardRange(lu, since, aborted, lba, blocks);
     if (wz !== undefined) {
       for (const p of pieces(lba, blocks, Math.max(1, wz.maxBlocks))) {
-        if (aborted()) return STOPPED;
+        if (aborted()) return STOPPED_BY_ABORT;
         const failed = await lu.run(since, 'write-zeroes', () => lu.bcs.writeZeroes(p, unmap && wz.mayUnmap, aborted), failingBlock(p.lba, p.blocks));
         if (failed !== undefined) return failed;
       }
@@ -115,7 +109,7 @@ export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => bo
   const chunk = new Uint8Array(chunkBlocks * bs);
   for (let i = 0; i < chunkBlocks; i++) chunk.set(block, i * bs);
   for (const p of pieces(lba, blocks, chunkBlocks)) {
-    if (aborted()) return STOPPED;
+    if (aborted()) return STOPPED_BY_ABORT;
     const data = chunk.subarray(0, p.blocks * bs);
     const failed = await lu.run(since, 'write', () => lu.bcs.write(p.lba, data, aborted), failingBlock(p.lba, p.blocks));
     if (failed !== undefined) return failed;

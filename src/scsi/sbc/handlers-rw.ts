@@ -7,7 +7,11 @@
 // never get here: the unit's usage masks reject them (no protection
 // information). DPO is a cache hint with nothing to act on; FUA on a write
 // becomes write + flush when the write cache is on (virtio-blk has no FUA); a
-// FUA read is served from the device, which is all FUA asks of a read.
+// FUA read is served from the device, which is all FUA asks of a read. Every
+// block operation carries the command's abort check (SbcCommand.aborted), and
+// a command of several (WRITE AND VERIFY, COMPARE AND WRITE, ORWRITE, a FUA
+// write's flush) asks it before each: once aborted, it issues no more (SAM-5
+// lets an aborted command stop part way; the transport ends it as the abort says).
 
 import type { RwCdb, RwOp } from '../cdb/rw.js';
 import { Bytchk } from '../cdb/rw.js';
@@ -17,7 +21,7 @@ import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable,
 import type { DataInPool } from './data-in-pool.js';
 import type { OperationAborted } from './block-command-set.js';
 import { firstFault, flushIfCached, lbaRangeFault, transferLengthFault, writeProtectFault } from './checks.js';
-import { failingBlock } from './errors.js';
+import { STOPPED_BY_ABORT, failingBlock } from './errors.js';
 
 /** TRANSFER LENGTH / VERIFICATION LENGTH: first byte of the field by CDB length. */
 const LENGTH_FIELD_BYTE: Readonly<Record<number, number>> = { 6: 4, 10: 7, 12: 6, 16: 10 };
@@ -64,16 +68,22 @@ function underLock<T>(release: () => void, body: () => Promise<T>): Promise<T> {
 
 const fail = (s: SenseData | undefined): CommandOutcome | undefined => (s === undefined ? undefined : checkCondition(s));
 
-/** Reads blocks into a fresh buffer (from `pool` when it is Data-In for the initiator), for a command of epoch `since`. */
-function readBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, blocks: number, pool?: DataInPool, aborted?: OperationAborted): Promise<Uint8Array | SenseData> {
+/**
+ * Reads blocks into a fresh buffer (from `pool` when it is Data-In for the
+ * initiator), for a command of epoch `since`; nothing once `aborted` says so.
+ */
+function readBlocks(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, lba: bigint, blocks: number, pool?: DataInPool): Promise<Uint8Array | SenseData> {
+  if (aborted()) return Promise.resolve(STOPPED_BY_ABORT);
   const bytes = blocks * lu.info.blockSize;
   const buf = pool === undefined ? new Uint8Array(bytes) : pool.alloc(bytes);
   return lu.run(since, 'read', () => lu.bcs.read(lba, buf, aborted), failingBlock(lba, blocks)).then((failed) => failed ?? buf);
 }
 
-function writeBlocks(lu: LogicalUnit, since: IssueEpoch, lba: bigint, data: Uint8Array, fua: boolean, aborted?: OperationAborted): Promise<SenseData | undefined> {
+/** Writes `data` at `lba` (then flushes, with `fua`), for a command of epoch `since`; nothing more once `aborted` says so. */
+function writeBlocks(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
+  if (aborted()) return Promise.resolve(STOPPED_BY_ABORT);
   const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data, aborted), failingBlock(lba, data.length / lu.info.blockSize));
-  return fua ? wrote.then((failed) => failed ?? flushIfCached(lu, since)) : wrote;
+  return fua ? wrote.then((failed) => failed ?? (aborted() ? STOPPED_BY_ABORT : flushIfCached(lu, since))) : wrote;
 }
 
 /**
@@ -105,7 +115,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
     if (f.blocks === 0) return Promise.resolve(goodData(new Uint8Array(0)));
     const release = lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks, lu.dataIn, aborted)).then((r) =>
+      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks, lu.dataIn)).then((r) =>
         r instanceof Uint8Array ? goodData(r) : checkCondition(r),
       );
     }
@@ -120,7 +130,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
     if (f.blocks === 0) return Promise.resolve(GOOD);
     const release = f.fua ? undefined : lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, f.lba, dataOut, f.fua, aborted)).then((failed) => fail(failed) ?? GOOD);
+      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, aborted, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
     }
     return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut, aborted), failingBlock(f.lba, f.blocks), (failed) => {
       release();
@@ -129,21 +139,21 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
   },
 
   // The write reaches the medium (flushed when cached) before it is read back.
-  WRITE_AND_VERIFY: async (lu, { fields: f, dataOut, epoch }) => {
+  WRITE_AND_VERIFY: async (lu, { fields: f, dataOut, epoch, aborted }) => {
     if (f.blocks === 0) return GOOD;
     const failed = await locked(lu, f.lba, f.blocks, false, async () => {
-      const wrote = await writeBlocks(lu, epoch, f.lba, dataOut, true);
+      const wrote = await writeBlocks(lu, epoch, aborted, f.lba, dataOut, true);
       if (wrote !== undefined) return wrote;
-      const back = await readBlocks(lu, epoch, f.lba, f.blocks);
+      const back = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
       if (!(back instanceof Uint8Array)) return back;
       return f.bytchk === Bytchk.NONE ? undefined : compare(back, dataOut, f.bytchk, lu.info.blockSize);
     });
     return fail(failed) ?? GOOD;
   },
 
-  VERIFY: async (lu, { fields: f, dataOut, epoch }) => {
+  VERIFY: async (lu, { fields: f, dataOut, epoch, aborted }) => {
     if (f.blocks === 0) return GOOD;
-    const back = await locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, f.lba, f.blocks));
+    const back = await locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks));
     if (!(back instanceof Uint8Array)) return checkCondition(back);
     return fail(f.bytchk === Bytchk.NONE ? undefined : compare(back, dataOut, f.bytchk, lu.info.blockSize)) ?? GOOD;
   },
@@ -195,15 +205,15 @@ export const RW_HANDLERS: HandlerTable = {
         () => (f.blocks > lu.info.limits.maxCompareAndWriteBlocks ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
         () => (dataOutSent > 2 * f.blocks * lu.info.blockSize ? invalidFieldInCdb(CAW_BLOCKS_BYTE) : undefined),
       ),
-    run: async (lu, { fields: f, dataOut, epoch }) => {
+    run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       if (f.blocks === 0) return GOOD;
       const half = f.blocks * lu.info.blockSize;
       const failed = await locked(lu, f.lba, f.blocks, true, async () => {
-        const current = await readBlocks(lu, epoch, f.lba, f.blocks);
+        const current = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         const at = firstDifference(current, dataOut.subarray(0, half));
         if (at >= 0) return senseMiscompare(at);
-        return writeBlocks(lu, epoch, f.lba, dataOut.subarray(half), f.fua);
+        return writeBlocks(lu, epoch, aborted, f.lba, dataOut.subarray(half), f.fua);
       });
       return fail(failed) ?? GOOD;
     },
@@ -220,13 +230,13 @@ export const RW_HANDLERS: HandlerTable = {
     dataOutLength: (lu, f) => f.blocks * lu.info.blockSize,
     check: (lu, { fields: f }) =>
       writeProtectFault(lu) ?? lbaRangeFault(lu, f.lba, f.blocks) ?? transferLengthFault(lu, f.blocks, ORWRITE_LENGTH_BYTE),
-    run: async (lu, { fields: f, dataOut, epoch }) => {
+    run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       if (f.blocks === 0) return GOOD;
       const failed = await locked(lu, f.lba, f.blocks, true, async () => {
-        const current = await readBlocks(lu, epoch, f.lba, f.blocks);
+        const current = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         for (let i = 0; i < current.length; i++) current[i] = (current[i] ?? 0) | (dataOut[i] ?? 0);
-        return writeBlocks(lu, epoch, f.lba, current, f.fua);
+        return writeBlocks(lu, epoch, aborted, f.lba, current, f.fua);
       });
       return fail(failed) ?? GOOD;
     },

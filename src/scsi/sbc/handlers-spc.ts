@@ -15,7 +15,7 @@ import { encodeSense } from '../sense-codec.js';
 import { Asc, SenseKey, invalidFieldInCdb, invalidFieldInParameterList, sense } from '../sense.js';
 import { buildVpdPage } from '../vpd.js';
 import { GOOD, checkCondition, fromDecoded, goodData, type HandlerTable } from './context.js';
-import { UnitAttention } from './errors.js';
+import { STOPPED_BY_ABORT, UnitAttention } from './errors.js';
 
 const PAGE_CONTROL: Readonly<Record<ModePageControl, PageControl>> = {
   [ModePageControl.CURRENT]: 'current',
@@ -119,12 +119,13 @@ export const SPC_HANDLERS: HandlerTable = {
   // background and extended self-tests need the Self-Test Results log page,
   // which vtcam does not have, so their codes are INVALID FIELD IN CDB. With
   // SELFTEST 0 and code 000b the parameter list holds diagnostic pages: none
-  // is supported, so an empty list is the only valid one.
+  // is supported, so an empty list is the only valid one. An aborted
+  // self-test issues no further read (SbcCommand.aborted).
   sendDiagnostic: {
     medium: true,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
-    run: async (lu, { fields, dataOut, epoch }) => {
+    run: async (lu, { fields, dataOut, epoch, aborted }) => {
       const f = fields;
       const readTest = selfTestReads(f);
       if (!readTest && f.selfTestCode !== SelfTestCode.DEFAULT) return checkCondition(invalidFieldInCdb(SELF_TEST_CODE_FIELD.byte, SELF_TEST_CODE_FIELD.bit));
@@ -136,7 +137,8 @@ export const SPC_HANDLERS: HandlerTable = {
       }
       const block = new Uint8Array(lu.info.blockSize);
       for (const lba of [0n, lu.info.blocks - 1n]) {
-        const failed = await lu.run(epoch, 'read', () => lu.bcs.read(lba, block), lba);
+        if (aborted()) return checkCondition(STOPPED_BY_ABORT);
+        const failed = await lu.run(epoch, 'read', () => lu.bcs.read(lba, block, aborted), lba);
         if (failed !== undefined) return checkCondition(failed);
       }
       return GOOD;

@@ -5,7 +5,7 @@
 // A logical block reads whole, old or new; reads beside reads still run at
 // once; a request waiting for an overlap is caught by a device reset like any
 // other and completes once, and one whose command ABORT TASK SET aborts ends
-// then, never sent. The worker transport itself (SharedMemoryBackend,
+// then, never sent (a READ's or WRITE's, or one of VERIFY or WRITE AND VERIFY). The worker transport itself (SharedMemoryBackend,
 // a worker's slowed write) for the order; a local transport that says it runs
 // each queue on its own thread, over a ProbeBackend that holds chosen
 // operations, for what waits and when.
@@ -198,6 +198,31 @@ describe('a request waiting for an overlap, its command aborted', () => {
     probe.releaseHeld();
     expect(((await readB).camStatus & 0x3f)).toBe(REQ_CMP);
     expect(all(await s.da(0).read(0n, 8), 0)).toBe(true);
+  });
+
+  // VERIFY (10) and WRITE AND VERIFY (10) of blocks 2..5, BYTCHK 00b (byte 1 bits 2..1): one reads, one writes then reads.
+  test.each([
+    { name: 'VERIFY’s read waits behind B’s WRITE', cdb: Uint8Array.of(0x2f, 0, 0, 0, 0, 2, 0, 0, 4, 0), data: undefined, b: 'write' as const },
+    { name: 'WRITE AND VERIFY’s write waits behind B’s READ', cdb: Uint8Array.of(0x2e, 0, 0, 0, 0, 2, 0, 0, 4, 0), data: filled(4, 9), b: 'read' as const },
+  ])('ABORT TASK SET from A while A’s $name at the device: the request ends unsent, the function completes while B’s is still held', async ({ cdb, data, b }) => {
+    const { s, probe } = await declaredThreads();
+    for (const who of [A, B]) await settle(s, who);
+    probe.holdIf = (op) => op.kind === b && op.offset === 0;
+    const heldB = b === 'write' ? run(s, B, rw10('write', 0, 4), filled(4, 7)) : run(s, B, rw10('read', 0, 4));
+    await until(() => probe.heldCount === 1, 'B’s request at the backend');
+    const started = probe.started;
+    const req = data === undefined ? { cdb, initiator: A, direction: 'none' as const } : { cdb, initiator: A, direction: 'out' as const, data };
+    const cmdA = track(s.pass(0).scsi(req), [], 'A’s command');
+    await until(() => s.sim.bcs.waitingForOverlap === 1, 'A’s request held back');
+    const fn = track(s.pass(0).abortTaskSet(A), [], 'ABORT TASK SET');
+    await until(() => fn.done() && cmdA.done(), 'the function and A’s command answered');
+    expect(probe.heldCount).toBe(1);
+    const a = await cmdA.p;
+    expect([a.camStatus & 0x3f, a.scsiStatus, probe.started - started, s.sim.bcs.waitingForOverlap]).toEqual([REQ_ABORTED, 0, 0, 0]);
+    probe.holdIf = undefined;
+    probe.releaseHeld();
+    expect(((await heldB).camStatus & 0x3f)).toBe(REQ_CMP);
+    expect(all(await s.da(0).read(4n, 2), 0)).toBe(true);
   });
 });
 

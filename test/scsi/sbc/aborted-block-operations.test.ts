@@ -1,17 +1,21 @@
 // Commands the emulator carries out as a series of block operations stop
 // between two of them once their transport has aborted them
 // (ExecuteOptions.aborted; SAM-5 aborting commands: an aborted command may
-// leave part of its work done): WRITE SAME written out in chunks, and UNMAP
-// with several descriptors. The operation in flight completes; none after it
-// is issued. What the command answers then is ABORTED COMMAND, which its
-// transport never delivers (it ends the command as the abort says). CDBs and
-// lists from the SBC-4 tables.
+// leave part of its work done): WRITE SAME written out in chunks, UNMAP with
+// several descriptors, COMPARE AND WRITE and ORWRITE (read, then write), WRITE
+// AND VERIFY (write, then read) and the SEND DIAGNOSTIC self-test (two reads).
+// The operation in flight completes; none after it is issued. What the command
+// answers then is ABORTED COMMAND, which its transport never delivers (it ends
+// the command as the abort says). Every block operation of a command carries
+// its abort check (BlockCommandSet's OperationAborted), for a block set that
+// holds operations back. CDBs and lists from the SBC-4 and SPC-5 tables.
 
 import { describe, expect, test } from 'vitest';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
 import { block, expectGood, expectSense, hex } from './harness.js';
 import { HookedBlockSet, gate, settle, type HookedOp } from './hooked-block-set.js';
+import { bytes } from './harness.js';
 
 const BS = 512;
 const ABORTED_COMMAND = 0x0b;
@@ -63,5 +67,53 @@ describe('an aborted command stops before its next block operation', () => {
     expectSense(await unmap, { key: ABORTED_COMMAND, asc: 0, ascq: 0 });
     expect(d.trace('discard')).toEqual(['discard start 0+4', 'discard end 0+4', 'discard start 256+4', 'discard end 256+4']);
     expect(hex(d.inner.peek(512n))).toBe(hex(block(BS, 0x33)));
+  });
+});
+
+/** COMPARE AND WRITE: 89h, LBA (bytes 2..9), NUMBER OF LOGICAL BLOCKS (byte 13). */
+const CAW_8_2 = bytes('89 00 00 00 00 00 00 00 00 08 00 00 00 02 00 00');
+/** ORWRITE (16): 8Bh, LBA (bytes 2..9), TRANSFER LENGTH (bytes 10..13). */
+const ORWRITE_8_2 = bytes('8b 00 00 00 00 00 00 00 00 08 00 00 00 02 00 00');
+/** WRITE AND VERIFY (10): 2Eh, BYTCHK 01b (byte 1 bits 2..1), LBA 8, TRANSFER LENGTH 2. */
+const WAV_8_2 = bytes('2e 02 00 00 00 08 00 00 02 00');
+/** VERIFY (10): 2Fh, BYTCHK 01b, LBA 8, VERIFICATION LENGTH 2. */
+const VERIFY_8_2 = bytes('2f 02 00 00 00 08 00 00 02 00');
+/** SEND DIAGNOSTIC: 1Dh, SELFTEST 1 (byte 1 bit 2): reads the first and the last block. */
+const SELF_TEST = bytes('1d 04 00 00 00 00');
+
+describe('a command of several block operations stops before the next once aborted', () => {
+  test.each([
+    { name: 'COMPARE AND WRITE', cdb: CAW_8_2, dataOut: new Uint8Array(4 * BS), held: 'read' as const, lba: 8n, first: 'read start 8+2' },
+    { name: 'ORWRITE (16)', cdb: ORWRITE_8_2, dataOut: block(2 * BS, 0x0f), held: 'read' as const, lba: 8n, first: 'read start 8+2' },
+    { name: 'WRITE AND VERIFY (10)', cdb: WAV_8_2, dataOut: block(2 * BS, 0x0f), held: 'write' as const, lba: 8n, first: 'write start 8+2' },
+    { name: 'SEND DIAGNOSTIC self-test', cdb: SELF_TEST, dataOut: new Uint8Array(0), held: 'read' as const, lba: 0n, first: 'read start 0+1' },
+  ])('$name: aborted while its first block operation runs, nothing after it is issued', async ({ cdb, dataOut, held, lba, first }) => {
+    const { d, g, abort, run } = await heldUnit(held, lba);
+    const r = run(cdb, dataOut);
+    await settle();
+    expect(d.trace()).toEqual([first]);
+    abort.on = true;
+    g.open();
+    expectSense(await r, { key: ABORTED_COMMAND, asc: 0, ascq: 0 });
+    // No write after the read, no flush or read after the write, no second read.
+    expect(d.trace()).toEqual([first, first.replace('start', 'end')]);
+    if (held === 'read') expect(hex(d.inner.peek(8n))).toBe(hex(block(BS, 0)));
+  });
+
+  test.each([
+    { name: 'COMPARE AND WRITE', cdb: CAW_8_2, dataOut: new Uint8Array(4 * BS), ops: ['read', 'write'] },
+    { name: 'ORWRITE (16)', cdb: ORWRITE_8_2, dataOut: block(2 * BS, 0x0f), ops: ['read', 'write'] },
+    { name: 'WRITE AND VERIFY (10)', cdb: WAV_8_2, dataOut: block(2 * BS, 0), ops: ['write', 'read'] },
+    { name: 'VERIFY (10), BYTCHK 01b', cdb: VERIFY_8_2, dataOut: block(2 * BS, 0), ops: ['read'] },
+    { name: 'SEND DIAGNOSTIC self-test', cdb: SELF_TEST, dataOut: new Uint8Array(0), ops: ['read', 'read'] },
+  ])('$name: each of its block operations is given the command’s abort check', async ({ cdb, dataOut, ops }) => {
+    const d = new HookedBlockSet({ blocks: 1024 });
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const check = (): boolean => false;
+    expectGood(await lu.execute(cdb, { dataOut, aborted: check }));
+    // FLUSH (WRITE AND VERIFY's, before its read) takes no abort check: it moves no blocks.
+    const started = d.events.filter((e) => e.phase === 'start' && e.op !== 'flush');
+    expect(started.map((e) => e.op)).toEqual(ops);
+    for (const e of started) expect(e.aborted).toBe(check);
   });
 });

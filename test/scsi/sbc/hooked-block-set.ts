@@ -1,10 +1,10 @@
 // A BlockCommandSet for the data-command tests: it delegates to a
 // MemoryBlockSet, records when each read/write/flush/discard starts and
-// ends, can hold an operation until the test lets it go (a gate) or delay it
+// ends (and the abort check each was given), can hold an operation until the test lets it go (a gate) or delay it
 // (a timer), and can corrupt what a read returns (to provoke a miscompare
 // after a write).
 
-import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus } from '../../../src/scsi/sbc/block-command-set.js';
+import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus, OperationAborted } from '../../../src/scsi/sbc/block-command-set.js';
 import { MemoryBlockSet, type MemoryBlockSetOptions } from '../../../src/scsi/sbc/memory-block-set.js';
 
 export type HookedOp = 'read' | 'write' | 'flush' | 'discard';
@@ -14,6 +14,8 @@ export interface HookedEvent {
   readonly phase: 'start' | 'end';
   readonly lba: bigint;
   readonly blocks: number;
+  /** The abort check the operation was given (OperationAborted), if any. */
+  readonly aborted: OperationAborted | undefined;
 }
 
 export class HookedBlockSet implements BlockCommandSet {
@@ -44,29 +46,29 @@ export class HookedBlockSet implements BlockCommandSet {
     return this.inner.setWriteCache(enabled);
   }
 
-  async read(lba: bigint, into: Uint8Array): Promise<BlockStatus> {
+  async read(lba: bigint, into: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus> {
     const blocks = into.length / this.inner.geometry().blockSize;
-    return this.#wrap('read', lba, blocks, async () => {
+    return this.#wrap('read', lba, blocks, aborted, async () => {
       const s = await this.inner.read(lba, into);
       if (s === 'ok') this.afterRead?.(lba, into);
       return s;
     });
   }
 
-  write(lba: bigint, data: Uint8Array): Promise<BlockStatus> {
+  write(lba: bigint, data: Uint8Array, aborted?: OperationAborted): Promise<BlockStatus> {
     // Copy now: the caller's buffer must not be what lands if it changes while held.
     const copy = Uint8Array.from(data);
-    return this.#wrap('write', lba, copy.length / this.inner.geometry().blockSize, () => this.inner.write(lba, copy));
+    return this.#wrap('write', lba, copy.length / this.inner.geometry().blockSize, aborted, () => this.inner.write(lba, copy));
   }
 
   flush(): Promise<BlockStatus> {
-    return this.#wrap('flush', 0n, 0, () => this.inner.flush());
+    return this.#wrap('flush', 0n, 0, undefined, () => this.inner.flush());
   }
 
   /** Logged from the first range's LBA over the blocks of all ranges. */
-  discard(ranges: readonly BlockRange[]): Promise<BlockStatus> {
+  discard(ranges: readonly BlockRange[], aborted?: OperationAborted): Promise<BlockStatus> {
     const blocks = ranges.reduce((n, r) => n + r.blocks, 0);
-    return this.#wrap('discard', ranges[0]?.lba ?? 0n, blocks, () => this.inner.discard(ranges));
+    return this.#wrap('discard', ranges[0]?.lba ?? 0n, blocks, aborted, () => this.inner.discard(ranges));
   }
 
   writeZeroes(range: BlockRange, unmap: boolean): Promise<BlockStatus> {
@@ -82,12 +84,12 @@ export class HookedBlockSet implements BlockCommandSet {
     return this.events.filter((e) => op === undefined || e.op === op).map((e) => `${e.op} ${e.phase} ${e.lba}+${e.blocks}`);
   }
 
-  async #wrap(op: HookedOp, lba: bigint, blocks: number, f: () => Promise<BlockStatus>): Promise<BlockStatus> {
-    this.events.push({ op, phase: 'start', lba, blocks });
+  async #wrap(op: HookedOp, lba: bigint, blocks: number, aborted: OperationAborted | undefined, f: () => Promise<BlockStatus>): Promise<BlockStatus> {
+    this.events.push({ op, phase: 'start', lba, blocks, aborted });
     const wait = this.before?.(op, lba, blocks);
     if (wait !== undefined) await wait;
     const s = await f();
-    this.events.push({ op, phase: 'end', lba, blocks });
+    this.events.push({ op, phase: 'end', lba, blocks, aborted });
     return s;
   }
 }
