@@ -336,6 +336,36 @@ describe('resources', () => {
     expect(backend.stats.read).toBe(0);
   });
 
+  test('a transfer waiting for memory whose command is aborted ends io-error unsent (dropAborted), and the one behind it that fits goes; one aborted already never waits', async () => {
+    const { s, backend, bcs } = await setup({ memorySize: 1 << 20 });
+    // Room for one 64 KiB transfer and one of 4 KiB.
+    const filler = s.allocator.alloc(s.allocator.freeBytes - 68 * 1024 - 512, 1);
+    expect(filler).toBeDefined();
+    backend.stall();
+    const holding = bcs.write(0n, new Uint8Array(64 * 1024).fill(1));
+    await until(() => backend.stalledCount === 1, 'the first write at the backend');
+    const abort = { on: false };
+    const answered: string[] = [];
+    const waiting = bcs.read(0n, new Uint8Array(64 * 1024), () => abort.on).then((st) => answered.push(`waiting ${st}`));
+    // Fits now, but waits in order behind the one before it.
+    const behind = bcs.read(200n, new Uint8Array(4096)).then((st) => answered.push(`behind ${st}`));
+    bcs.dropAborted();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toEqual([]);
+    abort.on = true;
+    bcs.dropAborted();
+    await until(() => answered.length > 0, 'the waiting READ answered');
+    await until(() => backend.stalledCount === 2, 'the READ behind it at the backend, the first write still held');
+    expect(await bcs.write(300n, new Uint8Array(64 * 1024), () => true)).toBe('io-error');
+    expect([answered, backend.stalledCount]).toEqual([['waiting io-error'], 2]);
+    backend.release();
+    expect(await holding).toBe('ok');
+    await Promise.all([waiting, behind]);
+    expect(answered).toEqual(['waiting io-error', 'behind ok']);
+    expect([backend.stats.read, backend.stats.write]).toEqual([1, 1]);
+    expect(await bcs.read(0n, new Uint8Array(64 * 1024))).toBe('ok');
+  });
+
   test('fenced: operations fail at once without touching the ring; memory waiters give up', async () => {
     const { s, backend, bcs } = await setup({ memorySize: 1 << 20 });
     const filler = s.allocator.alloc(s.allocator.freeBytes - 64 * 1024 - 512, 1);

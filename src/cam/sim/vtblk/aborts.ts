@@ -9,11 +9,13 @@
 // are marked and complete CAM_REQ_ABORTED when the device has answered (SAM-5
 // lets an aborted command have done part of its work); no device reset. A
 // command the emulator carries out in several requests (EXTENDED COPY, WRITE
-// SAME, UNMAP) sees
+// SAME, UNMAP, COMPARE AND WRITE, …) sees
 // the mark (ExecuteOptions.aborted) and issues no more, so the abort waits for
 // the request in flight, not for the rest of the command; a request still
-// waiting for an overlapping one before the ring (overlap-order.ts) is
-// answered unsent, as a CCB waiting in the device queue is. The
+// waiting for guest memory (data-buffers.ts) or for an overlapping one
+// (overlap-order.ts) before the ring is answered unsent, as a CCB waiting in
+// the device queue is (a READ's or WRITE's only where the set's queues run on
+// several device threads: elsewhere it carries no abort check, see sim.ts). The
 // PROUT completes after all of them. A CCB the SIM has handed back unstarted
 // (CAM_REQUEUE_REQ for a ring shortage or a recovery, CAM_UNREC_HBA_ERROR for a
 // broken ring) is active in the device queue until that completion runs on a

@@ -3,6 +3,11 @@
 // VirtioBlockCommandSet stages transfers through it: one allocation per data
 // segment, freed buffers kept as spares for the next transfer, transfers
 // waiting in order while others hold the memory they need, and a quarantine.
+// A waiting transfer whose command is aborted (ABORT TASK SET, CLEAR TASK SET,
+// PREEMPT AND ABORT: SAM-5 aborting commands) leaves the wait unsent, as a
+// command still waiting in the device queue ends without being started
+// (dropAborted): the abort does not wait for memory another command's
+// requests hold.
 //
 // Guest memory for data is freed when the request completes, aborted ones
 // included: the driver aborts a request only after the device reset returned
@@ -10,6 +15,7 @@
 // exception is a ring the driver declared broken: the device may still be
 // writing, so those buffers are quarantined until the next reset.
 
+import type { OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestRange } from '../../../virtio/guest-memory.js';
 import { VIRTIO_BLK_SECTOR_SIZE } from '../../../virtio/blk-wire.js';
@@ -25,13 +31,16 @@ const TRANSFER_SHARE = 2;
 
 /**
  * Why {@link DataBufferPool.alloc} gives a transfer no memory: a device reset
- * began (`fenced`), or nothing of ours holds any and it still does not fit
- * (`never-fits`: nothing will free any for it).
+ * began (`fenced`), nothing of ours holds any and it still does not fit
+ * (`never-fits`: nothing will free any for it), or its command was aborted
+ * while it would wait (`aborted`).
  */
-export type NoDataMemory = 'fenced' | 'never-fits';
+export type NoDataMemory = 'fenced' | 'never-fits' | 'aborted';
 
 interface MemoryWaiter {
   readonly bytes: number;
+  /** Whether the transfer's command has been aborted (absent: it never is). */
+  readonly aborted: OperationAborted | undefined;
   readonly resolve: (r: GuestRange[] | NoDataMemory) => void;
 }
 
@@ -99,17 +108,35 @@ export class DataBufferPool {
 
   /**
    * Guest memory for a transfer of `bytes`, one allocation per segment. Waits
-   * (FIFO) while other transfers hold the memory it needs; else why not
+   * (FIFO) while other transfers hold the memory it needs, until its command
+   * is aborted (`aborted`, asked now and at {@link dropAborted}); else why not
    * (NoDataMemory).
    */
-  alloc(bytes: number): Promise<GuestRange[] | NoDataMemory> {
+  alloc(bytes: number, aborted?: OperationAborted): Promise<GuestRange[] | NoDataMemory> {
     if (this.#fenced) return Promise.resolve('fenced');
     if (this.#memoryWaiters.length === 0) {
       const got = this.#tryAlloc(bytes);
       if (got !== undefined) return Promise.resolve(got);
       if (this.#liveData === 0) return Promise.resolve('never-fits');
     }
-    return new Promise((resolve) => this.#memoryWaiters.push({ bytes, resolve }));
+    if (aborted?.() === true) return Promise.resolve('aborted');
+    return new Promise((resolve) => this.#memoryWaiters.push({ bytes, aborted, resolve }));
+  }
+
+  /**
+   * Commands have been aborted: each transfer of theirs still waiting for
+   * memory gives up (`aborted`), and those behind it that fit now go.
+   */
+  dropAborted(): void {
+    const waiters = this.#memoryWaiters;
+    let kept = 0;
+    for (const w of waiters) {
+      if (w.aborted?.() === true) w.resolve('aborted');
+      else waiters[kept++] = w;
+    }
+    if (kept === waiters.length) return;
+    waiters.length = kept;
+    this.#admitWaiters();
   }
 
   /** Frees a data buffer whose request completed (kept as a spare when there is room), and lets waiting transfers in. */
@@ -126,6 +153,11 @@ export class DataBufferPool {
       this.#spareBytes += r.len;
     }
     this.#liveData--;
+    this.#admitWaiters();
+  }
+
+  /** Hands memory to the waiting transfers in order, as far as it goes. */
+  #admitWaiters(): void {
     while (this.#memoryWaiters.length > 0) {
       const w = this.#memoryWaiters[0] as MemoryWaiter;
       const got = this.#tryAlloc(w.bytes);

@@ -304,8 +304,9 @@ export class VtblkSim implements Sim {
     opts.transportId = who?.transportId;
     opts.dataIn = room;
     opts.reissued = ccb.reissued;
-    // A READ or WRITE is one block operation and never asks, but the overlap order does (several device
-    // threads: its request may wait there); elsewhere no function is made per I/O for it.
+    // A READ or WRITE is one block operation and never asks, but the overlap order and the wait for guest
+    // memory do (several device threads: its request may wait there); elsewhere no function is made per
+    // I/O for it, so on one device thread a READ or WRITE waiting for guest memory is sent once memory frees.
     opts.aborted = cmd.blockIo && !this.bcs.ordersOverlaps ? NEVER_ABORTED : () => entry.aborted !== undefined;
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
@@ -323,7 +324,7 @@ export class VtblkSim implements Sim {
         this.#bound().abortQueued(this.#path(), match, scsiStatus);
       },
     });
-    // Marked now: their requests still waiting for an overlapping one end unsent, as waiting CCBs do.
+    // Marked now: their requests still waiting for guest memory or an overlapping one end unsent, as waiting CCBs do.
     this.bcs.dropAborted();
     return result;
   }

@@ -165,8 +165,9 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return this.#queues.ordersOverlaps;
   }
 
-  /** Commands were aborted: their requests still waiting for an overlapping one end unsent, io-error (request-queues.ts). */
+  /** Commands were aborted: their requests still waiting for guest memory or an overlapping one end unsent, io-error. */
   dropAborted(): void {
+    this.#data.dropAborted();
     this.#queues.dropAborted();
   }
 
@@ -298,7 +299,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   }
 
   /**
-   * #transfer once guest memory frees up (or the fence gives up on it). A
+   * #transfer once guest memory frees up (or the fence or its command's abort gives up on it). A
    * method of its own: the closure here, inside #transfer, would give every
    * transfer a context object, waiting or not.
    */
@@ -310,13 +311,14 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     done: (s: BlockStatus) => void,
     aborted: OperationAborted | undefined,
   ): void {
-    void this.#data.alloc(buf.length).then((ranges) => {
+    void this.#data.alloc(buf.length, aborted).then((ranges) => {
       if (typeof ranges === 'string') {
         if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
-        // Fenced: the command is being requeued, and the SIM says how it ends. Never fits: the medium is fine,
+        // Fenced: the command is being requeued, and the SIM says how it ends. Aborted: unsent, as the overlap
+        // order drops one, and the SIM ends the command as the abort says. Never fits: the medium is fine,
         // guest memory is short (errors.ts: INSUFFICIENT RESOURCES). Within the unit's maximum transfer only
         // memory held by someone besides this set can leave a transfer there.
-        done(ranges === 'fenced' ? 'io-error' : 'no-resources');
+        done(ranges === 'never-fits' ? 'no-resources' : 'io-error');
       } else {
         this.#transferIn(type, lba, buf, ranges, epoch, done, aborted);
       }
