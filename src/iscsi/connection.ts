@@ -149,6 +149,12 @@ export class IscsiConnection {
     return `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`;
   }
 
+  /** The address and port the peer connected to, or undefined once the socket is gone. */
+  get local(): { address: string; port: number } | undefined {
+    const { localAddress, localPort } = this.#socket;
+    return localAddress === undefined || localPort === undefined ? undefined : { address: localAddress, port: localPort };
+  }
+
   /** Runs `f` once when the connection ends. */
   onClose(f: () => void): void {
     this.#onClose.push(f);

@@ -28,6 +28,7 @@ import type { ChapConfig } from './chap.js';
 import { chapConfigProblem } from './chap-config.js';
 import { probeLun, type LunProfile } from './probe.js';
 import { PreemptGate } from './preempt-gate.js';
+import { portalAddress } from './portal-address.js';
 import { MAX_FLAT_SPACE_LUN } from '../scsi/report-luns.js';
 
 export type { IscsiTargetConfig, IscsiLun, IscsiChapConfig } from './target.js';
@@ -224,7 +225,8 @@ export class IscsiServer {
   };
 
   #attach(outcome: LoginResult, conn: IscsiConnection): { session: Session | undefined; sendTargets: (value: string) => Uint8Array } {
-    const sendTargets = (value: string): Uint8Array => this.#sendTargets(sendTargetsScope(value, outcome.targetName));
+    const reached = conn.local ?? this.address;
+    const sendTargets = (value: string): Uint8Array => this.#sendTargets(sendTargetsScope(value, outcome.targetName), portalAddress(reached.address, reached.port));
     const target = outcome.targetName === undefined ? undefined : this.#targets.get(outcome.targetName);
     if (outcome.sessionType === 'Discovery' || target === undefined) return { session: undefined, sendTargets };
     // §6.3.5: a login with TSIH 0 from an initiator port that already has a session on this target reinstates it.
@@ -332,14 +334,15 @@ export class IscsiServer {
     return { session, sendTargets };
   }
 
-  /** The SendTargets answer (RFC 7143 §13.3, Appendix C): the targets in `scope` (see sendTargetsScope), with this portal. */
-  #sendTargets(scope: 'all' | 'none' | { readonly only: string }): Uint8Array {
-    const { address, port } = this.address;
-    const host = address.includes(':') ? `[${address}]` : address;
+  /**
+   * The SendTargets answer (RFC 7143 §13.3, Appendix C): the targets in `scope` (see sendTargetsScope), at
+   * `portal`, the address the asking connection reached (portal-address.ts).
+   */
+  #sendTargets(scope: 'all' | 'none' | { readonly only: string }, portal: string): Uint8Array {
     const lines: string[] = [];
     for (const name of this.#targets.keys()) {
       if (scope === 'none' || (scope !== 'all' && name !== scope.only)) continue;
-      lines.push(`TargetName=${name}`, `TargetAddress=${host}:${port},${this.#settings.portalGroupTag}`);
+      lines.push(`TargetName=${name}`, `TargetAddress=${portal},${this.#settings.portalGroupTag}`);
     }
     return new TextEncoder().encode(lines.map((l) => `${l}\0`).join(''));
   }

@@ -87,6 +87,22 @@ describe('login', () => {
     expect(parseText(r.data)).toEqual({ TargetName: IQN, TargetAddress: `127.0.0.1:${port},1` });
     ini.close();
   });
+
+  it('discovery: SendTargets names the address the connection reached, not a wildcard the portal listens on (§13.8)', async () => {
+    // What IscsiServer.address reports after listen on 0.0.0.0 (every address); the socket stays on 127.0.0.1.
+    const wildcard = vi.spyOn(IscsiServer.prototype, 'address', 'get').mockReturnValue({ address: '0.0.0.0', port });
+    try {
+      const ini = await TestInitiator.connect(port);
+      await ini.login(undefined);
+      const b = bhsOf([[0, 0x04 | 0x40, 1], [1, 0x80, 1], [16, 98, 4], [20, 0xffffffff, 4], [24, ini.cmdSN, 4], [28, ini.expStatSN, 4]]);
+      ini.send(pdu(b, text({ SendTargets: 'All' })));
+      const r = await ini.next((p) => opcodeOf(p) === 0x24);
+      expect(parseText(r.data)).toEqual({ TargetName: IQN, TargetAddress: `127.0.0.1:${port},1` });
+      ini.close();
+    } finally {
+      wildcard.mockRestore();
+    }
+  });
 });
 
 describe('full feature phase', () => {
