@@ -35,6 +35,7 @@ import type { LoginResult } from './login-types.js';
 import type { ConnectionHost, ConnectionTimers } from './connection-types.js';
 import type { DataOutDiscard } from './task-types.js';
 import { LoginPhase } from './login-phase.js';
+import { logText } from './log-text.js';
 import { NopPing } from './nop-ping.js';
 import { ConnectionOutput } from './connection-output.js';
 import { handleLogout, handleNopOut, handleText, type ControlPduHost } from './control-pdus.js';
@@ -329,7 +330,7 @@ export class IscsiConnection {
     this.#session = attached.session;
     this.#sendTargets = attached.sendTargets;
     this.#stamps.bind(this.#session, result.maxCmdSN);
-    this.#host.log(`iscsi: ${this.remote}: ${result.sessionType} session for ${result.initiatorName}${result.targetName === undefined ? '' : ` on ${result.targetName}`}`);
+    this.#host.log(`iscsi: ${this.remote}: ${result.sessionType} session for ${logText(result.initiatorName)}${result.targetName === undefined ? '' : ` on ${result.targetName}`}`);
   }
 
   /** The initiator's MaxRecvDataSegmentLength now: no PDU this connection sends carries a longer data segment (§13.12). */

@@ -1,5 +1,6 @@
-// Which strings are iSCSI names a target may be given (RFC 7143 §4.2.7): the
-// rule `vtcam serve --target-name` and IscsiServer.listen both apply.
+// Which strings are iSCSI names (RFC 7143 §4.2.7): the rule `vtcam serve
+// --target-name` and IscsiServer.listen apply to target names, and the login
+// to the InitiatorName an initiator declares (after foldIscsiName).
 
 import { MAX_ISCSI_NAME_BYTES } from '../scsi/transport-id.js';
 
@@ -18,4 +19,14 @@ export function checkIscsiName(name: string): string | undefined {
   if (IQN_RE.test(name) || EUI_RE.test(name) || NAA_RE.test(name)) return undefined;
   if (/[A-Z]/.test(name)) return 'has capital letters; iSCSI names are compared in lower case (RFC 3722)';
   return 'is not an iSCSI name: use iqn.YYYY-MM.reversed.domain[:name], eui.<16 hex digits> or naa.<16 or 32 hex digits>';
+}
+
+/**
+ * An InitiatorName as the target takes it: ASCII capitals folded to lower case. RFC 3722's stringprep
+ * profile (RFC 7143 §4.2.7.2) maps case, so `eui.02004567A425678D` (as RFC 7143 §4.2.7.5 prints it) and
+ * `eui.02004567a425678d` are one name, and one initiator port; anything else outside the lower-case grammar
+ * is left for checkIscsiName to refuse (vtcam does not carry the profile's Unicode tables).
+ */
+export function foldIscsiName(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }

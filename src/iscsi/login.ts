@@ -16,7 +16,9 @@
 // Its exceptions become "target error" (03h/00h).
 
 import { ChapAuthenticator, CHAP_KEYS, type ChapConfig } from './chap.js';
+import { checkIscsiName, foldIscsiName } from './iscsi-name.js';
 import { valueLimit } from './keys.js';
+import { logText } from './log-text.js';
 import { LoginStatus, type LoginStatusCode } from './login-status.js';
 import type { LoginEnvironment, LoginOptions, LoginResult, LoginStep, SessionQuery, TargetNode } from './login-types.js';
 import { Negotiator, type NegotiationContext, type NegotiationError } from './negotiate.js';
@@ -30,9 +32,6 @@ export type LoginStage = (typeof LoginStage)[keyof typeof LoginStage];
 
 /** RFC 7143 §11.12: the one protocol version there is (Version-max / Version-min 00h). */
 export const ISCSI_VERSION = 0x00;
-/** RFC 7143 §4.2.7: an iSCSI name is at most 223 bytes, of type iqn., eui. or naa. */
-const MAX_NAME_BYTES = 223;
-const NAME_FORMAT = /^(?:iqn|eui|naa)\./i;
 const IDENTITY_KEYS = new Set(['InitiatorName', 'TargetName', 'SessionType', 'InitiatorAlias']);
 
 interface Identity {
@@ -82,7 +81,6 @@ const authFailure = (reason: string): Refusal => new Refusal(LoginStatus.AUTHENT
 const describe = (e: TextError | NegotiationError): string => Object.entries(e).map(([k, v]) => `${k}=${String(v)}`).join(' ');
 /** A text the target cannot read is the initiator's error, except one too long to hold (03h/02h). */
 const textRefusal = (e: TextError): Refusal => new Refusal(e.kind === 'too-much-text' ? LoginStatus.OUT_OF_RESOURCES : LoginStatus.INITIATOR_ERROR, describe(e));
-const validName = (name: string): boolean => NAME_FORMAT.test(name) && new TextEncoder().encode(name).length <= MAX_NAME_BYTES;
 
 /** The login state machine of one connection. Feed it every Login Request until 'full-feature' or 'fail'. */
 export class TargetLogin {
@@ -211,9 +209,12 @@ export class TargetLogin {
   /** The first complete request: who logs in to what (§13.4, §13.5, §13.21), and whether it may. */
   #identify(pairs: readonly TextPair[], req: LoginRequestPdu): Identity | Refusal {
     const get = (key: string): string | undefined => pairs.find((p) => p.key === key)?.value;
-    const initiatorName = get('InitiatorName');
-    if (initiatorName === undefined) return new Refusal(LoginStatus.MISSING_PARAMETER, 'no InitiatorName');
-    if (!validName(initiatorName)) return initiatorError(`bad InitiatorName ${initiatorName}`);
+    const declared = get('InitiatorName');
+    if (declared === undefined) return new Refusal(LoginStatus.MISSING_PARAMETER, 'no InitiatorName');
+    // §4.2.7: names the initiator port (with the ISID) in logs and TransportIDs; only a name, in lower case.
+    const initiatorName = foldIscsiName(declared);
+    const notAName = checkIscsiName(initiatorName);
+    if (notAName !== undefined) return initiatorError(`InitiatorName ${JSON.stringify(declared)} ${notAName}`);
     const sessionType = get('SessionType') ?? 'Normal';
     if (sessionType !== 'Normal' && sessionType !== 'Discovery') return new Refusal(LoginStatus.SESSION_TYPE_NOT_SUPPORTED, `SessionType=${sessionType}`);
     const discovery = this.#options.discovery ?? {};
@@ -283,8 +284,9 @@ export class TargetLogin {
   #redeclare(identity: Identity, p: TextPair): Refusal | undefined {
     const before =
       p.key === 'InitiatorName' ? identity.initiatorName : p.key === 'SessionType' ? identity.sessionType : p.key === 'TargetName' ? identity.declaredTargetName : identity.initiatorAlias;
+    const value = p.key === 'InitiatorName' ? foldIscsiName(p.value) : p.value;
     if (p.key === 'InitiatorAlias' && before === undefined) identity.initiatorAlias = p.value;
-    else if (before !== p.value) return initiatorError(`${p.key} redeclared as ${p.value}`);
+    else if (before !== value) return initiatorError(`${p.key} redeclared as ${p.value}`);
     return undefined;
   }
 
@@ -372,7 +374,8 @@ export class TargetLogin {
     this.#over = true;
     const data = encodeText(refusal.data);
     const response = this.#response(itt, refusal.status, { transit: false, cont: false, nsg: 0, tsih: this.#fixed?.tsih ?? 0, data });
-    return { outcome: 'fail', response, reason: `${refusal.status.description}: ${refusal.reason}` };
+    // Reasons quote what the initiator sent (names, keys, values): escaped, it cannot forge log lines.
+    return { outcome: 'fail', response, reason: `${refusal.status.description}: ${logText(refusal.reason)}` };
   }
 
   #response(itt: number, status: LoginStatusCode, f: { transit: boolean; cont: boolean; nsg: number; tsih: number; data: Uint8Array }): LoginResponseFields {

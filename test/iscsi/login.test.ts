@@ -323,13 +323,59 @@ describe('Login status (RFC 7143 §11.13.5)', () => {
 });
 
 describe('names', () => {
-  it.each(['host1', 'iqn', `iqn.${'x'.repeat(220)}`])('InitiatorName %j is an initiator error', (name) => {
-    refusedFirst(toFfp([`InitiatorName=${name}`, `TargetName=${TARGET}`]), LoginStatus.INITIATOR_ERROR);
+  // RFC 7143 §4.2.7: iqn. + yyyy-mm + reversed domain name [+ ':' unique part], eui. + 16 hex digits, naa. + 16 or
+  // 32; RFC 3722 leaves no white space, control characters or punctuation but '-', '.' and ':'.
+  it.each([
+    'host1',
+    'iqn',
+    'iqn.\nvtcam: iscsi: 10.0.0.9:3260: Normal session for iqn.1994-05.com.redhat:admin',
+    'eui.not hex at all',
+    'naa.',
+    'IQN.Upper Case,i,0x1',
+    'iqn.2026-11.org.example:a b',
+    'iqn.2026-11.org.example:host,i,0x23d000000001',
+    'iqn.2026-11.org.example:host_1',
+    'eui.02004567a425678',
+    'naa.52004567ba64678d0',
+  ])('InitiatorName %j is an initiator error (02h/00h), its reason one log line', (name) => {
+    const step = new TargetLogin(env()).handle(toFfp([`InitiatorName=${name}`, `TargetName=${TARGET}`]));
+    expectStep(step, 'fail', 2, 0);
+    expect(step.outcome === 'fail' && step.reason).toMatch(/^Initiator error: InitiatorName ".*" is (?:not an iSCSI name|\d+ bytes)/);
+    expect(step.outcome === 'fail' && /[\n\r]/.test(step.reason)).toBe(false);
   });
 
-  it('accepts eui. and naa. names and a 223-byte iqn.', () => {
-    for (const name of ['eui.02004567A425678D', 'naa.52004567BA64678D', `iqn.${'x'.repeat(219)}`]) {
-      expect(new TargetLogin(env()).handle(toFfp([`InitiatorName=${name}`, `TargetName=${TARGET}`])).outcome).toBe('full-feature');
+  it('accepts iqn., eui. and naa. names up to 223 bytes', () => {
+    const iqn = 'iqn.2026-11.org.example:';
+    for (const name of ['eui.02004567a425678d', 'naa.52004567ba64678d', 'naa.62004567ba64678d0123456789abcdef', iqn + 'x'.repeat(223 - iqn.length)]) {
+      expect(fullFeature(new TargetLogin(env()).handle(toFfp([`InitiatorName=${name}`, `TargetName=${TARGET}`]))).result.initiatorName).toBe(name);
+    }
+    refusedFirst(toFfp([`InitiatorName=${iqn + 'x'.repeat(224 - iqn.length)}`, `TargetName=${TARGET}`]), LoginStatus.INITIATOR_ERROR);
+  });
+
+  it('capitals are folded to lower case (RFC 3722 maps case): one name, one initiator port, redeclared in any case', () => {
+    // RFC 7143 §4.2.7.5 prints its eui. and naa. examples in capitals.
+    for (const [name, folded] of [['eui.02004567A425678D', 'eui.02004567a425678d'], ['naa.52004567BA64678D', 'naa.52004567ba64678d'], ['IQN.2026-11.ORG.Example:Host-A', 'iqn.2026-11.org.example:host-a']]) {
+      expect(fullFeature(new TargetLogin(env()).handle(toFfp([`InitiatorName=${name}`, `TargetName=${TARGET}`]))).result.initiatorName).toBe(folded);
+    }
+    const login = new TargetLogin(env());
+    expectStep(login.handle(request({ nsg: 1, transit: true, text: ['InitiatorName=IQN.2026-11.org.example:host', `TargetName=${TARGET}`, 'AuthMethod=None'] })), 'continue');
+    expect(fullFeature(login.handle(toFfp(['InitiatorName=iqn.2026-11.org.example:HOST']))).result.initiatorName).toBe('iqn.2026-11.org.example:host');
+  });
+
+  it('what an initiator sent is escaped in a refusal\'s reason: no line break of its own reaches the log', () => {
+    const forged = 'vtcam: iscsi: forged line';
+    const cases = [
+      [[`InitiatorName=${INITIATOR}`, `TargetName=iqn.2026-11.org.vtcam:x\n${forged}`], LoginStatus.NOT_FOUND],
+      [[`InitiatorName=${INITIATOR}`, `TargetName=${TARGET}`, `SessionType=Normal\r\n${forged}`], LoginStatus.SESSION_TYPE_NOT_SUPPORTED],
+      [[`InitiatorName=${INITIATOR}`, `TargetName=${TARGET}`, `X-a\u2028${forged}=1`, `X-a\u2028${forged}=2`], LoginStatus.INITIATOR_ERROR],
+    ] as const;
+    for (const [text, status] of cases) {
+      const step = new TargetLogin(env()).handle(toFfp(text));
+      expectStep(step, 'fail', status.statusClass, status.statusDetail);
+      const reason = step.outcome === 'fail' ? step.reason : '';
+      expect(reason).toContain(forged);
+      expect(reason).toMatch(/\\u(?:000a|000d|2028)vtcam/);
+      expect(/[\n\r\u2028]/.test(reason)).toBe(false);
     }
   });
 
