@@ -50,7 +50,9 @@ export type NegotiationError =
   /** §13.14: FirstBurstLength ended above MaxBurstLength (negotiated in separate requests). */
   | { readonly kind: 'burst-lengths'; readonly firstBurstLength: number; readonly maxBurstLength: number }
   /** A result the target's preferences cannot work with (a digest it does not accept). */
-  | { readonly kind: 'unacceptable'; readonly key: string; readonly value: string };
+  | { readonly kind: 'unacceptable'; readonly key: string; readonly value: string }
+  /** A declaration (MaxRecvDataSegmentLength, §13.12) whose value is not a number in the key's range. */
+  | { readonly kind: 'bad-declaration'; readonly key: string; readonly value: string; readonly min: number; readonly max: number };
 
 export type NegotiationResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: NegotiationError };
 
@@ -238,8 +240,13 @@ export class Negotiator {
     if (this.#irrelevant(spec, ctx)) return ok(Answer.IRRELEVANT);
     switch (spec.kind) {
       case 'declarative': {
-        const n = this.#inRange(p.value, spec.range?.min ?? 0, spec.range?.max ?? 0);
-        if (n === undefined) return ok(Answer.REJECT);
+        // Refused, not answered Reject: a declaration has no answer (§6.2), and the Login Response that declares the
+        // target's own value would carry the key twice (§6.3: no key declared twice in a login), 'Reject' reading as
+        // the target's declaration (§13.12: one key, a value per direction). LIO refuses the login too.
+        const min = spec.range?.min ?? 0;
+        const max = spec.range?.max ?? 0;
+        const n = this.#inRange(p.value, min, max);
+        if (n === undefined) return fail({ kind: 'bad-declaration', key: p.key, value: p.value, min, max });
         this.#initiatorMrdsl = n;
         return ok(undefined);
       }

@@ -524,6 +524,13 @@ describe('text continued across PDUs (C bit)', () => {
     expect([a.statSN, b.statSN, step.response.statSN]).toEqual([FIRST_STATSN, FIRST_STATSN + 1, FIRST_STATSN + 2]);
   });
 
+  it.each(['511', '16777216'])('MaxRecvDataSegmentLength=%s is refused 02h/00h: no response carries the key twice (§6.3)', (v) => {
+    const step = new TargetLogin(env()).handle(toFfp([...NAMES, `MaxRecvDataSegmentLength=${v}`]));
+    const r = expectStep(step, 'fail', 2, 0);
+    expect(step.outcome === 'fail' && step.reason).toMatch(`kind=bad-declaration key=MaxRecvDataSegmentLength value=${v} min=512 max=16777215`);
+    expect(decode(r.data)).toEqual([]);
+  });
+
   it('splits a long response at the initiator\'s MaxRecvDataSegmentLength, continued on empty requests', () => {
     const login = new TargetLogin(env());
     const unknown = Array.from({ length: 40 }, (_, i) => `X-org.example.key${String(i).padStart(3, '0')}=1`);

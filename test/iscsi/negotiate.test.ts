@@ -261,9 +261,11 @@ describe('MaxRecvDataSegmentLength (§13.12, declarative, per direction)', () =>
     expect(n.finish()).toMatchObject({ ok: true, value: { initiatorMaxRecvDataSegmentLength: 65536, targetMaxRecvDataSegmentLength: 8192 } });
   });
 
-  it.each(['511', '16777216', 'big'])('rejects %s and keeps 8192', (v) => {
+  // Not answered Reject, as it was: a declaration has no answer (§6.2), and the Login Response that also carries the
+  // target's own declaration would then hold the key twice (§6.3), 'Reject' reading as the target's value.
+  it.each(['511', '16777216', 'big', ''])('refuses %j (an error for the login to refuse, 02h/00h) and keeps 8192', (v) => {
     const n = new Negotiator();
-    expect(answers(n, OP, `MaxRecvDataSegmentLength=${v}`)).toEqual(['MaxRecvDataSegmentLength=Reject']);
+    expect(errorOf(n, OP, `MaxRecvDataSegmentLength=${v}`)).toEqual({ kind: 'bad-declaration', key: 'MaxRecvDataSegmentLength', value: v, min: 512, max: 16777215 });
     expect(n.initiatorMaxRecvDataSegmentLength).toBe(8192);
   });
 
