@@ -44,7 +44,15 @@ export interface SessionQuery {
 /** The session layer's answer for a joining connection. */
 export type SessionLookup =
   | { readonly kind: 'found'; readonly parameters: OperationalParameters; readonly expCmdSN: number; readonly maxCmdSN: number }
+  /** No session with this TSIH of this initiator port (InitiatorName + ISID) on this target (02h/0Ah). */
   | { readonly kind: 'not-found' }
+  /**
+   * The initiator port's session, whose connection CID is live: connection reinstatement (§6.3.4). vtcam does not
+   * move a session to a new connection (one connection per session, ERL 0), and answers 02h/0Ah: the initiator
+   * then logs in with TSIH 0, which reinstates the whole session once authenticated (§6.3.5), where 02h/06h
+   * would leave it to wait until the old connection is found dead.
+   */
+  | { readonly kind: 'reinstates-connection' }
   | { readonly kind: 'too-many-connections' }
   | { readonly kind: 'cannot-include' };
 

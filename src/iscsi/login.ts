@@ -268,6 +268,8 @@ export class TargetLogin {
     switch (s.kind) {
       case 'not-found':
         return new Refusal(LoginStatus.SESSION_DOES_NOT_EXIST, `no session with TSIH ${query.tsih}`);
+      case 'reinstates-connection':
+        return new Refusal(LoginStatus.SESSION_DOES_NOT_EXIST, `TSIH ${query.tsih} CID ${query.cid}: connection reinstatement is not supported; log in with TSIH 0 to reinstate the session`);
       case 'too-many-connections':
         return new Refusal(LoginStatus.TOO_MANY_CONNECTIONS, `session ${query.tsih} is full`);
       case 'cannot-include':

@@ -203,9 +203,8 @@ export class IscsiServer {
       const { alias, chap } = t.config;
       return { kind: 'found', target: { name, portalGroupTag: this.#settings.portalGroupTag, ...(alias === undefined ? {} : { alias }), ...(chap === undefined ? {} : { auth: chapConfig(chap) }) } };
     },
-    // MaxConnections is 1 (no MC/S): a connection that names an existing session cannot join it (02h/06h-style
-    // answers are the login's); one naming no session gets "session does not exist" (02h/0Ah).
-    lookupSession: (q) => (this.#sessions.get(q.tsih) === undefined ? { kind: 'not-found' } : { kind: 'too-many-connections' }),
+    // MaxConnections is 1 (no MC/S): no connection joins a session (SessionRegistry.lookup says why not).
+    lookupSession: (q) => this.#sessions.lookup(q),
     newTsih: () => this.#sessions.newTsih(),
     randomBytes: (n) => randomBytes(n),
   };
@@ -321,6 +320,7 @@ export class IscsiServer {
       isid: outcome.isid,
       initiatorName: outcome.initiatorName,
       targetName: target.config.name,
+      cid: outcome.cid,
       session,
       drop: () => {
         conn.close();

@@ -6,6 +6,7 @@
 // reinstatement by ISID (§6.3.5).
 
 import type { PassPeriph } from '../cam/periph/pass.js';
+import type { SessionLookup, SessionQuery } from './login-types.js';
 import type { Session } from './session.js';
 
 /** A LUN of a target. */
@@ -62,6 +63,8 @@ export interface SessionEntry {
   readonly isid: bigint;
   readonly initiatorName: string;
   readonly targetName: string;
+  /** The CID of its one connection (§11.12.7). */
+  readonly cid: number;
   readonly session: Session;
   /** Ends the session's connection (reinstatement, cold reset, server close). */
   drop(): void;
@@ -92,6 +95,18 @@ export class SessionRegistry {
 
   get(tsih: number): SessionEntry | undefined {
     return this.#byTsih.get(tsih);
+  }
+
+  /**
+   * What a login naming TSIH `q.tsih` joins (RFC 7143 §6.3, §11.13.5). A TSIH names a session of one initiator
+   * port (InitiatorName + ISID) on one target; for anyone else no such session exists, so another initiator
+   * learns nothing of which TSIHs are live, and its login leaves the session alone. The port's own session has
+   * its one connection (MaxConnections 1): the same CID reinstates that connection (§6.3.4), another is one too many.
+   */
+  lookup(q: SessionQuery): SessionLookup {
+    const e = this.#byTsih.get(q.tsih);
+    if (e?.initiatorName !== q.initiatorName || e.isid !== q.isid || e.targetName !== q.targetName) return { kind: 'not-found' };
+    return e.cid === q.cid ? { kind: 'reinstates-connection' } : { kind: 'too-many-connections' };
   }
 
   /** The session of an initiator port (name + ISID) on a target, for reinstatement (§6.3.5). */

@@ -284,6 +284,12 @@ describe('Login status (RFC 7143 §11.13.5)', () => {
     expect(r.tsih).toBe(7);
   });
 
+  it('02h/0Ah for a connection reinstatement (§6.3.4), which vtcam does not serve: the reason says to use TSIH 0', () => {
+    const step = new TargetLogin(env({ session: { kind: 'reinstates-connection' } })).handle(toFfp(NAMES, { tsih: 7, cid: 3 }));
+    expectStep(step, 'fail', 2, 0x0a);
+    expect(step.outcome === 'fail' && step.reason).toMatch('TSIH 7 CID 3: connection reinstatement is not supported; log in with TSIH 0');
+  });
+
   it('02h/07h missing parameter: no InitiatorName, or no TargetName in a normal session', () => {
     refusedFirst(toFfp([`TargetName=${TARGET}`]), LoginStatus.MISSING_PARAMETER);
     refusedFirst(toFfp([`InitiatorName=${INITIATOR}`]), LoginStatus.MISSING_PARAMETER);
