@@ -1,0 +1,284 @@
+// Drives the soak's sessions: each runs its workload's decisions against the
+// target, every outcome goes into the shadow disk, and every READ's data is
+// checked against it. This module also knows what one session's task
+// management does to the others': a LOGICAL UNIT RESET ends every task on the
+// unit, other sessions' ones without a response when TAS is 0 (SAM-5
+// §5.6/§7.6), so a command outstanding while a reset was out is "exposed":
+// its silence is no finding, and its session asks ABORT TASK about it once
+// the reset is answered (RFC 7143 §11.6.1: TASK DOES NOT EXIST, or FUNCTION
+// COMPLETE, ends it either way).
+
+import { sameData, writeData } from './pattern.js';
+import type { Tally } from './report.js';
+import type { Session } from './session.js';
+import type { CommandRequest, CommandResult, Task } from './task.js';
+import type { ShadowDisk, WriteRecord } from './shadow.js';
+import { TmfResponse } from './wire.js';
+import type { Decision, Workload } from './workload.js';
+
+/** SCSI status codes (SAM-5 §5.3). */
+const Status = { GOOD: 0x00, CHECK_CONDITION: 0x02, BUSY: 0x08, TASK_SET_FULL: 0x28, TASK_ABORTED: 0x40 } as const;
+/** Sense keys (SPC-5 §4.4.8). */
+const SenseKey = { UNIT_ATTENTION: 0x6, ABORTED_COMMAND: 0xb } as const;
+
+/** What a command's answer says about its effect: done, not done, maybe done, or an answer the soak does not accept. */
+export type Outcome = 'good' | 'not-done' | 'unknown' | 'bad';
+
+/** The sense key, ASC and ASCQ of fixed (70h/71h) or descriptor (72h/73h) sense data. */
+export function senseTriple(sense: Buffer): readonly [number, number, number] | undefined {
+  if (sense.length < 4) return undefined;
+  const code = sense.readUInt8(0) & 0x7f;
+  if (code === 0x72 || code === 0x73) return [sense.readUInt8(1) & 0x0f, sense.readUInt8(2), sense.readUInt8(3)];
+  if ((code === 0x70 || code === 0x71) && sense.length >= 14) return [sense.readUInt8(2) & 0x0f, sense.readUInt8(12), sense.readUInt8(13)];
+  return undefined;
+}
+
+const h2 = (n: number): string => `${n.toString(16).padStart(2, '0')}h`;
+
+/** A status as the soak names it, and what it means for the command's effect. */
+export function classify(status: number, sense: Buffer | undefined): { readonly name: string; readonly outcome: Outcome } {
+  switch (status) {
+    case Status.GOOD: return { name: 'GOOD', outcome: 'good' };
+    case Status.BUSY: return { name: 'BUSY', outcome: 'not-done' };
+    case Status.TASK_SET_FULL: return { name: 'TASK SET FULL', outcome: 'not-done' };
+    case Status.TASK_ABORTED: return { name: 'TASK ABORTED', outcome: 'unknown' };
+    case Status.CHECK_CONDITION: {
+      const t = sense === undefined ? undefined : senseTriple(sense);
+      if (t === undefined) return { name: 'CHECK CONDITION without sense', outcome: 'bad' };
+      const name = `CHECK CONDITION ${t.map(h2).join('/')}`;
+      // SAM-5 §5.14: a command terminated with UNIT ATTENTION was not executed.
+      if (t[0] === SenseKey.UNIT_ATTENTION) return { name, outcome: 'not-done' };
+      if (t[0] === SenseKey.ABORTED_COMMAND) return { name, outcome: 'unknown' };
+      return { name, outcome: 'bad' };
+    }
+    default: return { name: `status ${h2(status)}`, outcome: 'bad' };
+  }
+}
+
+/** READ/WRITE (10) or (16), and WRITE SAME (10) or (16); SBC-4 §5. */
+function rwCdb(write: boolean, lba: number, blocks: number, long: boolean): Buffer {
+  const c = Buffer.alloc(long ? 16 : 10);
+  if (long) {
+    c.writeUInt8(write ? 0x8a : 0x88, 0); // WRITE (16) / READ (16)
+    c.writeBigUInt64BE(BigInt(lba), 2);
+    c.writeUInt32BE(blocks, 10);
+  } else {
+    c.writeUInt8(write ? 0x2a : 0x28, 0); // WRITE (10) / READ (10)
+    c.writeUInt32BE(lba, 2);
+    c.writeUInt16BE(blocks, 7);
+  }
+  return c;
+}
+
+function writeSameCdb(lba: number, blocks: number, long: boolean): Buffer {
+  const c = Buffer.alloc(long ? 16 : 10);
+  if (long) {
+    c.writeUInt8(0x93, 0); // WRITE SAME (16)
+    c.writeBigUInt64BE(BigInt(lba), 2);
+    c.writeUInt32BE(blocks, 10);
+  } else {
+    c.writeUInt8(0x41, 0); // WRITE SAME (10)
+    c.writeUInt32BE(lba, 2);
+    c.writeUInt16BE(blocks, 7);
+  }
+  return c;
+}
+
+export interface DriverContext {
+  readonly seed: number;
+  readonly shadow: ShadowDisk;
+  readonly tally: Tally;
+  readonly blockLength: number;
+  readonly sessions: readonly Session[];
+  readonly finding: (kind: 'data' | 'status' | 'tmf' | 'serve', text: string) => void;
+  /** True once the run sends nothing new. */
+  readonly stopped: () => boolean;
+}
+
+const LOGIN_ATTEMPTS = 20;
+const LOGIN_RETRY_MS = 100;
+
+export class Driver {
+  readonly #ctx: DriverContext;
+  #resetsOut = 0;
+  /** Writes whose connection went away, per session: settled once its next login reinstates (ends) the old session. */
+  readonly #lost = new Map<Session, WriteRecord[]>();
+  readonly #background = new Set<Promise<unknown>>();
+
+  constructor(ctx: DriverContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Runs one session's workload until `stop()` says so, then waits for everything it started. */
+  async run(s: Session, w: Workload): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    let depth = 1;
+    while (!this.#ctx.stopped()) {
+      if (!s.alive) {
+        if (!(await this.login(s))) break;
+        depth = w.depth();
+      }
+      while (inflight.size >= depth) await Promise.race(inflight);
+      if (!s.alive) continue;
+      const d = w.next();
+      if (d.kind === 'drop' || d.kind === 'logout') {
+        this.#ctx.tally.disruptions[d.kind]++;
+        await (d.kind === 'drop' ? s.drop() : s.logout());
+        continue;
+      }
+      const p = this.#decide(s, d);
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    await Promise.all(inflight);
+    while (this.#background.size > 0) await Promise.all(this.#background);
+  }
+
+  /** Logs in (again), retrying a while; then the writes lost with the old connection are settled as unknown. */
+  async login(s: Session): Promise<boolean> {
+    let why: string | undefined;
+    for (let i = 0; i < LOGIN_ATTEMPTS; i++) {
+      why = await s.login();
+      if (why === undefined) {
+        this.#ctx.tally.logins++;
+        this.settleLost(s);
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, LOGIN_RETRY_MS));
+    }
+    this.#ctx.finding('serve', `slot ${s.slot}: cannot log in: ${why ?? 'unknown'}`);
+    return false;
+  }
+
+  /** The session's old tasks are over (reinstated or logged out): what its lost writes did is now fixed, if unknown. */
+  settleLost(s: Session): void {
+    for (const w of this.#lost.get(s) ?? []) this.#ctx.shadow.writeUnknown(w);
+    this.#lost.delete(s);
+  }
+
+  #decide(s: Session, d: Decision): Promise<void> {
+    switch (d.kind) {
+      case 'read': return this.#read(s, d.lba, d.blocks);
+      case 'write': return this.#write(s, d.lba, d.blocks, d.dropInDataOut);
+      case 'write-same': return this.#writeSame(s, d.lba, d.blocks);
+      case 'abort-task': {
+        this.#ctx.tally.disruptions['abort-task']++;
+        const out = s.outstanding();
+        const t = out[d.pick % Math.max(1, out.length)];
+        if (t !== undefined) this.#spawn(this.#abort(s, t));
+        return Promise.resolve();
+      }
+      case 'lu-reset':
+        this.#ctx.tally.disruptions['lu-reset']++;
+        this.#spawn(this.#luReset(s));
+        return Promise.resolve();
+      case 'drop':
+      case 'logout':
+        throw new RangeError(`${d.kind} is run by the session loop`);
+    }
+  }
+
+  async #send(s: Session, req: CommandRequest): Promise<CommandResult | undefined> {
+    const sent = await s.send(req);
+    if (sent === undefined) return undefined;
+    if (this.#resetsOut > 0) sent.task.exposed = true;
+    return sent.result;
+  }
+
+  async #read(s: Session, lba: number, blocks: number): Promise<void> {
+    const { shadow, tally, blockLength } = this.#ctx;
+    const label = `READ lba ${lba} n ${blocks}`;
+    const r = shadow.readSent(lba, blocks);
+    const res = await this.#send(s, { cdb: rwCdb(false, lba, blocks, lba % 2 === 1), label, inLength: blocks * blockLength });
+    if (res !== undefined) tally.commands.read++;
+    if (res === undefined || this.#outcome(s, label, res) !== 'good' || res.kind !== 'status' || res.data === undefined) {
+      shadow.readDropped(r);
+      return;
+    }
+    tally.readsChecked++;
+    tally.blocksChecked += blocks;
+    for (const m of shadow.readDone(r, res.data, blockLength)) this.#ctx.finding('data', `slot ${s.slot} ${label}: LBA ${m.lba} ${m.what}`);
+  }
+
+  async #write(s: Session, lba: number, blocks: number, dropInDataOut: boolean): Promise<void> {
+    const w = this.#ctx.shadow.writeSent('write', lba, blocks);
+    const label = `WRITE id ${w.id} lba ${lba} n ${blocks}`;
+    const data = writeData(w.id, lba, blocks, this.#ctx.blockLength);
+    const res = await this.#send(s, { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut });
+    this.#ctx.tally.commands.write += res === undefined ? 0 : 1;
+    this.#settleWrite(s, w, label, res);
+  }
+
+  async #writeSame(s: Session, lba: number, blocks: number): Promise<void> {
+    const w = this.#ctx.shadow.writeSent('same', lba, blocks);
+    const label = `WRITE SAME id ${w.id} lba ${lba} n ${blocks}`;
+    const data = sameData(w.id, this.#ctx.blockLength);
+    const res = await this.#send(s, { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data });
+    this.#ctx.tally.commands['write-same'] += res === undefined ? 0 : 1;
+    this.#settleWrite(s, w, label, res);
+  }
+
+  #settleWrite(s: Session, w: WriteRecord, label: string, res: CommandResult | undefined): void {
+    const { shadow } = this.#ctx;
+    if (res === undefined) {
+      shadow.writeNotDone(w);
+      return;
+    }
+    if (res.kind === 'lost') {
+      shadow.writeLost(w);
+      const list = this.#lost.get(s) ?? [];
+      list.push(w);
+      this.#lost.set(s, list);
+      return;
+    }
+    const outcome = this.#outcome(s, label, res);
+    if (outcome === 'good') shadow.writeGood(w);
+    else if (outcome === 'not-done') shadow.writeNotDone(w);
+    else shadow.writeUnknown(w);
+  }
+
+  /** What an answer means; a status the soak does not accept is a finding. */
+  #outcome(s: Session, label: string, res: CommandResult): Outcome {
+    if (res.kind !== 'status') return 'unknown';
+    const { name, outcome } = classify(res.status, res.sense);
+    this.#ctx.tally.count(this.#ctx.tally.statuses, name);
+    if (outcome === 'bad') this.#ctx.finding('status', `slot ${s.slot} ${label}: ${name}${res.sense === undefined ? '' : ` (sense ${res.sense.toString('hex')})`}`);
+    return outcome;
+  }
+
+  #spawn(p: Promise<void>): void {
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  async #abort(s: Session, t: Task): Promise<void> {
+    const { response, unanswered } = await s.abortTask(t);
+    if (response === 'skipped' || response === 'lost') return;
+    this.#ctx.tally.count(this.#ctx.tally.abortResponses, response === TmfResponse.FUNCTION_COMPLETE ? 'FUNCTION COMPLETE' : response === TmfResponse.TASK_DOES_NOT_EXIST ? 'TASK DOES NOT EXIST' : `response ${response}`);
+    if (response !== TmfResponse.FUNCTION_COMPLETE && response !== TmfResponse.TASK_DOES_NOT_EXIST) {
+      this.#ctx.finding('tmf', `slot ${s.slot}: ABORT TASK of ${t.label}: response ${response}`);
+    } else if (response === TmfResponse.TASK_DOES_NOT_EXIST && unanswered && !t.exposed) {
+      // Received (sent before the TMF on this connection), never answered, and no reset was out: it was lost.
+      this.#ctx.finding('tmf', `slot ${s.slot}: ABORT TASK of ${t.label} (CmdSN ${t.cmdSN}) answered TASK DOES NOT EXIST, but the command was never answered`);
+    }
+  }
+
+  async #luReset(s: Session): Promise<void> {
+    const mine = s.outstanding();
+    for (const x of this.#ctx.sessions) for (const t of x.outstanding()) t.exposed = true;
+    const generation = s.generation;
+    this.#resetsOut++;
+    const response = await s.lunReset();
+    if (response === 'lost') {
+      // The target may still act on it until the session is reinstated: others stay exposed till then.
+      while (!(s.alive && s.generation !== generation) && !this.#ctx.stopped()) await new Promise((r) => setTimeout(r, 50));
+    }
+    this.#resetsOut--;
+    if (response !== 'lost') {
+      if (response !== TmfResponse.FUNCTION_COMPLETE) this.#ctx.finding('tmf', `slot ${s.slot}: LOGICAL UNIT RESET: response ${response}`);
+      // The function's own nexus gets no response for the tasks it ended (SAM-5 §5.6).
+      if (generation === s.generation) for (const t of mine) s.settleAborted(t);
+    }
+    for (const x of this.#ctx.sessions) for (const t of x.outstanding()) if (t.exposed && !t.aborting) this.#spawn(this.#abort(x, t));
+  }
+}

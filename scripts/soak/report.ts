@@ -1,0 +1,77 @@
+// What a soak run counts and finds, and how it is shown: the progress line
+// (redrawn in place on a terminal, a plain line every few seconds otherwise),
+// the findings, and the summary at the end.
+
+import type { DecisionKind } from './workload.js';
+
+/** What a finding is about. Timing alone is never a finding, except a command unanswered for the hang timeout. */
+export type FindingKind = 'data' | 'status' | 'tmf' | 'protocol' | 'hang' | 'serve';
+
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly text: string;
+}
+
+export type IoKind = 'read' | 'write' | 'write-same';
+
+export class Tally {
+  readonly commands: Record<IoKind, number> = { read: 0, write: 0, 'write-same': 0 };
+  readonly disruptions: Record<Exclude<DecisionKind, IoKind>, number> = { 'abort-task': 0, 'lu-reset': 0, drop: 0, logout: 0 };
+  /** ABORT TASK responses by code, third-party confirmations and hang aborts included. */
+  readonly abortResponses = new Map<string, number>();
+  readonly statuses = new Map<string, number>();
+  readsChecked = 0;
+  blocksChecked = 0;
+  logins = 0;
+  readonly findings: Finding[] = [];
+
+  count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  get sent(): number {
+    return this.commands.read + this.commands.write + this.commands['write-same'];
+  }
+}
+
+/** Where progress goes: stderr on a terminal (one line, redrawn), stdout otherwise. */
+export interface ProgressSink {
+  readonly isTTY: boolean;
+  write(text: string): void;
+}
+
+const PLAIN_EVERY_MS = 10_000;
+
+/** Draws `line()` now and then: at most every 250 ms on a TTY, every 10 s as a plain line. */
+export function startProgress(sink: ProgressSink, line: () => string, tickMs = 250): { stop(): void } {
+  const every = sink.isTTY ? tickMs : PLAIN_EVERY_MS;
+  const timer = setInterval(() => {
+    sink.write(sink.isTTY ? `\r${line()}\x1b[K` : `${line()}\n`);
+  }, every);
+  timer.unref();
+  return {
+    stop(): void {
+      clearInterval(timer);
+      if (sink.isTTY) sink.write('\r\x1b[K');
+    },
+  };
+}
+
+const table = (m: ReadonlyMap<string, number>): string => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+
+/** The end-of-run summary; `rerun` is the command that repeats the run. */
+export function summaryText(t: Tally, seed: number, rerun: string, maxFindings = 50): string {
+  const lines = [
+    `soak summary (seed ${seed})`,
+    `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']})`,
+    `  verified:   ${t.readsChecked} reads, ${t.blocksChecked} blocks checked against the model`,
+    `  statuses:   ${table(t.statuses)}`,
+    `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, LOGICAL UNIT RESET ${t.disruptions['lu-reset']}; ABORT TASK responses, those after resets and hangs included: ${table(t.abortResponses)}`,
+    `  sessions:   ${t.logins} logins, ${t.disruptions.drop} dropped connections, ${t.disruptions.logout} logouts`,
+    `  findings:   ${t.findings.length}`,
+  ];
+  for (const f of t.findings.slice(0, maxFindings)) lines.push(`  FINDING [${f.kind}] ${f.text}`);
+  if (t.findings.length > maxFindings) lines.push(`  ... and ${t.findings.length - maxFindings} more`);
+  if (t.findings.length > 0) lines.push(`  re-run: ${rerun}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,151 @@
+// One soak run: start `vtcam serve` on a scratch image, size the disk with
+// READ CAPACITY, run the sessions until the time is up, drain, log out, read
+// the whole disk back through a fresh session and check it, stop the target,
+// and check the image file itself against the model.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SoakOptions } from './args.js';
+import { startServe, type ServeChild } from '../conformance/serve-child.js';
+import { Driver, classify } from './driver.js';
+import { Tally, startProgress, summaryText, type FindingKind, type ProgressSink } from './report.js';
+import { Session } from './session.js';
+import type { CommandRequest, CommandResult } from './task.js';
+import { ShadowDisk } from './shadow.js';
+import { Workload, createRandom } from './workload.js';
+
+export interface SoakIo {
+  /** How to start the CLI: [node, dist/cli/main.js], or a test's [node, --import, tsx, src/cli/main.ts]. */
+  readonly cli: readonly [string, ...string[]];
+  /** Progress and summary. */
+  readonly out: ProgressSink;
+  /** Shown in the re-run hint. */
+  readonly rerunPrefix: string;
+  /** A command or TMF unanswered this long is a hang finding (default 60 s). */
+  readonly hangMs?: number;
+}
+
+export interface SoakResult {
+  readonly tally: Tally;
+  readonly summary: string;
+}
+
+const IMAGE_SIZE = '32M';
+const HOT_BLOCKS = 2048;
+const MAX_TRANSFER_BLOCKS = 256;
+const TARGET_NAME = 'iqn.2026-11.org.vtcam:soak';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 30_000;
+const HANG_MS = 60_000;
+const VERIFY_CHUNK = 256;
+const RETRIES = 4;
+
+/** The soak's own failure to start (not a finding): the runner exits 2 with it. */
+export class SoakSetupError extends Error {}
+
+/** Sends a command, and again while the answer says it was not executed (a new nexus's unit attention, BUSY). */
+async function untilExecuted(s: Session, req: CommandRequest): Promise<CommandResult | undefined> {
+  let r: CommandResult | undefined;
+  for (let i = 0; i < RETRIES; i++) {
+    r = await (await s.send(req))?.result;
+    if (r?.kind !== 'status' || classify(r.status, r.sense).outcome !== 'not-done') return r;
+  }
+  return r;
+}
+
+const resultText = (r: CommandResult | undefined): string => (r?.kind === 'status' ? classify(r.status, r.sense).name : (r?.kind ?? 'not sent'));
+
+/** READ CAPACITY (10): the block count and length (SBC-4 §5.16). */
+async function probe(s: Session): Promise<{ blocks: number; blockLength: number }> {
+  const r = await untilExecuted(s, { cdb: Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), label: 'READ CAPACITY (10)', inLength: 8 });
+  if (r?.kind !== 'status' || r.status !== 0 || r.data === undefined) throw new SoakSetupError(`READ CAPACITY (10): ${resultText(r)}`);
+  return { blocks: r.data.readUInt32BE(0) + 1, blockLength: r.data.readUInt32BE(4) };
+}
+
+export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult> {
+  const tally = new Tally();
+  const finding = (kind: FindingKind, text: string): void => {
+    tally.findings.push({ kind, text });
+    io.out.write(`${io.out.isTTY ? '\r\x1b[K' : ''}FINDING [${kind}] seed ${opts.seed}: ${text}\n`);
+  };
+  const sessionCount = opts.sessions ?? 2 + Math.floor(createRandom(opts.seed)() * 3);
+  const scratch = mkdtempSync(join(tmpdir(), 'vtcam-soak-'));
+  const image = join(scratch, 'soak.img');
+  let serve: ServeChild | undefined;
+  try {
+    const [command, ...prefix] = io.cli;
+    const serveLog: string[] = [];
+    const started = await startServe({
+      command,
+      args: [...prefix, 'serve', '--image', image, '--size', IMAGE_SIZE, '--address', '127.0.0.1', '--port', '0', '--target-name', TARGET_NAME, ...opts.serveArgs],
+      log: (t) => { serveLog.push(t); },
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    });
+    if ('error' in started) throw new SoakSetupError(started.error);
+    serve = started;
+    const port = Number(/:(\d+)\//.exec(serve.url)?.[1]);
+    const hangMs = io.hangMs ?? HANG_MS;
+    const newSession = (slot: number): Session => new Session({ host: '127.0.0.1', port, targetName: TARGET_NAME, slot, hangMs, onFinding: finding });
+
+    const prober = newSession(200);
+    const why = await prober.login();
+    if (why !== undefined) throw new SoakSetupError(`cannot log in to ${serve.url}: ${why}`);
+    const { blocks, blockLength } = await probe(prober);
+    await prober.logout();
+    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes; vtcam serve ${opts.serveArgs.join(' ')}\n`);
+
+    const shadow = new ShadowDisk(blocks);
+    const sessions = Array.from({ length: sessionCount }, (_, slot) => newSession(slot));
+    const deadline = Date.now() + opts.seconds * 1000;
+    const driver = new Driver({ seed: opts.seed, shadow, tally, blockLength, sessions, finding, stopped: () => Date.now() >= deadline });
+    const geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS };
+    const progress = startProgress(io.out, () =>
+      `soak ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s left: ${tally.sent} commands, ${tally.readsChecked} reads checked, ${shadow.uncertainBlocks()} uncertain blocks, ${tally.findings.length} findings`);
+    try {
+      await Promise.all(sessions.map((s) => driver.run(s, new Workload(opts.seed, s.slot, geometry))));
+      // A session left dropped is reinstated, so the target has ended its old tasks before the read-back.
+      for (const s of sessions) {
+        if (!s.alive) await driver.login(s);
+        await s.logout();
+        driver.settleLost(s);
+      }
+    } finally {
+      progress.stop();
+    }
+
+    const verifier = newSession(201);
+    const vwhy = await verifier.login();
+    if (vwhy !== undefined) finding('serve', `read-back session cannot log in: ${vwhy}`);
+    else {
+      for (let lba = 0; lba < blocks; lba += VERIFY_CHUNK) {
+        const n = Math.min(VERIFY_CHUNK, blocks - lba);
+        const r = shadow.readSent(lba, n);
+        const res = await untilExecuted(verifier, { cdb: Buffer.from([0x28, 0, ...u32(lba), 0, n >> 8, n & 0xff, 0]), label: `read-back lba ${lba}`, inLength: n * blockLength });
+        if (res?.kind !== 'status' || res.status !== 0 || res.data === undefined) {
+          shadow.readDropped(r);
+          finding('serve', `read-back READ lba ${lba} n ${n}: ${resultText(res)}`);
+          continue;
+        }
+        for (const m of shadow.readDone(r, res.data, blockLength)) finding('data', `read-back: LBA ${m.lba} ${m.what}`);
+      }
+      await verifier.logout();
+    }
+
+    const problem = await serve.stop(STOP_TIMEOUT_MS);
+    serve = undefined;
+    if (problem !== undefined) finding('serve', `${problem}; its last output: ${serveLog.join('').slice(-1000)}`);
+    const file = readFileSync(image);
+    if (file.length !== blocks * blockLength) finding('serve', `image file is ${file.length} bytes, not ${blocks * blockLength}`);
+    else for (const m of shadow.readDone(shadow.readSent(0, blocks), file, blockLength)) finding('data', `image file after stop: LBA ${m.lba} ${m.what}`);
+  } finally {
+    serve?.kill();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const rerun = `${io.rerunPrefix} --seed ${opts.seed} --seconds ${opts.seconds} --sessions ${sessionCount}${opts.serveArgs.map((a) => ` --serve-arg=${a}`).join('')}`;
+  const summary = summaryText(tally, opts.seed, rerun);
+  io.out.write(summary);
+  return { tally, summary };
+}
+
+const u32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];

@@ -1,0 +1,93 @@
+// What each soak session does next, drawn from a seeded PRNG. Each session
+// draws from its own stream (seed and slot), one draw sequence per decision
+// whatever the target's timing, so the same seed gives every session the same
+// sequence of decisions; only which outstanding command an ABORT TASK meets
+// depends on timing, since the decision names it by position.
+
+/** mulberry32: a small 32-bit PRNG, plenty for picking workloads; uniform in [0, 1). */
+export function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type Decision =
+  | { readonly kind: 'read'; readonly lba: number; readonly blocks: number }
+  | { readonly kind: 'write'; readonly lba: number; readonly blocks: number; readonly dropInDataOut: boolean }
+  | { readonly kind: 'write-same'; readonly lba: number; readonly blocks: number }
+  /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
+  | { readonly kind: 'abort-task'; readonly pick: number }
+  | { readonly kind: 'lu-reset' }
+  /** Destroy the connection with whatever is outstanding, then log in again (a session reinstatement). */
+  | { readonly kind: 'drop' }
+  /** Log out cleanly, then log in again. */
+  | { readonly kind: 'logout' };
+
+export type DecisionKind = Decision['kind'];
+
+export interface Geometry {
+  /** Blocks on the disk. */
+  readonly blocks: number;
+  /** Most I/O lands in the first `hot` blocks, so commands overlap. */
+  readonly hot: number;
+  /** Largest transfer in blocks. */
+  readonly maxBlocks: number;
+}
+
+/** Chance of each disruption per decision (cumulative bounds below); the rest is I/O. */
+const ABORT_TASK = 0.004;
+const LU_RESET = ABORT_TASK + 0.002;
+const DROP = LU_RESET + 0.002;
+const LOGOUT = DROP + 0.001;
+const READ_SHARE = 0.45;
+const WRITE_SAME_SHARE = 0.1;
+const HOT_SHARE = 0.6;
+const SINGLE_BLOCK_SHARE = 0.3;
+const DROP_IN_DATA_OUT = 0.003;
+const MAX_WRITE_SAME_BLOCKS = 256;
+const MAX_DEPTH = 32;
+
+export class Workload {
+  readonly #random: () => number;
+  readonly #geometry: Geometry;
+
+  constructor(seed: number, slot: number, geometry: Geometry) {
+    if (geometry.hot > geometry.blocks || geometry.maxBlocks < 1) throw new RangeError(`bad geometry ${JSON.stringify(geometry)}`);
+    // One stream per slot: the seed's stream, moved by the slot through an odd multiplier.
+    this.#random = createRandom((seed ^ Math.imul(slot + 1, 0x9e3779b9)) >>> 0);
+    this.#geometry = geometry;
+  }
+
+  /** Commands to keep in flight after a login: 1..32. */
+  depth(): number {
+    return this.#int(1, MAX_DEPTH);
+  }
+
+  next(): Decision {
+    const d = this.#random();
+    if (d < ABORT_TASK) return { kind: 'abort-task', pick: this.#int(0, 0xffff) };
+    if (d < LU_RESET) return { kind: 'lu-reset' };
+    if (d < DROP) return { kind: 'drop' };
+    if (d < LOGOUT) return { kind: 'logout' };
+    const io = this.#random();
+    if (io < READ_SHARE) return { kind: 'read', ...this.#range(this.#geometry.maxBlocks) };
+    if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS) };
+    return { kind: 'write', ...this.#range(this.#geometry.maxBlocks), dropInDataOut: this.#random() < DROP_IN_DATA_OUT };
+  }
+
+  #range(max: number): { lba: number; blocks: number } {
+    const space = this.#random() < HOT_SHARE ? this.#geometry.hot : this.#geometry.blocks;
+    const lba = this.#int(0, space - 1);
+    const wanted = this.#random() < SINGLE_BLOCK_SHARE ? 1 : this.#int(1, Math.min(max, this.#geometry.maxBlocks));
+    return { lba, blocks: Math.min(wanted, this.#geometry.blocks - lba) };
+  }
+
+  /** Uniform in lo..hi, both included. */
+  #int(lo: number, hi: number): number {
+    return lo + Math.floor(this.#random() * (hi - lo + 1));
+  }
+}

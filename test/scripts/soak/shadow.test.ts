@@ -1,0 +1,131 @@
+// The soak's disk model: what a READ may return while writes are in flight,
+// after GOOD, after an abort or a dropped connection, and what it must never
+// return (a block torn inside, a block meant for another LBA, data a certain
+// block cannot hold).
+
+import { describe, expect, test } from 'vitest';
+import { decodeBlock, fillBlock, sameData, writeData } from '../../../scripts/soak/pattern.js';
+import { ShadowDisk } from '../../../scripts/soak/shadow.js';
+
+const BL = 512;
+const zeros = (blocks: number): Buffer => Buffer.alloc(blocks * BL);
+
+/** Checks `data` as a READ of `lba` sent now and answered at once. */
+function check(disk: ShadowDisk, lba: number, data: Buffer): string[] {
+  return disk.readDone(disk.readSent(lba, data.length / BL), data, BL).map((m) => `${m.lba}: ${m.what}`);
+}
+
+describe('block pattern', () => {
+  test('a written block reads back as its write and tag; zeros as zeros; one flipped byte as torn', () => {
+    const b = writeData(7, 100, 2, BL);
+    expect(decodeBlock(b, 0, BL)).toEqual({ kind: 'written', id: 7, tag: 100 });
+    expect(decodeBlock(b, BL, BL)).toEqual({ kind: 'written', id: 7, tag: 101 });
+    expect(decodeBlock(zeros(1), 0, BL)).toEqual({ kind: 'zeros' });
+    b[BL + 300] = (b[BL + 300] ?? 0) ^ 1;
+    expect(decodeBlock(b, BL, BL)).toEqual({ kind: 'torn', why: 'write 7 tag 101 differs from byte 300' });
+  });
+});
+
+describe('ShadowDisk', () => {
+  test('a fresh disk is zeros and certain: zeros pass, any written block fails', () => {
+    const disk = new ShadowDisk(64);
+    expect(check(disk, 0, zeros(4))).toEqual([]);
+    expect(check(disk, 3, writeData(1, 3, 1, BL))).toEqual(['3: holds write 1; possible: zeros']);
+    expect(disk.uncertainBlocks()).toBe(0);
+  });
+
+  test('while a write is in flight its blocks are uncertain: old or new data passes, block by block', () => {
+    const disk = new ShadowDisk(64);
+    const w = disk.writeSent('write', 10, 4);
+    expect(disk.uncertainBlocks()).toBe(4);
+    const mixed = Buffer.concat([writeData(w.id, 10, 2, BL), zeros(2)]);
+    expect(check(disk, 10, mixed)).toEqual([]);
+    expect(check(disk, 10, zeros(4))).toEqual([]);
+  });
+
+  test('after GOOD the blocks are certain: the old data fails', () => {
+    const disk = new ShadowDisk(64);
+    const w = disk.writeSent('write', 10, 4);
+    disk.writeGood(w);
+    expect(disk.uncertainBlocks()).toBe(0);
+    expect(check(disk, 10, writeData(w.id, 10, 4, BL))).toEqual([]);
+    expect(check(disk, 11, zeros(1))).toEqual([`11: holds zeros; possible: write ${w.id} (write, good)`]);
+  });
+
+  test('a write sent after another was answered GOOD supersedes it once it is GOOD; one in flight beside it does not', () => {
+    const disk = new ShadowDisk(64);
+    const a = disk.writeSent('write', 0, 1);
+    disk.writeGood(a);
+    const b = disk.writeSent('write', 0, 1);
+    const c = disk.writeSent('same', 0, 1);
+    disk.writeGood(b);
+    expect(check(disk, 0, writeData(a.id, 0, 1, BL))).toEqual([`0: holds write ${a.id}; possible: write ${b.id} (write, good), write ${c.id} (same, in-flight)`]);
+    expect(check(disk, 0, sameData(c.id, BL))).toEqual([]);
+    disk.writeGood(c);
+    expect(check(disk, 0, writeData(b.id, 0, 1, BL))).toEqual([]);
+  });
+
+  test('a block torn inside, mixing two writes that were both possible, fails', () => {
+    const disk = new ShadowDisk(64);
+    const a = disk.writeSent('write', 5, 1);
+    const b = disk.writeSent('write', 5, 1);
+    const torn = writeData(a.id, 5, 1, BL);
+    writeData(b.id, 5, 1, BL).copy(torn, 256, 256);
+    expect(check(disk, 5, torn)).toEqual([`5: torn or foreign block: write ${a.id} tag 5 differs from byte 256`]);
+  });
+
+  test("a write's block at another LBA fails as misplaced", () => {
+    const disk = new ShadowDisk(64);
+    const w = disk.writeSent('write', 5, 2);
+    const swapped = Buffer.concat([writeData(w.id, 6, 1, BL), writeData(w.id, 5, 1, BL)]);
+    expect(check(disk, 5, swapped)).toEqual([`5: holds write ${w.id}'s block for LBA 6 (misplaced)`, `6: holds write ${w.id}'s block for LBA 5 (misplaced)`]);
+  });
+
+  test('an aborted write (unknown) leaves old or new per block until a later write is GOOD', () => {
+    const disk = new ShadowDisk(64);
+    const w = disk.writeSent('same', 20, 3);
+    disk.writeUnknown(w);
+    const partial = Buffer.concat([sameData(w.id, BL), zeros(1), sameData(w.id, BL)]);
+    expect(check(disk, 20, partial)).toEqual([]);
+    const later = disk.writeSent('write', 21, 1);
+    disk.writeGood(later);
+    expect(check(disk, 21, sameData(w.id, BL))).toEqual([`21: holds write ${w.id}; possible: write ${later.id} (write, good)`]);
+    expect(check(disk, 20, zeros(1))).toEqual([]);
+  });
+
+  test('a write the target did not execute is not possible; a lost one stays possible after a later GOOD until settled', () => {
+    const disk = new ShadowDisk(64);
+    const n = disk.writeSent('write', 30, 1);
+    disk.writeNotDone(n);
+    expect(check(disk, 30, writeData(n.id, 30, 1, BL))).toEqual([`30: holds write ${n.id}; possible: zeros`]);
+    const lost = disk.writeSent('write', 31, 1);
+    disk.writeLost(lost);
+    const good = disk.writeSent('write', 31, 1);
+    disk.writeGood(good);
+    // The target may still run the lost write, after the GOOD one.
+    expect(check(disk, 31, writeData(lost.id, 31, 1, BL))).toEqual([]);
+    disk.writeUnknown(lost);
+    const after = disk.writeSent('write', 31, 1);
+    disk.writeGood(after);
+    expect(check(disk, 31, writeData(lost.id, 31, 1, BL))).toEqual([`31: holds write ${lost.id}; possible: write ${after.id} (write, good)`]);
+  });
+
+  test('a write sent while a READ is out may land before the READ reads', () => {
+    const disk = new ShadowDisk(64);
+    const r = disk.readSent(40, 2);
+    const w = disk.writeSent('write', 41, 4);
+    const data = Buffer.concat([zeros(1), writeData(w.id, 41, 1, BL)]);
+    expect(disk.readDone(r, data, BL)).toEqual([]);
+  });
+
+  test('a block no write produced fails, and ranges outside the disk throw', () => {
+    const disk = new ShadowDisk(8);
+    const junk = zeros(1);
+    fillBlock(junk, 0, BL, 99, 0);
+    expect(check(disk, 0, junk)).toEqual(['0: holds write 99; possible: zeros']);
+    junk[0] = 0;
+    expect(check(disk, 0, junk)[0]).toMatch(/^0: torn or foreign block: no pattern header/);
+    expect(() => disk.writeSent('write', 7, 2)).toThrow(new RangeError('range 7+2 is outside the 8-block disk'));
+    expect(() => new ShadowDisk(0)).toThrow(RangeError);
+  });
+});

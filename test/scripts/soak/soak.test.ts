@@ -1,0 +1,24 @@
+// One short soak end to end: `vtcam serve` (run from the sources through tsx,
+// as test/cli runs the CLI) under two sessions for 10 s with a fixed seed.
+// It must check reads, see task management and drops, and find nothing.
+
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+import { runSoak } from '../../../scripts/soak/run.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+
+test('seed 7, 2 sessions, 10 s: reads checked, resets and drops survived, 0 findings', async () => {
+  let out = '';
+  const { tally, summary } = await runSoak(
+    { seed: 7, seconds: 10, sessions: 2, serveArgs: [] },
+    { cli: [process.execPath, '--import', 'tsx', MAIN], out: { isTTY: false, write: (t) => { out += t; } }, rerunPrefix: 'npm run soak --' },
+  );
+  expect(tally.findings, out).toEqual([]);
+  expect(tally.readsChecked).toBeGreaterThan(100);
+  expect(tally.commands.write).toBeGreaterThan(100);
+  expect(tally.commands['write-same']).toBeGreaterThan(10);
+  expect(tally.disruptions['lu-reset'] + tally.disruptions['abort-task'] + tally.disruptions.drop).toBeGreaterThan(0);
+  expect(summary).toContain('soak summary (seed 7)');
+  expect(summary).toContain('findings:   0');
+}, 120_000);

@@ -1,0 +1,62 @@
+// The soak initiator's PDUs as bytes (RFC 7143 §11), written out by hand here
+// rather than from the module's constants, and the reader cutting a stream
+// split anywhere into whole PDUs.
+
+import { describe, expect, test } from 'vitest';
+import { PduReader, TmfFunction, frame, scsiCommand, snBefore, tmfRequest } from '../../../scripts/soak/wire.js';
+
+const hex = (b: Buffer): string => b.toString('hex').replace(/(..)/g, '$1 ').trim();
+
+describe('PDUs', () => {
+  test('SCSI Command: READ (10) of 1 block, ITT 5, CmdSN 7, ExpStatSN 9, F R SIMPLE, EDTL 512', () => {
+    const cdb = Buffer.from('28000000001000000100', 'hex');
+    expect(hex(frame(scsiCommand(5, { cmdSN: 7, expStatSN: 9 }, cdb, 512, 'in', true)))).toBe(
+      '01 c1 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 05 00 00 02 00 00 00 00 07 00 00 00 09 ' +
+      '28 00 00 00 00 10 00 00 01 00 00 00 00 00 00 00');
+  });
+
+  test('immediate data of 5 bytes: DataSegmentLength 5, padded to 8', () => {
+    const pdu = frame(scsiCommand(1, { cmdSN: 1, expStatSN: 0 }, Buffer.alloc(10), 5, 'out', true), Buffer.from('abcde'));
+    expect(pdu.length).toBe(48 + 8);
+    expect(hex(pdu.subarray(4, 8))).toBe('00 00 00 05');
+    expect(pdu.readUInt8(1)).toBe(0xa1); // F, W, SIMPLE
+    expect(hex(pdu.subarray(48))).toBe('61 62 63 64 65 00 00 00');
+  });
+
+  test('ABORT TASK: immediate, function 1, RTT and RefCmdSN of the task', () => {
+    const b = tmfRequest(0x10, { cmdSN: 3, expStatSN: 4 }, TmfFunction.ABORT_TASK, { itt: 0x22, cmdSN: 2 });
+    expect(hex(b)).toBe(
+      '42 81 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 10 00 00 00 22 00 00 00 03 00 00 00 04 ' +
+      '00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00');
+  });
+
+  test('LOGICAL UNIT RESET: function 5, RTT reserved (ffffffff)', () => {
+    const b = tmfRequest(1, { cmdSN: 1, expStatSN: 1 }, TmfFunction.LOGICAL_UNIT_RESET);
+    expect(b.readUInt8(1)).toBe(0x85);
+    expect(hex(b.subarray(20, 24))).toBe('ff ff ff ff');
+  });
+});
+
+describe('PduReader', () => {
+  test('two PDUs split at every byte come out whole, data without padding; AHS skipped', () => {
+    const a = Buffer.alloc(48);
+    a.writeUInt8(0x21, 0);
+    a.writeUInt8(1, 4); // TotalAHSLength: one word
+    a.writeUIntBE(3, 5, 3);
+    const withAhs = Buffer.concat([a, Buffer.from('AHS!'), Buffer.from('xyz'), Buffer.alloc(1)]);
+    const b = frame(Buffer.alloc(48));
+    const stream = Buffer.concat([withAhs, b]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const r = new PduReader();
+      const got = [...r.push(stream.subarray(0, cut)), ...r.push(stream.subarray(cut))];
+      expect(got.map((p) => p.data.toString())).toEqual(['xyz', '']);
+      expect(got[0]?.bhs.readUInt8(0)).toBe(0x21);
+    }
+  });
+
+  test('serial number order wraps (RFC 1982)', () => {
+    expect(snBefore(0xffffffff, 0)).toBe(true);
+    expect(snBefore(0, 0xffffffff)).toBe(false);
+    expect(snBefore(5, 5)).toBe(false);
+  });
+});

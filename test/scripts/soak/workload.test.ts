@@ -1,0 +1,34 @@
+// The soak's decisions: the same seed and slot give the same sequence, another
+// slot or seed another one, and every range stays on the disk.
+
+import { describe, expect, test } from 'vitest';
+import { Workload, type Decision } from '../../../scripts/soak/workload.js';
+
+const GEOMETRY = { blocks: 4096, hot: 512, maxBlocks: 256 };
+const draw = (seed: number, slot: number, n: number): Decision[] => {
+  const w = new Workload(seed, slot, GEOMETRY);
+  return Array.from({ length: n }, () => w.next());
+};
+
+describe('Workload', () => {
+  test('same seed and slot, same decisions; another slot or seed, others', () => {
+    expect(draw(7, 0, 2000)).toEqual(draw(7, 0, 2000));
+    expect(draw(7, 1, 50)).not.toEqual(draw(7, 0, 50));
+    expect(draw(8, 0, 50)).not.toEqual(draw(7, 0, 50));
+  });
+
+  test('ranges stay on the disk and within the transfer limit; every kind of decision occurs', () => {
+    const ds = draw(1, 0, 20_000);
+    for (const d of ds) {
+      if (d.kind !== 'read' && d.kind !== 'write' && d.kind !== 'write-same') continue;
+      expect(d.blocks).toBeGreaterThanOrEqual(1);
+      expect(d.blocks).toBeLessThanOrEqual(256);
+      expect(d.lba + d.blocks).toBeLessThanOrEqual(GEOMETRY.blocks);
+    }
+    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'abort-task', 'lu-reset', 'drop', 'logout']));
+  });
+
+  test('a hot area larger than the disk is a bug', () => {
+    expect(() => new Workload(1, 0, { blocks: 10, hot: 11, maxBlocks: 1 })).toThrow(RangeError);
+  });
+});
