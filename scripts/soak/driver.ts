@@ -8,6 +8,7 @@
 // the reset is answered (RFC 7143 §11.6.1: TASK DOES NOT EXIST, or FUNCTION
 // COMPLETE, ends it either way).
 
+import type { LoginOffer } from './login.js';
 import { sameData, writeData } from './pattern.js';
 import type { Tally } from './report.js';
 import type { Session } from './session.js';
@@ -115,7 +116,7 @@ export class Driver {
     let depth = 1;
     while (!this.#ctx.stopped()) {
       if (!s.alive) {
-        if (!(await this.login(s))) break;
+        if (!(await this.login(s, w.loginOffer()))) break;
         depth = w.depth();
       }
       while (inflight.size >= depth) await Promise.race(inflight);
@@ -135,12 +136,18 @@ export class Driver {
   }
 
   /** Logs in (again), retrying a while; then the writes lost with the old connection are settled as unknown. */
-  async login(s: Session): Promise<boolean> {
+  async login(s: Session, offer?: LoginOffer): Promise<boolean> {
     let why: string | undefined;
     for (let i = 0; i < LOGIN_ATTEMPTS; i++) {
-      why = await s.login();
+      why = await s.login(offer);
       if (why === undefined) {
-        this.#ctx.tally.logins++;
+        const { tally } = this.#ctx;
+        const p = s.params;
+        tally.logins++;
+        if (p.digests.header) tally.count(tally.loginKinds, 'header digest');
+        if (p.digests.data) tally.count(tally.loginKinds, 'data digest');
+        if (!p.initialR2T) tally.count(tally.loginKinds, 'InitialR2T=No');
+        if (!p.immediateData) tally.count(tally.loginKinds, 'ImmediateData=No');
         this.settleLost(s);
         return true;
       }

@@ -23,6 +23,8 @@ export class Tally {
   readsChecked = 0;
   blocksChecked = 0;
   logins = 0;
+  /** Logins by what they negotiated (digests, InitialR2T=No, ImmediateData=No). */
+  readonly loginKinds = new Map<string, number>();
   readonly findings: Finding[] = [];
 
   count(map: Map<string, number>, key: string): void {
@@ -67,7 +69,7 @@ export function summaryText(t: Tally, seed: number, rerun: string, maxFindings =
     `  verified:   ${t.readsChecked} reads, ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,
     `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, LOGICAL UNIT RESET ${t.disruptions['lu-reset']}; ABORT TASK responses, those after resets and hangs included: ${table(t.abortResponses)}`,
-    `  sessions:   ${t.logins} logins, ${t.disruptions.drop} dropped connections, ${t.disruptions.logout} logouts`,
+    `  sessions:   ${t.logins} logins (${table(t.loginKinds)}), ${t.disruptions.drop} dropped connections, ${t.disruptions.logout} logouts`,
     `  findings:   ${t.findings.length}`,
   ];
   for (const f of t.findings.slice(0, maxFindings)) lines.push(`  FINDING [${f.kind}] ${f.text}`);

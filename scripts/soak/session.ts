@@ -7,9 +7,10 @@
 // the caller's business. Spec: RFC 7143 (§4.2.2 numbering, §6 login, §11 PDUs).
 
 import { connect, type Socket } from 'node:net';
+import { PLAIN_OFFER, negotiate, offerKeys, type LoginOffer, type Negotiated } from './login.js';
 import {
-  Op, PduReader, RESERVED_TAG, TmfFunction, dataOut, decodeKeys, encodeKeys, expCmdSNOf, frame, hasStatus, ittOf,
-  loginRequest, logoutRequest, maxCmdSNOf, nopOutReply, opcodeOf, scsiCommand, snBefore, statSNOf, tmfRequest, type Pdu, type Sequence,
+  NO_DIGESTS, Op, PduReader, RESERVED_TAG, TRANSIT, TmfFunction, dataOut, decodeKeys, encodeKeys, expCmdSNOf, frame, hasStatus, ittOf,
+  loginRequest, logoutRequest, maxCmdSNOf, nopOutReply, opcodeOf, scsiCommand, snBefore, statSNOf, tmfRequest, type Digests, type Pdu, type Sequence,
 } from './wire.js';
 import type { CommandRequest, CommandResult, Pending, Task } from './task.js';
 
@@ -25,13 +26,6 @@ export interface SessionOptions {
 }
 
 const LOGIN_TIMEOUT_MS = 15_000;
-/** What the initiator offers (RFC 7143 §13); no digests, so PDUs carry none. */
-const OPERATIONAL_KEYS = {
-  HeaderDigest: 'None', DataDigest: 'None', ErrorRecoveryLevel: '0', MaxConnections: '1', InitialR2T: 'Yes', ImmediateData: 'Yes',
-  MaxRecvDataSegmentLength: '262144', MaxBurstLength: '262144', FirstBurstLength: '65536', DefaultTime2Wait: '0', DefaultTime2Retain: '0',
-} as const;
-/** RFC 7143 §13.12 default when the target does not declare its own. */
-const DEFAULT_MRDSL = 8192;
 const STAGE_SECURITY = 0;
 const STAGE_OPERATIONAL = 1;
 const STAGE_FULL_FEATURE = 3;
@@ -48,10 +42,12 @@ export class Session {
   #expStatSN = 0;
   #maxCmdSN = 1;
   #nextItt = 1;
-  #targetMrdsl = DEFAULT_MRDSL;
-  #firstBurst = 0;
-  #maxBurst = 0;
-  #immediateData = false;
+  #params: Negotiated = negotiate(PLAIN_OFFER, new Map()).params;
+  /** Digests apply from the first PDU after the last Login Response, both ways (RFC 7143 §13.1). */
+  #digests: Digests = NO_DIGESTS;
+  #reader = new PduReader();
+  #offer: LoginOffer = PLAIN_OFFER;
+  readonly #loginKeys = new Map<string, string>();
   readonly #tasks = new Map<number, Pending>();
   readonly #tmfs = new Map<number, (response: number | 'lost') => void>();
   #windowWaiters: (() => void)[] = [];
@@ -67,13 +63,18 @@ export class Session {
     return this.#alive;
   }
 
+  /** What the last login negotiated. */
+  get params(): Negotiated {
+    return this.#params;
+  }
+
   /** The commands sent and not yet answered or settled. */
   outstanding(): Task[] {
     return [...this.#tasks.values()];
   }
 
-  /** Connects and logs in (reinstating an earlier session of this slot); resolves with why it failed, or undefined. */
-  async login(): Promise<string | undefined> {
+  /** Connects and logs in with `offer` (reinstating an earlier session of this slot); resolves with why it failed, or undefined. */
+  async login(offer: LoginOffer = PLAIN_OFFER): Promise<string | undefined> {
     this.generation++;
     const socket = await new Promise<Socket | string>((resolve) => {
       const s = connect(this.#opts.port, this.#opts.host);
@@ -81,24 +82,25 @@ export class Session {
       s.once('error', (e) => { resolve(e.message); });
     });
     if (typeof socket === 'string') return `connect: ${socket}`;
+    this.#offer = offer;
+    this.#loginKeys.clear();
+    this.#digests = NO_DIGESTS;
     this.#attach(socket);
-    const got = await this.#negotiate();
+    const why = await this.#negotiate();
     this.#onLoginPdu = undefined;
-    if (typeof got === 'string') {
+    if (why !== undefined) {
       await this.drop();
-      return got;
+      return why;
     }
-    this.#targetMrdsl = Number(got.get('MaxRecvDataSegmentLength') ?? DEFAULT_MRDSL);
-    this.#immediateData = got.get('ImmediateData') === 'Yes';
-    this.#firstBurst = Number(got.get('FirstBurstLength') ?? OPERATIONAL_KEYS.FirstBurstLength);
-    this.#maxBurst = Number(got.get('MaxBurstLength') ?? OPERATIONAL_KEYS.MaxBurstLength);
-    if (got.get('InitialR2T') === 'No') this.#opts.onFinding('protocol', `slot ${this.slot}: InitialR2T=No although the initiator offered Yes (RFC 7143 §13.10: the result is OR)`);
+    const { params, problems } = negotiate(offer, this.#loginKeys);
+    for (const p of problems) this.#opts.onFinding('protocol', `slot ${this.slot}: login: ${p}`);
+    this.#params = params;
     this.#alive = true;
     return undefined;
   }
 
-  /** Security then operational stage (RFC 7143 §6.3); the keys the target answered, or why it failed. */
-  async #negotiate(): Promise<Map<string, string> | string> {
+  /** Security then operational stage (RFC 7143 §6.3); why it failed, or undefined once in full feature phase. */
+  async #negotiate(): Promise<string | undefined> {
     const isid = Buffer.from([0x80, 0x53, 0x4f, 0x41, 0x4b, this.slot & 0xff]); // Random format (T 10b, §11.12.5), then the slot
     const itt = this.#itt();
     const exchange = (csg: number, nsg: number, keys: Readonly<Record<string, string>>): Promise<Pdu | string> => new Promise((resolve) => {
@@ -107,26 +109,24 @@ export class Session {
         clearTimeout(timer);
         resolve(p === 'closed' ? 'connection closed during login' : p);
       };
-      this.#send(frame(loginRequest(itt, isid, this.#seq(), csg, nsg), encodeKeys(keys)));
+      this.#send(loginRequest(itt, isid, this.#seq(), csg, nsg), encodeKeys(keys));
     });
     let stage = STAGE_SECURITY;
     let keys: Readonly<Record<string, string>> = { InitiatorName: `iqn.2026-11.org.vtcam:soak-${this.slot}`, SessionType: 'Normal', TargetName: this.#opts.targetName, AuthMethod: 'None' };
     let offered = false;
-    const got = new Map<string, string>();
     for (let round = 0; stage !== STAGE_FULL_FEATURE; round++) {
       if (round > 8) return 'login does not reach full feature phase';
       const r = await exchange(stage, stage === STAGE_SECURITY ? STAGE_OPERATIONAL : STAGE_FULL_FEATURE, keys);
       if (typeof r === 'string') return r;
       const cls = r.bhs.readUInt8(36); // STATUS-CLASS
       if (cls !== 0) return `login refused, status ${cls}/${r.bhs.readUInt8(37)}`;
-      for (const [k, v] of decodeKeys(r.data)) got.set(k, v);
       this.#cmdSN = expCmdSNOf(r.bhs);
       this.#maxCmdSN = maxCmdSNOf(r.bhs);
-      if ((r.bhs.readUInt8(1) & 0x80) !== 0) stage = r.bhs.readUInt8(1) & 0x03; // T, then NSG
-      keys = stage === STAGE_OPERATIONAL && !offered ? OPERATIONAL_KEYS : {};
+      if ((r.bhs.readUInt8(1) & TRANSIT) !== 0) stage = r.bhs.readUInt8(1) & 0x03; // NSG
+      keys = stage === STAGE_OPERATIONAL && !offered ? offerKeys(this.#offer) : {};
       if (stage === STAGE_OPERATIONAL) offered = true;
     }
-    return got;
+    return undefined;
   }
 
   /** Sends a SCSI command once the window allows; the task handle comes first, the result when it is over. */
@@ -140,16 +140,19 @@ export class Session {
     const result = new Promise<CommandResult>((r) => (resolve = r));
     const task: Pending = {
       itt, cmdSN: this.#cmdSN, label: req.label, exposed: false, aborting: false, done: false, request: req, resolve,
-      inBuf: req.inLength === undefined ? undefined : Buffer.alloc(req.inLength),
+      inBuf: req.inLength === undefined ? undefined : Buffer.alloc(req.inLength), dataSN: 0,
       timer: setTimeout(() => { this.#hung(task); }, this.#opts.hangMs),
     };
     this.#tasks.set(itt, task);
     const edtl = out?.length ?? req.inLength ?? 0;
-    const immediate = out !== undefined && this.#immediateData ? Math.min(out.length, this.#firstBurst, this.#targetMrdsl) : 0;
-    // InitialR2T=Yes: everything past the immediate data waits for R2Ts, so the command is final.
-    const bhs = scsiCommand(itt, this.#seq(), req.cdb, edtl, dir, true);
+    const { immediateData, initialR2T, firstBurst, targetMrdsl } = this.#params;
+    const immediate = out !== undefined && immediateData ? Math.min(out.length, firstBurst, targetMrdsl) : 0;
+    // InitialR2T=No: the first burst may go unsolicited after the command, which is then not final (RFC 7143 §11.3.1).
+    const unsolicited = out !== undefined && !initialR2T ? Math.min(out.length, firstBurst) - immediate : 0;
+    const bhs = scsiCommand(itt, this.#seq(), req.cdb, edtl, dir, unsolicited <= 0);
     this.#cmdSN = (this.#cmdSN + 1) >>> 0;
-    this.#send(frame(bhs, immediate > 0 ? out?.subarray(0, immediate) : undefined));
+    this.#send(bhs, immediate > 0 ? out?.subarray(0, immediate) : undefined);
+    if (unsolicited > 0) this.#sendData(task, RESERVED_TAG, immediate, unsolicited);
     return { task, result };
   }
 
@@ -185,7 +188,7 @@ export class Session {
     const response = await new Promise<Pdu | 'lost' | 'timeout'>((resolve) => {
       const timer = setTimeout(() => { resolve('timeout'); }, this.#opts.hangMs);
       this.#onLogoutPdu = (p) => { clearTimeout(timer); resolve(p); };
-      this.#send(frame(logoutRequest(this.#itt(), this.#seq())));
+      this.#send(logoutRequest(this.#itt(), this.#seq()));
     });
     this.#onLogoutPdu = undefined;
     if (response === 'timeout') this.#opts.onFinding('hang', `slot ${this.slot}: no Logout Response after ${this.#opts.hangMs / 1000} s (${this.#tasks.size} outstanding)`);
@@ -205,10 +208,10 @@ export class Session {
     this.#socket = socket;
     socket.setNoDelay(true);
     const reader = new PduReader();
+    this.#reader = reader;
     const generation = this.generation;
     socket.on('data', (chunk: Buffer) => {
-      if (generation !== this.generation) return;
-      for (const p of reader.push(chunk)) this.#pdu(p);
+      if (generation === this.generation) reader.push(chunk, (p) => { this.#pdu(p); });
     });
     socket.on('error', () => undefined);
     this.#closed = new Promise((resolve) => {
@@ -238,7 +241,7 @@ export class Session {
       const what = ref === undefined ? `LOGICAL UNIT RESET` : `ABORT TASK of ${ref.label}`;
       const timer = setTimeout(() => { this.#opts.onFinding('hang', `slot ${this.slot}: ${what}: no response after ${this.#opts.hangMs / 1000} s`); }, this.#opts.hangMs);
       this.#tmfs.set(itt, (r) => { clearTimeout(timer); resolve(r); });
-      this.#send(frame(tmfRequest(itt, this.#seq(), fn, ref)));
+      this.#send(tmfRequest(itt, this.#seq(), fn, ref));
     });
   }
 
@@ -259,8 +262,15 @@ export class Session {
   #pdu(p: Pdu): void {
     const { bhs } = p;
     const op = opcodeOf(bhs);
+    if (p.badDigest !== undefined) this.#opts.onFinding('protocol', `slot ${this.slot}: ${p.badDigest} digest wrong on a PDU with opcode ${hex(op)}`);
     if (op === Op.LOGIN_RESPONSE) {
       this.#expStatSN = (statSNOf(bhs) + 1) >>> 0;
+      for (const [k, v] of decodeKeys(p.data)) this.#loginKeys.set(k, v);
+      // The last Login Response: digests start with the next PDU, so switch before reading on.
+      if ((bhs.readUInt8(1) & TRANSIT) !== 0 && (bhs.readUInt8(1) & 0x03) === STAGE_FULL_FEATURE && bhs.readUInt8(36) === 0) {
+        this.#digests = negotiate(this.#offer, this.#loginKeys).params.digests;
+        this.#reader.digests = this.#digests;
+      }
       this.#onLoginPdu?.(p);
       return;
     }
@@ -278,7 +288,7 @@ export class Session {
         return;
       }
       case Op.NOP_IN:
-        if (bhs.readUInt32BE(20) !== RESERVED_TAG) this.#send(frame(nopOutReply(bhs, this.#seq()), p.data.length > 0 ? p.data : undefined));
+        if (bhs.readUInt32BE(20) !== RESERVED_TAG) this.#send(nopOutReply(bhs, this.#seq()), p.data.length > 0 ? p.data : undefined);
         return;
       case Op.LOGOUT_RESPONSE: this.#status(bhs); this.#onLogoutPdu?.(p); return;
       case Op.ASYNC_MESSAGE: this.#status(bhs); return;
@@ -300,6 +310,10 @@ export class Session {
     }
     if (!isResponse) {
       const offset = bhs.readUInt32BE(40); // BUFFER OFFSET
+      const dataSN = bhs.readUInt32BE(36);
+      if (dataSN !== t.dataSN) this.#opts.onFinding('protocol', `slot ${this.slot}: ${t.label}: Data-In DataSN ${dataSN}, expected ${t.dataSN}`);
+      t.dataSN = dataSN + 1;
+      if (data.length > this.#params.ownMrdsl) this.#opts.onFinding('protocol', `slot ${this.slot}: ${t.label}: Data-In segment of ${data.length} bytes > MaxRecvDataSegmentLength ${this.#params.ownMrdsl}`);
       if (t.inBuf === undefined || offset + data.length > t.inBuf.length) {
         this.#opts.onFinding('protocol', `slot ${this.slot}: ${t.label}: Data-In at ${offset} + ${data.length} outside the ${t.inBuf?.length ?? 0}-byte buffer`);
       } else data.copy(t.inBuf, offset);
@@ -323,15 +337,22 @@ export class Session {
     const offset = bhs.readUInt32BE(40);
     const length = bhs.readUInt32BE(44); // DESIRED DATA TRANSFER LENGTH
     // RFC 7143 §13.13: an R2T asks for at most MaxBurstLength.
-    if (out === undefined || length === 0 || offset + length > out.length || length > this.#maxBurst) {
-      this.#opts.onFinding('protocol', `slot ${this.slot}: ${t.label}: R2T for ${offset} + ${length}: outside the ${out?.length ?? 0}-byte buffer or above MaxBurstLength ${this.#maxBurst}`);
+    if (out === undefined || length === 0 || offset + length > out.length || length > this.#params.maxBurst) {
+      this.#opts.onFinding('protocol', `slot ${this.slot}: ${t.label}: R2T for ${offset} + ${length}: outside the ${out?.length ?? 0}-byte buffer or above MaxBurstLength ${this.#params.maxBurst}`);
       return;
     }
-    const ttt = bhs.readUInt32BE(20);
+    this.#sendData(t, bhs.readUInt32BE(20), offset, length);
+  }
+
+  /** Data-Out for `length` bytes at `offset`, in segments the target takes; `ttt` is the R2T's, or reserved for unsolicited data. */
+  #sendData(t: Pending, ttt: number, offset: number, length: number): void {
+    const out = t.request.dataOut;
+    if (out === undefined) return;
+    const segment = this.#params.targetMrdsl;
     let dataSN = 0;
-    for (let at = offset; at < offset + length; at += this.#targetMrdsl) {
-      const n = Math.min(this.#targetMrdsl, offset + length - at);
-      this.#send(frame(dataOut(t.itt, ttt, this.#expStatSN, dataSN++, at, at + n === offset + length), out.subarray(at, at + n)));
+    for (let at = offset; at < offset + length; at += segment) {
+      const n = Math.min(segment, offset + length - at);
+      this.#send(dataOut(t.itt, ttt, this.#expStatSN, dataSN++, at, at + n === offset + length), out.subarray(at, at + n));
       if (t.request.dropInDataOut === true) {
         this.#socket?.destroy();
         return;
@@ -366,8 +387,8 @@ export class Session {
     return itt;
   }
 
-  #send(bytes: Buffer): void {
-    if (this.#socket !== undefined && !this.#socket.destroyed) this.#socket.write(bytes);
+  #send(bhs: Buffer, data?: Buffer): void {
+    if (this.#socket !== undefined && !this.#socket.destroyed) this.#socket.write(frame(bhs, data, this.#digests));
   }
 }
 

@@ -35,6 +35,8 @@ export interface Task {
 export interface Pending extends Task {
   readonly request: CommandRequest;
   readonly inBuf: Buffer | undefined;
+  /** The DataSN the next Data-In must carry. */
+  dataSN: number;
   readonly resolve: (r: CommandResult) => void;
   readonly timer: NodeJS.Timeout;
 }

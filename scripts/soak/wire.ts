@@ -1,7 +1,8 @@
 // The soak initiator's iSCSI wire: Basic Header Segments built and read byte
 // by byte, and a reader that cuts a TCP byte stream into PDUs. Spec: RFC 7143
-// §11 (PDU formats). The initiator negotiates no digests, so a PDU here is the
-// 48-byte BHS, the AHS and the data segment padded to 4 bytes.
+// §11 (PDU formats): a PDU is the 48-byte BHS, the AHS, a header digest if
+// negotiated, the data segment padded to 4 bytes, and a data digest if
+// negotiated and the segment is not empty (§11.1, §13.1).
 //
 // Deliberately independent of src/iscsi: an initiator that shared the
 // target's encoder would agree with the target's bugs instead of finding them.
@@ -43,14 +44,28 @@ const READ = 0x40; // SCSI Command byte 1 bit 6: R
 const WRITE = 0x20; // SCSI Command byte 1 bit 5: W
 const ATTR_SIMPLE = 1; // SCSI Command byte 1 bits 2..0: ATTR
 const STATUS_PRESENT = 0x01; // Data-In byte 1 bit 0: S
-const TRANSIT = 0x80; // Login byte 1 bit 7: T
+/** Login Request/Response byte 1 bit 7: T. */
+export const TRANSIT = 0x80;
 const ISCSI_VERSION = 0x00; // Version-max and Version-min (RFC 7143 §11.12.4)
+
+import { crc32c, digestBytes } from './crc32c.js';
 
 /** One PDU as it came off the wire: its BHS and its data segment without padding. */
 export interface Pdu {
   readonly bhs: Buffer;
   readonly data: Buffer;
+  /** A digest that did not match what came (the PDU is delivered anyway, for the report). */
+  readonly badDigest?: 'header' | 'data';
 }
+
+/** HeaderDigest / DataDigest as negotiated: CRC32C (true) or None. */
+export interface Digests {
+  readonly header: boolean;
+  readonly data: boolean;
+}
+
+export const NO_DIGESTS: Digests = { header: false, data: false };
+const DIGEST_LENGTH = 4;
 
 function header(opcode: number, immediate: boolean, flags: number, itt: number): Buffer {
   const b = Buffer.alloc(BHS_LENGTH);
@@ -60,15 +75,19 @@ function header(opcode: number, immediate: boolean, flags: number, itt: number):
   return b;
 }
 
-/** A BHS and its data segment as bytes to write; DataSegmentLength (bytes 5..7) is set from `data`. */
-export function frame(bhs: Buffer, data?: Buffer): Buffer {
+/** A BHS and its data segment as bytes to write, digests included; DataSegmentLength (bytes 5..7) is set from `data`. */
+export function frame(bhs: Buffer, data?: Buffer, digests: Digests = NO_DIGESTS): Buffer {
   const length = data?.length ?? 0;
   bhs.writeUIntBE(length, 5, 3);
-  if (data === undefined || length === 0) return bhs;
-  const padded = Buffer.alloc(BHS_LENGTH + ((length + 3) & ~3));
-  bhs.copy(padded);
-  data.copy(padded, BHS_LENGTH);
-  return padded;
+  const parts = [bhs];
+  if (digests.header) parts.push(digestBytes(bhs));
+  if (data !== undefined && length > 0) {
+    const padded = Buffer.alloc((length + 3) & ~3);
+    data.copy(padded);
+    parts.push(padded);
+    if (digests.data) parts.push(digestBytes(padded));
+  }
+  return parts.length === 1 ? bhs : Buffer.concat(parts);
 }
 
 /** Fields every request carries after the ITT. */
@@ -165,22 +184,29 @@ export function snBefore(a: number, b: number): boolean {
   return a !== b && ((b - a) >>> 0) < 0x80000000;
 }
 
-/** Cuts a byte stream into PDUs; `push` returns the whole PDUs the bytes completed. */
+/** Cuts a byte stream into PDUs; `digests` may change between PDUs (they start after login, §13.1). */
 export class PduReader {
+  digests: Digests = NO_DIGESTS;
   #pending: Buffer = Buffer.alloc(0);
 
-  push(chunk: Buffer): Pdu[] {
+  /** Hands each whole PDU the bytes complete to `onPdu`, one at a time, so it may change `digests` for the next. */
+  push(chunk: Buffer, onPdu: (p: Pdu) => void): void {
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    const out: Pdu[] = [];
     while (this.#pending.length >= BHS_LENGTH) {
       const ahs = this.#pending.readUInt8(4) * 4; // TotalAHSLength, in 4-byte words
       const dsl = this.#pending.readUIntBE(5, 3);
-      const total = BHS_LENGTH + ahs + ((dsl + 3) & ~3);
+      const header = BHS_LENGTH + ahs;
+      const start = header + (this.digests.header ? DIGEST_LENGTH : 0);
+      const padded = (dsl + 3) & ~3;
+      const total = start + padded + (this.digests.data && dsl > 0 ? DIGEST_LENGTH : 0);
       if (this.#pending.length < total) break;
-      const start = BHS_LENGTH + ahs;
-      out.push({ bhs: Buffer.from(this.#pending.subarray(0, BHS_LENGTH)), data: Buffer.from(this.#pending.subarray(start, start + dsl)) });
-      this.#pending = this.#pending.subarray(total);
+      const p = this.#pending;
+      this.#pending = p.subarray(total);
+      let badDigest: 'header' | 'data' | undefined;
+      if (this.digests.header && crc32c(p.subarray(0, header)) !== p.readUInt32LE(header)) badDigest = 'header';
+      else if (this.digests.data && dsl > 0 && crc32c(p.subarray(start, start + padded)) !== p.readUInt32LE(start + padded)) badDigest = 'data';
+      const pdu = { bhs: Buffer.from(p.subarray(0, BHS_LENGTH)), data: Buffer.from(p.subarray(start, start + dsl)) };
+      onPdu(badDigest === undefined ? pdu : { ...pdu, badDigest });
     }
-    return out;
   }
 }

@@ -15,6 +15,8 @@ export function createRandom(seed: number): () => number {
   };
 }
 
+import type { LoginOffer } from './login.js';
+
 export type Decision =
   | { readonly kind: 'read'; readonly lba: number; readonly blocks: number }
   | { readonly kind: 'write'; readonly lba: number; readonly blocks: number; readonly dropInDataOut: boolean }
@@ -50,6 +52,13 @@ const SINGLE_BLOCK_SHARE = 0.3;
 const DROP_IN_DATA_OUT = 0.003;
 const MAX_WRITE_SAME_BLOCKS = 256;
 const MAX_DEPTH = 32;
+/** Login offers (RFC 7143 §13): each list is what one draw picks from. */
+const DIGEST_OFFERS = ['None', 'CRC32C', 'CRC32C,None', 'None,CRC32C'] as const;
+const YES_NO = ['Yes', 'No'] as const;
+const MRDSL = [512, 4096, 8192, 65_536, 262_144, 16_776_704] as const; // up to 2^24 - 1, rounded down to 512
+const MAX_BURST = [512, 4096, 16_384, 65_536, 262_144, 1_048_576] as const;
+const FIRST_BURST = [512, 2048, 8192, 65_536, 262_144] as const;
+const MAX_R2T = [1, 4] as const;
 
 export class Workload {
   readonly #random: () => number;
@@ -60,6 +69,21 @@ export class Workload {
     // One stream per slot: the seed's stream, moved by the slot through an odd multiplier.
     this.#random = createRandom((seed ^ Math.imul(slot + 1, 0x9e3779b9)) >>> 0);
     this.#geometry = geometry;
+  }
+
+  /** The keys of the next login: digests, R2T policy, segment and burst sizes (RFC 7143 §13). */
+  loginOffer(): LoginOffer {
+    const maxBurst = this.#pick(MAX_BURST);
+    return {
+      HeaderDigest: this.#pick(DIGEST_OFFERS),
+      DataDigest: this.#pick(DIGEST_OFFERS),
+      InitialR2T: this.#pick(YES_NO),
+      ImmediateData: this.#pick(YES_NO),
+      MaxRecvDataSegmentLength: this.#pick(MRDSL),
+      MaxBurstLength: maxBurst,
+      FirstBurstLength: Math.min(maxBurst, this.#pick(FIRST_BURST)),
+      MaxOutstandingR2T: this.#pick(MAX_R2T),
+    };
   }
 
   /** Commands to keep in flight after a login: 1..32. */
@@ -84,6 +108,10 @@ export class Workload {
     const lba = this.#int(0, space - 1);
     const wanted = this.#random() < SINGLE_BLOCK_SHARE ? 1 : this.#int(1, Math.min(max, this.#geometry.maxBlocks));
     return { lba, blocks: Math.min(wanted, this.#geometry.blocks - lba) };
+  }
+
+  #pick<T>(from: readonly [T, ...T[]]): T {
+    return from[this.#int(0, from.length - 1)] ?? from[0];
   }
 
   /** Uniform in lo..hi, both included. */

@@ -3,7 +3,8 @@
 // split anywhere into whole PDUs.
 
 import { describe, expect, test } from 'vitest';
-import { PduReader, TmfFunction, frame, scsiCommand, snBefore, tmfRequest } from '../../../scripts/soak/wire.js';
+import { crc32c } from '../../../scripts/soak/crc32c.js';
+import { PduReader, TmfFunction, frame, scsiCommand, snBefore, tmfRequest, type Pdu } from '../../../scripts/soak/wire.js';
 
 const hex = (b: Buffer): string => b.toString('hex').replace(/(..)/g, '$1 ').trim();
 
@@ -37,6 +38,36 @@ describe('PDUs', () => {
   });
 });
 
+describe('CRC32C and digests', () => {
+  // RFC 3720 Appendix B.4: the CRC of 32 bytes as the bytes that go on the wire.
+  test.each([
+    ['32 bytes of zeros', Buffer.alloc(32), 'aa 36 91 8a'],
+    ['32 bytes of ff', Buffer.alloc(32, 0xff), '43 ab a8 62'],
+    ['00 01 .. 1f', Buffer.from(Array.from({ length: 32 }, (_, i) => i)), '4e 79 dd 46'],
+    ['1f 1e .. 00', Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)), '5c db 3f 11'],
+  ])('%s: %s', (_name, bytes, wire) => {
+    const d = Buffer.alloc(4);
+    d.writeUInt32LE(crc32c(bytes));
+    expect(hex(d)).toBe(wire);
+  });
+
+  test('with both digests a PDU is BHS, header digest, padded data, data digest; the reader checks both', () => {
+    const digests = { header: true, data: true };
+    const pdu = frame(scsiCommand(1, { cmdSN: 1, expStatSN: 0 }, Buffer.alloc(10), 5, 'out', true), Buffer.from('abcde'), digests);
+    expect(pdu.length).toBe(48 + 4 + 8 + 4);
+    expect(pdu.readUInt32LE(48)).toBe(crc32c(pdu.subarray(0, 48)));
+    expect(pdu.readUInt32LE(60)).toBe(crc32c(pdu.subarray(52, 60)));
+    const r = new PduReader();
+    r.digests = digests;
+    const got: Pdu[] = [];
+    r.push(pdu, (p) => got.push(p));
+    const bad = Buffer.from(pdu);
+    bad[52] = 0x41; // the first data byte
+    r.push(bad, (p) => got.push(p));
+    expect(got.map((p) => [p.data.toString(), p.badDigest])).toEqual([['abcde', undefined], ['Abcde', 'data']]);
+  });
+});
+
 describe('PduReader', () => {
   test('two PDUs split at every byte come out whole, data without padding; AHS skipped', () => {
     const a = Buffer.alloc(48);
@@ -48,7 +79,9 @@ describe('PduReader', () => {
     const stream = Buffer.concat([withAhs, b]);
     for (let cut = 0; cut <= stream.length; cut++) {
       const r = new PduReader();
-      const got = [...r.push(stream.subarray(0, cut)), ...r.push(stream.subarray(cut))];
+      const got: Pdu[] = [];
+      r.push(stream.subarray(0, cut), (p) => got.push(p));
+      r.push(stream.subarray(cut), (p) => got.push(p));
       expect(got.map((p) => p.data.toString())).toEqual(['xyz', '']);
       expect(got[0]?.bhs.readUInt8(0)).toBe(0x21);
     }

@@ -17,6 +17,19 @@ describe('Workload', () => {
     expect(draw(8, 0, 50)).not.toEqual(draw(7, 0, 50));
   });
 
+  test('login offers follow the seed too, and never offer a first burst above the burst', () => {
+    const offers = (seed: number): unknown[] => {
+      const w = new Workload(seed, 0, GEOMETRY);
+      return Array.from({ length: 200 }, () => w.loginOffer());
+    };
+    expect(offers(3)).toEqual(offers(3));
+    const w = new Workload(3, 0, GEOMETRY);
+    for (let i = 0; i < 500; i++) {
+      const o = w.loginOffer();
+      expect(o.FirstBurstLength).toBeLessThanOrEqual(o.MaxBurstLength);
+    }
+  });
+
   test('ranges stay on the disk and within the transfer limit; every kind of decision occurs', () => {
     const ds = draw(1, 0, 20_000);
     for (const d of ds) {
