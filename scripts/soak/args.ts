@@ -15,8 +15,8 @@ export const USAGE = `Usage: npm run soak -- [options]
 
 Starts \`vtcam serve\` (dist/cli/main.js) on a free loopback port with a scratch
 image, runs READ, WRITE and WRITE SAME from every session against a model of
-the disk, with ABORT TASK, LOGICAL UNIT RESET, logouts and dropped connections
-mixed in and login keys (digests, R2T policy, sizes) drawn per login, and
+the disk, with task management (ABORT TASK, ABORT TASK SET, CLEAR TASK SET,
+LOGICAL UNIT RESET, TARGET WARM RESET), logouts and dropped connections mixed in and login keys (digests, R2T policy, sizes) drawn per login, and
 checks every block each READ returns. The same seed and flags
 give each session the same sequence of decisions; the target's timing, and so
 which commands overlap, still differs from run to run.

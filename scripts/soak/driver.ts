@@ -1,12 +1,13 @@
 // Drives the soak's sessions: each runs its workload's decisions against the
 // target, every outcome goes into the shadow disk, and every READ's data is
 // checked against it. This module also knows what one session's task
-// management does to the others': a LOGICAL UNIT RESET ends every task on the
-// unit, other sessions' ones without a response when TAS is 0 (SAM-5
-// §5.6/§7.6), so a command outstanding while a reset was out is "exposed":
-// its silence is no finding, and its session asks ABORT TASK about it once
-// the reset is answered (RFC 7143 §11.6.1: TASK DOES NOT EXIST, or FUNCTION
-// COMPLETE, ends it either way).
+// management does to the others': CLEAR TASK SET and the resets end every
+// task on the unit, other sessions' ones without a response when TAS is 0
+// (SAM-5), and ABORT TASK SET its own session's; so a command outstanding, or
+// sent, while such a function was out is "exposed": its silence is no
+// finding, and its session asks ABORT TASK about it once the function is
+// answered (RFC 7143 §11.6.1: TASK DOES NOT EXIST, or FUNCTION COMPLETE, ends
+// it either way).
 
 import type { LoginOffer } from './login.js';
 import { sameData, writeData } from './pattern.js';
@@ -14,12 +15,12 @@ import type { Tally } from './report.js';
 import type { Session } from './session.js';
 import type { CommandRequest, CommandResult, Task } from './task.js';
 import type { ShadowDisk, WriteRecord } from './shadow.js';
-import { TmfResponse } from './wire.js';
+import { TmfFunction, TmfResponse } from './wire.js';
 import type { Decision, Workload } from './workload.js';
 
-/** SCSI status codes (SAM-5 §5.3). */
+/** SCSI status codes (SAM-5). */
 const Status = { GOOD: 0x00, CHECK_CONDITION: 0x02, BUSY: 0x08, TASK_SET_FULL: 0x28, TASK_ABORTED: 0x40 } as const;
-/** Sense keys (SPC-5 §4.4.8). */
+/** Sense keys (SPC-5). */
 const SenseKey = { UNIT_ATTENTION: 0x6, ABORTED_COMMAND: 0xb } as const;
 
 /** What a command's answer says about its effect: done, not done, maybe done, or an answer the soak does not accept. */
@@ -47,7 +48,7 @@ export function classify(status: number, sense: Buffer | undefined): { readonly 
       const t = sense === undefined ? undefined : senseTriple(sense);
       if (t === undefined) return { name: 'CHECK CONDITION without sense', outcome: 'bad' };
       const name = `CHECK CONDITION ${t.map(h2).join('/')}`;
-      // SAM-5 §5.14: a command terminated with UNIT ATTENTION was not executed.
+      // SAM-5: a command terminated with UNIT ATTENTION was not executed.
       if (t[0] === SenseKey.UNIT_ATTENTION) return { name, outcome: 'not-done' };
       if (t[0] === SenseKey.ABORTED_COMMAND) return { name, outcome: 'unknown' };
       return { name, outcome: 'bad' };
@@ -56,7 +57,7 @@ export function classify(status: number, sense: Buffer | undefined): { readonly 
   }
 }
 
-/** READ/WRITE (10) or (16), and WRITE SAME (10) or (16); SBC-4 §5. */
+/** READ/WRITE (10) or (16), and WRITE SAME (10) or (16) (SBC-4). */
 function rwCdb(write: boolean, lba: number, blocks: number, long: boolean): Buffer {
   const c = Buffer.alloc(long ? 16 : 10);
   if (long) {
@@ -96,12 +97,28 @@ export interface DriverContext {
   readonly stopped: () => boolean;
 }
 
+interface TaskSetFunction {
+  readonly fn: Exclude<TmfFunction, typeof TmfFunction.ABORT_TASK>;
+  readonly name: string;
+  /** Reaches other sessions' tasks too (SAM-5: CLEAR TASK SET with a shared task set, the resets), not only its own. */
+  readonly everyone: boolean;
+}
+
+const TASK_SET_FUNCTIONS: Readonly<Record<'abort-task-set' | 'clear-task-set' | 'lu-reset' | 'target-warm-reset', TaskSetFunction>> = {
+  'abort-task-set': { fn: TmfFunction.ABORT_TASK_SET, name: 'ABORT TASK SET', everyone: false },
+  'clear-task-set': { fn: TmfFunction.CLEAR_TASK_SET, name: 'CLEAR TASK SET', everyone: true },
+  'lu-reset': { fn: TmfFunction.LOGICAL_UNIT_RESET, name: 'LOGICAL UNIT RESET', everyone: true },
+  'target-warm-reset': { fn: TmfFunction.TARGET_WARM_RESET, name: 'TARGET WARM RESET', everyone: true },
+};
+
 const LOGIN_ATTEMPTS = 20;
 const LOGIN_RETRY_MS = 100;
 
 export class Driver {
   readonly #ctx: DriverContext;
+  /** Task-set functions out that reach every session's tasks, and per session those that reach only its own. */
   #resetsOut = 0;
+  readonly #ownOut = new Map<Session, number>();
   /** Writes whose connection went away, per session: settled once its next login reinstates (ends) the old session. */
   readonly #lost = new Map<Session, WriteRecord[]>();
   readonly #background = new Set<Promise<unknown>>();
@@ -175,9 +192,12 @@ export class Driver {
         if (t !== undefined) this.#spawn(this.#abort(s, t));
         return Promise.resolve();
       }
+      case 'abort-task-set':
+      case 'clear-task-set':
       case 'lu-reset':
-        this.#ctx.tally.disruptions['lu-reset']++;
-        this.#spawn(this.#luReset(s));
+      case 'target-warm-reset':
+        this.#ctx.tally.disruptions[d.kind]++;
+        this.#spawn(this.#taskSetFunction(s, TASK_SET_FUNCTIONS[d.kind]));
         return Promise.resolve();
       case 'drop':
       case 'logout':
@@ -188,7 +208,7 @@ export class Driver {
   async #send(s: Session, req: CommandRequest): Promise<CommandResult | undefined> {
     const sent = await s.send(req);
     if (sent === undefined) return undefined;
-    if (this.#resetsOut > 0) sent.task.exposed = true;
+    if (this.#resetsOut > 0 || (this.#ownOut.get(s) ?? 0) > 0) sent.task.exposed = true;
     return sent.result;
   }
 
@@ -270,22 +290,29 @@ export class Driver {
     }
   }
 
-  async #luReset(s: Session): Promise<void> {
+  async #taskSetFunction(s: Session, f: TaskSetFunction): Promise<void> {
     const mine = s.outstanding();
-    for (const x of this.#ctx.sessions) for (const t of x.outstanding()) t.exposed = true;
+    const reached = f.everyone ? this.#ctx.sessions : [s];
+    for (const x of reached) for (const t of x.outstanding()) t.exposed = true;
     const generation = s.generation;
-    this.#resetsOut++;
-    const response = await s.lunReset();
+    const out = (by: number): void => {
+      if (f.everyone) this.#resetsOut += by;
+      else this.#ownOut.set(s, (this.#ownOut.get(s) ?? 0) + by);
+    };
+    out(1);
+    const response = await s.taskSetFunction(f.fn);
     if (response === 'lost') {
-      // The target may still act on it until the session is reinstated: others stay exposed till then.
+      // The target may still act on it until the session is reinstated: what it reaches stays exposed till then.
       while (!(s.alive && s.generation !== generation) && !this.#ctx.stopped()) await new Promise((r) => setTimeout(r, 50));
     }
-    this.#resetsOut--;
-    if (response !== 'lost') {
-      if (response !== TmfResponse.FUNCTION_COMPLETE) this.#ctx.finding('tmf', `slot ${s.slot}: LOGICAL UNIT RESET: response ${response}`);
-      // The function's own nexus gets no response for the tasks it ended (SAM-5 §5.6).
-      if (generation === s.generation) for (const t of mine) s.settleAborted(t);
+    out(-1);
+    if (response !== 'lost' && response !== TmfResponse.FUNCTION_COMPLETE) {
+      // Not carried out: the tasks go on and get their responses.
+      this.#ctx.finding('tmf', `slot ${s.slot}: ${f.name}: response ${response}`);
+      return;
     }
-    for (const x of this.#ctx.sessions) for (const t of x.outstanding()) if (t.exposed && !t.aborting) this.#spawn(this.#abort(x, t));
+    // The function's own nexus gets no response for the tasks it ended (SAM-5).
+    if (response !== 'lost' && generation === s.generation) for (const t of mine) s.settleAborted(t);
+    for (const x of reached) for (const t of x.outstanding()) if (t.exposed && !t.aborting) this.#spawn(this.#abort(x, t));
   }
 }

@@ -16,7 +16,9 @@ export type IoKind = 'read' | 'write' | 'write-same';
 
 export class Tally {
   readonly commands: Record<IoKind, number> = { read: 0, write: 0, 'write-same': 0 };
-  readonly disruptions: Record<Exclude<DecisionKind, IoKind>, number> = { 'abort-task': 0, 'lu-reset': 0, drop: 0, logout: 0 };
+  readonly disruptions: Record<Exclude<DecisionKind, IoKind>, number> = {
+    'abort-task': 0, 'abort-task-set': 0, 'clear-task-set': 0, 'lu-reset': 0, 'target-warm-reset': 0, drop: 0, logout: 0,
+  };
   /** ABORT TASK responses by code, third-party confirmations and hang aborts included. */
   readonly abortResponses = new Map<string, number>();
   readonly statuses = new Map<string, number>();
@@ -68,7 +70,9 @@ export function summaryText(t: Tally, seed: number, rerun: string, maxFindings =
     `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']})`,
     `  verified:   ${t.readsChecked} reads, ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,
-    `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, LOGICAL UNIT RESET ${t.disruptions['lu-reset']}; ABORT TASK responses, those after resets and hangs included: ${table(t.abortResponses)}`,
+    `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, ABORT TASK SET ${t.disruptions['abort-task-set']}, CLEAR TASK SET ${t.disruptions['clear-task-set']}, ` +
+      `LOGICAL UNIT RESET ${t.disruptions['lu-reset']}, TARGET WARM RESET ${t.disruptions['target-warm-reset']}`,
+    `  ABORT TASK: responses, those after task-set functions and hangs included: ${table(t.abortResponses)}`,
     `  sessions:   ${t.logins} logins (${table(t.loginKinds)}), ${t.disruptions.drop} dropped connections, ${t.disruptions.logout} logouts`,
     `  findings:   ${t.findings.length}`,
   ];

@@ -56,7 +56,7 @@ async function untilExecuted(s: Session, req: CommandRequest): Promise<CommandRe
 
 const resultText = (r: CommandResult | undefined): string => (r?.kind === 'status' ? classify(r.status, r.sense).name : (r?.kind ?? 'not sent'));
 
-/** READ CAPACITY (10): the block count and length (SBC-4 §5.16). */
+/** READ CAPACITY (10): the block count and length (SBC-4). */
 async function probe(s: Session): Promise<{ blocks: number; blockLength: number }> {
   const r = await untilExecuted(s, { cdb: Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), label: 'READ CAPACITY (10)', inLength: 8 });
   if (r?.kind !== 'status' || r.status !== 0 || r.data === undefined) throw new SoakSetupError(`READ CAPACITY (10): ${resultText(r)}`);

@@ -177,9 +177,9 @@ export class Session {
     return { response, unanswered };
   }
 
-  /** LOGICAL UNIT RESET of LUN 0: its response, or 'lost' when the connection went first. */
-  lunReset(): Promise<number | 'lost'> {
-    return this.#tmf(TmfFunction.LOGICAL_UNIT_RESET);
+  /** A function on the task set of LUN 0 (or the target): its response, or 'lost' when the connection went first. */
+  taskSetFunction(fn: Exclude<TmfFunction, typeof TmfFunction.ABORT_TASK>): Promise<number | 'lost'> {
+    return this.#tmf(fn);
   }
 
   /** Logout (close the session): its response, then the connection is closed; outstanding tasks end as aborted. */
@@ -238,7 +238,7 @@ export class Session {
     if (!this.#alive) return Promise.resolve('lost');
     const itt = this.#itt();
     return new Promise((resolve) => {
-      const what = ref === undefined ? `LOGICAL UNIT RESET` : `ABORT TASK of ${ref.label}`;
+      const what = ref === undefined ? `task management function ${fn}` : `ABORT TASK of ${ref.label}`;
       const timer = setTimeout(() => { this.#opts.onFinding('hang', `slot ${this.slot}: ${what}: no response after ${this.#opts.hangMs / 1000} s`); }, this.#opts.hangMs);
       this.#tmfs.set(itt, (r) => { clearTimeout(timer); resolve(r); });
       this.#send(tmfRequest(itt, this.#seq(), fn, ref));

@@ -28,7 +28,7 @@ export const Op = {
 export type Op = (typeof Op)[keyof typeof Op];
 
 /** Task management function codes, RFC 7143 §11.5.1. */
-export const TmfFunction = { ABORT_TASK: 1, LOGICAL_UNIT_RESET: 5 } as const;
+export const TmfFunction = { ABORT_TASK: 1, ABORT_TASK_SET: 2, CLEAR_TASK_SET: 4, LOGICAL_UNIT_RESET: 5, TARGET_WARM_RESET: 6 } as const;
 export type TmfFunction = (typeof TmfFunction)[keyof typeof TmfFunction];
 
 /** TMF response codes, RFC 7143 §11.6.1. */

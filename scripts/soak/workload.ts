@@ -23,7 +23,8 @@ export type Decision =
   | { readonly kind: 'write-same'; readonly lba: number; readonly blocks: number }
   /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
   | { readonly kind: 'abort-task'; readonly pick: number }
-  | { readonly kind: 'lu-reset' }
+  /** Task management on the whole task set (RFC 7143 §11.5.1). */
+  | { readonly kind: 'abort-task-set' | 'clear-task-set' | 'lu-reset' | 'target-warm-reset' }
   /** Destroy the connection with whatever is outstanding, then log in again (a session reinstatement). */
   | { readonly kind: 'drop' }
   /** Log out cleanly, then log in again. */
@@ -42,8 +43,11 @@ export interface Geometry {
 
 /** Chance of each disruption per decision (cumulative bounds below); the rest is I/O. */
 const ABORT_TASK = 0.004;
-const LU_RESET = ABORT_TASK + 0.002;
-const DROP = LU_RESET + 0.002;
+const ABORT_TASK_SET = ABORT_TASK + 0.0008;
+const CLEAR_TASK_SET = ABORT_TASK_SET + 0.0004;
+const LU_RESET = CLEAR_TASK_SET + 0.0015;
+const TARGET_WARM_RESET = LU_RESET + 0.0004;
+const DROP = TARGET_WARM_RESET + 0.002;
 const LOGOUT = DROP + 0.001;
 const READ_SHARE = 0.45;
 const WRITE_SAME_SHARE = 0.1;
@@ -94,7 +98,10 @@ export class Workload {
   next(): Decision {
     const d = this.#random();
     if (d < ABORT_TASK) return { kind: 'abort-task', pick: this.#int(0, 0xffff) };
+    if (d < ABORT_TASK_SET) return { kind: 'abort-task-set' };
+    if (d < CLEAR_TASK_SET) return { kind: 'clear-task-set' };
     if (d < LU_RESET) return { kind: 'lu-reset' };
+    if (d < TARGET_WARM_RESET) return { kind: 'target-warm-reset' };
     if (d < DROP) return { kind: 'drop' };
     if (d < LOGOUT) return { kind: 'logout' };
     const io = this.#random();

@@ -31,6 +31,11 @@ describe('PDUs', () => {
       '00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00');
   });
 
+  test('function codes as RFC 7143 §11.5.1 numbers them: byte 1 is F and the function', () => {
+    const byte1 = (fn: TmfFunction): number => tmfRequest(1, { cmdSN: 1, expStatSN: 1 }, fn).readUInt8(1);
+    expect([TmfFunction.ABORT_TASK_SET, TmfFunction.CLEAR_TASK_SET, TmfFunction.LOGICAL_UNIT_RESET, TmfFunction.TARGET_WARM_RESET].map(byte1)).toEqual([0x82, 0x84, 0x85, 0x86]);
+  });
+
   test('LOGICAL UNIT RESET: function 5, RTT reserved (ffffffff)', () => {
     const b = tmfRequest(1, { cmdSN: 1, expStatSN: 1 }, TmfFunction.LOGICAL_UNIT_RESET);
     expect(b.readUInt8(1)).toBe(0x85);

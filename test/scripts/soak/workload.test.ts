@@ -38,7 +38,7 @@ describe('Workload', () => {
       expect(d.blocks).toBeLessThanOrEqual(256);
       expect(d.lba + d.blocks).toBeLessThanOrEqual(GEOMETRY.blocks);
     }
-    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'abort-task', 'lu-reset', 'drop', 'logout']));
+    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
   });
 
   test('a hot area larger than the disk is a bug', () => {
