@@ -10,15 +10,16 @@ export const USAGE = `Usage: npm run soak -- [options]
   --sessions K         iSCSI sessions at once, 1..16 (default: 2..4, drawn from the seed)
   --serve-arg=ARG      one more argument for \`vtcam serve\`, repeatable and in order, e.g.
                        --serve-arg=--transport --serve-arg=worker; the soak sets --image,
-                       --size, --address, --port and --target-name itself
+                       --size, --address, --port, --target-name and --read-only itself
   -h, --help           this text
 
 Starts \`vtcam serve\` (dist/cli/main.js) on a free loopback port with a scratch
-image, runs READ, WRITE and WRITE SAME from every session against a model of
-the disk, with task management (ABORT TASK, ABORT TASK SET, CLEAR TASK SET,
-LOGICAL UNIT RESET, TARGET WARM RESET), logouts and dropped connections mixed in and login keys (digests, R2T policy, sizes) drawn per login, and
-checks every block each READ returns. The same seed and flags
-give each session the same sequence of decisions; the target's timing, and so
+image. Every session runs READ, WRITE, WRITE SAME and COMPARE AND WRITE, with
+task management (ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT
+RESET, TARGET WARM RESET), logouts and dropped connections mixed in and login
+keys (digests, R2T policy, sizes) drawn per login, and every block each READ
+returns is checked against a model of the disk. The same seed and flags give
+each session the same sequence of decisions; the target's timing, and so
 which commands overlap, still differs from run to run.
 
 Exit status: 0 no findings, 1 findings (each printed with how to re-run it),

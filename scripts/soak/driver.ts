@@ -10,84 +10,16 @@
 // it either way).
 
 import type { LoginOffer } from './login.js';
-import { sameData, writeData } from './pattern.js';
+import { SAME_TAG, fillBlock, sameData, writeData } from './pattern.js';
 import type { Tally } from './report.js';
+import { classify, compareAndWriteCdb, rwCdb, writeSameCdb, type Outcome } from './scsi.js';
 import type { Session } from './session.js';
 import type { CommandRequest, CommandResult, Task } from './task.js';
 import type { ShadowDisk, WriteRecord } from './shadow.js';
 import { TmfFunction, TmfResponse } from './wire.js';
 import type { Decision, Workload } from './workload.js';
 
-/** SCSI status codes (SAM-5). */
-const Status = { GOOD: 0x00, CHECK_CONDITION: 0x02, BUSY: 0x08, TASK_SET_FULL: 0x28, TASK_ABORTED: 0x40 } as const;
-/** Sense keys (SPC-5). */
-const SenseKey = { UNIT_ATTENTION: 0x6, ABORTED_COMMAND: 0xb } as const;
-
-/** What a command's answer says about its effect: done, not done, maybe done, or an answer the soak does not accept. */
-export type Outcome = 'good' | 'not-done' | 'unknown' | 'bad';
-
-/** The sense key, ASC and ASCQ of fixed (70h/71h) or descriptor (72h/73h) sense data. */
-export function senseTriple(sense: Buffer): readonly [number, number, number] | undefined {
-  if (sense.length < 4) return undefined;
-  const code = sense.readUInt8(0) & 0x7f;
-  if (code === 0x72 || code === 0x73) return [sense.readUInt8(1) & 0x0f, sense.readUInt8(2), sense.readUInt8(3)];
-  if ((code === 0x70 || code === 0x71) && sense.length >= 14) return [sense.readUInt8(2) & 0x0f, sense.readUInt8(12), sense.readUInt8(13)];
-  return undefined;
-}
-
-const h2 = (n: number): string => `${n.toString(16).padStart(2, '0')}h`;
-
-/** A status as the soak names it, and what it means for the command's effect. */
-export function classify(status: number, sense: Buffer | undefined): { readonly name: string; readonly outcome: Outcome } {
-  switch (status) {
-    case Status.GOOD: return { name: 'GOOD', outcome: 'good' };
-    case Status.BUSY: return { name: 'BUSY', outcome: 'not-done' };
-    case Status.TASK_SET_FULL: return { name: 'TASK SET FULL', outcome: 'not-done' };
-    case Status.TASK_ABORTED: return { name: 'TASK ABORTED', outcome: 'unknown' };
-    case Status.CHECK_CONDITION: {
-      const t = sense === undefined ? undefined : senseTriple(sense);
-      if (t === undefined) return { name: 'CHECK CONDITION without sense', outcome: 'bad' };
-      const name = `CHECK CONDITION ${t.map(h2).join('/')}`;
-      // SAM-5: a command terminated with UNIT ATTENTION was not executed.
-      if (t[0] === SenseKey.UNIT_ATTENTION) return { name, outcome: 'not-done' };
-      if (t[0] === SenseKey.ABORTED_COMMAND) return { name, outcome: 'unknown' };
-      return { name, outcome: 'bad' };
-    }
-    default: return { name: `status ${h2(status)}`, outcome: 'bad' };
-  }
-}
-
-/** READ/WRITE (10) or (16), and WRITE SAME (10) or (16) (SBC-4). */
-function rwCdb(write: boolean, lba: number, blocks: number, long: boolean): Buffer {
-  const c = Buffer.alloc(long ? 16 : 10);
-  if (long) {
-    c.writeUInt8(write ? 0x8a : 0x88, 0); // WRITE (16) / READ (16)
-    c.writeBigUInt64BE(BigInt(lba), 2);
-    c.writeUInt32BE(blocks, 10);
-  } else {
-    c.writeUInt8(write ? 0x2a : 0x28, 0); // WRITE (10) / READ (10)
-    c.writeUInt32BE(lba, 2);
-    c.writeUInt16BE(blocks, 7);
-  }
-  return c;
-}
-
-function writeSameCdb(lba: number, blocks: number, long: boolean): Buffer {
-  const c = Buffer.alloc(long ? 16 : 10);
-  if (long) {
-    c.writeUInt8(0x93, 0); // WRITE SAME (16)
-    c.writeBigUInt64BE(BigInt(lba), 2);
-    c.writeUInt32BE(blocks, 10);
-  } else {
-    c.writeUInt8(0x41, 0); // WRITE SAME (10)
-    c.writeUInt32BE(lba, 2);
-    c.writeUInt16BE(blocks, 7);
-  }
-  return c;
-}
-
 export interface DriverContext {
-  readonly seed: number;
   readonly shadow: ShadowDisk;
   readonly tally: Tally;
   readonly blockLength: number;
@@ -111,6 +43,18 @@ const TASK_SET_FUNCTIONS: Readonly<Record<'abort-task-set' | 'clear-task-set' | 
   'target-warm-reset': { fn: TmfFunction.TARGET_WARM_RESET, name: 'TARGET WARM RESET', everyone: true },
 };
 
+/** A write id the soak never gives out (ids count up from 1): verify data that cannot be on the medium. */
+const FOREIGN_ID = 0x7fffffff;
+const NEWEST_SHARE = 0.8;
+const FOREIGN_FROM = 0.98;
+
+/** A COMPARE AND WRITE's verify data for one block: the newest possible, another possible one, or none of them (undefined). */
+function chooseVerify(possible: readonly WriteRecord[], pick: number): WriteRecord | undefined {
+  if (pick >= FOREIGN_FROM) return undefined;
+  if (pick < NEWEST_SHARE) return possible[possible.length - 1];
+  return possible[Math.floor(((pick - NEWEST_SHARE) / (FOREIGN_FROM - NEWEST_SHARE)) * possible.length)];
+}
+
 const LOGIN_ATTEMPTS = 20;
 const LOGIN_RETRY_MS = 100;
 
@@ -127,7 +71,7 @@ export class Driver {
     this.#ctx = ctx;
   }
 
-  /** Runs one session's workload until `stop()` says so, then waits for everything it started. */
+  /** Runs one session's workload until the run stops, then waits for everything it started. */
   async run(s: Session, w: Workload): Promise<void> {
     const inflight = new Set<Promise<void>>();
     let depth = 1;
@@ -185,6 +129,7 @@ export class Driver {
       case 'read': return this.#read(s, d.lba, d.blocks);
       case 'write': return this.#write(s, d.lba, d.blocks, d.dropInDataOut);
       case 'write-same': return this.#writeSame(s, d.lba, d.blocks);
+      case 'compare-and-write': return this.#compareAndWrite(s, d.lba, d.verify);
       case 'abort-task': {
         this.#ctx.tally.disruptions['abort-task']++;
         const out = s.outstanding();
@@ -245,7 +190,40 @@ export class Driver {
     this.#settleWrite(s, w, label, res);
   }
 
-  #settleWrite(s: Session, w: WriteRecord, label: string, res: CommandResult | undefined): void {
+  /**
+   * COMPARE AND WRITE (SBC-4): the compare reads the blocks, so GOOD says the verify data was on them (checked
+   * as a READ), and MISCOMPARE where the model allows only the verify data is a finding; only GOOD writes.
+   * Some verify data is what no write produced: GOOD for it is a finding too.
+   */
+  async #compareAndWrite(s: Session, lba: number, picks: readonly number[]): Promise<void> {
+    const { shadow, blockLength } = this.#ctx;
+    const n = picks.length;
+    const chosen = picks.map((p, i) => chooseVerify(shadow.possible(lba + i), p));
+    const r = shadow.readSent(lba, n);
+    const w = shadow.writeSent('write', lba, n);
+    const label = `COMPARE AND WRITE id ${w.id} lba ${lba} n ${n} verify ${chosen.map((c) => (c === undefined ? 'foreign' : c.id)).join(',')}`;
+    const data = Buffer.concat([Buffer.alloc(n * blockLength), writeData(w.id, lba, n, blockLength)]);
+    chosen.forEach((c, i) => {
+      if (c === undefined) fillBlock(data, i * blockLength, blockLength, FOREIGN_ID, lba + i);
+      else if (c.id !== 0) fillBlock(data, i * blockLength, blockLength, c.id, c.kind === 'same' ? SAME_TAG : lba + i);
+    });
+    const res = await this.#send(s, { cdb: compareAndWriteCdb(lba, n), label, dataOut: data });
+    if (res !== undefined) this.#ctx.tally.commands['compare-and-write']++;
+    const outcome = res?.kind === 'status' ? this.#outcome(s, label, res, true) : undefined;
+    if (outcome === 'good') {
+      for (const m of shadow.readDone(r, data.subarray(0, n * blockLength), blockLength)) this.#ctx.finding('data', `slot ${s.slot} ${label}: GOOD, so the medium held the verify data, but LBA ${m.lba} ${m.what}`);
+    } else {
+      shadow.readDropped(r);
+      const onlyVerify = chosen.every((c, i) => {
+        const may = [...(r.possible[i] ?? []), ...r.concurrent.filter((x) => x !== w && x.lba <= lba + i && lba + i < x.lba + x.blocks)];
+        return c !== undefined && may.length === 1 && may[0] === c;
+      });
+      if (outcome === 'miscompare' && onlyVerify) this.#ctx.finding('data', `slot ${s.slot} ${label}: MISCOMPARE, but every block could only hold its verify data`);
+    }
+    this.#settleWrite(s, w, label, res, outcome === 'miscompare' ? 'not-done' : outcome);
+  }
+
+  #settleWrite(s: Session, w: WriteRecord, label: string, res: CommandResult | undefined, known?: Outcome): void {
     const { shadow } = this.#ctx;
     if (res === undefined) {
       shadow.writeNotDone(w);
@@ -258,18 +236,19 @@ export class Driver {
       this.#lost.set(s, list);
       return;
     }
-    const outcome = this.#outcome(s, label, res);
+    const outcome = known ?? this.#outcome(s, label, res);
     if (outcome === 'good') shadow.writeGood(w);
     else if (outcome === 'not-done') shadow.writeNotDone(w);
     else shadow.writeUnknown(w);
   }
 
   /** What an answer means; a status the soak does not accept is a finding. */
-  #outcome(s: Session, label: string, res: CommandResult): Outcome {
+  #outcome(s: Session, label: string, res: CommandResult, compares = false): Outcome {
     if (res.kind !== 'status') return 'unknown';
     const { name, outcome } = classify(res.status, res.sense);
     this.#ctx.tally.count(this.#ctx.tally.statuses, name);
-    if (outcome === 'bad') this.#ctx.finding('status', `slot ${s.slot} ${label}: ${name}${res.sense === undefined ? '' : ` (sense ${res.sense.toString('hex')})`}`);
+    if (outcome === 'miscompare' && compares) return outcome;
+    if (outcome === 'bad' || outcome === 'miscompare') this.#ctx.finding('status', `slot ${s.slot} ${label}: ${name}${res.sense === undefined ? '' : ` (sense ${res.sense.toString('hex')})`}`);
     return outcome;
   }
 

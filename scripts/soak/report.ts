@@ -12,10 +12,10 @@ export interface Finding {
   readonly text: string;
 }
 
-export type IoKind = 'read' | 'write' | 'write-same';
+export type IoKind = 'read' | 'write' | 'write-same' | 'compare-and-write';
 
 export class Tally {
-  readonly commands: Record<IoKind, number> = { read: 0, write: 0, 'write-same': 0 };
+  readonly commands: Record<IoKind, number> = { read: 0, write: 0, 'write-same': 0, 'compare-and-write': 0 };
   readonly disruptions: Record<Exclude<DecisionKind, IoKind>, number> = {
     'abort-task': 0, 'abort-task-set': 0, 'clear-task-set': 0, 'lu-reset': 0, 'target-warm-reset': 0, drop: 0, logout: 0,
   };
@@ -34,7 +34,7 @@ export class Tally {
   }
 
   get sent(): number {
-    return this.commands.read + this.commands.write + this.commands['write-same'];
+    return this.commands.read + this.commands.write + this.commands['write-same'] + this.commands['compare-and-write'];
   }
 }
 
@@ -67,7 +67,7 @@ const table = (m: ReadonlyMap<string, number>): string => [...m].sort(([a], [b])
 export function summaryText(t: Tally, seed: number, rerun: string, maxFindings = 50): string {
   const lines = [
     `soak summary (seed ${seed})`,
-    `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']})`,
+    `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']}, compare and write ${t.commands['compare-and-write']})`,
     `  verified:   ${t.readsChecked} reads, ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,
     `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, ABORT TASK SET ${t.disruptions['abort-task-set']}, CLEAR TASK SET ${t.disruptions['clear-task-set']}, ` +

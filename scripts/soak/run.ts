@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SoakOptions } from './args.js';
 import { startServe, type ServeChild } from '../conformance/serve-child.js';
-import { Driver, classify } from './driver.js';
+import { Driver } from './driver.js';
+import { classify } from './scsi.js';
 import { Tally, startProgress, summaryText, type FindingKind, type ProgressSink } from './report.js';
 import { Session } from './session.js';
 import type { CommandRequest, CommandResult } from './task.js';
@@ -56,11 +57,14 @@ async function untilExecuted(s: Session, req: CommandRequest): Promise<CommandRe
 
 const resultText = (r: CommandResult | undefined): string => (r?.kind === 'status' ? classify(r.status, r.sense).name : (r?.kind ?? 'not sent'));
 
-/** READ CAPACITY (10): the block count and length (SBC-4). */
-async function probe(s: Session): Promise<{ blocks: number; blockLength: number }> {
-  const r = await untilExecuted(s, { cdb: Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), label: 'READ CAPACITY (10)', inLength: 8 });
-  if (r?.kind !== 'status' || r.status !== 0 || r.data === undefined) throw new SoakSetupError(`READ CAPACITY (10): ${resultText(r)}`);
-  return { blocks: r.data.readUInt32BE(0) + 1, blockLength: r.data.readUInt32BE(4) };
+/** READ CAPACITY (10) for the block count and length, the Block Limits VPD page for MAXIMUM COMPARE AND WRITE LENGTH (SBC-4). */
+async function probe(s: Session): Promise<{ blocks: number; blockLength: number; maxCompareAndWrite: number }> {
+  const cap = await untilExecuted(s, { cdb: Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), label: 'READ CAPACITY (10)', inLength: 8 });
+  if (cap?.kind !== 'status' || cap.status !== 0 || cap.data === undefined) throw new SoakSetupError(`READ CAPACITY (10): ${resultText(cap)}`);
+  // INQUIRY with EVPD, page B0h, ALLOCATION LENGTH 64.
+  const vpd = await untilExecuted(s, { cdb: Buffer.from([0x12, 0x01, 0xb0, 0x00, 0x40, 0x00]), label: 'INQUIRY VPD B0h', inLength: 64 });
+  const limits = vpd?.kind === 'status' && vpd.status === 0 ? vpd.data : undefined;
+  return { blocks: cap.data.readUInt32BE(0) + 1, blockLength: cap.data.readUInt32BE(4), maxCompareAndWrite: limits?.readUInt8(5) ?? 0 };
 }
 
 export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult> {
@@ -91,15 +95,15 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
     const prober = newSession(200);
     const why = await prober.login();
     if (why !== undefined) throw new SoakSetupError(`cannot log in to ${serve.url}: ${why}`);
-    const { blocks, blockLength } = await probe(prober);
+    const { blocks, blockLength, maxCompareAndWrite } = await probe(prober);
     await prober.logout();
-    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes; vtcam serve ${opts.serveArgs.join(' ')}\n`);
+    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes, COMPARE AND WRITE up to ${maxCompareAndWrite}; vtcam serve ${opts.serveArgs.join(' ')}\n`);
 
     const shadow = new ShadowDisk(blocks);
     const sessions = Array.from({ length: sessionCount }, (_, slot) => newSession(slot));
     const deadline = Date.now() + opts.seconds * 1000;
-    const driver = new Driver({ seed: opts.seed, shadow, tally, blockLength, sessions, finding, stopped: () => Date.now() >= deadline });
-    const geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS };
+    const driver = new Driver({ shadow, tally, blockLength, sessions, finding, stopped: () => Date.now() >= deadline });
+    const geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite };
     const progress = startProgress(io.out, () =>
       `soak ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s left: ${tally.sent} commands, ${tally.readsChecked} reads checked, ${shadow.uncertainBlocks()} uncertain blocks, ${tally.findings.length} findings`);
     try {

@@ -144,6 +144,11 @@ export class ShadowDisk {
     return out;
   }
 
+  /** What block `lba` may hold right now, oldest first. */
+  possible(lba: number): readonly WriteRecord[] {
+    return [...this.#at(lba)];
+  }
+
   /** Blocks that may hold more than one thing right now. */
   uncertainBlocks(): number {
     let n = 0;

@@ -21,6 +21,11 @@ export type Decision =
   | { readonly kind: 'read'; readonly lba: number; readonly blocks: number }
   | { readonly kind: 'write'; readonly lba: number; readonly blocks: number; readonly dropInDataOut: boolean }
   | { readonly kind: 'write-same'; readonly lba: number; readonly blocks: number }
+  /**
+   * COMPARE AND WRITE; `verify[i]` in [0, 1) picks block i's verify data when the command is sent
+   * (driver.ts: the newest the model allows, another it allows, or data no write produced).
+   */
+  | { readonly kind: 'compare-and-write'; readonly lba: number; readonly blocks: number; readonly verify: readonly number[] }
   /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
   | { readonly kind: 'abort-task'; readonly pick: number }
   /** Task management on the whole task set (RFC 7143 §11.5.1). */
@@ -39,6 +44,8 @@ export interface Geometry {
   readonly hot: number;
   /** Largest transfer in blocks. */
   readonly maxBlocks: number;
+  /** MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD page); 0: no COMPARE AND WRITE. */
+  readonly maxCompareAndWrite: number;
 }
 
 /** Chance of each disruption per decision (cumulative bounds below); the rest is I/O. */
@@ -51,10 +58,13 @@ const DROP = TARGET_WARM_RESET + 0.002;
 const LOGOUT = DROP + 0.001;
 const READ_SHARE = 0.45;
 const WRITE_SAME_SHARE = 0.1;
+const COMPARE_AND_WRITE_SHARE = 0.05;
 const HOT_SHARE = 0.6;
 const SINGLE_BLOCK_SHARE = 0.3;
 const DROP_IN_DATA_OUT = 0.003;
 const MAX_WRITE_SAME_BLOCKS = 256;
+/** Short, so most compares can match: each block's verify data is a guess among what the block may hold. */
+const MAX_COMPARE_AND_WRITE_BLOCKS = 8;
 const MAX_DEPTH = 32;
 /** Login offers (RFC 7143 §13): each list is what one draw picks from. */
 const DIGEST_OFFERS = ['None', 'CRC32C', 'CRC32C,None', 'None,CRC32C'] as const;
@@ -107,6 +117,13 @@ export class Workload {
     const io = this.#random();
     if (io < READ_SHARE) return { kind: 'read', ...this.#range(this.#geometry.maxBlocks) };
     if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS) };
+    const caw = this.#geometry.maxCompareAndWrite;
+    if (caw > 0 && io < READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE) {
+      // In the hot area, where the model knows what the blocks may hold and other commands overlap them.
+      const blocks = this.#int(1, Math.min(caw, MAX_COMPARE_AND_WRITE_BLOCKS, this.#geometry.hot));
+      const lba = this.#int(0, this.#geometry.hot - blocks);
+      return { kind: 'compare-and-write', lba, blocks, verify: Array.from({ length: blocks }, () => this.#random()) };
+    }
     return { kind: 'write', ...this.#range(this.#geometry.maxBlocks), dropInDataOut: this.#random() < DROP_IN_DATA_OUT };
   }
 

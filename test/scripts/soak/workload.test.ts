@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { Workload, type Decision } from '../../../scripts/soak/workload.js';
 
-const GEOMETRY = { blocks: 4096, hot: 512, maxBlocks: 256 };
+const GEOMETRY = { blocks: 4096, hot: 512, maxBlocks: 256, maxCompareAndWrite: 8 };
 const draw = (seed: number, slot: number, n: number): Decision[] => {
   const w = new Workload(seed, slot, GEOMETRY);
   return Array.from({ length: n }, () => w.next());
@@ -33,15 +33,20 @@ describe('Workload', () => {
   test('ranges stay on the disk and within the transfer limit; every kind of decision occurs', () => {
     const ds = draw(1, 0, 20_000);
     for (const d of ds) {
+      if (d.kind === 'compare-and-write') {
+        expect(d.verify).toHaveLength(d.blocks);
+        expect(d.blocks).toBeLessThanOrEqual(8);
+        expect(d.lba + d.blocks).toBeLessThanOrEqual(GEOMETRY.hot);
+      }
       if (d.kind !== 'read' && d.kind !== 'write' && d.kind !== 'write-same') continue;
       expect(d.blocks).toBeGreaterThanOrEqual(1);
       expect(d.blocks).toBeLessThanOrEqual(256);
       expect(d.lba + d.blocks).toBeLessThanOrEqual(GEOMETRY.blocks);
     }
-    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
+    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'compare-and-write', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
   });
 
   test('a hot area larger than the disk is a bug', () => {
-    expect(() => new Workload(1, 0, { blocks: 10, hot: 11, maxBlocks: 1 })).toThrow(RangeError);
+    expect(() => new Workload(1, 0, { blocks: 10, hot: 11, maxBlocks: 1, maxCompareAndWrite: 0 })).toThrow(RangeError);
   });
 });

@@ -1,0 +1,80 @@
+// The SCSI the soak speaks: the CDBs it sends (SBC-4), and what a status and
+// its sense data (fixed or descriptor format, SPC-5) say about the command's
+// effect on the medium.
+
+/** SCSI status codes (SAM-5). */
+const Status = { GOOD: 0x00, CHECK_CONDITION: 0x02, BUSY: 0x08, TASK_SET_FULL: 0x28, TASK_ABORTED: 0x40 } as const;
+/** Sense keys (SPC-5). */
+const SenseKey = { UNIT_ATTENTION: 0x6, ABORTED_COMMAND: 0xb, MISCOMPARE: 0xe } as const;
+
+/** What a command's answer says about its effect: done, not done, maybe done, or an answer the soak does not accept. */
+export type Outcome = 'good' | 'not-done' | 'unknown' | 'miscompare' | 'bad';
+
+/** The sense key, ASC and ASCQ of fixed (70h/71h) or descriptor (72h/73h) sense data. */
+export function senseTriple(sense: Buffer): readonly [number, number, number] | undefined {
+  if (sense.length < 4) return undefined;
+  const code = sense.readUInt8(0) & 0x7f;
+  if (code === 0x72 || code === 0x73) return [sense.readUInt8(1) & 0x0f, sense.readUInt8(2), sense.readUInt8(3)];
+  if ((code === 0x70 || code === 0x71) && sense.length >= 14) return [sense.readUInt8(2) & 0x0f, sense.readUInt8(12), sense.readUInt8(13)];
+  return undefined;
+}
+
+const h2 = (n: number): string => `${n.toString(16).padStart(2, '0')}h`;
+
+/** A status as the soak names it, and what it means for the command's effect. */
+export function classify(status: number, sense: Buffer | undefined): { readonly name: string; readonly outcome: Outcome } {
+  switch (status) {
+    case Status.GOOD: return { name: 'GOOD', outcome: 'good' };
+    case Status.BUSY: return { name: 'BUSY', outcome: 'not-done' };
+    case Status.TASK_SET_FULL: return { name: 'TASK SET FULL', outcome: 'not-done' };
+    case Status.TASK_ABORTED: return { name: 'TASK ABORTED', outcome: 'unknown' };
+    case Status.CHECK_CONDITION: {
+      const t = sense === undefined ? undefined : senseTriple(sense);
+      if (t === undefined) return { name: 'CHECK CONDITION without sense', outcome: 'bad' };
+      const name = `CHECK CONDITION ${t.map(h2).join('/')}`;
+      // SAM-5: a command terminated with UNIT ATTENTION was not executed.
+      if (t[0] === SenseKey.UNIT_ATTENTION) return { name, outcome: 'not-done' };
+      if (t[0] === SenseKey.ABORTED_COMMAND) return { name, outcome: 'unknown' };
+      if (t[0] === SenseKey.MISCOMPARE) return { name, outcome: 'miscompare' };
+      return { name, outcome: 'bad' };
+    }
+    default: return { name: `status ${h2(status)}`, outcome: 'bad' };
+  }
+}
+
+/** READ/WRITE (10) or (16), and WRITE SAME (10) or (16) (SBC-4). */
+export function rwCdb(write: boolean, lba: number, blocks: number, long: boolean): Buffer {
+  const c = Buffer.alloc(long ? 16 : 10);
+  if (long) {
+    c.writeUInt8(write ? 0x8a : 0x88, 0); // WRITE (16) / READ (16)
+    c.writeBigUInt64BE(BigInt(lba), 2);
+    c.writeUInt32BE(blocks, 10);
+  } else {
+    c.writeUInt8(write ? 0x2a : 0x28, 0); // WRITE (10) / READ (10)
+    c.writeUInt32BE(lba, 2);
+    c.writeUInt16BE(blocks, 7);
+  }
+  return c;
+}
+
+export function writeSameCdb(lba: number, blocks: number, long: boolean): Buffer {
+  const c = Buffer.alloc(long ? 16 : 10);
+  if (long) {
+    c.writeUInt8(0x93, 0); // WRITE SAME (16)
+    c.writeBigUInt64BE(BigInt(lba), 2);
+    c.writeUInt32BE(blocks, 10);
+  } else {
+    c.writeUInt8(0x41, 0); // WRITE SAME (10)
+    c.writeUInt32BE(lba, 2);
+    c.writeUInt16BE(blocks, 7);
+  }
+  return c;
+}
+
+export function compareAndWriteCdb(lba: number, blocks: number): Buffer {
+  const c = Buffer.alloc(16);
+  c.writeUInt8(0x89, 0); // COMPARE AND WRITE
+  c.writeBigUInt64BE(BigInt(lba), 2);
+  c.writeUInt8(blocks, 13); // NUMBER OF LOGICAL BLOCKS
+  return c;
+}

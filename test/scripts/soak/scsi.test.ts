@@ -1,0 +1,54 @@
+// The soak's CDBs as bytes (SBC-4 layouts, written out here), and how it
+// reads a SCSI status: what it says about the command's effect on the disk,
+// from fixed and descriptor sense alike.
+
+import { describe, expect, test } from 'vitest';
+import { classify, compareAndWriteCdb, rwCdb, senseTriple, writeSameCdb } from '../../../scripts/soak/scsi.js';
+
+const hex = (b: Buffer): string => b.toString('hex').replace(/(..)/g, '$1 ').trim();
+
+describe('CDBs', () => {
+  test.each([
+    ['READ (10) lba 0x10, 1 block', rwCdb(false, 0x10, 1, false), '28 00 00 00 00 10 00 00 01 00'],
+    ['WRITE (10) lba 0x123456, 0x100 blocks', rwCdb(true, 0x123456, 0x100, false), '2a 00 00 12 34 56 00 01 00 00'],
+    ['READ (16) lba 2^32, 1 block', rwCdb(false, 2 ** 32, 1, true), '88 00 00 00 00 01 00 00 00 00 00 00 00 01 00 00'],
+    ['WRITE (16) lba 7, 2 blocks', rwCdb(true, 7, 2, true), '8a 00 00 00 00 00 00 00 00 07 00 00 00 02 00 00'],
+    ['WRITE SAME (10) lba 9, 3 blocks', writeSameCdb(9, 3, false), '41 00 00 00 00 09 00 00 03 00'],
+    ['WRITE SAME (16) lba 9, 3 blocks', writeSameCdb(9, 3, true), '93 00 00 00 00 00 00 00 00 09 00 00 00 03 00 00'],
+    ['COMPARE AND WRITE lba 5, 8 blocks', compareAndWriteCdb(5, 8), '89 00 00 00 00 00 00 00 00 05 00 00 00 08 00 00'],
+  ])('%s', (_name, cdb, bytes) => {
+    expect(hex(cdb)).toBe(bytes);
+  });
+});
+
+/** Fixed-format sense (70h): key in byte 2, ASC/ASCQ in 12/13. */
+const fixed = (key: number, asc: number, ascq: number): Buffer => {
+  const b = Buffer.alloc(18);
+  b.set([0x70, 0, key], 0);
+  b.set([asc, ascq], 12);
+  return b;
+};
+/** Descriptor-format sense (72h): key, ASC, ASCQ in bytes 1..3. */
+const descriptor = (key: number, asc: number, ascq: number): Buffer => Buffer.from([0x72, key, asc, ascq, 0, 0, 0, 0]);
+
+describe('classify', () => {
+  test.each([
+    [0x00, undefined, 'GOOD', 'good'],
+    [0x08, undefined, 'BUSY', 'not-done'],
+    [0x28, undefined, 'TASK SET FULL', 'not-done'],
+    [0x40, undefined, 'TASK ABORTED', 'unknown'],
+    [0x02, fixed(0x6, 0x29, 0x03), 'CHECK CONDITION 06h/29h/03h', 'not-done'],
+    [0x02, descriptor(0x6, 0x2f, 0x00), 'CHECK CONDITION 06h/2fh/00h', 'not-done'],
+    [0x02, fixed(0xb, 0x2e, 0x03), 'CHECK CONDITION 0bh/2eh/03h', 'unknown'],
+    [0x02, fixed(0xe, 0x1d, 0x00), 'CHECK CONDITION 0eh/1dh/00h', 'miscompare'],
+    [0x02, fixed(0x3, 0x11, 0x00), 'CHECK CONDITION 03h/11h/00h', 'bad'],
+    [0x02, Buffer.from([0x70, 0, 6]), 'CHECK CONDITION without sense', 'bad'],
+    [0x18, undefined, 'status 18h', 'bad'],
+  ])('status %i, sense %s: %s, %s', (status, sense, name, outcome) => {
+    expect(classify(status, sense)).toEqual({ name, outcome });
+  });
+
+  test('sense in neither format has no triple', () => {
+    expect(senseTriple(Buffer.from([0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toBeUndefined();
+  });
+});
