@@ -1,9 +1,25 @@
 // The watchdog, with fake children (node -e): one that goes silent, one that
 // ignores SIGTERM, one that talks slowly but steadily, one that runs too long,
-// and one that cannot start.
+// one that cannot start, and wrapper scripts (sh -c) whose work runs in a
+// grandchild that holds the output pipes.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { runWatched } from '../../../scripts/conformance/watchdog.js';
+
+/** Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `pid` is gone; the test's timeout is the failure. */
+async function gone(pid: number): Promise<void> {
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+}
 
 const node = (script: string): { command: string; args: string[] } => ({ command: process.execPath, args: ['-e', script] });
 
@@ -64,5 +80,32 @@ describe('runWatched', () => {
     expect(r.spawnError).toMatch(/ENOENT/);
     expect(r.killed).toBeUndefined();
     expect(r.output).toBe('');
+  });
+
+  test('a silent wrapper whose work runs in a grandchild: the whole group is killed and the run settles', async () => {
+    // Before, SIGTERM reached the shell only; `sleep` kept the pipes open and the promise never settled.
+    const r = await runWatched({ command: 'sh', args: ['-c', 'sleep 1000 & echo "$!"; wait'], stallMs: 1000, capMs: 20_000, graceMs: 300 });
+    expect(r.killed).toBe('stall');
+    const pid = Number(r.output.trim());
+    expect(Number.isInteger(pid) && pid > 0, r.output).toBe(true);
+    await gone(pid);
+  }, 20_000);
+
+  test('a grandchild that left the group still holding the pipes: settled once the child has exited and the drain time passed', async () => {
+    const r = await runWatched({ command: 'sh', args: ['-c', 'setsid sleep 1000 & echo "$!"; exit 4'], stallMs: 10_000, capMs: 20_000, drainMs: 300 });
+    const pid = Number(r.output.trim());
+    try {
+      expect(r).toMatchObject({ code: 4, signal: null, killed: undefined });
+    } finally {
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    }
+  }, 20_000);
+
+  test('onSpawn gets the child as it starts, leading its own process group', async () => {
+    const pids: (number | undefined)[] = [];
+    const r = await runWatched({ command: 'sh', args: ['-c', 'ps -o pgid= -p $$'], stallMs: 5000, capMs: 10_000, onSpawn: (c) => pids.push(c.pid) });
+    expect(r.code).toBe(0);
+    expect(pids).toHaveLength(1);
+    expect(Number(r.output.trim())).toBe(pids[0]);
   });
 });
