@@ -3,6 +3,7 @@
 // running is failed, and the tests it never reached run again one at a time,
 // so a target that hangs on one command costs that test, not the suite.
 
+import type { ChildProcess } from 'node:child_process';
 import { CunitParser, type CunitTestResult } from './cunit.js';
 import { runWatched, type WatchedExit } from './watchdog.js';
 
@@ -35,6 +36,8 @@ export interface RunContext {
   targets(): readonly string[];
   /** Each finished invocation with its raw output, for the logs. */
   record(pattern: string, exit: WatchedExit): void;
+  /** Each client process as it is spawned (the leader of its own process group), so an interrupted runner can kill it. */
+  onSpawn?(child: ChildProcess): void;
   /** Each test's outcome once, as soon as it is known (for progress; the result of runInvocation is what counts). */
   onOutcome?(o: TestOutcome): void;
   /**
@@ -96,6 +99,7 @@ export async function runInvocation(pattern: string, expected: readonly string[]
     stallMs: ctx.stallMs,
     capMs: ctx.capMs,
     ...(ctx.graceMs === undefined ? {} : { graceMs: ctx.graceMs }),
+    ...(ctx.onSpawn === undefined ? {} : { onSpawn: (child: ChildProcess) => ctx.onSpawn?.(child) }),
     onOutput: (text) => {
       parser.push(text);
     },

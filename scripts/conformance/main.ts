@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createProgress } from '../../src/cli/progress.js';
 import { DEFAULT_TARGET_NAME } from '../../src/cli/serve-args.js';
+import { LiveChildren, stopAllOnSignal } from './children.js';
 import { runInvocation, type Incident, type RunContext } from './invoke.js';
 import { PERSONALITIES, invocationsFor, parseTestList, personalityOf, stallMsFor, testKey, type Personality, type TestId } from './plan.js';
 import { parseFloor, resultsTsv, summaryText, verdict, type Outcome } from './report.js';
@@ -142,13 +143,11 @@ async function main(argv: readonly string[]): Promise<number> {
   let current: ServeChild | undefined;
   // Read through a call: the callbacks below replace `current` while an invocation runs.
   const running = (): ServeChild | undefined => current;
-  const interrupted = (): void => {
-    current?.kill();
+  // Every client and serve from its spawn on, a serve still starting included: an interrupted run leaves none behind.
+  const children = new LiveChildren();
+  const stopHandling = stopAllOnSignal(children, () => {
     rmSync(scratch, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  });
 
   // The plan first: once the progress line is drawn, nothing else goes to the terminal until the end.
   const plan = PERSONALITIES.map((p) => ({ p, mine: tests.filter((t) => personalityOf(t).name === p.name) })).filter((x) => x.mine.length > 0);
@@ -171,6 +170,9 @@ async function main(argv: readonly string[]): Promise<number> {
             appendFileSync(serveLog, text);
           },
           readyTimeoutMs: READY_TIMEOUT_MS,
+          onSpawn: (child) => {
+            children.add(child);
+          },
         });
         if ('error' in s) {
           incidents.push({ pattern: `serve (${p.name})`, what: s.error });
@@ -186,6 +188,9 @@ async function main(argv: readonly string[]): Promise<number> {
         capMs: CAP_PER_INVOCATION_MS,
         deadline,
         targets: () => (current === undefined ? [] : p.secondPath ? [current.url, current.url] : [current.url]),
+        onSpawn: (child) => {
+          children.add(child, true);
+        },
         record: (pattern, exit) => {
           invocations++;
           writeFileSync(join(raw, `${String(invocations).padStart(3, '0')}-${p.name}-${pattern.replace(/[^A-Za-z0-9_.-]/g, '_')}.txt`), exit.output);
@@ -226,8 +231,7 @@ async function main(argv: readonly string[]): Promise<number> {
       current = undefined;
     }
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    stopHandling();
     rmSync(scratch, { recursive: true, force: true });
   }
   progress.done();

@@ -13,6 +13,8 @@ export interface ServeChildOptions {
   readonly log: (text: string) => void;
   /** How long to wait for READY. */
   readonly readyTimeoutMs: number;
+  /** The child as soon as it is spawned, before READY, so an interrupted runner can kill it (children.ts). */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface ServeChild {
@@ -44,6 +46,7 @@ function whenEnded(child: ChildProcess): Promise<Ended> {
 /** Starts the child; resolves once it is READY, or with a message saying why it never got there. */
 export function startServe(opts: ServeChildOptions): Promise<ServeChild | { readonly error: string }> {
   const child = spawn(opts.command, [...opts.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.(child);
   const ended = whenEnded(child);
   let end: Ended | undefined;
   let stopping = false;

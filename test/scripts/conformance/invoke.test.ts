@@ -62,6 +62,15 @@ function harness(over: Partial<RunContext> = {}): Harness {
 const sorted = (list: readonly TestOutcome[]): TestOutcome[] => [...list].sort((a, b) => a.key.localeCompare(b.key));
 
 describe('runInvocation', () => {
+  test('onSpawn gets every client process as it starts (the runner kills them if it is interrupted)', async () => {
+    const pids: (number | undefined)[] = [];
+    const h = harness({ onSpawn: (child) => pids.push(child.pid) });
+    await runInvocation('ALL.S', ['S.A', 'S.B', 'S.C'], h.ctx);
+    // The suite, then C alone.
+    expect(pids).toHaveLength(2);
+    expect(pids.every((p) => typeof p === 'number')).toBe(true);
+  });
+
   test('a suite that hangs on its second test: that test fails, the rest runs one at a time', async () => {
     const h = harness();
     const r = await runInvocation('ALL.S', ['S.A', 'S.B', 'S.C'], h.ctx);

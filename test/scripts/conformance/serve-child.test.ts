@@ -39,6 +39,14 @@ describe('startServe', () => {
     expect(all).toContain('stopped');
   });
 
+  test('onSpawn gets the child at spawn, before READY (an interrupted runner kills a serve still starting)', async () => {
+    const pids: (number | undefined)[] = [];
+    const s = await startServe({ command: process.execPath, args: ['-e', GOOD], log: () => undefined, readyTimeoutMs: 10_000, onSpawn: (c) => pids.push(c.pid) });
+    expect(pids).toHaveLength(1);
+    if ('error' in s) throw new Error(s.error);
+    expect(await s.stop(5000)).toBeUndefined();
+  });
+
   test('a serve that exits before READY: an error with its exit status and last words', async () => {
     const s = await start("process.stderr.write('vtcam: --thin is not an option\\n'); process.exit(2)");
     expect(s).toEqual({ error: 'vtcam serve exited with status 2 before it was ready: vtcam: --thin is not an option' });

@@ -3,23 +3,9 @@
 // one that cannot start, and wrapper scripts (sh -c) whose work runs in a
 // grandchild that holds the output pipes.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { runWatched } from '../../../scripts/conformance/watchdog.js';
-
-/** Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until `pid` is gone; the test's timeout is the failure. */
-async function gone(pid: number): Promise<void> {
-  while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
-}
+import { gone } from './procs.js';
 
 const node = (script: string): { command: string; args: string[] } => ({ command: process.execPath, args: ['-e', script] });
 
