@@ -2,9 +2,11 @@
 // `vtcam serve` (the built CLI) on loopback. Each device personality the
 // tests need gets its own serve process on a free port with a scratch image;
 // results go to conformance/results.tsv and conformance/summary.txt, raw
-// output to conformance/raw/. Exit status 0 when at least expected.json's
-// minPassed tests passed and nothing crashed or hung, 1 otherwise, 2 when the
-// run could not start (usage, no iscsi-test-cu, CLI not built).
+// output to conformance/raw/ (a partial run's to conformance/raw/partial/,
+// scope.ts). Exit status 0 when at least expected.json's minPassed tests
+// passed (a partial run: every selected test ran) and nothing crashed or hung,
+// 1 otherwise, 2 when the run could not start (usage, no iscsi-test-cu, CLI
+// not built).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { LiveChildren, stopAllOnSignal } from './children.js';
 import { runInvocation, type Incident, type RunContext } from './invoke.js';
 import { PERSONALITIES, invocationsFor, parseTestList, personalityOf, stallMsFor, testKey, type Personality, type TestId } from './plan.js';
 import { parseFloor, resultsTsv, summaryText, verdict, type Outcome } from './report.js';
+import { PARTIAL_OUT, runScope } from './scope.js';
 import { startServe, type ServeChild } from './serve-child.js';
 
 const USAGE = `Usage: npm run conformance -- [options]
@@ -26,7 +29,8 @@ const USAGE = `Usage: npm run conformance -- [options]
                            personality whose tests sleep longer allows more, see plan.ts)
   --total-timeout SEC      start nothing after SEC; the rest is notrun (default 1200)
   --iscsi-test-cu PATH     the client (default: iscsi-test-cu from PATH)
-  --out DIR                where results go (default conformance/ in the package)
+  --out DIR                where results go (default conformance/ in the package;
+                           for a partial run conformance/raw/partial/)
 `;
 
 const INITIATOR_1 = 'iqn.2026-11.org.vtcam:conformance-1';
@@ -45,7 +49,8 @@ interface Options {
   readonly stallMs: number;
   readonly totalMs: number;
   readonly client: string;
-  readonly out: string;
+  /** --out; undefined leaves it to the run's scope (scope.ts). */
+  readonly out: string | undefined;
 }
 
 function seconds(name: string, text: string | undefined, def: number): number | string {
@@ -79,7 +84,7 @@ function parseOptions(argv: readonly string[]): Options | string {
   const totalMs = seconds('total-timeout', v['total-timeout'], 1200);
   if (typeof totalMs === 'string') return totalMs;
   const suites = v.suites?.split(',').filter((g) => g !== '').map((g) => new RegExp(`^${g.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
-  return { suites, suitesText: v.suites, stallMs, totalMs, client: v['iscsi-test-cu'] ?? 'iscsi-test-cu', out: resolve(v.out ?? join(ROOT, 'conformance')) };
+  return { suites, suitesText: v.suites, stallMs, totalMs, client: v['iscsi-test-cu'] ?? 'iscsi-test-cu', out: v.out === undefined ? undefined : resolve(v.out) };
 }
 
 function packageVersion(pkg: string): string | undefined {
@@ -116,7 +121,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`conformance: cannot run ${opts.client} (${listed.error.message}); install it: apt-get install -y libiscsi-bin\n`);
     return 2;
   }
-  const tests = parseTestList(listed.stdout).filter((t) => opts.suites?.some((re) => re.test(t.suite)) ?? true);
+  const all = parseTestList(listed.stdout);
+  const tests = all.filter((t) => opts.suites?.some((re) => re.test(t.suite)) ?? true);
   if (tests.length === 0) {
     process.stderr.write(`conformance: no tests to run (${opts.client} --list printed ${listed.stdout.length} bytes; --suites matched nothing?)\n`);
     return 2;
@@ -127,15 +133,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`conformance: ${floorFile}: ${committed}\n`);
     return 2;
   }
-  // The floor counts the whole suite; a run of a few suites is judged on incidents only.
-  const floor = opts.suites === undefined ? committed : { minPassed: 0 };
+  const { partial, out, floor } = runScope(tests.length, all.length, opts.out, ROOT, committed);
 
   // stdbuf makes the client's stdout line-buffered: the stall watchdog then sees
   // progress as it happens, and a crash loses nothing of what was printed.
   const hasStdbuf = spawnSync('stdbuf', ['--version']).status === 0;
   const client: readonly [string, ...string[]] = hasStdbuf ? ['stdbuf', '-oL', '-eL', opts.client] : [opts.client];
   const options = ['--dataloss', '--allow-sanitize', '-V', `--initiator-name=${INITIATOR_1}`, `--initiator-name-2=${INITIATOR_2}`];
-  const raw = join(opts.out, 'raw');
+  const raw = join(out, 'raw');
   rmSync(raw, { recursive: true, force: true });
   mkdirSync(raw, { recursive: true });
   writeFileSync(join(raw, 'list.txt'), listed.stdout);
@@ -247,12 +252,15 @@ async function main(argv: readonly string[]): Promise<number> {
     `started:     ${started.toISOString()}, ${Math.round((Date.now() - started.getTime()) / 1000)} s, ${invocations} invocations`,
     `watchdog:    ${opts.stallMs / 1000} s without output${allowances(plan.map((x) => x.p), opts.stallMs)}, ${CAP_PER_INVOCATION_MS / 1000} s per invocation, ${opts.totalMs / 1000} s in all`,
   ];
-  if (opts.suitesText !== undefined) header.push(`suites:      ${opts.suitesText} (a partial run: the floor of ${committed.minPassed} is not applied)`);
+  if (opts.suitesText !== undefined) {
+    header.push(`suites:      ${opts.suitesText} (${partial ? `a partial run, ${tests.length} of ${all.length} tests: the floor of ${committed.minPassed} is not applied, every selected test must run` : 'every test: a full run'})`);
+  }
   const summary = summaryText({ outcomes, incidents, floor, header, personalities: PERSONALITIES });
-  writeFileSync(join(opts.out, 'results.tsv'), resultsTsv(outcomes));
-  writeFileSync(join(opts.out, 'summary.txt'), summary);
+  writeFileSync(join(out, 'results.tsv'), resultsTsv(outcomes));
+  writeFileSync(join(out, 'summary.txt'), summary);
   const head = summary.split('\n\n')[1] ?? '';
-  process.stdout.write(`${head}\nfull summary: ${join(opts.out, 'summary.txt')}\n`);
+  const where = partial && opts.out === undefined ? ` (a partial run: ${PARTIAL_OUT}/, the committed conformance/results.tsv and summary.txt untouched)` : '';
+  process.stdout.write(`${head}\nfull summary: ${join(out, 'summary.txt')}${where}\n`);
   return verdict(outcomes, incidents, floor).length === 0 ? 0 : 1;
 }
 

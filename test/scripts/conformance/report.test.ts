@@ -49,6 +49,15 @@ describe('verdict', () => {
     expect(verdict(OUTCOMES, [], { minPassed: 3 })).toEqual(['2 tests passed, below the floor of 3 in expected.json']);
   });
 
+  test('a partial run (no floor): passes when every selected test ran, whatever passed', () => {
+    const ran = OUTCOMES.filter((x) => x.status !== 'notrun');
+    expect(verdict(ran, [], undefined)).toEqual([]);
+  });
+
+  test('a partial run (no floor) fails when a selected test did not run', () => {
+    expect(verdict(OUTCOMES, [], undefined)).toEqual(['1 of the 5 selected tests not run (a partial run passes only when every test it selected ran)']);
+  });
+
   test('fails on any incident, whatever passed', () => {
     expect(verdict(OUTCOMES, [{ pattern: 'ALL.Read10', what: 'client died of SIGSEGV' }], { minPassed: 0 })).toEqual([
       '1 incident(s): a client or the target crashed, hung or could not start (see summary.txt)',
@@ -104,6 +113,17 @@ describe('summaryText', () => {
       'skipped (1):',
       `  ${'SCSI.ExtendedCopy.Simple'.padEnd(52)} [default] [SKIPPED] EXTENDEDCOPY is not implemented.`,
       '',
+    ]);
+  });
+});
+
+describe('summaryText of a partial run', () => {
+  test('says the floor is not applied, and fails on tests not run', () => {
+    const lines = summaryText({ outcomes: OUTCOMES, incidents: [], floor: undefined, header: ['H'], personalities: [] }).split('\n');
+    expect(lines.slice(2, 5)).toEqual([
+      'tests 5: passed 2, failed 1, skipped 1, notrun 1',
+      'floor: not applied (partial run)',
+      'verdict: FAIL (1 of the 5 selected tests not run (a partial run passes only when every test it selected ran))',
     ]);
   });
 });
