@@ -13,7 +13,9 @@
 // `node --cpu-prof` and leaves its profile in DIR.
 //
 // Flags and variables are all checked before anything runs (bench/options.ts):
-// a bad one exits 2 with its name and the usage; --help prints the usage.
+// a bad one exits 2 with its name and the usage; --help prints the usage. So
+// are BENCH_OUT and BENCH_ISCSI_CPU_PROF: made if missing, and a folder that
+// cannot be written exits 2 in one line before anything is measured.
 
 import { cpus } from 'node:os';
 import { benchVirtioLocal, VIRTIO_LOCAL_CASES } from './virtio-local.js';
@@ -22,6 +24,7 @@ import { benchCam, camCases } from './cam.js';
 import { benchWorker, formatWorkerSummary, WORKER_CASES } from './worker.js';
 import { computeRatios, formatTable, renderSvgChart, writeReport } from './report.js';
 import { benchIscsi, formatIscsiSummary, iscsiCases, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
+import { prepareOutDir } from '../src/cli/out-dir.js';
 import { createProgress } from '../src/cli/progress.js';
 import { writeFile } from 'node:fs/promises';
 import { BENCH_DEFAULT_DURATION_MS, BENCH_DEFAULT_WARMUP_MS, BENCH_USAGE, parseBenchOptions, type Benchmark, type BenchOptions } from './options.js';
@@ -129,6 +132,14 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write(`bench: ${opts}\n${BENCH_USAGE}`);
     return 2;
+  }
+  // Before anything runs: a folder that cannot take the results would otherwise fail only after the measuring.
+  for (const [name, dir] of [['BENCH_OUT', opts.outDir], ['BENCH_ISCSI_CPU_PROF', opts.cpuProfDir]] as const) {
+    const bad = dir === undefined ? undefined : prepareOutDir(dir);
+    if (bad !== undefined) {
+      process.stderr.write(`bench: ${name}: ${bad}\n`);
+      return 2;
+    }
   }
   return run(opts);
 }

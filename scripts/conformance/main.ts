@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prepareOutDir } from '../../src/cli/out-dir.js';
 import { createProgress } from '../../src/cli/progress.js';
 import { DEFAULT_TARGET_NAME } from '../../src/cli/serve-args.js';
 import { LiveChildren, stopAllOnSignal } from './children.js';
@@ -140,6 +141,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const hasStdbuf = spawnSync('stdbuf', ['--version']).status === 0;
   const client: readonly [string, ...string[]] = hasStdbuf ? ['stdbuf', '-oL', '-eL', opts.client] : [opts.client];
   const options = ['--dataloss', '--allow-sanitize', '-V', `--initiator-name=${INITIATOR_1}`, `--initiator-name-2=${INITIATOR_2}`];
+  // Before anything runs: a folder that cannot take the results would otherwise fail only after the whole run.
+  const badOut = prepareOutDir(out);
+  if (badOut !== undefined) {
+    process.stderr.write(`conformance: --out: ${badOut}\n`);
+    return 2;
+  }
   const raw = join(out, 'raw');
   rmSync(raw, { recursive: true, force: true });
   mkdirSync(raw, { recursive: true });

@@ -94,6 +94,12 @@ describe('npm run bench with bad input', () => {
     expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
   });
 
+  test('a BENCH_OUT that cannot be made: exit 2 in one line before anything is measured', async () => {
+    // BENCH_OUT under a file; the benchmark itself would take well under a second here.
+    const r = await bench([], { BENCH_ONLY: 'scsi-sbc', BENCH_DURATION_MS: '1', BENCH_WARMUP_MS: '0', BENCH_OUT: `${MAIN}/x` });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `bench: BENCH_OUT: cannot use ${MAIN}/x for results: ENOTDIR: not a directory, mkdir '${MAIN}/x'\n` });
+  });
+
   test('--help: the usage on stdout, exit 0', async () => {
     expect(await bench(['--help'], {})).toEqual({ code: 0, stdout: BENCH_USAGE, stderr: '' });
   });
