@@ -26,6 +26,7 @@ import { computeRatios, formatTable, renderSvgChart, writeReport } from './repor
 import { benchIscsi, formatIscsiSummary, iscsiCases, ISCSI_DEFAULT_DURATION_MS, ISCSI_DEFAULT_WARMUP_MS } from './iscsi.js';
 import { prepareOutDir } from '../src/cli/out-dir.js';
 import { createProgress } from '../src/cli/progress.js';
+import { benchSteps } from './steps.js';
 import { writeFile } from 'node:fs/promises';
 import { BENCH_DEFAULT_DURATION_MS, BENCH_DEFAULT_WARMUP_MS, BENCH_USAGE, parseBenchOptions, type Benchmark, type BenchOptions } from './options.js';
 
@@ -37,9 +38,9 @@ async function run(o: BenchOptions): Promise<number> {
   const wanted = (name: Benchmark): boolean => !o.iscsi && (o.only === undefined || o.only === name);
 
   if (wanted('virtio-local')) {
-    const progress = createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local');
-    const rows = computeRatios(await benchVirtioLocal({ durationMs, warmupMs, onStep: (msg) => { progress.tick(msg); } }));
-    progress.done();
+    const steps = benchSteps(createProgress(VIRTIO_LOCAL_CASES.length + 1, 'bench virtio-local'));
+    const rows = computeRatios(await benchVirtioLocal({ durationMs, warmupMs, onStep: steps.onStep }));
+    steps.end();
 
     const paths = await writeReport(outDir, 'virtio-local', {
       meta: { benchmark: 'virtio-local', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
@@ -51,9 +52,9 @@ async function run(o: BenchOptions): Promise<number> {
   }
 
   if (wanted('scsi-sbc')) {
-    const sbcProgress = createProgress(SCSI_SBC_CASES, 'bench scsi-sbc');
-    const sbcRows = computeRatios(await benchScsiSbc({ durationMs, warmupMs, onStep: (msg) => { sbcProgress.tick(msg); } }));
-    sbcProgress.done();
+    const sbcSteps = benchSteps(createProgress(SCSI_SBC_CASES, 'bench scsi-sbc'));
+    const sbcRows = computeRatios(await benchScsiSbc({ durationMs, warmupMs, onStep: sbcSteps.onStep }));
+    sbcSteps.end();
     const sbcPaths = await writeReport(outDir, 'scsi-sbc', {
       meta: { benchmark: 'scsi-sbc', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, blockSet: 'memory' },
       rows: sbcRows,
@@ -65,9 +66,9 @@ async function run(o: BenchOptions): Promise<number> {
 
   if (wanted('cam')) {
     const rounds = o.camRounds;
-    const camProgress = createProgress(camCases(rounds), 'bench cam');
-    const camRows = computeRatios(await benchCam({ durationMs, warmupMs, rounds, onStep: (msg) => { camProgress.tick(msg); } }));
-    camProgress.done();
+    const camSteps = benchSteps(createProgress(camCases(rounds), 'bench cam'));
+    const camRows = computeRatios(await benchCam({ durationMs, warmupMs, rounds, onStep: camSteps.onStep }));
+    camSteps.end();
     const camPaths = await writeReport(outDir, 'cam', {
       meta: { benchmark: 'cam', durationMs, warmupMs, rounds, ratio: 'median of per-round ratios (interleaved rounds)', cpus: cpus().length, blockSize: 4096, backend: 'memory', transport: 'local' },
       rows: camRows,
@@ -78,9 +79,9 @@ async function run(o: BenchOptions): Promise<number> {
   }
 
   if (wanted('worker')) {
-    const workerProgress = createProgress(WORKER_CASES, 'bench worker');
-    const worker = await benchWorker({ durationMs, warmupMs, onStep: (msg) => { workerProgress.tick(msg); } });
-    workerProgress.done();
+    const workerSteps = benchSteps(createProgress(WORKER_CASES, 'bench worker'));
+    const worker = await benchWorker({ durationMs, warmupMs, onStep: workerSteps.onStep });
+    workerSteps.end();
     const workerRows = computeRatios(worker.rows);
     const workerPaths = await writeReport(outDir, 'worker', {
       meta: { benchmark: 'worker', durationMs, warmupMs, cpus: cpus().length, blockSize: 4096, ...worker.meta },
@@ -94,6 +95,7 @@ async function run(o: BenchOptions): Promise<number> {
   if (o.iscsi) {
     const rounds = o.iscsiRounds;
     const iscsiProgress = createProgress(iscsiCases(rounds), 'bench iscsi');
+    const iscsiSteps = benchSteps(iscsiProgress);
     const iscsiDurationMs = o.durationMs ?? ISCSI_DEFAULT_DURATION_MS;
     const iscsiWarmupMs = o.warmupMs ?? ISCSI_DEFAULT_WARMUP_MS;
     try {
@@ -102,9 +104,9 @@ async function run(o: BenchOptions): Promise<number> {
         warmupMs: iscsiWarmupMs,
         rounds,
         cpuProfDir: o.cpuProfDir,
-        onStep: (msg) => { iscsiProgress.tick(msg); },
+        onStep: iscsiSteps.onStep,
       });
-      iscsiProgress.done();
+      iscsiSteps.end();
       const iscsiRows = computeRatios(result.rows);
       const iscsiPaths = await writeReport(outDir, 'iscsi', {
         meta: { benchmark: 'iscsi', secondsPerPoint: result.seconds, rounds, roundIops: result.roundIops, warmupMs: iscsiWarmupMs, cpus: cpus().length, blockSize: 512, transferBytes: 4096, imageBytes: result.imageBytes, backend: 'file', targetCpuPct: result.targetCpuPct },

@@ -16,6 +16,8 @@ export interface ProgressStream {
 export interface Progress {
   /** One more step is done; `msg` names the current step and stays shown until replaced. */
   tick(msg?: string): void;
+  /** Names the step now under way without counting one done (for work that announces a step as it starts). */
+  show(msg: string): void;
   /** Clears the line and prints `label: n/total steps in 12.3s`. Later calls do nothing. */
   done(): void;
 }
@@ -50,16 +52,25 @@ export function createProgress(total: number, label: string, stream: ProgressStr
     stream.write(`\r${line}${ERASE_LINE}`);
   };
 
+  /** Takes `msg` (undefined keeps the current one) and redraws when it changed, at the last step, or every REDRAW_NS. */
+  const update = (msg: string | undefined): void => {
+    const next = msg === undefined ? current : msg.replace(/\p{Cc}/gu, ' ');
+    const changed = next !== current;
+    current = next;
+    if (!tty) return;
+    const now = nowNs();
+    if (changed || count >= total || now - lastDraw >= REDRAW_NS) draw(now);
+  };
+
   return {
     tick(msg?: string): void {
       if (finished) return;
       count++;
-      const next = msg === undefined ? current : msg.replace(/\p{Cc}/gu, ' ');
-      const changed = next !== current;
-      current = next;
-      if (!tty) return;
-      const now = nowNs();
-      if (changed || count >= total || now - lastDraw >= REDRAW_NS) draw(now);
+      update(msg);
+    },
+    show(msg: string): void {
+      if (finished) return;
+      update(msg);
     },
     done(): void {
       if (finished) return;
