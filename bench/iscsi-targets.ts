@@ -5,7 +5,7 @@
 // created, and both are stopped by the pid we started, never by name.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { access, constants, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -21,9 +21,15 @@ export interface RunningTarget {
   died(): string | undefined;
   /** Stops it (gracefully first) and waits until it has exited; resolves with what went wrong, if anything. */
   stop(): Promise<string | undefined>;
-  /** SIGKILL now (the benchmark itself is being interrupted). */
-  kill(): void;
 }
+
+/**
+ * Given, as soon as a target's process is spawned (before it is ready), the
+ * function that SIGKILLs it and removes what it leaves behind (tgtd's control
+ * socket), for a benchmark interrupted while the target starts. Calling it
+ * after the process has gone does nothing harmful.
+ */
+export type OnSpawn = (kill: () => void) => void;
 
 /** A target that could not be started, and why, in words for the user. */
 export interface TargetFailure {
@@ -193,6 +199,7 @@ export interface VtcamServeOptions {
   /** Extra node flags (e.g. --cpu-prof) put before the script. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
+  readonly onSpawn?: OnSpawn;
 }
 
 /** The line `vtcam serve` prints once it listens (READY_PREFIX in src/cli/serve-args.ts). */
@@ -218,6 +225,10 @@ export function startVtcamServe(opts: VtcamServeOptions): Promise<RunningTarget 
   const w = new Watched(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
   let stopping = false;
+  opts.onSpawn?.(() => {
+    stopping = true;
+    w.child.kill('SIGKILL');
+  });
   return new Promise((resolve) => {
     let out: string | undefined = '';
     const timer = setTimeout(() => {
@@ -245,10 +256,6 @@ export function startVtcamServe(opts: VtcamServeOptions): Promise<RunningTarget 
         died: () => {
           const e = w.exit();
           return e === undefined || stopping ? undefined : `vtcam serve ${exitText(e)}: ${w.said()}`;
-        },
-        kill: () => {
-          stopping = true;
-          w.child.kill('SIGKILL');
         },
         async stop() {
           const ended = w.exit();
@@ -278,6 +285,9 @@ export interface TgtOptions {
   /** An existing image file for LUN 1, opened with tgt's default backing store (rdwr: pread/pwrite). */
   readonly image: string;
   readonly targetName: string;
+  readonly onSpawn?: OnSpawn;
+  /** Where tgtd keeps its control socket (tgt's compiled-in /var/run/tgtd; another only for a stand-in tgtd in tests). */
+  readonly ipcDir?: string;
 }
 
 /** tgt keeps LUN 0 for its own controller device; the disk is LUN 1. */
@@ -329,6 +339,10 @@ export async function startTgt(opts: TgtOptions): Promise<RunningTarget | Target
 }
 
 async function startTgtd(opts: TgtOptions, port: number, control: number): Promise<RunningTarget | (TargetFailure & { retry: boolean })> {
+  const ipcDir = opts.ipcDir ?? TGTD_IPC_DIR;
+  const socketFiles = [`socket.${control}`, `socket.${control}.lock`].map((f) => join(ipcDir, f));
+  // Another tgtd's (or one's left behind): never ours to remove, so take another number.
+  if (socketFiles.some((f) => existsSync(f))) return { error: `tgtd control socket ${socketFiles[0] ?? ''} exists already`, retry: true };
   const w = new Watched(spawn(opts.tgtd, ['-f', '-C', String(control), '--iscsi', `portal=${LOOPBACK}:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const spawnError = new Promise<string>((resolve) => w.child.on('error', (e) => { resolve(e.message); }));
   const adm = (...args: string[]): ReturnType<typeof runTool> => runTool(opts.tgtadm, ['-C', String(control), ...args]);
@@ -337,8 +351,15 @@ async function startTgtd(opts: TgtOptions, port: number, control: number): Promi
   let ownsSocket = false;
   const removeSocket = (): void => {
     if (!ownsSocket) return;
-    for (const f of [`socket.${control}`, `socket.${control}.lock`]) rmSync(join(TGTD_IPC_DIR, f), { force: true });
+    for (const f of socketFiles) rmSync(f, { force: true });
   };
+  // Interrupted while it starts: the socket files it may have made are its own (none were there before it).
+  opts.onSpawn?.(() => {
+    stopping = true;
+    ownsSocket = true;
+    w.child.kill('SIGKILL');
+    removeSocket();
+  });
 
   const stop = async (): Promise<string | undefined> => {
     const ended = w.exit();
@@ -394,11 +415,6 @@ async function startTgtd(opts: TgtOptions, port: number, control: number): Promi
     died: () => {
       const e = w.exit();
       return e === undefined || stopping ? undefined : `tgtd ${exitText(e)}: ${w.said()}`;
-    },
-    kill: () => {
-      stopping = true;
-      w.child.kill('SIGKILL');
-      removeSocket();
     },
     stop,
   };

@@ -153,11 +153,16 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
 
   const dir = await mkdtemp(join(tmpdir(), 'vtcam-bench-iscsi-'));
   const targets: RunningTarget[] = [];
+  // Every target process from its spawn on, a target still starting included (and tgtd's socket files).
+  const kills: (() => void)[] = [];
+  const onSpawn = (kill: () => void): void => {
+    kills.push(kill);
+  };
   const client = new AbortController();
   // tgtd is our child but ignores SIGINT: on Ctrl-C, take the client and every target down before leaving.
   const interrupted = (signal: NodeJS.Signals): void => {
     client.abort();
-    for (const t of targets) t.kill();
+    for (const kill of kills) kill();
     rmSync(dir, { recursive: true, force: true });
     process.stderr.write(`\n${signal}: stopped the iSCSI targets\n`);
     process.exit(128 + constants.signals[signal]);
@@ -181,12 +186,13 @@ export async function benchIscsi(opts: IscsiBenchOptions): Promise<IscsiBenchRes
         queues: v.queues,
         ...(v.io === undefined ? {} : { io: v.io }),
         ...(opts.cpuProfDir === undefined ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] }),
+        onSpawn,
       });
       if ('error' in vtcam) throw new Error(`${v.name}: ${vtcam.error}`);
       targets.push(vtcam);
       sides.push({ name: v.name, target: vtcam, baseline: ISCSI_TGT });
     }
-    const tgt = await startTgt({ tgtd: tool('tgtd'), tgtadm: tool('tgtadm'), image: tgtImage, targetName: TGT_IQN });
+    const tgt = await startTgt({ tgtd: tool('tgtd'), tgtadm: tool('tgtadm'), image: tgtImage, targetName: TGT_IQN, onSpawn });
     if ('error' in tgt) throw new Error(tgt.error);
     targets.push(tgt);
     sides.push({ name: ISCSI_TGT, target: tgt, baseline: undefined });
