@@ -14,8 +14,8 @@ import { SAME_TAG, fillBlock, sameData, writeData } from './pattern.js';
 import type { Tally } from './report.js';
 import { classify, compareAndWriteCdb, rwCdb, writeSameCdb, type Outcome } from './scsi.js';
 import type { Session } from './session.js';
-import type { CommandRequest, CommandResult, Task } from './task.js';
-import type { ShadowDisk, WriteRecord } from './shadow.js';
+import type { CommandRequest, CommandResult, Task, TaskAttribute } from './task.js';
+import type { Issue, ShadowDisk, WriteRecord } from './shadow.js';
 import { TmfFunction, TmfResponse } from './wire.js';
 import type { Decision, Workload } from './workload.js';
 
@@ -54,6 +54,9 @@ function chooseVerify(possible: readonly WriteRecord[], pick: number): WriteReco
   if (pick < NEWEST_SHARE) return possible[possible.length - 1];
   return possible[Math.floor(((pick - NEWEST_SHARE) / (FOREIGN_FROM - NEWEST_SHARE)) * possible.length)];
 }
+
+const ATTRIBUTE_NAMES: Readonly<Record<TaskAttribute, string>> = { simple: 'SIMPLE', ordered: 'ORDERED', head: 'HEAD OF QUEUE' };
+const attrText = (attr: TaskAttribute): string => (attr === 'simple' ? '' : ` ${ATTRIBUTE_NAMES[attr]}`);
 
 const LOGIN_ATTEMPTS = 20;
 const LOGIN_RETRY_MS = 100;
@@ -126,9 +129,9 @@ export class Driver {
 
   #decide(s: Session, d: Decision): Promise<void> {
     switch (d.kind) {
-      case 'read': return this.#read(s, d.lba, d.blocks);
-      case 'write': return this.#write(s, d.lba, d.blocks, d.dropInDataOut);
-      case 'write-same': return this.#writeSame(s, d.lba, d.blocks);
+      case 'read': return this.#read(s, d.lba, d.blocks, d.attr);
+      case 'write': return this.#write(s, d.lba, d.blocks, d.attr, d.dropInDataOut);
+      case 'write-same': return this.#writeSame(s, d.lba, d.blocks, d.attr);
       case 'compare-and-write': return this.#compareAndWrite(s, d.lba, d.verify);
       case 'abort-task': {
         this.#ctx.tally.disruptions['abort-task']++;
@@ -150,18 +153,27 @@ export class Driver {
     }
   }
 
-  async #send(s: Session, req: CommandRequest): Promise<CommandResult | undefined> {
-    const sent = await s.send(req);
+  /** The session's current nexus (a new login is a new one) and the attribute a command is sent with. */
+  #issue(s: Session, attr: TaskAttribute): Issue {
+    return { nexus: `${s.slot}/${s.generation}`, attr, cmdSN: undefined };
+  }
+
+  /** Sends a command; its issue learns its CmdSN if it went out on the nexus it was drawn for. */
+  async #send(s: Session, req: CommandRequest, issue: Issue): Promise<CommandResult | undefined> {
+    const sent = await s.send({ ...req, attr: issue.attr });
     if (sent === undefined) return undefined;
+    if (issue.nexus === this.#issue(s, issue.attr).nexus) issue.cmdSN = sent.task.cmdSN;
+    if (issue.attr !== 'simple') this.#ctx.tally.count(this.#ctx.tally.attributes, ATTRIBUTE_NAMES[issue.attr]);
     if (this.#resetsOut > 0 || (this.#ownOut.get(s) ?? 0) > 0) sent.task.exposed = true;
     return sent.result;
   }
 
-  async #read(s: Session, lba: number, blocks: number): Promise<void> {
+  async #read(s: Session, lba: number, blocks: number, attr: TaskAttribute): Promise<void> {
     const { shadow, tally, blockLength } = this.#ctx;
-    const label = `READ lba ${lba} n ${blocks}`;
-    const r = shadow.readSent(lba, blocks);
-    const res = await this.#send(s, { cdb: rwCdb(false, lba, blocks, lba % 2 === 1), label, inLength: blocks * blockLength });
+    const label = `READ${attrText(attr)} lba ${lba} n ${blocks}`;
+    const issue = this.#issue(s, attr);
+    const r = shadow.readSent(lba, blocks, issue);
+    const res = await this.#send(s, { cdb: rwCdb(false, lba, blocks, lba % 2 === 1), label, inLength: blocks * blockLength }, issue);
     if (res !== undefined) tally.commands.read++;
     if (res === undefined || this.#outcome(s, label, res) !== 'good' || res.kind !== 'status' || res.data === undefined) {
       shadow.readDropped(r);
@@ -172,20 +184,22 @@ export class Driver {
     for (const m of shadow.readDone(r, res.data, blockLength)) this.#ctx.finding('data', `slot ${s.slot} ${label}: LBA ${m.lba} ${m.what}`);
   }
 
-  async #write(s: Session, lba: number, blocks: number, dropInDataOut: boolean): Promise<void> {
-    const w = this.#ctx.shadow.writeSent('write', lba, blocks);
-    const label = `WRITE id ${w.id} lba ${lba} n ${blocks}`;
+  async #write(s: Session, lba: number, blocks: number, attr: TaskAttribute, dropInDataOut: boolean): Promise<void> {
+    const issue = this.#issue(s, attr);
+    const w = this.#ctx.shadow.writeSent('write', lba, blocks, issue);
+    const label = `WRITE${attrText(attr)} id ${w.id} lba ${lba} n ${blocks}`;
     const data = writeData(w.id, lba, blocks, this.#ctx.blockLength);
-    const res = await this.#send(s, { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut });
+    const res = await this.#send(s, { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut }, issue);
     this.#ctx.tally.commands.write += res === undefined ? 0 : 1;
     this.#settleWrite(s, w, label, res);
   }
 
-  async #writeSame(s: Session, lba: number, blocks: number): Promise<void> {
-    const w = this.#ctx.shadow.writeSent('same', lba, blocks);
-    const label = `WRITE SAME id ${w.id} lba ${lba} n ${blocks}`;
+  async #writeSame(s: Session, lba: number, blocks: number, attr: TaskAttribute): Promise<void> {
+    const issue = this.#issue(s, attr);
+    const w = this.#ctx.shadow.writeSent('same', lba, blocks, issue);
+    const label = `WRITE SAME${attrText(attr)} id ${w.id} lba ${lba} n ${blocks}`;
     const data = sameData(w.id, this.#ctx.blockLength);
-    const res = await this.#send(s, { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data });
+    const res = await this.#send(s, { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
     this.#ctx.tally.commands['write-same'] += res === undefined ? 0 : 1;
     this.#settleWrite(s, w, label, res);
   }
@@ -199,15 +213,16 @@ export class Driver {
     const { shadow, blockLength } = this.#ctx;
     const n = picks.length;
     const chosen = picks.map((p, i) => chooseVerify(shadow.possible(lba + i), p));
-    const r = shadow.readSent(lba, n);
-    const w = shadow.writeSent('write', lba, n);
+    const issue = this.#issue(s, 'simple');
+    const r = shadow.readSent(lba, n, issue);
+    const w = shadow.writeSent('write', lba, n, issue);
     const label = `COMPARE AND WRITE id ${w.id} lba ${lba} n ${n} verify ${chosen.map((c) => (c === undefined ? 'foreign' : c.id)).join(',')}`;
     const data = Buffer.concat([Buffer.alloc(n * blockLength), writeData(w.id, lba, n, blockLength)]);
     chosen.forEach((c, i) => {
       if (c === undefined) fillBlock(data, i * blockLength, blockLength, FOREIGN_ID, lba + i);
       else if (c.id !== 0) fillBlock(data, i * blockLength, blockLength, c.id, c.kind === 'same' ? SAME_TAG : lba + i);
     });
-    const res = await this.#send(s, { cdb: compareAndWriteCdb(lba, n), label, dataOut: data });
+    const res = await this.#send(s, { cdb: compareAndWriteCdb(lba, n), label, dataOut: data }, issue);
     if (res !== undefined) this.#ctx.tally.commands['compare-and-write']++;
     const outcome = res?.kind === 'status' ? this.#outcome(s, label, res, true) : undefined;
     if (outcome === 'good') {

@@ -22,7 +22,11 @@ export class Tally {
   /** ABORT TASK responses by code, third-party confirmations and hang aborts included. */
   readonly abortResponses = new Map<string, number>();
   readonly statuses = new Map<string, number>();
+  /** Commands sent ORDERED or HEAD OF QUEUE (the rest are SIMPLE). */
+  readonly attributes = new Map<string, number>();
   readsChecked = 0;
+  /** Of those, READs an ORDERED rule applied to (shadow.ts). */
+  readsOrdered = 0;
   blocksChecked = 0;
   logins = 0;
   /** Logins by what they negotiated (digests, InitialR2T=No, ImmediateData=No). */
@@ -68,7 +72,8 @@ export function summaryText(t: Tally, seed: number, rerun: string, maxFindings =
   const lines = [
     `soak summary (seed ${seed})`,
     `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']}, compare and write ${t.commands['compare-and-write']})`,
-    `  verified:   ${t.readsChecked} reads, ${t.blocksChecked} blocks checked against the model`,
+    `  attributes: ${table(t.attributes)} (the rest SIMPLE)`,
+    `  verified:   ${t.readsChecked} reads (${t.readsOrdered} after a write of their session by ORDERED), ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,
     `  TMFs:       ABORT TASK ${t.disruptions['abort-task']} at random, ABORT TASK SET ${t.disruptions['abort-task-set']}, CLEAR TASK SET ${t.disruptions['clear-task-set']}, ` +
       `LOGICAL UNIT RESET ${t.disruptions['lu-reset']}, TARGET WARM RESET ${t.disruptions['target-warm-reset']}`,

@@ -116,6 +116,7 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
       }
     } finally {
       progress.stop();
+      tally.readsOrdered = shadow.orderedReads;
     }
 
     const verifier = newSession(201);

@@ -149,7 +149,7 @@ export class Session {
     const immediate = out !== undefined && immediateData ? Math.min(out.length, firstBurst, targetMrdsl) : 0;
     // InitialR2T=No: the first burst may go unsolicited after the command, which is then not final (RFC 7143 §11.3.1).
     const unsolicited = out !== undefined && !initialR2T ? Math.min(out.length, firstBurst) - immediate : 0;
-    const bhs = scsiCommand(itt, this.#seq(), req.cdb, edtl, dir, unsolicited <= 0);
+    const bhs = scsiCommand(itt, this.#seq(), req.cdb, edtl, dir, unsolicited <= 0, req.attr);
     this.#cmdSN = (this.#cmdSN + 1) >>> 0;
     this.#send(bhs, immediate > 0 ? out?.subarray(0, immediate) : undefined);
     if (unsolicited > 0) this.#sendData(task, RESERVED_TAG, immediate, unsolicited);

@@ -1,6 +1,9 @@
 // A SCSI command as the soak's session sends it, tracks it while the target
 // works on it, and hands back its result.
 
+/** SAM-5 §8.6 task attributes the soak sends (RFC 7143 §11.3.1.2 ATTR). */
+export type TaskAttribute = 'simple' | 'ordered' | 'head';
+
 /** What a command came to. */
 export type CommandResult =
   | { readonly kind: 'status'; readonly status: number; readonly sense: Buffer | undefined; readonly data: Buffer | undefined }
@@ -15,6 +18,8 @@ export interface CommandRequest {
   readonly label: string;
   readonly dataOut?: Buffer;
   readonly inLength?: number;
+  /** SIMPLE unless said. */
+  readonly attr?: TaskAttribute;
   /** Destroy the connection right after the first Data-Out PDU of this command. */
   readonly dropInDataOut?: boolean;
 }

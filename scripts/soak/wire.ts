@@ -42,13 +42,15 @@ const IMMEDIATE = 0x40; // byte 0 bit 6: I
 const FINAL = 0x80; // byte 1 bit 7: F
 const READ = 0x40; // SCSI Command byte 1 bit 6: R
 const WRITE = 0x20; // SCSI Command byte 1 bit 5: W
-const ATTR_SIMPLE = 1; // SCSI Command byte 1 bits 2..0: ATTR
+/** SCSI Command byte 1 bits 2..0: ATTR (RFC 7143 §11.3.1.2). */
+const ATTR: Readonly<Record<TaskAttribute, number>> = { simple: 1, ordered: 2, head: 3 };
 const STATUS_PRESENT = 0x01; // Data-In byte 1 bit 0: S
 /** Login Request/Response byte 1 bit 7: T. */
 export const TRANSIT = 0x80;
 const ISCSI_VERSION = 0x00; // Version-max and Version-min (RFC 7143 §11.12.4)
 
 import { crc32c, digestBytes } from './crc32c.js';
+import type { TaskAttribute } from './task.js';
 
 /** One PDU as it came off the wire: its BHS and its data segment without padding. */
 export interface Pdu {
@@ -97,8 +99,8 @@ export interface Sequence {
 }
 
 /** SCSI Command, RFC 7143 §11.3; a SIMPLE task on LUN 0. */
-export function scsiCommand(itt: number, seq: Sequence, cdb: Buffer, edtl: number, dir: 'in' | 'out' | 'none', final: boolean): Buffer {
-  const flags = (final ? FINAL : 0) | (dir === 'in' ? READ : 0) | (dir === 'out' ? WRITE : 0) | ATTR_SIMPLE;
+export function scsiCommand(itt: number, seq: Sequence, cdb: Buffer, edtl: number, dir: 'in' | 'out' | 'none', final: boolean, attr: TaskAttribute = 'simple'): Buffer {
+  const flags = (final ? FINAL : 0) | (dir === 'in' ? READ : 0) | (dir === 'out' ? WRITE : 0) | ATTR[attr];
   const b = header(Op.SCSI_COMMAND, false, flags, itt);
   b.writeUInt32BE(edtl, 20); // EXPECTED DATA TRANSFER LENGTH
   b.writeUInt32BE(seq.cmdSN, 24);

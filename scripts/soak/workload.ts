@@ -16,11 +16,12 @@ export function createRandom(seed: number): () => number {
 }
 
 import type { LoginOffer } from './login.js';
+import type { TaskAttribute } from './task.js';
 
 export type Decision =
-  | { readonly kind: 'read'; readonly lba: number; readonly blocks: number }
-  | { readonly kind: 'write'; readonly lba: number; readonly blocks: number; readonly dropInDataOut: boolean }
-  | { readonly kind: 'write-same'; readonly lba: number; readonly blocks: number }
+  | { readonly kind: 'read'; readonly lba: number; readonly blocks: number; readonly attr: TaskAttribute }
+  | { readonly kind: 'write'; readonly lba: number; readonly blocks: number; readonly attr: TaskAttribute; readonly dropInDataOut: boolean }
+  | { readonly kind: 'write-same'; readonly lba: number; readonly blocks: number; readonly attr: TaskAttribute }
   /**
    * COMPARE AND WRITE; `verify[i]` in [0, 1) picks block i's verify data when the command is sent
    * (driver.ts: the newest the model allows, another it allows, or data no write produced).
@@ -59,6 +60,9 @@ const LOGOUT = DROP + 0.001;
 const READ_SHARE = 0.45;
 const WRITE_SAME_SHARE = 0.1;
 const COMPARE_AND_WRITE_SHARE = 0.05;
+/** Task attributes of READ, WRITE and WRITE SAME: an ORDERED command drains its session's queue, so few are. */
+const ORDERED_SHARE = 0.02;
+const HEAD_OF_QUEUE_SHARE = 0.01;
 const HOT_SHARE = 0.6;
 const SINGLE_BLOCK_SHARE = 0.3;
 const DROP_IN_DATA_OUT = 0.003;
@@ -115,8 +119,8 @@ export class Workload {
     if (d < DROP) return { kind: 'drop' };
     if (d < LOGOUT) return { kind: 'logout' };
     const io = this.#random();
-    if (io < READ_SHARE) return { kind: 'read', ...this.#range(this.#geometry.maxBlocks) };
-    if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS) };
+    if (io < READ_SHARE) return { kind: 'read', ...this.#range(this.#geometry.maxBlocks), attr: this.#attr() };
+    if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS), attr: this.#attr() };
     const caw = this.#geometry.maxCompareAndWrite;
     if (caw > 0 && io < READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE) {
       // In the hot area, where the model knows what the blocks may hold and other commands overlap them.
@@ -124,7 +128,12 @@ export class Workload {
       const lba = this.#int(0, this.#geometry.hot - blocks);
       return { kind: 'compare-and-write', lba, blocks, verify: Array.from({ length: blocks }, () => this.#random()) };
     }
-    return { kind: 'write', ...this.#range(this.#geometry.maxBlocks), dropInDataOut: this.#random() < DROP_IN_DATA_OUT };
+    return { kind: 'write', ...this.#range(this.#geometry.maxBlocks), attr: this.#attr(), dropInDataOut: this.#random() < DROP_IN_DATA_OUT };
+  }
+
+  #attr(): TaskAttribute {
+    const a = this.#random();
+    return a < ORDERED_SHARE ? 'ordered' : a < ORDERED_SHARE + HEAD_OF_QUEUE_SHARE ? 'head' : 'simple';
   }
 
   #range(max: number): { lba: number; blocks: number } {

@@ -5,10 +5,13 @@
 
 import { describe, expect, test } from 'vitest';
 import { decodeBlock, fillBlock, sameData, writeData } from '../../../scripts/soak/pattern.js';
-import { ShadowDisk } from '../../../scripts/soak/shadow.js';
+import { ShadowDisk, type Issue } from '../../../scripts/soak/shadow.js';
+import type { TaskAttribute } from '../../../scripts/soak/task.js';
 
 const BL = 512;
 const zeros = (blocks: number): Buffer => Buffer.alloc(blocks * BL);
+/** A command of session `nexus` already given its CmdSN. */
+const on = (nexus: string, cmdSN: number, attr: TaskAttribute = 'simple'): Issue => ({ nexus, attr, cmdSN });
 
 /** Checks `data` as a READ of `lba` sent now and answered at once. */
 function check(disk: ShadowDisk, lba: number, data: Buffer): string[] {
@@ -127,5 +130,75 @@ describe('ShadowDisk', () => {
     expect(check(disk, 0, junk)[0]).toMatch(/^0: torn or foreign block: no pattern header/);
     expect(() => disk.writeSent('write', 7, 2)).toThrow(new RangeError('range 7+2 is outside the 8-block disk'));
     expect(() => new ShadowDisk(0)).toThrow(RangeError);
+  });
+});
+
+describe('ShadowDisk: task attributes in one session (SAM-5 §8.6)', () => {
+  /** Block 0 certainly holds `old` (answered GOOD, nothing else about). */
+  function settled(disk: ShadowDisk): number {
+    const old = disk.writeSent('write', 0, 2);
+    disk.writeGood(old);
+    return old.id;
+  }
+
+  test('a READ sent after an ORDERED WRITE, before its GOOD, must see it; without ORDERED, or with another session, the old data passes', () => {
+    for (const [attr, readNexus, mustSee] of [['ordered', 'a', true], ['simple', 'a', false], ['ordered', 'b', false]] as const) {
+      const disk = new ShadowDisk(8);
+      const old = settled(disk);
+      const w = disk.writeSent('write', 0, 1, on('a', 10, attr));
+      const r = disk.readSent(0, 2, on(readNexus, 11));
+      disk.writeGood(w);
+      const got = disk.readDone(r, writeData(old, 0, 2, BL), BL).map((m) => `${m.lba}: ${m.what}`);
+      expect(got, `${attr} write, read on ${readNexus}`).toEqual(mustSee ? [`0: holds write ${old}; possible: write ${w.id} (write, good)`] : []);
+      expect(disk.orderedReads).toBe(mustSee ? 1 : 0);
+    }
+  });
+
+  test('the ORDERED WRITE\'s new data passes, and so does a write sent after it; a HEAD OF QUEUE READ may run first', () => {
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const w = disk.writeSent('write', 0, 1, on('a', 10, 'ordered'));
+    const r = disk.readSent(0, 1, on('a', 11));
+    const head = disk.readSent(0, 1, on('a', 12, 'head'));
+    const later = disk.writeSent('same', 0, 1, on('b', 3));
+    const r2 = disk.readSent(0, 1, on('a', 13));
+    disk.writeGood(w);
+    expect(disk.readDone(r, writeData(w.id, 0, 1, BL), BL)).toEqual([]);
+    expect(disk.readDone(head, writeData(old, 0, 1, BL), BL)).toEqual([]);
+    expect(disk.readDone(r2, sameData(later.id, BL), BL)).toEqual([]);
+  });
+
+  test('an ORDERED WRITE also ends an older GOOD write of its session on its blocks', () => {
+    const disk = new ShadowDisk(8);
+    const older = disk.writeSent('write', 0, 1, on('a', 9));
+    const w = disk.writeSent('write', 0, 1, on('a', 10, 'ordered'));
+    disk.writeGood(older);
+    const r = disk.readSent(0, 1, on('a', 11));
+    disk.writeGood(w);
+    expect(disk.readDone(r, writeData(older.id, 0, 1, BL), BL).map((m) => m.what)).toEqual([`holds write ${older.id}; possible: write ${w.id} (write, good)`]);
+  });
+
+  test('an ORDERED READ sees every older WRITE of its session answered GOOD; one aborted, or not older, stays uncertain', () => {
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const good = disk.writeSent('write', 0, 1, on('a', 10));
+    const aborted = disk.writeSent('write', 1, 1, on('a', 11));
+    const r = disk.readSent(0, 2, on('a', 12, 'ordered'));
+    const simple = disk.readSent(0, 2, on('a', 13));
+    disk.writeGood(good);
+    disk.writeUnknown(aborted);
+    expect(disk.readDone(r, writeData(old, 0, 2, BL), BL).map((m) => `${m.lba}: ${m.what}`)).toEqual([`0: holds write ${old}; possible: write ${good.id} (write, good)`]);
+    expect(disk.readDone(simple, writeData(old, 0, 2, BL), BL)).toEqual([]);
+  });
+
+  test('an ORDERED WRITE newer in CmdSN than the READ, or a READ whose CmdSN is not known, gets no ordering rule', () => {
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const w = disk.writeSent('write', 0, 1, on('a', 10, 'ordered'));
+    const older = disk.readSent(0, 1, on('a', 9));
+    const unknown = disk.readSent(0, 1, { nexus: 'a', attr: 'ordered', cmdSN: undefined });
+    disk.writeGood(w);
+    expect(disk.readDone(older, writeData(old, 0, 1, BL), BL)).toEqual([]);
+    expect(disk.readDone(unknown, writeData(old, 0, 1, BL), BL)).toEqual([]);
   });
 });

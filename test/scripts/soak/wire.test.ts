@@ -24,6 +24,11 @@ describe('PDUs', () => {
     expect(hex(pdu.subarray(48))).toBe('61 62 63 64 65 00 00 00');
   });
 
+  test('task attribute in byte 1 bits 2..0: ORDERED 2, HEAD OF QUEUE 3; SIMPLE 1 by default', () => {
+    const cmd = (attr?: 'simple' | 'ordered' | 'head'): number => scsiCommand(1, { cmdSN: 1, expStatSN: 0 }, Buffer.alloc(10), 512, 'in', true, attr).readUInt8(1);
+    expect([cmd(), cmd('simple'), cmd('ordered'), cmd('head')]).toEqual([0xc1, 0xc1, 0xc2, 0xc3]);
+  });
+
   test('ABORT TASK: immediate, function 1, RTT and RefCmdSN of the task', () => {
     const b = tmfRequest(0x10, { cmdSN: 3, expStatSN: 4 }, TmfFunction.ABORT_TASK, { itt: 0x22, cmdSN: 2 });
     expect(hex(b)).toBe(

@@ -46,6 +46,16 @@ describe('Workload', () => {
     expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'compare-and-write', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
   });
 
+  test('READ, WRITE and WRITE SAME go mostly SIMPLE, some ORDERED, fewer HEAD OF QUEUE', () => {
+    const attrs = draw(2, 1, 20_000).flatMap((d) => (d.kind === 'read' || d.kind === 'write' || d.kind === 'write-same' ? [d.attr] : []));
+    const share = (a: string): number => attrs.filter((x) => x === a).length / attrs.length;
+    expect(share('ordered')).toBeGreaterThan(0.01);
+    expect(share('ordered')).toBeLessThan(0.04);
+    expect(share('head')).toBeGreaterThan(0.003);
+    expect(share('head')).toBeLessThan(share('ordered'));
+    expect(share('simple')).toBeGreaterThan(0.9);
+  });
+
   test('a hot area larger than the disk is a bug', () => {
     expect(() => new Workload(1, 0, { blocks: 10, hot: 11, maxBlocks: 1, maxCompareAndWrite: 0 })).toThrow(RangeError);
   });
