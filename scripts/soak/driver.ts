@@ -12,10 +12,10 @@
 import type { LoginOffer } from './login.js';
 import { SAME_TAG, fillBlock, sameData, writeData } from './pattern.js';
 import type { Tally } from './report.js';
-import { classify, compareAndWriteCdb, rwCdb, writeSameCdb, type Outcome } from './scsi.js';
+import { classify, compareAndWriteCdb, rwCdb, syncCache10Cdb, unmapCommand, writeSameCdb, writeSameUnmapCdb, type Outcome } from './scsi.js';
 import type { Session } from './session.js';
 import type { CommandRequest, CommandResult, Task, TaskAttribute } from './task.js';
-import type { Issue, ShadowDisk, WriteRecord } from './shadow.js';
+import { readsAsZeros, type Issue, type ShadowDisk, type WriteRecord } from './shadow.js';
 import { TmfFunction, TmfResponse } from './wire.js';
 import type { Decision, Workload } from './workload.js';
 
@@ -23,6 +23,8 @@ export interface DriverContext {
   readonly shadow: ShadowDisk;
   readonly tally: Tally;
   readonly blockLength: number;
+  /** Unmapped blocks read as zeros (LBPRZ 001b). */
+  readonly unmapZeros: boolean;
   readonly sessions: readonly Session[];
   readonly finding: (kind: 'data' | 'status' | 'tmf' | 'serve', text: string) => void;
   /** True once the run sends nothing new. */
@@ -133,6 +135,9 @@ export class Driver {
       case 'write': return this.#write(s, d.lba, d.blocks, d.attr, d.dropInDataOut);
       case 'write-same': return this.#writeSame(s, d.lba, d.blocks, d.attr);
       case 'compare-and-write': return this.#compareAndWrite(s, d.lba, d.verify);
+      case 'write-same-unmap': return this.#writeSameUnmap(s, d.lba, d.blocks, d.zeros);
+      case 'unmap': return this.#unmap(s, d.ranges);
+      case 'sync-cache': return this.#syncCache(s);
       case 'abort-task': {
         this.#ctx.tally.disruptions['abort-task']++;
         const out = s.outstanding();
@@ -191,7 +196,7 @@ export class Driver {
     const data = writeData(w.id, lba, blocks, this.#ctx.blockLength);
     const res = await this.#send(s, { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut }, issue);
     this.#ctx.tally.commands.write += res === undefined ? 0 : 1;
-    this.#settleWrite(s, w, label, res);
+    this.#settleWrite(s, [w], label, res);
   }
 
   async #writeSame(s: Session, lba: number, blocks: number, attr: TaskAttribute): Promise<void> {
@@ -201,7 +206,38 @@ export class Driver {
     const data = sameData(w.id, this.#ctx.blockLength);
     const res = await this.#send(s, { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
     this.#ctx.tally.commands['write-same'] += res === undefined ? 0 : 1;
-    this.#settleWrite(s, w, label, res);
+    this.#settleWrite(s, [w], label, res);
+  }
+
+  /** WRITE SAME with UNMAP (SBC-4): each block deallocated or written, and it reads as the data sent either way. */
+  async #writeSameUnmap(s: Session, lba: number, blocks: number, zeros: boolean): Promise<void> {
+    const issue = this.#issue(s, 'simple');
+    const w = this.#ctx.shadow.writeSent(zeros ? 'unmap' : 'same', lba, blocks, issue);
+    const label = `WRITE SAME UNMAP id ${w.id} lba ${lba} n ${blocks}${zeros ? ' zeros' : ''}`;
+    const data = zeros ? Buffer.alloc(this.#ctx.blockLength) : sameData(w.id, this.#ctx.blockLength);
+    const res = await this.#send(s, { cdb: writeSameUnmapCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
+    this.#ctx.tally.commands['write-same-unmap'] += res === undefined ? 0 : 1;
+    this.#settleWrite(s, [w], label, res);
+  }
+
+  /** UNMAP: one write per range to the model, settled together; zeros with LBPRZ 001b, else anything. */
+  async #unmap(s: Session, ranges: readonly { readonly lba: number; readonly blocks: number }[]): Promise<void> {
+    const issue = this.#issue(s, 'simple');
+    const kind = this.#ctx.unmapZeros ? 'unmap' : 'deallocate';
+    const ws = ranges.map((r) => this.#ctx.shadow.writeSent(kind, r.lba, r.blocks, issue));
+    const label = `UNMAP ids ${ws.map((w) => w.id).join(',')} ${ranges.map((r) => `lba ${r.lba} n ${r.blocks}`).join(', ')}`;
+    const { cdb, parameters } = unmapCommand(ranges);
+    const res = await this.#send(s, { cdb, label, dataOut: parameters }, issue);
+    this.#ctx.tally.commands.unmap += res === undefined ? 0 : 1;
+    this.#settleWrite(s, ws, label, res);
+  }
+
+  /** SYNCHRONIZE CACHE (10): anything but GOOD, or an answer that it was not (or may not have been) executed, is a finding. */
+  async #syncCache(s: Session): Promise<void> {
+    const label = 'SYNCHRONIZE CACHE (10)';
+    const res = await this.#send(s, { cdb: syncCache10Cdb(), label }, this.#issue(s, 'simple'));
+    if (res !== undefined) this.#ctx.tally.commands['sync-cache']++;
+    if (res !== undefined) this.#outcome(s, label, res);
   }
 
   /**
@@ -220,7 +256,7 @@ export class Driver {
     const data = Buffer.concat([Buffer.alloc(n * blockLength), writeData(w.id, lba, n, blockLength)]);
     chosen.forEach((c, i) => {
       if (c === undefined) fillBlock(data, i * blockLength, blockLength, FOREIGN_ID, lba + i);
-      else if (c.id !== 0) fillBlock(data, i * blockLength, blockLength, c.id, c.kind === 'same' ? SAME_TAG : lba + i);
+      else if (!readsAsZeros(c)) fillBlock(data, i * blockLength, blockLength, c.id, c.kind === 'same' ? SAME_TAG : lba + i);
     });
     const res = await this.#send(s, { cdb: compareAndWriteCdb(lba, n), label, dataOut: data }, issue);
     if (res !== undefined) this.#ctx.tally.commands['compare-and-write']++;
@@ -231,30 +267,31 @@ export class Driver {
       shadow.readDropped(r);
       const onlyVerify = chosen.every((c, i) => {
         const may = [...(r.possible[i] ?? []), ...r.concurrent.filter((x) => x !== w && x.lba <= lba + i && lba + i < x.lba + x.blocks)];
-        return c !== undefined && may.length === 1 && may[0] === c;
+        return c !== undefined && c.kind !== 'deallocate' && may.length === 1 && may[0] === c;
       });
       if (outcome === 'miscompare' && onlyVerify) this.#ctx.finding('data', `slot ${s.slot} ${label}: MISCOMPARE, but every block could only hold its verify data`);
     }
-    this.#settleWrite(s, w, label, res, outcome === 'miscompare' ? 'not-done' : outcome);
+    this.#settleWrite(s, [w], label, res, outcome === 'miscompare' ? 'not-done' : outcome);
   }
 
-  #settleWrite(s: Session, w: WriteRecord, label: string, res: CommandResult | undefined, known?: Outcome): void {
+  /** Settles the model's writes of one command (an UNMAP has one per range) by its result. */
+  #settleWrite(s: Session, ws: readonly WriteRecord[], label: string, res: CommandResult | undefined, known?: Outcome): void {
     const { shadow } = this.#ctx;
     if (res === undefined) {
-      shadow.writeNotDone(w);
+      for (const w of ws) shadow.writeNotDone(w);
       return;
     }
     if (res.kind === 'lost') {
-      shadow.writeLost(w);
-      const list = this.#lost.get(s) ?? [];
-      list.push(w);
-      this.#lost.set(s, list);
+      for (const w of ws) shadow.writeLost(w);
+      this.#lost.set(s, [...(this.#lost.get(s) ?? []), ...ws]);
       return;
     }
     const outcome = known ?? this.#outcome(s, label, res);
-    if (outcome === 'good') shadow.writeGood(w);
-    else if (outcome === 'not-done') shadow.writeNotDone(w);
-    else shadow.writeUnknown(w);
+    for (const w of ws) {
+      if (outcome === 'good') shadow.writeGood(w);
+      else if (outcome === 'not-done') shadow.writeNotDone(w);
+      else shadow.writeUnknown(w);
+    }
   }
 
   /** What an answer means; a status the soak does not accept is a finding. */

@@ -12,10 +12,12 @@ export interface Finding {
   readonly text: string;
 }
 
-export type IoKind = 'read' | 'write' | 'write-same' | 'compare-and-write';
+export type IoKind = 'read' | 'write' | 'write-same' | 'compare-and-write' | 'write-same-unmap' | 'unmap' | 'sync-cache';
 
 export class Tally {
-  readonly commands: Record<IoKind, number> = { read: 0, write: 0, 'write-same': 0, 'compare-and-write': 0 };
+  readonly commands: Record<IoKind, number> = {
+    read: 0, write: 0, 'write-same': 0, 'compare-and-write': 0, 'write-same-unmap': 0, unmap: 0, 'sync-cache': 0,
+  };
   readonly disruptions: Record<Exclude<DecisionKind, IoKind>, number> = {
     'abort-task': 0, 'abort-task-set': 0, 'clear-task-set': 0, 'lu-reset': 0, 'target-warm-reset': 0, drop: 0, logout: 0,
   };
@@ -38,7 +40,7 @@ export class Tally {
   }
 
   get sent(): number {
-    return this.commands.read + this.commands.write + this.commands['write-same'] + this.commands['compare-and-write'];
+    return Object.values(this.commands).reduce((a, b) => a + b, 0);
   }
 }
 
@@ -71,7 +73,8 @@ const table = (m: ReadonlyMap<string, number>): string => [...m].sort(([a], [b])
 export function summaryText(t: Tally, seed: number, rerun: string, maxFindings = 50): string {
   const lines = [
     `soak summary (seed ${seed})`,
-    `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']}, compare and write ${t.commands['compare-and-write']})`,
+    `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']}, compare and write ${t.commands['compare-and-write']}, ` +
+      `unmap ${t.commands.unmap}, write same with unmap ${t.commands['write-same-unmap']}, synchronize cache ${t.commands['sync-cache']})`,
     `  attributes: ${table(t.attributes)} (the rest SIMPLE)`,
     `  verified:   ${t.readsChecked} reads (${t.readsOrdered} after a write of their session by ORDERED), ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,

@@ -14,7 +14,7 @@ import { Tally, startProgress, summaryText, type FindingKind, type ProgressSink 
 import { Session } from './session.js';
 import type { CommandRequest, CommandResult } from './task.js';
 import { ShadowDisk } from './shadow.js';
-import { Workload, createRandom } from './workload.js';
+import { Workload, createRandom, type Geometry } from './workload.js';
 
 export interface SoakIo {
   /** How to start the CLI: [node, dist/cli/main.js], or a test's [node, --import, tsx, src/cli/main.ts]. */
@@ -57,14 +57,44 @@ async function untilExecuted(s: Session, req: CommandRequest): Promise<CommandRe
 
 const resultText = (r: CommandResult | undefined): string => (r?.kind === 'status' ? classify(r.status, r.sense).name : (r?.kind ?? 'not sent'));
 
-/** READ CAPACITY (10) for the block count and length, the Block Limits VPD page for MAXIMUM COMPARE AND WRITE LENGTH (SBC-4). */
-async function probe(s: Session): Promise<{ blocks: number; blockLength: number; maxCompareAndWrite: number }> {
+interface Probed {
+  readonly blocks: number;
+  readonly blockLength: number;
+  readonly maxCompareAndWrite: number;
+  readonly unmap: Geometry['unmap'];
+  /** What the banner says about unmapping. */
+  readonly unmapText: string;
+}
+
+/** INQUIRY with EVPD of `page`, ALLOCATION LENGTH 64: its data, or undefined when the unit does not answer it GOOD. */
+async function vpdPage(s: Session, page: number): Promise<Buffer | undefined> {
+  const r = await untilExecuted(s, { cdb: Buffer.from([0x12, 0x01, page, 0x00, 0x40, 0x00]), label: `INQUIRY VPD ${page.toString(16)}h`, inLength: 64 });
+  return r?.kind === 'status' && r.status === 0 ? r.data : undefined;
+}
+
+/**
+ * READ CAPACITY (10) for the block count and length; the Block Limits VPD page (B0h) for MAXIMUM COMPARE AND WRITE
+ * LENGTH and the UNMAP limits; the Logical Block Provisioning VPD page (B2h) for LBPU, LBPWS, LBPWS10 and LBPRZ (SBC-4).
+ * Unmapped blocks read as zeros only with LBPRZ 001b: elsewhere they hold what the model cannot know.
+ */
+async function probe(s: Session): Promise<Probed> {
   const cap = await untilExecuted(s, { cdb: Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]), label: 'READ CAPACITY (10)', inLength: 8 });
   if (cap?.kind !== 'status' || cap.status !== 0 || cap.data === undefined) throw new SoakSetupError(`READ CAPACITY (10): ${resultText(cap)}`);
-  // INQUIRY with EVPD, page B0h, ALLOCATION LENGTH 64.
-  const vpd = await untilExecuted(s, { cdb: Buffer.from([0x12, 0x01, 0xb0, 0x00, 0x40, 0x00]), label: 'INQUIRY VPD B0h', inLength: 64 });
-  const limits = vpd?.kind === 'status' && vpd.status === 0 ? vpd.data : undefined;
-  return { blocks: cap.data.readUInt32BE(0) + 1, blockLength: cap.data.readUInt32BE(4), maxCompareAndWrite: limits?.readUInt8(5) ?? 0 };
+  const limits = await vpdPage(s, 0xb0);
+  const lbp = await vpdPage(s, 0xb2);
+  const flags = lbp?.readUInt8(5) ?? 0;
+  const unmaps = (flags & 0xe0) === 0xe0; // LBPU, LBPWS, LBPWS10 (byte 5 bits 7..5)
+  const lbprz = (flags >> 2) & 0x07; // LBPRZ (byte 5 bits 4..2)
+  const maxLbaCount = limits?.readUInt32BE(20) ?? 0; // MAXIMUM UNMAP LBA COUNT
+  const maxDescriptors = limits?.readUInt32BE(24) ?? 0; // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+  const ok = unmaps && maxLbaCount > 0 && maxDescriptors > 0;
+  const unmapText = !unmaps ? 'no UNMAP (not thin-provisioned)'
+    : !ok ? `no UNMAP (MAXIMUM UNMAP LBA COUNT ${maxLbaCount}, MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT ${maxDescriptors})`
+    : `UNMAP up to ${maxLbaCount} blocks in ${maxDescriptors} descriptors, LBPRZ ${lbprz}${lbprz === 1 ? ' (unmapped blocks read as zeros)' : ' (unmapped blocks unchecked)'}`;
+  return {
+    blocks: cap.data.readUInt32BE(0) + 1, blockLength: cap.data.readUInt32BE(4), maxCompareAndWrite: limits?.readUInt8(5) ?? 0,
+    unmap: ok ? { maxLbaCount, maxDescriptors, zeros: lbprz === 1 } : undefined, unmapText,
+  };
 }
 
 export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult> {
@@ -95,15 +125,15 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
     const prober = newSession(200);
     const why = await prober.login();
     if (why !== undefined) throw new SoakSetupError(`cannot log in to ${serve.url}: ${why}`);
-    const { blocks, blockLength, maxCompareAndWrite } = await probe(prober);
+    const { blocks, blockLength, maxCompareAndWrite, unmap, unmapText } = await probe(prober);
     await prober.logout();
-    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes, COMPARE AND WRITE up to ${maxCompareAndWrite}; vtcam serve ${opts.serveArgs.join(' ')}\n`);
+    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes, COMPARE AND WRITE up to ${maxCompareAndWrite}, ${unmapText}; vtcam serve ${opts.serveArgs.join(' ')}\n`);
 
     const shadow = new ShadowDisk(blocks);
     const sessions = Array.from({ length: sessionCount }, (_, slot) => newSession(slot));
     const deadline = Date.now() + opts.seconds * 1000;
-    const driver = new Driver({ shadow, tally, blockLength, sessions, finding, stopped: () => Date.now() >= deadline });
-    const geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite };
+    const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped: () => Date.now() >= deadline });
+    const geometry: Geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite, ...(unmap === undefined ? {} : { unmap }) };
     const progress = startProgress(io.out, () =>
       `soak ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s left: ${tally.sent} commands, ${tally.readsChecked} reads checked, ${shadow.uncertainBlocks()} uncertain blocks, ${tally.findings.length} findings`);
     try {

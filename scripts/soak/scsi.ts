@@ -71,6 +71,31 @@ export function writeSameCdb(lba: number, blocks: number, long: boolean): Buffer
   return c;
 }
 
+/** WRITE SAME (10) or (16) with UNMAP (byte 1 bit 3) set: deallocate where the unit can, the data block elsewhere. */
+export function writeSameUnmapCdb(lba: number, blocks: number, long: boolean): Buffer {
+  const c = writeSameCdb(lba, blocks, long);
+  c.writeUInt8(0x08, 1); // UNMAP
+  return c;
+}
+
+/** UNMAP with its parameter list: an 8-byte header, then a 16-byte block descriptor per range (SBC-4). */
+export function unmapCommand(ranges: readonly { readonly lba: number; readonly blocks: number }[]): { readonly cdb: Buffer; readonly parameters: Buffer } {
+  const parameters = Buffer.alloc(8 + 16 * ranges.length);
+  parameters.writeUInt16BE(parameters.length - 2, 0); // UNMAP DATA LENGTH
+  parameters.writeUInt16BE(16 * ranges.length, 2); // UNMAP BLOCK DESCRIPTOR DATA LENGTH
+  ranges.forEach((r, i) => {
+    parameters.writeBigUInt64BE(BigInt(r.lba), 8 + 16 * i); // UNMAP LOGICAL BLOCK ADDRESS
+    parameters.writeUInt32BE(r.blocks, 16 + 16 * i); // NUMBER OF LOGICAL BLOCKS
+  });
+  const cdb = Buffer.alloc(10);
+  cdb.writeUInt8(0x42, 0); // UNMAP
+  cdb.writeUInt16BE(parameters.length, 7); // PARAMETER LIST LENGTH
+  return { cdb, parameters };
+}
+
+/** SYNCHRONIZE CACHE (10) of the whole medium: LBA 0, NUMBER OF LOGICAL BLOCKS 0 (SBC-4). */
+export const syncCache10Cdb = (): Buffer => Buffer.from([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+
 export function compareAndWriteCdb(lba: number, blocks: number): Buffer {
   const c = Buffer.alloc(16);
   c.writeUInt8(0x89, 0); // COMPARE AND WRITE

@@ -21,12 +21,23 @@
 // return what was settled before the WRITE was sent, nor, for an ORDERED WRITE,
 // an older GOOD write of the session. A write aborted, reset or cut off stays
 // as uncertain as before: only GOOD makes a barrier.
+//
+// Unmapping (SBC-4 logical block provisioning) is a write too. WRITE SAME with
+// UNMAP leaves each block reading as the data sent, deallocated or not, so with
+// a block of zeros it writes zeros ('unmap'). UNMAP leaves zeros where the unit
+// reports LBPRZ 001b ('unmap'); with any other LBPRZ what a deallocated block
+// reads is not the model's to know, so a block it may have reached takes any
+// data ('deallocate') until a later write settles it. Either way the blocks
+// outside its ranges are untouched.
 
 import { SAME_TAG, decodeBlock, tagText } from './pattern.js';
 import type { TaskAttribute } from './task.js';
 
-/** How a write's blocks are tagged: a WRITE tags each block with its LBA, a WRITE SAME with SAME_TAG. */
-export type WriteKind = 'write' | 'same';
+/**
+ * How a write's blocks are tagged: a WRITE tags each block with its LBA, a WRITE SAME with SAME_TAG; an unmap
+ * leaves zeros, a deallocation anything.
+ */
+export type WriteKind = 'write' | 'same' | 'unmap' | 'deallocate';
 
 /**
  * Where a write stands: in flight; good; not executed (the target said so:
@@ -163,19 +174,19 @@ export class ShadowDisk {
     if (barriers.length > 0) this.orderedReads++;
     for (let i = 0; i < r.blocks; i++) {
       const lba = r.lba + i;
+      let accepted = [...(r.possible[i] ?? []), ...r.concurrent.filter((w) => covers(w, lba))];
+      for (const x of barriers) if (covers(x, lba)) accepted = accepted.filter((y) => !before(y, x));
+      if (accepted.some((w) => w.kind === 'deallocate')) continue;
       const got = decodeBlock(data, i * blockLength, blockLength);
       if (got.kind === 'torn') {
         out.push({ lba, what: `torn or foreign block: ${got.why}` });
         continue;
       }
-      let accepted = [...(r.possible[i] ?? []), ...r.concurrent.filter((w) => covers(w, lba))];
-      for (const x of barriers) if (covers(x, lba)) accepted = accepted.filter((y) => !before(y, x));
-      const id = got.kind === 'zeros' ? 0 : got.id;
-      const match = accepted.find((w) => w.id === id);
+      const match = accepted.find((w) => (got.kind === 'zeros' ? readsAsZeros(w) : w.id === got.id));
       if (match === undefined) {
-        out.push({ lba, what: `holds ${got.kind === 'zeros' ? 'zeros' : `write ${id}`}; possible: ${accepted.map(describe).join(', ')}` });
+        out.push({ lba, what: `holds ${got.kind === 'zeros' ? 'zeros' : `write ${got.id}`}; possible: ${accepted.map(describe).join(', ')}` });
       } else if (got.kind === 'written' && got.tag !== (match.kind === 'same' ? SAME_TAG : lba)) {
-        out.push({ lba, what: `holds write ${id}'s block for LBA ${tagText(got.tag)} (misplaced)` });
+        out.push({ lba, what: `holds write ${got.id}'s block for LBA ${tagText(got.tag)} (misplaced)` });
       }
     }
     return out;
@@ -205,6 +216,9 @@ export class ShadowDisk {
     }
   }
 }
+
+/** Whether a block that `w` reached reads as zeros: the fresh image, or an unmap. */
+export const readsAsZeros = (w: WriteRecord): boolean => w.kind === 'zeros' || w.kind === 'unmap';
 
 /** CmdSN order, serial arithmetic (RFC 7143 §4.2.2.1 after RFC 1982). */
 const snLess = (a: number, b: number): boolean => ((a - b) | 0) < 0;

@@ -27,6 +27,12 @@ export type Decision =
    * (driver.ts: the newest the model allows, another it allows, or data no write produced).
    */
   | { readonly kind: 'compare-and-write'; readonly lba: number; readonly blocks: number; readonly verify: readonly number[] }
+  /** WRITE SAME with UNMAP, with a block of zeros or (`zeros` false) a patterned one (a thin unit only). */
+  | { readonly kind: 'write-same-unmap'; readonly lba: number; readonly blocks: number; readonly zeros: boolean }
+  /** UNMAP of one to four ranges, which may overlap (a thin unit only). */
+  | { readonly kind: 'unmap'; readonly ranges: readonly { readonly lba: number; readonly blocks: number }[] }
+  /** SYNCHRONIZE CACHE (10) of the whole medium. */
+  | { readonly kind: 'sync-cache' }
   /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
   | { readonly kind: 'abort-task'; readonly pick: number }
   /** Task management on the whole task set (RFC 7143 §11.5.1). */
@@ -47,6 +53,8 @@ export interface Geometry {
   readonly maxBlocks: number;
   /** MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD page); 0: no COMPARE AND WRITE. */
   readonly maxCompareAndWrite: number;
+  /** UNMAP limits, when the unit unmaps (LBPU, LBPWS, LBPWS10), and whether unmapped blocks read as zeros (LBPRZ 001b); else none. */
+  readonly unmap?: { readonly maxLbaCount: number; readonly maxDescriptors: number; readonly zeros: boolean };
 }
 
 /** Chance of each disruption per decision (cumulative bounds below); the rest is I/O. */
@@ -60,6 +68,13 @@ const LOGOUT = DROP + 0.001;
 const READ_SHARE = 0.45;
 const WRITE_SAME_SHARE = 0.1;
 const COMPARE_AND_WRITE_SHARE = 0.05;
+const SYNC_CACHE_SHARE = 0.01;
+/** Only on a unit that unmaps (Geometry.unmap); elsewhere these shares are WRITEs. */
+const UNMAP_SHARE = 0.03;
+const WRITE_SAME_UNMAP_SHARE = 0.02;
+const MAX_UNMAP_RANGES = 4;
+/** Most WRITE SAMEs with UNMAP send zeros, which a unit may deallocate; the rest data it must write. */
+const WRITE_SAME_UNMAP_ZEROS = 0.8;
 /** Task attributes of READ, WRITE and WRITE SAME: an ORDERED command drains its session's queue, so few are. */
 const ORDERED_SHARE = 0.02;
 const HEAD_OF_QUEUE_SHARE = 0.01;
@@ -122,7 +137,19 @@ export class Workload {
     if (io < READ_SHARE) return { kind: 'read', ...this.#range(this.#geometry.maxBlocks), attr: this.#attr() };
     if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS), attr: this.#attr() };
     const caw = this.#geometry.maxCompareAndWrite;
-    if (caw > 0 && io < READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE) {
+    const cawUpTo = READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE;
+    if (io >= cawUpTo && io < cawUpTo + SYNC_CACHE_SHARE) return { kind: 'sync-cache' };
+    const unmap = this.#geometry.unmap;
+    const unmapFrom = cawUpTo + SYNC_CACHE_SHARE;
+    if (unmap !== undefined && io >= unmapFrom && io < unmapFrom + UNMAP_SHARE) {
+      const n = this.#int(1, Math.min(MAX_UNMAP_RANGES, unmap.maxDescriptors));
+      const per = Math.max(1, Math.floor(Math.min(MAX_WRITE_SAME_BLOCKS * n, unmap.maxLbaCount) / n));
+      return { kind: 'unmap', ranges: Array.from({ length: n }, () => this.#range(per)) };
+    }
+    if (unmap !== undefined && io >= unmapFrom + UNMAP_SHARE && io < unmapFrom + UNMAP_SHARE + WRITE_SAME_UNMAP_SHARE) {
+      return { kind: 'write-same-unmap', ...this.#range(MAX_WRITE_SAME_BLOCKS), zeros: this.#random() < WRITE_SAME_UNMAP_ZEROS };
+    }
+    if (caw > 0 && io < cawUpTo) {
       // In the hot area, where the model knows what the blocks may hold and other commands overlap them.
       const blocks = this.#int(1, Math.min(caw, MAX_COMPARE_AND_WRITE_BLOCKS, this.#geometry.hot));
       const lba = this.#int(0, this.#geometry.hot - blocks);

@@ -3,7 +3,7 @@
 // from fixed and descriptor sense alike.
 
 import { describe, expect, test } from 'vitest';
-import { classify, compareAndWriteCdb, rwCdb, senseTriple, writeSameCdb } from '../../../scripts/soak/scsi.js';
+import { classify, compareAndWriteCdb, rwCdb, senseTriple, syncCache10Cdb, unmapCommand, writeSameCdb, writeSameUnmapCdb } from '../../../scripts/soak/scsi.js';
 
 const hex = (b: Buffer): string => b.toString('hex').replace(/(..)/g, '$1 ').trim();
 
@@ -16,8 +16,20 @@ describe('CDBs', () => {
     ['WRITE SAME (10) lba 9, 3 blocks', writeSameCdb(9, 3, false), '41 00 00 00 00 09 00 00 03 00'],
     ['WRITE SAME (16) lba 9, 3 blocks', writeSameCdb(9, 3, true), '93 00 00 00 00 00 00 00 00 09 00 00 00 03 00 00'],
     ['COMPARE AND WRITE lba 5, 8 blocks', compareAndWriteCdb(5, 8), '89 00 00 00 00 00 00 00 00 05 00 00 00 08 00 00'],
+    ['WRITE SAME (10) UNMAP lba 9, 3 blocks', writeSameUnmapCdb(9, 3, false), '41 08 00 00 00 09 00 00 03 00'],
+    ['WRITE SAME (16) UNMAP lba 9, 3 blocks', writeSameUnmapCdb(9, 3, true), '93 08 00 00 00 00 00 00 00 09 00 00 00 03 00 00'],
+    ['SYNCHRONIZE CACHE (10), whole medium', syncCache10Cdb(), '35 00 00 00 00 00 00 00 00 00'],
   ])('%s', (_name, cdb, bytes) => {
     expect(hex(cdb)).toBe(bytes);
+  });
+
+  test('UNMAP of two ranges: PARAMETER LIST LENGTH 40; header 38, 32; descriptors LBA, count, reserved', () => {
+    const { cdb, parameters } = unmapCommand([{ lba: 0x10, blocks: 8 }, { lba: 2 ** 32, blocks: 0x100 }]);
+    expect(hex(cdb)).toBe('42 00 00 00 00 00 00 00 28 00');
+    expect(hex(parameters)).toBe(
+      '00 26 00 20 00 00 00 00 ' +
+      '00 00 00 00 00 00 00 10 00 00 00 08 00 00 00 00 ' +
+      '00 00 00 01 00 00 00 00 00 00 01 00 00 00 00 00');
   });
 });
 

@@ -133,6 +133,45 @@ describe('ShadowDisk', () => {
   });
 });
 
+describe('ShadowDisk: unmaps (LBPRZ 001b: a deallocated block reads as zeros)', () => {
+  test('after UNMAP GOOD its blocks read zeros and the old data fails; in flight or aborted, old or zeros per block', () => {
+    const disk = new ShadowDisk(8);
+    const w = disk.writeSent('write', 0, 4);
+    disk.writeGood(w);
+    const u = disk.writeSent('unmap', 1, 2);
+    expect(check(disk, 0, Buffer.concat([writeData(w.id, 0, 2, BL), zeros(1), writeData(w.id, 3, 1, BL)]))).toEqual([]);
+    disk.writeUnknown(u);
+    expect(check(disk, 1, Buffer.concat([zeros(1), writeData(w.id, 2, 1, BL)]))).toEqual([]);
+    const again = disk.writeSent('unmap', 1, 2);
+    disk.writeGood(again);
+    expect(check(disk, 0, zeros(4))).toEqual([
+      `0: holds zeros; possible: write ${w.id} (write, good)`,
+      `3: holds zeros; possible: write ${w.id} (write, good)`,
+    ]);
+    expect(check(disk, 1, writeData(w.id, 1, 1, BL))).toEqual([`1: holds write ${w.id}; possible: write ${again.id} (unmap, good)`]);
+  });
+
+  test('a deallocation (LBPRZ not 001b) lets its blocks hold anything until a later write is GOOD; the blocks beside it stay checked', () => {
+    const disk = new ShadowDisk(8);
+    const d = disk.writeSent('deallocate', 1, 1);
+    disk.writeGood(d);
+    const junk = Buffer.alloc(3 * BL, 0x5a);
+    expect(check(disk, 0, junk).map((m) => m.slice(0, 25))).toEqual(['0: torn or foreign block:', '2: torn or foreign block:']);
+    const w = disk.writeSent('write', 1, 1);
+    disk.writeGood(w);
+    expect(check(disk, 1, zeros(1))).toEqual([`1: holds zeros; possible: write ${w.id} (write, good)`]);
+  });
+
+  test('a write after an unmap answered GOOD replaces its zeros', () => {
+    const disk = new ShadowDisk(8);
+    const u = disk.writeSent('unmap', 0, 1);
+    disk.writeGood(u);
+    const w = disk.writeSent('same', 0, 1);
+    disk.writeGood(w);
+    expect(check(disk, 0, zeros(1))).toEqual([`0: holds zeros; possible: write ${w.id} (same, good)`]);
+  });
+});
+
 describe('ShadowDisk: task attributes in one session (SAM-5 §8.6)', () => {
   /** Block 0 certainly holds `old` (answered GOOD, nothing else about). */
   function settled(disk: ShadowDisk): number {

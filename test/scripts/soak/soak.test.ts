@@ -1,6 +1,7 @@
 // One short soak end to end: `vtcam serve` (run from the sources through tsx,
 // as test/cli runs the CLI) under two sessions for 10 s with a fixed seed.
-// It must check reads, see task management and drops, and find nothing.
+// It must check reads, see task management and drops, and find nothing; and
+// one shorter on a thin-provisioned target, where it must unmap.
 
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -21,4 +22,17 @@ test('seed 7, 2 sessions, 10 s: reads checked, resets and drops survived, 0 find
   expect(tally.disruptions['lu-reset'] + tally.disruptions['abort-task'] + tally.disruptions.drop).toBeGreaterThan(0);
   expect(summary).toContain('soak summary (seed 7)');
   expect(summary).toContain('findings:   0');
+}, 120_000);
+
+test('seed 2, thin target, 6 s: UNMAP, WRITE SAME with UNMAP and SYNCHRONIZE CACHE sent, 0 findings', async () => {
+  let out = '';
+  const { tally } = await runSoak(
+    { seed: 2, seconds: 6, sessions: 2, serveArgs: ['--thin'] },
+    { cli: [process.execPath, '--import', 'tsx', MAIN], out: { isTTY: false, write: (t) => { out += t; } }, rerunPrefix: 'npm run soak --' },
+  );
+  expect(tally.findings, out).toEqual([]);
+  expect(out).toContain('UNMAP up to 4294967295 blocks in 4095 descriptors, LBPRZ 0 (unmapped blocks unchecked)');
+  expect(tally.commands.unmap).toBeGreaterThan(10);
+  expect(tally.commands['write-same-unmap']).toBeGreaterThan(10);
+  expect(tally.commands['sync-cache']).toBeGreaterThan(5);
 }, 120_000);

@@ -43,7 +43,7 @@ describe('Workload', () => {
       expect(d.blocks).toBeLessThanOrEqual(256);
       expect(d.lba + d.blocks).toBeLessThanOrEqual(GEOMETRY.blocks);
     }
-    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'compare-and-write', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
+    expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'compare-and-write', 'sync-cache', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
   });
 
   test('READ, WRITE and WRITE SAME go mostly SIMPLE, some ORDERED, fewer HEAD OF QUEUE', () => {
@@ -54,6 +54,23 @@ describe('Workload', () => {
     expect(share('head')).toBeGreaterThan(0.003);
     expect(share('head')).toBeLessThan(share('ordered'));
     expect(share('simple')).toBeGreaterThan(0.9);
+  });
+
+  test('UNMAP and WRITE SAME with UNMAP only on a unit that unmaps, within its limits; SYNCHRONIZE CACHE everywhere', () => {
+    expect(draw(1, 0, 20_000).filter((d) => d.kind === 'unmap' || d.kind === 'write-same-unmap')).toEqual([]);
+    const w = new Workload(1, 0, { ...GEOMETRY, unmap: { maxLbaCount: 300, maxDescriptors: 3, zeros: true } });
+    const ds = Array.from({ length: 20_000 }, () => w.next());
+    const kinds = new Set(ds.map((d) => d.kind));
+    expect([kinds.has('unmap'), kinds.has('write-same-unmap'), kinds.has('sync-cache')]).toEqual([true, true, true]);
+    const ws = ds.flatMap((d) => (d.kind === 'write-same-unmap' ? [d.zeros] : []));
+    expect(new Set(ws)).toEqual(new Set([true, false]));
+    for (const d of ds) {
+      if (d.kind !== 'unmap') continue;
+      expect(d.ranges.length).toBeGreaterThanOrEqual(1);
+      expect(d.ranges.length).toBeLessThanOrEqual(3);
+      expect(d.ranges.reduce((n, r) => n + r.blocks, 0)).toBeLessThanOrEqual(300);
+      for (const r of d.ranges) expect(r.lba + r.blocks).toBeLessThanOrEqual(GEOMETRY.blocks);
+    }
   });
 
   test('a hot area larger than the disk is a bug', () => {
