@@ -8,6 +8,10 @@ export const USAGE = `Usage: npm run soak -- [options]
   --seconds S          how long to send new commands, 1..86400 (default 60); then everything
                        outstanding is drained, the disk read back and checked
   --sessions K         iSCSI sessions at once, 1..16 (default: 2..4, drawn from the seed)
+  --kill-at S          instead of --seconds: after S seconds, 1..86400, SIGKILL the target at a
+                       random point after a SYNCHRONIZE CACHE answered GOOD, restart it on the
+                       same image, and check that every write answered GOOD before that
+                       SYNCHRONIZE CACHE was sent reads back (or a later write's data)
   --serve-arg=ARG      one more argument for \`vtcam serve\`, repeatable and in order, e.g.
                        --serve-arg=--transport --serve-arg=worker; the soak sets --image,
                        --size, --address, --port, --target-name and --read-only itself
@@ -38,6 +42,8 @@ const MAX_SESSIONS = 16;
 export interface SoakOptions {
   readonly seed: number;
   readonly seconds: number;
+  /** --kill-at: the run ends with a SIGKILL after `seconds` (kill.ts). */
+  readonly kill: boolean;
   /** Undefined: drawn from the seed. */
   readonly sessions: number | undefined;
   readonly serveArgs: readonly string[];
@@ -65,6 +71,7 @@ export function parseSoakArgs(argv: readonly string[], defaultSeed: number): Par
       options: {
         seed: { type: 'string' },
         seconds: { type: 'string' },
+        'kill-at': { type: 'string' },
         sessions: { type: 'string' },
         'serve-arg': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -77,7 +84,9 @@ export function parseSoakArgs(argv: readonly string[], defaultSeed: number): Par
   const seed = whole('seed', v.seed, 0, MAX_SEED);
   const seconds = whole('seconds', v.seconds, 1, MAX_SECONDS);
   const sessions = whole('sessions', v.sessions, 1, MAX_SESSIONS);
-  for (const x of [seed, seconds, sessions]) if (typeof x === 'string') return { kind: 'error', message: x };
+  const killAt = whole('kill-at', v['kill-at'], 1, MAX_SECONDS);
+  for (const x of [seed, seconds, sessions, killAt]) if (typeof x === 'string') return { kind: 'error', message: x };
+  if (seconds !== undefined && killAt !== undefined) return { kind: 'error', message: '--kill-at replaces --seconds: give one of them' };
   const serveArgs = v['serve-arg'] ?? [];
   const reserved = serveArgs.find((a) => RESERVED_SERVE_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)));
   if (reserved !== undefined) return { kind: 'error', message: `--serve-arg=${reserved}: the soak sets ${reserved.split('=')[0] ?? reserved} itself` };
@@ -85,7 +94,8 @@ export function parseSoakArgs(argv: readonly string[], defaultSeed: number): Par
     kind: 'run',
     options: {
       seed: typeof seed === 'number' ? seed : defaultSeed,
-      seconds: typeof seconds === 'number' ? seconds : 60,
+      seconds: typeof killAt === 'number' ? killAt : typeof seconds === 'number' ? seconds : 60,
+      kill: killAt !== undefined,
       sessions: typeof sessions === 'number' ? sessions : undefined,
       serveArgs,
     },

@@ -1,7 +1,9 @@
 // One soak run: start `vtcam serve` on a scratch image, size the disk with
 // READ CAPACITY, run the sessions until the time is up, drain, log out, read
 // the whole disk back through a fresh session and check it, stop the target,
-// and check the image file itself against the model.
+// and check the image file itself against the model. With --kill-at the run
+// ends instead with a SIGKILL after a SYNCHRONIZE CACHE (kill.ts), and the
+// disk, read back from a restarted target, is checked for durability.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import type { SoakOptions } from './args.js';
 import { startServe, type ServeChild } from '../conformance/serve-child.js';
 import { Driver } from './driver.js';
+import { killAfterSync, type KillOutcome } from './kill.js';
 import { classify } from './scsi.js';
 import { Tally, startProgress, summaryText, type FindingKind, type ProgressSink } from './report.js';
 import { Session } from './session.js';
@@ -41,6 +44,9 @@ const STOP_TIMEOUT_MS = 30_000;
 const HANG_MS = 60_000;
 const VERIFY_CHUNK = 256;
 const RETRIES = 4;
+/** --kill-at: the SIGKILL comes up to this long after SYNCHRONIZE CACHE is answered GOOD, drawn from the seed's own stream. */
+const KILL_DELAY_MAX_MS = 300;
+const KILL_STREAM = 0x6b696c6c;
 
 /** The soak's own failure to start (not a finding): the runner exits 2 with it. */
 export class SoakSetupError extends Error {}
@@ -110,77 +116,125 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
   try {
     const [command, ...prefix] = io.cli;
     const serveLog: string[] = [];
-    const started = await startServe({
-      command,
-      args: [...prefix, 'serve', '--image', image, '--size', IMAGE_SIZE, '--address', '127.0.0.1', '--port', '0', '--target-name', TARGET_NAME, ...opts.serveArgs],
-      log: (t) => { serveLog.push(t); },
-      readyTimeoutMs: READY_TIMEOUT_MS,
-    });
-    if ('error' in started) throw new SoakSetupError(started.error);
-    serve = started;
-    const port = Number(/:(\d+)\//.exec(serve.url)?.[1]);
+    /** Starts vtcam serve on the image (created at the first start) and resolves with its port, or why it did not start. */
+    const start = async (create: boolean): Promise<number | string> => {
+      const started = await startServe({
+        command,
+        args: [...prefix, 'serve', '--image', image, ...(create ? ['--size', IMAGE_SIZE] : []), '--address', '127.0.0.1', '--port', '0', '--target-name', TARGET_NAME, ...opts.serveArgs],
+        log: (t) => { serveLog.push(t); },
+        readyTimeoutMs: READY_TIMEOUT_MS,
+      });
+      if ('error' in started) return started.error;
+      serve = started;
+      return Number(/:(\d+)\//.exec(started.url)?.[1]);
+    };
+    const port = await start(true);
+    if (typeof port === 'string') throw new SoakSetupError(port);
     const hangMs = io.hangMs ?? HANG_MS;
-    const newSession = (slot: number): Session => new Session({ host: '127.0.0.1', port, targetName: TARGET_NAME, slot, hangMs, onFinding: finding });
+    const newSession = (slot: number, at = port): Session => new Session({ host: '127.0.0.1', port: at, targetName: TARGET_NAME, slot, hangMs, onFinding: finding });
 
     const prober = newSession(200);
     const why = await prober.login();
-    if (why !== undefined) throw new SoakSetupError(`cannot log in to ${serve.url}: ${why}`);
+    if (why !== undefined) throw new SoakSetupError(`cannot log in to port ${port}: ${why}`);
     const { blocks, blockLength, maxCompareAndWrite, unmap, unmapText } = await probe(prober);
     await prober.logout();
-    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s, ${blocks} blocks of ${blockLength} bytes, COMPARE AND WRITE up to ${maxCompareAndWrite}, ${unmapText}; vtcam serve ${opts.serveArgs.join(' ')}\n`);
+    io.out.write(`soak: seed ${opts.seed}, ${sessionCount} sessions, ${opts.seconds} s${opts.kill ? ' then SIGKILL' : ''}, ${blocks} blocks of ${blockLength} bytes, ` +
+      `COMPARE AND WRITE up to ${maxCompareAndWrite}, ${unmapText}; vtcam serve ${opts.serveArgs.join(' ')}\n`);
 
     const shadow = new ShadowDisk(blocks);
     const sessions = Array.from({ length: sessionCount }, (_, slot) => newSession(slot));
     const deadline = Date.now() + opts.seconds * 1000;
-    const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped: () => Date.now() >= deadline });
+    let killed = false;
+    const stopped = (): boolean => killed || (!opts.kill && Date.now() >= deadline);
+    const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped });
     const geometry: Geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite, ...(unmap === undefined ? {} : { unmap }) };
     const progress = startProgress(io.out, () =>
       `soak ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s left: ${tally.sent} commands, ${tally.readsChecked} reads checked, ${shadow.uncertainBlocks()} uncertain blocks, ${tally.findings.length} findings`);
+    let kill: KillOutcome | undefined;
     try {
-      await Promise.all(sessions.map((s) => driver.run(s, new Workload(opts.seed, s.slot, geometry))));
+      const running = Promise.all(sessions.map((s) => driver.run(s, new Workload(opts.seed, s.slot, geometry))));
+      if (opts.kill) {
+        await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
+        const delayMs = Math.floor(createRandom(opts.seed ^ KILL_STREAM)() * KILL_DELAY_MAX_MS);
+        const killer = newSession(202);
+        const kwhy = await killer.login();
+        const k = kwhy !== undefined ? `the session to kill from cannot log in: ${kwhy}` : await killAfterSync(killer, shadow, delayMs, () => {
+          killed = true;
+          serve?.kill();
+        });
+        killed = true;
+        if (typeof k === 'string') finding('serve', k);
+        else kill = k;
+      }
+      await running;
       // A session left dropped is reinstated, so the target has ended its old tasks before the read-back.
-      for (const s of sessions) {
-        if (!s.alive) await driver.login(s);
-        await s.logout();
-        driver.settleLost(s);
+      if (kill === undefined) {
+        for (const s of sessions) {
+          if (!s.alive) await driver.login(s);
+          await s.logout();
+          driver.settleLost(s);
+        }
       }
     } finally {
       progress.stop();
       tally.readsOrdered = shadow.orderedReads;
     }
 
-    const verifier = newSession(201);
-    const vwhy = await verifier.login();
-    if (vwhy !== undefined) finding('serve', `read-back session cannot log in: ${vwhy}`);
-    else {
-      for (let lba = 0; lba < blocks; lba += VERIFY_CHUNK) {
-        const n = Math.min(VERIFY_CHUNK, blocks - lba);
-        const r = shadow.readSent(lba, n);
-        const res = await untilExecuted(verifier, { cdb: Buffer.from([0x28, 0, ...u32(lba), 0, n >> 8, n & 0xff, 0]), label: `read-back lba ${lba}`, inLength: n * blockLength });
-        if (res?.kind !== 'status' || res.status !== 0 || res.data === undefined) {
-          shadow.readDropped(r);
-          finding('serve', `read-back READ lba ${lba} n ${n}: ${resultText(res)}`);
-          continue;
-        }
-        for (const m of shadow.readDone(r, res.data, blockLength)) finding('data', `read-back: LBA ${m.lba} ${m.what}`);
-      }
-      await verifier.logout();
+    // After the kill, the disk may hold what the snapshot allows; otherwise, with everything settled, what the model says now.
+    let atPort = port;
+    let expected = shadow.readSent(0, blocks);
+    let where = 'read-back';
+    if (kill !== undefined) {
+      shadow.readDropped(expected);
+      expected = kill.snapshot;
+      where = `after SIGKILL ${kill.delayMs} ms after SYNCHRONIZE CACHE GOOD`;
+      // stop() after kill() waits for the process to end; what it says is about the kill.
+      await serve?.stop(STOP_TIMEOUT_MS);
+      serve = undefined;
+      const again = await start(false);
+      if (typeof again === 'string') finding('serve', `restart after SIGKILL: ${again}`);
+      else atPort = again;
+      io.out.write(`soak: SIGKILL ${kill.delayMs} ms after SYNCHRONIZE CACHE GOOD; restarted${typeof again === 'string' ? ' (failed)' : ''}, reading the disk back\n`);
     }
 
-    const problem = await serve.stop(STOP_TIMEOUT_MS);
-    serve = undefined;
-    if (problem !== undefined) finding('serve', `${problem}; its last output: ${serveLog.join('').slice(-1000)}`);
-    const file = readFileSync(image);
-    if (file.length !== blocks * blockLength) finding('serve', `image file is ${file.length} bytes, not ${blocks * blockLength}`);
-    else for (const m of shadow.readDone(shadow.readSent(0, blocks), file, blockLength)) finding('data', `image file after stop: LBA ${m.lba} ${m.what}`);
+    const current = serve;
+    if (current !== undefined) {
+      const disk = await readBack(newSession(201, atPort), blocks, blockLength);
+      if (typeof disk === 'string') finding('serve', disk);
+      else for (const m of shadow.readDone(expected, disk, blockLength)) finding('data', `${where}: LBA ${m.lba} ${m.what}`);
+      const problem = await current.stop(STOP_TIMEOUT_MS);
+      serve = undefined;
+      if (problem !== undefined) finding('serve', `${problem}; its last output: ${serveLog.join('').slice(-1000)}`);
+      const file = readFileSync(image);
+      if (file.length !== blocks * blockLength) finding('serve', `image file is ${file.length} bytes, not ${blocks * blockLength}`);
+      else for (const m of shadow.readDone(expected, file, blockLength)) finding('data', `image file after stop${kill === undefined ? '' : ` (${where})`}: LBA ${m.lba} ${m.what}`);
+    }
   } finally {
     serve?.kill();
     rmSync(scratch, { recursive: true, force: true });
   }
-  const rerun = `${io.rerunPrefix} --seed ${opts.seed} --seconds ${opts.seconds} --sessions ${sessionCount}${opts.serveArgs.map((a) => ` --serve-arg=${a}`).join('')}`;
+  const rerun = `${io.rerunPrefix} --seed ${opts.seed} ${opts.kill ? '--kill-at' : '--seconds'} ${opts.seconds} --sessions ${sessionCount}${opts.serveArgs.map((a) => ` --serve-arg=${a}`).join('')}`;
   const summary = summaryText(tally, opts.seed, rerun);
   io.out.write(summary);
   return { tally, summary };
+}
+
+/** Reads the whole disk through a fresh session, or says why it could not. */
+async function readBack(verifier: Session, blocks: number, blockLength: number): Promise<Buffer | string> {
+  const why = await verifier.login();
+  if (why !== undefined) return `read-back session cannot log in: ${why}`;
+  const disk = Buffer.alloc(blocks * blockLength);
+  for (let lba = 0; lba < blocks; lba += VERIFY_CHUNK) {
+    const n = Math.min(VERIFY_CHUNK, blocks - lba);
+    const res = await untilExecuted(verifier, { cdb: Buffer.from([0x28, 0, ...u32(lba), 0, n >> 8, n & 0xff, 0]), label: `read-back lba ${lba}`, inLength: n * blockLength });
+    if (res?.kind !== 'status' || res.status !== 0 || res.data === undefined) {
+      await verifier.drop();
+      return `read-back READ lba ${lba} n ${n}: ${resultText(res)}`;
+    }
+    res.data.copy(disk, lba * blockLength);
+  }
+  await verifier.logout();
+  return disk;
 }
 
 const u32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];

@@ -18,12 +18,13 @@ function run(args: readonly string[]): Promise<{ code: number; stderr: string }>
 
 describe('parseSoakArgs', () => {
   test('defaults: the given seed, 60 s, sessions from the seed, no serve flags', () => {
-    expect(parseSoakArgs([], 42)).toEqual({ kind: 'run', options: { seed: 42, seconds: 60, sessions: undefined, serveArgs: [] } });
+    expect(parseSoakArgs([], 42)).toEqual({ kind: 'run', options: { seed: 42, seconds: 60, kill: false, sessions: undefined, serveArgs: [] } });
   });
 
   test('every flag, --serve-arg repeated in order', () => {
     const argv = ['--seed', '4294967295', '--seconds', '5', '--sessions', '16', '--serve-arg=--transport', '--serve-arg=worker'];
-    expect(parseSoakArgs(argv, 0)).toEqual({ kind: 'run', options: { seed: 4294967295, seconds: 5, sessions: 16, serveArgs: ['--transport', 'worker'] } });
+    expect(parseSoakArgs(argv, 0)).toEqual({ kind: 'run', options: { seed: 4294967295, seconds: 5, kill: false, sessions: 16, serveArgs: ['--transport', 'worker'] } });
+    expect(parseSoakArgs(['--kill-at', '20'], 1)).toEqual({ kind: 'run', options: { seed: 1, seconds: 20, kill: true, sessions: undefined, serveArgs: [] } });
     expect(parseSoakArgs(['-h'], 0)).toEqual({ kind: 'help' });
   });
 
@@ -34,6 +35,8 @@ describe('parseSoakArgs', () => {
     [['--seconds', '0'], "--seconds must be a whole number in 1..86400, got '0'"],
     [['--seconds', '86401'], "--seconds must be a whole number in 1..86400, got '86401'"],
     [['--sessions', '17'], "--sessions must be a whole number in 1..16, got '17'"],
+    [['--kill-at', '0'], "--kill-at must be a whole number in 1..86400, got '0'"],
+    [['--kill-at', '10', '--seconds', '20'], '--kill-at replaces --seconds: give one of them'],
     [['--sessions', ''], "--sessions must be a whole number in 1..16, got ''"],
     [['--serve-arg=--port', '--serve-arg=3260'], '--serve-arg=--port: the soak sets --port itself'],
     [['--serve-arg=--image=/tmp/x'], '--serve-arg=--image=/tmp/x: the soak sets --image itself'],
