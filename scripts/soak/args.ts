@@ -30,7 +30,8 @@ sequence of decisions; the target's timing, and so which commands overlap,
 still differs from run to run.
 
 Exit status: 0 no findings, 1 findings (each printed with how to re-run it),
-2 bad flags or the target could not be started.
+2 bad flags or the target could not be started; on SIGINT or SIGTERM the target is
+killed, the scratch image removed, and the status is 128 + the signal (130, 143).
 `;
 
 /** `vtcam serve` flags the soak sets itself. */

@@ -1,7 +1,8 @@
 // `npm run soak`: a randomized iSCSI soak of `vtcam serve` (the built CLI) on
 // loopback, checked against a model of the disk (see run.ts and USAGE).
 // Exit status 0 with no findings, 1 with findings, 2 for bad flags or a
-// target that could not be started.
+// target that could not be started, 128 + the signal on SIGINT or SIGTERM
+// (the target killed and the scratch image removed first).
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
       cli: [process.execPath, cli],
       out: { isTTY: process.stdout.isTTY, write: (t) => process.stdout.write(t) },
       rerunPrefix: 'npm run soak --',
+      exitOnSignal: true,
     });
     return tally.findings.length === 0 ? 0 : 1;
   } catch (e) {

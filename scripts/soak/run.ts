@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SoakOptions } from './args.js';
+import { LiveChildren, stopAllOnSignal } from '../conformance/children.js';
 import { startServe, type ServeChild } from '../conformance/serve-child.js';
 import { Driver } from './driver.js';
 import { killAfterSync, type KillOutcome } from './kill.js';
@@ -28,6 +29,11 @@ export interface SoakIo {
   readonly rerunPrefix: string;
   /** A command or TMF unanswered this long is a hang finding (default 60 s). */
   readonly hangMs?: number;
+  /**
+   * SIGINT or SIGTERM kills every serve the run started (one still starting included), removes the scratch image
+   * and exits the process with 128 + the signal (the `npm run soak` runner; a test calling runSoak leaves it off).
+   */
+  readonly exitOnSignal?: boolean;
 }
 
 export interface SoakResult {
@@ -113,6 +119,11 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
   const scratch = mkdtempSync(join(tmpdir(), 'vtcam-soak-'));
   const image = join(scratch, 'soak.img');
   let serve: ServeChild | undefined;
+  // Every serve from its spawn on (the restart after --kill-at too): an interrupted run leaves no target listening on its scratch image.
+  const children = new LiveChildren();
+  const stopHandling = io.exitOnSignal === true ? stopAllOnSignal(children, () => {
+    rmSync(scratch, { recursive: true, force: true });
+  }) : undefined;
   try {
     const [command, ...prefix] = io.cli;
     const serveLog: string[] = [];
@@ -123,6 +134,9 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
         args: [...prefix, 'serve', '--image', image, ...(create ? ['--size', IMAGE_SIZE] : []), '--address', '127.0.0.1', '--port', '0', '--target-name', TARGET_NAME, ...opts.serveArgs],
         log: (t) => { serveLog.push(t); },
         readyTimeoutMs: READY_TIMEOUT_MS,
+        onSpawn: (child) => {
+          children.add(child);
+        },
       });
       if ('error' in started) return started.error;
       serve = started;
@@ -210,6 +224,7 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
       else for (const m of shadow.readDone(expected, file, blockLength)) finding('data', `image file after stop${kill === undefined ? '' : ` (${where})`}: LBA ${m.lba} ${m.what}`);
     }
   } finally {
+    stopHandling?.();
     serve?.kill();
     rmSync(scratch, { recursive: true, force: true });
   }
