@@ -29,7 +29,7 @@ session included. The same seed and flags give each session the same
 sequence of decisions; the target's timing, and so which commands overlap,
 still differs from run to run.
 
-Exit status: 0 no findings, 1 findings (each printed with how to re-run it),
+Exit status: 0 no findings, 1 findings (the first 50 printed, with how to re-run them),
 2 bad flags or the target could not be started; on SIGINT or SIGTERM the target is
 killed, the scratch image removed, and the status is 128 + the signal (130, 143).
 `;

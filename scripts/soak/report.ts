@@ -67,6 +67,25 @@ export function startProgress(sink: ProgressSink, line: () => string, tickMs = 2
   };
 }
 
+/** Findings printed as they happen; past these, only counted (a planted fault once printed ~112 000 lines). */
+export const LIVE_FINDINGS = 50;
+
+/**
+ * The run's finding callback: each finding goes into `tally`, and the first `limit` are printed to `sink` as they
+ * happen, with the seed; the next one prints a single line saying the rest are not printed (the progress line and
+ * the summary still count them), and the ones after print nothing.
+ */
+export function findingRecorder(tally: Tally, sink: ProgressSink, seed: number, limit = LIVE_FINDINGS): (kind: FindingKind, text: string) => void {
+  return (kind, text) => {
+    tally.findings.push({ kind, text });
+    const n = tally.findings.length;
+    if (n > limit + 1) return;
+    const line = n <= limit ? `FINDING [${kind}] seed ${seed}: ${text}` : `soak: ... more findings not printed (${n} so far); the progress line and the summary count them all`;
+    // On a terminal the progress line is erased first, so the finding does not follow it on one line.
+    sink.write(`${sink.isTTY ? '\r\x1b[K' : ''}${line}\n`);
+  };
+}
+
 const table = (m: ReadonlyMap<string, number>): string => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 
 /** The end-of-run summary; `rerun` is the command that repeats the run. */

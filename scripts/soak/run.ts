@@ -14,7 +14,7 @@ import { startServe, type ServeChild } from '../conformance/serve-child.js';
 import { Driver } from './driver.js';
 import { killAfterSync, type KillOutcome } from './kill.js';
 import { classify } from './scsi.js';
-import { Tally, startProgress, summaryText, type FindingKind, type ProgressSink } from './report.js';
+import { Tally, findingRecorder, startProgress, summaryText, type ProgressSink } from './report.js';
 import { Session } from './session.js';
 import type { CommandRequest, CommandResult } from './task.js';
 import { ShadowDisk } from './shadow.js';
@@ -111,10 +111,7 @@ async function probe(s: Session): Promise<Probed> {
 
 export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult> {
   const tally = new Tally();
-  const finding = (kind: FindingKind, text: string): void => {
-    tally.findings.push({ kind, text });
-    io.out.write(`${io.out.isTTY ? '\r\x1b[K' : ''}FINDING [${kind}] seed ${opts.seed}: ${text}\n`);
-  };
+  const finding = findingRecorder(tally, io.out, opts.seed);
   const sessionCount = opts.sessions ?? 2 + Math.floor(createRandom(opts.seed)() * 3);
   const scratch = mkdtempSync(join(tmpdir(), 'vtcam-soak-'));
   const image = join(scratch, 'soak.img');
