@@ -13,18 +13,20 @@
 //
 // The session layer decides what this module cannot (login-types.ts): which
 // targets exist, TSIH allocation, whether a connection may join a session.
-// Its exceptions become "target error" (03h/00h).
+// Its exceptions become "target error" (03h/00h). What a refusal carries, and
+// the statuses its cause alone decides, are login-refusal.ts's.
 
 import { ChapAuthenticator, CHAP_KEYS, type ChapConfig } from './chap.js';
 import { checkIscsiName, foldIscsiName } from './iscsi-name.js';
 import { valueLimit } from './keys.js';
 import { logText } from './log-text.js';
+import { authFailure, callEnvironment, describe, initiatorError, Refusal, textRefusal } from './login-refusal.js';
 import { LoginStatus, type LoginStatusCode } from './login-status.js';
 import type { LoginEnvironment, LoginOptions, LoginResult, LoginStep, SessionQuery, TargetNode } from './login-types.js';
-import { Negotiator, type NegotiationContext, type NegotiationError } from './negotiate.js';
+import { Negotiator, type NegotiationContext } from './negotiate.js';
 import { connectionDefaults, DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH, type SessionType } from './parameters.js';
 import { RESERVED_TAG, type LoginRequestPdu, type LoginResponseFields } from './pdu-types.js';
-import { encodeText, parseText, splitText, TextAccumulator, type TextError, type TextPair } from './text.js';
+import { encodeText, parseText, splitText, TextAccumulator, type TextPair } from './text.js';
 
 /** RFC 7143 §11.12: CSG / NSG values (2 is reserved). */
 export const LoginStage = { SECURITY: 0, OPERATIONAL: 1, FULL_FEATURE: 3 } as const;
@@ -63,24 +65,7 @@ interface Final {
   readonly result: LoginResult | undefined;
 }
 
-/** Why the login ends: the status, a line for the log, and text for the response (TargetAddress on redirect). */
-class Refusal {
-  readonly status: LoginStatusCode;
-  readonly reason: string;
-  readonly data: readonly TextPair[];
-  constructor(status: LoginStatusCode, reason: string, data: readonly TextPair[] = []) {
-    this.status = status;
-    this.reason = reason;
-    this.data = data;
-  }
-}
-
 const u32 = (n: number): number => n >>> 0;
-const initiatorError = (reason: string): Refusal => new Refusal(LoginStatus.INITIATOR_ERROR, reason);
-const authFailure = (reason: string): Refusal => new Refusal(LoginStatus.AUTHENTICATION_FAILURE, reason);
-const describe = (e: TextError | NegotiationError): string => Object.entries(e).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-/** A text the target cannot read is the initiator's error, except one too long to hold (03h/02h). */
-const textRefusal = (e: TextError): Refusal => new Refusal(e.kind === 'too-much-text' ? LoginStatus.OUT_OF_RESOURCES : LoginStatus.INITIATOR_ERROR, describe(e));
 
 /** The login state machine of one connection. Feed it every Login Request until 'full-feature' or 'fail'. */
 export class TargetLogin {
@@ -241,7 +226,7 @@ export class TargetLogin {
   }
 
   #findTarget(name: string, initiatorName: string): TargetNode | Refusal {
-    const found = this.#call(() => this.#env.findTarget(name));
+    const found = callEnvironment(() => this.#env.findTarget(name));
     if (found instanceof Refusal) return found;
     if (found === undefined) return new Refusal(LoginStatus.NOT_FOUND, `no target ${name}`);
     switch (found.kind) {
@@ -263,7 +248,7 @@ export class TargetLogin {
 
   /** A connection joining session TSIH (§6.3): the session layer says whether it may, and gives its parameters. */
   #join(query: SessionQuery): Refusal | undefined {
-    const s = this.#call(() => this.#env.lookupSession(query));
+    const s = callEnvironment(() => this.#env.lookupSession(query));
     if (s instanceof Refusal) return s;
     switch (s.kind) {
       case 'not-found':
@@ -328,7 +313,7 @@ export class TargetLogin {
     if (nsg !== LoginStage.FULL_FEATURE) return { transit: true, nsg, tsih: req.tsih, result: undefined };
     const params = this.#negotiator.finish();
     if (!params.ok) return initiatorError(describe(params.error));
-    const tsih = req.tsih !== 0 ? req.tsih : this.#call(() => this.#env.newTsih());
+    const tsih = req.tsih !== 0 ? req.tsih : callEnvironment(() => this.#env.newTsih());
     if (tsih instanceof Refusal) return tsih;
     if (tsih === undefined) return new Refusal(LoginStatus.OUT_OF_RESOURCES, 'no TSIH left');
     const { sessionType, initiatorName, initiatorAlias } = identity;
@@ -389,14 +374,5 @@ export class TargetLogin {
     const isid = this.#fixed?.isid ?? 0n;
     const common = { csg: this.#stage, versionMax: ISCSI_VERSION, versionActive: ISCSI_VERSION, expCmdSN: this.#expCmdSN, maxCmdSN: this.#maxCmdSN };
     return { ...common, transit, cont, nsg, isid, tsih, itt, statSN, statusClass, statusDetail, data };
-  }
-
-  /** Runs a LoginEnvironment call; an exception there is the target's failure (03h/00h), not the initiator's. */
-  #call<T>(f: () => T): T | Refusal {
-    try {
-      return f();
-    } catch (e) {
-      return new Refusal(LoginStatus.TARGET_ERROR, `environment failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
   }
 }
