@@ -4,11 +4,12 @@
 // 127.0.0.1 only, on a free port, with one LUN over an image file the caller
 // created, and both are stopped by the pid we started, never by name.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { access, constants, readFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { exitText, Watched } from './watched-child.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -125,59 +126,7 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
   return ticks === undefined ? undefined : ticks / CLOCK_TICKS_PER_S;
 }
 
-// ---------------------------------------------------------------------------
-// Child processes
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-const exitText = (e: Exit): string => (e.signal === null ? `exited with status ${e.code ?? 'unknown'}` : `was killed by ${e.signal}`);
-
-/** A child's exit, as a promise and as a value once known; the last 2 KB of its output for messages. */
-class Watched {
-  readonly child: ChildProcess;
-  readonly exited: Promise<Exit>;
-  #exit: Exit | undefined;
-  #tail = '';
-
-  constructor(child: ChildProcess) {
-    this.child = child;
-    this.exited = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        const e = { code, signal };
-        this.#exit = e;
-        resolve(e);
-      });
-    });
-    const keep = (text: string): void => {
-      this.#tail = (this.#tail + text).slice(-2000);
-    };
-    child.stdout?.setEncoding('utf8').on('data', keep);
-    child.stderr?.setEncoding('utf8').on('data', keep);
-  }
-
-  /** How the child ended; undefined while it runs. A method, not a field: it changes across awaits. */
-  exit(): Exit | undefined {
-    return this.#exit;
-  }
-
-  /** The child's last few output lines, joined by ` | `. */
-  said(lines = 3): string {
-    return this.#tail.trim().split('\n').slice(-lines).join(' | ');
-  }
-
-  /** Waits up to `ms` for the exit; true when it came. */
-  async exitsWithin(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => { r(false); }, ms)));
-    const done = await Promise.race([this.exited.then(() => true), timeout]);
-    clearTimeout(timer);
-    return done;
-  }
-}
-
+/** How long a target has to exit once asked to stop (SIGTERM, or tgtadm for tgtd) before it is SIGKILLed. */
 const STOP_TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------
