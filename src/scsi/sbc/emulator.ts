@@ -9,9 +9,10 @@
 // the steps would, without their objects and promise steps. The class also
 // holds the unit's state that path reads (started, mode parameters,
 // description, per-nexus conditions) and the operations that change it;
-// task management, LOGICAL UNIT RESET and I_T nexus loss beyond the mode
-// parameters are task-management.ts's. What a transport passes with a
-// command and gets back is in execute-api.ts.
+// carrying out a MODE SELECT is mode-changes.ts's, and task management,
+// LOGICAL UNIT RESET and I_T nexus loss beyond the mode parameters are
+// task-management.ts's. What a transport passes with a command and gets back
+// is in execute-api.ts.
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
@@ -43,7 +44,7 @@ import { handlerOf, runCommandSteps } from './command-steps.js';
 import { answerWhenSettled, failLater, resolveWith } from './fast-io.js';
 import { FastPath } from './fast-path.js';
 import { fastPathHold } from './fast-path-admission.js';
-import { SerialQueue } from './serial-queue.js';
+import { ModeChanges } from './mode-changes.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
@@ -82,7 +83,12 @@ export class SbcEmulator implements LogicalUnit {
   readonly #tasks: TaskManagement;
   /** READ and WRITE's block operations on the fast path (fast-path.ts). */
   readonly #fast: FastPath;
-  readonly #modeSelects = new SerialQueue();
+  /** MODE SELECTs (mode-changes.ts); what they changed lands here through its ModeCommit. */
+  readonly #modeChanges = new ModeChanges(this, (next, from) => {
+    if (next.wce !== from.wce) this.#lastWce = next.wce;
+    if (next.dSense !== from.dSense) this.#dSense = next.dSense;
+    if (next.swp !== from.swp) this.softwareWriteProtect = next.swp;
+  });
 
   private constructor(bcs: BlockCommandSet, serial: string, opts: SbcEmulatorOptions) {
     this.bcs = bcs;
@@ -151,34 +157,9 @@ export class SbcEmulator implements LogicalUnit {
     return { wce: this.bcs.writeCacheEnabled(), dSense: this.#dSense, swp: this.softwareWriteProtect };
   }
 
-  /** LogicalUnit.changeMode: one MODE SELECT at a time, in arrival order. */
+  /** LogicalUnit.changeMode: ModeChanges.change, mode-changes.ts. */
   changeMode(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
-    return this.#modeSelects.run(async () => {
-      // A device reset since the MODE SELECT began aborted it (see run), maybe while it waited its turn:
-      // it must not undo the defaults the reset restored. The answer is never delivered.
-      if (since !== undefined && this.bcs.resetEpoch !== since) return blockFailureSense('write-cache', 'io-error');
-      const from = this.modeState();
-      const r = select(from);
-      if (!r.ok) return r.fault;
-      if (!r.value.changed) return undefined;
-      const next = r.value.state;
-      if (next.wce !== from.wce) {
-        // Leaving write-back: what the cache holds must be durable before writes stop being cached.
-        if (!next.wce && this.#geometry.flush) {
-          const failed = await this.run(since, 'flush', () => this.bcs.flush());
-          if (failed !== undefined) return failed;
-        }
-        const failed = await this.run(since, 'write-cache', () => this.bcs.setWriteCache(next.wce));
-        if (failed !== undefined) return failed;
-        this.#lastWce = next.wce;
-      }
-      // Only the fields this list changed: one a reset put back to its default during the flush stays so
-      // (on a device that counts no resets, nothing stops the MODE SELECT then).
-      if (next.dSense !== from.dSense) this.#dSense = next.dSense;
-      if (next.swp !== from.swp) this.softwareWriteProtect = next.swp;
-      this.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, nexus);
-      return undefined;
-    });
+    return this.#modeChanges.change(select, nexus, since);
   }
 
   /**
