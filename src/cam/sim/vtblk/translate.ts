@@ -8,24 +8,25 @@
 // drivers/block/virtio_blk.c (virtblk_probe, virtblk_get_cache_mode).
 //
 // This file owns the set's operations and its transfer path (READ and WRITE
-// staged through guest memory, FLUSH). How a request reaches a queue (charging
-// it to its queue while it is out, the reset fence) is request-queues.ts. The
-// status mapping (one place) is block-status.ts. What the config says (block
-// size, segments, geometry, the write cache) is geometry.ts; guest data
-// buffers (spares, waiting for memory, quarantine) are data-buffers.ts; flush
-// ordering across queues is flush-order.ts; the per-queue load and the queue
-// choice are queue-load.ts; DISCARD, WRITE_ZEROES and GET_ID are
-// other-requests.ts.
+// staged through guest memory). How a request reaches a queue (charging it to
+// its queue while it is out, the reset fence) is request-queues.ts. The status
+// mapping (one place) is block-status.ts. What the config says (block size,
+// segments, geometry, the write cache) is geometry.ts; guest data buffers
+// (spares, waiting for memory, quarantine) are data-buffers.ts; when a FLUSH
+// is issued is flush-request.ts, flush ordering across queues flush-order.ts;
+// the per-queue load and the queue choice are queue-load.ts; DISCARD,
+// WRITE_ZEROES and GET_ID are other-requests.ts.
 
 import type { BlockCommandSet, BlockGeometry, BlockRange, BlockStatus, OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 import type { GuestAllocator } from '../../../virtio/guest-allocator.js';
 import type { GuestMemory, GuestRange } from '../../../virtio/guest-memory.js';
 import type { VirtioBlkDriver } from '../../../virtio/blk-driver.js';
-import type { BlkCompletion, BlkRequest } from '../../../virtio/blk-request.js';
-import { VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../virtio/blk-wire.js';
+import type { BlkCompletion } from '../../../virtio/blk-request.js';
+import { VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../virtio/blk-wire.js';
 import { DataLimits, blockGeometry, deviceReadOnly, setWriteCache, writeCacheEnabled } from './geometry.js';
 import { DataBufferPool } from './data-buffers.js';
 import { FlushOrder, type WriteEpoch } from './flush-order.js';
+import { startFlush } from './flush-request.js';
 import { queueLoads, type BlkQueueStats, type QueueLoad } from './queue-load.js';
 import { blockStatus } from './block-status.js';
 import { OtherRequests, type RequestPath } from './other-requests.js';
@@ -49,8 +50,6 @@ export interface VirtioBlockCommandSetOptions {
    */
   readonly maxDataSegments?: number;
 }
-
-const FLUSH_REQUEST: BlkRequest = { type: VIRTIO_BLK_T_FLUSH };
 
 /**
  * BlockCommandSet over a virtio-blk driver. Operations never fail for lack of
@@ -264,7 +263,7 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
   /** FLUSH; with several queues, once every write issued before it has completed (see flush-order.ts). */
   flush(): Promise<BlockStatus> {
     return promised((done) => {
-      this.#startFlush(done);
+      startFlush(this.#queues, this.#flushOrder, this.#loads.length, done);
     });
   }
 
@@ -379,24 +378,6 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     if (epoch !== undefined) this.#flushOrder.writeDone(epoch);
     done?.(status);
   };
-
-  /**
-   * Issues a FLUSH now when no write is outstanding (or there is one queue),
-   * else once every write issued so far has completed (FlushOrder.holdFlush).
-   */
-  #startFlush(done: (s: BlockStatus) => void): void {
-    const issue = (): void => {
-      this.#queues.submit(FLUSH_REQUEST, (c) => {
-        done(blockStatus(c));
-      });
-    };
-    // Fenced: answered at once by submit(), like every other operation. One queue: see flush-order.ts.
-    if (this.#queues.fenced || this.#loads.length === 1) {
-      issue();
-      return;
-    }
-    if (!this.#flushOrder.holdFlush(issue)) issue();
-  }
 
   /** Frees a data buffer after its request completed, or quarantines it when the ring broke under it. */
   #release(r: GuestRange, c: BlkCompletion): void {
