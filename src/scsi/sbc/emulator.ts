@@ -48,6 +48,8 @@ import { ModeChanges } from './mode-changes.js';
 
 const NO_DATA = new Uint8Array(0);
 const DEFAULT_NEXUS = 'local';
+/** run()'s answer when its caller maps nothing: the sense as it is (one function for every call). */
+const AS_IS = (failed: SenseData | undefined): SenseData | undefined => failed;
 
 /** The SBC device server over one BlockCommandSet. Create with {@link SbcEmulator.create}. */
 export class SbcEmulator implements LogicalUnit {
@@ -244,12 +246,13 @@ export class SbcEmulator implements LogicalUnit {
     this.#conditions.defer(nexus, s);
   }
 
-  // Not an async function: every READ and WRITE passes here, and each async
-  // frame costs a promise and a turn. A throw from `f` is caught all the same.
+  // Not an async function: every block operation outside the READ/WRITE fast
+  // path (fast-path.ts) passes here, READ and WRITE ones included, and each
+  // async frame costs a promise and a turn. A throw from `f` is caught all the same.
   run(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint): Promise<SenseData | undefined>;
   run<T>(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba: bigint | undefined, then: (failed: SenseData | undefined) => T): Promise<T>;
   run(since: IssueEpoch, op: BlockOperation, f: () => Promise<BlockStatus>, lba?: bigint, then?: (failed: SenseData | undefined) => unknown): Promise<unknown> {
-    const map = then ?? ((failed: SenseData | undefined) => failed);
+    const map = then ?? AS_IS;
     // A device reset since the command began aborted it (SAM-5: a logical unit
     // reset aborts the task set), and its transport has given it back for
     // re-issue or ended it: this execution must not act again, or the medium
