@@ -10,6 +10,7 @@
 import type { BackendStatus, BlockBackend } from '../../src/virtio/device/backend.js';
 import type { Stack } from '../../src/stack.js';
 import { TagAction, XptFunc, newCcb, type ScsiIoCcb } from '../../src/cam/ccb.js';
+import { LocalTransport } from '../../src/virtio/transport/local.js';
 
 /** Operations a backend performs for the device. */
 export type ProbeOpKind = 'read' | 'write' | 'flush' | 'discard' | 'writeZeroes';
@@ -575,4 +576,17 @@ export function compareBytes(got: Uint8Array, want: Uint8Array): string {
   if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
   const at = got.findIndex((x, i) => x !== want[i]);
   return `byte ${at}: got ${hex(got.subarray(at, at + 8))}, want ${hex(want.subarray(at, at + 8))}`;
+}
+
+/**
+ * Makes every LocalTransport say queue q runs on device thread q, as the
+ * worker transport with several workers does (VirtioTransport.queueThread):
+ * the SIM then orders overlapping requests itself (overlap-order.ts). Returns
+ * the undo, for an afterEach.
+ */
+export function declareQueueThreads(): () => void {
+  Object.defineProperty(LocalTransport.prototype, 'queueThread', { value: (q: number) => q, configurable: true, writable: true });
+  return () => {
+    Reflect.deleteProperty(LocalTransport.prototype, 'queueThread');
+  };
 }

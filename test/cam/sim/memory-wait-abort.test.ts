@@ -11,8 +11,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../../src/stack.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
-import { LocalTransport } from '../../../src/virtio/transport/local.js';
-import { ProbeBackend, rw10, until } from '../../stack/helpers.js';
+import { ProbeBackend, declareQueueThreads, rw10, until } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
@@ -20,14 +19,12 @@ const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
 let stack: Stack | undefined;
-let threadsDeclared = false;
+let undeclareThreads: (() => void) | undefined;
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
-  if (threadsDeclared) {
-    Reflect.deleteProperty(LocalTransport.prototype, 'queueThread');
-    threadsDeclared = false;
-  }
+  undeclareThreads?.();
+  undeclareThreads = undefined;
 });
 
 /** VERIFY (10), BYTCHK 00b: LBA (bytes 2..5), VERIFICATION LENGTH (bytes 7..8); it reads the blocks. */
@@ -40,8 +37,7 @@ const verify10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2f
  */
 async function shortOfMemory(threads: boolean): Promise<{ s: Stack; probe: ProbeBackend }> {
   if (threads) {
-    Object.defineProperty(LocalTransport.prototype, 'queueThread', { value: (q: number) => q, configurable: true, writable: true });
-    threadsDeclared = true;
+    undeclareThreads = declareQueueThreads();
   }
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
   stack = await createStack({ backend: probe, queueSize: 64, queues: threads ? 2 : 1, memorySize: 1 << 20 });

@@ -14,12 +14,11 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../../src/stack.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../../../src/virtio/device/backends/shared-memory.js';
-import { LocalTransport } from '../../../src/virtio/transport/local.js';
 import { WorkerTransport } from '../../../src/virtio/transport/worker.js';
 import type { ScsiResult } from '../../../src/cam/periph/request.js';
 import type { BlkCompletion, BlkRequest } from '../../../src/virtio/blk-request.js';
 import { OverlapOrder } from '../../../src/cam/sim/vtblk/overlap-order.js';
-import { ProbeBackend, resetDevice, rw10, until, watchCcbs } from '../../stack/helpers.js';
+import { ProbeBackend, declareQueueThreads, resetDevice, rw10, until, watchCcbs } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
@@ -27,14 +26,12 @@ const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
 let stack: Stack | undefined;
-let threadsDeclared = false;
+let undeclareThreads: (() => void) | undefined;
 afterEach(async () => {
   await stack?.close();
   stack = undefined;
-  if (threadsDeclared) {
-    Reflect.deleteProperty(LocalTransport.prototype, 'queueThread');
-    threadsDeclared = false;
-  }
+  undeclareThreads?.();
+  undeclareThreads = undefined;
 });
 
 const filled = (blocks: number, v: number): Uint8Array => new Uint8Array(blocks * BS).fill(v);
@@ -49,8 +46,7 @@ const all = (b: Uint8Array, v: number): boolean => b.every((x) => x === v);
  */
 async function declaredThreads(opts: { threads?: boolean } = {}): Promise<{ s: Stack; probe: ProbeBackend }> {
   if (opts.threads !== false) {
-    Object.defineProperty(LocalTransport.prototype, 'queueThread', { value: (q: number) => q, configurable: true, writable: true });
-    threadsDeclared = true;
+    undeclareThreads = declareQueueThreads();
   }
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
   stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
