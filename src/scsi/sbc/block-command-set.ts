@@ -83,7 +83,7 @@ export interface BlockRange {
  * Whether the command a block operation is for has been aborted since
  * (SbcCommand.aborted; SAM-5 aborting commands). A block set that holds an
  * operation back before it reaches the device (the virtio SIM's overlap
- * order) may end one whose command is aborted there, unstarted, `io-error`,
+ * order, its flush order) may end one whose command is aborted there, unstarted, `io-error`,
  * as a command still waiting in a queue ends without being started; its
  * transport ends the command as the abort says whatever the operation answers.
  */
@@ -116,8 +116,8 @@ export interface BlockCommandSet {
   startRead?(lba: bigint, into: Uint8Array, done: (status: BlockStatus) => void, aborted?: OperationAborted): void;
   /** Optional: {@link write} with a callback, on the same terms as startRead. */
   startWrite?(lba: bigint, data: Uint8Array, done: (status: BlockStatus) => void, aborted?: OperationAborted): void;
-  /** Makes completed writes durable. */
-  flush(): Promise<BlockStatus>;
+  /** Makes completed writes durable; `aborted` is its command's, if it has one (a FLUSH held back may end unsent). */
+  flush(aborted?: OperationAborted): Promise<BlockStatus>;
   /** Deallocates ranges (at most `discard.maxSegments`, each at most `discard.maxBlocks`). */
   discard(ranges: readonly BlockRange[], aborted?: OperationAborted): Promise<BlockStatus>;
   /** Zeroes a range (at most `writeZeroes.maxBlocks`), deallocating when `unmap` and the device may. */

@@ -3,6 +3,7 @@
 
 import { Asc, invalidFieldInCdb, senseDataProtect, senseIllegalRequest, type SenseData } from '../sense.js';
 import type { IssueEpoch, LogicalUnit } from './context.js';
+import type { OperationAborted } from './block-command-set.js';
 
 /** ILLEGAL REQUEST, LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h). */
 export const LBA_OUT_OF_RANGE = senseIllegalRequest(Asc.LBA_OUT_OF_RANGE);
@@ -53,12 +54,12 @@ export function blocksToEnd(lu: LogicalUnit, lba: bigint): bigint {
 
 /**
  * virtio-blk has no FUA: a forced-unit-access write on a unit with its write
- * cache on is a write followed by a flush (of a command of epoch `since`).
- * Undefined when nothing failed.
+ * cache on is a write followed by a flush (of a command of epoch `since`, and
+ * `aborted` says whether that command was aborted). Undefined when nothing failed.
  */
-export async function flushIfCached(lu: LogicalUnit, since: IssueEpoch): Promise<SenseData | undefined> {
+export async function flushIfCached(lu: LogicalUnit, since: IssueEpoch, aborted?: OperationAborted): Promise<SenseData | undefined> {
   if (!lu.geometry.flush || !lu.bcs.writeCacheEnabled()) return undefined;
-  return lu.run(since, 'flush', () => lu.bcs.flush());
+  return lu.run(since, 'flush', () => lu.bcs.flush(aborted));
 }
 
 /** The first of several checks that fails, evaluated lazily in order. */

@@ -83,7 +83,7 @@ function readBlocks(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborte
 function writeBlocks(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, lba: bigint, data: Uint8Array, fua: boolean): Promise<SenseData | undefined> {
   if (aborted()) return Promise.resolve(STOPPED_BY_ABORT);
   const wrote = lu.run(since, 'write', () => lu.bcs.write(lba, data, aborted), failingBlock(lba, data.length / lu.info.blockSize));
-  return fua ? wrote.then((failed) => failed ?? (aborted() ? STOPPED_BY_ABORT : flushIfCached(lu, since))) : wrote;
+  return fua ? wrote.then((failed) => failed ?? (aborted() ? STOPPED_BY_ABORT : flushIfCached(lu, since, aborted))) : wrote;
 }
 
 /**

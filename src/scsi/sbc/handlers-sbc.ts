@@ -7,6 +7,7 @@ import { buildReadCapacity10Data, buildReadCapacity16Data } from '../capacity-da
 import { DEFECT_REQUEST_BYTE, DefectListFormat } from '../cdb/defect-data.js';
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest } from '../sense.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
+import type { OperationAborted } from './block-command-set.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
 
 // FORMAT UNIT parameter list header (SBC-4): short 4 bytes, long (LONGLIST) 8 bytes.
@@ -27,13 +28,13 @@ const GLISTV = 0x08; // header byte 1 bit 3
 const DEFECT_LIST_FORMAT_BIT = 2; // most significant bit of DEFECT LIST FORMAT (bits 2..0)
 
 /** Flushes the device cache; `immed` returns at once and reports a failure as a deferred error (background-flush.ts). */
-async function synchronize(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome> {
+async function synchronize(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string, aborted: OperationAborted): Promise<CommandOutcome> {
   if (!lu.geometry.flush) return GOOD;
   if (immed) {
     lu.backgroundFlush.request(since, nexus);
     return GOOD;
   }
-  const failed = await lu.run(since, 'flush', () => lu.bcs.flush());
+  const failed = await lu.run(since, 'flush', () => lu.bcs.flush(aborted));
   return failed === undefined ? GOOD : checkCondition(failed);
 }
 
@@ -74,9 +75,9 @@ export const SBC_HANDLERS: HandlerTable = {
 
   syncCache: {
     medium: true,
-    run: (lu, { fields, nexus, epoch }) => {
+    run: (lu, { fields, nexus, epoch, aborted }) => {
       const fault = lbaRangeFault(lu, fields.lba, fields.blocks);
-      return fault !== undefined ? checkCondition(fault) : synchronize(lu, epoch, fields.immed, nexus);
+      return fault !== undefined ? checkCondition(fault) : synchronize(lu, epoch, fields.immed, nexus, aborted);
     },
   },
 

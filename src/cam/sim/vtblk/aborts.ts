@@ -12,8 +12,9 @@
 // SAME, UNMAP, COMPARE AND WRITE, …) sees
 // the mark (ExecuteOptions.aborted) and issues no more, so the abort waits for
 // the request in flight, not for the rest of the command; a request still
-// waiting for guest memory (data-buffers.ts) or for an overlapping one
-// (overlap-order.ts) before the ring is answered unsent, as a CCB waiting in
+// waiting for guest memory (data-buffers.ts), for an overlapping one
+// (overlap-order.ts) or, a FLUSH, for earlier writes (flush-order.ts) before
+// the ring is answered unsent, as a CCB waiting in
 // the device queue is (a READ's or WRITE's only where the set's queues run on
 // several device threads: elsewhere it carries no abort check, see sim.ts). The
 // PROUT completes after all of them. A CCB the SIM has handed back unstarted

@@ -10,6 +10,21 @@
 // goes at once, as it always has: it follows those writes in the one avail
 // ring, and SCSI does not order SIMPLE commands either (SAM-5 task
 // attributes), so SYNCHRONIZE CACHE need not wait for writes running beside it.
+// A FLUSH waiting here whose command is aborted (ABORT TASK SET, CLEAR TASK
+// SET, PREEMPT AND ABORT: SAM-5 aborting commands) is dropped unsent
+// (dropAborted), as a request waiting in the overlap order is: the abort does
+// not wait for other commands' writes.
+
+import type { OperationAborted } from '../../../scsi/sbc/block-command-set.js';
+
+/** A FLUSH held until earlier writes complete: issued then, or dropped unsent once its command is aborted. */
+export interface HeldFlush {
+  readonly issue: () => void;
+  /** Whether its command has been aborted (absent: it never is). */
+  readonly aborted: OperationAborted | undefined;
+  /** Ends it unsent. */
+  readonly drop: () => void;
+}
 
 /**
  * Writes issued between two FLUSHes that had to wait, and the FLUSHes that
@@ -17,7 +32,7 @@
  */
 export interface WriteEpoch {
   writes: number;
-  readonly flushes: (() => void)[];
+  flushes: HeldFlush[];
 }
 
 /** The write epochs of one command set: writes count into them, FLUSHes wait on them. */
@@ -48,27 +63,40 @@ export class FlushOrder {
     if (e.writes > 0 || e !== closed.at(0)) return;
     for (let head = closed.at(0); head?.writes === 0; head = closed.at(0)) {
       closed.shift();
-      for (const issue of head.flushes) issue();
+      for (const f of head.flushes) f.issue();
     }
   }
 
   /**
-   * Holds a FLUSH (`issue`) until every write issued so far has completed: it
+   * Holds a FLUSH until every write issued so far has completed: it
    * closes the current epoch (later writes join a new one), or, when no write
    * came since the last waiting FLUSH, waits with that one. False, holding
    * nothing, when no write is outstanding: the caller issues it now.
    */
-  holdFlush(issue: () => void): boolean {
+  holdFlush(flush: HeldFlush): boolean {
     const current = this.#epoch;
     if (current.writes > 0) {
-      current.flushes.push(issue);
+      current.flushes.push(flush);
       this.#closedEpochs.push(current);
       this.#epoch = { writes: 0, flushes: [] };
       return true;
     }
     const last = this.#closedEpochs.at(-1);
     if (last === undefined) return false;
-    last.flushes.push(issue);
+    last.flushes.push(flush);
     return true;
+  }
+
+  /**
+   * Commands have been aborted: each waiting FLUSH of theirs is dropped, never
+   * issued. Its epoch stays: a later FLUSH still waits for those writes.
+   */
+  dropAborted(): void {
+    for (const e of this.#closedEpochs) {
+      const hit = e.flushes.filter((f) => f.aborted?.() === true);
+      if (hit.length === 0) continue;
+      e.flushes = e.flushes.filter((f) => !hit.includes(f));
+      for (const f of hit) f.drop();
+    }
   }
 }

@@ -324,7 +324,7 @@ export class VtblkSim implements Sim {
         this.#bound().abortQueued(this.#path(), match, scsiStatus);
       },
     });
-    // Marked now: their requests still waiting for guest memory or an overlapping one end unsent, as waiting CCBs do.
+    // Marked now: their requests still waiting for guest memory, an overlapping one or earlier writes (a FLUSH) end unsent, as waiting CCBs do.
     this.bcs.dropAborted();
     return result;
   }

@@ -164,10 +164,11 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     return this.#queues.ordersOverlaps;
   }
 
-  /** Commands were aborted: their requests still waiting for guest memory or an overlapping one end unsent, io-error. */
+  /** Commands were aborted: their requests still waiting for guest memory, an overlapping one or earlier writes (a FLUSH) end unsent, io-error. */
   dropAborted(): void {
     this.#data.dropAborted();
     this.#queues.dropAborted();
+    this.#flushOrder.dropAborted();
   }
 
   /** FLUSHes waiting for earlier writes to complete. */
@@ -260,10 +261,10 @@ export class VirtioBlockCommandSet implements BlockCommandSet {
     this.#transfer(VIRTIO_BLK_T_OUT, lba, data, done, aborted);
   }
 
-  /** FLUSH; with several queues, once every write issued before it has completed (see flush-order.ts). */
-  flush(): Promise<BlockStatus> {
+  /** FLUSH; with several queues, once every write issued before it has completed, or unsent once `aborted` (see flush-order.ts). */
+  flush(aborted?: OperationAborted): Promise<BlockStatus> {
     return promised((done) => {
-      startFlush(this.#queues, this.#flushOrder, this.#loads.length, done);
+      startFlush(this.#queues, this.#flushOrder, this.#loads.length, done, aborted);
     });
   }
 

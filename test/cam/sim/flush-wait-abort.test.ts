@@ -1,0 +1,74 @@
+// A FLUSH held back in the flush order (flush-order.ts: with several request
+// queues a FLUSH waits until every write issued before it has completed)
+// whose command ABORT TASK SET aborts ends then, unsent, as a request waiting
+// for guest memory or for an overlapping one does: the function does not wait
+// for another command's write, and the FLUSH never reaches the device. A later
+// FLUSH still waits for those writes. Two request queues on the plain local
+// transport (one device thread) for SYNCHRONIZE CACHE; a local transport that
+// says it runs each queue on its own thread for a WRITE with FUA (on one thread
+// a WRITE carries no abort check, see sim.ts). CDBs from the SBC-4 tables; CAM
+// status words from FreeBSD cam.h.
+
+import { afterEach, expect, test } from 'vitest';
+import { createStack, type Stack } from '../../../src/stack.js';
+import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
+import { ProbeBackend, declareQueueThreads, rw10, until } from '../../stack/helpers.js';
+import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
+
+const BS = 512;
+const REQ_CMP = 0x01;
+const REQ_ABORTED = 0x02;
+
+let stack: Stack | undefined;
+let undeclareThreads: (() => void) | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+  undeclareThreads?.();
+  undeclareThreads = undefined;
+});
+
+/** SYNCHRONIZE CACHE (10), IMMED 0, the whole medium. */
+const SYNC10 = Uint8Array.of(0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+/** WRITE (10) with FUA (byte 1 bit 3). */
+const fuaWrite10 = (lba: number, blocks: number): Uint8Array => {
+  const cdb = rw10('write', lba, blocks);
+  cdb[1] = 0x08;
+  return cdb;
+};
+
+test.each([
+  { name: 'SYNCHRONIZE CACHE', threads: false, cdb: SYNC10, data: undefined },
+  { name: 'WRITE with FUA', threads: true, cdb: fuaWrite10(100, 8), data: new Uint8Array(8 * BS).fill(3) },
+])('ABORT TASK SET from A while A’s $name waits in the flush order for B’s held WRITE: its FLUSH ends unsent and the function completes while B’s WRITE is still held', async ({ threads, cdb, data }) => {
+  if (threads) undeclareThreads = declareQueueThreads();
+  const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
+  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
+  const s = stack;
+  for (const who of [A, B]) await settle(s, who);
+  expect(s.sim.bcs.writeCacheEnabled()).toBe(true);
+  probe.holdIf = (op) => op.kind === 'write' && op.offset === 0;
+  const writeB = run(s, B, rw10('write', 0, 8), new Uint8Array(8 * BS).fill(7));
+  await until(() => probe.heldCount === 1, 'B’s WRITE at the backend');
+  const flushes = (): number => s.sim.bcs.flushesWaiting;
+  const cmdA = track(s.pass(0).scsi(data === undefined ? { cdb, initiator: A, direction: 'none' } : { cdb, initiator: A, direction: 'out', data }), [], 'A’s command');
+  await until(() => flushes() === 1, 'A’s FLUSH waiting for B’s WRITE');
+  let flushed = 0;
+  probe.onStart = (op) => {
+    if (op.kind === 'flush') flushed++;
+  };
+  const fn = track(s.pass(0).abortTaskSet(A), [], 'ABORT TASK SET');
+  await until(() => fn.done() && cmdA.done(), 'the function and A’s command answered');
+  expect([probe.heldCount, flushes()]).toEqual([1, 0]);
+  expect(((await cmdA.p).camStatus & 0x3f)).toBe(REQ_ABORTED);
+  // A FLUSH after the abort still waits for B's WRITE, and goes once it has completed.
+  const syncB = track(run(s, B, SYNC10), [], 'B’s SYNCHRONIZE CACHE');
+  await until(() => flushes() === 1, 'B’s FLUSH waiting for B’s WRITE');
+  expect(flushed).toBe(0);
+  probe.holdIf = undefined;
+  probe.releaseHeld();
+  expect(((await writeB).camStatus & 0x3f)).toBe(REQ_CMP);
+  expect(((await syncB.p).camStatus & 0x3f)).toBe(REQ_CMP);
+  // B's FLUSH alone reached the device: A's never did.
+  expect(flushed).toBe(1);
+});
