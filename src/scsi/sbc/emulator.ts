@@ -26,7 +26,7 @@ import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOpe
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
 import { NEVER_ABORTED, checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
-import { toSbcResult, type ExecuteOptions, type SbcResult } from './execute-api.js';
+import { toSbcResult, type ExecuteOptions, type SbcResult, type StartOptions } from './execute-api.js';
 import { Reservations } from './reservations.js';
 import { registrationLimit } from './persistent-reserve-out.js';
 import { Medium } from './medium.js';
@@ -333,12 +333,13 @@ export class SbcEmulator implements LogicalUnit {
    * `done` is called exactly once, never before start() returns, with the
    * result, or with undefined where execute() would have rejected (a bug
    * below the emulator). With `ctx`, `done` gets it as its second argument,
-   * so that one function can serve every command (no closure per command).
+   * so that one function can serve every command (no closure per command);
+   * a READ or WRITE off the fast path asks its abortedOf (StartOptions).
    * `opts` is read before start() returns: the caller may reuse it.
    */
   start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined) => void): void;
-  start<C>(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined, ctx: C) => void, ctx: C): void;
-  start(cdb: Uint8Array | PreparedCdb, opts: ExecuteOptions, done: (r: SbcResult | undefined, ctx: unknown) => void, ctx?: unknown): void {
+  start<C>(cdb: Uint8Array | PreparedCdb, opts: StartOptions<C>, done: (r: SbcResult | undefined, ctx: C) => void, ctx: C): void;
+  start(cdb: Uint8Array | PreparedCdb, opts: StartOptions<unknown>, done: (r: SbcResult | undefined, ctx: unknown) => void, ctx?: unknown): void {
     let p: Prepared;
     let hold: RangeHold | undefined;
     const dataOut = opts.dataOut ?? NO_DATA;
@@ -353,7 +354,8 @@ export class SbcEmulator implements LogicalUnit {
       this.#fastRun(p.rw, p.dataOutLength, dataOut, opts.dataIn, hold, opts.aborted, done, ctx);
       return;
     }
-    answerWhenSettled(this.execute(p, opts), done, ctx);
+    const of = opts.abortedOf;
+    answerWhenSettled(this.execute(p, p.rw === undefined || of === undefined ? opts : { ...opts, aborted: () => of(ctx) }), done, ctx);
   }
 
   /** A READ's Data-In: the transport's room when it holds the whole transfer (no copy later), else a pooled buffer. */

@@ -64,6 +64,17 @@ export interface ExecuteOptions {
   readonly aborted?: (() => boolean) | undefined;
 }
 
+/**
+ * start()'s options: ExecuteOptions, and for a transport that passes the
+ * never-aborted `aborted` for READ and WRITE (no function made per I/O),
+ * whether the command of context `ctx` has been aborted. A READ or WRITE that
+ * leaves the fast path (it may wait there for a range lock) asks it, through a
+ * function start() makes then, and issues nothing once aborted.
+ */
+export interface StartOptions<C> extends ExecuteOptions {
+  readonly abortedOf?: ((ctx: C) => boolean) | undefined;
+}
+
 /** `outcome` as a transport carries it, its sense encoded in descriptor format when `dSense` (D_SENSE) is set, else fixed. */
 export function toSbcResult(outcome: CommandOutcome, dSense: boolean): SbcResult {
   if (outcome.preempted !== undefined) return { status: outcome.status, preempted: outcome.preempted };

@@ -16,7 +16,8 @@
 // (overlap-order.ts) or, a FLUSH, for earlier writes (flush-order.ts) before
 // the ring is answered unsent, as a CCB waiting in
 // the device queue is (a READ's or WRITE's only where the set's queues run on
-// several device threads: elsewhere it carries no abort check, see sim.ts). The
+// several device threads or it left the emulator's fast path: elsewhere it
+// carries no abort check, see sim.ts). The
 // PROUT completes after all of them. A CCB the SIM has handed back unstarted
 // (CAM_REQUEUE_REQ for a ring shortage or a recovery, CAM_UNREC_HBA_ERROR for a
 // broken ring) is active in the device queue until that completion runs on a

@@ -74,6 +74,9 @@ export interface VtblkSimOptions {
 
 const NO_DATA = new Uint8Array(0);
 
+/** Whether an abort has marked the CCB of `e` (start()'s abortedOf: one function for every command). */
+const isAborted = (e: Active): boolean => e.aborted !== undefined;
+
 /** The virtio-blk SIM. Create with {@link VtblkSim.create}, register with the XPT, then {@link bind} the handle. */
 export class VtblkSim implements Sim {
   readonly name = 'vtblk';
@@ -87,7 +90,15 @@ export class VtblkSim implements Sim {
   readonly #capacity: number;
   readonly #nexus: string;
   /** start()'s options, filled in for each XPT_SCSI_IO (start() reads them before it returns). */
-  readonly #opts: { dataOut: Uint8Array; nexus: string; transportId: Uint8Array | undefined; dataIn: Uint8Array | undefined; reissued: boolean; aborted: () => boolean };
+  readonly #opts: {
+    dataOut: Uint8Array;
+    nexus: string;
+    transportId: Uint8Array | undefined;
+    dataIn: Uint8Array | undefined;
+    reissued: boolean;
+    aborted: () => boolean;
+    readonly abortedOf: (e: Active) => boolean;
+  };
   #handle: SimHandle | undefined;
   #state: SimState = 'running';
   readonly #active = new ActiveCcbs<Active>();
@@ -109,7 +120,7 @@ export class VtblkSim implements Sim {
     this.requestCost = requestCostTable(driver, bcs.queueCount, bcs.maxDataSegments);
     this.#capacity = devqCapacity(bcs, reserve, this.requestCost);
     this.#nexus = opts.nexus ?? 'cam';
-    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false, aborted: NEVER_ABORTED };
+    this.#opts = { dataOut: NO_DATA, nexus: this.#nexus, transportId: undefined, dataIn: undefined, reissued: false, aborted: NEVER_ABORTED, abortedOf: isAborted };
     this.#deferred = new DeferredCompletions({
       finish: (ccb, status, scsiStatus) => {
         this.#finish(ccb, status, scsiStatus);
@@ -307,6 +318,7 @@ export class VtblkSim implements Sim {
     // A READ or WRITE is one block operation and never asks, but the overlap order and the wait for guest
     // memory do (several device threads: its request may wait there); elsewhere no function is made per
     // I/O for it, so on one device thread a READ or WRITE waiting for guest memory is sent once memory frees.
+    // One that leaves the emulator's fast path (a range lock to wait for, FUA) asks abortedOf instead.
     opts.aborted = cmd.blockIo && !this.bcs.ordersOverlaps ? NEVER_ABORTED : () => entry.aborted !== undefined;
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
