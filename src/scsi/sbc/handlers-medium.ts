@@ -5,20 +5,23 @@
 import { PowerCondition } from '../cdb/misc.js';
 import { GOOD, checkCondition, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { UnitAttention } from './errors.js';
+import type { OperationAborted } from './block-command-set.js';
 import { MEDIUM_NOT_PRESENT, MEDIUM_REMOVAL_PREVENTED } from './medium.js';
 
 /**
  * The flush that precedes a stop (NO_FLUSH 0). With IMMED the command has
  * already answered, so a failure becomes a deferred error for the nexus
- * (background-flush.ts).
+ * (background-flush.ts). Without IMMED it carries the command's abort check:
+ * a FLUSH held back when the command is aborted ends unsent, and the unit
+ * does not stop.
  */
-async function flushBeforeStop(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string): Promise<CommandOutcome | undefined> {
+async function flushBeforeStop(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string, aborted: OperationAborted): Promise<CommandOutcome | undefined> {
   if (!lu.geometry.flush) return undefined;
   if (immed) {
     lu.backgroundFlush.request(since, nexus);
     return undefined;
   }
-  const failed = await lu.run(since, 'flush', () => lu.bcs.flush());
+  const failed = await lu.run(since, 'flush', () => lu.bcs.flush(aborted));
   return failed === undefined ? undefined : checkCondition(failed);
 }
 
@@ -36,7 +39,7 @@ export const MEDIUM_HANDLERS: HandlerTable = {
   // changed, before the flush ends; a failed flush is then a deferred error.
   startStopUnit: {
     medium: false,
-    run: async (lu, { fields, nexus, epoch }) => {
+    run: async (lu, { fields, nexus, epoch, aborted }) => {
       if (fields.powerCondition !== PowerCondition.START_VALID) return GOOD;
       const loej = fields.loej && lu.medium.removable;
       if (loej && lu.medium.prevented) return checkCondition(MEDIUM_REMOVAL_PREVENTED);
@@ -52,7 +55,7 @@ export const MEDIUM_HANDLERS: HandlerTable = {
         return GOOD;
       }
       if (!fields.noFlush && lu.medium.loaded) {
-        const failed = await flushBeforeStop(lu, epoch, fields.immed, nexus);
+        const failed = await flushBeforeStop(lu, epoch, fields.immed, nexus, aborted);
         if (failed !== undefined) return failed;
       }
       lu.stopped = true;

@@ -3,11 +3,12 @@
 // whose command ABORT TASK SET aborts ends then, unsent, as a request waiting
 // for guest memory or for an overlapping one does: the function does not wait
 // for another command's write, and the FLUSH never reaches the device. A later
-// FLUSH still waits for those writes. Two request queues on the plain local
-// transport (one device thread) for SYNCHRONIZE CACHE; a local transport that
-// says it runs each queue on its own thread for a WRITE with FUA (on one thread
-// a WRITE carries no abort check, see sim.ts). CDBs from the SBC-4 tables; CAM
-// status words from FreeBSD cam.h.
+// FLUSH still waits for those writes, and a START STOP UNIT so aborted does not
+// stop the unit. Two request queues on the plain local transport (one device
+// thread) for SYNCHRONIZE CACHE and START STOP UNIT; a local transport that
+// says it runs each queue on its own thread for a WRITE with FUA
+// (slow-path-abort.test.ts has one on one thread). CDBs from the SBC-4 tables;
+// CAM status words from FreeBSD cam.h.
 
 import { afterEach, expect, test } from 'vitest';
 import { createStack, type Stack } from '../../../src/stack.js';
@@ -30,6 +31,8 @@ afterEach(async () => {
 
 /** SYNCHRONIZE CACHE (10), IMMED 0, the whole medium. */
 const SYNC10 = Uint8Array.of(0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+/** START STOP UNIT, START 0, NO_FLUSH 0: flush, then stop. */
+const STOP = Uint8Array.of(0x1b, 0, 0, 0, 0, 0);
 /** WRITE (10) with FUA (byte 1 bit 3). */
 const fuaWrite10 = (lba: number, blocks: number): Uint8Array => {
   const cdb = rw10('write', lba, blocks);
@@ -39,6 +42,7 @@ const fuaWrite10 = (lba: number, blocks: number): Uint8Array => {
 
 test.each([
   { name: 'SYNCHRONIZE CACHE', threads: false, cdb: SYNC10, data: undefined },
+  { name: 'START STOP UNIT with START 0', threads: false, cdb: STOP, data: undefined },
   { name: 'WRITE with FUA', threads: true, cdb: fuaWrite10(100, 8), data: new Uint8Array(8 * BS).fill(3) },
 ])('ABORT TASK SET from A while A’s $name waits in the flush order for B’s held WRITE: its FLUSH ends unsent and the function completes while B’s WRITE is still held', async ({ threads, cdb, data }) => {
   if (threads) undeclareThreads = declareQueueThreads();
@@ -61,6 +65,8 @@ test.each([
   await until(() => fn.done() && cmdA.done(), 'the function and A’s command answered');
   expect([probe.heldCount, flushes()]).toEqual([1, 0]);
   expect(((await cmdA.p).camStatus & 0x3f)).toBe(REQ_ABORTED);
+  // Aborted during its flush, the STOP did not stop the unit.
+  expect(s.sim.emulator.stopped).toBe(false);
   // A FLUSH after the abort still waits for B's WRITE, and goes once it has completed.
   const syncB = track(run(s, B, SYNC10), [], 'B’s SYNCHRONIZE CACHE');
   await until(() => flushes() === 1, 'B’s FLUSH waiting for B’s WRITE');
