@@ -11,7 +11,7 @@ import type { LogicalUnitInfo } from '../device-info.js';
 import type { ModeState } from '../mode-pages.js';
 import { ScsiStatus } from '../status.js';
 import type { AscAscq, Decoded, SenseData } from '../sense.js';
-import type { BlockCommandSet, BlockGeometry, BlockStatus } from './block-command-set.js';
+import type { BlockCommandSet, BlockGeometry, BlockStatus, OperationAborted } from './block-command-set.js';
 import type { BlockOperation } from './errors.js';
 import type { RangeLock } from './range-lock.js';
 import type { DataInPool } from './data-in-pool.js';
@@ -109,9 +109,9 @@ export interface LogicalUnit {
    * MODE SELECTs run one at a time, in arrival order, so that two running
    * together end as one after the other would (SAM-5); a failed one changes
    * nothing. Undefined on success, else the sense to report. `since` is the
-   * MODE SELECT's epoch (see run).
+   * MODE SELECT's epoch (see run); once `aborted` says so it changes nothing more.
    */
-  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined>;
+  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined>;
   /**
    * Runs one block operation of a command that began in reset epoch `since`
    * and maps its outcome through the error table; undefined means it

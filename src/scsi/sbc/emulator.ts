@@ -160,8 +160,8 @@ export class SbcEmulator implements LogicalUnit {
   }
 
   /** LogicalUnit.changeMode: ModeChanges.change, mode-changes.ts. */
-  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
-    return this.#modeChanges.change(select, nexus, since);
+  changeMode(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined> {
+    return this.#modeChanges.change(select, nexus, since, aborted);
   }
 
   /**

@@ -98,7 +98,7 @@ export const SPC_HANDLERS: HandlerTable = {
     medium: false,
     parameterList: true,
     dataOutLength: (_lu, f) => f.parameterListLength,
-    run: async (lu, { fields, descriptor, dataOut, nexus, epoch }) => {
+    run: async (lu, { fields, descriptor, dataOut, nexus, epoch, aborted }) => {
       // Fewer bytes than PARAMETER LIST LENGTH came: the list ends early, so a
       // page the initiator meant to send may be missing. Cut at a page boundary
       // the bytes alone look valid (the header has no total length in MODE
@@ -108,7 +108,7 @@ export const SPC_HANDLERS: HandlerTable = {
       const req = { six: descriptor.cdbLength === 6, pf: fields.pf, sp: fields.sp };
       // Judged when its turn comes, against what the MODE SELECTs before it left (changeMode): judged
       // here, two running together each wrote back the whole state it had read, undoing the other.
-      const failed = await lu.changeMode((current) => applyModeSelect(dataOut, req, current, lu.info), nexus, epoch);
+      const failed = await lu.changeMode((current) => applyModeSelect(dataOut, req, current, lu.info), nexus, epoch, aborted);
       return failed === undefined ? GOOD : checkCondition(failed);
     },
   },

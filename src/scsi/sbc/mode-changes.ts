@@ -5,12 +5,17 @@
 // unit; every other I_T nexus gets MODE PARAMETERS CHANGED. One unit's MODE
 // SELECTs run one at a time, in arrival order (serial-queue.ts), since each
 // reads the mode parameters, may wait for the device, and then changes them.
+// One whose command is aborted (ABORT TASK SET, CLEAR TASK SET, PREEMPT AND
+// ABORT) while it waits for its turn or for its flush changes nothing (SAM-5
+// aborting commands: it stops where it is); its flush, held back behind other
+// commands' writes, ends unsent.
 // Spec: SPC-5 (MODE SELECT, Control mode page, unit attention), SBC-4
 // (Caching mode page), SAM-5 (task attributes, logical unit reset).
 
 import type { SenseData } from '../sense.js';
 import type { ModeState } from '../mode-pages.js';
-import { UnitAttention, blockFailureSense } from './errors.js';
+import { STOPPED_BY_ABORT, UnitAttention, blockFailureSense } from './errors.js';
+import type { OperationAborted } from './block-command-set.js';
 import type { IssueEpoch, LogicalUnit, ModeSelection } from './context.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -36,12 +41,13 @@ export class ModeChanges {
   }
 
   /** LogicalUnit.changeMode: judged when its turn comes, against the state the MODE SELECTs before it left. */
-  change(select: ModeSelection, nexus: string, since: IssueEpoch): Promise<SenseData | undefined> {
+  change(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined> {
     return this.#queue.run(async () => {
       const lu = this.#lu;
       // A device reset since the MODE SELECT began aborted it (see LogicalUnit.run), maybe while it waited
       // its turn: it must not undo the defaults the reset restored. The answer is never delivered.
       if (since !== undefined && lu.bcs.resetEpoch !== since) return blockFailureSense('write-cache', 'io-error');
+      if (aborted()) return STOPPED_BY_ABORT;
       const from = lu.modeState();
       const r = select(from);
       if (!r.ok) return r.fault;
@@ -50,8 +56,9 @@ export class ModeChanges {
       if (next.wce !== from.wce) {
         // Leaving write-back: what the cache holds must be durable before writes stop being cached.
         if (!next.wce && lu.geometry.flush) {
-          const failed = await lu.run(since, 'flush', () => lu.bcs.flush());
+          const failed = await lu.run(since, 'flush', () => lu.bcs.flush(aborted));
           if (failed !== undefined) return failed;
+          if (aborted()) return STOPPED_BY_ABORT;
         }
         const failed = await lu.run(since, 'write-cache', () => lu.bcs.setWriteCache(next.wce));
         if (failed !== undefined) return failed;
