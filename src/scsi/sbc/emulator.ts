@@ -1,7 +1,6 @@
 // The SBC device server: executes CDBs against a BlockCommandSet and answers
 // with SCSI status, sense and Data-In, as a direct-access block device would.
-// Spec: SAM-5 (unit attention, status), SPC-5 (sense formats, D_SENSE),
-// SBC-4 (block commands).
+// Spec: SAM-5 (unit attention, status), SPC-5 (sense formats, D_SENSE), SBC-4 (block commands).
 //
 // Every command goes through the steps of command-steps.ts (the generic
 // path), except READ and WRITE (10)/(16) in the ordinary case, as
