@@ -33,4 +33,11 @@ describe('the package entry', () => {
     ];
     expect(wanted.filter((n) => !names.has(n))).toEqual([]);
   });
+
+  test('exports every type a BlockCommandSet implementation writes in its method signatures', () => {
+    const names = entryExports();
+    // read/write/startRead/startWrite/flush/discard/writeZeroes take an abort check (OperationAborted).
+    const wanted = ['BlockCommandSet', 'BlockGeometry', 'BlockStatus', 'BlockRange', 'OperationAborted'];
+    expect(wanted.filter((n) => !names.has(n))).toEqual([]);
+  });
 });

@@ -83,6 +83,7 @@ export type {
   BlockMapping,
   BlockRange,
   DiscardLimits,
+  OperationAborted,
   WriteZeroesLimits,
 } from './sbc/block-command-set.js';
 export { BLOCK_ERROR_TABLE, blockFailureSense, UnitAttention, type BlockOperation } from './sbc/errors.js';

@@ -40,6 +40,7 @@ import { RESERVATION_HANDLERS } from './handlers-reservations.js';
 import { RESERVATION_CONFLICT } from './reservation-state.js';
 import { SANITIZE_HANDLERS } from './handlers-sanitize.js';
 import { COPY_HANDLERS } from './handlers-copy.js';
+import type { OperationAborted } from './block-command-set.js';
 
 const HANDLERS: HandlerTable = { ...SPC_HANDLERS, ...SBC_HANDLERS, ...MEDIUM_HANDLERS, ...RW_HANDLERS, ...PROVISIONING_HANDLERS, ...RESERVATION_HANDLERS, ...SANITIZE_HANDLERS, ...COPY_HANDLERS };
 
@@ -69,7 +70,7 @@ export function runCommandSteps(
   nexus: string,
   transportId: Uint8Array | undefined,
   reissued: boolean,
-  aborted: () => boolean,
+  aborted: OperationAborted,
 ): CommandOutcome | Promise<CommandOutcome> {
   const { cdb, decoded } = p;
   const entry = handlerOf(decoded);

@@ -149,7 +149,7 @@ export interface SbcCommand<F> {
   /** The reset epoch the command began in: what its block operations pass to LogicalUnit.run. */
   readonly epoch: IssueEpoch;
   /** Whether the transport has aborted the command (ExecuteOptions.aborted): asked between the block operations of a long one. */
-  readonly aborted: () => boolean;
+  readonly aborted: OperationAborted;
 }
 
 export type CdbKind = CdbFields['kind'];

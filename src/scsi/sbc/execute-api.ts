@@ -8,6 +8,7 @@ import { encodeSense, type SenseFormat } from '../sense-codec.js';
 import type { SenseData } from '../sense.js';
 import type { ScsiStatus } from '../status.js';
 import type { CommandOutcome } from './context.js';
+import type { OperationAborted } from './block-command-set.js';
 
 /** What a command ended with, as a transport carries it. */
 export interface SbcResult {
@@ -61,7 +62,7 @@ export interface ExecuteOptions {
    * stops after the one in flight; the transport
    * ends it as its abort says, whatever it answers. Default: never aborted.
    */
-  readonly aborted?: (() => boolean) | undefined;
+  readonly aborted?: OperationAborted | undefined;
 }
 
 /**

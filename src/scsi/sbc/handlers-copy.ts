@@ -47,6 +47,7 @@ import { buildDeviceIdentification } from '../vpd.js';
 import { GOOD, checkCondition, goodData, type CommandOutcome, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { writeProtectFault } from './checks.js';
 import { pieces } from './handlers-provisioning.js';
+import type { OperationAborted } from './block-command-set.js';
 
 /** CSCD descriptors a list may hold: a source and a destination. */
 const MAX_CSCD_DESCRIPTORS = 2;
@@ -124,7 +125,7 @@ function namesThisUnit(lu: LogicalUnit, c: IdentificationCscd | undefined): bool
  * `lu.sanitizer.begun` was `sanitizes`, until `aborted` says the command was
  * aborted (checked before each read and each write). Undefined when done.
  */
-async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
+async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, sanitizes: number, s: BlockToBlockSegment, onBytes: (n: number) => void): Promise<SenseData | undefined> {
   const end = lu.info.blocks;
   if (s.sourceLba + BigInt(s.blocks) > end) return SOURCE_OUT_OF_RANGE;
   if (s.destinationLba + BigInt(s.blocks) > end) return DESTINATION_OUT_OF_RANGE;

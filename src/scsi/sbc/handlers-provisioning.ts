@@ -8,7 +8,7 @@
 import { GetLbaStatusReportType } from '../cdb/capacity.js';
 import { UNMAP_DESCRIPTOR_LENGTH, UNMAP_HEADER_LENGTH, decodeUnmapParameterList } from '../cdb/unmap.js';
 import { Asc, invalidFieldInCdb, invalidFieldInParameterList, senseIllegalRequest, type SenseData } from '../sense.js';
-import type { BlockRange } from './block-command-set.js';
+import type { BlockRange, OperationAborted } from './block-command-set.js';
 import { GOOD, checkCondition, goodData, type HandlerTable, type IssueEpoch, type LogicalUnit } from './context.js';
 import { LBA_OUT_OF_RANGE, blocksToEnd, firstFault, lbaRangeFault, writeProtectFault } from './checks.js';
 import { IMPLEMENTATION_FAILURE, STOPPED_BY_ABORT, blockFailureSense, failingBlock } from './errors.js';
@@ -59,7 +59,7 @@ export function* pieces(lba: bigint, blocks: bigint, max: number): Generator<Blo
  * block (failingBlock), as a failed write or write-zeroes call does: the
  * device does not say which block failed.
  */
-export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
+export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, lba: bigint, blocks: bigint): Promise<SenseData | undefined> {
   const d = lu.geometry.discard;
   if (d === undefined) throw new Error('discardRange: the device cannot discard');
   const discard = (ranges: readonly BlockRange[], first: bigint): Promise<SenseData | undefined> =>
@@ -85,7 +85,7 @@ export async function discardRange(lu: LogicalUnit, since: IssueEpoch, aborted: 
  * reads back zeros when the block is all zeros, else by writing the pattern
  * out in chunks.
  */
-export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: () => boolean, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
+export async function fill(lu: LogicalUnit, since: IssueEpoch, aborted: OperationAborted, lba: bigint, blocks: bigint, block: Uint8Array, unmap: boolean): Promise<SenseData | undefined> {
   const g = lu.geometry;
   if (isZero(block)) {
     const wz = g.writeZeroes;

@@ -30,7 +30,7 @@ import { ACROSS_RESETS, GOOD, checkCondition, type CommandOutcome, type HandlerT
 import { firstFault, flushIfCached, writeProtectFault } from './checks.js';
 import { MEDIUM_NOT_PRESENT } from './medium.js';
 import { fill, pieces } from './handlers-provisioning.js';
-import type { BlockGeometry } from './block-command-set.js';
+import type { BlockGeometry, OperationAborted } from './block-command-set.js';
 import { SANITIZE_FAILED } from './sanitize.js';
 
 /** Bytes one OVERWRITE write carries at most (the SIM's cost model sizes the request from it). */
@@ -135,7 +135,7 @@ async function sanitize(lu: LogicalUnit, f: SanitizeCdb, work: number, op: () =>
  * operation goes on. A SANITIZE waiting for the medium lock is answered once
  * it has it and the operation has begun.
  */
-function start(lu: LogicalUnit, f: SanitizeCdb, aborted: () => boolean, work: number, op: (between: Between) => Promise<SenseData | undefined>): Promise<CommandOutcome> | CommandOutcome {
+function start(lu: LogicalUnit, f: SanitizeCdb, aborted: OperationAborted, work: number, op: (between: Between) => Promise<SenseData | undefined>): Promise<CommandOutcome> | CommandOutcome {
   if (f.immed) {
     void sanitize(lu, f, work, () => op(NOTHING_TO_RELEASE));
     return GOOD;

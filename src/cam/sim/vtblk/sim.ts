@@ -50,6 +50,7 @@ import { abortCcbs, settleAborts } from './aborts.js';
 import { Recoveries, type SimState } from './recovery.js';
 import { otherFunction, type FunctionScope } from './other-functions.js';
 import { unexpectedlyFree } from './ring-shortage.js';
+import type { OperationAborted } from '../../../scsi/sbc/block-command-set.js';
 
 /** What the SIM drives: a driver attached to its device, and the guest memory it shares (a LocalVirtioBlk fits). */
 export interface VtblkDevice {
@@ -96,7 +97,7 @@ export class VtblkSim implements Sim {
     transportId: Uint8Array | undefined;
     dataIn: Uint8Array | undefined;
     reissued: boolean;
-    aborted: () => boolean;
+    aborted: OperationAborted;
     readonly abortedOf: (e: Active) => boolean;
   };
   #handle: SimHandle | undefined;
