@@ -134,10 +134,10 @@ export class Driver {
       case 'read': return this.#read(s, d.lba, d.blocks, d.attr);
       case 'write': return this.#write(s, d.lba, d.blocks, d.attr, d.dropInDataOut);
       case 'write-same': return this.#writeSame(s, d.lba, d.blocks, d.attr);
-      case 'compare-and-write': return this.#compareAndWrite(s, d.lba, d.verify);
-      case 'write-same-unmap': return this.#writeSameUnmap(s, d.lba, d.blocks, d.zeros);
-      case 'unmap': return this.#unmap(s, d.ranges);
-      case 'sync-cache': return this.#syncCache(s);
+      case 'compare-and-write': return this.#compareAndWrite(s, d.lba, d.verify, d.attr);
+      case 'write-same-unmap': return this.#writeSameUnmap(s, d.lba, d.blocks, d.zeros, d.attr);
+      case 'unmap': return this.#unmap(s, d.ranges, d.attr);
+      case 'sync-cache': return this.#syncCache(s, d.attr);
       case 'abort-task': {
         this.#ctx.tally.disruptions['abort-task']++;
         const out = s.outstanding();
@@ -163,14 +163,23 @@ export class Driver {
     return { nexus: `${s.slot}/${s.generation}`, attr, cmdSN: undefined };
   }
 
-  /** Sends a command; its issue learns its CmdSN if it went out on the nexus it was drawn for. */
-  async #send(s: Session, req: CommandRequest, issue: Issue): Promise<CommandResult | undefined> {
+  /**
+   * Sends a command of kind `name`; its issue learns its CmdSN if it went out on the nexus it was drawn for. An
+   * ORDERED one is a fence for the model (ShadowDisk.orderedSent) until answered: GOOD orders, anything else not.
+   */
+  async #send(s: Session, name: string, req: CommandRequest, issue: Issue): Promise<CommandResult | undefined> {
+    const fence = issue.attr === 'ordered' ? this.#ctx.shadow.orderedSent(issue) : undefined;
     const sent = await s.send({ ...req, attr: issue.attr });
-    if (sent === undefined) return undefined;
+    if (sent === undefined) {
+      if (fence !== undefined) this.#ctx.shadow.orderedDone(fence, false);
+      return undefined;
+    }
     if (issue.nexus === this.#issue(s, issue.attr).nexus) issue.cmdSN = sent.task.cmdSN;
-    if (issue.attr !== 'simple') this.#ctx.tally.count(this.#ctx.tally.attributes, ATTRIBUTE_NAMES[issue.attr]);
+    if (issue.attr !== 'simple') this.#ctx.tally.count(this.#ctx.tally.attributes, `${name} ${ATTRIBUTE_NAMES[issue.attr]}`);
     if (this.#resetsOut > 0 || (this.#ownOut.get(s) ?? 0) > 0) sent.task.exposed = true;
-    return sent.result;
+    const res = await sent.result;
+    if (fence !== undefined) this.#ctx.shadow.orderedDone(fence, res.kind === 'status' && res.status === 0);
+    return res;
   }
 
   async #read(s: Session, lba: number, blocks: number, attr: TaskAttribute): Promise<void> {
@@ -178,7 +187,7 @@ export class Driver {
     const label = `READ${attrText(attr)} lba ${lba} n ${blocks}`;
     const issue = this.#issue(s, attr);
     const r = shadow.readSent(lba, blocks, issue);
-    const res = await this.#send(s, { cdb: rwCdb(false, lba, blocks, lba % 2 === 1), label, inLength: blocks * blockLength }, issue);
+    const res = await this.#send(s, 'READ', { cdb: rwCdb(false, lba, blocks, lba % 2 === 1), label, inLength: blocks * blockLength }, issue);
     if (res !== undefined) tally.commands.read++;
     if (res === undefined || this.#outcome(s, label, res) !== 'good' || res.kind !== 'status' || res.data === undefined) {
       shadow.readDropped(r);
@@ -186,6 +195,7 @@ export class Driver {
     }
     tally.readsChecked++;
     tally.blocksChecked += blocks;
+    await shadow.orderSettled(r);
     for (const m of shadow.readDone(r, res.data, blockLength)) this.#ctx.finding('data', `slot ${s.slot} ${label}: LBA ${m.lba} ${m.what}`);
   }
 
@@ -194,7 +204,7 @@ export class Driver {
     const w = this.#ctx.shadow.writeSent('write', lba, blocks, issue);
     const label = `WRITE${attrText(attr)} id ${w.id} lba ${lba} n ${blocks}`;
     const data = writeData(w.id, lba, blocks, this.#ctx.blockLength);
-    const res = await this.#send(s, { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut }, issue);
+    const res = await this.#send(s, 'WRITE', { cdb: rwCdb(true, lba, blocks, lba % 2 === 1), label, dataOut: data, dropInDataOut }, issue);
     this.#ctx.tally.commands.write += res === undefined ? 0 : 1;
     this.#settleWrite(s, [w], label, res);
   }
@@ -204,40 +214,41 @@ export class Driver {
     const w = this.#ctx.shadow.writeSent('same', lba, blocks, issue);
     const label = `WRITE SAME${attrText(attr)} id ${w.id} lba ${lba} n ${blocks}`;
     const data = sameData(w.id, this.#ctx.blockLength);
-    const res = await this.#send(s, { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
+    const res = await this.#send(s, 'WRITE SAME', { cdb: writeSameCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
     this.#ctx.tally.commands['write-same'] += res === undefined ? 0 : 1;
     this.#settleWrite(s, [w], label, res);
   }
 
   /** WRITE SAME with UNMAP (SBC-4): each block deallocated or written, and it reads as the data sent either way. */
-  async #writeSameUnmap(s: Session, lba: number, blocks: number, zeros: boolean): Promise<void> {
-    const issue = this.#issue(s, 'simple');
+  async #writeSameUnmap(s: Session, lba: number, blocks: number, zeros: boolean, attr: TaskAttribute): Promise<void> {
+    const issue = this.#issue(s, attr);
     const w = this.#ctx.shadow.writeSent(zeros ? 'unmap' : 'same', lba, blocks, issue);
-    const label = `WRITE SAME UNMAP id ${w.id} lba ${lba} n ${blocks}${zeros ? ' zeros' : ''}`;
+    const label = `WRITE SAME UNMAP${attrText(attr)} id ${w.id} lba ${lba} n ${blocks}${zeros ? ' zeros' : ''}`;
     const data = zeros ? Buffer.alloc(this.#ctx.blockLength) : sameData(w.id, this.#ctx.blockLength);
-    const res = await this.#send(s, { cdb: writeSameUnmapCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
+    const res = await this.#send(s, 'WRITE SAME UNMAP', { cdb: writeSameUnmapCdb(lba, blocks, lba % 2 === 1), label, dataOut: data }, issue);
     this.#ctx.tally.commands['write-same-unmap'] += res === undefined ? 0 : 1;
     this.#settleWrite(s, [w], label, res);
   }
 
   /** UNMAP: one write per range to the model, settled together; zeros with LBPRZ 001b, else anything. */
-  async #unmap(s: Session, ranges: readonly { readonly lba: number; readonly blocks: number }[]): Promise<void> {
-    const issue = this.#issue(s, 'simple');
+  async #unmap(s: Session, ranges: readonly { readonly lba: number; readonly blocks: number }[], attr: TaskAttribute): Promise<void> {
+    const issue = this.#issue(s, attr);
     const kind = this.#ctx.unmapZeros ? 'unmap' : 'deallocate';
     const ws = ranges.map((r) => this.#ctx.shadow.writeSent(kind, r.lba, r.blocks, issue));
-    const label = `UNMAP ids ${ws.map((w) => w.id).join(',')} ${ranges.map((r) => `lba ${r.lba} n ${r.blocks}`).join(', ')}`;
+    const label = `UNMAP${attrText(attr)} ids ${ws.map((w) => w.id).join(',')} ${ranges.map((r) => `lba ${r.lba} n ${r.blocks}`).join(', ')}`;
     const { cdb, parameters } = unmapCommand(ranges);
-    const res = await this.#send(s, { cdb, label, dataOut: parameters }, issue);
+    const res = await this.#send(s, 'UNMAP', { cdb, label, dataOut: parameters }, issue);
     this.#ctx.tally.commands.unmap += res === undefined ? 0 : 1;
     this.#settleWrite(s, ws, label, res);
   }
 
   /** SYNCHRONIZE CACHE (10): anything but GOOD, or an answer that it was not (or may not have been) executed, is a finding. */
-  async #syncCache(s: Session): Promise<void> {
-    const label = 'SYNCHRONIZE CACHE (10)';
-    const res = await this.#send(s, { cdb: syncCache10Cdb(), label }, this.#issue(s, 'simple'));
-    if (res !== undefined) this.#ctx.tally.commands['sync-cache']++;
-    if (res !== undefined) this.#outcome(s, label, res);
+  async #syncCache(s: Session, attr: TaskAttribute): Promise<void> {
+    const label = `SYNCHRONIZE CACHE (10)${attrText(attr)}`;
+    const res = await this.#send(s, 'SYNCHRONIZE CACHE', { cdb: syncCache10Cdb(), label }, this.#issue(s, attr));
+    if (res === undefined) return;
+    this.#ctx.tally.commands['sync-cache']++;
+    this.#outcome(s, label, res);
   }
 
   /**
@@ -245,33 +256,36 @@ export class Driver {
    * as a READ), and MISCOMPARE where the model allows only the verify data is a finding; only GOOD writes.
    * Some verify data is what no write produced: GOOD for it is a finding too.
    */
-  async #compareAndWrite(s: Session, lba: number, picks: readonly number[]): Promise<void> {
+  async #compareAndWrite(s: Session, lba: number, picks: readonly number[], attr: TaskAttribute): Promise<void> {
     const { shadow, blockLength } = this.#ctx;
     const n = picks.length;
     const chosen = picks.map((p, i) => chooseVerify(shadow.possible(lba + i), p));
-    const issue = this.#issue(s, 'simple');
+    const issue = this.#issue(s, attr);
     const r = shadow.readSent(lba, n, issue);
     const w = shadow.writeSent('write', lba, n, issue);
-    const label = `COMPARE AND WRITE id ${w.id} lba ${lba} n ${n} verify ${chosen.map((c) => (c === undefined ? 'foreign' : c.id)).join(',')}`;
+    const label = `COMPARE AND WRITE${attrText(attr)} id ${w.id} lba ${lba} n ${n} verify ${chosen.map((c) => (c === undefined ? 'foreign' : c.id)).join(',')}`;
     const data = Buffer.concat([Buffer.alloc(n * blockLength), writeData(w.id, lba, n, blockLength)]);
     chosen.forEach((c, i) => {
       if (c === undefined) fillBlock(data, i * blockLength, blockLength, FOREIGN_ID, lba + i);
       else if (!readsAsZeros(c)) fillBlock(data, i * blockLength, blockLength, c.id, c.kind === 'same' ? SAME_TAG : lba + i);
     });
-    const res = await this.#send(s, { cdb: compareAndWriteCdb(lba, n), label, dataOut: data }, issue);
+    const res = await this.#send(s, 'COMPARE AND WRITE', { cdb: compareAndWriteCdb(lba, n), label, dataOut: data }, issue);
     if (res !== undefined) this.#ctx.tally.commands['compare-and-write']++;
     const outcome = res?.kind === 'status' ? this.#outcome(s, label, res, true) : undefined;
+    this.#settleWrite(s, [w], label, res, outcome === 'miscompare' ? 'not-done' : outcome);
+    if (outcome === 'good' || outcome === 'miscompare') await shadow.orderSettled(r);
     if (outcome === 'good') {
       for (const m of shadow.readDone(r, data.subarray(0, n * blockLength), blockLength)) this.#ctx.finding('data', `slot ${s.slot} ${label}: GOOD, so the medium held the verify data, but LBA ${m.lba} ${m.what}`);
     } else {
+      // What the compare may have read: as a READ would, an ORDERED one after every older GOOD write of the session.
+      const allowed = shadow.allowed(r);
       shadow.readDropped(r);
       const onlyVerify = chosen.every((c, i) => {
-        const may = [...(r.possible[i] ?? []), ...r.concurrent.filter((x) => x !== w && x.lba <= lba + i && lba + i < x.lba + x.blocks)];
+        const may = (allowed[i] ?? []).filter((x) => x !== w);
         return c !== undefined && c.kind !== 'deallocate' && may.length === 1 && may[0] === c;
       });
       if (outcome === 'miscompare' && onlyVerify) this.#ctx.finding('data', `slot ${s.slot} ${label}: MISCOMPARE, but every block could only hold its verify data`);
     }
-    this.#settleWrite(s, [w], label, res, outcome === 'miscompare' ? 'not-done' : outcome);
   }
 
   /** Settles the model's writes of one command (an UNMAP has one per range) by its result. */

@@ -24,7 +24,7 @@ export class Tally {
   /** ABORT TASK responses by code, third-party confirmations and hang aborts included. */
   readonly abortResponses = new Map<string, number>();
   readonly statuses = new Map<string, number>();
-  /** Commands sent ORDERED or HEAD OF QUEUE (the rest are SIMPLE). */
+  /** Commands sent ORDERED or HEAD OF QUEUE (the rest are SIMPLE), by command kind and attribute: `UNMAP ORDERED`. */
   readonly attributes = new Map<string, number>();
   readsChecked = 0;
   /** Of those, READs an ORDERED rule applied to (shadow.ts). */

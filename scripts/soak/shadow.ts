@@ -10,7 +10,8 @@
 // Ordering is by a logical clock, not by time. A write answered GOOD makes
 // every write that was settled before it was sent impossible on its blocks
 // (SAM-5: a command sent after another's completion sees its effect); writes
-// still in flight, or settled after it was sent, stay possible.
+// still in flight, or settled after it was sent, stay possible, except, for an
+// ORDERED write, the older writes of its session answered GOOD.
 //
 // Task attributes add order inside one session (one I_T nexus, CmdSN order;
 // SAM-5 §8.6): an ORDERED task starts once every older task has completed, and
@@ -20,7 +21,12 @@
 // session answered GOOD: on the blocks such a WRITE covers, the READ cannot
 // return what was settled before the WRITE was sent, nor, for an ORDERED WRITE,
 // an older GOOD write of the session. A write aborted, reset or cut off stays
-// as uncertain as before: only GOOD makes a barrier.
+// as uncertain as before: only GOOD makes a barrier. Every ORDERED command
+// answered GOOD, whatever its kind (a SYNCHRONIZE CACHE, with IMMED or not: it
+// completes when answered), is a fence: a READ newer than it, not HEAD OF
+// QUEUE, reads after every older WRITE of the session answered GOOD. A COMPARE
+// AND WRITE compares as such a READ would read, and an ORDERED UNMAP or WRITE
+// SAME with UNMAP bars what it replaced as an ORDERED WRITE does.
 //
 // Unmapping (SBC-4 logical block provisioning) is a write too. WRITE SAME with
 // UNMAP leaves each block reading as the data sent, deallocated or not, so with
@@ -77,6 +83,14 @@ export interface ReadRecord {
   readonly issue: Issue | undefined;
   /** Writes of the READ's session in flight when it was sent: those older in CmdSN and answered GOOD may order it. */
   readonly sessionInFlight: readonly WriteRecord[];
+  /** ORDERED commands of the READ's session in flight when it was sent: those older in CmdSN and answered GOOD order it. */
+  readonly sessionFences: readonly Fence[];
+}
+
+/** An ORDERED command of one session, any kind: once GOOD, the newer commands of its session start after every older one ended. */
+export interface Fence {
+  readonly issue: Issue;
+  good: boolean;
 }
 
 /** One block a READ returned that the model rules out. */
@@ -96,6 +110,9 @@ export class ShadowDisk {
   readonly #reads = new Set<ReadRecord>();
   /** Writes in flight that carry an issue, for the READs of their session. */
   readonly #issuedInFlight = new Set<WriteRecord>();
+  readonly #fencesInFlight = new Set<Fence>();
+  /** READs waiting for what may order them to be over (orderSettled). */
+  #waiting: { readonly r: ReadRecord; readonly resolve: () => void }[] = [];
   #clock = 0;
   #nextId = 1;
   /** READs checked with an ORDERED rule in force: a write of their session they must read after. */
@@ -117,15 +134,17 @@ export class ShadowDisk {
     return w;
   }
 
-  /** GOOD: the write's data is on its blocks, and what was settled before it was sent is gone from them. */
+  /**
+   * GOOD: the write's data is on its blocks, and what was settled before it was sent is gone from them; for an
+   * ORDERED write, so is every older write of its session answered GOOD (it ended before this one started).
+   */
   writeGood(w: WriteRecord): void {
     if (w.state !== 'in-flight') return;
     this.#issuedInFlight.delete(w);
     w.state = 'good';
     w.settledAt = this.#clock++;
-    for (let b = w.lba; b < w.lba + w.blocks; b++) {
-      this.#possible[b] = this.#at(b).filter((x) => x === w || x.settledAt === undefined || x.settledAt >= w.sentAt);
-    }
+    for (let b = w.lba; b < w.lba + w.blocks; b++) this.#possible[b] = this.#at(b).filter((x) => !before(x, w));
+    this.#wake();
   }
 
   /** The target did not execute the write. */
@@ -135,6 +154,7 @@ export class ShadowDisk {
     w.state = 'not-done';
     w.settledAt = this.#clock++;
     for (let b = w.lba; b < w.lba + w.blocks; b++) this.#possible[b] = this.#at(b).filter((x) => x !== w);
+    this.#wake();
   }
 
   /** The connection carrying the write is gone; it stays possible, unsettled, until {@link writeUnknown}. */
@@ -142,6 +162,7 @@ export class ShadowDisk {
     if (w.state !== 'in-flight') return;
     this.#issuedInFlight.delete(w);
     w.state = 'lost';
+    this.#wake();
   }
 
   /** The write is over and may have landed on any of its blocks, or none. */
@@ -150,15 +171,57 @@ export class ShadowDisk {
     this.#issuedInFlight.delete(w);
     w.state = 'unknown';
     w.settledAt = this.#clock++;
+    this.#wake();
+  }
+
+  /** An ORDERED command is about to be sent (any kind). */
+  orderedSent(issue: Issue): Fence {
+    const f: Fence = { issue, good: false };
+    this.#fencesInFlight.add(f);
+    return f;
+  }
+
+  /** The ORDERED command is over: answered GOOD (`good`), or not, which orders nothing the model relies on. */
+  orderedDone(f: Fence, good: boolean): void {
+    this.#fencesInFlight.delete(f);
+    f.good = good;
+    this.#wake();
   }
 
   readSent(lba: number, blocks: number, issue?: Issue): ReadRecord {
     this.#checkRange(lba, blocks);
     const possible = Array.from({ length: blocks }, (_, i) => [...this.#at(lba + i)]);
     const sessionInFlight = issue === undefined ? [] : [...this.#issuedInFlight].filter((w) => w.issue?.nexus === issue.nexus && overlaps(w, lba, blocks));
-    const r: ReadRecord = { lba, blocks, possible, concurrent: [], issue, sessionInFlight };
+    const sessionFences = issue === undefined ? [] : [...this.#fencesInFlight].filter((f) => f.issue.nexus === issue.nexus);
+    const r: ReadRecord = { lba, blocks, possible, concurrent: [], issue, sessionInFlight, sessionFences };
     this.#reads.add(r);
     return r;
+  }
+
+  /**
+   * Resolves once what may order the READ is over: each write of its session in flight when it was sent and each
+   * ORDERED command of its session then in flight, older than it in CmdSN. An answer that overtook them (a target
+   * that ignores ORDERED) is checked only then, when an ORDERED rule can apply; the writes sent meanwhile join
+   * its concurrent ones, so the wait only widens what it accepts. At once when no ORDERED rule can apply.
+   */
+  orderSettled(r: ReadRecord): Promise<void> {
+    return this.#orderPending(r) ? new Promise((resolve) => this.#waiting.push({ r, resolve })) : Promise.resolve();
+  }
+
+  #orderPending(r: ReadRecord): boolean {
+    const ri = r.issue;
+    const sn = ri?.cmdSN;
+    if (sn === undefined || ri?.attr === 'head') return false;
+    if (ri?.attr === 'simple' && r.sessionFences.length === 0 && !r.sessionInFlight.some((w) => w.issue?.attr === 'ordered')) return false;
+    const older = (i: Issue | undefined): boolean => i?.cmdSN !== undefined && snLess(i.cmdSN, sn);
+    return r.sessionInFlight.some((w) => w.state === 'in-flight' && older(w.issue)) || r.sessionFences.some((f) => this.#fencesInFlight.has(f) && older(f.issue));
+  }
+
+  #wake(): void {
+    if (this.#waiting.length === 0) return;
+    const ready = this.#waiting.filter((x) => !this.#orderPending(x.r));
+    this.#waiting = this.#waiting.filter((x) => this.#orderPending(x.r));
+    for (const x of ready) x.resolve();
   }
 
   /** The READ ended without data to check (aborted, lost, an error status). */
@@ -166,16 +229,29 @@ export class ShadowDisk {
     this.#reads.delete(r);
   }
 
+  /**
+   * What each block of a READ may return if it reads now: what it could hold when sent, the writes sent since,
+   * less what a write of its session that it must read after (ORDERED, SAM-5 §8.6) replaced.
+   */
+  allowed(r: ReadRecord): WriteRecord[][] {
+    const barriers = r.sessionInFlight.filter((w) => ordersRead(w, r));
+    return Array.from({ length: r.blocks }, (_, i) => {
+      const lba = r.lba + i;
+      let accepted = [...(r.possible[i] ?? []), ...r.concurrent.filter((w) => covers(w, lba))];
+      for (const x of barriers) if (covers(x, lba)) accepted = accepted.filter((y) => !before(y, x));
+      return accepted;
+    });
+  }
+
   /** Checks the data a READ returned, block by block; `blockLength` bytes per block. */
   readDone(r: ReadRecord, data: Buffer, blockLength: number): Mismatch[] {
     this.#reads.delete(r);
     const out: Mismatch[] = [];
-    const barriers = r.sessionInFlight.filter((w) => ordersRead(w, r));
-    if (barriers.length > 0) this.orderedReads++;
+    if (r.sessionInFlight.some((w) => ordersRead(w, r))) this.orderedReads++;
+    const allowed = this.allowed(r);
     for (let i = 0; i < r.blocks; i++) {
       const lba = r.lba + i;
-      let accepted = [...(r.possible[i] ?? []), ...r.concurrent.filter((w) => covers(w, lba))];
-      for (const x of barriers) if (covers(x, lba)) accepted = accepted.filter((y) => !before(y, x));
+      const accepted = allowed[i] ?? [];
       if (accepted.some((w) => w.kind === 'deallocate')) continue;
       const got = decodeBlock(data, i * blockLength, blockLength);
       if (got.kind === 'torn') {
@@ -223,12 +299,19 @@ export const readsAsZeros = (w: WriteRecord): boolean => w.kind === 'zeros' || w
 /** CmdSN order, serial arithmetic (RFC 7143 §4.2.2.1 after RFC 1982). */
 const snLess = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 
-/** Whether `w`, a write of the READ's session, completed before the READ started (SAM-5 §8.6). */
+/**
+ * Whether `w`, a write of the READ's session, completed before the READ started (SAM-5 §8.6): the READ is ORDERED,
+ * or not HEAD OF QUEUE and `w` is ORDERED or older than an ORDERED command answered GOOD that is older than the READ.
+ */
 function ordersRead(w: WriteRecord, r: ReadRecord): boolean {
   const wi = w.issue;
   const ri = r.issue;
   if (w.state !== 'good' || wi?.cmdSN === undefined || ri?.cmdSN === undefined || !snLess(wi.cmdSN, ri.cmdSN)) return false;
-  return ri.attr === 'ordered' || (wi.attr === 'ordered' && ri.attr !== 'head');
+  if (ri.attr === 'ordered') return true;
+  if (ri.attr === 'head') return false;
+  const rSN = ri.cmdSN;
+  const wSN = wi.cmdSN;
+  return wi.attr === 'ordered' || r.sessionFences.some((f) => f.good && f.issue.cmdSN !== undefined && snLess(wSN, f.issue.cmdSN) && snLess(f.issue.cmdSN, rSN));
 }
 
 /** Whether `y`'s data on a block is overwritten by barrier `x`'s before the READ: settled before `x` was sent, or for an ORDERED `x` an older GOOD write of its session. */

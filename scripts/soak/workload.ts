@@ -2,7 +2,9 @@
 // draws from its own stream (seed and slot), one draw sequence per decision
 // whatever the target's timing, so the same seed gives every session the same
 // sequence of decisions; only which outstanding command an ABORT TASK meets
-// depends on timing, since the decision names it by position.
+// depends on timing, since the decision names it by position. A decision's
+// fields are drawn in the order its object literal names them, the task
+// attribute last.
 
 /** mulberry32: a small 32-bit PRNG, plenty for picking workloads; uniform in [0, 1). */
 export function createRandom(seed: number): () => number {
@@ -26,13 +28,13 @@ export type Decision =
    * COMPARE AND WRITE; `verify[i]` in [0, 1) picks block i's verify data when the command is sent
    * (driver.ts: the newest the model allows, another it allows, or data no write produced).
    */
-  | { readonly kind: 'compare-and-write'; readonly lba: number; readonly blocks: number; readonly verify: readonly number[] }
+  | { readonly kind: 'compare-and-write'; readonly lba: number; readonly blocks: number; readonly verify: readonly number[]; readonly attr: TaskAttribute }
   /** WRITE SAME with UNMAP, with a block of zeros or (`zeros` false) a patterned one (a thin unit only). */
-  | { readonly kind: 'write-same-unmap'; readonly lba: number; readonly blocks: number; readonly zeros: boolean }
+  | { readonly kind: 'write-same-unmap'; readonly lba: number; readonly blocks: number; readonly zeros: boolean; readonly attr: TaskAttribute }
   /** UNMAP of one to four ranges, which may overlap (a thin unit only). */
-  | { readonly kind: 'unmap'; readonly ranges: readonly { readonly lba: number; readonly blocks: number }[] }
+  | { readonly kind: 'unmap'; readonly ranges: readonly { readonly lba: number; readonly blocks: number }[]; readonly attr: TaskAttribute }
   /** SYNCHRONIZE CACHE (10) of the whole medium. */
-  | { readonly kind: 'sync-cache' }
+  | { readonly kind: 'sync-cache'; readonly attr: TaskAttribute }
   /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
   | { readonly kind: 'abort-task'; readonly pick: number }
   /** Task management on the whole task set (RFC 7143 §11.5.1). */
@@ -75,7 +77,7 @@ const WRITE_SAME_UNMAP_SHARE = 0.02;
 const MAX_UNMAP_RANGES = 4;
 /** Most WRITE SAMEs with UNMAP send zeros, which a unit may deallocate; the rest data it must write. */
 const WRITE_SAME_UNMAP_ZEROS = 0.8;
-/** Task attributes of READ, WRITE and WRITE SAME: an ORDERED command drains its session's queue, so few are. */
+/** Task attributes of every command kind: an ORDERED command drains its session's queue, so few are. */
 const ORDERED_SHARE = 0.02;
 const HEAD_OF_QUEUE_SHARE = 0.01;
 const HOT_SHARE = 0.6;
@@ -138,22 +140,22 @@ export class Workload {
     if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS), attr: this.#attr() };
     const caw = this.#geometry.maxCompareAndWrite;
     const cawUpTo = READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE;
-    if (io >= cawUpTo && io < cawUpTo + SYNC_CACHE_SHARE) return { kind: 'sync-cache' };
+    if (io >= cawUpTo && io < cawUpTo + SYNC_CACHE_SHARE) return { kind: 'sync-cache', attr: this.#attr() };
     const unmap = this.#geometry.unmap;
     const unmapFrom = cawUpTo + SYNC_CACHE_SHARE;
     if (unmap !== undefined && io >= unmapFrom && io < unmapFrom + UNMAP_SHARE) {
       const n = this.#int(1, Math.min(MAX_UNMAP_RANGES, unmap.maxDescriptors));
       const per = Math.max(1, Math.floor(Math.min(MAX_WRITE_SAME_BLOCKS * n, unmap.maxLbaCount) / n));
-      return { kind: 'unmap', ranges: Array.from({ length: n }, () => this.#range(per)) };
+      return { kind: 'unmap', ranges: Array.from({ length: n }, () => this.#range(per)), attr: this.#attr() };
     }
     if (unmap !== undefined && io >= unmapFrom + UNMAP_SHARE && io < unmapFrom + UNMAP_SHARE + WRITE_SAME_UNMAP_SHARE) {
-      return { kind: 'write-same-unmap', ...this.#range(MAX_WRITE_SAME_BLOCKS), zeros: this.#random() < WRITE_SAME_UNMAP_ZEROS };
+      return { kind: 'write-same-unmap', ...this.#range(MAX_WRITE_SAME_BLOCKS), zeros: this.#random() < WRITE_SAME_UNMAP_ZEROS, attr: this.#attr() };
     }
     if (caw > 0 && io < cawUpTo) {
       // In the hot area, where the model knows what the blocks may hold and other commands overlap them.
       const blocks = this.#int(1, Math.min(caw, MAX_COMPARE_AND_WRITE_BLOCKS, this.#geometry.hot));
       const lba = this.#int(0, this.#geometry.hot - blocks);
-      return { kind: 'compare-and-write', lba, blocks, verify: Array.from({ length: blocks }, () => this.#random()) };
+      return { kind: 'compare-and-write', lba, blocks, verify: Array.from({ length: blocks }, () => this.#random()), attr: this.#attr() };
     }
     return { kind: 'write', ...this.#range(this.#geometry.maxBlocks), attr: this.#attr(), dropInDataOut: this.#random() < DROP_IN_DATA_OUT };
   }

@@ -241,3 +241,149 @@ describe('ShadowDisk: task attributes in one session (SAM-5 §8.6)', () => {
     expect(disk.readDone(unknown, writeData(old, 0, 1, BL), BL)).toEqual([]);
   });
 });
+
+describe('ShadowDisk: ORDERED on every command kind (SAM-5 §8.6)', () => {
+  /** Block 0 and 1 certainly hold `old` (answered GOOD, nothing else about). */
+  function settled(disk: ShadowDisk): number {
+    const old = disk.writeSent('write', 0, 2);
+    disk.writeGood(old);
+    return old.id;
+  }
+  const lines = (ms: readonly { lba: number; what: string }[]): string[] => ms.map((m) => `${m.lba}: ${m.what}`);
+
+  test('an ORDERED command answered GOOD (a SYNCHRONIZE CACHE) is a fence: a newer READ sees every older GOOD write of its session', () => {
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const w = disk.writeSent('write', 0, 1, on('a', 10));
+    const fence = disk.orderedSent(on('a', 11, 'ordered'));
+    const r = disk.readSent(0, 2, on('a', 12));
+    const head = disk.readSent(0, 1, on('a', 13, 'head'));
+    const other = disk.readSent(0, 1, on('b', 12));
+    disk.writeGood(w);
+    disk.orderedDone(fence, true);
+    expect(lines(disk.readDone(r, writeData(old, 0, 2, BL), BL))).toEqual([`0: holds write ${old}; possible: write ${w.id} (write, good)`]);
+    expect(disk.orderedReads).toBe(1);
+    expect(disk.readDone(head, writeData(old, 0, 1, BL), BL)).toEqual([]);
+    expect(disk.readDone(other, writeData(old, 0, 1, BL), BL)).toEqual([]);
+  });
+
+  test('a fence not answered GOOD, one older than the write or newer than the READ, or one sent after the READ orders nothing', () => {
+    const cases: readonly [string, number, number, boolean][] = [
+      ['not GOOD', 11, 12, false],
+      ['older than the write', 9, 12, true],
+      ['newer than the READ', 13, 12, true],
+    ];
+    for (const [why, fenceSN, readSN, good] of cases) {
+      const disk = new ShadowDisk(8);
+      const old = settled(disk);
+      const w = disk.writeSent('write', 0, 1, on('a', 10));
+      const fence = disk.orderedSent(on('a', fenceSN, 'ordered'));
+      const r = disk.readSent(0, 1, on('a', readSN));
+      disk.writeGood(w);
+      disk.orderedDone(fence, good);
+      expect(disk.readDone(r, writeData(old, 0, 1, BL), BL), why).toEqual([]);
+    }
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const w = disk.writeSent('write', 0, 1, on('a', 10));
+    const r = disk.readSent(0, 1, on('a', 12));
+    const late = disk.orderedSent(on('a', 11, 'ordered'));
+    disk.writeGood(w);
+    disk.orderedDone(late, true);
+    expect(disk.readDone(r, writeData(old, 0, 1, BL), BL), 'fence sent after the READ').toEqual([]);
+  });
+
+  test('an ORDERED COMPARE AND WRITE compares against every older GOOD write of its session; a SIMPLE one may still see the old data', () => {
+    for (const [attr, mustSee] of [['ordered', true], ['simple', false], ['head', false]] as const) {
+      const disk = new ShadowDisk(8);
+      const old = settled(disk);
+      const w = disk.writeSent('write', 0, 1, on('a', 10));
+      const issue = on('a', 11, attr);
+      const compare = disk.readSent(0, 1, issue);
+      const caw = disk.writeSent('write', 0, 1, issue);
+      disk.writeGood(w);
+      // What a MISCOMPARE is judged by, and what a GOOD for the old data as verify data is checked against.
+      const allowed = (disk.allowed(compare)[0] ?? []).filter((x) => x !== caw).map((x) => x.id);
+      expect(allowed, attr).toEqual(mustSee ? [w.id] : [old, w.id]);
+      expect(lines(disk.readDone(compare, writeData(old, 0, 1, BL), BL)), attr).toEqual(mustSee ? [`0: holds write ${old}; possible: write ${w.id} (write, good), write ${caw.id} (write, in-flight)`] : []);
+    }
+  });
+
+  test('a COMPARE AND WRITE newer than an ORDERED one answered GOOD compares after it', () => {
+    const disk = new ShadowDisk(8);
+    const old = settled(disk);
+    const first = on('a', 10, 'ordered');
+    const fence = disk.orderedSent(first);
+    const w = disk.writeSent('write', 0, 1, first);
+    const second = on('a', 11);
+    const compare = disk.readSent(0, 1, second);
+    const caw = disk.writeSent('write', 0, 1, second);
+    disk.writeGood(w);
+    disk.orderedDone(fence, true);
+    expect((disk.allowed(compare)[0] ?? []).filter((x) => x !== caw).map((x) => x.id)).toEqual([w.id]);
+    expect(old).not.toBe(w.id);
+  });
+
+  test('a READ after an ORDERED UNMAP (LBPRZ 001b) or WRITE SAME with UNMAP answered GOOD does not see the data before it, an older GOOD write of the session included', () => {
+    for (const kind of ['unmap', 'same'] as const) {
+      const disk = new ShadowDisk(8);
+      const old = settled(disk);
+      const older = disk.writeSent('write', 1, 1, on('a', 9));
+      const u = disk.writeSent(kind, 0, 2, on('a', 10, 'ordered'));
+      disk.writeGood(older);
+      const r = disk.readSent(0, 2, on('a', 11));
+      disk.writeGood(u);
+      const got = kind === 'unmap' ? zeros(2) : Buffer.concat([sameData(u.id, BL), sameData(u.id, BL)]);
+      expect(disk.readDone(r, got, BL), kind).toEqual([]);
+      const r2 = disk.readSent(0, 2, on('a', 12));
+      const stale = disk.readSent(0, 2, on('a', 12));
+      expect(disk.readDone(r2, got, BL)).toEqual([]);
+      expect(lines(disk.readDone(stale, Buffer.concat([writeData(old, 0, 1, BL), writeData(older.id, 1, 1, BL)]), BL)), kind).toEqual([
+        `0: holds write ${old}; possible: write ${u.id} (${kind}, good)`,
+        `1: holds write ${older.id}; possible: write ${u.id} (${kind}, good)`,
+      ]);
+      // Gone for every session: the medium holds the ORDERED command's data over the older write's.
+      expect(check(disk, 1, writeData(older.id, 1, 1, BL)), kind).toEqual([`1: holds write ${older.id}; possible: write ${u.id} (${kind}, good)`]);
+    }
+  });
+
+  test('an ORDERED UNMAP with LBPRZ not 001b leaves its blocks unchecked, as a SIMPLE one does', () => {
+    const disk = new ShadowDisk(8);
+    settled(disk);
+    const d = disk.writeSent('deallocate', 0, 1, on('a', 10, 'ordered'));
+    const r = disk.readSent(0, 2, on('a', 11));
+    disk.writeGood(d);
+    expect(lines(disk.readDone(r, Buffer.alloc(2 * BL, 0x5a), BL)).map((l) => l.slice(0, 26))).toEqual(['1: torn or foreign block: ']);
+  });
+});
+
+describe('ShadowDisk.orderSettled: an answer that overtook what orders it is checked once that is over', () => {
+  test('waits for an older write and ORDERED command of the session, then the ORDERED rule applies', async () => {
+    const disk = new ShadowDisk(8);
+    const old = disk.writeSent('write', 0, 1);
+    disk.writeGood(old);
+    const w = disk.writeSent('write', 0, 1, on('a', 10));
+    const fence = disk.orderedSent(on('a', 11, 'ordered'));
+    const r = disk.readSent(0, 1, on('a', 12));
+    const events: string[] = [];
+    const done = disk.orderSettled(r).then(() => events.push('settled'));
+    await Promise.resolve();
+    disk.writeGood(w);
+    await Promise.resolve();
+    expect(events).toEqual([]);
+    disk.orderedDone(fence, true);
+    await done;
+    expect(events).toEqual(['settled']);
+    expect(disk.readDone(r, writeData(old.id, 0, 1, BL), BL).map((m) => m.what)).toEqual([`holds write ${old.id}; possible: write ${w.id} (write, good)`]);
+  });
+
+  test('at once when no ORDERED rule can apply: a HEAD OF QUEUE READ, a SIMPLE one with nothing ORDERED about, another session\'s write', async () => {
+    const disk = new ShadowDisk(8);
+    disk.writeSent('write', 0, 1, on('a', 10));
+    disk.writeSent('write', 0, 1, on('b', 10, 'ordered'));
+    const reads = [disk.readSent(0, 1, on('a', 12, 'head')), disk.readSent(0, 1, on('a', 13))];
+    let n = 0;
+    await Promise.all(reads.map((r) => disk.orderSettled(r).then(() => n++)));
+    expect(n).toBe(2);
+  });
+});

@@ -9,6 +9,11 @@ const draw = (seed: number, slot: number, n: number): Decision[] => {
   const w = new Workload(seed, slot, GEOMETRY);
   return Array.from({ length: n }, () => w.next());
 };
+/** The same on a unit that unmaps (so UNMAP and WRITE SAME with UNMAP are drawn too). */
+const drawThin = (seed: number, slot: number, n: number): Decision[] => {
+  const w = new Workload(seed, slot, { ...GEOMETRY, unmap: { maxLbaCount: 300, maxDescriptors: 3, zeros: false } });
+  return Array.from({ length: n }, () => w.next());
+};
 
 describe('Workload', () => {
   test('same seed and slot, same decisions; another slot or seed, others', () => {
@@ -46,14 +51,34 @@ describe('Workload', () => {
     expect(new Set(ds.map((d) => d.kind))).toEqual(new Set(['read', 'write', 'write-same', 'compare-and-write', 'sync-cache', 'abort-task', 'abort-task-set', 'clear-task-set', 'lu-reset', 'target-warm-reset', 'drop', 'logout']));
   });
 
-  test('READ, WRITE and WRITE SAME go mostly SIMPLE, some ORDERED, fewer HEAD OF QUEUE', () => {
-    const attrs = draw(2, 1, 20_000).flatMap((d) => (d.kind === 'read' || d.kind === 'write' || d.kind === 'write-same' ? [d.attr] : []));
-    const share = (a: string): number => attrs.filter((x) => x === a).length / attrs.length;
-    expect(share('ordered')).toBeGreaterThan(0.01);
-    expect(share('ordered')).toBeLessThan(0.04);
-    expect(share('head')).toBeGreaterThan(0.003);
-    expect(share('head')).toBeLessThan(share('ordered'));
-    expect(share('simple')).toBeGreaterThan(0.9);
+  test('every command kind goes mostly SIMPLE, some ORDERED, fewer HEAD OF QUEUE', () => {
+    const ds = [...draw(2, 1, 20_000), ...drawThin(2, 1, 200_000).filter((d) => d.kind !== 'read' && d.kind !== 'write' && d.kind !== 'write-same')];
+    const kinds = ['read', 'write', 'write-same', 'compare-and-write', 'unmap', 'write-same-unmap', 'sync-cache'] as const;
+    for (const kind of kinds) {
+      const attrs = ds.flatMap((d) => (d.kind === kind ? [d.attr] : []));
+      const share = (a: string): number => attrs.filter((x) => x === a).length / attrs.length;
+      expect(attrs.length, kind).toBeGreaterThan(1000);
+      expect(share('ordered'), kind).toBeGreaterThan(0.01);
+      expect(share('ordered'), kind).toBeLessThan(0.04);
+      expect(share('head'), kind).toBeGreaterThan(0.003);
+      expect(share('head'), kind).toBeLessThan(share('ordered'));
+      expect(share('simple'), kind).toBeGreaterThan(0.9);
+    }
+  });
+
+  test("a thin unit's draws follow the seed too", () => {
+    expect(drawThin(5, 0, 5000)).toEqual(drawThin(5, 0, 5000));
+    expect(drawThin(5, 1, 50)).not.toEqual(drawThin(5, 0, 50));
+  });
+
+  test("a decision's fields are named in draw order: the attribute after the command's own fields", () => {
+    const first = draw(1, 0, 400);
+    const caw = first.find((d) => d.kind === 'compare-and-write');
+    const sync = first.find((d) => d.kind === 'sync-cache');
+    expect(caw).toBeDefined();
+    expect(sync).toBeDefined();
+    expect(Object.keys(caw ?? {})).toEqual(['kind', 'lba', 'blocks', 'verify', 'attr']);
+    expect(Object.keys(sync ?? {})).toEqual(['kind', 'attr']);
   });
 
   test('UNMAP and WRITE SAME with UNMAP only on a unit that unmaps, within its limits; SYNCHRONIZE CACHE everywhere', () => {
