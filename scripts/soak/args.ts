@@ -19,15 +19,15 @@ export const USAGE = `Usage: npm run soak -- [options]
 
 Starts \`vtcam serve\` (dist/cli/main.js) on a free loopback port with a scratch
 image. Every session runs READ, WRITE, WRITE SAME, COMPARE AND WRITE and
-SYNCHRONIZE CACHE, and on a thin-provisioned target (--serve-arg=--thin) UNMAP
-and WRITE SAME with UNMAP, a few of each kind ORDERED or HEAD OF QUEUE, with
-task management (ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT
-RESET, TARGET WARM RESET), logouts and dropped connections mixed in and login
-keys (digests, R2T policy, sizes) drawn per login, and every block each READ
-returns is checked against a model of the disk, ORDERED's order within a
-session included. The same seed and flags give each session the same sequence
-of decisions; the target's timing, and so which commands overlap, still
-differs from run to run.
+SYNCHRONIZE CACHE (some with IMMED), and on a thin-provisioned target
+(--serve-arg=--thin) UNMAP and WRITE SAME with UNMAP, a few of each kind
+ORDERED or HEAD OF QUEUE, with task management (ABORT TASK, ABORT TASK SET,
+CLEAR TASK SET, LOGICAL UNIT RESET, TARGET WARM RESET), logouts and dropped
+connections mixed in and login keys (digests, R2T policy, sizes) drawn per
+login, and every block each READ returns is checked against a model of the
+disk, ORDERED's order within a session included. The same seed and flags give
+each session the same sequence of decisions; the target's timing, and so which
+commands overlap, still differs from run to run.
 
 Exit status: 0 no findings, 1 findings (the first 50 printed, with how to re-run them),
 2 bad flags or the target could not be started; on SIGINT or SIGTERM the target is

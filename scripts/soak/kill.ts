@@ -7,6 +7,12 @@
 // killed. After the restart each block may hold what the snapshot allowed —
 // which rules out what a write answered GOOD before the snapshot overwrote —
 // or the data of any write sent after it, landed or not.
+//
+// That SYNCHRONIZE CACHE goes without IMMED: with IMMED, GOOD comes before the
+// flush ends (SBC-4), so it is no durability point. The workload's own
+// SYNCHRONIZE CACHEs, ORDERED or with IMMED included, add none either: one
+// answered GOOD before the snapshot covers only writes settled before it, which
+// the snapshot already holds, and the check takes none sent after it.
 
 import { classify, syncCache10Cdb } from './scsi.js';
 import type { Session } from './session.js';
@@ -29,7 +35,7 @@ export async function killAfterSync(s: Pick<Session, 'send'>, shadow: ShadowDisk
   let last = 'not sent';
   for (let i = 0; i < SYNC_ATTEMPTS; i++) {
     const snapshot = shadow.readSent(0, shadow.blocks);
-    const res = await (await s.send({ cdb: syncCache10Cdb(), label: 'SYNCHRONIZE CACHE (10) before the kill' }))?.result;
+    const res = await (await s.send({ cdb: syncCache10Cdb(false), label: 'SYNCHRONIZE CACHE (10) before the kill' }))?.result;
     if (res?.kind === 'status' && res.status === 0) {
       await new Promise((r) => setTimeout(r, delayMs));
       kill();

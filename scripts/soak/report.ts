@@ -26,6 +26,8 @@ export class Tally {
   readonly statuses = new Map<string, number>();
   /** Commands sent ORDERED or HEAD OF QUEUE (the rest are SIMPLE), by command kind and attribute: `UNMAP ORDERED`. */
   readonly attributes = new Map<string, number>();
+  /** SYNCHRONIZE CACHEs sent with IMMED. */
+  syncImmed = 0;
   readsChecked = 0;
   /** Of those, READs an ORDERED rule applied to (shadow.ts). */
   readsOrdered = 0;
@@ -93,7 +95,7 @@ export function summaryText(t: Tally, seed: number, rerun: string, maxFindings =
   const lines = [
     `soak summary (seed ${seed})`,
     `  commands:   ${t.sent} (read ${t.commands.read}, write ${t.commands.write}, write same ${t.commands['write-same']}, compare and write ${t.commands['compare-and-write']}, ` +
-      `unmap ${t.commands.unmap}, write same with unmap ${t.commands['write-same-unmap']}, synchronize cache ${t.commands['sync-cache']})`,
+      `unmap ${t.commands.unmap}, write same with unmap ${t.commands['write-same-unmap']}, synchronize cache ${t.commands['sync-cache']} (${t.syncImmed} IMMED))`,
     `  attributes: ${table(t.attributes)} (the rest SIMPLE)`,
     `  verified:   ${t.readsChecked} reads (${t.readsOrdered} after a write of their session by ORDERED), ${t.blocksChecked} blocks checked against the model`,
     `  statuses:   ${table(t.statuses)}`,

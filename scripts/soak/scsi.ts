@@ -21,6 +21,9 @@ export function senseTriple(sense: Buffer): readonly [number, number, number] | 
 
 const h2 = (n: number): string => `${n.toString(16).padStart(2, '0')}h`;
 
+/** Whether sense data reports a deferred error (RESPONSE CODE 71h or 73h, SPC-5): an earlier command's failure, told now. */
+export const isDeferred = (sense: Buffer | undefined): boolean => sense !== undefined && sense.length > 0 && ((sense.readUInt8(0) & 0x7f) === 0x71 || (sense.readUInt8(0) & 0x7f) === 0x73);
+
 /** A status as the soak names it, and what it means for the command's effect. */
 export function classify(status: number, sense: Buffer | undefined): { readonly name: string; readonly outcome: Outcome } {
   switch (status) {
@@ -31,6 +34,8 @@ export function classify(status: number, sense: Buffer | undefined): { readonly 
     case Status.CHECK_CONDITION: {
       const t = sense === undefined ? undefined : senseTriple(sense);
       if (t === undefined) return { name: 'CHECK CONDITION without sense', outcome: 'bad' };
+      // Deferred: the sense is about an earlier command, not this one; the driver decides whether it may be.
+      if (isDeferred(sense)) return { name: `CHECK CONDITION deferred ${t.map(h2).join('/')}`, outcome: 'bad' };
       const name = `CHECK CONDITION ${t.map(h2).join('/')}`;
       // SAM-5: a command terminated with UNIT ATTENTION was not executed.
       if (t[0] === SenseKey.UNIT_ATTENTION) return { name, outcome: 'not-done' };
@@ -93,8 +98,11 @@ export function unmapCommand(ranges: readonly { readonly lba: number; readonly b
   return { cdb, parameters };
 }
 
-/** SYNCHRONIZE CACHE (10) of the whole medium: LBA 0, NUMBER OF LOGICAL BLOCKS 0 (SBC-4). */
-export const syncCache10Cdb = (): Buffer => Buffer.from([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/**
+ * SYNCHRONIZE CACHE (10) of the whole medium: LBA 0, NUMBER OF LOGICAL BLOCKS 0 (SBC-4). With IMMED (byte 1 bit 1)
+ * GOOD comes once the CDB is checked, and a flush that fails later is a deferred error: no durability point.
+ */
+export const syncCache10Cdb = (immed: boolean): Buffer => Buffer.from([0x35, immed ? 0x02 : 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 export function compareAndWriteCdb(lba: number, blocks: number): Buffer {
   const c = Buffer.alloc(16);

@@ -4,7 +4,7 @@
 // sequence of decisions; only which outstanding command an ABORT TASK meets
 // depends on timing, since the decision names it by position. A decision's
 // fields are drawn in the order its object literal names them, the task
-// attribute last.
+// attribute (and a SYNCHRONIZE CACHE's IMMED) last.
 
 /** mulberry32: a small 32-bit PRNG, plenty for picking workloads; uniform in [0, 1). */
 export function createRandom(seed: number): () => number {
@@ -33,8 +33,8 @@ export type Decision =
   | { readonly kind: 'write-same-unmap'; readonly lba: number; readonly blocks: number; readonly zeros: boolean; readonly attr: TaskAttribute }
   /** UNMAP of one to four ranges, which may overlap (a thin unit only). */
   | { readonly kind: 'unmap'; readonly ranges: readonly { readonly lba: number; readonly blocks: number }[]; readonly attr: TaskAttribute }
-  /** SYNCHRONIZE CACHE (10) of the whole medium. */
-  | { readonly kind: 'sync-cache'; readonly attr: TaskAttribute }
+  /** SYNCHRONIZE CACHE (10) of the whole medium, with IMMED (GOOD before the flush ends) or without. */
+  | { readonly kind: 'sync-cache'; readonly attr: TaskAttribute; readonly immed: boolean }
   /** ABORT TASK of the outstanding command at `pick` modulo their number (none outstanding: nothing). */
   | { readonly kind: 'abort-task'; readonly pick: number }
   /** Task management on the whole task set (RFC 7143 §11.5.1). */
@@ -80,6 +80,8 @@ const WRITE_SAME_UNMAP_ZEROS = 0.8;
 /** Task attributes of every command kind: an ORDERED command drains its session's queue, so few are. */
 const ORDERED_SHARE = 0.02;
 const HEAD_OF_QUEUE_SHARE = 0.01;
+/** SYNCHRONIZE CACHEs sent with IMMED (SBC-4: GOOD once the CDB is checked; a later flush failure is a deferred error). */
+const SYNC_IMMED_SHARE = 0.3;
 const HOT_SHARE = 0.6;
 const SINGLE_BLOCK_SHARE = 0.3;
 const DROP_IN_DATA_OUT = 0.003;
@@ -140,7 +142,7 @@ export class Workload {
     if (io < READ_SHARE + WRITE_SAME_SHARE) return { kind: 'write-same', ...this.#range(MAX_WRITE_SAME_BLOCKS), attr: this.#attr() };
     const caw = this.#geometry.maxCompareAndWrite;
     const cawUpTo = READ_SHARE + WRITE_SAME_SHARE + COMPARE_AND_WRITE_SHARE;
-    if (io >= cawUpTo && io < cawUpTo + SYNC_CACHE_SHARE) return { kind: 'sync-cache', attr: this.#attr() };
+    if (io >= cawUpTo && io < cawUpTo + SYNC_CACHE_SHARE) return { kind: 'sync-cache', attr: this.#attr(), immed: this.#random() < SYNC_IMMED_SHARE };
     const unmap = this.#geometry.unmap;
     const unmapFrom = cawUpTo + SYNC_CACHE_SHARE;
     if (unmap !== undefined && io >= unmapFrom && io < unmapFrom + UNMAP_SHARE) {

@@ -3,7 +3,7 @@
 // from fixed and descriptor sense alike.
 
 import { describe, expect, test } from 'vitest';
-import { classify, compareAndWriteCdb, rwCdb, senseTriple, syncCache10Cdb, unmapCommand, writeSameCdb, writeSameUnmapCdb } from '../../../scripts/soak/scsi.js';
+import { classify, compareAndWriteCdb, isDeferred, rwCdb, senseTriple, syncCache10Cdb, unmapCommand, writeSameCdb, writeSameUnmapCdb } from '../../../scripts/soak/scsi.js';
 
 const hex = (b: Buffer): string => b.toString('hex').replace(/(..)/g, '$1 ').trim();
 
@@ -18,7 +18,8 @@ describe('CDBs', () => {
     ['COMPARE AND WRITE lba 5, 8 blocks', compareAndWriteCdb(5, 8), '89 00 00 00 00 00 00 00 00 05 00 00 00 08 00 00'],
     ['WRITE SAME (10) UNMAP lba 9, 3 blocks', writeSameUnmapCdb(9, 3, false), '41 08 00 00 00 09 00 00 03 00'],
     ['WRITE SAME (16) UNMAP lba 9, 3 blocks', writeSameUnmapCdb(9, 3, true), '93 08 00 00 00 00 00 00 00 09 00 00 00 03 00 00'],
-    ['SYNCHRONIZE CACHE (10), whole medium', syncCache10Cdb(), '35 00 00 00 00 00 00 00 00 00'],
+    ['SYNCHRONIZE CACHE (10), whole medium', syncCache10Cdb(false), '35 00 00 00 00 00 00 00 00 00'],
+    ['SYNCHRONIZE CACHE (10), whole medium, IMMED', syncCache10Cdb(true), '35 02 00 00 00 00 00 00 00 00'],
   ])('%s', (_name, cdb, bytes) => {
     expect(hex(cdb)).toBe(bytes);
   });
@@ -56,8 +57,17 @@ describe('classify', () => {
     [0x02, fixed(0x3, 0x11, 0x00), 'CHECK CONDITION 03h/11h/00h', 'bad'],
     [0x02, Buffer.from([0x70, 0, 6]), 'CHECK CONDITION without sense', 'bad'],
     [0x18, undefined, 'status 18h', 'bad'],
+    // A deferred error (71h fixed, 73h descriptor) is about an earlier command, whatever its key: the driver judges it.
+    [0x02, Buffer.from([0x71, ...fixed(0x3, 0x0c, 0x00).subarray(1)]), 'CHECK CONDITION deferred 03h/0ch/00h', 'bad'],
+    [0x02, Buffer.from([0x73, 0x6, 0x29, 0x00, 0, 0, 0, 0]), 'CHECK CONDITION deferred 06h/29h/00h', 'bad'],
   ])('status %i, sense %s: %s, %s', (status, sense, name, outcome) => {
     expect(classify(status, sense)).toEqual({ name, outcome });
+  });
+
+  test('isDeferred: response codes 71h and 73h only', () => {
+    expect([0x70, 0x71, 0x72, 0x73, 0xf1].map((c) => isDeferred(Buffer.from([c, 0, 0, 0])))).toEqual([false, true, false, true, true]);
+    expect(isDeferred(undefined)).toBe(false);
+    expect(isDeferred(Buffer.alloc(0))).toBe(false);
   });
 
   test('sense in neither format has no triple', () => {

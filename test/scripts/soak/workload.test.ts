@@ -66,19 +66,23 @@ describe('Workload', () => {
     }
   });
 
-  test("a thin unit's draws follow the seed too", () => {
+  test('SYNCHRONIZE CACHE goes with IMMED about a third of the time; a thin unit\'s draws follow the seed too', () => {
+    const immed = drawThin(5, 0, 100_000).flatMap((d) => (d.kind === 'sync-cache' ? [d.immed] : []));
+    const share = immed.filter((x) => x).length / immed.length;
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.4);
     expect(drawThin(5, 0, 5000)).toEqual(drawThin(5, 0, 5000));
     expect(drawThin(5, 1, 50)).not.toEqual(drawThin(5, 0, 50));
   });
 
-  test("a decision's fields are named in draw order: the attribute after the command's own fields", () => {
+  test("a decision's fields are named in draw order: the attribute after the command's own fields, IMMED after it", () => {
     const first = draw(1, 0, 400);
     const caw = first.find((d) => d.kind === 'compare-and-write');
     const sync = first.find((d) => d.kind === 'sync-cache');
     expect(caw).toBeDefined();
     expect(sync).toBeDefined();
     expect(Object.keys(caw ?? {})).toEqual(['kind', 'lba', 'blocks', 'verify', 'attr']);
-    expect(Object.keys(sync ?? {})).toEqual(['kind', 'attr']);
+    expect(Object.keys(sync ?? {})).toEqual(['kind', 'attr', 'immed']);
   });
 
   test('UNMAP and WRITE SAME with UNMAP only on a unit that unmaps, within its limits; SYNCHRONIZE CACHE everywhere', () => {
