@@ -9,51 +9,53 @@
 // request it serves was made and so covers every write completed before each
 // of them (SBC-4 SYNCHRONIZE CACHE); the running one may have been issued
 // before such a write completed, so a request never joins it.
+//
+// A flush outlives the command that asked for it, so it goes on across
+// vtcam's own device resets (an ABORT TASK of any command, a LOGICAL UNIT
+// RESET): a FLUSH a reset cut short is issued again once the device is back
+// (across-resets.ts), and only a real failure (the device answered an error,
+// or did not come back) is a deferred error. A reset fails a FLUSH although
+// nothing failed, and the data written before it is still where it was, so
+// the FLUSH issued again covers it; SPC-5 has no deferred error reported for
+// an error recovered without external intervention.
 
 import type { SenseData } from '../sense.js';
-import type { IssueEpoch } from './context.js';
 
-/** One flush and the I_T nexuses whose IMMED commands it serves. */
+/** One flush: the I_T nexuses whose IMMED commands it serves. */
 interface Batch {
-  /**
-   * The epoch of the first request: a device reset since then fails the flush
-   * for every request it serves (a deferred error, never a GOOD that a reset
-   * may have made untrue), as it would have cut short a flush issued at once.
-   */
-  readonly since: IssueEpoch;
   readonly nexuses: Set<string>;
 }
 
 /** One logical unit's IMMED flushes: at most one running and one waiting. */
 export class BackgroundFlush {
-  readonly #flush: (since: IssueEpoch) => Promise<SenseData | undefined>;
+  readonly #flush: () => Promise<SenseData | undefined>;
   readonly #defer: (nexus: string, failed: SenseData) => void;
   #running = false;
   #waiting: Batch | undefined;
 
   /**
-   * `flush` issues a flush for a command of epoch `since` and never rejects
-   * (LogicalUnit.run); `defer` reports a failure as a deferred error.
+   * `flush` flushes, across device resets, and never rejects (LogicalUnit.run
+   * in acrossResets); `defer` reports a failure as a deferred error.
    */
-  constructor(flush: (since: IssueEpoch) => Promise<SenseData | undefined>, defer: (nexus: string, failed: SenseData) => void) {
+  constructor(flush: () => Promise<SenseData | undefined>, defer: (nexus: string, failed: SenseData) => void) {
     this.#flush = flush;
     this.#defer = defer;
   }
 
-  /** Flushes (now, or joining the waiting flush) for the IMMED command of `nexus` that began in epoch `since`. */
-  request(since: IssueEpoch, nexus: string): void {
+  /** Flushes (now, or joining the waiting flush) for the IMMED command of `nexus`. */
+  request(nexus: string): void {
     if (this.#waiting !== undefined) {
       this.#waiting.nexuses.add(nexus);
       return;
     }
-    const batch: Batch = { since, nexuses: new Set([nexus]) };
+    const batch: Batch = { nexuses: new Set([nexus]) };
     if (this.#running) this.#waiting = batch;
     else this.#start(batch);
   }
 
   #start(batch: Batch): void {
     this.#running = true;
-    void this.#flush(batch.since).then((failed) => {
+    void this.#flush().then((failed) => {
       if (failed !== undefined) for (const nexus of batch.nexuses) this.#defer(nexus, failed);
       this.#running = false;
       const next = this.#waiting;

@@ -2,16 +2,15 @@
 // with SCSI status, sense and Data-In, as a direct-access block device would.
 // Spec: SAM-5 (unit attention, status), SPC-5 (sense formats, D_SENSE), SBC-4 (block commands).
 //
-// Every command goes through the steps of command-steps.ts (the generic
-// path), except READ and WRITE (10)/(16) in the ordinary case, as
-// fast-path-admission.ts decides it: this class's fast path answers those as
-// the steps would, without their objects and promise steps. The class also
-// holds the unit's state that path reads (started, mode parameters,
-// description, per-nexus conditions) and the operations that change it;
-// carrying out a MODE SELECT is mode-changes.ts's, and task management,
-// LOGICAL UNIT RESET and I_T nexus loss beyond the mode parameters are
-// task-management.ts's. What a transport passes with a command and gets back
-// is in execute-api.ts.
+// Every command goes through the steps of command-steps.ts (the generic path),
+// except READ and WRITE (10)/(16) in the ordinary case, as fast-path-admission.ts
+// decides it: this class's fast path answers those as the steps would, without
+// their objects and promise steps. The class also holds the unit's state that
+// path reads (started, mode parameters, description, per-nexus conditions) and
+// the operations that change it; carrying out a MODE SELECT is mode-changes.ts's,
+// and task management, LOGICAL UNIT RESET and I_T nexus loss beyond the mode
+// parameters are task-management.ts's. What a transport passes with a command
+// and gets back is in execute-api.ts.
 
 import { decodeCdb } from '../cdb/decode.js';
 import { decodeReadWrite, type ReadWriteFields } from '../cdb/rw.js';
@@ -24,7 +23,7 @@ import type { BlockCommandSet, BlockGeometry, BlockStatus, OperationAborted } fr
 import { IMPLEMENTATION_FAILURE, UnitAttention, blockFailureSense, type BlockOperation } from './errors.js';
 import { RangeLock, type RangeHold } from './range-lock.js';
 import { DataInPool } from './data-in-pool.js';
-import { NEVER_ABORTED, checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
+import { ACROSS_RESETS, NEVER_ABORTED, checkCondition, type CommandOutcome, type IssueEpoch, type LogicalUnit, type ModeSelection } from './context.js';
 import { toSbcResult, type ExecuteOptions, type SbcResult, type StartOptions } from './execute-api.js';
 import { Reservations } from './reservations.js';
 import { registrationLimit } from './persistent-reserve-out.js';
@@ -33,6 +32,7 @@ import { mediumAccessFault } from './medium-access.js';
 import { CopyManager } from './copy-manager.js';
 import { Sanitizer } from './sanitize.js';
 import { BackgroundFlush } from './background-flush.js';
+import { acrossResets } from './across-resets.js';
 import { computeMaxTransferBlocks, describeUnit, unitCommandTable, type SbcEmulatorOptions } from './unit-description.js';
 import { configChanges, serialFromId } from './device-config.js';
 import { NexusConditions, type NexusState } from './nexus-state.js';
@@ -65,7 +65,7 @@ export class SbcEmulator implements LogicalUnit {
   readonly sanitizer = new Sanitizer();
   readonly copies = new CopyManager();
   readonly backgroundFlush = new BackgroundFlush(
-    (since) => this.run(since, 'flush', () => this.bcs.flush()),
+    () => acrossResets(this.bcs, () => this.run(ACROSS_RESETS, 'flush', () => this.bcs.flush())),
     (nexus, failed) => {
       this.deferError(nexus, failed);
     },

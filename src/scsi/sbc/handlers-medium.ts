@@ -18,7 +18,7 @@ import { MEDIUM_NOT_PRESENT, MEDIUM_REMOVAL_PREVENTED } from './medium.js';
 async function flushBeforeStop(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string, aborted: OperationAborted): Promise<CommandOutcome | undefined> {
   if (!lu.geometry.flush) return undefined;
   if (immed) {
-    lu.backgroundFlush.request(since, nexus);
+    lu.backgroundFlush.request(nexus);
     return undefined;
   }
   const failed = await lu.run(since, 'flush', () => lu.bcs.flush(aborted));

@@ -32,6 +32,7 @@ import { MEDIUM_NOT_PRESENT } from './medium.js';
 import { fill, pieces } from './handlers-provisioning.js';
 import type { BlockGeometry, OperationAborted } from './block-command-set.js';
 import { SANITIZE_FAILED } from './sanitize.js';
+import { acrossResets } from './across-resets.js';
 
 /** Bytes one OVERWRITE write carries at most (the SIM's cost model sizes the request from it). */
 export const OVERWRITE_CHUNK_BYTES = 1024 * 1024;
@@ -47,25 +48,6 @@ function patternChunk(pattern: Uint8Array, blockSize: number, blocks: number, in
   return out;
 }
 
-/**
- * Runs `op` until it succeeds or fails for a reason other than a device reset.
- * SBC-4 has a sanitize go on across resets (the SIM resets the device for an
- * ABORT TASK of the SANITIZE itself, a LOGICAL UNIT RESET, a timeout), and a
- * reset fails whatever it finds on the ring: such a write is simply issued again
- * once the device is back (writing the pattern twice is harmless).
- */
-async function acrossResets(lu: LogicalUnit, op: () => Promise<SenseData | undefined>): Promise<SenseData | undefined> {
-  const bcs = lu.bcs;
-  for (;;) {
-    const epoch = bcs.resetEpoch;
-    const failed = await op();
-    if (failed === undefined || epoch === undefined || bcs.afterReset === undefined) return failed;
-    const now = bcs.resetEpoch ?? epoch;
-    if (now === epoch && now % 2 === 0) return failed;
-    if (!(await bcs.afterReset())) return failed;
-  }
-}
-
 /** Called before each of a sanitize's block operations: where an aborted SANITIZE's answer is released (see start). */
 type Between = () => void;
 
@@ -79,13 +61,14 @@ async function overwrite(lu: LogicalUnit, p: OverwriteParameters, between: Betwe
     for (const piece of pieces(0n, total, chunkBlocks)) {
       const data = chunk.subarray(0, piece.blocks * bs);
       between();
-      const failed = await acrossResets(lu, () => lu.run(ACROSS_RESETS, 'write', () => lu.bcs.write(piece.lba, data), piece.lba));
+      // A write a device reset cut short is issued again (across-resets.ts): writing the pattern twice is harmless.
+      const failed = await acrossResets(lu.bcs, () => lu.run(ACROSS_RESETS, 'write', () => lu.bcs.write(piece.lba, data), piece.lba));
       if (failed !== undefined) return failed;
       lu.sanitizer.advance(piece.blocks);
     }
   }
   between();
-  return acrossResets(lu, () => flushIfCached(lu, ACROSS_RESETS));
+  return acrossResets(lu.bcs, () => flushIfCached(lu, ACROSS_RESETS));
 }
 
 /** Whether BLOCK ERASE is offered over a device with these capabilities and an allocation query or not (see the file header). */

@@ -31,7 +31,7 @@ const DEFECT_LIST_FORMAT_BIT = 2; // most significant bit of DEFECT LIST FORMAT 
 async function synchronize(lu: LogicalUnit, since: IssueEpoch, immed: boolean, nexus: string, aborted: OperationAborted): Promise<CommandOutcome> {
   if (!lu.geometry.flush) return GOOD;
   if (immed) {
-    lu.backgroundFlush.request(since, nexus);
+    lu.backgroundFlush.request(nexus);
     return GOOD;
   }
   const failed = await lu.run(since, 'flush', () => lu.bcs.flush(aborted));
