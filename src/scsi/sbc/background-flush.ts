@@ -18,6 +18,13 @@
 // nothing failed, and the data written before it is still where it was, so
 // the FLUSH issued again covers it; SPC-5 has no deferred error reported for
 // an error recovered without external intervention.
+//
+// A deferred error belongs to the I_T nexus of the command (SPC-5), and goes
+// when that nexus is lost (SAM-5 I_T nexus loss): a flush still running or
+// waiting then serves the lost nexus no more (forget), so the failure reaches
+// neither the initiator port coming back, a new I_T nexus, nor a nexus the
+// unit has forgotten. A logical unit reset ends no I_T nexus and leaves the
+// flushes running: one failing after it is a deferred error for its nexuses.
 
 import type { SenseData } from '../sense.js';
 
@@ -30,7 +37,7 @@ interface Batch {
 export class BackgroundFlush {
   readonly #flush: () => Promise<SenseData | undefined>;
   readonly #defer: (nexus: string, failed: SenseData) => void;
-  #running = false;
+  #running: Batch | undefined;
   #waiting: Batch | undefined;
 
   /**
@@ -49,15 +56,21 @@ export class BackgroundFlush {
       return;
     }
     const batch: Batch = { nexuses: new Set([nexus]) };
-    if (this.#running) this.#waiting = batch;
+    if (this.#running !== undefined) this.#waiting = batch;
     else this.#start(batch);
   }
 
+  /** I_T nexus loss of `nexus`: the flushes running and waiting fail for it no more. */
+  forget(nexus: string): void {
+    this.#running?.nexuses.delete(nexus);
+    this.#waiting?.nexuses.delete(nexus);
+  }
+
   #start(batch: Batch): void {
-    this.#running = true;
+    this.#running = batch;
     void this.#flush().then((failed) => {
       if (failed !== undefined) for (const nexus of batch.nexuses) this.#defer(nexus, failed);
-      this.#running = false;
+      this.#running = undefined;
       const next = this.#waiting;
       this.#waiting = undefined;
       if (next !== undefined) this.#start(next);

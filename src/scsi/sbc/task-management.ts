@@ -106,7 +106,8 @@ export class TaskManagement {
    * are discarded (SPC-5), the unit is started when it has its medium, the
    * SPC-2 reservation is released, and every I_T nexus gets BUS DEVICE RESET
    * FUNCTION OCCURRED; lost I_T nexuses are forgotten (NexusConditions.forgetLost).
-   * A running sanitize goes on (SBC-4).
+   * A running sanitize goes on (SBC-4), and so do IMMED flushes: the I_T
+   * nexuses they serve outlive the reset, and a failure after it is theirs.
    */
   logicalUnitReset(): void {
     const lu = this.#lu;
@@ -121,13 +122,15 @@ export class TaskManagement {
 
   /**
    * I_T nexus loss (the session ended, by logout or by a dropped connection):
-   * its deferred errors go and its unit attentions are kept for its return,
+   * its deferred errors go, those of its IMMED flushes still running too
+   * (BackgroundFlush.forget), and its unit attentions are kept for its return,
    * which reports I_T NEXUS LOSS OCCURRED first (NexusConditions.lose); its
    * prevention of medium removal ends (SBC-4), the EXTENDED COPY statuses
    * held for it are discarded (SPC-5) and its SPC-2 reservation is released.
    */
   nexusLost(nexus: string): void {
     this.#conditions.lose(nexus);
+    this.#lu.backgroundFlush.forget(nexus);
     this.#lu.medium.forgetNexus(nexus);
     this.#lu.copies.forgetNexus(nexus);
     this.#lu.reservations.nexusLost(nexus);
