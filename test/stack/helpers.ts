@@ -7,8 +7,9 @@
 // load, and a watcher of ORDERED CCBs at the SIM (what a test can see of
 // ordering from the driver's thread when the device runs in a worker).
 
+import { afterEach } from 'vitest';
 import type { BackendStatus, BlockBackend } from '../../src/virtio/device/backend.js';
-import type { Stack } from '../../src/stack.js';
+import { createStack, type Stack, type StackOptions } from '../../src/stack.js';
 import { TagAction, XptFunc, newCcb, type ScsiIoCcb } from '../../src/cam/ccb.js';
 import { LocalTransport } from '../../src/virtio/transport/local.js';
 
@@ -588,5 +589,31 @@ export function declareQueueThreads(): () => void {
   Object.defineProperty(LocalTransport.prototype, 'queueThread', { value: (q: number) => q, configurable: true, writable: true });
   return () => {
     Reflect.deleteProperty(LocalTransport.prototype, 'queueThread');
+  };
+}
+
+/** A test file's stacks: each test's closed after it, and its per-queue thread claim undone. */
+export interface StackPerTest {
+  /** createStack(opts); the stack is closed once the test ends. */
+  open(opts: StackOptions): Promise<Stack>;
+  /** declareQueueThreads() for this test only. */
+  declareThreads(): void;
+}
+
+/** Registers the afterEach that closes each test's stack and undoes declareThreads(); call at a test file's top level. */
+export function stackPerTest(): StackPerTest {
+  let stack: Stack | undefined;
+  let undeclare: (() => void) | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+    undeclare?.();
+    undeclare = undefined;
+  });
+  return {
+    open: async (opts) => (stack = await createStack(opts)),
+    declareThreads: () => {
+      undeclare ??= declareQueueThreads();
+    },
   };
 }

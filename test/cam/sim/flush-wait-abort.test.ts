@@ -10,24 +10,16 @@
 // (slow-path-abort.test.ts has one on one thread). CDBs from the SBC-4 tables;
 // CAM status words from FreeBSD cam.h.
 
-import { afterEach, expect, test } from 'vitest';
-import { createStack, type Stack } from '../../../src/stack.js';
+import { expect, test } from 'vitest';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
-import { ProbeBackend, declareQueueThreads, rw10, until } from '../../stack/helpers.js';
+import { ProbeBackend, rw10, stackPerTest, until } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
-let stack: Stack | undefined;
-let undeclareThreads: (() => void) | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  undeclareThreads?.();
-  undeclareThreads = undefined;
-});
+const stacks = stackPerTest();
 
 /** SYNCHRONIZE CACHE (10), IMMED 0, the whole medium. */
 const SYNC10 = Uint8Array.of(0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -45,10 +37,9 @@ test.each([
   { name: 'START STOP UNIT with START 0', threads: false, cdb: STOP, data: undefined },
   { name: 'WRITE with FUA', threads: true, cdb: fuaWrite10(100, 8), data: new Uint8Array(8 * BS).fill(3) },
 ])('ABORT TASK SET from A while A’s $name waits in the flush order for B’s held WRITE: its FLUSH ends unsent and the function completes while B’s WRITE is still held', async ({ threads, cdb, data }) => {
-  if (threads) undeclareThreads = declareQueueThreads();
+  if (threads) stacks.declareThreads();
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
-  const s = stack;
+  const s = await stacks.open({ backend: probe, queueSize: 64, queues: 2 });
   for (const who of [A, B]) await settle(s, who);
   expect(s.sim.bcs.writeCacheEnabled()).toBe(true);
   probe.holdIf = (op) => op.kind === 'write' && op.offset === 0;

@@ -8,24 +8,17 @@
 // made short by taking all but 68.5 KiB of it: one 64 KiB transfer and one of
 // 4 KiB. CDBs from the SBC-4 tables; CAM status words from FreeBSD cam.h.
 
-import { afterEach, expect, test } from 'vitest';
-import { createStack, type Stack } from '../../../src/stack.js';
+import { expect, test } from 'vitest';
+import type { Stack } from '../../../src/stack.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
-import { ProbeBackend, declareQueueThreads, rw10, until } from '../../stack/helpers.js';
+import { ProbeBackend, rw10, stackPerTest, until } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
-let stack: Stack | undefined;
-let undeclareThreads: (() => void) | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  undeclareThreads?.();
-  undeclareThreads = undefined;
-});
+const stacks = stackPerTest();
 
 /** VERIFY (10), BYTCHK 00b: LBA (bytes 2..5), VERIFICATION LENGTH (bytes 7..8); it reads the blocks. */
 const verify10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2f, 0, 0, 0, lba >> 8, lba & 0xff, 0, blocks >> 8, blocks & 0xff, 0);
@@ -37,10 +30,10 @@ const verify10 = (lba: number, blocks: number): Uint8Array => Uint8Array.of(0x2f
  */
 async function shortOfMemory(threads: boolean): Promise<{ s: Stack; probe: ProbeBackend }> {
   if (threads) {
-    undeclareThreads = declareQueueThreads();
+    stacks.declareThreads();
   }
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: threads ? 2 : 1, memorySize: 1 << 20 });
+  const stack = await stacks.open({ backend: probe, queueSize: 64, queues: threads ? 2 : 1, memorySize: 1 << 20 });
   for (const who of [A, B]) await settle(stack, who);
   const allocator = stack.virtio.allocator;
   expect(allocator.alloc(allocator.freeBytes - 68 * 1024 - 512, 1)).toBeDefined();

@@ -10,29 +10,22 @@
 // each queue on its own thread, over a ProbeBackend that holds chosen
 // operations, for what waits and when.
 
-import { afterEach, describe, expect, test } from 'vitest';
-import { createStack, type Stack } from '../../../src/stack.js';
+import { describe, expect, test } from 'vitest';
+import type { Stack } from '../../../src/stack.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
 import { SharedMemoryBackend } from '../../../src/virtio/device/backends/shared-memory.js';
 import { WorkerTransport } from '../../../src/virtio/transport/worker.js';
 import type { ScsiResult } from '../../../src/cam/periph/request.js';
 import type { BlkCompletion, BlkRequest } from '../../../src/virtio/blk-request.js';
 import { OverlapOrder } from '../../../src/cam/sim/vtblk/overlap-order.js';
-import { ProbeBackend, declareQueueThreads, resetDevice, rw10, until, watchCcbs } from '../../stack/helpers.js';
+import { ProbeBackend, resetDevice, rw10, stackPerTest, until, watchCcbs } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
-let stack: Stack | undefined;
-let undeclareThreads: (() => void) | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-  undeclareThreads?.();
-  undeclareThreads = undefined;
-});
+const stacks = stackPerTest();
 
 const filled = (blocks: number, v: number): Uint8Array => new Uint8Array(blocks * BS).fill(v);
 
@@ -46,10 +39,10 @@ const all = (b: Uint8Array, v: number): boolean => b.every((x) => x === v);
  */
 async function declaredThreads(opts: { threads?: boolean } = {}): Promise<{ s: Stack; probe: ProbeBackend }> {
   if (opts.threads !== false) {
-    undeclareThreads = declareQueueThreads();
+    stacks.declareThreads();
   }
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
+  const stack = await stacks.open({ backend: probe, queueSize: 64, queues: 2 });
   // The probe's unit attention and capacity reads, out of the way.
   await stack.da(0).read(0n, 1);
   return { s: stack, probe };
@@ -66,8 +59,7 @@ function scsi(s: Stack, op: 'read' | 'write', lba: number, blocks: number, v = 0
 
 describe('transport worker, two queues on two device workers', () => {
   test('a READ issued after an overlapping WRITE a worker is still running returns the WRITE, not the old data', async () => {
-    stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 2048 }), transport: 'worker', queues: 2, workers: 2, queueSize: 32, memorySize: 16 << 20 });
-    const s = stack;
+    const s = await stacks.open({ backend: new SharedMemoryBackend({ blocks: 2048 }), transport: 'worker', queues: 2, workers: 2, queueSize: 32, memorySize: 16 << 20 });
     const t = s.virtio.transport;
     if (!(t instanceof WorkerTransport)) throw new Error('not a worker transport');
     const da = s.da(0);
@@ -91,7 +83,7 @@ describe('transport worker, two queues on two device workers', () => {
   });
 
   test('the ring of a single worker serving both queues keeps its own order: nothing waits in the SIM', async () => {
-    stack = await createStack({ backend: new SharedMemoryBackend({ blocks: 2048 }), transport: 'worker', queues: 2, workers: 1, queueSize: 32, memorySize: 16 << 20 });
+    const stack = await stacks.open({ backend: new SharedMemoryBackend({ blocks: 2048 }), transport: 'worker', queues: 2, workers: 1, queueSize: 32, memorySize: 16 << 20 });
     const da = stack.da(0);
     const ops = [da.write(0n, filled(8, 3)), da.read(0n, 8), da.write(0n, filled(8, 4))];
     expect(stack.sim.bcs.waitingForOverlap).toBe(0);
