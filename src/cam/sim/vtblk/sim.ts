@@ -320,7 +320,7 @@ export class VtblkSim implements Sim {
     // memory do (several device threads: its request may wait there); elsewhere no function is made per
     // I/O for it, so on one device thread a READ or WRITE waiting for guest memory is sent once memory frees.
     // One that leaves the emulator's fast path (a range lock to wait for, FUA) asks abortedOf instead.
-    opts.aborted = cmd.blockIo && !this.bcs.ordersOverlaps ? NEVER_ABORTED : () => entry.aborted !== undefined;
+    opts.aborted = cmd.blockIo && !this.bcs.ordersOverlaps ? NEVER_ABORTED : () => isAborted(entry);
     this.#starting = entry;
     this.emulator.start(cmd, opts, this.#answered, entry);
     this.#starting = undefined;
