@@ -29,6 +29,8 @@ export interface DriverContext {
   readonly finding: (kind: 'data' | 'status' | 'tmf' | 'serve', text: string) => void;
   /** True once the run sends nothing new. */
   readonly stopped: () => boolean;
+  /** True once --kill-at has killed the target: a login refused after that is the kill's doing, not a finding. */
+  readonly killed: () => boolean;
 }
 
 interface TaskSetFunction {
@@ -117,6 +119,7 @@ export class Driver {
         this.settleLost(s);
         return true;
       }
+      if (this.#ctx.killed()) return false;
       await new Promise((r) => setTimeout(r, LOGIN_RETRY_MS));
     }
     this.#ctx.finding('serve', `slot ${s.slot}: cannot log in: ${why ?? 'unknown'}`);

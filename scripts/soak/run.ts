@@ -157,7 +157,7 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
     const deadline = Date.now() + opts.seconds * 1000;
     let killed = false;
     const stopped = (): boolean => killed || (!opts.kill && Date.now() >= deadline);
-    const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped });
+    const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped, killed: () => killed });
     const geometry: Geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite, ...(unmap === undefined ? {} : { unmap }) };
     const progress = startProgress(io.out, () =>
       `soak ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s left: ${tally.sent} commands, ${tally.readsChecked} reads checked, ${shadow.uncertainBlocks()} uncertain blocks, ${tally.findings.length} findings`);
