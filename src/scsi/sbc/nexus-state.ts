@@ -96,10 +96,13 @@ export class NexusConditions {
     return n.deferred.shift();
   }
 
-  /** Reports `s` as a deferred error to `nexus`'s next command; none to a lost nexus, whose loss dropped them. */
+  /**
+   * Reports `s` as a deferred error to `nexus`'s next command; none to a nexus
+   * the unit does not know: a lost one, whose loss dropped them, or one it
+   * never saw, which sent nothing that could have failed.
+   */
   defer(nexus: string, s: SenseData): void {
-    if (this.#lost.has(nexus)) return;
-    this.of(nexus).deferred.push({ ...s, deferred: true });
+    this.#nexuses.get(nexus)?.deferred.push({ ...s, deferred: true });
   }
 
   /** Drops every nexus's deferred errors (a logical unit reset). */

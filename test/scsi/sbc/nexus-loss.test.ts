@@ -78,6 +78,12 @@ describe('a lost I_T nexus coming back', () => {
     await reports(u, 'b', POWER_ON);
   });
 
+  test('a nexus the unit never saw gets no deferred error: its first command reports nothing', async () => {
+    const u = await unit();
+    u.lu.deferError('z', sense(SenseKey.MEDIUM_ERROR, Asc.WRITE_ERROR));
+    await reports(u, 'z');
+  });
+
   test('a nexus the unit never saw leaves nothing when lost: it comes as a new nexus does', async () => {
     const u = await unit();
     u.lu.forgetNexus('z');
