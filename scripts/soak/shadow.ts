@@ -26,7 +26,10 @@
 // completes when answered), is a fence: a READ newer than it, not HEAD OF
 // QUEUE, reads after every older WRITE of the session answered GOOD. A COMPARE
 // AND WRITE compares as such a READ would read, and an ORDERED UNMAP or WRITE
-// SAME with UNMAP bars what it replaced as an ORDERED WRITE does.
+// SAME with UNMAP bars what it replaced as an ORDERED WRITE does. Writes are
+// ordered so too: a write newer than a fence answered GOOD, not HEAD OF QUEUE,
+// lands after every older write of its session answered GOOD, and the fence's
+// own command is one of those; so once GOOD it ends them on its blocks.
 //
 // Unmapping (SBC-4 logical block provisioning) is a write too. WRITE SAME with
 // UNMAP leaves each block reading as the data sent, deallocated or not, so with
@@ -71,6 +74,8 @@ export interface WriteRecord {
   settledAt: number | undefined;
   state: WriteState;
   readonly issue: Issue | undefined;
+  /** ORDERED commands of the write's session in flight when it was sent: those GOOD between an older write and it order the two. */
+  readonly sessionFences: readonly Fence[];
 }
 
 export interface ReadRecord {
@@ -99,7 +104,7 @@ export interface Mismatch {
   readonly what: string;
 }
 
-const ZEROS: WriteRecord = { id: 0, kind: 'zeros', lba: 0, blocks: 0, sentAt: -1, settledAt: -1, state: 'good', issue: undefined };
+const ZEROS: WriteRecord = { id: 0, kind: 'zeros', lba: 0, blocks: 0, sentAt: -1, settledAt: -1, state: 'good', issue: undefined, sessionFences: [] };
 
 const overlaps = (w: WriteRecord, lba: number, blocks: number): boolean => w.lba < lba + blocks && lba < w.lba + w.blocks;
 const covers = (w: WriteRecord, lba: number): boolean => lba >= w.lba && lba < w.lba + w.blocks;
@@ -127,7 +132,8 @@ export class ShadowDisk {
   /** A write is about to be sent; its record carries the id its data must be built with. */
   writeSent(kind: WriteKind, lba: number, blocks: number, issue?: Issue): WriteRecord {
     this.#checkRange(lba, blocks);
-    const w: WriteRecord = { id: this.#nextId++, kind, lba, blocks, sentAt: this.#clock++, settledAt: undefined, state: 'in-flight', issue };
+    const sessionFences = this.#sessionFences(issue);
+    const w: WriteRecord = { id: this.#nextId++, kind, lba, blocks, sentAt: this.#clock++, settledAt: undefined, state: 'in-flight', issue, sessionFences };
     for (let b = lba; b < lba + blocks; b++) this.#at(b).push(w);
     for (const r of this.#reads) if (overlaps(w, r.lba, r.blocks)) r.concurrent.push(w);
     if (issue !== undefined) this.#issuedInFlight.add(w);
@@ -135,8 +141,9 @@ export class ShadowDisk {
   }
 
   /**
-   * GOOD: the write's data is on its blocks, and what was settled before it was sent is gone from them; for an
-   * ORDERED write, so is every older write of its session answered GOOD (it ended before this one started).
+   * GOOD: the write's data is on its blocks, and what was settled before it was sent is gone from them; so is every
+   * older write of its session answered GOOD that ended before this one started: all of them for an ORDERED write,
+   * for another those up to a fence between them answered GOOD (see the file header).
    */
   writeGood(w: WriteRecord): void {
     if (w.state !== 'in-flight') return;
@@ -192,7 +199,7 @@ export class ShadowDisk {
     this.#checkRange(lba, blocks);
     const possible = Array.from({ length: blocks }, (_, i) => [...this.#at(lba + i)]);
     const sessionInFlight = issue === undefined ? [] : [...this.#issuedInFlight].filter((w) => w.issue?.nexus === issue.nexus && overlaps(w, lba, blocks));
-    const sessionFences = issue === undefined ? [] : [...this.#fencesInFlight].filter((f) => f.issue.nexus === issue.nexus);
+    const sessionFences = this.#sessionFences(issue);
     const r: ReadRecord = { lba, blocks, possible, concurrent: [], issue, sessionInFlight, sessionFences };
     this.#reads.add(r);
     return r;
@@ -206,6 +213,12 @@ export class ShadowDisk {
    */
   orderSettled(r: ReadRecord): Promise<void> {
     return this.#orderPending(r) ? new Promise((resolve) => this.#waiting.push({ r, resolve })) : Promise.resolve();
+  }
+
+  /** The ORDERED commands of `issue`'s session in flight now. */
+  #sessionFences(issue: Issue | undefined): Fence[] {
+    if (issue === undefined || this.#fencesInFlight.size === 0) return [];
+    return [...this.#fencesInFlight].filter((f) => f.issue.nexus === issue.nexus);
   }
 
   #orderPending(r: ReadRecord): boolean {
@@ -314,13 +327,21 @@ function ordersRead(w: WriteRecord, r: ReadRecord): boolean {
   return wi.attr === 'ordered' || r.sessionFences.some((f) => f.good && f.issue.cmdSN !== undefined && snLess(wSN, f.issue.cmdSN) && snLess(f.issue.cmdSN, rSN));
 }
 
-/** Whether `y`'s data on a block is overwritten by barrier `x`'s before the READ: settled before `x` was sent, or for an ORDERED `x` an older GOOD write of its session. */
+/**
+ * Whether `y`'s data on a block is overwritten by `x`'s (SAM-5 §8.6): `y` was settled before `x` was sent, or is an
+ * older GOOD write of its session that ended before `x` started: any such for an ORDERED `x`; for a SIMPLE `x`, one
+ * no newer than an ORDERED command answered GOOD that is older than `x` (the fence's own write included).
+ */
 function before(y: WriteRecord, x: WriteRecord): boolean {
   if (y === x) return false;
   if (y.settledAt !== undefined && y.settledAt < x.sentAt) return true;
-  const yi = y.issue;
+  const ySN = y.issue?.cmdSN;
   const xi = x.issue;
-  return xi?.attr === 'ordered' && y.state === 'good' && yi?.nexus === xi.nexus && yi.cmdSN !== undefined && xi.cmdSN !== undefined && snLess(yi.cmdSN, xi.cmdSN);
+  const xSN = xi?.cmdSN;
+  if (y.state !== 'good' || ySN === undefined || xi === undefined || xSN === undefined || y.issue?.nexus !== xi.nexus || !snLess(ySN, xSN)) return false;
+  if (xi.attr === 'ordered') return true;
+  if (xi.attr === 'head') return false;
+  return x.sessionFences.some((f) => f.good && f.issue.cmdSN !== undefined && !snLess(f.issue.cmdSN, ySN) && snLess(f.issue.cmdSN, xSN));
 }
 
 function describe(w: WriteRecord): string {

@@ -347,6 +347,54 @@ describe('ShadowDisk: ORDERED on every command kind (SAM-5 §8.6)', () => {
     }
   });
 
+  test('a SIMPLE write newer than a fence answered GOOD, once GOOD, ends every older GOOD write of its session on its blocks, the fence\'s own included', () => {
+    // older (SN 10) < ORDERED SYNCHRONIZE CACHE (11) < newer (12): the newer WRITE started after the older ended.
+    const disk = new ShadowDisk(8);
+    settled(disk);
+    const older = disk.writeSent('write', 0, 2, on('a', 10));
+    const fence = disk.orderedSent(on('a', 11, 'ordered'));
+    const newer = disk.writeSent('write', 1, 1, on('a', 12));
+    disk.writeGood(older);
+    disk.orderedDone(fence, true);
+    expect(disk.possible(1).map((w) => w.id)).toEqual([older.id, newer.id]);
+    disk.writeGood(newer);
+    expect(disk.possible(1).map((w) => w.id)).toEqual([newer.id]);
+    expect(disk.possible(0).map((w) => w.id)).toEqual([older.id]);
+    expect(check(disk, 1, writeData(older.id, 1, 1, BL))).toEqual([`1: holds write ${older.id}; possible: write ${newer.id} (write, good)`]);
+    // An ORDERED write is its own fence: a SIMPLE write newer than it lands after it.
+    const ordered = on('a', 13, 'ordered');
+    const self = disk.orderedSent(ordered);
+    const o = disk.writeSent('write', 2, 1, ordered);
+    const after = disk.writeSent('write', 2, 1, on('a', 14));
+    disk.orderedDone(self, true);
+    disk.writeGood(o);
+    disk.writeGood(after);
+    expect(disk.possible(2).map((w) => w.id)).toEqual([after.id]);
+  });
+
+  test('a fence not GOOD, a HEAD OF QUEUE write, another session\'s write, an older write not GOOD or one newer than the fence stay possible beside the newer write', () => {
+    type Case = readonly [why: string, fenceGood: boolean, olderSN: number, olderGood: boolean, newer: Issue];
+    const cases: readonly Case[] = [
+      ['fence not GOOD', false, 10, true, on('a', 12)],
+      ['newer is HEAD OF QUEUE', true, 10, true, on('a', 12, 'head')],
+      ['newer is another session\'s', true, 10, true, on('b', 12)],
+      ['older aborted (unknown)', true, 10, false, on('a', 12)],
+      ['older is newer than the fence', true, 12, true, on('a', 13)],
+    ];
+    for (const [why, fenceGood, olderSN, olderGood, newerIssue] of cases) {
+      const disk = new ShadowDisk(8);
+      settled(disk);
+      const older = disk.writeSent('write', 0, 1, on('a', olderSN));
+      const fence = disk.orderedSent(on('a', 11, 'ordered'));
+      const newer = disk.writeSent('write', 0, 1, newerIssue);
+      if (olderGood) disk.writeGood(older);
+      else disk.writeUnknown(older);
+      disk.orderedDone(fence, fenceGood);
+      disk.writeGood(newer);
+      expect(disk.possible(0).map((w) => w.id), why).toEqual([older.id, newer.id]);
+    }
+  });
+
   test('an ORDERED UNMAP with LBPRZ not 001b leaves its blocks unchecked, as a SIMPLE one does', () => {
     const disk = new ShadowDisk(8);
     settled(disk);
