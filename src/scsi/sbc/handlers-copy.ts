@@ -139,10 +139,12 @@ async function copySegment(lu: LogicalUnit, since: IssueEpoch, aborted: Operatio
     const to = s.destinationLba + c.lba;
     if (aborted()) return stoppedAfter(s.blocks, written);
     const buf = new Uint8Array(c.blocks * bs);
-    const release = await lu.locks.acquire(from, c.blocks, false);
+    const release = await lu.locks.acquire(from, c.blocks, false, aborted);
+    if (release === undefined) return stoppedAfter(s.blocks, written);
     const read = await lu.run(since, 'read', () => lu.bcs.read(from, buf, aborted)).finally(release);
     if (read !== undefined) return abortedAfter(read, s.blocks, written);
-    const releaseWrite = await lu.locks.acquire(to, c.blocks, false);
+    const releaseWrite = await lu.locks.acquire(to, c.blocks, false, aborted);
+    if (releaseWrite === undefined) return stoppedAfter(s.blocks, written);
     // A sanitize may have taken the whole medium between the two locks (taking
     // one lock over both ranges instead would queue behind its exclusive lock
     // while holding the read's) and completed: `buf` may then hold data it

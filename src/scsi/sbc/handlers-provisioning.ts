@@ -198,7 +198,8 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
       const block = f.ndob ? new Uint8Array(lu.info.blockSize) : dataOut;
       const blocks = writeSameBlocks(lu, f.lba, f.blocks);
       if (blocks === 0n) return GOOD;
-      const release = await lu.locks.acquire(f.lba, Number(blocks), false);
+      const release = await lu.locks.acquire(f.lba, Number(blocks), false, aborted);
+      if (release === undefined) return checkCondition(STOPPED_BY_ABORT);
       try {
         const failed = await fill(lu, epoch, aborted, f.lba, blocks, block, f.unmap);
         return failed === undefined ? GOOD : checkCondition(failed);
@@ -251,8 +252,11 @@ export const PROVISIONING_HANDLERS: HandlerTable = {
       // sanitize operations: every block then holds what the sanitize left).
       // Asked for together the locks cannot deadlock: RangeLock grants in
       // arrival order, so none of them waits behind a request that came later.
-      const releases = await Promise.all(work.map((d) => lu.locks.acquire(d.lba, d.blocks, false)));
+      const held = await Promise.all(work.map((d) => lu.locks.acquire(d.lba, d.blocks, false, aborted)));
+      const releases = held.filter((r) => r !== undefined);
       try {
+        // Aborted while it waited: what it holds goes back unused.
+        if (releases.length < held.length) return checkCondition(STOPPED_BY_ABORT);
         for (const d of work) {
           const failed = await discardRange(lu, epoch, aborted, d.lba, BigInt(d.blocks));
           if (failed !== undefined) return checkCondition(failed);

@@ -39,10 +39,13 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 // with explicit promises rather than nested async functions: each async frame
 // costs a promise and a turn, and here they were most of the emulator's cost.
 
-/** Runs `body` holding a lock on the command's range (taken at once when nothing conflicts). */
-function locked<T>(lu: LogicalUnit, lba: bigint, blocks: number, exclusive: boolean, body: () => Promise<T>): Promise<T> {
+/**
+ * Runs `body` holding a lock on the command's range (taken at once when nothing conflicts); a command aborted
+ * while it waits for the lock (RangeLock.dropAborted) runs nothing and stops there.
+ */
+function locked<T>(lu: LogicalUnit, aborted: OperationAborted, lba: bigint, blocks: number, exclusive: boolean, body: () => Promise<T>): Promise<T | SenseData> {
   const release = lu.locks.tryAcquire(lba, blocks, exclusive);
-  if (release === undefined) return lu.locks.acquire(lba, blocks, exclusive).then((r) => underLock(r, body));
+  if (release === undefined) return lu.locks.acquire(lba, blocks, exclusive, aborted).then((r): T | SenseData | Promise<T> => (r === undefined ? STOPPED_BY_ABORT : underLock(r, body)));
   return underLock(release, body);
 }
 
@@ -115,7 +118,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
     if (f.blocks === 0) return Promise.resolve(goodData(new Uint8Array(0)));
     const release = lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks, lu.dataIn)).then((r) =>
+      return locked(lu, aborted, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks, lu.dataIn)).then((r) =>
         r instanceof Uint8Array ? goodData(r) : checkCondition(r),
       );
     }
@@ -130,7 +133,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
     if (f.blocks === 0) return Promise.resolve(GOOD);
     const release = f.fua ? undefined : lu.locks.tryAcquire(f.lba, f.blocks, false);
     if (release === undefined) {
-      return locked(lu, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, aborted, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
+      return locked(lu, aborted, f.lba, f.blocks, false, () => writeBlocks(lu, epoch, aborted, f.lba, dataOut, f.fua)).then((failed) => fail(failed) ?? GOOD);
     }
     return lu.run(epoch, 'write', () => lu.bcs.write(f.lba, dataOut, aborted), failingBlock(f.lba, f.blocks), (failed) => {
       release();
@@ -141,7 +144,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
   // The write reaches the medium (flushed when cached) before it is read back.
   WRITE_AND_VERIFY: async (lu, { fields: f, dataOut, epoch, aborted }) => {
     if (f.blocks === 0) return GOOD;
-    const failed = await locked(lu, f.lba, f.blocks, false, async () => {
+    const failed = await locked(lu, aborted, f.lba, f.blocks, false, async () => {
       const wrote = await writeBlocks(lu, epoch, aborted, f.lba, dataOut, true);
       if (wrote !== undefined) return wrote;
       const back = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
@@ -153,7 +156,7 @@ const RW: Readonly<Record<RwOp, RwRun>> = {
 
   VERIFY: async (lu, { fields: f, dataOut, epoch, aborted }) => {
     if (f.blocks === 0) return GOOD;
-    const back = await locked(lu, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks));
+    const back = await locked(lu, aborted, f.lba, f.blocks, false, () => readBlocks(lu, epoch, aborted, f.lba, f.blocks));
     if (!(back instanceof Uint8Array)) return checkCondition(back);
     return fail(f.bytchk === Bytchk.NONE ? undefined : compare(back, dataOut, f.bytchk, lu.info.blockSize)) ?? GOOD;
   },
@@ -208,7 +211,7 @@ export const RW_HANDLERS: HandlerTable = {
     run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       if (f.blocks === 0) return GOOD;
       const half = f.blocks * lu.info.blockSize;
-      const failed = await locked(lu, f.lba, f.blocks, true, async () => {
+      const failed = await locked(lu, aborted, f.lba, f.blocks, true, async () => {
         const current = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         const at = firstDifference(current, dataOut.subarray(0, half));
@@ -232,7 +235,7 @@ export const RW_HANDLERS: HandlerTable = {
       writeProtectFault(lu) ?? lbaRangeFault(lu, f.lba, f.blocks) ?? transferLengthFault(lu, f.blocks, ORWRITE_LENGTH_BYTE),
     run: async (lu, { fields: f, dataOut, epoch, aborted }) => {
       if (f.blocks === 0) return GOOD;
-      const failed = await locked(lu, f.lba, f.blocks, true, async () => {
+      const failed = await locked(lu, aborted, f.lba, f.blocks, true, async () => {
         const current = await readBlocks(lu, epoch, aborted, f.lba, f.blocks);
         if (!(current instanceof Uint8Array)) return current;
         for (let i = 0; i < current.length; i++) current[i] = (current[i] ?? 0) | (dataOut[i] ?? 0);

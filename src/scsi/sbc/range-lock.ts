@@ -4,7 +4,12 @@
 // write), while commands with simple task attributes may otherwise run in any
 // order and concurrently. Block commands take a shared lock on their range;
 // COMPARE AND WRITE takes an exclusive one. Waiters are granted in arrival
-// order among conflicting requests, so neither kind starves.
+// order among conflicting requests, so neither kind starves. A command aborted
+// while it waits gives its place up (dropAborted): it would issue nothing once
+// through, and the task management function that aborted it completes when it
+// has ended (SAM-5), not when whoever holds the range lets go.
+
+import type { OperationAborted } from './block-command-set.js';
 
 /**
  * A range as [from, from + blocks): the end is computed only where ranges are
@@ -19,6 +24,10 @@ interface Held {
 
 interface Waiter extends Held {
   readonly grant: () => void;
+  /** The waiting command's abort check, if it may give its place up. */
+  readonly aborted: OperationAborted | undefined;
+  /** Ends the wait without the lock. */
+  readonly drop: () => void;
 }
 
 /** A held lock and its place in the list of held locks (-1 once released). */
@@ -65,15 +74,40 @@ export class RangeLock {
   /**
    * Resolves with a release function once no held lock and no earlier waiter
    * conflicts with [lba, lba + blocks). A zero-length range never waits. The
-   * release function is idempotent.
+   * release function is idempotent. With the command's abort check
+   * `aborted`, resolves undefined instead, without the lock, when the command
+   * must wait but has been aborted, or is aborted while it waits (dropAborted).
    */
-  acquire(lba: bigint, blocks: number, exclusive: boolean): Promise<() => void> {
+  acquire(lba: bigint, blocks: number, exclusive: boolean): Promise<() => void>;
+  acquire(lba: bigint, blocks: number, exclusive: boolean, aborted: OperationAborted): Promise<(() => void) | undefined>;
+  acquire(lba: bigint, blocks: number, exclusive: boolean, aborted?: OperationAborted): Promise<(() => void) | undefined> {
     const now = this.tryAcquire(lba, blocks, exclusive);
     if (now !== undefined) return Promise.resolve(now);
+    if (aborted?.() === true) return Promise.resolve(undefined);
     const want: Hold = { from: lba, blocks, exclusive, index: -1 };
     return new Promise((resolve) => {
-      this.#waiting.push({ from: lba, blocks, exclusive, grant: () => { resolve(this.#releaser(this.#take(want))); } });
+      this.#waiting.push({
+        from: lba,
+        blocks,
+        exclusive,
+        aborted,
+        grant: () => { resolve(this.#releaser(this.#take(want))); },
+        drop: () => { resolve(undefined); },
+      });
     });
+  }
+
+  /**
+   * Ends the wait of every waiter whose abort check says it has been aborted
+   * (their acquire resolves undefined); those behind them may then go. Called
+   * once a task management function or PREEMPT AND ABORT has aborted commands.
+   */
+  dropAborted(): void {
+    const dropped = this.#waiting.filter((w) => w.aborted?.() === true);
+    if (dropped.length === 0) return;
+    this.#waiting = this.#waiting.filter((w) => !dropped.includes(w));
+    for (const w of dropped) w.drop();
+    this.#wake();
   }
 
   /**

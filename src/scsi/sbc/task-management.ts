@@ -138,6 +138,9 @@ export class TaskManagement {
 
   /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */
   #abortTasks(nexuses: (nexus: string) => boolean, from: string, transportAborted?: readonly string[]): Promise<void> {
-    return abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, nexuses, from, transportAborted);
+    const done = abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, nexuses, from, transportAborted);
+    // Their abort checks say so now: those waiting for a range lock give their place up (RangeLock.dropAborted).
+    this.#lu.locks.dropAborted();
+    return done;
   }
 }

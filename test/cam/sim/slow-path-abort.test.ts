@@ -3,7 +3,8 @@
 // function made per I/O, sim.ts), but one that leaves it asks the SIM whether
 // its CCB was aborted (StartOptions.abortedOf): a WRITE waiting for the range
 // lock of another initiator's COMPARE AND WRITE, once ABORT TASK SET has
-// aborted it, never reaches the device when the lock frees, and a WRITE with
+// aborted it, gives its place up, so the function completes while the COMPARE
+// AND WRITE still holds the blocks, and never reaches the device, and a WRITE with
 // FUA whose FLUSH waits in the flush order (two request queues) for another
 // initiator's held WRITE ends unsent, so the function completes while that
 // WRITE is still held. CDBs from the SBC-4 tables; CAM status words from
@@ -34,7 +35,7 @@ async function oneThread(): Promise<{ s: Stack; probe: ProbeBackend }> {
   return { s: stack, probe };
 }
 
-test('ABORT TASK SET from A while A’s WRITE waits for the range lock of B’s COMPARE AND WRITE: once the lock frees, A’s WRITE never reaches the device', async () => {
+test('ABORT TASK SET from A while A’s WRITE waits for the range lock of B’s COMPARE AND WRITE: the function completes while B holds the lock, and A’s WRITE never reaches the device', async () => {
   const { s, probe } = await oneThread();
   probe.holdIf = (op) => op.kind === 'read';
   const caw = run(s, B, compareAndWrite(10, 1), new Uint8Array(2 * BS));
@@ -45,12 +46,14 @@ test('ABORT TASK SET from A while A’s WRITE waits for the range lock of B’s 
   };
   const writeA = track(run(s, A, rw10('write', 10, 1), new Uint8Array(BS).fill(5)), [], 'A’s WRITE');
   await new Promise((resolve) => setImmediate(resolve));
+  expect(s.sim.emulator.locks.waiting).toBe(1);
   const fn = track(s.pass(0).abortTaskSet(A), [], 'ABORT TASK SET');
+  await until(() => fn.done() && writeA.done(), 'the function and A’s WRITE answered');
+  expect([probe.heldCount, s.sim.emulator.locks.waiting]).toEqual([1, 0]);
+  expect(((await writeA.p).camStatus & 0x3f)).toBe(REQ_ABORTED);
   probe.holdIf = undefined;
   probe.releaseHeld();
   expect(((await caw).camStatus & 0x3f)).toBe(REQ_CMP);
-  await fn.p;
-  expect(((await writeA.p).camStatus & 0x3f)).toBe(REQ_ABORTED);
   // The COMPARE AND WRITE's write alone: A's was aborted before it had the lock.
   expect(writes).toEqual([10]);
 });

@@ -117,3 +117,65 @@ describe('a command of several block operations stops before the next once abort
     for (const e of started) expect(e.aborted).toBe(check);
   });
 });
+
+/** WRITE (10) of 2 blocks at LBA 8: 2Ah, LBA (bytes 2..5), TRANSFER LENGTH (bytes 7..8). */
+const WRITE_8_2 = bytes('2a 00 00 00 00 08 00 00 02 00');
+/** WRITE SAME (10) of 1 block at LBA 9: 41h, LBA (bytes 2..5), NUMBER OF LOGICAL BLOCKS (bytes 7..8). */
+const WRITE_SAME_9_1 = bytes('41 00 00 00 00 09 00 00 01 00');
+/** UNMAP: 42h, PARAMETER LIST LENGTH 40 (bytes 7..8). */
+const UNMAP_40 = bytes('42 00 00 00 00 00 00 00 28 00');
+
+/** UNMAP parameter list (SBC-4): UNMAP DATA LENGTH, UNMAP BLOCK DESCRIPTOR DATA LENGTH, then LBA (8) + blocks (4) + 4 reserved each. */
+function unmapList(...ranges: readonly [bigint, number][]): Uint8Array {
+  const list = new Uint8Array(8 + 16 * ranges.length);
+  const v = new DataView(list.buffer);
+  v.setUint16(0, list.length - 2);
+  v.setUint16(2, 16 * ranges.length);
+  ranges.forEach(([lba, blocks], k) => {
+    v.setBigUint64(8 + 16 * k, lba);
+    v.setUint32(16 + 16 * k, blocks);
+  });
+  return list;
+}
+
+describe('a command aborted while it waits for another command’s blocks gives its place up (RangeLock.dropAborted)', () => {
+  test('ABORT TASK SET while A’s WRITE, WRITE SAME and UNMAP wait for B’s COMPARE AND WRITE: the function completes while B still holds the blocks, A’s commands issue nothing, and C’s WRITE waiting beside them still goes after B', async () => {
+    const d = new HookedBlockSet({ blocks: 1024 });
+    const g = gate();
+    d.before = (o, at) => (o === 'read' && at === 8n ? g.opened : undefined);
+    const lu = await SbcEmulator.create(d, { powerOnUnitAttention: false });
+    const abortA = { on: false };
+    const execute = (cdb: Uint8Array, dataOut: Uint8Array, nexus: string): Promise<SbcResult> =>
+      lu.execute(cdb, { dataOut, nexus, aborted: nexus === 'a' ? () => abortA.on : () => false });
+    const caw = execute(CAW_8_2, new Uint8Array(4 * BS), 'b');
+    await settle();
+    expect(d.trace()).toEqual(['read start 8+2']);
+    const ofA = [
+      execute(WRITE_8_2, block(2 * BS, 0xa1), 'a'),
+      execute(WRITE_SAME_9_1, block(BS, 0xa2), 'a'),
+      // The first range is free (taken at once), the second waits: both go back unused.
+      execute(UNMAP_40, unmapList([0n, 4], [8n, 1]), 'a'),
+    ];
+    const ofC = execute(WRITE_8_2, block(2 * BS, 0xc3), 'c');
+    await settle();
+    expect(lu.locks.waiting).toBe(4);
+    lu.onAbortTasks((end) => {
+      abortA.on = end('a') !== undefined;
+      return { nexuses: ['a'], done: Promise.all(ofA).then(() => undefined) };
+    });
+    let completed = false;
+    const fn = lu.abortTaskSet('a').then(() => (completed = true));
+    await settle();
+    expect(completed).toBe(true);
+    for (const r of ofA) expectSense(await r, { key: ABORTED_COMMAND, asc: 0, ascq: 0 });
+    expect([lu.locks.waiting, d.trace()]).toEqual([1, ['read start 8+2']]);
+    g.open();
+    expectGood(await caw);
+    expectGood(await ofC);
+    await fn;
+    // B's write, then C's; nothing of A's, no discard at all.
+    expect(d.trace().filter((e) => !e.startsWith('read'))).toEqual(['write start 8+2', 'write end 8+2', 'write start 8+2', 'write end 8+2']);
+    expect(hex(d.inner.peek(9n))).toBe(hex(block(BS, 0xc3)));
+    expect([lu.locks.held, lu.locks.waiting]).toEqual([0, 0]);
+  });
+});

@@ -320,6 +320,31 @@ describe('EXTENDED COPY aborted by its transport (ExecuteOptions.aborted)', () =
   });
 });
 
+describe('EXTENDED COPY aborted while it waits for another command’s blocks', () => {
+  test('ABORT TASK SET while its source range waits for a COMPARE AND WRITE: it gives its place up and answers at once, nothing read or written', async () => {
+    // The COMPARE AND WRITE holds LBAs 8..9 exclusively while its read waits at the gate.
+    const { d, g, lu, naa } = await gatedUnit('read', 8n);
+    const caw = lu.execute(bytes('89 00 00 00 00 00 00 00 00 08 00 00 00 02 00 00'), { dataOut: new Uint8Array(4 * BS), nexus: 'b' });
+    await settle();
+    let aborted = false;
+    const l = list(header(3, 0x00, 32, 28), e4(naa), b2b(0, 0, 2, 8n, 100n));
+    const copy = lu.execute(xcopy(l.length), { dataOut: l, nexus: 'a', aborted: () => aborted });
+    await settle();
+    expect(lu.locks.waiting).toBe(1);
+    lu.onAbortTasks((end) => {
+      aborted = end('a') !== undefined;
+      return { nexuses: ['a'], done: copy.then(() => undefined) };
+    });
+    await lu.abortTaskSet('a');
+    // What the copy answers (its transport ends it as the abort says): COPY ABORTED, segment 0, no residual (none written).
+    expect(abortedSense(await copy)).toBe('70 00 0a 00 00 00 00 0a 00 00 00 00 00 00 00 00 00 00');
+    expect([lu.locks.waiting, d.trace()]).toEqual([0, ['read start 8+2']]);
+    g.open();
+    expectGood(await caw);
+    expect(d.trace().filter((e) => e.includes('100'))).toEqual([]);
+  });
+});
+
 describe('COPY ABORTED names the segment being processed', () => {
   test('an unreachable copy target in segment 1: segment 1 in COMMAND-SPECIFIC INFORMATION; segment 0 stays copied', async () => {
     const u = await unit();

@@ -319,3 +319,63 @@ describe('tryHold / release', () => {
     }).toThrow(RangeError);
   });
 });
+
+describe('dropAborted: a command aborted while it waits gives its place up', () => {
+  /** An acquire with an abort check; `outcome` says whether it was granted or dropped. */
+  function takeAbortable(lock: RangeLock, lba: number, blocks: number, exclusive: boolean, aborted: () => boolean) {
+    const p = { outcome: 'waiting' as 'waiting' | 'granted' | 'dropped', release: (): void => undefined };
+    void lock.acquire(BigInt(lba), blocks, exclusive, aborted).then((release) => {
+      if (release === undefined) p.outcome = 'dropped';
+      else {
+        p.outcome = 'granted';
+        p.release = release;
+      }
+    });
+    return p;
+  }
+
+  test('only waiters whose check says aborted are dropped; one behind a dropped one goes if nothing else holds it back', async () => {
+    const { lock, order, s } = fixture();
+    const held = s('held', 0, 10);
+    const flags = { a: false };
+    const a = takeAbortable(lock, 5, 10, true, () => flags.a); // [5, 15) exclusive: waits for held
+    const b = takeAbortable(lock, 12, 4, false, () => false); // [12, 16): free of held, waits behind a
+    const c = takeAbortable(lock, 2, 2, true, () => false); // [2, 4) exclusive: waits for held
+    await settle();
+    expect([a.outcome, b.outcome, c.outcome, lock.waiting]).toEqual(['waiting', 'waiting', 'waiting', 3]);
+    lock.dropAborted();
+    await settle();
+    expect([a.outcome, b.outcome, lock.waiting]).toEqual(['waiting', 'waiting', 3]);
+    flags.a = true;
+    lock.dropAborted();
+    await settle();
+    expect([a.outcome, b.outcome, c.outcome, lock.waiting, lock.held]).toEqual(['dropped', 'granted', 'waiting', 1, 2]);
+    held.release();
+    await settle();
+    expect(c.outcome).toBe('granted');
+    expect(order).toEqual(['held']);
+  });
+
+  test('already aborted: a request that must wait resolves undefined at once, queueing nothing; one that is free is still granted', async () => {
+    const { lock, x } = fixture();
+    x('held', 0, 10);
+    await settle();
+    const waits = takeAbortable(lock, 5, 1, false, () => true);
+    const free = takeAbortable(lock, 20, 1, false, () => true);
+    await settle();
+    expect([waits.outcome, free.outcome, lock.waiting, lock.held]).toEqual(['dropped', 'granted', 0, 2]);
+  });
+
+  test('a waiter without an abort check is never dropped', async () => {
+    const { lock, s, x } = fixture();
+    const held = x('held', 0, 10);
+    const w = s('w', 0, 1);
+    await settle();
+    lock.dropAborted();
+    await settle();
+    expect([w.granted, lock.waiting]).toEqual([false, 1]);
+    held.release();
+    await settle();
+    expect(w.granted).toBe(true);
+  });
+});
