@@ -1,6 +1,7 @@
 // A MODE SELECT that ABORT TASK SET aborts while it waits changes nothing:
 // neither one waiting for its turn behind another MODE SELECT (one unit's
-// MODE SELECTs run one at a time, mode-changes.ts) nor one whose flush, before
+// MODE SELECTs run one at a time, mode-changes.ts), which gives its turn up so
+// the function completes while the one ahead still waits, nor one whose flush, before
 // the write cache goes off, waits in the flush order (two request queues) for
 // another initiator's held WRITE: that FLUSH ends unsent and the function
 // completes while the WRITE is still held. SAM-5 aborting commands. CDBs and
@@ -45,7 +46,7 @@ function select(p: Uint8Array, on: boolean): { cdb: Uint8Array; list: Uint8Array
   return { cdb: Uint8Array.of(0x15, 0x10, 0, 0, list.length, 0), list };
 }
 
-test('ABORT TASK SET from A while A’s MODE SELECT waits for its turn behind B’s, whose flush waits for B’s held WRITE: A’s changes nothing', async () => {
+test('ABORT TASK SET from A while A’s MODE SELECT waits for its turn behind B’s, whose flush waits for B’s held WRITE: the function completes meanwhile, and A’s changes nothing', async () => {
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
   stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
   const s = stack;
@@ -63,12 +64,13 @@ test('ABORT TASK SET from A while A’s MODE SELECT waits for its turn behind B�
   const selectA = track(run(s, A, dSense.cdb, dSense.list), [], 'A’s MODE SELECT');
   await new Promise((resolve) => setImmediate(resolve));
   const fn = track(s.pass(0).abortTaskSet(A), [], 'ABORT TASK SET');
+  await until(() => fn.done() && selectA.done(), 'the function and A’s MODE SELECT answered');
+  expect([probe.heldCount, s.sim.bcs.flushesWaiting, selectB.done()]).toEqual([1, 1, false]);
+  expect((await selectA.p).camStatus & 0x3f).toBe(REQ_ABORTED);
   probe.holdIf = undefined;
   probe.releaseHeld();
   expect((await writeB).camStatus & 0x3f).toBe(REQ_CMP);
   expect((await selectB.p).camStatus & 0x3f).toBe(REQ_CMP);
-  await fn.p;
-  expect((await selectA.p).camStatus & 0x3f).toBe(REQ_ABORTED);
   // A's MODE SELECT changed nothing: no MODE PARAMETERS CHANGED for B, D_SENSE still 0.
   expect((await run(s, B, Uint8Array.of(0, 0, 0, 0, 0, 0))).scsiStatus).toBe(0);
   expect((await page(s, B, CONTROL))[2] ?? 0).toBe(control[2]);

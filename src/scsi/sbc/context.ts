@@ -113,6 +113,12 @@ export interface LogicalUnit {
    */
   changeMode(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined>;
   /**
+   * Once commands have been aborted (a task management function, PREEMPT AND
+   * ABORT): each of them waiting for another command's blocks (RangeLock) or
+   * for its MODE SELECT turn gives its place up, and answers as aborted.
+   */
+  dropAbortedWaits(): void;
+  /**
    * Runs one block operation of a command that began in reset epoch `since`
    * and maps its outcome through the error table; undefined means it
    * succeeded. A throw or rejection is reported as HARDWARE ERROR, never

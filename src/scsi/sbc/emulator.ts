@@ -158,6 +158,12 @@ export class SbcEmulator implements LogicalUnit {
     return { wce: this.bcs.writeCacheEnabled(), dSense: this.#dSense, swp: this.softwareWriteProtect };
   }
 
+  /** LogicalUnit.dropAbortedWaits: RangeLock.dropAborted and ModeChanges.dropAborted. */
+  dropAbortedWaits(): void {
+    this.locks.dropAborted();
+    this.#modeChanges.dropAborted();
+  }
+
   /** LogicalUnit.changeMode: ModeChanges.change, mode-changes.ts. */
   changeMode(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined> {
     return this.#modeChanges.change(select, nexus, since, aborted);

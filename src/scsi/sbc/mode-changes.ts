@@ -7,8 +7,10 @@
 // reads the mode parameters, may wait for the device, and then changes them.
 // One whose command is aborted (ABORT TASK SET, CLEAR TASK SET, PREEMPT AND
 // ABORT) while it waits for its turn or for its flush changes nothing (SAM-5
-// aborting commands: it stops where it is); its flush, held back behind other
-// commands' writes, ends unsent.
+// aborting commands: it stops where it is): waiting for its turn, it gives
+// the turn up at once (dropAborted), so the function does not wait for the
+// MODE SELECT ahead; its flush, held back behind other commands' writes, ends
+// unsent.
 // Spec: SPC-5 (MODE SELECT, Control mode page, unit attention), SBC-4
 // (Caching mode page), SAM-5 (task attributes, logical unit reset).
 
@@ -42,7 +44,7 @@ export class ModeChanges {
 
   /** LogicalUnit.changeMode: judged when its turn comes, against the state the MODE SELECTs before it left. */
   change(select: ModeSelection, nexus: string, since: IssueEpoch, aborted: OperationAborted): Promise<SenseData | undefined> {
-    return this.#queue.run(async () => {
+    return this.#queue.run<SenseData | undefined>(async () => {
       const lu = this.#lu;
       // A device reset since the MODE SELECT began aborted it (see LogicalUnit.run), maybe while it waited
       // its turn: it must not undo the defaults the reset restored. The answer is never delivered.
@@ -66,6 +68,11 @@ export class ModeChanges {
       this.#commit(next, from);
       lu.raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, nexus);
       return undefined;
-    });
+    }, { aborted, answer: STOPPED_BY_ABORT });
+  }
+
+  /** The MODE SELECTs waiting for their turn whose commands have been aborted answer so at once, changing nothing. */
+  dropAborted(): void {
+    this.#queue.dropAborted();
   }
 }

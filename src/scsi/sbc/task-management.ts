@@ -139,8 +139,8 @@ export class TaskManagement {
   /** abortTasks with this unit's TaskAborter, TAS and nexus conditions. */
   #abortTasks(nexuses: (nexus: string) => boolean, from: string, transportAborted?: readonly string[]): Promise<void> {
     const done = abortTasks(this.#aborter, this.#lu.info.taskAbortedStatus, this.#conditions, nexuses, from, transportAborted);
-    // Their abort checks say so now: those waiting for a range lock give their place up (RangeLock.dropAborted).
-    this.#lu.locks.dropAborted();
+    // Their abort checks say so now: those waiting for a range lock or their MODE SELECT turn give their place up.
+    this.#lu.dropAbortedWaits();
     return done;
   }
 }

@@ -52,4 +52,54 @@ describe('SerialQueue', () => {
     });
     expect(ran).toBe(true);
   });
+
+  test('dropAborted: a section whose command was aborted while it waited answers at once and never runs; the one ahead keeps running, the one behind still waits for it', async () => {
+    const q = new SerialQueue();
+    const seen: string[] = [];
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const first = q.run(async () => {
+      seen.push('first begins');
+      await gate;
+      seen.push('first ends');
+      return 'first';
+    });
+    const flags = { second: false, third: false };
+    const second = q.run(() => {
+      seen.push('second');
+      return Promise.resolve('second ran');
+    }, { aborted: () => flags.second, answer: 'second aborted' });
+    const third = q.run(() => {
+      seen.push('third');
+      return Promise.resolve('third ran');
+    }, { aborted: () => flags.third, answer: 'third aborted' });
+    let secondAnswer: string | undefined;
+    void second.then((a) => (secondAnswer = a));
+    q.dropAborted();
+    flags.second = true;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(secondAnswer).toBeUndefined();
+    q.dropAborted();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([secondAnswer, seen]).toEqual(['second aborted', ['first begins']]);
+    open();
+    expect(await first).toBe('first');
+    expect(await third).toBe('third ran');
+    expect(seen).toEqual(['first begins', 'first ends', 'third']);
+  });
+
+  test('dropAborted leaves alone a section that runs at once or has no abort check', async () => {
+    const q = new SerialQueue();
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const running = q.run(() => gate.then(() => 'ran'), { aborted: () => true, answer: 'aborted' });
+    const plain = q.run(() => Promise.resolve('plain ran'));
+    q.dropAborted();
+    open();
+    expect([await running, await plain]).toEqual(['ran', 'plain ran']);
+  });
 });
