@@ -13,7 +13,7 @@
 import { describe, expect, test } from 'vitest';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
-import { block, expectGood, expectSense, hex } from './harness.js';
+import { block, expectGood, expectSense, hex, unmapList } from './harness.js';
 import { HookedBlockSet, gate, settle, type HookedOp } from './hooked-block-set.js';
 import { bytes } from './harness.js';
 
@@ -125,19 +125,6 @@ const WRITE_SAME_9_1 = bytes('41 00 00 00 00 09 00 00 01 00');
 /** UNMAP: 42h, PARAMETER LIST LENGTH 40 (bytes 7..8). */
 const UNMAP_40 = bytes('42 00 00 00 00 00 00 00 28 00');
 
-/** UNMAP parameter list (SBC-4): UNMAP DATA LENGTH, UNMAP BLOCK DESCRIPTOR DATA LENGTH, then LBA (8) + blocks (4) + 4 reserved each. */
-function unmapList(...ranges: readonly [bigint, number][]): Uint8Array {
-  const list = new Uint8Array(8 + 16 * ranges.length);
-  const v = new DataView(list.buffer);
-  v.setUint16(0, list.length - 2);
-  v.setUint16(2, 16 * ranges.length);
-  ranges.forEach(([lba, blocks], k) => {
-    v.setBigUint64(8 + 16 * k, lba);
-    v.setUint32(16 + 16 * k, blocks);
-  });
-  return list;
-}
-
 describe('a command aborted while it waits for another command’s blocks gives its place up (RangeLock.dropAborted)', () => {
   test('ABORT TASK SET while A’s WRITE, WRITE SAME and UNMAP wait for B’s COMPARE AND WRITE: the function completes while B still holds the blocks, A’s commands issue nothing, and C’s WRITE waiting beside them still goes after B', async () => {
     const d = new HookedBlockSet({ blocks: 1024 });
@@ -154,7 +141,7 @@ describe('a command aborted while it waits for another command’s blocks gives 
       execute(WRITE_8_2, block(2 * BS, 0xa1), 'a'),
       execute(WRITE_SAME_9_1, block(BS, 0xa2), 'a'),
       // The first range is free (taken at once), the second waits: both go back unused.
-      execute(UNMAP_40, unmapList([0n, 4], [8n, 1]), 'a'),
+      execute(UNMAP_40, unmapList([[0n, 4], [8n, 1]]), 'a'),
     ];
     const ofC = execute(WRITE_8_2, block(2 * BS, 0xc3), 'c');
     await settle();

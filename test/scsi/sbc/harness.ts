@@ -92,3 +92,21 @@ export const UNIT_ATTENTION = 0x6;
 export const DATA_PROTECT = 0x7;
 export const MISCOMPARE = 0xe;
 export const NO_SENSE = 0x0;
+
+/**
+ * UNMAP parameter list from the SBC-4 table: UNMAP DATA LENGTH (bytes 0..1,
+ * n − 1), UNMAP BLOCK DESCRIPTOR DATA LENGTH (bytes 2..3), 4 reserved bytes,
+ * then per descriptor UNMAP LOGICAL BLOCK ADDRESS (8), NUMBER OF LOGICAL
+ * BLOCKS (4) and 4 reserved bytes.
+ */
+export function unmapList(ds: readonly (readonly [bigint, number])[]): Uint8Array {
+  const out = new Uint8Array(8 + 16 * ds.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, out.length - 2);
+  v.setUint16(2, 16 * ds.length);
+  ds.forEach(([lba, n], k) => {
+    v.setBigUint64(8 + 16 * k, lba);
+    v.setUint32(16 + 16 * k, n);
+  });
+  return out;
+}

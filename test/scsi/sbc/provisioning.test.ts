@@ -16,6 +16,7 @@ import {
   expectSense,
   hex,
   unit,
+  unmapList,
   type Unit,
 } from './harness.js';
 
@@ -42,24 +43,6 @@ function ops(u: Unit, op: MemoryBlockOp): { lba: bigint | undefined; blocks: num
 
 function expectBlocks(u: Unit, from: number, to: number, want: Uint8Array): void {
   for (let lba = from; lba < to; lba++) expect(hex(u.disk.peek(BigInt(lba))), `block ${lba}`).toBe(hex(want));
-}
-
-/**
- * UNMAP parameter list from the SBC-4 table: UNMAP DATA LENGTH (bytes 0..1,
- * n − 1), UNMAP BLOCK DESCRIPTOR DATA LENGTH (bytes 2..3), 4 reserved bytes,
- * then per descriptor UNMAP LOGICAL BLOCK ADDRESS (8), NUMBER OF LOGICAL
- * BLOCKS (4) and 4 reserved bytes.
- */
-function unmapList(ds: readonly (readonly [bigint, number])[]): Uint8Array {
-  const out = new Uint8Array(8 + 16 * ds.length);
-  const v = new DataView(out.buffer);
-  v.setUint16(0, out.length - 2);
-  v.setUint16(2, 16 * ds.length);
-  ds.forEach(([lba, n], k) => {
-    v.setBigUint64(8 + 16 * k, lba);
-    v.setUint32(16 + 16 * k, n);
-  });
-  return out;
 }
 
 /** UNMAP CDB with PARAMETER LIST LENGTH `len` (bytes 7..8). */

@@ -3,6 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { SerialQueue } from '../../../src/scsi/sbc/serial-queue.js';
+import { gate } from './hooked-block-set.js';
 
 describe('SerialQueue', () => {
   test('an idle queue runs the section at once, before run() returns', () => {
@@ -19,13 +20,10 @@ describe('SerialQueue', () => {
   test('a section waits for the one before to end, even when that one rejects', async () => {
     const q = new SerialQueue();
     const seen: string[] = [];
-    let open = (): void => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const g = gate();
     const first = q.run(async () => {
       seen.push('first begins');
-      await gate;
+      await g.opened;
       seen.push('first ends');
       throw new RangeError('first failed');
     });
@@ -35,7 +33,7 @@ describe('SerialQueue', () => {
     });
     await Promise.resolve();
     expect(seen).toEqual(['first begins']);
-    open();
+    g.open();
     await expect(first).rejects.toThrow('first failed');
     expect(await second).toBe(2);
     expect(seen).toEqual(['first begins', 'first ends', 'second']);
@@ -56,13 +54,10 @@ describe('SerialQueue', () => {
   test('dropAborted: a section whose command was aborted while it waited answers at once and never runs; the one ahead keeps running, the one behind still waits for it', async () => {
     const q = new SerialQueue();
     const seen: string[] = [];
-    let open = (): void => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const g = gate();
     const first = q.run(async () => {
       seen.push('first begins');
-      await gate;
+      await g.opened;
       seen.push('first ends');
       return 'first';
     });
@@ -84,7 +79,7 @@ describe('SerialQueue', () => {
     q.dropAborted();
     await new Promise((resolve) => setImmediate(resolve));
     expect([secondAnswer, seen]).toEqual(['second aborted', ['first begins']]);
-    open();
+    g.open();
     expect(await first).toBe('first');
     expect(await third).toBe('third ran');
     expect(seen).toEqual(['first begins', 'first ends', 'third']);
@@ -92,14 +87,11 @@ describe('SerialQueue', () => {
 
   test('dropAborted leaves alone a section that runs at once or has no abort check', async () => {
     const q = new SerialQueue();
-    let open = (): void => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const running = q.run(() => gate.then(() => 'ran'), { aborted: () => true, answer: 'aborted' });
+    const g = gate();
+    const running = q.run(() => g.opened.then(() => 'ran'), { aborted: () => true, answer: 'aborted' });
     const plain = q.run(() => Promise.resolve('plain ran'));
     q.dropAborted();
-    open();
+    g.open();
     expect([await running, await plain]).toEqual(['ran', 'plain ran']);
   });
 });

@@ -9,26 +9,15 @@
 import { describe, expect, test } from 'vitest';
 import { SbcEmulator } from '../../../src/scsi/sbc/emulator.js';
 import type { SbcResult } from '../../../src/scsi/sbc/execute-api.js';
-import { block, bytes, expectGood, hex } from './harness.js';
+import { block, bytes, expectGood, hex, unmapList } from './harness.js';
 import { HookedBlockSet, gate, settle, type HookedOp } from './hooked-block-set.js';
 
 const BS = 512;
 const BLOCKS = 1024;
 
-/**
- * UNMAP CDB (PARAMETER LIST LENGTH bytes 7..8) and its parameter list: UNMAP
- * DATA LENGTH (0..1), UNMAP BLOCK DESCRIPTOR DATA LENGTH (2..3), 4 reserved,
- * then per descriptor LBA (8), NUMBER OF LOGICAL BLOCKS (4), 4 reserved.
- */
+/** UNMAP CDB (PARAMETER LIST LENGTH bytes 7..8) with its parameter list (unmapList). */
 function unmap(lu: SbcEmulator, ds: readonly (readonly [bigint, number])[]): Promise<SbcResult> {
-  const list = new Uint8Array(8 + 16 * ds.length);
-  const v = new DataView(list.buffer);
-  v.setUint16(0, list.length - 2);
-  v.setUint16(2, 16 * ds.length);
-  ds.forEach(([lba, n], k) => {
-    v.setBigUint64(8 + 16 * k, lba);
-    v.setUint32(16 + 16 * k, n);
-  });
+  const list = unmapList(ds);
   const cdb = Uint8Array.of(0x42, 0, 0, 0, 0, 0, 0, list.length >> 8, list.length & 0xff, 0);
   return lu.execute(cdb, { dataOut: list });
 }
