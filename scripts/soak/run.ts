@@ -155,8 +155,10 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
     const shadow = new ShadowDisk(blocks);
     const sessions = Array.from({ length: sessionCount }, (_, slot) => newSession(slot));
     const deadline = Date.now() + opts.seconds * 1000;
+    // --kill-at: `ended` once the sessions are to send nothing new, `killed` once the SIGKILL went (not when the sync before it failed).
+    let ended = false;
     let killed = false;
-    const stopped = (): boolean => killed || (!opts.kill && Date.now() >= deadline);
+    const stopped = (): boolean => ended || killed || (!opts.kill && Date.now() >= deadline);
     const driver = new Driver({ shadow, tally, blockLength, unmapZeros: unmap?.zeros === true, sessions, finding, stopped, killed: () => killed });
     const geometry: Geometry = { blocks, hot: Math.min(HOT_BLOCKS, blocks), maxBlocks: MAX_TRANSFER_BLOCKS, maxCompareAndWrite, ...(unmap === undefined ? {} : { unmap }) };
     const progress = startProgress(io.out, () =>
@@ -173,7 +175,7 @@ export async function runSoak(opts: SoakOptions, io: SoakIo): Promise<SoakResult
           killed = true;
           serve?.kill();
         });
-        killed = true;
+        ended = true;
         if (typeof k === 'string') finding('serve', k);
         else kill = k;
       }
