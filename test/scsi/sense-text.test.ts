@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Asc, invalidFieldInCdb, senseMediumError } from '../../src/scsi/sense.js';
 import { ascText, describeSense, senseText } from '../../src/scsi/sense-text.js';
@@ -122,12 +121,17 @@ describe('ascText', () => {
     expect(() => ascText(asc, ascq)).toThrow(RangeError);
   });
 
-  it('gives a non-empty upper-case-led text for every pair', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xff }), fc.integer({ min: 0, max: 0xff }), (asc, ascq) => {
-        expect(ascText(asc, ascq)).toMatch(/^[A-Z]/);
-      }),
-    );
+  it('gives a text led by a letter for every one of the 65 536 pairs', () => {
+    // Every pair, not a sample: T10's texts lead with a capital but for 3Fh/12h..14h ("iSCSI IP ADDRESS …"),
+    // which a sample of 100 pairs met only now and then.
+    const bad: string[] = [];
+    for (let asc = 0; asc <= 0xff; asc++) {
+      for (let ascq = 0; ascq <= 0xff; ascq++) {
+        const text = ascText(asc, ascq);
+        if (!/^[A-Z]/.test(text) && !text.startsWith('iSCSI ')) bad.push(`${asc}/${ascq}: ${text}`);
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });
 
