@@ -8,10 +8,10 @@
 // mode pages from the SPC-5 and SBC-4 tables; CAM status words from FreeBSD
 // cam.h.
 
-import { afterEach, expect, test } from 'vitest';
-import { createStack, type Stack } from '../../src/stack.js';
+import { expect, test } from 'vitest';
+import type { Stack } from '../../src/stack.js';
 import { MemoryBackend } from '../../src/virtio/device/backends/memory.js';
-import { ProbeBackend, rw10, until } from './helpers.js';
+import { ProbeBackend, rw10, stackPerTest, until } from './helpers.js';
 import { A, B, run, settle, track, type Who } from './pr-fixtures.js';
 
 const BS = 512;
@@ -22,11 +22,15 @@ const CACHING = 0x08;
 const CONTROL = 0x0a;
 const BIT2 = 0x04;
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
+const stacks = stackPerTest();
+
+/** A two-queue stack over a ProbeBackend (a FLUSH waits for the writes issued before it), A and B past their unit attentions. */
+async function twoQueues(): Promise<{ s: Stack; probe: ProbeBackend }> {
+  const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
+  const s = await stacks.open({ backend: probe, queueSize: 64, queues: 2 });
+  for (const who of [A, B]) await settle(s, who);
+  return { s, probe };
+}
 
 /** MODE SENSE (6) of page `page`, current values, no block descriptors (DBD): the page's bytes. */
 async function page(s: Stack, who: Who, code: number): Promise<Uint8Array> {
@@ -47,10 +51,7 @@ function select(p: Uint8Array, on: boolean): { cdb: Uint8Array; list: Uint8Array
 }
 
 test('ABORT TASK SET from A while A’s MODE SELECT waits for its turn behind B’s, whose flush waits for B’s held WRITE: the function completes meanwhile, and A’s changes nothing', async () => {
-  const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
-  const s = stack;
-  for (const who of [A, B]) await settle(s, who);
+  const { s, probe } = await twoQueues();
   const caching = await page(s, B, CACHING);
   const control = await page(s, A, CONTROL);
   expect([(caching[2] ?? 0) & BIT2, (control[2] ?? 0) & BIT2]).toEqual([BIT2, 0]);
@@ -77,10 +78,7 @@ test('ABORT TASK SET from A while A’s MODE SELECT waits for its turn behind B�
 });
 
 test('ABORT TASK SET from A while the flush of A’s MODE SELECT turning the write cache off waits for B’s held WRITE: the FLUSH ends unsent, the function completes while B’s WRITE is still held, and the write cache stays on', async () => {
-  const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
-  const s = stack;
-  for (const who of [A, B]) await settle(s, who);
+  const { s, probe } = await twoQueues();
   const caching = await page(s, A, CACHING);
   probe.holdIf = (op) => op.kind === 'write';
   const writeB = run(s, B, rw10('write', 0, 8), new Uint8Array(8 * BS).fill(7));

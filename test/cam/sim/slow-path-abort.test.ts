@@ -10,29 +10,25 @@
 // WRITE is still held. CDBs from the SBC-4 tables; CAM status words from
 // FreeBSD cam.h.
 
-import { afterEach, expect, test } from 'vitest';
-import { createStack, type Stack } from '../../../src/stack.js';
+import { expect, test } from 'vitest';
+import type { Stack } from '../../../src/stack.js';
 import { MemoryBackend } from '../../../src/virtio/device/backends/memory.js';
-import { ProbeBackend, compareAndWrite, rw10, until } from '../../stack/helpers.js';
+import { ProbeBackend, compareAndWrite, rw10, stackPerTest, until } from '../../stack/helpers.js';
 import { A, B, run, settle, track } from '../../stack/pr-fixtures.js';
 
 const BS = 512;
 const REQ_CMP = 0x01;
 const REQ_ABORTED = 0x02;
 
-let stack: Stack | undefined;
-afterEach(async () => {
-  await stack?.close();
-  stack = undefined;
-});
+const stacks = stackPerTest();
 
 /** A two-queue stack on the plain local transport over a ProbeBackend, A and B past their unit attentions. */
 async function oneThread(): Promise<{ s: Stack; probe: ProbeBackend }> {
   const probe = new ProbeBackend(new MemoryBackend({ blocks: 4096, blockSize: BS }));
-  stack = await createStack({ backend: probe, queueSize: 64, queues: 2 });
-  for (const who of [A, B]) await settle(stack, who);
-  expect(stack.sim.bcs.ordersOverlaps).toBe(false);
-  return { s: stack, probe };
+  const s = await stacks.open({ backend: probe, queueSize: 64, queues: 2 });
+  for (const who of [A, B]) await settle(s, who);
+  expect(s.sim.bcs.ordersOverlaps).toBe(false);
+  return { s, probe };
 }
 
 test('ABORT TASK SET from A while A’s WRITE waits for the range lock of B’s COMPARE AND WRITE: the function completes while B holds the lock, and A’s WRITE never reaches the device', async () => {
